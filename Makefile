@@ -1,0 +1,26 @@
+# The two commands the README starts with. Everything else is Meson + Ninja.
+BUILD ?= build
+DATA ?= ./berth-data
+HTTP ?= 127.0.0.1:5050
+
+.PHONY: all deps build run check unit clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) --buildtype=debugoptimized
+	@ninja -C $(BUILD)
+
+run: build
+	@echo "berth: starting a one-machine cluster; API at http://$(HTTP)  (Ctrl-C stops it)"
+	@$(BUILD)/berth dev --data-dir $(DATA) --http $(HTTP)
+
+check:
+	@scripts/install-deps.sh --test
+	@scripts/check.sh
+
+clean:
+	rm -rf $(BUILD) build-check build-asan

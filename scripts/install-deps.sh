@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what berth needs to build, run and test, from Debian's packages only.
+# Packages already present are skipped; apt-get runs only when something is missing.
+set -euo pipefail
+
+build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libjansson-dev libsqlite3-dev
+	libcmocka-dev)
+test_pkgs=(python3 python3-pytest python3-requests procps iproute2 curl)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then
+	want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]} (run as root, or install them)" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,80 @@
+/* Marathon app definitions (reference/compat.md §3.3): validation with JSON paths,
+ * Marathon's defaults, and the parsed form the apps framework works from.
+ *
+ * The normalized JSON keeps every field the client sent (unknown fields included, as
+ * Marathon does) plus defaults for the known ones; the server-owned fields (version,
+ * versionInfo, tasks*, deployments) are stripped from input and set by the master. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json/verr.h"
+#include "model/constraints.h"
+
+enum kill_selection { KILL_YOUNGEST_FIRST, KILL_OLDEST_FIRST };
+
+struct port_def {
+	uint32_t port;  /* 0 = dynamic */
+	char *name;     /* NULL when unnamed */
+	char *protocol; /* "tcp" default */
+};
+
+struct app {
+	char *id; /* absolute, canonical: "/prod/web" */
+	char *cmd;        /* NULL when args are used */
+	char **args;      /* NULL-terminated; NULL when cmd is used */
+	size_t nargs;
+	double cpus, mem, disk, gpus;
+	int64_t instances;
+	json_t *env;      /* object, borrowed from json */
+	json_t *labels;   /* object, borrowed from json */
+	struct port_def *ports;
+	size_t nports;
+	bool require_ports;
+	struct constraint *constraints;
+	size_t nconstraints;
+	double backoff_seconds, backoff_factor, max_launch_delay_seconds;
+	double kill_grace_seconds; /* taskKillGracePeriodSeconds; 3 when absent (Mesos default) */
+	enum kill_selection kill_selection;
+	char *role;       /* "*" by default */
+	char *user;       /* NULL when absent */
+	char version[32]; /* ISO-8601, set by app_set_version */
+	json_t *json;     /* the normalized definition, owned */
+};
+
+/* Limits (bad input is rejected, never truncated). */
+#define APP_MAX_INSTANCES 1000000
+#define APP_MAX_ID_LEN 512
+
+/* Validates a definition and builds the app. in is borrowed. base_id is the group for a
+ * relative id ("/" at the top; the id in the URL for PUT). Returns 0 and *out, or -EINVAL
+ * with every problem in err (paths like "/cpus", "/portDefinitions/0/port", "/id"). */
+int app_parse(const json_t *in, const char *base_id, struct verr *err, struct app **out);
+void app_free(struct app *a); /* accepts NULL */
+
+/* Canonical absolute id for text (relative to base "/…"), or -EINVAL with a message
+ * ("'Web' is not a valid path: segments are lower-case letters, digits, '-' and '.'").
+ * out holds APP_MAX_ID_LEN + 1 bytes. */
+int app_id_canonical(const char *text, const char *base, char *out, char *err, size_t errlen);
+
+/* The merge a partial update (PUT ?partialUpdate=true, PATCH) does: a copy of old with
+ * every top-level field of patch replacing old's. New reference. */
+json_t *app_merge(const json_t *old, const json_t *patch);
+
+/* Sets a->version and "version" (and versionInfo.lastConfigChangeAt/lastScalingAt) in
+ * a->json. config_change tells whether anything but instances changed. */
+void app_set_version(struct app *a, uint64_t real_usec, bool config_change,
+		     const char *last_config_change_at);
+
+/* true if the two definitions differ in anything but instances/version/versionInfo. */
+bool app_config_differs(const struct app *a, const struct app *b);
+
+/* Mesos-style task name: path reversed and joined with '.', "/prod/db/pg" -> "pg.db.prod".
+ * out holds APP_MAX_ID_LEN + 1 bytes. */
+void app_task_name(const char *app_id, char *out);
+
+/* Label selector from GET /v2/apps?label=: "k", "k==v", "k!=v", "k in (a,b)",
+ * "k notin (a,b)", ","-separated = AND. Returns 1 match, 0 no match, -EINVAL bad selector. */
+int app_label_selector_match(const char *selector, const json_t *labels);
