@@ -27,9 +27,10 @@ char *time_iso8601(uint64_t real_usec, char *buf)
 	time_t sec = (time_t)(real_usec / 1000000u);
 	struct tm tm;
 	gmtime_r(&sec, &tm);
-	snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)((real_usec / 1000u) % 1000u));
+	snprintf(buf, 32, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+		 (unsigned)tm.tm_sec % 100u, (unsigned)((real_usec / 1000u) % 1000u));
 	return buf;
 }
 

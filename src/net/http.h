@@ -12,11 +12,22 @@
 #include <stdint.h>
 
 #define HTTP_MAX_HEADERS_SIZE (64 * 1024)
+/* A connection idle this long while a request is read, or with output the client does not
+ * take, is dropped. Streams have no read timeout (they may stay quiet for long). */
+#define HTTP_IDLE_TIMEOUT_SEC 60
+/* Query strings past these bounds are ignored as a whole (http_query_parse: -E2BIG). */
+#define HTTP_QUERY_MAX_LEN (16 * 1024)
+#define HTTP_QUERY_MAX_PARAMS 256
 
 struct http_server;
 typedef void (*http_handler_fn)(struct evhttp_request *req, void *ctx);
 
 /* Binds addr:port (port 0 picks a free one) and sends every request to handler.
+ * addr is a numeric IPv4 or IPv6 address (brackets allowed: "[::1]"), "localhost"
+ * (= 127.0.0.1), or NULL / "" / "*" (= 0.0.0.0). Methods GET POST PUT PATCH DELETE HEAD
+ * OPTIONS are accepted, others get 501 from evhttp. A body over max_body gets 413 from
+ * evhttp and handler never runs; one of exactly max_body bytes is accepted.
+ * Every server of a process must use the same event_base (the loop thread).
  * Returns 0, or -errno (-EADDRINUSE, -EINVAL for a bad address). */
 int http_server_new(struct event_base *base, const char *addr, uint16_t port, size_t max_body,
 		    http_handler_fn handler, void *ctx, struct http_server **out);
@@ -32,15 +43,28 @@ char *http_request_path(struct evhttp_request *req);
 /* Body as a NUL-terminated malloc'd string (taken by the caller); *len may be NULL. */
 char *http_request_body(struct evhttp_request *req, size_t *len);
 /* Parses the body as JSON. 0 and *out (new ref), or -EINVAL with a parser message in
- * err (at least 160 bytes) for malformed JSON or an empty body. */
+ * err (at least 160 bytes) for malformed JSON or an empty body. The message is jansson's
+ * text plus position, "'[' or '{' expected near 'x' at line 1, column 1", or
+ * "No content to map due to end-of-input" for an empty (or all-blank) body. */
 int http_request_json(struct evhttp_request *req, json_t **out, char *err, size_t errlen);
+/* The same on a buffer (for callers that hold the bytes; the fuzz target). */
+int http_json_parse(const char *body, size_t len, json_t **out, char *err, size_t errlen);
+/* Parses a raw query string ("a=1&b=x%20y&a=2&flag") into a JSON object mapping each
+ * decoded key to the array of its decoded values in order (a bare key has value "";
+ * '+' decodes to a space). Pairs whose key is empty, or whose key or value decodes to
+ * %00 or invalid UTF-8, are skipped. query may be NULL (empty object). Returns 0 with
+ * *out (new ref), or -E2BIG (and *out NULL) past HTTP_QUERY_MAX_LEN / _MAX_PARAMS.
+ * The http_query_* helpers below use it; an over-long query reads as empty there. */
+int http_query_parse(const char *query, json_t **out);
 /* First value of a query parameter (malloc'd, caller frees), or NULL. */
 char *http_query_get(struct evhttp_request *req, const char *key);
 /* Every value of a repeated query parameter, as a JSON array of strings (new ref). */
 json_t *http_query_all(struct evhttp_request *req, const char *key);
-/* "true" / "1" → true; "false" / "0" / absent → dflt… returns -EINVAL for other text. */
+/* "true" / "1" → true, "false" / "0" → false (case-insensitive), absent or empty → dflt;
+ * returns -EINVAL (and *out = dflt) for other text. */
 int http_query_bool(struct evhttp_request *req, const char *key, bool dflt, bool *out);
-/* The peer's address as "ip" (static buffer per call). */
+/* The peer's address as "ip" (static buffer, overwritten by the next call; "" if the
+ * client is gone). */
 const char *http_request_peer(struct evhttp_request *req);
 
 /* Replies. Each sends the response and is the last thing done with req. */
@@ -56,7 +80,22 @@ void http_add_header(struct evhttp_request *req, const char *key, const char *va
 /* Streaming responses (chunked, or raw for SSE). A stream ends when the client goes away,
  * when http_stream_close is called, or when more than max_pending bytes sit unsent, which
  * cuts the client off. on_close runs exactly once in each case, after which the stream
- * pointer is dead. */
+ * pointer is dead.
+ *
+ * Details a caller must know:
+ *  - on_close never runs inside an http_stream_* call: it is deferred to the event loop
+ *    (a zero timeout), so a caller may free its own state only in on_close, and must not
+ *    touch st after on_close has run (not even from inside on_close). Between the end and
+ *    on_close, http_stream_write returns -EPIPE and http_stream_close does nothing.
+ *  - After http_stream_start, req belongs to the stream: the caller must not reply to it.
+ *  - Each http_stream_write is sent as one HTTP chunk (one record per chunk, as Mesos does).
+ *  - The whole write is refused (-EPIPE) if queuing it would leave more than max_pending
+ *    bytes unsent; the client is then dropped without the terminating chunk.
+ *  - content_type "text/event-stream…" (SSE) is also chunked, not raw: evhttp cannot write
+ *    a raw body of unknown length to an HTTP/1.1 client. `Cache-Control: no-cache` and
+ *    `Connection: close` are added unless set; every SSE client we serve decodes chunks.
+ *  - Output headers (http_add_header) must be added before http_stream_start.
+ *  - Never NULL. If the client already left, on_close is simply scheduled at once. */
 struct http_stream;
 typedef void (*http_stream_close_fn)(struct http_stream *st, void *ctx);
 struct http_stream *http_stream_start(struct evhttp_request *req, int code,

@@ -21,6 +21,10 @@
 
 struct store;
 
+/* Key arguments: an empty key is -EINVAL, one over STORE_MAX_KEY bytes -E2BIG (also for
+ * get and delete). Engine failures map to -EIO, -EBUSY (locked by another process past
+ * the busy timeout), -ENOSPC, -EROFS, -ENOMEM; store_errmsg has the engine's words. */
+
 /* Opens (creating if needed) the store named by url, e.g. "sqlite:/var/lib/berth/state.db".
  * Returns 0, -EINVAL for an unknown scheme, -EIO (or another -errno) when it cannot open. */
 int store_open(const char *url, struct store **out);
@@ -38,14 +42,19 @@ int store_put(struct store *s, const char *key, const void *val, size_t len,
 int store_delete(struct store *s, const char *key, uint64_t expected_version);
 
 /* Calls cb for each key starting with prefix, in key order. cb's pointers are borrowed
- * for the call only; a non-zero return from cb stops the walk and is returned. */
+ * for the call only; a non-zero return from cb stops the walk and is returned.
+ * "Key order" is bytewise (memcmp); the prefix is matched literally ('%' and '_' are
+ * ordinary characters); "" lists everything. cb may call any store function, writes
+ * and nested lists included (a write inside the walk may or may not be seen by it). */
 typedef int (*store_list_fn)(const char *key, const char *val, size_t len, uint64_t version,
 			     void *ctx);
 int store_list(struct store *s, const char *prefix, store_list_fn cb, void *ctx);
 
 /* Multi-key transactions: every put/delete between begin and commit lands together, or
  * none does. Nesting is not allowed (-EBUSY). abort discards. A failed put inside a
- * transaction (e.g. -ESTALE) leaves the transaction open; the caller aborts it. */
+ * transaction (e.g. -ESTALE) leaves the transaction open; the caller aborts it. Reads
+ * inside a transaction see its writes. commit without begin is -EINVAL; abort without
+ * begin does nothing; store_close discards an open transaction. */
 int store_txn_begin(struct store *s);
 int store_txn_commit(struct store *s);
 void store_txn_abort(struct store *s);
@@ -57,3 +66,7 @@ struct store_stats {
 	uint64_t commit_usec_max;
 };
 void store_get_stats(const struct store *s, struct store_stats *out);
+
+/* The engine's text for the last failed call (for the caller's log line), "" if none.
+ * Borrowed; valid until the next call on s. */
+const char *store_errmsg(const struct store *s);

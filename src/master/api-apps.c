@@ -1,0 +1,339 @@
+/* Marathon v2 app changes: create, update, patch, delete, restart (reference/compat.md §3.1).
+ *
+ * Every handler validates first and changes nothing on a rejected request; a change is in
+ * the store (one transaction: app, version, deployment) before the 2xx answer. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "master/api-int.h"
+
+void api_reply_deployment(struct evhttp_request *req, int code, const char *version,
+			  const char *dep_id)
+{
+	http_add_header(req, "Marathon-Deployment-Id", dep_id);
+	http_reply_json(req, code, json_pack("{s:s, s:s}", "version", version, "deploymentId", dep_id));
+}
+
+void api_reply_locked(struct evhttp_request *req, const struct m_app *ma)
+{
+	json_t *body = json_pack(
+		"{s:s, s:[{s:s}]}", "message",
+		"App is locked by one or more deployments. Override with the option '?force=true'. "
+		"View details at '/v2/deployments/<DEPLOYMENT_ID>'.",
+		"deployments", "id", ma->deploy->id);
+	char msg[256];
+	snprintf(msg, sizeof(msg),
+		 "App is locked by one or more deployments. Override with the option '?force=true'. "
+		 "View details at '/v2/deployments/%s'.",
+		 ma->deploy->id);
+	json_object_set_new(body, "message", json_string(msg));
+	http_reply_json(req, 409, body);
+}
+
+/* Reads the JSON body; on failure answers 400 as Marathon does and returns NULL. */
+json_t *api_body(struct evhttp_request *req)
+{
+	json_t *body;
+	char err[256];
+	if (http_request_json(req, &body, err, sizeof(err)) < 0) {
+		http_reply_json(req, 400, json_pack("{s:s, s:s}", "message", "Invalid JSON", "details",
+						    err));
+		return NULL;
+	}
+	return body;
+}
+
+void api_reply_not_object(struct evhttp_request *req)
+{
+	struct verr e = VERR_INIT;
+	verr_add(&e, "/", "error.expected.jsobject");
+	http_reply_json(req, 422, verr_body(&e));
+	verr_release(&e);
+}
+
+/* Stores def as the app's current definition and as a version. Inside a txn. */
+static int put_app_and_version(struct master *m, const struct m_app *ma)
+{
+	int r = apps_store_app(m, ma);
+	if (r < 0)
+		return r;
+	char key[STORE_MAX_KEY];
+	snprintf(key, sizeof(key), "versions/%s@%s", ma->def->id, ma->def->version);
+	char *s = json_dumps(ma->def->json, JSON_COMPACT);
+	r = store_put(m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
+	free(s);
+	return r;
+}
+
+/* Commits a new definition for an app (new or existing) with a deployment. Takes def.
+ * On success returns the app; on a store failure answers 503 itself and returns NULL,
+ * leaving memory as it was. */
+struct m_app *api_commit_app(struct master *m, struct evhttp_request *req, struct m_app *ma,
+			     struct app *def, const char *action, bool cancel_running)
+{
+	bool is_new = !ma;
+	struct m_app *target = ma;
+	if (is_new) {
+		target = xcalloc(1, sizeof(*target));
+		target->versions = json_array();
+	}
+	/* Build the post-change view, commit, and only then keep it. */
+	struct app *old_def = target->def;
+	target->def = def;
+	bool config_change = is_new || app_config_differs(old_def, def) ||
+			     !strcmp(action, "RestartApplication");
+	char old_cv[32];
+	snprintf(old_cv, sizeof(old_cv), "%s", target->config_version);
+	if (config_change)
+		snprintf(target->config_version, sizeof(target->config_version), "%s", def->version);
+	struct m_deployment *old_dep = target->deploy;
+	target->deploy = NULL;
+	struct m_deployment *d = apps_deployment_new(m, target, action);
+	int r = store_txn_begin(m->store);
+	if (r == 0) {
+		r = put_app_and_version(m, target);
+		if (r >= 0)
+			r = apps_store_deployment(m, d);
+		if (r >= 0 && old_dep && cancel_running) {
+			char key[128];
+			snprintf(key, sizeof(key), "deployments/%s", old_dep->id);
+			int dr = store_delete(m->store, key, STORE_ANY_VERSION);
+			if (dr < 0 && dr != -ENOENT)
+				r = dr;
+		}
+		if (r >= 0)
+			r = store_txn_commit(m->store);
+		else
+			store_txn_abort(m->store);
+	}
+	if (r < 0) {
+		free(d->app_id);
+		free(d);
+		target->def = old_def;
+		snprintf(target->config_version, sizeof(target->config_version), "%s", old_cv);
+		target->deploy = old_dep;
+		if (is_new) {
+			json_decref(target->versions);
+			free(target);
+		}
+		app_free(def);
+		http_reply_message(req, 503, "Cannot persist the change: %s", strerror(-r));
+		return NULL;
+	}
+	if (old_dep) {
+		log_info("master", "deployment '%s' of '%s' superseded", old_dep->id, def->id);
+		free(old_dep->app_id);
+		free(old_dep);
+	}
+	app_free(old_def);
+	if (config_change) {
+		target->failures = 0;
+		target->delay_until_usec = 0;
+	}
+	json_array_append_new(target->versions, json_string(def->version));
+	if (is_new)
+		hmap_put(&m->apps, def->id, target);
+	log_info("master", "app '%s' %s: version %s, %lld instance(s) (deployment '%s')", def->id,
+		 is_new ? "created" : action, def->version, (long long)def->instances, d->id);
+	apps_schedule_pass(m);
+	return target;
+}
+
+void api_apps_create(struct master *m, struct evhttp_request *req)
+{
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	if (!json_is_object(body)) {
+		json_decref(body);
+		api_reply_not_object(req);
+		return;
+	}
+	struct verr err = VERR_INIT;
+	struct app *def;
+	int r = app_parse(body, "/", &err, &def);
+	json_decref(body);
+	if (r < 0) {
+		http_reply_json(req, 422, verr_body(&err));
+		verr_release(&err);
+		return;
+	}
+	struct m_app *ma = apps_get(m, def->id);
+	if (ma) {
+		http_reply_message(req, 409, "An app with id [%s] already exists.", def->id);
+		app_free(def);
+		return;
+	}
+	app_set_version(def, time_real_usec(), true, NULL);
+	apps_assign_service_ports(m, def, NULL);
+	ma = api_commit_app(m, req, NULL, def, "StartApplication", false);
+	if (!ma)
+		return;
+	const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	char *loc = xasprintf("http://%s/v2/apps%s", host ? host : m->leader, ma->def->id);
+	http_add_header(req, "Location", loc);
+	free(loc);
+	http_add_header(req, "Marathon-Deployment-Id", ma->deploy->id);
+	http_reply_json(req, 201, render_app(m, ma, false, true, true, false));
+}
+
+/* PUT (partial or full) and PATCH of one app. */
+void api_apps_update(struct master *m, struct evhttp_request *req, const char *id, bool patch)
+{
+	bool partial, force;
+	if (http_query_bool(req, "partialUpdate", true, &partial) < 0 ||
+	    http_query_bool(req, "force", false, &force) < 0) {
+		http_reply_message(req, 400, "'partialUpdate' and 'force' must be true or false");
+		return;
+	}
+	if (patch)
+		partial = true;
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	if (!json_is_object(body)) {
+		json_decref(body);
+		api_reply_not_object(req);
+		return;
+	}
+	struct m_app *ma = apps_get(m, id);
+	if (ma && ma->deleting)
+		ma = NULL;
+	if (!ma && patch) {
+		json_decref(body);
+		http_reply_message(req, 404, "App '%s' does not exist", id);
+		return;
+	}
+	if (ma && ma->deploy && !force) {
+		json_decref(body);
+		api_reply_locked(req, ma);
+		return;
+	}
+	if (!ma && apps_get(m, id)) {
+		/* Being deleted: the StopApplication deployment holds it. */
+		json_decref(body);
+		api_reply_locked(req, apps_get(m, id));
+		return;
+	}
+	json_t *merged = (ma && partial) ? app_merge(ma->def->json, body) : json_incref(body);
+	json_decref(body);
+	json_object_set_new(merged, "id", json_string(id));
+	struct verr err = VERR_INIT;
+	struct app *def;
+	int r = app_parse(merged, "/", &err, &def);
+	json_decref(merged);
+	if (r < 0) {
+		http_reply_json(req, 422, verr_body(&err));
+		verr_release(&err);
+		return;
+	}
+	uint64_t now = time_real_usec();
+	const char *action = "StartApplication";
+	if (ma) {
+		bool cfg = app_config_differs(ma->def, def);
+		app_set_version(def, now, cfg, cfg ? NULL : ma->config_version);
+		action = cfg ? "RestartApplication" : "ScaleApplication";
+	} else {
+		app_set_version(def, now, true, NULL);
+	}
+	apps_assign_service_ports(m, def, ma ? ma->def : NULL);
+	struct m_app *res = api_commit_app(m, req, ma, def, action, true);
+	if (!res)
+		return;
+	api_reply_deployment(req, ma ? 200 : 201, res->def->version, res->deploy->id);
+}
+
+void api_apps_restart(struct master *m, struct evhttp_request *req, const char *id)
+{
+	bool force;
+	if (http_query_bool(req, "force", false, &force) < 0) {
+		http_reply_message(req, 400, "'force' must be true or false");
+		return;
+	}
+	struct m_app *ma = apps_get(m, id);
+	if (!ma || ma->deleting) {
+		http_reply_message(req, 404, "App '%s' does not exist", id);
+		return;
+	}
+	if (ma->deploy && !force) {
+		api_reply_locked(req, ma);
+		return;
+	}
+	struct verr err = VERR_INIT;
+	struct app *def;
+	if (app_parse(ma->def->json, "/", &err, &def) < 0) {
+		http_reply_message(req, 500, "Stored definition of '%s' is invalid: %s", id,
+				   verr_first(&err));
+		verr_release(&err);
+		return;
+	}
+	app_set_version(def, time_real_usec(), true, NULL);
+	struct m_app *res = api_commit_app(m, req, ma, def, "RestartApplication", true);
+	if (res)
+		api_reply_deployment(req, 200, res->def->version, res->deploy->id);
+}
+
+static int delete_version(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	json_array_append_new(ctx, json_string(key));
+	return 0;
+}
+
+void api_apps_delete(struct master *m, struct evhttp_request *req, const char *id)
+{
+	struct m_app *ma = apps_get(m, id);
+	if (!ma || ma->deleting) {
+		http_reply_message(req, 404, "App '%s' does not exist", id);
+		return;
+	}
+	/* force defaults to true for DELETE in Marathon's code: a deletion never waits. */
+	char prefix[STORE_MAX_KEY];
+	snprintf(prefix, sizeof(prefix), "versions/%s@", id);
+	json_t *keys = json_array();
+	int r = store_list(m->store, prefix, delete_version, keys);
+	char key[STORE_MAX_KEY];
+	if (r >= 0)
+		r = store_txn_begin(m->store);
+	if (r >= 0) {
+		snprintf(key, sizeof(key), "apps/%s", id);
+		r = store_delete(m->store, key, STORE_ANY_VERSION);
+		size_t i;
+		json_t *k;
+		json_array_foreach(keys, i, k) {
+			if (r >= 0)
+				r = store_delete(m->store, json_string_value(k), STORE_ANY_VERSION);
+		}
+		if (r >= 0 && ma->deploy) {
+			snprintf(key, sizeof(key), "deployments/%s", ma->deploy->id);
+			int dr = store_delete(m->store, key, STORE_ANY_VERSION);
+			if (dr < 0 && dr != -ENOENT)
+				r = dr;
+		}
+		if (r >= 0)
+			r = store_txn_commit(m->store);
+		else
+			store_txn_abort(m->store);
+	}
+	json_decref(keys);
+	if (r < 0) {
+		http_reply_message(req, 503, "Cannot persist the change: %s", strerror(-r));
+		return;
+	}
+	if (ma->deploy) {
+		free(ma->deploy->app_id);
+		free(ma->deploy);
+		ma->deploy = NULL;
+	}
+	ma->deleting = true;
+	char ver[32];
+	time_iso8601(time_real_usec(), ver);
+	struct m_deployment *d = apps_deployment_new(m, ma, "StopApplication");
+	snprintf(d->version, sizeof(d->version), "%s", ver);
+	log_info("master", "app '%s' deleted (deployment '%s')", id, d->id);
+	apps_schedule_pass(m);
+	api_reply_deployment(req, 200, ver, d->id);
+}

@@ -1,0 +1,612 @@
+/* Marathon v2 API: routing and the read/kill endpoints (reference/compat.md §3.1). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "master/api-int.h"
+
+static void method_not_allowed(struct evhttp_request *req)
+{
+	http_reply_message(req, 405, "Method not allowed");
+}
+
+static bool has_suffix(const char *s, const char *suf, size_t *cut)
+{
+	size_t n = strlen(s), k = strlen(suf);
+	if (n < k || strcmp(s + n - k, suf))
+		return false;
+	*cut = n - k;
+	return true;
+}
+
+/* Canonical app id from the URL part, or NULL (then answers 404). */
+static char *url_app_id(struct evhttp_request *req, const char *text)
+{
+	char id[APP_MAX_ID_LEN + 1], err[256];
+	if (!*text || app_id_canonical(text, "/", id, err, sizeof(err)) < 0) {
+		http_reply_message(req, 404, "App '%s' does not exist", *text ? text : "/");
+		return NULL;
+	}
+	return xstrdup(id);
+}
+
+/* ---- GET /v2/apps ---- */
+
+static bool embed_has(json_t *embeds, const char *what)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(embeds, i, e) {
+		if (!strcmp(json_string_value(e), what))
+			return true;
+	}
+	return false;
+}
+
+static void apps_list(struct master *m, struct evhttp_request *req)
+{
+	_cleanup_free_ char *idq = http_query_get(req, "id");
+	_cleanup_free_ char *cmdq = http_query_get(req, "cmd");
+	_cleanup_free_ char *label = http_query_get(req, "label");
+	json_t *embed = http_query_all(req, "embed");
+	bool tasks = embed_has(embed, "apps.tasks") || embed_has(embed, "app.tasks");
+	bool failure = embed_has(embed, "apps.lastTaskFailure") || embed_has(embed, "apps.failures");
+	json_decref(embed);
+	if (label && app_label_selector_match(label, NULL) == -EINVAL) {
+		http_reply_message(req, 400, "Invalid label selector '%s'", label);
+		return;
+	}
+	json_t *arr = json_array();
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		if (ma->deleting)
+			continue;
+		if (idq && !strstr(ma->def->id, idq))
+			continue;
+		if (cmdq && (!ma->def->cmd || !strstr(ma->def->cmd, cmdq)))
+			continue;
+		if (label && app_label_selector_match(label, ma->def->labels) != 1)
+			continue;
+		json_array_append_new(arr, render_app(m, ma, tasks, true, true, failure));
+	}
+	http_reply_json(req, 200, json_pack("{s:o}", "apps", arr));
+}
+
+static void apps_group_list(struct master *m, struct evhttp_request *req, const char *group)
+{
+	json_t *arr = json_array();
+	size_t gl = strlen(group);
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		if (ma->deleting)
+			continue;
+		if (gl > 1 && (strncmp(ma->def->id, group, gl) || ma->def->id[gl] != '/'))
+			continue;
+		json_array_append_new(arr, render_app(m, ma, true, true, true, true));
+	}
+	http_reply_json(req, 200, json_pack("{s:o}", "*", arr));
+}
+
+/* ---- tasks ---- */
+
+static struct m_app *live_app(struct master *m, struct evhttp_request *req, const char *id)
+{
+	struct m_app *ma = apps_get(m, id);
+	if (!ma || ma->deleting) {
+		http_reply_message(req, 404, "App '%s' does not exist", id);
+		return NULL;
+	}
+	return ma;
+}
+
+static void app_tasks_get(struct master *m, struct evhttp_request *req, struct m_app *ma)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (ma->inst[i]->phase == INST_LIVE)
+			json_array_append_new(arr, render_task(m, ma->inst[i]));
+	http_reply_json(req, 200, json_pack("{s:o}", "tasks", arr));
+}
+
+/* Kills the given instances of one app; with scale, lowers instances by their number in
+ * a committed new version. Answers the request. */
+static void kill_instances(struct master *m, struct evhttp_request *req, struct m_app *ma,
+			   struct m_instance **victims, size_t n, bool scale, bool single)
+{
+	if (scale) {
+		if (ma->deploy) {
+			bool force;
+			if (http_query_bool(req, "force", false, &force) < 0 || !force) {
+				api_reply_locked(req, ma);
+				return;
+			}
+		}
+		struct verr err = VERR_INIT;
+		json_t *j = json_deep_copy(ma->def->json);
+		int64_t want = ma->def->instances - (int64_t)n;
+		json_object_set_new(j, "instances", json_integer(want < 0 ? 0 : want));
+		struct app *def;
+		int r = app_parse(j, "/", &err, &def);
+		json_decref(j);
+		if (r < 0) {
+			http_reply_json(req, 422, verr_body(&err));
+			verr_release(&err);
+			return;
+		}
+		app_set_version(def, time_real_usec(), false, ma->config_version);
+		/* Mark the victims first: the pass must not pick other instances to stop. */
+		for (size_t i = 0; i < n; i++)
+			victims[i]->goal = GOAL_STOP;
+		struct m_app *res = api_commit_app(m, req, ma, def, "ScaleApplication", true);
+		if (!res) {
+			for (size_t i = 0; i < n; i++)
+				victims[i]->goal = GOAL_RUN;
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			apps_kill_instance(m, victims[i]);
+		api_reply_deployment(req, 200, res->def->version, res->deploy->id);
+		return;
+	}
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(arr, render_task(m, victims[i]));
+		apps_kill_instance(m, victims[i]);
+	}
+	apps_schedule_pass(m);
+	if (single) {
+		json_t *t = json_incref(json_array_get(arr, 0));
+		json_decref(arr);
+		http_reply_json(req, 200, json_pack("{s:o}", "task", t));
+	} else {
+		http_reply_json(req, 200, json_pack("{s:o}", "tasks", arr));
+	}
+}
+
+static int kill_flags(struct evhttp_request *req, bool *scale, bool *wipe)
+{
+	if (http_query_bool(req, "scale", false, scale) < 0 ||
+	    http_query_bool(req, "wipe", false, wipe) < 0) {
+		http_reply_message(req, 400, "'scale' and 'wipe' must be true or false");
+		return -EINVAL;
+	}
+	if (*scale && *wipe) {
+		http_reply_message(req, 400, "You cannot use scale and wipe at the same time.");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void app_tasks_delete(struct master *m, struct evhttp_request *req, struct m_app *ma,
+			     const char *task_id)
+{
+	bool scale, wipe;
+	if (kill_flags(req, &scale, &wipe) < 0)
+		return;
+	_cleanup_free_ char *host = http_query_get(req, "host");
+	struct m_instance **v = xcalloc(ma->ninst + 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < ma->ninst; i++) {
+		struct m_instance *in = ma->inst[i];
+		if (in->phase != INST_LIVE)
+			continue;
+		if (task_id && strcmp(in->task_id, task_id))
+			continue;
+		if (host) {
+			struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+			if (!a || strcmp(a->hostname, host))
+				continue;
+		}
+		v[n++] = in;
+	}
+	if (task_id && !n) {
+		free(v);
+		http_reply_message(req, 404, "Task '%s' does not exist", task_id);
+		return;
+	}
+	kill_instances(m, req, ma, v, n, scale, task_id != NULL);
+	free(v);
+}
+
+static void tasks_list(struct master *m, struct evhttp_request *req)
+{
+	json_t *status = http_query_all(req, "status");
+	json_t *st2 = http_query_all(req, "status[]");
+	json_array_extend(status, st2);
+	json_decref(st2);
+	json_t *arr = json_array();
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		for (size_t j = 0; j < ma->ninst; j++) {
+			struct m_instance *in = ma->inst[j];
+			if (in->phase != INST_LIVE)
+				continue;
+			if (json_array_size(status)) {
+				bool ok = false;
+				size_t si;
+				json_t *s;
+				json_array_foreach(status, si, s) {
+					const char *want = json_string_value(s);
+					if (!strcasecmp(want, "running") && !strcmp(in->state, "TASK_RUNNING"))
+						ok = true;
+					if (!strcasecmp(want, "staging") &&
+					    (!strcmp(in->state, "TASK_STAGING") ||
+					     !strcmp(in->state, "TASK_STARTING")))
+						ok = true;
+				}
+				if (!ok)
+					continue;
+			}
+			json_array_append_new(arr, render_task(m, in));
+		}
+	}
+	json_decref(status);
+	http_reply_json(req, 200, json_pack("{s:o}", "tasks", arr));
+}
+
+static void tasks_delete(struct master *m, struct evhttp_request *req)
+{
+	bool scale, wipe;
+	if (kill_flags(req, &scale, &wipe) < 0)
+		return;
+	json_t *body = api_body(req);
+	if (!body)
+		return;
+	json_t *ids = json_object_get(body, "ids");
+	if (!json_is_array(ids)) {
+		json_decref(body);
+		http_reply_message(req, 400, "Body must be {\"ids\": [task ids]}");
+		return;
+	}
+	size_t i;
+	json_t *idj;
+	json_array_foreach(ids, i, idj) {
+		char a[TASK_ID_MAX], b[TASK_ID_MAX];
+		unsigned att;
+		const char *tid = json_string_value(idj);
+		if (!tid || strlen(tid) >= TASK_ID_MAX || task_id_parse(tid, a, b, &att) < 0) {
+			http_reply_message(req, 400, "Invalid task id '%s'", tid ? tid : "(not a string)");
+			json_decref(body);
+			return;
+		}
+	}
+	/* Group by app: one kill (and with scale one deployment) per app. */
+	struct m_app *last = NULL;
+	json_t *killed = json_array();
+	const char *k;
+	void *v;
+	bool answered = false;
+	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
+		struct m_app *ma = v;
+		struct m_instance **vic = xcalloc(ma->ninst + 1, sizeof(*vic));
+		size_t n = 0;
+		json_array_foreach(ids, i, idj) {
+			struct m_instance *in = hmap_get(&m->tasks, json_string_value(idj));
+			if (in && in->app == ma)
+				vic[n++] = in;
+		}
+		if (n && scale) {
+			if (answered) {
+				/* One HTTP answer: further apps are scaled without one. */
+				for (size_t j = 0; j < n; j++) {
+					vic[j]->goal = GOAL_STOP;
+					apps_kill_instance(m, vic[j]);
+				}
+				ma->def->instances -= (int64_t)n;
+				if (ma->def->instances < 0)
+					ma->def->instances = 0;
+				json_object_set_new(ma->def->json, "instances",
+						    json_integer(ma->def->instances));
+				apps_store_app(m, ma);
+			} else {
+				kill_instances(m, req, ma, vic, n, true, false);
+				answered = true;
+			}
+			last = ma;
+		} else if (n) {
+			for (size_t j = 0; j < n; j++) {
+				json_array_append_new(killed, render_task(m, vic[j]));
+				apps_kill_instance(m, vic[j]);
+			}
+		}
+		free(vic);
+	}
+	json_decref(body);
+	(void)last;
+	apps_schedule_pass(m);
+	if (!answered)
+		http_reply_json(req, 200, json_pack("{s:o}", "tasks", killed));
+	else
+		json_decref(killed);
+}
+
+/* ---- versions ---- */
+
+static void versions_get(struct master *m, struct evhttp_request *req, struct m_app *ma,
+			 const char *version)
+{
+	if (!version) {
+		json_t *arr = json_array();
+		for (size_t i = json_array_size(ma->versions); i > 0; i--)
+			json_array_append(arr, json_array_get(ma->versions, i - 1));
+		http_reply_json(req, 200, json_pack("{s:o}", "versions", arr));
+		return;
+	}
+	char key[STORE_MAX_KEY];
+	snprintf(key, sizeof(key), "versions/%s@%s", ma->def->id, version);
+	char *val;
+	size_t len;
+	if (store_get(m->store, key, &val, &len, NULL) < 0) {
+		http_reply_message(req, 404, "App '%s' does not exist in version %s", ma->def->id,
+				   version);
+		return;
+	}
+	json_t *j = json_loadb(val, len, 0, NULL);
+	free(val);
+	http_reply_json(req, 200, j ? j : json_object());
+}
+
+/* ---- deployments, queue, info ---- */
+
+static void deployments(struct master *m, struct evhttp_request *req, const char *id)
+{
+	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
+	if (!id) {
+		if (meth != EVHTTP_REQ_GET)
+			{ method_not_allowed(req); return; }
+		json_t *arr = json_array();
+		const char *k;
+		void *v;
+		for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+			struct m_app *ma = v;
+			if (ma->deploy)
+				json_array_append_new(arr, render_deployment(m, ma));
+		}
+		http_reply_json(req, 200, arr);
+		return;
+	}
+	if (meth != EVHTTP_REQ_DELETE)
+		{ method_not_allowed(req); return; }
+	struct m_app *found = NULL;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		if (ma->deploy && !strcmp(ma->deploy->id, id))
+			found = ma;
+	}
+	if (!found) {
+		http_reply_message(req, 404, "DeploymentPlan %s does not exist", id);
+		return;
+	}
+	bool force;
+	if (http_query_bool(req, "force", false, &force) < 0) {
+		http_reply_message(req, 400, "'force' must be true or false");
+		return;
+	}
+	if (force || found->deleting) {
+		/* Stop tracking it; the app stays as it is now. */
+		apps_deployment_done(m, found);
+		http_reply_text(req, 202, "");
+		return;
+	}
+	/* Roll back: to the previous version, or away entirely for a start. */
+	if (!strcmp(found->deploy->action, "StartApplication")) {
+		api_apps_delete(m, req, found->def->id);
+		return;
+	}
+	size_t nv = json_array_size(found->versions);
+	const char *prev = nv >= 2 ? json_string_value(json_array_get(found->versions, nv - 2)) : NULL;
+	char key[STORE_MAX_KEY];
+	char *val = NULL;
+	size_t len;
+	snprintf(key, sizeof(key), "versions/%s@%s", found->def->id, prev ? prev : "");
+	if (!prev || store_get(m->store, key, &val, &len, NULL) < 0) {
+		apps_deployment_done(m, found);
+		http_reply_text(req, 202, "");
+		return;
+	}
+	json_t *j = json_loadb(val, len, 0, NULL);
+	free(val);
+	struct verr err = VERR_INIT;
+	struct app *def;
+	if (!j || app_parse(j, "/", &err, &def) < 0) {
+		json_decref(j);
+		verr_release(&err);
+		http_reply_message(req, 500, "Previous version of '%s' is unreadable", found->def->id);
+		return;
+	}
+	json_decref(j);
+	bool cfg = app_config_differs(found->def, def);
+	app_set_version(def, time_real_usec(), cfg, cfg ? NULL : found->config_version);
+	apps_assign_service_ports(m, def, found->def);
+	struct m_app *res = api_commit_app(m, req, found,  def,
+					   cfg ? "RestartApplication" : "ScaleApplication", true);
+	if (res)
+		api_reply_deployment(req, 200, res->def->version, res->deploy->id);
+}
+
+static void queue(struct master *m, struct evhttp_request *req, const char *rest)
+{
+	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
+	if (!*rest) {
+		if (meth != EVHTTP_REQ_GET)
+			{ method_not_allowed(req); return; }
+		http_reply_json(req, 200, render_queue(m));
+		return;
+	}
+	size_t cut;
+	if (!has_suffix(rest, "/delay", &cut) || meth != EVHTTP_REQ_DELETE) {
+		http_reply_message(req, 404, "Not found");
+		return;
+	}
+	_cleanup_free_ char *part = xstrndup(rest, cut);
+	_cleanup_free_ char *id = url_app_id(req, part);
+	if (!id)
+		return;
+	struct m_app *ma = live_app(m, req, id);
+	if (!ma)
+		return;
+	ma->failures = 0;
+	ma->delay_until_usec = 0;
+	apps_schedule_pass(m);
+	http_reply_text(req, 204, "");
+}
+
+static void info(struct master *m, struct evhttp_request *req)
+{
+	/* "name"/"version" say which Marathon API this speaks; buildref says what it is. */
+	json_t *j = json_pack(
+		"{s:s, s:s, s:s, s:b, s:s, s:s, s:{s:b, s:s, s:i, s:i, s:s, s:f, s:f}, s:{s:i}}",
+		"name", "marathon", "version", "1.10.26", "buildref", "berth-0.1.0", "elected", 1,
+		"leader", m->leader, "frameworkId", m->framework_id, "marathon_config", "checkpoint",
+		1, "master", m->leader, "local_port_min", 10000, "local_port_max", 20000,
+		"mesos_role", "*", "task_launch_timeout", 300000.0, "failover_timeout", 604800.0,
+		"http_config", "http_port", (int)master_port(m));
+	http_reply_json(req, 200, j);
+}
+
+void api_marathon(struct master *m, struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
+	const char *rest;
+	if (!strcmp(path, "/v2/apps") || !strcmp(path, "/v2/apps/")) {
+		if (meth == EVHTTP_REQ_GET)
+			apps_list(m, req);
+		else if (meth == EVHTTP_REQ_POST)
+			api_apps_create(m, req);
+		else
+			method_not_allowed(req);
+		return;
+	}
+	if (str_has_prefix(path, "/v2/apps/")) {
+		rest = path + strlen("/v2/apps");
+		size_t cut;
+		const char *slash;
+		_cleanup_free_ char *idpart = NULL;
+		_cleanup_free_ char *id = NULL;
+		if (has_suffix(rest, "/*", &cut)) {
+			if (meth != EVHTTP_REQ_GET)
+				{ method_not_allowed(req); return; }
+			idpart = xstrndup(rest, cut);
+			char gid[APP_MAX_ID_LEN + 1], err[256];
+			if (*idpart && app_id_canonical(idpart, "/", gid, err, sizeof(err)) < 0) {
+				http_reply_message(req, 404, "Group '%s' does not exist", idpart);
+				return;
+			}
+			apps_group_list(m, req, *idpart ? gid : "/");
+			return;
+		}
+		if (has_suffix(rest, "/restart", &cut)) {
+			if (meth != EVHTTP_REQ_POST)
+				{ method_not_allowed(req); return; }
+			idpart = xstrndup(rest, cut);
+			if ((id = url_app_id(req, idpart)))
+				api_apps_restart(m, req, id);
+			return;
+		}
+		if ((slash = strstr(rest, "/tasks/")) || has_suffix(rest, "/tasks", &cut)) {
+			const char *task_id = NULL;
+			if (slash) {
+				idpart = xstrndup(rest, (size_t)(slash - rest));
+				task_id = slash + strlen("/tasks/");
+			} else {
+				idpart = xstrndup(rest, cut);
+			}
+			if (!(id = url_app_id(req, idpart)))
+				return;
+			struct m_app *ma = live_app(m, req, id);
+			if (!ma)
+				return;
+			if (meth == EVHTTP_REQ_GET && !task_id)
+				app_tasks_get(m, req, ma);
+			else if (meth == EVHTTP_REQ_DELETE)
+				app_tasks_delete(m, req, ma, task_id);
+			else
+				method_not_allowed(req);
+			return;
+		}
+		if ((slash = strstr(rest, "/versions/")) || has_suffix(rest, "/versions", &cut)) {
+			if (meth != EVHTTP_REQ_GET)
+				{ method_not_allowed(req); return; }
+			idpart = xstrndup(rest, slash ? (size_t)(slash - rest) : cut);
+			if (!(id = url_app_id(req, idpart)))
+				return;
+			struct m_app *ma = live_app(m, req, id);
+			if (ma)
+				versions_get(m, req, ma, slash ? slash + strlen("/versions/") : NULL);
+			return;
+		}
+		if (!(id = url_app_id(req, rest)))
+			return;
+		switch (meth) {
+		case EVHTTP_REQ_GET: {
+			struct m_app *ma = live_app(m, req, id);
+			if (ma)
+				http_reply_json(req, 200,
+						json_pack("{s:o}", "app",
+							  render_app(m, ma, true, true, true, true)));
+			return;
+		}
+		case EVHTTP_REQ_PUT:
+			api_apps_update(m, req, id, false);
+			return;
+		case EVHTTP_REQ_PATCH:
+			api_apps_update(m, req, id, true);
+			return;
+		case EVHTTP_REQ_DELETE:
+			api_apps_delete(m, req, id);
+			return;
+		default:
+			method_not_allowed(req);
+			return;
+		}
+	}
+	if (!strcmp(path, "/v2/tasks")) {
+		if (meth != EVHTTP_REQ_GET)
+			{ method_not_allowed(req); return; }
+		tasks_list(m, req);
+		return;
+	}
+	if (!strcmp(path, "/v2/tasks/delete")) {
+		if (meth != EVHTTP_REQ_POST)
+			{ method_not_allowed(req); return; }
+		tasks_delete(m, req);
+		return;
+	}
+	if (!strcmp(path, "/v2/deployments")) {
+		deployments(m, req, NULL);
+		return;
+	}
+	if (str_has_prefix(path, "/v2/deployments/")) {
+		deployments(m, req, path + strlen("/v2/deployments/"));
+		return;
+	}
+	if (!strcmp(path, "/v2/queue") || str_has_prefix(path, "/v2/queue/")) {
+		queue(m, req, path + strlen("/v2/queue"));
+		return;
+	}
+	if (!strcmp(path, "/v2/info")) {
+		if (meth != EVHTTP_REQ_GET)
+			{ method_not_allowed(req); return; }
+		info(m, req);
+		return;
+	}
+	if (!strcmp(path, "/v2/leader")) {
+		if (meth != EVHTTP_REQ_GET)
+			{ method_not_allowed(req); return; }
+		http_reply_json(req, 200, json_pack("{s:s}", "leader", m->leader));
+		return;
+	}
+	http_reply_message(req, 404, "Not found: '%s'", path);
+}

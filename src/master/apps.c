@@ -1,0 +1,652 @@
+/* The apps framework: Marathon's long-running apps on the cluster.
+ *
+ * Invariants:
+ *  - For every app, the instances with goal RUN that are not being replaced number exactly
+ *    def->instances after each pass (scale up adds waiting instances, scale down sets goal
+ *    STOP on the surplus).
+ *  - Indexes: the live set (goal RUN, not replaced) holds distinct indexes; a new instance
+ *    takes the lowest free index; a replacement takes the index of the instance it replaces.
+ *  - An instance is in the store (instances/<uuid>) with its task id and agent before its
+ *    LAUNCH record is sent; a master restart therefore knows every task it ever launched.
+ *  - m->tasks maps exactly the task ids of LIVE instances.
+ *  - Resources a LIVE instance holds are subtracted from its agent's free resources once,
+ *    and given back once, when its task reaches a terminal state or is declared lost.
+ *  - A task that ends without being asked to (failed, finished, lost by its executor)
+ *    counts as a failure: the app's next launch waits backoff_delay(failures). A config
+ *    change resets the count.
+ *
+ * State of an instance: WAITING (no task; in /v2/queue) → LIVE (STAGING … RUNNING …) →
+ * terminal status → WAITING again if still wanted, else removed. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "master/master-int.h"
+
+static const char *const task_states[] = {
+	"TASK_STAGING",	 "TASK_STARTING",    "TASK_RUNNING", "TASK_KILLING",
+	"TASK_FINISHED", "TASK_FAILED",	     "TASK_KILLED",  "TASK_LOST",
+	"TASK_ERROR",	 "TASK_DROPPED",     "TASK_UNREACHABLE", "TASK_GONE",
+	"TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
+};
+
+const char *apps_state_intern(const char *state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(task_states); i++)
+		if (!strcmp(task_states[i], state))
+			return task_states[i];
+	return "TASK_UNKNOWN";
+}
+
+bool apps_state_is_terminal(const char *s)
+{
+	return !strcmp(s, "TASK_FINISHED") || !strcmp(s, "TASK_FAILED") ||
+	       !strcmp(s, "TASK_KILLED") || !strcmp(s, "TASK_LOST") || !strcmp(s, "TASK_ERROR") ||
+	       !strcmp(s, "TASK_DROPPED") || !strcmp(s, "TASK_GONE") ||
+	       !strcmp(s, "TASK_GONE_BY_OPERATOR");
+}
+
+struct m_app *apps_get(struct master *m, const char *id)
+{
+	return hmap_get(&m->apps, id);
+}
+
+/* ---- store records ---- */
+
+static json_t *instance_json(const struct m_instance *in)
+{
+	json_t *ports = json_array();
+	for (size_t i = 0; i < in->nports; i++)
+		json_array_append_new(ports, json_integer(in->ports[i]));
+	char *res = resources_format(&in->res);
+	json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s?, s:o, s:s, s:I, s:I, s:s, s:s, s:s}",
+			      "uuid", in->uuid, "app", in->app->def->id, "index", (int)in->index,
+			      "attempt", (int)in->attempt, "task_id", in->task_id, "agent_id",
+			      in->agent_id, "ports", ports, "version", in->version, "staged_at",
+			      (json_int_t)in->staged_at, "created_at", (json_int_t)in->created_at,
+			      "goal", in->goal == GOAL_RUN ? "run" : "stop", "replaces",
+			      in->replaces, "resources", res);
+	free(res);
+	return j;
+}
+
+int apps_store_instance(struct master *m, const struct m_instance *in)
+{
+	json_t *j = instance_json(in);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	char key[128];
+	snprintf(key, sizeof(key), "instances/%s", in->uuid);
+	int r = store_put(m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
+	free(s);
+	return r;
+}
+
+int apps_store_app(struct master *m, const struct m_app *ma)
+{
+	json_t *j = json_pack("{s:O, s:s, s:i}", "app", ma->def->json, "configVersion",
+			      ma->config_version, "failures", (int)ma->failures);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	char key[STORE_MAX_KEY];
+	snprintf(key, sizeof(key), "apps/%s", ma->def->id);
+	int r = store_put(m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
+	free(s);
+	return r;
+}
+
+/* ---- instances ---- */
+
+static void inst_free(struct m_instance *in)
+{
+	free(in->agent_id);
+	free(in->ports);
+	resources_release(&in->res);
+	free(in);
+}
+
+struct m_instance *apps_add_instance(struct master *m, struct m_app *ma, unsigned index)
+{
+	struct m_instance *in = xcalloc(1, sizeof(*in));
+	in->app = ma;
+	id_uuid4(in->uuid);
+	in->index = index;
+	in->phase = INST_WAITING;
+	in->goal = GOAL_RUN;
+	in->state = "TASK_UNKNOWN";
+	in->created_at = time_real_usec();
+	resources_init(&in->res);
+	if (ma->ninst == ma->cap) {
+		ma->cap = ma->cap ? ma->cap * 2 : 8;
+		ma->inst = xrealloc(ma->inst, ma->cap * sizeof(*ma->inst));
+	}
+	ma->inst[ma->ninst++] = in;
+	if (!ma->waiting_since)
+		ma->waiting_since = time_real_usec();
+	return in;
+}
+
+void apps_remove_instance(struct master *m, struct m_instance *in)
+{
+	struct m_app *ma = in->app;
+	if (in->phase == INST_LIVE && in->task_id[0])
+		hmap_del(&m->tasks, in->task_id);
+	char key[128];
+	snprintf(key, sizeof(key), "instances/%s", in->uuid);
+	int r = store_delete(m->store, key, STORE_ANY_VERSION);
+	if (r < 0 && r != -ENOENT)
+		log_warn("master", "cannot delete '%s' from the store: %s", key, strerror(-r));
+	/* Whoever pointed at it as a replacement is no longer being replaced. */
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (!strcmp(ma->inst[i]->replaces, in->uuid))
+			ma->inst[i]->replaces[0] = '\0';
+	for (size_t i = 0; i < ma->ninst; i++) {
+		if (ma->inst[i] == in) {
+			memmove(&ma->inst[i], &ma->inst[i + 1], (ma->ninst - i - 1) * sizeof(*ma->inst));
+			ma->ninst--;
+			break;
+		}
+	}
+	inst_free(in);
+}
+
+/* The instance that replaces `old` (restart), or NULL. */
+struct m_instance *apps_replacement_of(const struct m_app *ma, const struct m_instance *old)
+{
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (ma->inst[i]->goal == GOAL_RUN && !strcmp(ma->inst[i]->replaces, old->uuid))
+			return ma->inst[i];
+	return NULL;
+}
+
+/* Counts in the set of instances that fill the app's slots: goal RUN and not replaced. */
+bool apps_in_slot(const struct m_app *ma, const struct m_instance *in)
+{
+	return in->goal == GOAL_RUN && !apps_replacement_of(ma, in);
+}
+
+unsigned apps_lowest_free_index(const struct m_app *ma)
+{
+	/* Indexes in use are < ninst + 1; a bitmap over that range finds the lowest hole. */
+	size_t n = ma->ninst + 1;
+	unsigned char *used = xcalloc(n, 1);
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (ma->inst[i]->goal == GOAL_RUN && ma->inst[i]->index < n)
+			used[ma->inst[i]->index] = 1;
+	unsigned idx = 0;
+	while (idx < n && used[idx])
+		idx++;
+	free(used);
+	return idx;
+}
+
+void apps_kill_instance(struct master *m, struct m_instance *in)
+{
+	if (in->phase != INST_LIVE || in->kill_sent)
+		return;
+	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	if (!a || a->state != AGENT_CONNECTED)
+		return; /* retried by the next pass once the agent is back */
+	json_t *rec = json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id", in->task_id,
+				"grace_period_seconds", in->app->def->kill_grace_seconds);
+	if (registry_send(a, rec) == 0)
+		in->kill_sent = true;
+}
+
+/* Gives a task's resources back to its agent. */
+static void release_resources(struct master *m, struct m_instance *in)
+{
+	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	if (a && in->res.n) {
+		resources_add(&a->free, &in->res);
+		if (a->ntasks)
+			a->ntasks--;
+	}
+	resources_release(&in->res);
+}
+
+/* The task of a LIVE instance ended (state is terminal). */
+static void task_ended(struct master *m, struct m_instance *in, const char *state,
+		       const char *message, bool failure)
+{
+	struct m_app *ma = in->app;
+	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	release_resources(m, in);
+	hmap_del(&m->tasks, in->task_id);
+	in->phase = INST_WAITING;
+	in->state = apps_state_intern(state);
+	char ts[32];
+	log_info("master", "task '%s' of '%s' %s%s%s%s", in->task_id, ma->def->id, state,
+		 message && *message ? " ('" : "", message && *message ? message : "",
+		 message && *message ? "')" : "");
+	if (failure && in->goal == GOAL_RUN && !ma->deleting) {
+		ma->failures++;
+		double d = backoff_delay_seconds(ma->def->backoff_seconds, ma->def->backoff_factor,
+						 ma->def->max_launch_delay_seconds, ma->failures);
+		ma->delay_until_usec = time_mono_usec() + (uint64_t)(d * 1e6);
+		json_decref(ma->last_failure);
+		ma->last_failure = json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "appId", ma->def->id, "host",
+			a ? a->hostname : "", "message", message ? message : "", "state", state,
+			"taskId", in->task_id, "timestamp", time_iso8601(time_real_usec(), ts),
+			"version", in->version, "slaveId", in->agent_id ? in->agent_id : "");
+	}
+	if (in->goal == GOAL_STOP || ma->deleting)
+		apps_remove_instance(m, in);
+	else if (!ma->waiting_since)
+		ma->waiting_since = time_real_usec();
+	apps_schedule_pass(m);
+}
+
+static bool seen_uuid(struct m_instance *in, const char *uuid)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(in->seen_uuids); i++)
+		if (!strcmp(in->seen_uuids[i], uuid))
+			return true;
+	snprintf(in->seen_uuids[in->seen_next], sizeof(in->seen_uuids[0]), "%s", uuid);
+	in->seen_next = (in->seen_next + 1) % ARRAY_SIZE(in->seen_uuids);
+	return false;
+}
+
+static void kill_unknown(struct m_agent *a, const char *task_id)
+{
+	log_info("master", "killing task '%s' on agent '%s': no instance wants it", task_id, a->id);
+	registry_send(a, json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id", task_id,
+				   "grace_period_seconds", 3.0));
+}
+
+void apps_status_update(struct master *m, struct m_agent *a, const json_t *u)
+{
+	const char *task_id = json_string_value(json_object_get(u, "task_id"));
+	const char *state = apps_state_intern(json_string_value(json_object_get(u, "state")));
+	const char *uuid = json_string_value(json_object_get(u, "uuid"));
+	const char *message = json_string_value(json_object_get(u, "message"));
+	struct m_instance *in = hmap_get(&m->tasks, task_id);
+	if (!in || !in->agent_id || strcmp(in->agent_id, a->id)) {
+		if (!apps_state_is_terminal(state))
+			kill_unknown(a, task_id);
+		return;
+	}
+	if (seen_uuid(in, uuid))
+		return;
+	if (apps_state_is_terminal(state)) {
+		bool failure = !in->kill_sent || strcmp(state, "TASK_KILLED");
+		if (in->kill_sent && (!strcmp(state, "TASK_FAILED") || !strcmp(state, "TASK_FINISHED")))
+			failure = false; /* it exited while being killed */
+		task_ended(m, in, state, message, failure);
+		return;
+	}
+	if (!strcmp(state, "TASK_RUNNING") && !in->started_at) {
+		double ts = json_number_value(json_object_get(u, "timestamp"));
+		in->started_at = ts > 0 ? (uint64_t)(ts * 1e6) : time_real_usec();
+	}
+	in->state = state;
+}
+
+void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *tasks)
+{
+	/* What the agent runs, by task id. */
+	struct hmap reported = HMAP_INIT;
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		const char *tid = json_string_value(json_object_get(t, "task_id"));
+		if (tid)
+			hmap_put(&reported, tid, t);
+	}
+	a->ntasks = 0;
+	resources_copy(&a->free, &a->total);
+	/* Instances we placed there: recovered if reported, lost if not. */
+	const char *k;
+	void *v;
+	struct m_instance **lost = NULL;
+	size_t nlost = 0, lcap = 0;
+	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
+		struct m_app *ma = v;
+		for (size_t j = 0; j < ma->ninst; j++) {
+			struct m_instance *in = ma->inst[j];
+			if (in->phase != INST_LIVE || !in->agent_id || strcmp(in->agent_id, a->id))
+				continue;
+			json_t *rep = hmap_get(&reported, in->task_id);
+			if (rep) {
+				if (resources_subtract(&a->free, &in->res) < 0)
+					log_warn("master", "agent '%s' holds more than it offers "
+							   "(task '%s')", a->id, in->task_id);
+				a->ntasks++;
+				const char *st = json_string_value(json_object_get(rep, "state"));
+				if (st && !apps_state_is_terminal(st)) {
+					in->state = apps_state_intern(st);
+					if (!strcmp(in->state, "TASK_RUNNING") && !in->started_at)
+						in->started_at = time_real_usec();
+				}
+				/* A terminal state arrives as a status update next. */
+				hmap_del(&reported, in->task_id);
+				in->kill_sent = false; /* resend a pending kill on this connection */
+			} else {
+				if (nlost == lcap) {
+					lcap = lcap ? lcap * 2 : 16;
+					lost = xrealloc(lost, lcap * sizeof(*lost));
+				}
+				lost[nlost++] = in;
+			}
+		}
+	}
+	for (size_t j = 0; j < nlost; j++) {
+		/* Not subtracted from the new free set, so nothing to give back. */
+		resources_release(&lost[j]->res);
+		lost[j]->agent_id[0] = '\0';
+		task_ended(m, lost[j], "TASK_LOST", "Task unknown to the agent after it re-registered",
+			   false);
+	}
+	free(lost);
+	/* What the agent runs that no instance wants. */
+	for (size_t ri = 0; hmap_next(&reported, &ri, &k, &v);) {
+		const char *st = json_string_value(json_object_get(v, "state"));
+		if (!st || !apps_state_is_terminal(st))
+			kill_unknown(a, k);
+	}
+	hmap_release(&reported);
+}
+
+void apps_agent_lost(struct master *m, struct m_agent *a)
+{
+	const char *k;
+	void *v;
+	int r = store_txn_begin(m->store);
+	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
+		struct m_app *ma = v;
+		for (size_t j = 0; j < ma->ninst;) {
+			struct m_instance *in = ma->inst[j];
+			size_t before = ma->ninst;
+			if (in->phase == INST_LIVE && in->agent_id && !strcmp(in->agent_id, a->id))
+				task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
+			if (ma->ninst == before)
+				j++;
+		}
+	}
+	if (r == 0 && store_txn_commit(m->store) < 0)
+		log_error("master", "cannot commit after losing agent '%s'", a->id);
+	a->ntasks = 0;
+	resources_copy(&a->free, &a->total);
+}
+
+/* ---- service ports ---- */
+
+static bool service_port_used(struct master *m, uint32_t p, const char *except_app)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		if (except_app && !strcmp(ma->def->id, except_app))
+			continue;
+		for (size_t j = 0; j < ma->def->nports; j++)
+			if (ma->def->ports[j].port == p)
+				return true;
+	}
+	return false;
+}
+
+void apps_assign_service_ports(struct master *m, struct app *def, const struct app *old)
+{
+	if (def->require_ports)
+		return;
+	json_t *pds = json_object_get(def->json, "portDefinitions");
+	uint32_t next = 10000;
+	for (size_t i = 0; i < def->nports; i++) {
+		if (def->ports[i].port)
+			continue;
+		uint32_t p = 0;
+		if (old && i < old->nports && old->ports[i].port)
+			p = old->ports[i].port;
+		while (!p && next <= 20000) {
+			bool taken = service_port_used(m, next, def->id);
+			for (size_t j = 0; j < def->nports; j++)
+				if (def->ports[j].port == next)
+					taken = true;
+			if (!taken)
+				p = next;
+			next++;
+		}
+		if (!p)
+			continue; /* range exhausted: keep 0 */
+		def->ports[i].port = p;
+		json_t *pd = json_array_get(pds, i);
+		if (pd)
+			json_object_set_new(pd, "port", json_integer(p));
+	}
+}
+
+/* ---- deployments ---- */
+
+struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, const char *action)
+{
+	struct m_deployment *d = xcalloc(1, sizeof(*d));
+	id_uuid4(d->id);
+	snprintf(d->version, sizeof(d->version), "%s", ma->def->version);
+	d->app_id = xstrdup(ma->def->id);
+	d->action = action;
+	d->created_usec = time_real_usec();
+	ma->deploy = d;
+	return d;
+}
+
+int apps_store_deployment(struct master *m, const struct m_deployment *d)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "id", d->id, "app", d->app_id, "action",
+			      d->action, "version", d->version);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	char key[128];
+	snprintf(key, sizeof(key), "deployments/%s", d->id);
+	int r = store_put(m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
+	free(s);
+	return r;
+}
+
+static void deployment_free(struct m_deployment *d)
+{
+	if (!d)
+		return;
+	free(d->app_id);
+	free(d);
+}
+
+void apps_deployment_done(struct master *m, struct m_app *ma)
+{
+	struct m_deployment *d = ma->deploy;
+	if (!d)
+		return;
+	log_info("master", "deployment '%s' (%s '%s') finished", d->id, d->action, d->app_id);
+	char key[128];
+	snprintf(key, sizeof(key), "deployments/%s", d->id);
+	int r = store_delete(m->store, key, STORE_ANY_VERSION);
+	if (r < 0 && r != -ENOENT)
+		log_warn("master", "cannot delete '%s': %s", key, strerror(-r));
+	ma->deploy = NULL;
+	deployment_free(d);
+}
+
+/* ---- the scheduling pass ---- */
+
+void apps_schedule_pass(struct master *m)
+{
+	if (m->pass_ev && !event_pending(m->pass_ev, EV_TIMEOUT, NULL)) {
+		struct timeval tv = { 0, 0 };
+		event_add(m->pass_ev, &tv);
+	}
+}
+
+void apps_free_app(struct master *m, struct m_app *ma)
+{
+	for (size_t i = 0; i < ma->ninst; i++) {
+		if (ma->inst[i]->phase == INST_LIVE)
+			hmap_del(&m->tasks, ma->inst[i]->task_id);
+		inst_free(ma->inst[i]);
+	}
+	free(ma->inst);
+	deployment_free(ma->deploy);
+	json_decref(ma->last_failure);
+	json_decref(ma->versions);
+	app_free(ma->def);
+	free(ma);
+}
+
+void apps_free_all(struct master *m)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);)
+		apps_free_app(m, v);
+	hmap_release(&m->apps);
+	hmap_init(&m->apps);
+}
+
+/* ---- loading ---- */
+
+static int load_app(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	struct master *m = ctx;
+	json_t *j = json_loadb(val, len, 0, NULL);
+	json_t *def = json_object_get(j, "app");
+	struct verr err = VERR_INIT;
+	struct app *a = NULL;
+	if (!def || app_parse(def, "/", &err, &a) < 0) {
+		log_warn("master", "ignoring unreadable app record '%s': %s", key, verr_first(&err));
+		verr_release(&err);
+		json_decref(j);
+		return 0;
+	}
+	/* app_parse strips server fields; restore the version. */
+	const char *v = json_string_value(json_object_get(def, "version"));
+	const char *lcc = json_string_value(
+		json_object_get(json_object_get(def, "versionInfo"), "lastConfigChangeAt"));
+	uint64_t vu = 0;
+	if (v)
+		time_parse_iso8601(v, &vu);
+	app_set_version(a, vu ? vu : time_real_usec(), false, lcc ? lcc : v);
+	struct m_app *ma = xcalloc(1, sizeof(*ma));
+	ma->def = a;
+	const char *cv = json_string_value(json_object_get(j, "configVersion"));
+	snprintf(ma->config_version, sizeof(ma->config_version), "%s", cv ? cv : a->version);
+	ma->failures = (unsigned)json_integer_value(json_object_get(j, "failures"));
+	ma->versions = json_array();
+	hmap_put(&m->apps, a->id, ma);
+	json_decref(j);
+	return 0;
+}
+
+static int load_version(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	struct master *m = ctx;
+	const char *at = strrchr(key, '@');
+	if (!at)
+		return 0;
+	char id[APP_MAX_ID_LEN + 1];
+	size_t n = (size_t)(at - (key + strlen("versions/")));
+	if (n > APP_MAX_ID_LEN)
+		return 0;
+	memcpy(id, key + strlen("versions/"), n);
+	id[n] = '\0';
+	struct m_app *ma = apps_get(m, id);
+	if (ma)
+		json_array_append_new(ma->versions, json_string(at + 1));
+	return 0;
+}
+
+static int load_instance(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	struct master *m = ctx;
+	json_t *j = json_loadb(val, len, 0, NULL);
+	const char *app_id = json_string_value(json_object_get(j, "app"));
+	const char *uuid = json_string_value(json_object_get(j, "uuid"));
+	struct m_app *ma = app_id ? apps_get(m, app_id) : NULL;
+	if (!ma || !uuid || strlen(uuid) != 36) {
+		/* Its app is gone: forget it (an agent still running it gets a KILL). */
+		store_delete(m->store, key, STORE_ANY_VERSION);
+		json_decref(j);
+		return 0;
+	}
+	struct m_instance *in =
+		apps_add_instance(m, ma, (unsigned)json_integer_value(json_object_get(j, "index")));
+	snprintf(in->uuid, sizeof(in->uuid), "%s", uuid);
+	in->attempt = (unsigned)json_integer_value(json_object_get(j, "attempt"));
+	in->goal = strcmp(json_string_value(json_object_get(j, "goal")) ?: "run", "stop") ?
+			   GOAL_RUN :
+			   GOAL_STOP;
+	in->created_at = (uint64_t)json_integer_value(json_object_get(j, "created_at"));
+	snprintf(in->replaces, sizeof(in->replaces), "%s",
+		 json_string_value(json_object_get(j, "replaces")) ?: "");
+	const char *tid = json_string_value(json_object_get(j, "task_id"));
+	const char *aid = json_string_value(json_object_get(j, "agent_id"));
+	if (tid && *tid && aid && *aid && strlen(tid) < TASK_ID_MAX) {
+		snprintf(in->task_id, sizeof(in->task_id), "%s", tid);
+		in->agent_id = xstrdup(aid);
+		in->phase = INST_LIVE;
+		in->state = "TASK_UNKNOWN";
+		in->staged_at = (uint64_t)json_integer_value(json_object_get(j, "staged_at"));
+		snprintf(in->version, sizeof(in->version), "%s",
+			 json_string_value(json_object_get(j, "version")) ?: "");
+		json_t *ports = json_object_get(j, "ports");
+		in->nports = json_array_size(ports);
+		in->ports = xcalloc(in->nports + 1, sizeof(*in->ports));
+		for (size_t i = 0; i < in->nports; i++)
+			in->ports[i] = (uint32_t)json_integer_value(json_array_get(ports, i));
+		char err[256];
+		const char *res = json_string_value(json_object_get(j, "resources"));
+		if (res && resources_parse(res, &in->res, err, sizeof(err)) < 0)
+			log_warn("master", "instance '%s': bad resources: %s", uuid, err);
+		hmap_put(&m->tasks, in->task_id, in);
+		/* Held on the agent from now on; the agent's registration recounts. */
+		struct m_agent *a = hmap_get(&m->agents, aid);
+		if (a) {
+			resources_subtract(&a->free, &in->res);
+			a->ntasks++;
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int load_deployment(const char *key, const char *val, size_t len, uint64_t version,
+			   void *ctx)
+{
+	struct master *m = ctx;
+	json_t *j = json_loadb(val, len, 0, NULL);
+	const char *app_id = json_string_value(json_object_get(j, "app"));
+	struct m_app *ma = app_id ? apps_get(m, app_id) : NULL;
+	const char *id = json_string_value(json_object_get(j, "id"));
+	const char *action = json_string_value(json_object_get(j, "action"));
+	static const char *const actions[] = { "StartApplication", "ScaleApplication",
+					       "RestartApplication", "StopApplication" };
+	const char *act = NULL;
+	for (size_t i = 0; action && i < ARRAY_SIZE(actions); i++)
+		if (!strcmp(actions[i], action))
+			act = actions[i];
+	if (!ma || !id || !act || ma->deploy) {
+		store_delete(m->store, key, STORE_ANY_VERSION);
+		json_decref(j);
+		return 0;
+	}
+	struct m_deployment *d = apps_deployment_new(m, ma, act);
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	json_decref(j);
+	return 0;
+}
+
+int apps_load(struct master *m)
+{
+	int r = store_list(m->store, "apps/", load_app, m);
+	if (r >= 0)
+		r = store_list(m->store, "versions/", load_version, m);
+	if (r >= 0)
+		r = store_list(m->store, "instances/", load_instance, m);
+	if (r >= 0)
+		r = store_list(m->store, "deployments/", load_deployment, m);
+	return r;
+}

@@ -1,0 +1,174 @@
+/* The master's in-memory state, shared by its files. Not a public API.
+ *
+ * Ownership: struct master owns the agents (agents map), the apps (apps map) and through
+ * each app its instances; tasks_by_id indexes instances by their current task id (borrowed).
+ *
+ * Instances (DESIGN.md §5) are the unit the apps framework manages: one per wanted copy of
+ * an app, with a stable index. An instance runs at most one task at a time; when the task
+ * ends and the instance is still wanted, the same instance is launched again (attempt + 1,
+ * after the app's backoff delay), so an index survives failures. */
+#pragma once
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/hmap.h"
+#include "model/app.h"
+#include "model/attributes.h"
+#include "model/resources.h"
+#include "model/task.h"
+#include "net/http.h"
+#include "store/store.h"
+#include "master/master.h"
+
+struct master;
+
+enum agent_state { AGENT_CONNECTED, AGENT_DISCONNECTED, AGENT_UNREACHABLE };
+
+struct m_agent {
+	struct master *m;
+	char *id;
+	char *hostname;
+	char *http;     /* "ip:port" of the agent's own HTTP server */
+	char *ip;       /* the ip part of http, for ipAddresses / pid */
+	char *resources_text;
+	char *attributes_text;
+	struct resources total;
+	struct resources free;
+	struct attributes attrs;
+	enum agent_state state;
+	uint64_t last_seen_usec;   /* monotonic */
+	uint64_t registered_usec;  /* realtime */
+	struct http_stream *stream; /* NULL while not connected */
+	unsigned ntasks;           /* live tasks placed here */
+};
+
+/* Where an instance's task is. */
+enum inst_phase {
+	INST_WAITING,   /* no task: to be launched (after the app's delay) */
+	INST_LIVE,      /* a task exists (staging … killing) */
+};
+
+enum inst_goal { GOAL_RUN, GOAL_STOP };
+
+struct m_instance {
+	struct m_app *app;
+	char uuid[37];
+	unsigned index;
+	unsigned attempt;          /* of the current/last task */
+	enum inst_phase phase;
+	enum inst_goal goal;
+	char task_id[TASK_ID_MAX]; /* "" while waiting */
+	char *agent_id;            /* NULL while waiting */
+	uint32_t *ports;
+	size_t nports;
+	char version[32];          /* the app version the task runs */
+	const char *state;         /* "TASK_STAGING", … (static string) */
+	uint64_t staged_at;        /* realtime usec */
+	uint64_t started_at;       /* realtime usec, 0 until RUNNING */
+	uint64_t created_at;       /* realtime usec, for killSelection of waiting ones */
+	struct resources res;      /* what the task holds on its agent */
+	bool kill_sent;
+	char replaces[37];         /* uuid of the instance this one replaces (restart), or "" */
+	char seen_uuids[8][37];    /* last applied status update uuids (idempotency) */
+	unsigned seen_next;
+};
+
+struct m_deployment {
+	char id[37];
+	char version[32];
+	char *app_id;
+	const char *action;        /* "StartApplication", … */
+	uint64_t created_usec;
+};
+
+struct m_app {
+	struct app *def;
+	char config_version[32];   /* version of the last config change (restart/upgrade target) */
+	struct m_instance **inst;
+	size_t ninst, cap;
+	unsigned failures;         /* consecutive task failures, for backoff */
+	uint64_t delay_until_usec; /* monotonic; no launch before */
+	uint64_t waiting_since;    /* realtime, for /v2/queue "since" */
+	json_t *last_failure;      /* lastTaskFailure or NULL */
+	struct m_deployment *deploy; /* in flight, or NULL */
+	bool deleting;
+	json_t *versions;          /* array of version strings, oldest first */
+};
+
+
+struct master {
+	struct event_base *base;
+	struct master_config cfg;
+	struct store *store;
+	struct http_server *http;
+	struct hmap agents;      /* id -> struct m_agent* */
+	struct hmap apps;        /* id -> struct m_app* */
+	struct hmap tasks;       /* task id -> struct m_instance* */
+	struct event *tick;      /* 1 s timer: timeouts, heartbeats, delayed launches */
+	struct event *pass_ev;   /* deferred scheduling pass */
+	char framework_id[64];
+	char leader[300];        /* "host:port" */
+	uint64_t started_usec;
+	unsigned agent_seq;
+};
+
+/* registry.c: agents */
+void registry_handle_subscribe(struct master *m, struct evhttp_request *req);
+void registry_handle_heartbeat(struct master *m, struct evhttp_request *req);
+void registry_handle_update(struct master *m, struct evhttp_request *req);
+void registry_tick(struct master *m);
+int registry_load(struct master *m);
+/* Sends a record to a connected agent; -ENOTCONN if its stream is down. json is taken. */
+int registry_send(struct m_agent *a, json_t *record);
+json_t *registry_render_slaves(struct master *m);
+void registry_free_agent(struct m_agent *a);
+
+/* apps.c: the apps framework */
+int apps_load(struct master *m);
+void apps_free_all(struct master *m);
+/* Frees an app and its instances (removed from m->apps by the caller). */
+void apps_free_app(struct master *m, struct m_app *ma);
+/* Loads apps, instances and deployments from the store. */
+void apps_schedule_pass(struct master *m);   /* runs the pass on the next loop turn */
+void apps_run_pass(struct master *m);
+/* A status update from an agent for a task (fields as in agent-protocol.md §3). */
+void apps_status_update(struct master *m, struct m_agent *a, const json_t *update);
+/* An agent (re)registered reporting these tasks ([{task_id,state}]). */
+void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *tasks);
+/* An agent is gone for good: its tasks are lost. */
+void apps_agent_lost(struct master *m, struct m_agent *a);
+struct m_app *apps_get(struct master *m, const char *id);
+/* Queues a KILL for an instance's live task. */
+void apps_kill_instance(struct master *m, struct m_instance *in);
+void apps_remove_instance(struct master *m, struct m_instance *in);
+struct m_instance *apps_add_instance(struct master *m, struct m_app *ma, unsigned index);
+unsigned apps_lowest_free_index(const struct m_app *ma);
+/* The instance replacing old (restart), or NULL. */
+struct m_instance *apps_replacement_of(const struct m_app *ma, const struct m_instance *old);
+/* Fills one of the app's slots: goal RUN and not being replaced. */
+bool apps_in_slot(const struct m_app *ma, const struct m_instance *in);
+/* Starts a deployment for ma (replacing none: the caller checked the lock). */
+struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, const char *action);
+void apps_deployment_done(struct master *m, struct m_app *ma);
+int apps_store_deployment(struct master *m, const struct m_deployment *d);
+/* Persist one instance (inside or outside a txn). */
+int apps_store_instance(struct master *m, const struct m_instance *in);
+int apps_store_app(struct master *m, const struct m_app *ma);
+bool apps_state_is_terminal(const char *state);
+const char *apps_state_intern(const char *state);
+/* Assign free service ports to portDefinitions with port 0 in def->json. */
+void apps_assign_service_ports(struct master *m, struct app *def, const struct app *old);
+
+/* render.c: Marathon JSON */
+json_t *render_app(struct master *m, const struct m_app *ma, bool with_tasks, bool with_counts,
+		   bool with_deployments, bool with_failure);
+json_t *render_task(struct master *m, const struct m_instance *in);
+json_t *render_deployment(struct master *m, const struct m_app *ma);
+json_t *render_queue(struct master *m);
+
+/* api-marathon.c */
+void api_marathon(struct master *m, struct evhttp_request *req, const char *path);
+/* api-files.c */
+void api_files_proxy(struct master *m, struct evhttp_request *req, const char *path);

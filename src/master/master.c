@@ -1,0 +1,290 @@
+/* The master process: wiring of store, HTTP server, registry and apps framework. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "master/master-int.h"
+
+static void on_request(struct evhttp_request *req, void *ctx)
+{
+	struct master *m = ctx;
+	_cleanup_free_ char *path = http_request_path(req);
+	if (!path) {
+		http_reply_message(req, 400, "Malformed request URI");
+		return;
+	}
+	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
+	if (!strcmp(path, "/ping")) {
+		if (meth != EVHTTP_REQ_GET && meth != EVHTTP_REQ_HEAD) {
+			http_reply_message(req, 405, "Method not allowed");
+			return;
+		}
+		const char *acc = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
+		if (acc && strstr(acc, "application/json") && !strstr(acc, "text/plain"))
+			http_reply_json(req, 200, json_string("pong"));
+		else
+			http_reply_text(req, 200, "pong\n");
+		return;
+	}
+	if (str_has_prefix(path, "/v2/")) {
+		api_marathon(m, req, path);
+		return;
+	}
+	if (!strcmp(path, "/api/berth/agent/subscribe")) {
+		if (meth != EVHTTP_REQ_POST)
+			http_reply_message(req, 405, "Method not allowed");
+		else
+			registry_handle_subscribe(m, req);
+		return;
+	}
+	if (!strcmp(path, "/api/berth/agent/update")) {
+		if (meth != EVHTTP_REQ_POST)
+			http_reply_message(req, 405, "Method not allowed");
+		else
+			registry_handle_update(m, req);
+		return;
+	}
+	if (!strcmp(path, "/api/berth/agent/heartbeat")) {
+		if (meth != EVHTTP_REQ_POST)
+			http_reply_message(req, 405, "Method not allowed");
+		else
+			registry_handle_heartbeat(m, req);
+		return;
+	}
+	if (str_has_prefix(path, "/api/berth/tasks/")) {
+		api_files_proxy(m, req, path);
+		return;
+	}
+	if (!strcmp(path, "/master/slaves") || !strcmp(path, "/slaves")) {
+		if (meth != EVHTTP_REQ_GET)
+			http_reply_message(req, 405, "Method not allowed");
+		else
+			http_reply_json(req, 200, registry_render_slaves(m));
+		return;
+	}
+	if (!strcmp(path, "/health")) {
+		http_reply_text(req, 200, "");
+		return;
+	}
+	http_reply_message(req, 404, "Not found: '%s'", path);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *ctx)
+{
+	struct master *m = ctx;
+	registry_tick(m);
+	apps_run_pass(m);
+}
+
+static void on_pass(evutil_socket_t fd, short what, void *ctx)
+{
+	apps_run_pass(ctx);
+}
+
+static int load_framework_id(struct master *m)
+{
+	char *val = NULL;
+	int r = store_get(m->store, "meta/framework_id", &val, NULL, NULL);
+	if (r == 0) {
+		snprintf(m->framework_id, sizeof(m->framework_id), "%s", val);
+		free(val);
+		return 0;
+	}
+	if (r != -ENOENT)
+		return r;
+	char u[37];
+	id_uuid4(u);
+	snprintf(m->framework_id, sizeof(m->framework_id), "%s-0000", u);
+	return store_put(m->store, "meta/framework_id", m->framework_id, strlen(m->framework_id),
+			 0, NULL);
+}
+
+int master_new(struct event_base *base, const struct master_config *cfg, struct master **out)
+{
+	struct master *m = xcalloc(1, sizeof(*m));
+	m->base = base;
+	m->cfg = *cfg;
+	m->cfg.http_addr = xstrdup(cfg->http_addr);
+	m->cfg.store_url = xstrdup(cfg->store_url);
+	if (!m->cfg.max_body)
+		m->cfg.max_body = MASTER_DEFAULT_MAX_BODY;
+	if (m->cfg.agent_timeout_sec <= 0)
+		m->cfg.agent_timeout_sec = 15;
+	if (m->cfg.heartbeat_sec <= 0)
+		m->cfg.heartbeat_sec = 5;
+	char host[256];
+	if (cfg->hostname)
+		snprintf(host, sizeof(host), "%s", cfg->hostname);
+	else if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	m->cfg.hostname = xstrdup(host);
+	hmap_init(&m->agents);
+	hmap_init(&m->apps);
+	hmap_init(&m->tasks);
+	m->started_usec = time_real_usec();
+
+	int r = store_open(m->cfg.store_url, &m->store);
+	if (r < 0) {
+		log_error("master", "cannot open store '%s': %s", m->cfg.store_url, strerror(-r));
+		master_free(m);
+		return r;
+	}
+	r = load_framework_id(m);
+	if (r >= 0)
+		r = registry_load(m);
+	if (r >= 0)
+		r = apps_load(m);
+	if (r < 0) {
+		log_error("master", "cannot load state from '%s': %s", m->cfg.store_url,
+			  strerror(-r));
+		master_free(m);
+		return r;
+	}
+	r = http_server_new(base, m->cfg.http_addr, cfg->http_port, m->cfg.max_body, on_request, m,
+			    &m->http);
+	if (r < 0) {
+		log_error("master", "cannot listen on %s:%u: %s", m->cfg.http_addr,
+			  (unsigned)cfg->http_port, strerror(-r));
+		master_free(m);
+		return r;
+	}
+	snprintf(m->leader, sizeof(m->leader), "%s:%u", m->cfg.http_addr,
+		 (unsigned)http_server_port(m->http));
+	m->tick = event_new(base, -1, EV_PERSIST, on_tick, m);
+	struct timeval tv = { 0, 250000 };
+	event_add(m->tick, &tv);
+	m->pass_ev = event_new(base, -1, 0, on_pass, m);
+	log_info("master", "listening on http://%s, store '%s', %zu apps, %zu agents known",
+		 m->leader, m->cfg.store_url, hmap_len(&m->apps), hmap_len(&m->agents));
+	*out = m;
+	return 0;
+}
+
+void master_free(struct master *m)
+{
+	if (!m)
+		return;
+	if (m->tick)
+		event_free(m->tick);
+	if (m->pass_ev)
+		event_free(m->pass_ev);
+	http_server_free(m->http);
+	apps_free_all(m);
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)
+		registry_free_agent(v);
+	hmap_release(&m->agents);
+	hmap_release(&m->apps);
+	hmap_release(&m->tasks);
+	store_close(m->store);
+	free((char *)m->cfg.http_addr);
+	free((char *)m->cfg.store_url);
+	free((char *)m->cfg.hostname);
+	free(m);
+}
+
+uint16_t master_port(const struct master *m)
+{
+	return http_server_port(m->http);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *ctx)
+{
+	struct event_base *base = ctx;
+	log_info("master", "received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopexit(base, NULL);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: berth master [--http ADDR:PORT] [--store sqlite:PATH]\n"
+	      "                    [--agent-timeout SECONDS] [--hostname NAME]\n"
+	      "  --http           listen address (default 127.0.0.1:5050)\n"
+	      "  --store          state store (default sqlite:./berth-master/state.db)\n"
+	      "  --agent-timeout  seconds without heartbeat before an agent is unreachable and\n"
+	      "                   its tasks are replaced (default 15)\n"
+	      "  --hostname       name advertised as the leader (default: the machine's)\n",
+	      f);
+}
+
+int master_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "http", required_argument, NULL, 'h' },
+		{ "store", required_argument, NULL, 's' },
+		{ "agent-timeout", required_argument, NULL, 't' },
+		{ "hostname", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, '?' + 256 },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct master_config cfg = { .http_addr = "127.0.0.1", .http_port = 5050,
+				     .store_url = "sqlite:./berth-master/state.db" };
+	_cleanup_free_ char *host = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			free(host);
+			host = NULL;
+			if (parse_hostport(optarg, &host, &cfg.http_port) < 0) {
+				fprintf(stderr, "berth master: --http '%s': expected ADDR:PORT\n", optarg);
+				return 2;
+			}
+			cfg.http_addr = host;
+			break;
+		case 's':
+			cfg.store_url = optarg;
+			break;
+		case 't':
+			if (parse_double(optarg, &cfg.agent_timeout_sec) < 0 ||
+			    cfg.agent_timeout_sec <= 0) {
+				fprintf(stderr, "berth master: --agent-timeout '%s': expected seconds > 0\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			cfg.hostname = optarg;
+			break;
+		case '?' + 256:
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "berth master: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct event_base *base = event_base_new();
+	struct master *m;
+	if (master_new(base, &cfg, &m) < 0) {
+		event_base_free(base);
+		return 1;
+	}
+	struct event *s1 = evsignal_new(base, SIGTERM, on_signal, base);
+	struct event *s2 = evsignal_new(base, SIGINT, on_signal, base);
+	event_add(s1, NULL);
+	event_add(s2, NULL);
+	fprintf(stderr, "berth master ready: http://%s\n", m->leader);
+	event_base_dispatch(base);
+	event_free(s1);
+	event_free(s2);
+	master_free(m);
+	event_base_free(base);
+	log_info("master", "stopped");
+	return 0;
+}

@@ -1,0 +1,421 @@
+/* The agent registry: subscriptions, heartbeats, status update intake, timeouts.
+ *
+ * Invariants:
+ *  - An agent is in the store (agents/<id>) before its REGISTERED record is sent, so a
+ *    master restart keeps knowing it (DISCONNECTED until it subscribes again).
+ *  - a->stream is non-NULL exactly while state == AGENT_CONNECTED.
+ *  - An agent not heard from (subscribe, heartbeat, update) for agent_timeout becomes
+ *    UNREACHABLE once, and the apps framework is told its tasks are lost; it becomes
+ *    CONNECTED again only by subscribing.
+ *  - a->free = a->total minus the resources of the live tasks placed on it. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "master/master-int.h"
+
+#define STREAM_MAX_PENDING (8u * 1024 * 1024)
+
+void registry_free_agent(struct m_agent *a)
+{
+	if (!a)
+		return;
+	if (a->stream) {
+		struct http_stream *st = a->stream;
+		a->stream = NULL;
+		http_stream_close(st);
+	}
+	free(a->id);
+	free(a->hostname);
+	free(a->http);
+	free(a->ip);
+	free(a->resources_text);
+	free(a->attributes_text);
+	resources_release(&a->total);
+	resources_release(&a->free);
+	attributes_release(&a->attrs);
+	free(a);
+}
+
+static int store_agent(struct master *m, const struct m_agent *a)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", a->id, "hostname",
+			      a->hostname, "http", a->http, "resources", a->resources_text,
+			      "attributes", a->attributes_text, "registered",
+			      (json_int_t)a->registered_usec);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	char key[STORE_MAX_KEY];
+	snprintf(key, sizeof(key), "agents/%s", a->id);
+	int r = store_put(m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
+	free(s);
+	return r;
+}
+
+/* Fills a's descriptive fields from a subscribe body or a stored record. */
+static int agent_set_info(struct m_agent *a, const char *hostname, const char *http,
+			  const char *res, const char *attrs, char *err, size_t errlen)
+{
+	struct resources total = RESOURCES_INIT;
+	struct attributes at = ATTRIBUTES_INIT;
+	if (resources_parse(res, &total, err, errlen) < 0)
+		return -EINVAL;
+	if (attributes_parse(attrs, &at, err, errlen) < 0) {
+		resources_release(&total);
+		return -EINVAL;
+	}
+	char *ip = NULL;
+	uint16_t port;
+	if (parse_hostport(http, &ip, &port) < 0) {
+		snprintf(err, errlen, "'http' must be ADDR:PORT, got '%s'", http);
+		resources_release(&total);
+		attributes_release(&at);
+		return -EINVAL;
+	}
+	free(a->hostname);
+	free(a->http);
+	free(a->ip);
+	free(a->resources_text);
+	free(a->attributes_text);
+	a->hostname = xstrdup(hostname);
+	a->http = xstrdup(http);
+	a->ip = ip;
+	a->resources_text = xstrdup(res);
+	a->attributes_text = xstrdup(attrs);
+	resources_release(&a->total);
+	attributes_release(&a->attrs);
+	a->total = total;
+	a->attrs = at;
+	resources_copy(&a->free, &a->total);
+	return 0;
+}
+
+static int load_one(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	struct master *m = ctx;
+	json_t *j = json_loadb(val, len, 0, NULL);
+	const char *id = json_string_value(json_object_get(j, "id"));
+	if (!id) {
+		log_warn("master", "ignoring malformed store record '%s'", key);
+		json_decref(j);
+		return 0;
+	}
+	struct m_agent *a = xcalloc(1, sizeof(*a));
+	a->m = m;
+	a->id = xstrdup(id);
+	char err[256];
+	if (agent_set_info(a, json_string_value(json_object_get(j, "hostname")) ?: "",
+			   json_string_value(json_object_get(j, "http")) ?: "",
+			   json_string_value(json_object_get(j, "resources")) ?: "",
+			   json_string_value(json_object_get(j, "attributes")) ?: "", err,
+			   sizeof(err)) < 0) {
+		log_warn("master", "ignoring stored agent '%s': %s", id, err);
+		registry_free_agent(a);
+		json_decref(j);
+		return 0;
+	}
+	a->registered_usec = (uint64_t)json_integer_value(json_object_get(j, "registered"));
+	a->state = AGENT_DISCONNECTED;
+	a->last_seen_usec = time_mono_usec();
+	hmap_put(&m->agents, a->id, a);
+	json_decref(j);
+	return 0;
+}
+
+int registry_load(struct master *m)
+{
+	return store_list(m->store, "agents/", load_one, m);
+}
+
+int registry_send(struct m_agent *a, json_t *record)
+{
+	if (!a->stream) {
+		json_decref(record);
+		return -ENOTCONN;
+	}
+	char *s = json_dumps(record, JSON_COMPACT);
+	json_decref(record);
+	size_t n = strlen(s);
+	char hdr[32];
+	int h = snprintf(hdr, sizeof(hdr), "%zu\n", n);
+	char *buf = xmalloc((size_t)h + n);
+	memcpy(buf, hdr, (size_t)h);
+	memcpy(buf + h, s, n);
+	free(s);
+	int r = http_stream_write(a->stream, buf, (size_t)h + n);
+	free(buf);
+	return r;
+}
+
+static void on_stream_close(struct http_stream *st, void *ctx)
+{
+	struct m_agent *a = ctx;
+	if (a->stream != st)
+		return;
+	a->stream = NULL;
+	if (a->state == AGENT_CONNECTED) {
+		a->state = AGENT_DISCONNECTED;
+		log_info("master", "agent '%s' (%s) disconnected", a->id, a->hostname);
+	}
+}
+
+static struct m_agent *agent_from_body(struct master *m, struct evhttp_request *req,
+				       json_t **body)
+{
+	char err[256];
+	if (http_request_json(req, body, err, sizeof(err)) < 0) {
+		http_reply_message(req, 400, "Failed to parse body into JSON: %s", err);
+		return NULL;
+	}
+	const char *id = json_string_value(json_object_get(*body, "agent_id"));
+	struct m_agent *a = id ? hmap_get(&m->agents, id) : NULL;
+	if (!a) {
+		http_reply_message(req, 404, "Agent '%s' is not registered", id ? id : "");
+		json_decref(*body);
+		*body = NULL;
+	}
+	return a;
+}
+
+void registry_handle_subscribe(struct master *m, struct evhttp_request *req)
+{
+	char err[256];
+	json_t *body;
+	if (http_request_json(req, &body, err, sizeof(err)) < 0) {
+		http_reply_message(req, 400, "Failed to parse body into JSON: %s", err);
+		return;
+	}
+	const char *id = json_string_value(json_object_get(body, "agent_id"));
+	const char *hostname = json_string_value(json_object_get(body, "hostname"));
+	const char *http = json_string_value(json_object_get(body, "http"));
+	const char *res = json_string_value(json_object_get(body, "resources"));
+	const char *attrs = json_string_value(json_object_get(body, "attributes"));
+	json_t *tasks = json_object_get(body, "tasks");
+	if (!hostname || !*hostname || !http || !res || (tasks && !json_is_array(tasks)) ||
+	    (id && (!*id || strlen(id) > 128 || strchr(id, '/')))) {
+		http_reply_message(req, 400, "Subscribe needs 'hostname', 'http', 'resources' "
+					     "strings, an optional valid 'agent_id' and 'tasks' array");
+		json_decref(body);
+		return;
+	}
+	struct m_agent *a = id ? hmap_get(&m->agents, id) : NULL;
+	bool is_new = !a;
+	if (is_new) {
+		a = xcalloc(1, sizeof(*a));
+		a->m = m;
+		if (id) {
+			a->id = xstrdup(id);
+		} else {
+			char u[37];
+			id_uuid4(u);
+			a->id = xasprintf("%s-S%u", u, m->agent_seq++);
+		}
+		a->registered_usec = time_real_usec();
+	}
+	if (agent_set_info(a, hostname, http, res, attrs ? attrs : "", err, sizeof(err)) < 0) {
+		http_reply_message(req, 400, "Invalid agent description: %s", err);
+		if (is_new)
+			registry_free_agent(a);
+		json_decref(body);
+		return;
+	}
+	int r = store_agent(m, a);
+	if (r < 0) {
+		http_reply_message(req, 503, "Cannot persist agent: %s", strerror(-r));
+		if (is_new)
+			registry_free_agent(a);
+		json_decref(body);
+		return;
+	}
+	if (is_new)
+		hmap_put(&m->agents, a->id, a);
+	if (a->stream) {
+		struct http_stream *old = a->stream;
+		a->stream = NULL;
+		http_stream_close(old);
+	}
+	a->stream = http_stream_start(req, 200, "application/recordio", STREAM_MAX_PENDING,
+				      on_stream_close, a);
+	a->state = AGENT_CONNECTED;
+	a->last_seen_usec = time_mono_usec();
+	log_info("master", "agent '%s' (%s at %s) %s: %s", a->id, a->hostname, a->http,
+		 is_new ? "registered" : "re-registered", a->resources_text);
+	registry_send(a, json_pack("{s:s, s:s, s:f}", "type", "REGISTERED", "agent_id", a->id,
+				   "heartbeat_interval_seconds", m->cfg.heartbeat_sec));
+	json_t *none = tasks ? NULL : json_array();
+	apps_agent_registered(m, a, tasks ? tasks : none);
+	json_decref(none);
+	json_decref(body);
+	apps_schedule_pass(m);
+}
+
+void registry_handle_heartbeat(struct master *m, struct evhttp_request *req)
+{
+	json_t *body;
+	struct m_agent *a = agent_from_body(m, req, &body);
+	if (!a)
+		return;
+	json_decref(body);
+	if (a->state != AGENT_CONNECTED) {
+		http_reply_message(req, 404, "Agent '%s' must subscribe again", a->id);
+		return;
+	}
+	a->last_seen_usec = time_mono_usec();
+	http_reply_json(req, 200, json_object());
+}
+
+void registry_handle_update(struct master *m, struct evhttp_request *req)
+{
+	json_t *body;
+	struct m_agent *a = agent_from_body(m, req, &body);
+	if (!a)
+		return;
+	json_t *updates = json_object_get(body, "updates");
+	if (!json_is_array(updates) || json_array_size(updates) > 4096) {
+		http_reply_message(req, 400, "'updates' must be an array of at most 4096 updates");
+		json_decref(body);
+		return;
+	}
+	if (a->state == AGENT_UNREACHABLE) {
+		/* Its tasks were given up: it must subscribe again (which kills them). */
+		http_reply_message(req, 404, "Agent '%s' must subscribe again", a->id);
+		json_decref(body);
+		return;
+	}
+	a->last_seen_usec = time_mono_usec();
+	json_t *acked = json_array();
+	size_t i;
+	json_t *u;
+	json_array_foreach(updates, i, u) {
+		const char *uuid = json_string_value(json_object_get(u, "uuid"));
+		if (!uuid || !json_string_value(json_object_get(u, "task_id")) ||
+		    !json_string_value(json_object_get(u, "state")))
+			continue; /* malformed: acknowledged below as nothing */
+		apps_status_update(m, a, u);
+		json_array_append_new(acked, json_string(uuid));
+	}
+	json_decref(body);
+	http_reply_json(req, 200, json_pack("{s:o}", "acknowledged", acked));
+	apps_schedule_pass(m);
+}
+
+void registry_tick(struct master *m)
+{
+	static uint64_t last_hb;
+	uint64_t now = time_mono_usec();
+	bool hb = now - last_hb >= (uint64_t)(m->cfg.heartbeat_sec * 1e6);
+	if (hb)
+		last_hb = now;
+	uint64_t timeout = (uint64_t)(m->cfg.agent_timeout_sec * 1e6);
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
+		struct m_agent *a = v;
+		if (a->state == AGENT_CONNECTED && hb)
+			registry_send(a, json_pack("{s:s}", "type", "HEARTBEAT"));
+		if (a->state != AGENT_UNREACHABLE && now - a->last_seen_usec > timeout) {
+			log_warn("master", "agent '%s' (%s) unreachable: not heard from for %.0f s",
+				 a->id, a->hostname, m->cfg.agent_timeout_sec);
+			a->state = AGENT_UNREACHABLE;
+			if (a->stream) {
+				struct http_stream *st = a->stream;
+				a->stream = NULL;
+				http_stream_close(st);
+			}
+			apps_agent_lost(m, a);
+		}
+	}
+}
+
+static json_t *resources_json(const struct resources *r)
+{
+	json_t *o = json_object();
+	const char *names[] = { "cpus", "mem", "disk", "gpus" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		json_object_set_new(o, names[i], json_real(resources_scalar(r, names[i], NULL)));
+	char *ports = resources_format_ranges(r, "ports", NULL);
+	json_object_set_new(o, "ports", json_string(ports));
+	free(ports);
+	return o;
+}
+
+static json_t *used_json(const struct m_agent *a)
+{
+	/* used = total - free, per name (free only shrinks by what tasks hold). */
+	json_t *o = json_object();
+	const char *names[] = { "cpus", "mem", "disk", "gpus" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		double u = resources_scalar(&a->total, names[i], NULL) -
+			   resources_scalar(&a->free, names[i], NULL);
+		json_object_set_new(o, names[i], json_real(u < 1e-9 ? 0 : u));
+	}
+	/* ports in use: total ranges minus free ranges */
+	struct resources used = RESOURCES_INIT;
+	resources_copy(&used, &a->total);
+	struct resources freeports = RESOURCES_INIT;
+	for (size_t i = 0; i < a->free.n; i++) {
+		const struct resource *fr = &a->free.v[i];
+		if (!strcmp(fr->name, "ports"))
+			for (size_t j = 0; j < fr->nranges; j++)
+				resources_add_range(&freeports, "ports", fr->role,
+						    fr->ranges[j].begin, fr->ranges[j].end);
+	}
+	struct resources onlyports = RESOURCES_INIT;
+	for (size_t i = 0; i < used.n; i++) {
+		const struct resource *tr = &used.v[i];
+		if (!strcmp(tr->name, "ports"))
+			for (size_t j = 0; j < tr->nranges; j++)
+				resources_add_range(&onlyports, "ports", tr->role,
+						    tr->ranges[j].begin, tr->ranges[j].end);
+	}
+	if (resources_subtract(&onlyports, &freeports) < 0)
+		resources_release(&onlyports);
+	char *ports = resources_format_ranges(&onlyports, "ports", NULL);
+	json_object_set_new(o, "ports", json_string(ports));
+	free(ports);
+	resources_release(&used);
+	resources_release(&freeports);
+	resources_release(&onlyports);
+	return o;
+}
+
+json_t *registry_render_slaves(struct master *m)
+{
+	json_t *arr = json_array();
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
+		struct m_agent *a = v;
+		json_t *attrs = json_object();
+		for (size_t j = 0; j < a->attrs.n; j++) {
+			const struct attribute *at = &a->attrs.v[j];
+			if (at->type == ATTR_SCALAR)
+				json_object_set_new(attrs, at->name, json_real(at->scalar));
+			else
+				json_object_set_new(attrs, at->name, json_string(at->text));
+		}
+		char pid[400];
+		snprintf(pid, sizeof(pid), "slave(1)@%s", a->http);
+		const char *colon = strrchr(a->http, ':');
+		uint64_t port = 0;
+		if (colon && parse_u64(colon + 1, &port) < 0)
+			port = 0;
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:s, s:s, s:i, s:f, s:b, s:o, s:o, s:o, s:s, s:i, s:s}", "id",
+				  a->id, "hostname", a->hostname, "pid", pid, "port",
+				  (int)port, "registered_time",
+				  (double)a->registered_usec / 1e6, "active",
+				  a->state == AGENT_CONNECTED, "resources", resources_json(&a->total),
+				  "used_resources", used_json(a), "attributes", attrs, "version",
+				  "berth-0.1.0", "berth_tasks", (int)a->ntasks, "berth_state",
+				  a->state == AGENT_CONNECTED	 ? "connected" :
+				  a->state == AGENT_DISCONNECTED ? "disconnected" :
+								   "unreachable"));
+	}
+	return json_pack("{s:o}", "slaves", arr);
+}

@@ -1,0 +1,116 @@
+/* Marathon's JSON shapes for apps, tasks, deployments and the queue
+ * (reference/compat.md §3.1, §3.3). */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/timeutil.h"
+#include "master/master-int.h"
+
+json_t *render_task(struct master *m, const struct m_instance *in)
+{
+	const struct m_app *ma = in->app;
+	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	json_t *ports = json_array();
+	for (size_t i = 0; i < in->nports; i++)
+		json_array_append_new(ports, json_integer(in->ports[i]));
+	json_t *sports = json_array();
+	for (size_t i = 0; i < ma->def->nports; i++)
+		json_array_append_new(sports, json_integer(ma->def->ports[i].port));
+	char staged[32], started[32];
+	json_t *t = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:[], s:[], s:s, s:i}",
+			      "appId", ma->def->id, "host", a ? a->hostname : "", "id",
+			      in->task_id, "ports", ports, "servicePorts", sports, "slaveId",
+			      in->agent_id ? in->agent_id : "", "stagedAt",
+			      time_iso8601(in->staged_at, staged), "version", in->version, "state",
+			      in->state, "healthCheckResults", "localVolumes", "role",
+			      ma->def->role ? ma->def->role : "*", "index", (int)in->index);
+	if (in->started_at)
+		json_object_set_new(t, "startedAt", json_string(time_iso8601(in->started_at, started)));
+	if (a)
+		json_object_set_new(t, "ipAddresses",
+				    json_pack("[{s:s, s:s}]", "ipAddress", a->ip, "protocol", "IPv4"));
+	else
+		json_object_set_new(t, "ipAddresses", json_array());
+	return t;
+}
+
+json_t *render_app(struct master *m, const struct m_app *ma, bool with_tasks, bool with_counts,
+		   bool with_deployments, bool with_failure)
+{
+	json_t *j = json_deep_copy(ma->def->json);
+	if (with_counts) {
+		int staged = 0, running = 0;
+		for (size_t i = 0; i < ma->ninst; i++) {
+			const struct m_instance *in = ma->inst[i];
+			if (in->phase != INST_LIVE)
+				continue;
+			if (!strcmp(in->state, "TASK_RUNNING"))
+				running++;
+			else if (!strcmp(in->state, "TASK_STAGING") || !strcmp(in->state, "TASK_STARTING"))
+				staged++;
+		}
+		json_object_set_new(j, "tasksStaged", json_integer(staged));
+		json_object_set_new(j, "tasksRunning", json_integer(running));
+		json_object_set_new(j, "tasksHealthy", json_integer(0));
+		json_object_set_new(j, "tasksUnhealthy", json_integer(0));
+	}
+	if (with_deployments) {
+		json_t *d = json_array();
+		if (ma->deploy)
+			json_array_append_new(d, json_pack("{s:s}", "id", ma->deploy->id));
+		json_object_set_new(j, "deployments", d);
+	}
+	if (with_tasks) {
+		json_t *tasks = json_array();
+		for (size_t i = 0; i < ma->ninst; i++)
+			if (ma->inst[i]->phase == INST_LIVE)
+				json_array_append_new(tasks, render_task(m, ma->inst[i]));
+		json_object_set_new(j, "tasks", tasks);
+	}
+	if (with_failure && ma->last_failure)
+		json_object_set(j, "lastTaskFailure", ma->last_failure);
+	return j;
+}
+
+json_t *render_deployment(struct master *m, const struct m_app *ma)
+{
+	const struct m_deployment *d = ma->deploy;
+	json_t *action = json_pack("{s:s, s:s}", "action", d->action, "app", d->app_id);
+	json_t *current = json_pack("{s:s, s:s, s:[]}", "action", d->action, "app", d->app_id,
+				    "readinessCheckResults");
+	return json_pack("{s:s, s:s, s:[s], s:[], s:[{s:[o]}], s:[o], s:i, s:i}", "id", d->id,
+			 "version", d->version, "affectedApps", d->app_id, "affectedPods", "steps",
+			 "actions", action, "currentActions", current, "currentStep", 1,
+			 "totalSteps", 1);
+}
+
+json_t *render_queue(struct master *m)
+{
+	json_t *q = json_array();
+	const char *k;
+	void *v;
+	uint64_t now = time_mono_usec();
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		if (ma->deleting)
+			continue;
+		int count = 0;
+		for (size_t j = 0; j < ma->ninst; j++)
+			if (ma->inst[j]->phase == INST_WAITING && ma->inst[j]->goal == GOAL_RUN)
+				count++;
+		if (!count)
+			continue;
+		double left = ma->delay_until_usec > now ? (double)(ma->delay_until_usec - now) / 1e6 : 0;
+		char since[32];
+		time_iso8601(ma->waiting_since ? ma->waiting_since : time_real_usec(), since);
+		json_array_append_new(
+			q, json_pack("{s:o, s:i, s:s, s:{s:i, s:b}, s:s, s:{s:i, s:i, s:[], s:[]}, s:[]}",
+				     "app", render_app(m, ma, false, true, true, false), "count", count,
+				     "role", ma->def->role ? ma->def->role : "*", "delay",
+				     "timeLeftSeconds", (int)(left + 0.999), "overdue", left <= 0,
+				     "since", since, "processedOffersSummary", "processedOffersCount",
+				     0, "unusedOffersCount", 0, "rejectSummaryLastOffers",
+				     "rejectSummaryLaunchAttempt", "lastUnusedOffers"));
+	}
+	return json_pack("{s:o}", "queue", q);
+}

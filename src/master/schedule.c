@@ -1,0 +1,450 @@
+/* The scheduling pass of the apps framework: scale, replace, place and launch.
+ *
+ * A pass runs after every change (API call, status update, agent event) and on a 250 ms
+ * tick (for backoff delays and agent timeouts). It is idempotent: running it twice in a row
+ * does nothing the second time. All store writes of one pass go in one transaction, which
+ * is committed before any LAUNCH it decided is sent (see apps.c's invariants). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "master/master-int.h"
+
+struct pending_launch {
+	struct m_instance *in;
+	json_t *record;
+};
+
+struct pass {
+	struct master *m;
+	bool txn;
+	struct pending_launch *launches;
+	size_t nlaunch, cap;
+};
+
+static void pass_txn(struct pass *p)
+{
+	if (!p->txn && store_txn_begin(p->m->store) == 0)
+		p->txn = true;
+}
+
+/* ---- placement ---- */
+
+static void need_of(const struct app *def, struct resources *need)
+{
+	resources_init(need);
+	if (def->cpus > 0)
+		resources_add_scalar(need, "cpus", "*", def->cpus);
+	if (def->mem > 0)
+		resources_add_scalar(need, "mem", "*", def->mem);
+	if (def->disk > 0)
+		resources_add_scalar(need, "disk", "*", def->disk);
+	if (def->gpus > 0)
+		resources_add_scalar(need, "gpus", "*", def->gpus);
+}
+
+static unsigned app_tasks_on(const struct m_app *ma, const struct m_agent *a)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (ma->inst[i]->phase == INST_LIVE && ma->inst[i]->agent_id &&
+		    !strcmp(ma->inst[i]->agent_id, a->id))
+			n++;
+	return n;
+}
+
+/* Picks an agent for one more task of ma; fills ports. NULL if none fits now. */
+static struct m_agent *place(struct master *m, struct m_app *ma, uint32_t *ports)
+{
+	const struct app *def = ma->def;
+	struct resources need;
+	need_of(def, &need);
+	uint32_t *want = xcalloc(def->nports + 1, sizeof(*want));
+	uint32_t *got = xcalloc(def->nports + 1, sizeof(*got));
+	for (size_t i = 0; i < def->nports; i++)
+		want[i] = def->require_ports ? def->ports[i].port : 0;
+
+	/* Constraint inputs: where the app's live tasks are, and every agent. */
+	struct placement_target *placed = NULL, *all = NULL;
+	const struct placement_target **placedp = NULL, **allp = NULL;
+	size_t nplaced = 0, nall = 0;
+	if (def->nconstraints) {
+		placed = xcalloc(ma->ninst + 1, sizeof(*placed));
+		placedp = xcalloc(ma->ninst + 1, sizeof(*placedp));
+		for (size_t i = 0; i < ma->ninst; i++) {
+			struct m_instance *in = ma->inst[i];
+			if (in->phase != INST_LIVE || !in->agent_id)
+				continue;
+			struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+			if (!a)
+				continue;
+			placed[nplaced].hostname = a->hostname;
+			placed[nplaced].attrs = &a->attrs;
+			placedp[nplaced] = &placed[nplaced];
+			nplaced++;
+		}
+		size_t na = hmap_len(&m->agents);
+		all = xcalloc(na + 1, sizeof(*all));
+		allp = xcalloc(na + 1, sizeof(*allp));
+		const char *k;
+		void *v;
+		for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
+			struct m_agent *a = v;
+			if (a->state == AGENT_UNREACHABLE)
+				continue;
+			all[nall].hostname = a->hostname;
+			all[nall].attrs = &a->attrs;
+			allp[nall] = &all[nall];
+			nall++;
+		}
+	}
+
+	struct m_agent *best = NULL;
+	unsigned best_count = 0;
+	double best_mem = -1;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
+		struct m_agent *a = v;
+		if (a->state != AGENT_CONNECTED)
+			continue;
+		if (!resources_contains(&a->free, &need))
+			continue;
+		if (def->nports && resources_pick_ports(&a->free, "*", want, def->nports, got) < 0)
+			continue;
+		if (def->nconstraints) {
+			struct placement_target cand = { a->hostname, &a->attrs };
+			if (!constraints_allow(def->constraints, def->nconstraints, &cand, placedp,
+					       nplaced, allp, nall))
+				continue;
+		}
+		/* Spread: fewest tasks of this app, then most free memory. */
+		unsigned cnt = app_tasks_on(ma, a);
+		double fm = resources_scalar(&a->free, "mem", NULL);
+		if (!best || cnt < best_count || (cnt == best_count && fm > best_mem)) {
+			best = a;
+			best_count = cnt;
+			best_mem = fm;
+			memcpy(ports, got, def->nports * sizeof(*ports));
+		}
+	}
+	resources_release(&need);
+	free(want);
+	free(got);
+	free(placed);
+	free(placedp);
+	free(all);
+	free(allp);
+	return best;
+}
+
+/* ---- launching ---- */
+
+static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent *a)
+{
+	const struct app *def = in->app->def;
+	char name[APP_MAX_ID_LEN + 1];
+	app_task_name(def->id, name);
+	json_t *env = task_env_build(def, a->hostname, in->ports, in->nports, in->task_id);
+	char idx[32];
+	snprintf(idx, sizeof(idx), "%u", in->index);
+	if (!json_object_get(json_object_get(def->json, "env"), "BERTH_INSTANCE_INDEX"))
+		json_object_set_new(env, "BERTH_INSTANCE_INDEX", json_string(idx));
+	json_t *ports = json_array();
+	for (size_t i = 0; i < in->nports; i++)
+		json_array_append_new(ports, json_integer(in->ports[i]));
+	json_t *spec = json_pack("{s:s, s:s, s:s, s:b, s:o, s:{s:f, s:f, s:f, s:f, s:o}, s:f}",
+				 "task_id", in->task_id, "name", name, "app_id", def->id, "shell",
+				 def->cmd != NULL, "env", env, "resources", "cpus", def->cpus, "mem",
+				 def->mem, "disk", def->disk, "gpus", def->gpus, "ports", ports,
+				 "kill_grace_period_seconds", def->kill_grace_seconds);
+	if (def->cmd) {
+		json_object_set_new(spec, "cmd", json_string(def->cmd));
+	} else {
+		json_t *args = json_array();
+		for (size_t i = 0; i < def->nargs; i++)
+			json_array_append_new(args, json_string(def->args[i]));
+		json_object_set_new(spec, "args", args);
+	}
+	if (def->user)
+		json_object_set_new(spec, "user", json_string(def->user));
+	return json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec);
+}
+
+static bool launch(struct pass *p, struct m_instance *in)
+{
+	struct master *m = p->m;
+	struct m_app *ma = in->app;
+	const struct app *def = ma->def;
+	uint32_t *ports = xcalloc(def->nports + 1, sizeof(*ports));
+	struct m_agent *a = place(m, ma, ports);
+	if (!a) {
+		free(ports);
+		return false;
+	}
+	in->attempt++;
+	task_id_format(def->id, in->uuid, in->attempt, in->task_id);
+	free(in->agent_id);
+	in->agent_id = xstrdup(a->id);
+	free(in->ports);
+	in->ports = ports;
+	in->nports = def->nports;
+	snprintf(in->version, sizeof(in->version), "%s", def->version);
+	resources_release(&in->res);
+	need_of(def, &in->res);
+	for (size_t i = 0; i < in->nports; i++)
+		resources_add_range(&in->res, "ports", "*", ports[i], ports[i]);
+	if (resources_subtract(&a->free, &in->res) < 0) {
+		/* place() checked; a failure here is a bug, but never oversubscribe. */
+		log_error("master", "placement of '%s' on '%s' does not fit", in->task_id, a->id);
+		resources_release(&in->res);
+		return false;
+	}
+	a->ntasks++;
+	in->phase = INST_LIVE;
+	in->state = "TASK_STAGING";
+	in->staged_at = time_real_usec();
+	in->started_at = 0;
+	in->kill_sent = false;
+	memset(in->seen_uuids, 0, sizeof(in->seen_uuids));
+	hmap_put(&m->tasks, in->task_id, in);
+	pass_txn(p);
+	int r = apps_store_instance(m, in);
+	if (r < 0)
+		log_error("master", "cannot persist instance '%s': %s", in->uuid, strerror(-r));
+	if (p->nlaunch == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->launches = xrealloc(p->launches, p->cap * sizeof(*p->launches));
+	}
+	p->launches[p->nlaunch].in = in;
+	p->launches[p->nlaunch].record = task_spec(m, in, a);
+	p->nlaunch++;
+	return true;
+}
+
+/* ---- per-app steps ---- */
+
+static int cmp_kill_order(const struct m_instance *a, const struct m_instance *b,
+			  enum kill_selection sel)
+{
+	/* Waiting instances go first: stopping them costs nothing. */
+	if (a->phase != b->phase)
+		return a->phase == INST_WAITING ? -1 : 1;
+	uint64_t ta = a->staged_at ? a->staged_at : a->created_at;
+	uint64_t tb = b->staged_at ? b->staged_at : b->created_at;
+	if (ta == tb)
+		return a->index > b->index ? -1 : 1;
+	if (sel == KILL_YOUNGEST_FIRST)
+		return ta > tb ? -1 : 1;
+	return ta < tb ? -1 : 1;
+}
+
+static void stop_instance(struct pass *p, struct m_instance *in)
+{
+	in->goal = GOAL_STOP;
+	struct m_app *ma = in->app;
+	/* Stopping a replacement also stops what it replaces: the slot goes away. */
+	if (in->replaces[0]) {
+		for (size_t i = 0; i < ma->ninst; i++)
+			if (!strcmp(ma->inst[i]->uuid, in->replaces))
+				ma->inst[i]->goal = GOAL_STOP;
+	}
+}
+
+static void scale(struct pass *p, struct m_app *ma)
+{
+	bool any_rep = false;
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (ma->inst[i]->goal == GOAL_RUN && ma->inst[i]->replaces[0])
+			any_rep = true;
+#define SLOT(in) ((in)->goal == GOAL_RUN && (!any_rep || apps_in_slot(ma, (in))))
+	int64_t slots = 0;
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (SLOT(ma->inst[i]))
+			slots++;
+	int64_t want = ma->def->instances;
+	while (slots > want) {
+		struct m_instance *victim = NULL;
+		for (size_t i = 0; i < ma->ninst; i++) {
+			struct m_instance *in = ma->inst[i];
+			if (!SLOT(in))
+				continue;
+			if (!victim || cmp_kill_order(in, victim, ma->def->kill_selection) < 0)
+				victim = in;
+		}
+		if (!victim)
+			break;
+		stop_instance(p, victim);
+		slots--;
+	}
+	while (slots < want) {
+		apps_add_instance(p->m, ma, apps_lowest_free_index(ma));
+		slots++;
+	}
+#undef SLOT
+}
+
+/* Restart/upgrade: LIVE instances older than the config version get a replacement; the old
+ * one is stopped once its replacement runs. maximumOverCapacity bounds how many extra tasks
+ * exist at once (at least one replacement at a time). */
+static void replace_outdated(struct pass *p, struct m_app *ma)
+{
+	double over = json_number_value(
+		json_object_get(json_object_get(ma->def->json, "upgradeStrategy"), "maximumOverCapacity"));
+	size_t max_extra = (size_t)floor((double)ma->def->instances * over + 1e-9);
+	size_t extra = 0;
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (ma->inst[i]->goal == GOAL_RUN && ma->inst[i]->replaces[0])
+			extra++;
+	size_t n = ma->ninst;
+	for (size_t i = 0; i < n; i++) {
+		struct m_instance *old = ma->inst[i];
+		if (old->goal != GOAL_RUN || old->phase != INST_LIVE || old->replaces[0])
+			continue;
+		if (strcmp(old->version, ma->config_version) >= 0)
+			continue;
+		struct m_instance *rep = apps_replacement_of(ma, old);
+		if (rep) {
+			if (rep->phase == INST_LIVE && !strcmp(rep->state, "TASK_RUNNING"))
+				old->goal = GOAL_STOP;
+			continue;
+		}
+		if (max_extra == 0) {
+			/* No room for an extra task: stop the old one first, one at a time. */
+			if (extra == 0) {
+				old->goal = GOAL_STOP;
+				extra++;
+			}
+			continue;
+		}
+		if (extra >= max_extra)
+			continue;
+		rep = apps_add_instance(p->m, ma, old->index);
+		snprintf(rep->replaces, sizeof(rep->replaces), "%s", old->uuid);
+		extra++;
+	}
+}
+
+static bool deployment_complete(const struct m_app *ma)
+{
+	int64_t running = 0;
+	for (size_t i = 0; i < ma->ninst; i++) {
+		const struct m_instance *in = ma->inst[i];
+		if (in->goal == GOAL_STOP)
+			return false;
+		if (in->phase != INST_LIVE || strcmp(in->state, "TASK_RUNNING"))
+			return false;
+		if (strcmp(in->version, ma->config_version) < 0 || in->replaces[0])
+			return false;
+		running++;
+	}
+	return running == ma->def->instances;
+}
+
+static void app_pass(struct pass *p, struct m_app *ma)
+{
+	struct master *m = p->m;
+	if (!ma->deleting) {
+		scale(p, ma);
+		replace_outdated(p, ma);
+	}
+	/* Stop what must stop: kill live tasks, drop waiting instances. */
+	for (size_t i = 0; i < ma->ninst;) {
+		struct m_instance *in = ma->inst[i];
+		if (in->goal == GOAL_STOP || ma->deleting) {
+			in->goal = GOAL_STOP;
+			if (in->phase == INST_WAITING) {
+				pass_txn(p);
+				apps_remove_instance(m, in);
+				continue;
+			}
+			apps_kill_instance(m, in);
+		}
+		i++;
+	}
+	if (ma->deleting)
+		return;
+	/* Launch waiting instances once the backoff delay is over. */
+	uint64_t now = time_mono_usec();
+	bool waiting = false;
+	if (now >= ma->delay_until_usec) {
+		for (size_t i = 0; i < ma->ninst; i++) {
+			struct m_instance *in = ma->inst[i];
+			if (in->phase != INST_WAITING || in->goal != GOAL_RUN)
+				continue;
+			if (!launch(p, in)) {
+				waiting = true;
+				break; /* nothing else of this app fits either */
+			}
+		}
+	} else {
+		for (size_t i = 0; i < ma->ninst && !waiting; i++)
+			waiting = ma->inst[i]->phase == INST_WAITING && ma->inst[i]->goal == GOAL_RUN;
+	}
+	if (!waiting)
+		ma->waiting_since = 0;
+	if (ma->deploy && deployment_complete(ma))
+		apps_deployment_done(m, ma);
+}
+
+void apps_run_pass(struct master *m)
+{
+	struct pass p = { .m = m };
+	const char *k;
+	void *v;
+	struct m_app **gone = NULL;
+	size_t ngone = 0;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		app_pass(&p, ma);
+		if (ma->deleting && ma->ninst == 0) {
+			gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
+			gone[ngone++] = ma;
+		}
+	}
+	for (size_t i = 0; i < ngone; i++) {
+		log_info("master", "app '%s' removed", gone[i]->def->id);
+		apps_deployment_done(m, gone[i]);
+		hmap_del(&m->apps, gone[i]->def->id);
+		apps_free_app(m, gone[i]);
+	}
+	free(gone);
+	if (p.txn) {
+		int r = store_txn_commit(m->store);
+		if (r < 0) {
+			log_error("master", "store commit failed: %s; launches held back",
+				  strerror(-r));
+			/* Not durable: do not launch; the instances go back to waiting. */
+			for (size_t i = 0; i < p.nlaunch; i++) {
+				struct m_instance *in = p.launches[i].in;
+				struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+				if (a) {
+					resources_add(&a->free, &in->res);
+					if (a->ntasks)
+						a->ntasks--;
+				}
+				hmap_del(&m->tasks, in->task_id);
+				in->phase = INST_WAITING;
+				json_decref(p.launches[i].record);
+				p.launches[i].record = NULL;
+			}
+		}
+	}
+	for (size_t i = 0; i < p.nlaunch; i++) {
+		if (!p.launches[i].record)
+			continue;
+		struct m_instance *in = p.launches[i].in;
+		struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+		log_debug("master", "launching '%s' on '%s'", in->task_id, in->agent_id);
+		if (!a || registry_send(a, p.launches[i].record) < 0)
+			log_warn("master", "could not send launch of '%s'; it will be reconciled",
+				 in->task_id);
+	}
+	if (p.nlaunch)
+		log_info("master", "launched %zu task(s)", p.nlaunch);
+	free(p.launches);
+}

@@ -1,0 +1,588 @@
+/* HTTP server glue over libevent 2.1's evhttp (see http.h).
+ *
+ * Streams. A struct http_stream owns its request from http_stream_start until on_close has
+ * run. Its states:
+ *
+ *   OPEN --write over max_pending--> CUT     (deferred: drop the connection, on_close)
+ *   OPEN --http_stream_close-------> ENDED   (terminating chunk queued; deferred on_close)
+ *   OPEN --connection closed-------> GONE    (deferred on_close)
+ *
+ * Every transition out of OPEN sets `closing` and schedules exactly one deferred call
+ * (event_base_once with a zero timeout) that runs on_close and frees the stream, so no
+ * caller ever sees on_close from inside its own http_stream_* call, and libevent never
+ * sees a connection freed from inside one of its own callbacks for it.
+ *
+ * When the peer goes away, evhttp detaches the unfinished request from its connection
+ * (evhttp_connection_incoming_fail, EOF/timeout) and frees the connection, calling our
+ * close callback first; the request is then ours to free (evhttp_send_reply_end on a
+ * detached request frees it). If the connection is freed with the request still attached
+ * (evhttp_free at shutdown), evhttp frees the request itself right after the callback.
+ *
+ * SSE: Marathon answers /v2/events unchunked with `Connection: close`. evhttp always
+ * chunks a body of unknown length for an HTTP/1.1 client and offers no supported way to
+ * write a raw body after its own headers, so event streams are chunked too, with
+ * `Connection: close` and `Cache-Control: no-cache` added. Every SSE client we target
+ * (browsers' EventSource, curl, python requests/sseclient, marathon-lb) decodes chunked
+ * framing transparently, and each write is one chunk so a record is never split.
+ */
+#include "net/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/keyvalq_struct.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+
+#define LISTEN_BACKLOG 1024
+/* A stream's input is only watched for EOF; a client that keeps sending is paused. */
+#define STREAM_INPUT_MAX 4096
+
+/* The loop of the most recent server: all servers of a process share the event loop
+ * thread (http.h); used only for a stream whose client left before it started. */
+static struct event_base *last_base;
+
+struct http_server {
+	struct evhttp *http;
+	http_handler_fn handler;
+	void *ctx;
+	uint16_t port;
+};
+
+/* ---- server ---- */
+
+static void server_gencb(struct evhttp_request *req, void *arg)
+{
+	struct http_server *srv = arg;
+	srv->handler(req, srv->ctx);
+}
+
+/* Creates a bound, listening, non-blocking, close-on-exec socket for addr:port. */
+static int listen_socket(const char *addr, uint16_t port, uint16_t *bound)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	if (!addr || !*addr || strcmp(addr, "*") == 0)
+		addr = "0.0.0.0";
+	else if (strcmp(addr, "localhost") == 0)
+		addr = "127.0.0.1";
+	size_t n = strlen(addr);
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		if (n - 2 >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, addr + 1, n - 2);
+		host[n - 2] = '\0';
+		addr = host;
+	}
+
+	char portstr[8];
+	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+	};
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(addr, portstr, &hints, &ai) != 0 || !ai)
+		return -EINVAL;
+
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		int r = -errno;
+		freeaddrinfo(ai);
+		return r;
+	}
+	int one = 1;
+	int r = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		r = -errno;
+	if (!r && ai->ai_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		r = -errno;
+	if (!r && bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+		r = -errno;
+	if (!r && listen(fd, LISTEN_BACKLOG) == -1)
+		r = -errno;
+	freeaddrinfo(ai);
+
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (!r && getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		r = -errno;
+	if (r) {
+		close(fd);
+		return r;
+	}
+	if (ss.ss_family == AF_INET6)
+		*bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	else
+		*bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+int http_server_new(struct event_base *base, const char *addr, uint16_t port, size_t max_body,
+		    http_handler_fn handler, void *ctx, struct http_server **out)
+{
+	*out = NULL;
+	if (!base || !handler)
+		return -EINVAL;
+	uint16_t bound = 0;
+	int fd = listen_socket(addr, port, &bound);
+	if (fd < 0)
+		return fd;
+
+	struct http_server *srv = xcalloc(1, sizeof(*srv));
+	srv->handler = handler;
+	srv->ctx = ctx;
+	srv->port = bound;
+	srv->http = evhttp_new(base);
+	last_base = base;
+	if (!srv->http) {
+		close(fd);
+		free(srv);
+		return -ENOMEM;
+	}
+	evhttp_set_max_body_size(srv->http, (ev_ssize_t)max_body);
+	evhttp_set_max_headers_size(srv->http, HTTP_MAX_HEADERS_SIZE);
+	evhttp_set_timeout(srv->http, HTTP_IDLE_TIMEOUT_SEC);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						      EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(srv->http, server_gencb, srv);
+	if (!evhttp_accept_socket_with_handle(srv->http, fd)) {
+		close(fd);
+		evhttp_free(srv->http);
+		free(srv);
+		return -ENOMEM;
+	}
+	*out = srv;
+	return 0;
+}
+
+uint16_t http_server_port(const struct http_server *srv)
+{
+	return srv->port;
+}
+
+void http_server_free(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	evhttp_free(srv->http);
+	free(srv);
+}
+
+/* ---- request helpers ---- */
+
+const char *http_method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	}
+	return "UNKNOWN";
+}
+
+char *http_request_path(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (!raw || !*raw)
+		raw = "/";
+	size_t n = 0;
+	/* '+' is a literal in paths; only %XX is decoded. */
+	char *dec = evhttp_uridecode(raw, 0, &n);
+	if (!dec)
+		return NULL;
+	if (strlen(dec) != n) { /* %00 */
+		free(dec);
+		return NULL;
+	}
+	char *copy = xstrndup(dec, n);
+	free(dec);
+	return copy;
+}
+
+char *http_request_body(struct evhttp_request *req, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = in ? evbuffer_get_length(in) : 0;
+	char *buf = xmalloc(n + 1);
+	if (n && evbuffer_copyout(in, buf, n) != (ev_ssize_t)n)
+		n = 0;
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+int http_json_parse(const char *body, size_t len, json_t **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	size_t i = 0;
+	while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+		i++;
+	if (i == len) {
+		snprintf(err, errlen, "No content to map due to end-of-input");
+		return -EINVAL;
+	}
+	json_error_t je;
+	json_t *j = json_loadb(body, len, JSON_ALLOW_NUL, &je);
+	if (!j) {
+		snprintf(err, errlen, "%s at line %d, column %d", je.text, je.line, je.column);
+		return -EINVAL;
+	}
+	*out = j;
+	return 0;
+}
+
+int http_request_json(struct evhttp_request *req, json_t **out, char *err, size_t errlen)
+{
+	size_t len = 0;
+	_cleanup_free_ char *body = http_request_body(req, &len);
+	return http_json_parse(body, len, out, err, errlen);
+}
+
+/* Decodes one query component (%XX and '+'); NULL if it decodes to an embedded NUL. */
+static char *query_decode(const char *s, size_t n)
+{
+	_cleanup_free_ char *raw = xstrndup(s, n);
+	size_t dlen = 0;
+	char *dec = evhttp_uridecode(raw, 1, &dlen);
+	if (!dec)
+		return NULL;
+	if (strlen(dec) != dlen) {
+		free(dec);
+		return NULL;
+	}
+	char *copy = xstrndup(dec, dlen);
+	free(dec);
+	return copy;
+}
+
+int http_query_parse(const char *query, json_t **out)
+{
+	json_t *obj = json_object();
+	*out = obj;
+	if (!query)
+		return 0;
+	size_t qlen = strlen(query);
+	if (qlen > HTTP_QUERY_MAX_LEN) {
+		json_decref(obj);
+		*out = NULL;
+		return -E2BIG;
+	}
+	unsigned count = 0;
+	const char *p = query;
+	while (*p) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		size_t klen = eq ? (size_t)(eq - p) : n;
+		if (klen > 0) {
+			if (++count > HTTP_QUERY_MAX_PARAMS) {
+				json_decref(obj);
+				*out = NULL;
+				return -E2BIG;
+			}
+			_cleanup_free_ char *k = query_decode(p, klen);
+			_cleanup_free_ char *v = eq ? query_decode(eq + 1, n - klen - 1) : xstrdup("");
+			/* jansson wants UTF-8 keys and strings; other bytes make the pair invalid. */
+			json_t *vs = (k && v) ? json_string(v) : NULL;
+			json_t *arr = (vs && *k) ? json_object_get(obj, k) : NULL;
+			if (vs && *k && !arr) {
+				arr = json_array();
+				if (json_object_set_new(obj, k, arr) < 0)
+					arr = NULL;
+			}
+			if (arr)
+				json_array_append(arr, vs);
+			json_decref(vs);
+		}
+		p += n;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+static json_t *request_query(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	json_t *q = NULL;
+	if (http_query_parse(uri ? evhttp_uri_get_query(uri) : NULL, &q) < 0 || !q)
+		q = json_object();
+	return q;
+}
+
+char *http_query_get(struct evhttp_request *req, const char *key)
+{
+	json_t *q = request_query(req);
+	json_t *v = json_array_get(json_object_get(q, key), 0);
+	char *r = v ? xstrdup(json_string_value(v)) : NULL;
+	json_decref(q);
+	return r;
+}
+
+json_t *http_query_all(struct evhttp_request *req, const char *key)
+{
+	json_t *q = request_query(req);
+	json_t *arr = json_object_get(q, key);
+	json_t *r = arr ? json_incref(arr) : json_array();
+	json_decref(q);
+	return r;
+}
+
+int http_query_bool(struct evhttp_request *req, const char *key, bool dflt, bool *out)
+{
+	_cleanup_free_ char *v = http_query_get(req, key);
+	*out = dflt;
+	if (!v)
+		return 0;
+	if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = true;
+	else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = false;
+	else if (*v == '\0')
+		*out = dflt;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *http_request_peer(struct evhttp_request *req)
+{
+	static __thread char buf[INET6_ADDRSTRLEN + 1];
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	char *host = NULL;
+	ev_uint16_t port = 0;
+	buf[0] = '\0';
+	if (evcon) {
+		evhttp_connection_get_peer(evcon, &host, &port);
+		if (host)
+			snprintf(buf, sizeof(buf), "%s", host);
+	}
+	return buf;
+}
+
+/* ---- replies ---- */
+
+static void set_default_type(struct evhttp_request *req, const char *type)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	if (!evhttp_find_header(h, "Content-Type"))
+		evhttp_add_header(h, "Content-Type", type);
+}
+
+static void reply_bytes(struct evhttp_request *req, int code, const char *type, const char *data,
+			size_t len)
+{
+	set_default_type(req, type);
+	struct evbuffer *buf = evbuffer_new();
+	if (buf && len)
+		evbuffer_add(buf, data, len);
+	evhttp_send_reply(req, code, NULL, buf);
+	if (buf)
+		evbuffer_free(buf);
+}
+
+void http_reply_json(struct evhttp_request *req, int code, json_t *json)
+{
+	char *s = json ? json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) : NULL;
+	json_decref(json);
+	if (!s)
+		s = xstrdup("null");
+	reply_bytes(req, code, "application/json", s, strlen(s));
+	free(s);
+}
+
+void http_reply_message(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	/* Text quoted from a user's input may be invalid UTF-8, which JSON cannot carry. */
+	json_t *msg = json_string(strbuf_str(&sb));
+	if (!msg)
+		msg = json_string("(message not valid UTF-8)");
+	strbuf_release(&sb);
+	http_reply_json(req, code, json_pack("{s:o}", "message", msg));
+}
+
+void http_reply_text(struct evhttp_request *req, int code, const char *text)
+{
+	reply_bytes(req, code, "text/plain; charset=utf-8", text ? text : "",
+		    text ? strlen(text) : 0);
+}
+
+void http_add_header(struct evhttp_request *req, const char *key, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), key, value);
+}
+
+/* ---- streams ---- */
+
+struct http_stream {
+	struct event_base *base;
+	struct evhttp_request *req;       /* NULL once given back to evhttp or freed */
+	struct evhttp_connection *evcon;  /* NULL once the connection is gone or released */
+	struct evbuffer *chunk;
+	size_t max_pending;
+	http_stream_close_fn on_close;
+	void *ctx;
+	bool closing; /* left OPEN: writes fail, the deferred close is scheduled */
+	bool cut;     /* the deferred close must drop the connection */
+};
+
+static void stream_deferred(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_stream *st = arg;
+	if (st->cut && st->evcon) {
+		/* Freeing the connection frees the request still attached to it. */
+		evhttp_connection_set_closecb(st->evcon, NULL, NULL);
+		evhttp_connection_free(st->evcon);
+		st->evcon = NULL;
+		st->req = NULL;
+	}
+	if (st->on_close)
+		st->on_close(st, st->ctx);
+	evbuffer_free(st->chunk);
+	free(st);
+}
+
+/* Leaves OPEN: from here on_close runs once, from the event loop. */
+static void stream_schedule_close(struct http_stream *st)
+{
+	if (st->closing)
+		return;
+	st->closing = true;
+	const struct timeval zero = { 0, 0 };
+	if (!st->base || event_base_once(st->base, -1, EV_TIMEOUT, stream_deferred, st, &zero) < 0)
+		stream_deferred(-1, EV_TIMEOUT, st); /* out of memory: better early than never */
+}
+
+static void stream_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_stream *st = arg;
+	st->evcon = NULL;
+	if (st->req && !evhttp_request_get_connection(st->req)) {
+		/* Detached by evhttp: ours to free. */
+		evhttp_send_reply_end(st->req);
+	}
+	/* Otherwise evhttp frees the still-attached request right after this callback. */
+	st->req = NULL;
+	stream_schedule_close(st);
+}
+
+struct http_stream *http_stream_start(struct evhttp_request *req, int code,
+				      const char *content_type, size_t max_pending,
+				      http_stream_close_fn on_close, void *ctx)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct http_stream *st = xcalloc(1, sizeof(*st));
+	st->req = req;
+	st->evcon = evcon;
+	st->chunk = evbuffer_new();
+	st->max_pending = max_pending;
+	st->on_close = on_close;
+	st->ctx = ctx;
+	if (!st->chunk)
+		abort();
+	if (!evcon) {
+		/* The client went away before the stream started (evhttp detached the request,
+		 * which is ours to free): on_close runs from the loop as for any other end. */
+		evhttp_send_reply_end(req);
+		st->req = NULL;
+		st->base = last_base;
+		stream_schedule_close(st);
+		return st;
+	}
+	{
+		st->base = evhttp_connection_get_base(evcon);
+		if (!content_type)
+			content_type = "application/octet-stream";
+		set_default_type(req, content_type);
+		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+		if (str_has_prefix(content_type, "text/event-stream")) {
+			if (!evhttp_find_header(h, "Cache-Control"))
+				evhttp_add_header(h, "Cache-Control", "no-cache");
+			if (!evhttp_find_header(h, "Connection"))
+				evhttp_add_header(h, "Connection", "close");
+		}
+		evhttp_send_reply_start(req, code, NULL);
+		evhttp_connection_set_closecb(evcon, stream_conn_closed, st);
+
+		/* A stream may sit idle for long: no read timeout (the input is watched only
+		 * for EOF and capped), but a client that stops reading while output waits is
+		 * still dropped by the write timeout. */
+		struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+		const struct timeval wtv = { HTTP_IDLE_TIMEOUT_SEC, 0 };
+		bufferevent_set_timeouts(bev, NULL, &wtv);
+		bufferevent_setwatermark(bev, EV_READ, 0, STREAM_INPUT_MAX);
+	}
+	return st;
+}
+
+size_t http_stream_pending(const struct http_stream *st)
+{
+	if (!st->evcon)
+		return 0;
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(st->evcon);
+	return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+int http_stream_write(struct http_stream *st, const void *data, size_t len)
+{
+	if (st->closing || !st->req || !st->evcon)
+		return -EPIPE;
+	if (len == 0)
+		return 0;
+	size_t pending = http_stream_pending(st);
+	if (len > st->max_pending || pending > st->max_pending - len) {
+		st->cut = true;
+		stream_schedule_close(st);
+		return -EPIPE;
+	}
+	if (evbuffer_add(st->chunk, data, len) < 0)
+		return -ENOMEM;
+	evhttp_send_reply_chunk(st->req, st->chunk);
+	evbuffer_drain(st->chunk, evbuffer_get_length(st->chunk));
+	return 0;
+}
+
+void http_stream_close(struct http_stream *st)
+{
+	if (st->closing)
+		return;
+	if (st->req && st->evcon) {
+		evhttp_connection_set_closecb(st->evcon, NULL, NULL);
+		/* The connection may serve further requests: give it back evhttp's settings. */
+		struct bufferevent *bev = evhttp_connection_get_bufferevent(st->evcon);
+		const struct timeval tv = { HTTP_IDLE_TIMEOUT_SEC, 0 };
+		bufferevent_set_timeouts(bev, &tv, &tv);
+		bufferevent_setwatermark(bev, EV_READ, 0, 0);
+		/* The request now belongs to evhttp, which frees it once the end is sent. */
+		evhttp_send_reply_end(st->req);
+	}
+	st->req = NULL;
+	st->evcon = NULL;
+	stream_schedule_close(st);
+}
