@@ -78,3 +78,14 @@ void app_task_name(const char *app_id, char *out);
 /* Label selector from GET /v2/apps?label=: "k", "k==v", "k!=v", "k in (a,b)",
  * "k notin (a,b)", ","-separated = AND. Returns 1 match, 0 no match, -EINVAL bad selector. */
 int app_label_selector_match(const char *selector, const json_t *labels);
+
+/* Resolves text against base ("/" when NULL) into out (APP_MAX_ID_LEN + 1 bytes): "."
+ * and ".." segments applied, empty segments dropped; "/" for the root. Returns 0,
+ * -EINVAL for a segment that is not a valid PathId segment (copied into bad, may be
+ * NULL), -ERANGE for ".." above the root, -E2BIG when longer than APP_MAX_ID_LEN. */
+int app_id_resolve(const char *text, const char *base, char *out, char *bad, size_t badlen);
+/* true if s[0..n) matches ^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|…)$. */
+bool app_id_segment_valid(const char *s, size_t n);
+/* v as Java's Double.toString prints it ("0.5", "256.0", "1.0E7"), as Marathon shows
+ * numbers in messages and task environments. */
+void app_double_java(double v, char out[32]);

@@ -31,3 +31,8 @@ int attributes_parse(const char *text, struct attributes *out, char *err, size_t
 const struct attribute *attributes_get(const struct attributes *a, const char *name);
 /* Back to the text syntax (malloc'd). */
 char *attributes_format(const struct attributes *a);
+
+/* Bounds on parsed input. */
+#define ATTRIBUTES_MAX 256
+#define ATTRIBUTES_MAX_NAME 128
+#define ATTRIBUTES_MAX_TEXT 65536

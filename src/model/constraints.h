@@ -43,3 +43,6 @@ bool constraints_allow(const struct constraint *c, size_t n,
 		       const struct placement_target *candidate,
 		       const struct placement_target *const *placed, size_t nplaced,
 		       const struct placement_target *const *all, size_t nall);
+
+/* "UNIQUE", "CLUSTER", … for op. */
+const char *constraint_op_name(enum constraint_op op);

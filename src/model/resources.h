@@ -74,3 +74,22 @@ int resources_pick_ports(const struct resources *r, const char *role, const uint
 
 /* "[31000-32000, 33000-33000]", the form /master/state uses (malloc'd); "[]" when none. */
 char *resources_format_ranges(const struct resources *r, const char *name, const char *role);
+
+/* Bounds on parsed input (longer or larger text is rejected, never truncated). */
+#define RESOURCES_MAX_TEXT 65536
+#define RESOURCES_MAX_ENTRIES 256
+#define RESOURCES_MAX_NAME 128
+#define RESOURCES_MAX_RANGES 10000
+#define RESOURCES_MAX_ITEMS 4096
+#define RESOURCES_MAX_SCALAR 1e15
+
+/* Shortest plain decimal form of v that reads back ("8", "0.5", "15360"), no exponent
+ * below 1e15; nine decimals at most. */
+void resources_format_scalar(double v, char out[32]);
+/* true for "*" or a Mesos role name ("prod", "eng/backend"): letters, digits, '_', '-',
+ * '.', '/' as separator; not starting with '-', no empty, "." or ".." segment. */
+bool resources_role_valid(const char *role);
+/* Parses "[a-b, c-d]" (a lone "a" means a-a; "[]" is empty) into *out (malloc'd, as
+ * given, not normalized) and *n. 0, or -EINVAL with a message (reversed or junk range). */
+int resources_ranges_parse(const char *text, struct res_range **out, size_t *n, char *err,
+			   size_t errlen);
