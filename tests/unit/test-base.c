@@ -1,0 +1,160 @@
+/* Unit tests for src/base: hash map, strbuf, number parsing, time formatting, ids. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/hmap.h"
+#include "base/mem.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+
+static void test_hmap_basic(void **state)
+{
+	struct hmap m = HMAP_INIT;
+	int a = 1, b = 2;
+	assert_null(hmap_get(&m, "x"));
+	assert_null(hmap_put(&m, "x", &a));
+	assert_ptr_equal(hmap_put(&m, "x", &b), &a);
+	assert_ptr_equal(hmap_get(&m, "x"), &b);
+	assert_int_equal(hmap_len(&m), 1);
+	assert_ptr_equal(hmap_del(&m, "x"), &b);
+	assert_null(hmap_del(&m, "x"));
+	assert_int_equal(hmap_len(&m), 0);
+	hmap_release(&m);
+}
+
+static void test_hmap_many(void **state)
+{
+	struct hmap m = HMAP_INIT;
+	char key[32];
+	static int vals[5000];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		vals[i] = i;
+		hmap_put(&m, key, &vals[i]);
+	}
+	/* Delete every other key, then check the rest and that iteration sees each once. */
+	for (int i = 0; i < 5000; i += 2) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_ptr_equal(hmap_del(&m, key), &vals[i]);
+	}
+	assert_int_equal(hmap_len(&m), 2500);
+	for (int i = 1; i < 5000; i += 2) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_ptr_equal(hmap_get(&m, key), &vals[i]);
+	}
+	size_t seen = 0;
+	const char *k;
+	void *v;
+	for (size_t it = 0; hmap_next(&m, &it, &k, &v);) {
+		assert_int_equal(*(int *)v % 2, 1);
+		seen++;
+	}
+	assert_int_equal(seen, 2500);
+	/* Churn: tombstones must not grow the table without bound. */
+	for (int r = 0; r < 20000; r++) {
+		snprintf(key, sizeof(key), "churn%d", r);
+		hmap_put(&m, key, &vals[0]);
+		hmap_del(&m, key);
+	}
+	assert_true(m.cap <= 16384);
+	hmap_release(&m);
+}
+
+static void test_strbuf(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	assert_string_equal(strbuf_str(&sb), "");
+	strbuf_adds(&sb, "abc");
+	strbuf_addch(&sb, '-');
+	strbuf_addf(&sb, "%d/%s", 42, "x");
+	assert_string_equal(strbuf_str(&sb), "abc-42/x");
+	for (int i = 0; i < 1000; i++)
+		strbuf_addch(&sb, 'z');
+	assert_int_equal(sb.len, 1008);
+	size_t len;
+	char *s = strbuf_detach(&sb, &len);
+	assert_int_equal(len, 1008);
+	assert_int_equal(strlen(s), 1008);
+	free(s);
+	assert_null(sb.buf);
+	strbuf_release(&sb);
+}
+
+static void test_parse_numbers(void **state)
+{
+	uint64_t u;
+	int64_t i;
+	double d;
+	assert_int_equal(parse_u64("0", &u), 0);
+	assert_int_equal(u, 0);
+	assert_int_equal(parse_u64("18446744073709551615", &u), 0);
+	assert_int_equal(parse_u64("18446744073709551616", &u), -ERANGE);
+	assert_int_equal(parse_u64("-1", &u), -EINVAL);
+	assert_int_equal(parse_u64("", &u), -EINVAL);
+	assert_int_equal(parse_u64("12x", &u), -EINVAL);
+	assert_int_equal(parse_u64(" 1", &u), -EINVAL);
+	assert_int_equal(parse_i64("-5", &i), 0);
+	assert_int_equal(i, -5);
+	assert_int_equal(parse_double("0.25", &d), 0);
+	assert_true(d == 0.25);
+	assert_int_equal(parse_double("1e999", &d), -ERANGE);
+	assert_int_equal(parse_double("abc", &d), -EINVAL);
+}
+
+static void test_hostport(void **state)
+{
+	char *host;
+	uint16_t port;
+	assert_int_equal(parse_hostport("127.0.0.1:5050", &host, &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 5050);
+	free(host);
+	assert_int_equal(parse_hostport("[::1]:80", &host, &port), 0);
+	free(host);
+	assert_int_equal(parse_hostport("host:65536", &host, &port), -EINVAL);
+	assert_int_equal(parse_hostport("host", &host, &port), -EINVAL);
+	assert_int_equal(parse_hostport(":80", &host, &port), -EINVAL);
+}
+
+static void test_time(void **state)
+{
+	char buf[32];
+	assert_string_equal(time_iso8601(1440620619463000ull, buf), "2015-08-26T20:23:39.463Z");
+	uint64_t t;
+	assert_int_equal(time_parse_iso8601("2015-08-26T20:23:39.463Z", &t), 0);
+	assert_true(t == 1440620619463000ull);
+	assert_int_equal(time_parse_iso8601("2015-08-26T20:23:39Z", &t), 0);
+	assert_true(t == 1440620619000000ull);
+	assert_int_equal(time_parse_iso8601("yesterday", &t), -EINVAL);
+	assert_true(time_mono_usec() > 0);
+}
+
+static void test_uuid(void **state)
+{
+	char a[37], b[37];
+	id_uuid4(a);
+	id_uuid4(b);
+	assert_int_equal(strlen(a), 36);
+	assert_true(strcmp(a, b) != 0);
+	assert_int_equal(a[14], '4');
+	assert_true(strchr("89ab", a[19]) != NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hmap_basic),  cmocka_unit_test(test_hmap_many),
+		cmocka_unit_test(test_strbuf),	    cmocka_unit_test(test_parse_numbers),
+		cmocka_unit_test(test_hostport),    cmocka_unit_test(test_time),
+		cmocka_unit_test(test_uuid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
