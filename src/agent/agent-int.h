@@ -1,0 +1,122 @@
+/* Internals shared by the agent's files. Not for other modules.
+ *
+ * Invariants:
+ * - Every task in the table has a meta dir <work>/meta/<id>/ and a sandbox
+ *   <work>/sandboxes/<id>/. It leaves the table (and its meta dir is removed) only once its
+ *   terminal update is acknowledged and none of its updates is still queued.
+ * - Updates sit in one FIFO in the order they were made; the first up to AGENT_BATCH_MAX of
+ *   them are sent in one POST, at most one POST in flight; an update leaves the FIFO only
+ *   when the master acknowledges its uuid. So per task, order is kept and nothing is lost
+ *   while the agent runs.
+ * - A shim is watched through a pidfd (also an adopted one after an agent restart); its end
+ *   is read from its status file, which it writes before exiting. */
+#pragma once
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent/agent.h"
+#include "net/recordio.h"
+
+#define AGENT_BATCH_MAX 256
+#define AGENT_MAX_QUEUED_UPDATES 200000
+#define AGENT_MAX_RECORD (4u << 20)
+#define AGENT_READ_MAX (1u << 20)
+#define AGENT_DEFAULT_GRACE_MS 3000
+
+struct agent_task {
+	char *id;
+	char *meta_dir;
+	char *sandbox;
+	const char *state;      /* last state reported, a static string "TASK_…" */
+	bool terminal;          /* a terminal update was made */
+	bool kill_requested;
+	bool terminal_acked;
+	bool child;             /* spawned by this agent process: reap with waitid */
+	pid_t shim_pid;
+	int pidfd;
+	struct event *pid_ev;
+	int notify_fd;
+	struct event *notify_ev;
+	uint32_t grace_ms;
+	uint32_t kill_grace_ms;
+	bool in_backlog;        /* waiting to be sent to the fork server */
+	unsigned queued;        /* updates of this task still in the FIFO */
+	struct agent *agent;
+	struct agent_task *hnext;
+};
+
+struct agent_update {
+	struct agent_update *next;
+	char uuid[37];
+	json_t *json;
+	struct agent_task *task; /* NULL for a task the agent does not know */
+	bool terminal;
+};
+
+struct agent {
+	struct event_base *base;
+	char *master_host;
+	uint16_t master_port;
+	char *http_addr;
+	uint16_t http_port;
+	char *work_dir, *meta_root, *sandbox_root;
+	char *resources, *attributes, *hostname, *executor_path;
+	char *endpoint; /* host:port the master can reach us on */
+	char *agent_id;
+	struct http_server *http;
+
+	struct agent_task **buckets;
+	size_t nbuckets, ntasks;
+
+	struct agent_update *uq_head, *uq_tail;
+	size_t uq_len;
+	size_t inflight;         /* how many at the head of the FIFO are in the POST in flight */
+	struct event *flush_ev;  /* deferred / retry of the update POST */
+	bool flush_retry_wait;
+
+	/* the fork server (berth-executor --server), see executor.c */
+	int spawner_fd;
+	pid_t spawner_pid;
+	struct event *spawner_ev;
+	struct agent_task **backlog; /* tasks whose spawn request did not fit the socket */
+	size_t nbacklog, backlog_alloc;
+
+	/* master link */
+	struct evhttp_connection *stream_conn, *post_conn, *hb_conn;
+	struct evhttp_request *stream_req;
+	struct recordio_decoder dec;
+	bool stream_ok;          /* got a 200 for the current subscribe */
+	bool registered;
+	bool hb_inflight;
+	double hb_interval;
+	uint64_t last_heard_usec;
+	uint64_t backoff_usec;
+	struct event *reconnect_ev, *hb_ev, *watchdog_ev;
+};
+
+/* agent-task.c */
+struct agent_task *agent_task_find(struct agent *a, const char *id);
+void agent_task_remove(struct agent *a, struct agent_task *t); /* frees t */
+void agent_tasks_free(struct agent *a);
+void agent_spawner_stop(struct agent *a);
+int agent_task_launch(struct agent *a, json_t *spec);
+void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds);
+int agent_tasks_recover(struct agent *a);
+json_t *agent_tasks_json(struct agent *a, bool with_sandbox);
+
+/* agent-link.c */
+int agent_link_start(struct agent *a, const char *master_url);
+void agent_link_stop(struct agent *a);
+/* Queues an update (made here: uuid, timestamp, source). exit_code < 0 and sig == 0 are
+ * left out, as are a NULL message and reason. */
+void agent_update_queue(struct agent *a, struct agent_task *t, const char *task_id,
+			const char *state, const char *message, const char *reason,
+			int exit_code, int sig);
+void agent_updates_free(struct agent *a);
+
+/* agent-http.c */
+void agent_http_handle(struct evhttp_request *req, void *ctx);

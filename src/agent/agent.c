@@ -1,0 +1,333 @@
+/* The agent: configuration, work dir, life cycle and 'berth agent'. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent-int.h"
+#include "agent/agent-util.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/util.h"
+#include "model/attributes.h"
+#include "model/resources.h"
+#include "net/http.h"
+
+#define AGENT_MAX_BODY (64 * 1024)
+
+static int mkdir_p(const char *path)
+{
+	char *tmp = xstrdup(path);
+	int r = 0;
+	for (char *p = tmp + 1; *p && !r; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+			r = -errno;
+		*p = '/';
+	}
+	if (!r && mkdir(tmp, 0755) == -1 && errno != EEXIST)
+		r = -errno;
+	free(tmp);
+	return r;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static char *default_executor(void)
+{
+	const char *env = getenv("BERTH_EXECUTOR");
+	if (env && *env)
+		return xstrdup(env);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			char *p = xasprintf("%s/berth-executor", self);
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+			/* In a build tree the shim sits in src/executor/. */
+			p = xasprintf("%s/src/executor/berth-executor", self);
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+			return xasprintf("%s/berth-executor", self);
+		}
+	}
+	return xstrdup("berth-executor");
+}
+
+static char *read_agent_id(const char *work_dir)
+{
+	char *p = xasprintf("%s/agent_id", work_dir);
+	FILE *f = fopen(p, "re");
+	free(p);
+	if (!f)
+		return NULL;
+	char buf[256];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return buf[0] ? xstrdup(buf) : NULL;
+}
+
+/* Checks the resource and attribute strings; logs and returns -EINVAL for a bad one. */
+static int validate_strings(const char *resources, const char *attributes, char *err,
+			    size_t errlen)
+{
+	if (resources) {
+		struct resources r = RESOURCES_INIT;
+		char e[256] = "";
+		int rc = resources_parse(resources, &r, e, sizeof(e));
+		resources_release(&r);
+		if (rc < 0) {
+			snprintf(err, errlen, "bad --resources '%s': %s", resources, e);
+			return -EINVAL;
+		}
+	}
+	if (attributes && *attributes) {
+		struct attributes at = ATTRIBUTES_INIT;
+		char e[256] = "";
+		int rc = attributes_parse(attributes, &at, e, sizeof(e));
+		attributes_release(&at);
+		if (rc < 0) {
+			snprintf(err, errlen, "bad --attributes '%s': %s", attributes, e);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+uint16_t agent_http_port(const struct agent *a)
+{
+	return a->http_port;
+}
+
+unsigned agent_task_count(const struct agent *a)
+{
+	return (unsigned)a->ntasks;
+}
+
+int agent_new(struct event_base *base, const struct agent_config *cfg, struct agent **out)
+{
+	char err[512];
+	int r;
+
+	if (!cfg->master_url || !cfg->work_dir || !cfg->http_addr)
+		return -EINVAL;
+	if (validate_strings(cfg->resources, cfg->attributes, err, sizeof(err)) < 0) {
+		log_error("agent", "%s", err);
+		return -EINVAL;
+	}
+	raise_nofile();
+
+	struct agent *a = xcalloc(1, sizeof(*a));
+	a->base = base;
+	a->spawner_fd = -1;
+	char wd[PATH_MAX];
+	r = mkdir_p(cfg->work_dir);
+	if (r < 0 || !realpath(cfg->work_dir, wd)) {
+		r = r < 0 ? r : -errno;
+		log_error("agent", "cannot use work dir '%s': %s", cfg->work_dir, strerror(-r));
+		free(a);
+		return r;
+	}
+	a->work_dir = xstrdup(wd);
+	a->meta_root = xasprintf("%s/meta", wd);
+	a->sandbox_root = xasprintf("%s/sandboxes", wd);
+	if ((r = mkdir_p(a->meta_root)) < 0 || (r = mkdir_p(a->sandbox_root)) < 0) {
+		log_error("agent", "cannot create directories in '%s': %s", wd, strerror(-r));
+		agent_free(a);
+		return r;
+	}
+	a->http_addr = xstrdup(cfg->http_addr);
+	if (cfg->hostname && *cfg->hostname) {
+		a->hostname = xstrdup(cfg->hostname);
+	} else {
+		char h[HOST_NAME_MAX + 1] = "localhost";
+		if (gethostname(h, sizeof(h)) == -1)
+			snprintf(h, sizeof(h), "localhost");
+		h[HOST_NAME_MAX] = '\0';
+		a->hostname = xstrdup(h);
+	}
+	a->resources = cfg->resources ? xstrdup(cfg->resources) : agent_resources_measure(wd);
+	a->attributes = xstrdup(cfg->attributes ? cfg->attributes : "");
+	a->executor_path = cfg->executor_path ? xstrdup(cfg->executor_path) : default_executor();
+	a->agent_id = read_agent_id(wd);
+
+	r = http_server_new(base, cfg->http_addr, cfg->http_port, AGENT_MAX_BODY,
+			    agent_http_handle, a, &a->http);
+	if (r < 0) {
+		log_error("agent", "cannot listen on %s:%u: %s", cfg->http_addr, cfg->http_port,
+			  strerror(-r));
+		agent_free(a);
+		return r;
+	}
+	a->http_port = http_server_port(a->http);
+	bool any = !strcmp(cfg->http_addr, "0.0.0.0") || !strcmp(cfg->http_addr, "::");
+	a->endpoint = xasprintf("%s:%u", any ? a->hostname : cfg->http_addr, a->http_port);
+
+	if ((r = agent_link_start(a, cfg->master_url)) < 0) {
+		agent_free(a);
+		return r;
+	}
+	agent_tasks_recover(a);
+	log_info("agent", "agent on %s, work dir '%s', executor '%s', resources '%s'",
+		 a->endpoint, wd, a->executor_path, a->resources);
+	*out = a;
+	return 0;
+}
+
+void agent_free(struct agent *a)
+{
+	if (!a)
+		return;
+	agent_link_stop(a);
+	agent_spawner_stop(a);
+	free(a->backlog);
+	http_server_free(a->http);
+	agent_tasks_free(a);
+	agent_updates_free(a);
+	free(a->http_addr);
+	free(a->work_dir);
+	free(a->meta_root);
+	free(a->sandbox_root);
+	free(a->resources);
+	free(a->attributes);
+	free(a->hostname);
+	free(a->executor_path);
+	free(a->endpoint);
+	free(a->agent_id);
+	free(a);
+}
+
+/* ---- berth agent ---- */
+
+static void usage(FILE *f)
+{
+	fputs("usage: berth agent --master URL --http ADDR:PORT --work-dir DIR\n"
+	      "                   [--resources STR] [--attributes STR] [--hostname NAME]\n"
+	      "                   [--executor PATH]\n"
+	      "\n"
+	      "  --master URL        the master, e.g. http://127.0.0.1:5050\n"
+	      "  --http ADDR:PORT    where the agent serves sandboxes (default 127.0.0.1:5051)\n"
+	      "  --work-dir DIR      sandboxes and checkpoints\n"
+	      "  --resources STR     e.g. 'cpus(*):8; mem(*):15360; disk(*):710534; "
+	      "ports(*):[31000-32000]'\n"
+	      "                      (default: measured, ports 31000-32000)\n"
+	      "  --attributes STR    e.g. 'rack:3;dc:1'\n"
+	      "  --hostname NAME     default: the machine's hostname\n"
+	      "  --executor PATH     the berth-executor shim (default: $BERTH_EXECUTOR, or beside "
+	      "this binary)\n",
+	      f);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("agent", "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopbreak(arg);
+}
+
+int agent_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "master", required_argument, NULL, 'm' },
+		{ "http", required_argument, NULL, 'H' },
+		{ "work-dir", required_argument, NULL, 'w' },
+		{ "resources", required_argument, NULL, 'r' },
+		{ "attributes", required_argument, NULL, 'a' },
+		{ "hostname", required_argument, NULL, 'n' },
+		{ "executor", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent_config cfg = { .http_addr = "127.0.0.1", .http_port = 5051 };
+	_cleanup_free_ char *host = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': cfg.master_url = optarg; break;
+		case 'H':
+			free(host);
+			host = NULL;
+			if (parse_hostport(optarg, &host, &cfg.http_port) < 0) {
+				fprintf(stderr, "berth agent: bad --http '%s' (want ADDR:PORT)\n",
+					optarg);
+				return 2;
+			}
+			cfg.http_addr = host;
+			break;
+		case 'w': cfg.work_dir = optarg; break;
+		case 'r': cfg.resources = optarg; break;
+		case 'a': cfg.attributes = optarg; break;
+		case 'n': cfg.hostname = optarg; break;
+		case 'e': cfg.executor_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "berth agent: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!cfg.master_url || !cfg.work_dir) {
+		fprintf(stderr, "berth agent: --master and --work-dir are required\n");
+		usage(stderr);
+		return 2;
+	}
+	char err[512];
+	if (validate_strings(cfg.resources, cfg.attributes, err, sizeof(err)) < 0) {
+		fprintf(stderr, "berth agent: %s\n", err);
+		return 2;
+	}
+	if (strncmp(cfg.master_url, "http://", 7)) {
+		fprintf(stderr, "berth agent: bad --master '%s' (want http://HOST:PORT)\n",
+			cfg.master_url);
+		return 2;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	struct event_base *base = event_base_new();
+	if (!base) {
+		fprintf(stderr, "berth agent: cannot create the event loop\n");
+		return 1;
+	}
+	struct agent *a;
+	int r = agent_new(base, &cfg, &a);
+	if (r < 0) {
+		event_base_free(base);
+		return r == -EINVAL ? 2 : 1;
+	}
+	struct event *sterm = evsignal_new(base, SIGTERM, on_stop_signal, base);
+	struct event *sint = evsignal_new(base, SIGINT, on_stop_signal, base);
+	event_add(sterm, NULL);
+	event_add(sint, NULL);
+	event_base_dispatch(base);
+	event_free(sterm);
+	event_free(sint);
+	agent_free(a);
+	event_base_free(base);
+	log_info("agent", "stopped");
+	return 0;
+}

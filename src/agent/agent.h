@@ -1,0 +1,38 @@
+/* The agent daemon (DESIGN.md §6, docs/internals/agent-protocol.md): subscribes to the
+ * master, launches each task under its own berth-executor shim, reports status updates
+ * (in order per task, retried until acknowledged), serves sandboxes read-only over HTTP, and
+ * reattaches to running shims after its own restart. */
+#pragma once
+#include <event2/event.h>
+#include <stdint.h>
+
+struct agent_config {
+	const char *master_url;    /* "http://127.0.0.1:5050" */
+	const char *http_addr;     /* the agent's own HTTP server */
+	uint16_t http_port;        /* 0 picks a free port (see agent_http_port) */
+	const char *work_dir;      /* created if missing */
+	const char *resources;     /* Mesos syntax; NULL = measure the machine */
+	const char *attributes;    /* NULL or "" = none */
+	const char *hostname;      /* NULL = gethostname() */
+	const char *executor_path; /* NULL = $BERTH_EXECUTOR, else berth-executor beside the binary */
+};
+
+struct agent;
+
+/* Creates the agent on base (borrowed; may be shared with a master, as 'berth dev' does):
+ * makes the work dir, recovers tasks from it, binds the HTTP server and starts subscribing.
+ * cfg is copied. Returns 0, -EINVAL (bad master URL, resources or attributes: logged),
+ * -EADDRINUSE, or another -errno. */
+int agent_new(struct event_base *base, const struct agent_config *cfg, struct agent **out);
+/* Stops the agent. Running tasks keep running under their shims; a later agent on the same
+ * work dir reattaches them. Accepts NULL. */
+void agent_free(struct agent *a);
+/* The port the HTTP server is bound to. */
+uint16_t agent_http_port(const struct agent *a);
+/* Number of tasks the agent knows (running or with an unacknowledged terminal update). */
+unsigned agent_task_count(const struct agent *a);
+
+/* 'berth agent': parses the flags (--master URL --http ADDR:PORT --work-dir DIR
+ * [--resources STR] [--attributes STR] [--hostname NAME] [--executor PATH]), runs until
+ * SIGTERM/SIGINT. Returns the exit code: 0, 1 on a failure, 2 on a usage error. */
+int agent_main(int argc, char **argv);

@@ -1,0 +1,149 @@
+/* Internals shared by the CLI's files (and its unit tests); cli.h is the public face.
+ *
+ * Flow: cli_main → cli_args_parse (pure: words → struct cli_opts, or a usage error) →
+ * the command's run function, which talks to the master through cli_request and prints
+ * tables (table.h) or, with --json, the API's JSON. Exit codes: CLI_OK, CLI_FAILED,
+ * CLI_USAGE; only cli_main and the run functions print. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/strbuf.h"
+#include "cli/http-client.h"
+
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+#define CLI_DEFAULT_MASTER "http://127.0.0.1:5050"
+#define CLI_DEFAULT_TIMEOUT_SEC 300
+#define CLI_REQUEST_TIMEOUT_USEC (30ull * 1000 * 1000)
+#define CLI_MAX_POS 8
+#define CLI_MAX_APP_FILE (16u * 1024 * 1024)
+
+enum cli_flag {
+	CLI_F_MASTER = 1u << 0,
+	CLI_F_JSON = 1u << 1,
+	CLI_F_WAIT = 1u << 2,
+	CLI_F_TIMEOUT = 1u << 3,
+	CLI_F_APP = 1u << 4,
+	CLI_F_SCALE = 1u << 5,
+	CLI_F_STDERR = 1u << 6,
+	CLI_F_FOLLOW = 1u << 7,
+	CLI_F_HELP = 1u << 8,
+};
+
+struct cli;
+typedef int (*cli_run_fn)(struct cli *c);
+
+struct cli_command {
+	const char *noun;
+	const char *verb;   /* NULL for a noun that is the whole command ("logs") */
+	const char *args;   /* positional arguments for usage, "ID N" */
+	size_t min_args, max_args;
+	unsigned flags;     /* enum cli_flag bits accepted besides --master and --help */
+	const char *summary;
+	cli_run_fn run;
+};
+
+/* What the words said. Strings point into argv. */
+struct cli_opts {
+	const struct cli_command *cmd; /* NULL for top-level or noun help */
+	const char *noun;              /* for "berth app --help"; NULL for top-level help */
+	bool help;
+	unsigned seen;                 /* enum cli_flag bits given */
+	const char *master;
+	const char *app;
+	uint64_t timeout_sec;
+	const char *args[CLI_MAX_POS]; /* the command's positional arguments */
+	size_t nargs;
+};
+
+/* The command table, ended by an entry with noun NULL. */
+extern const struct cli_command cli_commands[];
+
+/* Parses argv[1..argc). Returns 0 (run o->cmd), 1 (print help: o->cmd, o->noun or the
+ * top level), or -EINVAL with a message in err (errlen bytes; no "berth: " prefix) for a
+ * usage error; o->noun / o->cmd then say which usage to show, when known. */
+int cli_args_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);
+
+/* Usage text: the whole CLI (noun NULL, cmd NULL), one noun, or one command (with its
+ * flags). Appended to sb. */
+void cli_usage(struct strbuf *sb, const char *noun, const struct cli_command *cmd);
+/* The short form for usage errors: one command's synopsis and where to read more, or the
+ * command list. */
+void cli_usage_brief(struct strbuf *sb, const char *noun, const struct cli_command *cmd);
+
+struct cli {
+	struct cli_opts o;
+	struct http_url url;
+	const char *master;  /* as given, for messages */
+	bool tty;            /* stdout is a terminal */
+	uint64_t deadline;   /* monotonic usec for --wait, 0 when not waiting */
+};
+
+struct cli_reply {
+	int status;
+	json_t *json; /* the body parsed as JSON, or NULL */
+	char *body;
+	size_t body_len;
+};
+
+/* One API call; body (borrowed) may be NULL. Returns 0 with *rep filled for any HTTP status
+ * (release with cli_reply_release), or CLI_FAILED after printing "berth: cannot reach
+ * master at URL: …". */
+int cli_request(struct cli *c, const char *method, const char *target, json_t *body,
+		struct cli_reply *rep);
+void cli_reply_release(struct cli_reply *r);
+/* The readable error for a non-2xx answer, without the "berth: " prefix (malloc'd):
+ * the API's "message", or for validation errors "<subject> rejected: /path: error; …".
+ * subject (e.g. "app '/web'") may be NULL. */
+char *cli_error_text(int status, json_t *json, const char *body, const char *subject);
+/* Prints cli_error_text to stderr with the prefix; returns CLI_FAILED. */
+int cli_fail_reply(const struct cli_reply *r, const char *subject);
+/* Prints "berth: <fmt>" to stderr; returns CLI_FAILED. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints json (borrowed) indented, with a final newline. Returns CLI_OK. */
+int cli_print_json(json_t *json);
+
+/* Percent-encodes s (everything but unreserved characters; '/' kept when keep_slash). */
+void cli_url_encode(struct strbuf *sb, const char *s, bool keep_slash);
+/* "prod/web", "/prod/web/" → "/prod/web" (malloc'd); NULL for an empty id. */
+char *cli_app_id(const char *user_id);
+/* "/v2/apps/prod/web" for the user's id, segments encoded (malloc'd); NULL if empty. */
+char *cli_app_target(const char *user_id, const char *suffix);
+
+/* --wait support (cli-wait.c). */
+enum cli_wait_kind { CLI_WAIT_RUNNING, CLI_WAIT_RESTART, CLI_WAIT_GONE };
+/* True when the app (GET /v2/apps/{id}'s "app" object, borrowed) is where kind wants it:
+ * tasksRunning == instances and no deployments; for a restart also every running task on
+ * the app's version. */
+bool cli_app_settled(json_t *app, enum cli_wait_kind kind);
+/* "'/web': 3/5 running" (malloc'd). */
+char *cli_progress_line(json_t *app, enum cli_wait_kind kind);
+/* Polls the app until settled (or gone), showing progress; honours o.timeout_sec. */
+int cli_wait_app(struct cli *c, const char *app_id, enum cli_wait_kind kind);
+
+/* Formatting helpers for tables. */
+const char *cli_json_str(json_t *obj, const char *key); /* NULL when absent / not a string */
+double cli_json_num(json_t *obj, const char *key);      /* 0 when absent */
+/* "31000,31001" from a JSON array of numbers (malloc'd; "" if none). */
+char *cli_join_numbers(json_t *arr);
+
+/* The commands. */
+int cli_app_add(struct cli *c);
+int cli_app_list(struct cli *c);
+int cli_app_show(struct cli *c);
+int cli_app_scale(struct cli *c);
+int cli_app_restart(struct cli *c);
+int cli_app_remove(struct cli *c);
+int cli_task_list(struct cli *c);
+int cli_task_kill(struct cli *c);
+int cli_node_list(struct cli *c);
+int cli_logs(struct cli *c);
+
+/* Rendering, pure (for tests): tables from API JSON (borrowed), malloc'd text. */
+char *cli_render_apps(json_t *apps);
+char *cli_render_tasks(json_t *tasks, bool with_app);
+char *cli_render_nodes(json_t *slaves, json_t *tasks);
+char *cli_render_app(json_t *app);

@@ -1,0 +1,185 @@
+/* --wait: poll GET /v2/apps/{id} every 0.25 s and show "'/web': 3/5 running" until the
+ * change is done or --timeout passes. On a terminal the progress is one line rewritten in
+ * place; otherwise one line per change, so logs stay readable. With --json, stdout holds
+ * only JSON and progress goes to stderr. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "cli/cli-internal.h"
+
+#define POLL_USEC 250000
+
+static size_t running_on_version(json_t *app)
+{
+	const char *version = cli_json_str(app, "version");
+	size_t n = 0, i;
+	json_t *t;
+	json_array_foreach(json_object_get(app, "tasks"), i, t) {
+		const char *state = cli_json_str(t, "state");
+		const char *tv = cli_json_str(t, "version");
+		if (state && strcmp(state, "TASK_RUNNING") == 0 && tv && version &&
+		    strcmp(tv, version) == 0)
+			n++;
+	}
+	return n;
+}
+
+bool cli_app_settled(json_t *app, enum cli_wait_kind kind)
+{
+	if (!json_is_object(app))
+		return false;
+	double instances = cli_json_num(app, "instances");
+	double running = cli_json_num(app, "tasksRunning");
+	if (running != instances || json_array_size(json_object_get(app, "deployments")) > 0)
+		return false;
+	if (kind == CLI_WAIT_RESTART) {
+		/* every task, not just the running ones, must be on the app's version */
+		const char *version = cli_json_str(app, "version");
+		size_t i;
+		json_t *t;
+		json_array_foreach(json_object_get(app, "tasks"), i, t) {
+			const char *tv = cli_json_str(t, "version");
+			if (!version || !tv || strcmp(tv, version) != 0)
+				return false;
+		}
+	}
+	return kind != CLI_WAIT_GONE;
+}
+
+/* "3/5 running" and the like, without the app id. */
+static char *progress_status(json_t *app, enum cli_wait_kind kind)
+{
+	double instances = cli_json_num(app, "instances");
+	double running = cli_json_num(app, "tasksRunning");
+	if (kind == CLI_WAIT_GONE) {
+		size_t left = json_array_size(json_object_get(app, "tasks"));
+		return xasprintf("removing, %zu task%s left", left, left == 1 ? "" : "s");
+	}
+	if (kind == CLI_WAIT_RESTART)
+		return xasprintf("%.0f/%.0f running, %zu/%.0f restarted", running, instances,
+				 running_on_version(app), instances);
+	return xasprintf("%.0f/%.0f running", running, instances);
+}
+
+char *cli_progress_line(json_t *app, enum cli_wait_kind kind)
+{
+	const char *id = cli_json_str(app, "id");
+	_cleanup_free_ char *status = progress_status(app, kind);
+	return xasprintf("'%s': %s", id ? id : "?", status);
+}
+
+struct progress {
+	FILE *out;
+	bool tty;
+	char *last;
+	size_t last_len;
+};
+
+static void progress_show(struct progress *p, const char *line)
+{
+	if (p->last && strcmp(p->last, line) == 0)
+		return;
+	size_t len = strlen(line);
+	if (p->tty) {
+		fprintf(p->out, "\r%s", line);
+		for (size_t i = len; i < p->last_len; i++)
+			fputc(' ', p->out);
+	} else {
+		fprintf(p->out, "%s\n", line);
+	}
+	fflush(p->out);
+	free(p->last);
+	p->last = xstrdup(line);
+	p->last_len = len;
+}
+
+static void progress_end(struct progress *p, const char *final)
+{
+	if (final) {
+		if (p->tty) {
+			progress_show(p, final);
+			fputc('\n', p->out);
+		} else {
+			fprintf(p->out, "%s\n", final);
+		}
+	} else if (p->tty && p->last) {
+		fputc('\n', p->out);
+	}
+	fflush(p->out);
+	free(p->last);
+	p->last = NULL;
+}
+
+static void sleep_usec(uint64_t usec)
+{
+	struct timespec ts = { .tv_sec = (time_t)(usec / 1000000),
+			       .tv_nsec = (long)(usec % 1000000) * 1000 };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int cli_wait_app(struct cli *c, const char *app_id, enum cli_wait_kind kind)
+{
+	_cleanup_free_ char *target = cli_app_target(app_id, NULL);
+	_cleanup_free_ char *id = cli_app_id(app_id);
+	struct progress p = { .out = c->o.seen & CLI_F_JSON ? stderr : stdout };
+	p.tty = isatty(fileno(p.out)) == 1;
+	uint64_t deadline = time_mono_usec() + c->o.timeout_sec * 1000000;
+	c->deadline = deadline;
+	int rc;
+	for (;;) {
+		uint64_t started = time_mono_usec();
+		struct cli_reply rep;
+		if (cli_request(c, "GET", target, NULL, &rep) != 0) {
+			rc = CLI_FAILED;
+			progress_end(&p, NULL);
+			break;
+		}
+		if (rep.status == 404 && kind == CLI_WAIT_GONE) {
+			cli_reply_release(&rep);
+			_cleanup_free_ char *fin = xasprintf("'%s': removed", id);
+			progress_end(&p, fin);
+			rc = CLI_OK;
+			break;
+		}
+		if (rep.status != 200) {
+			progress_end(&p, NULL);
+			_cleanup_free_ char *subject = xasprintf("app '%s'", id);
+			rc = cli_fail_reply(&rep, subject);
+			cli_reply_release(&rep);
+			break;
+		}
+		json_t *app = json_object_get(rep.json, "app");
+		_cleanup_free_ char *line = cli_progress_line(app, kind);
+		if (cli_app_settled(app, kind)) {
+			_cleanup_free_ char *fin = xasprintf("%s, done", line);
+			progress_end(&p, fin);
+			cli_reply_release(&rep);
+			rc = CLI_OK;
+			break;
+		}
+		progress_show(&p, line);
+		uint64_t now = time_mono_usec();
+		if (now >= deadline) {
+			progress_end(&p, NULL);
+			_cleanup_free_ char *status = progress_status(app, kind);
+			rc = cli_fail("timed out after %llu s waiting for '%s' (%s)",
+				      (unsigned long long)c->o.timeout_sec, id, status);
+			cli_reply_release(&rep);
+			break;
+		}
+		cli_reply_release(&rep);
+		uint64_t next = started + POLL_USEC;
+		if (next > deadline)
+			next = deadline;
+		if (next > now)
+			sleep_usec(next - now);
+	}
+	c->deadline = 0;
+	return rc;
+}

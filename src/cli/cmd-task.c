@@ -1,0 +1,197 @@
+/* berth task list | task kill, berth node list. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "cli/cli-internal.h"
+#include "cli/table.h"
+
+int cli_task_list(struct cli *c)
+{
+	int rc = CLI_OK;
+	_cleanup_free_ char *target = NULL;
+	if (c->o.app) {
+		target = cli_app_target(c->o.app, "/tasks");
+		if (!target) {
+			fprintf(stderr, "berth: '%s' is not an app id\n", c->o.app);
+			return CLI_USAGE;
+		}
+	} else {
+		target = xstrdup("/v2/tasks");
+	}
+	_cleanup_free_ char *id = c->o.app ? cli_app_id(c->o.app) : NULL;
+	_cleanup_free_ char *subject = id ? xasprintf("app '%s'", id) : NULL;
+	struct cli_reply rep;
+	if (cli_request(c, "GET", target, NULL, &rep) != 0)
+		return CLI_FAILED;
+	json_t *tasks = json_object_get(rep.json, "tasks");
+	if (rep.status != 200 || !json_is_array(tasks)) {
+		rc = cli_fail_reply(&rep, subject);
+	} else if (c->o.seen & CLI_F_JSON) {
+		cli_print_json(rep.json);
+	} else {
+		_cleanup_free_ char *s = cli_render_tasks(tasks, true);
+		fputs(s, stdout);
+	}
+	cli_reply_release(&rep);
+	return rc;
+}
+
+/* Finds the task in GET /v2/tasks. Returns its app id (malloc'd) or NULL after printing
+ * why (*rc set). */
+static char *task_app(struct cli *c, const char *task_id, int *rc)
+{
+	struct cli_reply rep;
+	if (cli_request(c, "GET", "/v2/tasks", NULL, &rep) != 0) {
+		*rc = CLI_FAILED;
+		return NULL;
+	}
+	json_t *tasks = json_object_get(rep.json, "tasks");
+	if (rep.status != 200 || !json_is_array(tasks)) {
+		*rc = cli_fail_reply(&rep, NULL);
+		cli_reply_release(&rep);
+		return NULL;
+	}
+	char *app = NULL;
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		const char *id = cli_json_str(t, "id");
+		const char *a = cli_json_str(t, "appId");
+		if (id && a && strcmp(id, task_id) == 0) {
+			app = xstrdup(a);
+			break;
+		}
+	}
+	cli_reply_release(&rep);
+	if (!app)
+		*rc = cli_fail("task '%s' does not exist", task_id);
+	return app;
+}
+
+int cli_task_kill(struct cli *c)
+{
+	const char *task_id = c->o.args[0];
+	bool scale = c->o.seen & CLI_F_SCALE;
+	int rc = CLI_OK;
+	_cleanup_free_ char *app = task_app(c, task_id, &rc);
+	if (!app)
+		return rc;
+	struct strbuf sb = STRBUF_INIT;
+	_cleanup_free_ char *base = cli_app_target(app, "/tasks/");
+	strbuf_adds(&sb, base ? base : "/v2/apps//tasks/");
+	cli_url_encode(&sb, task_id, false);
+	if (scale)
+		strbuf_adds(&sb, "?scale=true");
+	_cleanup_free_ char *target = strbuf_detach(&sb, NULL);
+	_cleanup_free_ char *subject = xasprintf("task '%s'", task_id);
+
+	struct cli_reply rep;
+	if (cli_request(c, "DELETE", target, NULL, &rep) != 0)
+		return CLI_FAILED;
+	if (rep.status / 100 != 2) {
+		rc = cli_fail_reply(&rep, subject);
+	} else if (c->o.seen & CLI_F_JSON) {
+		cli_print_json(rep.json);
+	} else {
+		const char *dep = cli_json_str(rep.json, "deploymentId");
+		if (scale)
+			printf("Killing task '%s' and scaling '%s' down by one%s%s%s\n", task_id, app,
+			       dep ? " (deployment " : "", dep ? dep : "", dep ? ")" : "");
+		else
+			printf("Killing task '%s' ('%s' will replace it)\n", task_id, app);
+	}
+	cli_reply_release(&rep);
+	return rc;
+}
+
+/* Mesos attributes {"rack":"3","weight":2} → "rack:3;weight:2". */
+static char *join_attributes(json_t *attrs)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *k;
+	json_t *v;
+	json_object_foreach(attrs, k, v) {
+		strbuf_addf(&sb, "%s%s:", sb.len ? ";" : "", k);
+		if (json_is_string(v))
+			strbuf_adds(&sb, json_string_value(v));
+		else if (json_is_number(v))
+			strbuf_addf(&sb, "%g", json_number_value(v));
+		else {
+			_cleanup_free_ char *j = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			strbuf_adds(&sb, j ? j : "?");
+		}
+	}
+	if (sb.len == 0)
+		strbuf_adds(&sb, "-");
+	return strbuf_detach(&sb, NULL);
+}
+
+char *cli_render_nodes(json_t *slaves, json_t *tasks)
+{
+	struct table t;
+	table_init(&t, 8);
+	const char *head[] = { "ID", "HOSTNAME", "STATE", "CPUS", "MEM", "DISK", "TASKS",
+			       "ATTRIBUTES" };
+	for (size_t i = 0; i < ARRAY_SIZE(head); i++)
+		table_add(&t, head[i]);
+	size_t i;
+	json_t *s;
+	json_array_foreach(slaves, i, s) {
+		const char *id = cli_json_str(s, "id");
+		json_t *res = json_object_get(s, "resources");
+		json_t *used = json_object_get(s, "used_resources");
+		json_t *active = json_object_get(s, "active");
+		size_t ntasks = 0, j;
+		json_t *task;
+		json_array_foreach(tasks, j, task) {
+			const char *sid = cli_json_str(task, "slaveId");
+			if (id && sid && strcmp(id, sid) == 0)
+				ntasks++;
+		}
+		table_add(&t, id);
+		table_add(&t, cli_json_str(s, "hostname"));
+		table_add(&t, json_is_false(active) ? "inactive" : "active");
+		table_addf(&t, "%g/%g", cli_json_num(used, "cpus"), cli_json_num(res, "cpus"));
+		table_addf(&t, "%g/%g", cli_json_num(used, "mem"), cli_json_num(res, "mem"));
+		table_addf(&t, "%g/%g", cli_json_num(used, "disk"), cli_json_num(res, "disk"));
+		table_addf(&t, "%zu", ntasks);
+		_cleanup_free_ char *attrs = join_attributes(json_object_get(s, "attributes"));
+		table_add(&t, attrs);
+	}
+	char *out = table_render(&t);
+	table_release(&t);
+	return out;
+}
+
+int cli_node_list(struct cli *c)
+{
+	struct cli_reply slaves, tasks;
+	if (cli_request(c, "GET", "/master/slaves", NULL, &slaves) != 0)
+		return CLI_FAILED;
+	int rc = CLI_OK;
+	json_t *arr = json_object_get(slaves.json, "slaves");
+	if (slaves.status != 200 || !json_is_array(arr)) {
+		rc = cli_fail_reply(&slaves, NULL);
+		cli_reply_release(&slaves);
+		return rc;
+	}
+	if (c->o.seen & CLI_F_JSON) {
+		cli_print_json(slaves.json);
+		cli_reply_release(&slaves);
+		return CLI_OK;
+	}
+	if (cli_request(c, "GET", "/v2/tasks", NULL, &tasks) != 0) {
+		cli_reply_release(&slaves);
+		return CLI_FAILED;
+	}
+	if (tasks.status != 200) {
+		rc = cli_fail_reply(&tasks, NULL);
+	} else {
+		_cleanup_free_ char *s = cli_render_nodes(arr, json_object_get(tasks.json, "tasks"));
+		fputs(s, stdout);
+	}
+	cli_reply_release(&tasks);
+	cli_reply_release(&slaves);
+	return rc;
+}

@@ -1,0 +1,244 @@
+/* Spec file for berth-executor; see exec-spec.h. Plain libc only. */
+#include "executor/exec-spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct out_buf {
+	char *p;
+	size_t len, alloc;
+	int err;
+};
+
+static void put(struct out_buf *o, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	if (o->err)
+		return;
+	if (o->len + n > EXEC_SPEC_MAX_BYTES) {
+		o->err = -E2BIG;
+		return;
+	}
+	if (o->len + n > o->alloc) {
+		size_t a = o->alloc ? o->alloc : 1024;
+		while (a < o->len + n)
+			a *= 2;
+		char *np = realloc(o->p, a);
+		if (!np) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->p = np;
+		o->alloc = a;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+static void put_kv(struct out_buf *o, const char *k, const char *v)
+{
+	put(o, k);
+	put(o, v);
+}
+
+int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
+{
+	struct out_buf o = { 0 };
+	char num[32];
+
+	if (!s->task_id || !*s->task_id || !s->sandbox || s->sandbox[0] != '/')
+		return -EINVAL;
+	if (s->shell ? !s->cmd : s->nargs == 0)
+		return -EINVAL;
+	if (s->nargs + s->nenv > EXEC_SPEC_MAX_ITEMS)
+		return -E2BIG;
+	put(&o, EXEC_SPEC_MAGIC);
+	put_kv(&o, "task_id", s->task_id);
+	put_kv(&o, "sandbox", s->sandbox);
+	put_kv(&o, "shell", s->shell ? "1" : "0");
+	if (s->shell)
+		put_kv(&o, "cmd", s->cmd);
+	snprintf(num, sizeof(num), "%u", (unsigned)s->grace_ms);
+	put_kv(&o, "grace_ms", num);
+	for (size_t i = 0; i < s->nargs; i++)
+		put_kv(&o, "arg", s->args[i]);
+	for (size_t i = 0; i < s->nenv; i++) {
+		if (!strchr(s->env[i], '=') || s->env[i][0] == '=') {
+			o.err = o.err ? o.err : -EINVAL;
+			break;
+		}
+		put_kv(&o, "env", s->env[i]);
+	}
+	if (o.err) {
+		free(o.p);
+		return o.err;
+	}
+	*out = o.p;
+	*len = o.len;
+	return 0;
+}
+
+void exec_spec_release(struct exec_spec *s)
+{
+	free(s->args);
+	free(s->env);
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+}
+
+static int parse_u32(const char *v, uint32_t *out)
+{
+	unsigned long x = 0;
+	if (!*v)
+		return -EINVAL;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return -EINVAL;
+		x = x * 10 + (unsigned long)(*v - '0');
+		if (x > UINT32_MAX)
+			return -EINVAL;
+	}
+	*out = (uint32_t)x;
+	return 0;
+}
+
+int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->buf = buf;
+	if (len > EXEC_SPEC_MAX_BYTES) {
+		exec_spec_release(out);
+		return -E2BIG;
+	}
+	if (len == 0 || buf[len - 1] != '\0')
+		goto bad;
+
+	/* Count first so the arrays are allocated once. */
+	size_t nstr = 0;
+	for (size_t i = 0; i < len; i++)
+		nstr += buf[i] == '\0';
+	if (nstr > 2 * EXEC_SPEC_MAX_ITEMS + 16) {
+		exec_spec_release(out);
+		return -E2BIG;
+	}
+	out->args = calloc(nstr / 2 + 1, sizeof(char *));
+	out->env = calloc(nstr / 2 + 1, sizeof(char *));
+	if (!out->args || !out->env) {
+		exec_spec_release(out);
+		return -ENOMEM;
+	}
+
+	const char *p = buf, *end = buf + len;
+	if (strcmp(p, EXEC_SPEC_MAGIC))
+		goto bad;
+	p += strlen(p) + 1;
+	int have_shell = 0;
+	while (p < end) {
+		const char *k = p;
+		p += strlen(p) + 1;
+		if (p >= end)
+			goto bad;
+		const char *v = p;
+		p += strlen(p) + 1;
+		if (!strcmp(k, "task_id"))
+			out->task_id = v;
+		else if (!strcmp(k, "sandbox"))
+			out->sandbox = v;
+		else if (!strcmp(k, "cmd"))
+			out->cmd = v;
+		else if (!strcmp(k, "shell")) {
+			if (strcmp(v, "0") && strcmp(v, "1"))
+				goto bad;
+			out->shell = v[0] == '1';
+			have_shell = 1;
+		} else if (!strcmp(k, "grace_ms")) {
+			if (parse_u32(v, &out->grace_ms))
+				goto bad;
+		} else if (!strcmp(k, "arg"))
+			out->args[out->nargs++] = v;
+		else if (!strcmp(k, "env")) {
+			if (!strchr(v, '=') || v[0] == '=')
+				goto bad;
+			out->env[out->nenv++] = v;
+		} else
+			goto bad;
+	}
+	if (!out->task_id || !*out->task_id || !out->sandbox || out->sandbox[0] != '/' ||
+	    !have_shell)
+		goto bad;
+	if (out->shell ? !out->cmd : out->nargs == 0)
+		goto bad;
+	return 0;
+bad:
+	exec_spec_release(out);
+	return -EINVAL;
+}
+
+int exec_spec_write_file(const char *path, const struct exec_spec *s)
+{
+	char *buf;
+	size_t len;
+	int r = exec_spec_serialize(s, &buf, &len);
+	if (r < 0)
+		return r;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		r = -errno;
+		free(buf);
+		return r;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(buf);
+	if (close(fd) == -1 && r == 0)
+		r = -errno;
+	return r;
+}
+
+int exec_spec_read_file(const char *path, struct exec_spec *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) == -1) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	if (st.st_size > (off_t)EXEC_SPEC_MAX_BYTES) {
+		close(fd);
+		return -E2BIG;
+	}
+	size_t want = (size_t)st.st_size;
+	char *buf = malloc(want + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t have = 0;
+	while (have < want) {
+		ssize_t n = read(fd, buf + have, want - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	close(fd);
+	return exec_spec_parse(buf, have, out);
+}

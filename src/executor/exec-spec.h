@@ -1,0 +1,46 @@
+/* The task spec the agent hands to berth-executor, and the files they share in a task's
+ * meta directory. Plain libc only: the shim links this without libevent or jansson.
+ *
+ * Meta directory of one task (<work-dir>/meta/<task_id>/):
+ *   spec    written by the agent before it spawns the shim (format below)
+ *   pid     "<shim pid> <shim start time in clock ticks>\n", written by the shim first thing
+ *   status  the task's state as the shim last recorded it (exec_status), replaced atomically;
+ *           the terminal one is fsync'd before the shim exits
+ *
+ * Spec file format: NUL-terminated strings. The first is EXEC_SPEC_MAGIC, then key/value
+ * pairs: "task_id", "sandbox", "shell" ("0"/"1"), "cmd", "grace_ms", and any number of
+ * "arg" and "env" ("K=V", in order). Strings cannot hold NUL, and neither can argv/envp. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#define EXEC_SPEC_MAGIC "berth-exec-spec-1"
+#define EXEC_SPEC_MAX_BYTES (4u << 20)
+#define EXEC_SPEC_MAX_ITEMS 65536u
+
+struct exec_spec {
+	const char *task_id;
+	const char *sandbox; /* absolute */
+	int shell;
+	const char *cmd;     /* when shell */
+	const char **args;   /* when !shell; NULL-terminated, nargs entries */
+	size_t nargs;
+	const char **env;    /* "K=V", NULL-terminated, nenv entries */
+	size_t nenv;
+	uint32_t grace_ms;
+	char *buf;           /* owns the strings after exec_spec_parse */
+};
+
+/* Serialises s into a fresh malloc'd buffer (*out, *len). 0, -EINVAL for a missing
+ * task_id/sandbox, a string with a NUL or '=' missing in env, -E2BIG over the limits,
+ * -ENOMEM. */
+int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len);
+/* Parses buf (taken: freed by exec_spec_release, also on failure). Pointers in out point
+ * into buf. 0 or -EINVAL for anything malformed, -E2BIG over the limits. */
+int exec_spec_parse(char *buf, size_t len, struct exec_spec *out);
+void exec_spec_release(struct exec_spec *s);
+
+/* Writes the serialised spec to path (O_EXCL not used; truncates). 0 or -errno. */
+int exec_spec_write_file(const char *path, const struct exec_spec *s);
+/* Reads and parses path. 0, -errno, -EINVAL, -E2BIG. */
+int exec_spec_read_file(const char *path, struct exec_spec *out);

@@ -1,0 +1,465 @@
+/* berth-executor: the per-task shim (DESIGN.md §6). One per task; it is the task's parent.
+ *
+ *   berth-executor [--notify-fd N] META_DIR
+ *
+ * It reads META_DIR/spec (exec-spec.h), writes META_DIR/pid, creates the sandbox with its
+ * stdout/stderr files, and starts the command in its own process group. It reports the exec
+ * through the notify fd ("R <pid>\n" or "F <errno>\n", then closes it) and in META_DIR/status,
+ * waits for the task and records the end in META_DIR/status (fsync'd, atomic).
+ *
+ * State machine:
+ *   STARTING --exec ok--> RUNNING --exit--> DONE
+ *   STARTING --exec failed--> DONE (exec_failed)
+ *   RUNNING --SIGTERM/SIGINT--> KILLING: SIGTERM to the task's process group, deadline =
+ *           now + grace (the sigqueue value in ms if the sender gave one, else the spec's)
+ *   KILLING --deadline--> SIGKILL to the group;   KILLING --exit--> DONE (killed=1)
+ * On DONE the rest of the process group is SIGKILLed (like a container being destroyed).
+ *
+ * Independence from the agent: new session (setsid), SIGHUP and SIGPIPE ignored, and the
+ * only fd it shares with the agent is the notify pipe, closed as soon as the exec is known.
+ * Plain libc, no libevent or jansson, so that it stays small per task. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "executor/exec-spec.h"
+#include "executor/exec-status.h"
+
+extern char **environ;
+
+static int log_fd = -1; /* the sandbox's stderr once open */
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n = snprintf(line, sizeof(line), "berth-executor: ");
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if ((size_t)n >= sizeof(line) - 1)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(log_fd >= 0 ? log_fd : 2, line, (size_t)n) < 0) {
+		/* Nowhere else to report to. */
+	}
+}
+
+/* "<kind> <value> <task id>\n", one write (atomic on a pipe or SEQPACKET socket). */
+static const char *notify_id = "";
+static void notify(int fd, char kind, int value)
+{
+	char buf[512];
+	if (fd < 0)
+		return;
+	int n = snprintf(buf, sizeof(buf), "%c %d %s\n", kind, value, notify_id);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = snprintf(buf, sizeof(buf), "%c %d\n", kind, value);
+	ssize_t w;
+	do
+		w = write(fd, buf, (size_t)n);
+	while (w == -1 && errno == EINTR);
+	close(fd);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(path);
+	if (len == 0 || len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int open_in(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+}
+
+/* The task's environment: the spec's, then MESOS_SANDBOX, then PATH from our own
+ * environment when the spec has none (so that commands resolve as in a login shell). */
+static char **build_env(const struct exec_spec *s)
+{
+	char **env = calloc(s->nenv + 3, sizeof(char *));
+	size_t n = 0;
+	int have_path = 0;
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < s->nenv; i++) {
+		if (!strncmp(s->env[i], "MESOS_SANDBOX=", 14))
+			continue;
+		if (!strncmp(s->env[i], "PATH=", 5))
+			have_path = 1;
+		env[n++] = (char *)s->env[i];
+	}
+	size_t sl = strlen(s->sandbox);
+	char *sb = malloc(sl + 15);
+	if (!sb) {
+		free(env);
+		return NULL;
+	}
+	memcpy(sb, "MESOS_SANDBOX=", 14);
+	memcpy(sb + 14, s->sandbox, sl + 1);
+	env[n++] = sb;
+	const char *path = getenv("PATH");
+	if (!have_path && path) {
+		size_t pl = strlen(path);
+		char *pe = malloc(pl + 6);
+		if (pe) {
+			memcpy(pe, "PATH=", 5);
+			memcpy(pe + 5, path, pl + 1);
+			env[n++] = pe;
+		}
+	}
+	env[n] = NULL;
+	return env;
+}
+
+/* Frees what build_env allocated (the strings past the spec's own). */
+static void free_env(char **env, const struct exec_spec *s)
+{
+	if (!env)
+		return;
+	for (char **e = env; *e; e++) {
+		bool own = true;
+		for (size_t i = 0; i < s->nenv; i++)
+			if (*e == s->env[i])
+				own = false;
+		if (own)
+			free(*e);
+	}
+	free(env);
+}
+
+/* In the forked child: never returns. Reports errno through errfd on failure. */
+static void child_exec(const struct exec_spec *s, char **env, int in, int out, int err, int errfd)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setpgid(0, 0);
+	int e = 0;
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
+		e = errno;
+	if (!e && chdir(s->sandbox) == -1)
+		e = errno;
+	if (!e) {
+		environ = env;
+		if (s->shell) {
+			char *argv[] = { "sh", "-c", (char *)s->cmd, NULL };
+			execve("/bin/sh", argv, env);
+		} else {
+			execvp(s->args[0], (char *const *)s->args);
+		}
+		e = errno;
+	}
+	ssize_t w = write(errfd, &e, sizeof(e));
+	(void)w;
+	_exit(127);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs one task to its end as described above. Returns the shim's exit code. */
+static int shim_run(const char *meta, int notify_fd)
+{
+	if (notify_fd >= 0)
+		fcntl(notify_fd, F_SETFD, FD_CLOEXEC);
+	const char *slash = strrchr(meta, '/');
+	notify_id = slash ? slash + 1 : meta;
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if (setsid() == -1 && errno != EPERM)
+		diag("setsid: %s", strerror(errno));
+
+	char path[PATH_MAX];
+	struct exec_spec spec;
+	if ((size_t)snprintf(path, sizeof(path), "%s/spec", meta) >= sizeof(path)) {
+		notify(notify_fd, 'F', ENAMETOOLONG);
+		return 1;
+	}
+	int r = exec_spec_read_file(path, &spec);
+	if (r < 0) {
+		diag("cannot read spec '%s': %s", path, strerror(-r));
+		notify(notify_fd, 'F', -r);
+		return 1;
+	}
+
+	uint64_t st0 = 0;
+	exec_proc_starttime(getpid(), &st0);
+	char pidline[64];
+	int pl = snprintf(pidline, sizeof(pidline), "%d %llu\n", (int)getpid(),
+			  (unsigned long long)st0);
+	exec_file_replace(meta, "pid", pidline, (size_t)pl, 0);
+
+	struct exec_status status = { 0 };
+	int in = -1, out = -1, err = -1, fail = 0;
+	r = mkdir_p(spec.sandbox, 0755);
+	if (r < 0) {
+		fail = -r;
+		diag("cannot create sandbox '%s': %s", spec.sandbox, strerror(-r));
+	}
+	if (!fail && ((out = open_in(spec.sandbox, "stdout")) == -1 ||
+		      (err = open_in(spec.sandbox, "stderr")) == -1 ||
+		      (in = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1))
+		fail = errno;
+	if (err >= 0)
+		log_fd = err;
+	char **env = fail ? NULL : build_env(&spec);
+	if (!fail && !env)
+		fail = ENOMEM;
+
+	pid_t pid = -1;
+	int pfd[2] = { -1, -1 };
+	if (!fail && pipe2(pfd, O_CLOEXEC) == -1)
+		fail = errno;
+	if (!fail) {
+		pid = fork();
+		if (pid == -1)
+			fail = errno;
+		else if (pid == 0)
+			child_exec(&spec, env, in, out, err, pfd[1]);
+	}
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (!fail) {
+		setpgid(pid, pid); /* also in the child: whichever runs first */
+		int e = 0;
+		ssize_t n;
+		do
+			n = read(pfd[0], &e, sizeof(e));
+		while (n == -1 && errno == EINTR);
+		if (n == (ssize_t)sizeof(e)) {
+			fail = e;
+			waitpid(pid, NULL, 0);
+		}
+	}
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+
+	if (fail) {
+		const char *what = spec.shell ? "/bin/sh" : spec.args[0];
+		diag("cannot start '%s': %s", what, strerror(fail));
+		status.state = EXEC_EXEC_FAILED;
+		status.error = fail;
+		exec_status_write(meta, &status, 1);
+		notify(notify_fd, 'F', fail);
+		free_env(env, &spec);
+		exec_spec_release(&spec);
+		return 1;
+	}
+	status.state = EXEC_RUNNING;
+	status.pid = pid;
+	exec_status_write(meta, &status, 0);
+	notify(notify_fd, 'R', pid);
+	notify_fd = -1;
+
+	int killing = 0;
+	uint64_t deadline = 0;
+	int wstatus = 0;
+	for (;;) {
+		siginfo_t si;
+		int sig;
+		if (killing == 1) {
+			uint64_t now = now_ms();
+			uint64_t left = deadline > now ? deadline - now : 0;
+			struct timespec ts = { (time_t)(left / 1000), (long)(left % 1000) * 1000000 };
+			sig = sigtimedwait(&mask, &si, &ts);
+		} else {
+			sig = sigwaitinfo(&mask, &si);
+		}
+		if (sig == -1) {
+			if (errno == EAGAIN && killing == 1) {
+				kill(-pid, SIGKILL);
+				killing = 2;
+			}
+			continue;
+		}
+		if (sig == SIGCHLD) {
+			pid_t w = waitpid(pid, &wstatus, WNOHANG);
+			if (w == pid)
+				break;
+			continue;
+		}
+		/* SIGTERM or SIGINT: begin the kill once. */
+		if (killing)
+			continue;
+		uint32_t grace = spec.grace_ms;
+		if (si.si_code == SI_QUEUE && si.si_value.sival_int >= 0)
+			grace = (uint32_t)si.si_value.sival_int;
+		status.killed = 1;
+		if (kill(-pid, SIGTERM) == -1)
+			kill(pid, SIGTERM);
+		if (grace == 0) {
+			kill(-pid, SIGKILL);
+			killing = 2;
+		} else {
+			killing = 1;
+			deadline = now_ms() + grace;
+		}
+	}
+	/* The leader is gone: end whatever it left in its group. */
+	kill(-pid, SIGKILL);
+
+	if (WIFEXITED(wstatus)) {
+		status.state = EXEC_EXITED;
+		status.exit_code = WEXITSTATUS(wstatus);
+	} else {
+		status.state = EXEC_SIGNALED;
+		status.signal = WTERMSIG(wstatus);
+	}
+	r = exec_status_write(meta, &status, 1);
+	if (r < 0)
+		diag("cannot record the exit status in '%s': %s", meta, strerror(-r));
+	free_env(env, &spec);
+	exec_spec_release(&spec);
+	return 0;
+}
+
+/* --server: the agent's fork server. Launching a task then costs a fork of this small
+ * process instead of an exec of a new one (exec dominates spawn time). fd 3 is a
+ * SEQPACKET socket to the agent: each message from the agent is a meta dir; for each the
+ * server forks a shim and answers "S <pid> <task id>\n" with a pidfd of it (SCM_RIGHTS), or
+ * "E <errno> <task id>\n". Shims write their "R"/"F" messages on the same socket. The
+ * server ends when the agent closes its end; the shims do not depend on it. */
+static int server_run(int fd)
+{
+	char meta[PATH_MAX];
+
+	signal(SIGCHLD, SIG_IGN); /* shims are reaped by the kernel; pidfds still see exits */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	for (;;) {
+		ssize_t n = recv(fd, meta, sizeof(meta) - 1, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		meta[n] = '\0';
+		const char *slash = strrchr(meta, '/');
+		const char *id = slash ? slash + 1 : meta;
+		pid_t pid = fork();
+		if (pid == 0) {
+			signal(SIGCHLD, SIG_DFL);
+			_exit(shim_run(meta, fd));
+		}
+		char msg[PATH_MAX + 64];
+		int len, pfd = -1;
+		if (pid == -1)
+			len = snprintf(msg, sizeof(msg), "E %d %s\n", errno, id);
+		else
+			len = snprintf(msg, sizeof(msg), "S %d %s\n", (int)pid, id);
+		if (pid > 0)
+			pfd = pidfd_open(pid, 0);
+		struct iovec iov = { msg, (size_t)len };
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} cm;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		if (pfd >= 0) {
+			memset(&cm, 0, sizeof(cm));
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &pfd, sizeof(int));
+		}
+		while (sendmsg(fd, &mh, MSG_NOSIGNAL) == -1 && errno == EINTR)
+			;
+		if (pfd >= 0)
+			close(pfd);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: berth-executor [--notify-fd N] META_DIR\n"
+	      "       berth-executor --server        (fork server on fd 3)\n"
+	      "Runs the task described by META_DIR/spec; started by 'berth agent'.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	int notify_fd = -1;
+	const char *meta = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--server") && argc == 2) {
+			return server_run(3);
+		} else if (!strcmp(argv[i], "--notify-fd") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 0 || v > INT_MAX) {
+				usage(stderr);
+				return 2;
+			}
+			notify_fd = (int)v;
+		} else if (!meta && argv[i][0] != '-') {
+			meta = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!meta) {
+		usage(stderr);
+		return 2;
+	}
+	return shim_run(meta, notify_fd);
+}

@@ -1,0 +1,312 @@
+/* The shim's files: spec round trip and limits, status format, and (with BERTH_EXECUTOR
+ * set) the real berth-executor on a spec: output, exit status, exec failure, kill + grace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/mem.h"
+#include "executor/exec-spec.h"
+#include "executor/exec-status.h"
+
+static void test_spec_round_trip(void **state)
+{
+	const char *args[] = { "/usr/bin/env", "a b", "", "x=y", NULL };
+	const char *env[] = { "A=1", "EMPTY=", "WEIRD=a\nb=c", NULL };
+	struct exec_spec s = { .task_id = "app.1", .sandbox = "/tmp/sb", .shell = 0, .args = args,
+			       .nargs = 4, .env = env, .nenv = 3, .grace_ms = 2500 };
+	char *buf;
+	size_t len;
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), 0);
+	struct exec_spec p;
+	assert_int_equal(exec_spec_parse(buf, len, &p), 0);
+	assert_string_equal(p.task_id, "app.1");
+	assert_string_equal(p.sandbox, "/tmp/sb");
+	assert_int_equal(p.shell, 0);
+	assert_int_equal(p.nargs, 4);
+	assert_string_equal(p.args[1], "a b");
+	assert_string_equal(p.args[2], "");
+	assert_null(p.args[4]);
+	assert_int_equal(p.nenv, 3);
+	assert_string_equal(p.env[2], "WEIRD=a\nb=c");
+	assert_null(p.env[3]);
+	assert_int_equal(p.grace_ms, 2500);
+	exec_spec_release(&p);
+
+	struct exec_spec sh = { .task_id = "t", .sandbox = "/s", .shell = 1, .cmd = "echo $X" };
+	assert_int_equal(exec_spec_serialize(&sh, &buf, &len), 0);
+	assert_int_equal(exec_spec_parse(buf, len, &p), 0);
+	assert_int_equal(p.shell, 1);
+	assert_string_equal(p.cmd, "echo $X");
+	exec_spec_release(&p);
+
+	/* Rejected on the way out. */
+	struct exec_spec bad = sh;
+	bad.sandbox = "relative";
+	assert_int_equal(exec_spec_serialize(&bad, &buf, &len), -EINVAL);
+	bad = sh;
+	bad.shell = 0;
+	assert_int_equal(exec_spec_serialize(&bad, &buf, &len), -EINVAL);
+	const char *badenv[] = { "NOEQUALS" };
+	bad = sh;
+	bad.env = badenv;
+	bad.nenv = 1;
+	assert_int_equal(exec_spec_serialize(&bad, &buf, &len), -EINVAL);
+}
+
+static void test_spec_parse_bad(void **state)
+{
+#define PFX EXEC_SPEC_MAGIC "\0task_id\0t\0sandbox\0/s\0shell\0"
+#define CASE(x) { x, sizeof(x) - 1 }
+	static const struct {
+		const char *data;
+		size_t len;
+	} cases[] = {
+		CASE(""),
+		CASE("nope\0"),
+		CASE(PFX "1\0"),                      /* shell without cmd */
+		CASE(PFX "1\0cmd\0x"),                /* not NUL-terminated */
+		CASE(PFX "2\0cmd\0x\0"),              /* shell not 0/1 */
+		CASE(PFX "1\0cmd\0x\0bogus\0y\0"),     /* unknown key */
+		CASE(PFX "1\0cmd\0x\0env\0NOEQ\0"),    /* env without '=' */
+		CASE(PFX "1\0cmd\0x\0grace_ms\0-1\0"), /* bad number */
+		CASE(PFX "1\0cmd\0x\0arg\0"),          /* key without value */
+		CASE(PFX "0\0"),                      /* exec without args */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *buf = xmalloc(cases[i].len + 1);
+		memcpy(buf, cases[i].data, cases[i].len);
+		struct exec_spec p;
+		if (exec_spec_parse(buf, cases[i].len, &p) != -EINVAL)
+			fail_msg("case %zu parsed", i);
+	}
+	/* The shortest valid one, to show the table is not failing for another reason. */
+	static const char ok[] = PFX "1\0cmd\0x\0";
+	char *buf = xmalloc(sizeof(ok));
+	memcpy(buf, ok, sizeof(ok));
+	struct exec_spec p;
+	assert_int_equal(exec_spec_parse(buf, sizeof(ok) - 1, &p), 0);
+	exec_spec_release(&p);
+}
+
+static void test_status_format(void **state)
+{
+	struct exec_status st = { .state = EXEC_SIGNALED, .pid = 42, .signal = 9, .killed = 1 };
+	char buf[256];
+	assert_true(exec_status_format(&st, buf, sizeof(buf)) > 0);
+	struct exec_status back;
+	assert_int_equal(exec_status_parse(buf, &back), 0);
+	assert_int_equal(back.state, EXEC_SIGNALED);
+	assert_int_equal(back.pid, 42);
+	assert_int_equal(back.signal, 9);
+	assert_int_equal(back.killed, 1);
+	assert_int_equal(exec_status_parse("pid=1\n", &back), -EINVAL);
+	assert_int_equal(exec_status_parse("state=zombie\n", &back), -EINVAL);
+	assert_int_equal(exec_status_parse("state=exited\nexit_code=x\n", &back), -EINVAL);
+	assert_int_equal(exec_status_parse("state=exited\nexit_code=3\nnew_key=1\n", &back), 0);
+	assert_int_equal(back.exit_code, 3);
+	assert_int_equal(exec_status_format(&st, buf, 10), -E2BIG);
+
+	uint64_t t;
+	assert_int_equal(exec_proc_starttime(getpid(), &t), 0);
+	assert_true(t > 0);
+}
+
+/* ---- the real shim ---- */
+
+static char *tmpdir(void)
+{
+	char tmpl[] = "/tmp/test-agent-exec-XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	return xstrdup(tmpl);
+}
+
+static pid_t run_shim(const char *meta, int *notify_rd)
+{
+	const char *exe = getenv("BERTH_EXECUTOR");
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 3);
+		execl(exe, exe, "--notify-fd", "3", meta, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	*notify_rd = p[0];
+	return pid;
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(p, "r");
+	free(p);
+	if (!f)
+		return NULL;
+	char *buf = xcalloc(1, 4096);
+	size_t n = fread(buf, 1, 4095, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void write_spec(const char *meta, struct exec_spec *s)
+{
+	char *p = xasprintf("%s/spec", meta);
+	assert_int_equal(exec_spec_write_file(p, s), 0);
+	free(p);
+}
+
+static void test_shim_runs(void **state)
+{
+	if (!getenv("BERTH_EXECUTOR"))
+		skip();
+	char *dir = tmpdir();
+	char *sb = xasprintf("%s/sandbox", dir);
+	const char *env[] = { "GREETING=hi there", NULL };
+	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1,
+			       .cmd = "echo \"$GREETING\" in $MESOS_SANDBOX; echo err >&2; exit 3",
+			       .env = env, .nenv = 1, .grace_ms = 1000 };
+	write_spec(dir, &s);
+	int nfd;
+	pid_t pid = run_shim(dir, &nfd);
+	char msg[64] = { 0 };
+	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
+	assert_int_equal(msg[0], 'R');
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	char *out = slurp(sb, "stdout");
+	char *want = xasprintf("hi there in %s\n", sb);
+	assert_string_equal(out, want);
+	char *err = slurp(sb, "stderr");
+	assert_string_equal(err, "err\n");
+	struct exec_status st;
+	assert_int_equal(exec_status_read(dir, &st), 0);
+	assert_int_equal(st.state, EXEC_EXITED);
+	assert_int_equal(st.exit_code, 3);
+	assert_int_equal(st.killed, 0);
+	pid_t spid;
+	uint64_t start;
+	assert_int_equal(exec_pidfile_read(dir, &spid, &start), 0);
+	assert_int_equal(spid, pid);
+	close(nfd);
+	free(out);
+	free(want);
+	free(err);
+
+	/* exec failure: args with a missing program. */
+	const char *args[] = { "/nonexistent/prog", NULL };
+	struct exec_spec s2 = { .task_id = "t", .sandbox = sb, .args = args, .nargs = 1 };
+	write_spec(dir, &s2);
+	pid = run_shim(dir, &nfd);
+	memset(msg, 0, sizeof(msg));
+	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
+	assert_int_equal(msg[0], 'F');
+	waitpid(pid, &ws, 0);
+	assert_int_equal(exec_status_read(dir, &st), 0);
+	assert_int_equal(st.state, EXEC_EXEC_FAILED);
+	assert_int_equal(st.error, ENOENT);
+	close(nfd);
+
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(sb);
+	free(dir);
+}
+
+static void test_shim_kill_grace(void **state)
+{
+	if (!getenv("BERTH_EXECUTOR"))
+		skip();
+	char *dir = tmpdir();
+	char *sb = xasprintf("%s/sandbox", dir);
+	/* Ignores SIGTERM: only the SIGKILL after the grace period ends it. */
+	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1,
+			       .cmd = "trap '' TERM; echo ready; while :; do sleep 0.05; done",
+			       .grace_ms = 600 };
+	write_spec(dir, &s);
+	int nfd;
+	pid_t pid = run_shim(dir, &nfd);
+	char msg[64] = { 0 };
+	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
+	assert_int_equal(msg[0], 'R');
+	for (int i = 0; i < 200; i++) { /* wait for the trap to be set */
+		char *out = slurp(sb, "stdout");
+		int ready = out && strstr(out, "ready");
+		free(out);
+		if (ready)
+			break;
+		usleep(10000);
+	}
+	double t0 = now_s();
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	double took = now_s() - t0;
+	assert_true(took >= 0.55);
+	assert_true(took < 3.0);
+	struct exec_status st;
+	assert_int_equal(exec_status_read(dir, &st), 0);
+	assert_int_equal(st.state, EXEC_SIGNALED);
+	assert_int_equal(st.signal, SIGKILL);
+	assert_int_equal(st.killed, 1);
+	close(nfd);
+
+	/* A task that honours SIGTERM ends at once; the sigqueue value overrides the grace. */
+	struct exec_spec s2 = { .task_id = "t", .sandbox = sb, .shell = 1,
+				.cmd = "exec sleep 30", .grace_ms = 60000 };
+	write_spec(dir, &s2);
+	pid = run_shim(dir, &nfd);
+	memset(msg, 0, sizeof(msg));
+	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
+	t0 = now_s();
+	union sigval v = { .sival_int = 100 };
+	assert_int_equal(sigqueue(pid, SIGTERM, v), 0);
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(now_s() - t0 < 2.0);
+	assert_int_equal(exec_status_read(dir, &st), 0);
+	assert_int_equal(st.state, EXEC_SIGNALED);
+	assert_int_equal(st.signal, SIGTERM);
+	assert_int_equal(st.killed, 1);
+	close(nfd);
+
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(sb);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_round_trip),
+		cmocka_unit_test(test_spec_parse_bad),
+		cmocka_unit_test(test_status_format),
+		cmocka_unit_test(test_shim_runs),
+		cmocka_unit_test(test_shim_kill_grace),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

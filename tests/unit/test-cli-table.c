@@ -1,0 +1,194 @@
+/* Table formatting and the tables the CLI renders from API JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/mem.h"
+#include "cli/cli-internal.h"
+#include "cli/table.h"
+
+static void test_table_align(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t, 3);
+	table_add(&t, "ID");
+	table_add(&t, "STATE");
+	table_add(&t, "PORTS");
+	table_add(&t, "/web");
+	table_add(&t, "TASK_RUNNING");
+	table_add(&t, "31000");
+	table_add(&t, "/a-longer-id");
+	table_add(&t, NULL);
+	table_addf(&t, "%d,%d", 1, 2);
+	char *s = table_render(&t);
+	assert_string_equal(s, "ID            STATE         PORTS\n"
+			       "/web          TASK_RUNNING  31000\n"
+			       "/a-longer-id  -             1,2\n");
+	free(s);
+	table_release(&t);
+}
+
+static void test_table_edges(void **state)
+{
+	(void)state;
+	struct table t;
+	/* header only */
+	table_init(&t, 2);
+	table_add(&t, "A");
+	table_add(&t, "B");
+	char *s = table_render(&t);
+	assert_string_equal(s, "A  B\n");
+	free(s);
+	/* an empty last cell leaves no trailing blanks; an unfinished row is padded */
+	table_add(&t, "xyz");
+	table_add(&t, "");
+	table_add(&t, "q");
+	s = table_render(&t);
+	assert_string_equal(s, "A    B\nxyz\nq\n");
+	free(s);
+	table_release(&t);
+	/* no rows at all */
+	table_init(&t, 4);
+	s = table_render(&t);
+	assert_string_equal(s, "");
+	free(s);
+	table_release(&t);
+}
+
+static void test_table_utf8_and_control(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t, 2);
+	table_add(&t, "h\xc3\xa9llo"); /* 5 code points, 6 bytes */
+	table_add(&t, "x");
+	table_add(&t, "abcde");
+	table_add(&t, "bad\x1b[31m\n");
+	char *s = table_render(&t);
+	assert_string_equal(s, "h\xc3\xa9llo  x\nabcde  bad?[31m?\n");
+	free(s);
+	table_release(&t);
+}
+
+static void test_render_apps(void **state)
+{
+	(void)state;
+	json_t *apps = json_loads(
+		"[{\"id\":\"/prod/web\",\"instances\":5,\"tasksRunning\":3,\"cpus\":0.25,"
+		"\"mem\":128,\"deployments\":[{\"id\":\"d1\"}],\"version\":\"2024-01-02T03:04:05.678Z\"},"
+		"{\"id\":\"/db\",\"instances\":1,\"tasksRunning\":1,\"cpus\":1,\"mem\":1024,"
+		"\"deployments\":[],\"version\":\"2024-01-01T00:00:00.000Z\"}]",
+		0, NULL);
+	assert_non_null(apps);
+	char *s = cli_render_apps(apps);
+	assert_string_equal(s,
+		"ID         INSTANCES  CPUS  MEM   DEPLOYMENTS  VERSION\n"
+		"/prod/web  3/5        0.25  128   1            2024-01-02T03:04:05.678Z\n"
+		"/db        1/1        1     1024  0            2024-01-01T00:00:00.000Z\n");
+	free(s);
+	json_decref(apps);
+	/* no apps: the header alone */
+	apps = json_array();
+	s = cli_render_apps(apps);
+	assert_string_equal(s, "ID  INSTANCES  CPUS  MEM  DEPLOYMENTS  VERSION\n");
+	free(s);
+	json_decref(apps);
+}
+
+static const char *tasks_json =
+	"[{\"appId\":\"/web\",\"id\":\"web.instance-1._app.1\",\"host\":\"127.0.0.1\","
+	"\"ports\":[31000,31001],\"slaveId\":\"S0\",\"state\":\"TASK_RUNNING\","
+	"\"startedAt\":\"2024-01-02T03:04:05.678Z\",\"version\":\"v\"},"
+	"{\"appId\":\"/web\",\"id\":\"web.instance-2._app.1\",\"host\":\"10.0.0.2\","
+	"\"ports\":[],\"slaveId\":\"S1\",\"state\":\"TASK_STAGING\",\"version\":\"v\"}]";
+
+static void test_render_tasks(void **state)
+{
+	(void)state;
+	json_t *tasks = json_loads(tasks_json, 0, NULL);
+	assert_non_null(tasks);
+	char *s = cli_render_tasks(tasks, true);
+	assert_string_equal(s,
+		"ID                     APP   HOST       STATE         PORTS        STARTED\n"
+		"web.instance-1._app.1  /web  127.0.0.1  TASK_RUNNING  31000,31001  2024-01-02T03:04:05.678Z\n"
+		"web.instance-2._app.1  /web  10.0.0.2   TASK_STAGING  -            -\n");
+	free(s);
+	s = cli_render_tasks(tasks, false);
+	assert_non_null(strstr(s, "ID                     HOST       STATE"));
+	free(s);
+	json_decref(tasks);
+}
+
+static void test_render_nodes(void **state)
+{
+	(void)state;
+	json_t *slaves = json_loads(
+		"[{\"id\":\"S0\",\"hostname\":\"a.example\",\"pid\":\"slave(1)@127.0.0.1:5051\","
+		"\"active\":true,\"resources\":{\"cpus\":2.0,\"mem\":1024.0,\"disk\":1000.0,"
+		"\"ports\":\"[31000-32000]\"},\"used_resources\":{\"cpus\":0.2,\"mem\":64.0,"
+		"\"disk\":0.0,\"ports\":\"[31000-31001]\"},\"attributes\":{\"rack\":\"3\",\"dc\":1}},"
+		"{\"id\":\"S1\",\"hostname\":\"b\",\"active\":false,\"resources\":{\"cpus\":4,"
+		"\"mem\":2048,\"disk\":0},\"used_resources\":{},\"attributes\":{}}]",
+		JSON_PRESERVE_ORDER, NULL);
+	json_t *tasks = json_loads(tasks_json, 0, NULL);
+	assert_non_null(slaves);
+	assert_non_null(tasks);
+	char *s = cli_render_nodes(slaves, tasks);
+	assert_string_equal(s,
+		"ID  HOSTNAME   STATE     CPUS   MEM      DISK    TASKS  ATTRIBUTES\n"
+		"S0  a.example  active    0.2/2  64/1024  0/1000  1      rack:3;dc:1\n"
+		"S1  b          inactive  0/4    0/2048   0/0     1      -\n");
+	free(s);
+	json_decref(slaves);
+	json_decref(tasks);
+}
+
+static void test_render_app(void **state)
+{
+	(void)state;
+	json_t *app = json_loads(
+		"{\"id\":\"/web\",\"cmd\":\"sleep 100\",\"instances\":2,\"tasksRunning\":1,"
+		"\"tasksStaged\":1,\"cpus\":0.1,\"mem\":32,\"disk\":0,"
+		"\"portDefinitions\":[{\"port\":0,\"name\":\"http\"}],"
+		"\"constraints\":[[\"hostname\",\"UNIQUE\"]],\"env\":{\"A\":\"1\"},"
+		"\"labels\":{},\"version\":\"v1\",\"deployments\":[{\"id\":\"d1\"}],"
+		"\"tasks\":[]}",
+		JSON_PRESERVE_ORDER, NULL);
+	assert_non_null(app);
+	char *s = cli_render_app(app);
+	assert_string_equal(s,
+		"Id:           /web\n"
+		"Command:      sleep 100\n"
+		"Instances:    1/2 running, 1 staged, 0 healthy, 0 unhealthy\n"
+		"Resources:    cpus 0.1, mem 32 MiB, disk 0 MiB\n"
+		"Ports:        0 (http)\n"
+		"Constraints:  hostname:UNIQUE\n"
+		"Env:          A=1\n"
+		"Labels:       -\n"
+		"Version:      v1\n"
+		"Deployments:  d1\n"
+		"\nTasks:\n"
+		"ID  HOST  STATE  PORTS  STARTED\n");
+	free(s);
+	json_decref(app);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table_align),
+		cmocka_unit_test(test_table_edges),
+		cmocka_unit_test(test_table_utf8_and_control),
+		cmocka_unit_test(test_render_apps),
+		cmocka_unit_test(test_render_tasks),
+		cmocka_unit_test(test_render_nodes),
+		cmocka_unit_test(test_render_app),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
