@@ -139,6 +139,11 @@ struct m_app *api_commit_app(struct master *m, struct evhttp_request *req, struc
 		hmap_put(&m->apps, def->id, target);
 	log_info("master", "app '%s' %s: version %s, %lld instance(s) (deployment '%s')", def->id,
 		 is_new ? "created" : action, def->version, (long long)def->instances, d->id);
+	if (req && evhttp_request_get_command(req) != EVHTTP_REQ_DELETE)
+		events_publish(m, "api_post_event",
+			       json_pack("{s:s, s:s, s:O}", "clientIp", http_request_peer(req), "uri",
+					 evhttp_request_get_uri(req), "appDefinition", def->json));
+	apps_deployment_announce(m, target);
 	apps_schedule_pass(m);
 	return target;
 }
@@ -334,6 +339,7 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 	struct m_deployment *d = apps_deployment_new(m, ma, "StopApplication");
 	snprintf(d->version, sizeof(d->version), "%s", ver);
 	log_info("master", "app '%s' deleted (deployment '%s')", id, d->id);
+	apps_deployment_announce(m, ma);
 	apps_schedule_pass(m);
 	api_reply_deployment(req, 200, ver, d->id);
 }

@@ -210,12 +210,57 @@ static void release_resources(struct master *m, struct m_instance *in)
 	resources_release(&in->res);
 }
 
+static const char *condition_of(const char *state)
+{
+	static const char *const map[][2] = {
+		{ "TASK_STAGING", "Staging" },	   { "TASK_STARTING", "Starting" },
+		{ "TASK_RUNNING", "Running" },	   { "TASK_KILLING", "Killing" },
+		{ "TASK_FINISHED", "Finished" },   { "TASK_FAILED", "Failed" },
+		{ "TASK_KILLED", "Killed" },	   { "TASK_LOST", "Unreachable" },
+		{ "TASK_ERROR", "Error" },	   { "TASK_DROPPED", "Dropped" },
+		{ "TASK_UNREACHABLE", "Unreachable" }, { "TASK_GONE", "Gone" },
+		{ "TASK_GONE_BY_OPERATOR", "Gone" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (!strcmp(map[i][0], state))
+			return map[i][1];
+	return "Unknown";
+}
+
+/* status_update_event and instance_changed_event for a task's new state. */
+static void publish_status(struct master *m, const struct m_instance *in, const char *state,
+			   const char *message)
+{
+	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	json_t *ports = json_array();
+	for (size_t i = 0; i < in->nports; i++)
+		json_array_append_new(ports, json_integer(in->ports[i]));
+	events_publish(m, "status_update_event",
+		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:o, s:s}", "slaveId",
+				 in->agent_id ? in->agent_id : "", "taskId", in->task_id,
+				 "taskStatus", state, "message", message ? message : "", "appId",
+				 in->app->def->id, "host", a ? a->hostname : "", "ipAddresses",
+				 "ipAddress", a ? a->ip : "", "protocol", "IPv4", "ports", ports,
+				 "version", in->version));
+	char iid[TASK_ID_MAX];
+	snprintf(iid, sizeof(iid), "%s.instance-%s", in->app->def->id + 1, in->uuid);
+	for (char *p = iid; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	events_publish(m, "instance_changed_event",
+		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "instanceId", iid, "condition",
+				 condition_of(state), "runSpecId", in->app->def->id, "agentId",
+				 in->agent_id ? in->agent_id : "", "host", a ? a->hostname : "",
+				 "runSpecVersion", in->version));
+}
+
 /* The task of a LIVE instance ended (state is terminal). */
 static void task_ended(struct master *m, struct m_instance *in, const char *state,
 		       const char *message, bool failure)
 {
 	struct m_app *ma = in->app;
 	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	publish_status(m, in, apps_state_intern(state), message);
 	release_resources(m, in);
 	hmap_del(&m->tasks, in->task_id);
 	in->phase = INST_WAITING;
@@ -286,6 +331,7 @@ void apps_status_update(struct master *m, struct m_agent *a, const json_t *u)
 		in->started_at = ts > 0 ? (uint64_t)(ts * 1e6) : time_real_usec();
 	}
 	in->state = state;
+	publish_status(m, in, state, message);
 }
 
 void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *tasks)
@@ -436,6 +482,13 @@ struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, con
 	return d;
 }
 
+void apps_deployment_announce(struct master *m, struct m_app *ma)
+{
+	json_t *plan = render_deployment(m, ma);
+	json_t *step = json_pack("{s:O}", "actions", json_object_get(plan, "currentActions"));
+	events_publish(m, "deployment_info", json_pack("{s:o, s:o}", "plan", plan, "currentStep", step));
+}
+
 int apps_store_deployment(struct master *m, const struct m_deployment *d)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "id", d->id, "app", d->app_id, "action",
@@ -463,6 +516,11 @@ void apps_deployment_done(struct master *m, struct m_app *ma)
 	if (!d)
 		return;
 	log_info("master", "deployment '%s' (%s '%s') finished", d->id, d->action, d->app_id);
+	json_t *plan = render_deployment(m, ma);
+	json_t *step = json_pack("{s:O}", "actions", json_object_get(plan, "currentActions"));
+	events_publish(m, "deployment_step_success",
+		       json_pack("{s:O, s:o}", "plan", plan, "currentStep", step));
+	events_publish(m, "deployment_success", json_pack("{s:s, s:o}", "id", d->id, "plan", plan));
 	char key[128];
 	snprintf(key, sizeof(key), "deployments/%s", d->id);
 	int r = store_delete(m->store, key, STORE_ANY_VERSION);

@@ -112,6 +112,9 @@ struct master {
 	char leader[300];        /* "host:port" */
 	uint64_t started_usec;
 	unsigned agent_seq;
+	struct ev_sub *subs;     /* /v2/events subscribers */
+	unsigned nsubs;
+	uint64_t events_hb_usec;
 };
 
 /* registry.c: agents */
@@ -152,6 +155,8 @@ bool apps_in_slot(const struct m_app *ma, const struct m_instance *in);
 /* Starts a deployment for ma (replacing none: the caller checked the lock). */
 struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, const char *action);
 void apps_deployment_done(struct master *m, struct m_app *ma);
+/* deployment_info for ma's deployment that just started. */
+void apps_deployment_announce(struct master *m, struct m_app *ma);
 int apps_store_deployment(struct master *m, const struct m_deployment *d);
 /* Persist one instance (inside or outside a txn). */
 int apps_store_instance(struct master *m, const struct m_instance *in);
@@ -167,6 +172,14 @@ json_t *render_app(struct master *m, const struct m_app *ma, bool with_tasks, bo
 json_t *render_task(struct master *m, const struct m_instance *in);
 json_t *render_deployment(struct master *m, const struct m_app *ma);
 json_t *render_queue(struct master *m);
+
+/* events.c: Marathon's SSE event bus */
+void events_handle(struct master *m, struct evhttp_request *req);
+/* Publishes an event of type to matching subscribers; payload (taken) gets eventType and
+ * timestamp added. */
+void events_publish(struct master *m, const char *type, json_t *payload);
+void events_tick(struct master *m);
+void events_close_all(struct master *m);
 
 /* api-marathon.c */
 void api_marathon(struct master *m, struct evhttp_request *req, const char *path);

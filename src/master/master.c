@@ -33,6 +33,10 @@ static void on_request(struct evhttp_request *req, void *ctx)
 			http_reply_text(req, 200, "pong\n");
 		return;
 	}
+	if (!strcmp(path, "/v2/events")) {
+		events_handle(m, req);
+		return;
+	}
 	if (str_has_prefix(path, "/v2/")) {
 		api_marathon(m, req, path);
 		return;
@@ -80,6 +84,7 @@ static void on_tick(evutil_socket_t fd, short what, void *ctx)
 {
 	struct master *m = ctx;
 	registry_tick(m);
+	events_tick(m);
 	apps_run_pass(m);
 }
 
@@ -175,6 +180,7 @@ void master_free(struct master *m)
 		event_free(m->tick);
 	if (m->pass_ev)
 		event_free(m->pass_ev);
+	events_close_all(m);
 	http_server_free(m->http);
 	apps_free_all(m);
 	const char *k;

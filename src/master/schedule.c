@@ -409,6 +409,7 @@ void apps_run_pass(struct master *m)
 	for (size_t i = 0; i < ngone; i++) {
 		log_info("master", "app '%s' removed", gone[i]->def->id);
 		apps_deployment_done(m, gone[i]);
+		events_publish(m, "app_terminated_event", json_pack("{s:s}", "appId", gone[i]->def->id));
 		hmap_del(&m->apps, gone[i]->def->id);
 		apps_free_app(m, gone[i]);
 	}

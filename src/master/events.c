@@ -1,0 +1,149 @@
+/* Marathon's event bus: GET /v2/events as Server-Sent Events (reference/compat.md §3.4).
+ *
+ * Invariants:
+ *  - Each event is serialized once and written to every subscriber whose filter matches.
+ *  - A subscriber holds at most EVENTS_MAX_PENDING unsent bytes; one that cannot keep up is
+ *    cut off (http_stream's bound), so the master's memory does not grow with slow readers.
+ *  - At most EVENTS_MAX_SUBSCRIBERS streams at once; more get 503.
+ *  - The first event on a stream is event_stream_attached; a "\r\n" heartbeat goes out
+ *    every EVENTS_HEARTBEAT_SEC. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "master/master-int.h"
+
+#define EVENTS_MAX_PENDING (1024u * 1024u)
+#define EVENTS_MAX_SUBSCRIBERS 4096
+#define EVENTS_HEARTBEAT_SEC 10
+
+struct ev_sub {
+	struct master *m;
+	struct http_stream *st;
+	json_t *types; /* array of event types, or NULL for all */
+	struct ev_sub *prev, *next;
+};
+
+static bool wants(const struct ev_sub *s, const char *type)
+{
+	if (!s->types)
+		return true;
+	size_t i;
+	json_t *t;
+	json_array_foreach(s->types, i, t) {
+		if (!strcmp(json_string_value(t), type))
+			return true;
+	}
+	return false;
+}
+
+static void sub_unlink(struct ev_sub *s)
+{
+	struct master *m = s->m;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		m->subs = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	m->nsubs--;
+	json_decref(s->types);
+	free(s);
+}
+
+static void on_close(struct http_stream *st, void *ctx)
+{
+	sub_unlink(ctx);
+}
+
+static char *frame(const char *type, json_t *payload, size_t *len)
+{
+	char ts[32];
+	json_object_set_new(payload, "eventType", json_string(type));
+	if (!json_object_get(payload, "timestamp"))
+		json_object_set_new(payload, "timestamp", json_string(time_iso8601(time_real_usec(), ts)));
+	char *data = json_dumps(payload, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "event: %s\r\ndata: %s\r\n\r\n", type, data);
+	free(data);
+	return strbuf_detach(&sb, len);
+}
+
+void events_handle(struct master *m, struct evhttp_request *req)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		http_reply_message(req, 405, "Method not allowed");
+		return;
+	}
+	const char *acc = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
+	if (!acc || !strstr(acc, "text/event-stream")) {
+		http_reply_message(req, 405, "Accept: text/event-stream is required");
+		return;
+	}
+	if (m->nsubs >= EVENTS_MAX_SUBSCRIBERS) {
+		http_reply_message(req, 503, "Too many event subscribers");
+		return;
+	}
+	json_t *types = http_query_all(req, "event_type");
+	struct ev_sub *s = xcalloc(1, sizeof(*s));
+	s->m = m;
+	s->types = json_array_size(types) ? types : NULL;
+	if (!s->types)
+		json_decref(types);
+	char remote[64];
+	snprintf(remote, sizeof(remote), "%s", http_request_peer(req));
+	s->st = http_stream_start(req, 200, "text/event-stream;charset=UTF-8", EVENTS_MAX_PENDING,
+				  on_close, s);
+	if (!s->st) {
+		json_decref(s->types);
+		free(s);
+		return;
+	}
+	s->next = m->subs;
+	if (m->subs)
+		m->subs->prev = s;
+	m->subs = s;
+	m->nsubs++;
+	json_t *att = json_pack("{s:s}", "remoteAddress", remote);
+	size_t len;
+	char *f = frame("event_stream_attached", att, &len);
+	json_decref(att);
+	if (wants(s, "event_stream_attached"))
+		http_stream_write(s->st, f, len);
+	free(f);
+}
+
+void events_publish(struct master *m, const char *type, json_t *payload)
+{
+	if (!m->subs) {
+		json_decref(payload);
+		return;
+	}
+	size_t len;
+	char *f = frame(type, payload, &len);
+	json_decref(payload);
+	for (struct ev_sub *s = m->subs; s; s = s->next)
+		if (wants(s, type))
+			http_stream_write(s->st, f, len); /* -EPIPE: it is being cut off */
+	free(f);
+}
+
+void events_tick(struct master *m)
+{
+	uint64_t now = time_mono_usec();
+	if (now - m->events_hb_usec < EVENTS_HEARTBEAT_SEC * 1000000ull)
+		return;
+	m->events_hb_usec = now;
+	for (struct ev_sub *s = m->subs; s; s = s->next)
+		http_stream_write(s->st, "\r\n", 2);
+}
+
+void events_close_all(struct master *m)
+{
+	/* http_stream_close defers on_close, which unlinks: walk a snapshot of the list. */
+	for (struct ev_sub *s = m->subs; s; s = s->next)
+		http_stream_close(s->st);
+}
