@@ -16,9 +16,9 @@ const struct cli_command cli_commands[] = {
 	  "create an app from a JSON file ('-' reads stdin)", cli_app_add },
 	{ "app", "list", "", 0, 0, CLI_F_JSON, "list apps", cli_app_list },
 	{ "app", "show", "ID", 1, 1, CLI_F_JSON, "show one app and its tasks", cli_app_show },
-	{ "app", "scale", "ID N", 2, 2, CLI_F_JSON | F_WAITING, "set an app's instance count",
+	{ "app", "scale", "ID N", 2, 2, CLI_F_JSON | F_WAITING | CLI_F_FORCE, "set an app's instance count",
 	  cli_app_scale },
-	{ "app", "restart", "ID", 1, 1, CLI_F_JSON | F_WAITING,
+	{ "app", "restart", "ID", 1, 1, CLI_F_JSON | F_WAITING | CLI_F_FORCE,
 	  "replace every task of an app", cli_app_restart },
 	{ "app", "remove", "ID", 1, 1, CLI_F_JSON | F_WAITING,
 	  "remove an app and kill its tasks", cli_app_remove },
@@ -48,6 +48,7 @@ static const struct flag_def flags[] = {
 	{ "scale", CLI_F_SCALE, NULL, "also lower the app's instance count by one" },
 	{ "stderr", CLI_F_STDERR, NULL, "print the task's stderr instead of stdout" },
 	{ "follow", CLI_F_FOLLOW, NULL, "keep printing new output until interrupted" },
+	{ "force", CLI_F_FORCE, NULL, "replace a deployment still in flight instead of failing" },
 	{ "help", CLI_F_HELP, NULL, "print this help" },
 };
 

@@ -31,6 +31,7 @@ enum cli_flag {
 	CLI_F_STDERR = 1u << 6,
 	CLI_F_FOLLOW = 1u << 7,
 	CLI_F_HELP = 1u << 8,
+	CLI_F_FORCE = 1u << 9,
 };
 
 struct cli;

@@ -220,6 +220,8 @@ char *cli_error_text(int status, json_t *json, const char *body, const char *sub
 int cli_fail_reply(const struct cli_reply *r, const char *subject)
 {
 	_cleanup_free_ char *text = cli_error_text(r->status, r->json, r->body, subject);
+	if (r->status == 409 && json_object_get(r->json, "deployments"))
+		return cli_fail("%s (wait for it, or add --force to replace it)", text);
 	return cli_fail("%s", text);
 }
 

@@ -341,9 +341,11 @@ static int app_change(struct cli *c, const char *method, const char *suffix, jso
 		      const char *what_fmt, const char *extra, enum cli_wait_kind kind)
 {
 	int rc = CLI_OK;
-	_cleanup_free_ char *target = app_target_arg(c, suffix, &rc);
-	if (!target)
+	_cleanup_free_ char *path = app_target_arg(c, suffix, &rc);
+	if (!path)
 		return rc;
+	_cleanup_free_ char *target =
+		xasprintf("%s%s", path, (c->o.seen & CLI_F_FORCE) ? "?force=true" : "");
 	_cleanup_free_ char *id = cli_app_id(c->o.args[0]);
 	_cleanup_free_ char *subject = xasprintf("app '%s'", id);
 	struct cli_reply rep;
