@@ -51,6 +51,18 @@ bool apps_state_is_terminal(const char *s)
 	       !strcmp(s, "TASK_GONE_BY_OPERATOR");
 }
 
+bool apps_instance_up(const struct m_instance *in)
+{
+	const struct app *def = in->app->def;
+	if (in->phase != INST_LIVE || strcmp(in->state, "TASK_RUNNING"))
+		return false;
+	if (def->nhealth_checks && in->healthy != 1)
+		return false;
+	if (def->nreadiness_checks && !in->ready)
+		return false;
+	return true;
+}
+
 struct m_app *apps_get(struct master *m, const char *id)
 {
 	return hmap_get(&m->apps, id);
@@ -104,6 +116,7 @@ int apps_store_app(struct master *m, const struct m_app *ma)
 
 static void inst_free(struct m_instance *in)
 {
+	json_decref(in->health);
 	free(in->agent_id);
 	free(in->ports);
 	resources_release(&in->res);
@@ -121,6 +134,7 @@ struct m_instance *apps_add_instance(struct master *m, struct m_app *ma, unsigne
 	in->state = "TASK_UNKNOWN";
 	in->created_at = time_real_usec();
 	resources_init(&in->res);
+	in->healthy = -1;
 	if (ma->ninst == ma->cap) {
 		ma->cap = ma->cap ? ma->cap * 2 : 8;
 		ma->inst = xrealloc(ma->inst, ma->cap * sizeof(*ma->inst));
@@ -210,6 +224,14 @@ static void release_resources(struct master *m, struct m_instance *in)
 	resources_release(&in->res);
 }
 
+static void instance_id(const struct m_instance *in, char *out, size_t n)
+{
+	snprintf(out, n, "%s.instance-%s", in->app->def->id + 1, in->uuid);
+	for (char *p = out; *p; p++)
+		if (*p == '/')
+			*p = '_';
+}
+
 static const char *condition_of(const char *state)
 {
 	static const char *const map[][2] = {
@@ -243,10 +265,7 @@ static void publish_status(struct master *m, const struct m_instance *in, const 
 				 "ipAddress", a ? a->ip : "", "protocol", "IPv4", "ports", ports,
 				 "version", in->version));
 	char iid[TASK_ID_MAX];
-	snprintf(iid, sizeof(iid), "%s.instance-%s", in->app->def->id + 1, in->uuid);
-	for (char *p = iid; *p; p++)
-		if (*p == '/')
-			*p = '_';
+	instance_id(in, iid, sizeof(iid));
 	events_publish(m, "instance_changed_event",
 		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "instanceId", iid, "condition",
 				 condition_of(state), "runSpecId", in->app->def->id, "agentId",
@@ -298,6 +317,53 @@ static bool seen_uuid(struct m_instance *in, const char *uuid)
 	return false;
 }
 
+/* Health results from the executor (agent-protocol.md §7). */
+static void health_update(struct master *m, struct m_instance *in, const json_t *u)
+{
+	const struct app *def = in->app->def;
+	json_t *results = json_object_get(u, "health");
+	if (!json_is_array(results))
+		return;
+	char iid[TASK_ID_MAX];
+	instance_id(in, iid, sizeof(iid));
+	int was = in->healthy;
+	json_decref(in->health);
+	in->health = json_deep_copy(results);
+	in->healthy = json_is_true(json_object_get(u, "healthy")) ? 1 : 0;
+	if (was != in->healthy)
+		events_publish(m, "health_status_changed_event",
+			       json_pack("{s:s, s:s, s:s, s:s, s:b}", "appId", def->id, "instanceId",
+					 iid, "taskId", in->task_id, "version", in->version, "alive",
+					 in->healthy == 1));
+	size_t i;
+	json_t *r;
+	json_array_foreach(results, i, r) {
+		json_int_t idx = json_integer_value(json_object_get(r, "index"));
+		if (idx < 0 || (size_t)idx >= def->nhealth_checks)
+			continue;
+		json_t *hc = json_array_get(json_object_get(def->json, "healthChecks"), (size_t)idx);
+		if (json_is_true(json_object_get(r, "alive")))
+			continue;
+		json_int_t fails = json_integer_value(json_object_get(r, "consecutive_failures"));
+		events_publish(m, "failed_health_check_event",
+			       json_pack("{s:s, s:s, s:s, s:O}", "appId", def->id, "taskId", in->task_id,
+					 "instanceId", iid, "healthCheck", hc ? hc : json_null()));
+		int64_t max = def->health_checks[idx].max_consecutive_failures;
+		if (max > 0 && fails >= max && !in->kill_sent && in->goal == GOAL_RUN) {
+			struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+			log_info("master", "task '%s' of '%s' failed %lld health checks in a row: killing",
+				 in->task_id, def->id, (long long)fails);
+			events_publish(m, "unhealthy_instance_kill_event",
+				       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "appId", def->id,
+						 "taskId", in->task_id, "instanceId", iid, "version",
+						 in->version, "reason", "Health check failed", "host",
+						 a ? a->hostname : "", "slaveId", in->agent_id));
+			in->unhealthy_kill = true;
+			apps_kill_instance(m, in);
+		}
+	}
+}
+
 static void kill_unknown(struct m_agent *a, const char *task_id)
 {
 	log_info("master", "killing task '%s' on agent '%s': no instance wants it", task_id, a->id);
@@ -323,12 +389,23 @@ void apps_status_update(struct master *m, struct m_agent *a, const json_t *u)
 		bool failure = !in->kill_sent || strcmp(state, "TASK_KILLED");
 		if (in->kill_sent && (!strcmp(state, "TASK_FAILED") || !strcmp(state, "TASK_FINISHED")))
 			failure = false; /* it exited while being killed */
+		if (in->unhealthy_kill)
+			failure = true;
 		task_ended(m, in, state, message, failure);
 		return;
 	}
 	if (!strcmp(state, "TASK_RUNNING") && !in->started_at) {
 		double ts = json_number_value(json_object_get(u, "timestamp"));
 		in->started_at = ts > 0 ? (uint64_t)(ts * 1e6) : time_real_usec();
+	}
+	const char *reason = json_string_value(json_object_get(u, "reason"));
+	if (reason && !strcmp(reason, "REASON_TASK_READY")) {
+		in->ready = true;
+		return;
+	}
+	if (reason && !strcmp(reason, "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")) {
+		health_update(m, in, u);
+		return;
 	}
 	in->state = state;
 	publish_status(m, in, state, message);

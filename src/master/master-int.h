@@ -71,6 +71,10 @@ struct m_instance {
 	struct resources res;      /* what the task holds on its agent */
 	bool kill_sent;
 	char replaces[37];         /* uuid of the instance this one replaces (restart), or "" */
+	json_t *health;            /* last health results from the executor ([{index, alive, …}]) or NULL */
+	int healthy;               /* -1 no result yet, 0 unhealthy, 1 healthy */
+	bool ready;                /* readiness checks passed (or none) */
+	bool unhealthy_kill;       /* killed for failing its health checks: counts as a failure */
 	char seen_uuids[8][37];    /* last applied status update uuids (idempotency) */
 	unsigned seen_next;
 };
@@ -162,6 +166,8 @@ int apps_store_deployment(struct master *m, const struct m_deployment *d);
 int apps_store_instance(struct master *m, const struct m_instance *in);
 int apps_store_app(struct master *m, const struct m_app *ma);
 bool apps_state_is_terminal(const char *state);
+/* Running and, where the app has them, healthy and ready: counts as capacity. */
+bool apps_instance_up(const struct m_instance *in);
 const char *apps_state_intern(const char *state);
 /* Assign free service ports to portDefinitions with port 0 in def->json. */
 void apps_assign_service_ports(struct master *m, struct app *def, const struct app *old);

@@ -26,6 +26,38 @@ json_t *render_task(struct master *m, const struct m_instance *in)
 			      ma->def->role ? ma->def->role : "*", "index", (int)in->index);
 	if (in->started_at)
 		json_object_set_new(t, "startedAt", json_string(time_iso8601(in->started_at, started)));
+	if (in->health && in->phase == INST_LIVE) {
+		json_t *hcr = json_array();
+		char iid[TASK_ID_MAX + 64];
+		snprintf(iid, sizeof(iid), "%s.instance-%s", ma->def->id + 1, in->uuid);
+		for (char *p = iid; *p; p++)
+			if (*p == '/')
+				*p = '_';
+		size_t i;
+		json_t *r;
+		json_array_foreach(in->health, i, r) {
+			json_t *o = json_pack("{s:b, s:I, s:s}", "alive",
+					      json_is_true(json_object_get(r, "alive")),
+					      "consecutiveFailures",
+					      json_integer_value(json_object_get(r, "consecutive_failures")),
+					      "instanceId", iid);
+			static const char *const ts[][2] = { { "first_success", "firstSuccess" },
+							     { "last_success", "lastSuccess" },
+							     { "last_failure", "lastFailure" } };
+			for (size_t k = 0; k < 3; k++) {
+				double v = json_number_value(json_object_get(r, ts[k][0]));
+				char buf[32];
+				json_object_set_new(o, ts[k][1],
+						    v > 0 ? json_string(time_iso8601((uint64_t)(v * 1e6), buf)) :
+							    json_null());
+			}
+			const char *cause = json_string_value(json_object_get(r, "last_failure_cause"));
+			if (cause && *cause)
+				json_object_set_new(o, "lastFailureCause", json_string(cause));
+			json_array_append_new(hcr, o);
+		}
+		json_object_set_new(t, "healthCheckResults", hcr);
+	}
 	if (a)
 		json_object_set_new(t, "ipAddresses",
 				    json_pack("[{s:s, s:s}]", "ipAddress", a->ip, "protocol", "IPv4"));
@@ -39,11 +71,15 @@ json_t *render_app(struct master *m, const struct m_app *ma, bool with_tasks, bo
 {
 	json_t *j = json_deep_copy(ma->def->json);
 	if (with_counts) {
-		int staged = 0, running = 0;
+		int staged = 0, running = 0, healthy = 0, unhealthy = 0;
 		for (size_t i = 0; i < ma->ninst; i++) {
 			const struct m_instance *in = ma->inst[i];
 			if (in->phase != INST_LIVE)
 				continue;
+			if (in->healthy == 1)
+				healthy++;
+			else if (in->healthy == 0)
+				unhealthy++;
 			if (!strcmp(in->state, "TASK_RUNNING"))
 				running++;
 			else if (!strcmp(in->state, "TASK_STAGING") || !strcmp(in->state, "TASK_STARTING"))
@@ -51,8 +87,8 @@ json_t *render_app(struct master *m, const struct m_app *ma, bool with_tasks, bo
 		}
 		json_object_set_new(j, "tasksStaged", json_integer(staged));
 		json_object_set_new(j, "tasksRunning", json_integer(running));
-		json_object_set_new(j, "tasksHealthy", json_integer(0));
-		json_object_set_new(j, "tasksUnhealthy", json_integer(0));
+		json_object_set_new(j, "tasksHealthy", json_integer(healthy));
+		json_object_set_new(j, "tasksUnhealthy", json_integer(unhealthy));
 	}
 	if (with_deployments) {
 		json_t *d = json_array();

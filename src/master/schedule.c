@@ -172,6 +172,45 @@ static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent
 	}
 	if (def->user)
 		json_object_set_new(spec, "user", json_string(def->user));
+	if (def->nhealth_checks) {
+		json_t *hcs = json_array();
+		for (size_t i = 0; i < def->nhealth_checks; i++) {
+			const struct health_check *h = &def->health_checks[i];
+			uint32_t port = h->port;
+			if (!port && h->port_index >= 0 && (size_t)h->port_index < in->nports)
+				port = in->ports[h->port_index];
+			json_t *o = json_pack("{s:s, s:i, s:f, s:f, s:f, s:f, s:I, s:b}", "protocol",
+					      hc_protocol_name(h->protocol), "port", (int)port,
+					      "grace_period_seconds", h->grace_period_seconds,
+					      "interval_seconds", h->interval_seconds, "timeout_seconds",
+					      h->timeout_seconds, "delay_seconds", h->delay_seconds,
+					      "max_consecutive_failures",
+					      (json_int_t)h->max_consecutive_failures, "ignore_http1xx",
+					      h->ignore_http1xx);
+			if (h->path)
+				json_object_set_new(o, "path", json_string(h->path));
+			if (h->command)
+				json_object_set_new(o, "command", json_string(h->command));
+			json_array_append_new(hcs, o);
+		}
+		json_object_set_new(spec, "health_checks", hcs);
+	}
+	if (def->nreadiness_checks) {
+		json_t *rcs = json_array();
+		for (size_t i = 0; i < def->nreadiness_checks; i++) {
+			const struct readiness_check *r = &def->readiness_checks[i];
+			uint32_t port = (size_t)r->port_index < in->nports ? in->ports[r->port_index] : 0;
+			json_t *codes = json_array();
+			for (size_t k = 0; k < r->nstatus_codes; k++)
+				json_array_append_new(codes, json_integer(r->status_codes[k]));
+			json_array_append_new(
+				rcs, json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:o}", "name", r->name,
+					       "protocol", hc_protocol_name(r->protocol), "path", r->path,
+					       "port", (int)port, "interval_seconds", r->interval_seconds,
+					       "timeout_seconds", r->timeout_seconds, "status_codes", codes));
+		}
+		json_object_set_new(spec, "readiness_checks", rcs);
+	}
 	return json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec);
 }
 
@@ -210,6 +249,11 @@ static bool launch(struct pass *p, struct m_instance *in)
 	in->staged_at = time_real_usec();
 	in->started_at = 0;
 	in->kill_sent = false;
+	in->unhealthy_kill = false;
+	json_decref(in->health);
+	in->health = NULL;
+	in->healthy = -1;
+	in->ready = false;
 	memset(in->seen_uuids, 0, sizeof(in->seen_uuids));
 	hmap_put(&m->tasks, in->task_id, in);
 	pass_txn(p);
@@ -241,6 +285,28 @@ static int cmp_kill_order(const struct m_instance *a, const struct m_instance *b
 	if (sel == KILL_YOUNGEST_FIRST)
 		return ta > tb ? -1 : 1;
 	return ta < tb ? -1 : 1;
+}
+
+static bool outdated(const struct m_app *ma, const struct m_instance *in)
+{
+	return in->goal == GOAL_RUN && in->phase == INST_LIVE &&
+	       strcmp(in->version, ma->config_version) < 0;
+}
+
+/* Tasks that exist or are about to: live ones (stopping included) and waiting ones. */
+static int64_t existing_count(const struct m_app *ma)
+{
+	int64_t n = 0;
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (ma->inst[i]->phase == INST_LIVE || ma->inst[i]->goal == GOAL_RUN)
+			n++;
+	return n;
+}
+
+/* The most tasks the upgrade strategy allows at once. */
+static int64_t max_total(const struct app *def)
+{
+	return def->instances + (int64_t)floor((double)def->instances * def->max_over_capacity + 1e-9);
 }
 
 static void stop_instance(struct pass *p, struct m_instance *in)
@@ -281,52 +347,106 @@ static void scale(struct pass *p, struct m_app *ma)
 		stop_instance(p, victim);
 		slots--;
 	}
-	while (slots < want) {
+	/* During an upgrade, new slots wait for room under maximumOverCapacity. */
+	bool upgrading = false;
+	for (size_t i = 0; i < ma->ninst && !upgrading; i++)
+		upgrading = ma->inst[i]->phase == INST_LIVE &&
+			    strcmp(ma->inst[i]->version, ma->config_version) < 0;
+	int64_t existing = existing_count(ma), cap = max_total(ma->def);
+	if (slots < want)
+		log_debug("master", "scale '%s': %lld slots of %lld, %lld tasks (max %lld)%s",
+			  ma->def->id, (long long)slots, (long long)want, (long long)existing,
+			  (long long)cap, upgrading ? ", upgrading" : "");
+	while (slots < want && (!upgrading || existing < cap)) {
 		apps_add_instance(p->m, ma, apps_lowest_free_index(ma));
 		slots++;
+		existing++;
 	}
 #undef SLOT
 }
 
-/* Restart/upgrade: LIVE instances older than the config version get a replacement; the old
- * one is stopped once its replacement runs. maximumOverCapacity bounds how many extra tasks
- * exist at once (at least one replacement at a time). */
+/* Restart/upgrade (Marathon's rolling replacement), with N = instances:
+ *  - never fewer than ceil(N × minimumHealthCapacity) instances up (running, healthy, ready):
+ *    an outdated instance that is up is stopped only while that bound still holds;
+ *  - never more than N + floor(N × maximumOverCapacity) tasks: a replacement (same index as
+ *    the instance it replaces) starts only while there is room; instances that are not up
+ *    are stopped at once, as they hold no capacity. */
 static void replace_outdated(struct pass *p, struct m_app *ma)
 {
-	double over = json_number_value(
-		json_object_get(json_object_get(ma->def->json, "upgradeStrategy"), "maximumOverCapacity"));
-	size_t max_extra = (size_t)floor((double)ma->def->instances * over + 1e-9);
-	size_t extra = 0;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->goal == GOAL_RUN && ma->inst[i]->replaces[0])
-			extra++;
-	size_t n = ma->ninst;
-	for (size_t i = 0; i < n; i++) {
-		struct m_instance *old = ma->inst[i];
-		if (old->goal != GOAL_RUN || old->phase != INST_LIVE || old->replaces[0])
-			continue;
-		if (strcmp(old->version, ma->config_version) >= 0)
-			continue;
-		struct m_instance *rep = apps_replacement_of(ma, old);
-		if (rep) {
-			if (rep->phase == INST_LIVE && !strcmp(rep->state, "TASK_RUNNING"))
-				old->goal = GOAL_STOP;
-			continue;
-		}
-		if (max_extra == 0) {
-			/* No room for an extra task: stop the old one first, one at a time. */
-			if (extra == 0) {
-				old->goal = GOAL_STOP;
-				extra++;
-			}
-			continue;
-		}
-		if (extra >= max_extra)
-			continue;
-		rep = apps_add_instance(p->m, ma, old->index);
-		snprintf(rep->replaces, sizeof(rep->replaces), "%s", old->uuid);
-		extra++;
+	const struct app *def = ma->def;
+	int64_t min_up = (int64_t)ceil((double)def->instances * def->min_health_capacity - 1e-9);
+	int64_t up = 0;
+	bool any = false;
+	for (size_t i = 0; i < ma->ninst; i++) {
+		if (ma->inst[i]->goal == GOAL_RUN && apps_instance_up(ma->inst[i]))
+			up++;
+		any |= outdated(ma, ma->inst[i]);
 	}
+	if (!any)
+		return;
+	/* Stop: first what is not up, then up ones whose replacement is up, then others. */
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < ma->ninst; i++) {
+			struct m_instance *old = ma->inst[i];
+			if (!outdated(ma, old))
+				continue;
+			bool is_up = apps_instance_up(old);
+			struct m_instance *rep = apps_replacement_of(ma, old);
+			bool rep_up = rep && apps_instance_up(rep);
+			if (pass == 0 && !is_up) {
+				stop_instance(p, old);
+			} else if (is_up && ((pass == 1 && rep_up) || pass == 2) && up - 1 >= min_up) {
+				stop_instance(p, old);
+				up--;
+			}
+		}
+	}
+	/* Start replacements while the over-capacity bound allows. */
+	int64_t existing = existing_count(ma);
+	int64_t cap = max_total(def);
+	log_debug("master", "upgrade '%s': up %lld (min %lld), tasks %lld (max %lld)", def->id,
+		  (long long)up, (long long)min_up, (long long)existing, (long long)cap);
+	size_t n = ma->ninst;
+	for (size_t i = 0; i < n && existing < cap; i++) {
+		struct m_instance *old = ma->inst[i];
+		if (!outdated(ma, old) || apps_replacement_of(ma, old))
+			continue;
+		struct m_instance *rep = apps_add_instance(p->m, ma, old->index);
+		snprintf(rep->replaces, sizeof(rep->replaces), "%s", old->uuid);
+		existing++;
+	}
+}
+
+/* Are the apps ma depends on converged (present, no deployment in flight)? */
+static bool dependencies_ready(struct master *m, const struct m_app *ma)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(ma->def->dependencies, i, d) {
+		const struct m_app *dep = apps_get(m, json_string_value(d));
+		if (dep && (dep->deleting || dep->deploy))
+			return false;
+	}
+	return true;
+}
+
+/* Does an app that depends on ma still run while both are being deleted? */
+static bool dependents_alive(struct master *m, const struct m_app *ma)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		const struct m_app *o = v;
+		if (o == ma || !o->deleting || !o->ninst)
+			continue;
+		size_t j;
+		json_t *d;
+		json_array_foreach(o->def->dependencies, j, d) {
+			if (!strcmp(json_string_value(d), ma->def->id))
+				return true;
+		}
+	}
+	return false;
 }
 
 static bool deployment_complete(const struct m_app *ma)
@@ -336,7 +456,7 @@ static bool deployment_complete(const struct m_app *ma)
 		const struct m_instance *in = ma->inst[i];
 		if (in->goal == GOAL_STOP)
 			return false;
-		if (in->phase != INST_LIVE || strcmp(in->state, "TASK_RUNNING"))
+		if (!apps_instance_up(in))
 			return false;
 		if (strcmp(in->version, ma->config_version) < 0 || in->replaces[0])
 			return false;
@@ -353,7 +473,8 @@ static void app_pass(struct pass *p, struct m_app *ma)
 		replace_outdated(p, ma);
 	}
 	/* Stop what must stop: kill live tasks, drop waiting instances. */
-	for (size_t i = 0; i < ma->ninst;) {
+	bool hold = ma->deleting && dependents_alive(m, ma);
+	for (size_t i = 0; i < ma->ninst && !hold;) {
 		struct m_instance *in = ma->inst[i];
 		if (in->goal == GOAL_STOP || ma->deleting) {
 			in->goal = GOAL_STOP;
@@ -371,7 +492,7 @@ static void app_pass(struct pass *p, struct m_app *ma)
 	/* Launch waiting instances once the backoff delay is over. */
 	uint64_t now = time_mono_usec();
 	bool waiting = false;
-	if (now >= ma->delay_until_usec) {
+	if (now >= ma->delay_until_usec && dependencies_ready(m, ma)) {
 		for (size_t i = 0; i < ma->ninst; i++) {
 			struct m_instance *in = ma->inst[i];
 			if (in->phase != INST_WAITING || in->goal != GOAL_RUN)

@@ -114,6 +114,8 @@ void app_free(struct app *a)
 	}
 	free(a->ports);
 	constraints_free(a->constraints, a->nconstraints);
+	health_checks_free(a->health_checks, a->nhealth_checks);
+	readiness_checks_free(a->readiness_checks, a->nreadiness_checks);
 	free(a->role);
 	free(a->user);
 	json_decref(a->json);
@@ -607,6 +609,44 @@ static void check_upgrade_strategy(struct ctx *c)
 	}
 	check_fraction(c, u, "minimumHealthCapacity", "upgradeStrategy", 1.0);
 	check_fraction(c, u, "maximumOverCapacity", "upgradeStrategy", 1.0);
+	json_t *mn = json_object_get(u, "minimumHealthCapacity");
+	json_t *mx = json_object_get(u, "maximumOverCapacity");
+	if (json_is_number(mn) && json_is_number(mx) && json_number_value(mn) >= 1.0 &&
+	    json_number_value(mx) <= 0.0)
+		bad(c, "/upgradeStrategy",
+		    "minimumHealthCapacity 1 with maximumOverCapacity 0 leaves no room to replace "
+		    "a task");
+}
+
+/* dependencies: app ids, made absolute (relative ones resolve against the app's group). */
+static void check_dependencies(struct ctx *c, struct app *a)
+{
+	json_t *deps = json_object_get(c->j, "dependencies");
+	if (!json_is_array(deps) || !a->id)
+		return;
+	char group[APP_MAX_ID_LEN + 1];
+	snprintf(group, sizeof(group), "%s", a->id);
+	char *slash = strrchr(group, '/');
+	if (slash)
+		slash[slash == group ? 1 : 0] = '\0';
+	size_t i;
+	json_t *d;
+	json_array_foreach(deps, i, d) {
+		char path[64], id[APP_MAX_ID_LEN + 1], msg[256];
+		snprintf(path, sizeof(path), "/dependencies/%zu", i);
+		if (!json_is_string(d))
+			continue;
+		if (app_id_canonical(json_string_value(d), group, id, msg, sizeof(msg)) < 0) {
+			bad(c, path, "%s", msg);
+			continue;
+		}
+		if (!strcmp(id, a->id)) {
+			bad(c, path, "an app cannot depend on itself");
+			continue;
+		}
+		json_array_set_new(deps, i, json_string(id));
+	}
+	a->dependencies = deps;
 }
 
 static double seconds_in(struct ctx *c, json_t *obj, const char *key, bool *ok)
@@ -735,7 +775,24 @@ int app_parse(const json_t *in, const char *base_id, struct verr *err, struct ap
 	check_upgrade_strategy(&c);
 	check_unreachable_strategy(&c);
 	array_field(&c, "healthChecks", true);
+	if (health_checks_parse(field(&c, "healthChecks"), a->nports, err, &a->health_checks,
+				&a->nhealth_checks) < 0)
+		c.bad = true;
+	json_t *rc = field(&c, "readinessChecks");
+	if (rc) {
+		const char **names = xcalloc(a->nports + 1, sizeof(*names));
+		for (size_t i = 0; i < a->nports; i++)
+			names[i] = a->ports[i].name;
+		if (readiness_checks_parse(rc, names, a->nports, err, &a->readiness_checks,
+					   &a->nreadiness_checks) < 0)
+			c.bad = true;
+		free(names);
+	}
+	json_t *us = json_object_get(c.j, "upgradeStrategy");
+	a->min_health_capacity = json_number_value(json_object_get(us, "minimumHealthCapacity"));
+	a->max_over_capacity = json_number_value(json_object_get(us, "maximumOverCapacity"));
 	string_array_field(&c, "dependencies", true);
+	check_dependencies(&c, a);
 	string_field(&c, "executor", "");
 	array_field(&c, "fetch", false);
 	string_array_field(&c, "uris", false);

@@ -12,6 +12,7 @@
 
 #include "json/verr.h"
 #include "model/constraints.h"
+#include "model/health.h"
 
 enum kill_selection { KILL_YOUNGEST_FIRST, KILL_OLDEST_FIRST };
 
@@ -41,6 +42,12 @@ struct app {
 	char *role;       /* "*" by default */
 	char *user;       /* NULL when absent */
 	char version[32]; /* ISO-8601, set by app_set_version */
+	struct health_check *health_checks;
+	size_t nhealth_checks;
+	struct readiness_check *readiness_checks;
+	size_t nreadiness_checks;
+	double min_health_capacity, max_over_capacity; /* upgradeStrategy */
+	json_t *dependencies; /* array of canonical app ids, borrowed from json */
 	json_t *json;     /* the normalized definition, owned */
 };
 
