@@ -208,8 +208,10 @@ void apps_kill_instance(struct master *m, struct m_instance *in)
 		return; /* retried by the next pass once the agent is back */
 	json_t *rec = json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id", in->task_id,
 				"grace_period_seconds", in->app->def->kill_grace_seconds);
-	if (registry_send(a, rec) == 0)
+	if (registry_send(a, rec) == 0) {
 		in->kill_sent = true;
+		master_metrics_task_killed();
+	}
 }
 
 /* Gives a task's resources back to its agent. */
@@ -330,6 +332,7 @@ static void health_update(struct master *m, struct m_instance *in, const json_t 
 	json_decref(in->health);
 	in->health = json_deep_copy(results);
 	in->healthy = json_is_true(json_object_get(u, "healthy")) ? 1 : 0;
+	master_metrics_health_result(in->healthy == 1);
 	if (was != in->healthy)
 		events_publish(m, "health_status_changed_event",
 			       json_pack("{s:s, s:s, s:s, s:s, s:b}", "appId", def->id, "instanceId",
@@ -385,6 +388,7 @@ void apps_status_update(struct master *m, struct m_agent *a, const json_t *u)
 	}
 	if (seen_uuid(in, uuid))
 		return;
+	master_metrics_status_update(state);
 	if (apps_state_is_terminal(state)) {
 		bool failure = !in->kill_sent || strcmp(state, "TASK_KILLED");
 		if (in->kill_sent && (!strcmp(state, "TASK_FAILED") || !strcmp(state, "TASK_FINISHED")))
@@ -556,6 +560,7 @@ struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, con
 	d->action = action;
 	d->created_usec = time_real_usec();
 	ma->deploy = d;
+	master_metrics_deployment("started");
 	return d;
 }
 
@@ -605,6 +610,7 @@ void apps_deployment_done(struct master *m, struct m_app *ma)
 		log_warn("master", "cannot delete '%s': %s", key, strerror(-r));
 	ma->deploy = NULL;
 	deployment_free(d);
+	master_metrics_deployment("success");
 }
 
 /* ---- the scheduling pass ---- */

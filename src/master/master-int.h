@@ -187,6 +187,19 @@ void events_publish(struct master *m, const char *type, json_t *payload);
 void events_tick(struct master *m);
 void events_close_all(struct master *m);
 
+/* metrics-master.c */
+int master_metrics_init(struct master *m);          /* after http_server_new */
+void master_metrics_free(struct master *m);         /* after http_server_free */
+void master_metrics_render(struct master *m, struct evhttp_request *req, bool prometheus);
+const char *master_metrics_route(enum evhttp_cmd_type method, const char *path, void *ctx);
+void master_metrics_task_launched(void);
+void master_metrics_task_killed(void);
+void master_metrics_status_update(const char *state);
+void master_metrics_health_result(bool healthy);
+void master_metrics_deployment(const char *outcome); /* started|success|failed|canceled */
+void master_metrics_alloc_pass_usec(uint64_t usec);
+void master_metrics_store_commit_usec(uint64_t usec);
+
 /* api-marathon.c */
 void api_marathon(struct master *m, struct evhttp_request *req, const char *path);
 /* api-files.c */

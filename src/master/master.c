@@ -33,6 +33,10 @@ static void on_request(struct evhttp_request *req, void *ctx)
 			http_reply_text(req, 200, "pong\n");
 		return;
 	}
+	if (!strcmp(path, "/metrics") || !strcmp(path, "/metrics/prometheus")) {
+		master_metrics_render(m, req, path[8] == '/');
+		return;
+	}
 	if (!strcmp(path, "/v2/events")) {
 		events_handle(m, req);
 		return;
@@ -122,8 +126,14 @@ int master_new(struct event_base *base, const struct master_config *cfg, struct 
 		m->cfg.max_body = MASTER_DEFAULT_MAX_BODY;
 	if (m->cfg.agent_timeout_sec <= 0)
 		m->cfg.agent_timeout_sec = 15;
-	if (m->cfg.heartbeat_sec <= 0)
-		m->cfg.heartbeat_sec = 5;
+	if (m->cfg.heartbeat_sec <= 0) {
+		/* Several heartbeats fit in one timeout, so one late packet is not an outage. */
+		m->cfg.heartbeat_sec = m->cfg.agent_timeout_sec / 3;
+		if (m->cfg.heartbeat_sec > 5)
+			m->cfg.heartbeat_sec = 5;
+		if (m->cfg.heartbeat_sec < 0.2)
+			m->cfg.heartbeat_sec = 0.2;
+	}
 	char host[256];
 	if (cfg->hostname)
 		snprintf(host, sizeof(host), "%s", cfg->hostname);
@@ -160,6 +170,11 @@ int master_new(struct event_base *base, const struct master_config *cfg, struct 
 		master_free(m);
 		return r;
 	}
+	r = master_metrics_init(m);
+	if (r < 0) {
+		master_free(m);
+		return r;
+	}
 	snprintf(m->leader, sizeof(m->leader), "%s:%u", m->cfg.http_addr,
 		 (unsigned)http_server_port(m->http));
 	m->tick = event_new(base, -1, EV_PERSIST, on_tick, m);
@@ -182,6 +197,7 @@ void master_free(struct master *m)
 		event_free(m->pass_ev);
 	events_close_all(m);
 	http_server_free(m->http);
+	master_metrics_free(m);
 	apps_free_all(m);
 	const char *k;
 	void *v;

@@ -514,6 +514,7 @@ static void app_pass(struct pass *p, struct m_app *ma)
 
 void apps_run_pass(struct master *m)
 {
+	uint64_t t0 = time_mono_usec();
 	struct pass p = { .m = m };
 	const char *k;
 	void *v;
@@ -536,7 +537,9 @@ void apps_run_pass(struct master *m)
 	}
 	free(gone);
 	if (p.txn) {
+		uint64_t c0 = time_mono_usec();
 		int r = store_txn_commit(m->store);
+		master_metrics_store_commit_usec(time_mono_usec() - c0);
 		if (r < 0) {
 			log_error("master", "store commit failed: %s; launches held back",
 				  strerror(-r));
@@ -568,5 +571,8 @@ void apps_run_pass(struct master *m)
 	}
 	if (p.nlaunch)
 		log_info("master", "launched %zu task(s)", p.nlaunch);
+	for (size_t i = 0; i < p.nlaunch; i++)
+		master_metrics_task_launched();
 	free(p.launches);
+	master_metrics_alloc_pass_usec(time_mono_usec() - t0);
 }

@@ -40,8 +40,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/hmap.h"
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "base/strbuf.h"
+#include "base/timeutil.h"
 #include "base/util.h"
 
 #define LISTEN_BACKLOG 1024
@@ -57,13 +60,158 @@ struct http_server {
 	http_handler_fn handler;
 	void *ctx;
 	uint16_t port;
+	/* observation */
+	http_route_fn route;
+	http_observer_fn observer;
+	void *observer_ctx;
+	void *route_ctx;
+	struct metrics_family *m_requests; /* http_server_enable_metrics */
+	struct metrics_family *m_latency;
 };
+
+/* ---- observation ----
+ *
+ * Requests whose server has an observer are entered in `pending` (key: the request's
+ * address) from arrival until their reply. evhttp keeps a request alive until the handler
+ * replies, even when the client has left (it detaches it), so an entry normally ends with
+ * the reply. An entry left behind (a handler that never replies) is replaced when its
+ * address is reused, and every entry of a server goes with http_server_free. */
+
+struct pending_req {
+	struct http_server *srv;
+	uint64_t start_usec;
+	const char *route;
+};
+
+static struct hmap pending_reqs = HMAP_INIT;
+
+static void pending_key(const struct evhttp_request *req, char *buf, size_t len)
+{
+	snprintf(buf, len, "%p", (const void *)req);
+}
+
+static void observe_begin(struct http_server *srv, struct evhttp_request *req)
+{
+	if (!srv->observer)
+		return;
+	char key[32];
+	pending_key(req, key, sizeof(key));
+	struct pending_req *old = hmap_get(&pending_reqs, key);
+	if (!old && hmap_len(&pending_reqs) >= HTTP_OBSERVE_MAX_PENDING)
+		return;
+	struct pending_req *p = old ? old : xmalloc(sizeof(*p));
+	p->srv = srv;
+	p->start_usec = time_mono_usec();
+	p->route = NULL;
+	if (srv->route) {
+		_cleanup_free_ char *path = http_request_path(req);
+		if (path)
+			p->route = srv->route(evhttp_request_get_command(req), path, srv->route_ctx);
+	}
+	if (!old)
+		hmap_put(&pending_reqs, key, p);
+}
+
+/* Reports the reply to req's observer, if it has one. Call before the reply is sent. */
+static void observe_end(struct evhttp_request *req, int code, bool stream)
+{
+	if (hmap_len(&pending_reqs) == 0)
+		return;
+	char key[32];
+	pending_key(req, key, sizeof(key));
+	struct pending_req *p = hmap_del(&pending_reqs, key);
+	if (!p)
+		return;
+	uint64_t now = time_mono_usec();
+	struct http_observation ob = {
+		.method = http_method_name(evhttp_request_get_command(req)),
+		.route = p->route ? p->route : "other",
+		.status = code,
+		.latency_usec = now > p->start_usec ? now - p->start_usec : 0,
+		.stream = stream,
+	};
+	struct http_server *srv = p->srv;
+	free(p);
+	if (srv->observer)
+		srv->observer(&ob, srv->observer_ctx);
+}
+
+/* Drops every pending entry of srv. */
+static void observe_forget(struct http_server *srv)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&pending_reqs, &i, &k, &v);) {
+		struct pending_req *p = v;
+		if (p->srv == srv) {
+			hmap_del(&pending_reqs, k);
+			free(p);
+		}
+	}
+	if (hmap_len(&pending_reqs) == 0)
+		hmap_release(&pending_reqs);
+}
+
+void http_server_set_observer(struct http_server *srv, http_route_fn route, http_observer_fn obs,
+			      void *ctx)
+{
+	if (!obs)
+		observe_forget(srv);
+	srv->route = route;
+	srv->route_ctx = ctx;
+	srv->observer = obs;
+	srv->observer_ctx = ctx;
+	srv->m_requests = srv->m_latency = NULL;
+}
+
+static void metrics_observer(const struct http_observation *ob, void *ctx)
+{
+	struct http_server *srv = ctx;
+	char status[12];
+	snprintf(status, sizeof(status), "%d", ob->status);
+	metrics_counter_inc(metrics_series_getv(srv->m_requests, ob->method, ob->route, status));
+	metrics_timer_record_usec(metrics_series_getv(srv->m_latency, ob->method, ob->route),
+				  ob->latency_usec);
+}
+
+static int family_get_or_new(struct metrics *reg, enum metrics_type type, const char *name,
+			     const char *help, const char *labels, struct metrics_family **out)
+{
+	int r = metrics_family_new(reg, type, name, help, labels, NULL, out);
+	if (r == -EEXIST) {
+		*out = metrics_family_get(reg, name);
+		r = 0;
+	}
+	return r;
+}
+
+int http_server_enable_metrics(struct http_server *srv, struct metrics *reg, const char *prefix,
+			       http_route_fn route, void *route_ctx)
+{
+	_cleanup_free_ char *n1 = xasprintf("%s_http_requests_total", prefix);
+	_cleanup_free_ char *n2 = xasprintf("%s_http_request_duration_seconds", prefix);
+	struct metrics_family *req, *lat;
+	int r = family_get_or_new(reg, METRICS_COUNTER, n1, "HTTP requests answered, by method, "
+				  "route and status", "method,route,status", &req);
+	if (r < 0)
+		return r;
+	r = family_get_or_new(reg, METRICS_TIMER, n2, "HTTP request latency from arrival to "
+			      "reply, by method and route", "method,route", &lat);
+	if (r < 0)
+		return r;
+	http_server_set_observer(srv, route, metrics_observer, srv);
+	srv->route_ctx = route_ctx;
+	srv->m_requests = req;
+	srv->m_latency = lat;
+	return 0;
+}
 
 /* ---- server ---- */
 
 static void server_gencb(struct evhttp_request *req, void *arg)
 {
 	struct http_server *srv = arg;
+	observe_begin(srv, req);
 	srv->handler(req, srv->ctx);
 }
 
@@ -177,6 +325,7 @@ void http_server_free(struct http_server *srv)
 {
 	if (!srv)
 		return;
+	observe_forget(srv);
 	evhttp_free(srv->http);
 	free(srv);
 }
@@ -393,6 +542,7 @@ static void set_default_type(struct evhttp_request *req, const char *type)
 static void reply_bytes(struct evhttp_request *req, int code, const char *type, const char *data,
 			size_t len)
 {
+	observe_end(req, code, false);
 	set_default_type(req, type);
 	struct evbuffer *buf = evbuffer_new();
 	if (buf && len)
@@ -496,6 +646,7 @@ struct http_stream *http_stream_start(struct evhttp_request *req, int code,
 				      const char *content_type, size_t max_pending,
 				      http_stream_close_fn on_close, void *ctx)
 {
+	observe_end(req, code, true);
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct http_stream *st = xcalloc(1, sizeof(*st));
 	st->req = req;

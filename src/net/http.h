@@ -35,6 +35,41 @@ int http_server_new(struct event_base *base, const char *addr, uint16_t port, si
 uint16_t http_server_port(const struct http_server *srv);
 void http_server_free(struct http_server *srv); /* accepts NULL */
 
+/* Observation: every reply a handler sends (http_reply_*, and http_stream_start for a
+ * stream) can be reported with its method, route, status and latency — the time from
+ * evhttp handing the request to the server (headers and body read) to the reply being
+ * queued (for a stream: its start). Replies evhttp makes by itself (400 for a malformed
+ * request, 413, 501) never reach the handler and are not observed.
+ *
+ * route maps a request to a small fixed set of route labels ("/v2/apps/{id}") so that
+ * hostile paths cannot multiply label values; it runs once per request, on arrival, and
+ * must return a string that lives as long as the server (a literal), or NULL for "other".
+ * The pending requests are tracked in a table of at most HTTP_OBSERVE_MAX_PENDING entries;
+ * past that, requests are served but not observed. */
+#define HTTP_OBSERVE_MAX_PENDING 65536
+struct http_observation {
+	const char *method;    /* "GET", … */
+	const char *route;     /* route's answer, or "other" */
+	int status;
+	uint64_t latency_usec;
+	bool stream;           /* the reply was a stream's start */
+};
+typedef const char *(*http_route_fn)(enum evhttp_cmd_type method, const char *path, void *ctx);
+typedef void (*http_observer_fn)(const struct http_observation *ob, void *ctx);
+/* Sets (or with obs NULL, clears) the observer of srv. route may be NULL (every request
+ * is then "other"). ctx is passed to both. */
+void http_server_set_observer(struct http_server *srv, http_route_fn route, http_observer_fn obs,
+			      void *ctx);
+/* Built-in observer recording into reg (borrowed; must outlive srv):
+ *   <prefix>_http_requests_total{method,route,status}          counter
+ *   <prefix>_http_request_duration_seconds{method,route}       timer (histogram in prom)
+ * The families are reused if another server already registered them in reg (a mismatch of
+ * their type or labels is a programmer error). Replaces any observer set before.
+ * Returns 0, or -EINVAL for a prefix that does not make valid metric names. */
+struct metrics;
+int http_server_enable_metrics(struct http_server *srv, struct metrics *reg, const char *prefix,
+			       http_route_fn route, void *route_ctx);
+
 /* Request helpers. */
 const char *http_method_name(enum evhttp_cmd_type m); /* "GET", … */
 /* Decoded path without the query ("/v2/apps/prod/web"); malloc'd, taken by the caller.

@@ -22,6 +22,7 @@
 #include <event2/bufferevent.h>
 
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "net/http.h"
@@ -576,6 +577,100 @@ static void test_bind_errors(void **state)
 	event_base_free(base);
 }
 
+/* ---- observation (metrics) ----
+ * A server with http_server_enable_metrics; the registry is read only after the loop
+ * thread has stopped (it belongs to that thread while it runs). */
+
+static struct metrics *obs_reg;
+static atomic_int obs_routes; /* route normalizer calls */
+
+static const char *test_route(enum evhttp_cmd_type method, const char *path, void *ctx)
+{
+	(void)method;
+	atomic_fetch_add(&obs_routes, 1);
+	if (ctx != &obs_reg)
+		return "bad-ctx";
+	if (!strcmp(path, "/json") || !strcmp(path, "/body"))
+		return strcmp(path, "/json") ? "/body" : "/json";
+	if (str_has_prefix(path, "/stream/"))
+		return "/stream/{mode}";
+	return NULL;
+}
+
+static int observed_setup(void **state)
+{
+	obs_reg = metrics_new();
+	memset(&g, 0, sizeof(g));
+	g.base = event_base_new();
+	if (!g.base)
+		return -1;
+	if (http_server_new(g.base, "127.0.0.1", 0, MAX_BODY, handler, NULL, &g.srv) < 0)
+		return -1;
+	if (http_server_enable_metrics(g.srv, obs_reg, "bad-prefix", test_route, &obs_reg) != -EINVAL)
+		return -1;
+	if (http_server_enable_metrics(g.srv, obs_reg, "berth", test_route, &obs_reg) < 0)
+		return -1;
+	if (pipe2(g.stop_pipe, O_CLOEXEC) < 0)
+		return -1;
+	g.stop_ev = event_new(g.base, g.stop_pipe[0], EV_READ, stop_cb, NULL);
+	event_add(g.stop_ev, NULL);
+	return pthread_create(&g.thread, NULL, loop_thread, NULL) == 0 ? 0 : -1;
+}
+
+/* The test stopped the loop already. */
+static int observed_teardown(void **state)
+{
+	http_server_free(g.srv);
+	event_base_loop(g.base, EVLOOP_NONBLOCK);
+	event_free(g.stop_ev);
+	close(g.stop_pipe[0]);
+	close(g.stop_pipe[1]);
+	event_base_free(g.base);
+	metrics_free(obs_reg);
+	return 0;
+}
+
+static void test_observed_requests(void **state)
+{
+	reset_stream_ctx();
+	free(get("GET", "/json"));
+	free(get("GET", "/json"));
+	free(get("DELETE", "/v2/apps/%2e%2e/random-1234"));
+	free(get("GET", "/stream/close"));
+	assert_int_equal(wait_for(&g.sc.closes, 1), 1);
+	/* 413 from evhttp itself: the handler never runs, nothing is observed */
+	_cleanup_free_ char *big = xasprintf("POST /body HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+					     "Content-Length: %d\r\n\r\n", MAX_BODY + 1);
+	_cleanup_free_ char *r413 = roundtrip(big, strlen(big));
+	assert_true(str_has_prefix(r413, "HTTP/1.1 413"));
+
+	if (write(g.stop_pipe[1], "x", 1) != 1)
+		fail();
+	pthread_join(g.thread, NULL);
+
+	struct metrics_family *req = metrics_family_get(obs_reg, "berth_http_requests_total");
+	struct metrics_family *lat = metrics_family_get(obs_reg, "berth_http_request_duration_seconds");
+	assert_non_null(req);
+	assert_non_null(lat);
+	assert_int_equal(metrics_series_count(metrics_series_getv(req, "GET", "/json", "200")), 2);
+	assert_int_equal(metrics_series_count(metrics_series_getv(req, "DELETE", "other", "404")), 1);
+	assert_int_equal(metrics_series_count(metrics_series_getv(req, "GET", "/stream/{mode}", "200")), 1);
+	assert_int_equal(metrics_family_nseries(req), 3);
+	struct metrics_series *t = metrics_series_getv(lat, "GET", "/json");
+	assert_int_equal(metrics_series_count(t), 2);
+	assert_true(metrics_series_sum(t) >= 0 && metrics_series_sum(t) < 5);
+	assert_int_equal(metrics_family_nseries(lat), 3);
+	assert_int_equal(atomic_load(&obs_routes), 4);
+
+	struct strbuf sb = STRBUF_INIT;
+	metrics_render_prometheus(obs_reg, &sb);
+	assert_non_null(strstr(strbuf_str(&sb),
+			       "berth_http_requests_total{method=\"GET\",route=\"/json\",status=\"200\"} 2\n"));
+	assert_non_null(strstr(strbuf_str(&sb),
+			       "berth_http_request_duration_seconds_count{method=\"GET\",route=\"/json\"} 2\n"));
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
@@ -597,5 +692,9 @@ int main(void)
 	};
 	int fails = cmocka_run_group_tests(pure, NULL, NULL);
 	fails += cmocka_run_group_tests(server, server_setup, server_teardown);
+	const struct CMUnitTest observed[] = {
+		cmocka_unit_test(test_observed_requests),
+	};
+	fails += cmocka_run_group_tests(observed, observed_setup, observed_teardown);
 	return fails;
 }
