@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""The launch benchmark's driver (run by bench/launch/run.sh, which builds what it needs).
+
+Starts a one-machine cluster (`berth dev`, or with --split a separate `berth master` and
+`berth agent`), creates one app with N instances whose command appends a line to a shared
+marker file and then `exec sleep 3600`, and prints: seconds from the POST until N marker
+lines exist and until the API shows N TASK_RUNNING, tasks/s, the daemons' RSS (idle before
+the launch and with the N tasks) and the executors' PSS per task. Everything it started is
+killed at the end.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, timeout=30):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_until(fn, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            v = fn()
+            if v:
+                return v
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    raise SystemExit("bench: timed out waiting for %s" % what)
+
+
+def status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def pss_kib(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def environ(pid):
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def mib(kib):
+    return kib / 1024.0
+
+
+class Daemon:
+    def __init__(self, args, log, tag):
+        env = dict(os.environ, BENCH_TAG=tag)
+        self.log = open(log, "ab")
+        self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
+                                  stderr=self.log, env=env, start_new_session=True)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+def cleanup(tag, work):
+    """Kills every process of the run: BENCH_TAG in its environment (daemons, executors,
+    tasks), or its command line or cwd inside the work dir."""
+    me = os.getpid()
+    needle = ("BENCH_TAG=%s" % tag).encode()
+    for _ in range(100):
+        left = []
+        for p in pids():
+            if p == me:
+                continue
+            mine = needle in environ(p)
+            if not mine:
+                try:
+                    mine = os.readlink("/proc/%d/cwd" % p).startswith(work)
+                    if not mine:
+                        with open("/proc/%d/cmdline" % p, "rb") as f:
+                            mine = work.encode() in f.read()
+                except OSError:
+                    pass
+            if mine:
+                left.append(p)
+        if not left:
+            return
+        for p in left:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.1)
+
+
+def supports(berth, sub, flag):
+    try:
+        p = subprocess.run([berth, sub, "--help"], capture_output=True, timeout=10)
+        return flag in (p.stdout + p.stderr).decode(errors="replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--berth", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--instances", type=int, default=1000)
+    ap.add_argument("--split", action="store_true", help="separate master and agent processes")
+    ap.add_argument("--timeout", type=float, default=120)
+    o = ap.parse_args()
+
+    n = o.instances
+    tag = str(uuid.uuid4())
+    work = os.path.realpath(o.work)
+    os.makedirs(work, exist_ok=True)
+    marker = os.path.join(work, "marker-%s" % ("split" if o.split else "dev"))
+    resources = ("cpus(*):%d; mem(*):%d; disk(*):100000; ports(*):[31000-32000]"
+                 % (max(4, n // 100), max(4096, n * 2)))
+    http_port = free_port()
+    base = "http://127.0.0.1:%d" % http_port
+    daemons = []
+    mode = "split" if o.split else "dev"
+    try:
+        if o.split:
+            agent_port = free_port()
+            master = Daemon([o.berth, "master", "--http", "127.0.0.1:%d" % http_port,
+                             "--store", "sqlite:%s/split-state.db" % work],
+                            os.path.join(work, "master.log"), tag)
+            daemons.append(master)
+            wait_until(lambda: http("GET", base + "/ping", timeout=2)[0] == 200, 20, "/ping")
+            agent = Daemon([o.berth, "agent", "--master", base, "--http",
+                            "127.0.0.1:%d" % agent_port, "--work-dir",
+                            os.path.join(work, "agent"), "--resources", resources],
+                           os.path.join(work, "agent.log"), tag)
+            daemons.append(agent)
+            master_pid, agent_pid = master.p.pid, agent.p.pid
+        else:
+            args = [o.berth, "dev", "--data-dir", os.path.join(work, "dev-data"), "--http",
+                    "127.0.0.1:%d" % http_port, "--agent-http", "127.0.0.1:%d" % free_port()]
+            if supports(o.berth, "dev", "--agent-resources"):
+                args += ["--agent-resources", resources]
+            dev = Daemon(args, os.path.join(work, "dev.log"), tag)
+            daemons.append(dev)
+            master_pid = agent_pid = dev.p.pid
+
+        def agent_active():
+            st, body = http("GET", base + "/master/slaves", timeout=2)
+            return st == 200 and any(s.get("active") for s in json.loads(body)["slaves"])
+        wait_until(agent_active, 20, "an active agent")
+        time.sleep(1.0)  # settle before the idle reading (a measurement, not a readiness wait)
+        idle_master = status_kib(master_pid, "VmRSS")
+        idle_agent = status_kib(agent_pid, "VmRSS")
+
+        app = {"id": "/bench", "cmd": "echo started >> %s; exec sleep 3600" % marker,
+               "cpus": 0.001, "mem": 1, "disk": 0, "instances": n, "portDefinitions": [],
+               "env": {"BENCH_TAG": tag}}
+        t0 = time.monotonic()
+        st, body = http("POST", base + "/v2/apps", app)
+        t_ack = time.monotonic() - t0
+        if st != 201:
+            raise SystemExit("bench: POST /v2/apps -> %d %s" % (st, body[:300]))
+
+        def lines():
+            try:
+                with open(marker, "rb") as f:
+                    return f.read().count(b"\n")
+            except FileNotFoundError:
+                return 0
+        t_marked = t_running = None
+        last_api = 0.0
+        while True:
+            now = time.monotonic()
+            if now - t0 > o.timeout:
+                break
+            if t_marked is None and lines() >= n:
+                t_marked = now - t0
+            if t_running is None and now - last_api >= 0.1:
+                last_api = now
+                st, body = http("GET", base + "/v2/apps/bench")
+                if st == 200 and json.loads(body)["app"].get("tasksRunning", 0) >= n:
+                    t_running = time.monotonic() - t0
+            if t_marked is not None and t_running is not None:
+                break
+            time.sleep(0.002)
+
+        time.sleep(0.5)
+        busy_master = status_kib(master_pid, "VmRSS")
+        busy_agent = status_kib(agent_pid, "VmRSS")
+        execs = [p for p in pids() if comm(p).startswith("berth-executor")
+                 and ("BENCH_TAG=%s" % tag).encode() in environ(p)]
+        if not execs:
+            execs = [p for p in pids() if comm(p).startswith("berth-executor")]
+        psses = [v for v in (pss_kib(p) for p in execs) if v is not None]
+        rsses = []
+        for p in execs:
+            try:
+                rsses.append(status_kib(p, "VmRSS"))
+            except OSError:
+                pass
+
+        print("--- berth %s (%s), %d instances" % (mode, "master + agent in one process"
+                                                   if mode == "dev" else
+                                                   "separate master and agent", n))
+        print("POST answered (app stored)         %8.3f s" % t_ack)
+        if t_marked is not None:
+            print("%d marker lines (really started)  %8.3f s   %6.0f tasks/s"
+                  % (n, t_marked, n / t_marked))
+        else:
+            print("%d marker lines: only %d after %.0f s" % (n, lines(), o.timeout))
+        if t_running is not None:
+            print("%d TASK_RUNNING in the API        %8.3f s   %6.0f tasks/s"
+                  % (n, t_running, n / t_running))
+        else:
+            print("%d TASK_RUNNING: not reached in %.0f s" % (n, o.timeout))
+        if mode == "dev":
+            print("dev RSS (master+agent) idle        %8.1f MiB" % mib(idle_agent))
+            print("dev RSS (master+agent), %d tasks %8.1f MiB" % (n, mib(busy_agent)))
+        else:
+            print("agent RSS idle                     %8.1f MiB" % mib(idle_agent))
+            print("agent RSS with %d tasks          %8.1f MiB" % (n, mib(busy_agent)))
+            print("master RSS idle                    %8.1f MiB" % mib(idle_master))
+            print("master RSS with %d tasks         %8.1f MiB" % (n, mib(busy_master)))
+        if psses:
+            print("executors' PSS per task            %8.3f MiB (%d berth-executor processes,"
+                  " PSS total %.1f MiB, RSS %.2f MiB each)"
+                  % (mib(sum(psses) / n), len(psses), mib(sum(psses)),
+                     mib(sum(rsses) / max(1, len(rsses)))))
+        else:
+            print("executors: no berth-executor processes found")
+        sys.stdout.flush()
+    finally:
+        for d in reversed(daemons):
+            d.stop()
+        cleanup(tag, work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Launch benchmark: how fast does berth really start 1,000 tasks on this machine, and what
+# does it cost in memory? Prints the figures beside the machine's spawn floor and the
+# conditions they were taken in. See bench/README.md.
+#
+#   bench/launch/run.sh [N]        (default N=1000; SPLIT=0 skips the master+agent variant)
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+N=${1:-1000}
+BUILD=${BUILD:-$ROOT/build-release}
+SPLIT=${SPLIT:-1}
+PY=/usr/bin/python3
+
+if [ ! -f "$BUILD/build.ninja" ]; then
+	meson setup "$BUILD" --buildtype=release >"$BUILD.setup.log" 2>&1 ||
+		{ cat "$BUILD.setup.log"; exit 1; }
+fi
+# only what the benchmark runs: the daemon and the executor shim
+ninja -C "$BUILD" berth src/executor/berth-executor >/dev/null ||
+	{ ninja -C "$BUILD" berth src/executor/berth-executor; exit 1; }
+
+WORK=$(mktemp -d /tmp/berth-bench-launch.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+gcc -O2 -std=gnu17 -Wall -Wextra -o "$WORK/spawn-floor" bench/launch/spawn-floor.c
+
+echo "=== berth launch benchmark"
+echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "machine:   $(nproc) cpus ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM"
+echo "kernel:    $(uname -sr)"
+echo "load:      $(cut -d" " -f1-3 /proc/loadavg) (1, 5, 15 min; other work on the machine skews the figures)"
+echo "build:     $(meson introspect --buildoptions "$BUILD" 2>/dev/null |
+	$PY -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null ||
+	echo '?') ($BUILD), berth $(meson introspect --projectinfo "$BUILD" 2>/dev/null |
+	$PY -c 'import json,sys; print(json.load(sys.stdin)["version"])' 2>/dev/null || echo '?')"
+echo "tasks:     $N instances, cpus 0.001, mem 1, cmd 'echo started >> MARKER; exec sleep 3600'"
+echo
+
+echo "--- floor: a tiny C program fork+exec'ing $N processes"
+"$WORK/spawn-floor" "$N"
+"$WORK/spawn-floor" "$N" "$WORK/floor-marker"
+echo
+
+$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N"
+if [ "$SPLIT" = 1 ]; then
+	echo
+	$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N" --split
+fi
