@@ -3,9 +3,9 @@
 # Packages already present are skipped; apt-get runs only when something is missing.
 set -euo pipefail
 
-build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libjansson-dev libsqlite3-dev
+build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev
 	libcmocka-dev)
-test_pkgs=(python3 python3-pytest python3-requests procps iproute2 curl)
+test_pkgs=(python3 python3-pytest python3-requests procps iproute2 curl openssl)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -9,7 +9,12 @@
  *   when the master acknowledges its uuid. So per task, order is kept and nothing is lost
  *   while the agent runs.
  * - A shim is watched through a pidfd (also an adopted one after an agent restart); its end
- *   is read from its status file, which it writes before exiting. */
+ *   is read from its status file, which it writes before exiting.
+ * - Health: shims write <work>/health/<task_id> (exec-health.h); one inotify watch on that
+ *   directory tells the agent of each write. A task's health update that is queued but not
+ *   yet sent is t->health_pending: a newer result replaces its content in place (so a
+ *   flapping check costs one update per POST round trip, not one per result); once sent it
+ *   is never touched again (the master dedupes by uuid). */
 #pragma once
 #include <event2/event.h>
 #include <event2/http.h>
@@ -19,6 +24,7 @@
 #include <sys/types.h>
 
 #include "agent/agent.h"
+#include "executor/exec-spec.h"
 #include "net/recordio.h"
 
 #define AGENT_BATCH_MAX 256
@@ -44,6 +50,9 @@ struct agent_task {
 	uint32_t grace_ms;
 	uint32_t kill_grace_ms;
 	bool in_backlog;        /* waiting to be sent to the fork server */
+	uint64_t health_hseq;   /* last health result forwarded (exec_health.hseq) */
+	bool ready_sent;
+	struct agent_update *health_pending; /* queued, not yet sent; see above */
 	unsigned queued;        /* updates of this task still in the FIFO */
 	struct agent *agent;
 	struct agent_task *hnext;
@@ -55,6 +64,7 @@ struct agent_update {
 	json_t *json;
 	struct agent_task *task; /* NULL for a task the agent does not know */
 	bool terminal;
+	bool sent;               /* in a POST at least once: content frozen */
 };
 
 struct agent {
@@ -63,7 +73,9 @@ struct agent {
 	uint16_t master_port;
 	char *http_addr;
 	uint16_t http_port;
-	char *work_dir, *meta_root, *sandbox_root;
+	char *work_dir, *meta_root, *sandbox_root, *health_root;
+	int inotify_fd;
+	struct event *inotify_ev;
 	char *resources, *attributes, *hostname, *executor_path;
 	char *endpoint; /* host:port the master can reach us on */
 	char *agent_id;
@@ -112,11 +124,25 @@ json_t *agent_tasks_json(struct agent *a, bool with_sandbox);
 int agent_link_start(struct agent *a, const char *master_url);
 void agent_link_stop(struct agent *a);
 /* Queues an update (made here: uuid, timestamp, source). exit_code < 0 and sig == 0 are
- * left out, as are a NULL message and reason. */
-void agent_update_queue(struct agent *a, struct agent_task *t, const char *task_id,
+ * left out, as are a NULL message and reason. Returns it (owned by the FIFO), or NULL when
+ * the FIFO is full and it was dropped. */
+struct agent_update *agent_update_queue(struct agent *a, struct agent_task *t, const char *task_id,
 			const char *state, const char *message, const char *reason,
 			int exit_code, int sig);
 void agent_updates_free(struct agent *a);
+
+/* agent-health.c */
+/* Watches <work>/health. 0 or -errno (then health results are only read on recovery). */
+int agent_health_start(struct agent *a);
+void agent_health_stop(struct agent *a);
+/* Reads t's health file and forwards what is new. */
+void agent_health_read(struct agent *a, struct agent_task *t);
+/* Removes t's health file. */
+void agent_health_forget(struct agent *a, struct agent_task *t);
+/* TaskSpec "health_checks"/"readiness_checks" → out (up to max). Returns the count, or
+ * -EINVAL with msg filled for a check the shim cannot run. */
+int agent_health_checks_parse(json_t *spec, struct exec_check *out, size_t max, char *msg,
+			      size_t msglen);
 
 /* agent-http.c */
 void agent_http_handle(struct evhttp_request *req, void *ctx);

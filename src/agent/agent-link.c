@@ -270,15 +270,16 @@ static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- status updates ---- */
 
-void agent_update_queue(struct agent *a, struct agent_task *t, const char *task_id,
-			const char *state, const char *message, const char *reason,
-			int exit_code, int sig)
+struct agent_update *agent_update_queue(struct agent *a, struct agent_task *t,
+					const char *task_id, const char *state,
+					const char *message, const char *reason, int exit_code,
+					int sig)
 {
 	bool terminal = strcmp(state, "TASK_STARTING") && strcmp(state, "TASK_RUNNING") &&
 			strcmp(state, "TASK_KILLING") && strcmp(state, "TASK_STAGING");
 	if (a->uq_len >= AGENT_MAX_QUEUED_UPDATES && !terminal) {
 		log_error("agent", "update queue full: %s for '%s' dropped", state, task_id);
-		return;
+		return NULL;
 	}
 	struct agent_update *u = xcalloc(1, sizeof(*u));
 	id_uuid4(u->uuid);
@@ -303,6 +304,7 @@ void agent_update_queue(struct agent *a, struct agent_task *t, const char *task_
 	a->uq_len++;
 	if (!a->inflight && !a->flush_retry_wait)
 		flush_schedule(a, 0);
+	return u;
 }
 
 static void update_free(struct agent_update *u)
@@ -351,6 +353,8 @@ static void updates_ack(struct agent *a, json_t *acked)
 		struct agent_task *t = u->task;
 		if (t) {
 			t->queued--;
+			if (t->health_pending == u)
+				t->health_pending = NULL;
 			if (u->terminal)
 				t->terminal_acked = true;
 			if (t->terminal_acked && t->queued == 0 && t->pidfd < 0)
@@ -396,8 +400,12 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 		return;
 	json_t *ups = json_array();
 	size_t n = 0;
-	for (struct agent_update *u = a->uq_head; u && n < AGENT_BATCH_MAX; u = u->next, n++)
+	for (struct agent_update *u = a->uq_head; u && n < AGENT_BATCH_MAX; u = u->next, n++) {
 		json_array_append(ups, u->json);
+		u->sent = true;
+		if (u->task && u->task->health_pending == u)
+			u->task->health_pending = NULL;
+	}
 	json_t *body = json_pack("{s:s, s:o}", "agent_id", a->agent_id, "updates", ups);
 	struct evhttp_request *req = request_json(a, on_update_done, body);
 	json_decref(body);

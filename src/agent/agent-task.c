@@ -116,6 +116,7 @@ void agent_task_remove(struct agent *a, struct agent_task *t)
 		}
 	}
 	meta_dir_remove(t->meta_dir);
+	agent_health_forget(a, t);
 	task_free(t);
 }
 
@@ -519,7 +520,8 @@ static void free_strv(char **v, size_t n)
 }
 
 /* Writes the spec and starts the shim. 0 or -errno; on failure nothing is left running. */
-static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec)
+static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
+		      struct exec_check *checks, size_t nchecks)
 {
 	struct exec_spec es = { 0 };
 	char **env = NULL;
@@ -547,6 +549,9 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec)
 	es.nenv = build_env(a, t, json_object_get(spec, "env"), &env);
 	es.env = (const char **)env;
 	es.grace_ms = t->grace_ms;
+	es.health_dir = a->health_root;
+	es.checks = checks;
+	es.nchecks = nchecks;
 
 	char *spec_path = xasprintf("%s/spec", t->meta_dir);
 	if (mkdir(t->meta_dir, 0700) == -1 && errno != EEXIST)
@@ -644,7 +649,17 @@ int agent_task_launch(struct agent *a, json_t *spec)
 			    "REASON_COMMAND_EXECUTOR_FAILED", -1, 0);
 		return -EINVAL;
 	}
-	int r = task_spawn(a, t, spec);
+	struct exec_check checks[EXEC_SPEC_MAX_CHECKS];
+	char cmsg[200];
+	int nchecks = agent_health_checks_parse(spec, checks, EXEC_SPEC_MAX_CHECKS, cmsg,
+						sizeof(cmsg));
+	if (nchecks < 0) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "Invalid health or readiness check: %s", cmsg);
+		task_report(t, "TASK_FAILED", msg, "REASON_COMMAND_EXECUTOR_FAILED", -1, 0);
+		return -EINVAL;
+	}
+	int r = task_spawn(a, t, spec, checks, (size_t)nchecks);
 	if (r < 0) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "Failed to launch the executor '%s': %s",
@@ -717,6 +732,9 @@ static void recover_one(struct agent *a, const char *id)
 		}
 		log_info("agent", "recovered task '%s' (%s, executor pid %d)", id, t->state,
 			 (int)pid);
+		/* The current health and readiness again: an update the previous agent made
+		 * may never have reached the master. */
+		agent_health_read(a, t);
 		return;
 	}
 	t->state = "TASK_RUNNING";

@@ -142,6 +142,7 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	struct agent *a = xcalloc(1, sizeof(*a));
 	a->base = base;
 	a->spawner_fd = -1;
+	a->inotify_fd = -1;
 	char wd[PATH_MAX];
 	r = mkdir_p(cfg->work_dir);
 	if (r < 0 || !realpath(cfg->work_dir, wd)) {
@@ -153,7 +154,9 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	a->work_dir = xstrdup(wd);
 	a->meta_root = xasprintf("%s/meta", wd);
 	a->sandbox_root = xasprintf("%s/sandboxes", wd);
-	if ((r = mkdir_p(a->meta_root)) < 0 || (r = mkdir_p(a->sandbox_root)) < 0) {
+	a->health_root = xasprintf("%s/health", wd);
+	if ((r = mkdir_p(a->meta_root)) < 0 || (r = mkdir_p(a->sandbox_root)) < 0 ||
+	    (r = mkdir_p(a->health_root)) < 0) {
 		log_error("agent", "cannot create directories in '%s': %s", wd, strerror(-r));
 		agent_free(a);
 		return r;
@@ -189,6 +192,10 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		agent_free(a);
 		return r;
 	}
+	r = agent_health_start(a);
+	if (r < 0)
+		log_warn("agent", "cannot watch '%s' (%s): health results are not forwarded",
+			 a->health_root, strerror(-r));
 	agent_tasks_recover(a);
 	log_info("agent", "agent on %s, work dir '%s', executor '%s', resources '%s'",
 		 a->endpoint, wd, a->executor_path, a->resources);
@@ -202,6 +209,7 @@ void agent_free(struct agent *a)
 		return;
 	agent_link_stop(a);
 	agent_spawner_stop(a);
+	agent_health_stop(a);
 	free(a->backlog);
 	http_server_free(a->http);
 	agent_tasks_free(a);
@@ -210,6 +218,7 @@ void agent_free(struct agent *a)
 	free(a->work_dir);
 	free(a->meta_root);
 	free(a->sandbox_root);
+	free(a->health_root);
 	free(a->resources);
 	free(a->attributes);
 	free(a->hostname);

@@ -46,6 +46,79 @@ static void put_kv(struct out_buf *o, const char *k, const char *v)
 	put(o, v);
 }
 
+static const char *const proto_names[] = {
+	[EXEC_CHECK_HTTP] = "HTTP", [EXEC_CHECK_HTTPS] = "HTTPS",
+	[EXEC_CHECK_TCP] = "TCP",   [EXEC_CHECK_COMMAND] = "COMMAND",
+};
+
+const char *exec_check_proto_name(enum exec_check_proto p)
+{
+	return (unsigned)p < sizeof(proto_names) / sizeof(proto_names[0]) ? proto_names[p] : "?";
+}
+
+int exec_check_proto_parse(const char *s, enum exec_check_proto *out)
+{
+	if (!strncmp(s, "MESOS_", 6) && strcmp(s + 6, "COMMAND"))
+		s += 6;
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
+		if (!strcmp(s, proto_names[i])) {
+			*out = (enum exec_check_proto)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void exec_check_defaults(struct exec_check *c, int readiness)
+{
+	memset(c, 0, sizeof(*c));
+	c->readiness = readiness;
+	c->protocol = EXEC_CHECK_HTTP;
+	c->path = "/";
+	if (readiness) {
+		c->interval_ms = 30000;
+		c->timeout_ms = 10000;
+	} else {
+		c->grace_ms = 300000;
+		c->interval_ms = 60000;
+		c->timeout_ms = 20000;
+		c->delay_ms = 15000;
+		c->max_failures = 3;
+	}
+}
+
+static void put_u32(struct out_buf *o, const char *k, uint32_t v)
+{
+	char num[16];
+	snprintf(num, sizeof(num), "%u", (unsigned)v);
+	put_kv(o, k, v ? num : "0");
+}
+
+static void put_check(struct out_buf *o, const struct exec_check *c)
+{
+	put_kv(o, "check", c->readiness ? "ready" : "health");
+	put_kv(o, "c.protocol", exec_check_proto_name(c->protocol));
+	if (c->path)
+		put_kv(o, "c.path", c->path);
+	if (c->command)
+		put_kv(o, "c.command", c->command);
+	put_u32(o, "c.port", c->port);
+	put_u32(o, "c.grace_ms", c->grace_ms);
+	put_u32(o, "c.interval_ms", c->interval_ms);
+	put_u32(o, "c.timeout_ms", c->timeout_ms);
+	put_u32(o, "c.delay_ms", c->delay_ms);
+	put_u32(o, "c.max_failures", c->max_failures);
+	put_kv(o, "c.ignore_1xx", c->ignore_1xx ? "1" : "0");
+	if (c->nstatus) {
+		char list[EXEC_CHECK_MAX_STATUS * 6 + 1];
+		size_t n = 0;
+		for (size_t i = 0; i < c->nstatus && i < EXEC_CHECK_MAX_STATUS; i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%u", i ? "," : "",
+					      (unsigned)c->status[i]);
+		put_kv(o, "c.status", list);
+	}
+}
+
 int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 {
 	struct out_buf o = { 0 };
@@ -65,6 +138,19 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 		put_kv(&o, "cmd", s->cmd);
 	snprintf(num, sizeof(num), "%u", (unsigned)s->grace_ms);
 	put_kv(&o, "grace_ms", num);
+	if (s->health_dir)
+		put_kv(&o, "health_dir", s->health_dir);
+	if (s->nchecks > EXEC_SPEC_MAX_CHECKS)
+		return -E2BIG;
+	for (size_t i = 0; i < s->nchecks; i++) {
+		const struct exec_check *c = &s->checks[i];
+		if (c->protocol == EXEC_CHECK_COMMAND ? !c->command || !*c->command
+						      : c->port == 0 || c->nstatus > EXEC_CHECK_MAX_STATUS) {
+			o.err = o.err ? o.err : -EINVAL;
+			break;
+		}
+		put_check(&o, c);
+	}
 	for (size_t i = 0; i < s->nargs; i++)
 		put_kv(&o, "arg", s->args[i]);
 	for (size_t i = 0; i < s->nenv; i++) {
@@ -87,6 +173,7 @@ void exec_spec_release(struct exec_spec *s)
 {
 	free(s->args);
 	free(s->env);
+	free(s->checks);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }
@@ -105,6 +192,77 @@ static int parse_u32(const char *v, uint32_t *out)
 	}
 	*out = (uint32_t)x;
 	return 0;
+}
+
+static int parse_status_list(const char *v, struct exec_check *c)
+{
+	c->nstatus = 0;
+	while (*v) {
+		uint32_t code = 0;
+		size_t n = strcspn(v, ",");
+		char tmp[8];
+		if (n == 0 || n >= sizeof(tmp) || c->nstatus >= EXEC_CHECK_MAX_STATUS)
+			return -EINVAL;
+		memcpy(tmp, v, n);
+		tmp[n] = '\0';
+		if (parse_u32(tmp, &code) || code < 100 || code > 999)
+			return -EINVAL;
+		c->status[c->nstatus++] = (uint16_t)code;
+		v += n;
+		if (*v == ',' && !*++v)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* One "c.*" field of the current check. 0 or -EINVAL. */
+static int parse_check_field(struct exec_check *c, const char *k, const char *v)
+{
+	uint32_t x;
+	if (!strcmp(k, "protocol"))
+		return exec_check_proto_parse(v, &c->protocol);
+	if (!strcmp(k, "path")) {
+		c->path = v;
+		return 0;
+	}
+	if (!strcmp(k, "command")) {
+		c->command = v;
+		return 0;
+	}
+	if (!strcmp(k, "status"))
+		return parse_status_list(v, c);
+	if (!strcmp(k, "ignore_1xx")) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			return -EINVAL;
+		c->ignore_1xx = v[0] == '1';
+		return 0;
+	}
+	if (parse_u32(v, &x))
+		return -EINVAL;
+	if (!strcmp(k, "port")) {
+		if (x > 65535)
+			return -EINVAL;
+		c->port = (uint16_t)x;
+	} else if (!strcmp(k, "grace_ms"))
+		c->grace_ms = x;
+	else if (!strcmp(k, "interval_ms"))
+		c->interval_ms = x;
+	else if (!strcmp(k, "timeout_ms"))
+		c->timeout_ms = x;
+	else if (!strcmp(k, "delay_ms"))
+		c->delay_ms = x;
+	else if (!strcmp(k, "max_failures"))
+		c->max_failures = x;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int check_valid(const struct exec_check *c)
+{
+	if (c->protocol == EXEC_CHECK_COMMAND)
+		return c->command && *c->command;
+	return c->port != 0 && (c->protocol == EXEC_CHECK_TCP || (c->path && c->path[0] == '/'));
 }
 
 int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
@@ -128,7 +286,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	}
 	out->args = calloc(nstr / 2 + 1, sizeof(char *));
 	out->env = calloc(nstr / 2 + 1, sizeof(char *));
-	if (!out->args || !out->env) {
+	out->checks = calloc(EXEC_SPEC_MAX_CHECKS, sizeof(*out->checks));
+	if (!out->args || !out->env || !out->checks) {
 		exec_spec_release(out);
 		return -ENOMEM;
 	}
@@ -151,6 +310,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			out->sandbox = v;
 		else if (!strcmp(k, "cmd"))
 			out->cmd = v;
+		else if (!strcmp(k, "health_dir"))
+			out->health_dir = v;
 		else if (!strcmp(k, "shell")) {
 			if (strcmp(v, "0") && strcmp(v, "1"))
 				goto bad;
@@ -158,6 +319,16 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			have_shell = 1;
 		} else if (!strcmp(k, "grace_ms")) {
 			if (parse_u32(v, &out->grace_ms))
+				goto bad;
+		} else if (!strcmp(k, "check")) {
+			if (out->nchecks >= EXEC_SPEC_MAX_CHECKS ||
+			    (out->nchecks && !check_valid(&out->checks[out->nchecks - 1])))
+				goto bad;
+			if (strcmp(v, "health") && strcmp(v, "ready"))
+				goto bad;
+			exec_check_defaults(&out->checks[out->nchecks++], v[0] == 'r');
+		} else if (!strncmp(k, "c.", 2)) {
+			if (!out->nchecks || parse_check_field(&out->checks[out->nchecks - 1], k + 2, v))
 				goto bad;
 		} else if (!strcmp(k, "arg"))
 			out->args[out->nargs++] = v;
@@ -172,6 +343,10 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	    !have_shell)
 		goto bad;
 	if (out->shell ? !out->cmd : out->nargs == 0)
+		goto bad;
+	if (out->nchecks && !check_valid(&out->checks[out->nchecks - 1]))
+		goto bad;
+	if (out->health_dir && out->health_dir[0] != '/')
 		goto bad;
 	return 0;
 bad:

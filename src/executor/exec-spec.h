@@ -8,8 +8,13 @@
  *           the terminal one is fsync'd before the shim exits
  *
  * Spec file format: NUL-terminated strings. The first is EXEC_SPEC_MAGIC, then key/value
- * pairs: "task_id", "sandbox", "shell" ("0"/"1"), "cmd", "grace_ms", and any number of
- * "arg" and "env" ("K=V", in order). Strings cannot hold NUL, and neither can argv/envp. */
+ * pairs: "task_id", "sandbox", "shell" ("0"/"1"), "cmd", "grace_ms", "health_dir" (optional:
+ * where the shim writes its health file, exec-health.h), and any number of
+ * "arg" and "env" ("K=V", in order). Strings cannot hold NUL, and neither can argv/envp.
+ * A check (agent-protocol.md §7) starts with "check" = "health" | "ready", followed by its
+ * fields "c.protocol" (HTTP|HTTPS|TCP|COMMAND), "c.path", "c.port", "c.command",
+ * "c.grace_ms", "c.interval_ms", "c.timeout_ms", "c.delay_ms", "c.max_failures",
+ * "c.ignore_1xx" ("0"/"1") and "c.status" (readiness: comma-separated codes). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +22,31 @@
 #define EXEC_SPEC_MAGIC "berth-exec-spec-1"
 #define EXEC_SPEC_MAX_BYTES (4u << 20)
 #define EXEC_SPEC_MAX_ITEMS 65536u
+
+#define EXEC_SPEC_MAX_CHECKS 32u
+#define EXEC_CHECK_MAX_STATUS 16u
+
+enum exec_check_proto { EXEC_CHECK_HTTP, EXEC_CHECK_HTTPS, EXEC_CHECK_TCP, EXEC_CHECK_COMMAND };
+
+/* One health or readiness check, as resolved by the master (concrete port). */
+struct exec_check {
+	int readiness;              /* 0: health check, 1: readiness check */
+	enum exec_check_proto protocol;
+	const char *path;           /* HTTP(S); "/" when absent */
+	uint16_t port;              /* HTTP(S), TCP */
+	const char *command;        /* COMMAND */
+	uint32_t grace_ms, interval_ms, timeout_ms, delay_ms;
+	uint32_t max_failures;      /* 0 = never kill (the master's business) */
+	int ignore_1xx;
+	uint16_t status[EXEC_CHECK_MAX_STATUS]; /* readiness: passing codes; none = 200 */
+	size_t nstatus;
+};
+
+/* Fills c with Marathon's defaults for a health (readiness = 0) or readiness check. */
+void exec_check_defaults(struct exec_check *c, int readiness);
+/* "HTTP", "MESOS_HTTP", … → the protocol. 0 or -EINVAL. */
+int exec_check_proto_parse(const char *s, enum exec_check_proto *out);
+const char *exec_check_proto_name(enum exec_check_proto p);
 
 struct exec_spec {
 	const char *task_id;
@@ -28,6 +58,9 @@ struct exec_spec {
 	const char **env;    /* "K=V", NULL-terminated, nenv entries */
 	size_t nenv;
 	uint32_t grace_ms;
+	const char *health_dir;    /* optional; absolute */
+	struct exec_check *checks; /* nchecks entries; serialize borrows, parse allocates */
+	size_t nchecks;
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 

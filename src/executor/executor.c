@@ -15,6 +15,10 @@
  *   KILLING --deadline--> SIGKILL to the group;   KILLING --exit--> DONE (killed=1)
  * On DONE the rest of the process group is SIGKILLed (like a container being destroyed).
  *
+ * Health and readiness checks (exec-check.h) run while RUNNING, in the same poll loop as the
+ * signals (signalfd): no threads. They stop when a kill begins. Results go to the health file
+ * (exec-health.h) in the spec's health_dir, which the agent watches with inotify.
+ *
  * Independence from the agent: new session (setsid), SIGHUP and SIGPIPE ignored, and the
  * only fd it shares with the agent is the notify pipe, closed as soon as the exec is known.
  * Plain libc, no libevent or jansson, so that it stays small per task. */
@@ -27,13 +31,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/pidfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "executor/exec-check.h"
+#include "executor/exec-health.h"
 #include "executor/exec-spec.h"
 #include "executor/exec-status.h"
 
@@ -198,6 +206,49 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+struct health_ctx {
+	const char *dir, *name;
+};
+
+/* exec_checks_report_fn: the current state to the health file, which the agent watches. */
+static void health_report(const struct exec_health *h, void *arg)
+{
+	struct health_ctx *c = arg;
+	int r = exec_health_write(c->dir, c->name, h);
+	if (r < 0)
+		diag("cannot write the health file in '%s': %s", c->dir, strerror(-r));
+}
+
+/* berth-https-check beside this binary, when the spec has an HTTPS check; else NULL. */
+static const char *https_helper(const struct exec_spec *s, char *buf, size_t size)
+{
+	bool any = false;
+	for (size_t i = 0; i < s->nchecks; i++)
+		any |= s->checks[i].protocol == EXEC_CHECK_HTTPS;
+	if (!any)
+		return NULL;
+	const char *env = getenv("BERTH_HTTPS_CHECK");
+	if (env && *env) {
+		snprintf(buf, size, "%s", env);
+		return buf;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	if ((size_t)snprintf(buf, size, "%s/berth-https-check", self) >= size ||
+	    access(buf, X_OK) == -1) {
+		diag("HTTPS checks need '%s', which is missing", buf);
+		return NULL;
+	}
+	return buf;
+}
+
 /* Runs one task to its end as described above. Returns the shim's exit code. */
 static int shim_run(const char *meta, int notify_fd)
 {
@@ -306,47 +357,92 @@ static int shim_run(const char *meta, int notify_fd)
 	int killing = 0;
 	uint64_t deadline = 0;
 	int wstatus = 0;
-	for (;;) {
-		siginfo_t si;
-		int sig;
-		if (killing == 1) {
-			uint64_t now = now_ms();
-			uint64_t left = deadline > now ? deadline - now : 0;
-			struct timespec ts = { (time_t)(left / 1000), (long)(left % 1000) * 1000000 };
-			sig = sigtimedwait(&mask, &si, &ts);
-		} else {
-			sig = sigwaitinfo(&mask, &si);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd == -1) {
+		/* Cannot happen short of fd exhaustion; the task still runs, unwatched by checks. */
+		diag("signalfd: %s", strerror(errno));
+		waitpid(pid, &wstatus, 0);
+		goto ended;
+	}
+	struct health_ctx hctx = { .dir = meta, .name = "health" };
+	if (spec.health_dir) {
+		hctx.dir = spec.health_dir;
+		hctx.name = spec.task_id;
+	}
+	char helper[PATH_MAX];
+	struct exec_checks *ck = NULL;
+	if (spec.nchecks) {
+		ck = exec_checks_new(spec.checks, spec.nchecks, env, spec.sandbox,
+				     https_helper(&spec, helper, sizeof(helper)), now_ms(),
+				     health_report, &hctx);
+		if (!ck)
+			diag("cannot start the health checks");
+	}
+	for (bool done = false; !done;) {
+		struct pollfd pf[1 + EXEC_SPEC_MAX_CHECKS];
+		pf[0].fd = sfd;
+		pf[0].events = POLLIN;
+		pf[0].revents = 0;
+		size_t n = ck ? exec_checks_pollfds(ck, pf + 1, EXEC_SPEC_MAX_CHECKS) : 0;
+		uint64_t now = now_ms();
+		int timeout = -1;
+		if (killing == 1)
+			timeout = deadline > now ? (int)(deadline - now) : 0;
+		if (ck) {
+			int t = exec_checks_timeout(ck, now);
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
 		}
-		if (sig == -1) {
-			if (errno == EAGAIN && killing == 1) {
-				kill(-pid, SIGKILL);
-				killing = 2;
-			}
-			continue;
-		}
-		if (sig == SIGCHLD) {
-			pid_t w = waitpid(pid, &wstatus, WNOHANG);
-			if (w == pid)
-				break;
-			continue;
-		}
-		/* SIGTERM or SIGINT: begin the kill once. */
-		if (killing)
-			continue;
-		uint32_t grace = spec.grace_ms;
-		if (si.si_code == SI_QUEUE && si.si_value.sival_int >= 0)
-			grace = (uint32_t)si.si_value.sival_int;
-		status.killed = 1;
-		if (kill(-pid, SIGTERM) == -1)
-			kill(pid, SIGTERM);
-		if (grace == 0) {
+		if (poll(pf, n + 1, timeout) == -1)
+			for (size_t i = 0; i <= n; i++)
+				pf[i].revents = 0;
+		now = now_ms();
+		if (killing == 1 && now >= deadline) {
 			kill(-pid, SIGKILL);
 			killing = 2;
-		} else {
-			killing = 1;
-			deadline = now_ms() + grace;
+		}
+		if (ck)
+			exec_checks_step(ck, pf + 1, n, now);
+		if (!pf[0].revents)
+			continue;
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD) {
+				int ws;
+				pid_t w;
+				while ((w = waitpid(-1, &ws, WNOHANG)) > 0) {
+					if (w == pid) {
+						wstatus = ws;
+						done = true;
+					} else if (ck) {
+						exec_checks_reaped(ck, w, ws, now);
+					}
+				}
+				continue;
+			}
+			/* SIGTERM or SIGINT: begin the kill once; the checks stop. */
+			if (killing)
+				continue;
+			exec_checks_free(ck);
+			ck = NULL;
+			uint32_t grace = spec.grace_ms;
+			if (si.ssi_code == SI_QUEUE && si.ssi_int >= 0)
+				grace = (uint32_t)si.ssi_int;
+			status.killed = 1;
+			if (kill(-pid, SIGTERM) == -1)
+				kill(pid, SIGTERM);
+			if (grace == 0) {
+				kill(-pid, SIGKILL);
+				killing = 2;
+			} else {
+				killing = 1;
+				deadline = now_ms() + grace;
+			}
 		}
 	}
+	exec_checks_free(ck);
+	close(sfd);
+ended:
 	/* The leader is gone: end whatever it left in its group. */
 	kill(-pid, SIGKILL);
 

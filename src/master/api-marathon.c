@@ -507,7 +507,7 @@ void api_marathon(struct master *m, struct evhttp_request *req, const char *path
 			apps_group_list(m, req, *idpart ? gid : "/");
 			return;
 		}
-		if (has_suffix(rest, "/restart", &cut)) {
+		if (has_suffix(rest, "/restart", &cut) && cut > 0) {
 			if (meth != EVHTTP_REQ_POST)
 				{ method_not_allowed(req); return; }
 			idpart = xstrndup(rest, cut);
@@ -515,7 +515,10 @@ void api_marathon(struct master *m, struct evhttp_request *req, const char *path
 				api_apps_restart(m, req, id);
 			return;
 		}
-		if ((slash = strstr(rest, "/tasks/")) || has_suffix(rest, "/tasks", &cut)) {
+		slash = strstr(rest, "/tasks/");
+		if (slash == rest)
+			slash = NULL;
+		if (slash || (has_suffix(rest, "/tasks", &cut) && cut > 0)) {
 			const char *task_id = NULL;
 			if (slash) {
 				idpart = xstrndup(rest, (size_t)(slash - rest));
@@ -536,7 +539,10 @@ void api_marathon(struct master *m, struct evhttp_request *req, const char *path
 				method_not_allowed(req);
 			return;
 		}
-		if ((slash = strstr(rest, "/versions/")) || has_suffix(rest, "/versions", &cut)) {
+		slash = strstr(rest, "/versions/");
+		if (slash == rest)
+			slash = NULL;
+		if (slash || (has_suffix(rest, "/versions", &cut) && cut > 0)) {
 			if (meth != EVHTTP_REQ_GET)
 				{ method_not_allowed(req); return; }
 			idpart = xstrndup(rest, slash ? (size_t)(slash - rest) : cut);

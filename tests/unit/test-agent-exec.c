@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "base/mem.h"
+#include "executor/exec-health.h"
 #include "executor/exec-spec.h"
 #include "executor/exec-status.h"
 
@@ -299,6 +300,125 @@ static void test_shim_kill_grace(void **state)
 	free(dir);
 }
 
+static void test_spec_checks(void **state)
+{
+	struct exec_check c[2];
+	exec_check_defaults(&c[0], 0);
+	c[0].protocol = EXEC_CHECK_HTTP;
+	c[0].path = "/health";
+	c[0].port = 31000;
+	c[0].ignore_1xx = 1;
+	exec_check_defaults(&c[1], 1);
+	c[1].port = 31001;
+	c[1].status[0] = 200;
+	c[1].status[1] = 204;
+	c[1].nstatus = 2;
+	struct exec_spec s = { .task_id = "t", .sandbox = "/s", .shell = 1, .cmd = "x",
+			       .health_dir = "/w/health", .checks = c, .nchecks = 2 };
+	char *buf;
+	size_t len;
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), 0);
+	struct exec_spec p;
+	assert_int_equal(exec_spec_parse(buf, len, &p), 0);
+	assert_string_equal(p.health_dir, "/w/health");
+	assert_int_equal(p.nchecks, 2);
+	assert_int_equal(p.checks[0].readiness, 0);
+	assert_string_equal(p.checks[0].path, "/health");
+	assert_int_equal(p.checks[0].port, 31000);
+	assert_int_equal(p.checks[0].ignore_1xx, 1);
+	assert_int_equal(p.checks[0].grace_ms, 300000);
+	assert_int_equal(p.checks[0].delay_ms, 15000);
+	assert_int_equal(p.checks[0].max_failures, 3);
+	assert_int_equal(p.checks[1].readiness, 1);
+	assert_int_equal(p.checks[1].nstatus, 2);
+	assert_int_equal(p.checks[1].status[1], 204);
+	assert_int_equal(p.checks[1].interval_ms, 30000);
+	exec_spec_release(&p);
+
+	enum exec_check_proto pr;
+	assert_int_equal(exec_check_proto_parse("MESOS_HTTPS", &pr), 0);
+	assert_int_equal(pr, EXEC_CHECK_HTTPS);
+	assert_int_equal(exec_check_proto_parse("MESOS_TCP", &pr), 0);
+	assert_int_equal(pr, EXEC_CHECK_TCP);
+	assert_int_equal(exec_check_proto_parse("COMMAND", &pr), 0);
+	assert_int_equal(exec_check_proto_parse("UDP", &pr), -EINVAL);
+
+	/* A COMMAND check without a command, an HTTP one without a port: refused. */
+	c[0].port = 0;
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
+	static const char bad[] = EXEC_SPEC_MAGIC "\0task_id\0t\0sandbox\0/s\0shell\0001\0cmd\0x\0"
+				  "check\0health\0c.protocol\0COMMAND\0";
+	char *b = xmalloc(sizeof(bad));
+	memcpy(b, bad, sizeof(bad));
+	assert_int_equal(exec_spec_parse(b, sizeof(bad) - 1, &p), -EINVAL);
+}
+
+/* The real shim runs a COMMAND health check and a readiness check and writes the health
+ * file into health_dir; on a kill the checks stop. */
+static void test_shim_health(void **state)
+{
+	if (!getenv("BERTH_EXECUTOR"))
+		skip();
+	char *dir = tmpdir();
+	char *sb = xasprintf("%s/sandbox", dir);
+	struct exec_check c[2];
+	exec_check_defaults(&c[0], 0);
+	c[0].protocol = EXEC_CHECK_COMMAND;
+	c[0].command = "test -f flag"; /* in the sandbox */
+	c[0].grace_ms = c[0].delay_ms = 0;
+	c[0].interval_ms = 50;
+	c[0].timeout_ms = 1000;
+	exec_check_defaults(&c[1], 1);
+	c[1].protocol = EXEC_CHECK_COMMAND;
+	c[1].command = "test -f flag";
+	c[1].interval_ms = 50;
+	struct exec_spec s = { .task_id = "t1", .sandbox = sb, .shell = 1, .cmd = "exec sleep 30",
+			       .grace_ms = 1000, .health_dir = dir, .checks = c, .nchecks = 2 };
+	write_spec(dir, &s);
+	int nfd;
+	pid_t pid = run_shim(dir, &nfd);
+	char msg[64] = { 0 };
+	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
+	assert_int_equal(msg[0], 'R');
+	struct exec_health h = { 0 };
+	for (int i = 0; i < 200; i++) {
+		if (exec_health_read(dir, "t1", &h) == 0 && h.checks[0].consecutive_failures >= 2)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(h.nchecks, 1);
+	assert_int_equal(h.checks[0].alive, 0);
+	assert_true(h.checks[0].consecutive_failures >= 2);
+	assert_string_equal(h.checks[0].cause, "Command exited with status 1");
+	assert_int_equal(h.ready, 0);
+	char *flag = xasprintf("%s/flag", sb);
+	FILE *f = fopen(flag, "w");
+	assert_non_null(f);
+	fclose(f);
+	for (int i = 0; i < 200; i++) {
+		if (exec_health_read(dir, "t1", &h) == 0 && h.checks[0].alive == 1 && h.ready)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(h.checks[0].alive, 1);
+	assert_int_equal(h.checks[0].consecutive_failures, 0);
+	assert_int_equal(h.ready, 1);
+	assert_true(h.hseq > 0);
+	int ws;
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	struct exec_status st;
+	assert_int_equal(exec_status_read(dir, &st), 0);
+	assert_int_equal(st.killed, 1);
+	close(nfd);
+	free(flag);
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(sb);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +427,8 @@ int main(void)
 		cmocka_unit_test(test_status_format),
 		cmocka_unit_test(test_shim_runs),
 		cmocka_unit_test(test_shim_kill_grace),
+		cmocka_unit_test(test_spec_checks),
+		cmocka_unit_test(test_shim_health),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
