@@ -20,6 +20,8 @@ const struct cli_command cli_commands[] = {
 	  cli_app_scale },
 	{ "app", "restart", "ID", 1, 1, CLI_F_JSON | F_WAITING | CLI_F_FORCE,
 	  "replace every task of an app", cli_app_restart },
+	{ "app", "update", "ID FILE|-", 2, 2, CLI_F_JSON | F_WAITING | CLI_F_FORCE,
+	  "change an app from a (partial) JSON definition", cli_app_update },
 	{ "app", "remove", "ID", 1, 1, CLI_F_JSON | F_WAITING,
 	  "remove an app and kill its tasks", cli_app_remove },
 	{ "task", "list", "", 0, 0, CLI_F_JSON | CLI_F_APP, "list tasks", cli_task_list },
@@ -27,8 +29,14 @@ const struct cli_command cli_commands[] = {
 	  "kill a task (its app replaces it unless --scale)", cli_task_kill },
 	{ "node", "list", "", 0, 0, CLI_F_JSON, "list agents and their resources",
 	  cli_node_list },
+	{ "deployment", "list", "", 0, 0, CLI_F_JSON, "list the deployments in progress",
+	  cli_deployment_list },
+	{ "deployment", "rollback", "ID", 1, 1, CLI_F_JSON | F_WAITING | CLI_F_FORCE,
+	  "roll a deployment back (with --force: just stop it)", cli_deployment_rollback },
 	{ "logs", NULL, "TASK_ID", 1, 1, CLI_F_STDERR | CLI_F_FOLLOW,
 	  "print a task's stdout (or stderr)", cli_logs },
+	{ "events", NULL, "", 0, 0, CLI_F_JSON | CLI_F_TYPE,
+	  "print the master's events as they happen", cli_events },
 	{ NULL, NULL, NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -48,11 +56,13 @@ static const struct flag_def flags[] = {
 	{ "scale", CLI_F_SCALE, NULL, "also lower the app's instance count by one" },
 	{ "stderr", CLI_F_STDERR, NULL, "print the task's stderr instead of stdout" },
 	{ "follow", CLI_F_FOLLOW, NULL, "keep printing new output until interrupted" },
-	{ "force", CLI_F_FORCE, NULL, "replace a deployment still in flight instead of failing" },
+	{ "force", CLI_F_FORCE, NULL,
+	  "replace a deployment in flight (rollback: stop it, no rollback)" },
+	{ "type", CLI_F_TYPE, "TYPE", "only events of TYPE (repeat for more types)" },
 	{ "help", CLI_F_HELP, NULL, "print this help" },
 };
 
-static const char *const nouns[] = { "app", "task", "node", "logs" };
+static const char *const nouns[] = { "app", "task", "node", "deployment", "logs", "events" };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -132,6 +142,23 @@ static int take_flag(const struct flag_def *f, const char *value, struct cli_opt
 	case CLI_F_HELP:
 		o->help = true;
 		break;
+	case CLI_F_TYPE: {
+		size_t n = strlen(value);
+		bool ok = n <= CLI_MAX_TYPE_LEN;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = isalnum((unsigned char)value[i]) || value[i] == '_';
+		if (!ok) {
+			set_err(err, errlen, "--type wants an event type like status_update_event, "
+					     "not '%s'", value);
+			return -EINVAL;
+		}
+		if (o->ntypes == CLI_MAX_TYPES) {
+			set_err(err, errlen, "--type given more than %d times", CLI_MAX_TYPES);
+			return -EINVAL;
+		}
+		o->types[o->ntypes++] = value;
+		break;
+	}
 	default:
 		break;
 	}

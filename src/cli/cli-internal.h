@@ -20,6 +20,10 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 #define CLI_REQUEST_TIMEOUT_USEC (30ull * 1000 * 1000)
 #define CLI_MAX_POS 8
 #define CLI_MAX_APP_FILE (16u * 1024 * 1024)
+#define CLI_MAX_TYPES 32       /* --type given at most this often */
+#define CLI_MAX_TYPE_LEN 64    /* an event type's length */
+#define CLI_MAX_EVENT (1024u * 1024) /* one event on the stream */
+#define CLI_EVENTS_IDLE_USEC (60ull * 1000 * 1000) /* the master sends a heartbeat every 10 s */
 
 enum cli_flag {
 	CLI_F_MASTER = 1u << 0,
@@ -32,6 +36,7 @@ enum cli_flag {
 	CLI_F_FOLLOW = 1u << 7,
 	CLI_F_HELP = 1u << 8,
 	CLI_F_FORCE = 1u << 9,
+	CLI_F_TYPE = 1u << 10,
 };
 
 struct cli;
@@ -58,6 +63,8 @@ struct cli_opts {
 	uint64_t timeout_sec;
 	const char *args[CLI_MAX_POS]; /* the command's positional arguments */
 	size_t nargs;
+	const char *types[CLI_MAX_TYPES]; /* --type, in order given */
+	size_t ntypes;
 };
 
 /* The command table, ended by an entry with noun NULL. */
@@ -115,15 +122,19 @@ char *cli_app_id(const char *user_id);
 char *cli_app_target(const char *user_id, const char *suffix);
 
 /* --wait support (cli-wait.c). */
-enum cli_wait_kind { CLI_WAIT_RUNNING, CLI_WAIT_RESTART, CLI_WAIT_GONE };
+enum cli_wait_kind { CLI_WAIT_RUNNING, CLI_WAIT_RESTART, CLI_WAIT_UPDATE, CLI_WAIT_GONE };
 /* True when the app (GET /v2/apps/{id}'s "app" object, borrowed) is where kind wants it:
- * tasksRunning == instances and no deployments; for a restart also every running task on
- * the app's version. */
+ * tasksRunning == instances and no deployments; for a restart also every task on the
+ * app's version; for an update every task on the app's current configuration (a task
+ * version at or after versionInfo.lastConfigChangeAt, else the version). */
 bool cli_app_settled(json_t *app, enum cli_wait_kind kind);
-/* "'/web': 3/5 running" (malloc'd). */
+/* "'/web': 3/5 running", "'/web': 3/5 running, 2/5 updated" (malloc'd). */
 char *cli_progress_line(json_t *app, enum cli_wait_kind kind);
 /* Polls the app until settled (or gone), showing progress; honours o.timeout_sec. */
 int cli_wait_app(struct cli *c, const char *app_id, enum cli_wait_kind kind);
+/* Polls GET /v2/deployments until deployment dep_id is no longer listed, showing the
+ * progress of app_id (may be NULL) meanwhile; honours o.timeout_sec. */
+int cli_wait_deployment(struct cli *c, const char *dep_id, const char *app_id);
 
 /* Formatting helpers for tables. */
 const char *cli_json_str(json_t *obj, const char *key); /* NULL when absent / not a string */
@@ -142,9 +153,23 @@ int cli_task_list(struct cli *c);
 int cli_task_kill(struct cli *c);
 int cli_node_list(struct cli *c);
 int cli_logs(struct cli *c);
+int cli_app_update(struct cli *c);
+int cli_deployment_list(struct cli *c);
+int cli_deployment_rollback(struct cli *c);
+int cli_events(struct cli *c);
+
+/* Shared by the commands that read an app definition (cmd-app.c): the JSON object in
+ * file ("-": stdin), or NULL after printing why. */
+json_t *cli_read_json_object(const char *file, const char *what);
+/* Prints what a change did: its JSON with --json, else "<what> (deployment D)". */
+void cli_report_change(struct cli *c, json_t *json, const char *what);
 
 /* Rendering, pure (for tests): tables from API JSON (borrowed), malloc'd text. */
 char *cli_render_apps(json_t *apps);
 char *cli_render_tasks(json_t *tasks, bool with_app);
 char *cli_render_nodes(json_t *slaves, json_t *tasks);
 char *cli_render_app(json_t *app);
+char *cli_render_deployments(json_t *deployments);
+/* One event for people: "TIMESTAMP TYPE summary", no newline, control characters shown as
+ * '?'. data is the event's JSON (borrowed; NULL when it did not parse). */
+char *cli_event_line(const char *type, json_t *data);

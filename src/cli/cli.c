@@ -16,8 +16,9 @@
 
 bool cli_is_command(const char *word)
 {
-	static const char *const words[] = { "app", "task", "node", "logs", "help",
-					     "--master", "--json", "--help", "-h" };
+	static const char *const words[] = { "app",    "task",     "node",   "deployment",
+					     "logs",   "events",   "help",   "--master",
+					     "--json", "--help",   "-h" };
 	if (!word)
 		return false;
 	if (str_has_prefix(word, "--master="))

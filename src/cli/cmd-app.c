@@ -1,4 +1,4 @@
-/* berth app add | list | show | scale | restart | remove. */
+/* berth app add | list | show | scale | restart | update | remove. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -223,8 +223,7 @@ static const char *first_deployment(json_t *json)
 	return cli_json_str(json_array_get(json_object_get(json, "deployments"), 0), "id");
 }
 
-/* Prints what a change did: the JSON with --json, else "<what> (deployment D)". */
-static void report_change(struct cli *c, json_t *json, const char *what)
+void cli_report_change(struct cli *c, json_t *json, const char *what)
 {
 	if (c->o.seen & CLI_F_JSON) {
 		cli_print_json(json);
@@ -238,28 +237,39 @@ static void report_change(struct cli *c, json_t *json, const char *what)
 	fflush(stdout);
 }
 
-int cli_app_add(struct cli *c)
+json_t *cli_read_json_object(const char *file, const char *what)
 {
-	const char *file = c->o.args[0];
 	const char *shown = strcmp(file, "-") == 0 ? "stdin" : file;
 	struct strbuf in = STRBUF_INIT;
 	if (read_input(file, &in) != 0) {
 		strbuf_release(&in);
-		return CLI_FAILED;
+		return NULL;
 	}
 	json_error_t jerr;
 	json_t *app = json_loadb(strbuf_str(&in), in.len, 0, &jerr);
 	strbuf_release(&in);
-	if (!app)
-		return cli_fail("%s:%d:%d: %s", shown, jerr.line, jerr.column, jerr.text);
+	if (!app) {
+		cli_fail("%s:%d:%d: %s", shown, jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
 	if (json_is_array(app)) {
 		json_decref(app);
-		return cli_fail("%s holds a JSON array: 'app add' takes one app per file", shown);
+		cli_fail("%s holds a JSON array: '%s' takes one app per file", shown, what);
+		return NULL;
 	}
 	if (!json_is_object(app)) {
 		json_decref(app);
-		return cli_fail("%s does not hold a JSON object (an app definition)", shown);
+		cli_fail("%s does not hold a JSON object (an app definition)", shown);
+		return NULL;
 	}
+	return app;
+}
+
+int cli_app_add(struct cli *c)
+{
+	json_t *app = cli_read_json_object(c->o.args[0], "app add");
+	if (!app)
+		return CLI_FAILED;
 	const char *given = cli_json_str(app, "id");
 	_cleanup_free_ char *subject = given ? xasprintf("app '%s'", given) : xstrdup("app");
 
@@ -276,7 +286,7 @@ int cli_app_add(struct cli *c)
 	const char *id = cli_json_str(rep.json, "id");
 	_cleanup_free_ char *app_id = xstrdup(id ? id : given ? given : "");
 	_cleanup_free_ char *what = xasprintf("Created app '%s'", app_id);
-	report_change(c, rep.json, what);
+	cli_report_change(c, rep.json, what);
 	cli_reply_release(&rep);
 	if ((c->o.seen & CLI_F_WAIT) && *app_id)
 		return cli_wait_app(c, app_id, CLI_WAIT_RUNNING);
@@ -357,7 +367,7 @@ static int app_change(struct cli *c, const char *method, const char *suffix, jso
 		return rc;
 	}
 	_cleanup_free_ char *what = xasprintf(what_fmt, id, extra);
-	report_change(c, rep.json, what);
+	cli_report_change(c, rep.json, what);
 	cli_reply_release(&rep);
 	if (c->o.seen & CLI_F_WAIT)
 		return cli_wait_app(c, id, kind);
@@ -375,7 +385,7 @@ int cli_app_scale(struct cli *c)
 	json_t *body = json_pack("{s:I}", "instances", (json_int_t)n);
 	char extra[32];
 	snprintf(extra, sizeof(extra), "%llu", (unsigned long long)n);
-	int rc = app_change(c, "PUT", NULL, body, "Scaling '%s' to %s instances", extra,
+	int rc = app_change(c, "PATCH", NULL, body, "Scaling '%s' to %s instances", extra,
 			    CLI_WAIT_RUNNING);
 	json_decref(body);
 	return rc;
@@ -385,6 +395,29 @@ int cli_app_restart(struct cli *c)
 {
 	return app_change(c, "POST", "/restart", NULL, "Restarting '%s'%s", "",
 			  CLI_WAIT_RESTART);
+}
+
+int cli_app_update(struct cli *c)
+{
+	_cleanup_free_ char *id = cli_app_id(c->o.args[0]);
+	if (!id) {
+		fprintf(stderr, "berth: '%s' is not an app id\n", c->o.args[0]);
+		return CLI_USAGE;
+	}
+	json_t *body = cli_read_json_object(c->o.args[1], "app update");
+	if (!body)
+		return CLI_FAILED;
+	/* an id in the body must name the same app (Marathon ignores it otherwise) */
+	const char *bid = cli_json_str(body, "id");
+	_cleanup_free_ char *body_id = bid ? cli_app_id(bid) : NULL;
+	if (body_id && strcmp(body_id, id) != 0) {
+		json_decref(body);
+		return cli_fail("the file is for app '%s', not '%s'", body_id, id);
+	}
+	/* Marathon's PUT answers 201 with the new app when it did not exist */
+	int rc = app_change(c, "PUT", NULL, body, "Updating '%s'%s", "", CLI_WAIT_UPDATE);
+	json_decref(body);
+	return rc;
 }
 
 int cli_app_remove(struct cli *c)

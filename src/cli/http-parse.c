@@ -178,6 +178,106 @@ ssize_t http_chunked_decode(const char *p, size_t n, size_t max, struct strbuf *
 	}
 }
 
+void http_chunked_init(struct http_chunked *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->state = HTTP_CHUNKED_SIZE;
+}
+
+/* The size line in d->line (CR and extensions still there) → d->left. */
+static int chunked_size_line(struct http_chunked *d)
+{
+	size_t n = d->line_len;
+	if (n > 0 && d->line[n - 1] == '\r')
+		n--;
+	size_t digits = 0;
+	while (digits < n && strchr("0123456789abcdefABCDEF", d->line[digits]) &&
+	       d->line[digits] != '\0')
+		digits++;
+	if (digits < n && d->line[digits] != ';' && d->line[digits] != ' ' &&
+	    d->line[digits] != '\t')
+		return -EBADMSG;
+	return parse_chunk_size(d->line, digits, &d->left);
+}
+
+int http_chunked_feed(struct http_chunked *d, const char *p, size_t n, size_t *used,
+		      struct strbuf *out)
+{
+	size_t i = 0;
+	int r = 0;
+	while (i < n && r == 0) {
+		char ch = p[i];
+		switch (d->state) {
+		case HTTP_CHUNKED_SIZE:
+			i++;
+			if (ch != '\n') {
+				if (d->line_len >= sizeof(d->line) - 1)
+					goto bad;
+				d->line[d->line_len++] = ch;
+				break;
+			}
+			d->line[d->line_len] = '\0';
+			if (chunked_size_line(d) < 0)
+				goto bad;
+			d->line_len = 0;
+			d->state = d->left ? HTTP_CHUNKED_DATA : HTTP_CHUNKED_TRAILER;
+			break;
+		case HTTP_CHUNKED_DATA: {
+			size_t take = n - i;
+			if (take > d->left)
+				take = (size_t)d->left;
+			strbuf_add(out, p + i, take);
+			i += take;
+			d->left -= take;
+			if (d->left == 0) {
+				d->state = HTTP_CHUNKED_DATA_END;
+				d->line_len = 0;
+			}
+			break;
+		}
+		case HTTP_CHUNKED_DATA_END:
+			/* CRLF (or a bare LF) after the data */
+			i++;
+			if (ch == '\r' && d->line_len == 0) {
+				d->line_len = 1;
+			} else if (ch == '\n') {
+				d->line_len = 0;
+				d->state = HTTP_CHUNKED_SIZE;
+			} else {
+				goto bad;
+			}
+			break;
+		case HTTP_CHUNKED_TRAILER:
+			/* trailer lines until an empty one; line_len counts the current line,
+			 * total the whole trailer */
+			i++;
+			if (++d->total > HTTP_CLIENT_MAX_HEADER)
+				goto bad;
+			if (ch != '\n') {
+				d->line_len++;
+				d->last = ch;
+				break;
+			}
+			if (d->line_len == 0 || (d->line_len == 1 && d->last == '\r')) {
+				d->state = HTTP_CHUNKED_DONE;
+				r = 1;
+			}
+			d->line_len = 0;
+			break;
+		default:
+			r = 1;
+			break;
+		}
+	}
+	if (d->state == HTTP_CHUNKED_DONE)
+		r = 1;
+	*used = i;
+	return r;
+bad:
+	*used = i;
+	return -EBADMSG;
+}
+
 /* Finds the end of the header block: returns the offset of the body, or 0 if absent. */
 static size_t header_end(const char *buf, size_t len)
 {
@@ -203,15 +303,6 @@ static char *trimmed_dup(const char *s, size_t n)
 	return xstrndup(s, n);
 }
 
-struct head {
-	int status;
-	bool chunked;
-	bool has_length;
-	uint64_t length;
-	char *location;
-	char *content_type;
-};
-
 static int parse_status_line(const char *line, size_t n, int *status)
 {
 	/* "HTTP/1.x NNN reason" */
@@ -229,7 +320,7 @@ static int parse_status_line(const char *line, size_t n, int *status)
 	return 0;
 }
 
-static int parse_head(const char *buf, size_t hlen, struct head *h)
+static int parse_head(const char *buf, size_t hlen, struct http_head *h)
 {
 	memset(h, 0, sizeof(*h));
 	const char *p = buf, *end = buf + hlen;
@@ -278,13 +369,31 @@ static int parse_head(const char *buf, size_t hlen, struct head *h)
 	return 0;
 }
 
-static void head_release(struct head *h)
+void http_head_release(struct http_head *h)
 {
 	free(h->location);
 	free(h->content_type);
+	h->location = h->content_type = NULL;
 }
 
-static void finish(struct http_response *out, struct head *h, char *body, size_t len)
+int http_head_parse(const char *buf, size_t len, struct http_head *h)
+{
+	memset(h, 0, sizeof(*h));
+	size_t hlen = header_end(buf, len);
+	if (hlen == 0)
+		return len > HTTP_CLIENT_MAX_HEADER ? -E2BIG : -EAGAIN;
+	if (hlen > HTTP_CLIENT_MAX_HEADER)
+		return -E2BIG;
+	int r = parse_head(buf, hlen, h);
+	if (r < 0) {
+		http_head_release(h);
+		return r;
+	}
+	h->size = hlen;
+	return 0;
+}
+
+static void finish(struct http_response *out, struct http_head *h, char *body, size_t len)
 {
 	out->status = h->status;
 	out->location = TAKE_PTR(h->location);
@@ -305,10 +414,10 @@ int http_response_parse(const char *buf, size_t len, bool eof, size_t max_body,
 	}
 	if (hlen > HTTP_CLIENT_MAX_HEADER)
 		return -E2BIG;
-	struct head h;
+	struct http_head h;
 	int r = parse_head(buf, hlen, &h);
 	if (r < 0) {
-		head_release(&h);
+		http_head_release(&h);
 		return r;
 	}
 	const char *body = buf + hlen;
@@ -317,7 +426,7 @@ int http_response_parse(const char *buf, size_t len, bool eof, size_t max_body,
 	if (h.status < 200 || h.status == 204 || h.status == 304) {
 		/* 1xx: the client never sends Expect, so a 1xx here is a protocol error */
 		if (h.status < 200) {
-			head_release(&h);
+			http_head_release(&h);
 			return -EBADMSG;
 		}
 		finish(out, &h, xstrdup(""), 0);
@@ -327,14 +436,14 @@ int http_response_parse(const char *buf, size_t len, bool eof, size_t max_body,
 		/* Cheap check before decoding everything again: a complete chunked body ends
 		 * with an empty line (unless the peer already closed). */
 		if (!eof && (avail < 3 || body[avail - 1] != '\n')) {
-			head_release(&h);
+			http_head_release(&h);
 			return -EAGAIN;
 		}
 		struct strbuf sb = STRBUF_INIT;
 		ssize_t n = http_chunked_decode(body, avail, max_body, &sb);
 		if (n < 0) {
 			strbuf_release(&sb);
-			head_release(&h);
+			http_head_release(&h);
 			return (n == -EAGAIN && eof) ? -EBADMSG : (int)n;
 		}
 		size_t blen;
@@ -344,11 +453,11 @@ int http_response_parse(const char *buf, size_t len, bool eof, size_t max_body,
 	}
 	if (h.has_length) {
 		if (h.length > max_body) {
-			head_release(&h);
+			http_head_release(&h);
 			return -E2BIG;
 		}
 		if (avail < h.length) {
-			head_release(&h);
+			http_head_release(&h);
 			return eof ? -EBADMSG : -EAGAIN;
 		}
 		char *b = xmalloc((size_t)h.length + 1);
@@ -358,11 +467,11 @@ int http_response_parse(const char *buf, size_t len, bool eof, size_t max_body,
 		return 0;
 	}
 	if (avail > max_body) {
-		head_release(&h);
+		http_head_release(&h);
 		return -E2BIG;
 	}
 	if (!eof) {
-		head_release(&h);
+		http_head_release(&h);
 		return -EAGAIN;
 	}
 	char *b = xmalloc(avail + 1);

@@ -64,6 +64,21 @@ static const struct parse_case parse_cases[] = {
 	{ "node list", 0, "node", "list", 0, NULL, NULL, NULL },
 	{ "logs t1 --stderr --follow", 0, "logs", NULL, 1, "t1", NULL, NULL },
 	{ "logs -- --odd-task-id", 0, "logs", NULL, 1, "--odd-task-id", NULL, NULL },
+	{ "app update web new.json", 0, "app", "update", 2, "web", "new.json", NULL },
+	{ "app update /prod/web - --force --wait --timeout 9 --json", 0, "app", "update", 2,
+	  "/prod/web", "-", NULL },
+	{ "deployment list", 0, "deployment", "list", 0, NULL, NULL, NULL },
+	{ "deployment list --json", 0, "deployment", "list", 0, NULL, NULL, NULL },
+	{ "deployment rollback d1", 0, "deployment", "rollback", 1, "d1", NULL, NULL },
+	{ "deployment rollback d1 --force", 0, "deployment", "rollback", 1, "d1", NULL, NULL },
+	{ "deployment rollback d1 --wait --timeout 5", 0, "deployment", "rollback", 1, "d1", NULL,
+	  NULL },
+	{ "events", 0, "events", NULL, 0, NULL, NULL, NULL },
+	{ "events --json --type status_update_event --type=deployment_success", 0, "events", NULL,
+	  0, NULL, NULL, NULL },
+	{ "events --help", 1, "events", NULL, 0, NULL, NULL, NULL },
+	{ "help deployment rollback", 1, "deployment", "rollback", 0, NULL, NULL, NULL },
+	{ "deployment --help", 1, "deployment", NULL, 0, NULL, NULL, NULL },
 	/* help */
 	{ "help", 1, NULL, NULL, 0, NULL, NULL, NULL },
 	{ "--help", 1, NULL, NULL, 0, NULL, NULL, NULL },
@@ -92,6 +107,19 @@ static const struct parse_case parse_cases[] = {
 	{ "app scale w 2 --wait --timeout 0", -EINVAL, NULL, NULL, 0, NULL, NULL, "--timeout" },
 	{ "app scale w 2 --wait --timeout x", -EINVAL, NULL, NULL, 0, NULL, NULL, "--timeout" },
 	{ "app scale w 2 --timeout 5", -EINVAL, NULL, NULL, 0, NULL, NULL, "only makes sense" },
+	{ "app update web", -EINVAL, NULL, NULL, 0, NULL, NULL, "missing argument: ID FILE|-" },
+	{ "app update web a b", -EINVAL, NULL, NULL, 0, NULL, NULL, "unexpected argument 'b'" },
+	{ "deployment", -EINVAL, NULL, NULL, 0, NULL, NULL, "'deployment' needs a subcommand" },
+	{ "deployment undo d1", -EINVAL, NULL, NULL, 0, NULL, NULL,
+	  "unknown command 'deployment undo'" },
+	{ "deployment rollback", -EINVAL, NULL, NULL, 0, NULL, NULL, "missing argument: ID" },
+	{ "deployment list --wait", -EINVAL, NULL, NULL, 0, NULL, NULL, "does not take --wait" },
+	{ "deployment list --type x", -EINVAL, NULL, NULL, 0, NULL, NULL, "does not take --type" },
+	{ "events x", -EINVAL, NULL, NULL, 0, NULL, NULL, "unexpected argument 'x'" },
+	{ "events --wait", -EINVAL, NULL, NULL, 0, NULL, NULL, "'events' does not take --wait" },
+	{ "events --type", -EINVAL, NULL, NULL, 0, NULL, NULL, "'--type' needs a value" },
+	{ "events --type a&b=c", -EINVAL, NULL, NULL, 0, NULL, NULL, "--type wants an event type" },
+	{ "app list --type a", -EINVAL, NULL, NULL, 0, NULL, NULL, "does not take --type" },
 };
 
 static void test_parse(void **state)
@@ -109,7 +137,8 @@ static void test_parse(void **state)
 			fail_msg("'%s': error '%s' lacks '%s'", c->line, err, c->err);
 		if (rc < 0)
 			continue;
-		if (c->verb || (c->noun && strcmp(c->noun, "logs") == 0)) {
+		bool whole = c->noun && (strcmp(c->noun, "logs") == 0 || strcmp(c->noun, "events") == 0);
+		if (c->verb || whole) {
 			assert_non_null(o.cmd);
 			assert_string_equal(o.cmd->noun, c->noun);
 			if (c->verb)
@@ -141,6 +170,27 @@ static void test_parse_values(void **state)
 	assert_string_equal(o.app, "/prod/web");
 	assert_true(o.seen & CLI_F_JSON);
 	assert_int_equal(o.timeout_sec, CLI_DEFAULT_TIMEOUT_SEC);
+
+	argc = split("events --type a_event --json --type=b2", argv, buf, sizeof(buf));
+	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.ntypes, 2);
+	assert_string_equal(o.types[0], "a_event");
+	assert_string_equal(o.types[1], "b2");
+
+	/* --type at most CLI_MAX_TYPES times */
+	char *many[CLI_MAX_TYPES * 2 + 8];
+	int n = 0;
+	many[n++] = (char *)"berth";
+	many[n++] = (char *)"events";
+	for (int i = 0; i <= CLI_MAX_TYPES; i++) {
+		many[n++] = (char *)"--type";
+		many[n++] = (char *)"x";
+	}
+	many[n] = NULL;
+	assert_int_equal(cli_args_parse(n, many, &o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "more than"));
+	assert_int_equal(cli_args_parse(n - 2, many, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.ntypes, CLI_MAX_TYPES);
 
 	argc = split("app scale web 3 --wait --timeout 12", argv, buf, sizeof(buf));
 	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), 0);
@@ -233,6 +283,31 @@ static void test_main_exit_codes(void **state)
 	assert_non_null(strstr(out, "berth app add FILE|-"));
 	assert_non_null(strstr(out, "berth logs TASK_ID"));
 	assert_string_equal(err, "");
+	assert_non_null(strstr(out, "berth app update ID FILE|-"));
+	assert_non_null(strstr(out, "berth deployment list"));
+	assert_non_null(strstr(out, "berth deployment rollback ID"));
+	assert_non_null(strstr(out, "berth events"));
+	free(out);
+	free(err);
+	assert_int_equal(run_main("events --help", &out, &err), 0);
+	assert_non_null(strstr(out, "berth events [--type TYPE] [--json]"));
+	free(out);
+	free(err);
+	/* rollback --force has nothing to wait for: a usage error before any request */
+	assert_int_equal(run_main("--master http://127.0.0.1:1 deployment rollback d --force --wait",
+				  &out, &err), 2);
+	assert_non_null(strstr(err, "nothing to wait for"));
+	free(out);
+	free(err);
+	/* update checks the app id before reading the file */
+	assert_int_equal(run_main("--master http://127.0.0.1:1 app update / x.json", &out, &err), 2);
+	assert_non_null(strstr(err, "is not an app id"));
+	free(out);
+	free(err);
+	/* events: an unreachable master is exit 1 */
+	assert_int_equal(run_main("--master http://127.0.0.1:1 events", &out, &err), 1);
+	assert_string_equal(err, "berth: cannot reach master at http://127.0.0.1:1: "
+				 "Connection refused\n");
 	free(out);
 	free(err);
 	assert_int_equal(run_main("app scale --help", &out, &err), 0);
@@ -389,6 +464,25 @@ static void test_wait_predicates(void **state)
 	l = cli_progress_line(app, CLI_WAIT_RESTART);
 	assert_string_equal(l, "'/web': 2/2 running, 2/2 restarted");
 	free(l);
+	/* an update counts tasks on the current configuration: a later scale-only version
+	 * keeps older tasks current */
+	json_t *vi = json_pack("{s:s}", "lastConfigChangeAt", "v2");
+	json_object_set_new(app, "versionInfo", vi);
+	json_object_set_new(app, "version", json_string("v3"));
+	assert_true(cli_app_settled(app, CLI_WAIT_UPDATE));
+	assert_false(cli_app_settled(app, CLI_WAIT_RESTART));
+	l = cli_progress_line(app, CLI_WAIT_UPDATE);
+	assert_string_equal(l, "'/web': 2/2 running, 2/2 updated");
+	free(l);
+	json_object_set_new(vi, "lastConfigChangeAt", json_string("v4"));
+	assert_false(cli_app_settled(app, CLI_WAIT_UPDATE));
+	l = cli_progress_line(app, CLI_WAIT_UPDATE);
+	assert_string_equal(l, "'/web': 2/2 running, 0/2 updated");
+	free(l);
+	/* without versionInfo the version itself */
+	json_object_del(app, "versionInfo");
+	json_object_set_new(app, "version", json_string("v2"));
+	assert_true(cli_app_settled(app, CLI_WAIT_UPDATE));
 	/* removal is only done on a 404 */
 	assert_false(cli_app_settled(app, CLI_WAIT_GONE));
 	assert_false(cli_app_settled(NULL, CLI_WAIT_RUNNING));

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -292,10 +293,16 @@ static void server_start(struct server *s, const char *const *responses, size_t 
 				sleep(5);
 				_exit(0);
 			}
+			/* "HANG:text": write text, then keep the connection open */
+			bool hang_after = strncmp(responses[i], "HANG:", 5) == 0;
 			char resp[4096];
-			snprintf(resp, sizeof(resp), responses[i], s->port);
+			snprintf(resp, sizeof(resp), responses[i] + (hang_after ? 5 : 0), s->port);
 			if (write(c, resp, strlen(resp)) < 0)
 				_exit(1);
+			if (hang_after) {
+				sleep(5);
+				_exit(0);
+			}
 			close(c);
 		}
 		_exit(0);
@@ -333,7 +340,9 @@ static void test_client_redirect_and_body(void **state)
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u/pre", s.port);
 	struct http_url u;
 	assert_int_equal(http_url_parse(base, &u), 0);
-	struct http_request req = { "POST", "/v2/apps", "{\"id\":\"w\"}", 10, 5000000 };
+	struct http_request req = { .method = "POST", .target = "/v2/apps",
+				    .body = "{\"id\":\"w\"}", .body_len = 10,
+				    .timeout_usec = 5000000 };
 	struct http_response resp;
 	char err[128] = "";
 	assert_int_equal(http_client_send(&u, &req, &resp, err, sizeof(err)), 0);
@@ -363,7 +372,7 @@ static void test_client_too_many_redirects(void **state)
 	struct server s;
 	server_start(&s, responses, 4);
 	struct http_url u = { (char *)"127.0.0.1", s.port, (char *)"" };
-	struct http_request req = { "GET", "/v2/apps", NULL, 0, 5000000 };
+	struct http_request req = { .method = "GET", .target = "/v2/apps", .timeout_usec = 5000000 };
 	struct http_response resp;
 	char err[128] = "";
 	assert_int_equal(http_client_send(&u, &req, &resp, err, sizeof(err)), -ELOOP);
@@ -380,7 +389,7 @@ static void test_client_timeout(void **state)
 	struct server s;
 	server_start(&s, responses, 1);
 	struct http_url u = { (char *)"127.0.0.1", s.port, (char *)"" };
-	struct http_request req = { "GET", "/ping", NULL, 0, 300000 };
+	struct http_request req = { .method = "GET", .target = "/ping", .timeout_usec = 300000 };
 	struct http_response resp;
 	char err[128] = "";
 	assert_int_equal(http_client_send(&u, &req, &resp, err, sizeof(err)), -ETIMEDOUT);
@@ -395,11 +404,126 @@ static void test_client_refused(void **state)
 	int fd = listen_any(&port);
 	close(fd); /* nothing listens there now */
 	struct http_url u = { (char *)"127.0.0.1", port, (char *)"" };
-	struct http_request req = { "GET", "/ping", NULL, 0, 2000000 };
+	struct http_request req = { .method = "GET", .target = "/ping", .timeout_usec = 2000000 };
 	struct http_response resp;
 	char err[128] = "";
 	assert_int_equal(http_client_send(&u, &req, &resp, err, sizeof(err)), -ECONNREFUSED);
 	assert_string_equal(err, "Connection refused");
+}
+
+/* ---- streaming ---- */
+
+static int collect_body(const char *data, size_t len, void *ctx)
+{
+	strbuf_add(ctx, data, len);
+	return 0;
+}
+
+/* One streamed request against a server giving response; returns http_client_stream's
+ * value, the streamed bytes in got, the request the server saw in *seen (malloc'd). */
+static int stream_one(const char *response, uint64_t idle_usec, volatile sig_atomic_t *stop,
+		      struct http_response *resp, struct strbuf *got, char *err, size_t errlen,
+		      char **seen)
+{
+	struct server s;
+	server_start(&s, &response, 1);
+	struct http_url u = { (char *)"127.0.0.1", s.port, (char *)"" };
+	struct http_request req = { .method = "GET",
+				    .target = "/v2/events?event_type=a",
+				    .timeout_usec = 2000000,
+				    .accept = "text/event-stream" };
+	sigset_t mask;
+	sigemptyset(&mask);
+	struct http_stream_opts so = { .on_body = collect_body,
+				       .ctx = got,
+				       .idle_timeout_usec = idle_usec,
+				       .sigmask = &mask,
+				       .stop = stop };
+	int r = http_client_stream(&u, &req, &so, resp, err, errlen);
+	*seen = server_finish(&s);
+	return r;
+}
+
+static void test_stream_chunked(void **state)
+{
+	(void)state;
+	struct http_response resp;
+	struct strbuf got = STRBUF_INIT;
+	char err[128] = "", *seen;
+	int r = stream_one("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream;charset=UTF-8\r\n"
+			   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+			   "10\r\nevent: a\r\ndata: \r\n5\r\n1\r\n\r\n\r\n2\r\n\r\n\r\n0\r\n\r\n",
+			   0, NULL, &resp, &got, err, sizeof(err), &seen);
+	assert_int_equal(r, 0);
+	assert_int_equal(resp.status, 200);
+	assert_string_equal(resp.content_type, "text/event-stream;charset=UTF-8");
+	assert_string_equal(strbuf_str(&got), "event: a\r\ndata: 1\r\n\r\n\r\n");
+	assert_non_null(strstr(seen, "GET /v2/events?event_type=a HTTP/1.1\r\n"));
+	assert_non_null(strstr(seen, "Accept: text/event-stream\r\n"));
+	assert_non_null(strstr(seen, "Cache-Control: no-cache\r\n"));
+	http_response_release(&resp);
+	strbuf_release(&got);
+	free(seen);
+}
+
+static void test_stream_ends_badly(void **state)
+{
+	(void)state;
+	struct http_response resp;
+	struct strbuf got = STRBUF_INIT;
+	char err[128] = "", *seen;
+	/* closed in the middle of a chunk */
+	int r = stream_one("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			   "10\r\ndata: x\r\n",
+			   0, NULL, &resp, &got, err, sizeof(err), &seen);
+	assert_int_equal(r, -EPIPE);
+	assert_int_equal(resp.status, 200); /* the head had come: only the status is kept */
+	assert_null(resp.content_type);
+	assert_non_null(strstr(err, "closed"));
+	assert_string_equal(strbuf_str(&got), "data: x\r\n");
+	free(seen);
+	strbuf_release(&got);
+	/* a body without framing simply ends with the connection */
+	r = stream_one("HTTP/1.0 200 OK\r\n\r\ndata: y\n\n", 0, NULL, &resp, &got, err,
+		       sizeof(err), &seen);
+	assert_int_equal(r, 0);
+	assert_string_equal(strbuf_str(&got), "data: y\n\n");
+	http_response_release(&resp);
+	free(seen);
+	strbuf_release(&got);
+	/* nothing for longer than the idle timeout */
+	r = stream_one("HANG:HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n\r\n\r\n",
+		       300000, NULL, &resp, &got, err, sizeof(err), &seen);
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_string_equal(strbuf_str(&got), "\r\n\r");
+	assert_non_null(strstr(err, "no data"));
+	free(seen);
+	strbuf_release(&got);
+}
+
+static void test_stream_error_status_and_cancel(void **state)
+{
+	(void)state;
+	struct http_response resp;
+	struct strbuf got = STRBUF_INIT;
+	char err[128] = "", *seen;
+	/* not 2xx: the whole answer, as http_client_send gives it */
+	int r = stream_one("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 13\r\n\r\n"
+			   "{\"message\":1}",
+			   0, NULL, &resp, &got, err, sizeof(err), &seen);
+	assert_int_equal(r, 0);
+	assert_int_equal(resp.status, 405);
+	assert_string_equal(resp.body, "{\"message\":1}");
+	assert_int_equal(got.len, 0);
+	http_response_release(&resp);
+	free(seen);
+	/* the stop flag (as a signal handler sets it) ends the wait */
+	volatile sig_atomic_t stop = 1;
+	r = stream_one("HANG:HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 0, &stop,
+		       &resp, &got, err, sizeof(err), &seen);
+	assert_int_equal(r, -ECANCELED);
+	free(seen);
+	strbuf_release(&got);
 }
 
 int main(void)
@@ -416,6 +540,9 @@ int main(void)
 		cmocka_unit_test(test_client_too_many_redirects),
 		cmocka_unit_test(test_client_timeout),
 		cmocka_unit_test(test_client_refused),
+		cmocka_unit_test(test_stream_chunked),
+		cmocka_unit_test(test_stream_ends_badly),
+		cmocka_unit_test(test_stream_error_status_and_cancel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

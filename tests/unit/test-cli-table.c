@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "base/mem.h"
+#include "base/strbuf.h"
 #include "cli/cli-internal.h"
 #include "cli/table.h"
 
@@ -179,6 +180,105 @@ static void test_render_app(void **state)
 	json_decref(app);
 }
 
+static void test_render_deployments(void **state)
+{
+	(void)state;
+	json_t *d = json_loads(
+		"[{\"id\":\"d1\",\"version\":\"2024-05-02T09:14:44.870Z\",\"affectedApps\":[\"/web\"],"
+		"\"affectedPods\":[],\"steps\":[{\"actions\":[{\"action\":\"RestartApplication\","
+		"\"app\":\"/web\"}]}],\"currentActions\":[{\"action\":\"RestartApplication\","
+		"\"app\":\"/web\",\"readinessCheckResults\":[]}],\"currentStep\":1,\"totalSteps\":1},"
+		"{\"id\":\"d2\",\"version\":\"v\",\"affectedApps\":[\"/a\",\"/b\"],"
+		"\"steps\":[{\"actions\":[{\"action\":\"StartApplication\",\"app\":\"/a\"}]},"
+		"{\"actions\":[{\"action\":\"StartApplication\",\"app\":\"/b\"}]}],"
+		"\"currentActions\":[],\"currentStep\":2,\"totalSteps\":2}]",
+		0, NULL);
+	assert_non_null(d);
+	char *s = cli_render_deployments(d);
+	assert_string_equal(s, "ID  APPS   ACTIONS              STEP  VERSION\n"
+			       "d1  /web   RestartApplication   1/1   2024-05-02T09:14:44.870Z\n"
+			       "d2  /a,/b  StartApplication /b  2/2   v\n");
+	free(s);
+	json_decref(d);
+	json_t *none = json_array();
+	s = cli_render_deployments(none);
+	assert_string_equal(s, "ID  APPS  ACTIONS  STEP  VERSION\n");
+	free(s);
+	json_decref(none);
+}
+
+static void check_event(const char *type, const char *data, const char *want)
+{
+	json_t *j = data ? json_loads(data, 0, NULL) : NULL;
+	char *s = cli_event_line(type, j);
+	if (strcmp(s, want) != 0)
+		fail_msg("%s: got '%s'", type, s);
+	free(s);
+	json_decref(j);
+}
+
+static void test_event_lines(void **state)
+{
+	(void)state;
+	check_event("status_update_event",
+		    "{\"slaveId\":\"s\",\"taskId\":\"web.instance-1._app.1\",\"taskStatus\":"
+		    "\"TASK_KILLED\",\"message\":\"Command terminated\",\"appId\":\"/web\",\"host\":"
+		    "\"n1\",\"ports\":[31000],\"version\":\"v\",\"eventType\":\"status_update_event\","
+		    "\"timestamp\":\"2024-05-02T09:14:45.102Z\"}",
+		    "2024-05-02T09:14:45.102Z status_update_event /web web.instance-1._app.1 "
+		    "TASK_KILLED host=n1 message=Command terminated");
+	/* an empty message is left out */
+	check_event("status_update_event",
+		    "{\"taskId\":\"t\",\"taskStatus\":\"TASK_RUNNING\",\"message\":\"\",\"appId\":"
+		    "\"/web\",\"timestamp\":\"T\"}",
+		    "T status_update_event /web t TASK_RUNNING");
+	check_event("health_status_changed_event",
+		    "{\"appId\":\"/web\",\"instanceId\":\"i1\",\"version\":\"v\",\"alive\":false,"
+		    "\"timestamp\":\"T\"}",
+		    "T health_status_changed_event /web i1 alive=false");
+	check_event("deployment_info",
+		    "{\"plan\":{\"id\":\"d1\",\"steps\":[{\"actions\":[{\"action\":"
+		    "\"RestartApplication\",\"app\":\"/web\"}]}]},\"currentStep\":{\"actions\":"
+		    "[{\"action\":\"RestartApplication\",\"app\":\"/web\"}]},\"timestamp\":\"T\"}",
+		    "T deployment_info d1: RestartApplication /web");
+	check_event("deployment_failed",
+		    "{\"id\":\"d2\",\"plan\":{\"id\":\"d2\",\"steps\":[{\"actions\":[{\"action\":"
+		    "\"StartApplication\",\"app\":\"/a\"}]},{\"actions\":[{\"action\":"
+		    "\"ScaleApplication\",\"app\":\"/b\"}]}]},\"reason\":\"cancelled\",\"timestamp\":"
+		    "\"T\"}",
+		    "T deployment_failed d2: StartApplication /a, ScaleApplication /b reason=cancelled");
+	check_event("api_post_event",
+		    "{\"clientIp\":\"127.0.0.1\",\"uri\":\"/v2/apps/web\",\"appDefinition\":{},"
+		    "\"timestamp\":\"T\"}",
+		    "T api_post_event /v2/apps/web clientIp=127.0.0.1");
+	check_event("event_stream_attached", "{\"remoteAddress\":\"1.2.3.4\",\"timestamp\":\"T\"}",
+		    "T event_stream_attached 1.2.3.4");
+	/* an unknown type shows its fields; escape sequences are defused */
+	check_event("brand_new_event",
+		    "{\"eventType\":\"brand_new_event\",\"a\":\"x\\u001b[31m\",\"n\":2,"
+		    "\"timestamp\":\"T\"}",
+		    "T brand_new_event a=x?[31m n=2");
+	/* data that is not JSON still gets a line, with the current time */
+	json_t *bad = NULL;
+	char *s = cli_event_line("x_event", bad);
+	assert_non_null(strstr(s, " x_event (data is not a JSON object)"));
+	assert_true(s[4] == '-' && s[10] == 'T');
+	free(s);
+	/* a huge summary is cut */
+	struct strbuf big = STRBUF_INIT;
+	strbuf_adds(&big, "{\"appId\":\"");
+	for (int i = 0; i < 3000; i++)
+		strbuf_addch(&big, 'a');
+	strbuf_adds(&big, "\",\"timestamp\":\"T\"}");
+	json_t *j = json_loads(strbuf_str(&big), 0, NULL);
+	s = cli_event_line("app_terminated_event", j);
+	assert_true(strlen(s) < 1100);
+	assert_non_null(strstr(s, "…"));
+	free(s);
+	json_decref(j);
+	strbuf_release(&big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +289,8 @@ int main(void)
 		cmocka_unit_test(test_render_tasks),
 		cmocka_unit_test(test_render_nodes),
 		cmocka_unit_test(test_render_app),
+		cmocka_unit_test(test_render_deployments),
+		cmocka_unit_test(test_event_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,305 @@
+/* berth events [--type T]... [--json]: GET /v2/events as Server-Sent Events, one line per
+ * event as it arrives, until Ctrl-C (exit 0) or the stream ends (exit 1: an event stream
+ * does not end by itself). The body is read as it comes (http_client_stream) and framed by
+ * sse.c, one event at most CLI_MAX_EVENT bytes. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "cli/cli-internal.h"
+#include "cli/sse.h"
+
+#define SUMMARY_MAX 1000 /* bytes of an event's summary shown */
+
+/* ---- rendering (pure) ---- */
+
+/* What to show per type: keys of the event's JSON, in order; a key ending in '=' is shown
+ * as "key=value", others as the bare value. Missing or empty values are left out. */
+static const struct {
+	const char *type;
+	const char *keys;
+} summaries[] = {
+	{ "status_update_event", "appId taskId taskStatus host= message=" },
+	{ "instance_changed_event", "runSpecId instanceId condition host=" },
+	{ "instance_health_changed_event", "runSpecId instanceId healthy=" },
+	{ "unknown_instance_terminated_event", "runSpecId instanceId condition" },
+	{ "health_status_changed_event", "appId instanceId alive=" },
+	{ "failed_health_check_event", "appId taskId" },
+	{ "unhealthy_instance_kill_event", "appId taskId reason=" },
+	{ "add_health_check_event", "appId version=" },
+	{ "remove_health_check_event", "appId version=" },
+	{ "app_terminated_event", "appId" },
+	{ "api_post_event", "uri clientIp=" },
+	{ "group_change_success", "groupId version=" },
+	{ "group_change_failed", "groupId version= reason=" },
+	{ "event_stream_attached", "remoteAddress" },
+	{ "event_stream_detached", "remoteAddress" },
+	{ "scheduler_registered_event", "frameworkId master=" },
+	{ "scheduler_reregistered_event", "master=" },
+	{ "subscribe_event", "callbackUrl clientIp=" },
+	{ "unsubscribe_event", "callbackUrl clientIp=" },
+	{ "framework_message_event", "slaveId executorId" },
+	{ "pod_created_event", "uri clientIp=" },
+	{ "pod_updated_event", "uri clientIp=" },
+	{ "pod_deleted_event", "uri clientIp=" },
+};
+
+/* A JSON value as text: strings as they are, the rest as compact JSON (malloc'd). NULL for
+ * an absent value or an empty string. */
+static char *value_text(json_t *v)
+{
+	if (!v || json_is_null(v))
+		return NULL;
+	if (json_is_string(v))
+		return json_string_length(v) ? xstrdup(json_string_value(v)) : NULL;
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static void add_value(struct strbuf *sb, const char *key, size_t klen, bool labelled, json_t *v)
+{
+	_cleanup_free_ char *text = value_text(v);
+	if (!text)
+		return;
+	if (sb->len)
+		strbuf_addch(sb, ' ');
+	if (labelled)
+		strbuf_addf(sb, "%.*s=", (int)klen, key);
+	strbuf_adds(sb, text);
+}
+
+static void add_keys(struct strbuf *sb, json_t *data, const char *keys)
+{
+	for (const char *k = keys; *k;) {
+		size_t n = strcspn(k, " ");
+		bool labelled = n > 0 && k[n - 1] == '=';
+		size_t klen = labelled ? n - 1 : n;
+		char key[64];
+		if (klen < sizeof(key)) {
+			memcpy(key, k, klen);
+			key[klen] = '\0';
+			add_value(sb, key, klen, labelled, json_object_get(data, key));
+		}
+		k += n;
+		while (*k == ' ')
+			k++;
+	}
+}
+
+/* "ID: RestartApplication /web" for the deployment events. */
+static void add_deployment(struct strbuf *sb, const char *type, json_t *data)
+{
+	json_t *plan = json_object_get(data, "plan");
+	const char *id = cli_json_str(data, "id");
+	if (!id)
+		id = cli_json_str(plan, "id");
+	strbuf_adds(sb, id ? id : "?");
+	json_t *actions = json_object_get(json_object_get(data, "currentStep"), "actions");
+	struct strbuf acts = STRBUF_INIT;
+	size_t i, j;
+	json_t *a, *step;
+	if (json_array_size(actions) == 0) {
+		/* the whole plan's actions */
+		json_array_foreach(json_object_get(plan, "steps"), i, step) {
+			json_array_foreach(json_object_get(step, "actions"), j, a) {
+				const char *app = cli_json_str(a, "app") ?: cli_json_str(a, "pod");
+				strbuf_addf(&acts, "%s%s%s%s", acts.len ? ", " : "",
+					    cli_json_str(a, "action") ?: "?", app ? " " : "",
+					    app ? app : "");
+			}
+		}
+	} else {
+		json_array_foreach(actions, i, a) {
+			const char *app = cli_json_str(a, "app") ?: cli_json_str(a, "pod");
+			strbuf_addf(&acts, "%s%s%s%s", acts.len ? ", " : "",
+				    cli_json_str(a, "action") ?: "?", app ? " " : "", app ? app : "");
+		}
+	}
+	if (acts.len)
+		strbuf_addf(sb, ": %s", strbuf_str(&acts));
+	strbuf_release(&acts);
+	if (strcmp(type, "deployment_failed") == 0 || strcmp(type, "deployment_step_failure") == 0)
+		add_keys(sb, data, "reason=");
+}
+
+/* Any other type: its top-level fields as key=value. */
+static void add_generic(struct strbuf *sb, json_t *data)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(data, k, v) {
+		if (strcmp(k, "eventType") == 0 || strcmp(k, "timestamp") == 0)
+			continue;
+		add_value(sb, k, strlen(k), true, v);
+		if (sb->len > SUMMARY_MAX)
+			break;
+	}
+}
+
+char *cli_event_line(const char *type, json_t *data)
+{
+	char now[32];
+	const char *ts = cli_json_str(data, "timestamp");
+	if (!ts)
+		ts = time_iso8601(time_real_usec(), now);
+	struct strbuf sum = STRBUF_INIT;
+	if (!json_is_object(data)) {
+		strbuf_adds(&sum, "(data is not a JSON object)");
+	} else if (strncmp(type, "deployment_", 11) == 0) {
+		add_deployment(&sum, type, data);
+	} else {
+		const char *keys = NULL;
+		for (size_t i = 0; i < ARRAY_SIZE(summaries); i++)
+			if (strcmp(summaries[i].type, type) == 0)
+				keys = summaries[i].keys;
+		if (keys)
+			add_keys(&sum, data, keys);
+		else
+			add_generic(&sum, data);
+	}
+	if (sum.len > SUMMARY_MAX) {
+		/* cut at a UTF-8 character boundary */
+		size_t n = SUMMARY_MAX;
+		while (n > 0 && ((unsigned char)sum.buf[n] & 0xC0) == 0x80)
+			n--;
+		sum.len = n;
+		sum.buf[n] = '\0';
+		strbuf_adds(&sum, "…");
+	}
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s %s%s%s", ts, type, sum.len ? " " : "", strbuf_str(&sum));
+	strbuf_release(&sum);
+	/* no control characters from the network on the terminal */
+	for (size_t i = 0; i < sb.len; i++)
+		if ((unsigned char)sb.buf[i] < 0x20 || sb.buf[i] == 0x7f)
+			sb.buf[i] = '?';
+	return strbuf_detach(&sb, NULL);
+}
+
+/* ---- the stream ---- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct events {
+	struct sse_parser sse;
+	bool json;
+	bool got_bytes;   /* the stream had started */
+	bool write_failed;
+	size_t skipped;   /* oversized events already reported */
+};
+
+static int on_event(const char *type, const char *data, size_t len, void *ctx)
+{
+	struct events *e = ctx;
+	if (e->json) {
+		fwrite(data, 1, len, stdout);
+		fputc('\n', stdout);
+	} else {
+		json_t *j = json_loadb(data, len, 0, NULL);
+		_cleanup_free_ char *line = cli_event_line(type, j);
+		json_decref(j);
+		puts(line);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		e->write_failed = true;
+		return -EIO;
+	}
+	return 0;
+}
+
+static int on_body(const char *data, size_t len, void *ctx)
+{
+	struct events *e = ctx;
+	e->got_bytes = true;
+	int r = sse_feed(&e->sse, data, len, on_event, e);
+	if (e->sse.skipped > e->skipped) {
+		e->skipped = e->sse.skipped;
+		fprintf(stderr, "berth: skipped an event larger than %u KiB\n", CLI_MAX_EVENT >> 10);
+	}
+	return r;
+}
+
+int cli_events(struct cli *c)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_adds(&sb, "/v2/events");
+	for (size_t i = 0; i < c->o.ntypes; i++) {
+		strbuf_adds(&sb, i ? "&event_type=" : "?event_type=");
+		cli_url_encode(&sb, c->o.types[i], false);
+	}
+	_cleanup_free_ char *target = strbuf_detach(&sb, NULL);
+
+	struct events e = { .json = c->o.seen & CLI_F_JSON };
+	sse_init(&e.sse, CLI_MAX_EVENT);
+
+	/* SIGINT and SIGTERM only set a flag, and are blocked except while waiting for the
+	 * network (ppoll), so a signal cannot slip in between the check and the wait. */
+	stop_requested = 0;
+	struct sigaction sa = { .sa_handler = on_stop_signal }, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	sigset_t block, old_mask, wait_mask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	wait_mask = old_mask;
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGTERM);
+
+	struct http_request req = {
+		.method = "GET",
+		.target = target,
+		.accept = "text/event-stream",
+		.timeout_usec = CLI_REQUEST_TIMEOUT_USEC,
+	};
+	struct http_stream_opts so = {
+		.on_body = on_body,
+		.ctx = &e,
+		.idle_timeout_usec = CLI_EVENTS_IDLE_USEC,
+		.sigmask = &wait_mask,
+		.stop = &stop_requested,
+	};
+	struct http_response resp;
+	char err[256] = "";
+	int r = http_client_stream(&c->url, &req, &so, &resp, err, sizeof(err));
+
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	sse_release(&e.sse);
+
+	if (r == -ECANCELED)
+		return CLI_OK;
+	if (e.write_failed)
+		return cli_fail("cannot write output: %s", strerror(errno));
+	bool streamed = resp.status / 100 == 2; /* the 2xx head had come */
+	if (streamed && (r == 0 || r == -EPIPE)) {
+		http_response_release(&resp);
+		return cli_fail("the master at %s closed the event stream", c->master);
+	}
+	if (r < 0) {
+		if (streamed || e.got_bytes)
+			return cli_fail("event stream from %s broke: %s", c->master, err);
+		if (r == -EBADMSG || r == -E2BIG || r == -ELOOP)
+			return cli_fail("bad answer from master at %s: %s", c->master, err);
+		return cli_fail("cannot reach master at %s: %s", c->master, err);
+	}
+	struct cli_reply rep = { .status = resp.status, .body = TAKE_PTR(resp.body),
+				 .body_len = resp.body_len };
+	if (rep.body_len > 0)
+		rep.json = json_loadb(rep.body, rep.body_len, JSON_DECODE_ANY, NULL);
+	http_response_release(&resp);
+	int rc = cli_fail_reply(&rep, NULL);
+	cli_reply_release(&rep);
+	return rc;
+}
