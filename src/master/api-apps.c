@@ -126,6 +126,7 @@ struct m_app *api_commit_app(struct master *m, struct evhttp_request *req, struc
 	}
 	if (old_dep) {
 		log_info("master", "deployment '%s' of '%s' superseded", old_dep->id, def->id);
+		apps_deployment_failed_event(m, old_dep, "superseded by a forced change");
 		free(old_dep->app_id);
 		free(old_dep);
 	}
@@ -329,6 +330,7 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 		return;
 	}
 	if (ma->deploy) {
+		apps_deployment_failed_event(m, ma->deploy, "the app was deleted");
 		free(ma->deploy->app_id);
 		free(ma->deploy);
 		ma->deploy = NULL;

@@ -370,7 +370,7 @@ static void deployments(struct master *m, struct evhttp_request *req, const char
 		for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 			struct m_app *ma = v;
 			if (ma->deploy)
-				json_array_append_new(arr, render_deployment(m, ma));
+				json_array_append_new(arr, render_deployment(m, ma->deploy));
 		}
 		http_reply_json(req, 200, arr);
 		return;
@@ -396,7 +396,8 @@ static void deployments(struct master *m, struct evhttp_request *req, const char
 	}
 	if (force || found->deleting) {
 		/* Stop tracking it; the app stays as it is now. */
-		apps_deployment_done(m, found);
+		apps_deployment_failed_event(m, found->deploy, "canceled with force");
+		apps_deployment_stop(m, found);
 		http_reply_text(req, 202, "");
 		return;
 	}
@@ -412,7 +413,8 @@ static void deployments(struct master *m, struct evhttp_request *req, const char
 	size_t len;
 	snprintf(key, sizeof(key), "versions/%s@%s", found->def->id, prev ? prev : "");
 	if (!prev || store_get(m->store, key, &val, &len, NULL) < 0) {
-		apps_deployment_done(m, found);
+		apps_deployment_failed_event(m, found->deploy, "canceled: no previous version");
+		apps_deployment_stop(m, found);
 		http_reply_text(req, 202, "");
 		return;
 	}

@@ -566,7 +566,7 @@ struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, con
 
 void apps_deployment_announce(struct master *m, struct m_app *ma)
 {
-	json_t *plan = render_deployment(m, ma);
+	json_t *plan = render_deployment(m, ma->deploy);
 	json_t *step = json_pack("{s:O}", "actions", json_object_get(plan, "currentActions"));
 	events_publish(m, "deployment_info", json_pack("{s:o, s:o}", "plan", plan, "currentStep", step));
 }
@@ -592,17 +592,35 @@ static void deployment_free(struct m_deployment *d)
 	free(d);
 }
 
+void apps_deployment_failed_event(struct master *m, const struct m_deployment *d,
+				  const char *reason)
+{
+	events_publish(m, "deployment_failed",
+		       json_pack("{s:s, s:o, s:s}", "id", d->id, "plan", render_deployment(m, d),
+				 "reason", reason));
+	master_metrics_deployment("canceled");
+}
+
 void apps_deployment_done(struct master *m, struct m_app *ma)
 {
 	struct m_deployment *d = ma->deploy;
 	if (!d)
 		return;
 	log_info("master", "deployment '%s' (%s '%s') finished", d->id, d->action, d->app_id);
-	json_t *plan = render_deployment(m, ma);
+	json_t *plan = render_deployment(m, ma->deploy);
 	json_t *step = json_pack("{s:O}", "actions", json_object_get(plan, "currentActions"));
 	events_publish(m, "deployment_step_success",
 		       json_pack("{s:O, s:o}", "plan", plan, "currentStep", step));
 	events_publish(m, "deployment_success", json_pack("{s:s, s:o}", "id", d->id, "plan", plan));
+	apps_deployment_stop(m, ma);
+	master_metrics_deployment("success");
+}
+
+void apps_deployment_stop(struct master *m, struct m_app *ma)
+{
+	struct m_deployment *d = ma->deploy;
+	if (!d)
+		return;
 	char key[128];
 	snprintf(key, sizeof(key), "deployments/%s", d->id);
 	int r = store_delete(m->store, key, STORE_ANY_VERSION);
@@ -610,7 +628,6 @@ void apps_deployment_done(struct master *m, struct m_app *ma)
 		log_warn("master", "cannot delete '%s': %s", key, strerror(-r));
 	ma->deploy = NULL;
 	deployment_free(d);
-	master_metrics_deployment("success");
 }
 
 /* ---- the scheduling pass ---- */

@@ -159,6 +159,11 @@ bool apps_in_slot(const struct m_app *ma, const struct m_instance *in);
 /* Starts a deployment for ma (replacing none: the caller checked the lock). */
 struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, const char *action);
 void apps_deployment_done(struct master *m, struct m_app *ma);
+/* Forgets ma's deployment (store and memory) without events. */
+void apps_deployment_stop(struct master *m, struct m_app *ma);
+/* deployment_failed for a deployment that was canceled or superseded. */
+void apps_deployment_failed_event(struct master *m, const struct m_deployment *d,
+				  const char *reason);
 /* deployment_info for ma's deployment that just started. */
 void apps_deployment_announce(struct master *m, struct m_app *ma);
 int apps_store_deployment(struct master *m, const struct m_deployment *d);
@@ -176,7 +181,7 @@ void apps_assign_service_ports(struct master *m, struct app *def, const struct a
 json_t *render_app(struct master *m, const struct m_app *ma, bool with_tasks, bool with_counts,
 		   bool with_deployments, bool with_failure);
 json_t *render_task(struct master *m, const struct m_instance *in);
-json_t *render_deployment(struct master *m, const struct m_app *ma);
+json_t *render_deployment(struct master *m, const struct m_deployment *d);
 json_t *render_queue(struct master *m);
 
 /* events.c: Marathon's SSE event bus */

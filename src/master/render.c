@@ -108,9 +108,8 @@ json_t *render_app(struct master *m, const struct m_app *ma, bool with_tasks, bo
 	return j;
 }
 
-json_t *render_deployment(struct master *m, const struct m_app *ma)
+json_t *render_deployment(struct master *m, const struct m_deployment *d)
 {
-	const struct m_deployment *d = ma->deploy;
 	json_t *action = json_pack("{s:s, s:s}", "action", d->action, "app", d->app_id);
 	json_t *current = json_pack("{s:s, s:s, s:[]}", "action", d->action, "app", d->app_id,
 				    "readinessCheckResults");

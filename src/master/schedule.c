@@ -183,7 +183,7 @@ static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent
 					      hc_protocol_name(h->protocol), "port", (int)port,
 					      "grace_period_seconds", h->grace_period_seconds,
 					      "interval_seconds", h->interval_seconds, "timeout_seconds",
-					      h->timeout_seconds, "delay_seconds", h->delay_seconds,
+					      h->timeout_seconds, "delay_seconds", h->mesos ? h->delay_seconds : 0.0,
 					      "max_consecutive_failures",
 					      (json_int_t)h->max_consecutive_failures, "ignore_http1xx",
 					      h->ignore_http1xx);

@@ -111,6 +111,7 @@ int health_checks_parse(json_t *arr, size_t nports, struct verr *err,
 		if (!pv)
 			json_object_set_new(o, "protocol", json_string("HTTP"));
 		c->protocol = (enum hc_protocol)p;
+		c->mesos = mesos;
 		c->port_index = -1;
 		if (c->protocol == HC_HTTP || c->protocol == HC_HTTPS) {
 			json_t *pa = json_object_get(o, "path");

@@ -19,6 +19,7 @@ struct health_check {
 	double grace_period_seconds, interval_seconds, timeout_seconds, delay_seconds;
 	int64_t max_consecutive_failures; /* 0 = never kill */
 	bool ignore_http1xx;
+	bool mesos;         /* MESOS_* or COMMAND: delaySeconds applies (Marathon's own checks start at once) */
 };
 
 struct readiness_check {
