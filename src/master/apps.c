@@ -427,6 +427,7 @@ void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *ta
 			hmap_put(&reported, tid, t);
 	}
 	a->ntasks = 0;
+	resources_release(&a->free);
 	resources_copy(&a->free, &a->total);
 	/* Instances we placed there: recovered if reported, lost if not. */
 	const char *k;
@@ -499,6 +500,7 @@ void apps_agent_lost(struct master *m, struct m_agent *a)
 	if (r == 0 && store_txn_commit(m->store) < 0)
 		log_error("master", "cannot commit after losing agent '%s'", a->id);
 	a->ntasks = 0;
+	resources_release(&a->free);
 	resources_copy(&a->free, &a->total);
 }
 

@@ -11,6 +11,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "master/master-int.h"
+#include "master/state-json.h"
 
 static void on_request(struct evhttp_request *req, void *ctx)
 {
@@ -68,6 +69,15 @@ static void on_request(struct evhttp_request *req, void *ctx)
 	}
 	if (str_has_prefix(path, "/api/berth/tasks/")) {
 		api_files_proxy(m, req, path);
+		return;
+	}
+	if (!strcmp(path, "/master/state") || !strcmp(path, "/state") ||
+	    !strcmp(path, "/master/state.json") || !strcmp(path, "/state.json")) {
+		state_json_handle(m, req);
+		return;
+	}
+	if (!strcmp(path, "/api/v1") || !strcmp(path, "/master/api/v1")) {
+		api_operator_handle(m, req);
 		return;
 	}
 	if (!strcmp(path, "/master/slaves") || !strcmp(path, "/slaves")) {

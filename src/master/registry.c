@@ -90,6 +90,7 @@ static int agent_set_info(struct m_agent *a, const char *hostname, const char *h
 	attributes_release(&a->attrs);
 	a->total = total;
 	a->attrs = at;
+	resources_release(&a->free);
 	resources_copy(&a->free, &a->total);
 	return 0;
 }

@@ -115,6 +115,8 @@ void app_free(struct app *a)
 	free(a->ports);
 	constraints_free(a->constraints, a->nconstraints);
 	health_checks_free(a->health_checks, a->nhealth_checks);
+	volumes_free(a->volumes, a->nvolumes);
+	free(a->pre_stop);
 	readiness_checks_free(a->readiness_checks, a->nreadiness_checks);
 	free(a->role);
 	free(a->user);
@@ -597,7 +599,7 @@ static void check_fraction(struct ctx *c, json_t *obj, const char *key, const ch
 		bad(c, path, "is greater than 1");
 }
 
-static void check_upgrade_strategy(struct ctx *c)
+static void check_upgrade_strategy(struct ctx *c, bool stateful)
 {
 	json_t *u = field(c, "upgradeStrategy");
 	if (!u) {
@@ -607,8 +609,19 @@ static void check_upgrade_strategy(struct ctx *c)
 		bad(c, "/upgradeStrategy", "error.expected.jsobject");
 		return;
 	}
-	check_fraction(c, u, "minimumHealthCapacity", "upgradeStrategy", 1.0);
-	check_fraction(c, u, "maximumOverCapacity", "upgradeStrategy", 1.0);
+	check_fraction(c, u, "minimumHealthCapacity", "upgradeStrategy", stateful ? 0.5 : 1.0);
+	check_fraction(c, u, "maximumOverCapacity", "upgradeStrategy", stateful ? 0.0 : 1.0);
+	if (stateful) {
+		/* One instance at a time, never two on one volume (Marathon's resident rule). */
+		json_t *mn = json_object_get(u, "minimumHealthCapacity");
+		json_t *mx = json_object_get(u, "maximumOverCapacity");
+		if (json_is_number(mn) && json_number_value(mn) > 0.5)
+			bad(c, "/upgradeStrategy/minimumHealthCapacity",
+			    "must be at most 0.5 for an app with volumes");
+		if (json_is_number(mx) && json_number_value(mx) > 0)
+			bad(c, "/upgradeStrategy/maximumOverCapacity",
+			    "must be 0 for an app with volumes");
+	}
 	json_t *mn = json_object_get(u, "minimumHealthCapacity");
 	json_t *mx = json_object_get(u, "maximumOverCapacity");
 	if (json_is_number(mn) && json_is_number(mx) && json_number_value(mn) >= 1.0 &&
@@ -616,6 +629,34 @@ static void check_upgrade_strategy(struct ctx *c)
 		bad(c, "/upgradeStrategy",
 		    "minimumHealthCapacity 1 with maximumOverCapacity 0 leaves no room to replace "
 		    "a task");
+}
+
+/* berth's extension: "preStop": {"command": "...", "timeoutSeconds": 30}, run in the task's
+ * environment before it is stopped for a scale-down or an upgrade. */
+static void check_pre_stop(struct ctx *c, struct app *a)
+{
+	json_t *p = field(c, "preStop");
+	if (!p)
+		return;
+	json_t *cmd = json_object_get(p, "command");
+	if (!json_is_object(p) || !json_is_string(cmd) || !json_string_length(cmd) ||
+	    json_string_length(cmd) > 65536) {
+		bad(c, "/preStop/command", "must be a non-empty command string");
+		return;
+	}
+	json_t *t = json_object_get(p, "timeoutSeconds");
+	double to = 30;
+	if (t && !json_is_null(t)) {
+		if (!json_is_number(t) || json_number_value(t) <= 0 || json_number_value(t) > 3600) {
+			bad(c, "/preStop/timeoutSeconds", "must be a number of seconds from 1 to 3600");
+			return;
+		}
+		to = json_number_value(t);
+	} else {
+		json_object_set_new(p, "timeoutSeconds", json_integer(30));
+	}
+	a->pre_stop = xstrdup(json_string_value(cmd));
+	a->pre_stop_timeout = to;
 }
 
 /* dependencies: app ids, made absolute (relative ones resolve against the app's group). */
@@ -671,9 +712,17 @@ static double seconds_in(struct ctx *c, json_t *obj, const char *key, bool *ok)
 	return d;
 }
 
-static void check_unreachable_strategy(struct ctx *c)
+static void check_unreachable_strategy(struct ctx *c, bool stateful)
 {
 	json_t *u = field(c, "unreachableStrategy");
+	if (!u && stateful) {
+		json_object_set_new(c->j, "unreachableStrategy", json_string("disabled"));
+		return;
+	}
+	if (u && stateful && !json_is_string(u)) {
+		bad(c, "/unreachableStrategy", "must be \"disabled\" for an app with volumes");
+		return;
+	}
 	if (!u) {
 		json_object_set_new(c->j, "unreachableStrategy",
 				    json_pack("{s:i, s:i}", "inactiveAfterSeconds", 0,
@@ -772,8 +821,17 @@ int app_parse(const json_t *in, const char *base_id, struct verr *err, struct ap
 	const char *user = string_field(&c, "user", NULL);
 	a->user = user ? xstrdup(user) : NULL;
 
-	check_upgrade_strategy(&c);
-	check_unreachable_strategy(&c);
+	if (volumes_parse(c.j, (long long)a->instances, err, &a->volumes, &a->nvolumes) < 0)
+		c.bad = true;
+	for (size_t i = 0; i < a->nvolumes; i++) {
+		if (a->volumes[i].type == VOL_PERSISTENT)
+			a->resident = true;
+		if (a->volumes[i].type == VOL_PERSISTENT || !a->volumes[i].shared)
+			a->stateful = true;
+	}
+	check_pre_stop(&c, a);
+	check_upgrade_strategy(&c, a->stateful);
+	check_unreachable_strategy(&c, a->stateful);
 	array_field(&c, "healthChecks", true);
 	if (health_checks_parse(field(&c, "healthChecks"), a->nports, err, &a->health_checks,
 				&a->nhealth_checks) < 0)

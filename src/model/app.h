@@ -13,6 +13,7 @@
 #include "json/verr.h"
 #include "model/constraints.h"
 #include "model/health.h"
+#include "model/volumes.h"
 
 enum kill_selection { KILL_YOUNGEST_FIRST, KILL_OLDEST_FIRST };
 
@@ -48,6 +49,12 @@ struct app {
 	size_t nreadiness_checks;
 	double min_health_capacity, max_over_capacity; /* upgradeStrategy */
 	json_t *dependencies; /* array of canonical app ids, borrowed from json */
+	struct app_volume *volumes;
+	size_t nvolumes;
+	bool resident;    /* has local persistent volumes: instances are pinned to an agent */
+	bool stateful;    /* has persistent or unshared external volumes */
+	char *pre_stop;   /* berth extension "preStop": {"command", "timeoutSeconds"}; NULL if none */
+	double pre_stop_timeout;
 	json_t *json;     /* the normalized definition, owned */
 };
 

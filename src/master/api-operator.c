@@ -1,0 +1,189 @@
+/* The Mesos v1 operator API, `POST /api/v1` (reference/compat.md §2.1): the read calls
+ * answered from the master's state (payloads built in state-json.c), the rest 501.
+ *
+ * Checks run in Mesos's order, with its status codes; error bodies are plain text as Mesos
+ * sends them:
+ *   method not POST                      405 (Allow: POST)
+ *   no Content-Type                      400 Expecting 'Content-Type' to be present
+ *   Content-Type not application/json    415 (application/x-protobuf too: JSON only here)
+ *   body not JSON / not a Call object    400 Failed to parse body into JSON / convert …
+ *   no (known) type                      400 Failed to validate master::Call: …
+ *   Accept not allowing JSON             406
+ *   a call berth does not serve          501 */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "master/master-int.h"
+#include "master/state-json.h"
+
+enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED };
+
+static const struct {
+	const char *type;
+	enum call_kind kind;
+} calls[] = {
+	{ "GET_HEALTH", CALL_SERVED },
+	{ "GET_VERSION", CALL_SERVED },
+	{ "GET_STATE", CALL_SERVED },
+	{ "GET_AGENTS", CALL_SERVED },
+	{ "GET_FRAMEWORKS", CALL_SERVED },
+	{ "GET_TASKS", CALL_SERVED },
+	{ "GET_ROLES", CALL_SERVED },
+	{ "GET_EXECUTORS", CALL_SERVED },
+	{ "GET_MASTER", CALL_SERVED },
+	{ "GET_OPERATIONS", CALL_SERVED },
+	{ "GET_WEIGHTS", CALL_SERVED },
+	{ "GET_FLAGS", CALL_NOT_IMPLEMENTED },
+	{ "GET_METRICS", CALL_NOT_IMPLEMENTED },
+	{ "GET_LOGGING_LEVEL", CALL_NOT_IMPLEMENTED },
+	{ "SET_LOGGING_LEVEL", CALL_NOT_IMPLEMENTED },
+	{ "LIST_FILES", CALL_NOT_IMPLEMENTED },
+	{ "READ_FILE", CALL_NOT_IMPLEMENTED },
+	{ "UPDATE_WEIGHTS", CALL_NOT_IMPLEMENTED },
+	{ "SUBSCRIBE", CALL_NOT_IMPLEMENTED },
+	{ "RESERVE_RESOURCES", CALL_NOT_IMPLEMENTED },
+	{ "UNRESERVE_RESOURCES", CALL_NOT_IMPLEMENTED },
+	{ "CREATE_VOLUMES", CALL_NOT_IMPLEMENTED },
+	{ "DESTROY_VOLUMES", CALL_NOT_IMPLEMENTED },
+	{ "GROW_VOLUME", CALL_NOT_IMPLEMENTED },
+	{ "SHRINK_VOLUME", CALL_NOT_IMPLEMENTED },
+	{ "GET_MAINTENANCE_STATUS", CALL_NOT_IMPLEMENTED },
+	{ "GET_MAINTENANCE_SCHEDULE", CALL_NOT_IMPLEMENTED },
+	{ "UPDATE_MAINTENANCE_SCHEDULE", CALL_NOT_IMPLEMENTED },
+	{ "START_MAINTENANCE", CALL_NOT_IMPLEMENTED },
+	{ "STOP_MAINTENANCE", CALL_NOT_IMPLEMENTED },
+	{ "DRAIN_AGENT", CALL_NOT_IMPLEMENTED },
+	{ "DEACTIVATE_AGENT", CALL_NOT_IMPLEMENTED },
+	{ "REACTIVATE_AGENT", CALL_NOT_IMPLEMENTED },
+	{ "GET_QUOTA", CALL_NOT_IMPLEMENTED },
+	{ "UPDATE_QUOTA", CALL_NOT_IMPLEMENTED },
+	{ "SET_QUOTA", CALL_NOT_IMPLEMENTED },
+	{ "REMOVE_QUOTA", CALL_NOT_IMPLEMENTED },
+	{ "TEARDOWN", CALL_NOT_IMPLEMENTED },
+	{ "MARK_AGENT_GONE", CALL_NOT_IMPLEMENTED },
+};
+
+static void reply_text(struct evhttp_request *req, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_text(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	http_reply_text(req, code, buf);
+}
+
+/* "get_state" for "GET_STATE" into out (at least 32 bytes). */
+static void payload_key(const char *type, char *out, size_t len)
+{
+	size_t i = 0;
+	for (; type[i] && i + 1 < len; i++)
+		out[i] = (char)(type[i] >= 'A' && type[i] <= 'Z' ? type[i] - 'A' + 'a' : type[i]);
+	out[i] = '\0';
+}
+
+static json_t *call_payload(struct master *m, struct evhttp_request *req, const char *type)
+{
+	if (!strcmp(type, "GET_HEALTH"))
+		return json_pack("{s:b}", "healthy", 1);
+	if (!strcmp(type, "GET_VERSION"))
+		return state_json_v1_version();
+	if (!strcmp(type, "GET_AGENTS"))
+		return state_json_v1_agents(m);
+	if (!strcmp(type, "GET_FRAMEWORKS"))
+		return state_json_v1_frameworks(m);
+	if (!strcmp(type, "GET_TASKS"))
+		return state_json_v1_tasks(m);
+	if (!strcmp(type, "GET_ROLES"))
+		return state_json_v1_roles(m);
+	if (!strcmp(type, "GET_MASTER"))
+		return state_json_v1_master(m, req);
+	if (!strcmp(type, "GET_STATE"))
+		return json_pack("{s:o, s:{}, s:o, s:o}", "get_tasks", state_json_v1_tasks(m),
+				 "get_executors", "get_frameworks", state_json_v1_frameworks(m),
+				 "get_agents", state_json_v1_agents(m));
+	/* GET_EXECUTORS, GET_OPERATIONS, GET_WEIGHTS: command tasks only, no operations,
+	 * default weights: every repeated field is empty, so left out. */
+	return json_object();
+}
+
+void api_operator_handle(struct master *m, struct evhttp_request *req)
+{
+	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
+	if (meth != EVHTTP_REQ_POST) {
+		http_add_header(req, "Allow", "POST");
+		reply_text(req, 405, "Expecting one of { 'POST' }, but received '%s'",
+			   http_method_name(meth));
+		return;
+	}
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	int ct = state_json_content_type(evhttp_find_header(h, "Content-Type"));
+	if (ct == -ENOENT) {
+		reply_text(req, 400, "Expecting 'Content-Type' to be present");
+		return;
+	}
+	if (ct == -EPROTONOSUPPORT) {
+		reply_text(req, 415, "berth serves the operator API in application/json only, "
+				     "not application/x-protobuf");
+		return;
+	}
+	if (ct < 0) {
+		reply_text(req, 415, "Expecting 'Content-Type' of application/json");
+		return;
+	}
+	json_t *call;
+	char err[256];
+	if (http_request_json(req, &call, err, sizeof(err)) < 0) {
+		reply_text(req, 400, "Failed to parse body into JSON: %s", err);
+		return;
+	}
+	if (!json_is_object(call)) {
+		reply_text(req, 400, "Failed to convert JSON into Call protobuf: "
+				     "Expecting a JSON object");
+		json_decref(call);
+		return;
+	}
+	json_t *jt = json_object_get(call, "type");
+	if (jt && !json_is_string(jt)) {
+		reply_text(req, 400, "Failed to convert JSON into Call protobuf: "
+				     "Expecting a JSON string for field 'type'");
+		json_decref(call);
+		return;
+	}
+	/* An unknown enum name is dropped on conversion, as stout does: it reads as absent. */
+	const char *type = jt ? json_string_value(jt) : NULL;
+	size_t idx = ARRAY_SIZE(calls);
+	for (size_t i = 0; type && i < ARRAY_SIZE(calls); i++)
+		if (!strcmp(calls[i].type, type))
+			idx = i;
+	if (idx == ARRAY_SIZE(calls)) {
+		reply_text(req, 400, "Failed to validate master::Call: Expecting 'type' to be "
+				     "present%s%s%s",
+			   type ? " (unknown type '" : "", type ? type : "", type ? "')" : "");
+		json_decref(call);
+		return;
+	}
+	json_decref(call);
+	if (!state_json_accepts_json(evhttp_find_header(h, "Accept"))) {
+		reply_text(req, 406, "Expecting 'Accept' to allow application/json");
+		return;
+	}
+	if (calls[idx].kind == CALL_NOT_IMPLEMENTED) {
+		reply_text(req, 501, "'%s' is not supported by berth's operator API yet; the read "
+				     "calls GET_HEALTH, GET_VERSION, GET_STATE, GET_AGENTS, "
+				     "GET_FRAMEWORKS, GET_TASKS, GET_ROLES, GET_EXECUTORS, "
+				     "GET_MASTER, GET_OPERATIONS and GET_WEIGHTS are",
+			   calls[idx].type);
+		return;
+	}
+	char key[64];
+	payload_key(calls[idx].type, key, sizeof(key));
+	json_t *resp = json_pack("{s:s}", "type", calls[idx].type);
+	json_object_set_new(resp, key, call_payload(m, req, calls[idx].type));
+	http_reply_json(req, 200, resp);
+}

@@ -1,0 +1,91 @@
+/* The master's cluster state in Mesos's shapes: the legacy hand-written JSON of
+ * `GET /master/state` (reference/compat.md §2.2, read by Mesos-DNS as §2.3 says) and the
+ * protobuf-JSON objects of the v1 operator API (`POST /api/v1`, §2.1).
+ *
+ * berth has one framework today, its built-in apps framework, shown as Mesos shows Marathon:
+ * id m->framework_id, name "marathon", role "*", active and connected, and no `pid` (an
+ * HTTP-style framework: Mesos-DNS fails on a present but unparseable pid). Its tasks are the
+ * apps' live instances. Agents are "slaves" in the legacy JSON; unreachable ones are left out
+ * of `slaves[]` (counted in `unreachable_slaves`), as Mesos does.
+ *
+ * The pure helpers below (no master needed) are unit tested in tests/unit/test-state-json.c. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/app.h"
+#include "model/attributes.h"
+#include "model/resources.h"
+
+struct master;
+struct evhttp_request;
+
+/* The Mesos release whose APIs berth speaks, reported as `version` (berth's own version is
+ * `berth_version`), as /v2/info reports a Marathon version. */
+#define STATE_JSON_MESOS_VERSION "1.11.0"
+#define STATE_JSON_BERTH_VERSION "0.1.0"
+/* Marathon's framework defaults. */
+#define STATE_JSON_FRAMEWORK_NAME "marathon"
+#define STATE_JSON_FAILOVER_TIMEOUT 604800.0
+
+/* ---- pure helpers ---- */
+
+/* Legacy resources object: cpus, gpus, mem and disk always present (0 by default), every
+ * scalar summed over roles, ranges as "[a-b, c-d]" (a single value written "a-a"), sets as
+ * "{a, b}". role NULL takes every role, else only that role. New reference. */
+json_t *state_json_resources(const struct resources *r, const char *role);
+/* {role: resources object} for every role but "*". New reference. */
+json_t *state_json_reserved(const struct resources *r);
+/* Legacy attributes object: scalars as numbers, text as is, ranges "[1-2, 4-5]", sets
+ * "{a, b}". New reference. */
+json_t *state_json_attributes(const struct attributes *a);
+/* Mesos's text of a ranges or set value with ", " between elements, from berth's compact
+ * form ("[1-3,5-6]" -> "[1-3, 5-6]", "{a,b}" -> "{a, b}"). Malloc'd. */
+char *state_json_spaced_list(const char *compact);
+/* v1 Resource[] (protobuf JSON): {name, type, scalar|ranges|set, role} per entry, with
+ * `reservations` [{type: STATIC, role}] for reserved ones and `allocation_info` {role} when
+ * alloc_role is not NULL. New reference. */
+json_t *state_json_resources_v1(const struct resources *r, const char *alloc_role);
+/* v1 Attribute[]: {name, type, scalar|ranges|set|text}. New reference. */
+json_t *state_json_attributes_v1(const struct attributes *a);
+/* "id@host:port" (a libprocess UPID) into out; an IPv6 host gets brackets. Returns 0, or
+ * -E2BIG when it does not fit (out is then ""). */
+int state_json_upid(const char *id, const char *host, uint16_t port, char *out, size_t len);
+/* Labels object {k: v} (strings) -> [{key, value}] in the object's order; NULL or a
+ * non-object gives []. New reference. */
+json_t *state_json_labels(const json_t *labels);
+/* Marathon's DiscoveryInfo for a task of def: visibility FRAMEWORK, name (the task name),
+ * one port per portDefinition and protocol ("udp,tcp" gives two) with the host port from
+ * ports (0 past nports), its name and its labels. New reference (protobuf JSON). */
+json_t *state_json_discovery(const struct app *def, const char *name, const uint32_t *ports,
+			     size_t nports);
+/* Whether an Accept header allows application/json: absent or empty allows anything; the
+ * wildcard ranges (any type, any application subtype) count; a range with q=0 excludes. */
+bool state_json_accepts_json(const char *accept);
+/* Content-Type of an operator call: 0 for application/json (parameters allowed),
+ * -ENOENT when absent, -EPROTONOSUPPORT for application/x-protobuf, -EINVAL else. */
+int state_json_content_type(const char *ct);
+
+/* ---- the master's state ---- */
+
+/* The address clients reach the master at, for `leader` / `pid`: the listen address, or,
+ * when it is a wildcard, the local address of req's connection (req may be NULL: then
+ * 127.0.0.1). ip holds at least 64 bytes. */
+void state_json_master_addr(struct master *m, struct evhttp_request *req, char *ip, size_t iplen,
+			    uint16_t *port);
+/* The whole legacy /master/state object. New reference. */
+json_t *state_json_master_state(struct master *m, struct evhttp_request *req);
+/* v1 operator payloads (the get_x objects). New references. */
+json_t *state_json_v1_tasks(struct master *m);
+json_t *state_json_v1_agents(struct master *m);
+json_t *state_json_v1_frameworks(struct master *m);
+json_t *state_json_v1_roles(struct master *m);
+json_t *state_json_v1_master(struct master *m, struct evhttp_request *req);
+json_t *state_json_v1_version(void);
+
+/* HTTP: GET (or HEAD) /master/state and its aliases. */
+void state_json_handle(struct master *m, struct evhttp_request *req);
+/* HTTP: POST /api/v1, the operator API (api-operator.c). */
+void api_operator_handle(struct master *m, struct evhttp_request *req);
