@@ -149,6 +149,44 @@ struct m_app *api_commit_app(struct master *m, struct evhttp_request *req, struc
 	return target;
 }
 
+/* Volume rules that span apps, or an app's versions (Marathon's, reference/compat.md §4):
+ * an unshared external volume name belongs to one app; an app with persistent volumes keeps
+ * its resources. Adds to err; old may be NULL. */
+static void check_volumes(struct master *m, const struct app *def, const struct app *old,
+			  struct verr *err)
+{
+	for (size_t i = 0; i < def->nvolumes; i++) {
+		const struct app_volume *v = &def->volumes[i];
+		if (v->type != VOL_EXTERNAL || v->shared)
+			continue;
+		const char *k;
+		void *p;
+		for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &p);) {
+			const struct m_app *o = p;
+			if (!strcmp(o->def->id, def->id))
+				continue;
+			for (size_t j = 0; j < o->def->nvolumes; j++)
+				if (o->def->volumes[j].type == VOL_EXTERNAL &&
+				    !strcmp(o->def->volumes[j].name, v->name))
+					verr_add(err, "/container/volumes",
+						 "external volume '%s' is already used by app '%s' "
+						 "(mark both shared to share it)",
+						 v->name, o->def->id);
+		}
+	}
+	if (!old || !old->resident)
+		return;
+	bool same = old->cpus == def->cpus && old->mem == def->mem && old->disk == def->disk &&
+		    old->gpus == def->gpus && old->nvolumes == def->nvolumes;
+	for (size_t i = 0; same && i < def->nvolumes; i++)
+		same = old->volumes[i].type == def->volumes[i].type &&
+		       old->volumes[i].size == def->volumes[i].size &&
+		       !strcmp(old->volumes[i].container_path, def->volumes[i].container_path);
+	if (!same)
+		verr_add(err, "/", "the resources and volumes of an app with persistent volumes "
+				   "cannot change (cpus, mem, disk, gpus, container.volumes)");
+}
+
 void api_apps_create(struct master *m, struct evhttp_request *req)
 {
 	json_t *body = api_body(req);
@@ -171,6 +209,13 @@ void api_apps_create(struct master *m, struct evhttp_request *req)
 	struct m_app *ma = apps_get(m, def->id);
 	if (ma) {
 		http_reply_message(req, 409, "An app with id [%s] already exists.", def->id);
+		app_free(def);
+		return;
+	}
+	check_volumes(m, def, NULL, &err);
+	if (verr_any(&err)) {
+		http_reply_json(req, 422, verr_body(&err));
+		verr_release(&err);
 		app_free(def);
 		return;
 	}
@@ -235,6 +280,13 @@ void api_apps_update(struct master *m, struct evhttp_request *req, const char *i
 	if (r < 0) {
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
+		return;
+	}
+	check_volumes(m, def, ma ? ma->def : NULL, &err);
+	if (verr_any(&err)) {
+		http_reply_json(req, 422, verr_body(&err));
+		verr_release(&err);
+		app_free(def);
 		return;
 	}
 	uint64_t now = time_real_usec();

@@ -196,7 +196,8 @@ static void app_tasks_delete(struct master *m, struct evhttp_request *req, struc
 	size_t n = 0;
 	for (size_t i = 0; i < ma->ninst; i++) {
 		struct m_instance *in = ma->inst[i];
-		if (in->phase != INST_LIVE)
+		/* wipe also reaches an instance whose task is gone (say, with its agent). */
+		if (in->phase != INST_LIVE && !(wipe && task_id && in->task_id[0]))
 			continue;
 		if (task_id && strcmp(in->task_id, task_id))
 			continue;
@@ -211,6 +212,16 @@ static void app_tasks_delete(struct master *m, struct evhttp_request *req, struc
 		free(v);
 		http_reply_message(req, 404, "Task '%s' does not exist", task_id);
 		return;
+	}
+	if (wipe) {
+		/* The instance goes, with its local volumes and reservation; the app's count is
+		 * unchanged, so a new instance (new volumes) takes its place. */
+		for (size_t i = 0; i < n; i++) {
+			log_info("master", "wiping instance %u of '%s' (task '%s')", v[i]->index,
+				 ma->def->id, v[i]->task_id);
+			v[i]->goal = GOAL_STOP;
+			apps_store_instance(m, v[i]);
+		}
 	}
 	kill_instances(m, req, ma, v, n, scale, task_id != NULL);
 	free(v);

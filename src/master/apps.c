@@ -76,6 +76,7 @@ static json_t *instance_json(const struct m_instance *in)
 	for (size_t i = 0; i < in->nports; i++)
 		json_array_append_new(ports, json_integer(in->ports[i]));
 	char *res = resources_format(&in->res);
+	char *reserved = resources_format(&in->reserved);
 	json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s?, s:o, s:s, s:I, s:I, s:s, s:s, s:s}",
 			      "uuid", in->uuid, "app", in->app->def->id, "index", (int)in->index,
 			      "attempt", (int)in->attempt, "task_id", in->task_id, "agent_id",
@@ -84,6 +85,14 @@ static json_t *instance_json(const struct m_instance *in)
 			      "goal", in->goal == GOAL_RUN ? "run" : "stop", "replaces",
 			      in->replaces, "resources", res);
 	free(res);
+	if (in->pinned_agent)
+		json_object_set_new(j, "pinned_agent", json_string(in->pinned_agent));
+	if (in->vols)
+		json_object_set(j, "vols", in->vols);
+	json_object_set_new(j, "reserved", json_string(reserved));
+	free(reserved);
+	if (in->goal == GOAL_SUSPEND)
+		json_object_set_new(j, "goal", json_string("suspend"));
 	return j;
 }
 
@@ -117,6 +126,9 @@ int apps_store_app(struct master *m, const struct m_app *ma)
 static void inst_free(struct m_instance *in)
 {
 	json_decref(in->health);
+	free(in->pinned_agent);
+	json_decref(in->vols);
+	resources_release(&in->reserved);
 	free(in->agent_id);
 	free(in->ports);
 	resources_release(&in->res);
@@ -134,6 +146,7 @@ struct m_instance *apps_add_instance(struct master *m, struct m_app *ma, unsigne
 	in->state = "TASK_UNKNOWN";
 	in->created_at = time_real_usec();
 	resources_init(&in->res);
+	resources_init(&in->reserved);
 	in->healthy = -1;
 	if (ma->ninst == ma->cap) {
 		ma->cap = ma->cap ? ma->cap * 2 : 8;
@@ -145,9 +158,35 @@ struct m_instance *apps_add_instance(struct master *m, struct m_app *ma, unsigne
 	return in;
 }
 
+void apps_destroy_volumes(struct master *m, struct m_instance *in)
+{
+	struct m_agent *a = in->pinned_agent ? hmap_get(&m->agents, in->pinned_agent) : NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(in->vols, i, v) {
+		const char *pid = json_string_value(json_object_get(v, "persistenceId"));
+		if (!pid)
+			continue;
+		if (a && registry_send(a, json_pack("{s:s, s:s}", "type", "DESTROY_VOLUME",
+						     "persistence_id", pid)) == 0)
+			log_info("master", "destroying volume '%s' on agent '%s'", pid, a->id);
+		else
+			log_warn("master", "volume '%s' on agent '%s' is left in place: the agent is "
+					   "not connected", pid, in->pinned_agent);
+	}
+	if (a && in->reserved.n)
+		resources_add(&a->free, &in->reserved);
+	resources_release(&in->reserved);
+	json_decref(in->vols);
+	in->vols = NULL;
+	free(in->pinned_agent);
+	in->pinned_agent = NULL;
+}
+
 void apps_remove_instance(struct master *m, struct m_instance *in)
 {
 	struct m_app *ma = in->app;
+	apps_destroy_volumes(m, in);
 	if (in->phase == INST_LIVE && in->task_id[0])
 		hmap_del(&m->tasks, in->task_id);
 	char key[128];
@@ -190,7 +229,7 @@ unsigned apps_lowest_free_index(const struct m_app *ma)
 	size_t n = ma->ninst + 1;
 	unsigned char *used = xcalloc(n, 1);
 	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->goal == GOAL_RUN && ma->inst[i]->index < n)
+		if (ma->inst[i]->goal != GOAL_STOP && ma->inst[i]->index < n)
 			used[ma->inst[i]->index] = 1;
 	unsigned idx = 0;
 	while (idx < n && used[idx])
@@ -208,6 +247,11 @@ void apps_kill_instance(struct master *m, struct m_instance *in)
 		return; /* retried by the next pass once the agent is back */
 	json_t *rec = json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id", in->task_id,
 				"grace_period_seconds", in->app->def->kill_grace_seconds);
+	const struct app *def = in->app->def;
+	if (def->pre_stop && !in->unhealthy_kill)
+		json_object_set_new(rec, "pre_stop",
+				    json_pack("{s:s, s:f}", "command", def->pre_stop,
+					      "timeout_seconds", def->pre_stop_timeout));
 	if (registry_send(a, rec) == 0) {
 		in->kill_sent = true;
 		master_metrics_task_killed();
@@ -304,7 +348,7 @@ static void task_ended(struct master *m, struct m_instance *in, const char *stat
 	}
 	if (in->goal == GOAL_STOP || ma->deleting)
 		apps_remove_instance(m, in);
-	else if (!ma->waiting_since)
+	else if (in->goal == GOAL_RUN && !ma->waiting_since)
 		ma->waiting_since = time_real_usec();
 	apps_schedule_pass(m);
 }
@@ -429,7 +473,8 @@ void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *ta
 	a->ntasks = 0;
 	resources_release(&a->free);
 	resources_copy(&a->free, &a->total);
-	/* Instances we placed there: recovered if reported, lost if not. */
+	/* Instances we placed there: recovered if reported, lost if not. Reservations of
+	 * instances pinned there stay held whether they run or not. */
 	const char *k;
 	void *v;
 	struct m_instance **lost = NULL;
@@ -438,6 +483,8 @@ void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *ta
 		struct m_app *ma = v;
 		for (size_t j = 0; j < ma->ninst; j++) {
 			struct m_instance *in = ma->inst[j];
+			if (in->pinned_agent && !strcmp(in->pinned_agent, a->id) && in->reserved.n)
+				resources_subtract(&a->free, &in->reserved);
 			if (in->phase != INST_LIVE || !in->agent_id || strcmp(in->agent_id, a->id))
 				continue;
 			json_t *rep = hmap_get(&reported, in->task_id);
@@ -491,8 +538,17 @@ void apps_agent_lost(struct master *m, struct m_agent *a)
 		for (size_t j = 0; j < ma->ninst;) {
 			struct m_instance *in = ma->inst[j];
 			size_t before = ma->ninst;
-			if (in->phase == INST_LIVE && in->agent_id && !strcmp(in->agent_id, a->id))
+			if (in->phase == INST_LIVE && in->agent_id && !strcmp(in->agent_id, a->id)) {
+				if (ma->def->nvolumes) {
+					/* The agent kills volume holders once cut off for the lease; wait
+					 * that out, plus heartbeat jitter and kill time, before another
+					 * task may take the volume (never two writers). */
+					double margin = 2 * m->cfg.heartbeat_sec + 2;
+					in->not_before_usec = a->last_seen_usec +
+							      (uint64_t)((m->volume_lease_sec + margin) * 1e6);
+				}
 				task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
+			}
 			if (ma->ninst == before)
 				j++;
 		}
@@ -502,6 +558,14 @@ void apps_agent_lost(struct master *m, struct m_agent *a)
 	a->ntasks = 0;
 	resources_release(&a->free);
 	resources_copy(&a->free, &a->total);
+	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
+		struct m_app *ma = v;
+		for (size_t j = 0; j < ma->ninst; j++) {
+			struct m_instance *in = ma->inst[j];
+			if (in->pinned_agent && !strcmp(in->pinned_agent, a->id) && in->reserved.n)
+				resources_subtract(&a->free, &in->reserved);
+		}
+	}
 }
 
 /* ---- service ports ---- */
@@ -736,9 +800,21 @@ static int load_instance(const char *key, const char *val, size_t len, uint64_t 
 		apps_add_instance(m, ma, (unsigned)json_integer_value(json_object_get(j, "index")));
 	snprintf(in->uuid, sizeof(in->uuid), "%s", uuid);
 	in->attempt = (unsigned)json_integer_value(json_object_get(j, "attempt"));
-	in->goal = strcmp(json_string_value(json_object_get(j, "goal")) ?: "run", "stop") ?
-			   GOAL_RUN :
-			   GOAL_STOP;
+	const char *goal = json_string_value(json_object_get(j, "goal")) ?: "run";
+	in->goal = !strcmp(goal, "stop") ? GOAL_STOP : !strcmp(goal, "suspend") ? GOAL_SUSPEND : GOAL_RUN;
+	const char *pin = json_string_value(json_object_get(j, "pinned_agent"));
+	if (pin)
+		in->pinned_agent = xstrdup(pin);
+	in->vols = json_incref(json_object_get(j, "vols"));
+	const char *rsv = json_string_value(json_object_get(j, "reserved"));
+	char rerr[256];
+	if (rsv && *rsv && resources_parse(rsv, &in->reserved, rerr, sizeof(rerr)) < 0)
+		log_warn("master", "instance '%s': bad reservation: %s", uuid, rerr);
+	if (in->pinned_agent && in->reserved.n) {
+		struct m_agent *pa = hmap_get(&m->agents, in->pinned_agent);
+		if (pa)
+			resources_subtract(&pa->free, &in->reserved);
+	}
 	in->created_at = (uint64_t)json_integer_value(json_object_get(j, "created_at"));
 	snprintf(in->replaces, sizeof(in->replaces), "%s",
 		 json_string_value(json_object_get(j, "replaces")) ?: "");

@@ -50,7 +50,10 @@ enum inst_phase {
 	INST_LIVE,      /* a task exists (staging … killing) */
 };
 
-enum inst_goal { GOAL_RUN, GOAL_STOP };
+/* RUN: keep a task running. STOP: end the task and forget the instance (and its local
+ * volumes). SUSPEND (stateful apps, scale-down): end the task, keep the instance, its index,
+ * its reservation and its volumes for a later scale-up. */
+enum inst_goal { GOAL_RUN, GOAL_STOP, GOAL_SUSPEND };
 
 struct m_instance {
 	struct m_app *app;
@@ -75,6 +78,10 @@ struct m_instance {
 	int healthy;               /* -1 no result yet, 0 unhealthy, 1 healthy */
 	bool ready;                /* readiness checks passed (or none) */
 	bool unhealthy_kill;       /* killed for failing its health checks: counts as a failure */
+	char *pinned_agent;        /* resident apps: the agent holding its local volumes */
+	json_t *vols;              /* resident apps: [{containerPath, persistenceId, size}] */
+	struct resources reserved; /* disk reserved on pinned_agent for the volumes */
+	uint64_t not_before_usec;  /* monotonic: no relaunch before (fencing of volume holders) */
 	char seen_uuids[8][37];    /* last applied status update uuids (idempotency) */
 	unsigned seen_next;
 };
@@ -119,6 +126,7 @@ struct master {
 	struct ev_sub *subs;     /* /v2/events subscribers */
 	unsigned nsubs;
 	uint64_t events_hb_usec;
+	double volume_lease_sec;   /* an agent cut off this long kills its volume holders */
 };
 
 /* registry.c: agents */
@@ -156,6 +164,8 @@ unsigned apps_lowest_free_index(const struct m_app *ma);
 struct m_instance *apps_replacement_of(const struct m_app *ma, const struct m_instance *old);
 /* Fills one of the app's slots: goal RUN and not being replaced. */
 bool apps_in_slot(const struct m_app *ma, const struct m_instance *in);
+/* Gives back an instance's volumes: DESTROY_VOLUME to its agent, reservation released. */
+void apps_destroy_volumes(struct master *m, struct m_instance *in);
 /* Starts a deployment for ma (replacing none: the caller checked the lock). */
 struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, const char *action);
 void apps_deployment_done(struct master *m, struct m_app *ma);

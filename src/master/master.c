@@ -150,6 +150,9 @@ int master_new(struct event_base *base, const struct master_config *cfg, struct 
 	else if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "localhost");
 	m->cfg.hostname = xstrdup(host);
+	/* An agent fences itself after half the time the master waits before replacing its
+	 * tasks; the master adds a margin on top (see apps_agent_lost). */
+	m->volume_lease_sec = m->cfg.agent_timeout_sec / 2;
 	hmap_init(&m->agents);
 	hmap_init(&m->apps);
 	hmap_init(&m->tasks);

@@ -245,8 +245,9 @@ void registry_handle_subscribe(struct master *m, struct evhttp_request *req)
 	a->last_seen_usec = time_mono_usec();
 	log_info("master", "agent '%s' (%s at %s) %s: %s", a->id, a->hostname, a->http,
 		 is_new ? "registered" : "re-registered", a->resources_text);
-	registry_send(a, json_pack("{s:s, s:s, s:f}", "type", "REGISTERED", "agent_id", a->id,
-				   "heartbeat_interval_seconds", m->cfg.heartbeat_sec));
+	registry_send(a, json_pack("{s:s, s:s, s:f, s:f}", "type", "REGISTERED", "agent_id", a->id,
+				   "heartbeat_interval_seconds", m->cfg.heartbeat_sec,
+				   "volume_lease_seconds", m->volume_lease_sec));
 	json_t *none = tasks ? NULL : json_array();
 	apps_agent_registered(m, a, tasks ? tasks : none);
 	json_decref(none);

@@ -17,12 +17,23 @@ json_t *render_task(struct master *m, const struct m_instance *in)
 	for (size_t i = 0; i < ma->def->nports; i++)
 		json_array_append_new(sports, json_integer(ma->def->ports[i].port));
 	char staged[32], started[32];
-	json_t *t = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:[], s:[], s:s, s:i}",
+	json_t *lv = json_array();
+	size_t vi;
+	json_t *v;
+	json_array_foreach(in->vols, vi, v) {
+		const char *pid = json_string_value(json_object_get(v, "persistenceId"));
+		const char *last = pid ? strrchr(pid, '#') : NULL;
+		json_array_append_new(lv, json_pack("{s:s, s:O, s:s, s:s}", "runSpecId", ma->def->id,
+						    "containerPath", json_object_get(v, "containerPath"),
+						    "uuid", last ? last + 1 : "", "persistenceId",
+						    pid ? pid : ""));
+	}
+	json_t *t = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:[], s:o, s:s, s:i}",
 			      "appId", ma->def->id, "host", a ? a->hostname : "", "id",
 			      in->task_id, "ports", ports, "servicePorts", sports, "slaveId",
 			      in->agent_id ? in->agent_id : "", "stagedAt",
 			      time_iso8601(in->staged_at, staged), "version", in->version, "state",
-			      in->state, "healthCheckResults", "localVolumes", "role",
+			      in->state, "healthCheckResults", "localVolumes", lv, "role",
 			      ma->def->role ? ma->def->role : "*", "index", (int)in->index);
 	if (in->started_at)
 		json_object_set_new(t, "startedAt", json_string(time_iso8601(in->started_at, started)));
@@ -45,10 +56,10 @@ json_t *render_task(struct master *m, const struct m_instance *in)
 							     { "last_success", "lastSuccess" },
 							     { "last_failure", "lastFailure" } };
 			for (size_t k = 0; k < 3; k++) {
-				double v = json_number_value(json_object_get(r, ts[k][0]));
+				double tv = json_number_value(json_object_get(r, ts[k][0]));
 				char buf[32];
 				json_object_set_new(o, ts[k][1],
-						    v > 0 ? json_string(time_iso8601((uint64_t)(v * 1e6), buf)) :
+						    tv > 0 ? json_string(time_iso8601((uint64_t)(tv * 1e6), buf)) :
 							    json_null());
 			}
 			const char *cause = json_string_value(json_object_get(r, "last_failure_cause"));

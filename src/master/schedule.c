@@ -11,6 +11,8 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 #include "base/timeutil.h"
 #include "master/master-int.h"
 
@@ -57,12 +59,63 @@ static unsigned app_tasks_on(const struct m_app *ma, const struct m_agent *a)
 	return n;
 }
 
-/* Picks an agent for one more task of ma; fills ports. NULL if none fits now. */
-static struct m_agent *place(struct master *m, struct m_app *ma, uint32_t *ports)
+/* Is an external volume (resolved name) held by a live task of any app other than in? */
+static bool volume_busy(struct master *m, const char *name, const struct m_instance *self)
 {
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		const struct m_app *o = v;
+		for (size_t vi = 0; vi < o->def->nvolumes; vi++) {
+			const struct app_volume *vol = &o->def->volumes[vi];
+			if (vol->type != VOL_EXTERNAL || vol->shared)
+				continue;
+			for (size_t j = 0; j < o->ninst; j++) {
+				const struct m_instance *in = o->inst[j];
+				if (in == self || in->phase != INST_LIVE)
+					continue;
+				char *n = volume_name_for(vol, in->index);
+				bool same = !strcmp(n, name);
+				free(n);
+				if (same)
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Disk a resident instance reserves on first placement for its persistent volumes. */
+static double volume_disk(const struct app *def)
+{
+	double d = 0;
+	for (size_t i = 0; i < def->nvolumes; i++)
+		if (def->volumes[i].type == VOL_PERSISTENT)
+			d += def->volumes[i].size;
+	return d;
+}
+
+/* Picks an agent for in's next task; fills ports. NULL if none fits now. */
+static struct m_agent *place(struct master *m, struct m_instance *inst, uint32_t *ports)
+{
+	struct m_app *ma = inst->app;
 	const struct app *def = ma->def;
+	if (inst->not_before_usec && time_mono_usec() < inst->not_before_usec)
+		return NULL; /* its last agent may still be fencing itself */
+	for (size_t i = 0; i < def->nvolumes; i++) {
+		const struct app_volume *vol = &def->volumes[i];
+		if (vol->type != VOL_EXTERNAL || vol->shared)
+			continue;
+		char *n = volume_name_for(vol, inst->index);
+		bool busy = volume_busy(m, n, inst);
+		free(n);
+		if (busy)
+			return NULL; /* never two writers */
+	}
 	struct resources need;
 	need_of(def, &need);
+	if (def->resident && !inst->pinned_agent)
+		resources_add_scalar(&need, "disk", "*", volume_disk(def));
 	uint32_t *want = xcalloc(def->nports + 1, sizeof(*want));
 	uint32_t *got = xcalloc(def->nports + 1, sizeof(*got));
 	for (size_t i = 0; i < def->nports; i++)
@@ -112,6 +165,8 @@ static struct m_agent *place(struct master *m, struct m_app *ma, uint32_t *ports
 		struct m_agent *a = v;
 		if (a->state != AGENT_CONNECTED)
 			continue;
+		if (inst->pinned_agent && strcmp(inst->pinned_agent, a->id))
+			continue; /* its local volumes are there */
 		if (!resources_contains(&a->free, &need))
 			continue;
 		if (def->nports && resources_pick_ports(&a->free, "*", want, def->nports, got) < 0)
@@ -154,6 +209,22 @@ static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent
 	snprintf(idx, sizeof(idx), "%u", in->index);
 	if (!json_object_get(json_object_get(def->json, "env"), "BERTH_INSTANCE_INDEX"))
 		json_object_set_new(env, "BERTH_INSTANCE_INDEX", json_string(idx));
+	/* The other instances placed so far, for a service to find its peers. */
+	struct strbuf peers = STRBUF_INIT;
+	for (size_t i = 0; i < in->app->ninst; i++) {
+		const struct m_instance *o = in->app->inst[i];
+		if (o == in || o->phase != INST_LIVE || o->goal != GOAL_RUN || !o->agent_id)
+			continue;
+		struct m_agent *oa = hmap_get(&m->agents, o->agent_id);
+		if (!oa)
+			continue;
+		strbuf_addf(&peers, "%s%u=%s", peers.len ? "," : "", o->index, oa->hostname);
+		if (o->nports)
+			strbuf_addf(&peers, ":%u", o->ports[0]);
+	}
+	if (!json_object_get(json_object_get(def->json, "env"), "BERTH_PEERS"))
+		json_object_set_new(env, "BERTH_PEERS", json_string(strbuf_str(&peers)));
+	strbuf_release(&peers);
 	json_t *ports = json_array();
 	for (size_t i = 0; i < in->nports; i++)
 		json_array_append_new(ports, json_integer(in->ports[i]));
@@ -172,6 +243,31 @@ static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent
 	}
 	if (def->user)
 		json_object_set_new(spec, "user", json_string(def->user));
+	if (def->nvolumes) {
+		json_t *vols = json_array();
+		size_t pi = 0;
+		for (size_t i = 0; i < def->nvolumes; i++) {
+			const struct app_volume *vol = &def->volumes[i];
+			if (vol->type == VOL_PERSISTENT) {
+				json_t *pv = json_array_get(in->vols, pi++);
+				json_array_append_new(
+					vols, json_pack("{s:s, s:s, s:s, s:s?, s:f}", "type", "persistent",
+							"container_path", vol->container_path, "mode", "RW",
+							"persistence_id",
+							json_string_value(json_object_get(pv, "persistenceId")),
+							"size", vol->size));
+			} else {
+				char *vname = volume_name_for(vol, in->index);
+				json_array_append_new(
+					vols, json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "type", "external",
+							"container_path", vol->container_path, "mode",
+							vol->read_only ? "RO" : "RW", "name", vname, "driver",
+							vol->driver, "options", vol->options));
+				free(vname);
+			}
+		}
+		json_object_set_new(spec, "volumes", vols);
+	}
 	if (def->nhealth_checks) {
 		json_t *hcs = json_array();
 		for (size_t i = 0; i < def->nhealth_checks; i++) {
@@ -220,11 +316,42 @@ static bool launch(struct pass *p, struct m_instance *in)
 	struct m_app *ma = in->app;
 	const struct app *def = ma->def;
 	uint32_t *ports = xcalloc(def->nports + 1, sizeof(*ports));
-	struct m_agent *a = place(m, ma, ports);
+	struct m_agent *a = place(m, in, ports);
 	if (!a) {
 		free(ports);
 		return false;
 	}
+	if (def->resident && !in->pinned_agent) {
+		/* First placement: reserve disk for the volumes here, for good. */
+		in->pinned_agent = xstrdup(a->id);
+		json_decref(in->vols);
+		in->vols = json_array();
+		char safe[APP_MAX_ID_LEN + 1];
+		snprintf(safe, sizeof(safe), "%s", def->id + 1);
+		for (char *c = safe; *c; c++)
+			if (*c == '/')
+				*c = '_';
+		for (size_t i = 0; i < def->nvolumes; i++) {
+			const struct app_volume *vol = &def->volumes[i];
+			if (vol->type != VOL_PERSISTENT)
+				continue;
+			char u[37];
+			id_uuid4(u);
+			char *pid = xasprintf("%s#%s#%s", safe, vol->container_path, u);
+			json_array_append_new(in->vols,
+					      json_pack("{s:s, s:s, s:f}", "containerPath",
+							vol->container_path, "persistenceId", pid, "size",
+							vol->size));
+			free(pid);
+		}
+		resources_release(&in->reserved);
+		resources_add_scalar(&in->reserved, "disk", "*", volume_disk(def));
+		if (resources_subtract(&a->free, &in->reserved) < 0)
+			log_error("master", "reservation for '%s' on '%s' does not fit", in->uuid, a->id);
+		log_info("master", "instance %u of '%s' pinned to agent '%s' with its volumes",
+			 in->index, def->id, a->id);
+	}
+	in->not_before_usec = 0;
 	in->attempt++;
 	task_id_format(def->id, in->uuid, in->attempt, in->task_id);
 	free(in->agent_id);
@@ -333,6 +460,35 @@ static void scale(struct pass *p, struct m_app *ma)
 		if (SLOT(ma->inst[i]))
 			slots++;
 	int64_t want = ma->def->instances;
+	if (ma->def->stateful) {
+		/* Stable identity: scale-down suspends the highest indexes (volumes kept);
+		 * scale-up wakes suspended instances, lowest index first. */
+		while (slots > want) {
+			struct m_instance *victim = NULL;
+			for (size_t i = 0; i < ma->ninst; i++)
+				if (SLOT(ma->inst[i]) && (!victim || ma->inst[i]->index > victim->index))
+					victim = ma->inst[i];
+			if (!victim)
+				break;
+			victim->goal = GOAL_SUSPEND;
+			pass_txn(p);
+			apps_store_instance(p->m, victim);
+			slots--;
+		}
+		while (slots < want) {
+			struct m_instance *wake = NULL;
+			for (size_t i = 0; i < ma->ninst; i++)
+				if (ma->inst[i]->goal == GOAL_SUSPEND &&
+				    (!wake || ma->inst[i]->index < wake->index))
+					wake = ma->inst[i];
+			if (!wake)
+				break;
+			wake->goal = GOAL_RUN;
+			if (wake->phase == INST_WAITING && !ma->waiting_since)
+				ma->waiting_since = time_real_usec();
+			slots++;
+		}
+	}
 	while (slots > want) {
 		struct m_instance *victim = NULL;
 		for (size_t i = 0; i < ma->ninst; i++) {
@@ -384,6 +540,24 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 	}
 	if (!any)
 		return;
+	if (def->stateful) {
+		/* The instance keeps its index and volumes: its task is killed and the same
+		 * instance relaunched with the new version, one instance at a time. */
+		for (size_t i = 0; i < ma->ninst; i++) {
+			struct m_instance *in = ma->inst[i];
+			if (in->goal == GOAL_RUN && !apps_instance_up(in) && !outdated(ma, in))
+				return; /* one already on its way back */
+			if (in->goal == GOAL_RUN && in->phase == INST_LIVE && in->kill_sent)
+				return;
+		}
+		struct m_instance *next = NULL;
+		for (size_t i = 0; i < ma->ninst; i++)
+			if (outdated(ma, ma->inst[i]) && (!next || ma->inst[i]->index > next->index))
+				next = ma->inst[i];
+		if (next && (!apps_instance_up(next) || up - 1 >= min_up || up <= 1))
+			apps_kill_instance(p->m, next);
+		return;
+	}
 	/* Stop: first what is not up, then up ones whose replacement is up, then others. */
 	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < ma->ninst; i++) {
@@ -483,6 +657,8 @@ static void app_pass(struct pass *p, struct m_app *ma)
 				apps_remove_instance(m, in);
 				continue;
 			}
+			apps_kill_instance(m, in);
+		} else if (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE) {
 			apps_kill_instance(m, in);
 		}
 		i++;
