@@ -630,6 +630,11 @@ static bool deployment_complete(const struct m_app *ma)
 		const struct m_instance *in = ma->inst[i];
 		if (in->goal == GOAL_STOP)
 			return false;
+		if (in->goal == GOAL_SUSPEND) {
+			if (in->phase == INST_LIVE)
+				return false;
+			continue;
+		}
 		if (!apps_instance_up(in))
 			return false;
 		if (strcmp(in->version, ma->config_version) < 0 || in->replaces[0])
