@@ -215,6 +215,9 @@ void master_metrics_deployment(const char *outcome); /* started|success|failed|c
 void master_metrics_alloc_pass_usec(uint64_t usec);
 void master_metrics_store_commit_usec(uint64_t usec);
 
+/* api-volumes.c: GET /api/berth/volumes */
+void api_volumes(struct master *m, struct evhttp_request *req);
+
 /* api-marathon.c */
 void api_marathon(struct master *m, struct evhttp_request *req, const char *path);
 /* api-files.c */

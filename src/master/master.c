@@ -67,6 +67,10 @@ static void on_request(struct evhttp_request *req, void *ctx)
 			registry_handle_heartbeat(m, req);
 		return;
 	}
+	if (!strcmp(path, "/api/berth/volumes")) {
+		api_volumes(m, req);
+		return;
+	}
 	if (str_has_prefix(path, "/api/berth/tasks/")) {
 		api_files_proxy(m, req, path);
 		return;
