@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "master/master.h"
+#include "volplugin/volplugin.h"
 
 static void usage(FILE *f)
 {
@@ -26,11 +27,13 @@ static void usage(FILE *f)
 	      "  master   run the control plane (all HTTP APIs)      berth master --help\n"
 	      "  agent    run tasks on this machine                  berth agent --help\n"
 	      "  dev      a master and one agent in one process      berth dev --help\n"
+	      "  volume-plugin  the built-in 'local' volume driver   berth volume-plugin --help\n"
 	      "\n"
 	      "Client (talks to $BERTH_MASTER, default http://127.0.0.1:5050):\n"
 	      "  app      add, list, show, scale, restart, remove\n"
 	      "  task     list, kill\n"
 	      "  node     list\n"
+	      "  volume   list\n"
 	      "  logs     print a task's stdout or stderr\n"
 	      "\n"
 	      "See 'berth help' for the client commands in full.\n",
@@ -134,8 +137,16 @@ static int dev_main(int argc, char **argv)
 	}
 	_cleanup_free_ char *store = xasprintf("sqlite:%s/master/state.db", abs);
 	_cleanup_free_ char *work = xasprintf("%s/agent", abs);
+	_cleanup_free_ char *plugins = xasprintf("%s/plugins", abs);
+	_cleanup_free_ char *local_root = xasprintf("%s/local-volumes", abs);
+	_cleanup_free_ char *local_sock = xasprintf("%s/plugins/local.sock", abs);
 	mc.store_url = store;
 	ac.work_dir = work;
+	ac.volume_plugin_dir = plugins;
+	if (mkdir(plugins, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "berth dev: cannot create '%s': %s\n", plugins, strerror(errno));
+		return 1;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
@@ -144,10 +155,21 @@ static int dev_main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
+	/* The built-in 'local' volume driver, so external volumes work out of the box. */
+	struct volplugin *vp = NULL;
+	struct volplugin_server *vps = NULL;
+	int vr = volplugin_new(local_root, &vp);
+	if (vr >= 0)
+		vr = volplugin_serve(vp, base, local_sock, &vps);
+	if (vr < 0)
+		log_warn("dev", "the built-in 'local' volume driver is not available: %s",
+			 strerror(-vr));
 	_cleanup_free_ char *url = xasprintf("http://%s:%u", mc.http_addr, master_port(m));
 	ac.master_url = url;
 	struct agent *a;
 	if (agent_new(base, &ac, &a) < 0) {
+		volplugin_server_free(vps);
+		volplugin_free(vp);
 		master_free(m);
 		event_base_free(base);
 		return 1;
@@ -162,6 +184,8 @@ static int dev_main(int argc, char **argv)
 	event_free(s1);
 	event_free(s2);
 	agent_free(a);
+	volplugin_server_free(vps);
+	volplugin_free(vp);
 	master_free(m);
 	event_base_free(base);
 	log_info("dev", "stopped");
@@ -181,6 +205,8 @@ int main(int argc, char **argv)
 		return agent_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "dev"))
 		return dev_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "volume-plugin"))
+		return volplugin_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

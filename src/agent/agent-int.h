@@ -56,6 +56,12 @@ struct agent_task {
 	unsigned queued;        /* updates of this task still in the FIFO */
 	struct agent *agent;
 	struct agent_task *hnext;
+	/* volumes (agent-volume.c) */
+	struct agent_vols *vols;  /* NULL: the task has none */
+	json_t *pending_spec;     /* held while external volumes are being mounted */
+	bool preparing;           /* external volumes being mounted; no shim yet */
+	bool releasing;           /* external volumes being unmounted; terminal update waits */
+	bool fenced;              /* killed by the fence (agent-volume.c) */
 };
 
 struct agent_update {
@@ -108,6 +114,16 @@ struct agent {
 	uint64_t last_heard_usec;
 	uint64_t backoff_usec;
 	struct event *reconnect_ev, *hb_ev, *watchdog_ev;
+
+	/* volumes and fencing (agent-volume.c) */
+	char *volume_root;        /* <work>/volumes */
+	char *volume_plugin_dir;  /* --volume-plugin-dir, searched first; may be NULL */
+	uint32_t plugin_timeout_ms;
+	double lease_sec;         /* volume_lease_seconds from REGISTERED; 0 = no fencing */
+	uint64_t fence_heard_usec; /* last record from the master (not reset by reconnects) */
+	struct event *fence_ev;
+	char **activated;         /* drivers that answered Plugin.Activate */
+	size_t nactivated;
 };
 
 /* agent-task.c */
@@ -143,6 +159,43 @@ void agent_health_forget(struct agent *a, struct agent_task *t);
  * -EINVAL with msg filled for a check the shim cannot run. */
 int agent_health_checks_parse(json_t *spec, struct exec_check *out, size_t max, char *msg,
 			      size_t msglen);
+
+/* agent-volume.c */
+struct agent_vols;
+/* A persistence id usable as a directory name: 1..200 bytes, no '/', not "." or "..", no
+ * ".." anywhere, no control characters. */
+bool agent_volume_id_valid(const char *id);
+/* Fencing decision: true when a lease is set and nothing was heard for lease_sec. */
+bool agent_fence_due(uint64_t now_usec, uint64_t last_heard_usec, double lease_sec);
+/* TaskSpec "volumes" → t->vols; persistent directories are created here. 0 or -EINVAL /
+ * -errno with msg. No volumes: 0 and t->vols stays NULL. */
+int agent_volumes_parse(struct agent *a, struct agent_task *t, json_t *spec, char *msg,
+			size_t msglen);
+bool agent_volumes_external(const struct agent_task *t);
+/* Mounts t's external volumes through their drivers, one at a time; then done(t, 0, NULL),
+ * or, after unmounting what was mounted, done(t, -errno, "Volume 'name': <Err>"). */
+void agent_volumes_prepare(struct agent *a, struct agent_task *t,
+			   void (*done)(struct agent_task *t, int r, const char *msg));
+/* Unmounts t's mounted external volumes (errors logged); false when there is nothing to do,
+ * else done(t) follows from the loop. */
+bool agent_volumes_release(struct agent *a, struct agent_task *t,
+			   void (*done)(struct agent_task *t));
+/* The exec_volume list for the spec (borrowing t's strings); returns the count. */
+size_t agent_volumes_exec(const struct agent_task *t, struct exec_volume *out, size_t max);
+/* Name of volume i for messages ("name" or the container path). */
+const char *agent_volume_label(const struct agent_task *t, size_t i);
+/* <meta>/volumes: written when the shim is about to start, read on recovery. */
+void agent_volumes_save(struct agent_task *t);
+void agent_volumes_load(struct agent *a, struct agent_task *t);
+void agent_volumes_free(struct agent_task *t);
+/* DESTROY_VOLUME: removes <work>/volumes/<id> unless a live task uses it. 0, -EINVAL,
+ * -EBUSY, -errno. */
+int agent_volume_destroy(struct agent *a, const char *persistence_id);
+/* The fence timer (agent-volume.c): start with the link, stop with it. */
+int agent_fence_start(struct agent *a);
+void agent_fence_stop(struct agent *a);
+/* agent-task.c: SIGKILL t's process group at once through its shim (the fence). */
+void agent_task_fence(struct agent *a, struct agent_task *t);
 
 /* agent-http.c */
 void agent_http_handle(struct evhttp_request *req, void *ctx);

@@ -93,6 +93,17 @@ static void on_registered(struct agent *a, json_t *rec)
 					 json_number_value(hb) < 3600
 				 ? json_number_value(hb)
 				 : 5.0;
+	json_t *lease = json_object_get(rec, "volume_lease_seconds");
+	if (json_is_number(lease) && json_number_value(lease) > 0 &&
+	    json_number_value(lease) < 86400 && json_number_value(lease) != a->lease_sec) {
+		char num[32];
+		a->lease_sec = json_number_value(lease);
+		int n = snprintf(num, sizeof(num), "%.3f\n", a->lease_sec);
+		int r = exec_file_replace(a->work_dir, "volume_lease", num, (size_t)n, 1);
+		if (r < 0)
+			log_error("agent", "cannot store the volume lease in '%s': %s", a->work_dir,
+				  strerror(-r));
+	}
 	a->registered = true;
 	a->backoff_usec = 0;
 	log_info("agent", "registered with the master as '%s'", id);
@@ -108,6 +119,7 @@ static int on_record(const char *data, size_t len, void *ctx)
 	json_error_t jerr;
 	json_t *rec = json_loadb(data, len, 0, &jerr);
 	a->last_heard_usec = time_mono_usec();
+	a->fence_heard_usec = a->last_heard_usec; /* renews the volume lease (agent-volume.c) */
 	if (!rec || !json_is_object(rec)) {
 		log_warn("agent", "malformed record from the master: %s", jerr.text);
 		json_decref(rec);
@@ -127,6 +139,9 @@ static int on_record(const char *data, size_t len, void *ctx)
 		json_t *g = json_object_get(rec, "grace_period_seconds");
 		if (id)
 			agent_task_kill(a, id, json_is_number(g) ? json_number_value(g) : -1.0);
+	} else if (!strcmp(type, "DESTROY_VOLUME")) {
+		const char *pid = json_string_value(json_object_get(rec, "persistence_id"));
+		agent_volume_destroy(a, pid ? pid : "");
 	} else if (strcmp(type, "HEARTBEAT")) {
 		log_debug("agent", "unknown record type '%s' ignored", type);
 	}

@@ -87,6 +87,8 @@ static void task_close_watch(struct agent_task *t)
 static void task_free(struct agent_task *t)
 {
 	task_close_watch(t);
+	agent_volumes_free(t);
+	json_decref(t->pending_spec);
 	free(t->id);
 	free(t->meta_dir);
 	free(t->sandbox);
@@ -95,7 +97,8 @@ static void task_free(struct agent_task *t)
 
 static void meta_dir_remove(const char *dir)
 {
-	static const char *const names[] = { "spec", "pid", "status", ".status.tmp", ".pid.tmp" };
+	static const char *const names[] = { "spec", "pid", "status", ".status.tmp", ".pid.tmp",
+					       "volumes", ".volumes.tmp" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		char *p = xasprintf("%s/%s", dir, names[i]);
 		unlink(p);
@@ -164,6 +167,19 @@ static void task_report_end(struct agent_task *t, bool agent_was_down)
 	int r = exec_status_read(t->meta_dir, &st);
 	bool killed = t->kill_requested || (r == 0 && st.killed);
 
+	if (t->fenced) {
+		snprintf(msg, sizeof(msg), "Fenced: lost the master for %g s", t->agent->lease_sec);
+		task_report(t, "TASK_FAILED", msg, "REASON_EXECUTOR_TERMINATED", -1, 0);
+		log_info("agent", "task '%s' fenced", t->id);
+		return;
+	}
+	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.volume > 0) {
+		snprintf(msg, sizeof(msg), "Volume '%s': cannot mount it in the task: %s",
+			 agent_volume_label(t, (size_t)st.volume - 1), strerror(st.error));
+		task_report(t, "TASK_FAILED", msg, "REASON_COMMAND_EXECUTOR_FAILED", -1, 0);
+		log_info("agent", "task '%s': %s", t->id, msg);
+		return;
+	}
 	if (r < 0 || st.state == EXEC_RUNNING || st.state == EXEC_NONE) {
 		if (killed) {
 			task_report(t, "TASK_KILLED", "Task killed", NULL, -1, 0);
@@ -204,6 +220,28 @@ static void task_report_end(struct agent_task *t, bool agent_was_down)
 	log_info("agent", "task '%s' ended: %s (%s)", t->id, t->state, msg);
 }
 
+static bool end_was_down;
+
+static void on_released(struct agent_task *t)
+{
+	t->releasing = false;
+	if (!t->terminal)
+		task_report_end(t, end_was_down);
+}
+
+/* The shim is gone: unmount external volumes (from the loop), then the terminal update. */
+static void task_end(struct agent_task *t, bool agent_was_down)
+{
+	if (t->terminal || t->releasing)
+		return;
+	end_was_down = agent_was_down;
+	if (agent_volumes_release(t->agent, t, on_released)) {
+		t->releasing = true;
+		return;
+	}
+	task_report_end(t, agent_was_down);
+}
+
 static void notify_read(struct agent_task *t)
 {
 	char buf[64];
@@ -241,8 +279,7 @@ static void on_shim_exit(evutil_socket_t fd, short what, void *arg)
 		waitid(P_PIDFD, (id_t)t->pidfd, &si, WEXITED | WNOHANG);
 	}
 	task_close_watch(t);
-	if (!t->terminal)
-		task_report_end(t, false);
+	task_end(t, false);
 }
 
 /* SIGTERM to the shim with the grace period (ms) as the signal's value. */
@@ -271,6 +308,24 @@ static int task_watch(struct agent *a, struct agent_task *t)
 
 static int task_spawn_direct(struct agent *a, struct agent_task *t);
 static void task_report_end(struct agent_task *t, bool agent_was_down);
+static void task_end(struct agent_task *t, bool agent_was_down);
+
+void agent_task_fence(struct agent *a, struct agent_task *t)
+{
+	t->fenced = true;
+	if (t->preparing || t->terminal)
+		return; /* on_volumes_ready sees the flag */
+	/* Grace 0: the shim SIGKILLs the task's process group at once and exits after it. */
+	t->kill_requested = true;
+	t->kill_grace_ms = 0;
+	task_signal(t);
+	/* And from here too, in case the shim is stuck: the group id is the task's pid, which
+	 * cannot be reused while the shim has not reaped it or the group lives. */
+	struct exec_status st;
+	if (t->pidfd >= 0 && exec_status_read(t->meta_dir, &st) == 0 && st.state == EXEC_RUNNING &&
+	    st.pid > 1)
+		kill(-st.pid, SIGKILL);
+}
 
 /* ---- the fork server ---- */
 
@@ -552,12 +607,17 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	es.health_dir = a->health_root;
 	es.checks = checks;
 	es.nchecks = nchecks;
+	struct exec_volume vols[EXEC_SPEC_MAX_VOLUMES];
+	es.volumes = vols;
+	es.nvolumes = agent_volumes_exec(t, vols, EXEC_SPEC_MAX_VOLUMES);
 
 	char *spec_path = xasprintf("%s/spec", t->meta_dir);
-	if (mkdir(t->meta_dir, 0700) == -1 && errno != EEXIST)
+	if (mkdir(t->meta_dir, 0700) == -1 && errno != EEXIST) {
 		r = -errno;
-	else
+	} else {
+		agent_volumes_save(t);
 		r = exec_spec_write_file(spec_path, &es);
+	}
 	free(spec_path);
 	free(args);
 	free_strv(env, es.nenv);
@@ -625,6 +685,33 @@ static int task_spawn_direct(struct agent *a, struct agent_task *t)
 	return 0;
 }
 
+static int task_start(struct agent *a, struct agent_task *t, json_t *spec,
+		      struct exec_check *checks, size_t nchecks);
+
+/* agent_volumes_prepare is over: start the shim, or fail/kill the task. */
+static void on_volumes_ready(struct agent_task *t, int r, const char *msg)
+{
+	struct agent *a = t->agent;
+	json_t *spec = t->pending_spec;
+	t->pending_spec = NULL;
+	t->preparing = false;
+	if (r < 0) {
+		task_report(t, "TASK_FAILED", msg, "REASON_COMMAND_EXECUTOR_FAILED", -1, 0);
+	} else if (t->fenced || t->kill_requested) {
+		/* Nothing ran: undo the mounts, then the terminal update. */
+		task_end(t, false);
+	} else {
+		struct exec_check checks[EXEC_SPEC_MAX_CHECKS];
+		char cmsg[200];
+		int n = agent_health_checks_parse(spec, checks, EXEC_SPEC_MAX_CHECKS, cmsg,
+						  sizeof(cmsg));
+		if (task_start(a, t, spec, checks, n > 0 ? (size_t)n : 0) < 0 &&
+		    agent_volumes_release(a, t, on_released))
+			t->releasing = true; /* already reported failed; just undo the mounts */
+	}
+	json_decref(spec);
+}
+
 int agent_task_launch(struct agent *a, json_t *spec)
 {
 	const char *id = json_string_value(json_object_get(spec, "task_id"));
@@ -659,7 +746,31 @@ int agent_task_launch(struct agent *a, json_t *spec)
 		task_report(t, "TASK_FAILED", msg, "REASON_COMMAND_EXECUTOR_FAILED", -1, 0);
 		return -EINVAL;
 	}
-	int r = task_spawn(a, t, spec, checks, (size_t)nchecks);
+	char vmsg[512];
+	if (agent_volumes_parse(a, t, spec, vmsg, sizeof(vmsg)) < 0) {
+		task_report(t, "TASK_FAILED", vmsg, "REASON_COMMAND_EXECUTOR_FAILED", -1, 0);
+		return -EINVAL;
+	}
+	if (agent_volumes_external(t)) {
+		t->pending_spec = json_incref(spec);
+		t->preparing = true;
+		if (mkdir(t->meta_dir, 0700) == -1 && errno != EEXIST)
+			log_warn("agent", "task '%s': cannot create '%s': %s", id, t->meta_dir,
+				 strerror(errno));
+		agent_volumes_save(t);
+		log_info("agent", "task '%s': mounting its external volumes", id);
+		agent_volumes_prepare(a, t, on_volumes_ready);
+		return 0;
+	}
+	return task_start(a, t, spec, checks, (size_t)nchecks);
+}
+
+/* Spawns the shim for a task whose volumes are ready. */
+static int task_start(struct agent *a, struct agent_task *t, json_t *spec,
+		      struct exec_check *checks, size_t nchecks)
+{
+	const char *id = t->id;
+	int r = task_spawn(a, t, spec, checks, nchecks);
 	if (r < 0) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "Failed to launch the executor '%s': %s",
@@ -691,6 +802,10 @@ void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds)
 	if (t->kill_requested)
 		return;
 	t->kill_requested = true;
+	if (t->preparing) {
+		task_report(t, "TASK_KILLING", NULL, NULL, -1, 0);
+		return; /* on_volumes_ready ends it */
+	}
 	uint32_t grace = t->grace_ms;
 	if (grace_seconds >= 0 && grace_seconds < 86400.0)
 		grace = (uint32_t)(grace_seconds * 1000.0);
@@ -708,6 +823,7 @@ static void recover_one(struct agent *a, const char *id)
 	uint64_t start, now_start;
 	struct exec_status st;
 	table_insert(a, t);
+	agent_volumes_load(a, t);
 
 	bool alive = false;
 	if (exec_pidfile_read(t->meta_dir, &pid, &start) == 0 &&
@@ -727,7 +843,7 @@ static void recover_one(struct agent *a, const char *id)
 		}
 		if (task_watch(a, t) < 0) {
 			task_close_watch(t);
-			task_report_end(t, true);
+			task_end(t, true);
 			return;
 		}
 		log_info("agent", "recovered task '%s' (%s, executor pid %d)", id, t->state,
@@ -738,7 +854,7 @@ static void recover_one(struct agent *a, const char *id)
 		return;
 	}
 	t->state = "TASK_RUNNING";
-	task_report_end(t, true);
+	task_end(t, true);
 }
 
 int agent_tasks_recover(struct agent *a)

@@ -11,6 +11,7 @@
 
 #include "agent/agent-int.h"
 #include "agent/agent-util.h"
+#include "agent/plugin-client.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/util.h"
@@ -155,6 +156,18 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	a->meta_root = xasprintf("%s/meta", wd);
 	a->sandbox_root = xasprintf("%s/sandboxes", wd);
 	a->health_root = xasprintf("%s/health", wd);
+	a->volume_root = xasprintf("%s/volumes", wd);
+	a->volume_plugin_dir = cfg->volume_plugin_dir && *cfg->volume_plugin_dir
+				       ? xstrdup(cfg->volume_plugin_dir)
+				       : NULL;
+	a->plugin_timeout_ms = cfg->plugin_timeout_ms;
+	if (!a->plugin_timeout_ms) {
+		const char *e = getenv("BERTH_VOLUME_PLUGIN_TIMEOUT_MS");
+		uint64_t v;
+		a->plugin_timeout_ms = e && parse_u64(e, &v) == 0 && v > 0 && v < 3600000
+					       ? (uint32_t)v
+					       : PLUGIN_DEFAULT_TIMEOUT_MS;
+	}
 	if ((r = mkdir_p(a->meta_root)) < 0 || (r = mkdir_p(a->sandbox_root)) < 0 ||
 	    (r = mkdir_p(a->health_root)) < 0) {
 		log_error("agent", "cannot create directories in '%s': %s", wd, strerror(-r));
@@ -192,6 +205,10 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		agent_free(a);
 		return r;
 	}
+	if ((r = agent_fence_start(a)) < 0) {
+		agent_free(a);
+		return r;
+	}
 	r = agent_health_start(a);
 	if (r < 0)
 		log_warn("agent", "cannot watch '%s' (%s): health results are not forwarded",
@@ -208,6 +225,7 @@ void agent_free(struct agent *a)
 	if (!a)
 		return;
 	agent_link_stop(a);
+	agent_fence_stop(a);
 	agent_spawner_stop(a);
 	agent_health_stop(a);
 	free(a->backlog);
@@ -219,6 +237,8 @@ void agent_free(struct agent *a)
 	free(a->meta_root);
 	free(a->sandbox_root);
 	free(a->health_root);
+	free(a->volume_root);
+	free(a->volume_plugin_dir);
 	free(a->resources);
 	free(a->attributes);
 	free(a->hostname);
@@ -245,7 +265,10 @@ static void usage(FILE *f)
 	      "  --attributes STR    e.g. 'rack:3;dc:1'\n"
 	      "  --hostname NAME     default: the machine's hostname\n"
 	      "  --executor PATH     the berth-executor shim (default: $BERTH_EXECUTOR, or beside "
-	      "this binary)\n",
+	      "this binary)\n"
+	      "  --volume-plugin-dir DIR  searched first for Docker volume plugins (sockets,\n"
+	      "                      .spec/.json files), before /run/docker/plugins\n"
+	      "  --volume-plugin-timeout SECONDS  bound on each volume plugin call (default 30)\n",
 	      f);
 }
 
@@ -265,6 +288,8 @@ int agent_main(int argc, char **argv)
 		{ "attributes", required_argument, NULL, 'a' },
 		{ "hostname", required_argument, NULL, 'n' },
 		{ "executor", required_argument, NULL, 'e' },
+		{ "volume-plugin-dir", required_argument, NULL, 'V' },
+		{ "volume-plugin-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -291,6 +316,17 @@ int agent_main(int argc, char **argv)
 		case 'a': cfg.attributes = optarg; break;
 		case 'n': cfg.hostname = optarg; break;
 		case 'e': cfg.executor_path = optarg; break;
+		case 'V': cfg.volume_plugin_dir = optarg; break;
+		case 'T': {
+			double sec;
+			if (parse_double(optarg, &sec) < 0 || !(sec > 0) || sec > 3600) {
+				fprintf(stderr, "berth agent: bad --volume-plugin-timeout '%s'\n",
+					optarg);
+				return 2;
+			}
+			cfg.plugin_timeout_ms = (uint32_t)(sec * 1000.0);
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -15,6 +15,9 @@ struct agent_config {
 	const char *attributes;    /* NULL or "" = none */
 	const char *hostname;      /* NULL = gethostname() */
 	const char *executor_path; /* NULL = $BERTH_EXECUTOR, else berth-executor beside the binary */
+	const char *volume_plugin_dir; /* searched first for volume plugins; NULL = none */
+	uint32_t plugin_timeout_ms;    /* each volume plugin call; 0 = $BERTH_VOLUME_PLUGIN_TIMEOUT_MS
+					* or 30000 */
 };
 
 struct agent;
@@ -33,6 +36,7 @@ uint16_t agent_http_port(const struct agent *a);
 unsigned agent_task_count(const struct agent *a);
 
 /* 'berth agent': parses the flags (--master URL --http ADDR:PORT --work-dir DIR
- * [--resources STR] [--attributes STR] [--hostname NAME] [--executor PATH]), runs until
+ * [--resources STR] [--attributes STR] [--hostname NAME] [--executor PATH]
+ * [--volume-plugin-dir DIR] [--volume-plugin-timeout SECONDS]), runs until
  * SIGTERM/SIGINT. Returns the exit code: 0, 1 on a failure, 2 on a usage error. */
 int agent_main(int argc, char **argv);

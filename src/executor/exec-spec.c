@@ -119,6 +119,28 @@ static void put_check(struct out_buf *o, const struct exec_check *c)
 	}
 }
 
+int exec_volume_path_valid(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+	if (n == 0 || n >= 1024)
+		return 0;
+	for (const char *p = path; *p;) {
+		size_t seg = strcspn(p, "/");
+		if (seg == 2 && p[0] == '.' && p[1] == '.')
+			return 0;
+		p += seg;
+		if (*p == '/')
+			p++;
+	}
+	return 1;
+}
+
+static int volume_valid(const struct exec_volume *v)
+{
+	return v->source && v->source[0] == '/' && exec_volume_path_valid(v->source) &&
+	       exec_volume_path_valid(v->path);
+}
+
 int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 {
 	struct out_buf o = { 0 };
@@ -151,6 +173,19 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 		}
 		put_check(&o, c);
 	}
+	if (s->nvolumes > EXEC_SPEC_MAX_VOLUMES) {
+		free(o.p);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < s->nvolumes; i++) {
+		if (!volume_valid(&s->volumes[i])) {
+			o.err = o.err ? o.err : -EINVAL;
+			break;
+		}
+		put_kv(&o, "volume", s->volumes[i].source);
+		put_kv(&o, "v.path", s->volumes[i].path);
+		put_kv(&o, "v.ro", s->volumes[i].ro ? "1" : "0");
+	}
 	for (size_t i = 0; i < s->nargs; i++)
 		put_kv(&o, "arg", s->args[i]);
 	for (size_t i = 0; i < s->nenv; i++) {
@@ -174,6 +209,7 @@ void exec_spec_release(struct exec_spec *s)
 	free(s->args);
 	free(s->env);
 	free(s->checks);
+	free(s->volumes);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }
@@ -287,7 +323,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	out->args = calloc(nstr / 2 + 1, sizeof(char *));
 	out->env = calloc(nstr / 2 + 1, sizeof(char *));
 	out->checks = calloc(EXEC_SPEC_MAX_CHECKS, sizeof(*out->checks));
-	if (!out->args || !out->env || !out->checks) {
+	out->volumes = calloc(EXEC_SPEC_MAX_VOLUMES, sizeof(*out->volumes));
+	if (!out->args || !out->env || !out->checks || !out->volumes) {
 		exec_spec_release(out);
 		return -ENOMEM;
 	}
@@ -330,6 +367,23 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 		} else if (!strncmp(k, "c.", 2)) {
 			if (!out->nchecks || parse_check_field(&out->checks[out->nchecks - 1], k + 2, v))
 				goto bad;
+		} else if (!strcmp(k, "volume")) {
+			if (out->nvolumes >= EXEC_SPEC_MAX_VOLUMES ||
+			    (out->nvolumes && !volume_valid(&out->volumes[out->nvolumes - 1])))
+				goto bad;
+			out->volumes[out->nvolumes].source = v;
+			out->volumes[out->nvolumes++].path = NULL;
+		} else if (!strcmp(k, "v.path") || !strcmp(k, "v.ro")) {
+			if (!out->nvolumes)
+				goto bad;
+			struct exec_volume *vol = &out->volumes[out->nvolumes - 1];
+			if (k[2] == 'p') {
+				vol->path = v;
+			} else {
+				if (strcmp(v, "0") && strcmp(v, "1"))
+					goto bad;
+				vol->ro = v[0] == '1';
+			}
 		} else if (!strcmp(k, "arg"))
 			out->args[out->nargs++] = v;
 		else if (!strcmp(k, "env")) {
@@ -347,6 +401,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	if (out->nchecks && !check_valid(&out->checks[out->nchecks - 1]))
 		goto bad;
 	if (out->health_dir && out->health_dir[0] != '/')
+		goto bad;
+	if (out->nvolumes && !volume_valid(&out->volumes[out->nvolumes - 1]))
 		goto bad;
 	return 0;
 bad:

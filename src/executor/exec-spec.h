@@ -14,7 +14,10 @@
  * A check (agent-protocol.md §7) starts with "check" = "health" | "ready", followed by its
  * fields "c.protocol" (HTTP|HTTPS|TCP|COMMAND), "c.path", "c.port", "c.command",
  * "c.grace_ms", "c.interval_ms", "c.timeout_ms", "c.delay_ms", "c.max_failures",
- * "c.ignore_1xx" ("0"/"1") and "c.status" (readiness: comma-separated codes). */
+ * "c.ignore_1xx" ("0"/"1") and "c.status" (readiness: comma-separated codes).
+ * A volume (agent-protocol.md §8) is "volume" = its source on the host (absolute), followed by
+ * "v.path" (the container path: relative to the sandbox, or absolute) and "v.ro" ("0"/"1").
+ * A spec with volumes makes the shim run the task in a private mount namespace. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +28,7 @@
 
 #define EXEC_SPEC_MAX_CHECKS 32u
 #define EXEC_CHECK_MAX_STATUS 16u
+#define EXEC_SPEC_MAX_VOLUMES 64u
 
 enum exec_check_proto { EXEC_CHECK_HTTP, EXEC_CHECK_HTTPS, EXEC_CHECK_TCP, EXEC_CHECK_COMMAND };
 
@@ -48,6 +52,16 @@ void exec_check_defaults(struct exec_check *c, int readiness);
 int exec_check_proto_parse(const char *s, enum exec_check_proto *out);
 const char *exec_check_proto_name(enum exec_check_proto p);
 
+/* One bind mount into the task's mount namespace. */
+struct exec_volume {
+	const char *source; /* absolute, on the host */
+	const char *path;   /* container path: relative (to the sandbox, no "..") or absolute */
+	int ro;
+};
+
+/* Whether a container path is acceptable: non-empty, no ".." component, bounded. */
+int exec_volume_path_valid(const char *path);
+
 struct exec_spec {
 	const char *task_id;
 	const char *sandbox; /* absolute */
@@ -61,6 +75,8 @@ struct exec_spec {
 	const char *health_dir;    /* optional; absolute */
 	struct exec_check *checks; /* nchecks entries; serialize borrows, parse allocates */
 	size_t nchecks;
+	struct exec_volume *volumes; /* nvolumes entries; serialize borrows, parse allocates */
+	size_t nvolumes;
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 

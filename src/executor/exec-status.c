@@ -17,9 +17,10 @@ static const char *const state_names[] = {
 
 int exec_status_format(const struct exec_status *st, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "state=%s\npid=%d\nexit_code=%d\nsignal=%d\nkilled=%d\nerror=%d\n",
+	int n = snprintf(buf, size, "state=%s\npid=%d\nexit_code=%d\nsignal=%d\nkilled=%d\nerror=%d\n"
+			 "volume=%d\n",
 			 state_names[st->state], st->pid, st->exit_code, st->signal,
-			 st->killed, st->error);
+			 st->killed, st->error, st->volume);
 	if (n < 0 || (size_t)n >= size)
 		return -E2BIG;
 	return n;
@@ -74,6 +75,8 @@ int exec_status_parse(const char *text, struct exec_status *st)
 				dst = &st->killed;
 			else if (klen == 5 && !memcmp(p, "error", 5))
 				dst = &st->error;
+			else if (klen == 6 && !memcmp(p, "volume", 6))
+				dst = &st->volume;
 			if (dst && parse_int(v, vlen, dst))
 				return -EINVAL;
 		}

@@ -4,6 +4,8 @@
  * status is text, one "key=value" a line:
  *   state=running|exited|signaled|exec_failed
  *   pid=<task pid>  exit_code=<n>  signal=<n>  killed=0|1  error=<errno of a failed exec>
+ *   volume=<n>  (exec_failed only: 1-based index of the spec's volume that could not be
+ *                mounted; 0 = the failure was not a volume's)
  * A reader that finds no file knows the shim has not started the task yet. */
 #pragma once
 #include <stdint.h>
@@ -18,6 +20,7 @@ struct exec_status {
 	int signal;
 	int killed; /* a kill was requested before the task ended */
 	int error;
+	int volume; /* see "volume=" above */
 };
 
 /* Formats st into buf (NUL-terminated). Returns the length, or -E2BIG if it does not fit. */

@@ -19,6 +19,11 @@
  * signals (signalfd): no threads. They stop when a kill begins. Results go to the health file
  * (exec-health.h) in the spec's health_dir, which the agent watches with inotify.
  *
+ * Volumes (exec-volume.h): a spec with volumes makes the shim unshare its mount namespace and
+ * bind-mount them just before it forks the task, so that the task and its COMMAND checks see
+ * them and nothing else does; the task gets BERTH_VOLUME_<n> (0-based, in the spec's order)
+ * = the mounted path. A mount failure is an exec failure with status "volume=<n+1>".
+ *
  * Independence from the agent: new session (setsid), SIGHUP and SIGPIPE ignored, and the
  * only fd it shares with the agent is the notify pipe, closed as soon as the exec is known.
  * Plain libc, no libevent or jansson, so that it stays small per task. */
@@ -44,6 +49,7 @@
 #include "executor/exec-health.h"
 #include "executor/exec-spec.h"
 #include "executor/exec-status.h"
+#include "executor/exec-volume.h"
 
 extern char **environ;
 
@@ -114,10 +120,11 @@ static int open_in(const char *dir, const char *name)
 }
 
 /* The task's environment: the spec's, then MESOS_SANDBOX, then PATH from our own
- * environment when the spec has none (so that commands resolve as in a login shell). */
+ * environment when the spec has none (so that commands resolve as in a login shell), then
+ * BERTH_VOLUME_<n>. */
 static char **build_env(const struct exec_spec *s)
 {
-	char **env = calloc(s->nenv + 3, sizeof(char *));
+	char **env = calloc(s->nenv + 3 + s->nvolumes, sizeof(char *));
 	size_t n = 0;
 	int have_path = 0;
 	if (!env)
@@ -147,6 +154,20 @@ static char **build_env(const struct exec_spec *s)
 			memcpy(pe + 5, path, pl + 1);
 			env[n++] = pe;
 		}
+	}
+	for (size_t i = 0; i < s->nvolumes; i++) {
+		char target[PATH_MAX], *ve;
+		if (exec_volume_target(s->sandbox, &s->volumes[i], target, sizeof(target)) < 0)
+			continue;
+		char name[32];
+		int nl = snprintf(name, sizeof(name), "BERTH_VOLUME_%zu=", i);
+		size_t tl = strlen(target);
+		ve = malloc((size_t)nl + tl + 1);
+		if (!ve)
+			continue;
+		memcpy(ve, name, (size_t)nl);
+		memcpy(ve + nl, target, tl + 1);
+		env[n++] = ve;
 	}
 	env[n] = NULL;
 	return env;
@@ -301,6 +322,16 @@ static int shim_run(const char *meta, int notify_fd)
 		fail = errno;
 	if (err >= 0)
 		log_fd = err;
+	if (!fail && spec.nvolumes) {
+		char vmsg[PATH_MAX + 128];
+		int vi = -1;
+		r = exec_volumes_mount(&spec, &vi, vmsg, sizeof(vmsg));
+		if (r < 0) {
+			fail = -r;
+			status.volume = vi + 1;
+			diag("%s", vmsg);
+		}
+	}
 	char **env = fail ? NULL : build_env(&spec);
 	if (!fail && !env)
 		fail = ENOMEM;

@@ -1,0 +1,319 @@
+/* The agent's volume pieces: persistence id validation, the fence decision, plugin discovery
+ * order, HTTP answer parsing, and the non-blocking plugin client against the built-in local
+ * driver on a real unix socket, a driver that answers Err, and one that never answers. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/agent-int.h"
+#include "agent/plugin-client.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "volplugin/volplugin.h"
+
+static char dir[64];
+
+static void test_id_valid(void **state)
+{
+	assert_true(agent_volume_id_valid("prod_db#data#3f0c-11"));
+	assert_false(agent_volume_id_valid(""));
+	assert_false(agent_volume_id_valid(NULL));
+	assert_false(agent_volume_id_valid("."));
+	assert_false(agent_volume_id_valid(".."));
+	assert_false(agent_volume_id_valid("a/b"));
+	assert_false(agent_volume_id_valid("a..b"));
+	assert_false(agent_volume_id_valid("a\nb"));
+	char long_id[300];
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	assert_false(agent_volume_id_valid(long_id));
+	long_id[200] = '\0';
+	assert_true(agent_volume_id_valid(long_id));
+}
+
+static void test_fence_due(void **state)
+{
+	uint64_t s = 1000000;
+	assert_false(agent_fence_due(100 * s, 10 * s, 0));      /* no lease: never */
+	assert_false(agent_fence_due(14 * s, 10 * s, 5));       /* within the lease */
+	assert_true(agent_fence_due(15 * s, 10 * s, 5));        /* exactly L */
+	assert_true(agent_fence_due(60 * s, 10 * s, 5));
+	assert_false(agent_fence_due(10 * s, 11 * s, 5));       /* heard "after" now */
+	assert_true(agent_fence_due(10 * s + 300000, 10 * s, 0.25));
+}
+
+static void mkdirs(const char *p)
+{
+	assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
+}
+
+static void bind_sock(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+}
+
+static void write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(s, f);
+	fclose(f);
+}
+
+static void test_discovery_order(void **state)
+{
+	char extra[128], run[128], etc[128], p[256];
+	snprintf(extra, sizeof(extra), "%s/extra", dir);
+	snprintf(run, sizeof(run), "%s/run", dir);
+	snprintf(etc, sizeof(etc), "%s/etc", dir);
+	mkdirs(extra);
+	mkdirs(run);
+	mkdirs(etc);
+	const char *socks[] = { extra, run, NULL };
+	const char *specs[] = { extra, etc, NULL };
+	struct plugin_addr a;
+
+	assert_int_equal(plugin_discover(socks, specs, "drv", &a), -ENOENT);
+	assert_int_equal(plugin_discover(socks, specs, "../x", &a), -EINVAL);
+
+	/* A spec file is found when there is no socket ... */
+	snprintf(p, sizeof(p), "%s/drv.spec", etc);
+	write_file(p, "tcp://127.0.0.1:7980\n");
+	assert_int_equal(plugin_discover(socks, specs, "drv", &a), 0);
+	assert_false(a.is_unix);
+	assert_string_equal(a.host, "127.0.0.1");
+	assert_int_equal(a.port, 7980);
+	/* ... a socket in a later socket dir beats it (sockets first) ... */
+	snprintf(p, sizeof(p), "%s/drv", run);
+	mkdirs(p);
+	snprintf(p, sizeof(p), "%s/drv/drv.sock", run);
+	bind_sock(p);
+	assert_int_equal(plugin_discover(socks, specs, "drv", &a), 0);
+	assert_true(a.is_unix);
+	assert_string_equal(a.path, p);
+	/* ... and the extra dir is searched first. */
+	char p2[256];
+	snprintf(p2, sizeof(p2), "%s/drv.sock", extra);
+	bind_sock(p2);
+	assert_int_equal(plugin_discover(socks, specs, "drv", &a), 0);
+	assert_string_equal(a.path, p2);
+
+	/* .json spec files; https is not supported. */
+	snprintf(p, sizeof(p), "%s/j.json", etc);
+	write_file(p, "{\"Name\":\"j\",\"Addr\":\"unix:///run/j.sock\"}");
+	assert_int_equal(plugin_discover(socks, specs, "j", &a), 0);
+	assert_true(a.is_unix);
+	assert_string_equal(a.path, "/run/j.sock");
+	snprintf(p, sizeof(p), "%s/h.json", etc);
+	write_file(p, "{\"Addr\":\"https://x:1\"}");
+	assert_int_equal(plugin_discover(socks, specs, "h", &a), -ENOTSUP);
+	assert_int_equal(plugin_url_parse("ftp://x", &a), -EINVAL);
+}
+
+static void test_http_parse(void **state)
+{
+	int st;
+	char *body;
+	size_t n;
+	const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+	assert_int_equal(plugin_http_parse(a, strlen(a), false, &st, &body, &n), 0);
+	assert_int_equal(st, 200);
+	assert_string_equal(body, "{}");
+	free(body);
+	assert_int_equal(plugin_http_parse(a, strlen(a) - 1, false, &st, &body, &n), -EAGAIN);
+	assert_int_equal(plugin_http_parse(a, strlen(a) - 1, true, &st, &body, &n), -EINVAL);
+	const char *c = "HTTP/1.1 500 x\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"E\r\n"
+			"a\r\nrr\":\"bad\"}\r\n0\r\n\r\n";
+	assert_int_equal(plugin_http_parse(c, strlen(c), false, &st, &body, &n), 0);
+	assert_int_equal(st, 500);
+	assert_string_equal(body, "{\"Err\":\"bad\"}");
+	json_t *j;
+	char err[64];
+	assert_int_equal(plugin_answer_parse(st, body, n, &j, err, sizeof(err)), -EIO);
+	assert_string_equal(err, "bad");
+	free(body);
+	const char *e = "HTTP/1.0 200 OK\r\n\r\n{\"Err\":\"\"}";
+	assert_int_equal(plugin_http_parse(e, strlen(e), false, &st, &body, &n), -EAGAIN);
+	assert_int_equal(plugin_http_parse(e, strlen(e), true, &st, &body, &n), 0);
+	assert_int_equal(plugin_answer_parse(st, body, n, &j, err, sizeof(err)), 0);
+	json_decref(j);
+	free(body);
+	assert_int_equal(plugin_answer_parse(404, "page not found\nmore", 19, &j, err, sizeof(err)),
+			 -EIO);
+	assert_string_equal(err, "page not found");
+	assert_int_equal(plugin_http_parse("garbage\r\n\r\n", 11, true, &st, &body, &n), -EINVAL);
+}
+
+/* ---- the client on a real socket ---- */
+
+struct result {
+	int done, r;
+	char err[256];
+	char mountpoint[256];
+	struct event_base *base;
+};
+
+static void on_result(int r, json_t *ans, const char *err, void *arg)
+{
+	struct result *res = arg;
+	res->done = 1;
+	res->r = r;
+	snprintf(res->err, sizeof(res->err), "%s", err ? err : "");
+	const char *mp = json_string_value(json_object_get(ans, "Mountpoint"));
+	snprintf(res->mountpoint, sizeof(res->mountpoint), "%s", mp ? mp : "");
+	event_base_loopbreak(res->base);
+}
+
+static struct result run_call(struct event_base *base, const struct plugin_addr *addr,
+			      const char *method, json_t *body, uint32_t timeout_ms)
+{
+	struct result res = { .base = base };
+	struct plugin_call *c = plugin_call_start(base, addr, method, body, timeout_ms,
+						  on_result, &res);
+	assert_non_null(c);
+	assert_int_equal(res.done, 0); /* never from inside start */
+	event_base_dispatch(base);
+	assert_int_equal(res.done, 1);
+	json_decref(body);
+	return res;
+}
+
+static void test_client_local_driver(void **state)
+{
+	struct event_base *base = event_base_new();
+	char root[128], sock[100];
+	snprintf(root, sizeof(root), "%s/localroot", dir);
+	snprintf(sock, sizeof(sock), "%s/local.sock", dir);
+	struct volplugin *vp;
+	struct volplugin_server *srv;
+	assert_int_equal(volplugin_new(root, &vp), 0);
+	assert_int_equal(volplugin_serve(vp, base, sock, &srv), 0);
+	struct plugin_addr addr;
+	const char *socks[] = { dir, NULL };
+	assert_int_equal(plugin_discover(socks, NULL, "local", &addr), 0);
+
+	struct result r = run_call(base, &addr, "/Plugin.Activate", NULL, 2000);
+	assert_int_equal(r.r, 0);
+	r = run_call(base, &addr, "/VolumeDriver.Get", json_pack("{s:s}", "Name", "es3"), 2000);
+	assert_int_equal(r.r, -EIO);
+	assert_non_null(strstr(r.err, "no such volume"));
+	r = run_call(base, &addr, "/VolumeDriver.Create",
+		     json_pack("{s:s, s:{s:s}}", "Name", "es3", "Opts", "size", "5"), 2000);
+	assert_int_equal(r.r, 0);
+	r = run_call(base, &addr, "/VolumeDriver.Mount",
+		     json_pack("{s:s, s:s}", "Name", "es3", "ID", "task.1"), 2000);
+	assert_int_equal(r.r, 0);
+	char want[200];
+	snprintf(want, sizeof(want), "%s/es3", root);
+	assert_string_equal(r.mountpoint, want);
+	r = run_call(base, &addr, "/VolumeDriver.Remove", json_pack("{s:s}", "Name", "es3"), 2000);
+	assert_int_equal(r.r, -EIO); /* in use */
+	r = run_call(base, &addr, "/VolumeDriver.Unmount",
+		     json_pack("{s:s, s:s}", "Name", "es3", "ID", "task.1"), 2000);
+	assert_int_equal(r.r, 0);
+
+	/* Nobody listening: a clear error, from the loop. */
+	volplugin_server_free(srv);
+	bind_sock(sock);
+	r = run_call(base, &addr, "/Plugin.Activate", NULL, 2000);
+	assert_true(r.r < 0);
+	assert_non_null(strstr(r.err, "cannot connect"));
+	unlink(sock);
+	volplugin_free(vp);
+	event_base_free(base);
+}
+
+/* A driver whose every answer is 500 {"Err":"disk on fire"} (evhttp over a unix socket). */
+static void err_driver(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b, "{\"Err\":\"disk on fire\"}");
+	evhttp_send_reply(req, 500, "Internal Server Error", b);
+	evbuffer_free(b);
+}
+
+static int listen_unix(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	return fd;
+}
+
+static void test_client_err_and_hang(void **state)
+{
+	struct event_base *base = event_base_new();
+	char sock[100];
+	snprintf(sock, sizeof(sock), "%s/bad.sock", dir);
+	int lfd = listen_unix(sock);
+	struct evhttp *http = evhttp_new(base);
+	evhttp_set_gencb(http, err_driver, NULL);
+	assert_int_equal(evhttp_accept_socket(http, lfd), 0);
+	struct plugin_addr addr;
+	const char *socks[] = { dir, NULL };
+	assert_int_equal(plugin_discover(socks, NULL, "bad", &addr), 0);
+	struct result r = run_call(base, &addr, "/VolumeDriver.Mount",
+				   json_pack("{s:s, s:s}", "Name", "v", "ID", "t"), 2000);
+	assert_int_equal(r.r, -EIO);
+	assert_string_equal(r.err, "disk on fire");
+	evhttp_free(http);
+
+	/* A driver that accepts (the kernel's backlog) and never answers: the timeout. */
+	snprintf(sock, sizeof(sock), "%s/hang.sock", dir);
+	lfd = listen_unix(sock);
+	assert_int_equal(plugin_discover(socks, NULL, "hang", &addr), 0);
+	uint64_t t0 = time_mono_usec();
+	r = run_call(base, &addr, "/Plugin.Activate", NULL, 300);
+	uint64_t took = time_mono_usec() - t0;
+	assert_int_equal(r.r, -ETIMEDOUT);
+	assert_non_null(strstr(r.err, "300 ms"));
+	assert_true(took >= 280000 && took < 2000000);
+
+	/* Cancelled calls never call back. */
+	struct result res = { .base = base };
+	struct plugin_call *c = plugin_call_start(base, &addr, "/Plugin.Activate", NULL, 100,
+						  on_result, &res);
+	plugin_call_cancel(c);
+	struct timeval tv = { 0, 200000 };
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	assert_int_equal(res.done, 0);
+	close(lfd);
+	event_base_free(base);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test-agent-volume-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_id_valid),
+		cmocka_unit_test(test_fence_due),
+		cmocka_unit_test(test_discovery_order),
+		cmocka_unit_test(test_http_parse),
+		cmocka_unit_test(test_client_local_driver),
+		cmocka_unit_test(test_client_err_and_hang),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
