@@ -29,6 +29,8 @@ const struct cli_command cli_commands[] = {
 	  "kill a task (its app replaces it unless --scale)", cli_task_kill },
 	{ "node", "list", "", 0, 0, CLI_F_JSON, "list agents and their resources",
 	  cli_node_list },
+	{ "volume", "list", "", 0, 0, CLI_F_JSON | CLI_F_APP,
+	  "list the persistent and external volumes of the apps", cli_volume_list },
 	{ "deployment", "list", "", 0, 0, CLI_F_JSON, "list the deployments in progress",
 	  cli_deployment_list },
 	{ "deployment", "rollback", "ID", 1, 1, CLI_F_JSON | F_WAITING | CLI_F_FORCE,
@@ -52,7 +54,7 @@ static const struct flag_def flags[] = {
 	{ "json", CLI_F_JSON, NULL, "print the API's JSON instead of a table" },
 	{ "wait", CLI_F_WAIT, NULL, "show progress until the change is done" },
 	{ "timeout", CLI_F_TIMEOUT, "SECONDS", "give up waiting after SECONDS (default 300)" },
-	{ "app", CLI_F_APP, "ID", "only the tasks of app ID" },
+	{ "app", CLI_F_APP, "ID", "only the tasks (or volumes) of app ID" },
 	{ "scale", CLI_F_SCALE, NULL, "also lower the app's instance count by one" },
 	{ "stderr", CLI_F_STDERR, NULL, "print the task's stderr instead of stdout" },
 	{ "follow", CLI_F_FOLLOW, NULL, "keep printing new output until interrupted" },
@@ -62,7 +64,8 @@ static const struct flag_def flags[] = {
 	{ "help", CLI_F_HELP, NULL, "print this help" },
 };
 
-static const char *const nouns[] = { "app", "task", "node", "deployment", "logs", "events" };
+static const char *const nouns[] = { "app", "task", "node", "volume", "deployment", "logs",
+				      "events" };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

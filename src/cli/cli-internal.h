@@ -139,6 +139,12 @@ int cli_wait_deployment(struct cli *c, const char *dep_id, const char *app_id);
 /* Formatting helpers for tables. */
 const char *cli_json_str(json_t *obj, const char *key); /* NULL when absent / not a string */
 double cli_json_num(json_t *obj, const char *key);      /* 0 when absent */
+/* The instance index of a task or volume ("index"), -1 when absent or not a count. */
+long long cli_json_index(json_t *obj);
+/* A new array of arr's elements (references taken) ordered by the string app_key
+ * (elements without it first), then by instance index (elements without one after those
+ * with one), else as given. */
+json_t *cli_sort_by_index(json_t *arr, const char *app_key);
 /* "31000,31001" from a JSON array of numbers (malloc'd; "" if none). */
 char *cli_join_numbers(json_t *arr);
 
@@ -152,6 +158,7 @@ int cli_app_remove(struct cli *c);
 int cli_task_list(struct cli *c);
 int cli_task_kill(struct cli *c);
 int cli_node_list(struct cli *c);
+int cli_volume_list(struct cli *c);
 int cli_logs(struct cli *c);
 int cli_app_update(struct cli *c);
 int cli_deployment_list(struct cli *c);
@@ -166,10 +173,13 @@ void cli_report_change(struct cli *c, json_t *json, const char *what);
 
 /* Rendering, pure (for tests): tables from API JSON (borrowed), malloc'd text. */
 char *cli_render_apps(json_t *apps);
+/* Sorted by app, then instance index; an INDEX column after APP (after ID without it). */
 char *cli_render_tasks(json_t *tasks, bool with_app);
 char *cli_render_nodes(json_t *slaves, json_t *tasks);
 char *cli_render_app(json_t *app);
 char *cli_render_deployments(json_t *deployments);
+/* GET /api/berth/volumes' "volumes", sorted by app and index. */
+char *cli_render_volumes(json_t *volumes);
 /* One event for people: "TIMESTAMP TYPE summary", no newline, control characters shown as
  * '?'. data is the event's JSON (borrowed; NULL when it did not parse). */
 char *cli_event_line(const char *type, json_t *data);

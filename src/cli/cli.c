@@ -16,9 +16,9 @@
 
 bool cli_is_command(const char *word)
 {
-	static const char *const words[] = { "app",    "task",     "node",   "deployment",
-					     "logs",   "events",   "help",   "--master",
-					     "--json", "--help",   "-h" };
+	static const char *const words[] = { "app",    "task",   "node",     "volume",
+					     "deployment", "logs", "events", "help",
+					     "--master", "--json", "--help", "-h" };
 	if (!word)
 		return false;
 	if (str_has_prefix(word, "--master="))
@@ -234,6 +234,58 @@ const char *cli_json_str(json_t *obj, const char *key)
 double cli_json_num(json_t *obj, const char *key)
 {
 	return json_number_value(json_object_get(obj, key));
+}
+
+long long cli_json_index(json_t *obj)
+{
+	json_t *v = json_object_get(obj, "index");
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		if (d >= 0 && d < 9e15 && d == (double)(long long)d)
+			return (long long)d;
+	}
+	return -1;
+}
+
+struct sort_item {
+	json_t *v;
+	const char *app; /* "" when absent */
+	long long index; /* -1 when absent */
+	size_t pos;
+};
+
+static int sort_item_cmp(const void *pa, const void *pb)
+{
+	const struct sort_item *a = pa, *b = pb;
+	int r = strcmp(a->app, b->app);
+	if (r)
+		return r;
+	if ((a->index < 0) != (b->index < 0))
+		return a->index < 0 ? 1 : -1;
+	if (a->index != b->index)
+		return a->index < b->index ? -1 : 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+json_t *cli_sort_by_index(json_t *arr, const char *app_key)
+{
+	size_t n = json_array_size(arr);
+	json_t *out = json_array();
+	if (n == 0)
+		return out;
+	struct sort_item *items = xcalloc(n, sizeof(*items));
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_array_get(arr, i);
+		const char *app = cli_json_str(v, app_key);
+		items[i] = (struct sort_item){ v, app ? app : "", cli_json_index(v), i };
+	}
+	qsort(items, n, sizeof(*items), sort_item_cmp);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(out, items[i].v);
+	free(items);
+	return out;
 }
 
 char *cli_join_numbers(json_t *arr)

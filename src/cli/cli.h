@@ -8,7 +8,7 @@
  * API error, a timeout, the master unreachable), 2 usage error. */
 int cli_main(int argc, char **argv);
 
-/* True when word (argv[1]) belongs to the CLI: a noun ("app", "task", "node", "deployment", "logs", "events"),
- * "help", or a global flag that may come first ("--master", "--master=URL", "--json",
+/* True when word (argv[1]) belongs to the CLI: a noun ("app", "task", "node", "volume",
+ * "deployment", "logs", "events"), "help", or a global flag that may come first ("--master", "--master=URL", "--json",
  * "--help", "-h"). main.c sends such words to cli_main. */
 bool cli_is_command(const char *word);

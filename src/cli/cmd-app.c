@@ -38,26 +38,34 @@ char *cli_render_apps(json_t *apps)
 char *cli_render_tasks(json_t *tasks, bool with_app)
 {
 	struct table t;
-	table_init(&t, with_app ? 6 : 5);
+	table_init(&t, with_app ? 7 : 6);
 	table_add(&t, "ID");
 	if (with_app)
 		table_add(&t, "APP");
+	table_add(&t, "INDEX");
 	table_add(&t, "HOST");
 	table_add(&t, "STATE");
 	table_add(&t, "PORTS");
 	table_add(&t, "STARTED");
+	json_t *sorted = cli_sort_by_index(tasks, "appId");
 	size_t i;
 	json_t *task;
-	json_array_foreach(tasks, i, task) {
+	json_array_foreach(sorted, i, task) {
 		table_add(&t, cli_json_str(task, "id"));
 		if (with_app)
 			table_add(&t, cli_json_str(task, "appId"));
+		long long index = cli_json_index(task);
+		if (index >= 0)
+			table_addf(&t, "%lld", index);
+		else
+			table_add(&t, NULL);
 		table_add(&t, cli_json_str(task, "host"));
 		table_add(&t, cli_json_str(task, "state"));
 		_cleanup_free_ char *ports = cli_join_numbers(json_object_get(task, "ports"));
 		table_add(&t, *ports ? ports : "-");
 		table_add(&t, cli_json_str(task, "startedAt"));
 	}
+	json_decref(sorted);
 	char *s = table_render(&t);
 	table_release(&t);
 	return s;

@@ -62,6 +62,18 @@ static const struct parse_case parse_cases[] = {
 	{ "task kill web.instance-1._app.1 --scale", 0, "task", "kill", 1,
 	  "web.instance-1._app.1", NULL, NULL },
 	{ "node list", 0, "node", "list", 0, NULL, NULL, NULL },
+	{ "volume list", 0, "volume", "list", 0, NULL, NULL, NULL },
+	{ "volume list --app /db --json", 0, "volume", "list", 0, NULL, NULL, NULL },
+	{ "--json volume list --app=db", 0, "volume", "list", 0, NULL, NULL, NULL },
+	{ "volume --help", 1, "volume", NULL, 0, NULL, NULL, NULL },
+	{ "help volume list", 1, "volume", "list", 0, NULL, NULL, NULL },
+	{ "volume", -EINVAL, NULL, NULL, 0, NULL, NULL, "'volume' needs a subcommand" },
+	{ "volume rm x", -EINVAL, NULL, NULL, 0, NULL, NULL, "unknown command 'volume rm'" },
+	{ "volume list x", -EINVAL, NULL, NULL, 0, NULL, NULL, "unexpected argument 'x'" },
+	{ "volume list --app", -EINVAL, NULL, NULL, 0, NULL, NULL, "'--app' needs a value" },
+	{ "volume list --wait", -EINVAL, NULL, NULL, 0, NULL, NULL,
+	  "'volume list' does not take --wait" },
+	{ "volume list --scale", -EINVAL, NULL, NULL, 0, NULL, NULL, "does not take --scale" },
 	{ "logs t1 --stderr --follow", 0, "logs", NULL, 1, "t1", NULL, NULL },
 	{ "logs -- --odd-task-id", 0, "logs", NULL, 1, "--odd-task-id", NULL, NULL },
 	{ "app update web new.json", 0, "app", "update", 2, "web", "new.json", NULL },
@@ -170,6 +182,12 @@ static void test_parse_values(void **state)
 	assert_string_equal(o.app, "/prod/web");
 	assert_true(o.seen & CLI_F_JSON);
 	assert_int_equal(o.timeout_sec, CLI_DEFAULT_TIMEOUT_SEC);
+
+	argc = split("volume list --app=prod/db --json", argv, buf, sizeof(buf));
+	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.app, "prod/db");
+	assert_true(o.seen & CLI_F_JSON);
+	assert_ptr_equal(o.cmd->run, cli_volume_list);
 
 	argc = split("events --type a_event --json --type=b2", argv, buf, sizeof(buf));
 	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), 0);
@@ -287,6 +305,21 @@ static void test_main_exit_codes(void **state)
 	assert_non_null(strstr(out, "berth deployment list"));
 	assert_non_null(strstr(out, "berth deployment rollback ID"));
 	assert_non_null(strstr(out, "berth events"));
+	assert_non_null(strstr(out, "berth volume list"));
+	free(out);
+	free(err);
+	assert_int_equal(run_main("volume list --help", &out, &err), 0);
+	assert_non_null(strstr(out, "berth volume list [--app ID] [--json]"));
+	free(out);
+	free(err);
+	/* a bad --app is a usage error found before any request */
+	assert_int_equal(run_main("--master http://127.0.0.1:1 volume list --app /", &out, &err),
+			 2);
+	assert_non_null(strstr(err, "is not an app id"));
+	free(out);
+	free(err);
+	assert_int_equal(run_main("--master http://127.0.0.1:1 volume list", &out, &err), 1);
+	assert_non_null(strstr(err, "cannot reach master"));
 	free(out);
 	free(err);
 	assert_int_equal(run_main("events --help", &out, &err), 0);
@@ -345,6 +378,7 @@ static void test_is_command(void **state)
 	(void)state;
 	assert_true(cli_is_command("app"));
 	assert_true(cli_is_command("logs"));
+	assert_true(cli_is_command("volume"));
 	assert_true(cli_is_command("help"));
 	assert_true(cli_is_command("--master"));
 	assert_true(cli_is_command("--master=http://h:1"));

@@ -105,25 +105,94 @@ static void test_render_apps(void **state)
 static const char *tasks_json =
 	"[{\"appId\":\"/web\",\"id\":\"web.instance-1._app.1\",\"host\":\"127.0.0.1\","
 	"\"ports\":[31000,31001],\"slaveId\":\"S0\",\"state\":\"TASK_RUNNING\","
-	"\"startedAt\":\"2024-01-02T03:04:05.678Z\",\"version\":\"v\"},"
+	"\"startedAt\":\"2024-01-02T03:04:05.678Z\",\"version\":\"v\",\"index\":1},"
 	"{\"appId\":\"/web\",\"id\":\"web.instance-2._app.1\",\"host\":\"10.0.0.2\","
-	"\"ports\":[],\"slaveId\":\"S1\",\"state\":\"TASK_STAGING\",\"version\":\"v\"}]";
+	"\"ports\":[],\"slaveId\":\"S1\",\"state\":\"TASK_STAGING\",\"version\":\"v\","
+	"\"index\":0}]";
 
 static void test_render_tasks(void **state)
 {
 	(void)state;
 	json_t *tasks = json_loads(tasks_json, 0, NULL);
 	assert_non_null(tasks);
+	/* sorted by instance index */
 	char *s = cli_render_tasks(tasks, true);
 	assert_string_equal(s,
-		"ID                     APP   HOST       STATE         PORTS        STARTED\n"
-		"web.instance-1._app.1  /web  127.0.0.1  TASK_RUNNING  31000,31001  2024-01-02T03:04:05.678Z\n"
-		"web.instance-2._app.1  /web  10.0.0.2   TASK_STAGING  -            -\n");
+		"ID                     APP   INDEX  HOST       STATE         PORTS        STARTED\n"
+		"web.instance-2._app.1  /web  0      10.0.0.2   TASK_STAGING  -            -\n"
+		"web.instance-1._app.1  /web  1      127.0.0.1  TASK_RUNNING  31000,31001  2024-01-02T03:04:05.678Z\n");
 	free(s);
 	s = cli_render_tasks(tasks, false);
-	assert_non_null(strstr(s, "ID                     HOST       STATE"));
+	assert_non_null(strstr(s, "ID                     INDEX  HOST       STATE"));
 	free(s);
 	json_decref(tasks);
+}
+
+static void test_render_tasks_order(void **state)
+{
+	(void)state;
+	/* apps in order of their ids, each app's tasks by index (numeric, not textual);
+	 * a task without an index (an old master) after the others, in the order given */
+	json_t *tasks = json_loads(
+		"[{\"appId\":\"/b\",\"id\":\"b10\",\"index\":10},"
+		"{\"appId\":\"/a\",\"id\":\"a-none1\"},"
+		"{\"appId\":\"/b\",\"id\":\"b2\",\"index\":2},"
+		"{\"appId\":\"/a\",\"id\":\"a0\",\"index\":0},"
+		"{\"appId\":\"/a\",\"id\":\"a-none2\",\"index\":-3},"
+		"{\"appId\":\"/a\",\"id\":\"a1\",\"index\":1.0}]",
+		0, NULL);
+	assert_non_null(tasks);
+	char *s = cli_render_tasks(tasks, true);
+	assert_string_equal(s, "ID       APP  INDEX  HOST  STATE  PORTS  STARTED\n"
+			       "a0       /a   0      -     -      -      -\n"
+			       "a1       /a   1      -     -      -      -\n"
+			       "a-none1  /a   -      -     -      -      -\n"
+			       "a-none2  /a   -      -     -      -      -\n"
+			       "b2       /b   2      -     -      -      -\n"
+			       "b10      /b   10     -     -      -      -\n");
+	free(s);
+	/* the input is left as it was */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tasks, 0), "id")),
+			    "b10");
+	json_decref(tasks);
+	/* not an array: the header alone */
+	s = cli_render_tasks(NULL, false);
+	assert_string_equal(s, "ID  INDEX  HOST  STATE  PORTS  STARTED\n");
+	free(s);
+}
+
+static void test_render_volumes(void **state)
+{
+	(void)state;
+	json_t *v = json_loads(
+		"[{\"type\":\"external\",\"app\":\"/es\",\"index\":2,\"containerPath\":\"/data\","
+		"\"name\":\"es2data\",\"driver\":\"rexray\",\"shared\":false,\"agentId\":null,"
+		"\"host\":null,\"state\":\"waiting\",\"taskId\":null},"
+		"{\"type\":\"persistent\",\"app\":\"/db\",\"index\":1,\"containerPath\":\"data\","
+		"\"persistenceId\":\"db#data#2\",\"sizeMiB\":10.0,\"agentId\":\"S0\","
+		"\"host\":\"vm\",\"state\":\"suspended\",\"taskId\":null},"
+		"{\"type\":\"persistent\",\"app\":\"/db\",\"index\":0,\"containerPath\":\"data\","
+		"\"persistenceId\":\"db#data#1\",\"sizeMiB\":1.5,\"agentId\":\"S0\","
+		"\"host\":\"vm\",\"state\":\"in use\",\"taskId\":\"db.instance-1._app.1\"},"
+		"{\"type\":\"external\",\"app\":\"/es\",\"index\":0,\"containerPath\":\"/data\","
+		"\"name\":\"bad\\u001b[2J\",\"agentId\":\"S1\",\"host\":null,"
+		"\"state\":\"in use\",\"taskId\":\"es.1\"}]",
+		0, NULL);
+	assert_non_null(v);
+	char *s = cli_render_volumes(v);
+	assert_string_equal(s,
+		"TYPE        APP  INDEX  NAME       PATH   SIZE     HOST  STATE      TASK\n"
+		"persistent  /db  0      db#data#1  data   1.5 MiB  vm    in use     db.instance-1._app.1\n"
+		"persistent  /db  1      db#data#2  data   10 MiB   vm    suspended  -\n"
+		"external    /es  0      bad?[2J    /data  -        S1    in use     es.1\n"
+		"external    /es  2      es2data    /data  -        -     waiting    -\n");
+	free(s);
+	json_decref(v);
+	json_t *none = json_array();
+	s = cli_render_volumes(none);
+	assert_string_equal(s, "TYPE  APP  INDEX  NAME  PATH  SIZE  HOST  STATE  TASK\n");
+	free(s);
+	json_decref(none);
 }
 
 static void test_render_nodes(void **state)
@@ -175,7 +244,7 @@ static void test_render_app(void **state)
 		"Version:      v1\n"
 		"Deployments:  d1\n"
 		"\nTasks:\n"
-		"ID  HOST  STATE  PORTS  STARTED\n");
+		"ID  INDEX  HOST  STATE  PORTS  STARTED\n");
 	free(s);
 	json_decref(app);
 }
@@ -287,6 +356,8 @@ int main(void)
 		cmocka_unit_test(test_table_utf8_and_control),
 		cmocka_unit_test(test_render_apps),
 		cmocka_unit_test(test_render_tasks),
+		cmocka_unit_test(test_render_tasks_order),
+		cmocka_unit_test(test_render_volumes),
 		cmocka_unit_test(test_render_nodes),
 		cmocka_unit_test(test_render_app),
 		cmocka_unit_test(test_render_deployments),
