@@ -2,7 +2,8 @@
  *
  * Invariants:
  *  - Each event is serialized once and written to every subscriber whose filter matches.
- *  - A subscriber holds at most EVENTS_MAX_PENDING unsent bytes; one that cannot keep up is
+ *  - A subscriber holds at most EVENTS_MAX_PENDING unsent bytes (4 MiB: a dozen of the largest
+ *    api_post_events); one that cannot keep up is
  *    cut off (http_stream's bound), so the master's memory does not grow with slow readers.
  *  - At most EVENTS_MAX_SUBSCRIBERS streams at once; more get 503.
  *  - The first event on a stream is event_stream_attached; a "\r\n" heartbeat goes out
@@ -16,7 +17,7 @@
 #include "base/timeutil.h"
 #include "master/master-int.h"
 
-#define EVENTS_MAX_PENDING (1024u * 1024u)
+#define EVENTS_MAX_PENDING (4u * 1024u * 1024u)
 #define EVENTS_MAX_SUBSCRIBERS 4096
 #define EVENTS_HEARTBEAT_SEC 10
 

@@ -25,7 +25,9 @@ static double num(json_t *o, const char *key, double def, bool positive, const c
 		return def;
 	}
 	if (!json_is_number(v)) {
-		verr_add(err, base, "%s: error.expected.jsnumber", key);
+		char path[128];
+		snprintf(path, sizeof(path), "%s/%s", base, key);
+		verr_add(err, path, "error.expected.jsnumber");
 		*bad = true;
 		return def;
 	}

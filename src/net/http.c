@@ -31,6 +31,8 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+
+#define STREAM_MAX_SINGLE_WRITE (4u * 1024 * 1024)
 #include <event2/keyvalq_struct.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -688,6 +690,10 @@ struct http_stream *http_stream_start(struct evhttp_request *req, int code,
 		const struct timeval wtv = { HTTP_IDLE_TIMEOUT_SEC, 0 };
 		bufferevent_set_timeouts(bev, NULL, &wtv);
 		bufferevent_setwatermark(bev, EV_READ, 0, STREAM_INPUT_MAX);
+		/* A stream's backlog is measured in the output buffer: let every write callback
+		 * hand the socket all it will take (libevent's default is 16 KiB), so a reader
+		 * that keeps up is never seen as behind. */
+		bufferevent_set_max_single_write(bev, STREAM_MAX_SINGLE_WRITE);
 	}
 	return st;
 }
