@@ -426,6 +426,8 @@ void apps_status_update(struct master *m, struct m_agent *a, const json_t *u)
 	const char *message = json_string_value(json_object_get(u, "message"));
 	struct m_instance *in = hmap_get(&m->tasks, task_id);
 	if (!in || !in->agent_id || strcmp(in->agent_id, a->id)) {
+		if (!in && frameworks_status_update(m, a, u))
+			return;
 		if (!apps_state_is_terminal(state))
 			kill_unknown(a, task_id);
 		return;
@@ -519,9 +521,11 @@ void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *ta
 			   false);
 	}
 	free(lost);
-	/* What the agent runs that no instance wants. */
+	/* What the agent runs that no instance wants: a framework's, or nobody's. */
 	for (size_t ri = 0; hmap_next(&reported, &ri, &k, &v);) {
 		const char *st = json_string_value(json_object_get(v, "state"));
+		if (frameworks_task_recovered(m, a, k, st ? st : "TASK_UNKNOWN"))
+			continue;
 		if (!st || !apps_state_is_terminal(st))
 			kill_unknown(a, k);
 	}
@@ -555,6 +559,7 @@ void apps_agent_lost(struct master *m, struct m_agent *a)
 	}
 	if (r == 0 && store_txn_commit(m->store) < 0)
 		log_error("master", "cannot commit after losing agent '%s'", a->id);
+	frameworks_agent_lost(m, a);
 	a->ntasks = 0;
 	resources_release(&a->free);
 	resources_copy(&a->free, &a->total);

@@ -127,6 +127,7 @@ struct master {
 	unsigned nsubs;
 	uint64_t events_hb_usec;
 	double volume_lease_sec;   /* an agent cut off this long kills its volume holders */
+	struct frameworks *fw;     /* external frameworks (frameworks.c), opaque here */
 };
 
 /* registry.c: agents */
@@ -217,6 +218,26 @@ void master_metrics_store_commit_usec(uint64_t usec);
 
 /* api-volumes.c: GET /api/berth/volumes */
 void api_volumes(struct master *m, struct evhttp_request *req);
+
+/* frameworks.c: external frameworks through the Mesos v1 scheduler API (issue 3).
+ * The apps framework is not one of them: it places tasks itself (schedule.c); frameworks get
+ * offers of what is left on each agent (a->free) and their tasks' resources are subtracted
+ * from a->free while they run, as the apps framework's are. */
+int frameworks_init(struct master *m);       /* after the agents are loaded */
+void frameworks_free(struct master *m);
+/* POST /api/v1/scheduler */
+void frameworks_handle(struct master *m, struct evhttp_request *req);
+/* A status update for a task no app instance owns: true if a framework owns the task
+ * (and took the update), false if nobody does (the caller kills it). */
+bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t *update);
+/* An agent (re)registered reporting a task no app owns: true if a framework owns it (its
+ * resources are then held on a again). */
+bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *task_id,
+			       const char *state);
+/* An agent became unreachable: its framework tasks are lost. */
+void frameworks_agent_lost(struct master *m, struct m_agent *a);
+/* Every tick (250 ms): offers, rescinds, heartbeats, failover timeouts. */
+void frameworks_tick(struct master *m);
 
 /* api-marathon.c */
 void api_marathon(struct master *m, struct evhttp_request *req, const char *path);

@@ -46,6 +46,10 @@ static void on_request(struct evhttp_request *req, void *ctx)
 		api_marathon(m, req, path);
 		return;
 	}
+	if (!strcmp(path, "/api/v1/scheduler") || !strcmp(path, "/master/api/v1/scheduler")) {
+		frameworks_handle(m, req);
+		return;
+	}
 	if (!strcmp(path, "/api/berth/agent/subscribe")) {
 		if (meth != EVHTTP_REQ_POST)
 			http_reply_message(req, 405, "Method not allowed");
@@ -103,6 +107,7 @@ static void on_tick(evutil_socket_t fd, short what, void *ctx)
 	struct master *m = ctx;
 	registry_tick(m);
 	events_tick(m);
+	frameworks_tick(m);
 	apps_run_pass(m);
 }
 
@@ -173,6 +178,8 @@ int master_new(struct event_base *base, const struct master_config *cfg, struct 
 		r = registry_load(m);
 	if (r >= 0)
 		r = apps_load(m);
+	if (r >= 0)
+		r = frameworks_init(m);
 	if (r < 0) {
 		log_error("master", "cannot load state from '%s': %s", m->cfg.store_url,
 			  strerror(-r));
@@ -216,6 +223,7 @@ void master_free(struct master *m)
 	http_server_free(m->http);
 	master_metrics_free(m);
 	apps_free_all(m);
+	frameworks_free(m);
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)
