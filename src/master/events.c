@@ -1,13 +1,15 @@
 /* Marathon's event bus: GET /v2/events as Server-Sent Events (reference/compat.md §3.4).
  *
  * Invariants:
- *  - Each event is serialized once and written to every subscriber whose filter matches.
- *  - A subscriber holds at most EVENTS_MAX_PENDING unsent bytes (4 MiB: a dozen of the largest
+ *  - Each event is serialized once and queued by reference to every subscriber whose filter
+ *    matches: the master holds one copy of it until the slowest subscriber has sent it.
+ *  - A subscriber holds at most EVENTS_MAX_PENDING unsent bytes (2 MiB: several of the largest
  *    api_post_events); one that cannot keep up is
  *    cut off (http_stream's bound), so the master's memory does not grow with slow readers.
  *  - At most EVENTS_MAX_SUBSCRIBERS streams at once; more get 503.
  *  - The first event on a stream is event_stream_attached; a "\r\n" heartbeat goes out
  *    every EVENTS_HEARTBEAT_SEC. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,7 +19,7 @@
 #include "base/timeutil.h"
 #include "master/master-int.h"
 
-#define EVENTS_MAX_PENDING (4u * 1024u * 1024u)
+#define EVENTS_MAX_PENDING (2u * 1024u * 1024u)
 #define EVENTS_MAX_SUBSCRIBERS 4096
 #define EVENTS_HEARTBEAT_SEC 10
 
@@ -126,10 +128,13 @@ void events_publish(struct master *m, const char *type, json_t *payload)
 	size_t len;
 	char *f = frame(type, payload, &len);
 	json_decref(payload);
+	/* One copy of the event however many subscribers still have it queued. */
+	struct http_shared *sh = http_shared_new(f, len);
+	free(f);
 	for (struct ev_sub *s = m->subs; s; s = s->next)
 		if (wants(s, type))
-			http_stream_write(s->st, f, len); /* -EPIPE: it is being cut off */
-	free(f);
+			http_stream_write_shared(s->st, sh); /* -EPIPE: it is being cut off */
+	http_shared_unref(sh);
 }
 
 void events_tick(struct master *m)
@@ -138,6 +143,8 @@ void events_tick(struct master *m)
 	if (now - m->events_hb_usec < EVENTS_HEARTBEAT_SEC * 1000000ull)
 		return;
 	m->events_hb_usec = now;
+	/* Backlogs of slow subscribers come and go: hand freed memory back to the system. */
+	malloc_trim(0);
 	for (struct ev_sub *s = m->subs; s; s = s->next)
 		http_stream_write(s->st, "\r\n", 2);
 }

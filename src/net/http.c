@@ -725,6 +725,59 @@ int http_stream_write(struct http_stream *st, const void *data, size_t len)
 	return 0;
 }
 
+struct http_shared {
+	size_t refs;
+	size_t len;
+	char data[];
+};
+
+struct http_shared *http_shared_new(const void *data, size_t len)
+{
+	struct http_shared *sh = xmalloc(sizeof(*sh) + len);
+	sh->refs = 1;
+	sh->len = len;
+	memcpy(sh->data, data, len);
+	return sh;
+}
+
+void http_shared_unref(struct http_shared *sh)
+{
+	if (sh && --sh->refs == 0)
+		free(sh);
+}
+
+static void shared_cleanup(const void *data, size_t len, void *extra)
+{
+	http_shared_unref(extra);
+}
+
+int http_stream_write_shared(struct http_stream *st, struct http_shared *sh)
+{
+	/* A small record is cheaper copied into the buffer's current chain than referenced
+	 * (each reference costs a chain, and the chunk framing around it two more). */
+	if (sh->len < 4096)
+		return http_stream_write(st, sh->data, sh->len);
+	if (st->closing || !st->req || !st->evcon)
+		return -EPIPE;
+	if (sh->len == 0)
+		return 0;
+	size_t pending = http_stream_pending(st);
+	if (sh->len > st->max_pending || pending > st->max_pending - sh->len) {
+		st->cut = true;
+		stream_schedule_close(st);
+		return -EPIPE;
+	}
+	sh->refs++;
+	if (evbuffer_add_reference(st->chunk, sh->data, sh->len, shared_cleanup, sh) < 0) {
+		sh->refs--;
+		return -ENOMEM;
+	}
+	/* evhttp moves the chain (the reference, not the bytes) into the connection. */
+	evhttp_send_reply_chunk(st->req, st->chunk);
+	evbuffer_drain(st->chunk, evbuffer_get_length(st->chunk));
+	return 0;
+}
+
 void http_stream_close(struct http_stream *st)
 {
 	if (st->closing)

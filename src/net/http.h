@@ -139,6 +139,15 @@ struct http_stream *http_stream_start(struct evhttp_request *req, int code,
 /* Queues data; returns 0, or -EPIPE if the stream is already closing or was just cut off
  * for exceeding max_pending (on_close has then been scheduled). */
 int http_stream_write(struct http_stream *st, const void *data, size_t len);
+/* Immutable bytes shared by many streams (an event written to every subscriber): held once
+ * in memory however many streams still have them queued. http_shared_new copies data;
+ * the creator drops its reference with http_shared_unref when done writing. */
+struct http_shared;
+struct http_shared *http_shared_new(const void *data, size_t len);
+void http_shared_unref(struct http_shared *sh); /* accepts NULL */
+/* As http_stream_write, queueing a reference to sh instead of a copy (records under 4 KiB are
+ * copied: cheaper than a reference). */
+int http_stream_write_shared(struct http_stream *st, struct http_shared *sh);
 /* Ends the response normally (on_close still runs). */
 void http_stream_close(struct http_stream *st);
 /* Bytes queued and not yet written to the socket. */

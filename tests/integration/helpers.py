@@ -338,3 +338,232 @@ def parse_env_file(path):
 def run(args, env=None, stdin=None, timeout=60):
     p = subprocess.run(args, env=env, input=stdin, capture_output=True, timeout=timeout)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+# --- Server-Sent Events (GET /v2/events) ---
+
+TERMINAL_STATES = frozenset(("TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST",
+                             "TASK_ERROR", "TASK_DROPPED", "TASK_GONE",
+                             "TASK_GONE_BY_OPERATOR"))
+
+
+class SseClient:
+    """A raw-socket client of GET /v2/events (no library between the test and the bytes).
+
+    It sends the request, reads the status line and headers, then (in a thread, unless
+    read=False) reads the body, undoing chunked transfer coding when the server uses it, and
+    splits the stream into frames. `raw` holds the de-chunked body bytes as received;
+    `events` a list of (type, data dict, monotonic receive time); `heartbeats` the monotonic
+    times of bare "\\r\\n" keep-alives. With read=False the socket is never read after the
+    headers (a slow subscriber)."""
+
+    def __init__(self, base_url, types=(), accept="text/event-stream", rcvbuf=None,
+                 read=True, timeout=10.0, method="GET"):
+        host, port = base_url.replace("http://", "").rstrip("/").split(":")
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, int(port)))
+        self.t0 = time.monotonic()
+        q = "&".join("event_type=%s" % t for t in types)
+        path = "/v2/events" + ("?" + q if q else "")
+        hdrs = "Host: %s:%s\r\n" % (host, port)
+        if accept is not None:
+            hdrs += "Accept: %s\r\n" % accept
+        self.sock.sendall(("%s %s HTTP/1.1\r\n%s\r\n" % (method, path, hdrs)).encode())
+        self._buf = b""
+        head = self._read_head()
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {}
+        for ln in lines[1:]:
+            if ":" in ln:
+                k, v = ln.split(":", 1)
+                self.headers[k.strip().lower()] = v.strip()
+        self.chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+        self.raw = bytearray()
+        self.events = []
+        self.heartbeats = []
+        self.frame_errors = []
+        self.closed = False
+        self.eof_at = None
+        self._lock = threading.Lock()
+        self._pending = b""
+        self._t = None
+        if read and self.status == 200:
+            self._t = threading.Thread(target=self._run, daemon=True)
+            self._t.start()
+
+    def _read_head(self):
+        while b"\r\n\r\n" not in self._buf:
+            d = self.sock.recv(65536)
+            if not d:
+                raise AssertionError("connection closed before the response headers: %r"
+                                     % self._buf)
+            self._buf += d
+        head, self._buf = self._buf.split(b"\r\n\r\n", 1)
+        return head
+
+    def body_text(self, limit=65536):
+        """For a non-200 answer: the (small) body."""
+        self.sock.settimeout(5)
+        data = self._buf
+        try:
+            while len(data) < limit:
+                d = self.sock.recv(65536)
+                if not d:
+                    break
+                data += d
+                n = int(self.headers.get("content-length", "-1"))
+                if n >= 0 and len(data) >= n:
+                    break
+        except OSError:
+            pass
+        return data.decode(errors="replace")
+
+    def _run(self):
+        self.sock.settimeout(None)
+        dechunk = b""
+        data = self._buf
+        self._buf = b""
+        while True:
+            if data:
+                if self.chunked:
+                    dechunk += data
+                    out = bytearray()
+                    while True:
+                        i = dechunk.find(b"\r\n")
+                        if i < 0:
+                            break
+                        size = int(dechunk[:i].split(b";")[0], 16)
+                        if len(dechunk) < i + 2 + size + 2:
+                            break
+                        out += dechunk[i + 2:i + 2 + size]
+                        dechunk = dechunk[i + 2 + size + 2:]
+                        if size == 0:
+                            break
+                    self._feed(bytes(out))
+                else:
+                    self._feed(data)
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+        with self._lock:
+            self.closed = True
+            self.eof_at = time.monotonic()
+
+    def _feed(self, data):
+        now = time.monotonic()
+        with self._lock:
+            self.raw += data
+            self._pending += data
+            while True:
+                if self._pending.startswith(b"\r\n"):
+                    self.heartbeats.append(now)
+                    self._pending = self._pending[2:]
+                    continue
+                i = self._pending.find(b"\r\n\r\n")
+                if i < 0:
+                    break
+                frame = self._pending[:i].decode(errors="replace")
+                self._pending = self._pending[i + 4:]
+                lines = frame.split("\r\n")
+                if (len(lines) != 2 or not lines[0].startswith("event: ")
+                        or not lines[1].startswith("data: ") or "\n" in frame.replace("\r\n", "")):
+                    self.frame_errors.append(frame)
+                    continue
+                etype = lines[0][len("event: "):]
+                try:
+                    data_obj = json.loads(lines[1][len("data: "):])
+                except ValueError:
+                    self.frame_errors.append(frame)
+                    continue
+                self.events.append((etype, data_obj, now))
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.events)
+
+    def of_type(self, etype):
+        return [d for t, d, _ in self.snapshot() if t == etype]
+
+    def wait_for(self, pred, timeout=20.0, what=None):
+        """Waits for an event (type, data) satisfying pred; returns its data."""
+        def find():
+            for t, d, _ in self.snapshot():
+                if pred(t, d):
+                    return (d,)
+            return None
+        return wait_until(find, timeout, what=what or "an event")[0]
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        if self._t:
+            self._t.join(5)
+
+
+def vm_rss_kib(pid):
+    """VmRSS of pid from /proc/PID/status, in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def live_tasks(tasks):
+    """Tasks not in a terminal state."""
+    return [t for t in tasks if t.get("state") not in TERMINAL_STATES]
+
+
+def is_healthy(task, nchecks=1):
+    """RUNNING with nchecks health check results, all alive."""
+    hc = task.get("healthCheckResults") or []
+    return (task.get("state") == "TASK_RUNNING" and len(hc) >= nchecks
+            and all(r.get("alive") is True for r in hc))
+
+
+# A tiny HTTP service for tasks: `python3 SCRIPT PORT`. Run in its sandbox (the cwd):
+#  - GET /ready: 200 when the file `ready` exists there or READY=1 is in the environment,
+#    else 503 (for readiness checks);
+#  - any other GET: 500 when the file `sick` exists, else 200 with the task id.
+# With START_DELAY=S in the environment it sleeps S seconds before listening.
+SERVICE_PY = r'''
+import http.server, os, sys, time
+time.sleep(float(os.environ.get("START_DELAY", "0")))
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def do_GET(self):
+        if self.path.startswith("/ready"):
+            ok = os.path.exists("ready") or os.environ.get("READY") == "1"
+            code = 200 if ok else 503
+        else:
+            code = 500 if os.path.exists("sick") else 200
+        body = (os.environ.get("MESOS_TASK_ID", "?") + "\n").encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer.allow_reuse_address = True
+s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+s.daemon_threads = True
+s.serve_forever()
+'''
+
+
+def service_cmd(workdir):
+    """Writes SERVICE_PY into workdir; returns the cmd that runs it on $PORT0."""
+    path = os.path.join(str(workdir), "service.py")
+    with open(path, "w") as f:
+        f.write(SERVICE_PY)
+    return "exec /usr/bin/python3 %s $PORT0" % path
