@@ -132,7 +132,15 @@ void agent_task_remove(struct agent *a, struct agent_task *t); /* frees t */
 void agent_tasks_free(struct agent *a);
 void agent_spawner_stop(struct agent *a);
 int agent_task_launch(struct agent *a, json_t *spec);
-void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds);
+/* KILL: TASK_KILLING and the shim's kill sequence. pre_stop (borrowed, may be NULL) is the
+ * record's {"command", "timeout_seconds"}: handed to the shim in <meta>/prestop, which runs
+ * it before the SIGTERM (agent-protocol.md §9); an unusable one is logged and ignored. */
+void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds,
+		     json_t *pre_stop);
+/* The record's pre_stop → command (borrowed from it) and timeout. 0, or -EINVAL for a
+ * missing/empty command, one with a NUL or over EXEC_PRESTOP_MAX_COMMAND bytes. A timeout
+ * that is absent or not in (0, 86400] s becomes EXEC_PRESTOP_DEFAULT_TIMEOUT_MS. */
+int agent_prestop_parse(json_t *pre_stop, const char **command, uint32_t *timeout_ms);
 int agent_tasks_recover(struct agent *a);
 json_t *agent_tasks_json(struct agent *a, bool with_sandbox);
 

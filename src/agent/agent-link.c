@@ -138,7 +138,8 @@ static int on_record(const char *data, size_t len, void *ctx)
 		const char *id = json_string_value(json_object_get(rec, "task_id"));
 		json_t *g = json_object_get(rec, "grace_period_seconds");
 		if (id)
-			agent_task_kill(a, id, json_is_number(g) ? json_number_value(g) : -1.0);
+			agent_task_kill(a, id, json_is_number(g) ? json_number_value(g) : -1.0,
+					json_object_get(rec, "pre_stop"));
 	} else if (!strcmp(type, "DESTROY_VOLUME")) {
 		const char *pid = json_string_value(json_object_get(rec, "persistence_id"));
 		agent_volume_destroy(a, pid ? pid : "");

@@ -3,7 +3,10 @@
  * Per task: LAUNCH → meta dir + spec file → posix_spawn(berth-executor) → TASK_STARTING;
  * the shim's notify pipe says "R <pid>" → TASK_RUNNING; the shim's pidfd becomes readable
  * when it exits → its status file gives the terminal state. KILL → TASK_KILLING and SIGTERM
- * to the shim with the grace period as the signal's value; the shim does the rest. */
+ * to the shim with the grace period as the signal's value; the shim does the rest. A KILL
+ * with pre_stop first writes <meta>/prestop (exec-prestop.h), which the shim reads when the
+ * signal arrives and runs before its SIGTERM; a KILL without removes any stale one. The
+ * fence signals EXEC_KILL_NOW instead: SIGKILL at once, never a pre-stop. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +24,7 @@
 #include "agent/agent-util.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "executor/exec-prestop.h"
 #include "executor/exec-spec.h"
 #include "executor/exec-status.h"
 
@@ -98,7 +102,8 @@ static void task_free(struct agent_task *t)
 static void meta_dir_remove(const char *dir)
 {
 	static const char *const names[] = { "spec", "pid", "status", ".status.tmp", ".pid.tmp",
-					       "volumes", ".volumes.tmp" };
+					       "volumes", ".volumes.tmp", EXEC_PRESTOP_FILE,
+					       "." EXEC_PRESTOP_FILE ".tmp" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		char *p = xasprintf("%s/%s", dir, names[i]);
 		unlink(p);
@@ -282,7 +287,8 @@ static void on_shim_exit(evutil_socket_t fd, short what, void *arg)
 	task_end(t, false);
 }
 
-/* SIGTERM to the shim with the grace period (ms) as the signal's value. */
+/* SIGTERM to the shim with the grace period (ms) as the signal's value, or EXEC_KILL_NOW
+ * for the fence. */
 static void task_signal(struct agent_task *t)
 {
 	if (t->pidfd < 0 || !t->kill_requested)
@@ -293,7 +299,7 @@ static void task_signal(struct agent_task *t)
 	si.si_code = SI_QUEUE;
 	si.si_pid = getpid();
 	si.si_uid = getuid();
-	si.si_value.sival_int = (int)t->kill_grace_ms;
+	si.si_value.sival_int = t->fenced ? EXEC_KILL_NOW : (int)t->kill_grace_ms;
 	if (pidfd_send_signal(t->pidfd, SIGTERM, &si, 0) == -1 && errno != ESRCH)
 		log_warn("agent", "cannot signal the executor of '%s': %s", t->id, strerror(errno));
 }
@@ -785,7 +791,52 @@ static int task_start(struct agent *a, struct agent_task *t, json_t *spec,
 	return 0;
 }
 
-void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds)
+int agent_prestop_parse(json_t *pre_stop, const char **command, uint32_t *timeout_ms)
+{
+	json_t *c = json_object_get(pre_stop, "command");
+	const char *cmd = json_string_value(c);
+	if (!cmd || !*cmd || strlen(cmd) != json_string_length(c) ||
+	    strlen(cmd) > EXEC_PRESTOP_MAX_COMMAND)
+		return -EINVAL;
+	json_t *to = json_object_get(pre_stop, "timeout_seconds");
+	double sec = json_is_number(to) ? json_number_value(to) : -1.0;
+	uint32_t ms = EXEC_PRESTOP_DEFAULT_TIMEOUT_MS;
+	if (sec > 0 && sec <= EXEC_PRESTOP_MAX_TIMEOUT_MS / 1000.0) {
+		ms = (uint32_t)(sec * 1000.0);
+		if (ms == 0)
+			ms = 1;
+	}
+	*command = cmd;
+	*timeout_ms = ms;
+	return 0;
+}
+
+/* Hands the pre-stop command to the shim, or makes sure none is left from before. */
+static void task_prestop_set(struct agent_task *t, json_t *pre_stop)
+{
+	const char *cmd = NULL;
+	uint32_t ms = 0;
+	int r;
+	if (pre_stop && !json_is_null(pre_stop) && agent_prestop_parse(pre_stop, &cmd, &ms) < 0)
+		log_warn("agent", "task '%s': unusable pre_stop in KILL ignored", t->id);
+	if (cmd) {
+		r = exec_prestop_write(t->meta_dir, cmd, ms);
+		if (r == 0) {
+			log_info("agent", "task '%s': pre-stop command first (timeout %.3g s)",
+				 t->id, ms / 1000.0);
+			return;
+		}
+		log_warn("agent", "task '%s': cannot write the pre-stop command: %s", t->id,
+			 strerror(-r));
+	}
+	r = exec_prestop_remove(t->meta_dir);
+	if (r < 0)
+		log_warn("agent", "task '%s': cannot remove '%s/%s': %s", t->id, t->meta_dir,
+			 EXEC_PRESTOP_FILE, strerror(-r));
+}
+
+void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds,
+		     json_t *pre_stop)
 {
 	struct agent_task *t = agent_task_find(a, task_id);
 	if (!t) {
@@ -810,6 +861,8 @@ void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds)
 	if (grace_seconds >= 0 && grace_seconds < 86400.0)
 		grace = (uint32_t)(grace_seconds * 1000.0);
 	t->kill_grace_ms = grace;
+	/* Before the signal, even when the shim is not spawned yet (it is signalled then). */
+	task_prestop_set(t, pre_stop);
 	task_signal(t);
 	task_report(t, "TASK_KILLING", NULL, NULL, -1, 0);
 	log_info("agent", "killing task '%s' (grace %.1fs)", t->id, grace / 1000.0);
@@ -840,6 +893,12 @@ static void recover_one(struct agent *a, const char *id)
 		if (r == 0 && st.state != EXEC_RUNNING && st.state != EXEC_NONE) {
 			/* Exit recorded, the shim is just finishing: wait for it. */
 			t->state = "TASK_RUNNING";
+		}
+		if (r == 0 && st.killed) {
+			/* The shim is in its kill sequence (a pre-stop command, perhaps): it goes
+			 * on without us; a KILL repeated by the master changes nothing. */
+			t->kill_requested = true;
+			t->state = "TASK_KILLING";
 		}
 		if (task_watch(a, t) < 0) {
 			task_close_watch(t);

@@ -6,6 +6,8 @@
  *   pid     "<shim pid> <shim start time in clock ticks>\n", written by the shim first thing
  *   status  the task's state as the shim last recorded it (exec_status), replaced atomically;
  *           the terminal one is fsync'd before the shim exits
+ *   prestop the pre-stop command of a KILL, written by the agent before it signals the shim
+ *           (exec-prestop.h)
  *
  * Spec file format: NUL-terminated strings. The first is EXEC_SPEC_MAGIC, then key/value
  * pairs: "task_id", "sandbox", "shell" ("0"/"1"), "cmd", "grace_ms", "health_dir" (optional:

@@ -10,10 +10,25 @@
  * State machine:
  *   STARTING --exec ok--> RUNNING --exit--> DONE
  *   STARTING --exec failed--> DONE (exec_failed)
- *   RUNNING --SIGTERM/SIGINT--> KILLING: SIGTERM to the task's process group, deadline =
- *           now + grace (the sigqueue value in ms if the sender gave one, else the spec's)
- *   KILLING --deadline--> SIGKILL to the group;   KILLING --exit--> DONE (killed=1)
- * On DONE the rest of the process group is SIGKILLed (like a container being destroyed).
+ *   RUNNING --SIGTERM/SIGINT, META_DIR/prestop present--> PRE-STOP: the pre-stop command
+ *           runs (below), deadline = now + its timeout
+ *   RUNNING --SIGTERM/SIGINT, no prestop file--> KILLING
+ *   PRE-STOP --command ended, or deadline (it is SIGKILLed)--> KILLING
+ *   KILLING: SIGTERM to the task's process group, deadline = now + grace (the sigqueue value
+ *           in ms if the sender gave one, else the spec's; grace 0 = SIGKILL at once)
+ *   KILLING --deadline--> SIGKILL to the group;   PRE-STOP/KILLING --exit--> DONE (killed=1)
+ *   any --SIGTERM with value EXEC_KILL_NOW (the agent's fence)--> SIGKILL to the task's group
+ *           and to the pre-stop's at once
+ * Any other kill signal once a kill has begun changes nothing. When the kill begins, the
+ * status file gets killed=1 (the agent, restarted meanwhile, then knows). On DONE the rest of
+ * the process group is SIGKILLed (like a container being destroyed), and so is a pre-stop
+ * command still running.
+ *
+ * Pre-stop (agent-protocol.md §9, exec-prestop.h): the command runs by /bin/sh -c with the
+ * task's environment, in the sandbox, in the shim's mount namespace (so it sees the task's
+ * volumes), stdout/stderr appended to the sandbox's files, in a process group of its own
+ * (killed with it at the timeout and when it ends). The shim owns the sequence from the
+ * signal on: the agent may go away meanwhile.
  *
  * Health and readiness checks (exec-check.h) run while RUNNING, in the same poll loop as the
  * signals (signalfd): no threads. They stop when a kill begins. Results go to the health file
@@ -47,6 +62,7 @@
 
 #include "executor/exec-check.h"
 #include "executor/exec-health.h"
+#include "executor/exec-prestop.h"
 #include "executor/exec-spec.h"
 #include "executor/exec-status.h"
 #include "executor/exec-volume.h"
@@ -189,8 +205,9 @@ static void free_env(char **env, const struct exec_spec *s)
 	free(env);
 }
 
-/* In the forked child: never returns. Reports errno through errfd on failure. */
-static void child_exec(const struct exec_spec *s, char **env, int in, int out, int err, int errfd)
+/* In a forked child: default signals, a process group of its own, stdio, the sandbox as
+ * cwd. 0 or the errno of what failed. */
+static int child_prepare(const struct exec_spec *s, int in, int out, int err)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -200,11 +217,17 @@ static void child_exec(const struct exec_spec *s, char **env, int in, int out, i
 	signal(SIGINT, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setpgid(0, 0);
-	int e = 0;
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
-		e = errno;
-	if (!e && chdir(s->sandbox) == -1)
-		e = errno;
+		return errno;
+	if (chdir(s->sandbox) == -1)
+		return errno;
+	return 0;
+}
+
+/* In the forked child: never returns. Reports errno through errfd on failure. */
+static void child_exec(const struct exec_spec *s, char **env, int in, int out, int err, int errfd)
+{
+	int e = child_prepare(s, in, out, err);
 	if (!e) {
 		environ = env;
 		if (s->shell) {
@@ -268,6 +291,168 @@ static const char *https_helper(const struct exec_spec *s, char *buf, size_t siz
 		return NULL;
 	}
 	return buf;
+}
+
+/* The kill sequence of one task (see the state machine above). */
+enum kill_phase { KILL_NONE, KILL_PRESTOP, KILL_GRACE, KILL_FORCED };
+
+struct shim {
+	const char *meta;
+	const struct exec_spec *spec;
+	char **env;
+	struct exec_status *status;
+	struct exec_checks *ck;
+	pid_t task;            /* the task's pid, also its process group */
+	enum kill_phase phase;
+	pid_t prestop;         /* the pre-stop command (and its group) until reaped, else -1 */
+	uint32_t prestop_ms;
+	uint32_t grace_ms;     /* for the SIGTERM that follows the pre-stop */
+	uint64_t deadline;     /* end of the pre-stop's timeout, or of the grace period */
+};
+
+/* SIGTERM to the task's group; SIGKILL at once for grace 0. */
+static void shim_term(struct shim *sh, uint32_t grace)
+{
+	if (kill(-sh->task, SIGTERM) == -1)
+		kill(sh->task, SIGTERM);
+	if (grace == 0) {
+		kill(-sh->task, SIGKILL);
+		sh->phase = KILL_FORCED;
+	} else {
+		sh->phase = KILL_GRACE;
+		sh->deadline = now_ms() + grace;
+	}
+}
+
+/* Starts the pre-stop command: its pid, or -errno. */
+static pid_t prestop_spawn(struct shim *sh, const char *cmd)
+{
+	const struct exec_spec *s = sh->spec;
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int out = open_in(s->sandbox, "stdout");
+	int err = open_in(s->sandbox, "stderr");
+	pid_t pid = -EBADF;
+	if (in == -1 || out == -1 || err == -1) {
+		pid = -errno;
+	} else {
+		pid = fork();
+		if (pid == 0) {
+			int e = child_prepare(s, in, out, err);
+			if (!e) {
+				char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+				environ = sh->env;
+				execve("/bin/sh", argv, sh->env);
+				e = errno;
+			}
+			diag("cannot run the pre-stop command: %s", strerror(e));
+			_exit(127);
+		}
+		if (pid == -1)
+			pid = -errno;
+		else
+			setpgid(pid, pid); /* also in the child: whichever runs first */
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (err >= 0)
+		close(err);
+	return pid;
+}
+
+/* SIGKILL to the pre-stop command's group (it stays in sh->prestop until reaped, so that
+ * its pid, and with it the group id, cannot have been reused). */
+static void prestop_kill(struct shim *sh)
+{
+	if (sh->prestop > 0 && kill(-sh->prestop, SIGKILL) == -1)
+		kill(sh->prestop, SIGKILL);
+}
+
+/* A kill signal (SIGTERM or SIGINT) arrived. */
+static void shim_kill_signal(struct shim *sh, const struct signalfd_siginfo *si)
+{
+	bool now = si->ssi_code == SI_QUEUE && si->ssi_int == EXEC_KILL_NOW;
+	if (sh->phase == KILL_FORCED || (sh->phase != KILL_NONE && !now))
+		return; /* a kill is under way: a second one changes nothing */
+	exec_checks_free(sh->ck);
+	sh->ck = NULL;
+	if (sh->phase == KILL_NONE) {
+		sh->status->killed = 1;
+		/* For an agent restarted before the task ends: a kill is under way. */
+		int r = exec_status_write(sh->meta, sh->status, 0);
+		if (r < 0)
+			diag("cannot update the status in '%s': %s", sh->meta, strerror(-r));
+	}
+	if (now) {
+		prestop_kill(sh);
+		if (kill(-sh->task, SIGKILL) == -1)
+			kill(sh->task, SIGKILL);
+		sh->phase = KILL_FORCED;
+		return;
+	}
+	uint32_t grace = sh->spec->grace_ms;
+	if (si->ssi_code == SI_QUEUE && si->ssi_int >= 0)
+		grace = (uint32_t)si->ssi_int;
+	char *cmd = NULL;
+	uint32_t ms = 0;
+	int r = exec_prestop_read(sh->meta, &cmd, &ms);
+	if (r == 0) {
+		pid_t p = prestop_spawn(sh, cmd);
+		free(cmd);
+		if (p > 0) {
+			diag("running the pre-stop command (timeout %.3g s)", ms / 1000.0);
+			sh->prestop = p;
+			sh->prestop_ms = ms;
+			sh->grace_ms = grace;
+			sh->phase = KILL_PRESTOP;
+			sh->deadline = now_ms() + ms;
+			return;
+		}
+		diag("cannot start the pre-stop command: %s", strerror((int)-p));
+	} else if (r != -ENOENT) {
+		diag("cannot read the pre-stop command in '%s': %s", sh->meta, strerror(-r));
+	}
+	shim_term(sh, grace);
+}
+
+/* The pre-stop command ended (reaped with status ws): on with the kill. */
+static void prestop_ended(struct shim *sh, int ws)
+{
+	sh->prestop = -1;
+	if (sh->phase != KILL_PRESTOP)
+		return; /* killed at its timeout, already reported */
+	if (WIFEXITED(ws))
+		diag("the pre-stop command exited with status %d", WEXITSTATUS(ws));
+	else
+		diag("the pre-stop command was terminated by signal %d", WTERMSIG(ws));
+	shim_term(sh, sh->grace_ms);
+}
+
+/* Before reaping: a pre-stop command that has exited still holds its pid as a zombie, so
+ * its group can be ended safely now (what it left running in the background). */
+static void prestop_reap_group(struct shim *sh)
+{
+	if (sh->prestop <= 0)
+		return;
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)sh->prestop, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == sh->prestop)
+		kill(-sh->prestop, SIGKILL);
+}
+
+/* Timers: the pre-stop's timeout and the grace period. */
+static void shim_timers(struct shim *sh, uint64_t now)
+{
+	if (sh->phase == KILL_PRESTOP && now >= sh->deadline) {
+		diag("the pre-stop command timed out after %.3g s: killed", sh->prestop_ms / 1000.0);
+		prestop_kill(sh);
+		shim_term(sh, sh->grace_ms);
+	} else if (sh->phase == KILL_GRACE && now >= sh->deadline) {
+		kill(-sh->task, SIGKILL);
+		sh->phase = KILL_FORCED;
+	}
 }
 
 /* Runs one task to its end as described above. Returns the shim's exit code. */
@@ -385,8 +570,8 @@ static int shim_run(const char *meta, int notify_fd)
 	notify(notify_fd, 'R', pid);
 	notify_fd = -1;
 
-	int killing = 0;
-	uint64_t deadline = 0;
+	struct shim sh = { .meta = meta, .spec = &spec, .env = env, .status = &status,
+			   .task = pid, .phase = KILL_NONE, .prestop = -1 };
 	int wstatus = 0;
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd == -1) {
@@ -401,12 +586,11 @@ static int shim_run(const char *meta, int notify_fd)
 		hctx.name = spec.task_id;
 	}
 	char helper[PATH_MAX];
-	struct exec_checks *ck = NULL;
 	if (spec.nchecks) {
-		ck = exec_checks_new(spec.checks, spec.nchecks, env, spec.sandbox,
-				     https_helper(&spec, helper, sizeof(helper)), now_ms(),
-				     health_report, &hctx);
-		if (!ck)
+		sh.ck = exec_checks_new(spec.checks, spec.nchecks, env, spec.sandbox,
+					https_helper(&spec, helper, sizeof(helper)), now_ms(),
+					health_report, &hctx);
+		if (!sh.ck)
 			diag("cannot start the health checks");
 	}
 	for (bool done = false; !done;) {
@@ -414,13 +598,13 @@ static int shim_run(const char *meta, int notify_fd)
 		pf[0].fd = sfd;
 		pf[0].events = POLLIN;
 		pf[0].revents = 0;
-		size_t n = ck ? exec_checks_pollfds(ck, pf + 1, EXEC_SPEC_MAX_CHECKS) : 0;
+		size_t n = sh.ck ? exec_checks_pollfds(sh.ck, pf + 1, EXEC_SPEC_MAX_CHECKS) : 0;
 		uint64_t now = now_ms();
 		int timeout = -1;
-		if (killing == 1)
-			timeout = deadline > now ? (int)(deadline - now) : 0;
-		if (ck) {
-			int t = exec_checks_timeout(ck, now);
+		if (sh.phase == KILL_PRESTOP || sh.phase == KILL_GRACE)
+			timeout = sh.deadline > now ? (int)(sh.deadline - now) : 0;
+		if (sh.ck) {
+			int t = exec_checks_timeout(sh.ck, now);
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
@@ -428,51 +612,39 @@ static int shim_run(const char *meta, int notify_fd)
 			for (size_t i = 0; i <= n; i++)
 				pf[i].revents = 0;
 		now = now_ms();
-		if (killing == 1 && now >= deadline) {
-			kill(-pid, SIGKILL);
-			killing = 2;
-		}
-		if (ck)
-			exec_checks_step(ck, pf + 1, n, now);
+		shim_timers(&sh, now);
+		if (sh.ck)
+			exec_checks_step(sh.ck, pf + 1, n, now);
 		if (!pf[0].revents)
 			continue;
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-			if (si.ssi_signo == SIGCHLD) {
-				int ws;
-				pid_t w;
-				while ((w = waitpid(-1, &ws, WNOHANG)) > 0) {
-					if (w == pid) {
-						wstatus = ws;
-						done = true;
-					} else if (ck) {
-						exec_checks_reaped(ck, w, ws, now);
-					}
-				}
+			if (si.ssi_signo != SIGCHLD) {
+				/* SIGTERM or SIGINT: the kill; the checks stop. */
+				shim_kill_signal(&sh, &si);
 				continue;
 			}
-			/* SIGTERM or SIGINT: begin the kill once; the checks stop. */
-			if (killing)
-				continue;
-			exec_checks_free(ck);
-			ck = NULL;
-			uint32_t grace = spec.grace_ms;
-			if (si.ssi_code == SI_QUEUE && si.ssi_int >= 0)
-				grace = (uint32_t)si.ssi_int;
-			status.killed = 1;
-			if (kill(-pid, SIGTERM) == -1)
-				kill(pid, SIGTERM);
-			if (grace == 0) {
-				kill(-pid, SIGKILL);
-				killing = 2;
-			} else {
-				killing = 1;
-				deadline = now_ms() + grace;
+			int ws;
+			pid_t w;
+			prestop_reap_group(&sh);
+			while ((w = waitpid(-1, &ws, WNOHANG)) > 0) {
+				if (w == pid) {
+					wstatus = ws;
+					done = true;
+				} else if (w == sh.prestop) {
+					prestop_ended(&sh, ws);
+				} else if (sh.ck) {
+					exec_checks_reaped(sh.ck, w, ws, now);
+				}
 			}
 		}
 	}
-	exec_checks_free(ck);
+	exec_checks_free(sh.ck);
+	sh.ck = NULL;
 	close(sfd);
+	/* The task ended during its pre-stop command (killed by the agent's fence, or on its
+	 * own): the command goes with it. */
+	prestop_kill(&sh);
 ended:
 	/* The leader is gone: end whatever it left in its group. */
 	kill(-pid, SIGKILL);
