@@ -16,6 +16,8 @@
 #include "base/timeutil.h"
 #include "master/master-int.h"
 
+#define PEERS_MAX 64
+
 struct pending_launch {
 	struct m_instance *in;
 	json_t *record;
@@ -209,12 +211,16 @@ static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent
 	snprintf(idx, sizeof(idx), "%u", in->index);
 	if (!json_object_get(json_object_get(def->json, "env"), "BERTH_INSTANCE_INDEX"))
 		json_object_set_new(env, "BERTH_INSTANCE_INDEX", json_string(idx));
-	/* The other instances placed so far, for a service to find its peers. */
+	/* The other instances placed so far, for a service to find its peers: at most
+	 * PEERS_MAX of them (enough to bootstrap a cluster; the API lists them all), so that a
+	 * large app's environment stays small. */
 	struct strbuf peers = STRBUF_INIT;
-	for (size_t i = 0; i < in->app->ninst; i++) {
+	unsigned npeers = 0;
+	for (size_t i = 0; i < in->app->ninst && npeers < PEERS_MAX; i++) {
 		const struct m_instance *o = in->app->inst[i];
 		if (o == in || o->phase != INST_LIVE || o->goal != GOAL_RUN || !o->agent_id)
 			continue;
+		npeers++;
 		struct m_agent *oa = hmap_get(&m->agents, o->agent_id);
 		if (!oa)
 			continue;
