@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "model/text.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
@@ -42,27 +43,6 @@ void attributes_copy(struct attributes *dst, const struct attributes *src)
 	}
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static char *trim_dup(const char *b, const char *e)
-{
-	while (b < e && isspace((unsigned char)*b))
-		b++;
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	return xstrndup(b, (size_t)(e - b));
-}
 
 static bool name_ok(const char *s)
 {
@@ -89,20 +69,20 @@ static int set_text(const char *name, const char *val, char **out, char *err, si
 {
 	size_t len = strlen(val);
 	if (len < 2 || val[len - 1] != '}')
-		return fail(err, errlen, "attribute '%s': '%s' is not a set '{a,b}'", name, val);
+		return text_fail(err, errlen, "attribute '%s': '%s' is not a set '{a,b}'", name, val);
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addch(&sb, '{');
 	const char *p = val + 1, *end = val + len - 1;
-	char *inner = trim_dup(p, end);
+	char *inner = text_trim_dup(p, end);
 	bool empty = !*inner;
 	free(inner);
 	size_t n = 0;
 	while (!empty && p <= end) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		const char *stop = comma ? comma : end;
-		char *item = trim_dup(p, stop);
+		char *item = text_trim_dup(p, stop);
 		if (!*item || strpbrk(item, "{}")) {
-			fail(err, errlen, "attribute '%s': '%s' is not a set '{a,b}'", name, val);
+			text_fail(err, errlen, "attribute '%s': '%s' is not a set '{a,b}'", name, val);
 			free(item);
 			strbuf_release(&sb);
 			return -EINVAL;
@@ -122,19 +102,19 @@ static int parse_one(const char *t, struct attributes *out, char *err, size_t er
 {
 	const char *colon = strchr(t, ':');
 	if (!colon)
-		return fail(err, errlen, "'%s' is not 'name:value'", t);
-	_cleanup_free_ char *name = trim_dup(t, colon);
-	_cleanup_free_ char *val = trim_dup(colon + 1, colon + strlen(colon));
+		return text_fail(err, errlen, "'%s' is not 'name:value'", t);
+	_cleanup_free_ char *name = text_trim_dup(t, colon);
+	_cleanup_free_ char *val = text_trim_dup(colon + 1, colon + strlen(colon));
 	if (!*name)
-		return fail(err, errlen, "'%s': the attribute name is empty", t);
+		return text_fail(err, errlen, "'%s': the attribute name is empty", t);
 	if (!name_ok(name))
-		return fail(err, errlen, "'%s' is not a valid attribute name", name);
+		return text_fail(err, errlen, "'%s' is not a valid attribute name", name);
 	if (!*val)
-		return fail(err, errlen, "attribute '%s': the value is empty", name);
+		return text_fail(err, errlen, "attribute '%s': the value is empty", name);
 	if (attributes_get(out, name))
-		return fail(err, errlen, "attribute '%s' is given twice", name);
+		return text_fail(err, errlen, "attribute '%s' is given twice", name);
 	if (out->n >= ATTRIBUTES_MAX)
-		return fail(err, errlen, "more than %d attributes", ATTRIBUTES_MAX);
+		return text_fail(err, errlen, "more than %d attributes", ATTRIBUTES_MAX);
 
 	struct attribute at = { .name = NULL };
 	if (val[0] == '[') {
@@ -142,7 +122,7 @@ static int parse_one(const char *t, struct attributes *out, char *err, size_t er
 		size_t n;
 		char sub[256];
 		if (resources_ranges_parse(val, &v, &n, sub, sizeof(sub)) < 0)
-			return fail(err, errlen, "attribute '%s': %s", name, sub);
+			return text_fail(err, errlen, "attribute '%s': %s", name, sub);
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addch(&sb, '[');
 		for (size_t i = 0; i < n; i++)
@@ -165,7 +145,7 @@ static int parse_one(const char *t, struct attributes *out, char *err, size_t er
 		at.text = xstrdup(num);
 	} else {
 		if (strpbrk(val, "[]{}"))
-			return fail(err, errlen, "attribute '%s': '%s' is not a valid value", name,
+			return text_fail(err, errlen, "attribute '%s': '%s' is not a valid value", name,
 				    val);
 		at.type = ATTR_TEXT;
 		at.text = xstrdup(val);
@@ -182,13 +162,13 @@ int attributes_parse(const char *text, struct attributes *out, char *err, size_t
 	if (err && errlen)
 		err[0] = '\0';
 	if (strlen(text) > ATTRIBUTES_MAX_TEXT)
-		return fail(err, errlen, "attributes text longer than %d bytes",
+		return text_fail(err, errlen, "attributes text longer than %d bytes",
 			    ATTRIBUTES_MAX_TEXT);
 	const char *p = text;
 	while (*p) {
 		const char *semi = strchr(p, ';');
 		const char *stop = semi ? semi : p + strlen(p);
-		char *t = trim_dup(p, stop);
+		char *t = text_trim_dup(p, stop);
 		int r = *t ? parse_one(t, out, err, errlen) : 0;
 		free(t);
 		if (r < 0) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "model/text.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
@@ -369,27 +370,6 @@ char *resources_format_ranges(const struct resources *r, const char *name, const
 
 /* ---- parsing ---- */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static char *trim_dup(const char *b, const char *e)
-{
-	while (b < e && isspace((unsigned char)*b))
-		b++;
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	return xstrndup(b, (size_t)(e - b));
-}
 
 static bool name_ok(const char *s)
 {
@@ -425,7 +405,7 @@ bool resources_role_valid(const char *role)
 
 static int parse_u64_trim(const char *b, const char *e, uint64_t *out)
 {
-	char *s = trim_dup(b, e);
+	char *s = text_trim_dup(b, e);
 	int r = parse_u64(s, out);
 	free(s);
 	return r;
@@ -436,11 +416,11 @@ int resources_ranges_parse(const char *text, struct res_range **out, size_t *n, 
 {
 	*out = NULL;
 	*n = 0;
-	char *t = trim_dup(text, text + strlen(text));
+	char *t = text_trim_dup(text, text + strlen(text));
 	size_t len = strlen(t);
 	int r = 0;
 	if (len < 2 || t[0] != '[' || t[len - 1] != ']') {
-		r = fail(err, errlen, "'%s' is not a list of ranges like '[31000-32000]'", t);
+		r = text_fail(err, errlen, "'%s' is not a list of ranges like '[31000-32000]'", t);
 		goto out;
 	}
 	const char *p = t + 1, *end = t + len - 1;
@@ -457,26 +437,26 @@ int resources_ranges_parse(const char *text, struct res_range **out, size_t *n, 
 		uint64_t b, e;
 		if (dash) {
 			if (parse_u64_trim(p, dash, &b) < 0 || parse_u64_trim(dash + 1, stop, &e) < 0) {
-				char *bad = trim_dup(p, stop);
-				r = fail(err, errlen, "'%s' is not a range 'begin-end'", bad);
+				char *bad = text_trim_dup(p, stop);
+				r = text_fail(err, errlen, "'%s' is not a range 'begin-end'", bad);
 				free(bad);
 				break;
 			}
 		} else if (parse_u64_trim(p, stop, &b) == 0) {
 			e = b;
 		} else {
-			char *bad = trim_dup(p, stop);
-			r = fail(err, errlen, "'%s' is not a range 'begin-end'", bad);
+			char *bad = text_trim_dup(p, stop);
+			r = text_fail(err, errlen, "'%s' is not a range 'begin-end'", bad);
 			free(bad);
 			break;
 		}
 		if (b > e) {
-			r = fail(err, errlen, "range '%llu-%llu' ends before it begins",
+			r = text_fail(err, errlen, "range '%llu-%llu' ends before it begins",
 				 (unsigned long long)b, (unsigned long long)e);
 			break;
 		}
 		if (*n >= RESOURCES_MAX_RANGES) {
-			r = fail(err, errlen, "more than %d ranges", RESOURCES_MAX_RANGES);
+			r = text_fail(err, errlen, "more than %d ranges", RESOURCES_MAX_RANGES);
 			break;
 		}
 		if (*n == cap) {
@@ -512,12 +492,12 @@ static int parse_set(const char *name, const char *t, struct resource *e, char *
 	while (p <= end) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		const char *stop = comma ? comma : end;
-		char *item = trim_dup(p, stop);
+		char *item = text_trim_dup(p, stop);
 		bool ok = *item && !strpbrk(item, "{}[];()");
 		if (!ok || e->nitems >= RESOURCES_MAX_ITEMS) {
-			int r = ok ? fail(err, errlen, "resource '%s': more than %d set items", name,
+			int r = ok ? text_fail(err, errlen, "resource '%s': more than %d set items", name,
 					  RESOURCES_MAX_ITEMS)
-				   : fail(err, errlen, "resource '%s': '%s' is not a set item", name,
+				   : text_fail(err, errlen, "resource '%s': '%s' is not a set item", name,
 					  item);
 			free(item);
 			return r;
@@ -536,53 +516,53 @@ static int parse_entry(const char *t, struct resources *out, char *err, size_t e
 {
 	const char *colon = strchr(t, ':');
 	if (!colon)
-		return fail(err, errlen, "'%s' is not 'name(role):value'", t);
-	_cleanup_free_ char *head = trim_dup(t, colon);
-	_cleanup_free_ char *val = trim_dup(colon + 1, colon + strlen(colon));
+		return text_fail(err, errlen, "'%s' is not 'name(role):value'", t);
+	_cleanup_free_ char *head = text_trim_dup(t, colon);
+	_cleanup_free_ char *val = text_trim_dup(colon + 1, colon + strlen(colon));
 	_cleanup_free_ char *name = NULL, *role = NULL;
 	char *paren = strchr(head, '(');
 	if (paren) {
 		size_t hl = strlen(head);
 		if (head[hl - 1] != ')')
-			return fail(err, errlen, "'%s' is not 'name(role)'", head);
-		name = trim_dup(head, paren);
-		role = trim_dup(paren + 1, head + hl - 1);
+			return text_fail(err, errlen, "'%s' is not 'name(role)'", head);
+		name = text_trim_dup(head, paren);
+		role = text_trim_dup(paren + 1, head + hl - 1);
 		if (!resources_role_valid(role))
-			return fail(err, errlen, "resource '%s': '%s' is not a valid role", name,
+			return text_fail(err, errlen, "resource '%s': '%s' is not a valid role", name,
 				    role);
 	} else {
 		name = xstrdup(head);
 		role = xstrdup("*");
 	}
 	if (!*name)
-		return fail(err, errlen, "'%s': the resource name is empty", t);
+		return text_fail(err, errlen, "'%s': the resource name is empty", t);
 	if (!name_ok(name))
-		return fail(err, errlen, "'%s' is not a valid resource name", name);
+		return text_fail(err, errlen, "'%s' is not a valid resource name", name);
 	if (!*val)
-		return fail(err, errlen, "resource '%s': the value is empty", name);
+		return text_fail(err, errlen, "resource '%s': the value is empty", name);
 
 	enum res_type type = val[0] == '[' ? RES_RANGES : val[0] == '{' ? RES_SET : RES_SCALAR;
 	long idx = find_entry(out, name, role);
 	if (idx >= 0 && out->v[idx].type != type)
-		return fail(err, errlen, "resource '%s(%s)' is given with two different types",
+		return text_fail(err, errlen, "resource '%s(%s)' is given with two different types",
 			    name, role);
 	if (idx < 0 && out->n >= RESOURCES_MAX_ENTRIES)
-		return fail(err, errlen, "more than %d resources", RESOURCES_MAX_ENTRIES);
+		return text_fail(err, errlen, "more than %d resources", RESOURCES_MAX_ENTRIES);
 
 	switch (type) {
 	case RES_SCALAR: {
 		double d;
 		if (val[0] == '-')
-			return fail(err, errlen,
+			return text_fail(err, errlen,
 				    parse_double(val, &d) == 0 ? "resource '%s': '%s' is negative"
 							       : "resource '%s': '%s' is not a number",
 				    name, val);
 		if (!(isdigit((unsigned char)val[0]) || val[0] == '.') ||
 		    strspn(val, "0123456789.eE+-") != strlen(val) || parse_double(val, &d) < 0 ||
 		    !isfinite(d))
-			return fail(err, errlen, "resource '%s': '%s' is not a number", name, val);
+			return text_fail(err, errlen, "resource '%s': '%s' is not a number", name, val);
 		if (d > RESOURCES_MAX_SCALAR)
-			return fail(err, errlen, "resource '%s': '%s' is too large", name, val);
+			return text_fail(err, errlen, "resource '%s': '%s' is too large", name, val);
 		/* Mesos keeps scalars to three decimals. */
 		d = round(d * 1000.0) / 1000.0;
 		struct resource *e = get_entry(out, name, role, RES_SCALAR);
@@ -592,24 +572,24 @@ static int parse_entry(const char *t, struct resources *out, char *err, size_t e
 	case RES_RANGES: {
 		size_t vlen = strlen(val);
 		if (val[vlen - 1] != ']')
-			return fail(err, errlen, "resource '%s': '%s' is not a list of ranges", name,
+			return text_fail(err, errlen, "resource '%s': '%s' is not a list of ranges", name,
 				    val);
 		struct res_range *v;
 		size_t n;
 		char sub[256];
 		if (resources_ranges_parse(val, &v, &n, sub, sizeof(sub)) < 0)
-			return fail(err, errlen, "resource '%s': %s", name, sub);
+			return text_fail(err, errlen, "resource '%s': %s", name, sub);
 		struct resource *e = get_entry(out, name, role, RES_RANGES);
 		entry_add_ranges(e, v, n);
 		free(v);
 		if (e->nranges > RESOURCES_MAX_RANGES)
-			return fail(err, errlen, "resource '%s': more than %d ranges", name,
+			return text_fail(err, errlen, "resource '%s': more than %d ranges", name,
 				    RESOURCES_MAX_RANGES);
 		break;
 	}
 	case RES_SET: {
 		if (val[strlen(val) - 1] != '}')
-			return fail(err, errlen, "resource '%s': '%s' is not a set '{a,b}'", name,
+			return text_fail(err, errlen, "resource '%s': '%s' is not a set '{a,b}'", name,
 				    val);
 		struct resource *e = get_entry(out, name, role, RES_SET);
 		int r = parse_set(name, val, e, err, errlen);
@@ -627,14 +607,14 @@ int resources_parse(const char *text, struct resources *out, char *err, size_t e
 	if (err && errlen)
 		err[0] = '\0';
 	if (strlen(text) > RESOURCES_MAX_TEXT)
-		return fail(err, errlen, "resources text longer than %d bytes",
+		return text_fail(err, errlen, "resources text longer than %d bytes",
 			    RESOURCES_MAX_TEXT);
 	const char *p = text;
 	int r = 0;
 	while (*p) {
 		const char *semi = strchr(p, ';');
 		const char *stop = semi ? semi : p + strlen(p);
-		char *t = trim_dup(p, stop);
+		char *t = text_trim_dup(p, stop);
 		if (*t)
 			r = parse_entry(t, out, err, errlen);
 		free(t);
