@@ -442,13 +442,11 @@ static void on_spawner(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static int spawner_start(struct agent *a)
+/* Starts berth-executor with argv in a session of its own: stdin/out/err on /dev/null, fd
+ * (dup'ed to 3) its channel back, every other fd closed, every signal at its default.
+ * Returns posix_spawn's error number (0 on success). */
+static int spawn_executor(struct agent *a, int fd, char **argv, pid_t *pid)
 {
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		return -errno;
-	int sz = 4 << 20;
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
@@ -456,7 +454,7 @@ static int spawner_start(struct agent *a)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	posix_spawn_file_actions_adddup2(&fa, fd, 3);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
 	sigset_t none, dfl;
 	sigemptyset(&none);
@@ -467,10 +465,21 @@ static int spawner_start(struct agent *a)
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
 					       POSIX_SPAWN_SETSIGDEF);
-	char *argv[] = { a->executor_path, "--server", NULL };
-	int r = posix_spawn(&a->spawner_pid, a->executor_path, &fa, &attr, argv, environ);
+	int r = posix_spawn(pid, a->executor_path, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
+	return r;
+}
+
+static int spawner_start(struct agent *a)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		return -errno;
+	int sz = 4 << 20;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	char *argv[] = { a->executor_path, "--server", NULL };
+	int r = spawn_executor(a, sv[1], argv, &a->spawner_pid);
 	close(sv[1]);
 	if (r != 0) {
 		close(sv[0]);
@@ -641,32 +650,9 @@ static int task_spawn_direct(struct agent *a, struct agent_task *t)
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -errno;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 3);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-	sigset_t none, dfl;
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGHUP);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGCHLD);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-					       POSIX_SPAWN_SETSIGDEF);
 	char *argv[] = { a->executor_path, "--notify-fd", "3", t->meta_dir, NULL };
 	pid_t pid;
-	r = posix_spawn(&pid, a->executor_path, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	r = spawn_executor(a, pfd[1], argv, &pid);
 	close(pfd[1]);
 	if (r != 0) {
 		close(pfd[0]);
