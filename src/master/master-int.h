@@ -106,6 +106,7 @@ struct m_app {
 	struct m_deployment *deploy; /* in flight, or NULL */
 	bool deleting;
 	json_t *versions;          /* array of version strings, oldest first */
+	size_t place_cursor;       /* where the fast placement path goes on (schedule.c) */
 };
 
 

@@ -23,11 +23,25 @@ struct pending_launch {
 	json_t *record;
 };
 
+/* The agents one app may still place on in this pass, visited round-robin. An agent where
+ * the app's next task does not fit leaves the rotation, so a pass costs O(agents + tasks)
+ * per app, not O(agents × tasks). */
+struct rotation {
+	struct m_agent **v;
+	size_t n;
+	size_t cursor;
+	const struct m_app *app; /* whose rotation this is; NULL = not built */
+};
+
 struct pass {
 	struct master *m;
 	bool txn;
 	struct pending_launch *launches;
 	size_t nlaunch, cap;
+	struct m_agent **agents; /* connected agents, built on first use */
+	size_t nagents;
+	bool have_agents;
+	struct rotation rot;
 };
 
 static void pass_txn(struct pass *p)
@@ -199,6 +213,56 @@ static struct m_agent *place(struct master *m, struct m_instance *inst, uint32_t
 	return best;
 }
 
+/* The fast path for apps with no constraints and no volumes: round-robin over the
+ * connected agents from where this app last placed, spreading its tasks evenly. */
+static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *ports)
+{
+	const struct app *def = ma->def;
+	if (!p->have_agents) {
+		size_t na = hmap_len(&p->m->agents);
+		p->agents = xcalloc(na + 1, sizeof(*p->agents));
+		const char *k;
+		void *v;
+		for (size_t i = 0; hmap_next(&p->m->agents, &i, &k, &v);)
+			if (((struct m_agent *)v)->state == AGENT_CONNECTED)
+				p->agents[p->nagents++] = v;
+		p->have_agents = true;
+	}
+	struct rotation *r = &p->rot;
+	if (r->app != ma) {
+		r->v = xrealloc(r->v, (p->nagents + 1) * sizeof(*r->v));
+		memcpy(r->v, p->agents, p->nagents * sizeof(*r->v));
+		r->n = p->nagents;
+		r->cursor = r->n ? ma->place_cursor % r->n : 0;
+		r->app = ma;
+	}
+	struct resources need;
+	need_of(def, &need);
+	uint32_t want[64];
+	uint32_t *wantp = def->nports < 64 ? want : xcalloc(def->nports + 1, sizeof(*wantp));
+	for (size_t i = 0; i < def->nports; i++)
+		wantp[i] = def->require_ports ? def->ports[i].port : 0;
+	struct m_agent *found = NULL;
+	while (r->n) {
+		if (r->cursor >= r->n)
+			r->cursor = 0;
+		struct m_agent *a = r->v[r->cursor];
+		if (resources_contains(&a->free, &need) &&
+		    (!def->nports ||
+		     resources_pick_ports(&a->free, "*", wantp, def->nports, ports) == 0)) {
+			found = a;
+			r->cursor++;
+			ma->place_cursor = r->cursor;
+			break;
+		}
+		r->v[r->cursor] = r->v[--r->n]; /* full for this app: out of the rotation */
+	}
+	if (wantp != want)
+		free(wantp);
+	resources_release(&need);
+	return found;
+}
+
 /* ---- launching ---- */
 
 static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent *a)
@@ -322,7 +386,8 @@ static bool launch(struct pass *p, struct m_instance *in)
 	struct m_app *ma = in->app;
 	const struct app *def = ma->def;
 	uint32_t *ports = xcalloc(def->nports + 1, sizeof(*ports));
-	struct m_agent *a = place(m, in, ports);
+	bool fast = !def->nconstraints && !def->nvolumes && !in->pinned_agent;
+	struct m_agent *a = fast ? place_fast(p, ma, ports) : place(m, in, ports);
 	if (!a) {
 		free(ports);
 		return false;
@@ -686,7 +751,8 @@ static void app_pass(struct pass *p, struct m_app *ma)
 				continue;
 			if (!launch(p, in)) {
 				waiting = true;
-				break; /* nothing else of this app fits either */
+				if (!ma->def->nvolumes)
+					break; /* nothing else of this app fits either */
 			}
 		}
 	} else {
@@ -761,5 +827,7 @@ void apps_run_pass(struct master *m)
 	for (size_t i = 0; i < p.nlaunch; i++)
 		master_metrics_task_launched();
 	free(p.launches);
+	free(p.agents);
+	free(p.rot.v);
 	master_metrics_alloc_pass_usec(time_mono_usec() - t0);
 }
