@@ -26,8 +26,15 @@ struct master;
 
 enum agent_state { AGENT_CONNECTED, AGENT_DISCONNECTED, AGENT_UNREACHABLE };
 
+/* A simulated agent (bench/alloc): receives the records a real agent would get on its
+ * stream. The record is taken. */
+struct m_agent;
+typedef int (*agent_sim_fn)(struct m_agent *a, json_t *record);
+
 struct m_agent {
 	struct master *m;
+	agent_sim_fn sim;          /* NULL for real agents */
+	void *sim_ctx;
 	char *id;
 	char *hostname;
 	char *http;     /* "ip:port" of the agent's own HTTP server */

@@ -134,6 +134,8 @@ int registry_load(struct master *m)
 
 int registry_send(struct m_agent *a, json_t *record)
 {
+	if (a->sim)
+		return a->sim(a, record);
 	if (!a->stream) {
 		json_decref(record);
 		return -ENOTCONN;

@@ -17,6 +17,9 @@
 #include "master/master-int.h"
 
 #define PEERS_MAX 64
+/* Launches decided in one pass; more wait for the next pass (scheduled at once), so a huge
+ * scale-up does not build one huge batch of records. */
+#define PASS_MAX_LAUNCHES 5000
 
 struct pending_launch {
 	struct m_instance *in;
@@ -42,6 +45,7 @@ struct pass {
 	size_t nagents;
 	bool have_agents;
 	struct rotation rot;
+	bool more;               /* stopped at PASS_MAX_LAUNCHES: run again */
 };
 
 static void pass_txn(struct pass *p)
@@ -383,6 +387,10 @@ static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent
 static bool launch(struct pass *p, struct m_instance *in)
 {
 	struct master *m = p->m;
+	if (p->nlaunch >= PASS_MAX_LAUNCHES) {
+		p->more = true;
+		return false;
+	}
 	struct m_app *ma = in->app;
 	const struct app *def = ma->def;
 	uint32_t *ports = xcalloc(def->nports + 1, sizeof(*ports));
@@ -584,10 +592,22 @@ static void scale(struct pass *p, struct m_app *ma)
 		log_debug("master", "scale '%s': %lld slots of %lld, %lld tasks (max %lld)%s",
 			  ma->def->id, (long long)slots, (long long)want, (long long)existing,
 			  (long long)cap, upgrading ? ", upgrading" : "");
-	while (slots < want && (!upgrading || existing < cap)) {
-		apps_add_instance(p->m, ma, apps_lowest_free_index(ma));
-		slots++;
-		existing++;
+	if (slots < want && (!upgrading || existing < cap)) {
+		/* New instances take the lowest free indexes: one bitmap for the whole batch. */
+		size_t room = ma->ninst + (size_t)(want - slots) + 1;
+		unsigned char *used = xcalloc(room, 1);
+		for (size_t i = 0; i < ma->ninst; i++)
+			if (ma->inst[i]->goal != GOAL_STOP && ma->inst[i]->index < room)
+				used[ma->inst[i]->index] = 1;
+		unsigned next = 0;
+		while (slots < want && (!upgrading || existing < cap)) {
+			while (next < room && used[next])
+				next++;
+			apps_add_instance(p->m, ma, next++);
+			slots++;
+			existing++;
+		}
+		free(used);
 	}
 #undef SLOT
 }
@@ -829,5 +849,7 @@ void apps_run_pass(struct master *m)
 	free(p.launches);
 	free(p.agents);
 	free(p.rot.v);
+	if (p.more)
+		apps_schedule_pass(m);
 	master_metrics_alloc_pass_usec(time_mono_usec() - t0);
 }

@@ -1,0 +1,214 @@
+/* bench/alloc: the real apps framework and its placement over simulated agents.
+ *
+ * In one process: a real master (store, apps framework, scheduling passes) whose agents are
+ * simulated: they get the LAUNCH and KILL records a real agent would, launch nothing, and
+ * answer each LAUNCH with TASK_RUNNING (and each KILL with TASK_KILLED) through the same
+ * status-update path real agents use. Prints, for each cluster size: the time to place
+ * every task, placements per second, the time of one scheduling pass once everything runs
+ * (the steady state every change pays) and of a pass placing one task per app, and the
+ * master's RSS.
+ *
+ * usage: bench-alloc AGENTS APPS TASKS   (e.g. 10000 100 1000000) */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "master/master-int.h"
+
+static json_t *pending; /* status updates the simulated agents owe: [{agent, update}] */
+
+static int sim_send(struct m_agent *a, json_t *rec)
+{
+	const char *type = json_string_value(json_object_get(rec, "type"));
+	const char *task = NULL;
+	const char *state = NULL;
+	if (type && !strcmp(type, "LAUNCH")) {
+		task = json_string_value(json_object_get(json_object_get(rec, "task"), "task_id"));
+		state = "TASK_RUNNING";
+	} else if (type && !strcmp(type, "KILL")) {
+		task = json_string_value(json_object_get(rec, "task_id"));
+		state = "TASK_KILLED";
+	}
+	if (task) {
+		char u[37];
+		id_uuid4(u);
+		json_array_append_new(pending,
+				      json_pack("{s:s, s:{s:s, s:s, s:s, s:f}}", "agent", a->id, "update",
+						"task_id", task, "state", state, "uuid", u, "timestamp",
+						(double)time_real_usec() / 1e6));
+	}
+	json_decref(rec);
+	return 0;
+}
+
+/* Delivers what the agents owe, as the update endpoint would. */
+static size_t flush(struct master *m)
+{
+	size_t n = json_array_size(pending);
+	size_t i;
+	json_t *e;
+	json_array_foreach(pending, i, e) {
+		struct m_agent *a = hmap_get(&m->agents, json_string_value(json_object_get(e, "agent")));
+		if (a)
+			apps_status_update(m, a, json_object_get(e, "update"));
+	}
+	json_array_clear(pending);
+	return n;
+}
+
+static void add_agents(struct master *m, unsigned n)
+{
+	char err[256];
+	for (unsigned i = 0; i < n; i++) {
+		struct m_agent *a = xcalloc(1, sizeof(*a));
+		a->m = m;
+		a->sim = sim_send;
+		a->id = xasprintf("sim-agent-S%u", i);
+		a->hostname = xasprintf("node%u", i);
+		a->http = xasprintf("127.0.%u.%u:5051", (i >> 8) & 255, i & 255);
+		a->ip = xasprintf("127.0.%u.%u", (i >> 8) & 255, i & 255);
+		a->resources_text =
+			xstrdup("cpus(*):64; mem(*):262144; disk(*):1000000; ports(*):[31000-32000]");
+		a->attributes_text = xasprintf("rack:%u", i % 40);
+		if (resources_parse(a->resources_text, &a->total, err, sizeof(err)) < 0 ||
+		    attributes_parse(a->attributes_text, &a->attrs, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bench-alloc: %s\n", err);
+			exit(1);
+		}
+		resources_copy(&a->free, &a->total);
+		a->state = AGENT_CONNECTED;
+		a->last_seen_usec = time_mono_usec() + 3600ull * 1000000;
+		hmap_put(&m->agents, a->id, a);
+	}
+}
+
+static void add_app(struct master *m, unsigned i, long long instances)
+{
+	json_t *j = json_pack("{s:s, s:s, s:f, s:f, s:I, s:[]}", "id", "", "cmd", "sleep 3600",
+			      "cpus", 0.01, "mem", 1.0, "instances", (json_int_t)instances,
+			      "portDefinitions");
+	char id[64];
+	snprintf(id, sizeof(id), "/bench/app%u", i);
+	json_object_set_new(j, "id", json_string(id));
+	struct verr err = VERR_INIT;
+	struct app *def;
+	if (app_parse(j, "/", &err, &def) < 0) {
+		fprintf(stderr, "bench-alloc: %s\n", verr_first(&err));
+		exit(1);
+	}
+	json_decref(j);
+	app_set_version(def, time_real_usec(), true, NULL);
+	struct m_app *ma = xcalloc(1, sizeof(*ma));
+	ma->def = def;
+	ma->versions = json_array();
+	snprintf(ma->config_version, sizeof(ma->config_version), "%s", def->version);
+	hmap_put(&m->apps, def->id, ma);
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	long kib = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kib = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static size_t running(struct master *m)
+{
+	size_t n = 0;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		for (size_t j = 0; j < ma->ninst; j++)
+			n += ma->inst[j]->phase == INST_LIVE && !strcmp(ma->inst[j]->state, "TASK_RUNNING");
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t agents, apps, tasks;
+	if (argc != 4 || parse_u64(argv[1], &agents) < 0 || parse_u64(argv[2], &apps) < 0 ||
+	    parse_u64(argv[3], &tasks) < 0 || !agents || !apps) {
+		fprintf(stderr, "usage: bench-alloc AGENTS APPS TASKS\n");
+		return 2;
+	}
+	log_set_level(LOG_WARN);
+	char dir[] = "/tmp/bench-alloc-XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	char *store = xasprintf("sqlite:%s/state.db", dir);
+	struct event_base *base = event_base_new();
+	struct master_config cfg = { .http_addr = "127.0.0.1", .http_port = 0, .store_url = store,
+				     .agent_timeout_sec = 3600 };
+	struct master *m;
+	if (master_new(base, &cfg, &m) < 0)
+		return 1;
+	pending = json_array();
+	long rss0 = rss_kib();
+	add_agents(m, (unsigned)agents);
+	for (unsigned i = 0; i < apps; i++)
+		add_app(m, i, (long long)(tasks / apps));
+	long rss_agents = rss_kib();
+
+	/* Place everything: passes until every task runs. */
+	uint64_t t0 = time_mono_usec(), pass_max = 0, passes = 0;
+	size_t target = (size_t)(tasks / apps * apps);
+	while (running(m) < target) {
+		uint64_t p0 = time_mono_usec();
+		apps_run_pass(m);
+		uint64_t d = time_mono_usec() - p0;
+		pass_max = d > pass_max ? d : pass_max;
+		passes++;
+		flush(m);
+		if (passes > 100000)
+			break;
+	}
+	apps_run_pass(m); /* deployments finish */
+	flush(m);
+	double place_s = (double)(time_mono_usec() - t0) / 1e6;
+	long rss_placed = rss_kib();
+
+	/* The steady state: a pass with nothing to do, then one placing a task per app. */
+	uint64_t i0 = time_mono_usec();
+	apps_run_pass(m);
+	double idle_ms = (double)(time_mono_usec() - i0) / 1e3;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		ma->def->instances++;
+	}
+	uint64_t o0 = time_mono_usec();
+	apps_run_pass(m);
+	double one_ms = (double)(time_mono_usec() - o0) / 1e3;
+	flush(m);
+
+	printf("agents %-6llu apps %-5llu tasks %-8llu | placed in %7.2f s (%7.0f placements/s, "
+	       "%llu passes, longest %6.1f ms) | pass, all placed: %6.2f ms | pass placing one "
+	       "task per app: %6.2f ms | RSS: empty %5.1f MiB, agents+apps %6.1f MiB, placed %7.1f MiB "
+	       "(%.2f KiB/task)\n",
+	       (unsigned long long)agents, (unsigned long long)apps, (unsigned long long)target,
+	       place_s, (double)target / place_s, (unsigned long long)passes,
+	       (double)pass_max / 1e3, idle_ms, one_ms, rss0 / 1024.0, rss_agents / 1024.0,
+	       rss_placed / 1024.0, target ? (double)(rss_placed - rss_agents) / (double)target : 0);
+	fflush(stdout);
+	/* Leave without freeing a million instances one by one; remove the store. */
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench-alloc: could not remove '%s'\n", dir);
+	free(cmd);
+	_exit(0);
+}
