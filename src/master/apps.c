@@ -125,6 +125,7 @@ int apps_store_app(struct master *m, const struct m_app *ma)
 
 static void inst_free(struct m_instance *in)
 {
+	free(in->task_id);
 	json_decref(in->health);
 	free(in->pinned_agent);
 	json_decref(in->vols);
@@ -148,6 +149,7 @@ struct m_instance *apps_add_instance(struct master *m, struct m_app *ma, unsigne
 	resources_init(&in->res);
 	resources_init(&in->reserved);
 	in->healthy = -1;
+	in->task_id = xstrdup("");
 	if (ma->ninst == ma->cap) {
 		ma->cap = ma->cap ? ma->cap * 2 : 8;
 		ma->inst = xrealloc(ma->inst, ma->cap * sizeof(*ma->inst));
@@ -355,10 +357,16 @@ static void task_ended(struct master *m, struct m_instance *in, const char *stat
 
 static bool seen_uuid(struct m_instance *in, const char *uuid)
 {
+	uint64_t h = 1469598103934665603ull; /* FNV-1a; 0 means "empty slot" */
+	for (const char *c = uuid; *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= 1099511628211ull;
+	}
+	h |= 1;
 	for (size_t i = 0; i < ARRAY_SIZE(in->seen_uuids); i++)
-		if (!strcmp(in->seen_uuids[i], uuid))
+		if (in->seen_uuids[i] == h)
 			return true;
-	snprintf(in->seen_uuids[in->seen_next], sizeof(in->seen_uuids[0]), "%s", uuid);
+	in->seen_uuids[in->seen_next] = h;
 	in->seen_next = (in->seen_next + 1) % ARRAY_SIZE(in->seen_uuids);
 	return false;
 }
@@ -826,7 +834,8 @@ static int load_instance(const char *key, const char *val, size_t len, uint64_t 
 	const char *tid = json_string_value(json_object_get(j, "task_id"));
 	const char *aid = json_string_value(json_object_get(j, "agent_id"));
 	if (tid && *tid && aid && *aid && strlen(tid) < TASK_ID_MAX) {
-		snprintf(in->task_id, sizeof(in->task_id), "%s", tid);
+		free(in->task_id);
+		in->task_id = xstrdup(tid);
 		in->agent_id = xstrdup(aid);
 		in->phase = INST_LIVE;
 		in->state = "TASK_UNKNOWN";

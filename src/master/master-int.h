@@ -69,7 +69,7 @@ struct m_instance {
 	unsigned attempt;          /* of the current/last task */
 	enum inst_phase phase;
 	enum inst_goal goal;
-	char task_id[TASK_ID_MAX]; /* "" while waiting */
+	char *task_id;             /* "" until the first launch; the last task's id after it */
 	char *agent_id;            /* NULL while waiting */
 	uint32_t *ports;
 	size_t nports;
@@ -89,7 +89,7 @@ struct m_instance {
 	json_t *vols;              /* resident apps: [{containerPath, persistenceId, size}] */
 	struct resources reserved; /* disk reserved on pinned_agent for the volumes */
 	uint64_t not_before_usec;  /* monotonic: no relaunch before (fencing of volume holders) */
-	char seen_uuids[8][37];    /* last applied status update uuids (idempotency) */
+	uint64_t seen_uuids[8];    /* hashes of the last applied update uuids (idempotency) */
 	unsigned seen_next;
 };
 

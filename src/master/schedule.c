@@ -432,7 +432,10 @@ static bool launch(struct pass *p, struct m_instance *in)
 	}
 	in->not_before_usec = 0;
 	in->attempt++;
-	task_id_format(def->id, in->uuid, in->attempt, in->task_id);
+	char tid[TASK_ID_MAX];
+	task_id_format(def->id, in->uuid, in->attempt, tid);
+	free(in->task_id);
+	in->task_id = xstrdup(tid);
 	free(in->agent_id);
 	in->agent_id = xstrdup(a->id);
 	free(in->ports);
