@@ -26,14 +26,14 @@ struct pending_launch {
 	json_t *record;
 };
 
-/* The agents one app may still place on in this pass, visited round-robin. An agent where
- * the app's next task does not fit leaves the rotation, so a pass costs O(agents + tasks)
- * per app, not O(agents × tasks). */
+/* Where one app's round-robin over the pass's agents stands. Agents are not copied per app:
+ * the app scans on from its cursor; a scan that comes round to where it started without a
+ * fit ends the app's placements for this pass. Cost: O(placements + one full scan) per app
+ * and pass, whatever the number of agents, as long as most agents have room. */
 struct rotation {
-	struct m_agent **v;
-	size_t n;
 	size_t cursor;
-	const struct m_app *app; /* whose rotation this is; NULL = not built */
+	const struct m_app *app; /* whose cursor this is; NULL = none yet */
+	bool exhausted;
 };
 
 struct pass {
@@ -234,12 +234,12 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	}
 	struct rotation *r = &p->rot;
 	if (r->app != ma) {
-		r->v = xrealloc(r->v, (p->nagents + 1) * sizeof(*r->v));
-		memcpy(r->v, p->agents, p->nagents * sizeof(*r->v));
-		r->n = p->nagents;
-		r->cursor = r->n ? ma->place_cursor % r->n : 0;
 		r->app = ma;
+		r->cursor = p->nagents ? ma->place_cursor % p->nagents : 0;
+		r->exhausted = false;
 	}
+	if (r->exhausted || !p->nagents)
+		return NULL;
 	struct resources need;
 	need_of(def, &need);
 	uint32_t want[64];
@@ -247,20 +247,19 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	for (size_t i = 0; i < def->nports; i++)
 		wantp[i] = def->require_ports ? def->ports[i].port : 0;
 	struct m_agent *found = NULL;
-	while (r->n) {
-		if (r->cursor >= r->n)
-			r->cursor = 0;
-		struct m_agent *a = r->v[r->cursor];
+	for (size_t tried = 0; tried < p->nagents; tried++) {
+		struct m_agent *a = p->agents[r->cursor];
+		r->cursor = (r->cursor + 1) % p->nagents;
 		if (resources_contains(&a->free, &need) &&
 		    (!def->nports ||
 		     resources_pick_ports(&a->free, "*", wantp, def->nports, ports) == 0)) {
 			found = a;
-			r->cursor++;
-			ma->place_cursor = r->cursor;
 			break;
 		}
-		r->v[r->cursor] = r->v[--r->n]; /* full for this app: out of the rotation */
 	}
+	if (!found)
+		r->exhausted = true;
+	ma->place_cursor = r->cursor;
 	if (wantp != want)
 		free(wantp);
 	resources_release(&need);
@@ -851,7 +850,6 @@ void apps_run_pass(struct master *m)
 		master_metrics_task_launched();
 	free(p.launches);
 	free(p.agents);
-	free(p.rot.v);
 	if (p.more)
 		apps_schedule_pass(m);
 	master_metrics_alloc_pass_usec(time_mono_usec() - t0);

@@ -140,6 +140,11 @@ static int db_setup(struct store *s)
 		"PRAGMA journal_mode=WAL;"
 		"PRAGMA synchronous=FULL;"
 		"PRAGMA foreign_keys=OFF;"
+		/* Up to 32 MiB of pages cached (used only as the state grows): a large cluster's
+		 * instance records are rewritten at every launch and should not be read back. */
+		"PRAGMA cache_size=-32768;"
+		/* Keep the WAL from growing without bound between checkpoints. */
+		"PRAGMA journal_size_limit=67108864;"
 		"CREATE TABLE IF NOT EXISTS kv ("
 		" key TEXT PRIMARY KEY NOT NULL,"
 		" value BLOB NOT NULL,"
