@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -127,12 +128,12 @@ class Daemon:
 
 
 class Master(Daemon):
-    def __init__(self, cluster, name, agent_timeout=None, extra=()):
+    def __init__(self, cluster, name, agent_timeout=None, extra=(), bind="127.0.0.1"):
         self.port = free_port()
         self.addr = "127.0.0.1:%d" % self.port
         self.url = "http://" + self.addr
         self.store = cluster.workdir / ("%s-state.db" % name)
-        args = ["master", "--http", self.addr, "--store", "sqlite:%s" % self.store]
+        args = ["master", "--http", "%s:%d" % (bind, self.port), "--store", "sqlite:%s" % self.store]
         if agent_timeout is not None:
             args += ["--agent-timeout", str(agent_timeout)]
         args += list(extra)
@@ -158,10 +159,13 @@ class Master(Daemon):
 
 class Agent(Daemon):
     def __init__(self, cluster, name, master, hostname=None, attributes=None,
-                 resources="default", extra=()):
+                 resources="default", extra=(), netns=None):
         self.master = master
         self.port = free_port()
-        self.addr = "127.0.0.1:%d" % self.port
+        # netns=(namespace, its address, the master's address seen from it): the agent runs
+        # inside that network namespace (`ip netns exec`).
+        self.netns = netns
+        self.addr = "%s:%d" % (netns[1] if netns else "127.0.0.1", self.port)
         self.url = "http://" + self.addr
         self.work_dir = cluster.workdir / name
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -173,7 +177,8 @@ class Agent(Daemon):
         else:
             self.port_lo, self.port_hi = None, None
         self.resources = resources
-        args = ["agent", "--master", master.url, "--http", self.addr,
+        murl = master.url if not netns else "http://%s:%d" % (netns[2], master.port)
+        args = ["agent", "--master", murl, "--http", self.addr,
                 "--work-dir", str(self.work_dir)]
         if resources is not None:
             args += ["--resources", resources]
@@ -183,6 +188,8 @@ class Agent(Daemon):
             args += ["--hostname", hostname]
         args += list(extra)
         super().__init__(cluster, name, args)
+        if netns:
+            self.args = ["ip", "netns", "exec", netns[0]] + self.args
         self.api = Api(self.url)
 
     def slave(self, master=None):
@@ -251,6 +258,29 @@ class Dev(Daemon):
         return self
 
 
+class VolumePlugin(Daemon):
+    """`berth volume-plugin --root ROOT --socket SOCKET`: the built-in local driver served over
+    the Docker volume plugin protocol. Agents find it as driver NAME when started with
+    `--volume-plugin-dir <socket's dir>` (the socket is <dir>/<NAME>.sock)."""
+
+    def __init__(self, cluster, name, root, socket_path):
+        self.root = Path(root)
+        self.socket_path = Path(socket_path)
+        self.plugin_dir = self.socket_path.parent
+        self.driver = self.socket_path.name[:-len(".sock")]
+        args = ["volume-plugin", "--root", str(self.root), "--socket", str(self.socket_path)]
+        super().__init__(cluster, name, args)
+
+    def ready(self, timeout=READY_TIMEOUT):
+        def ok():
+            if not self.alive():
+                raise AssertionError("%s exited with %s; stderr:\n%s"
+                                     % (self.name, self.p.returncode, self.stderr_text()[-3000:]))
+            return helpers.plugin_call(self.socket_path, "/Plugin.Activate", {}) is not None
+        wait_until(ok, timeout, what="%s answering /Plugin.Activate" % self.name)
+        return self
+
+
 class Cluster:
     """The processes of one test. Use master()/agent()/dev() to start them (they return when
     ready) and cli() to run the CLI against the first master."""
@@ -259,6 +289,7 @@ class Cluster:
         self.workdir = workdir
         self.tag = tag
         self.daemons = []
+        self.short_dirs = []
         self.m = None
         self.a = None
 
@@ -270,17 +301,17 @@ class Cluster:
         n = sum(1 for d in self.daemons if d.name.startswith(prefix))
         return prefix if n == 0 else "%s%d" % (prefix, n + 1)
 
-    def master(self, agent_timeout=None, extra=(), wait=True):
-        m = self._add(Master(self, self._name("master"), agent_timeout, extra)).start()
+    def master(self, agent_timeout=None, extra=(), wait=True, bind="127.0.0.1"):
+        m = self._add(Master(self, self._name("master"), agent_timeout, extra, bind)).start()
         if self.m is None:
             self.m = m
         return m.ready() if wait else m
 
     def agent(self, master=None, hostname=None, attributes=None, resources="default",
-              extra=(), wait=True, name=None):
+              extra=(), wait=True, name=None, netns=None):
         master = master or self.m
         a = self._add(Agent(self, name or self._name("agent"), master, hostname, attributes,
-                            resources, extra)).start()
+                            resources, extra, netns)).start()
         if self.a is None:
             self.a = a
         return a.ready() if wait else a
@@ -288,6 +319,23 @@ class Cluster:
     def dev(self, data_dir=None, extra=(), wait=True):
         d = self._add(Dev(self, self._name("dev"), data_dir, extra)).start()
         return d.ready() if wait else d
+
+    def short_dir(self, what):
+        """A new directory under /tmp with a short path (unix socket paths are limited to 107
+        bytes, too few for the work dir); removed at teardown."""
+        d = Path(tempfile.mkdtemp(prefix="itest-%s-" % what, dir="/tmp"))
+        self.short_dirs.append(d)
+        return d
+
+    def volume_plugin(self, root=None, socket_path=None, driver="local", wait=True):
+        """Starts `berth volume-plugin`; by default root <workdir>/<name>-root and socket
+        <short dir>/<driver>.sock."""
+        name = self._name("volplugin")
+        root = Path(root) if root else self.workdir / ("%s-root" % name)
+        if socket_path is None:
+            socket_path = self.short_dir("plugins") / ("%s.sock" % driver)
+        v = self._add(VolumePlugin(self, name, root, socket_path)).start()
+        return v.ready() if wait else v
 
     def cli(self, *args, master="default", stdin=None, env=None, timeout=60):
         """Runs `berth ARGS` with BERTH_MASTER set to the first master (or master=URL, or
@@ -324,6 +372,8 @@ class Cluster:
                 problems.append("%s: SIGTERM -> exit status %s after %.1fs (want 0 within %ds)"
                                 % (d.name, rc, time.monotonic() - t0, STOP_TIMEOUT))
         helpers.kill_tagged(self.tag, str(self.workdir))
+        for d in self.short_dirs:
+            shutil.rmtree(d, ignore_errors=True)
         return problems
 
 

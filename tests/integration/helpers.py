@@ -567,3 +567,126 @@ def service_cmd(workdir):
     with open(path, "w") as f:
         f.write(SERVICE_PY)
     return "exec /usr/bin/python3 %s $PORT0" % path
+
+
+# --- stateful apps (issue 5): examples, volume plugins, mounts ---
+
+EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples")
+
+
+def load_example(name, **overrides):
+    """examples/NAME as a dict, with the test's tag added to its env (so teardown finds its
+    processes) and the given fields replaced."""
+    with open(os.path.join(EXAMPLES_DIR, name)) as f:
+        d = json.load(f)
+    d.update(overrides)
+    env = dict(d.get("env") or {})
+    env[TAG_VAR] = current_tag()
+    d["env"] = env
+    return d
+
+
+def plugin_call(socket_path, path, body, timeout=5.0):
+    """POSTs a Docker volume plugin call over the unix socket; returns the decoded JSON answer
+    (None when the socket does not answer)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(str(socket_path))
+        data = json.dumps(body).encode()
+        s.sendall(("POST %s HTTP/1.1\r\nHost: plugin\r\nContent-Type: "
+                   "application/vnd.docker.plugins.v1+json\r\nContent-Length: %d\r\n"
+                   "Connection: close\r\n\r\n" % (path, len(data))).encode() + data)
+        buf = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    except OSError:
+        return None
+    finally:
+        s.close()
+    if b"\r\n\r\n" not in buf:
+        return None
+    head, body_bytes = buf.split(b"\r\n\r\n", 1)
+    if b"chunked" in head.lower():
+        out = b""
+        while body_bytes:
+            i = body_bytes.find(b"\r\n")
+            n = int(body_bytes[:i].split(b";")[0], 16)
+            if n == 0:
+                break
+            out += body_bytes[i + 2:i + 2 + n]
+            body_bytes = body_bytes[i + 2 + n + 2:]
+        body_bytes = out
+    try:
+        return json.loads(body_bytes.decode() or "{}")
+    except ValueError:
+        return None
+
+
+def mounts_under(path):
+    """Mount points (from /proc/self/mountinfo) at or under path."""
+    path = os.path.realpath(str(path))
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4].replace("\\040", " ")
+            if mp == path or mp.startswith(path.rstrip("/") + "/"):
+                out.append(mp)
+    return out
+
+
+def by_index(tasks):
+    """{index: task} of the live tasks (asserts each index appears once)."""
+    out = {}
+    for t in live_tasks(tasks):
+        i = t.get("index")
+        assert i not in out, "index %r twice: %r" % (i, tasks)
+        out[i] = t
+    return out
+
+
+def wait_indexes(api, app_id, indexes, timeout=30.0, healthy=False):
+    """Waits until the running tasks of app_id have exactly these indexes (and no other live
+    task is listed); returns {index: task}."""
+    want = sorted(indexes)
+
+    def ok():
+        ts = api.tasks(app_id)
+        live = live_tasks(ts)
+        run = [t for t in live if t.get("state") == "TASK_RUNNING"
+               and (not healthy or is_healthy(t))]
+        if len(run) != len(live) or sorted(t.get("index") for t in run) != want:
+            return None
+        return (by_index(run),)
+    return wait_until(ok, timeout, interval=0.1,
+                      what="tasks of %s with indexes %r" % (app_id, want))[0]
+
+
+def volumes(api):
+    r = api.get("/api/berth/volumes")
+    assert r.status_code == 200, (r.status_code, r.text)
+    return r.json()["volumes"]
+
+
+def kill_task_processes(task_id, sig=signal.SIGKILL):
+    """Sends sig to every process of the task (those with MESOS_TASK_ID=task_id, i.e. the task
+    and its children, not the executor). Returns the pids."""
+    pids = task_pids(task_id)
+    for p in pids:
+        try:
+            os.kill(p, sig)
+        except ProcessLookupError:
+            pass
+    return pids
+
+
+def wait_replaced(api, app_id, old, timeout=30.0):
+    """Waits until a task other than old runs with old's index; returns it."""
+    def ok():
+        return [t for t in api.running(app_id)
+                if t.get("index") == old["index"] and t["id"] != old["id"]]
+    return wait_until(ok, timeout, interval=0.1,
+                      what="instance %d of %s relaunched" % (old["index"], app_id))[0]
