@@ -168,10 +168,18 @@ static void check_volumes(struct master *m, const struct app *def, const struct 
 			for (size_t j = 0; j < o->def->nvolumes; j++)
 				if (o->def->volumes[j].type == VOL_EXTERNAL &&
 				    !strcmp(o->def->volumes[j].name, v->name))
-					verr_add(err, "/container/volumes",
+				{
+					char path[64];
+					if (v->json_index >= 0)
+						snprintf(path, sizeof(path), "/container/volumes/%d/external/name",
+							 v->json_index);
+					else
+						snprintf(path, sizeof(path), "/env");
+					verr_add(err, path,
 						 "external volume '%s' is already used by app '%s' "
 						 "(mark both shared to share it)",
 						 v->name, o->def->id);
+				}
 		}
 	}
 	if (!old || !old->resident)
@@ -259,17 +267,6 @@ void api_apps_update(struct master *m, struct evhttp_request *req, const char *i
 		http_reply_message(req, 404, "App '%s' does not exist", id);
 		return;
 	}
-	if (ma && ma->deploy && !force) {
-		json_decref(body);
-		api_reply_locked(req, ma);
-		return;
-	}
-	if (!ma && apps_get(m, id)) {
-		/* Being deleted: the StopApplication deployment holds it. */
-		json_decref(body);
-		api_reply_locked(req, apps_get(m, id));
-		return;
-	}
 	json_t *merged = (ma && partial) ? app_merge(ma->def->json, body) : json_incref(body);
 	json_decref(body);
 	json_object_set_new(merged, "id", json_string(id));
@@ -278,8 +275,16 @@ void api_apps_update(struct master *m, struct evhttp_request *req, const char *i
 	int r = app_parse(merged, "/", &err, &def);
 	json_decref(merged);
 	if (r < 0) {
+		/* An invalid change is 422 whether or not a deployment holds the app. */
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
+		return;
+	}
+	struct m_app *locked = ma ? (ma->deploy && !force ? ma : NULL) : apps_get(m, id);
+	if (locked) {
+		/* A deployment in flight, or the app being deleted (its StopApplication). */
+		app_free(def);
+		api_reply_locked(req, locked);
 		return;
 	}
 	check_volumes(m, def, ma ? ma->def : NULL, &err);

@@ -72,6 +72,7 @@ static struct app_volume *add(struct vctx *c)
 {
 	struct app_volume *v = &c->v[c->n++];
 	memset(v, 0, sizeof(*v));
+	v->json_index = -1;
 	return v;
 }
 
@@ -316,9 +317,15 @@ int volumes_parse(const json_t *app, long long instances, struct verr *err,
 				verr_add(err, base, "error.expected.jsobject");
 				c.bad = true;
 			} else if (json_object_get(o, "persistent")) {
+				size_t before = c.n;
 				parse_persistent(&c, o, base);
+				if (c.n > before)
+					c.v[c.n - 1].json_index = (int)i;
 			} else if (json_object_get(o, "external")) {
+				size_t before = c.n;
 				parse_external(&c, o, base);
+				if (c.n > before)
+					c.v[c.n - 1].json_index = (int)i;
 			}
 		}
 	}

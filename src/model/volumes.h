@@ -19,6 +19,7 @@ struct app_volume {
 	char *driver;         /* external: dvdi/driver */
 	json_t *options;      /* external: driver options {k: "v"} (dvdi/ stripped, size added) */
 	bool shared;          /* external: several instances (and apps) may use it */
+	int json_index;       /* its place in container.volumes[], -1 for a DVDI_VOLUME_* one */
 };
 
 #define VOLUMES_MAX 32
