@@ -120,8 +120,12 @@ struct agent {
 	char *volume_plugin_dir;  /* --volume-plugin-dir, searched first; may be NULL */
 	uint32_t plugin_timeout_ms;
 	double lease_sec;         /* volume_lease_seconds from REGISTERED; 0 = no fencing */
-	uint64_t fence_heard_usec; /* last record from the master (not reset by reconnects) */
+	uint64_t fence_heard_usec; /* last word from the master (not reset by reconnects) */
 	struct event *fence_ev;
+	char *lease_path;         /* <work>/lease, published for the shims (exec-lease.h) */
+	uint64_t lease_published; /* deadline last written there (0: none known) */
+	uint64_t lease_written_usec; /* when */
+	bool lease_write_failed;  /* logged once until a write succeeds */
 	char **activated;         /* drivers that answered Plugin.Activate */
 	size_t nactivated;
 };
@@ -202,6 +206,14 @@ int agent_volume_destroy(struct agent *a, const char *persistence_id);
 /* The fence timer (agent-volume.c): start with the link, stop with it. */
 int agent_fence_start(struct agent *a);
 void agent_fence_stop(struct agent *a);
+/* The master was heard from (a record, or a POST it answered): renews the lease, and
+ * publishes it for the shims unless that was done less than EXEC_LEASE_CHECK_USEC ago (the
+ * fence timer catches up). */
+void agent_lease_heard(struct agent *a);
+/* Writes <work>/lease now if it is not current. 0 (also when there is no lease: fencing
+ * off), or -errno. Called before a task with volumes is spawned, so that its shim finds the
+ * lease. */
+int agent_lease_publish(struct agent *a);
 /* agent-task.c: SIGKILL t's process group at once through its shim (the fence). */
 void agent_task_fence(struct agent *a, struct agent_task *t);
 

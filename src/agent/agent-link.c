@@ -103,6 +103,7 @@ static void on_registered(struct agent *a, json_t *rec)
 		if (r < 0)
 			log_error("agent", "cannot store the volume lease in '%s': %s", a->work_dir,
 				  strerror(-r));
+		agent_lease_publish(a); /* for the shims; the fence timer follows a new length */
 	}
 	a->registered = true;
 	a->backoff_usec = 0;
@@ -119,7 +120,7 @@ static int on_record(const char *data, size_t len, void *ctx)
 	json_error_t jerr;
 	json_t *rec = json_loadb(data, len, 0, &jerr);
 	a->last_heard_usec = time_mono_usec();
-	a->fence_heard_usec = a->last_heard_usec; /* renews the volume lease (agent-volume.c) */
+	agent_lease_heard(a); /* renews the volume lease (agent-volume.c) */
 	if (!rec || !json_is_object(rec)) {
 		log_warn("agent", "malformed record from the master: %s", jerr.text);
 		json_decref(rec);
@@ -261,7 +262,10 @@ static void on_heartbeat_done(struct evhttp_request *req, void *arg)
 {
 	struct agent *a = arg;
 	a->hb_inflight = false;
-	if (req && evhttp_request_get_response_code(req) == 404) {
+	int code = req ? evhttp_request_get_response_code(req) : 0;
+	if (code >= 200 && code < 300)
+		agent_lease_heard(a); /* the master heard us: the lease goes on */
+	if (code == 404) {
 		log_warn("agent", "the master does not know this agent; subscribing again");
 		stream_restart(a, true);
 	}
@@ -385,6 +389,7 @@ static void on_update_done(struct evhttp_request *req, void *arg)
 	struct agent *a = arg;
 	int code = req ? evhttp_request_get_response_code(req) : 0;
 	if (code == 200) {
+		agent_lease_heard(a); /* the master heard us: the lease goes on */
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		size_t n = evbuffer_get_length(in);
 		json_t *body = json_loadb((const char *)evbuffer_pullup(in, (ssize_t)n), n, 0, NULL);

@@ -6,7 +6,9 @@
  * to the shim with the grace period as the signal's value; the shim does the rest. A KILL
  * with pre_stop first writes <meta>/prestop (exec-prestop.h), which the shim reads when the
  * signal arrives and runs before its SIGTERM; a KILL without removes any stale one. The
- * fence signals EXEC_KILL_NOW instead: SIGKILL at once, never a pre-stop. */
+ * fence signals EXEC_KILL_NOW instead: SIGKILL at once, never a pre-stop. A shim whose task
+ * holds volumes also fences it by itself when the lease published in <work>/lease runs out
+ * (agent-volume.c); its status file then says fenced=1. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -172,7 +174,8 @@ static void task_report_end(struct agent_task *t, bool agent_was_down)
 	int r = exec_status_read(t->meta_dir, &st);
 	bool killed = t->kill_requested || (r == 0 && st.killed);
 
-	if (t->fenced) {
+	if (t->fenced || (r == 0 && st.fenced)) {
+		/* By our fence, or by the shim's own (the lease ran out while we were away). */
 		snprintf(msg, sizeof(msg), "Fenced: lost the master for %g s", t->agent->lease_sec);
 		task_report(t, "TASK_FAILED", msg, "REASON_EXECUTOR_TERMINATED", -1, 0);
 		log_info("agent", "task '%s' fenced", t->id);
@@ -625,11 +628,16 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	struct exec_volume vols[EXEC_SPEC_MAX_VOLUMES];
 	es.volumes = vols;
 	es.nvolumes = agent_volumes_exec(t, vols, EXEC_SPEC_MAX_VOLUMES);
+	/* The shim of a task with volumes enforces the lease itself (agent-volume.c): it must
+	 * find one from its start. */
+	if (es.nvolumes)
+		es.lease_file = a->lease_path;
 
 	char *spec_path = xasprintf("%s/spec", t->meta_dir);
-	if (mkdir(t->meta_dir, 0700) == -1 && errno != EEXIST) {
+	r = es.nvolumes ? agent_lease_publish(a) : 0; /* no shim without its lease */
+	if (r == 0 && mkdir(t->meta_dir, 0700) == -1 && errno != EEXIST)
 		r = -errno;
-	} else {
+	if (r == 0) {
 		agent_volumes_save(t);
 		r = exec_spec_write_file(spec_path, &es);
 	}

@@ -2,15 +2,26 @@
  * volumes through Docker volume plugins (plugin-client.h), DESTROY_VOLUME, and the fence.
  *
  * INVARIANT (never two writers): a task holding a volume runs only while this agent holds
- * the master's lease. The lease is renewed by every record on the master's stream; when
- * none has arrived for volume_lease_seconds (L), every task holding a volume is SIGKILLed
- * at once through its shim (which kills the task's whole process group before it exits),
- * its external volumes are unmounted after the shim is gone, and it is reported TASK_FAILED
- * "Fenced: lost the master for L s" (sent when the master is reached again). The master
- * relaunches such an instance elsewhere only after L plus a margin, so the old writer is
- * dead before the new one starts. The clock starts at agent start too: a restarted agent
- * that cannot reach the master fences its recovered tasks after L (L is kept in
- * <work>/volume_lease).
+ * the master's lease, also when this agent process is gone. The lease is renewed whenever the
+ * master is heard from (every record on its stream, every POST it answers: agent_lease_heard)
+ * and lasts volume_lease_seconds (L) from then. It is enforced twice:
+ * - here: when nothing was heard for L, every task holding a volume is SIGKILLed at once
+ *   through its shim (which kills the task's whole process group before it exits), its
+ *   external volumes are unmounted after the shim is gone, and it is reported TASK_FAILED
+ *   "Fenced: lost the master for L s" (sent when the master is reached again);
+ * - by the shim of each such task, without us: the deadline (heard + L, CLOCK_MONOTONIC) is
+ *   published in <work>/lease (exec-lease.h), replaced atomically at most every
+ *   EXEC_LEASE_CHECK_USEC (a lagging file holds an earlier deadline, which is safe) and always
+ *   before a task with volumes is spawned; the shim SIGKILLs its task's group within
+ *   EXEC_LEASE_CHECK_USEC of the deadline (or at once when the file has gone) and records
+ *   fenced=1, which is reported the same way, and the volumes unmounted, when we run again.
+ * The master relaunches such an instance elsewhere only after L plus a margin since it last
+ * heard from us, so the old writer is dead before the new one starts. A restarted agent does
+ * not extend the lease: it goes on from the deadline in <work>/lease (L is kept in
+ * <work>/volume_lease), so its recovered tasks are fenced when they would have been had it
+ * never stopped; with no lease file it counts from its start. No lease from the master
+ * (L = 0): no fencing and no lease file, and a shim that never read a lease enforces none; a
+ * LAUNCH only follows REGISTERED, so with L > 0 every task with volumes finds one.
  *
  * External volume flow per task, one volume at a time: Plugin.Activate (once per driver
  * per agent run) → VolumeDriver.Get → Create (with options) if Get fails → Mount (ID = the
@@ -30,6 +41,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
+#include "executor/exec-lease.h"
 #include "executor/exec-status.h"
 
 #define FENCE_CHECK_USEC 200000
@@ -113,14 +125,21 @@ static int vol_parse(struct agent *a, json_t *j, struct agent_vol *v, size_t i, 
 	const char *type = json_string_value(json_object_get(j, "type"));
 	const char *cp = json_string_value(json_object_get(j, "container_path"));
 	const char *mode = json_string_value(json_object_get(j, "mode"));
-	if (!cp || !exec_volume_path_valid(cp)) {
+	/* An external volume may have none: mounted by its driver, not bound into the task,
+	 * which uses the driver's mountpoint (DVDI without DVDI_VOLUME_CONTAINERPATH). */
+	bool external = type && !strcmp(type, "external");
+	if (!cp || (*cp ? !exec_volume_path_valid(cp) : !external)) {
 		snprintf(msg, msglen, "Volume %zu: invalid container_path", i);
 		return -EINVAL;
 	}
 	v->container_path = xstrdup(cp);
+	/* For messages: the container path, or the name of an external volume without one. */
+	const char *label = *cp ? cp : json_string_value(json_object_get(j, "name"));
+	if (!label)
+		label = "";
 	v->ro = mode && !strcmp(mode, "RO");
 	if (mode && strcmp(mode, "RO") && strcmp(mode, "RW")) {
-		snprintf(msg, msglen, "Volume '%s': invalid mode", cp);
+		snprintf(msg, msglen, "Volume '%s': invalid mode", label);
 		return -EINVAL;
 	}
 	if (type && !strcmp(type, "persistent")) {
@@ -141,12 +160,12 @@ static int vol_parse(struct agent *a, json_t *j, struct agent_vol *v, size_t i, 
 		}
 		return 0;
 	}
-	if (type && !strcmp(type, "external")) {
+	if (external) {
 		const char *name = json_string_value(json_object_get(j, "name"));
 		const char *driver = json_string_value(json_object_get(j, "driver"));
 		json_t *opts = json_object_get(j, "options");
 		if (!name || !*name || strlen(name) > 255) {
-			snprintf(msg, msglen, "Volume '%s': invalid name", cp);
+			snprintf(msg, msglen, "Volume '%s': invalid name", label);
 			return -EINVAL;
 		}
 		v->external = true;
@@ -172,7 +191,7 @@ static int vol_parse(struct agent *a, json_t *j, struct agent_vol *v, size_t i, 
 		}
 		return 0;
 	}
-	snprintf(msg, msglen, "Volume '%s': unknown type", cp);
+	snprintf(msg, msglen, "Volume '%s': unknown type", label);
 	return -EINVAL;
 }
 
@@ -543,9 +562,56 @@ int agent_volume_destroy(struct agent *a, const char *id)
 
 /* ---- the fence ---- */
 
+static uint64_t lease_deadline(const struct agent *a)
+{
+	return a->fence_heard_usec + (uint64_t)(a->lease_sec * 1e6);
+}
+
+/* Writes the current deadline to <work>/lease unless it is there already. 0 or -errno (logged
+ * once until a write succeeds again). */
+static int lease_write(struct agent *a, uint64_t now)
+{
+	uint64_t deadline = lease_deadline(a);
+	if (!(a->lease_sec > 0) || deadline == a->lease_published)
+		return 0;
+	int r = exec_lease_write(a->work_dir, deadline);
+	if (r < 0) {
+		if (!a->lease_write_failed)
+			log_error("agent", "cannot publish the volume lease in '%s': %s "
+				  "(the executors of volume tasks will fence them)",
+				  a->lease_path, strerror(-r));
+		a->lease_write_failed = true;
+		return r;
+	}
+	if (a->lease_write_failed)
+		log_info("agent", "volume lease published in '%s' again", a->lease_path);
+	a->lease_write_failed = false;
+	a->lease_published = deadline;
+	a->lease_written_usec = now;
+	return 0;
+}
+
+void agent_lease_heard(struct agent *a)
+{
+	uint64_t now = time_mono_usec();
+	a->fence_heard_usec = now;
+	if (now - a->lease_written_usec >= EXEC_LEASE_CHECK_USEC)
+		lease_write(a, now);
+}
+
+int agent_lease_publish(struct agent *a)
+{
+	uint64_t now = time_mono_usec();
+	/* A lease still running is enough for a new shim; a burst of launches writes once. */
+	if (a->lease_published > now && !a->lease_write_failed)
+		return 0;
+	return lease_write(a, now);
+}
+
 static void on_fence_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
+	lease_write(a, time_mono_usec()); /* catches up with throttled renewals */
 	if (!agent_fence_due(time_mono_usec(), a->fence_heard_usec, a->lease_sec))
 		return;
 	for (size_t b = 0; b < a->nbuckets; b++)
@@ -569,7 +635,20 @@ int agent_fence_start(struct agent *a)
 			a->lease_sec = l;
 		fclose(f);
 	}
-	a->fence_heard_usec = time_mono_usec();
+	/* Go on from the lease published before a restart rather than extend it: the shims
+	 * count from that deadline, and so does the master. A deadline further than L ahead
+	 * (from before a reboot) means nothing. */
+	uint64_t now = time_mono_usec(), deadline;
+	a->fence_heard_usec = now;
+	a->lease_path = xasprintf("%s/%s", a->work_dir, EXEC_LEASE_FILE);
+	if (a->lease_sec > 0 && exec_lease_read(a->lease_path, &deadline) == 0) {
+		uint64_t lease = (uint64_t)(a->lease_sec * 1e6);
+		if (deadline < lease)
+			a->fence_heard_usec = 0;
+		else if (deadline - lease < now)
+			a->fence_heard_usec = deadline - lease;
+		a->lease_published = deadline;
+	}
 	a->fence_ev = event_new(a->base, -1, EV_PERSIST, on_fence_check, a);
 	struct timeval tv = { 0, FENCE_CHECK_USEC };
 	if (!a->fence_ev || event_add(a->fence_ev, &tv) == -1)
@@ -582,6 +661,8 @@ void agent_fence_stop(struct agent *a)
 	if (a->fence_ev)
 		event_free(a->fence_ev);
 	a->fence_ev = NULL;
+	free(a->lease_path);
+	a->lease_path = NULL;
 	for (size_t i = 0; i < a->nactivated; i++)
 		free(a->activated[i]);
 	free(a->activated);

@@ -137,8 +137,8 @@ int exec_volume_path_valid(const char *path)
 
 static int volume_valid(const struct exec_volume *v)
 {
-	return v->source && v->source[0] == '/' && exec_volume_path_valid(v->source) &&
-	       exec_volume_path_valid(v->path);
+	return v->source && v->source[0] == '/' && exec_volume_path_valid(v->source) && v->path &&
+	       (!*v->path || exec_volume_path_valid(v->path));
 }
 
 int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
@@ -185,6 +185,11 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 		put_kv(&o, "volume", s->volumes[i].source);
 		put_kv(&o, "v.path", s->volumes[i].path);
 		put_kv(&o, "v.ro", s->volumes[i].ro ? "1" : "0");
+	}
+	if (s->lease_file) {
+		if (s->lease_file[0] != '/' || !s->nvolumes)
+			o.err = o.err ? o.err : -EINVAL;
+		put_kv(&o, "lease", s->lease_file);
 	}
 	for (size_t i = 0; i < s->nargs; i++)
 		put_kv(&o, "arg", s->args[i]);
@@ -349,6 +354,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			out->cmd = v;
 		else if (!strcmp(k, "health_dir"))
 			out->health_dir = v;
+		else if (!strcmp(k, "lease"))
+			out->lease_file = v;
 		else if (!strcmp(k, "shell")) {
 			if (strcmp(v, "0") && strcmp(v, "1"))
 				goto bad;
@@ -403,6 +410,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	if (out->health_dir && out->health_dir[0] != '/')
 		goto bad;
 	if (out->nvolumes && !volume_valid(&out->volumes[out->nvolumes - 1]))
+		goto bad;
+	if (out->lease_file && (out->lease_file[0] != '/' || !out->nvolumes))
 		goto bad;
 	return 0;
 bad:

@@ -18,8 +18,11 @@
  * "c.grace_ms", "c.interval_ms", "c.timeout_ms", "c.delay_ms", "c.max_failures",
  * "c.ignore_1xx" ("0"/"1") and "c.status" (readiness: comma-separated codes).
  * A volume (agent-protocol.md §8) is "volume" = its source on the host (absolute), followed by
- * "v.path" (the container path: relative to the sandbox, or absolute) and "v.ro" ("0"/"1").
- * A spec with volumes makes the shim run the task in a private mount namespace. */
+ * "v.path" (the container path: relative to the sandbox, or absolute; empty for an external
+ * volume without one: nothing is bind-mounted, the task uses the source itself) and "v.ro"
+ * ("0"/"1"). A spec with volumes makes the shim run the task in a private mount namespace.
+ * "lease" (optional, only with volumes): the agent's lease file (absolute), which the shim
+ * enforces (exec-lease.h). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -57,7 +60,8 @@ const char *exec_check_proto_name(enum exec_check_proto p);
 /* One bind mount into the task's mount namespace. */
 struct exec_volume {
 	const char *source; /* absolute, on the host */
-	const char *path;   /* container path: relative (to the sandbox, no "..") or absolute */
+	const char *path;   /* container path: relative (to the sandbox, no "..") or absolute;
+			     * "": no bind mount, the task uses source where it is */
 	int ro;
 };
 
@@ -79,6 +83,7 @@ struct exec_spec {
 	size_t nchecks;
 	struct exec_volume *volumes; /* nvolumes entries; serialize borrows, parse allocates */
 	size_t nvolumes;
+	const char *lease_file;    /* optional, with volumes only; absolute (exec-lease.h) */
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 

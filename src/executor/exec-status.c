@@ -18,9 +18,9 @@ static const char *const state_names[] = {
 int exec_status_format(const struct exec_status *st, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "state=%s\npid=%d\nexit_code=%d\nsignal=%d\nkilled=%d\nerror=%d\n"
-			 "volume=%d\n",
+			 "volume=%d\nfenced=%d\n",
 			 state_names[st->state], st->pid, st->exit_code, st->signal,
-			 st->killed, st->error, st->volume);
+			 st->killed, st->error, st->volume, st->fenced);
 	if (n < 0 || (size_t)n >= size)
 		return -E2BIG;
 	return n;
@@ -77,6 +77,8 @@ int exec_status_parse(const char *text, struct exec_status *st)
 				dst = &st->error;
 			else if (klen == 6 && !memcmp(p, "volume", 6))
 				dst = &st->volume;
+			else if (klen == 6 && !memcmp(p, "fenced", 6))
+				dst = &st->fenced;
 			if (dst && parse_int(v, vlen, dst))
 				return -EINVAL;
 		}

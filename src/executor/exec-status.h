@@ -6,6 +6,8 @@
  *   pid=<task pid>  exit_code=<n>  signal=<n>  killed=0|1  error=<errno of a failed exec>
  *   volume=<n>  (exec_failed only: 1-based index of the spec's volume that could not be
  *                mounted; 0 = the failure was not a volume's)
+ *   fenced=0|1  the shim itself killed the task (or did not start it) because the agent's
+ *               volume lease ran out (exec-lease.h); killed=1 too
  * A reader that finds no file knows the shim has not started the task yet. */
 #pragma once
 #include <stdint.h>
@@ -21,6 +23,7 @@ struct exec_status {
 	int killed; /* a kill was requested before the task ended */
 	int error;
 	int volume; /* see "volume=" above */
+	int fenced; /* see "fenced=" above */
 };
 
 /* Formats st into buf (NUL-terminated). Returns the length, or -E2BIG if it does not fit. */

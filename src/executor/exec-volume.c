@@ -13,10 +13,17 @@
 
 int exec_volume_target(const char *sandbox, const struct exec_volume *v, char *buf, size_t size)
 {
-	if (!exec_volume_path_valid(v->path))
+	int n;
+	if (v->path && !*v->path) { /* no container path: the source itself */
+		if (!v->source || v->source[0] != '/' || !exec_volume_path_valid(v->source))
+			return -EINVAL;
+		n = snprintf(buf, size, "%s", v->source);
+	} else if (!exec_volume_path_valid(v->path)) {
 		return -EINVAL;
-	int n = v->path[0] == '/' ? snprintf(buf, size, "%s", v->path)
-				  : snprintf(buf, size, "%s/%s", sandbox, v->path);
+	} else {
+		n = v->path[0] == '/' ? snprintf(buf, size, "%s", v->path)
+				      : snprintf(buf, size, "%s/%s", sandbox, v->path);
+	}
 	if (n < 0 || (size_t)n >= size)
 		return -ENAMETOOLONG;
 	/* No trailing slash: the path names the mount point itself. */
@@ -82,6 +89,10 @@ static int bind_one(const char *sandbox, const struct exec_volume *v, char *msg,
 		snprintf(msg, msglen, "volume source '%s': %s", v->source, strerror(-r));
 		return r;
 	}
+	/* Used where it is: nothing to bind, except onto itself to make it read-only (in this
+	 * namespace only). */
+	if (!*v->path && !v->ro)
+		return 0;
 	r = make_mountpoint(target, S_ISDIR(st.st_mode));
 	if (r < 0) {
 		snprintf(msg, msglen, "cannot create the mount point '%s': %s", target,

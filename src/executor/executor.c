@@ -19,6 +19,8 @@
  *   KILLING --deadline--> SIGKILL to the group;   PRE-STOP/KILLING --exit--> DONE (killed=1)
  *   any --SIGTERM with value EXEC_KILL_NOW (the agent's fence)--> SIGKILL to the task's group
  *           and to the pre-stop's at once
+ *   any but a SIGKILLed one --the agent's volume lease ran out (below)--> the same at once,
+ *           and the status says fenced=1
  * Any other kill signal once a kill has begun changes nothing. When the kill begins, the
  * status file gets killed=1 (the agent, restarted meanwhile, then knows). On DONE the rest of
  * the process group is SIGKILLed (like a container being destroyed), and so is a pre-stop
@@ -38,6 +40,20 @@
  * bind-mount them just before it forks the task, so that the task and its COMMAND checks see
  * them and nothing else does; the task gets BERTH_VOLUME_<n> (0-based, in the spec's order)
  * = the mounted path. A mount failure is an exec failure with status "volume=<n+1>".
+ *
+ * The lease (exec-lease.h). INVARIANT (never two writers, even without the agent): a task
+ * whose spec has volumes and a "lease" file runs only while the deadline in that file lies
+ * ahead. The agent rewrites the file while it hears from the master; the shim reads it every
+ * EXEC_LEASE_CHECK_USEC (its poll timeout) and, once the deadline has passed or the file
+ * became unreadable after it was read once, SIGKILLs the task's process group and any
+ * pre-stop at once, exactly like the agent's own fence, and records killed=1 fenced=1. So a
+ * task is dead within EXEC_LEASE_CHECK_USEC of the lease's end even when the agent process is
+ * gone (kill -9, stopped), and the master moves the instance only after the lease plus a
+ * margin. The shim unmounts nothing: its bind mounts go with its namespace, and the agent
+ * calls the driver's Unmount when it runs again. A lease that has already run out when the
+ * task is about to be forked fails the start instead (exec_failed, error ETIME, fenced=1).
+ * Before the file was ever read nothing is enforced (see exec-lease.h for why a task with
+ * volumes always finds one). Tasks without volumes never look at it.
  *
  * Independence from the agent: new session (setsid), SIGHUP and SIGPIPE ignored, and the
  * only fd it shares with the agent is the notify pipe, closed as soon as the exec is known.
@@ -62,6 +78,7 @@
 
 #include "executor/exec-check.h"
 #include "executor/exec-health.h"
+#include "executor/exec-lease.h"
 #include "executor/exec-prestop.h"
 #include "executor/exec-spec.h"
 #include "executor/exec-status.h"
@@ -308,6 +325,7 @@ struct shim {
 	uint32_t prestop_ms;
 	uint32_t grace_ms;     /* for the SIGTERM that follows the pre-stop */
 	uint64_t deadline;     /* end of the pre-stop's timeout, or of the grace period */
+	struct exec_lease lease; /* path NULL: not enforced */
 };
 
 /* SIGTERM to the task's group; SIGKILL at once for grace 0. */
@@ -416,6 +434,24 @@ static void shim_kill_signal(struct shim *sh, const struct signalfd_siginfo *si)
 	shim_term(sh, grace);
 }
 
+/* The lease ran out (see the invariant at the top): SIGKILL now, checks stopped, fenced=1. */
+static void shim_fence(struct shim *sh)
+{
+	diag("the agent's volume lease ran out (agent gone or cut off from the master): "
+	     "killing the task");
+	exec_checks_free(sh->ck);
+	sh->ck = NULL;
+	sh->status->killed = 1;
+	sh->status->fenced = 1;
+	int r = exec_status_write(sh->meta, sh->status, 0);
+	if (r < 0)
+		diag("cannot update the status in '%s': %s", sh->meta, strerror(-r));
+	prestop_kill(sh);
+	if (kill(-sh->task, SIGKILL) == -1)
+		kill(sh->task, SIGKILL);
+	sh->phase = KILL_FORCED;
+}
+
 /* The pre-stop command ended (reaped with status ws): on with the kill. */
 static void prestop_ended(struct shim *sh, int ws)
 {
@@ -520,6 +556,12 @@ static int shim_run(const char *meta, int notify_fd)
 	char **env = fail ? NULL : build_env(&spec);
 	if (!fail && !env)
 		fail = ENOMEM;
+	struct exec_lease lease = { .path = spec.nvolumes ? spec.lease_file : NULL };
+	if (!fail && exec_lease_expired(&lease, exec_lease_now_usec())) {
+		fail = ETIME;
+		status.fenced = 1;
+		diag("the agent's volume lease has run out: not starting the task");
+	}
 
 	pid_t pid = -1;
 	int pfd[2] = { -1, -1 };
@@ -571,7 +613,7 @@ static int shim_run(const char *meta, int notify_fd)
 	notify_fd = -1;
 
 	struct shim sh = { .meta = meta, .spec = &spec, .env = env, .status = &status,
-			   .task = pid, .phase = KILL_NONE, .prestop = -1 };
+			   .task = pid, .phase = KILL_NONE, .prestop = -1, .lease = lease };
 	int wstatus = 0;
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd == -1) {
@@ -608,10 +650,17 @@ static int shim_run(const char *meta, int notify_fd)
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
+		if (sh.phase != KILL_FORCED) {
+			int t = exec_lease_timeout_ms(&sh.lease, exec_lease_now_usec());
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
 		if (poll(pf, n + 1, timeout) == -1)
 			for (size_t i = 0; i <= n; i++)
 				pf[i].revents = 0;
 		now = now_ms();
+		if (sh.phase != KILL_FORCED && exec_lease_expired(&sh.lease, exec_lease_now_usec()))
+			shim_fence(&sh);
 		shim_timers(&sh, now);
 		if (sh.ck)
 			exec_checks_step(sh.ck, pf + 1, n, now);

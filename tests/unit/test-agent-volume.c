@@ -1,6 +1,8 @@
 /* The agent's volume pieces: persistence id validation, the fence decision, plugin discovery
- * order, HTTP answer parsing, and the non-blocking plugin client against the built-in local
- * driver on a real unix socket, a driver that answers Err, and one that never answers. */
+ * order, HTTP answer parsing, the non-blocking plugin client against the built-in local
+ * driver on a real unix socket, a driver that answers Err, and one that never answers; an
+ * external volume without a container path mounted through a driver (no bind mount, the
+ * task gets the mountpoint); the lease file published for the shims. */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -22,6 +24,8 @@
 #include "agent/plugin-client.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
+#include "executor/exec-lease.h"
+#include "executor/exec-volume.h"
 #include "volplugin/volplugin.h"
 
 static char dir[64];
@@ -302,6 +306,192 @@ static void test_client_err_and_hang(void **state)
 	event_base_free(base);
 }
 
+/* ---- an external volume without a container path ---- */
+
+struct prep {
+	int done, r;
+	char msg[256];
+	struct event_base *base;
+};
+static struct prep prep_res;
+
+static void on_prepared(struct agent_task *t, int r, const char *msg)
+{
+	prep_res.done++;
+	prep_res.r = r;
+	snprintf(prep_res.msg, sizeof(prep_res.msg), "%s", msg ? msg : "");
+	event_base_loopbreak(prep_res.base);
+}
+
+static void on_released_cb(struct agent_task *t)
+{
+	prep_res.done++;
+	event_base_loopbreak(prep_res.base);
+}
+
+static void test_external_without_container_path(void **state)
+{
+	struct event_base *base = event_base_new();
+	char root[128], sock[160], plugdir[128], vroot[128];
+	snprintf(root, sizeof(root), "%s/rexray-root", dir);
+	snprintf(plugdir, sizeof(plugdir), "%s/plugins", dir);
+	snprintf(sock, sizeof(sock), "%s/rexray.sock", plugdir);
+	snprintf(vroot, sizeof(vroot), "%s/volumes", dir);
+	mkdirs(plugdir);
+	struct volplugin *vp;
+	struct volplugin_server *srv;
+	assert_int_equal(volplugin_new(root, &vp), 0);
+	assert_int_equal(volplugin_serve(vp, base, sock, &srv), 0);
+
+	struct agent a = { .base = base, .volume_root = vroot, .volume_plugin_dir = plugdir,
+			   .plugin_timeout_ms = 2000 };
+	struct agent_task t = { .id = "webserver.1", .agent = &a };
+	char msg[256];
+	/* What the master sends for DVDI_VOLUME_NAME without DVDI_VOLUME_CONTAINERPATH. */
+	json_t *spec = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:{s:s}}]}", "volumes", "type",
+				 "external", "container_path", "", "mode", "RW", "name", "webdata",
+				 "driver", "rexray", "options", "size", "5");
+	assert_int_equal(agent_volumes_parse(&a, &t, spec, msg, sizeof(msg)), 0);
+	json_decref(spec);
+	assert_true(agent_volumes_external(&t));
+	assert_string_equal(agent_volume_label(&t, 0), "webdata");
+
+	prep_res = (struct prep){ .base = base };
+	agent_volumes_prepare(&a, &t, on_prepared);
+	if (!prep_res.done)
+		event_base_dispatch(base);
+	assert_int_equal(prep_res.done, 1);
+	assert_int_equal(prep_res.r, 0);
+	/* Mounted by the driver (Create, then Mount with the task id) ... */
+	char want[256];
+	snprintf(want, sizeof(want), "%s/webdata", root);
+	struct stat st;
+	assert_int_equal(stat(want, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	/* ... handed to the shim as the mountpoint with no container path: no bind mount, and
+	 * BERTH_VOLUME_0 = the mountpoint (exec_volume_target). */
+	struct exec_volume ev[EXEC_SPEC_MAX_VOLUMES];
+	assert_int_equal(agent_volumes_exec(&t, ev, EXEC_SPEC_MAX_VOLUMES), 1);
+	assert_string_equal(ev[0].source, want);
+	assert_string_equal(ev[0].path, "");
+	assert_int_equal(ev[0].ro, 0);
+	char target[256];
+	assert_int_equal(exec_volume_target("/sandbox", &ev[0], target, sizeof(target)), 0);
+	assert_string_equal(target, want);
+	struct exec_spec es = { .task_id = t.id, .sandbox = "/sandbox", .shell = 1, .cmd = "true",
+				.volumes = ev, .nvolumes = 1, .lease_file = "/w/lease" };
+	char *buf;
+	size_t len;
+	assert_int_equal(exec_spec_serialize(&es, &buf, &len), 0);
+	free(buf);
+	/* Unmount (same ID) when the task has ended. */
+	prep_res.done = 0;
+	assert_true(agent_volumes_release(&a, &t, on_released_cb));
+	if (!prep_res.done)
+		event_base_dispatch(base);
+	assert_int_equal(prep_res.done, 1);
+	assert_false(agent_volumes_release(&a, &t, on_released_cb)); /* nothing left mounted */
+	agent_volumes_free(&t);
+
+	/* An empty container path stays invalid for a persistent volume. */
+	spec = json_pack("{s:[{s:s, s:s, s:s}]}", "volumes", "type", "persistent",
+			 "container_path", "", "persistence_id", "x");
+	assert_int_equal(agent_volumes_parse(&a, &t, spec, msg, sizeof(msg)), -EINVAL);
+	assert_string_equal(msg, "Volume 0: invalid container_path");
+	assert_null(t.vols);
+	json_decref(spec);
+	/* And a missing one for any volume. */
+	spec = json_pack("{s:[{s:s, s:s, s:s}]}", "volumes", "type", "external", "name", "w",
+			 "driver", "rexray");
+	assert_int_equal(agent_volumes_parse(&a, &t, spec, msg, sizeof(msg)), -EINVAL);
+	json_decref(spec);
+
+	agent_fence_stop(&a);
+	volplugin_server_free(srv);
+	volplugin_free(vp);
+	event_base_free(base);
+}
+
+/* ---- the lease published for the shims ---- */
+
+static void test_lease_publish(void **state)
+{
+	struct event_base *base = event_base_new();
+	char wd[128], lease[160];
+	snprintf(wd, sizeof(wd), "%s/work", dir);
+	snprintf(lease, sizeof(lease), "%s/%s", wd, EXEC_LEASE_FILE);
+	mkdirs(wd);
+	uint64_t d;
+
+	/* No lease from the master: nothing published. */
+	struct agent a = { .base = base, .work_dir = wd };
+	assert_int_equal(agent_fence_start(&a), 0);
+	agent_lease_heard(&a);
+	assert_int_equal(agent_lease_publish(&a), 0);
+	assert_int_equal(exec_lease_read(lease, &d), -ENOENT);
+	agent_fence_stop(&a);
+
+	/* L = 2 s: heard → deadline heard + 2 s, at once the first time. */
+	char vl[160];
+	snprintf(vl, sizeof(vl), "%s/volume_lease", wd);
+	write_file(vl, "2.000\n");
+	a = (struct agent){ .base = base, .work_dir = wd };
+	assert_int_equal(agent_fence_start(&a), 0);
+	assert_true(a.lease_sec == 2.0);
+	agent_lease_heard(&a);
+	assert_int_equal(exec_lease_read(lease, &d), 0);
+	assert_true(d == a.fence_heard_usec + 2000000);
+	/* Heard again at once: throttled (the earlier deadline stays: safe) ... */
+	uint64_t first = d;
+	usleep(1000);
+	agent_lease_heard(&a);
+	assert_int_equal(exec_lease_read(lease, &d), 0);
+	assert_true(d == first);
+	/* ... and a launch is content with a lease still running ... */
+	assert_int_equal(agent_lease_publish(&a), 0);
+	assert_int_equal(exec_lease_read(lease, &d), 0);
+	assert_true(d == first);
+	/* ... while the fence timer catches up within its period. */
+	uint64_t heard = a.fence_heard_usec;
+	struct timeval tv = { 0, 300000 };
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	assert_int_equal(exec_lease_read(lease, &d), 0);
+	assert_true(d == heard + 2000000);
+	/* Not written again within EXEC_LEASE_CHECK_USEC of the last write, then again. */
+	agent_lease_heard(&a);
+	assert_int_equal(exec_lease_read(lease, &d), 0);
+	assert_true(d == heard + 2000000);
+	usleep(EXEC_LEASE_CHECK_USEC + 10000);
+	agent_lease_heard(&a);
+	assert_int_equal(exec_lease_read(lease, &d), 0);
+	assert_true(d == a.fence_heard_usec + 2000000);
+	agent_fence_stop(&a);
+
+	/* A restarted agent goes on from the published deadline, never extends it. */
+	uint64_t now = time_mono_usec();
+	assert_int_equal(exec_lease_write(wd, now + 500000), 0);
+	a = (struct agent){ .base = base, .work_dir = wd };
+	assert_int_equal(agent_fence_start(&a), 0);
+	assert_true(a.fence_heard_usec == now + 500000 - 2000000);
+	assert_false(agent_fence_due(now, a.fence_heard_usec, a.lease_sec));
+	assert_true(agent_fence_due(now + 500000, a.fence_heard_usec, a.lease_sec));
+	tv = (struct timeval){ 0, 250000 };
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	assert_int_equal(exec_lease_read(lease, &d), 0);
+	assert_true(d == now + 500000);
+	agent_fence_stop(&a);
+	/* One from before a reboot (far ahead): counted from the start instead. */
+	assert_int_equal(exec_lease_write(wd, time_mono_usec() + 3600000000ull), 0);
+	a = (struct agent){ .base = base, .work_dir = wd };
+	now = time_mono_usec();
+	assert_int_equal(agent_fence_start(&a), 0);
+	assert_true(a.fence_heard_usec >= now && a.fence_heard_usec <= time_mono_usec());
+	agent_fence_stop(&a);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test-agent-volume-XXXXXX");
@@ -314,6 +504,8 @@ int main(void)
 		cmocka_unit_test(test_http_parse),
 		cmocka_unit_test(test_client_local_driver),
 		cmocka_unit_test(test_client_err_and_hang),
+		cmocka_unit_test(test_external_without_container_path),
+		cmocka_unit_test(test_lease_publish),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

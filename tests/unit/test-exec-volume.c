@@ -40,7 +40,18 @@ static void test_spec_volumes_round_trip(void **state)
 	assert_int_equal(p.volumes[1].ro, 1);
 	exec_spec_release(&p);
 
-	/* Rejected on the way out: relative source, "..", empty path. */
+	/* An empty path (external volume without a container path: no bind mount). */
+	struct exec_volume nobind[] = { { "/var/lib/rexray/volumes/webdata", "", 0 } };
+	s.volumes = nobind;
+	s.nvolumes = 1;
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), 0);
+	assert_int_equal(exec_spec_parse(buf, len, &p), 0);
+	assert_int_equal(p.nvolumes, 1);
+	assert_string_equal(p.volumes[0].source, "/var/lib/rexray/volumes/webdata");
+	assert_string_equal(p.volumes[0].path, "");
+	exec_spec_release(&p);
+
+	/* Rejected on the way out: relative source, "..", no path at all. */
 	struct exec_volume bad[] = { { "rel", "data", 0 } };
 	s.volumes = bad;
 	s.nvolumes = 1;
@@ -49,7 +60,9 @@ static void test_spec_volumes_round_trip(void **state)
 	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
 	bad[0] = (struct exec_volume){ "/a", "x/../../y", 0 };
 	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
-	bad[0] = (struct exec_volume){ "/a", "", 0 };
+	bad[0] = (struct exec_volume){ "/a", NULL, 0 };
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
+	bad[0] = (struct exec_volume){ "rel", "", 0 };
 	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
 
 #define PFX EXEC_SPEC_MAGIC "\0task_id\0t\0sandbox\0/s\0shell\0" "1\0cmd\0x\0"
@@ -85,6 +98,12 @@ static void test_volume_target(void **state)
 	assert_int_equal(exec_volume_target("/sb/t1", &v, buf, sizeof(buf)), -EINVAL);
 	v.path = "data";
 	assert_int_equal(exec_volume_target("/sb/t1", &v, buf, 8), -ENAMETOOLONG);
+	/* No container path: the source itself. */
+	v = (struct exec_volume){ "/var/lib/rexray/volumes/webdata/", "", 0 };
+	assert_int_equal(exec_volume_target("/sb/t1", &v, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/var/lib/rexray/volumes/webdata");
+	v.source = "rel";
+	assert_int_equal(exec_volume_target("/sb/t1", &v, buf, sizeof(buf)), -EINVAL);
 	assert_true(exec_volume_path_valid("a..b/..c"));
 	assert_false(exec_volume_path_valid(".."));
 }
@@ -276,6 +295,77 @@ static void test_shim_mount_failure(void **state)
 	free(c);
 }
 
+/* External volumes without a container path: nothing is bind-mounted, the task uses the
+ * source (the driver's mountpoint) where it is, BERTH_VOLUME_<n> is that path; RO binds it
+ * onto itself read-only, inside the task's namespace only. */
+static void test_shim_no_container_path(void **state)
+{
+	if (!can_mount())
+		skip();
+	char *dir = tmpdir();
+	char *meta = path2(dir, "meta");
+	char *sb = path2(dir, "sandbox");
+	char *vol = path2(dir, "webdata");
+	char *rovol = path2(dir, "rodata");
+	assert_int_equal(mkdir(meta, 0700), 0);
+	assert_int_equal(mkdir(vol, 0755), 0);
+	assert_int_equal(mkdir(rovol, 0755), 0);
+	char *cmd;
+	assert_true(asprintf(&cmd,
+			     "echo hello >> %s/readme.txt; echo \"$BERTH_VOLUME_0|$BERTH_VOLUME_1\" > env;"
+			     " grep -c ' %s ' /proc/self/mountinfo > mounts;"
+			     " echo x > \"$BERTH_VOLUME_1/new\" || echo refused > ro", vol, vol) > 0);
+	struct exec_volume vols[] = { { vol, "", 0 }, { rovol, "", 1 } };
+	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1, .cmd = cmd,
+			       .volumes = vols, .nvolumes = 2 };
+	struct exec_status st = run_shim(meta, &s);
+	assert_int_equal(st.state, EXEC_EXITED);
+	assert_int_equal(st.exit_code, 0);
+	char *readme = path2(vol, "readme.txt");
+	char *c = slurp(readme);
+	assert_non_null(c);
+	assert_string_equal(c, "hello\n");
+	free(c);
+	char *envf = path2(sb, "env");
+	c = slurp(envf);
+	char *want;
+	assert_true(asprintf(&want, "%s|%s\n", vol, rovol) > 0);
+	assert_string_equal(c, want);
+	free(c);
+	free(want);
+	/* Not a mount point in the task: used where it is. */
+	char *mounts = path2(sb, "mounts");
+	c = slurp(mounts);
+	assert_string_equal(c, "0\n");
+	free(c);
+	char *rof = path2(sb, "ro");
+	c = slurp(rof);
+	assert_non_null(c);
+	assert_string_equal(c, "refused\n");
+	free(c);
+	char *nw = path2(rovol, "new");
+	assert_int_equal(access(nw, F_OK), -1);
+	/* The read-only bind stayed in the task's namespace: writable on the host. */
+	char *probe = path2(rovol, "host");
+	FILE *f = fopen(probe, "w");
+	assert_non_null(f);
+	fclose(f);
+	c = slurp("/proc/self/mountinfo");
+	assert_null(strstr(c, rovol));
+	free(c);
+	free(cmd);
+
+	/* A missing mountpoint fails the task with volume=<n>, as for a bind source. */
+	char *gone = path2(dir, "gone");
+	struct exec_volume bad[] = { { gone, "", 0 } };
+	struct exec_spec s2 = { .task_id = "t", .sandbox = sb, .shell = 1, .cmd = "true",
+				.volumes = bad, .nvolumes = 1 };
+	st = run_shim(meta, &s2);
+	assert_int_equal(st.state, EXEC_EXEC_FAILED);
+	assert_int_equal(st.volume, 1);
+	assert_int_equal(st.error, ENOENT);
+}
+
 /* A task without volumes stays in the host's mount namespace. */
 static void test_shim_no_volumes_same_ns(void **state)
 {
@@ -308,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_shim_bind_mounts),
 		cmocka_unit_test(test_shim_read_only),
 		cmocka_unit_test(test_shim_mount_failure),
+		cmocka_unit_test(test_shim_no_container_path),
 		cmocka_unit_test(test_shim_no_volumes_same_ns),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
