@@ -48,6 +48,7 @@ struct m_agent {
 	uint64_t last_seen_usec;   /* monotonic */
 	uint64_t registered_usec;  /* realtime */
 	struct http_stream *stream; /* NULL while not connected */
+	unsigned registrations;    /* grows at every (re)registration */
 	unsigned ntasks;           /* live tasks placed here */
 };
 

@@ -244,6 +244,7 @@ void registry_handle_subscribe(struct master *m, struct evhttp_request *req)
 	a->stream = http_stream_start(req, 200, "application/recordio", STREAM_MAX_PENDING,
 				      on_stream_close, a);
 	a->state = AGENT_CONNECTED;
+	a->registrations++;
 	a->last_seen_usec = time_mono_usec();
 	log_info("master", "agent '%s' (%s at %s) %s: %s", a->id, a->hostname, a->http,
 		 is_new ? "registered" : "re-registered", a->resources_text);

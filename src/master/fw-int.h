@@ -1,0 +1,173 @@
+/* External frameworks (Mesos v1 scheduler API): state shared by frameworks.c (HTTP calls,
+ * subscriptions, persistence, failover), fw-offers.c (offers, ACCEPT/LAUNCH, DECLINE) and
+ * fw-tasks.c (status updates, KILL, RECONCILE, recovery). Not a public API.
+ *
+ * Ownership: struct frameworks owns the frameworks (fws), the outstanding offers (offers)
+ * and the tasks (tasks, by task id; a task id is unique across all frameworks and apps).
+ * Each framework keeps a count of its tasks and offers, never pointers to them; a task or
+ * offer points at its framework. A task whose framework was removed (TEARDOWN, failover
+ * timeout) stays as an orphan (fw NULL) until its agent reports it terminal, so that its
+ * resources go back to the agent exactly once.
+ *
+ * Invariants:
+ *  - A live (non-terminal, not lost) task's resources are subtracted from its agent's
+ *    a->free and counted in a->ntasks; they are given back once, when the task's terminal
+ *    state arrives (fw_task_release).
+ *  - Offers hold nothing: they are optimistic. An ACCEPT is checked against a->free.
+ *  - fw->stream is non-NULL exactly while the framework is subscribed (connected). */
+#pragma once
+#include "master/master-int.h"
+
+#define FW_HEARTBEAT_SEC 15.0
+#define FW_OFFER_TIMEOUT_SEC 30.0
+#define FW_DEFAULT_REFUSE_SEC 5.0
+#define FW_MAX_REFUSE_SEC 31536000.0
+#define FW_RESEND_SEC 10.0          /* unacknowledged status updates are sent again */
+#define FW_STREAM_MAX_PENDING (8u * 1024 * 1024)
+#define FW_MAX_ROLES 64
+#define FW_MAX_FILTERS 4096        /* decline filters per framework */
+#define FW_MAX_FRAMEWORKS 1024
+#define FW_MAX_TASKS 100000        /* all frameworks together */
+#define FW_MAX_TASK_PORTS 1024
+#define FW_MAX_REMOVED 1024        /* ids of removed frameworks remembered */
+
+struct fw_filter {
+	char *agent_id;
+	uint64_t until_usec;       /* monotonic */
+};
+
+/* The context of a framework's stream: on_close runs deferred, possibly after the framework
+ * is gone, so it finds the framework through this link (fw NULL once it is removed). */
+struct fw_link {
+	struct fw_framework *fw;
+};
+
+struct fw_framework {
+	struct frameworks *fws;
+	struct fw_link *link;       /* of stream, or NULL */
+	char *id;
+	json_t *info;              /* FrameworkInfo as last subscribed, id filled in */
+	char *roles[FW_MAX_ROLES]; /* roles (or the old "role"), "*" by default */
+	size_t nroles;
+	bool suppressed[FW_MAX_ROLES];
+	bool partition_aware;
+	bool refinement;           /* RESERVATION_REFINEMENT */
+	double failover_sec;
+	struct http_stream *stream;
+	char stream_id[37];
+	uint64_t disconnected_usec; /* monotonic; since when it has no stream */
+	uint64_t hb_usec;           /* monotonic; last heartbeat or event sent */
+	struct fw_filter *filters;
+	size_t nfilters;
+	unsigned ntasks;            /* live tasks */
+	struct resources used;      /* resources of its live tasks (DRF) */
+};
+
+struct fw_offer {
+	char id[96];
+	struct fw_framework *fw;
+	char *agent_id;
+	char *role;                 /* allocation role */
+	struct resources res;
+	uint64_t expires_usec;      /* monotonic */
+};
+
+struct fw_task {
+	char *id;
+	struct fw_framework *fw;    /* NULL: orphan (its framework was removed) */
+	char *fw_id;
+	char *agent_id;
+	char *name;
+	const char *state;          /* static string */
+	struct resources res;
+	double grace_sec;
+	bool held;                  /* res is subtracted from the agent's free */
+	bool kill_pending;          /* a KILL to send once the agent is connected */
+	bool kill_sent;
+	json_t *status;             /* last TaskStatus sent to the framework, or NULL */
+	bool acked;                 /* status needs no (more) acknowledgement */
+	uint64_t sent_usec;         /* monotonic: when status was last sent */
+	uint64_t agent_gen;         /* fw_agent_view generation that last confirmed it */
+	char seen[4][37];           /* last agent update uuids applied (idempotency) */
+	unsigned seen_next;
+};
+
+/* What frameworks.c last saw of an agent's connection, to notice re-registrations (a task
+ * not reported by the agent when it re-registered is lost). */
+struct fw_agent_view {
+	unsigned registrations; /* the agent's count when last looked at */
+	uint64_t gen;
+};
+
+struct frameworks {
+	struct master *m;
+	struct hmap fws;            /* id -> struct fw_framework* */
+	struct hmap offers;         /* offer id -> struct fw_offer* */
+	struct hmap tasks;          /* task id -> struct fw_task* */
+	struct hmap views;          /* agent id -> struct fw_agent_view* */
+	struct hmap removed;        /* framework id -> (void *)1 */
+	char prefix[40];            /* master id (uuid) for framework ids */
+	char offer_prefix[40];      /* this run's uuid, for offer ids */
+	unsigned fw_seq;
+	uint64_t offer_seq;
+	uint64_t last_offer_usec;
+};
+
+/* frameworks.c */
+/* Sends one event (taken) on fw's stream; -ENOTCONN when not subscribed. */
+int fw_send(struct fw_framework *fw, json_t *event);
+/* Persists fw (frameworks/<id>). */
+int fw_store(struct fw_framework *fw);
+/* Kills fw's tasks, rescinds its offers, forgets it (memory and store). */
+void fw_remove(struct fw_framework *fw, const char *why);
+bool fw_has_role(const struct fw_framework *fw, const char *role);
+
+/* fw-offers.c */
+void fw_offers_tick(struct frameworks *fws);
+/* Removes an offer; rescind sends RESCIND to its framework first. */
+void fw_offer_remove(struct frameworks *fws, struct fw_offer *o, bool rescind);
+void fw_offers_remove_framework(struct frameworks *fws, struct fw_framework *fw, bool rescind);
+void fw_offers_remove_agent(struct frameworks *fws, const char *agent_id);
+void fw_offer_free(struct fw_offer *o);
+/* ACCEPT / DECLINE bodies (validated by the caller: framework subscribed). 0, or -EINVAL
+ * with a message for a 400. */
+int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, size_t errlen);
+int fw_call_decline(struct fw_framework *fw, const json_t *decline, char *err, size_t errlen);
+/* Decline filters: fw is not offered agent_id for secs (<= 0: no filter; a second filter
+ * for the same agent replaces the first; at most FW_MAX_FILTERS). */
+void fw_filter_add(struct fw_framework *fw, const char *agent_id, double secs);
+bool fw_filtered(const struct fw_framework *fw, const char *agent_id, uint64_t now_usec);
+/* Drops the filters expired at now_usec; clears all of them (REVIVE). */
+void fw_filters_prune(struct fw_framework *fw, uint64_t now_usec);
+void fw_filters_clear(struct fw_framework *fw);
+/* refuse_seconds of a Filters object (borrowed, may be NULL): default 5, a negative or
+ * non-finite value means the default, capped at FW_MAX_REFUSE_SEC. */
+double fw_refuse_seconds(const json_t *filters);
+
+/* fw-tasks.c */
+struct fw_task *fw_task_new(struct frameworks *fws, struct fw_framework *fw, const char *id,
+			    const char *agent_id);
+void fw_task_free(struct fw_task *t);
+/* Gives a held task's resources back to its agent (once). */
+void fw_task_release(struct frameworks *fws, struct fw_task *t);
+/* Forgets a task (memory and store). */
+void fw_task_forget(struct frameworks *fws, struct fw_task *t);
+int fw_task_store(struct frameworks *fws, const struct fw_task *t);
+/* A master-made TaskStatus (no uuid) for task_id, new reference. */
+json_t *fw_status_master(const char *task_id, const char *agent_id, const char *state,
+			 const char *reason, const char *message);
+/* Sends an UPDATE with status (borrowed). */
+void fw_send_update(struct fw_framework *fw, const json_t *status);
+/* Sends a KILL for t now, or later when its agent is back. */
+void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec);
+int fw_call_kill(struct fw_framework *fw, const json_t *kill, char *err, size_t errlen);
+int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, size_t errlen);
+int fw_call_reconcile(struct fw_framework *fw, const json_t *rec, char *err, size_t errlen);
+/* Sends again the unacknowledged statuses of fw (all, or those older than FW_RESEND_SEC). */
+void fw_tasks_resend(struct frameworks *fws, struct fw_framework *fw, bool all);
+/* Pending kills, lost tasks after re-registrations. */
+void fw_tasks_tick(struct frameworks *fws);
+struct fw_agent_view *fw_agent_view(struct frameworks *fws, const struct m_agent *a);
+int fw_tasks_load(struct frameworks *fws);
+bool fw_state_terminal(const char *state);
+const char *fw_state_intern(const char *state);

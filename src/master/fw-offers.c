@@ -1,0 +1,675 @@
+/* Offers to external frameworks, DECLINE filters, and ACCEPT with LAUNCH.
+ *
+ * Allocation (docs/scheduler-api.md "Offers"):
+ *  - Offers are optimistic (DESIGN.md §4): each subscribed framework with an unsuppressed
+ *    role is offered the free resources (a->free) of every connected agent that it has no
+ *    outstanding offer on and no DECLINE filter for, even when the same resources sit in
+ *    another framework's offer. The resources offered are the unreserved ones ("*") and
+ *    those reserved for one of its unsuppressed roles.
+ *  - Frameworks are served in Dominant Resource Fairness order (lowest dominant share of
+ *    the cluster's cpus/mem/disk/gpus first, by what their live tasks hold), so when two
+ *    race for the same resources the one with the smaller share hears of them first.
+ *  - ACCEPT checks each task against the offer (over-commit: TASK_ERROR) and then against
+ *    the agent's current free resources: if another framework's ACCEPT or the apps framework
+ *    took them in between, the task is refused with TASK_DROPPED (PARTITION_AWARE) or
+ *    TASK_LOST, reason REASON_INVALID_OFFERS, as Mesos does for invalid offers.
+ *  - An offer lives FW_OFFER_TIMEOUT_SEC; then, or when its agent goes away, or when its
+ *    framework changes its roles, it is rescinded (RESCIND event). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "master/fw-int.h"
+#include "model/mesos-resources.h"
+
+#define OFFER_PERIOD_USEC 1000000 /* a pass at most this often, unless forced */
+#define MIN_CPUS 0.01
+#define MIN_MEM 32.0
+
+void fw_offer_free(struct fw_offer *o)
+{
+	if (!o)
+		return;
+	free(o->agent_id);
+	free(o->role);
+	resources_release(&o->res);
+	free(o);
+}
+
+void fw_offer_remove(struct frameworks *fws, struct fw_offer *o, bool rescind)
+{
+	if (rescind && o->fw)
+		fw_send(o->fw, json_pack("{s:s, s:{s:{s:s}}}", "type", "RESCIND", "rescind",
+					 "offer_id", "value", o->id));
+	hmap_del(&fws->offers, o->id);
+	fw_offer_free(o);
+}
+
+void fw_offers_remove_framework(struct frameworks *fws, struct fw_framework *fw, bool rescind)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);)
+		if (((struct fw_offer *)v)->fw == fw)
+			fw_offer_remove(fws, v, rescind);
+}
+
+void fw_offers_remove_agent(struct frameworks *fws, const char *agent_id)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);)
+		if (!strcmp(((struct fw_offer *)v)->agent_id, agent_id))
+			fw_offer_remove(fws, v, true);
+}
+
+/* ---- filters ---- */
+
+void fw_filters_clear(struct fw_framework *fw)
+{
+	for (size_t i = 0; i < fw->nfilters; i++)
+		free(fw->filters[i].agent_id);
+	free(fw->filters);
+	fw->filters = NULL;
+	fw->nfilters = 0;
+}
+
+void fw_filters_prune(struct fw_framework *fw, uint64_t now)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < fw->nfilters; i++) {
+		if (fw->filters[i].until_usec <= now)
+			free(fw->filters[i].agent_id);
+		else
+			fw->filters[j++] = fw->filters[i];
+	}
+	fw->nfilters = j;
+}
+
+bool fw_filtered(const struct fw_framework *fw, const char *agent_id, uint64_t now)
+{
+	for (size_t i = 0; i < fw->nfilters; i++)
+		if (fw->filters[i].until_usec > now && !strcmp(fw->filters[i].agent_id, agent_id))
+			return true;
+	return false;
+}
+
+double fw_refuse_seconds(const json_t *filters)
+{
+	const json_t *r = json_object_get(filters, "refuse_seconds");
+	double s = json_is_number(r) ? json_number_value(r) : FW_DEFAULT_REFUSE_SEC;
+	if (!isfinite(s) || s < 0)
+		s = FW_DEFAULT_REFUSE_SEC;
+	return s > FW_MAX_REFUSE_SEC ? FW_MAX_REFUSE_SEC : s;
+}
+
+void fw_filter_add(struct fw_framework *fw, const char *agent_id, double secs)
+{
+	if (secs <= 0)
+		return;
+	uint64_t until = time_mono_usec() + (uint64_t)(secs * 1e6);
+	for (size_t i = 0; i < fw->nfilters; i++) {
+		if (!strcmp(fw->filters[i].agent_id, agent_id)) {
+			fw->filters[i].until_usec = until;
+			return;
+		}
+	}
+	if (fw->nfilters >= FW_MAX_FILTERS)
+		return;
+	fw->filters = xrealloc(fw->filters, (fw->nfilters + 1) * sizeof(*fw->filters));
+	fw->filters[fw->nfilters].agent_id = xstrdup(agent_id);
+	fw->filters[fw->nfilters].until_usec = until;
+	fw->nfilters++;
+}
+
+/* ---- making offers ---- */
+
+/* The first role of fw that is not suppressed, or NULL. */
+static const char *active_role(const struct fw_framework *fw)
+{
+	for (size_t i = 0; i < fw->nroles; i++)
+		if (!fw->suppressed[i])
+			return fw->roles[i];
+	return NULL;
+}
+
+static bool role_active(const struct fw_framework *fw, const char *role)
+{
+	for (size_t i = 0; i < fw->nroles; i++)
+		if (!fw->suppressed[i] && !strcmp(fw->roles[i], role))
+			return true;
+	return false;
+}
+
+/* What of a's free resources fw may be offered. */
+static void offerable(const struct fw_framework *fw, const struct m_agent *a,
+		      struct resources *out)
+{
+	for (size_t i = 0; i < a->free.n; i++) {
+		const struct resource *e = &a->free.v[i];
+		if (strcmp(e->role, "*") && !role_active(fw, e->role))
+			continue;
+		struct resources one = { (struct resource *)e, 1 };
+		resources_add(out, &one);
+	}
+}
+
+static json_t *offer_json(const struct fw_offer *o, const struct m_agent *a)
+{
+	const struct fw_framework *fw = o->fw;
+	/* Unreserved resources are allocated to the offer's role, reserved ones to theirs. */
+	json_t *res = json_array();
+	for (size_t i = 0; i < o->res.n; i++) {
+		struct resources one = { &o->res.v[i], 1 };
+		const char *role = strcmp(o->res.v[i].role, "*") ? o->res.v[i].role : o->role;
+		json_array_extend(res, mesos_resources_to_json(&one, role, fw->refinement));
+	}
+	char *colon = strrchr(a->http, ':');
+	uint64_t port = 0;
+	if (!colon || parse_u64(colon + 1, &port) < 0 || port > 65535)
+		port = 0;
+	return json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:s, s:{s:s, s:{s:s, s:s, s:i}, s:s},"
+			 " s:{s:s}, s:o, s:o, s:[]}",
+			 "id", "value", o->id, "framework_id", "value", fw->id, "agent_id", "value",
+			 a->id, "hostname", a->hostname, "url", "scheme", "http", "address",
+			 "hostname", a->hostname, "ip", a->ip ? a->ip : "", "port", (int)port,
+			 "path", "/slave(1)", "allocation_info", "role", o->role, "resources", res,
+			 "attributes", mesos_attributes_to_json(&a->attrs), "executor_ids");
+}
+
+/* Offers to fw every agent it may be offered now; returns the number of offers sent. */
+static size_t offer_to(struct frameworks *fws, struct fw_framework *fw, struct hmap *outstanding,
+		       uint64_t now)
+{
+	const char *role = active_role(fw);
+	if (!role || !fw->stream)
+		return 0;
+	json_t *arr = NULL;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fws->m->agents, &i, &k, &v);) {
+		struct m_agent *a = v;
+		if (a->state != AGENT_CONNECTED || fw_filtered(fw, a->id, now))
+			continue;
+		char key[512];
+		snprintf(key, sizeof(key), "%s\n%s", fw->id, a->id);
+		if (hmap_get(outstanding, key))
+			continue;
+		struct resources res = RESOURCES_INIT;
+		offerable(fw, a, &res);
+		if (resources_scalar(&res, "cpus", NULL) < MIN_CPUS &&
+		    resources_scalar(&res, "mem", NULL) < MIN_MEM) {
+			resources_release(&res);
+			continue;
+		}
+		struct fw_offer *o = xcalloc(1, sizeof(*o));
+		snprintf(o->id, sizeof(o->id), "%s-O%llu", fws->offer_prefix,
+			 (unsigned long long)fws->offer_seq++);
+		o->fw = fw;
+		o->agent_id = xstrdup(a->id);
+		o->role = xstrdup(role);
+		o->res = res;
+		o->expires_usec = now + (uint64_t)(FW_OFFER_TIMEOUT_SEC * 1e6);
+		hmap_put(&fws->offers, o->id, o);
+		hmap_put(outstanding, key, o);
+		if (!arr)
+			arr = json_array();
+		json_array_append_new(arr, offer_json(o, a));
+	}
+	if (!arr)
+		return 0;
+	size_t n = json_array_size(arr);
+	fw_send(fw, json_pack("{s:s, s:{s:o}}", "type", "OFFERS", "offers", "offers", arr));
+	return n;
+}
+
+void fw_offers_tick(struct frameworks *fws)
+{
+	struct master *m = fws->m;
+	uint64_t now = time_mono_usec();
+	const char *k;
+	void *v;
+	/* Rescind what timed out or lost its agent. */
+	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);) {
+		struct fw_offer *o = v;
+		struct m_agent *a = hmap_get(&m->agents, o->agent_id);
+		if (o->expires_usec <= now || !a || a->state != AGENT_CONNECTED)
+			fw_offer_remove(fws, o, true);
+	}
+	if (fws->last_offer_usec && now - fws->last_offer_usec < OFFER_PERIOD_USEC)
+		return;
+	fws->last_offer_usec = now ? now : 1;
+	size_t nfw = hmap_len(&fws->fws);
+	if (!nfw)
+		return;
+	/* DRF order over the connected cluster. */
+	struct resources total = RESOURCES_INIT;
+	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)
+		if (((struct m_agent *)v)->state == AGENT_CONNECTED)
+			resources_add(&total, &((struct m_agent *)v)->total);
+	struct drf_entry *order = xcalloc(nfw, sizeof(*order));
+	size_t n = 0;
+	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);) {
+		struct fw_framework *fw = v;
+		fw_filters_prune(fw, now);
+		if (!fw->stream || !active_role(fw))
+			continue;
+		order[n].id = fw->id;
+		order[n].share = mesos_drf_share(&fw->used, &total);
+		order[n].ptr = fw;
+		n++;
+	}
+	mesos_drf_sort(order, n);
+	struct hmap outstanding = HMAP_INIT;
+	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);) {
+		struct fw_offer *o = v;
+		char key[512];
+		snprintf(key, sizeof(key), "%s\n%s", o->fw->id, o->agent_id);
+		hmap_put(&outstanding, key, o);
+	}
+	for (size_t i = 0; i < n; i++)
+		offer_to(fws, order[i].ptr, &outstanding, now);
+	hmap_release(&outstanding);
+	free(order);
+	resources_release(&total);
+}
+
+/* ---- DECLINE ---- */
+
+/* Collects the offers named by ids (borrowed array) that belong to fw. A missing or foreign
+ * one makes *bad describe it. Returns the number found (at most max). */
+static size_t find_offers(struct fw_framework *fw, const json_t *ids, struct fw_offer **out,
+			  size_t max, char *bad, size_t badlen)
+{
+	size_t n = 0;
+	size_t i;
+	const json_t *e;
+	bad[0] = '\0';
+	json_array_foreach(ids, i, e) {
+		const char *id = json_string_value(json_object_get(e, "value"));
+		struct fw_offer *o = id ? hmap_get(&fw->fws->offers, id) : NULL;
+		if (!o || o->fw != fw) {
+			if (!bad[0])
+				snprintf(bad, badlen, "Offer %.100s is no longer valid", id ? id : "");
+			continue;
+		}
+		bool dup = false;
+		for (size_t j = 0; j < n; j++)
+			dup |= out[j] == o;
+		if (dup) {
+			if (!bad[0])
+				snprintf(bad, badlen, "Offer %.100s appears more than once", id);
+			continue;
+		}
+		if (n && strcmp(out[0]->agent_id, o->agent_id)) {
+			if (!bad[0])
+				snprintf(bad, badlen, "Offers span more than one agent");
+			continue;
+		}
+		if (n < max)
+			out[n++] = o;
+	}
+	return n;
+}
+
+#define MAX_OFFERS_PER_CALL 1024
+
+int fw_call_decline(struct fw_framework *fw, const json_t *decline, char *err, size_t errlen)
+{
+	const json_t *ids = json_object_get(decline, "offer_ids");
+	if (!json_is_array(ids) || json_array_size(ids) > MAX_OFFERS_PER_CALL) {
+		snprintf(err, errlen, "'decline.offer_ids' must be an array of at most %d ids",
+			 MAX_OFFERS_PER_CALL);
+		return -EINVAL;
+	}
+	double secs = fw_refuse_seconds(json_object_get(decline, "filters"));
+	size_t i;
+	const json_t *e;
+	json_array_foreach(ids, i, e) {
+		const char *id = json_string_value(json_object_get(e, "value"));
+		struct fw_offer *o = id ? hmap_get(&fw->fws->offers, id) : NULL;
+		if (!o || o->fw != fw)
+			continue; /* Mesos ignores declines of unknown offers */
+		fw_filter_add(fw, o->agent_id, secs);
+		fw_offer_remove(fw->fws, o, false);
+	}
+	return 0;
+}
+
+/* ---- ACCEPT / LAUNCH ---- */
+
+static void refuse_task(struct fw_framework *fw, const json_t *ti, const char *agent_id,
+			const char *state, const char *reason, const char *message)
+{
+	const char *id = json_string_value(json_object_get(json_object_get(ti, "task_id"), "value"));
+	json_t *s = fw_status_master(id ? id : "", agent_id, state, reason, message);
+	log_info("frameworks", "framework '%s': task '%s' refused (%s): %s", fw->id,
+		 id ? id : "", state, message);
+	fw_send_update(fw, s);
+	json_decref(s);
+}
+
+static bool task_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 255 || id[0] == '.')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		if (*p == '/' || *p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* Builds the agent's TaskSpec (agent-protocol.md §2) from a TaskInfo. 0 and *spec, or
+ * -EINVAL with a message. res (the task's resources) was parsed by the caller. */
+static int task_spec(struct fw_framework *fw, const struct m_agent *a, const json_t *ti,
+		     const struct resources *res, double grace, json_t **spec, char *err,
+		     size_t errlen)
+{
+	const char *id = json_string_value(json_object_get(json_object_get(ti, "task_id"), "value"));
+	const char *name = json_string_value(json_object_get(ti, "name"));
+	const json_t *cmd = json_object_get(ti, "command");
+	const json_t *shell = json_object_get(cmd, "shell");
+	bool sh = !json_is_boolean(shell) || json_is_true(shell);
+	const char *value = json_string_value(json_object_get(cmd, "value"));
+	const json_t *args = json_object_get(cmd, "arguments");
+	if ((args && !json_is_array(args)) || json_array_size(args) > 4096) {
+		snprintf(err, errlen, "'command.arguments' must be an array of strings");
+		return -EINVAL;
+	}
+	if (!value || !*value) {
+		snprintf(err, errlen, "'command.value' is required");
+		return -EINVAL;
+	}
+	json_t *s = json_pack("{s:s, s:s, s:s, s:b, s:f}", "task_id", id, "name", name, "app_id",
+			      "", "shell", sh, "kill_grace_period_seconds", grace);
+	if (sh) {
+		json_object_set_new(s, "cmd", json_string(value));
+	} else {
+		/* execvp(value, arguments): arguments[0] is argv[0], which berth sets to value. */
+		json_t *argv = json_pack("[s]", value);
+		size_t i;
+		const json_t *x;
+		json_array_foreach(args, i, x) {
+			if (!json_is_string(x)) {
+				snprintf(err, errlen, "'command.arguments' must be an array of strings");
+				json_decref(argv);
+				json_decref(s);
+				return -EINVAL;
+			}
+			if (i > 0)
+				json_array_append_new(argv, json_string(json_string_value(x)));
+		}
+		json_object_set_new(s, "args", argv);
+	}
+	json_t *env = json_object();
+	const json_t *vars = json_object_get(json_object_get(cmd, "environment"), "variables");
+	size_t i;
+	const json_t *x;
+	json_array_foreach(vars, i, x) {
+		const char *n = json_string_value(json_object_get(x, "name"));
+		const char *val = json_string_value(json_object_get(x, "value"));
+		const char *type = json_string_value(json_object_get(x, "type"));
+		if (!n || !*n || strchr(n, '=') || (type && strcmp(type, "VALUE")) ||
+		    (!val && !(type && !strcmp(type, "VALUE")))) {
+			snprintf(err, errlen, "'command.environment.variables[%zu]' must have a 'name' "
+					      "and a 'value' (type VALUE only)", i);
+			json_decref(env);
+			json_decref(s);
+			return -EINVAL;
+		}
+		json_object_set_new(env, n, json_string(val ? val : ""));
+	}
+	json_object_set_new(env, "MESOS_TASK_ID", json_string(id));
+	json_object_set_new(env, "MESOS_FRAMEWORK_ID", json_string(fw->id));
+	json_object_set_new(env, "MESOS_AGENT_ID", json_string(a->id));
+	json_t *ports = json_array();
+	struct strbuf all = STRBUF_INIT;
+	unsigned pi = 0;
+	for (size_t k = 0; k < res->n; k++) {
+		const struct resource *e = &res->v[k];
+		if (strcmp(e->name, "ports") || e->type != RES_RANGES)
+			continue;
+		for (size_t r = 0; r < e->nranges; r++) {
+			for (uint64_t p = e->ranges[r].begin; p <= e->ranges[r].end; p++) {
+				json_array_append_new(ports, json_integer((json_int_t)p));
+				char key[32], num[32];
+				snprintf(key, sizeof(key), "PORT%u", pi++);
+				snprintf(num, sizeof(num), "%llu", (unsigned long long)p);
+				if (!json_object_get(env, key))
+					json_object_set_new(env, key, json_string(num));
+				strbuf_addf(&all, "%s%s", all.len ? "," : "", num);
+			}
+		}
+	}
+	if (pi && !json_object_get(env, "PORTS"))
+		json_object_set_new(env, "PORTS", json_string(strbuf_str(&all)));
+	strbuf_release(&all);
+	if (!json_object_get(env, "HOST"))
+		json_object_set_new(env, "HOST", json_string(a->hostname));
+	json_object_set_new(s, "env", env);
+	json_object_set_new(s, "resources",
+			    json_pack("{s:f, s:f, s:f, s:f, s:o}", "cpus",
+				      resources_scalar(res, "cpus", NULL), "mem",
+				      resources_scalar(res, "mem", NULL), "disk",
+				      resources_scalar(res, "disk", NULL), "gpus",
+				      resources_scalar(res, "gpus", NULL), "ports", ports));
+	*spec = s;
+	return 0;
+}
+
+/* Validates one TaskInfo against the offer's agent. 0 with *res filled, or -EINVAL. */
+static int task_validate(struct fw_framework *fw, const struct m_agent *a, const json_t *ti,
+			 struct resources *res, double *grace, char *err, size_t errlen)
+{
+	struct master *m = fw->fws->m;
+	const char *id = json_string_value(json_object_get(json_object_get(ti, "task_id"), "value"));
+	const char *aid = json_string_value(json_object_get(json_object_get(ti, "agent_id"), "value"));
+	if (!json_is_object(ti) || !id || !json_is_string(json_object_get(ti, "name"))) {
+		snprintf(err, errlen, "A TaskInfo needs 'name', 'task_id' and 'agent_id'");
+		return -EINVAL;
+	}
+	if (!task_id_ok(id)) {
+		snprintf(err, errlen, "Task ID '%.300s' is invalid: 1 to 255 bytes, no '/', no "
+				      "control characters, not starting with '.'", id);
+		return -EINVAL;
+	}
+	if (hmap_get(&fw->fws->tasks, id) || hmap_get(&m->tasks, id)) {
+		snprintf(err, errlen, "Task has duplicate ID: %s", id);
+		return -EINVAL;
+	}
+	if (!aid || strcmp(aid, a->id)) {
+		snprintf(err, errlen, "Task uses agent %s but the offer is for agent %s",
+			 aid ? aid : "(none)", a->id);
+		return -EINVAL;
+	}
+	if (json_object_get(ti, "executor")) {
+		snprintf(err, errlen, "Tasks with a custom 'executor' are not supported by berth: "
+				      "use 'command'");
+		return -EINVAL;
+	}
+	if (!json_is_object(json_object_get(ti, "command"))) {
+		snprintf(err, errlen, "Task must have 'command' (or 'executor')");
+		return -EINVAL;
+	}
+	const char *ctype =
+		json_string_value(json_object_get(json_object_get(ti, "container"), "type"));
+	if (ctype && strcmp(ctype, "MESOS")) {
+		snprintf(err, errlen, "Container type '%s' is not supported by berth", ctype);
+		return -EINVAL;
+	}
+	char rerr[256];
+	if (mesos_resources_from_json(json_object_get(ti, "resources"), res, rerr,
+				      sizeof(rerr)) < 0) {
+		snprintf(err, errlen, "Invalid resources: %s", rerr);
+		return -EINVAL;
+	}
+	if (resources_range_count(res, "ports", NULL) > FW_MAX_TASK_PORTS) {
+		snprintf(err, errlen, "Task asks for more than %d ports", FW_MAX_TASK_PORTS);
+		return -EINVAL;
+	}
+	*grace = 3.0;
+	const json_t *ns = json_object_get(
+		json_object_get(json_object_get(ti, "kill_policy"), "grace_period"), "nanoseconds");
+	if (json_is_integer(ns)) {
+		if (json_integer_value(ns) < 0 || json_integer_value(ns) >= 86400LL * 1000000000LL) {
+			snprintf(err, errlen, "'kill_policy.grace_period' must be between 0 and 1 day");
+			return -EINVAL;
+		}
+		*grace = (double)json_integer_value(ns) / 1e9;
+	}
+	return 0;
+}
+
+/* Launches one task on a (resources checked by the caller). */
+static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
+		   struct resources *res, json_t *spec, double grace)
+{
+	struct frameworks *fws = fw->fws;
+	const char *id = json_string_value(json_object_get(json_object_get(ti, "task_id"), "value"));
+	struct fw_task *t = fw_task_new(fws, fw, id, a->id);
+	t->name = xstrdup(json_string_value(json_object_get(ti, "name")));
+	t->res = *res;
+	*res = (struct resources)RESOURCES_INIT;
+	t->grace_sec = grace;
+	t->agent_gen = fw_agent_view(fws, a)->gen;
+	resources_subtract(&a->free, &t->res);
+	a->ntasks++;
+	resources_add(&fw->used, &t->res);
+	fw->ntasks++;
+	t->held = true;
+	fw_task_store(fws, t);
+	log_info("frameworks", "framework '%s' launches task '%s' on agent '%s'", fw->id, t->id,
+		 a->id);
+	if (registry_send(a, json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec)) == 0)
+		master_metrics_task_launched();
+	/* If the agent's stream just broke, it re-registers without the task: the task is then
+	 * reported lost (fw_tasks_tick). */
+}
+
+static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json_t *tis,
+			  struct resources *remaining)
+{
+	size_t i;
+	const json_t *ti;
+	json_array_foreach(tis, i, ti) {
+		struct resources res = RESOURCES_INIT;
+		char err[600];
+		double grace;
+		json_t *spec = NULL;
+		if (hmap_len(&fw->fws->tasks) >= FW_MAX_TASKS) {
+			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID",
+				    "Too many framework tasks on this master");
+		} else if (task_validate(fw, a, ti, &res, &grace, err, sizeof(err)) < 0 ||
+			   task_spec(fw, a, ti, &res, grace, &spec, err, sizeof(err)) < 0) {
+			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
+		} else if (!resources_contains(remaining, &res)) {
+			char *want = resources_format(&res), *have = resources_format(remaining);
+			snprintf(err, sizeof(err), "Task uses more resources (%.200s) than available in "
+						   "the accepted offers (%.200s)", want, have);
+			free(want);
+			free(have);
+			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
+		} else if (!resources_contains(&a->free, &res)) {
+			refuse_task(fw, ti, a->id, fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST",
+				    "REASON_INVALID_OFFERS",
+				    "Task launched with invalid offers: the offered resources were "
+				    "taken by another launch on the agent since the offer was made");
+		} else {
+			resources_subtract(remaining, &res);
+			launch(fw, a, ti, &res, spec, grace);
+			spec = NULL;
+		}
+		json_decref(spec);
+		resources_release(&res);
+	}
+}
+
+int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, size_t errlen)
+{
+	struct frameworks *fws = fw->fws;
+	const json_t *ids = json_object_get(accept, "offer_ids");
+	const json_t *ops = json_object_get(accept, "operations");
+	if (!json_is_array(ids) || json_array_size(ids) > MAX_OFFERS_PER_CALL) {
+		snprintf(err, errlen, "'accept.offer_ids' must be an array of at most %d ids",
+			 MAX_OFFERS_PER_CALL);
+		return -EINVAL;
+	}
+	if ((ops && !json_is_array(ops)) || json_array_size(ops) > 1024) {
+		snprintf(err, errlen, "'accept.operations' must be an array of operations");
+		return -EINVAL;
+	}
+	size_t i;
+	const json_t *op;
+	json_array_foreach(ops, i, op) {
+		const char *t = json_string_value(json_object_get(op, "type"));
+		if (!t) {
+			snprintf(err, errlen, "'accept.operations[%zu].type' is required", i);
+			return -EINVAL;
+		}
+		if (!strcmp(t, "LAUNCH") &&
+		    !json_is_array(json_object_get(json_object_get(op, "launch"), "task_infos"))) {
+			snprintf(err, errlen, "'accept.operations[%zu].launch.task_infos' is required",
+				 i);
+			return -EINVAL;
+		}
+	}
+	struct fw_offer *offers[MAX_OFFERS_PER_CALL];
+	char bad[300];
+	size_t n = find_offers(fw, ids, offers, ARRAY_SIZE(offers), bad, sizeof(bad));
+	struct m_agent *a = n ? hmap_get(&fws->m->agents, offers[0]->agent_id) : NULL;
+	if (!bad[0] && !n)
+		snprintf(bad, sizeof(bad), "No offers specified");
+	if (!bad[0] && (!a || a->state != AGENT_CONNECTED))
+		snprintf(bad, sizeof(bad), "Agent of the offers is no longer connected");
+	struct resources remaining = RESOURCES_INIT;
+	for (size_t k = 0; k < n; k++)
+		resources_add(&remaining, &offers[k]->res);
+	char *agent_id = a ? xstrdup(a->id) : NULL;
+	for (size_t k = 0; k < n; k++)
+		fw_offer_remove(fws, offers[k], false);
+	json_array_foreach(ops, i, op) {
+		const char *t = json_string_value(json_object_get(op, "type"));
+		if (!strcmp(t, "LAUNCH") || !strcmp(t, "LAUNCH_GROUP")) {
+			const json_t *tis =
+				!strcmp(t, "LAUNCH") ?
+					json_object_get(json_object_get(op, "launch"), "task_infos") :
+					json_object_get(json_object_get(json_object_get(op, "launch_group"),
+									"task_group"),
+							"tasks");
+			if (bad[0]) {
+				char msg[400];
+				snprintf(msg, sizeof(msg), "Task launched with invalid offers: %s", bad);
+				size_t j;
+				const json_t *ti;
+				json_array_foreach(tis, j, ti)
+					refuse_task(fw, ti, agent_id,
+						    fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST",
+						    "REASON_INVALID_OFFERS", msg);
+			} else if (!strcmp(t, "LAUNCH_GROUP")) {
+				size_t j;
+				const json_t *ti;
+				json_array_foreach(tis, j, ti)
+					refuse_task(fw, ti, agent_id, "TASK_ERROR", "REASON_TASK_INVALID",
+						    "LAUNCH_GROUP (task groups) is not supported by berth");
+			} else {
+				accept_launch(fw, a, tis, &remaining);
+			}
+		} else {
+			log_info("frameworks", "framework '%s': operation '%s' is not supported, "
+					       "ignored", fw->id, t);
+		}
+	}
+	/* What the ACCEPT left unused is declined with its filter. */
+	if (!bad[0] && agent_id && remaining.n)
+		fw_filter_add(fw, agent_id, fw_refuse_seconds(json_object_get(accept, "filters")));
+	resources_release(&remaining);
+	free(agent_id);
+	return 0;
+}

@@ -1,0 +1,569 @@
+/* Tasks of external frameworks: status updates from agents to UPDATE events, ACKNOWLEDGE,
+ * KILL, RECONCILE, persistence (fwtasks/<task id>) and recovery after restarts.
+ *
+ * Status updates are acknowledged to the agent at once (the registry does it); reliability
+ * towards the framework is kept here instead: the latest status of a task, when it carries
+ * a uuid, is sent again every FW_RESEND_SEC and on every re-subscription until the
+ * framework ACKNOWLEDGEs it. A task in a terminal state is forgotten once acknowledged.
+ *
+ * Re-registration of an agent resets its a->free (apps.c); the agent then reports its tasks
+ * and frameworks_task_recovered takes back what each of ours holds. A task of ours on that
+ * agent the agent did not report is lost: fw_tasks_tick notices the new registration by a
+ * change of the agent's stream (struct fw_agent_view) and reports such tasks lost. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "master/fw-int.h"
+#include "model/mesos-resources.h"
+
+static const char *const states[] = {
+	"TASK_STAGING",	 "TASK_STARTING", "TASK_RUNNING",    "TASK_KILLING",
+	"TASK_FINISHED", "TASK_FAILED",	  "TASK_KILLED",     "TASK_ERROR",
+	"TASK_LOST",	 "TASK_DROPPED",  "TASK_UNREACHABLE", "TASK_GONE",
+	"TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
+};
+
+const char *fw_state_intern(const char *state)
+{
+	for (size_t i = 0; state && i < ARRAY_SIZE(states); i++)
+		if (!strcmp(states[i], state))
+			return states[i];
+	return NULL;
+}
+
+bool fw_state_terminal(const char *s)
+{
+	return !strcmp(s, "TASK_FINISHED") || !strcmp(s, "TASK_FAILED") ||
+	       !strcmp(s, "TASK_KILLED") || !strcmp(s, "TASK_ERROR") || !strcmp(s, "TASK_LOST") ||
+	       !strcmp(s, "TASK_DROPPED") || !strcmp(s, "TASK_GONE") ||
+	       !strcmp(s, "TASK_GONE_BY_OPERATOR");
+}
+
+/* The state to report for a task the master no longer knows or that its agent lost. */
+static const char *gone_state(const struct fw_framework *fw)
+{
+	return fw && fw->partition_aware ? "TASK_GONE" : "TASK_LOST";
+}
+
+struct fw_task *fw_task_new(struct frameworks *fws, struct fw_framework *fw, const char *id,
+			    const char *agent_id)
+{
+	struct fw_task *t = xcalloc(1, sizeof(*t));
+	t->id = xstrdup(id);
+	t->fw = fw;
+	t->fw_id = xstrdup(fw->id);
+	t->agent_id = xstrdup(agent_id);
+	t->state = "TASK_STAGING";
+	t->grace_sec = 3.0;
+	t->acked = true;
+	hmap_put(&fws->tasks, t->id, t);
+	return t;
+}
+
+void fw_task_free(struct fw_task *t)
+{
+	if (!t)
+		return;
+	free(t->id);
+	free(t->fw_id);
+	free(t->agent_id);
+	free(t->name);
+	resources_release(&t->res);
+	json_decref(t->status);
+	free(t);
+}
+
+/* Takes t's resources from its agent's free set (again, after a re-registration reset it). */
+static void task_hold(struct frameworks *fws, struct fw_task *t, struct m_agent *a)
+{
+	if (resources_subtract(&a->free, &t->res) < 0) {
+		log_warn("frameworks", "agent '%s' holds more than it offers (task '%s')", a->id,
+			 t->id);
+		return;
+	}
+	a->ntasks++;
+	if (!t->held && t->fw) {
+		resources_add(&t->fw->used, &t->res);
+		t->fw->ntasks++;
+	}
+	t->held = true;
+	(void)fws;
+}
+
+/* Stops counting t as held without giving anything to the agent (its free set was reset). */
+static void task_unhold(struct fw_task *t)
+{
+	if (t->held && t->fw) {
+		if (resources_subtract(&t->fw->used, &t->res) < 0)
+			resources_release(&t->fw->used);
+		if (t->fw->ntasks)
+			t->fw->ntasks--;
+	}
+	t->held = false;
+}
+
+void fw_task_release(struct frameworks *fws, struct fw_task *t)
+{
+	if (!t->held)
+		return;
+	struct m_agent *a = hmap_get(&fws->m->agents, t->agent_id);
+	if (a) {
+		resources_add(&a->free, &t->res);
+		if (a->ntasks)
+			a->ntasks--;
+	}
+	task_unhold(t);
+}
+
+void fw_task_forget(struct frameworks *fws, struct fw_task *t)
+{
+	fw_task_release(fws, t);
+	char key[STORE_MAX_KEY];
+	snprintf(key, sizeof(key), "fwtasks/%s", t->id);
+	int r = store_delete(fws->m->store, key, STORE_ANY_VERSION);
+	if (r < 0 && r != -ENOENT)
+		log_warn("frameworks", "cannot delete '%s': %s", key, strerror(-r));
+	hmap_del(&fws->tasks, t->id);
+	fw_task_free(t);
+}
+
+int fw_task_store(struct frameworks *fws, const struct fw_task *t)
+{
+	if (!t->fw)
+		return 0;
+	char *res = resources_format(&t->res);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:b}", "task_id", t->id,
+			      "framework_id", t->fw_id, "agent_id", t->agent_id, "name",
+			      t->name ? t->name : "", "state", t->state, "resources", res, "grace",
+			      t->grace_sec, "acked", t->acked);
+	free(res);
+	if (t->status)
+		json_object_set(j, "status", t->status);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	char key[STORE_MAX_KEY];
+	snprintf(key, sizeof(key), "fwtasks/%s", t->id);
+	int r = store_put(fws->m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
+	free(s);
+	if (r < 0)
+		log_error("frameworks", "cannot persist task '%s': %s", t->id, strerror(-r));
+	return r;
+}
+
+static int load_task(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	struct frameworks *fws = ctx;
+	json_t *j = json_loadb(val, len, 0, NULL);
+	const char *id = json_string_value(json_object_get(j, "task_id"));
+	const char *fid = json_string_value(json_object_get(j, "framework_id"));
+	const char *aid = json_string_value(json_object_get(j, "agent_id"));
+	const char *st = fw_state_intern(json_string_value(json_object_get(j, "state")));
+	const char *res = json_string_value(json_object_get(j, "resources"));
+	struct fw_framework *fw = fid ? hmap_get(&fws->fws, fid) : NULL;
+	struct resources r = RESOURCES_INIT;
+	char err[200];
+	if (!id || !aid || !st || !res || !fw || hmap_get(&fws->tasks, id) ||
+	    resources_parse(res, &r, err, sizeof(err)) < 0) {
+		log_warn("frameworks", "dropping stored task '%s' (malformed, or its framework is "
+				       "gone)", key);
+		store_delete(fws->m->store, key, STORE_ANY_VERSION);
+		json_decref(j);
+		return 0;
+	}
+	struct fw_task *t = fw_task_new(fws, fw, id, aid);
+	t->res = r;
+	t->state = st;
+	t->name = xstrdup(json_string_value(json_object_get(j, "name")) ?: "");
+	t->grace_sec = json_number_value(json_object_get(j, "grace"));
+	t->acked = json_is_true(json_object_get(j, "acked"));
+	t->status = json_incref(json_object_get(j, "status"));
+	json_decref(j);
+	return 0;
+}
+
+int fw_tasks_load(struct frameworks *fws)
+{
+	return store_list(fws->m->store, "fwtasks/", load_task, fws);
+}
+
+json_t *fw_status_master(const char *task_id, const char *agent_id, const char *state,
+			 const char *reason, const char *message)
+{
+	json_t *s = json_pack("{s:{s:s}, s:s, s:s, s:f}", "task_id", "value", task_id, "state",
+			      state, "source", "SOURCE_MASTER", "timestamp",
+			      (double)time_real_usec() / 1e6);
+	if (agent_id && *agent_id)
+		json_object_set_new(s, "agent_id", json_pack("{s:s}", "value", agent_id));
+	if (reason)
+		json_object_set_new(s, "reason", json_string(reason));
+	if (message && *message)
+		json_object_set_new(s, "message", json_string(message));
+	return s;
+}
+
+void fw_send_update(struct fw_framework *fw, const json_t *status)
+{
+	fw_send(fw, json_pack("{s:s, s:{s:O}}", "type", "UPDATE", "update", "status", status));
+}
+
+void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec)
+{
+	if (fw_state_terminal(t->state))
+		return;
+	t->grace_sec = grace_sec;
+	struct m_agent *a = hmap_get(&fws->m->agents, t->agent_id);
+	if (a && a->state == AGENT_CONNECTED &&
+	    registry_send(a, json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id", t->id,
+				       "grace_period_seconds", grace_sec)) == 0) {
+		t->kill_sent = true;
+		t->kill_pending = false;
+		master_metrics_task_killed();
+		return;
+	}
+	t->kill_pending = true; /* sent by fw_tasks_tick once the agent is back */
+}
+
+/* A task its agent no longer has: told to its framework, then forgotten. The agent's free
+ * set no longer counts it (reset or about to be), so nothing goes back. */
+static void task_gone(struct frameworks *fws, struct fw_task *t, const char *reason,
+		      const char *message)
+{
+	task_unhold(t);
+	if (t->fw) {
+		json_t *s = fw_status_master(t->id, t->agent_id, gone_state(t->fw), reason, message);
+		fw_send_update(t->fw, s);
+		json_decref(s);
+	}
+	fw_task_forget(fws, t);
+}
+
+struct fw_agent_view *fw_agent_view(struct frameworks *fws, const struct m_agent *a)
+{
+	struct fw_agent_view *v = hmap_get(&fws->views, a->id);
+	if (!v) {
+		v = xcalloc(1, sizeof(*v));
+		v->registrations = a->registrations;
+		v->gen = 1;
+		hmap_put(&fws->views, a->id, v);
+	} else if (v->registrations != a->registrations) {
+		/* The agent registered again since we last looked. */
+		v->registrations = a->registrations;
+		v->gen++;
+	}
+	return v;
+}
+
+/* ---- from agents ---- */
+
+static bool seen_uuid(struct fw_task *t, const char *uuid)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(t->seen); i++)
+		if (!strcmp(t->seen[i], uuid))
+			return true;
+	snprintf(t->seen[t->seen_next], sizeof(t->seen[0]), "%s", uuid);
+	t->seen_next = (t->seen_next + 1) % ARRAY_SIZE(t->seen);
+	return false;
+}
+
+/* The TaskStatus for an agent's update (fields as in agent-protocol.md §3). */
+static json_t *status_from_agent(const struct m_agent *a, const struct fw_task *t,
+				 const char *state, const json_t *u)
+{
+	const char *uuid = json_string_value(json_object_get(u, "uuid"));
+	const char *message = json_string_value(json_object_get(u, "message"));
+	const char *reason = json_string_value(json_object_get(u, "reason"));
+	const char *source = json_string_value(json_object_get(u, "source"));
+	double ts = json_number_value(json_object_get(u, "timestamp"));
+	json_t *s = json_pack("{s:{s:s}, s:s, s:{s:s}, s:s, s:f}", "task_id", "value", t->id,
+			      "state", state, "agent_id", "value", a->id, "source",
+			      source ? source : "SOURCE_EXECUTOR", "timestamp",
+			      ts > 0 ? ts : (double)time_real_usec() / 1e6);
+	char b64[25];
+	if (uuid && mesos_uuid_b64(uuid, b64) == 0)
+		json_object_set_new(s, "uuid", json_string(b64));
+	if (message && *message)
+		json_object_set_new(s, "message", json_string(message));
+	if (reason && *reason)
+		json_object_set_new(s, "reason", json_string(reason));
+	const json_t *healthy = json_object_get(u, "healthy");
+	if (json_is_boolean(healthy))
+		json_object_set_new(s, "healthy", json_boolean(json_is_true(healthy)));
+	if (a->ip && (!strcmp(state, "TASK_RUNNING") || !strcmp(state, "TASK_STARTING")))
+		json_object_set_new(s, "container_status",
+				    json_pack("{s:[{s:[{s:s, s:s}]}]}", "network_infos",
+					      "ip_addresses", "protocol", "IPv4", "ip_address", a->ip));
+	return s;
+}
+
+bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t *u)
+{
+	struct frameworks *fws = m->fw;
+	const char *task_id = json_string_value(json_object_get(u, "task_id"));
+	struct fw_task *t = fws && task_id ? hmap_get(&fws->tasks, task_id) : NULL;
+	if (!t || strcmp(t->agent_id, a->id))
+		return false;
+	const char *uuid = json_string_value(json_object_get(u, "uuid"));
+	const char *state = fw_state_intern(json_string_value(json_object_get(u, "state")));
+	const char *reason = json_string_value(json_object_get(u, "reason"));
+	if (!state || (uuid && seen_uuid(t, uuid)))
+		return true;
+	if (reason && !strcmp(reason, "REASON_TASK_READY"))
+		return true; /* berth's readiness checks: not a Mesos notion */
+	master_metrics_status_update(state);
+	bool terminal = fw_state_terminal(state);
+	if (terminal)
+		fw_task_release(fws, t);
+	if (!t->fw) {
+		if (terminal)
+			fw_task_forget(fws, t);
+		return true;
+	}
+	t->state = state;
+	json_decref(t->status);
+	t->status = status_from_agent(a, t, state, u);
+	t->acked = !json_object_get(t->status, "uuid");
+	t->sent_usec = time_mono_usec();
+	fw_task_store(fws, t);
+	fw_send_update(t->fw, t->status);
+	return true;
+}
+
+bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *task_id,
+			       const char *state)
+{
+	struct frameworks *fws = m->fw;
+	struct fw_task *t = fws ? hmap_get(&fws->tasks, task_id) : NULL;
+	if (!t || strcmp(t->agent_id, a->id))
+		return false;
+	struct fw_agent_view *v = fw_agent_view(fws, a);
+	t->agent_gen = v->gen;
+	/* The registration reset a->free: take this task's share again. */
+	bool was = t->held;
+	t->held = false;
+	if (was && t->fw) {
+		/* task_hold counts it for the framework again. */
+		if (resources_subtract(&t->fw->used, &t->res) < 0)
+			resources_release(&t->fw->used);
+		if (t->fw->ntasks)
+			t->fw->ntasks--;
+	}
+	task_hold(fws, t, a);
+	const char *st = fw_state_intern(state);
+	if (st && !fw_state_terminal(st) && t->fw && strcmp(st, t->state)) {
+		t->state = st;
+		fw_task_store(fws, t);
+	}
+	t->kill_sent = false;
+	if (!t->fw || t->kill_pending)
+		fw_task_kill(fws, t, t->grace_sec);
+	return true;
+}
+
+void frameworks_agent_lost(struct master *m, struct m_agent *a)
+{
+	struct frameworks *fws = m->fw;
+	if (!fws)
+		return;
+	fw_offers_remove_agent(fws, a->id);
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);) {
+		struct fw_task *t = v;
+		if (!strcmp(t->agent_id, a->id))
+			task_gone(fws, t, "REASON_AGENT_REMOVED", "Agent unreachable");
+	}
+	struct fw_agent_view *view = hmap_del(&fws->views, a->id);
+	free(view);
+}
+
+/* ---- calls ---- */
+
+static struct fw_task *own_task(struct fw_framework *fw, const json_t *task_id)
+{
+	const char *id = json_string_value(json_object_get(task_id, "value"));
+	struct fw_task *t = id ? hmap_get(&fw->fws->tasks, id) : NULL;
+	return t && t->fw == fw ? t : NULL;
+}
+
+int fw_call_kill(struct fw_framework *fw, const json_t *kill, char *err, size_t errlen)
+{
+	const json_t *tid = json_object_get(kill, "task_id");
+	const char *id = json_string_value(json_object_get(tid, "value"));
+	if (!id) {
+		snprintf(err, errlen, "Expecting 'kill.task_id' to be present");
+		return -EINVAL;
+	}
+	struct fw_task *t = own_task(fw, tid);
+	if (!t) {
+		/* Mesos reconciles an unknown task. */
+		const char *aid = json_string_value(
+			json_object_get(json_object_get(kill, "agent_id"), "value"));
+		json_t *s = fw_status_master(id, aid, fw->partition_aware ? "TASK_UNKNOWN" :
+									    "TASK_LOST",
+					     "REASON_RECONCILIATION",
+					     "Attempted to kill an unknown task");
+		fw_send_update(fw, s);
+		json_decref(s);
+		return 0;
+	}
+	double grace = t->grace_sec;
+	const json_t *ns = json_object_get(
+		json_object_get(json_object_get(kill, "kill_policy"), "grace_period"), "nanoseconds");
+	if (json_is_integer(ns) && json_integer_value(ns) >= 0)
+		grace = (double)json_integer_value(ns) / 1e9;
+	log_info("frameworks", "framework '%s' kills task '%s'", fw->id, t->id);
+	fw_task_kill(fw->fws, t, grace);
+	return 0;
+}
+
+int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, size_t errlen)
+{
+	const char *aid =
+		json_string_value(json_object_get(json_object_get(ack, "agent_id"), "value"));
+	const json_t *tid = json_object_get(ack, "task_id");
+	const char *uuid = json_string_value(json_object_get(ack, "uuid"));
+	if (!aid || !json_string_value(json_object_get(tid, "value")) || !uuid) {
+		snprintf(err, errlen, "'acknowledge' needs 'agent_id', 'task_id' and 'uuid'");
+		return -EINVAL;
+	}
+	unsigned char raw[16];
+	if (mesos_b64_decode(uuid, raw, sizeof(raw)) != (int)sizeof(raw)) {
+		snprintf(err, errlen, "'acknowledge.uuid' is not a base64-encoded UUID");
+		return -EINVAL;
+	}
+	struct fw_task *t = own_task(fw, tid);
+	if (!t || !t->status || t->acked)
+		return 0;
+	const char *cur = json_string_value(json_object_get(t->status, "uuid"));
+	if (!cur || strcmp(cur, uuid))
+		return 0; /* an older status: nothing to do */
+	t->acked = true;
+	if (fw_state_terminal(t->state))
+		fw_task_forget(fw->fws, t);
+	else
+		fw_task_store(fw->fws, t);
+	return 0;
+}
+
+/* The reconciliation answer for a task: its latest state, from the master, no uuid. */
+static json_t *reconcile_status(const struct fw_task *t)
+{
+	json_t *s;
+	if (t->status) {
+		s = json_deep_copy(t->status);
+		json_object_del(s, "uuid");
+		json_object_set_new(s, "source", json_string("SOURCE_MASTER"));
+		json_object_set_new(s, "reason", json_string("REASON_RECONCILIATION"));
+		json_object_set_new(s, "timestamp", json_real((double)time_real_usec() / 1e6));
+	} else {
+		s = fw_status_master(t->id, t->agent_id, t->state, "REASON_RECONCILIATION", NULL);
+	}
+	return s;
+}
+
+int fw_call_reconcile(struct fw_framework *fw, const json_t *rec, char *err, size_t errlen)
+{
+	const json_t *tasks = json_object_get(rec, "tasks");
+	if (tasks && !json_is_array(tasks)) {
+		snprintf(err, errlen, "'reconcile.tasks' must be an array");
+		return -EINVAL;
+	}
+	if (json_array_size(tasks) > FW_MAX_TASKS) {
+		snprintf(err, errlen, "'reconcile.tasks' holds more than %d tasks", FW_MAX_TASKS);
+		return -EINVAL;
+	}
+	size_t i;
+	const json_t *e;
+	json_array_foreach(tasks, i, e) {
+		if (!json_string_value(json_object_get(json_object_get(e, "task_id"), "value"))) {
+			snprintf(err, errlen, "'reconcile.tasks[%zu].task_id' is required", i);
+			return -EINVAL;
+		}
+	}
+	if (!json_array_size(tasks)) {
+		const char *k;
+		void *v;
+		for (size_t it = 0; hmap_next(&fw->fws->tasks, &it, &k, &v);) {
+			struct fw_task *t = v;
+			if (t->fw != fw)
+				continue;
+			json_t *s = reconcile_status(t);
+			fw_send_update(fw, s);
+			json_decref(s);
+		}
+		return 0;
+	}
+	json_array_foreach(tasks, i, e) {
+		const json_t *tid = json_object_get(e, "task_id");
+		struct fw_task *t = own_task(fw, tid);
+		json_t *s;
+		if (t) {
+			s = reconcile_status(t);
+		} else {
+			const char *aid = json_string_value(
+				json_object_get(json_object_get(e, "agent_id"), "value"));
+			s = fw_status_master(json_string_value(json_object_get(tid, "value")), aid,
+					     fw->partition_aware ? "TASK_UNKNOWN" : "TASK_LOST",
+					     "REASON_RECONCILIATION", "Reconciliation: task is unknown");
+		}
+		fw_send_update(fw, s);
+		json_decref(s);
+	}
+	return 0;
+}
+
+/* ---- periodic ---- */
+
+void fw_tasks_resend(struct frameworks *fws, struct fw_framework *fw, bool all)
+{
+	if (!all)
+		return; /* periodic resends are done by fw_tasks_tick in one pass */
+	uint64_t now = time_mono_usec();
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);) {
+		struct fw_task *t = v;
+		if (t->fw == fw && t->status && !t->acked) {
+			fw_send_update(fw, t->status);
+			t->sent_usec = now;
+		}
+	}
+}
+
+void fw_tasks_tick(struct frameworks *fws)
+{
+	uint64_t now = time_mono_usec();
+	/* Agents seen re-registered since the last tick. */
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fws->m->agents, &i, &k, &v);) {
+		struct m_agent *a = v;
+		if (a->state == AGENT_CONNECTED)
+			fw_agent_view(fws, a);
+	}
+	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);) {
+		struct fw_task *t = v;
+		struct m_agent *a = hmap_get(&fws->m->agents, t->agent_id);
+		if (!a || a->state != AGENT_CONNECTED)
+			continue;
+		struct fw_agent_view *view = hmap_get(&fws->views, a->id);
+		if (view && t->agent_gen < view->gen) {
+			log_info("frameworks", "task '%s' lost: agent '%s' re-registered without it",
+				 t->id, a->id);
+			task_gone(fws, t, "REASON_AGENT_RESTARTED",
+				  "Task unknown to the agent after it re-registered");
+			continue;
+		}
+		if (t->kill_pending)
+			fw_task_kill(fws, t, t->grace_sec);
+		if (t->fw && t->fw->stream && t->status && !t->acked &&
+		    now - t->sent_usec >= (uint64_t)(FW_RESEND_SEC * 1e6)) {
+			fw_send_update(t->fw, t->status);
+			t->sent_usec = now;
+		}
+	}
+}

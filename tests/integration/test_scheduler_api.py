@@ -1,0 +1,344 @@
+"""The Mesos v1 scheduler HTTP API (docs/scheduler-api.md), driven by a small framework that
+speaks it over HTTP exactly as a client would (mesos_client.py)."""
+import base64
+import json
+import os
+import time
+
+import requests
+
+import helpers
+from helpers import wait_until
+from mesos_client import JSON, Framework, command_task, scalar
+
+def env():
+    return {helpers.TAG_VAR: helpers.current_tag()}
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def sched(m):
+    return m.url + "/api/v1/scheduler"
+
+
+def agent_used_cpus(agent):
+    return agent.slave()["used_resources"]["cpus"]
+
+
+# ---- transport and call validation ----
+
+def test_transport_errors(one):
+    m = one.m
+    url = sched(m)
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 405
+    assert "POST" in r.headers.get("Allow", "")
+    r = requests.post(url, data="{}", timeout=10)
+    assert r.status_code == 400 and "Content-Type" in r.text
+    r = requests.post(url, data="{}", headers={"Content-Type": "text/plain"}, timeout=10)
+    assert r.status_code == 415
+    r = requests.post(url, data="{not json", headers=JSON, timeout=10)
+    assert r.status_code == 400 and r.text.startswith("Failed to parse body into JSON")
+    r = requests.post(url, data=json.dumps({"type": "NOPE"}), headers=JSON, timeout=10)
+    assert r.status_code == 400 and "Call protobuf" in r.text
+    sub = {"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "u", "name": "n"}}}
+    r = requests.post(url, data=json.dumps(sub),
+                      headers={"Content-Type": "application/json", "Accept": "text/html"},
+                      timeout=10)
+    assert r.status_code == 406
+    r = requests.post(url, data=json.dumps(sub), headers=dict(JSON, **{"Mesos-Stream-Id": "x"}),
+                      timeout=10)
+    assert r.status_code == 400 and "Mesos-Stream-Id" in r.text
+    bad = {"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "u"}}}
+    r = requests.post(url, data=json.dumps(bad), headers=JSON, timeout=10)
+    assert r.status_code == 400 and r.text.startswith("Failed to validate scheduler::Call")
+    r = requests.post(url, data=json.dumps({"type": "REVIVE", "framework_id": {"value": "nope"}}),
+                      headers=dict(JSON, **{"Mesos-Stream-Id": "x"}), timeout=10)
+    assert r.status_code == 400 and r.text == "Framework cannot be found"
+
+    fw = Framework(m.url, failover_timeout=60)
+    ev = fw.subscribe()
+    assert ev["type"] == "SUBSCRIBED"
+    r = fw.call({"type": "REVIVE"}, stream_id=None)
+    assert r.status_code == 400 and "Mesos-Stream-Id" in r.text
+    r = fw.call({"type": "REVIVE"}, stream_id="0f0f0f0f-0000-4000-8000-000000000000")
+    assert r.status_code == 400 and "didn't match" in r.text
+    r = fw.call({"type": "REVIVE"})
+    assert r.status_code == 202
+    r = fw.call({"type": "UPDATE_FRAMEWORK", "update_framework": {
+        "framework_info": dict(fw.info, id={"value": fw.id}, failover_timeout=60)}})
+    assert r.status_code == 200, r.text
+    fw.disconnect()
+    r = wait_until(lambda: (lambda x: [x] if x.status_code == 403 else None)(
+        fw.call({"type": "REVIVE"})), 10, what="403 after disconnect")[0]
+    assert r.text == "Framework is not subscribed"
+
+
+def test_subscribe_offer_launch_kill(one):
+    m, a = one.m, one.a
+    fw = Framework(m.url, failover_timeout=30)
+    ev = fw.subscribe()
+    assert ev["type"] == "SUBSCRIBED"
+    sub = ev["subscribed"]
+    assert sub["heartbeat_interval_seconds"] == 15
+    assert sub["framework_id"]["value"].endswith("-0001")
+    assert sub["master_info"]["port"] == m.port
+    assert len(fw.stream_id) == 36
+
+    offers = fw.wait_offers()
+    assert len(offers) == 1
+    o = offers[0]
+    assert o["framework_id"]["value"] == fw.id
+    assert o["hostname"] and o["agent_id"]["value"] == a.slave()["id"]
+    assert o["id"]["value"].split("-O")[-1].isdigit()
+    assert o["url"]["address"]["port"] == a.port
+    assert scalar(o, "cpus") == 4 and scalar(o, "mem") == 4096
+    for r in o["resources"]:
+        assert r["role"] == "*" and r["allocation_info"] == {"role": "*"}
+    ports = [r for r in o["resources"] if r["name"] == "ports"][0]
+    assert ports["type"] == "RANGES"
+    assert ports["ranges"]["range"] == [{"begin": a.port_lo, "end": a.port_hi}]
+
+    port = a.port_lo + 3
+    marker = a.work_dir / "env.txt"
+    task = command_task("t1", o, "echo $MESOS_TASK_ID $PORT0 $FOO > %s; exec sleep 300" % marker,
+                        cpus=1, mem=64, ports=[port], env=dict(env(), FOO="bar"))
+    r = fw.accept([o["id"]["value"]], [task])
+    assert r.status_code == 202, r.text
+    st = fw.wait_update("t1", "TASK_RUNNING")
+    assert st["agent_id"] == o["agent_id"]
+    assert st["source"] == "SOURCE_EXECUTOR"
+    assert len(base64.b64decode(st["uuid"])) == 16
+    assert isinstance(st["timestamp"], float)
+    wait_until(lambda: marker.exists() and marker.read_text().strip(), 10, what="env file")
+    assert marker.read_text().split() == ["t1", str(port), "bar"]
+    assert wait_until(lambda: agent_used_cpus(a) == 1, 10, what="cpus used")
+
+    # The next offer holds what is left.
+    rest = fw.wait_offers()[0]
+    assert scalar(rest, "cpus") == 3
+
+    # Explicit, implicit and unknown-task reconciliation.
+    assert fw.reconcile(["t1"]).status_code == 202
+    st = fw.wait_update("t1", "TASK_RUNNING")
+    assert st["reason"] == "REASON_RECONCILIATION" and "uuid" not in st
+    assert st["source"] == "SOURCE_MASTER"
+    assert fw.reconcile([]).status_code == 202
+    fw.wait_update("t1", "TASK_RUNNING")
+    assert fw.reconcile(["nope"]).status_code == 202
+    st = fw.wait_update("nope", "TASK_LOST")
+    assert st["reason"] == "REASON_RECONCILIATION"
+
+    # Kill: TASK_KILLED, resources back.
+    assert fw.kill("t1").status_code == 202
+    st = fw.wait_update("t1", "TASK_KILLED")
+    assert wait_until(lambda: agent_used_cpus(a) == 0, 10, what="cpus freed")
+    # A kill of an unknown task is answered by reconciliation.
+    assert fw.kill("ghost").status_code == 202
+    fw.wait_update("ghost", "TASK_LOST")
+
+    # A shell=false command with arguments, on the offer still outstanding.
+    o = rest
+    t2 = command_task("t2", o, "/bin/sh", env=env(), shell=False)
+    t2["command"]["arguments"] = ["sh", "-c", "exit 3"]
+    assert fw.accept([o["id"]["value"]], [t2]).status_code == 202
+    st = fw.wait_update("t2", "TASK_FAILED")
+    assert "3" in st.get("message", "")
+
+    # MESSAGE, SHUTDOWN, REQUEST are accepted no-ops; TEARDOWN removes the framework.
+    assert fw.call({"type": "MESSAGE", "message": {"agent_id": o["agent_id"],
+                   "executor_id": {"value": "x"}, "data": "aGk="}}).status_code == 202
+    assert fw.call({"type": "SHUTDOWN", "shutdown": {"agent_id": o["agent_id"],
+                   "executor_id": {"value": "x"}}}).status_code == 202
+    assert fw.call({"type": "REQUEST", "request": {"requests": []}}).status_code == 202
+    assert fw.teardown().status_code == 202
+    fw.closed.wait(5)
+    assert fw.closed.is_set()
+    r = requests.post(sched(m), data=json.dumps({"type": "REVIVE", "framework_id":
+                      {"value": fw.id}}), headers=dict(JSON, **{"Mesos-Stream-Id": "x"}),
+                      timeout=10)
+    assert r.status_code == 400 and r.text == "Framework cannot be found"
+
+
+def test_bad_accepts_and_optimistic_conflict(one):
+    m, a = one.m, one.a
+    f1 = Framework(m.url, name="one")
+    f2 = Framework(m.url, name="two", capabilities=["PARTITION_AWARE"])
+    f1.subscribe()
+    f2.subscribe()
+    o1 = f1.wait_offers()[0]
+    o2 = f2.wait_offers()[0]
+    # The same free resources are offered to both.
+    assert scalar(o1, "cpus") == scalar(o2, "cpus") == 4
+
+    # Unknown offer: the task is lost with REASON_INVALID_OFFERS.
+    t = command_task("x1", o1, "sleep 300", env=env())
+    assert f1.accept(["no-such-offer"], [t]).status_code == 202
+    st = f1.wait_update("x1", "TASK_LOST")
+    assert st["reason"] == "REASON_INVALID_OFFERS" and "no longer valid" in st["message"]
+
+    # Over-committing an offer: TASK_ERROR.
+    t = command_task("x2", o1, "sleep 300", cpus=5, env=env())
+    assert f1.accept([o1["id"]["value"]], [t]).status_code == 202
+    st = f1.wait_update("x2", "TASK_ERROR")
+    assert st["reason"] == "REASON_TASK_INVALID" and "more resources" in st["message"]
+    # The offer is used up by that ACCEPT.
+    t = command_task("x3", o1, "sleep 300", env=env())
+    assert f1.accept([o1["id"]["value"]], [t]).status_code == 202
+    f1.wait_update("x3", "TASK_LOST")
+
+    # Optimistic conflict: f1 takes all the cpus, f2's launch on its older offer is dropped.
+    o1 = f1.wait_offers()[0]
+    big = command_task("big", o1, "sleep 300", cpus=4, env=env())
+    assert f1.accept([o1["id"]["value"]], [big]).status_code == 202
+    f1.wait_update("big", "TASK_RUNNING")
+    t = command_task("late", o2, "sleep 300", cpus=1, env=env())
+    assert f2.accept([o2["id"]["value"]], [t]).status_code == 202
+    st = f2.wait_update("late", "TASK_DROPPED")
+    assert st["reason"] == "REASON_INVALID_OFFERS" and "taken" in st["message"]
+
+    # A duplicate task id is an error; so is a missing command.
+    f1.kill("big")
+    f1.wait_update("big", "TASK_KILLED")
+    o1 = f1.wait_offers()[0]
+    dup = command_task("d", o1, "sleep 300", env=env())
+    nocmd = command_task("d2", o1, "x")
+    del nocmd["command"]
+    assert f1.accept([o1["id"]["value"]], [dup, dict(dup), nocmd]).status_code == 202
+    seen = {}
+    want = {("d", "TASK_RUNNING"), ("d", "TASK_ERROR"), ("d2", "TASK_ERROR")}
+    while not want <= set(seen):
+        ev = f1.wait_event(lambda e: e["type"] == "UPDATE", 20, "updates of d, d2")
+        st = ev["update"]["status"]
+        if "uuid" in st:
+            f1.acknowledge(st)
+        seen[(st["task_id"]["value"], st["state"])] = st
+    assert "duplicate" in seen[("d", "TASK_ERROR")]["message"]
+    assert "command" in seen[("d2", "TASK_ERROR")]["message"]
+
+    # Malformed calls: 400.
+    r = f1.call({"type": "ACCEPT", "accept": {"offer_ids": "x"}})
+    assert r.status_code == 400
+    r = f1.call({"type": "ACKNOWLEDGE", "acknowledge": {"agent_id": {"value": "a"},
+                 "task_id": {"value": "d"}, "uuid": "not base64!"}})
+    assert r.status_code == 400
+    r = f1.call({"type": "KILL", "kill": {}})
+    assert r.status_code == 400
+    f1.teardown()
+    f2.teardown()
+
+
+def test_decline_revive_suppress_rescind(one):
+    m, a = one.m, one.a
+    fw = Framework(m.url)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    t0 = time.monotonic()
+    assert fw.decline([o["id"]["value"]], refuse_seconds=1).status_code == 202
+    last = fw.wait_offers(timeout=10)[0]
+    assert time.monotonic() - t0 >= 0.9
+    # A long filter keeps the agent away until REVIVE.
+    assert fw.decline([last["id"]["value"]], refuse_seconds=3600).status_code == 202
+    time.sleep(2.5)
+    assert not [e for e in list(fw.events.queue) if e["type"] == "OFFERS"]
+    assert fw.call({"type": "REVIVE", "revive": {"roles": []}}).status_code == 202
+    o = fw.wait_offers(timeout=5)[0]
+    # SUPPRESS: no new offers after the current one is declined.
+    assert fw.call({"type": "SUPPRESS", "suppress": {}}).status_code == 202
+    fw.decline([o["id"]["value"]], refuse_seconds=0)
+    time.sleep(2.5)
+    assert not [e for e in list(fw.events.queue) if e["type"] == "OFFERS"]
+    assert fw.call({"type": "REVIVE"}).status_code == 202
+    o = fw.wait_offers(timeout=5)[0]
+    # REVIVE of a role the framework does not have is invalid.
+    r = fw.call({"type": "REVIVE", "revive": {"roles": ["other"]}})
+    assert r.status_code == 400
+    # The agent goes away: its offer is rescinded.
+    a.kill9()
+    ev = fw.wait_event(lambda e: e["type"] == "RESCIND", 15, "RESCIND")
+    assert ev["rescind"]["offer_id"] == o["id"]
+    fw.teardown()
+
+
+def test_failover_within_and_after_timeout(one):
+    m, a = one.m, one.a
+    fw = Framework(m.url, failover_timeout=4)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    marker = a.work_dir / "pid.txt"
+    t = command_task("ft", o, "echo $$ > %s; exec sleep 300" % marker, env=env())
+    fw.accept([o["id"]["value"]], [t])
+    fw.wait_update("ft", "TASK_RUNNING")
+    pid = int(wait_until(lambda: marker.exists() and marker.read_text().strip(), 10,
+                         what="pid file"))
+    fid = fw.id
+
+    # Within the timeout: same id, task kept.
+    fw.disconnect()
+    time.sleep(1)
+    fw2 = Framework(m.url, failover_timeout=4, framework_id=fid)
+    ev = fw2.subscribe()
+    assert ev["type"] == "SUBSCRIBED" and ev["subscribed"]["framework_id"]["value"] == fid
+    assert fw2.stream_id != fw.stream_id
+    fw2.reconcile(["ft"])
+    fw2.wait_update("ft", "TASK_RUNNING")
+    assert pid_alive(pid)
+
+    # A second subscription fails the first one over.
+    fw3 = Framework(m.url, failover_timeout=4, framework_id=fid)
+    fw3.subscribe()
+    ev = fw2.wait_event(lambda e: e["type"] in ("ERROR", "_CLOSED"), 10, "failover ERROR")
+    assert ev["type"] == "ERROR" and "failed over" in ev["error"]["message"]
+
+    # After the timeout: the task is killed and the framework removed.
+    fw3.disconnect()
+    wait_until(lambda: not pid_alive(pid), 20, what="task killed after failover timeout")
+    fw4 = Framework(m.url, failover_timeout=4, framework_id=fid)
+    ev = fw4.subscribe()
+    assert ev["type"] == "ERROR" and ev["error"]["message"] == "Framework has been removed"
+    assert wait_until(lambda: agent_used_cpus(a) == 0, 10, what="resources freed")
+
+
+def test_master_restart_keeps_frameworks_and_tasks(one):
+    m, a = one.m, one.a
+    fw = Framework(m.url, failover_timeout=120)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    t = command_task("rt", o, "sleep 300", cpus=2, env=env())
+    fw.accept([o["id"]["value"]], [t])
+    fw.wait_update("rt", "TASK_RUNNING")
+    fid = fw.id
+    m.restart()
+    fw.closed.wait(5)
+    wait_until(lambda: (a.slave() or {}).get("active"), 20, what="agent re-registered")
+    fw2 = Framework(m.url, failover_timeout=120, framework_id=fid)
+    ev = fw2.subscribe()
+    assert ev["type"] == "SUBSCRIBED"
+    fw2.reconcile(["rt"])
+    st = fw2.wait_update("rt", "TASK_RUNNING")
+    assert st["reason"] == "REASON_RECONCILIATION"
+    assert wait_until(lambda: agent_used_cpus(a) == 2, 10, what="resources held again")
+    o = fw2.wait_offers()[0]
+    assert scalar(o, "cpus") == 2
+    fw2.kill("rt")
+    fw2.wait_update("rt", "TASK_KILLED")
+    # A new framework after the restart gets a fresh id.
+    fw3 = Framework(m.url)
+    fw3.subscribe()
+    assert fw3.id != fid
+    fw2.teardown()
+    fw3.teardown()
+
+
+def test_heartbeat(one):
+    fw = Framework(one.m.url)
+    fw.subscribe()
+    ev = fw.wait_event(lambda e: e["type"] == "HEARTBEAT", 20, "HEARTBEAT")
+    assert ev == {"type": "HEARTBEAT"}
+    fw.teardown()
