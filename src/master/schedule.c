@@ -56,17 +56,66 @@ static void pass_txn(struct pass *p)
 
 /* ---- placement ---- */
 
-static void need_of(const struct app *def, struct resources *need)
+/* The roles a task of def may take resources from, most specific first: the app's role,
+ * then unreserved ("*"), narrowed by acceptedResourceRoles when the app sets them. */
+static size_t allowed_roles(const struct app *def, const char *roles[2])
 {
-	resources_init(need);
-	if (def->cpus > 0)
-		resources_add_scalar(need, "cpus", "*", def->cpus);
-	if (def->mem > 0)
-		resources_add_scalar(need, "mem", "*", def->mem);
-	if (def->disk > 0)
-		resources_add_scalar(need, "disk", "*", def->disk);
-	if (def->gpus > 0)
-		resources_add_scalar(need, "gpus", "*", def->gpus);
+	const char *cand[2] = { def->role, "*" };
+	size_t ncand = strcmp(def->role, "*") ? 2 : 1;
+	json_t *acc = json_object_get(def->json, "acceptedResourceRoles");
+	size_t n = 0;
+	for (size_t i = 0; i < ncand; i++) {
+		bool ok = !json_is_array(acc) || !json_array_size(acc);
+		size_t k;
+		json_t *r;
+		json_array_foreach(acc, k, r) {
+			if (json_is_string(r) && !strcmp(json_string_value(r), cand[i]))
+				ok = true;
+		}
+		if (ok)
+			roles[n++] = cand[i];
+	}
+	return n;
+}
+
+/* What one task of def takes from free (plus extra_disk): each scalar from the allowed roles
+ * in order, the ports all from one allowed role. Fills out (cleared first) and ports.
+ * Returns 0, or -ENOSPC when it does not fit (out then undefined, still releasable). */
+static int allocate(const struct app *def, const struct resources *free, double extra_disk,
+		    const uint32_t *want, uint32_t *ports, struct resources *out)
+{
+	const char *roles[2];
+	size_t nroles = allowed_roles(def, roles);
+	resources_release(out);
+	resources_init(out);
+	const struct {
+		const char *name;
+		double amount;
+	} sc[] = { { "cpus", def->cpus }, { "mem", def->mem }, { "disk", def->disk + extra_disk },
+		   { "gpus", def->gpus } };
+	for (size_t i = 0; i < ARRAY_SIZE(sc); i++) {
+		double left = sc[i].amount;
+		for (size_t r = 0; r < nroles && left > 1e-9; r++) {
+			double avail = resources_scalar(free, sc[i].name, roles[r]);
+			double take = avail < left ? avail : left;
+			if (take > 1e-9) {
+				resources_add_scalar(out, sc[i].name, roles[r], take);
+				left -= take;
+			}
+		}
+		if (left > 1e-6)
+			return -ENOSPC;
+	}
+	if (!def->nports)
+		return 0;
+	for (size_t r = 0; r < nroles; r++) {
+		if (resources_pick_ports(free, roles[r], want, def->nports, ports) == 0) {
+			for (size_t i = 0; i < def->nports; i++)
+				resources_add_range(out, "ports", roles[r], ports[i], ports[i]);
+			return 0;
+		}
+	}
+	return -ENOSPC;
 }
 
 static unsigned app_tasks_on(const struct m_app *ma, const struct m_agent *a)
@@ -132,10 +181,8 @@ static struct m_agent *place(struct master *m, struct m_instance *inst, uint32_t
 		if (busy)
 			return NULL; /* never two writers */
 	}
-	struct resources need;
-	need_of(def, &need);
-	if (def->resident && !inst->pinned_agent)
-		resources_add_scalar(&need, "disk", "*", volume_disk(def));
+	struct resources alloc = RESOURCES_INIT;
+	double extra_disk = def->resident && !inst->pinned_agent ? volume_disk(def) : 0;
 	uint32_t *want = xcalloc(def->nports + 1, sizeof(*want));
 	uint32_t *got = xcalloc(def->nports + 1, sizeof(*got));
 	for (size_t i = 0; i < def->nports; i++)
@@ -187,9 +234,7 @@ static struct m_agent *place(struct master *m, struct m_instance *inst, uint32_t
 			continue;
 		if (inst->pinned_agent && strcmp(inst->pinned_agent, a->id))
 			continue; /* its local volumes are there */
-		if (!resources_contains(&a->free, &need))
-			continue;
-		if (def->nports && resources_pick_ports(&a->free, "*", want, def->nports, got) < 0)
+		if (allocate(def, &a->free, extra_disk, want, got, &alloc) < 0)
 			continue;
 		if (def->nconstraints) {
 			struct placement_target cand = { a->hostname, &a->attrs };
@@ -207,7 +252,7 @@ static struct m_agent *place(struct master *m, struct m_instance *inst, uint32_t
 			memcpy(ports, got, def->nports * sizeof(*ports));
 		}
 	}
-	resources_release(&need);
+	resources_release(&alloc);
 	free(want);
 	free(got);
 	free(placed);
@@ -240,8 +285,7 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	}
 	if (r->exhausted || !p->nagents)
 		return NULL;
-	struct resources need;
-	need_of(def, &need);
+	struct resources alloc = RESOURCES_INIT;
 	uint32_t want[64];
 	uint32_t *wantp = def->nports < 64 ? want : xcalloc(def->nports + 1, sizeof(*wantp));
 	for (size_t i = 0; i < def->nports; i++)
@@ -250,9 +294,7 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	for (size_t tried = 0; tried < p->nagents; tried++) {
 		struct m_agent *a = p->agents[r->cursor];
 		r->cursor = (r->cursor + 1) % p->nagents;
-		if (resources_contains(&a->free, &need) &&
-		    (!def->nports ||
-		     resources_pick_ports(&a->free, "*", wantp, def->nports, ports) == 0)) {
+		if (allocate(def, &a->free, 0, wantp, ports, &alloc) == 0) {
 			found = a;
 			break;
 		}
@@ -262,7 +304,7 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	ma->place_cursor = r->cursor;
 	if (wantp != want)
 		free(wantp);
-	resources_release(&need);
+	resources_release(&alloc);
 	return found;
 }
 
@@ -441,11 +483,13 @@ static bool launch(struct pass *p, struct m_instance *in)
 	in->ports = ports;
 	in->nports = def->nports;
 	snprintf(in->version, sizeof(in->version), "%s", def->version);
-	resources_release(&in->res);
-	need_of(def, &in->res);
-	for (size_t i = 0; i < in->nports; i++)
-		resources_add_range(&in->res, "ports", "*", ports[i], ports[i]);
-	if (resources_subtract(&a->free, &in->res) < 0) {
+	/* The task's share, role by role, from what is left after any reservation above. */
+	uint32_t *want = xcalloc(def->nports + 1, sizeof(*want));
+	for (size_t i = 0; i < def->nports; i++)
+		want[i] = ports[i]; /* exactly the ports placement picked */
+	int ar = allocate(def, &a->free, 0, want, ports, &in->res);
+	free(want);
+	if (ar < 0 || resources_subtract(&a->free, &in->res) < 0) {
 		/* place() checked; a failure here is a bug, but never oversubscribe. */
 		log_error("master", "placement of '%s' on '%s' does not fit", in->task_id, a->id);
 		resources_release(&in->res);

@@ -855,6 +855,17 @@ int app_parse(const json_t *in, const char *base_id, struct verr *err, struct ap
 	array_field(&c, "fetch", false);
 	string_array_field(&c, "uris", false);
 	string_array_field(&c, "acceptedResourceRoles", false);
+	json_t *acc = json_object_get(c.j, "acceptedResourceRoles");
+	size_t ai;
+	json_t *ar;
+	json_array_foreach(acc, ai, ar) {
+		const char *rs = json_string_value(ar);
+		if (rs && strcmp(rs, "*") && strcmp(rs, a->role)) {
+			char path[64];
+			snprintf(path, sizeof(path), "/acceptedResourceRoles/%zu", ai);
+			bad(&c, path, "may only hold '*' and the app's role '%s', not '%s'", a->role, rs);
+		}
+	}
 	check_object_field(&c, "secrets");
 
 	if (c.bad) {
