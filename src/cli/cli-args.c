@@ -29,6 +29,8 @@ const struct cli_command cli_commands[] = {
 	  "kill a task (its app replaces it unless --scale)", cli_task_kill },
 	{ "node", "list", "", 0, 0, CLI_F_JSON, "list agents and their resources",
 	  cli_node_list },
+	{ "framework", "list", "", 0, 0, CLI_F_JSON,
+	  "list frameworks: roles, activity, tasks and resources in use", cli_framework_list },
 	{ "volume", "list", "", 0, 0, CLI_F_JSON | CLI_F_APP,
 	  "list the persistent and external volumes of the apps", cli_volume_list },
 	{ "deployment", "list", "", 0, 0, CLI_F_JSON, "list the deployments in progress",
@@ -64,8 +66,8 @@ static const struct flag_def flags[] = {
 	{ "help", CLI_F_HELP, NULL, "print this help" },
 };
 
-static const char *const nouns[] = { "app", "task", "node", "volume", "deployment", "logs",
-				      "events" };
+static const char *const nouns[] = { "app", "task", "node", "framework", "volume", "deployment",
+				      "logs", "events" };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -158,6 +158,7 @@ int cli_app_remove(struct cli *c);
 int cli_task_list(struct cli *c);
 int cli_task_kill(struct cli *c);
 int cli_node_list(struct cli *c);
+int cli_framework_list(struct cli *c);
 int cli_volume_list(struct cli *c);
 int cli_logs(struct cli *c);
 int cli_app_update(struct cli *c);
@@ -175,7 +176,14 @@ void cli_report_change(struct cli *c, json_t *json, const char *what);
 char *cli_render_apps(json_t *apps);
 /* Sorted by app, then instance index; an INDEX column after APP (after ID without it). */
 char *cli_render_tasks(json_t *tasks, bool with_app);
+/* A RESERVED column (cli_join_reserved of each slave's reserved_resources) when any agent
+ * has reservations. */
 char *cli_render_nodes(json_t *slaves, json_t *tasks);
+/* {"role": {"cpus": 1, "mem": 512}, …} → "role:cpus=1,mem=512;…" (malloc'd), or NULL when
+ * nothing is reserved. */
+char *cli_join_reserved(json_t *reserved);
+/* GET /master/state's "frameworks": ID, NAME, ROLES, ACTIVE, TASKS, CPUS, MEM (used). */
+char *cli_render_frameworks(json_t *frameworks);
 char *cli_render_app(json_t *app);
 char *cli_render_deployments(json_t *deployments);
 /* GET /api/berth/volumes' "volumes", sorted by app and index. */

@@ -127,16 +127,55 @@ static char *join_attributes(json_t *attrs)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* Reservations {"web":{"cpus":1,"mem":512,…},…} → "web:cpus=1,mem=512" (roles joined by
+ * ';', zero scalars and ranges left out); NULL when there are none. */
+char *cli_join_reserved(json_t *reserved)
+{
+	static const char *const scalars[] = { "cpus", "mem", "disk", "gpus" };
+	struct strbuf sb = STRBUF_INIT;
+	const char *role;
+	json_t *res;
+	json_object_foreach(reserved, role, res) {
+		size_t mark = sb.len;
+		strbuf_addf(&sb, "%s%s:", sb.len ? ";" : "", role);
+		bool any = false;
+		for (size_t k = 0; k < ARRAY_SIZE(scalars); k++) {
+			double v = cli_json_num(res, scalars[k]);
+			if (v == 0)
+				continue;
+			strbuf_addf(&sb, "%s%s=%g", any ? "," : "", scalars[k], v);
+			any = true;
+		}
+		if (!any) {
+			sb.len = mark;
+			sb.buf[mark] = '\0';
+		}
+	}
+	if (sb.len == 0) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
 char *cli_render_nodes(json_t *slaves, json_t *tasks)
 {
-	struct table t;
-	table_init(&t, 8);
-	const char *head[] = { "ID", "HOSTNAME", "STATE", "CPUS", "MEM", "DISK", "TASKS",
-			       "ATTRIBUTES" };
-	for (size_t i = 0; i < ARRAY_SIZE(head); i++)
-		table_add(&t, head[i]);
+	/* A RESERVED column only when some agent has reservations (reserved_resources). */
+	bool with_reserved = false;
 	size_t i;
 	json_t *s;
+	json_array_foreach(slaves, i, s) {
+		_cleanup_free_ char *r = cli_join_reserved(json_object_get(s, "reserved_resources"));
+		if (r)
+			with_reserved = true;
+	}
+	struct table t;
+	table_init(&t, with_reserved ? 9 : 8);
+	const char *head[] = { "ID", "HOSTNAME", "STATE", "CPUS", "MEM", "DISK", "TASKS",
+			       "RESERVED", "ATTRIBUTES" };
+	for (size_t h = 0; h < ARRAY_SIZE(head); h++)
+		if (with_reserved || strcmp(head[h], "RESERVED"))
+			table_add(&t, head[h]);
 	json_array_foreach(slaves, i, s) {
 		const char *id = cli_json_str(s, "id");
 		json_t *res = json_object_get(s, "resources");
@@ -156,6 +195,11 @@ char *cli_render_nodes(json_t *slaves, json_t *tasks)
 		table_addf(&t, "%g/%g", cli_json_num(used, "mem"), cli_json_num(res, "mem"));
 		table_addf(&t, "%g/%g", cli_json_num(used, "disk"), cli_json_num(res, "disk"));
 		table_addf(&t, "%zu", ntasks);
+		if (with_reserved) {
+			_cleanup_free_ char *r =
+				cli_join_reserved(json_object_get(s, "reserved_resources"));
+			table_add(&t, r ? r : "-");
+		}
 		_cleanup_free_ char *attrs = join_attributes(json_object_get(s, "attributes"));
 		table_add(&t, attrs);
 	}
@@ -180,6 +224,24 @@ int cli_node_list(struct cli *c)
 		cli_print_json(slaves.json);
 		cli_reply_release(&slaves);
 		return CLI_OK;
+	}
+	/* /master/slaves has no reservations: take them from /master/state when it has. */
+	struct cli_reply st;
+	if (cli_request(c, "GET", "/master/state", NULL, &st) == 0) {
+		size_t i, j;
+		json_t *s, *ss;
+		json_t *sslaves = st.status == 200 ? json_object_get(st.json, "slaves") : NULL;
+		json_array_foreach(arr, i, s) {
+			const char *id = cli_json_str(s, "id");
+			json_array_foreach(sslaves, j, ss) {
+				const char *sid = cli_json_str(ss, "id");
+				json_t *rr = json_object_get(ss, "reserved_resources");
+				if (id && sid && !strcmp(id, sid) && json_is_object(rr) &&
+				    !json_object_get(s, "reserved_resources"))
+					json_object_set(s, "reserved_resources", rr);
+			}
+		}
+		cli_reply_release(&st);
 	}
 	if (cli_request(c, "GET", "/v2/tasks", NULL, &tasks) != 0) {
 		cli_reply_release(&slaves);

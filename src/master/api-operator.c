@@ -19,7 +19,7 @@
 #include "master/master-int.h"
 #include "master/state-json.h"
 
-enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED };
+enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED, CALL_RESV };
 
 static const struct {
 	const char *type;
@@ -43,11 +43,11 @@ static const struct {
 	{ "LIST_FILES", CALL_NOT_IMPLEMENTED },
 	{ "READ_FILE", CALL_NOT_IMPLEMENTED },
 	{ "UPDATE_WEIGHTS", CALL_NOT_IMPLEMENTED },
-	{ "SUBSCRIBE", CALL_NOT_IMPLEMENTED },
-	{ "RESERVE_RESOURCES", CALL_NOT_IMPLEMENTED },
-	{ "UNRESERVE_RESOURCES", CALL_NOT_IMPLEMENTED },
-	{ "CREATE_VOLUMES", CALL_NOT_IMPLEMENTED },
-	{ "DESTROY_VOLUMES", CALL_NOT_IMPLEMENTED },
+	{ "SUBSCRIBE", CALL_SERVED },
+	{ "RESERVE_RESOURCES", CALL_RESV },
+	{ "UNRESERVE_RESOURCES", CALL_RESV },
+	{ "CREATE_VOLUMES", CALL_RESV },
+	{ "DESTROY_VOLUMES", CALL_RESV },
 	{ "GROW_VOLUME", CALL_NOT_IMPLEMENTED },
 	{ "SHRINK_VOLUME", CALL_NOT_IMPLEMENTED },
 	{ "GET_MAINTENANCE_STATUS", CALL_NOT_IMPLEMENTED },
@@ -168,6 +168,12 @@ void api_operator_handle(struct master *m, struct evhttp_request *req)
 		json_decref(call);
 		return;
 	}
+	if (calls[idx].kind == CALL_RESV) {
+		/* reservations.c: 202 Accepted (no body), 400 malformed, 409 a rule broken. */
+		resv_operator_call(m, req, calls[idx].type, call);
+		json_decref(call);
+		return;
+	}
 	json_decref(call);
 	if (!state_json_accepts_json(evhttp_find_header(h, "Accept"))) {
 		reply_text(req, 406, "Expecting 'Accept' to allow application/json");
@@ -179,6 +185,11 @@ void api_operator_handle(struct master *m, struct evhttp_request *req)
 				     "GET_FRAMEWORKS, GET_TASKS, GET_ROLES, GET_EXECUTORS, "
 				     "GET_MASTER, GET_OPERATIONS and GET_WEIGHTS are",
 			   calls[idx].type);
+		return;
+	}
+	if (!strcmp(calls[idx].type, "SUBSCRIBE")) {
+		/* The RecordIO event stream (operator-stream.c). */
+		operator_stream_subscribe(m, req, call_payload(m, req, "GET_STATE"));
 		return;
 	}
 	char key[64];

@@ -301,6 +301,7 @@ static const char *condition_of(const char *state)
 static void publish_status(struct master *m, const struct m_instance *in, const char *state,
 			   const char *message)
 {
+	operator_event_app_task_updated(m, in, state, message);
 	if (!m->subs)
 		return; /* nobody listens: build nothing */
 	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;

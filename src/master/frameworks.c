@@ -220,6 +220,7 @@ static void on_stream_close(struct http_stream *st, void *ctx)
 	fw_offers_remove_framework(fw->fws, fw, false);
 	log_info("frameworks", "framework '%s' disconnected; failover timeout %.0f s", fw->id,
 		 fw->failover_sec);
+	operator_event_framework_updated(fw->fws->m, fw);
 }
 
 /* Ends fw's stream (if any) after sending it error_msg (if not NULL). */
@@ -297,6 +298,7 @@ void fw_remove(struct fw_framework *fw, const char *why)
 		snprintf(key, sizeof(key), "frameworks-removed/%s", fw->id);
 		store_put(fws->m->store, key, "1", 1, STORE_ANY_VERSION, NULL);
 	}
+	operator_event_framework_removed(fws->m, fw);
 	fw_close_stream(fw, NULL);
 	hmap_del(&fws->fws, fw->id);
 	fw_free(fw);
@@ -517,6 +519,7 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 	log_info("frameworks", "framework '%s' ('%s') %s", fw->id,
 		 json_string_value(json_object_get(info, "name")),
 		 is_new ? "subscribed" : "re-subscribed");
+	operator_event_framework_subscribed(m, fw, is_new);
 	fw_send(fw, json_pack("{s:s, s:{s:{s:s}, s:f, s:o}}", "type", "SUBSCRIBED", "subscribed",
 			      "framework_id", "value", fw->id, "heartbeat_interval_seconds",
 			      FW_HEARTBEAT_SEC, "master_info", master_info(m)));
@@ -575,6 +578,7 @@ static int call_update_framework(struct fw_framework *fw, const json_t *body, ch
 	/* Offers made for roles it may no longer have are withdrawn. */
 	fw_offers_remove_framework(fw->fws, fw, true);
 	fw->fws->last_offer_usec = 0;
+	operator_event_framework_updated(fw->fws->m, fw);
 	return fw_store(fw) < 0 ? -EIO : 0;
 }
 

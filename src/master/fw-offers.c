@@ -163,13 +163,9 @@ static void offerable(const struct fw_framework *fw, const struct m_agent *a,
 static json_t *offer_json(const struct fw_offer *o, const struct m_agent *a)
 {
 	const struct fw_framework *fw = o->fw;
-	/* Unreserved resources are allocated to the offer's role, reserved ones to theirs. */
-	json_t *res = json_array();
-	for (size_t i = 0; i < o->res.n; i++) {
-		struct resources one = { &o->res.v[i], 1 };
-		const char *role = strcmp(o->res.v[i].role, "*") ? o->res.v[i].role : o->role;
-		json_array_extend(res, mesos_resources_to_json(&one, role, fw->refinement));
-	}
+	/* Unreserved resources are allocated to the offer's role, reserved ones to theirs;
+	 * dynamic reservations carry their reservation info, idle volumes their disk info. */
+	json_t *res = resv_offer_json(fw->fws->m, a, &o->res, o->role, fw->refinement);
 	char *colon = strrchr(a->http, ':');
 	uint64_t port = 0;
 	if (!colon || parse_u64(colon + 1, &port) < 0 || port > 65535)
@@ -235,6 +231,8 @@ void fw_offers_tick(struct frameworks *fws)
 	uint64_t now = time_mono_usec();
 	const char *k;
 	void *v;
+	/* Dynamic reservations of agents that (re)registered since the last tick. */
+	resv_sync_all(m);
 	/* Rescind what timed out or lost its agent. */
 	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);) {
 		struct fw_offer *o = v;
@@ -569,6 +567,9 @@ static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json
 		} else if (task_validate(fw, a, ti, &res, &grace, err, sizeof(err)) < 0 ||
 			   task_spec(fw, a, ti, &res, grace, &spec, err, sizeof(err)) < 0) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
+		} else if (resv_launch_check(fw->fws->m, a, json_object_get(ti, "resources"), &res,
+					     err, sizeof(err)) < 0) {
+			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
 		} else if (!resources_contains(remaining, &res)) {
 			char *want = resources_format(&res), *have = resources_format(remaining);
 			snprintf(err, sizeof(err), "Task uses more resources (%.200s) than available in "
@@ -583,11 +584,85 @@ static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json
 				    "taken by another launch on the agent since the offer was made");
 		} else {
 			resources_subtract(remaining, &res);
+			resv_launch_commit(fw->fws->m, a,
+					   json_string_value(json_object_get(
+						   json_object_get(ti, "task_id"), "value")),
+					   json_object_get(ti, "resources"));
 			launch(fw, a, ti, &res, spec, grace);
 			spec = NULL;
 		}
 		json_decref(spec);
 		resources_release(&res);
+	}
+}
+
+/* "RESERVE" for the operation type "RESERVE" (etc.), or NULL: reservation operations. */
+static const char *resv_op_name(const char *type)
+{
+	static const char *const ops[] = { "RESERVE", "UNRESERVE", "CREATE", "DESTROY" };
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		if (!strcmp(type, ops[i]))
+			return ops[i];
+	return NULL;
+}
+
+/* Sends UPDATE_OPERATION_STATUS when the operation asked for feedback (it has an id). */
+static void op_status(struct fw_framework *fw, const json_t *op, const char *agent_id,
+		      const char *state, const char *message)
+{
+	const char *id = json_string_value(json_object_get(json_object_get(op, "id"), "value"));
+	if (!id)
+		return;
+	json_t *st = json_pack("{s:{s:s}, s:s}", "operation_id", "value", id, "state", state);
+	if (message)
+		json_object_set_new(st, "message", json_string(message));
+	if (agent_id)
+		json_object_set_new(st, "agent_id", json_pack("{s:s}", "value", agent_id));
+	fw_send(fw, json_pack("{s:s, s:{s:o}}", "type", "UPDATE_OPERATION_STATUS",
+			      "update_operation_status", "status", st));
+}
+
+/* RESERVE / UNRESERVE / CREATE / DESTROY against the accepted offers (remaining) and the
+ * agent (reservations.c); a refused operation changes nothing and is dropped, as Mesos
+ * drops invalid operations. */
+static void accept_resv(struct fw_framework *fw, struct m_agent *a, const json_t *op,
+			const char *type, const char *bad, struct resources *remaining)
+{
+	static const struct {
+		const char *type, *field, *list;
+	} map[] = { { "RESERVE", "reserve", "resources" },
+		    { "UNRESERVE", "unreserve", "resources" },
+		    { "CREATE", "create", "volumes" },
+		    { "DESTROY", "destroy", "volumes" } };
+	size_t k = 0;
+	while (k + 1 < ARRAY_SIZE(map) && strcmp(map[k].type, type))
+		k++;
+	const json_t *arr = json_object_get(json_object_get(op, map[k].field), map[k].list);
+	char err[600];
+	int r = -EINVAL;
+	if (bad[0]) {
+		snprintf(err, sizeof(err), "%s", bad);
+	} else {
+		/* A framework reserves (and uses reservations) only for its own roles. */
+		struct resources asked = RESOURCES_INIT;
+		err[0] = '\0';
+		r = mesos_resources_from_json(arr, &asked, err, sizeof(err));
+		for (size_t j = 0; r == 0 && j < asked.n; j++) {
+			if (strcmp(asked.v[j].role, "*") && !fw_has_role(fw, asked.v[j].role)) {
+				snprintf(err, sizeof(err), "Invalid %s: role '%s' is not one of the "
+							   "framework's roles", type, asked.v[j].role);
+				r = -EINVAL;
+			}
+		}
+		resources_release(&asked);
+		if (r == 0)
+			r = resv_agent_apply(fw->fws->m, a, remaining, type, arr, err, sizeof(err));
+	}
+	if (r < 0) {
+		log_info("frameworks", "framework '%s': %s refused: %s", fw->id, type, err);
+		op_status(fw, op, a ? a->id : NULL, "OPERATION_ERROR", err);
+	} else {
+		op_status(fw, op, a->id, "OPERATION_FINISHED", NULL);
 	}
 }
 
@@ -661,6 +736,8 @@ int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, siz
 			} else {
 				accept_launch(fw, a, tis, &remaining);
 			}
+		} else if (resv_op_name(t)) {
+			accept_resv(fw, a, op, t, bad, &remaining);
 		} else {
 			log_info("frameworks", "framework '%s': operation '%s' is not supported, "
 					       "ignored", fw->id, t);

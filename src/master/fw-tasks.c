@@ -61,6 +61,7 @@ struct fw_task *fw_task_new(struct frameworks *fws, struct fw_framework *fw, con
 	t->grace_sec = 3.0;
 	t->acked = true;
 	hmap_put(&fws->tasks, t->id, t);
+	operator_event_fw_task_added(fws->m, t->id);
 	return t;
 }
 
@@ -236,6 +237,7 @@ static void task_gone(struct frameworks *fws, struct fw_task *t, const char *rea
 	if (t->fw) {
 		json_t *s = fw_status_master(t->id, t->agent_id, gone_state(t->fw), reason, message);
 		fw_send_update(t->fw, s);
+		operator_event_fw_task_updated(fws->m, t, s);
 		json_decref(s);
 	}
 	fw_task_forget(fws, t);
@@ -329,6 +331,7 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 	t->sent_usec = time_mono_usec();
 	fw_task_store(fws, t);
 	fw_send_update(t->fw, t->status);
+	operator_event_fw_task_updated(m, t, t->status);
 	return true;
 }
 

@@ -252,3 +252,79 @@ void frameworks_tick(struct master *m);
 void api_marathon(struct master *m, struct evhttp_request *req, const char *path);
 /* api-files.c */
 void api_files_proxy(struct master *m, struct evhttp_request *req, const char *path);
+
+/* ==== operator-stream.c: the operator API's SUBSCRIBE event stream (issue 3) ==== */
+struct fw_task;
+struct fw_framework;
+/* SUBSCRIBE (checks done by api-operator.c): starts the RecordIO stream on req with SUBSCRIBED
+ * {get_state (taken), heartbeat_interval_seconds}; 503 past the cap on subscribers. */
+void operator_stream_subscribe(struct master *m, struct evhttp_request *req, json_t *get_state);
+/* Ends every stream of m (at shutdown). */
+void operator_stream_close_all(struct master *m);
+unsigned operator_stream_count(const struct master *m);
+/* Hooks: each returns at once when nobody is subscribed. */
+void operator_event_app_task_added(struct master *m, const struct m_instance *in);
+/* state: the new state (in->state may still be the old one); message may be NULL. */
+void operator_event_app_task_updated(struct master *m, const struct m_instance *in,
+				     const char *state, const char *message);
+/* Announced on the next loop turn (the launcher fills the task in after fw_task_new). */
+void operator_event_fw_task_added(struct master *m, const char *task_id);
+void operator_event_fw_task_updated(struct master *m, const struct fw_task *t,
+				    const json_t *status);
+void operator_event_agent_added(struct master *m, const struct m_agent *a);
+/* Call before a->state becomes AGENT_CONNECTED: AGENT_ADDED if new or back from unreachable. */
+void operator_event_agent_registered(struct master *m, const struct m_agent *a, bool is_new);
+void operator_event_agent_removed(struct master *m, const struct m_agent *a);
+/* FRAMEWORK_ADDED if is_new, else FRAMEWORK_UPDATED. */
+void operator_event_framework_subscribed(struct master *m, const struct fw_framework *fw,
+					 bool is_new);
+void operator_event_framework_updated(struct master *m, const struct fw_framework *fw);
+void operator_event_framework_removed(struct master *m, const struct fw_framework *fw);
+/* Pure builders (unit tested). New references; payload and status are taken. */
+/* {"type": type, "<lowercase type>": payload} (no payload key when payload is NULL). */
+json_t *operator_event_new(const char *type, json_t *payload);
+/* A v1 TaskStatus; SOURCE_MASTER for LOST/UNREACHABLE/GONE/DROPPED, else SOURCE_EXECUTOR. */
+json_t *operator_status_v1(const char *task_id, const char *agent_id, const char *state,
+			   const char *message, uint64_t real_usec);
+/* TASK_UPDATED {framework_id, status, state (from status)}. */
+json_t *operator_task_updated_v1(const char *framework_id, json_t *status);
+/* ==== end operator-stream.c ==== */
+
+/* ==== reservations.c: dynamic reservations and persistent volumes (issue 3) ==== */
+struct resv_state; /* one agent's dynamic reservations and volumes */
+/* Whether a live task uses a volume (task_id is the last task launched with it). */
+typedef bool (*resv_in_use_fn)(const char *task_id, void *ctx);
+struct resv_state *resv_state_new(void);
+void resv_state_free(struct resv_state *s);
+json_t *resv_state_to_json(const struct resv_state *s);
+int resv_state_from_json(struct resv_state *s, const json_t *j);
+/* Applies op (RESERVE, UNRESERVE, CREATE, DESTROY) with arr (Resource JSON array) to s,
+ * total, free and, when not NULL, offer (what an ACCEPT may use), all or nothing. 0;
+ * -EINVAL for a malformed request (400); -ENOSPC, -EEXIST, -ENOENT, -EBUSY when a rule is
+ * broken (409); err says why. */
+int resv_apply(struct resv_state *s, struct resources *total, struct resources *free_res,
+	       struct resources *offer, const char *op, const json_t *arr, resv_in_use_fn in_use,
+	       void *ctx, char *err, size_t errlen);
+/* The same on an agent of the master: persisted (reservations/<agent id>/state), offers on
+ * the agent rescinded. */
+int resv_agent_apply(struct master *m, struct m_agent *a, struct resources *offer,
+		     const char *op, const json_t *arr, char *err, size_t errlen);
+/* Re-applies a's dynamic reservations after it (re)registered (idempotent: once per
+ * registration). resv_sync_all does it for every connected agent. */
+void resv_sync(struct master *m, struct m_agent *a);
+void resv_sync_all(struct master *m);
+void resv_free_all(struct master *m);
+/* Offer Resource JSON of res (resources offered on a): idle volumes and dynamic
+ * reservations with their reservation info (RESERVATION_REFINEMENT: "reservations"). */
+json_t *resv_offer_json(struct master *m, const struct m_agent *a, const struct resources *res,
+			const char *alloc_role, bool refinement);
+/* A LAUNCH's TaskInfo.resources (task_res) and their parsed form: volumes exist and are
+ * idle, plain reserved disk leaves the volumes alone. 0 or -errno with err. */
+int resv_launch_check(struct master *m, struct m_agent *a, const json_t *task_res,
+		      const struct resources *res, char *err, size_t errlen);
+void resv_launch_commit(struct master *m, struct m_agent *a, const char *task_id,
+			const json_t *task_res);
+/* RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES, DESTROY_VOLUMES: 202, 400, 409. */
+void resv_operator_call(struct master *m, struct evhttp_request *req, const char *type,
+			const json_t *call);
+/* ==== end reservations.c ==== */

@@ -220,10 +220,12 @@ void master_free(struct master *m)
 	if (m->pass_ev)
 		event_free(m->pass_ev);
 	events_close_all(m);
+	operator_stream_close_all(m);
 	http_server_free(m->http);
 	master_metrics_free(m);
 	apps_free_all(m);
 	frameworks_free(m);
+	resv_free_all(m);
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)

@@ -123,6 +123,7 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 	a->state = AGENT_DISCONNECTED;
 	a->last_seen_usec = time_mono_usec();
 	hmap_put(&m->agents, a->id, a);
+	resv_sync(m, a); /* dynamic reservations on top of the static resources */
 	json_decref(j);
 	return 0;
 }
@@ -243,8 +244,10 @@ void registry_handle_subscribe(struct master *m, struct evhttp_request *req)
 	}
 	a->stream = http_stream_start(req, 200, "application/recordio", STREAM_MAX_PENDING,
 				      on_stream_close, a);
+	operator_event_agent_registered(m, a, is_new);
 	a->state = AGENT_CONNECTED;
 	a->registrations++;
+	resv_sync(m, a); /* its resources text is static only: re-apply dynamic reservations */
 	a->last_seen_usec = time_mono_usec();
 	log_info("master", "agent '%s' (%s at %s) %s: %s", a->id, a->hostname, a->http,
 		 is_new ? "registered" : "re-registered", a->resources_text);
@@ -326,6 +329,7 @@ void registry_tick(struct master *m)
 			log_warn("master", "agent '%s' (%s) unreachable: not heard from for %.0f s",
 				 a->id, a->hostname, m->cfg.agent_timeout_sec);
 			a->state = AGENT_UNREACHABLE;
+			operator_event_agent_removed(m, a);
 			if (a->stream) {
 				struct http_stream *st = a->stream;
 				a->stream = NULL;

@@ -508,6 +508,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 	in->ready = false;
 	memset(in->seen_uuids, 0, sizeof(in->seen_uuids));
 	hmap_put(&m->tasks, in->task_id, in);
+	operator_event_app_task_added(m, in);
 	pass_txn(p);
 	int r = apps_store_instance(m, in);
 	if (r < 0)

@@ -1,0 +1,426 @@
+/* The operator API's event stream: `POST /api/v1` {"type":"SUBSCRIBE"} (reference/compat.md
+ * §2.1). Each subscriber gets a chunked RecordIO stream (§1.2), one record per chunk: first
+ * SUBSCRIBED {get_state, heartbeat_interval_seconds}, then TASK_ADDED, TASK_UPDATED,
+ * AGENT_ADDED, AGENT_REMOVED, FRAMEWORK_ADDED/UPDATED/REMOVED as they happen, and a HEARTBEAT
+ * every OP_HEARTBEAT_SEC.
+ *
+ * The master's files call the operator_event_* hooks; each returns at once when nobody is
+ * subscribed, so they cost nothing on a master without operator subscribers.
+ *
+ * Invariants:
+ *  - Each event is serialized once and queued by reference to every subscriber.
+ *  - A subscriber holds at most OP_MAX_PENDING unsent bytes past its first record; one that
+ *    does not read is cut off (http_stream's bound). At most OP_MAX_SUBSCRIBERS at once
+ *    (more get 503).
+ *  - Tasks of the apps framework are announced (TASK_ADDED) before their first TASK_UPDATED:
+ *    `announced` holds the ids of live tasks staged since the first subscriber came, so a task
+ *    shown in a subscriber's get_state is not announced to it again (per-subscriber `since`).
+ *    It is bounded by the live tasks (and OP_MAX_ANNOUNCED) and emptied with the last
+ *    subscriber. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "master/fw-int.h"
+#include "master/master-int.h"
+#include "master/state-json.h"
+#include "net/recordio.h"
+
+#define OP_MAX_PENDING (4u * 1024u * 1024u)
+#define OP_MAX_SUBSCRIBERS 1024
+#define OP_HEARTBEAT_SEC 15
+#define OP_MAX_ANNOUNCED 1000000
+
+struct op_sub {
+	struct master *m;
+	struct http_stream *st;
+	struct event *hb;
+	uint64_t since_usec;      /* realtime: when it subscribed */
+	bool dead;                /* cut off or closed; on_close pending */
+	struct op_sub *prev, *next;
+};
+
+static struct op_sub *subs;
+static unsigned nsubs;
+static struct hmap announced = HMAP_INIT; /* app task id -> (void *)1 */
+static uint64_t announced_since;          /* realtime */
+
+/* ---- pure builders ---- */
+
+json_t *operator_event_new(const char *type, json_t *payload)
+{
+	json_t *ev = json_pack("{s:s}", "type", type);
+	if (!payload)
+		return ev;
+	char key[64];
+	size_t i = 0;
+	for (; type[i] && i + 1 < sizeof(key); i++)
+		key[i] = (char)(type[i] >= 'A' && type[i] <= 'Z' ? type[i] - 'A' + 'a' : type[i]);
+	key[i] = '\0';
+	json_object_set_new(ev, key, payload);
+	return ev;
+}
+
+json_t *operator_status_v1(const char *task_id, const char *agent_id, const char *state,
+			   const char *message, uint64_t real_usec)
+{
+	bool by_master = !strcmp(state, "TASK_LOST") || !strcmp(state, "TASK_UNREACHABLE") ||
+			 !strcmp(state, "TASK_GONE") || !strcmp(state, "TASK_DROPPED");
+	json_t *s = json_pack("{s:{s:s}, s:s, s:s, s:f}", "task_id", "value", task_id, "state",
+			      state, "source", by_master ? "SOURCE_MASTER" : "SOURCE_EXECUTOR",
+			      "timestamp", (double)real_usec / 1e6);
+	if (agent_id && *agent_id)
+		json_object_set_new(s, "agent_id", json_pack("{s:s}", "value", agent_id));
+	if (message && *message)
+		json_object_set_new(s, "message", json_string(message));
+	return s;
+}
+
+json_t *operator_task_updated_v1(const char *framework_id, json_t *status)
+{
+	const char *state = json_string_value(json_object_get(status, "state"));
+	json_t *p = json_pack("{s:{s:s}, s:o}", "framework_id", "value", framework_id, "status",
+			      status);
+	if (state)
+		json_object_set_new(p, "state", json_string(state));
+	return operator_event_new("TASK_UPDATED", p);
+}
+
+/* ---- delivery ---- */
+
+unsigned operator_stream_count(const struct master *m)
+{
+	unsigned n = 0;
+	for (const struct op_sub *s = subs; s; s = s->next)
+		if (s->m == m && !s->dead)
+			n++;
+	return n;
+}
+
+static bool anyone(const struct master *m)
+{
+	for (const struct op_sub *s = subs; s; s = s->next)
+		if (s->m == m && !s->dead)
+			return true;
+	return false;
+}
+
+static void sub_write(struct op_sub *s, struct http_shared *sh)
+{
+	if (s->dead)
+		return;
+	if (http_stream_write_shared(s->st, sh) < 0) {
+		log_warn("master", "operator subscriber cut off: it does not read its stream");
+		s->dead = true;
+	}
+}
+
+/* Sends ev (taken) to m's subscribers that subscribed at or before since_usec (0: all). */
+static void publish(struct master *m, json_t *ev, uint64_t since_usec)
+{
+	size_t len;
+	char *rec = recordio_json_record(ev, &len);
+	json_decref(ev);
+	if (!rec)
+		return;
+	struct http_shared *sh = http_shared_new(rec, len);
+	free(rec);
+	for (struct op_sub *s = subs; s; s = s->next)
+		if (s->m == m && (!since_usec || s->since_usec <= since_usec))
+			sub_write(s, sh);
+	http_shared_unref(sh);
+}
+
+static void on_heartbeat(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	struct op_sub *s = ctx;
+	if (s->dead)
+		return;
+	size_t len;
+	json_t *ev = operator_event_new("HEARTBEAT", NULL);
+	char *rec = recordio_json_record(ev, &len);
+	json_decref(ev);
+	if (rec && http_stream_write(s->st, rec, len) < 0)
+		s->dead = true;
+	free(rec);
+}
+
+static void on_close(struct http_stream *st, void *ctx)
+{
+	(void)st;
+	struct op_sub *s = ctx;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		subs = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	nsubs--;
+	if (s->hb)
+		event_free(s->hb);
+	free(s);
+	if (!subs) {
+		hmap_release(&announced);
+		hmap_init(&announced);
+	}
+}
+
+void operator_stream_subscribe(struct master *m, struct evhttp_request *req, json_t *get_state)
+{
+	if (nsubs >= OP_MAX_SUBSCRIBERS) {
+		json_decref(get_state);
+		http_reply_text(req, 503, "Too many operator API subscribers");
+		return;
+	}
+	json_t *ev = operator_event_new(
+		"SUBSCRIBED", json_pack("{s:o, s:f}", "get_state", get_state,
+					"heartbeat_interval_seconds", (double)OP_HEARTBEAT_SEC));
+	size_t len;
+	char *rec = recordio_json_record(ev, &len);
+	json_decref(ev);
+	if (!rec) {
+		http_reply_text(req, 500, "Cannot serialize the state");
+		return;
+	}
+	struct op_sub *s = xcalloc(1, sizeof(*s));
+	s->m = m;
+	s->since_usec = time_real_usec();
+	if (!subs)
+		announced_since = s->since_usec;
+	s->next = subs;
+	if (subs)
+		subs->prev = s;
+	subs = s;
+	nsubs++;
+	/* The first record may be large (the whole state): the bound applies past it. */
+	s->st = http_stream_start(req, 200, "application/json", OP_MAX_PENDING + len, on_close, s);
+	if (http_stream_write(s->st, rec, len) < 0)
+		s->dead = true;
+	free(rec);
+	s->hb = event_new(m->base, -1, EV_PERSIST, on_heartbeat, s);
+	struct timeval tv = { OP_HEARTBEAT_SEC, 0 };
+	if (!s->hb || event_add(s->hb, &tv) < 0)
+		log_warn("master", "operator subscriber: cannot arm its heartbeat timer");
+	log_info("master", "operator API subscriber from %s (%u now)", http_request_peer(req),
+		 nsubs);
+}
+
+void operator_stream_close_all(struct master *m)
+{
+	for (struct op_sub *s = subs; s; s = s->next)
+		if (s->m == m && !s->dead) {
+			s->dead = true;
+			http_stream_close(s->st);
+		}
+}
+
+/* ---- tasks ---- */
+
+static json_t *app_task_v1(struct master *m, const struct m_instance *in, const char *state)
+{
+	const struct app *def = in->app->def;
+	const char *role = def->role ? def->role : "*";
+	char name[APP_MAX_ID_LEN + 1];
+	app_task_name(def->id, name);
+	json_t *t = json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:s}", "name", name, "task_id",
+			      "value", in->task_id, "framework_id", "value", m->framework_id,
+			      "agent_id", "value", in->agent_id ? in->agent_id : "", "state", state);
+	json_t *res = state_json_resources_v1(&in->res, role);
+	if (json_array_size(res))
+		json_object_set_new(t, "resources", res);
+	else
+		json_decref(res);
+	json_t *labels = state_json_labels(def->labels);
+	if (json_array_size(labels))
+		json_object_set_new(t, "labels", json_pack("{s:O}", "labels", labels));
+	json_decref(labels);
+	json_object_set_new(t, "discovery", state_json_discovery(def, name, in->ports, in->nports));
+	if (def->user)
+		json_object_set_new(t, "user", json_string(def->user));
+	return t;
+}
+
+/* TASK_ADDED for an app task not announced yet (and staged while someone listens). */
+static void app_announce(struct master *m, const struct m_instance *in)
+{
+	if (!in->task_id || !in->task_id[0] || hmap_get(&announced, in->task_id))
+		return;
+	if (in->staged_at < announced_since || hmap_len(&announced) >= OP_MAX_ANNOUNCED)
+		return;
+	hmap_put(&announced, in->task_id, (void *)1);
+	publish(m, operator_event_new("TASK_ADDED", json_pack("{s:o}", "task",
+				       app_task_v1(m, in, "TASK_STAGING"))),
+		in->staged_at);
+}
+
+void operator_event_app_task_added(struct master *m, const struct m_instance *in)
+{
+	if (anyone(m))
+		app_announce(m, in);
+}
+
+void operator_event_app_task_updated(struct master *m, const struct m_instance *in,
+				     const char *state, const char *message)
+{
+	if (!anyone(m) || !state || !in->task_id)
+		return;
+	app_announce(m, in);
+	publish(m,
+		operator_task_updated_v1(m->framework_id,
+					 operator_status_v1(in->task_id, in->agent_id, state,
+							    message, time_real_usec())),
+		0);
+	if (apps_state_is_terminal(state))
+		hmap_del(&announced, in->task_id);
+}
+
+struct fw_added {
+	struct master *m;
+	char *task_id;
+};
+
+/* Deferred: the launching code fills the task in after fw_task_new. */
+static void fw_task_announce(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	struct fw_added *fa = ctx;
+	struct master *m = fa->m;
+	struct fw_task *t = m->fw && anyone(m) ? hmap_get(&m->fw->tasks, fa->task_id) : NULL;
+	if (t) {
+		const char *role = "*";
+		if (t->res.n)
+			role = t->res.v[0].role;
+		json_t *task = json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:s}", "name",
+					 t->name ? t->name : "", "task_id", "value", t->id,
+					 "framework_id", "value", t->fw_id, "agent_id", "value",
+					 t->agent_id, "state", t->state);
+		json_t *res = state_json_resources_v1(&t->res, role);
+		if (json_array_size(res))
+			json_object_set_new(task, "resources", res);
+		else
+			json_decref(res);
+		publish(m, operator_event_new("TASK_ADDED", json_pack("{s:o}", "task", task)), 0);
+	}
+	free(fa->task_id);
+	free(fa);
+}
+
+void operator_event_fw_task_added(struct master *m, const char *task_id)
+{
+	if (!anyone(m) || !task_id)
+		return;
+	struct fw_added *fa = xcalloc(1, sizeof(*fa));
+	fa->m = m;
+	fa->task_id = xstrdup(task_id);
+	struct timeval zero = { 0, 0 };
+	if (event_base_once(m->base, -1, EV_TIMEOUT, fw_task_announce, fa, &zero) < 0) {
+		free(fa->task_id);
+		free(fa);
+	}
+}
+
+void operator_event_fw_task_updated(struct master *m, const struct fw_task *t,
+				    const json_t *status)
+{
+	if (!anyone(m) || !status)
+		return;
+	publish(m, operator_task_updated_v1(t->fw_id, json_deep_copy(status)), 0);
+}
+
+/* ---- agents ---- */
+
+void operator_event_agent_added(struct master *m, const struct m_agent *a)
+{
+	if (!anyone(m))
+		return;
+	uint16_t port = 5051;
+	const char *colon = a->http ? strrchr(a->http, ':') : NULL;
+	if (colon) {
+		unsigned long p = strtoul(colon + 1, NULL, 10);
+		if (p > 0 && p < 65536)
+			port = (uint16_t)p;
+	}
+	char pid[400];
+	state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
+	json_t *info = json_pack("{s:s, s:i, s:{s:s}}", "hostname", a->hostname, "port", (int)port,
+				 "id", "value", a->id);
+	json_t *res = state_json_resources_v1(&a->total, NULL);
+	json_t *attrs = state_json_attributes_v1(&a->attrs);
+	if (json_array_size(res))
+		json_object_set(info, "resources", res);
+	if (json_array_size(attrs))
+		json_object_set(info, "attributes", attrs);
+	json_decref(attrs);
+	json_t *agent = json_pack("{s:o, s:b, s:b, s:s, s:s, s:{s:I}}", "agent_info", info,
+				  "active", 1, "deactivated", 0, "version",
+				  STATE_JSON_MESOS_VERSION, "pid", pid, "registered_time",
+				  "nanoseconds", (json_int_t)(a->registered_usec * 1000));
+	if (json_array_size(res))
+		json_object_set(agent, "total_resources", res);
+	json_decref(res);
+	publish(m, operator_event_new("AGENT_ADDED", json_pack("{s:o}", "agent", agent)), 0);
+}
+
+void operator_event_agent_registered(struct master *m, const struct m_agent *a, bool is_new)
+{
+	/* Before a->state is set: an agent back from unreachable is added again (Mesos). */
+	if (is_new || a->state == AGENT_UNREACHABLE)
+		operator_event_agent_added(m, a);
+}
+
+void operator_event_agent_removed(struct master *m, const struct m_agent *a)
+{
+	if (!anyone(m))
+		return;
+	publish(m, operator_event_new("AGENT_REMOVED",
+				      json_pack("{s:{s:s}}", "agent_id", "value", a->id)),
+		0);
+}
+
+/* ---- frameworks ---- */
+
+static json_t *framework_v1(const struct fw_framework *fw)
+{
+	json_t *info = fw->info ? json_deep_copy(fw->info) : json_object();
+	json_object_set_new(info, "id", json_pack("{s:s}", "value", fw->id));
+	bool on = fw->stream != NULL;
+	json_t *f = json_pack("{s:o, s:b, s:b, s:b}", "framework_info", info, "active", on,
+			      "connected", on, "recovered", 0);
+	json_t *used = state_json_resources_v1(&fw->used, NULL);
+	if (json_array_size(used))
+		json_object_set_new(f, "allocated_resources", used);
+	else
+		json_decref(used);
+	return f;
+}
+
+void operator_event_framework_subscribed(struct master *m, const struct fw_framework *fw,
+					 bool is_new)
+{
+	if (!anyone(m))
+		return;
+	const char *type = is_new ? "FRAMEWORK_ADDED" : "FRAMEWORK_UPDATED";
+	publish(m, operator_event_new(type, json_pack("{s:o}", "framework", framework_v1(fw))), 0);
+}
+
+void operator_event_framework_updated(struct master *m, const struct fw_framework *fw)
+{
+	operator_event_framework_subscribed(m, fw, false);
+}
+
+void operator_event_framework_removed(struct master *m, const struct fw_framework *fw)
+{
+	if (!anyone(m))
+		return;
+	json_t *info = fw->info ? json_deep_copy(fw->info) : json_object();
+	json_object_set_new(info, "id", json_pack("{s:s}", "value", fw->id));
+	publish(m, operator_event_new("FRAMEWORK_REMOVED", json_pack("{s:o}", "framework_info",
+								     info)),
+		0);
+}
