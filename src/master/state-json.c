@@ -29,6 +29,7 @@
 #include "base/util.h"
 #include "master/master-int.h"
 #include "master/state-json.h"
+#include "model/mesos-resources.h"
 
 /* ---- pure helpers ---- */
 
@@ -170,77 +171,10 @@ json_t *state_json_resources_v1(const struct resources *r, const char *alloc_rol
 }
 
 /* "[1-3,5-6]" -> [{begin,end}…]; junk pieces are skipped (the text came from our parser). */
-static json_t *ranges_v1(const char *text)
-{
-	json_t *rg = json_array();
-	struct res_range *v = NULL;
-	size_t n = 0;
-	char err[128];
-	if (resources_ranges_parse(text, &v, &n, err, sizeof(err)) == 0)
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(rg, json_pack("{s:I, s:I}", "begin",
-							    (json_int_t)v[i].begin, "end",
-							    (json_int_t)v[i].end));
-	free(v);
-	return json_pack("{s:o}", "range", rg);
-}
-
-/* "{a,b}" -> {"item": ["a", "b"]} */
-static json_t *set_v1(const char *text)
-{
-	json_t *items = json_array();
-	size_t len = strlen(text);
-	const char *p = text, *end = text + len;
-	if (len >= 2 && text[0] == '{' && text[len - 1] == '}') {
-		p++;
-		end--;
-	}
-	while (p < end) {
-		const char *c = memchr(p, ',', (size_t)(end - p));
-		const char *e = c ? c : end;
-		const char *b = p;
-		while (b < e && isspace((unsigned char)*b))
-			b++;
-		const char *t = e;
-		while (t > b && isspace((unsigned char)t[-1]))
-			t--;
-		if (t > b) {
-			char *s = xstrndup(b, (size_t)(t - b));
-			json_array_append_new(items, json_string(s));
-			free(s);
-		}
-		p = c ? c + 1 : end;
-	}
-	return json_pack("{s:o}", "item", items);
-}
-
+/* Attributes in the v1 shape: the same as offers carry (model/mesos-resources.c). */
 json_t *state_json_attributes_v1(const struct attributes *a)
 {
-	json_t *arr = json_array();
-	for (size_t i = 0; i < a->n; i++) {
-		const struct attribute *at = &a->v[i];
-		json_t *o = json_pack("{s:s}", "name", at->name);
-		switch (at->type) {
-		case ATTR_SCALAR:
-			json_object_set_new(o, "type", json_string("SCALAR"));
-			json_object_set_new(o, "scalar", json_pack("{s:f}", "value", at->scalar));
-			break;
-		case ATTR_RANGES:
-			json_object_set_new(o, "type", json_string("RANGES"));
-			json_object_set_new(o, "ranges", ranges_v1(at->text));
-			break;
-		case ATTR_SET:
-			json_object_set_new(o, "type", json_string("SET"));
-			json_object_set_new(o, "set", set_v1(at->text));
-			break;
-		case ATTR_TEXT:
-			json_object_set_new(o, "type", json_string("TEXT"));
-			json_object_set_new(o, "text", json_pack("{s:s}", "value", at->text));
-			break;
-		}
-		json_array_append_new(arr, o);
-	}
-	return arr;
+	return mesos_attributes_to_json(a);
 }
 
 int state_json_upid(const char *id, const char *host, uint16_t port, char *out, size_t len)
