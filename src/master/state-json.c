@@ -170,7 +170,6 @@ json_t *state_json_resources_v1(const struct resources *r, const char *alloc_rol
 	return arr;
 }
 
-/* "[1-3,5-6]" -> [{begin,end}…]; junk pieces are skipped (the text came from our parser). */
 /* Attributes in the v1 shape: the same as offers carry (model/mesos-resources.c). */
 json_t *state_json_attributes_v1(const struct attributes *a)
 {
