@@ -13,6 +13,9 @@ int parse_hostport(const char *s, char **host, uint16_t *port);
 
 /* Random v4 UUID, lower-case, 36 chars + NUL. */
 void id_uuid4(char out[37]);
+/* Time-ordered v7 UUID (48 bits of Unix milliseconds, then random; RFC 9562): ids made later
+ * sort later, so records keyed by them are appended, not scattered, in a B-tree. */
+void id_uuid7(char out[37]);
 /* Fills buf with n random bytes from getrandom(2). */
 void id_random(void *buf, size_t n);
 

@@ -140,7 +140,7 @@ struct m_instance *apps_add_instance(struct master *m, struct m_app *ma, unsigne
 {
 	struct m_instance *in = xcalloc(1, sizeof(*in));
 	in->app = ma;
-	id_uuid4(in->uuid);
+	id_uuid7(in->uuid); /* time-ordered: instance records append in the store */
 	in->index = index;
 	in->phase = INST_WAITING;
 	in->goal = GOAL_RUN;

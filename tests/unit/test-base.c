@@ -148,13 +148,26 @@ static void test_uuid(void **state)
 	assert_true(strchr("89ab", a[19]) != NULL);
 }
 
+static void test_uuid7_sorted(void **state)
+{
+	char prev[37] = "", cur[37];
+	for (int i = 0; i < 10000; i++) {
+		id_uuid7(cur);
+		assert_int_equal(strlen(cur), 36);
+		assert_int_equal(cur[14], '7');
+		assert_true(strchr("89ab", cur[19]) != NULL);
+		assert_true(strcmp(prev, cur) < 0);
+		memcpy(prev, cur, sizeof(prev));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hmap_basic),  cmocka_unit_test(test_hmap_many),
 		cmocka_unit_test(test_strbuf),	    cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_hostport),    cmocka_unit_test(test_time),
-		cmocka_unit_test(test_uuid),
+		cmocka_unit_test(test_uuid),	    cmocka_unit_test(test_uuid7_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
