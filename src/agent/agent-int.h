@@ -128,6 +128,8 @@ struct agent {
 	bool lease_write_failed;  /* logged once until a write succeeds */
 	char **activated;         /* drivers that answered Plugin.Activate */
 	size_t nactivated;
+	struct agent_vrm *removals; /* REMOVE_VOLUME calls in flight (at most AGENT_MAX_REMOVALS) */
+	size_t nremovals;
 };
 
 /* agent-task.c */
@@ -203,7 +205,18 @@ void agent_volumes_free(struct agent_task *t);
 /* DESTROY_VOLUME: removes <work>/volumes/<id> unless a live task uses it. 0, -EINVAL,
  * -EBUSY, -errno. */
 int agent_volume_destroy(struct agent *a, const char *persistence_id);
-/* The fence timer (agent-volume.c): start with the link, stop with it. */
+/* An external volume name: 1..255 bytes, no control characters. */
+bool agent_volume_name_valid(const char *name);
+#define AGENT_MAX_REMOVALS 64
+/* REMOVE_VOLUME: VolumeDriver.Remove {"Name": name} through driver (Plugin.Activate first
+ * when this run has not activated it), each call bounded by a->plugin_timeout_ms; the
+ * outcome is logged (one line) when the driver answers. Refused (logged) for a bad driver or
+ * name (-EINVAL), a volume a live task on this agent uses or has mounted (-EBUSY), too many
+ * removals in flight (-EAGAIN), a driver not found (-ENOENT). 0: started. Calls in flight
+ * are abandoned by agent_fence_stop. */
+int agent_volume_remove(struct agent *a, const char *driver, const char *name);
+/* The fence timer (agent-volume.c): start with the link, stop with it (which also abandons
+ * the REMOVE_VOLUME calls in flight). */
 int agent_fence_start(struct agent *a);
 void agent_fence_stop(struct agent *a);
 /* The master was heard from (a record, or a POST it answered): renews the lease, and

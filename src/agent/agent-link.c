@@ -144,6 +144,9 @@ static int on_record(const char *data, size_t len, void *ctx)
 	} else if (!strcmp(type, "DESTROY_VOLUME")) {
 		const char *pid = json_string_value(json_object_get(rec, "persistence_id"));
 		agent_volume_destroy(a, pid ? pid : "");
+	} else if (!strcmp(type, "REMOVE_VOLUME")) {
+		agent_volume_remove(a, json_string_value(json_object_get(rec, "driver")),
+				    json_string_value(json_object_get(rec, "name")));
 	} else if (strcmp(type, "HEARTBEAT")) {
 		log_debug("agent", "unknown record type '%s' ignored", type);
 	}

@@ -81,6 +81,17 @@ bool agent_volume_id_valid(const char *id)
 	return true;
 }
 
+bool agent_volume_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > 255)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return false;
+	return true;
+}
+
 bool agent_fence_due(uint64_t now_usec, uint64_t last_heard_usec, double lease_sec)
 {
 	if (!(lease_sec > 0))
@@ -164,7 +175,7 @@ static int vol_parse(struct agent *a, json_t *j, struct agent_vol *v, size_t i, 
 		const char *name = json_string_value(json_object_get(j, "name"));
 		const char *driver = json_string_value(json_object_get(j, "driver"));
 		json_t *opts = json_object_get(j, "options");
-		if (!name || !*name || strlen(name) > 255) {
+		if (!agent_volume_name_valid(name)) {
 			snprintf(msg, msglen, "Volume '%s': invalid name", label);
 			return -EINVAL;
 		}
@@ -560,6 +571,132 @@ int agent_volume_destroy(struct agent *a, const char *id)
 	return r;
 }
 
+/* ---- REMOVE_VOLUME ---- */
+
+struct agent_vrm {
+	struct agent_vrm *next;
+	struct agent *agent;
+	struct plugin_addr addr;
+	struct plugin_call *call;
+	char *driver, *name;
+	bool activating;
+};
+
+static void vrm_free(struct agent_vrm *m)
+{
+	struct agent *a = m->agent;
+	for (struct agent_vrm **pp = &a->removals; *pp; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			a->nremovals--;
+			break;
+		}
+	plugin_call_cancel(m->call);
+	free(m->driver);
+	free(m->name);
+	free(m);
+}
+
+static void vrm_answer(int r, json_t *ans, const char *err, void *arg);
+
+static bool vrm_call(struct agent_vrm *m)
+{
+	struct agent *a = m->agent;
+	json_t *body = m->activating ? NULL : json_pack("{s:s}", "Name", m->name);
+	m->call = plugin_call_start(a->base, &m->addr,
+				    m->activating ? "/Plugin.Activate" : "/VolumeDriver.Remove",
+				    body, a->plugin_timeout_ms, vrm_answer, m);
+	json_decref(body);
+	return m->call != NULL;
+}
+
+static void vrm_answer(int r, json_t *ans, const char *err, void *arg)
+{
+	struct agent_vrm *m = arg;
+	struct agent *a = m->agent;
+	m->call = NULL;
+	if (r == 0 && m->activating) {
+		if (!driver_activated(a, m->driver) && a->nactivated < 1024) {
+			a->activated = xrealloc(a->activated, (a->nactivated + 1) * sizeof(char *));
+			a->activated[a->nactivated++] = xstrdup(m->driver);
+		}
+		m->activating = false;
+		if (vrm_call(m))
+			return;
+		r = -ENOMEM;
+		err = "out of resources";
+	}
+	if (r == 0)
+		log_info("agent", "REMOVE_VOLUME: volume '%s' removed by driver '%s'", m->name,
+			 m->driver);
+	else
+		log_warn("agent", "REMOVE_VOLUME: volume '%s' (driver '%s') not removed: %s",
+			 m->name, m->driver, err ? err : "driver error");
+	vrm_free(m);
+}
+
+/* A task on this agent that holds driver/name: live (as for DESTROY_VOLUME) or mounted. */
+static struct agent_task *volume_user(struct agent *a, const char *driver, const char *name)
+{
+	for (size_t b = 0; b < a->nbuckets; b++)
+		for (struct agent_task *t = a->buckets[b]; t; t = t->hnext) {
+			if (!t->vols)
+				continue;
+			bool live = !(t->terminal && t->pidfd < 0 && !t->releasing);
+			for (size_t i = 0; i < t->vols->n; i++) {
+				const struct agent_vol *v = &t->vols->v[i];
+				if (v->external && !strcmp(v->driver, driver) &&
+				    !strcmp(v->name, name) && (live || v->mounted))
+					return t;
+			}
+		}
+	return NULL;
+}
+
+int agent_volume_remove(struct agent *a, const char *driver, const char *name)
+{
+	if (!driver || !plugin_name_valid(driver)) {
+		log_warn("agent", "REMOVE_VOLUME with an invalid driver ignored");
+		return -EINVAL;
+	}
+	if (!agent_volume_name_valid(name)) {
+		log_warn("agent", "REMOVE_VOLUME with an invalid name (driver '%s') ignored", driver);
+		return -EINVAL;
+	}
+	struct agent_task *user = volume_user(a, driver, name);
+	if (user) {
+		log_warn("agent", "REMOVE_VOLUME '%s' (driver '%s') refused: task '%s' uses it", name,
+			 driver, user->id);
+		return -EBUSY;
+	}
+	if (a->nremovals >= AGENT_MAX_REMOVALS) {
+		log_warn("agent", "REMOVE_VOLUME '%s' (driver '%s') refused: %u removals in flight",
+			 name, driver, AGENT_MAX_REMOVALS);
+		return -EAGAIN;
+	}
+	struct agent_vrm *m = xcalloc(1, sizeof(*m));
+	int r = plugin_discover_default(a->volume_plugin_dir, driver, &m->addr);
+	if (r < 0) {
+		log_warn("agent", "REMOVE_VOLUME '%s': volume driver '%s' %s", name, driver,
+			 r == -ENOENT ? "not found" : "unusable");
+		free(m);
+		return r;
+	}
+	m->agent = a;
+	m->driver = xstrdup(driver);
+	m->name = xstrdup(name);
+	m->activating = !driver_activated(a, driver);
+	m->next = a->removals;
+	a->removals = m;
+	a->nremovals++;
+	if (!vrm_call(m)) {
+		log_warn("agent", "REMOVE_VOLUME '%s' (driver '%s'): out of resources", name, driver);
+		vrm_free(m);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* ---- the fence ---- */
 
 static uint64_t lease_deadline(const struct agent *a)
@@ -663,6 +800,8 @@ void agent_fence_stop(struct agent *a)
 	a->fence_ev = NULL;
 	free(a->lease_path);
 	a->lease_path = NULL;
+	while (a->removals)
+		vrm_free(a->removals);
 	for (size_t i = 0; i < a->nactivated; i++)
 		free(a->activated[i]);
 	free(a->activated);

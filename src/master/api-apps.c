@@ -353,6 +353,11 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 		http_reply_message(req, 404, "App '%s' does not exist", id);
 		return;
 	}
+	bool wipe;
+	if (http_query_bool(req, "wipe", false, &wipe) < 0) {
+		http_reply_message(req, 400, "'wipe' must be true or false");
+		return;
+	}
 	/* force defaults to true for DELETE in Marathon's code: a deletion never waits. */
 	char prefix[STORE_MAX_KEY];
 	snprintf(prefix, sizeof(prefix), "versions/%s@", id);
@@ -393,6 +398,27 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 		ma->deploy = NULL;
 	}
 	ma->deleting = true;
+	if (wipe) {
+		/* External volumes go too, once no task uses them (local ones always do). */
+		json_t *wv = json_array();
+		for (size_t vi = 0; vi < ma->def->nvolumes; vi++) {
+			const struct app_volume *vol = &ma->def->volumes[vi];
+			if (vol->type != VOL_EXTERNAL)
+				continue;
+			if (vol->shared) {
+				log_info("master", "keeping shared volume '%s' of '%s'", vol->name, id);
+				continue;
+			}
+			for (size_t i = 0; i < ma->ninst; i++) {
+				const struct m_instance *in = ma->inst[i];
+				char *name = volume_name_for(vol, in->index);
+				json_array_append_new(wv, json_pack("{s:s, s:s, s:s?}", "driver", vol->driver,
+								    "name", name, "agent", in->agent_id));
+				free(name);
+			}
+		}
+		ma->wipe_volumes = wv;
+	}
 	char ver[32];
 	time_iso8601(time_real_usec(), ver);
 	struct m_deployment *d = apps_deployment_new(m, ma, "StopApplication");

@@ -677,9 +677,12 @@ static void deployment_free(struct m_deployment *d)
 void apps_deployment_failed_event(struct master *m, const struct m_deployment *d,
 				  const char *reason)
 {
+	json_t *plan = render_deployment(m, d);
+	json_t *step = json_pack("{s:O}", "actions", json_object_get(plan, "currentActions"));
+	events_publish(m, "deployment_step_failure",
+		       json_pack("{s:O, s:o}", "plan", plan, "currentStep", step));
 	events_publish(m, "deployment_failed",
-		       json_pack("{s:s, s:o, s:s}", "id", d->id, "plan", render_deployment(m, d),
-				 "reason", reason));
+		       json_pack("{s:s, s:o, s:s}", "id", d->id, "plan", plan, "reason", reason));
 	master_metrics_deployment("canceled");
 }
 
@@ -733,6 +736,7 @@ void apps_free_app(struct master *m, struct m_app *ma)
 	deployment_free(ma->deploy);
 	json_decref(ma->last_failure);
 	json_decref(ma->versions);
+	json_decref(ma->wipe_volumes);
 	app_free(ma->def);
 	free(ma);
 }

@@ -113,6 +113,8 @@ struct m_app {
 	json_t *last_failure;      /* lastTaskFailure or NULL */
 	struct m_deployment *deploy; /* in flight, or NULL */
 	bool deleting;
+	json_t *wipe_volumes;      /* DELETE ?wipe=true: external volumes to remove once the
+				    * app's tasks are gone, [{driver, name, agent}] */
 	json_t *versions;          /* array of version strings, oldest first */
 	size_t place_cursor;       /* where the fast placement path goes on (schedule.c) */
 };

@@ -832,6 +832,37 @@ static void app_pass(struct pass *p, struct m_app *ma)
 		apps_deployment_done(m, ma);
 }
 
+/* DELETE ?wipe=true: ask an agent (the one that last mounted it, else any connected one) to
+ * remove each external volume through its driver. */
+static void remove_external_volumes(struct master *m, struct m_app *ma)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(ma->wipe_volumes, i, v) {
+		const char *aid = json_string_value(json_object_get(v, "agent"));
+		struct m_agent *a = aid ? hmap_get(&m->agents, aid) : NULL;
+		if (!a || a->state != AGENT_CONNECTED) {
+			a = NULL;
+			const char *k;
+			void *p;
+			for (size_t j = 0; !a && hmap_next(&m->agents, &j, &k, &p);)
+				if (((struct m_agent *)p)->state == AGENT_CONNECTED)
+					a = p;
+		}
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *driver = json_string_value(json_object_get(v, "driver"));
+		if (!a) {
+			log_warn("master", "external volume '%s' is left in place: no agent connected",
+				 name);
+			continue;
+		}
+		log_info("master", "removing external volume '%s' (driver '%s') through agent '%s'",
+			 name, driver, a->id);
+		registry_send(a, json_pack("{s:s, s:s, s:s}", "type", "REMOVE_VOLUME", "driver", driver,
+					   "name", name));
+	}
+}
+
 void apps_run_pass(struct master *m)
 {
 	uint64_t t0 = time_mono_usec();
@@ -850,6 +881,7 @@ void apps_run_pass(struct master *m)
 	}
 	for (size_t i = 0; i < ngone; i++) {
 		log_info("master", "app '%s' removed", gone[i]->def->id);
+		remove_external_volumes(m, gone[i]);
 		apps_deployment_done(m, gone[i]);
 		events_publish(m, "app_terminated_event", json_pack("{s:s}", "appId", gone[i]->def->id));
 		hmap_del(&m->apps, gone[i]->def->id);

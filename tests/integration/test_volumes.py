@@ -150,9 +150,35 @@ def test_external_volumes_per_index_through_berth_volume_plugin(cluster):
     assert new["id"] in f.read_text()
     assert api.delete("/v2/apps/ext").status_code == 200
     wait_until(lambda: api.get("/v2/apps/ext").status_code == 404, 15, what="app gone")
-    # External volumes are never removed by berth.
+    # A deletion keeps external volumes unless asked.
     assert (plug.root / "es0data" / "log").exists()
     del a1
+
+
+def test_app_deletion_with_wipe_removes_its_external_volumes(cluster):
+    cluster.master()
+    plug = cluster.volume_plugin()
+    cluster.agent(extra=["--volume-plugin-dir", str(plug.plugin_dir)])
+    api = cluster.m.api
+    vols = {"type": "MESOS", "volumes": [
+        {"containerPath": "vol", "mode": "RW", "external": {
+            "name": "wipe{index}", "provider": "dvdi", "options": {"dvdi/driver": plug.driver}}},
+        {"containerPath": "shared", "mode": "RW", "external": {
+            "name": "wipeshared", "provider": "dvdi", "shared": True,
+            "options": {"dvdi/driver": plug.driver}}}]}
+    app = app_def("/wipe", "echo x >> vol/log; echo x >> shared/log; exec sleep 1000",
+                  container=vols, instances=2)
+    assert api.post("/v2/apps", app).status_code == 201
+    wait_indexes(api, "/wipe", [0, 1])
+    for name in ("wipe0", "wipe1", "wipeshared"):
+        f = plug.root / name / "log"
+        wait_until(f.exists, 10, what=str(f))
+    assert api.delete("/v2/apps/wipe?wipe=maybe").status_code == 400
+    assert api.delete("/v2/apps/wipe?wipe=true").status_code == 200
+    wait_until(lambda: not (plug.root / "wipe0").exists() and not (plug.root / "wipe1").exists(),
+               20, what="the app's volumes removed through the driver")
+    # A shared volume may serve other apps: it is kept.
+    assert (plug.root / "wipeshared" / "log").exists()
 
 
 WEB_ROOT = "/var/lib/rexray/volumes"

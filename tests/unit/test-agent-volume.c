@@ -2,9 +2,11 @@
  * order, HTTP answer parsing, the non-blocking plugin client against the built-in local
  * driver on a real unix socket, a driver that answers Err, and one that never answers; an
  * external volume without a container path mounted through a driver (no bind mount, the
- * task gets the mountpoint); the lease file published for the shims. */
+ * task gets the mountpoint); the lease file published for the shims; REMOVE_VOLUME through
+ * the local driver, one answering Err, one never answering, and refused for a volume in use. */
 #include <errno.h>
 #include <event2/buffer.h>
+#include <fcntl.h>
 #include <event2/http.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -412,6 +414,171 @@ static void test_external_without_container_path(void **state)
 	event_base_free(base);
 }
 
+/* ---- REMOVE_VOLUME ---- */
+
+static int saved_stderr = -1;
+static char log_path[128];
+
+/* Sends stderr (the agent's log) to a file until log_end, which returns what was logged. */
+static void log_begin(void)
+{
+	snprintf(log_path, sizeof(log_path), "%s/log", dir);
+	fflush(stderr);
+	saved_stderr = dup(STDERR_FILENO);
+	int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(saved_stderr >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+}
+
+static char *log_end(void)
+{
+	fflush(stderr);
+	assert_int_equal(dup2(saved_stderr, STDERR_FILENO), STDERR_FILENO);
+	close(saved_stderr);
+	static char buf[4096];
+	FILE *f = fopen(log_path, "re");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	fputs(buf, stderr); /* still shown */
+	return buf;
+}
+
+/* Runs the loop until no removal is in flight. */
+static void removals_wait(struct agent *a)
+{
+	uint64_t t0 = time_mono_usec();
+	while (a->removals) {
+		assert_true(time_mono_usec() - t0 < 5000000);
+		event_base_loop(a->base, EVLOOP_ONCE);
+	}
+	assert_int_equal(a->nremovals, 0);
+}
+
+static void test_remove_volume(void **state)
+{
+	struct event_base *base = event_base_new();
+	char root[128], sock[160], plugdir[128], vroot[128], vdir[200];
+	snprintf(root, sizeof(root), "%s/rm-root", dir);
+	snprintf(plugdir, sizeof(plugdir), "%s/rm-plugins", dir);
+	snprintf(sock, sizeof(sock), "%s/local.sock", plugdir);
+	snprintf(vroot, sizeof(vroot), "%s/rm-volumes", dir);
+	snprintf(vdir, sizeof(vdir), "%s/es0data", root);
+	mkdirs(plugdir);
+	struct volplugin *vp;
+	struct volplugin_server *srv;
+	assert_int_equal(volplugin_new(root, &vp), 0);
+	assert_int_equal(volplugin_serve(vp, base, sock, &srv), 0);
+	struct plugin_addr addr;
+	const char *socks[] = { plugdir, NULL };
+	assert_int_equal(plugin_discover(socks, NULL, "local", &addr), 0);
+	struct result r = run_call(base, &addr, "/VolumeDriver.Create",
+				   json_pack("{s:s}", "Name", "es0data"), 2000);
+	assert_int_equal(r.r, 0);
+	struct stat st;
+	assert_int_equal(stat(vdir, &st), 0);
+
+	struct agent a = { .base = base, .volume_root = vroot, .volume_plugin_dir = plugdir,
+			   .plugin_timeout_ms = 2000 };
+
+	/* Bad fields: refused, nothing called. */
+	assert_int_equal(agent_volume_remove(&a, NULL, "es0data"), -EINVAL);
+	assert_int_equal(agent_volume_remove(&a, "../local", "es0data"), -EINVAL);
+	assert_int_equal(agent_volume_remove(&a, "local", NULL), -EINVAL);
+	assert_int_equal(agent_volume_remove(&a, "local", ""), -EINVAL);
+	assert_int_equal(agent_volume_remove(&a, "local", "es0\ndata"), -EINVAL);
+	assert_int_equal(agent_volume_remove(&a, "nosuchdriver", "es0data"), -ENOENT);
+	assert_null(a.removals);
+
+	/* A live task on this agent uses it: refused, the volume stays. */
+	struct agent_task t = { .id = "es.1", .agent = &a };
+	char msg[256];
+	json_t *spec = json_pack("{s:[{s:s, s:s, s:s, s:s}]}", "volumes", "type", "external",
+				 "container_path", "", "name", "es0data", "driver", "local");
+	assert_int_equal(agent_volumes_parse(&a, &t, spec, msg, sizeof(msg)), 0);
+	json_decref(spec);
+	struct agent_task *bucket = &t;
+	a.buckets = &bucket;
+	a.nbuckets = 1;
+	log_begin();
+	int rr = agent_volume_remove(&a, "local", "es0data");
+	char *log = log_end();
+	assert_int_equal(rr, -EBUSY);
+	assert_non_null(strstr(log, "refused: task 'es.1' uses it"));
+	/* Another volume of the same driver is not held by it. */
+	assert_int_equal(agent_volume_remove(&a, "local", "other"), 0);
+	removals_wait(&a);
+	/* Ended (no shim, nothing mounted): no longer in use. */
+	t.terminal = true;
+	t.pidfd = -1;
+	assert_int_equal(stat(vdir, &st), 0);
+
+	/* The driver answers Err (the local driver: mounted by someone else): left, logged. */
+	r = run_call(base, &addr, "/VolumeDriver.Mount",
+		     json_pack("{s:s, s:s}", "Name", "es0data", "ID", "elsewhere"), 2000);
+	assert_int_equal(r.r, 0);
+	log_begin();
+	assert_int_equal(agent_volume_remove(&a, "local", "es0data"), 0);
+	removals_wait(&a);
+	log = log_end();
+	assert_non_null(strstr(log, "REMOVE_VOLUME: volume 'es0data' (driver 'local') not removed"));
+	assert_int_equal(stat(vdir, &st), 0);
+	r = run_call(base, &addr, "/VolumeDriver.Unmount",
+		     json_pack("{s:s, s:s}", "Name", "es0data", "ID", "elsewhere"), 2000);
+	assert_int_equal(r.r, 0);
+
+	/* Removed: the driver's directory is gone, one line logged. */
+	log_begin();
+	assert_int_equal(agent_volume_remove(&a, "local", "es0data"), 0);
+	removals_wait(&a);
+	log = log_end();
+	assert_non_null(strstr(log, "REMOVE_VOLUME: volume 'es0data' removed by driver 'local'"));
+	assert_int_equal(stat(vdir, &st), -1);
+	assert_int_equal(errno, ENOENT);
+
+	/* A driver whose every answer is Err (Activate included). */
+	char bsock[200];
+	snprintf(bsock, sizeof(bsock), "%s/bad.sock", plugdir);
+	int lfd = listen_unix(bsock);
+	struct evhttp *http = evhttp_new(base);
+	evhttp_set_gencb(http, err_driver, NULL);
+	assert_int_equal(evhttp_accept_socket(http, lfd), 0);
+	log_begin();
+	assert_int_equal(agent_volume_remove(&a, "bad", "es0data"), 0);
+	removals_wait(&a);
+	log = log_end();
+	assert_non_null(strstr(log, "(driver 'bad') not removed: disk on fire"));
+	evhttp_free(http);
+
+	/* One that never answers: bounded by the plugin timeout. */
+	snprintf(bsock, sizeof(bsock), "%s/hang.sock", plugdir);
+	lfd = listen_unix(bsock);
+	a.plugin_timeout_ms = 200;
+	log_begin();
+	uint64_t t0 = time_mono_usec();
+	assert_int_equal(agent_volume_remove(&a, "hang", "es0data"), 0);
+	removals_wait(&a);
+	uint64_t took = time_mono_usec() - t0;
+	log = log_end();
+	assert_non_null(strstr(log, "(driver 'hang') not removed: "
+				"the driver did not answer within 200 ms"));
+	assert_true(took >= 180000 && took < 2000000);
+	/* Calls in flight are abandoned when the agent stops. */
+	assert_int_equal(agent_volume_remove(&a, "hang", "x"), 0);
+	assert_int_equal(a.nremovals, 1);
+	agent_fence_stop(&a);
+	assert_null(a.removals);
+	assert_int_equal(a.nremovals, 0);
+	close(lfd);
+
+	agent_volumes_free(&t);
+	volplugin_server_free(srv);
+	volplugin_free(vp);
+	event_base_free(base);
+}
+
 /* ---- the lease published for the shims ---- */
 
 static void test_lease_publish(void **state)
@@ -506,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_client_err_and_hang),
 		cmocka_unit_test(test_external_without_container_path),
 		cmocka_unit_test(test_lease_publish),
+		cmocka_unit_test(test_remove_volume),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
