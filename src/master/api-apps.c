@@ -145,7 +145,7 @@ struct m_app *api_commit_app(struct master *m, struct evhttp_request *req, struc
 			       json_pack("{s:s, s:s, s:O}", "clientIp", http_request_peer(req), "uri",
 					 evhttp_request_get_uri(req), "appDefinition", def->json));
 	apps_deployment_announce(m, target);
-	apps_schedule_pass(m);
+	apps_touch(m, target);
 	return target;
 }
 
@@ -425,6 +425,6 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 	snprintf(d->version, sizeof(d->version), "%s", ver);
 	log_info("master", "app '%s' deleted (deployment '%s')", id, d->id);
 	apps_deployment_announce(m, ma);
-	apps_schedule_pass(m);
+	apps_touch(m, ma);
 	api_reply_deployment(req, 200, ver, d->id);
 }

@@ -161,7 +161,7 @@ static void kill_instances(struct master *m, struct evhttp_request *req, struct 
 		json_array_append_new(arr, render_task(m, victims[i]));
 		apps_kill_instance(m, victims[i]);
 	}
-	apps_schedule_pass(m);
+	apps_touch(m, ma);
 	if (single) {
 		json_t *t = json_incref(json_array_get(arr, 0));
 		json_decref(arr);
@@ -334,7 +334,7 @@ static void tasks_delete(struct master *m, struct evhttp_request *req)
 	}
 	json_decref(body);
 	(void)last;
-	apps_schedule_pass(m);
+	apps_touch_all(m);
 	if (!answered)
 		http_reply_json(req, 200, json_pack("{s:o}", "tasks", killed));
 	else
@@ -409,6 +409,7 @@ static void deployments(struct master *m, struct evhttp_request *req, const char
 		/* Stop tracking it; the app stays as it is now. */
 		apps_deployment_failed_event(m, found->deploy, "canceled with force");
 		apps_deployment_stop(m, found);
+		apps_touch(m, found);
 		http_reply_text(req, 202, "");
 		return;
 	}
@@ -472,7 +473,7 @@ static void queue(struct master *m, struct evhttp_request *req, const char *rest
 		return;
 	ma->failures = 0;
 	ma->delay_until_usec = 0;
-	apps_schedule_pass(m);
+	apps_touch(m, ma);
 	http_reply_text(req, 204, "");
 }
 

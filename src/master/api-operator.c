@@ -19,7 +19,7 @@
 #include "master/master-int.h"
 #include "master/state-json.h"
 
-enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED, CALL_RESV };
+enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED, CALL_RESV, CALL_QUOTA };
 
 static const struct {
 	const char *type;
@@ -35,14 +35,14 @@ static const struct {
 	{ "GET_EXECUTORS", CALL_SERVED },
 	{ "GET_MASTER", CALL_SERVED },
 	{ "GET_OPERATIONS", CALL_SERVED },
-	{ "GET_WEIGHTS", CALL_SERVED },
+	{ "GET_WEIGHTS", CALL_QUOTA },
 	{ "GET_FLAGS", CALL_NOT_IMPLEMENTED },
 	{ "GET_METRICS", CALL_NOT_IMPLEMENTED },
 	{ "GET_LOGGING_LEVEL", CALL_NOT_IMPLEMENTED },
 	{ "SET_LOGGING_LEVEL", CALL_NOT_IMPLEMENTED },
 	{ "LIST_FILES", CALL_NOT_IMPLEMENTED },
 	{ "READ_FILE", CALL_NOT_IMPLEMENTED },
-	{ "UPDATE_WEIGHTS", CALL_NOT_IMPLEMENTED },
+	{ "UPDATE_WEIGHTS", CALL_QUOTA },
 	{ "SUBSCRIBE", CALL_SERVED },
 	{ "RESERVE_RESOURCES", CALL_RESV },
 	{ "UNRESERVE_RESOURCES", CALL_RESV },
@@ -58,8 +58,8 @@ static const struct {
 	{ "DRAIN_AGENT", CALL_NOT_IMPLEMENTED },
 	{ "DEACTIVATE_AGENT", CALL_NOT_IMPLEMENTED },
 	{ "REACTIVATE_AGENT", CALL_NOT_IMPLEMENTED },
-	{ "GET_QUOTA", CALL_NOT_IMPLEMENTED },
-	{ "UPDATE_QUOTA", CALL_NOT_IMPLEMENTED },
+	{ "GET_QUOTA", CALL_QUOTA },
+	{ "UPDATE_QUOTA", CALL_QUOTA },
 	{ "SET_QUOTA", CALL_NOT_IMPLEMENTED },
 	{ "REMOVE_QUOTA", CALL_NOT_IMPLEMENTED },
 	{ "TEARDOWN", CALL_NOT_IMPLEMENTED },
@@ -99,16 +99,19 @@ static json_t *call_payload(struct master *m, struct evhttp_request *req, const 
 		return state_json_v1_frameworks(m);
 	if (!strcmp(type, "GET_TASKS"))
 		return state_json_v1_tasks(m);
-	if (!strcmp(type, "GET_ROLES"))
-		return state_json_v1_roles(m);
+	if (!strcmp(type, "GET_ROLES")) {
+		json_t *roles = state_json_v1_roles(m);
+		quota_roles_annotate(m, roles); /* weights and quotas (quota.c) */
+		return roles;
+	}
 	if (!strcmp(type, "GET_MASTER"))
 		return state_json_v1_master(m, req);
 	if (!strcmp(type, "GET_STATE"))
 		return json_pack("{s:o, s:{}, s:o, s:o}", "get_tasks", state_json_v1_tasks(m),
 				 "get_executors", "get_frameworks", state_json_v1_frameworks(m),
 				 "get_agents", state_json_v1_agents(m));
-	/* GET_EXECUTORS, GET_OPERATIONS, GET_WEIGHTS: command tasks only, no operations,
-	 * default weights: every repeated field is empty, so left out. */
+	/* GET_EXECUTORS, GET_OPERATIONS: command tasks only, no operations: every repeated
+	 * field is empty, so left out. */
 	return json_object();
 }
 
@@ -174,6 +177,16 @@ void api_operator_handle(struct master *m, struct evhttp_request *req)
 		json_decref(call);
 		return;
 	}
+	if (calls[idx].kind == CALL_QUOTA) {
+		/* quota.c: UPDATE_* 200 (no body), 400, 409; GET_* 200 JSON. */
+		if (!strncmp(calls[idx].type, "GET_", 4) &&
+		    !state_json_accepts_json(evhttp_find_header(h, "Accept")))
+			reply_text(req, 406, "Expecting 'Accept' to allow application/json");
+		else
+			quota_operator_call(m, req, calls[idx].type, call);
+		json_decref(call);
+		return;
+	}
 	json_decref(call);
 	if (!state_json_accepts_json(evhttp_find_header(h, "Accept"))) {
 		reply_text(req, 406, "Expecting 'Accept' to allow application/json");
@@ -183,7 +196,7 @@ void api_operator_handle(struct master *m, struct evhttp_request *req)
 		reply_text(req, 501, "'%s' is not supported by berth's operator API yet; the read "
 				     "calls GET_HEALTH, GET_VERSION, GET_STATE, GET_AGENTS, "
 				     "GET_FRAMEWORKS, GET_TASKS, GET_ROLES, GET_EXECUTORS, "
-				     "GET_MASTER, GET_OPERATIONS and GET_WEIGHTS are",
+				     "GET_MASTER, GET_OPERATIONS, GET_WEIGHTS and GET_QUOTA are",
 			   calls[idx].type);
 		return;
 	}

@@ -355,7 +355,7 @@ static void task_ended(struct master *m, struct m_instance *in, const char *stat
 		apps_remove_instance(m, in);
 	else if (in->goal == GOAL_RUN && !ma->waiting_since)
 		ma->waiting_since = time_real_usec();
-	apps_schedule_pass(m);
+	apps_touch(m, ma);
 }
 
 static bool seen_uuid(struct m_instance *in, const char *uuid)
@@ -446,6 +446,7 @@ void apps_status_update(struct master *m, struct m_agent *a, const json_t *u)
 	if (seen_uuid(in, uuid))
 		return;
 	master_metrics_status_update(state);
+	in->app->dirty = true;
 	if (apps_state_is_terminal(state)) {
 		bool failure = !in->kill_sent || strcmp(state, "TASK_KILLED");
 		if (in->kill_sent && (!strcmp(state, "TASK_FAILED") || !strcmp(state, "TASK_FINISHED")))
@@ -532,6 +533,7 @@ void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *ta
 			   false);
 	}
 	free(lost);
+	apps_touch_all(m);
 	/* What the agent runs that no instance wants: a framework's, or nobody's. */
 	for (size_t ri = 0; hmap_next(&reported, &ri, &k, &v);) {
 		const char *st = json_string_value(json_object_get(v, "state"));
@@ -571,6 +573,7 @@ void apps_agent_lost(struct master *m, struct m_agent *a)
 	if (r == 0 && store_txn_commit(m->store) < 0)
 		log_error("master", "cannot commit after losing agent '%s'", a->id);
 	frameworks_agent_lost(m, a);
+	apps_touch_all(m);
 	a->ntasks = 0;
 	resources_release(&a->free);
 	resources_copy(&a->free, &a->total);
@@ -717,6 +720,21 @@ void apps_deployment_stop(struct master *m, struct m_app *ma)
 
 /* ---- the scheduling pass ---- */
 
+void apps_touch(struct master *m, struct m_app *ma)
+{
+	ma->dirty = true;
+	apps_schedule_pass(m);
+}
+
+void apps_touch_all(struct master *m)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);)
+		((struct m_app *)v)->dirty = true;
+	apps_schedule_pass(m);
+}
+
 void apps_schedule_pass(struct master *m)
 {
 	if (m->pass_ev && !event_pending(m->pass_ev, EV_TIMEOUT, NULL)) {
@@ -780,6 +798,7 @@ static int load_app(const char *key, const char *val, size_t len, uint64_t versi
 	snprintf(ma->config_version, sizeof(ma->config_version), "%s", cv ? cv : a->version);
 	ma->failures = (unsigned)json_integer_value(json_object_get(j, "failures"));
 	ma->versions = json_array();
+	ma->dirty = true;
 	hmap_put(&m->apps, a->id, ma);
 	json_decref(j);
 	return 0;

@@ -6,9 +6,15 @@
  *    outstanding offer on and no DECLINE filter for, even when the same resources sit in
  *    another framework's offer. The resources offered are the unreserved ones ("*") and
  *    those reserved for one of its unsuppressed roles.
- *  - Frameworks are served in Dominant Resource Fairness order (lowest dominant share of
- *    the cluster's cpus/mem/disk/gpus first, by what their live tasks hold), so when two
- *    race for the same resources the one with the smaller share hears of them first.
+ *  - Frameworks are served in weighted Dominant Resource Fairness order: lowest dominant
+ *    share of their role (what the role's tasks hold, apps framework included, of the
+ *    cluster's cpus/mem/disk/gpus) divided by the role's weight first, then lowest share of
+ *    the framework's own tasks (quota.c), so when two race for the same resources the one
+ *    with the smaller share hears of them first.
+ *  - Quotas (quota.c): an offer holds no more than the role's limit headroom, and no more
+ *    unreserved resources than are left once other roles' unmet guarantees are held back;
+ *    a LAUNCH that would take the role past its limit (or into those held-back resources)
+ *    is refused with TASK_ERROR, REASON_TASK_INVALID and a message saying which.
  *  - ACCEPT checks each task against the offer (over-commit: TASK_ERROR) and then against
  *    the agent's current free resources: if another framework's ACCEPT or the apps framework
  *    took them in between, the task is refused with TASK_DROPPED (PARTITION_AWARE) or
@@ -181,11 +187,16 @@ static json_t *offer_json(const struct fw_offer *o, const struct m_agent *a)
 
 /* Offers to fw every agent it may be offered now; returns the number of offers sent. */
 static size_t offer_to(struct frameworks *fws, struct fw_framework *fw, struct hmap *outstanding,
-		       uint64_t now)
+		       const struct quota_snapshot *snap, uint64_t now)
 {
 	const char *role = active_role(fw);
 	if (!role || !fw->stream)
 		return 0;
+	/* Quota caps of the role, per offer (offers are optimistic: LAUNCH checks again). */
+	bool capped = snap != NULL;
+	struct quota_amounts all_cap, star_cap;
+	if (capped)
+		quota_role_caps(fws->m, snap, role, &all_cap, &star_cap);
 	json_t *arr = NULL;
 	const char *k;
 	void *v;
@@ -199,6 +210,8 @@ static size_t offer_to(struct frameworks *fws, struct fw_framework *fw, struct h
 			continue;
 		struct resources res = RESOURCES_INIT;
 		offerable(fw, a, &res);
+		if (capped)
+			quota_cap_offer(&res, &all_cap, &star_cap);
 		if (resources_scalar(&res, "cpus", NULL) < MIN_CPUS &&
 		    resources_scalar(&res, "mem", NULL) < MIN_MEM) {
 			resources_release(&res);
@@ -251,19 +264,34 @@ void fw_offers_tick(struct frameworks *fws)
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)
 		if (((struct m_agent *)v)->state == AGENT_CONNECTED)
 			resources_add(&total, &((struct m_agent *)v)->total);
-	struct drf_entry *order = xcalloc(nfw, sizeof(*order));
+	/* Role allocations (apps framework and frameworks) for the weighted order and the
+	 * quota caps. */
+	struct quota_snapshot snap;
+	quota_snapshot_build(m, &snap);
+	bool quotas = quota_any(m);
+	struct quota_drf_client *order = xcalloc(nfw, sizeof(*order));
 	size_t n = 0;
 	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);) {
 		struct fw_framework *fw = v;
 		fw_filters_prune(fw, now);
-		if (!fw->stream || !active_role(fw))
+		const char *role = active_role(fw);
+		if (!fw->stream || !role)
 			continue;
+		struct quota_amounts ra;
+		quota_snapshot_alloc(&snap, role, &ra);
+		struct resources rr = RESOURCES_INIT;
+		for (int x = 0; x < QUOTA_NKINDS; x++)
+			if (ra.v[x] > 0)
+				resources_add_scalar(&rr, quota_kinds[x], "*", ra.v[x]);
 		order[n].id = fw->id;
+		order[n].role_share = mesos_drf_share(&rr, &total);
+		order[n].weight = quota_role_weight(m, role);
 		order[n].share = mesos_drf_share(&fw->used, &total);
 		order[n].ptr = fw;
 		n++;
+		resources_release(&rr);
 	}
-	mesos_drf_sort(order, n);
+	quota_drf_sort(order, n);
 	struct hmap outstanding = HMAP_INIT;
 	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);) {
 		struct fw_offer *o = v;
@@ -272,8 +300,9 @@ void fw_offers_tick(struct frameworks *fws)
 		hmap_put(&outstanding, key, o);
 	}
 	for (size_t i = 0; i < n; i++)
-		offer_to(fws, order[i].ptr, &outstanding, now);
+		offer_to(fws, order[i].ptr, &outstanding, quotas ? &snap : NULL, now);
 	hmap_release(&outstanding);
+	quota_snapshot_release(&snap);
 	free(order);
 	resources_release(&total);
 }
@@ -552,7 +581,7 @@ static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
 }
 
 static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json_t *tis,
-			  struct resources *remaining)
+			  const char *role, struct resources *remaining)
 {
 	size_t i;
 	const json_t *ti;
@@ -576,6 +605,8 @@ static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json
 						   "the accepted offers (%.200s)", want, have);
 			free(want);
 			free(have);
+			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
+		} else if (!quota_check(fw->fws->m, role, &res, err, sizeof(err))) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
 		} else if (!resources_contains(&a->free, &res)) {
 			refuse_task(fw, ti, a->id, fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST",
@@ -707,6 +738,8 @@ int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, siz
 	for (size_t k = 0; k < n; k++)
 		resources_add(&remaining, &offers[k]->res);
 	char *agent_id = a ? xstrdup(a->id) : NULL;
+	/* The offers' allocation role: the role the launched tasks are accounted to. */
+	char *role = xstrdup(n ? offers[0]->role : "*");
 	for (size_t k = 0; k < n; k++)
 		fw_offer_remove(fws, offers[k], false);
 	json_array_foreach(ops, i, op) {
@@ -734,7 +767,7 @@ int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, siz
 					refuse_task(fw, ti, agent_id, "TASK_ERROR", "REASON_TASK_INVALID",
 						    "LAUNCH_GROUP (task groups) is not supported by berth");
 			} else {
-				accept_launch(fw, a, tis, &remaining);
+				accept_launch(fw, a, tis, role, &remaining);
 			}
 		} else if (resv_op_name(t)) {
 			accept_resv(fw, a, op, t, bad, &remaining);
@@ -748,5 +781,6 @@ int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, siz
 		fw_filter_add(fw, agent_id, fw_refuse_seconds(json_object_get(accept, "filters")));
 	resources_release(&remaining);
 	free(agent_id);
+	free(role);
 	return 0;
 }

@@ -113,6 +113,7 @@ struct m_app {
 	json_t *last_failure;      /* lastTaskFailure or NULL */
 	struct m_deployment *deploy; /* in flight, or NULL */
 	bool deleting;
+	bool dirty;                /* something changed: the next pass must look at it */
 	json_t *wipe_volumes;      /* DELETE ?wipe=true: external volumes to remove once the
 				    * app's tasks are gone, [{driver, name, agent}] */
 	json_t *versions;          /* array of version strings, oldest first */
@@ -137,6 +138,7 @@ struct master {
 	struct ev_sub *subs;     /* /v2/events subscribers */
 	unsigned nsubs;
 	uint64_t events_hb_usec;
+	uint64_t full_pass_usec;   /* monotonic: last pass that looked at every app */
 	double volume_lease_sec;   /* an agent cut off this long kills its volume holders */
 	struct frameworks *fw;     /* external frameworks (frameworks.c), opaque here */
 };
@@ -159,6 +161,10 @@ void apps_free_all(struct master *m);
 void apps_free_app(struct master *m, struct m_app *ma);
 /* Loads apps, instances and deployments from the store. */
 void apps_schedule_pass(struct master *m);   /* runs the pass on the next loop turn */
+/* Marks ma changed (the next pass looks at it) and schedules a pass. */
+void apps_touch(struct master *m, struct m_app *ma);
+/* Marks every app changed (an agent came or went) and schedules a pass. */
+void apps_touch_all(struct master *m);
 void apps_run_pass(struct master *m);
 /* A status update from an agent for a task (fields as in agent-protocol.md §3). */
 void apps_status_update(struct master *m, struct m_agent *a, const json_t *update);
@@ -330,3 +336,82 @@ void resv_launch_commit(struct master *m, struct m_agent *a, const char *task_id
 void resv_operator_call(struct master *m, struct evhttp_request *req, const char *type,
 			const json_t *call);
 /* ==== end reservations.c ==== */
+
+/* ==== quota.c: role weights and quotas (issue 3) ==== */
+/* The scalar kinds quotas cover, in this order: cpus, mem, disk, gpus. */
+#define QUOTA_NKINDS 4
+extern const char *const quota_kinds[QUOTA_NKINDS];
+struct quota_amounts {
+	double v[QUOTA_NKINDS]; /* a limit of INFINITY: unlimited */
+};
+/* Pure arithmetic (unit tested). */
+int quota_kind_index(const char *name); /* -1 when not one of quota_kinds */
+void quota_amounts_zero(struct quota_amounts *a);
+void quota_amounts_unlimited(struct quota_amounts *a);
+void quota_amounts_add(struct quota_amounts *a, const struct quota_amounts *b);
+/* The kinds' totals in r, over all roles (role NULL) or one role. */
+void quota_amounts_of(const struct resources *r, const char *role, struct quota_amounts *out);
+/* alloc + more <= limit for every kind more asks for; err (may be NULL) says which not. */
+bool quota_fits(const struct quota_amounts *alloc, const struct quota_amounts *more,
+		const struct quota_amounts *limit, char *err, size_t errlen);
+/* max(0, limit - alloc), INFINITY where unlimited. */
+void quota_headroom(const struct quota_amounts *alloc, const struct quota_amounts *limit,
+		    struct quota_amounts *out);
+/* max(0, guarantee - consumed). */
+void quota_unmet(const struct quota_amounts *guar, const struct quota_amounts *consumed,
+		 struct quota_amounts *out);
+/* Cuts res down so that its scalars of each kind total at most all_cap (reserved entries
+ * kept first) and its unreserved ("*") ones at most star_cap; either cap may be NULL. */
+void quota_cap_offer(struct resources *res, const struct quota_amounts *all_cap,
+		     const struct quota_amounts *star_cap);
+/* Weighted DRF: role_share / weight ascending, then share, then id. */
+struct quota_drf_client {
+	const char *id;
+	double role_share;  /* dominant share of the client's role */
+	double weight;      /* the role's weight (> 0) */
+	double share;       /* the client's own dominant share */
+	void *ptr;
+};
+void quota_drf_sort(struct quota_drf_client *v, size_t n);
+
+/* Per-role accounting of the master's state (see quota.c for what counts). */
+struct quota_snapshot {
+	struct hmap alloc;      /* role -> struct quota_amounts*: allocated to its tasks */
+	struct hmap resv_free;  /* role -> struct quota_amounts*: unallocated reservations */
+	struct quota_amounts star_free; /* free unreserved, connected agents */
+	struct quota_amounts total;     /* all resources of connected agents */
+};
+void quota_snapshot_build(struct master *m, struct quota_snapshot *s);
+void quota_snapshot_release(struct quota_snapshot *s);
+void quota_snapshot_alloc(const struct quota_snapshot *s, const char *role,
+			  struct quota_amounts *out);
+/* The allocation role of a framework task. */
+const char *quota_fw_task_role(const struct fw_task *t);
+/* What role may still be given: all_cap (any resources, its limit's headroom) and star_cap
+ * (unreserved ones, after other roles' unmet guarantees are held back). */
+void quota_role_caps(struct master *m, const struct quota_snapshot *s, const char *role,
+		     struct quota_amounts *all_cap, struct quota_amounts *star_cap);
+/* Whether any role has a quota (when not, every check is a no-op). */
+bool quota_any(struct master *m);
+double quota_role_weight(struct master *m, const char *role);
+/* Whether role may be allocated more now (its limit, and other roles' guarantees for the
+ * unreserved part of more). quota_check says why not in err (may be NULL). */
+bool quota_allows(struct master *m, const char *role, const struct resources *more);
+bool quota_check(struct master *m, const char *role, const struct resources *more, char *err,
+		 size_t errlen);
+/* quota_allows for one more task of def (its role; cpus, mem, disk, gpus), to call in
+ * schedule.c before placing an instance. */
+bool quota_app_allows(struct master *m, const struct app *def);
+/* Operator API: UPDATE_WEIGHTS, UPDATE_QUOTA (200 empty, 400, 409, 503), GET_WEIGHTS,
+ * GET_QUOTA (200 JSON). false when type is none of them (nothing replied). */
+bool quota_operator_call(struct master *m, struct evhttp_request *req, const char *type,
+			 const json_t *call);
+/* Payloads of GET_WEIGHTS / GET_QUOTA (new references). */
+json_t *quota_get_weights(struct master *m);
+json_t *quota_get_quota(struct master *m);
+/* Adds the configured weights and {quota: {role, guarantees, limits, consumed}} to a
+ * GET_ROLES payload ({"roles": [...]}), and the configured roles it lacks. */
+void quota_roles_annotate(struct master *m, json_t *get_roles);
+/* Forgets the configuration loaded for m (at shutdown). */
+void quota_free_all(struct master *m);
+/* ==== end quota.c ==== */

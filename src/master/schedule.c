@@ -20,6 +20,8 @@
 /* Launches decided in one pass; more wait for the next pass (scheduled at once), so a huge
  * scale-up does not build one huge batch of records. */
 #define PASS_MAX_LAUNCHES 5000
+/* How often a pass looks at every app, changed or not. */
+#define FULL_PASS_USEC (5u * 1000000u)
 
 struct pending_launch {
 	struct m_instance *in;
@@ -782,7 +784,9 @@ static bool deployment_complete(const struct m_app *ma)
 	return running == ma->def->instances;
 }
 
-static void app_pass(struct pass *p, struct m_app *ma)
+/* One app's share of a pass. Returns whether it still has work in flight (waiting
+ * instances, a deployment, stops under way), so that the next pass looks at it again. */
+static bool app_pass(struct pass *p, struct m_app *ma)
 {
 	struct master *m = p->m;
 	if (!ma->deleting) {
@@ -791,6 +795,7 @@ static void app_pass(struct pass *p, struct m_app *ma)
 	}
 	/* Stop what must stop: kill live tasks, drop waiting instances. */
 	bool hold = ma->deleting && dependents_alive(m, ma);
+	bool stopping = false;
 	for (size_t i = 0; i < ma->ninst && !hold;) {
 		struct m_instance *in = ma->inst[i];
 		if (in->goal == GOAL_STOP || ma->deleting) {
@@ -801,13 +806,15 @@ static void app_pass(struct pass *p, struct m_app *ma)
 				continue;
 			}
 			apps_kill_instance(m, in);
+			stopping = true;
 		} else if (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE) {
 			apps_kill_instance(m, in);
+			stopping = true;
 		}
 		i++;
 	}
 	if (ma->deleting)
-		return;
+		return true;
 	/* Launch waiting instances once the backoff delay is over. */
 	uint64_t now = time_mono_usec();
 	bool waiting = false;
@@ -830,6 +837,7 @@ static void app_pass(struct pass *p, struct m_app *ma)
 		ma->waiting_since = 0;
 	if (ma->deploy && deployment_complete(ma))
 		apps_deployment_done(m, ma);
+	return waiting || stopping || ma->deploy;
 }
 
 /* DELETE ?wipe=true: ask an agent (the one that last mounted it, else any connected one) to
@@ -871,9 +879,16 @@ void apps_run_pass(struct master *m)
 	void *v;
 	struct m_app **gone = NULL;
 	size_t ngone = 0;
+	/* Apps nothing happened to are skipped; every few seconds a pass looks at all of them
+	 * anyway (backoff delays, and a safety net for a change nobody marked). */
+	bool full = t0 - m->full_pass_usec >= FULL_PASS_USEC;
+	if (full)
+		m->full_pass_usec = t0;
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 		struct m_app *ma = v;
-		app_pass(&p, ma);
+		if (!full && !ma->dirty)
+			continue;
+		ma->dirty = app_pass(&p, ma);
 		if (ma->deleting && ma->ninst == 0) {
 			gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
 			gone[ngone++] = ma;
