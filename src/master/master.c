@@ -226,6 +226,7 @@ void master_free(struct master *m)
 	apps_free_all(m);
 	frameworks_free(m);
 	resv_free_all(m);
+	quota_free_all(m);
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)

@@ -436,6 +436,8 @@ static bool launch(struct pass *p, struct m_instance *in)
 	}
 	struct m_app *ma = in->app;
 	const struct app *def = ma->def;
+	if (!quota_app_allows(m, def))
+		return false; /* its role's quota limit, or others' guarantees (quota.c) */
 	uint32_t *ports = xcalloc(def->nports + 1, sizeof(*ports));
 	bool fast = !def->nconstraints && !def->nvolumes && !in->pinned_agent;
 	struct m_agent *a = fast ? place_fast(p, ma, ports) : place(m, in, ports);
