@@ -627,6 +627,59 @@ static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json
 	}
 }
 
+/* LAUNCH_GROUP: the group's tasks start together or not at all. Each runs as a task of its
+ * own on the agent (berth has no default executor: no shared container; the executor's own
+ * resources are not taken). Checks the whole group first; on the first problem every task
+ * of the group gets the same refusal. */
+static void accept_launch_group(struct fw_framework *fw, struct m_agent *a, const json_t *tis,
+				const char *role, struct resources *remaining)
+{
+	struct resources sum = RESOURCES_INIT;
+	char err[600] = "";
+	const char *state = "TASK_ERROR", *reason = "REASON_TASK_INVALID";
+	size_t i;
+	const json_t *ti;
+	if (!json_array_size(tis))
+		snprintf(err, sizeof(err), "A task group needs at least one task");
+	json_array_foreach(tis, i, ti) {
+		if (err[0])
+			break;
+		struct resources res = RESOURCES_INIT;
+		double grace;
+		json_t *spec = NULL;
+		if (task_validate(fw, a, ti, &res, &grace, err, sizeof(err)) == 0 &&
+		    task_spec(fw, a, ti, &res, grace, &spec, err, sizeof(err)) == 0 &&
+		    resv_launch_check(fw->fws->m, a, json_object_get(ti, "resources"), &res, err,
+				      sizeof(err)) == 0)
+			resources_add(&sum, &res);
+		json_decref(spec);
+		resources_release(&res);
+	}
+	if (!err[0] && hmap_len(&fw->fws->tasks) + json_array_size(tis) > FW_MAX_TASKS)
+		snprintf(err, sizeof(err), "Too many framework tasks on this master");
+	if (!err[0] && !resources_contains(remaining, &sum))
+		snprintf(err, sizeof(err), "The task group uses more resources than available in "
+					   "the accepted offers");
+	if (!err[0] && !quota_check(fw->fws->m, role, &sum, err, sizeof(err)) && !err[0])
+		snprintf(err, sizeof(err), "Quota of role '%s' exceeded", role);
+	if (!err[0] && !resources_contains(&a->free, &sum)) {
+		state = fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST";
+		reason = "REASON_INVALID_OFFERS";
+		snprintf(err, sizeof(err), "Task launched with invalid offers: the offered resources "
+					   "were taken by another launch on the agent since the offer "
+					   "was made");
+	}
+	resources_release(&sum);
+	if (err[0]) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "Task group refused: %s", err);
+		json_array_foreach(tis, i, ti)
+			refuse_task(fw, ti, a->id, state, reason, msg);
+		return;
+	}
+	accept_launch(fw, a, tis, role, remaining);
+}
+
 /* "RESERVE" for the operation type "RESERVE" (etc.), or NULL: reservation operations. */
 static const char *resv_op_name(const char *type)
 {
@@ -761,11 +814,7 @@ int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, siz
 						    fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST",
 						    "REASON_INVALID_OFFERS", msg);
 			} else if (!strcmp(t, "LAUNCH_GROUP")) {
-				size_t j;
-				const json_t *ti;
-				json_array_foreach(tis, j, ti)
-					refuse_task(fw, ti, agent_id, "TASK_ERROR", "REASON_TASK_INVALID",
-						    "LAUNCH_GROUP (task groups) is not supported by berth");
+				accept_launch_group(fw, a, tis, role, &remaining);
 			} else {
 				accept_launch(fw, a, tis, role, &remaining);
 			}

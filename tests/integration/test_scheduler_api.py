@@ -342,3 +342,38 @@ def test_heartbeat(one):
     ev = fw.wait_event(lambda e: e["type"] == "HEARTBEAT", 20, "HEARTBEAT")
     assert ev == {"type": "HEARTBEAT"}
     fw.teardown()
+
+
+def test_launch_group_all_or_nothing(one):
+    m, a = one.m, one.a
+    fw = Framework(m.url)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+
+    def group(offer, tasks):
+        return fw.call({"type": "ACCEPT", "accept": {
+            "offer_ids": [{"value": offer["id"]["value"]}],
+            "operations": [{"type": "LAUNCH_GROUP", "launch_group": {
+                "executor": {"type": "DEFAULT", "executor_id": {"value": "ex"},
+                             "resources": []},
+                "task_group": {"tasks": tasks}}}],
+            "filters": {"refuse_seconds": 0}}})
+
+    # One task asks for more than the offer holds: the whole group is refused.
+    bad = [command_task("g1", o, "exec sleep 300", cpus=1, env=env()),
+           command_task("g2", o, "exec sleep 300", cpus=100, env=env())]
+    assert group(o, bad).status_code == 202
+    for t in ("g1", "g2"):
+        st = fw.wait_update(t, "TASK_ERROR")
+        assert st["message"].startswith("Task group refused:"), st["message"]
+    assert agent_used_cpus(a) == 0
+
+    # A good group: both tasks run.
+    o = fw.wait_offers()[0]
+    good = [command_task("g3", o, "exec sleep 300", cpus=1, env=env()),
+            command_task("g4", o, "exec sleep 300", cpus=1, env=env())]
+    assert group(o, good).status_code == 202
+    fw.wait_update("g3", "TASK_RUNNING")
+    fw.wait_update("g4", "TASK_RUNNING")
+    assert wait_until(lambda: agent_used_cpus(a) == 2, 10, what="the group's cpus used")
+    fw.teardown()
