@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "agent/agent.h"
+#include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/util.h"
@@ -86,21 +87,13 @@ static int dev_main(int argc, char **argv)
 			data = optarg;
 			break;
 		case 'h':
-			free(mhost);
-			mhost = NULL;
-			if (parse_hostport(optarg, &mhost, &mc.http_port) < 0) {
-				fprintf(stderr, "berth dev: --http '%s': expected ADDR:PORT\n", optarg);
+			if (flag_hostport("dev", "http", optarg, &mhost, &mc.http_port) < 0)
 				return 2;
-			}
 			mc.http_addr = mhost;
 			break;
 		case 'a':
-			free(ahost);
-			ahost = NULL;
-			if (parse_hostport(optarg, &ahost, &ac.http_port) < 0) {
-				fprintf(stderr, "berth dev: --agent-http '%s': expected ADDR:PORT\n", optarg);
+			if (flag_hostport("dev", "agent-http", optarg, &ahost, &ac.http_port) < 0)
 				return 2;
-			}
 			ac.http_addr = ahost;
 			break;
 		case 'r':
@@ -110,11 +103,8 @@ static int dev_main(int argc, char **argv)
 			ac.attributes = optarg;
 			break;
 		case 'o':
-			if (parse_double(optarg, &mc.agent_timeout_sec) < 0 || mc.agent_timeout_sec <= 0) {
-				fprintf(stderr, "berth dev: --agent-timeout '%s': expected seconds > 0\n",
-					optarg);
+			if (flag_seconds("dev", "agent-timeout", optarg, 86400, &mc.agent_timeout_sec) < 0)
 				return 2;
-			}
 			break;
 		case 'H':
 			dev_usage(stdout);

@@ -12,6 +12,7 @@
 #include "agent/agent-int.h"
 #include "agent/agent-util.h"
 #include "agent/plugin-client.h"
+#include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/util.h"
@@ -302,13 +303,8 @@ int agent_main(int argc, char **argv)
 		switch (c) {
 		case 'm': cfg.master_url = optarg; break;
 		case 'H':
-			free(host);
-			host = NULL;
-			if (parse_hostport(optarg, &host, &cfg.http_port) < 0) {
-				fprintf(stderr, "berth agent: bad --http '%s' (want ADDR:PORT)\n",
-					optarg);
+			if (flag_hostport("agent", "http", optarg, &host, &cfg.http_port) < 0)
 				return 2;
-			}
 			cfg.http_addr = host;
 			break;
 		case 'w': cfg.work_dir = optarg; break;
@@ -319,11 +315,8 @@ int agent_main(int argc, char **argv)
 		case 'V': cfg.volume_plugin_dir = optarg; break;
 		case 'T': {
 			double sec;
-			if (parse_double(optarg, &sec) < 0 || !(sec > 0) || sec > 3600) {
-				fprintf(stderr, "berth agent: bad --volume-plugin-timeout '%s'\n",
-					optarg);
+			if (flag_seconds("agent", "volume-plugin-timeout", optarg, 3600, &sec) < 0)
 				return 2;
-			}
 			cfg.plugin_timeout_ms = (uint32_t)(sec * 1000.0);
 			break;
 		}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
@@ -283,24 +284,17 @@ int master_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			free(host);
-			host = NULL;
-			if (parse_hostport(optarg, &host, &cfg.http_port) < 0) {
-				fprintf(stderr, "berth master: --http '%s': expected ADDR:PORT\n", optarg);
+			if (flag_hostport("master", "http", optarg, &host, &cfg.http_port) < 0)
 				return 2;
-			}
 			cfg.http_addr = host;
 			break;
 		case 's':
 			cfg.store_url = optarg;
 			break;
 		case 't':
-			if (parse_double(optarg, &cfg.agent_timeout_sec) < 0 ||
-			    cfg.agent_timeout_sec <= 0) {
-				fprintf(stderr, "berth master: --agent-timeout '%s': expected seconds > 0\n",
-					optarg);
+			if (flag_seconds("master", "agent-timeout", optarg, 86400,
+					 &cfg.agent_timeout_sec) < 0)
 				return 2;
-			}
 			break;
 		case 'n':
 			cfg.hostname = optarg;
