@@ -1,7 +1,9 @@
 """Helpers the benchmark drivers share: free ports, the HTTP API, waiting, /proc readings."""
 import json
 import os
+import signal
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -50,6 +52,26 @@ def environ(pid):
 
 def pids():
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+class Daemon:
+    """A berth daemon of the run: BENCH_TAG in its environment, output to log."""
+
+    def __init__(self, args, log, tag):
+        env = dict(os.environ, BENCH_TAG=tag)
+        self.log = open(log, "ab")
+        self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
+                                  stderr=self.log, env=env, start_new_session=True)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
 
 
 def wait_until(fn, timeout, what, interval=0.05):

@@ -18,30 +18,12 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchproc import (comm, environ, free_port, http, pids, pss_kib,  # noqa: E402
-                       status_kib, wait_until)
+from benchproc import (Daemon, comm, environ, free_port, http, pids,  # noqa: E402
+                       pss_kib, status_kib, wait_until)
 
 
 def mib(kib):
     return kib / 1024.0
-
-
-class Daemon:
-    def __init__(self, args, log, tag):
-        env = dict(os.environ, BENCH_TAG=tag)
-        self.log = open(log, "ab")
-        self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
-                                  stderr=self.log, env=env, start_new_session=True)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
 
 
 def cleanup(tag, work):
