@@ -185,6 +185,7 @@ int frameworks_init(struct master *m)
 	fws->m = m;
 	hmap_init(&fws->fws);
 	hmap_init(&fws->offers);
+	hmap_init(&fws->by_agent);
 	hmap_init(&fws->tasks);
 	hmap_init(&fws->views);
 	hmap_init(&fws->removed);
@@ -248,6 +249,10 @@ void frameworks_free(struct master *m)
 	void *v;
 	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);)
 		fw_offer_free(v);
+	for (size_t i = 0; hmap_next(&fws->by_agent, &i, &k, &v);) {
+		free(((struct fw_agent_offers *)v)->v);
+		free(v);
+	}
 	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);)
 		fw_task_free(v);
 	for (size_t i = 0; hmap_next(&fws->views, &i, &k, &v);)
@@ -259,6 +264,7 @@ void frameworks_free(struct master *m)
 	}
 	hmap_release(&fws->fws);
 	hmap_release(&fws->offers);
+	hmap_release(&fws->by_agent);
 	hmap_release(&fws->tasks);
 	hmap_release(&fws->views);
 	hmap_release(&fws->removed);

@@ -13,13 +13,17 @@
  *  - A live (non-terminal, not lost) task's resources are subtracted from its agent's
  *    a->free and counted in a->ntasks; they are given back once, when the task's terminal
  *    state arrives (fw_task_release).
- *  - Offers hold nothing: they are optimistic. An ACCEPT is checked against a->free.
+ *  - Offers hold nothing for good: they are optimistic. An ACCEPT is checked against
+ *    a->free. For FW_OFFER_CLAIM_SEC an offer holds its resources against the clients that
+ *    come after its framework in the allocation order (alloc.c), not against those before.
+ *  - by_agent lists exactly the offers in offers, grouped by agent id.
  *  - fw->stream is non-NULL exactly while the framework is subscribed (connected). */
 #pragma once
 #include "master/master-int.h"
 
 #define FW_HEARTBEAT_SEC 15.0
 #define FW_OFFER_TIMEOUT_SEC 30.0
+#define FW_OFFER_CLAIM_SEC 2.0      /* an offer's first claim on its resources (alloc.c) */
 #define FW_DEFAULT_REFUSE_SEC 5.0
 #define FW_MAX_REFUSE_SEC 31536000.0
 #define FW_RESEND_SEC 10.0          /* unacknowledged status updates are sent again */
@@ -70,6 +74,14 @@ struct fw_offer {
 	char *role;                 /* allocation role */
 	struct resources res;
 	uint64_t expires_usec;      /* monotonic */
+	uint64_t claim_until_usec;  /* monotonic */
+	struct quota_drf_client key; /* its framework's place in the order when offered */
+};
+
+/* The offers outstanding on one agent (frameworks.by_agent). */
+struct fw_agent_offers {
+	struct fw_offer **v;
+	size_t n, cap;
 };
 
 struct fw_task {
@@ -103,6 +115,7 @@ struct frameworks {
 	struct master *m;
 	struct hmap fws;            /* id -> struct fw_framework* */
 	struct hmap offers;         /* offer id -> struct fw_offer* */
+	struct hmap by_agent;       /* agent id -> struct fw_agent_offers* */
 	struct hmap tasks;          /* task id -> struct fw_task* */
 	struct hmap views;          /* agent id -> struct fw_agent_view* */
 	struct hmap removed;        /* framework id -> (void *)1 */
@@ -124,6 +137,18 @@ bool fw_has_role(const struct fw_framework *fw, const char *role);
 
 /* fw-offers.c */
 void fw_offers_tick(struct frameworks *fws);
+/* The first role of fw that is not suppressed, or NULL (none: it is offered nothing). */
+const char *fw_active_role(const struct fw_framework *fw);
+/* Offers fw, in one OFFERS event, what it may be offered on a and does not hold in an offer
+ * there yet (capped by its role's quota headroom when snap is non-NULL); the offer claims
+ * its resources at key. Returns whether an offer was sent. */
+bool fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
+		    const struct quota_snapshot *snap, const struct quota_drf_client *key,
+		    uint64_t now);
+/* Adds to held the resources that unexpired claims on agent_id hold against a client at
+ * key (claims of offers whose key comes before it). Returns whether there were any. */
+bool fw_claims_before(const struct frameworks *fws, const char *agent_id,
+		      const struct quota_drf_client *key, uint64_t now, struct resources *held);
 /* Removes an offer; rescind sends RESCIND to its framework first. */
 void fw_offer_remove(struct frameworks *fws, struct fw_offer *o, bool rescind);
 void fw_offers_remove_framework(struct frameworks *fws, struct fw_framework *fw, bool rescind);

@@ -2,15 +2,13 @@
  *
  * Allocation (docs/scheduler-api.md "Offers"):
  *  - Offers are optimistic (DESIGN.md §4): each subscribed framework with an unsuppressed
- *    role is offered the free resources (a->free) of every connected agent that it has no
- *    outstanding offer on and no DECLINE filter for, even when the same resources sit in
- *    another framework's offer. The resources offered are the unreserved ones ("*") and
- *    those reserved for one of its unsuppressed roles.
- *  - Frameworks are served in weighted Dominant Resource Fairness order: lowest dominant
- *    share of their role (what the role's tasks hold, apps framework included, of the
- *    cluster's cpus/mem/disk/gpus) divided by the role's weight first, then lowest share of
- *    the framework's own tasks (quota.c), so when two race for the same resources the one
- *    with the smaller share hears of them first.
+ *    role is offered the free resources (a->free) of every connected agent it has no
+ *    DECLINE filter for, less what its own outstanding offers there hold, even when the
+ *    same resources sit in another framework's offer. The resources offered are the
+ *    unreserved ones ("*") and those reserved for one of its unsuppressed roles.
+ *  - Frameworks are served in the allocation order of alloc.c (weighted DRF over the
+ *    frameworks and the apps framework); each offer claims its resources for
+ *    FW_OFFER_CLAIM_SEC against the clients after its framework in that order.
  *  - Quotas (quota.c): an offer holds no more than the role's limit headroom, and no more
  *    unreserved resources than are left once other roles' unmet guarantees are held back;
  *    a LAUNCH that would take the role past its limit (or into those held-back resources)
@@ -48,11 +46,44 @@ void fw_offer_free(struct fw_offer *o)
 	free(o);
 }
 
+static void by_agent_add(struct frameworks *fws, struct fw_offer *o)
+{
+	struct fw_agent_offers *ao = hmap_get(&fws->by_agent, o->agent_id);
+	if (!ao) {
+		ao = xcalloc(1, sizeof(*ao));
+		hmap_put(&fws->by_agent, o->agent_id, ao);
+	}
+	if (ao->n == ao->cap) {
+		ao->cap = ao->cap ? ao->cap * 2 : 4;
+		ao->v = xrealloc(ao->v, ao->cap * sizeof(*ao->v));
+	}
+	ao->v[ao->n++] = o;
+}
+
+static void by_agent_del(struct frameworks *fws, struct fw_offer *o)
+{
+	struct fw_agent_offers *ao = hmap_get(&fws->by_agent, o->agent_id);
+	if (!ao)
+		return;
+	for (size_t i = 0; i < ao->n; i++) {
+		if (ao->v[i] == o) {
+			ao->v[i] = ao->v[--ao->n];
+			break;
+		}
+	}
+	if (!ao->n) {
+		hmap_del(&fws->by_agent, o->agent_id);
+		free(ao->v);
+		free(ao);
+	}
+}
+
 void fw_offer_remove(struct frameworks *fws, struct fw_offer *o, bool rescind)
 {
 	if (rescind && o->fw)
 		fw_send(o->fw, json_pack("{s:s, s:{s:{s:s}}}", "type", "RESCIND", "rescind",
 					 "offer_id", "value", o->id));
+	by_agent_del(fws, o);
 	hmap_del(&fws->offers, o->id);
 	fw_offer_free(o);
 }
@@ -68,11 +99,24 @@ void fw_offers_remove_framework(struct frameworks *fws, struct fw_framework *fw,
 
 void fw_offers_remove_agent(struct frameworks *fws, const char *agent_id)
 {
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);)
-		if (!strcmp(((struct fw_offer *)v)->agent_id, agent_id))
-			fw_offer_remove(fws, v, true);
+	struct fw_agent_offers *ao;
+	while ((ao = hmap_get(&fws->by_agent, agent_id)))
+		fw_offer_remove(fws, ao->v[ao->n - 1], true);
+}
+
+bool fw_claims_before(const struct frameworks *fws, const char *agent_id,
+		      const struct quota_drf_client *key, uint64_t now, struct resources *held)
+{
+	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, agent_id);
+	bool any = false;
+	for (size_t i = 0; ao && i < ao->n; i++) {
+		const struct fw_offer *o = ao->v[i];
+		if (o->claim_until_usec > now && quota_drf_cmp(&o->key, key) < 0) {
+			resources_add(held, &o->res);
+			any = true;
+		}
+	}
+	return any;
 }
 
 /* ---- filters ---- */
@@ -136,8 +180,7 @@ void fw_filter_add(struct fw_framework *fw, const char *agent_id, double secs)
 
 /* ---- making offers ---- */
 
-/* The first role of fw that is not suppressed, or NULL. */
-static const char *active_role(const struct fw_framework *fw)
+const char *fw_active_role(const struct fw_framework *fw)
 {
 	for (size_t i = 0; i < fw->nroles; i++)
 		if (!fw->suppressed[i])
@@ -153,9 +196,10 @@ static bool role_active(const struct fw_framework *fw, const char *role)
 	return false;
 }
 
-/* What of a's free resources fw may be offered. */
-static void offerable(const struct fw_framework *fw, const struct m_agent *a,
-		      struct resources *out)
+/* What of a's free resources fw may be offered: the unreserved ones and those reserved for
+ * one of its active roles, less what its outstanding offers on a already hold. */
+static void offerable(const struct frameworks *fws, const struct fw_framework *fw,
+		      const struct m_agent *a, struct resources *out)
 {
 	for (size_t i = 0; i < a->free.n; i++) {
 		const struct resource *e = &a->free.v[i];
@@ -164,6 +208,10 @@ static void offerable(const struct fw_framework *fw, const struct m_agent *a,
 		struct resources one = { (struct resource *)e, 1 };
 		resources_add(out, &one);
 	}
+	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
+	for (size_t i = 0; ao && i < ao->n; i++)
+		if (ao->v[i]->fw == fw)
+			resources_subtract_upto(out, &ao->v[i]->res);
 }
 
 static json_t *offer_json(const struct fw_offer *o, const struct m_agent *a)
@@ -185,51 +233,98 @@ static json_t *offer_json(const struct fw_offer *o, const struct m_agent *a)
 			 "attributes", mesos_attributes_to_json(&a->attrs), "executor_ids");
 }
 
-/* Offers to fw every agent it may be offered now; returns the number of offers sent. */
-static size_t offer_to(struct frameworks *fws, struct fw_framework *fw, struct hmap *outstanding,
-		       const struct quota_snapshot *snap, uint64_t now)
+/* The quota caps of role per offer, from snap (NULL: no quotas, no caps). */
+struct offer_caps {
+	bool capped;
+	struct quota_amounts all, star;
+};
+
+static void caps_of(struct frameworks *fws, const struct quota_snapshot *snap, const char *role,
+		    struct offer_caps *c)
 {
-	const char *role = active_role(fw);
+	c->capped = snap != NULL;
+	if (c->capped)
+		quota_role_caps(fws->m, snap, role, &c->all, &c->star);
+}
+
+/* One offer of a to fw, recorded and claimed at key, as JSON (new reference); NULL when
+ * there is too little to offer. fw has an active role and a is connected and unfiltered. */
+static json_t *make_offer(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
+			  const struct offer_caps *caps, const struct quota_drf_client *key,
+			  uint64_t now)
+{
+	struct resources res = RESOURCES_INIT;
+	offerable(fws, fw, a, &res);
+	if (caps->capped)
+		quota_cap_offer(&res, &caps->all, &caps->star);
+	if (resources_scalar(&res, "cpus", NULL) < MIN_CPUS &&
+	    resources_scalar(&res, "mem", NULL) < MIN_MEM) {
+		resources_release(&res);
+		return NULL;
+	}
+	struct fw_offer *o = xcalloc(1, sizeof(*o));
+	snprintf(o->id, sizeof(o->id), "%s-O%llu", fws->offer_prefix,
+		 (unsigned long long)fws->offer_seq++);
+	o->fw = fw;
+	o->agent_id = xstrdup(a->id);
+	o->role = xstrdup(fw_active_role(fw));
+	o->res = res;
+	o->expires_usec = now + (uint64_t)(FW_OFFER_TIMEOUT_SEC * 1e6);
+	o->claim_until_usec = now + (uint64_t)(FW_OFFER_CLAIM_SEC * 1e6);
+	o->key = *key;
+	o->key.id = fw->id;
+	o->key.ptr = fw;
+	hmap_put(&fws->offers, o->id, o);
+	by_agent_add(fws, o);
+	return offer_json(o, a);
+}
+
+static bool can_offer(const struct fw_framework *fw, const struct m_agent *a, uint64_t now)
+{
+	return fw->stream && fw_active_role(fw) && a->state == AGENT_CONNECTED &&
+	       !fw_filtered(fw, a->id, now);
+}
+
+bool fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
+		    const struct quota_snapshot *snap, const struct quota_drf_client *key,
+		    uint64_t now)
+{
+	if (!can_offer(fw, a, now))
+		return false;
+	struct offer_caps caps;
+	caps_of(fws, snap, fw_active_role(fw), &caps);
+	json_t *o = make_offer(fws, fw, a, &caps, key, now);
+	if (!o)
+		return false;
+	fw_send(fw, json_pack("{s:s, s:{s:[o]}}", "type", "OFFERS", "offers", "offers", o));
+	return true;
+}
+
+/* Offers fw every agent it may be offered now, in one OFFERS event; returns the number of
+ * offers sent. */
+static size_t offer_to(struct frameworks *fws, struct fw_framework *fw,
+		       const struct quota_snapshot *snap, const struct quota_drf_client *key,
+		       uint64_t now)
+{
+	const char *role = fw_active_role(fw);
 	if (!role || !fw->stream)
 		return 0;
 	/* Quota caps of the role, per offer (offers are optimistic: LAUNCH checks again). */
-	bool capped = snap != NULL;
-	struct quota_amounts all_cap, star_cap;
-	if (capped)
-		quota_role_caps(fws->m, snap, role, &all_cap, &star_cap);
+	struct offer_caps caps;
+	caps_of(fws, snap, role, &caps);
 	json_t *arr = NULL;
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&fws->m->agents, &i, &k, &v);) {
 		struct m_agent *a = v;
-		if (a->state != AGENT_CONNECTED || fw_filtered(fw, a->id, now))
+		if (!can_offer(fw, a, now))
 			continue;
-		char key[512];
-		snprintf(key, sizeof(key), "%s\n%s", fw->id, a->id);
-		if (hmap_get(outstanding, key))
+		json_t *o = make_offer(fws, fw, a, &caps, key, now);
+		if (!o)
 			continue;
-		struct resources res = RESOURCES_INIT;
-		offerable(fw, a, &res);
-		if (capped)
-			quota_cap_offer(&res, &all_cap, &star_cap);
-		if (resources_scalar(&res, "cpus", NULL) < MIN_CPUS &&
-		    resources_scalar(&res, "mem", NULL) < MIN_MEM) {
-			resources_release(&res);
-			continue;
-		}
-		struct fw_offer *o = xcalloc(1, sizeof(*o));
-		snprintf(o->id, sizeof(o->id), "%s-O%llu", fws->offer_prefix,
-			 (unsigned long long)fws->offer_seq++);
-		o->fw = fw;
-		o->agent_id = xstrdup(a->id);
-		o->role = xstrdup(role);
-		o->res = res;
-		o->expires_usec = now + (uint64_t)(FW_OFFER_TIMEOUT_SEC * 1e6);
-		hmap_put(&fws->offers, o->id, o);
-		hmap_put(outstanding, key, o);
 		if (!arr)
 			arr = json_array();
-		json_array_append_new(arr, offer_json(o, a));
+		json_array_append_new(arr, o);
 	}
 	if (!arr)
 		return 0;
@@ -256,55 +351,17 @@ void fw_offers_tick(struct frameworks *fws)
 	if (fws->last_offer_usec && now - fws->last_offer_usec < OFFER_PERIOD_USEC)
 		return;
 	fws->last_offer_usec = now ? now : 1;
-	size_t nfw = hmap_len(&fws->fws);
-	if (!nfw)
-		return;
-	/* DRF order over the connected cluster. */
-	struct resources total = RESOURCES_INIT;
-	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)
-		if (((struct m_agent *)v)->state == AGENT_CONNECTED)
-			resources_add(&total, &((struct m_agent *)v)->total);
-	/* Role allocations (apps framework and frameworks) for the weighted order and the
-	 * quota caps. */
-	struct quota_snapshot snap;
-	quota_snapshot_build(m, &snap);
+	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);)
+		fw_filters_prune(v, now);
+	/* The frameworks in allocation order (alloc.c), each offered what is free. */
+	struct alloc_ctx c;
+	alloc_begin(m, &c);
+	const struct quota_drf_client *order;
+	size_t n = alloc_framework_order(&c, &order);
 	bool quotas = quota_any(m);
-	struct quota_drf_client *order = xcalloc(nfw, sizeof(*order));
-	size_t n = 0;
-	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);) {
-		struct fw_framework *fw = v;
-		fw_filters_prune(fw, now);
-		const char *role = active_role(fw);
-		if (!fw->stream || !role)
-			continue;
-		struct quota_amounts ra;
-		quota_snapshot_alloc(&snap, role, &ra);
-		struct resources rr = RESOURCES_INIT;
-		for (int x = 0; x < QUOTA_NKINDS; x++)
-			if (ra.v[x] > 0)
-				resources_add_scalar(&rr, quota_kinds[x], "*", ra.v[x]);
-		order[n].id = fw->id;
-		order[n].role_share = mesos_drf_share(&rr, &total);
-		order[n].weight = quota_role_weight(m, role);
-		order[n].share = mesos_drf_share(&fw->used, &total);
-		order[n].ptr = fw;
-		n++;
-		resources_release(&rr);
-	}
-	quota_drf_sort(order, n);
-	struct hmap outstanding = HMAP_INIT;
-	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);) {
-		struct fw_offer *o = v;
-		char key[512];
-		snprintf(key, sizeof(key), "%s\n%s", o->fw->id, o->agent_id);
-		hmap_put(&outstanding, key, o);
-	}
 	for (size_t i = 0; i < n; i++)
-		offer_to(fws, order[i].ptr, &outstanding, quotas ? &snap : NULL, now);
-	hmap_release(&outstanding);
-	quota_snapshot_release(&snap);
-	free(order);
-	resources_release(&total);
+		offer_to(fws, order[i].ptr, quotas ? alloc_snapshot(&c) : NULL, &order[i], now);
+	alloc_end(&c);
 }
 
 /* ---- DECLINE ---- */

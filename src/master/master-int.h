@@ -372,6 +372,7 @@ struct quota_drf_client {
 	double share;       /* the client's own dominant share */
 	void *ptr;
 };
+int quota_drf_cmp(const struct quota_drf_client *a, const struct quota_drf_client *b);
 void quota_drf_sort(struct quota_drf_client *v, size_t n);
 
 /* Per-role accounting of the master's state (see quota.c for what counts). */
@@ -380,11 +381,16 @@ struct quota_snapshot {
 	struct hmap resv_free;  /* role -> struct quota_amounts*: unallocated reservations */
 	struct quota_amounts star_free; /* free unreserved, connected agents */
 	struct quota_amounts total;     /* all resources of connected agents */
+	struct quota_amounts apps;      /* allocated to the apps framework, all roles */
 };
 void quota_snapshot_build(struct master *m, struct quota_snapshot *s);
 void quota_snapshot_release(struct quota_snapshot *s);
 void quota_snapshot_alloc(const struct quota_snapshot *s, const char *role,
 			  struct quota_amounts *out);
+/* Counts r as allocated to role from now on (apps: by the apps framework), keeping a
+ * snapshot current through a pass that places tasks instead of building it again. */
+void quota_snapshot_take(struct quota_snapshot *s, const char *role, const struct resources *r,
+			 bool apps);
 /* The allocation role of a framework task. */
 const char *quota_fw_task_role(const struct fw_task *t);
 /* What role may still be given: all_cap (any resources, its limit's headroom) and star_cap
@@ -399,9 +405,12 @@ double quota_role_weight(struct master *m, const char *role);
 bool quota_allows(struct master *m, const char *role, const struct resources *more);
 bool quota_check(struct master *m, const char *role, const struct resources *more, char *err,
 		 size_t errlen);
-/* quota_allows for one more task of def (its role; cpus, mem, disk, gpus), to call in
- * schedule.c before placing an instance. */
-bool quota_app_allows(struct master *m, const struct app *def);
+/* quota_check against a snapshot the caller keeps current (no O(cluster) rebuild). */
+bool quota_check_in(struct master *m, const struct quota_snapshot *s, const char *role,
+		    const struct resources *more, char *err, size_t errlen);
+/* Whether one more task of def (its role; cpus, mem, disk, gpus) fits its role's quota and
+ * the others' guarantees, against s; schedule.c asks before placing an instance. */
+bool quota_app_allows(struct master *m, const struct quota_snapshot *s, const struct app *def);
 /* Operator API: UPDATE_WEIGHTS, UPDATE_QUOTA (200 empty, 400, 409, 503), GET_WEIGHTS,
  * GET_QUOTA (200 JSON). false when type is none of them (nothing replied). */
 bool quota_operator_call(struct master *m, struct evhttp_request *req, const char *type,
@@ -415,3 +424,35 @@ void quota_roles_annotate(struct master *m, json_t *get_roles);
 /* Forgets the configuration loaded for m (at shutdown). */
 void quota_free_all(struct master *m);
 /* ==== end quota.c ==== */
+
+/* ==== alloc.c: the one allocation order over the apps framework and the frameworks ==== */
+/* One pass's view of the order; alloc_begin is cheap, the rest is built on first use. */
+struct alloc_ctx {
+	struct master *m;
+	uint64_t now;                   /* monotonic, at alloc_begin */
+	size_t nactive;                 /* external frameworks that may be offered */
+	bool built;
+	struct quota_snapshot snap;     /* when built */
+	struct quota_drf_client *order; /* the external frameworks in key order */
+	size_t norder;
+	char *role;                     /* the apps role key is for, or NULL */
+	struct quota_drf_client key;
+};
+void alloc_begin(struct master *m, struct alloc_ctx *c);
+void alloc_end(struct alloc_ctx *c);
+/* The pass's accounting (built on first use, kept current by alloc_took). */
+const struct quota_snapshot *alloc_snapshot(struct alloc_ctx *c);
+/* The subscribed external frameworks with an active role, first in the order first (ptr:
+ * struct fw_framework*). */
+size_t alloc_framework_order(struct alloc_ctx *c, const struct quota_drf_client **order);
+/* Whether one more task of def fits its role's quota and the others' guarantees. */
+bool alloc_app_allows(struct alloc_ctx *c, const struct app *def);
+/* What of a's free resources the apps framework may place a task of role onto now: first
+ * the external frameworks before it in the order are offered a (alloc.c), then what their
+ * offers claim is left out. Returns &a->free when nothing is claimed, else tmp (initialised
+ * by the caller, released by it after use) filled with the rest. */
+const struct resources *alloc_available(struct alloc_ctx *c, struct m_agent *a, const char *role,
+					struct resources *tmp);
+/* The apps framework took r for role: shares and quota accounting follow. */
+void alloc_took(struct alloc_ctx *c, const char *role, const struct resources *r);
+/* ==== end alloc.c ==== */

@@ -164,9 +164,8 @@ void quota_cap_offer(struct resources *res, const struct quota_amounts *all_cap,
 	*res = out;
 }
 
-static int drf_cmp(const void *pa, const void *pb)
+int quota_drf_cmp(const struct quota_drf_client *a, const struct quota_drf_client *b)
 {
-	const struct quota_drf_client *a = pa, *b = pb;
 	double ra = a->role_share / (a->weight > 0 ? a->weight : 1);
 	double rb = b->role_share / (b->weight > 0 ? b->weight : 1);
 	if (ra < rb - QUOTA_EPS)
@@ -178,6 +177,11 @@ static int drf_cmp(const void *pa, const void *pb)
 	if (a->share > b->share)
 		return 1;
 	return strcmp(a->id, b->id);
+}
+
+static int drf_cmp(const void *pa, const void *pb)
+{
+	return quota_drf_cmp(pa, pb);
 }
 
 void quota_drf_sort(struct quota_drf_client *v, size_t n)
@@ -382,6 +386,7 @@ void quota_snapshot_build(struct master *m, struct quota_snapshot *s)
 	hmap_init(&s->resv_free);
 	quota_amounts_zero(&s->star_free);
 	quota_amounts_zero(&s->total);
+	quota_amounts_zero(&s->apps);
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
@@ -400,8 +405,10 @@ void quota_snapshot_build(struct master *m, struct quota_snapshot *s)
 				quota_amounts_add(&sum, &one);
 			}
 		}
-		if (ma->ninst)
+		if (ma->ninst) {
 			quota_amounts_add(snap_slot(&s->alloc, role), &sum);
+			quota_amounts_add(&s->apps, &sum);
+		}
 	}
 	if (m->fw) {
 		for (size_t i = 0; hmap_next(&m->fw->tasks, &i, &k, &v);) {
@@ -425,6 +432,31 @@ void quota_snapshot_build(struct master *m, struct quota_snapshot *s)
 			if (idx >= 0 && strcmp(e->role, "*"))
 				snap_slot(&s->resv_free, e->role)->v[idx] += e->scalar;
 		}
+	}
+}
+
+void quota_snapshot_take(struct quota_snapshot *s, const char *role, const struct resources *r,
+			 bool apps)
+{
+	struct quota_amounts all, star;
+	quota_amounts_of(r, NULL, &all);
+	quota_amounts_of(r, "*", &star);
+	quota_amounts_add(snap_slot(&s->alloc, role), &all);
+	if (apps)
+		quota_amounts_add(&s->apps, &all);
+	for (int i = 0; i < QUOTA_NKINDS; i++) {
+		s->star_free.v[i] -= star.v[i];
+		if (s->star_free.v[i] < 0)
+			s->star_free.v[i] = 0;
+	}
+	for (size_t j = 0; j < r->n; j++) {
+		const struct resource *e = &r->v[j];
+		int idx = e->type == RES_SCALAR ? quota_kind_index(e->name) : -1;
+		struct quota_amounts *rf = idx >= 0 && strcmp(e->role, "*") ?
+						   hmap_get(&s->resv_free, e->role) :
+						   NULL;
+		if (rf)
+			rf->v[idx] = rf->v[idx] > e->scalar ? rf->v[idx] - e->scalar : 0;
 	}
 }
 
@@ -515,12 +547,20 @@ bool quota_check(struct master *m, const char *role, const struct resources *mor
 		return true;
 	struct quota_snapshot s;
 	quota_snapshot_build(m, &s);
+	bool ok = quota_check_in(m, &s, role, more, err, errlen);
+	quota_snapshot_release(&s);
+	return ok;
+}
+
+bool quota_check_in(struct master *m, const struct quota_snapshot *s, const char *role,
+		    const struct resources *more, char *err, size_t errlen)
+{
 	const struct quota_role *q = role_get(m, role);
 	struct quota_amounts alloc, want, star_want, all_cap, star_cap;
-	quota_snapshot_alloc(&s, role, &alloc);
+	quota_snapshot_alloc(s, role, &alloc);
 	quota_amounts_of(more, NULL, &want);
 	quota_amounts_of(more, "*", &star_want);
-	quota_role_caps(m, &s, role, &all_cap, &star_cap);
+	quota_role_caps(m, s, role, &all_cap, &star_cap);
 	char why[300];
 	bool ok = true;
 	if (q && q->quota_set && !quota_fits(&alloc, &want, &q->limit, why, sizeof(why))) {
@@ -538,7 +578,6 @@ bool quota_check(struct master *m, const char *role, const struct resources *mor
 			ok = false;
 		}
 	}
-	quota_snapshot_release(&s);
 	return ok;
 }
 
@@ -547,7 +586,7 @@ bool quota_allows(struct master *m, const char *role, const struct resources *mo
 	return quota_check(m, role, more, NULL, 0);
 }
 
-bool quota_app_allows(struct master *m, const struct app *def)
+bool quota_app_allows(struct master *m, const struct quota_snapshot *snap, const struct app *def)
 {
 	if (!quota_any(m))
 		return true;
@@ -555,9 +594,7 @@ bool quota_app_allows(struct master *m, const struct app *def)
 	/* One task's scalars. The guarantee rule sees them as unreserved unless the role's own
 	 * unallocated reservations in the cluster could cover them. */
 	struct quota_amounts want = { { def->cpus, def->mem, def->disk, def->gpus } };
-	struct quota_snapshot s;
-	quota_snapshot_build(m, &s);
-	const struct quota_amounts *own = strcmp(role, "*") ? hmap_get(&s.resv_free, role) : NULL;
+	const struct quota_amounts *own = strcmp(role, "*") ? hmap_get(&snap->resv_free, role) : NULL;
 	struct resources more = RESOURCES_INIT;
 	for (int i = 0; i < QUOTA_NKINDS; i++) {
 		double from_own = own ? (own->v[i] < want.v[i] ? own->v[i] : want.v[i]) : 0;
@@ -566,8 +603,7 @@ bool quota_app_allows(struct master *m, const struct app *def)
 		if (want.v[i] - from_own > QUOTA_EPS)
 			resources_add_scalar(&more, quota_kinds[i], "*", want.v[i] - from_own);
 	}
-	quota_snapshot_release(&s);
-	bool ok = quota_allows(m, role, &more);
+	bool ok = quota_check_in(m, snap, role, &more, NULL, 0);
 	resources_release(&more);
 	return ok;
 }

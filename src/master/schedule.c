@@ -48,7 +48,13 @@ struct pass {
 	bool have_agents;
 	struct rotation rot;
 	bool more;               /* stopped at PASS_MAX_LAUNCHES: run again */
+	struct alloc_ctx ac;     /* the allocation order (alloc.c) */
 };
+
+static const char *app_role(const struct app *def)
+{
+	return def->role ? def->role : "*";
+}
 
 static void pass_txn(struct pass *p)
 {
@@ -167,8 +173,9 @@ static double volume_disk(const struct app *def)
 }
 
 /* Picks an agent for in's next task; fills ports. NULL if none fits now. */
-static struct m_agent *place(struct master *m, struct m_instance *inst, uint32_t *ports)
+static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *ports)
 {
+	struct master *m = p->m;
 	struct m_app *ma = inst->app;
 	const struct app *def = ma->def;
 	if (inst->not_before_usec && time_mono_usec() < inst->not_before_usec)
@@ -228,6 +235,7 @@ static struct m_agent *place(struct master *m, struct m_instance *inst, uint32_t
 	struct m_agent *best = NULL;
 	unsigned best_count = 0;
 	double best_mem = -1;
+	struct resources tmp = RESOURCES_INIT;
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
@@ -236,7 +244,8 @@ static struct m_agent *place(struct master *m, struct m_instance *inst, uint32_t
 			continue;
 		if (inst->pinned_agent && strcmp(inst->pinned_agent, a->id))
 			continue; /* its local volumes are there */
-		if (allocate(def, &a->free, extra_disk, want, got, &alloc) < 0)
+		const struct resources *avail = alloc_available(&p->ac, a, app_role(def), &tmp);
+		if (allocate(def, avail, extra_disk, want, got, &alloc) < 0)
 			continue;
 		if (def->nconstraints) {
 			struct placement_target cand = { a->hostname, &a->attrs };
@@ -255,6 +264,7 @@ static struct m_agent *place(struct master *m, struct m_instance *inst, uint32_t
 		}
 	}
 	resources_release(&alloc);
+	resources_release(&tmp);
 	free(want);
 	free(got);
 	free(placed);
@@ -293,10 +303,12 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	for (size_t i = 0; i < def->nports; i++)
 		wantp[i] = def->require_ports ? def->ports[i].port : 0;
 	struct m_agent *found = NULL;
+	struct resources tmp = RESOURCES_INIT;
 	for (size_t tried = 0; tried < p->nagents; tried++) {
 		struct m_agent *a = p->agents[r->cursor];
 		r->cursor = (r->cursor + 1) % p->nagents;
-		if (allocate(def, &a->free, 0, wantp, ports, &alloc) == 0) {
+		const struct resources *avail = alloc_available(&p->ac, a, app_role(def), &tmp);
+		if (allocate(def, avail, 0, wantp, ports, &alloc) == 0) {
 			found = a;
 			break;
 		}
@@ -307,6 +319,7 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	if (wantp != want)
 		free(wantp);
 	resources_release(&alloc);
+	resources_release(&tmp);
 	return found;
 }
 
@@ -436,11 +449,11 @@ static bool launch(struct pass *p, struct m_instance *in)
 	}
 	struct m_app *ma = in->app;
 	const struct app *def = ma->def;
-	if (!quota_app_allows(m, def))
+	if (!alloc_app_allows(&p->ac, def))
 		return false; /* its role's quota limit, or others' guarantees (quota.c) */
 	uint32_t *ports = xcalloc(def->nports + 1, sizeof(*ports));
 	bool fast = !def->nconstraints && !def->nvolumes && !in->pinned_agent;
-	struct m_agent *a = fast ? place_fast(p, ma, ports) : place(m, in, ports);
+	struct m_agent *a = fast ? place_fast(p, ma, ports) : place(p, in, ports);
 	if (!a) {
 		free(ports);
 		return false;
@@ -472,6 +485,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		resources_add_scalar(&in->reserved, "disk", "*", volume_disk(def));
 		if (resources_subtract(&a->free, &in->reserved) < 0)
 			log_error("master", "reservation for '%s' on '%s' does not fit", in->uuid, a->id);
+		alloc_took(&p->ac, app_role(def), &in->reserved);
 		log_info("master", "instance %u of '%s' pinned to agent '%s' with its volumes",
 			 in->index, def->id, a->id);
 	}
@@ -491,7 +505,10 @@ static bool launch(struct pass *p, struct m_instance *in)
 	uint32_t *want = xcalloc(def->nports + 1, sizeof(*want));
 	for (size_t i = 0; i < def->nports; i++)
 		want[i] = ports[i]; /* exactly the ports placement picked */
-	int ar = allocate(def, &a->free, 0, want, ports, &in->res);
+	struct resources tmp = RESOURCES_INIT;
+	int ar = allocate(def, alloc_available(&p->ac, a, app_role(def), &tmp), 0, want, ports,
+			  &in->res);
+	resources_release(&tmp);
 	free(want);
 	if (ar < 0 || resources_subtract(&a->free, &in->res) < 0) {
 		/* place() checked; a failure here is a bug, but never oversubscribe. */
@@ -499,6 +516,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		resources_release(&in->res);
 		return false;
 	}
+	alloc_took(&p->ac, app_role(def), &in->res);
 	a->ntasks++;
 	in->phase = INST_LIVE;
 	in->state = "TASK_STAGING";
@@ -877,6 +895,7 @@ void apps_run_pass(struct master *m)
 {
 	uint64_t t0 = time_mono_usec();
 	struct pass p = { .m = m };
+	alloc_begin(m, &p.ac);
 	const char *k;
 	void *v;
 	struct m_app **gone = NULL;
@@ -944,6 +963,7 @@ void apps_run_pass(struct master *m)
 		master_metrics_task_launched();
 	free(p.launches);
 	free(p.agents);
+	alloc_end(&p.ac);
 	if (p.more)
 		apps_schedule_pass(m);
 	master_metrics_alloc_pass_usec(time_mono_usec() - t0);

@@ -750,6 +750,32 @@ int resources_subtract(struct resources *a, const struct resources *b)
 	return 0;
 }
 
+void resources_subtract_upto(struct resources *a, const struct resources *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct resource *s = &b->v[i];
+		long k = find_entry(a, s->name, s->role);
+		if (k < 0 || a->v[k].type != s->type)
+			continue;
+		struct resource *d = &a->v[k];
+		switch (s->type) {
+		case RES_SCALAR:
+			d->scalar -= s->scalar;
+			if (d->scalar < EPS)
+				d->scalar = 0;
+			break;
+		case RES_RANGES:
+			entry_subtract_ranges(d, s->ranges, s->nranges);
+			break;
+		case RES_SET:
+			for (size_t m = 0; m < s->nitems; m++)
+				entry_remove_item(d, s->items[m]);
+			break;
+		}
+	}
+	drop_empty(a);
+}
+
 uint64_t resources_range_count(const struct resources *r, const char *name, const char *role)
 {
 	uint64_t c = 0;

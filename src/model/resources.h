@@ -59,6 +59,8 @@ void resources_add_range(struct resources *r, const char *name, const char *role
 void resources_add(struct resources *a, const struct resources *b);
 /* a -= b; -EINVAL (a unchanged) unless a contains b. */
 int resources_subtract(struct resources *a, const struct resources *b);
+/* a -= b where they overlap: what of b a lacks is ignored (scalars stop at 0). */
+void resources_subtract_upto(struct resources *a, const struct resources *b);
 /* true when a holds at least b, entry by entry (same name and role). Scalars compare with
  * an epsilon of 1e-9 so that 0.1+0.2 fits into 0.3. */
 bool resources_contains(const struct resources *a, const struct resources *b);

@@ -192,6 +192,19 @@ static void test_algebra(void **state)
 	free(s);
 	assert_int_equal(resources_subtract(&b, &c), -EINVAL);
 
+	/* subtract_upto takes away only what overlaps: 6 cpus from 4 leaves none, ports
+	 * outside the ranges and other roles are ignored, sets lose what they hold. */
+	struct resources u = RESOURCES_INIT, w = RESOURCES_INIT;
+	parse("cpus(*):4; mem(*):1024; ports(*):[31000-31010]; d:{a,c}", &u);
+	parse("cpus(*):6; cpus(prod):1; mem(*):24; ports(*):[30990-31002, 31005, 32000]; d:{c,z}",
+	      &w);
+	resources_subtract_upto(&u, &w);
+	s = resources_format(&u);
+	assert_string_equal(s, "d(*):{a}; mem(*):1000; ports(*):[31003-31004, 31006-31010]");
+	free(s);
+	resources_release(&u);
+	resources_release(&w);
+
 	/* copy is deep. */
 	struct resources cp;
 	resources_copy(&cp, &a);

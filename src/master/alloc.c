@@ -1,0 +1,160 @@
+/* The allocation order (DESIGN.md §4; docs/scheduler-api.md "Allocation"): one weighted
+ * Dominant Resource Fairness order over the apps framework and the external frameworks.
+ *
+ * Clients and keys: each subscribed external framework with an unsuppressed role (keyed by
+ * that role), and the apps framework once for each role its apps use. A client's key
+ * (quota_drf_cmp): its role's dominant share of the connected cluster (all that is
+ * allocated to the role, by any framework) divided by the role's weight, then the client's
+ * own dominant share (the apps framework: all its tasks), then its framework id.
+ *
+ * How the order holds while offers are optimistic and the apps framework answers in-process:
+ *  - The offer tick (fw-offers.c) offers the external frameworks what is free, in key order.
+ *  - An offer claims its resources for FW_OFFER_CLAIM_SEC against the clients after its
+ *    framework in the order: the apps framework does not place onto them, so the framework
+ *    before it has the first chance to accept. A client before the framework may take them
+ *    (its ACCEPT then fails, as any conflict does).
+ *  - Before the apps framework places a task on an agent, each external framework before it
+ *    in the order that could use the agent is offered at once what is free there and not yet
+ *    in its offers; that offer claims it.
+ *
+ * Cost: nothing when no external framework is subscribed and no quota is set (then
+ * alloc_available is a->free). Otherwise one O(cluster) snapshot per pass (quota.c), kept
+ * current by alloc_took, and per agent looked at O(frameworks before the client + offers
+ * on the agent). */
+#include <string.h>
+
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "master/fw-int.h"
+#include "master/master-int.h"
+
+static double dominant_share(const struct quota_amounts *alloc, const struct quota_amounts *total)
+{
+	double s = 0;
+	for (int i = 0; i < QUOTA_NKINDS; i++)
+		if (total->v[i] > 0 && alloc->v[i] / total->v[i] > s)
+			s = alloc->v[i] / total->v[i];
+	return s;
+}
+
+void alloc_begin(struct master *m, struct alloc_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->m = m;
+	c->now = time_mono_usec();
+	if (!m->fw)
+		return;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->fw->fws, &i, &k, &v);) {
+		const struct fw_framework *fw = v;
+		if (fw->stream && fw_active_role(fw))
+			c->nactive++;
+	}
+}
+
+static void build(struct alloc_ctx *c)
+{
+	if (c->built)
+		return;
+	c->built = true;
+	struct master *m = c->m;
+	quota_snapshot_build(m, &c->snap);
+	if (!c->nactive)
+		return;
+	c->order = xcalloc(c->nactive, sizeof(*c->order));
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->fw->fws, &i, &k, &v) && c->norder < c->nactive;) {
+		struct fw_framework *fw = v;
+		const char *role = fw_active_role(fw);
+		if (!fw->stream || !role)
+			continue;
+		struct quota_amounts ra, used;
+		quota_snapshot_alloc(&c->snap, role, &ra);
+		quota_amounts_of(&fw->used, NULL, &used);
+		struct quota_drf_client *o = &c->order[c->norder++];
+		o->id = fw->id;
+		o->role_share = dominant_share(&ra, &c->snap.total);
+		o->weight = quota_role_weight(m, role);
+		o->share = dominant_share(&used, &c->snap.total);
+		o->ptr = fw;
+	}
+	quota_drf_sort(c->order, c->norder);
+}
+
+void alloc_end(struct alloc_ctx *c)
+{
+	if (c->built)
+		quota_snapshot_release(&c->snap);
+	free(c->order);
+	free(c->role);
+	memset(c, 0, sizeof(*c));
+}
+
+const struct quota_snapshot *alloc_snapshot(struct alloc_ctx *c)
+{
+	build(c);
+	return &c->snap;
+}
+
+size_t alloc_framework_order(struct alloc_ctx *c, const struct quota_drf_client **order)
+{
+	build(c);
+	*order = c->order;
+	return c->norder;
+}
+
+bool alloc_app_allows(struct alloc_ctx *c, const struct app *def)
+{
+	if (!quota_any(c->m))
+		return true;
+	build(c);
+	return quota_app_allows(c->m, &c->snap, def);
+}
+
+/* The apps framework's key for role (cached until the next alloc_took). */
+static const struct quota_drf_client *apps_key(struct alloc_ctx *c, const char *role)
+{
+	if (c->role && !strcmp(c->role, role))
+		return &c->key;
+	free(c->role);
+	c->role = xstrdup(role);
+	struct quota_amounts ra;
+	quota_snapshot_alloc(&c->snap, role, &ra);
+	c->key.id = c->m->framework_id;
+	c->key.role_share = dominant_share(&ra, &c->snap.total);
+	c->key.weight = quota_role_weight(c->m, role);
+	c->key.share = dominant_share(&c->snap.apps, &c->snap.total);
+	c->key.ptr = NULL;
+	return &c->key;
+}
+
+const struct resources *alloc_available(struct alloc_ctx *c, struct m_agent *a, const char *role,
+					struct resources *tmp)
+{
+	if (!c->nactive)
+		return &a->free;
+	build(c);
+	const struct quota_drf_client *key = apps_key(c, role);
+	const struct quota_snapshot *snap = quota_any(c->m) ? &c->snap : NULL;
+	for (size_t i = 0; i < c->norder && quota_drf_cmp(&c->order[i], key) < 0; i++)
+		fw_offer_agent(c->m->fw, c->order[i].ptr, a, snap, &c->order[i], c->now);
+	struct resources held = RESOURCES_INIT;
+	if (!fw_claims_before(c->m->fw, a->id, key, c->now, &held))
+		return &a->free;
+	resources_release(tmp);
+	resources_copy(tmp, &a->free);
+	resources_subtract_upto(tmp, &held);
+	resources_release(&held);
+	return tmp;
+}
+
+void alloc_took(struct alloc_ctx *c, const char *role, const struct resources *r)
+{
+	if (!c->built)
+		return;
+	quota_snapshot_take(&c->snap, role, r, true);
+	free(c->role);
+	c->role = NULL;
+}
