@@ -8,7 +8,8 @@
  * (after no change, and looking at every app as one pass every few seconds does) and of a
  * pass placing one task per app, and the master's RSS.
  *
- * usage: bench-alloc AGENTS APPS TASKS   (e.g. 10000 100 1000000) */
+ * usage: bench-alloc AGENTS APPS TASKS              (e.g. 10000 100 1000000)
+ *        bench-alloc --frameworks AGENTS FRAMEWORKS TASKS   (fwsim.c) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +20,9 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "base/util.h"
-#include "master/master-int.h"
+#include "bench.h"
 
-static json_t *pending; /* status updates the simulated agents owe: [{agent, update}] */
+static json_t *pending; /* status updates the simulated agents owe: {agent id: [update]} */
 
 static int sim_send(struct m_agent *a, json_t *rec)
 {
@@ -38,27 +39,43 @@ static int sim_send(struct m_agent *a, json_t *rec)
 	if (task) {
 		char u[37];
 		id_uuid4(u);
-		json_array_append_new(pending,
-				      json_pack("{s:s, s:{s:s, s:s, s:s, s:f}}", "agent", a->id, "update",
-						"task_id", task, "state", state, "uuid", u, "timestamp",
-						(double)time_real_usec() / 1e6));
+		json_t *mine = json_object_get(pending, a->id);
+		if (!mine) {
+			mine = json_array();
+			json_object_set_new(pending, a->id, mine);
+		}
+		json_array_append_new(mine, json_pack("{s:s, s:s, s:s, s:f}", "task_id", task, "state",
+						      state, "uuid", u, "timestamp",
+						      (double)time_real_usec() / 1e6));
 	}
 	json_decref(rec);
 	return 0;
 }
 
-/* Delivers what the agents owe, as the update endpoint would. */
-static size_t flush(struct master *m)
+/* A real agent posts at most this many updates at once (agent-protocol.md §3). */
+#define AGENT_BATCH 256
+
+size_t bench_flush(struct master *m)
 {
-	size_t n = json_array_size(pending);
-	size_t i;
-	json_t *e;
-	json_array_foreach(pending, i, e) {
-		struct m_agent *a = hmap_get(&m->agents, json_string_value(json_object_get(e, "agent")));
-		if (a)
-			apps_status_update(m, a, json_object_get(e, "update"));
+	size_t n = 0;
+	json_t *all = pending;
+	pending = json_object();
+	const char *id;
+	json_t *ups;
+	json_object_foreach(all, id, ups) {
+		struct m_agent *a = hmap_get(&m->agents, id);
+		for (size_t at = 0; a && at < json_array_size(ups); at += AGENT_BATCH) {
+			json_t *batch = json_array();
+			for (size_t i = at; i < at + AGENT_BATCH && i < json_array_size(ups); i++)
+				json_array_append(batch, json_array_get(ups, i));
+			json_t *acked = json_array();
+			if (registry_apply_updates(m, a, batch, acked) == 0)
+				n += json_array_size(acked);
+			json_decref(acked);
+			json_decref(batch);
+		}
 	}
-	json_array_clear(pending);
+	json_decref(all);
 	return n;
 }
 
@@ -111,7 +128,7 @@ static void add_app(struct master *m, unsigned i, long long instances)
 	hmap_put(&m->apps, def->id, ma);
 }
 
-static long rss_kib(void)
+long bench_rss_kib(void)
 {
 	FILE *f = fopen("/proc/self/status", "re");
 	char line[256];
@@ -140,9 +157,16 @@ static size_t running(struct master *m)
 int main(int argc, char **argv)
 {
 	uint64_t agents, apps, tasks;
+	bool fws = argc == 5 && !strcmp(argv[1], "--frameworks");
+	if (fws) {
+		argv++;
+		argc--;
+	}
 	if (argc != 4 || parse_u64(argv[1], &agents) < 0 || parse_u64(argv[2], &apps) < 0 ||
-	    parse_u64(argv[3], &tasks) < 0 || !agents || !apps) {
-		fprintf(stderr, "usage: bench-alloc AGENTS APPS TASKS\n");
+	    parse_u64(argv[3], &tasks) < 0 || !agents || !apps || agents > 1000000 ||
+	    apps > 100000) {
+		fprintf(stderr, "usage: bench-alloc AGENTS APPS TASKS\n"
+				"       bench-alloc --frameworks AGENTS FRAMEWORKS TASKS\n");
 		return 2;
 	}
 	log_set_level(LOG_WARN);
@@ -156,12 +180,20 @@ int main(int argc, char **argv)
 	struct master *m;
 	if (master_new(base, &cfg, &m) < 0)
 		return 1;
-	pending = json_array();
-	long rss0 = rss_kib();
+	pending = json_object();
+	long rss0 = bench_rss_kib();
 	add_agents(m, (unsigned)agents);
+	if (fws) {
+		int rc = bench_frameworks(m, (unsigned)agents, (unsigned)apps, (size_t)tasks);
+		char *cmd = xasprintf("rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench-alloc: could not remove '%s'\n", dir);
+		free(cmd);
+		_exit(rc);
+	}
 	for (unsigned i = 0; i < apps; i++)
 		add_app(m, i, (long long)(tasks / apps));
-	long rss_agents = rss_kib();
+	long rss_agents = bench_rss_kib();
 
 	/* Place everything: passes until every task runs. */
 	uint64_t t0 = time_mono_usec(), pass_max = 0, passes = 0;
@@ -172,14 +204,14 @@ int main(int argc, char **argv)
 		uint64_t d = time_mono_usec() - p0;
 		pass_max = d > pass_max ? d : pass_max;
 		passes++;
-		flush(m);
+		bench_flush(m);
 		if (passes > 100000)
 			break;
 	}
 	apps_run_pass(m); /* deployments finish */
-	flush(m);
+	bench_flush(m);
 	double place_s = (double)(time_mono_usec() - t0) / 1e6;
-	long rss_placed = rss_kib();
+	long rss_placed = bench_rss_kib();
 
 	/* The steady state: a pass after no change, a pass that looks at every app (as one does
 	 * every few seconds), then one placing a task per app. */
@@ -200,7 +232,7 @@ int main(int argc, char **argv)
 	uint64_t o0 = time_mono_usec();
 	apps_run_pass(m);
 	double one_ms = (double)(time_mono_usec() - o0) / 1e3;
-	flush(m);
+	bench_flush(m);
 
 	printf("agents %-6llu apps %-5llu tasks %-8llu | placed in %7.2f s (%7.0f placements/s, "
 	       "%llu passes, longest %6.1f ms) | pass, no change: %5.2f ms, every app looked at: "

@@ -32,23 +32,23 @@ void hmap_release(struct hmap *m)
 	hmap_init(m);
 }
 
-static struct hmap_slot *find(const struct hmap *m, const char *key)
+static struct hmap_slot *find(const struct hmap *m, const char *key, uint64_t h)
 {
 	if (!m->cap)
 		return NULL;
 	size_t mask = m->cap - 1;
-	for (size_t i = hash(key) & mask;; i = (i + 1) & mask) {
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		struct hmap_slot *s = &m->slots[i];
 		if (!s->key)
 			return NULL;
-		if (s->key != HMAP_TOMB && !strcmp(s->key, key))
+		if (s->hash == h && s->key != HMAP_TOMB && !strcmp(s->key, key))
 			return s;
 	}
 }
 
 void *hmap_get(const struct hmap *m, const char *key)
 {
-	struct hmap_slot *s = find(m, key);
+	struct hmap_slot *s = m->len ? find(m, key, hash(key)) : NULL;
 	return s ? s->val : NULL;
 }
 
@@ -62,7 +62,7 @@ static void rehash(struct hmap *m, size_t ncap)
 	for (size_t i = 0; i < ocap; i++) {
 		if (!old[i].key || old[i].key == HMAP_TOMB)
 			continue;
-		size_t j = hash(old[i].key) & (ncap - 1);
+		size_t j = old[i].hash & (ncap - 1);
 		while (m->slots[j].key)
 			j = (j + 1) & (ncap - 1);
 		m->slots[j] = old[i];
@@ -72,29 +72,31 @@ static void rehash(struct hmap *m, size_t ncap)
 
 void *hmap_put(struct hmap *m, const char *key, void *val)
 {
-	struct hmap_slot *s = find(m, key);
+	uint64_t h = hash(key);
+	struct hmap_slot *s = find(m, key, h);
 	if (s) {
 		void *prev = s->val;
 		s->val = val;
 		return prev;
 	}
-	if ((m->used + 1) * 4 >= m->cap * 3)
-		rehash(m, m->cap ? (m->len * 4 >= m->cap ? m->cap * 2 : m->cap) : 16);
+	if ((m->used + 1) * 8 >= m->cap * 5)
+		rehash(m, m->cap ? ((m->len + 1) * 4 >= m->cap ? m->cap * 2 : m->cap) : 16);
 	size_t mask = m->cap - 1;
-	size_t i = hash(key) & mask;
+	size_t i = h & mask;
 	while (m->slots[i].key && m->slots[i].key != HMAP_TOMB)
 		i = (i + 1) & mask;
 	if (!m->slots[i].key)
 		m->used++;
 	m->slots[i].key = xstrdup(key);
 	m->slots[i].val = val;
+	m->slots[i].hash = h;
 	m->len++;
 	return NULL;
 }
 
 void *hmap_del(struct hmap *m, const char *key)
 {
-	struct hmap_slot *s = find(m, key);
+	struct hmap_slot *s = m->len ? find(m, key, hash(key)) : NULL;
 	if (!s)
 		return NULL;
 	void *v = s->val;

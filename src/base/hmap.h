@@ -1,12 +1,15 @@
-/* A string-keyed hash map (open addressing, linear probing, tombstones). Keys are copied;
- * values are borrowed pointers the caller owns. Iteration order is unspecified. */
+/* A string-keyed hash map (open addressing, linear probing, tombstones, at most 5/8 of the
+ * slots used). Keys are copied; values are borrowed pointers the caller owns. Iteration
+ * order is unspecified. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct hmap_slot {
 	char *key; /* NULL = empty; HMAP_TOMB = deleted */
 	void *val;
+	uint64_t hash; /* of key, compared before the key (ids often share long prefixes) */
 };
 
 struct hmap {

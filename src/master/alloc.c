@@ -48,7 +48,7 @@ void alloc_begin(struct master *m, struct alloc_ctx *c)
 	void *v;
 	for (size_t i = 0; hmap_next(&m->fw->fws, &i, &k, &v);) {
 		const struct fw_framework *fw = v;
-		if (fw->stream && fw_active_role(fw))
+		if (fw_subscribed(fw) && fw_active_role(fw))
 			c->nactive++;
 	}
 }
@@ -68,7 +68,7 @@ static void build(struct alloc_ctx *c)
 	for (size_t i = 0; hmap_next(&m->fw->fws, &i, &k, &v) && c->norder < c->nactive;) {
 		struct fw_framework *fw = v;
 		const char *role = fw_active_role(fw);
-		if (!fw->stream || !role)
+		if (!fw_subscribed(fw) || !role)
 			continue;
 		struct quota_amounts ra, used;
 		quota_snapshot_alloc(&c->snap, role, &ra);

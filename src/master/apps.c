@@ -123,8 +123,30 @@ int apps_store_app(struct master *m, const struct m_app *ma)
 
 /* ---- instances ---- */
 
-static void inst_free(struct m_instance *in)
+void apps_count(struct master *m, struct m_instance *in, bool reserved)
 {
+	char **role = reserved ? &in->rsv_role : &in->res_role;
+	const struct resources *r = reserved ? &in->reserved : &in->res;
+	if (*role || !r->n)
+		return;
+	*role = xstrdup(in->app->def->role ? in->app->def->role : "*");
+	quota_ledger(m, *role, r, true, 1);
+}
+
+void apps_uncount(struct master *m, struct m_instance *in, bool reserved)
+{
+	char **role = reserved ? &in->rsv_role : &in->res_role;
+	if (!*role)
+		return;
+	quota_ledger(m, *role, reserved ? &in->reserved : &in->res, true, -1);
+	free(*role);
+	*role = NULL;
+}
+
+static void inst_free(struct master *m, struct m_instance *in)
+{
+	apps_uncount(m, in, false);
+	apps_uncount(m, in, true);
 	free(in->task_id);
 	json_decref(in->health);
 	free(in->pinned_agent);
@@ -178,6 +200,7 @@ void apps_destroy_volumes(struct master *m, struct m_instance *in)
 	}
 	if (a && in->reserved.n)
 		resources_add(&a->free, &in->reserved);
+	apps_uncount(m, in, true);
 	resources_release(&in->reserved);
 	json_decref(in->vols);
 	in->vols = NULL;
@@ -207,7 +230,7 @@ void apps_remove_instance(struct master *m, struct m_instance *in)
 			break;
 		}
 	}
-	inst_free(in);
+	inst_free(m, in);
 }
 
 /* The instance that replaces `old` (restart), or NULL. */
@@ -269,6 +292,7 @@ static void release_resources(struct master *m, struct m_instance *in)
 		if (a->ntasks)
 			a->ntasks--;
 	}
+	apps_uncount(m, in, false);
 	resources_release(&in->res);
 }
 
@@ -748,7 +772,7 @@ void apps_free_app(struct master *m, struct m_app *ma)
 	for (size_t i = 0; i < ma->ninst; i++) {
 		if (ma->inst[i]->phase == INST_LIVE)
 			hmap_del(&m->tasks, ma->inst[i]->task_id);
-		inst_free(ma->inst[i]);
+		inst_free(m, ma->inst[i]);
 	}
 	free(ma->inst);
 	deployment_free(ma->deploy);
@@ -854,6 +878,7 @@ static int load_instance(const char *key, const char *val, size_t len, uint64_t 
 		if (pa)
 			resources_subtract(&pa->free, &in->reserved);
 	}
+	apps_count(m, in, true);
 	in->created_at = (uint64_t)json_integer_value(json_object_get(j, "created_at"));
 	snprintf(in->replaces, sizeof(in->replaces), "%s",
 		 json_string_value(json_object_get(j, "replaces")) ?: "");
@@ -884,6 +909,7 @@ static int load_instance(const char *key, const char *val, size_t len, uint64_t 
 			resources_subtract(&a->free, &in->res);
 			a->ntasks++;
 		}
+		apps_count(m, in, false);
 	}
 	json_decref(j);
 	return 0;

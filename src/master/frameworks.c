@@ -29,7 +29,7 @@
 
 int fw_send(struct fw_framework *fw, json_t *event)
 {
-	if (!fw->stream) {
+	if (!fw_subscribed(fw)) {
 		json_decref(event);
 		return -ENOTCONN;
 	}
@@ -38,7 +38,8 @@ int fw_send(struct fw_framework *fw, json_t *event)
 	json_decref(event);
 	if (!rec)
 		return -EINVAL;
-	int r = http_stream_write(fw->stream, rec, len);
+	int r = fw->sim ? fw->sim(fw, rec, len, fw->sim_ctx) :
+			  http_stream_write(fw->stream, rec, len);
 	free(rec);
 	fw->hb_usec = time_mono_usec();
 	return r;
@@ -179,6 +180,13 @@ static int load_removed(const char *key, const char *val, size_t len, uint64_t v
 	return 0;
 }
 
+static void on_flush(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	fw_flush(ctx);
+}
+
 int frameworks_init(struct master *m)
 {
 	struct frameworks *fws = xcalloc(1, sizeof(*fws));
@@ -186,6 +194,9 @@ int frameworks_init(struct master *m)
 	hmap_init(&fws->fws);
 	hmap_init(&fws->offers);
 	hmap_init(&fws->by_agent);
+	hmap_init(&fws->dirty);
+	fws->launches = json_array();
+	fws->flush_ev = event_new(m->base, -1, 0, on_flush, fws);
 	hmap_init(&fws->tasks);
 	hmap_init(&fws->views);
 	hmap_init(&fws->removed);
@@ -245,6 +256,7 @@ void frameworks_free(struct master *m)
 	struct frameworks *fws = m->fw;
 	if (!fws)
 		return;
+	fw_flush(fws);
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);)
@@ -265,6 +277,11 @@ void frameworks_free(struct master *m)
 	hmap_release(&fws->fws);
 	hmap_release(&fws->offers);
 	hmap_release(&fws->by_agent);
+	free(fws->changed);
+	hmap_release(&fws->dirty);
+	json_decref(fws->launches);
+	if (fws->flush_ev)
+		event_free(fws->flush_ev);
 	hmap_release(&fws->tasks);
 	hmap_release(&fws->views);
 	hmap_release(&fws->removed);
@@ -530,11 +547,37 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 			      "framework_id", "value", fw->id, "heartbeat_interval_seconds",
 			      FW_HEARTBEAT_SEC, "master_info", master_info(m)));
 	fw_tasks_resend(fws, fw, true);
-	fws->last_offer_usec = 0; /* offer at the next tick */
+	fw_wake(fw); /* offer at the next tick */
+}
+
+struct fw_framework *fw_sim_subscribe(struct frameworks *fws, const json_t *info,
+				      int (*sim)(struct fw_framework *, const char *, size_t,
+						 void *),
+				      void *ctx)
+{
+	if (hmap_len(&fws->fws) >= FW_MAX_FRAMEWORKS)
+		return NULL;
+	char id[64];
+	snprintf(id, sizeof(id), "%s-%04u", fws->prefix, fws->fw_seq);
+	struct fw_framework *fw = fw_new(fws, id);
+	fw_apply_info(fw, info, NULL);
+	if (fw_store(fw) < 0) {
+		hmap_del(&fws->fws, fw->id);
+		fw_free(fw);
+		return NULL;
+	}
+	fw->sim = sim;
+	fw->sim_ctx = ctx;
+	operator_event_framework_subscribed(fws->m, fw, true);
+	fw_send(fw, json_pack("{s:s, s:{s:{s:s}, s:f, s:o}}", "type", "SUBSCRIBED", "subscribed",
+			      "framework_id", "value", fw->id, "heartbeat_interval_seconds",
+			      FW_HEARTBEAT_SEC, "master_info", master_info(fws->m)));
+	fw_wake(fw);
+	return fw;
 }
 
 /* REVIVE and SUPPRESS: the roles given (all when none) stop or start being suppressed. */
-static int call_revive_suppress(struct fw_framework *fw, const json_t *body, bool suppress,
+int fw_call_revive_suppress(struct fw_framework *fw, const json_t *body, bool suppress,
 				char *err, size_t errlen)
 {
 	const json_t *roles = json_object_get(body, "roles");
@@ -562,7 +605,7 @@ static int call_revive_suppress(struct fw_framework *fw, const json_t *body, boo
 	}
 	if (!suppress) {
 		fw_filters_clear(fw);
-		fw->fws->last_offer_usec = 0;
+		fw_wake(fw);
 	}
 	fw_store(fw);
 	return 0;
@@ -583,7 +626,7 @@ static int call_update_framework(struct fw_framework *fw, const json_t *body, ch
 	fw_apply_info(fw, info, suppressed);
 	/* Offers made for roles it may no longer have are withdrawn. */
 	fw_offers_remove_framework(fw->fws, fw, true);
-	fw->fws->last_offer_usec = 0;
+	fw_wake(fw);
 	operator_event_framework_updated(fw->fws->m, fw);
 	return fw_store(fw) < 0 ? -EIO : 0;
 }
@@ -617,7 +660,7 @@ static void dispatch(struct fw_framework *fw, struct evhttp_request *req, const 
 		return;
 	}
 	if (!strcmp(type, "REVIVE") || !strcmp(type, "SUPPRESS")) {
-		if (call_revive_suppress(fw, body, type[0] == 'S', err, sizeof(err)) < 0)
+		if (fw_call_revive_suppress(fw, body, type[0] == 'S', err, sizeof(err)) < 0)
 			return reply_invalid(req, err);
 		http_reply_text(req, 202, "");
 		return;
@@ -760,7 +803,7 @@ void frameworks_tick(struct master *m)
 	void *v;
 	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);) {
 		struct fw_framework *fw = v;
-		if (fw->stream) {
+		if (fw_subscribed(fw)) {
 			if (now - fw->hb_usec >= (uint64_t)(FW_HEARTBEAT_SEC * 1e6))
 				fw_send(fw, json_pack("{s:s}", "type", "HEARTBEAT"));
 			fw_tasks_resend(fws, fw, false);

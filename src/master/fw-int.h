@@ -17,7 +17,13 @@
  *    a->free. For FW_OFFER_CLAIM_SEC an offer holds its resources against the clients that
  *    come after its framework in the allocation order (alloc.c), not against those before.
  *  - by_agent lists exactly the offers in offers, grouped by agent id.
- *  - fw->stream is non-NULL exactly while the framework is subscribed (connected). */
+ *  - A task's LAUNCH reaches its agent only after the task is stored: ACCEPTs queue their
+ *    tasks (dirty) and LAUNCHes (launches), and fw_flush, at the end of the event-loop
+ *    iteration, stores every queued task in one commit (group commit: many ACCEPTs, one
+ *    fsync) and then sends the LAUNCHes.
+ *  - A framework is subscribed (connected) exactly while fw->stream is non-NULL, or, for an
+ *    in-process framework (fw_sim_subscribe), always; fw_subscribed says which.
+ *  - fw->noffers is the number of its offers in fws->offers. */
 #pragma once
 #include "master/master-int.h"
 
@@ -29,16 +35,21 @@
 #define FW_RESEND_SEC 10.0          /* unacknowledged status updates are sent again */
 #define FW_STREAM_MAX_PENDING (8u * 1024 * 1024)
 #define FW_MAX_ROLES 64
-#define FW_MAX_FILTERS 4096        /* decline filters per framework */
+#define FW_MAX_OFFERS 5000          /* outstanding offers per framework */
+#define FW_OFFERS_PER_EVENT 500     /* offers in one OFFERS event */
+/* The offer pass puts an agent in at most this many frameworks' offers at once (optimistic,
+ * but not every framework sees every agent); the claim of a framework ahead of the apps
+ * framework (alloc.c) is made regardless. */
+#define FW_MAX_OFFERS_PER_AGENT 2
+/* New offers per framework and pass: the agents' slots (above) split among the frameworks
+ * being offered, at least this many. */
+#define FW_MIN_OFFERS_PER_PASS 16
+#define FW_MAX_FILTERS 65536       /* decline filters per framework */
+#define FW_FILTER_PRUNE_USEC (10u * 1000000u) /* expired filters are dropped this often */
 #define FW_MAX_FRAMEWORKS 1024
 #define FW_MAX_TASKS 100000        /* all frameworks together */
 #define FW_MAX_TASK_PORTS 1024
 #define FW_MAX_REMOVED 1024        /* ids of removed frameworks remembered */
-
-struct fw_filter {
-	char *agent_id;
-	uint64_t until_usec;       /* monotonic */
-};
 
 /* The context of a framework's stream: on_close runs deferred, possibly after the framework
  * is gone, so it finds the framework through this link (fw NULL once it is removed). */
@@ -61,9 +72,16 @@ struct fw_framework {
 	char stream_id[37];
 	uint64_t disconnected_usec; /* monotonic; since when it has no stream */
 	uint64_t hb_usec;           /* monotonic; last heartbeat or event sent */
-	struct fw_filter *filters;
-	size_t nfilters;
+	struct hmap filters;        /* agent id -> uint64_t* until (monotonic usec) */
+	uint64_t pruned_usec;       /* monotonic: when expired filters were last dropped */
+	uint64_t filter_min_usec;   /* monotonic: when its first filter runs out; 0: none */
+	bool quiet;                 /* its last walk went round: look at changed agents only */
 	unsigned ntasks;            /* live tasks */
+	unsigned noffers;           /* outstanding offers */
+	/* In-process framework (bench/alloc): the RecordIO bytes of each event go to sim
+	 * (borrowed for the call) instead of to a stream. */
+	int (*sim)(struct fw_framework *fw, const char *rec, size_t len, void *ctx);
+	void *sim_ctx;
 	struct resources used;      /* resources of its live tasks (DRF) */
 };
 
@@ -94,6 +112,7 @@ struct fw_task {
 	struct resources res;
 	double grace_sec;
 	bool held;                  /* res is subtracted from the agent's free */
+	char *alloc_role;           /* while held: the role res is counted for in the ledger */
 	bool kill_pending;          /* a KILL to send once the agent is connected */
 	bool kill_sent;
 	json_t *status;             /* last TaskStatus sent to the framework, or NULL */
@@ -116,6 +135,9 @@ struct frameworks {
 	struct hmap fws;            /* id -> struct fw_framework* */
 	struct hmap offers;         /* offer id -> struct fw_offer* */
 	struct hmap by_agent;       /* agent id -> struct fw_agent_offers* */
+	struct hmap dirty;          /* task id -> (void *)1: to store at the next fw_flush */
+	json_t *launches;           /* [{agent, task, record}]: LAUNCHes for after that commit */
+	struct event *flush_ev;     /* runs fw_flush at the end of this loop iteration */
 	struct hmap tasks;          /* task id -> struct fw_task* */
 	struct hmap views;          /* agent id -> struct fw_agent_view* */
 	struct hmap removed;        /* framework id -> (void *)1 */
@@ -124,11 +146,28 @@ struct frameworks {
 	unsigned fw_seq;
 	uint64_t offer_seq;
 	uint64_t last_offer_usec;
+	/* The last offer pass: offers made, time deciding them and rendering and sending them. */
+	size_t pass_offers;
+	uint64_t pass_decide_usec, pass_send_usec;
+	struct m_agent **changed;   /* the offer pass's scratch list of agents */
+	size_t offer_cursor;        /* where the next framework's walk starts in the agents */
+	size_t changed_cap;
 };
 
 /* frameworks.c */
 /* Sends one event (taken) on fw's stream; -ENOTCONN when not subscribed. */
 int fw_send(struct fw_framework *fw, json_t *event);
+static inline bool fw_subscribed(const struct fw_framework *fw)
+{
+	return fw->stream || fw->sim;
+}
+/* Subscribes an in-process framework (a new id, FrameworkInfo info borrowed, validated by
+ * the caller) whose events go to sim. NULL when there are too many frameworks or it
+ * cannot be stored. Its calls are the fw_call_* functions. */
+struct fw_framework *fw_sim_subscribe(struct frameworks *fws, const json_t *info,
+				      int (*sim)(struct fw_framework *, const char *, size_t,
+						 void *),
+				      void *ctx);
 /* Persists fw (frameworks/<id>). */
 int fw_store(struct fw_framework *fw);
 /* Kills fw's tasks, rescinds its offers, forgets it (memory and store). */
@@ -137,6 +176,11 @@ bool fw_has_role(const struct fw_framework *fw, const char *role);
 
 /* fw-offers.c */
 void fw_offers_tick(struct frameworks *fws);
+/* Something about fw changed (subscribed, revived, roles): the next tick makes an offer
+ * pass, and fw walks every agent again. */
+void fw_wake(struct fw_framework *fw);
+/* fw_wake for every framework (quotas or weights changed). */
+void fw_offers_wake_all(struct frameworks *fws);
 /* The first role of fw that is not suppressed, or NULL (none: it is offered nothing). */
 const char *fw_active_role(const struct fw_framework *fw);
 /* Offers fw, in one OFFERS event, what it may be offered on a and does not hold in an offer
@@ -158,6 +202,10 @@ void fw_offer_free(struct fw_offer *o);
  * with a message for a 400. */
 int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, size_t errlen);
 int fw_call_decline(struct fw_framework *fw, const json_t *decline, char *err, size_t errlen);
+/* REVIVE (suppress false) and SUPPRESS bodies (frameworks.c): the roles given, all when
+ * none. 0, or -EINVAL with a message. */
+int fw_call_revive_suppress(struct fw_framework *fw, const json_t *body, bool suppress,
+			    char *err, size_t errlen);
 /* Decline filters: fw is not offered agent_id for secs (<= 0: no filter; a second filter
  * for the same agent replaces the first; at most FW_MAX_FILTERS). */
 void fw_filter_add(struct fw_framework *fw, const char *agent_id, double secs);
@@ -173,6 +221,9 @@ double fw_refuse_seconds(const json_t *filters);
 struct fw_task *fw_task_new(struct frameworks *fws, struct fw_framework *fw, const char *id,
 			    const char *agent_id);
 void fw_task_free(struct fw_task *t);
+/* Counts a task that has just become held (res taken from its agent) for its framework
+ * (used, ntasks) and in the role ledger. */
+void fw_task_count(struct frameworks *fws, struct fw_task *t);
 /* Gives a held task's resources back to its agent (once). */
 void fw_task_release(struct frameworks *fws, struct fw_task *t);
 /* Forgets a task (memory and store). */
@@ -190,6 +241,12 @@ int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, s
 int fw_call_reconcile(struct fw_framework *fw, const json_t *rec, char *err, size_t errlen);
 /* Sends again the unacknowledged statuses of fw (all, or those older than FW_RESEND_SEC). */
 void fw_tasks_resend(struct frameworks *fws, struct fw_framework *fw, bool all);
+/* Stores the dirty tasks (launched or acknowledged since the last call) in one commit,
+ * then sends the queued LAUNCHes of tasks still wanted (fw-tasks.c). */
+void fw_flush(struct frameworks *fws);
+/* Marks t to be stored by the next fw_flush (at the end of this event-loop iteration);
+ * launch_record (taken, may be NULL) is sent to t's agent after it. */
+void fw_task_queue(struct frameworks *fws, struct fw_task *t, json_t *launch_record);
 /* Pending kills, lost tasks after re-registrations. */
 void fw_tasks_tick(struct frameworks *fws);
 struct fw_agent_view *fw_agent_view(struct frameworks *fws, const struct m_agent *a);

@@ -9,6 +9,13 @@
  *  - Frameworks are served in the allocation order of alloc.c (weighted DRF over the
  *    frameworks and the apps framework); each offer claims its resources for
  *    FW_OFFER_CLAIM_SEC against the clients after its framework in that order.
+ *  - Bounds: an agent is in at most FW_MAX_OFFERS_PER_AGENT offers from the pass, a
+ *    framework gets at most its share of those slots per pass and FW_MAX_OFFERS outstanding,
+ *    an OFFERS event holds at most FW_OFFERS_PER_EVENT offers. A pass first decides every
+ *    offer, then renders and sends them (their times are kept for bench/alloc).
+ *  - A framework whose walk went round every agent is quiet (see decide()): it is offered
+ *    only agents that changed, found by a fingerprint of each agent's free resources, state
+ *    and offer count, until it is woken or a filter runs out.
  *  - Quotas (quota.c): an offer holds no more than the role's limit headroom, and no more
  *    unreserved resources than are left once other roles' unmet guarantees are held back;
  *    a LAUNCH that would take the role past its limit (or into those held-back resources)
@@ -84,6 +91,8 @@ void fw_offer_remove(struct frameworks *fws, struct fw_offer *o, bool rescind)
 		fw_send(o->fw, json_pack("{s:s, s:{s:{s:s}}}", "type", "RESCIND", "rescind",
 					 "offer_id", "value", o->id));
 	by_agent_del(fws, o);
+	if (o->fw && o->fw->noffers)
+		o->fw->noffers--;
 	hmap_del(&fws->offers, o->id);
 	fw_offer_free(o);
 }
@@ -123,31 +132,36 @@ bool fw_claims_before(const struct frameworks *fws, const char *agent_id,
 
 void fw_filters_clear(struct fw_framework *fw)
 {
-	for (size_t i = 0; i < fw->nfilters; i++)
-		free(fw->filters[i].agent_id);
-	free(fw->filters);
-	fw->filters = NULL;
-	fw->nfilters = 0;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fw->filters, &i, &k, &v);)
+		free(v);
+	hmap_release(&fw->filters);
+	hmap_init(&fw->filters);
+	fw->filter_min_usec = 0;
+	fw->quiet = false;
 }
 
 void fw_filters_prune(struct fw_framework *fw, uint64_t now)
 {
-	size_t j = 0;
-	for (size_t i = 0; i < fw->nfilters; i++) {
-		if (fw->filters[i].until_usec <= now)
-			free(fw->filters[i].agent_id);
-		else
-			fw->filters[j++] = fw->filters[i];
+	const char *k;
+	void *v;
+	fw->filter_min_usec = 0;
+	for (size_t i = 0; hmap_next(&fw->filters, &i, &k, &v);) {
+		uint64_t until = *(uint64_t *)v;
+		if (until <= now) {
+			hmap_del(&fw->filters, k);
+			free(v);
+		} else if (!fw->filter_min_usec || until < fw->filter_min_usec) {
+			fw->filter_min_usec = until;
+		}
 	}
-	fw->nfilters = j;
 }
 
 bool fw_filtered(const struct fw_framework *fw, const char *agent_id, uint64_t now)
 {
-	for (size_t i = 0; i < fw->nfilters; i++)
-		if (fw->filters[i].until_usec > now && !strcmp(fw->filters[i].agent_id, agent_id))
-			return true;
-	return false;
+	const uint64_t *until = hmap_len(&fw->filters) ? hmap_get(&fw->filters, agent_id) : NULL;
+	return until && *until > now;
 }
 
 double fw_refuse_seconds(const json_t *filters)
@@ -164,18 +178,20 @@ void fw_filter_add(struct fw_framework *fw, const char *agent_id, double secs)
 	if (secs <= 0)
 		return;
 	uint64_t until = time_mono_usec() + (uint64_t)(secs * 1e6);
-	for (size_t i = 0; i < fw->nfilters; i++) {
-		if (!strcmp(fw->filters[i].agent_id, agent_id)) {
-			fw->filters[i].until_usec = until;
-			return;
-		}
-	}
-	if (fw->nfilters >= FW_MAX_FILTERS)
+	/* A filter replaced by a shorter one may leave filter_min_usec early: harmless, the
+	 * framework then walks once more than needed. */
+	if (!fw->filter_min_usec || until < fw->filter_min_usec)
+		fw->filter_min_usec = until;
+	uint64_t *u = hmap_get(&fw->filters, agent_id);
+	if (u) {
+		*u = until;
 		return;
-	fw->filters = xrealloc(fw->filters, (fw->nfilters + 1) * sizeof(*fw->filters));
-	fw->filters[fw->nfilters].agent_id = xstrdup(agent_id);
-	fw->filters[fw->nfilters].until_usec = until;
-	fw->nfilters++;
+	}
+	if (hmap_len(&fw->filters) >= FW_MAX_FILTERS)
+		return;
+	u = xmalloc(sizeof(*u));
+	*u = until;
+	hmap_put(&fw->filters, agent_id, u);
 }
 
 /* ---- making offers ---- */
@@ -198,20 +214,43 @@ static bool role_active(const struct fw_framework *fw, const char *role)
 
 /* What of a's free resources fw may be offered: the unreserved ones and those reserved for
  * one of its active roles, less what its outstanding offers on a already hold. */
-static void offerable(const struct frameworks *fws, const struct fw_framework *fw,
-		      const struct m_agent *a, struct resources *out)
+static bool offerable_entry(const struct resource *e, const void *fw)
 {
-	for (size_t i = 0; i < a->free.n; i++) {
-		const struct resource *e = &a->free.v[i];
-		if (strcmp(e->role, "*") && !role_active(fw, e->role))
-			continue;
-		struct resources one = { (struct resource *)e, 1 };
-		resources_add(out, &one);
-	}
-	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
+	return !strcmp(e->role, "*") || role_active(fw, e->role);
+}
+
+static void offerable(const struct fw_framework *fw, const struct m_agent *a,
+		      const struct fw_agent_offers *ao, struct resources *out)
+{
+	resources_release(out);
+	resources_copy_if(out, &a->free, offerable_entry, fw);
 	for (size_t i = 0; ao && i < ao->n; i++)
 		if (ao->v[i]->fw == fw)
 			resources_subtract_upto(out, &ao->v[i]->res);
+}
+
+/* A cheap first look (no allocation): whether fw's share of a's free cpus or memory, less
+ * what its offers there hold, could reach the minimum of an offer. */
+static bool worth_offering(const struct fw_framework *fw, const struct m_agent *a,
+			   const struct fw_agent_offers *ao)
+{
+	double cpus = 0, mem = 0;
+	for (size_t i = 0; i < a->free.n; i++) {
+		const struct resource *e = &a->free.v[i];
+		if (e->type != RES_SCALAR || (strcmp(e->role, "*") && !role_active(fw, e->role)))
+			continue;
+		if (!strcmp(e->name, "cpus"))
+			cpus += e->scalar;
+		else if (!strcmp(e->name, "mem"))
+			mem += e->scalar;
+	}
+	for (size_t i = 0; ao && i < ao->n; i++) {
+		if (ao->v[i]->fw != fw)
+			continue;
+		cpus -= resources_scalar(&ao->v[i]->res, "cpus", NULL);
+		mem -= resources_scalar(&ao->v[i]->res, "mem", NULL);
+	}
+	return cpus >= MIN_CPUS || mem >= MIN_MEM;
 }
 
 static json_t *offer_json(const struct fw_offer *o, const struct m_agent *a)
@@ -247,14 +286,17 @@ static void caps_of(struct frameworks *fws, const struct quota_snapshot *snap, c
 		quota_role_caps(fws->m, snap, role, &c->all, &c->star);
 }
 
-/* One offer of a to fw, recorded and claimed at key, as JSON (new reference); NULL when
- * there is too little to offer. fw has an active role and a is connected and unfiltered. */
-static json_t *make_offer(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
-			  const struct offer_caps *caps, const struct quota_drf_client *key,
-			  uint64_t now)
+/* One offer of a to fw, recorded and claimed at key; NULL when there is too little to
+ * offer. fw has an active role and a is connected and unfiltered. */
+static struct fw_offer *make_offer(struct frameworks *fws, struct fw_framework *fw,
+				   struct m_agent *a, const struct offer_caps *caps,
+				   const struct quota_drf_client *key, uint64_t now)
 {
+	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
+	if (!worth_offering(fw, a, ao))
+		return NULL;
 	struct resources res = RESOURCES_INIT;
-	offerable(fws, fw, a, &res);
+	offerable(fw, a, ao, &res);
 	if (caps->capped)
 		quota_cap_offer(&res, &caps->all, &caps->star);
 	if (resources_scalar(&res, "cpus", NULL) < MIN_CPUS &&
@@ -276,13 +318,19 @@ static json_t *make_offer(struct frameworks *fws, struct fw_framework *fw, struc
 	o->key.ptr = fw;
 	hmap_put(&fws->offers, o->id, o);
 	by_agent_add(fws, o);
-	return offer_json(o, a);
+	fw->noffers++;
+	return o;
 }
 
 static bool can_offer(const struct fw_framework *fw, const struct m_agent *a, uint64_t now)
 {
-	return fw->stream && fw_active_role(fw) && a->state == AGENT_CONNECTED &&
-	       !fw_filtered(fw, a->id, now);
+	return fw_subscribed(fw) && fw_active_role(fw) && fw->noffers < FW_MAX_OFFERS &&
+	       a->state == AGENT_CONNECTED && !fw_filtered(fw, a->id, now);
+}
+
+static void send_offers(struct fw_framework *fw, json_t *arr)
+{
+	fw_send(fw, json_pack("{s:s, s:{s:o}}", "type", "OFFERS", "offers", "offers", arr));
 }
 
 bool fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
@@ -293,44 +341,158 @@ bool fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_ag
 		return false;
 	struct offer_caps caps;
 	caps_of(fws, snap, fw_active_role(fw), &caps);
-	json_t *o = make_offer(fws, fw, a, &caps, key, now);
+	struct fw_offer *o = make_offer(fws, fw, a, &caps, key, now);
 	if (!o)
 		return false;
-	fw_send(fw, json_pack("{s:s, s:{s:[o]}}", "type", "OFFERS", "offers", "offers", o));
+	send_offers(fw, json_pack("[o]", offer_json(o, a)));
 	return true;
 }
 
-/* Offers fw every agent it may be offered now, in one OFFERS event; returns the number of
- * offers sent. */
-static size_t offer_to(struct frameworks *fws, struct fw_framework *fw,
-		       const struct quota_snapshot *snap, const struct quota_drf_client *key,
-		       uint64_t now)
+void fw_wake(struct fw_framework *fw)
 {
-	const char *role = fw_active_role(fw);
-	if (!role || !fw->stream)
-		return 0;
-	/* Quota caps of the role, per offer (offers are optimistic: LAUNCH checks again). */
-	struct offer_caps caps;
-	caps_of(fws, snap, role, &caps);
-	json_t *arr = NULL;
+	fw->quiet = false;
+	fw->fws->last_offer_usec = 0;
+}
+
+void fw_offers_wake_all(struct frameworks *fws)
+{
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&fws->m->agents, &i, &k, &v);) {
-		struct m_agent *a = v;
-		if (!can_offer(fw, a, now))
-			continue;
-		json_t *o = make_offer(fws, fw, a, &caps, key, now);
-		if (!o)
-			continue;
-		if (!arr)
-			arr = json_array();
-		json_array_append_new(arr, o);
+	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);)
+		fw_wake(v);
+}
+
+/* ---- the offer pass ---- */
+
+/* The offers one pass makes to one framework, rendered and sent after the deciding. */
+struct pass_offers {
+	struct fw_framework *fw;
+	struct fw_offer **v;
+	size_t n, cap;
+};
+
+static void pass_add(struct pass_offers *po, struct fw_offer *o)
+{
+	if (po->n == po->cap) {
+		po->cap = po->cap ? po->cap * 2 : 16;
+		po->v = xrealloc(po->v, po->cap * sizeof(*po->v));
 	}
-	if (!arr)
-		return 0;
-	size_t n = json_array_size(arr);
-	fw_send(fw, json_pack("{s:s, s:{s:o}}", "type", "OFFERS", "offers", "offers", arr));
-	return n;
+	po->v[po->n++] = o;
+}
+
+/* Whether the pass may offer a to fw (the offer itself may still come to nothing). */
+static bool eligible(const struct frameworks *fws, const struct fw_framework *fw,
+		     const struct m_agent *a, uint64_t now)
+{
+	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
+	return (!ao || ao->n < FW_MAX_OFFERS_PER_AGENT) && can_offer(fw, a, now);
+}
+
+/* Decides fw's offers of this pass. A framework walks the agents from where the last walk
+ * (its own or the framework's before it) stopped, so that the frameworks of a pass start
+ * on different agents and every agent gets its turn; it makes at most budget offers, and
+ * the pass costs O(offers + agents) rather than O(frameworks x agents). Once a walk goes
+ * all the way round, the framework is quiet: later passes look only at the agents that
+ * changed since the pass before (changed), until something wakes it (fw_wake: SUBSCRIBE,
+ * REVIVE, UPDATE_FRAMEWORK, quota changes) or one of its decline filters runs out. So a
+ * pass over frameworks that have declined everything costs O(frameworks + changes), not
+ * O(frameworks × agents). */
+static void decide(struct frameworks *fws, struct fw_framework *fw, const struct offer_caps *caps,
+		   const struct quota_drf_client *key, size_t budget, struct m_agent **changed,
+		   size_t nchanged, uint64_t now, struct pass_offers *po)
+{
+	if (fw->filter_min_usec && fw->filter_min_usec <= now) {
+		fw_filters_prune(fw, now); /* also finds the next expiry */
+		fw->quiet = false;
+	}
+	if (fw->quiet) {
+		for (size_t i = 0; i < nchanged && po->n < budget; i++) {
+			if (!eligible(fws, fw, changed[i], now))
+				continue;
+			struct fw_offer *o = make_offer(fws, fw, changed[i], caps, key, now);
+			if (o)
+				pass_add(po, o);
+		}
+		return;
+	}
+	const struct hmap *agents = &fws->m->agents;
+	size_t start = fws->offer_cursor < agents->cap ? fws->offer_cursor : 0;
+	const char *k;
+	void *v;
+	bool round = true; /* the walk went all the way round */
+	/* Two laps over the table: from start to the end, then from 0 up to start. */
+	for (int lap = 0; lap < 2 && round; lap++) {
+		size_t i = lap ? 0 : start;
+		while (hmap_next(agents, &i, &k, &v)) {
+			if (lap && i > start)
+				break;
+			if (po->n >= budget || fw->noffers >= FW_MAX_OFFERS) {
+				round = false;
+				break;
+			}
+			struct m_agent *a = v;
+			fws->offer_cursor = i;
+			if (!eligible(fws, fw, a, now))
+				continue;
+			struct fw_offer *o = make_offer(fws, fw, a, caps, key, now);
+			if (o)
+				pass_add(po, o);
+		}
+	}
+	fw->quiet = round;
+}
+
+/* What tells the pass that an agent may have something new to offer: its free resources,
+ * its state, and how many offers it is in. */
+static uint64_t agent_fingerprint(const struct frameworks *fws, const struct m_agent *a)
+{
+	uint64_t h = 1469598103934665603ull;
+#define MIX(x) (h = (h ^ (uint64_t)(x)) * 1099511628211ull)
+	MIX(a->state);
+	MIX(a->registrations);
+	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
+	MIX(ao ? ao->n : 0);
+	for (size_t i = 0; i < a->free.n; i++) {
+		const struct resource *e = &a->free.v[i];
+		for (const char *c = e->name; *c; c++)
+			MIX(*c);
+		for (const char *c = e->role; *c; c++)
+			MIX(*c);
+		uint64_t bits;
+		memcpy(&bits, &e->scalar, sizeof(bits));
+		MIX(bits);
+		for (size_t r = 0; r < e->nranges; r++) {
+			MIX(e->ranges[r].begin);
+			MIX(e->ranges[r].end);
+		}
+		MIX(e->nitems);
+	}
+#undef MIX
+	return h;
+}
+
+/* The connected agents whose fingerprint changed since the last pass (in fws->changed,
+ * valid until the next call). */
+static struct m_agent **changed_agents(struct frameworks *fws, size_t *n)
+{
+	struct hmap *agents = &fws->m->agents;
+	if (fws->changed_cap < hmap_len(agents) + 1) {
+		fws->changed_cap = hmap_len(agents) * 2 + 16;
+		free(fws->changed);
+		fws->changed = xcalloc(fws->changed_cap, sizeof(*fws->changed));
+	}
+	struct m_agent **out = fws->changed;
+	*n = 0;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(agents, &i, &k, &v);) {
+		struct m_agent *a = v;
+		uint64_t fp = agent_fingerprint(fws, a);
+		if (fp != a->offer_fp && a->state == AGENT_CONNECTED)
+			out[(*n)++] = a;
+		a->offer_fp = fp;
+	}
+	return out;
 }
 
 void fw_offers_tick(struct frameworks *fws)
@@ -351,17 +513,83 @@ void fw_offers_tick(struct frameworks *fws)
 	if (fws->last_offer_usec && now - fws->last_offer_usec < OFFER_PERIOD_USEC)
 		return;
 	fws->last_offer_usec = now ? now : 1;
-	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);)
-		fw_filters_prune(v, now);
-	/* The frameworks in allocation order (alloc.c), each offered what is free. */
+	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);) {
+		struct fw_framework *fw = v;
+		if (now - fw->pruned_usec >= FW_FILTER_PRUNE_USEC) {
+			fw_filters_prune(fw, now);
+			fw->pruned_usec = now;
+		}
+	}
+	/* Deciding: the frameworks in allocation order (alloc.c), each offered what is free.
+	 * Nothing to do when no framework may be offered anything (all suppressed: the agents'
+	 * fingerprints are left as they are, so the next pass sees every change since), or
+	 * when every framework has seen every agent as it is now. */
+	bool active = false, awake = false;
+	for (size_t i = 0; !awake && hmap_next(&fws->fws, &i, &k, &v);) {
+		const struct fw_framework *fw = v;
+		if (!fw_subscribed(fw) || !fw_active_role(fw))
+			continue;
+		active = true;
+		awake = !fw->quiet || (fw->filter_min_usec && fw->filter_min_usec <= now);
+	}
+	size_t nchanged = 0;
+	struct m_agent **changed = active ? changed_agents(fws, &nchanged) : NULL;
+	if (!awake && !nchanged) {
+		fws->pass_offers = 0;
+		fws->pass_decide_usec = time_mono_usec() - now;
+		fws->pass_send_usec = 0;
+		return;
+	}
 	struct alloc_ctx c;
 	alloc_begin(m, &c);
 	const struct quota_drf_client *order;
 	size_t n = alloc_framework_order(&c, &order);
 	bool quotas = quota_any(m);
-	for (size_t i = 0; i < n; i++)
-		offer_to(fws, order[i].ptr, quotas ? alloc_snapshot(&c) : NULL, &order[i], now);
+	/* Each framework's share of the pass: the agents' offer slots split evenly, so that
+	 * the first ones in the order do not take every slot. */
+	size_t budget = n ? FW_MAX_OFFERS_PER_AGENT * hmap_len(&m->agents) / n : 0;
+	budget = budget < FW_MIN_OFFERS_PER_PASS ? FW_MIN_OFFERS_PER_PASS : budget;
+	struct pass_offers *po = xcalloc(n + 1, sizeof(*po));
+	size_t made = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct fw_framework *fw = order[i].ptr;
+		struct offer_caps caps;
+		caps_of(fws, quotas ? alloc_snapshot(&c) : NULL, fw_active_role(fw), &caps);
+		po[i].fw = fw;
+		decide(fws, fw, &caps, &order[i], budget, changed, nchanged, now, &po[i]);
+		made += po[i].n;
+	}
 	alloc_end(&c);
+	/* The fingerprints now include the offers just made. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < po[i].n; j++) {
+			struct m_agent *a = hmap_get(&m->agents, po[i].v[j]->agent_id);
+			if (a)
+				a->offer_fp = agent_fingerprint(fws, a);
+		}
+	uint64_t decided = time_mono_usec();
+	/* Rendering and sending, in events of at most FW_OFFERS_PER_EVENT offers. */
+	for (size_t i = 0; i < n; i++) {
+		json_t *arr = NULL;
+		for (size_t j = 0; j < po[i].n; j++) {
+			struct fw_offer *o = po[i].v[j];
+			struct m_agent *a = hmap_get(&m->agents, o->agent_id);
+			if (!arr)
+				arr = json_array();
+			json_array_append_new(arr, offer_json(o, a));
+			if (json_array_size(arr) == FW_OFFERS_PER_EVENT) {
+				send_offers(po[i].fw, arr);
+				arr = NULL;
+			}
+		}
+		if (arr)
+			send_offers(po[i].fw, arr);
+		free(po[i].v);
+	}
+	free(po);
+	fws->pass_offers = made;
+	fws->pass_decide_usec = decided - now;
+	fws->pass_send_usec = time_mono_usec() - decided;
 }
 
 /* ---- DECLINE ---- */
@@ -611,7 +839,8 @@ static int task_validate(struct fw_framework *fw, const struct m_agent *a, const
 	return 0;
 }
 
-/* Launches one task on a (resources checked by the caller). */
+/* Launches one task on a (resources checked by the caller): records it and queues it to
+ * be stored, then its LAUNCH to be sent (fw_flush). */
 static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
 		   struct resources *res, json_t *spec, double grace)
 {
@@ -625,16 +854,10 @@ static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
 	t->agent_gen = fw_agent_view(fws, a)->gen;
 	resources_subtract(&a->free, &t->res);
 	a->ntasks++;
-	resources_add(&fw->used, &t->res);
-	fw->ntasks++;
-	t->held = true;
-	fw_task_store(fws, t);
+	fw_task_count(fws, t);
 	log_info("frameworks", "framework '%s' launches task '%s' on agent '%s'", fw->id, t->id,
 		 a->id);
-	if (registry_send(a, json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec)) == 0)
-		master_metrics_task_launched();
-	/* If the agent's stream just broke, it re-registers without the task: the task is then
-	 * reported lost (fw_tasks_tick). */
+	fw_task_queue(fws, t, json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec));
 }
 
 static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json_t *tis,

@@ -73,6 +73,7 @@ void fw_task_free(struct fw_task *t)
 	free(t->fw_id);
 	free(t->agent_id);
 	free(t->name);
+	free(t->alloc_role);
 	resources_release(&t->res);
 	json_decref(t->status);
 	free(t);
@@ -87,16 +88,24 @@ static void task_hold(struct frameworks *fws, struct fw_task *t, struct m_agent 
 		return;
 	}
 	a->ntasks++;
-	if (!t->held && t->fw) {
+	if (!t->held)
+		fw_task_count(fws, t);
+}
+
+void fw_task_count(struct frameworks *fws, struct fw_task *t)
+{
+	if (t->fw) {
 		resources_add(&t->fw->used, &t->res);
 		t->fw->ntasks++;
 	}
+	free(t->alloc_role);
+	t->alloc_role = xstrdup(quota_fw_task_role(t));
+	quota_ledger(fws->m, t->alloc_role, &t->res, false, 1);
 	t->held = true;
-	(void)fws;
 }
 
 /* Stops counting t as held without giving anything to the agent (its free set was reset). */
-static void task_unhold(struct fw_task *t)
+static void task_unhold(struct frameworks *fws, struct fw_task *t)
 {
 	if (t->held && t->fw) {
 		if (resources_subtract(&t->fw->used, &t->res) < 0)
@@ -104,6 +113,10 @@ static void task_unhold(struct fw_task *t)
 		if (t->fw->ntasks)
 			t->fw->ntasks--;
 	}
+	if (t->held && t->alloc_role)
+		quota_ledger(fws->m, t->alloc_role, &t->res, false, -1);
+	free(t->alloc_role);
+	t->alloc_role = NULL;
 	t->held = false;
 }
 
@@ -117,7 +130,7 @@ void fw_task_release(struct frameworks *fws, struct fw_task *t)
 		if (a->ntasks)
 			a->ntasks--;
 	}
-	task_unhold(t);
+	task_unhold(fws, t);
 }
 
 void fw_task_forget(struct frameworks *fws, struct fw_task *t)
@@ -129,7 +142,61 @@ void fw_task_forget(struct frameworks *fws, struct fw_task *t)
 	if (r < 0 && r != -ENOENT)
 		log_warn("frameworks", "cannot delete '%s': %s", key, strerror(-r));
 	hmap_del(&fws->tasks, t->id);
+	hmap_del(&fws->dirty, t->id);
 	fw_task_free(t);
+}
+
+void fw_task_queue(struct frameworks *fws, struct fw_task *t, json_t *launch_record)
+{
+	hmap_put(&fws->dirty, t->id, (void *)1);
+	if (launch_record)
+		json_array_append_new(fws->launches,
+				      json_pack("{s:s, s:s, s:o}", "agent", t->agent_id, "task",
+						t->id, "record", launch_record));
+	if (fws->flush_ev)
+		event_active(fws->flush_ev, 0, 0);
+}
+
+/* Acknowledgements go with the same flush (the 202 has gone out by then): one lost in a
+ * crash in between only makes the master send that status again after the restart, which
+ * the protocol allows (at-least-once). */
+void fw_flush(struct frameworks *fws)
+{
+	if (hmap_len(&fws->dirty)) {
+		int txn = store_txn_begin(fws->m->store);
+		const char *k;
+		void *v;
+		for (size_t i = 0; hmap_next(&fws->dirty, &i, &k, &v);) {
+			struct fw_task *t = hmap_get(&fws->tasks, k);
+			if (t)
+				fw_task_store(fws, t);
+		}
+		if (txn == 0 && store_txn_commit(fws->m->store) < 0)
+			log_error("frameworks", "cannot commit %zu framework tasks",
+				  hmap_len(&fws->dirty));
+		hmap_release(&fws->dirty);
+		hmap_init(&fws->dirty);
+	}
+	if (!json_array_size(fws->launches))
+		return;
+	json_t *q = fws->launches;
+	fws->launches = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach(q, i, e) {
+		struct fw_task *t = hmap_get(&fws->tasks, json_string_value(json_object_get(e, "task")));
+		struct m_agent *a =
+			hmap_get(&fws->m->agents, json_string_value(json_object_get(e, "agent")));
+		/* Killed or gone before its LAUNCH went out: the agent never hears of it (a KILL
+		 * already sent makes it report the task unknown, which ends it). */
+		if (!t || fw_state_terminal(t->state) || t->kill_sent || t->kill_pending || !a)
+			continue;
+		/* If the agent's stream just broke, it re-registers without the task: the task
+		 * is then reported lost (fw_tasks_tick). */
+		if (registry_send(a, json_incref(json_object_get(e, "record"))) == 0)
+			master_metrics_task_launched();
+	}
+	json_decref(q);
 }
 
 int fw_task_store(struct frameworks *fws, const struct fw_task *t)
@@ -233,7 +300,7 @@ void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec)
 static void task_gone(struct frameworks *fws, struct fw_task *t, const char *reason,
 		      const char *message)
 {
-	task_unhold(t);
+	task_unhold(fws, t);
 	if (t->fw) {
 		json_t *s = fw_status_master(t->id, t->agent_id, gone_state(t->fw), reason, message);
 		fw_send_update(t->fw, s);
@@ -344,16 +411,9 @@ bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *
 		return false;
 	struct fw_agent_view *v = fw_agent_view(fws, a);
 	t->agent_gen = v->gen;
-	/* The registration reset a->free: take this task's share again. */
-	bool was = t->held;
-	t->held = false;
-	if (was && t->fw) {
-		/* task_hold counts it for the framework again. */
-		if (resources_subtract(&t->fw->used, &t->res) < 0)
-			resources_release(&t->fw->used);
-		if (t->fw->ntasks)
-			t->fw->ntasks--;
-	}
+	/* The registration reset a->free: take this task's share again (task_hold counts it
+	 * again). */
+	task_unhold(fws, t);
 	task_hold(fws, t, a);
 	const char *st = fw_state_intern(state);
 	if (st && !fw_state_terminal(st) && t->fw && strcmp(st, t->state)) {
@@ -448,7 +508,7 @@ int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, s
 	if (fw_state_terminal(t->state))
 		fw_task_forget(fw->fws, t);
 	else
-		fw_task_store(fw->fws, t);
+		fw_task_queue(fw->fws, t, NULL);
 	return 0;
 }
 
@@ -540,6 +600,7 @@ void fw_tasks_resend(struct frameworks *fws, struct fw_framework *fw, bool all)
 void fw_tasks_tick(struct frameworks *fws)
 {
 	uint64_t now = time_mono_usec();
+	fw_flush(fws);
 	/* Agents seen re-registered since the last tick. */
 	const char *k;
 	void *v;
@@ -563,7 +624,7 @@ void fw_tasks_tick(struct frameworks *fws)
 		}
 		if (t->kill_pending)
 			fw_task_kill(fws, t, t->grace_sec);
-		if (t->fw && t->fw->stream && t->status && !t->acked &&
+		if (t->fw && fw_subscribed(t->fw) && t->status && !t->acked &&
 		    now - t->sent_usec >= (uint64_t)(FW_RESEND_SEC * 1e6)) {
 			fw_send_update(t->fw, t->status);
 			t->sent_usec = now;

@@ -50,6 +50,7 @@ struct m_agent {
 	struct http_stream *stream; /* NULL while not connected */
 	unsigned registrations;    /* grows at every (re)registration */
 	unsigned ntasks;           /* live tasks placed here */
+	uint64_t offer_fp;         /* fw-offers.c: what the last offer pass saw of it */
 };
 
 /* Where an instance's task is. */
@@ -80,6 +81,7 @@ struct m_instance {
 	uint64_t started_at;       /* realtime usec, 0 until RUNNING */
 	uint64_t created_at;       /* realtime usec, for killSelection of waiting ones */
 	struct resources res;      /* what the task holds on its agent */
+	char *res_role;            /* the role res is counted for in the ledger, NULL: not counted */
 	bool kill_sent;
 	char replaces[37];         /* uuid of the instance this one replaces (restart), or "" */
 	json_t *health;            /* last health results from the executor ([{index, alive, …}]) or NULL */
@@ -89,6 +91,7 @@ struct m_instance {
 	char *pinned_agent;        /* resident apps: the agent holding its local volumes */
 	json_t *vols;              /* resident apps: [{containerPath, persistenceId, size}] */
 	struct resources reserved; /* disk reserved on pinned_agent for the volumes */
+	char *rsv_role;            /* the role reserved is counted for, NULL: not counted */
 	uint64_t not_before_usec;  /* monotonic: no relaunch before (fencing of volume holders) */
 	uint64_t seen_uuids[8];    /* hashes of the last applied update uuids (idempotency) */
 	unsigned seen_next;
@@ -121,6 +124,13 @@ struct m_app {
 };
 
 
+/* The scalar kinds quotas cover, in this order: cpus, mem, disk, gpus. */
+#define QUOTA_NKINDS 4
+extern const char *const quota_kinds[QUOTA_NKINDS];
+struct quota_amounts {
+	double v[QUOTA_NKINDS]; /* a limit of INFINITY: unlimited */
+};
+
 struct master {
 	struct event_base *base;
 	struct master_config cfg;
@@ -141,12 +151,21 @@ struct master {
 	uint64_t full_pass_usec;   /* monotonic: last pass that looked at every app */
 	double volume_lease_sec;   /* an agent cut off this long kills its volume holders */
 	struct frameworks *fw;     /* external frameworks (frameworks.c), opaque here */
+	/* The role ledger (quota.c): what is allocated to each role (role -> struct
+	 * quota_amounts*) and to the apps framework in all, kept current at every take and
+	 * give instead of summed over every task when needed. */
+	struct hmap ledger;
+	struct quota_amounts ledger_apps;
 };
 
 /* registry.c: agents */
 void registry_handle_subscribe(struct master *m, struct evhttp_request *req);
 void registry_handle_heartbeat(struct master *m, struct evhttp_request *req);
 void registry_handle_update(struct master *m, struct evhttp_request *req);
+/* Applies a batch of an agent's status updates (array, borrowed) in one store commit and
+ * appends the uuids it took to acked. 0, or -EIO when the commit failed. */
+int registry_apply_updates(struct master *m, struct m_agent *a, const json_t *updates,
+			   json_t *acked);
 void registry_tick(struct master *m);
 int registry_load(struct master *m);
 /* Sends a record to a connected agent; -ENOTCONN if its stream is down. json is taken. */
@@ -167,6 +186,10 @@ void apps_touch(struct master *m, struct m_app *ma);
 void apps_touch_all(struct master *m);
 void apps_run_pass(struct master *m);
 /* A status update from an agent for a task (fields as in agent-protocol.md §3). */
+/* Counts in->res (reserved: in->reserved) in the role ledger under its app's role, or
+ * stops counting it; each is a no-op when already so. */
+void apps_count(struct master *m, struct m_instance *in, bool reserved);
+void apps_uncount(struct master *m, struct m_instance *in, bool reserved);
 void apps_status_update(struct master *m, struct m_agent *a, const json_t *update);
 /* An agent (re)registered reporting these tasks ([{task_id,state}]). */
 void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *tasks);
@@ -338,12 +361,7 @@ void resv_operator_call(struct master *m, struct evhttp_request *req, const char
 /* ==== end reservations.c ==== */
 
 /* ==== quota.c: role weights and quotas (issue 3) ==== */
-/* The scalar kinds quotas cover, in this order: cpus, mem, disk, gpus. */
-#define QUOTA_NKINDS 4
-extern const char *const quota_kinds[QUOTA_NKINDS];
-struct quota_amounts {
-	double v[QUOTA_NKINDS]; /* a limit of INFINITY: unlimited */
-};
+/* (struct quota_amounts and quota_kinds: above struct master) */
 /* Pure arithmetic (unit tested). */
 int quota_kind_index(const char *name); /* -1 when not one of quota_kinds */
 void quota_amounts_zero(struct quota_amounts *a);
@@ -393,6 +411,11 @@ void quota_snapshot_take(struct quota_snapshot *s, const char *role, const struc
 			 bool apps);
 /* The allocation role of a framework task. */
 const char *quota_fw_task_role(const struct fw_task *t);
+/* The ledger: r is allocated to role from now on (sign 1) or no more (sign -1); apps: by
+ * the apps framework. Every take is matched by one give of the same r and role. */
+void quota_ledger(struct master *m, const char *role, const struct resources *r, bool apps,
+		  int sign);
+void quota_ledger_free(struct master *m);
 /* What role may still be given: all_cap (any resources, its limit's headroom) and star_cap
  * (unreserved ones, after other roles' unmet guarantees are held back). */
 void quota_role_caps(struct master *m, const struct quota_snapshot *s, const char *role,

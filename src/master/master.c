@@ -228,6 +228,7 @@ void master_free(struct master *m)
 	frameworks_free(m);
 	resv_free_all(m);
 	quota_free_all(m);
+	quota_ledger_free(m);
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)

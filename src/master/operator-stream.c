@@ -389,7 +389,7 @@ static json_t *framework_v1(const struct fw_framework *fw)
 {
 	json_t *info = fw->info ? json_deep_copy(fw->info) : json_object();
 	json_object_set_new(info, "id", json_pack("{s:s}", "value", fw->id));
-	bool on = fw->stream != NULL;
+	bool on = fw_subscribed(fw);
 	json_t *f = json_pack("{s:o, s:b, s:b, s:b}", "framework_info", info, "active", on,
 			      "connected", on, "recovered", 0);
 	json_t *used = state_json_resources_v1(&fw->used, NULL);

@@ -7,12 +7,16 @@
  * GET_QUOTA, persisted at roles/<role> as {"role", "weight"?, "guarantees"?, "limits"?}.
  * A role back at the defaults has no record.
  *
- * Accounting (quota_snapshot): a role's allocation is the resources of
+ * Accounting (the ledger, m->ledger; quota_snapshot copies it): a role's allocation is the
+ * resources of
  *  - the apps framework's instances of apps with that role: in->res of live instances and
  *    in->reserved (the disk a resident instance keeps on its agent) of every instance;
- *  - live framework tasks allocated to that role: the role the task's resources are
+ *  - held framework tasks allocated to that role: the role the task's resources are
  *    reserved for when it is one of the framework's roles, else the framework's first
- *    role (fw_task keeps no allocation role; exact for single-role frameworks).
+ *    role, as at the time the task was held (kept in t->alloc_role).
+ * Each is added when taken and taken away when given back, under the role recorded at the
+ * take (in->res_role, in->rsv_role, t->alloc_role), so that a role that changes meanwhile
+ * (an app's update, UPDATE_FRAMEWORK) cannot leave the ledger off.
  * Toward a guarantee a role also consumes its unallocated reservations (free resources
  * reserved for it on connected agents): they are its own anyway.
  *
@@ -61,10 +65,15 @@ struct quota_role {
 
 int quota_kind_index(const char *name)
 {
-	for (int i = 0; i < QUOTA_NKINDS; i++)
-		if (!strcmp(quota_kinds[i], name))
-			return i;
-	return -1;
+	int i;
+	switch (name[0]) { /* hot in the accounting loops: one strcmp at most */
+	case 'c': i = 0; break;
+	case 'm': i = 1; break;
+	case 'd': i = 2; break;
+	case 'g': i = 3; break;
+	default: return -1;
+	}
+	return strcmp(quota_kinds[i], name) ? -1 : i;
 }
 
 void quota_amounts_zero(struct quota_amounts *a)
@@ -87,8 +96,13 @@ void quota_amounts_add(struct quota_amounts *a, const struct quota_amounts *b)
 
 void quota_amounts_of(const struct resources *r, const char *role, struct quota_amounts *out)
 {
-	for (int i = 0; i < QUOTA_NKINDS; i++)
-		out->v[i] = resources_scalar(r, quota_kinds[i], role);
+	quota_amounts_zero(out);
+	for (size_t j = 0; j < r->n; j++) {
+		const struct resource *e = &r->v[j];
+		int idx = e->type == RES_SCALAR ? quota_kind_index(e->name) : -1;
+		if (idx >= 0 && (!role || !strcmp(e->role, role)))
+			out->v[idx] += e->scalar;
+	}
 }
 
 bool quota_fits(const struct quota_amounts *alloc, const struct quota_amounts *more,
@@ -362,13 +376,6 @@ static struct quota_amounts *snap_slot(struct hmap *h, const char *role)
 	return a;
 }
 
-static void snap_add(struct hmap *h, const char *role, const struct resources *r)
-{
-	struct quota_amounts one;
-	quota_amounts_of(r, NULL, &one);
-	quota_amounts_add(snap_slot(h, role), &one);
-}
-
 const char *quota_fw_task_role(const struct fw_task *t)
 {
 	const struct fw_framework *fw = t->fw;
@@ -380,6 +387,33 @@ const char *quota_fw_task_role(const struct fw_task *t)
 	return fw->roles[0];
 }
 
+void quota_ledger(struct master *m, const char *role, const struct resources *r, bool apps,
+		  int sign)
+{
+	struct quota_amounts a;
+	quota_amounts_of(r, NULL, &a);
+	struct quota_amounts *slot = snap_slot(&m->ledger, role);
+	for (int i = 0; i < QUOTA_NKINDS; i++) {
+		slot->v[i] += sign * a.v[i];
+		if (slot->v[i] < QUOTA_EPS)
+			slot->v[i] = 0; /* no drift below zero from rounding */
+		if (apps) {
+			m->ledger_apps.v[i] += sign * a.v[i];
+			if (m->ledger_apps.v[i] < QUOTA_EPS)
+				m->ledger_apps.v[i] = 0;
+		}
+	}
+}
+
+void quota_ledger_free(struct master *m)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->ledger, &i, &k, &v);)
+		free(v);
+	hmap_release(&m->ledger);
+}
+
 void quota_snapshot_build(struct master *m, struct quota_snapshot *s)
 {
 	hmap_init(&s->alloc);
@@ -389,47 +423,28 @@ void quota_snapshot_build(struct master *m, struct quota_snapshot *s)
 	quota_amounts_zero(&s->apps);
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
-		const struct m_app *ma = v;
-		const char *role = ma->def->role ? ma->def->role : "*";
-		struct quota_amounts sum, one;
-		quota_amounts_zero(&sum);
-		for (size_t j = 0; j < ma->ninst; j++) {
-			const struct m_instance *in = ma->inst[j];
-			if (in->phase == INST_LIVE) {
-				quota_amounts_of(&in->res, NULL, &one);
-				quota_amounts_add(&sum, &one);
-			}
-			if (in->reserved.n) {
-				quota_amounts_of(&in->reserved, NULL, &one);
-				quota_amounts_add(&sum, &one);
-			}
-		}
-		if (ma->ninst) {
-			quota_amounts_add(snap_slot(&s->alloc, role), &sum);
-			quota_amounts_add(&s->apps, &sum);
-		}
-	}
-	if (m->fw) {
-		for (size_t i = 0; hmap_next(&m->fw->tasks, &i, &k, &v);) {
-			const struct fw_task *t = v;
-			if (t->held)
-				snap_add(&s->alloc, quota_fw_task_role(t), &t->res);
-		}
-	}
+	/* Allocations: the ledger, O(roles). */
+	for (size_t i = 0; hmap_next(&m->ledger, &i, &k, &v);)
+		quota_amounts_add(snap_slot(&s->alloc, k), v);
+	s->apps = m->ledger_apps;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
 		const struct m_agent *a = v;
 		if (a->state != AGENT_CONNECTED)
 			continue;
-		struct quota_amounts t, f;
-		quota_amounts_of(&a->total, NULL, &t);
-		quota_amounts_add(&s->total, &t);
-		quota_amounts_of(&a->free, "*", &f);
-		quota_amounts_add(&s->star_free, &f);
+		for (size_t j = 0; j < a->total.n; j++) {
+			const struct resource *e = &a->total.v[j];
+			int idx = e->type == RES_SCALAR ? quota_kind_index(e->name) : -1;
+			if (idx >= 0)
+				s->total.v[idx] += e->scalar;
+		}
 		for (size_t j = 0; j < a->free.n; j++) {
 			const struct resource *e = &a->free.v[j];
 			int idx = e->type == RES_SCALAR ? quota_kind_index(e->name) : -1;
-			if (idx >= 0 && strcmp(e->role, "*"))
+			if (idx < 0)
+				continue;
+			if (e->role[0] == '*' && !e->role[1])
+				s->star_free.v[idx] += e->scalar;
+			else
 				snap_slot(&s->resv_free, e->role)->v[idx] += e->scalar;
 		}
 	}
@@ -671,6 +686,8 @@ static int roles_commit(struct master *m, struct quota_role **upd, size_t n)
 			role_free(hmap_put(&roles, upd[i]->name, upd[i]));
 		}
 	}
+	if (r == 0 && m->fw)
+		fw_offers_wake_all(m->fw); /* what frameworks may be offered has changed */
 	return r;
 }
 

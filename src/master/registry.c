@@ -276,6 +276,28 @@ void registry_handle_heartbeat(struct master *m, struct evhttp_request *req)
 	http_reply_json(req, 200, json_object());
 }
 
+int registry_apply_updates(struct master *m, struct m_agent *a, const json_t *updates,
+			   json_t *acked)
+{
+	size_t i;
+	json_t *u;
+	/* The batch's store writes land in one commit, before the agent hears they are acked. */
+	int txn = store_txn_begin(m->store);
+	json_array_foreach(updates, i, u) {
+		const char *uuid = json_string_value(json_object_get(u, "uuid"));
+		if (!uuid || !json_string_value(json_object_get(u, "task_id")) ||
+		    !json_string_value(json_object_get(u, "state")))
+			continue; /* malformed: acknowledged as nothing */
+		apps_status_update(m, a, u);
+		json_array_append_new(acked, json_string(uuid));
+	}
+	if (txn == 0 && store_txn_commit(m->store) < 0) {
+		log_error("master", "cannot commit the status updates of agent '%s'", a->id);
+		return -EIO;
+	}
+	return 0;
+}
+
 void registry_handle_update(struct master *m, struct evhttp_request *req)
 {
 	json_t *body;
@@ -296,17 +318,14 @@ void registry_handle_update(struct master *m, struct evhttp_request *req)
 	}
 	a->last_seen_usec = time_mono_usec();
 	json_t *acked = json_array();
-	size_t i;
-	json_t *u;
-	json_array_foreach(updates, i, u) {
-		const char *uuid = json_string_value(json_object_get(u, "uuid"));
-		if (!uuid || !json_string_value(json_object_get(u, "task_id")) ||
-		    !json_string_value(json_object_get(u, "state")))
-			continue; /* malformed: acknowledged below as nothing */
-		apps_status_update(m, a, u);
-		json_array_append_new(acked, json_string(uuid));
-	}
+	int r = registry_apply_updates(m, a, updates, acked);
 	json_decref(body);
+	if (r < 0) {
+		json_decref(acked);
+		http_reply_message(req, 503, "Cannot persist the status updates");
+		apps_schedule_pass(m);
+		return;
+	}
 	http_reply_json(req, 200, json_pack("{s:o}", "acknowledged", acked));
 	apps_schedule_pass(m);
 }

@@ -486,6 +486,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		if (resources_subtract(&a->free, &in->reserved) < 0)
 			log_error("master", "reservation for '%s' on '%s' does not fit", in->uuid, a->id);
 		alloc_took(&p->ac, app_role(def), &in->reserved);
+		apps_count(m, in, true);
 		log_info("master", "instance %u of '%s' pinned to agent '%s' with its volumes",
 			 in->index, def->id, a->id);
 	}
@@ -517,6 +518,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		return false;
 	}
 	alloc_took(&p->ac, app_role(def), &in->res);
+	apps_count(m, in, false);
 	a->ntasks++;
 	in->phase = INST_LIVE;
 	in->state = "TASK_STAGING";
@@ -940,6 +942,7 @@ void apps_run_pass(struct master *m)
 					if (a->ntasks)
 						a->ntasks--;
 				}
+				apps_uncount(m, in, false);
 				hmap_del(&m->tasks, in->task_id);
 				in->phase = INST_WAITING;
 				json_decref(p.launches[i].record);

@@ -78,6 +78,20 @@ void resources_copy(struct resources *dst, const struct resources *src)
 		resource_copy(&dst->v[i], &src->v[i]);
 }
 
+void resources_copy_if(struct resources *dst, const struct resources *src,
+		       bool (*keep)(const struct resource *e, const void *ctx), const void *ctx)
+{
+	dst->n = 0;
+	dst->v = src->n ? xcalloc(src->n, sizeof(*dst->v)) : NULL;
+	for (size_t i = 0; i < src->n; i++)
+		if (keep(&src->v[i], ctx))
+			resource_copy(&dst->v[dst->n++], &src->v[i]);
+	if (!dst->n) {
+		free(dst->v);
+		dst->v = NULL;
+	}
+}
+
 static int entry_cmp(const char *n1, const char *r1, const char *n2, const char *r2)
 {
 	int c = strcmp(n1, n2);

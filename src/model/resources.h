@@ -40,6 +40,9 @@ struct resources {
 void resources_init(struct resources *r);
 void resources_release(struct resources *r);
 void resources_copy(struct resources *dst, const struct resources *src); /* dst is overwritten */
+/* As resources_copy, only the entries keep says yes to. */
+void resources_copy_if(struct resources *dst, const struct resources *src,
+		       bool (*keep)(const struct resource *e, const void *ctx), const void *ctx);
 
 /* Parses text into out (which must be initialised; it is cleared first). Returns 0, or
  * -EINVAL with a message for a person in err ("resource 'cpus': 'x' is not a number"). */

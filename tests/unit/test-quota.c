@@ -169,6 +169,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	quota_free_all(&f->m);
+	quota_ledger_free(&f->m);
 	resources_release(&f->a.total);
 	resources_release(&f->a.free);
 	hmap_release(&f->m.agents);
@@ -252,6 +253,46 @@ static void master_checks(void **state)
 	json_decref(roles);
 }
 
+/* The ledger: takes and gives add up per role, the apps framework's total apart; the
+ * snapshot and the limit checks read it. */
+static void ledger(void **state)
+{
+	struct fixture *f = *state;
+	struct master *m = &f->m;
+	struct resources a = RESOURCES_INIT, b = RESOURCES_INIT;
+	resources_add_scalar(&a, "cpus", "*", 2.5);
+	resources_add_scalar(&a, "mem", "*", 100);
+	resources_add_scalar(&b, "cpus", "prod", 1);
+	quota_ledger(m, "prod", &a, true, 1);
+	quota_ledger(m, "prod", &b, false, 1);
+	quota_ledger(m, "dev", &a, false, 1);
+	struct quota_snapshot s;
+	quota_snapshot_build(m, &s);
+	struct quota_amounts got;
+	quota_snapshot_alloc(&s, "prod", &got);
+	assert_true(got.v[0] == 3.5 && got.v[1] == 100);
+	assert_true(s.apps.v[0] == 2.5 && s.apps.v[1] == 100);
+	quota_snapshot_alloc(&s, "web", &got);
+	assert_true(got.v[0] == 0);
+	quota_snapshot_release(&s);
+	/* prod's limit is 4: 3.5 allocated leaves room for 0.5 more. */
+	struct resources more = RESOURCES_INIT;
+	resources_add_scalar(&more, "cpus", "prod", 0.6);
+	char err[300];
+	assert_false(quota_check(m, "prod", &more, err, sizeof(err)));
+	quota_ledger(m, "prod", &a, true, -1);
+	assert_true(quota_check(m, "prod", &more, err, sizeof(err)));
+	quota_ledger(m, "prod", &b, false, -1);
+	quota_ledger(m, "dev", &a, false, -1);
+	quota_snapshot_build(m, &s);
+	quota_snapshot_alloc(&s, "prod", &got);
+	assert_true(got.v[0] == 0 && got.v[1] == 0 && s.apps.v[0] == 0);
+	quota_snapshot_release(&s);
+	resources_release(&a);
+	resources_release(&b);
+	resources_release(&more);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +301,7 @@ int main(void)
 		cmocka_unit_test(cap_offer),
 		cmocka_unit_test(drf_order),
 		cmocka_unit_test_setup_teardown(master_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(ledger, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
