@@ -15,7 +15,7 @@
  *    (its ACCEPT then fails, as any conflict does).
  *  - Before the apps framework places a task on an agent, each external framework before it
  *    in the order that could use the agent is offered at once what is free there and not yet
- *    in its offers; that offer claims it.
+ *    in its offers; that offer claims it (the offers of a pass go out together at its end).
  *
  * Cost: nothing when no external framework is subscribed and no quota is set (then
  * alloc_available is a->free). Otherwise one O(cluster) snapshot per pass (quota.c), kept
@@ -85,6 +85,10 @@ static void build(struct alloc_ctx *c)
 
 void alloc_end(struct alloc_ctx *c)
 {
+	for (size_t i = 0; c->offers && i < c->norder; i++)
+		if (c->offers[i])
+			fw_send_offers(c->order[i].ptr, c->offers[i]);
+	free(c->offers);
 	if (c->built)
 		quota_snapshot_release(&c->snap);
 	free(c->order);
@@ -138,8 +142,18 @@ const struct resources *alloc_available(struct alloc_ctx *c, struct m_agent *a, 
 	build(c);
 	const struct quota_drf_client *key = apps_key(c, role);
 	const struct quota_snapshot *snap = quota_any(c->m) ? &c->snap : NULL;
-	for (size_t i = 0; i < c->norder && quota_drf_cmp(&c->order[i], key) < 0; i++)
-		fw_offer_agent(c->m->fw, c->order[i].ptr, a, snap, &c->order[i], c->now);
+	for (size_t i = 0; i < c->norder && quota_drf_cmp(&c->order[i], key) < 0; i++) {
+		json_t *o = fw_offer_agent(c->m->fw, c->order[i].ptr, a, snap, &c->order[i],
+					   c->now);
+		if (!o)
+			continue;
+		/* Sent together at alloc_end: one event per framework, not one per agent. */
+		if (!c->offers)
+			c->offers = xcalloc(c->norder, sizeof(*c->offers));
+		if (!c->offers[i])
+			c->offers[i] = json_array();
+		json_array_append_new(c->offers[i], o);
+	}
 	struct resources held = RESOURCES_INIT;
 	if (!fw_claims_before(c->m->fw, a->id, key, c->now, &held))
 		return &a->free;

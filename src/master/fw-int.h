@@ -183,12 +183,15 @@ void fw_wake(struct fw_framework *fw);
 void fw_offers_wake_all(struct frameworks *fws);
 /* The first role of fw that is not suppressed, or NULL (none: it is offered nothing). */
 const char *fw_active_role(const struct fw_framework *fw);
-/* Offers fw, in one OFFERS event, what it may be offered on a and does not hold in an offer
- * there yet (capped by its role's quota headroom when snap is non-NULL); the offer claims
- * its resources at key. Returns whether an offer was sent. */
-bool fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
-		    const struct quota_snapshot *snap, const struct quota_drf_client *key,
-		    uint64_t now);
+/* Makes fw an offer of what it may be offered on a and does not hold in an offer there yet
+ * (capped by its role's quota headroom when snap is non-NULL); the offer claims its
+ * resources at key. Returns the offer's JSON for the caller to send (fw_send_offers), or
+ * NULL when there is nothing to offer. */
+json_t *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
+		       const struct quota_snapshot *snap, const struct quota_drf_client *key,
+		       uint64_t now);
+/* Sends offers (an array, taken) to fw in OFFERS events of at most FW_OFFERS_PER_EVENT. */
+void fw_send_offers(struct fw_framework *fw, json_t *offers);
 /* Adds to held the resources that unexpired claims on agent_id hold against a client at
  * key (claims of offers whose key comes before it). Returns whether there were any. */
 bool fw_claims_before(const struct frameworks *fws, const char *agent_id,

@@ -333,19 +333,32 @@ static void send_offers(struct fw_framework *fw, json_t *arr)
 	fw_send(fw, json_pack("{s:s, s:{s:o}}", "type", "OFFERS", "offers", "offers", arr));
 }
 
-bool fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
-		    const struct quota_snapshot *snap, const struct quota_drf_client *key,
-		    uint64_t now)
+json_t *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
+		       const struct quota_snapshot *snap, const struct quota_drf_client *key,
+		       uint64_t now)
 {
 	if (!can_offer(fw, a, now))
-		return false;
+		return NULL;
 	struct offer_caps caps;
 	caps_of(fws, snap, fw_active_role(fw), &caps);
 	struct fw_offer *o = make_offer(fws, fw, a, &caps, key, now);
-	if (!o)
-		return false;
-	send_offers(fw, json_pack("[o]", offer_json(o, a)));
-	return true;
+	return o ? offer_json(o, a) : NULL;
+}
+
+void fw_send_offers(struct fw_framework *fw, json_t *offers)
+{
+	while (json_array_size(offers) > FW_OFFERS_PER_EVENT) {
+		json_t *part = json_array();
+		for (size_t i = 0; i < FW_OFFERS_PER_EVENT; i++)
+			json_array_append(part, json_array_get(offers, i));
+		for (size_t i = 0; i < FW_OFFERS_PER_EVENT; i++)
+			json_array_remove(offers, 0);
+		send_offers(fw, part);
+	}
+	if (json_array_size(offers))
+		send_offers(fw, offers);
+	else
+		json_decref(offers);
 }
 
 void fw_wake(struct fw_framework *fw)

@@ -460,6 +460,7 @@ struct alloc_ctx {
 	size_t norder;
 	char *role;                     /* the apps role key is for, or NULL */
 	struct quota_drf_client key;
+	json_t **offers;                /* per order[i]: offers made to it, sent at alloc_end */
 };
 void alloc_begin(struct master *m, struct alloc_ctx *c);
 void alloc_end(struct alloc_ctx *c);
