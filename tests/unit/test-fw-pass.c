@@ -1,0 +1,250 @@
+/* The offer pass (src/master/fw-offers.c) with a real master, simulated agents and
+ * in-process frameworks: the bounds (offers per agent, per framework and pass), quiet
+ * frameworks seeing only agents that changed, SUPPRESS and REVIVE, and the one allocation
+ * order (weighted DRF) deciding who is offered first. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "master/fw-int.h"
+#include "master/master.h"
+
+#define NAGENTS 40
+
+struct sim {
+	struct fw_framework *fw;
+	json_t *offers; /* every offer received, in order */
+};
+
+struct fixture {
+	char dir[64];
+	struct event_base *base;
+	struct master *m;
+	struct sim fw[3];
+};
+
+static int agent_sink(struct m_agent *a, json_t *rec)
+{
+	(void)a;
+	json_decref(rec);
+	return 0;
+}
+
+static int on_event(struct fw_framework *fw, const char *rec, size_t len, void *ctx)
+{
+	(void)fw;
+	struct sim *s = ctx;
+	const char *nl = memchr(rec, '\n', len);
+	json_t *e = nl ? json_loadb(nl + 1, len - (size_t)(nl + 1 - rec), 0, NULL) : NULL;
+	const char *type = json_string_value(json_object_get(e, "type"));
+	if (type && !strcmp(type, "OFFERS"))
+		json_array_extend(s->offers, json_object_get(json_object_get(e, "offers"), "offers"));
+	json_decref(e);
+	return 0;
+}
+
+static void add_agent(struct master *m, unsigned i)
+{
+	char err[256];
+	struct m_agent *a = xcalloc(1, sizeof(*a));
+	a->m = m;
+	a->sim = agent_sink;
+	a->id = xasprintf("agent-%02u", i);
+	a->hostname = xasprintf("node%u", i);
+	a->http = xasprintf("127.0.0.%u:5051", i + 1);
+	a->ip = xasprintf("127.0.0.%u", i + 1);
+	a->resources_text = xstrdup("cpus:4; mem:4096");
+	a->attributes_text = xstrdup("");
+	assert_int_equal(resources_parse(a->resources_text, &a->total, err, sizeof(err)), 0);
+	resources_copy(&a->free, &a->total);
+	a->state = AGENT_CONNECTED;
+	a->last_seen_usec = time_mono_usec() + 3600ull * 1000000;
+	hmap_put(&m->agents, a->id, a);
+}
+
+static struct fw_framework *subscribe(struct fixture *f, int i, const char *role)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "fw%d", i);
+	json_t *info = json_pack("{s:s, s:s, s:[s], s:[{s:s}]}", "user", "t", "name", name, "roles",
+				 role, "capabilities", "type", "MULTI_ROLE");
+	f->fw[i].offers = json_array();
+	f->fw[i].fw = fw_sim_subscribe(f->m->fw, info, on_event, &f->fw[i]);
+	json_decref(info);
+	assert_non_null(f->fw[i].fw);
+	return f->fw[i].fw;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test-fw-pass-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	char *store = xasprintf("sqlite:%s/state.db", f->dir);
+	f->base = event_base_new();
+	struct master_config cfg = { .http_addr = "127.0.0.1", .http_port = 0, .store_url = store,
+				     .agent_timeout_sec = 3600 };
+	assert_int_equal(master_new(f->base, &cfg, &f->m), 0);
+	free(store);
+	for (unsigned i = 0; i < NAGENTS; i++)
+		add_agent(f->m, i);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	master_free(f->m);
+	event_base_free(f->base);
+	for (int i = 0; i < 3; i++)
+		json_decref(f->fw[i].offers);
+	char *cmd = xasprintf("rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f);
+	return 0;
+}
+
+static void pass(struct master *m)
+{
+	m->fw->last_offer_usec = 0;
+	fw_offers_tick(m->fw);
+}
+
+static size_t offers_on(struct master *m, const char *agent_id)
+{
+	const struct fw_agent_offers *ao = hmap_get(&m->fw->by_agent, agent_id);
+	return ao ? ao->n : 0;
+}
+
+static void decline_all(struct sim *s, double secs)
+{
+	char err[256];
+	size_t i;
+	json_t *o;
+	json_array_foreach(s->offers, i, o) {
+		json_t *d = json_pack("{s:[{s:O}], s:{s:f}}", "offer_ids", "value",
+				      json_object_get(json_object_get(o, "id"), "value"), "filters",
+				      "refuse_seconds", secs);
+		assert_int_equal(fw_call_decline(s->fw, d, err, sizeof(err)), 0);
+		json_decref(d);
+	}
+	json_array_clear(s->offers);
+}
+
+/* Bounds: each framework gets its share of the slots (2 x 40 agents / 3 frameworks = 26)
+ * per pass, no agent is in more than 2 offers, and the walks cover every agent. */
+static void bounds_and_walks(void **state)
+{
+	struct fixture *f = *state;
+	struct master *m = f->m;
+	for (int i = 0; i < 3; i++)
+		subscribe(f, i, "*");
+	pass(m);
+	size_t total = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(json_array_size(f->fw[i].offers), 2 * NAGENTS / 3);
+		total += json_array_size(f->fw[i].offers);
+	}
+	assert_int_equal(m->fw->pass_offers, total);
+	for (unsigned a = 0; a < NAGENTS; a++) {
+		char id[16];
+		snprintf(id, sizeof(id), "agent-%02u", a);
+		assert_true(offers_on(m, id) >= 1 && offers_on(m, id) <= 2);
+	}
+	/* 3 x 26 = 78 of the 80 slots: a second pass fills the last 2, a third finds none. */
+	pass(m);
+	assert_int_equal(m->fw->pass_offers, 2);
+	for (unsigned a = 0; a < NAGENTS; a++) {
+		char id[16];
+		snprintf(id, sizeof(id), "agent-%02u", a);
+		assert_int_equal(offers_on(m, id), 2);
+	}
+	pass(m);
+	assert_int_equal(m->fw->pass_offers, 0);
+}
+
+/* Quiet frameworks: once every agent has been offered and declined, a pass makes no offer;
+ * an agent whose free resources change is offered again, and only it. SUPPRESS stops
+ * offers, REVIVE (which clears the filters) brings every agent back. */
+static void quiet_suppress_revive(void **state)
+{
+	struct fixture *f = *state;
+	struct master *m = f->m;
+	struct fw_framework *fw = subscribe(f, 0, "*");
+	for (int round = 0; round < 4; round++) {
+		pass(m);
+		decline_all(&f->fw[0], 3600);
+	}
+	assert_true(fw->quiet);
+	pass(m);
+	assert_int_equal(m->fw->pass_offers, 0);
+
+	/* agent-07 gets a cpu back (as when a task ends there). */
+	struct m_agent *a = hmap_get(&m->agents, "agent-07");
+	resources_add_scalar(&a->free, "cpus", "*", 1);
+	fw_filters_clear(fw); /* the filter would hide it: clear them, keep it quiet */
+	fw->quiet = true;
+	pass(m);
+	assert_int_equal(json_array_size(f->fw[0].offers), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_array_get(f->fw[0].offers, 0), "agent_id"),
+				    "value")),
+			    "agent-07");
+	decline_all(&f->fw[0], 3600);
+
+	char err[256];
+	json_t *body = json_object();
+	assert_int_equal(fw_call_revive_suppress(fw, body, true, err, sizeof(err)), 0);
+	resources_add_scalar(&a->free, "cpus", "*", 1);
+	pass(m);
+	assert_int_equal(m->fw->pass_offers, 0);
+	assert_int_equal(fw_call_revive_suppress(fw, body, false, err, sizeof(err)), 0);
+	json_decref(body);
+	pass(m);
+	/* Budget: 2 x 40 / 1 = 80 >= 40 agents, so every agent at once. */
+	assert_int_equal(json_array_size(f->fw[0].offers), NAGENTS);
+}
+
+/* The order: a framework whose role holds a larger share is offered after one whose role
+ * holds none, and a weight evens that out. */
+static void drf_order(void **state)
+{
+	struct fixture *f = *state;
+	struct master *m = f->m;
+	struct fw_framework *big = subscribe(f, 0, "big");
+	struct fw_framework *small = subscribe(f, 1, "small");
+	struct resources r = RESOURCES_INIT;
+	resources_add_scalar(&r, "cpus", "*", 40);
+	quota_ledger(m, "big", &r, false, 1); /* 40 of the 160 cpus: a quarter */
+	struct alloc_ctx c;
+	alloc_begin(m, &c);
+	const struct quota_drf_client *order;
+	assert_int_equal(alloc_framework_order(&c, &order), 2);
+	assert_ptr_equal(order[0].ptr, small);
+	assert_ptr_equal(order[1].ptr, big);
+	assert_true(order[1].role_share == 0.25);
+	alloc_end(&c);
+	quota_ledger(m, "big", &r, false, -1);
+	resources_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(bounds_and_walks, setup, teardown),
+		cmocka_unit_test_setup_teardown(quiet_suppress_revive, setup, teardown),
+		cmocka_unit_test_setup_teardown(drf_order, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
