@@ -27,6 +27,15 @@
 
 /* ---- events ---- */
 
+/* Writes one RecordIO record to fw's stream (or its in-process sink). */
+static int deliver(struct fw_framework *fw, const char *rec, size_t len)
+{
+	int r = fw->sim ? fw->sim(fw, rec, len, fw->sim_ctx) :
+			  http_stream_write(fw->stream, rec, len);
+	fw->hb_usec = time_mono_usec();
+	return r;
+}
+
 int fw_send(struct fw_framework *fw, json_t *event)
 {
 	if (!fw_subscribed(fw)) {
@@ -38,10 +47,24 @@ int fw_send(struct fw_framework *fw, json_t *event)
 	json_decref(event);
 	if (!rec)
 		return -EINVAL;
-	int r = fw->sim ? fw->sim(fw, rec, len, fw->sim_ctx) :
-			  http_stream_write(fw->stream, rec, len);
+	int r = deliver(fw, rec, len);
 	free(rec);
-	fw->hb_usec = time_mono_usec();
+	return r;
+}
+
+int fw_send_text(struct fw_framework *fw, const char *json, size_t len)
+{
+	if (!fw_subscribed(fw))
+		return -ENOTCONN;
+	if (!len)
+		return -EINVAL;
+	struct strbuf sb;
+	strbuf_init(&sb);
+	recordio_encode_strbuf(&sb, json, len);
+	size_t n;
+	char *rec = strbuf_detach(&sb, &n);
+	int r = deliver(fw, rec, n);
+	free(rec);
 	return r;
 }
 

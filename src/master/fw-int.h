@@ -115,7 +115,10 @@ struct fw_task {
 	char *alloc_role;           /* while held: the role res is counted for in the ledger */
 	bool kill_pending;          /* a KILL to send once the agent is connected */
 	bool kill_sent;
-	json_t *status;             /* last TaskStatus sent to the framework, or NULL */
+	/* The last TaskStatus sent to the framework, as JSON text (a tree costs about 3 KiB a
+	 * task; the text a tenth of that), or NULL; and its uuid ("" when it has none). */
+	char *status;
+	char status_uuid[32];
 	bool acked;                 /* status needs no (more) acknowledgement */
 	uint64_t sent_usec;         /* monotonic: when status was last sent */
 	uint64_t agent_gen;         /* fw_agent_view generation that last confirmed it */
@@ -157,6 +160,8 @@ struct frameworks {
 /* frameworks.c */
 /* Sends one event (taken) on fw's stream; -ENOTCONN when not subscribed. */
 int fw_send(struct fw_framework *fw, json_t *event);
+/* Sends one event already encoded as JSON text (len > 0 bytes, borrowed). */
+int fw_send_text(struct fw_framework *fw, const char *json, size_t len);
 static inline bool fw_subscribed(const struct fw_framework *fw)
 {
 	return fw->stream || fw->sim;
@@ -237,6 +242,10 @@ json_t *fw_status_master(const char *task_id, const char *agent_id, const char *
 			 const char *reason, const char *message);
 /* Sends an UPDATE with status (borrowed). */
 void fw_send_update(struct fw_framework *fw, const json_t *status);
+/* Sends an UPDATE with a status kept as JSON text (borrowed). */
+void fw_send_update_text(struct fw_framework *fw, const char *status);
+/* Keeps status (borrowed, may be NULL) as t's last status. */
+void fw_task_set_status(struct fw_task *t, const json_t *status);
 /* Sends a KILL for t now, or later when its agent is back. */
 void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec);
 int fw_call_kill(struct fw_framework *fw, const json_t *kill, char *err, size_t errlen);

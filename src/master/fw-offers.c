@@ -581,24 +581,34 @@ void fw_offers_tick(struct frameworks *fws)
 				a->offer_fp = agent_fingerprint(fws, a);
 		}
 	uint64_t decided = time_mono_usec();
-	/* Rendering and sending, in events of at most FW_OFFERS_PER_EVENT offers. */
+	/* Rendering and sending, in events of at most FW_OFFERS_PER_EVENT offers. Each offer is
+	 * dumped to text as soon as it is built, so that no tree of a whole event is ever held
+	 * (less memory, and less heap left fragmented by large trees). */
+	struct strbuf sb;
+	strbuf_init(&sb);
 	for (size_t i = 0; i < n; i++) {
-		json_t *arr = NULL;
+		size_t in_event = 0;
 		for (size_t j = 0; j < po[i].n; j++) {
 			struct fw_offer *o = po[i].v[j];
-			struct m_agent *a = hmap_get(&m->agents, o->agent_id);
-			if (!arr)
-				arr = json_array();
-			json_array_append_new(arr, offer_json(o, a));
-			if (json_array_size(arr) == FW_OFFERS_PER_EVENT) {
-				send_offers(po[i].fw, arr);
-				arr = NULL;
+			json_t *oj = offer_json(o, hmap_get(&m->agents, o->agent_id));
+			char *text = json_dumps(oj, JSON_COMPACT);
+			json_decref(oj);
+			if (!text)
+				continue;
+			strbuf_adds(&sb, in_event ? "," : "{\"type\":\"OFFERS\",\"offers\":{\"offers\":[");
+			strbuf_adds(&sb, text);
+			free(text);
+			if (++in_event == FW_OFFERS_PER_EVENT || j + 1 == po[i].n) {
+				strbuf_adds(&sb, "]}}");
+				fw_send_text(po[i].fw, strbuf_str(&sb), sb.len);
+				strbuf_release(&sb);
+				strbuf_init(&sb);
+				in_event = 0;
 			}
 		}
-		if (arr)
-			send_offers(po[i].fw, arr);
 		free(po[i].v);
 	}
+	strbuf_release(&sb);
 	free(po);
 	fws->pass_offers = made;
 	fws->pass_decide_usec = decided - now;

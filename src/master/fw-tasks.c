@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "master/fw-int.h"
 #include "model/mesos-resources.h"
@@ -75,7 +76,7 @@ void fw_task_free(struct fw_task *t)
 	free(t->name);
 	free(t->alloc_role);
 	resources_release(&t->res);
-	json_decref(t->status);
+	free(t->status);
 	free(t);
 }
 
@@ -209,10 +210,20 @@ int fw_task_store(struct frameworks *fws, const struct fw_task *t)
 			      t->name ? t->name : "", "state", t->state, "resources", res, "grace",
 			      t->grace_sec, "acked", t->acked);
 	free(res);
-	if (t->status)
-		json_object_set(j, "status", t->status);
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
+	if (s && t->status) { /* splice the status text in: {…,"status":{…}} */
+		struct strbuf sb;
+		strbuf_init(&sb);
+		strbuf_add(&sb, s, strlen(s) - 1);
+		strbuf_adds(&sb, ",\"status\":");
+		strbuf_adds(&sb, t->status);
+		strbuf_addch(&sb, '}');
+		free(s);
+		s = strbuf_detach(&sb, NULL);
+	}
+	if (!s)
+		return -ENOMEM;
 	char key[STORE_MAX_KEY];
 	snprintf(key, sizeof(key), "fwtasks/%s", t->id);
 	int r = store_put(fws->m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
@@ -248,7 +259,7 @@ static int load_task(const char *key, const char *val, size_t len, uint64_t vers
 	t->name = xstrdup(json_string_value(json_object_get(j, "name")) ?: "");
 	t->grace_sec = json_number_value(json_object_get(j, "grace"));
 	t->acked = json_is_true(json_object_get(j, "acked"));
-	t->status = json_incref(json_object_get(j, "status"));
+	fw_task_set_status(t, json_object_get(j, "status"));
 	json_decref(j);
 	return 0;
 }
@@ -276,6 +287,25 @@ json_t *fw_status_master(const char *task_id, const char *agent_id, const char *
 void fw_send_update(struct fw_framework *fw, const json_t *status)
 {
 	fw_send(fw, json_pack("{s:s, s:{s:O}}", "type", "UPDATE", "update", "status", status));
+}
+
+void fw_send_update_text(struct fw_framework *fw, const char *status)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	strbuf_adds(&sb, "{\"type\":\"UPDATE\",\"update\":{\"status\":");
+	strbuf_adds(&sb, status);
+	strbuf_adds(&sb, "}}");
+	fw_send_text(fw, strbuf_str(&sb), sb.len);
+	strbuf_release(&sb);
+}
+
+void fw_task_set_status(struct fw_task *t, const json_t *status)
+{
+	free(t->status);
+	t->status = status ? json_dumps(status, JSON_COMPACT) : NULL;
+	snprintf(t->status_uuid, sizeof(t->status_uuid), "%s",
+		 json_string_value(json_object_get(status, "uuid")) ?: "");
 }
 
 void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec)
@@ -392,13 +422,14 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 		return true;
 	}
 	t->state = state;
-	json_decref(t->status);
-	t->status = status_from_agent(a, t, state, u);
-	t->acked = !json_object_get(t->status, "uuid");
+	json_t *st = status_from_agent(a, t, state, u);
+	fw_task_set_status(t, st);
+	t->acked = !t->status_uuid[0];
 	t->sent_usec = time_mono_usec();
 	fw_task_store(fws, t);
-	fw_send_update(t->fw, t->status);
-	operator_event_fw_task_updated(m, t, t->status);
+	fw_send_update(t->fw, st);
+	operator_event_fw_task_updated(m, t, st);
+	json_decref(st);
 	return true;
 }
 
@@ -501,8 +532,7 @@ int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, s
 	struct fw_task *t = own_task(fw, tid);
 	if (!t || !t->status || t->acked)
 		return 0;
-	const char *cur = json_string_value(json_object_get(t->status, "uuid"));
-	if (!cur || strcmp(cur, uuid))
+	if (!t->status_uuid[0] || strcmp(t->status_uuid, uuid))
 		return 0; /* an older status: nothing to do */
 	t->acked = true;
 	if (fw_state_terminal(t->state))
@@ -515,9 +545,8 @@ int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, s
 /* The reconciliation answer for a task: its latest state, from the master, no uuid. */
 static json_t *reconcile_status(const struct fw_task *t)
 {
-	json_t *s;
-	if (t->status) {
-		s = json_deep_copy(t->status);
+	json_t *s = t->status ? json_loads(t->status, 0, NULL) : NULL;
+	if (s) {
 		json_object_del(s, "uuid");
 		json_object_set_new(s, "source", json_string("SOURCE_MASTER"));
 		json_object_set_new(s, "reason", json_string("REASON_RECONCILIATION"));
@@ -591,7 +620,7 @@ void fw_tasks_resend(struct frameworks *fws, struct fw_framework *fw, bool all)
 	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);) {
 		struct fw_task *t = v;
 		if (t->fw == fw && t->status && !t->acked) {
-			fw_send_update(fw, t->status);
+			fw_send_update_text(fw, t->status);
 			t->sent_usec = now;
 		}
 	}
@@ -626,7 +655,7 @@ void fw_tasks_tick(struct frameworks *fws)
 			fw_task_kill(fws, t, t->grace_sec);
 		if (t->fw && fw_subscribed(t->fw) && t->status && !t->acked &&
 		    now - t->sent_usec >= (uint64_t)(FW_RESEND_SEC * 1e6)) {
-			fw_send_update(t->fw, t->status);
+			fw_send_update_text(t->fw, t->status);
 			t->sent_usec = now;
 		}
 	}
