@@ -179,7 +179,7 @@ int fw_store(struct fw_framework *fw);
 void fw_remove(struct fw_framework *fw, const char *why);
 bool fw_has_role(const struct fw_framework *fw, const char *role);
 
-/* fw-offers.c */
+/* fw-pass.c: the offer pass */
 void fw_offers_tick(struct frameworks *fws);
 /* Something about fw changed (subscribed, revived, roles): the next tick makes an offer
  * pass, and fw walks every agent again. */
@@ -197,10 +197,14 @@ json_t *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m
 		       uint64_t now);
 /* Sends offers (an array, taken) to fw in OFFERS events of at most FW_OFFERS_PER_EVENT. */
 void fw_send_offers(struct fw_framework *fw, json_t *offers);
+
+/* fw-offers.c: outstanding offers, filters, DECLINE, ACCEPT */
 /* Adds to held the resources that unexpired claims on agent_id hold against a client at
  * key (claims of offers whose key comes before it). Returns whether there were any. */
 bool fw_claims_before(const struct frameworks *fws, const char *agent_id,
 		      const struct quota_drf_client *key, uint64_t now, struct resources *held);
+/* Adds a new offer (already in fws->offers) to the by-agent index. */
+void fw_offer_index(struct frameworks *fws, struct fw_offer *o);
 /* Removes an offer; rescind sends RESCIND to its framework first. */
 void fw_offer_remove(struct frameworks *fws, struct fw_offer *o, bool rescind);
 void fw_offers_remove_framework(struct frameworks *fws, struct fw_framework *fw, bool rescind);

@@ -1,0 +1,449 @@
+/* The offer pass: who is offered what, when (docs/scheduler-api.md "Offers").
+ *
+ *  - Offers are optimistic (DESIGN.md §4): each subscribed framework with an unsuppressed
+ *    role is offered the free resources (a->free) of connected agents it has no DECLINE
+ *    filter for, less what its own outstanding offers there hold, even when the same
+ *    resources sit in another framework's offer. The resources offered are the
+ *    unreserved ones ("*") and those reserved for one of its unsuppressed roles; quotas cap
+ *    them (quota.c).
+ *  - Frameworks are served in the allocation order of alloc.c (weighted DRF over the
+ *    frameworks and the apps framework); each offer claims its resources for
+ *    FW_OFFER_CLAIM_SEC against the clients after its framework in that order.
+ *  - Bounds: an agent is in at most FW_MAX_OFFERS_PER_AGENT offers from the pass, a
+ *    framework gets at most its share of those slots per pass and FW_MAX_OFFERS outstanding,
+ *    an OFFERS event holds at most FW_OFFERS_PER_EVENT offers. A pass first decides every
+ *    offer, then renders and sends them (their times are kept for bench/alloc).
+ *  - A framework whose walk went round every agent is quiet (see decide()): it is offered
+ *    only agents that changed, found by a fingerprint of each agent's free resources, state
+ *    and offer count, until it is woken or a filter runs out. */
+#include <string.h>
+
+#include "base/mem.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "master/fw-int.h"
+#include "model/mesos-resources.h"
+
+#define OFFER_PERIOD_USEC 1000000 /* a pass at most this often, unless forced */
+#define MIN_CPUS 0.01
+#define MIN_MEM 32.0
+
+const char *fw_active_role(const struct fw_framework *fw)
+{
+	for (size_t i = 0; i < fw->nroles; i++)
+		if (!fw->suppressed[i])
+			return fw->roles[i];
+	return NULL;
+}
+
+static bool role_active(const struct fw_framework *fw, const char *role)
+{
+	for (size_t i = 0; i < fw->nroles; i++)
+		if (!fw->suppressed[i] && !strcmp(fw->roles[i], role))
+			return true;
+	return false;
+}
+
+/* What of a's free resources fw may be offered: the unreserved ones and those reserved for
+ * one of its active roles, less what its outstanding offers on a already hold. */
+static bool offerable_entry(const struct resource *e, const void *fw)
+{
+	return !strcmp(e->role, "*") || role_active(fw, e->role);
+}
+
+static void offerable(const struct fw_framework *fw, const struct m_agent *a,
+		      const struct fw_agent_offers *ao, struct resources *out)
+{
+	resources_release(out);
+	resources_copy_if(out, &a->free, offerable_entry, fw);
+	for (size_t i = 0; ao && i < ao->n; i++)
+		if (ao->v[i]->fw == fw)
+			resources_subtract_upto(out, &ao->v[i]->res);
+}
+
+/* A cheap first look (no allocation): whether fw's share of a's free cpus or memory, less
+ * what its offers there hold, could reach the minimum of an offer. */
+static bool worth_offering(const struct fw_framework *fw, const struct m_agent *a,
+			   const struct fw_agent_offers *ao)
+{
+	double cpus = 0, mem = 0;
+	for (size_t i = 0; i < a->free.n; i++) {
+		const struct resource *e = &a->free.v[i];
+		if (e->type != RES_SCALAR || (strcmp(e->role, "*") && !role_active(fw, e->role)))
+			continue;
+		if (!strcmp(e->name, "cpus"))
+			cpus += e->scalar;
+		else if (!strcmp(e->name, "mem"))
+			mem += e->scalar;
+	}
+	for (size_t i = 0; ao && i < ao->n; i++) {
+		if (ao->v[i]->fw != fw)
+			continue;
+		cpus -= resources_scalar(&ao->v[i]->res, "cpus", NULL);
+		mem -= resources_scalar(&ao->v[i]->res, "mem", NULL);
+	}
+	return cpus >= MIN_CPUS || mem >= MIN_MEM;
+}
+
+static json_t *offer_json(const struct fw_offer *o, const struct m_agent *a)
+{
+	const struct fw_framework *fw = o->fw;
+	/* Unreserved resources are allocated to the offer's role, reserved ones to theirs;
+	 * dynamic reservations carry their reservation info, idle volumes their disk info. */
+	json_t *res = resv_offer_json(fw->fws->m, a, &o->res, o->role, fw->refinement);
+	char *colon = strrchr(a->http, ':');
+	uint64_t port = 0;
+	if (!colon || parse_u64(colon + 1, &port) < 0 || port > 65535)
+		port = 0;
+	return json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:s, s:{s:s, s:{s:s, s:s, s:i}, s:s},"
+			 " s:{s:s}, s:o, s:o, s:[]}",
+			 "id", "value", o->id, "framework_id", "value", fw->id, "agent_id", "value",
+			 a->id, "hostname", a->hostname, "url", "scheme", "http", "address",
+			 "hostname", a->hostname, "ip", a->ip ? a->ip : "", "port", (int)port,
+			 "path", "/slave(1)", "allocation_info", "role", o->role, "resources", res,
+			 "attributes", mesos_attributes_to_json(&a->attrs), "executor_ids");
+}
+
+/* The quota caps of role per offer, from snap (NULL: no quotas, no caps). */
+struct offer_caps {
+	bool capped;
+	struct quota_amounts all, star;
+};
+
+static void caps_of(struct frameworks *fws, const struct quota_snapshot *snap, const char *role,
+		    struct offer_caps *c)
+{
+	c->capped = snap != NULL;
+	if (c->capped)
+		quota_role_caps(fws->m, snap, role, &c->all, &c->star);
+}
+
+/* One offer of a to fw, recorded and claimed at key; NULL when there is too little to
+ * offer. fw has an active role and a is connected and unfiltered. */
+static struct fw_offer *make_offer(struct frameworks *fws, struct fw_framework *fw,
+				   struct m_agent *a, const struct offer_caps *caps,
+				   const struct quota_drf_client *key, uint64_t now)
+{
+	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
+	if (!worth_offering(fw, a, ao))
+		return NULL;
+	struct resources res = RESOURCES_INIT;
+	offerable(fw, a, ao, &res);
+	if (caps->capped)
+		quota_cap_offer(&res, &caps->all, &caps->star);
+	if (resources_scalar(&res, "cpus", NULL) < MIN_CPUS &&
+	    resources_scalar(&res, "mem", NULL) < MIN_MEM) {
+		resources_release(&res);
+		return NULL;
+	}
+	struct fw_offer *o = xcalloc(1, sizeof(*o));
+	snprintf(o->id, sizeof(o->id), "%s-O%llu", fws->offer_prefix,
+		 (unsigned long long)fws->offer_seq++);
+	o->fw = fw;
+	o->agent_id = xstrdup(a->id);
+	o->role = xstrdup(fw_active_role(fw));
+	o->res = res;
+	o->expires_usec = now + (uint64_t)(FW_OFFER_TIMEOUT_SEC * 1e6);
+	o->claim_until_usec = now + (uint64_t)(FW_OFFER_CLAIM_SEC * 1e6);
+	o->key = *key;
+	o->key.id = fw->id;
+	o->key.ptr = fw;
+	hmap_put(&fws->offers, o->id, o);
+	fw_offer_index(fws, o);
+	fw->noffers++;
+	return o;
+}
+
+static bool can_offer(const struct fw_framework *fw, const struct m_agent *a, uint64_t now)
+{
+	return fw_subscribed(fw) && fw_active_role(fw) && fw->noffers < FW_MAX_OFFERS &&
+	       a->state == AGENT_CONNECTED && !fw_filtered(fw, a->id, now);
+}
+
+static void send_offers(struct fw_framework *fw, json_t *arr)
+{
+	fw_send(fw, json_pack("{s:s, s:{s:o}}", "type", "OFFERS", "offers", "offers", arr));
+}
+
+json_t *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
+		       const struct quota_snapshot *snap, const struct quota_drf_client *key,
+		       uint64_t now)
+{
+	if (!can_offer(fw, a, now))
+		return NULL;
+	struct offer_caps caps;
+	caps_of(fws, snap, fw_active_role(fw), &caps);
+	struct fw_offer *o = make_offer(fws, fw, a, &caps, key, now);
+	return o ? offer_json(o, a) : NULL;
+}
+
+void fw_send_offers(struct fw_framework *fw, json_t *offers)
+{
+	while (json_array_size(offers) > FW_OFFERS_PER_EVENT) {
+		json_t *part = json_array();
+		for (size_t i = 0; i < FW_OFFERS_PER_EVENT; i++)
+			json_array_append(part, json_array_get(offers, i));
+		for (size_t i = 0; i < FW_OFFERS_PER_EVENT; i++)
+			json_array_remove(offers, 0);
+		send_offers(fw, part);
+	}
+	if (json_array_size(offers))
+		send_offers(fw, offers);
+	else
+		json_decref(offers);
+}
+
+void fw_wake(struct fw_framework *fw)
+{
+	fw->quiet = false;
+	fw->fws->last_offer_usec = 0;
+}
+
+void fw_offers_wake_all(struct frameworks *fws)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);)
+		fw_wake(v);
+}
+
+/* ---- the offer pass ---- */
+
+/* The offers one pass makes to one framework, rendered and sent after the deciding. */
+struct pass_offers {
+	struct fw_framework *fw;
+	struct fw_offer **v;
+	size_t n, cap;
+};
+
+static void pass_add(struct pass_offers *po, struct fw_offer *o)
+{
+	if (po->n == po->cap) {
+		po->cap = po->cap ? po->cap * 2 : 16;
+		po->v = xrealloc(po->v, po->cap * sizeof(*po->v));
+	}
+	po->v[po->n++] = o;
+}
+
+/* Whether the pass may offer a to fw (the offer itself may still come to nothing). */
+static bool eligible(const struct frameworks *fws, const struct fw_framework *fw,
+		     const struct m_agent *a, uint64_t now)
+{
+	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
+	return (!ao || ao->n < FW_MAX_OFFERS_PER_AGENT) && can_offer(fw, a, now);
+}
+
+/* Decides fw's offers of this pass. A framework walks the agents from where the last walk
+ * (its own or the framework's before it) stopped, so that the frameworks of a pass start
+ * on different agents and every agent gets its turn; it makes at most budget offers, and
+ * the pass costs O(offers + agents) rather than O(frameworks x agents). Once a walk goes
+ * all the way round, the framework is quiet: later passes look only at the agents that
+ * changed since the pass before (changed), until something wakes it (fw_wake: SUBSCRIBE,
+ * REVIVE, UPDATE_FRAMEWORK, quota changes) or one of its decline filters runs out. So a
+ * pass over frameworks that have declined everything costs O(frameworks + changes), not
+ * O(frameworks × agents). */
+static void decide(struct frameworks *fws, struct fw_framework *fw, const struct offer_caps *caps,
+		   const struct quota_drf_client *key, size_t budget, struct m_agent **changed,
+		   size_t nchanged, uint64_t now, struct pass_offers *po)
+{
+	if (fw->filter_min_usec && fw->filter_min_usec <= now) {
+		fw_filters_prune(fw, now); /* also finds the next expiry */
+		fw->quiet = false;
+	}
+	if (fw->quiet) {
+		for (size_t i = 0; i < nchanged && po->n < budget; i++) {
+			if (!eligible(fws, fw, changed[i], now))
+				continue;
+			struct fw_offer *o = make_offer(fws, fw, changed[i], caps, key, now);
+			if (o)
+				pass_add(po, o);
+		}
+		return;
+	}
+	const struct hmap *agents = &fws->m->agents;
+	size_t start = fws->offer_cursor < agents->cap ? fws->offer_cursor : 0;
+	const char *k;
+	void *v;
+	bool round = true; /* the walk went all the way round */
+	/* Two laps over the table: from start to the end, then from 0 up to start. */
+	for (int lap = 0; lap < 2 && round; lap++) {
+		size_t i = lap ? 0 : start;
+		while (hmap_next(agents, &i, &k, &v)) {
+			if (lap && i > start)
+				break;
+			if (po->n >= budget || fw->noffers >= FW_MAX_OFFERS) {
+				round = false;
+				break;
+			}
+			struct m_agent *a = v;
+			fws->offer_cursor = i;
+			if (!eligible(fws, fw, a, now))
+				continue;
+			struct fw_offer *o = make_offer(fws, fw, a, caps, key, now);
+			if (o)
+				pass_add(po, o);
+		}
+	}
+	fw->quiet = round;
+}
+
+/* What tells the pass that an agent may have something new to offer: its free resources,
+ * its state, and how many offers it is in. */
+static uint64_t agent_fingerprint(const struct frameworks *fws, const struct m_agent *a)
+{
+	uint64_t h = 1469598103934665603ull;
+#define MIX(x) (h = (h ^ (uint64_t)(x)) * 1099511628211ull)
+	MIX(a->state);
+	MIX(a->registrations);
+	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
+	MIX(ao ? ao->n : 0);
+	for (size_t i = 0; i < a->free.n; i++) {
+		const struct resource *e = &a->free.v[i];
+		for (const char *c = e->name; *c; c++)
+			MIX(*c);
+		for (const char *c = e->role; *c; c++)
+			MIX(*c);
+		uint64_t bits;
+		memcpy(&bits, &e->scalar, sizeof(bits));
+		MIX(bits);
+		for (size_t r = 0; r < e->nranges; r++) {
+			MIX(e->ranges[r].begin);
+			MIX(e->ranges[r].end);
+		}
+		MIX(e->nitems);
+	}
+#undef MIX
+	return h;
+}
+
+/* The connected agents whose fingerprint changed since the last pass (in fws->changed,
+ * valid until the next call). */
+static struct m_agent **changed_agents(struct frameworks *fws, size_t *n)
+{
+	struct hmap *agents = &fws->m->agents;
+	if (fws->changed_cap < hmap_len(agents) + 1) {
+		fws->changed_cap = hmap_len(agents) * 2 + 16;
+		free(fws->changed);
+		fws->changed = xcalloc(fws->changed_cap, sizeof(*fws->changed));
+	}
+	struct m_agent **out = fws->changed;
+	*n = 0;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(agents, &i, &k, &v);) {
+		struct m_agent *a = v;
+		uint64_t fp = agent_fingerprint(fws, a);
+		if (fp != a->offer_fp && a->state == AGENT_CONNECTED)
+			out[(*n)++] = a;
+		a->offer_fp = fp;
+	}
+	return out;
+}
+
+void fw_offers_tick(struct frameworks *fws)
+{
+	struct master *m = fws->m;
+	uint64_t now = time_mono_usec();
+	const char *k;
+	void *v;
+	/* Dynamic reservations of agents that (re)registered since the last tick. */
+	resv_sync_all(m);
+	/* Rescind what timed out or lost its agent. */
+	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);) {
+		struct fw_offer *o = v;
+		struct m_agent *a = hmap_get(&m->agents, o->agent_id);
+		if (o->expires_usec <= now || !a || a->state != AGENT_CONNECTED)
+			fw_offer_remove(fws, o, true);
+	}
+	if (fws->last_offer_usec && now - fws->last_offer_usec < OFFER_PERIOD_USEC)
+		return;
+	fws->last_offer_usec = now ? now : 1;
+	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);) {
+		struct fw_framework *fw = v;
+		if (now - fw->pruned_usec >= FW_FILTER_PRUNE_USEC) {
+			fw_filters_prune(fw, now);
+			fw->pruned_usec = now;
+		}
+	}
+	/* Deciding: the frameworks in allocation order (alloc.c), each offered what is free.
+	 * Nothing to do when no framework may be offered anything (all suppressed: the agents'
+	 * fingerprints are left as they are, so the next pass sees every change since), or
+	 * when every framework has seen every agent as it is now. */
+	bool active = false, awake = false;
+	for (size_t i = 0; !awake && hmap_next(&fws->fws, &i, &k, &v);) {
+		const struct fw_framework *fw = v;
+		if (!fw_subscribed(fw) || !fw_active_role(fw))
+			continue;
+		active = true;
+		awake = !fw->quiet || (fw->filter_min_usec && fw->filter_min_usec <= now);
+	}
+	size_t nchanged = 0;
+	struct m_agent **changed = active ? changed_agents(fws, &nchanged) : NULL;
+	if (!awake && !nchanged) {
+		fws->pass_offers = 0;
+		fws->pass_decide_usec = time_mono_usec() - now;
+		fws->pass_send_usec = 0;
+		return;
+	}
+	struct alloc_ctx c;
+	alloc_begin(m, &c);
+	const struct quota_drf_client *order;
+	size_t n = alloc_framework_order(&c, &order);
+	bool quotas = quota_any(m);
+	/* Each framework's share of the pass: the agents' offer slots split evenly, so that
+	 * the first ones in the order do not take every slot. */
+	size_t budget = n ? FW_MAX_OFFERS_PER_AGENT * hmap_len(&m->agents) / n : 0;
+	budget = budget < FW_MIN_OFFERS_PER_PASS ? FW_MIN_OFFERS_PER_PASS : budget;
+	struct pass_offers *po = xcalloc(n + 1, sizeof(*po));
+	size_t made = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct fw_framework *fw = order[i].ptr;
+		struct offer_caps caps;
+		caps_of(fws, quotas ? alloc_snapshot(&c) : NULL, fw_active_role(fw), &caps);
+		po[i].fw = fw;
+		decide(fws, fw, &caps, &order[i], budget, changed, nchanged, now, &po[i]);
+		made += po[i].n;
+	}
+	alloc_end(&c);
+	/* The fingerprints now include the offers just made. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < po[i].n; j++) {
+			struct m_agent *a = hmap_get(&m->agents, po[i].v[j]->agent_id);
+			if (a)
+				a->offer_fp = agent_fingerprint(fws, a);
+		}
+	uint64_t decided = time_mono_usec();
+	/* Rendering and sending, in events of at most FW_OFFERS_PER_EVENT offers. Each offer is
+	 * dumped to text as soon as it is built, so that no tree of a whole event is ever held
+	 * (less memory, and less heap left fragmented by large trees). */
+	struct strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < n; i++) {
+		size_t in_event = 0;
+		for (size_t j = 0; j < po[i].n; j++) {
+			struct fw_offer *o = po[i].v[j];
+			json_t *oj = offer_json(o, hmap_get(&m->agents, o->agent_id));
+			char *text = json_dumps(oj, JSON_COMPACT);
+			json_decref(oj);
+			if (!text)
+				continue;
+			strbuf_adds(&sb, in_event ? "," : "{\"type\":\"OFFERS\",\"offers\":{\"offers\":[");
+			strbuf_adds(&sb, text);
+			free(text);
+			if (++in_event == FW_OFFERS_PER_EVENT || j + 1 == po[i].n) {
+				strbuf_adds(&sb, "]}}");
+				fw_send_text(po[i].fw, strbuf_str(&sb), sb.len);
+				strbuf_release(&sb);
+				strbuf_init(&sb);
+				in_event = 0;
+			}
+		}
+		free(po[i].v);
+	}
+	strbuf_release(&sb);
+	free(po);
+	fws->pass_offers = made;
+	fws->pass_decide_usec = decided - now;
+	fws->pass_send_usec = time_mono_usec() - decided;
+}
