@@ -739,28 +739,7 @@ int resources_subtract(struct resources *a, const struct resources *b)
 {
 	if (!resources_contains(a, b))
 		return -EINVAL;
-	for (size_t i = 0; i < b->n; i++) {
-		const struct resource *s = &b->v[i];
-		long k = find_entry(a, s->name, s->role);
-		if (k < 0)
-			continue;
-		struct resource *d = &a->v[k];
-		switch (s->type) {
-		case RES_SCALAR:
-			d->scalar -= s->scalar;
-			if (d->scalar < EPS)
-				d->scalar = 0;
-			break;
-		case RES_RANGES:
-			entry_subtract_ranges(d, s->ranges, s->nranges);
-			break;
-		case RES_SET:
-			for (size_t m = 0; m < s->nitems; m++)
-				entry_remove_item(d, s->items[m]);
-			break;
-		}
-	}
-	drop_empty(a);
+	resources_subtract_upto(a, b); /* all of b is in a: exactly a - b */
 	return 0;
 }
 
