@@ -25,6 +25,7 @@
  *    in-process framework (fw_sim_subscribe), always; fw_subscribed says which.
  *  - fw->noffers is the number of its offers in fws->offers. */
 #pragma once
+#include "base/strbuf.h"
 #include "master/master-int.h"
 
 #define FW_HEARTBEAT_SEC 15.0
@@ -195,6 +196,11 @@ const char *fw_active_role(const struct fw_framework *fw);
 json_t *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
 		       const struct quota_snapshot *snap, const struct quota_drf_client *key,
 		       uint64_t now);
+/* An offer as the Offer JSON of the scheduler API (new reference). */
+json_t *fw_offer_json(const struct fw_offer *o, const struct m_agent *a);
+/* The same JSON written as text to sb, without a tree; false (nothing written) when a's
+ * resources are not plain (resv_agent_plain) and fw_offer_json must be used. */
+bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, const struct m_agent *a);
 /* Sends offers (an array, taken) to fw in OFFERS events of at most FW_OFFERS_PER_EVENT. */
 void fw_send_offers(struct fw_framework *fw, json_t *offers);
 

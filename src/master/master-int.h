@@ -347,6 +347,9 @@ void resv_sync_all(struct master *m);
 void resv_free_all(struct master *m);
 /* Offer Resource JSON of res (resources offered on a): idle volumes and dynamic
  * reservations with their reservation info (RESERVATION_REFINEMENT: "reservations"). */
+/* Whether a has no dynamic reservations or volumes: its offers' resources are then plain
+ * (mesos_resources_to_json with the allocation role). */
+bool resv_agent_plain(struct master *m, const struct m_agent *a);
 json_t *resv_offer_json(struct master *m, const struct m_agent *a, const struct resources *res,
 			const char *alloc_role, bool refinement);
 /* A LAUNCH's TaskInfo.resources (task_res) and their parsed form: volumes exist and are

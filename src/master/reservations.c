@@ -753,6 +753,11 @@ static void set_reservation(json_t *arr, const char *role, const char *principal
 	}
 }
 
+bool resv_agent_plain(struct master *m, const struct m_agent *a)
+{
+	return state_of(m, a->id, false) == NULL;
+}
+
 json_t *resv_offer_json(struct master *m, const struct m_agent *a, const struct resources *res,
 			const char *alloc_role, bool refinement)
 {

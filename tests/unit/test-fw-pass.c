@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/mem.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "master/fw-int.h"
 #include "master/master.h"
@@ -239,12 +240,69 @@ static void drf_order(void **state)
 	resources_release(&r);
 }
 
+/* Offers written straight to text are the JSON fw_offer_json builds: fractional scalars,
+ * ranges, sets, reserved resources (with and without RESERVATION_REFINEMENT), attributes of
+ * every type, and names that need escaping. */
+static void offer_text_is_offer_json(void **state)
+{
+	struct fixture *f = *state;
+	struct master *m = f->m;
+	char err[256];
+	struct m_agent *a = hmap_get(&m->agents, "agent-03");
+	resources_release(&a->free);
+	assert_int_equal(resources_parse("cpus:0.1; cpus(web):1.5; mem:100000.25; "
+					 "ports:[31000-31005, 31010-31010]; disks(web):{a,b\"c}",
+					 &a->free, err, sizeof(err)),
+			 0);
+	attributes_release(&a->attrs);
+	assert_int_equal(attributes_parse("rack:r\\1;zone:2.5;slots:[1-4];tags:{x,y}", &a->attrs,
+					  err, sizeof(err)),
+			 0);
+	subscribe(f, 0, "web");
+	json_t *info = json_pack("{s:s, s:s, s:[s], s:[{s:s}, {s:s}]}", "user", "t", "name", "r",
+				 "roles", "web", "capabilities", "type", "MULTI_ROLE", "type",
+				 "RESERVATION_REFINEMENT");
+	f->fw[1].offers = json_array();
+	f->fw[1].fw = fw_sim_subscribe(m->fw, info, on_event, &f->fw[1]);
+	json_decref(info);
+	assert_true(f->fw[1].fw->refinement);
+	pass(m);
+	size_t checked = 0;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->fw->offers, &i, &k, &v);) {
+		const struct fw_offer *o = v;
+		struct m_agent *oa = hmap_get(&m->agents, o->agent_id);
+		struct strbuf sb;
+		strbuf_init(&sb);
+		assert_true(fw_offer_text(&sb, o, oa));
+		json_error_t jerr;
+		json_t *got = json_loads(strbuf_str(&sb), 0, &jerr);
+		if (!got)
+			fail_msg("not JSON: %s: %s", jerr.text, strbuf_str(&sb));
+		json_t *want = fw_offer_json(o, oa);
+		if (!json_equal(got, want)) {
+			char *w = json_dumps(want, JSON_COMPACT);
+			fail_msg("text %s\nwant %s", strbuf_str(&sb), w);
+		}
+		if (oa == a)
+			checked++;
+		json_decref(got);
+		json_decref(want);
+		strbuf_release(&sb);
+	}
+	assert_true(checked >= 1);
+	/* What the frameworks received parses to the same offers. */
+	assert_true(json_array_size(f->fw[0].offers) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(bounds_and_walks, setup, teardown),
 		cmocka_unit_test_setup_teardown(quiet_suppress_revive, setup, teardown),
 		cmocka_unit_test_setup_teardown(drf_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(offer_text_is_offer_json, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
