@@ -92,15 +92,12 @@ json_t *fw_offer_json(const struct fw_offer *o, const struct m_agent *a)
 	/* Unreserved resources are allocated to the offer's role, reserved ones to theirs;
 	 * dynamic reservations carry their reservation info, idle volumes their disk info. */
 	json_t *res = resv_offer_json(fw->fws->m, a, &o->res, o->role, fw->refinement);
-	char *colon = strrchr(a->http, ':');
-	uint64_t port = 0;
-	if (!colon || parse_u64(colon + 1, &port) < 0 || port > 65535)
-		port = 0;
+	int port = registry_agent_port(a);
 	return json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:s, s:{s:s, s:{s:s, s:s, s:i}, s:s},"
 			 " s:{s:s}, s:o, s:o, s:[]}",
 			 "id", "value", o->id, "framework_id", "value", fw->id, "agent_id", "value",
 			 a->id, "hostname", a->hostname, "url", "scheme", "http", "address",
-			 "hostname", a->hostname, "ip", a->ip ? a->ip : "", "port", (int)port,
+			 "hostname", a->hostname, "ip", a->ip ? a->ip : "", "port", port,
 			 "path", "/slave(1)", "allocation_info", "role", o->role, "resources", res,
 			 "attributes", mesos_attributes_to_json(&a->attrs), "executor_ids");
 }
@@ -186,10 +183,7 @@ bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, const struct m_a
 	const struct fw_framework *fw = o->fw;
 	if (!resv_agent_plain(fw->fws->m, a))
 		return false;
-	char *colon = strrchr(a->http, ':');
-	uint64_t port = 0;
-	if (!colon || parse_u64(colon + 1, &port) < 0 || port > 65535)
-		port = 0;
+	int port = registry_agent_port(a);
 	strbuf_adds(sb, "{\"id\":{\"value\":");
 	text_str(sb, o->id);
 	strbuf_adds(sb, "},\"framework_id\":{\"value\":");
@@ -203,7 +197,7 @@ bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, const struct m_a
 	strbuf_adds(sb, ",\"ip\":");
 	text_str(sb, a->ip ? a->ip : "");
 	strbuf_addf(sb, ",\"port\":%d},\"path\":\"/slave(1)\"},\"allocation_info\":{\"role\":",
-		    (int)port);
+		    port);
 	text_str(sb, o->role);
 	strbuf_adds(sb, "},\"resources\":[");
 	for (size_t i = 0; i < o->res.n; i++) {

@@ -170,6 +170,8 @@ void registry_tick(struct master *m);
 int registry_load(struct master *m);
 /* Sends a record to a connected agent; -ENOTCONN if its stream is down. json is taken. */
 int registry_send(struct m_agent *a, json_t *record);
+/* The port of the agent's own HTTP server (from a->http), 0 when it has none. */
+uint16_t registry_agent_port(const struct m_agent *a);
 json_t *registry_render_slaves(struct master *m);
 void registry_free_agent(struct m_agent *a);
 

@@ -339,13 +339,9 @@ void operator_event_agent_added(struct master *m, const struct m_agent *a)
 {
 	if (!anyone(m))
 		return;
-	uint16_t port = 5051;
-	const char *colon = a->http ? strrchr(a->http, ':') : NULL;
-	if (colon) {
-		unsigned long p = strtoul(colon + 1, NULL, 10);
-		if (p > 0 && p < 65536)
-			port = (uint16_t)p;
-	}
+	uint16_t port = registry_agent_port(a);
+	if (!port)
+		port = 5051;
 	char pid[400];
 	state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
 	json_t *info = json_pack("{s:s, s:i, s:{s:s}}", "hostname", a->hostname, "port", (int)port,

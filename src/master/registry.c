@@ -133,6 +133,15 @@ int registry_load(struct master *m)
 	return store_list(m->store, "agents/", load_one, m);
 }
 
+uint16_t registry_agent_port(const struct m_agent *a)
+{
+	const char *colon = a->http ? strrchr(a->http, ':') : NULL;
+	uint64_t port = 0;
+	if (!colon || parse_u64(colon + 1, &port) < 0 || port > 65535)
+		port = 0;
+	return (uint16_t)port;
+}
+
 int registry_send(struct m_agent *a, json_t *record)
 {
 	if (a->sim)
@@ -428,10 +437,7 @@ json_t *registry_render_slaves(struct master *m)
 		}
 		char pid[400];
 		snprintf(pid, sizeof(pid), "slave(1)@%s", a->http);
-		const char *colon = strrchr(a->http, ':');
-		uint64_t port = 0;
-		if (colon && parse_u64(colon + 1, &port) < 0)
-			port = 0;
+		uint16_t port = registry_agent_port(a);
 		json_array_append_new(
 			arr,
 			json_pack("{s:s, s:s, s:s, s:i, s:f, s:b, s:o, s:o, s:o, s:s, s:i, s:s}", "id",

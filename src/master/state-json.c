@@ -402,14 +402,6 @@ static json_int_t ip_u32(const char *ip)
 	return inet_pton(AF_INET, ip, &in) == 1 ? (json_int_t)in.s_addr : 0;
 }
 
-static uint16_t agent_port(const struct m_agent *a)
-{
-	const char *colon = strrchr(a->http, ':');
-	uint64_t port = 0;
-	if (!colon || parse_u64(colon + 1, &port) < 0 || port > 65535)
-		port = 0;
-	return (uint16_t)port;
-}
 
 /* Task states shown among `tasks` (the rest: unreachable or completed). */
 static bool state_unreachable(const char *s)
@@ -629,7 +621,7 @@ static json_t *legacy_framework(struct master *m, struct evhttp_request *req)
 static json_t *legacy_slave(const struct m_agent *a, const struct resources *used)
 {
 	char pid[400];
-	uint16_t port = agent_port(a);
+	uint16_t port = registry_agent_port(a);
 	state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
 	struct resources unreserved = RESOURCES_INIT;
 	for (size_t i = 0; i < a->total.n; i++)
@@ -740,7 +732,7 @@ json_t *state_json_v1_agents(struct master *m)
 		if (a->state == AGENT_UNREACHABLE)
 			continue;
 		char pid[400];
-		uint16_t port = agent_port(a);
+		uint16_t port = registry_agent_port(a);
 		state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
 		json_t *info = json_pack("{s:s, s:i, s:{s:s}}", "hostname", a->hostname, "port",
 					 (int)port, "id", "value", a->id);
