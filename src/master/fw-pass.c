@@ -290,18 +290,21 @@ json_t *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m
 
 void fw_send_offers(struct fw_framework *fw, json_t *offers)
 {
-	while (json_array_size(offers) > FW_OFFERS_PER_EVENT) {
+	size_t n = json_array_size(offers);
+	if (n <= FW_OFFERS_PER_EVENT) {
+		if (n)
+			send_offers(fw, offers);
+		else
+			json_decref(offers);
+		return;
+	}
+	for (size_t at = 0; at < n; at += FW_OFFERS_PER_EVENT) {
 		json_t *part = json_array();
-		for (size_t i = 0; i < FW_OFFERS_PER_EVENT; i++)
+		for (size_t i = at; i < n && i < at + FW_OFFERS_PER_EVENT; i++)
 			json_array_append(part, json_array_get(offers, i));
-		for (size_t i = 0; i < FW_OFFERS_PER_EVENT; i++)
-			json_array_remove(offers, 0);
 		send_offers(fw, part);
 	}
-	if (json_array_size(offers))
-		send_offers(fw, offers);
-	else
-		json_decref(offers);
+	json_decref(offers);
 }
 
 void fw_wake(struct fw_framework *fw)
@@ -344,6 +347,12 @@ static bool eligible(const struct frameworks *fws, const struct fw_framework *fw
 	return (!ao || ao->n < FW_MAX_OFFERS_PER_AGENT) && can_offer(fw, a, now);
 }
 
+/* Whether one of fw's decline filters has run out since its last walk. */
+static bool filter_due(const struct fw_framework *fw, uint64_t now)
+{
+	return fw->filter_min_usec && fw->filter_min_usec <= now;
+}
+
 /* Decides fw's offers of this pass. A framework walks the agents from where the last walk
  * (its own or the framework's before it) stopped, so that the frameworks of a pass start
  * on different agents and every agent gets its turn; it makes at most budget offers, and
@@ -357,7 +366,7 @@ static void decide(struct frameworks *fws, struct fw_framework *fw, const struct
 		   const struct quota_drf_client *key, size_t budget, struct m_agent **changed,
 		   size_t nchanged, uint64_t now, struct pass_offers *po)
 {
-	if (fw->filter_min_usec && fw->filter_min_usec <= now) {
+	if (filter_due(fw, now)) {
 		fw_filters_prune(fw, now); /* also finds the next expiry */
 		fw->quiet = false;
 	}
@@ -486,7 +495,7 @@ void fw_offers_tick(struct frameworks *fws)
 		if (!fw_subscribed(fw) || !fw_active_role(fw))
 			continue;
 		active = true;
-		awake = !fw->quiet || (fw->filter_min_usec && fw->filter_min_usec <= now);
+		awake = !fw->quiet || filter_due(fw, now);
 	}
 	size_t nchanged = 0;
 	struct m_agent **changed = active ? changed_agents(fws, &nchanged) : NULL;
