@@ -196,14 +196,13 @@ int bench_frameworks(struct master *m, unsigned agents, unsigned nfw, size_t tas
 	size_t target = want * nfw;
 	size_t seen = agents < FW_MAX_OFFERS ? agents : FW_MAX_OFFERS;
 	size_t per_offer = (want + seen - 1) / seen;
-	uint64_t t0 = time_mono_usec(), pass_max = 0, pass_sum = 0, first_pass = 0;
+	uint64_t t0 = time_mono_usec(), pass_max = 0, pass_sum = 0;
 	uint64_t first_decide = 0, first_send = 0, decide_max = 0;
 	size_t passes = 0, first_offers = 0;
 	handle_events(v, nfw, per_offer); /* SUBSCRIBED */
 	while (total_running(v, nfw) < target && passes < 10000) {
 		uint64_t d = offer_pass(m);
 		if (!passes) {
-			first_pass = d;
 			first_offers = m->fw->pass_offers;
 			first_decide = m->fw->pass_decide_usec;
 			first_send = m->fw->pass_send_usec;
@@ -233,7 +232,6 @@ int bench_frameworks(struct master *m, unsigned agents, unsigned nfw, size_t tas
 	       passes ? (double)pass_sum / (double)passes / 1e3 : 0, (double)pass_max / 1e3,
 	       first_offers, (double)first_decide / 1e3, (double)first_send / 1e3,
 	       (double)decide_max / 1e3, (double)steady / 1e3, rss_before / 1024.0, rss_placed / 1024.0);
-	(void)first_pass;
 	fflush(stdout);
 	return total_running(v, nfw) == target ? 0 : 1;
 }
