@@ -28,7 +28,7 @@ static uint64_t fake_clock(void) { return fake_now; }
 
 struct p_family {
 	char name[128];
-	char type[16];
+	const char *type; /* one of types[] below, NULL before its TYPE line */
 	bool has_help, has_type, had_samples, closed;
 };
 
@@ -164,13 +164,14 @@ static int p_comment(struct p_state *st, int ln, const char *line)
 	if (f->has_type)
 		return p_fail(st, ln, "second TYPE for '%s'", f->name);
 	static const char *const types[] = { "counter", "gauge", "histogram", "summary", "untyped" };
-	bool ok = false;
+	const char *type = NULL;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		ok |= !strcmp(rest, types[i]);
-	if (!ok)
+		if (!strcmp(rest, types[i]))
+			type = types[i];
+	if (!type)
 		return p_fail(st, ln, "bad TYPE '%s'", rest);
 	f->has_type = true;
-	snprintf(f->type, sizeof(f->type), "%s", rest);
+	f->type = type;
 	return 0;
 }
 
@@ -283,7 +284,7 @@ static int p_sample(struct p_state *st, int ln, const char *line)
 	if (st->cur < 0)
 		return p_fail(st, ln, "sample before any TYPE");
 	struct p_family *f = &st->fams[st->cur];
-	bool hist = !strcmp(f->type, "histogram");
+	bool hist = f->type && !strcmp(f->type, "histogram");
 	const char *suffix = "";
 	if (p_suffix(name, n, f->name, ""))
 		suffix = "";
@@ -309,7 +310,7 @@ static int p_sample(struct p_state *st, int ln, const char *line)
 	if (st->nseen < P_MAX_HIST)
 		memcpy(st->seen[st->nseen++], sid, sizeof(sid));
 
-	if (!strcmp(f->type, "counter") && !(v >= 0))
+	if (f->type && !strcmp(f->type, "counter") && !(v >= 0))
 		return p_fail(st, ln, "negative or NaN counter");
 	if (has_le && strcmp(suffix, "_bucket"))
 		return p_fail(st, ln, "le outside a bucket");
