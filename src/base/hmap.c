@@ -8,13 +8,26 @@
 static char tomb;
 #define HMAP_TOMB (&tomb)
 
-static uint64_t hash(const char *s)
+/* Eight bytes at a time (ids share long prefixes and are hashed at every lookup), then
+ * murmur3's finalizer so that every bit of the key reaches the low bits the table uses. */
+uint64_t hmap_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
+	size_t n = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	for (; n >= 8; n -= 8, s += 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
+	uint64_t w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
 	return h;
 }
 
@@ -48,7 +61,7 @@ static struct hmap_slot *find(const struct hmap *m, const char *key, uint64_t h)
 
 void *hmap_get(const struct hmap *m, const char *key)
 {
-	struct hmap_slot *s = m->len ? find(m, key, hash(key)) : NULL;
+	struct hmap_slot *s = m->len ? find(m, key, hmap_hash(key)) : NULL;
 	return s ? s->val : NULL;
 }
 
@@ -72,7 +85,7 @@ static void rehash(struct hmap *m, size_t ncap)
 
 void *hmap_put(struct hmap *m, const char *key, void *val)
 {
-	uint64_t h = hash(key);
+	uint64_t h = hmap_hash(key);
 	struct hmap_slot *s = find(m, key, h);
 	if (s) {
 		void *prev = s->val;
@@ -96,7 +109,7 @@ void *hmap_put(struct hmap *m, const char *key, void *val)
 
 void *hmap_del(struct hmap *m, const char *key)
 {
-	struct hmap_slot *s = m->len ? find(m, key, hash(key)) : NULL;
+	struct hmap_slot *s = m->len ? find(m, key, hmap_hash(key)) : NULL;
 	if (!s)
 		return NULL;
 	void *v = s->val;

@@ -21,6 +21,8 @@ struct hmap {
 
 #define HMAP_INIT { NULL, 0, 0, 0 }
 
+/* The hash of a key, as the map computes it (for fingerprints elsewhere). */
+uint64_t hmap_hash(const char *s);
 void hmap_init(struct hmap *m);
 /* Frees the keys and the table; the values are the caller's. */
 void hmap_release(struct hmap *m);

@@ -6,7 +6,11 @@
  *   - ranges are sorted, disjoint and coalesced ([1-3],[4-5] become [1-5]);
  *   - set items are sorted and unique.
  * So two equal resource sets have equal formats, and contains/subtract work entry by
- * entry. */
+ * entry.
+ *
+ * An entry's name and role are set and freed only here (name_dup, name_free): the few that
+ * nearly every entry has ("cpus", "mem", "*", …) are shared static strings, not copies, which
+ * saves two allocations per entry of every offer, task and free set. */
 #include "model/resources.h"
 
 #include <ctype.h>
@@ -24,6 +28,24 @@
 
 #define EPS 1e-9
 
+static const char *const common_names[] = { "*", "cpus", "mem", "disk", "ports", "gpus" };
+
+static char *name_dup(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(common_names); i++)
+		if (!strcmp(s, common_names[i]))
+			return (char *)common_names[i];
+	return xstrdup(s);
+}
+
+static void name_free(char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(common_names); i++)
+		if (s == common_names[i])
+			return;
+	free(s);
+}
+
 void resources_init(struct resources *r)
 {
 	r->v = NULL;
@@ -32,8 +54,8 @@ void resources_init(struct resources *r)
 
 static void resource_release(struct resource *e)
 {
-	free(e->name);
-	free(e->role);
+	name_free(e->name);
+	name_free(e->role);
 	free(e->ranges);
 	for (size_t i = 0; i < e->nitems; i++)
 		free(e->items[i]);
@@ -51,8 +73,8 @@ void resources_release(struct resources *r)
 
 static void resource_copy(struct resource *d, const struct resource *s)
 {
-	d->name = xstrdup(s->name);
-	d->role = xstrdup(s->role);
+	d->name = name_dup(s->name);
+	d->role = name_dup(s->role);
 	d->type = s->type;
 	d->scalar = s->scalar;
 	d->nranges = s->nranges;
@@ -128,8 +150,8 @@ static struct resource *get_entry(struct resources *r, const char *name, const c
 	r->n++;
 	struct resource *e = &r->v[at];
 	memset(e, 0, sizeof(*e));
-	e->name = xstrdup(name);
-	e->role = xstrdup(role);
+	e->name = name_dup(name);
+	e->role = name_dup(role);
 	e->type = t;
 	return e;
 }
