@@ -8,6 +8,7 @@
  * acknowledges its status updates, and SUPPRESSes its offers once all its tasks run; all
  * through the fw_call_* functions that the HTTP calls end in. The agents are simulated as
  * in alloc.c. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,16 @@
 #include "bench.h"
 #include "master/fw-int.h"
 
+/* One RecordIO record as a framework's HTTP client would read it off the stream. */
+struct simrec {
+	char *rec;
+	size_t len;
+};
+
 struct simfw {
 	struct fw_framework *fw;
-	json_t *events; /* queued events (RecordIO records as strings), handled after a pass */
+	struct simrec *events; /* queued records, handled after a pass */
+	size_t nevents, events_cap;
 	size_t want, launched, running;
 	unsigned seq;
 	bool suppressed;
@@ -29,18 +37,50 @@ struct simfw {
 static int on_event(struct fw_framework *fw, const char *rec, size_t len, void *ctx)
 {
 	(void)fw;
-	json_array_append_new(((struct simfw *)ctx)->events, json_stringn(rec, len));
+	struct simfw *s = ctx;
+	if (s->nevents == s->events_cap) {
+		s->events_cap = s->events_cap ? s->events_cap * 2 : 64;
+		s->events = xrealloc(s->events, s->events_cap * sizeof(*s->events));
+	}
+	char *copy = xmalloc(len);
+	memcpy(copy, rec, len);
+	s->events[s->nevents++] = (struct simrec){ copy, len };
 	return 0;
 }
 
 /* The event in one RecordIO record ("<length>\n<json>"), new reference or NULL. */
-static json_t *decode(const json_t *rec)
+static json_t *decode(const struct simrec *r)
 {
-	const char *s = json_string_value(rec);
-	const char *nl = s ? memchr(s, '\n', json_string_length(rec)) : NULL;
+	const char *nl = memchr(r->rec, '\n', r->len);
 	if (!nl)
 		return NULL;
-	return json_loadb(nl + 1, json_string_length(rec) - (size_t)(nl + 1 - s), 0, NULL);
+	return json_loadb(nl + 1, r->len - (size_t)(nl + 1 - r->rec), 0, NULL);
+}
+
+/* The master's own time in the run (the rest is the simulated frameworks' own work, which
+ * real frameworks do in their own processes): every offer pass, flush and update intake,
+ * and every call including the parsing of its body. */
+static uint64_t master_usec;
+static uint64_t tick_usec; /* the last offer_pass's frameworks_tick */
+
+/* Makes a call as a framework does over HTTP: the framework writes the body (its own
+ * time), the master parses and handles it (the master's). body is taken. */
+static int call(struct simfw *s,
+		int (*fn)(struct fw_framework *, const json_t *, char *, size_t), json_t *body,
+		const char *what)
+{
+	char err[512];
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	uint64_t t0 = time_mono_usec();
+	json_t *parsed = text ? json_loads(text, 0, NULL) : NULL;
+	int r = parsed ? fn(s->fw, parsed, err, sizeof(err)) : -EINVAL;
+	json_decref(parsed);
+	master_usec += time_mono_usec() - t0;
+	free(text);
+	if (r < 0)
+		fprintf(stderr, "bench-alloc: %s: %s\n", what, parsed ? err : "cannot encode");
+	return r;
 }
 
 static json_t *task_info(struct simfw *s, const char *agent_id)
@@ -59,16 +99,14 @@ static json_t *task_info(struct simfw *s, const char *agent_id)
  * for an hour. */
 static void answer_offer(struct simfw *s, const json_t *offer, size_t per_offer)
 {
-	char err[512];
 	json_t *ids = json_pack("[{s:O}]", "value", json_object_get(json_object_get(offer, "id"),
 								      "value"));
 	size_t n = s->want - s->launched < per_offer ? s->want - s->launched : per_offer;
 	if (!n) {
-		json_t *d = json_pack("{s:o, s:{s:f}}", "offer_ids", ids, "filters",
-				      "refuse_seconds", 3600.0);
-		if (fw_call_decline(s->fw, d, err, sizeof(err)) < 0)
-			fprintf(stderr, "bench-alloc: decline: %s\n", err);
-		json_decref(d);
+		call(s, fw_call_decline,
+		     json_pack("{s:o, s:{s:f}}", "offer_ids", ids, "filters", "refuse_seconds",
+			       3600.0),
+		     "decline");
 		return;
 	}
 	const char *agent = json_string_value(json_object_get(json_object_get(offer, "agent_id"),
@@ -79,16 +117,12 @@ static void answer_offer(struct simfw *s, const json_t *offer, size_t per_offer)
 	json_t *acc = json_pack("{s:o, s:[{s:s, s:{s:o}}], s:{s:f}}", "offer_ids", ids,
 				"operations", "type", "LAUNCH", "launch", "task_infos", tis,
 				"filters", "refuse_seconds", 0.0);
-	if (fw_call_accept(s->fw, acc, err, sizeof(err)) < 0)
-		fprintf(stderr, "bench-alloc: accept: %s\n", err);
-	else
+	if (call(s, fw_call_accept, acc, "accept") == 0)
 		s->launched += n;
-	json_decref(acc);
 }
 
 static void acknowledge(struct simfw *s, const json_t *st)
 {
-	char err[512];
 	const json_t *uuid = json_object_get(st, "uuid");
 	if (!uuid)
 		return;
@@ -97,11 +131,10 @@ static void acknowledge(struct simfw *s, const json_t *st)
 		s->running++;
 	else if (state && strcmp(state, "TASK_STARTING"))
 		s->launched--; /* refused or lost: wanted again */
-	json_t *ack = json_pack("{s:O, s:O, s:O}", "agent_id", json_object_get(st, "agent_id"),
-				"task_id", json_object_get(st, "task_id"), "uuid", uuid);
-	if (fw_call_acknowledge(s->fw, ack, err, sizeof(err)) < 0)
-		fprintf(stderr, "bench-alloc: acknowledge: %s\n", err);
-	json_decref(ack);
+	call(s, fw_call_acknowledge,
+	     json_pack("{s:O, s:O, s:O}", "agent_id", json_object_get(st, "agent_id"), "task_id",
+		       json_object_get(st, "task_id"), "uuid", uuid),
+	     "acknowledge");
 }
 
 /* Handles the queued events of every framework; returns the number of offers seen. */
@@ -109,12 +142,13 @@ static size_t handle_events(struct simfw *v, size_t n, size_t per_offer)
 {
 	size_t offers = 0;
 	for (size_t f = 0; f < n; f++) {
-		json_t *evs = v[f].events;
-		v[f].events = json_array();
-		size_t i;
-		json_t *rec;
-		json_array_foreach(evs, i, rec) {
-			json_t *e = decode(rec);
+		struct simrec *evs = v[f].events;
+		size_t nevs = v[f].nevents;
+		v[f].events = NULL;
+		v[f].nevents = v[f].events_cap = 0;
+		for (size_t i = 0; i < nevs; i++) {
+			json_t *e = decode(&evs[i]);
+			free(evs[i].rec);
 			const char *type = json_string_value(json_object_get(e, "type"));
 			if (!type) {
 				json_decref(e);
@@ -133,7 +167,7 @@ static size_t handle_events(struct simfw *v, size_t n, size_t per_offer)
 			}
 			json_decref(e);
 		}
-		json_decref(evs);
+		free(evs);
 	}
 	return offers;
 }
@@ -146,8 +180,10 @@ static void suppress_done(struct simfw *v, size_t n)
 		if (v[f].suppressed || v[f].running < v[f].want)
 			continue;
 		json_t *body = json_object();
+		uint64_t t0 = time_mono_usec();
 		if (fw_call_revive_suppress(v[f].fw, body, true, err, sizeof(err)) < 0)
 			fprintf(stderr, "bench-alloc: suppress: %s\n", err);
+		master_usec += time_mono_usec() - t0;
 		json_decref(body);
 		v[f].suppressed = true;
 	}
@@ -166,10 +202,12 @@ static size_t total_running(const struct simfw *v, size_t n)
  * pass's duration in microseconds. */
 static uint64_t offer_pass(struct master *m)
 {
-	m->fw->last_offer_usec = time_mono_usec();
+	uint64_t t = time_mono_usec();
+	m->fw->last_offer_usec = t;
 	frameworks_tick(m); /* the offer pass is not due yet: everything but it */
 	m->fw->last_offer_usec = 0;
 	uint64_t t0 = time_mono_usec();
+	tick_usec = t0 - t;
 	fw_offers_tick(m->fw);
 	return time_mono_usec() - t0;
 }
@@ -183,7 +221,6 @@ int bench_frameworks(struct master *m, unsigned agents, unsigned nfw, size_t tas
 		snprintf(name, sizeof(name), "bench-fw-%u", f);
 		json_t *info = json_pack("{s:s, s:s, s:[s], s:[{s:s}]}", "user", "bench", "name",
 					 name, "roles", "*", "capabilities", "type", "MULTI_ROLE");
-		v[f].events = json_array();
 		v[f].want = want;
 		v[f].fw = fw_sim_subscribe(m->fw, info, on_event, &v[f]);
 		json_decref(info);
@@ -199,6 +236,7 @@ int bench_frameworks(struct master *m, unsigned agents, unsigned nfw, size_t tas
 	uint64_t t0 = time_mono_usec(), pass_max = 0, pass_sum = 0;
 	uint64_t first_decide = 0, first_send = 0, decide_max = 0;
 	size_t passes = 0, first_offers = 0;
+	bool verbose = getenv("BENCH_PASSES") != NULL; /* one line per pass on stderr */
 	handle_events(v, nfw, per_offer); /* SUBSCRIBED */
 	while (total_running(v, nfw) < target && passes < 10000) {
 		uint64_t d = offer_pass(m);
@@ -207,28 +245,39 @@ int bench_frameworks(struct master *m, unsigned agents, unsigned nfw, size_t tas
 			first_decide = m->fw->pass_decide_usec;
 			first_send = m->fw->pass_send_usec;
 		}
+		if (verbose)
+			fprintf(stderr, "pass %zu: %zu offers, deciding %.1f ms, rendering+sending %.1f "
+					"ms, %zu tasks running\n",
+				passes + 1, m->fw->pass_offers, m->fw->pass_decide_usec / 1e3,
+				m->fw->pass_send_usec / 1e3, total_running(v, nfw));
 		if (m->fw->pass_decide_usec > decide_max)
 			decide_max = m->fw->pass_decide_usec;
 		pass_sum += d;
 		pass_max = d > pass_max ? d : pass_max;
 		passes++;
+		master_usec += d + tick_usec;
 		handle_events(v, nfw, per_offer);
+		uint64_t f0 = time_mono_usec();
 		fw_flush(m->fw); /* as at the end of the event-loop iteration */
-		bench_flush(m);
+		bench_flush(m);  /* the agents' status updates */
+		master_usec += time_mono_usec() - f0;
 		handle_events(v, nfw, per_offer);
 		suppress_done(v, nfw);
 	}
 	double place_s = (double)(time_mono_usec() - t0) / 1e6;
+	double master_s = (double)master_usec / 1e6;
 	long rss_placed = bench_rss_kib();
 
 	/* Steady state: every framework has its tasks and has suppressed its offers. */
 	uint64_t steady = offer_pass(m);
-	printf("agents %-6u frameworks %-5u tasks %-7zu | placed in %6.2f s (%6.0f placements/s, "
-	       "%zu passes, mean %6.1f ms, longest %6.1f ms) | first pass: %zu offers, deciding "
+	printf("agents %-6u frameworks %-5u tasks %-7zu | placed in %6.2f s (%6.0f placements/s; "
+	       "the master's own time %6.2f s: %6.0f placements/s) | %zu passes, mean %6.1f ms, "
+	       "longest %6.1f ms | first pass: %zu offers, deciding "
 	       "%5.1f ms, rendering+sending %6.1f ms; longest deciding %5.1f ms | pass after "
 	       "every framework suppressed: %5.2f ms | RSS: before %5.1f MiB, placed %6.1f MiB\n",
 	       agents, nfw, total_running(v, nfw), place_s,
-	       (double)total_running(v, nfw) / place_s, passes,
+	       (double)total_running(v, nfw) / place_s, master_s,
+	       (double)total_running(v, nfw) / master_s, passes,
 	       passes ? (double)pass_sum / (double)passes / 1e3 : 0, (double)pass_max / 1e3,
 	       first_offers, (double)first_decide / 1e3, (double)first_send / 1e3,
 	       (double)decide_max / 1e3, (double)steady / 1e3, rss_before / 1024.0, rss_placed / 1024.0);

@@ -155,7 +155,7 @@ const struct resources *alloc_available(struct alloc_ctx *c, struct m_agent *a, 
 		json_array_append_new(c->offers[i], o);
 	}
 	struct resources held = RESOURCES_INIT;
-	if (!fw_claims_before(c->m->fw, a->id, key, c->now, &held))
+	if (!fw_claims_before(a, key, c->now, &held))
 		return &a->free;
 	resources_release(tmp);
 	resources_copy(tmp, &a->free);

@@ -54,18 +54,21 @@ int fw_send(struct fw_framework *fw, json_t *event)
 
 int fw_send_text(struct fw_framework *fw, const char *json, size_t len)
 {
-	if (!fw_subscribed(fw))
-		return -ENOTCONN;
 	if (!len)
 		return -EINVAL;
 	struct strbuf sb;
 	strbuf_init(&sb);
 	recordio_encode_strbuf(&sb, json, len);
-	size_t n;
-	char *rec = strbuf_detach(&sb, &n);
-	int r = deliver(fw, rec, n);
-	free(rec);
+	int r = fw_send_record(fw, sb.buf, sb.len);
+	strbuf_release(&sb);
 	return r;
+}
+
+int fw_send_record(struct fw_framework *fw, const char *rec, size_t len)
+{
+	if (!fw_subscribed(fw))
+		return -ENOTCONN;
+	return deliver(fw, rec, len);
 }
 
 static json_t *error_event(const char *message)
@@ -216,7 +219,6 @@ int frameworks_init(struct master *m)
 	fws->m = m;
 	hmap_init(&fws->fws);
 	hmap_init(&fws->offers);
-	hmap_init(&fws->by_agent);
 	hmap_init(&fws->dirty);
 	fws->launches = json_array();
 	fws->flush_ev = event_new(m->base, -1, 0, on_flush, fws);
@@ -284,10 +286,8 @@ void frameworks_free(struct master *m)
 	void *v;
 	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);)
 		fw_offer_free(v);
-	for (size_t i = 0; hmap_next(&fws->by_agent, &i, &k, &v);) {
-		free(((struct fw_agent_offers *)v)->v);
-		free(v);
-	}
+	for (size_t i = 0; hmap_next(&fws->m->agents, &i, &k, &v);)
+		((struct m_agent *)v)->offers.n = 0;
 	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);)
 		fw_task_free(v);
 	for (size_t i = 0; hmap_next(&fws->views, &i, &k, &v);)
@@ -299,7 +299,6 @@ void frameworks_free(struct master *m)
 	}
 	hmap_release(&fws->fws);
 	hmap_release(&fws->offers);
-	hmap_release(&fws->by_agent);
 	free(fws->changed);
 	hmap_release(&fws->dirty);
 	json_decref(fws->launches);

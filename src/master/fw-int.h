@@ -16,7 +16,9 @@
  *  - Offers hold nothing for good: they are optimistic. An ACCEPT is checked against
  *    a->free. For FW_OFFER_CLAIM_SEC an offer holds its resources against the clients that
  *    come after its framework in the allocation order (alloc.c), not against those before.
- *  - by_agent lists exactly the offers in offers, grouped by agent id.
+ *  - An agent's a->offers lists exactly its offers in offers.
+ *  - agent_tasks lists exactly the tasks in tasks, grouped by agent id; watched lists
+ *    exactly the tasks with kill_pending or a status not acked (fw-tasks.c).
  *  - A task's LAUNCH reaches its agent only after the task is stored: ACCEPTs queue their
  *    tasks (dirty) and LAUNCHes (launches), and fw_flush, at the end of the event-loop
  *    iteration, stores every queued task in one commit (group commit: many ACCEPTs, one
@@ -89,7 +91,7 @@ struct fw_framework {
 struct fw_offer {
 	char id[96];
 	struct fw_framework *fw;
-	char *agent_id;
+	char *agent_id;             /* agent_id and role: in the offer's own allocation */
 	char *role;                 /* allocation role */
 	struct resources res;
 	uint64_t expires_usec;      /* monotonic */
@@ -97,14 +99,19 @@ struct fw_offer {
 	struct quota_drf_client key; /* its framework's place in the order when offered */
 };
 
-/* The offers outstanding on one agent (frameworks.by_agent). */
-struct fw_agent_offers {
-	struct fw_offer **v;
+/* Tasks in no particular order (fw-tasks.c's indexes): each task knows its place in the
+ * lists it is on (fw_task.slot), so that adding and removing are O(1). */
+struct fw_task_list {
+	struct fw_task **v;
 	size_t n, cap;
 };
 
+enum fw_task_slot { FW_SLOT_AGENT, FW_SLOT_WATCH, FW_NSLOTS };
+#define FW_NO_SLOT ((size_t)-1)
+
 struct fw_task {
 	char *id;
+	struct frameworks *fws;     /* its owner */
 	struct fw_framework *fw;    /* NULL: orphan (its framework was removed) */
 	char *fw_id;
 	char *agent_id;
@@ -125,6 +132,7 @@ struct fw_task {
 	uint64_t agent_gen;         /* fw_agent_view generation that last confirmed it */
 	char seen[4][37];           /* last agent update uuids applied (idempotency) */
 	unsigned seen_next;
+	size_t slot[FW_NSLOTS];     /* its index in agent_tasks / watched, or FW_NO_SLOT */
 };
 
 /* What frameworks.c last saw of an agent's connection, to notice re-registrations (a task
@@ -132,18 +140,23 @@ struct fw_task {
 struct fw_agent_view {
 	unsigned registrations; /* the agent's count when last looked at */
 	uint64_t gen;
+	uint64_t swept_gen;     /* the gen whose lost tasks fw_tasks_tick has reported */
 };
 
 struct frameworks {
 	struct master *m;
 	struct hmap fws;            /* id -> struct fw_framework* */
 	struct hmap offers;         /* offer id -> struct fw_offer* */
-	struct hmap by_agent;       /* agent id -> struct fw_agent_offers* */
 	struct hmap dirty;          /* task id -> (void *)1: to store at the next fw_flush */
 	json_t *launches;           /* [{agent, task, record}]: LAUNCHes for after that commit */
 	struct event *flush_ev;     /* runs fw_flush at the end of this loop iteration */
 	struct hmap tasks;          /* task id -> struct fw_task* */
 	struct hmap views;          /* agent id -> struct fw_agent_view* */
+	/* fw-tasks.c's indexes of tasks, so that its tick need not walk them all: every task
+	 * by agent, and the tasks that need the tick (kill_pending, or a status not acked).
+	 * Released with the last task. */
+	struct hmap agent_tasks;    /* agent id -> struct fw_task_list* */
+	struct fw_task_list watched;
 	struct hmap removed;        /* framework id -> (void *)1 */
 	char prefix[40];            /* master id (uuid) for framework ids */
 	char offer_prefix[40];      /* this run's uuid, for offer ids */
@@ -163,6 +176,8 @@ struct frameworks {
 int fw_send(struct fw_framework *fw, json_t *event);
 /* Sends one event already encoded as JSON text (len > 0 bytes, borrowed). */
 int fw_send_text(struct fw_framework *fw, const char *json, size_t len);
+/* Sends one event already framed as a RecordIO record ("<length>\n<json>"). */
+int fw_send_record(struct fw_framework *fw, const char *rec, size_t len);
 static inline bool fw_subscribed(const struct fw_framework *fw)
 {
 	return fw->stream || fw->sim;
@@ -200,17 +215,17 @@ json_t *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m
 json_t *fw_offer_json(const struct fw_offer *o, const struct m_agent *a);
 /* The same JSON written as text to sb, without a tree; false (nothing written) when a's
  * resources are not plain (resv_agent_plain) and fw_offer_json must be used. */
-bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, const struct m_agent *a);
+bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, struct m_agent *a);
 /* Sends offers (an array, taken) to fw in OFFERS events of at most FW_OFFERS_PER_EVENT. */
 void fw_send_offers(struct fw_framework *fw, json_t *offers);
 
 /* fw-offers.c: outstanding offers, filters, DECLINE, ACCEPT */
-/* Adds to held the resources that unexpired claims on agent_id hold against a client at
- * key (claims of offers whose key comes before it). Returns whether there were any. */
-bool fw_claims_before(const struct frameworks *fws, const char *agent_id,
-		      const struct quota_drf_client *key, uint64_t now, struct resources *held);
-/* Adds a new offer (already in fws->offers) to the by-agent index. */
-void fw_offer_index(struct frameworks *fws, struct fw_offer *o);
+/* Adds to held the resources that unexpired claims on a hold against a client at key
+ * (claims of offers whose key comes before it). Returns whether there were any. */
+bool fw_claims_before(const struct m_agent *a, const struct quota_drf_client *key, uint64_t now,
+		      struct resources *held);
+/* Adds a new offer (already in fws->offers) to its agent's offers (a->offers). */
+void fw_offer_index(struct fw_offer *o, struct m_agent *a);
 /* Removes an offer; rescind sends RESCIND to its framework first. */
 void fw_offer_remove(struct frameworks *fws, struct fw_offer *o, bool rescind);
 void fw_offers_remove_framework(struct frameworks *fws, struct fw_framework *fw, bool rescind);
@@ -236,8 +251,11 @@ void fw_filters_clear(struct fw_framework *fw);
 double fw_refuse_seconds(const json_t *filters);
 
 /* fw-tasks.c */
+/* A new task (in fws->tasks and its agent's list), STAGING, acked, nothing held. */
 struct fw_task *fw_task_new(struct frameworks *fws, struct fw_framework *fw, const char *id,
 			    const char *agent_id);
+/* Frees t and takes it off the indexes (not off fws->tasks: the caller does). NULL is
+ * fine. */
 void fw_task_free(struct fw_task *t);
 /* Counts a task that has just become held (res taken from its agent) for its framework
  * (used, ntasks) and in the role ledger. */
@@ -246,6 +264,8 @@ void fw_task_count(struct frameworks *fws, struct fw_task *t);
 void fw_task_release(struct frameworks *fws, struct fw_task *t);
 /* Forgets a task (memory and store). */
 void fw_task_forget(struct frameworks *fws, struct fw_task *t);
+/* Writes t's record (fwtasks/<id>) now; an orphan is not stored (0). -EINVAL for a
+ * grace_sec that is not finite, or the store's -errno. */
 int fw_task_store(struct frameworks *fws, const struct fw_task *t);
 /* A master-made TaskStatus (no uuid) for task_id, new reference. */
 json_t *fw_status_master(const char *task_id, const char *agent_id, const char *state,

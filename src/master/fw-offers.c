@@ -29,19 +29,13 @@ void fw_offer_free(struct fw_offer *o)
 {
 	if (!o)
 		return;
-	free(o->agent_id);
-	free(o->role);
-	resources_release(&o->res);
+	resources_release(&o->res); /* agent_id and role live in o's own allocation */
 	free(o);
 }
 
-void fw_offer_index(struct frameworks *fws, struct fw_offer *o)
+void fw_offer_index(struct fw_offer *o, struct m_agent *a)
 {
-	struct fw_agent_offers *ao = hmap_get(&fws->by_agent, o->agent_id);
-	if (!ao) {
-		ao = xcalloc(1, sizeof(*ao));
-		hmap_put(&fws->by_agent, o->agent_id, ao);
-	}
+	struct fw_agent_offers *ao = &a->offers;
 	if (ao->n == ao->cap) {
 		ao->cap = ao->cap ? ao->cap * 2 : 4;
 		ao->v = xrealloc(ao->v, ao->cap * sizeof(*ao->v));
@@ -49,21 +43,16 @@ void fw_offer_index(struct frameworks *fws, struct fw_offer *o)
 	ao->v[ao->n++] = o;
 }
 
+/* Agents stay in m->agents while the master runs, so an offer's agent is always there. */
 static void by_agent_del(struct frameworks *fws, struct fw_offer *o)
 {
-	struct fw_agent_offers *ao = hmap_get(&fws->by_agent, o->agent_id);
-	if (!ao)
-		return;
-	for (size_t i = 0; i < ao->n; i++) {
+	struct m_agent *a = hmap_get(&fws->m->agents, o->agent_id);
+	struct fw_agent_offers *ao = a ? &a->offers : NULL;
+	for (size_t i = 0; ao && i < ao->n; i++) {
 		if (ao->v[i] == o) {
 			ao->v[i] = ao->v[--ao->n];
 			break;
 		}
-	}
-	if (!ao->n) {
-		hmap_del(&fws->by_agent, o->agent_id);
-		free(ao->v);
-		free(ao);
 	}
 }
 
@@ -90,17 +79,17 @@ void fw_offers_remove_framework(struct frameworks *fws, struct fw_framework *fw,
 
 void fw_offers_remove_agent(struct frameworks *fws, const char *agent_id)
 {
-	struct fw_agent_offers *ao;
-	while ((ao = hmap_get(&fws->by_agent, agent_id)))
-		fw_offer_remove(fws, ao->v[ao->n - 1], true);
+	struct m_agent *a = hmap_get(&fws->m->agents, agent_id);
+	while (a && a->offers.n)
+		fw_offer_remove(fws, a->offers.v[a->offers.n - 1], true);
 }
 
-bool fw_claims_before(const struct frameworks *fws, const char *agent_id,
-		      const struct quota_drf_client *key, uint64_t now, struct resources *held)
+bool fw_claims_before(const struct m_agent *a, const struct quota_drf_client *key, uint64_t now,
+		      struct resources *held)
 {
-	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, agent_id);
+	const struct fw_agent_offers *ao = &a->offers;
 	bool any = false;
-	for (size_t i = 0; ao && i < ao->n; i++) {
+	for (size_t i = 0; i < ao->n; i++) {
 		const struct fw_offer *o = ao->v[i];
 		if (o->claim_until_usec > now && quota_drf_cmp(&o->key, key) < 0) {
 			resources_add(held, &o->res);

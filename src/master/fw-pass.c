@@ -22,12 +22,14 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/util.h"
+#include "json/jtext.h"
 #include "master/fw-int.h"
 #include "model/mesos-resources.h"
 
 #define OFFER_PERIOD_USEC 1000000 /* a pass at most this often, unless forced */
 #define MIN_CPUS 0.01
 #define MIN_MEM 32.0
+#define REC_ROOM 24 /* room for a RecordIO length line ("<digits>\n") */
 
 const char *fw_active_role(const struct fw_framework *fw)
 {
@@ -107,54 +109,29 @@ json_t *fw_offer_json(const struct fw_offer *o, const struct m_agent *a)
  * (no dynamic reservations or volumes), which is most of the time: the same JSON as
  * fw_offer_json (test-fw-pass compares them), without building a tree per offer. */
 
-static void text_str(struct strbuf *sb, const char *s)
-{
-	strbuf_addch(sb, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			strbuf_addch(sb, '\\');
-			strbuf_addch(sb, (char)*p);
-		} else if (*p < 0x20) {
-			strbuf_addf(sb, "\\u%04x", *p);
-		} else {
-			strbuf_addch(sb, (char)*p);
-		}
-	}
-	strbuf_addch(sb, '"');
-}
-
-/* A real as jansson writes it: 17 significant digits, and always a '.' or an exponent. */
-static void text_real(struct strbuf *sb, double v)
-{
-	char buf[40];
-	int n = snprintf(buf, sizeof(buf), "%.17g", v);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		n = snprintf(buf, sizeof(buf), "0.0");
-	strbuf_add(sb, buf, (size_t)n);
-	if (!strpbrk(buf, ".eE"))
-		strbuf_adds(sb, ".0");
-}
-
 /* One resource entry as mesos_resources_to_json writes it. */
 static void text_resource(struct strbuf *sb, const struct resource *e, const char *alloc_role,
 			  bool refinement)
 {
 	strbuf_adds(sb, "{\"name\":");
-	text_str(sb, e->name);
+	jtext_str(sb, e->name);
 	strbuf_adds(sb, ",\"role\":");
-	text_str(sb, e->role);
+	jtext_str(sb, e->role);
 	switch (e->type) {
 	case RES_SCALAR:
 		strbuf_adds(sb, ",\"type\":\"SCALAR\",\"scalar\":{\"value\":");
-		text_real(sb, e->scalar);
+		jtext_real(sb, e->scalar);
 		strbuf_addch(sb, '}');
 		break;
 	case RES_RANGES:
 		strbuf_adds(sb, ",\"type\":\"RANGES\",\"ranges\":{\"range\":[");
-		for (size_t k = 0; k < e->nranges; k++)
-			strbuf_addf(sb, "%s{\"begin\":%llu,\"end\":%llu}", k ? "," : "",
-				    (unsigned long long)e->ranges[k].begin,
-				    (unsigned long long)e->ranges[k].end);
+		for (size_t k = 0; k < e->nranges; k++) {
+			strbuf_adds(sb, k ? ",{\"begin\":" : "{\"begin\":");
+			jtext_uint(sb, e->ranges[k].begin);
+			strbuf_adds(sb, ",\"end\":");
+			jtext_uint(sb, e->ranges[k].end);
+			strbuf_addch(sb, '}');
+		}
 		strbuf_adds(sb, "]}");
 		break;
 	case RES_SET:
@@ -162,43 +139,60 @@ static void text_resource(struct strbuf *sb, const struct resource *e, const cha
 		for (size_t k = 0; k < e->nitems; k++) {
 			if (k)
 				strbuf_addch(sb, ',');
-			text_str(sb, e->items[k]);
+			jtext_str(sb, e->items[k]);
 		}
 		strbuf_adds(sb, "]}");
 		break;
 	}
 	if (refinement && strcmp(e->role, "*")) {
 		strbuf_adds(sb, ",\"reservations\":[{\"type\":\"STATIC\",\"role\":");
-		text_str(sb, e->role);
+		jtext_str(sb, e->role);
 		strbuf_adds(sb, "}]");
 	}
 	/* Unreserved resources are allocated to the offer's role, reserved ones to theirs. */
 	strbuf_adds(sb, ",\"allocation_info\":{\"role\":");
-	text_str(sb, strcmp(e->role, "*") ? e->role : alloc_role);
+	jtext_str(sb, strcmp(e->role, "*") ? e->role : alloc_role);
 	strbuf_adds(sb, "}}");
 }
 
-bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, const struct m_agent *a)
+/* What every offer of a says of it, made once per agent (a->offer_head, a->offer_attrs). */
+static void agent_text(struct m_agent *a)
+{
+	if (a->offer_head)
+		return;
+	struct strbuf sb;
+	strbuf_init(&sb);
+	strbuf_adds(&sb, "\"agent_id\":{\"value\":");
+	jtext_str(&sb, a->id);
+	strbuf_adds(&sb, "},\"hostname\":");
+	jtext_str(&sb, a->hostname);
+	strbuf_adds(&sb, ",\"url\":{\"scheme\":\"http\",\"address\":{\"hostname\":");
+	jtext_str(&sb, a->hostname);
+	strbuf_adds(&sb, ",\"ip\":");
+	jtext_str(&sb, a->ip ? a->ip : "");
+	strbuf_addf(&sb, ",\"port\":%d},\"path\":\"/slave(1)\"}", registry_agent_port(a));
+	a->offer_head = strbuf_detach(&sb, NULL);
+	json_t *attrs = mesos_attributes_to_json(&a->attrs);
+	a->offer_attrs = json_dumps(attrs, JSON_COMPACT);
+	json_decref(attrs);
+	if (!a->offer_attrs)
+		a->offer_attrs = xstrdup("[]");
+}
+
+bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, struct m_agent *a)
 {
 	const struct fw_framework *fw = o->fw;
 	if (!resv_agent_plain(fw->fws->m, a))
 		return false;
-	int port = registry_agent_port(a);
+	agent_text(a);
 	strbuf_adds(sb, "{\"id\":{\"value\":");
-	text_str(sb, o->id);
+	jtext_str(sb, o->id);
 	strbuf_adds(sb, "},\"framework_id\":{\"value\":");
-	text_str(sb, fw->id);
-	strbuf_adds(sb, "},\"agent_id\":{\"value\":");
-	text_str(sb, a->id);
-	strbuf_adds(sb, "},\"hostname\":");
-	text_str(sb, a->hostname);
-	strbuf_adds(sb, ",\"url\":{\"scheme\":\"http\",\"address\":{\"hostname\":");
-	text_str(sb, a->hostname);
-	strbuf_adds(sb, ",\"ip\":");
-	text_str(sb, a->ip ? a->ip : "");
-	strbuf_addf(sb, ",\"port\":%d},\"path\":\"/slave(1)\"},\"allocation_info\":{\"role\":",
-		    port);
-	text_str(sb, o->role);
+	jtext_str(sb, fw->id);
+	strbuf_adds(sb, "},");
+	strbuf_adds(sb, a->offer_head);
+	strbuf_adds(sb, ",\"allocation_info\":{\"role\":");
+	jtext_str(sb, o->role);
 	strbuf_adds(sb, "},\"resources\":[");
 	for (size_t i = 0; i < o->res.n; i++) {
 		if (i)
@@ -206,11 +200,7 @@ bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, const struct m_a
 		text_resource(sb, &o->res.v[i], o->role, fw->refinement);
 	}
 	strbuf_adds(sb, "],\"attributes\":");
-	json_t *attrs = mesos_attributes_to_json(&a->attrs);
-	char *at = json_dumps(attrs, JSON_COMPACT);
-	json_decref(attrs);
-	strbuf_adds(sb, at ? at : "[]");
-	free(at);
+	strbuf_adds(sb, a->offer_attrs);
 	strbuf_adds(sb, ",\"executor_ids\":[]}");
 	return true;
 }
@@ -229,13 +219,33 @@ static void caps_of(struct frameworks *fws, const struct quota_snapshot *snap, c
 		quota_role_caps(fws->m, snap, role, &c->all, &c->star);
 }
 
+/* The next offer id: "<master's offer prefix>-O<sequence>". */
+static void offer_id(struct frameworks *fws, char *buf, size_t size)
+{
+	char num[24];
+	size_t at = sizeof(num);
+	uint64_t v = fws->offer_seq++;
+	do
+		num[--at] = (char)('0' + v % 10);
+	while (v /= 10);
+	size_t plen = strlen(fws->offer_prefix), nlen = sizeof(num) - at;
+	if (plen + 2 + nlen + 1 > size) { /* cannot happen with the prefixes the master makes */
+		snprintf(buf, size, "O%llu", (unsigned long long)fws->offer_seq - 1);
+		return;
+	}
+	memcpy(buf, fws->offer_prefix, plen);
+	memcpy(buf + plen, "-O", 2);
+	memcpy(buf + plen + 2, num + at, nlen);
+	buf[plen + 2 + nlen] = '\0';
+}
+
 /* One offer of a to fw, recorded and claimed at key; NULL when there is too little to
  * offer. fw has an active role and a is connected and unfiltered. */
 static struct fw_offer *make_offer(struct frameworks *fws, struct fw_framework *fw,
 				   struct m_agent *a, const struct offer_caps *caps,
 				   const struct quota_drf_client *key, uint64_t now)
 {
-	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
+	const struct fw_agent_offers *ao = &a->offers;
 	if (!worth_offering(fw, a, ao))
 		return NULL;
 	struct resources res = RESOURCES_INIT;
@@ -247,12 +257,14 @@ static struct fw_offer *make_offer(struct frameworks *fws, struct fw_framework *
 		resources_release(&res);
 		return NULL;
 	}
-	struct fw_offer *o = xcalloc(1, sizeof(*o));
-	snprintf(o->id, sizeof(o->id), "%s-O%llu", fws->offer_prefix,
-		 (unsigned long long)fws->offer_seq++);
+	/* One allocation: the offer, then its agent id and role (fw_offer_free). */
+	const char *role = fw_active_role(fw);
+	size_t alen = strlen(a->id) + 1, rlen = strlen(role) + 1;
+	struct fw_offer *o = xcalloc(1, sizeof(*o) + alen + rlen);
+	o->agent_id = memcpy((char *)(o + 1), a->id, alen);
+	o->role = memcpy(o->agent_id + alen, role, rlen);
+	offer_id(fws, o->id, sizeof(o->id));
 	o->fw = fw;
-	o->agent_id = xstrdup(a->id);
-	o->role = xstrdup(fw_active_role(fw));
 	o->res = res;
 	o->expires_usec = now + (uint64_t)(FW_OFFER_TIMEOUT_SEC * 1e6);
 	o->claim_until_usec = now + (uint64_t)(FW_OFFER_CLAIM_SEC * 1e6);
@@ -260,7 +272,7 @@ static struct fw_offer *make_offer(struct frameworks *fws, struct fw_framework *
 	o->key.id = fw->id;
 	o->key.ptr = fw;
 	hmap_put(&fws->offers, o->id, o);
-	fw_offer_index(fws, o);
+	fw_offer_index(o, a);
 	fw->noffers++;
 	return o;
 }
@@ -327,24 +339,25 @@ void fw_offers_wake_all(struct frameworks *fws)
 struct pass_offers {
 	struct fw_framework *fw;
 	struct fw_offer **v;
+	struct m_agent **agents; /* v[i]'s agent */
 	size_t n, cap;
 };
 
-static void pass_add(struct pass_offers *po, struct fw_offer *o)
+static void pass_add(struct pass_offers *po, struct fw_offer *o, struct m_agent *a)
 {
 	if (po->n == po->cap) {
 		po->cap = po->cap ? po->cap * 2 : 16;
 		po->v = xrealloc(po->v, po->cap * sizeof(*po->v));
+		po->agents = xrealloc(po->agents, po->cap * sizeof(*po->agents));
 	}
+	po->agents[po->n] = a;
 	po->v[po->n++] = o;
 }
 
 /* Whether the pass may offer a to fw (the offer itself may still come to nothing). */
-static bool eligible(const struct frameworks *fws, const struct fw_framework *fw,
-		     const struct m_agent *a, uint64_t now)
+static bool eligible(const struct fw_framework *fw, const struct m_agent *a, uint64_t now)
 {
-	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
-	return (!ao || ao->n < FW_MAX_OFFERS_PER_AGENT) && can_offer(fw, a, now);
+	return a->offers.n < FW_MAX_OFFERS_PER_AGENT && can_offer(fw, a, now);
 }
 
 /* Whether one of fw's decline filters has run out since its last walk. */
@@ -372,11 +385,11 @@ static void decide(struct frameworks *fws, struct fw_framework *fw, const struct
 	}
 	if (fw->quiet) {
 		for (size_t i = 0; i < nchanged && po->n < budget; i++) {
-			if (!eligible(fws, fw, changed[i], now))
+			if (!eligible(fw, changed[i], now))
 				continue;
 			struct fw_offer *o = make_offer(fws, fw, changed[i], caps, key, now);
 			if (o)
-				pass_add(po, o);
+				pass_add(po, o, changed[i]);
 		}
 		return;
 	}
@@ -397,32 +410,28 @@ static void decide(struct frameworks *fws, struct fw_framework *fw, const struct
 			}
 			struct m_agent *a = v;
 			fws->offer_cursor = i;
-			if (!eligible(fws, fw, a, now))
+			if (!eligible(fw, a, now))
 				continue;
 			struct fw_offer *o = make_offer(fws, fw, a, caps, key, now);
 			if (o)
-				pass_add(po, o);
+				pass_add(po, o, a);
 		}
 	}
 	fw->quiet = round;
 }
 
-/* What tells the pass that an agent may have something new to offer: its free resources,
- * its state, and how many offers it is in. */
-static uint64_t agent_fingerprint(const struct frameworks *fws, const struct m_agent *a)
+/* What tells the pass that an agent may have something new to offer: its free resources
+ * and its state (a->offer_fp), and how many offers it is in (a->offer_n). */
+static uint64_t agent_fingerprint(const struct m_agent *a)
 {
 	uint64_t h = 1469598103934665603ull;
 #define MIX(x) (h = (h ^ (uint64_t)(x)) * 1099511628211ull)
 	MIX(a->state);
 	MIX(a->registrations);
-	const struct fw_agent_offers *ao = hmap_get(&fws->by_agent, a->id);
-	MIX(ao ? ao->n : 0);
 	for (size_t i = 0; i < a->free.n; i++) {
 		const struct resource *e = &a->free.v[i];
-		for (const char *c = e->name; *c; c++)
-			MIX(*c);
-		for (const char *c = e->role; *c; c++)
-			MIX(*c);
+		MIX(hmap_hash(e->name));
+		MIX(hmap_hash(e->role));
 		uint64_t bits;
 		memcpy(&bits, &e->scalar, sizeof(bits));
 		MIX(bits);
@@ -452,10 +461,12 @@ static struct m_agent **changed_agents(struct frameworks *fws, size_t *n)
 	void *v;
 	for (size_t i = 0; hmap_next(agents, &i, &k, &v);) {
 		struct m_agent *a = v;
-		uint64_t fp = agent_fingerprint(fws, a);
-		if (fp != a->offer_fp && a->state == AGENT_CONNECTED)
+		uint64_t fp = agent_fingerprint(a);
+		unsigned no = (unsigned)a->offers.n;
+		if ((fp != a->offer_fp || no != a->offer_n) && a->state == AGENT_CONNECTED)
 			out[(*n)++] = a;
 		a->offer_fp = fp;
+		a->offer_n = no;
 	}
 	return out;
 }
@@ -525,25 +536,28 @@ void fw_offers_tick(struct frameworks *fws)
 		made += po[i].n;
 	}
 	alloc_end(&c);
-	/* The fingerprints now include the offers just made. */
+	/* The fingerprints now include the offers just made (offers change nothing else). */
 	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < po[i].n; j++) {
-			struct m_agent *a = hmap_get(&m->agents, po[i].v[j]->agent_id);
-			if (a)
-				a->offer_fp = agent_fingerprint(fws, a);
-		}
+		for (size_t j = 0; j < po[i].n; j++)
+			po[i].agents[j]->offer_n = (unsigned)po[i].agents[j]->offers.n;
 	uint64_t decided = time_mono_usec();
 	/* Rendering and sending, in events of at most FW_OFFERS_PER_EVENT offers. Each offer is
-	 * dumped to text as soon as it is built, so that no tree of a whole event is ever held
-	 * (less memory, and less heap left fragmented by large trees). */
+	 * written as text as soon as it is decided (no tree of a whole event is ever held), into
+	 * one buffer kept for the whole pass, after room left for the RecordIO length line. */
 	struct strbuf sb;
 	strbuf_init(&sb);
 	for (size_t i = 0; i < n; i++) {
 		size_t in_event = 0;
 		for (size_t j = 0; j < po[i].n; j++) {
 			struct fw_offer *o = po[i].v[j];
-			struct m_agent *a = hmap_get(&m->agents, o->agent_id);
-			strbuf_adds(&sb, in_event ? "," : "{\"type\":\"OFFERS\",\"offers\":{\"offers\":[");
+			struct m_agent *a = po[i].agents[j];
+			if (!in_event) {
+				strbuf_reset(&sb);
+				strbuf_addf(&sb, "%*s", REC_ROOM, "");
+				strbuf_adds(&sb, "{\"type\":\"OFFERS\",\"offers\":{\"offers\":[");
+			} else {
+				strbuf_addch(&sb, ',');
+			}
 			if (!fw_offer_text(&sb, o, a)) {
 				json_t *oj = fw_offer_json(o, a);
 				char *text = json_dumps(oj, JSON_COMPACT);
@@ -553,13 +567,15 @@ void fw_offers_tick(struct frameworks *fws)
 			}
 			if (++in_event == FW_OFFERS_PER_EVENT || j + 1 == po[i].n) {
 				strbuf_adds(&sb, "]}}");
-				fw_send_text(po[i].fw, strbuf_str(&sb), sb.len);
-				strbuf_release(&sb);
-				strbuf_init(&sb);
+				char head[REC_ROOM + 1];
+				int hl = snprintf(head, sizeof(head), "%zu\n", sb.len - REC_ROOM);
+				memcpy(sb.buf + REC_ROOM - hl, head, (size_t)hl);
+				fw_send_record(po[i].fw, sb.buf + REC_ROOM - hl, sb.len - REC_ROOM + (size_t)hl);
 				in_event = 0;
 			}
 		}
 		free(po[i].v);
+		free(po[i].agents);
 	}
 	strbuf_release(&sb);
 	free(po);

@@ -9,8 +9,22 @@
  * Re-registration of an agent resets its a->free (apps.c); the agent then reports its tasks
  * and frameworks_task_recovered takes back what each of ours holds. A task of ours on that
  * agent the agent did not report is lost: fw_tasks_tick notices the new registration by a
- * change of the agent's stream (struct fw_agent_view) and reports such tasks lost. */
+ * change of the agent's stream (struct fw_agent_view) and reports such tasks lost.
+ *
+ * The tick costs O(agents + tasks that need it), not O(tasks), through two indexes kept
+ * here (fw-int.h):
+ *  - fws->agent_tasks: every task, on its agent's list (added by fw_task_new, removed by
+ *    fw_task_free). Lost tasks are looked for only on the list of an agent whose view's
+ *    gen moved past swept_gen; this finds them all because every task gets the current
+ *    gen when it is launched or recovered, and load_task (agent_gen 0) resets swept_gen.
+ *    So: after a sweep, until the gen moves, every task on the agent has agent_gen >= gen.
+ *  - fws->watched: exactly the tasks with kill_pending, or a status not acked (task_watch,
+ *    called wherever those change; they are written nowhere else).
+ * The index lists are released with the last task, so frameworks_free needs nothing more
+ * than fw_task_free on each task. */
+#include <assert.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +32,7 @@
 #include "base/mem.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
+#include "json/jtext.h"
 #include "master/fw-int.h"
 #include "model/mesos-resources.h"
 
@@ -50,11 +65,83 @@ static const char *gone_state(const struct fw_framework *fw)
 	return fw && fw->partition_aware ? "TASK_GONE" : "TASK_LOST";
 }
 
+/* ---- indexes ---- */
+
+static void list_add(struct fw_task_list *l, struct fw_task *t, enum fw_task_slot s)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	t->slot[s] = l->n;
+	l->v[l->n++] = t;
+}
+
+/* Takes t off l: the last task of l moves into its place (so a walk that may remove the
+ * task it is at goes from the end). */
+static void list_del(struct fw_task_list *l, struct fw_task *t, enum fw_task_slot s)
+{
+	size_t i = t->slot[s];
+	assert(i < l->n && l->v[i] == t);
+	struct fw_task *last = l->v[--l->n];
+	l->v[i] = last;
+	last->slot[s] = i;
+	t->slot[s] = FW_NO_SLOT;
+}
+
+static void task_index(struct fw_task *t)
+{
+	struct frameworks *fws = t->fws;
+	struct fw_task_list *l = hmap_get(&fws->agent_tasks, t->agent_id);
+	if (!l) {
+		l = xcalloc(1, sizeof(*l));
+		hmap_put(&fws->agent_tasks, t->agent_id, l);
+	}
+	list_add(l, t, FW_SLOT_AGENT);
+	t->slot[FW_SLOT_WATCH] = FW_NO_SLOT;
+}
+
+/* An agent's list goes with its last task, the index tables with the last task of all. */
+static void task_unindex(struct fw_task *t)
+{
+	struct frameworks *fws = t->fws;
+	if (t->slot[FW_SLOT_WATCH] != FW_NO_SLOT)
+		list_del(&fws->watched, t, FW_SLOT_WATCH);
+	struct fw_task_list *l = hmap_get(&fws->agent_tasks, t->agent_id);
+	assert(l);
+	list_del(l, t, FW_SLOT_AGENT);
+	if (l->n)
+		return;
+	hmap_del(&fws->agent_tasks, t->agent_id);
+	free(l->v);
+	free(l);
+	if (hmap_len(&fws->agent_tasks))
+		return;
+	hmap_release(&fws->agent_tasks);
+	free(fws->watched.v);
+	fws->watched = (struct fw_task_list){ NULL, 0, 0 };
+}
+
+/* Keeps t on fws->watched exactly while fw_tasks_tick has something to do for it; called
+ * after every change of kill_pending, status or acked. */
+static void task_watch(struct fw_task *t)
+{
+	bool want = t->kill_pending || (t->status && !t->acked);
+	bool on = t->slot[FW_SLOT_WATCH] != FW_NO_SLOT;
+	if (want && !on)
+		list_add(&t->fws->watched, t, FW_SLOT_WATCH);
+	else if (!want && on)
+		list_del(&t->fws->watched, t, FW_SLOT_WATCH);
+}
+
+/* ---- tasks ---- */
+
 struct fw_task *fw_task_new(struct frameworks *fws, struct fw_framework *fw, const char *id,
 			    const char *agent_id)
 {
 	struct fw_task *t = xcalloc(1, sizeof(*t));
 	t->id = xstrdup(id);
+	t->fws = fws;
 	t->fw = fw;
 	t->fw_id = xstrdup(fw->id);
 	t->agent_id = xstrdup(agent_id);
@@ -62,6 +149,7 @@ struct fw_task *fw_task_new(struct frameworks *fws, struct fw_framework *fw, con
 	t->grace_sec = 3.0;
 	t->acked = true;
 	hmap_put(&fws->tasks, t->id, t);
+	task_index(t);
 	operator_event_fw_task_added(fws->m, t->id);
 	return t;
 }
@@ -70,6 +158,7 @@ void fw_task_free(struct fw_task *t)
 {
 	if (!t)
 		return;
+	task_unindex(t);
 	free(t->id);
 	free(t->fw_id);
 	free(t->agent_id);
@@ -158,6 +247,8 @@ void fw_task_queue(struct frameworks *fws, struct fw_task *t, json_t *launch_rec
 		event_active(fws->flush_ev, 0, 0);
 }
 
+static int task_store(struct frameworks *fws, const struct fw_task *t, struct strbuf *sb);
+
 /* Acknowledgements go with the same flush (the 202 has gone out by then): one lost in a
  * crash in between only makes the master send that status again after the restart, which
  * the protocol allows (at-least-once). */
@@ -165,13 +256,15 @@ void fw_flush(struct frameworks *fws)
 {
 	if (hmap_len(&fws->dirty)) {
 		int txn = store_txn_begin(fws->m->store);
+		struct strbuf sb = STRBUF_INIT;
 		const char *k;
 		void *v;
 		for (size_t i = 0; hmap_next(&fws->dirty, &i, &k, &v);) {
 			struct fw_task *t = hmap_get(&fws->tasks, k);
 			if (t)
-				fw_task_store(fws, t);
+				task_store(fws, t, &sb);
 		}
+		strbuf_release(&sb);
 		if (txn == 0 && store_txn_commit(fws->m->store) < 0)
 			log_error("frameworks", "cannot commit %zu framework tasks",
 				  hmap_len(&fws->dirty));
@@ -200,36 +293,65 @@ void fw_flush(struct frameworks *fws)
 	json_decref(q);
 }
 
-int fw_task_store(struct frameworks *fws, const struct fw_task *t)
+/* ---- the store record ----
+ * fwtasks/<task id> is {"task_id", "framework_id", "agent_id", "name", "state",
+ * "resources" (text), "grace" (a real), "acked" (a bool) [, "status" (the TaskStatus)]},
+ * read back by load_task with jansson. It is written as text: building a tree for it
+ * cost more than the rest of storing a task. */
+
+/* Appends t's record to sb; -EINVAL (nothing written) when grace_sec is not finite, which
+ * JSON cannot say. */
+static int task_record(struct strbuf *sb, const struct fw_task *t)
+{
+	if (!isfinite(t->grace_sec))
+		return -EINVAL;
+	strbuf_adds(sb, "{\"task_id\":");
+	jtext_str(sb, t->id);
+	strbuf_adds(sb, ",\"framework_id\":");
+	jtext_str(sb, t->fw_id);
+	strbuf_adds(sb, ",\"agent_id\":");
+	jtext_str(sb, t->agent_id);
+	strbuf_adds(sb, ",\"name\":");
+	jtext_str(sb, t->name ? t->name : "");
+	strbuf_adds(sb, ",\"state\":");
+	jtext_str(sb, t->state);
+	strbuf_adds(sb, ",\"resources\":");
+	char *res = resources_format(&t->res);
+	jtext_str(sb, res);
+	free(res);
+	strbuf_adds(sb, ",\"grace\":");
+	jtext_real(sb, t->grace_sec);
+	strbuf_adds(sb, t->acked ? ",\"acked\":true" : ",\"acked\":false");
+	if (t->status) { /* JSON text already (fw_task_set_status) */
+		strbuf_adds(sb, ",\"status\":");
+		strbuf_adds(sb, t->status);
+	}
+	strbuf_addch(sb, '}');
+	return 0;
+}
+
+/* fw_task_store with sb as the buffer for the record (emptied first, kept for the next). */
+static int task_store(struct frameworks *fws, const struct fw_task *t, struct strbuf *sb)
 {
 	if (!t->fw)
 		return 0;
-	char *res = resources_format(&t->res);
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:b}", "task_id", t->id,
-			      "framework_id", t->fw_id, "agent_id", t->agent_id, "name",
-			      t->name ? t->name : "", "state", t->state, "resources", res, "grace",
-			      t->grace_sec, "acked", t->acked);
-	free(res);
-	char *s = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (s && t->status) { /* splice the status text in: {…,"status":{…}} */
-		struct strbuf sb;
-		strbuf_init(&sb);
-		strbuf_add(&sb, s, strlen(s) - 1);
-		strbuf_adds(&sb, ",\"status\":");
-		strbuf_adds(&sb, t->status);
-		strbuf_addch(&sb, '}');
-		free(s);
-		s = strbuf_detach(&sb, NULL);
+	strbuf_reset(sb);
+	int r = task_record(sb, t);
+	if (r == 0) {
+		char key[STORE_MAX_KEY];
+		snprintf(key, sizeof(key), "fwtasks/%s", t->id);
+		r = store_put(fws->m->store, key, strbuf_str(sb), sb->len, STORE_ANY_VERSION, NULL);
 	}
-	if (!s)
-		return -ENOMEM;
-	char key[STORE_MAX_KEY];
-	snprintf(key, sizeof(key), "fwtasks/%s", t->id);
-	int r = store_put(fws->m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
-	free(s);
 	if (r < 0)
 		log_error("frameworks", "cannot persist task '%s': %s", t->id, strerror(-r));
+	return r;
+}
+
+int fw_task_store(struct frameworks *fws, const struct fw_task *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int r = task_store(fws, t, &sb);
+	strbuf_release(&sb);
 	return r;
 }
 
@@ -260,6 +382,11 @@ static int load_task(const char *key, const char *val, size_t len, uint64_t vers
 	t->grace_sec = json_number_value(json_object_get(j, "grace"));
 	t->acked = json_is_true(json_object_get(j, "acked"));
 	fw_task_set_status(t, json_object_get(j, "status"));
+	/* agent_gen 0: lost unless its agent reports it. Should the agent's view exist
+	 * already, its next tick must look at its tasks again (fw_tasks_tick). */
+	struct fw_agent_view *v = hmap_get(&fws->views, aid);
+	if (v)
+		v->swept_gen = 0;
 	json_decref(j);
 	return 0;
 }
@@ -306,6 +433,7 @@ void fw_task_set_status(struct fw_task *t, const json_t *status)
 	t->status = status ? json_dumps(status, JSON_COMPACT) : NULL;
 	snprintf(t->status_uuid, sizeof(t->status_uuid), "%s",
 		 json_string_value(json_object_get(status, "uuid")) ?: "");
+	task_watch(t);
 }
 
 void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec)
@@ -319,10 +447,12 @@ void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec)
 				       "grace_period_seconds", grace_sec)) == 0) {
 		t->kill_sent = true;
 		t->kill_pending = false;
+		task_watch(t);
 		master_metrics_task_killed();
 		return;
 	}
 	t->kill_pending = true; /* sent by fw_tasks_tick once the agent is back */
+	task_watch(t);
 }
 
 /* A task its agent no longer has: told to its framework, then forgotten. The agent's free
@@ -425,9 +555,11 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 	json_t *st = status_from_agent(a, t, state, u);
 	fw_task_set_status(t, st);
 	t->acked = !t->status_uuid[0];
+	task_watch(t);
 	t->sent_usec = time_mono_usec();
 	fw_task_store(fws, t);
-	fw_send_update(t->fw, st);
+	if (t->status) /* the text just made: not dumped a second time */
+		fw_send_update_text(t->fw, t->status);
 	operator_event_fw_task_updated(m, t, st);
 	json_decref(st);
 	return true;
@@ -463,13 +595,10 @@ void frameworks_agent_lost(struct master *m, struct m_agent *a)
 	if (!fws)
 		return;
 	fw_offers_remove_agent(fws, a->id);
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);) {
-		struct fw_task *t = v;
-		if (!strcmp(t->agent_id, a->id))
-			task_gone(fws, t, "REASON_AGENT_REMOVED", "Agent unreachable");
-	}
+	/* Each task_gone takes one task off the list; the list goes with the last one. */
+	struct fw_task_list *l;
+	while ((l = hmap_get(&fws->agent_tasks, a->id)))
+		task_gone(fws, l->v[l->n - 1], "REASON_AGENT_REMOVED", "Agent unreachable");
 	struct fw_agent_view *view = hmap_del(&fws->views, a->id);
 	free(view);
 }
@@ -535,6 +664,7 @@ int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, s
 	if (!t->status_uuid[0] || strcmp(t->status_uuid, uuid))
 		return 0; /* an older status: nothing to do */
 	t->acked = true;
+	task_watch(t);
 	if (fw_state_terminal(t->state))
 		fw_task_forget(fw->fws, t);
 	else
@@ -615,10 +745,9 @@ void fw_tasks_resend(struct frameworks *fws, struct fw_framework *fw, bool all)
 	if (!all)
 		return; /* periodic resends are done by fw_tasks_tick in one pass */
 	uint64_t now = time_mono_usec();
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);) {
-		struct fw_task *t = v;
+	const struct fw_task_list *w = &fws->watched;
+	for (size_t i = 0; i < w->n; i++) {
+		struct fw_task *t = w->v[i];
 		if (t->fw == fw && t->status && !t->acked) {
 			fw_send_update_text(fw, t->status);
 			t->sent_usec = now;
@@ -626,31 +755,53 @@ void fw_tasks_resend(struct frameworks *fws, struct fw_framework *fw, bool all)
 	}
 }
 
+/* Reports lost the tasks on a (connected) that its latest registration did not confirm:
+ * those whose agent_gen is older than the view's gen. */
+static void sweep_agent(struct frameworks *fws, const struct m_agent *a,
+			struct fw_agent_view *view)
+{
+	struct fw_task_list *l = hmap_get(&fws->agent_tasks, a->id);
+	/* From the end (see list_del); l is freed with its last task. */
+	for (size_t i = l ? l->n : 0; i > 0; i--) {
+		struct fw_task *t = l->v[i - 1];
+		if (t->agent_gen >= view->gen)
+			continue;
+		bool last = l->n == 1;
+		log_info("frameworks", "task '%s' lost: agent '%s' re-registered without it", t->id,
+			 a->id);
+		task_gone(fws, t, "REASON_AGENT_RESTARTED",
+			  "Task unknown to the agent after it re-registered");
+		if (last)
+			break;
+	}
+	view->swept_gen = view->gen;
+}
+
 void fw_tasks_tick(struct frameworks *fws)
 {
 	uint64_t now = time_mono_usec();
 	fw_flush(fws);
-	/* Agents seen re-registered since the last tick. */
+	/* Agents seen re-registered since the last tick: their lost tasks. */
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&fws->m->agents, &i, &k, &v);) {
 		struct m_agent *a = v;
-		if (a->state == AGENT_CONNECTED)
-			fw_agent_view(fws, a);
+		if (a->state != AGENT_CONNECTED)
+			continue;
+		struct fw_agent_view *view = fw_agent_view(fws, a);
+		if (view->swept_gen != view->gen)
+			sweep_agent(fws, a, view);
 	}
-	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);) {
-		struct fw_task *t = v;
+	/* Pending kills and resends; none of the tasks walked is on an agent with lost tasks
+	 * left (above). From the end: a KILL sent takes its task off the list (list_del), and
+	 * nothing else here adds or removes tasks. */
+	struct fw_task_list *w = &fws->watched;
+	for (size_t i = w->n; i > 0; i--) {
+		assert(i <= w->n);
+		struct fw_task *t = w->v[i - 1];
 		struct m_agent *a = hmap_get(&fws->m->agents, t->agent_id);
 		if (!a || a->state != AGENT_CONNECTED)
 			continue;
-		struct fw_agent_view *view = hmap_get(&fws->views, a->id);
-		if (view && t->agent_gen < view->gen) {
-			log_info("frameworks", "task '%s' lost: agent '%s' re-registered without it",
-				 t->id, a->id);
-			task_gone(fws, t, "REASON_AGENT_RESTARTED",
-				  "Task unknown to the agent after it re-registered");
-			continue;
-		}
 		if (t->kill_pending)
 			fw_task_kill(fws, t, t->grace_sec);
 		if (t->fw && fw_subscribed(t->fw) && t->status && !t->acked &&

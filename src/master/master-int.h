@@ -31,6 +31,12 @@ enum agent_state { AGENT_CONNECTED, AGENT_DISCONNECTED, AGENT_UNREACHABLE };
 struct m_agent;
 typedef int (*agent_sim_fn)(struct m_agent *a, json_t *record);
 
+/* The offers outstanding on one agent (fw-offers.c). */
+struct fw_agent_offers {
+	struct fw_offer **v;
+	size_t n, cap;
+};
+
 struct m_agent {
 	struct master *m;
 	agent_sim_fn sim;          /* NULL for real agents */
@@ -50,7 +56,12 @@ struct m_agent {
 	struct http_stream *stream; /* NULL while not connected */
 	unsigned registrations;    /* grows at every (re)registration */
 	unsigned ntasks;           /* live tasks placed here */
-	uint64_t offer_fp;         /* fw-offers.c: what the last offer pass saw of it */
+	uint64_t offer_fp;         /* fw-pass.c: what the last offer pass saw of it, */
+	unsigned offer_n;          /* and how many offers it was in then */
+	struct fw_agent_offers offers; /* its outstanding offers (fw-offers.c) */
+	/* fw-pass.c: what every offer of this agent says of it (agent_id … url, and the
+	 * attributes) as JSON text; NULL until an offer needs it and when the info changes. */
+	char *offer_head, *offer_attrs;
 };
 
 /* Where an instance's task is. */
@@ -118,7 +129,12 @@ struct m_app {
 	bool deleting;
 	bool dirty;                /* something changed: the next pass must look at it */
 	json_t *wipe_volumes;      /* DELETE ?wipe=true: external volumes to remove once the
-				    * app's tasks are gone, [{driver, name, agent}] */
+				    * app's tasks are gone, [{driver, name, agent}]; non-NULL: in
+				    * the store until sent (apps_store_wipe) */
+	uint64_t wipe_next_usec;   /* monotonic: no REMOVE_VOLUME before (a lost agent's fence,
+				    * or the next retry when no agent could take them) */
+	uint64_t wipe_give_up_usec; /* monotonic: a wipe no agent takes is dropped then; 0 until
+				     * an attempt found no agent */
 	json_t *versions;          /* array of version strings, oldest first */
 	size_t place_cursor;       /* where the fast placement path goes on (schedule.c) */
 };
@@ -129,6 +145,12 @@ struct m_app {
 extern const char *const quota_kinds[QUOTA_NKINDS];
 struct quota_amounts {
 	double v[QUOTA_NKINDS]; /* a limit of INFINITY: unlimited */
+};
+
+struct m_update_batch {
+	char *agent_id;
+	json_t *updates;
+	struct evhttp_request *req; /* NULL: a simulated agent */
 };
 
 struct master {
@@ -156,16 +178,31 @@ struct master {
 	 * give instead of summed over every task when needed. */
 	struct hmap ledger;
 	struct quota_amounts ledger_apps;
+	/* Agents' status-update batches waiting for the group commit at the end of this
+	 * event-loop iteration (updates.c). */
+	struct m_update_batch *ub;
+	size_t nub, ub_cap, ub_updates;
+	struct event *updates_ev;
 };
 
 /* registry.c: agents */
 void registry_handle_subscribe(struct master *m, struct evhttp_request *req);
 void registry_handle_heartbeat(struct master *m, struct evhttp_request *req);
-void registry_handle_update(struct master *m, struct evhttp_request *req);
-/* Applies a batch of an agent's status updates (array, borrowed) in one store commit and
- * appends the uuids it took to acked. 0, or -EIO when the commit failed. */
-int registry_apply_updates(struct master *m, struct m_agent *a, const json_t *updates,
-			   json_t *acked);
+/* The agent a request's JSON body names (*body set, owned by the caller), or NULL with the
+ * reply sent (400 malformed, 404 unknown agent). */
+struct m_agent *registry_agent_from_body(struct master *m, struct evhttp_request *req,
+					 json_t **body);
+
+/* updates.c: status-update intake by group commit */
+void updates_handle(struct master *m, struct evhttp_request *req);
+/* Queues a batch of a's status updates (array, taken) to be applied with the other batches
+ * of this event-loop iteration in one store commit, after which req (NULL: a simulated
+ * agent) is answered with the uuids taken. */
+void updates_queue(struct master *m, struct m_agent *a, json_t *updates,
+		   struct evhttp_request *req);
+/* Applies and commits every queued batch, then answers them; returns the updates taken. */
+size_t updates_flush(struct master *m);
+void updates_free(struct master *m);
 void registry_tick(struct master *m);
 int registry_load(struct master *m);
 /* Sends a record to a connected agent; -ENOTCONN if its stream is down. json is taken. */
@@ -223,6 +260,13 @@ int apps_store_deployment(struct master *m, const struct m_deployment *d);
 /* Persist one instance (inside or outside a txn). */
 int apps_store_instance(struct master *m, const struct m_instance *in);
 int apps_store_app(struct master *m, const struct m_app *ma);
+/* Persists ma's pending wipe: wipes/<app id> ({app: definition}) and one
+ * wipe-volumes/<app id>@<name> record per entry of ma->wipe_volumes. Call inside a txn.
+ * apps_load brings such an app back as being deleted, instances and all. */
+int apps_store_wipe(struct master *m, const struct m_app *ma);
+/* Deletes the record of one volume v (an entry of ma->wipe_volumes) of ma's pending wipe,
+ * or with v NULL the wipe's own record wipes/<app id>; an absent record is no error. */
+int apps_store_unwipe(struct master *m, const struct m_app *ma, const json_t *v);
 bool apps_state_is_terminal(const char *state);
 /* Running and, where the app has them, healthy and ready: counts as capacity. */
 bool apps_instance_up(const struct m_instance *in);

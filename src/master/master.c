@@ -62,7 +62,7 @@ static void on_request(struct evhttp_request *req, void *ctx)
 		if (meth != EVHTTP_REQ_POST)
 			http_reply_message(req, 405, "Method not allowed");
 		else
-			registry_handle_update(m, req);
+			updates_handle(m, req);
 		return;
 	}
 	if (!strcmp(path, "/api/berth/agent/heartbeat")) {
@@ -220,6 +220,8 @@ void master_free(struct master *m)
 		event_free(m->tick);
 	if (m->pass_ev)
 		event_free(m->pass_ev);
+	updates_flush(m); /* what was read is committed and answered */
+	updates_free(m);
 	events_close_all(m);
 	operator_stream_close_all(m);
 	http_server_free(m->http);

@@ -35,6 +35,9 @@ void registry_free_agent(struct m_agent *a)
 	free(a->ip);
 	free(a->resources_text);
 	free(a->attributes_text);
+	free(a->offer_head);
+	free(a->offer_attrs);
+	free(a->offers.v);
 	resources_release(&a->total);
 	resources_release(&a->free);
 	attributes_release(&a->attrs);
@@ -81,6 +84,9 @@ static int agent_set_info(struct m_agent *a, const char *hostname, const char *h
 	free(a->ip);
 	free(a->resources_text);
 	free(a->attributes_text);
+	free(a->offer_head);
+	free(a->offer_attrs);
+	a->offer_head = a->offer_attrs = NULL;
 	a->hostname = xstrdup(hostname);
 	a->http = xstrdup(http);
 	a->ip = ip;
@@ -176,8 +182,8 @@ static void on_stream_close(struct http_stream *st, void *ctx)
 	}
 }
 
-static struct m_agent *agent_from_body(struct master *m, struct evhttp_request *req,
-				       json_t **body)
+struct m_agent *registry_agent_from_body(struct master *m, struct evhttp_request *req,
+					json_t **body)
 {
 	char err[256];
 	if (http_request_json(req, body, err, sizeof(err)) < 0) {
@@ -273,7 +279,7 @@ void registry_handle_subscribe(struct master *m, struct evhttp_request *req)
 void registry_handle_heartbeat(struct master *m, struct evhttp_request *req)
 {
 	json_t *body;
-	struct m_agent *a = agent_from_body(m, req, &body);
+	struct m_agent *a = registry_agent_from_body(m, req, &body);
 	if (!a)
 		return;
 	json_decref(body);
@@ -283,60 +289,6 @@ void registry_handle_heartbeat(struct master *m, struct evhttp_request *req)
 	}
 	a->last_seen_usec = time_mono_usec();
 	http_reply_json(req, 200, json_object());
-}
-
-int registry_apply_updates(struct master *m, struct m_agent *a, const json_t *updates,
-			   json_t *acked)
-{
-	size_t i;
-	json_t *u;
-	/* The batch's store writes land in one commit, before the agent hears they are acked. */
-	int txn = store_txn_begin(m->store);
-	json_array_foreach(updates, i, u) {
-		const char *uuid = json_string_value(json_object_get(u, "uuid"));
-		if (!uuid || !json_string_value(json_object_get(u, "task_id")) ||
-		    !json_string_value(json_object_get(u, "state")))
-			continue; /* malformed: acknowledged as nothing */
-		apps_status_update(m, a, u);
-		json_array_append_new(acked, json_string(uuid));
-	}
-	if (txn == 0 && store_txn_commit(m->store) < 0) {
-		log_error("master", "cannot commit the status updates of agent '%s'", a->id);
-		return -EIO;
-	}
-	return 0;
-}
-
-void registry_handle_update(struct master *m, struct evhttp_request *req)
-{
-	json_t *body;
-	struct m_agent *a = agent_from_body(m, req, &body);
-	if (!a)
-		return;
-	json_t *updates = json_object_get(body, "updates");
-	if (!json_is_array(updates) || json_array_size(updates) > 4096) {
-		http_reply_message(req, 400, "'updates' must be an array of at most 4096 updates");
-		json_decref(body);
-		return;
-	}
-	if (a->state == AGENT_UNREACHABLE) {
-		/* Its tasks were given up: it must subscribe again (which kills them). */
-		http_reply_message(req, 404, "Agent '%s' must subscribe again", a->id);
-		json_decref(body);
-		return;
-	}
-	a->last_seen_usec = time_mono_usec();
-	json_t *acked = json_array();
-	int r = registry_apply_updates(m, a, updates, acked);
-	json_decref(body);
-	if (r < 0) {
-		json_decref(acked);
-		http_reply_message(req, 503, "Cannot persist the status updates");
-		apps_schedule_pass(m);
-		return;
-	}
-	http_reply_json(req, 200, json_pack("{s:o}", "acknowledged", acked));
-	apps_schedule_pass(m);
 }
 
 void registry_tick(struct master *m)

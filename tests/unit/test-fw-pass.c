@@ -124,8 +124,8 @@ static void pass(struct master *m)
 
 static size_t offers_on(struct master *m, const char *agent_id)
 {
-	const struct fw_agent_offers *ao = hmap_get(&m->fw->by_agent, agent_id);
-	return ao ? ao->n : 0;
+	const struct m_agent *a = hmap_get(&m->agents, agent_id);
+	return a ? a->offers.n : 0;
 }
 
 static void decline_all(struct sim *s, double secs)
