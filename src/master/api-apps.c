@@ -282,9 +282,13 @@ void api_apps_update(struct master *m, struct evhttp_request *req, const char *i
 	}
 	struct m_app *locked = ma ? (ma->deploy && !force ? ma : NULL) : apps_get(m, id);
 	if (locked) {
-		/* A deployment in flight, or the app being deleted (its StopApplication). */
+		/* A deployment in flight, or the app being deleted (its StopApplication, unless
+		 * that was canceled while the app waits for its tasks or its wipe). */
 		app_free(def);
-		api_reply_locked(req, locked);
+		if (locked->deploy)
+			api_reply_locked(req, locked);
+		else
+			http_reply_message(req, 409, "App '%s' is still being deleted", id);
 		return;
 	}
 	check_volumes(m, def, ma ? ma->def : NULL, &err);
@@ -346,6 +350,30 @@ static int delete_version(const char *key, const char *val, size_t len, uint64_t
 	return 0;
 }
 
+/* The external volumes DELETE ?wipe=true removes: each unshared one of every instance,
+ * [{driver, name, agent (where its task runs, if any)}]. Local volumes always go. */
+static json_t *wipe_list(const struct m_app *ma)
+{
+	json_t *wv = json_array();
+	for (size_t vi = 0; vi < ma->def->nvolumes; vi++) {
+		const struct app_volume *vol = &ma->def->volumes[vi];
+		if (vol->type != VOL_EXTERNAL)
+			continue;
+		if (vol->shared) {
+			log_info("master", "keeping shared volume '%s' of '%s'", vol->name, ma->def->id);
+			continue;
+		}
+		for (size_t i = 0; i < ma->ninst; i++) {
+			const struct m_instance *in = ma->inst[i];
+			char *name = volume_name_for(vol, in->index);
+			json_array_append_new(wv, json_pack("{s:s, s:s, s:s?}", "driver", vol->driver,
+							    "name", name, "agent", in->agent_id));
+			free(name);
+		}
+	}
+	return wv;
+}
+
 void api_apps_delete(struct master *m, struct evhttp_request *req, const char *id)
 {
 	struct m_app *ma = apps_get(m, id);
@@ -358,7 +386,17 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 		http_reply_message(req, 400, "'wipe' must be true or false");
 		return;
 	}
-	/* force defaults to true for DELETE in Marathon's code: a deletion never waits. */
+	/* force defaults to true for DELETE in Marathon's code: a deletion never waits.
+	 * A wipe is acknowledged like the deletion: its record (wipes/<id>) is put in the same
+	 * transaction, so that a master restart before the tasks are gone still removes the
+	 * volumes (apps.c's invariants). */
+	if (wipe) {
+		ma->wipe_volumes = wipe_list(ma);
+		if (!json_array_size(ma->wipe_volumes)) {
+			json_decref(ma->wipe_volumes);
+			ma->wipe_volumes = NULL;
+		}
+	}
 	char prefix[STORE_MAX_KEY];
 	snprintf(prefix, sizeof(prefix), "versions/%s@", id);
 	json_t *keys = json_array();
@@ -381,6 +419,8 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 			if (dr < 0 && dr != -ENOENT)
 				r = dr;
 		}
+		if (r >= 0 && ma->wipe_volumes)
+			r = apps_store_wipe(m, ma);
 		if (r >= 0)
 			r = store_txn_commit(m->store);
 		else
@@ -388,6 +428,8 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 	}
 	json_decref(keys);
 	if (r < 0) {
+		json_decref(ma->wipe_volumes);
+		ma->wipe_volumes = NULL;
 		http_reply_message(req, 503, "Cannot persist the change: %s", strerror(-r));
 		return;
 	}
@@ -398,27 +440,6 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 		ma->deploy = NULL;
 	}
 	ma->deleting = true;
-	if (wipe) {
-		/* External volumes go too, once no task uses them (local ones always do). */
-		json_t *wv = json_array();
-		for (size_t vi = 0; vi < ma->def->nvolumes; vi++) {
-			const struct app_volume *vol = &ma->def->volumes[vi];
-			if (vol->type != VOL_EXTERNAL)
-				continue;
-			if (vol->shared) {
-				log_info("master", "keeping shared volume '%s' of '%s'", vol->name, id);
-				continue;
-			}
-			for (size_t i = 0; i < ma->ninst; i++) {
-				const struct m_instance *in = ma->inst[i];
-				char *name = volume_name_for(vol, in->index);
-				json_array_append_new(wv, json_pack("{s:s, s:s, s:s?}", "driver", vol->driver,
-								    "name", name, "agent", in->agent_id));
-				free(name);
-			}
-		}
-		ma->wipe_volumes = wv;
-	}
 	char ver[32];
 	time_iso8601(time_real_usec(), ver);
 	struct m_deployment *d = apps_deployment_new(m, ma, "StopApplication");

@@ -14,6 +14,14 @@
  *  - A task that ends without being asked to (failed, finished, lost by its executor)
  *    counts as a failure: the app's next launch waits backoff_delay(failures). A config
  *    change resets the count.
+ *  - DELETE ?wipe=true is durable: the deletion of apps/<id> and the puts of wipes/<id>
+ *    (the definition) and of wipe-volumes/<id>@<name> (one per volume, small keys however
+ *    many instances) are one transaction, and the instance records stay until their tasks
+ *    are gone. A master that finds wipes/<id> at start brings the app back as being
+ *    deleted, with its instances, so that their tasks are recovered, killed and waited for
+ *    as before the restart. The volumes are removed only once the app has no instance
+ *    left; a volume's record goes once its REMOVE_VOLUME is on an agent's stream, and
+ *    wipes/<id> with the last of them (schedule.c).
  *
  * State of an instance: WAITING (no task; in /v2/queue) → LIVE (STAGING … RUNNING …) →
  * terminal status → WAITING again if still wanted, else removed. */
@@ -119,6 +127,48 @@ int apps_store_app(struct master *m, const struct m_app *ma)
 	int r = store_put(m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
 	free(s);
 	return r;
+}
+
+static void wipe_volume_key(const struct m_app *ma, const json_t *v, char *key, size_t n)
+{
+	snprintf(key, n, "wipe-volumes/%s@%s", ma->def->id,
+		 json_string_value(json_object_get(v, "name")) ?: "");
+}
+
+int apps_store_wipe(struct master *m, const struct m_app *ma)
+{
+	char key[STORE_MAX_KEY];
+	snprintf(key, sizeof(key), "wipes/%s", ma->def->id);
+	json_t *j = json_pack("{s:O}", "app", ma->def->json);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	int r = store_put(m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
+	free(s);
+	size_t i;
+	json_t *v;
+	json_array_foreach(ma->wipe_volumes, i, v) {
+		if (r < 0)
+			break;
+		wipe_volume_key(ma, v, key, sizeof(key));
+		j = json_deep_copy(v);
+		json_object_set_new(j, "app", json_string(ma->def->id));
+		s = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		r = store_put(m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
+		free(s);
+	}
+	return r;
+}
+
+int apps_store_unwipe(struct master *m, const struct m_app *ma, const json_t *v)
+{
+	char key[STORE_MAX_KEY];
+	if (v)
+		wipe_volume_key(ma, v, key, sizeof(key));
+	else
+		snprintf(key, sizeof(key), "wipes/%s", ma->def->id);
+	int r = store_delete(m->store, key, STORE_ANY_VERSION);
+	return r == -ENOENT ? 0 : r;
 }
 
 /* ---- instances ---- */
@@ -587,6 +637,9 @@ void apps_agent_lost(struct master *m, struct m_agent *a)
 					double margin = 2 * m->cfg.heartbeat_sec + 2;
 					in->not_before_usec = a->last_seen_usec +
 							      (uint64_t)((m->volume_lease_sec + margin) * 1e6);
+					/* Nor may the volume be wiped before (the instance goes now). */
+					if (ma->wipe_volumes && in->not_before_usec > ma->wipe_next_usec)
+						ma->wipe_next_usec = in->not_before_usec;
 				}
 				task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
 			}
@@ -795,18 +848,23 @@ void apps_free_all(struct master *m)
 
 /* ---- loading ---- */
 
-static int load_app(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+/* An app from a stored record j ({app, configVersion?, failures?}: apps/ or wipes/), added
+ * to m->apps; NULL (logged) when its definition is unreadable or not for id (NULL: any). */
+static struct m_app *app_from_record(struct master *m, const char *key, const char *id,
+				     const json_t *j)
 {
-	struct master *m = ctx;
-	json_t *j = json_loadb(val, len, 0, NULL);
 	json_t *def = json_object_get(j, "app");
 	struct verr err = VERR_INIT;
 	struct app *a = NULL;
 	if (!def || app_parse(def, "/", &err, &a) < 0) {
 		log_warn("master", "ignoring unreadable app record '%s': %s", key, verr_first(&err));
 		verr_release(&err);
-		json_decref(j);
-		return 0;
+		return NULL;
+	}
+	if (id && strcmp(a->id, id)) {
+		log_warn("master", "ignoring app record '%s': it holds app '%s'", key, a->id);
+		app_free(a);
+		return NULL;
 	}
 	/* app_parse strips server fields; restore the version. */
 	const char *v = json_string_value(json_object_get(def, "version"));
@@ -824,8 +882,76 @@ static int load_app(const char *key, const char *val, size_t len, uint64_t versi
 	ma->versions = json_array();
 	ma->dirty = true;
 	hmap_put(&m->apps, a->id, ma);
+	return ma;
+}
+
+static int load_app(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	json_t *j = json_loadb(val, len, 0, NULL);
+	app_from_record(ctx, key, NULL, j);
 	json_decref(j);
 	return 0;
+}
+
+/* wipes/<id>: an app deleted with wipe=true whose volumes were not all removed yet. It
+ * comes back as being deleted (after apps/, before wipe-volumes/ and instances/, which
+ * attach to it). */
+static int load_wipe(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	struct master *m = ctx;
+	const char *id = key + strlen("wipes/");
+	if (apps_get(m, id)) {
+		/* Only a failed store write leaves both; the live app's data wins (its volume
+		 * records go with the orphans in load_wipe_volume). */
+		log_warn("master", "dropping the pending wipe of '%s': an app of that id exists", id);
+		store_delete(m->store, key, STORE_ANY_VERSION);
+		return 0;
+	}
+	json_t *j = json_loadb(val, len, 0, NULL);
+	struct m_app *ma = app_from_record(m, key, id, j);
+	json_decref(j);
+	if (!ma)
+		return 0;
+	ma->deleting = true;
+	ma->wipe_volumes = json_array();
+	struct m_deployment *d = apps_deployment_new(m, ma, "StopApplication");
+	char ver[32];
+	snprintf(d->version, sizeof(d->version), "%s", time_iso8601(time_real_usec(), ver));
+	return 0;
+}
+
+/* wipe-volumes/<id>@<name>: {app, driver, name, agent?}, one volume of a pending wipe. */
+static int load_wipe_volume(const char *key, const char *val, size_t len, uint64_t version,
+			    void *ctx)
+{
+	struct master *m = ctx;
+	json_t *j = json_loadb(val, len, 0, NULL);
+	const char *app_id = json_string_value(json_object_get(j, "app"));
+	struct m_app *ma = app_id ? apps_get(m, app_id) : NULL;
+	if (!ma || !ma->wipe_volumes || !json_is_string(json_object_get(j, "name")) ||
+	    !json_is_string(json_object_get(j, "driver"))) {
+		log_warn("master", "dropping stale or malformed wipe record '%s'", key);
+		store_delete(m->store, key, STORE_ANY_VERSION);
+		json_decref(j);
+		return 0;
+	}
+	json_object_del(j, "app");
+	json_array_append_new(ma->wipe_volumes, j);
+	return 0;
+}
+
+/* Says which deleted apps came back for their wipe (once their volumes are known). */
+static void log_pending_wipes(struct master *m)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		const struct m_app *ma = v;
+		if (ma->deleting && ma->wipe_volumes)
+			log_info("master", "app '%s' is being deleted: %zu external volume(s) to remove "
+					   "once its tasks are gone", ma->def->id,
+				 json_array_size(ma->wipe_volumes));
+	}
 }
 
 static int load_version(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
@@ -947,8 +1073,14 @@ int apps_load(struct master *m)
 	if (r >= 0)
 		r = store_list(m->store, "versions/", load_version, m);
 	if (r >= 0)
+		r = store_list(m->store, "wipes/", load_wipe, m);
+	if (r >= 0)
+		r = store_list(m->store, "wipe-volumes/", load_wipe_volume, m);
+	if (r >= 0)
 		r = store_list(m->store, "instances/", load_instance, m);
 	if (r >= 0)
 		r = store_list(m->store, "deployments/", load_deployment, m);
+	if (r >= 0)
+		log_pending_wipes(m);
 	return r;
 }

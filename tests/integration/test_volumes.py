@@ -237,3 +237,72 @@ def test_web_seed_keeps_its_readme_across_restarts_and_agents(cluster):
                 os.rmdir(d)
             except OSError:
                 pass
+
+
+def test_wipe_survives_a_master_crash_before_the_tasks_are_gone(cluster):
+    """DELETE ?wipe=true is acknowledged, then the master is killed while the app's task is
+    still stopping: the restarted master must still remove the volume, and only once the task
+    is gone."""
+    from helpers import pid_alive, task_pids
+    m = cluster.master()
+    plug = cluster.volume_plugin()
+    cluster.agent(extra=["--volume-plugin-dir", str(plug.plugin_dir)])
+    api = m.api
+    # Slow to stop: SIGTERM starts a 6 s shutdown that keeps writing to the volume.
+    cmd = ("trap 'echo term >> vol/log; sleep 6; echo bye >> vol/log; exit 0' TERM; "
+           "echo start >> vol/log; while true; do sleep 0.1; done")
+    vols = {"type": "MESOS", "volumes": [
+        {"containerPath": "vol", "mode": "RW", "external": {
+            "name": "crashwipe{index}", "provider": "dvdi",
+            "options": {"dvdi/driver": plug.driver}}}]}
+    app = app_def("/crashwipe", cmd, container=vols, taskKillGracePeriodSeconds=30)
+    assert api.post("/v2/apps", app).status_code == 201
+    task = wait_indexes(api, "/crashwipe", [0])[0]
+    log = plug.root / "crashwipe0" / "log"
+    wait_until(lambda: log.exists() and "start" in log.read_text(), 10, what=str(log))
+    pids = wait_until(lambda: task_pids(task["id"]), 10, what="task processes")
+
+    r = api.delete("/v2/apps/crashwipe?wipe=true")
+    assert r.status_code == 200, r.text
+    m.kill9()
+    # The acknowledged wipe has not happened yet: the task is still stopping on its volume.
+    assert any(pid_alive(p) for p in pids), "the task ended before the master was killed"
+    assert (plug.root / "crashwipe0").exists()
+
+    m.start()
+    m.ready()
+    assert api.get("/v2/apps/crashwipe").status_code == 404
+    wait_until(lambda: not (plug.root / "crashwipe0").exists(), 40,
+               what="crashwipe0 removed by the restarted master")
+    # Never while a task may still use it.
+    assert not any(pid_alive(p) for p in pids), "volume removed under a live task"
+    api.wait_no_deployments()
+
+
+def test_wipe_waits_for_an_agent_across_a_master_restart(cluster):
+    """A wipe acknowledged while no agent is connected is kept (across a master restart) and
+    carried out once an agent is there; meanwhile the app's id stays taken."""
+    from helpers import plugin_call
+    m = cluster.master()
+    plug = cluster.volume_plugin()
+    api = m.api
+    assert plugin_call(plug.socket_path, "/VolumeDriver.Create", {"Name": "lonely0"}) == {"Err": ""}
+    vol = plug.root / "lonely0"
+    assert vol.is_dir()
+    vols = {"type": "MESOS", "volumes": [
+        {"containerPath": "vol", "mode": "RW", "external": {
+            "name": "lonely{index}", "provider": "dvdi",
+            "options": {"dvdi/driver": plug.driver}}}]}
+    # No agent: the instance waits, and so does the wipe of its volume.
+    assert api.post("/v2/apps", app_def("/lonely", "exec sleep 1000",
+                                        container=vols)).status_code == 201
+    assert api.delete("/v2/apps/lonely?wipe=true").status_code == 200
+    wait_until(lambda: api.get("/v2/apps/lonely").status_code == 404, 10, what="app hidden")
+    m.restart()
+    r = api.post("/v2/apps", app_def("/lonely", "exec sleep 1000"))
+    assert r.status_code == 409, r.text
+    assert vol.is_dir()
+    cluster.agent(extra=["--volume-plugin-dir", str(plug.plugin_dir)])
+    wait_until(lambda: not vol.exists(), 20, what="lonely0 removed once an agent came")
+    api.wait_no_deployments()
+    assert api.post("/v2/apps", app_def("/lonely", "exec sleep 1000")).status_code == 201
