@@ -33,7 +33,7 @@ static const char *const common_names[] = { "*", "cpus", "mem", "disk", "ports",
 static char *name_dup(const char *s)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(common_names); i++)
-		if (!strcmp(s, common_names[i]))
+		if (s[0] == common_names[i][0] && !strcmp(s, common_names[i]))
 			return (char *)common_names[i];
 	return xstrdup(s);
 }
