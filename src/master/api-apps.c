@@ -387,16 +387,11 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 		return;
 	}
 	/* force defaults to true for DELETE in Marathon's code: a deletion never waits.
-	 * A wipe is acknowledged like the deletion: its record (wipes/<id>) is put in the same
-	 * transaction, so that a master restart before the tasks are gone still removes the
-	 * volumes (apps.c's invariants). */
-	if (wipe) {
-		ma->wipe_volumes = wipe_list(ma);
-		if (!json_array_size(ma->wipe_volumes)) {
-			json_decref(ma->wipe_volumes);
-			ma->wipe_volumes = NULL;
-		}
-	}
+	 * The deletion is stored with a record of the app being deleted (deleting/<id>, and with
+	 * wipe=true one per volume to remove) in the same transaction, so that a master restart
+	 * before its tasks are gone still stops them as this one would (the app's grace period)
+	 * and still removes the volumes (apps.c's invariants). */
+	ma->wipe_volumes = wipe ? wipe_list(ma) : json_array();
 	char prefix[STORE_MAX_KEY];
 	snprintf(prefix, sizeof(prefix), "versions/%s@", id);
 	json_t *keys = json_array();
@@ -419,7 +414,7 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 			if (dr < 0 && dr != -ENOENT)
 				r = dr;
 		}
-		if (r >= 0 && ma->wipe_volumes)
+		if (r >= 0)
 			r = apps_store_wipe(m, ma);
 		if (r >= 0)
 			r = store_txn_commit(m->store);

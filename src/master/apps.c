@@ -14,14 +14,16 @@
  *  - A task that ends without being asked to (failed, finished, lost by its executor)
  *    counts as a failure: the app's next launch waits backoff_delay(failures). A config
  *    change resets the count.
- *  - DELETE ?wipe=true is durable: the deletion of apps/<id> and the puts of wipes/<id>
- *    (the definition) and of wipe-volumes/<id>@<name> (one per volume, small keys however
- *    many instances) are one transaction, and the instance records stay until their tasks
- *    are gone. A master that finds wipes/<id> at start brings the app back as being
- *    deleted, with its instances, so that their tasks are recovered, killed and waited for
- *    as before the restart. The volumes are removed only once the app has no instance
- *    left; a volume's record goes once its REMOVE_VOLUME is on an agent's stream, and
- *    wipes/<id> with the last of them (schedule.c).
+ *  - A deletion is durable, with what it still has to do: the deletion of apps/<id> and
+ *    the puts of deleting/<id> (the definition) and, for DELETE ?wipe=true, of
+ *    wipe-volumes/<id>@<name> (one per volume, small keys however many instances) are one
+ *    transaction, and the instance records stay until their tasks are gone. A master that
+ *    finds deleting/<id> at start brings the app back as being deleted, with its
+ *    instances, so that their tasks are recovered, killed (with the app's grace period)
+ *    and waited for as before the restart. The volumes are removed only once the app has
+ *    no instance left; a volume's record goes once its REMOVE_VOLUME is on an agent's
+ *    stream, and deleting/<id> with the last of them, or once the app has no instance
+ *    left when there is nothing to wipe (schedule.c).
  *
  * State of an instance: WAITING (no task; in /v2/queue) → LIVE (STAGING … RUNNING …) →
  * terminal status → WAITING again if still wanted, else removed. */
@@ -138,7 +140,7 @@ static void wipe_volume_key(const struct m_app *ma, const json_t *v, char *key, 
 int apps_store_wipe(struct master *m, const struct m_app *ma)
 {
 	char key[STORE_MAX_KEY];
-	snprintf(key, sizeof(key), "wipes/%s", ma->def->id);
+	snprintf(key, sizeof(key), "deleting/%s", ma->def->id);
 	json_t *j = json_pack("{s:O}", "app", ma->def->json);
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -166,7 +168,7 @@ int apps_store_unwipe(struct master *m, const struct m_app *ma, const json_t *v)
 	if (v)
 		wipe_volume_key(ma, v, key, sizeof(key));
 	else
-		snprintf(key, sizeof(key), "wipes/%s", ma->def->id);
+		snprintf(key, sizeof(key), "deleting/%s", ma->def->id);
 	int r = store_delete(m->store, key, STORE_ANY_VERSION);
 	return r == -ENOENT ? 0 : r;
 }
@@ -638,7 +640,8 @@ void apps_agent_lost(struct master *m, struct m_agent *a)
 					in->not_before_usec = a->last_seen_usec +
 							      (uint64_t)((m->volume_lease_sec + margin) * 1e6);
 					/* Nor may the volume be wiped before (the instance goes now). */
-					if (ma->wipe_volumes && in->not_before_usec > ma->wipe_next_usec)
+					if (json_array_size(ma->wipe_volumes) &&
+					    in->not_before_usec > ma->wipe_next_usec)
 						ma->wipe_next_usec = in->not_before_usec;
 				}
 				task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
@@ -848,7 +851,7 @@ void apps_free_all(struct master *m)
 
 /* ---- loading ---- */
 
-/* An app from a stored record j ({app, configVersion?, failures?}: apps/ or wipes/), added
+/* An app from a stored record j ({app, configVersion?, failures?}: apps/ or deleting/), added
  * to m->apps; NULL (logged) when its definition is unreadable or not for id (NULL: any). */
 static struct m_app *app_from_record(struct master *m, const char *key, const char *id,
 				     const json_t *j)
@@ -893,17 +896,18 @@ static int load_app(const char *key, const char *val, size_t len, uint64_t versi
 	return 0;
 }
 
-/* wipes/<id>: an app deleted with wipe=true whose volumes were not all removed yet. It
- * comes back as being deleted (after apps/, before wipe-volumes/ and instances/, which
- * attach to it). */
+/* deleting/<id>: an app deleted whose tasks were not all gone yet, or (wipe=true) whose
+ * volumes were not all removed yet. It comes back as being deleted (after apps/, before
+ * wipe-volumes/ and instances/, which attach to it). */
 static int load_wipe(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
 {
 	struct master *m = ctx;
-	const char *id = key + strlen("wipes/");
+	const char *id = key + strlen("deleting/");
 	if (apps_get(m, id)) {
 		/* Only a failed store write leaves both; the live app's data wins (its volume
 		 * records go with the orphans in load_wipe_volume). */
-		log_warn("master", "dropping the pending wipe of '%s': an app of that id exists", id);
+		log_warn("master", "dropping the pending deletion of '%s': an app of that id exists",
+			 id);
 		store_delete(m->store, key, STORE_ANY_VERSION);
 		return 0;
 	}
@@ -940,7 +944,7 @@ static int load_wipe_volume(const char *key, const char *val, size_t len, uint64
 	return 0;
 }
 
-/* Says which deleted apps came back for their wipe (once their volumes are known). */
+/* Says which deleted apps came back to be finished (once their volumes are known). */
 static void log_pending_wipes(struct master *m)
 {
 	const char *k;
@@ -948,9 +952,9 @@ static void log_pending_wipes(struct master *m)
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 		const struct m_app *ma = v;
 		if (ma->deleting && ma->wipe_volumes)
-			log_info("master", "app '%s' is being deleted: %zu external volume(s) to remove "
-					   "once its tasks are gone", ma->def->id,
-				 json_array_size(ma->wipe_volumes));
+			log_info("master", "app '%s' is being deleted: %zu instance(s) to stop, %zu "
+					   "external volume(s) to remove once its tasks are gone",
+				 ma->def->id, ma->ninst, json_array_size(ma->wipe_volumes));
 	}
 }
 
@@ -1073,7 +1077,7 @@ int apps_load(struct master *m)
 	if (r >= 0)
 		r = store_list(m->store, "versions/", load_version, m);
 	if (r >= 0)
-		r = store_list(m->store, "wipes/", load_wipe, m);
+		r = store_list(m->store, "deleting/", load_wipe, m);
 	if (r >= 0)
 		r = store_list(m->store, "wipe-volumes/", load_wipe_volume, m);
 	if (r >= 0)

@@ -210,3 +210,38 @@ def test_status_update_while_master_down_is_not_lost(cluster):
     run = m.api.wait_running("/update", 1, timeout=20)
     assert run[0]["id"] != old
     assert a.slave()["active"]
+
+
+def test_deletion_survives_a_master_crash_before_the_tasks_are_gone(cluster):
+    """DELETE is acknowledged while the app's agent is away, then the master is killed: once
+    both are back, the task is stopped as the deleted app asked (with its kill grace period,
+    so its shutdown finishes), not cut off as an unknown task, and the app stays deleted."""
+    from helpers import pid_alive, task_pids
+    m = cluster.master()
+    a = cluster.agent(hostname="node-a")
+    api = m.api
+    log = cluster.workdir / "shutdown.log"
+    # SIGTERM starts a 6 s shutdown; 30 s of grace lets it finish.
+    cmd = ("trap 'echo term >> %s; sleep 6; echo bye >> %s; exit 0' TERM; "
+           "while true; do sleep 0.1; done" % (log, log))
+    app = app_def("/graceful", cmd, taskKillGracePeriodSeconds=30)
+    assert api.post("/v2/apps", app).status_code == 201
+    task = api.wait_running("/graceful", 1)[0]
+    pids = wait_until(lambda: task_pids(task["id"]), 10, what="task processes")
+    a.kill9()  # the task keeps running under its executor; its KILL must wait
+    wait_until(lambda: not (a.slave() or {}).get("active"), 10, what="agent seen gone")
+    assert api.delete("/v2/apps/graceful").status_code == 200
+    m.kill9()
+    assert not log.exists(), "the task was asked to stop before the crash"
+    m.start()
+    m.ready()
+    assert api.get("/v2/apps/graceful").status_code == 404
+    a.start()
+    a.ready()
+    wait_until(lambda: not any(pid_alive(p) for p in pids), 30, what="the task stopped")
+    # Stopped by its own shutdown, not cut off by a short kill.
+    assert log.read_text().split() == ["term", "bye"], log.read_text()
+    api.wait_no_deployments()
+    # Once its task is gone, the id is free again.
+    wait_until(lambda: api.post("/v2/apps", app_def("/graceful", "sleep 3600")).status_code
+               == 201, 15, what="the id free again")
