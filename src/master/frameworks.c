@@ -115,6 +115,7 @@ static void fw_free(struct fw_framework *fw)
 		return;
 	fw_clear_roles(fw);
 	fw_filters_clear(fw);
+	fw_ops_free(fw);
 	resources_release(&fw->used);
 	json_decref(fw->info);
 	free(fw->id);
@@ -699,10 +700,6 @@ static void dispatch(struct fw_framework *fw, struct evhttp_request *req, const 
 			http_reply_text(req, 200, "");
 		return;
 	}
-	if (!strcmp(type, "RECONCILE_OPERATIONS")) {
-		http_reply_text(req, 501, "RECONCILE_OPERATIONS is not supported by berth");
-		return;
-	}
 	/* Everything else needs its body object. */
 	bool needs_body = strcmp(type, "REQUEST") != 0;
 	if (needs_body && !json_is_object(body)) {
@@ -719,6 +716,8 @@ static void dispatch(struct fw_framework *fw, struct evhttp_request *req, const 
 		r = fw_call_acknowledge(fw, body, err, sizeof(err));
 	} else if (!strcmp(type, "RECONCILE")) {
 		r = fw_call_reconcile(fw, body, err, sizeof(err));
+	} else if (!strcmp(type, "RECONCILE_OPERATIONS")) {
+		r = fw_call_reconcile_operations(fw, body, err, sizeof(err));
 	} else if (!strcmp(type, "SHUTDOWN")) {
 		/* No custom executors in berth: nothing to shut down. */
 		static const char *const f[] = { "executor_id", "agent_id" };
@@ -781,6 +780,13 @@ void frameworks_handle(struct master *m, struct evhttp_request *req)
 	}
 	if (!strcmp(type, "SUBSCRIBE")) {
 		handle_subscribe(fws, req, call);
+		json_decref(call);
+		return;
+	}
+	/* Mesos checks Accept for the two calls it may answer with a body. */
+	if (!strcmp(type, "RECONCILE_OPERATIONS") &&
+	    !accept_json(evhttp_find_header(in, "Accept"))) {
+		http_reply_text(req, 406, "Expecting 'Accept' to allow 'application/json'");
 		json_decref(call);
 		return;
 	}

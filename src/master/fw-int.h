@@ -53,11 +53,19 @@
 #define FW_MAX_TASKS 100000        /* all frameworks together */
 #define FW_MAX_TASK_PORTS 1024
 #define FW_MAX_REMOVED 1024        /* ids of removed frameworks remembered */
+#define FW_OP_STATUSES 256         /* operation statuses kept per framework (fw-ops.c) */
+#define FW_MAX_RECONCILE_OPS 4096  /* operations named in one RECONCILE_OPERATIONS */
 
 /* The context of a framework's stream: on_close runs deferred, possibly after the framework
  * is gone, so it finds the framework through this link (fw NULL once it is removed). */
 struct fw_link {
 	struct fw_framework *fw;
+};
+
+/* One operation status sent (fw-ops.c). */
+struct fw_op_record {
+	char *id;       /* the operation's id; NULL: an empty slot */
+	json_t *status; /* OperationStatus as sent */
 };
 
 struct fw_framework {
@@ -86,6 +94,8 @@ struct fw_framework {
 	int (*sim)(struct fw_framework *fw, const char *rec, size_t len, void *ctx);
 	void *sim_ctx;
 	struct resources used;      /* resources of its live tasks (DRF) */
+	struct fw_op_record ops[FW_OP_STATUSES]; /* the last operation statuses sent (a ring) */
+	size_t ops_next;                          /* the slot the next one takes */
 };
 
 struct fw_offer {
@@ -281,6 +291,17 @@ void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec);
 int fw_call_kill(struct fw_framework *fw, const json_t *kill, char *err, size_t errlen);
 int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, size_t errlen);
 int fw_call_reconcile(struct fw_framework *fw, const json_t *rec, char *err, size_t errlen);
+
+/* fw-ops.c: operation statuses and RECONCILE_OPERATIONS */
+/* Sends UPDATE_OPERATION_STATUS for op (an Offer.Operation) when it asked for feedback (has
+ * an id), and keeps it for reconciliation. */
+void fw_op_status(struct fw_framework *fw, const json_t *op, const char *agent_id,
+		  const char *state, const char *message);
+/* RECONCILE_OPERATIONS (body: {"operations": [...]}, borrowed): 0 with the statuses sent,
+ * or -EINVAL with a message for a 400 (nothing sent). */
+int fw_call_reconcile_operations(struct fw_framework *fw, const json_t *body, char *err,
+				 size_t errlen);
+void fw_ops_free(struct fw_framework *fw);
 /* Sends again the unacknowledged statuses of fw (all, or those older than FW_RESEND_SEC). */
 void fw_tasks_resend(struct frameworks *fws, struct fw_framework *fw, bool all);
 /* Stores the dirty tasks (launched or acknowledged since the last call) in one commit,

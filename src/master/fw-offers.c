@@ -543,22 +543,6 @@ static const char *resv_op_name(const char *type)
 	return NULL;
 }
 
-/* Sends UPDATE_OPERATION_STATUS when the operation asked for feedback (it has an id). */
-static void op_status(struct fw_framework *fw, const json_t *op, const char *agent_id,
-		      const char *state, const char *message)
-{
-	const char *id = json_string_value(json_object_get(json_object_get(op, "id"), "value"));
-	if (!id)
-		return;
-	json_t *st = json_pack("{s:{s:s}, s:s}", "operation_id", "value", id, "state", state);
-	if (message)
-		json_object_set_new(st, "message", json_string(message));
-	if (agent_id)
-		json_object_set_new(st, "agent_id", json_pack("{s:s}", "value", agent_id));
-	fw_send(fw, json_pack("{s:s, s:{s:o}}", "type", "UPDATE_OPERATION_STATUS",
-			      "update_operation_status", "status", st));
-}
-
 /* RESERVE / UNRESERVE / CREATE / DESTROY against the accepted offers (remaining) and the
  * agent (reservations.c); a refused operation changes nothing and is dropped, as Mesos
  * drops invalid operations. */
@@ -597,9 +581,9 @@ static void accept_resv(struct fw_framework *fw, struct m_agent *a, const json_t
 	}
 	if (r < 0) {
 		log_info("frameworks", "framework '%s': %s refused: %s", fw->id, type, err);
-		op_status(fw, op, a ? a->id : NULL, "OPERATION_ERROR", err);
+		fw_op_status(fw, op, a ? a->id : NULL, "OPERATION_ERROR", err);
 	} else {
-		op_status(fw, op, a->id, "OPERATION_FINISHED", NULL);
+		fw_op_status(fw, op, a->id, "OPERATION_FINISHED", NULL);
 	}
 }
 

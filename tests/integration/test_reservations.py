@@ -208,3 +208,75 @@ def test_refinement_format(cluster):
     assert c["reservations"] == [{"type": "DYNAMIC", "role": "db", "principal": "ops",
                                   "labels": LABELS}]
     fw.teardown()
+
+
+def test_reconcile_operations(cluster):
+    """RECONCILE_OPERATIONS (202, then UPDATE_OPERATION_STATUS events without a uuid): an
+    operation's last status, OPERATION_UNKNOWN for one never seen, OPERATION_RECOVERING while
+    its agent is away; implicit reconciliation lists every operation kept; bad calls 400 and
+    a refused Accept header 406, with nothing sent."""
+    m, a, aid = agent_with_static(cluster)
+    fw = Framework(m.url, name="recops", roles=["db"])
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    ops = [{"type": "RESERVE", "id": {"value": "op-ok"},
+            "reserve": {"resources": [res("cpus", 1, "db")]}},
+           {"type": "UNRESERVE", "id": {"value": "op-bad"},
+            "unreserve": {"resources": [res("mem", 64, "db")]}}]
+    r = fw.call({"type": "ACCEPT", "accept": {"offer_ids": [o["id"]],
+                 "operations": ops, "filters": {"refuse_seconds": 0}}})
+    assert r.status_code == 202, r.text
+    sent = {}
+    for _ in range(2):
+        ev = fw.wait_event(lambda e: e["type"] == "UPDATE_OPERATION_STATUS", 10, "op status")
+        st = ev["update_operation_status"]["status"]
+        sent[st["operation_id"]["value"]] = st
+    assert sent["op-ok"]["state"] == "OPERATION_FINISHED"
+    assert sent["op-bad"]["state"] == "OPERATION_ERROR"
+
+    def statuses(n):
+        got = {}
+        for _ in range(n):
+            ev = fw.wait_event(lambda e: e["type"] == "UPDATE_OPERATION_STATUS", 10,
+                               "reconciliation status")
+            st = ev["update_operation_status"]["status"]
+            assert "uuid" not in st
+            got[st["operation_id"]["value"]] = st
+        return got
+
+    def reconcile(items, headers=None):
+        return fw.call({"type": "RECONCILE_OPERATIONS", "reconcile_operations": {
+            "operations": items}}, headers=headers)
+
+    r = reconcile([{"operation_id": {"value": "op-ok"}, "agent_id": {"value": aid}},
+                   {"operation_id": {"value": "op-bad"}},
+                   {"operation_id": {"value": "op-never"}, "agent_id": {"value": aid}},
+                   {"operation_id": {"value": "op-ghost"}, "agent_id": {"value": "no-such"}}])
+    assert r.status_code == 202 and r.text == "", r.text
+    got = statuses(4)
+    assert got["op-ok"]["state"] == "OPERATION_FINISHED"
+    assert got["op-ok"]["agent_id"] == {"value": aid}
+    assert got["op-bad"]["state"] == "OPERATION_ERROR" and got["op-bad"]["message"]
+    assert got["op-never"]["state"] == "OPERATION_UNKNOWN"
+    assert got["op-ghost"]["state"] == "OPERATION_UNKNOWN"
+
+    assert reconcile([]).status_code == 202
+    assert set(statuses(2)) == {"op-ok", "op-bad"}
+
+    # Bad calls change nothing and send nothing.
+    r = reconcile([{"operation_id": {"value": "op-ok"}}, {"agent_id": {"value": aid}}])
+    assert r.status_code == 400 and "operations[1].operation_id" in r.text, r.text
+    r = reconcile([{"operation_id": {"value": "op-ok"}}], headers={"Accept": "text/plain"})
+    assert r.status_code == 406, r.text
+    r = fw.call({"type": "RECONCILE_OPERATIONS",
+                 "reconcile_operations": {"operations": {"operation_id": "x"}}})
+    assert r.status_code == 400, r.text
+
+    # The agent goes away: what became of an operation on it is not known until it is back.
+    a.kill9()
+    wait_until(lambda: not (a.slave() or {}).get("active"), 10, what="agent seen gone")
+    assert reconcile([{"operation_id": {"value": "op-late"},
+                       "agent_id": {"value": aid}}]).status_code == 202
+    got = statuses(1)
+    assert got["op-late"]["state"] == "OPERATION_RECOVERING"
+    fw.teardown()

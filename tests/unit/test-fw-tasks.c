@@ -727,6 +727,79 @@ static void updates_group_commit(void **state)
 	check_indexes(fws);
 }
 
+/* The operation statuses kept for RECONCILE_OPERATIONS (fw-ops.c): the last FW_OP_STATUSES,
+ * the oldest dropped first, a repeated id updated in place; implicit reconciliation sends
+ * them oldest first; an operation not kept is known only by its agent's state. */
+static const char *op_state(const json_t *ev, const char **id)
+{
+	const json_t *st = json_object_get(json_object_get(ev, "update_operation_status"), "status");
+	*id = json_string_value(json_object_get(json_object_get(st, "operation_id"), "value"));
+	assert_null(json_object_get(st, "uuid"));
+	return json_string_value(json_object_get(st, "state"));
+}
+
+static void operation_statuses_kept(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], id[32];
+	for (unsigned i = 0; i < FW_OP_STATUSES + 10; i++) {
+		snprintf(id, sizeof(id), "op-%u", i);
+		json_t *op = json_pack("{s:{s:s}}", "id", "value", id);
+		fw_op_status(f->fw, op, "agent-00", i == 20 ? "OPERATION_ERROR" : "OPERATION_FINISHED",
+			     i == 20 ? "refused" : NULL);
+		json_decref(op);
+	}
+	json_t *op = json_pack("{s:{s:s}}", "id", "value", "op-11"); /* again: in place */
+	fw_op_status(f->fw, op, "agent-00", "OPERATION_ERROR", "again");
+	json_decref(op);
+	assert_int_equal(json_array_size(f->events), FW_OP_STATUSES + 11);
+	json_array_clear(f->events);
+
+	json_t *body = json_pack("{s:[]}", "operations");
+	assert_int_equal(fw_call_reconcile_operations(f->fw, body, err, sizeof(err)), 0);
+	json_decref(body);
+	assert_int_equal(json_array_size(f->events), FW_OP_STATUSES);
+	const char *oid;
+	op_state(json_array_get(f->events, 0), &oid);
+	assert_string_equal(oid, "op-10"); /* op-0 … op-9 were dropped */
+	/* op-11 kept its place, with its new status. */
+	assert_string_equal(op_state(json_array_get(f->events, 1), &oid), "OPERATION_ERROR");
+	assert_string_equal(oid, "op-11");
+	op_state(json_array_get(f->events, FW_OP_STATUSES - 1), &oid);
+	assert_string_equal(oid, "op-265");
+	json_array_clear(f->events);
+
+	agent(f, 1)->state = AGENT_DISCONNECTED;
+	agent(f, 2)->state = AGENT_UNREACHABLE;
+	body = json_pack("{s:[{s:{s:s}}, {s:{s:s}}, {s:{s:s}, s:{s:s}}, {s:{s:s}, s:{s:s}},"
+			 " {s:{s:s}, s:{s:s}}]}",
+			 "operations", "operation_id", "value", "op-20", "operation_id", "value",
+			 "op-3", "operation_id", "value", "op-x", "agent_id", "value", "agent-00",
+			 "operation_id", "value", "op-y", "agent_id", "value", "agent-01",
+			 "operation_id", "value", "op-z", "agent_id", "value", "agent-02");
+	assert_int_equal(fw_call_reconcile_operations(f->fw, body, err, sizeof(err)), 0);
+	json_decref(body);
+	static const char *const want[][2] = { { "op-20", "OPERATION_ERROR" },
+					       { "op-3", "OPERATION_UNKNOWN" },
+					       { "op-x", "OPERATION_UNKNOWN" },
+					       { "op-y", "OPERATION_RECOVERING" },
+					       { "op-z", "OPERATION_UNREACHABLE" } };
+	assert_int_equal(json_array_size(f->events), 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_string_equal(op_state(json_array_get(f->events, i), &oid), want[i][1]);
+		assert_string_equal(oid, want[i][0]);
+	}
+	json_array_clear(f->events);
+
+	/* A bad call sends nothing. */
+	body = json_pack("{s:[{s:{s:s}}, {s:{s:s}}]}", "operations", "operation_id", "value",
+			 "op-20", "agent_id", "value", "agent-00");
+	assert_int_equal(fw_call_reconcile_operations(f->fw, body, err, sizeof(err)), -EINVAL);
+	json_decref(body);
+	assert_non_null(strstr(err, "operations[1].operation_id"));
+	assert_int_equal(json_array_size(f->events), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +809,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lost_tasks, setup, teardown),
 		cmocka_unit_test_setup_teardown(loaded_tasks, setup, teardown),
 		cmocka_unit_test_setup_teardown(updates_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(operation_statuses_kept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
