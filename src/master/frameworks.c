@@ -667,71 +667,75 @@ static int require(const json_t *body, const char *const *fields, size_t n, char
 	return 0;
 }
 
-static void dispatch(struct fw_framework *fw, struct evhttp_request *req, const char *type,
-		     const json_t *call)
+/* A call without its body: 400, with "Expecting '<field>' to be present" in err. */
+static int missing(const char *field, char *err, size_t errlen)
 {
-	char err[512] = "";
+	snprintf(err, errlen, "Expecting '%s' to be present", field);
+	return 400;
+}
+
+int fw_call(struct fw_framework *fw, const char *type, const json_t *call, char *err,
+	    size_t errlen)
+{
 	int r = 0;
 	char field[64];
 	snprintf(field, sizeof(field), "%s", type);
 	for (char *p = field; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
 	const json_t *body = json_object_get(call, field);
+	err[0] = '\0';
 	if (!strcmp(type, "TEARDOWN")) {
 		fw_remove(fw, "TEARDOWN");
-		http_reply_text(req, 202, "");
-		return;
+		return 202;
 	}
-	if (!strcmp(type, "REVIVE") || !strcmp(type, "SUPPRESS")) {
-		if (fw_call_revive_suppress(fw, body, type[0] == 'S', err, sizeof(err)) < 0)
-			return reply_invalid(req, err);
-		http_reply_text(req, 202, "");
-		return;
-	}
+	if (!strcmp(type, "REVIVE") || !strcmp(type, "SUPPRESS"))
+		return fw_call_revive_suppress(fw, body, type[0] == 'S', err, errlen) < 0 ? 400 : 202;
 	if (!strcmp(type, "UPDATE_FRAMEWORK")) {
 		if (!body)
-			return reply_invalid(req, "Expecting 'update_framework' to be present");
-		r = call_update_framework(fw, body, err, sizeof(err));
+			return missing(field, err, errlen);
+		r = call_update_framework(fw, body, err, errlen);
 		if (r == -EIO)
-			http_reply_text(req, 503, "Cannot persist the framework");
-		else if (r < 0)
-			reply_invalid(req, err);
-		else
-			http_reply_text(req, 200, "");
-		return;
+			snprintf(err, errlen, "Cannot persist the framework");
+		return r == -EIO ? 503 : r < 0 ? 400 : 200;
 	}
 	/* Everything else needs its body object. */
-	bool needs_body = strcmp(type, "REQUEST") != 0;
-	if (needs_body && !json_is_object(body)) {
-		snprintf(err, sizeof(err), "Expecting '%s' to be present", field);
-		return reply_invalid(req, err);
-	}
+	if (strcmp(type, "REQUEST") && !json_is_object(body))
+		return missing(field, err, errlen);
 	if (!strcmp(type, "ACCEPT")) {
-		r = fw_call_accept(fw, body, err, sizeof(err));
+		r = fw_call_accept(fw, body, err, errlen);
 	} else if (!strcmp(type, "DECLINE")) {
-		r = fw_call_decline(fw, body, err, sizeof(err));
+		r = fw_call_decline(fw, body, err, errlen);
 	} else if (!strcmp(type, "KILL")) {
-		r = fw_call_kill(fw, body, err, sizeof(err));
+		r = fw_call_kill(fw, body, err, errlen);
 	} else if (!strcmp(type, "ACKNOWLEDGE")) {
-		r = fw_call_acknowledge(fw, body, err, sizeof(err));
+		r = fw_call_acknowledge(fw, body, err, errlen);
 	} else if (!strcmp(type, "RECONCILE")) {
-		r = fw_call_reconcile(fw, body, err, sizeof(err));
+		r = fw_call_reconcile(fw, body, err, errlen);
 	} else if (!strcmp(type, "RECONCILE_OPERATIONS")) {
-		r = fw_call_reconcile_operations(fw, body, err, sizeof(err));
+		r = fw_call_reconcile_operations(fw, body, err, errlen);
 	} else if (!strcmp(type, "SHUTDOWN")) {
 		/* No custom executors in berth: nothing to shut down. */
 		static const char *const f[] = { "executor_id", "agent_id" };
-		r = require(body, f, ARRAY_SIZE(f), err, sizeof(err));
+		r = require(body, f, ARRAY_SIZE(f), err, errlen);
 	} else if (!strcmp(type, "MESSAGE")) {
 		/* No custom executors in berth: nobody to deliver the message to. */
 		static const char *const f[] = { "agent_id", "executor_id", "data" };
-		r = require(body, f, ARRAY_SIZE(f), err, sizeof(err));
+		r = require(body, f, ARRAY_SIZE(f), err, errlen);
 	}
 	/* REQUEST, ACCEPT/DECLINE_INVERSE_OFFERS, ACKNOWLEDGE_OPERATION_STATUS: accepted, no-op
-	 * (no inverse offers, operations always reported through task updates). */
-	if (r < 0)
-		return reply_invalid(req, err);
-	http_reply_text(req, 202, "");
+	 * (no inverse offers; operation statuses carry no uuid to acknowledge). */
+	return r < 0 ? 400 : 202;
+}
+
+static void dispatch(struct fw_framework *fw, struct evhttp_request *req, const char *type,
+		     const json_t *call)
+{
+	char err[512];
+	int code = fw_call(fw, type, call, err, sizeof(err));
+	if (code == 400)
+		reply_invalid(req, err);
+	else
+		http_reply_text(req, code, code == 503 ? err : "");
 }
 
 void frameworks_handle(struct master *m, struct evhttp_request *req)

@@ -292,6 +292,13 @@ int fw_call_kill(struct fw_framework *fw, const json_t *kill, char *err, size_t 
 int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, size_t errlen);
 int fw_call_reconcile(struct fw_framework *fw, const json_t *rec, char *err, size_t errlen);
 
+/* One call of a subscribed framework (any type but SUBSCRIBE; call is the whole Call
+ * object, borrowed), as POST /api/v1/scheduler handles it once the stream id is checked:
+ * the HTTP status to answer (200, 202; 400 with the reason in err; 503 with the message in
+ * err). fw is freed by TEARDOWN. */
+int fw_call(struct fw_framework *fw, const char *type, const json_t *call, char *err,
+	    size_t errlen);
+
 /* fw-ops.c: operation statuses and RECONCILE_OPERATIONS */
 /* Sends UPDATE_OPERATION_STATUS for op (an Offer.Operation) when it asked for feedback (has
  * an id), and keeps it for reconciliation. */
