@@ -96,6 +96,7 @@ static void add_agents(struct master *m, unsigned n)
 			exit(1);
 		}
 		resources_copy(&a->free, &a->total);
+		fw_offer_agent_text(a); /* as registration does */
 		a->state = AGENT_CONNECTED;
 		a->last_seen_usec = time_mono_usec() + 3600ull * 1000000;
 		hmap_put(&m->agents, a->id, a);

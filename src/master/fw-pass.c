@@ -155,8 +155,7 @@ static void text_resource(struct strbuf *sb, const struct resource *e, const cha
 	strbuf_adds(sb, "}}");
 }
 
-/* What every offer of a says of it, made once per agent (a->offer_head, a->offer_attrs). */
-static void agent_text(struct m_agent *a)
+void fw_offer_agent_text(struct m_agent *a)
 {
 	if (a->offer_head)
 		return;
@@ -184,7 +183,7 @@ bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, struct m_agent *
 	const struct fw_framework *fw = o->fw;
 	if (!resv_agent_plain(fw->fws->m, a))
 		return false;
-	agent_text(a);
+	fw_offer_agent_text(a);
 	strbuf_adds(sb, "{\"id\":{\"value\":");
 	jtext_str(sb, o->id);
 	strbuf_adds(sb, "},\"framework_id\":{\"value\":");

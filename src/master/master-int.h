@@ -210,6 +210,9 @@ int registry_load(struct master *m);
 int registry_send(struct m_agent *a, json_t *record);
 /* The port of the agent's own HTTP server (from a->http), 0 when it has none. */
 uint16_t registry_agent_port(const struct m_agent *a);
+/* fw-pass.c: makes what every offer of a says of it (a->offer_head, a->offer_attrs) unless
+ * made already; done when an agent registers, so that offer passes do not pay for it. */
+void fw_offer_agent_text(struct m_agent *a);
 json_t *registry_render_slaves(struct master *m);
 void registry_free_agent(struct m_agent *a);
 

@@ -98,6 +98,7 @@ static int agent_set_info(struct m_agent *a, const char *hostname, const char *h
 	a->attrs = at;
 	resources_release(&a->free);
 	resources_copy(&a->free, &a->total);
+	fw_offer_agent_text(a);
 	return 0;
 }
 
