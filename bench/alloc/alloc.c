@@ -80,26 +80,20 @@ static void add_agents(struct master *m, unsigned n)
 {
 	char err[256];
 	for (unsigned i = 0; i < n; i++) {
-		struct m_agent *a = xcalloc(1, sizeof(*a));
-		a->m = m;
-		a->sim = sim_send;
-		a->id = xasprintf("sim-agent-S%u", i);
-		a->hostname = xasprintf("node%u", i);
-		a->http = xasprintf("127.0.%u.%u:5051", (i >> 8) & 255, i & 255);
-		a->ip = xasprintf("127.0.%u.%u", (i >> 8) & 255, i & 255);
-		a->resources_text =
-			xstrdup("cpus(*):64; mem(*):262144; disk(*):1000000; ports(*):[31000-32000]");
-		a->attributes_text = xasprintf("rack:%u", i % 40);
-		if (resources_parse(a->resources_text, &a->total, err, sizeof(err)) < 0 ||
-		    attributes_parse(a->attributes_text, &a->attrs, err, sizeof(err)) < 0) {
+		char id[32], host[32], http[48], attrs[32];
+		snprintf(id, sizeof(id), "sim-agent-S%u", i);
+		snprintf(host, sizeof(host), "node%u", i);
+		snprintf(http, sizeof(http), "127.0.%u.%u:5051", (i >> 8) & 255, i & 255);
+		snprintf(attrs, sizeof(attrs), "rack:%u", i % 40);
+		struct m_agent *a = registry_add_sim_agent(
+			m, id, host, http,
+			"cpus(*):64; mem(*):262144; disk(*):1000000; ports(*):[31000-32000]", attrs,
+			sim_send, NULL, err, sizeof(err));
+		if (!a) {
 			fprintf(stderr, "bench-alloc: %s\n", err);
 			exit(1);
 		}
-		resources_copy(&a->free, &a->total);
-		fw_offer_agent_text(a); /* as registration does */
-		a->state = AGENT_CONNECTED;
 		a->last_seen_usec = time_mono_usec() + 3600ull * 1000000;
-		hmap_put(&m->agents, a->id, a);
 	}
 }
 

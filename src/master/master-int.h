@@ -205,6 +205,14 @@ void updates_queue(struct master *m, struct m_agent *a, json_t *updates,
 size_t updates_flush(struct master *m);
 void updates_free(struct master *m);
 void registry_tick(struct master *m);
+/* Adds a connected simulated agent (tests, benchmarks, fuzzing): what the master sends it
+ * goes to sim (a->sim_ctx = ctx) instead of a stream, and it never subscribes; it times out
+ * as any agent unless the caller keeps a->last_seen_usec current. NULL with err set when
+ * the id is taken or the description does not parse. */
+struct m_agent *registry_add_sim_agent(struct master *m, const char *id, const char *hostname,
+				       const char *http, const char *resources,
+				       const char *attributes, agent_sim_fn sim, void *ctx,
+				       char *err, size_t errlen);
 int registry_load(struct master *m);
 /* Sends a record to a connected agent; -ENOTCONN if its stream is down. json is taken. */
 int registry_send(struct m_agent *a, json_t *record);

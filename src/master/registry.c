@@ -102,6 +102,31 @@ static int agent_set_info(struct m_agent *a, const char *hostname, const char *h
 	return 0;
 }
 
+struct m_agent *registry_add_sim_agent(struct master *m, const char *id, const char *hostname,
+				       const char *http, const char *resources,
+				       const char *attributes, agent_sim_fn sim, void *ctx,
+				       char *err, size_t errlen)
+{
+	struct m_agent *a = xcalloc(1, sizeof(*a));
+	a->m = m;
+	a->id = xstrdup(id);
+	if (hmap_get(&m->agents, id) ||
+	    agent_set_info(a, hostname, http, resources, attributes, err, errlen) < 0) {
+		if (hmap_get(&m->agents, id))
+			snprintf(err, errlen, "agent '%s' exists", id);
+		registry_free_agent(a);
+		return NULL;
+	}
+	a->sim = sim;
+	a->sim_ctx = ctx;
+	a->state = AGENT_CONNECTED;
+	a->registrations = 1;
+	a->registered_usec = time_real_usec();
+	a->last_seen_usec = time_mono_usec();
+	hmap_put(&m->agents, a->id, a);
+	return a;
+}
+
 static int load_one(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
 {
 	struct master *m = ctx;

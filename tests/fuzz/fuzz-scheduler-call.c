@@ -47,23 +47,14 @@ static int sink_events(struct fw_framework *f, const char *rec, size_t len, void
 
 static void add_agent(unsigned i)
 {
-	char err[256];
-	struct m_agent *a = xcalloc(1, sizeof(*a));
-	a->m = m;
-	a->sim = sink_agent;
-	a->id = xasprintf("agent-%u", i);
-	a->hostname = xasprintf("node%u", i);
-	a->http = xasprintf("127.0.0.%u:5051", i + 1);
-	a->ip = xasprintf("127.0.0.%u", i + 1);
-	a->resources_text = xstrdup("cpus:4; mem:4096; disk:1000; ports:[31000-31100]");
-	a->attributes_text = xstrdup("rack:r1");
-	if (resources_parse(a->resources_text, &a->total, err, sizeof(err)) < 0 ||
-	    attributes_parse(a->attributes_text, &a->attrs, err, sizeof(err)) < 0)
+	char id[16], host[16], http[32], err[256];
+	snprintf(id, sizeof(id), "agent-%u", i);
+	snprintf(host, sizeof(host), "node%u", i);
+	snprintf(http, sizeof(http), "127.0.0.%u:5051", i + 1);
+	if (!registry_add_sim_agent(m, id, host, http,
+				    "cpus:4; mem:4096; disk:1000; ports:[31000-31100]", "rack:r1",
+				    sink_agent, NULL, err, sizeof(err)))
 		abort();
-	resources_copy(&a->free, &a->total);
-	a->state = AGENT_CONNECTED;
-	a->last_seen_usec = UINT64_MAX / 2;
-	hmap_put(&m->agents, a->id, a);
 }
 
 static void subscribe(void)

@@ -55,21 +55,14 @@ static int on_event(struct fw_framework *fw, const char *rec, size_t len, void *
 
 static void add_agent(struct master *m, unsigned i)
 {
-	char err[256];
-	struct m_agent *a = xcalloc(1, sizeof(*a));
-	a->m = m;
-	a->sim = agent_sink;
-	a->id = xasprintf("agent-%02u", i);
-	a->hostname = xasprintf("node%u", i);
-	a->http = xasprintf("127.0.0.%u:5051", i + 1);
-	a->ip = xasprintf("127.0.0.%u", i + 1);
-	a->resources_text = xstrdup("cpus:4; mem:4096");
-	a->attributes_text = xstrdup("");
-	assert_int_equal(resources_parse(a->resources_text, &a->total, err, sizeof(err)), 0);
-	resources_copy(&a->free, &a->total);
-	a->state = AGENT_CONNECTED;
+	char id[16], host[16], http[32], err[256];
+	snprintf(id, sizeof(id), "agent-%02u", i);
+	snprintf(host, sizeof(host), "node%u", i);
+	snprintf(http, sizeof(http), "127.0.0.%u:5051", i + 1);
+	struct m_agent *a = registry_add_sim_agent(m, id, host, http, "cpus:4; mem:4096", "",
+						   agent_sink, NULL, err, sizeof(err));
+	assert_non_null(a);
 	a->last_seen_usec = time_mono_usec() + 3600ull * 1000000;
-	hmap_put(&m->agents, a->id, a);
 }
 
 static struct fw_framework *subscribe(struct fixture *f, int i, const char *role)
@@ -258,6 +251,10 @@ static void offer_text_is_offer_json(void **state)
 	assert_int_equal(attributes_parse("rack:r\\1;zone:2.5;slots:[1-4];tags:{x,y}", &a->attrs,
 					  err, sizeof(err)),
 			 0);
+	/* The offers' text of the agent goes with its old description (as in agent_set_info). */
+	free(a->offer_head);
+	free(a->offer_attrs);
+	a->offer_head = a->offer_attrs = NULL;
 	subscribe(f, 0, "web");
 	json_t *info = json_pack("{s:s, s:s, s:[s], s:[{s:s}, {s:s}]}", "user", "t", "name", "r",
 				 "roles", "web", "capabilities", "type", "MULTI_ROLE", "type",

@@ -56,23 +56,14 @@ static int on_event(struct fw_framework *fw, const char *rec, size_t len, void *
 
 static void add_agent(struct fixture *f, unsigned i)
 {
-	char err[256];
-	struct m_agent *a = xcalloc(1, sizeof(*a));
-	a->m = f->m;
-	a->sim = agent_sink;
-	a->sim_ctx = f;
-	a->id = xasprintf("agent-%02u", i);
-	a->hostname = xasprintf("node%u", i);
-	a->http = xasprintf("127.0.0.%u:5051", i + 1);
-	a->ip = xasprintf("127.0.0.%u", i + 1);
-	a->resources_text = xstrdup("cpus:4; mem:4096");
-	a->attributes_text = xstrdup("");
-	assert_int_equal(resources_parse(a->resources_text, &a->total, err, sizeof(err)), 0);
-	resources_copy(&a->free, &a->total);
-	a->state = AGENT_CONNECTED;
-	a->registrations = 1;
+	char id[16], host[16], http[32], err[256];
+	snprintf(id, sizeof(id), "agent-%02u", i);
+	snprintf(host, sizeof(host), "node%u", i);
+	snprintf(http, sizeof(http), "127.0.0.%u:5051", i + 1);
+	struct m_agent *a = registry_add_sim_agent(f->m, id, host, http, "cpus:4; mem:4096", "",
+						   agent_sink, f, err, sizeof(err));
+	assert_non_null(a);
 	a->last_seen_usec = time_mono_usec() + 3600ull * 1000000;
-	hmap_put(&f->m->agents, a->id, a);
 }
 
 static struct m_agent *agent(struct fixture *f, unsigned i)
