@@ -14,6 +14,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "base/timeutil.h"
+#include "json/jtext.h"
 #include "master/master-int.h"
 
 #define PEERS_MAX 64
@@ -353,9 +354,16 @@ static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent
 		struct m_agent *oa = hmap_get(&m->agents, o->agent_id);
 		if (!oa)
 			continue;
-		strbuf_addf(&peers, "%s%u=%s", peers.len ? "," : "", o->index, oa->hostname);
-		if (o->nports)
-			strbuf_addf(&peers, ":%u", o->ports[0]);
+		/* "<index>=<host>[:<port>]", comma-separated (no printf: up to 64 per launch) */
+		if (peers.len)
+			strbuf_addch(&peers, ',');
+		jtext_uint(&peers, o->index);
+		strbuf_addch(&peers, '=');
+		strbuf_adds(&peers, oa->hostname);
+		if (o->nports) {
+			strbuf_addch(&peers, ':');
+			jtext_uint(&peers, o->ports[0]);
+		}
 	}
 	if (!json_object_get(json_object_get(def->json, "env"), "BERTH_PEERS"))
 		json_object_set_new(env, "BERTH_PEERS", json_string(strbuf_str(&peers)));
