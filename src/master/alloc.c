@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "master/fw-int.h"
 #include "master/master-int.h"
@@ -85,10 +86,13 @@ static void build(struct alloc_ctx *c)
 
 void alloc_end(struct alloc_ctx *c)
 {
-	for (size_t i = 0; c->offers && i < c->norder; i++)
-		if (c->offers[i])
-			fw_send_offers(c->order[i].ptr, c->offers[i]);
-	free(c->offers);
+	if (c->offers) {
+		struct strbuf sb = STRBUF_INIT;
+		for (size_t i = 0; i < c->norder; i++)
+			fw_offer_batch_send(&c->offers[i], &sb);
+		strbuf_release(&sb);
+		free(c->offers);
+	}
 	if (c->built)
 		quota_snapshot_release(&c->snap);
 	free(c->order);
@@ -143,16 +147,17 @@ const struct resources *alloc_available(struct alloc_ctx *c, struct m_agent *a, 
 	const struct quota_drf_client *key = apps_key(c, role);
 	const struct quota_snapshot *snap = quota_any(c->m) ? &c->snap : NULL;
 	for (size_t i = 0; i < c->norder && quota_drf_cmp(&c->order[i], key) < 0; i++) {
-		json_t *o = fw_offer_agent(c->m->fw, c->order[i].ptr, a, snap, &c->order[i],
-					   c->now);
+		struct fw_offer *o = fw_offer_agent(c->m->fw, c->order[i].ptr, a, snap,
+						    &c->order[i], c->now);
 		if (!o)
 			continue;
 		/* Sent together at alloc_end: one event per framework, not one per agent. */
-		if (!c->offers)
+		if (!c->offers) {
 			c->offers = xcalloc(c->norder, sizeof(*c->offers));
-		if (!c->offers[i])
-			c->offers[i] = json_array();
-		json_array_append_new(c->offers[i], o);
+			for (size_t k = 0; k < c->norder; k++)
+				c->offers[k].fw = c->order[k].ptr;
+		}
+		fw_offer_batch_add(&c->offers[i], o, a);
 	}
 	struct resources held = RESOURCES_INIT;
 	if (!fw_claims_before(a, key, c->now, &held))

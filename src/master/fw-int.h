@@ -216,18 +216,27 @@ void fw_offers_wake_all(struct frameworks *fws);
 const char *fw_active_role(const struct fw_framework *fw);
 /* Makes fw an offer of what it may be offered on a and does not hold in an offer there yet
  * (capped by its role's quota headroom when snap is non-NULL); the offer claims its
- * resources at key. Returns the offer's JSON for the caller to send (fw_send_offers), or
+ * resources at key. Returns the offer (recorded, for the caller to send in a batch), or
  * NULL when there is nothing to offer. */
-json_t *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
-		       const struct quota_snapshot *snap, const struct quota_drf_client *key,
-		       uint64_t now);
+struct fw_offer *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw,
+				struct m_agent *a, const struct quota_snapshot *snap,
+				const struct quota_drf_client *key, uint64_t now);
+/* Offers made to one framework, to be sent together. */
+struct fw_offer_batch {
+	struct fw_framework *fw;
+	struct fw_offer **v;
+	struct m_agent **agents; /* v[i]'s agent */
+	size_t n, cap;
+};
+void fw_offer_batch_add(struct fw_offer_batch *b, struct fw_offer *o, struct m_agent *a);
+/* Sends b's offers to b->fw in OFFERS events of at most FW_OFFERS_PER_EVENT, each written
+ * straight to text into sb (a buffer kept by the caller across batches), and empties b. */
+void fw_offer_batch_send(struct fw_offer_batch *b, struct strbuf *sb);
 /* An offer as the Offer JSON of the scheduler API (new reference). */
 json_t *fw_offer_json(const struct fw_offer *o, const struct m_agent *a);
 /* The same JSON written as text to sb, without a tree; false (nothing written) when a's
  * resources are not plain (resv_agent_plain) and fw_offer_json must be used. */
 bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, struct m_agent *a);
-/* Sends offers (an array, taken) to fw in OFFERS events of at most FW_OFFERS_PER_EVENT. */
-void fw_send_offers(struct fw_framework *fw, json_t *offers);
 
 /* fw-offers.c: outstanding offers, filters, DECLINE, ACCEPT */
 /* Adds to held the resources that unexpired claims on a hold against a client at key

@@ -282,40 +282,64 @@ static bool can_offer(const struct fw_framework *fw, const struct m_agent *a, ui
 	       a->state == AGENT_CONNECTED && !fw_filtered(fw, a->id, now);
 }
 
-static void send_offers(struct fw_framework *fw, json_t *arr)
-{
-	fw_send(fw, json_pack("{s:s, s:{s:o}}", "type", "OFFERS", "offers", "offers", arr));
-}
-
-json_t *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw, struct m_agent *a,
-		       const struct quota_snapshot *snap, const struct quota_drf_client *key,
-		       uint64_t now)
+struct fw_offer *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw,
+				struct m_agent *a, const struct quota_snapshot *snap,
+				const struct quota_drf_client *key, uint64_t now)
 {
 	if (!can_offer(fw, a, now))
 		return NULL;
 	struct offer_caps caps;
 	caps_of(fws, snap, fw_active_role(fw), &caps);
-	struct fw_offer *o = make_offer(fws, fw, a, &caps, key, now);
-	return o ? fw_offer_json(o, a) : NULL;
+	return make_offer(fws, fw, a, &caps, key, now);
 }
 
-void fw_send_offers(struct fw_framework *fw, json_t *offers)
+void fw_offer_batch_add(struct fw_offer_batch *b, struct fw_offer *o, struct m_agent *a)
 {
-	size_t n = json_array_size(offers);
-	if (n <= FW_OFFERS_PER_EVENT) {
-		if (n)
-			send_offers(fw, offers);
-		else
-			json_decref(offers);
-		return;
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->v = xrealloc(b->v, b->cap * sizeof(*b->v));
+		b->agents = xrealloc(b->agents, b->cap * sizeof(*b->agents));
 	}
-	for (size_t at = 0; at < n; at += FW_OFFERS_PER_EVENT) {
-		json_t *part = json_array();
-		for (size_t i = at; i < n && i < at + FW_OFFERS_PER_EVENT; i++)
-			json_array_append(part, json_array_get(offers, i));
-		send_offers(fw, part);
+	b->agents[b->n] = a;
+	b->v[b->n++] = o;
+}
+
+/* Each offer is written as text as soon as its turn comes (no tree of a whole event is ever
+ * held), after room left in front of the event for its RecordIO length line. */
+void fw_offer_batch_send(struct fw_offer_batch *b, struct strbuf *sb)
+{
+	size_t in_event = 0;
+	for (size_t j = 0; j < b->n; j++) {
+		struct fw_offer *o = b->v[j];
+		struct m_agent *a = b->agents[j];
+		if (!in_event) {
+			strbuf_reset(sb);
+			strbuf_addf(sb, "%*s", REC_ROOM, "");
+			strbuf_adds(sb, "{\"type\":\"OFFERS\",\"offers\":{\"offers\":[");
+		} else {
+			strbuf_addch(sb, ',');
+		}
+		if (!fw_offer_text(sb, o, a)) {
+			json_t *oj = fw_offer_json(o, a);
+			char *text = json_dumps(oj, JSON_COMPACT);
+			json_decref(oj);
+			strbuf_adds(sb, text ? text : "{}");
+			free(text);
+		}
+		if (++in_event == FW_OFFERS_PER_EVENT || j + 1 == b->n) {
+			strbuf_adds(sb, "]}}");
+			char head[REC_ROOM + 1];
+			int hl = snprintf(head, sizeof(head), "%zu\n", sb->len - REC_ROOM);
+			memcpy(sb->buf + REC_ROOM - hl, head, (size_t)hl);
+			fw_send_record(b->fw, sb->buf + REC_ROOM - hl, sb->len - REC_ROOM + (size_t)hl);
+			in_event = 0;
+		}
 	}
-	json_decref(offers);
+	free(b->v);
+	free(b->agents);
+	b->v = NULL;
+	b->agents = NULL;
+	b->n = b->cap = 0;
 }
 
 void fw_wake(struct fw_framework *fw)
@@ -333,25 +357,6 @@ void fw_offers_wake_all(struct frameworks *fws)
 }
 
 /* ---- the offer pass ---- */
-
-/* The offers one pass makes to one framework, rendered and sent after the deciding. */
-struct pass_offers {
-	struct fw_framework *fw;
-	struct fw_offer **v;
-	struct m_agent **agents; /* v[i]'s agent */
-	size_t n, cap;
-};
-
-static void pass_add(struct pass_offers *po, struct fw_offer *o, struct m_agent *a)
-{
-	if (po->n == po->cap) {
-		po->cap = po->cap ? po->cap * 2 : 16;
-		po->v = xrealloc(po->v, po->cap * sizeof(*po->v));
-		po->agents = xrealloc(po->agents, po->cap * sizeof(*po->agents));
-	}
-	po->agents[po->n] = a;
-	po->v[po->n++] = o;
-}
 
 /* Whether the pass may offer a to fw (the offer itself may still come to nothing). */
 static bool eligible(const struct fw_framework *fw, const struct m_agent *a, uint64_t now)
@@ -376,7 +381,7 @@ static bool filter_due(const struct fw_framework *fw, uint64_t now)
  * O(frameworks × agents). */
 static void decide(struct frameworks *fws, struct fw_framework *fw, const struct offer_caps *caps,
 		   const struct quota_drf_client *key, size_t budget, struct m_agent **changed,
-		   size_t nchanged, uint64_t now, struct pass_offers *po)
+		   size_t nchanged, uint64_t now, struct fw_offer_batch *po)
 {
 	if (filter_due(fw, now)) {
 		fw_filters_prune(fw, now); /* also finds the next expiry */
@@ -388,7 +393,7 @@ static void decide(struct frameworks *fws, struct fw_framework *fw, const struct
 				continue;
 			struct fw_offer *o = make_offer(fws, fw, changed[i], caps, key, now);
 			if (o)
-				pass_add(po, o, changed[i]);
+				fw_offer_batch_add(po, o, changed[i]);
 		}
 		return;
 	}
@@ -413,7 +418,7 @@ static void decide(struct frameworks *fws, struct fw_framework *fw, const struct
 				continue;
 			struct fw_offer *o = make_offer(fws, fw, a, caps, key, now);
 			if (o)
-				pass_add(po, o, a);
+				fw_offer_batch_add(po, o, a);
 		}
 	}
 	fw->quiet = round;
@@ -524,7 +529,7 @@ void fw_offers_tick(struct frameworks *fws)
 	 * the first ones in the order do not take every slot. */
 	size_t budget = n ? FW_MAX_OFFERS_PER_AGENT * hmap_len(&m->agents) / n : 0;
 	budget = budget < FW_MIN_OFFERS_PER_PASS ? FW_MIN_OFFERS_PER_PASS : budget;
-	struct pass_offers *po = xcalloc(n + 1, sizeof(*po));
+	struct fw_offer_batch *po = xcalloc(n + 1, sizeof(*po));
 	size_t made = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct fw_framework *fw = order[i].ptr;
@@ -540,42 +545,10 @@ void fw_offers_tick(struct frameworks *fws)
 		for (size_t j = 0; j < po[i].n; j++)
 			po[i].agents[j]->offer_n = (unsigned)po[i].agents[j]->offers.n;
 	uint64_t decided = time_mono_usec();
-	/* Rendering and sending, in events of at most FW_OFFERS_PER_EVENT offers. Each offer is
-	 * written as text as soon as it is decided (no tree of a whole event is ever held), into
-	 * one buffer kept for the whole pass, after room left for the RecordIO length line. */
-	struct strbuf sb;
-	strbuf_init(&sb);
-	for (size_t i = 0; i < n; i++) {
-		size_t in_event = 0;
-		for (size_t j = 0; j < po[i].n; j++) {
-			struct fw_offer *o = po[i].v[j];
-			struct m_agent *a = po[i].agents[j];
-			if (!in_event) {
-				strbuf_reset(&sb);
-				strbuf_addf(&sb, "%*s", REC_ROOM, "");
-				strbuf_adds(&sb, "{\"type\":\"OFFERS\",\"offers\":{\"offers\":[");
-			} else {
-				strbuf_addch(&sb, ',');
-			}
-			if (!fw_offer_text(&sb, o, a)) {
-				json_t *oj = fw_offer_json(o, a);
-				char *text = json_dumps(oj, JSON_COMPACT);
-				json_decref(oj);
-				strbuf_adds(&sb, text ? text : "{}");
-				free(text);
-			}
-			if (++in_event == FW_OFFERS_PER_EVENT || j + 1 == po[i].n) {
-				strbuf_adds(&sb, "]}}");
-				char head[REC_ROOM + 1];
-				int hl = snprintf(head, sizeof(head), "%zu\n", sb.len - REC_ROOM);
-				memcpy(sb.buf + REC_ROOM - hl, head, (size_t)hl);
-				fw_send_record(po[i].fw, sb.buf + REC_ROOM - hl, sb.len - REC_ROOM + (size_t)hl);
-				in_event = 0;
-			}
-		}
-		free(po[i].v);
-		free(po[i].agents);
-	}
+	/* Rendering and sending, one buffer for the whole pass. */
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		fw_offer_batch_send(&po[i], &sb);
 	strbuf_release(&sb);
 	free(po);
 	fws->pass_offers = made;

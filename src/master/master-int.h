@@ -511,6 +511,8 @@ void quota_free_all(struct master *m);
 
 /* ==== alloc.c: the one allocation order over the apps framework and the frameworks ==== */
 /* One pass's view of the order; alloc_begin is cheap, the rest is built on first use. */
+struct fw_offer_batch;
+
 struct alloc_ctx {
 	struct master *m;
 	uint64_t now;                   /* monotonic, at alloc_begin */
@@ -521,7 +523,7 @@ struct alloc_ctx {
 	size_t norder;
 	char *role;                     /* the apps role key is for, or NULL */
 	struct quota_drf_client key;
-	json_t **offers;                /* per order[i]: offers made to it, sent at alloc_end */
+	struct fw_offer_batch *offers;  /* per order[i]: offers made to it, sent at alloc_end */
 };
 void alloc_begin(struct master *m, struct alloc_ctx *c);
 void alloc_end(struct alloc_ctx *c);
