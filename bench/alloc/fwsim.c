@@ -18,6 +18,7 @@
 #include "base/timeutil.h"
 #include "bench.h"
 #include "master/fw-int.h"
+#include "net/recordio.h"
 
 /* One RecordIO record as a framework's HTTP client would read it off the stream. */
 struct simrec {
@@ -48,13 +49,10 @@ static int on_event(struct fw_framework *fw, const char *rec, size_t len, void *
 	return 0;
 }
 
-/* The event in one RecordIO record ("<length>\n<json>"), new reference or NULL. */
+/* The event in one RecordIO record, new reference or NULL. */
 static json_t *decode(const struct simrec *r)
 {
-	const char *nl = memchr(r->rec, '\n', r->len);
-	if (!nl)
-		return NULL;
-	return json_loadb(nl + 1, r->len - (size_t)(nl + 1 - r->rec), 0, NULL);
+	return recordio_record_json(r->rec, r->len);
 }
 
 /* The master's own time in the run (the rest is the simulated frameworks' own work, which

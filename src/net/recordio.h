@@ -45,3 +45,6 @@ int recordio_decoder_feed(struct recordio_decoder *d, const void *data, size_t l
 			  recordio_record_fn cb, void *ctx);
 /* True when the decoder sits between records (no partial record buffered). */
 int recordio_decoder_idle(const struct recordio_decoder *d);
+/* The JSON of rec when it is exactly one whole record of JSON (as recordio_json_record
+ * makes it), new reference; NULL otherwise. For readers that get records one at a time. */
+json_t *recordio_record_json(const char *rec, size_t len);

@@ -17,6 +17,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "master/fw-int.h"
+#include "net/recordio.h"
 #include "master/master.h"
 
 #define NAGENTS 40
@@ -44,8 +45,8 @@ static int on_event(struct fw_framework *fw, const char *rec, size_t len, void *
 {
 	(void)fw;
 	struct sim *s = ctx;
-	const char *nl = memchr(rec, '\n', len);
-	json_t *e = nl ? json_loadb(nl + 1, len - (size_t)(nl + 1 - rec), 0, NULL) : NULL;
+	json_t *e = recordio_record_json(rec, len);
+	assert_non_null(e);
 	const char *type = json_string_value(json_object_get(e, "type"));
 	if (type && !strcmp(type, "OFFERS"))
 		json_array_extend(s->offers, json_object_get(json_object_get(e, "offers"), "offers"));

@@ -18,6 +18,7 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "master/fw-int.h"
+#include "net/recordio.h"
 #include "master/master.h"
 #include "model/mesos-resources.h"
 #include "store/store.h"
@@ -47,8 +48,7 @@ static int on_event(struct fw_framework *fw, const char *rec, size_t len, void *
 {
 	(void)fw;
 	struct fixture *f = ctx;
-	const char *nl = memchr(rec, '\n', len);
-	json_t *e = nl ? json_loadb(nl + 1, len - (size_t)(nl + 1 - rec), 0, NULL) : NULL;
+	json_t *e = recordio_record_json(rec, len);
 	assert_non_null(e);
 	json_array_append_new(f->events, e);
 	return 0;

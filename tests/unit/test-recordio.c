@@ -137,6 +137,25 @@ static void test_decode_stop(void **state)
 	recordio_decoder_release(&d);
 }
 
+/* One whole record of JSON, and only that. */
+static void test_record_json(void **state)
+{
+	(void)state;
+	json_t *j = json_pack("{s:s, s:[i]}", "type", "OFFERS", "n", 1);
+	size_t len;
+	char *rec = recordio_json_record(j, &len);
+	json_t *back = recordio_record_json(rec, len);
+	assert_non_null(back);
+	assert_true(json_equal(back, j));
+	json_decref(back);
+	assert_null(recordio_record_json(rec, len - 1)); /* partial */
+	free(rec);
+	static const char *const bad[] = { "3\n{}", "2\n{}2\n{}", "2\n[1", "x\n{}", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_null(recordio_record_json(bad[i], strlen(bad[i])));
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_decode_whole_and_split),
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_decode_stop),
+		cmocka_unit_test(test_record_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
