@@ -415,7 +415,7 @@ void api_apps_delete(struct master *m, struct evhttp_request *req, const char *i
 				r = dr;
 		}
 		if (r >= 0)
-			r = apps_store_wipe(m, ma);
+			r = apps_store_deletion(m, ma);
 		if (r >= 0)
 			r = store_txn_commit(m->store);
 		else

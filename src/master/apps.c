@@ -137,7 +137,7 @@ static void wipe_volume_key(const struct m_app *ma, const json_t *v, char *key, 
 		 json_string_value(json_object_get(v, "name")) ?: "");
 }
 
-int apps_store_wipe(struct master *m, const struct m_app *ma)
+int apps_store_deletion(struct master *m, const struct m_app *ma)
 {
 	char key[STORE_MAX_KEY];
 	snprintf(key, sizeof(key), "deleting/%s", ma->def->id);
@@ -162,7 +162,7 @@ int apps_store_wipe(struct master *m, const struct m_app *ma)
 	return r;
 }
 
-int apps_store_unwipe(struct master *m, const struct m_app *ma, const json_t *v)
+int apps_store_deletion_done(struct master *m, const struct m_app *ma, const json_t *v)
 {
 	char key[STORE_MAX_KEY];
 	if (v)
@@ -181,7 +181,7 @@ void apps_count(struct master *m, struct m_instance *in, bool reserved)
 	const struct resources *r = reserved ? &in->reserved : &in->res;
 	if (*role || !r->n)
 		return;
-	*role = xstrdup(in->app->def->role ? in->app->def->role : "*");
+	*role = xstrdup(in->app->def->role); /* "*" when the app names none (app_parse) */
 	quota_ledger(m, *role, r, true, 1);
 }
 
@@ -899,7 +899,7 @@ static int load_app(const char *key, const char *val, size_t len, uint64_t versi
 /* deleting/<id>: an app deleted whose tasks were not all gone yet, or (wipe=true) whose
  * volumes were not all removed yet. It comes back as being deleted (after apps/, before
  * wipe-volumes/ and instances/, which attach to it). */
-static int load_wipe(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+static int load_deletion(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
 {
 	struct master *m = ctx;
 	const char *id = key + strlen("deleting/");
@@ -945,7 +945,7 @@ static int load_wipe_volume(const char *key, const char *val, size_t len, uint64
 }
 
 /* Says which deleted apps came back to be finished (once their volumes are known). */
-static void log_pending_wipes(struct master *m)
+static void log_pending_deletions(struct master *m)
 {
 	const char *k;
 	void *v;
@@ -1077,7 +1077,7 @@ int apps_load(struct master *m)
 	if (r >= 0)
 		r = store_list(m->store, "versions/", load_version, m);
 	if (r >= 0)
-		r = store_list(m->store, "deleting/", load_wipe, m);
+		r = store_list(m->store, "deleting/", load_deletion, m);
 	if (r >= 0)
 		r = store_list(m->store, "wipe-volumes/", load_wipe_volume, m);
 	if (r >= 0)
@@ -1085,6 +1085,6 @@ int apps_load(struct master *m)
 	if (r >= 0)
 		r = store_list(m->store, "deployments/", load_deployment, m);
 	if (r >= 0)
-		log_pending_wipes(m);
+		log_pending_deletions(m);
 	return r;
 }

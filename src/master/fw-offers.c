@@ -24,7 +24,6 @@
 #include "master/fw-int.h"
 #include "model/mesos-resources.h"
 
-
 void fw_offer_free(struct fw_offer *o)
 {
 	if (!o)
@@ -107,8 +106,7 @@ void fw_filters_clear(struct fw_framework *fw)
 	void *v;
 	for (size_t i = 0; hmap_next(&fw->filters, &i, &k, &v);)
 		free(v);
-	hmap_release(&fw->filters);
-	hmap_init(&fw->filters);
+	hmap_release(&fw->filters); /* and empty again */
 	fw->filter_min_usec = 0;
 	fw->quiet = false;
 }

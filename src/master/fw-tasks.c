@@ -268,8 +268,7 @@ void fw_flush(struct frameworks *fws)
 		if (txn == 0 && store_txn_commit(fws->m->store) < 0)
 			log_error("frameworks", "cannot commit %zu framework tasks",
 				  hmap_len(&fws->dirty));
-		hmap_release(&fws->dirty);
-		hmap_init(&fws->dirty);
+		hmap_release(&fws->dirty); /* and empty again */
 	}
 	if (!json_array_size(fws->launches))
 		return;

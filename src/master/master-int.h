@@ -131,7 +131,7 @@ struct m_app {
 	json_t *wipe_volumes;      /* while deleted: the external volumes to remove once the
 				    * app's tasks are gone, [{driver, name, agent}] (empty without
 				    * ?wipe=true); non-NULL: the deletion is in the store until it
-				    * is over (apps_store_wipe) */
+				    * is over (apps_store_deletion) */
 	uint64_t wipe_next_usec;   /* monotonic: no REMOVE_VOLUME before (a lost agent's fence,
 				    * or the next retry when no agent could take them) */
 	uint64_t wipe_give_up_usec; /* monotonic: a wipe no agent takes is dropped then; 0 until
@@ -275,10 +275,10 @@ int apps_store_app(struct master *m, const struct m_app *ma);
 /* Persists ma's pending deletion: deleting/<app id> ({app: definition}) and one
  * wipe-volumes/<app id>@<name> record per entry of ma->wipe_volumes. Call inside a txn.
  * apps_load brings such an app back as being deleted, instances and all. */
-int apps_store_wipe(struct master *m, const struct m_app *ma);
+int apps_store_deletion(struct master *m, const struct m_app *ma);
 /* Deletes the record of one volume v (an entry of ma->wipe_volumes) of ma's pending wipe,
  * or with v NULL the deletion's own record deleting/<app id>; an absent record is no error. */
-int apps_store_unwipe(struct master *m, const struct m_app *ma, const json_t *v);
+int apps_store_deletion_done(struct master *m, const struct m_app *ma, const json_t *v);
 bool apps_state_is_terminal(const char *state);
 /* Running and, where the app has them, healthy and ready: counts as capacity. */
 bool apps_instance_up(const struct m_instance *in);

@@ -431,12 +431,9 @@ void quota_snapshot_build(struct master *m, struct quota_snapshot *s)
 		const struct m_agent *a = v;
 		if (a->state != AGENT_CONNECTED)
 			continue;
-		for (size_t j = 0; j < a->total.n; j++) {
-			const struct resource *e = &a->total.v[j];
-			int idx = e->type == RES_SCALAR ? quota_kind_index(e->name) : -1;
-			if (idx >= 0)
-				s->total.v[idx] += e->scalar;
-		}
+		struct quota_amounts t;
+		quota_amounts_of(&a->total, NULL, &t);
+		quota_amounts_add(&s->total, &t);
 		for (size_t j = 0; j < a->free.n; j++) {
 			const struct resource *e = &a->free.v[j];
 			int idx = e->type == RES_SCALAR ? quota_kind_index(e->name) : -1;

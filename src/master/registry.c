@@ -107,13 +107,14 @@ struct m_agent *registry_add_sim_agent(struct master *m, const char *id, const c
 				       const char *attributes, agent_sim_fn sim, void *ctx,
 				       char *err, size_t errlen)
 {
+	if (hmap_get(&m->agents, id)) {
+		snprintf(err, errlen, "agent '%s' exists", id);
+		return NULL;
+	}
 	struct m_agent *a = xcalloc(1, sizeof(*a));
 	a->m = m;
 	a->id = xstrdup(id);
-	if (hmap_get(&m->agents, id) ||
-	    agent_set_info(a, hostname, http, resources, attributes, err, errlen) < 0) {
-		if (hmap_get(&m->agents, id))
-			snprintf(err, errlen, "agent '%s' exists", id);
+	if (agent_set_info(a, hostname, http, resources, attributes, err, errlen) < 0) {
 		registry_free_agent(a);
 		return NULL;
 	}

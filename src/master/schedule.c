@@ -57,11 +57,6 @@ struct pass {
 	struct alloc_ctx ac;     /* the allocation order (alloc.c) */
 };
 
-static const char *app_role(const struct app *def)
-{
-	return def->role ? def->role : "*";
-}
-
 static void pass_txn(struct pass *p)
 {
 	if (!p->txn && store_txn_begin(p->m->store) == 0)
@@ -250,7 +245,7 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 			continue;
 		if (inst->pinned_agent && strcmp(inst->pinned_agent, a->id))
 			continue; /* its local volumes are there */
-		const struct resources *avail = alloc_available(&p->ac, a, app_role(def), &tmp);
+		const struct resources *avail = alloc_available(&p->ac, a, def->role, &tmp);
 		if (allocate(def, avail, extra_disk, want, got, &alloc) < 0)
 			continue;
 		if (def->nconstraints) {
@@ -313,7 +308,7 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	for (size_t tried = 0; tried < p->nagents; tried++) {
 		struct m_agent *a = p->agents[r->cursor];
 		r->cursor = (r->cursor + 1) % p->nagents;
-		const struct resources *avail = alloc_available(&p->ac, a, app_role(def), &tmp);
+		const struct resources *avail = alloc_available(&p->ac, a, def->role, &tmp);
 		if (allocate(def, avail, 0, wantp, ports, &alloc) == 0) {
 			found = a;
 			break;
@@ -498,7 +493,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		resources_add_scalar(&in->reserved, "disk", "*", volume_disk(def));
 		if (resources_subtract(&a->free, &in->reserved) < 0)
 			log_error("master", "reservation for '%s' on '%s' does not fit", in->uuid, a->id);
-		alloc_took(&p->ac, app_role(def), &in->reserved);
+		alloc_took(&p->ac, def->role, &in->reserved);
 		apps_count(m, in, true);
 		log_info("master", "instance %u of '%s' pinned to agent '%s' with its volumes",
 			 in->index, def->id, a->id);
@@ -520,7 +515,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 	for (size_t i = 0; i < def->nports; i++)
 		want[i] = ports[i]; /* exactly the ports placement picked */
 	struct resources tmp = RESOURCES_INIT;
-	int ar = allocate(def, alloc_available(&p->ac, a, app_role(def), &tmp), 0, want, ports,
+	int ar = allocate(def, alloc_available(&p->ac, a, def->role, &tmp), 0, want, ports,
 			  &in->res);
 	resources_release(&tmp);
 	free(want);
@@ -530,7 +525,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		resources_release(&in->res);
 		return false;
 	}
-	alloc_took(&p->ac, app_role(def), &in->res);
+	alloc_took(&p->ac, def->role, &in->res);
 	apps_count(m, in, false);
 	a->ntasks++;
 	in->phase = INST_LIVE;
@@ -896,7 +891,7 @@ static struct m_agent *wipe_agent(struct master *m, const json_t *v)
 static void wipe_forget(struct pass *p, struct m_app *ma, const json_t *v)
 {
 	pass_txn(p);
-	int r = apps_store_unwipe(p->m, ma, v);
+	int r = apps_store_deletion_done(p->m, ma, v);
 	if (r < 0)
 		log_error("master", "cannot update the wipe records of '%s': %s (redone after a "
 				    "restart)", ma->def->id, strerror(-r));

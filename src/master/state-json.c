@@ -402,7 +402,6 @@ static json_int_t ip_u32(const char *ip)
 	return inet_pton(AF_INET, ip, &in) == 1 ? (json_int_t)in.s_addr : 0;
 }
 
-
 /* Task states shown among `tasks` (the rest: unreachable or completed). */
 static bool state_unreachable(const char *s)
 {
