@@ -24,7 +24,8 @@ struct hmap {
 /* The hash of a key, as the map computes it (for fingerprints elsewhere). */
 uint64_t hmap_hash(const char *s);
 void hmap_init(struct hmap *m);
-/* Frees the keys and the table; the values are the caller's. */
+/* Frees the keys and the table, leaving the map empty and usable; the values are the
+ * caller's. */
 void hmap_release(struct hmap *m);
 void *hmap_get(const struct hmap *m, const char *key);
 /* Sets key to val; returns the previous value or NULL. */

@@ -126,7 +126,7 @@ int fw_call_reconcile_operations(struct fw_framework *fw, const json_t *body, ch
 			const struct fw_op_record *rec =
 				&fw->ops[(fw->ops_next + k) % FW_OP_STATUSES];
 			if (rec->id)
-				send_status(fw, json_deep_copy(rec->status));
+				send_status(fw, json_incref(rec->status));
 		}
 		return 0;
 	}
@@ -135,7 +135,7 @@ int fw_call_reconcile_operations(struct fw_framework *fw, const json_t *body, ch
 		const char *agent_id = id_value(json_object_get(o, "agent_id"));
 		long at = find_op(fw, op_id);
 		if (at >= 0)
-			send_status(fw, json_deep_copy(fw->ops[at].status));
+			send_status(fw, json_incref(fw->ops[at].status));
 		else
 			send_status(fw, op_status_json(op_id, agent_id,
 						       unknown_state(fw, agent_id), NULL));
