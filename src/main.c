@@ -17,7 +17,7 @@
 #include "base/mem.h"
 #include "base/util.h"
 #include "cli/cli.h"
-#include "master/master.h"
+#include "server/server.h"
 #include "volplugin/volplugin.h"
 
 static void usage(FILE *f)
@@ -143,8 +143,8 @@ static int dev_main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
-	struct master *m;
-	if (master_new(base, &mc, &m) < 0) {
+	struct server *m;
+	if (server_new(base, &mc, &m) < 0) {
 		event_base_free(base);
 		return 1;
 	}
@@ -157,13 +157,13 @@ static int dev_main(int argc, char **argv)
 	if (vr < 0)
 		log_warn("dev", "the built-in 'local' volume driver is not available: %s",
 			 strerror(-vr));
-	_cleanup_free_ char *url = xasprintf("http://%s:%u", mc.http_addr, master_port(m));
+	_cleanup_free_ char *url = xasprintf("http://%s:%u", mc.http_addr, server_port(m));
 	ac.master_url = url;
 	struct agent *a;
 	if (agent_new(base, &ac, &a) < 0) {
 		volplugin_server_free(vps);
 		volplugin_free(vp);
-		master_free(m);
+		server_free(m);
 		event_base_free(base);
 		return 1;
 	}
@@ -179,7 +179,7 @@ static int dev_main(int argc, char **argv)
 	agent_free(a);
 	volplugin_server_free(vps);
 	volplugin_free(vp);
-	master_free(m);
+	server_free(m);
 	event_base_free(base);
 	log_info("dev", "stopped");
 	return 0;

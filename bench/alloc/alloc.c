@@ -1,6 +1,7 @@
 /* bench/alloc: the real apps framework and its placement over simulated agents.
  *
- * In one process: a real master (store, apps framework, scheduling passes) whose agents are
+ * In one process: a real resource manager with the real apps framework on it (store,
+ * scheduling passes, the ledger) whose agents are
  * simulated: they get the LAUNCH and KILL records a real agent would, launch nothing, and
  * answer each LAUNCH with TASK_RUNNING (and each KILL with TASK_KILLED) through the same
  * status-update path real agents use. Prints, for each cluster size: the time to place
@@ -97,7 +98,7 @@ static void add_agents(struct master *m, unsigned n)
 	}
 }
 
-static void add_app(struct master *m, unsigned i, long long instances)
+static void add_app(struct apps *m, unsigned i, long long instances)
 {
 	json_t *j = json_pack("{s:s, s:s, s:f, s:f, s:I, s:[]}", "id", "", "cmd", "sleep 3600",
 			      "cpus", 0.01, "mem", 1.0, "instances", (json_int_t)instances,
@@ -133,7 +134,7 @@ long bench_rss_kib(void)
 	return kib;
 }
 
-static size_t running(struct master *m)
+static size_t running(struct apps *m)
 {
 	size_t n = 0;
 	const char *k;
@@ -170,7 +171,8 @@ int main(int argc, char **argv)
 	struct master_config cfg = { .http_addr = "127.0.0.1", .http_port = 0, .store_url = store,
 				     .agent_timeout_sec = 3600 };
 	struct master *m;
-	if (master_new(base, &cfg, &m) < 0)
+	struct apps *ap = NULL;
+	if (rm_new(base, &cfg, &m) < 0 || (!fws && apps_new(m, &ap) < 0) || rm_start(m) < 0)
 		return 1;
 	pending = json_object();
 	long rss0 = bench_rss_kib();
@@ -184,15 +186,15 @@ int main(int argc, char **argv)
 		_exit(rc);
 	}
 	for (unsigned i = 0; i < apps; i++)
-		add_app(m, i, (long long)(tasks / apps));
+		add_app(ap, i, (long long)(tasks / apps));
 	long rss_agents = bench_rss_kib();
 
 	/* Place everything: passes until every task runs. */
 	uint64_t t0 = time_mono_usec(), pass_max = 0, passes = 0;
 	size_t target = (size_t)(tasks / apps * apps);
-	while (running(m) < target) {
+	while (running(ap) < target) {
 		uint64_t p0 = time_mono_usec();
-		apps_run_pass(m);
+		apps_run_pass(ap);
 		uint64_t d = time_mono_usec() - p0;
 		pass_max = d > pass_max ? d : pass_max;
 		passes++;
@@ -200,7 +202,7 @@ int main(int argc, char **argv)
 		if (passes > 100000)
 			break;
 	}
-	apps_run_pass(m); /* deployments finish */
+	apps_run_pass(ap); /* deployments finish */
 	bench_flush(m);
 	double place_s = (double)(time_mono_usec() - t0) / 1e6;
 	long rss_placed = bench_rss_kib();
@@ -208,21 +210,21 @@ int main(int argc, char **argv)
 	/* The steady state: a pass after no change, a pass that looks at every app (as one does
 	 * every few seconds), then one placing a task per app. */
 	uint64_t i0 = time_mono_usec();
-	apps_run_pass(m);
+	apps_run_pass(ap);
 	double idle_ms = (double)(time_mono_usec() - i0) / 1e3;
-	m->full_pass_usec = 0;
+	ap->full_pass_usec = 0;
 	uint64_t f0 = time_mono_usec();
-	apps_run_pass(m);
+	apps_run_pass(ap);
 	double full_ms = (double)(time_mono_usec() - f0) / 1e3;
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+	for (size_t i = 0; hmap_next(&ap->apps, &i, &k, &v);) {
 		struct m_app *ma = v;
 		ma->def->instances++;
 		ma->dirty = true;
 	}
 	uint64_t o0 = time_mono_usec();
-	apps_run_pass(m);
+	apps_run_pass(ap);
 	double one_ms = (double)(time_mono_usec() - o0) / 1e3;
 	bench_flush(m);
 

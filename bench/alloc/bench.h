@@ -3,6 +3,7 @@
 #pragma once
 #include <stddef.h>
 
+#include "apps/apps-int.h"
 #include "master/master-int.h"
 
 /* Delivers the status updates the simulated agents owe (RUNNING for each LAUNCH, KILLED for

@@ -5,7 +5,8 @@
  * that role), and the apps framework once for each role its apps use. A client's key
  * (quota_drf_cmp): its role's dominant share of the connected cluster (all that is
  * allocated to the role, by any framework) divided by the role's weight, then the client's
- * own dominant share (the apps framework: all its tasks), then its framework id.
+ * own dominant share (a built-in framework: all its takes, rm_client.alloc), then its
+ * framework id.
  *
  * How the order holds while offers are optimistic and the apps framework answers in-process:
  *  - The offer tick (fw-offers.c) offers the external frameworks what is free, in key order.
@@ -18,8 +19,8 @@
  *    in its offers; that offer claims it (the offers of a pass go out together at its end).
  *
  * Cost: nothing when no external framework is subscribed and no quota is set (then
- * alloc_available is a->free). Otherwise one O(cluster) snapshot per pass (quota.c), kept
- * current by alloc_took, and per agent looked at O(frameworks before the client + offers
+ * rm_alloc_available is the agent's free set). Otherwise one O(cluster) snapshot per pass
+ * (quota.c), kept current by rm_alloc_take, and per agent looked at O(frameworks before the client + offers
  * on the agent). */
 #include <string.h>
 
@@ -38,13 +39,14 @@ static double dominant_share(const struct quota_amounts *alloc, const struct quo
 	return s;
 }
 
-void alloc_begin(struct master *m, struct alloc_ctx *c)
+struct alloc_ctx *rm_alloc_begin(struct master *m, struct rm_client *client)
 {
-	memset(c, 0, sizeof(*c));
+	struct alloc_ctx *c = xcalloc(1, sizeof(*c));
 	c->m = m;
+	c->client = client;
 	c->now = time_mono_usec();
 	if (!m->fw)
-		return;
+		return c;
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->fw->fws, &i, &k, &v);) {
@@ -52,6 +54,7 @@ void alloc_begin(struct master *m, struct alloc_ctx *c)
 		if (fw_subscribed(fw) && fw_active_role(fw))
 			c->nactive++;
 	}
+	return c;
 }
 
 static void build(struct alloc_ctx *c)
@@ -84,7 +87,7 @@ static void build(struct alloc_ctx *c)
 	quota_drf_sort(c->order, c->norder);
 }
 
-void alloc_end(struct alloc_ctx *c)
+void rm_alloc_end(struct alloc_ctx *c)
 {
 	if (c->offers) {
 		struct strbuf sb = STRBUF_INIT;
@@ -97,7 +100,7 @@ void alloc_end(struct alloc_ctx *c)
 		quota_snapshot_release(&c->snap);
 	free(c->order);
 	free(c->role);
-	memset(c, 0, sizeof(*c));
+	free(c);
 }
 
 const struct quota_snapshot *alloc_snapshot(struct alloc_ctx *c)
@@ -113,7 +116,7 @@ size_t alloc_framework_order(struct alloc_ctx *c, const struct quota_drf_client 
 	return c->norder;
 }
 
-bool alloc_app_allows(struct alloc_ctx *c, const struct app *def)
+bool rm_alloc_allows(struct alloc_ctx *c, const struct app *def)
 {
 	if (!quota_any(c->m))
 		return true;
@@ -121,8 +124,8 @@ bool alloc_app_allows(struct alloc_ctx *c, const struct app *def)
 	return quota_app_allows(c->m, &c->snap, def);
 }
 
-/* The apps framework's key for role (cached until the next alloc_took). */
-static const struct quota_drf_client *apps_key(struct alloc_ctx *c, const char *role)
+/* The client's key for role (cached until the next take). */
+static const struct quota_drf_client *client_key(struct alloc_ctx *c, const char *role)
 {
 	if (c->role && !strcmp(c->role, role))
 		return &c->key;
@@ -130,21 +133,21 @@ static const struct quota_drf_client *apps_key(struct alloc_ctx *c, const char *
 	c->role = xstrdup(role);
 	struct quota_amounts ra;
 	quota_snapshot_alloc(&c->snap, role, &ra);
-	c->key.id = c->m->framework_id;
+	c->key.id = c->client->id;
 	c->key.role_share = dominant_share(&ra, &c->snap.total);
 	c->key.weight = quota_role_weight(c->m, role);
-	c->key.share = dominant_share(&c->snap.apps, &c->snap.total);
+	c->key.share = dominant_share(&c->client->alloc, &c->snap.total);
 	c->key.ptr = NULL;
 	return &c->key;
 }
 
-const struct resources *alloc_available(struct alloc_ctx *c, struct m_agent *a, const char *role,
-					struct resources *tmp)
+const struct resources *rm_alloc_available(struct alloc_ctx *c, struct m_agent *a,
+					   const char *role, struct resources *tmp)
 {
 	if (!c->nactive)
-		return &a->free;
+		return rm_agent_free(a);
 	build(c);
-	const struct quota_drf_client *key = apps_key(c, role);
+	const struct quota_drf_client *key = client_key(c, role);
 	const struct quota_snapshot *snap = quota_any(c->m) ? &c->snap : NULL;
 	for (size_t i = 0; i < c->norder && quota_drf_cmp(&c->order[i], key) < 0; i++) {
 		struct fw_offer *o = fw_offer_agent(c->m->fw, c->order[i].ptr, a, snap,
@@ -161,19 +164,22 @@ const struct resources *alloc_available(struct alloc_ctx *c, struct m_agent *a, 
 	}
 	struct resources held = RESOURCES_INIT;
 	if (!fw_claims_before(a, key, c->now, &held))
-		return &a->free;
+		return rm_agent_free(a);
 	resources_release(tmp);
-	resources_copy(tmp, &a->free);
+	resources_copy(tmp, rm_agent_free(a));
 	resources_subtract_upto(tmp, &held);
 	resources_release(&held);
 	return tmp;
 }
 
-void alloc_took(struct alloc_ctx *c, const char *role, const struct resources *r)
+int rm_alloc_take(struct alloc_ctx *c, struct m_agent *a, const char *role,
+		  const struct resources *r)
 {
-	if (!c->built)
-		return;
-	quota_snapshot_take(&c->snap, role, r, true);
+	int e = ledger_take(c->m, a, role, &c->client->alloc, r);
+	if (e < 0 || !c->built)
+		return e;
+	quota_snapshot_take(&c->snap, role, r);
 	free(c->role);
 	c->role = NULL;
+	return 0;
 }

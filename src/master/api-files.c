@@ -74,12 +74,12 @@ void api_files_proxy(struct master *m, struct evhttp_request *req, const char *p
 		return;
 	}
 	_cleanup_free_ char *task_id = xstrndup(rest, (size_t)(slash - rest));
-	struct m_instance *in = hmap_get(&m->tasks, task_id);
-	if (!in || !in->agent_id) {
+	const char *agent_id = rm_task_agent(m, task_id);
+	if (!agent_id || !*agent_id) {
 		http_reply_message(req, 404, "Task '%s' does not exist", task_id);
 		return;
 	}
-	struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+	struct m_agent *a = hmap_get(&m->agents, agent_id);
 	char *host = NULL;
 	uint16_t port;
 	if (!a || a->state == AGENT_UNREACHABLE || parse_hostport(a->http, &host, &port) < 0) {

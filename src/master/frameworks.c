@@ -166,6 +166,7 @@ static struct fw_framework *fw_new(struct frameworks *fws, const char *id)
 	fw->fws = fws;
 	fw->id = xstrdup(id);
 	fw->disconnected_usec = time_mono_usec();
+	fw->registered_usec = fw->reregistered_usec = time_real_usec();
 	hmap_put(&fws->fws, fw->id, fw);
 	/* Keep the sequence ahead of every id of ours, so new ids never collide. */
 	size_t plen = strlen(fws->prefix);
@@ -466,7 +467,7 @@ static json_t *master_info(struct master *m)
 	struct in_addr in = { 0 };
 	if (inet_pton(AF_INET, m->cfg.http_addr, &in) != 1)
 		in.s_addr = htonl(INADDR_LOOPBACK);
-	uint16_t port = master_port(m);
+	uint16_t port = m->port;
 	char ip[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &in, ip, sizeof(ip));
 	/* MasterInfo.ip is the IPv4 address as a uint32 in network byte order. */
@@ -557,6 +558,7 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 	fw_offers_remove_framework(fws, fw, false);
 	fw_filters_clear(fw);
 	id_uuid4(fw->stream_id);
+	fw->reregistered_usec = time_real_usec();
 	http_add_header(req, "Mesos-Stream-Id", fw->stream_id);
 	fw->link = xcalloc(1, sizeof(*fw->link));
 	fw->link->fw = fw;

@@ -10,11 +10,11 @@
  * resources go back to the agent exactly once.
  *
  * Invariants:
- *  - A live (non-terminal, not lost) task's resources are subtracted from its agent's
- *    a->free and counted in a->ntasks; they are given back once, when the task's terminal
- *    state arrives (fw_task_release).
- *  - Offers hold nothing for good: they are optimistic. An ACCEPT is checked against
- *    a->free. For FW_OFFER_CLAIM_SEC an offer holds its resources against the clients that
+ *  - A live (non-terminal, not lost) task's resources are taken on its agent in the ledger
+ *    (t->held, under t->alloc_role) and counted in a->ntasks; they are given back once, when
+ *    the task's terminal state arrives or it is lost (fw_task_release).
+ *  - Offers hold nothing for good: they are optimistic. An ACCEPT is checked against the
+ *    agent's free resources. For FW_OFFER_CLAIM_SEC an offer holds its resources against the clients that
  *    come after its framework in the allocation order (alloc.c), not against those before.
  *  - An agent's a->offers lists exactly its offers in offers.
  *  - agent_tasks lists exactly the tasks in tasks, grouped by agent id; watched lists
@@ -94,6 +94,8 @@ struct fw_framework {
 	int (*sim)(struct fw_framework *fw, const char *rec, size_t len, void *ctx);
 	void *sim_ctx;
 	struct resources used;      /* resources of its live tasks (DRF) */
+	uint64_t registered_usec;   /* realtime: first subscription (this master run) */
+	uint64_t reregistered_usec; /* realtime: last subscription */
 	struct fw_op_record ops[FW_OP_STATUSES]; /* the last operation statuses sent (a ring) */
 	size_t ops_next;                          /* the slot the next one takes */
 };
@@ -129,7 +131,8 @@ struct fw_task {
 	const char *state;          /* static string */
 	struct resources res;
 	double grace_sec;
-	bool held;                  /* res is subtracted from the agent's free */
+	bool held;                  /* res is taken on its agent in the ledger */
+	uint64_t started_usec;      /* realtime: when it was seen RUNNING; 0 before */
 	char *alloc_role;           /* while held: the role res is counted for in the ledger */
 	bool kill_pending;          /* a KILL to send once the agent is connected */
 	bool kill_sent;
@@ -276,9 +279,10 @@ struct fw_task *fw_task_new(struct frameworks *fws, struct fw_framework *fw, con
 /* Frees t and takes it off the indexes (not off fws->tasks: the caller does). NULL is
  * fine. */
 void fw_task_free(struct fw_task *t);
-/* Counts a task that has just become held (res taken from its agent) for its framework
- * (used, ntasks) and in the role ledger. */
-void fw_task_count(struct frameworks *fws, struct fw_task *t);
+/* Takes t's resources on a in the ledger (its role: quota_fw_task_role) and counts it for
+ * its framework (used, ntasks). 0, or -ENOSPC when a's free does not hold them (nothing
+ * held). */
+int fw_task_hold(struct frameworks *fws, struct fw_task *t, struct m_agent *a);
 /* Gives a held task's resources back to its agent (once). */
 void fw_task_release(struct frameworks *fws, struct fw_task *t);
 /* Forgets a task (memory and store). */

@@ -363,7 +363,7 @@ static int task_validate(struct fw_framework *fw, const struct m_agent *a, const
 				      "control characters, not starting with '.'", id);
 		return -EINVAL;
 	}
-	if (hmap_get(&fw->fws->tasks, id) || hmap_get(&m->tasks, id)) {
+	if (hmap_get(&fw->fws->tasks, id) || rm_task_agent(m, id)) {
 		snprintf(err, errlen, "Task has duplicate ID: %s", id);
 		return -EINVAL;
 	}
@@ -423,9 +423,7 @@ static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
 	*res = (struct resources)RESOURCES_INIT;
 	t->grace_sec = grace;
 	t->agent_gen = fw_agent_view(fws, a)->gen;
-	resources_subtract(&a->free, &t->res);
-	a->ntasks++;
-	fw_task_count(fws, t);
+	fw_task_hold(fws, t, a); /* the caller checked that a's free holds it */
 	log_info("frameworks", "framework '%s' launches task '%s' on agent '%s'", fw->id, t->id,
 		 a->id);
 	fw_task_queue(fws, t, json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec));
@@ -459,7 +457,7 @@ static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
 		} else if (!quota_check(fw->fws->m, role, &res, err, sizeof(err))) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
-		} else if (!resources_contains(&a->free, &res)) {
+		} else if (!resources_contains(rm_agent_free(a), &res)) {
 			refuse_task(fw, ti, a->id, fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST",
 				    "REASON_INVALID_OFFERS",
 				    "Task launched with invalid offers: the offered resources were "
@@ -513,7 +511,7 @@ static void accept_launch_group(struct fw_framework *fw, struct m_agent *a, cons
 					   "the accepted offers");
 	if (!err[0] && !quota_check(fw->fws->m, role, &sum, err, sizeof(err)) && !err[0])
 		snprintf(err, sizeof(err), "Quota of role '%s' exceeded", role);
-	if (!err[0] && !resources_contains(&a->free, &sum)) {
+	if (!err[0] && !resources_contains(rm_agent_free(a), &sum)) {
 		state = fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST";
 		reason = "REASON_INVALID_OFFERS";
 		snprintf(err, sizeof(err), "Task launched with invalid offers: the offered resources "

@@ -58,7 +58,7 @@ static void offerable(const struct fw_framework *fw, const struct m_agent *a,
 		      const struct fw_agent_offers *ao, struct resources *out)
 {
 	resources_release(out);
-	resources_copy_if(out, &a->free, offerable_entry, fw);
+	resources_copy_if(out, rm_agent_free(a), offerable_entry, fw);
 	for (size_t i = 0; ao && i < ao->n; i++)
 		if (ao->v[i]->fw == fw)
 			resources_subtract_upto(out, &ao->v[i]->res);
@@ -70,8 +70,8 @@ static bool worth_offering(const struct fw_framework *fw, const struct m_agent *
 			   const struct fw_agent_offers *ao)
 {
 	double cpus = 0, mem = 0;
-	for (size_t i = 0; i < a->free.n; i++) {
-		const struct resource *e = &a->free.v[i];
+	for (size_t i = 0; i < rm_agent_free(a)->n; i++) {
+		const struct resource *e = &rm_agent_free(a)->v[i];
 		if (e->type != RES_SCALAR || (strcmp(e->role, "*") && !role_active(fw, e->role)))
 			continue;
 		if (!strcmp(e->name, "cpus"))
@@ -432,8 +432,8 @@ static uint64_t agent_fingerprint(const struct m_agent *a)
 #define MIX(x) (h = (h ^ (uint64_t)(x)) * 1099511628211ull)
 	MIX(a->state);
 	MIX(a->registrations);
-	for (size_t i = 0; i < a->free.n; i++) {
-		const struct resource *e = &a->free.v[i];
+	for (size_t i = 0; i < rm_agent_free(a)->n; i++) {
+		const struct resource *e = &rm_agent_free(a)->v[i];
 		MIX(hmap_hash(e->name));
 		MIX(hmap_hash(e->role));
 		uint64_t bits;
@@ -481,8 +481,6 @@ void fw_offers_tick(struct frameworks *fws)
 	uint64_t now = time_mono_usec();
 	const char *k;
 	void *v;
-	/* Dynamic reservations of agents that (re)registered since the last tick. */
-	resv_sync_all(m);
 	/* Rescind what timed out or lost its agent. */
 	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);) {
 		struct fw_offer *o = v;
@@ -520,10 +518,9 @@ void fw_offers_tick(struct frameworks *fws)
 		fws->pass_send_usec = 0;
 		return;
 	}
-	struct alloc_ctx c;
-	alloc_begin(m, &c);
+	struct alloc_ctx *c = rm_alloc_begin(m, NULL);
 	const struct quota_drf_client *order;
-	size_t n = alloc_framework_order(&c, &order);
+	size_t n = alloc_framework_order(c, &order);
 	bool quotas = quota_any(m);
 	/* Each framework's share of the pass: the agents' offer slots split evenly, so that
 	 * the first ones in the order do not take every slot. */
@@ -534,12 +531,12 @@ void fw_offers_tick(struct frameworks *fws)
 	for (size_t i = 0; i < n; i++) {
 		struct fw_framework *fw = order[i].ptr;
 		struct offer_caps caps;
-		caps_of(fws, quotas ? alloc_snapshot(&c) : NULL, fw_active_role(fw), &caps);
+		caps_of(fws, quotas ? alloc_snapshot(c) : NULL, fw_active_role(fw), &caps);
 		po[i].fw = fw;
 		decide(fws, fw, &caps, &order[i], budget, changed, nchanged, now, &po[i]);
 		made += po[i].n;
 	}
-	alloc_end(&c);
+	rm_alloc_end(c);
 	/* The fingerprints now include the offers just made (offers change nothing else). */
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < po[i].n; j++)

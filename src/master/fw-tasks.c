@@ -6,10 +6,12 @@
  * a uuid, is sent again every FW_RESEND_SEC and on every re-subscription until the
  * framework ACKNOWLEDGEs it. A task in a terminal state is forgotten once acknowledged.
  *
- * Re-registration of an agent resets its a->free (apps.c); the agent then reports its tasks
- * and frameworks_task_recovered takes back what each of ours holds. A task of ours on that
- * agent the agent did not report is lost: fw_tasks_tick notices the new registration by a
- * change of the agent's stream (struct fw_agent_view) and reports such tasks lost.
+ * Tasks loaded at start hold nothing until their agent reports them: the agent reports its
+ * tasks when it (re)registers and frameworks_task_recovered takes in the ledger what each
+ * of ours holds (a task held already keeps its take). A task of ours on that agent the
+ * agent did not report is lost: fw_tasks_tick notices the new registration by a change of
+ * the agent's stream (struct fw_agent_view), reports such tasks lost and gives back what
+ * they held.
  *
  * The tick costs O(agents + tasks that need it), not O(tasks), through two indexes kept
  * here (fw-int.h):
@@ -169,45 +171,25 @@ void fw_task_free(struct fw_task *t)
 	free(t);
 }
 
-/* Takes t's resources from its agent's free set (again, after a re-registration reset it). */
-static void task_hold(struct frameworks *fws, struct fw_task *t, struct m_agent *a)
+int fw_task_hold(struct frameworks *fws, struct fw_task *t, struct m_agent *a)
 {
-	if (resources_subtract(&a->free, &t->res) < 0) {
+	if (t->held)
+		return 0;
+	const char *role = quota_fw_task_role(t);
+	if (ledger_take(fws->m, a, role, NULL, &t->res) < 0) {
 		log_warn("frameworks", "agent '%s' holds more than it offers (task '%s')", a->id,
 			 t->id);
-		return;
+		return -ENOSPC;
 	}
+	free(t->alloc_role);
+	t->alloc_role = xstrdup(role);
 	a->ntasks++;
-	if (!t->held)
-		fw_task_count(fws, t);
-}
-
-void fw_task_count(struct frameworks *fws, struct fw_task *t)
-{
 	if (t->fw) {
 		resources_add(&t->fw->used, &t->res);
 		t->fw->ntasks++;
 	}
-	free(t->alloc_role);
-	t->alloc_role = xstrdup(quota_fw_task_role(t));
-	quota_ledger(fws->m, t->alloc_role, &t->res, false, 1);
 	t->held = true;
-}
-
-/* Stops counting t as held without giving anything to the agent (its free set was reset). */
-static void task_unhold(struct frameworks *fws, struct fw_task *t)
-{
-	if (t->held && t->fw) {
-		if (resources_subtract(&t->fw->used, &t->res) < 0)
-			resources_release(&t->fw->used);
-		if (t->fw->ntasks)
-			t->fw->ntasks--;
-	}
-	if (t->held && t->alloc_role)
-		quota_ledger(fws->m, t->alloc_role, &t->res, false, -1);
-	free(t->alloc_role);
-	t->alloc_role = NULL;
-	t->held = false;
+	return 0;
 }
 
 void fw_task_release(struct frameworks *fws, struct fw_task *t)
@@ -215,12 +197,18 @@ void fw_task_release(struct frameworks *fws, struct fw_task *t)
 	if (!t->held)
 		return;
 	struct m_agent *a = hmap_get(&fws->m->agents, t->agent_id);
-	if (a) {
-		resources_add(&a->free, &t->res);
-		if (a->ntasks)
-			a->ntasks--;
+	ledger_give(fws->m, a, t->alloc_role, NULL, &t->res);
+	if (a && a->ntasks)
+		a->ntasks--;
+	if (t->fw) {
+		if (resources_subtract(&t->fw->used, &t->res) < 0)
+			resources_release(&t->fw->used);
+		if (t->fw->ntasks)
+			t->fw->ntasks--;
 	}
-	task_unhold(fws, t);
+	free(t->alloc_role);
+	t->alloc_role = NULL;
+	t->held = false;
 }
 
 void fw_task_forget(struct frameworks *fws, struct fw_task *t)
@@ -287,7 +275,7 @@ void fw_flush(struct frameworks *fws)
 		/* If the agent's stream just broke, it re-registers without the task: the task
 		 * is then reported lost (fw_tasks_tick). */
 		if (registry_send(a, json_incref(json_object_get(e, "record"))) == 0)
-			master_metrics_task_launched();
+			rm_count_launch(fws->m);
 	}
 	json_decref(q);
 }
@@ -447,7 +435,7 @@ void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec)
 		t->kill_sent = true;
 		t->kill_pending = false;
 		task_watch(t);
-		master_metrics_task_killed();
+		rm_count_kill(fws->m);
 		return;
 	}
 	t->kill_pending = true; /* sent by fw_tasks_tick once the agent is back */
@@ -459,7 +447,6 @@ void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec)
 static void task_gone(struct frameworks *fws, struct fw_task *t, const char *reason,
 		      const char *message)
 {
-	task_unhold(fws, t);
 	if (t->fw) {
 		json_t *s = fw_status_master(t->id, t->agent_id, gone_state(t->fw), reason, message);
 		fw_send_update(t->fw, s);
@@ -541,7 +528,9 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 		return true;
 	if (reason && !strcmp(reason, "REASON_TASK_READY"))
 		return true; /* berth's readiness checks: not a Mesos notion */
-	master_metrics_status_update(state);
+	rm_count_status(m, state);
+	if (!strcmp(state, "TASK_RUNNING") && !t->started_usec)
+		t->started_usec = time_real_usec();
 	bool terminal = fw_state_terminal(state);
 	if (terminal)
 		fw_task_release(fws, t);
@@ -573,11 +562,11 @@ bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *
 		return false;
 	struct fw_agent_view *v = fw_agent_view(fws, a);
 	t->agent_gen = v->gen;
-	/* The registration reset a->free: take this task's share again (task_hold counts it
-	 * again). */
-	task_unhold(fws, t);
-	task_hold(fws, t, a);
+	/* Loaded at start: it holds its share from now on (a task held already keeps it). */
+	fw_task_hold(fws, t, a);
 	const char *st = fw_state_intern(state);
+	if (st && !strcmp(st, "TASK_RUNNING") && !t->started_usec)
+		t->started_usec = time_real_usec();
 	if (st && !fw_state_terminal(st) && t->fw && strcmp(st, t->state)) {
 		t->state = st;
 		fw_task_store(fws, t);
@@ -586,6 +575,25 @@ bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *
 	if (!t->fw || t->kill_pending)
 		fw_task_kill(fws, t, t->grace_sec);
 	return true;
+}
+
+void frameworks_each_task(struct master *m, bool detail, rm_task_fn fn, void *ctx)
+{
+	(void)detail;
+	const char *k;
+	void *v;
+	for (size_t i = 0; m->fw && hmap_next(&m->fw->tasks, &i, &k, &v);) {
+		const struct fw_task *t = v;
+		if (!t->fw) /* an orphan: its framework is gone */
+			continue;
+		struct rm_task_view view = {
+			.id = t->id, .framework_id = t->fw_id, .name = t->name ? t->name : "",
+			.agent_id = t->agent_id, .state = t->state,
+			.role = t->alloc_role ? t->alloc_role : quota_fw_task_role(t), .res = &t->res,
+			.started_usec = t->started_usec, .healthy = -1,
+		};
+		fn(&view, ctx);
+	}
 }
 
 void frameworks_agent_lost(struct master *m, struct m_agent *a)

@@ -1,28 +1,45 @@
-/* The master: cluster state, the apps framework and every HTTP API on one port. */
+/* The resource manager as the server (src/server) sees it: its life cycle, its HTTP
+ * handlers, its tick and its metrics. Frameworks use master/rm.h instead. */
 #pragma once
 #include <event2/event.h>
-#include <stddef.h>
+#include <event2/http.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-struct master_config {
-	const char *http_addr;
-	uint16_t http_port;
-	const char *store_url;
-	double agent_timeout_sec;
-	double heartbeat_sec;
-	size_t max_body;
-	const char *hostname;      /* advertised in /v2/info, /v2/leader */
-};
+#include "master/rm.h"
 
-#define MASTER_DEFAULT_MAX_BODY (1024 * 1024)
+struct metrics;
 
-struct master;
+/* Opens the store, loads agents, reservations, quotas and external frameworks. Returns 0 and
+ * *out, or -errno (the reason is logged). cfg's strings are copied. Built-in frameworks
+ * register next (rm_framework_add), then rm_start. */
+int rm_new(struct event_base *base, const struct master_config *cfg, struct master **out);
+/* After the built-in frameworks registered: recovers the external frameworks' tasks (a task
+ * id is unique across all frameworks). 0 or -errno. */
+int rm_start(struct master *m);
+/* Commits and answers the status updates read, ends the operator streams (before the HTTP
+ * server goes). NULL is fine. */
+void rm_stop(struct master *m);
+/* Frees m (NULL is fine); rm_stop first. */
+void rm_free(struct master *m);
+/* The port the master's HTTP server listens on (for /master/state's pid and leader). */
+void rm_set_port(struct master *m, uint16_t port);
+/* Every 250 ms: agent timeouts and heartbeats, offers, rescinds, failover timeouts. */
+void rm_tick(struct master *m);
+/* Registers the resource manager's metrics in reg (borrowed for m's life). */
+void rm_metrics_register(struct master *m, struct metrics *reg);
 
-/* Opens the store, loads the state and starts listening. Returns 0 and *out, or -errno
- * (the reason is logged). cfg's strings are copied. */
-int master_new(struct event_base *base, const struct master_config *cfg, struct master **out);
-void master_free(struct master *m); /* accepts NULL */
-/* The port the HTTP server listens on. */
-uint16_t master_port(const struct master *m);
-/* `berth master …`: parses flags, runs until SIGTERM/SIGINT, returns the exit code. */
-int master_main(int argc, char **argv);
+/* HTTP handlers (the server's route table checks the method where it says so). */
+void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req); /* POST */
+void rm_handle_agent_update(struct master *m, struct evhttp_request *req);    /* POST */
+void rm_handle_agent_heartbeat(struct master *m, struct evhttp_request *req); /* POST */
+void rm_handle_scheduler(struct master *m, struct evhttp_request *req);   /* /api/v1/scheduler */
+void rm_handle_operator(struct master *m, struct evhttp_request *req);    /* /api/v1 */
+void rm_handle_state(struct master *m, struct evhttp_request *req);       /* /master/state */
+void rm_handle_slaves(struct master *m, struct evhttp_request *req);      /* GET /master/slaves */
+/* /api/berth/tasks/{id}/files/…: a task's sandbox, proxied to its agent. */
+void rm_handle_task_files(struct master *m, struct evhttp_request *req, const char *path);
+
+/* What the server's metrics sample (read-only). Calls fn for every live task of every
+ * framework, built-in or external (detail: as in rm_framework_ops.each_task). */
+void rm_each_task(struct master *m, bool detail, rm_task_fn fn, void *ctx);

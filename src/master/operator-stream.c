@@ -12,11 +12,13 @@
  *  - A subscriber holds at most OP_MAX_PENDING unsent bytes past its first record; one that
  *    does not read is cut off (http_stream's bound). At most OP_MAX_SUBSCRIBERS at once
  *    (more get 503).
- *  - Tasks of the apps framework are announced (TASK_ADDED) before their first TASK_UPDATED:
- *    `announced` holds the ids of live tasks staged since the first subscriber came, so a task
- *    shown in a subscriber's get_state is not announced to it again (per-subscriber `since`).
- *    It is bounded by the live tasks (and OP_MAX_ANNOUNCED) and emptied with the last
- *    subscriber. */
+ *  - Tasks of the built-in frameworks are announced (TASK_ADDED) before their first
+ *    TASK_UPDATED: m->op_announced holds the ids of live tasks staged since the first
+ *    subscriber came, so a task shown in a subscriber's get_state is not announced to it
+ *    again (per-subscriber `since`). It is bounded by the live tasks (and OP_MAX_ANNOUNCED)
+ *    and emptied with the last subscriber.
+ *  - The subscribers are m's (m->op_subs); the server ends every stream (and so runs every
+ *    on_close) before the master is freed. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,10 +45,6 @@ struct op_sub {
 	struct op_sub *prev, *next;
 };
 
-static struct op_sub *subs;
-static unsigned nsubs;
-static struct hmap announced = HMAP_INIT; /* app task id -> (void *)1 */
-static uint64_t announced_since;          /* realtime */
 
 /* ---- pure builders ---- */
 
@@ -94,16 +92,21 @@ json_t *operator_task_updated_v1(const char *framework_id, json_t *status)
 unsigned operator_stream_count(const struct master *m)
 {
 	unsigned n = 0;
-	for (const struct op_sub *s = subs; s; s = s->next)
-		if (s->m == m && !s->dead)
+	for (const struct op_sub *s = m->op_subs; s; s = s->next)
+		if (!s->dead)
 			n++;
 	return n;
 }
 
+bool rm_event_listeners(const struct master *m)
+{
+	return m->op_subs != NULL;
+}
+
 static bool anyone(const struct master *m)
 {
-	for (const struct op_sub *s = subs; s; s = s->next)
-		if (s->m == m && !s->dead)
+	for (const struct op_sub *s = m->op_subs; s; s = s->next)
+		if (!s->dead)
 			return true;
 	return false;
 }
@@ -128,8 +131,8 @@ static void publish(struct master *m, json_t *ev, uint64_t since_usec)
 		return;
 	struct http_shared *sh = http_shared_new(rec, len);
 	free(rec);
-	for (struct op_sub *s = subs; s; s = s->next)
-		if (s->m == m && (!since_usec || s->since_usec <= since_usec))
+	for (struct op_sub *s = m->op_subs; s; s = s->next)
+		if (!since_usec || s->since_usec <= since_usec)
 			sub_write(s, sh);
 	http_shared_unref(sh);
 }
@@ -154,25 +157,26 @@ static void on_close(struct http_stream *st, void *ctx)
 {
 	(void)st;
 	struct op_sub *s = ctx;
+	struct master *m = s->m;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		subs = s->next;
+		m->op_subs = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	nsubs--;
+	m->op_nsubs--;
 	if (s->hb)
 		event_free(s->hb);
 	free(s);
-	if (!subs) {
-		hmap_release(&announced);
-		hmap_init(&announced);
+	if (!m->op_subs) {
+		hmap_release(&m->op_announced);
+		hmap_init(&m->op_announced);
 	}
 }
 
 void operator_stream_subscribe(struct master *m, struct evhttp_request *req, json_t *get_state)
 {
-	if (nsubs >= OP_MAX_SUBSCRIBERS) {
+	if (m->op_nsubs >= OP_MAX_SUBSCRIBERS) {
 		json_decref(get_state);
 		http_reply_text(req, 503, "Too many operator API subscribers");
 		return;
@@ -190,13 +194,13 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 	struct op_sub *s = xcalloc(1, sizeof(*s));
 	s->m = m;
 	s->since_usec = time_real_usec();
-	if (!subs)
-		announced_since = s->since_usec;
-	s->next = subs;
-	if (subs)
-		subs->prev = s;
-	subs = s;
-	nsubs++;
+	if (!m->op_subs)
+		m->op_announced_since = s->since_usec;
+	s->next = m->op_subs;
+	if (m->op_subs)
+		m->op_subs->prev = s;
+	m->op_subs = s;
+	m->op_nsubs++;
 	/* The first record may be large (the whole state): the bound applies past it. */
 	s->st = http_stream_start(req, 200, "application/json", OP_MAX_PENDING + len, on_close, s);
 	if (http_stream_write(s->st, rec, len) < 0)
@@ -207,13 +211,13 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 	if (!s->hb || event_add(s->hb, &tv) < 0)
 		log_warn("master", "operator subscriber: cannot arm its heartbeat timer");
 	log_info("master", "operator API subscriber from %s (%u now)", http_request_peer(req),
-		 nsubs);
+		 m->op_nsubs);
 }
 
 void operator_stream_close_all(struct master *m)
 {
-	for (struct op_sub *s = subs; s; s = s->next)
-		if (s->m == m && !s->dead) {
+	for (struct op_sub *s = m->op_subs; s; s = s->next)
+		if (!s->dead) {
 			s->dead = true;
 			http_stream_close(s->st);
 		}
@@ -221,62 +225,48 @@ void operator_stream_close_all(struct master *m)
 
 /* ---- tasks ---- */
 
-static json_t *app_task_v1(struct master *m, const struct m_instance *in, const char *state)
+/* TASK_ADDED for a built-in framework's task not announced yet (and staged while someone
+ * listens). */
+static void task_announce(struct master *m, const struct rm_task_view *t)
 {
-	const struct app *def = in->app->def;
-	const char *role = def->role ? def->role : "*";
-	char name[APP_MAX_ID_LEN + 1];
-	app_task_name(def->id, name);
-	json_t *t = json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:s}", "name", name, "task_id",
-			      "value", in->task_id, "framework_id", "value", m->framework_id,
-			      "agent_id", "value", in->agent_id ? in->agent_id : "", "state", state);
-	json_t *res = state_json_resources_v1(&in->res, role);
-	if (json_array_size(res))
-		json_object_set_new(t, "resources", res);
-	else
-		json_decref(res);
-	json_t *labels = state_json_labels(def->labels);
-	if (json_array_size(labels))
-		json_object_set_new(t, "labels", json_pack("{s:O}", "labels", labels));
-	json_decref(labels);
-	json_object_set_new(t, "discovery", state_json_discovery(def, name, in->ports, in->nports));
-	if (def->user)
-		json_object_set_new(t, "user", json_string(def->user));
-	return t;
+	if (!t->id || !t->id[0] || hmap_get(&m->op_announced, t->id))
+		return;
+	if (t->staged_usec < m->op_announced_since || hmap_len(&m->op_announced) >= OP_MAX_ANNOUNCED)
+		return;
+	hmap_put(&m->op_announced, t->id, (void *)1);
+	struct rm_task_view staging = *t;
+	staging.state = "TASK_STAGING";
+	staging.started_usec = 0;
+	staging.healthy = -1;
+	json_t *task = state_json_task(&staging, NULL, true);
+	json_object_del(task, "statuses");
+	json_object_del(task, "status_update_state");
+	publish(m, operator_event_new("TASK_ADDED", json_pack("{s:o}", "task", task)),
+		t->staged_usec);
 }
 
-/* TASK_ADDED for an app task not announced yet (and staged while someone listens). */
-static void app_announce(struct master *m, const struct m_instance *in)
-{
-	if (!in->task_id || !in->task_id[0] || hmap_get(&announced, in->task_id))
-		return;
-	if (in->staged_at < announced_since || hmap_len(&announced) >= OP_MAX_ANNOUNCED)
-		return;
-	hmap_put(&announced, in->task_id, (void *)1);
-	publish(m, operator_event_new("TASK_ADDED", json_pack("{s:o}", "task",
-				       app_task_v1(m, in, "TASK_STAGING"))),
-		in->staged_at);
-}
-
-void operator_event_app_task_added(struct master *m, const struct m_instance *in)
+void rm_event_task_added(struct master *m, struct rm_client *c, const struct rm_task_view *t)
 {
 	if (anyone(m))
-		app_announce(m, in);
+		task_announce(m, t);
+	else
+		json_decref(t->discovery);
 }
 
-void operator_event_app_task_updated(struct master *m, const struct m_instance *in,
-				     const char *state, const char *message)
+void rm_event_task_updated(struct master *m, struct rm_client *c, const struct rm_task_view *t,
+			   const char *state, const char *message)
 {
-	if (!anyone(m) || !state || !in->task_id)
+	if (!anyone(m) || !state || !t->id) {
+		json_decref(t->discovery);
 		return;
-	app_announce(m, in);
+	}
+	task_announce(m, t);
 	publish(m,
-		operator_task_updated_v1(m->framework_id,
-					 operator_status_v1(in->task_id, in->agent_id, state,
-							    message, time_real_usec())),
+		operator_task_updated_v1(c->id, operator_status_v1(t->id, t->agent_id, state, message,
+								   time_real_usec())),
 		0);
-	if (apps_state_is_terminal(state))
-		hmap_del(&announced, in->task_id);
+	if (task_state_terminal(state))
+		hmap_del(&m->op_announced, t->id);
 }
 
 struct fw_added {
@@ -339,27 +329,11 @@ void operator_event_agent_added(struct master *m, const struct m_agent *a)
 {
 	if (!anyone(m))
 		return;
-	uint16_t port = registry_agent_port(a);
-	if (!port)
-		port = 5051;
-	char pid[400];
-	state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
-	json_t *info = json_pack("{s:s, s:i, s:{s:s}}", "hostname", a->hostname, "port", (int)port,
-				 "id", "value", a->id);
-	json_t *res = state_json_resources_v1(&a->total, NULL);
-	json_t *attrs = state_json_attributes_v1(&a->attrs);
-	if (json_array_size(res))
-		json_object_set(info, "resources", res);
-	if (json_array_size(attrs))
-		json_object_set(info, "attributes", attrs);
-	json_decref(attrs);
-	json_t *agent = json_pack("{s:o, s:b, s:b, s:s, s:s, s:{s:I}}", "agent_info", info,
-				  "active", 1, "deactivated", 0, "version",
-				  STATE_JSON_MESOS_VERSION, "pid", pid, "registered_time",
-				  "nanoseconds", (json_int_t)(a->registered_usec * 1000));
-	if (json_array_size(res))
-		json_object_set(agent, "total_resources", res);
-	json_decref(res);
+	json_t *agent = state_json_v1_agent(a);
+	/* Announced as it registers: active, nothing allocated yet. */
+	json_object_set_new(agent, "active", json_true());
+	json_object_set_new(agent, "deactivated", json_false());
+	json_object_del(agent, "allocated_resources");
 	publish(m, operator_event_new("AGENT_ADDED", json_pack("{s:o}", "agent", agent)), 0);
 }
 
@@ -381,28 +355,13 @@ void operator_event_agent_removed(struct master *m, const struct m_agent *a)
 
 /* ---- frameworks ---- */
 
-static json_t *framework_v1(const struct fw_framework *fw)
-{
-	json_t *info = fw->info ? json_deep_copy(fw->info) : json_object();
-	json_object_set_new(info, "id", json_pack("{s:s}", "value", fw->id));
-	bool on = fw_subscribed(fw);
-	json_t *f = json_pack("{s:o, s:b, s:b, s:b}", "framework_info", info, "active", on,
-			      "connected", on, "recovered", 0);
-	json_t *used = state_json_resources_v1(&fw->used, NULL);
-	if (json_array_size(used))
-		json_object_set_new(f, "allocated_resources", used);
-	else
-		json_decref(used);
-	return f;
-}
-
 void operator_event_framework_subscribed(struct master *m, const struct fw_framework *fw,
 					 bool is_new)
 {
 	if (!anyone(m))
 		return;
 	const char *type = is_new ? "FRAMEWORK_ADDED" : "FRAMEWORK_UPDATED";
-	publish(m, operator_event_new(type, json_pack("{s:o}", "framework", framework_v1(fw))), 0);
+	publish(m, operator_event_new(type, json_pack("{s:o}", "framework", state_json_v1_framework(m, fw))), 0);
 }
 
 void operator_event_framework_updated(struct master *m, const struct fw_framework *fw)

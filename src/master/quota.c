@@ -7,10 +7,10 @@
  * GET_QUOTA, persisted at roles/<role> as {"role", "weight"?, "guarantees"?, "limits"?}.
  * A role back at the defaults has no record.
  *
- * Accounting (the ledger, m->ledger; quota_snapshot copies it): a role's allocation is the
- * resources of
- *  - the apps framework's instances of apps with that role: in->res of live instances and
- *    in->reserved (the disk a resident instance keeps on its agent) of every instance;
+ * Accounting (the ledger, m->roles, ledger.c; quota_snapshot copies it): a role's
+ * allocation is the resources of
+ *  - the built-in frameworks' takes in that role (the apps framework: in->res of live
+ *    instances and in->reserved, the disk a resident instance keeps on its agent);
  *  - held framework tasks allocated to that role: the role the task's resources are
  *    reserved for when it is one of the framework's roles, else the framework's first
  *    role, as at the time the task was held (kept in t->alloc_role).
@@ -30,8 +30,8 @@
  *    the role's weight, then their own dominant share, then id (weighted DRF, two levels,
  *    as Mesos's hierarchical sorter does for a flat role tree).
  *
- * The configuration lives here (static, for the one master that loaded it, as
- * reservations.c does); quota_free_all releases it. */
+ * The configuration lives in m->quota_roles, loaded at start (quota_load) and released by
+ * quota_free_all. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -47,7 +47,6 @@
 #include "master/state-json.h"
 #include "model/mesos-resources.h"
 
-const char *const quota_kinds[QUOTA_NKINDS] = { "cpus", "mem", "disk", "gpus" };
 
 #define QUOTA_MAX_ROLES 1024
 #define QUOTA_EPS 1e-9
@@ -61,153 +60,8 @@ struct quota_role {
 	struct quota_amounts limit; /* INFINITY when not limited */
 };
 
-/* ---- pure arithmetic ---- */
-
-int quota_kind_index(const char *name)
-{
-	int i;
-	switch (name[0]) { /* hot in the accounting loops: one strcmp at most */
-	case 'c': i = 0; break;
-	case 'm': i = 1; break;
-	case 'd': i = 2; break;
-	case 'g': i = 3; break;
-	default: return -1;
-	}
-	return strcmp(quota_kinds[i], name) ? -1 : i;
-}
-
-void quota_amounts_zero(struct quota_amounts *a)
-{
-	for (int i = 0; i < QUOTA_NKINDS; i++)
-		a->v[i] = 0;
-}
-
-void quota_amounts_unlimited(struct quota_amounts *a)
-{
-	for (int i = 0; i < QUOTA_NKINDS; i++)
-		a->v[i] = INFINITY;
-}
-
-void quota_amounts_add(struct quota_amounts *a, const struct quota_amounts *b)
-{
-	for (int i = 0; i < QUOTA_NKINDS; i++)
-		a->v[i] += b->v[i];
-}
-
-void quota_amounts_of(const struct resources *r, const char *role, struct quota_amounts *out)
-{
-	quota_amounts_zero(out);
-	for (size_t j = 0; j < r->n; j++) {
-		const struct resource *e = &r->v[j];
-		int idx = e->type == RES_SCALAR ? quota_kind_index(e->name) : -1;
-		if (idx >= 0 && (!role || !strcmp(e->role, role)))
-			out->v[idx] += e->scalar;
-	}
-}
-
-bool quota_fits(const struct quota_amounts *alloc, const struct quota_amounts *more,
-		const struct quota_amounts *limit, char *err, size_t errlen)
-{
-	for (int i = 0; i < QUOTA_NKINDS; i++) {
-		if (more->v[i] <= QUOTA_EPS || isinf(limit->v[i]))
-			continue;
-		if (alloc->v[i] + more->v[i] > limit->v[i] + QUOTA_EPS) {
-			if (err)
-				snprintf(err, errlen, "%s: %g allocated + %g asked exceeds the limit %g",
-					 quota_kinds[i], alloc->v[i], more->v[i], limit->v[i]);
-			return false;
-		}
-	}
-	return true;
-}
-
-void quota_headroom(const struct quota_amounts *alloc, const struct quota_amounts *limit,
-		    struct quota_amounts *out)
-{
-	for (int i = 0; i < QUOTA_NKINDS; i++) {
-		double h = limit->v[i] - alloc->v[i];
-		out->v[i] = isinf(limit->v[i]) ? INFINITY : (h > 0 ? h : 0);
-	}
-}
-
-void quota_unmet(const struct quota_amounts *guar, const struct quota_amounts *consumed,
-		 struct quota_amounts *out)
-{
-	for (int i = 0; i < QUOTA_NKINDS; i++) {
-		double u = guar->v[i] - consumed->v[i];
-		out->v[i] = u > 0 ? u : 0;
-	}
-}
-
-void quota_cap_offer(struct resources *res, const struct quota_amounts *all_cap,
-		     const struct quota_amounts *star_cap)
-{
-	struct resources out = RESOURCES_INIT;
-	double left_all[QUOTA_NKINDS], left_star[QUOTA_NKINDS];
-	for (int i = 0; i < QUOTA_NKINDS; i++) {
-		left_all[i] = all_cap ? all_cap->v[i] : INFINITY;
-		left_star[i] = star_cap ? star_cap->v[i] : INFINITY;
-	}
-	/* Reserved entries first (they are the role's own), then the unreserved ones. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t j = 0; j < res->n; j++) {
-			const struct resource *e = &res->v[j];
-			bool star = !strcmp(e->role, "*");
-			if (star != (pass == 1))
-				continue;
-			int k = e->type == RES_SCALAR ? quota_kind_index(e->name) : -1;
-			if (k < 0) {
-				struct resources one = { (struct resource *)e, 1 };
-				resources_add(&out, &one);
-				continue;
-			}
-			double take = e->scalar;
-			if (take > left_all[k])
-				take = left_all[k];
-			if (star && take > left_star[k])
-				take = left_star[k];
-			if (take <= QUOTA_EPS)
-				continue;
-			left_all[k] -= take;
-			if (star)
-				left_star[k] -= take;
-			resources_add_scalar(&out, e->name, e->role, take);
-		}
-	}
-	resources_release(res);
-	*res = out;
-}
-
-int quota_drf_cmp(const struct quota_drf_client *a, const struct quota_drf_client *b)
-{
-	double ra = a->role_share / (a->weight > 0 ? a->weight : 1);
-	double rb = b->role_share / (b->weight > 0 ? b->weight : 1);
-	if (ra < rb - QUOTA_EPS)
-		return -1;
-	if (ra > rb + QUOTA_EPS)
-		return 1;
-	if (a->share < b->share)
-		return -1;
-	if (a->share > b->share)
-		return 1;
-	return strcmp(a->id, b->id);
-}
-
-static int drf_cmp(const void *pa, const void *pb)
-{
-	return quota_drf_cmp(pa, pb);
-}
-
-void quota_drf_sort(struct quota_drf_client *v, size_t n)
-{
-	if (n > 1)
-		qsort(v, n, sizeof(*v), drf_cmp);
-}
-
 /* ---- configuration ---- */
 
-static struct hmap roles;           /* name -> struct quota_role* */
-static struct master *roles_master; /* the master roles was loaded for */
 
 static void role_free(struct quota_role *q)
 {
@@ -295,8 +149,8 @@ static int role_store(struct master *m, const struct quota_role *q)
 
 static int load_one(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
 {
+	struct master *m = ctx;
 	(void)version;
-	(void)ctx;
 	json_error_t je;
 	json_t *j = json_loadb(val, len, 0, &je);
 	const char *name = json_string_value(json_object_get(j, "role"));
@@ -317,11 +171,11 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 			q = NULL;
 		}
 	}
-	if (!q || hmap_len(&roles) >= QUOTA_MAX_ROLES)
+	if (!q || hmap_len(&m->quota_roles) >= QUOTA_MAX_ROLES)
 		log_warn("master", "store: bad role record '%s', ignored", key);
 	else
-		role_free(hmap_put(&roles, q->name, q));
-	if (q && hmap_get(&roles, q->name) != q)
+		role_free(hmap_put(&m->quota_roles, q->name, q));
+	if (q && hmap_get(&m->quota_roles, q->name) != q)
 		role_free(q);
 	json_decref(j);
 	return 0;
@@ -329,32 +183,22 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 
 void quota_free_all(struct master *m)
 {
-	if (roles_master != m)
-		return;
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&roles, &i, &k, &v);)
+	for (size_t i = 0; hmap_next(&m->quota_roles, &i, &k, &v);)
 		role_free(v);
-	hmap_release(&roles);
-	roles_master = NULL;
+	hmap_release(&m->quota_roles);
 }
 
-static void ensure_loaded(struct master *m)
+int quota_load(struct master *m)
 {
-	if (roles_master == m)
-		return;
-	if (roles_master)
-		quota_free_all(roles_master);
-	hmap_init(&roles);
-	roles_master = m;
-	if (m->store)
-		store_list(m->store, "roles/", load_one, NULL);
+	hmap_init(&m->quota_roles);
+	return m->store ? store_list(m->store, "roles/", load_one, m) : 0;
 }
 
 static const struct quota_role *role_get(struct master *m, const char *name)
 {
-	ensure_loaded(m);
-	return hmap_get(&roles, name);
+	return hmap_get(&m->quota_roles, name);
 }
 
 double quota_role_weight(struct master *m, const char *role)
@@ -387,55 +231,26 @@ const char *quota_fw_task_role(const struct fw_task *t)
 	return fw->roles[0];
 }
 
-void quota_ledger(struct master *m, const char *role, const struct resources *r, bool apps,
-		  int sign)
-{
-	struct quota_amounts a;
-	quota_amounts_of(r, NULL, &a);
-	struct quota_amounts *slot = snap_slot(&m->ledger, role);
-	for (int i = 0; i < QUOTA_NKINDS; i++) {
-		slot->v[i] += sign * a.v[i];
-		if (slot->v[i] < QUOTA_EPS)
-			slot->v[i] = 0; /* no drift below zero from rounding */
-		if (apps) {
-			m->ledger_apps.v[i] += sign * a.v[i];
-			if (m->ledger_apps.v[i] < QUOTA_EPS)
-				m->ledger_apps.v[i] = 0;
-		}
-	}
-}
-
-void quota_ledger_free(struct master *m)
-{
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&m->ledger, &i, &k, &v);)
-		free(v);
-	hmap_release(&m->ledger);
-}
-
 void quota_snapshot_build(struct master *m, struct quota_snapshot *s)
 {
 	hmap_init(&s->alloc);
 	hmap_init(&s->resv_free);
 	quota_amounts_zero(&s->star_free);
 	quota_amounts_zero(&s->total);
-	quota_amounts_zero(&s->apps);
 	const char *k;
 	void *v;
 	/* Allocations: the ledger, O(roles). */
-	for (size_t i = 0; hmap_next(&m->ledger, &i, &k, &v);)
+	for (size_t i = 0; hmap_next(&m->roles.roles, &i, &k, &v);)
 		quota_amounts_add(snap_slot(&s->alloc, k), v);
-	s->apps = m->ledger_apps;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
 		const struct m_agent *a = v;
 		if (a->state != AGENT_CONNECTED)
 			continue;
 		struct quota_amounts t;
-		quota_amounts_of(&a->total, NULL, &t);
+		quota_amounts_of(rm_agent_total(a), NULL, &t);
 		quota_amounts_add(&s->total, &t);
-		for (size_t j = 0; j < a->free.n; j++) {
-			const struct resource *e = &a->free.v[j];
+		for (size_t j = 0; j < rm_agent_free(a)->n; j++) {
+			const struct resource *e = &rm_agent_free(a)->v[j];
 			int idx = e->type == RES_SCALAR ? quota_kind_index(e->name) : -1;
 			if (idx < 0)
 				continue;
@@ -447,15 +262,12 @@ void quota_snapshot_build(struct master *m, struct quota_snapshot *s)
 	}
 }
 
-void quota_snapshot_take(struct quota_snapshot *s, const char *role, const struct resources *r,
-			 bool apps)
+void quota_snapshot_take(struct quota_snapshot *s, const char *role, const struct resources *r)
 {
 	struct quota_amounts all, star;
 	quota_amounts_of(r, NULL, &all);
 	quota_amounts_of(r, "*", &star);
 	quota_amounts_add(snap_slot(&s->alloc, role), &all);
-	if (apps)
-		quota_amounts_add(&s->apps, &all);
 	for (int i = 0; i < QUOTA_NKINDS; i++) {
 		s->star_free.v[i] -= star.v[i];
 		if (s->star_free.v[i] < 0)
@@ -509,10 +321,9 @@ static void held_for_others(struct master *m, const struct quota_snapshot *s, co
 			    struct quota_amounts *out)
 {
 	quota_amounts_zero(out);
-	ensure_loaded(m);
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&roles, &i, &k, &v);) {
+	for (size_t i = 0; hmap_next(&m->quota_roles, &i, &k, &v);) {
 		const struct quota_role *q = v;
 		if (!q->quota_set || !strcmp(q->name, role))
 			continue;
@@ -543,10 +354,9 @@ void quota_role_caps(struct master *m, const struct quota_snapshot *s, const cha
 
 bool quota_any(struct master *m)
 {
-	ensure_loaded(m);
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&roles, &i, &k, &v);)
+	for (size_t i = 0; hmap_next(&m->quota_roles, &i, &k, &v);)
 		if (((const struct quota_role *)v)->quota_set)
 			return true;
 	return false;
@@ -677,10 +487,10 @@ static int roles_commit(struct master *m, struct quota_role **upd, size_t n)
 		if (r < 0) {
 			role_free(upd[i]);
 		} else if (!upd[i]->weight_set && !upd[i]->quota_set) {
-			role_free(hmap_del(&roles, upd[i]->name));
+			role_free(hmap_del(&m->quota_roles, upd[i]->name));
 			role_free(upd[i]);
 		} else {
-			role_free(hmap_put(&roles, upd[i]->name, upd[i]));
+			role_free(hmap_put(&m->quota_roles, upd[i]->name, upd[i]));
 		}
 	}
 	if (r == 0 && m->fw)
@@ -688,11 +498,11 @@ static int roles_commit(struct master *m, struct quota_role **upd, size_t n)
 	return r;
 }
 
-static size_t roles_added(struct quota_role **upd, size_t n)
+static size_t roles_added(struct master *m, struct quota_role **upd, size_t n)
 {
 	size_t added = 0;
 	for (size_t i = 0; i < n; i++)
-		added += !hmap_get(&roles, upd[i]->name);
+		added += !hmap_get(&m->quota_roles, upd[i]->name);
 	return added;
 }
 
@@ -739,7 +549,7 @@ static void update_weights(struct master *m, struct evhttp_request *req, const j
 		q->weight = json_number_value(w);
 		q->weight_set = q->weight != 1.0;
 	}
-	if (hmap_len(&roles) + roles_added(upd, n) > QUOTA_MAX_ROLES) {
+	if (hmap_len(&m->quota_roles) + roles_added(m, upd, n) > QUOTA_MAX_ROLES) {
 		reply_err(req, 400, "Too many configured roles (at most %d)", QUOTA_MAX_ROLES);
 		upd_free(upd, n);
 		return;
@@ -823,7 +633,7 @@ static void update_quota(struct master *m, struct evhttp_request *req, const jso
 		for (int k = 0; k < QUOTA_NKINDS; k++)
 			q->quota_set |= g.v[k] > QUOTA_EPS || !isinf(l.v[k]);
 	}
-	if (hmap_len(&roles) + roles_added(upd, n) > QUOTA_MAX_ROLES) {
+	if (hmap_len(&m->quota_roles) + roles_added(m, upd, n) > QUOTA_MAX_ROLES) {
 		reply_err(req, 400, "Too many configured roles (at most %d)", QUOTA_MAX_ROLES);
 		upd_free(upd, n);
 		return;
@@ -835,7 +645,7 @@ static void update_quota(struct master *m, struct evhttp_request *req, const jso
 		quota_amounts_zero(&sum);
 		const char *k;
 		void *v;
-		for (size_t j = 0; hmap_next(&roles, &j, &k, &v);) {
+		for (size_t j = 0; hmap_next(&m->quota_roles, &j, &k, &v);) {
 			const struct quota_role *q = v;
 			if (q->quota_set && !upd_find(upd, n, q->name))
 				quota_amounts_add(&sum, &q->guar);
@@ -850,7 +660,7 @@ static void update_quota(struct master *m, struct evhttp_request *req, const jso
 			struct quota_amounts one;
 			if (a->state != AGENT_CONNECTED)
 				continue;
-			quota_amounts_of(&a->total, "*", &one);
+			quota_amounts_of(rm_agent_total(a), "*", &one);
 			quota_amounts_add(&star, &one);
 		}
 		for (int x = 0; x < QUOTA_NKINDS; x++) {
@@ -894,13 +704,13 @@ static int role_name_cmp(const void *a, const void *b)
 	return strcmp((*(struct quota_role *const *)a)->name, (*(struct quota_role *const *)b)->name);
 }
 
-static size_t roles_sorted(struct quota_role ***out)
+static size_t roles_sorted(struct master *m, struct quota_role ***out)
 {
-	struct quota_role **v = xcalloc(hmap_len(&roles) + 1, sizeof(*v));
+	struct quota_role **v = xcalloc(hmap_len(&m->quota_roles) + 1, sizeof(*v));
 	size_t n = 0;
 	const char *k;
 	void *val;
-	for (size_t i = 0; hmap_next(&roles, &i, &k, &val);)
+	for (size_t i = 0; hmap_next(&m->quota_roles, &i, &k, &val);)
 		v[n++] = val;
 	qsort(v, n, sizeof(*v), role_name_cmp);
 	*out = v;
@@ -909,9 +719,8 @@ static size_t roles_sorted(struct quota_role ***out)
 
 json_t *quota_get_weights(struct master *m)
 {
-	ensure_loaded(m);
 	struct quota_role **v;
-	size_t n = roles_sorted(&v);
+	size_t n = roles_sorted(m, &v);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->weight_set)
@@ -927,9 +736,8 @@ json_t *quota_get_weights(struct master *m)
 
 json_t *quota_get_quota(struct master *m)
 {
-	ensure_loaded(m);
 	struct quota_role **v;
-	size_t n = roles_sorted(&v);
+	size_t n = roles_sorted(m, &v);
 	json_t *infos = json_array(), *configs = json_array();
 	for (size_t i = 0; i < n; i++) {
 		const struct quota_role *q = v[i];
@@ -968,13 +776,12 @@ json_t *quota_get_quota(struct master *m)
 
 void quota_roles_annotate(struct master *m, json_t *get_roles)
 {
-	ensure_loaded(m);
 	json_t *arr = json_object_get(get_roles, "roles");
 	if (!json_is_array(arr))
 		return;
 	/* Configured roles nobody uses yet are roles too. */
 	struct quota_role **v;
-	size_t n = roles_sorted(&v);
+	size_t n = roles_sorted(m, &v);
 	for (size_t i = 0; i < n; i++) {
 		bool found = false;
 		size_t j;
@@ -997,7 +804,7 @@ void quota_roles_annotate(struct master *m, json_t *get_roles)
 		const char *name = json_string_value(json_object_get(r, "name"));
 		if (!name)
 			continue;
-		const struct quota_role *q = hmap_get(&roles, name);
+		const struct quota_role *q = hmap_get(&m->quota_roles, name);
 		json_object_set_new(r, "weight", json_real(q ? q->weight : 1.0));
 		struct quota_amounts c;
 		consumed(&s, name, &c);
@@ -1024,7 +831,6 @@ void quota_roles_annotate(struct master *m, json_t *get_roles)
 bool quota_operator_call(struct master *m, struct evhttp_request *req, const char *type,
 			 const json_t *call)
 {
-	ensure_loaded(m);
 	if (!strcmp(type, "UPDATE_WEIGHTS"))
 		update_weights(m, req, call);
 	else if (!strcmp(type, "UPDATE_QUOTA"))

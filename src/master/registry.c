@@ -5,9 +5,10 @@
  *    master restart keeps knowing it (DISCONNECTED until it subscribes again).
  *  - a->stream is non-NULL exactly while state == AGENT_CONNECTED.
  *  - An agent not heard from (subscribe, heartbeat, update) for agent_timeout becomes
- *    UNREACHABLE once, and the apps framework is told its tasks are lost; it becomes
+ *    UNREACHABLE once, and every framework is told its tasks there are lost; it becomes
  *    CONNECTED again only by subscribing.
- *  - a->free = a->total minus the resources of the live tasks placed on it. */
+ *  - Its resources are the ledger's (ledger.c): a (re)registration sets the total it
+ *    describes, and what its tasks hold stays taken until their frameworks give it back. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,8 +39,7 @@ void registry_free_agent(struct m_agent *a)
 	free(a->offer_head);
 	free(a->offer_attrs);
 	free(a->offers.v);
-	resources_release(&a->total);
-	resources_release(&a->free);
+	ledger_agent_release(&a->led);
 	attributes_release(&a->attrs);
 	free(a);
 }
@@ -92,12 +92,11 @@ static int agent_set_info(struct m_agent *a, const char *hostname, const char *h
 	a->ip = ip;
 	a->resources_text = xstrdup(res);
 	a->attributes_text = xstrdup(attrs);
-	resources_release(&a->total);
 	attributes_release(&a->attrs);
-	a->total = total;
 	a->attrs = at;
-	resources_release(&a->free);
-	resources_copy(&a->free, &a->total);
+	resv_total(a->m, a->id, &total); /* dynamic reservations on top of the static resources */
+	ledger_set_total(a->m, a, &total);
+	resources_release(&total);
 	fw_offer_agent_text(a);
 	return 0;
 }
@@ -156,7 +155,6 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 	a->state = AGENT_DISCONNECTED;
 	a->last_seen_usec = time_mono_usec();
 	hmap_put(&m->agents, a->id, a);
-	resv_sync(m, a); /* dynamic reservations on top of the static resources */
 	json_decref(j);
 	return 0;
 }
@@ -289,7 +287,6 @@ void registry_handle_subscribe(struct master *m, struct evhttp_request *req)
 	operator_event_agent_registered(m, a, is_new);
 	a->state = AGENT_CONNECTED;
 	a->registrations++;
-	resv_sync(m, a); /* its resources text is static only: re-apply dynamic reservations */
 	a->last_seen_usec = time_mono_usec();
 	log_info("master", "agent '%s' (%s at %s) %s: %s", a->id, a->hostname, a->http,
 		 is_new ? "registered" : "re-registered", a->resources_text);
@@ -297,10 +294,17 @@ void registry_handle_subscribe(struct master *m, struct evhttp_request *req)
 				   "heartbeat_interval_seconds", m->cfg.heartbeat_sec,
 				   "volume_lease_seconds", m->volume_lease_sec));
 	json_t *none = tasks ? NULL : json_array();
-	apps_agent_registered(m, a, tasks ? tasks : none);
+	rm_route_agent_registered(m, a, tasks ? tasks : none);
 	json_decref(none);
 	json_decref(body);
-	apps_schedule_pass(m);
+}
+
+void registry_kill_unknown(struct m_agent *a, const char *task_id)
+{
+	log_info("master", "killing task '%s' on agent '%s': no framework wants it", task_id,
+		 a->id);
+	registry_send(a, json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id", task_id,
+				   "grace_period_seconds", 3.0));
 }
 
 void registry_handle_heartbeat(struct master *m, struct evhttp_request *req)
@@ -320,11 +324,10 @@ void registry_handle_heartbeat(struct master *m, struct evhttp_request *req)
 
 void registry_tick(struct master *m)
 {
-	static uint64_t last_hb;
 	uint64_t now = time_mono_usec();
-	bool hb = now - last_hb >= (uint64_t)(m->cfg.heartbeat_sec * 1e6);
+	bool hb = now - m->hb_usec >= (uint64_t)(m->cfg.heartbeat_sec * 1e6);
 	if (hb)
-		last_hb = now;
+		m->hb_usec = now;
 	uint64_t timeout = (uint64_t)(m->cfg.agent_timeout_sec * 1e6);
 	const char *k;
 	void *v;
@@ -342,7 +345,7 @@ void registry_tick(struct master *m)
 				a->stream = NULL;
 				http_stream_close(st);
 			}
-			apps_agent_lost(m, a);
+			rm_route_agent_lost(m, a);
 		}
 	}
 }
@@ -359,44 +362,10 @@ static json_t *resources_json(const struct resources *r)
 	return o;
 }
 
+/* What the agent's tasks and volumes hold (the ledger's used set). */
 static json_t *used_json(const struct m_agent *a)
 {
-	/* used = total - free, per name (free only shrinks by what tasks hold). */
-	json_t *o = json_object();
-	const char *names[] = { "cpus", "mem", "disk", "gpus" };
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		double u = resources_scalar(&a->total, names[i], NULL) -
-			   resources_scalar(&a->free, names[i], NULL);
-		json_object_set_new(o, names[i], json_real(u < 1e-9 ? 0 : u));
-	}
-	/* ports in use: total ranges minus free ranges */
-	struct resources used = RESOURCES_INIT;
-	resources_copy(&used, &a->total);
-	struct resources freeports = RESOURCES_INIT;
-	for (size_t i = 0; i < a->free.n; i++) {
-		const struct resource *fr = &a->free.v[i];
-		if (!strcmp(fr->name, "ports"))
-			for (size_t j = 0; j < fr->nranges; j++)
-				resources_add_range(&freeports, "ports", fr->role,
-						    fr->ranges[j].begin, fr->ranges[j].end);
-	}
-	struct resources onlyports = RESOURCES_INIT;
-	for (size_t i = 0; i < used.n; i++) {
-		const struct resource *tr = &used.v[i];
-		if (!strcmp(tr->name, "ports"))
-			for (size_t j = 0; j < tr->nranges; j++)
-				resources_add_range(&onlyports, "ports", tr->role,
-						    tr->ranges[j].begin, tr->ranges[j].end);
-	}
-	if (resources_subtract(&onlyports, &freeports) < 0)
-		resources_release(&onlyports);
-	char *ports = resources_format_ranges(&onlyports, "ports", NULL);
-	json_object_set_new(o, "ports", json_string(ports));
-	free(ports);
-	resources_release(&used);
-	resources_release(&freeports);
-	resources_release(&onlyports);
-	return o;
+	return resources_json(rm_agent_used(a));
 }
 
 json_t *registry_render_slaves(struct master *m)
@@ -423,7 +392,7 @@ json_t *registry_render_slaves(struct master *m)
 				  a->id, "hostname", a->hostname, "pid", pid, "port",
 				  (int)port, "registered_time",
 				  (double)a->registered_usec / 1e6, "active",
-				  a->state == AGENT_CONNECTED, "resources", resources_json(&a->total),
+				  a->state == AGENT_CONNECTED, "resources", resources_json(rm_agent_total(a)),
 				  "used_resources", used_json(a), "attributes", attrs, "version",
 				  "berth-0.1.0", "berth_tasks", (int)a->ntasks, "berth_state",
 				  a->state == AGENT_CONNECTED	 ? "connected" :

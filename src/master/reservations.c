@@ -16,10 +16,12 @@
  * -EINVAL is a malformed request (400); -ENOSPC, -EEXIST, -ENOENT and -EBUSY break a rule
  * against the current state (409).
  *
- * Per agent state lives here (struct resv_state, by agent id) and in the store at
- * reservations/<agent id>/state; it is loaded on the first use after the master starts,
- * and the dynamic reservations are applied to an agent again each time it (re)registers
- * (its resources text holds only the static part): see resv_sync. */
+ * Per agent state lives in m->resv (struct resv_state, by agent id) and in the store at
+ * reservations/<agent id>/state; it is loaded when the master starts, before the agents,
+ * and the dynamic reservations are applied to an agent's total each time it (re)registers
+ * (its resources text holds only the static part): see resv_total. An agent's total and
+ * free resources are the ledger's: an operation here computes the new total and hands it to
+ * ledger_set_total. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -59,8 +61,6 @@ struct resv_state {
 	size_t ng;
 	struct resv_vol *v;
 	size_t nv;
-	unsigned applied_reg;  /* a->registrations when last applied */
-	bool applied;
 };
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -470,8 +470,6 @@ static struct resv_state *state_dup(const struct resv_state *s)
 	json_t *j = resv_state_to_json(s);
 	resv_state_from_json(d, j);
 	json_decref(j);
-	d->applied = s->applied;
-	d->applied_reg = s->applied_reg;
 	return d;
 }
 
@@ -557,13 +555,10 @@ int resv_apply(struct resv_state *s, struct resources *total, struct resources *
 
 /* ---- the master's agents ---- */
 
-static struct hmap states;           /* agent id -> struct resv_state* */
-static struct master *states_master; /* the master states was loaded for */
-
 static int load_one(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
 {
 	(void)version;
-	(void)ctx;
+	struct master *m = ctx;
 	const char *p = key + strlen("reservations/");
 	const char *slash = strchr(p, '/');
 	if (!slash || strcmp(slash, "/state"))
@@ -576,44 +571,34 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 		resv_state_free(s);
 	} else {
 		char *id = xstrndup(p, (size_t)(slash - p));
-		resv_state_free(hmap_put(&states, id, s));
+		resv_state_free(hmap_put(&m->resv, id, s));
 		free(id);
 	}
 	json_decref(j);
 	return 0;
 }
 
-void resv_free_all(struct master *m)
+int resv_load(struct master *m)
 {
-	if (states_master != m)
-		return;
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&states, &i, &k, &v);)
-		resv_state_free(v);
-	hmap_release(&states);
-	states_master = NULL;
+	hmap_init(&m->resv);
+	return m->store ? store_list(m->store, "reservations/", load_one, m) : 0;
 }
 
-static void ensure_loaded(struct master *m)
+void resv_free_all(struct master *m)
 {
-	if (states_master == m)
-		return;
-	if (states_master)
-		resv_free_all(states_master);
-	hmap_init(&states);
-	states_master = m;
-	if (m->store)
-		store_list(m->store, "reservations/", load_one, NULL);
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->resv, &i, &k, &v);)
+		resv_state_free(v);
+	hmap_release(&m->resv);
 }
 
 static struct resv_state *state_of(struct master *m, const char *agent_id, bool create)
 {
-	ensure_loaded(m);
-	struct resv_state *s = hmap_get(&states, agent_id);
+	struct resv_state *s = hmap_get(&m->resv, agent_id);
 	if (!s && create) {
 		s = resv_state_new();
-		hmap_put(&states, agent_id, s);
+		hmap_put(&m->resv, agent_id, s);
 	}
 	return s;
 }
@@ -645,54 +630,30 @@ static bool task_in_use(const char *task_id, void *ctx)
 	return t && t->held;
 }
 
-void resv_sync(struct master *m, struct m_agent *a)
+void resv_total(struct master *m, const char *agent_id, struct resources *total)
 {
-	struct resv_state *s = state_of(m, a->id, false);
-	if (!s || (s->applied && s->applied_reg == a->registrations))
+	struct resv_state *s = state_of(m, agent_id, false);
+	if (!s)
 		return;
-	s->applied = true;
-	s->applied_reg = a->registrations;
 	for (size_t i = 0; i < s->ng; i++) {
 		struct resources from = RESOURCES_INIT;
 		add_with_role(&from, &s->g[i].res, "*");
-		if (resources_contains(&a->total, &from)) {
-			resources_subtract(&a->total, &from);
-			resources_add(&a->total, &s->g[i].res);
-			if (resources_contains(&a->free, &from)) {
-				resources_subtract(&a->free, &from);
-				resources_add(&a->free, &s->g[i].res);
-			} else {
-				log_warn("master", "agent '%s': reservation for role '%s' re-applied "
-						   "while its resources are in use", a->id, s->g[i].role);
-			}
-		} else {
+		if (resources_subtract(total, &from) == 0)
+			resources_add(total, &s->g[i].res);
+		else
 			log_warn("master", "agent '%s' no longer has the resources reserved for role "
-					   "'%s'", a->id, s->g[i].role);
-		}
+					   "'%s'", agent_id, s->g[i].role);
 		resources_release(&from);
-	}
-}
-
-void resv_sync_all(struct master *m)
-{
-	ensure_loaded(m);
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&states, &i, &k, &v);) {
-		struct m_agent *a = hmap_get(&m->agents, k);
-		if (a && a->state == AGENT_CONNECTED)
-			resv_sync(m, a);
 	}
 }
 
 int resv_agent_apply(struct master *m, struct m_agent *a, struct resources *offer,
 		     const char *op, const json_t *arr, char *err, size_t errlen)
 {
-	resv_sync(m, a);
 	struct resv_state *s = state_of(m, a->id, true);
 	struct resources t = RESOURCES_INIT, f = RESOURCES_INIT, o = RESOURCES_INIT;
-	resources_copy(&t, &a->total);
-	resources_copy(&f, &a->free);
+	resources_copy(&t, rm_agent_total(a));
+	resources_copy(&f, rm_agent_free(a));
 	if (offer)
 		resources_copy(&o, offer);
 	struct resv_state *old = state_dup(s);
@@ -714,19 +675,14 @@ int resv_agent_apply(struct master *m, struct m_agent *a, struct resources *offe
 	resv_state_free(old);
 	resources_release(&o);
 	if (r == 0) {
-		resources_release(&a->total);
-		a->total = t;
-		resources_release(&a->free);
-		a->free = f;
-		s->applied = true;
-		s->applied_reg = a->registrations;
+		/* resv_apply changed free as it changed total, so total - used is f. */
+		ledger_set_total(m, a, &t);
 		log_info("master", "agent '%s': %s applied", a->id, op);
 		if (m->fw)
 			fw_offers_remove_agent(m->fw, a->id);
-	} else {
-		resources_release(&t);
-		resources_release(&f);
 	}
+	resources_release(&t);
+	resources_release(&f);
 	return r;
 }
 
@@ -875,7 +831,7 @@ int resv_launch_check(struct master *m, struct m_agent *a, const json_t *task_re
 			if (v)
 				mine += v->size;
 		}
-		double plain_free = resources_scalar(&a->free, "disk", d->role) -
+		double plain_free = resources_scalar(rm_agent_free(a), "disk", d->role) -
 				    vol_disk(s, d->role, task_in_use, m, true);
 		if (d->scalar - mine > plain_free + EPS)
 			return fail(err, errlen, -ENOSPC, "Task uses reserved disk of role '%s' that "

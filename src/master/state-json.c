@@ -27,8 +27,10 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/util.h"
+#include "master/fw-int.h"
 #include "master/master-int.h"
 #include "master/state-json.h"
+#include "model/discovery.h"
 #include "model/mesos-resources.h"
 
 /* ---- pure helpers ---- */
@@ -188,56 +190,6 @@ int state_json_upid(const char *id, const char *host, uint16_t port, char *out, 
 	return 0;
 }
 
-json_t *state_json_labels(const json_t *labels)
-{
-	json_t *arr = json_array();
-	const char *k;
-	json_t *v;
-	if (!json_is_object(labels))
-		return arr;
-	json_object_foreach((json_t *)labels, k, v) {
-		const char *s = json_string_value(v);
-		json_array_append_new(arr, json_pack("{s:s, s:s}", "key", k, "value", s ? s : ""));
-	}
-	return arr;
-}
-
-json_t *state_json_discovery(const struct app *def, const char *name, const uint32_t *ports,
-			     size_t nports)
-{
-	json_t *list = json_array();
-	json_t *pdefs = json_object_get(def->json, "portDefinitions");
-	for (size_t i = 0; i < def->nports; i++) {
-		const struct port_def *pd = &def->ports[i];
-		json_t *plabels = json_object_get(json_array_get(pdefs, i), "labels");
-		const char *protos = pd->protocol ? pd->protocol : "tcp";
-		/* "udp,tcp": one DiscoveryInfo port per protocol, as Marathon does. */
-		for (const char *p = protos; *p;) {
-			const char *c = strchr(p, ',');
-			size_t n = c ? (size_t)(c - p) : strlen(p);
-			char proto[16];
-			if (n && n < sizeof(proto)) {
-				memcpy(proto, p, n);
-				proto[n] = '\0';
-				json_t *o = json_pack("{s:I, s:s}", "number",
-						      (json_int_t)(i < nports ? ports[i] : 0), "protocol",
-						      proto);
-				if (pd->name)
-					json_object_set_new(o, "name", json_string(pd->name));
-				json_t *lab = state_json_labels(plabels);
-				if (json_array_size(lab))
-					json_object_set_new(o, "labels", json_pack("{s:o}", "labels", lab));
-				else
-					json_decref(lab);
-				json_array_append_new(list, o);
-			}
-			p = c ? c + 1 : p + n;
-		}
-	}
-	return json_pack("{s:s, s:s, s:{s:o}}", "visibility", "FRAMEWORK", "name", name, "ports",
-			 "ports", list);
-}
-
 /* One media type of a header list: [b, e) trimmed, without parameters, into out. */
 static void media_type(const char *b, const char *e, char *out, size_t len)
 {
@@ -332,7 +284,7 @@ void state_json_master_addr(struct master *m, struct evhttp_request *req, char *
 			    uint16_t *port)
 {
 	const char *a = m->cfg.http_addr;
-	*port = m->http ? http_server_port(m->http) : m->cfg.http_port;
+	*port = m->port;
 	snprintf(ip, iplen, "127.0.0.1");
 	if (a && !strcmp(a, "localhost"))
 		return;
@@ -402,23 +354,22 @@ static json_int_t ip_u32(const char *ip)
 	return inet_pton(AF_INET, ip, &in) == 1 ? (json_int_t)in.s_addr : 0;
 }
 
-/* Task states shown among `tasks` (the rest: unreachable or completed). */
+/* ---- tasks ---- */
+
 static bool state_unreachable(const char *s)
 {
 	return !strcmp(s, "TASK_UNREACHABLE");
 }
 
-static json_t *statuses_json(const struct m_instance *in, const struct m_agent *a, bool v1,
-			     const char *agent_id)
+static json_t *statuses_json(const struct rm_task_view *t, const struct m_agent *a, bool v1)
 {
 	json_t *arr = json_array();
-	bool has_health = in->app->def->nhealth_checks > 0 && in->healthy >= 0;
-	bool staging = !strcmp(in->state, "TASK_STAGING");
-	bool running = !strcmp(in->state, "TASK_RUNNING");
+	bool staging = !strcmp(t->state, "TASK_STAGING");
+	bool running = !strcmp(t->state, "TASK_RUNNING");
 	json_t *last = NULL;
-	if (in->started_at) {
+	if (t->started_usec) {
 		json_t *s = json_pack("{s:s, s:f}", "state", "TASK_RUNNING", "timestamp",
-				      (double)in->started_at / 1e6);
+				      (double)t->started_usec / 1e6);
 		if (a && a->ip)
 			json_object_set_new(s, "container_status",
 					    json_pack("{s:[{s:[o]}]}", "network_infos",
@@ -427,161 +378,155 @@ static json_t *statuses_json(const struct m_instance *in, const struct m_agent *
 		last = s;
 	}
 	if (!staging && !running) {
-		uint64_t t = in->started_at ? in->started_at : in->staged_at;
-		json_t *s = json_pack("{s:s, s:f}", "state", in->state, "timestamp", (double)t / 1e6);
+		uint64_t ts = t->started_usec ? t->started_usec : t->staged_usec;
+		json_t *s = json_pack("{s:s, s:f}", "state", t->state, "timestamp", (double)ts / 1e6);
 		json_array_append_new(arr, s);
 		last = s;
 	}
-	if (last && has_health)
-		json_object_set_new(last, "healthy", json_boolean(in->healthy == 1));
+	if (last && t->healthy >= 0)
+		json_object_set_new(last, "healthy", json_boolean(t->healthy == 1));
 	if (v1) {
 		size_t i;
 		json_t *s;
 		json_array_foreach(arr, i, s) {
-			json_object_set_new(s, "task_id", json_pack("{s:s}", "value", in->task_id));
-			json_object_set_new(s, "agent_id", json_pack("{s:s}", "value", agent_id));
+			json_object_set_new(s, "task_id", json_pack("{s:s}", "value", t->id));
+			json_object_set_new(s, "agent_id", json_pack("{s:s}", "value", t->agent_id));
 			json_object_set_new(s, "source", json_string("SOURCE_EXECUTOR"));
 		}
 	}
 	return arr;
 }
 
-static json_t *task_json(struct master *m, const struct m_instance *in, bool v1)
+json_t *state_json_task(const struct rm_task_view *t, const struct m_agent *a, bool v1)
 {
-	const struct app *def = in->app->def;
-	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
-	const char *agent_id = in->agent_id ? in->agent_id : "";
-	const char *role = def->role ? def->role : "*";
-	char name[APP_MAX_ID_LEN + 1];
-	app_task_name(def->id, name);
-	json_t *labels = state_json_labels(def->labels);
-	json_t *t;
+	const char *role = t->role ? t->role : "*";
+	json_t *labels = discovery_labels_json(t->labels);
+	json_t *o;
 	if (!v1) {
-		t = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o}", "id", in->task_id,
-			      "name", name, "framework_id", m->framework_id, "executor_id", "",
-			      "slave_id", agent_id, "state", in->state, "resources",
-			      state_json_resources(&in->res, NULL), "role", role, "statuses",
-			      statuses_json(in, a, false, agent_id));
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o}", "id", t->id, "name",
+			      t->name, "framework_id", t->framework_id, "executor_id", "", "slave_id",
+			      t->agent_id, "state", t->state, "resources",
+			      state_json_resources(t->res, NULL), "role", role, "statuses",
+			      statuses_json(t, a, false));
 		if (json_array_size(labels))
-			json_object_set(t, "labels", labels);
+			json_object_set(o, "labels", labels);
 	} else {
-		json_t *st = statuses_json(in, a, true, agent_id);
-		t = json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:s, s:o}", "name", name, "task_id",
-			      "value", in->task_id, "framework_id", "value", m->framework_id,
-			      "agent_id", "value", agent_id, "state", in->state, "resources",
-			      state_json_resources_v1(&in->res, role));
+		json_t *st = statuses_json(t, a, true);
+		o = json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:s}", "name", t->name, "task_id",
+			      "value", t->id, "framework_id", "value", t->framework_id, "agent_id",
+			      "value", t->agent_id, "state", t->state);
+		json_t *res = state_json_resources_v1(t->res, role);
+		if (json_array_size(res))
+			json_object_set_new(o, "resources", res);
+		else
+			json_decref(res);
 		if (json_array_size(st)) {
 			json_t *lastst = json_array_get(st, json_array_size(st) - 1);
-			json_object_set(t, "status_update_state", json_object_get(lastst, "state"));
-			json_object_set_new(t, "statuses", st);
+			json_object_set(o, "status_update_state", json_object_get(lastst, "state"));
+			json_object_set_new(o, "statuses", st);
 		} else {
 			json_decref(st);
 		}
 		if (json_array_size(labels))
-			json_object_set_new(t, "labels", json_pack("{s:O}", "labels", labels));
+			json_object_set_new(o, "labels", json_pack("{s:O}", "labels", labels));
 	}
 	json_decref(labels);
-	json_object_set_new(t, "discovery", state_json_discovery(def, name, in->ports, in->nports));
-	if (def->user)
-		json_object_set_new(t, "user", json_string(def->user));
-	return t;
+	if (t->discovery)
+		json_object_set_new(o, "discovery", t->discovery);
+	if (t->user)
+		json_object_set_new(o, "user", json_string(t->user));
+	return o;
 }
 
-/* Calls fn for every live task of the apps framework. */
-static void each_task(struct master *m, void (*fn)(const struct m_instance *in, void *ctx),
-		      void *ctx)
-{
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
-		const struct m_app *ma = v;
-		for (size_t j = 0; j < ma->ninst; j++) {
-			const struct m_instance *in = ma->inst[j];
-			if (in->phase == INST_LIVE && in->task_id[0] && in->state)
-				fn(in, ctx);
-		}
-	}
-}
-
+/* The tasks of one framework, sorted as Mesos lists them, and what they hold. */
 struct task_lists {
-	struct master *m;
-	bool v1;
 	json_t *tasks, *unreachable, *completed;
-	struct resources used;
+	struct resources used, offered;
 };
 
-static void add_task(const struct m_instance *in, void *ctx)
+static struct task_lists *task_lists_new(void)
 {
-	struct task_lists *tl = ctx;
-	json_t *t = task_json(tl->m, in, tl->v1);
-	if (state_unreachable(in->state)) {
-		json_array_append_new(tl->unreachable, t);
-	} else if (apps_state_is_terminal(in->state)) {
-		json_array_append_new(tl->completed, t);
-	} else {
-		json_array_append_new(tl->tasks, t);
-		resources_add(&tl->used, &in->res);
-	}
-}
-
-static void task_lists_build(struct master *m, bool v1, struct task_lists *tl)
-{
-	tl->m = m;
-	tl->v1 = v1;
+	struct task_lists *tl = xcalloc(1, sizeof(*tl));
 	tl->tasks = json_array();
 	tl->unreachable = json_array();
 	tl->completed = json_array();
-	resources_init(&tl->used);
-	each_task(m, add_task, tl);
+	return tl;
 }
 
-static void task_lists_release(struct task_lists *tl)
+static void task_lists_free(struct task_lists *tl)
 {
+	if (!tl)
+		return;
 	json_decref(tl->tasks);
 	json_decref(tl->unreachable);
 	json_decref(tl->completed);
 	resources_release(&tl->used);
+	resources_release(&tl->offered);
+	free(tl);
 }
 
-/* Resources held by the live tasks, per agent id (one pass over the tasks, so that the
- * state of a large cluster costs O(agents + tasks)). Values are struct resources *. */
-static void add_agent_used(const struct m_instance *in, void *ctx)
+/* Every framework's task lists, by framework id, built in one walk over the tasks. */
+struct all_tasks {
+	struct master *m;
+	bool v1;
+	struct hmap by_fw; /* framework id -> struct task_lists* */
+};
+
+static struct task_lists *lists_of(struct all_tasks *at, const char *fw_id)
 {
-	struct hmap *used = ctx;
-	if (!in->agent_id || apps_state_is_terminal(in->state) || state_unreachable(in->state))
-		return;
-	struct resources *r = hmap_get(used, in->agent_id);
-	if (!r) {
-		r = xcalloc(1, sizeof(*r));
-		resources_init(r);
-		hmap_put(used, in->agent_id, r);
+	struct task_lists *tl = hmap_get(&at->by_fw, fw_id);
+	if (!tl) {
+		tl = task_lists_new();
+		hmap_put(&at->by_fw, fw_id, tl);
 	}
-	resources_add(r, &in->res);
+	return tl;
 }
 
-static void used_by_agent_build(struct master *m, struct hmap *used)
+static void add_task(const struct rm_task_view *t, void *ctx)
 {
-	hmap_init(used);
-	each_task(m, add_agent_used, used);
+	struct all_tasks *at = ctx;
+	struct task_lists *tl = lists_of(at, t->framework_id);
+	json_t *o = state_json_task(t, hmap_get(&at->m->agents, t->agent_id), at->v1);
+	if (state_unreachable(t->state)) {
+		json_array_append_new(tl->unreachable, o);
+	} else if (task_state_terminal(t->state)) {
+		json_array_append_new(tl->completed, o);
+	} else {
+		json_array_append_new(tl->tasks, o);
+		resources_add(&tl->used, t->res);
+	}
 }
 
-static void used_by_agent_release(struct hmap *used)
+static void all_tasks_build(struct master *m, bool v1, struct all_tasks *at)
+{
+	at->m = m;
+	at->v1 = v1;
+	hmap_init(&at->by_fw);
+	for (size_t i = 0; i < m->nclients; i++)
+		lists_of(at, m->clients[i]->id);
+	const char *k;
+	void *v;
+	if (m->fw) {
+		for (size_t i = 0; hmap_next(&m->fw->fws, &i, &k, &v);)
+			lists_of(at, k);
+		for (size_t i = 0; hmap_next(&m->fw->offers, &i, &k, &v);) {
+			const struct fw_offer *o = v;
+			resources_add(&lists_of(at, o->fw->id)->offered, &o->res);
+		}
+	}
+	rm_each_task(m, true, add_task, at);
+}
+
+static void all_tasks_release(struct all_tasks *at)
 {
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(used, &i, &k, &v);) {
-		resources_release(v);
-		free(v);
-	}
-	hmap_release(used);
+	for (size_t i = 0; hmap_next(&at->by_fw, &i, &k, &v);)
+		task_lists_free(v);
+	hmap_release(&at->by_fw);
 }
 
-static const struct resources *agent_used(const struct hmap *used, const struct m_agent *a)
-{
-	static const struct resources none = RESOURCES_INIT;
-	const struct resources *r = hmap_get(used, a->id);
-	return r ? r : &none;
-}
+/* ---- frameworks ---- */
 
 static void framework_webui(struct master *m, struct evhttp_request *req, char *out, size_t len)
 {
@@ -592,40 +537,190 @@ static void framework_webui(struct master *m, struct evhttp_request *req, char *
 		 m->cfg.hostname, (unsigned)port);
 }
 
-static json_t *legacy_framework(struct master *m, struct evhttp_request *req)
+/* What /master/state and GET_FRAMEWORKS say of a framework, built-in or external. */
+struct fw_desc {
+	const char *id, *name, *user, *hostname, *webui, *principal;
+	const char *const *roles; /* nroles; the legacy JSON says "role" for one, "roles" else */
+	size_t nroles;
+	bool multi_role;
+	double failover_timeout;
+	bool checkpoint, active;
+	const json_t *capabilities; /* [{type}] (v1 shape) */
+	uint64_t registered_usec, reregistered_usec;
+	const json_t *info;         /* FrameworkInfo as subscribed (v1), or NULL: built from the above */
+};
+
+static json_t *capability_names(const json_t *caps)
 {
-	struct task_lists tl;
-	task_lists_build(m, false, &tl);
-	char webui[400];
-	framework_webui(m, req, webui, sizeof(webui));
-	double reg = (double)m->started_usec / 1e6;
-	/* No "pid": an HTTP framework (see the file comment). "role", not "roles": Mesos
-	 * writes "roles" only for MULTI_ROLE frameworks. */
+	json_t *arr = json_array();
+	size_t i;
+	const json_t *c;
+	json_array_foreach(caps, i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t)
+			json_array_append_new(arr, json_string(t));
+	}
+	return arr;
+}
+
+static json_t *legacy_framework(const struct fw_desc *d, const struct task_lists *tl)
+{
+	/* No "pid": an HTTP framework (see the file comment). */
 	json_t *f = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:f, s:b, s:s, s:b, s:b, s:b, s:f, s:f, s:f,"
-		" s:[s, s], s:o, s:o, s:o, s:O, s:O, s:O, s:[], s:[]}",
-		"id", m->framework_id, "name", STATE_JSON_FRAMEWORK_NAME, "hostname",
-		m->cfg.hostname, "webui_url", webui, "user", framework_user(), "failover_timeout",
-		STATE_JSON_FAILOVER_TIMEOUT, "checkpoint", 1, "role", "*", "active", 1,
-		"connected", 1, "recovered", 0, "registered_time", reg, "reregistered_time", reg,
-		"unregistered_time", 0.0, "capabilities", "TASK_KILLING_STATE", "PARTITION_AWARE",
-		"used_resources", state_json_resources(&tl.used, NULL), "offered_resources",
-		state_json_resources(&(struct resources)RESOURCES_INIT, NULL), "resources",
-		state_json_resources(&tl.used, NULL), "tasks", tl.tasks, "unreachable_tasks",
-		tl.unreachable, "completed_tasks", tl.completed, "offers", "executors");
-	task_lists_release(&tl);
+		"{s:s, s:s, s:s, s:s, s:s, s:f, s:b, s:b, s:b, s:b, s:f, s:f, s:f,"
+		" s:o, s:o, s:o, s:o, s:O, s:O, s:O, s:[], s:[]}",
+		"id", d->id, "name", d->name, "hostname", d->hostname, "webui_url", d->webui,
+		"user", d->user, "failover_timeout", d->failover_timeout, "checkpoint",
+		d->checkpoint, "active", d->active, "connected", d->active, "recovered", 0,
+		"registered_time", (double)d->registered_usec / 1e6, "reregistered_time",
+		(double)d->reregistered_usec / 1e6, "unregistered_time", 0.0, "capabilities",
+		capability_names(d->capabilities), "used_resources",
+		state_json_resources(&tl->used, NULL), "offered_resources",
+		state_json_resources(&tl->offered, NULL), "resources",
+		state_json_resources(&tl->used, NULL), "tasks", tl->tasks, "unreachable_tasks",
+		tl->unreachable, "completed_tasks", tl->completed, "offers", "executors");
+	/* "role", not "roles": Mesos writes "roles" only for MULTI_ROLE frameworks. */
+	if (d->multi_role) {
+		json_t *roles = json_array();
+		for (size_t i = 0; i < d->nroles; i++)
+			json_array_append_new(roles, json_string(d->roles[i]));
+		json_object_set_new(f, "roles", roles);
+	} else {
+		json_object_set_new(f, "role", json_string(d->nroles ? d->roles[0] : "*"));
+	}
+	if (d->principal)
+		json_object_set_new(f, "principal", json_string(d->principal));
 	return f;
 }
 
-static json_t *legacy_slave(const struct m_agent *a, const struct resources *used)
+static json_t *nanos(uint64_t usec)
+{
+	return json_pack("{s:I}", "nanoseconds", (json_int_t)(usec * 1000));
+}
+
+/* Sets key to arr unless it is empty (stout leaves empty repeated fields out). */
+static void set_repeated(json_t *o, const char *key, json_t *arr)
+{
+	if (json_array_size(arr))
+		json_object_set_new(o, key, arr);
+	else
+		json_decref(arr);
+}
+
+static json_t *v1_framework(const struct fw_desc *d, const struct task_lists *tl)
+{
+	json_t *info;
+	if (d->info) {
+		info = json_deep_copy(d->info);
+		json_object_set_new(info, "id", json_pack("{s:s}", "value", d->id));
+	} else {
+		info = json_pack("{s:s, s:s, s:{s:s}, s:f, s:b, s:s, s:s, s:s, s:O}", "user", d->user,
+				 "name", d->name, "id", "value", d->id, "failover_timeout",
+				 d->failover_timeout, "checkpoint", d->checkpoint, "role",
+				 d->nroles ? d->roles[0] : "*", "hostname", d->hostname, "webui_url",
+				 d->webui, "capabilities", d->capabilities);
+	}
+	json_t *fw = json_pack("{s:o, s:b, s:b, s:b}", "framework_info", info, "active", d->active,
+			       "connected", d->active, "recovered", 0);
+	if (d->registered_usec)
+		json_object_set_new(fw, "registered_time", nanos(d->registered_usec));
+	if (d->reregistered_usec)
+		json_object_set_new(fw, "reregistered_time", nanos(d->reregistered_usec));
+	const char *alloc_role = d->nroles ? d->roles[0] : "*";
+	set_repeated(fw, "allocated_resources", state_json_resources_v1(&tl->used, alloc_role));
+	set_repeated(fw, "offered_resources", state_json_resources_v1(&tl->offered, alloc_role));
+	return fw;
+}
+
+/* The built-in frameworks are shown as Mesos shows Marathon. */
+static void client_desc(struct master *m, const struct rm_client *c, const char *webui,
+			struct fw_desc *d, json_t *caps)
+{
+	static const char *const star[] = { "*" };
+	*d = (struct fw_desc){ .id = c->id, .name = c->name, .user = framework_user(),
+			       .hostname = m->cfg.hostname, .webui = webui, .roles = star,
+			       .nroles = 1, .failover_timeout = STATE_JSON_FAILOVER_TIMEOUT,
+			       .checkpoint = true, .active = true, .capabilities = caps,
+			       .registered_usec = m->started_usec,
+			       .reregistered_usec = m->started_usec };
+}
+
+static const char *info_str(const json_t *info, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(info, key));
+	return s ? s : dflt;
+}
+
+static void external_desc(const struct fw_framework *fw, struct fw_desc *d)
+{
+	const json_t *info = fw->info;
+	const json_t *caps = json_object_get(info, "capabilities");
+	bool multi = false;
+	size_t i;
+	const json_t *c;
+	json_array_foreach(caps, i, c)
+		if (!strcmp(info_str(c, "type", ""), "MULTI_ROLE"))
+			multi = true;
+	double fo = json_number_value(json_object_get(info, "failover_timeout"));
+	*d = (struct fw_desc){ .id = fw->id, .name = info_str(info, "name", ""),
+			       .user = info_str(info, "user", ""),
+			       .hostname = info_str(info, "hostname", ""),
+			       .webui = info_str(info, "webui_url", ""),
+			       .principal = json_string_value(json_object_get(info, "principal")),
+			       .roles = (const char *const *)fw->roles, .nroles = fw->nroles,
+			       .multi_role = multi, .failover_timeout = fo,
+			       .checkpoint = json_is_true(json_object_get(info, "checkpoint")),
+			       .active = fw_subscribed(fw), .capabilities = caps,
+			       .registered_usec = fw->registered_usec,
+			       .reregistered_usec = fw->reregistered_usec, .info = info };
+}
+
+/* Calls fn for every framework, built-in first, with its task lists from at. */
+static void each_framework(struct master *m, struct evhttp_request *req, struct all_tasks *at,
+			   void (*fn)(const struct fw_desc *d, const struct task_lists *tl,
+				      void *ctx),
+			   void *ctx)
+{
+	char webui[400];
+	framework_webui(m, req, webui, sizeof(webui));
+	json_t *caps = json_pack("[{s:s}, {s:s}]", "type", "TASK_KILLING_STATE", "type",
+				 "PARTITION_AWARE");
+	struct fw_desc d;
+	for (size_t i = 0; i < m->nclients; i++) {
+		client_desc(m, m->clients[i], webui, &d, caps);
+		fn(&d, lists_of(at, d.id), ctx);
+	}
+	json_decref(caps);
+	const char *k;
+	void *v;
+	for (size_t i = 0; m->fw && hmap_next(&m->fw->fws, &i, &k, &v);) {
+		external_desc(v, &d);
+		fn(&d, lists_of(at, d.id), ctx);
+	}
+}
+
+static void add_legacy_framework(const struct fw_desc *d, const struct task_lists *tl, void *ctx)
+{
+	json_array_append_new(ctx, legacy_framework(d, tl));
+}
+
+static void add_v1_framework(const struct fw_desc *d, const struct task_lists *tl, void *ctx)
+{
+	json_array_append_new(ctx, v1_framework(d, tl));
+}
+
+/* ---- agents ---- */
+
+static json_t *legacy_slave(const struct m_agent *a)
 {
 	char pid[400];
 	uint16_t port = registry_agent_port(a);
 	state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
+	const struct resources *total = rm_agent_total(a);
 	struct resources unreserved = RESOURCES_INIT;
-	for (size_t i = 0; i < a->total.n; i++)
-		if (!strcmp(a->total.v[i].role, "*")) {
-			struct resources one = { &a->total.v[i], 1 };
+	for (size_t i = 0; i < total->n; i++)
+		if (!strcmp(total->v[i].role, "*")) {
+			struct resources one = { &total->v[i], 1 };
 			resources_add(&unreserved, &one);
 		}
 	bool active = a->state == AGENT_CONNECTED;
@@ -633,10 +728,10 @@ static json_t *legacy_slave(const struct m_agent *a, const struct resources *use
 		"{s:s, s:s, s:s, s:i, s:o, s:f, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:s, s:[]}", "id",
 		a->id, "pid", pid, "hostname", a->hostname, "port", (int)port, "attributes",
 		state_json_attributes(&a->attrs), "registered_time",
-		(double)a->registered_usec / 1e6, "resources", state_json_resources(&a->total, NULL),
-		"used_resources", state_json_resources(used, NULL), "offered_resources",
+		(double)a->registered_usec / 1e6, "resources", state_json_resources(total, NULL),
+		"used_resources", state_json_resources(rm_agent_used(a), NULL), "offered_resources",
 		state_json_resources(&(struct resources)RESOURCES_INIT, NULL), "reserved_resources",
-		state_json_reserved(&a->total), "unreserved_resources",
+		state_json_reserved(total), "unreserved_resources",
 		state_json_resources(&unreserved, NULL), "active", active, "deactivated", !active,
 		"version", STATE_JSON_MESOS_VERSION, "capabilities");
 	resources_release(&unreserved);
@@ -652,8 +747,6 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 	master_id(m, id, sizeof(id));
 	json_t *slaves = json_array();
 	int active = 0, inactive = 0, unreachable = 0;
-	struct hmap used;
-	used_by_agent_build(m, &used);
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
@@ -666,9 +759,13 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 			active++;
 		else
 			inactive++;
-		json_array_append_new(slaves, legacy_slave(a, agent_used(&used, a)));
+		json_array_append_new(slaves, legacy_slave(a));
 	}
-	used_by_agent_release(&used);
+	struct all_tasks at;
+	all_tasks_build(m, false, &at);
+	json_t *frameworks = json_array();
+	each_framework(m, req, &at, add_legacy_framework, frameworks);
+	all_tasks_release(&at);
 	char portstr[8];
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	double start = (double)m->started_usec / 1e6;
@@ -679,75 +776,71 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 		(int)port);
 	json_t *st = json_pack(
 		"{s:s, s:s, s:s, s:f, s:f, s:s, s:s, s:s, s:[], s:f, s:f, s:f, s:s, s:o,"
-		" s:{s:s, s:s, s:s}, s:o, s:[], s:[o], s:[], s:[], s:[]}",
+		" s:{s:s, s:s, s:s}, s:o, s:[], s:o, s:[], s:[], s:[]}",
 		"version", STATE_JSON_MESOS_VERSION, "berth_version", STATE_JSON_BERTH_VERSION,
 		"build_user", "berth", "start_time", start, "elected_time", start, "id", id, "pid",
 		pid, "hostname", m->cfg.hostname, "capabilities", "activated_slaves",
 		(double)active, "deactivated_slaves", (double)inactive, "unreachable_slaves",
 		(double)unreachable, "leader", pid, "leader_info", leader_info, "flags",
 		"hostname", m->cfg.hostname, "ip", ip, "port", portstr, "slaves", slaves,
-		"recovered_slaves", "frameworks", legacy_framework(m, req), "completed_frameworks",
+		"recovered_slaves", "frameworks", frameworks, "completed_frameworks",
 		"orphan_tasks", "unregistered_frameworks");
 	return st;
 }
 
 /* ---- v1 ---- */
 
-/* Sets key to arr unless it is empty (stout leaves empty repeated fields out). */
-static void set_repeated(json_t *o, const char *key, json_t *arr)
-{
-	if (json_array_size(arr))
-		json_object_set_new(o, key, arr);
-	else
-		json_decref(arr);
-}
-
-static json_t *nanos(uint64_t usec)
-{
-	return json_pack("{s:I}", "nanoseconds", (json_int_t)(usec * 1000));
-}
-
 json_t *state_json_v1_tasks(struct master *m)
 {
-	struct task_lists tl;
-	task_lists_build(m, true, &tl);
+	struct all_tasks at;
+	all_tasks_build(m, true, &at);
+	json_t *tasks = json_array(), *unreachable = json_array(), *completed = json_array();
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&at.by_fw, &i, &k, &v);) {
+		const struct task_lists *tl = v;
+		json_array_extend(tasks, tl->tasks);
+		json_array_extend(unreachable, tl->unreachable);
+		json_array_extend(completed, tl->completed);
+	}
+	all_tasks_release(&at);
 	json_t *o = json_object();
-	set_repeated(o, "tasks", json_incref(tl.tasks));
-	set_repeated(o, "unreachable_tasks", json_incref(tl.unreachable));
-	set_repeated(o, "completed_tasks", json_incref(tl.completed));
-	task_lists_release(&tl);
+	set_repeated(o, "tasks", tasks);
+	set_repeated(o, "unreachable_tasks", unreachable);
+	set_repeated(o, "completed_tasks", completed);
+	return o;
+}
+
+json_t *state_json_v1_agent(const struct m_agent *a)
+{
+	char pid[400];
+	uint16_t port = registry_agent_port(a);
+	if (!port)
+		port = 5051;
+	state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
+	json_t *info = json_pack("{s:s, s:i, s:{s:s}}", "hostname", a->hostname, "port",
+				 (int)port, "id", "value", a->id);
+	set_repeated(info, "resources", state_json_resources_v1(rm_agent_total(a), NULL));
+	set_repeated(info, "attributes", state_json_attributes_v1(&a->attrs));
+	bool active = a->state == AGENT_CONNECTED;
+	json_t *o = json_pack("{s:o, s:b, s:b, s:s, s:s, s:o}", "agent_info", info, "active",
+			      active, "deactivated", !active, "version", STATE_JSON_MESOS_VERSION,
+			      "pid", pid, "registered_time", nanos(a->registered_usec));
+	set_repeated(o, "total_resources", state_json_resources_v1(rm_agent_total(a), NULL));
+	set_repeated(o, "allocated_resources", state_json_resources_v1(rm_agent_used(a), "*"));
 	return o;
 }
 
 json_t *state_json_v1_agents(struct master *m)
 {
 	json_t *agents = json_array();
-	struct hmap used;
-	used_by_agent_build(m, &used);
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
 		const struct m_agent *a = v;
-		if (a->state == AGENT_UNREACHABLE)
-			continue;
-		char pid[400];
-		uint16_t port = registry_agent_port(a);
-		state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
-		json_t *info = json_pack("{s:s, s:i, s:{s:s}}", "hostname", a->hostname, "port",
-					 (int)port, "id", "value", a->id);
-		set_repeated(info, "resources", state_json_resources_v1(&a->total, NULL));
-		set_repeated(info, "attributes", state_json_attributes_v1(&a->attrs));
-		bool active = a->state == AGENT_CONNECTED;
-		json_t *o = json_pack("{s:o, s:b, s:b, s:s, s:s, s:o}", "agent_info", info, "active",
-				      active, "deactivated", !active, "version",
-				      STATE_JSON_MESOS_VERSION, "pid", pid, "registered_time",
-				      nanos(a->registered_usec));
-		set_repeated(o, "total_resources", state_json_resources_v1(&a->total, NULL));
-		set_repeated(o, "allocated_resources",
-			     state_json_resources_v1(agent_used(&used, a), "*"));
-		json_array_append_new(agents, o);
+		if (a->state != AGENT_UNREACHABLE)
+			json_array_append_new(agents, state_json_v1_agent(a));
 	}
-	used_by_agent_release(&used);
 	json_t *o = json_object();
 	set_repeated(o, "agents", agents);
 	return o;
@@ -755,59 +848,116 @@ json_t *state_json_v1_agents(struct master *m)
 
 json_t *state_json_v1_frameworks(struct master *m)
 {
-	struct task_lists tl;
-	task_lists_build(m, true, &tl);
-	char webui[400];
-	framework_webui(m, NULL, webui, sizeof(webui));
-	json_t *info = json_pack(
-		"{s:s, s:s, s:{s:s}, s:f, s:b, s:s, s:s, s:s, s:[{s:s}, {s:s}]}", "user",
-		framework_user(), "name", STATE_JSON_FRAMEWORK_NAME, "id", "value", m->framework_id,
-		"failover_timeout", STATE_JSON_FAILOVER_TIMEOUT, "checkpoint", 1, "role", "*",
-		"hostname", m->cfg.hostname, "webui_url", webui, "capabilities", "type",
-		"TASK_KILLING_STATE", "type", "PARTITION_AWARE");
-	json_t *fw = json_pack("{s:o, s:b, s:b, s:b, s:o, s:o}", "framework_info", info, "active", 1,
-			       "connected", 1, "recovered", 0, "registered_time",
-			       nanos(m->started_usec), "reregistered_time", nanos(m->started_usec));
-	set_repeated(fw, "allocated_resources", state_json_resources_v1(&tl.used, "*"));
-	task_lists_release(&tl);
-	return json_pack("{s:[o]}", "frameworks", fw);
+	struct all_tasks at;
+	all_tasks_build(m, true, &at);
+	json_t *arr = json_array();
+	each_framework(m, NULL, &at, add_v1_framework, arr);
+	all_tasks_release(&at);
+	return json_pack("{s:o}", "frameworks", arr);
+}
+
+json_t *state_json_v1_framework(struct master *m, const struct fw_framework *fw)
+{
+	struct task_lists *tl = task_lists_new();
+	resources_copy(&tl->used, &fw->used);
+	struct fw_desc d;
+	external_desc(fw, &d);
+	json_t *o = v1_framework(&d, tl);
+	task_lists_free(tl);
+	(void)m;
+	return o;
+}
+
+/* Roles known: "*", the roles the frameworks use, every reserved role of an agent. */
+struct role_names {
+	json_t *names; /* role -> array of framework ids */
+	const char *fw_id;
+};
+
+static void add_role(const char *role, void *ctx)
+{
+	struct role_names *rn = ctx;
+	json_t *fws = json_object_get(rn->names, role);
+	if (!fws) {
+		fws = json_array();
+		json_object_set_new(rn->names, role, fws);
+	}
+	if (rn->fw_id)
+		json_array_append_new(fws, json_pack("{s:s}", "value", rn->fw_id));
+}
+
+static void add_role_alloc(const struct rm_task_view *t, void *ctx)
+{
+	if (task_state_terminal(t->state) || state_unreachable(t->state))
+		return;
+	struct hmap *alloc = ctx;
+	const char *role = t->role ? t->role : "*";
+	struct resources *r = hmap_get(alloc, role);
+	if (!r) {
+		r = xcalloc(1, sizeof(*r));
+		hmap_put(alloc, role, r);
+	}
+	resources_add(r, t->res);
 }
 
 json_t *state_json_v1_roles(struct master *m)
 {
-	/* Roles known: "*", every app's role, every reserved role of an agent. */
-	json_t *names = json_object();
-	json_object_set_new(names, "*", json_true());
+	struct role_names rn = { json_object(), NULL };
+	for (size_t i = 0; i < m->nclients; i++) {
+		const struct rm_client *c = m->clients[i];
+		rn.fw_id = c->id;
+		add_role("*", &rn); /* a built-in framework subscribes to "*" too */
+		if (c->ops->each_role)
+			c->ops->each_role(c->ctx, add_role, &rn);
+	}
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
-		const struct m_app *ma = v;
-		if (ma->def->role)
-			json_object_set_new(names, ma->def->role, json_true());
+	for (size_t i = 0; m->fw && hmap_next(&m->fw->fws, &i, &k, &v);) {
+		const struct fw_framework *fw = v;
+		rn.fw_id = fw->id;
+		for (size_t r = 0; r < fw->nroles; r++)
+			add_role(fw->roles[r], &rn);
 	}
+	rn.fw_id = NULL;
+	add_role("*", &rn);
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
-		const struct m_agent *a = v;
-		for (size_t j = 0; j < a->total.n; j++)
-			json_object_set_new(names, a->total.v[j].role, json_false());
+		const struct resources *t = rm_agent_total(v);
+		for (size_t j = 0; j < t->n; j++)
+			add_role(t->v[j].role, &rn);
 	}
-	struct task_lists tl;
-	task_lists_build(m, true, &tl);
+	/* What is allocated to each role: its live tasks' resources. */
+	struct hmap alloc = HMAP_INIT;
+	rm_each_task(m, false, add_role_alloc, &alloc);
 	json_t *roles = json_array();
-	json_t *flag;
-	json_object_foreach(names, k, flag) {
-		/* The apps framework subscribes to "*" and to the roles its apps use. */
+	json_t *fws;
+	json_object_foreach(rn.names, k, fws) {
 		json_t *r = json_pack("{s:s, s:f}", "name", k, "weight", 1.0);
-		if (!strcmp(k, "*") || json_is_true(flag))
-			json_object_set_new(r, "frameworks",
-					    json_pack("[{s:s}]", "value", m->framework_id));
-		if (!strcmp(k, "*")) {
-			set_repeated(r, "resources", state_json_resources_v1(&tl.used, "*"));
-			set_repeated(r, "allocated", state_json_resources_v1(&tl.used, "*"));
+		/* A framework subscribed to the role once is listed once. */
+		json_t *seen = json_object(), *uniq = json_array();
+		size_t i;
+		json_t *f;
+		json_array_foreach(fws, i, f) {
+			const char *id = json_string_value(json_object_get(f, "value"));
+			if (!json_object_get(seen, id)) {
+				json_object_set_new(seen, id, json_true());
+				json_array_append(uniq, f);
+			}
+		}
+		json_decref(seen);
+		set_repeated(r, "frameworks", uniq);
+		const struct resources *ra = hmap_get(&alloc, k);
+		if (ra) {
+			set_repeated(r, "resources", state_json_resources_v1(ra, k));
+			set_repeated(r, "allocated", state_json_resources_v1(ra, k));
 		}
 		json_array_append_new(roles, r);
 	}
-	task_lists_release(&tl);
-	json_decref(names);
+	for (size_t i = 0; hmap_next(&alloc, &i, &k, &v);) {
+		resources_release(v);
+		free(v);
+	}
+	hmap_release(&alloc);
+	json_decref(rn.names);
 	return json_pack("{s:o}", "roles", roles);
 }
 

@@ -2,10 +2,11 @@
  * `GET /master/state` (reference/compat.md §2.2, read by Mesos-DNS as §2.3 says) and the
  * protobuf-JSON objects of the v1 operator API (`POST /api/v1`, §2.1).
  *
- * berth has one framework today, its built-in apps framework, shown as Mesos shows Marathon:
- * id m->framework_id, name "marathon", role "*", active and connected, and no `pid` (an
- * HTTP-style framework: Mesos-DNS fails on a present but unparseable pid). Its tasks are the
- * apps' live instances. Agents are "slaves" in the legacy JSON; unreachable ones are left out
+ * Every framework is listed: the built-in ones (the apps framework, shown as Mesos shows
+ * Marathon: name "marathon", role "*", active and connected) and the external ones (from
+ * the FrameworkInfo they subscribed with), none with a `pid` (HTTP-style frameworks:
+ * Mesos-DNS fails on a present but unparseable pid). Their tasks come from the frameworks'
+ * task views (rm_each_task), rendered alike. Agents are "slaves" in the legacy JSON; unreachable ones are left out
  * of `slaves[]` (counted in `unreachable_slaves`), as Mesos does.
  *
  * The pure helpers below (no master needed) are unit tested in tests/unit/test-state-json.c. */
@@ -18,6 +19,7 @@
 #include "model/app.h"
 #include "model/attributes.h"
 #include "model/resources.h"
+#include "master/rm.h"
 
 struct master;
 struct evhttp_request;
@@ -53,14 +55,6 @@ json_t *state_json_attributes_v1(const struct attributes *a);
 /* "id@host:port" (a libprocess UPID) into out; an IPv6 host gets brackets. Returns 0, or
  * -E2BIG when it does not fit (out is then ""). */
 int state_json_upid(const char *id, const char *host, uint16_t port, char *out, size_t len);
-/* Labels object {k: v} (strings) -> [{key, value}] in the object's order; NULL or a
- * non-object gives []. New reference. */
-json_t *state_json_labels(const json_t *labels);
-/* Marathon's DiscoveryInfo for a task of def: visibility FRAMEWORK, name (the task name),
- * one port per portDefinition and protocol ("udp,tcp" gives two) with the host port from
- * ports (0 past nports), its name and its labels. New reference (protobuf JSON). */
-json_t *state_json_discovery(const struct app *def, const char *name, const uint32_t *ports,
-			     size_t nports);
 /* Whether an Accept header allows application/json: absent or empty allows anything; the
  * wildcard ranges (any type, any application subtype) count; a range with q=0 excludes. */
 bool state_json_accepts_json(const char *accept);
@@ -77,6 +71,14 @@ void state_json_master_addr(struct master *m, struct evhttp_request *req, char *
 			    uint16_t *port);
 /* The whole legacy /master/state object. New reference. */
 json_t *state_json_master_state(struct master *m, struct evhttp_request *req);
+/* A task in /master/state's shape (v1 false) or as a v1 Task; a is its agent (may be NULL).
+ * New reference; t->discovery is taken. */
+json_t *state_json_task(const struct rm_task_view *t, const struct m_agent *a, bool v1);
+/* A GetAgents.Agent / GetFrameworks.Framework (the operator stream's AGENT_ADDED,
+ * FRAMEWORK_ADDED). New references. */
+json_t *state_json_v1_agent(const struct m_agent *a);
+struct fw_framework;
+json_t *state_json_v1_framework(struct master *m, const struct fw_framework *fw);
 /* v1 operator payloads (the get_x objects). New references. */
 json_t *state_json_v1_tasks(struct master *m);
 json_t *state_json_v1_agents(struct master *m);

@@ -56,6 +56,29 @@ void updates_queue(struct master *m, struct m_agent *a, json_t *updates,
 		event_active(m->updates_ev, 0, 0);
 }
 
+/* Hands an update to the framework that owns its task: a built-in one, an external one, or
+ * nobody (then the task is killed unless it has ended). */
+void rm_route_status(struct master *m, struct m_agent *a, const json_t *u)
+{
+	const char *task_id = json_string_value(json_object_get(u, "task_id"));
+	for (size_t i = 0; i < m->nclients; i++) {
+		struct rm_client *c = m->clients[i];
+		const char *aid = c->ops->task_agent(c->ctx, task_id);
+		if (!aid)
+			continue;
+		if (!strcmp(aid, a->id)) {
+			c->ops->status_update(c->ctx, a, u);
+			return;
+		}
+		break; /* a task of c that is not on a: nobody's here */
+	}
+	if (frameworks_status_update(m, a, u))
+		return;
+	const char *state = json_string_value(json_object_get(u, "state"));
+	if (!task_state_terminal(state))
+		registry_kill_unknown(a, task_id);
+}
+
 /* Applies one batch (inside the flush's transaction); the uuids taken go to acked. */
 static void apply(struct master *m, struct m_agent *a, const json_t *updates, json_t *acked)
 {
@@ -66,7 +89,7 @@ static void apply(struct master *m, struct m_agent *a, const json_t *updates, js
 		if (!uuid || !json_string_value(json_object_get(u, "task_id")) ||
 		    !json_string_value(json_object_get(u, "state")))
 			continue; /* malformed: acknowledged as nothing */
-		apps_status_update(m, a, u);
+		rm_route_status(m, a, u);
 		json_array_append_new(acked, json_string(uuid));
 	}
 }
@@ -107,7 +130,7 @@ size_t updates_flush(struct master *m)
 	}
 	free(acked);
 	free(q);
-	apps_schedule_pass(m);
+	rm_wake_all(m);
 	return ok ? taken : 0;
 }
 

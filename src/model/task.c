@@ -216,3 +216,17 @@ json_t *task_env_build(const struct app *a, const char *host, const uint32_t *po
 	}
 	return env;
 }
+
+bool task_state_terminal(const char *s)
+{
+	static const char *const terminal[] = {
+		"TASK_FINISHED", "TASK_FAILED",	 "TASK_KILLED", "TASK_LOST",
+		"TASK_ERROR",	 "TASK_DROPPED", "TASK_GONE",	"TASK_GONE_BY_OPERATOR",
+	};
+	if (!s)
+		return false;
+	for (size_t i = 0; i < sizeof(terminal) / sizeof(terminal[0]); i++)
+		if (!strcmp(s, terminal[i]))
+			return true;
+	return false;
+}

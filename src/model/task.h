@@ -1,6 +1,7 @@
 /* Task ids, backoff arithmetic and the environment a task starts with. Pure functions. */
 #pragma once
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,3 +25,7 @@ double backoff_delay_seconds(double backoff_seconds, double factor, double max_d
  * portDefinitions order. */
 json_t *task_env_build(const struct app *a, const char *host, const uint32_t *ports,
 		       size_t nports, const char *task_id);
+
+/* Whether a Mesos task state ("TASK_FINISHED", …) is terminal: FINISHED, FAILED, KILLED,
+ * LOST, ERROR, DROPPED, GONE, GONE_BY_OPERATOR. NULL is not. */
+bool task_state_terminal(const char *state);

@@ -78,7 +78,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	base = event_base_new();
 	struct master_config cfg = { .http_addr = "127.0.0.1", .http_port = 0,
 				     .store_url = "sqlite::memory:", .agent_timeout_sec = 3600 };
-	if (master_new(base, &cfg, &m) < 0)
+	if (rm_new(base, &cfg, &m) < 0 || rm_start(m) < 0)
 		abort();
 	for (unsigned i = 0; i < 2; i++)
 		add_agent(i);
@@ -130,8 +130,15 @@ static void check(int code)
 	void *v;
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
 		const struct m_agent *a = v;
-		if (!resources_contains(&a->total, &a->free))
-			abort(); /* more free than the agent has */
+		/* The ledger's invariant: free + used = total. */
+		struct resources sum = RESOURCES_INIT;
+		resources_copy(&sum, rm_agent_free(a));
+		resources_add(&sum, rm_agent_used(a));
+		bool ok = resources_contains(&sum, rm_agent_total(a)) &&
+			  resources_contains(rm_agent_total(a), &sum);
+		resources_release(&sum);
+		if (!ok)
+			abort();
 	}
 	for (size_t i = 0; hmap_next(&m->fw->fws, &i, &k, &v);)
 		if (((struct fw_framework *)v)->noffers > FW_MAX_OFFERS)

@@ -88,7 +88,8 @@ static int setup(void **state)
 	f->base = event_base_new();
 	struct master_config cfg = { .http_addr = "127.0.0.1", .http_port = 0, .store_url = store,
 				     .agent_timeout_sec = 3600 };
-	assert_int_equal(master_new(f->base, &cfg, &f->m), 0);
+	assert_int_equal(rm_new(f->base, &cfg, &f->m), 0);
+	assert_int_equal(rm_start(f->m), 0);
 	free(store);
 	for (unsigned i = 0; i < NAGENTS; i++)
 		add_agent(f->m, i);
@@ -99,7 +100,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	master_free(f->m);
+	rm_free(f->m);
 	event_base_free(f->base);
 	for (int i = 0; i < 3; i++)
 		json_decref(f->fw[i].offers);
@@ -108,6 +109,16 @@ static int teardown(void **state)
 	free(cmd);
 	free(f);
 	return 0;
+}
+
+/* a gets n more cpus (as when a task there ends). */
+static void grow(struct master *m, struct m_agent *a, double n)
+{
+	struct resources t = RESOURCES_INIT;
+	resources_copy(&t, rm_agent_total(a));
+	resources_add_scalar(&t, "cpus", "*", n);
+	assert_int_equal(ledger_set_total(m, a, &t), 0);
+	resources_release(&t);
 }
 
 static void pass(struct master *m)
@@ -187,7 +198,7 @@ static void quiet_suppress_revive(void **state)
 
 	/* agent-07 gets a cpu back (as when a task ends there). */
 	struct m_agent *a = hmap_get(&m->agents, "agent-07");
-	resources_add_scalar(&a->free, "cpus", "*", 1);
+	grow(m, a, 1);
 	fw_filters_clear(fw); /* the filter would hide it: clear them, keep it quiet */
 	fw->quiet = true;
 	pass(m);
@@ -201,7 +212,7 @@ static void quiet_suppress_revive(void **state)
 	char err[256];
 	json_t *body = json_object();
 	assert_int_equal(fw_call_revive_suppress(fw, body, true, err, sizeof(err)), 0);
-	resources_add_scalar(&a->free, "cpus", "*", 1);
+	grow(m, a, 1);
 	pass(m);
 	assert_int_equal(m->fw->pass_offers, 0);
 	assert_int_equal(fw_call_revive_suppress(fw, body, false, err, sizeof(err)), 0);
@@ -221,16 +232,15 @@ static void drf_order(void **state)
 	struct fw_framework *small = subscribe(f, 1, "small");
 	struct resources r = RESOURCES_INIT;
 	resources_add_scalar(&r, "cpus", "*", 40);
-	quota_ledger(m, "big", &r, false, 1); /* 40 of the 160 cpus: a quarter */
-	struct alloc_ctx c;
-	alloc_begin(m, &c);
+	ledger_count(&m->roles, "big", &r, NULL, 1); /* 40 of the 160 cpus: a quarter */
+	struct alloc_ctx *c = rm_alloc_begin(m, NULL);
 	const struct quota_drf_client *order;
-	assert_int_equal(alloc_framework_order(&c, &order), 2);
+	assert_int_equal(alloc_framework_order(c, &order), 2);
 	assert_ptr_equal(order[0].ptr, small);
 	assert_ptr_equal(order[1].ptr, big);
 	assert_true(order[1].role_share == 0.25);
-	alloc_end(&c);
-	quota_ledger(m, "big", &r, false, -1);
+	rm_alloc_end(c);
+	ledger_count(&m->roles, "big", &r, NULL, -1);
 	resources_release(&r);
 }
 
@@ -243,11 +253,13 @@ static void offer_text_is_offer_json(void **state)
 	struct master *m = f->m;
 	char err[256];
 	struct m_agent *a = hmap_get(&m->agents, "agent-03");
-	resources_release(&a->free);
+	struct resources set = RESOURCES_INIT;
 	assert_int_equal(resources_parse("cpus:0.1; cpus(web):1.5; mem:100000.25; "
 					 "ports:[31000-31005, 31010-31010]; disks(web):{a,b\"c}",
-					 &a->free, err, sizeof(err)),
+					 &set, err, sizeof(err)),
 			 0);
+	assert_int_equal(ledger_set_total(m, a, &set), 0); /* nothing used: free is all of it */
+	resources_release(&set);
 	attributes_release(&a->attrs);
 	assert_int_equal(attributes_parse("rack:r\\1;zone:2.5;slots:[1-4];tags:{x,y}", &a->attrs,
 					  err, sizeof(err)),

@@ -79,7 +79,8 @@ static void start(struct fixture *f)
 {
 	struct master_config cfg = { .http_addr = "127.0.0.1", .http_port = 0,
 				     .store_url = f->store_url, .agent_timeout_sec = 3600 };
-	assert_int_equal(master_new(f->base, &cfg, &f->m), 0);
+	assert_int_equal(rm_new(f->base, &cfg, &f->m), 0);
+	assert_int_equal(rm_start(f->m), 0);
 	for (unsigned i = 0; i < NAGENTS; i++)
 		add_agent(f, i);
 }
@@ -87,7 +88,7 @@ static void start(struct fixture *f)
 /* A new master over the same store, as after a crash or an upgrade. */
 static void restart(struct fixture *f)
 {
-	master_free(f->m);
+	rm_free(f->m);
 	f->fw = NULL;
 	start(f);
 }
@@ -115,7 +116,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	master_free(f->m);
+	rm_free(f->m);
 	event_base_free(f->base);
 	json_decref(f->events);
 	json_decref(f->records);

@@ -130,6 +130,7 @@ static void drf_order(void **state)
 struct fixture {
 	struct master m;
 	struct m_agent a;
+	struct quota_amounts client; /* a built-in framework's allocation */
 	char path[64];
 };
 
@@ -142,14 +143,15 @@ static int setup(void **state)
 	snprintf(url, sizeof(url), "sqlite:%s", f->path);
 	assert_int_equal(store_open(url, &f->m.store), 0);
 	hmap_init(&f->m.agents);
-	hmap_init(&f->m.apps);
-	hmap_init(&f->m.tasks);
+	ledger_init(&f->m.roles);
 	f->a.id = "a1";
 	f->a.state = AGENT_CONNECTED;
 	char err[128];
-	assert_int_equal(resources_parse("cpus:8; mem:4096; cpus(prod):1", &f->a.total, err,
+	struct resources total = RESOURCES_INIT;
+	assert_int_equal(resources_parse("cpus:8; mem:4096; cpus(prod):1", &total, err,
 					 sizeof(err)), 0);
-	resources_copy(&f->a.free, &f->a.total);
+	ledger_agent_init(&f->a.led, &total);
+	resources_release(&total);
 	hmap_put(&f->m.agents, "a1", &f->a);
 	const char *prod = "{\"role\":\"prod\",\"weight\":2,"
 			   "\"limits\":{\"cpus\":{\"value\":4}}}";
@@ -161,6 +163,7 @@ static int setup(void **state)
 	const char *bad = "{\"role\":\"x\",\"limits\":{\"bogus\":{\"value\":1}}}";
 	assert_int_equal(store_put(f->m.store, "roles/x", bad, strlen(bad), STORE_ANY_VERSION,
 				   NULL), 0);
+	assert_int_equal(quota_load(&f->m), 0);
 	*state = f;
 	return 0;
 }
@@ -169,12 +172,9 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	quota_free_all(&f->m);
-	quota_ledger_free(&f->m);
-	resources_release(&f->a.total);
-	resources_release(&f->a.free);
+	ledger_release(&f->m.roles);
+	ledger_agent_release(&f->a.led);
 	hmap_release(&f->m.agents);
-	hmap_release(&f->m.apps);
-	hmap_release(&f->m.tasks);
 	store_close(f->m.store);
 	unlink(f->path);
 	free(f);
@@ -263,15 +263,15 @@ static void ledger(void **state)
 	resources_add_scalar(&a, "cpus", "*", 2.5);
 	resources_add_scalar(&a, "mem", "*", 100);
 	resources_add_scalar(&b, "cpus", "prod", 1);
-	quota_ledger(m, "prod", &a, true, 1);
-	quota_ledger(m, "prod", &b, false, 1);
-	quota_ledger(m, "dev", &a, false, 1);
+	ledger_count(&m->roles, "prod", &a, &f->client, 1);
+	ledger_count(&m->roles, "prod", &b, NULL, 1);
+	ledger_count(&m->roles, "dev", &a, NULL, 1);
 	struct quota_snapshot s;
 	quota_snapshot_build(m, &s);
 	struct quota_amounts got;
 	quota_snapshot_alloc(&s, "prod", &got);
 	assert_true(got.v[0] == 3.5 && got.v[1] == 100);
-	assert_true(s.apps.v[0] == 2.5 && s.apps.v[1] == 100);
+	assert_true(f->client.v[0] == 2.5 && f->client.v[1] == 100);
 	quota_snapshot_alloc(&s, "web", &got);
 	assert_true(got.v[0] == 0);
 	quota_snapshot_release(&s);
@@ -280,13 +280,13 @@ static void ledger(void **state)
 	resources_add_scalar(&more, "cpus", "prod", 0.6);
 	char err[300];
 	assert_false(quota_check(m, "prod", &more, err, sizeof(err)));
-	quota_ledger(m, "prod", &a, true, -1);
+	ledger_count(&m->roles, "prod", &a, &f->client, -1);
 	assert_true(quota_check(m, "prod", &more, err, sizeof(err)));
-	quota_ledger(m, "prod", &b, false, -1);
-	quota_ledger(m, "dev", &a, false, -1);
+	ledger_count(&m->roles, "prod", &b, NULL, -1);
+	ledger_count(&m->roles, "dev", &a, NULL, -1);
 	quota_snapshot_build(m, &s);
 	quota_snapshot_alloc(&s, "prod", &got);
-	assert_true(got.v[0] == 0 && got.v[1] == 0 && s.apps.v[0] == 0);
+	assert_true(got.v[0] == 0 && got.v[1] == 0 && f->client.v[0] == 0);
 	quota_snapshot_release(&s);
 	resources_release(&a);
 	resources_release(&b);

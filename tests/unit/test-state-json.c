@@ -12,6 +12,7 @@
 
 #include "json/verr.h"
 #include "master/state-json.h"
+#include "model/discovery.h"
 #include "model/app.h"
 
 static struct resources parse_res(const char *text)
@@ -193,12 +194,12 @@ static void test_upid(void **state)
 static void test_labels(void **state)
 {
 	json_t *l = json_pack("{s:s, s:s}", "HAPROXY_GROUP", "external", "a", "");
-	assert_dump(state_json_labels(l), "[{\"key\":\"HAPROXY_GROUP\",\"value\":\"external\"},"
+	assert_dump(discovery_labels_json(l), "[{\"key\":\"HAPROXY_GROUP\",\"value\":\"external\"},"
 					  "{\"key\":\"a\",\"value\":\"\"}]");
 	json_decref(l);
-	assert_dump(state_json_labels(NULL), "[]");
+	assert_dump(discovery_labels_json(NULL), "[]");
 	json_t *arr = json_array();
-	assert_dump(state_json_labels(arr), "[]");
+	assert_dump(discovery_labels_json(arr), "[]");
 	json_decref(arr);
 }
 
@@ -228,7 +229,7 @@ static void test_discovery(void **state)
 	assert_string_equal(name, "web.prod");
 	uint32_t ports[] = { 31005, 31007 };
 	/* the third port has no host port: 0 */
-	assert_dump(state_json_discovery(a, name, ports, 2),
+	assert_dump(discovery_info_json(a, name, ports, 2),
 		    "{\"name\":\"web.prod\",\"ports\":{\"ports\":["
 		    "{\"name\":\"http\",\"number\":31005,\"protocol\":\"tcp\"},"
 		    "{\"labels\":{\"labels\":[{\"key\":\"VIP_0\",\"value\":\"1.2.3.4:80\"}]},"
@@ -238,7 +239,7 @@ static void test_discovery(void **state)
 		    "{\"number\":0,\"protocol\":\"tcp\"}]},\"visibility\":\"FRAMEWORK\"}");
 	app_free(a);
 	a = parse_app("{\"id\":\"/db\",\"cmd\":\"x\",\"portDefinitions\":[]}");
-	assert_dump(state_json_discovery(a, "db", NULL, 0),
+	assert_dump(discovery_info_json(a, "db", NULL, 0),
 		    "{\"name\":\"db\",\"ports\":{\"ports\":[]},\"visibility\":\"FRAMEWORK\"}");
 	app_free(a);
 }

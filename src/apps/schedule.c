@@ -15,9 +15,8 @@
 #include "base/util.h"
 #include "base/timeutil.h"
 #include "json/jtext.h"
-#include "master/master-int.h"
+#include "apps/apps-int.h"
 
-#define PEERS_MAX 64
 /* Launches decided in one pass; more wait for the next pass (scheduled at once), so a huge
  * scale-up does not build one huge batch of records. */
 #define PASS_MAX_LAUNCHES 5000
@@ -45,7 +44,7 @@ struct rotation {
 };
 
 struct pass {
-	struct master *m;
+	struct apps *m;
 	bool txn;
 	struct pending_launch *launches;
 	size_t nlaunch, cap;
@@ -54,7 +53,7 @@ struct pass {
 	bool have_agents;
 	struct rotation rot;
 	bool more;               /* stopped at PASS_MAX_LAUNCHES: run again */
-	struct alloc_ctx ac;     /* the allocation order (alloc.c) */
+	struct alloc_ctx *ac;    /* the allocation order (the resource manager's) */
 };
 
 static void pass_txn(struct pass *p)
@@ -138,7 +137,7 @@ static unsigned app_tasks_on(const struct m_app *ma, const struct m_agent *a)
 }
 
 /* Is an external volume (resolved name) held by a live task of any app other than in? */
-static bool volume_busy(struct master *m, const char *name, const struct m_instance *self)
+static bool volume_busy(struct apps *m, const char *name, const struct m_instance *self)
 {
 	const char *k;
 	void *v;
@@ -176,7 +175,7 @@ static double volume_disk(const struct app *def)
 /* Picks an agent for in's next task; fills ports. NULL if none fits now. */
 static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *ports)
 {
-	struct master *m = p->m;
+	struct apps *m = p->m;
 	struct m_app *ma = inst->app;
 	const struct app *def = ma->def;
 	if (inst->not_before_usec && time_mono_usec() < inst->not_before_usec)
@@ -209,7 +208,7 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 			struct m_instance *in = ma->inst[i];
 			if (in->phase != INST_LIVE || !in->agent_id)
 				continue;
-			struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+			struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
 			if (!a)
 				continue;
 			placed[nplaced].hostname = a->hostname;
@@ -217,12 +216,12 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 			placedp[nplaced] = &placed[nplaced];
 			nplaced++;
 		}
-		size_t na = hmap_len(&m->agents);
+		size_t na = hmap_len(rm_agents(m->rm));
 		all = xcalloc(na + 1, sizeof(*all));
 		allp = xcalloc(na + 1, sizeof(*allp));
 		const char *k;
 		void *v;
-		for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
+		for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);) {
 			struct m_agent *a = v;
 			if (a->state == AGENT_UNREACHABLE)
 				continue;
@@ -239,13 +238,13 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 	struct resources tmp = RESOURCES_INIT;
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
+	for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);) {
 		struct m_agent *a = v;
 		if (a->state != AGENT_CONNECTED)
 			continue;
 		if (inst->pinned_agent && strcmp(inst->pinned_agent, a->id))
 			continue; /* its local volumes are there */
-		const struct resources *avail = alloc_available(&p->ac, a, def->role, &tmp);
+		const struct resources *avail = rm_alloc_available(p->ac, a, def->role, &tmp);
 		if (allocate(def, avail, extra_disk, want, got, &alloc) < 0)
 			continue;
 		if (def->nconstraints) {
@@ -256,7 +255,7 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 		}
 		/* Spread: fewest tasks of this app, then most free memory. */
 		unsigned cnt = app_tasks_on(ma, a);
-		double fm = resources_scalar(&a->free, "mem", NULL);
+		double fm = resources_scalar(rm_agent_free(a), "mem", NULL);
 		if (!best || cnt < best_count || (cnt == best_count && fm > best_mem)) {
 			best = a;
 			best_count = cnt;
@@ -281,11 +280,11 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 {
 	const struct app *def = ma->def;
 	if (!p->have_agents) {
-		size_t na = hmap_len(&p->m->agents);
+		size_t na = hmap_len(rm_agents(p->m->rm));
 		p->agents = xcalloc(na + 1, sizeof(*p->agents));
 		const char *k;
 		void *v;
-		for (size_t i = 0; hmap_next(&p->m->agents, &i, &k, &v);)
+		for (size_t i = 0; hmap_next(rm_agents(p->m->rm), &i, &k, &v);)
 			if (((struct m_agent *)v)->state == AGENT_CONNECTED)
 				p->agents[p->nagents++] = v;
 		p->have_agents = true;
@@ -308,7 +307,7 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	for (size_t tried = 0; tried < p->nagents; tried++) {
 		struct m_agent *a = p->agents[r->cursor];
 		r->cursor = (r->cursor + 1) % p->nagents;
-		const struct resources *avail = alloc_available(&p->ac, a, def->role, &tmp);
+		const struct resources *avail = rm_alloc_available(p->ac, a, def->role, &tmp);
 		if (allocate(def, avail, 0, wantp, ports, &alloc) == 0) {
 			found = a;
 			break;
@@ -326,138 +325,16 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 
 /* ---- launching ---- */
 
-static json_t *task_spec(struct master *m, struct m_instance *in, struct m_agent *a)
-{
-	const struct app *def = in->app->def;
-	char name[APP_MAX_ID_LEN + 1];
-	app_task_name(def->id, name);
-	json_t *env = task_env_build(def, a->hostname, in->ports, in->nports, in->task_id);
-	char idx[32];
-	snprintf(idx, sizeof(idx), "%u", in->index);
-	if (!json_object_get(json_object_get(def->json, "env"), "BERTH_INSTANCE_INDEX"))
-		json_object_set_new(env, "BERTH_INSTANCE_INDEX", json_string(idx));
-	/* The other instances placed so far, for a service to find its peers: at most
-	 * PEERS_MAX of them (enough to bootstrap a cluster; the API lists them all), so that a
-	 * large app's environment stays small. */
-	struct strbuf peers = STRBUF_INIT;
-	unsigned npeers = 0;
-	for (size_t i = 0; i < in->app->ninst && npeers < PEERS_MAX; i++) {
-		const struct m_instance *o = in->app->inst[i];
-		if (o == in || o->phase != INST_LIVE || o->goal != GOAL_RUN || !o->agent_id)
-			continue;
-		npeers++;
-		struct m_agent *oa = hmap_get(&m->agents, o->agent_id);
-		if (!oa)
-			continue;
-		/* "<index>=<host>[:<port>]", comma-separated (no printf: up to 64 per launch) */
-		if (peers.len)
-			strbuf_addch(&peers, ',');
-		jtext_uint(&peers, o->index);
-		strbuf_addch(&peers, '=');
-		strbuf_adds(&peers, oa->hostname);
-		if (o->nports) {
-			strbuf_addch(&peers, ':');
-			jtext_uint(&peers, o->ports[0]);
-		}
-	}
-	if (!json_object_get(json_object_get(def->json, "env"), "BERTH_PEERS"))
-		json_object_set_new(env, "BERTH_PEERS", json_string(strbuf_str(&peers)));
-	strbuf_release(&peers);
-	json_t *ports = json_array();
-	for (size_t i = 0; i < in->nports; i++)
-		json_array_append_new(ports, json_integer(in->ports[i]));
-	json_t *spec = json_pack("{s:s, s:s, s:s, s:b, s:o, s:{s:f, s:f, s:f, s:f, s:o}, s:f}",
-				 "task_id", in->task_id, "name", name, "app_id", def->id, "shell",
-				 def->cmd != NULL, "env", env, "resources", "cpus", def->cpus, "mem",
-				 def->mem, "disk", def->disk, "gpus", def->gpus, "ports", ports,
-				 "kill_grace_period_seconds", def->kill_grace_seconds);
-	if (def->cmd) {
-		json_object_set_new(spec, "cmd", json_string(def->cmd));
-	} else {
-		json_t *args = json_array();
-		for (size_t i = 0; i < def->nargs; i++)
-			json_array_append_new(args, json_string(def->args[i]));
-		json_object_set_new(spec, "args", args);
-	}
-	if (def->user)
-		json_object_set_new(spec, "user", json_string(def->user));
-	if (def->nvolumes) {
-		json_t *vols = json_array();
-		size_t pi = 0;
-		for (size_t i = 0; i < def->nvolumes; i++) {
-			const struct app_volume *vol = &def->volumes[i];
-			if (vol->type == VOL_PERSISTENT) {
-				json_t *pv = json_array_get(in->vols, pi++);
-				json_array_append_new(
-					vols, json_pack("{s:s, s:s, s:s, s:s?, s:f}", "type", "persistent",
-							"container_path", vol->container_path, "mode", "RW",
-							"persistence_id",
-							json_string_value(json_object_get(pv, "persistenceId")),
-							"size", vol->size));
-			} else {
-				char *vname = volume_name_for(vol, in->index);
-				json_array_append_new(
-					vols, json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "type", "external",
-							"container_path", vol->container_path, "mode",
-							vol->read_only ? "RO" : "RW", "name", vname, "driver",
-							vol->driver, "options", vol->options));
-				free(vname);
-			}
-		}
-		json_object_set_new(spec, "volumes", vols);
-	}
-	if (def->nhealth_checks) {
-		json_t *hcs = json_array();
-		for (size_t i = 0; i < def->nhealth_checks; i++) {
-			const struct health_check *h = &def->health_checks[i];
-			uint32_t port = h->port;
-			if (!port && h->port_index >= 0 && (size_t)h->port_index < in->nports)
-				port = in->ports[h->port_index];
-			json_t *o = json_pack("{s:s, s:i, s:f, s:f, s:f, s:f, s:I, s:b}", "protocol",
-					      hc_protocol_name(h->protocol), "port", (int)port,
-					      "grace_period_seconds", h->grace_period_seconds,
-					      "interval_seconds", h->interval_seconds, "timeout_seconds",
-					      h->timeout_seconds, "delay_seconds", h->mesos ? h->delay_seconds : 0.0,
-					      "max_consecutive_failures",
-					      (json_int_t)h->max_consecutive_failures, "ignore_http1xx",
-					      h->ignore_http1xx);
-			if (h->path)
-				json_object_set_new(o, "path", json_string(h->path));
-			if (h->command)
-				json_object_set_new(o, "command", json_string(h->command));
-			json_array_append_new(hcs, o);
-		}
-		json_object_set_new(spec, "health_checks", hcs);
-	}
-	if (def->nreadiness_checks) {
-		json_t *rcs = json_array();
-		for (size_t i = 0; i < def->nreadiness_checks; i++) {
-			const struct readiness_check *r = &def->readiness_checks[i];
-			uint32_t port = (size_t)r->port_index < in->nports ? in->ports[r->port_index] : 0;
-			json_t *codes = json_array();
-			for (size_t k = 0; k < r->nstatus_codes; k++)
-				json_array_append_new(codes, json_integer(r->status_codes[k]));
-			json_array_append_new(
-				rcs, json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:o}", "name", r->name,
-					       "protocol", hc_protocol_name(r->protocol), "path", r->path,
-					       "port", (int)port, "interval_seconds", r->interval_seconds,
-					       "timeout_seconds", r->timeout_seconds, "status_codes", codes));
-		}
-		json_object_set_new(spec, "readiness_checks", rcs);
-	}
-	return json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec);
-}
-
 static bool launch(struct pass *p, struct m_instance *in)
 {
-	struct master *m = p->m;
+	struct apps *m = p->m;
 	if (p->nlaunch >= PASS_MAX_LAUNCHES) {
 		p->more = true;
 		return false;
 	}
 	struct m_app *ma = in->app;
 	const struct app *def = ma->def;
-	if (!alloc_app_allows(&p->ac, def))
+	if (!rm_alloc_allows(p->ac, def))
 		return false; /* its role's quota limit, or others' guarantees (quota.c) */
 	uint32_t *ports = xcalloc(def->nports + 1, sizeof(*ports));
 	bool fast = !def->nconstraints && !def->nvolumes && !in->pinned_agent;
@@ -491,10 +368,8 @@ static bool launch(struct pass *p, struct m_instance *in)
 		}
 		resources_release(&in->reserved);
 		resources_add_scalar(&in->reserved, "disk", "*", volume_disk(def));
-		if (resources_subtract(&a->free, &in->reserved) < 0)
+		if (apps_take(m, in, a, true, p->ac) < 0)
 			log_error("master", "reservation for '%s' on '%s' does not fit", in->uuid, a->id);
-		alloc_took(&p->ac, def->role, &in->reserved);
-		apps_count(m, in, true);
 		log_info("master", "instance %u of '%s' pinned to agent '%s' with its volumes",
 			 in->index, def->id, a->id);
 	}
@@ -515,19 +390,16 @@ static bool launch(struct pass *p, struct m_instance *in)
 	for (size_t i = 0; i < def->nports; i++)
 		want[i] = ports[i]; /* exactly the ports placement picked */
 	struct resources tmp = RESOURCES_INIT;
-	int ar = allocate(def, alloc_available(&p->ac, a, def->role, &tmp), 0, want, ports,
+	int ar = allocate(def, rm_alloc_available(p->ac, a, def->role, &tmp), 0, want, ports,
 			  &in->res);
 	resources_release(&tmp);
 	free(want);
-	if (ar < 0 || resources_subtract(&a->free, &in->res) < 0) {
+	if (ar < 0 || apps_take(m, in, a, false, p->ac) < 0) {
 		/* place() checked; a failure here is a bug, but never oversubscribe. */
 		log_error("master", "placement of '%s' on '%s' does not fit", in->task_id, a->id);
 		resources_release(&in->res);
 		return false;
 	}
-	alloc_took(&p->ac, def->role, &in->res);
-	apps_count(m, in, false);
-	a->ntasks++;
 	in->phase = INST_LIVE;
 	in->state = "TASK_STAGING";
 	in->staged_at = time_real_usec();
@@ -540,7 +412,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 	in->ready = false;
 	memset(in->seen_uuids, 0, sizeof(in->seen_uuids));
 	hmap_put(&m->tasks, in->task_id, in);
-	operator_event_app_task_added(m, in);
+	apps_event_task_added(m, in);
 	pass_txn(p);
 	int r = apps_store_instance(m, in);
 	if (r < 0)
@@ -550,7 +422,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		p->launches = xrealloc(p->launches, p->cap * sizeof(*p->launches));
 	}
 	p->launches[p->nlaunch].in = in;
-	p->launches[p->nlaunch].record = task_spec(m, in, a);
+	p->launches[p->nlaunch].record = apps_task_spec(m, in, a);
 	p->nlaunch++;
 	return true;
 }
@@ -762,7 +634,7 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 }
 
 /* Are the apps ma depends on converged (present, no deployment in flight)? */
-static bool dependencies_ready(struct master *m, const struct m_app *ma)
+static bool dependencies_ready(struct apps *m, const struct m_app *ma)
 {
 	size_t i;
 	json_t *d;
@@ -775,7 +647,7 @@ static bool dependencies_ready(struct master *m, const struct m_app *ma)
 }
 
 /* Does an app that depends on ma still run while both are being deleted? */
-static bool dependents_alive(struct master *m, const struct m_app *ma)
+static bool dependents_alive(struct apps *m, const struct m_app *ma)
 {
 	const char *k;
 	void *v;
@@ -818,7 +690,7 @@ static bool deployment_complete(const struct m_app *ma)
  * instances, a deployment, stops under way), so that the next pass looks at it again. */
 static bool app_pass(struct pass *p, struct m_app *ma)
 {
-	struct master *m = p->m;
+	struct apps *m = p->m;
 	if (!ma->deleting) {
 		scale(p, ma);
 		replace_outdated(p, ma);
@@ -872,15 +744,15 @@ static bool app_pass(struct pass *p, struct m_app *ma)
 
 /* The agent to remove an external volume through: the one whose task last mounted it,
  * else any connected one (the driver reaches the volume from every agent). NULL: none. */
-static struct m_agent *wipe_agent(struct master *m, const json_t *v)
+static struct m_agent *wipe_agent(struct apps *m, const json_t *v)
 {
 	const char *aid = json_string_value(json_object_get(v, "agent"));
-	struct m_agent *a = aid ? hmap_get(&m->agents, aid) : NULL;
+	struct m_agent *a = aid ? rm_agent_get(m->rm, aid) : NULL;
 	if (a && a->state == AGENT_CONNECTED)
 		return a;
 	const char *k;
 	void *p;
-	for (size_t j = 0; hmap_next(&m->agents, &j, &k, &p);)
+	for (size_t j = 0; hmap_next(rm_agents(m->rm), &j, &k, &p);)
 		if (((struct m_agent *)p)->state == AGENT_CONNECTED)
 			return p;
 	return NULL;
@@ -909,7 +781,7 @@ static void wipe_forget(struct pass *p, struct m_app *ma, const json_t *v)
  * (done or given up, its records deleted); the caller then forgets the app. */
 static bool wipe_external_volumes(struct pass *p, struct m_app *ma, uint64_t now)
 {
-	struct master *m = p->m;
+	struct apps *m = p->m;
 	if (now < ma->wipe_next_usec)
 		return false; /* a lost agent's tasks may hold them until its fence, or a retry */
 	json_t *left = json_array();
@@ -924,7 +796,7 @@ static bool wipe_external_volumes(struct pass *p, struct m_app *ma, uint64_t now
 					   "of another app uses it", name, ma->def->id);
 		} else if (name && driver) {
 			struct m_agent *a = wipe_agent(m, v);
-			if (!a || registry_send(a, json_pack("{s:s, s:s, s:s}", "type", "REMOVE_VOLUME",
+			if (!a || rm_send(a, json_pack("{s:s, s:s, s:s}", "type", "REMOVE_VOLUME",
 							     "driver", driver, "name", name)) < 0) {
 				json_array_append(left, v);
 				continue;
@@ -964,11 +836,11 @@ static bool wipe_external_volumes(struct pass *p, struct m_app *ma, uint64_t now
 	return true;
 }
 
-void apps_run_pass(struct master *m)
+void apps_run_pass(struct apps *m)
 {
 	uint64_t t0 = time_mono_usec();
 	struct pass p = { .m = m };
-	alloc_begin(m, &p.ac);
+	p.ac = rm_alloc_begin(m->rm, m->client);
 	const char *k;
 	void *v;
 	struct m_app **gone = NULL;
@@ -1002,20 +874,15 @@ void apps_run_pass(struct master *m)
 	if (p.txn) {
 		uint64_t c0 = time_mono_usec();
 		int r = store_txn_commit(m->store);
-		master_metrics_store_commit_usec(time_mono_usec() - c0);
+		rm_count_commit_usec(m->rm, time_mono_usec() - c0);
 		if (r < 0) {
 			log_error("master", "store commit failed: %s; launches held back",
 				  strerror(-r));
 			/* Not durable: do not launch; the instances go back to waiting. */
 			for (size_t i = 0; i < p.nlaunch; i++) {
 				struct m_instance *in = p.launches[i].in;
-				struct m_agent *a = hmap_get(&m->agents, in->agent_id);
-				if (a) {
-					resources_add(&a->free, &in->res);
-					if (a->ntasks)
-						a->ntasks--;
-				}
-				apps_uncount(m, in, false);
+				apps_give(m, in, false);
+				resources_release(&in->res);
 				hmap_del(&m->tasks, in->task_id);
 				in->phase = INST_WAITING;
 				json_decref(p.launches[i].record);
@@ -1027,20 +894,20 @@ void apps_run_pass(struct master *m)
 		if (!p.launches[i].record)
 			continue;
 		struct m_instance *in = p.launches[i].in;
-		struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+		struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
 		log_debug("master", "launching '%s' on '%s'", in->task_id, in->agent_id);
-		if (!a || registry_send(a, p.launches[i].record) < 0)
+		if (!a || rm_send(a, p.launches[i].record) < 0)
 			log_warn("master", "could not send launch of '%s'; it will be reconciled",
 				 in->task_id);
 	}
 	if (p.nlaunch)
 		log_info("master", "launched %zu task(s)", p.nlaunch);
 	for (size_t i = 0; i < p.nlaunch; i++)
-		master_metrics_task_launched();
+		rm_count_launch(m->rm);
 	free(p.launches);
 	free(p.agents);
-	alloc_end(&p.ac);
+	rm_alloc_end(p.ac);
 	if (p.more)
 		apps_schedule_pass(m);
-	master_metrics_alloc_pass_usec(time_mono_usec() - t0);
+	metrics_timer_record_usec(m->alloc_pass, time_mono_usec() - t0);
 }

@@ -9,7 +9,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
-#include "master/api-int.h"
+#include "apps/api-int.h"
 
 void api_reply_deployment(struct evhttp_request *req, int code, const char *version,
 			  const char *dep_id)
@@ -56,7 +56,7 @@ void api_reply_not_object(struct evhttp_request *req)
 }
 
 /* Stores def as the app's current definition and as a version. Inside a txn. */
-static int put_app_and_version(struct master *m, const struct m_app *ma)
+static int put_app_and_version(struct apps *m, const struct m_app *ma)
 {
 	int r = apps_store_app(m, ma);
 	if (r < 0)
@@ -72,7 +72,7 @@ static int put_app_and_version(struct master *m, const struct m_app *ma)
 /* Commits a new definition for an app (new or existing) with a deployment. Takes def.
  * On success returns the app; on a store failure answers 503 itself and returns NULL,
  * leaving memory as it was. */
-struct m_app *api_commit_app(struct master *m, struct evhttp_request *req, struct m_app *ma,
+struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct m_app *ma,
 			     struct app *def, const char *action, bool cancel_running)
 {
 	bool is_new = !ma;
@@ -152,7 +152,7 @@ struct m_app *api_commit_app(struct master *m, struct evhttp_request *req, struc
 /* Volume rules that span apps, or an app's versions (Marathon's, reference/compat.md §4):
  * an unshared external volume name belongs to one app; an app with persistent volumes keeps
  * its resources. Adds to err; old may be NULL. */
-static void check_volumes(struct master *m, const struct app *def, const struct app *old,
+static void check_volumes(struct apps *m, const struct app *def, const struct app *old,
 			  struct verr *err)
 {
 	for (size_t i = 0; i < def->nvolumes; i++) {
@@ -195,7 +195,7 @@ static void check_volumes(struct master *m, const struct app *def, const struct 
 				   "cannot change (cpus, mem, disk, gpus, container.volumes)");
 }
 
-void api_apps_create(struct master *m, struct evhttp_request *req)
+void api_apps_create(struct apps *m, struct evhttp_request *req)
 {
 	json_t *body = api_body(req);
 	if (!body)
@@ -241,7 +241,7 @@ void api_apps_create(struct master *m, struct evhttp_request *req)
 }
 
 /* PUT (partial or full) and PATCH of one app. */
-void api_apps_update(struct master *m, struct evhttp_request *req, const char *id, bool patch)
+void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id, bool patch)
 {
 	bool partial, force;
 	if (http_query_bool(req, "partialUpdate", true, &partial) < 0 ||
@@ -314,7 +314,7 @@ void api_apps_update(struct master *m, struct evhttp_request *req, const char *i
 	api_reply_deployment(req, ma ? 200 : 201, res->def->version, res->deploy->id);
 }
 
-void api_apps_restart(struct master *m, struct evhttp_request *req, const char *id)
+void api_apps_restart(struct apps *m, struct evhttp_request *req, const char *id)
 {
 	bool force;
 	if (http_query_bool(req, "force", false, &force) < 0) {
@@ -374,7 +374,7 @@ static json_t *wipe_list(const struct m_app *ma)
 	return wv;
 }
 
-void api_apps_delete(struct master *m, struct evhttp_request *req, const char *id)
+void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 {
 	struct m_app *ma = apps_get(m, id);
 	if (!ma || ma->deleting) {

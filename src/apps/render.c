@@ -4,12 +4,12 @@
 #include <string.h>
 
 #include "base/timeutil.h"
-#include "master/master-int.h"
+#include "apps/apps-int.h"
 
-json_t *render_task(struct master *m, const struct m_instance *in)
+json_t *render_task(struct apps *m, const struct m_instance *in)
 {
 	const struct m_app *ma = in->app;
-	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	struct m_agent *a = in->agent_id ? rm_agent_get(m->rm, in->agent_id) : NULL;
 	json_t *ports = json_array();
 	for (size_t i = 0; i < in->nports; i++)
 		json_array_append_new(ports, json_integer(in->ports[i]));
@@ -77,7 +77,7 @@ json_t *render_task(struct master *m, const struct m_instance *in)
 	return t;
 }
 
-json_t *render_app(struct master *m, const struct m_app *ma, bool with_tasks, bool with_counts,
+json_t *render_app(struct apps *m, const struct m_app *ma, bool with_tasks, bool with_counts,
 		   bool with_deployments, bool with_failure)
 {
 	json_t *j = json_deep_copy(ma->def->json);
@@ -119,7 +119,7 @@ json_t *render_app(struct master *m, const struct m_app *ma, bool with_tasks, bo
 	return j;
 }
 
-json_t *render_deployment(struct master *m, const struct m_deployment *d)
+json_t *render_deployment(struct apps *m, const struct m_deployment *d)
 {
 	json_t *action = json_pack("{s:s, s:s}", "action", d->action, "app", d->app_id);
 	json_t *current = json_pack("{s:s, s:s, s:[]}", "action", d->action, "app", d->app_id,
@@ -130,7 +130,7 @@ json_t *render_deployment(struct master *m, const struct m_deployment *d)
 			 "totalSteps", 1);
 }
 
-json_t *render_queue(struct master *m)
+json_t *render_queue(struct apps *m)
 {
 	json_t *q = json_array();
 	const char *k;

@@ -7,21 +7,7 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "base/util.h"
-#include "master/api-int.h"
-
-static void method_not_allowed(struct evhttp_request *req)
-{
-	http_reply_message(req, 405, "Method not allowed");
-}
-
-static bool has_suffix(const char *s, const char *suf, size_t *cut)
-{
-	size_t n = strlen(s), k = strlen(suf);
-	if (n < k || strcmp(s + n - k, suf))
-		return false;
-	*cut = n - k;
-	return true;
-}
+#include "apps/api-int.h"
 
 /* Canonical app id from the URL part, or NULL (then answers 404). */
 static char *url_app_id(struct evhttp_request *req, const char *text)
@@ -47,7 +33,7 @@ static bool embed_has(json_t *embeds, const char *what)
 	return false;
 }
 
-static void apps_list(struct master *m, struct evhttp_request *req)
+static void apps_list(struct apps *m, struct evhttp_request *req)
 {
 	_cleanup_free_ char *idq = http_query_get(req, "id");
 	_cleanup_free_ char *cmdq = http_query_get(req, "cmd");
@@ -78,7 +64,7 @@ static void apps_list(struct master *m, struct evhttp_request *req)
 	http_reply_json(req, 200, json_pack("{s:o}", "apps", arr));
 }
 
-static void apps_group_list(struct master *m, struct evhttp_request *req, const char *group)
+static void apps_group_list(struct apps *m, struct evhttp_request *req, const char *group)
 {
 	json_t *arr = json_array();
 	size_t gl = strlen(group);
@@ -97,7 +83,7 @@ static void apps_group_list(struct master *m, struct evhttp_request *req, const 
 
 /* ---- tasks ---- */
 
-static struct m_app *live_app(struct master *m, struct evhttp_request *req, const char *id)
+static struct m_app *live_app(struct apps *m, struct evhttp_request *req, const char *id)
 {
 	struct m_app *ma = apps_get(m, id);
 	if (!ma || ma->deleting) {
@@ -107,7 +93,7 @@ static struct m_app *live_app(struct master *m, struct evhttp_request *req, cons
 	return ma;
 }
 
-static void app_tasks_get(struct master *m, struct evhttp_request *req, struct m_app *ma)
+static void app_tasks_get(struct apps *m, struct evhttp_request *req, struct m_app *ma)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; i < ma->ninst; i++)
@@ -118,7 +104,7 @@ static void app_tasks_get(struct master *m, struct evhttp_request *req, struct m
 
 /* Kills the given instances of one app; with scale, lowers instances by their number in
  * a committed new version. Answers the request. */
-static void kill_instances(struct master *m, struct evhttp_request *req, struct m_app *ma,
+static void kill_instances(struct apps *m, struct evhttp_request *req, struct m_app *ma,
 			   struct m_instance **victims, size_t n, bool scale, bool single)
 {
 	if (scale) {
@@ -185,7 +171,7 @@ static int kill_flags(struct evhttp_request *req, bool *scale, bool *wipe)
 	return 0;
 }
 
-static void app_tasks_delete(struct master *m, struct evhttp_request *req, struct m_app *ma,
+static void app_tasks_delete(struct apps *m, struct evhttp_request *req, struct m_app *ma,
 			     const char *task_id)
 {
 	bool scale, wipe;
@@ -202,7 +188,7 @@ static void app_tasks_delete(struct master *m, struct evhttp_request *req, struc
 		if (task_id && strcmp(in->task_id, task_id))
 			continue;
 		if (host) {
-			struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+			struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
 			if (!a || strcmp(a->hostname, host))
 				continue;
 		}
@@ -227,7 +213,7 @@ static void app_tasks_delete(struct master *m, struct evhttp_request *req, struc
 	free(v);
 }
 
-static void tasks_list(struct master *m, struct evhttp_request *req)
+static void tasks_list(struct apps *m, struct evhttp_request *req)
 {
 	json_t *status = http_query_all(req, "status");
 	json_t *st2 = http_query_all(req, "status[]");
@@ -265,7 +251,7 @@ static void tasks_list(struct master *m, struct evhttp_request *req)
 	http_reply_json(req, 200, json_pack("{s:o}", "tasks", arr));
 }
 
-static void tasks_delete(struct master *m, struct evhttp_request *req)
+static void tasks_delete(struct apps *m, struct evhttp_request *req)
 {
 	bool scale, wipe;
 	if (kill_flags(req, &scale, &wipe) < 0)
@@ -343,7 +329,7 @@ static void tasks_delete(struct master *m, struct evhttp_request *req)
 
 /* ---- versions ---- */
 
-static void versions_get(struct master *m, struct evhttp_request *req, struct m_app *ma,
+static void versions_get(struct apps *m, struct evhttp_request *req, struct m_app *ma,
 			 const char *version)
 {
 	if (!version) {
@@ -369,12 +355,9 @@ static void versions_get(struct master *m, struct evhttp_request *req, struct m_
 
 /* ---- deployments, queue, info ---- */
 
-static void deployments(struct master *m, struct evhttp_request *req, const char *id)
+static void deployments(struct apps *m, struct evhttp_request *req, const char *id)
 {
-	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
 	if (!id) {
-		if (meth != EVHTTP_REQ_GET)
-			{ method_not_allowed(req); return; }
 		json_t *arr = json_array();
 		const char *k;
 		void *v;
@@ -386,8 +369,6 @@ static void deployments(struct master *m, struct evhttp_request *req, const char
 		http_reply_json(req, 200, arr);
 		return;
 	}
-	if (meth != EVHTTP_REQ_DELETE)
-		{ method_not_allowed(req); return; }
 	struct m_app *found = NULL;
 	const char *k;
 	void *v;
@@ -450,22 +431,13 @@ static void deployments(struct master *m, struct evhttp_request *req, const char
 		api_reply_deployment(req, 200, res->def->version, res->deploy->id);
 }
 
-static void queue(struct master *m, struct evhttp_request *req, const char *rest)
+static void queue(struct apps *m, struct evhttp_request *req, const char *app)
 {
-	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
-	if (!*rest) {
-		if (meth != EVHTTP_REQ_GET)
-			{ method_not_allowed(req); return; }
+	if (!app) {
 		http_reply_json(req, 200, render_queue(m));
 		return;
 	}
-	size_t cut;
-	if (!has_suffix(rest, "/delay", &cut) || meth != EVHTTP_REQ_DELETE) {
-		http_reply_message(req, 404, "Not found");
-		return;
-	}
-	_cleanup_free_ char *part = xstrndup(rest, cut);
-	_cleanup_free_ char *id = url_app_id(req, part);
+	_cleanup_free_ char *id = url_app_id(req, app);
 	if (!id)
 		return;
 	struct m_app *ma = live_app(m, req, id);
@@ -477,7 +449,7 @@ static void queue(struct master *m, struct evhttp_request *req, const char *rest
 	http_reply_text(req, 204, "");
 }
 
-static void info(struct master *m, struct evhttp_request *req)
+static void info(struct apps *m, struct evhttp_request *req)
 {
 	/* "name"/"version" say which Marathon API this speaks; buildref says what it is. */
 	json_t *j = json_pack(
@@ -486,147 +458,129 @@ static void info(struct master *m, struct evhttp_request *req)
 		"leader", m->leader, "frameworkId", m->framework_id, "marathon_config", "checkpoint",
 		1, "master", m->leader, "local_port_min", 10000, "local_port_max", 20000,
 		"mesos_role", "*", "task_launch_timeout", 300000.0, "failover_timeout", 604800.0,
-		"http_config", "http_port", (int)master_port(m));
+		"http_config", "http_port", (int)m->port);
 	http_reply_json(req, 200, j);
 }
 
-void api_marathon(struct master *m, struct evhttp_request *req, const char *path)
+/* ---- the handlers of the server's route table (apps.h) ---- */
+
+void apps_http_apps(struct apps *m, struct evhttp_request *req, const char *arg,
+		    const char *arg2)
 {
-	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
-	const char *rest;
-	if (!strcmp(path, "/v2/apps") || !strcmp(path, "/v2/apps/")) {
-		if (meth == EVHTTP_REQ_GET)
-			apps_list(m, req);
-		else if (meth == EVHTTP_REQ_POST)
-			api_apps_create(m, req);
-		else
-			method_not_allowed(req);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
+		api_apps_create(m, req);
+	else
+		apps_list(m, req);
+}
+
+/* GET /v2/apps/{group}/ * (arg NULL: the root group). */
+void apps_http_group(struct apps *m, struct evhttp_request *req, const char *arg,
+		     const char *arg2)
+{
+	char gid[APP_MAX_ID_LEN + 1], err[256];
+	if (arg && app_id_canonical(arg, "/", gid, err, sizeof(err)) < 0) {
+		http_reply_message(req, 404, "Group '%s' does not exist", arg);
 		return;
 	}
-	if (str_has_prefix(path, "/v2/apps/")) {
-		rest = path + strlen("/v2/apps");
-		size_t cut;
-		const char *slash;
-		_cleanup_free_ char *idpart = NULL;
-		_cleanup_free_ char *id = NULL;
-		if (has_suffix(rest, "/*", &cut)) {
-			if (meth != EVHTTP_REQ_GET)
-				{ method_not_allowed(req); return; }
-			idpart = xstrndup(rest, cut);
-			char gid[APP_MAX_ID_LEN + 1], err[256];
-			if (*idpart && app_id_canonical(idpart, "/", gid, err, sizeof(err)) < 0) {
-				http_reply_message(req, 404, "Group '%s' does not exist", idpart);
-				return;
-			}
-			apps_group_list(m, req, *idpart ? gid : "/");
-			return;
-		}
-		if (has_suffix(rest, "/restart", &cut) && cut > 0) {
-			if (meth != EVHTTP_REQ_POST)
-				{ method_not_allowed(req); return; }
-			idpart = xstrndup(rest, cut);
-			if ((id = url_app_id(req, idpart)))
-				api_apps_restart(m, req, id);
-			return;
-		}
-		slash = strstr(rest, "/tasks/");
-		if (slash == rest)
-			slash = NULL;
-		if (slash || (has_suffix(rest, "/tasks", &cut) && cut > 0)) {
-			const char *task_id = NULL;
-			if (slash) {
-				idpart = xstrndup(rest, (size_t)(slash - rest));
-				task_id = slash + strlen("/tasks/");
-			} else {
-				idpart = xstrndup(rest, cut);
-			}
-			if (!(id = url_app_id(req, idpart)))
-				return;
-			struct m_app *ma = live_app(m, req, id);
-			if (!ma)
-				return;
-			if (meth == EVHTTP_REQ_GET && !task_id)
-				app_tasks_get(m, req, ma);
-			else if (meth == EVHTTP_REQ_DELETE)
-				app_tasks_delete(m, req, ma, task_id);
-			else
-				method_not_allowed(req);
-			return;
-		}
-		slash = strstr(rest, "/versions/");
-		if (slash == rest)
-			slash = NULL;
-		if (slash || (has_suffix(rest, "/versions", &cut) && cut > 0)) {
-			if (meth != EVHTTP_REQ_GET)
-				{ method_not_allowed(req); return; }
-			idpart = xstrndup(rest, slash ? (size_t)(slash - rest) : cut);
-			if (!(id = url_app_id(req, idpart)))
-				return;
-			struct m_app *ma = live_app(m, req, id);
-			if (ma)
-				versions_get(m, req, ma, slash ? slash + strlen("/versions/") : NULL);
-			return;
-		}
-		if (!(id = url_app_id(req, rest)))
-			return;
-		switch (meth) {
-		case EVHTTP_REQ_GET: {
-			struct m_app *ma = live_app(m, req, id);
-			if (ma)
-				http_reply_json(req, 200,
-						json_pack("{s:o}", "app",
-							  render_app(m, ma, true, true, true, true)));
-			return;
-		}
-		case EVHTTP_REQ_PUT:
-			api_apps_update(m, req, id, false);
-			return;
-		case EVHTTP_REQ_PATCH:
-			api_apps_update(m, req, id, true);
-			return;
-		case EVHTTP_REQ_DELETE:
-			api_apps_delete(m, req, id);
-			return;
-		default:
-			method_not_allowed(req);
-			return;
-		}
-	}
-	if (!strcmp(path, "/v2/tasks")) {
-		if (meth != EVHTTP_REQ_GET)
-			{ method_not_allowed(req); return; }
-		tasks_list(m, req);
+	apps_group_list(m, req, arg ? gid : "/");
+}
+
+void apps_http_app(struct apps *m, struct evhttp_request *req, const char *arg,
+		   const char *arg2)
+{
+	_cleanup_free_ char *id = url_app_id(req, arg);
+	if (!id)
+		return;
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_PUT:
+		api_apps_update(m, req, id, false);
+		return;
+	case EVHTTP_REQ_PATCH:
+		api_apps_update(m, req, id, true);
+		return;
+	case EVHTTP_REQ_DELETE:
+		api_apps_delete(m, req, id);
+		return;
+	default: {
+		struct m_app *ma = live_app(m, req, id);
+		if (ma)
+			http_reply_json(req, 200,
+					json_pack("{s:o}", "app",
+						  render_app(m, ma, true, true, true, true)));
 		return;
 	}
-	if (!strcmp(path, "/v2/tasks/delete")) {
-		if (meth != EVHTTP_REQ_POST)
-			{ method_not_allowed(req); return; }
-		tasks_delete(m, req);
-		return;
 	}
-	if (!strcmp(path, "/v2/deployments")) {
-		deployments(m, req, NULL);
+}
+
+void apps_http_app_restart(struct apps *m, struct evhttp_request *req, const char *arg,
+			   const char *arg2)
+{
+	_cleanup_free_ char *id = url_app_id(req, arg);
+	if (id)
+		api_apps_restart(m, req, id);
+}
+
+/* /v2/apps/{id}/tasks (GET, DELETE) and /v2/apps/{id}/tasks/{taskId} (DELETE, arg2). */
+void apps_http_app_tasks(struct apps *m, struct evhttp_request *req, const char *arg,
+			 const char *arg2)
+{
+	_cleanup_free_ char *id = url_app_id(req, arg);
+	if (!id)
 		return;
-	}
-	if (str_has_prefix(path, "/v2/deployments/")) {
-		deployments(m, req, path + strlen("/v2/deployments/"));
+	struct m_app *ma = live_app(m, req, id);
+	if (!ma)
 		return;
-	}
-	if (!strcmp(path, "/v2/queue") || str_has_prefix(path, "/v2/queue/")) {
-		queue(m, req, path + strlen("/v2/queue"));
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE)
+		app_tasks_delete(m, req, ma, arg2);
+	else
+		app_tasks_get(m, req, ma);
+}
+
+void apps_http_app_versions(struct apps *m, struct evhttp_request *req, const char *arg,
+			    const char *arg2)
+{
+	_cleanup_free_ char *id = url_app_id(req, arg);
+	if (!id)
 		return;
-	}
-	if (!strcmp(path, "/v2/info")) {
-		if (meth != EVHTTP_REQ_GET)
-			{ method_not_allowed(req); return; }
-		info(m, req);
-		return;
-	}
-	if (!strcmp(path, "/v2/leader")) {
-		if (meth != EVHTTP_REQ_GET)
-			{ method_not_allowed(req); return; }
-		http_reply_json(req, 200, json_pack("{s:s}", "leader", m->leader));
-		return;
-	}
-	http_reply_message(req, 404, "Not found: '%s'", path);
+	struct m_app *ma = live_app(m, req, id);
+	if (ma)
+		versions_get(m, req, ma, arg2);
+}
+
+void apps_http_tasks(struct apps *m, struct evhttp_request *req, const char *arg,
+		     const char *arg2)
+{
+	tasks_list(m, req);
+}
+
+void apps_http_tasks_delete(struct apps *m, struct evhttp_request *req, const char *arg,
+			    const char *arg2)
+{
+	tasks_delete(m, req);
+}
+
+/* /v2/deployments (GET) and /v2/deployments/{id} (DELETE). */
+void apps_http_deployments(struct apps *m, struct evhttp_request *req, const char *arg,
+			   const char *arg2)
+{
+	deployments(m, req, arg);
+}
+
+/* /v2/queue (GET) and /v2/queue/{id}/delay (DELETE). */
+void apps_http_queue(struct apps *m, struct evhttp_request *req, const char *arg,
+		     const char *arg2)
+{
+	queue(m, req, arg);
+}
+
+void apps_http_info(struct apps *m, struct evhttp_request *req, const char *arg,
+		    const char *arg2)
+{
+	info(m, req);
+}
+
+void apps_http_leader(struct apps *m, struct evhttp_request *req, const char *arg,
+		      const char *arg2)
+{
+	http_reply_json(req, 200, json_pack("{s:s}", "leader", m->leader));
 }

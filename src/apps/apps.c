@@ -36,7 +36,7 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "base/util.h"
-#include "master/master-int.h"
+#include "apps/apps-int.h"
 
 static const char *const task_states[] = {
 	"TASK_STAGING",	 "TASK_STARTING",    "TASK_RUNNING", "TASK_KILLING",
@@ -73,7 +73,7 @@ bool apps_instance_up(const struct m_instance *in)
 	return true;
 }
 
-struct m_app *apps_get(struct master *m, const char *id)
+struct m_app *apps_get(struct apps *m, const char *id)
 {
 	return hmap_get(&m->apps, id);
 }
@@ -106,7 +106,7 @@ static json_t *instance_json(const struct m_instance *in)
 	return j;
 }
 
-int apps_store_instance(struct master *m, const struct m_instance *in)
+int apps_store_instance(struct apps *m, const struct m_instance *in)
 {
 	json_t *j = instance_json(in);
 	char *s = json_dumps(j, JSON_COMPACT);
@@ -118,7 +118,7 @@ int apps_store_instance(struct master *m, const struct m_instance *in)
 	return r;
 }
 
-int apps_store_app(struct master *m, const struct m_app *ma)
+int apps_store_app(struct apps *m, const struct m_app *ma)
 {
 	json_t *j = json_pack("{s:O, s:s, s:i}", "app", ma->def->json, "configVersion",
 			      ma->config_version, "failures", (int)ma->failures);
@@ -137,7 +137,7 @@ static void wipe_volume_key(const struct m_app *ma, const json_t *v, char *key, 
 		 json_string_value(json_object_get(v, "name")) ?: "");
 }
 
-int apps_store_deletion(struct master *m, const struct m_app *ma)
+int apps_store_deletion(struct apps *m, const struct m_app *ma)
 {
 	char key[STORE_MAX_KEY];
 	snprintf(key, sizeof(key), "deleting/%s", ma->def->id);
@@ -162,7 +162,7 @@ int apps_store_deletion(struct master *m, const struct m_app *ma)
 	return r;
 }
 
-int apps_store_deletion_done(struct master *m, const struct m_app *ma, const json_t *v)
+int apps_store_deletion_done(struct apps *m, const struct m_app *ma, const json_t *v)
 {
 	char key[STORE_MAX_KEY];
 	if (v)
@@ -175,30 +175,40 @@ int apps_store_deletion_done(struct master *m, const struct m_app *ma, const jso
 
 /* ---- instances ---- */
 
-void apps_count(struct master *m, struct m_instance *in, bool reserved)
+int apps_take(struct apps *m, struct m_instance *in, struct m_agent *a, bool reserved,
+	      struct alloc_ctx *ac)
 {
 	char **role = reserved ? &in->rsv_role : &in->res_role;
 	const struct resources *r = reserved ? &in->reserved : &in->res;
 	if (*role || !r->n)
-		return;
-	*role = xstrdup(in->app->def->role); /* "*" when the app names none (app_parse) */
-	quota_ledger(m, *role, r, true, 1);
+		return 0;
+	const char *app_role = in->app->def->role; /* "*" when the app names none (app_parse) */
+	int e = ac ? rm_alloc_take(ac, a, app_role, r) : rm_take(m->rm, a, app_role, m->client, r);
+	if (e < 0)
+		return e;
+	*role = xstrdup(app_role);
+	if (!reserved)
+		rm_task_placed(m->rm, a, m->client);
+	return 0;
 }
 
-void apps_uncount(struct master *m, struct m_instance *in, bool reserved)
+void apps_give(struct apps *m, struct m_instance *in, bool reserved)
 {
 	char **role = reserved ? &in->rsv_role : &in->res_role;
 	if (!*role)
 		return;
-	quota_ledger(m, *role, reserved ? &in->reserved : &in->res, true, -1);
+	struct m_agent *a = rm_agent_get(m->rm, reserved ? in->pinned_agent : in->agent_id);
+	rm_give(m->rm, a, *role, m->client, reserved ? &in->reserved : &in->res);
+	if (!reserved)
+		rm_task_gone(m->rm, a, m->client);
 	free(*role);
 	*role = NULL;
 }
 
-static void inst_free(struct master *m, struct m_instance *in)
+static void inst_free(struct apps *m, struct m_instance *in)
 {
-	apps_uncount(m, in, false);
-	apps_uncount(m, in, true);
+	apps_give(m, in, false);
+	apps_give(m, in, true);
 	free(in->task_id);
 	json_decref(in->health);
 	free(in->pinned_agent);
@@ -210,7 +220,7 @@ static void inst_free(struct master *m, struct m_instance *in)
 	free(in);
 }
 
-struct m_instance *apps_add_instance(struct master *m, struct m_app *ma, unsigned index)
+struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index)
 {
 	struct m_instance *in = xcalloc(1, sizeof(*in));
 	in->app = ma;
@@ -234,25 +244,23 @@ struct m_instance *apps_add_instance(struct master *m, struct m_app *ma, unsigne
 	return in;
 }
 
-void apps_destroy_volumes(struct master *m, struct m_instance *in)
+void apps_destroy_volumes(struct apps *m, struct m_instance *in)
 {
-	struct m_agent *a = in->pinned_agent ? hmap_get(&m->agents, in->pinned_agent) : NULL;
+	struct m_agent *a = in->pinned_agent ? rm_agent_get(m->rm, in->pinned_agent) : NULL;
 	size_t i;
 	json_t *v;
 	json_array_foreach(in->vols, i, v) {
 		const char *pid = json_string_value(json_object_get(v, "persistenceId"));
 		if (!pid)
 			continue;
-		if (a && registry_send(a, json_pack("{s:s, s:s}", "type", "DESTROY_VOLUME",
+		if (a && rm_send(a, json_pack("{s:s, s:s}", "type", "DESTROY_VOLUME",
 						     "persistence_id", pid)) == 0)
 			log_info("master", "destroying volume '%s' on agent '%s'", pid, a->id);
 		else
 			log_warn("master", "volume '%s' on agent '%s' is left in place: the agent is "
 					   "not connected", pid, in->pinned_agent);
 	}
-	if (a && in->reserved.n)
-		resources_add(&a->free, &in->reserved);
-	apps_uncount(m, in, true);
+	apps_give(m, in, true);
 	resources_release(&in->reserved);
 	json_decref(in->vols);
 	in->vols = NULL;
@@ -260,7 +268,7 @@ void apps_destroy_volumes(struct master *m, struct m_instance *in)
 	in->pinned_agent = NULL;
 }
 
-void apps_remove_instance(struct master *m, struct m_instance *in)
+void apps_remove_instance(struct apps *m, struct m_instance *in)
 {
 	struct m_app *ma = in->app;
 	apps_destroy_volumes(m, in);
@@ -315,11 +323,11 @@ unsigned apps_lowest_free_index(const struct m_app *ma)
 	return idx;
 }
 
-void apps_kill_instance(struct master *m, struct m_instance *in)
+void apps_kill_instance(struct apps *m, struct m_instance *in)
 {
 	if (in->phase != INST_LIVE || in->kill_sent)
 		return;
-	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	struct m_agent *a = in->agent_id ? rm_agent_get(m->rm, in->agent_id) : NULL;
 	if (!a || a->state != AGENT_CONNECTED)
 		return; /* retried by the next pass once the agent is back */
 	json_t *rec = json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id", in->task_id,
@@ -329,22 +337,16 @@ void apps_kill_instance(struct master *m, struct m_instance *in)
 		json_object_set_new(rec, "pre_stop",
 				    json_pack("{s:s, s:f}", "command", def->pre_stop,
 					      "timeout_seconds", def->pre_stop_timeout));
-	if (registry_send(a, rec) == 0) {
+	if (rm_send(a, rec) == 0) {
 		in->kill_sent = true;
-		master_metrics_task_killed();
+		rm_count_kill(m->rm);
 	}
 }
 
 /* Gives a task's resources back to its agent. */
-static void release_resources(struct master *m, struct m_instance *in)
+static void release_resources(struct apps *m, struct m_instance *in)
 {
-	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
-	if (a && in->res.n) {
-		resources_add(&a->free, &in->res);
-		if (a->ntasks)
-			a->ntasks--;
-	}
-	apps_uncount(m, in, false);
+	apps_give(m, in, false);
 	resources_release(&in->res);
 }
 
@@ -374,13 +376,13 @@ static const char *condition_of(const char *state)
 }
 
 /* status_update_event and instance_changed_event for a task's new state. */
-static void publish_status(struct master *m, const struct m_instance *in, const char *state,
+static void publish_status(struct apps *m, const struct m_instance *in, const char *state,
 			   const char *message)
 {
-	operator_event_app_task_updated(m, in, state, message);
+	apps_event_task_updated(m, in, state, message);
 	if (!m->subs)
 		return; /* nobody listens: build nothing */
-	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	struct m_agent *a = in->agent_id ? rm_agent_get(m->rm, in->agent_id) : NULL;
 	json_t *ports = json_array();
 	for (size_t i = 0; i < in->nports; i++)
 		json_array_append_new(ports, json_integer(in->ports[i]));
@@ -401,11 +403,11 @@ static void publish_status(struct master *m, const struct m_instance *in, const 
 }
 
 /* The task of a LIVE instance ended (state is terminal). */
-static void task_ended(struct master *m, struct m_instance *in, const char *state,
+static void task_ended(struct apps *m, struct m_instance *in, const char *state,
 		       const char *message, bool failure)
 {
 	struct m_app *ma = in->app;
-	struct m_agent *a = in->agent_id ? hmap_get(&m->agents, in->agent_id) : NULL;
+	struct m_agent *a = in->agent_id ? rm_agent_get(m->rm, in->agent_id) : NULL;
 	publish_status(m, in, apps_state_intern(state), message);
 	release_resources(m, in);
 	hmap_del(&m->tasks, in->task_id);
@@ -451,7 +453,7 @@ static bool seen_uuid(struct m_instance *in, const char *uuid)
 }
 
 /* Health results from the executor (agent-protocol.md §7). */
-static void health_update(struct master *m, struct m_instance *in, const json_t *u)
+static void health_update(struct apps *m, struct m_instance *in, const json_t *u)
 {
 	const struct app *def = in->app->def;
 	json_t *results = json_object_get(u, "health");
@@ -463,7 +465,7 @@ static void health_update(struct master *m, struct m_instance *in, const json_t 
 	json_decref(in->health);
 	in->health = json_deep_copy(results);
 	in->healthy = json_is_true(json_object_get(u, "healthy")) ? 1 : 0;
-	master_metrics_health_result(in->healthy == 1);
+	apps_count_health(m, in->healthy == 1);
 	if (was != in->healthy)
 		events_publish(m, "health_status_changed_event",
 			       json_pack("{s:s, s:s, s:s, s:s, s:b}", "appId", def->id, "instanceId",
@@ -484,7 +486,7 @@ static void health_update(struct master *m, struct m_instance *in, const json_t 
 					 "instanceId", iid, "healthCheck", hc ? hc : json_null()));
 		int64_t max = def->health_checks[idx].max_consecutive_failures;
 		if (max > 0 && fails >= max && !in->kill_sent && in->goal == GOAL_RUN) {
-			struct m_agent *a = hmap_get(&m->agents, in->agent_id);
+			struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
 			log_info("master", "task '%s' of '%s' failed %lld health checks in a row: killing",
 				 in->task_id, def->id, (long long)fails);
 			events_publish(m, "unhealthy_instance_kill_event",
@@ -498,30 +500,18 @@ static void health_update(struct master *m, struct m_instance *in, const json_t 
 	}
 }
 
-static void kill_unknown(struct m_agent *a, const char *task_id)
-{
-	log_info("master", "killing task '%s' on agent '%s': no instance wants it", task_id, a->id);
-	registry_send(a, json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id", task_id,
-				   "grace_period_seconds", 3.0));
-}
-
-void apps_status_update(struct master *m, struct m_agent *a, const json_t *u)
+void apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 {
 	const char *task_id = json_string_value(json_object_get(u, "task_id"));
 	const char *state = apps_state_intern(json_string_value(json_object_get(u, "state")));
 	const char *uuid = json_string_value(json_object_get(u, "uuid"));
 	const char *message = json_string_value(json_object_get(u, "message"));
 	struct m_instance *in = hmap_get(&m->tasks, task_id);
-	if (!in || !in->agent_id || strcmp(in->agent_id, a->id)) {
-		if (!in && frameworks_status_update(m, a, u))
-			return;
-		if (!apps_state_is_terminal(state))
-			kill_unknown(a, task_id);
-		return;
-	}
+	if (!in || !in->agent_id || strcmp(in->agent_id, a->id))
+		return; /* the resource manager routes only this framework's tasks on a here */
 	if (seen_uuid(in, uuid))
 		return;
-	master_metrics_status_update(state);
+	rm_count_status(m->rm, state);
 	in->app->dirty = true;
 	if (apps_state_is_terminal(state)) {
 		bool failure = !in->kill_sent || strcmp(state, "TASK_KILLED");
@@ -549,22 +539,11 @@ void apps_status_update(struct master *m, struct m_agent *a, const json_t *u)
 	publish_status(m, in, state, message);
 }
 
-void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *tasks)
+void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap *reported)
 {
-	/* What the agent runs, by task id. */
-	struct hmap reported = HMAP_INIT;
-	size_t i;
-	json_t *t;
-	json_array_foreach(tasks, i, t) {
-		const char *tid = json_string_value(json_object_get(t, "task_id"));
-		if (tid)
-			hmap_put(&reported, tid, t);
-	}
-	a->ntasks = 0;
-	resources_release(&a->free);
-	resources_copy(&a->free, &a->total);
-	/* Instances we placed there: recovered if reported, lost if not. Reservations of
-	 * instances pinned there stay held whether they run or not. */
+	/* Instances placed there: recovered if reported, lost if not. The resources a recovered
+	 * task holds stay taken (or are taken now, for one loaded while its agent was away);
+	 * reservations of instances pinned there stay held whether they run or not. */
 	const char *k;
 	void *v;
 	struct m_instance **lost = NULL;
@@ -573,16 +552,17 @@ void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *ta
 		struct m_app *ma = v;
 		for (size_t j = 0; j < ma->ninst; j++) {
 			struct m_instance *in = ma->inst[j];
-			if (in->pinned_agent && !strcmp(in->pinned_agent, a->id) && in->reserved.n)
-				resources_subtract(&a->free, &in->reserved);
+			if (in->pinned_agent && !strcmp(in->pinned_agent, a->id) &&
+			    apps_take(m, in, a, true, NULL) < 0)
+				log_warn("master", "agent '%s' no longer holds the volumes' disk of "
+						   "instance '%s'", a->id, in->uuid);
 			if (in->phase != INST_LIVE || !in->agent_id || strcmp(in->agent_id, a->id))
 				continue;
-			json_t *rep = hmap_get(&reported, in->task_id);
+			json_t *rep = hmap_get(reported, in->task_id);
 			if (rep) {
-				if (resources_subtract(&a->free, &in->res) < 0)
+				if (apps_take(m, in, a, false, NULL) < 0)
 					log_warn("master", "agent '%s' holds more than it offers "
 							   "(task '%s')", a->id, in->task_id);
-				a->ntasks++;
 				const char *st = json_string_value(json_object_get(rep, "state"));
 				if (st && !apps_state_is_terminal(st)) {
 					in->state = apps_state_intern(st);
@@ -590,7 +570,6 @@ void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *ta
 						in->started_at = time_real_usec();
 				}
 				/* A terminal state arrives as a status update next. */
-				hmap_del(&reported, in->task_id);
 				in->kill_sent = false; /* resend a pending kill on this connection */
 			} else {
 				if (nlost == lcap) {
@@ -601,27 +580,14 @@ void apps_agent_registered(struct master *m, struct m_agent *a, const json_t *ta
 			}
 		}
 	}
-	for (size_t j = 0; j < nlost; j++) {
-		/* Not subtracted from the new free set, so nothing to give back. */
-		resources_release(&lost[j]->res);
-		lost[j]->agent_id[0] = '\0';
+	for (size_t j = 0; j < nlost; j++)
 		task_ended(m, lost[j], "TASK_LOST", "Task unknown to the agent after it re-registered",
 			   false);
-	}
 	free(lost);
 	apps_touch_all(m);
-	/* What the agent runs that no instance wants: a framework's, or nobody's. */
-	for (size_t ri = 0; hmap_next(&reported, &ri, &k, &v);) {
-		const char *st = json_string_value(json_object_get(v, "state"));
-		if (frameworks_task_recovered(m, a, k, st ? st : "TASK_UNKNOWN"))
-			continue;
-		if (!st || !apps_state_is_terminal(st))
-			kill_unknown(a, k);
-	}
-	hmap_release(&reported);
 }
 
-void apps_agent_lost(struct master *m, struct m_agent *a)
+void apps_agent_lost(struct apps *m, struct m_agent *a)
 {
 	const char *k;
 	void *v;
@@ -636,9 +602,9 @@ void apps_agent_lost(struct master *m, struct m_agent *a)
 					/* The agent kills volume holders once cut off for the lease; wait
 					 * that out, plus heartbeat jitter and kill time, before another
 					 * task may take the volume (never two writers). */
-					double margin = 2 * m->cfg.heartbeat_sec + 2;
+					double margin = 2 * m->cfg->heartbeat_sec + 2;
 					in->not_before_usec = a->last_seen_usec +
-							      (uint64_t)((m->volume_lease_sec + margin) * 1e6);
+							      (uint64_t)((rm_volume_lease_sec(m->rm) + margin) * 1e6);
 					/* Nor may the volume be wiped before (the instance goes now). */
 					if (json_array_size(ma->wipe_volumes) &&
 					    in->not_before_usec > ma->wipe_next_usec)
@@ -652,24 +618,12 @@ void apps_agent_lost(struct master *m, struct m_agent *a)
 	}
 	if (r == 0 && store_txn_commit(m->store) < 0)
 		log_error("master", "cannot commit after losing agent '%s'", a->id);
-	frameworks_agent_lost(m, a);
 	apps_touch_all(m);
-	a->ntasks = 0;
-	resources_release(&a->free);
-	resources_copy(&a->free, &a->total);
-	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
-		struct m_app *ma = v;
-		for (size_t j = 0; j < ma->ninst; j++) {
-			struct m_instance *in = ma->inst[j];
-			if (in->pinned_agent && !strcmp(in->pinned_agent, a->id) && in->reserved.n)
-				resources_subtract(&a->free, &in->reserved);
-		}
-	}
 }
 
 /* ---- service ports ---- */
 
-static bool service_port_used(struct master *m, uint32_t p, const char *except_app)
+static bool service_port_used(struct apps *m, uint32_t p, const char *except_app)
 {
 	const char *k;
 	void *v;
@@ -684,7 +638,7 @@ static bool service_port_used(struct master *m, uint32_t p, const char *except_a
 	return false;
 }
 
-void apps_assign_service_ports(struct master *m, struct app *def, const struct app *old)
+void apps_assign_service_ports(struct apps *m, struct app *def, const struct app *old)
 {
 	if (def->require_ports)
 		return;
@@ -716,7 +670,7 @@ void apps_assign_service_ports(struct master *m, struct app *def, const struct a
 
 /* ---- deployments ---- */
 
-struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, const char *action)
+struct m_deployment *apps_deployment_new(struct apps *m, struct m_app *ma, const char *action)
 {
 	struct m_deployment *d = xcalloc(1, sizeof(*d));
 	id_uuid4(d->id);
@@ -725,18 +679,18 @@ struct m_deployment *apps_deployment_new(struct master *m, struct m_app *ma, con
 	d->action = action;
 	d->created_usec = time_real_usec();
 	ma->deploy = d;
-	master_metrics_deployment("started");
+	apps_count_deployment(m, "started");
 	return d;
 }
 
-void apps_deployment_announce(struct master *m, struct m_app *ma)
+void apps_deployment_announce(struct apps *m, struct m_app *ma)
 {
 	json_t *plan = render_deployment(m, ma->deploy);
 	json_t *step = json_pack("{s:O}", "actions", json_object_get(plan, "currentActions"));
 	events_publish(m, "deployment_info", json_pack("{s:o, s:o}", "plan", plan, "currentStep", step));
 }
 
-int apps_store_deployment(struct master *m, const struct m_deployment *d)
+int apps_store_deployment(struct apps *m, const struct m_deployment *d)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "id", d->id, "app", d->app_id, "action",
 			      d->action, "version", d->version);
@@ -757,7 +711,7 @@ static void deployment_free(struct m_deployment *d)
 	free(d);
 }
 
-void apps_deployment_failed_event(struct master *m, const struct m_deployment *d,
+void apps_deployment_failed_event(struct apps *m, const struct m_deployment *d,
 				  const char *reason)
 {
 	json_t *plan = render_deployment(m, d);
@@ -766,10 +720,10 @@ void apps_deployment_failed_event(struct master *m, const struct m_deployment *d
 		       json_pack("{s:O, s:o}", "plan", plan, "currentStep", step));
 	events_publish(m, "deployment_failed",
 		       json_pack("{s:s, s:o, s:s}", "id", d->id, "plan", plan, "reason", reason));
-	master_metrics_deployment("canceled");
+	apps_count_deployment(m, "canceled");
 }
 
-void apps_deployment_done(struct master *m, struct m_app *ma)
+void apps_deployment_done(struct apps *m, struct m_app *ma)
 {
 	struct m_deployment *d = ma->deploy;
 	if (!d)
@@ -781,10 +735,10 @@ void apps_deployment_done(struct master *m, struct m_app *ma)
 		       json_pack("{s:O, s:o}", "plan", plan, "currentStep", step));
 	events_publish(m, "deployment_success", json_pack("{s:s, s:o}", "id", d->id, "plan", plan));
 	apps_deployment_stop(m, ma);
-	master_metrics_deployment("success");
+	apps_count_deployment(m, "success");
 }
 
-void apps_deployment_stop(struct master *m, struct m_app *ma)
+void apps_deployment_stop(struct apps *m, struct m_app *ma)
 {
 	struct m_deployment *d = ma->deploy;
 	if (!d)
@@ -800,13 +754,13 @@ void apps_deployment_stop(struct master *m, struct m_app *ma)
 
 /* ---- the scheduling pass ---- */
 
-void apps_touch(struct master *m, struct m_app *ma)
+void apps_touch(struct apps *m, struct m_app *ma)
 {
 	ma->dirty = true;
 	apps_schedule_pass(m);
 }
 
-void apps_touch_all(struct master *m)
+void apps_touch_all(struct apps *m)
 {
 	const char *k;
 	void *v;
@@ -815,7 +769,7 @@ void apps_touch_all(struct master *m)
 	apps_schedule_pass(m);
 }
 
-void apps_schedule_pass(struct master *m)
+void apps_schedule_pass(struct apps *m)
 {
 	if (m->pass_ev && !event_pending(m->pass_ev, EV_TIMEOUT, NULL)) {
 		struct timeval tv = { 0, 0 };
@@ -823,7 +777,7 @@ void apps_schedule_pass(struct master *m)
 	}
 }
 
-void apps_free_app(struct master *m, struct m_app *ma)
+void apps_free_app(struct apps *m, struct m_app *ma)
 {
 	for (size_t i = 0; i < ma->ninst; i++) {
 		if (ma->inst[i]->phase == INST_LIVE)
@@ -839,7 +793,7 @@ void apps_free_app(struct master *m, struct m_app *ma)
 	free(ma);
 }
 
-void apps_free_all(struct master *m)
+void apps_free_all(struct apps *m)
 {
 	const char *k;
 	void *v;
@@ -849,242 +803,3 @@ void apps_free_all(struct master *m)
 	hmap_init(&m->apps);
 }
 
-/* ---- loading ---- */
-
-/* An app from a stored record j ({app, configVersion?, failures?}: apps/ or deleting/), added
- * to m->apps; NULL (logged) when its definition is unreadable or not for id (NULL: any). */
-static struct m_app *app_from_record(struct master *m, const char *key, const char *id,
-				     const json_t *j)
-{
-	json_t *def = json_object_get(j, "app");
-	struct verr err = VERR_INIT;
-	struct app *a = NULL;
-	if (!def || app_parse(def, "/", &err, &a) < 0) {
-		log_warn("master", "ignoring unreadable app record '%s': %s", key, verr_first(&err));
-		verr_release(&err);
-		return NULL;
-	}
-	if (id && strcmp(a->id, id)) {
-		log_warn("master", "ignoring app record '%s': it holds app '%s'", key, a->id);
-		app_free(a);
-		return NULL;
-	}
-	/* app_parse strips server fields; restore the version. */
-	const char *v = json_string_value(json_object_get(def, "version"));
-	const char *lcc = json_string_value(
-		json_object_get(json_object_get(def, "versionInfo"), "lastConfigChangeAt"));
-	uint64_t vu = 0;
-	if (v)
-		time_parse_iso8601(v, &vu);
-	app_set_version(a, vu ? vu : time_real_usec(), false, lcc ? lcc : v);
-	struct m_app *ma = xcalloc(1, sizeof(*ma));
-	ma->def = a;
-	const char *cv = json_string_value(json_object_get(j, "configVersion"));
-	snprintf(ma->config_version, sizeof(ma->config_version), "%s", cv ? cv : a->version);
-	ma->failures = (unsigned)json_integer_value(json_object_get(j, "failures"));
-	ma->versions = json_array();
-	ma->dirty = true;
-	hmap_put(&m->apps, a->id, ma);
-	return ma;
-}
-
-static int load_app(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
-{
-	json_t *j = json_loadb(val, len, 0, NULL);
-	app_from_record(ctx, key, NULL, j);
-	json_decref(j);
-	return 0;
-}
-
-/* deleting/<id>: an app deleted whose tasks were not all gone yet, or (wipe=true) whose
- * volumes were not all removed yet. It comes back as being deleted (after apps/, before
- * wipe-volumes/ and instances/, which attach to it). */
-static int load_deletion(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
-{
-	struct master *m = ctx;
-	const char *id = key + strlen("deleting/");
-	if (apps_get(m, id)) {
-		/* Only a failed store write leaves both; the live app's data wins (its volume
-		 * records go with the orphans in load_wipe_volume). */
-		log_warn("master", "dropping the pending deletion of '%s': an app of that id exists",
-			 id);
-		store_delete(m->store, key, STORE_ANY_VERSION);
-		return 0;
-	}
-	json_t *j = json_loadb(val, len, 0, NULL);
-	struct m_app *ma = app_from_record(m, key, id, j);
-	json_decref(j);
-	if (!ma)
-		return 0;
-	ma->deleting = true;
-	ma->wipe_volumes = json_array();
-	struct m_deployment *d = apps_deployment_new(m, ma, "StopApplication");
-	char ver[32];
-	snprintf(d->version, sizeof(d->version), "%s", time_iso8601(time_real_usec(), ver));
-	return 0;
-}
-
-/* wipe-volumes/<id>@<name>: {app, driver, name, agent?}, one volume of a pending wipe. */
-static int load_wipe_volume(const char *key, const char *val, size_t len, uint64_t version,
-			    void *ctx)
-{
-	struct master *m = ctx;
-	json_t *j = json_loadb(val, len, 0, NULL);
-	const char *app_id = json_string_value(json_object_get(j, "app"));
-	struct m_app *ma = app_id ? apps_get(m, app_id) : NULL;
-	if (!ma || !ma->wipe_volumes || !json_is_string(json_object_get(j, "name")) ||
-	    !json_is_string(json_object_get(j, "driver"))) {
-		log_warn("master", "dropping stale or malformed wipe record '%s'", key);
-		store_delete(m->store, key, STORE_ANY_VERSION);
-		json_decref(j);
-		return 0;
-	}
-	json_object_del(j, "app");
-	json_array_append_new(ma->wipe_volumes, j);
-	return 0;
-}
-
-/* Says which deleted apps came back to be finished (once their volumes are known). */
-static void log_pending_deletions(struct master *m)
-{
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
-		const struct m_app *ma = v;
-		if (ma->deleting && ma->wipe_volumes)
-			log_info("master", "app '%s' is being deleted: %zu instance(s) to stop, %zu "
-					   "external volume(s) to remove once its tasks are gone",
-				 ma->def->id, ma->ninst, json_array_size(ma->wipe_volumes));
-	}
-}
-
-static int load_version(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
-{
-	struct master *m = ctx;
-	const char *at = strrchr(key, '@');
-	if (!at)
-		return 0;
-	char id[APP_MAX_ID_LEN + 1];
-	size_t n = (size_t)(at - (key + strlen("versions/")));
-	if (n > APP_MAX_ID_LEN)
-		return 0;
-	memcpy(id, key + strlen("versions/"), n);
-	id[n] = '\0';
-	struct m_app *ma = apps_get(m, id);
-	if (ma)
-		json_array_append_new(ma->versions, json_string(at + 1));
-	return 0;
-}
-
-static int load_instance(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
-{
-	struct master *m = ctx;
-	json_t *j = json_loadb(val, len, 0, NULL);
-	const char *app_id = json_string_value(json_object_get(j, "app"));
-	const char *uuid = json_string_value(json_object_get(j, "uuid"));
-	struct m_app *ma = app_id ? apps_get(m, app_id) : NULL;
-	if (!ma || !uuid || strlen(uuid) != 36) {
-		/* Its app is gone: forget it (an agent still running it gets a KILL). */
-		store_delete(m->store, key, STORE_ANY_VERSION);
-		json_decref(j);
-		return 0;
-	}
-	struct m_instance *in =
-		apps_add_instance(m, ma, (unsigned)json_integer_value(json_object_get(j, "index")));
-	snprintf(in->uuid, sizeof(in->uuid), "%s", uuid);
-	in->attempt = (unsigned)json_integer_value(json_object_get(j, "attempt"));
-	const char *goal = json_string_value(json_object_get(j, "goal")) ?: "run";
-	in->goal = !strcmp(goal, "stop") ? GOAL_STOP : !strcmp(goal, "suspend") ? GOAL_SUSPEND : GOAL_RUN;
-	const char *pin = json_string_value(json_object_get(j, "pinned_agent"));
-	if (pin)
-		in->pinned_agent = xstrdup(pin);
-	in->vols = json_incref(json_object_get(j, "vols"));
-	const char *rsv = json_string_value(json_object_get(j, "reserved"));
-	char rerr[256];
-	if (rsv && *rsv && resources_parse(rsv, &in->reserved, rerr, sizeof(rerr)) < 0)
-		log_warn("master", "instance '%s': bad reservation: %s", uuid, rerr);
-	if (in->pinned_agent && in->reserved.n) {
-		struct m_agent *pa = hmap_get(&m->agents, in->pinned_agent);
-		if (pa)
-			resources_subtract(&pa->free, &in->reserved);
-	}
-	apps_count(m, in, true);
-	in->created_at = (uint64_t)json_integer_value(json_object_get(j, "created_at"));
-	snprintf(in->replaces, sizeof(in->replaces), "%s",
-		 json_string_value(json_object_get(j, "replaces")) ?: "");
-	const char *tid = json_string_value(json_object_get(j, "task_id"));
-	const char *aid = json_string_value(json_object_get(j, "agent_id"));
-	if (tid && *tid && aid && *aid && strlen(tid) < TASK_ID_MAX) {
-		free(in->task_id);
-		in->task_id = xstrdup(tid);
-		in->agent_id = xstrdup(aid);
-		in->phase = INST_LIVE;
-		in->state = "TASK_UNKNOWN";
-		in->staged_at = (uint64_t)json_integer_value(json_object_get(j, "staged_at"));
-		snprintf(in->version, sizeof(in->version), "%s",
-			 json_string_value(json_object_get(j, "version")) ?: "");
-		json_t *ports = json_object_get(j, "ports");
-		in->nports = json_array_size(ports);
-		in->ports = xcalloc(in->nports + 1, sizeof(*in->ports));
-		for (size_t i = 0; i < in->nports; i++)
-			in->ports[i] = (uint32_t)json_integer_value(json_array_get(ports, i));
-		char err[256];
-		const char *res = json_string_value(json_object_get(j, "resources"));
-		if (res && resources_parse(res, &in->res, err, sizeof(err)) < 0)
-			log_warn("master", "instance '%s': bad resources: %s", uuid, err);
-		hmap_put(&m->tasks, in->task_id, in);
-		/* Held on the agent from now on; the agent's registration recounts. */
-		struct m_agent *a = hmap_get(&m->agents, aid);
-		if (a) {
-			resources_subtract(&a->free, &in->res);
-			a->ntasks++;
-		}
-		apps_count(m, in, false);
-	}
-	json_decref(j);
-	return 0;
-}
-
-static int load_deployment(const char *key, const char *val, size_t len, uint64_t version,
-			   void *ctx)
-{
-	struct master *m = ctx;
-	json_t *j = json_loadb(val, len, 0, NULL);
-	const char *app_id = json_string_value(json_object_get(j, "app"));
-	struct m_app *ma = app_id ? apps_get(m, app_id) : NULL;
-	const char *id = json_string_value(json_object_get(j, "id"));
-	const char *action = json_string_value(json_object_get(j, "action"));
-	static const char *const actions[] = { "StartApplication", "ScaleApplication",
-					       "RestartApplication", "StopApplication" };
-	const char *act = NULL;
-	for (size_t i = 0; action && i < ARRAY_SIZE(actions); i++)
-		if (!strcmp(actions[i], action))
-			act = actions[i];
-	if (!ma || !id || !act || ma->deploy) {
-		store_delete(m->store, key, STORE_ANY_VERSION);
-		json_decref(j);
-		return 0;
-	}
-	struct m_deployment *d = apps_deployment_new(m, ma, act);
-	snprintf(d->id, sizeof(d->id), "%s", id);
-	json_decref(j);
-	return 0;
-}
-
-int apps_load(struct master *m)
-{
-	int r = store_list(m->store, "apps/", load_app, m);
-	if (r >= 0)
-		r = store_list(m->store, "versions/", load_version, m);
-	if (r >= 0)
-		r = store_list(m->store, "deleting/", load_deletion, m);
-	if (r >= 0)
-		r = store_list(m->store, "wipe-volumes/", load_wipe_volume, m);
-	if (r >= 0)
-		r = store_list(m->store, "instances/", load_instance, m);
-	if (r >= 0)
-		r = store_list(m->store, "deployments/", load_deployment, m);
-	if (r >= 0)
-		log_pending_deletions(m);
-	return r;
-}

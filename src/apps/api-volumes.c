@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "master/master-int.h"
+#include "apps/apps-int.h"
 
 static const char *instance_state(const struct m_instance *in)
 {
@@ -16,7 +16,7 @@ static const char *instance_state(const struct m_instance *in)
 	return "waiting";
 }
 
-static json_t *volumes_json(struct master *m)
+static json_t *volumes_json(struct apps *m)
 {
 	json_t *arr = json_array();
 	const char *k;
@@ -31,7 +31,7 @@ static json_t *volumes_json(struct master *m)
 			if (in->goal == GOAL_STOP)
 				continue;
 			const char *agent = in->pinned_agent ? in->pinned_agent : in->agent_id;
-			struct m_agent *a = agent ? hmap_get(&m->agents, agent) : NULL;
+			struct m_agent *a = agent ? rm_agent_get(m->rm, agent) : NULL;
 			json_t *task = in->phase == INST_LIVE ? json_string(in->task_id) : json_null();
 			size_t pi = 0;
 			for (size_t vi = 0; vi < def->nvolumes; vi++) {
@@ -66,7 +66,7 @@ static json_t *volumes_json(struct master *m)
 	return json_pack("{s:o}", "volumes", arr);
 }
 
-void api_volumes(struct master *m, struct evhttp_request *req)
+void api_volumes(struct apps *m, struct evhttp_request *req)
 {
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		http_reply_message(req, 405, "Method not allowed");

@@ -17,14 +17,14 @@
 #include "base/mem.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
-#include "master/master-int.h"
+#include "apps/apps-int.h"
 
 #define EVENTS_MAX_PENDING (2u * 1024u * 1024u)
 #define EVENTS_MAX_SUBSCRIBERS 4096
 #define EVENTS_HEARTBEAT_SEC 10
 
 struct ev_sub {
-	struct master *m;
+	struct apps *m;
 	struct http_stream *st;
 	json_t *types; /* array of event types, or NULL for all */
 	struct ev_sub *prev, *next;
@@ -45,7 +45,7 @@ static bool wants(const struct ev_sub *s, const char *type)
 
 static void sub_unlink(struct ev_sub *s)
 {
-	struct master *m = s->m;
+	struct apps *m = s->m;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -75,7 +75,7 @@ static char *frame(const char *type, json_t *payload, size_t *len)
 	return strbuf_detach(&sb, len);
 }
 
-void events_handle(struct master *m, struct evhttp_request *req)
+void events_handle(struct apps *m, struct evhttp_request *req)
 {
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		http_reply_message(req, 405, "Method not allowed");
@@ -119,7 +119,7 @@ void events_handle(struct master *m, struct evhttp_request *req)
 	free(f);
 }
 
-void events_publish(struct master *m, const char *type, json_t *payload)
+void events_publish(struct apps *m, const char *type, json_t *payload)
 {
 	if (!m->subs) {
 		json_decref(payload);
@@ -137,7 +137,7 @@ void events_publish(struct master *m, const char *type, json_t *payload)
 	http_shared_unref(sh);
 }
 
-void events_tick(struct master *m)
+void events_tick(struct apps *m)
 {
 	uint64_t now = time_mono_usec();
 	if (now - m->events_hb_usec < EVENTS_HEARTBEAT_SEC * 1000000ull)
@@ -149,7 +149,7 @@ void events_tick(struct master *m)
 		http_stream_write(s->st, "\r\n", 2);
 }
 
-void events_close_all(struct master *m)
+void events_close_all(struct apps *m)
 {
 	/* http_stream_close defers on_close, which unlinks: walk a snapshot of the list. */
 	for (struct ev_sub *s = m->subs; s; s = s->next)

@@ -1,0 +1,16 @@
+/* Shared by the Marathon API handlers. */
+#pragma once
+#include "apps/apps-int.h"
+
+json_t *api_body(struct evhttp_request *req);
+void api_reply_not_object(struct evhttp_request *req);
+void api_reply_deployment(struct evhttp_request *req, int code, const char *version,
+			  const char *dep_id);
+void api_reply_locked(struct evhttp_request *req, const struct m_app *ma);
+struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct m_app *ma,
+			     struct app *def, const char *action, bool cancel_running);
+
+void api_apps_create(struct apps *m, struct evhttp_request *req);
+void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id, bool patch);
+void api_apps_restart(struct apps *m, struct evhttp_request *req, const char *id);
+void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id);

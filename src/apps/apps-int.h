@@ -1,0 +1,226 @@
+/* The apps framework's in-memory state, shared by the files of src/apps. Internal: nothing
+ * outside src/apps includes it. The framework reaches the resource manager only through
+ * master/rm.h.
+ *
+ * Ownership: struct apps owns the apps (apps map) and through each app its instances;
+ * tasks indexes instances by their current task id (borrowed).
+ *
+ * Instances (DESIGN.md §5) are the unit the apps framework manages: one per wanted copy of
+ * an app, with a stable index. An instance runs at most one task at a time; when the task
+ * ends and the instance is still wanted, the same instance is launched again (attempt + 1,
+ * after the app's backoff delay), so an index survives failures.
+ *
+ * Resources: a live instance's task holds in->res on its agent, taken in the resource
+ * manager's ledger under in->res_role (rm_take / rm_give); a resident instance holds
+ * in->reserved (its volumes' disk) on its pinned agent under in->rsv_role. Each is taken
+ * once and given back once: res_role / rsv_role are non-NULL exactly while it is taken. */
+#pragma once
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/hmap.h"
+#include "base/metrics.h"
+#include "model/app.h"
+#include "model/attributes.h"
+#include "model/resources.h"
+#include "model/task.h"
+#include "net/http.h"
+#include "store/store.h"
+#include "master/rm.h"
+#include "apps/apps.h"
+
+/* Where an instance's task is. */
+enum inst_phase {
+	INST_WAITING,   /* no task: to be launched (after the app's delay) */
+	INST_LIVE,      /* a task exists (staging … killing) */
+};
+
+/* RUN: keep a task running. STOP: end the task and forget the instance (and its local
+ * volumes). SUSPEND (stateful apps, scale-down): end the task, keep the instance, its index,
+ * its reservation and its volumes for a later scale-up. */
+enum inst_goal { GOAL_RUN, GOAL_STOP, GOAL_SUSPEND };
+
+struct m_instance {
+	struct m_app *app;
+	char uuid[37];
+	unsigned index;
+	unsigned attempt;          /* of the current/last task */
+	enum inst_phase phase;
+	enum inst_goal goal;
+	char *task_id;             /* "" until the first launch; the last task's id after it */
+	char *agent_id;            /* NULL while waiting */
+	uint32_t *ports;
+	size_t nports;
+	char version[32];          /* the app version the task runs */
+	const char *state;         /* "TASK_STAGING", … (static string) */
+	uint64_t staged_at;        /* realtime usec */
+	uint64_t started_at;       /* realtime usec, 0 until RUNNING */
+	uint64_t created_at;       /* realtime usec, for killSelection of waiting ones */
+	struct resources res;      /* what the task holds on its agent */
+	char *res_role;            /* the role res is counted for in the ledger, NULL: not counted */
+	bool kill_sent;
+	char replaces[37];         /* uuid of the instance this one replaces (restart), or "" */
+	json_t *health;            /* last health results from the executor ([{index, alive, …}]) or NULL */
+	int healthy;               /* -1 no result yet, 0 unhealthy, 1 healthy */
+	bool ready;                /* readiness checks passed (or none) */
+	bool unhealthy_kill;       /* killed for failing its health checks: counts as a failure */
+	char *pinned_agent;        /* resident apps: the agent holding its local volumes */
+	json_t *vols;              /* resident apps: [{containerPath, persistenceId, size}] */
+	struct resources reserved; /* disk reserved on pinned_agent for the volumes */
+	char *rsv_role;            /* the role reserved is counted for, NULL: not counted */
+	uint64_t not_before_usec;  /* monotonic: no relaunch before (fencing of volume holders) */
+	uint64_t seen_uuids[8];    /* hashes of the last applied update uuids (idempotency) */
+	unsigned seen_next;
+};
+
+struct m_deployment {
+	char id[37];
+	char version[32];
+	char *app_id;
+	const char *action;        /* "StartApplication", … */
+	uint64_t created_usec;
+};
+
+struct m_app {
+	struct app *def;
+	char config_version[32];   /* version of the last config change (restart/upgrade target) */
+	struct m_instance **inst;
+	size_t ninst, cap;
+	unsigned failures;         /* consecutive task failures, for backoff */
+	uint64_t delay_until_usec; /* monotonic; no launch before */
+	uint64_t waiting_since;    /* realtime, for /v2/queue "since" */
+	json_t *last_failure;      /* lastTaskFailure or NULL */
+	struct m_deployment *deploy; /* in flight, or NULL */
+	bool deleting;
+	bool dirty;                /* something changed: the next pass must look at it */
+	json_t *wipe_volumes;      /* while deleted: the external volumes to remove once the
+				    * app's tasks are gone, [{driver, name, agent}] (empty without
+				    * ?wipe=true); non-NULL: the deletion is in the store until it
+				    * is over (apps_store_deletion) */
+	uint64_t wipe_next_usec;   /* monotonic: no REMOVE_VOLUME before (a lost agent's fence,
+				    * or the next retry when no agent could take them) */
+	uint64_t wipe_give_up_usec; /* monotonic: a wipe no agent takes is dropped then; 0 until
+				     * an attempt found no agent */
+	json_t *versions;          /* array of version strings, oldest first */
+	size_t place_cursor;       /* where the fast placement path goes on (schedule.c) */
+};
+
+
+
+/* The apps framework. */
+struct apps {
+	struct master *rm;         /* the resource manager (borrowed) */
+	struct rm_client *client;  /* this framework, as the resource manager knows it */
+	struct event_base *base;
+	struct store *store;
+	const struct master_config *cfg; /* the master's (borrowed) */
+	struct hmap apps;        /* id -> struct m_app* */
+	struct hmap tasks;       /* task id -> struct m_instance* */
+	struct event *pass_ev;   /* deferred scheduling pass */
+	char framework_id[64];
+	char leader[300];        /* "host:port" (apps_set_leader) */
+	uint16_t port;
+	struct ev_sub *subs;     /* /v2/events subscribers */
+	unsigned nsubs;
+	uint64_t events_hb_usec;
+	uint64_t full_pass_usec;   /* monotonic: last pass that looked at every app */
+	/* metrics series (NULL until apps_metrics_register) */
+	struct metrics_series *alloc_pass;
+	struct metrics_family *health, *deployments;
+};
+
+/* apps.c: the apps framework */
+int apps_load(struct apps *m);
+void apps_free_all(struct apps *m);
+/* Frees an app and its instances (removed from m->apps by the caller). */
+void apps_free_app(struct apps *m, struct m_app *ma);
+/* Loads apps, instances and deployments from the store. */
+void apps_schedule_pass(struct apps *m);   /* runs the pass on the next loop turn */
+/* Marks ma changed (the next pass looks at it) and schedules a pass. */
+void apps_touch(struct apps *m, struct m_app *ma);
+/* Marks every app changed (an agent came or went) and schedules a pass. */
+void apps_touch_all(struct apps *m);
+void apps_run_pass(struct apps *m);
+/* A status update from an agent for a task (fields as in agent-protocol.md §3). */
+/* Takes in->res (reserved: in->reserved) on a in the resource manager's ledger under the
+ * app's role (recorded in in->res_role / in->rsv_role), within the pass ac (NULL outside a
+ * pass). A no-op when taken already or empty. 0, or -ENOSPC when a does not hold it. */
+int apps_take(struct apps *m, struct m_instance *in, struct m_agent *a, bool reserved,
+	      struct alloc_ctx *ac);
+/* Gives back what apps_take took (a no-op when nothing is). */
+void apps_give(struct apps *m, struct m_instance *in, bool reserved);
+void apps_status_update(struct apps *m, struct m_agent *a, const json_t *update);
+/* An agent (re)registered reporting these tasks (task id -> {task_id, state}). */
+void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap *reported);
+/* An agent is gone for good: its tasks are lost. */
+void apps_agent_lost(struct apps *m, struct m_agent *a);
+struct m_app *apps_get(struct apps *m, const char *id);
+/* Queues a KILL for an instance's live task. */
+void apps_kill_instance(struct apps *m, struct m_instance *in);
+void apps_remove_instance(struct apps *m, struct m_instance *in);
+struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index);
+unsigned apps_lowest_free_index(const struct m_app *ma);
+/* The instance replacing old (restart), or NULL. */
+struct m_instance *apps_replacement_of(const struct m_app *ma, const struct m_instance *old);
+/* Fills one of the app's slots: goal RUN and not being replaced. */
+bool apps_in_slot(const struct m_app *ma, const struct m_instance *in);
+/* Gives back an instance's volumes: DESTROY_VOLUME to its agent, reservation released. */
+void apps_destroy_volumes(struct apps *m, struct m_instance *in);
+/* Starts a deployment for ma (replacing none: the caller checked the lock). */
+struct m_deployment *apps_deployment_new(struct apps *m, struct m_app *ma, const char *action);
+void apps_deployment_done(struct apps *m, struct m_app *ma);
+/* Forgets ma's deployment (store and memory) without events. */
+void apps_deployment_stop(struct apps *m, struct m_app *ma);
+/* deployment_failed for a deployment that was canceled or superseded. */
+void apps_deployment_failed_event(struct apps *m, const struct m_deployment *d,
+				  const char *reason);
+/* deployment_info for ma's deployment that just started. */
+void apps_deployment_announce(struct apps *m, struct m_app *ma);
+int apps_store_deployment(struct apps *m, const struct m_deployment *d);
+/* Persist one instance (inside or outside a txn). */
+int apps_store_instance(struct apps *m, const struct m_instance *in);
+int apps_store_app(struct apps *m, const struct m_app *ma);
+/* Persists ma's pending deletion: deleting/<app id> ({app: definition}) and one
+ * wipe-volumes/<app id>@<name> record per entry of ma->wipe_volumes. Call inside a txn.
+ * apps_load brings such an app back as being deleted, instances and all. */
+int apps_store_deletion(struct apps *m, const struct m_app *ma);
+/* Deletes the record of one volume v (an entry of ma->wipe_volumes) of ma's pending wipe,
+ * or with v NULL the deletion's own record deleting/<app id>; an absent record is no error. */
+int apps_store_deletion_done(struct apps *m, const struct m_app *ma, const json_t *v);
+bool apps_state_is_terminal(const char *state);
+/* Running and, where the app has them, healthy and ready: counts as capacity. */
+bool apps_instance_up(const struct m_instance *in);
+const char *apps_state_intern(const char *state);
+/* Assign free service ports to portDefinitions with port 0 in def->json. */
+void apps_assign_service_ports(struct apps *m, struct app *def, const struct app *old);
+
+/* render.c: Marathon JSON */
+json_t *render_app(struct apps *m, const struct m_app *ma, bool with_tasks, bool with_counts,
+		   bool with_deployments, bool with_failure);
+json_t *render_task(struct apps *m, const struct m_instance *in);
+json_t *render_deployment(struct apps *m, const struct m_deployment *d);
+json_t *render_queue(struct apps *m);
+
+/* task-spec.c: the LAUNCH record for in's next task on a (new reference). */
+json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct m_agent *a);
+
+/* framework.c */
+/* TASK_ADDED / TASK_UPDATED on the operator stream (nothing when nobody listens). */
+void apps_event_task_added(struct apps *m, const struct m_instance *in);
+void apps_event_task_updated(struct apps *m, const struct m_instance *in, const char *state,
+			     const char *message);
+void apps_count_health(struct apps *m, bool healthy);
+void apps_count_deployment(struct apps *m, const char *outcome); /* started|success|failed|canceled */
+/* api-volumes.c: GET /api/berth/volumes */
+void api_volumes(struct apps *m, struct evhttp_request *req);
+
+/* events.c: Marathon's SSE event bus */
+void events_handle(struct apps *m, struct evhttp_request *req);
+/* Publishes an event of type to matching subscribers; payload (taken) gets eventType and
+ * timestamp added. */
+void events_publish(struct apps *m, const char *type, json_t *payload);
+void events_tick(struct apps *m);
+void events_close_all(struct apps *m);
+

@@ -1,0 +1,67 @@
+/* The apps framework (Marathon): long-running apps, their instances and deployments, the
+ * Marathon v2 API and its event stream. It runs inside the master and uses the resource
+ * manager through master/rm.h; this header is what the server wires. */
+#pragma once
+#include <event2/http.h>
+#include <stdint.h>
+
+struct apps;
+struct master;
+struct metrics;
+
+/* Loads apps, instances and deployments from the resource manager's store and registers the
+ * framework with it. 0 and *out, or -errno (logged). */
+int apps_new(struct master *rm, struct apps **out);
+/* Ends the event streams (before the HTTP server goes). */
+void apps_stop(struct apps *ap);
+/* Frees everything (NULL is fine), giving back what its tasks hold. Call before rm_free. */
+void apps_free(struct apps *ap);
+/* Where the master listens, for /v2/info and /v2/leader ("host:port"). */
+void apps_set_leader(struct apps *ap, const char *leader, uint16_t port);
+/* Every 250 ms: event heartbeats, delayed launches, the scheduling pass. */
+void apps_tick(struct apps *ap);
+/* Runs the scheduling pass now. */
+void apps_run_pass(struct apps *ap);
+/* Registers the framework's metrics in reg (borrowed for ap's life). */
+void apps_metrics_register(struct apps *ap, struct metrics *reg);
+
+/* What the server's metrics sample. */
+struct apps_stats {
+	size_t apps, waiting, deploying, subscribers;
+};
+void apps_stats(const struct apps *ap, struct apps_stats *out);
+/* Calls fn for each live task's state ("TASK_RUNNING", …). */
+void apps_each_task_state(const struct apps *ap, void (*fn)(const char *state, void *ctx),
+			  void *ctx);
+
+/* The Marathon v2 API handlers, one per route of the server's table. arg is the route's
+ * captured text (an app id, a task id, …; see server/routes.c), NULL where it has none;
+ * arg2 the second one. The table checks the method. */
+void apps_http_apps(struct apps *ap, struct evhttp_request *req, const char *arg,
+		    const char *arg2);
+void apps_http_group(struct apps *ap, struct evhttp_request *req, const char *arg,
+		     const char *arg2);
+void apps_http_app(struct apps *ap, struct evhttp_request *req, const char *arg,
+		   const char *arg2);
+void apps_http_app_restart(struct apps *ap, struct evhttp_request *req, const char *arg,
+			   const char *arg2);
+void apps_http_app_tasks(struct apps *ap, struct evhttp_request *req, const char *arg,
+			 const char *arg2);
+void apps_http_app_versions(struct apps *ap, struct evhttp_request *req, const char *arg,
+			    const char *arg2);
+void apps_http_tasks(struct apps *ap, struct evhttp_request *req, const char *arg,
+		     const char *arg2);
+void apps_http_tasks_delete(struct apps *ap, struct evhttp_request *req, const char *arg,
+			    const char *arg2);
+void apps_http_deployments(struct apps *ap, struct evhttp_request *req, const char *arg,
+			   const char *arg2);
+void apps_http_queue(struct apps *ap, struct evhttp_request *req, const char *arg,
+		     const char *arg2);
+void apps_http_info(struct apps *ap, struct evhttp_request *req, const char *arg,
+		    const char *arg2);
+void apps_http_leader(struct apps *ap, struct evhttp_request *req, const char *arg,
+		      const char *arg2);
+void apps_http_events(struct apps *ap, struct evhttp_request *req, const char *arg,
+		      const char *arg2);
+void apps_http_volumes(struct apps *ap, struct evhttp_request *req, const char *arg,
+		       const char *arg2);

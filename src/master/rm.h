@@ -1,0 +1,241 @@
+/* The resource manager's public interface: what a framework built into the master (the apps
+ * framework; later jobs) and the server that wires the master together may use. Nothing
+ * else of src/master is visible to them (master-int.h and fw-int.h are internal).
+ *
+ * The resource manager keeps the agents (registry.c), the one ledger of their resources
+ * (ledger.c), the allocation order with the external frameworks' offers (alloc.c, fw-*.c),
+ * roles, quotas and reservations, and the Mesos APIs (/api/v1/scheduler, /api/v1,
+ * /master/state). A built-in framework talks to it through this header only:
+ *  - it registers once with rm_framework_add, giving callbacks through which the resource
+ *    manager hands it the status updates of its tasks, tells it of agents that registered or
+ *    were lost, and asks it for its tasks (for /master/state and the operator API);
+ *  - it asks what it may place on an agent now (rm_alloc_*: the DRF order's claims of the
+ *    external frameworks are left out), takes what it places and gives it back when the task
+ *    ends (rm_alloc_take, rm_take, rm_give: the ledger, which nobody else writes);
+ *  - it sends LAUNCH, KILL and volume records to agents (rm_send).
+ * The resource manager never calls a framework except through its callbacks. */
+#pragma once
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/hmap.h"
+#include "model/app.h"
+#include "model/attributes.h"
+#include "model/resources.h"
+#include "net/http.h"
+#include "store/store.h"
+
+struct master; /* the resource manager */
+struct metrics;
+
+struct master_config {
+	const char *http_addr;
+	uint16_t http_port;
+	const char *store_url;
+	double agent_timeout_sec;
+	double heartbeat_sec;
+	size_t max_body;
+	const char *hostname;      /* advertised in /v2/info, /v2/leader, /master/state */
+};
+
+#define MASTER_DEFAULT_MAX_BODY (1024 * 1024)
+
+/* ---- agents ---- */
+
+enum agent_state { AGENT_CONNECTED, AGENT_DISCONNECTED, AGENT_UNREACHABLE };
+
+/* A simulated agent (bench/alloc, tests): receives the records a real agent would get on its
+ * stream. The record is taken. */
+struct m_agent;
+typedef int (*agent_sim_fn)(struct m_agent *a, json_t *record);
+
+/* One agent's resources. Owned by the ledger (ledger.c): no other file writes them (the
+ * layer check enforces it); read them with rm_agent_free / rm_agent_total.
+ * Invariant: free + used = total, entry by entry; used is the sum of the takes not given
+ * back. */
+struct ledger_agent {
+	struct resources total;
+	struct resources used;
+	struct resources free;
+};
+
+/* The offers outstanding on one agent (fw-offers.c). */
+struct fw_agent_offers {
+	struct fw_offer **v;
+	size_t n, cap;
+};
+
+/* An agent as the registry keeps it. Frameworks read id, hostname, ip, attrs, state and the
+ * resources (through the accessors); every field is written by src/master only. */
+struct m_agent {
+	struct master *m;
+	agent_sim_fn sim;          /* NULL for real agents */
+	void *sim_ctx;
+	char *id;
+	char *hostname;
+	char *http;     /* "ip:port" of the agent's own HTTP server */
+	char *ip;       /* the ip part of http, for ipAddresses / pid */
+	char *resources_text;
+	char *attributes_text;
+	struct ledger_agent led;   /* ledger.c's */
+	struct attributes attrs;
+	enum agent_state state;
+	uint64_t last_seen_usec;   /* monotonic */
+	uint64_t registered_usec;  /* realtime */
+	struct http_stream *stream; /* NULL while not connected */
+	unsigned registrations;    /* grows at every (re)registration */
+	unsigned ntasks;           /* live tasks placed here (counted by the ledger's takes) */
+	uint64_t offer_fp;         /* fw-pass.c: what the last offer pass saw of it, */
+	unsigned offer_n;          /* and how many offers it was in then */
+	struct fw_agent_offers offers; /* its outstanding offers (fw-offers.c) */
+	/* fw-pass.c: what every offer of this agent says of it (agent_id … url, and the
+	 * attributes) as JSON text, made when the agent registers. */
+	char *offer_head, *offer_attrs;
+};
+
+static inline const struct resources *rm_agent_free(const struct m_agent *a)
+{
+	return &a->led.free;
+}
+
+static inline const struct resources *rm_agent_total(const struct m_agent *a)
+{
+	return &a->led.total;
+}
+
+/* What the agent's tasks and volumes hold. */
+static inline const struct resources *rm_agent_used(const struct m_agent *a)
+{
+	return &a->led.used;
+}
+
+/* The agent with that id, or NULL. */
+struct m_agent *rm_agent_get(struct master *m, const char *id);
+/* Every agent known: id -> struct m_agent* (borrowed; iterate with hmap_next, do not change). */
+const struct hmap *rm_agents(const struct master *m);
+/* Sends a record (taken) to a connected agent: LAUNCH, KILL, DESTROY_VOLUME, REMOVE_VOLUME
+ * (docs/internals/agent-protocol.md). 0, or -ENOTCONN when its stream is down. */
+int rm_send(struct m_agent *a, json_t *record);
+
+/* ---- what a framework needs of the master ---- */
+
+struct store *rm_store(struct master *m);
+struct event_base *rm_base(struct master *m);
+const struct master_config *rm_config(const struct master *m);
+/* An agent cut off this long kills its tasks that hold volumes (it fences itself). */
+double rm_volume_lease_sec(const struct master *m);
+/* The id of the built-in framework registered first ("<master id>-0000"), kept in the store
+ * so that it survives restarts (Marathon's framework id). */
+const char *rm_builtin_framework_id(const struct master *m);
+
+/* ---- frameworks built into the master ---- */
+
+/* A task as /master/state and the operator API show it (every field borrowed for the call of
+ * the callback that passes it). */
+struct rm_task_view {
+	const char *id;
+	const char *framework_id;
+	const char *name;
+	const char *agent_id;       /* "" when not placed */
+	const char *state;          /* "TASK_RUNNING", … */
+	const char *role;           /* the allocation role */
+	const char *user;           /* or NULL */
+	const struct resources *res;
+	uint64_t staged_usec;       /* realtime; 0 unknown */
+	uint64_t started_usec;      /* realtime; 0 until RUNNING */
+	int healthy;                /* -1: no health checks or no result yet, else 0 or 1 */
+	const json_t *labels;       /* object {key: value} or NULL */
+	json_t *discovery;          /* DiscoveryInfo (protobuf JSON), taken; or NULL */
+};
+typedef void (*rm_task_fn)(const struct rm_task_view *t, void *ctx);
+
+struct rm_framework_ops {
+	/* When task_id is one of this framework's tasks: the id of its agent ("" while it has
+	 * none); NULL when it is not. */
+	const char *(*task_agent)(void *ctx, const char *task_id);
+	/* A status update from a for one of its tasks (fields as agent-protocol.md §3), inside
+	 * the store transaction of the updates' group commit. */
+	void (*status_update)(void *ctx, struct m_agent *a, const json_t *update);
+	/* a (re)registered. reported: task id -> {task_id, state} of every task it runs (each
+	 * framework looks up its own). The framework recovers its tasks there that were
+	 * reported and ends as lost those it placed on a that were not. */
+	void (*agent_registered)(void *ctx, struct m_agent *a, const struct hmap *reported);
+	/* a became unreachable: its tasks are lost. */
+	void (*agent_lost)(void *ctx, struct m_agent *a);
+	/* Calls fn for every live task (for /master/state, GET_STATE, GET_TASKS, metrics); with
+	 * detail false only id, agent_id, state and res need be filled in. */
+	void (*each_task)(void *ctx, bool detail, rm_task_fn fn, void *fnctx);
+	/* The roles the framework uses (for GET_ROLES): calls fn for each. */
+	void (*each_role)(void *ctx, void (*fn)(const char *role, void *fnctx), void *fnctx);
+	/* Something it waits for may have changed (an agent came, updates arrived): run its
+	 * pass soon. */
+	void (*wake)(void *ctx);
+};
+
+/* A built-in framework, as the resource manager knows it. */
+struct rm_client;
+
+/* Registers a built-in framework (ops and ctx borrowed for the master's life) under id
+ * (copied) and name. At most RM_MAX_CLIENTS. Returns the client (freed with the master). */
+#define RM_MAX_CLIENTS 8
+struct rm_client *rm_framework_add(struct master *m, const char *id, const char *name,
+				   const struct rm_framework_ops *ops, void *ctx);
+
+/* ---- the ledger: taking and giving resources ---- */
+
+/* Takes r (in role's allocation) on a for client c: a's free shrinks by r, its used, role's
+ * and c's allocation grow. 0, or -ENOSPC when a's free does not hold r (nothing changed).
+ * Every take is matched by one rm_give of the same a, role and r. */
+int rm_take(struct master *m, struct m_agent *a, const char *role, struct rm_client *c,
+	    const struct resources *r);
+/* Gives back what an rm_take took. */
+void rm_give(struct master *m, struct m_agent *a, const char *role, struct rm_client *c,
+	     const struct resources *r);
+/* Counts r as a live task of c on a (a->ntasks, the framework's task count) or no more. */
+void rm_task_placed(struct master *m, struct m_agent *a, struct rm_client *c);
+void rm_task_gone(struct master *m, struct m_agent *a, struct rm_client *c);
+
+/* ---- the allocation order (alloc.c) ---- */
+
+/* One placement pass of client c in the DRF order with the external frameworks (c NULL: the
+ * external frameworks' own offer pass, which uses no rm_alloc_available / rm_alloc_take). */
+struct alloc_ctx;
+struct alloc_ctx *rm_alloc_begin(struct master *m, struct rm_client *c);
+/* Ends the pass: the offers it made the frameworks before c go out. */
+void rm_alloc_end(struct alloc_ctx *ac);
+/* Whether one more task of def fits its role's quota and the others' guarantees. */
+bool rm_alloc_allows(struct alloc_ctx *ac, const struct app *def);
+/* What of a's free resources c may place a task of role onto now: first the external
+ * frameworks before c in the order are offered a, then what their offers claim is left out.
+ * Returns rm_agent_free(a) when nothing is claimed, else tmp (initialised by the caller,
+ * released by it after use) filled with the rest. */
+const struct resources *rm_alloc_available(struct alloc_ctx *ac, struct m_agent *a,
+					   const char *role, struct resources *tmp);
+/* rm_take within the pass (its accounting follows). */
+int rm_alloc_take(struct alloc_ctx *ac, struct m_agent *a, const char *role,
+		  const struct resources *r);
+
+/* ---- the operator event stream ---- */
+
+/* Whether anyone listens to the operator event stream (so that a framework builds its task
+ * views only then). */
+bool rm_event_listeners(const struct master *m);
+/* TASK_ADDED / TASK_UPDATED for a task of c (state: the new state; message may be NULL).
+ * Each returns at once when nobody is subscribed; t->discovery is taken either way. */
+void rm_event_task_added(struct master *m, struct rm_client *c, const struct rm_task_view *t);
+void rm_event_task_updated(struct master *m, struct rm_client *c, const struct rm_task_view *t,
+			   const char *state, const char *message);
+
+/* ---- metrics ---- */
+
+/* Counters a framework reports into (the master's metrics registry; no-ops before
+ * rm_metrics_register). */
+void rm_count_launch(struct master *m);
+void rm_count_kill(struct master *m);
+/* A status update applied (state borrowed). */
+void rm_count_status(struct master *m, const char *state);
+/* A store commit took usec. */
+void rm_count_commit_usec(struct master *m, uint64_t usec);

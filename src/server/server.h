@@ -1,0 +1,18 @@
+/* The master process: the resource manager (src/master) with the frameworks built into it
+ * (src/apps), every HTTP API on one port through one route table, the tick and the metrics. */
+#pragma once
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "master/rm.h" /* struct master_config */
+
+struct server;
+
+/* Opens the store, loads the state, registers the built-in frameworks and starts listening.
+ * Returns 0 and *out, or -errno (the reason is logged). cfg's strings are copied. */
+int server_new(struct event_base *base, const struct master_config *cfg, struct server **out);
+void server_free(struct server *s); /* accepts NULL */
+/* The port the HTTP server listens on. */
+uint16_t server_port(const struct server *s);
+/* `berth master …`: parses flags, runs until SIGTERM/SIGINT, returns the exit code. */
+int master_main(int argc, char **argv);
