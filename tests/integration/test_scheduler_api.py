@@ -377,3 +377,76 @@ def test_launch_group_all_or_nothing(one):
     fw.wait_update("g4", "TASK_RUNNING")
     assert wait_until(lambda: agent_used_cpus(a) == 2, 10, what="the group's cpus used")
     fw.teardown()
+
+
+# ---- the state views: a framework's tasks are listed as the apps framework's are ----
+
+def test_framework_tasks_in_state_views(one):
+    m, a = one.m, one.a
+    fw = Framework(m.url, name="state-fw", roles=["eng"], failover_timeout=60)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    task = command_task("s1", o, "exec sleep 300", cpus=1, mem=32, env=env())
+    assert fw.accept([o["id"]["value"]], [task]).status_code == 202
+    fw.wait_update("s1", "TASK_RUNNING")
+    # An app task beside it: both frameworks are listed, each with its tasks.
+    r = requests.post(m.url + "/v2/apps", json={"id": "/st", "cmd": "sleep 300", "cpus": 0.1,
+                      "mem": 16, "instances": 1, "env": env()}, timeout=10)
+    assert r.status_code == 201, r.text
+    wait_until(lambda: requests.get(m.url + "/v2/apps/st", timeout=10).json()["app"]
+               ["tasksRunning"] == 1, 20, what="app task running")
+
+    st = requests.get(m.url + "/master/state", timeout=10).json()
+    fws = {f["name"]: f for f in st["frameworks"]}
+    assert set(fws) == {"marathon", "state-fw"}
+    f = fws["state-fw"]
+    assert f["id"] == fw.id and "pid" not in f
+    assert f["active"] is True and f["connected"] is True
+    assert f["roles"] == ["eng"] and "role" not in f
+    assert f["user"] == "root" and f["failover_timeout"] == 60
+    assert f["capabilities"] == ["MULTI_ROLE"]
+    assert f["used_resources"]["cpus"] == 1
+    [t] = f["tasks"]
+    assert t["id"] == "s1" and t["framework_id"] == fw.id
+    assert t["slave_id"] == o["agent_id"]["value"]
+    assert t["state"] == "TASK_RUNNING" and t["role"] == "eng"  # its allocation role
+    assert t["resources"]["cpus"] == 1 and t["resources"]["mem"] == 32
+    running = [s for s in t["statuses"] if s["state"] == "TASK_RUNNING"]
+    assert running and isinstance(running[0]["timestamp"], float)
+    assert [x["name"] for x in fws["marathon"]["tasks"]] == ["st"]
+    # The agent's used resources hold both tasks.
+    [slave] = st["slaves"]
+    assert abs(slave["used_resources"]["cpus"] - 1.1) < 1e-9
+
+    def call(t):
+        r = requests.post(m.url + "/api/v1", json={"type": t}, headers=JSON, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    tasks = call("GET_TASKS")["get_tasks"]["tasks"]
+    by_id = {x["task_id"]["value"]: x for x in tasks}
+    assert set(by_id) >= {"s1"} and len(by_id) == 2
+    v = by_id["s1"]
+    assert v["framework_id"] == {"value": fw.id} and v["agent_id"] == o["agent_id"]
+    assert v["state"] == "TASK_RUNNING" and v["name"] == task["name"]
+    assert v["status_update_state"] == "TASK_RUNNING"
+    frameworks = call("GET_FRAMEWORKS")["get_frameworks"]["frameworks"]
+    names = {x["framework_info"]["name"]: x for x in frameworks}
+    assert set(names) == {"marathon", "state-fw"}
+    g = names["state-fw"]
+    assert g["framework_info"]["id"] == {"value": fw.id}
+    assert g["framework_info"]["roles"] == ["eng"]
+    assert g["active"] is True and g["connected"] is True and g["recovered"] is False
+    assert "nanoseconds" in g["registered_time"]
+    state = call("GET_STATE")["get_state"]
+    assert {x["task_id"]["value"] for x in state["get_tasks"]["tasks"]} == set(by_id)
+    assert len(state["get_frameworks"]["frameworks"]) == 2
+    roles = {x["name"]: x for x in call("GET_ROLES")["get_roles"]["roles"]}
+    assert {"value": fw.id} in roles["eng"]["frameworks"]
+
+    # Killed, it leaves the live tasks.
+    assert fw.kill("s1").status_code == 202
+    fw.wait_update("s1", "TASK_KILLED")
+    wait_until(lambda: not [f for f in requests.get(m.url + "/master/state", timeout=10)
+                            .json()["frameworks"] if f["name"] == "state-fw"][0]["tasks"],
+               10, what="task gone from the state")
