@@ -24,5 +24,11 @@ int master_new(struct event_base *base, const struct master_config *cfg, struct 
 void master_free(struct master *m); /* accepts NULL */
 /* The port the HTTP server listens on. */
 uint16_t master_port(const struct master *m);
-/* `berth master …`: parses flags, runs until SIGTERM/SIGINT, returns the exit code. */
+
+struct flag_table;
+/* The flags of `berth master` (base/flags.h), writing into a struct master_config: --http,
+ * --store, --agent-timeout, --hostname. `berth dev` takes --http and --agent-timeout. */
+extern const struct flag_table master_flags;
+/* `berth master …`: parses master_flags, runs until SIGTERM/SIGINT, returns the exit code
+ * (0, 1 on a failure to start, 2 on a usage error). */
 int master_main(int argc, char **argv);
