@@ -89,10 +89,3 @@ int flags_parse(struct flags *fl, const struct flag_cmd *cmd, int argc, char **a
  * required flags without brackets), the about paragraph, and one entry per flag with its
  * help and default. */
 void flags_usage(const struct flag_cmd *cmd, FILE *f);
-
-/* An ADDR:PORT flag: replaces *host (the previous value is freed; the caller frees the last)
- * and *port. Returns 0, or -EINVAL after printing "berth CMD: --FLAG 'ARG': expected ADDR:PORT". */
-int flag_hostport(const char *cmd, const char *flag, const char *arg, char **host,
-		  uint16_t *port);
-/* A number of seconds in (0, max]. Returns 0, or -EINVAL after printing the message. */
-int flag_seconds(const char *cmd, const char *flag, const char *arg, double max, double *out);
