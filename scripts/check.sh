@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The body of `make check`: build with -Werror, run the unit tests and fuzz-corpus replays,
-# run the unit tests again under ASan+UBSan, then the integration tests against the built
-# binary. Every stage runs even if an earlier one failed (unless there is nothing to test);
+# The body of `make check`: build with -Werror, check the layers (scripts/check-layers.py),
+# run the unit tests and fuzz-corpus replays, run the unit tests again under ASan+UBSan, then
+# the integration tests against the built binary. Every stage runs even if an earlier one failed (unless there is nothing to test);
 # the results of all stages are summed into one last line:
 #   N passed, N failed[, N skipped]
 # Exit status: 0 only if every stage ran and nothing failed.
@@ -14,6 +14,10 @@ PY=/usr/bin/python3
 BC=${CHECK_BUILD_DIR:-build-check}
 BA=${CHECK_ASAN_DIR:-build-asan}
 JUNIT=$BC/integration-junit.xml
+# meson test's result logs: the layer check's, the unit tests', the unit tests' under ASan
+LAYERS_LOG=$BC/meson-logs/layers.json
+UNIT_LOG=$BC/meson-logs/testlog.json
+ASAN_LOG=$BA/meson-logs/testlog.json
 stage_errors=()
 
 note() { printf '\n=== check: %s\n' "$*"; }
@@ -36,33 +40,43 @@ setup_dir() { # DIR ARGS... : configure (or reconfigure) a build dir
 # 1. Build with -Werror.
 note "build ($BC, -Werror)"
 built=0
-rm -f "$BC/meson-logs/testlog.json" "$JUNIT"
+rm -f "$UNIT_LOG" "$LAYERS_LOG" "$JUNIT"
 if setup_dir "$BC" -Dwerror=true && ninja -C "$BC"; then
 	built=1
 else
 	stage_failed "build with -Werror"
 fi
 
-# 2. Unit tests and fuzz-corpus replays.
-if [ $built = 1 ]; then
-	note "unit tests and fuzz replays ($BC)"
-	meson test -C "$BC" --print-errorlogs || stage_failed "meson test ($BC)"
-	[ -f "$BC/meson-logs/testlog.json" ] || stage_failed "meson test ($BC) left no results"
+# 2. The layer check: the meson suite 'layers' (the script and its self-test), counted like
+# any test. It reads the sources only, so it runs whenever the build dir is configured, even
+# if the build failed.
+if [ -f "$BC/build.ninja" ]; then
+	note "layer check ($BC)"
+	meson test -C "$BC" --no-rebuild --suite layers --logbase layers --print-errorlogs ||
+		stage_failed "layer check"
+	[ -f "$LAYERS_LOG" ] || stage_failed "layer check left no results"
 fi
 
-# 3. The same under ASan+UBSan.
+# 3. Unit tests and fuzz-corpus replays.
+if [ $built = 1 ]; then
+	note "unit tests and fuzz replays ($BC)"
+	meson test -C "$BC" --no-suite layers --print-errorlogs || stage_failed "meson test ($BC)"
+	[ -f "$UNIT_LOG" ] || stage_failed "meson test ($BC) left no results"
+fi
+
+# 4. The same under ASan+UBSan.
 note "unit tests under ASan+UBSan ($BA)"
-rm -f "$BA/meson-logs/testlog.json"
+rm -f "$ASAN_LOG"
 if setup_dir "$BA" -Db_sanitize=address,undefined -Db_lundef=false && ninja -C "$BA"; then
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C "$BA" --print-errorlogs --timeout-multiplier 3 ||
+		meson test -C "$BA" --no-suite layers --print-errorlogs --timeout-multiplier 3 ||
 		stage_failed "meson test ($BA)"
-	[ -f "$BA/meson-logs/testlog.json" ] || stage_failed "meson test ($BA) left no results"
+	[ -f "$ASAN_LOG" ] || stage_failed "meson test ($BA) left no results"
 else
 	stage_failed "build with sanitizers"
 fi
 
-# 4. Integration tests against the real binary.
+# 5. Integration tests against the real binary.
 if [ $built = 1 ]; then
 	note "integration tests (pytest)"
 	BERTH_BIN=$(realpath "$BC")/berth timeout -k 15 720 \
@@ -77,15 +91,14 @@ if [ $built = 1 ]; then
 	esac
 fi
 
-# 5. Sum every stage's results.
-summary=$($PY - "$BC" "$BA" "$JUNIT" <<'EOF'
+# 6. Sum every stage's results.
+summary=$($PY - "$JUNIT" "$LAYERS_LOG" "$UNIT_LOG" "$ASAN_LOG" <<'EOF'
 import json, os, sys
 import xml.etree.ElementTree as ET
 
-dirs, junit = sys.argv[1:3], sys.argv[3]
+junit, logs = sys.argv[1], sys.argv[2:]
 passed = failed = skipped = 0
-for d in dirs:
-    p = os.path.join(d, "meson-logs", "testlog.json")
+for p in logs:
     if not os.path.exists(p):
         continue
     with open(p) as f:

@@ -1,9 +1,9 @@
 /* berth: subcommand dispatch (DESIGN.md §9), and `berth dev`, which runs a master and one
  * agent on one event loop. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,75 +50,37 @@ static void on_signal(evutil_socket_t sig, short what, void *ctx)
 	event_base_loopexit(ctx, NULL);
 }
 
-static void dev_usage(FILE *f)
-{
-	fputs("usage: berth dev [--data-dir DIR] [--http ADDR:PORT] [--agent-http ADDR:PORT]\n"
-	      "                 [--agent-resources STR] [--agent-attributes STR]\n"
-	      "  --data-dir          state and task sandboxes (default ./berth-data)\n"
-	      "  --http              master API (default 127.0.0.1:5050)\n"
-	      "  --agent-http        the agent's own HTTP server (default 127.0.0.1:5051)\n"
-	      "  --agent-resources   the agent's resources, Mesos syntax (default: measured)\n"
-	      "  --agent-attributes  the agent's attributes, e.g. 'rack:1;zone:a'\n"
-	      "  --agent-timeout     seconds before a silent agent is unreachable (default 15)\n",
-	      f);
-}
+/* berth dev's own flag; the others are the master's and the agent's. */
+struct dev_config {
+	const char *data_dir;
+};
+
+static const struct flag_spec dev_specs[] = {
+	{ .name = "data-dir", .kind = FLAG_STRING, .off = offsetof(struct dev_config, data_dir),
+	  .def = "./berth-data", .metavar = "DIR", .help = "state and task sandboxes" },
+};
+static const struct flag_table dev_flags = { dev_specs, ARRAY_SIZE(dev_specs) };
+/* The master's store and the agent's work dir and plugin dir are in the data dir; the agent
+ * reaches the master in the same process. */
+static const char *const dev_master_flags[] = { "http", "agent-timeout", NULL };
+static const char *const dev_agent_flags[] = { "http", "resources", "attributes", NULL };
 
 static int dev_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "http", required_argument, NULL, 'h' },
-		{ "agent-http", required_argument, NULL, 'a' },
-		{ "agent-resources", required_argument, NULL, 'r' },
-		{ "agent-attributes", required_argument, NULL, 't' },
-		{ "agent-timeout", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 },
+	struct dev_config dc = { 0 };
+	struct master_config mc = { 0 };
+	struct agent_config ac = { 0 };
+	_cleanup_flags_ struct flags fl = FLAGS_INIT;
+	const struct flag_set sets[] = {
+		{ .table = &dev_flags, .cfg = &dc },
+		{ .table = &master_flags, .cfg = &mc, .only = dev_master_flags },
+		{ .table = &agent_flags, .cfg = &ac, .prefix = "agent-", .only = dev_agent_flags },
 	};
-	const char *data = "./berth-data";
-	_cleanup_free_ char *mhost = NULL, *ahost = NULL;
-	struct master_config mc = { .http_addr = "127.0.0.1", .http_port = 5050 };
-	struct agent_config ac = { .http_addr = "127.0.0.1", .http_port = 5051 };
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			data = optarg;
-			break;
-		case 'h':
-			if (flag_hostport("dev", "http", optarg, &mhost, &mc.http_port) < 0)
-				return 2;
-			mc.http_addr = mhost;
-			break;
-		case 'a':
-			if (flag_hostport("dev", "agent-http", optarg, &ahost, &ac.http_port) < 0)
-				return 2;
-			ac.http_addr = ahost;
-			break;
-		case 'r':
-			ac.resources = optarg;
-			break;
-		case 't':
-			ac.attributes = optarg;
-			break;
-		case 'o':
-			if (flag_seconds("dev", "agent-timeout", optarg, 86400, &mc.agent_timeout_sec) < 0)
-				return 2;
-			break;
-		case 'H':
-			dev_usage(stdout);
-			return 0;
-		default:
-			dev_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "berth dev: unexpected argument '%s'\n", argv[optind]);
-		dev_usage(stderr);
-		return 2;
-	}
+	const struct flag_cmd cmd = { .name = "dev", .sets = sets, .nsets = ARRAY_SIZE(sets) };
+	int r = flags_parse(&fl, &cmd, argc, argv);
+	if (r)
+		return r == FLAGS_HELP ? 0 : 2;
+	const char *data = dc.data_dir;
 	if (mkdir(data, 0755) == -1 && errno != EEXIST) {
 		fprintf(stderr, "berth dev: cannot create '%s': %s\n", data, strerror(errno));
 		return 1;

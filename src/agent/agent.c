@@ -1,7 +1,7 @@
 /* The agent: configuration, work dir, life cycle and 'berth agent'. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -251,27 +251,36 @@ void agent_free(struct agent *a)
 
 /* ---- berth agent ---- */
 
-static void usage(FILE *f)
-{
-	fputs("usage: berth agent --master URL --http ADDR:PORT --work-dir DIR\n"
-	      "                   [--resources STR] [--attributes STR] [--hostname NAME]\n"
-	      "                   [--executor PATH]\n"
-	      "\n"
-	      "  --master URL        the master, e.g. http://127.0.0.1:5050\n"
-	      "  --http ADDR:PORT    where the agent serves sandboxes (default 127.0.0.1:5051)\n"
-	      "  --work-dir DIR      sandboxes and checkpoints\n"
-	      "  --resources STR     e.g. 'cpus(*):8; mem(*):15360; disk(*):710534; "
-	      "ports(*):[31000-32000]'\n"
-	      "                      (default: measured, ports 31000-32000)\n"
-	      "  --attributes STR    e.g. 'rack:3;dc:1'\n"
-	      "  --hostname NAME     default: the machine's hostname\n"
-	      "  --executor PATH     the berth-executor shim (default: $BERTH_EXECUTOR, or beside "
-	      "this binary)\n"
-	      "  --volume-plugin-dir DIR  searched first for Docker volume plugins (sockets,\n"
-	      "                      .spec/.json files), before /run/docker/plugins\n"
-	      "  --volume-plugin-timeout SECONDS  bound on each volume plugin call (default 30)\n",
-	      f);
-}
+static const struct flag_spec specs[] = {
+	{ .name = "master", .kind = FLAG_STRING, .off = offsetof(struct agent_config, master_url),
+	  .required = true, .metavar = "URL", .help = "the master, e.g. http://127.0.0.1:5050" },
+	{ .name = "http", .kind = FLAG_HOSTPORT, .off = offsetof(struct agent_config, http_addr),
+	  .off_port = offsetof(struct agent_config, http_port), .def = "127.0.0.1:5051",
+	  .metavar = "ADDR:PORT", .help = "where the agent serves sandboxes" },
+	{ .name = "work-dir", .kind = FLAG_STRING, .off = offsetof(struct agent_config, work_dir),
+	  .required = true, .metavar = "DIR", .help = "sandboxes and checkpoints" },
+	{ .name = "resources", .kind = FLAG_STRING, .off = offsetof(struct agent_config, resources),
+	  .metavar = "STR",
+	  .help = "e.g. 'cpus(*):8; mem(*):15360; disk(*):710534; ports(*):[31000-32000]'\n"
+		  "(default: measured, ports 31000-32000)" },
+	{ .name = "attributes", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, attributes), .metavar = "STR",
+	  .help = "e.g. 'rack:3;dc:1'" },
+	{ .name = "hostname", .kind = FLAG_STRING, .off = offsetof(struct agent_config, hostname),
+	  .metavar = "NAME", .help = "the agent's hostname (default: the machine's)" },
+	{ .name = "executor", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, executor_path), .metavar = "PATH",
+	  .help = "the berth-executor shim (default: $BERTH_EXECUTOR, or beside this binary)" },
+	{ .name = "volume-plugin-dir", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, volume_plugin_dir), .metavar = "DIR",
+	  .help = "searched first for Docker volume plugins (sockets,\n"
+		  ".spec/.json files), before /run/docker/plugins" },
+	{ .name = "volume-plugin-timeout", .kind = FLAG_MILLIS,
+	  .off = offsetof(struct agent_config, plugin_timeout_ms), .max = 3600,
+	  .metavar = "SECONDS", .help = "bound on each volume plugin call (default 30)" },
+};
+
+const struct flag_table agent_flags = { specs, ARRAY_SIZE(specs) };
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -281,59 +290,13 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 int agent_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "master", required_argument, NULL, 'm' },
-		{ "http", required_argument, NULL, 'H' },
-		{ "work-dir", required_argument, NULL, 'w' },
-		{ "resources", required_argument, NULL, 'r' },
-		{ "attributes", required_argument, NULL, 'a' },
-		{ "hostname", required_argument, NULL, 'n' },
-		{ "executor", required_argument, NULL, 'e' },
-		{ "volume-plugin-dir", required_argument, NULL, 'V' },
-		{ "volume-plugin-timeout", required_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct agent_config cfg = { .http_addr = "127.0.0.1", .http_port = 5051 };
-	_cleanup_free_ char *host = NULL;
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm': cfg.master_url = optarg; break;
-		case 'H':
-			if (flag_hostport("agent", "http", optarg, &host, &cfg.http_port) < 0)
-				return 2;
-			cfg.http_addr = host;
-			break;
-		case 'w': cfg.work_dir = optarg; break;
-		case 'r': cfg.resources = optarg; break;
-		case 'a': cfg.attributes = optarg; break;
-		case 'n': cfg.hostname = optarg; break;
-		case 'e': cfg.executor_path = optarg; break;
-		case 'V': cfg.volume_plugin_dir = optarg; break;
-		case 'T': {
-			double sec;
-			if (flag_seconds("agent", "volume-plugin-timeout", optarg, 3600, &sec) < 0)
-				return 2;
-			cfg.plugin_timeout_ms = (uint32_t)(sec * 1000.0);
-			break;
-		}
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "berth agent: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	if (!cfg.master_url || !cfg.work_dir) {
-		fprintf(stderr, "berth agent: --master and --work-dir are required\n");
-		usage(stderr);
-		return 2;
-	}
+	struct agent_config cfg = { 0 };
+	_cleanup_flags_ struct flags fl = FLAGS_INIT;
+	const struct flag_set set = { .table = &agent_flags, .cfg = &cfg };
+	const struct flag_cmd cmd = { .name = "agent", .sets = &set, .nsets = 1 };
+	int r = flags_parse(&fl, &cmd, argc, argv);
+	if (r)
+		return r == FLAGS_HELP ? 0 : 2;
 	char err[512];
 	if (validate_strings(cfg.resources, cfg.attributes, err, sizeof(err)) < 0) {
 		fprintf(stderr, "berth agent: %s\n", err);
@@ -352,7 +315,7 @@ int agent_main(int argc, char **argv)
 		return 1;
 	}
 	struct agent *a;
-	int r = agent_new(base, &cfg, &a);
+	r = agent_new(base, &cfg, &a);
 	if (r < 0) {
 		event_base_free(base);
 		return r == -EINVAL ? 2 : 1;

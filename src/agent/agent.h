@@ -35,8 +35,13 @@ uint16_t agent_http_port(const struct agent *a);
 /* Number of tasks the agent knows (running or with an unacknowledged terminal update). */
 unsigned agent_task_count(const struct agent *a);
 
-/* 'berth agent': parses the flags (--master URL --http ADDR:PORT --work-dir DIR
- * [--resources STR] [--attributes STR] [--hostname NAME] [--executor PATH]
- * [--volume-plugin-dir DIR] [--volume-plugin-timeout SECONDS]), runs until
- * SIGTERM/SIGINT. Returns the exit code: 0, 1 on a failure, 2 on a usage error. */
+struct flag_table;
+/* The flags of `berth agent` (base/flags.h), writing into a struct agent_config: --master URL
+ * --work-dir DIR (both required) [--http ADDR:PORT] [--resources STR] [--attributes STR]
+ * [--hostname NAME] [--executor PATH] [--volume-plugin-dir DIR]
+ * [--volume-plugin-timeout SECONDS]. `berth dev` takes --http, --resources and --attributes
+ * as --agent-http, --agent-resources and --agent-attributes. */
+extern const struct flag_table agent_flags;
+/* 'berth agent': parses agent_flags, runs until SIGTERM/SIGINT. Returns the exit code: 0, 1
+ * on a failure, 2 on a usage error. */
 int agent_main(int argc, char **argv);

@@ -1,7 +1,6 @@
 /* The master process: the resource manager, the apps framework on it, the HTTP server with
  * the route table (routes.c), the tick. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,90 +86,4 @@ void server_free(struct server *s)
 uint16_t server_port(const struct server *s)
 {
 	return http_server_port(s->http);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *ctx)
-{
-	struct event_base *base = ctx;
-	log_info("master", "received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopexit(base, NULL);
-}
-
-static void usage(FILE *f)
-{
-	fputs("usage: berth master [--http ADDR:PORT] [--store sqlite:PATH]\n"
-	      "                    [--agent-timeout SECONDS] [--hostname NAME]\n"
-	      "  --http           listen address (default 127.0.0.1:5050)\n"
-	      "  --store          state store (default sqlite:./berth-master/state.db)\n"
-	      "  --agent-timeout  seconds without heartbeat before an agent is unreachable and\n"
-	      "                   its tasks are replaced (default 15)\n"
-	      "  --hostname       name advertised as the leader (default: the machine's)\n",
-	      f);
-}
-
-int master_main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "http", required_argument, NULL, 'h' },
-		{ "store", required_argument, NULL, 's' },
-		{ "agent-timeout", required_argument, NULL, 't' },
-		{ "hostname", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, '?' + 256 },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct master_config cfg = { .http_addr = "127.0.0.1", .http_port = 5050,
-				     .store_url = "sqlite:./berth-master/state.db" };
-	_cleanup_free_ char *host = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			if (flag_hostport("master", "http", optarg, &host, &cfg.http_port) < 0)
-				return 2;
-			cfg.http_addr = host;
-			break;
-		case 's':
-			cfg.store_url = optarg;
-			break;
-		case 't':
-			if (flag_seconds("master", "agent-timeout", optarg, 86400,
-					 &cfg.agent_timeout_sec) < 0)
-				return 2;
-			break;
-		case 'n':
-			cfg.hostname = optarg;
-			break;
-		case '?' + 256:
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "berth master: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	struct event_base *base = event_base_new();
-	struct server *m;
-	if (server_new(base, &cfg, &m) < 0) {
-		event_base_free(base);
-		return 1;
-	}
-	struct event *s1 = evsignal_new(base, SIGTERM, on_signal, base);
-	struct event *s2 = evsignal_new(base, SIGINT, on_signal, base);
-	event_add(s1, NULL);
-	event_add(s2, NULL);
-	fprintf(stderr, "berth master ready: http://%s\n", m->leader);
-	event_base_dispatch(base);
-	event_free(s1);
-	event_free(s2);
-	server_free(m);
-	event_base_free(base);
-	log_info("master", "stopped");
-	return 0;
 }

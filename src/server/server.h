@@ -14,5 +14,10 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 void server_free(struct server *s); /* accepts NULL */
 /* The port the HTTP server listens on. */
 uint16_t server_port(const struct server *s);
-/* `berth master …`: parses flags, runs until SIGTERM/SIGINT, returns the exit code. */
+struct flag_table;
+/* The flags of `berth master` (base/flags.h), writing into a struct master_config: --http,
+ * --store, --agent-timeout, --hostname. `berth dev` takes --http and --agent-timeout. */
+extern const struct flag_table master_flags;
+/* `berth master …`: parses master_flags, runs until SIGTERM/SIGINT, returns the exit code
+ * (0, 1 on a failure to start, 2 on a usage error). */
 int master_main(int argc, char **argv);

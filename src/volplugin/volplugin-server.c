@@ -4,8 +4,8 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "volplugin/volplugin.h"
@@ -132,15 +133,23 @@ void volplugin_server_free(struct volplugin_server *s)
 
 /* ---- berth volume-plugin ---- */
 
-static void usage(FILE *f)
-{
-	fputs("usage: berth volume-plugin --root DIR --socket PATH\n"
-	      "\n"
-	      "Serves berth's built-in 'local' volume driver (one directory per volume under\n"
-	      "DIR) over the Docker volume plugin protocol on the unix socket PATH, e.g.\n"
-	      "/run/docker/plugins/local.sock. Stops on SIGTERM or SIGINT.\n",
-	      f);
-}
+struct vp_args {
+	const char *root, *socket;
+};
+
+#define VP_REQUIRED "--root (absolute) and --socket are required"
+
+static const struct flag_spec specs[] = {
+	{ .name = "root", .kind = FLAG_STRING, .off = offsetof(struct vp_args, root),
+	  .required = true, .metavar = "DIR", .help = "the volumes' directories (an absolute path)" },
+	{ .name = "socket", .kind = FLAG_STRING, .off = offsetof(struct vp_args, socket),
+	  .required = true, .metavar = "PATH", .help = "the unix socket to serve on" },
+};
+static const struct flag_table vp_flags = { specs, ARRAY_SIZE(specs) };
+static const char vp_about[] =
+	"Serves berth's built-in 'local' volume driver (one directory per volume under\n"
+	"DIR) over the Docker volume plugin protocol on the unix socket PATH, e.g.\n"
+	"/run/docker/plugins/local.sock. Stops on SIGTERM or SIGINT.\n";
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -150,31 +159,28 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 
 int volplugin_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	struct vp_args args = { 0 };
+	_cleanup_flags_ struct flags fl = FLAGS_INIT;
+	const struct flag_set set = { .table = &vp_flags, .cfg = &args };
+	const struct flag_cmd cmd = {
+		.name = "volume-plugin",
+		.about = vp_about,
+		.required_msg = VP_REQUIRED,
+		.sets = &set,
+		.nsets = 1,
 	};
-	const char *root = NULL, *sock = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': root = optarg; break;
-		case 's': sock = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc || !root || !sock || root[0] != '/') {
-		fprintf(stderr, "berth volume-plugin: --root (absolute) and --socket are required\n");
-		usage(stderr);
+	int r = flags_parse(&fl, &cmd, argc, argv);
+	if (r)
+		return r == FLAGS_HELP ? 0 : 2;
+	const char *root = args.root, *sock = args.socket;
+	if (root[0] != '/') {
+		fprintf(stderr, "berth volume-plugin: " VP_REQUIRED "\n");
+		flags_usage(&cmd, stderr);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	struct volplugin *vp;
-	int r = volplugin_new(root, &vp);
+	r = volplugin_new(root, &vp);
 	if (r < 0) {
 		log_error("volplugin", "cannot use root '%s': %s", root, strerror(-r));
 		return 1;
