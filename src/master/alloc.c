@@ -1,14 +1,16 @@
 /* The allocation order (DESIGN.md §4; docs/scheduler-api.md "Allocation"): one weighted
- * Dominant Resource Fairness order over the apps framework and the external frameworks.
+ * Dominant Resource Fairness order over the built-in frameworks (the apps framework) and the
+ * external frameworks.
  *
  * Clients and keys: each subscribed external framework with an unsuppressed role (keyed by
- * that role), and the apps framework once for each role its apps use. A client's key
+ * that role), and a built-in framework once for each role it places a task of. A client's key
  * (quota_drf_cmp): its role's dominant share of the connected cluster (all that is
  * allocated to the role, by any framework) divided by the role's weight, then the client's
  * own dominant share (a built-in framework: all its takes, rm_client.alloc), then its
  * framework id.
  *
- * How the order holds while offers are optimistic and the apps framework answers in-process:
+ * How the order holds while offers are optimistic and a built-in framework answers
+ * in-process (the apps framework, say):
  *  - The offer tick (fw-offers.c) offers the external frameworks what is free, in key order.
  *  - An offer claims its resources for FW_OFFER_CLAIM_SEC against the clients after its
  *    framework in the order: the apps framework does not place onto them, so the framework
@@ -20,8 +22,8 @@
  *
  * Cost: nothing when no external framework is subscribed and no quota is set (then
  * rm_alloc_available is the agent's free set). Otherwise one O(cluster) snapshot per pass
- * (quota.c), kept current by rm_alloc_take, and per agent looked at O(frameworks before the client + offers
- * on the agent). */
+ * (quota.c), kept current by rm_alloc_take, and per agent looked at O(frameworks before the
+ * client + offers on the agent). */
 #include <string.h>
 
 #include "base/mem.h"
@@ -154,7 +156,7 @@ const struct resources *rm_alloc_available(struct alloc_ctx *c, struct m_agent *
 						    &c->order[i], c->now);
 		if (!o)
 			continue;
-		/* Sent together at alloc_end: one event per framework, not one per agent. */
+		/* Sent together at rm_alloc_end: one event per framework, not one per agent. */
 		if (!c->offers) {
 			c->offers = xcalloc(c->norder, sizeof(*c->offers));
 			for (size_t k = 0; k < c->norder; k++)

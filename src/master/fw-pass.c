@@ -1,7 +1,7 @@
 /* The offer pass: who is offered what, when (docs/scheduler-api.md "Offers").
  *
  *  - Offers are optimistic (DESIGN.md §4): each subscribed framework with an unsuppressed
- *    role is offered the free resources (a->free) of connected agents it has no DECLINE
+ *    role is offered the free resources (the ledger's) of connected agents it has no DECLINE
  *    filter for, less what its own outstanding offers there hold, even when the same
  *    resources sit in another framework's offer. The resources offered are the
  *    unreserved ones ("*") and those reserved for one of its unsuppressed roles; quotas cap

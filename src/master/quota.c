@@ -1,5 +1,5 @@
 /* Role weights and quotas (issue 3): configuration, persistence, usage accounting and the
- * rules the allocators (fw-offers.c, schedule.c) enforce.
+ * rules the allocators (fw-offers.c here, the built-in frameworks through rm_alloc_*) enforce.
  *
  * Configuration: per role a weight (default 1) and a quota of guarantees and limits over
  * the scalar kinds cpus, mem, disk and gpus (a kind without a limit is unlimited; without
