@@ -116,7 +116,8 @@ void cli_reply_release(struct cli_reply *r);
 char *cli_error_text(int status, json_t *json, const char *body, const char *subject);
 /* Prints the failure of a call to the master (r from httpc_send or httpc_stream, err its
  * message): "cannot reach master at URL: …", or "bad answer from …" for an answer that was
- * not usable, with a hint at --cacert for an untrusted certificate. Returns CLI_FAILED. */
+ * not usable, with a hint at --cacert for an untrusted certificate when none was given.
+ * Returns CLI_FAILED. */
 int cli_fail_http(const struct cli *c, int r, const char *err);
 /* Prints cli_error_text to stderr with the prefix; returns CLI_FAILED. */
 int cli_fail_reply(const struct cli_reply *r, const char *subject);

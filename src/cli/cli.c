@@ -114,10 +114,9 @@ int cli_fail_http(const struct cli *c, int r, const char *err)
 {
 	if (r == -EBADMSG || r == -E2BIG || r == -ELOOP)
 		return cli_fail("bad answer from master at %s: %s", c->master, err);
-	if (r == -EKEYREJECTED)
-		return cli_fail("cannot reach master at %s: %s (%s)", c->master, err,
-				c->cacert ? "is it signed by a CA in the --cacert file?"
-					  : "give its CA with --cacert FILE or BERTH_CACERT");
+	if (r == -EKEYREJECTED && !c->cacert)
+		return cli_fail("cannot reach master at %s: %s (a certificate from a private CA "
+				"wants --cacert FILE or BERTH_CACERT)", c->master, err);
 	return cli_fail("cannot reach master at %s: %s", c->master, err);
 }
 

@@ -88,8 +88,8 @@ void httpc_response_release(struct httpc_response *r);
  * followed, or without a Location, is returned as it is), or -errno with err (errlen
  * bytes) saying what went wrong:
  *   -ECONNREFUSED and other connect errors from the system, -EHOSTUNREACH (name not
- *   resolved), -ETIMEDOUT, -EKEYREJECTED (the peer's certificate is not trusted: unknown
- *   CA, wrong name, expired), -EPROTO (another TLS failure), -ENOENT, -EACCES (cacert
+ *   resolved), -ETIMEDOUT, -EKEYREJECTED (the peer's certificate did not verify: unknown
+ *   CA, another name, expired), -EPROTO (another TLS failure), -ENOENT, -EACCES (cacert
  *   unreadable), -EINVAL (cacert holds no certificate; a bad request: URL, method),
  *   -EBADMSG (not HTTP, or a redirect to a bad location), -EPIPE (the peer closed in the
  *   middle of the response), -E2BIG (head or body past the bounds), -ELOOP (more than
