@@ -1,7 +1,9 @@
 /* The agent's client of Docker volume plugins (reference/compat.md §8): discovery of a
- * driver by name, and one non-blocking HTTP/1.1 POST + JSON call at a time per
- * plugin_call, bounded by a timeout, on the agent's event loop (so a slow driver stalls
- * nothing else). Every answer is untrusted input: bounded, parsed defensively. */
+ * driver by name, and one non-blocking HTTP POST + JSON call at a time per plugin_call,
+ * bounded by a timeout, on the agent's event loop (so a slow driver stalls nothing else).
+ * HTTP is libcurl's (net/httpc.h: a curl multi handle driven by the event_base); the
+ * answer is untrusted input: at most PLUGIN_MAX_ANSWER bytes of body (the head at most
+ * HTTPC_MAX_HEADER), its JSON parsed defensively by plugin_answer_parse. */
 #pragma once
 #include <event2/event.h>
 #include <jansson.h>
@@ -11,7 +13,6 @@
 
 #define PLUGIN_MAX_NAME 128
 #define PLUGIN_MAX_ANSWER (1u << 20)
-#define PLUGIN_MAX_HEADERS (64u * 1024)
 #define PLUGIN_DEFAULT_TIMEOUT_MS 30000u
 
 /* Where a driver listens. */
@@ -36,11 +37,6 @@ int plugin_discover_default(const char *extra_dir, const char *name, struct plug
 /* A spec file's URL → out. 0, -EINVAL, -ENOTSUP. */
 int plugin_url_parse(const char *url, struct plugin_addr *out);
 
-/* An HTTP/1.x response in buf[0..len) (eof: the peer closed). Returns 0 with *status and the
- * body (malloc'd, NUL-terminated, *blen bytes) when complete, -EAGAIN when more is needed,
- * -EINVAL when malformed, -E2BIG over the bounds. */
-int plugin_http_parse(const char *buf, size_t len, bool eof, int *status, char **body,
-		      size_t *blen);
 /* The driver's answer: 0 with *out (new reference, an object) when the call succeeded;
  * -EIO with the driver's message in err ("Err", else the raw body) for any non-200 or
  * non-empty "Err"; -EINVAL with a message for a 200 whose body is not a JSON object. */
@@ -49,12 +45,15 @@ int plugin_answer_parse(int status, const char *body, size_t len, json_t **out, 
 
 struct plugin_call;
 /* r = 0: answer is the driver's JSON object (borrowed for the callback). r < 0: err says why
- * (the driver's Err, "timed out after N ms", a connect error). Called once, never from
- * inside plugin_call_start; the call is freed after it returns. */
+ * (the driver's Err; "the driver did not answer within N ms" with -ETIMEDOUT; "driver at
+ * 'ADDR': …" for a failure to connect or a bad HTTP answer, with httpc_send's -errno).
+ * Called once, never from inside plugin_call_start; the call is freed before it runs (so
+ * it may start the next one, and must not cancel this one). */
 typedef void (*plugin_call_cb)(int r, json_t *answer, const char *err, void *arg);
 
-/* POSTs body (borrowed; NULL = empty) to method ("/VolumeDriver.Mount") at addr. NULL only
- * when out of resources (then cb is not called). */
+/* POSTs body (borrowed; NULL = "{}") to method ("/VolumeDriver.Mount", starting with '/')
+ * at addr, giving up after timeout_ms (0: 30 s). NULL when out of resources or for a method
+ * without its '/' (then cb is not called). */
 struct plugin_call *plugin_call_start(struct event_base *base, const struct plugin_addr *addr,
 				      const char *method, json_t *body, uint32_t timeout_ms,
 				      plugin_call_cb cb, void *arg);

@@ -53,6 +53,8 @@ struct flag_def {
 
 static const struct flag_def flags[] = {
 	{ "master", CLI_F_MASTER, "URL", "the master (default $BERTH_MASTER or " CLI_DEFAULT_MASTER ")" },
+	{ "cacert", CLI_F_CACERT, "FILE",
+	  "CA certificates (PEM) for https (default $BERTH_CACERT, else the system's)" },
 	{ "json", CLI_F_JSON, NULL, "print the API's JSON instead of a table" },
 	{ "wait", CLI_F_WAIT, NULL, "show progress until the change is done" },
 	{ "timeout", CLI_F_TIMEOUT, "SECONDS", "give up waiting after SECONDS (default 300)" },
@@ -130,6 +132,9 @@ static int take_flag(const struct flag_def *f, const char *value, struct cli_opt
 	switch (f->bit) {
 	case CLI_F_MASTER:
 		o->master = value;
+		break;
+	case CLI_F_CACERT:
+		o->cacert = value;
 		break;
 	case CLI_F_APP:
 		o->app = value;
@@ -286,7 +291,7 @@ int cli_args_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t 
 	if (o->help)
 		return 1;
 
-	unsigned allowed = cmd->flags | CLI_F_MASTER | CLI_F_HELP;
+	unsigned allowed = cmd->flags | CLI_F_GLOBAL;
 	unsigned bad = o->seen & ~allowed;
 	if (bad) {
 		unsigned bit = bad & -bad;
@@ -346,7 +351,7 @@ void cli_usage(struct strbuf *sb, const char *noun, const struct cli_command *cm
 		strbuf_adds(sb, "Usage:\n");
 		usage_line(sb, cmd, true);
 		strbuf_adds(sb, "\nFlags:\n");
-		unsigned allowed = cmd->flags | CLI_F_MASTER | CLI_F_HELP;
+		unsigned allowed = cmd->flags | CLI_F_GLOBAL;
 		for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 			if (!(allowed & flags[i].bit))
 				continue;
@@ -366,7 +371,8 @@ void cli_usage(struct strbuf *sb, const char *noun, const struct cli_command *cm
 	if (!noun)
 		strbuf_adds(sb, "\nDaemons: berth master, berth agent, berth dev.\n");
 	strbuf_adds(sb, "\nThe master is --master URL, else $BERTH_MASTER, else " CLI_DEFAULT_MASTER
-			".\nExit codes: 0 ok, 1 failed, 2 usage error.\n"
+			";\nan https:// master is verified against --cacert FILE, else $BERTH_CACERT, "
+			"else the system's CAs.\nExit codes: 0 ok, 1 failed, 2 usage error.\n"
 			"'berth help NOUN VERB' or 'berth NOUN VERB --help' describes one command.\n");
 }
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "base/strbuf.h"
-#include "cli/http-client.h"
+#include "net/httpc.h"
 
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 
@@ -37,7 +37,11 @@ enum cli_flag {
 	CLI_F_HELP = 1u << 8,
 	CLI_F_FORCE = 1u << 9,
 	CLI_F_TYPE = 1u << 10,
+	CLI_F_CACERT = 1u << 11,
 };
+
+/* Flags every command takes. */
+#define CLI_F_GLOBAL (CLI_F_MASTER | CLI_F_CACERT | CLI_F_HELP)
 
 struct cli;
 typedef int (*cli_run_fn)(struct cli *c);
@@ -59,6 +63,7 @@ struct cli_opts {
 	bool help;
 	unsigned seen;                 /* enum cli_flag bits given */
 	const char *master;
+	const char *cacert;
 	const char *app;
 	uint64_t timeout_sec;
 	const char *args[CLI_MAX_POS]; /* the command's positional arguments */
@@ -84,8 +89,9 @@ void cli_usage_brief(struct strbuf *sb, const char *noun, const struct cli_comma
 
 struct cli {
 	struct cli_opts o;
-	struct http_url url;
+	struct httpc_url url;
 	const char *master;  /* as given, for messages */
+	const char *cacert;  /* --cacert, else $BERTH_CACERT, else NULL (the system's CAs) */
 	bool tty;            /* stdout is a terminal */
 	uint64_t deadline;   /* monotonic usec for --wait, 0 when not waiting */
 };
@@ -97,9 +103,10 @@ struct cli_reply {
 	size_t body_len;
 };
 
-/* One API call; body (borrowed) may be NULL. Returns 0 with *rep filled for any HTTP status
- * (release with cli_reply_release), or CLI_FAILED after printing "berth: cannot reach
- * master at URL: …". */
+/* One API call; body (borrowed) may be NULL. Redirects are followed (HTTPC_MAX_REDIRECTS),
+ * https peers verified against c->cacert or the system's CAs. Returns 0 with *rep filled
+ * for any HTTP status (release with cli_reply_release), or CLI_FAILED after printing
+ * "berth: cannot reach master at URL: …" (or "bad answer from master at URL: …"). */
 int cli_request(struct cli *c, const char *method, const char *target, json_t *body,
 		struct cli_reply *rep);
 void cli_reply_release(struct cli_reply *r);
@@ -107,6 +114,11 @@ void cli_reply_release(struct cli_reply *r);
  * the API's "message", or for validation errors "<subject> rejected: /path: error; …".
  * subject (e.g. "app '/web'") may be NULL. */
 char *cli_error_text(int status, json_t *json, const char *body, const char *subject);
+/* Prints the failure of a call to the master (r from httpc_send or httpc_stream, err its
+ * message): "cannot reach master at URL: …", or "bad answer from …" for an answer that was
+ * not usable, with a hint at --cacert for an untrusted certificate when none was given.
+ * Returns CLI_FAILED. */
+int cli_fail_http(const struct cli *c, int r, const char *err);
 /* Prints cli_error_text to stderr with the prefix; returns CLI_FAILED. */
 int cli_fail_reply(const struct cli_reply *r, const char *subject);
 /* Prints "berth: <fmt>" to stderr; returns CLI_FAILED. */

@@ -18,10 +18,10 @@ bool cli_is_command(const char *word)
 {
 	static const char *const words[] = { "app",    "task",   "node",     "volume",
 					     "deployment", "logs", "events", "help", "framework",
-					     "--master", "--json", "--help", "-h" };
+					     "--master", "--cacert", "--json", "--help", "-h" };
 	if (!word)
 		return false;
-	if (str_has_prefix(word, "--master="))
+	if (str_has_prefix(word, "--master=") || str_has_prefix(word, "--cacert="))
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
 		if (strcmp(word, words[i]) == 0)
@@ -110,6 +110,16 @@ void cli_reply_release(struct cli_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+int cli_fail_http(const struct cli *c, int r, const char *err)
+{
+	if (r == -EBADMSG || r == -E2BIG || r == -ELOOP)
+		return cli_fail("bad answer from master at %s: %s", c->master, err);
+	if (r == -EKEYREJECTED && !c->cacert)
+		return cli_fail("cannot reach master at %s: %s (a certificate from a private CA "
+				"wants --cacert FILE or BERTH_CACERT)", c->master, err);
+	return cli_fail("cannot reach master at %s: %s", c->master, err);
+}
+
 int cli_request(struct cli *c, const char *method, const char *target, json_t *body,
 		struct cli_reply *rep)
 {
@@ -124,28 +134,28 @@ int cli_request(struct cli *c, const char *method, const char *target, json_t *b
 		if (left + 1000000 < timeout)
 			timeout = left + 1000000;
 	}
-	struct http_request req = {
+	_cleanup_free_ char *url = httpc_url_join(&c->url, target);
+	struct httpc_request req = {
 		.method = method,
-		.target = target,
+		.url = url,
 		.body = payload,
 		.body_len = payload ? strlen(payload) : 0,
+		.cacert = c->cacert,
 		.timeout_usec = timeout,
+		.max_redirects = HTTPC_MAX_REDIRECTS,
 	};
-	struct http_response resp;
-	char err[256] = "";
-	int r = http_client_send(&c->url, &req, &resp, err, sizeof(err));
-	if (r < 0) {
-		if (r == -EBADMSG || r == -E2BIG || r == -ELOOP)
-			return cli_fail("bad answer from master at %s: %s", c->master, err);
-		return cli_fail("cannot reach master at %s: %s", c->master, err);
-	}
+	struct httpc_response resp;
+	char err[HTTPC_ERR_MAX] = "";
+	int r = httpc_send(&req, &resp, err, sizeof(err));
+	if (r < 0)
+		return cli_fail_http(c, r, err);
 	rep->status = resp.status;
 	rep->body = TAKE_PTR(resp.body);
 	rep->body_len = resp.body_len;
 	if (rep->body_len > 0)
 		rep->json = json_loadb(rep->body, rep->body_len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
 				       NULL);
-	http_response_release(&resp);
+	httpc_response_release(&resp);
 	return 0;
 }
 
@@ -327,11 +337,14 @@ int cli_main(int argc, char **argv)
 
 	const char *env = getenv("BERTH_MASTER");
 	c.master = c.o.master ? c.o.master : (env && *env) ? env : CLI_DEFAULT_MASTER;
-	r = http_url_parse(c.master, &c.url);
+	const char *ca_env = getenv("BERTH_CACERT");
+	c.cacert = c.o.cacert ? c.o.cacert : (ca_env && *ca_env) ? ca_env : NULL;
+	r = httpc_url_parse(c.master, &c.url);
 	if (r == -EPROTONOSUPPORT)
-		return cli_fail("master URL '%s': only http:// is supported", c.master), CLI_USAGE;
+		return cli_fail("master URL '%s': only http:// and https:// are supported",
+				c.master), CLI_USAGE;
 	if (r < 0) {
-		cli_fail("bad master URL '%s' (want http://HOST:PORT)%s", c.master,
+		cli_fail("bad master URL '%s' (want http[s]://HOST[:PORT])%s", c.master,
 			 c.o.master ? "" : " from BERTH_MASTER");
 		return CLI_USAGE;
 	}
@@ -339,6 +352,6 @@ int cli_main(int argc, char **argv)
 	r = c.o.cmd->run(&c);
 	if (fflush(stdout) == EOF && r == CLI_OK)
 		r = cli_fail("cannot write output: %s", strerror(errno));
-	http_url_release(&c.url);
+	httpc_url_release(&c.url);
 	return r;
 }

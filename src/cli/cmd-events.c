@@ -1,11 +1,13 @@
 /* berth events [--type T]... [--json]: GET /v2/events as Server-Sent Events, one line per
  * event as it arrives, until Ctrl-C (exit 0) or the stream ends (exit 1: an event stream
- * does not end by itself). The body is read as it comes (http_client_stream) and framed by
- * sse.c, one event at most CLI_MAX_EVENT bytes. */
+ * does not end by itself). The body is read as it comes (httpc_stream) and framed by sse.c,
+ * one event at most CLI_MAX_EVENT bytes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/mem.h"
 #include "base/timeutil.h"
@@ -180,12 +182,17 @@ char *cli_event_line(const char *type, json_t *data)
 
 /* ---- the stream ---- */
 
-static volatile sig_atomic_t stop_requested;
+/* SIGINT and SIGTERM write a byte to this self-pipe; the stream waits on it as well as on
+ * the network, so a signal stops it whenever it comes. */
+static int stop_pipe[2] = { -1, -1 };
 
 static void on_stop_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	int saved = errno;
+	ssize_t n = write(stop_pipe[1], "x", 1);
+	(void)n; /* a full pipe already says stop */
+	errno = saved;
 }
 
 struct events {
@@ -237,45 +244,41 @@ int cli_events(struct cli *c)
 	}
 	_cleanup_free_ char *target = strbuf_detach(&sb, NULL);
 
+	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		return cli_fail("cannot create a pipe: %s", strerror(errno));
 	struct events e = { .json = c->o.seen & CLI_F_JSON };
 	sse_init(&e.sse, CLI_MAX_EVENT);
-
-	/* SIGINT and SIGTERM only set a flag, and are blocked except while waiting for the
-	 * network (ppoll), so a signal cannot slip in between the check and the wait. */
-	stop_requested = 0;
-	struct sigaction sa = { .sa_handler = on_stop_signal }, old_int, old_term;
+	/* SA_RESTART: a signal while printing does not fail the write */
+	struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESTART };
+	struct sigaction old_int, old_term;
 	sigemptyset(&sa.sa_mask);
-	sigset_t block, old_mask, wait_mask;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &old_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	wait_mask = old_mask;
-	sigdelset(&wait_mask, SIGINT);
-	sigdelset(&wait_mask, SIGTERM);
 
-	struct http_request req = {
+	_cleanup_free_ char *url = httpc_url_join(&c->url, target);
+	struct httpc_request req = {
 		.method = "GET",
-		.target = target,
+		.url = url,
 		.accept = "text/event-stream",
+		.cacert = c->cacert,
 		.timeout_usec = CLI_REQUEST_TIMEOUT_USEC,
+		.max_redirects = HTTPC_MAX_REDIRECTS,
 	};
-	struct http_stream_opts so = {
+	struct httpc_stream_opts so = {
 		.on_body = on_body,
 		.ctx = &e,
 		.idle_timeout_usec = CLI_EVENTS_IDLE_USEC,
-		.sigmask = &wait_mask,
-		.stop = &stop_requested,
+		.cancel_fd = stop_pipe[0],
 	};
-	struct http_response resp;
-	char err[256] = "";
-	int r = http_client_stream(&c->url, &req, &so, &resp, err, sizeof(err));
+	struct httpc_response resp;
+	char err[HTTPC_ERR_MAX] = "";
+	int r = httpc_stream(&req, &so, &resp, err, sizeof(err));
 
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	close(stop_pipe[0]);
+	close(stop_pipe[1]);
+	stop_pipe[0] = stop_pipe[1] = -1;
 	sse_release(&e.sse);
 
 	if (r == -ECANCELED)
@@ -284,21 +287,19 @@ int cli_events(struct cli *c)
 		return cli_fail("cannot write output: %s", strerror(errno));
 	bool streamed = resp.status / 100 == 2; /* the 2xx head had come */
 	if (streamed && (r == 0 || r == -EPIPE)) {
-		http_response_release(&resp);
+		httpc_response_release(&resp);
 		return cli_fail("the master at %s closed the event stream", c->master);
 	}
 	if (r < 0) {
 		if (streamed || e.got_bytes)
 			return cli_fail("event stream from %s broke: %s", c->master, err);
-		if (r == -EBADMSG || r == -E2BIG || r == -ELOOP)
-			return cli_fail("bad answer from master at %s: %s", c->master, err);
-		return cli_fail("cannot reach master at %s: %s", c->master, err);
+		return cli_fail_http(c, r, err);
 	}
 	struct cli_reply rep = { .status = resp.status, .body = TAKE_PTR(resp.body),
 				 .body_len = resp.body_len };
 	if (rep.body_len > 0)
 		rep.json = json_loadb(rep.body, rep.body_len, JSON_DECODE_ANY, NULL);
-	http_response_release(&resp);
+	httpc_response_release(&resp);
 	int rc = cli_fail_reply(&rep, NULL);
 	cli_reply_release(&rep);
 	return rc;

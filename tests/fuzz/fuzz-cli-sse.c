@@ -1,13 +1,11 @@
-/* The CLI's event-stream path over arbitrary bytes: the incremental chunked decoder and the
- * SSE parser, fed in pieces whose size comes from the first byte (a stream arrives in
- * arbitrary reads). Mode bit 0x80: the input is a chunked body, decoded first. */
+/* The CLI's event-stream parser over arbitrary bytes, fed in pieces whose size comes from
+ * the first byte (a stream arrives in arbitrary reads; libcurl removes the chunked framing
+ * before sse.c sees the body). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/strbuf.h"
-#include "cli/http-client.h"
 #include "cli/sse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,26 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct sse_parser p;
 	sse_init(&p, 256); /* small, so the size bound is exercised */
-	struct http_chunked ch;
-	http_chunked_init(&ch);
-	struct strbuf dec = STRBUF_INIT;
 	for (size_t i = 0; i < n; i += step) {
 		size_t k = n - i < step ? n - i : step;
-		if (mode & 0x80) {
-			size_t used;
-			int r = http_chunked_feed(&ch, buf + i, k, &used, &dec);
-			if (used > k)
-				abort();
-			if (dec.len && sse_feed(&p, dec.buf, dec.len, on_event, NULL) != 0)
-				abort();
-			dec.len = 0;
-			if (r != 0)
-				break;
-		} else if (sse_feed(&p, buf + i, k, on_event, NULL) != 0) {
+		if (sse_feed(&p, buf + i, k, on_event, NULL) != 0)
 			abort();
-		}
 	}
-	strbuf_release(&dec);
 	sse_release(&p);
 	free(buf);
 	return 0;

@@ -1,5 +1,6 @@
-/* A volume driver's HTTP answer, as the agent parses it (plugin-client.h): HTTP framing
- * (Content-Length, chunked, until EOF), then the JSON answer with its Err. */
+/* A volume driver's answer, as the agent reads it (plugin-client.h): the JSON body with its
+ * Err, under the HTTP status it came with (the HTTP framing is libcurl's). The first byte
+ * picks the status; the rest is the body. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,17 +11,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	for (int eof = 0; eof < 2; eof++) {
-		int status = 0;
-		char *body = NULL;
-		size_t blen = 0;
-		if (plugin_http_parse((const char *)data, size, eof, &status, &body, &blen) == 0) {
-			json_t *j = NULL;
-			char err[256];
-			plugin_answer_parse(status, body, blen, &j, err, sizeof(err));
-			json_decref(j);
-			free(body);
-		}
+	static const int statuses[] = { 200, 500, 404, 201, 204, 302, 400, 999 };
+	if (size < 1)
+		return 0;
+	int status = statuses[data[0] % (sizeof(statuses) / sizeof(statuses[0]))];
+	/* a private NUL-terminated copy, as the client hands over */
+	size_t n = size - 1;
+	char *body = malloc(n + 1);
+	if (!body)
+		return 0;
+	memcpy(body, data + 1, n);
+	body[n] = '\0';
+	for (size_t errlen = 1; errlen <= 256; errlen += 255) {
+		json_t *j = NULL;
+		char *err = malloc(errlen);
+		if (!err)
+			break;
+		int r = plugin_answer_parse(status, body, n, &j, err, errlen);
+		if ((r == 0) != (j != NULL) || (r < 0 && strlen(err) >= errlen))
+			abort();
+		json_decref(j);
+		free(err);
 	}
+	free(body);
 	return 0;
 }

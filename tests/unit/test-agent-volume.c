@@ -134,38 +134,39 @@ static void test_discovery_order(void **state)
 	assert_int_equal(plugin_url_parse("ftp://x", &a), -EINVAL);
 }
 
-static void test_http_parse(void **state)
+/* The driver's answer (its HTTP framing is libcurl's): Err wins over the status, a non-200
+ * without Err shows the body's first printable line, a 200 must be a JSON object. */
+static void test_answer_parse(void **state)
 {
-	int st;
-	char *body;
-	size_t n;
-	const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
-	assert_int_equal(plugin_http_parse(a, strlen(a), false, &st, &body, &n), 0);
-	assert_int_equal(st, 200);
-	assert_string_equal(body, "{}");
-	free(body);
-	assert_int_equal(plugin_http_parse(a, strlen(a) - 1, false, &st, &body, &n), -EAGAIN);
-	assert_int_equal(plugin_http_parse(a, strlen(a) - 1, true, &st, &body, &n), -EINVAL);
-	const char *c = "HTTP/1.1 500 x\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"E\r\n"
-			"a\r\nrr\":\"bad\"}\r\n0\r\n\r\n";
-	assert_int_equal(plugin_http_parse(c, strlen(c), false, &st, &body, &n), 0);
-	assert_int_equal(st, 500);
-	assert_string_equal(body, "{\"Err\":\"bad\"}");
 	json_t *j;
 	char err[64];
-	assert_int_equal(plugin_answer_parse(st, body, n, &j, err, sizeof(err)), -EIO);
-	assert_string_equal(err, "bad");
-	free(body);
-	const char *e = "HTTP/1.0 200 OK\r\n\r\n{\"Err\":\"\"}";
-	assert_int_equal(plugin_http_parse(e, strlen(e), false, &st, &body, &n), -EAGAIN);
-	assert_int_equal(plugin_http_parse(e, strlen(e), true, &st, &body, &n), 0);
-	assert_int_equal(plugin_answer_parse(st, body, n, &j, err, sizeof(err)), 0);
+	assert_int_equal(plugin_answer_parse(200, "{}", 2, &j, err, sizeof(err)), 0);
+	assert_true(json_is_object(j));
 	json_decref(j);
-	free(body);
+	const char *ok = "{\"Mountpoint\":\"/m\",\"Err\":\"\"}";
+	assert_int_equal(plugin_answer_parse(200, ok, strlen(ok), &j, err, sizeof(err)), 0);
+	assert_string_equal(json_string_value(json_object_get(j, "Mountpoint")), "/m");
+	json_decref(j);
+	const char *bad = "{\"Err\":\"bad\"}";
+	assert_int_equal(plugin_answer_parse(500, bad, strlen(bad), &j, err, sizeof(err)), -EIO);
+	assert_null(j);
+	assert_string_equal(err, "bad");
+	/* an Err in a 200 is a failure too */
+	assert_int_equal(plugin_answer_parse(200, bad, strlen(bad), &j, err, sizeof(err)), -EIO);
+	assert_string_equal(err, "bad");
 	assert_int_equal(plugin_answer_parse(404, "page not found\nmore", 19, &j, err, sizeof(err)),
 			 -EIO);
 	assert_string_equal(err, "page not found");
-	assert_int_equal(plugin_http_parse("garbage\r\n\r\n", 11, true, &st, &body, &n), -EINVAL);
+	/* control characters are dropped; nothing printable: the status */
+	assert_int_equal(plugin_answer_parse(502, "a\001b\033", 4, &j, err, sizeof(err)), -EIO);
+	assert_string_equal(err, "ab");
+	assert_int_equal(plugin_answer_parse(503, "", 0, &j, err, sizeof(err)), -EIO);
+	assert_string_equal(err, "HTTP 503");
+	/* a 200 that is not a JSON object */
+	assert_int_equal(plugin_answer_parse(200, "[1]", 3, &j, err, sizeof(err)), -EINVAL);
+	assert_null(j);
+	assert_int_equal(plugin_answer_parse(200, "garbage", 7, &j, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "malformed answer from the driver");
 }
 
 /* ---- the client on a real socket ---- */
@@ -241,7 +242,9 @@ static void test_client_local_driver(void **state)
 	bind_sock(sock);
 	r = run_call(base, &addr, "/Plugin.Activate", NULL, 2000);
 	assert_true(r.r < 0);
-	assert_non_null(strstr(r.err, "cannot connect"));
+	assert_int_equal(r.r, -ECONNREFUSED);
+	assert_non_null(strstr(r.err, "Connection refused"));
+	assert_non_null(strstr(r.err, sock)); /* says which driver */
 	unlink(sock);
 	volplugin_free(vp);
 	event_base_free(base);
@@ -670,7 +673,7 @@ int main(void)
 		cmocka_unit_test(test_id_valid),
 		cmocka_unit_test(test_fence_due),
 		cmocka_unit_test(test_discovery_order),
-		cmocka_unit_test(test_http_parse),
+		cmocka_unit_test(test_answer_parse),
 		cmocka_unit_test(test_client_local_driver),
 		cmocka_unit_test(test_client_err_and_hang),
 		cmocka_unit_test(test_external_without_container_path),

@@ -50,6 +50,9 @@ static const struct parse_case parse_cases[] = {
 	{ "app list", 0, "app", "list", 0, NULL, NULL, NULL },
 	{ "--master http://h:1 app list --json", 0, "app", "list", 0, NULL, NULL, NULL },
 	{ "app list --master=http://h:1", 0, "app", "list", 0, NULL, NULL, NULL },
+	{ "--cacert ca.pem --master https://h app list", 0, "app", "list", 0, NULL, NULL, NULL },
+	{ "events --cacert=ca.pem", 0, "events", NULL, 0, NULL, NULL, NULL },
+	{ "app list --cacert", -EINVAL, NULL, NULL, 0, NULL, NULL, "'--cacert' needs a value" },
 	{ "app add web.json", 0, "app", "add", 1, "web.json", NULL, NULL },
 	{ "app add -", 0, "app", "add", 1, "-", NULL, NULL },
 	{ "app add - --wait --timeout 5", 0, "app", "add", 1, "-", NULL, NULL },
@@ -182,6 +185,11 @@ static void test_parse_values(void **state)
 	assert_string_equal(o.app, "/prod/web");
 	assert_true(o.seen & CLI_F_JSON);
 	assert_int_equal(o.timeout_sec, CLI_DEFAULT_TIMEOUT_SEC);
+	assert_null(o.cacert);
+
+	argc = split("app list --cacert /etc/berth/ca.pem", argv, buf, sizeof(buf));
+	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.cacert, "/etc/berth/ca.pem");
 
 	argc = split("volume list --app=prod/db --json", argv, buf, sizeof(buf));
 	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), 0);
@@ -291,8 +299,25 @@ static void test_main_exit_codes(void **state)
 	free(err);
 
 	/* a bad master URL */
-	assert_int_equal(run_main("--master https://h app list", &out, &err), 2);
-	assert_non_null(strstr(err, "only http://"));
+	assert_int_equal(run_main("--master ftp://h app list", &out, &err), 2);
+	assert_non_null(strstr(err, "only http:// and https://"));
+	free(out);
+	free(err);
+	assert_int_equal(run_main("--master http://h:0 app list", &out, &err), 2);
+	assert_non_null(strstr(err, "bad master URL 'http://h:0'"));
+	free(out);
+	free(err);
+	/* an https master is spoken to (nothing listens there) */
+	assert_int_equal(run_main("--master https://127.0.0.1:1 app list", &out, &err), 1);
+	assert_string_equal(err, "berth: cannot reach master at https://127.0.0.1:1: "
+				 "Connection refused\n");
+	free(out);
+	free(err);
+	/* --cacert: a file that is not there is said as such */
+	assert_int_equal(run_main("--master https://127.0.0.1:1 --cacert /nonexistent.pem "
+				  "app list", &out, &err), 1);
+	assert_string_equal(err, "berth: cannot reach master at https://127.0.0.1:1: cannot read "
+				 "CA file '/nonexistent.pem': No such file or directory\n");
 	free(out);
 	free(err);
 
@@ -382,6 +407,8 @@ static void test_is_command(void **state)
 	assert_true(cli_is_command("help"));
 	assert_true(cli_is_command("--master"));
 	assert_true(cli_is_command("--master=http://h:1"));
+	assert_true(cli_is_command("--cacert"));
+	assert_true(cli_is_command("--cacert=/etc/berth/ca.pem"));
 	assert_false(cli_is_command("master"));
 	assert_false(cli_is_command("agent"));
 	assert_false(cli_is_command("dev"));

@@ -1,5 +1,5 @@
 /* The CLI's event-stream framing: the SSE parser (split feeds, heartbeats, CR/LF/CRLF line
- * ends, oversized events) and the incremental chunked decoder it sits on. */
+ * ends, oversized events). The chunked framing under it is libcurl's. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,6 @@
 
 #include "base/mem.h"
 #include "base/strbuf.h"
-#include "cli/http-client.h"
 #include "cli/sse.h"
 
 /* Collects events as "type|data\n". */
@@ -159,88 +158,6 @@ static void test_sse_callback_stops(void **state)
 	sse_release(&p);
 }
 
-/* ---- incremental chunked decoding ---- */
-
-static void test_chunked_feed_splits(void **state)
-{
-	(void)state;
-	const char *body = "7\r\n{\"apps\"\r\n5;ext=1\r\n:[]}\n\r\na\r\n0123456789\r\n"
-			   "0\r\nTrailer: x\r\n\r\nNEXT";
-	size_t n = strlen(body);
-	size_t end = n - 4; /* "NEXT" is not the body's */
-	for (size_t step = 1; step <= n; step++) {
-		struct http_chunked d;
-		http_chunked_init(&d);
-		struct strbuf out = STRBUF_INIT;
-		size_t pos = 0;
-		int r = 0;
-		while (pos < n && r == 0) {
-			size_t k = n - pos < step ? n - pos : step, used;
-			r = http_chunked_feed(&d, body + pos, k, &used, &out);
-			assert_true(r == 0 || r == 1);
-			if (r == 0)
-				assert_int_equal(used, k);
-			pos += used;
-		}
-		assert_int_equal(r, 1);
-		assert_int_equal(pos, end);
-		assert_string_equal(strbuf_str(&out), "{\"apps\":[]}\n0123456789");
-		/* once done, nothing more is taken */
-		size_t used = 99;
-		assert_int_equal(http_chunked_feed(&d, "x", 1, &used, &out), 1);
-		assert_int_equal(used, 0);
-		strbuf_release(&out);
-	}
-	/* bare LF line ends too */
-	struct http_chunked d;
-	http_chunked_init(&d);
-	struct strbuf out = STRBUF_INIT;
-	size_t used;
-	const char *lf = "3\nabc\n0\n\n";
-	assert_int_equal(http_chunked_feed(&d, lf, strlen(lf), &used, &out), 1);
-	assert_string_equal(strbuf_str(&out), "abc");
-	strbuf_release(&out);
-}
-
-static void test_chunked_feed_bad(void **state)
-{
-	(void)state;
-	static const char *const bad[] = {
-		"zz\r\n",               /* not hex */
-		"\r\n",                 /* no size */
-		"3\r\nabcX\r\n",        /* data longer than said */
-		"3\r\nabc\r\r",         /* CR CR */
-		"1234567890abcdef0\r\n", /* 17 digits */
-		"3 x\r\n",              /* garbage after a space is an extension: fine, below */
-	};
-	for (size_t i = 0; i + 1 < ARRAY_SIZE(bad); i++) {
-		struct http_chunked d;
-		http_chunked_init(&d);
-		struct strbuf out = STRBUF_INIT;
-		size_t used;
-		int r = http_chunked_feed(&d, bad[i], strlen(bad[i]), &used, &out);
-		if (r != -EBADMSG)
-			fail_msg("case %zu: got %d", i, r);
-		strbuf_release(&out);
-	}
-	/* a size line longer than 1024 bytes */
-	struct http_chunked d;
-	http_chunked_init(&d);
-	struct strbuf out = STRBUF_INIT;
-	char line[2048];
-	memset(line, '0', sizeof(line));
-	size_t used;
-	assert_int_equal(http_chunked_feed(&d, line, sizeof(line), &used, &out), -EBADMSG);
-	/* endless trailers */
-	http_chunked_init(&d);
-	assert_int_equal(http_chunked_feed(&d, "0\r\n", 3, &used, &out), 0);
-	int r = 0;
-	for (int i = 0; i < 10000 && r == 0; i++)
-		r = http_chunked_feed(&d, "X: yyyyyyyy\r\n", 13, &used, &out);
-	assert_int_equal(r, -EBADMSG);
-	strbuf_release(&out);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,8 +165,6 @@ int main(void)
 		cmocka_unit_test(test_sse_line_ends_and_fields),
 		cmocka_unit_test(test_sse_oversized),
 		cmocka_unit_test(test_sse_callback_stops),
-		cmocka_unit_test(test_chunked_feed_splits),
-		cmocka_unit_test(test_chunked_feed_bad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
