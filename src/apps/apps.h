@@ -30,9 +30,6 @@ struct apps_stats {
 	size_t apps, waiting, deploying, subscribers;
 };
 void apps_stats(const struct apps *ap, struct apps_stats *out);
-/* Calls fn for each live task's state ("TASK_RUNNING", …). */
-void apps_each_task_state(const struct apps *ap, void (*fn)(const char *state, void *ctx),
-			  void *ctx);
 
 /* The Marathon v2 API handlers, one per route of the server's table. arg is the route's
  * captured text (an app id, a task id, …; see server/routes.c), NULL where it has none;
