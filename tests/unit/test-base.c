@@ -1,4 +1,4 @@
-/* Unit tests for src/base: hash map, strbuf, number parsing, time formatting, ids, mkdir -p. */
+/* Unit tests for src/base: hash map and its hash, strbuf, number parsing, time, ids, mkdir -p. */
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -252,6 +252,53 @@ static void test_mkdir_p(void **state)
 	assert_int_equal(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+static void test_hmap_hash(void **state)
+{
+	/* The string form is the byte form without the NUL, at every tail length. */
+	const char *s = "0123456789abcdefghijklmnopqrstuvwxyz0123456789";
+	char buf[64];
+	for (size_t n = 0; n <= strlen(s); n++) {
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		assert_true(hmap_hash(buf) == hmap_hash_bytes(s, n));
+	}
+	/* Only the n bytes count; n = 0 reads nothing; NULs and the length do count. */
+	assert_true(hmap_hash_bytes("abcdefghijXYZ", 10) == hmap_hash_bytes("abcdefghijQQQ", 10));
+	assert_true(hmap_hash_bytes(NULL, 0) == hmap_hash(""));
+	static const char zeros[17];
+	for (size_t n = 0; n < sizeof(zeros); n++)
+		assert_true(hmap_hash_bytes(zeros, n) != hmap_hash_bytes(zeros, n + 1));
+	assert_true(hmap_hash_bytes("a\0b", 3) != hmap_hash_bytes("a\0c", 3));
+
+	/* Every input bit reaches the low bits a table uses: flipping any one bit of a 24-byte
+	 * input flips some of the low 16 bits, and about half of them on average. */
+	unsigned char in[24];
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i * 37 + 1);
+	uint64_t h0 = hmap_hash_bytes(in, sizeof(in));
+	unsigned flipped = 0;
+	for (size_t bit = 0; bit < sizeof(in) * 8; bit++) {
+		in[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		uint64_t diff = hmap_hash_bytes(in, sizeof(in)) ^ h0;
+		unsigned d = (unsigned)__builtin_popcountll(diff & 0xffff);
+		in[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		assert_true(d > 0);
+		flipped += d;
+	}
+	assert_in_range(flipped * 100 / (sizeof(in) * 8 * 16), 40, 60);
+
+	/* Sequential ids spread evenly over 1,024 buckets by their low bits (mean 9.8). */
+	static unsigned buckets[1024];
+	unsigned most = 0;
+	for (int i = 0; i < 10000; i++) {
+		snprintf(buf, sizeof(buf), "task-%d", i);
+		unsigned *b = &buckets[hmap_hash(buf) & 1023];
+		if (++*b > most)
+			most = *b;
+	}
+	assert_in_range(most, 10, 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,7 +306,7 @@ int main(void)
 		cmocka_unit_test(test_strbuf),	    cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_hostport),    cmocka_unit_test(test_time),
 		cmocka_unit_test(test_uuid),	    cmocka_unit_test(test_uuid7_sorted),
-		cmocka_unit_test(test_mkdir_p),
+		cmocka_unit_test(test_hmap_hash),   cmocka_unit_test(test_mkdir_p),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
