@@ -324,7 +324,10 @@ def test_master_restart_keeps_frameworks_and_tasks(one):
     st = fw2.wait_update("rt", "TASK_RUNNING")
     assert st["reason"] == "REASON_RECONCILIATION"
     assert wait_until(lambda: agent_used_cpus(a) == 2, 10, what="resources held again")
-    o = fw2.wait_offers()[0]
+    # The first offer may come before the reconciliation's UPDATE (wait_update drops it from
+    # the queue): look for it among every event seen.
+    o = wait_until(lambda: next((e["offers"]["offers"][0] for e in list(fw2.all_events)
+                                 if e["type"] == "OFFERS"), None), 15, what="an offer")
     assert scalar(o, "cpus") == 2
     fw2.kill("rt")
     fw2.wait_update("rt", "TASK_KILLED")
