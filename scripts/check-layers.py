@@ -35,8 +35,10 @@ ALLOWED = {
     "net": {"base"},                        # uses jansson directly, not json/ (today's code)
     "store": {"base"},
     "model": {"base", "json"},              # pure: resources, attributes, app/task specs
-    # berth-executor, the per-task shim, is plain libc: it includes no other berth module.
-    "executor": set(),
+    # berth-executor, the per-task shim, is plain libc: it links no berth library, and compiles
+    # base/fsutil.c (mkdir -p, libc only) into itself; any other base header it included
+    # would fail to link.
+    "executor": {"base"},
     "volplugin": {"base", "json", "net"},   # the built-in `local` volume driver
     # The agent writes the files the shim reads and reads those the shim writes: it links
     # src/executor's exec-spec.c, exec-status.c, exec-health.c, exec-volume.c, exec-prestop.c

@@ -24,6 +24,7 @@
 
 #include "agent/agent-int.h"
 #include "agent/agent-util.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "executor/exec-prestop.h"
@@ -32,19 +33,11 @@
 
 extern char **environ;
 
-static size_t hash_str(const char *s)
-{
-	size_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 struct agent_task *agent_task_find(struct agent *a, const char *id)
 {
 	if (!a->nbuckets)
 		return NULL;
-	for (struct agent_task *t = a->buckets[hash_str(id) % a->nbuckets]; t; t = t->hnext)
+	for (struct agent_task *t = a->buckets[hmap_hash(id) % a->nbuckets]; t; t = t->hnext)
 		if (!strcmp(t->id, id))
 			return t;
 	return NULL;
@@ -59,7 +52,7 @@ static void table_insert(struct agent *a, struct agent_task *t)
 			struct agent_task *x = a->buckets[i], *next;
 			for (; x; x = next) {
 				next = x->hnext;
-				size_t h = hash_str(x->id) % nb;
+				size_t h = hmap_hash(x->id) % nb;
 				x->hnext = nbk[h];
 				nbk[h] = x;
 			}
@@ -68,7 +61,7 @@ static void table_insert(struct agent *a, struct agent_task *t)
 		a->buckets = nbk;
 		a->nbuckets = nb;
 	}
-	size_t h = hash_str(t->id) % a->nbuckets;
+	size_t h = hmap_hash(t->id) % a->nbuckets;
 	t->hnext = a->buckets[h];
 	a->buckets[h] = t;
 	a->ntasks++;
@@ -117,7 +110,7 @@ static void meta_dir_remove(const char *dir)
 
 void agent_task_remove(struct agent *a, struct agent_task *t)
 {
-	size_t h = hash_str(t->id) % a->nbuckets;
+	size_t h = hmap_hash(t->id) % a->nbuckets;
 	for (struct agent_task **pp = &a->buckets[h]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == t) {
 			*pp = t->hnext;

@@ -13,6 +13,7 @@
 #include "agent/agent-util.h"
 #include "agent/plugin-client.h"
 #include "base/flags.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/util.h"
@@ -21,24 +22,6 @@
 #include "net/http.h"
 
 #define AGENT_MAX_BODY (64 * 1024)
-
-static int mkdir_p(const char *path)
-{
-	char *tmp = xstrdup(path);
-	int r = 0;
-	for (char *p = tmp + 1; *p && !r; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-			r = -errno;
-		*p = '/';
-	}
-	if (!r && mkdir(tmp, 0755) == -1 && errno != EEXIST)
-		r = -errno;
-	free(tmp);
-	return r;
-}
 
 static void raise_nofile(void)
 {
@@ -146,7 +129,7 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	a->spawner_fd = -1;
 	a->inotify_fd = -1;
 	char wd[PATH_MAX];
-	r = mkdir_p(cfg->work_dir);
+	r = fs_mkdir_p(cfg->work_dir, 0755);
 	if (r < 0 || !realpath(cfg->work_dir, wd)) {
 		r = r < 0 ? r : -errno;
 		log_error("agent", "cannot use work dir '%s': %s", cfg->work_dir, strerror(-r));
@@ -169,8 +152,9 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 					       ? (uint32_t)v
 					       : PLUGIN_DEFAULT_TIMEOUT_MS;
 	}
-	if ((r = mkdir_p(a->meta_root)) < 0 || (r = mkdir_p(a->sandbox_root)) < 0 ||
-	    (r = mkdir_p(a->health_root)) < 0) {
+	if ((r = fs_mkdir_p(a->meta_root, 0755)) < 0 ||
+	    (r = fs_mkdir_p(a->sandbox_root, 0755)) < 0 ||
+	    (r = fs_mkdir_p(a->health_root, 0755)) < 0) {
 		log_error("agent", "cannot create directories in '%s': %s", wd, strerror(-r));
 		agent_free(a);
 		return r;

@@ -438,12 +438,7 @@ static void task_ended(struct apps *m, struct m_instance *in, const char *state,
 
 static bool seen_uuid(struct m_instance *in, const char *uuid)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a; 0 means "empty slot" */
-	for (const char *c = uuid; *c; c++) {
-		h ^= (unsigned char)*c;
-		h *= 1099511628211ull;
-	}
-	h |= 1;
+	uint64_t h = hmap_hash(uuid) | 1; /* 0 means "empty slot" */
 	for (size_t i = 0; i < ARRAY_SIZE(in->seen_uuids); i++)
 		if (in->seen_uuids[i] == h)
 			return true;

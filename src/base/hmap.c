@@ -10,9 +10,9 @@ static char tomb;
 
 /* Eight bytes at a time (ids share long prefixes and are hashed at every lookup), then
  * murmur3's finalizer so that every bit of the key reaches the low bits the table uses. */
-uint64_t hmap_hash(const char *s)
+uint64_t hmap_hash_bytes(const void *p, size_t n)
 {
-	size_t n = strlen(s);
+	const unsigned char *s = p;
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
 	for (; n >= 8; n -= 8, s += 8) {
 		uint64_t w;
@@ -21,7 +21,8 @@ uint64_t hmap_hash(const char *s)
 		h ^= h >> 32;
 	}
 	uint64_t w = 0;
-	memcpy(&w, s, n);
+	if (n) /* s may be NULL when n is 0 */
+		memcpy(&w, s, n);
 	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
@@ -29,6 +30,11 @@ uint64_t hmap_hash(const char *s)
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
 	return h;
+}
+
+uint64_t hmap_hash(const char *s)
+{
+	return hmap_hash_bytes(s, strlen(s));
 }
 
 void hmap_init(struct hmap *m)

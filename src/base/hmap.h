@@ -21,7 +21,13 @@ struct hmap {
 
 #define HMAP_INIT { NULL, 0, 0, 0 }
 
-/* The hash of a key, as the map computes it (for fingerprints elsewhere). */
+/* The project's one non-cryptographic hash, of n bytes at p (any bytes, NULs included; n
+ * may be 0, p is then not read). Eight bytes per step and a murmur3 finalizer, so every bit
+ * of the input reaches the low bits. Not FNV, not stable across versions: use it for
+ * in-memory tables and fingerprints only, never for a value stored or sent elsewhere. To
+ * hash several values, put them in one buffer (a previous hash may be one of them). */
+uint64_t hmap_hash_bytes(const void *p, size_t n);
+/* hmap_hash_bytes of the string s without its NUL: the hash the map uses for key s. */
 uint64_t hmap_hash(const char *s);
 void hmap_init(struct hmap *m);
 /* Frees the keys and the table, leaving the map empty and usable; the values are the

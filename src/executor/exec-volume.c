@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
+
 int exec_volume_target(const char *sandbox, const struct exec_volume *v, char *buf, size_t size)
 {
 	int n;
@@ -32,40 +34,12 @@ int exec_volume_target(const char *sandbox, const struct exec_volume *v, char *b
 	return 0;
 }
 
-/* mkdir -p of path (up to, without, the last component when parent_only). */
-static int mkdir_parents(const char *path, int parent_only)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-	if (len == 0 || len >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, len + 1);
-	if (parent_only) {
-		char *slash = strrchr(tmp, '/');
-		if (!slash || slash == tmp)
-			return 0;
-		*slash = '\0';
-	}
-	for (char *p = tmp + 1;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-			return -errno;
-		if (!c)
-			break;
-		*p = c;
-	}
-	return 0;
-}
-
 /* The mount point for a source of the given type: a directory, or an empty file. */
 static int make_mountpoint(const char *target, int dir)
 {
 	if (dir)
-		return mkdir_parents(target, 0);
-	int r = mkdir_parents(target, 1);
+		return fs_mkdir_p(target, 0755);
+	int r = fs_mkdir_parent(target, 0755);
 	if (r < 0)
 		return r;
 	int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);

@@ -76,6 +76,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
 #include "executor/exec-check.h"
 #include "executor/exec-health.h"
 #include "executor/exec-lease.h"
@@ -120,26 +121,6 @@ static void notify(int fd, char kind, int value)
 		w = write(fd, buf, (size_t)n);
 	while (w == -1 && errno == EINTR);
 	close(fd);
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-	if (len == 0 || len >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) == -1 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 static int open_in(const char *dir, const char *name)
@@ -532,7 +513,7 @@ static int shim_run(const char *meta, int notify_fd)
 
 	struct exec_status status = { 0 };
 	int in = -1, out = -1, err = -1, fail = 0;
-	r = mkdir_p(spec.sandbox, 0755);
+	r = fs_mkdir_p(spec.sandbox, 0755);
 	if (r < 0) {
 		fail = -r;
 		diag("cannot create sandbox '%s': %s", spec.sandbox, strerror(-r));

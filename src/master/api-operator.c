@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "json/jnull.h"
 #include "master/master-int.h"
 #include "master/state-json.h"
 
@@ -145,6 +146,9 @@ void api_operator_handle(struct master *m, struct evhttp_request *req)
 		reply_text(req, 400, "Failed to parse body into JSON: %s", err);
 		return;
 	}
+	/* A null field is an absent one (compat.md §10.9); QuotaConfig's two maps keep theirs. */
+	static const char *const maps[] = { "guarantees", "limits", NULL };
+	jnull_strip(call, maps);
 	if (!json_is_object(call)) {
 		reply_text(req, 400, "Failed to convert JSON into Call protobuf: "
 				     "Expecting a JSON object");

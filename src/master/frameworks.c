@@ -22,6 +22,7 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "base/util.h"
+#include "json/jnull.h"
 #include "master/fw-int.h"
 #include "net/recordio.h"
 
@@ -771,6 +772,9 @@ void frameworks_handle(struct master *m, struct evhttp_request *req)
 		http_reply_text(req, 400, msg);
 		return;
 	}
+	/* A null field is an absent one (compat.md §10.9); these fields are proto maps. */
+	static const char *const maps[] = { "offer_filters", "role_constraints", "limits", NULL };
+	jnull_strip(call, maps);
 	const json_t *tj = json_object_get(call, "type");
 	const char *type = json_string_value(tj);
 	if (!json_is_object(call) || (tj && !type) || (type && !call_type_known(type))) {

@@ -428,24 +428,20 @@ static void decide(struct frameworks *fws, struct fw_framework *fw, const struct
  * and its state (a->offer_fp), and how many offers it is in (a->offer_n). */
 static uint64_t agent_fingerprint(const struct m_agent *a)
 {
-	uint64_t h = 1469598103934665603ull;
-#define MIX(x) (h = (h ^ (uint64_t)(x)) * 1099511628211ull)
-	MIX(a->state);
-	MIX(a->registrations);
+	/* Each step hashes the previous hash with the next values (in memory only). */
+	uint64_t w[6] = { (uint64_t)a->state, (uint64_t)a->registrations };
+	uint64_t h = hmap_hash_bytes(w, 2 * sizeof(w[0]));
 	for (size_t i = 0; i < rm_agent_free(a)->n; i++) {
 		const struct resource *e = &rm_agent_free(a)->v[i];
-		MIX(hmap_hash(e->name));
-		MIX(hmap_hash(e->role));
-		uint64_t bits;
-		memcpy(&bits, &e->scalar, sizeof(bits));
-		MIX(bits);
+		w[0] = h, w[1] = hmap_hash(e->name), w[2] = hmap_hash(e->role);
+		memcpy(&w[3], &e->scalar, sizeof(w[3]));
+		w[4] = e->nitems, w[5] = e->nranges;
+		h = hmap_hash_bytes(w, sizeof(w));
 		for (size_t r = 0; r < e->nranges; r++) {
-			MIX(e->ranges[r].begin);
-			MIX(e->ranges[r].end);
+			w[0] = h, w[1] = e->ranges[r].begin, w[2] = e->ranges[r].end;
+			h = hmap_hash_bytes(w, 3 * sizeof(w[0]));
 		}
-		MIX(e->nitems);
 	}
-#undef MIX
 	return h;
 }
 

@@ -33,6 +33,7 @@
 #include <event2/bufferevent.h>
 
 #define STREAM_MAX_SINGLE_WRITE (4u * 1024 * 1024)
+#include <event2/http_struct.h> /* req->major/minor, for evhttp_send_error below */
 #include <event2/keyvalq_struct.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -588,6 +589,71 @@ void http_reply_text(struct evhttp_request *req, int code, const char *text)
 void http_add_header(struct evhttp_request *req, const char *key, const char *value)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(req), key, value);
+}
+
+/* ---- libevent's own error answers ----
+ *
+ * evhttp answers some requests itself, and the handler never sees them: 400 for a malformed
+ * request line or header (or headers over HTTP_MAX_HEADERS_SIZE), 413 for a body over
+ * max_body, 417 for an Expect other than 100-continue, 501 for a method it does not allow.
+ * It writes every one of them through evhttp_send_error, as an HTML page, and libevent 2.1
+ * has no hook for that page (evhttp_set_errorcb came with 2.2). So berth defines
+ * evhttp_send_error itself: libevent calls it through its PLT (Debian's 2.1.12 does, at
+ * every call site), so the definition in the program interposes on the library's for
+ * libevent's own calls too, as a program's malloc does for libc's. A libevent linked
+ * statically would fail to link (two definitions), not fall back silently; one that binds
+ * its calls directly would bring the HTML back, which tests/unit/test-http.c catches.
+ *
+ * The answer is the one every other berth error has: {"message": "<reason>"} as
+ * application/json, with Connection: close, as evhttp's own page had. It is the same on
+ * every path: for 400 and 413 evhttp has dropped the request's URI before it gets here. */
+
+static const char *error_phrase(int code)
+{
+	switch (code) {
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Request Entity Too Large";
+	case 417: return "Expectation Failed";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	}
+	return code >= 500 ? "Server Error" : "Client Error";
+}
+
+void evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+	if (!reason)
+		reason = error_phrase(error);
+	json_t *j = json_pack("{s:s}", "message", reason);
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	struct evbuffer *buf = body ? evbuffer_new() : NULL;
+	if (!buf || evbuffer_add(buf, body, strlen(body)) < 0) {
+		/* Out of memory: drop the connection, as evhttp does. */
+		struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+		if (evcon)
+			evhttp_connection_free(evcon);
+		else
+			evhttp_request_free(req);
+		if (buf)
+			evbuffer_free(buf);
+		free(body);
+		return;
+	}
+	free(body);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_clear_headers(h);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Connection", "close");
+	/* A request line that did not parse left no version; evhttp answers these 1.1. */
+	if (!req->major || !req->minor) {
+		req->major = 1;
+		req->minor = 1;
+	}
+	evhttp_send_reply(req, error, reason, buf);
+	evbuffer_free(buf);
 }
 
 /* ---- streams ---- */

@@ -1,7 +1,10 @@
 /* HTTP server glue over libevent's evhttp, and helpers every API handler uses.
  *
  * Bounds: request bodies are capped by http_server_new's max_body (evhttp answers 413
- * itself before the handler runs); headers by HTTP_MAX_HEADERS_SIZE. Streaming responses
+ * itself before the handler runs); headers by HTTP_MAX_HEADERS_SIZE. The answers evhttp
+ * makes itself (400, 413, 417, 501) carry {"message": "<reason>"} as application/json like
+ * every other error, not evhttp's HTML: http.c replaces libevent's evhttp_send_error (2.1
+ * offers no hook for that page; see there). Streaming responses
  * (http_stream_*) have a per-connection output cap: a client that does not read is cut off. */
 #pragma once
 #include <event2/event.h>
@@ -26,7 +29,8 @@ typedef void (*http_handler_fn)(struct evhttp_request *req, void *ctx);
  * addr is a numeric IPv4 or IPv6 address (brackets allowed: "[::1]"), "localhost"
  * (= 127.0.0.1), or NULL / "" / "*" (= 0.0.0.0). Methods GET POST PUT PATCH DELETE HEAD
  * OPTIONS are accepted, others get 501 from evhttp. A body over max_body gets 413 from
- * evhttp and handler never runs; one of exactly max_body bytes is accepted.
+ * evhttp and handler never runs; one of exactly max_body bytes is accepted. Both answers,
+ * and evhttp's 400 for a request that does not parse, are {"message": …} JSON.
  * Every server of a process must use the same event_base (the loop thread).
  * Returns 0, or -errno (-EADDRINUSE, -EINVAL for a bad address). */
 int http_server_new(struct event_base *base, const char *addr, uint16_t port, size_t max_body,

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
@@ -113,27 +114,6 @@ static int check_key(const char *key)
 	return 0;
 }
 
-/* mkdir -p for the directory part of path (nothing if path has no '/'). */
-static int mkdir_parents(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash || slash == path)
-		return 0;
-	_cleanup_free_ char *dir = xstrndup(path, (size_t)(slash - path));
-	for (char *p = dir + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	return 0;
-}
-
 static int db_setup(struct store *s)
 {
 	static const char *const pragmas =
@@ -170,7 +150,7 @@ int store_open(const char *url, struct store **out)
 		return -EINVAL;
 	const char *path = url + strlen("sqlite:");
 	if (strcmp(path, ":memory:") != 0) {
-		int r = mkdir_parents(path);
+		int r = fs_mkdir_parent(path, 0755);
 		if (r < 0)
 			return r;
 	}

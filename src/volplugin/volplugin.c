@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
 #include "base/mem.h"
 
 struct vp_mounts {
@@ -41,29 +42,11 @@ int volplugin_name_valid(const char *name)
 	return 1;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *tmp = xstrdup(path);
-	int r = 0;
-	for (char *p = tmp + 1; *p && !r; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-			r = -errno;
-		*p = '/';
-	}
-	if (!r && mkdir(tmp, 0755) == -1 && errno != EEXIST)
-		r = -errno;
-	free(tmp);
-	return r;
-}
-
 int volplugin_new(const char *root, struct volplugin **out)
 {
 	if (!root || root[0] != '/')
 		return -EINVAL;
-	int r = mkdir_p(root);
+	int r = fs_mkdir_p(root, 0755);
 	if (r < 0)
 		return r;
 	struct volplugin *vp = xcalloc(1, sizeof(*vp));

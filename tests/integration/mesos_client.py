@@ -57,12 +57,16 @@ class Framework:
 
     # ---- subscription ----
 
-    def subscribe(self, timeout=10):
+    def subscribe(self, timeout=10, call_extra=None, subscribe_extra=None):
+        """SUBSCRIBEs; call_extra and subscribe_extra are merged into the call and into its
+        "subscribe" object (as a client that sends every unset field as null would)."""
         info = dict(self.info)
         body = {"type": "SUBSCRIBE", "subscribe": {"framework_info": info}}
         if self.id:
             info["id"] = {"value": self.id}
             body["framework_id"] = {"value": self.id}
+        body.update(call_extra or {})
+        body["subscribe"].update(subscribe_extra or {})
         self.closed.clear()
         self.resp = requests.post(self.url, data=json.dumps(body), headers=JSON, stream=True,
                                   timeout=(timeout, 60))  # heartbeats come every 15 s

@@ -1,5 +1,6 @@
 """Bad requests and their exact answers; a rejected request changes nothing. Unknown fields
 are kept."""
+import http.client
 import json
 import socket
 
@@ -132,18 +133,63 @@ def test_body_over_the_limit_is_413(m):
         except (socket.timeout, BrokenPipeError, ConnectionResetError):
             pass
         s.settimeout(10)
-        data = b""
-        try:
-            while b"\r\n\r\n" not in data:
-                b = s.recv(4096)
-                if not b:
-                    break
-                data += b
-        except (socket.timeout, ConnectionResetError):
-            pass
-    status = data.split(b"\r\n", 1)[0]
-    assert b" 413" in status, data[:300]
+        status, ctype, body = read_answer(s)
+    assert status == 413, body[:300]
+    assert ctype == "application/json", ctype
+    assert json.loads(body) == {"message": "Request Entity Too Large"}
     assert snapshot(m.api) == before
+
+
+def read_answer(s):
+    """The status, Content-Type and body of the one answer on socket s."""
+    resp = http.client.HTTPResponse(s, method="GET")
+    resp.begin()
+    return resp.status, resp.getheader("Content-Type"), resp.read()
+
+
+def exchange(m, raw):
+    host, port = m.addr.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(raw)
+        return read_answer(s)
+
+
+# Requests libevent answers by itself (the handler never runs): JSON all the same.
+EVHTTP_ERRORS = [
+    ("no request line", b"GARBAGE\r\n\r\n", 400, "Bad Request"),
+    ("no HTTP version", b"GET /v2/apps\r\nHost: x\r\n\r\n", 400, "Bad Request"),
+    ("bad HTTP version", b"GET /v2/apps HTTP/x.y\r\nHost: x\r\n\r\n", 400, "Bad Request"),
+    ("header line without colon", b"GET /v2/apps HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n",
+     400, "Bad Request"),
+    ("negative Content-Length",
+     b"POST /v2/apps HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, "Bad Request"),
+    ("unknown Expect",
+     b"POST /v2/apps HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 2\r\n\r\n{}",
+     417, "Expectation Failed"),
+    ("TRACE", b"TRACE /v2/apps HTTP/1.1\r\nHost: x\r\n\r\n", 501, "Not Implemented"),
+]
+
+
+@pytest.mark.parametrize("name,raw,status,message", EVHTTP_ERRORS,
+                         ids=[x[0] for x in EVHTTP_ERRORS])
+def test_libevent_own_errors_are_json(m, name, raw, status, message):
+    before = snapshot(m.api)
+    got, ctype, body = exchange(m, raw)
+    assert got == status, body[:300]
+    assert ctype == "application/json", ctype
+    assert json.loads(body) == {"message": message}
+    assert snapshot(m.api) == before
+
+
+def test_unknown_path_and_wrong_method_are_json(m):
+    r = m.api.get("/v2/nope")
+    assert r.status_code == 404, r.text
+    assert r.headers["Content-Type"] == "application/json"
+    assert r.json() == {"message": "Not found: '/v2/nope'"}
+    r = m.api.req("POST", "/v2/tasks", body={})
+    assert r.status_code == 405, r.text
+    assert r.headers["Content-Type"] == "application/json"
+    assert r.json() == {"message": "Method not allowed"}
 
 
 NOT_FOUND = [

@@ -124,6 +124,30 @@ def test_round_trip_validation_and_restart(cluster):
     assert get(m, "GET_QUOTA") == {"status": {}}
 
 
+def test_nulls_read_as_absent(cluster):
+    """A null optional field reads as absent (reference/compat.md §10.9); a null map value
+    is a map entry without its required value, an error as in Mesos."""
+    m = cluster.master()
+    r = op(m, {"type": "UPDATE_QUOTA", "update_quota": {"force": None, "quota_configs": [
+        {"role": "prod", "guarantees": None, "limits": {"cpus": {"value": 3}}}, None]}})
+    assert r.status_code == 200, r.text
+    configs = get(m, "GET_QUOTA")["status"]["configs"]
+    assert configs == [{"role": "prod", "limits": {"cpus": {"value": 3}}}], configs
+    r = op(m, {"type": "UPDATE_QUOTA", "update_quota": {"quota_configs": [
+        {"role": "prod", "limits": {"mem": None}}]}})
+    assert r.status_code == 400 and "limits.mem.value" in r.text, r.text
+    r = op(m, {"type": "UPDATE_WEIGHTS", "update_weights": {"weight_infos": [
+        {"role": "prod", "weight": 2.0}, None]}})
+    assert r.status_code == 200, r.text
+    assert get(m, "GET_WEIGHTS") == {"weight_infos": [{"role": "prod", "weight": 2.0}]}
+    r = op(m, {"type": "GET_ROLES", "get_roles": None})
+    assert r.status_code == 200, r.text
+    # A null type is no type; a null call is no Call object.
+    r = op(m, {"type": None})
+    assert r.status_code == 400 and "Expecting 'type' to be present" in r.text, r.text
+    assert op(m, "null").status_code == 400
+
+
 def task(task_id, offer, cpus, mem=32):
     return {"name": task_id, "task_id": {"value": task_id}, "agent_id": offer["agent_id"],
             "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}},

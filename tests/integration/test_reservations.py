@@ -125,6 +125,23 @@ def test_operator_reserve_volume_rules_and_restart(cluster):
     assert slave_state(m, aid)["unreserved_resources"]["cpus"] == 3
 
 
+def test_operator_nulls_read_as_absent(cluster):
+    """Resources as generated clients send them, every unset optional field null
+    (reference/compat.md §10.9): reserved and unreserved as without the nulls."""
+    m, a, aid = agent_with_static(cluster)
+    nulls = {"reservations": None, "disk": None, "revocable": None, "shared": None,
+             "provider_id": None, "allocation_info": None, "ranges": None, "set": None}
+    item = res("cpus", 1, "db", nulls)
+    item["reservation"]["labels"] = None
+    r = op(m, {"type": "RESERVE_RESOURCES", "reserve_resources": {
+        "agent_id": {"value": aid}, "resources": [item, None], "source": None}})
+    assert r.status_code == 202, r.text
+    assert reserved(m, aid, "db", "cpus") == 1
+    r = call(m, "UNRESERVE_RESOURCES", aid, [item])
+    assert r.status_code == 202, r.text
+    assert reserved(m, aid, "db", "cpus") == 0
+
+
 def find(offer, name, pred=lambda r: True):
     return [r for r in offer["resources"] if r["name"] == name and pred(r)]
 

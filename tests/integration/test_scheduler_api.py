@@ -9,7 +9,7 @@ import requests
 
 import helpers
 from helpers import wait_until
-from mesos_client import JSON, Framework, command_task, scalar
+from mesos_client import JSON, Framework, command_task, read_records, scalar
 
 def env():
     return {helpers.TAG_VAR: helpers.current_tag()}
@@ -324,7 +324,10 @@ def test_master_restart_keeps_frameworks_and_tasks(one):
     st = fw2.wait_update("rt", "TASK_RUNNING")
     assert st["reason"] == "REASON_RECONCILIATION"
     assert wait_until(lambda: agent_used_cpus(a) == 2, 10, what="resources held again")
-    o = fw2.wait_offers()[0]
+    # The first offer may come before the reconciliation's UPDATE (wait_update drops it from
+    # the queue): look for it among every event seen.
+    o = wait_until(lambda: next((e["offers"]["offers"][0] for e in list(fw2.all_events)
+                                 if e["type"] == "OFFERS"), None), 15, what="an offer")
     assert scalar(o, "cpus") == 2
     fw2.kill("rt")
     fw2.wait_update("rt", "TASK_KILLED")
@@ -450,3 +453,72 @@ def test_framework_tasks_in_state_views(one):
     wait_until(lambda: not [f for f in requests.get(m.url + "/master/state", timeout=10)
                             .json()["frameworks"] if f["name"] == "state-fw"][0]["tasks"],
                10, what="task gone from the state")
+# ---- JSON null reads as absent (reference/compat.md §10.9) ----
+
+def test_nulls_read_as_absent(one):
+    """Generated clients send every unset optional field as null; Mesos's JSON-to-protobuf
+    parser skips them, and so must berth: each call here behaves as without its nulls."""
+    m, a = one.m, one.a
+    fw = Framework(m.url, name="nulls")
+    fw.info.update({"id": None, "role": None, "roles": None, "capabilities": None,
+                    "failover_timeout": None, "checkpoint": None, "hostname": None,
+                    "principal": None, "webui_url": None, "labels": None,
+                    "offer_filters": None})
+    # The operator stream shows the framework as it was understood (and stored).
+    ops = requests.post(m.url + "/api/v1", data=json.dumps({"type": "SUBSCRIBE"}),
+                        headers=JSON, stream=True, timeout=(10, 30))
+    assert ops.status_code == 200, ops.text
+    records = read_records(ops.raw)
+    assert json.loads(next(records))["type"] == "SUBSCRIBED"
+    ev = fw.subscribe(call_extra={"framework_id": None},
+                      subscribe_extra={"suppressed_roles": None, "offer_constraints": None})
+    assert ev["type"] == "SUBSCRIBED", ev
+    for rec in records:
+        added = json.loads(rec)
+        if added["type"] == "FRAMEWORK_ADDED":
+            break
+    ops.close()
+    info = added["framework_added"]["framework"]["framework_info"]
+    assert info == {"user": "root", "name": "nulls", "id": {"value": fw.id}}, info
+
+    # ACCEPT: null filters, a null operation id, null optional TaskInfo fields.
+    o = fw.wait_offers()[0]
+    assert all(r["role"] == "*" for r in o["resources"]), o
+    task = command_task("n1", o, "exec sleep 300", cpus=1, env=env())
+    task.update({"executor": None, "container": None, "health_check": None, "check": None,
+                 "labels": None, "discovery": None, "data": None, "kill_policy": None,
+                 "max_completion_time": None})
+    r = fw.call({"type": "ACCEPT", "accept": {
+        "offer_ids": [{"value": o["id"]["value"]}],
+        "operations": [{"type": "LAUNCH", "id": None, "launch": {"task_infos": [task]}}],
+        "filters": None}})
+    assert r.status_code == 202, r.text
+    fw.wait_update("n1", "TASK_RUNNING")
+
+    # RECONCILE with null tasks is an implicit reconciliation: the running task is reported.
+    r = fw.call({"type": "RECONCILE", "reconcile": {"tasks": None}})
+    assert r.status_code == 202, r.text
+    fw.wait_update("n1", "TASK_RUNNING")
+    assert fw.call({"type": "REVIVE", "revive": {"roles": None}}).status_code == 202
+    assert fw.call({"type": "SUPPRESS", "suppress": None}).status_code == 202
+    assert fw.call({"type": "REVIVE", "revive": None}).status_code == 202
+
+    # DECLINE with null filters gets the default filter (5 s), as without them; a null
+    # element of offer_ids is skipped.
+    o = fw.wait_offers()[0]
+    t0 = time.monotonic()
+    r = fw.call({"type": "DECLINE", "decline": {
+        "offer_ids": [None, {"value": o["id"]["value"]}], "filters": None}})
+    assert r.status_code == 202, r.text
+    fw.wait_offers(timeout=15)
+    assert time.monotonic() - t0 >= 4.5
+
+    # KILL with null agent_id and kill_policy.
+    r = fw.call({"type": "KILL", "kill": {"task_id": {"value": "n1"}, "agent_id": None,
+                                          "kill_policy": None}})
+    assert r.status_code == 202, r.text
+    fw.wait_update("n1", "TASK_KILLED")
+    # A required field sent as null is missing, as in Mesos.
+    r = fw.call({"type": "KILL", "kill": {"task_id": None}})
+    assert r.status_code == 400, r.text
+    fw.teardown()

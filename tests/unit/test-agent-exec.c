@@ -20,6 +20,7 @@
 #include "executor/exec-health.h"
 #include "executor/exec-spec.h"
 #include "executor/exec-status.h"
+#include "shim-fixture.h"
 
 static void test_spec_round_trip(void **state)
 {
@@ -126,84 +127,24 @@ static void test_status_format(void **state)
 
 /* ---- the real shim ---- */
 
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/test-agent-exec-XXXXXX";
-	assert_non_null(mkdtemp(tmpl));
-	return xstrdup(tmpl);
-}
-
-static pid_t run_shim(const char *meta, int *notify_rd)
-{
-	const char *exe = getenv("BERTH_EXECUTOR");
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], 3);
-		execl(exe, exe, "--notify-fd", "3", meta, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	*notify_rd = p[0];
-	return pid;
-}
-
-static char *slurp(const char *dir, const char *name)
-{
-	char *p = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(p, "r");
-	free(p);
-	if (!f)
-		return NULL;
-	char *buf = xcalloc(1, 4096);
-	size_t n = fread(buf, 1, 4095, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void write_spec(const char *meta, struct exec_spec *s)
-{
-	char *p = xasprintf("%s/spec", meta);
-	assert_int_equal(exec_spec_write_file(p, s), 0);
-	free(p);
-}
-
 static void test_shim_runs(void **state)
 {
-	if (!getenv("BERTH_EXECUTOR"))
+	if (!shimfx_have_shim())
 		skip();
-	char *dir = tmpdir();
-	char *sb = xasprintf("%s/sandbox", dir);
+	char *dir = shimfx_tmpdir("test-agent-exec");
+	char *sb = shimfx_path(dir, "sandbox");
 	const char *env[] = { "GREETING=hi there", NULL };
 	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1,
 			       .cmd = "echo \"$GREETING\" in $MESOS_SANDBOX; echo err >&2; exit 3",
 			       .env = env, .nenv = 1, .grace_ms = 1000 };
-	write_spec(dir, &s);
 	int nfd;
-	pid_t pid = run_shim(dir, &nfd);
-	char msg[64] = { 0 };
-	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
-	assert_int_equal(msg[0], 'R');
-	int ws;
-	assert_int_equal(waitpid(pid, &ws, 0), pid);
-	assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
-	char *out = slurp(sb, "stdout");
+	pid_t pid = shimfx_start(dir, &s, &nfd);
+	assert_int_equal(shimfx_notified(nfd), 'R');
+	struct exec_status st = shimfx_finish(pid, dir);
+	char *out = shimfx_slurp(sb, "stdout");
 	char *want = xasprintf("hi there in %s\n", sb);
 	assert_string_equal(out, want);
-	char *err = slurp(sb, "stderr");
-	assert_string_equal(err, "err\n");
-	struct exec_status st;
-	assert_int_equal(exec_status_read(dir, &st), 0);
+	shimfx_assert_file(sb, "stderr", "err\n");
 	assert_int_equal(st.state, EXEC_EXITED);
 	assert_int_equal(st.exit_code, 3);
 	assert_int_equal(st.killed, 0);
@@ -214,62 +155,38 @@ static void test_shim_runs(void **state)
 	close(nfd);
 	free(out);
 	free(want);
-	free(err);
 
 	/* exec failure: args with a missing program. */
 	const char *args[] = { "/nonexistent/prog", NULL };
 	struct exec_spec s2 = { .task_id = "t", .sandbox = sb, .args = args, .nargs = 1 };
-	write_spec(dir, &s2);
-	pid = run_shim(dir, &nfd);
-	memset(msg, 0, sizeof(msg));
-	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
-	assert_int_equal(msg[0], 'F');
-	waitpid(pid, &ws, 0);
-	assert_int_equal(exec_status_read(dir, &st), 0);
+	pid = shimfx_start(dir, &s2, &nfd);
+	assert_int_equal(shimfx_notified(nfd), 'F');
+	st = shimfx_finish(pid, dir);
 	assert_int_equal(st.state, EXEC_EXEC_FAILED);
 	assert_int_equal(st.error, ENOENT);
 	close(nfd);
-
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(sb);
-	free(dir);
 }
 
 static void test_shim_kill_grace(void **state)
 {
-	if (!getenv("BERTH_EXECUTOR"))
+	if (!shimfx_have_shim())
 		skip();
-	char *dir = tmpdir();
-	char *sb = xasprintf("%s/sandbox", dir);
+	char *dir = shimfx_tmpdir("test-agent-exec");
+	char *sb = shimfx_path(dir, "sandbox");
 	/* Ignores SIGTERM: only the SIGKILL after the grace period ends it. */
 	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1,
 			       .cmd = "trap '' TERM; echo ready; while :; do sleep 0.05; done",
 			       .grace_ms = 600 };
-	write_spec(dir, &s);
 	int nfd;
-	pid_t pid = run_shim(dir, &nfd);
-	char msg[64] = { 0 };
-	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
-	assert_int_equal(msg[0], 'R');
-	for (int i = 0; i < 200; i++) { /* wait for the trap to be set */
-		char *out = slurp(sb, "stdout");
-		int ready = out && strstr(out, "ready");
-		free(out);
-		if (ready)
-			break;
-		usleep(10000);
-	}
-	double t0 = now_s();
+	pid_t pid = shimfx_start(dir, &s, &nfd);
+	assert_int_equal(shimfx_notified(nfd), 'R');
+	assert_true(shimfx_wait_file(sb, "stdout", "ready", 5000)); /* the trap is set */
+	double t0 = shimfx_now();
 	assert_int_equal(kill(pid, SIGTERM), 0);
-	int ws;
-	assert_int_equal(waitpid(pid, &ws, 0), pid);
-	double took = now_s() - t0;
+	struct exec_status st = shimfx_finish(pid, dir);
+	double took = shimfx_now() - t0;
 	assert_true(took >= 0.55);
 	assert_true(took < 3.0);
-	struct exec_status st;
-	assert_int_equal(exec_status_read(dir, &st), 0);
 	assert_int_equal(st.state, EXEC_SIGNALED);
 	assert_int_equal(st.signal, SIGKILL);
 	assert_int_equal(st.killed, 1);
@@ -278,26 +195,17 @@ static void test_shim_kill_grace(void **state)
 	/* A task that honours SIGTERM ends at once; the sigqueue value overrides the grace. */
 	struct exec_spec s2 = { .task_id = "t", .sandbox = sb, .shell = 1,
 				.cmd = "exec sleep 30", .grace_ms = 60000 };
-	write_spec(dir, &s2);
-	pid = run_shim(dir, &nfd);
-	memset(msg, 0, sizeof(msg));
-	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
-	t0 = now_s();
+	pid = shimfx_start(dir, &s2, &nfd);
+	assert_int_equal(shimfx_notified(nfd), 'R');
+	t0 = shimfx_now();
 	union sigval v = { .sival_int = 100 };
 	assert_int_equal(sigqueue(pid, SIGTERM, v), 0);
-	assert_int_equal(waitpid(pid, &ws, 0), pid);
-	assert_true(now_s() - t0 < 2.0);
-	assert_int_equal(exec_status_read(dir, &st), 0);
+	st = shimfx_finish(pid, dir);
+	assert_true(shimfx_now() - t0 < 2.0);
 	assert_int_equal(st.state, EXEC_SIGNALED);
 	assert_int_equal(st.signal, SIGTERM);
 	assert_int_equal(st.killed, 1);
 	close(nfd);
-
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(sb);
-	free(dir);
 }
 
 static void test_spec_checks(void **state)
@@ -357,10 +265,10 @@ static void test_spec_checks(void **state)
  * file into health_dir; on a kill the checks stop. */
 static void test_shim_health(void **state)
 {
-	if (!getenv("BERTH_EXECUTOR"))
+	if (!shimfx_have_shim())
 		skip();
-	char *dir = tmpdir();
-	char *sb = xasprintf("%s/sandbox", dir);
+	char *dir = shimfx_tmpdir("test-agent-exec");
+	char *sb = shimfx_path(dir, "sandbox");
 	struct exec_check c[2];
 	exec_check_defaults(&c[0], 0);
 	c[0].protocol = EXEC_CHECK_COMMAND;
@@ -374,12 +282,9 @@ static void test_shim_health(void **state)
 	c[1].interval_ms = 50;
 	struct exec_spec s = { .task_id = "t1", .sandbox = sb, .shell = 1, .cmd = "exec sleep 30",
 			       .grace_ms = 1000, .health_dir = dir, .checks = c, .nchecks = 2 };
-	write_spec(dir, &s);
 	int nfd;
-	pid_t pid = run_shim(dir, &nfd);
-	char msg[64] = { 0 };
-	assert_true(read(nfd, msg, sizeof(msg) - 1) > 0);
-	assert_int_equal(msg[0], 'R');
+	pid_t pid = shimfx_start(dir, &s, &nfd);
+	assert_int_equal(shimfx_notified(nfd), 'R');
 	struct exec_health h = { 0 };
 	for (int i = 0; i < 200; i++) {
 		if (exec_health_read(dir, "t1", &h) == 0 && h.checks[0].consecutive_failures >= 2)
@@ -391,10 +296,7 @@ static void test_shim_health(void **state)
 	assert_true(h.checks[0].consecutive_failures >= 2);
 	assert_string_equal(h.checks[0].cause, "Command exited with status 1");
 	assert_int_equal(h.ready, 0);
-	char *flag = xasprintf("%s/flag", sb);
-	FILE *f = fopen(flag, "w");
-	assert_non_null(f);
-	fclose(f);
+	shimfx_write(shimfx_path(sb, "flag"), "");
 	for (int i = 0; i < 200; i++) {
 		if (exec_health_read(dir, "t1", &h) == 0 && h.checks[0].alive == 1 && h.ready)
 			break;
@@ -404,19 +306,10 @@ static void test_shim_health(void **state)
 	assert_int_equal(h.checks[0].consecutive_failures, 0);
 	assert_int_equal(h.ready, 1);
 	assert_true(h.hseq > 0);
-	int ws;
 	assert_int_equal(kill(pid, SIGTERM), 0);
-	assert_int_equal(waitpid(pid, &ws, 0), pid);
-	struct exec_status st;
-	assert_int_equal(exec_status_read(dir, &st), 0);
+	struct exec_status st = shimfx_finish(pid, dir);
 	assert_int_equal(st.killed, 1);
 	close(nfd);
-	free(flag);
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(sb);
-	free(dir);
 }
 
 int main(void)
@@ -430,5 +323,5 @@ int main(void)
 		cmocka_unit_test(test_spec_checks),
 		cmocka_unit_test(test_shim_health),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return shimfx_end(cmocka_run_group_tests(tests, NULL, NULL));
 }

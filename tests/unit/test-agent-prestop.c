@@ -21,6 +21,7 @@
 #include "agent/agent-int.h"
 #include "base/mem.h"
 #include "executor/exec-prestop.h"
+#include "shim-fixture.h"
 
 static void noop(evutil_socket_t fd, short what, void *arg)
 {
@@ -66,28 +67,6 @@ static void agent_close(struct agent *a)
 	free(a);
 }
 
-static char *slurp(const char *dir, const char *name)
-{
-	char *p = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(p, "r");
-	free(p);
-	if (!f)
-		return NULL;
-	char *buf = xcalloc(1, 8192);
-	size_t n = fread(buf, 1, 8191, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static bool has(const char *dir, const char *name, const char *what)
-{
-	char *c = slurp(dir, name);
-	bool ok = c && strstr(c, what);
-	free(c);
-	return ok;
-}
-
 /* Runs the loop until t's state is state (or, with NULL, t is terminal); 10 s at most. */
 static bool run_until(struct agent *a, struct agent_task *t, const char *state)
 {
@@ -126,25 +105,8 @@ static struct agent_task *launch(struct agent *a, const char *id)
 	struct agent_task *t = agent_task_find(a, id);
 	assert_non_null(t);
 	assert_true(run_until(a, t, "TASK_RUNNING"));
-	for (int i = 0; i < 500 && !has(t->sandbox, "stdout", "ready"); i++)
-		usleep(10000);
-	assert_true(has(t->sandbox, "stdout", "ready"));
+	assert_true(shimfx_wait_file(t->sandbox, "stdout", "ready", 5000));
 	return t;
-}
-
-static char *workdir(void)
-{
-	char tmpl[] = "/tmp/test-agent-prestop-XXXXXX";
-	assert_non_null(mkdtemp(tmpl));
-	return xstrdup(tmpl);
-}
-
-static void rm_rf(char *dir)
-{
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(dir);
 }
 
 static void test_parse(void **state)
@@ -200,9 +162,9 @@ static void test_parse(void **state)
 
 static void test_kill_with_prestop(void **state)
 {
-	if (!getenv("BERTH_EXECUTOR"))
+	if (!shimfx_have_shim())
 		skip();
-	char *wd = workdir();
+	char *wd = shimfx_tmpdir("test-agent-prestop");
 	struct agent *a = agent_open(wd);
 	struct agent_task *t = launch(a, "app.1");
 	json_t *ps = json_pack("{s:s, s:f}", "command",
@@ -217,20 +179,16 @@ static void test_kill_with_prestop(void **state)
 	char *s = states(a);
 	assert_string_equal(s, "TASK_STARTING TASK_RUNNING TASK_KILLING TASK_KILLED");
 	free(s);
-	char *term = slurp(t->sandbox, "term");
-	assert_non_null(term);
-	assert_string_equal(term, "seen\n");
-	assert_true(has(t->sandbox, "stdout", "pre hi there\n"));
-	free(term);
+	shimfx_assert_file(t->sandbox, "term", "seen\n");
+	assert_true(shimfx_has(t->sandbox, "stdout", "pre hi there\n"));
 	agent_close(a);
-	rm_rf(wd);
 }
 
 static void test_kill_without_prestop(void **state)
 {
-	if (!getenv("BERTH_EXECUTOR"))
+	if (!shimfx_have_shim())
 		skip();
-	char *wd = workdir();
+	char *wd = shimfx_tmpdir("test-agent-prestop");
 	struct agent *a = agent_open(wd);
 	struct agent_task *t = launch(a, "app.2");
 	/* Left over (say, from a KILL the agent crashed in): not run. */
@@ -243,9 +201,9 @@ static void test_kill_without_prestop(void **state)
 	char *s = states(a);
 	assert_string_equal(s, "TASK_STARTING TASK_RUNNING TASK_KILLING TASK_KILLED");
 	free(s);
-	char *term = slurp(t->sandbox, "term");
+	char *term = shimfx_slurp(t->sandbox, "term");
 	assert_string_equal(term, "missing\n");
-	assert_false(has(t->sandbox, "stdout", "stale"));
+	assert_false(shimfx_has(t->sandbox, "stdout", "stale"));
 	free(term);
 
 	/* An unusable pre_stop is ignored: the kill goes on as without one. */
@@ -254,17 +212,16 @@ static void test_kill_without_prestop(void **state)
 	agent_task_kill(a, "app.3", 5.0, ps);
 	json_decref(ps);
 	assert_true(run_until(a, t, NULL));
-	assert_true(has(t->sandbox, "term", "missing"));
+	assert_true(shimfx_has(t->sandbox, "term", "missing"));
 	agent_close(a);
-	rm_rf(wd);
 }
 
 /* The fence: SIGKILL at once, the pre-stop neither started nor left running. */
 static void test_fence_skips_prestop(void **state)
 {
-	if (!getenv("BERTH_EXECUTOR"))
+	if (!shimfx_have_shim())
 		skip();
-	char *wd = workdir();
+	char *wd = shimfx_tmpdir("test-agent-prestop");
 	struct agent *a = agent_open(wd);
 	a->lease_sec = 5;
 	struct agent_task *t = launch(a, "db.1");
@@ -272,8 +229,8 @@ static void test_fence_skips_prestop(void **state)
 	agent_task_fence(a, t);
 	assert_true(run_until(a, t, NULL));
 	assert_string_equal(t->state, "TASK_FAILED");
-	assert_null(slurp(t->sandbox, "term"));
-	assert_false(has(t->sandbox, "stdout", "ran"));
+	assert_null(shimfx_slurp(t->sandbox, "term"));
+	assert_false(shimfx_has(t->sandbox, "stdout", "ran"));
 
 	/* A KILL with pre_stop, then the fence while the pre-stop runs: both end at once. */
 	t = launch(a, "db.2");
@@ -281,8 +238,7 @@ static void test_fence_skips_prestop(void **state)
 			       "timeout_seconds", 60.0);
 	agent_task_kill(a, "db.2", 5.0, ps);
 	json_decref(ps);
-	for (int i = 0; i < 500 && !has(t->sandbox, "stdout", "running"); i++)
-		usleep(10000);
+	assert_true(shimfx_wait_file(t->sandbox, "stdout", "running", 5000));
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	agent_task_fence(a, t);
@@ -291,16 +247,15 @@ static void test_fence_skips_prestop(void **state)
 	assert_true(t1.tv_sec - t0.tv_sec < 3);
 	assert_string_equal(t->state, "TASK_FAILED");
 	agent_close(a);
-	rm_rf(wd);
 }
 
 /* The agent goes away mid-pre-stop; the shim carries on; the next agent recovers the task
  * as killing and reports it killed. */
 static void test_restart_mid_prestop(void **state)
 {
-	if (!getenv("BERTH_EXECUTOR"))
+	if (!shimfx_have_shim())
 		skip();
-	char *wd = workdir();
+	char *wd = shimfx_tmpdir("test-agent-prestop");
 	struct agent *a = agent_open(wd);
 	struct agent_task *t = launch(a, "db.3");
 	char *sb = xstrdup(t->sandbox);
@@ -308,8 +263,7 @@ static void test_restart_mid_prestop(void **state)
 			       "echo handing-off; sleep 0.5; touch marker", "timeout_seconds", 10.0);
 	agent_task_kill(a, "db.3", 5.0, ps);
 	json_decref(ps);
-	for (int i = 0; i < 500 && !has(sb, "stdout", "handing-off"); i++)
-		usleep(10000);
+	assert_true(shimfx_wait_file(sb, "stdout", "handing-off", 5000));
 	agent_close(a);
 
 	a = agent_open(wd);
@@ -320,13 +274,9 @@ static void test_restart_mid_prestop(void **state)
 	agent_task_kill(a, "db.3", 0.0, NULL); /* the master repeats its KILL: nothing */
 	assert_true(run_until(a, t, NULL));
 	assert_string_equal(t->state, "TASK_KILLED");
-	char *term = slurp(sb, "term");
-	assert_non_null(term);
-	assert_string_equal(term, "seen\n");
-	free(term);
+	shimfx_assert_file(sb, "term", "seen\n");
 	free(sb);
 	agent_close(a);
-	rm_rf(wd);
 }
 
 int main(void)
@@ -338,5 +288,5 @@ int main(void)
 		cmocka_unit_test(test_fence_skips_prestop),
 		cmocka_unit_test(test_restart_mid_prestop),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return shimfx_end(cmocka_run_group_tests(tests, NULL, NULL));
 }

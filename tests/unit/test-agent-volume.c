@@ -29,8 +29,9 @@
 #include "executor/exec-lease.h"
 #include "executor/exec-volume.h"
 #include "volplugin/volplugin.h"
+#include "shim-fixture.h"
 
-static char dir[64];
+static char *dir; /* the run's work directory (shimfx_tmpdir) */
 
 static void test_id_valid(void **state)
 {
@@ -61,11 +62,6 @@ static void test_fence_due(void **state)
 	assert_true(agent_fence_due(10 * s + 300000, 10 * s, 0.25));
 }
 
-static void mkdirs(const char *p)
-{
-	assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
-}
-
 static void bind_sock(const char *path)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -76,23 +72,15 @@ static void bind_sock(const char *path)
 	close(fd);
 }
 
-static void write_file(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(s, f);
-	fclose(f);
-}
-
 static void test_discovery_order(void **state)
 {
 	char extra[128], run[128], etc[128], p[256];
 	snprintf(extra, sizeof(extra), "%s/extra", dir);
 	snprintf(run, sizeof(run), "%s/run", dir);
 	snprintf(etc, sizeof(etc), "%s/etc", dir);
-	mkdirs(extra);
-	mkdirs(run);
-	mkdirs(etc);
+	shimfx_mkdir(extra, 0755, true);
+	shimfx_mkdir(run, 0755, true);
+	shimfx_mkdir(etc, 0755, true);
 	const char *socks[] = { extra, run, NULL };
 	const char *specs[] = { extra, etc, NULL };
 	struct plugin_addr a;
@@ -102,14 +90,14 @@ static void test_discovery_order(void **state)
 
 	/* A spec file is found when there is no socket ... */
 	snprintf(p, sizeof(p), "%s/drv.spec", etc);
-	write_file(p, "tcp://127.0.0.1:7980\n");
+	shimfx_write(p, "tcp://127.0.0.1:7980\n");
 	assert_int_equal(plugin_discover(socks, specs, "drv", &a), 0);
 	assert_false(a.is_unix);
 	assert_string_equal(a.host, "127.0.0.1");
 	assert_int_equal(a.port, 7980);
 	/* ... a socket in a later socket dir beats it (sockets first) ... */
 	snprintf(p, sizeof(p), "%s/drv", run);
-	mkdirs(p);
+	shimfx_mkdir(p, 0755, true);
 	snprintf(p, sizeof(p), "%s/drv/drv.sock", run);
 	bind_sock(p);
 	assert_int_equal(plugin_discover(socks, specs, "drv", &a), 0);
@@ -124,12 +112,12 @@ static void test_discovery_order(void **state)
 
 	/* .json spec files; https is not supported. */
 	snprintf(p, sizeof(p), "%s/j.json", etc);
-	write_file(p, "{\"Name\":\"j\",\"Addr\":\"unix:///run/j.sock\"}");
+	shimfx_write(p, "{\"Name\":\"j\",\"Addr\":\"unix:///run/j.sock\"}");
 	assert_int_equal(plugin_discover(socks, specs, "j", &a), 0);
 	assert_true(a.is_unix);
 	assert_string_equal(a.path, "/run/j.sock");
 	snprintf(p, sizeof(p), "%s/h.json", etc);
-	write_file(p, "{\"Addr\":\"https://x:1\"}");
+	shimfx_write(p, "{\"Addr\":\"https://x:1\"}");
 	assert_int_equal(plugin_discover(socks, specs, "h", &a), -ENOTSUP);
 	assert_int_equal(plugin_url_parse("ftp://x", &a), -EINVAL);
 }
@@ -344,7 +332,7 @@ static void test_external_without_container_path(void **state)
 	snprintf(plugdir, sizeof(plugdir), "%s/plugins", dir);
 	snprintf(sock, sizeof(sock), "%s/rexray.sock", plugdir);
 	snprintf(vroot, sizeof(vroot), "%s/volumes", dir);
-	mkdirs(plugdir);
+	shimfx_mkdir(plugdir, 0755, true);
 	struct volplugin *vp;
 	struct volplugin_server *srv;
 	assert_int_equal(volplugin_new(root, &vp), 0);
@@ -471,7 +459,7 @@ static void test_remove_volume(void **state)
 	snprintf(sock, sizeof(sock), "%s/local.sock", plugdir);
 	snprintf(vroot, sizeof(vroot), "%s/rm-volumes", dir);
 	snprintf(vdir, sizeof(vdir), "%s/es0data", root);
-	mkdirs(plugdir);
+	shimfx_mkdir(plugdir, 0755, true);
 	struct volplugin *vp;
 	struct volplugin_server *srv;
 	assert_int_equal(volplugin_new(root, &vp), 0);
@@ -592,7 +580,7 @@ static void test_lease_publish(void **state)
 	char wd[128], lease[160];
 	snprintf(wd, sizeof(wd), "%s/work", dir);
 	snprintf(lease, sizeof(lease), "%s/%s", wd, EXEC_LEASE_FILE);
-	mkdirs(wd);
+	shimfx_mkdir(wd, 0755, true);
 	uint64_t d;
 
 	/* No lease from the master: nothing published. */
@@ -606,7 +594,7 @@ static void test_lease_publish(void **state)
 	/* L = 2 s: heard → deadline heard + 2 s, at once the first time. */
 	char vl[160];
 	snprintf(vl, sizeof(vl), "%s/volume_lease", wd);
-	write_file(vl, "2.000\n");
+	shimfx_write(vl, "2.000\n");
 	a = (struct agent){ .base = base, .work_dir = wd };
 	assert_int_equal(agent_fence_start(&a), 0);
 	assert_true(a.lease_sec == 2.0);
@@ -666,9 +654,7 @@ static void test_lease_publish(void **state)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/test-agent-volume-XXXXXX");
-	if (!mkdtemp(dir))
-		return 1;
+	dir = shimfx_tmpdir("test-agent-volume");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_id_valid),
 		cmocka_unit_test(test_fence_due),
@@ -680,5 +666,5 @@ int main(void)
 		cmocka_unit_test(test_lease_publish),
 		cmocka_unit_test(test_remove_volume),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return shimfx_end(cmocka_run_group_tests(tests, NULL, NULL));
 }

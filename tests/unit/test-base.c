@@ -1,14 +1,19 @@
-/* Unit tests for src/base: hash map, strbuf, number parsing, time formatting, ids. */
+/* Unit tests for src/base: hash map and its hash, strbuf, number parsing, time, ids, mkdir -p. */
 #include <errno.h>
+#include <ftw.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "base/fsutil.h"
 #include "base/hmap.h"
 #include "base/mem.h"
 #include "base/strbuf.h"
@@ -161,6 +166,139 @@ static void test_uuid7_sorted(void **state)
 	}
 }
 
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+static int is_dir(const char *dir, const char *rel)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void test_mkdir_p(void **state)
+{
+	char dir[] = "/tmp/test-base-XXXXXX", p[PATH_MAX + 8];
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chdir(dir), 0);
+	mode_t old = umask(022);
+
+	/* Relative and absolute, missing parents, again once they exist. */
+	assert_int_equal(fs_mkdir_p("a/b/c", 0755), 0);
+	assert_true(is_dir(dir, "a/b/c"));
+	assert_int_equal(fs_mkdir_p("a/b/c", 0755), 0);
+	snprintf(p, sizeof(p), "%s/abs/x", dir);
+	assert_int_equal(fs_mkdir_p(p, 0755), 0);
+	assert_true(is_dir(dir, "abs/x"));
+	assert_int_equal(fs_mkdir_p("/", 0755), 0);
+	/* Repeated and trailing slashes. */
+	assert_int_equal(fs_mkdir_p("s//t///u//", 0755), 0);
+	assert_true(is_dir(dir, "s/t/u"));
+	/* The mode, masked by the umask, on every directory made. */
+	struct stat st;
+	assert_int_equal(fs_mkdir_p("m1/m2", 0777), 0);
+	assert_int_equal(stat("m1", &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0755);
+	assert_int_equal(stat("m1/m2", &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0755);
+	assert_int_equal(fs_mkdir_p("m3", 0700), 0);
+	assert_int_equal(stat("m3", &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	/* A file in the way, at the end or above it; a symbolic link to a directory is fine. */
+	FILE *f = fopen("file", "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(fs_mkdir_p("file", 0755), -ENOTDIR);
+	assert_int_equal(fs_mkdir_p("file/sub", 0755), -ENOTDIR);
+	assert_int_equal(symlink("a", "link"), 0);
+	assert_int_equal(fs_mkdir_p("link/new", 0755), 0);
+	assert_true(is_dir(dir, "a/new"));
+	/* Bad arguments; the length limit exactly (PATH_MAX - 1 bytes) and one byte over. */
+	assert_int_equal(fs_mkdir_p(NULL, 0755), -EINVAL);
+	assert_int_equal(fs_mkdir_p("", 0755), -EINVAL);
+	int n = snprintf(p, sizeof(p), "%s", dir);
+	while (n < PATH_MAX - 2)
+		p[n++] = '/';
+	p[n++] = 'z';
+	p[n] = '\0';
+	assert_int_equal(strlen(p), PATH_MAX - 1);
+	assert_int_equal(fs_mkdir_p(p, 0755), 0);
+	assert_true(is_dir(dir, "z"));
+	p[n - 1] = '/';
+	p[n++] = 'y';
+	p[n] = '\0';
+	assert_int_equal(fs_mkdir_p(p, 0755), -ENAMETOOLONG);
+	assert_false(is_dir(dir, "y"));
+
+	/* The parent-only variant. */
+	assert_int_equal(fs_mkdir_parent("p/q/r.db", 0755), 0);
+	assert_true(is_dir(dir, "p/q"));
+	assert_false(is_dir(dir, "p/q/r.db"));
+	assert_int_equal(fs_mkdir_parent("v//w/", 0755), 0);
+	assert_true(is_dir(dir, "v"));
+	assert_false(is_dir(dir, "v/w"));
+	assert_int_equal(fs_mkdir_parent("plain.db", 0755), 0);
+	assert_false(is_dir(dir, "plain.db"));
+	assert_int_equal(fs_mkdir_parent("/plain.db", 0755), 0);
+	assert_int_equal(fs_mkdir_parent("/", 0755), 0);
+	assert_int_equal(fs_mkdir_parent("file/x.db", 0755), -ENOTDIR);
+	assert_int_equal(fs_mkdir_parent("", 0755), -EINVAL);
+
+	umask(old);
+	assert_int_equal(chdir("/"), 0);
+	assert_int_equal(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static void test_hmap_hash(void **state)
+{
+	/* The string form is the byte form without the NUL, at every tail length. */
+	const char *s = "0123456789abcdefghijklmnopqrstuvwxyz0123456789";
+	char buf[64];
+	for (size_t n = 0; n <= strlen(s); n++) {
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		assert_true(hmap_hash(buf) == hmap_hash_bytes(s, n));
+	}
+	/* Only the n bytes count; n = 0 reads nothing; NULs and the length do count. */
+	assert_true(hmap_hash_bytes("abcdefghijXYZ", 10) == hmap_hash_bytes("abcdefghijQQQ", 10));
+	assert_true(hmap_hash_bytes(NULL, 0) == hmap_hash(""));
+	static const char zeros[17];
+	for (size_t n = 0; n < sizeof(zeros); n++)
+		assert_true(hmap_hash_bytes(zeros, n) != hmap_hash_bytes(zeros, n + 1));
+	assert_true(hmap_hash_bytes("a\0b", 3) != hmap_hash_bytes("a\0c", 3));
+
+	/* Every input bit reaches the low bits a table uses: flipping any one bit of a 24-byte
+	 * input flips some of the low 16 bits, and about half of them on average. */
+	unsigned char in[24];
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i * 37 + 1);
+	uint64_t h0 = hmap_hash_bytes(in, sizeof(in));
+	unsigned flipped = 0;
+	for (size_t bit = 0; bit < sizeof(in) * 8; bit++) {
+		in[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		uint64_t diff = hmap_hash_bytes(in, sizeof(in)) ^ h0;
+		unsigned d = (unsigned)__builtin_popcountll(diff & 0xffff);
+		in[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		assert_true(d > 0);
+		flipped += d;
+	}
+	assert_in_range(flipped * 100 / (sizeof(in) * 8 * 16), 40, 60);
+
+	/* Sequential ids spread evenly over 1,024 buckets by their low bits (mean 9.8). */
+	static unsigned buckets[1024];
+	unsigned most = 0;
+	for (int i = 0; i < 10000; i++) {
+		snprintf(buf, sizeof(buf), "task-%d", i);
+		unsigned *b = &buckets[hmap_hash(buf) & 1023];
+		if (++*b > most)
+			most = *b;
+	}
+	assert_in_range(most, 10, 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_strbuf),	    cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_hostport),    cmocka_unit_test(test_time),
 		cmocka_unit_test(test_uuid),	    cmocka_unit_test(test_uuid7_sorted),
+		cmocka_unit_test(test_hmap_hash),   cmocka_unit_test(test_mkdir_p),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,46 +24,12 @@
 #include "executor/exec-lease.h"
 #include "executor/exec-spec.h"
 #include "executor/exec-status.h"
-
-/* Paths live until the end of the run (freed by main). */
-static char *paths[256];
-static size_t npaths;
-
-static char *keep(char *p)
-{
-	if (npaths < sizeof(paths) / sizeof(paths[0]))
-		paths[npaths++] = p;
-	return p;
-}
-
-static char *tmpdir(void)
-{
-	char tmpl[64];
-	snprintf(tmpl, sizeof(tmpl), "/tmp/test-exec-lease-XXXXXX");
-	assert_non_null(mkdtemp(tmpl));
-	return keep(strdup(tmpl));
-}
-
-static char *path2(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-	snprintf(p, n, "%s/%s", a, b);
-	return keep(p);
-}
-
-static void write_raw(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(s, f);
-	fclose(f);
-}
+#include "shim-fixture.h"
 
 static void test_lease_file(void **state)
 {
-	char *dir = tmpdir();
-	char *p = path2(dir, EXEC_LEASE_FILE);
+	char *dir = shimfx_tmpdir("test-exec-lease");
+	char *p = shimfx_path(dir, EXEC_LEASE_FILE);
 	uint64_t d = 7;
 	assert_int_equal(exec_lease_read(p, &d), -ENOENT);
 	assert_int_equal(exec_lease_write(dir, 123456789012ull), 0);
@@ -75,14 +41,14 @@ static void test_lease_file(void **state)
 	static const char *const bad[] = { "", "\n", "12", "12\n\n", "-1\n", "1 2\n", "x\n",
 					   "123456789012345678901\n" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		write_raw(p, bad[i]);
+		shimfx_write(p, bad[i]);
 		assert_int_equal(exec_lease_read(p, &d), -EINVAL);
 	}
 	/* Largest value that fits 20 digits and a uint64. */
-	write_raw(p, "18446744073709551615\n");
+	shimfx_write(p, "18446744073709551615\n");
 	assert_int_equal(exec_lease_read(p, &d), 0);
 	assert_true(d == UINT64_MAX);
-	write_raw(p, "18446744073709551616\n");
+	shimfx_write(p, "18446744073709551616\n");
 	assert_int_equal(exec_lease_read(p, &d), -EINVAL);
 }
 
@@ -121,8 +87,8 @@ static void test_lease_decision(void **state)
 		{ GARBLE, 0, false, 0 },
 		{ CHECK, 2850, true, 250 },    /* unreadable after it existed: fence */
 	};
-	char *dir = tmpdir();
-	char *p = path2(dir, EXEC_LEASE_FILE);
+	char *dir = shimfx_tmpdir("test-exec-lease");
+	char *p = shimfx_path(dir, EXEC_LEASE_FILE);
 	struct exec_lease l = { .path = p };
 	for (size_t i = 0; i < sizeof(script) / sizeof(script[0]); i++) {
 		const struct step *s = &script[i];
@@ -134,7 +100,7 @@ static void test_lease_decision(void **state)
 			assert_int_equal(unlink(p), 0);
 			break;
 		case GARBLE:
-			write_raw(p, "soon\n");
+			shimfx_write(p, "soon\n");
 			break;
 		case CHECK: {
 			uint64_t now = base + s->at_ms * 1000;
@@ -182,54 +148,9 @@ static void test_spec_lease(void **state)
 
 /* ---- the real shim ---- */
 
-static int can_run(void)
-{
-	return getenv("BERTH_EXECUTOR") && geteuid() == 0;
-}
-
 static uint64_t now_usec(void)
 {
 	return exec_lease_now_usec();
-}
-
-static pid_t start_shim(const char *meta, struct exec_spec *s)
-{
-	char *sp = path2(meta, "spec");
-	assert_int_equal(exec_spec_write_file(sp, s), 0);
-	const char *exe = getenv("BERTH_EXECUTOR");
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execl(exe, exe, meta, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Waits up to ms for path to exist. */
-static bool wait_file(const char *path, int ms)
-{
-	for (int i = 0; i < ms / 10; i++) {
-		if (access(path, F_OK) == 0)
-			return true;
-		usleep(10000);
-	}
-	return access(path, F_OK) == 0;
-}
-
-/* Whether pid is a live process (a zombie is not: nobody may reap orphans here). */
-static bool alive(pid_t pid)
-{
-	char p[64], buf[512];
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(p, "r");
-	if (!f)
-		return false;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
 /* The pid written by the task into path (its background child). */
@@ -249,23 +170,20 @@ struct rig {
 
 static struct rig rig_new(void)
 {
-	struct rig r;
-	r.dir = tmpdir();
-	r.work = path2(r.dir, "work");
-	r.meta = path2(r.dir, "meta");
-	r.sb = path2(r.dir, "sandbox");
-	r.vol = path2(r.dir, "vol");
-	r.lease = path2(r.work, EXEC_LEASE_FILE);
-	assert_int_equal(mkdir(r.work, 0755), 0);
-	assert_int_equal(mkdir(r.meta, 0700), 0);
-	assert_int_equal(mkdir(r.vol, 0755), 0);
+	struct shimfx_dirs d = shimfx_dirs("test-exec-lease");
+	struct rig r = { .dir = d.dir, .meta = d.meta, .sb = d.sb };
+	r.work = shimfx_path(r.dir, "work");
+	r.vol = shimfx_path(r.dir, "vol");
+	r.lease = shimfx_path(r.work, EXEC_LEASE_FILE);
+	shimfx_mkdir(r.work, 0755, false);
+	shimfx_mkdir(r.vol, 0755, false);
 	return r;
 }
 
 /* A task holding a volume, with a background child in its group, renews nothing itself. */
 static void test_shim_stale_lease_kills(void **state)
 {
-	if (!can_run())
+	if (!shimfx_can_mount())
 		skip();
 	struct rig r = rig_new();
 	struct exec_volume vols[] = { { r.vol, "data", 0 } };
@@ -275,53 +193,40 @@ static void test_shim_stale_lease_kills(void **state)
 			       .grace_ms = 10000 };
 	/* The agent renews every 100 ms, 300 ms ahead, for 1.2 s: the task lives on. */
 	assert_int_equal(exec_lease_write(r.work, now_usec() + 300000), 0);
-	pid_t shim = start_shim(r.meta, &s);
-	char *started = path2(r.vol, "started");
-	assert_true(wait_file(started, 5000));
+	pid_t shim = shimfx_start(r.meta, &s, NULL);
+	char *started = shimfx_path(r.vol, "started");
+	assert_true(shimfx_wait_file(NULL, started, NULL, 5000));
 	uint64_t until = now_usec() + 1200000;
 	while (now_usec() < until) {
 		assert_int_equal(exec_lease_write(r.work, now_usec() + 300000), 0);
 		usleep(100000);
 		assert_int_equal(waitpid(shim, NULL, WNOHANG), 0);
 	}
-	char *bgf = path2(r.sb, "bg");
+	char *bgf = shimfx_path(r.sb, "bg");
 	pid_t bg = read_pid(bgf);
-	assert_true(alive(bg));
+	assert_true(shimfx_running(bg));
 	/* The agent stops renewing: the lease ends 300 ms after its last write at the latest,
 	 * the task within another EXEC_LEASE_CHECK_USEC (plus slack for a loaded machine). */
 	uint64_t deadline = now_usec() + 100000;
 	assert_int_equal(exec_lease_write(r.work, deadline), 0);
-	int ws;
-	assert_int_equal(waitpid(shim, &ws, 0), shim);
+	struct exec_status st = shimfx_finish(shim, r.meta);
 	uint64_t late = now_usec() - deadline;
-	assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
 	if (late > 500000)
 		fail_msg("the task ended %llu ms after its lease", (unsigned long long)late / 1000);
-	struct exec_status st;
-	assert_int_equal(exec_status_read(r.meta, &st), 0);
 	assert_int_equal(st.state, EXEC_SIGNALED);
 	assert_int_equal(st.signal, SIGKILL);
 	assert_int_equal(st.killed, 1);
 	assert_int_equal(st.fenced, 1);
 	/* The whole group: the background child too. */
-	for (int i = 0; i < 100 && alive(bg); i++)
-		usleep(10000);
-	assert_false(alive(bg));
-	char *errp = path2(r.sb, "stderr");
-	FILE *f = fopen(errp, "r");
-	char buf[4096] = "";
-	assert_non_null(f);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	assert_non_null(strstr(buf, "lease ran out"));
+	assert_true(shimfx_wait_gone(bg, 1000));
+	assert_true(shimfx_has(r.sb, "stderr", "lease ran out"));
 }
 
 /* The lease file disappears (the agent's work dir wiped): fenced at once. A pre-stop
  * command under way goes too. */
 static void test_shim_lease_gone_kills(void **state)
 {
-	if (!can_run())
+	if (!shimfx_can_mount())
 		skip();
 	struct rig r = rig_new();
 	struct exec_volume vols[] = { { r.vol, "", 0 } };
@@ -330,20 +235,17 @@ static void test_shim_lease_gone_kills(void **state)
 			       .volumes = vols, .nvolumes = 1, .lease_file = r.lease,
 			       .grace_ms = 10000 };
 	assert_int_equal(exec_lease_write(r.work, now_usec() + 60000000), 0);
-	pid_t shim = start_shim(r.meta, &s);
-	char *started = path2(r.vol, "started");
-	assert_true(wait_file(started, 5000));
+	pid_t shim = shimfx_start(r.meta, &s, NULL);
+	char *started = shimfx_path(r.vol, "started");
+	assert_true(shimfx_wait_file(NULL, started, NULL, 5000));
 	usleep(300000); /* read at least once */
 	uint64_t t0 = now_usec();
 	assert_int_equal(unlink(r.lease), 0);
-	int ws;
-	assert_int_equal(waitpid(shim, &ws, 0), shim);
+	struct exec_status st = shimfx_finish(shim, r.meta);
 	uint64_t took = now_usec() - t0;
 	if (took > 500000)
 		fail_msg("the task ended %llu ms after its lease file went",
 			 (unsigned long long)took / 1000);
-	struct exec_status st;
-	assert_int_equal(exec_status_read(r.meta, &st), 0);
 	assert_int_equal(st.state, EXEC_SIGNALED);
 	assert_int_equal(st.fenced, 1);
 }
@@ -351,7 +253,7 @@ static void test_shim_lease_gone_kills(void **state)
 /* A lease that has already run out: the task is not started at all. */
 static void test_shim_expired_at_start(void **state)
 {
-	if (!can_run())
+	if (!shimfx_can_mount())
 		skip();
 	struct rig r = rig_new();
 	struct exec_volume vols[] = { { r.vol, "data", 0 } };
@@ -359,37 +261,29 @@ static void test_shim_expired_at_start(void **state)
 			       .cmd = "touch data/ran", .volumes = vols, .nvolumes = 1,
 			       .lease_file = r.lease };
 	assert_int_equal(exec_lease_write(r.work, now_usec() - 1), 0);
-	pid_t shim = start_shim(r.meta, &s);
-	int ws;
-	assert_int_equal(waitpid(shim, &ws, 0), shim);
-	struct exec_status st;
-	assert_int_equal(exec_status_read(r.meta, &st), 0);
+	struct exec_status st = shimfx_run(r.meta, &s);
 	assert_int_equal(st.state, EXEC_EXEC_FAILED);
 	assert_int_equal(st.error, ETIME);
 	assert_int_equal(st.fenced, 1);
-	char *ran = path2(r.vol, "ran");
+	char *ran = shimfx_path(r.vol, "ran");
 	assert_int_equal(access(ran, F_OK), -1);
 }
 
 /* No lease file was ever published (an agent without fencing): the task runs its course. */
 static void test_shim_no_lease_file_runs(void **state)
 {
-	if (!can_run())
+	if (!shimfx_can_mount())
 		skip();
 	struct rig r = rig_new();
 	struct exec_volume vols[] = { { r.vol, "data", 0 } };
 	struct exec_spec s = { .task_id = "t", .sandbox = r.sb, .shell = 1,
 			       .cmd = "sleep 0.7; touch data/done", .volumes = vols,
 			       .nvolumes = 1, .lease_file = r.lease };
-	pid_t shim = start_shim(r.meta, &s);
-	int ws;
-	assert_int_equal(waitpid(shim, &ws, 0), shim);
-	struct exec_status st;
-	assert_int_equal(exec_status_read(r.meta, &st), 0);
+	struct exec_status st = shimfx_run(r.meta, &s);
 	assert_int_equal(st.state, EXEC_EXITED);
 	assert_int_equal(st.exit_code, 0);
 	assert_int_equal(st.fenced, 0);
-	char *done = path2(r.vol, "done");
+	char *done = shimfx_path(r.vol, "done");
 	assert_int_equal(access(done, F_OK), 0);
 }
 
@@ -404,8 +298,5 @@ int main(void)
 		cmocka_unit_test(test_shim_expired_at_start),
 		cmocka_unit_test(test_shim_no_lease_file_runs),
 	};
-	int r = cmocka_run_group_tests(tests, NULL, NULL);
-	for (size_t i = 0; i < npaths; i++)
-		free(paths[i]);
-	return r;
+	return shimfx_end(cmocka_run_group_tests(tests, NULL, NULL));
 }

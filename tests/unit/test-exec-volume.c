@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "executor/exec-spec.h"
 #include "executor/exec-status.h"
 #include "executor/exec-volume.h"
+#include "shim-fixture.h"
 
 static void test_spec_volumes_round_trip(void **state)
 {
@@ -110,82 +112,26 @@ static void test_volume_target(void **state)
 
 /* ---- the real shim ---- */
 
-/* Paths live until the end of the run (freed by main). */
-static char *paths[256];
-static size_t npaths;
-
-static char *keep(char *p)
+/* Whether the host's mount table mentions what (a mount left outside the task). */
+static bool host_mounts(const char *what)
 {
-	if (npaths < sizeof(paths) / sizeof(paths[0]))
-		paths[npaths++] = p;
-	return p;
-}
-
-static char *tmpdir(void)
-{
-	static char tmpl[64];
-	snprintf(tmpl, sizeof(tmpl), "/tmp/test-exec-volume-XXXXXX");
-	assert_non_null(mkdtemp(tmpl));
-	return keep(strdup(tmpl));
-}
-
-static char *path2(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-	snprintf(p, n, "%s/%s", a, b);
-	return keep(p);
-}
-
-/* Runs the shim on meta to its end; returns the task's status. */
-static struct exec_status run_shim(const char *meta, struct exec_spec *s)
-{
-	char *sp = path2(meta, "spec");
-	assert_int_equal(exec_spec_write_file(sp, s), 0);
-	const char *exe = getenv("BERTH_EXECUTOR");
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execl(exe, exe, meta, (char *)NULL);
-		_exit(127);
-	}
-	int ws;
-	assert_int_equal(waitpid(pid, &ws, 0), pid);
-	struct exec_status st;
-	assert_int_equal(exec_status_read(meta, &st), 0);
-	return st;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	char *buf = calloc(1, 8192);
-	size_t n = fread(buf, 1, 8191, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static int can_mount(void)
-{
-	return getenv("BERTH_EXECUTOR") && geteuid() == 0;
+	char *c = shimfx_slurp(NULL, "/proc/self/mountinfo");
+	assert_non_null(c);
+	bool found = strstr(c, what) != NULL;
+	free(c);
+	return found;
 }
 
 static void test_shim_bind_mounts(void **state)
 {
-	if (!can_mount())
+	if (!shimfx_can_mount())
 		skip();
-	char *dir = tmpdir();
-	char *meta = path2(dir, "meta");
-	char *sb = path2(dir, "sandbox");
-	char *vol = path2(dir, "vol");
-	char *abs_target = path2(dir, "abs/target"); /* absolute, missing: created */
-	char *vol2 = path2(dir, "vol2");
-	assert_int_equal(mkdir(meta, 0700), 0);
-	assert_int_equal(mkdir(vol, 0755), 0);
-	assert_int_equal(mkdir(vol2, 0755), 0);
+	struct shimfx_dirs d = shimfx_dirs("test-exec-volume");
+	char *vol = shimfx_path(d.dir, "vol");
+	char *abs_target = shimfx_path(d.dir, "abs/target"); /* absolute, missing: created */
+	char *vol2 = shimfx_path(d.dir, "vol2");
+	shimfx_mkdir(vol, 0755, false);
+	shimfx_mkdir(vol2, 0755, false);
 	char *cmd;
 	assert_true(asprintf(&cmd,
 			     "set -e; echo one > data/f; echo two > %s/g;"
@@ -193,106 +139,67 @@ static void test_shim_bind_mounts(void **state)
 			     " grep -c ' %s ' /proc/self/mountinfo > inside", abs_target,
 			     abs_target) > 0);
 	struct exec_volume vols[] = { { vol, "data", 0 }, { vol2, abs_target, 0 } };
-	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1, .cmd = cmd,
+	struct exec_spec s = { .task_id = "t", .sandbox = d.sb, .shell = 1, .cmd = cmd,
 			       .volumes = vols, .nvolumes = 2 };
-	struct exec_status st = run_shim(meta, &s);
+	struct exec_status st = shimfx_run(d.meta, &s);
 	assert_int_equal(st.state, EXEC_EXITED);
 	assert_int_equal(st.exit_code, 0);
 
 	/* Written through the container paths, found in the volumes. */
-	char *f = path2(vol, "f"), *g = path2(vol2, "g");
-	char *c = slurp(f);
-	assert_non_null(c);
-	assert_string_equal(c, "one\n");
-	free(c);
-	c = slurp(g);
-	assert_non_null(c);
-	assert_string_equal(c, "two\n");
-	free(c);
+	shimfx_assert_file(vol, "f", "one\n");
+	shimfx_assert_file(vol2, "g", "two\n");
 	/* Mounted inside the task ... */
-	char *inside = path2(sb, "inside");
-	c = slurp(inside);
-	assert_non_null(c);
-	assert_string_equal(c, "1\n");
-	free(c);
-	char *envf = path2(sb, "env");
-	c = slurp(envf);
+	shimfx_assert_file(d.sb, "inside", "1\n");
 	char *want;
-	assert_true(asprintf(&want, "%s/data|%s\n", sb, abs_target) > 0);
-	assert_string_equal(c, want);
-	free(c);
+	assert_true(asprintf(&want, "%s/data|%s\n", d.sb, abs_target) > 0);
+	shimfx_assert_file(d.sb, "env", want);
 	free(want);
 	/* ... and not outside: the host sees empty mount points. */
-	char *through = path2(sb, "data/f");
-	assert_int_equal(access(through, F_OK), -1);
-	c = slurp("/proc/self/mountinfo");
-	assert_null(strstr(c, abs_target));
-	assert_null(strstr(c, sb));
-	free(c);
+	assert_int_equal(access(shimfx_path(d.sb, "data/f"), F_OK), -1);
+	assert_false(host_mounts(abs_target));
+	assert_false(host_mounts(d.sb));
 	free(cmd);
 }
 
 static void test_shim_read_only(void **state)
 {
-	if (!can_mount())
+	if (!shimfx_can_mount())
 		skip();
-	char *dir = tmpdir();
-	char *meta = path2(dir, "meta");
-	char *sb = path2(dir, "sandbox");
-	char *vol = path2(dir, "vol");
-	assert_int_equal(mkdir(meta, 0700), 0);
-	assert_int_equal(mkdir(vol, 0755), 0);
-	char *pre = path2(vol, "pre");
-	FILE *fp = fopen(pre, "w");
-	fputs("seen\n", fp);
-	fclose(fp);
+	struct shimfx_dirs d = shimfx_dirs("test-exec-volume");
+	char *vol = shimfx_path(d.dir, "vol");
+	shimfx_mkdir(vol, 0755, false);
+	shimfx_write(shimfx_path(vol, "pre"), "seen\n");
 	struct exec_volume vols[] = { { vol, "ro", 1 } };
-	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1,
+	struct exec_spec s = { .task_id = "t", .sandbox = d.sb, .shell = 1,
 			       .cmd = "cat ro/pre > copy; echo x > ro/new",
 			       .volumes = vols, .nvolumes = 1 };
-	struct exec_status st = run_shim(meta, &s);
+	struct exec_status st = shimfx_run(d.meta, &s);
 	assert_int_equal(st.state, EXEC_EXITED);
 	assert_int_not_equal(st.exit_code, 0); /* the write failed */
-	char *copy = path2(sb, "copy");
-	char *c = slurp(copy);
-	assert_string_equal(c, "seen\n"); /* reading works */
-	free(c);
-	char *nw = path2(vol, "new");
-	assert_int_equal(access(nw, F_OK), -1);
-	char *errp = path2(sb, "stderr");
-	c = slurp(errp);
-	assert_non_null(strstr(c, "Read-only"));
-	free(c);
+	shimfx_assert_file(d.sb, "copy", "seen\n"); /* reading works */
+	assert_int_equal(access(shimfx_path(vol, "new"), F_OK), -1);
+	assert_true(shimfx_has(d.sb, "stderr", "Read-only"));
 }
 
 static void test_shim_mount_failure(void **state)
 {
-	if (!can_mount())
+	if (!shimfx_can_mount())
 		skip();
-	char *dir = tmpdir();
-	char *meta = path2(dir, "meta");
-	char *sb = path2(dir, "sandbox");
-	char *vol = path2(dir, "vol");
-	char *missing = path2(dir, "missing");
-	assert_int_equal(mkdir(meta, 0700), 0);
-	assert_int_equal(mkdir(vol, 0755), 0);
+	struct shimfx_dirs d = shimfx_dirs("test-exec-volume");
+	char *vol = shimfx_path(d.dir, "vol");
+	char *missing = shimfx_path(d.dir, "missing");
+	shimfx_mkdir(vol, 0755, false);
 	struct exec_volume vols[] = { { vol, "a", 0 }, { missing, "b", 0 } };
-	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1,
+	struct exec_spec s = { .task_id = "t", .sandbox = d.sb, .shell = 1,
 			       .cmd = "touch ran", .volumes = vols, .nvolumes = 2 };
-	struct exec_status st = run_shim(meta, &s);
+	struct exec_status st = shimfx_run(d.meta, &s);
 	assert_int_equal(st.state, EXEC_EXEC_FAILED);
 	assert_int_equal(st.error, ENOENT);
 	assert_int_equal(st.volume, 2);
-	char *ran = path2(sb, "ran");
-	assert_int_equal(access(ran, F_OK), -1);
-	char *errp = path2(sb, "stderr");
-	char *c = slurp(errp);
-	assert_non_null(strstr(c, missing));
-	free(c);
+	assert_int_equal(access(shimfx_path(d.sb, "ran"), F_OK), -1);
+	assert_true(shimfx_has(d.sb, "stderr", missing));
 	/* Nothing left mounted on the host. */
-	c = slurp("/proc/self/mountinfo");
-	assert_null(strstr(c, sb));
-	free(c);
+	assert_false(host_mounts(d.sb));
 }
 
 /* External volumes without a container path: nothing is bind-mounted, the task uses the
@@ -300,67 +207,43 @@ static void test_shim_mount_failure(void **state)
  * onto itself read-only, inside the task's namespace only. */
 static void test_shim_no_container_path(void **state)
 {
-	if (!can_mount())
+	if (!shimfx_can_mount())
 		skip();
-	char *dir = tmpdir();
-	char *meta = path2(dir, "meta");
-	char *sb = path2(dir, "sandbox");
-	char *vol = path2(dir, "webdata");
-	char *rovol = path2(dir, "rodata");
-	assert_int_equal(mkdir(meta, 0700), 0);
-	assert_int_equal(mkdir(vol, 0755), 0);
-	assert_int_equal(mkdir(rovol, 0755), 0);
+	struct shimfx_dirs d = shimfx_dirs("test-exec-volume");
+	char *vol = shimfx_path(d.dir, "webdata");
+	char *rovol = shimfx_path(d.dir, "rodata");
+	shimfx_mkdir(vol, 0755, false);
+	shimfx_mkdir(rovol, 0755, false);
 	char *cmd;
 	assert_true(asprintf(&cmd,
 			     "echo hello >> %s/readme.txt; echo \"$BERTH_VOLUME_0|$BERTH_VOLUME_1\" > env;"
 			     " grep -c ' %s ' /proc/self/mountinfo > mounts;"
 			     " echo x > \"$BERTH_VOLUME_1/new\" || echo refused > ro", vol, vol) > 0);
 	struct exec_volume vols[] = { { vol, "", 0 }, { rovol, "", 1 } };
-	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1, .cmd = cmd,
+	struct exec_spec s = { .task_id = "t", .sandbox = d.sb, .shell = 1, .cmd = cmd,
 			       .volumes = vols, .nvolumes = 2 };
-	struct exec_status st = run_shim(meta, &s);
+	struct exec_status st = shimfx_run(d.meta, &s);
 	assert_int_equal(st.state, EXEC_EXITED);
 	assert_int_equal(st.exit_code, 0);
-	char *readme = path2(vol, "readme.txt");
-	char *c = slurp(readme);
-	assert_non_null(c);
-	assert_string_equal(c, "hello\n");
-	free(c);
-	char *envf = path2(sb, "env");
-	c = slurp(envf);
+	shimfx_assert_file(vol, "readme.txt", "hello\n");
 	char *want;
 	assert_true(asprintf(&want, "%s|%s\n", vol, rovol) > 0);
-	assert_string_equal(c, want);
-	free(c);
+	shimfx_assert_file(d.sb, "env", want);
 	free(want);
 	/* Not a mount point in the task: used where it is. */
-	char *mounts = path2(sb, "mounts");
-	c = slurp(mounts);
-	assert_string_equal(c, "0\n");
-	free(c);
-	char *rof = path2(sb, "ro");
-	c = slurp(rof);
-	assert_non_null(c);
-	assert_string_equal(c, "refused\n");
-	free(c);
-	char *nw = path2(rovol, "new");
-	assert_int_equal(access(nw, F_OK), -1);
+	shimfx_assert_file(d.sb, "mounts", "0\n");
+	shimfx_assert_file(d.sb, "ro", "refused\n");
+	assert_int_equal(access(shimfx_path(rovol, "new"), F_OK), -1);
 	/* The read-only bind stayed in the task's namespace: writable on the host. */
-	char *probe = path2(rovol, "host");
-	FILE *f = fopen(probe, "w");
-	assert_non_null(f);
-	fclose(f);
-	c = slurp("/proc/self/mountinfo");
-	assert_null(strstr(c, rovol));
-	free(c);
+	shimfx_write(shimfx_path(rovol, "host"), "");
+	assert_false(host_mounts(rovol));
 	free(cmd);
 
 	/* A missing mountpoint fails the task with volume=<n>, as for a bind source. */
-	char *gone = path2(dir, "gone");
-	struct exec_volume bad[] = { { gone, "", 0 } };
-	struct exec_spec s2 = { .task_id = "t", .sandbox = sb, .shell = 1, .cmd = "true",
+	struct exec_volume bad[] = { { shimfx_path(d.dir, "gone"), "", 0 } };
+	struct exec_spec s2 = { .task_id = "t", .sandbox = d.sb, .shell = 1, .cmd = "true",
 				.volumes = bad, .nvolumes = 1 };
-	st = run_shim(meta, &s2);
+	st = shimfx_run(d.meta, &s2);
 	assert_int_equal(st.state, EXEC_EXEC_FAILED);
 	assert_int_equal(st.volume, 1);
 	assert_int_equal(st.error, ENOENT);
@@ -369,25 +252,19 @@ static void test_shim_no_container_path(void **state)
 /* A task without volumes stays in the host's mount namespace. */
 static void test_shim_no_volumes_same_ns(void **state)
 {
-	if (!getenv("BERTH_EXECUTOR"))
+	if (!shimfx_have_shim())
 		skip();
-	char *dir = tmpdir();
-	char *meta = path2(dir, "meta");
-	char *sb = path2(dir, "sandbox");
-	assert_int_equal(mkdir(meta, 0700), 0);
-	struct exec_spec s = { .task_id = "t", .sandbox = sb, .shell = 1,
+	struct shimfx_dirs d = shimfx_dirs("test-exec-volume");
+	struct exec_spec s = { .task_id = "t", .sandbox = d.sb, .shell = 1,
 			       .cmd = "readlink /proc/self/ns/mnt > ns" };
-	struct exec_status st = run_shim(meta, &s);
+	struct exec_status st = shimfx_run(d.meta, &s);
 	assert_int_equal(st.state, EXEC_EXITED);
 	assert_int_equal(st.exit_code, 0);
 	char mine[128] = "";
 	ssize_t n = readlink("/proc/self/ns/mnt", mine, sizeof(mine) - 2);
 	assert_true(n > 0);
 	mine[n] = '\n';
-	char *nsf = path2(sb, "ns");
-	char *c = slurp(nsf);
-	assert_string_equal(c, mine);
-	free(c);
+	shimfx_assert_file(d.sb, "ns", mine);
 }
 
 int main(void)
@@ -401,8 +278,5 @@ int main(void)
 		cmocka_unit_test(test_shim_no_container_path),
 		cmocka_unit_test(test_shim_no_volumes_same_ns),
 	};
-	int r = cmocka_run_group_tests(tests, NULL, NULL);
-	for (size_t i = 0; i < npaths; i++)
-		free(paths[i]);
-	return r;
+	return shimfx_end(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -338,6 +338,15 @@ static int wait_for(atomic_int *v, int want)
 
 /* ---- server tests ---- */
 
+/* An answer evhttp makes itself: JSON like ours, and the connection closed. */
+static void assert_json_error(const char *resp, const char *body)
+{
+	assert_non_null(strstr(resp, "\r\nContent-Type: application/json\r\n"));
+	assert_non_null(strstr(resp, "\r\nConnection: close\r\n"));
+	assert_null(strstr(resp, "text/html"));
+	assert_string_equal(body_of(resp), body);
+}
+
 static void test_reply_json(void **state)
 {
 	_cleanup_free_ char *r = get("GET", "/json");
@@ -352,6 +361,29 @@ static void test_reply_json(void **state)
 
 	_cleanup_free_ char *t = get("TRACE", "/json");
 	assert_true(str_has_prefix(t, "HTTP/1.1 501 "));
+	assert_json_error(t, "{\"message\":\"Not Implemented\"}");
+}
+
+static void test_evhttp_errors_are_json(void **state)
+{
+	static const char *const bad400[] = {
+		"GARBAGE\r\n\r\n",                                  /* no request line */
+		"GET /json\r\nHost: x\r\n\r\n",                     /* no version */
+		"GET /json HTTP/x.y\r\nHost: x\r\n\r\n",            /* bad version */
+		"GET /json HTTP/1.1\r\nNo colon here\r\n\r\n",      /* bad header line */
+		"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad400) / sizeof(bad400[0]); i++) {
+		_cleanup_free_ char *r = roundtrip(bad400[i], strlen(bad400[i]));
+		assert_true(str_has_prefix(r, "HTTP/1.1 400 Bad Request\r\n"));
+		assert_json_error(r, "{\"message\":\"Bad Request\"}");
+	}
+	/* An Expect evhttp does not know. */
+	static const char expect[] = "POST /body HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n"
+				     "Content-Length: 2\r\n\r\nab";
+	_cleanup_free_ char *e = roundtrip(expect, strlen(expect));
+	assert_true(str_has_prefix(e, "HTTP/1.1 417 "));
+	assert_json_error(e, "{\"message\":\"Expectation Failed\"}");
 }
 
 static void test_reply_message_404(void **state)
@@ -386,6 +418,7 @@ static void test_body_limit(void **state)
 		strbuf_release(&req);
 		if (over) {
 			assert_true(str_has_prefix(r, "HTTP/1.1 413 "));
+			assert_json_error(r, "{\"message\":\"Request Entity Too Large\"}");
 			assert_int_equal(atomic_load(&g.body_runs), runs);
 		} else {
 			assert_true(str_has_prefix(r, "HTTP/1.1 200 OK\r\n"));
@@ -682,6 +715,7 @@ int main(void)
 	const struct CMUnitTest server[] = {
 		cmocka_unit_test(test_reply_json),
 		cmocka_unit_test(test_reply_message_404),
+		cmocka_unit_test(test_evhttp_errors_are_json),
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_json_body),
 		cmocka_unit_test(test_query),
