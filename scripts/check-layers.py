@@ -61,6 +61,16 @@ ALLOWED = {
     "tests": ANY,
     "bench": ANY,
 }
+# Where a module may use another only through some of its headers: (user, used) -> those
+# headers. A framework reaches the resource manager through master/rm.h alone; the server
+# also through master/master.h (its life cycle and HTTP handlers).
+THROUGH = {
+    ("apps", "master"): {"src/master/rm.h"},
+    ("jobs", "master"): {"src/master/rm.h"},
+    ("dns", "master"): {"src/master/rm.h"},
+    ("server", "master"): {"src/master/rm.h", "src/master/master.h"},
+}
+
 # State with one owner: a pattern of its use -> the files of src/ that may name it (others
 # go through the owner's functions). tests/ and bench/ may look.
 OWNED = {
@@ -193,6 +203,10 @@ def check_edges(incs):
             continue
         if ALLOWED[a] is not ANY and b not in ALLOWED[a]:
             errors.append("%s: module %s may not use module %s" % (inc.where(), a, b))
+        elif ((a, b) in THROUGH and inc.target not in THROUGH[(a, b)] and
+              not INTERNAL_HEADER.search(inc.target)):  # that one check_internal reports
+            errors.append("%s: module %s uses module %s only through %s"
+                          % (inc.where(), a, b, ", ".join(sorted(THROUGH[(a, b)]))))
     return errors
 
 
@@ -350,6 +364,15 @@ def self_test():
                 "bench/x/b.c": '#include "bench.h"\n',
             })
             self.assertEqual(errs, [])
+
+        def test_through(self):
+            errs = self.verdicts({
+                "src/master/rm.h": "",
+                "src/master/state-json.h": "",
+                "src/apps/a.c": '#include "master/rm.h"\n#include "master/state-json.h"\n',
+            })
+            self.assertEqual(errs, ["src/apps/a.c:2: includes 'master/state-json.h': module "
+                                    "apps uses module master only through src/master/rm.h"])
 
         def test_owned_state(self):
             errs = self.verdicts({
