@@ -290,6 +290,8 @@ void fw_task_forget(struct frameworks *fws, struct fw_task *t);
 /* Writes t's record (fwtasks/<id>) now; an orphan is not stored (0). -EINVAL for a
  * grace_sec that is not finite, or the store's -errno. */
 int fw_task_store(struct frameworks *fws, const struct fw_task *t);
+/* t as /master/state and the operator API show it (fields borrowed from t). */
+void fw_task_view(const struct fw_task *t, struct rm_task_view *v);
 /* A master-made TaskStatus (no uuid) for task_id, new reference. */
 json_t *fw_status_master(const char *task_id, const char *agent_id, const char *state,
 			 const char *reason, const char *message);

@@ -577,6 +577,16 @@ bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *
 	return true;
 }
 
+void fw_task_view(const struct fw_task *t, struct rm_task_view *v)
+{
+	*v = (struct rm_task_view){
+		.id = t->id, .framework_id = t->fw_id, .name = t->name ? t->name : "",
+		.agent_id = t->agent_id, .state = t->state,
+		.role = t->alloc_role ? t->alloc_role : quota_fw_task_role(t), .res = &t->res,
+		.started_usec = t->started_usec, .healthy = -1,
+	};
+}
+
 void frameworks_each_task(struct master *m, bool detail, rm_task_fn fn, void *ctx)
 {
 	(void)detail;
@@ -586,12 +596,8 @@ void frameworks_each_task(struct master *m, bool detail, rm_task_fn fn, void *ct
 		const struct fw_task *t = v;
 		if (!t->fw) /* an orphan: its framework is gone */
 			continue;
-		struct rm_task_view view = {
-			.id = t->id, .framework_id = t->fw_id, .name = t->name ? t->name : "",
-			.agent_id = t->agent_id, .state = t->state,
-			.role = t->alloc_role ? t->alloc_role : quota_fw_task_role(t), .res = &t->res,
-			.started_usec = t->started_usec, .healthy = -1,
-		};
+		struct rm_task_view view;
+		fw_task_view(t, &view);
 		fn(&view, ctx);
 	}
 }

@@ -283,18 +283,9 @@ static void fw_task_announce(evutil_socket_t fd, short what, void *ctx)
 	struct master *m = fa->m;
 	struct fw_task *t = m->fw && anyone(m) ? hmap_get(&m->fw->tasks, fa->task_id) : NULL;
 	if (t) {
-		const char *role = "*";
-		if (t->res.n)
-			role = t->res.v[0].role;
-		json_t *task = json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:s}", "name",
-					 t->name ? t->name : "", "task_id", "value", t->id,
-					 "framework_id", "value", t->fw_id, "agent_id", "value",
-					 t->agent_id, "state", t->state);
-		json_t *res = state_json_resources_v1(&t->res, role);
-		if (json_array_size(res))
-			json_object_set_new(task, "resources", res);
-		else
-			json_decref(res);
+		struct rm_task_view v;
+		fw_task_view(t, &v);
+		json_t *task = state_json_task(&v, NULL, true);
 		publish(m, operator_event_new("TASK_ADDED", json_pack("{s:o}", "task", task)), 0);
 	}
 	free(fa->task_id);
@@ -361,7 +352,7 @@ void operator_event_framework_subscribed(struct master *m, const struct fw_frame
 	if (!anyone(m))
 		return;
 	const char *type = is_new ? "FRAMEWORK_ADDED" : "FRAMEWORK_UPDATED";
-	publish(m, operator_event_new(type, json_pack("{s:o}", "framework", state_json_v1_framework(m, fw))), 0);
+	publish(m, operator_event_new(type, json_pack("{s:o}", "framework", state_json_v1_framework(fw))), 0);
 }
 
 void operator_event_framework_updated(struct master *m, const struct fw_framework *fw)

@@ -856,7 +856,7 @@ json_t *state_json_v1_frameworks(struct master *m)
 	return json_pack("{s:o}", "frameworks", arr);
 }
 
-json_t *state_json_v1_framework(struct master *m, const struct fw_framework *fw)
+json_t *state_json_v1_framework(const struct fw_framework *fw)
 {
 	struct task_lists *tl = task_lists_new();
 	resources_copy(&tl->used, &fw->used);
@@ -864,7 +864,6 @@ json_t *state_json_v1_framework(struct master *m, const struct fw_framework *fw)
 	external_desc(fw, &d);
 	json_t *o = v1_framework(&d, tl);
 	task_lists_free(tl);
-	(void)m;
 	return o;
 }
 

@@ -78,7 +78,7 @@ json_t *state_json_task(const struct rm_task_view *t, const struct m_agent *a, b
  * FRAMEWORK_ADDED). New references. */
 json_t *state_json_v1_agent(const struct m_agent *a);
 struct fw_framework;
-json_t *state_json_v1_framework(struct master *m, const struct fw_framework *fw);
+json_t *state_json_v1_framework(const struct fw_framework *fw);
 /* v1 operator payloads (the get_x objects). New references. */
 json_t *state_json_v1_tasks(struct master *m);
 json_t *state_json_v1_agents(struct master *m);
