@@ -2,7 +2,7 @@
  * use outside src/net/httpc*.c. One struct httpc_xfer is one libcurl easy handle doing one
  * hop of a call, with the bounded buffers and the flags its callbacks set. */
 #pragma once
-#include <curl/curl.h>
+#include "net/curl-dl.h" /* <curl/curl.h>, with libcurl loaded on first use */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -36,6 +36,9 @@ static void global_init(void)
 
 int httpc_global(char *err, size_t errlen)
 {
+	int r = curl_dl_load(err, errlen); /* libcurl is loaded on first use (curl-dl.h) */
+	if (r < 0)
+		return r;
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK) {
 		httpc_set_err(err, errlen, "cannot initialise libcurl: %s",
