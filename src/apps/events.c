@@ -98,8 +98,8 @@ void events_handle(struct apps *m, struct evhttp_request *req)
 		json_decref(types);
 	char remote[64];
 	snprintf(remote, sizeof(remote), "%s", http_request_peer(req));
-	s->st = http_stream_start(req, 200, "text/event-stream;charset=UTF-8", EVENTS_MAX_PENDING,
-				  on_close, s);
+	s->st = http_stream_start(m->base, req, 200, "text/event-stream;charset=UTF-8",
+				  EVENTS_MAX_PENDING, on_close, s);
 	if (!s->st) {
 		json_decref(s->types);
 		free(s);

@@ -513,8 +513,8 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 	}
 	if (id && hmap_get(&fws->removed, id)) {
 		/* Mesos answers a removed framework on the stream, then closes it. */
-		struct http_stream *st = http_stream_start(req, 200, "application/json", 65536, NULL,
-							   NULL);
+		struct http_stream *st = http_stream_start(m->base, req, 200, "application/json",
+							   65536, NULL, NULL);
 		size_t len;
 		json_t *ev = error_event("Framework has been removed");
 		char *rec = recordio_json_record(ev, &len);
@@ -563,8 +563,8 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 	http_add_header(req, "Mesos-Stream-Id", fw->stream_id);
 	fw->link = xcalloc(1, sizeof(*fw->link));
 	fw->link->fw = fw;
-	fw->stream = http_stream_start(req, 200, "application/json", FW_STREAM_MAX_PENDING,
-				       on_stream_close, fw->link);
+	fw->stream = http_stream_start(m->base, req, 200, "application/json",
+				       FW_STREAM_MAX_PENDING, on_stream_close, fw->link);
 	log_info("frameworks", "framework '%s' ('%s') %s", fw->id,
 		 json_string_value(json_object_get(info, "name")),
 		 is_new ? "subscribed" : "re-subscribed");

@@ -202,7 +202,8 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 	m->op_subs = s;
 	m->op_nsubs++;
 	/* The first record may be large (the whole state): the bound applies past it. */
-	s->st = http_stream_start(req, 200, "application/json", OP_MAX_PENDING + len, on_close, s);
+	s->st = http_stream_start(m->base, req, 200, "application/json", OP_MAX_PENDING + len,
+				  on_close, s);
 	if (http_stream_write(s->st, rec, len) < 0)
 		s->dead = true;
 	free(rec);

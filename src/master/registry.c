@@ -282,8 +282,8 @@ void registry_handle_subscribe(struct master *m, struct evhttp_request *req)
 		a->stream = NULL;
 		http_stream_close(old);
 	}
-	a->stream = http_stream_start(req, 200, "application/recordio", STREAM_MAX_PENDING,
-				      on_stream_close, a);
+	a->stream = http_stream_start(m->base, req, 200, "application/recordio",
+				      STREAM_MAX_PENDING, on_stream_close, a);
 	operator_event_agent_registered(m, a, is_new);
 	a->state = AGENT_CONNECTED;
 	a->registrations++;

@@ -54,10 +54,6 @@
 /* A stream's input is only watched for EOF; a client that keeps sending is paused. */
 #define STREAM_INPUT_MAX 4096
 
-/* The loop of the most recent server: all servers of a process share the event loop
- * thread (http.h); used only for a stream whose client left before it started. */
-static struct event_base *last_base;
-
 struct http_server {
 	struct evhttp *http;
 	http_handler_fn handler;
@@ -296,7 +292,6 @@ int http_server_new(struct event_base *base, const char *addr, uint16_t port, si
 	srv->ctx = ctx;
 	srv->port = bound;
 	srv->http = evhttp_new(base);
-	last_base = base;
 	if (!srv->http) {
 		close(fd);
 		free(srv);
@@ -710,7 +705,8 @@ static void stream_conn_closed(struct evhttp_connection *evcon, void *arg)
 	stream_schedule_close(st);
 }
 
-struct http_stream *http_stream_start(struct evhttp_request *req, int code,
+struct http_stream *http_stream_start(struct event_base *base, struct evhttp_request *req,
+				      int code,
 				      const char *content_type, size_t max_pending,
 				      http_stream_close_fn on_close, void *ctx)
 {
@@ -730,7 +726,7 @@ struct http_stream *http_stream_start(struct evhttp_request *req, int code,
 		 * which is ours to free): on_close runs from the loop as for any other end. */
 		evhttp_send_reply_end(req);
 		st->req = NULL;
-		st->base = last_base;
+		st->base = base;
 		stream_schedule_close(st);
 		return st;
 	}

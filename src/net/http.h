@@ -134,11 +134,12 @@ void http_add_header(struct evhttp_request *req, const char *key, const char *va
  *    a raw body of unknown length to an HTTP/1.1 client. `Cache-Control: no-cache` and
  *    `Connection: close` are added unless set; every SSE client we serve decodes chunks.
  *  - Output headers (http_add_header) must be added before http_stream_start.
- *  - Never NULL. If the client already left, on_close is simply scheduled at once. */
+ *  - Never NULL. If the client already left, on_close is simply scheduled at once, on base
+ *    (the loop the request came in on). */
 struct http_stream;
 typedef void (*http_stream_close_fn)(struct http_stream *st, void *ctx);
-struct http_stream *http_stream_start(struct evhttp_request *req, int code,
-				      const char *content_type, size_t max_pending,
+struct http_stream *http_stream_start(struct event_base *base, struct evhttp_request *req,
+				      int code, const char *content_type, size_t max_pending,
 				      http_stream_close_fn on_close, void *ctx);
 /* Queues data; returns 0, or -EPIPE if the stream is already closing or was just cut off
  * for exceeding max_pending (on_close has then been scheduled). */

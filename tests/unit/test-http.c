@@ -150,7 +150,7 @@ static void start_stream(struct evhttp_request *req, enum stream_mode mode)
 {
 	struct stream_ctx *sc = &g.sc;
 	sc->mode = mode;
-	sc->st = http_stream_start(req, 200, "application/json", STREAM_MAX_PENDING,
+	sc->st = http_stream_start(g.base, req, 200, "application/json", STREAM_MAX_PENDING,
 				   stream_on_close, sc);
 	if (mode == MODE_FLOOD) {
 		/* Keep the kernel's buffers small so that bytes pile up in ours. */
