@@ -183,7 +183,7 @@ int fw_task_hold(struct frameworks *fws, struct fw_task *t, struct m_agent *a)
 	}
 	free(t->alloc_role);
 	t->alloc_role = xstrdup(role);
-	a->ntasks++;
+	rm_task_placed(fws->m, a, NULL);
 	if (t->fw) {
 		resources_add(&t->fw->used, &t->res);
 		t->fw->ntasks++;
@@ -198,8 +198,7 @@ void fw_task_release(struct frameworks *fws, struct fw_task *t)
 		return;
 	struct m_agent *a = hmap_get(&fws->m->agents, t->agent_id);
 	ledger_give(fws->m, a, t->alloc_role, NULL, &t->res);
-	if (a && a->ntasks)
-		a->ntasks--;
+	rm_task_gone(fws->m, a, NULL);
 	if (t->fw) {
 		if (resources_subtract(&t->fw->used, &t->res) < 0)
 			resources_release(&t->fw->used);

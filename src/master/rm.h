@@ -194,7 +194,8 @@ int rm_take(struct master *m, struct m_agent *a, const char *role, struct rm_cli
 /* Gives back what an rm_take took. */
 void rm_give(struct master *m, struct m_agent *a, const char *role, struct rm_client *c,
 	     const struct resources *r);
-/* Counts r as a live task of c on a (a->ntasks, the framework's task count) or no more. */
+/* Counts a live task of c on a (a->ntasks, the framework's task count) or one less; a or c
+ * may be NULL. The only writers of a->ntasks. */
 void rm_task_placed(struct master *m, struct m_agent *a, struct rm_client *c);
 void rm_task_gone(struct master *m, struct m_agent *a, struct rm_client *c);
 
