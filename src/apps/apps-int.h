@@ -189,7 +189,6 @@ int apps_store_deletion(struct apps *m, const struct m_app *ma);
 /* Deletes the record of one volume v (an entry of ma->wipe_volumes) of ma's pending wipe,
  * or with v NULL the deletion's own record deleting/<app id>; an absent record is no error. */
 int apps_store_deletion_done(struct apps *m, const struct m_app *ma, const json_t *v);
-bool apps_state_is_terminal(const char *state);
 /* Running and, where the app has them, healthy and ready: counts as capacity. */
 bool apps_instance_up(const struct m_instance *in);
 const char *apps_state_intern(const char *state);

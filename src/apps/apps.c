@@ -38,27 +38,10 @@
 #include "base/util.h"
 #include "apps/apps-int.h"
 
-static const char *const task_states[] = {
-	"TASK_STAGING",	 "TASK_STARTING",    "TASK_RUNNING", "TASK_KILLING",
-	"TASK_FINISHED", "TASK_FAILED",	     "TASK_KILLED",  "TASK_LOST",
-	"TASK_ERROR",	 "TASK_DROPPED",     "TASK_UNREACHABLE", "TASK_GONE",
-	"TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
-};
-
 const char *apps_state_intern(const char *state)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(task_states); i++)
-		if (!strcmp(task_states[i], state))
-			return task_states[i];
-	return "TASK_UNKNOWN";
-}
-
-bool apps_state_is_terminal(const char *s)
-{
-	return !strcmp(s, "TASK_FINISHED") || !strcmp(s, "TASK_FAILED") ||
-	       !strcmp(s, "TASK_KILLED") || !strcmp(s, "TASK_LOST") || !strcmp(s, "TASK_ERROR") ||
-	       !strcmp(s, "TASK_DROPPED") || !strcmp(s, "TASK_GONE") ||
-	       !strcmp(s, "TASK_GONE_BY_OPERATOR");
+	const char *s = task_state_intern(state);
+	return s ? s : "TASK_UNKNOWN";
 }
 
 bool apps_instance_up(const struct m_instance *in)
@@ -508,7 +491,7 @@ void apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 		return;
 	rm_count_status(m->rm, state);
 	in->app->dirty = true;
-	if (apps_state_is_terminal(state)) {
+	if (task_state_terminal(state)) {
 		bool failure = !in->kill_sent || strcmp(state, "TASK_KILLED");
 		if (in->kill_sent && (!strcmp(state, "TASK_FAILED") || !strcmp(state, "TASK_FINISHED")))
 			failure = false; /* it exited while being killed */
@@ -559,7 +542,7 @@ void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap 
 					log_warn("master", "agent '%s' holds more than it offers "
 							   "(task '%s')", a->id, in->task_id);
 				const char *st = json_string_value(json_object_get(rep, "state"));
-				if (st && !apps_state_is_terminal(st)) {
+				if (st && !task_state_terminal(st)) {
 					in->state = apps_state_intern(st);
 					if (!strcmp(in->state, "TASK_RUNNING") && !in->started_at)
 						in->started_at = time_real_usec();

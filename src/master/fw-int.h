@@ -336,5 +336,3 @@ void fw_task_queue(struct frameworks *fws, struct fw_task *t, json_t *launch_rec
 void fw_tasks_tick(struct frameworks *fws);
 struct fw_agent_view *fw_agent_view(struct frameworks *fws, const struct m_agent *a);
 int fw_tasks_load(struct frameworks *fws);
-bool fw_state_terminal(const char *state);
-const char *fw_state_intern(const char *state);

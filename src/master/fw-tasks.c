@@ -38,29 +38,6 @@
 #include "master/fw-int.h"
 #include "model/mesos-resources.h"
 
-static const char *const states[] = {
-	"TASK_STAGING",	 "TASK_STARTING", "TASK_RUNNING",    "TASK_KILLING",
-	"TASK_FINISHED", "TASK_FAILED",	  "TASK_KILLED",     "TASK_ERROR",
-	"TASK_LOST",	 "TASK_DROPPED",  "TASK_UNREACHABLE", "TASK_GONE",
-	"TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
-};
-
-const char *fw_state_intern(const char *state)
-{
-	for (size_t i = 0; state && i < ARRAY_SIZE(states); i++)
-		if (!strcmp(states[i], state))
-			return states[i];
-	return NULL;
-}
-
-bool fw_state_terminal(const char *s)
-{
-	return !strcmp(s, "TASK_FINISHED") || !strcmp(s, "TASK_FAILED") ||
-	       !strcmp(s, "TASK_KILLED") || !strcmp(s, "TASK_ERROR") || !strcmp(s, "TASK_LOST") ||
-	       !strcmp(s, "TASK_DROPPED") || !strcmp(s, "TASK_GONE") ||
-	       !strcmp(s, "TASK_GONE_BY_OPERATOR");
-}
-
 /* The state to report for a task the master no longer knows or that its agent lost. */
 static const char *gone_state(const struct fw_framework *fw)
 {
@@ -269,7 +246,7 @@ void fw_flush(struct frameworks *fws)
 			hmap_get(&fws->m->agents, json_string_value(json_object_get(e, "agent")));
 		/* Killed or gone before its LAUNCH went out: the agent never hears of it (a KILL
 		 * already sent makes it report the task unknown, which ends it). */
-		if (!t || fw_state_terminal(t->state) || t->kill_sent || t->kill_pending || !a)
+		if (!t || task_state_terminal(t->state) || t->kill_sent || t->kill_pending || !a)
 			continue;
 		/* If the agent's stream just broke, it re-registers without the task: the task
 		 * is then reported lost (fw_tasks_tick). */
@@ -348,7 +325,7 @@ static int load_task(const char *key, const char *val, size_t len, uint64_t vers
 	const char *id = json_string_value(json_object_get(j, "task_id"));
 	const char *fid = json_string_value(json_object_get(j, "framework_id"));
 	const char *aid = json_string_value(json_object_get(j, "agent_id"));
-	const char *st = fw_state_intern(json_string_value(json_object_get(j, "state")));
+	const char *st = task_state_intern(json_string_value(json_object_get(j, "state")));
 	const char *res = json_string_value(json_object_get(j, "resources"));
 	struct fw_framework *fw = fid ? hmap_get(&fws->fws, fid) : NULL;
 	struct resources r = RESOURCES_INIT;
@@ -424,7 +401,7 @@ void fw_task_set_status(struct fw_task *t, const json_t *status)
 
 void fw_task_kill(struct frameworks *fws, struct fw_task *t, double grace_sec)
 {
-	if (fw_state_terminal(t->state))
+	if (task_state_terminal(t->state))
 		return;
 	t->grace_sec = grace_sec;
 	struct m_agent *a = hmap_get(&fws->m->agents, t->agent_id);
@@ -521,7 +498,7 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 	if (!t || strcmp(t->agent_id, a->id))
 		return false;
 	const char *uuid = json_string_value(json_object_get(u, "uuid"));
-	const char *state = fw_state_intern(json_string_value(json_object_get(u, "state")));
+	const char *state = task_state_intern(json_string_value(json_object_get(u, "state")));
 	const char *reason = json_string_value(json_object_get(u, "reason"));
 	if (!state || (uuid && seen_uuid(t, uuid)))
 		return true;
@@ -530,7 +507,7 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 	rm_count_status(m, state);
 	if (!strcmp(state, "TASK_RUNNING") && !t->started_usec)
 		t->started_usec = time_real_usec();
-	bool terminal = fw_state_terminal(state);
+	bool terminal = task_state_terminal(state);
 	if (terminal)
 		fw_task_release(fws, t);
 	if (!t->fw) {
@@ -563,10 +540,10 @@ bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *
 	t->agent_gen = v->gen;
 	/* Loaded at start: it holds its share from now on (a task held already keeps it). */
 	fw_task_hold(fws, t, a);
-	const char *st = fw_state_intern(state);
+	const char *st = task_state_intern(state);
 	if (st && !strcmp(st, "TASK_RUNNING") && !t->started_usec)
 		t->started_usec = time_real_usec();
-	if (st && !fw_state_terminal(st) && t->fw && strcmp(st, t->state)) {
+	if (st && !task_state_terminal(st) && t->fw && strcmp(st, t->state)) {
 		t->state = st;
 		fw_task_store(fws, t);
 	}
@@ -677,7 +654,7 @@ int fw_call_acknowledge(struct fw_framework *fw, const json_t *ack, char *err, s
 		return 0; /* an older status: nothing to do */
 	t->acked = true;
 	task_watch(t);
-	if (fw_state_terminal(t->state))
+	if (task_state_terminal(t->state))
 		fw_task_forget(fw->fws, t);
 	else
 		fw_task_queue(fw->fws, t, NULL);

@@ -217,16 +217,27 @@ json_t *task_env_build(const struct app *a, const char *host, const uint32_t *po
 	return env;
 }
 
+/* Every Mesos task state; the terminal ones first. */
+static const char *const task_states[] = {
+	"TASK_FINISHED", "TASK_FAILED",	     "TASK_KILLED",	"TASK_LOST",
+	"TASK_ERROR",	 "TASK_DROPPED",     "TASK_GONE",	"TASK_GONE_BY_OPERATOR",
+	"TASK_STAGING",	 "TASK_STARTING",    "TASK_RUNNING",	"TASK_KILLING",
+	"TASK_UNREACHABLE", "TASK_UNKNOWN",
+};
+#define NTERMINAL 8
+
+const char *task_state_intern(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof(task_states) / sizeof(task_states[0]); i++)
+		if (!strcmp(s, task_states[i]))
+			return task_states[i];
+	return NULL;
+}
+
 bool task_state_terminal(const char *s)
 {
-	static const char *const terminal[] = {
-		"TASK_FINISHED", "TASK_FAILED",	 "TASK_KILLED", "TASK_LOST",
-		"TASK_ERROR",	 "TASK_DROPPED", "TASK_GONE",	"TASK_GONE_BY_OPERATOR",
-	};
-	if (!s)
-		return false;
-	for (size_t i = 0; i < sizeof(terminal) / sizeof(terminal[0]); i++)
-		if (!strcmp(s, terminal[i]))
+	for (size_t i = 0; s && i < NTERMINAL; i++)
+		if (!strcmp(s, task_states[i]))
 			return true;
 	return false;
 }

@@ -29,3 +29,6 @@ json_t *task_env_build(const struct app *a, const char *host, const uint32_t *po
 /* Whether a Mesos task state ("TASK_FINISHED", …) is terminal: FINISHED, FAILED, KILLED,
  * LOST, ERROR, DROPPED, GONE, GONE_BY_OPERATOR. NULL is not. */
 bool task_state_terminal(const char *state);
+/* The static string of a Mesos task state equal to state (so that it can be kept without a
+ * copy), or NULL when state (or NULL) is none. */
+const char *task_state_intern(const char *state);

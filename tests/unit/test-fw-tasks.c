@@ -230,7 +230,7 @@ static void check_loaded(struct fixture *f, size_t i)
 	assert_ptr_equal(t->fw, hmap_get(&f->m->fw->fws, t->fw_id));
 	assert_string_equal(t->agent_id, rows[i].agent);
 	assert_string_equal(t->name, rows[i].name ? rows[i].name : "");
-	assert_ptr_equal(t->state, fw_state_intern(rows[i].state));
+	assert_ptr_equal(t->state, task_state_intern(rows[i].state));
 	struct resources r = RESOURCES_INIT;
 	assert_int_equal(resources_parse(rows[i].res, &r, err, sizeof(err)), 0);
 	char *want = resources_format(&r), *got = resources_format(&t->res);
@@ -267,7 +267,7 @@ static void record_round_trip(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		struct fw_task *t = fw_task_new(fws, f->fw, rows[i].id, rows[i].agent);
 		t->name = rows[i].name ? xstrdup(rows[i].name) : NULL;
-		t->state = fw_state_intern(rows[i].state);
+		t->state = task_state_intern(rows[i].state);
 		assert_int_equal(resources_parse(rows[i].res, &t->res, err, sizeof(err)), 0);
 		t->grace_sec = rows[i].grace;
 		t->acked = rows[i].acked; /* first: fw_task_set_status puts it on watched */
@@ -311,7 +311,7 @@ static void record_round_trip(void **state)
 	 * jansson writes "\n" where text_str writes "\u000a". */
 	struct fw_task *old = fw_task_new(fws, f->fw, "old\"style\\", "agent-02");
 	old->name = xstrdup("old \xc3\xa9");
-	old->state = fw_state_intern("TASK_RUNNING");
+	old->state = task_state_intern("TASK_RUNNING");
 	assert_int_equal(resources_parse("cpus:0.25; mem:64", &old->res, err, sizeof(err)), 0);
 	old->grace_sec = 2.5;
 	json_t *oj = jansson_record(old);

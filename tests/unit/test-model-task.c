@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -60,6 +61,33 @@ static void test_task_ids(void **state)
 	memcpy(longid + sizeof(longid) - 38, "." UUID, 38);
 	longid[sizeof(longid) - 1] = '\0';
 	assert_int_equal(task_id_parse(longid, safe, uuid, &attempt), -EINVAL);
+}
+
+static void test_states(void **state)
+{
+	(void)state;
+	static const char *const terminal[] = { "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED",
+						"TASK_LOST", "TASK_ERROR", "TASK_DROPPED",
+						"TASK_GONE", "TASK_GONE_BY_OPERATOR" };
+	static const char *const live[] = { "TASK_STAGING", "TASK_STARTING", "TASK_RUNNING",
+					    "TASK_KILLING", "TASK_UNREACHABLE", "TASK_UNKNOWN" };
+	for (size_t i = 0; i < sizeof(terminal) / sizeof(terminal[0]); i++) {
+		assert_true(task_state_terminal(terminal[i]));
+		char copy[32];
+		snprintf(copy, sizeof(copy), "%s", terminal[i]);
+		const char *in = task_state_intern(copy);
+		assert_non_null(in);
+		assert_ptr_not_equal(in, copy);
+		assert_string_equal(in, terminal[i]);
+	}
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+		assert_false(task_state_terminal(live[i]));
+		assert_string_equal(task_state_intern(live[i]), live[i]);
+	}
+	assert_false(task_state_terminal(NULL));
+	assert_false(task_state_terminal("task_finished"));
+	assert_null(task_state_intern("TASK_RUNNINGX"));
+	assert_null(task_state_intern(NULL));
 }
 
 static void test_backoff(void **state)
@@ -182,6 +210,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_task_ids),
+		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_java_double),
 		cmocka_unit_test(test_env),
