@@ -60,7 +60,7 @@ static void on_agent_reply(struct evhttp_request *resp, void *ctx)
 	free(p);
 }
 
-void api_files_proxy(struct master *m, struct evhttp_request *req, const char *path)
+void rm_handle_task_files(struct master *m, struct evhttp_request *req, const char *path)
 {
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		http_reply_message(req, 405, "Method not allowed");

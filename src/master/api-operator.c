@@ -116,7 +116,7 @@ static json_t *call_payload(struct master *m, struct evhttp_request *req, const 
 	return json_object();
 }
 
-void api_operator_handle(struct master *m, struct evhttp_request *req)
+void rm_handle_operator(struct master *m, struct evhttp_request *req)
 {
 	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
 	if (meth != EVHTTP_REQ_POST) {

@@ -741,7 +741,7 @@ static void dispatch(struct fw_framework *fw, struct evhttp_request *req, const 
 		http_reply_text(req, code, code == 503 ? err : "");
 }
 
-void frameworks_handle(struct master *m, struct evhttp_request *req)
+void rm_handle_scheduler(struct master *m, struct evhttp_request *req)
 {
 	struct frameworks *fws = m->fw;
 	enum evhttp_cmd_type meth = evhttp_request_get_command(req);

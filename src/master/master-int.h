@@ -20,7 +20,7 @@
 #include "model/task.h"
 #include "net/http.h"
 #include "store/store.h"
-#include "master/master.h"
+#include "master/master.h" /* the HTTP handlers: rm_handle_* */
 #include "master/rm.h"
 #include "master/ledger.h"
 
@@ -95,15 +95,12 @@ void rm_wake_all(struct master *m);
 /* registry.c: agents */
 /* Sends KILL for a task nobody owns (3 s of grace). */
 void registry_kill_unknown(struct m_agent *a, const char *task_id);
-void registry_handle_subscribe(struct master *m, struct evhttp_request *req);
-void registry_handle_heartbeat(struct master *m, struct evhttp_request *req);
 /* The agent a request's JSON body names (*body set, owned by the caller), or NULL with the
  * reply sent (400 malformed, 404 unknown agent). */
 struct m_agent *registry_agent_from_body(struct master *m, struct evhttp_request *req,
 					 json_t **body);
 
 /* updates.c: status-update intake by group commit */
-void updates_handle(struct master *m, struct evhttp_request *req);
 /* Queues a batch of a's status updates (array, taken) to be applied with the other batches
  * of this event-loop iteration in one store commit, after which req (NULL: a simulated
  * agent) is answered with the uuids taken. */
@@ -138,13 +135,11 @@ void registry_free_agent(struct m_agent *a);
  * in the ledger while they run, as the built-in frameworks' are. */
 int frameworks_init(struct master *m);       /* after the agents are loaded */
 void frameworks_free(struct master *m);
-/* POST /api/v1/scheduler */
-void frameworks_handle(struct master *m, struct evhttp_request *req);
-/* A status update for a task no app instance owns: true if a framework owns the task
- * (and took the update), false if nobody does (the caller kills it). */
+/* A status update for a task no built-in framework owns: true if an external framework
+ * owns the task (and took the update), false if nobody does (the caller kills it). */
 bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t *update);
-/* An agent (re)registered reporting a task no app owns: true if a framework owns it (its
- * resources are then held on a again). */
+/* An agent (re)registered reporting a task no built-in framework owns: true if an external
+ * framework owns it (its resources are then held on a). */
 bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *task_id,
 			       const char *state);
 /* An agent became unreachable: its framework tasks are lost. */
@@ -153,9 +148,6 @@ void frameworks_agent_lost(struct master *m, struct m_agent *a);
 void frameworks_each_task(struct master *m, bool detail, rm_task_fn fn, void *ctx);
 /* Every tick (250 ms): offers, rescinds, heartbeats, failover timeouts. */
 void frameworks_tick(struct master *m);
-
-/* api-files.c */
-void api_files_proxy(struct master *m, struct evhttp_request *req, const char *path);
 
 /* ==== operator-stream.c: the operator API's SUBSCRIBE event stream (issue 3) ==== */
 struct fw_task;

@@ -225,7 +225,7 @@ struct m_agent *registry_agent_from_body(struct master *m, struct evhttp_request
 	return a;
 }
 
-void registry_handle_subscribe(struct master *m, struct evhttp_request *req)
+void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 {
 	char err[256];
 	json_t *body;
@@ -307,7 +307,7 @@ void registry_kill_unknown(struct m_agent *a, const char *task_id)
 				   "grace_period_seconds", 3.0));
 }
 
-void registry_handle_heartbeat(struct master *m, struct evhttp_request *req)
+void rm_handle_agent_heartbeat(struct master *m, struct evhttp_request *req)
 {
 	json_t *body;
 	struct m_agent *a = registry_agent_from_body(m, req, &body);

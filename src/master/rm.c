@@ -266,46 +266,12 @@ void rm_each_task(struct master *m, bool detail, rm_task_fn fn, void *ctx)
 	frameworks_each_task(m, detail, fn, ctx);
 }
 
-/* ---- HTTP (master.h) ---- */
-
-void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
-{
-	registry_handle_subscribe(m, req);
-}
-
-void rm_handle_agent_update(struct master *m, struct evhttp_request *req)
-{
-	updates_handle(m, req);
-}
-
-void rm_handle_agent_heartbeat(struct master *m, struct evhttp_request *req)
-{
-	registry_handle_heartbeat(m, req);
-}
-
-void rm_handle_scheduler(struct master *m, struct evhttp_request *req)
-{
-	frameworks_handle(m, req);
-}
-
-void rm_handle_operator(struct master *m, struct evhttp_request *req)
-{
-	api_operator_handle(m, req);
-}
-
-void rm_handle_state(struct master *m, struct evhttp_request *req)
-{
-	state_json_handle(m, req);
-}
+/* ---- HTTP (master.h; the other handlers are in registry.c, updates.c, frameworks.c,
+ * api-operator.c, state-json.c and api-files.c) ---- */
 
 void rm_handle_slaves(struct master *m, struct evhttp_request *req)
 {
 	http_reply_json(req, 200, registry_render_slaves(m));
-}
-
-void rm_handle_task_files(struct master *m, struct evhttp_request *req, const char *path)
-{
-	api_files_proxy(m, req, path);
 }
 
 /* ---- metrics ---- */

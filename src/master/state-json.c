@@ -983,7 +983,7 @@ json_t *state_json_v1_version(void)
 
 /* ---- HTTP ---- */
 
-void state_json_handle(struct master *m, struct evhttp_request *req)
+void rm_handle_state(struct master *m, struct evhttp_request *req)
 {
 	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
 	if (meth != EVHTTP_REQ_GET && meth != EVHTTP_REQ_HEAD) {

@@ -87,7 +87,3 @@ json_t *state_json_v1_roles(struct master *m);
 json_t *state_json_v1_master(struct master *m, struct evhttp_request *req);
 json_t *state_json_v1_version(void);
 
-/* HTTP: GET (or HEAD) /master/state and its aliases. */
-void state_json_handle(struct master *m, struct evhttp_request *req);
-/* HTTP: POST /api/v1, the operator API (api-operator.c). */
-void api_operator_handle(struct master *m, struct evhttp_request *req);

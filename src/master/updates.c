@@ -134,7 +134,7 @@ size_t updates_flush(struct master *m)
 	return ok ? taken : 0;
 }
 
-void updates_handle(struct master *m, struct evhttp_request *req)
+void rm_handle_agent_update(struct master *m, struct evhttp_request *req)
 {
 	json_t *body;
 	struct m_agent *a = registry_agent_from_body(m, req, &body);
