@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "base/util.h"
 #include "cli/cli.h"
+#include "net/loop.h"
 #include "server/server.h"
 #include "volplugin/volplugin.h"
 
@@ -42,12 +43,6 @@ static void usage(FILE *f)
 	      "\n"
 	      "See 'berth help' for the client commands in full.\n",
 	      f);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *ctx)
-{
-	log_info("dev", "received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopexit(ctx, NULL);
 }
 
 /* berth dev's own flag; the others are the master's and the agent's. */
@@ -129,22 +124,16 @@ static int dev_main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
-	struct event *s1 = evsignal_new(base, SIGTERM, on_signal, base);
-	struct event *s2 = evsignal_new(base, SIGINT, on_signal, base);
-	event_add(s1, NULL);
-	event_add(s2, NULL);
 	fprintf(stderr, "berth dev ready: API at %s (agent at http://%s:%u, data in %s)\n", url,
 		ac.http_addr, agent_http_port(a), abs);
-	event_base_dispatch(base);
-	event_free(s1);
-	event_free(s2);
+	int lr = loop_run_until_signal(base, "dev");
 	agent_free(a);
 	volplugin_server_free(vps);
 	volplugin_free(vp);
 	server_free(m);
 	event_base_free(base);
 	log_info("dev", "stopped");
-	return 0;
+	return lr < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "model/attributes.h"
 #include "model/resources.h"
+#include "net/loop.h"
 #include "net/http.h"
 
 #define AGENT_MAX_BODY (64 * 1024)
@@ -266,12 +267,6 @@ static const struct flag_spec specs[] = {
 
 const struct flag_table agent_flags = { specs, ARRAY_SIZE(specs) };
 
-static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
-{
-	log_info("agent", "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopbreak(arg);
-}
-
 int agent_main(int argc, char **argv)
 {
 	struct agent_config cfg = { 0 };
@@ -304,15 +299,9 @@ int agent_main(int argc, char **argv)
 		event_base_free(base);
 		return r == -EINVAL ? 2 : 1;
 	}
-	struct event *sterm = evsignal_new(base, SIGTERM, on_stop_signal, base);
-	struct event *sint = evsignal_new(base, SIGINT, on_stop_signal, base);
-	event_add(sterm, NULL);
-	event_add(sint, NULL);
-	event_base_dispatch(base);
-	event_free(sterm);
-	event_free(sint);
+	r = loop_run_until_signal(base, "agent");
 	agent_free(a);
 	event_base_free(base);
 	log_info("agent", "stopped");
-	return 0;
+	return r < 0 ? 1 : 0;
 }

@@ -7,6 +7,7 @@
 #include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "net/loop.h"
 #include "server/server.h"
 
 static const struct flag_spec specs[] = {
@@ -27,13 +28,6 @@ static const struct flag_spec specs[] = {
 
 const struct flag_table master_flags = { specs, ARRAY_SIZE(specs) };
 
-static void on_signal(evutil_socket_t sig, short what, void *ctx)
-{
-	struct event_base *base = ctx;
-	log_info("master", "received %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopexit(base, NULL);
-}
-
 int master_main(int argc, char **argv)
 {
 	struct master_config cfg = { 0 };
@@ -50,17 +44,11 @@ int master_main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
-	struct event *s1 = evsignal_new(base, SIGTERM, on_signal, base);
-	struct event *s2 = evsignal_new(base, SIGINT, on_signal, base);
-	event_add(s1, NULL);
-	event_add(s2, NULL);
 	fprintf(stderr, "berth master ready: http://%s:%u\n", cfg.http_addr,
 		(unsigned)server_port(m));
-	event_base_dispatch(base);
-	event_free(s1);
-	event_free(s2);
+	r = loop_run_until_signal(base, "master");
 	server_free(m);
 	event_base_free(base);
 	log_info("master", "stopped");
-	return 0;
+	return r < 0 ? 1 : 0;
 }

@@ -16,6 +16,7 @@
 #include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "net/loop.h"
 #include "volplugin/volplugin.h"
 
 struct volplugin_server {
@@ -151,12 +152,6 @@ static const char vp_about[] =
 	"DIR) over the Docker volume plugin protocol on the unix socket PATH, e.g.\n"
 	"/run/docker/plugins/local.sock. Stops on SIGTERM or SIGINT.\n";
 
-static void on_stop(evutil_socket_t sig, short what, void *arg)
-{
-	log_info("volplugin", "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopbreak(arg);
-}
-
 int volplugin_main(int argc, char **argv)
 {
 	struct vp_args args = { 0 };
@@ -195,16 +190,10 @@ int volplugin_main(int argc, char **argv)
 		volplugin_free(vp);
 		return 1;
 	}
-	struct event *sterm = evsignal_new(base, SIGTERM, on_stop, base);
-	struct event *sint = evsignal_new(base, SIGINT, on_stop, base);
-	event_add(sterm, NULL);
-	event_add(sint, NULL);
 	log_info("volplugin", "local volume driver on '%s', volumes in '%s'", sock, root);
-	event_base_dispatch(base);
-	event_free(sterm);
-	event_free(sint);
+	r = loop_run_until_signal(base, "volplugin");
 	volplugin_server_free(srv);
 	volplugin_free(vp);
 	event_base_free(base);
-	return 0;
+	return r < 0 ? 1 : 0;
 }
