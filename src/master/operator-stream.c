@@ -227,13 +227,15 @@ void operator_stream_close_all(struct master *m)
 /* ---- tasks ---- */
 
 /* TASK_ADDED for a built-in framework's task not announced yet (and staged while someone
- * listens). */
+ * listens). Takes t->discovery, announced or not. */
 static void task_announce(struct master *m, const struct rm_task_view *t)
 {
-	if (!t->id || !t->id[0] || hmap_get(&m->op_announced, t->id))
+	if (!t->id || !t->id[0] || hmap_get(&m->op_announced, t->id) ||
+	    t->staged_usec < m->op_announced_since ||
+	    hmap_len(&m->op_announced) >= OP_MAX_ANNOUNCED) {
+		json_decref(t->discovery);
 		return;
-	if (t->staged_usec < m->op_announced_since || hmap_len(&m->op_announced) >= OP_MAX_ANNOUNCED)
-		return;
+	}
 	hmap_put(&m->op_announced, t->id, (void *)1);
 	struct rm_task_view staging = *t;
 	staging.state = "TASK_STAGING";
