@@ -12,7 +12,7 @@ struct metrics;
 /* Loads apps, instances and deployments from the resource manager's store and registers the
  * framework with it. 0 and *out, or -errno (logged). */
 int apps_new(struct master *rm, struct apps **out);
-/* Ends the event streams (before the HTTP server goes). */
+/* Ends the event streams and schedules no more passes (before the HTTP server goes). */
 void apps_stop(struct apps *ap);
 /* Frees everything (NULL is fine), giving back what its tasks hold. Call before rm_free. */
 void apps_free(struct apps *ap);

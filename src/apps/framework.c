@@ -161,8 +161,11 @@ int apps_new(struct master *rm, struct apps **out)
 
 void apps_stop(struct apps *m)
 {
-	if (m)
-		events_close_all(m);
+	if (!m)
+		return;
+	if (m->pass_ev)
+		event_del(m->pass_ev); /* no pass while the master stops */
+	events_close_all(m);
 }
 
 void apps_free(struct apps *m)

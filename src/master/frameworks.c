@@ -279,6 +279,14 @@ static void fw_close_stream(struct fw_framework *fw, const char *error_msg)
 	http_stream_close(st);
 }
 
+void frameworks_close_streams(struct master *m)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; m->fw && hmap_next(&m->fw->fws, &i, &k, &v);)
+		fw_close_stream(v, NULL);
+}
+
 void frameworks_free(struct master *m)
 {
 	struct frameworks *fws = m->fw;

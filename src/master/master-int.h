@@ -93,6 +93,8 @@ const char *rm_task_agent(struct master *m, const char *task_id);
 void rm_wake_all(struct master *m);
 
 /* registry.c: agents */
+/* Ends every agent's stream (at shutdown). */
+void registry_close_streams(struct master *m);
 /* Sends KILL for a task nobody owns (3 s of grace). */
 void registry_kill_unknown(struct m_agent *a, const char *task_id);
 /* The agent a request's JSON body names (*body set, owned by the caller), or NULL with the
@@ -144,6 +146,8 @@ bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *
 			       const char *state);
 /* An agent became unreachable: its framework tasks are lost. */
 void frameworks_agent_lost(struct master *m, struct m_agent *a);
+/* Ends every framework's stream (at shutdown). */
+void frameworks_close_streams(struct master *m);
 /* rm_each_task for the external frameworks' tasks. */
 void frameworks_each_task(struct master *m, bool detail, rm_task_fn fn, void *ctx);
 /* Every tick (250 ms): offers, rescinds, heartbeats, failover timeouts. */

@@ -17,8 +17,9 @@ int rm_new(struct event_base *base, const struct master_config *cfg, struct mast
 /* After the built-in frameworks registered: recovers the external frameworks' tasks (a task
  * id is unique across all frameworks). 0 or -errno. */
 int rm_start(struct master *m);
-/* Commits and answers the status updates read, ends the operator streams (before the HTTP
- * server goes). NULL is fine. */
+/* Commits and answers the status updates read, ends every stream (operator subscribers,
+ * frameworks, agents) before the HTTP server goes; their on_close callbacks run from the
+ * loop, which the caller runs once more before rm_free. NULL is fine. */
 void rm_stop(struct master *m);
 /* Frees m (NULL is fine); rm_stop first. */
 void rm_free(struct master *m);

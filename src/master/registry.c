@@ -299,6 +299,19 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 	json_decref(body);
 }
 
+void registry_close_streams(struct master *m)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
+		struct m_agent *a = v;
+		struct http_stream *st = a->stream;
+		a->stream = NULL; /* its on_close then finds nothing to do */
+		if (st)
+			http_stream_close(st);
+	}
+}
+
 void registry_kill_unknown(struct m_agent *a, const char *task_id)
 {
 	log_info("master", "killing task '%s' on agent '%s': no framework wants it", task_id,

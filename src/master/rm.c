@@ -106,6 +106,8 @@ void rm_stop(struct master *m)
 	updates_flush(m); /* what was read is committed and answered */
 	updates_free(m);
 	operator_stream_close_all(m);
+	frameworks_close_streams(m);
+	registry_close_streams(m);
 }
 
 void rm_free(struct master *m)

@@ -76,7 +76,10 @@ void server_free(struct server *s)
 	 * goes; the frameworks give back what they hold before the ledger goes. */
 	rm_stop(s->rm);
 	apps_stop(s->apps);
+	/* The streams' on_close callbacks run now, while what they point at is alive. */
+	event_base_loop(s->base, EVLOOP_NONBLOCK);
 	http_server_free(s->http);
+	event_base_loop(s->base, EVLOOP_NONBLOCK);
 	apps_free(s->apps);
 	rm_free(s->rm);
 	server_metrics_free(s);
