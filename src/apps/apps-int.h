@@ -151,7 +151,8 @@ int apps_take(struct apps *m, struct m_instance *in, struct m_agent *a, bool res
 	      struct alloc_ctx *ac);
 /* Gives back what apps_take took (a no-op when nothing is). */
 void apps_give(struct apps *m, struct m_instance *in, bool reserved);
-void apps_status_update(struct apps *m, struct m_agent *a, const json_t *update);
+/* Applies a status update from a; false when its task is not a live task of ours on a. */
+bool apps_status_update(struct apps *m, struct m_agent *a, const json_t *update);
 /* An agent (re)registered reporting these tasks (task id -> {task_id, state}). */
 void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap *reported);
 /* An agent is gone for good: its tasks are lost. */

@@ -478,7 +478,7 @@ static void health_update(struct apps *m, struct m_instance *in, const json_t *u
 	}
 }
 
-void apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
+bool apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 {
 	const char *task_id = json_string_value(json_object_get(u, "task_id"));
 	const char *state = apps_state_intern(json_string_value(json_object_get(u, "state")));
@@ -486,9 +486,9 @@ void apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 	const char *message = json_string_value(json_object_get(u, "message"));
 	struct m_instance *in = hmap_get(&m->tasks, task_id);
 	if (!in || !in->agent_id || strcmp(in->agent_id, a->id))
-		return; /* the resource manager routes only this framework's tasks on a here */
+		return false; /* not ours, or not on a: the resource manager goes on */
 	if (seen_uuid(in, uuid))
-		return;
+		return true;
 	rm_count_status(m->rm, state);
 	in->app->dirty = true;
 	if (task_state_terminal(state)) {
@@ -498,7 +498,7 @@ void apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 		if (in->unhealthy_kill)
 			failure = true;
 		task_ended(m, in, state, message, failure);
-		return;
+		return true;
 	}
 	if (!strcmp(state, "TASK_RUNNING") && !in->started_at) {
 		double ts = json_number_value(json_object_get(u, "timestamp"));
@@ -507,14 +507,15 @@ void apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 	const char *reason = json_string_value(json_object_get(u, "reason"));
 	if (reason && !strcmp(reason, "REASON_TASK_READY")) {
 		in->ready = true;
-		return;
+		return true;
 	}
 	if (reason && !strcmp(reason, "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")) {
 		health_update(m, in, u);
-		return;
+		return true;
 	}
 	in->state = state;
 	publish_status(m, in, state, message);
+	return true;
 }
 
 void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap *reported)

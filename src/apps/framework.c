@@ -63,9 +63,9 @@ static const char *op_task_agent(void *ctx, const char *task_id)
 	return in ? (in->agent_id ? in->agent_id : "") : NULL;
 }
 
-static void op_status_update(void *ctx, struct m_agent *a, const json_t *update)
+static bool op_status_update(void *ctx, struct m_agent *a, const json_t *update)
 {
-	apps_status_update(ctx, a, update);
+	return apps_status_update(ctx, a, update);
 }
 
 static void op_agent_registered(void *ctx, struct m_agent *a, const struct hmap *reported)

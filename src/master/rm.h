@@ -156,9 +156,10 @@ struct rm_framework_ops {
 	/* When task_id is one of this framework's tasks: the id of its agent ("" while it has
 	 * none); NULL when it is not. */
 	const char *(*task_agent)(void *ctx, const char *task_id);
-	/* A status update from a for one of its tasks (fields as agent-protocol.md §3), inside
-	 * the store transaction of the updates' group commit. */
-	void (*status_update)(void *ctx, struct m_agent *a, const json_t *update);
+	/* A status update from a (fields as agent-protocol.md §3), inside the store transaction
+	 * of the updates' group commit: true when it is for a task of this framework on a (it
+	 * took the update), false when not (the resource manager asks the next one). */
+	bool (*status_update)(void *ctx, struct m_agent *a, const json_t *update);
 	/* a (re)registered. reported: task id -> {task_id, state} of every task it runs (each
 	 * framework looks up its own). The framework recovers its tasks there that were
 	 * reported and ends as lost those it placed on a that were not. */

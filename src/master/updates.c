@@ -60,20 +60,12 @@ void updates_queue(struct master *m, struct m_agent *a, json_t *updates,
  * nobody (then the task is killed unless it has ended). */
 void rm_route_status(struct master *m, struct m_agent *a, const json_t *u)
 {
-	const char *task_id = json_string_value(json_object_get(u, "task_id"));
-	for (size_t i = 0; i < m->nclients; i++) {
-		struct rm_client *c = m->clients[i];
-		const char *aid = c->ops->task_agent(c->ctx, task_id);
-		if (!aid)
-			continue;
-		if (!strcmp(aid, a->id)) {
-			c->ops->status_update(c->ctx, a, u);
+	for (size_t i = 0; i < m->nclients; i++)
+		if (m->clients[i]->ops->status_update(m->clients[i]->ctx, a, u))
 			return;
-		}
-		break; /* a task of c that is not on a: nobody's here */
-	}
 	if (frameworks_status_update(m, a, u))
 		return;
+	const char *task_id = json_string_value(json_object_get(u, "task_id"));
 	const char *state = json_string_value(json_object_get(u, "state"));
 	if (!task_state_terminal(state))
 		registry_kill_unknown(a, task_id);
