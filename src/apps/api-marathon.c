@@ -93,6 +93,13 @@ static struct m_app *live_app(struct apps *m, struct evhttp_request *req, const 
 	return ma;
 }
 
+/* The live app a URL's id text names, or NULL with the 404 sent. */
+static struct m_app *url_live_app(struct apps *m, struct evhttp_request *req, const char *text)
+{
+	_cleanup_free_ char *id = url_app_id(req, text);
+	return id ? live_app(m, req, id) : NULL;
+}
+
 static void app_tasks_get(struct apps *m, struct evhttp_request *req, struct m_app *ma)
 {
 	json_t *arr = json_array();
@@ -437,10 +444,7 @@ static void queue(struct apps *m, struct evhttp_request *req, const char *app)
 		http_reply_json(req, 200, render_queue(m));
 		return;
 	}
-	_cleanup_free_ char *id = url_app_id(req, app);
-	if (!id)
-		return;
-	struct m_app *ma = live_app(m, req, id);
+	struct m_app *ma = url_live_app(m, req, app);
 	if (!ma)
 		return;
 	ma->failures = 0;
@@ -524,10 +528,7 @@ void apps_http_app_restart(struct apps *m, struct evhttp_request *req, const cha
 void apps_http_app_tasks(struct apps *m, struct evhttp_request *req, const char *arg,
 			 const char *arg2)
 {
-	_cleanup_free_ char *id = url_app_id(req, arg);
-	if (!id)
-		return;
-	struct m_app *ma = live_app(m, req, id);
+	struct m_app *ma = url_live_app(m, req, arg);
 	if (!ma)
 		return;
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE)
@@ -539,10 +540,7 @@ void apps_http_app_tasks(struct apps *m, struct evhttp_request *req, const char 
 void apps_http_app_versions(struct apps *m, struct evhttp_request *req, const char *arg,
 			    const char *arg2)
 {
-	_cleanup_free_ char *id = url_app_id(req, arg);
-	if (!id)
-		return;
-	struct m_app *ma = live_app(m, req, id);
+	struct m_app *ma = url_live_app(m, req, arg);
 	if (ma)
 		versions_get(m, req, ma, arg2);
 }
