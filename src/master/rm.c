@@ -12,7 +12,6 @@
 #include "base/util.h"
 #include "master/fw-int.h"
 #include "master/master-int.h"
-#include "master/state-json.h"
 
 static int load_framework_id(struct master *m)
 {

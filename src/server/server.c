@@ -1,16 +1,11 @@
 /* The master process: the resource manager, the apps framework on it, the HTTP server with
  * the route table (routes.c), the tick. */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
-#include "base/util.h"
 #include "server/server-int.h"
 
 static void on_request(struct evhttp_request *req, void *ctx)
