@@ -29,6 +29,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
@@ -43,7 +44,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/hmap.h"
 #include "base/mem.h"
 #include "base/metrics.h"
 #include "base/strbuf.h"
@@ -70,92 +70,65 @@ struct http_server {
 
 /* ---- observation ----
  *
- * Requests whose server has an observer are entered in `pending` (key: the request's
- * address) from arrival until their reply. evhttp keeps a request alive until the handler
- * replies, even when the client has left (it detaches it), so an entry normally ends with
- * the reply. An entry left behind (a handler that never replies) is replaced when its
- * address is reused, and every entry of a server goes with http_server_free. */
+ * What observe_end needs of a request (its server, arrival time and route) travels with the
+ * request itself, as an input header no client can send: its name starts with a control
+ * character, which no HTTP token may hold, and evhttp frees it with the request. So nothing
+ * is kept per request outside the request (libevent 2.1 gives a request no user data), there
+ * is no table to bound or to forget, and a request its handler never answers leaves nothing
+ * behind. observe_end removes the header before the reply, and a handler that copies the
+ * input headers elsewhere (a proxy) skips names that start with it (HTTP_HIDDEN_HEADER_LEAD). */
 
-struct pending_req {
-	struct http_server *srv;
-	uint64_t start_usec;
-	const char *route;
-};
-
-static struct hmap pending_reqs = HMAP_INIT;
-
-static void pending_key(const struct evhttp_request *req, char *buf, size_t len)
-{
-	snprintf(buf, len, "%p", (const void *)req);
-}
+#define OBSERVE_HEADER HTTP_HIDDEN_HEADER_LEAD "berth-observe"
 
 static void observe_begin(struct http_server *srv, struct evhttp_request *req)
 {
+	/* A client that sends the name anyway (evhttp's parser lets a control character
+	 * through) must not be taken at its word: its header goes, observed or not. */
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	while (evhttp_remove_header(h, OBSERVE_HEADER) == 0)
+		;
 	if (!srv->observer)
 		return;
-	char key[32];
-	pending_key(req, key, sizeof(key));
-	struct pending_req *old = hmap_get(&pending_reqs, key);
-	if (!old && hmap_len(&pending_reqs) >= HTTP_OBSERVE_MAX_PENDING)
-		return;
-	struct pending_req *p = old ? old : xmalloc(sizeof(*p));
-	p->srv = srv;
-	p->start_usec = time_mono_usec();
-	p->route = NULL;
+	const char *route = NULL;
 	if (srv->route) {
 		_cleanup_free_ char *path = http_request_path(req);
 		if (path)
-			p->route = srv->route(evhttp_request_get_command(req), path, srv->route_ctx);
+			route = srv->route(evhttp_request_get_command(req), path, srv->route_ctx);
 	}
-	if (!old)
-		hmap_put(&pending_reqs, key, p);
+	char val[96];
+	snprintf(val, sizeof(val), "%p %" PRIu64 " %p", (void *)srv, time_mono_usec(),
+		 (const void *)route);
+	evhttp_add_header(h, OBSERVE_HEADER, val);
 }
 
 /* Reports the reply to req's observer, if it has one. Call before the reply is sent. */
 static void observe_end(struct evhttp_request *req, int code, bool stream)
 {
-	if (hmap_len(&pending_reqs) == 0)
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *val = h ? evhttp_find_header(h, OBSERVE_HEADER) : NULL;
+	if (!val)
 		return;
-	char key[32];
-	pending_key(req, key, sizeof(key));
-	struct pending_req *p = hmap_del(&pending_reqs, key);
-	if (!p)
+	void *srvp = NULL, *routep = NULL;
+	uint64_t start = 0;
+	int n = sscanf(val, "%p %" SCNu64 " %p", &srvp, &start, &routep);
+	evhttp_remove_header(h, OBSERVE_HEADER);
+	struct http_server *srv = srvp;
+	if (n != 3 || !srv || !srv->observer)
 		return;
 	uint64_t now = time_mono_usec();
 	struct http_observation ob = {
 		.method = http_method_name(evhttp_request_get_command(req)),
-		.route = p->route ? p->route : "other",
+		.route = routep ? (const char *)routep : "other",
 		.status = code,
-		.latency_usec = now > p->start_usec ? now - p->start_usec : 0,
+		.latency_usec = now > start ? now - start : 0,
 		.stream = stream,
 	};
-	struct http_server *srv = p->srv;
-	free(p);
-	if (srv->observer)
-		srv->observer(&ob, srv->observer_ctx);
-}
-
-/* Drops every pending entry of srv. */
-static void observe_forget(struct http_server *srv)
-{
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&pending_reqs, &i, &k, &v);) {
-		struct pending_req *p = v;
-		if (p->srv == srv) {
-			hmap_del(&pending_reqs, k);
-			free(p);
-		}
-	}
-	if (hmap_len(&pending_reqs) == 0)
-		hmap_release(&pending_reqs);
+	srv->observer(&ob, srv->observer_ctx);
 }
 
 void http_server_set_observer(struct http_server *srv, http_route_fn route, http_observer_fn obs,
 			      void *ctx)
 {
-	if (!obs)
-		observe_forget(srv);
 	srv->route = route;
 	srv->route_ctx = ctx;
 	srv->observer = obs;
@@ -323,7 +296,6 @@ void http_server_free(struct http_server *srv)
 {
 	if (!srv)
 		return;
-	observe_forget(srv);
 	evhttp_free(srv->http);
 	free(srv);
 }
