@@ -505,7 +505,7 @@ const char *http_request_peer(struct evhttp_request *req)
 static void set_default_type(struct evhttp_request *req, const char *type)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	if (!evhttp_find_header(h, "Content-Type"))
+	if (type && !evhttp_find_header(h, "Content-Type"))
 		evhttp_add_header(h, "Content-Type", type);
 }
 
@@ -551,6 +551,12 @@ void http_reply_text(struct evhttp_request *req, int code, const char *text)
 {
 	reply_bytes(req, code, "text/plain; charset=utf-8", text ? text : "",
 		    text ? strlen(text) : 0);
+}
+
+void http_reply_bytes(struct evhttp_request *req, int code, const char *type, const char *data,
+		      size_t len)
+{
+	reply_bytes(req, code, type, data, len);
 }
 
 void http_add_header(struct evhttp_request *req, const char *key, const char *value)

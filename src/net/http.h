@@ -116,6 +116,9 @@ void http_reply_json(struct evhttp_request *req, int code, json_t *json);
 void http_reply_message(struct evhttp_request *req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void http_reply_text(struct evhttp_request *req, int code, const char *text);
+/* len bytes of data with Content-Type type (none if NULL; a header added before wins). */
+void http_reply_bytes(struct evhttp_request *req, int code, const char *type, const char *data,
+		      size_t len);
 /* Adds a response header before a reply call. */
 void http_add_header(struct evhttp_request *req, const char *key, const char *value);
 

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "net/route.h"
 #include "server/server-int.h"
+#include "ui/ui.h"
 
 #define M_GET (1u << 0)
 #define M_HEAD (1u << 1)
@@ -100,6 +101,12 @@ static void r_prometheus(struct server *s, struct evhttp_request *req,
 	server_metrics_render(s, req, true);
 }
 
+static void r_ui(struct server *s, struct evhttp_request *req, const struct route_args *a)
+{
+	_cleanup_free_ char *path = http_request_path(req);
+	ui_http_serve(req, path ? path : "/");
+}
+
 /* ---- the table ---- */
 
 static const struct route routes[] = {
@@ -143,6 +150,10 @@ static const struct route routes[] = {
 	{ "/api/berth/agent/heartbeat", M_POST, r_rm_handle_agent_heartbeat },
 	{ "/api/berth/volumes", M_GET, r_apps_http_volumes },
 	{ "/api/berth/tasks/{id}/files/{op}", M_GET, r_task_files },
+	/* The console (docs/console.md): embedded assets. */
+	{ "/", M_GET | M_HEAD, r_ui },
+	{ "/ui", M_GET | M_HEAD, r_ui },
+	{ "/ui/{file}", M_GET | M_HEAD, r_ui },
 };
 
 static unsigned method_bit(enum evhttp_cmd_type m)
