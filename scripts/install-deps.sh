@@ -7,6 +7,10 @@ build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libjansson-dev li
 	libcurl4-openssl-dev libcmocka-dev)
 test_pkgs=(python3 python3-pytest python3-requests procps iproute2 curl openssl etcd-server etcd-client
 	postgresql)
+# The console's browser tests (tests/browser): Debian's chromium, driven from node by
+# playwright-core (npm ci, run by the tests). npm comes with some nodejs builds, not Debian's.
+test_pkgs+=(chromium nodejs)
+command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

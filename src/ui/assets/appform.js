@@ -68,8 +68,8 @@ export function appForm(parent, initial, submit, cancel) {
         } else rest.push(`${d.path || '/'}: ${text}`);
       }
     }
-    general.replaceChildren(h('p', {}, e.body && e.body.message ? e.body.message : e.message), rest.length ? h('ul', {}, rest.map((r) => h('li', {}, r))) : null,
-      e.body && typeof e.body.details === 'string' ? h('p', {}, e.body.details) : null);
+    general.replaceChildren(...[h('p', {}, e.body && e.body.message ? e.body.message : e.message), rest.length ? h('ul', {}, rest.map((r) => h('li', {}, r))) : null,
+      e.body && typeof e.body.details === 'string' ? h('p', {}, e.body.details) : null].filter(Boolean));
   }
   const go = h('button', { type: 'submit', id: 'f-submit' }, initial ? 'Save' : 'Create');
   const f = h('form', { class: 'card', 'aria-label': initial ? 'Edit app' : 'Create app', onsubmit: async (ev) => {
