@@ -14,18 +14,31 @@ static const struct ui_asset *find(const char *name)
 	return NULL;
 }
 
-/* Whether an If-None-Match list ("a", W/"b", or *) names etag. */
-static bool etag_matches(const char *inm, const char *etag)
+bool ui_etag_listed(const char *list, const char *etag)
 {
-	if (!inm)
+	if (!list || !etag)
 		return false;
-	if (!strcmp(inm, "*"))
-		return true;
 	size_t n = strlen(etag);
-	for (const char *p = strstr(inm, etag); p; p = strstr(p + 1, etag))
-		if ((p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+	const char *p = list;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!*p)
+			return false;
+		const char *end = p;
+		while (*end && *end != ',')
+			end++;
+		const char *e = end; /* trim the item's trailing blanks */
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e - p == 1 && *p == '*')
 			return true;
-	return false;
+		if (e - p >= 2 && p[0] == 'W' && p[1] == '/') /* weak comparison */
+			p += 2;
+		if ((size_t)(e - p) == n && !memcmp(p, etag, n))
+			return true;
+		p = end;
+	}
 }
 
 void ui_http_serve(struct evhttp_request *req, const char *path)
@@ -53,7 +66,7 @@ void ui_http_serve(struct evhttp_request *req, const char *path)
 				"frame-ancestors 'none'");
 	const char *inm = evhttp_find_header(evhttp_request_get_input_headers(req),
 					     "If-None-Match");
-	if (etag_matches(inm, a->etag)) {
+	if (ui_etag_listed(inm, a->etag)) {
 		http_reply_bytes(req, 304, NULL, NULL, 0);
 		return;
 	}
