@@ -1,6 +1,7 @@
 // Cluster: resources used/reserved/total, agents, roles with weights and quotas, frameworks.
 import { h, bar, fmt, badge, ago } from './dom.js';
 import { store, operator } from './api.js';
+import { onSamples, plot } from './plots.js';
 
 const KINDS = [['cpus', 'CPU', ''], ['mem', 'Memory', 'MB'], ['disk', 'Disk', 'MB'], ['gpus', 'GPUs', '']];
 
@@ -30,7 +31,9 @@ export function clusterPage(main) {
   const roles = h('tbody');
   const fws = h('tbody');
   const info = h('p', { class: 'muted' });
+  const plots = h('div', { class: 'grid', id: 'plots' });
   main.append(h('h1', {}, 'Cluster'), info, summary,
+    h('h2', {}, 'Last hour'), h('p', { class: 'muted' }, 'From the master\'s /metrics, sampled every 10 s while the console is open.'), plots,
     h('h2', {}, 'Agents'),
     h('div', { class: 'table-wrap' }, h('table', { id: 'agents' }, h('thead', {}, h('tr', {},
       h('th', {}, 'Agent'), h('th', {}, 'State'), h('th', { class: 'hide-narrow' }, 'Attributes'), h('th', {}, 'CPU'), h('th', {}, 'Memory'), h('th', { class: 'hide-narrow' }, 'Disk'), h('th', { class: 'num' }, 'Tasks'))), agents)),
@@ -89,7 +92,12 @@ export function clusterPage(main) {
   }
   const off = store.state.subscribe((st) => { draw(st); loadRoles(); });
   store.state.refresh();
-  return off;
+  const offPlots = onSamples((r) => plots.replaceChildren(
+    plot('Tasks running', r, (x) => x.tasks, ''),
+    plot('CPU used', r, (x) => x.cpusUsed, ''),
+    plot('Memory used', r, (x) => x.memUsed, ' MiB'),
+    plot('Status updates', r, (x) => x.updatesPerSec, '/s')));
+  return () => { off(); offPlots(); };
 }
 
 function pct(a, b) { return b ? `${((100 * (a || 0)) / b).toFixed(1)} %` : '–'; }

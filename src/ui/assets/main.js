@@ -5,6 +5,7 @@ import { appsPage, appPage, newAppPage, queuePage } from './apps.js';
 import { deploymentsPage } from './deployments.js';
 import { sandboxPage } from './sandbox.js';
 import { eventsPage } from './events.js';
+import { startSampling } from './plots.js';
 
 const ROUTES = [
   [/^\/cluster$/, clusterPage, 'cluster'],
@@ -47,4 +48,5 @@ function route() {
 window.addEventListener('hashchange', () => { route(); document.getElementById('main').focus({ preventScroll: true }); });
 const live = document.getElementById('live');
 connectEvents((text, ok) => { live.textContent = ok ? '● live' : `○ ${text}`; live.dataset.ok = ok ? '1' : '0'; });
+startSampling();
 route();
