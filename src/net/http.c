@@ -27,9 +27,10 @@
  */
 #include "net/http.h"
 
+/* before event2/keyvalq_struct.h, which defines its TAILQ macros only when sys/queue.h has not */
+#include <sys/queue.h> /* TAILQ_LAST, TAILQ_FOREACH over evhttp's header lists */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
@@ -75,18 +76,58 @@ struct http_server {
  * character, which no HTTP token may hold, and evhttp frees it with the request. So nothing
  * is kept per request outside the request (libevent 2.1 gives a request no user data), there
  * is no table to bound or to forget, and a request its handler never answers leaves nothing
- * behind. observe_end removes the header before the reply, and a handler that copies the
+ * behind. observe_end empties the header's value once it has reported, and a handler that copies the
  * input headers elsewhere (a proxy) skips names that start with it (HTTP_HIDDEN_HEADER_LEAD). */
 
 #define OBSERVE_HEADER HTTP_HIDDEN_HEADER_LEAD "berth-observe"
+
+/* The header's value: the server, the arrival time and the route, each as 16 hex digits
+ * (printf and scanf would cost more than the rest of the observation). */
+#define OBSERVE_FIELDS 3
+
+static void hex64_put(char *out, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		out[i] = digits[v & 15];
+}
+
+static bool hex64_get(const char *in, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (int i = 0; i < 16; i++) {
+		char c = in[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') :
+			     c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
+		if (d == 16)
+			return false;
+		r = r << 4 | d;
+	}
+	*v = r;
+	return true;
+}
+
+/* The hidden header's entry among h, or NULL. Ours is appended on arrival, so it is found
+ * at the tail; a name whose first byte is not the lead is skipped without a comparison. */
+static struct evkeyval *observe_find(struct evkeyvalq *h)
+{
+	struct evkeyval *kv = TAILQ_LAST(h, evkeyvalq);
+	if (kv && kv->key[0] == HTTP_HIDDEN_HEADER_LEAD[0] && !strcmp(kv->key, OBSERVE_HEADER))
+		return kv;
+	TAILQ_FOREACH(kv, h, next)
+		if (kv->key[0] == HTTP_HIDDEN_HEADER_LEAD[0] && !strcmp(kv->key, OBSERVE_HEADER))
+			return kv;
+	return NULL;
+}
 
 static void observe_begin(struct http_server *srv, struct evhttp_request *req)
 {
 	/* A client that sends the name anyway (evhttp's parser lets a control character
 	 * through) must not be taken at its word: its header goes, observed or not. */
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	while (evhttp_remove_header(h, OBSERVE_HEADER) == 0)
-		;
+	if (observe_find(h))
+		while (evhttp_remove_header(h, OBSERVE_HEADER) == 0)
+			;
 	if (!srv->observer)
 		return;
 	const char *route = NULL;
@@ -95,9 +136,11 @@ static void observe_begin(struct http_server *srv, struct evhttp_request *req)
 		if (path)
 			route = srv->route(evhttp_request_get_command(req), path, srv->route_ctx);
 	}
-	char val[96];
-	snprintf(val, sizeof(val), "%p %" PRIu64 " %p", (void *)srv, time_mono_usec(),
-		 (const void *)route);
+	char val[OBSERVE_FIELDS * 16 + 1];
+	hex64_put(val, (uint64_t)(uintptr_t)srv);
+	hex64_put(val + 16, time_mono_usec());
+	hex64_put(val + 32, (uint64_t)(uintptr_t)route);
+	val[OBSERVE_FIELDS * 16] = '\0';
 	evhttp_add_header(h, OBSERVE_HEADER, val);
 }
 
@@ -105,20 +148,21 @@ static void observe_begin(struct http_server *srv, struct evhttp_request *req)
 static void observe_end(struct evhttp_request *req, int code, bool stream)
 {
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	const char *val = h ? evhttp_find_header(h, OBSERVE_HEADER) : NULL;
-	if (!val)
+	struct evkeyval *kv = h ? observe_find(h) : NULL;
+	if (!kv)
 		return;
-	void *srvp = NULL, *routep = NULL;
-	uint64_t start = 0;
-	int n = sscanf(val, "%p %" SCNu64 " %p", &srvp, &start, &routep);
-	evhttp_remove_header(h, OBSERVE_HEADER);
-	struct http_server *srv = srvp;
-	if (n != 3 || !srv || !srv->observer)
+	const char *val = kv->value;
+	uint64_t srvp = 0, start = 0, routep = 0;
+	bool ok = strlen(val) == OBSERVE_FIELDS * 16 && hex64_get(val, &srvp) &&
+		  hex64_get(val + 16, &start) && hex64_get(val + 32, &routep);
+	kv->value[0] = '\0'; /* observed: a second reply (a bug) is not counted again */
+	struct http_server *srv = (struct http_server *)(uintptr_t)srvp;
+	if (!ok || !srv || !srv->observer)
 		return;
 	uint64_t now = time_mono_usec();
 	struct http_observation ob = {
 		.method = http_method_name(evhttp_request_get_command(req)),
-		.route = routep ? (const char *)routep : "other",
+		.route = routep ? (const char *)(uintptr_t)routep : "other",
 		.status = code,
 		.latency_usec = now > start ? now - start : 0,
 		.stream = stream,

@@ -37,17 +37,34 @@ def free_port():
         return s.getsockname()[1]
 
 
-_port_block = {"next": 21000}
+def _port_slice():
+    """This pytest process's share of 21000-32000: all of it, or under pytest-xdist one slice
+    per worker (PYTEST_XDIST_WORKER=gwN of PYTEST_XDIST_WORKER_COUNT), so that agents of tests
+    running side by side never offer the same ports."""
+    lo, hi = 21000, 32000
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if worker.startswith("gw") and worker[2:].isdigit() and count > 1:
+        width = (hi - lo) // count
+        lo += int(worker[2:]) % count * width
+        hi = lo + width
+    return lo, hi
+
+
+_port_block = {"next": None}
 
 
 def port_range(size=100):
     """A block of ports for an agent's ports(*) resource, distinct from other agents' blocks in
     this session, below the kernel's ephemeral range (32768+). Returns (lo, hi)."""
+    first, last = _port_slice()
     while True:
+        if _port_block["next"] is None:
+            _port_block["next"] = first
         lo = _port_block["next"]
         _port_block["next"] += size
-        if _port_block["next"] > 32000:
-            _port_block["next"] = 21000
+        if _port_block["next"] > last:
+            _port_block["next"] = first
         hi = lo + size - 1
         if _range_free(lo, min(hi, lo + 4)):
             return lo, hi
