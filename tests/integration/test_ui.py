@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from helpers import port_range
+
 ROOT = Path(__file__).resolve().parents[2]
 BROWSER_DIR = ROOT / "tests" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -77,8 +79,9 @@ def _shots(cluster):
 
 def test_console_in_browser(cluster, capsys):
     _node_env()
+    lo, hi = port_range()
     dev = cluster.dev(extra=["--agent-attributes", "rack:r1", "--agent-resources",
-                             "cpus(*):4; mem(*):4096; disk(*):4096; ports(*):[31000-31200]"])
+                             "cpus(*):4; mem(*):4096; disk(*):4096; ports(*):[%d-%d]" % (lo, hi)])
     r = _run_browser("flows", dev.url, _shots(cluster), 400)
     with capsys.disabled():
         sys.stdout.write("\n" + r.stdout)
