@@ -4,6 +4,7 @@ in a real browser — Debian's chromium, headless, driven by tests/browser/conso
 
 Screenshots go to $BERTH_SCREENSHOTS when set (`make screenshots` sets docs/screenshots),
 else into the test's work dir."""
+import fcntl
 import os
 import shutil
 import subprocess
@@ -58,11 +59,13 @@ def _node_env():
                     "chromium package (scripts/install-deps.sh --test installs it)" % CHROMIUM)
     for tool in ("node", "npm"):
         assert shutil.which(tool), "%s is missing: scripts/install-deps.sh --test installs it" % tool
-    if not (BROWSER_DIR / "node_modules" / "playwright-core").exists():
-        r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BROWSER_DIR,
-                           env=dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1"),
-                           capture_output=True, text=True, timeout=600)
-        assert r.returncode == 0, "npm ci in tests/browser failed:\n" + r.stdout + r.stderr
+    with open(BROWSER_DIR / "package.json") as lockf:  # one `npm ci` at a time (pytest workers)
+        fcntl.flock(lockf, fcntl.LOCK_EX)
+        if not (BROWSER_DIR / "node_modules" / "playwright-core").exists():
+            r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BROWSER_DIR,
+                               env=dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1"),
+                               capture_output=True, text=True, timeout=600)
+            assert r.returncode == 0, "npm ci in tests/browser failed:\n" + r.stdout + r.stderr
 
 
 def _run_browser(mode, url, shots, timeout):
