@@ -157,6 +157,25 @@ async function flows() {
   await until('/ui-stuck gone', async () => !(await api('GET', '/v2/apps')).apps.some((a) => a.id === '/ui-stuck'));
   log('destroyed /ui-stuck');
 
+  // A stateful app: its volumes per instance; destroying it wipes them, confirmed by typing its id.
+  await api('POST', '/v2/apps', { id: '/ui-db', cmd: 'echo kept > data/f; sleep 1000', cpus: 0.01, mem: 16, instances: 1,
+    container: { type: 'MESOS', volumes: [{ containerPath: 'data', mode: 'RW', persistent: { size: 8 } }] } });
+  await go('#/app/ui-db');
+  await until('/ui-db running', async () => (await page.textContent('#app-instances')).startsWith('1 running'));
+  await until('its volume row', async () => (await page.textContent('#volumes tbody')).includes('data'));
+  log('volumes of /ui-db:', JSON.stringify((await page.textContent('#volumes tbody tr')).trim()));
+  await shot('stateful-app');
+  await page.click('button:has-text("Destroy")');
+  const ok = 'dialog button[type=submit]';
+  if (!(await page.isDisabled(ok))) throw new Error('destroy of a stateful app allowed before its id was typed');
+  await page.fill('#confirm-id', '/ui-d');
+  if (!(await page.isDisabled(ok))) throw new Error('destroy allowed with a wrong id typed');
+  await page.fill('#confirm-id', '/ui-db');
+  await page.click(ok);
+  await until('/ui-db gone with its volumes', async () => !(await api('GET', '/v2/apps')).apps.some((a) => a.id === '/ui-db') &&
+    !(await api('GET', '/api/berth/volumes')).volumes.some((v) => v.app === '/ui-db'));
+  log('destroyed /ui-db with wipe after typing its id');
+
   // Keyboard: the first Tab reaches the skip link; phone width: nothing wider than the screen.
   await page.goto(`${BASE}/#/apps`);
   await page.reload();

@@ -84,11 +84,12 @@ export function appPage(main, [rawId]) {
   const p = `/v2/apps/${appPath(id)}`;
   const head = h('div'); const why = h('section', { 'aria-labelledby': 'why-h' }); const tasksEl = h('div');
   const versions = h('div'); const deps = h('div');
-  main.append(h('p', {}, h('a', { href: '#/apps' }, '‹ Apps')), head, why, h('h2', {}, 'Tasks'), tasksEl, h('h2', {}, 'Deployments'), deps, h('h2', {}, 'Versions'), versions);
+  const vols = h('section');
+  main.append(h('p', {}, h('a', { href: '#/apps' }, '‹ Apps')), head, why, h('h2', {}, 'Tasks'), tasksEl, vols, h('h2', {}, 'Deployments'), deps, h('h2', {}, 'Versions'), versions);
   let app = null; let q = null; let state = null; let tasks = []; let taskPage = 1; let gone = false;
   const scaleIn = h('input', { id: 'scale-n', type: 'number', min: 0, step: 1, class: 'narrow' });
 
-  function stateful(a) { return ((a.container && a.container.volumes) || []).some((v) => v.persistent); }
+  function stateful(a) { return ((a.container && a.container.volumes) || []).some((v) => v.persistent || v.external); }
   function drawHead() {
     if (!app) { head.replaceChildren(h('h1', {}, id), h('p', {}, gone ? 'This app does not exist (or was destroyed).' : 'Loading…')); return; }
     const s = appStatus(app, q);
@@ -162,6 +163,18 @@ export function appPage(main, [rawId]) {
     try { tasks = (await get(`${p}/tasks`)).tasks || []; } catch { tasks = []; }
     drawTasks(); drawWhy();
   }
+  async function loadVolumes() {
+    if (!app || !stateful(app)) { vols.replaceChildren(); return; }
+    try {
+      const all = ((await get('/api/berth/volumes')).volumes || []).filter((v) => v.app === id).sort((a, b) => a.index - b.index);
+      vols.replaceChildren(h('h2', {}, 'Volumes'), h('div', { class: 'table-wrap' }, h('table', { id: 'volumes' },
+        h('thead', {}, h('tr', {}, h('th', { class: 'num' }, 'Instance'), h('th', {}, 'Path'), h('th', {}, 'Volume'), h('th', {}, 'Size / driver'), h('th', {}, 'Host'), h('th', {}, 'State'))),
+        h('tbody', {}, all.length ? all.map((v) => h('tr', {}, h('td', { class: 'num' }, v.index ?? '–'), h('td', {}, v.containerPath),
+          h('td', {}, v.persistenceId || v.name || '–'), h('td', {}, v.sizeMiB !== undefined ? `${v.sizeMiB} MiB` : v.driver || '–'),
+          h('td', {}, v.host || '–'), h('td', {}, badge(v.state || 'waiting'))))
+          : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No volumes yet.'))))));
+    } catch (e) { vols.replaceChildren(h('p', { class: 'muted' }, `Volumes unavailable: ${e.message}`)); }
+  }
   async function loadVersions() {
     try {
       const vs = ((await get(`${p}/versions`)).versions || []).slice(0, 20);
@@ -176,7 +189,7 @@ export function appPage(main, [rawId]) {
   const offs = [
     store.apps.subscribe((d) => {
       const a = (d || []).find((x) => x.id === id);
-      gone = !a && d !== null; app = a || null; drawHead(); loadTasks(); if (a) loadVersions();
+      gone = !a && d !== null; app = a || null; drawHead(); loadTasks(); if (a) { loadVersions(); loadVolumes(); }
     }),
     store.queue.subscribe((d) => { q = (d || []).find((x) => x.app.id === id) || null; drawHead(); drawWhy(); }),
     store.state.subscribe((d) => { state = d; drawWhy(); }),
