@@ -176,6 +176,14 @@ async function flows() {
     !(await api('GET', '/api/berth/volumes')).volumes.some((v) => v.app === '/ui-db'));
   log('destroyed /ui-db with wipe after typing its id');
 
+  // Roll the app back to its first version (1 instance, as created) from its version list.
+  await go('#/app/ui-web');
+  await page.waitForSelector('#versions li button', { timeout: T });
+  const nv = (await page.$$('#versions li')).length;
+  await page.click('#versions li:last-child button');
+  await until('/ui-web back to its first version', async () => (await page.textContent('#app-instances')).startsWith('1 running / 1 wanted'));
+  log(`rolled /ui-web back to the oldest of its ${nv} versions: 1 instance`);
+
   // Keyboard: the first Tab reaches the skip link; phone width: nothing wider than the screen.
   await page.goto(`${BASE}/#/apps`);
   await page.reload();
