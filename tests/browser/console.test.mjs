@@ -157,6 +157,16 @@ async function flows() {
   await until('/ui-stuck gone', async () => !(await api('GET', '/v2/apps')).apps.some((a) => a.id === '/ui-stuck'));
   log('destroyed /ui-stuck');
 
+  // A failing app: its last task failure, with the message, beside why it waits.
+  await api('POST', '/v2/apps', { id: '/ui-fail', cmd: 'echo boom >&2; exit 3', cpus: 0.01, mem: 16 });
+  await go('#/app/ui-fail');
+  const failure = await until('the last task failure', async () => {
+    const el = await page.$('#last-failure'); const t = el ? await el.textContent() : '';
+    return t.includes('TASK_FAILED') && t.includes('Command exited with status 3') && t;
+  });
+  log('last failure shown:', JSON.stringify(failure));
+  await api('DELETE', '/v2/apps/ui-fail');
+
   // A stateful app: its volumes per instance; destroying it wipes them, confirmed by typing its id.
   await api('POST', '/v2/apps', { id: '/ui-db', cmd: 'echo kept > data/f; sleep 1000', cpus: 0.01, mem: 16, instances: 1,
     container: { type: 'MESOS', volumes: [{ containerPath: 'data', mode: 'RW', persistent: { size: 8 } }] } });

@@ -1,6 +1,6 @@
 // Apps: the filterable, paged list; one app with its tasks and actions; the create form.
 import { h, bar, fmt, badge, ago, toast, dialog, pager } from './dom.js';
-import { api, get, store, appPath, ApiError } from './api.js';
+import { api, get, store, appPath } from './api.js';
 import { whyWaiting } from './why.js';
 import { appForm } from './appform.js';
 
@@ -220,4 +220,3 @@ export function queuePage(main) {
     store.apps.subscribe((d) => { apps = {}; for (const a of d || []) apps[a.id] = a; draw(); })];
   return () => offs.forEach((f) => f());
 }
-void ApiError;

@@ -1,6 +1,6 @@
 // Events: the live /v2/events stream, newest first (the last 500 kept in memory).
-import { h, ago } from './dom.js';
-import { onEvent, recentEvents } from './api.js';
+import { h } from './dom.js';
+import { onEvent, recentEvents, EVENT_TYPES } from './api.js';
 
 function summary(e) {
   const d = e.data;
@@ -12,8 +12,7 @@ export function eventsPage(main, _args, query) {
   const body = h('tbody');
   const types = h('select', { id: 'ev-type', onchange: () => { filter = types.value; draw(); } },
     h('option', { value: '' }, 'all'),
-    [...new Set(['status_update_event', 'api_post_event', 'deployment_info', 'deployment_success', 'deployment_failed', 'instance_changed_event', 'health_status_changed_event', 'app_terminated_event'])]
-      .map((t) => h('option', { value: t, selected: t === filter }, t)));
+    EVENT_TYPES.map((t) => h('option', { value: t, selected: t === filter }, t)));
   main.append(h('h1', {}, 'Events'),
     h('div', { class: 'toolbar' }, h('div', {}, h('label', { for: 'ev-type' }, 'Type'), types)),
     h('p', { class: 'muted' }, 'Live from /v2/events since this page was opened (the last 500).'),
@@ -27,5 +26,5 @@ export function eventsPage(main, _args, query) {
   draw();
   let pending = null;
   const off = onEvent(() => { if (!pending) pending = setTimeout(() => { pending = null; draw(); }, 250); });
-  return () => { off(); clearTimeout(pending); void ago; };
+  return () => { off(); clearTimeout(pending); };
 }
