@@ -145,6 +145,11 @@ async function flows() {
   await shot('queue');
   await go('#/apps');
   await page.waitForSelector('#apps tbody tr[data-app]', { timeout: T });
+  // Live: an app created elsewhere appears without a reload, sooner than the 15-s safety poll.
+  const t0 = Date.now();
+  await api('POST', '/v2/apps', { id: '/ui-elsewhere', cmd: 'sleep 1000', cpus: 0.01, mem: 16, instances: 1 });
+  await until('the new app in the list', async () => (await page.$('#apps tbody tr[data-app="/ui-elsewhere"]')) !== null, 8000);
+  log(`an app created through the API appeared in the list after ${Date.now() - t0} ms`);
   await shot('apps');
   await go('#/events');
   await page.waitForSelector('main table tbody tr', { timeout: T });
