@@ -93,6 +93,7 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 	struct m_deployment *old_dep = target->deploy;
 	target->deploy = NULL;
 	struct m_deployment *d = apps_deployment_new(m, target, action);
+	d->original = old_def ? json_incref(old_def->json) : NULL;
 	int r = store_txn_begin(m->store);
 	if (r == 0) {
 		r = put_app_and_version(m, target);
@@ -111,8 +112,7 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 			store_txn_abort(m->store);
 	}
 	if (r < 0) {
-		free(d->app_id);
-		free(d);
+		apps_deployment_free(d);
 		target->def = old_def;
 		snprintf(target->config_version, sizeof(target->config_version), "%s", old_cv);
 		target->deploy = old_dep;
@@ -127,8 +127,7 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 	if (old_dep) {
 		log_info("master", "deployment '%s' of '%s' superseded", old_dep->id, def->id);
 		apps_deployment_failed_event(m, old_dep, "superseded by a forced change");
-		free(old_dep->app_id);
-		free(old_dep);
+		apps_deployment_free(old_dep);
 	}
 	app_free(old_def);
 	if (config_change) {
@@ -237,7 +236,7 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 	http_add_header(req, "Location", loc);
 	free(loc);
 	http_add_header(req, "Marathon-Deployment-Id", ma->deploy->id);
-	http_reply_json(req, 201, render_app(m, ma, false, true, true, false));
+	http_reply_json(req, 201, render_app(m, ma, RENDER_COUNTS | RENDER_DEPLOYMENTS));
 }
 
 /* PUT (partial or full) and PATCH of one app. */
@@ -430,8 +429,7 @@ void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 	}
 	if (ma->deploy) {
 		apps_deployment_failed_event(m, ma->deploy, "the app was deleted");
-		free(ma->deploy->app_id);
-		free(ma->deploy);
+		apps_deployment_free(ma->deploy);
 		ma->deploy = NULL;
 	}
 	ma->deleting = true;

@@ -14,3 +14,6 @@ void api_apps_create(struct apps *m, struct evhttp_request *req);
 void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id, bool patch);
 void api_apps_restart(struct apps *m, struct evhttp_request *req, const char *id);
 void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id);
+
+/* api-info.c: GET /v2/info's body. */
+json_t *api_info(struct apps *m);

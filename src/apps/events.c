@@ -27,6 +27,7 @@ struct ev_sub {
 	struct apps *m;
 	struct http_stream *st;
 	json_t *types; /* array of event types, or NULL for all */
+	bool light;    /* plan-format=light: deployment events' plan without original/target */
 	struct ev_sub *prev, *next;
 };
 
@@ -96,6 +97,9 @@ void events_handle(struct apps *m, struct evhttp_request *req)
 	s->types = json_array_size(types) ? types : NULL;
 	if (!s->types)
 		json_decref(types);
+	char *pf = http_query_get(req, "plan-format");
+	s->light = pf && !strcmp(pf, "light");
+	free(pf);
 	char remote[64];
 	snprintf(remote, sizeof(remote), "%s", http_request_peer(req));
 	s->st = http_stream_start(m->base, req, 200, "text/event-stream;charset=UTF-8",
@@ -119,22 +123,38 @@ void events_handle(struct apps *m, struct evhttp_request *req)
 	free(f);
 }
 
-void events_publish(struct apps *m, const char *type, json_t *payload)
+void events_publish_plan(struct apps *m, const char *type, json_t *light, json_t *heavy)
 {
 	if (!m->subs) {
-		json_decref(payload);
+		json_decref(light);
+		json_decref(heavy);
 		return;
 	}
-	size_t len;
-	char *f = frame(type, payload, &len);
-	json_decref(payload);
-	/* One copy of the event however many subscribers still have it queued. */
-	struct http_shared *sh = http_shared_new(f, len);
-	free(f);
-	for (struct ev_sub *s = m->subs; s; s = s->next)
-		if (wants(s, type))
-			http_stream_write_shared(s->st, sh); /* -EPIPE: it is being cut off */
-	http_shared_unref(sh);
+	json_t *payload[2] = { light, heavy };
+	struct http_shared *sh[2] = { NULL, NULL };
+	for (struct ev_sub *s = m->subs; s; s = s->next) {
+		if (!wants(s, type))
+			continue;
+		int k = s->light || light == heavy ? 0 : 1;
+		if (!sh[k]) {
+			size_t len;
+			char *f = frame(type, payload[k], &len);
+			/* One copy of the event however many subscribers still have it queued. */
+			sh[k] = http_shared_new(f, len);
+			free(f);
+		}
+		http_stream_write_shared(s->st, sh[k]); /* -EPIPE: it is being cut off */
+	}
+	for (int k = 0; k < 2; k++) {
+		if (sh[k])
+			http_shared_unref(sh[k]);
+		json_decref(payload[k]);
+	}
+}
+
+void events_publish(struct apps *m, const char *type, json_t *payload)
+{
+	events_publish_plan(m, type, payload, json_incref(payload));
 }
 
 void events_tick(struct apps *m)

@@ -124,7 +124,8 @@ class Api:
 
     # --- Marathon helpers ---
     def tasks(self, app_id):
-        r = self.get("/v2/apps%s/tasks" % app_id)
+        # embed=berth: berth's extras (each task's "index"), which these tests read.
+        r = self.get("/v2/apps%s/tasks?embed=berth" % app_id)
         assert r.status_code == 200, (r.status_code, r.text)
         return r.json()["tasks"]
 
@@ -132,7 +133,7 @@ class Api:
         return [t for t in self.tasks(app_id) if t.get("state") == "TASK_RUNNING"]
 
     def app(self, app_id):
-        r = self.get("/v2/apps%s" % app_id)
+        r = self.get("/v2/apps%s?embed=berth" % app_id)
         assert r.status_code == 200, (r.status_code, r.text)
         return r.json()["app"]
 
