@@ -359,7 +359,7 @@ class SseClient:
     headers (a slow subscriber)."""
 
     def __init__(self, base_url, types=(), accept="text/event-stream", rcvbuf=None,
-                 read=True, timeout=10.0, method="GET"):
+                 read=True, timeout=10.0, method="GET", query=""):
         host, port = base_url.replace("http://", "").rstrip("/").split(":")
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
@@ -367,7 +367,7 @@ class SseClient:
         self.sock.settimeout(timeout)
         self.sock.connect((host, int(port)))
         self.t0 = time.monotonic()
-        q = "&".join("event_type=%s" % t for t in types)
+        q = "&".join(["event_type=%s" % t for t in types] + ([query] if query else []))
         path = "/v2/events" + ("?" + q if q else "")
         hdrs = "Host: %s:%s\r\n" % (host, port)
         if accept is not None:
