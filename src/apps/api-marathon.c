@@ -116,6 +116,8 @@ static struct m_app *url_live_app(struct apps *m, struct evhttp_request *req, co
 
 static void app_tasks_get(struct apps *m, struct evhttp_request *req, struct m_app *ma)
 {
+	if (api_tasks_text(m, req, ma))
+		return;
 	bool extras = want_extras(req);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < ma->ninst; i++)
@@ -237,6 +239,8 @@ static void app_tasks_delete(struct apps *m, struct evhttp_request *req, struct 
 
 static void tasks_list(struct apps *m, struct evhttp_request *req)
 {
+	if (api_tasks_text(m, req, NULL))
+		return;
 	json_t *status = http_query_all(req, "status");
 	json_t *st2 = http_query_all(req, "status[]");
 	json_array_extend(status, st2);

@@ -105,3 +105,37 @@ def test_every_marathon_endpoint_and_event_parses_strictly(one):
     lp = light.of_type("deployment_info")[0]["plan"]
     assert "original" in hp and "target" in hp and set(lp) == {"id", "steps", "version"}
     assert heavy.of_type("deployment_info")[0]["currentStep"]["actions"][0]["action"]
+
+
+def test_tasks_as_text_plain(one):
+    """Accept: text/plain gives Marathon's line format (compat.md §10.7)."""
+    api = one.m.api
+    ok(api.post("/v2/apps", app_def("/tx/web", "exec sleep 3600", instances=2,
+                                    portDefinitions=[{"port": 0}, {"port": 0}])), 201)
+    ok(api.post("/v2/apps", app_def("/tx/noports", "exec sleep 3600", instances=1,
+                                    portDefinitions=[])), 201)
+    wait_until(lambda: len(api.running("/tx/web")) == 2 and len(api.running("/tx/noports")) == 1,
+               20, what="3 running tasks")
+    web = ok(api.get("/v2/apps/tx/web"))["app"]
+    sp = [p["port"] for p in web["portDefinitions"]]
+    want_web = ""
+    for i, port in enumerate(sp):
+        want_web += "tx_web\t%d\t" % port + "".join(
+            "%s:%d\t" % (t["host"], t["ports"][i]) for t in web["tasks"]) + "\n"
+    host = api.tasks("/tx/noports")[0]["host"]
+    want_np = "tx_noports\t \t%s\t\n" % host
+
+    r = api.get("/v2/apps/tx/web/tasks", headers={"Accept": "text/plain"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+    # the tasks' order within a line is berth's; compare the endpoints as sets
+    def norm(text):
+        return sorted((ln.split("\t")[0], ln.split("\t")[1], tuple(sorted(ln.split("\t")[2:])))
+                      for ln in text.splitlines())
+    assert r.text.endswith("\t\n") and norm(r.text) == norm(want_web), (r.text, want_web)
+    r = api.get("/v2/tasks", headers={"Accept": "text/plain"})
+    assert r.status_code == 200
+    assert norm(r.text) == norm(want_np + want_web), (r.text, want_np + want_web)
+    assert r.text.startswith("tx_noports\t"), "apps in id order"
+    # JSON stays the default
+    assert ok(api.get("/v2/tasks", headers={"Accept": "application/json"}))["tasks"]
+    TaskList.parse(ok(api.get("/v2/tasks")))
