@@ -20,3 +20,5 @@ json_t *api_info(struct apps *m);
 /* api-text.c: answers GET /v2/tasks (only NULL) or /v2/apps/{id}/tasks in Marathon's text
  * form when the client accepts text/plain and not JSON; false (nothing sent) otherwise. */
 bool api_tasks_text(struct apps *m, struct evhttp_request *req, const struct m_app *only);
+void api_group_change_events(struct apps *m, const char *id, const char *version,
+			     json_t *def_json, json_t *old_hc);

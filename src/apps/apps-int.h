@@ -126,6 +126,7 @@ struct apps {
 	struct ev_sub *subs;     /* /v2/events subscribers */
 	unsigned nsubs;
 	uint64_t events_hb_usec;
+	bool events_closing;     /* events_close_all ran: publish nothing more */
 	uint64_t full_pass_usec;   /* monotonic: last pass that looked at every app */
 	/* metrics series (NULL until apps_metrics_register) */
 	struct metrics_series *alloc_pass;

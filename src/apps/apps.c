@@ -444,10 +444,15 @@ static void health_update(struct apps *m, struct m_instance *in, const json_t *u
 	in->health = json_deep_copy(results);
 	in->healthy = json_is_true(json_object_get(u, "healthy")) ? 1 : 0;
 	apps_count_health(m, in->healthy == 1);
-	if (was != in->healthy)
+	if (was != in->healthy) {
 		events_publish(m, "health_status_changed_event",
 			       json_pack("{s:s, s:s, s:s, s:b}", "appId", def->id, "instanceId",
 					 iid, "version", in->version, "alive", in->healthy == 1));
+		events_publish(m, "instance_health_changed_event",
+			       json_pack("{s:s, s:s, s:b, s:s}", "instanceId", iid, "runSpecId",
+					 def->id, "healthy", in->healthy == 1, "runSpecVersion",
+					 in->version));
+	}
 	size_t i;
 	json_t *r;
 	json_array_foreach(results, i, r) {

@@ -28,6 +28,7 @@ struct ev_sub {
 	struct http_stream *st;
 	json_t *types; /* array of event types, or NULL for all */
 	bool light;    /* plan-format=light: deployment events' plan without original/target */
+	char remote[64];
 	struct ev_sub *prev, *next;
 };
 
@@ -60,7 +61,15 @@ static void sub_unlink(struct ev_sub *s)
 
 static void on_close(struct http_stream *st, void *ctx)
 {
-	sub_unlink(ctx);
+	struct ev_sub *s = ctx;
+	struct apps *m = s->m;
+	char remote[64];
+	memcpy(remote, s->remote, sizeof(remote));
+	sub_unlink(s);
+	/* Not while shutting down: the other streams are closing too. */
+	if (!m->events_closing)
+		events_publish(m, "event_stream_detached",
+			       json_pack("{s:s}", "remoteAddress", remote));
 }
 
 static char *frame(const char *type, json_t *payload, size_t *len)
@@ -102,6 +111,7 @@ void events_handle(struct apps *m, struct evhttp_request *req)
 	free(pf);
 	char remote[64];
 	snprintf(remote, sizeof(remote), "%s", http_request_peer(req));
+	memcpy(s->remote, remote, sizeof(remote));
 	s->st = http_stream_start(m->base, req, 200, "text/event-stream;charset=UTF-8",
 				  EVENTS_MAX_PENDING, on_close, s);
 	if (!s->st) {
@@ -171,6 +181,7 @@ void events_tick(struct apps *m)
 
 void events_close_all(struct apps *m)
 {
+	m->events_closing = true;
 	/* http_stream_close defers on_close, which unlinks: walk a snapshot of the list. */
 	for (struct ev_sub *s = m->subs; s; s = s->next)
 		http_stream_close(s->st);

@@ -85,6 +85,14 @@ def test_every_marathon_endpoint_and_event_parses_strictly(one):
         heavy.wait_for(lambda t, d: t == "app_terminated_event" and d["appId"] == "/big", 20)
         wait_until(lambda: ok(api.get("/v2/deployments")) == [], 30, what="no deployments")
         light.wait_for(lambda t, d: t == "deployment_success", 5)
+        DeploymentResult.parse(ok(api.delete("/v2/apps/st")))
+        heavy.wait_for(lambda t, d: t == "app_terminated_event" and d["appId"] == "/st", 20)
+        heavy.wait_for(lambda t, d: t == "remove_health_check_event", 5)
+        # a subscriber that leaves
+        third = SseClient(one.m.url)
+        third.wait_for(lambda t, d: t == "event_stream_attached", 5)
+        third.close()
+        heavy.wait_for(lambda t, d: t == "event_stream_detached", 10)
     finally:
         heavy.close()
         light.close()
@@ -98,7 +106,9 @@ def test_every_marathon_endpoint_and_event_parses_strictly(one):
     for t in ("event_stream_attached", "api_post_event", "status_update_event",
               "instance_changed_event", "health_status_changed_event", "deployment_info",
               "deployment_step_success", "deployment_success", "deployment_step_failure",
-              "deployment_failed", "app_terminated_event"):
+              "deployment_failed", "app_terminated_event", "group_change_success",
+              "add_health_check_event", "remove_health_check_event",
+              "instance_health_changed_event", "event_stream_detached"):
         assert t in seen, (t, sorted(seen))
     # heavy plans by default, light ones with plan-format=light
     hp = heavy.of_type("deployment_info")[0]["plan"]
@@ -139,3 +149,16 @@ def test_tasks_as_text_plain(one):
     # JSON stays the default
     assert ok(api.get("/v2/tasks", headers={"Accept": "application/json"}))["tasks"]
     TaskList.parse(ok(api.get("/v2/tasks")))
+
+
+def test_group_change_success_names_the_apps_group(one):
+    api = one.m.api
+    sse = SseClient(one.m.url, types=["group_change_success"])
+    try:
+        r = ok(api.post("/v2/apps", app_def("/g1/g2/a", "exec sleep 3600", instances=0)), 201)
+        d = sse.wait_for(lambda t, d: True, 5)
+        assert d["groupId"] == "/g1/g2" and d["version"] == r["version"], (d, r["version"])
+        ok(api.post("/v2/apps", app_def("/top", "exec sleep 3600", instances=0)), 201)
+        sse.wait_for(lambda t, d: d["groupId"] == "/", 5)
+    finally:
+        sse.close()
