@@ -351,6 +351,14 @@ static json_t *snapshot(struct master *m, json_t *st)
 	return j;
 }
 
+json_t *legacy_metrics_snapshot(struct master *m, struct evhttp_request *req)
+{
+	json_t *st = state_json_master_state(m, req);
+	json_t *j = snapshot(m, st);
+	json_decref(st);
+	return j;
+}
+
 /* ---- dispatch ---- */
 
 void rm_handle_legacy(struct master *m, struct evhttp_request *req)
