@@ -217,6 +217,14 @@ class Queue(Model):
     FIELDS = {"queue": list_of(QueueItem)}
 
 
+class Versions(Model):
+    FIELDS = {"versions": list_of(Ts)}
+
+
+class Leader(Model):
+    FIELDS = {"leader": str}
+
+
 # ---- §10.3 info ----
 
 NS = nullable(str)

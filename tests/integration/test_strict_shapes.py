@@ -5,8 +5,8 @@ and then a strict client rejects them, which is why they are opt-in."""
 import pytest
 
 from helpers import SseClient, app_def, wait_until
-from strict_models import (App, DeploymentInfo, DeploymentResult, Info, Queue, SingleTask,
-                           StrictError, Task, TaskList, parse_event)
+from strict_models import (App, DeploymentInfo, DeploymentResult, Info, Leader, Queue,
+                           SingleTask, StrictError, Task, TaskList, Versions, parse_event)
 
 
 def cmd_check():
@@ -47,6 +47,10 @@ def test_every_marathon_endpoint_and_event_parses_strictly(one):
             App.parse(a)
         for a in ok(api.get("/v2/apps/*"))["*"]:
             App.parse(a)
+        vs = Versions.parse(ok(api.get("/v2/apps/st/versions"))).versions
+        App.parse(ok(api.get("/v2/apps/st/versions/%s" % vs[0])))
+        Leader.parse(ok(api.get("/v2/leader")))
+        DeploymentResult.parse(ok(api.put("/v2/apps/st", {"instances": 2})))
 
         # berth's extras only on request, and a strict client rejects them
         extra = ok(api.get("/v2/apps/st/tasks?embed=berth"))["tasks"]
