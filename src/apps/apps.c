@@ -472,11 +472,13 @@ static void health_update(struct apps *m, struct m_instance *in, const json_t *u
 			struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
 			log_info("master", "task '%s' of '%s' failed %lld health checks in a row: killing",
 				 in->task_id, def->id, (long long)fails);
-			events_publish(m, "unhealthy_instance_kill_event",
-				       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "appId", def->id,
-						 "taskId", in->task_id, "instanceId", iid, "version",
-						 in->version, "reason", "Health check failed", "host",
-						 a ? a->hostname : "", "slaveId", in->agent_id));
+			json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "appId", def->id,
+					       "taskId", in->task_id, "instanceId", iid, "version",
+					       in->version, "reason", "Health check failed", "host",
+					       a ? a->hostname : "");
+			if (in->agent_id && *in->agent_id) /* left out when unknown, as Marathon */
+				json_object_set_new(ev, "slaveId", json_string(in->agent_id));
+			events_publish(m, "unhealthy_instance_kill_event", ev);
 			in->unhealthy_kill = true;
 			apps_kill_instance(m, in);
 		}
