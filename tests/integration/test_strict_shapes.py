@@ -11,7 +11,8 @@ from strict_models import (App, DeploymentInfo, DeploymentResult, Info, Leader, 
 
 def cmd_check():
     return {"protocol": "COMMAND", "command": {"value": "true"}, "intervalSeconds": 1,
-            "timeoutSeconds": 1, "gracePeriodSeconds": 5, "maxConsecutiveFailures": 3}
+            "timeoutSeconds": 1, "gracePeriodSeconds": 5, "delaySeconds": 1,
+            "maxConsecutiveFailures": 3}
 
 
 def ok(r, code=200):
