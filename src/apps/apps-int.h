@@ -242,6 +242,9 @@ void events_publish(struct apps *m, const char *type, json_t *payload);
 /* Like events_publish, but subscribers that asked for plan-format=light get light and the
  * others heavy (both taken). */
 void events_publish_plan(struct apps *m, const char *type, json_t *light, json_t *heavy);
+/* Which forms of a deployment event of type its subscribers want (light: plan-format=light);
+ * events_publish_plan takes NULL for a form nobody wants. */
+void events_plan_formats(struct apps *m, const char *type, bool *light, bool *heavy);
 void events_tick(struct apps *m);
 void events_close_all(struct apps *m);
 

@@ -674,8 +674,15 @@ struct m_deployment *apps_deployment_new(struct apps *m, struct m_app *ma, const
 static void publish_plan_event(struct apps *m, const char *type, const struct m_deployment *d,
 			       bool with_id, bool with_step, const char *reason)
 {
-	json_t *ev[2];
+	/* Build only the forms someone listens for: the heavy plan lists every app. */
+	bool want[2];
+	events_plan_formats(m, type, &want[0], &want[1]);
+	if (!want[0] && !want[1])
+		return;
+	json_t *ev[2] = { NULL, NULL };
 	for (int heavy = 0; heavy < 2; heavy++) {
+		if (!want[heavy])
+			continue;
 		json_t *j = json_object();
 		if (with_id)
 			json_object_set_new(j, "id", json_string(d->id));

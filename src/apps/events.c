@@ -133,6 +133,14 @@ void events_handle(struct apps *m, struct evhttp_request *req)
 	free(f);
 }
 
+void events_plan_formats(struct apps *m, const char *type, bool *light, bool *heavy)
+{
+	*light = *heavy = false;
+	for (struct ev_sub *s = m->subs; s; s = s->next)
+		if (wants(s, type))
+			*(s->light ? light : heavy) = true;
+}
+
 void events_publish_plan(struct apps *m, const char *type, json_t *light, json_t *heavy)
 {
 	if (!m->subs) {
@@ -146,6 +154,8 @@ void events_publish_plan(struct apps *m, const char *type, json_t *light, json_t
 		if (!wants(s, type))
 			continue;
 		int k = s->light || light == heavy ? 0 : 1;
+		if (!payload[k])
+			continue; /* the caller knew nobody wants this form (events_plan_formats) */
 		if (!sh[k]) {
 			size_t len;
 			char *f = frame(type, payload[k], &len);
