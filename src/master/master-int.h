@@ -159,6 +159,12 @@ struct fw_framework;
 /* SUBSCRIBE (checks done by api-operator.c): starts the RecordIO stream on req with SUBSCRIBED
  * {get_state (taken), heartbeat_interval_seconds}; 503 past the cap on subscribers. */
 void operator_stream_subscribe(struct master *m, struct evhttp_request *req, json_t *get_state);
+/* api-operator-more.c: GET_FLAGS, GET_METRICS, GET/SET_LOGGING_LEVEL, LIST_FILES, READ_FILE,
+ * TEARDOWN, SET_QUOTA, REMOVE_QUOTA (answers; false, nothing sent, for another type). */
+bool operator_more_call(struct master *m, struct evhttp_request *req, const char *type,
+			const json_t *call);
+/* legacy-http.c: /metrics/snapshot's object (new reference). */
+json_t *legacy_metrics_snapshot(struct master *m, struct evhttp_request *req);
 /* Ends every stream of m (at shutdown). */
 void operator_stream_close_all(struct master *m);
 unsigned operator_stream_count(const struct master *m);

@@ -68,6 +68,7 @@ RM_ROUTE(rm_handle_scheduler)
 RM_ROUTE(rm_handle_operator)
 RM_ROUTE(rm_handle_state)
 RM_ROUTE(rm_handle_slaves)
+RM_ROUTE(rm_handle_legacy)
 
 static void r_task_files(struct server *s, struct evhttp_request *req,
 			 const struct route_args *a)
@@ -150,6 +151,21 @@ static const struct route routes[] = {
 	{ "/api/berth/agent/heartbeat", M_POST, r_rm_handle_agent_heartbeat },
 	{ "/api/berth/volumes", M_GET, r_apps_http_volumes },
 	{ "/api/berth/tasks/{id}/files/{op}", M_GET, r_task_files },
+	/* Mesos's legacy endpoints (master/legacy-http.c) */
+	{ "/metrics/snapshot", M_ANY, r_rm_handle_legacy },
+	{ "/version", M_ANY, r_rm_handle_legacy },
+	{ "/master/frameworks", M_ANY, r_rm_handle_legacy },
+	{ "/frameworks", M_ANY, r_rm_handle_legacy },
+	{ "/master/tasks", M_ANY, r_rm_handle_legacy },
+	{ "/tasks", M_ANY, r_rm_handle_legacy },
+	{ "/master/roles", M_ANY, r_rm_handle_legacy },
+	{ "/roles", M_ANY, r_rm_handle_legacy },
+	{ "/master/state-summary", M_ANY, r_rm_handle_legacy },
+	{ "/state-summary", M_ANY, r_rm_handle_legacy },
+	{ "/master/redirect", M_ANY, r_rm_handle_legacy },
+	{ "/redirect", M_ANY, r_rm_handle_legacy },
+	{ "/master/flags", M_ANY, r_rm_handle_legacy },
+	{ "/flags", M_ANY, r_rm_handle_legacy },
 	/* The console (docs/console.md): embedded assets. */
 	{ "/", M_GET | M_HEAD, r_ui },
 	{ "/ui", M_GET | M_HEAD, r_ui },

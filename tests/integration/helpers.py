@@ -141,7 +141,8 @@ class Api:
 
     # --- Marathon helpers ---
     def tasks(self, app_id):
-        r = self.get("/v2/apps%s/tasks" % app_id)
+        # embed=berth: berth's extras (each task's "index"), which these tests read.
+        r = self.get("/v2/apps%s/tasks?embed=berth" % app_id)
         assert r.status_code == 200, (r.status_code, r.text)
         return r.json()["tasks"]
 
@@ -149,7 +150,7 @@ class Api:
         return [t for t in self.tasks(app_id) if t.get("state") == "TASK_RUNNING"]
 
     def app(self, app_id):
-        r = self.get("/v2/apps%s" % app_id)
+        r = self.get("/v2/apps%s?embed=berth" % app_id)
         assert r.status_code == 200, (r.status_code, r.text)
         return r.json()["app"]
 
@@ -375,7 +376,7 @@ class SseClient:
     headers (a slow subscriber)."""
 
     def __init__(self, base_url, types=(), accept="text/event-stream", rcvbuf=None,
-                 read=True, timeout=10.0, method="GET"):
+                 read=True, timeout=10.0, method="GET", query=""):
         host, port = base_url.replace("http://", "").rstrip("/").split(":")
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
@@ -383,7 +384,7 @@ class SseClient:
         self.sock.settimeout(timeout)
         self.sock.connect((host, int(port)))
         self.t0 = time.monotonic()
-        q = "&".join("event_type=%s" % t for t in types)
+        q = "&".join(["event_type=%s" % t for t in types] + ([query] if query else []))
         path = "/v2/events" + ("?" + q if q else "")
         hdrs = "Host: %s:%s\r\n" % (host, port)
         if accept is not None:
