@@ -45,16 +45,17 @@ void lbh_init(struct lbh *h, const char *haproxy, const char *dir)
 void lbh_release(struct lbh *h)
 {
 	if (h->master > 0) {
-		kill(h->master, SIGUSR1);
-		long long end = now_ms() + 10000;
-		int st;
-		while (waitpid(h->master, &st, WNOHANG) == 0) {
-			if (now_ms() > end) {
-				kill(h->master, SIGKILL);
-				waitpid(h->master, &st, 0);
+		/* soft stop (connections finish) for 3 s, then a hard one, then SIGKILL */
+		static const int sigs[] = { SIGUSR1, SIGTERM, SIGKILL };
+		static const int wait_ms[] = { 3000, 2000, 5000 };
+		for (size_t i = 0; i < 3; i++) {
+			kill(h->master, sigs[i]);
+			long long end = now_ms() + wait_ms[i];
+			pid_t w;
+			while ((w = waitpid(h->master, NULL, WNOHANG)) == 0 && now_ms() < end)
+				sleep_ms(20);
+			if (w == h->master || (w < 0 && errno == ECHILD))
 				break;
-			}
-			sleep_ms(20);
 		}
 	}
 	free(h->dir);
@@ -101,7 +102,7 @@ static int run(char *const argv[], struct strbuf *out)
 
 int lbh_check(struct lbh *h, const char *file, struct strbuf *msg)
 {
-	char *argv[] = { (char *)h->haproxy, "-c", "-q", "-f", (char *)file, NULL };
+	char *argv[] = { (char *)h->haproxy, "-c", "-f", (char *)file, NULL };
 	int r = run(argv, msg);
 	if (r < 0)
 		return r;

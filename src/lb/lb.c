@@ -54,9 +54,11 @@ struct lb {
 	struct lbh h;
 	struct lb_render_opts ro;
 	char *self;
+	struct lb_services good;  /* the services of the configuration the worker runs */
 	struct lb_slotmap slots;  /* what the worker runs */
 	struct strbuf shape;      /* its shape; empty before the first start */
 	struct strbuf config;     /* the file it runs (for /_haproxy_getconfig) */
+	struct strbuf rejected_text; /* the shape HAProxy rejected last (logged once) */
 	struct http_server *admin;
 	struct event *kick, *timer, *resync;
 	struct httpc_call *call;
@@ -210,6 +212,74 @@ static int runtime_diff(const struct lb_slotmap *cur, const struct lb_slotmap *n
 	return (int)n;
 }
 
+/* Keeps HAProxy's [ALERT] lines of msg, without their prefix, joined with "; ". */
+static void alerts(struct strbuf *msg)
+{
+	struct strbuf out = STRBUF_INIT;
+	for (const char *p = msg->buf; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		const char *c = memmem(p, l, ") : ", 4);
+		if (l > 7 && !strncmp(p, "[ALERT]", 7) && c) {
+			if (out.len)
+				strbuf_adds(&out, "; ");
+			strbuf_add(&out, c + 4, l - (size_t)(c + 4 - p));
+		}
+		p = e ? e + 1 : p + l;
+	}
+	if (out.len) {
+		strbuf_release(msg);
+		*msg = out;
+	} else {
+		strbuf_release(&out);
+	}
+}
+
+/* While HAProxy rejects the configuration the labels ask for, the last good one stays; its
+ * backends still follow their tasks where that needs no reload: a backend of the running
+ * configuration takes next's slots when it has as many. */
+static void follow_servers(struct lb *l, const struct lb_slotmap *next)
+{
+	struct lb_slotmap fb = { 0 };
+	struct strbuf cmds = STRBUF_INIT, text = STRBUF_INIT;
+	fb.n = l->slots.n;
+	fb.v = fb.n ? xcalloc(fb.n, sizeof(*fb.v)) : NULL;
+	for (size_t i = 0; i < fb.n; i++) {
+		const struct lb_backend_slots *o = &l->slots.v[i];
+		const struct lb_backend_slots *nb = lb_slotmap_find(next, o->name);
+		const struct lb_backend_slots *src = nb && nb->nslots == o->nslots ? nb : o;
+		fb.v[i].name = xstrdup(o->name);
+		fb.v[i].nslots = o->nslots;
+		fb.v[i].slot = xcalloc(o->nslots, sizeof(*fb.v[i].slot));
+		for (size_t k = 0; k < o->nslots; k++) {
+			fb.v[i].slot[k].host = src->slot[k].host ? xstrdup(src->slot[k].host) : NULL;
+			fb.v[i].slot[k].port = src->slot[k].port;
+		}
+	}
+	int n = runtime_diff(&l->slots, &fb, &cmds);
+	int r = n > 0 ? lbh_runtime(&l->h, cmds.buf, NULL) : n;
+	if (r < 0) {
+		log_warn("lb", "runtime API: %s", strerror(-r));
+	} else {
+		if (n > 0)
+			log_info("lb", "%d server change(s) through the runtime API (on the last good "
+				 "configuration)", n);
+		lb_render(&l->ro, &l->good, &fb, false, &text);
+		int w = write_file(l->h.cfg, text.buf, text.len);
+		if (w < 0)
+			log_warn("lb", "cannot write %s: %s", l->h.cfg, strerror(-w));
+		lb_slotmap_release(&l->slots);
+		l->slots = fb;
+		memset(&fb, 0, sizeof(fb));
+		strbuf_reset(&l->config);
+		strbuf_add(&l->config, text.buf, text.len);
+	}
+	lb_slotmap_release(&fb);
+	strbuf_release(&cmds);
+	strbuf_release(&text);
+}
+
+/* Makes HAProxy run svcs (taken when it does). */
 static void apply(struct lb *l, struct lb_services *svcs)
 {
 	struct lb_slotmap next = { 0 };
@@ -249,8 +319,14 @@ static void apply(struct lb *l, struct lb_services *svcs)
 		l->rejected++;
 		bad = xasprintf("%s/haproxy.cfg.rejected", l->a.config_dir);
 		rename(cand, bad);
-		log_error("lb", "haproxy rejects the new configuration (kept as %s; the last good "
+		bool again = l->rejected_text.buf && !strcmp(l->rejected_text.buf, shape.buf);
+		strbuf_reset(&l->rejected_text);
+		strbuf_add(&l->rejected_text, shape.buf, shape.len);
+		alerts(&msg);
+		log_msg(again ? LOG_DEBUG : LOG_ERROR, "lb", "haproxy rejects the new configuration (kept as %s; the last good "
 			  "one stays): %s", bad, r == -EINVAL ? msg.buf : strerror(-r));
+		if (l->h.master > 0)
+			follow_servers(l, &next);
 		goto out;
 	}
 	if (rename(cand, l->h.cfg) < 0) {
@@ -261,6 +337,9 @@ static void apply(struct lb *l, struct lb_services *svcs)
 	if (r < 0)
 		goto out;
 adopt:
+	lb_services_release(&l->good);
+	l->good = *svcs;
+	memset(svcs, 0, sizeof(*svcs));
 	lb_slotmap_release(&l->slots);
 	l->slots = next;
 	memset(&next, 0, sizeof(next));
@@ -436,8 +515,10 @@ static void teardown(struct lb *l)
 			close(l->cancel[i]);
 	}
 	lb_slotmap_release(&l->slots);
+	lb_services_release(&l->good);
 	strbuf_release(&l->shape);
 	strbuf_release(&l->config);
+	strbuf_release(&l->rejected_text);
 	free((char *)l->ro.socket);
 	free(l->self);
 	httpc_url_release(&l->master);
