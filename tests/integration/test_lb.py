@@ -6,6 +6,8 @@ scale changes while a load loop hits the vhost (no request may fail), and a labe
 rejects (the last good configuration stays and keeps following the tasks).
 """
 import http.client
+import ssl
+import subprocess
 import shutil
 import threading
 import time
@@ -92,6 +94,7 @@ class H(http.server.BaseHTTPRequestHandler):
         body = (os.environ.get("MESOS_TASK_ID", "?") + "\n").encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Path", self.path)
         self.end_headers()
         self.wfile.write(body)
     def log_message(self, *a):
@@ -245,3 +248,58 @@ def test_rejected_config_keeps_the_last_good_one(cluster):
     wait_until(lambda: "balance leastconn" in lb.config(), 30, what="the fixed config applied")
     wait_done(api, "/bad", 2)
     wait_until(lambda: lb.get(lb.http_port, "/", "bad.test")[0] == 200, 15, what="routing")
+
+
+def test_tls_redirect_sticky_path_proxypass_and_traefik_labels(cluster):
+    cluster.master()
+    cluster.agent(hostname="127.0.0.1")
+    api = cluster.m.api
+    lb = start_lb(cluster)
+    pem = cluster.short_dir("cert") / "sec.pem"
+    key, crt = pem.with_suffix(".key"), pem.with_suffix(".crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=sec.test", "-keyout", str(key), "-out", str(crt)],
+                   check=True, capture_output=True)
+    pem.write_text(crt.read_text() + key.read_text())
+    apps = {
+        "/sec": {"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": "sec.test",
+                 "HAPROXY_0_SSL_CERT": str(pem), "HAPROXY_0_REDIRECT_TO_HTTPS": "true",
+                 "HAPROXY_0_STICKY": "true"},
+        "/api": {"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": "api.test",
+                 "HAPROXY_0_PATH": "/api", "HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH": "/api"},
+        "/tr": {"traefik.enable": "true", "traefik.frontend.rule": "Host:tr.test"},
+    }
+    for aid, labels in apps.items():
+        d = app_def(aid, graceful_cmd(cluster.workdir), portDefinitions=[{"port": free_port()}],
+                    labels=labels, healthChecks=[http_check()])
+        assert api.post("/v2/apps", d).status_code == 201, aid
+    for aid in apps:
+        wait_done(api, aid, 1)
+    ids = {aid: task_ids(api, aid) for aid in apps}
+    wait_until(lambda: lb.get(lb.http_port, "/", "tr.test")[1].strip() in ids["/tr"], 20,
+               what="traefik's Host rule routed")
+
+    c = http.client.HTTPConnection("127.0.0.1", lb.http_port, timeout=5)
+    c.request("GET", "/x", headers={"Host": "sec.test"})
+    r = c.getresponse()
+    assert r.status == 301 and r.getheader("Location") == "https://sec.test/x"
+    c.close()
+
+    ctx = ssl.create_default_context(cafile=str(crt))
+    ctx.check_hostname = False
+    c = http.client.HTTPSConnection("127.0.0.1", lb.https_port, timeout=5, context=ctx)
+    c.request("GET", "/x", headers={"Host": "sec.test"})
+    r = c.getresponse()
+    body = r.read().decode().strip()
+    assert r.status == 200 and body in ids["/sec"], (r.status, body)
+    assert "mesosphere_server_id=" in (r.getheader("Set-Cookie") or "")
+    c.close()
+
+    c = http.client.HTTPConnection("127.0.0.1", lb.http_port, timeout=5)
+    c.request("GET", "/api/v1/x", headers={"Host": "api.test"})
+    r = c.getresponse()
+    body = r.read().decode().strip()
+    assert r.status == 200 and body in ids["/api"], (r.status, body)
+    assert r.getheader("X-Path") == "/v1/x"  # the prefix removed
+    c.close()
+    assert lb.get(lb.http_port, "/other", "api.test")[0] == 503  # outside the path
