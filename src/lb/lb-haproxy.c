@@ -232,12 +232,22 @@ static int start(struct lbh *h)
 	return r;
 }
 
+bool lbh_alive(struct lbh *h)
+{
+	int st;
+	if (h->master > 0 && waitpid(h->master, &st, WNOHANG) == h->master) {
+		log_warn("lb", "haproxy master %d exited (%s %d); starting it again",
+			 (int)h->master, WIFEXITED(st) ? "status" : "signal",
+			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		h->master = 0;
+		h->worker = 0;
+	}
+	return h->master > 0;
+}
+
 int lbh_apply(struct lbh *h)
 {
-	if (h->master > 0 && waitpid(h->master, NULL, WNOHANG) == h->master) {
-		log_warn("lb", "haproxy master %d had exited; starting it again", (int)h->master);
-		h->master = 0;
-	}
+	lbh_alive(h);
 	if (h->master <= 0)
 		return start(h);
 	pid_t old = h->worker;

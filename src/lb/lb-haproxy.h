@@ -31,6 +31,8 @@ struct lbh {
 void lbh_init(struct lbh *h, const char *haproxy, const char *dir);
 void lbh_release(struct lbh *h); /* stops HAProxy (SIGUSR1: after its connections) */
 
+/* False once the HAProxy master has exited (reaped here; the next lbh_apply starts one). */
+bool lbh_alive(struct lbh *h);
 /* Validates the configuration in file; on rejection returns -EINVAL with HAProxy's
  * output in msg. -errno when HAProxy could not be run. */
 int lbh_check(struct lbh *h, const char *file, struct strbuf *msg);

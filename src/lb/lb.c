@@ -60,7 +60,7 @@ struct lb {
 	struct strbuf config;     /* the file it runs (for /_haproxy_getconfig) */
 	struct strbuf rejected_text; /* the shape HAProxy rejected last (logged once) */
 	struct http_server *admin;
-	struct event *kick, *timer, *resync;
+	struct event *kick, *timer, *resync, *watch;
 	struct httpc_call *call;
 	bool pending;             /* a sync is wanted */
 	int pipe[2], cancel[2];
@@ -400,6 +400,18 @@ static void on_resync(evutil_socket_t fd, short what, void *arg)
 	sync_soon(arg, 0);
 }
 
+/* A HAProxy that exited is started again at once (on the configuration a sync makes). */
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct lb *l = arg;
+	if (!lbh_alive(&l->h)) {
+		strbuf_reset(&l->shape);
+		sync_soon(l, 0);
+	}
+}
+
 static void on_admin(struct evhttp_request *req, void *ctx)
 {
 	struct lb *l = ctx;
@@ -475,11 +487,13 @@ static int setup(struct lb *l)
 	l->kick = event_new(l->base, l->pipe[0], EV_READ | EV_PERSIST, on_kick, l);
 	l->timer = evtimer_new(l->base, on_timer, l);
 	l->resync = event_new(l->base, -1, EV_PERSIST, on_resync, l);
-	if (!l->kick || !l->timer || !l->resync)
+	l->watch = event_new(l->base, -1, EV_PERSIST, on_watch, l);
+	if (!l->kick || !l->timer || !l->resync || !l->watch)
 		return -ENOMEM;
 	event_add(l->kick, NULL);
-	struct timeval tv = { RESYNC_SEC, 0 };
+	struct timeval tv = { RESYNC_SEC, 0 }, one = { 1, 0 };
 	event_add(l->resync, &tv);
+	event_add(l->watch, &one);
 	/* HAProxy up at once (stats and health), with nothing exposed until the first sync */
 	struct lb_services none = { 0 };
 	apply(l, &none);
@@ -506,6 +520,8 @@ static void teardown(struct lb *l)
 		event_free(l->timer);
 	if (l->resync)
 		event_free(l->resync);
+	if (l->watch)
+		event_free(l->watch);
 	http_server_free(l->admin);
 	lbh_release(&l->h);
 	for (int i = 0; i < 2; i++) {

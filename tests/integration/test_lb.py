@@ -303,3 +303,46 @@ def test_tls_redirect_sticky_path_proxypass_and_traefik_labels(cluster):
     assert r.getheader("X-Path") == "/v1/x"  # the prefix removed
     c.close()
     assert lb.get(lb.http_port, "/other", "api.test")[0] == 503  # outside the path
+
+
+def haproxy_master(lb):
+    """The HAProxy master: the lb's child named haproxy."""
+    import os
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        if comm == "haproxy" and ppid == lb.p.pid:
+            return int(p)
+    return None
+
+
+def test_haproxy_killed_is_started_again(cluster):
+    import os
+    import signal
+    cluster.master()
+    cluster.agent(hostname="127.0.0.1")
+    api = cluster.m.api
+    lb = start_lb(cluster)
+    port = free_port()
+    assert api.post("/v2/apps", web_app(cluster, "/k", port, "k.test", n=1)).status_code == 201
+    wait_done(api, "/k", 1)
+    wait_until(lambda: lb.get(lb.http_port, "/", "k.test")[0] == 200, 15, what="routed")
+    old = haproxy_master(lb)
+    assert old
+    os.kill(old, signal.SIGKILL)
+
+    def back():
+        m = haproxy_master(lb)
+        try:
+            return m and m != old and lb.get(lb.http_port, "/", "k.test")[0] == 200
+        except OSError:
+            return False
+    wait_until(back, 20, what="a new HAProxy routing")
+    assert "exited (signal 9); starting it again" in lb.stderr_text()
