@@ -338,7 +338,9 @@ static void merge_deploy_groups(struct lb_services *out)
 			}
 			a->servers = xrealloc(a->servers, (a->nservers + b->nservers + 1) *
 							   sizeof(*a->servers));
-			memcpy(a->servers + a->nservers, b->servers, b->nservers * sizeof(*b->servers));
+			if (b->nservers)
+				memcpy(a->servers + a->nservers, b->servers,
+				       b->nservers * sizeof(*b->servers));
 			a->nservers += b->nservers;
 			b->nservers = 0;
 			service_release(b);

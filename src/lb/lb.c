@@ -83,11 +83,16 @@ static void sync_soon(struct lb *l, uint64_t usec)
 
 /* ---- the event stream thread ---- */
 
+struct sse_ctx {
+	struct lb *l;
+	struct lb_events ev; /* one per connection */
+};
+
 static int on_sse(const char *data, size_t len, void *ctx)
 {
-	struct lb *l = ctx;
-	static __thread struct lb_events ev;
-	if (lb_events_feed(&ev, data, len)) {
+	struct sse_ctx *sc = ctx;
+	struct lb *l = sc->l;
+	if (lb_events_feed(&sc->ev, data, len)) {
 		char c = 'e';
 		if (write(l->pipe[1], &c, 1) < 0 && errno != EAGAIN)
 			return -errno;
@@ -107,7 +112,8 @@ static void *sse_main(void *arg)
 		struct httpc_request req = { .method = "GET", .url = url,
 					     .accept = "text/event-stream",
 					     .timeout_usec = 10ull * 1000 * 1000 };
-		struct httpc_stream_opts so = { .on_body = on_sse, .ctx = l,
+		struct sse_ctx sc = { .l = l };
+		struct httpc_stream_opts so = { .on_body = on_sse, .ctx = &sc,
 						.cancel_fd = l->cancel[0] };
 		struct httpc_response resp = { 0 };
 		int r = httpc_stream(&req, &so, &resp, err, sizeof(err));

@@ -131,13 +131,19 @@ class LoadLoop(threading.Thread):
         super().__init__(daemon=True)
         self.lb, self.host = lb, host
         self.stop_ev = threading.Event()
-        self.ok, self.failures, self.by = 0, [], set()
+        self.ok, self.failures, self.by, self.lat = 0, [], set(), []
+
+    def p99_ms(self):
+        xs = sorted(self.lat)
+        return xs[min(len(xs) - 1, int(len(xs) * 0.99))] * 1e3 if xs else float("nan")
 
     def run(self):
         while not self.stop_ev.is_set():
             try:
+                t0 = time.perf_counter()
                 st, body = self.lb.get(self.lb.http_port, "/", self.host)
                 if st == 200:
+                    self.lat.append(time.perf_counter() - t0)
                     self.ok += 1
                     self.by.add(body.strip())
                 else:
@@ -199,9 +205,9 @@ def test_vhost_and_port_routing_through_restart_and_scaling(cluster):
         wait_until(lambda: ids <= loop.by, 15, what="every new task served requests")
     finally:
         loop.stop()
-    print("\nlb: %d requests ok, %d failed, %d reloads, %d runtime API batches"
+    print("\nlb: %d requests ok, %d failed, %d reloads, %d runtime API batches, p99 %.1f ms"
           % (loop.ok, len(loop.failures), lb.stderr_text().count("haproxy reloaded"),
-             lb.stderr_text().count("through the runtime API")))
+             lb.stderr_text().count("through the runtime API"), loop.p99_ms()))
     assert loop.failures == [], (loop.failures[:5], loop.ok)
     assert loop.ok > 200, loop.ok
     err = lb.stderr_text()
