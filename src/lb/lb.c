@@ -451,7 +451,7 @@ static const struct flag_spec lb_specs[] = {
 	  .def = "9090", .metavar = "PORT",
 	  .help = "/haproxy?stats, /_haproxy_health_check, /_haproxy_getconfig" },
 	{ .name = "bind", .kind = FLAG_STRING, .off = offsetof(struct lb_args, bind),
-	  .def = "", .metavar = "ADDR", .help = "the address every frontend binds (all)" },
+	  .metavar = "ADDR", .help = "the address every frontend binds (default: all)" },
 };
 static const struct flag_table lb_flags = { lb_specs, ARRAY_SIZE(lb_specs) };
 
@@ -559,6 +559,8 @@ int lb_main(int argc, char **argv)
 	    port_arg("https-port", l.a.https_port, &l.ro.https_port) ||
 	    port_arg("stats-port", l.a.stats_port, &l.ro.stats_port))
 		return 2;
+	if (!l.a.bind)
+		l.a.bind = "";
 	if (!lb_token_ok(l.a.config_dir) || (l.a.bind[0] && !lb_token_ok(l.a.bind))) {
 		fprintf(stderr, "berth lb: --config-dir and --bind may not hold spaces, quotes, "
 				"'#' or '\\'\n");
