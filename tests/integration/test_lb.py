@@ -1,9 +1,11 @@
 """berth lb: marathon-lb's job with a real HAProxy (issue 15).
 
-A real master and agent, real tasks (helpers.SERVICE_PY on loopback), `berth lb` driving the
-Debian HAProxy: routing by vhost (Host header) and by service port, a rolling restart and
-scale changes while a load loop hits the vhost (no request may fail), and a label HAProxy
-rejects (the last good configuration stays and keeps following the tasks).
+A real master and agent, real tasks (a small Python server on loopback that drains on
+SIGTERM), `berth lb` driving the Debian HAProxy: routing by vhost (Host header) and by
+service port; a rolling restart, scale changes and reloads while a load loop hits the vhost
+(no request may fail); a label HAProxy rejects (the last good configuration stays and keeps
+following the tasks); TLS, redirect, sticky, path, proxypass and Traefik labels; a killed
+HAProxy started again.
 """
 import http.client
 import ssl
@@ -203,6 +205,16 @@ def test_vhost_and_port_routing_through_restart_and_scaling(cluster):
             wait_done(api, "/web", n)
         ids = task_ids(api, "/web")
         wait_until(lambda: ids <= loop.by, 15, what="every new task served requests")
+        # reloads: each new exposed app is a new backend
+        for i in range(5):
+            before = lb.stderr_text().count("haproxy reloaded")
+            d = app_def("/more-%d" % i, "sleep 3600", instances=0,
+                        portDefinitions=[{"port": free_port()}],
+                        labels={"HAPROXY_GROUP": "external"})
+            assert api.post("/v2/apps", d).status_code == 201
+            wait_until(lambda: lb.stderr_text().count("haproxy reloaded") > before, 20,
+                       what="a reload")
+        wait_until(lambda: "backend more-4_" in lb.config(), 10, what="the last app's backend")
     finally:
         loop.stop()
     print("\nlb: %d requests ok, %d failed, %d reloads, %d runtime API batches, p99 %.1f ms"
@@ -212,6 +224,7 @@ def test_vhost_and_port_routing_through_restart_and_scaling(cluster):
     assert loop.ok > 200, loop.ok
     err = lb.stderr_text()
     assert "through the runtime API" in err, err[-3000:]
+    assert err.count("haproxy reloaded") >= 6, err[-3000:]
 
 
 def test_rejected_config_keeps_the_last_good_one(cluster):
