@@ -8,21 +8,19 @@ following the tasks); TLS, redirect, sticky, path, proxypass and Traefik labels;
 HAProxy started again.
 """
 import http.client
+import os
+import shutil
+import signal
 import ssl
 import subprocess
-import shutil
 import threading
 import time
 
-import pytest
-
 from conftest import Daemon
-from helpers import app_def, free_port, is_healthy, service_cmd, wait_until
+from helpers import app_def, free_port, is_healthy, wait_until
 
+# Debian's haproxy (scripts/install-deps.sh); missing, every test here fails.
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
-pytestmark = pytest.mark.skipif(not shutil.which("haproxy") and
-                                not __import__("os").path.exists(HAPROXY),
-                                reason="haproxy not installed (scripts/install-deps.sh)")
 
 
 class Lb(Daemon):
@@ -326,7 +324,6 @@ def test_tls_redirect_sticky_path_proxypass_and_traefik_labels(cluster):
 
 def haproxy_master(lb):
     """The HAProxy master: the lb's child named haproxy."""
-    import os
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
@@ -343,8 +340,6 @@ def haproxy_master(lb):
 
 
 def test_haproxy_killed_is_started_again(cluster):
-    import os
-    import signal
     cluster.master()
     cluster.agent(hostname="127.0.0.1")
     api = cluster.m.api
