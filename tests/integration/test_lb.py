@@ -168,7 +168,7 @@ def test_vhost_and_port_routing_through_restart_and_scaling(cluster):
     port = free_port()
     assert api.post("/v2/apps", web_app(cluster, "/web", port, "web.test")).status_code == 201
     # another group's app, and one without labels: never exposed
-    other = app_def("/other", service_cmd(cluster.workdir), portDefinitions=[{"port": 0}],
+    other = app_def("/other", graceful_cmd(cluster.workdir), portDefinitions=[{"port": 0}],
                     labels={"HAPROXY_GROUP": "internal", "HAPROXY_0_VHOST": "other.test"})
     assert api.post("/v2/apps", other).status_code == 201
     wait_done(api, "/web", 2)
