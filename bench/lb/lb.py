@@ -46,7 +46,8 @@ class Load:
             if ok:
                 self.lat.append(dt)
             else:
-                self.fail.append(why)
+                self.fail.append((time.strftime("%H:%M:%S", time.gmtime()) +
+                                  ("%.3f" % (time.time() % 1))[1:], why))
 
     def run(self):
         while not self.stop_ev.is_set():

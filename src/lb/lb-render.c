@@ -216,7 +216,7 @@ void lb_render(const struct lb_render_opts *o, const struct lb_services *svcs,
 			 "  timeout server 60s\n"
 			 "  timeout http-request 15s\n"
 			 "  timeout queue 30s\n"
-			 "  retries 3\n"
+			 "  retries 6\n"
 			 "  option redispatch 1\n"
 			 "  option dontlognull\n"
 			 "\n"
