@@ -11,6 +11,8 @@ test_pkgs=(python3 python3-pytest python3-pytest-xdist python3-requests procps i
 # playwright-core (npm ci, run by the tests). npm comes with some nodejs builds, not Debian's.
 test_pkgs+=(chromium nodejs)
 command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
+# berth lb's tests and bench drive a real HAProxy.
+test_pkgs+=(haproxy)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

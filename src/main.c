@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "base/util.h"
 #include "cli/cli.h"
+#include "lb/lb.h"
 #include "net/loop.h"
 #include "server/server.h"
 #include "volplugin/volplugin.h"
@@ -30,6 +31,7 @@ static void usage(FILE *f)
 	      "  agent    run tasks on this machine                  berth agent --help\n"
 	      "  dev      a master and one agent in one process      berth dev --help\n"
 	      "  volume-plugin  the built-in 'local' volume driver   berth volume-plugin --help\n"
+	      "  lb       drive HAProxy from marathon-lb's labels     berth lb --help\n"
 	      "\n"
 	      "Client (talks to $BERTH_MASTER, default http://127.0.0.1:5050):\n"
 	      "  app         add, list, show, scale, restart, update, remove\n"
@@ -151,6 +153,8 @@ int main(int argc, char **argv)
 		return dev_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "volume-plugin"))
 		return volplugin_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "lb"))
+		return lb_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
