@@ -102,6 +102,30 @@ static void r_prometheus(struct server *s, struct evhttp_request *req,
 
 /* ---- the table ---- */
 
+static void r_dns_version(struct server *s, struct evhttp_request *req,
+			  const struct route_args *a)
+{
+	dns_http_version(s->dns, req);
+}
+
+static void r_dns_config(struct server *s, struct evhttp_request *req,
+			 const struct route_args *a)
+{
+	dns_http_config(s->dns, req);
+}
+
+static void r_dns_hosts(struct server *s, struct evhttp_request *req,
+			const struct route_args *a)
+{
+	dns_http_hosts(s->dns, req, a->v[0]);
+}
+
+static void r_dns_services(struct server *s, struct evhttp_request *req,
+			   const struct route_args *a)
+{
+	dns_http_services(s->dns, req, a->v[0]);
+}
+
 static const struct route routes[] = {
 	{ "/ping", M_GET | M_HEAD, r_ping },
 	{ "/health", M_ANY, r_health },
@@ -143,6 +167,11 @@ static const struct route routes[] = {
 	{ "/api/berth/agent/heartbeat", M_POST, r_rm_handle_agent_heartbeat },
 	{ "/api/berth/volumes", M_GET, r_apps_http_volumes },
 	{ "/api/berth/tasks/{id}/files/{op}", M_GET, r_task_files },
+	/* Mesos-DNS's HTTP API (src/dns) */
+	{ "/v1/version", M_GET, r_dns_version },
+	{ "/v1/config", M_GET, r_dns_config },
+	{ "/v1/hosts/{host}", M_GET, r_dns_hosts },
+	{ "/v1/services/{service}", M_GET, r_dns_services },
 };
 
 static unsigned method_bit(enum evhttp_cmd_type m)

@@ -1,0 +1,42 @@
+/* The DNS module's state, shared by its files. Internal. */
+#pragma once
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+
+#include "dns/dns-zone.h"
+#include "dns/dns.h"
+
+#define DNS_MAX_TCP_CONNS 256
+#define DNS_MAX_RESOLVERS 4
+
+struct dns_tcp;
+
+struct dns {
+	struct master *m;
+	struct event_base *base;
+	char domain[256];       /* "mesos" (lower case, no dots at the ends) */
+	char tail[258];         /* ".mesos." */
+	char soa_mname[300];    /* "ns1.mesos." */
+	char soa_rname[300];    /* "root.ns1.mesos." */
+	uint32_t ttl;
+	uint32_t serial;        /* SOA serial: realtime seconds of the last change */
+	uint32_t master_ip;     /* network order; 0 unknown */
+	uint32_t listen_ip;     /* the A record of ns1.<domain> */
+	uint16_t master_port;
+	char *resolvers_text;
+	struct sockaddr_in resolvers[DNS_MAX_RESOLVERS];
+	size_t nresolvers;
+	struct dns_zone zone;
+	int udp_fd;
+	struct event *udp_ev;
+	struct evconnlistener *tcp;
+	struct dns_tcp *conns;
+	unsigned nconns;
+	uint16_t port;
+	uint64_t rng;
+};
+
+/* dns-server.c */
+int dns_server_listen(struct dns *d, const char *addr, uint16_t port);
+void dns_server_close(struct dns *d);

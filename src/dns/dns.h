@@ -1,0 +1,33 @@
+/* The master's DNS server: Mesos-DNS's names and answers (reference/compat.md §5), served
+ * from memory on the master's event loop over UDP and TCP, and kept up to date by the
+ * resource manager's task events (rm_task_listen), not by polling. Also Mesos-DNS's HTTP
+ * API (/v1/version, /v1/config, /v1/hosts/{host}, /v1/services/{service}). See docs/dns.md. */
+#pragma once
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "master/rm.h"
+
+struct dns;
+
+/* Starts the DNS server of m as cfg->dns_* say (cfg->dns_addr must be set): listens on UDP
+ * and TCP, registers as m's task listener and loads m's live tasks. 0 and *out, or -errno
+ * (logged). */
+int dns_new(struct master *m, const struct master_config *cfg, struct dns **out);
+void dns_free(struct dns *d); /* accepts NULL */
+/* The UDP (= TCP) port it listens on. */
+uint16_t dns_port(const struct dns *d);
+
+/* Answers the query q[0..n) into out[0..cap) (cap >= DNS_MAX_MSG for TCP): udp limits the
+ * answer to 512 bytes (or the query's EDNS0 size) and sets TC when it had to cut. Returns
+ * the answer's length; 0: no answer (unparsable, or forwarded: the forwarder answers). */
+size_t dns_answer(struct dns *d, const uint8_t *q, size_t n, uint8_t *out, size_t cap,
+		  bool udp);
+
+/* Mesos-DNS's HTTP API. d may be NULL (DNS off): 404. */
+void dns_http_version(struct dns *d, struct evhttp_request *req);
+void dns_http_config(struct dns *d, struct evhttp_request *req);
+void dns_http_hosts(struct dns *d, struct evhttp_request *req, const char *host);
+void dns_http_services(struct dns *d, struct evhttp_request *req, const char *service);
