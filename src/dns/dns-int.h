@@ -34,9 +34,26 @@ struct dns {
 	struct dns_tcp *conns;
 	unsigned nconns;
 	uint16_t port;
+	struct dns_fwd *fwd;    /* the forwarder (dns-fwd.c), NULL without resolvers */
 	uint64_t rng;
 };
 
 /* dns-server.c */
 int dns_server_listen(struct dns *d, const char *addr, uint16_t port);
 void dns_server_close(struct dns *d);
+/* Writes an answer (n bytes, without the length prefix) to a TCP connection. */
+void dns_server_send_tcp(struct dns *d, struct dns_tcp *conn, const uint8_t *b, size_t n);
+
+/* dns-fwd.c: forwarding to --dns-resolvers */
+/* Parses "IP[:PORT],…" into d->resolvers. 0 or -EINVAL. */
+int dns_fwd_parse(struct dns *d, const char *text);
+int dns_fwd_start(struct dns *d);
+void dns_fwd_stop(struct dns *d);
+/* Forwards the query q[0..n) of a UDP client (from) or a TCP connection (conn). */
+void dns_fwd_query(struct dns *d, const uint8_t *q, size_t n, const struct sockaddr_in *from,
+		   struct dns_tcp *conn);
+/* conn closed: its forwarded queries answer nobody. */
+void dns_fwd_conn_gone(struct dns *d, struct dns_tcp *conn);
+
+/* dns_answer's answer for a query to forward. */
+#define DNS_FORWARD ((size_t)-1)

@@ -43,7 +43,9 @@ static void on_udp(evutil_socket_t fd, short what, void *ctx)
 		if (n < 0)
 			return;
 		size_t len = dns_answer(d, in, (size_t)n, out, sizeof(out), true);
-		if (len)
+		if (len == DNS_FORWARD)
+			dns_fwd_query(d, in, (size_t)n, &from, NULL);
+		else if (len)
 			(void)sendto(fd, out, len, 0, (struct sockaddr *)&from, fl);
 	}
 }
@@ -58,6 +60,7 @@ static void tcp_close(struct dns_tcp *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	d->nconns--;
+	dns_fwd_conn_gone(d, c);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -76,6 +79,10 @@ static void on_tcp_read(struct bufferevent *bev, void *ctx)
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, q, n);
 		size_t len = dns_answer(c->d, q, n, a + 2, DNS_MAX_MSG, false);
+		if (len == DNS_FORWARD) {
+			dns_fwd_query(c->d, q, n, NULL, c);
+			continue;
+		}
 		if (!len) {
 			tcp_close(c);
 			return;
@@ -84,6 +91,14 @@ static void on_tcp_read(struct bufferevent *bev, void *ctx)
 		a[1] = (uint8_t)len;
 		bufferevent_write(bev, a, len + 2);
 	}
+}
+
+void dns_server_send_tcp(struct dns *d, struct dns_tcp *conn, const uint8_t *b, size_t n)
+{
+	(void)d;
+	uint8_t len[2] = { (uint8_t)(n >> 8), (uint8_t)n };
+	bufferevent_write(conn->bev, len, 2);
+	bufferevent_write(conn->bev, b, n);
 }
 
 static void on_tcp_event(struct bufferevent *bev, short what, void *ctx)

@@ -360,7 +360,9 @@ size_t dns_answer(struct dns *d, const uint8_t *raw, size_t n, uint8_t *out, siz
 		max = cap;
 	struct dns_msg m;
 	if (!in_domain(d, q.name)) {
-		/* Forwarding is not built yet: REFUSED, as Mesos-DNS without resolvers. */
+		if (d->fwd)
+			return DNS_FORWARD;
+		/* No resolvers: REFUSED (Mesos-DNS's answer when it cannot forward). */
 		dns_msg_begin(&m, out, max, &q, raw, false, false, DNS_R_REFUSED);
 		return dns_msg_end(&m);
 	}
@@ -449,9 +451,20 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	d->listen_ip = ip_of(cfg->dns_addr);
 	if (!d->listen_ip || d->listen_ip == htonl(INADDR_ANY))
 		d->listen_ip = d->master_ip ? d->master_ip : htonl(INADDR_LOOPBACK);
-	if (cfg->dns_resolvers && *cfg->dns_resolvers)
+	int r = 0;
+	if (cfg->dns_resolvers && *cfg->dns_resolvers) {
 		d->resolvers_text = xstrdup(cfg->dns_resolvers);
-	int r = dns_server_listen(d, cfg->dns_addr, cfg->dns_port);
+		r = dns_fwd_parse(d, cfg->dns_resolvers);
+		if (r < 0) {
+			log_error("dns", "--dns-resolvers '%s': expected IP[:PORT],… (at most %d)",
+				  cfg->dns_resolvers, DNS_MAX_RESOLVERS);
+			dns_free(d);
+			return r;
+		}
+		r = dns_fwd_start(d);
+	}
+	if (r >= 0)
+		r = dns_server_listen(d, cfg->dns_addr, cfg->dns_port);
 	if (r < 0) {
 		log_error("dns", "cannot listen on %s:%u: %s", cfg->dns_addr,
 			  (unsigned)cfg->dns_port, strerror(-r));
@@ -481,8 +494,10 @@ void dns_free(struct dns *d)
 {
 	if (!d)
 		return;
-	rm_task_listen(d->m, NULL, NULL);
+	if (d->m)
+		rm_task_listen(d->m, NULL, NULL);
 	dns_server_close(d);
+	dns_fwd_stop(d);
 	dns_zone_release(&d->zone);
 	free(d->resolvers_text);
 	free(d);

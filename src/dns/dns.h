@@ -22,7 +22,8 @@ uint16_t dns_port(const struct dns *d);
 
 /* Answers the query q[0..n) into out[0..cap) (cap >= DNS_MAX_MSG for TCP): udp limits the
  * answer to 512 bytes (or the query's EDNS0 size) and sets TC when it had to cut. Returns
- * the answer's length; 0: no answer (unparsable, or forwarded: the forwarder answers). */
+ * the answer's length; 0: no answer (unparsable); DNS_FORWARD (dns-int.h) when the name is
+ * outside the domain and resolvers are configured (the caller forwards it). */
 size_t dns_answer(struct dns *d, const uint8_t *q, size_t n, uint8_t *out, size_t cap,
 		  bool udp);
 

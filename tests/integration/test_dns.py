@@ -245,3 +245,42 @@ def test_v1_framework_task(cluster):
     fw.wait_update("svc1", ("TASK_KILLED",))
     assert dig.status("svc1.my.framework.mesos", "A") == "NXDOMAIN"
     fw.teardown()
+
+
+def test_forwarding_to_resolvers(cluster):
+    # The upstream: another master's DNS serving the domain "other".
+    up_port = free_port()
+    cluster.master(extra=["--dns", "127.0.0.1:%d" % up_port, "--dns-domain", "other"])
+    dead = free_port()  # nothing answers there
+    port = free_port()
+    cluster.master(extra=["--dns", "127.0.0.1:%d" % port, "--dns-resolvers",
+                          "127.0.0.1:%d,127.0.0.1:%d" % (dead, up_port)])
+    dig = Dig(port)
+    # The first resolver does not answer: the query goes on to the second.
+    out = dig.raw("leader.other", "A", "+time=6")
+    assert "status: NOERROR" in out and "127.0.0.1" in out.split("ANSWER SECTION")[1]
+    assert Dig(up_port).status("leader.mesos") == "REFUSED"
+    # Over TCP as well.
+    out = dig.raw("leader.other", "A", "+tcp", "+time=6")
+    assert "status: NOERROR" in out
+    # Its own domain is still its own.
+    assert dig.a("leader.mesos") == ["127.0.0.1"]
+    # Only the dead resolver: SERVFAIL once it timed out.
+    port2 = free_port()
+    cluster.master(extra=["--dns", "127.0.0.1:%d" % port2, "--dns-resolvers",
+                          "127.0.0.1:%d" % dead])
+    assert Dig(port2).status("leader.other", "A", "+time=6") == "SERVFAIL"
+
+
+def test_bad_dns_flags(cluster):
+    out = subprocess.run([helpers_bin(), "master", "--dns", "127.0.0.1:0", "--dns-resolvers",
+                          "not-an-ip", "--http", "127.0.0.1:0", "--store",
+                          "sqlite:%s/x.db" % cluster.workdir], capture_output=True, text=True,
+                         timeout=20)
+    assert out.returncode != 0
+    assert "--dns-resolvers 'not-an-ip'" in out.stderr
+
+
+def helpers_bin():
+    import conftest
+    return conftest.berth_bin()
