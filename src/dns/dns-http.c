@@ -12,7 +12,7 @@
 
 static bool off(struct dns *d, struct evhttp_request *req)
 {
-	if (d)
+	if (d && d->serving)
 		return false;
 	http_reply_text(req, 404, "The DNS server is off (berth master --dns ADDR:PORT)");
 	return true;

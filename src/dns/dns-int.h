@@ -36,6 +36,11 @@ struct dns {
 	uint16_t port;
 	struct dns_fwd *fwd;    /* the forwarder (dns-fwd.c), NULL without resolvers */
 	uint64_t rng;
+	bool serving;           /* --dns given: sockets open, zone kept */
+	/* dns-services.c: the discovery watch */
+	struct hmap services;   /* app id -> struct svc* */
+	struct hmap task_app;   /* task id -> app id (malloc'd) of a listed endpoint */
+	unsigned nwatchers;
 };
 
 /* dns-server.c */
@@ -54,6 +59,14 @@ void dns_fwd_query(struct dns *d, const uint8_t *q, size_t n, const struct socka
 		   struct dns_tcp *conn);
 /* conn closed: its forwarded queries answer nobody. */
 void dns_fwd_conn_gone(struct dns *d, struct dns_tcp *conn);
+
+/* dns-services.c */
+/* t changed: listed as an endpoint of its app while live (ip: its agent's address, network
+ * order; host: its agent's hostname), else no longer. */
+void dns_services_task(struct dns *d, const struct rm_task_view *t, bool live, uint32_t ip,
+		       const char *host);
+void dns_services_close_all(struct dns *d);
+void dns_services_free(struct dns *d);
 
 /* dns_answer's answer for a query to forward. */
 #define DNS_FORWARD ((size_t)-1)

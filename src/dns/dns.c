@@ -214,13 +214,18 @@ static void on_task(void *ctx, const struct rm_task_view *t, const char *framewo
 		    const char *state)
 {
 	struct dns *d = ctx;
-	bool had = dns_zone_drop(&d->zone, t->id);
 	bool live = state && !strcmp(state, "TASK_RUNNING") &&
 		    (t->has_health ? t->healthy == 1 : t->healthy != 0);
-	if (live)
-		task_records(d, t, framework);
-	if (had || live)
-		touch(d);
+	if (d->serving) {
+		bool had = dns_zone_drop(&d->zone, t->id);
+		if (live)
+			task_records(d, t, framework);
+		if (had || live)
+			touch(d);
+	}
+	struct m_agent *a = live && t->agent_id && *t->agent_id ? rm_agent_get(d->m, t->agent_id)
+							       : NULL;
+	dns_services_task(d, t, live && a, a ? resolve4(a->ip) : 0, a ? a->hostname : NULL);
 }
 
 struct load_ctx {
@@ -444,6 +449,8 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	d->rng = time_real_usec() | 1;
 	touch(d);
 	dns_zone_init(&d->zone);
+	hmap_init(&d->services);
+	hmap_init(&d->task_app);
 	d->master_ip = resolve4(cfg->http_addr);
 	if (d->master_ip == htonl(INADDR_ANY))
 		d->master_ip = resolve4(cfg->hostname ? cfg->hostname : "localhost");
@@ -463,7 +470,8 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 		}
 		r = dns_fwd_start(d);
 	}
-	if (r >= 0)
+	d->serving = cfg->dns_addr != NULL;
+	if (r >= 0 && d->serving)
 		r = dns_server_listen(d, cfg->dns_addr, cfg->dns_port);
 	if (r < 0) {
 		log_error("dns", "cannot listen on %s:%u: %s", cfg->dns_addr,
@@ -471,11 +479,13 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 		dns_free(d);
 		return r;
 	}
-	master_records(d);
+	if (d->serving)
+		master_records(d);
 	rm_task_listen(m, on_task, d);
 	(void)load_task;
-	log_info("dns", "serving '%s' on %s:%u (udp, tcp)", d->domain, cfg->dns_addr,
-		 (unsigned)d->port);
+	if (d->serving)
+		log_info("dns", "serving '%s' on %s:%u (udp, tcp)", d->domain, cfg->dns_addr,
+			 (unsigned)d->port);
 	*out = d;
 	return 0;
 }
@@ -490,14 +500,24 @@ void dns_set_master_port(struct dns *d, uint16_t port)
 	master_records(d);
 }
 
-void dns_free(struct dns *d)
+void dns_stop(struct dns *d)
 {
 	if (!d)
 		return;
 	if (d->m)
 		rm_task_listen(d->m, NULL, NULL);
+	d->m = NULL;
 	dns_server_close(d);
 	dns_fwd_stop(d);
+	dns_services_close_all(d);
+}
+
+void dns_free(struct dns *d)
+{
+	if (!d)
+		return;
+	dns_stop(d);
+	dns_services_free(d);
 	dns_zone_release(&d->zone);
 	free(d->resolvers_text);
 	free(d);

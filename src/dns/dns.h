@@ -12,11 +12,14 @@
 
 struct dns;
 
-/* Starts the DNS server of m as cfg->dns_* say (cfg->dns_addr must be set): listens on UDP
- * and TCP, registers as m's task listener and loads m's live tasks. 0 and *out, or -errno
- * (logged). */
+/* Starts the discovery module of m: registers as m's task listener (which loads m's live
+ * tasks) for the discovery watch, and, when cfg->dns_addr is set, the DNS server as
+ * cfg->dns_* say (UDP and TCP). 0 and *out, or -errno (logged). */
 int dns_new(struct master *m, const struct master_config *cfg, struct dns **out);
-void dns_free(struct dns *d); /* accepts NULL */
+/* Stops listening and ends every watch stream (their on_close runs from the loop, which the
+ * caller runs before dns_free). NULL is fine. */
+void dns_stop(struct dns *d);
+void dns_free(struct dns *d); /* accepts NULL; dns_stop first */
 /* The UDP (= TCP) port it listens on. */
 uint16_t dns_port(const struct dns *d);
 
@@ -32,3 +35,5 @@ void dns_http_version(struct dns *d, struct evhttp_request *req);
 void dns_http_config(struct dns *d, struct evhttp_request *req);
 void dns_http_hosts(struct dns *d, struct evhttp_request *req, const char *host);
 void dns_http_services(struct dns *d, struct evhttp_request *req, const char *service);
+/* berth's discovery watch: GET /v2/services/{app}[?watch=true] (docs/dns.md). */
+void dns_http_services_v2(struct dns *d, struct evhttp_request *req, const char *app);

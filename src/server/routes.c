@@ -126,6 +126,12 @@ static void r_dns_services(struct server *s, struct evhttp_request *req,
 	dns_http_services(s->dns, req, a->v[0]);
 }
 
+static void r_services(struct server *s, struct evhttp_request *req,
+		       const struct route_args *a)
+{
+	dns_http_services_v2(s->dns, req, a->v[0]);
+}
+
 static const struct route routes[] = {
 	{ "/ping", M_GET | M_HEAD, r_ping },
 	{ "/health", M_ANY, r_health },
@@ -172,6 +178,8 @@ static const struct route routes[] = {
 	{ "/v1/config", M_GET, r_dns_config },
 	{ "/v1/hosts/{host}", M_GET, r_dns_hosts },
 	{ "/v1/services/{service}", M_GET, r_dns_services },
+	/* berth's discovery watch (src/dns) */
+	{ "/v2/services/{id*}", M_GET, r_services },
 };
 
 static unsigned method_bit(enum evhttp_cmd_type m)

@@ -284,3 +284,45 @@ def test_bad_dns_flags(cluster):
 def helpers_bin():
     import conftest
     return conftest.berth_bin()
+
+
+def test_discovery_watch(cluster):
+    import conftest
+    m = cluster.master()  # no --dns: the discovery watch is on regardless
+    cluster.agent()
+    assert requests.get(m.url + "/v1/version", timeout=10).status_code == 404
+    r = requests.get(m.url + "/v2/services/svc/api", timeout=10)
+    assert r.status_code == 200 and r.json() == {"appId": "/svc/api", "endpoints": []}
+    assert requests.get(m.url + "/v2/services/svc/api?watch=maybe",
+                        timeout=10).status_code == 400
+    # A watcher started before the app exists sees every endpoint come and go.
+    env = dict(__import__("os").environ, BERTH_MASTER=m.url)
+    p = subprocess.Popen([conftest.berth_bin(), "discover", "/svc/api", "--watch"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = helpers.LineReader(p.stdout)
+    err = helpers.LineReader(p.stderr)
+    try:
+        wait_until(lambda: "watching '/svc/api' (0 endpoints)" in err.text(), 10,
+                   what="the watch to start")
+        app = app_def("/svc/api", "exec sleep 300", instances=2, portDefinitions=[{"port": 0}])
+        assert m.api.post("/v2/apps", app).status_code == 201
+        ts = m.api.wait_running("/svc/api", 2)
+        lines = wait_until(lambda: [l for l in out.text().splitlines() if l.startswith("+ ")]
+                           if out.text().count("+ ") == 2 else None, 10, what="2 added")
+        for t in ts:
+            assert "+ %s %s 127.0.0.1 %d" % (t["id"], t["host"], t["ports"][0]) in lines
+        r = requests.get(m.url + "/v2/services/svc/api", timeout=10).json()
+        assert sorted(e["taskId"] for e in r["endpoints"]) == sorted(t["id"] for t in ts)
+        assert set(r["endpoints"][0]) == {"appId", "taskId", "host", "ipAddress", "ports"}
+        # A killed task leaves; its replacement comes.
+        victim = ts[0]["id"]
+        assert m.api.delete("/v2/apps/svc/api/tasks/%s" % victim).status_code == 200
+        wait_until(lambda: ("- %s " % victim) in out.text(), 10, what="removed")
+        wait_until(lambda: out.text().count("+ ") == 3, 20, what="replacement added")
+        # The CLI without --watch: the endpoints now.
+        rc, so, se = cluster.cli("discover", "svc/api")
+        assert rc == 0, se
+        assert len(so.splitlines()) == 2 and victim not in so
+    finally:
+        p.terminate()
+        assert p.wait(10) == 0
