@@ -5,7 +5,9 @@
  * Bounds: at most DNS_MAX_TCP_CONNS connections (more are closed at once); a connection
  * idle DNS_TCP_IDLE_SEC is closed; a connection that has DNS_TCP_MAX_OUT bytes of answers
  * unread stops being read until the client reads them. A UDP read handles at most
- * DNS_UDP_BURST datagrams before the loop runs other events. */
+ * DNS_UDP_BURST datagrams before the loop runs other events; its answers are at most
+ * DNS_UDP_OUT_MAX bytes whatever EDNS0 size a client asks for. The UDP socket's buffers are
+ * raised to DNS_UDP_SOCKBUF so that a burst between two loop turns is not dropped. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -22,6 +24,9 @@
 #include "dns/dns-wire.h"
 
 #define DNS_UDP_BURST 64
+#define DNS_UDP_IN_MAX 4096   /* larger queries are dropped */
+#define DNS_UDP_OUT_MAX 4096  /* the largest UDP answer (EDNS0 sizes above are cut to it) */
+#define DNS_UDP_SOCKBUF (1024 * 1024)
 #define DNS_TCP_IDLE_SEC 10
 #define DNS_TCP_MAX_OUT (256u * 1024u)
 
@@ -31,22 +36,46 @@ struct dns_tcp {
 	struct dns_tcp *prev, *next;
 };
 
+/* Reads up to DNS_UDP_BURST datagrams with one recvmmsg and sends their answers with one
+ * sendmmsg (what NSD does too): the syscalls are most of a small query's cost. */
 static void on_udp(evutil_socket_t fd, short what, void *ctx)
 {
 	(void)what;
 	struct dns *d = ctx;
-	uint8_t in[DNS_MAX_MSG], out[DNS_MAX_MSG];
+	static uint8_t in[DNS_UDP_BURST][DNS_UDP_IN_MAX], out[DNS_UDP_BURST][DNS_UDP_OUT_MAX];
+	static struct sockaddr_in from[DNS_UDP_BURST];
+	static struct iovec iin[DNS_UDP_BURST], iout[DNS_UDP_BURST];
+	static struct mmsghdr min[DNS_UDP_BURST], mout[DNS_UDP_BURST];
 	for (int i = 0; i < DNS_UDP_BURST; i++) {
-		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from, &fl);
-		if (n < 0)
-			return;
-		size_t len = dns_answer(d, in, (size_t)n, out, sizeof(out), true);
-		if (len == DNS_FORWARD)
-			dns_fwd_query(d, in, (size_t)n, &from, NULL);
-		else if (len)
-			(void)sendto(fd, out, len, 0, (struct sockaddr *)&from, fl);
+		iin[i] = (struct iovec){ in[i], sizeof(in[i]) };
+		min[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &from[i],
+							.msg_namelen = sizeof(from[i]),
+							.msg_iov = &iin[i], .msg_iovlen = 1 } };
+	}
+	int n = recvmmsg(fd, min, DNS_UDP_BURST, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return;
+	int nout = 0;
+	for (int i = 0; i < n; i++) {
+		size_t qlen = min[i].msg_len;
+		if (min[i].msg_hdr.msg_flags & MSG_TRUNC)
+			qlen = 0; /* a query larger than any we answer: dropped */
+		size_t len = qlen ? dns_answer(d, in[i], qlen, out[nout], DNS_UDP_OUT_MAX, true) : 0;
+		if (len == DNS_FORWARD) {
+			dns_fwd_query(d, in[i], qlen, &from[i], NULL);
+		} else if (len) {
+			iout[nout] = (struct iovec){ out[nout], len };
+			mout[nout] = (struct mmsghdr){ .msg_hdr = {
+				.msg_name = &from[i], .msg_namelen = min[i].msg_hdr.msg_namelen,
+				.msg_iov = &iout[nout], .msg_iovlen = 1 } };
+			nout++;
+		}
+	}
+	for (int sent = 0; sent < nout;) {
+		int r = sendmmsg(fd, mout + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
+		if (r <= 0)
+			break; /* a full socket buffer: the rest are lost, as a UDP answer may be */
+		sent += r;
 	}
 }
 
@@ -147,8 +176,10 @@ int dns_server_listen(struct dns *d, const char *addr, uint16_t port)
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -errno;
-	int one = 1;
+	int one = 1, buf = DNS_UDP_SOCKBUF;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		int e = -errno;
 		close(fd);
