@@ -95,6 +95,7 @@ static int dev_main(int argc, char **argv)
 	if (!mc.dns_addr) { /* berth dev serves DNS by default */
 		mc.dns_addr = "127.0.0.1";
 		mc.dns_port = 8053;
+		mc.dns_soft = true;
 	}
 	ac.work_dir = work;
 	ac.volume_plugin_dir = plugins;

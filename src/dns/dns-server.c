@@ -130,6 +130,13 @@ void dns_server_send_tcp(struct dns *d, struct dns_tcp *conn, const uint8_t *b, 
 	bufferevent_write(conn->bev, b, n);
 }
 
+/* The client read what was queued: go on with the queries left waiting. */
+static void on_tcp_write(struct bufferevent *bev, void *ctx)
+{
+	if (evbuffer_get_length(bufferevent_get_input(bev)) >= 2)
+		on_tcp_read(bev, ctx);
+}
+
 static void on_tcp_event(struct bufferevent *bev, short what, void *ctx)
 {
 	(void)bev;
@@ -163,7 +170,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	d->nconns++;
 	struct timeval idle = { DNS_TCP_IDLE_SEC, 0 };
 	bufferevent_set_timeouts(bev, &idle, &idle);
-	bufferevent_setcb(bev, on_tcp_read, NULL, on_tcp_event, c);
+	bufferevent_setcb(bev, on_tcp_read, on_tcp_write, on_tcp_event, c);
 	bufferevent_setwatermark(bev, EV_READ, 0, DNS_MAX_MSG + 2);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
@@ -176,8 +183,8 @@ int dns_server_listen(struct dns *d, const char *addr, uint16_t port)
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -errno;
-	int one = 1, buf = DNS_UDP_SOCKBUF;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* No SO_REUSEADDR: on Linux it would let two servers share the UDP port. */
+	int buf = DNS_UDP_SOCKBUF;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {

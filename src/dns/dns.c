@@ -471,8 +471,16 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 		r = dns_fwd_start(d);
 	}
 	d->serving = cfg->dns_addr != NULL;
-	if (r >= 0 && d->serving)
+	if (r >= 0 && d->serving) {
 		r = dns_server_listen(d, cfg->dns_addr, cfg->dns_port);
+		if (r < 0 && cfg->dns_soft) {
+			log_warn("dns", "cannot listen on %s:%u (%s): running without DNS",
+				 cfg->dns_addr, (unsigned)cfg->dns_port, strerror(-r));
+			dns_server_close(d);
+			d->serving = false;
+			r = 0;
+		}
+	}
 	if (r < 0) {
 		log_error("dns", "cannot listen on %s:%u: %s", cfg->dns_addr,
 			  (unsigned)cfg->dns_port, strerror(-r));

@@ -45,6 +45,8 @@ struct master_config {
 	const char *dns_domain;    /* "mesos" */
 	const char *dns_resolvers; /* "IP[:PORT],…" for other names, or NULL: REFUSED */
 	double dns_ttl_sec;        /* 60 */
+	bool dns_soft;             /* berth dev's default address: when it cannot be bound
+				    * the master runs without DNS (a warning) */
 };
 
 #define MASTER_DEFAULT_MAX_BODY (1024 * 1024)

@@ -326,3 +326,22 @@ def test_discovery_watch(cluster):
     finally:
         p.terminate()
         assert p.wait(10) == 0
+
+
+def test_dev_serves_dns(cluster):
+    port = free_port()
+    d = cluster.dev(extra=["--dns", "127.0.0.1:%d" % port])
+    dig = Dig(port)
+    assert dig.a("leader.mesos") == ["127.0.0.1"]
+    assert dig.srv("_leader._tcp.mesos") == [("0", "1", str(d.port), "leader.mesos.")]
+    # An address given that cannot be bound fails the start (only the default is soft).
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    busy.bind(("127.0.0.1", 0))
+    try:
+        out = subprocess.run([helpers_bin(), "master", "--dns", "127.0.0.1:%d" %
+                              busy.getsockname()[1], "--http", "127.0.0.1:0", "--store",
+                              "sqlite:%s/y.db" % cluster.workdir], capture_output=True,
+                             text=True, timeout=20)
+        assert out.returncode == 1 and "cannot listen on" in out.stderr
+    finally:
+        busy.close()
