@@ -6,7 +6,9 @@
  * dnsperf data file: each app's A and SRV name), then prints "ready" and serves until
  * SIGTERM. SIGUSR1 starts replacing tasks (CHURN per second, round robin over the apps:
  * each kill is answered TASK_KILLED by the simulated agent and the framework launches a
- * replacement); SIGUSR2 stops, printing how many were replaced.
+ * replacement); SIGUSR2 stops, printing how many were replaced, and how many ended tasks
+ * were checked right after their end was applied and found still in the records (0 is
+ * the invariant).
  *
  * usage: bench-dns-sim DIR PORT [APPS [CHURN]]   (defaults 1000, 1000) */
 #include <arpa/inet.h>
@@ -33,7 +35,7 @@ static struct apps *AP;
 static struct dns *D;
 static unsigned churn_per_sec;
 static bool churning;
-static uint64_t replaced, churn_next;
+static uint64_t replaced, churn_next, ended_checked, stale;
 static size_t churn_cursor;
 
 static int sim_send(struct m_agent *a, json_t *rec)
@@ -63,6 +65,9 @@ static int sim_send(struct m_agent *a, json_t *rec)
 	return 0;
 }
 
+/* Delivers the updates the agents owe; then checks that no task whose end was just applied
+ * is still in the DNS records (the invariant the churn run relies on: an ended task leaves
+ * the answers in the same loop turn as its status update, not 100 ms later). */
 static size_t flush(void)
 {
 	json_t *all = pending;
@@ -74,8 +79,20 @@ static size_t flush(void)
 		if (a && json_array_size(ups))
 			updates_queue(M, a, json_incref(ups), NULL);
 	}
+	size_t n = updates_flush(M);
+	json_object_foreach(all, id, ups) {
+		size_t i;
+		json_t *u;
+		json_array_foreach(ups, i, u) {
+			if (strcmp(json_string_value(json_object_get(u, "state")), "TASK_KILLED"))
+				continue;
+			ended_checked++;
+			stale += dns_zone_has_owner(&D->zone,
+						    json_string_value(json_object_get(u, "task_id")));
+		}
+	}
 	json_decref(all);
-	return updates_flush(M);
+	return n;
 }
 
 static size_t running(void)
@@ -160,7 +177,9 @@ static void on_signal(evutil_socket_t sig, short what, void *ctx)
 		churn_next = time_mono_usec();
 	} else if (sig == SIGUSR2) {
 		churning = false;
-		printf("replaced %llu\n", (unsigned long long)replaced);
+		printf("replaced %llu ended-checked %llu still-answered %llu\n",
+		       (unsigned long long)replaced, (unsigned long long)ended_checked,
+		       (unsigned long long)stale);
 		fflush(stdout);
 	} else {
 		event_base_loopbreak(rm_base(M));

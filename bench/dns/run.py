@@ -158,8 +158,10 @@ zone:
         sim.send_signal(signal.SIGUSR2)
         line = sim.stdout.readline().strip()
         el = time.monotonic() - t0
-        n = int(line.split()[1]) if line.startswith("replaced") else 0
-        print("replaced: %d tasks in %.1f s (%.0f/s)" % (n, el, n / el))
+        f = line.split()
+        n = int(f[1]) if line.startswith("replaced") else 0
+        print("replaced: %d tasks in %.1f s (%.0f/s); ended tasks checked right after their "
+              "end was applied: %s, still answered: %s" % (n, el, n / el, f[3], f[5]))
     finally:
         for p in procs:
             if p.poll() is None:
