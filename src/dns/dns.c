@@ -429,6 +429,27 @@ static void load_task(const struct rm_task_view *t, void *ctx)
 	(void)ctx;
 }
 
+/* Labels of 1–63 bytes of a-z, 0-9, '-', joined by single dots; at most 200 bytes. */
+static bool domain_ok(const char *s)
+{
+	size_t n = strlen(s), l = 0;
+	if (!n || n > 200)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		char c = s[i];
+		if (c == '.' || !c) {
+			if (l == 0 || l > 63)
+				return false;
+			l = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
+			l++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
 int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 {
 	struct dns *d = xcalloc(1, sizeof(*d));
@@ -442,6 +463,12 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	while (i && d->domain[i - 1] == '.')
 		i--;
 	d->domain[i] = '\0';
+	if (!domain_ok(d->domain)) {
+		log_error("dns", "--dns-domain '%s': expected DNS labels of a-z, 0-9 and '-' "
+				 "joined by '.'", dom);
+		dns_free(d);
+		return -EINVAL;
+	}
 	nm(d->tail, sizeof(d->tail), ".%s.", d->domain);
 	nm(d->soa_mname, sizeof(d->soa_mname), "ns1%s", d->tail);
 	nm(d->soa_rname, sizeof(d->soa_rname), "root.ns1%s", d->tail);

@@ -279,6 +279,12 @@ def test_bad_dns_flags(cluster):
                          timeout=20)
     assert out.returncode != 0
     assert "--dns-resolvers 'not-an-ip'" in out.stderr
+    out = subprocess.run([helpers_bin(), "master", "--dns", "127.0.0.1:0", "--dns-domain",
+                          "my..domain", "--http", "127.0.0.1:0", "--store",
+                          "sqlite:%s/z.db" % cluster.workdir], capture_output=True, text=True,
+                         timeout=20)
+    assert out.returncode != 0
+    assert "--dns-domain 'my..domain'" in out.stderr
 
 
 def helpers_bin():
