@@ -228,10 +228,6 @@ static void on_task(void *ctx, const struct rm_task_view *t, const char *framewo
 	dns_services_task(d, t, live && a, a ? resolve4(a->ip) : 0, a ? a->hostname : NULL);
 }
 
-struct load_ctx {
-	struct dns *d;
-};
-
 /* ---- the master's own names ---- */
 
 static void master_records(struct dns *d)
@@ -332,16 +328,27 @@ static void answer_srv(struct dns *d, struct dns_msg *m, const char *qname,
 	shuffle(d, idx, n);
 	for (size_t i = 0; i < n; i++)
 		dns_msg_srv(m, 0, qname, d->ttl, 1, zn->srv[idx[i]].port, zn->srv[idx[i]].target);
-	/* Additional: the first A of each distinct target. */
+	/* Additional: the first A of each distinct target (a set, so that a large answer over
+	 * TCP stays linear). */
+	struct hmap seen = HMAP_INIT;
 	for (size_t i = 0; i < n && !m->full; i++) {
 		const char *t = zn->srv[idx[i]].target;
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = !strcmp(zn->srv[idx[j]].target, t);
-		const struct dz_name *tn = seen ? NULL : dns_zone_get(&d->zone, t);
+		bool dup = false;
+		if (n > 8) {
+			dup = hmap_get(&seen, t) != NULL;
+			if (!dup)
+				hmap_put(&seen, t, (void *)1);
+		} else {
+			for (size_t j = 0; j < i && !dup; j++)
+				dup = !strcmp(zn->srv[idx[j]].target, t);
+		}
+		if (dup)
+			continue;
+		const struct dz_name *tn = dns_zone_get(&d->zone, t);
 		if (tn && tn->na)
 			dns_msg_a(m, 2, t, d->ttl, tn->a[0].ip);
 	}
+	hmap_release(&seen);
 	free(idx);
 }
 
@@ -422,12 +429,6 @@ size_t dns_answer(struct dns *d, const uint8_t *raw, size_t n, uint8_t *out, siz
 }
 
 /* ---- life cycle ---- */
-
-static void load_task(const struct rm_task_view *t, void *ctx)
-{
-	(void)t;
-	(void)ctx;
-}
 
 /* Labels of 1–63 bytes of a-z, 0-9, '-', joined by single dots; at most 200 bytes. */
 static bool domain_ok(const char *s)
@@ -517,7 +518,6 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	if (d->serving)
 		master_records(d);
 	rm_task_listen(m, on_task, d);
-	(void)load_task;
 	if (d->serving)
 		log_info("dns", "serving '%s' on %s:%u (udp, tcp)", d->domain, cfg->dns_addr,
 			 (unsigned)d->port);
