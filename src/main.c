@@ -59,7 +59,8 @@ static const struct flag_spec dev_specs[] = {
 static const struct flag_table dev_flags = { dev_specs, ARRAY_SIZE(dev_specs) };
 /* The master's store and the agent's work dir and plugin dir are in the data dir; the agent
  * reaches the master in the same process. */
-static const char *const dev_master_flags[] = { "http", "agent-timeout", NULL };
+static const char *const dev_master_flags[] = { "http", "agent-timeout", "dns", "dns-domain",
+						"dns-resolvers", "dns-ttl", NULL };
 static const char *const dev_agent_flags[] = { "http", "resources", "attributes", NULL };
 
 static int dev_main(int argc, char **argv)
@@ -93,6 +94,11 @@ static int dev_main(int argc, char **argv)
 	_cleanup_free_ char *local_root = xasprintf("%s/local-volumes", abs);
 	_cleanup_free_ char *local_sock = xasprintf("%s/plugins/local.sock", abs);
 	mc.store_url = store;
+	if (!mc.dns_addr) { /* berth dev serves DNS by default */
+		mc.dns_addr = "127.0.0.1";
+		mc.dns_port = 8053;
+		mc.dns_soft = true;
+	}
 	ac.work_dir = work;
 	ac.volume_plugin_dir = plugins;
 	if (mkdir(plugins, 0700) == -1 && errno != EEXIST) {

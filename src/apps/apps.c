@@ -444,6 +444,8 @@ static void health_update(struct apps *m, struct m_instance *in, const json_t *u
 	in->health = json_deep_copy(results);
 	in->healthy = json_is_true(json_object_get(u, "healthy")) ? 1 : 0;
 	apps_count_health(m, in->healthy == 1);
+	if (was != in->healthy && in->state) /* DNS: an unhealthy task leaves the answers */
+		apps_event_task_updated(m, in, in->state, NULL);
 	if (was != in->healthy) {
 		events_publish(m, "health_status_changed_event",
 			       json_pack("{s:s, s:s, s:s, s:b}", "appId", def->id, "instanceId",

@@ -110,6 +110,36 @@ static void r_ui(struct server *s, struct evhttp_request *req, const struct rout
 
 /* ---- the table ---- */
 
+static void r_dns_version(struct server *s, struct evhttp_request *req,
+			  const struct route_args *a)
+{
+	dns_http_version(s->dns, req);
+}
+
+static void r_dns_config(struct server *s, struct evhttp_request *req,
+			 const struct route_args *a)
+{
+	dns_http_config(s->dns, req);
+}
+
+static void r_dns_hosts(struct server *s, struct evhttp_request *req,
+			const struct route_args *a)
+{
+	dns_http_hosts(s->dns, req, a->v[0]);
+}
+
+static void r_dns_services(struct server *s, struct evhttp_request *req,
+			   const struct route_args *a)
+{
+	dns_http_services(s->dns, req, a->v[0]);
+}
+
+static void r_services(struct server *s, struct evhttp_request *req,
+		       const struct route_args *a)
+{
+	dns_http_services_v2(s->dns, req, a->v[0]);
+}
+
 static const struct route routes[] = {
 	{ "/ping", M_GET | M_HEAD, r_ping },
 	{ "/health", M_ANY, r_health },
@@ -170,6 +200,13 @@ static const struct route routes[] = {
 	{ "/", M_GET | M_HEAD, r_ui },
 	{ "/ui", M_GET | M_HEAD, r_ui },
 	{ "/ui/{file}", M_GET | M_HEAD, r_ui },
+	/* Mesos-DNS's HTTP API (src/dns) */
+	{ "/v1/version", M_GET, r_dns_version },
+	{ "/v1/config", M_GET, r_dns_config },
+	{ "/v1/hosts/{host}", M_GET, r_dns_hosts },
+	{ "/v1/services/{service}", M_GET, r_dns_services },
+	/* berth's discovery watch (src/dns) */
+	{ "/v2/services/{id*}", M_GET, r_services },
 };
 
 static unsigned method_bit(enum evhttp_cmd_type m)
