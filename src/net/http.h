@@ -54,6 +54,8 @@ void http_server_free(struct http_server *srv); /* accepts NULL */
  * header name holds a control character): a handler that forwards a request's headers
  * (a proxy) skips them. */
 #define HTTP_HIDDEN_HEADER_LEAD "\x01"
+/* The authenticated principal of a request (src/auth sets it; absent without auth). */
+#define HTTP_PRINCIPAL_HEADER HTTP_HIDDEN_HEADER_LEAD "berth-principal"
 struct http_observation {
 	const char *method;    /* "GET", … */
 	const char *route;     /* route's answer, or "other" */

@@ -81,6 +81,11 @@ void server_free(struct server *s)
 	free(s);
 }
 
+void server_set_auth(struct server *s, struct auth *auth)
+{
+	s->auth = auth;
+}
+
 uint16_t server_port(const struct server *s)
 {
 	return http_server_port(s->http);

@@ -14,6 +14,10 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 void server_free(struct server *s); /* accepts NULL */
 /* The port the HTTP server listens on. */
 uint16_t server_port(const struct server *s);
+struct auth;
+/* Every request then passes auth's check (src/auth) before its route; auth is borrowed and
+ * must outlive s. NULL: none. */
+void server_set_auth(struct server *s, struct auth *auth);
 struct flag_table;
 /* The flags of `berth master` (base/flags.h), writing into a struct master_config: --http,
  * --store, --agent-timeout, --hostname. `berth dev` takes --http and --agent-timeout. */
