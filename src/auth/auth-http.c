@@ -55,12 +55,14 @@ bool auth_http_check(struct auth *a, struct evhttp_request *req, const char *pat
 	evhttp_remove_header(in, HTTP_PRINCIPAL_HEADER); /* never a client's */
 	if (!a || open_path(a, path))
 		return true;
-	const char *who = auth_creds_check(auth_current(a), evhttp_find_header(in,
-										"Authorization"));
-	if (!who) {
-		refuse(req, path);
-		return false;
+	const char *who = NULL;
+	if (auth_authenticates(a)) {
+		who = auth_creds_check(auth_current(a), evhttp_find_header(in, "Authorization"));
+		if (!who) {
+			refuse(req, path);
+			return false;
+		}
+		evhttp_add_header(in, HTTP_PRINCIPAL_HEADER, who);
 	}
-	evhttp_add_header(in, HTTP_PRINCIPAL_HEADER, who);
-	return true;
+	return auth_http_authorize(a, req, path, who);
 }

@@ -1,5 +1,7 @@
 /* Credentials: the file's parser, Basic and token checks, loading and SIGHUP reloads. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <jansson.h>
 #include <signal.h>
@@ -25,6 +27,14 @@ static const struct flag_spec specs[] = {
 	{ .name = "http_credentials", .kind = FLAG_STRING,
 	  .off = offsetof(struct auth_config, http_credentials), .metavar = "USER:PASS",
 	  .help = "one more principal and secret, as Marathon's flag" },
+	{ .name = "acls", .kind = FLAG_STRING, .off = offsetof(struct auth_config, acls),
+	  .metavar = "FILE",
+	  .help = "Mesos's ACL JSON, with Marathon path rules (view/create/update/\n"
+		  "delete_apps); re-read on SIGHUP" },
+	{ .name = "audit-log", .kind = FLAG_STRING,
+	  .off = offsetof(struct auth_config, audit_log), .metavar = "FILE",
+	  .help = "appends one JSON line per change or refusal: time, principal,\n"
+		  "action, object, result" },
 	{ .name = "authenticate-metrics", .kind = FLAG_BOOL,
 	  .off = offsetof(struct auth_config, authenticate_metrics),
 	  .help = "/metrics and /metrics/prometheus want credentials too\n"
@@ -251,6 +261,10 @@ const char *auth_creds_check(const struct auth_creds *c, const char *h)
 /* ---- the loaded state ---- */
 
 struct auth {
+	char *acl_file; /* --acls, or NULL */
+	struct acls *acls;
+	int audit_fd;
+	struct master *master;
 	char *file;     /* --credentials, or NULL */
 	char *userpass; /* --http_credentials, or NULL */
 	bool metrics;
@@ -258,25 +272,52 @@ struct auth {
 	struct event *sighup;
 };
 
+/* Reads a whole file of at most AUTH_MAX_FILE bytes: 0 and *buf (malloc'd), *len. */
+static int slurp(const char *file, char **buf, size_t *len)
+{
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	char *b = xmalloc(AUTH_MAX_FILE + 1);
+	size_t n = fread(b, 1, AUTH_MAX_FILE + 1, f);
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad || n > AUTH_MAX_FILE) {
+		free(b);
+		return bad ? -EIO : -E2BIG;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static int load_acls(const char *file, struct acls **out)
+{
+	char *buf = NULL, err[256];
+	size_t n = 0;
+	int r = slurp(file, &buf, &n);
+	if (r < 0) {
+		log_error("auth", "cannot read ACLs '%s': %s", file, strerror(-r));
+		return r;
+	}
+	r = acls_parse(buf, n, out, err, sizeof(err));
+	free(buf);
+	if (r < 0)
+		log_error("auth", "ACLs '%s': %s", file, err);
+	return r;
+}
+
 static int load(const char *file, const char *userpass, struct auth_creds *out)
 {
 	char err[256];
 	int r = 0;
 	if (file) {
-		FILE *f = fopen(file, "re");
-		if (!f) {
-			r = -errno;
+		char *buf = NULL;
+		size_t n = 0;
+		r = slurp(file, &buf, &n);
+		if (r < 0) {
 			log_error("auth", "cannot read credentials '%s': %s", file, strerror(-r));
 			return r;
-		}
-		char *buf = xmalloc(AUTH_MAX_FILE + 1);
-		size_t n = fread(buf, 1, AUTH_MAX_FILE + 1, f);
-		bool bad = ferror(f);
-		fclose(f);
-		if (bad) {
-			log_error("auth", "cannot read credentials '%s'", file);
-			free(buf);
-			return -EIO;
 		}
 		r = auth_creds_parse(buf, n, out, err, sizeof(err));
 		explicit_bzero(buf, n);
@@ -297,9 +338,28 @@ static int load(const char *file, const char *userpass, struct auth_creds *out)
 int auth_new(const struct auth_config *cfg, struct auth **out)
 {
 	*out = NULL;
-	if (!cfg->credentials && !cfg->http_credentials)
+	if (!cfg->credentials && !cfg->http_credentials && !cfg->acls && !cfg->audit_log)
 		return 0;
 	struct auth *a = xcalloc(1, sizeof(*a));
+	a->audit_fd = -1;
+	if (cfg->audit_log) {
+		a->audit_fd = open(cfg->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (a->audit_fd < 0) {
+			int r = -errno;
+			log_error("auth", "cannot open audit log '%s': %s", cfg->audit_log,
+				  strerror(-r));
+			auth_free(a);
+			return r;
+		}
+	}
+	if (cfg->acls) {
+		a->acl_file = xstrdup(cfg->acls);
+		int r = load_acls(a->acl_file, &a->acls);
+		if (r < 0) {
+			auth_free(a);
+			return r;
+		}
+	}
 	a->file = cfg->credentials ? xstrdup(cfg->credentials) : NULL;
 	a->userpass = cfg->http_credentials ? xstrdup(cfg->http_credentials) : NULL;
 	a->metrics = cfg->authenticate_metrics;
@@ -308,7 +368,10 @@ int auth_new(const struct auth_config *cfg, struct auth **out)
 		auth_free(a);
 		return r;
 	}
-	log_info("auth", "authentication on: %zu principal(s)", a->creds.n);
+	if (a->file || a->userpass)
+		log_info("auth", "authentication on: %zu principal(s)", a->creds.n);
+	if (a->acls)
+		log_info("auth", "authorization on: ACLs from '%s'", a->acl_file);
 	*out = a;
 	return 0;
 }
@@ -320,6 +383,10 @@ void auth_free(struct auth *a)
 	if (a->sighup)
 		event_free(a->sighup);
 	auth_creds_release(&a->creds);
+	acls_free(a->acls);
+	free(a->acl_file);
+	if (a->audit_fd >= 0)
+		close(a->audit_fd);
 	free(a->file);
 	if (a->userpass) {
 		explicit_bzero(a->userpass, strlen(a->userpass));
@@ -330,6 +397,18 @@ void auth_free(struct auth *a)
 
 int auth_reload(struct auth *a)
 {
+	if (a->acl_file) {
+		struct acls *fresh = NULL;
+		if (load_acls(a->acl_file, &fresh) < 0) {
+			log_error("auth", "ACL reload failed: the ACLs before it stay in force");
+		} else {
+			acls_free(a->acls);
+			a->acls = fresh;
+			log_info("auth", "ACLs reloaded");
+		}
+	}
+	if (!a->file && !a->userpass)
+		return 0;
 	struct auth_creds fresh = { 0 };
 	int r = load(a->file, a->userpass, &fresh);
 	if (r < 0) {
@@ -365,4 +444,30 @@ const struct auth_creds *auth_current(const struct auth *a)
 bool auth_metrics_guarded(const struct auth *a)
 {
 	return a->metrics;
+}
+
+bool auth_authenticates(const struct auth *a)
+{
+	return a->file || a->userpass;
+}
+
+const struct acls *auth_acls(const struct auth *a)
+{
+	return a->acls;
+}
+
+int auth_audit_fd(const struct auth *a)
+{
+	return a->audit_fd;
+}
+
+struct master *auth_master(const struct auth *a)
+{
+	return a->master;
+}
+
+void auth_set_master(struct auth *a, struct master *m)
+{
+	if (a)
+		a->master = m;
 }

@@ -25,6 +25,8 @@ struct auth_config {
 	const char *credentials;      /* --credentials FILE, or NULL */
 	const char *http_credentials; /* --http_credentials user:pass, or NULL */
 	bool authenticate_metrics;    /* --authenticate-metrics */
+	const char *acls;             /* --acls FILE (acl.h), or NULL */
+	const char *audit_log;        /* --audit-log FILE, or NULL */
 };
 
 /* The flags above (base/flags.h), writing into a struct auth_config. */
@@ -60,12 +62,16 @@ int auth_creds_add_userpass(struct auth_creds *out, const char *userpass, char *
 const char *auth_creds_check(const struct auth_creds *c, const char *authorization);
 
 struct auth;
-/* Loads cfg's credentials. *out is NULL (and 0 returned) when neither is configured: no
- * authentication. -errno with the reason logged for an unreadable or bad file. cfg's
+/* Loads cfg's credentials and ACLs, opens the audit log. *out is NULL (and 0 returned)
+ * when none is configured. Authentication is on when credentials are given; authorization
+ * when ACLs are. -errno with the reason logged for an unreadable or bad file. cfg's
  * strings are copied. */
 int auth_new(const struct auth_config *cfg, struct auth **out);
 void auth_free(struct auth *a); /* accepts NULL */
-/* Re-reads the credentials file; on error logs and keeps the old credentials. */
+/* The master whose frameworks authorization looks up (borrowed). */
+struct master;
+void auth_set_master(struct auth *a, struct master *m);
+/* Re-reads the credentials and ACL files; on error logs and keeps the old ones. */
 int auth_reload(struct auth *a);
 /* Re-reads on every SIGHUP delivered to base's loop, until auth_free. */
 int auth_watch_sighup(struct auth *a, struct event_base *base);
@@ -73,3 +79,7 @@ int auth_watch_sighup(struct auth *a, struct event_base *base);
 /* The route hook: returns true when req may proceed (its principal recorded in the
  * request), or false after answering 401. path is the decoded request path. a NULL: true. */
 bool auth_http_check(struct auth *a, struct evhttp_request *req, const char *path);
+/* Authorization (auth-authz.c): true when the ACLs allow what req asks, else false after
+ * answering 403; writes the audit line of a change or a refusal. Called by auth_http_check. */
+bool auth_http_authorize(struct auth *a, struct evhttp_request *req, const char *path,
+			 const char *principal);

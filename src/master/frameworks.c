@@ -884,3 +884,9 @@ void frameworks_tick(struct master *m)
 	fw_tasks_tick(fws);
 	fw_offers_tick(fws);
 }
+
+const json_t *rm_framework_info(const struct master *m, const char *id)
+{
+	const struct fw_framework *fw = m->fw && id ? hmap_get(&m->fw->fws, id) : NULL;
+	return fw ? fw->info : NULL;
+}

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
+#include "auth/auth.h"
 #include "server/server-int.h"
 
 static void on_request(struct evhttp_request *req, void *ctx)
@@ -84,6 +85,7 @@ void server_free(struct server *s)
 void server_set_auth(struct server *s, struct auth *auth)
 {
 	s->auth = auth;
+	auth_set_master(auth, s->rm);
 }
 
 uint16_t server_port(const struct server *s)
