@@ -454,8 +454,11 @@ static int validate_info(const json_t *info, const json_t *suppressed, char *err
 		return -EINVAL;
 	}
 	const json_t *ft = json_object_get(info, "failover_timeout");
-	if (ft && (!json_is_number(ft) || json_number_value(ft) < 0)) {
-		snprintf(err, errlen, "'framework_info.failover_timeout' must be a number >= 0");
+	/* Mesos keeps it as int64 nanoseconds: more is "Invalid failover timeout" there. */
+	if (ft && (!json_is_number(ft) || !(json_number_value(ft) >= 0) ||
+		   json_number_value(ft) > FW_MAX_FAILOVER_SEC)) {
+		snprintf(err, errlen, "'framework_info.failover_timeout' must be a number of "
+				      "seconds between 0 and %.0f", FW_MAX_FAILOVER_SEC);
 		return -EINVAL;
 	}
 	if (suppressed && !json_is_array(suppressed)) {

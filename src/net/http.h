@@ -18,7 +18,9 @@
 /* A connection idle this long while a request is read, or with output the client does not
  * take, is dropped. Streams have no read timeout (they may stay quiet for long). */
 #define HTTP_IDLE_TIMEOUT_SEC 60
-/* Query strings past these bounds are ignored as a whole (http_query_parse: -E2BIG). */
+/* Query strings past these bounds are refused before any handler runs: 414 past the length,
+ * 400 past the count of parameters (and http_query_parse answers -E2BIG). Requests with two
+ * different Content-Length headers, or Content-Length with Transfer-Encoding, get 400. */
 #define HTTP_QUERY_MAX_LEN (16 * 1024)
 #define HTTP_QUERY_MAX_PARAMS 256
 
