@@ -35,6 +35,13 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct auth_config, audit_log), .metavar = "FILE",
 	  .help = "appends one JSON line per change or refusal: time, principal,\n"
 		  "action, object, result" },
+	{ .name = "tls-cert", .kind = FLAG_STRING, .off = offsetof(struct auth_config, tls_cert),
+	  .metavar = "FILE", .help = "serve HTTPS only, with this certificate chain (PEM)" },
+	{ .name = "tls-key", .kind = FLAG_STRING, .off = offsetof(struct auth_config, tls_key),
+	  .metavar = "FILE", .help = "the private key of --tls-cert (PEM)" },
+	{ .name = "tls-ca", .kind = FLAG_STRING, .off = offsetof(struct auth_config, tls_ca),
+	  .metavar = "FILE",
+	  .help = "require client certificates signed by these CAs (mutual TLS)" },
 	{ .name = "authenticate-metrics", .kind = FLAG_BOOL,
 	  .off = offsetof(struct auth_config, authenticate_metrics),
 	  .help = "/metrics and /metrics/prometheus want credentials too\n"

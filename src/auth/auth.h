@@ -27,6 +27,8 @@ struct auth_config {
 	bool authenticate_metrics;    /* --authenticate-metrics */
 	const char *acls;             /* --acls FILE (acl.h), or NULL */
 	const char *audit_log;        /* --audit-log FILE, or NULL */
+	/* TLS on the listener (net/http.h http_tls_new); the master sets it up */
+	const char *tls_cert, *tls_key, *tls_ca;
 };
 
 /* The flags above (base/flags.h), writing into a struct auth_config. */

@@ -333,6 +333,11 @@ int http_server_new(struct event_base *base, const char *addr, uint16_t port, si
 	return 0;
 }
 
+void http_server_set_tls(struct http_server *srv, struct http_tls *t)
+{
+	evhttp_set_bevcb(srv->http, http_tls_bev, t);
+}
+
 uint16_t http_server_port(const struct http_server *srv)
 {
 	return srv->port;

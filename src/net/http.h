@@ -39,6 +39,20 @@ int http_server_new(struct event_base *base, const char *addr, uint16_t port, si
 		    http_handler_fn handler, void *ctx, struct http_server **out);
 /* The port actually bound. */
 uint16_t http_server_port(const struct http_server *srv);
+
+/* TLS (http-tls.c): a server certificate chain and key (PEM files), and optionally a CA
+ * file: then every client must present a certificate it signed (mutual TLS). Returns 0 and
+ * *out, or -EINVAL / -ENOMEM with err saying which file is wrong. */
+struct http_tls;
+int http_tls_new(const char *cert, const char *key, const char *ca, struct http_tls **out,
+		 char *err, size_t errlen);
+void http_tls_free(struct http_tls *t); /* accepts NULL; after every server using it */
+/* Makes srv speak only TLS with t (borrowed, must outlive srv), for the connections
+ * accepted from now on. */
+void http_server_set_tls(struct http_server *srv, struct http_tls *t);
+/* http-tls.c's connection factory (evhttp's bevcb); internal. */
+struct bufferevent;
+struct bufferevent *http_tls_bev(struct event_base *base, void *tls);
 void http_server_free(struct http_server *srv); /* accepts NULL */
 
 /* Observation: every reply a handler sends (http_reply_*, and http_stream_start for a

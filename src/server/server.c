@@ -82,6 +82,11 @@ void server_free(struct server *s)
 	free(s);
 }
 
+void server_set_tls(struct server *s, struct http_tls *t)
+{
+	http_server_set_tls(s->http, t);
+}
+
 void server_set_auth(struct server *s, struct auth *auth)
 {
 	s->auth = auth;

@@ -15,6 +15,9 @@ void server_free(struct server *s); /* accepts NULL */
 /* The port the HTTP server listens on. */
 uint16_t server_port(const struct server *s);
 struct auth;
+struct http_tls;
+/* The listener speaks only TLS with t (borrowed; must outlive s) from now on. */
+void server_set_tls(struct server *s, struct http_tls *t);
 /* Every request then passes auth's check (src/auth) before its route; auth is borrowed and
  * must outlive s. NULL: none. */
 void server_set_auth(struct server *s, struct auth *auth);
