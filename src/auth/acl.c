@@ -40,6 +40,7 @@ static const struct {
 	[ACL_VIEW_FRAMEWORKS] = { "view_frameworks", "users" },
 	[ACL_VIEW_TASKS] = { "view_tasks", "users" },
 	[ACL_ACCESS_SANDBOXES] = { "access_sandboxes", "users" },
+	[ACL_REGISTER_AGENTS] = { "register_agents", "agents" },
 	[ACL_VIEW_APPS] = { "view_apps", "app_ids" },
 	[ACL_CREATE_APPS] = { "create_apps", "app_ids" },
 	[ACL_UPDATE_APPS] = { "update_apps", "app_ids" },
@@ -266,7 +267,7 @@ bool acls_allowed(const struct acls *a, enum acl_action act, const char *princip
 {
 	if (!a)
 		return true;
-	bool prefix = act >= ACL_VIEW_APPS;
+	bool prefix = act >= ACL_FIRST_APP_ACTION;
 	for (size_t i = 0; i < a->n[act]; i++) {
 		const struct rule *r = &a->r[act][i];
 		if (matches(&r->subj, principal, false) && matches(&r->obj, object, prefix))

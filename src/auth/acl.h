@@ -31,12 +31,16 @@ enum acl_action {
 	ACL_VIEW_FRAMEWORKS,
 	ACL_VIEW_TASKS,
 	ACL_ACCESS_SANDBOXES,
+	ACL_REGISTER_AGENTS,
 	ACL_VIEW_APPS,
 	ACL_CREATE_APPS,
 	ACL_UPDATE_APPS,
 	ACL_DELETE_APPS,
 	ACL_NACTIONS
 };
+
+/* The Marathon path rules, the last actions: their objects match by prefix. */
+#define ACL_FIRST_APP_ACTION ACL_VIEW_APPS
 
 #define ACL_MAX_RULES 10000
 #define ACL_MAX_VALUES 10000

@@ -300,6 +300,7 @@ bool auth_http_authorize(struct auth *a, struct evhttp_request *req, const char 
 			   !strcmp(path, "/master/api/v1/scheduler");
 	bool mesos_op = !strcmp(path, "/api/v1") || !strcmp(path, "/master/api/v1");
 	bool mar = str_has_prefix(path, "/v2/");
+	bool agent = str_has_prefix(path, "/api/berth/agent/");
 	if (!auth_acls(a) && auth_audit_fd(a) < 0)
 		return true;
 	json_t *body = NULL;
@@ -316,6 +317,8 @@ bool auth_http_authorize(struct auth *a, struct evhttp_request *req, const char 
 		operator_call(&c, body);
 	else if (mar)
 		marathon(&c, m, path, body);
+	else if (agent)
+		add(&c, ACL_REGISTER_AGENTS, NULL); /* Mesos's register_agents: agents ANY */
 	json_decref(body);
 	bool ok = !c.too_many;
 	size_t bad = 0;
@@ -324,7 +327,9 @@ bool auth_http_authorize(struct auth *a, struct evhttp_request *req, const char 
 			ok = false;
 			bad = i;
 		}
-	if (!ok || is_mutation(m)) {
+	/* An agent's heartbeats and status updates are its link, not changes anyone made:
+	 * only their refusals are audited. */
+	if (!ok || (is_mutation(m) && !agent)) {
 		if (c.n == 0) {
 			char what[300];
 			snprintf(what, sizeof(what), "%s %.256s", http_method_name(m), path);

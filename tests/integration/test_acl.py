@@ -12,7 +12,8 @@ from helpers import app_def, wait_until
 from mesos_client import Framework, command_task
 
 CREDS = {"credentials": [{"principal": "ops", "secret": "ops-pw"},
-                         {"principal": "dev", "secret": "dev-pw"}]}
+                         {"principal": "dev", "secret": "dev-pw"},
+                         {"principal": "agent", "secret": "agent-pw"}]}
 ANY = {"type": "ANY"}
 
 
@@ -143,6 +144,7 @@ def test_run_tasks_without_authentication(cluster):
     """ACLs apply without credentials too: the request's principal is then ANY."""
     acls = {"permissive": False,
             "register_frameworks": [{"principals": ANY, "roles": ANY}],
+            "register_agents": [{"principals": ANY, "agents": ANY}],
             "run_tasks": [{"principals": ANY, "users": vals("nobody")}]}
     m, audit = start(cluster, acls, creds=False)
     a = cluster.agent()
@@ -162,3 +164,27 @@ def test_run_tasks_without_authentication(cluster):
     ids = [x["id"] for f in fws for x in f["tasks"]]
     assert "t-root" not in ids
     fw.disconnect()
+
+
+def test_register_agents(cluster):
+    """Only the principals register_agents names may act as agents: a framework's or an
+    operator's credentials cannot subscribe as an agent or send status updates."""
+    acls = {"register_agents": [{"principals": vals("agent"), "agents": ANY},
+                                {"principals": ANY, "agents": {"type": "NONE"}}]}
+    m, audit = start(cluster, acls)
+    cred = cluster.workdir / "agent-cred"
+    cred.write_text(json.dumps({"principal": "agent", "secret": "agent-pw"}))
+    a = cluster.agent(extra=["--credential", str(cred)])
+    slave_id = a.slave()["id"]
+    for path in ["/api/berth/agent/subscribe", "/api/berth/agent/update",
+                 "/api/berth/agent/heartbeat"]:
+        r = requests.post(m.url + path, json={"agent_id": slave_id, "tasks": []},
+                          auth=("ops", "ops-pw"), timeout=10)
+        assert r.status_code == 403, (path, r.text)
+        assert "register_agents" in r.text
+    assert a.slave()["active"] is True
+    lines = audit_lines(audit)
+    assert any(l["action"] == "register_agents" and l["principal"] == "ops" and
+               l["result"] == "denied" for l in lines)
+    # The agent's own heartbeats are not audited.
+    assert not any(l["principal"] == "agent" for l in lines)
