@@ -237,6 +237,9 @@ int cli_fail_reply(const struct cli_reply *r, const char *subject)
 	_cleanup_free_ char *text = cli_error_text(r->status, r->json, r->body, subject);
 	if (r->status == 409 && json_object_get(r->json, "deployments"))
 		return cli_fail("%s (wait for it, or add --force to replace it)", text);
+	if (r->status == 401)
+		return cli_fail("%s (the master wants credentials: --principal NAME with "
+				"BERTH_SECRET, or BERTH_PRINCIPAL and BERTH_SECRET)", text);
 	return cli_fail("%s", text);
 }
 

@@ -192,7 +192,8 @@ def test_scheduler_principal_must_match(cluster):
 def test_cli_credentials(cluster):
     m = authed_master(cluster)
     rc, out, err = cluster.cli("app", "list")
-    assert rc != 0
+    assert rc == 1
+    assert "Invalid username or password." in err and "BERTH_PRINCIPAL" in err
     rc, out, err = cluster.cli("app", "list", "--principal", "ops", "--secret", SECRET)
     assert rc == 0, err
     rc, out, err = cluster.cli("app", "list", env={"BERTH_PRINCIPAL": "ops",
