@@ -76,6 +76,7 @@ struct agent_update {
 struct agent {
 	struct event_base *base;
 	char *master_host;
+	char *authorization;     /* "Basic …" for the master (--credential), or NULL */
 	uint16_t master_port;
 	char *http_addr;
 	uint16_t http_port;
@@ -232,3 +233,7 @@ void agent_task_fence(struct agent *a, struct agent_task *t);
 
 /* agent-http.c */
 void agent_http_handle(struct evhttp_request *req, void *ctx);
+
+/* agent-cred.c: reads --credential FILE into "Basic …" (*authorization, malloc'd).
+ * 0, or -errno with the reason logged (never the secret). */
+int agent_credential_load(const char *path, char **authorization);

@@ -38,6 +38,8 @@ static struct evhttp_request *request_json(struct agent *a, void (*cb)(struct ev
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", a->master_host);
 	evhttp_add_header(h, "Content-Type", "application/json");
+	if (a->authorization)
+		evhttp_add_header(h, "Authorization", a->authorization);
 	char *s = json_dumps(body, JSON_COMPACT);
 	evbuffer_add(evhttp_request_get_output_buffer(req), s, strlen(s));
 	free(s);

@@ -123,9 +123,13 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		log_error("agent", "%s", err);
 		return -EINVAL;
 	}
+	char *authz = NULL;
+	if (cfg->credential && (r = agent_credential_load(cfg->credential, &authz)) < 0)
+		return r;
 	raise_nofile();
 
 	struct agent *a = xcalloc(1, sizeof(*a));
+	a->authorization = authz;
 	a->base = base;
 	a->spawner_fd = -1;
 	a->inotify_fd = -1;
@@ -134,6 +138,7 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	if (r < 0 || !realpath(cfg->work_dir, wd)) {
 		r = r < 0 ? r : -errno;
 		log_error("agent", "cannot use work dir '%s': %s", cfg->work_dir, strerror(-r));
+		free(a->authorization);
 		free(a);
 		return r;
 	}
@@ -225,6 +230,9 @@ void agent_free(struct agent *a)
 	free(a->health_root);
 	free(a->volume_root);
 	free(a->volume_plugin_dir);
+	if (a->authorization)
+		explicit_bzero(a->authorization, strlen(a->authorization));
+	free(a->authorization);
 	free(a->resources);
 	free(a->attributes);
 	free(a->hostname);
@@ -260,6 +268,10 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct agent_config, volume_plugin_dir), .metavar = "DIR",
 	  .help = "searched first for Docker volume plugins (sockets,\n"
 		  ".spec/.json files), before /run/docker/plugins" },
+	{ .name = "credential", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, credential), .metavar = "FILE",
+	  .help = "principal and secret for the master: {\"principal\", \"secret\"}\n"
+		  "or 'PRINCIPAL SECRET'" },
 	{ .name = "volume-plugin-timeout", .kind = FLAG_MILLIS,
 	  .off = offsetof(struct agent_config, plugin_timeout_ms), .max = 3600,
 	  .metavar = "SECONDS", .help = "bound on each volume plugin call (default 30)" },

@@ -16,6 +16,7 @@ struct agent_config {
 	const char *hostname;      /* NULL = gethostname() */
 	const char *executor_path; /* NULL = $BERTH_EXECUTOR, else berth-executor beside the binary */
 	const char *volume_plugin_dir; /* searched first for volume plugins; NULL = none */
+	const char *credential;        /* --credential FILE for the master, or NULL */
 	uint32_t plugin_timeout_ms;    /* each volume plugin call; 0 = $BERTH_VOLUME_PLUGIN_TIMEOUT_MS
 					* or 30000 */
 };

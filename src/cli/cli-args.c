@@ -57,6 +57,10 @@ static const struct flag_def flags[] = {
 	{ "master", CLI_F_MASTER, "URL", "the master (default $BERTH_MASTER or " CLI_DEFAULT_MASTER ")" },
 	{ "cacert", CLI_F_CACERT, "FILE",
 	  "CA certificates (PEM) for https (default $BERTH_CACERT, else the system's)" },
+	{ "principal", CLI_F_PRINCIPAL, "NAME",
+	  "authenticate as NAME (default $BERTH_PRINCIPAL; with --secret)" },
+	{ "secret", CLI_F_SECRET, "SECRET",
+	  "the principal's secret (default $BERTH_SECRET; prefer the variable)" },
 	{ "json", CLI_F_JSON, NULL, "print the API's JSON instead of a table" },
 	{ "wait", CLI_F_WAIT, NULL, "show progress until the change is done" },
 	{ "timeout", CLI_F_TIMEOUT, "SECONDS", "give up waiting after SECONDS (default 300)" },
@@ -138,6 +142,12 @@ static int take_flag(const struct flag_def *f, const char *value, struct cli_opt
 		break;
 	case CLI_F_CACERT:
 		o->cacert = value;
+		break;
+	case CLI_F_PRINCIPAL:
+		o->principal = value;
+		break;
+	case CLI_F_SECRET:
+		o->secret = value;
 		break;
 	case CLI_F_APP:
 		o->app = value;

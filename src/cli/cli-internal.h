@@ -39,10 +39,12 @@ enum cli_flag {
 	CLI_F_TYPE = 1u << 10,
 	CLI_F_CACERT = 1u << 11,
 	CLI_F_WATCH = 1u << 12,
+	CLI_F_PRINCIPAL = 1u << 13,
+	CLI_F_SECRET = 1u << 14,
 };
 
 /* Flags every command takes. */
-#define CLI_F_GLOBAL (CLI_F_MASTER | CLI_F_CACERT | CLI_F_HELP)
+#define CLI_F_GLOBAL (CLI_F_MASTER | CLI_F_CACERT | CLI_F_PRINCIPAL | CLI_F_SECRET | CLI_F_HELP)
 
 struct cli;
 typedef int (*cli_run_fn)(struct cli *c);
@@ -65,6 +67,8 @@ struct cli_opts {
 	unsigned seen;                 /* enum cli_flag bits given */
 	const char *master;
 	const char *cacert;
+	const char *principal;
+	const char *secret;
 	const char *app;
 	uint64_t timeout_sec;
 	const char *args[CLI_MAX_POS]; /* the command's positional arguments */
@@ -93,6 +97,8 @@ struct cli {
 	struct httpc_url url;
 	const char *master;  /* as given, for messages */
 	const char *cacert;  /* --cacert, else $BERTH_CACERT, else NULL (the system's CAs) */
+	char *authorization; /* "Basic …" from --principal/--secret or $BERTH_PRINCIPAL /
+				$BERTH_SECRET, or NULL */
 	bool tty;            /* stdout is a terminal */
 	uint64_t deadline;   /* monotonic usec for --wait, 0 when not waiting */
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/b64.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "base/util.h"
@@ -18,10 +19,12 @@ bool cli_is_command(const char *word)
 {
 	static const char *const words[] = { "app",    "task",   "node",     "volume",
 					     "deployment", "logs", "events", "help", "framework", "discover",
-					     "--master", "--cacert", "--json", "--help", "-h" };
+					     "--master", "--cacert", "--json", "--help", "-h",
+					     "--principal", "--secret" };
 	if (!word)
 		return false;
-	if (str_has_prefix(word, "--master=") || str_has_prefix(word, "--cacert="))
+	if (str_has_prefix(word, "--master=") || str_has_prefix(word, "--cacert=") ||
+	    str_has_prefix(word, "--principal=") || str_has_prefix(word, "--secret="))
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
 		if (strcmp(word, words[i]) == 0)
@@ -147,6 +150,7 @@ int cli_request(struct cli *c, const char *method, const char *target, json_t *b
 		.body = payload,
 		.body_len = payload ? strlen(payload) : 0,
 		.cacert = c->cacert,
+		.authorization = c->authorization,
 		.timeout_usec = timeout,
 		.max_redirects = HTTPC_MAX_REDIRECTS,
 	};
@@ -239,6 +243,9 @@ int cli_fail_reply(const struct cli_reply *r, const char *subject)
 	_cleanup_free_ char *text = cli_error_text(r->status, r->json, r->body, subject);
 	if (r->status == 409 && json_object_get(r->json, "deployments"))
 		return cli_fail("%s (wait for it, or add --force to replace it)", text);
+	if (r->status == 401)
+		return cli_fail("%s (the master wants credentials: --principal NAME with "
+				"BERTH_SECRET, or BERTH_PRINCIPAL and BERTH_SECRET)", text);
 	return cli_fail("%s", text);
 }
 
@@ -345,6 +352,15 @@ int cli_main(int argc, char **argv)
 	c.master = c.o.master ? c.o.master : (env && *env) ? env : CLI_DEFAULT_MASTER;
 	const char *ca_env = getenv("BERTH_CACERT");
 	c.cacert = c.o.cacert ? c.o.cacert : (ca_env && *ca_env) ? ca_env : NULL;
+	const char *p_env = getenv("BERTH_PRINCIPAL"), *s_env = getenv("BERTH_SECRET");
+	const char *principal = c.o.principal ? c.o.principal : p_env && *p_env ? p_env : NULL;
+	const char *secret = c.o.secret ? c.o.secret : s_env ? s_env : NULL;
+	if (principal && !secret) {
+		cli_fail("--principal wants --secret or BERTH_SECRET");
+		return CLI_USAGE;
+	}
+	if (principal)
+		c.authorization = b64_basic_auth(principal, secret);
 	r = httpc_url_parse(c.master, &c.url);
 	if (r == -EPROTONOSUPPORT)
 		return cli_fail("master URL '%s': only http:// and https:// are supported",
@@ -359,5 +375,8 @@ int cli_main(int argc, char **argv)
 	if (fflush(stdout) == EOF && r == CLI_OK)
 		r = cli_fail("cannot write output: %s", strerror(errno));
 	httpc_url_release(&c.url);
+	if (c.authorization)
+		explicit_bzero(c.authorization, strlen(c.authorization));
+	free(c.authorization);
 	return r;
 }

@@ -261,6 +261,7 @@ int cli_events(struct cli *c)
 		.url = url,
 		.accept = "text/event-stream",
 		.cacert = c->cacert,
+		.authorization = c->authorization,
 		.timeout_usec = CLI_REQUEST_TIMEOUT_USEC,
 		.max_redirects = HTTPC_MAX_REDIRECTS,
 	};

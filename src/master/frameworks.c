@@ -454,8 +454,11 @@ static int validate_info(const json_t *info, const json_t *suppressed, char *err
 		return -EINVAL;
 	}
 	const json_t *ft = json_object_get(info, "failover_timeout");
-	if (ft && (!json_is_number(ft) || json_number_value(ft) < 0)) {
-		snprintf(err, errlen, "'framework_info.failover_timeout' must be a number >= 0");
+	/* Mesos keeps it as int64 nanoseconds: more is "Invalid failover timeout" there. */
+	if (ft && (!json_is_number(ft) || !(json_number_value(ft) >= 0) ||
+		   json_number_value(ft) > FW_MAX_FAILOVER_SEC)) {
+		snprintf(err, errlen, "'framework_info.failover_timeout' must be a number of "
+				      "seconds between 0 and %.0f", FW_MAX_FAILOVER_SEC);
 		return -EINVAL;
 	}
 	if (suppressed && !json_is_array(suppressed)) {
@@ -503,7 +506,7 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 	const json_t *sub = json_object_get(call, "subscribe");
 	const json_t *info = json_object_get(sub, "framework_info");
 	const json_t *suppressed = json_object_get(sub, "suppressed_roles");
-	char err[300];
+	char err[400];
 	if (!json_is_object(sub)) {
 		reply_invalid(req, "Expecting 'subscribe' to be present");
 		return;
@@ -517,6 +520,30 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 		json_string_value(json_object_get(json_object_get(call, "framework_id"), "value"));
 	if (call_id && (!id || strcmp(call_id, id))) {
 		reply_invalid(req, "'framework_id' differs from 'subscribe.framework_info.id'");
+		return;
+	}
+	/* With authentication on (src/auth), the framework's principal is the authenticated
+	 * one (Mesos's rule), and only that principal may subscribe as an existing framework. */
+	const char *who = evhttp_find_header(in, HTTP_PRINCIPAL_HEADER);
+	const char *fprin = json_string_value(json_object_get(info, "principal"));
+	if (who && fprin && strcmp(fprin, who)) {
+		snprintf(err, sizeof(err),
+			 "Authenticated principal '%.100s' does not match principal '%.100s' set in "
+			 "`FrameworkInfo`", who, fprin);
+		http_reply_text(req, 400, err);
+		return;
+	}
+	if (who && !fprin) /* the call is the caller's, about to be freed: filling it is safe */
+		json_object_set_new((json_t *)info, "principal", json_string(who));
+	const struct fw_framework *known = id ? hmap_get(&fws->fws, id) : NULL;
+	const char *kprin = known && known->info
+				    ? json_string_value(json_object_get(known->info, "principal"))
+				    : NULL;
+	if (who && known && (!kprin || strcmp(kprin, who))) {
+		snprintf(err, sizeof(err),
+			 "Framework '%.100s' is registered with another principal than '%.100s'",
+			 id, who);
+		http_reply_text(req, 403, err);
 		return;
 	}
 	if (id && hmap_get(&fws->removed, id)) {
@@ -859,4 +886,10 @@ void frameworks_tick(struct master *m)
 	}
 	fw_tasks_tick(fws);
 	fw_offers_tick(fws);
+}
+
+const json_t *rm_framework_info(const struct master *m, const char *id)
+{
+	const struct fw_framework *fw = m->fw && id ? hmap_get(&m->fw->fws, id) : NULL;
+	return fw ? fw->info : NULL;
 }

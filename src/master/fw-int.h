@@ -38,6 +38,8 @@
 #define FW_RESEND_SEC 10.0          /* unacknowledged status updates are sent again */
 #define FW_STREAM_MAX_PENDING (8u * 1024 * 1024)
 #define FW_MAX_ROLES 64
+/* failover_timeout bound: INT64_MAX nanoseconds, as Mesos holds it */
+#define FW_MAX_FAILOVER_SEC 9223372036.0
 #define FW_MAX_OFFERS 5000          /* outstanding offers per framework */
 #define FW_OFFERS_PER_EVENT 500     /* offers in one OFFERS event */
 /* The offer pass puts an agent in at most this many frameworks' offers at once (optimistic,

@@ -138,6 +138,9 @@ double rm_volume_lease_sec(const struct master *m);
 /* The id of the built-in framework registered first ("<master id>-0000"), kept in the store
  * so that it survives restarts (Marathon's framework id). */
 const char *rm_builtin_framework_id(const struct master *m);
+/* The FrameworkInfo of the external (v1 scheduler API) framework id, or NULL when there is
+ * none: borrowed, valid until the loop runs on (authorization reads its user and principal). */
+const json_t *rm_framework_info(const struct master *m, const char *id);
 
 /* ---- frameworks built into the master ---- */
 

@@ -313,6 +313,31 @@ static const char id_regex_msg[] =
 	"'^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])"
 	"|(\\.|\\.\\.)$'";
 
+/* Every string of the definition with a NUL byte is an error at its path: such a string
+ * would be cut at the NUL by C code below (an id "/x\u0000y" read as "/x"). */
+static void check_nul(struct ctx *c, const json_t *v, const char *path)
+{
+	char sub_path[256];
+	if (json_is_string(v)) {
+		if (memchr(json_string_value(v), '\0', json_string_length(v)))
+			bad(c, *path ? path : "/", "must not contain a NUL character");
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *e;
+		json_object_foreach((json_t *)v, k, e) {
+			snprintf(sub_path, sizeof(sub_path), "%s/%s", path, k);
+			check_nul(c, e, sub_path);
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) {
+			snprintf(sub_path, sizeof(sub_path), "%s(%zu)", path, i);
+			check_nul(c, e, sub_path);
+		}
+	}
+}
+
 static void check_id(struct ctx *c, const char *base_id, struct app *a)
 {
 	json_t *v = field(c, "id");
@@ -781,6 +806,7 @@ int app_parse(const json_t *in, const char *base_id, struct verr *err, struct ap
 	for (size_t i = 0; i < ARRAY_SIZE(output_fields); i++)
 		json_object_del(c.j, output_fields[i]);
 
+	check_nul(&c, c.j, "");
 	check_id(&c, base_id, a);
 	check_command(&c, a);
 	a->cpus = number_field(&c, "cpus", 1, false, 0.001, -1);
@@ -805,7 +831,8 @@ int app_parse(const json_t *in, const char *base_id, struct verr *err, struct ap
 	a->kill_grace_seconds = 3;
 	if (field(&c, "taskKillGracePeriodSeconds"))
 		a->kill_grace_seconds =
-			number_field(&c, "taskKillGracePeriodSeconds", 3, true, 0, -1);
+			number_field(&c, "taskKillGracePeriodSeconds", 3, true, 0,
+				     APP_MAX_KILL_GRACE_SEC);
 	check_kill_selection(&c, a);
 
 	const char *role = string_field(&c, "role", "*");

@@ -23,6 +23,8 @@ struct port_def {
 	char *protocol; /* "tcp" default */
 };
 
+#define APP_MAX_KILL_GRACE_SEC (7 * 86400.0) /* a week */
+
 struct app {
 	char *id; /* absolute, canonical: "/prod/web" */
 	char *cmd;        /* NULL when args are used */
@@ -38,7 +40,8 @@ struct app {
 	struct constraint *constraints;
 	size_t nconstraints;
 	double backoff_seconds, backoff_factor, max_launch_delay_seconds;
-	double kill_grace_seconds; /* taskKillGracePeriodSeconds; 3 when absent (Mesos default) */
+	double kill_grace_seconds; /* taskKillGracePeriodSeconds; 3 when absent (Mesos default);
+				    * at most APP_MAX_KILL_GRACE_SEC */
 	enum kill_selection kill_selection;
 	char *role;       /* "*" by default */
 	char *user;       /* NULL when absent */

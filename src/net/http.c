@@ -224,11 +224,57 @@ int http_server_enable_metrics(struct http_server *srv, struct metrics *reg, con
 
 /* ---- server ---- */
 
+/* Requests refused before any handler, so that none runs on a request it would misread:
+ * a query past the parser's bounds (which the handlers would read as empty: defaults, a
+ * DELETE that replaces instead of scaling down) and an ambiguous body length (two
+ * different Content-Length headers, or one with Transfer-Encoding: request smuggling
+ * through a proxy that reads the other). Returns true after answering. */
+static bool refuse_early(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+	if (q && strlen(q) > HTTP_QUERY_MAX_LEN) {
+		http_reply_message(req, 414, "URI Too Long: the query string is over %d bytes",
+				   HTTP_QUERY_MAX_LEN);
+		return true;
+	}
+	unsigned params = 0;
+	for (const char *p = q; p && *p;) {
+		size_t n = strcspn(p, "&");
+		params += n > 0 && *p != '=';
+		p += n + (p[n] == '&');
+	}
+	if (params > HTTP_QUERY_MAX_PARAMS) {
+		http_reply_message(req, 400, "Too many query parameters: more than %d",
+				   HTTP_QUERY_MAX_PARAMS);
+		return true;
+	}
+	const char *cl = NULL;
+	bool te = false, conflict = false;
+	for (struct evkeyval *h = evhttp_request_get_input_headers(req)->tqh_first; h;
+	     h = h->next.tqe_next) {
+		if (!strcasecmp(h->key, "Content-Length")) {
+			conflict |= cl && strcmp(cl, h->value);
+			cl = h->value;
+		} else if (!strcasecmp(h->key, "Transfer-Encoding")) {
+			te = true;
+		}
+	}
+	if (conflict || (cl && te)) {
+		http_add_header(req, "Connection", "close");
+		http_reply_message(req, 400, "%s", conflict ? "Conflicting Content-Length headers"
+						: "Content-Length with Transfer-Encoding");
+		return true;
+	}
+	return false;
+}
+
 static void server_gencb(struct evhttp_request *req, void *arg)
 {
 	struct http_server *srv = arg;
 	observe_begin(srv, req);
-	srv->handler(req, srv->ctx);
+	if (!refuse_early(req))
+		srv->handler(req, srv->ctx);
 }
 
 /* Creates a bound, listening, non-blocking, close-on-exec socket for addr:port. */
@@ -329,6 +375,11 @@ int http_server_new(struct event_base *base, const char *addr, uint16_t port, si
 	}
 	*out = srv;
 	return 0;
+}
+
+void http_server_set_tls(struct http_server *srv, struct http_tls *t)
+{
+	evhttp_set_bevcb(srv->http, http_tls_bev, t);
 }
 
 uint16_t http_server_port(const struct http_server *srv)

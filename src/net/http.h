@@ -18,7 +18,9 @@
 /* A connection idle this long while a request is read, or with output the client does not
  * take, is dropped. Streams have no read timeout (they may stay quiet for long). */
 #define HTTP_IDLE_TIMEOUT_SEC 60
-/* Query strings past these bounds are ignored as a whole (http_query_parse: -E2BIG). */
+/* Query strings past these bounds are refused before any handler runs: 414 past the length,
+ * 400 past the count of parameters (and http_query_parse answers -E2BIG). Requests with two
+ * different Content-Length headers, or Content-Length with Transfer-Encoding, get 400. */
 #define HTTP_QUERY_MAX_LEN (16 * 1024)
 #define HTTP_QUERY_MAX_PARAMS 256
 
@@ -37,6 +39,20 @@ int http_server_new(struct event_base *base, const char *addr, uint16_t port, si
 		    http_handler_fn handler, void *ctx, struct http_server **out);
 /* The port actually bound. */
 uint16_t http_server_port(const struct http_server *srv);
+
+/* TLS (http-tls.c): a server certificate chain and key (PEM files), and optionally a CA
+ * file: then every client must present a certificate it signed (mutual TLS). Returns 0 and
+ * *out, or -EINVAL / -ENOMEM with err saying which file is wrong. */
+struct http_tls;
+int http_tls_new(const char *cert, const char *key, const char *ca, struct http_tls **out,
+		 char *err, size_t errlen);
+void http_tls_free(struct http_tls *t); /* accepts NULL; after every server using it */
+/* Makes srv speak only TLS with t (borrowed, must outlive srv), for the connections
+ * accepted from now on. */
+void http_server_set_tls(struct http_server *srv, struct http_tls *t);
+/* http-tls.c's connection factory (evhttp's bevcb); internal. */
+struct bufferevent;
+struct bufferevent *http_tls_bev(struct event_base *base, void *tls);
 void http_server_free(struct http_server *srv); /* accepts NULL */
 
 /* Observation: every reply a handler sends (http_reply_*, and http_stream_start for a
@@ -54,6 +70,8 @@ void http_server_free(struct http_server *srv); /* accepts NULL */
  * header name holds a control character): a handler that forwards a request's headers
  * (a proxy) skips them. */
 #define HTTP_HIDDEN_HEADER_LEAD "\x01"
+/* The authenticated principal of a request (src/auth sets it; absent without auth). */
+#define HTTP_PRINCIPAL_HEADER HTTP_HIDDEN_HEADER_LEAD "berth-principal"
 struct http_observation {
 	const char *method;    /* "GET", … */
 	const char *route;     /* route's answer, or "other" */

@@ -195,6 +195,7 @@ struct httpc_call *httpc_call_start(struct event_base *base, const struct httpc_
 		.method = req->method,
 		.with_body = req->body != NULL,
 		.copy_body = true,
+		.with_auth = true,
 		.timeout_usec = req->timeout_usec ? req->timeout_usec : HTTPC_DEFAULT_TIMEOUT_USEC,
 	};
 	if (!c->timer || !c->multi || httpc_xfer_init(&c->x, req, &h, err, sizeof(err)) < 0) {

@@ -37,6 +37,7 @@ struct httpc_hop {
 	const char *method;
 	bool with_body;          /* send req->body (false after a 303) */
 	bool copy_body;          /* libcurl keeps its own copy of the body (calls on a loop) */
+	bool with_auth;          /* send req->authorization (the hop stays on url's origin) */
 	uint64_t timeout_usec;   /* for the whole hop; 0: none (a stream's body) */
 	uint64_t connect_usec;   /* for connecting; 0: libcurl's default */
 };

@@ -200,6 +200,12 @@ int httpc_xfer_init(struct httpc_xfer *x, const struct httpc_request *req,
 	free(accept);
 	if (req->accept && strstr(req->accept, "text/event-stream"))
 		x->headers = curl_slist_append(x->headers, "Cache-Control: no-cache");
+	if (req->authorization && hop->with_auth) {
+		char *au = xasprintf("Authorization: %s", req->authorization);
+		x->headers = curl_slist_append(x->headers, au);
+		explicit_bzero(au, strlen(au));
+		free(au);
+	}
 	/* no "Expect: 100-continue" round trip before a large body */
 	x->headers = curl_slist_append(x->headers, "Expect:");
 	r = set_method(x, req, hop);

@@ -245,6 +245,17 @@ static int run(CURLM *m, struct httpc_xfer *x, const struct httpc_stream_opts *s
 	return r;
 }
 
+/* a and b have the same "scheme://authority" (case-insensitive). */
+static bool same_origin(const char *a, const char *b)
+{
+	const char *sa = strstr(a, "://"), *sb = strstr(b, "://");
+	if (!sa || !sb)
+		return false;
+	size_t la = (size_t)(sa - a) + 3 + strcspn(sa + 3, "/?#");
+	size_t lb = (size_t)(sb - b) + 3 + strcspn(sb + 3, "/?#");
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
 /* The next hop after a redirect in out: its URL (malloc'd), or NULL with -EBADMSG / -ELOOP
  * in *r and err filled. *r = 0 and NULL: not to be followed, out is the answer. */
 static char *next_hop(const struct httpc_request *req, const struct httpc_response *out,
@@ -298,6 +309,7 @@ static int call_blocking(const struct httpc_request *req, const struct httpc_str
 			.url = url,
 			.method = method,
 			.with_body = with_body,
+			.with_auth = same_origin(req->url, url),
 			.timeout_usec = so ? 0 : deadline - now,
 			.connect_usec = so ? deadline - now : 0,
 		};

@@ -65,6 +65,9 @@ struct httpc_request {
 	const char *content_type; /* of the body; NULL: application/json */
 	const char *accept;       /* Accept header; NULL: application/json */
 	const char *cacert;       /* CA certificates (PEM file) for https; NULL: the system's */
+	const char *authorization; /* Authorization header value, or NULL; sent only to the
+				      scheme, host and port of url (not after a redirect to
+				      another origin) */
 	uint64_t timeout_usec;    /* the whole exchange; 0: HTTPC_DEFAULT_TIMEOUT_USEC */
 	size_t max_body;          /* 0: HTTPC_MAX_BODY */
 	unsigned max_redirects;   /* redirects followed (not by httpc_call_start); 0: none */

@@ -7,6 +7,8 @@
 #include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "auth/auth.h"
+#include "net/http.h"
 #include "net/loop.h"
 #include "server/server.h"
 
@@ -45,22 +47,49 @@ int master_main(int argc, char **argv)
 {
 	struct master_config cfg = { 0 };
 	_cleanup_flags_ struct flags fl = FLAGS_INIT;
-	const struct flag_set set = { .table = &master_flags, .cfg = &cfg };
-	const struct flag_cmd cmd = { .name = "master", .sets = &set, .nsets = 1 };
+	struct auth_config acfg = { 0 };
+	const struct flag_set set[] = { { .table = &master_flags, .cfg = &cfg },
+					{ .table = &auth_flags, .cfg = &acfg } };
+	const struct flag_cmd cmd = { .name = "master", .sets = set, .nsets = ARRAY_SIZE(set) };
 	int r = flags_parse(&fl, &cmd, argc, argv);
 	if (r)
 		return r == FLAGS_HELP ? 0 : 2;
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	struct server *m;
-	if (server_new(base, &cfg, &m) < 0) {
+	struct auth *auth = NULL;
+	struct http_tls *tls = NULL;
+	if (!acfg.tls_cert != !acfg.tls_key || (acfg.tls_ca && !acfg.tls_cert)) {
+		fprintf(stderr, "berth master: --tls-cert and --tls-key go together (and --tls-ca "
+				"wants them)\n");
+		event_base_free(base);
+		return 2;
+	}
+	if (acfg.tls_cert) {
+		char err[512];
+		if (http_tls_new(acfg.tls_cert, acfg.tls_key, acfg.tls_ca, &tls, err,
+				 sizeof(err)) < 0) {
+			log_error("master", "%s", err);
+			event_base_free(base);
+			return 1;
+		}
+	}
+	if (auth_new(&acfg, &auth) < 0 || (auth && auth_watch_sighup(auth, base) < 0) ||
+	    server_new(base, &cfg, &m) < 0) {
+		auth_free(auth);
+		http_tls_free(tls);
 		event_base_free(base);
 		return 1;
 	}
-	fprintf(stderr, "berth master ready: http://%s:%u\n", cfg.http_addr,
+	server_set_auth(m, auth);
+	if (tls)
+		server_set_tls(m, tls);
+	fprintf(stderr, "berth master ready: %s://%s:%u\n", tls ? "https" : "http", cfg.http_addr,
 		(unsigned)server_port(m));
 	r = loop_run_until_signal(base, "master");
 	server_free(m);
+	auth_free(auth);
+	http_tls_free(tls);
 	event_base_free(base);
 	log_info("master", "stopped");
 	return r < 0 ? 1 : 0;

@@ -10,6 +10,7 @@
 
 #include "base/mem.h"
 #include "base/util.h"
+#include "auth/auth.h"
 #include "net/route.h"
 #include "server/server-int.h"
 #include "ui/ui.h"
@@ -244,6 +245,8 @@ void routes_dispatch(struct server *s, struct evhttp_request *req)
 		http_reply_message(req, 400, "Malformed request URI");
 		return;
 	}
+	if (!auth_http_check(s->auth, req, path))
+		return;
 	struct route_args *a = xmalloc(sizeof(*a));
 	const struct route *r = find(path, a);
 	if (!r)

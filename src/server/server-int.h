@@ -24,6 +24,7 @@ struct server {
 	struct metrics_family *agents, *tasks, *res_total, *res_used;
 	struct metrics_series *apps_n, *waiting, *deploying, *subscribers, *uptime;
 	uint64_t started_usec;
+	struct auth *auth;         /* borrowed; NULL = no authentication */
 };
 
 /* routes.c: the route table */

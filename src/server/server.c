@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
+#include "auth/auth.h"
 #include "server/server-int.h"
 
 static void on_request(struct evhttp_request *req, void *ctx)
@@ -88,6 +89,17 @@ void server_free(struct server *s)
 	rm_free(s->rm);
 	server_metrics_free(s);
 	free(s);
+}
+
+void server_set_tls(struct server *s, struct http_tls *t)
+{
+	http_server_set_tls(s->http, t);
+}
+
+void server_set_auth(struct server *s, struct auth *auth)
+{
+	s->auth = auth;
+	auth_set_master(auth, s->rm);
 }
 
 uint16_t server_port(const struct server *s)

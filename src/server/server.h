@@ -14,6 +14,13 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 void server_free(struct server *s); /* accepts NULL */
 /* The port the HTTP server listens on. */
 uint16_t server_port(const struct server *s);
+struct auth;
+struct http_tls;
+/* The listener speaks only TLS with t (borrowed; must outlive s) from now on. */
+void server_set_tls(struct server *s, struct http_tls *t);
+/* Every request then passes auth's check (src/auth) before its route; auth is borrowed and
+ * must outlive s. NULL: none. */
+void server_set_auth(struct server *s, struct auth *auth);
 struct flag_table;
 /* The flags of `berth master` (base/flags.h), writing into a struct master_config: --http,
  * --store, --agent-timeout, --hostname. `berth dev` takes --http and --agent-timeout. */

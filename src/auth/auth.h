@@ -1,0 +1,87 @@
+/* Authentication of the master's HTTP APIs (docs/security.md).
+ *
+ * Principals and their secrets come from Mesos's credentials file (--credentials FILE:
+ * {"credentials": [{"principal": "p", "secret": "s"}]}, reloaded on SIGHUP) and Marathon's
+ * --http_credentials user:pass. When either is given, every request except /ping, /health
+ * (and /metrics, /metrics/prometheus unless --authenticate-metrics) must carry one of
+ *   Authorization: Basic base64(principal:secret)
+ *   Authorization: token=SECRET        (as DC/OS clients send)
+ *   Authorization: Bearer SECRET
+ * A token names the principal whose secret it is. Failing requests get 401 with a
+ * WWW-Authenticate challenge in the shape of the API asked (Marathon's on /v2, Mesos's
+ * elsewhere). The authenticated principal travels in the request as the hidden input
+ * header HTTP_PRINCIPAL_HEADER, for handlers that check it (the v1 scheduler's SUBSCRIBE).
+ *
+ * Invariants: a secret never leaves this module (no log line, no answer holds one);
+ * comparisons of secrets take the same time whatever bytes differ; a reload that fails
+ * keeps the credentials in force before it. */
+#pragma once
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct auth_config {
+	const char *credentials;      /* --credentials FILE, or NULL */
+	const char *http_credentials; /* --http_credentials user:pass, or NULL */
+	bool authenticate_metrics;    /* --authenticate-metrics */
+	const char *acls;             /* --acls FILE (acl.h), or NULL */
+	const char *audit_log;        /* --audit-log FILE, or NULL */
+	/* TLS on the listener (net/http.h http_tls_new); the master sets it up */
+	const char *tls_cert, *tls_key, *tls_ca;
+};
+
+/* The flags above (base/flags.h), writing into a struct auth_config. */
+struct flag_table;
+extern const struct flag_table auth_flags;
+
+#define AUTH_MAX_FILE (1024 * 1024)  /* a credentials file larger than this is refused */
+#define AUTH_MAX_CREDENTIALS 10000
+#define AUTH_MAX_FIELD 1024          /* a principal or secret longer than this is refused */
+
+struct auth_cred {
+	char *principal;
+	char *secret;
+};
+struct auth_creds {
+	struct auth_cred *v;
+	size_t n;
+};
+void auth_creds_release(struct auth_creds *c); /* accepts a zeroed c */
+
+/* Parses Mesos's credentials JSON (text, len bytes, need not be NUL-terminated). Each entry
+ * needs a non-empty "principal" and a "secret" (strings without NUL, at most
+ * AUTH_MAX_FIELD bytes); a principal twice is an error. Appends to *out. Returns 0, or
+ * -EINVAL / -E2BIG with a message in err naming what is wrong (never a secret). */
+int auth_creds_parse(const char *text, size_t len, struct auth_creds *out, char *err,
+		     size_t errlen);
+/* Parses "user:pass" (the first ':' splits; both non-empty) and appends it to *out. */
+int auth_creds_add_userpass(struct auth_creds *out, const char *userpass, char *err,
+			    size_t errlen);
+
+/* Checks an Authorization header value against c. Returns the principal (borrowed from c)
+ * or NULL when the header is missing, malformed, or names no principal with that secret. */
+const char *auth_creds_check(const struct auth_creds *c, const char *authorization);
+
+struct auth;
+/* Loads cfg's credentials and ACLs, opens the audit log. *out is NULL (and 0 returned)
+ * when none is configured. Authentication is on when credentials are given; authorization
+ * when ACLs are. -errno with the reason logged for an unreadable or bad file. cfg's
+ * strings are copied. */
+int auth_new(const struct auth_config *cfg, struct auth **out);
+void auth_free(struct auth *a); /* accepts NULL */
+/* The master whose frameworks authorization looks up (borrowed). */
+struct master;
+void auth_set_master(struct auth *a, struct master *m);
+/* Re-reads the credentials and ACL files; on error logs and keeps the old ones. */
+int auth_reload(struct auth *a);
+/* Re-reads on every SIGHUP delivered to base's loop, until auth_free. */
+int auth_watch_sighup(struct auth *a, struct event_base *base);
+
+/* The route hook: returns true when req may proceed (its principal recorded in the
+ * request), or false after answering 401. path is the decoded request path. a NULL: true. */
+bool auth_http_check(struct auth *a, struct evhttp_request *req, const char *path);
+/* Authorization (auth-authz.c): true when the ACLs allow what req asks, else false after
+ * answering 403; writes the audit line of a change or a refusal. Called by auth_http_check. */
+bool auth_http_authorize(struct auth *a, struct evhttp_request *req, const char *path,
+			 const char *principal);

@@ -1,0 +1,88 @@
+/* TLS on an HTTP server's listener (http.h: http_tls_*): OpenSSL under libevent's
+ * bufferevent_openssl, one SSL per accepted connection. A client that fails the handshake
+ * (no TLS, a certificate the CA does not vouch for when one is required) is dropped before
+ * any request is read. Protocols below TLS 1.2 are refused. */
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+
+#include "base/mem.h"
+#include "net/http.h"
+
+struct http_tls {
+	SSL_CTX *ctx;
+};
+
+static void ssl_err(char *err, size_t errlen, const char *what, const char *path)
+{
+	char buf[256] = "";
+	unsigned long e = ERR_get_error();
+	if (e)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	snprintf(err, errlen, "%s '%s': %s", what, path, *buf ? buf : "failed");
+	ERR_clear_error();
+}
+
+int http_tls_new(const char *cert, const char *key, const char *ca, struct http_tls **out,
+		 char *err, size_t errlen)
+{
+	*out = NULL;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		snprintf(err, errlen, "cannot create a TLS context");
+		return -ENOMEM;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	int r = 0;
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		ssl_err(err, errlen, "TLS certificate", cert);
+		r = -EINVAL;
+	} else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		ssl_err(err, errlen, "TLS key", key);
+		r = -EINVAL;
+	} else if (SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_err(err, errlen, "TLS key does not match certificate", cert);
+		r = -EINVAL;
+	} else if (ca) {
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			ssl_err(err, errlen, "TLS CA", ca);
+			r = -EINVAL;
+		} else {
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+					   NULL);
+		}
+	}
+	if (r < 0) {
+		SSL_CTX_free(ctx);
+		return r;
+	}
+	struct http_tls *t = xcalloc(1, sizeof(*t));
+	t->ctx = ctx;
+	*out = t;
+	return 0;
+}
+
+void http_tls_free(struct http_tls *t)
+{
+	if (!t)
+		return;
+	SSL_CTX_free(t->ctx);
+	free(t);
+}
+
+struct bufferevent *http_tls_bev(struct event_base *base, void *arg)
+{
+	struct http_tls *t = arg;
+	SSL *ssl = SSL_new(t->ctx);
+	if (!ssl)
+		return NULL;
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		SSL_free(ssl);
+	return bev;
+}
