@@ -39,6 +39,8 @@ struct master_config {
 	double heartbeat_sec;
 	size_t max_body;
 	const char *hostname;      /* advertised in /v2/info, /v2/leader, /master/state */
+	double zk_session_timeout_sec; /* zk:// stores: ZooKeeper session timeout (0: 10 s) */
+	const char *zk_auth;           /* zk:// stores: "user:pass" digest auth, or NULL */
 };
 
 #define MASTER_DEFAULT_MAX_BODY (1024 * 1024)

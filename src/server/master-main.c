@@ -15,8 +15,9 @@ static const struct flag_spec specs[] = {
 	  .off_port = offsetof(struct master_config, http_port), .def = "127.0.0.1:5050",
 	  .metavar = "ADDR:PORT", .help = "where the master serves its HTTP APIs" },
 	{ .name = "store", .kind = FLAG_STRING, .off = offsetof(struct master_config, store_url),
-	  .def = "sqlite:./berth-master/state.db", .metavar = "sqlite:PATH",
-	  .help = "state store" },
+	  .def = "sqlite:./berth-master/state.db", .metavar = "URL",
+	  .help = "state store: sqlite:PATH, or zk://HOST:PORT[,HOST:PORT...]/PATH\n"
+		  "(ZooKeeper; see docs/operations.md, High availability)" },
 	{ .name = "agent-timeout", .kind = FLAG_SECONDS,
 	  .off = offsetof(struct master_config, agent_timeout_sec), .max = 86400,
 	  .metavar = "SECONDS",
@@ -24,6 +25,13 @@ static const struct flag_spec specs[] = {
 		  "its tasks are replaced (default 15)" },
 	{ .name = "hostname", .kind = FLAG_STRING, .off = offsetof(struct master_config, hostname),
 	  .metavar = "NAME", .help = "name advertised as the leader (default: the machine's)" },
+	{ .name = "zk-session-timeout", .kind = FLAG_SECONDS,
+	  .off = offsetof(struct master_config, zk_session_timeout_sec), .max = 600,
+	  .metavar = "SECONDS", .help = "ZooKeeper session timeout for a zk:// store (default 10)" },
+	{ .name = "zk-auth", .kind = FLAG_STRING, .off = offsetof(struct master_config, zk_auth),
+	  .metavar = "USER:PASS",
+	  .help = "digest credentials for a zk:// store; berth's znodes are then\n"
+		  "writable by these credentials only (readable by all)" },
 };
 
 const struct flag_table master_flags = { specs, ARRAY_SIZE(specs) };
