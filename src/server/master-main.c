@@ -7,7 +7,9 @@
 #include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/util.h"
 #include "net/loop.h"
+#include "server/leader.h"
 #include "server/server.h"
 
 static const struct flag_spec specs[] = {
@@ -47,8 +49,21 @@ int master_main(int argc, char **argv)
 		return r == FLAGS_HELP ? 0 : 2;
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
+	/* A zk:// store: several masters, one elected (leader.h); a standby waits here. */
+	struct leader *el = NULL;
+	if (cfg.store_url && str_has_prefix(cfg.store_url, "zk://")) {
+		r = leader_join(base, &cfg, &el);
+		if (r >= 0)
+			r = leader_wait(el, &cfg.http_port);
+		if (r <= 0) {
+			leader_free(el);
+			event_base_free(base);
+			return r < 0 ? 1 : 0;
+		}
+	}
 	struct server *m;
 	if (server_new(base, &cfg, &m) < 0) {
+		leader_free(el);
 		event_base_free(base);
 		return 1;
 	}
@@ -56,6 +71,7 @@ int master_main(int argc, char **argv)
 		(unsigned)server_port(m));
 	r = loop_run_until_signal(base, "master");
 	server_free(m);
+	leader_free(el);
 	event_base_free(base);
 	log_info("master", "stopped");
 	return r < 0 ? 1 : 0;

@@ -1,0 +1,88 @@
+"""Several masters on a real 3-node ZooKeeper ensemble: one elected leader (ephemeral
+sequential json.info_ znodes, as Mesos), standbys that name it and redirect to it, a new
+leader after a kill -9 within the session timeout + 1 s that recovers every app from the
+store, and DELETE /v2/leader handing leadership over."""
+import time
+
+import requests
+
+from helpers import app_def, wait_until
+from zk_ensemble import zk_ensemble  # noqa: F401 (fixture)
+
+SESSION = 2.0  # --zk-session-timeout in these tests
+
+
+def ha_master(cluster, ens, wait=True):
+    return cluster.master(wait=wait, agent_timeout=60, extra=[
+        "--store", ens.url("/berth"), "--zk-session-timeout", str(SESSION),
+        "--hostname", "127.0.0.1"])
+
+
+def leader_of(m):
+    r = requests.get(m.url + "/v2/leader", timeout=2)
+    return r.json()["leader"] if r.status_code == 200 else None
+
+
+def test_election_standbys_failover_abdication(cluster, zk_ensemble):  # noqa: F811
+    ens = zk_ensemble
+    masters = [ha_master(cluster, ens) for _ in range(3)]
+    m1 = masters[0]
+    # The first to join leads; every master names it.
+    for m in masters:
+        wait_until(lambda m=m: leader_of(m) == m1.addr, 10, what="%s names the leader" % m.name)
+
+    # A standby: Mesos's APIs answer 307 with a scheme-relative Location; /master/state
+    # names the leader; anything else is sent to the leader.
+    s = masters[1]
+    r = requests.post(s.url + "/api/v1/scheduler", json={"type": "SUBSCRIBE"},
+                      allow_redirects=False, timeout=5)
+    assert r.status_code == 307, r.text
+    assert r.headers["Location"] == "//%s/api/v1/scheduler" % m1.addr
+    st = s.api.get("/master/state").json()
+    assert st["leader"] == "master@%s" % m1.addr
+    assert st["leader_info"]["port"] == m1.port
+    assert st["leader_info"]["address"]["ip"] == "127.0.0.1"
+    r = s.api.post("/v2/apps", app_def("/ha/via-standby", "sleep 3600", instances=0))
+    assert r.status_code == 201, r.text
+
+    for i in range(5):
+        r = m1.api.post("/v2/apps", app_def("/ha/a%d" % i, "sleep 3600", instances=i))
+        assert r.status_code == 201, r.text
+    before = sorted(a["id"] for a in m1.api.get("/v2/apps").json()["apps"])
+    assert len(before) == 6
+
+    # kill -9 the leader: another master accepts a write within the session timeout + 1 s.
+    m1.kill9()
+    t0 = time.monotonic()
+    rest = masters[1:]
+
+    def accepted():
+        for m in rest:
+            try:
+                r = requests.post(m.url + "/v2/apps", json=app_def("/ha/after", "sleep 1",
+                                                                  instances=0),
+                                  allow_redirects=False, timeout=1)
+            except requests.RequestException:
+                continue
+            if r.status_code == 201:
+                return m
+        return None
+    new = wait_until(accepted, SESSION + 10, interval=0.02, what="a write on a new leader")
+    took = time.monotonic() - t0
+    print("failover: first write accepted %.2fs after the kill" % took)
+    assert took < SESSION + 1.0, "new leader took %.2fs" % took
+    assert sorted(a["id"] for a in new.api.get("/v2/apps").json()["apps"]) == \
+        sorted(before + ["/ha/after"])
+    assert new.api.app("/ha/a3")["instances"] == 3
+    other = [m for m in rest if m is not new][0]
+    wait_until(lambda: leader_of(other) == new.addr, 10, what="the standby names the new leader")
+
+    # DELETE /v2/leader: the leader steps down (it restarts itself as a standby), the other
+    # master takes over with the same state.
+    r = new.api.delete("/v2/leader")
+    assert r.status_code == 200 and r.json()["message"] == "Leadership abdicated", r.text
+    wait_until(lambda: leader_of(other) == other.addr, 10, what="the other master leads")
+    wait_until(lambda: leader_of(new) == other.addr, 10, what="the old leader is a standby")
+    assert new.alive()
+    assert sorted(a["id"] for a in other.api.get("/v2/apps").json()["apps"]) == \
+        sorted(before + ["/ha/after"])
