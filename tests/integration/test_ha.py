@@ -86,3 +86,39 @@ def test_election_standbys_failover_abdication(cluster, zk_ensemble):  # noqa: F
     assert new.alive()
     assert sorted(a["id"] for a in other.api.get("/v2/apps").json()["apps"]) == \
         sorted(before + ["/ha/after"])
+
+
+def test_agent_and_tasks_follow_two_failovers(cluster, zk_ensemble):  # noqa: F811
+    ens = zk_ensemble
+    masters = [ha_master(cluster, ens) for _ in range(3)]
+    wait_until(lambda: leader_of(masters[2]) == masters[0].addr, 10, what="m1 leads")
+    mlist = ",".join(m.url for m in masters)
+    # The agent is given every master; it starts on a standby and is sent to the leader.
+    ag = cluster.agent(master=masters[0], extra=["--master", ",".join(
+        m.url for m in [masters[1], masters[0], masters[2]])])
+    assert mlist  # (the order above starts on a standby on purpose)
+    r = masters[0].api.post("/v2/apps", app_def("/ha/run", "sleep 3600", instances=2))
+    assert r.status_code == 201, r.text
+    run = masters[0].api.wait_running("/ha/run", 2)
+    ids = sorted(t["id"] for t in run)
+
+    alive = list(masters)
+    for _ in range(2):
+        leader = [m for m in alive if leader_of(m) == m.addr][0]
+        leader.kill9()
+        alive.remove(leader)
+
+        def new_leader():
+            for m in alive:
+                try:
+                    if leader_of(m) == m.addr:
+                        return m
+                except requests.RequestException:
+                    pass
+            return None
+        new = wait_until(new_leader, SESSION + 10, what="a new leader")
+        # The agent re-registers with the new leader; the tasks were not restarted.
+        wait_until(lambda: any(s.get("active") and str(s.get("pid", "")).endswith(
+            ":%d" % ag.port) for s in new.api.slaves()), 20, what="agent on the new leader")
+        run = new.api.wait_running("/ha/run", 2)
+        assert sorted(t["id"] for t in run) == ids
