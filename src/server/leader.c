@@ -10,6 +10,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -236,6 +238,100 @@ static void redirect(struct leader *l, struct evhttp_request *req, bool scheme_r
 	http_reply_text(req, 307, "");
 }
 
+/* A request proxied to the leader (as Marathon's standbys do). */
+struct proxy_call {
+	struct leader *l;
+	struct evhttp_request *client;      /* NULL once the client went away */
+	struct evhttp_connection *client_conn;
+	struct evhttp_connection *conn;     /* to the leader */
+};
+
+static void proxy_free_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_call *c = arg;
+	if (c->conn)
+		evhttp_connection_free(c->conn);
+	free(c);
+}
+
+static void proxy_client_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct proxy_call *c = arg;
+	c->client = NULL;
+}
+
+static const char *const proxied_in[] = { "Content-Type", "Accept", "Authorization",
+					  "Accept-Encoding", NULL };
+static const char *const proxied_out[] = { "Content-Type", "Location", "Content-Encoding",
+					   "Cache-Control", "WWW-Authenticate", NULL };
+
+static void copy_headers(struct evkeyvalq *from, struct evkeyvalq *to, const char *const *names)
+{
+	for (size_t i = 0; names[i]; i++) {
+		const char *v = evhttp_find_header(from, names[i]);
+		if (v)
+			evhttp_add_header(to, names[i], v);
+	}
+}
+
+static void on_proxy_done(struct evhttp_request *resp, void *arg)
+{
+	struct proxy_call *c = arg;
+	if (c->client) {
+		evhttp_connection_set_closecb(c->client_conn, NULL, NULL);
+		int code = resp ? evhttp_request_get_response_code(resp) : 0;
+		if (code <= 0) {
+			http_reply_message(c->client, 502, "The leader did not answer");
+		} else {
+			copy_headers(evhttp_request_get_input_headers(resp),
+				     evhttp_request_get_output_headers(c->client), proxied_out);
+			evhttp_send_reply(c->client, code, evhttp_request_get_response_code_line(resp),
+					  evhttp_request_get_input_buffer(resp));
+		}
+	}
+	/* Not from inside the connection's own callback. */
+	event_base_once(c->l->base, -1, EV_TIMEOUT, proxy_free_later, c, NULL);
+}
+
+static void proxy(struct leader *l, struct evhttp_request *req)
+{
+	_cleanup_free_ char *addr = leader_addr(l, NULL);
+	char *colon = addr ? strrchr(addr, ':') : NULL;
+	if (!colon) {
+		http_reply_message(req, 503, "No leader elected yet");
+		return;
+	}
+	*colon = '\0';
+	struct proxy_call *c = xcalloc(1, sizeof(*c));
+	c->l = l;
+	c->client = req;
+	c->client_conn = evhttp_request_get_connection(req);
+	c->conn = evhttp_connection_base_new(l->base, NULL, addr, (uint16_t)atoi(colon + 1));
+	struct evhttp_request *out = c->conn ? evhttp_request_new(on_proxy_done, c) : NULL;
+	if (!out) {
+		if (c->conn)
+			evhttp_connection_free(c->conn);
+		free(c);
+		http_reply_message(req, 502, "Cannot reach the leader");
+		return;
+	}
+	evhttp_connection_set_timeout(c->conn, 30);
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(out);
+	copy_headers(evhttp_request_get_input_headers(req), oh, proxied_in);
+	*colon = ':';
+	evhttp_add_header(oh, "Host", addr);
+	evbuffer_add_buffer(evhttp_request_get_output_buffer(out), evhttp_request_get_input_buffer(req));
+	evhttp_connection_set_closecb(c->client_conn, proxy_client_closed, c);
+	if (evhttp_make_request(c->conn, out, evhttp_request_get_command(req),
+				evhttp_request_get_uri(req)) != 0) {
+		/* make_request frees out on failure. */
+		evhttp_connection_set_closecb(c->client_conn, NULL, NULL);
+		evhttp_connection_free(c->conn);
+		free(c);
+		http_reply_message(req, 502, "Cannot reach the leader");
+	}
+}
+
 static void standby_state(struct leader *l, struct evhttp_request *req)
 {
 	json_t *info = NULL;
@@ -276,8 +372,12 @@ static void on_standby_request(struct evhttp_request *req, void *ctx)
 	} else if (str_has_prefix(path, "/api/v1") || str_has_prefix(path, "/master/api/v1")) {
 		/* Mesos: a scheme-relative Location, the client keeps its scheme. */
 		redirect(l, req, true);
-	} else {
+	} else if (str_has_prefix(path, "/api/berth/agent/") || strcmp(path, "/v2/events") == 0) {
+		/* Agents follow the 307 to the leader; an event stream is not proxied. */
 		redirect(l, req, false);
+	} else {
+		/* Marathon: a standby proxies the rest to the leader. */
+		proxy(l, req);
 	}
 }
 

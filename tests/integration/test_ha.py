@@ -1,7 +1,8 @@
 """Several masters on a real 3-node ZooKeeper ensemble: one elected leader (ephemeral
 sequential json.info_ znodes, as Mesos), standbys that name it and redirect to it, a new
 leader after a kill -9 within the session timeout + 1 s that recovers every app from the
-store, and DELETE /v2/leader handing leadership over."""
+store, DELETE /v2/leader handing leadership over, and agents whose tasks survive two
+failovers."""
 import time
 
 import requests
@@ -20,7 +21,7 @@ def ha_master(cluster, ens, wait=True):
 
 def leader_of(m):
     r = requests.get(m.url + "/v2/leader", timeout=2)
-    return r.json()["leader"] if r.status_code == 200 else None
+    return r.json()["leader"] if r.status_code == 200 else (r.status_code, r.text)
 
 
 def test_election_standbys_failover_abdication(cluster, zk_ensemble):  # noqa: F811
@@ -32,7 +33,7 @@ def test_election_standbys_failover_abdication(cluster, zk_ensemble):  # noqa: F
         wait_until(lambda m=m: leader_of(m) == m1.addr, 10, what="%s names the leader" % m.name)
 
     # A standby: Mesos's APIs answer 307 with a scheme-relative Location; /master/state
-    # names the leader; anything else is sent to the leader.
+    # names the leader.
     s = masters[1]
     r = requests.post(s.url + "/api/v1/scheduler", json={"type": "SUBSCRIBE"},
                       allow_redirects=False, timeout=5)
@@ -42,8 +43,17 @@ def test_election_standbys_failover_abdication(cluster, zk_ensemble):  # noqa: F
     assert st["leader"] == "master@%s" % m1.addr
     assert st["leader_info"]["port"] == m1.port
     assert st["leader_info"]["address"]["ip"] == "127.0.0.1"
-    r = s.api.post("/v2/apps", app_def("/ha/via-standby", "sleep 3600", instances=0))
+    # Marathon's API on a standby is proxied to the leader (no redirect to follow).
+    r = requests.post(s.url + "/v2/apps", json=app_def("/ha/via-standby", "sleep 3600",
+                                                       instances=0), allow_redirects=False,
+                      timeout=5)
     assert r.status_code == 201, r.text
+    assert r.json()["id"] == "/ha/via-standby"
+    assert r.headers["Content-Type"].startswith("application/json")
+    r = requests.get(s.url + "/v2/apps/ha/via-standby", allow_redirects=False, timeout=5)
+    assert r.status_code == 200 and r.json()["app"]["id"] == "/ha/via-standby", r.text
+    r = requests.get(s.url + "/v2/apps/ha/nope", allow_redirects=False, timeout=5)
+    assert r.status_code == 404, r.text
 
     for i in range(5):
         r = m1.api.post("/v2/apps", app_def("/ha/a%d" % i, "sleep 3600", instances=i))
@@ -67,15 +77,19 @@ def test_election_standbys_failover_abdication(cluster, zk_ensemble):  # noqa: F
             if r.status_code == 201:
                 return m
         return None
-    new = wait_until(accepted, SESSION + 10, interval=0.02, what="a write on a new leader")
+    wait_until(accepted, SESSION + 10, interval=0.02, what="a write on a new leader")
     took = time.monotonic() - t0
+    # (A standby proxies the write to the leader: find which one leads.)
+    new = wait_until(lambda: [m for m in rest if leader_of(m) == m.addr], 10,
+                     what="the new leader")[0]
     print("failover: first write accepted %.2fs after the kill" % took)
     assert took < SESSION + 1.0, "new leader took %.2fs" % took
     assert sorted(a["id"] for a in new.api.get("/v2/apps").json()["apps"]) == \
         sorted(before + ["/ha/after"])
     assert new.api.app("/ha/a3")["instances"] == 3
     other = [m for m in rest if m is not new][0]
-    wait_until(lambda: leader_of(other) == new.addr, 10, what="the standby names the new leader")
+    wait_until(lambda: leader_of(other) == new.addr, 10,
+               what="the standby names the new leader (%s)" % new.addr)
 
     # DELETE /v2/leader: the leader steps down (it restarts itself as a standby), the other
     # master takes over with the same state.
