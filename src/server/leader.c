@@ -44,6 +44,7 @@ struct leader {
 	struct ACL_vector acl;
 	struct http_server *http;
 	uint16_t port;
+	char *leader_cache; /* the last leader address read, served while ZooKeeper is away */
 	int pipe[2];
 	struct event *wake;
 	bool elected;
@@ -140,7 +141,12 @@ static int members(struct leader *l, struct String_vector *v)
 static json_t *leader_info(struct leader *l)
 {
 	struct String_vector v = { 0, NULL };
-	if (members(l, &v) < 0 || !v.count) {
+	int r = members(l, &v);
+	if (r < 0 || !v.count) {
+		if (r == 0) { /* known: nobody leads right now */
+			free(l->leader_cache);
+			l->leader_cache = NULL;
+		}
 		deallocate_String_vector(&v);
 		return NULL;
 	}
@@ -155,18 +161,26 @@ static json_t *leader_info(struct leader *l)
 	return json_loads(buf, 0, NULL);
 }
 
-/* Where the leader serves: "host:port" from its MasterInfo. */
+/* Where the leader serves: "host:port" from its MasterInfo. Without a ZooKeeper
+ * connection (no quorum), the last one read: never a blocking call from the loop. */
 static char *leader_addr(struct leader *l, json_t **info_out)
 {
-	json_t *info = leader_info(l);
-	if (!info)
-		return NULL;
+	json_t *info = zoo_state(l->zh) == ZOO_CONNECTED_STATE ? leader_info(l) : NULL;
+	if (!info) {
+		if (info_out)
+			*info_out = NULL;
+		return l->leader_cache ? xstrdup(l->leader_cache) : NULL;
+	}
 	json_t *addr = json_object_get(info, "address");
 	const char *host = json_string_value(json_object_get(addr, "hostname"));
 	if (!host)
 		host = json_string_value(json_object_get(addr, "ip"));
 	json_int_t port = json_integer_value(json_object_get(info, "port"));
 	char *r = host ? xasprintf("%s:%lld", host, (long long)port) : NULL;
+	if (r) {
+		free(l->leader_cache);
+		l->leader_cache = xstrdup(r);
+	}
 	if (info_out)
 		*info_out = info;
 	else
@@ -536,6 +550,7 @@ void leader_free(struct leader *l)
 	free(l->mine);
 	free(l->info);
 	free(l->auth);
+	free(l->leader_cache);
 	free(l);
 }
 

@@ -81,8 +81,14 @@ struct zkstore {
 
 static int zk_err(struct zkstore *s, int rc, const char *what, const char *key)
 {
-	snprintf(s->errmsg, sizeof(s->errmsg), "zookeeper %s '%s': %s", what, key ? key : "",
-		 zerror(rc));
+	if (rc == ZCONNECTIONLOSS || rc == ZSESSIONEXPIRED || rc == ZOPERATIONTIMEOUT ||
+	    rc == ZINVALIDSTATE || rc == ZCLOSING)
+		snprintf(s->errmsg, sizeof(s->errmsg),
+			 "not connected to a ZooKeeper quorum at '%s' (%s: %s)", s->hosts, what,
+			 zerror(rc));
+	else
+		snprintf(s->errmsg, sizeof(s->errmsg), "ZooKeeper %s '%s': %s", what,
+			 key ? key : "", zerror(rc));
 	log_debug("store", "%s", s->errmsg);
 	switch (rc) {
 	case ZNONODE:

@@ -136,3 +136,46 @@ def test_agent_and_tasks_follow_two_failovers(cluster, zk_ensemble):  # noqa: F8
             ":%d" % ag.port) for s in new.api.slaves()), 20, what="agent on the new leader")
         run = new.api.wait_running("/ha/run", 2)
         assert sorted(t["id"] for t in run) == ids
+
+
+def test_quorum_lost_then_back_with_three_masters(cluster, zk_ensemble):  # noqa: F811
+    ens = zk_ensemble
+    masters = [ha_master(cluster, ens) for _ in range(3)]
+    m1, s2 = masters[0], masters[1]
+    wait_until(lambda: leader_of(s2) == m1.addr, 10, what="m1 leads")
+    assert m1.api.post("/v2/apps", app_def("/q/a", "sleep 1", instances=0)).status_code == 201
+
+    # One ZooKeeper node down: still a quorum, writes through the leader and a standby work.
+    ens.nodes[2].stop()
+    wait_until(lambda: m1.api.post("/v2/apps", app_def("/q/b", "sleep 1", instances=0))
+               .status_code in (201, 409), 20, what="write with 2 of 3 ZooKeeper nodes")
+    wait_until(lambda: s2.api.post("/v2/apps", app_def("/q/c", "sleep 1", instances=0))
+               .status_code in (201, 409), 20, what="write via a standby with 2 of 3")
+
+    # Quorum lost: writes 503 with a clear message, on the leader and through a standby;
+    # reads are served.
+    ens.nodes[1].stop()
+
+    def refused(m, app_id):
+        def f():
+            r = m.api.post("/v2/apps", app_def(app_id, "sleep 1", instances=0))
+            assert r.status_code in (201, 503), r.text
+            return [r] if r.status_code == 503 else None
+        return wait_until(f, 20, what="503 from %s without quorum" % m.name)[0]
+    r = refused(m1, "/q/x")
+    assert "ZooKeeper quorum" in r.json()["message"], r.text
+    r = refused(s2, "/q/y")
+    assert "ZooKeeper quorum" in r.json()["message"], r.text
+    for m in (m1, s2):
+        ids = {a["id"] for a in m.api.get("/v2/apps").json()["apps"]}
+        assert {"/q/a", "/q/b", "/q/c"} <= ids, ids
+    assert leader_of(s2) == m1.addr
+
+    # Quorum back: writes resume (on whichever master leads now), nothing is lost.
+    ens.nodes[1].start()
+    ens.nodes[2].start()
+    ens.wait_quorum()
+    wait_until(lambda: s2.api.post("/v2/apps", app_def("/q/d", "sleep 1", instances=0))
+               .status_code in (201, 409), 30, what="write after the quorum is back")
+    ids = {a["id"] for a in s2.api.get("/v2/apps").json()["apps"]}
+    assert {"/q/a", "/q/b", "/q/c", "/q/d"} <= ids and "/q/x" not in ids, ids
