@@ -179,3 +179,43 @@ def test_quorum_lost_then_back_with_three_masters(cluster, zk_ensemble):  # noqa
                .status_code in (201, 409), 30, what="write after the quorum is back")
     ids = {a["id"] for a in s2.api.get("/v2/apps").json()["apps"]}
     assert {"/q/a", "/q/b", "/q/c", "/q/d"} <= ids and "/q/x" not in ids, ids
+
+
+def test_kill9_leader_during_concurrent_writes(cluster, zk_ensemble):  # noqa: F811
+    """Every app whose POST was answered 201 exists after the leader is killed mid-stream."""
+    import threading
+    ens = zk_ensemble
+    masters = [ha_master(cluster, ens) for _ in range(3)]
+    m1 = masters[0]
+    wait_until(lambda: leader_of(masters[2]) == m1.addr, 10, what="m1 leads")
+    created, lock = [], threading.Lock()
+    n_threads, per_thread = 8, 40
+
+    def writer(t):
+        s = requests.Session()
+        for i in range(per_thread):
+            app_id = "/w/t%d-%d" % (t, i)
+            # Half the writers go to the leader, half through a standby (proxied).
+            m = m1 if t % 2 == 0 else masters[1 + (t // 2) % 2]
+            try:
+                r = s.post(m.url + "/v2/apps", json=app_def(app_id, "sleep 1", instances=0),
+                           timeout=5, allow_redirects=False)
+            except requests.RequestException:
+                continue
+            if r.status_code == 201:
+                with lock:
+                    created.append(app_id)
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(n_threads)]
+    for th in threads:
+        th.start()
+    wait_until(lambda: len(created) >= 60, 30, what="some writes answered")
+    m1.kill9()
+    for th in threads:
+        th.join(60)
+    rest = masters[1:]
+    new = wait_until(lambda: [m for m in rest if leader_of(m) == m.addr], SESSION + 10,
+                     what="a new leader")[0]
+    ids = {a["id"] for a in new.api.get("/v2/apps").json()["apps"]}
+    lost = sorted(set(created) - ids)
+    assert not lost, "answered 201 but gone after the failover: %r" % lost
+    assert len(created) < n_threads * per_thread, "the kill landed after every write"
