@@ -136,6 +136,9 @@ def test_agent_and_tasks_follow_two_failovers(cluster, zk_ensemble):  # noqa: F8
             ":%d" % ag.port) for s in new.api.slaves()), 20, what="agent on the new leader")
         run = new.api.wait_running("/ha/run", 2)
         assert sorted(t["id"] for t in run) == ids
+        # The CLI given every master (dead ones first) reaches the leader.
+        rc, out, err = cluster.cli("app", "list", master=",".join(m.url for m in masters))
+        assert rc == 0 and "/ha/run" in out, (rc, out, err)
 
 
 def test_quorum_lost_then_back_with_three_masters(cluster, zk_ensemble):  # noqa: F811
