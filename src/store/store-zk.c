@@ -12,10 +12,13 @@
  *    server (create fails if the znode exists, setData/delete carry the expected version).
  *    An unversioned put is setData(-1), falling back to create when the znode is absent.
  *  - Inside a transaction (in_txn) each write is checked against the current version (from
- *    the transaction's own earlier ops, else from ZooKeeper) and queued with the version it
- *    expects; commit sends the queue as ONE zoo_multi, which the ensemble applies entirely
+ *    the transaction's own earlier ops, else the version cache, else ZooKeeper) and queued
+ *    with the version it expects; a cached version that disagrees with the caller's is
+ *    asked of ZooKeeper before refusing; commit sends the queue as ONE zoo_multi, which the ensemble applies entirely
  *    or not at all and which fails if any version moved in between. Reads in a transaction
- *    see its queued writes (store_get and store_list overlay them).
+ *    see its queued writes (store_get and store_list overlay them). When a multi built on
+ *    cached versions fails on a version, the cache is dropped, every op's version is read
+ *    afresh and checked against its caller's expectation, and the multi is sent once more.
  *  - A call returns only after ZooKeeper answered, and ZooKeeper answers a write after a
  *    quorum logged it to disk: acknowledged writes are durable.
  *  - Not connected (no session, or the ensemble lost quorum): every call fails at once with
@@ -35,6 +38,7 @@
 #define THREADED /* the synchronous API of libzookeeper_mt */
 #include <zookeeper/zookeeper.h>
 
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/strbuf.h"
@@ -53,6 +57,7 @@ struct zop {
 	char *val;
 	size_t len;
 	int zkver;            /* expected dataVersion (set, delete) */
+	uint64_t expected;    /* the caller's expected version (STORE_ANY_VERSION: any) */
 	uint64_t new_version; /* the key's store version after this op (0: deleted) */
 };
 
@@ -71,6 +76,11 @@ struct zkstore {
 	bool in_txn;
 	struct zop *ops;
 	size_t nops, cap;
+	/* key -> its store version + 1 as last read or written by us (1: absent), so a put in a
+	 * transaction need not ask ZooKeeper first. Only a hint: the multi checks versions,
+	 * and a multi that fails on one from here is resolved afresh and sent once more. */
+	struct hmap vcache;
+	bool used_cache;
 	char **buckets; /* bucket znodes known to exist */
 	size_t nbuckets;
 	struct store_stats stats;
@@ -195,6 +205,18 @@ static char *key_path(const struct zkstore *s, const char *key)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* ---- the version cache ---- */
+
+static void cache_set(struct zkstore *s, const char *key, uint64_t version)
+{
+	hmap_put(&s->vcache, key, (void *)(uintptr_t)(version + 1));
+}
+
+static void cache_forget(struct zkstore *s)
+{
+	hmap_release(&s->vcache);
+}
+
 /* ---- the session ---- */
 
 static void on_watch(zhandle_t *zh, int type, int state, const char *path, void *ctx)
@@ -225,6 +247,7 @@ static int session_start(struct zkstore *s)
 		zookeeper_close(s->zh);
 		s->zh = NULL;
 	}
+	cache_forget(s);
 	s->zh = zookeeper_init2(s->hosts, on_watch, (int)s->session_ms, NULL, s, 0, on_zk_log);
 	if (!s->zh) {
 		snprintf(s->errmsg, sizeof(s->errmsg), "zookeeper_init '%s': %s", s->hosts,
@@ -336,12 +359,20 @@ static void ops_clear(struct zkstore *s)
 	s->nops = 0;
 }
 
-/* The key's current store version (0: absent), the transaction's queue first. */
-static int current_version(struct zkstore *s, const char *key, const char *path, uint64_t *v)
+/* The key's current store version (0: absent), the transaction's queue first, then the
+ * cache unless fresh is set, then ZooKeeper. */
+static int current_version(struct zkstore *s, const char *key, const char *path, uint64_t *v,
+			   bool fresh)
 {
 	const struct zop *op = s->in_txn ? txn_last(s, key) : NULL;
 	if (op) {
 		*v = op->new_version;
+		return 0;
+	}
+	uintptr_t c = fresh ? 0 : (uintptr_t)hmap_get(&s->vcache, key);
+	if (c) {
+		*v = (uint64_t)c - 1;
+		s->used_cache = true;
 		return 0;
 	}
 	struct Stat st;
@@ -394,8 +425,11 @@ static int zk_get(struct store *b, const char *key, char **val, size_t *len, uin
 	struct Stat st;
 	int n = 0;
 	r = read_node(s, path, &n, &st);
+	if (r == -ENOENT)
+		cache_set(s, key, 0);
 	if (r < 0)
 		return r;
+	cache_set(s, key, (uint64_t)st.version + 1);
 	if (val) {
 		char *copy = xmalloc((size_t)n + 1);
 		memcpy(copy, s->buf, (size_t)n);
@@ -426,9 +460,14 @@ static int zk_put(struct store *b, const char *key, const void *val, size_t len,
 	char *path = key_path(s, key);
 	if (s->in_txn) {
 		uint64_t cur = 0;
-		r = current_version(s, key, path, &cur);
-		if (r >= 0 && expected_version != STORE_ANY_VERSION && expected_version != cur)
-			r = -ESTALE;
+		r = current_version(s, key, path, &cur, false);
+		if (r >= 0 && expected_version != STORE_ANY_VERSION && expected_version != cur) {
+			/* A cached version may be stale: ask ZooKeeper before refusing. */
+			hmap_del(&s->vcache, key);
+			r = current_version(s, key, path, &cur, true);
+			if (r >= 0 && expected_version != cur)
+				r = -ESTALE;
+		}
 		if (r >= 0 && !cur)
 			r = ensure_bucket(s, key);
 		if (r >= 0 && s->nops >= ZK_MAX_TXN_OPS)
@@ -444,6 +483,7 @@ static int zk_put(struct store *b, const char *key, const void *val, size_t len,
 		op->len = len;
 		op->zkver = cur ? (int)(cur - 1) : 0;
 		op->new_version = cur + 1;
+		op->expected = expected_version;
 		if (new_version)
 			*new_version = op->new_version;
 		return 0;
@@ -459,6 +499,7 @@ static int zk_put(struct store *b, const char *key, const void *val, size_t len,
 			if (rc == ZOK) {
 				if (new_version)
 					*new_version = (uint64_t)st.version + 1;
+				cache_set(s, key, (uint64_t)st.version + 1);
 				break;
 			}
 			if (rc != ZNONODE || expected_version != STORE_ANY_VERSION) {
@@ -473,6 +514,7 @@ static int zk_put(struct store *b, const char *key, const void *val, size_t len,
 		if (rc == ZOK) {
 			if (new_version)
 				*new_version = 1;
+			cache_set(s, key, 1);
 			break;
 		}
 		if (rc == ZNONODE && attempt < 2) {
@@ -489,6 +531,8 @@ static int zk_put(struct store *b, const char *key, const void *val, size_t len,
 	stats_add(s, t0);
 	r = 0;
 out:
+	if (r < 0)
+		hmap_del(&s->vcache, key);
 	free(path);
 	return r;
 }
@@ -505,7 +549,12 @@ static int zk_delete(struct store *b, const char *key, uint64_t expected_version
 	char *path = key_path(s, key);
 	if (s->in_txn) {
 		uint64_t cur = 0;
-		r = current_version(s, key, path, &cur);
+		r = current_version(s, key, path, &cur, false);
+		if (r >= 0 && (!cur || (expected_version != STORE_ANY_VERSION &&
+					expected_version != cur))) {
+			hmap_del(&s->vcache, key);
+			r = current_version(s, key, path, &cur, true);
+		}
 		if (r >= 0 && !cur)
 			r = -ENOENT;
 		if (r >= 0 && expected_version != STORE_ANY_VERSION && expected_version != cur)
@@ -519,14 +568,18 @@ static int zk_delete(struct store *b, const char *key, uint64_t expected_version
 		struct zop *op = txn_push(s, ZOP_DELETE, key, path);
 		op->zkver = (int)(cur - 1);
 		op->new_version = 0;
+		op->expected = expected_version;
 		return 0;
 	}
 	uint64_t t0 = time_mono_usec();
 	int v = expected_version == STORE_ANY_VERSION ? -1 : (int)(expected_version - 1);
 	int rc = zoo_delete(s->zh, path, v);
 	free(path);
-	if (rc != ZOK)
+	if (rc != ZOK) {
+		hmap_del(&s->vcache, key);
 		return zk_err(s, rc, "delete", key);
+	}
+	cache_set(s, key, 0);
 	stats_add(s, t0);
 	return 0;
 }
@@ -607,6 +660,7 @@ static int list_bucket(struct zkstore *s, const char *bname, const char *seg, co
 			free(key);
 			break;
 		}
+		cache_set(s, key, (uint64_t)st.version + 1);
 		entries_add(es, key, s->buf, (size_t)n, (uint64_t)st.version + 1);
 	}
 	deallocate_String_vector(&kids);
@@ -684,22 +738,13 @@ static int zk_txn_begin(struct store *b)
 		return -EBUSY;
 	s->in_txn = true;
 	s->nops = 0;
+	s->used_cache = false;
 	return 0;
 }
 
-static int zk_txn_commit(struct store *b)
+/* Sends the queue as one multi: ZOK, or the code of the op that failed (*key: its key). */
+static int send_multi(struct zkstore *s, const char **key)
 {
-	struct zkstore *s = ZS(b);
-	if (!s->in_txn)
-		return -EINVAL;
-	s->in_txn = false;
-	if (!s->nops)
-		return 0;
-	int r = ready(s);
-	if (r < 0) {
-		ops_clear(s);
-		return r;
-	}
 	int n = (int)s->nops;
 	zoo_op_t *ops = xcalloc((size_t)n, sizeof(*ops));
 	zoo_op_result_t *res = xcalloc((size_t)n, sizeof(*res));
@@ -719,24 +764,98 @@ static int zk_txn_commit(struct store *b)
 			break;
 		}
 	}
-	uint64_t t0 = time_mono_usec();
 	int rc = zoo_multi(s->zh, n, ops, res);
-	if (rc == ZOK) {
-		stats_add(s, t0);
-		r = 0;
-	} else {
+	*key = "";
+	if (rc != ZOK) {
 		/* Name the op that failed, not the multi's summary. */
-		const char *key = "";
 		for (int i = 0; i < n; i++)
 			if (res[i].err != ZOK && res[i].err != ZRUNTIMEINCONSISTENCY) {
 				rc = res[i].err;
-				key = s->ops[i].key;
+				*key = s->ops[i].key;
 				break;
 			}
-		r = zk_err(s, rc, "multi", key);
 	}
 	free(ops);
 	free(res);
+	return rc;
+}
+
+/* After a multi refused versions taken from the cache: each op's version again, from
+ * ZooKeeper and the ops before it, checked against what its caller expected. */
+static int resolve_again(struct zkstore *s)
+{
+	for (size_t i = 0; i < s->nops; i++) {
+		struct zop *op = &s->ops[i];
+		uint64_t cur = 0;
+		bool found = false;
+		for (size_t j = i; j-- > 0;)
+			if (strcmp(s->ops[j].key, op->key) == 0) {
+				cur = s->ops[j].new_version;
+				found = true;
+				break;
+			}
+		if (!found) {
+			struct Stat st;
+			int rc = zoo_exists(s->zh, op->path, 0, &st);
+			if (rc == ZOK)
+				cur = (uint64_t)st.version + 1;
+			else if (rc != ZNONODE)
+				return zk_err(s, rc, "exists", op->key);
+		}
+		if (op->expected != STORE_ANY_VERSION && op->expected != cur)
+			return zk_err(s, ZBADVERSION, "multi", op->key);
+		if (op->kind == ZOP_DELETE) {
+			if (!cur)
+				return zk_err(s, ZNONODE, "multi", op->key);
+			op->zkver = (int)(cur - 1);
+			continue;
+		}
+		if (!cur) {
+			int r = ensure_bucket(s, op->key);
+			if (r < 0)
+				return r;
+		}
+		op->kind = cur ? ZOP_SET : ZOP_CREATE;
+		op->zkver = cur ? (int)(cur - 1) : 0;
+		op->new_version = cur + 1;
+	}
+	return 0;
+}
+
+static int zk_txn_commit(struct store *b)
+{
+	struct zkstore *s = ZS(b);
+	if (!s->in_txn)
+		return -EINVAL;
+	s->in_txn = false;
+	if (!s->nops)
+		return 0;
+	int r = ready(s);
+	if (r < 0) {
+		ops_clear(s);
+		return r;
+	}
+	uint64_t t0 = time_mono_usec();
+	const char *key = "";
+	int rc = send_multi(s, &key);
+	if ((rc == ZBADVERSION || rc == ZNONODE || rc == ZNODEEXISTS) && s->used_cache) {
+		cache_forget(s);
+		r = resolve_again(s);
+		if (r < 0) {
+			ops_clear(s);
+			return r;
+		}
+		rc = send_multi(s, &key);
+	}
+	if (rc == ZOK) {
+		stats_add(s, t0);
+		for (size_t i = 0; i < s->nops; i++)
+			cache_set(s, s->ops[i].key, s->ops[i].new_version);
+		r = 0;
+	} else {
+		cache_forget(s);
+		r = zk_err(s, rc, "multi", key);
+	}
 	ops_clear(s);
 	return r;
 }
@@ -765,6 +884,7 @@ static void zk_close(struct store *b)
 	struct zkstore *s = ZS(b);
 	ops_clear(s);
 	free(s->ops);
+	hmap_release(&s->vcache);
 	if (s->zh)
 		zookeeper_close(s->zh);
 	for (size_t i = 0; i < s->nbuckets; i++)

@@ -391,6 +391,60 @@ static void test_odd_keys(void **state)
 	assert_int_equal(v, 2);
 }
 
+/* Two handles on one store: what one wrote, the other's transactions see and check (the
+ * ZooKeeper engine's version cache must not make it wrong). */
+static void test_two_handles(void **state)
+{
+	struct fixture *f = *state;
+	struct store *b = NULL;
+	assert_int_equal(store_open(f->url, &b), 0);
+	uint64_t v = 0;
+	assert_int_equal(store_put(f->s, "two/k", "1", 1, 0, NULL), 0);
+	assert_int_equal(store_get(f->s, "two/k", NULL, NULL, &v), 0); /* a read: cached */
+	assert_int_equal(v, 1);
+	assert_int_equal(store_put(b, "two/k", "2", 1, 1, NULL), 0); /* now 2, behind f->s */
+
+	/* An unconditional put in a transaction lands on top of the other's write. */
+	assert_int_equal(store_txn_begin(f->s), 0);
+	assert_int_equal(store_put(f->s, "two/k", "3", 1, STORE_ANY_VERSION, NULL), 0);
+	assert_int_equal(store_put(f->s, "two/other", "x", 1, STORE_ANY_VERSION, NULL), 0);
+	assert_int_equal(store_txn_commit(f->s), 0);
+	char *val = NULL;
+	assert_int_equal(store_get(b, "two/k", &val, NULL, &v), 0);
+	assert_string_equal(val, "3");
+	assert_int_equal(v, 3);
+	free(val);
+
+	/* A conditional one on a version the other moved on is refused, at put or at
+	 * commit, and nothing of the transaction lands. */
+	assert_int_equal(store_put(b, "two/k", "4", 1, 3, NULL), 0);
+	assert_int_equal(store_txn_begin(f->s), 0);
+	int r = store_put(f->s, "two/new", "n", 1, 0, NULL);
+	assert_int_equal(r, 0);
+	r = store_put(f->s, "two/k", "5", 1, 3, NULL);
+	if (r == 0) {
+		assert_int_equal(store_txn_commit(f->s), -ESTALE);
+	} else {
+		assert_int_equal(r, -ESTALE);
+		store_txn_abort(f->s);
+	}
+	assert_int_equal(store_get(b, "two/new", NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(store_get(b, "two/k", &val, NULL, &v), 0);
+	assert_string_equal(val, "4");
+	free(val);
+
+	/* A delete of a key the other removed: -ENOENT at delete or at commit. */
+	assert_int_equal(store_get(f->s, "two/other", NULL, NULL, NULL), 0);
+	assert_int_equal(store_delete(b, "two/other", STORE_ANY_VERSION), 0);
+	assert_int_equal(store_txn_begin(f->s), 0);
+	r = store_delete(f->s, "two/other", STORE_ANY_VERSION);
+	if (r == 0)
+		assert_true(store_txn_commit(f->s) < 0);
+	else
+		store_txn_abort(f->s);
+	store_close(b);
+}
+
 /* A child writes keys and reports each acknowledged one on a pipe; the parent SIGKILLs it
  * right after some acknowledgement and checks that every acknowledged key is there. */
 static void test_crash(void **state)
@@ -462,6 +516,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_txn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
