@@ -1,12 +1,14 @@
 """Several masters on a real 3-node ZooKeeper ensemble: one elected leader (ephemeral
 sequential json.info_ znodes, as Mesos), standbys that name it and redirect to it, a new
 leader after a kill -9 within the session timeout + 1 s that recovers every app from the
-store, DELETE /v2/leader handing leadership over, and agents whose tasks survive two
-failovers."""
+store, DELETE /v2/leader handing leadership over, agents whose tasks survive two
+failovers, writes through a kill -9 and a lost quorum, and a v1 framework failing over."""
+import os
 import time
 
 import requests
 
+import helpers
 from helpers import app_def, wait_until
 from zk_ensemble import zk_ensemble  # noqa: F401 (fixture)
 
@@ -222,3 +224,42 @@ def test_kill9_leader_during_concurrent_writes(cluster, zk_ensemble):  # noqa: F
     lost = sorted(set(created) - ids)
     assert not lost, "answered 201 but gone after the failover: %r" % lost
     assert len(created) < n_threads * per_thread, "the kill landed after every write"
+
+
+def test_v1_framework_follows_a_failover(cluster, zk_ensemble):  # noqa: F811
+    """A v1 framework subscribed through a standby (307 to the leader) keeps its task across
+    a kill -9 of the leader: it re-subscribes with its id through any master."""
+    from mesos_client import Framework, command_task
+    ens = zk_ensemble
+    masters = [ha_master(cluster, ens) for _ in range(3)]
+    m1 = masters[0]
+    wait_until(lambda: leader_of(masters[1]) == m1.addr, 10, what="m1 leads")
+    ag = cluster.agent(master=m1, extra=["--master", ",".join(m.url for m in masters)])
+    fw = Framework(masters[1].url, failover_timeout=60)  # a standby: 307 to the leader
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    marker = ag.work_dir / "fw-pid.txt"
+    t = command_task("fwt", o, "echo $$ > %s; exec sleep 300" % marker,
+                     env={helpers.TAG_VAR: helpers.current_tag()})
+    fw.accept([o["id"]["value"]], [t])
+    fw.wait_update("fwt", "TASK_RUNNING")
+    pid = int(wait_until(lambda: marker.exists() and marker.read_text().strip(), 10,
+                         what="pid file"))
+    fid = fw.id
+
+    m1.kill9()
+    fw.disconnect()
+    rest = masters[1:]
+    new = wait_until(lambda: [m for m in rest if leader_of(m) == m.addr], SESSION + 10,
+                     what="a new leader")[0]
+    other = [m for m in rest if m is not new][0]
+    wait_until(lambda: any(s.get("active") and str(s.get("pid", "")).endswith(
+        ":%d" % ag.port) for s in new.api.slaves()), 20, what="agent on the new leader")
+    fw2 = Framework(other.url, failover_timeout=60, framework_id=fid)
+    ev = fw2.subscribe()
+    assert ev["type"] == "SUBSCRIBED" and ev["subscribed"]["framework_id"]["value"] == fid
+    fw2.reconcile(["fwt"])
+    fw2.wait_update("fwt", "TASK_RUNNING")
+    os.kill(pid, 0)  # the task process was never restarted
+    assert int(marker.read_text().strip()) == pid
+    fw2.teardown()
