@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ struct leader {
 	int pipe[2];
 	struct event *wake;
 	bool elected;
+	_Atomic uint64_t disconnected_usec; /* monotonic, when the session lost its server; 0 */
+	bool fenced_logged;
 };
 
 /* The process's election, for DELETE /v2/leader and the expiry handler. */
@@ -96,6 +99,14 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
 	    (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE))
 		reexec(l && l->elected ? "lost the ZooKeeper session: no longer the leader"
 				       : "lost the ZooKeeper session");
+	if (l && type == ZOO_SESSION_EVENT) {
+		if (state == ZOO_CONNECTED_STATE)
+			atomic_store(&l->disconnected_usec, 0);
+		else if (state == ZOO_CONNECTING_STATE || state == ZOO_ASSOCIATING_STATE) {
+			uint64_t zero = 0;
+			atomic_compare_exchange_strong(&l->disconnected_usec, &zero, time_mono_usec());
+		}
+	}
 	if (l)
 		poke(l);
 }
@@ -576,4 +587,23 @@ void leader_http_abdicate(struct evhttp_request *req)
 	/* After the answer is out. */
 	struct timeval tv = { 0, 200000 };
 	event_base_once(l->base, -1, EV_TIMEOUT, abdicate_now, NULL, &tv);
+}
+
+bool leader_fenced(void)
+{
+	struct leader *l = the_leader;
+	if (!l || !l->elected)
+		return false;
+	uint64_t since = atomic_load(&l->disconnected_usec);
+	bool fenced = since && time_mono_usec() - since > (uint64_t)l->session_ms * 2000 / 3;
+	if (fenced != l->fenced_logged) {
+		if (fenced)
+			log_warn("master", "cut off from ZooKeeper for 2/3 of the session timeout: "
+					   "another master may be elected; acting on nothing until "
+					   "the session is back");
+		else
+			log_info("master", "ZooKeeper session back: acting as the leader again");
+		l->fenced_logged = fenced;
+	}
+	return fenced;
 }

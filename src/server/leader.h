@@ -12,10 +12,14 @@
  *    at once: it re-executes itself and joins the election again as a standby. Nothing
  *    acknowledged is lost (the store commits before answering).
  *  - The election has its own ZooKeeper session; the store's is separate.
+ *  - An elected master cut off from ZooKeeper longer than 2/3 of the session timeout is
+ *    fenced (leader_fenced): it acts on nothing until its session is back, and re-executes
+ *    as a standby if the session turns out to have expired.
  */
 #pragma once
 #include <event2/event.h>
 #include <event2/http.h>
+#include <stdbool.h>
 
 #include "master/rm.h" /* struct master_config */
 
@@ -29,6 +33,12 @@ int leader_join(struct event_base *base, const struct master_config *cfg, struct
 int leader_wait(struct leader *l, uint16_t *port);
 /* Leaves the election (deleting the znode) and frees l. NULL is fine. */
 void leader_free(struct leader *l);
+
+/* True while the elected master's session has been without a ZooKeeper server for more
+ * than 2/3 of the session timeout: its session may have expired and another master may
+ * lead, so the tick acts on nothing (reads are still served; the store refuses writes).
+ * False without an election. Logs each change. */
+bool leader_fenced(void);
 
 /* DELETE /v2/leader on the elected master: answers 200 and abdicates shortly after; 400
  * when this master takes part in no election (a sqlite: store). */

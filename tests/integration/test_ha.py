@@ -175,6 +175,10 @@ def test_quorum_lost_then_back_with_three_masters(cluster, zk_ensemble):  # noqa
         ids = {a["id"] for a in m.api.get("/v2/apps").json()["apps"]}
         assert {"/q/a", "/q/b", "/q/c"} <= ids, ids
     assert leader_of(s2) == m1.addr
+    # Cut off for more than 2/3 of its session timeout, the leader acts on nothing more.
+    wait_until(lambda: "cut off from ZooKeeper" in m1.stderr_text(), 10, what="m1 fenced")
+    ids = {a["id"] for a in m1.api.get("/v2/apps").json()["apps"]}
+    assert {"/q/a", "/q/b", "/q/c"} <= ids, ids
 
     # Quorum back: writes resume (on whichever master leads now), nothing is lost.
     ens.nodes[1].start()
@@ -184,6 +188,9 @@ def test_quorum_lost_then_back_with_three_masters(cluster, zk_ensemble):  # noqa
                .status_code in (201, 409), 30, what="write after the quorum is back")
     ids = {a["id"] for a in s2.api.get("/v2/apps").json()["apps"]}
     assert {"/q/a", "/q/b", "/q/c", "/q/d"} <= ids and "/q/x" not in ids, ids
+    # m1 either leads again (its session survived) or restarted itself as a standby.
+    wait_until(lambda: "acting as the leader again" in m1.stderr_text() or
+               "restarting as a standby" in m1.stderr_text(), 10, what="m1 unfenced")
 
 
 def test_kill9_leader_during_concurrent_writes(cluster, zk_ensemble):  # noqa: F811
