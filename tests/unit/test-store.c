@@ -67,6 +67,17 @@ static void test_open_errors(void **state)
 	struct store *s = (struct store *)1;
 	assert_int_equal(store_open("zk:/x", &s), -EINVAL);
 	assert_null(s);
+	/* ZooKeeper URLs that cannot be right: refused before any connection is tried. */
+	static const char *const bad_zk[] = { "zk://", "zk://h:2181", "zk://h:2181/",
+					      "zk:///berth", "zk://h:2181//berth", "zk://h:1/a//b" };
+	for (size_t i = 0; i < sizeof(bad_zk) / sizeof(bad_zk[0]); i++) {
+		s = (struct store *)1;
+		assert_int_equal(store_open(bad_zk[i], &s), -EINVAL);
+		assert_null(s);
+	}
+	const struct store_options no_colon = { .zk_auth = "userpass" };
+	assert_int_equal(store_open_opts("zk://h:1/berth", &no_colon, &s), -EINVAL);
+	assert_null(s);
 	assert_int_equal(store_open("sqlite:", &s), -EINVAL);
 	assert_true(store_open("sqlite:/proc/no/such/dir/x.db", &s) < 0);
 	assert_null(s);
