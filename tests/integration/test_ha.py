@@ -45,6 +45,7 @@ def test_election_standbys_failover_abdication(cluster, zk_ensemble):  # noqa: F
     assert st["leader"] == "master@%s" % m1.addr
     assert st["leader_info"]["port"] == m1.port
     assert st["leader_info"]["address"]["ip"] == "127.0.0.1"
+    assert st["leader_info"]["ip"] == 16777343  # Mesos: the IPv4 address as a uint32, network order
     # Marathon's API on a standby is proxied to the leader (no redirect to follow).
     r = requests.post(s.url + "/v2/apps", json=app_def("/ha/via-standby", "sleep 3600",
                                                        instances=0), allow_redirects=False,
