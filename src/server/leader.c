@@ -451,7 +451,7 @@ static char *master_info(const struct master_config *cfg, uint16_t port)
 	_cleanup_free_ char *pid = xasprintf("master@%s:%u", ip, (unsigned)port);
 	json_t *o = json_pack("{s:s,s:I,s:i,s:s,s:s,s:s,s:{s:s,s:s,s:i}}", "id", id, "ip",
 			      (json_int_t)a.s_addr, "port", (int)port, "pid", pid, "hostname", host,
-			      "version", "1.11.0", "address", "hostname", host, "ip", ip, "port",
+			      "version", "1.12.0", "address", "hostname", host, "ip", ip, "port",
 			      (int)port);
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
