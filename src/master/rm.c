@@ -67,6 +67,7 @@ int rm_new(struct event_base *base, const struct master_config *cfg, struct mast
 	const struct store_options so = {
 		.zk_session_timeout_ms = (unsigned)(cfg->zk_session_timeout_sec * 1000),
 		.zk_auth = cfg->zk_auth,
+		.zk_fence = cfg->zk_fence,
 	};
 	int r = store_open_opts(m->cfg.store_url, &so, &m->store);
 	if (r < 0) {

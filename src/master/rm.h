@@ -41,6 +41,7 @@ struct master_config {
 	const char *hostname;      /* advertised in /v2/info, /v2/leader, /master/state */
 	double zk_session_timeout_sec; /* zk:// stores: ZooKeeper session timeout (0: 10 s) */
 	const char *zk_auth;           /* zk:// stores: "user:pass" digest auth, or NULL */
+	const char *zk_fence;          /* zk:// stores: the leader's election znode, or NULL */
 };
 
 #define MASTER_DEFAULT_MAX_BODY (1024 * 1024)

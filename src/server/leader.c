@@ -541,6 +541,11 @@ int leader_wait(struct leader *l, uint16_t *port)
 	return 1;
 }
 
+const char *leader_znode(const struct leader *l)
+{
+	return l->mine;
+}
+
 void leader_free(struct leader *l)
 {
 	if (!l)

@@ -11,7 +11,8 @@
  *  - A master whose election session expires (or that abdicates: DELETE /v2/leader) stops
  *    at once: it re-executes itself and joins the election again as a standby. Nothing
  *    acknowledged is lost (the store commits before answering).
- *  - The election has its own ZooKeeper session; the store's is separate.
+ *  - The election has its own ZooKeeper session; the store's is separate, fenced by the
+ *    election znode: an ex-leader's writes fail even on a fresh store session.
  *  - An elected master cut off from ZooKeeper longer than 2/3 of the session timeout is
  *    fenced (leader_fenced): it acts on nothing until its session is back, and re-executes
  *    as a standby if the session turns out to have expired.
@@ -31,6 +32,8 @@ int leader_join(struct event_base *base, const struct master_config *cfg, struct
 /* Runs the loop as a standby until elected (returns 1; the standby's HTTP server is closed,
  * its port is *port for the full server to bind) or SIGTERM/SIGINT (0). */
 int leader_wait(struct leader *l, uint16_t *port);
+/* Our election znode's path (borrowed, l's life): the store's fence once elected. */
+const char *leader_znode(const struct leader *l);
 /* Leaves the election (deleting the znode) and frees l. NULL is fine. */
 void leader_free(struct leader *l);
 

@@ -55,6 +55,9 @@ int master_main(int argc, char **argv)
 		r = leader_join(base, &cfg, &el);
 		if (r >= 0)
 			r = leader_wait(el, &cfg.http_port);
+		/* Every write of the store then requires our election znode (leader.h). */
+		if (r > 0)
+			cfg.zk_fence = leader_znode(el);
 		if (r <= 0) {
 			leader_free(el);
 			event_base_free(base);

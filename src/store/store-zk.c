@@ -24,6 +24,10 @@
  *  - Not connected (no session, or the ensemble lost quorum): every call fails at once with
  *    -ENOTCONN rather than holding the event loop. An expired session is replaced by a new
  *    one on the next call (the store holds no ephemeral znodes).
+ *  - Fenced (store_options.zk_fence, the leader's ephemeral election znode): every write,
+ *    single or not, is a multi whose first op checks that the fence exists, so a master
+ *    whose session expired (its znode gone, another master elected) cannot write even if
+ *    its store session is new: -EROFS.
  *  - store_list reads the matching znodes into memory first, then calls back in key order:
  *    a callback may write or list again.
  */
@@ -47,6 +51,7 @@
 
 #define ZK_DEFAULT_SESSION_MS 10000
 #define ZK_MAX_TXN_OPS 4096
+#define ZFENCE 1 /* send_multi: the fence's check failed (ZooKeeper's codes are <= 0) */
 
 enum zop_kind { ZOP_CREATE, ZOP_SET, ZOP_DELETE };
 
@@ -81,6 +86,7 @@ struct zkstore {
 	 * and a multi that fails on one from here is resolved afresh and sent once more. */
 	struct hmap vcache;
 	bool used_cache;
+	char *fence;    /* a znode every write requires (the leader's election znode) or NULL */
 	char **buckets; /* bucket znodes known to exist */
 	size_t nbuckets;
 	struct store_stats stats;
@@ -443,6 +449,10 @@ static int zk_get(struct store *b, const char *key, char **val, size_t *len, uin
 	return 0;
 }
 
+static int zk_txn_begin(struct store *b);
+static int zk_txn_commit(struct store *b);
+static void zk_txn_abort(struct store *b);
+
 static int zk_put(struct store *b, const char *key, const void *val, size_t len,
 		  uint64_t expected_version, uint64_t *new_version)
 {
@@ -454,6 +464,20 @@ static int zk_put(struct store *b, const char *key, const void *val, size_t len,
 		return -E2BIG;
 	if (len && !val)
 		return -EINVAL;
+	if (s->fence && !s->in_txn) {
+		/* Fenced: even a single write is a multi that checks the fence. */
+		uint64_t nv = 0;
+		zk_txn_begin(b);
+		r = zk_put(b, key, val, len, expected_version, &nv);
+		if (r < 0) {
+			zk_txn_abort(b);
+			return r;
+		}
+		r = zk_txn_commit(b);
+		if (r >= 0 && new_version)
+			*new_version = nv;
+		return r;
+	}
 	r = ready(s);
 	if (r < 0)
 		return r;
@@ -543,6 +567,15 @@ static int zk_delete(struct store *b, const char *key, uint64_t expected_version
 	int r = check_key(key);
 	if (r < 0)
 		return r;
+	if (s->fence && !s->in_txn) {
+		zk_txn_begin(b);
+		r = zk_delete(b, key, expected_version);
+		if (r < 0) {
+			zk_txn_abort(b);
+			return r;
+		}
+		return zk_txn_commit(b);
+	}
 	r = ready(s);
 	if (r < 0)
 		return r;
@@ -745,11 +778,14 @@ static int zk_txn_begin(struct store *b)
 /* Sends the queue as one multi: ZOK, or the code of the op that failed (*key: its key). */
 static int send_multi(struct zkstore *s, const char **key)
 {
-	int n = (int)s->nops;
+	int f = s->fence ? 1 : 0; /* the fence's check comes first */
+	int n = (int)s->nops + f;
 	zoo_op_t *ops = xcalloc((size_t)n, sizeof(*ops));
 	zoo_op_result_t *res = xcalloc((size_t)n, sizeof(*res));
-	for (int i = 0; i < n; i++) {
-		struct zop *op = &s->ops[i];
+	if (f)
+		zoo_check_op_init(&ops[0], s->fence, -1);
+	for (int i = f; i < n; i++) {
+		struct zop *op = &s->ops[i - f];
 		switch (op->kind) {
 		case ZOP_CREATE:
 			zoo_create_op_init(&ops[i], op->path, op->len ? op->val : "", (int)op->len,
@@ -771,7 +807,10 @@ static int send_multi(struct zkstore *s, const char **key)
 		for (int i = 0; i < n; i++)
 			if (res[i].err != ZOK && res[i].err != ZRUNTIMEINCONSISTENCY) {
 				rc = res[i].err;
-				*key = s->ops[i].key;
+				if (i < f)
+					rc = ZFENCE;
+				else
+					*key = s->ops[i - f].key;
 				break;
 			}
 	}
@@ -847,6 +886,13 @@ static int zk_txn_commit(struct store *b)
 		}
 		rc = send_multi(s, &key);
 	}
+	if (rc == ZFENCE) {
+		snprintf(s->errmsg, sizeof(s->errmsg),
+			 "this master is no longer the leader (its election znode '%s' is gone)",
+			 s->fence);
+		ops_clear(s);
+		return -EROFS;
+	}
 	if (rc == ZOK) {
 		stats_add(s, t0);
 		for (size_t i = 0; i < s->nops; i++)
@@ -894,6 +940,7 @@ static void zk_close(struct store *b)
 	free(s->root);
 	free(s->kv);
 	free(s->auth);
+	free(s->fence);
 	free(s->buf);
 	free(s);
 }
@@ -956,6 +1003,8 @@ int store_zk_open(const char *url, const struct store_options *o, struct store *
 	s->session_ms = o->zk_session_timeout_ms ? o->zk_session_timeout_ms : ZK_DEFAULT_SESSION_MS;
 	s->buf_len = 64 * 1024;
 	s->buf = xmalloc((size_t)s->buf_len + 1);
+	if (o->zk_fence)
+		s->fence = xstrdup(o->zk_fence);
 	if (o->zk_auth) {
 		s->auth = xstrdup(o->zk_auth);
 		/* The authenticated identity may do anything; everyone else may read (Mesos's

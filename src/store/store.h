@@ -38,6 +38,8 @@ struct store_options {
 	unsigned zk_session_timeout_ms; /* default 10000 */
 	const char *zk_auth;            /* "user:password": digest auth, berth's znodes get
 					 * ACLs: that identity all, everyone else read */
+	const char *zk_fence;           /* a znode that must exist for any write to land (the
+					 * leader's election znode); else writes fail -EROFS */
 };
 int store_open_opts(const char *url, const struct store_options *o, struct store **out);
 void store_close(struct store *s); /* accepts NULL */

@@ -456,6 +456,39 @@ static void test_two_handles(void **state)
 	store_close(b);
 }
 
+/* zk only: with a fence (store_options.zk_fence) every write needs that znode; once it is
+ * gone (the leader's session expired) nothing lands: -EROFS. */
+static void test_fence(void **state)
+{
+	struct fixture *f = *state;
+	if (strncmp(f->url, "zk://", 5) != 0)
+		skip();
+	assert_int_equal(store_put(f->s, "fence", "", 0, 0, NULL), 0);
+	/* The znode of key "fence" under the store's root (store-zk.c's layout). */
+	_cleanup_free_ char *fence = xasprintf("%s/kv/bfence/k", strchr(f->url + 5, '/'));
+	const struct store_options o = { .zk_fence = fence };
+	struct store *b = NULL;
+	assert_int_equal(store_open_opts(f->url, &o, &b), 0);
+	uint64_t v = 0;
+	assert_int_equal(store_put(b, "fenced/a", "1", 1, 0, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(store_put(b, "fenced/a", "2", 1, 1, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(store_put(b, "fenced/a", "x", 1, 1, NULL), -ESTALE);
+	assert_int_equal(store_delete(b, "fenced/a", 2), 0);
+	assert_int_equal(store_delete(b, "fenced/a", STORE_ANY_VERSION), -ENOENT);
+
+	assert_int_equal(store_delete(f->s, "fence", STORE_ANY_VERSION), 0);
+	assert_int_equal(store_put(b, "fenced/b", "1", 1, 0, NULL), -EROFS);
+	assert_true(strstr(store_errmsg(b), "no longer the leader") != NULL);
+	assert_int_equal(store_txn_begin(b), 0);
+	assert_int_equal(store_put(b, "fenced/c", "1", 1, 0, NULL), 0);
+	assert_int_equal(store_txn_commit(b), -EROFS);
+	assert_int_equal(store_get(f->s, "fenced/b", NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(store_get(f->s, "fenced/c", NULL, NULL, NULL), -ENOENT);
+	store_close(b);
+}
+
 /* A child writes keys and reports each acknowledged one on a pipe; the parent SIGKILLs it
  * right after some acknowledgement and checks that every acknowledged key is there. */
 static void test_crash(void **state)
@@ -528,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fence, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
