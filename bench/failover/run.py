@@ -107,8 +107,8 @@ def failover(masters, runs):
 
 def store_writes(bench, url, n):
     out = subprocess.run([bench, url, str(n)], capture_output=True, timeout=600, check=True)
-    puts, txns = out.stdout.split()
-    return float(puts), float(txns)
+    puts, txns, fenced = out.stdout.split()
+    return float(puts), float(txns), float(fenced)
 
 
 def main():
@@ -151,7 +151,9 @@ def main():
         for eng in ("sqlite", "zk"):
             p = statistics.median(x[0] for x in res[eng])
             tx = statistics.median(x[1] for x in res[eng])
-            print("  %-6s  %7.0f puts/s  %7.0f txns/s" % (eng, p, tx))
+            fp = statistics.median(x[2] for x in res[eng])
+            print("  %-6s  %7.0f puts/s  %7.0f txns/s%s" % (
+                eng, p, tx, "  %7.0f fenced puts/s (an elected master's)" % fp if fp else ""))
         ps = statistics.median(x[0] for x in res["sqlite"])
         pz = statistics.median(x[0] for x in res["zk"])
         ts = statistics.median(x[1] for x in res["sqlite"])
