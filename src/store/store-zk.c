@@ -28,12 +28,17 @@
  *    single or not, is a multi whose first op checks that the fence exists, so a master
  *    whose session expired (its znode gone, another master elected) cannot write even if
  *    its store session is new: -EROFS.
+ *  - Reads are made current with ZooKeeper's sync where it matters: at open (a new leader
+ *    recovers everything the old one wrote), and before a version is asked afresh after
+ *    the cache or the multi disagreed with the caller.
  *  - store_list reads the matching znodes into memory first, then calls back in key order:
  *    a callback may write or list again.
  */
 #include "store/store-int.h"
+#include "store/store-zk-int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,79 +143,6 @@ static int check_key(const char *key)
 	return 0;
 }
 
-/* ---- names ---- */
-
-static bool plain(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == ':' || c == '@' || c == '-';
-}
-
-static void enc_append(struct strbuf *sb, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (plain(c))
-			strbuf_add(sb, (const char *)&p[i], 1);
-		else
-			strbuf_addf(sb, "%%%02X", c);
-	}
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decodes name (without its b/k tag) onto sb; -EINVAL for a name berth did not write. */
-static int dec_append(struct strbuf *sb, const char *name)
-{
-	for (const char *p = name; *p; p++) {
-		if (*p != '%') {
-			strbuf_add(sb, p, 1);
-			continue;
-		}
-		int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		char c = (char)(hi * 16 + lo);
-		strbuf_add(sb, &c, 1);
-		p += 2;
-	}
-	return 0;
-}
-
-static size_t seg_len(const char *key)
-{
-	const char *sl = strchr(key, '/');
-	return sl ? (size_t)(sl - key) + 1 : strlen(key);
-}
-
-static char *bucket_path(const struct zkstore *s, const char *key)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "%s/b", s->kv);
-	enc_append(&sb, key, seg_len(key));
-	return strbuf_detach(&sb, NULL);
-}
-
-static char *key_path(const struct zkstore *s, const char *key)
-{
-	size_t n = seg_len(key);
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "%s/b", s->kv);
-	enc_append(&sb, key, n);
-	strbuf_add(&sb, "/k", 2);
-	enc_append(&sb, key + n, strlen(key + n));
-	return strbuf_detach(&sb, NULL);
-}
-
 /* ---- the version cache ---- */
 
 static void cache_set(struct zkstore *s, const char *key, uint64_t version)
@@ -296,6 +228,60 @@ static int ready(struct zkstore *s)
 	return -ENOTCONN;
 }
 
+/* ZooKeeper's sync: the server this session reads from catches up with the ensemble's
+ * leader, so the reads that follow see every write acknowledged before (a read alone may
+ * lag behind another client's write). Waits up to the session timeout. */
+struct sync_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int rc;
+};
+
+static void on_sync(int rc, const char *value, const void *data)
+{
+	struct sync_wait *w = (struct sync_wait *)data;
+	pthread_mutex_lock(&w->mu);
+	w->rc = rc;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int zk_sync(struct zkstore *s, const char *path)
+{
+	struct sync_wait *w = xcalloc(1, sizeof(*w));
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	int rc = zoo_async(s->zh, path, on_sync, w);
+	if (rc != ZOK) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+		return zk_err(s, rc, "sync", path);
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += s->session_ms / 1000 + 1;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0)
+			break;
+	bool done = w->done;
+	rc = w->rc;
+	pthread_mutex_unlock(&w->mu);
+	if (!done) {
+		/* The completion still comes (at the latest when the session closes): w is
+		 * left to it rather than freed under it. */
+		snprintf(s->errmsg, sizeof(s->errmsg), "ZooKeeper sync '%s': no answer", path);
+		return -ENOTCONN;
+	}
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+	return rc == ZOK ? 0 : zk_err(s, rc, "sync", path);
+}
+
 /* Creates path with no data if absent. */
 static int ensure_node(struct zkstore *s, const char *path)
 {
@@ -307,7 +293,7 @@ static int ensure_node(struct zkstore *s, const char *path)
 
 static int ensure_bucket(struct zkstore *s, const char *key)
 {
-	_cleanup_free_ char *bp = bucket_path(s, key);
+	_cleanup_free_ char *bp = zk_bucket_path(s->kv, key);
 	for (size_t i = 0; i < s->nbuckets; i++)
 		if (strcmp(s->buckets[i], bp) == 0)
 			return 0;
@@ -375,6 +361,11 @@ static int current_version(struct zkstore *s, const char *key, const char *path,
 		*v = op->new_version;
 		return 0;
 	}
+	if (fresh) {
+		int sr = zk_sync(s, s->kv);
+		if (sr < 0)
+			return sr;
+	}
 	uintptr_t c = fresh ? 0 : (uintptr_t)hmap_get(&s->vcache, key);
 	if (c) {
 		*v = (uint64_t)c - 1;
@@ -427,7 +418,7 @@ static int zk_get(struct store *b, const char *key, char **val, size_t *len, uin
 	r = ready(s);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *path = key_path(s, key);
+	_cleanup_free_ char *path = zk_key_path(s->kv, key);
 	struct Stat st;
 	int n = 0;
 	r = read_node(s, path, &n, &st);
@@ -481,7 +472,7 @@ static int zk_put(struct store *b, const char *key, const void *val, size_t len,
 	r = ready(s);
 	if (r < 0)
 		return r;
-	char *path = key_path(s, key);
+	char *path = zk_key_path(s->kv, key);
 	if (s->in_txn) {
 		uint64_t cur = 0;
 		r = current_version(s, key, path, &cur, false);
@@ -579,7 +570,7 @@ static int zk_delete(struct store *b, const char *key, uint64_t expected_version
 	r = ready(s);
 	if (r < 0)
 		return r;
-	char *path = key_path(s, key);
+	char *path = zk_key_path(s->kv, key);
 	if (s->in_txn) {
 		uint64_t cur = 0;
 		r = current_version(s, key, path, &cur, false);
@@ -674,7 +665,7 @@ static int list_bucket(struct zkstore *s, const char *bname, const char *seg, co
 			continue;
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_add(&sb, seg, strlen(seg));
-		if (dec_append(&sb, kids.data[i] + 1) < 0 ||
+		if (zk_dec_append(&sb, kids.data[i] + 1) < 0 ||
 		    !str_has_prefix(strbuf_str(&sb), prefix)) {
 			strbuf_release(&sb);
 			continue;
@@ -739,7 +730,7 @@ static int zk_list(struct store *b, const char *prefix, store_list_fn cb, void *
 	for (int i = 0; i < buckets.count && r >= 0; i++) {
 		const char *bn = buckets.data[i];
 		struct strbuf seg = STRBUF_INIT;
-		if (bn[0] != 'b' || dec_append(&seg, bn + 1) < 0) {
+		if (bn[0] != 'b' || zk_dec_append(&seg, bn + 1) < 0) {
 			strbuf_release(&seg);
 			continue;
 		}
@@ -823,6 +814,9 @@ static int send_multi(struct zkstore *s, const char **key)
  * ZooKeeper and the ops before it, checked against what its caller expected. */
 static int resolve_again(struct zkstore *s)
 {
+	int sr = zk_sync(s, s->kv);
+	if (sr < 0)
+		return sr;
 	for (size_t i = 0; i < s->nops; i++) {
 		struct zop *op = &s->ops[i];
 		uint64_t cur = 0;
@@ -1026,6 +1020,9 @@ int store_zk_open(const char *url, const struct store_options *o, struct store *
 		r = ensure_node(s, s->root);
 	if (r >= 0)
 		r = ensure_node(s, s->kv);
+	/* What the previous leader wrote is all visible to the first reads (its recovery). */
+	if (r >= 0)
+		r = zk_sync(s, s->kv);
 	if (r < 0) {
 		log_error("store", "cannot open '%s': %s", url, s->errmsg);
 		zk_close(&s->base);
