@@ -1,10 +1,14 @@
-/* Key <-> znode names of the ZooKeeper store engine (see store-zk-int.h). */
+/* Key <-> znode names of the ZooKeeper store engine, and the entries a walk gathers (see
+ * store-zk-int.h). */
 #include "store/store-zk-int.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "base/mem.h"
 
 
 static bool plain(unsigned char c)
@@ -76,4 +80,33 @@ char *zk_key_path(const char *kv, const char *key)
 	strbuf_add(&sb, "/k", 2);
 	enc_append(&sb, key + n, strlen(key + n));
 	return strbuf_detach(&sb, NULL);
+}
+
+int zk_entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	return strcmp(x->key, y->key);
+}
+
+
+void zk_entries_add(struct entries *es, char *key, const char *val, size_t len,
+			uint64_t version)
+{
+	if (es->n == es->cap) {
+		es->cap = es->cap ? es->cap * 2 : 64;
+		es->v = xrealloc(es->v, es->cap * sizeof(*es->v));
+	}
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, val, len);
+	copy[len] = '\0';
+	es->v[es->n++] = (struct entry){ key, copy, len, version };
+}
+
+void zk_entries_free(struct entries *es)
+{
+	for (size_t i = 0; i < es->n; i++) {
+		free(es->v[i].key);
+		free(es->v[i].val);
+	}
+	free(es->v);
 }

@@ -608,45 +608,6 @@ static int zk_delete(struct store *b, const char *key, uint64_t expected_version
 	return 0;
 }
 
-struct entry {
-	char *key;
-	char *val;
-	size_t len;
-	uint64_t version;
-};
-
-static int entry_cmp(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-	return strcmp(x->key, y->key);
-}
-
-struct entries {
-	struct entry *v;
-	size_t n, cap;
-};
-
-static void entries_add(struct entries *es, char *key, const char *val, size_t len,
-			uint64_t version)
-{
-	if (es->n == es->cap) {
-		es->cap = es->cap ? es->cap * 2 : 64;
-		es->v = xrealloc(es->v, es->cap * sizeof(*es->v));
-	}
-	char *copy = xmalloc(len + 1);
-	memcpy(copy, val, len);
-	copy[len] = '\0';
-	es->v[es->n++] = (struct entry){ key, copy, len, version };
-}
-
-static void entries_free(struct entries *es)
-{
-	for (size_t i = 0; i < es->n; i++) {
-		free(es->v[i].key);
-		free(es->v[i].val);
-	}
-	free(es->v);
-}
 
 /* Reads one bucket's keys starting with prefix into es. */
 static int list_bucket(struct zkstore *s, const char *bname, const char *seg, const char *prefix,
@@ -685,7 +646,7 @@ static int list_bucket(struct zkstore *s, const char *bname, const char *seg, co
 			break;
 		}
 		cache_set(s, key, (uint64_t)st.version + 1);
-		entries_add(es, key, s->buf, (size_t)n, (uint64_t)st.version + 1);
+		zk_entries_add(es, key, s->buf, (size_t)n, (uint64_t)st.version + 1);
 	}
 	deallocate_String_vector(&kids);
 	return r;
@@ -707,7 +668,7 @@ static void overlay_txn(struct zkstore *s, const char *prefix, struct entries *e
 			es->v[j] = es->v[--es->n];
 		}
 		if (op->kind != ZOP_DELETE)
-			entries_add(es, xstrdup(op->key), op->val ? op->val : "", op->len,
+			zk_entries_add(es, xstrdup(op->key), op->val ? op->val : "", op->len,
 				    op->new_version);
 	}
 }
@@ -744,14 +705,14 @@ static int zk_list(struct store *b, const char *prefix, store_list_fn cb, void *
 		overlay_txn(s, prefix, &es);
 	if (r >= 0) {
 		if (es.n)
-			qsort(es.v, es.n, sizeof(*es.v), entry_cmp);
+			qsort(es.v, es.n, sizeof(*es.v), zk_entry_cmp);
 		for (size_t i = 0; i < es.n; i++) {
 			r = cb(es.v[i].key, es.v[i].val, es.v[i].len, es.v[i].version, ctx);
 			if (r != 0)
 				break;
 		}
 	}
-	entries_free(&es);
+	zk_entries_free(&es);
 	return r;
 }
 
