@@ -16,7 +16,7 @@ void server_free(struct server *s); /* accepts NULL */
 uint16_t server_port(const struct server *s);
 struct flag_table;
 /* The flags of `berth master` (base/flags.h), writing into a struct master_config: --http,
- * --store, --agent-timeout, --hostname. `berth dev` takes --http and --agent-timeout. */
+ * --store, --agent-timeout, --hostname, --zk-session-timeout, --zk-auth. `berth dev` takes --http and --agent-timeout. */
 extern const struct flag_table master_flags;
 /* `berth master …`: parses master_flags, runs until SIGTERM/SIGINT, returns the exit code
  * (0, 1 on a failure to start, 2 on a usage error). */
