@@ -78,6 +78,10 @@ struct agent {
 	char *master_host;
 	char *authorization;     /* "Basic …" for the master (--credential), or NULL */
 	uint16_t master_port;
+	/* --master may list several masters (HA): the link follows a standby's 307 to the
+	 * leader and, when the current one cannot be reached, tries the next. */
+	char **masters;      /* "host:port" each */
+	size_t nmasters, master_cur;
 	char *http_addr;
 	uint16_t http_port;
 	char *work_dir, *meta_root, *sandbox_root, *health_root;

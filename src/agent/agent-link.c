@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/agent-int.h"
@@ -53,6 +54,72 @@ static struct evhttp_connection *conn_new(struct agent *a, int timeout)
 	if (c && timeout > 0)
 		evhttp_connection_set_timeout(c, timeout);
 	return c;
+}
+
+/* ---- which master ---- */
+
+/* Splits "host:port" (port default 5050). */
+static int split_hostport(const char *hp, char **host, uint16_t *port)
+{
+	const char *c = strrchr(hp, ':');
+	long p = 5050;
+	if (c) {
+		char *end = NULL;
+		p = strtol(c + 1, &end, 10);
+		if (!*(c + 1) || *end || p <= 0 || p > 65535)
+			return -EINVAL;
+	}
+	size_t n = c ? (size_t)(c - hp) : strlen(hp);
+	if (!n)
+		return -EINVAL;
+	*host = xstrndup(hp, n);
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* Talks to host:port from now on: new connections for updates and heartbeats (what was in
+ * flight on the old ones is sent again: the master dedupes updates by uuid). */
+static void switch_master(struct agent *a, const char *hostport)
+{
+	char *host = NULL;
+	uint16_t port = 0;
+	if (split_hostport(hostport, &host, &port) < 0) {
+		log_warn("agent", "bad master address '%s' ignored", hostport);
+		return;
+	}
+	if (a->master_host && !strcmp(host, a->master_host) && port == a->master_port) {
+		free(host);
+		return;
+	}
+	log_info("agent", "following the master at %s:%u", host, (unsigned)port);
+	free(a->master_host);
+	a->master_host = host;
+	a->master_port = port;
+	if (a->post_conn)
+		evhttp_connection_free(a->post_conn);
+	if (a->hb_conn)
+		evhttp_connection_free(a->hb_conn);
+	a->post_conn = conn_new(a, POST_TIMEOUT_SECONDS);
+	a->hb_conn = conn_new(a, POST_TIMEOUT_SECONDS);
+	a->inflight = 0;
+	a->hb_inflight = false;
+}
+
+/* A standby's 307: the leader's address from its Location ("http://host:port/…" or
+ * "//host:port/…"). */
+static bool follow_redirect(struct agent *a, struct evhttp_request *req)
+{
+	const char *loc = evhttp_find_header(evhttp_request_get_input_headers(req), "Location");
+	if (!loc)
+		return false;
+	const char *p = strstr(loc, "//");
+	if (!p)
+		return false;
+	p += 2;
+	size_t n = strcspn(p, "/?#");
+	_cleanup_free_ char *hp = xstrndup(p, n);
+	switch_master(a, hp);
+	return true;
 }
 
 /* ---- the subscribe stream ---- */
@@ -190,6 +257,16 @@ static void on_stream_done(struct evhttp_request *req, void *arg)
 		if (a->registered || a->backoff_usec <= BACKOFF_MIN_USEC)
 			log_warn("agent", "cannot reach the master at %s:%u", a->master_host,
 				 a->master_port);
+		if (a->nmasters > 1) {
+			a->master_cur = (a->master_cur + 1) % a->nmasters;
+			switch_master(a, a->masters[a->master_cur]);
+		}
+	} else if (evhttp_request_get_response_code(req) == 307 && follow_redirect(a, req)) {
+		/* At once to the leader; a leader that does not answer (a dead one whose znode
+		 * has not expired yet) is retried after BACKOFF_MIN, not in a tight loop. */
+		a->backoff_usec = BACKOFF_MIN_USEC;
+		stream_restart(a, true);
+		return;
 	} else if (evhttp_request_get_response_code(req) != 200) {
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		size_t n = evbuffer_get_length(in);
@@ -458,6 +535,24 @@ static void flush_schedule(struct agent *a, uint64_t delay_usec)
 
 int agent_link_start(struct agent *a, const char *master_url)
 {
+	/* "http://h1:p1,h2:p2,…": several masters, the first tried first. */
+	const char *comma = strchr(master_url, ',');
+	_cleanup_free_ char *first = comma ? xstrndup(master_url, (size_t)(comma - master_url))
+					   : xstrdup(master_url);
+	const char *list = str_has_prefix(master_url, "http://") ? master_url + 7 : master_url;
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		char *hp = xstrndup(p, n);
+		if (str_has_prefix(hp, "http://"))
+			memmove(hp, hp + 7, strlen(hp + 7) + 1);
+		hp[strcspn(hp, "/")] = '\0';
+		a->masters = xrealloc(a->masters, (a->nmasters + 1) * sizeof(*a->masters));
+		a->masters[a->nmasters++] = hp;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	master_url = first;
 	struct evhttp_uri *u = evhttp_uri_parse(master_url);
 	if (!u || !evhttp_uri_get_host(u) ||
 	    (evhttp_uri_get_scheme(u) && strcmp(evhttp_uri_get_scheme(u), "http"))) {
@@ -511,4 +606,9 @@ void agent_link_stop(struct agent *a)
 	recordio_decoder_release(&a->dec);
 	free(a->master_host);
 	a->master_host = NULL;
+	for (size_t i = 0; i < a->nmasters; i++)
+		free(a->masters[i]);
+	free(a->masters);
+	a->masters = NULL;
+	a->nmasters = 0;
 }

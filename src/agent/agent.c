@@ -246,7 +246,9 @@ void agent_free(struct agent *a)
 
 static const struct flag_spec specs[] = {
 	{ .name = "master", .kind = FLAG_STRING, .off = offsetof(struct agent_config, master_url),
-	  .required = true, .metavar = "URL", .help = "the master, e.g. http://127.0.0.1:5050" },
+	  .required = true, .metavar = "URL",
+	  .help = "the master, e.g. http://127.0.0.1:5050; several masters (HA):\n"
+		  "http://h1:5050,h2:5050,h3:5050 (the agent follows the leader)" },
 	{ .name = "http", .kind = FLAG_HOSTPORT, .off = offsetof(struct agent_config, http_addr),
 	  .off_port = offsetof(struct agent_config, http_port), .def = "127.0.0.1:5051",
 	  .metavar = "ADDR:PORT", .help = "where the agent serves sandboxes" },

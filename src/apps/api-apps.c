@@ -159,7 +159,8 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 		}
 		app_free(def);
 		json_decref(old_hc);
-		http_reply_message(req, 503, "Cannot persist the change: %s", strerror(-r));
+		http_reply_message(req, 503, "Cannot persist the change: %s (%s)", strerror(-r),
+				   store_errmsg(m->store));
 		return NULL;
 	}
 	if (old_dep) {
@@ -464,7 +465,8 @@ void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 	if (r < 0) {
 		json_decref(ma->wipe_volumes);
 		ma->wipe_volumes = NULL;
-		http_reply_message(req, 503, "Cannot persist the change: %s", strerror(-r));
+		http_reply_message(req, 503, "Cannot persist the change: %s (%s)", strerror(-r),
+				   store_errmsg(m->store));
 		return;
 	}
 	if (ma->deploy) {

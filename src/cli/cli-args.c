@@ -384,6 +384,7 @@ void cli_usage(struct strbuf *sb, const char *noun, const struct cli_command *cm
 	if (!noun)
 		strbuf_adds(sb, "\nDaemons: berth master, berth agent, berth dev.\n");
 	strbuf_adds(sb, "\nThe master is --master URL, else $BERTH_MASTER, else " CLI_DEFAULT_MASTER
+			" (several: URL,URL,... = the first that answers)"
 			";\nan https:// master is verified against --cacert FILE, else $BERTH_CACERT, "
 			"else the system's CAs.\nExit codes: 0 ok, 1 failed, 2 usage error.\n"
 			"'berth help NOUN VERB' or 'berth NOUN VERB --help' describes one command.\n");

@@ -123,6 +123,36 @@ int cli_fail_http(const struct cli *c, int r, const char *err)
 	return cli_fail("cannot reach master at %s: %s", c->master, err);
 }
 
+/* "http://m1:5050,m2:5050,https://m3" (an element without a scheme takes the first's):
+ * the first whose GET /ping answers 200, malloc'd; NULL when none does. */
+static char *pick_master(struct cli *c)
+{
+	const char *list = c->master;
+	const char *scheme = strncmp(list, "https://", 8) == 0 ? "https://" : "http://";
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		_cleanup_free_ char *one = xstrndup(p, n);
+		p += n + (p[n] == ',');
+		if (!*one)
+			continue;
+		char *url = strstr(one, "://") ? xstrdup(one) : xasprintf("%s%s", scheme, one);
+		struct cli probe = *c;
+		probe.master = url;
+		probe.deadline = time_mono_usec() + 1000000;
+		struct cli_reply rep;
+		bool ok = httpc_url_parse(url, &probe.url) >= 0 &&
+			  cli_request(&probe, "GET", "/ping", NULL, &rep) >= 0 && rep.status == 200;
+		if (probe.url.host) {
+			cli_reply_release(&rep);
+			httpc_url_release(&probe.url);
+		}
+		if (ok)
+			return url;
+		free(url);
+	}
+	return NULL;
+}
+
 int cli_request(struct cli *c, const char *method, const char *target, json_t *body,
 		struct cli_reply *rep)
 {
@@ -361,6 +391,15 @@ int cli_main(int argc, char **argv)
 	}
 	if (principal)
 		c.authorization = b64_basic_auth(principal, secret);
+	_cleanup_free_ char *picked = NULL;
+	if (strchr(c.master, ',')) {
+		/* Several masters (HA): the first that answers; a standby passes the calls on to
+		 * the leader (proxy or redirect). */
+		picked = pick_master(&c);
+		if (!picked)
+			return cli_fail("no master of '%s' answers", c.master);
+		c.master = picked;
+	}
 	r = httpc_url_parse(c.master, &c.url);
 	if (r == -EPROTONOSUPPORT)
 		return cli_fail("master URL '%s': only http:// and https:// are supported",

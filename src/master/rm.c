@@ -64,7 +64,12 @@ int rm_new(struct event_base *base, const struct master_config *cfg, struct mast
 	ledger_init(&m->roles);
 	m->started_usec = time_real_usec();
 
-	int r = store_open(m->cfg.store_url, &m->store);
+	const struct store_options so = {
+		.zk_session_timeout_ms = (unsigned)(cfg->zk_session_timeout_sec * 1000),
+		.zk_auth = cfg->zk_auth,
+		.zk_fence = cfg->zk_fence,
+	};
+	int r = store_open_opts(m->cfg.store_url, &so, &m->store);
 	if (r < 0) {
 		log_error("master", "cannot open store '%s': %s", m->cfg.store_url, strerror(-r));
 		rm_free(m);

@@ -9,7 +9,9 @@
 #include "base/mem.h"
 #include "auth/auth.h"
 #include "net/http.h"
+#include "base/util.h"
 #include "net/loop.h"
+#include "server/leader.h"
 #include "server/server.h"
 
 static const struct flag_spec specs[] = {
@@ -17,8 +19,9 @@ static const struct flag_spec specs[] = {
 	  .off_port = offsetof(struct master_config, http_port), .def = "127.0.0.1:5050",
 	  .metavar = "ADDR:PORT", .help = "where the master serves its HTTP APIs" },
 	{ .name = "store", .kind = FLAG_STRING, .off = offsetof(struct master_config, store_url),
-	  .def = "sqlite:./berth-master/state.db", .metavar = "sqlite:PATH",
-	  .help = "state store" },
+	  .def = "sqlite:./berth-master/state.db", .metavar = "URL",
+	  .help = "state store: sqlite:PATH, or zk://HOST:PORT[,HOST:PORT...]/PATH\n"
+		  "(ZooKeeper; see docs/operations.md, High availability)" },
 	{ .name = "agent-timeout", .kind = FLAG_SECONDS,
 	  .off = offsetof(struct master_config, agent_timeout_sec), .max = 86400,
 	  .metavar = "SECONDS",
@@ -39,6 +42,13 @@ static const struct flag_spec specs[] = {
 		  "such queries are REFUSED)" },
 	{ .name = "dns-ttl", .kind = FLAG_SECONDS, .off = offsetof(struct master_config, dns_ttl_sec),
 	  .def = "60", .max = 86400, .metavar = "SECONDS", .help = "the TTL of the DNS answers" },
+	{ .name = "zk-session-timeout", .kind = FLAG_SECONDS,
+	  .off = offsetof(struct master_config, zk_session_timeout_sec), .max = 600,
+	  .metavar = "SECONDS", .help = "ZooKeeper session timeout for a zk:// store (default 10)" },
+	{ .name = "zk-auth", .kind = FLAG_STRING, .off = offsetof(struct master_config, zk_auth),
+	  .metavar = "USER:PASS",
+	  .help = "digest credentials for a zk:// store; berth's znodes are then\n"
+		  "writable by these credentials only (readable by all)" },
 };
 
 const struct flag_table master_flags = { specs, ARRAY_SIZE(specs) };
@@ -54,22 +64,37 @@ int master_main(int argc, char **argv)
 	int r = flags_parse(&fl, &cmd, argc, argv);
 	if (r)
 		return r == FLAGS_HELP ? 0 : 2;
-	signal(SIGPIPE, SIG_IGN);
-	struct event_base *base = event_base_new();
-	struct server *m;
-	struct auth *auth = NULL;
-	struct http_tls *tls = NULL;
 	if (!acfg.tls_cert != !acfg.tls_key || (acfg.tls_ca && !acfg.tls_cert)) {
 		fprintf(stderr, "berth master: --tls-cert and --tls-key go together (and --tls-ca "
 				"wants them)\n");
-		event_base_free(base);
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);
+	struct event_base *base = event_base_new();
+	/* A zk:// store: several masters, one elected (leader.h); a standby waits here. */
+	struct leader *el = NULL;
+	if (cfg.store_url && str_has_prefix(cfg.store_url, "zk://")) {
+		r = leader_join(base, &cfg, &el);
+		if (r >= 0)
+			r = leader_wait(el, &cfg.http_port);
+		/* Every write of the store then requires our election znode (leader.h). */
+		if (r > 0)
+			cfg.zk_fence = leader_znode(el);
+		if (r <= 0) {
+			leader_free(el);
+			event_base_free(base);
+			return r < 0 ? 1 : 0;
+		}
+	}
+	struct server *m;
+	struct auth *auth = NULL;
+	struct http_tls *tls = NULL;
 	if (acfg.tls_cert) {
 		char err[512];
 		if (http_tls_new(acfg.tls_cert, acfg.tls_key, acfg.tls_ca, &tls, err,
 				 sizeof(err)) < 0) {
 			log_error("master", "%s", err);
+			leader_free(el);
 			event_base_free(base);
 			return 1;
 		}
@@ -78,6 +103,7 @@ int master_main(int argc, char **argv)
 	    server_new(base, &cfg, &m) < 0) {
 		auth_free(auth);
 		http_tls_free(tls);
+		leader_free(el);
 		event_base_free(base);
 		return 1;
 	}
@@ -90,6 +116,7 @@ int master_main(int argc, char **argv)
 	server_free(m);
 	auth_free(auth);
 	http_tls_free(tls);
+	leader_free(el);
 	event_base_free(base);
 	log_info("master", "stopped");
 	return r < 0 ? 1 : 0;

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "auth/auth.h"
 #include "net/route.h"
+#include "server/leader.h"
 #include "server/server-int.h"
 #include "ui/ui.h"
 
@@ -62,6 +63,15 @@ APPS_ROUTE(apps_http_volumes)
 		(void)a;                                                                   \
 		fn(s->rm, req);                                                            \
 	}
+/* GET: the leader's address; DELETE: abdicate (leader.h). */
+static void r_leader(struct server *s, struct evhttp_request *req, const struct route_args *a)
+{
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE)
+		leader_http_abdicate(req);
+	else
+		r_apps_http_leader(s, req, a);
+}
+
 RM_ROUTE(rm_handle_agent_subscribe)
 RM_ROUTE(rm_handle_agent_update)
 RM_ROUTE(rm_handle_agent_heartbeat)
@@ -163,7 +173,7 @@ static const struct route routes[] = {
 	{ "/v2/queue", M_GET, r_apps_http_queue },
 	{ "/v2/queue/{id*}/delay", M_DELETE, r_apps_http_queue },
 	{ "/v2/info", M_GET, r_apps_http_info },
-	{ "/v2/leader", M_GET, r_apps_http_leader },
+	{ "/v2/leader", M_GET | M_DELETE, r_leader },
 	{ "/v2/events", M_GET, r_apps_http_events },
 	/* Mesos (reference/compat.md §2): the handlers answer wrong methods themselves. */
 	{ "/api/v1/scheduler", M_ANY, r_rm_handle_scheduler },

@@ -7,6 +7,7 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "auth/auth.h"
+#include "server/leader.h"
 #include "server/server-int.h"
 
 static void on_request(struct evhttp_request *req, void *ctx)
@@ -17,6 +18,8 @@ static void on_request(struct evhttp_request *req, void *ctx)
 static void on_tick(evutil_socket_t fd, short what, void *ctx)
 {
 	struct server *s = ctx;
+	if (leader_fenced())
+		return; /* another master may lead now (leader.h) */
 	rm_tick(s->rm);
 	apps_tick(s->apps);
 }

@@ -23,7 +23,7 @@ void server_set_tls(struct server *s, struct http_tls *t);
 void server_set_auth(struct server *s, struct auth *auth);
 struct flag_table;
 /* The flags of `berth master` (base/flags.h), writing into a struct master_config: --http,
- * --store, --agent-timeout, --hostname. `berth dev` takes --http and --agent-timeout. */
+ * --store, --agent-timeout, --hostname, --zk-session-timeout, --zk-auth. `berth dev` takes --http and --agent-timeout. */
 extern const struct flag_table master_flags;
 /* `berth master …`: parses master_flags, runs until SIGTERM/SIGINT, returns the exit code
  * (0, 1 on a failure to start, 2 on a usage error). */

@@ -15,7 +15,7 @@
  *  - Statements are prepared once and reset after each use. store_list prepares a fresh
  *    statement if its cached one is still running (a callback that lists again).
  */
-#include "store/store.h"
+#include "store/store-int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -61,7 +61,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 };
 
-struct store {
+struct sqstore {
+	struct store base; /* first: the engine-neutral handle */
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	bool in_txn;
@@ -69,8 +70,11 @@ struct store {
 	char errmsg[256];
 };
 
+static void sq_close(struct sqstore *s);
+static void sq_txn_abort(struct sqstore *s);
+
 /* Maps an SQLite result code to -errno and remembers the engine's message. */
-static int sq_err(struct store *s, int rc)
+static int sq_err(struct sqstore *s, int rc)
 {
 	snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errmsg(s->db));
 	log_debug("store", "sqlite: %s (%d)", s->errmsg, rc);
@@ -95,7 +99,7 @@ static int sq_err(struct store *s, int rc)
 }
 
 /* Runs a statement that returns no rows. */
-static int stmt_exec(struct store *s, enum stmt_id id)
+static int stmt_exec(struct sqstore *s, enum stmt_id id)
 {
 	sqlite3_stmt *st = s->stmt[id];
 	int rc = sqlite3_step(st);
@@ -114,7 +118,7 @@ static int check_key(const char *key)
 	return 0;
 }
 
-static int db_setup(struct store *s)
+static int db_setup(struct sqstore *s)
 {
 	static const char *const pragmas =
 		"PRAGMA journal_mode=WAL;"
@@ -143,7 +147,7 @@ static int db_setup(struct store *s)
 	return 0;
 }
 
-int store_open(const char *url, struct store **out)
+static int sq_open(const char *url, struct sqstore **out)
 {
 	*out = NULL;
 	if (!url || !str_has_prefix(url, "sqlite:") || !url[strlen("sqlite:")])
@@ -155,44 +159,44 @@ int store_open(const char *url, struct store **out)
 			return r;
 	}
 
-	struct store *s = xcalloc(1, sizeof(*s));
+	struct sqstore *s = xcalloc(1, sizeof(*s));
 	int rc = sqlite3_open_v2(path, &s->db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);
 	if (rc != SQLITE_OK) {
 		int r = s->db ? sq_err(s, rc) : -ENOMEM;
-		store_close(s);
+		sq_close(s);
 		return r;
 	}
 	int r = db_setup(s);
 	if (r < 0) {
 		log_debug("store", "cannot open '%s': %s", path, s->errmsg);
-		store_close(s);
+		sq_close(s);
 		return r;
 	}
 	*out = s;
 	return 0;
 }
 
-void store_close(struct store *s)
+static void sq_close(struct sqstore *s)
 {
 	if (!s)
 		return;
 	if (s->in_txn)
-		store_txn_abort(s);
+		sq_txn_abort(s);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close_v2(s->db);
 	free(s);
 }
 
-const char *store_errmsg(const struct store *s)
+static const char *sq_errmsg(const struct sqstore *s)
 {
 	return s->errmsg;
 }
 
 /* Looks key up; 0 with its version, -ENOENT, or an engine error. Does not copy the value. */
-static int lookup_version(struct store *s, const char *key, uint64_t *version)
+static int lookup_version(struct sqstore *s, const char *key, uint64_t *version)
 {
 	sqlite3_stmt *st = s->stmt[ST_GET];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -211,7 +215,8 @@ static int lookup_version(struct store *s, const char *key, uint64_t *version)
 	return r;
 }
 
-int store_get(struct store *s, const char *key, char **val, size_t *len, uint64_t *version)
+static int sq_get(struct sqstore *s, const char *key, char **val, size_t *len,
+		  uint64_t *version)
 {
 	int r = check_key(key);
 	if (r < 0)
@@ -245,12 +250,12 @@ int store_get(struct store *s, const char *key, char **val, size_t *len, uint64_
 }
 
 /* Opens the implicit transaction of a single write (nothing inside an explicit one). */
-static int write_begin(struct store *s)
+static int write_begin(struct sqstore *s)
 {
 	return s->in_txn ? 0 : stmt_exec(s, ST_BEGIN);
 }
 
-static int do_commit(struct store *s)
+static int do_commit(struct sqstore *s)
 {
 	uint64_t t0 = time_mono_usec();
 	int r = stmt_exec(s, ST_COMMIT);
@@ -265,7 +270,7 @@ static int do_commit(struct store *s)
 }
 
 /* Ends the implicit transaction of a single write: commit on success, else roll back. */
-static int write_end(struct store *s, int r)
+static int write_end(struct sqstore *s, int r)
 {
 	if (s->in_txn)
 		return r;
@@ -279,7 +284,7 @@ static int write_end(struct store *s, int r)
 	return r;
 }
 
-static int put_locked(struct store *s, const char *key, const void *val, size_t len,
+static int put_locked(struct sqstore *s, const char *key, const void *val, size_t len,
 		      uint64_t expected_version, uint64_t *new_version)
 {
 	uint64_t cur = 0;
@@ -307,7 +312,7 @@ static int put_locked(struct store *s, const char *key, const void *val, size_t 
 	return 0;
 }
 
-int store_put(struct store *s, const char *key, const void *val, size_t len,
+static int sq_put(struct sqstore *s, const char *key, const void *val, size_t len,
 	      uint64_t expected_version, uint64_t *new_version)
 {
 	int r = check_key(key);
@@ -327,7 +332,7 @@ int store_put(struct store *s, const char *key, const void *val, size_t len,
 	return r;
 }
 
-static int delete_locked(struct store *s, const char *key, uint64_t expected_version)
+static int delete_locked(struct sqstore *s, const char *key, uint64_t expected_version)
 {
 	uint64_t cur = 0;
 	int r = lookup_version(s, key, &cur);
@@ -339,7 +344,7 @@ static int delete_locked(struct store *s, const char *key, uint64_t expected_ver
 	return stmt_exec(s, ST_DELETE);
 }
 
-int store_delete(struct store *s, const char *key, uint64_t expected_version)
+static int sq_delete(struct sqstore *s, const char *key, uint64_t expected_version)
 {
 	int r = check_key(key);
 	if (r < 0)
@@ -365,7 +370,7 @@ static char *prefix_successor(const char *prefix)
 	return succ;
 }
 
-int store_list(struct store *s, const char *prefix, store_list_fn cb, void *ctx)
+static int sq_list(struct sqstore *s, const char *prefix, store_list_fn cb, void *ctx)
 {
 	if (!prefix)
 		prefix = "";
@@ -418,7 +423,7 @@ int store_list(struct store *s, const char *prefix, store_list_fn cb, void *ctx)
 	return r;
 }
 
-int store_txn_begin(struct store *s)
+static int sq_txn_begin(struct sqstore *s)
 {
 	if (s->in_txn)
 		return -EBUSY;
@@ -429,7 +434,7 @@ int store_txn_begin(struct store *s)
 	return 0;
 }
 
-int store_txn_commit(struct store *s)
+static int sq_txn_commit(struct sqstore *s)
 {
 	if (!s->in_txn)
 		return -EINVAL;
@@ -444,7 +449,7 @@ int store_txn_commit(struct store *s)
 	return r;
 }
 
-void store_txn_abort(struct store *s)
+static void sq_txn_abort(struct sqstore *s)
 {
 	if (!s->in_txn)
 		return;
@@ -453,7 +458,65 @@ void store_txn_abort(struct store *s)
 	s->in_txn = false;
 }
 
-void store_get_stats(const struct store *s, struct store_stats *out)
+static void sq_get_stats(const struct sqstore *s, struct store_stats *out)
 {
 	*out = s->stats;
+}
+
+/* ---- the engine-neutral entry points (store-int.h) ---- */
+
+#define SQ(b) ((struct sqstore *)(b))
+#define CSQ(b) ((const struct sqstore *)(b))
+
+static void op_close(struct store *b) { sq_close(SQ(b)); }
+static int op_get(struct store *b, const char *key, char **val, size_t *len, uint64_t *version)
+{
+	return sq_get(SQ(b), key, val, len, version);
+}
+static int op_put(struct store *b, const char *key, const void *val, size_t len,
+		  uint64_t expected_version, uint64_t *new_version)
+{
+	return sq_put(SQ(b), key, val, len, expected_version, new_version);
+}
+static int op_delete(struct store *b, const char *key, uint64_t expected_version)
+{
+	return sq_delete(SQ(b), key, expected_version);
+}
+static int op_list(struct store *b, const char *prefix, store_list_fn cb, void *ctx)
+{
+	return sq_list(SQ(b), prefix, cb, ctx);
+}
+static int op_txn_begin(struct store *b) { return sq_txn_begin(SQ(b)); }
+static int op_txn_commit(struct store *b) { return sq_txn_commit(SQ(b)); }
+static void op_txn_abort(struct store *b) { sq_txn_abort(SQ(b)); }
+static void op_get_stats(const struct store *b, struct store_stats *out)
+{
+	sq_get_stats(CSQ(b), out);
+}
+static const char *op_errmsg(const struct store *b) { return sq_errmsg(CSQ(b)); }
+
+static const struct store_ops sqlite_ops = {
+	.close = op_close,
+	.get = op_get,
+	.put = op_put,
+	.del = op_delete,
+	.list = op_list,
+	.txn_begin = op_txn_begin,
+	.txn_commit = op_txn_commit,
+	.txn_abort = op_txn_abort,
+	.get_stats = op_get_stats,
+	.errmsg = op_errmsg,
+};
+
+int store_sqlite_open(const char *url, struct store **out)
+{
+	struct sqstore *s = NULL;
+	int r = sq_open(url, &s);
+	if (r < 0) {
+		*out = NULL;
+		return r;
+	}
+	s->base.ops = &sqlite_ops;
+	*out = &s->base;
+	return 0;
 }

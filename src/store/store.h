@@ -9,8 +9,10 @@
  *    key's current version equals it (0 = "must not exist").
  *  - Keys are at most STORE_MAX_KEY bytes, values at most STORE_MAX_VALUE bytes (-E2BIG).
  *
- * One engine so far: "sqlite:PATH" (WAL mode, synchronous=FULL). Calls are synchronous and
- * are made from the event loop thread only. */
+ * Engines: "sqlite:PATH" (WAL mode, synchronous=FULL) and
+ * "zk://HOST:PORT[,HOST:PORT...]/PATH" (ZooKeeper: one znode per key, a transaction is one
+ * zoo_multi; a write is acknowledged by a quorum, each member having logged it to disk).
+ * Calls are synchronous and are made from the event loop thread only. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -23,11 +25,23 @@ struct store;
 
 /* Key arguments: an empty key is -EINVAL, one over STORE_MAX_KEY bytes -E2BIG (also for
  * get and delete). Engine failures map to -EIO, -EBUSY (locked by another process past
- * the busy timeout), -ENOSPC, -EROFS, -ENOMEM; store_errmsg has the engine's words. */
+ * the busy timeout), -ENOSPC, -EROFS, -ENOMEM, -ENOTCONN (zk: no session with a
+ * quorum right now; the write may or may not have landed when the connection dropped
+ * during it), -EACCES (zk: the znodes' ACL refuses); store_errmsg has the engine's words. */
 
 /* Opens (creating if needed) the store named by url, e.g. "sqlite:/var/lib/berth/state.db".
  * Returns 0, -EINVAL for an unknown scheme, -EIO (or another -errno) when it cannot open. */
 int store_open(const char *url, struct store **out);
+
+/* Engine options; zero fields take the defaults. */
+struct store_options {
+	unsigned zk_session_timeout_ms; /* default 10000 */
+	const char *zk_auth;            /* "user:password": digest auth, berth's znodes get
+					 * ACLs: that identity all, everyone else read */
+	const char *zk_fence;           /* a znode that must exist for any write to land (the
+					 * leader's election znode); else writes fail -EROFS */
+};
+int store_open_opts(const char *url, const struct store_options *o, struct store **out);
 void store_close(struct store *s); /* accepts NULL */
 
 /* Reads key. On 0, *val is a NUL-terminated malloc'd copy (taken by the caller), *len its

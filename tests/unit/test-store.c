@@ -1,5 +1,7 @@
-/* Unit tests for the sqlite store: versions, limits, prefix walks, transactions, and
- * durability of acknowledged writes across a SIGKILL. */
+/* Unit tests for the store: versions, limits, prefix walks, transactions, and durability
+ * of acknowledged writes across a SIGKILL. On the sqlite engine by default; with
+ * BERTH_TEST_STORE_URL=zk://HOSTS/PATH the same tests run on that ZooKeeper ensemble,
+ * each under a fresh path (tests/integration/test_store_zk.py starts one and runs this). */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -38,7 +40,12 @@ static int setup(void **state)
 	if (!mkdtemp(f->dir))
 		return -1;
 	/* A nested directory that does not exist yet: store_open creates it. */
-	f->url = xasprintf("sqlite:%s/a/b/state.db", f->dir);
+	static int n;
+	const char *base = getenv("BERTH_TEST_STORE_URL");
+	if (base && *base)
+		f->url = xasprintf("%s/t%d-%d/a", base, (int)getpid(), n++);
+	else
+		f->url = xasprintf("sqlite:%s/a/b/state.db", f->dir);
 	if (store_open(f->url, &f->s) < 0)
 		return -1;
 	*state = f;
@@ -59,6 +66,17 @@ static void test_open_errors(void **state)
 {
 	struct store *s = (struct store *)1;
 	assert_int_equal(store_open("zk:/x", &s), -EINVAL);
+	assert_null(s);
+	/* ZooKeeper URLs that cannot be right: refused before any connection is tried. */
+	static const char *const bad_zk[] = { "zk://", "zk://h:2181", "zk://h:2181/",
+					      "zk:///berth", "zk://h:2181//berth", "zk://h:1/a//b" };
+	for (size_t i = 0; i < sizeof(bad_zk) / sizeof(bad_zk[0]); i++) {
+		s = (struct store *)1;
+		assert_int_equal(store_open(bad_zk[i], &s), -EINVAL);
+		assert_null(s);
+	}
+	const struct store_options no_colon = { .zk_auth = "userpass" };
+	assert_int_equal(store_open_opts("zk://h:1/berth", &no_colon, &s), -EINVAL);
 	assert_null(s);
 	assert_int_equal(store_open("sqlite:", &s), -EINVAL);
 	assert_true(store_open("sqlite:/proc/no/such/dir/x.db", &s) < 0);
@@ -330,6 +348,148 @@ static void test_txn(void **state)
 	assert_int_equal(store_get(f->s, "t/open", NULL, NULL, NULL), -ENOENT);
 }
 
+/* Keys any byte string may be: each is its own key, listed back exactly. */
+static int collect_cb(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	struct walk *w = ctx;
+	assert_true(w->n < 16);
+	snprintf(w->keys[w->n++], sizeof(w->keys[0]), "%s", key);
+	return 0;
+}
+
+static void test_odd_keys(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const keys[] = { ".", "..", "o/", "o//", "o/%41", "o/A", "o/a b",
+					    "o/\xc3\xa9", "o/.", "o" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		assert_int_equal(store_put(f->s, keys[i], keys[i], strlen(keys[i]), 0, NULL), 0);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *val = NULL;
+		assert_int_equal(store_get(f->s, keys[i], &val, NULL, NULL), 0);
+		assert_string_equal(val, keys[i]);
+		free(val);
+	}
+	struct walk w = { .n = 0 };
+	assert_int_equal(store_list(f->s, "o/", collect_cb, &w), 0);
+	static const char *const want[] = { "o/", "o/%41", "o/.", "o//", "o/A", "o/a b",
+					    "o/\xc3\xa9" };
+	assert_int_equal(w.n, 7);
+	for (int i = 0; i < 7; i++)
+		assert_string_equal(w.keys[i], want[i]);
+	w.n = 0;
+	assert_int_equal(store_list(f->s, "o", collect_cb, &w), 0);
+	assert_int_equal(w.n, 8);
+	assert_string_equal(w.keys[0], "o");
+	w.n = 0;
+	assert_int_equal(store_list(f->s, ".", collect_cb, &w), 0);
+	assert_int_equal(w.n, 2);
+	/* A transaction's writes show in a walk inside it; a delete hides the key. */
+	assert_int_equal(store_txn_begin(f->s), 0);
+	assert_int_equal(store_delete(f->s, "o/A", 1), 0);
+	assert_int_equal(store_put(f->s, "o/B", "o/B", 3, 0, NULL), 0);
+	assert_int_equal(store_put(f->s, "o/B", "o/B", 3, 1, NULL), 0);
+	w.n = 0;
+	assert_int_equal(store_list(f->s, "o/", collect_cb, &w), 0);
+	assert_int_equal(w.n, 7);
+	assert_string_equal(w.keys[4], "o/B");
+	uint64_t v = 0;
+	assert_int_equal(store_get(f->s, "o/B", NULL, NULL, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(store_txn_commit(f->s), 0);
+	assert_int_equal(store_get(f->s, "o/A", NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(store_get(f->s, "o/B", NULL, NULL, &v), 0);
+	assert_int_equal(v, 2);
+}
+
+/* Two handles on one store: what one wrote, the other's transactions see and check (the
+ * ZooKeeper engine's version cache must not make it wrong). */
+static void test_two_handles(void **state)
+{
+	struct fixture *f = *state;
+	struct store *b = NULL;
+	assert_int_equal(store_open(f->url, &b), 0);
+	uint64_t v = 0;
+	assert_int_equal(store_put(f->s, "two/k", "1", 1, 0, NULL), 0);
+	assert_int_equal(store_get(f->s, "two/k", NULL, NULL, &v), 0); /* a read: cached */
+	assert_int_equal(v, 1);
+	assert_int_equal(store_put(b, "two/k", "2", 1, 1, NULL), 0); /* now 2, behind f->s */
+
+	/* An unconditional put in a transaction lands on top of the other's write. */
+	assert_int_equal(store_txn_begin(f->s), 0);
+	assert_int_equal(store_put(f->s, "two/k", "3", 1, STORE_ANY_VERSION, NULL), 0);
+	assert_int_equal(store_put(f->s, "two/other", "x", 1, STORE_ANY_VERSION, NULL), 0);
+	assert_int_equal(store_txn_commit(f->s), 0);
+	/* (Read back through the writer: on ZooKeeper another session's reads may lag.) */
+	char *val = NULL;
+	assert_int_equal(store_get(f->s, "two/k", &val, NULL, &v), 0);
+	assert_string_equal(val, "3");
+	assert_int_equal(v, 3);
+	free(val);
+
+	/* A conditional one on a version the other moved on is refused, at put or at
+	 * commit, and nothing of the transaction lands. */
+	assert_int_equal(store_put(b, "two/k", "4", 1, 3, NULL), 0);
+	assert_int_equal(store_txn_begin(f->s), 0);
+	int r = store_put(f->s, "two/new", "n", 1, 0, NULL);
+	assert_int_equal(r, 0);
+	r = store_put(f->s, "two/k", "5", 1, 3, NULL);
+	if (r == 0) {
+		assert_int_equal(store_txn_commit(f->s), -ESTALE);
+	} else {
+		assert_int_equal(r, -ESTALE);
+		store_txn_abort(f->s);
+	}
+	assert_int_equal(store_get(b, "two/new", NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(store_get(b, "two/k", &val, NULL, &v), 0);
+	assert_string_equal(val, "4");
+	free(val);
+
+	/* A delete of a key the other removed: -ENOENT at delete or at commit. */
+	assert_int_equal(store_get(f->s, "two/other", NULL, NULL, NULL), 0);
+	assert_int_equal(store_delete(b, "two/other", STORE_ANY_VERSION), 0);
+	assert_int_equal(store_txn_begin(f->s), 0);
+	r = store_delete(f->s, "two/other", STORE_ANY_VERSION);
+	if (r == 0)
+		assert_true(store_txn_commit(f->s) < 0);
+	else
+		store_txn_abort(f->s);
+	store_close(b);
+}
+
+/* zk only: with a fence (store_options.zk_fence) every write needs that znode; once it is
+ * gone (the leader's session expired) nothing lands: -EROFS. */
+static void test_fence(void **state)
+{
+	struct fixture *f = *state;
+	if (strncmp(f->url, "zk://", 5) != 0)
+		skip();
+	assert_int_equal(store_put(f->s, "fence", "", 0, 0, NULL), 0);
+	/* The znode of key "fence" under the store's root (store-zk.c's layout). */
+	_cleanup_free_ char *fence = xasprintf("%s/kv/bfence/k", strchr(f->url + 5, '/'));
+	const struct store_options o = { .zk_fence = fence };
+	struct store *b = NULL;
+	assert_int_equal(store_open_opts(f->url, &o, &b), 0);
+	uint64_t v = 0;
+	assert_int_equal(store_put(b, "fenced/a", "1", 1, 0, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(store_put(b, "fenced/a", "2", 1, 1, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(store_put(b, "fenced/a", "x", 1, 1, NULL), -ESTALE);
+	assert_int_equal(store_delete(b, "fenced/a", 2), 0);
+	assert_int_equal(store_delete(b, "fenced/a", STORE_ANY_VERSION), -ENOENT);
+
+	assert_int_equal(store_delete(f->s, "fence", STORE_ANY_VERSION), 0);
+	assert_int_equal(store_put(b, "fenced/b", "1", 1, 0, NULL), -EROFS);
+	assert_true(strstr(store_errmsg(b), "no longer the leader") != NULL);
+	assert_int_equal(store_txn_begin(b), 0);
+	assert_int_equal(store_put(b, "fenced/c", "1", 1, 0, NULL), 0);
+	assert_int_equal(store_txn_commit(b), -EROFS);
+	assert_int_equal(store_get(f->s, "fenced/b", NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(store_get(f->s, "fenced/c", NULL, NULL, NULL), -ENOENT);
+	store_close(b);
+}
+
 /* A child writes keys and reports each acknowledged one on a pipe; the parent SIGKILLs it
  * right after some acknowledgement and checks that every acknowledged key is there. */
 static void test_crash(void **state)
@@ -400,6 +560,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_nested, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_odd_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fence, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
