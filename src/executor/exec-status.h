@@ -8,6 +8,9 @@
  *                mounted; 0 = the failure was not a volume's)
  *   fenced=0|1  the shim itself killed the task (or did not start it) because the agent's
  *               volume lease ran out (exec-lease.h); killed=1 too
+ *   cgroup=0|1  (exec_failed only) the task's cgroup could not be made (error= says why)
+ *   oom=0|1     the task's cgroup saw an OOM kill (exec-cgroup.h); with it
+ *   mem_limit=<bytes> mem_max=<bytes>  the memory limit and the largest usage (0: unknown)
  * A reader that finds no file knows the shim has not started the task yet. */
 #pragma once
 #include <stdint.h>
@@ -24,6 +27,9 @@ struct exec_status {
 	int error;
 	int volume; /* see "volume=" above */
 	int fenced; /* see "fenced=" above */
+	int oom;    /* see "oom=" above */
+	int cgroup; /* see "cgroup=" above */
+	uint64_t mem_limit, mem_max;
 };
 
 /* Formats st into buf (NUL-terminated). Returns the length, or -E2BIG if it does not fit. */

@@ -69,6 +69,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -77,6 +78,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "executor/exec-cgroup.h"
 #include "executor/exec-check.h"
 #include "executor/exec-health.h"
 #include "executor/exec-lease.h"
@@ -88,6 +90,7 @@
 extern char **environ;
 
 static int log_fd = -1; /* the sandbox's stderr once open */
+static struct exec_cg task_cg; /* version EXEC_CG_NONE: the task has no cgroup */
 
 static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void diag(const char *fmt, ...)
@@ -225,7 +228,14 @@ static int child_prepare(const struct exec_spec *s, int in, int out, int err)
 /* In the forked child: never returns. Reports errno through errfd on failure. */
 static void child_exec(const struct exec_spec *s, char **env, int in, int out, int err, int errfd)
 {
-	int e = child_prepare(s, in, out, err);
+	int e = 0;
+	if (task_cg.version != EXEC_CG_NONE) {
+		int r = exec_cg_attach(&task_cg, 0);
+		if (r < 0)
+			e = -r;
+	}
+	if (!e)
+		e = child_prepare(s, in, out, err);
 	if (!e) {
 		environ = env;
 		if (s->shell) {
@@ -524,6 +534,23 @@ static int shim_run(const char *meta, int notify_fd)
 		fail = errno;
 	if (err >= 0)
 		log_fd = err;
+	if (!fail && spec.cg_root) {
+		struct exec_cg_limits lim = { .cpu_shares = spec.cg_cpu_shares,
+					      .cfs_quota_us = spec.cg_cfs_quota_us,
+					      .cfs_period_us = spec.cg_cfs_period_us,
+					      .mem_bytes = spec.cg_mem_bytes,
+					      .pids_max = spec.cg_pids_max };
+		char cmsg[PATH_MAX + 128];
+		r = exec_cg_create(&task_cg, spec.cg_root, spec.cg_name, &lim, cmsg, sizeof(cmsg));
+		if (r < 0) {
+			fail = -r;
+			status.cgroup = 1;
+			diag("%s", cmsg);
+		}
+	}
+	/* Orphans of the task (double forks, setsid'd daemons) become our children: reaped
+	 * below, and killed with the task's cgroup at its end. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (!fail && spec.nvolumes) {
 		char vmsg[PATH_MAX + 128];
 		int vi = -1;
@@ -581,6 +608,7 @@ static int shim_run(const char *meta, int notify_fd)
 		diag("cannot start '%s': %s", what, strerror(fail));
 		status.state = EXEC_EXEC_FAILED;
 		status.error = fail;
+		exec_cg_destroy(&task_cg);
 		exec_status_write(meta, &status, 1);
 		notify(notify_fd, 'F', fail);
 		free_env(env, &spec);
@@ -679,6 +707,14 @@ ended:
 	/* The leader is gone: end whatever it left in its group. */
 	kill(-pid, SIGKILL);
 
+	if (task_cg.version != EXEC_CG_NONE) {
+		/* Before the cgroup goes: did the kernel OOM-kill in it? Then the whole tree
+		 * goes with it (setsid'd children too), and the cgroup itself. */
+		status.oom = exec_cg_oom_kills(&task_cg, &status.mem_limit, &status.mem_max) > 0;
+		r = exec_cg_destroy(&task_cg);
+		if (r < 0)
+			diag("cannot remove the task's cgroup '%s': %s", task_cg.name, strerror(-r));
+	}
 	if (WIFEXITED(wstatus)) {
 		status.state = EXEC_EXITED;
 		status.exit_code = WEXITSTATUS(wstatus);

@@ -1,0 +1,255 @@
+"""Task isolation (docs/isolation.md) with real tasks on a real agent started with
+--isolation cgroups,namespaces: memory limits and OOM kills reported with Mesos's reason,
+the pids limit, cpu shares, the whole process tree killed with its task, a private /tmp,
+and no cgroup left behind.
+
+The tests need root and a cgroup hierarchy (v1 or v2) at /sys/fs/cgroup with the controllers
+they use; where the kernel lacks one they skip and say which."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import SseClient, app_def, pid_alive, task_pids, wait_until
+from mesos_client import Framework, command_task
+
+ROOT = Path("/sys/fs/cgroup")
+
+
+def cg_version():
+    if (ROOT / "cgroup.controllers").exists():
+        return 2
+    if (ROOT / "memory").is_dir():
+        return 1
+    return 0
+
+
+def need(*ctrls):
+    """Skips (saying why) unless we are root and every controller is usable."""
+    if os.geteuid() != 0:
+        pytest.skip("cgroups and namespaces need root (euid %d)" % os.geteuid())
+    v = cg_version()
+    if v == 0:
+        pytest.skip("no cgroup hierarchy (v1 or v2) mounted at %s" % ROOT)
+    for c in ctrls:
+        if v == 1 and not (ROOT / c).is_dir():
+            pytest.skip("cgroup v1 controller '%s' not mounted under %s" % (c, ROOT))
+        if v == 2 and c not in (ROOT / "cgroup.controllers").read_text().split() \
+                and c != "cpuacct":
+            pytest.skip("cgroup v2 controller '%s' not available at %s" % (c, ROOT))
+
+
+def cg_dir(ctrl, parent, task_id):
+    """The task's cgroup directory for controller ctrl (v1) or the unified one (v2)."""
+    if cg_version() == 2:
+        return ROOT / parent / task_id
+    return ROOT / ctrl / parent / task_id
+
+
+def all_cg_dirs(parent, task_id):
+    if cg_version() == 2:
+        return [ROOT / parent / task_id]
+    return [ROOT / c / parent / task_id for c in ("memory", "cpu", "pids", "cpuacct", "blkio")
+            if (ROOT / c).is_dir()]
+
+
+@pytest.fixture
+def iso(cluster, request):
+    """A master and an agent with cgroups and namespaces; the agent's tasks' cgroups live
+    under a parent of the test's own, removed at the end."""
+    need("memory", "cpu", "pids")
+    parent = "berth-itest-%d-%s" % (os.getpid(), request.node.name[-20:].replace("[", "_"))
+
+    def start(*extra):
+        cluster.master()
+        a = cluster.agent(extra=["--isolation", "cgroups,namespaces", "--cgroups-parent",
+                                 parent] + list(extra))
+        a.cg_parent = parent
+        return cluster.m, a
+    yield start
+    for c in (("",) if cg_version() == 2 else ("memory", "cpu", "pids", "cpuacct", "blkio")):
+        d = ROOT / c / parent if c else ROOT / parent
+        if d.is_dir():
+            for sub in d.iterdir():
+                if sub.is_dir():
+                    try:
+                        os.rmdir(sub)
+                    except OSError:
+                        pass
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
+def read_int(p):
+    return int(Path(p).read_text().split()[0])
+
+
+def test_limits_are_written_and_the_cgroup_goes_with_the_task(iso):
+    m, a = iso()
+    app = app_def("/lim", "exec sleep 3600", cpus=0.5, mem=64)
+    assert m.api.post("/v2/apps", app).status_code == 201
+    t = m.api.wait_running("/lim", 1)[0]
+    pid = wait_until(lambda: task_pids(t["id"]), 10, what="task process")[0]
+    dirs = all_cg_dirs(a.cg_parent, t["id"])
+    assert all(d.is_dir() for d in dirs), dirs
+    for d in dirs:
+        assert str(pid) in (d / "cgroup.procs").read_text().split(), d
+    if cg_version() == 1:
+        assert read_int(cg_dir("memory", a.cg_parent, t["id"]) / "memory.limit_in_bytes") \
+            == 64 << 20
+        assert read_int(cg_dir("cpu", a.cg_parent, t["id"]) / "cpu.shares") == 512
+        assert read_int(cg_dir("pids", a.cg_parent, t["id"]) / "pids.max") == 4096
+    else:
+        d = cg_dir("", a.cg_parent, t["id"])
+        assert read_int(d / "memory.max") == 64 << 20
+        assert read_int(d / "pids.max") == 4096
+    # The shim itself stays outside: an OOM kill or the pids limit never hits it.
+    shim = int(Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[1])
+    for d in dirs:
+        assert str(shim) not in (d / "cgroup.procs").read_text().split()
+    assert m.api.delete("/v2/apps/lim").status_code == 200
+    wait_until(lambda: not pid_alive(pid), 10, what="task gone")
+    wait_until(lambda: not any(d.exists() for d in dirs), 10, what="cgroups removed")
+
+
+def test_cfs_quota_with_enable_cfs(iso):
+    m, a = iso("--cgroups-enable-cfs", "--cgroups-pids-max", "77")
+    app = app_def("/cfs", "exec sleep 3600", cpus=0.25, mem=32)
+    assert m.api.post("/v2/apps", app).status_code == 201
+    t = m.api.wait_running("/cfs", 1)[0]
+    if cg_version() == 1:
+        d = cg_dir("cpu", a.cg_parent, t["id"])
+        assert read_int(d / "cpu.cfs_quota_us") == 25000
+        assert read_int(d / "cpu.cfs_period_us") == 100000
+        assert read_int(cg_dir("pids", a.cg_parent, t["id"]) / "pids.max") == 77
+    else:
+        d = cg_dir("", a.cg_parent, t["id"])
+        assert (d / "cpu.max").read_text().split() == ["25000", "100000"]
+        assert read_int(d / "pids.max") == 77
+
+
+def test_oom_kill_is_reported_with_the_memory_reason(iso):
+    m, a = iso()
+    es = SseClient(m.url, types=("status_update_event",))
+    try:
+        # tail keeps the whole endless "line" of /dev/zero in memory: it grows until the
+        # kernel's OOM killer stops it at the cgroup's 32 MiB.
+        app = app_def("/hog", "exec tail /dev/zero", mem=32, backoffSeconds=600)
+        assert m.api.post("/v2/apps", app).status_code == 201
+        f = wait_until(lambda: m.api.app("/hog").get("lastTaskFailure"), 30,
+                       what="lastTaskFailure of /hog")
+        assert f["state"] == "TASK_FAILED"
+        assert f["message"].startswith("Memory limit exceeded: Requested: 32MB"), f
+        ev = es.wait_for(lambda t, d: t == "status_update_event"
+                         and d.get("taskStatus") == "TASK_FAILED", 10,
+                         what="TASK_FAILED event")
+        assert "Memory limit exceeded" in ev["message"], ev
+        for d in all_cg_dirs(a.cg_parent, f["taskId"]):
+            assert not d.exists(), d
+    finally:
+        es.close()
+    # The v1 scheduler API: the UPDATE carries Mesos's reason.
+    fw = Framework(m.url, name="oom")
+    fw.subscribe()
+    m.api.delete("/v2/apps/hog")
+    o = wait_until(lambda: [x for x in fw.wait_offers()
+                            if sum(r["scalar"]["value"] for r in x["resources"]
+                                   if r["name"] == "mem") >= 32], 20, what="an offer")[0]
+    r = fw.accept([o["id"]["value"]], [command_task("hog1", o, "exec tail /dev/zero",
+                                                    mem=32, env={"ITEST_TAG":
+                                                                 os.environ.get("ITEST_TAG",
+                                                                                "")})])
+    assert r.status_code == 202, r.text
+    st = fw.wait_update("hog1", ["TASK_FAILED", "TASK_FINISHED", "TASK_KILLED"], timeout=30)
+    assert st["state"] == "TASK_FAILED", st
+    assert st["reason"] == "REASON_CONTAINER_LIMITATION_MEMORY", st
+    assert "Requested: 32MB" in st["message"], st
+
+
+def test_fork_loop_stops_at_the_pids_limit(iso):
+    m, a = iso("--cgroups-pids-max", "40")
+    # A bounded fork loop that carries on past failed forks (a shell would give up).
+    cmd = ("exec python3 -c \"import os, time\n"
+           "n, err = 0, ''\n"
+           "for i in range(300):\n"
+           "    try:\n"
+           "        p = os.fork()\n"
+           "    except OSError as e:\n"
+           "        err = e.strerror\n"
+           "        continue\n"
+           "    if p == 0:\n"
+           "        time.sleep(600)\n"
+           "        os._exit(0)\n"
+           "    n += 1\n"
+           "print('done-forking', n, err, flush=True)\n"
+           "time.sleep(3600)\"")
+    assert m.api.post("/v2/apps", app_def("/forky", cmd, mem=512)).status_code == 201
+    t = m.api.wait_running("/forky", 1)[0]
+    sb = a.work_dir / "sandboxes" / t["id"]
+    wait_until(lambda: "done-forking" in (sb / "stdout").read_text()
+               if (sb / "stdout").exists() else False, 30, what="fork loop over")
+    d = cg_dir("pids", a.cg_parent, t["id"])
+    procs = (d / "cgroup.procs").read_text().split()
+    assert 30 <= len(procs) <= 40, len(procs)
+    assert read_int(d / "pids.current") <= 40
+    out = (sb / "stdout").read_text()
+    assert "Resource temporarily unavailable" in out, out
+    assert int(out.split()[1]) < 40, out
+    # The machine is unaffected: we can still start processes.
+    assert subprocess.run(["true"]).returncode == 0
+    # Deleting the app kills every one of them (the whole tree), and the cgroup goes.
+    pids = [int(p) for p in procs]
+    assert m.api.delete("/v2/apps/forky").status_code == 200
+    wait_until(lambda: not any(pid_alive(p) for p in pids), 15, what="all forks killed")
+    wait_until(lambda: not d.exists(), 10, what="cgroup removed")
+
+
+def cpu_usage_ns(parent, task_id):
+    if cg_version() == 2:
+        st = (ROOT / parent / task_id / "cpu.stat").read_text().split()
+        return int(st[st.index("usage_usec") + 1]) * 1000
+    return read_int(ROOT / "cpuacct" / parent / task_id / "cpuacct.usage")
+
+
+def test_cpu_shares_split_one_core_1_to_3(iso):
+    m, a = iso()
+    need("cpuacct")
+    if subprocess.run(["which", "taskset"], capture_output=True).returncode != 0:
+        pytest.skip("taskset (util-linux) not installed")
+    busy = "exec taskset -c 0 sh -c 'while :; do :; done'"
+    assert m.api.post("/v2/apps", app_def("/lo", busy, cpus=0.25)).status_code == 201
+    assert m.api.post("/v2/apps", app_def("/hi", busy, cpus=0.75)).status_code == 201
+    lo = m.api.wait_running("/lo", 1)[0]["id"]
+    hi = m.api.wait_running("/hi", 1)[0]["id"]
+    wait_until(lambda: task_pids(lo) and task_pids(hi), 10, what="both busy")
+    time.sleep(0.5)  # both spinning (measured from here on)
+    l0, h0 = cpu_usage_ns(a.cg_parent, lo), cpu_usage_ns(a.cg_parent, hi)
+    time.sleep(4.0)  # the measurement window
+    l1, h1 = cpu_usage_ns(a.cg_parent, lo), cpu_usage_ns(a.cg_parent, hi)
+    dl, dh = l1 - l0, h1 - h0
+    ratio = dh / max(dl, 1)
+    print("cpu shares 1:3 -> used %.2fs : %.2fs of one core, ratio %.2f"
+          % (dl / 1e9, dh / 1e9, ratio))
+    assert 2.0 <= ratio <= 4.5, (dl, dh, ratio)
+
+
+def test_stale_cgroup_removed_by_the_restarted_agent(iso):
+    m, a = iso()
+    assert m.api.post("/v2/apps", app_def("/stale", "exec sleep 3600")).status_code == 201
+    t = m.api.wait_running("/stale", 1)[0]
+    pid = wait_until(lambda: task_pids(t["id"]), 10, what="task process")[0]
+    dirs = all_cg_dirs(a.cg_parent, t["id"])
+    shim = int(Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[1])
+    a.kill9()
+    os.kill(shim, signal.SIGKILL)  # the task dies while the agent is down ... its shim does
+    wait_until(lambda: not pid_alive(shim), 5, what="shim gone")
+    assert any(d.exists() for d in dirs)  # ... and leaves its cgroup (and task) behind
+    a.start()
+    a.ready()
+    wait_until(lambda: not any(d.exists() for d in dirs), 15, what="stale cgroup removed")
+    assert not pid_alive(pid)
