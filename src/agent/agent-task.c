@@ -195,6 +195,13 @@ static void task_report_end(struct agent_task *t, bool agent_was_down)
 		log_info("agent", "task '%s': %s", t->id, msg);
 		return;
 	}
+	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.user) {
+		snprintf(msg, sizeof(msg), "Failed to switch to the task's user: %s",
+			 strerror(st.error));
+		task_report(t, "TASK_FAILED", msg, "REASON_CONTAINER_LAUNCH_FAILED", -1, 0);
+		log_info("agent", "task '%s': %s", t->id, msg);
+		return;
+	}
 	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.volume > 0) {
 		snprintf(msg, sizeof(msg), "Volume '%s': cannot mount it in the task: %s",
 			 agent_volume_label(t, (size_t)st.volume - 1), strerror(st.error));

@@ -81,6 +81,7 @@
 #include "executor/exec-cgroup.h"
 #include "executor/exec-check.h"
 #include "executor/exec-health.h"
+#include "executor/exec-isolate.h"
 #include "executor/exec-lease.h"
 #include "executor/exec-prestop.h"
 #include "executor/exec-spec.h"
@@ -91,6 +92,7 @@ extern char **environ;
 
 static int log_fd = -1; /* the sandbox's stderr once open */
 static struct exec_cg task_cg; /* version EXEC_CG_NONE: the task has no cgroup */
+static struct exec_ident task_ident; /* set = 0: the task runs as we do */
 
 static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void diag(const char *fmt, ...)
@@ -206,9 +208,10 @@ static void free_env(char **env, const struct exec_spec *s)
 	free(env);
 }
 
-/* In a forked child: default signals, a process group of its own, stdio, the sandbox as
- * cwd. 0 or the errno of what failed. */
-static int child_prepare(const struct exec_spec *s, int in, int out, int err)
+/* In a forked child: default signals, a process group of its own (but the task of an
+ * isolated spec stays in init's: exec-isolate.h), stdio, the sandbox as cwd. 0 or the errno
+ * of what failed. */
+static int child_prepare(const struct exec_spec *s, int in, int out, int err, bool own_group)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -217,7 +220,8 @@ static int child_prepare(const struct exec_spec *s, int in, int out, int err)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
+	if (own_group)
+		setpgid(0, 0);
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
 		return errno;
 	if (chdir(s->sandbox) == -1)
@@ -235,7 +239,9 @@ static void child_exec(const struct exec_spec *s, char **env, int in, int out, i
 			e = -r;
 	}
 	if (!e)
-		e = child_prepare(s, in, out, err);
+		e = child_prepare(s, in, out, err, !s->isolate);
+	if (!e)
+		e = exec_ident_apply(s, &task_ident);
 	if (!e) {
 		environ = env;
 		if (s->shell) {
@@ -249,6 +255,45 @@ static void child_exec(const struct exec_spec *s, char **env, int in, int out, i
 	ssize_t w = write(errfd, &e, sizeof(e));
 	(void)w;
 	_exit(127);
+}
+
+/* The pid namespace's init (exec-isolate.h), in the forked child: never returns. Reports
+ * errno through errfd on failure (as child_exec does), the task's wait status through stfd. */
+static void init_run(const struct exec_spec *s, char **env, int in, int out, int err,
+		     int errfd, int stfd)
+{
+	int e = 0;
+	if (task_cg.version != EXEC_CG_NONE) {
+		int r = exec_cg_attach(&task_cg, 0);
+		if (r < 0)
+			e = -r;
+	}
+	if (!e)
+		e = exec_isolate_init();
+	pid_t task = e ? -1 : fork();
+	if (task == 0)
+		child_exec(s, env, in, out, err, errfd);
+	if (!e && task == -1)
+		e = errno;
+	if (e) {
+		ssize_t w = write(errfd, &e, sizeof(e));
+		(void)w;
+		_exit(127);
+	}
+	close(errfd); /* the task's exec closes its copy: the shim then reads EOF */
+	int ws = 0, st;
+	for (;;) {
+		pid_t w = waitpid(-1, &st, 0);
+		if (w == task) {
+			ws = st;
+			break;
+		}
+		if (w == -1 && errno != EINTR)
+			break;
+	}
+	ssize_t n = write(stfd, &ws, sizeof(ws));
+	(void)n;
+	_exit(0); /* the kernel kills the rest of the namespace */
 }
 
 static uint64_t now_ms(void)
@@ -346,7 +391,7 @@ static pid_t prestop_spawn(struct shim *sh, const char *cmd)
 	} else {
 		pid = fork();
 		if (pid == 0) {
-			int e = child_prepare(s, in, out, err);
+			int e = child_prepare(s, in, out, err, true);
 			if (!e) {
 				char *argv[] = { "sh", "-c", (char *)cmd, NULL };
 				environ = sh->env;
@@ -561,6 +606,22 @@ static int shim_run(const char *meta, int notify_fd)
 			diag("%s", vmsg);
 		}
 	}
+	char imsg[PATH_MAX + 128];
+	if (!fail && spec.user) {
+		r = exec_ident_resolve(&spec, &task_ident, imsg, sizeof(imsg));
+		if (r < 0) {
+			fail = -r;
+			status.user = 1;
+			diag("%s", imsg);
+		}
+	}
+	if (!fail && spec.isolate) {
+		r = exec_isolate_shim(&spec, imsg, sizeof(imsg));
+		if (r < 0) {
+			fail = -r;
+			diag("%s", imsg);
+		}
+	}
 	char **env = fail ? NULL : build_env(&spec);
 	if (!fail && !env)
 		fail = ENOMEM;
@@ -572,16 +633,27 @@ static int shim_run(const char *meta, int notify_fd)
 	}
 
 	pid_t pid = -1;
-	int pfd[2] = { -1, -1 };
+	int pfd[2] = { -1, -1 }, stpipe[2] = { -1, -1 };
 	if (!fail && pipe2(pfd, O_CLOEXEC) == -1)
+		fail = errno;
+	if (!fail && spec.isolate && pipe2(stpipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		fail = errno;
 	if (!fail) {
 		pid = fork();
-		if (pid == -1)
+		if (pid == -1) {
 			fail = errno;
-		else if (pid == 0)
+		} else if (pid == 0 && spec.isolate) {
+			close(pfd[0]);
+			close(stpipe[0]);
+			if (notify_fd >= 0)
+				close(notify_fd);
+			init_run(&spec, env, in, out, err, pfd[1], stpipe[1]);
+		} else if (pid == 0) {
 			child_exec(&spec, env, in, out, err, pfd[1]);
+		}
 	}
+	if (stpipe[1] >= 0)
+		close(stpipe[1]);
 	if (pfd[1] >= 0)
 		close(pfd[1]);
 	if (!fail) {
@@ -593,6 +665,7 @@ static int shim_run(const char *meta, int notify_fd)
 		while (n == -1 && errno == EINTR);
 		if (n == (ssize_t)sizeof(e)) {
 			fail = e;
+			kill(pid, SIGKILL); /* init, if its task failed to exec */
 			waitpid(pid, NULL, 0);
 		}
 	}
@@ -606,6 +679,8 @@ static int shim_run(const char *meta, int notify_fd)
 	if (fail) {
 		const char *what = spec.shell ? "/bin/sh" : spec.args[0];
 		diag("cannot start '%s': %s", what, strerror(fail));
+		if (stpipe[0] >= 0)
+			close(stpipe[0]);
 		status.state = EXEC_EXEC_FAILED;
 		status.error = fail;
 		exec_cg_destroy(&task_cg);
@@ -706,6 +781,14 @@ static int shim_run(const char *meta, int notify_fd)
 ended:
 	/* The leader is gone: end whatever it left in its group. */
 	kill(-pid, SIGKILL);
+	if (stpipe[0] >= 0) {
+		/* Isolated: pid is init; the task's own status came through the pipe (none when
+		 * init was SIGKILLed: then its status stands). */
+		int ts;
+		if (read(stpipe[0], &ts, sizeof(ts)) == (ssize_t)sizeof(ts))
+			wstatus = ts;
+		close(stpipe[0]);
+	}
 
 	if (task_cg.version != EXEC_CG_NONE) {
 		/* Before the cgroup goes: did the kernel OOM-kill in it? Then the whole tree

@@ -85,6 +85,20 @@ def iso(cluster, request):
                 pass
 
 
+def ppid(pid):
+    return int(Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[1])
+
+
+def shim_of(pid):
+    """The task's berth-executor: its nearest ancestor outside the task's pid namespace (the
+    namespace's init, the task's parent, is a fork of the shim)."""
+    p = ppid(pid)
+    while p > 1 and len(ns_pids(p)) > 1:
+        p = ppid(p)
+    assert os.path.basename(os.readlink("/proc/%d/exe" % p)) == "berth-executor", p
+    return p
+
+
 def read_int(p):
     return int(Path(p).read_text().split()[0])
 
@@ -109,7 +123,7 @@ def test_limits_are_written_and_the_cgroup_goes_with_the_task(iso):
         assert read_int(d / "memory.max") == 64 << 20
         assert read_int(d / "pids.max") == 4096
     # The shim itself stays outside: an OOM kill or the pids limit never hits it.
-    shim = int(Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[1])
+    shim = shim_of(pid)
     for d in dirs:
         assert str(shim) not in (d / "cgroup.procs").read_text().split()
     assert m.api.delete("/v2/apps/lim").status_code == 200
@@ -244,7 +258,7 @@ def test_stale_cgroup_removed_by_the_restarted_agent(iso):
     t = m.api.wait_running("/stale", 1)[0]
     pid = wait_until(lambda: task_pids(t["id"]), 10, what="task process")[0]
     dirs = all_cg_dirs(a.cg_parent, t["id"])
-    shim = int(Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[1])
+    shim = shim_of(pid)
     a.kill9()
     os.kill(shim, signal.SIGKILL)  # the task dies while the agent is down ... its shim does
     wait_until(lambda: not pid_alive(shim), 5, what="shim gone")
@@ -253,3 +267,86 @@ def test_stale_cgroup_removed_by_the_restarted_agent(iso):
     a.ready()
     wait_until(lambda: not any(d.exists() for d in dirs), 15, what="stale cgroup removed")
     assert not pid_alive(pid)
+
+
+def ns_pids(pid):
+    """NSpid of /proc/<pid>/status: the pid in each namespace, outermost first."""
+    for ln in Path("/proc/%d/status" % pid).read_text().splitlines():
+        if ln.startswith("NSpid:"):
+            return [int(x) for x in ln.split()[1:]]
+    return []
+
+
+def status_field(pid, name):
+    for ln in Path("/proc/%d/status" % pid).read_text().splitlines():
+        if ln.startswith(name + ":"):
+            return ln.split()[1]
+    return None
+
+
+def test_namespaces_pid_tmp_no_new_privs_and_the_whole_tree_dies(iso):
+    m, a = iso()
+    marker = "itest-tmp-%d" % os.getpid()
+    # A daemon that leaves the task's session and process group (as `setsid` and `timeout`
+    # do) must still die with the task.
+    cmd = ("echo $$ > mypid; echo hello > /tmp/%s; ls /proc | grep -c '^[0-9]' > nprocs; "
+           "setsid sleep 3600 & exec sleep 3600" % marker)
+    assert m.api.post("/v2/apps", app_def("/ns", cmd)).status_code == 201
+    t = m.api.wait_running("/ns", 1)[0]
+    sb = a.work_dir / "sandboxes" / t["id"]
+    pids = wait_until(lambda: (lambda p: p if len(p) >= 2 else None)(task_pids(t["id"])), 10,
+                      what="the task and its setsid'd child")
+    assert (sb / "mypid").read_text().strip() == "2"   # pid 1 is the namespace's init
+    assert int((sb / "nprocs").read_text()) <= 4, "/proc shows the host's processes"
+    for p in pids:
+        assert len(ns_pids(p)) == 2, ns_pids(p)  # in a pid namespace of its own
+        assert status_field(p, "NoNewPrivs") == "1"
+    # /tmp is the sandbox's tmp, not the host's.
+    assert (sb / "tmp" / marker).read_text() == "hello\n"
+    assert not Path("/tmp", marker).exists()
+    sids = {int(Path("/proc/%d/stat" % p).read_text().rsplit(")", 1)[1].split()[3])
+            for p in pids}
+    assert len(sids) == 2, "the child did not leave the session"
+    assert m.api.delete("/v2/apps/ns").status_code == 200
+    wait_until(lambda: not any(pid_alive(p) for p in pids), 10,
+               what="the task and its setsid'd child killed")
+
+
+def test_sigterm_reaches_the_task_in_its_namespace(iso):
+    m, a = iso()
+    cmd = ("trap 'echo got-term > term.log; exit 0' TERM; echo ready > ready.txt; "
+           "while true; do sleep 0.05; done")
+    app = app_def("/term", cmd, taskKillGracePeriodSeconds=20)
+    assert m.api.post("/v2/apps", app).status_code == 201
+    t = m.api.wait_running("/term", 1)[0]
+    sb = a.work_dir / "sandboxes" / t["id"]
+    wait_until(lambda: (sb / "ready.txt").exists(), 10, what="task ready")
+    pids = task_pids(t["id"])
+    t0 = time.monotonic()
+    assert m.api.delete("/v2/apps/term").status_code == 200
+    wait_until(lambda: (sb / "term.log").exists(), 5, what="SIGTERM delivered")
+    wait_until(lambda: not any(pid_alive(p) for p in pids), 10, what="task gone")
+    assert time.monotonic() - t0 < 5, "waited for the grace period: SIGTERM was lost"
+
+
+def test_switch_user_runs_the_task_as_the_apps_user(iso):
+    m, a = iso("--switch-user")
+    import pwd
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user 'nobody' on this machine")
+    app = app_def("/as-nobody", "id -u > uid; id -g > gid; exec sleep 3600", user="nobody")
+    assert m.api.post("/v2/apps", app).status_code == 201
+    t = m.api.wait_running("/as-nobody", 1)[0]
+    sb = a.work_dir / "sandboxes" / t["id"]
+    wait_until(lambda: (sb / "gid").exists() and (sb / "gid").read_text(), 10, what="ids")
+    assert int((sb / "uid").read_text()) == nobody.pw_uid
+    assert int((sb / "gid").read_text()) == nobody.pw_gid
+    assert sb.stat().st_uid == nobody.pw_uid
+    # A user the agent's machine lacks: the task fails, saying so.
+    app = app_def("/as-ghost", "sleep 3600", user="no-such-user-berth")
+    assert m.api.post("/v2/apps", app).status_code == 201
+    f = wait_until(lambda: m.api.app("/as-ghost").get("lastTaskFailure"), 20,
+                   what="lastTaskFailure of /as-ghost")
+    assert "no-such-user-berth" in f["message"], f
