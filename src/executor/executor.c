@@ -55,6 +55,16 @@
  * Before the file was ever read nothing is enforced (see exec-lease.h for why a task with
  * volumes always finds one). Tasks without volumes never look at it.
  *
+ * Isolation (docs/isolation.md). A spec with a cgroup (exec-cgroup.h) makes the shim create
+ * it with the task's limits before the fork; the task's child joins it before its exec (the
+ * shim never does), and at DONE the shim notes an OOM kill in it (oom=1 in the status, with
+ * the limit and the peak), kills whatever is left in it and removes it, before it records
+ * the end. A spec with "isolate" (exec-isolate.h) puts the task under an init in new pid and
+ * mount namespaces: `pid` below is then that init (pid 1 inside), whose process group holds
+ * the task, and the task's wait status comes from init through a pipe. A spec with "user"
+ * runs the task as that user. The shim is a child subreaper: orphans of a task without a pid
+ * namespace are reaped here (and killed with the cgroup at DONE).
+ *
  * Independence from the agent: new session (setsid), SIGHUP and SIGPIPE ignored, and the
  * only fd it shares with the agent is the notify pipe, closed as soon as the exec is known.
  * Plain libc, no libevent or jansson, so that it stays small per task. */
