@@ -74,7 +74,10 @@ int exec_isolate_shim(const struct exec_spec *s, char *msg, size_t msglen)
 		snprintf(msg, msglen, "cannot make a mount namespace: %s", strerror(e));
 		return -e;
 	}
-	if (mount(tmp, "/tmp", NULL, MS_BIND | MS_REC, NULL) == -1) {
+	/* A sandbox under /tmp would vanish under its own tmp: /tmp stays shared then. */
+	if (!strncmp(s->sandbox, "/tmp/", 5)) {
+		snprintf(msg, msglen, "the sandbox is under /tmp: /tmp is not made private");
+	} else if (mount(tmp, "/tmp", NULL, MS_BIND | MS_REC, NULL) == -1) {
 		int e = errno;
 		snprintf(msg, msglen, "cannot mount '%s' on /tmp: %s", tmp, strerror(e));
 		return -e;

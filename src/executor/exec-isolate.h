@@ -1,7 +1,9 @@
 /* Namespaces and identity of a task inside berth-executor (docs/isolation.md). Plain libc.
  *
  * With the spec's "isolate": the shim moves itself into a new mount namespace (a slave of the
- * host's, as for volumes) where <sandbox>/tmp is bind-mounted on /tmp, then asks for a new
+ * host's, as for volumes) where <sandbox>/tmp is bind-mounted on /tmp (unless the sandbox
+ * itself is under /tmp, where it would vanish: then /tmp stays shared and msg says so on a
+ * success), then asks for a new
  * pid namespace for its children. Its first child is the namespace's init (pid 1): it
  * mounts a fresh /proc in a mount namespace of its own, forks the task (pid 2, in init's
  * process group, so the shim's kill(-init) reaches both), reaps every process of the
@@ -33,7 +35,8 @@ int exec_ident_resolve(const struct exec_spec *s, struct exec_ident *id, char *m
  * the errno of what failed. */
 int exec_ident_apply(const struct exec_spec *s, const struct exec_ident *id);
 
-/* The shim's part before the fork of init (see above). 0 or -errno with msg. */
+/* The shim's part before the fork of init (see above). 0 (msg set: a note for the task's
+ * stderr) or -errno with msg. */
 int exec_isolate_shim(const struct exec_spec *s, char *msg, size_t msglen);
 /* Init's own setup (a fresh /proc). 0 or the errno of what failed. */
 int exec_isolate_init(void);

@@ -273,6 +273,9 @@ static void init_run(const struct exec_spec *s, char **env, int in, int out, int
 		     int errfd, int stfd)
 {
 	int e = 0;
+	/* Our own process group before the task is forked into it (the shim sets it too,
+	 * maybe later): the shim's kill(-init) must reach the task. */
+	setpgid(0, 0);
 	if (task_cg.version != EXEC_CG_NONE) {
 		int r = exec_cg_attach(&task_cg, 0);
 		if (r < 0)
@@ -626,11 +629,12 @@ static int shim_run(const char *meta, int notify_fd)
 		}
 	}
 	if (!fail && spec.isolate) {
+		imsg[0] = '\0';
 		r = exec_isolate_shim(&spec, imsg, sizeof(imsg));
-		if (r < 0) {
+		if (r < 0)
 			fail = -r;
+		if (imsg[0])
 			diag("%s", imsg);
-		}
 	}
 	char **env = fail ? NULL : build_env(&spec);
 	if (!fail && !env)
