@@ -96,6 +96,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--isolation", default=None,
                     help="the agent's --isolation (with --split), e.g. cgroups,namespaces")
+    ap.add_argument("--cgroups-parent", default=None,
+                    help="the agent's --cgroups-parent (default: one per run, removed after)")
     o = ap.parse_args()
 
     n = o.instances
@@ -124,7 +126,8 @@ def main():
                             "127.0.0.1:%d" % agent_port, "--work-dir",
                             os.path.join(work, "agent-" + tag[:8]), "--resources", resources]
                            + (["--isolation", o.isolation, "--cgroups-parent",
-                               "berth-bench-%s" % tag[:8]] if o.isolation else []),
+                               o.cgroups_parent or "berth-bench-%s" % tag[:8]]
+                              if o.isolation else []),
                            os.path.join(work, "agent.log"), tag)
             daemons.append(agent)
             master_pid, agent_pid = master.p.pid, agent.p.pid
@@ -228,7 +231,7 @@ def main():
             d.stop()
         cleanup(tag, work)
         if o.isolation:
-            remove_cgroups("berth-bench-%s" % tag[:8])
+            remove_cgroups(o.cgroups_parent or "berth-bench-%s" % tag[:8])
 
 
 if __name__ == "__main__":
