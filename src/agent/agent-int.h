@@ -260,3 +260,7 @@ int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 /* Removes task t's cgroup if its shim left one (killed, or the task died while the agent
  * was down): its processes are killed. */
 void agent_isolation_cleanup(struct agent *a, const struct agent_task *t);
+/* GET /monitor/statistics: Mesos's array of {executor_id, executor_name, framework_id,
+ * source, statistics} for every running task that has a cgroup (none without
+ * --isolation cgroups). */
+json_t *agent_isolation_statistics(struct agent *a);

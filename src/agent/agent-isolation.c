@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "agent/agent-int.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/util.h"
 #include "executor/exec-cgroup.h"
+#include "executor/exec-spec.h"
 
 /* Mesos's floors: a task never gets less than these. */
 #define MIN_CPU_SHARES 2u
@@ -153,4 +155,62 @@ void agent_isolation_cleanup(struct agent *a, const struct agent_task *t)
 		log_warn("agent", "task '%s': cannot remove its cgroup '%s': %s", t->id, name,
 			 strerror(-r));
 	free(name);
+}
+
+/* MESOS_FRAMEWORK_ID and the command from a task's spec file ("" when unknown). */
+static void spec_facts(const struct agent_task *t, char *fw, size_t fwsize, char *cmd,
+		       size_t cmdsize)
+{
+	char *path = xasprintf("%s/spec", t->meta_dir);
+	struct exec_spec es;
+	fw[0] = cmd[0] = '\0';
+	if (exec_spec_read_file(path, &es) == 0) {
+		for (size_t i = 0; i < es.nenv; i++)
+			if (!strncmp(es.env[i], "MESOS_FRAMEWORK_ID=", 19))
+				snprintf(fw, fwsize, "%s", es.env[i] + 19);
+		if (es.shell && es.cmd)
+			snprintf(cmd, cmdsize, "sh -c '%s'", es.cmd);
+		else if (es.nargs)
+			snprintf(cmd, cmdsize, "%s", es.args[0]);
+		exec_spec_release(&es);
+	}
+	free(path);
+}
+
+json_t *agent_isolation_statistics(struct agent *a)
+{
+	json_t *arr = json_array();
+	if (!a->cg_version)
+		return arr;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	double ts = (double)now.tv_sec + now.tv_nsec / 1e9;
+	for (size_t i = 0; i < a->nbuckets; i++) {
+		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
+			if (t->terminal)
+				continue;
+			char *name = xasprintf("%s/%s", a->cg_parent, t->id);
+			struct exec_cg_stats st;
+			int r = exec_cg_stats_name(a->cg_root, name, &st);
+			free(name);
+			if (r < 0)
+				continue;
+			char fw[256], cmd[200];
+			spec_facts(t, fw, sizeof(fw), cmd, sizeof(cmd));
+			char *ename = xasprintf("Command Executor (Task: %s) (Command: %s)", t->id, cmd);
+			json_t *s = json_pack(
+				"{s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:f}", "cpus_limit", st.cpus_limit,
+				"cpus_user_time_secs", st.cpus_user_time_secs, "cpus_system_time_secs",
+				st.cpus_system_time_secs, "mem_rss_bytes", (json_int_t)st.mem_rss_bytes,
+				"mem_total_bytes", (json_int_t)st.mem_total_bytes, "mem_limit_bytes",
+				(json_int_t)st.mem_limit_bytes, "processes", (json_int_t)st.processes,
+				"timestamp", ts);
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:o}", "executor_id",
+							     t->id, "executor_name", ename,
+							     "framework_id", fw, "source", t->id,
+							     "statistics", s));
+			free(ename);
+		}
+	}
+	return arr;
 }

@@ -421,3 +421,72 @@ int exec_cg_destroy_name(const char *root, const char *name)
 	snprintf(cg.name, sizeof(cg.name), "%s", name);
 	return exec_cg_destroy(&cg);
 }
+
+/* path_of(dir/file) read as one number, 0 when absent. */
+static uint64_t num_in(const char *dir, const char *file)
+{
+	char p[PATH_MAX];
+	return path_of(p, sizeof(p), dir, file, NULL, NULL) == 0 ? read_u64(p) : 0;
+}
+
+static uint64_t keyed_in(const char *dir, const char *file, const char *key)
+{
+	char p[PATH_MAX], text[8192];
+	if (path_of(p, sizeof(p), dir, file, NULL, NULL) < 0 || read_text(p, text, sizeof(text)) <= 0)
+		return 0;
+	return keyed(text, key);
+}
+
+int exec_cg_stats(const struct exec_cg *cg, struct exec_cg_stats *st)
+{
+	char dir[PATH_MAX];
+	memset(st, 0, sizeof(*st));
+	if (cg->version == EXEC_CG_V2) {
+		if (cg_dir(cg, 0, dir, sizeof(dir)) < 0 || !exists(dir))
+			return -ENOENT;
+		st->cpus_user_time_secs = keyed_in(dir, "cpu.stat", "user_usec") / 1e6;
+		st->cpus_system_time_secs = keyed_in(dir, "cpu.stat", "system_usec") / 1e6;
+		uint64_t w = num_in(dir, "cpu.weight");
+		/* Back from weight to shares (the inverse of exec_cg_shares_to_weight). */
+		st->cpus_limit = w ? (2 + (double)(w - 1) * 262142 / 9999) / 1024.0 : 0;
+		st->mem_rss_bytes = keyed_in(dir, "memory.stat", "anon");
+		st->mem_total_bytes = num_in(dir, "memory.current");
+		st->mem_limit_bytes = num_in(dir, "memory.max");
+		st->processes = num_in(dir, "pids.current");
+		return 0;
+	}
+	/* v1: memory, cpu, pids, cpuacct, blkio in v1_ctrls' order. */
+	if (cg->version != EXEC_CG_V1 || cg_dir(cg, 0, dir, sizeof(dir)) < 0 || !exists(dir))
+		return -ENOENT;
+	st->mem_rss_bytes = keyed_in(dir, "memory.stat", "total_rss");
+	st->mem_total_bytes = num_in(dir, "memory.usage_in_bytes");
+	st->mem_limit_bytes = num_in(dir, "memory.limit_in_bytes");
+	if (cg_dir(cg, 1, dir, sizeof(dir)) == 0)
+		st->cpus_limit = num_in(dir, "cpu.shares") / 1024.0;
+	if (cg_dir(cg, 2, dir, sizeof(dir)) == 0)
+		st->processes = num_in(dir, "pids.current");
+	if (cg_dir(cg, 3, dir, sizeof(dir)) == 0) {
+		long hz = sysconf(_SC_CLK_TCK);
+		if (hz <= 0)
+			hz = 100;
+		st->cpus_user_time_secs = (double)keyed_in(dir, "cpuacct.stat", "user") / (double)hz;
+		st->cpus_system_time_secs =
+			(double)keyed_in(dir, "cpuacct.stat", "system") / (double)hz;
+	}
+	return 0;
+}
+
+int exec_cg_stats_name(const char *root, const char *name, struct exec_cg_stats *st)
+{
+	struct exec_cg cg = { 0 };
+	memset(st, 0, sizeof(*st));
+	if (!exec_cg_name_valid(name) || strlen(root) >= sizeof(cg.root))
+		return -EINVAL;
+	int v = exec_cg_detect(root);
+	if (v < 0)
+		return -ENOENT;
+	cg.version = (enum exec_cg_version)v;
+	snprintf(cg.root, sizeof(cg.root), "%s", root);
+	snprintf(cg.name, sizeof(cg.name), "%s", name);
+	return exec_cg_stats(&cg, &st[0]);
+}

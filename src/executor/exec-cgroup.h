@@ -57,3 +57,17 @@ int exec_cg_oom_kills(const struct exec_cg *cg, uint64_t *limit, uint64_t *max_u
 int exec_cg_destroy(const struct exec_cg *cg);
 /* exec_cg_destroy of the cgroup name under root, whichever version root holds. */
 int exec_cg_destroy_name(const char *root, const char *name);
+
+/* What a task's cgroup has used (Mesos's ResourceStatistics names); 0 when unknown. */
+struct exec_cg_stats {
+	double cpus_user_time_secs, cpus_system_time_secs;
+	double cpus_limit;       /* shares / 1024 */
+	uint64_t mem_rss_bytes;  /* anonymous memory */
+	uint64_t mem_total_bytes; /* all memory charged (page cache included) */
+	uint64_t mem_limit_bytes;
+	uint64_t processes;      /* pids.current */
+};
+/* Reads cg's statistics. 0, or -ENOENT when the cgroup does not exist. */
+int exec_cg_stats(const struct exec_cg *cg, struct exec_cg_stats *st);
+/* exec_cg_stats of the cgroup name under root. */
+int exec_cg_stats_name(const char *root, const char *name, struct exec_cg_stats *st);

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from helpers import SseClient, app_def, pid_alive, task_pids, wait_until
 from mesos_client import Framework, command_task
@@ -350,3 +351,35 @@ def test_switch_user_runs_the_task_as_the_apps_user(iso):
     f = wait_until(lambda: m.api.app("/as-ghost").get("lastTaskFailure"), 20,
                    what="lastTaskFailure of /as-ghost")
     assert "no-such-user-berth" in f["message"], f
+
+
+def test_monitor_statistics_reports_usage_against_the_limits(iso):
+    m, a = iso()
+    # Busy for a moment (cpu time to see), then holding some memory.
+    cmd = ("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; "
+           "exec python3 -c 'import time; b = b\"x\" * (8 << 20); time.sleep(3600)'")
+    assert m.api.post("/v2/apps", app_def("/mon", cmd, cpus=0.5, mem=64)).status_code == 201
+    t = m.api.wait_running("/mon", 1)[0]
+
+    def entry():
+        r = requests.get(a.url + "/monitor/statistics", timeout=5)
+        assert r.status_code == 200
+        for e in r.json():
+            if e["executor_id"] == t["id"] and e["statistics"]["mem_rss_bytes"] > 8 << 20 \
+                    and e["statistics"]["cpus_user_time_secs"] > 0:
+                return e
+        return None
+    e = wait_until(entry, 30, what="the task's statistics with its usage")
+    st = e["statistics"]
+    assert e["source"] == t["id"]
+    assert e["executor_name"].startswith("Command Executor (Task: %s)" % t["id"])
+    assert st["mem_limit_bytes"] == 64 << 20
+    assert abs(st["cpus_limit"] - 0.5) < 0.01
+    assert st["mem_rss_bytes"] <= st["mem_limit_bytes"]
+    assert isinstance(st["timestamp"], float)
+    r = requests.get(a.url + "/monitor/statistics.json", timeout=5)
+    assert r.status_code == 200 and any(x["executor_id"] == t["id"] for x in r.json())
+    assert m.api.delete("/v2/apps/mon").status_code == 200
+    wait_until(lambda: not any(x["executor_id"] == t["id"] for x in
+                               requests.get(a.url + "/monitor/statistics", timeout=5).json()),
+               15, what="the ended task gone from the statistics")

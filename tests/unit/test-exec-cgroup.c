@@ -127,6 +127,23 @@ static void test_v2_tree(void **state)
 	assert_int_equal(exec_cg_oom_kills(&cg, &lim, &max), 2);
 	assert_int_equal(max, 67100000);
 
+	/* Statistics, as /monitor/statistics reads them. */
+	touch("berth/t1/cpu.stat", "usage_usec 3500000\nuser_usec 2500000\nsystem_usec 1000000\n");
+	touch("berth/t1/memory.stat", "anon 1048576\nfile 4096\n");
+	touch("berth/t1/memory.current", "2097152\n");
+	touch("berth/t1/pids.current", "3\n");
+	struct exec_cg_stats cs;
+	assert_int_equal(exec_cg_stats(&cg, &cs), 0);
+	assert_true(cs.cpus_user_time_secs > 2.49 && cs.cpus_user_time_secs < 2.51);
+	assert_true(cs.cpus_system_time_secs > 0.99 && cs.cpus_system_time_secs < 1.01);
+	/* weight 20 back to shares is lossy (500, not 512) */
+	assert_true(cs.cpus_limit > 0.47 && cs.cpus_limit < 0.51);
+	assert_int_equal(cs.mem_rss_bytes, 1048576);
+	assert_int_equal(cs.mem_total_bytes, 2097152);
+	assert_int_equal(cs.mem_limit_bytes, 64 << 20);
+	assert_int_equal(cs.processes, 3);
+	assert_int_equal(exec_cg_stats_name(tmp, "berth/none", &cs), -ENOENT);
+
 	/* A limit whose file the kernel lacks (controller not enabled): a clear error. */
 	mk("berth/t2");
 	err[0] = '\0';
