@@ -264,3 +264,5 @@ void agent_isolation_cleanup(struct agent *a, const struct agent_task *t);
  * source, statistics} for every running task that has a cgroup (none without
  * --isolation cgroups). */
 json_t *agent_isolation_statistics(struct agent *a);
+/* "Failed to fetch '<uri>': <berth-fetcher's message>" for t's URI index (0-based). */
+void agent_fetch_failure(const struct agent_task *t, int index, char *msg, size_t size);

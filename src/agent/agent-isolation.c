@@ -214,3 +214,25 @@ json_t *agent_isolation_statistics(struct agent *a)
 	}
 	return arr;
 }
+
+void agent_fetch_failure(const struct agent_task *t, int index, char *msg, size_t size)
+{
+	char *path = xasprintf("%s/spec", t->meta_dir);
+	char uri[512] = "?", why[512] = "unknown error";
+	struct exec_spec es;
+	if (exec_spec_read_file(path, &es) == 0) {
+		if (index >= 0 && (size_t)index < es.nfetch)
+			snprintf(uri, sizeof(uri), "%s", es.fetch[index].uri);
+		exec_spec_release(&es);
+	}
+	free(path);
+	path = xasprintf("%s/fetch_error", t->meta_dir);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fgets(why, sizeof(why), f))
+			why[strcspn(why, "\n")] = '\0';
+		fclose(f);
+	}
+	free(path);
+	snprintf(msg, size, "Failed to fetch '%s': %s", uri, why);
+}

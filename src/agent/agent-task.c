@@ -195,6 +195,12 @@ static void task_report_end(struct agent_task *t, bool agent_was_down)
 		log_info("agent", "task '%s': %s", t->id, msg);
 		return;
 	}
+	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.fetch > 0) {
+		agent_fetch_failure(t, st.fetch - 1, msg, sizeof(msg));
+		task_report(t, "TASK_FAILED", msg, "REASON_FETCHER_FAILED", -1, 0);
+		log_info("agent", "task '%s': %s", t->id, msg);
+		return;
+	}
 	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.user) {
 		snprintf(msg, sizeof(msg), "Failed to switch to the task's user: %s",
 			 strerror(st.error));
@@ -653,6 +659,22 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	 * find one from its start. */
 	if (es.nvolumes)
 		es.lease_file = a->lease_path;
+	/* The TaskSpec's "fetch" (agent-protocol.md §2): into the sandbox before the task. */
+	struct exec_fetch fetch[EXEC_SPEC_MAX_FETCH];
+	json_t *jf = json_object_get(spec, "fetch");
+	size_t fi;
+	json_t *fx;
+	json_array_foreach(jf, fi, fx) {
+		const char *uri = json_string_value(json_object_get(fx, "uri"));
+		if (!uri || !*uri || es.nfetch >= EXEC_SPEC_MAX_FETCH)
+			continue;
+		const char *outf = json_string_value(json_object_get(fx, "output_file"));
+		fetch[es.nfetch++] = (struct exec_fetch){
+			.uri = uri, .output = outf && *outf ? outf : NULL,
+			.extract = json_is_true(json_object_get(fx, "extract")),
+			.executable = json_is_true(json_object_get(fx, "executable")) };
+	}
+	es.fetch = fetch;
 	r = agent_isolation_spec(a, t, spec, &es, msg, msgsize);
 	if (r < 0) {
 		free(args);

@@ -211,6 +211,20 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 	}
 	if (s->isolate)
 		put_kv(&o, "isolate", "1");
+	if (s->nfetch > EXEC_SPEC_MAX_FETCH)
+		o.err = o.err ? o.err : -E2BIG;
+	for (size_t i = 0; i < s->nfetch && !o.err; i++) {
+		const struct exec_fetch *f = &s->fetch[i];
+		if (!f->uri || !*f->uri) {
+			o.err = -EINVAL;
+			break;
+		}
+		put_kv(&o, "fetch", f->uri);
+		put_kv(&o, "f.extract", f->extract ? "1" : "0");
+		put_kv(&o, "f.exec", f->executable ? "1" : "0");
+		if (f->output)
+			put_kv(&o, "f.out", f->output);
+	}
 	if (s->user)
 		put_kv(&o, "user", s->user);
 	for (size_t i = 0; i < s->nargs; i++)
@@ -237,6 +251,7 @@ void exec_spec_release(struct exec_spec *s)
 	free(s->env);
 	free(s->checks);
 	free(s->volumes);
+	free(s->fetch);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }
@@ -365,7 +380,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	out->env = calloc(nstr / 2 + 1, sizeof(char *));
 	out->checks = calloc(EXEC_SPEC_MAX_CHECKS, sizeof(*out->checks));
 	out->volumes = calloc(EXEC_SPEC_MAX_VOLUMES, sizeof(*out->volumes));
-	if (!out->args || !out->env || !out->checks || !out->volumes) {
+	out->fetch = calloc(EXEC_SPEC_MAX_FETCH, sizeof(*out->fetch));
+	if (!out->args || !out->env || !out->checks || !out->volumes || !out->fetch) {
 		exec_spec_release(out);
 		return -ENOMEM;
 	}
@@ -398,6 +414,24 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			out->cg_name = v;
 		else if (!strcmp(k, "user"))
 			out->user = v;
+		else if (!strcmp(k, "fetch")) {
+			if (out->nfetch >= EXEC_SPEC_MAX_FETCH || !*v)
+				goto bad;
+			out->fetch[out->nfetch++].uri = v;
+		} else if (!strncmp(k, "f.", 2)) {
+			if (!out->nfetch)
+				goto bad;
+			struct exec_fetch *f = &out->fetch[out->nfetch - 1];
+			if (!strcmp(k, "f.out"))
+				f->output = v;
+			else if ((strcmp(k, "f.extract") && strcmp(k, "f.exec")) ||
+				 (strcmp(v, "0") && strcmp(v, "1")))
+				goto bad;
+			else if (!strcmp(k, "f.extract"))
+				f->extract = v[0] == '1';
+			else
+				f->executable = v[0] == '1';
+		}
 		else if (!strcmp(k, "isolate")) {
 			if (strcmp(v, "0") && strcmp(v, "1"))
 				goto bad;

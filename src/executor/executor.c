@@ -309,6 +309,82 @@ static void init_run(const struct exec_spec *s, char **env, int in, int out, int
 	_exit(0); /* the kernel kills the rest of the namespace */
 }
 
+/* berth-fetcher: $BERTH_FETCHER, else beside this binary. */
+static void fetcher_path(char *buf, size_t size)
+{
+	const char *env = getenv("BERTH_FETCHER");
+	if (env && *env) {
+		snprintf(buf, size, "%s", env);
+		return;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if ((size_t)snprintf(buf, size, "%s/berth-fetcher", slash ? self : ".") >= size)
+		snprintf(buf, size, "berth-fetcher");
+}
+
+/* Fetches the spec's URIs into the sandbox, one berth-fetcher each, its output to the
+ * sandbox's stderr (err). 0, or -errno / -EIO with *failed = the index at fault; the
+ * fetcher's message is then in <meta>/fetch_error. */
+static int fetch_all(const struct exec_spec *s, const char *meta, int err, size_t *failed)
+{
+	char helper[PATH_MAX], efile[PATH_MAX];
+	fetcher_path(helper, sizeof(helper));
+	snprintf(efile, sizeof(efile), "%s/fetch_error", meta);
+	for (size_t i = 0; i < s->nfetch; i++) {
+		const struct exec_fetch *f = &s->fetch[i];
+		const char *argv[12];
+		size_t n = 0;
+		argv[n++] = "berth-fetcher";
+		if (f->extract)
+			argv[n++] = "--extract";
+		if (f->executable)
+			argv[n++] = "--executable";
+		if (f->output) {
+			argv[n++] = "--output";
+			argv[n++] = f->output;
+		}
+		argv[n++] = "--error-file";
+		argv[n++] = efile;
+		argv[n++] = f->uri;
+		argv[n++] = s->sandbox;
+		argv[n] = NULL;
+		*failed = i;
+		pid_t p = fork();
+		if (p == 0) {
+			sigset_t none;
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (in >= 0)
+				dup2(in, 0);
+			dup2(err, 1);
+			dup2(err, 2);
+			execv(helper, (char *const *)argv);
+			dprintf(2, "berth-executor: cannot run '%s': %s\n", helper, strerror(errno));
+			FILE *ef = fopen(efile, "we");
+			if (ef) {
+				fprintf(ef, "cannot run the fetcher '%s': %s\n", helper, strerror(errno));
+				fclose(ef);
+			}
+			_exit(127);
+		}
+		if (p == -1)
+			return -errno;
+		int ws;
+		while (waitpid(p, &ws, 0) == -1)
+			if (errno != EINTR)
+				return -errno;
+		if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -592,6 +668,14 @@ static int shim_run(const char *meta, int notify_fd)
 		fail = errno;
 	if (err >= 0)
 		log_fd = err;
+	if (!fail && spec.nfetch) {
+		size_t fi = 0;
+		r = fetch_all(&spec, meta, err, &fi);
+		if (r < 0) {
+			fail = -r;
+			status.fetch = (int)fi + 1;
+		}
+	}
 	if (!fail && spec.cg_root) {
 		struct exec_cg_limits lim = { .cpu_shares = spec.cg_cpu_shares,
 					      .cfs_quota_us = spec.cg_cfs_quota_us,

@@ -1,0 +1,99 @@
+"""The fetcher: Marathon's `fetch`/`uris` and Mesos's CommandInfo.uris downloaded into the
+sandbox before the task starts (berth-fetcher), from an HTTP server the test runs on
+loopback; archives extracted, `executable` honoured, a failure reported TASK_FAILED with
+REASON_FETCHER_FAILED naming the URL."""
+import functools
+import http.server
+import io
+import os
+import tarfile
+import threading
+
+import pytest
+
+from helpers import app_def, wait_until
+from mesos_client import Framework, command_task
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Serves tmp_path/www over HTTP on loopback; yields (dir, base URL)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *a: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield www, "http://127.0.0.1:%d" % srv.server_address[1]
+    srv.shutdown()
+    srv.server_close()
+
+
+def make_tgz(path, members):
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+
+def test_fetch_tarball_and_executable_into_the_sandbox(one, files):
+    www, base = files
+    make_tgz(www / "site.tgz", {"site/index.html": b"<h1>hi</h1>\n"})
+    (www / "run.sh").write_text("#!/bin/sh\necho ran > ran.txt\n")
+    (www / "data.bin").write_bytes(b"\x00\x01payload")
+    app = app_def("/fetchy", "./run.sh && cat site/index.html > copied.html && exec sleep 3600",
+                  fetch=[{"uri": base + "/site.tgz"},
+                         {"uri": base + "/run.sh", "executable": True},
+                         {"uri": base + "/data.bin", "outputFile": "renamed.bin",
+                          "extract": False}])
+    assert one.m.api.post("/v2/apps", app).status_code == 201
+    t = one.m.api.wait_running("/fetchy", 1)[0]
+    sb = one.a.work_dir / "sandboxes" / t["id"]
+    wait_until(lambda: (sb / "copied.html").exists() and (sb / "copied.html").read_text(),
+               10, what="the task using what was fetched")
+    assert (sb / "copied.html").read_text() == "<h1>hi</h1>\n"
+    assert (sb / "ran.txt").read_text() == "ran\n"
+    assert os.access(sb / "run.sh", os.X_OK)
+    assert (sb / "site.tgz").exists()
+    assert (sb / "renamed.bin").read_bytes() == b"\x00\x01payload"
+
+
+def test_deprecated_uris_are_fetched_and_extracted(one, files):
+    www, base = files
+    make_tgz(www / "conf.tar.gz", {"conf/app.conf": b"port=1\n"})
+    app = app_def("/uris", "cat conf/app.conf > seen && exec sleep 3600",
+                  uris=[base + "/conf.tar.gz"])
+    assert one.m.api.post("/v2/apps", app).status_code == 201
+    t = one.m.api.wait_running("/uris", 1)[0]
+    sb = one.a.work_dir / "sandboxes" / t["id"]
+    wait_until(lambda: (sb / "seen").exists() and (sb / "seen").read_text() == "port=1\n", 10,
+               what="extracted file used")
+
+
+def test_fetch_failure_is_reported_with_the_fetcher_reason(one, files):
+    www, base = files
+    url = base + "/missing.tgz"
+    app = app_def("/nofile", "exec sleep 3600", fetch=[{"uri": url}], backoffSeconds=600)
+    assert one.m.api.post("/v2/apps", app).status_code == 201
+    f = wait_until(lambda: one.m.api.app("/nofile").get("lastTaskFailure"), 20,
+                   what="lastTaskFailure")
+    assert f["state"] == "TASK_FAILED"
+    assert f["message"].startswith("Failed to fetch '%s': " % url), f
+    assert "404" in f["message"], f
+    assert one.m.api.delete("/v2/apps/nofile").status_code == 200
+    # The v1 scheduler API: CommandInfo.uris, and the reason in the UPDATE.
+    fw = Framework(one.m.url, name="fetch")
+    fw.subscribe()
+    o = wait_until(lambda: [x for x in fw.wait_offers()
+                            if sum(r["scalar"]["value"] for r in x["resources"]
+                                   if r["name"] == "mem") >= 32], 20, what="an offer")[0]
+    ti = command_task("f1", o, "exec sleep 3600", env={"ITEST_TAG": os.environ.get(
+        "ITEST_TAG", "")})
+    ti["command"]["uris"] = [{"value": base + "/also-missing.txt", "extract": False}]
+    assert fw.accept([o["id"]["value"]], [ti]).status_code == 202
+    st = fw.wait_update("f1", ["TASK_FAILED", "TASK_RUNNING"], timeout=20)
+    assert st["state"] == "TASK_FAILED", st
+    assert st["reason"] == "REASON_FETCHER_FAILED", st
+    assert "also-missing.txt" in st["message"], st
