@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from helpers import app_def, wait_until
+from helpers import app_def, current_tag, wait_until
 from mesos_client import Framework, command_task
 
 
@@ -97,3 +97,52 @@ def test_fetch_failure_is_reported_with_the_fetcher_reason(one, files):
     assert st["state"] == "TASK_FAILED", st
     assert st["reason"] == "REASON_FETCHER_FAILED", st
     assert "also-missing.txt" in st["message"], st
+
+
+WEB_ROOT = "/var/lib/rexray/volumes"
+STATIC_SERVER = """#!/bin/sh
+# Stands in for the seed's statichttpserver download: -port=N -path=DIR.
+for a in "$@"; do
+  case "$a" in -port=*) port=${a#-port=} ;; -path=*) dir=${a#-path=} ;; esac
+done
+exec python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir"
+"""
+
+
+def test_seed_002_web_json_runs_as_written_uris_included(cluster, files):
+    """The seed document 002's web.json exactly as the walkthrough writes it (uris, cmd,
+    resources, constraints, DVDI env), except that its one URI points at the test's own
+    server on loopback (no outside network here), serving a stand-in statichttpserver."""
+    import requests
+    import shutil
+    www, base = files
+    (www / "statichttpserver").write_text(STATIC_SERVER)
+    shutil.rmtree(WEB_ROOT + "/webdata", ignore_errors=True)
+    cluster.master()
+    plug = cluster.volume_plugin(root=WEB_ROOT, driver="rexray")
+    cluster.agent(extra=["--volume-plugin-dir", str(plug.plugin_dir)])
+    app = {
+        "id": "webserver",
+        "uris": [base + "/statichttpserver"],
+        "cmd": "echo 'Hello, YOUR_NAME_HERE' $(cat /var/lib/rexray/volumes/webdata/readme.txt"
+               " | wc -l) >> /var/lib/rexray/volumes/webdata/readme.txt && chmod u+x "
+               "statichttpserver &&  ./statichttpserver -port=$PORT "
+               "-path=/var/lib/rexray/volumes/webdata",
+        "mem": 16, "cpus": 0.1, "instances": 1,
+        "constraints": [["hostname", "UNIQUE"]],
+        "env": {"DVDI_VOLUME_NAME": "webdata",
+                "DVDI_VOLUME_OPTS": "size=5,iops=150,volumetype=io1,newfstype=xfs,"
+                                    "overwritefs=false",
+                "DVDI_VOLUME_DRIVER": "rexray",
+                "ITEST_TAG": current_tag()},  # (so that teardown finds its processes)
+    }
+    try:
+        assert cluster.m.api.post("/v2/apps", app).status_code == 201
+        t = cluster.m.api.wait_running("/webserver", 1)[0]
+        r = wait_until(lambda: (lambda r: r if r.status_code == 200 else None)(
+            requests.get("http://127.0.0.1:%d/readme.txt" % t["ports"][0], timeout=5)),
+            15, what="readme.txt served by the fetched server")
+        assert r.text.startswith("Hello, YOUR_NAME_HERE 0"), r.text
+        assert cluster.m.api.delete("/v2/apps/webserver").status_code == 200
+    finally:
+        shutil.rmtree(WEB_ROOT + "/webdata", ignore_errors=True)
