@@ -383,3 +383,19 @@ def test_monitor_statistics_reports_usage_against_the_limits(iso):
     wait_until(lambda: not any(x["executor_id"] == t["id"] for x in
                                requests.get(a.url + "/monitor/statistics", timeout=5).json()),
                15, what="the ended task gone from the statistics")
+
+
+def test_command_health_check_runs_in_the_tasks_namespaces(iso):
+    """A COMMAND check sees the task's private /tmp (it runs in the task's namespaces)."""
+    m, a = iso()
+    marker = "itest-hc-%d" % os.getpid()
+    check = {"protocol": "COMMAND",
+             "command": {"value": "test -f /tmp/%s" % marker},
+             "gracePeriodSeconds": 30, "intervalSeconds": 1, "timeoutSeconds": 5,
+             "maxConsecutiveFailures": 0, "delaySeconds": 0}
+    app = app_def("/hc", "touch /tmp/%s; exec sleep 3600" % marker, healthChecks=[check])
+    assert m.api.post("/v2/apps", app).status_code == 201
+    from helpers import is_healthy
+    wait_until(lambda: [t for t in m.api.tasks("/hc") if is_healthy(t)], 20,
+               what="healthy by a check in the task's namespaces")
+    assert not Path("/tmp", marker).exists()
