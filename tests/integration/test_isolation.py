@@ -399,3 +399,35 @@ def test_command_health_check_runs_in_the_tasks_namespaces(iso):
     wait_until(lambda: [t for t in m.api.tasks("/hc") if is_healthy(t)], 20,
                what="healthy by a check in the task's namespaces")
     assert not Path("/tmp", marker).exists()
+
+
+def test_v2_hierarchy_without_the_controllers_fails_tasks_clearly(cluster):
+    """On this hybrid machine the unified (v2) hierarchy is mounted without controllers (they
+    are all v1's): an agent pointed at it detects v2, and a task fails saying which limit
+    could not be set, instead of running unconfined."""
+    unified = ROOT / "unified"
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    if not (unified / "cgroup.controllers").exists():
+        pytest.skip("no cgroup v2 hierarchy at %s" % unified)
+    if "cpu" in (unified / "cgroup.controllers").read_text().split():
+        pytest.skip("%s has the cpu controller: nothing fails there" % unified)
+    parent = "berth-itest-v2-%d" % os.getpid()
+    cluster.master()
+    cluster.agent(extra=["--isolation", "cgroups", "--cgroups-root", str(unified),
+                         "--cgroups-parent", parent])
+    try:
+        app = app_def("/v2fail", "exec sleep 3600", backoffSeconds=600)
+        assert cluster.m.api.post("/v2/apps", app).status_code == 201
+        f = wait_until(lambda: cluster.m.api.app("/v2fail").get("lastTaskFailure"), 20,
+                       what="lastTaskFailure")
+        assert f["message"].startswith("Failed to create the task's cgroup under '%s'"
+                                       % unified), f
+        sb = cluster.a.work_dir / "sandboxes" / f["taskId"]
+        assert "cpu.weight" in (sb / "stderr").read_text()
+        assert not (unified / parent / f["taskId"]).exists()
+    finally:
+        try:
+            os.rmdir(unified / parent)
+        except OSError:
+            pass
