@@ -71,19 +71,33 @@ def iso(cluster, request):
         a.cg_parent = parent
         return cluster.m, a
     yield start
+    remove_cgroups(parent)
+
+
+def remove_cgroups(parent):
+    """Removes what the test's tasks left under parent: tasks still running at the end of a
+    test are killed by the cluster's teardown only after this fixture's, so their processes
+    are killed here first."""
     for c in (("",) if cg_version() == 2 else ("memory", "cpu", "pids", "cpuacct", "blkio")):
         d = ROOT / c / parent if c else ROOT / parent
-        if d.is_dir():
-            for sub in d.iterdir():
-                if sub.is_dir():
-                    try:
-                        os.rmdir(sub)
-                    except OSError:
-                        pass
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+        if not d.is_dir():
+            continue
+        for sub in [x for x in d.iterdir() if x.is_dir()]:
+            deadline = time.monotonic() + 10
+            while sub.exists() and time.monotonic() < deadline:
+                try:
+                    for p in (sub / "cgroup.procs").read_text().split():
+                        try:
+                            os.kill(int(p), signal.SIGKILL)
+                        except OSError:
+                            pass
+                    os.rmdir(sub)
+                except OSError:
+                    time.sleep(0.05)
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
 
 
 def ppid(pid):
@@ -295,8 +309,14 @@ def test_namespaces_pid_tmp_no_new_privs_and_the_whole_tree_dies(iso):
     assert m.api.post("/v2/apps", app_def("/ns", cmd)).status_code == 201
     t = m.api.wait_running("/ns", 1)[0]
     sb = a.work_dir / "sandboxes" / t["id"]
-    pids = wait_until(lambda: (lambda p: p if len(p) >= 2 else None)(task_pids(t["id"])), 10,
-                      what="the task and its setsid'd child")
+    wait_until(lambda: (sb / "nprocs").exists() and (sb / "nprocs").read_text(), 10,
+               what="the task's first lines done")
+
+    def sleeps():
+        p = [x for x in task_pids(t["id"]) if Path("/proc/%d/comm" % x).read_text().strip()
+             == "sleep"]
+        return p if len(p) == 2 else None
+    pids = wait_until(sleeps, 10, what="the task and its setsid'd child")
     assert (sb / "mypid").read_text().strip() == "2"   # pid 1 is the namespace's init
     assert int((sb / "nprocs").read_text()) <= 4, "/proc shows the host's processes"
     for p in pids:
