@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -489,4 +491,51 @@ int exec_cg_stats_name(const char *root, const char *name, struct exec_cg_stats 
 	snprintf(cg.root, sizeof(cg.root), "%s", root);
 	snprintf(cg.name, sizeof(cg.name), "%s", name);
 	return exec_cg_stats(&cg, &st[0]);
+}
+
+int exec_cg_oom_fd(const struct exec_cg *cg)
+{
+	char dir[PATH_MAX], p[PATH_MAX];
+	if (cg->version == EXEC_CG_NONE || cg_dir(cg, 0, dir, sizeof(dir)) < 0)
+		return -ENOENT;
+	if (cg->version == EXEC_CG_V2) {
+		int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (fd == -1)
+			return -errno;
+		if (path_of(p, sizeof(p), dir, "memory.events", NULL, NULL) < 0 ||
+		    inotify_add_watch(fd, p, IN_MODIFY) == -1) {
+			int r = -errno;
+			close(fd);
+			return r ? r : -ENOENT;
+		}
+		return fd;
+	}
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd == -1)
+		return -errno;
+	int ofd = -1, r = 0;
+	if (path_of(p, sizeof(p), dir, "memory.oom_control", NULL, NULL) < 0 ||
+	    (ofd = open(p, O_RDONLY | O_CLOEXEC)) == -1) {
+		r = -errno;
+	} else {
+		char line[64];
+		snprintf(line, sizeof(line), "%d %d", efd, ofd);
+		if (path_of(p, sizeof(p), dir, "cgroup.event_control", NULL, NULL) < 0)
+			r = -ENAMETOOLONG;
+		else
+			r = write_str(p, line);
+		close(ofd); /* the kernel holds its own reference */
+	}
+	if (r < 0) {
+		close(efd);
+		return r;
+	}
+	return efd;
+}
+
+void exec_cg_oom_ack(int fd)
+{
+	char buf[4096];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
 }

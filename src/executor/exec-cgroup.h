@@ -71,3 +71,12 @@ struct exec_cg_stats {
 int exec_cg_stats(const struct exec_cg *cg, struct exec_cg_stats *st);
 /* exec_cg_stats of the cgroup name under root. */
 int exec_cg_stats_name(const char *root, const char *name, struct exec_cg_stats *st);
+
+/* An fd that becomes readable when the cgroup's memory controller records an event, OOM
+ * kills among them (v1: an eventfd registered for memory.oom_control through
+ * cgroup.event_control; v2: an inotify watch on memory.events). After it fires, read it with
+ * exec_cg_oom_ack and look at exec_cg_oom_kills. -errno when unavailable (then OOM kills are
+ * only seen at the end). */
+int exec_cg_oom_fd(const struct exec_cg *cg);
+/* Drains the fd's pending notification. */
+void exec_cg_oom_ack(int fd);

@@ -59,7 +59,9 @@
  * it with the task's limits before the fork; the task's child joins it before its exec (the
  * shim never does), and at DONE the shim notes an OOM kill in it (oom=1 in the status, with
  * the limit and the peak), kills whatever is left in it and removes it, before it records
- * the end. A spec with "isolate" (exec-isolate.h) puts the task under an init in new pid and
+ * the end. While RUNNING it watches the cgroup's OOM notifications (exec_cg_oom_fd): RUNNING
+ * --an OOM kill in the cgroup (the task or a child of it)--> SIGKILL to the task's group at
+ * once (KILL_FORCED; killed stays 0, oom=1 at DONE). A spec with "isolate" (exec-isolate.h) puts the task under an init in new pid and
  * mount namespaces: `pid` below is then that init (pid 1 inside), whose process group holds
  * the task, and the task's wait status comes from init through a pipe. A spec with "user"
  * runs the task as that user. The shim is a child subreaper: orphans of a task without a pid
@@ -90,6 +92,7 @@
 #include "base/fsutil.h"
 #include "executor/exec-cgroup.h"
 #include "executor/exec-check.h"
+#include "executor/exec-fetch.h"
 #include "executor/exec-health.h"
 #include "executor/exec-isolate.h"
 #include "executor/exec-lease.h"
@@ -309,82 +312,6 @@ static void init_run(const struct exec_spec *s, char **env, int in, int out, int
 	_exit(0); /* the kernel kills the rest of the namespace */
 }
 
-/* berth-fetcher: $BERTH_FETCHER, else beside this binary. */
-static void fetcher_path(char *buf, size_t size)
-{
-	const char *env = getenv("BERTH_FETCHER");
-	if (env && *env) {
-		snprintf(buf, size, "%s", env);
-		return;
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	if ((size_t)snprintf(buf, size, "%s/berth-fetcher", slash ? self : ".") >= size)
-		snprintf(buf, size, "berth-fetcher");
-}
-
-/* Fetches the spec's URIs into the sandbox, one berth-fetcher each, its output to the
- * sandbox's stderr (err). 0, or -errno / -EIO with *failed = the index at fault; the
- * fetcher's message is then in <meta>/fetch_error. */
-static int fetch_all(const struct exec_spec *s, const char *meta, int err, size_t *failed)
-{
-	char helper[PATH_MAX], efile[PATH_MAX];
-	fetcher_path(helper, sizeof(helper));
-	snprintf(efile, sizeof(efile), "%s/fetch_error", meta);
-	for (size_t i = 0; i < s->nfetch; i++) {
-		const struct exec_fetch *f = &s->fetch[i];
-		const char *argv[12];
-		size_t n = 0;
-		argv[n++] = "berth-fetcher";
-		if (f->extract)
-			argv[n++] = "--extract";
-		if (f->executable)
-			argv[n++] = "--executable";
-		if (f->output) {
-			argv[n++] = "--output";
-			argv[n++] = f->output;
-		}
-		argv[n++] = "--error-file";
-		argv[n++] = efile;
-		argv[n++] = f->uri;
-		argv[n++] = s->sandbox;
-		argv[n] = NULL;
-		*failed = i;
-		pid_t p = fork();
-		if (p == 0) {
-			sigset_t none;
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			if (in >= 0)
-				dup2(in, 0);
-			dup2(err, 1);
-			dup2(err, 2);
-			execv(helper, (char *const *)argv);
-			dprintf(2, "berth-executor: cannot run '%s': %s\n", helper, strerror(errno));
-			FILE *ef = fopen(efile, "we");
-			if (ef) {
-				fprintf(ef, "cannot run the fetcher '%s': %s\n", helper, strerror(errno));
-				fclose(ef);
-			}
-			_exit(127);
-		}
-		if (p == -1)
-			return -errno;
-		int ws;
-		while (waitpid(p, &ws, 0) == -1)
-			if (errno != EINTR)
-				return -errno;
-		if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-			return -EIO;
-	}
-	return 0;
-}
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -451,6 +378,8 @@ struct shim {
 	uint32_t grace_ms;     /* for the SIGTERM that follows the pre-stop */
 	uint64_t deadline;     /* end of the pre-stop's timeout, or of the grace period */
 	struct exec_lease lease; /* path NULL: not enforced */
+	int oomfd;             /* exec_cg_oom_fd of the task's cgroup, or -1 */
+	uint64_t oom_until;    /* an OOM event came: look for its kill until then (0: none) */
 };
 
 /* SIGTERM to the task's group; SIGKILL at once for grace 0. */
@@ -577,6 +506,29 @@ static void shim_fence(struct shim *sh)
 	sh->phase = KILL_FORCED;
 }
 
+/* The task's cgroup saw an OOM event: once the kernel has killed in it, the whole task goes
+ * (as Mesos destroys the container), even when what was killed was only a child of it. */
+static void shim_oom_check(struct shim *sh, uint64_t now)
+{
+	uint64_t lim, max;
+	if (sh->phase == KILL_FORCED || !sh->oom_until)
+		return;
+	if (exec_cg_oom_kills(&task_cg, &lim, &max) <= 0) {
+		if (now >= sh->oom_until)
+			sh->oom_until = 0; /* an OOM the kernel resolved without a kill */
+		return;
+	}
+	sh->oom_until = 0;
+	diag("the task exceeded its memory limit (%llu MiB): killing it",
+	     (unsigned long long)(lim >> 20));
+	exec_checks_free(sh->ck);
+	sh->ck = NULL;
+	prestop_kill(sh);
+	if (kill(-sh->task, SIGKILL) == -1)
+		kill(sh->task, SIGKILL);
+	sh->phase = KILL_FORCED;
+}
+
 /* The pre-stop command ended (reaped with status ws): on with the kill. */
 static void prestop_ended(struct shim *sh, int ws)
 {
@@ -670,7 +622,7 @@ static int shim_run(const char *meta, int notify_fd)
 		log_fd = err;
 	if (!fail && spec.nfetch) {
 		size_t fi = 0;
-		r = fetch_all(&spec, meta, err, &fi);
+		r = exec_fetch_all(&spec, meta, err, &fi);
 		if (r < 0) {
 			fail = -r;
 			status.fetch = (int)fi + 1;
@@ -795,7 +747,14 @@ static int shim_run(const char *meta, int notify_fd)
 	notify_fd = -1;
 
 	struct shim sh = { .meta = meta, .spec = &spec, .env = env, .status = &status,
-			   .task = pid, .phase = KILL_NONE, .prestop = -1, .lease = lease };
+			   .task = pid, .phase = KILL_NONE, .prestop = -1, .lease = lease,
+			   .oomfd = -1 };
+	if (task_cg.version != EXEC_CG_NONE && spec.cg_mem_bytes) {
+		sh.oomfd = exec_cg_oom_fd(&task_cg);
+		if (sh.oomfd < 0)
+			diag("no OOM notifications from the task's cgroup (%s): an OOM kill is seen "
+			     "when the task ends", strerror(-sh.oomfd));
+	}
 	int wstatus = 0;
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd == -1) {
@@ -818,13 +777,21 @@ static int shim_run(const char *meta, int notify_fd)
 			diag("cannot start the health checks");
 	}
 	for (bool done = false; !done;) {
-		struct pollfd pf[1 + EXEC_SPEC_MAX_CHECKS];
+		struct pollfd pf[2 + EXEC_SPEC_MAX_CHECKS];
 		pf[0].fd = sfd;
 		pf[0].events = POLLIN;
 		pf[0].revents = 0;
 		size_t n = sh.ck ? exec_checks_pollfds(sh.ck, pf + 1, EXEC_SPEC_MAX_CHECKS) : 0;
+		size_t npf = n + 1;
+		if (sh.oomfd >= 0 && sh.phase != KILL_FORCED) {
+			pf[npf].fd = sh.oomfd;
+			pf[npf].events = POLLIN;
+			pf[npf++].revents = 0;
+		}
 		uint64_t now = now_ms();
 		int timeout = -1;
+		if (sh.oom_until)
+			timeout = 20; /* looking for the OOM event's kill */
 		if (sh.phase == KILL_PRESTOP || sh.phase == KILL_GRACE)
 			timeout = sh.deadline > now ? (int)(sh.deadline - now) : 0;
 		if (sh.ck) {
@@ -837,10 +804,15 @@ static int shim_run(const char *meta, int notify_fd)
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
-		if (poll(pf, n + 1, timeout) == -1)
-			for (size_t i = 0; i <= n; i++)
+		if (poll(pf, npf, timeout) == -1)
+			for (size_t i = 0; i < npf; i++)
 				pf[i].revents = 0;
 		now = now_ms();
+		if (npf > n + 1 && pf[n + 1].revents) {
+			exec_cg_oom_ack(sh.oomfd);
+			sh.oom_until = now + 2000;
+		}
+		shim_oom_check(&sh, now);
 		if (sh.phase != KILL_FORCED && exec_lease_expired(&sh.lease, exec_lease_now_usec()))
 			shim_fence(&sh);
 		shim_timers(&sh, now);
@@ -873,6 +845,8 @@ static int shim_run(const char *meta, int notify_fd)
 	exec_checks_free(sh.ck);
 	sh.ck = NULL;
 	close(sfd);
+	if (sh.oomfd >= 0)
+		close(sh.oomfd);
 	/* The task ended during its pre-stop command (killed by the agent's fence, or on its
 	 * own): the command goes with it. */
 	prestop_kill(&sh);

@@ -451,3 +451,20 @@ def test_v2_hierarchy_without_the_controllers_fails_tasks_clearly(cluster):
             os.rmdir(unified / parent)
         except OSError:
             pass
+
+
+def test_oom_kill_of_a_child_ends_the_whole_task(iso):
+    """The allocating process is only a child of the task's shell, which would go on: the
+    OOM kill in the task's cgroup ends the whole task (as Mesos destroys the container),
+    reported with the memory reason."""
+    m, a = iso()
+    app = app_def("/childhog", "tail /dev/zero; echo survived > survived.txt; exec sleep 3600",
+                  mem=32, backoffSeconds=600)
+    assert m.api.post("/v2/apps", app).status_code == 201
+    f = wait_until(lambda: m.api.app("/childhog").get("lastTaskFailure"), 30,
+                   what="lastTaskFailure of /childhog")
+    assert f["message"].startswith("Memory limit exceeded: Requested: 32MB"), f
+    sb = a.work_dir / "sandboxes" / f["taskId"]
+    assert "exceeded its memory limit" in (sb / "stderr").read_text()
+    assert not (sb / "survived.txt").exists() or \
+        not any(pid_alive(p) for p in task_pids(f["taskId"]))
