@@ -3,7 +3,7 @@ BUILD ?= build
 DATA ?= ./berth-data
 HTTP ?= 127.0.0.1:5050
 
-.PHONY: all deps build run check unit clean
+.PHONY: all deps build run check unit clean screenshots
 
 all: build
 
@@ -21,6 +21,12 @@ run: build
 check:
 	@scripts/install-deps.sh --test
 	@scripts/check.sh
+
+# The console's screenshots in docs/screenshots (shown in README.md), from the browser tests.
+screenshots: build
+	@scripts/install-deps.sh --test
+	@BERTH_BIN=$(CURDIR)/$(BUILD)/berth BERTH_SCREENSHOTS=$(CURDIR)/docs/screenshots \
+		/usr/bin/python3 -m pytest tests/integration/test_ui.py -q -p no:cacheprovider -k "browser or 1000_apps"
 
 clean:
 	rm -rf $(BUILD) build-check build-asan

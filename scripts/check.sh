@@ -79,8 +79,14 @@ fi
 # 5. Integration tests against the real binary.
 if [ $built = 1 ]; then
 	note "integration tests (pytest)"
-	BERTH_BIN=$(realpath "$BC")/berth timeout -k 15 720 \
-		$PY -m pytest tests/integration -q -p no:cacheprovider --junitxml="$JUNIT"
+	# The suites mostly wait on real processes, so they run side by side: one pytest-xdist
+	# worker per file at a time (a file's tests share their fixtures), each worker with its
+	# own block of agent ports (helpers.port_range). CHECK_JOBS=1 runs them one by one.
+	jobs=${CHECK_JOBS:-3}
+	par=()
+	[ "$jobs" -gt 1 ] && par=(-n "$jobs" --dist loadfile)
+	BERTH_BIN=$(realpath "$BC")/berth timeout -k 15 1500 \
+		$PY -m pytest tests/integration -q -p no:cacheprovider "${par[@]}" --junitxml="$JUNIT"
 	rc=$?
 	case $rc in
 	0) ;;

@@ -5,8 +5,14 @@ set -euo pipefail
 
 build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev
 	libcurl4-openssl-dev libcmocka-dev)
-test_pkgs=(python3 python3-pytest python3-requests procps iproute2 curl openssl etcd-server etcd-client
+test_pkgs=(python3 bind9-dnsutils python3-pytest python3-pytest-xdist python3-requests procps iproute2 curl openssl etcd-server etcd-client
 	postgresql)
+# The console's browser tests (tests/browser): Debian's chromium, driven from node by
+# playwright-core (npm ci, run by the tests). npm comes with some nodejs builds, not Debian's.
+test_pkgs+=(chromium nodejs)
+command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
+# berth lb's tests and bench drive a real HAProxy.
+test_pkgs+=(haproxy)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "base/util.h"
 #include "cli/cli.h"
+#include "lb/lb.h"
 #include "net/loop.h"
 #include "server/server.h"
 #include "volplugin/volplugin.h"
@@ -30,6 +31,7 @@ static void usage(FILE *f)
 	      "  agent    run tasks on this machine                  berth agent --help\n"
 	      "  dev      a master and one agent in one process      berth dev --help\n"
 	      "  volume-plugin  the built-in 'local' volume driver   berth volume-plugin --help\n"
+	      "  lb       drive HAProxy from marathon-lb's labels     berth lb --help\n"
 	      "\n"
 	      "Client (talks to $BERTH_MASTER, default http://127.0.0.1:5050):\n"
 	      "  app         add, list, show, scale, restart, update, remove\n"
@@ -57,7 +59,8 @@ static const struct flag_spec dev_specs[] = {
 static const struct flag_table dev_flags = { dev_specs, ARRAY_SIZE(dev_specs) };
 /* The master's store and the agent's work dir and plugin dir are in the data dir; the agent
  * reaches the master in the same process. */
-static const char *const dev_master_flags[] = { "http", "agent-timeout", NULL };
+static const char *const dev_master_flags[] = { "http", "agent-timeout", "dns", "dns-domain",
+						"dns-resolvers", "dns-ttl", NULL };
 static const char *const dev_agent_flags[] = { "http", "resources", "attributes", NULL };
 
 static int dev_main(int argc, char **argv)
@@ -91,6 +94,11 @@ static int dev_main(int argc, char **argv)
 	_cleanup_free_ char *local_root = xasprintf("%s/local-volumes", abs);
 	_cleanup_free_ char *local_sock = xasprintf("%s/plugins/local.sock", abs);
 	mc.store_url = store;
+	if (!mc.dns_addr) { /* berth dev serves DNS by default */
+		mc.dns_addr = "127.0.0.1";
+		mc.dns_port = 8053;
+		mc.dns_soft = true;
+	}
 	ac.work_dir = work;
 	ac.volume_plugin_dir = plugins;
 	if (mkdir(plugins, 0700) == -1 && errno != EEXIST) {
@@ -151,6 +159,8 @@ int main(int argc, char **argv)
 		return dev_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "volume-plugin"))
 		return volplugin_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "lb"))
+		return lb_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

@@ -72,6 +72,40 @@ static int put_app_and_version(struct apps *m, const struct m_app *ma)
 /* Commits a new definition for an app (new or existing) with a deployment. Takes def.
  * On success returns the app; on a store failure answers 503 itself and returns NULL,
  * leaving memory as it was. */
+/* group_change_success for the group of app id (now at version), and the health check
+ * events: add_health_check_event for each check of def_json (NULL: the app is gone) that
+ * old_hc (the checks before) lacks, remove_health_check_event when checks went away. */
+void api_group_change_events(struct apps *m, const char *id, const char *version,
+			     json_t *def_json, json_t *old_hc)
+{
+	char group[APP_MAX_ID_LEN + 2];
+	snprintf(group, sizeof(group), "%s", id);
+	char *slash = strrchr(group, '/');
+	if (slash)
+		slash[slash == group ? 1 : 0] = '\0';
+	events_publish(m, "group_change_success",
+		       json_pack("{s:s, s:s}", "groupId", group, "version", version));
+	json_t *hc = def_json ? json_object_get(def_json, "healthChecks") : NULL;
+	size_t i, j;
+	json_t *c, *o;
+	bool removed = false;
+	json_array_foreach(old_hc, j, o) {
+		bool kept = false;
+		json_array_foreach(hc, i, c) kept |= json_equal(c, o);
+		removed |= !kept;
+	}
+	if (removed)
+		events_publish(m, "remove_health_check_event", json_pack("{s:s}", "appId", id));
+	json_array_foreach(hc, i, c) {
+		bool had = false;
+		json_array_foreach(old_hc, j, o) had |= json_equal(c, o);
+		if (!had)
+			events_publish(m, "add_health_check_event",
+				       json_pack("{s:s, s:O, s:s}", "appId", id, "healthCheck", c,
+						 "version", version));
+	}
+}
+
 struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct m_app *ma,
 			     struct app *def, const char *action, bool cancel_running)
 {
@@ -83,6 +117,9 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 	}
 	/* Build the post-change view, commit, and only then keep it. */
 	struct app *old_def = target->def;
+	/* The old health checks, to tell which the change adds (after old_def is freed). */
+	json_t *old_hc = old_def ? json_incref(json_object_get(old_def->json, "healthChecks"))
+				 : NULL;
 	target->def = def;
 	bool config_change = is_new || app_config_differs(old_def, def) ||
 			     !strcmp(action, "RestartApplication");
@@ -93,6 +130,7 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 	struct m_deployment *old_dep = target->deploy;
 	target->deploy = NULL;
 	struct m_deployment *d = apps_deployment_new(m, target, action);
+	d->original = old_def ? json_incref(old_def->json) : NULL;
 	int r = store_txn_begin(m->store);
 	if (r == 0) {
 		r = put_app_and_version(m, target);
@@ -111,8 +149,7 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 			store_txn_abort(m->store);
 	}
 	if (r < 0) {
-		free(d->app_id);
-		free(d);
+		apps_deployment_free(d);
 		target->def = old_def;
 		snprintf(target->config_version, sizeof(target->config_version), "%s", old_cv);
 		target->deploy = old_dep;
@@ -121,14 +158,14 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 			free(target);
 		}
 		app_free(def);
+		json_decref(old_hc);
 		http_reply_message(req, 503, "Cannot persist the change: %s", strerror(-r));
 		return NULL;
 	}
 	if (old_dep) {
 		log_info("master", "deployment '%s' of '%s' superseded", old_dep->id, def->id);
 		apps_deployment_failed_event(m, old_dep, "superseded by a forced change");
-		free(old_dep->app_id);
-		free(old_dep);
+		apps_deployment_free(old_dep);
 	}
 	app_free(old_def);
 	if (config_change) {
@@ -144,6 +181,8 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 		events_publish(m, "api_post_event",
 			       json_pack("{s:s, s:s, s:O}", "clientIp", http_request_peer(req), "uri",
 					 evhttp_request_get_uri(req), "appDefinition", def->json));
+	api_group_change_events(m, def->id, def->version, def->json, old_hc);
+	json_decref(old_hc);
 	apps_deployment_announce(m, target);
 	apps_touch(m, target);
 	return target;
@@ -237,7 +276,7 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 	http_add_header(req, "Location", loc);
 	free(loc);
 	http_add_header(req, "Marathon-Deployment-Id", ma->deploy->id);
-	http_reply_json(req, 201, render_app(m, ma, false, true, true, false));
+	http_reply_json(req, 201, render_app(m, ma, RENDER_COUNTS | RENDER_DEPLOYMENTS));
 }
 
 /* PUT (partial or full) and PATCH of one app. */
@@ -430,8 +469,7 @@ void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 	}
 	if (ma->deploy) {
 		apps_deployment_failed_event(m, ma->deploy, "the app was deleted");
-		free(ma->deploy->app_id);
-		free(ma->deploy);
+		apps_deployment_free(ma->deploy);
 		ma->deploy = NULL;
 	}
 	ma->deleting = true;
@@ -440,6 +478,7 @@ void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 	struct m_deployment *d = apps_deployment_new(m, ma, "StopApplication");
 	snprintf(d->version, sizeof(d->version), "%s", ver);
 	log_info("master", "app '%s' deleted (deployment '%s')", id, d->id);
+	api_group_change_events(m, id, ver, NULL, json_object_get(ma->def->json, "healthChecks"));
 	apps_deployment_announce(m, ma);
 	apps_touch(m, ma);
 	api_reply_deployment(req, 200, ver, d->id);

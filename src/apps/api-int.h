@@ -14,3 +14,11 @@ void api_apps_create(struct apps *m, struct evhttp_request *req);
 void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id, bool patch);
 void api_apps_restart(struct apps *m, struct evhttp_request *req, const char *id);
 void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id);
+
+/* api-info.c: GET /v2/info's body. */
+json_t *api_info(struct apps *m);
+/* api-text.c: answers GET /v2/tasks (only NULL) or /v2/apps/{id}/tasks in Marathon's text
+ * form when the client accepts text/plain and not JSON; false (nothing sent) otherwise. */
+bool api_tasks_text(struct apps *m, struct evhttp_request *req, const struct m_app *only);
+void api_group_change_events(struct apps *m, const char *id, const char *version,
+			     json_t *def_json, json_t *old_hc);

@@ -33,6 +33,15 @@ static bool embed_has(json_t *embeds, const char *what)
 	return false;
 }
 
+/* embed=berth: berth's keys beyond Marathon's (docs/api.md, "berth's extras"). */
+static bool want_extras(struct evhttp_request *req)
+{
+	json_t *embed = http_query_all(req, "embed");
+	bool r = embed_has(embed, "berth");
+	json_decref(embed);
+	return r;
+}
+
 static void apps_list(struct apps *m, struct evhttp_request *req)
 {
 	_cleanup_free_ char *idq = http_query_get(req, "id");
@@ -41,6 +50,9 @@ static void apps_list(struct apps *m, struct evhttp_request *req)
 	json_t *embed = http_query_all(req, "embed");
 	bool tasks = embed_has(embed, "apps.tasks") || embed_has(embed, "app.tasks");
 	bool failure = embed_has(embed, "apps.lastTaskFailure") || embed_has(embed, "apps.failures");
+	unsigned what = RENDER_COUNTS | RENDER_DEPLOYMENTS | (tasks ? RENDER_TASKS : 0) |
+			(failure ? RENDER_FAILURE : 0) |
+			(embed_has(embed, "berth") ? RENDER_EXTRAS : 0);
 	json_decref(embed);
 	if (label && app_label_selector_match(label, NULL) == -EINVAL) {
 		http_reply_message(req, 400, "Invalid label selector '%s'", label);
@@ -59,13 +71,15 @@ static void apps_list(struct apps *m, struct evhttp_request *req)
 			continue;
 		if (label && app_label_selector_match(label, ma->def->labels) != 1)
 			continue;
-		json_array_append_new(arr, render_app(m, ma, tasks, true, true, failure));
+		json_array_append_new(arr, render_app(m, ma, what));
 	}
 	http_reply_json(req, 200, json_pack("{s:o}", "apps", arr));
 }
 
 static void apps_group_list(struct apps *m, struct evhttp_request *req, const char *group)
 {
+	unsigned what = RENDER_TASKS | RENDER_COUNTS | RENDER_DEPLOYMENTS | RENDER_FAILURE |
+			(want_extras(req) ? RENDER_EXTRAS : 0);
 	json_t *arr = json_array();
 	size_t gl = strlen(group);
 	const char *k;
@@ -76,7 +90,7 @@ static void apps_group_list(struct apps *m, struct evhttp_request *req, const ch
 			continue;
 		if (gl > 1 && (strncmp(ma->def->id, group, gl) || ma->def->id[gl] != '/'))
 			continue;
-		json_array_append_new(arr, render_app(m, ma, true, true, true, true));
+		json_array_append_new(arr, render_app(m, ma, what));
 	}
 	http_reply_json(req, 200, json_pack("{s:o}", "*", arr));
 }
@@ -102,10 +116,13 @@ static struct m_app *url_live_app(struct apps *m, struct evhttp_request *req, co
 
 static void app_tasks_get(struct apps *m, struct evhttp_request *req, struct m_app *ma)
 {
+	if (api_tasks_text(m, req, ma))
+		return;
+	bool extras = want_extras(req);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < ma->ninst; i++)
 		if (ma->inst[i]->phase == INST_LIVE)
-			json_array_append_new(arr, render_task(m, ma->inst[i]));
+			json_array_append_new(arr, render_task(m, ma->inst[i], extras));
 	http_reply_json(req, 200, json_pack("{s:o}", "tasks", arr));
 }
 
@@ -151,7 +168,7 @@ static void kill_instances(struct apps *m, struct evhttp_request *req, struct m_
 	}
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(arr, render_task(m, victims[i]));
+		json_array_append_new(arr, render_task(m, victims[i], want_extras(req)));
 		apps_kill_instance(m, victims[i]);
 	}
 	apps_touch(m, ma);
@@ -222,10 +239,13 @@ static void app_tasks_delete(struct apps *m, struct evhttp_request *req, struct 
 
 static void tasks_list(struct apps *m, struct evhttp_request *req)
 {
+	if (api_tasks_text(m, req, NULL))
+		return;
 	json_t *status = http_query_all(req, "status");
 	json_t *st2 = http_query_all(req, "status[]");
 	json_array_extend(status, st2);
 	json_decref(st2);
+	bool extras = want_extras(req);
 	json_t *arr = json_array();
 	const char *k;
 	void *v;
@@ -251,7 +271,7 @@ static void tasks_list(struct apps *m, struct evhttp_request *req)
 				if (!ok)
 					continue;
 			}
-			json_array_append_new(arr, render_task(m, in));
+			json_array_append_new(arr, render_task(m, in, extras));
 		}
 	}
 	json_decref(status);
@@ -286,6 +306,7 @@ static void tasks_delete(struct apps *m, struct evhttp_request *req)
 	}
 	/* Group by app: one kill (and with scale one deployment) per app. */
 	struct m_app *last = NULL;
+	bool extras = want_extras(req);
 	json_t *killed = json_array();
 	const char *k;
 	void *v;
@@ -319,7 +340,7 @@ static void tasks_delete(struct apps *m, struct evhttp_request *req)
 			last = ma;
 		} else if (n) {
 			for (size_t j = 0; j < n; j++) {
-				json_array_append_new(killed, render_task(m, vic[j]));
+				json_array_append_new(killed, render_task(m, vic[j], extras));
 				apps_kill_instance(m, vic[j]);
 			}
 		}
@@ -441,7 +462,11 @@ static void deployments(struct apps *m, struct evhttp_request *req, const char *
 static void queue(struct apps *m, struct evhttp_request *req, const char *app)
 {
 	if (!app) {
-		http_reply_json(req, 200, render_queue(m));
+		json_t *embed = http_query_all(req, "embed");
+		json_t *q = render_queue(m, embed_has(embed, "berth"),
+					 embed_has(embed, "lastUnusedOffers"));
+		json_decref(embed);
+		http_reply_json(req, 200, q);
 		return;
 	}
 	struct m_app *ma = url_live_app(m, req, app);
@@ -451,19 +476,6 @@ static void queue(struct apps *m, struct evhttp_request *req, const char *app)
 	ma->delay_until_usec = 0;
 	apps_touch(m, ma);
 	http_reply_text(req, 204, "");
-}
-
-static void info(struct apps *m, struct evhttp_request *req)
-{
-	/* "name"/"version" say which Marathon API this speaks; buildref says what it is. */
-	json_t *j = json_pack(
-		"{s:s, s:s, s:s, s:b, s:s, s:s, s:{s:b, s:s, s:i, s:i, s:s, s:f, s:f}, s:{s:i}}",
-		"name", "marathon", "version", "1.10.26", "buildref", "berth-0.1.0", "elected", 1,
-		"leader", m->leader, "frameworkId", m->framework_id, "marathon_config", "checkpoint",
-		1, "master", m->leader, "local_port_min", 10000, "local_port_max", 20000,
-		"mesos_role", "*", "task_launch_timeout", 300000.0, "failover_timeout", 604800.0,
-		"http_config", "http_port", (int)m->port);
-	http_reply_json(req, 200, j);
 }
 
 /* ---- the handlers of the server's route table (apps.h) ---- */
@@ -507,10 +519,12 @@ void apps_http_app(struct apps *m, struct evhttp_request *req, const char *arg,
 		return;
 	default: {
 		struct m_app *ma = live_app(m, req, id);
+		unsigned what = RENDER_TASKS | RENDER_COUNTS | RENDER_DEPLOYMENTS |
+				RENDER_FAILURE | (want_extras(req) ? RENDER_EXTRAS : 0);
 		if (ma)
 			http_reply_json(req, 200,
 					json_pack("{s:o}", "app",
-						  render_app(m, ma, true, true, true, true)));
+						  render_app(m, ma, what)));
 		return;
 	}
 	}
@@ -574,7 +588,7 @@ void apps_http_queue(struct apps *m, struct evhttp_request *req, const char *arg
 void apps_http_info(struct apps *m, struct evhttp_request *req, const char *arg,
 		    const char *arg2)
 {
-	info(m, req);
+	http_reply_json(req, 200, api_info(m));
 }
 
 void apps_http_leader(struct apps *m, struct evhttp_request *req, const char *arg,

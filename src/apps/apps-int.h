@@ -81,6 +81,7 @@ struct m_deployment {
 	char *app_id;
 	const char *action;        /* "StartApplication", … */
 	uint64_t created_usec;
+	json_t *original;          /* the app's definition before, for the heavy plan (or NULL) */
 };
 
 struct m_app {
@@ -125,6 +126,7 @@ struct apps {
 	struct ev_sub *subs;     /* /v2/events subscribers */
 	unsigned nsubs;
 	uint64_t events_hb_usec;
+	bool events_closing;     /* events_close_all ran: publish nothing more */
 	uint64_t full_pass_usec;   /* monotonic: last pass that looked at every app */
 	/* metrics series (NULL until apps_metrics_register) */
 	struct metrics_series *alloc_pass;
@@ -171,6 +173,7 @@ bool apps_in_slot(const struct m_app *ma, const struct m_instance *in);
 void apps_destroy_volumes(struct apps *m, struct m_instance *in);
 /* Starts a deployment for ma (replacing none: the caller checked the lock). */
 struct m_deployment *apps_deployment_new(struct apps *m, struct m_app *ma, const char *action);
+void apps_deployment_free(struct m_deployment *d);
 void apps_deployment_done(struct apps *m, struct m_app *ma);
 /* Forgets ma's deployment (store and memory) without events. */
 void apps_deployment_stop(struct apps *m, struct m_app *ma);
@@ -197,11 +200,26 @@ const char *apps_state_intern(const char *state);
 void apps_assign_service_ports(struct apps *m, struct app *def, const struct app *old);
 
 /* render.c: Marathon JSON */
-json_t *render_app(struct apps *m, const struct m_app *ma, bool with_tasks, bool with_counts,
-		   bool with_deployments, bool with_failure);
-json_t *render_task(struct apps *m, const struct m_instance *in);
+/* What render_app adds to the stored definition. RENDER_EXTRAS: berth's keys beyond
+ * Marathon's (a task's "index", a queue item's "role"), only when the client asked with
+ * embed=berth (docs/api.md); Marathon paths send Marathon's exact keys otherwise. */
+enum {
+	RENDER_TASKS = 1,
+	RENDER_COUNTS = 2,
+	RENDER_DEPLOYMENTS = 4,
+	RENDER_FAILURE = 8,
+	RENDER_EXTRAS = 16,
+};
+json_t *render_app(struct apps *m, const struct m_app *ma, unsigned what);
+json_t *render_task(struct apps *m, const struct m_instance *in, bool extras);
 json_t *render_deployment(struct apps *m, const struct m_deployment *d);
-json_t *render_queue(struct apps *m);
+/* A deployment event's plan (§10.4): {id, steps, version}; heavy adds original and target
+ * (root groups before and after), as Marathon before 1.8 sent by default. */
+json_t *render_plan(struct apps *m, const struct m_deployment *d, bool heavy);
+/* The plan's one step: {actions: [{action, app}]}. */
+json_t *render_plan_step(const struct m_deployment *d);
+/* The queue; with lastUnusedOffers (embed=lastUnusedOffers) that always-empty array too. */
+json_t *render_queue(struct apps *m, bool extras, bool last_unused);
 
 /* task-spec.c: the LAUNCH record for in's next task on a (new reference). */
 json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct m_agent *a);
@@ -221,6 +239,12 @@ void events_handle(struct apps *m, struct evhttp_request *req);
 /* Publishes an event of type to matching subscribers; payload (taken) gets eventType and
  * timestamp added. */
 void events_publish(struct apps *m, const char *type, json_t *payload);
+/* Like events_publish, but subscribers that asked for plan-format=light get light and the
+ * others heavy (both taken). */
+void events_publish_plan(struct apps *m, const char *type, json_t *light, json_t *heavy);
+/* Which forms of a deployment event of type its subscribers want (light: plan-format=light);
+ * events_publish_plan takes NULL for a form nobody wants. */
+void events_plan_formats(struct apps *m, const char *type, bool *light, bool *heavy);
 void events_tick(struct apps *m);
 void events_close_all(struct apps *m);
 

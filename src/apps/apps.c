@@ -379,10 +379,10 @@ static void publish_status(struct apps *m, const struct m_instance *in, const ch
 	char iid[TASK_ID_MAX];
 	instance_id(in, iid, sizeof(iid));
 	events_publish(m, "instance_changed_event",
-		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "instanceId", iid, "condition",
+		       json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s}", "instanceId", iid, "condition",
 				 condition_of(state), "runSpecId", in->app->def->id, "agentId",
-				 in->agent_id ? in->agent_id : "", "host", a ? a->hostname : "",
-				 "runSpecVersion", in->version));
+				 in->agent_id && *in->agent_id ? in->agent_id : NULL, "host",
+				 a ? a->hostname : NULL, "runSpecVersion", in->version));
 }
 
 /* The task of a LIVE instance ended (state is terminal). */
@@ -444,11 +444,17 @@ static void health_update(struct apps *m, struct m_instance *in, const json_t *u
 	in->health = json_deep_copy(results);
 	in->healthy = json_is_true(json_object_get(u, "healthy")) ? 1 : 0;
 	apps_count_health(m, in->healthy == 1);
-	if (was != in->healthy)
+	if (was != in->healthy && in->state) /* DNS: an unhealthy task leaves the answers */
+		apps_event_task_updated(m, in, in->state, NULL);
+	if (was != in->healthy) {
 		events_publish(m, "health_status_changed_event",
-			       json_pack("{s:s, s:s, s:s, s:s, s:b}", "appId", def->id, "instanceId",
-					 iid, "taskId", in->task_id, "version", in->version, "alive",
-					 in->healthy == 1));
+			       json_pack("{s:s, s:s, s:s, s:b}", "appId", def->id, "instanceId",
+					 iid, "version", in->version, "alive", in->healthy == 1));
+		events_publish(m, "instance_health_changed_event",
+			       json_pack("{s:s, s:s, s:b, s:s}", "instanceId", iid, "runSpecId",
+					 def->id, "healthy", in->healthy == 1, "runSpecVersion",
+					 in->version));
+	}
 	size_t i;
 	json_t *r;
 	json_array_foreach(results, i, r) {
@@ -459,19 +465,22 @@ static void health_update(struct apps *m, struct m_instance *in, const json_t *u
 		if (json_is_true(json_object_get(r, "alive")))
 			continue;
 		json_int_t fails = json_integer_value(json_object_get(r, "consecutive_failures"));
+		/* Marathon 1.10's "taskId" here carries the instance id (§10.5). */
 		events_publish(m, "failed_health_check_event",
-			       json_pack("{s:s, s:s, s:s, s:O}", "appId", def->id, "taskId", in->task_id,
-					 "instanceId", iid, "healthCheck", hc ? hc : json_null()));
+			       json_pack("{s:s, s:s, s:O}", "appId", def->id, "taskId", iid,
+					 "healthCheck", hc ? hc : json_null()));
 		int64_t max = def->health_checks[idx].max_consecutive_failures;
 		if (max > 0 && fails >= max && !in->kill_sent && in->goal == GOAL_RUN) {
 			struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
 			log_info("master", "task '%s' of '%s' failed %lld health checks in a row: killing",
 				 in->task_id, def->id, (long long)fails);
-			events_publish(m, "unhealthy_instance_kill_event",
-				       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "appId", def->id,
-						 "taskId", in->task_id, "instanceId", iid, "version",
-						 in->version, "reason", "Health check failed", "host",
-						 a ? a->hostname : "", "slaveId", in->agent_id));
+			json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "appId", def->id,
+					       "taskId", in->task_id, "instanceId", iid, "version",
+					       in->version, "reason", "Health check failed", "host",
+					       a ? a->hostname : "");
+			if (in->agent_id && *in->agent_id) /* left out when unknown, as Marathon */
+				json_object_set_new(ev, "slaveId", json_string(in->agent_id));
+			events_publish(m, "unhealthy_instance_kill_event", ev);
 			in->unhealthy_kill = true;
 			apps_kill_instance(m, in);
 		}
@@ -662,11 +671,36 @@ struct m_deployment *apps_deployment_new(struct apps *m, struct m_app *ma, const
 	return d;
 }
 
+/* Publishes a deployment event with its plan, light and heavy (§10.4): with_id adds "id",
+ * with_step "currentStep", reason (when not NULL) "reason". */
+static void publish_plan_event(struct apps *m, const char *type, const struct m_deployment *d,
+			       bool with_id, bool with_step, const char *reason)
+{
+	/* Build only the forms someone listens for: the heavy plan lists every app. */
+	bool want[2];
+	events_plan_formats(m, type, &want[0], &want[1]);
+	if (!want[0] && !want[1])
+		return;
+	json_t *ev[2] = { NULL, NULL };
+	for (int heavy = 0; heavy < 2; heavy++) {
+		if (!want[heavy])
+			continue;
+		json_t *j = json_object();
+		if (with_id)
+			json_object_set_new(j, "id", json_string(d->id));
+		json_object_set_new(j, "plan", render_plan(m, d, heavy));
+		if (with_step)
+			json_object_set_new(j, "currentStep", render_plan_step(d));
+		if (reason)
+			json_object_set_new(j, "reason", json_string(reason));
+		ev[heavy] = j;
+	}
+	events_publish_plan(m, type, ev[0], ev[1]);
+}
+
 void apps_deployment_announce(struct apps *m, struct m_app *ma)
 {
-	json_t *plan = render_deployment(m, ma->deploy);
-	json_t *step = json_pack("{s:O}", "actions", json_object_get(plan, "currentActions"));
-	events_publish(m, "deployment_info", json_pack("{s:o, s:o}", "plan", plan, "currentStep", step));
+	publish_plan_event(m, "deployment_info", ma->deploy, false, true, NULL);
 }
 
 int apps_store_deployment(struct apps *m, const struct m_deployment *d)
@@ -682,10 +716,11 @@ int apps_store_deployment(struct apps *m, const struct m_deployment *d)
 	return r;
 }
 
-static void deployment_free(struct m_deployment *d)
+void apps_deployment_free(struct m_deployment *d)
 {
 	if (!d)
 		return;
+	json_decref(d->original);
 	free(d->app_id);
 	free(d);
 }
@@ -693,12 +728,8 @@ static void deployment_free(struct m_deployment *d)
 void apps_deployment_failed_event(struct apps *m, const struct m_deployment *d,
 				  const char *reason)
 {
-	json_t *plan = render_deployment(m, d);
-	json_t *step = json_pack("{s:O}", "actions", json_object_get(plan, "currentActions"));
-	events_publish(m, "deployment_step_failure",
-		       json_pack("{s:O, s:o}", "plan", plan, "currentStep", step));
-	events_publish(m, "deployment_failed",
-		       json_pack("{s:s, s:o, s:s}", "id", d->id, "plan", plan, "reason", reason));
+	publish_plan_event(m, "deployment_step_failure", d, false, true, NULL);
+	publish_plan_event(m, "deployment_failed", d, true, false, reason);
 	apps_count_deployment(m, "canceled");
 }
 
@@ -708,11 +739,8 @@ void apps_deployment_done(struct apps *m, struct m_app *ma)
 	if (!d)
 		return;
 	log_info("master", "deployment '%s' (%s '%s') finished", d->id, d->action, d->app_id);
-	json_t *plan = render_deployment(m, ma->deploy);
-	json_t *step = json_pack("{s:O}", "actions", json_object_get(plan, "currentActions"));
-	events_publish(m, "deployment_step_success",
-		       json_pack("{s:O, s:o}", "plan", plan, "currentStep", step));
-	events_publish(m, "deployment_success", json_pack("{s:s, s:o}", "id", d->id, "plan", plan));
+	publish_plan_event(m, "deployment_step_success", d, false, true, NULL);
+	publish_plan_event(m, "deployment_success", d, true, false, NULL);
 	apps_deployment_stop(m, ma);
 	apps_count_deployment(m, "success");
 }
@@ -728,7 +756,7 @@ void apps_deployment_stop(struct apps *m, struct m_app *ma)
 	if (r < 0 && r != -ENOENT)
 		log_warn("master", "cannot delete '%s': %s", key, strerror(-r));
 	ma->deploy = NULL;
-	deployment_free(d);
+	apps_deployment_free(d);
 }
 
 /* ---- the scheduling pass ---- */
@@ -764,7 +792,7 @@ void apps_free_app(struct apps *m, struct m_app *ma)
 		inst_free(m, ma->inst[i]);
 	}
 	free(ma->inst);
-	deployment_free(ma->deploy);
+	apps_deployment_free(ma->deploy);
 	json_decref(ma->last_failure);
 	json_decref(ma->versions);
 	json_decref(ma->wipe_volumes);

@@ -27,6 +27,8 @@ struct ev_sub {
 	struct apps *m;
 	struct http_stream *st;
 	json_t *types; /* array of event types, or NULL for all */
+	bool light;    /* plan-format=light: deployment events' plan without original/target */
+	char remote[64];
 	struct ev_sub *prev, *next;
 };
 
@@ -59,7 +61,15 @@ static void sub_unlink(struct ev_sub *s)
 
 static void on_close(struct http_stream *st, void *ctx)
 {
-	sub_unlink(ctx);
+	struct ev_sub *s = ctx;
+	struct apps *m = s->m;
+	char remote[64];
+	memcpy(remote, s->remote, sizeof(remote));
+	sub_unlink(s);
+	/* Not while shutting down: the other streams are closing too. */
+	if (!m->events_closing)
+		events_publish(m, "event_stream_detached",
+			       json_pack("{s:s}", "remoteAddress", remote));
 }
 
 static char *frame(const char *type, json_t *payload, size_t *len)
@@ -96,8 +106,12 @@ void events_handle(struct apps *m, struct evhttp_request *req)
 	s->types = json_array_size(types) ? types : NULL;
 	if (!s->types)
 		json_decref(types);
+	char *pf = http_query_get(req, "plan-format");
+	s->light = pf && !strcmp(pf, "light");
+	free(pf);
 	char remote[64];
 	snprintf(remote, sizeof(remote), "%s", http_request_peer(req));
+	memcpy(s->remote, remote, sizeof(remote));
 	s->st = http_stream_start(m->base, req, 200, "text/event-stream;charset=UTF-8",
 				  EVENTS_MAX_PENDING, on_close, s);
 	if (!s->st) {
@@ -119,22 +133,48 @@ void events_handle(struct apps *m, struct evhttp_request *req)
 	free(f);
 }
 
-void events_publish(struct apps *m, const char *type, json_t *payload)
+void events_plan_formats(struct apps *m, const char *type, bool *light, bool *heavy)
 {
-	if (!m->subs) {
-		json_decref(payload);
-		return;
-	}
-	size_t len;
-	char *f = frame(type, payload, &len);
-	json_decref(payload);
-	/* One copy of the event however many subscribers still have it queued. */
-	struct http_shared *sh = http_shared_new(f, len);
-	free(f);
+	*light = *heavy = false;
 	for (struct ev_sub *s = m->subs; s; s = s->next)
 		if (wants(s, type))
-			http_stream_write_shared(s->st, sh); /* -EPIPE: it is being cut off */
-	http_shared_unref(sh);
+			*(s->light ? light : heavy) = true;
+}
+
+void events_publish_plan(struct apps *m, const char *type, json_t *light, json_t *heavy)
+{
+	if (!m->subs) {
+		json_decref(light);
+		json_decref(heavy);
+		return;
+	}
+	json_t *payload[2] = { light, heavy };
+	struct http_shared *sh[2] = { NULL, NULL };
+	for (struct ev_sub *s = m->subs; s; s = s->next) {
+		if (!wants(s, type))
+			continue;
+		int k = s->light || light == heavy ? 0 : 1;
+		if (!payload[k])
+			continue; /* the caller knew nobody wants this form (events_plan_formats) */
+		if (!sh[k]) {
+			size_t len;
+			char *f = frame(type, payload[k], &len);
+			/* One copy of the event however many subscribers still have it queued. */
+			sh[k] = http_shared_new(f, len);
+			free(f);
+		}
+		http_stream_write_shared(s->st, sh[k]); /* -EPIPE: it is being cut off */
+	}
+	for (int k = 0; k < 2; k++) {
+		if (sh[k])
+			http_shared_unref(sh[k]);
+		json_decref(payload[k]);
+	}
+}
+
+void events_publish(struct apps *m, const char *type, json_t *payload)
+{
+	events_publish_plan(m, type, payload, json_incref(payload));
 }
 
 void events_tick(struct apps *m)
@@ -151,6 +191,7 @@ void events_tick(struct apps *m)
 
 void events_close_all(struct apps *m)
 {
+	m->events_closing = true;
 	/* http_stream_close defers on_close, which unlinks: walk a snapshot of the list. */
 	for (struct ev_sub *s = m->subs; s; s = s->next)
 		http_stream_close(s->st);

@@ -26,6 +26,7 @@ static void task_view(struct apps *m, const struct m_instance *in, bool detail,
 		.role = def->role ? def->role : "*", .user = def->user, .res = &in->res,
 		.staged_usec = in->staged_at, .started_usec = in->started_at,
 		.healthy = def->nhealth_checks > 0 ? in->healthy : -1,
+		.has_health = def->nhealth_checks > 0, .has_index = def->stateful, .index = in->index, .app_id = def->id,
 	};
 	if (detail) {
 		v->labels = def->labels;

@@ -1,12 +1,15 @@
 /* Marathon's JSON shapes for apps, tasks, deployments and the queue
- * (reference/compat.md §3.1, §3.3). */
+ * (reference/compat.md §3.1, §3.3, §10.1, §10.2).
+ * Invariant: without RENDER_EXTRAS / extras, a task has only the keys of Marathon 1.10's
+ * Task (§10.1: optional ones left out when unknown, never null) and a queue item only those
+ * of QueueApp (§10.2, without "role", per §10's rule); strict clients reject anything else. */
 #include <stdio.h>
 #include <string.h>
 
 #include "base/timeutil.h"
 #include "apps/apps-int.h"
 
-json_t *render_task(struct apps *m, const struct m_instance *in)
+json_t *render_task(struct apps *m, const struct m_instance *in, bool extras)
 {
 	const struct m_app *ma = in->app;
 	struct m_agent *a = in->agent_id ? rm_agent_get(m->rm, in->agent_id) : NULL;
@@ -28,13 +31,16 @@ json_t *render_task(struct apps *m, const struct m_instance *in)
 						    "uuid", last ? last + 1 : "", "persistenceId",
 						    pid ? pid : ""));
 	}
-	json_t *t = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:[], s:o, s:s, s:i}",
+	json_t *t = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:[], s:o, s:s}",
 			      "appId", ma->def->id, "host", a ? a->hostname : "", "id",
-			      in->task_id, "ports", ports, "servicePorts", sports, "slaveId",
-			      in->agent_id ? in->agent_id : "", "stagedAt",
+			      in->task_id, "ports", ports, "servicePorts", sports, "stagedAt",
 			      time_iso8601(in->staged_at, staged), "version", in->version, "state",
 			      in->state, "healthCheckResults", "localVolumes", lv, "role",
-			      ma->def->role ? ma->def->role : "*", "index", (int)in->index);
+			      ma->def->role ? ma->def->role : "*");
+	if (in->agent_id && *in->agent_id)
+		json_object_set_new(t, "slaveId", json_string(in->agent_id));
+	if (extras)
+		json_object_set_new(t, "index", json_integer(in->index));
 	if (in->started_at)
 		json_object_set_new(t, "startedAt", json_string(time_iso8601(in->started_at, started)));
 	if (in->health && in->phase == INST_LIVE) {
@@ -58,9 +64,10 @@ json_t *render_task(struct apps *m, const struct m_instance *in)
 			for (size_t k = 0; k < 3; k++) {
 				double tv = json_number_value(json_object_get(r, ts[k][0]));
 				char buf[32];
-				json_object_set_new(o, ts[k][1],
-						    tv > 0 ? json_string(time_iso8601((uint64_t)(tv * 1e6), buf)) :
-							    json_null());
+				if (tv > 0)
+					json_object_set_new(
+						o, ts[k][1],
+						json_string(time_iso8601((uint64_t)(tv * 1e6), buf)));
 			}
 			const char *cause = json_string_value(json_object_get(r, "last_failure_cause"));
 			if (cause && *cause)
@@ -77,9 +84,10 @@ json_t *render_task(struct apps *m, const struct m_instance *in)
 	return t;
 }
 
-json_t *render_app(struct apps *m, const struct m_app *ma, bool with_tasks, bool with_counts,
-		   bool with_deployments, bool with_failure)
+json_t *render_app(struct apps *m, const struct m_app *ma, unsigned what)
 {
+	bool with_tasks = what & RENDER_TASKS, with_counts = what & RENDER_COUNTS;
+	bool with_deployments = what & RENDER_DEPLOYMENTS, with_failure = what & RENDER_FAILURE;
 	json_t *j = json_deep_copy(ma->def->json);
 	if (with_counts) {
 		int staged = 0, running = 0, healthy = 0, unhealthy = 0;
@@ -111,7 +119,8 @@ json_t *render_app(struct apps *m, const struct m_app *ma, bool with_tasks, bool
 		json_t *tasks = json_array();
 		for (size_t i = 0; i < ma->ninst; i++)
 			if (ma->inst[i]->phase == INST_LIVE)
-				json_array_append_new(tasks, render_task(m, ma->inst[i]));
+				json_array_append_new(
+					tasks, render_task(m, ma->inst[i], what & RENDER_EXTRAS));
 		json_object_set_new(j, "tasks", tasks);
 	}
 	if (with_failure && ma->last_failure)
@@ -130,7 +139,49 @@ json_t *render_deployment(struct apps *m, const struct m_deployment *d)
 			 "totalSteps", 1);
 }
 
-json_t *render_queue(struct apps *m)
+json_t *render_plan_step(const struct m_deployment *d)
+{
+	return json_pack("{s:[{s:s, s:s}]}", "actions", "action", d->action, "app", d->app_id);
+}
+
+/* A root group of the apps as they are, with the deployment's app as it was before (before)
+ * or as it will be (after). Apps are listed in the root group, not in nested groups. */
+static json_t *plan_group(struct apps *m, const struct m_deployment *d, bool before)
+{
+	json_t *apps = json_array();
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		bool ours = !strcmp(ma->def->id, d->app_id);
+		if (!ours && ma->deleting)
+			continue;
+		if (ours && before && !strcmp(d->action, "StartApplication"))
+			continue;
+		if (ours && !before && !strcmp(d->action, "StopApplication"))
+			continue;
+		json_t *def = ours && before && d->original ? d->original : ma->def->json;
+		json_array_append_new(apps, json_deep_copy(def));
+	}
+	const char *ver = d->version;
+	if (before && d->original && json_is_string(json_object_get(d->original, "version")))
+		ver = json_string_value(json_object_get(d->original, "version"));
+	return json_pack("{s:s, s:o, s:[], s:[], s:[], s:s}", "id", "/", "apps", apps, "groups",
+			 "pods", "dependencies", "version", ver);
+}
+
+json_t *render_plan(struct apps *m, const struct m_deployment *d, bool heavy)
+{
+	json_t *p = json_pack("{s:s, s:[o], s:s}", "id", d->id, "steps", render_plan_step(d),
+			      "version", d->version);
+	if (heavy) {
+		json_object_set_new(p, "original", plan_group(m, d, true));
+		json_object_set_new(p, "target", plan_group(m, d, false));
+	}
+	return p;
+}
+
+json_t *render_queue(struct apps *m, bool extras, bool last_unused)
 {
 	json_t *q = json_array();
 	const char *k;
@@ -149,14 +200,18 @@ json_t *render_queue(struct apps *m)
 		double left = ma->delay_until_usec > now ? (double)(ma->delay_until_usec - now) / 1e6 : 0;
 		char since[32];
 		time_iso8601(ma->waiting_since ? ma->waiting_since : time_real_usec(), since);
-		json_array_append_new(
-			q, json_pack("{s:o, s:i, s:s, s:{s:i, s:b}, s:s, s:{s:i, s:i, s:[], s:[]}, s:[]}",
-				     "app", render_app(m, ma, false, true, true, false), "count", count,
-				     "role", ma->def->role ? ma->def->role : "*", "delay",
-				     "timeLeftSeconds", (int)(left + 0.999), "overdue", left <= 0,
-				     "since", since, "processedOffersSummary", "processedOffersCount",
-				     0, "unusedOffersCount", 0, "rejectSummaryLastOffers",
-				     "rejectSummaryLaunchAttempt", "lastUnusedOffers"));
+		json_t *item = json_pack(
+			"{s:o, s:i, s:{s:i, s:b}, s:s, s:{s:i, s:i, s:[], s:[]}}", "app",
+			render_app(m, ma, RENDER_COUNTS | RENDER_DEPLOYMENTS), "count", count, "delay",
+			"timeLeftSeconds", (int)(left + 0.999), "overdue", left <= 0, "since", since,
+			"processedOffersSummary", "processedOffersCount", 0, "unusedOffersCount", 0,
+			"rejectSummaryLastOffers", "rejectSummaryLaunchAttempt");
+		if (extras)
+			json_object_set_new(item, "role",
+					    json_string(ma->def->role ? ma->def->role : "*"));
+		if (last_unused)
+			json_object_set_new(item, "lastUnusedOffers", json_array());
+		json_array_append_new(q, item);
 	}
 	return json_pack("{s:o}", "queue", q);
 }

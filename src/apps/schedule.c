@@ -568,7 +568,10 @@ static void scale(struct pass *p, struct m_app *ma)
  *    an outdated instance that is up is stopped only while that bound still holds;
  *  - never more than N + floor(N × maximumOverCapacity) tasks: a replacement (same index as
  *    the instance it replaces) starts only while there is room; instances that are not up
- *    are stopped at once, as they hold no capacity. */
+ *    are stopped at once, as they hold no capacity;
+ *  - where the two bounds meet (ceil(N × minHC) == that maximum, and at least that many are
+ *    up), nothing could move: as Marathon does (reference/compat.md §10.6), an app without
+ *    local volumes may go one over the maximum, a stateful one goes one below the minimum. */
 static void replace_outdated(struct pass *p, struct m_app *ma)
 {
 	const struct app *def = ma->def;
@@ -582,6 +585,12 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 	}
 	if (!any)
 		return;
+	int64_t cap = max_total(def);
+	bool meet = min_up == cap && cap <= up;
+	if (meet && def->stateful)
+		min_up--;
+	else if (meet)
+		cap++;
 	if (def->stateful) {
 		/* The instance keeps its index and volumes: its task is killed and the same
 		 * instance relaunched with the new version, one instance at a time. */
@@ -619,7 +628,6 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 	}
 	/* Start replacements while the over-capacity bound allows. */
 	int64_t existing = existing_count(ma);
-	int64_t cap = max_total(def);
 	log_debug("master", "upgrade '%s': up %lld (min %lld), tasks %lld (max %lld)", def->id,
 		  (long long)up, (long long)min_up, (long long)existing, (long long)cap);
 	size_t n = ma->ninst;

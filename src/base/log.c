@@ -15,6 +15,17 @@ void log_set_level(enum log_level lvl)
 	env_checked = 1;
 }
 
+enum log_level log_get_level(void)
+{
+	if (!env_checked) {
+		const char *e = getenv("BERTH_LOG");
+		if (e && !strcmp(e, "debug"))
+			min_level = LOG_DEBUG;
+		env_checked = 1;
+	}
+	return min_level;
+}
+
 void log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
 {
 	static const char *const names[] = { "debug", "info", "warn", "error" };

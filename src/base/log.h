@@ -6,6 +6,7 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* Lines below this level are dropped (default LOG_INFO; BERTH_LOG=debug lowers it). */
 void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
 void log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -41,6 +41,8 @@ const struct cli_command cli_commands[] = {
 	  "print a task's stdout (or stderr)", cli_logs },
 	{ "events", NULL, "", 0, 0, CLI_F_JSON | CLI_F_TYPE,
 	  "print the master's events as they happen", cli_events },
+	{ "discover", NULL, "APP", 1, 1, CLI_F_JSON | CLI_F_WATCH,
+	  "print an app's healthy endpoints (--watch: and every change)", cli_discover },
 	{ NULL, NULL, NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -65,11 +67,12 @@ static const struct flag_def flags[] = {
 	{ "force", CLI_F_FORCE, NULL,
 	  "replace a deployment in flight (rollback: stop it, no rollback)" },
 	{ "type", CLI_F_TYPE, "TYPE", "only events of TYPE (repeat for more types)" },
+	{ "watch", CLI_F_WATCH, NULL, "keep printing the changes until interrupted" },
 	{ "help", CLI_F_HELP, NULL, "print this help" },
 };
 
 static const char *const nouns[] = { "app", "task", "node", "framework", "volume", "deployment",
-				      "logs", "events" };
+				      "logs", "events", "discover" };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -38,6 +38,7 @@ enum cli_flag {
 	CLI_F_FORCE = 1u << 9,
 	CLI_F_TYPE = 1u << 10,
 	CLI_F_CACERT = 1u << 11,
+	CLI_F_WATCH = 1u << 12,
 };
 
 /* Flags every command takes. */
@@ -177,6 +178,9 @@ int cli_app_update(struct cli *c);
 int cli_deployment_list(struct cli *c);
 int cli_deployment_rollback(struct cli *c);
 int cli_events(struct cli *c);
+int cli_discover(struct cli *c);
+/* "<prefix>TASK HOST IP PORTS" of an endpoint of GET /v2/services (malloc'd). */
+char *cli_endpoint_line(const char *prefix, json_t *ep);
 
 /* Shared by the commands that read an app definition (cmd-app.c): the JSON object in
  * file ("-": stdin), or NULL after printing why. */

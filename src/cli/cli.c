@@ -17,7 +17,7 @@
 bool cli_is_command(const char *word)
 {
 	static const char *const words[] = { "app",    "task",   "node",     "volume",
-					     "deployment", "logs", "events", "help", "framework",
+					     "deployment", "logs", "events", "help", "framework", "discover",
 					     "--master", "--cacert", "--json", "--help", "-h" };
 	if (!word)
 		return false;
@@ -134,7 +134,13 @@ int cli_request(struct cli *c, const char *method, const char *target, json_t *b
 		if (left + 1000000 < timeout)
 			timeout = left + 1000000;
 	}
-	_cleanup_free_ char *url = httpc_url_join(&c->url, target);
+	/* berth's own client always asks for berth's extras when it reads Marathon paths (a
+	 * task's index, a queue item's role): --json and the tables show them (docs/api.md). */
+	_cleanup_free_ char *with_extras = NULL;
+	if (!strcmp(method, "GET") && !strncmp(target, "/v2/", 4) &&
+	    strncmp(target, "/v2/events", 10))
+		with_extras = xasprintf("%s%cembed=berth", target, strchr(target, '?') ? '&' : '?');
+	_cleanup_free_ char *url = httpc_url_join(&c->url, with_extras ? with_extras : target);
 	struct httpc_request req = {
 		.method = method,
 		.url = url,

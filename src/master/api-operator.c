@@ -1,5 +1,7 @@
 /* The Mesos v1 operator API, `POST /api/v1` (reference/compat.md §2.1): the read calls
- * answered from the master's state (payloads built in state-json.c), the rest 501.
+ * answered from the master's state (payloads built in state-json.c), flags, metrics,
+ * logging level, files, teardown and the deprecated quota calls in api-operator-more.c,
+ * maintenance and volume resizing 501.
  *
  * Checks run in Mesos's order, with its status codes; error bodies are plain text as Mesos
  * sends them:
@@ -20,7 +22,7 @@
 #include "master/master-int.h"
 #include "master/state-json.h"
 
-enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED, CALL_RESV, CALL_QUOTA };
+enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED, CALL_RESV, CALL_QUOTA, CALL_MORE };
 
 static const struct {
 	const char *type;
@@ -37,12 +39,12 @@ static const struct {
 	{ "GET_MASTER", CALL_SERVED },
 	{ "GET_OPERATIONS", CALL_SERVED },
 	{ "GET_WEIGHTS", CALL_QUOTA },
-	{ "GET_FLAGS", CALL_NOT_IMPLEMENTED },
-	{ "GET_METRICS", CALL_NOT_IMPLEMENTED },
-	{ "GET_LOGGING_LEVEL", CALL_NOT_IMPLEMENTED },
-	{ "SET_LOGGING_LEVEL", CALL_NOT_IMPLEMENTED },
-	{ "LIST_FILES", CALL_NOT_IMPLEMENTED },
-	{ "READ_FILE", CALL_NOT_IMPLEMENTED },
+	{ "GET_FLAGS", CALL_MORE },
+	{ "GET_METRICS", CALL_MORE },
+	{ "GET_LOGGING_LEVEL", CALL_MORE },
+	{ "SET_LOGGING_LEVEL", CALL_MORE },
+	{ "LIST_FILES", CALL_MORE },
+	{ "READ_FILE", CALL_MORE },
 	{ "UPDATE_WEIGHTS", CALL_QUOTA },
 	{ "SUBSCRIBE", CALL_SERVED },
 	{ "RESERVE_RESOURCES", CALL_RESV },
@@ -61,9 +63,9 @@ static const struct {
 	{ "REACTIVATE_AGENT", CALL_NOT_IMPLEMENTED },
 	{ "GET_QUOTA", CALL_QUOTA },
 	{ "UPDATE_QUOTA", CALL_QUOTA },
-	{ "SET_QUOTA", CALL_NOT_IMPLEMENTED },
-	{ "REMOVE_QUOTA", CALL_NOT_IMPLEMENTED },
-	{ "TEARDOWN", CALL_NOT_IMPLEMENTED },
+	{ "SET_QUOTA", CALL_MORE },
+	{ "REMOVE_QUOTA", CALL_MORE },
+	{ "TEARDOWN", CALL_MORE },
 	{ "MARK_AGENT_GONE", CALL_NOT_IMPLEMENTED },
 };
 
@@ -191,16 +193,23 @@ void rm_handle_operator(struct master *m, struct evhttp_request *req)
 		json_decref(call);
 		return;
 	}
-	json_decref(call);
 	if (!state_json_accepts_json(evhttp_find_header(h, "Accept"))) {
+		json_decref(call);
 		reply_text(req, 406, "Expecting 'Accept' to allow application/json");
 		return;
 	}
+	if (calls[idx].kind == CALL_MORE) {
+		operator_more_call(m, req, calls[idx].type, call);
+		json_decref(call);
+		return;
+	}
+	json_decref(call);
 	if (calls[idx].kind == CALL_NOT_IMPLEMENTED) {
 		reply_text(req, 501, "'%s' is not supported by berth's operator API yet; the read "
 				     "calls GET_HEALTH, GET_VERSION, GET_STATE, GET_AGENTS, "
 				     "GET_FRAMEWORKS, GET_TASKS, GET_ROLES, GET_EXECUTORS, "
-				     "GET_MASTER, GET_OPERATIONS, GET_WEIGHTS and GET_QUOTA are",
+				     "GET_MASTER, GET_OPERATIONS, GET_WEIGHTS, GET_QUOTA, "
+				     "GET_FLAGS, GET_METRICS and GET_LOGGING_LEVEL are",
 			   calls[idx].type);
 		return;
 	}

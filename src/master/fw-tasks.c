@@ -189,6 +189,7 @@ void fw_task_release(struct frameworks *fws, struct fw_task *t)
 
 void fw_task_forget(struct frameworks *fws, struct fw_task *t)
 {
+	operator_event_fw_task_gone(fws->m, t);
 	fw_task_release(fws, t);
 	char key[STORE_MAX_KEY];
 	snprintf(key, sizeof(key), "fwtasks/%s", t->id);

@@ -71,6 +71,9 @@ struct master {
 	unsigned op_nsubs;
 	struct hmap op_announced;   /* task id -> (void *)1 */
 	uint64_t op_announced_since; /* realtime */
+	/* The task listener (rm_task_listen; operator-stream.c calls it). */
+	rm_task_listener_fn task_listener;
+	void *task_listener_ctx;
 	/* Agents' status-update batches waiting for the group commit at the end of this
 	 * event-loop iteration (updates.c). */
 	struct m_update_batch *ub;
@@ -159,12 +162,20 @@ struct fw_framework;
 /* SUBSCRIBE (checks done by api-operator.c): starts the RecordIO stream on req with SUBSCRIBED
  * {get_state (taken), heartbeat_interval_seconds}; 503 past the cap on subscribers. */
 void operator_stream_subscribe(struct master *m, struct evhttp_request *req, json_t *get_state);
+/* api-operator-more.c: GET_FLAGS, GET_METRICS, GET/SET_LOGGING_LEVEL, LIST_FILES, READ_FILE,
+ * TEARDOWN, SET_QUOTA, REMOVE_QUOTA (answers; false, nothing sent, for another type). */
+bool operator_more_call(struct master *m, struct evhttp_request *req, const char *type,
+			const json_t *call);
+/* legacy-http.c: /metrics/snapshot's object (new reference). */
+json_t *legacy_metrics_snapshot(struct master *m, struct evhttp_request *req);
 /* Ends every stream of m (at shutdown). */
 void operator_stream_close_all(struct master *m);
 unsigned operator_stream_count(const struct master *m);
 /* Hooks: each returns at once when nobody is subscribed. */
 /* Announced on the next loop turn (the launcher fills the task in after fw_task_new). */
 void operator_event_fw_task_added(struct master *m, const char *task_id);
+/* The task listener: an external framework's task t is forgotten (gone from DNS). */
+void operator_event_fw_task_gone(struct master *m, const struct fw_task *t);
 void operator_event_fw_task_updated(struct master *m, const struct fw_task *t,
 				    const json_t *status);
 void operator_event_agent_added(struct master *m, const struct m_agent *a);

@@ -38,6 +38,10 @@ void rm_handle_scheduler(struct master *m, struct evhttp_request *req);   /* /ap
 void rm_handle_operator(struct master *m, struct evhttp_request *req);    /* /api/v1 */
 void rm_handle_state(struct master *m, struct evhttp_request *req);       /* /master/state */
 void rm_handle_slaves(struct master *m, struct evhttp_request *req);      /* GET /master/slaves */
+/* Mesos's legacy endpoints (legacy-http.c), by the request's path: /master/frameworks,
+ * /master/tasks, /master/roles, /master/state-summary, /master/redirect, /master/flags (each
+ * also without /master), /version, /metrics/snapshot. */
+void rm_handle_legacy(struct master *m, struct evhttp_request *req);
 /* /api/berth/tasks/{id}/files/…: a task's sandbox, proxied to its agent. */
 void rm_handle_task_files(struct master *m, struct evhttp_request *req, const char *path);
 

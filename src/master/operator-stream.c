@@ -100,7 +100,69 @@ unsigned operator_stream_count(const struct master *m)
 
 bool rm_event_listeners(const struct master *m)
 {
-	return m->op_subs != NULL;
+	return m->op_subs != NULL || m->task_listener != NULL;
+}
+
+struct replay {
+	struct master *m;
+	const char *framework;
+};
+
+static void replay_task(const struct rm_task_view *t, void *ctx)
+{
+	struct replay *rp = ctx;
+	if (rp->m->task_listener && t->id && t->state)
+		rp->m->task_listener(rp->m->task_listener_ctx, t, rp->framework, t->state);
+	json_decref(t->discovery);
+}
+
+static const char *fw_name(const struct fw_task *t);
+
+void rm_task_listen(struct master *m, rm_task_listener_fn fn, void *ctx)
+{
+	m->task_listener = fn;
+	m->task_listener_ctx = ctx;
+	if (!fn)
+		return;
+	/* The live tasks, as though each had just changed. */
+	for (size_t c = 0; c < m->nclients; c++) {
+		struct replay rp = { m, m->clients[c]->name };
+		m->clients[c]->ops->each_task(m->clients[c]->ctx, true, replay_task, &rp);
+	}
+	const char *k;
+	void *v;
+	for (size_t i = 0; m->fw && hmap_next(&m->fw->tasks, &i, &k, &v);) {
+		const struct fw_task *t = v;
+		if (!t->fw || !t->state)
+			continue;
+		struct rm_task_view view;
+		fw_task_view(t, &view);
+		fn(ctx, &view, fw_name(t), t->state);
+	}
+}
+
+/* Tells the task listener, if any, of t's new state (NULL: forgotten). */
+static void tell_listener(struct master *m, const char *framework, const struct rm_task_view *t,
+			  const char *state)
+{
+	if (m->task_listener && t->id)
+		m->task_listener(m->task_listener_ctx, t, framework, state);
+}
+
+/* An external framework's name (FrameworkInfo.name), or "" when unknown. */
+static const char *fw_name(const struct fw_task *t)
+{
+	const char *n = t->fw ? json_string_value(json_object_get(t->fw->info, "name")) : NULL;
+	return n ? n : "";
+}
+
+void operator_event_fw_task_gone(struct master *m, const struct fw_task *t)
+{
+	if (!m->task_listener)
+		return;
+	struct rm_task_view v;
+	fw_task_view(t, &v);
+	tell_listener(m, fw_name(t), &v, NULL);
 }
 
 static bool anyone(const struct master *m)
@@ -250,6 +312,7 @@ static void task_announce(struct master *m, const struct rm_task_view *t)
 
 void rm_event_task_added(struct master *m, struct rm_client *c, const struct rm_task_view *t)
 {
+	tell_listener(m, c->name, t, t->state);
 	if (anyone(m))
 		task_announce(m, t);
 	else
@@ -259,6 +322,8 @@ void rm_event_task_added(struct master *m, struct rm_client *c, const struct rm_
 void rm_event_task_updated(struct master *m, struct rm_client *c, const struct rm_task_view *t,
 			   const char *state, const char *message)
 {
+	if (state)
+		tell_listener(m, c->name, t, state);
 	if (!anyone(m) || !state || !t->id) {
 		json_decref(t->discovery);
 		return;
@@ -312,6 +377,13 @@ void operator_event_fw_task_added(struct master *m, const char *task_id)
 void operator_event_fw_task_updated(struct master *m, const struct fw_task *t,
 				    const json_t *status)
 {
+	const char *state = json_string_value(json_object_get(status, "state"));
+	if (m->task_listener && state) {
+		struct rm_task_view v;
+		fw_task_view(t, &v);
+		v.state = state;
+		tell_listener(m, fw_name(t), &v, state);
+	}
 	if (!anyone(m) || !status)
 		return;
 	publish(m, operator_task_updated_v1(t->fw_id, json_deep_copy(status)), 0);

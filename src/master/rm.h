@@ -39,6 +39,14 @@ struct master_config {
 	double heartbeat_sec;
 	size_t max_body;
 	const char *hostname;      /* advertised in /v2/info, /v2/leader, /master/state */
+	/* The DNS server (src/dns, wired by src/server): off while dns_addr is NULL. */
+	const char *dns_addr;
+	uint16_t dns_port;
+	const char *dns_domain;    /* "mesos" */
+	const char *dns_resolvers; /* "IP[:PORT],…" for other names, or NULL: REFUSED */
+	double dns_ttl_sec;        /* 60 */
+	bool dns_soft;             /* berth dev's default address: when it cannot be bound
+				    * the master runs without DNS (a warning) */
 };
 
 #define MASTER_DEFAULT_MAX_BODY (1024 * 1024)
@@ -147,8 +155,12 @@ struct rm_task_view {
 	uint64_t staged_usec;       /* realtime; 0 unknown */
 	uint64_t started_usec;      /* realtime; 0 until RUNNING */
 	int healthy;                /* -1: no health checks or no result yet, else 0 or 1 */
+	bool has_health;            /* it has health checks (healthy -1: no result yet) */
 	const json_t *labels;       /* object {key: value} or NULL */
 	json_t *discovery;          /* DiscoveryInfo (protobuf JSON), taken; or NULL */
+	bool has_index;             /* a stateful app's instance: index is stable across */
+	unsigned index;             /* relaunches (DNS <index>.<app>.<framework>.<domain>) */
+	const char *app_id;         /* the built-in framework's app ("/prod/web"), or NULL */
 };
 typedef void (*rm_task_fn)(const struct rm_task_view *t, void *ctx);
 
@@ -230,6 +242,16 @@ bool rm_event_listeners(const struct master *m);
 void rm_event_task_added(struct master *m, struct rm_client *c, const struct rm_task_view *t);
 void rm_event_task_updated(struct master *m, struct rm_client *c, const struct rm_task_view *t,
 			   const char *state, const char *message);
+
+/* A task listener (the DNS module): told of every task change of every framework, built-in
+ * and external, as it happens. t is borrowed for the call (t->discovery too: not taken);
+ * framework is the framework's name; state the task's new state, or NULL when the master
+ * forgets the task without a status (its framework was removed). t->healthy is -1 when the
+ * task has no health checks or no result yet. One listener per master; fn NULL removes it.
+ * Registering calls fn at once for every live task (its current state). */
+typedef void (*rm_task_listener_fn)(void *ctx, const struct rm_task_view *t,
+				    const char *framework, const char *state);
+void rm_task_listen(struct master *m, rm_task_listener_fn fn, void *ctx);
 
 /* ---- metrics ---- */
 

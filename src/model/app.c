@@ -622,13 +622,7 @@ static void check_upgrade_strategy(struct ctx *c, bool stateful)
 			bad(c, "/upgradeStrategy/maximumOverCapacity",
 			    "must be 0 for an app with volumes");
 	}
-	json_t *mn = json_object_get(u, "minimumHealthCapacity");
-	json_t *mx = json_object_get(u, "maximumOverCapacity");
-	if (json_is_number(mn) && json_is_number(mx) && json_number_value(mn) >= 1.0 &&
-	    json_number_value(mx) <= 0.0)
-		bad(c, "/upgradeStrategy",
-		    "minimumHealthCapacity 1 with maximumOverCapacity 0 leaves no room to replace "
-		    "a task");
+	/* 1 with 0 is valid, as in Marathon: the replacement goes one over (compat.md §10.6). */
 }
 
 /* berth's extension: "preStop": {"command": "...", "timeoutSeconds": 30}, run in the task's

@@ -27,6 +27,8 @@
  */
 #include "net/http.h"
 
+/* before event2/keyvalq_struct.h, which defines its TAILQ macros only when sys/queue.h has not */
+#include <sys/queue.h> /* TAILQ_LAST, TAILQ_FOREACH over evhttp's header lists */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -43,7 +45,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/hmap.h"
 #include "base/mem.h"
 #include "base/metrics.h"
 #include "base/strbuf.h"
@@ -70,92 +71,108 @@ struct http_server {
 
 /* ---- observation ----
  *
- * Requests whose server has an observer are entered in `pending` (key: the request's
- * address) from arrival until their reply. evhttp keeps a request alive until the handler
- * replies, even when the client has left (it detaches it), so an entry normally ends with
- * the reply. An entry left behind (a handler that never replies) is replaced when its
- * address is reused, and every entry of a server goes with http_server_free. */
+ * What observe_end needs of a request (its server, arrival time and route) travels with the
+ * request itself, as an input header no client can send: its name starts with a control
+ * character, which no HTTP token may hold, and evhttp frees it with the request. So nothing
+ * is kept per request outside the request (libevent 2.1 gives a request no user data), there
+ * is no table to bound or to forget, and a request its handler never answers leaves nothing
+ * behind. observe_end empties the header's value once it has reported, and a handler that copies the
+ * input headers elsewhere (a proxy) skips names that start with it (HTTP_HIDDEN_HEADER_LEAD). */
 
-struct pending_req {
-	struct http_server *srv;
-	uint64_t start_usec;
-	const char *route;
-};
+#define OBSERVE_HEADER HTTP_HIDDEN_HEADER_LEAD "berth-observe"
 
-static struct hmap pending_reqs = HMAP_INIT;
+/* The header's value: the server, the arrival time and the route, each as 16 hex digits
+ * (printf and scanf would cost more than the rest of the observation). */
+#define OBSERVE_FIELDS 3
 
-static void pending_key(const struct evhttp_request *req, char *buf, size_t len)
+static void hex64_put(char *out, uint64_t v)
 {
-	snprintf(buf, len, "%p", (const void *)req);
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		out[i] = digits[v & 15];
+}
+
+static bool hex64_get(const char *in, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (int i = 0; i < 16; i++) {
+		char c = in[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') :
+			     c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
+		if (d == 16)
+			return false;
+		r = r << 4 | d;
+	}
+	*v = r;
+	return true;
+}
+
+/* The hidden header's entry among h, or NULL. Ours is appended on arrival, so it is found
+ * at the tail; a name whose first byte is not the lead is skipped without a comparison. */
+static struct evkeyval *observe_find(struct evkeyvalq *h)
+{
+	struct evkeyval *kv = TAILQ_LAST(h, evkeyvalq);
+	if (kv && kv->key[0] == HTTP_HIDDEN_HEADER_LEAD[0] && !strcmp(kv->key, OBSERVE_HEADER))
+		return kv;
+	TAILQ_FOREACH(kv, h, next)
+		if (kv->key[0] == HTTP_HIDDEN_HEADER_LEAD[0] && !strcmp(kv->key, OBSERVE_HEADER))
+			return kv;
+	return NULL;
 }
 
 static void observe_begin(struct http_server *srv, struct evhttp_request *req)
 {
+	/* A client that sends the name anyway (evhttp's parser lets a control character
+	 * through) must not be taken at its word: its header goes, observed or not. */
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	if (observe_find(h))
+		while (evhttp_remove_header(h, OBSERVE_HEADER) == 0)
+			;
 	if (!srv->observer)
 		return;
-	char key[32];
-	pending_key(req, key, sizeof(key));
-	struct pending_req *old = hmap_get(&pending_reqs, key);
-	if (!old && hmap_len(&pending_reqs) >= HTTP_OBSERVE_MAX_PENDING)
-		return;
-	struct pending_req *p = old ? old : xmalloc(sizeof(*p));
-	p->srv = srv;
-	p->start_usec = time_mono_usec();
-	p->route = NULL;
+	const char *route = NULL;
 	if (srv->route) {
 		_cleanup_free_ char *path = http_request_path(req);
 		if (path)
-			p->route = srv->route(evhttp_request_get_command(req), path, srv->route_ctx);
+			route = srv->route(evhttp_request_get_command(req), path, srv->route_ctx);
 	}
-	if (!old)
-		hmap_put(&pending_reqs, key, p);
+	char val[OBSERVE_FIELDS * 16 + 1];
+	hex64_put(val, (uint64_t)(uintptr_t)srv);
+	hex64_put(val + 16, time_mono_usec());
+	hex64_put(val + 32, (uint64_t)(uintptr_t)route);
+	val[OBSERVE_FIELDS * 16] = '\0';
+	evhttp_add_header(h, OBSERVE_HEADER, val);
 }
 
 /* Reports the reply to req's observer, if it has one. Call before the reply is sent. */
 static void observe_end(struct evhttp_request *req, int code, bool stream)
 {
-	if (hmap_len(&pending_reqs) == 0)
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv = h ? observe_find(h) : NULL;
+	if (!kv)
 		return;
-	char key[32];
-	pending_key(req, key, sizeof(key));
-	struct pending_req *p = hmap_del(&pending_reqs, key);
-	if (!p)
+	const char *val = kv->value;
+	uint64_t srvp = 0, start = 0, routep = 0;
+	bool ok = strlen(val) == OBSERVE_FIELDS * 16 && hex64_get(val, &srvp) &&
+		  hex64_get(val + 16, &start) && hex64_get(val + 32, &routep);
+	kv->value[0] = '\0'; /* observed: a second reply (a bug) is not counted again */
+	struct http_server *srv = (struct http_server *)(uintptr_t)srvp;
+	if (!ok || !srv || !srv->observer)
 		return;
 	uint64_t now = time_mono_usec();
 	struct http_observation ob = {
 		.method = http_method_name(evhttp_request_get_command(req)),
-		.route = p->route ? p->route : "other",
+		.route = routep ? (const char *)(uintptr_t)routep : "other",
 		.status = code,
-		.latency_usec = now > p->start_usec ? now - p->start_usec : 0,
+		.latency_usec = now > start ? now - start : 0,
 		.stream = stream,
 	};
-	struct http_server *srv = p->srv;
-	free(p);
-	if (srv->observer)
-		srv->observer(&ob, srv->observer_ctx);
-}
-
-/* Drops every pending entry of srv. */
-static void observe_forget(struct http_server *srv)
-{
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&pending_reqs, &i, &k, &v);) {
-		struct pending_req *p = v;
-		if (p->srv == srv) {
-			hmap_del(&pending_reqs, k);
-			free(p);
-		}
-	}
-	if (hmap_len(&pending_reqs) == 0)
-		hmap_release(&pending_reqs);
+	srv->observer(&ob, srv->observer_ctx);
 }
 
 void http_server_set_observer(struct http_server *srv, http_route_fn route, http_observer_fn obs,
 			      void *ctx)
 {
-	if (!obs)
-		observe_forget(srv);
 	srv->route = route;
 	srv->route_ctx = ctx;
 	srv->observer = obs;
@@ -323,7 +340,6 @@ void http_server_free(struct http_server *srv)
 {
 	if (!srv)
 		return;
-	observe_forget(srv);
 	evhttp_free(srv->http);
 	free(srv);
 }
@@ -533,7 +549,7 @@ const char *http_request_peer(struct evhttp_request *req)
 static void set_default_type(struct evhttp_request *req, const char *type)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	if (!evhttp_find_header(h, "Content-Type"))
+	if (type && !evhttp_find_header(h, "Content-Type"))
 		evhttp_add_header(h, "Content-Type", type);
 }
 
@@ -579,6 +595,12 @@ void http_reply_text(struct evhttp_request *req, int code, const char *text)
 {
 	reply_bytes(req, code, "text/plain; charset=utf-8", text ? text : "",
 		    text ? strlen(text) : 0);
+}
+
+void http_reply_bytes(struct evhttp_request *req, int code, const char *type, const char *data,
+		      size_t len)
+{
+	reply_bytes(req, code, type, data, len);
 }
 
 void http_add_header(struct evhttp_request *req, const char *key, const char *value)

@@ -48,9 +48,12 @@ void http_server_free(struct http_server *srv); /* accepts NULL */
  * route maps a request to a small fixed set of route labels ("/v2/apps/{id}") so that
  * hostile paths cannot multiply label values; it runs once per request, on arrival, and
  * must return a string that lives as long as the server (a literal), or NULL for "other".
- * The pending requests are tracked in a table of at most HTTP_OBSERVE_MAX_PENDING entries;
- * past that, requests are served but not observed. */
-#define HTTP_OBSERVE_MAX_PENDING 65536
+ * What the reply's observation needs travels in the request itself (a hidden input header,
+ * below), so nothing is kept per request outside it. */
+/* Input headers whose name starts with this are the server's own, never a client's (no HTTP
+ * header name holds a control character): a handler that forwards a request's headers
+ * (a proxy) skips them. */
+#define HTTP_HIDDEN_HEADER_LEAD "\x01"
 struct http_observation {
 	const char *method;    /* "GET", … */
 	const char *route;     /* route's answer, or "other" */
@@ -113,6 +116,9 @@ void http_reply_json(struct evhttp_request *req, int code, json_t *json);
 void http_reply_message(struct evhttp_request *req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void http_reply_text(struct evhttp_request *req, int code, const char *text);
+/* len bytes of data with Content-Type type (none if NULL; a header added before wins). */
+void http_reply_bytes(struct evhttp_request *req, int code, const char *type, const char *data,
+		      size_t len);
 /* Adds a response header before a reply call. */
 void http_add_header(struct evhttp_request *req, const char *key, const char *value);
 

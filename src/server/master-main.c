@@ -24,6 +24,19 @@ static const struct flag_spec specs[] = {
 		  "its tasks are replaced (default 15)" },
 	{ .name = "hostname", .kind = FLAG_STRING, .off = offsetof(struct master_config, hostname),
 	  .metavar = "NAME", .help = "name advertised as the leader (default: the machine's)" },
+	{ .name = "dns", .kind = FLAG_HOSTPORT, .off = offsetof(struct master_config, dns_addr),
+	  .off_port = offsetof(struct master_config, dns_port), .metavar = "ADDR:PORT",
+	  .help = "serve Mesos-DNS's names over UDP and TCP there (default off;\n"
+		  "berth dev: 127.0.0.1:8053)" },
+	{ .name = "dns-domain", .kind = FLAG_STRING,
+	  .off = offsetof(struct master_config, dns_domain), .def = "mesos", .metavar = "DOMAIN",
+	  .help = "the DNS domain of the tasks' names" },
+	{ .name = "dns-resolvers", .kind = FLAG_STRING,
+	  .off = offsetof(struct master_config, dns_resolvers), .metavar = "IP[:PORT],...",
+	  .help = "where to forward names outside the domain (default: none,\n"
+		  "such queries are REFUSED)" },
+	{ .name = "dns-ttl", .kind = FLAG_SECONDS, .off = offsetof(struct master_config, dns_ttl_sec),
+	  .def = "60", .max = 86400, .metavar = "SECONDS", .help = "the TTL of the DNS answers" },
 };
 
 const struct flag_table master_flags = { specs, ARRAY_SIZE(specs) };

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "net/route.h"
 #include "server/server-int.h"
+#include "ui/ui.h"
 
 #define M_GET (1u << 0)
 #define M_HEAD (1u << 1)
@@ -67,6 +68,7 @@ RM_ROUTE(rm_handle_scheduler)
 RM_ROUTE(rm_handle_operator)
 RM_ROUTE(rm_handle_state)
 RM_ROUTE(rm_handle_slaves)
+RM_ROUTE(rm_handle_legacy)
 
 static void r_task_files(struct server *s, struct evhttp_request *req,
 			 const struct route_args *a)
@@ -100,7 +102,43 @@ static void r_prometheus(struct server *s, struct evhttp_request *req,
 	server_metrics_render(s, req, true);
 }
 
+static void r_ui(struct server *s, struct evhttp_request *req, const struct route_args *a)
+{
+	_cleanup_free_ char *path = http_request_path(req);
+	ui_http_serve(req, path ? path : "/");
+}
+
 /* ---- the table ---- */
+
+static void r_dns_version(struct server *s, struct evhttp_request *req,
+			  const struct route_args *a)
+{
+	dns_http_version(s->dns, req);
+}
+
+static void r_dns_config(struct server *s, struct evhttp_request *req,
+			 const struct route_args *a)
+{
+	dns_http_config(s->dns, req);
+}
+
+static void r_dns_hosts(struct server *s, struct evhttp_request *req,
+			const struct route_args *a)
+{
+	dns_http_hosts(s->dns, req, a->v[0]);
+}
+
+static void r_dns_services(struct server *s, struct evhttp_request *req,
+			   const struct route_args *a)
+{
+	dns_http_services(s->dns, req, a->v[0]);
+}
+
+static void r_services(struct server *s, struct evhttp_request *req,
+		       const struct route_args *a)
+{
+	dns_http_services_v2(s->dns, req, a->v[0]);
+}
 
 static const struct route routes[] = {
 	{ "/ping", M_GET | M_HEAD, r_ping },
@@ -143,6 +181,32 @@ static const struct route routes[] = {
 	{ "/api/berth/agent/heartbeat", M_POST, r_rm_handle_agent_heartbeat },
 	{ "/api/berth/volumes", M_GET, r_apps_http_volumes },
 	{ "/api/berth/tasks/{id}/files/{op}", M_GET, r_task_files },
+	/* Mesos's legacy endpoints (master/legacy-http.c) */
+	{ "/metrics/snapshot", M_ANY, r_rm_handle_legacy },
+	{ "/version", M_ANY, r_rm_handle_legacy },
+	{ "/master/frameworks", M_ANY, r_rm_handle_legacy },
+	{ "/frameworks", M_ANY, r_rm_handle_legacy },
+	{ "/master/tasks", M_ANY, r_rm_handle_legacy },
+	{ "/tasks", M_ANY, r_rm_handle_legacy },
+	{ "/master/roles", M_ANY, r_rm_handle_legacy },
+	{ "/roles", M_ANY, r_rm_handle_legacy },
+	{ "/master/state-summary", M_ANY, r_rm_handle_legacy },
+	{ "/state-summary", M_ANY, r_rm_handle_legacy },
+	{ "/master/redirect", M_ANY, r_rm_handle_legacy },
+	{ "/redirect", M_ANY, r_rm_handle_legacy },
+	{ "/master/flags", M_ANY, r_rm_handle_legacy },
+	{ "/flags", M_ANY, r_rm_handle_legacy },
+	/* The console (docs/console.md): embedded assets. */
+	{ "/", M_GET | M_HEAD, r_ui },
+	{ "/ui", M_GET | M_HEAD, r_ui },
+	{ "/ui/{file}", M_GET | M_HEAD, r_ui },
+	/* Mesos-DNS's HTTP API (src/dns) */
+	{ "/v1/version", M_GET, r_dns_version },
+	{ "/v1/config", M_GET, r_dns_config },
+	{ "/v1/hosts/{host}", M_GET, r_dns_hosts },
+	{ "/v1/services/{service}", M_GET, r_dns_services },
+	/* berth's discovery watch (src/dns) */
+	{ "/v2/services/{id*}", M_GET, r_services },
 };
 
 static unsigned method_bit(enum evhttp_cmd_type m)

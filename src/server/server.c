@@ -48,6 +48,13 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 	rm_set_port(s->rm, port);
 	snprintf(s->leader, sizeof(s->leader), "%s:%u", mc->http_addr, (unsigned)port);
 	apps_set_leader(s->apps, s->leader, port);
+	struct master_config dc = *cfg;
+	dc.http_port = port;
+	r = dns_new(s->rm, &dc, &s->dns);
+	if (r < 0) {
+		server_free(s);
+		return r;
+	}
 	r = server_metrics_init(s);
 	if (r < 0) {
 		server_free(s);
@@ -69,12 +76,14 @@ void server_free(struct server *s)
 		event_free(s->tick);
 	/* What was read is committed and answered, every stream ends, then the HTTP server
 	 * goes; the frameworks give back what they hold before the ledger goes. */
+	dns_stop(s->dns);
 	rm_stop(s->rm);
 	apps_stop(s->apps);
 	/* The streams' on_close callbacks run now, while what they point at is alive. */
 	event_base_loop(s->base, EVLOOP_NONBLOCK);
 	http_server_free(s->http);
 	event_base_loop(s->base, EVLOOP_NONBLOCK);
+	dns_free(s->dns);
 	apps_free(s->apps);
 	rm_free(s->rm);
 	server_metrics_free(s);

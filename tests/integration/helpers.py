@@ -37,17 +37,34 @@ def free_port():
         return s.getsockname()[1]
 
 
-_port_block = {"next": 21000}
+def _port_slice():
+    """This pytest process's share of 21000-32000: all of it, or under pytest-xdist one slice
+    per worker (PYTEST_XDIST_WORKER=gwN of PYTEST_XDIST_WORKER_COUNT), so that agents of tests
+    running side by side never offer the same ports."""
+    lo, hi = 21000, 32000
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if worker.startswith("gw") and worker[2:].isdigit() and count > 1:
+        width = (hi - lo) // count
+        lo += int(worker[2:]) % count * width
+        hi = lo + width
+    return lo, hi
+
+
+_port_block = {"next": None}
 
 
 def port_range(size=100):
     """A block of ports for an agent's ports(*) resource, distinct from other agents' blocks in
     this session, below the kernel's ephemeral range (32768+). Returns (lo, hi)."""
+    first, last = _port_slice()
     while True:
+        if _port_block["next"] is None:
+            _port_block["next"] = first
         lo = _port_block["next"]
         _port_block["next"] += size
-        if _port_block["next"] > 32000:
-            _port_block["next"] = 21000
+        if _port_block["next"] > last:
+            _port_block["next"] = first
         hi = lo + size - 1
         if _range_free(lo, min(hi, lo + 4)):
             return lo, hi
@@ -124,7 +141,8 @@ class Api:
 
     # --- Marathon helpers ---
     def tasks(self, app_id):
-        r = self.get("/v2/apps%s/tasks" % app_id)
+        # embed=berth: berth's extras (each task's "index"), which these tests read.
+        r = self.get("/v2/apps%s/tasks?embed=berth" % app_id)
         assert r.status_code == 200, (r.status_code, r.text)
         return r.json()["tasks"]
 
@@ -132,7 +150,7 @@ class Api:
         return [t for t in self.tasks(app_id) if t.get("state") == "TASK_RUNNING"]
 
     def app(self, app_id):
-        r = self.get("/v2/apps%s" % app_id)
+        r = self.get("/v2/apps%s?embed=berth" % app_id)
         assert r.status_code == 200, (r.status_code, r.text)
         return r.json()["app"]
 
@@ -358,7 +376,7 @@ class SseClient:
     headers (a slow subscriber)."""
 
     def __init__(self, base_url, types=(), accept="text/event-stream", rcvbuf=None,
-                 read=True, timeout=10.0, method="GET"):
+                 read=True, timeout=10.0, method="GET", query=""):
         host, port = base_url.replace("http://", "").rstrip("/").split(":")
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
@@ -366,7 +384,7 @@ class SseClient:
         self.sock.settimeout(timeout)
         self.sock.connect((host, int(port)))
         self.t0 = time.monotonic()
-        q = "&".join("event_type=%s" % t for t in types)
+        q = "&".join(["event_type=%s" % t for t in types] + ([query] if query else []))
         path = "/v2/events" + ("?" + q if q else "")
         hdrs = "Host: %s:%s\r\n" % (host, port)
         if accept is not None:

@@ -70,8 +70,9 @@ def test_http_check_that_starts_failing_gets_the_task_replaced(one):
         a = api.app("/hweb")
         assert (a["tasksRunning"], a["tasksHealthy"], a["tasksUnhealthy"]) == (1, 1, 0), a
         # the event stream told the story
+        # Marathon 1.10's failed_health_check_event names the instance in "taskId"
         assert sse.wait_for(lambda ty, d: ty == "failed_health_check_event"
-                            and d["taskId"] == t["id"], 1)["appId"] == "/hweb"
+                            and d["taskId"] == r["instanceId"], 1)["appId"] == "/hweb"
         assert sse.wait_for(lambda ty, d: ty == "health_status_changed_event"
                             and d["instanceId"] == r["instanceId"] and d["alive"] is False, 1)
         sse.wait_for(lambda ty, d: ty == "status_update_event" and d["taskId"] == t["id"]

@@ -676,6 +676,12 @@ static void test_observed_requests(void **state)
 					     "Content-Length: %d\r\n\r\n", MAX_BODY + 1);
 	_cleanup_free_ char *r413 = roundtrip(big, strlen(big));
 	assert_true(str_has_prefix(r413, "HTTP/1.1 413"));
+	/* A client sending the server's hidden observation header is not believed: the request
+	 * is observed as any other (a forged server pointer would crash here). */
+	static const char forged[] = "GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+				     "\x01" "berth-observe: 0x10 1 0x20\r\n\r\n";
+	_cleanup_free_ char *rf = roundtrip(forged, sizeof(forged) - 1);
+	assert_true(str_has_prefix(rf, "HTTP/1.1 200"));
 
 	if (write(g.stop_pipe[1], "x", 1) != 1)
 		fail();
@@ -685,22 +691,22 @@ static void test_observed_requests(void **state)
 	struct metrics_family *lat = metrics_family_get(obs_reg, "berth_http_request_duration_seconds");
 	assert_non_null(req);
 	assert_non_null(lat);
-	assert_int_equal(metrics_series_count(metrics_series_getv(req, "GET", "/json", "200")), 2);
+	assert_int_equal(metrics_series_count(metrics_series_getv(req, "GET", "/json", "200")), 3);
 	assert_int_equal(metrics_series_count(metrics_series_getv(req, "DELETE", "other", "404")), 1);
 	assert_int_equal(metrics_series_count(metrics_series_getv(req, "GET", "/stream/{mode}", "200")), 1);
 	assert_int_equal(metrics_family_nseries(req), 3);
 	struct metrics_series *t = metrics_series_getv(lat, "GET", "/json");
-	assert_int_equal(metrics_series_count(t), 2);
+	assert_int_equal(metrics_series_count(t), 3);
 	assert_true(metrics_series_sum(t) >= 0 && metrics_series_sum(t) < 5);
 	assert_int_equal(metrics_family_nseries(lat), 3);
-	assert_int_equal(atomic_load(&obs_routes), 4);
+	assert_int_equal(atomic_load(&obs_routes), 5);
 
 	struct strbuf sb = STRBUF_INIT;
 	metrics_render_prometheus(obs_reg, &sb);
 	assert_non_null(strstr(strbuf_str(&sb),
-			       "berth_http_requests_total{method=\"GET\",route=\"/json\",status=\"200\"} 2\n"));
+			       "berth_http_requests_total{method=\"GET\",route=\"/json\",status=\"200\"} 3\n"));
 	assert_non_null(strstr(strbuf_str(&sb),
-			       "berth_http_request_duration_seconds_count{method=\"GET\",route=\"/json\"} 2\n"));
+			       "berth_http_request_duration_seconds_count{method=\"GET\",route=\"/json\"} 3\n"));
 	strbuf_release(&sb);
 }
 

@@ -1,0 +1,69 @@
+// Small plots of the last hour from the master's own metrics (GET /metrics), sampled by the
+// page every 10 s while it is open, kept in a bounded ring (360 samples = one hour).
+import { h } from './dom.js';
+import { get } from './api.js';
+
+const EVERY = 10000;
+const KEEP = 360;
+const ring = [];
+const subs = new Set();
+
+function sum(group, re) {
+  let n = 0;
+  for (const [k, v] of Object.entries(group || {})) if (re.test(k)) n += v.value ?? v.count ?? 0;
+  return n;
+}
+
+async function sample() {
+  try {
+    const m = await get('/metrics');
+    const s = {
+      t: Date.now(),
+      tasks: sum(m.gauges, /^berth\.tasks\{state="TASK_RUNNING"\}$/),
+      cpusUsed: sum(m.gauges, /^berth\.resources\.used\{resource="cpus"/),
+      cpus: sum(m.gauges, /^berth\.resources\{resource="cpus"/),
+      memUsed: sum(m.gauges, /^berth\.resources\.used\{resource="mem"/),
+      mem: sum(m.gauges, /^berth\.resources\{resource="mem"/),
+      updates: sum(m.counters, /status[._]updates/) + sum(m.meters, /status[._]updates/),
+    };
+    const prev = ring[ring.length - 1];
+    s.updatesPerSec = prev && s.updates >= prev.updates ? (s.updates - prev.updates) / ((s.t - prev.t) / 1000) : 0;
+    ring.push(s);
+    if (ring.length > KEEP) ring.shift();
+    for (const fn of subs) fn(ring);
+  } catch { /* the next tick tries again */ }
+}
+
+let started = false;
+export function startSampling() {
+  if (started) return;
+  started = true;
+  sample();
+  setInterval(sample, EVERY);
+}
+
+export function onSamples(fn) { subs.add(fn); fn(ring); return () => subs.delete(fn); }
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+// A sparkline of f over the ring, with its latest value and peak as text.
+export function plot(title, samples, f, unit) {
+  const W = 300; const H = 60;
+  const vals = samples.map(f);
+  const max = Math.max(1e-9, ...vals);
+  const last = vals.length ? vals[vals.length - 1] : 0;
+  const text = `${title}: ${fmtv(last)}${unit} now, peak ${fmtv(vals.length ? max : 0)}${unit} (${samples.length} samples)`;
+  const s = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', height: H, role: 'img', 'aria-label': text, preserveAspectRatio: 'none' });
+  if (vals.length > 1) {
+    const t0 = samples[0].t; const span = Math.max(1, samples[samples.length - 1].t - t0);
+    const pts = samples.map((x, i) => `${((x.t - t0) / span) * W},${H - 2 - (vals[i] / max) * (H - 4)}`).join(' ');
+    s.append(svg('polyline', { points: pts, fill: 'none', stroke: '#0b5cad', 'stroke-width': 2, 'vector-effect': 'non-scaling-stroke' }));
+  }
+  return h('div', { class: 'card' }, h('strong', {}, title), s, h('div', { class: 'barlabel' }, text));
+}
+function fmtv(v) { return Number.isInteger(v) ? String(v) : v.toFixed(2); }
