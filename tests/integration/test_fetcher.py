@@ -115,8 +115,12 @@ def test_seed_002_web_json_runs_as_written_uris_included(cluster, files):
     server on loopback (no outside network here), serving a stand-in statichttpserver."""
     import requests
     import shutil
+    import fcntl
     www, base = files
     (www / "statichttpserver").write_text(STATIC_SERVER)
+    # test_volumes.py's seed test uses the same volume directory; suites run side by side.
+    lockf = open("/tmp/berth-itest-webdata.lock", "w")
+    fcntl.flock(lockf, fcntl.LOCK_EX)
     shutil.rmtree(WEB_ROOT + "/webdata", ignore_errors=True)
     cluster.master()
     plug = cluster.volume_plugin(root=WEB_ROOT, driver="rexray")
@@ -146,3 +150,9 @@ def test_seed_002_web_json_runs_as_written_uris_included(cluster, files):
         assert cluster.m.api.delete("/v2/apps/webserver").status_code == 200
     finally:
         shutil.rmtree(WEB_ROOT + "/webdata", ignore_errors=True)
+        for d in (WEB_ROOT, os.path.dirname(WEB_ROOT)):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+        lockf.close()
