@@ -35,6 +35,13 @@ def need(*ctrls):
     v = cg_version()
     if v == 0:
         pytest.skip("no cgroup hierarchy (v1 or v2) mounted at %s" % ROOT)
+    probe = (ROOT if v == 2 else ROOT / "memory") / ("berth-itest-probe-%d" % os.getpid())
+    try:
+        os.mkdir(probe)
+        os.rmdir(probe)
+    except OSError as e:
+        pytest.skip("cannot create cgroups under %s: %s (a read-only cgroupfs, as in many "
+                    "containers)" % (probe.parent, e.strerror))
     for c in ctrls:
         if v == 1 and not (ROOT / c).is_dir():
             pytest.skip("cgroup v1 controller '%s' not mounted under %s" % (c, ROOT))
