@@ -57,6 +57,28 @@ def cleanup(tag, work):
         time.sleep(0.1)
 
 
+def remove_cgroups(parent):
+    """The cgroups the killed shims left (they were SIGKILLed, so nobody removed them)."""
+    root = "/sys/fs/cgroup"
+    dirs = [os.path.join(root, parent)] + [os.path.join(root, c, parent) for c in
+                                           ("memory", "cpu", "pids", "cpuacct", "blkio")]
+    for d in dirs:
+        if not os.path.isdir(d):
+            continue
+        for sub in os.listdir(d):
+            if os.path.isdir(os.path.join(d, sub)):
+                for _ in range(50):
+                    try:
+                        os.rmdir(os.path.join(d, sub))
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+
+
 def supports(berth, sub, flag):
     try:
         p = subprocess.run([berth, sub, "--help"], capture_output=True, timeout=10)
@@ -72,30 +94,40 @@ def main():
     ap.add_argument("--instances", type=int, default=1000)
     ap.add_argument("--split", action="store_true", help="separate master and agent processes")
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--isolation", default=None,
+                    help="the agent's --isolation (with --split), e.g. cgroups,namespaces")
+    ap.add_argument("--cgroups-parent", default=None,
+                    help="the agent's --cgroups-parent (default: one per run, removed after)")
     o = ap.parse_args()
 
     n = o.instances
     tag = str(uuid.uuid4())
     work = os.path.realpath(o.work)
     os.makedirs(work, exist_ok=True)
-    marker = os.path.join(work, "marker-%s" % ("split" if o.split else "dev"))
+    # Per run (run.sh may run the same mode several times in one work dir).
+    marker = os.path.join(work, "marker-%s-%s" % ("split" if o.split else "dev", tag[:8]))
     resources = ("cpus(*):%d; mem(*):%d; disk(*):100000; ports(*):[31000-32000]"
                  % (max(4, n // 100), max(4096, n * 2)))
     http_port = free_port()
     base = "http://127.0.0.1:%d" % http_port
     daemons = []
     mode = "split" if o.split else "dev"
+    if o.isolation and not o.split:
+        raise SystemExit("bench: --isolation needs --split")
     try:
         if o.split:
             agent_port = free_port()
             master = Daemon([o.berth, "master", "--http", "127.0.0.1:%d" % http_port,
-                             "--store", "sqlite:%s/split-state.db" % work],
+                             "--store", "sqlite:%s/split-state-%s.db" % (work, tag[:8])],
                             os.path.join(work, "master.log"), tag)
             daemons.append(master)
             wait_until(lambda: http("GET", base + "/ping", timeout=2)[0] == 200, 20, "/ping")
             agent = Daemon([o.berth, "agent", "--master", base, "--http",
                             "127.0.0.1:%d" % agent_port, "--work-dir",
-                            os.path.join(work, "agent"), "--resources", resources],
+                            os.path.join(work, "agent-" + tag[:8]), "--resources", resources]
+                           + (["--isolation", o.isolation, "--cgroups-parent",
+                               o.cgroups_parent or "berth-bench-%s" % tag[:8]]
+                              if o.isolation else []),
                            os.path.join(work, "agent.log"), tag)
             daemons.append(agent)
             master_pid, agent_pid = master.p.pid, agent.p.pid
@@ -165,7 +197,8 @@ def main():
 
         print("--- berth %s (%s), %d instances" % (mode, "master + agent in one process"
                                                    if mode == "dev" else
-                                                   "separate master and agent", n))
+                                                   "separate master and agent", n)
+              + (", agent --isolation %s" % o.isolation if o.isolation else ""))
         print("POST answered (app stored)         %8.3f s" % t_ack)
         if t_marked is not None:
             print("%d marker lines (really started)  %8.3f s   %6.0f tasks/s"
@@ -197,6 +230,8 @@ def main():
         for d in reversed(daemons):
             d.stop()
         cleanup(tag, work)
+        if o.isolation:
+            remove_cgroups(o.cgroups_parent or "berth-bench-%s" % tag[:8])
 
 
 if __name__ == "__main__":

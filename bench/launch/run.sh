@@ -3,7 +3,8 @@
 # does it cost in memory? Prints the figures beside the machine's spawn floor and the
 # conditions they were taken in. See bench/README.md.
 #
-#   bench/launch/run.sh [N]        (default N=1000; SPLIT=0 skips the master+agent variant)
+#   bench/launch/run.sh [N]        (default N=1000; SPLIT=0 skips the master+agent variant,
+#                                   ISO=0 the isolated-vs-plain rounds, which need root)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -46,4 +47,16 @@ $PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N
 if [ "$SPLIT" = 1 ]; then
 	echo
 	$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N" --split
+fi
+if [ "${ISO:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
+	# The same launch with every task in its own cgroup and pid+mount namespaces, against
+	# the plain one, alternating (plain, isolated, plain, isolated) so that load elsewhere
+	# on the machine hits both alike.
+	for round in 1 2; do
+		echo
+		$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N" --split
+		echo
+		$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N" \
+			--split --isolation cgroups,namespaces
+	done
 fi

@@ -245,6 +245,9 @@ void agent_http_handle(struct evhttp_request *req, void *ctx)
 		files_browse(a, req);
 	else if (!strcmp(path, "/files/read"))
 		files_read(a, req);
+	else if (!strcmp(path, "/monitor/statistics") ||
+		 !strcmp(path, "/monitor/statistics.json"))
+		http_reply_json(req, 200, agent_isolation_statistics(a));
 	else
 		http_reply_message(req, 404, "Not found");
 }

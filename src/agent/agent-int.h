@@ -135,6 +135,12 @@ struct agent {
 	size_t nactivated;
 	struct agent_vrm *removals; /* REMOVE_VOLUME calls in flight (at most AGENT_MAX_REMOVALS) */
 	size_t nremovals;
+	/* Isolation (agent-isolation.c) */
+	char *cg_root, *cg_parent; /* always set after init */
+	char *cg_name_buf;         /* the name in the spec being written */
+	int cg_version;            /* EXEC_CG_V1/V2; 0 = no cgroups */
+	uint64_t cg_pids_max;
+	bool cg_cfs, ns_isolation, switch_user;
 };
 
 /* agent-task.c */
@@ -241,3 +247,30 @@ void agent_http_handle(struct evhttp_request *req, void *ctx);
 /* agent-cred.c: reads --credential FILE into "Basic …" (*authorization, malloc'd).
  * 0, or -errno with the reason logged (never the secret). */
 int agent_credential_load(const char *path, char **authorization);
+/* agent-isolation.c */
+struct agent_config;
+struct exec_spec;
+/* --isolation LIST into its two switches. 0 or -EINVAL with err set. */
+int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, char *err,
+			  size_t errsize);
+/* The isolation flags into a; -EINVAL (bad flag) or -ENOENT (cgroups asked for, none
+ * mounted), logged. */
+int agent_isolation_init(struct agent *a, const struct agent_config *cfg);
+void agent_isolation_free(struct agent *a);
+/* cpu shares (1024 a cpu, at least 2), CFS quota per 100 ms (cfs only; at least 1 ms) and
+ * memory limit (at least 32 MiB) for a task's cpus and mem (MiB), as Mesos sets them. */
+void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *shares,
+			    uint64_t *quota_us, uint64_t *mem_bytes);
+/* Fills es's cgroup, namespace and user fields for task t of spec (es's strings borrow from
+ * a and spec until the next call). 0, or -errno with the task's failure message in msg. */
+int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
+			 struct exec_spec *es, char *msg, size_t msgsize);
+/* Removes task t's cgroup if its shim left one (killed, or the task died while the agent
+ * was down): its processes are killed. */
+void agent_isolation_cleanup(struct agent *a, const struct agent_task *t);
+/* GET /monitor/statistics: Mesos's array of {executor_id, executor_name, framework_id,
+ * source, statistics} for every running task that has a cgroup (none without
+ * --isolation cgroups). */
+json_t *agent_isolation_statistics(struct agent *a);
+/* "Failed to fetch '<uri>': <berth-fetcher's message>" for t's URI index (0-based). */
+void agent_fetch_failure(const struct agent_task *t, int index, char *msg, size_t size);

@@ -166,12 +166,46 @@ static void task_report_end(struct agent_task *t, bool agent_was_down)
 	char msg[256], sname[32];
 	int r = exec_status_read(t->meta_dir, &st);
 	bool killed = t->kill_requested || (r == 0 && st.killed);
+	/* Whatever the shim left (it was killed, or died with the agent down): gone now. */
+	agent_isolation_cleanup(t->agent, t);
 
 	if (t->fenced || (r == 0 && st.fenced)) {
 		/* By our fence, or by the shim's own (the lease ran out while we were away). */
 		snprintf(msg, sizeof(msg), "Fenced: lost the master for %g s", t->agent->lease_sec);
 		task_report(t, "TASK_FAILED", msg, "REASON_EXECUTOR_TERMINATED", -1, 0);
 		log_info("agent", "task '%s' fenced", t->id);
+		return;
+	}
+	if (r == 0 && st.oom && !killed) {
+		/* Mesos's memory isolator's words (cgroups/mem). */
+		snprintf(msg, sizeof(msg),
+			 "Memory limit exceeded: Requested: %lluMB Maximum Used: %lluMB",
+			 (unsigned long long)(st.mem_limit >> 20),
+			 (unsigned long long)((st.mem_max ? st.mem_max : st.mem_limit) >> 20));
+		task_report(t, "TASK_FAILED", msg, "REASON_CONTAINER_LIMITATION_MEMORY",
+			    st.state == EXEC_EXITED ? st.exit_code : -1,
+			    st.state == EXEC_SIGNALED ? st.signal : 0);
+		log_info("agent", "task '%s' killed by the OOM killer: %s", t->id, msg);
+		return;
+	}
+	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.cgroup) {
+		snprintf(msg, sizeof(msg), "Failed to create the task's cgroup under '%s': %s",
+			 t->agent->cg_root, strerror(st.error));
+		task_report(t, "TASK_FAILED", msg, "REASON_CONTAINER_LAUNCH_FAILED", -1, 0);
+		log_info("agent", "task '%s': %s", t->id, msg);
+		return;
+	}
+	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.fetch > 0) {
+		agent_fetch_failure(t, st.fetch - 1, msg, sizeof(msg));
+		task_report(t, "TASK_FAILED", msg, "REASON_FETCHER_FAILED", -1, 0);
+		log_info("agent", "task '%s': %s", t->id, msg);
+		return;
+	}
+	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.user) {
+		snprintf(msg, sizeof(msg), "Failed to switch to the task's user: %s",
+			 strerror(st.error));
+		task_report(t, "TASK_FAILED", msg, "REASON_CONTAINER_LAUNCH_FAILED", -1, 0);
+		log_info("agent", "task '%s': %s", t->id, msg);
 		return;
 	}
 	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.volume > 0) {
@@ -587,7 +621,7 @@ static void free_strv(char **v, size_t n)
 
 /* Writes the spec and starts the shim. 0 or -errno; on failure nothing is left running. */
 static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
-		      struct exec_check *checks, size_t nchecks)
+		      struct exec_check *checks, size_t nchecks, char *msg, size_t msgsize)
 {
 	struct exec_spec es = { 0 };
 	char **env = NULL;
@@ -625,6 +659,28 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	 * find one from its start. */
 	if (es.nvolumes)
 		es.lease_file = a->lease_path;
+	/* The TaskSpec's "fetch" (agent-protocol.md §2): into the sandbox before the task. */
+	struct exec_fetch fetch[EXEC_SPEC_MAX_FETCH];
+	json_t *jf = json_object_get(spec, "fetch");
+	size_t fi;
+	json_t *fx;
+	json_array_foreach(jf, fi, fx) {
+		const char *uri = json_string_value(json_object_get(fx, "uri"));
+		if (!uri || !*uri || es.nfetch >= EXEC_SPEC_MAX_FETCH)
+			continue;
+		const char *outf = json_string_value(json_object_get(fx, "output_file"));
+		fetch[es.nfetch++] = (struct exec_fetch){
+			.uri = uri, .output = outf && *outf ? outf : NULL,
+			.extract = json_is_true(json_object_get(fx, "extract")),
+			.executable = json_is_true(json_object_get(fx, "executable")) };
+	}
+	es.fetch = fetch;
+	r = agent_isolation_spec(a, t, spec, &es, msg, msgsize);
+	if (r < 0) {
+		free(args);
+		free_strv(env, es.nenv);
+		return r;
+	}
 
 	char *spec_path = xasprintf("%s/spec", t->meta_dir);
 	r = es.nvolumes ? agent_lease_publish(a) : 0; /* no shim without its lease */
@@ -763,11 +819,12 @@ static int task_start(struct agent *a, struct agent_task *t, json_t *spec,
 		      struct exec_check *checks, size_t nchecks)
 {
 	const char *id = t->id;
-	int r = task_spawn(a, t, spec, checks, nchecks);
+	char msg[256] = "";
+	int r = task_spawn(a, t, spec, checks, nchecks, msg, sizeof(msg));
 	if (r < 0) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "Failed to launch the executor '%s': %s",
-			 a->executor_path, strerror(-r));
+		if (!msg[0])
+			snprintf(msg, sizeof(msg), "Failed to launch the executor '%s': %s",
+				 a->executor_path, strerror(-r));
 		log_error("agent", "task '%s': %s", id, msg);
 		task_close_watch(t);
 		task_report(t, "TASK_FAILED", msg, "REASON_EXECUTOR_TERMINATED", -1, 0);

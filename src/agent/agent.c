@@ -179,6 +179,10 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	a->attributes = xstrdup(cfg->attributes ? cfg->attributes : "");
 	a->executor_path = cfg->executor_path ? xstrdup(cfg->executor_path) : default_executor();
 	a->agent_id = read_agent_id(wd);
+	if ((r = agent_isolation_init(a, cfg)) < 0) {
+		agent_free(a);
+		return r;
+	}
 
 	r = http_server_new(base, cfg->http_addr, cfg->http_port, AGENT_MAX_BODY,
 			    agent_http_handle, a, &a->http);
@@ -233,6 +237,7 @@ void agent_free(struct agent *a)
 	if (a->authorization)
 		explicit_bzero(a->authorization, strlen(a->authorization));
 	free(a->authorization);
+	agent_isolation_free(a);
 	free(a->resources);
 	free(a->attributes);
 	free(a->hostname);
@@ -277,6 +282,26 @@ static const struct flag_spec specs[] = {
 	{ .name = "volume-plugin-timeout", .kind = FLAG_MILLIS,
 	  .off = offsetof(struct agent_config, plugin_timeout_ms), .max = 3600,
 	  .metavar = "SECONDS", .help = "bound on each volume plugin call (default 30)" },
+	{ .name = "isolation", .kind = FLAG_STRING, .off = offsetof(struct agent_config, isolation),
+	  .def = "none", .metavar = "LIST",
+	  .help = "what each task is confined by: cgroups (cpu shares, memory,\n"
+		  "pids limits), namespaces (pid + mount, private /tmp), comma-separated;\n"
+		  "Mesos's names (cgroups/cpu, namespaces/pid, posix/mem, ...) work too" },
+	{ .name = "cgroups-root", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, cgroups_root), .def = "/sys/fs/cgroup",
+	  .metavar = "DIR", .help = "where the cgroup hierarchy (v1 or v2) is mounted" },
+	{ .name = "cgroups-parent", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, cgroups_parent), .def = "berth",
+	  .metavar = "NAME", .help = "the cgroup the tasks' cgroups are made in" },
+	{ .name = "cgroups-pids-max", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, cgroups_pids_max), .def = "4096",
+	  .metavar = "N", .help = "processes and threads a task may have (0 = no limit)" },
+	{ .name = "cgroups-enable-cfs", .kind = FLAG_BOOL,
+	  .off = offsetof(struct agent_config, cgroups_enable_cfs),
+	  .help = "cap each task's cpu at its cpus (CFS quota), not only its share" },
+	{ .name = "switch-user", .kind = FLAG_BOOL,
+	  .off = offsetof(struct agent_config, switch_user),
+	  .help = "run tasks as their app's user (Marathon's `user`)" },
 };
 
 const struct flag_table agent_flags = { specs, ARRAY_SIZE(specs) };

@@ -4,6 +4,7 @@
  * reattaches to running shims after its own restart. */
 #pragma once
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct agent_config {
@@ -19,6 +20,13 @@ struct agent_config {
 	const char *credential;        /* --credential FILE for the master, or NULL */
 	uint32_t plugin_timeout_ms;    /* each volume plugin call; 0 = $BERTH_VOLUME_PLUGIN_TIMEOUT_MS
 					* or 30000 */
+	/* Isolation (docs/isolation.md): "none", "cgroups", "namespaces", comma-separated. */
+	const char *isolation;
+	const char *cgroups_root;      /* NULL = /sys/fs/cgroup */
+	const char *cgroups_parent;    /* NULL = "berth" */
+	const char *cgroups_pids_max;  /* a number; NULL = 4096; "0" = no limit */
+	bool cgroups_enable_cfs;       /* a CFS quota from cpus, besides the shares */
+	bool switch_user;              /* run tasks as their app's `user` */
 };
 
 struct agent;

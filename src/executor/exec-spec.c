@@ -94,6 +94,13 @@ static void put_u32(struct out_buf *o, const char *k, uint32_t v)
 	put_kv(o, k, v ? num : "0");
 }
 
+static void put_u64(struct out_buf *o, const char *k, uint64_t v)
+{
+	char num[24];
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+	put_kv(o, k, num);
+}
+
 static void put_check(struct out_buf *o, const struct exec_check *c)
 {
 	put_kv(o, "check", c->readiness ? "ready" : "health");
@@ -191,6 +198,35 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 			o.err = o.err ? o.err : -EINVAL;
 		put_kv(&o, "lease", s->lease_file);
 	}
+	if (s->cg_root) {
+		if (s->cg_root[0] != '/' || !s->cg_name || !*s->cg_name)
+			o.err = o.err ? o.err : -EINVAL;
+		put_kv(&o, "cg.root", s->cg_root);
+		put_kv(&o, "cg.name", s->cg_name ? s->cg_name : "");
+		put_u64(&o, "cg.cpu_shares", s->cg_cpu_shares);
+		put_u64(&o, "cg.cfs_quota_us", s->cg_cfs_quota_us);
+		put_u64(&o, "cg.cfs_period_us", s->cg_cfs_period_us);
+		put_u64(&o, "cg.mem_bytes", s->cg_mem_bytes);
+		put_u64(&o, "cg.pids_max", s->cg_pids_max);
+	}
+	if (s->isolate)
+		put_kv(&o, "isolate", "1");
+	if (s->nfetch > EXEC_SPEC_MAX_FETCH)
+		o.err = o.err ? o.err : -E2BIG;
+	for (size_t i = 0; i < s->nfetch && !o.err; i++) {
+		const struct exec_fetch *f = &s->fetch[i];
+		if (!f->uri || !*f->uri) {
+			o.err = -EINVAL;
+			break;
+		}
+		put_kv(&o, "fetch", f->uri);
+		put_kv(&o, "f.extract", f->extract ? "1" : "0");
+		put_kv(&o, "f.exec", f->executable ? "1" : "0");
+		if (f->output)
+			put_kv(&o, "f.out", f->output);
+	}
+	if (s->user)
+		put_kv(&o, "user", s->user);
 	for (size_t i = 0; i < s->nargs; i++)
 		put_kv(&o, "arg", s->args[i]);
 	for (size_t i = 0; i < s->nenv; i++) {
@@ -215,6 +251,7 @@ void exec_spec_release(struct exec_spec *s)
 	free(s->env);
 	free(s->checks);
 	free(s->volumes);
+	free(s->fetch);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }
@@ -232,6 +269,20 @@ static int parse_u32(const char *v, uint32_t *out)
 			return -EINVAL;
 	}
 	*out = (uint32_t)x;
+	return 0;
+}
+
+static int parse_u64(const char *v, uint64_t *out)
+{
+	uint64_t x = 0;
+	if (!*v || strlen(v) > 19)
+		return -EINVAL;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return -EINVAL;
+		x = x * 10 + (uint64_t)(*v - '0');
+	}
+	*out = x;
 	return 0;
 }
 
@@ -329,7 +380,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	out->env = calloc(nstr / 2 + 1, sizeof(char *));
 	out->checks = calloc(EXEC_SPEC_MAX_CHECKS, sizeof(*out->checks));
 	out->volumes = calloc(EXEC_SPEC_MAX_VOLUMES, sizeof(*out->volumes));
-	if (!out->args || !out->env || !out->checks || !out->volumes) {
+	out->fetch = calloc(EXEC_SPEC_MAX_FETCH, sizeof(*out->fetch));
+	if (!out->args || !out->env || !out->checks || !out->volumes || !out->fetch) {
 		exec_spec_release(out);
 		return -ENOMEM;
 	}
@@ -356,6 +408,44 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			out->health_dir = v;
 		else if (!strcmp(k, "lease"))
 			out->lease_file = v;
+		else if (!strcmp(k, "cg.root"))
+			out->cg_root = v;
+		else if (!strcmp(k, "cg.name"))
+			out->cg_name = v;
+		else if (!strcmp(k, "user"))
+			out->user = v;
+		else if (!strcmp(k, "fetch")) {
+			if (out->nfetch >= EXEC_SPEC_MAX_FETCH || !*v)
+				goto bad;
+			out->fetch[out->nfetch++].uri = v;
+		} else if (!strncmp(k, "f.", 2)) {
+			if (!out->nfetch)
+				goto bad;
+			struct exec_fetch *f = &out->fetch[out->nfetch - 1];
+			if (!strcmp(k, "f.out"))
+				f->output = v;
+			else if ((strcmp(k, "f.extract") && strcmp(k, "f.exec")) ||
+				 (strcmp(v, "0") && strcmp(v, "1")))
+				goto bad;
+			else if (!strcmp(k, "f.extract"))
+				f->extract = v[0] == '1';
+			else
+				f->executable = v[0] == '1';
+		}
+		else if (!strcmp(k, "isolate")) {
+			if (strcmp(v, "0") && strcmp(v, "1"))
+				goto bad;
+			out->isolate = v[0] == '1';
+		} else if (!strncmp(k, "cg.", 3)) {
+			uint64_t *dst = !strcmp(k, "cg.cpu_shares")     ? &out->cg_cpu_shares
+					: !strcmp(k, "cg.cfs_quota_us")  ? &out->cg_cfs_quota_us
+					: !strcmp(k, "cg.cfs_period_us") ? &out->cg_cfs_period_us
+					: !strcmp(k, "cg.mem_bytes")     ? &out->cg_mem_bytes
+					: !strcmp(k, "cg.pids_max")      ? &out->cg_pids_max
+									 : NULL;
+			if (!dst || parse_u64(v, dst))
+				goto bad;
+		}
 		else if (!strcmp(k, "shell")) {
 			if (strcmp(v, "0") && strcmp(v, "1"))
 				goto bad;
@@ -412,6 +502,10 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	if (out->nvolumes && !volume_valid(&out->volumes[out->nvolumes - 1]))
 		goto bad;
 	if (out->lease_file && (out->lease_file[0] != '/' || !out->nvolumes))
+		goto bad;
+	if (out->cg_root && (out->cg_root[0] != '/' || !out->cg_name || !*out->cg_name))
+		goto bad;
+	if (out->user && !*out->user)
 		goto bad;
 	return 0;
 bad:

@@ -22,7 +22,14 @@
  * volume without one: nothing is bind-mounted, the task uses the source itself) and "v.ro"
  * ("0"/"1"). A spec with volumes makes the shim run the task in a private mount namespace.
  * "lease" (optional, only with volumes): the agent's lease file (absolute), which the shim
- * enforces (exec-lease.h). */
+ * enforces (exec-lease.h).
+ * The task's cgroup (exec-cgroup.h; optional): "cg.root" (the hierarchy's root, absolute) and
+ * "cg.name" (relative to it), then the limits, each optional ("0" = none): "cg.cpu_shares",
+ * "cg.cfs_quota_us", "cg.cfs_period_us", "cg.mem_bytes", "cg.pids_max".
+ * "isolate" (optional): "1" runs the task in new pid and mount namespaces with a private
+ * /tmp and no_new_privs; "user" (optional): the user name the task runs as.
+ * A URI to fetch into the sandbox before the task starts (berth-fetcher) is "fetch" = the URI,
+ * followed by "f.extract", "f.exec" ("0"/"1") and "f.out" (optional: the file's name). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +41,14 @@
 #define EXEC_SPEC_MAX_CHECKS 32u
 #define EXEC_CHECK_MAX_STATUS 16u
 #define EXEC_SPEC_MAX_VOLUMES 64u
+#define EXEC_SPEC_MAX_FETCH 64u
+
+/* One URI fetched into the sandbox before the task starts. */
+struct exec_fetch {
+	const char *uri;
+	const char *output; /* NULL: the URI's last path segment */
+	int extract, executable;
+};
 
 enum exec_check_proto { EXEC_CHECK_HTTP, EXEC_CHECK_HTTPS, EXEC_CHECK_TCP, EXEC_CHECK_COMMAND };
 
@@ -84,6 +99,13 @@ struct exec_spec {
 	struct exec_volume *volumes; /* nvolumes entries; serialize borrows, parse allocates */
 	size_t nvolumes;
 	const char *lease_file;    /* optional, with volumes only; absolute (exec-lease.h) */
+	const char *cg_root;       /* optional: the task's cgroup (exec-cgroup.h); absolute */
+	const char *cg_name;       /* with cg_root: relative to it */
+	uint64_t cg_cpu_shares, cg_cfs_quota_us, cg_cfs_period_us, cg_mem_bytes, cg_pids_max;
+	int isolate;               /* pid + mount namespaces, private /tmp, no_new_privs */
+	struct exec_fetch *fetch;  /* nfetch entries; serialize borrows, parse allocates */
+	size_t nfetch;
+	const char *user;          /* optional: run the task as this user */
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 

@@ -18,9 +18,10 @@ static const char *const state_names[] = {
 int exec_status_format(const struct exec_status *st, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "state=%s\npid=%d\nexit_code=%d\nsignal=%d\nkilled=%d\nerror=%d\n"
-			 "volume=%d\nfenced=%d\n",
+			 "volume=%d\nfenced=%d\ncgroup=%d\nuser=%d\nfetch=%d\noom=%d\nmem_limit=%llu\nmem_max=%llu\n",
 			 state_names[st->state], st->pid, st->exit_code, st->signal,
-			 st->killed, st->error, st->volume, st->fenced);
+			 st->killed, st->error, st->volume, st->fenced, st->cgroup, st->user, st->fetch, st->oom,
+			 (unsigned long long)st->mem_limit, (unsigned long long)st->mem_max);
 	if (n < 0 || (size_t)n >= size)
 		return -E2BIG;
 	return n;
@@ -79,6 +80,27 @@ int exec_status_parse(const char *text, struct exec_status *st)
 				dst = &st->volume;
 			else if (klen == 6 && !memcmp(p, "fenced", 6))
 				dst = &st->fenced;
+			else if (klen == 6 && !memcmp(p, "cgroup", 6))
+				dst = &st->cgroup;
+			else if (klen == 4 && !memcmp(p, "user", 4))
+				dst = &st->user;
+			else if (klen == 5 && !memcmp(p, "fetch", 5))
+				dst = &st->fetch;
+			else if (klen == 3 && !memcmp(p, "oom", 3))
+				dst = &st->oom;
+			else if ((klen == 9 && !memcmp(p, "mem_limit", 9)) ||
+				 (klen == 7 && !memcmp(p, "mem_max", 7))) {
+				char tmp[24], *end;
+				if (vlen == 0 || vlen >= sizeof(tmp))
+					return -EINVAL;
+				memcpy(tmp, v, vlen);
+				tmp[vlen] = '\0';
+				errno = 0;
+				unsigned long long x = strtoull(tmp, &end, 10);
+				if (errno || *end)
+					return -EINVAL;
+				*(klen == 9 ? &st->mem_limit : &st->mem_max) = x;
+			}
 			if (dst && parse_int(v, vlen, dst))
 				return -EINVAL;
 		}
@@ -132,7 +154,7 @@ int exec_file_replace(const char *dir, const char *name, const char *data, size_
 
 int exec_status_write(const char *dir, const struct exec_status *st, int durable)
 {
-	char buf[256];
+	char buf[512];
 	int n = exec_status_format(st, buf, sizeof(buf));
 	if (n < 0)
 		return n;
@@ -165,7 +187,7 @@ static int read_small(const char *path, char *buf, size_t size)
 
 int exec_status_read(const char *dir, struct exec_status *st)
 {
-	char path[PATH_MAX], buf[512];
+	char path[PATH_MAX], buf[1024];
 	if ((size_t)snprintf(path, sizeof(path), "%s/status", dir) >= sizeof(path))
 		return -ENAMETOOLONG;
 	int r = read_small(path, buf, sizeof(buf));

@@ -8,6 +8,12 @@
  *                mounted; 0 = the failure was not a volume's)
  *   fenced=0|1  the shim itself killed the task (or did not start it) because the agent's
  *               volume lease ran out (exec-lease.h); killed=1 too
+ *   cgroup=0|1  (exec_failed only) the task's cgroup could not be made (error= says why)
+ *   fetch=<n>   (exec_failed only) 1-based index of the spec's URI that could not be
+ *               fetched; berth-fetcher's message is in <meta>/fetch_error
+ *   user=0|1    (exec_failed only) the spec's user could not be switched to
+ *   oom=0|1     the task's cgroup saw an OOM kill (exec-cgroup.h); with it
+ *   mem_limit=<bytes> mem_max=<bytes>  the memory limit and the largest usage (0: unknown)
  * A reader that finds no file knows the shim has not started the task yet. */
 #pragma once
 #include <stdint.h>
@@ -24,6 +30,11 @@ struct exec_status {
 	int error;
 	int volume; /* see "volume=" above */
 	int fenced; /* see "fenced=" above */
+	int oom;    /* see "oom=" above */
+	int cgroup; /* see "cgroup=" above */
+	int user;   /* see "user=" above */
+	int fetch;  /* see "fetch=" above */
+	uint64_t mem_limit, mem_max;
 };
 
 /* Formats st into buf (NUL-terminated). Returns the length, or -E2BIG if it does not fit. */

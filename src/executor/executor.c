@@ -55,6 +55,18 @@
  * Before the file was ever read nothing is enforced (see exec-lease.h for why a task with
  * volumes always finds one). Tasks without volumes never look at it.
  *
+ * Isolation (docs/isolation.md). A spec with a cgroup (exec-cgroup.h) makes the shim create
+ * it with the task's limits before the fork; the task's child joins it before its exec (the
+ * shim never does), and at DONE the shim notes an OOM kill in it (oom=1 in the status, with
+ * the limit and the peak), kills whatever is left in it and removes it, before it records
+ * the end. While RUNNING it watches the cgroup's OOM notifications (exec_cg_oom_fd): RUNNING
+ * --an OOM kill in the cgroup (the task or a child of it)--> SIGKILL to the task's group at
+ * once (KILL_FORCED; killed stays 0, oom=1 at DONE). A spec with "isolate" (exec-isolate.h) puts the task under an init in new pid and
+ * mount namespaces: `pid` below is then that init (pid 1 inside), whose process group holds
+ * the task, and the task's wait status comes from init through a pipe. A spec with "user"
+ * runs the task as that user. The shim is a child subreaper: orphans of a task without a pid
+ * namespace are reaped here (and killed with the cgroup at DONE).
+ *
  * Independence from the agent: new session (setsid), SIGHUP and SIGPIPE ignored, and the
  * only fd it shares with the agent is the notify pipe, closed as soon as the exec is known.
  * Plain libc, no libevent or jansson, so that it stays small per task. */
@@ -69,6 +81,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -77,8 +90,11 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "executor/exec-cgroup.h"
 #include "executor/exec-check.h"
+#include "executor/exec-fetch.h"
 #include "executor/exec-health.h"
+#include "executor/exec-isolate.h"
 #include "executor/exec-lease.h"
 #include "executor/exec-prestop.h"
 #include "executor/exec-spec.h"
@@ -88,6 +104,8 @@
 extern char **environ;
 
 static int log_fd = -1; /* the sandbox's stderr once open */
+static struct exec_cg task_cg; /* version EXEC_CG_NONE: the task has no cgroup */
+static struct exec_ident task_ident; /* set = 0: the task runs as we do */
 
 static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void diag(const char *fmt, ...)
@@ -203,9 +221,10 @@ static void free_env(char **env, const struct exec_spec *s)
 	free(env);
 }
 
-/* In a forked child: default signals, a process group of its own, stdio, the sandbox as
- * cwd. 0 or the errno of what failed. */
-static int child_prepare(const struct exec_spec *s, int in, int out, int err)
+/* In a forked child: default signals, a process group of its own (but the task of an
+ * isolated spec stays in init's: exec-isolate.h), stdio, the sandbox as cwd. 0 or the errno
+ * of what failed. */
+static int child_prepare(const struct exec_spec *s, int in, int out, int err, bool own_group)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -214,7 +233,8 @@ static int child_prepare(const struct exec_spec *s, int in, int out, int err)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
+	if (own_group)
+		setpgid(0, 0);
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
 		return errno;
 	if (chdir(s->sandbox) == -1)
@@ -225,7 +245,16 @@ static int child_prepare(const struct exec_spec *s, int in, int out, int err)
 /* In the forked child: never returns. Reports errno through errfd on failure. */
 static void child_exec(const struct exec_spec *s, char **env, int in, int out, int err, int errfd)
 {
-	int e = child_prepare(s, in, out, err);
+	int e = 0;
+	if (task_cg.version != EXEC_CG_NONE) {
+		int r = exec_cg_attach(&task_cg, 0);
+		if (r < 0)
+			e = -r;
+	}
+	if (!e)
+		e = child_prepare(s, in, out, err, !s->isolate);
+	if (!e)
+		e = exec_ident_apply(s, &task_ident);
 	if (!e) {
 		environ = env;
 		if (s->shell) {
@@ -239,6 +268,48 @@ static void child_exec(const struct exec_spec *s, char **env, int in, int out, i
 	ssize_t w = write(errfd, &e, sizeof(e));
 	(void)w;
 	_exit(127);
+}
+
+/* The pid namespace's init (exec-isolate.h), in the forked child: never returns. Reports
+ * errno through errfd on failure (as child_exec does), the task's wait status through stfd. */
+static void init_run(const struct exec_spec *s, char **env, int in, int out, int err,
+		     int errfd, int stfd)
+{
+	int e = 0;
+	/* Our own process group before the task is forked into it (the shim sets it too,
+	 * maybe later): the shim's kill(-init) must reach the task. */
+	setpgid(0, 0);
+	if (task_cg.version != EXEC_CG_NONE) {
+		int r = exec_cg_attach(&task_cg, 0);
+		if (r < 0)
+			e = -r;
+	}
+	if (!e)
+		e = exec_isolate_init();
+	pid_t task = e ? -1 : fork();
+	if (task == 0)
+		child_exec(s, env, in, out, err, errfd);
+	if (!e && task == -1)
+		e = errno;
+	if (e) {
+		ssize_t w = write(errfd, &e, sizeof(e));
+		(void)w;
+		_exit(127);
+	}
+	close(errfd); /* the task's exec closes its copy: the shim then reads EOF */
+	int ws = 0, st;
+	for (;;) {
+		pid_t w = waitpid(-1, &st, 0);
+		if (w == task) {
+			ws = st;
+			break;
+		}
+		if (w == -1 && errno != EINTR)
+			break;
+	}
+	ssize_t n = write(stfd, &ws, sizeof(ws));
+	(void)n;
+	_exit(0); /* the kernel kills the rest of the namespace */
 }
 
 static uint64_t now_ms(void)
@@ -307,6 +378,8 @@ struct shim {
 	uint32_t grace_ms;     /* for the SIGTERM that follows the pre-stop */
 	uint64_t deadline;     /* end of the pre-stop's timeout, or of the grace period */
 	struct exec_lease lease; /* path NULL: not enforced */
+	int oomfd;             /* exec_cg_oom_fd of the task's cgroup, or -1 */
+	uint64_t oom_until;    /* an OOM event came: look for its kill until then (0: none) */
 };
 
 /* SIGTERM to the task's group; SIGKILL at once for grace 0. */
@@ -336,7 +409,7 @@ static pid_t prestop_spawn(struct shim *sh, const char *cmd)
 	} else {
 		pid = fork();
 		if (pid == 0) {
-			int e = child_prepare(s, in, out, err);
+			int e = child_prepare(s, in, out, err, true);
 			if (!e) {
 				char *argv[] = { "sh", "-c", (char *)cmd, NULL };
 				environ = sh->env;
@@ -427,6 +500,29 @@ static void shim_fence(struct shim *sh)
 	int r = exec_status_write(sh->meta, sh->status, 0);
 	if (r < 0)
 		diag("cannot update the status in '%s': %s", sh->meta, strerror(-r));
+	prestop_kill(sh);
+	if (kill(-sh->task, SIGKILL) == -1)
+		kill(sh->task, SIGKILL);
+	sh->phase = KILL_FORCED;
+}
+
+/* The task's cgroup saw an OOM event: once the kernel has killed in it, the whole task goes
+ * (as Mesos destroys the container), even when what was killed was only a child of it. */
+static void shim_oom_check(struct shim *sh, uint64_t now)
+{
+	uint64_t lim, max;
+	if (sh->phase == KILL_FORCED || !sh->oom_until)
+		return;
+	if (exec_cg_oom_kills(&task_cg, &lim, &max) <= 0) {
+		if (now >= sh->oom_until)
+			sh->oom_until = 0; /* an OOM the kernel resolved without a kill */
+		return;
+	}
+	sh->oom_until = 0;
+	diag("the task exceeded its memory limit (%llu MiB): killing it",
+	     (unsigned long long)(lim >> 20));
+	exec_checks_free(sh->ck);
+	sh->ck = NULL;
 	prestop_kill(sh);
 	if (kill(-sh->task, SIGKILL) == -1)
 		kill(sh->task, SIGKILL);
@@ -524,6 +620,31 @@ static int shim_run(const char *meta, int notify_fd)
 		fail = errno;
 	if (err >= 0)
 		log_fd = err;
+	if (!fail && spec.nfetch) {
+		size_t fi = 0;
+		r = exec_fetch_all(&spec, meta, err, &fi);
+		if (r < 0) {
+			fail = -r;
+			status.fetch = (int)fi + 1;
+		}
+	}
+	if (!fail && spec.cg_root) {
+		struct exec_cg_limits lim = { .cpu_shares = spec.cg_cpu_shares,
+					      .cfs_quota_us = spec.cg_cfs_quota_us,
+					      .cfs_period_us = spec.cg_cfs_period_us,
+					      .mem_bytes = spec.cg_mem_bytes,
+					      .pids_max = spec.cg_pids_max };
+		char cmsg[PATH_MAX + 128];
+		r = exec_cg_create(&task_cg, spec.cg_root, spec.cg_name, &lim, cmsg, sizeof(cmsg));
+		if (r < 0) {
+			fail = -r;
+			status.cgroup = 1;
+			diag("%s", cmsg);
+		}
+	}
+	/* Orphans of the task (double forks, setsid'd daemons) become our children: reaped
+	 * below, and killed with the task's cgroup at its end. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (!fail && spec.nvolumes) {
 		char vmsg[PATH_MAX + 128];
 		int vi = -1;
@@ -533,6 +654,23 @@ static int shim_run(const char *meta, int notify_fd)
 			status.volume = vi + 1;
 			diag("%s", vmsg);
 		}
+	}
+	char imsg[PATH_MAX + 128];
+	if (!fail && spec.user) {
+		r = exec_ident_resolve(&spec, &task_ident, imsg, sizeof(imsg));
+		if (r < 0) {
+			fail = -r;
+			status.user = 1;
+			diag("%s", imsg);
+		}
+	}
+	if (!fail && spec.isolate) {
+		imsg[0] = '\0';
+		r = exec_isolate_shim(&spec, imsg, sizeof(imsg));
+		if (r < 0)
+			fail = -r;
+		if (imsg[0])
+			diag("%s", imsg);
 	}
 	char **env = fail ? NULL : build_env(&spec);
 	if (!fail && !env)
@@ -545,16 +683,27 @@ static int shim_run(const char *meta, int notify_fd)
 	}
 
 	pid_t pid = -1;
-	int pfd[2] = { -1, -1 };
+	int pfd[2] = { -1, -1 }, stpipe[2] = { -1, -1 };
 	if (!fail && pipe2(pfd, O_CLOEXEC) == -1)
+		fail = errno;
+	if (!fail && spec.isolate && pipe2(stpipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		fail = errno;
 	if (!fail) {
 		pid = fork();
-		if (pid == -1)
+		if (pid == -1) {
 			fail = errno;
-		else if (pid == 0)
+		} else if (pid == 0 && spec.isolate) {
+			close(pfd[0]);
+			close(stpipe[0]);
+			if (notify_fd >= 0)
+				close(notify_fd);
+			init_run(&spec, env, in, out, err, pfd[1], stpipe[1]);
+		} else if (pid == 0) {
 			child_exec(&spec, env, in, out, err, pfd[1]);
+		}
 	}
+	if (stpipe[1] >= 0)
+		close(stpipe[1]);
 	if (pfd[1] >= 0)
 		close(pfd[1]);
 	if (!fail) {
@@ -566,6 +715,7 @@ static int shim_run(const char *meta, int notify_fd)
 		while (n == -1 && errno == EINTR);
 		if (n == (ssize_t)sizeof(e)) {
 			fail = e;
+			kill(pid, SIGKILL); /* init, if its task failed to exec */
 			waitpid(pid, NULL, 0);
 		}
 	}
@@ -579,8 +729,11 @@ static int shim_run(const char *meta, int notify_fd)
 	if (fail) {
 		const char *what = spec.shell ? "/bin/sh" : spec.args[0];
 		diag("cannot start '%s': %s", what, strerror(fail));
+		if (stpipe[0] >= 0)
+			close(stpipe[0]);
 		status.state = EXEC_EXEC_FAILED;
 		status.error = fail;
+		exec_cg_destroy(&task_cg);
 		exec_status_write(meta, &status, 1);
 		notify(notify_fd, 'F', fail);
 		free_env(env, &spec);
@@ -594,7 +747,14 @@ static int shim_run(const char *meta, int notify_fd)
 	notify_fd = -1;
 
 	struct shim sh = { .meta = meta, .spec = &spec, .env = env, .status = &status,
-			   .task = pid, .phase = KILL_NONE, .prestop = -1, .lease = lease };
+			   .task = pid, .phase = KILL_NONE, .prestop = -1, .lease = lease,
+			   .oomfd = -1 };
+	if (task_cg.version != EXEC_CG_NONE && spec.cg_mem_bytes) {
+		sh.oomfd = exec_cg_oom_fd(&task_cg);
+		if (sh.oomfd < 0)
+			diag("no OOM notifications from the task's cgroup (%s): an OOM kill is seen "
+			     "when the task ends", strerror(-sh.oomfd));
+	}
 	int wstatus = 0;
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd == -1) {
@@ -617,13 +777,21 @@ static int shim_run(const char *meta, int notify_fd)
 			diag("cannot start the health checks");
 	}
 	for (bool done = false; !done;) {
-		struct pollfd pf[1 + EXEC_SPEC_MAX_CHECKS];
+		struct pollfd pf[2 + EXEC_SPEC_MAX_CHECKS];
 		pf[0].fd = sfd;
 		pf[0].events = POLLIN;
 		pf[0].revents = 0;
 		size_t n = sh.ck ? exec_checks_pollfds(sh.ck, pf + 1, EXEC_SPEC_MAX_CHECKS) : 0;
+		size_t npf = n + 1;
+		if (sh.oomfd >= 0 && sh.phase != KILL_FORCED) {
+			pf[npf].fd = sh.oomfd;
+			pf[npf].events = POLLIN;
+			pf[npf++].revents = 0;
+		}
 		uint64_t now = now_ms();
 		int timeout = -1;
+		if (sh.oom_until)
+			timeout = 20; /* looking for the OOM event's kill */
 		if (sh.phase == KILL_PRESTOP || sh.phase == KILL_GRACE)
 			timeout = sh.deadline > now ? (int)(sh.deadline - now) : 0;
 		if (sh.ck) {
@@ -636,10 +804,15 @@ static int shim_run(const char *meta, int notify_fd)
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
-		if (poll(pf, n + 1, timeout) == -1)
-			for (size_t i = 0; i <= n; i++)
+		if (poll(pf, npf, timeout) == -1)
+			for (size_t i = 0; i < npf; i++)
 				pf[i].revents = 0;
 		now = now_ms();
+		if (npf > n + 1 && pf[n + 1].revents) {
+			exec_cg_oom_ack(sh.oomfd);
+			sh.oom_until = now + 2000;
+		}
+		shim_oom_check(&sh, now);
 		if (sh.phase != KILL_FORCED && exec_lease_expired(&sh.lease, exec_lease_now_usec()))
 			shim_fence(&sh);
 		shim_timers(&sh, now);
@@ -672,13 +845,31 @@ static int shim_run(const char *meta, int notify_fd)
 	exec_checks_free(sh.ck);
 	sh.ck = NULL;
 	close(sfd);
+	if (sh.oomfd >= 0)
+		close(sh.oomfd);
 	/* The task ended during its pre-stop command (killed by the agent's fence, or on its
 	 * own): the command goes with it. */
 	prestop_kill(&sh);
 ended:
 	/* The leader is gone: end whatever it left in its group. */
 	kill(-pid, SIGKILL);
+	if (stpipe[0] >= 0) {
+		/* Isolated: pid is init; the task's own status came through the pipe (none when
+		 * init was SIGKILLed: then its status stands). */
+		int ts;
+		if (read(stpipe[0], &ts, sizeof(ts)) == (ssize_t)sizeof(ts))
+			wstatus = ts;
+		close(stpipe[0]);
+	}
 
+	if (task_cg.version != EXEC_CG_NONE) {
+		/* Before the cgroup goes: did the kernel OOM-kill in it? Then the whole tree
+		 * goes with it (setsid'd children too), and the cgroup itself. */
+		status.oom = exec_cg_oom_kills(&task_cg, &status.mem_limit, &status.mem_max) > 0;
+		r = exec_cg_destroy(&task_cg);
+		if (r < 0)
+			diag("cannot remove the task's cgroup '%s': %s", task_cg.name, strerror(-r));
+	}
 	if (WIFEXITED(wstatus)) {
 		status.state = EXEC_EXITED;
 		status.exit_code = WEXITSTATUS(wstatus);

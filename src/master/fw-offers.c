@@ -337,6 +337,26 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 	if (!json_object_get(env, "HOST"))
 		json_object_set_new(env, "HOST", json_string(a->hostname));
 	json_object_set_new(s, "env", env);
+	/* CommandInfo.uris: fetched into the sandbox by the agent (extract defaults to true). */
+	json_t *fetch = json_array();
+	const json_t *u;
+	json_array_foreach(json_object_get(cmd, "uris"), i, u) {
+		const char *v = json_string_value(json_object_get(u, "value"));
+		if (!v || !*v)
+			continue;
+		const json_t *ex = json_object_get(u, "extract");
+		json_t *o = json_pack("{s:s, s:b, s:b}", "uri", v, "extract",
+				      ex ? json_is_true(ex) : 1, "executable",
+				      json_is_true(json_object_get(u, "executable")));
+		const char *outf = json_string_value(json_object_get(u, "output_file"));
+		if (outf)
+			json_object_set_new(o, "output_file", json_string(outf));
+		json_array_append_new(fetch, o);
+	}
+	if (json_array_size(fetch))
+		json_object_set_new(s, "fetch", fetch);
+	else
+		json_decref(fetch);
 	json_object_set_new(s, "resources",
 			    json_pack("{s:f, s:f, s:f, s:f, s:o}", "cpus",
 				      resources_scalar(res, "cpus", NULL), "mem",

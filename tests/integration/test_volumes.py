@@ -187,6 +187,10 @@ WEB_ROOT = "/var/lib/rexray/volumes"
 def test_web_seed_keeps_its_readme_across_restarts_and_agents(cluster):
     """The seed document 002's web.json (examples/web.json, only the download dropped): a line
     is appended to readme.txt on the rexray volume at each start."""
+    import fcntl
+    # test_fetcher.py's seed test uses the same volume directory; suites run side by side.
+    lockf = open("/tmp/berth-itest-webdata.lock", "w")
+    fcntl.flock(lockf, fcntl.LOCK_EX)
     shutil.rmtree(WEB_ROOT + "/webdata", ignore_errors=True)
     cluster.master(agent_timeout=4)
     plug = cluster.volume_plugin(root=WEB_ROOT, driver="rexray")
@@ -237,6 +241,7 @@ def test_web_seed_keeps_its_readme_across_restarts_and_agents(cluster):
                 os.rmdir(d)
             except OSError:
                 pass
+        lockf.close()
 
 
 def test_wipe_survives_a_master_crash_before_the_tasks_are_gone(cluster):

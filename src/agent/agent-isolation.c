@@ -1,0 +1,238 @@
+/* The agent's side of task isolation (docs/isolation.md): which isolation it applies (the
+ * flags), what it puts in each task's spec (cgroup, limits from the task's resources,
+ * namespaces, user), and the removal of the cgroups of tasks that ended without their shim.
+ * The shim does the enforcing (exec-cgroup.h, executor.c). */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "agent/agent-int.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/util.h"
+#include "executor/exec-cgroup.h"
+#include "executor/exec-spec.h"
+
+/* Mesos's floors: a task never gets less than these. */
+#define MIN_CPU_SHARES 2u
+#define MIN_MEM_BYTES (32ull << 20)
+#define MIN_CFS_QUOTA_US 1000u
+#define CFS_PERIOD_US 100000u
+
+int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, char *err,
+			  size_t errsize)
+{
+	*cgroups = *namespaces = false;
+	if (!list || !*list)
+		return 0;
+	char *dup = xstrdup(list), *save = NULL;
+	int r = 0;
+	for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "none") || !strncmp(tok, "posix/", 6))
+			continue;
+		if (!strcmp(tok, "cgroups") || !strncmp(tok, "cgroups/", 8))
+			*cgroups = true;
+		else if (!strcmp(tok, "namespaces") || !strncmp(tok, "namespaces/", 11) ||
+			 !strcmp(tok, "filesystem/linux"))
+			*namespaces = true;
+		else {
+			snprintf(err, errsize,
+				 "unknown isolation '%s' (want none, cgroups, namespaces)", tok);
+			r = -EINVAL;
+			break;
+		}
+	}
+	free(dup);
+	return r;
+}
+
+int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
+{
+	char err[256] = "";
+	bool cg, ns;
+	if (agent_isolation_parse(cfg->isolation, &cg, &ns, err, sizeof(err)) < 0) {
+		log_error("agent", "--isolation: %s", err);
+		return -EINVAL;
+	}
+	uint64_t pids = 4096;
+	if (cfg->cgroups_pids_max && *cfg->cgroups_pids_max &&
+	    (parse_u64(cfg->cgroups_pids_max, &pids) < 0 || pids > (1u << 22))) {
+		log_error("agent", "--cgroups-pids-max '%s': want a number (0 = no limit)",
+			  cfg->cgroups_pids_max);
+		return -EINVAL;
+	}
+	const char *root = cfg->cgroups_root && *cfg->cgroups_root ? cfg->cgroups_root
+								   : "/sys/fs/cgroup";
+	const char *parent = cfg->cgroups_parent && *cfg->cgroups_parent ? cfg->cgroups_parent
+									 : "berth";
+	if (root[0] != '/' || !exec_cg_name_valid(parent)) {
+		log_error("agent", "--cgroups-root must be absolute and --cgroups-parent relative "
+				   "without '..'");
+		return -EINVAL;
+	}
+	a->cg_root = xstrdup(root);
+	a->cg_parent = xstrdup(parent);
+	a->cg_pids_max = pids;
+	a->cg_cfs = cfg->cgroups_enable_cfs;
+	a->switch_user = cfg->switch_user;
+	a->ns_isolation = ns;
+	if (cg) {
+		int v = exec_cg_detect(root);
+		if (v < 0) {
+			log_error("agent", "--isolation cgroups: no cgroup hierarchy (v1 or v2) is "
+					   "mounted at '%s'", root);
+			return -ENOENT;
+		}
+		a->cg_version = v;
+	}
+	log_info("agent", "isolation: cgroups %s, namespaces %s%s", 
+		 a->cg_version == EXEC_CG_V2 ? "v2" : a->cg_version == EXEC_CG_V1 ? "v1" : "off",
+		 ns ? "pid+mount" : "off", a->switch_user ? ", --switch-user" : "");
+	return 0;
+}
+
+void agent_isolation_free(struct agent *a)
+{
+	free(a->cg_root);
+	free(a->cg_parent);
+	free(a->cg_name_buf);
+}
+
+void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *shares,
+			    uint64_t *quota_us, uint64_t *mem_bytes)
+{
+	double s = cpus * 1024.0;
+	*shares = s < MIN_CPU_SHARES ? MIN_CPU_SHARES : s > 262144.0 ? 262144 : (uint64_t)s;
+	*quota_us = 0;
+	if (cfs) {
+		double q = cpus * CFS_PERIOD_US;
+		*quota_us = q < MIN_CFS_QUOTA_US ? MIN_CFS_QUOTA_US : (uint64_t)q;
+	}
+	double m = mem_mib * 1024.0 * 1024.0;
+	*mem_bytes = m < (double)MIN_MEM_BYTES ? MIN_MEM_BYTES : (uint64_t)m;
+}
+
+int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
+			 struct exec_spec *es, char *msg, size_t msgsize)
+{
+	if (a->cg_version) {
+		json_t *res = json_object_get(spec, "resources");
+		double cpus = json_number_value(json_object_get(res, "cpus"));
+		double mem = json_number_value(json_object_get(res, "mem"));
+		free(a->cg_name_buf);
+		a->cg_name_buf = xasprintf("%s/%s", a->cg_parent, t->id);
+		es->cg_root = a->cg_root;
+		es->cg_name = a->cg_name_buf;
+		agent_isolation_limits(cpus, mem, a->cg_cfs, &es->cg_cpu_shares,
+				       &es->cg_cfs_quota_us, &es->cg_mem_bytes);
+		es->cg_cfs_period_us = a->cg_cfs ? CFS_PERIOD_US : 0;
+		es->cg_pids_max = a->cg_pids_max;
+	}
+	es->isolate = a->ns_isolation;
+	const char *user = json_string_value(json_object_get(spec, "user"));
+	if (a->switch_user && user && *user) {
+		if (!getpwnam(user)) {
+			snprintf(msg, msgsize, "Failed to switch to user '%s': no such user on the "
+					       "agent", user);
+			return -ENOENT;
+		}
+		es->user = user;
+	}
+	return 0;
+}
+
+void agent_isolation_cleanup(struct agent *a, const struct agent_task *t)
+{
+	if (!a->cg_root)
+		return;
+	char *name = xasprintf("%s/%s", a->cg_parent, t->id);
+	int r = exec_cg_destroy_name(a->cg_root, name);
+	if (r < 0)
+		log_warn("agent", "task '%s': cannot remove its cgroup '%s': %s", t->id, name,
+			 strerror(-r));
+	free(name);
+}
+
+/* MESOS_FRAMEWORK_ID and the command from a task's spec file ("" when unknown). */
+static void spec_facts(const struct agent_task *t, char *fw, size_t fwsize, char *cmd,
+		       size_t cmdsize)
+{
+	char *path = xasprintf("%s/spec", t->meta_dir);
+	struct exec_spec es;
+	fw[0] = cmd[0] = '\0';
+	if (exec_spec_read_file(path, &es) == 0) {
+		for (size_t i = 0; i < es.nenv; i++)
+			if (!strncmp(es.env[i], "MESOS_FRAMEWORK_ID=", 19))
+				snprintf(fw, fwsize, "%s", es.env[i] + 19);
+		if (es.shell && es.cmd)
+			snprintf(cmd, cmdsize, "sh -c '%s'", es.cmd);
+		else if (es.nargs)
+			snprintf(cmd, cmdsize, "%s", es.args[0]);
+		exec_spec_release(&es);
+	}
+	free(path);
+}
+
+json_t *agent_isolation_statistics(struct agent *a)
+{
+	json_t *arr = json_array();
+	if (!a->cg_version)
+		return arr;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	double ts = (double)now.tv_sec + now.tv_nsec / 1e9;
+	for (size_t i = 0; i < a->nbuckets; i++) {
+		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
+			if (t->terminal)
+				continue;
+			char *name = xasprintf("%s/%s", a->cg_parent, t->id);
+			struct exec_cg_stats st;
+			int r = exec_cg_stats_name(a->cg_root, name, &st);
+			free(name);
+			if (r < 0)
+				continue;
+			char fw[256], cmd[200];
+			spec_facts(t, fw, sizeof(fw), cmd, sizeof(cmd));
+			char *ename = xasprintf("Command Executor (Task: %s) (Command: %s)", t->id, cmd);
+			json_t *s = json_pack(
+				"{s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:f}", "cpus_limit", st.cpus_limit,
+				"cpus_user_time_secs", st.cpus_user_time_secs, "cpus_system_time_secs",
+				st.cpus_system_time_secs, "mem_rss_bytes", (json_int_t)st.mem_rss_bytes,
+				"mem_total_bytes", (json_int_t)st.mem_total_bytes, "mem_limit_bytes",
+				(json_int_t)st.mem_limit_bytes, "processes", (json_int_t)st.processes,
+				"timestamp", ts);
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:o}", "executor_id",
+							     t->id, "executor_name", ename,
+							     "framework_id", fw, "source", t->id,
+							     "statistics", s));
+			free(ename);
+		}
+	}
+	return arr;
+}
+
+void agent_fetch_failure(const struct agent_task *t, int index, char *msg, size_t size)
+{
+	char *path = xasprintf("%s/spec", t->meta_dir);
+	char uri[512] = "?", why[512] = "unknown error";
+	struct exec_spec es;
+	if (exec_spec_read_file(path, &es) == 0) {
+		if (index >= 0 && (size_t)index < es.nfetch)
+			snprintf(uri, sizeof(uri), "%s", es.fetch[index].uri);
+		exec_spec_release(&es);
+	}
+	free(path);
+	path = xasprintf("%s/fetch_error", t->meta_dir);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fgets(why, sizeof(why), f))
+			why[strcspn(why, "\n")] = '\0';
+		fclose(f);
+	}
+	free(path);
+	snprintf(msg, size, "Failed to fetch '%s': %s", uri, why);
+}

@@ -1,0 +1,102 @@
+/* Namespaces and identity of a task; see exec-isolate.h. Plain libc only. */
+#include "executor/exec-isolate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int exec_ident_resolve(const struct exec_spec *s, struct exec_ident *id, char *msg,
+		       size_t msglen)
+{
+	memset(id, 0, sizeof(*id));
+	if (!s->user)
+		return 0;
+	errno = 0;
+	struct passwd *pw = getpwnam(s->user);
+	if (!pw) {
+		int e = errno ? errno : ENOENT;
+		snprintf(msg, msglen, "no user '%s' on this machine", s->user);
+		return -e;
+	}
+	id->set = 1;
+	id->uid = pw->pw_uid;
+	id->gid = pw->pw_gid;
+	snprintf(id->name, sizeof(id->name), "%s", s->user);
+	const char *files[] = { "", "/stdout", "/stderr" };
+	for (size_t i = 0; i < 3; i++) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "%s%s", s->sandbox, files[i]);
+		if (lchown(p, id->uid, id->gid) == -1) {
+			int e = errno;
+			snprintf(msg, msglen, "cannot give '%s' to user '%s': %s", p, s->user,
+				 strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
+int exec_ident_apply(const struct exec_spec *s, const struct exec_ident *id)
+{
+	if (s->isolate && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return errno;
+	if (!id->set)
+		return 0;
+	if (initgroups(id->name, id->gid) == -1 && setgroups(0, NULL) == -1)
+		return errno;
+	if (setgid(id->gid) == -1 || setuid(id->uid) == -1)
+		return errno;
+	return 0;
+}
+
+int exec_isolate_shim(const struct exec_spec *s, char *msg, size_t msglen)
+{
+	char tmp[PATH_MAX];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/tmp", s->sandbox) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (mkdir(tmp, 01777) == -1 && errno != EEXIST) {
+		int e = errno;
+		snprintf(msg, msglen, "cannot create '%s': %s", tmp, strerror(e));
+		return -e;
+	}
+	chmod(tmp, 01777);
+	if (unshare(CLONE_NEWNS) == -1 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1) {
+		int e = errno;
+		snprintf(msg, msglen, "cannot make a mount namespace: %s", strerror(e));
+		return -e;
+	}
+	/* A sandbox under /tmp would vanish under its own tmp: /tmp stays shared then. */
+	if (!strncmp(s->sandbox, "/tmp/", 5)) {
+		snprintf(msg, msglen, "the sandbox is under /tmp: /tmp is not made private");
+	} else if (mount(tmp, "/tmp", NULL, MS_BIND | MS_REC, NULL) == -1) {
+		int e = errno;
+		snprintf(msg, msglen, "cannot mount '%s' on /tmp: %s", tmp, strerror(e));
+		return -e;
+	}
+	if (unshare(CLONE_NEWPID) == -1) {
+		int e = errno;
+		snprintf(msg, msglen, "cannot make a pid namespace: %s", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int exec_isolate_init(void)
+{
+	/* A /proc of the new pid namespace, in a mount namespace of init's own (the shim keeps
+	 * the host's /proc: it reads its own entries there). */
+	if (unshare(CLONE_NEWNS) == -1 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1)
+		return errno;
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == -1)
+		return errno;
+	return 0;
+}
