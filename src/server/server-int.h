@@ -5,6 +5,7 @@
 
 #include "apps/apps.h"
 #include "base/metrics.h"
+#include "jobs/jobs.h"
 #include "master/master.h"
 #include "net/http.h"
 #include "server/server.h"
@@ -13,6 +14,7 @@ struct server {
 	struct event_base *base;
 	struct master *rm;
 	struct apps *apps;
+	struct jobs *jobs;
 	struct http_server *http;
 	struct event *tick;        /* 250 ms */
 	char leader[300];          /* "host:port" */

@@ -18,6 +18,7 @@ static void on_tick(evutil_socket_t fd, short what, void *ctx)
 	struct server *s = ctx;
 	rm_tick(s->rm);
 	apps_tick(s->apps);
+	jobs_tick(s->jobs);
 }
 
 int server_new(struct event_base *base, const struct master_config *cfg, struct server **out)
@@ -29,6 +30,8 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 	int r = rm_new(base, cfg, &s->rm);
 	if (r >= 0)
 		r = apps_new(s->rm, &s->apps);
+	if (r >= 0)
+		r = jobs_new(s->rm, &s->jobs);
 	if (r >= 0)
 		r = rm_start(s->rm);
 	if (r < 0) {
@@ -48,6 +51,7 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 	rm_set_port(s->rm, port);
 	snprintf(s->leader, sizeof(s->leader), "%s:%u", mc->http_addr, (unsigned)port);
 	apps_set_leader(s->apps, s->leader, port);
+	jobs_set_leader(s->jobs, s->leader);
 	r = server_metrics_init(s);
 	if (r < 0) {
 		server_free(s);
@@ -71,10 +75,12 @@ void server_free(struct server *s)
 	 * goes; the frameworks give back what they hold before the ledger goes. */
 	rm_stop(s->rm);
 	apps_stop(s->apps);
+	jobs_stop(s->jobs);
 	/* The streams' on_close callbacks run now, while what they point at is alive. */
 	event_base_loop(s->base, EVLOOP_NONBLOCK);
 	http_server_free(s->http);
 	event_base_loop(s->base, EVLOOP_NONBLOCK);
+	jobs_free(s->jobs);
 	apps_free(s->apps);
 	rm_free(s->rm);
 	server_metrics_free(s);
