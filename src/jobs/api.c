@@ -84,6 +84,11 @@ static void post_job(struct jobs *j, struct evhttp_request *req, bool dependent)
 		job_free(jb);
 		return;
 	}
+	if (jobs_register(j) < 0) {
+		reply_bad(req, "the resource manager takes no more frameworks");
+		job_free(jb);
+		return;
+	}
 	if (old) {
 		/* replaced: its counters and history stay */
 		jb->success_count = old->success_count;

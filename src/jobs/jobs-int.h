@@ -76,7 +76,7 @@ struct jobs {
 	struct master *rm;
 	struct store *store;
 	struct event_base *base;
-	struct rm_client *client;
+	struct rm_client *client; /* NULL until the first job */
 	char framework_id[96];
 	char leader[300];
 	struct hmap jobs;       /* name -> struct job* */
@@ -101,6 +101,10 @@ json_t *job_store_json(const struct job *jb);
 /* "success", "failure" or "fresh". */
 const char *job_status(const struct job *jb);
 bool job_has_parent(const struct job *jb, const char *parent);
+
+/* jobs.c: registers the framework "chronos" with the resource manager, once, when the first
+ * job is created or loaded (a master without jobs shows no Chronos framework). 0 or -E2BIG. */
+int jobs_register(struct jobs *j);
 
 /* jobs.c: the store */
 int jobs_store_job(struct jobs *j, const struct job *jb);

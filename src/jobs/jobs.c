@@ -102,6 +102,14 @@ static int load_run(const char *key, const char *val, size_t len, uint64_t versi
 
 /* ---- life cycle ---- */
 
+int jobs_register(struct jobs *j)
+{
+	if (j->client)
+		return 0;
+	j->client = rm_framework_add(j->rm, j->framework_id, "chronos", &jobs_ops, j);
+	return j->client ? 0 : -E2BIG;
+}
+
 int jobs_new(struct master *rm, struct jobs **out)
 {
 	struct jobs *j = xcalloc(1, sizeof(*j));
@@ -117,12 +125,9 @@ int jobs_new(struct master *rm, struct jobs **out)
 		snprintf(j->framework_id, sizeof(j->framework_id), "%.*s-0001", (int)(bl - 5), b);
 	else
 		snprintf(j->framework_id, sizeof(j->framework_id), "%s-chronos", b);
-	j->client = rm_framework_add(rm, j->framework_id, "chronos", &jobs_ops, j);
-	if (!j->client) {
-		jobs_free(j);
-		return -E2BIG;
-	}
 	int r = store_list(j->store, "jobs/def/", load_job, j);
+	if (r >= 0 && hmap_len(&j->jobs))
+		r = jobs_register(j);
 	if (r >= 0)
 		r = store_list(j->store, "jobs/run/", load_run, j);
 	if (r < 0) {

@@ -363,6 +363,8 @@ static void place(struct jobs *j, bool *open)
 
 void jobs_pass(struct jobs *j)
 {
+	if (!j->client) /* no job yet */
+		return;
 	bool open = false;
 	due(j, &open);
 	txn_close(j, &open);
