@@ -177,6 +177,17 @@ int cli_app_update(struct cli *c);
 int cli_deployment_list(struct cli *c);
 int cli_deployment_rollback(struct cli *c);
 int cli_events(struct cli *c);
+int cli_job_add(struct cli *c);
+int cli_job_list(struct cli *c);
+int cli_job_run(struct cli *c);
+int cli_job_history(struct cli *c);
+int cli_job_remove(struct cli *c);
+int cli_job_graph(struct cli *c);
+/* GET /v1/scheduler/jobs with the summary's jobs: NAME, SCHEDULE, STATE, LAST, OK, ERRORS,
+ * LAST SUCCESS, LAST ERROR. */
+char *cli_render_jobs(json_t *jobs, json_t *summary);
+/* GET /api/berth/jobs/{name}/history: its runs and pending runs, then the next run. */
+char *cli_render_job_history(json_t *history);
 
 /* Shared by the commands that read an app definition (cmd-app.c): the JSON object in
  * file ("-": stdin), or NULL after printing why. */

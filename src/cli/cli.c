@@ -17,7 +17,7 @@
 bool cli_is_command(const char *word)
 {
 	static const char *const words[] = { "app",    "task",   "node",     "volume",
-					     "deployment", "logs", "events", "help", "framework",
+					     "deployment", "logs", "events", "help", "framework", "job",
 					     "--master", "--cacert", "--json", "--help", "-h" };
 	if (!word)
 		return false;

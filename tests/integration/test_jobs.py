@@ -281,3 +281,50 @@ def test_master_kill9_between_runs_neither_loses_nor_doubles(one, tmp_path):
     assert len(sched) == len(set(sched)), "a run twice: %s" % ids
     assert all(i.split(":")[2] == "0" for i in ids)  # no retries needed
     assert time.time() - before < 40
+
+
+def test_cli_job_commands(one, tmp_path):
+    c = one
+    out = tmp_path / "cli-out"
+    f = tmp_path / "job.json"
+    f.write_text(json.dumps({"name": "clijob", "shell": False, "command": "/bin/sh",
+                             "arguments": ["-c", 'echo "run $*" >> %s' % out, "sh"],
+                             "schedule": "R/2099-01-01T00:00:00Z/P1D"}))
+    rc, so, se = c.cli("job", "add", str(f))
+    assert rc == 0, se
+    assert "job 'clijob' saved" in so
+    dep = tmp_path / "dep.json"
+    dep.write_text(json.dumps({"name": "after", "command": "true", "parents": ["clijob"]}))
+    assert c.cli("job", "add", str(dep))[0] == 0
+    rc, so, se = c.cli("job", "list")
+    assert rc == 0, se
+    lines = so.splitlines()
+    assert lines[0].split()[:4] == ["NAME", "SCHEDULE", "STATE", "LAST"]
+    assert any(l.split()[:5] == ["clijob", "R/2099-01-01T00:00:00.000Z/P1D", "idle", "fresh", "0"]
+               for l in lines), so
+    assert any(l.startswith("after") and "after clijob" in l for l in lines), so
+    rc, so, se = c.cli("job", "run", "clijob", "one", "two")
+    assert rc == 0 and "job 'clijob' started" in so, se
+    wait_until(lambda: out.exists() and out.read_text() == "run one two\n", 30,
+               what="the CLI's run")
+    wait_job(c.m.api, "after", lambda j: j["successCount"] == 1)
+    rc, so, se = c.cli("job", "history", "clijob")
+    assert rc == 0, se
+    assert so.splitlines()[0].split() == ["SCHEDULED", "STARTED", "FINISHED", "RESULT", "ATTEMPTS"]
+    assert "TASK_FINISHED" in so and "next run: 2099-01-01T00:00:00.000Z" in so
+    rc, so, se = c.cli("job", "graph")
+    assert rc == 0, se
+    assert "clijob -> after" in so.splitlines() and "clijob (success, idle)" in so.splitlines()
+    rc, so, se = c.cli("job", "list", "--json")
+    assert rc == 0 and {j["name"] for j in json.loads(so)} == {"clijob", "after"}
+    # errors in the API's words
+    bad_file = tmp_path / "bad.json"
+    bad_file.write_text(json.dumps({"name": "x/y", "command": "true"}))
+    rc, so, se = c.cli("job", "add", str(bad_file))
+    assert rc == 1 and "'name' must not contain '/'" in se
+    rc, so, se = c.cli("job", "remove", "nope")
+    assert rc == 1 and "JobSchedule 'nope' not found" in se
+    rc, so, se = c.cli("job", "remove", "clijob")
+    assert rc == 0 and "job 'clijob' removed" in so
+    # its child became a scheduled job with its schedule
+    assert job(c.m.api, "after")["schedule"] == "R/2099-01-01T00:00:00.000Z/P1D"
