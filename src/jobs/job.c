@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
@@ -168,13 +170,25 @@ static int job_read(struct jobs *j, struct job *jb, bool dependent, int64_t now_
 			return bad(err, errlen, "'environmentVariables[%zu]' must be {name, value} with "
 				   "string values", i);
 	json_array_foreach(json_object_get(def, "constraints"), i, v) {
-		if (!json_is_array(v) || json_array_size(v) < 2 || json_array_size(v) > 3)
+		if (!json_is_array(v) || json_array_size(v) != 3 ||
+		    !json_is_string(json_array_get(v, 0)) || !json_is_string(json_array_get(v, 2)))
 			return bad(err, errlen, "'constraints[%zu]' must be [attribute, operator, value]", i);
 		const char *op = json_string_value(json_array_get(v, 1));
-		if (!json_is_string(json_array_get(v, 0)) || !op ||
-		    (strcmp(op, "EQUALS") && strcmp(op, "LIKE") && strcmp(op, "UNLIKE")))
+		if (!op || (strcmp(op, "EQUALS") && strcmp(op, "LIKE") && strcmp(op, "UNLIKE")))
 			return bad(err, errlen, "'constraints[%zu]': the operator must be EQUALS, LIKE or "
 				   "UNLIKE", i);
+		const char *re = json_string_value(json_array_get(v, 2));
+		if (strcmp(op, "EQUALS")) {
+			regex_t rx;
+			char *full = xasprintf("^(%s)$", re);
+			int rc = strlen(re) > 1024 ? REG_ESIZE
+						   : regcomp(&rx, full, REG_EXTENDED | REG_NOSUB);
+			free(full);
+			if (rc)
+				return bad(err, errlen, "'constraints[%zu]': '%.100s' is not a regular "
+					   "expression", i, re);
+			regfree(&rx);
+		}
 	}
 	if (json_array_size(json_object_get(def, "uris")) &&
 	    json_array_size(json_object_get(def, "fetch")))

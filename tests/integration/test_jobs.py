@@ -328,3 +328,32 @@ def test_cli_job_commands(one, tmp_path):
     assert rc == 0 and "job 'clijob' removed" in so
     # its child became a scheduled job with its schedule
     assert job(c.m.api, "after")["schedule"] == "R/2099-01-01T00:00:00.000Z/P1D"
+
+
+def test_constraints_pick_the_agent(cluster, tmp_path):
+    m = cluster.master()
+    agents = {"r1": cluster.agent(attributes="rack:r1", name="agent-r1"),
+              "r2": cluster.agent(attributes="rack:r2", name="agent-r2")}
+    api = m.api
+    out = tmp_path / "where"
+    for rack in ("r1", "r2"):
+        assert api.post(P + "/iso8601", {"name": "on-" + rack, "schedule": "R1//PT1H",
+                                         "command": "echo %s $MESOS_SANDBOX >> %s" % (rack, out),
+                                         "constraints": [["rack", "EQUALS", rack]]}
+                        ).status_code == 204
+    assert api.post(P + "/iso8601", {"name": "nowhere", "schedule": "R1//PT1H", "command": "true",
+                                     "constraints": [["rack", "LIKE", "r[3-9]"]]}).status_code == 204
+    bad(api.post(P + "/iso8601", {"name": "x", "command": "true",
+                                  "constraints": [["rack", "LIKE", "("]]}), "not a regular expression")
+    for rack in ("r1", "r2"):
+        wait_job(api, "on-" + rack, lambda j: j["successCount"] == 1)
+        h = api.get("/api/berth/jobs/on-%s/history" % rack).json()
+        assert h["runs"][0]["result"] == "TASK_FINISHED"
+    # each ran on the agent of its rack: its sandbox is under that agent's work dir
+    lines = dict(l.split(" ", 1) for l in out.read_text().splitlines())
+    assert sorted(lines) == ["r1", "r2"]
+    for rack, a in agents.items():
+        assert lines[rack].startswith(str(a.work_dir)), (rack, lines[rack], a.work_dir)
+    # the job no agent satisfies waits in the queue
+    h = api.get("/api/berth/jobs/nowhere/history").json()
+    assert len(h["pending"]) == 1 and h["pending"][0]["state"] == "QUEUED"
