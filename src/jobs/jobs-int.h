@@ -84,6 +84,9 @@ struct jobs {
 	struct job_run **runs;  /* queued or live */
 	size_t nruns, cap;
 	bool stopping;
+	/* metrics (NULL before jobs_metrics_register) */
+	struct metrics_family *m_runs;
+	struct metrics_series *m_skipped, *m_delay;
 };
 
 /* job.c: definitions */

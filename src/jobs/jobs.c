@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "base/timeutil.h"
 #include "jobs/jobs-int.h"
 
@@ -169,6 +170,18 @@ void jobs_free(struct jobs *j)
 	hmap_release(&j->jobs);
 	hmap_release(&j->tasks);
 	free(j);
+}
+
+void jobs_metrics_register(struct jobs *j, struct metrics *reg)
+{
+	metrics_family_new(reg, METRICS_COUNTER, "berth_job_runs_total",
+			   "Job runs ended, by result (success, failure; after their retries)",
+			   "result", NULL, &j->m_runs);
+	j->m_skipped = metrics_counter(reg, "berth_job_runs_skipped_total",
+				       "Scheduled job runs skipped (missed by more than epsilon, the "
+				       "previous run still going, or the job disabled)");
+	j->m_delay = metrics_timer(reg, "berth_job_start_delay_seconds",
+				   "From a run's scheduled time to its LAUNCH (every attempt)");
 }
 
 void jobs_set_leader(struct jobs *j, const char *leader)

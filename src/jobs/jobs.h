@@ -17,6 +17,11 @@ void jobs_stop(struct jobs *j);
 void jobs_free(struct jobs *j);
 /* Where the master listens, for /scheduler/leader ("host:port"). */
 void jobs_set_leader(struct jobs *j, const char *leader);
+/* Registers the framework's metrics in reg (borrowed for j's life): berth_job_runs_total by
+ * result (success, failure), berth_job_runs_skipped_total, berth_job_start_delay_seconds (from
+ * the scheduled time to the LAUNCH). */
+struct metrics;
+void jobs_metrics_register(struct jobs *j, struct metrics *reg);
 /* Every 250 ms: due runs are recorded, queued runs placed. */
 void jobs_tick(struct jobs *j);
 

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "base/timeutil.h"
 #include "model/task.h"
 #include "jobs/jobs-int.h"
@@ -145,6 +146,8 @@ void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
 		snprintf(jb->last_error, sizeof(jb->last_error), "%s", ts);
 	}
 	history_add(jb, sched_ms, started_ms, state, attempts);
+	if (j->m_runs)
+		metrics_counter_inc(metrics_series_getv(j->m_runs, success ? "success" : "failure"));
 	int e = jobs_store_job(j, jb);
 	if (e < 0)
 		log_warn("master", "job '%s': cannot store its result: %s", jb->name, strerror(-e));
@@ -207,16 +210,20 @@ static void due(struct jobs *j, bool *open)
 		int64_t skipped = jsched_skip_missed(&jb->sched, now, jb->epsilon_ms, MAX_SKIP_LOOP);
 		if (skipped) {
 			jb->skip_count += skipped;
+			if (j->m_skipped)
+				metrics_counter_add(j->m_skipped, (uint64_t)skipped);
 			log_info("master", "job '%s': %" PRId64 " runs missed by more than epsilon, "
 					   "skipped", jb->name, skipped);
 		}
 		if (jsched_left(&jb->sched) != 0 && jb->sched.start_ms <= now) {
 			int64_t at = jb->sched.start_ms;
 			jsched_step(&jb->sched);
-			if (jb->disabled || (!jb->concurrent && jb->nruns > 0))
+			if (jb->disabled || (!jb->concurrent && jb->nruns > 0) ||
+			    jobs_run_add(j, jb, at, false, NULL, NULL) < 0) {
 				jb->skip_count++;
-			else if (jobs_run_add(j, jb, at, false, NULL, NULL) < 0)
-				jb->skip_count++;
+				if (j->m_skipped)
+					metrics_counter_inc(j->m_skipped);
+			}
 		}
 		jobs_store_job(j, jb);
 	}
@@ -337,6 +344,7 @@ static void place(struct jobs *j, bool *open)
 	struct alloc_ctx *ac = NULL;
 	json_t **recs = NULL;
 	struct m_agent **to = NULL;
+	int64_t *delays = NULL; /* the scheduled times */
 	size_t nl = 0;
 	for (size_t i = 0; i < j->nruns && nl < MAX_LAUNCH_PER_PASS; i++) {
 		struct job_run *r = j->runs[i];
@@ -386,19 +394,25 @@ static void place(struct jobs *j, bool *open)
 		hmap_put(&j->tasks, r->task_id, r);
 		jobs_store_run(j, r);
 		recs = xrealloc(recs, (nl + 1) * sizeof(*recs));
+		delays = xrealloc(delays, (nl + 1) * sizeof(*delays));
+		delays[nl] = r->scheduled_ms;
 		to = xrealloc(to, (nl + 1) * sizeof(*to));
 		recs[nl] = launch_record(j, jb, r, found);
 		to[nl++] = found;
 	}
 	/* The task ids are durable before any LAUNCH goes out. */
 	txn_close(j, open);
+	int64_t now = now_ms();
 	for (size_t i = 0; i < nl; i++) {
 		rm_count_launch(j->rm);
+		if (j->m_delay && now >= delays[i])
+			metrics_timer_record_usec(j->m_delay, (uint64_t)(now - delays[i]) * 1000);
 		if (rm_send(to[i], recs[i]) < 0)
 			log_warn("master", "jobs: agent '%s' went away before a launch", to[i]->id);
 	}
 	free(recs);
 	free(to);
+	free(delays);
 	if (ac)
 		rm_alloc_end(ac);
 }

@@ -212,6 +212,10 @@ def test_retries_then_error_counted(one, tmp_path):
                     ).status_code == 204
     j = wait_job(api, "second", lambda j: j["successCount"] == 1)
     assert j["errorCount"] == 0
+    prom = api.get("/metrics/prometheus").text
+    assert 'berth_job_runs_total{result="failure"} 1' in prom, prom[-3000:]
+    assert 'berth_job_runs_total{result="success"} 1' in prom
+    assert "berth_job_start_delay_seconds_count 5" in prom  # 3 + 2 attempts launched
 
 
 def test_epsilon_skips_missed_runs(one):
