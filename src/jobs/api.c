@@ -109,6 +109,7 @@ static void post_job(struct jobs *j, struct evhttp_request *req, bool dependent)
 		return;
 	}
 	job_free(hmap_put(&j->jobs, jb->name, jb));
+	jobs_changed(j);
 	reply_204(req);
 }
 
@@ -166,6 +167,7 @@ void jobs_http_jobs(struct jobs *j, struct evhttp_request *req, const char *arg)
 			hmap_del(&j->jobs, k);
 			job_free(v);
 		}
+		jobs_changed(j);
 		reply_204(req);
 		return;
 	}
@@ -331,6 +333,7 @@ static int job_delete(struct jobs *j, struct job *jb)
 		r = jobs_store_job_delete(j, jb->name);
 	if (r >= 0)
 		r = store_txn_commit(j->store);
+	jobs_changed(j);
 	if (r < 0) {
 		store_txn_abort(j->store);
 		hmap_put(&j->jobs, jb->name, jb);

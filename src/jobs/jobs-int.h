@@ -70,6 +70,7 @@ struct job_run {
 	struct resources res;
 	uint64_t staged_usec, started_usec;
 	int64_t first_started_ms;
+	size_t idx;             /* its place in jobs.runs */
 };
 
 struct jobs {
@@ -84,6 +85,8 @@ struct jobs {
 	struct job_run **runs;  /* queued or live */
 	size_t nruns, cap;
 	bool stopping;
+	/* whether some job has parents: known while deps_known (jobs_changed clears it) */
+	bool deps_known, has_dependents;
 	/* metrics (NULL before jobs_metrics_register) */
 	struct metrics_family *m_runs;
 	struct metrics_series *m_skipped, *m_delay;
@@ -108,6 +111,9 @@ bool job_has_parent(const struct job *jb, const char *parent);
 /* jobs.c: registers the framework "chronos" with the resource manager, once, when the first
  * job is created or loaded (a master without jobs shows no Chronos framework). 0 or -E2BIG. */
 int jobs_register(struct jobs *j);
+
+/* Called after jobs were added, replaced or deleted. */
+void jobs_changed(struct jobs *j);
 
 /* jobs.c: the store */
 int jobs_store_job(struct jobs *j, const struct job *jb);

@@ -80,7 +80,9 @@ static int load_run(const char *key, const char *val, size_t len, uint64_t versi
 	json_t *o = json_loadb(val, len, 0, NULL);
 	const char *name = json_string_value(json_object_get(o, "name"));
 	if (!name || !hmap_get(&j->jobs, name)) {
+		/* the run of a deleted job whose task ended while the master was down */
 		json_decref(o);
+		store_delete(j->store, key, STORE_ANY_VERSION);
 		return 0;
 	}
 	struct job_run *r = xcalloc(1, sizeof(*r));
@@ -102,6 +104,11 @@ static int load_run(const char *key, const char *val, size_t len, uint64_t versi
 }
 
 /* ---- life cycle ---- */
+
+void jobs_changed(struct jobs *j)
+{
+	j->deps_known = false;
+}
 
 int jobs_register(struct jobs *j)
 {

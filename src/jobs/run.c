@@ -1,6 +1,7 @@
 /* Runs: due schedules recorded, runs placed on agents through the resource manager, their
  * status updates, retries, results counted and dependent jobs woken (jobs-int.h states the
  * invariants). */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <regex.h>
@@ -15,7 +16,7 @@
 #include "jobs/jobs-int.h"
 
 #define MAX_SKIP_LOOP 1000
-#define MAX_LAUNCH_PER_PASS 2000
+#define MAX_LAUNCH_PER_PASS 5000
 
 static int64_t now_ms(void)
 {
@@ -54,6 +55,7 @@ static void runs_append(struct jobs *j, struct job_run *r)
 		j->cap = j->cap ? j->cap * 2 : 64;
 		j->runs = xrealloc(j->runs, j->cap * sizeof(*j->runs));
 	}
+	r->idx = j->nruns;
 	j->runs[j->nruns++] = r;
 	struct job *jb = hmap_get(&j->jobs, r->name);
 	if (jb)
@@ -63,11 +65,9 @@ static void runs_append(struct jobs *j, struct job_run *r)
 /* Takes r out of the list (not freed). */
 static void runs_remove(struct jobs *j, struct job_run *r)
 {
-	for (size_t i = 0; i < j->nruns; i++)
-		if (j->runs[i] == r) {
-			j->runs[i] = j->runs[--j->nruns];
-			break;
-		}
+	assert(r->idx < j->nruns && j->runs[r->idx] == r);
+	j->runs[r->idx] = j->runs[--j->nruns];
+	j->runs[r->idx]->idx = r->idx;
 	if (r->task_id)
 		hmap_del(&j->tasks, r->task_id);
 	struct job *jb = hmap_get(&j->jobs, r->name);
@@ -86,7 +86,7 @@ static struct job_run *run_find(struct jobs *j, const char *name, int64_t sched_
 int jobs_run_add(struct jobs *j, struct job *jb, int64_t sched_ms, bool manual, const char *args,
 		 struct job_run **out)
 {
-	if (run_find(j, jb->name, sched_ms))
+	if (jb->nruns && run_find(j, jb->name, sched_ms))
 		return -EEXIST;
 	if (j->nruns >= JOB_MAX_RUNS)
 		return -E2BIG;
@@ -152,6 +152,16 @@ void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
 	if (e < 0)
 		log_warn("master", "job '%s': cannot store its result: %s", jb->name, strerror(-e));
 	if (!success)
+		return;
+	if (!j->deps_known) {
+		j->has_dependents = false;
+		const char *k;
+		void *v;
+		for (size_t i = 0; !j->has_dependents && hmap_next(&j->jobs, &i, &k, &v);)
+			j->has_dependents = ((struct job *)v)->dependent;
+		j->deps_known = true;
+	}
+	if (!j->has_dependents)
 		return;
 	/* Its children: run each whose parents have all succeeded since its own last run. */
 	const char *k;
@@ -421,9 +431,9 @@ void jobs_pass(struct jobs *j)
 {
 	if (!j->client) /* no job yet */
 		return;
+	/* one commit for the runs come due and the placements: durable before any LAUNCH */
 	bool open = false;
 	due(j, &open);
-	txn_close(j, &open);
 	place(j, &open);
 }
 
