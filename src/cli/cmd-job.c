@@ -159,8 +159,8 @@ int cli_job_remove(struct cli *c)
 char *cli_render_job_history(json_t *h)
 {
 	struct table t;
-	table_init(&t, 5);
-	const char *head[] = { "SCHEDULED", "STARTED", "FINISHED", "RESULT", "ATTEMPTS" };
+	table_init(&t, 6);
+	const char *head[] = { "SCHEDULED", "STARTED", "FINISHED", "RESULT", "ATTEMPTS", "TASK" };
 	for (size_t i = 0; i < ARRAY_SIZE(head); i++)
 		table_add(&t, head[i]);
 	size_t i;
@@ -172,6 +172,7 @@ char *cli_render_job_history(json_t *h)
 		table_add(&t, cli_json_str(r, "finishedAt"));
 		table_add(&t, cli_json_str(r, "result"));
 		table_addf(&t, "%g", cli_json_num(r, "attempts"));
+		table_add(&t, cli_json_str(r, "taskId"));
 	}
 	json_array_foreach(json_object_get(h, "pending"), i, r) {
 		table_add(&t, cli_json_str(r, "scheduledAt"));
@@ -179,6 +180,7 @@ char *cli_render_job_history(json_t *h)
 		table_add(&t, NULL);
 		table_add(&t, cli_json_str(r, "state"));
 		table_addf(&t, "%g", cli_json_num(r, "attempt") + 1);
+		table_add(&t, cli_json_str(r, "taskId"));
 	}
 	char *tab = table_render(&t);
 	table_release(&t);

@@ -36,6 +36,8 @@ void job_free(struct job *jb)
 	free(jb->name);
 	json_decref(jb->def);
 	json_decref(jb->parents_done);
+	for (size_t i = 0; i < JOB_HISTORY; i++)
+		free(jb->hist[i].task_id);
 	for (size_t i = 0; i < jb->nparents; i++)
 		free(jb->parents[i]);
 	free(jb->parents);

@@ -26,14 +26,16 @@
 #define JOBS_MAX 100000
 #define JOB_HISTORY 20       /* finished runs kept per job for history and stats */
 #define JOB_MAX_RUNS 10000   /* queued or live runs in all */
+#define JOB_DONE_KEEP 4096   /* ended tasks whose agent is remembered (for their logs) */
 #define JOB_DEFAULT_RETRIES 2
 #define JOB_DEFAULT_EPSILON_MS (5 * 60 * 1000)
 
 struct job_result {
 	int64_t scheduled_ms;
 	int64_t started_ms, finished_ms; /* epoch ms; 0 unknown */
-	char state[24];                  /* the terminal task state, or "SKIPPED" */
+	char state[24];                  /* the terminal task state, or "MARKED_SUCCESS" */
 	int attempts;
+	char *task_id;                   /* its last attempt's task (owned), or NULL */
 };
 
 struct job {
@@ -85,6 +87,10 @@ struct jobs {
 	struct job_run **runs;  /* queued or live */
 	size_t nruns, cap;
 	bool stopping;
+	/* the last JOB_DONE_KEEP ended tasks: task id -> agent id (owned), oldest first in ring */
+	struct hmap done;
+	char *done_ring[JOB_DONE_KEEP];
+	size_t done_at;
 	/* whether some job has parents: known while deps_known (jobs_changed clears it) */
 	bool deps_known, has_dependents;
 	/* metrics (NULL before jobs_metrics_register) */
@@ -135,6 +141,6 @@ int jobs_kill(struct jobs *j, const char *name);
 void jobs_pass(struct jobs *j);
 /* Counts a result into jb (in the caller's transaction) and wakes its children. */
 void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
-		 int64_t started_ms, const char *state, int attempts);
+		 int64_t started_ms, const char *state, int attempts, const char *task_id);
 void jobs_run_free(struct job_run *r);
 extern const struct rm_framework_ops jobs_ops;

@@ -126,6 +126,7 @@ int jobs_new(struct master *rm, struct jobs **out)
 	j->base = rm_base(rm);
 	hmap_init(&j->jobs);
 	hmap_init(&j->tasks);
+	hmap_init(&j->done);
 	/* Marathon is "<master id>-0000"; Chronos the next one, stable across restarts. */
 	const char *b = rm_builtin_framework_id(rm);
 	size_t bl = strlen(b);
@@ -176,6 +177,12 @@ void jobs_free(struct jobs *j)
 		job_free(v);
 	hmap_release(&j->jobs);
 	hmap_release(&j->tasks);
+	for (size_t i = 0; i < JOB_DONE_KEEP; i++) {
+		if (j->done_ring[i])
+			free(hmap_get(&j->done, j->done_ring[i]));
+		free(j->done_ring[i]);
+	}
+	hmap_release(&j->done);
 	free(j);
 }
 

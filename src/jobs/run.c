@@ -120,19 +120,21 @@ void jobs_run_loaded(struct jobs *j, struct job_run *r)
 /* ---- results ---- */
 
 static void history_add(struct job *jb, int64_t sched_ms, int64_t started_ms, const char *state,
-			int attempts)
+			int attempts, const char *task_id)
 {
 	struct job_result *h = &jb->hist[jb->hist_at];
 	jb->hist_at = (jb->hist_at + 1) % JOB_HISTORY;
 	if (jb->nhist < JOB_HISTORY)
 		jb->nhist++;
+	free(h->task_id);
 	*h = (struct job_result){ .scheduled_ms = sched_ms, .started_ms = started_ms,
-				  .finished_ms = now_ms(), .attempts = attempts };
+				  .finished_ms = now_ms(), .attempts = attempts,
+				  .task_id = task_id ? xstrdup(task_id) : NULL };
 	snprintf(h->state, sizeof(h->state), "%s", state);
 }
 
 void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
-		 int64_t started_ms, const char *state, int attempts)
+		 int64_t started_ms, const char *state, int attempts, const char *task_id)
 {
 	char ts[32];
 	jsched_iso_utc(now_ms(), ts);
@@ -145,7 +147,7 @@ void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
 		jb->errors_since++;
 		snprintf(jb->last_error, sizeof(jb->last_error), "%s", ts);
 	}
-	history_add(jb, sched_ms, started_ms, state, attempts);
+	history_add(jb, sched_ms, started_ms, state, attempts, task_id);
 	if (j->m_runs)
 		metrics_counter_inc(metrics_series_getv(j->m_runs, success ? "success" : "failure"));
 	int e = jobs_store_job(j, jb);
@@ -239,7 +241,8 @@ static void due(struct jobs *j, bool *open)
 	}
 }
 
-/* The task id of a run's attempt (Chronos's shape), without '/' or control characters. */
+/* The task id of a run's attempt (Chronos's shape), '/', spaces and control characters
+ * replaced by '_' (it names the sandbox and appears in command lines). */
 static char *task_id_of(const struct job_run *r)
 {
 	char *id = xasprintf("ct:%" PRId64 ":%d:%s:%s", r->scheduled_ms, r->attempt, r->name,
@@ -247,7 +250,7 @@ static char *task_id_of(const struct job_run *r)
 	if (strlen(id) > 250)
 		id[250] = '\0';
 	for (char *p = id; *p; p++)
-		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+		if (*p == '/' || *p == ' ' || (unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '_';
 	return id;
 }
@@ -471,6 +474,21 @@ int jobs_kill(struct jobs *j, const char *name)
 
 /* ---- the resource manager's callbacks ---- */
 
+/* Remembers where an ended task ran (its sandbox stays there, for `berth logs`). */
+static void done_add(struct jobs *j, const char *task_id, const char *agent_id)
+{
+	if (!task_id || !agent_id)
+		return;
+	char **slot = &j->done_ring[j->done_at];
+	j->done_at = (j->done_at + 1) % JOB_DONE_KEEP;
+	if (*slot) {
+		free(hmap_del(&j->done, *slot));
+		free(*slot);
+	}
+	*slot = xstrdup(task_id);
+	free(hmap_put(&j->done, task_id, xstrdup(agent_id)));
+}
+
 static void run_ended(struct jobs *j, struct job_run *r, const char *state)
 {
 	if (r->taken) {
@@ -483,6 +501,7 @@ static void run_ended(struct jobs *j, struct job_run *r, const char *state)
 	}
 	resources_release(&r->res);
 	hmap_del(&j->tasks, r->task_id);
+	done_add(j, r->task_id, r->agent_id);
 	struct job *jb = hmap_get(&j->jobs, r->name);
 	bool ok = !strcmp(state, "TASK_FINISHED");
 	if (!ok && !r->kill_wanted && jb && r->attempt < jb->retries) {
@@ -499,15 +518,20 @@ static void run_ended(struct jobs *j, struct job_run *r, const char *state)
 	runs_remove(j, r);
 	jobs_store_run_delete(j, r);
 	if (jb)
-		jobs_result(j, jb, ok, r->scheduled_ms, r->first_started_ms, state, r->attempt + 1);
+		jobs_result(j, jb, ok, r->scheduled_ms, r->first_started_ms, state, r->attempt + 1,
+			    r->task_id);
 	jobs_run_free(r);
 }
 
 static const char *op_task_agent(void *ctx, const char *task_id)
 {
 	struct jobs *j = ctx;
-	const struct job_run *r = task_id ? hmap_get(&j->tasks, task_id) : NULL;
-	return r ? (r->agent_id ? r->agent_id : "") : NULL;
+	if (!task_id)
+		return NULL;
+	const struct job_run *r = hmap_get(&j->tasks, task_id);
+	if (r)
+		return r->agent_id ? r->agent_id : "";
+	return hmap_get(&j->done, task_id); /* ended, its sandbox still there */
 }
 
 static bool op_status_update(void *ctx, struct m_agent *a, const json_t *u)

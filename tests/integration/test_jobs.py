@@ -314,13 +314,26 @@ def test_cli_job_commands(one, tmp_path):
     wait_job(c.m.api, "after", lambda j: j["successCount"] == 1)
     rc, so, se = c.cli("job", "history", "clijob")
     assert rc == 0, se
-    assert so.splitlines()[0].split() == ["SCHEDULED", "STARTED", "FINISHED", "RESULT", "ATTEMPTS"]
+    assert so.splitlines()[0].split() == ["SCHEDULED", "STARTED", "FINISHED", "RESULT", "ATTEMPTS",
+                                          "TASK"]
     assert "TASK_FINISHED" in so and "next run: 2099-01-01T00:00:00.000Z" in so
+    # the run's output stays reachable through berth logs once it has ended
+    task = so.splitlines()[1].split()[-1]
+    assert task.startswith("ct:") and task.endswith(":0:clijob:one_two"), task
+    rc, so, se = c.cli("logs", task)
+    assert rc == 0, se
+    assert so == "", so  # its command wrote to a file; now one that prints
+    assert c.m.api.post(P + "/iso8601", {"name": "talker", "command": "echo said-something",
+                                         "schedule": "R1//PT1H"}).status_code == 204
+    wait_job(c.m.api, "talker", lambda j: j["successCount"] == 1)
+    t = c.m.api.get("/api/berth/jobs/talker/history").json()["runs"][0]["taskId"]
+    rc, so, se = c.cli("logs", t)
+    assert rc == 0 and so == "said-something\n", (so, se)
     rc, so, se = c.cli("job", "graph")
     assert rc == 0, se
     assert "clijob -> after" in so.splitlines() and "clijob (success, idle)" in so.splitlines()
     rc, so, se = c.cli("job", "list", "--json")
-    assert rc == 0 and {j["name"] for j in json.loads(so)} == {"clijob", "after"}
+    assert rc == 0 and {j["name"] for j in json.loads(so)} == {"clijob", "after", "talker"}
     # errors in the API's words
     bad_file = tmp_path / "bad.json"
     bad_file.write_text(json.dumps({"name": "x/y", "command": "true"}))
