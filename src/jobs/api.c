@@ -214,11 +214,9 @@ void jobs_http_summary(struct jobs *j, struct evhttp_request *req, const char *a
 				      job_status(v[i]), "state", run_state(j, v[i], st, sizeof(st)),
 				      "disabled", v[i]->disabled);
 		json_t *full = job_to_json(v[i]);
-		json_object_set(o, "schedule", json_object_get(full, "schedule") ?: json_string(""));
-		json_t *p = json_object_get(full, "parents");
-		json_object_set(o, "parents", p ? p : json_array());
-		if (!json_object_get(full, "schedule"))
-			json_object_set_new(o, "schedule", json_string(""));
+		json_t *sc = json_object_get(full, "schedule"), *p = json_object_get(full, "parents");
+		json_object_set_new(o, "schedule", sc ? json_incref(sc) : json_string(""));
+		json_object_set_new(o, "parents", p ? json_incref(p) : json_array());
 		json_decref(full);
 		json_array_append_new(a, o);
 	}
