@@ -227,7 +227,9 @@ static void due(struct jobs *j, bool *open)
 			log_info("master", "job '%s': %" PRId64 " runs missed by more than epsilon, "
 					   "skipped", jb->name, skipped);
 		}
-		if (jsched_left(&jb->sched) != 0 && jb->sched.start_ms <= now) {
+		/* (a skip bounded by MAX_SKIP_LOOP goes on at the next tick) */
+		if (jsched_left(&jb->sched) != 0 && jb->sched.start_ms <= now &&
+		    jb->sched.start_ms + jb->epsilon_ms >= now) {
 			int64_t at = jb->sched.start_ms;
 			jsched_step(&jb->sched);
 			if (jb->disabled || (!jb->concurrent && jb->nruns > 0) ||

@@ -374,3 +374,23 @@ def test_constraints_pick_the_agent(cluster, tmp_path):
     # the job no agent satisfies waits in the queue
     h = api.get("/api/berth/jobs/nowhere/history").json()
     assert len(h["pending"]) == 1 and h["pending"][0]["state"] == "QUEUED"
+
+
+def test_long_catch_up_in_a_zone_runs_nothing_missed(one):
+    # daily in Paris since 1970: ~20,000 missed runs, skipped over several passes (each bounded),
+    # none of them run
+    api = one.m.api
+    assert api.post(P + "/iso8601", {"name": "old", "command": "true", "epsilon": "PT1M",
+                                     "schedule": "R/1970-01-02T00:00:00/P1D",
+                                     "scheduleTimeZone": "Europe/Paris"}).status_code == 204
+
+    def caught_up():
+        h = api.get("/api/berth/jobs/old/history").json()
+        nxt = datetime.datetime.strptime(h["nextRun"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        return h if nxt > time.time() else None
+    h = wait_until(caught_up, 60, what="the schedule caught up")
+    days = (datetime.date.today() - datetime.date(1970, 1, 2)).days
+    assert days - 1 <= h["skipCount"] <= days + 1, (h["skipCount"], days)
+    assert h["pending"] == [] and h["runs"] == []
+    assert job(api, "old")["successCount"] == 0
