@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev
-	libcurl4-openssl-dev libcmocka-dev)
+	libcurl4-openssl-dev libcmocka-dev tzdata)
 test_pkgs=(python3 python3-pytest python3-requests procps iproute2 curl openssl etcd-server etcd-client
 	postgresql)
 
