@@ -18,6 +18,9 @@
 #define MAX_SKIP_LOOP 1000
 #define MAX_LAUNCH_PER_PASS 5000
 
+static void run_view(const struct jobs *j, const struct job_run *r, const char *state,
+		     struct rm_task_view *v, char *name);
+
 static int64_t now_ms(void)
 {
 	return (int64_t)(time_real_usec() / 1000);
@@ -420,6 +423,17 @@ static void place(struct jobs *j, bool *open)
 	int64_t now = now_ms();
 	for (size_t i = 0; i < nl; i++) {
 		rm_count_launch(j->rm);
+		if (rm_event_listeners(j->rm)) {
+			const char *tid = json_string_value(
+				json_object_get(json_object_get(recs[i], "task"), "task_id"));
+			const struct job_run *r = tid ? hmap_get(&j->tasks, tid) : NULL;
+			if (r) {
+				char name[JOB_MAX_NAME + 16];
+				struct rm_task_view v;
+				run_view(j, r, r->state, &v, name);
+				rm_event_task_added(j->rm, j->client, &v);
+			}
+		}
 		if (j->m_delay && now >= delays[i])
 			metrics_timer_record_usec(j->m_delay, (uint64_t)(now - delays[i]) * 1000);
 		if (rm_send(to[i], recs[i]) < 0)
@@ -475,6 +489,32 @@ int jobs_kill(struct jobs *j, const char *name)
 }
 
 /* ---- the resource manager's callbacks ---- */
+
+/* The task view of a placed run (for the operator event stream); name holds JOB_MAX_NAME + 16
+ * bytes. */
+static void run_view(const struct jobs *j, const struct job_run *r, const char *state,
+		     struct rm_task_view *v, char *name)
+{
+	snprintf(name, JOB_MAX_NAME + 16, "ChronosTask:%s", r->name);
+	*v = (struct rm_task_view){
+		.id = r->task_id, .framework_id = j->framework_id, .name = name,
+		.agent_id = r->agent_id ? r->agent_id : "", .state = state, .role = "*",
+		.res = &r->res, .staged_usec = r->staged_usec, .started_usec = r->started_usec,
+		.healthy = -1,
+	};
+}
+
+/* TASK_UPDATED on the operator event stream, when someone listens. */
+static void event_updated(struct jobs *j, const struct job_run *r, const char *state,
+			  const char *message)
+{
+	if (!rm_event_listeners(j->rm))
+		return;
+	char name[JOB_MAX_NAME + 16];
+	struct rm_task_view v;
+	run_view(j, r, state, &v, name);
+	rm_event_task_updated(j->rm, j->client, &v, state, message);
+}
 
 /* Remembers where an ended task ran (its sandbox stays there, for `berth logs`). */
 static void done_add(struct jobs *j, const char *task_id, const char *agent_id)
@@ -545,6 +585,8 @@ static bool op_status_update(void *ctx, struct m_agent *a, const json_t *u)
 		return false;
 	const char *state = intern(json_string_value(json_object_get(u, "state")));
 	rm_count_status(j->rm, state);
+	if (r->taken || task_state_terminal(state))
+		event_updated(j, r, state, json_string_value(json_object_get(u, "message")));
 	if (task_state_terminal(state)) {
 		run_ended(j, r, state);
 		return true;

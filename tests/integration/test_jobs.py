@@ -394,3 +394,31 @@ def test_long_catch_up_in_a_zone_runs_nothing_missed(one):
     assert days - 1 <= h["skipCount"] <= days + 1, (h["skipCount"], days)
     assert h["pending"] == [] and h["runs"] == []
     assert job(api, "old")["successCount"] == 0
+
+
+def test_job_runs_on_the_operator_stream(cluster):
+    # The jobs framework's runs: TASK_ADDED, then TASK_UPDATED up to TASK_FINISHED.
+    from test_operator_stream import OperatorStream
+    m = cluster.master()
+    cluster.agent()
+    s = OperatorStream(m.url)
+    try:
+        wait_until(lambda: s.events and s.events[0], 10, what="SUBSCRIBED")
+        r = m.api.post(V1 + "/iso8601", {"name": "opjob", "command": "true",
+                                         "schedule": "R1//PT1H"})
+        assert r.status_code == 204, r.text
+
+        def finished():
+            return [e for e in s.of("TASK_UPDATED")
+                    if e["task_updated"]["state"] == "TASK_FINISHED"]
+        done = wait_until(finished, 20, what="TASK_FINISHED of the job's run")
+        tid = done[0]["task_updated"]["status"]["task_id"]["value"]
+        assert tid.startswith("ct:") and tid.endswith(":0:opjob:")
+        added = [e for e in s.of("TASK_ADDED")
+                 if e["task_added"]["task"]["task_id"]["value"] == tid]
+        assert len(added) == 1
+        assert added[0]["task_added"]["task"]["name"] == "ChronosTask:opjob"
+        kinds = [e["type"] for e in list(s.events) if tid in json.dumps(e)]
+        assert kinds[0] == "TASK_ADDED" and kinds[-1] == "TASK_UPDATED", kinds
+    finally:
+        s.close()
