@@ -177,11 +177,10 @@ void jobs_free(struct jobs *j)
 		job_free(v);
 	hmap_release(&j->jobs);
 	hmap_release(&j->tasks);
-	for (size_t i = 0; i < JOB_DONE_KEEP; i++) {
-		if (j->done_ring[i])
-			free(hmap_get(&j->done, j->done_ring[i]));
+	for (size_t i = 0; hmap_next(&j->done, &i, &k, &v);)
+		free(v); /* each value once, even when the ring names a task id twice */
+	for (size_t i = 0; i < JOB_DONE_KEEP; i++)
 		free(j->done_ring[i]);
-	}
 	hmap_release(&j->done);
 	free(j);
 }
