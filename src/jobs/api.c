@@ -103,6 +103,13 @@ static void post_job(struct jobs *j, struct evhttp_request *req, bool dependent)
 		jb->nhist = old->nhist;
 		jb->hist_at = old->hist_at;
 		jb->nruns = old->nruns;
+		/* the same schedule posted again (a client re-posting its definition): the runs
+		 * already passed stay passed, none runs twice */
+		if (!old->dependent && !jb->dependent && old->sched.anchor_ms == jb->sched.anchor_ms &&
+		    old->sched.repeats == jb->sched.repeats &&
+		    !strcmp(old->sched.period_text, jb->sched.period_text) &&
+		    !strcmp(old->sched.tz, jb->sched.tz) && old->sched.offset_sec == jb->sched.offset_sec)
+			jsched_set_index(&jb->sched, old->sched.n);
 	}
 	r = jobs_store_job(j, jb);
 	if (r < 0) {

@@ -422,3 +422,24 @@ def test_job_runs_on_the_operator_stream(cluster):
         assert kinds[0] == "TASK_ADDED" and kinds[-1] == "TASK_UPDATED", kinds
     finally:
         s.close()
+
+
+def test_same_definition_posted_again_runs_nothing_twice(one, tmp_path):
+    api = one.m.api
+    out = tmp_path / "runs"
+    body = {"name": "once", "command": "echo $mesos_task_id >> %s" % out,
+            "schedule": "R2/%s/PT1H" % iso(time.time() - 10)}
+    assert api.post(P + "/iso8601", body).status_code == 204
+    wait_job(api, "once", lambda j: j["successCount"] == 1)
+    assert api.post(P + "/iso8601", body).status_code == 204  # unchanged: nothing runs again
+    body2 = dict(body, command=body["command"] + " # changed")
+    assert api.post(P + "/iso8601", body2).status_code == 204  # same schedule, new command
+    j = job(api, "once")
+    assert j["schedule"].startswith("R1/") and j["command"].endswith("# changed")
+    assert j["successCount"] == 1
+    assert api.get("/api/berth/jobs/once/history").json()["pending"] == []
+    # a run now goes through (so the pass has run since the re-posts), and only it
+    assert api.put(P + "/job/once").status_code == 204
+    wait_job(api, "once", lambda j: j["successCount"] >= 2)
+    assert job(api, "once")["successCount"] == 2
+    assert len(out.read_text().split()) == 2
