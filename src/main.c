@@ -40,6 +40,7 @@ static void usage(FILE *f)
 	      "  node        list\n"
 	      "  framework   list\n"
 	      "  volume      list\n"
+	      "  job         add, list, run, history, remove, graph\n"
 	      "  logs        print a task's stdout or stderr\n"
 	      "  events      follow the event stream\n"
 	      "\n"

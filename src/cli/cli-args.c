@@ -37,6 +37,17 @@ const struct cli_command cli_commands[] = {
 	  cli_deployment_list },
 	{ "deployment", "rollback", "ID", 1, 1, CLI_F_JSON | F_WAITING | CLI_F_FORCE,
 	  "roll a deployment back (with --force: just stop it)", cli_deployment_rollback },
+	{ "job", "add", "FILE|-", 1, 1, CLI_F_JSON,
+	  "create or replace a job from a Chronos JSON file ('-' reads stdin)", cli_job_add },
+	{ "job", "list", "", 0, 0, CLI_F_JSON, "list jobs: schedule, state, last result, counters",
+	  cli_job_list },
+	{ "job", "run", "NAME [ARG...]", 1, CLI_MAX_POS, CLI_F_JSON,
+	  "run a job now (arguments are added to a non-shell command)", cli_job_run },
+	{ "job", "history", "NAME", 1, 1, CLI_F_JSON, "a job's recent runs and pending ones",
+	  cli_job_history },
+	{ "job", "remove", "NAME", 1, 1, CLI_F_JSON, "remove a job (its children are re-parented)",
+	  cli_job_remove },
+	{ "job", "graph", "", 0, 0, 0, "the jobs and their dependencies as text", cli_job_graph },
 	{ "logs", NULL, "TASK_ID", 1, 1, CLI_F_STDERR | CLI_F_FOLLOW,
 	  "print a task's stdout (or stderr)", cli_logs },
 	{ "events", NULL, "", 0, 0, CLI_F_JSON | CLI_F_TYPE,
@@ -76,7 +87,7 @@ static const struct flag_def flags[] = {
 };
 
 static const char *const nouns[] = { "app", "task", "node", "framework", "volume", "deployment",
-				      "logs", "events", "discover" };
+				      "job", "logs", "events", "discover" };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

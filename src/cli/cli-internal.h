@@ -187,6 +187,17 @@ int cli_events(struct cli *c);
 int cli_discover(struct cli *c);
 /* "<prefix>TASK HOST IP PORTS" of an endpoint of GET /v2/services (malloc'd). */
 char *cli_endpoint_line(const char *prefix, json_t *ep);
+int cli_job_add(struct cli *c);
+int cli_job_list(struct cli *c);
+int cli_job_run(struct cli *c);
+int cli_job_history(struct cli *c);
+int cli_job_remove(struct cli *c);
+int cli_job_graph(struct cli *c);
+/* GET /v1/scheduler/jobs with the summary's jobs: NAME, SCHEDULE, STATE, LAST, OK, ERRORS,
+ * LAST SUCCESS, LAST ERROR. */
+char *cli_render_jobs(json_t *jobs, json_t *summary);
+/* GET /api/berth/jobs/{name}/history: its runs and pending runs, then the next run. */
+char *cli_render_job_history(json_t *history);
 
 /* Shared by the commands that read an app definition (cmd-app.c): the JSON object in
  * file ("-": stdin), or NULL after printing why. */

@@ -18,7 +18,7 @@
 bool cli_is_command(const char *word)
 {
 	static const char *const words[] = { "app",    "task",   "node",     "volume",
-					     "deployment", "logs", "events", "help", "framework", "discover",
+					     "deployment", "logs", "events", "help", "framework", "discover", "job",
 					     "--master", "--cacert", "--json", "--help", "-h",
 					     "--principal", "--secret" };
 	if (!word)

@@ -50,6 +50,7 @@ int server_metrics_init(struct server *s)
 	s->reg = metrics_new();
 	rm_metrics_register(s->rm, s->reg);
 	apps_metrics_register(s->apps, s->reg);
+	jobs_metrics_register(s->jobs, s->reg);
 	s->agents = family(s, METRICS_GAUGE, "berth_agents", "Agents, by state", "state");
 	s->tasks = family(s, METRICS_GAUGE, "berth_tasks", "Live tasks, by state", "state");
 	s->res_total = family(s, METRICS_GAUGE, "berth_resources",

@@ -56,6 +56,27 @@ APPS_ROUTE(apps_http_leader)
 APPS_ROUTE(apps_http_events)
 APPS_ROUTE(apps_http_volumes)
 
+#define JOBS_ROUTE(fn)                                                                     \
+	static void r_##fn(struct server *s, struct evhttp_request *req,                   \
+			   const struct route_args *a)                                      \
+	{                                                                                  \
+		fn(s->jobs, req, a->v[0]);                                                  \
+	}
+JOBS_ROUTE(jobs_http_iso8601)
+JOBS_ROUTE(jobs_http_dependency)
+JOBS_ROUTE(jobs_http_jobs)
+JOBS_ROUTE(jobs_http_summary)
+JOBS_ROUTE(jobs_http_search)
+JOBS_ROUTE(jobs_http_job)
+JOBS_ROUTE(jobs_http_success)
+JOBS_ROUTE(jobs_http_kill)
+JOBS_ROUTE(jobs_http_graph_dot)
+JOBS_ROUTE(jobs_http_graph_csv)
+JOBS_ROUTE(jobs_http_job_stat)
+JOBS_ROUTE(jobs_http_stats)
+JOBS_ROUTE(jobs_http_leader)
+JOBS_ROUTE(jobs_http_history)
+
 #define RM_ROUTE(fn)                                                                       \
 	static void r_##fn(struct server *s, struct evhttp_request *req,                   \
 			   const struct route_args *a)                                      \
@@ -218,6 +239,25 @@ static const struct route routes[] = {
 	{ "/v1/services/{service}", M_GET, r_dns_services },
 	/* berth's discovery watch (src/dns) */
 	{ "/v2/services/{id*}", M_GET, r_services },
+	/* Chronos (reference/compat.md §6): 3.x under /v1/scheduler, 2.x clients /scheduler. */
+#define CHRONOS(prefix)                                                                    \
+	{ prefix "/iso8601", M_POST | M_PUT, r_jobs_http_iso8601 },                         \
+	{ prefix "/dependency", M_POST | M_PUT, r_jobs_http_dependency },                   \
+	{ prefix "/jobs", M_GET | M_DELETE, r_jobs_http_jobs },                             \
+	{ prefix "/jobs/summary", M_GET, r_jobs_http_summary },                             \
+	{ prefix "/jobs/search", M_GET, r_jobs_http_search },                               \
+	{ prefix "/job/success/{name}", M_PUT, r_jobs_http_success },                       \
+	{ prefix "/job/stat/{name}", M_GET, r_jobs_http_job_stat },                         \
+	{ prefix "/job/{name}", M_GET | M_PUT | M_DELETE, r_jobs_http_job },                \
+	{ prefix "/task/kill/{name}", M_DELETE, r_jobs_http_kill },                         \
+	{ prefix "/graph/dot", M_GET, r_jobs_http_graph_dot },                              \
+	{ prefix "/graph/csv", M_GET, r_jobs_http_graph_csv },                              \
+	{ prefix "/stats/{pct}", M_GET, r_jobs_http_stats },                                \
+	{ prefix "/leader", M_GET, r_jobs_http_leader }
+	CHRONOS("/scheduler"),
+	CHRONOS("/v1/scheduler"),
+#undef CHRONOS
+	{ "/api/berth/jobs/{name}/history", M_GET, r_jobs_http_history },
 };
 
 static unsigned method_bit(enum evhttp_cmd_type m)

@@ -6,6 +6,7 @@
 #include "apps/apps.h"
 #include "base/metrics.h"
 #include "dns/dns.h"
+#include "jobs/jobs.h"
 #include "master/master.h"
 #include "net/http.h"
 #include "server/server.h"
@@ -14,6 +15,7 @@ struct server {
 	struct event_base *base;
 	struct master *rm;
 	struct apps *apps;
+	struct jobs *jobs;
 	struct http_server *http;
 	struct dns *dns;           /* NULL: --dns not given */
 	struct event *tick;        /* 250 ms */

@@ -22,6 +22,7 @@ static void on_tick(evutil_socket_t fd, short what, void *ctx)
 		return; /* another master may lead now (leader.h) */
 	rm_tick(s->rm);
 	apps_tick(s->apps);
+	jobs_tick(s->jobs);
 }
 
 int server_new(struct event_base *base, const struct master_config *cfg, struct server **out)
@@ -33,6 +34,8 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 	int r = rm_new(base, cfg, &s->rm);
 	if (r >= 0)
 		r = apps_new(s->rm, &s->apps);
+	if (r >= 0)
+		r = jobs_new(s->rm, &s->jobs);
 	if (r >= 0)
 		r = rm_start(s->rm);
 	if (r < 0) {
@@ -59,6 +62,7 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 		server_free(s);
 		return r;
 	}
+	jobs_set_leader(s->jobs, s->leader);
 	r = server_metrics_init(s);
 	if (r < 0) {
 		server_free(s);
@@ -83,11 +87,13 @@ void server_free(struct server *s)
 	dns_stop(s->dns);
 	rm_stop(s->rm);
 	apps_stop(s->apps);
+	jobs_stop(s->jobs);
 	/* The streams' on_close callbacks run now, while what they point at is alive. */
 	event_base_loop(s->base, EVLOOP_NONBLOCK);
 	http_server_free(s->http);
 	event_base_loop(s->base, EVLOOP_NONBLOCK);
 	dns_free(s->dns);
+	jobs_free(s->jobs);
 	apps_free(s->apps);
 	rm_free(s->rm);
 	server_metrics_free(s);

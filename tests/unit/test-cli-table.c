@@ -276,6 +276,45 @@ static void test_render_deployments(void **state)
 	json_decref(none);
 }
 
+static void test_render_jobs(void **state)
+{
+	(void)state;
+	json_t *jobs = json_loads(
+		"[{\"name\":\"load\",\"schedule\":\"R/2026-12-08T02:00:00.000Z/P1D\",\"disabled\":false,"
+		"\"successCount\":3,\"errorCount\":1,\"lastSuccess\":\"2026-12-07T02:00:04.120Z\","
+		"\"lastError\":\"\"},"
+		"{\"name\":\"report\",\"parents\":[\"load\",\"x\"],\"disabled\":true,"
+		"\"successCount\":0,\"errorCount\":0,\"lastSuccess\":\"\",\"lastError\":\"\"}]",
+		0, NULL);
+	json_t *sum = json_loads("[{\"name\":\"load\",\"status\":\"success\",\"state\":\"1 running\"},"
+				 "{\"name\":\"report\",\"status\":\"fresh\",\"state\":\"idle\"}]",
+				 0, NULL);
+	assert_non_null(jobs);
+	assert_non_null(sum);
+	char *s = cli_render_jobs(jobs, sum);
+	assert_string_equal(
+		s, "NAME    SCHEDULE                        STATE      LAST     OK  ERRORS  LAST SUCCESS              LAST ERROR\n"
+		   "load    R/2026-12-08T02:00:00.000Z/P1D  1 running  success  3   1       2026-12-07T02:00:04.120Z  -\n"
+		   "report  after load,x                    disabled   fresh    0   0       -                         -\n");
+	free(s);
+	json_t *h = json_loads(
+		"{\"name\":\"load\",\"nextRun\":\"\",\"skipCount\":2,\"runs\":[{\"scheduledAt\":\"S\","
+		"\"startedAt\":\"\",\"finishedAt\":\"F\",\"result\":\"TASK_FAILED\",\"attempts\":3,"
+		"\"taskId\":\"ct:1:2:load:\"}],\"pending\":[{\"scheduledAt\":\"P\",\"attempt\":0,"
+		"\"state\":\"QUEUED\"}]}",
+		0, NULL);
+	assert_non_null(h);
+	s = cli_render_job_history(h);
+	assert_string_equal(s, "SCHEDULED  STARTED  FINISHED  RESULT       ATTEMPTS  TASK\n"
+			       "S          -        F         TASK_FAILED  3         ct:1:2:load:\n"
+			       "P          -        -         QUEUED       1         -\n"
+			       "next run: -, runs skipped: 2\n");
+	free(s);
+	json_decref(h);
+	json_decref(jobs);
+	json_decref(sum);
+}
+
 static void check_event(const char *type, const char *data, const char *want)
 {
 	json_t *j = data ? json_loads(data, 0, NULL) : NULL;
@@ -362,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_render_app),
 		cmocka_unit_test(test_render_deployments),
 		cmocka_unit_test(test_event_lines),
+		cmocka_unit_test(test_render_jobs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,702 @@
+/* Runs: due schedules recorded, runs placed on agents through the resource manager, their
+ * status updates, retries, results counted and dependent jobs woken (jobs-int.h states the
+ * invariants). */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/metrics.h"
+#include "base/timeutil.h"
+#include "model/task.h"
+#include "jobs/jobs-int.h"
+
+#define MAX_SKIP_LOOP 1000
+#define MAX_LAUNCH_PER_PASS 5000
+
+static void run_view(const struct jobs *j, const struct job_run *r, const char *state,
+		     struct rm_task_view *v, char *name);
+
+static int64_t now_ms(void)
+{
+	return (int64_t)(time_real_usec() / 1000);
+}
+
+/* The states a run is in, as static strings. */
+static const char *intern(const char *s)
+{
+	static const char *const states[] = {
+		"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
+		"TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR", "TASK_DROPPED",
+		"TASK_GONE", "TASK_UNREACHABLE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
+	};
+	for (size_t i = 0; s && i < ARRAY_SIZE(states); i++)
+		if (!strcmp(s, states[i]))
+			return states[i];
+	return "TASK_UNKNOWN";
+}
+
+void jobs_run_free(struct job_run *r)
+{
+	if (!r)
+		return;
+	free(r->name);
+	free(r->args);
+	free(r->task_id);
+	free(r->agent_id);
+	resources_release(&r->res);
+	free(r);
+}
+
+static void runs_append(struct jobs *j, struct job_run *r)
+{
+	if (j->nruns == j->cap) {
+		j->cap = j->cap ? j->cap * 2 : 64;
+		j->runs = xrealloc(j->runs, j->cap * sizeof(*j->runs));
+	}
+	r->idx = j->nruns;
+	j->runs[j->nruns++] = r;
+	struct job *jb = hmap_get(&j->jobs, r->name);
+	if (jb)
+		jb->nruns++;
+}
+
+/* Takes r out of the list (not freed). */
+static void runs_remove(struct jobs *j, struct job_run *r)
+{
+	assert(r->idx < j->nruns && j->runs[r->idx] == r);
+	j->runs[r->idx] = j->runs[--j->nruns];
+	j->runs[r->idx]->idx = r->idx;
+	if (r->task_id)
+		hmap_del(&j->tasks, r->task_id);
+	struct job *jb = hmap_get(&j->jobs, r->name);
+	if (jb && jb->nruns)
+		jb->nruns--;
+}
+
+static struct job_run *run_find(struct jobs *j, const char *name, int64_t sched_ms)
+{
+	for (size_t i = 0; i < j->nruns; i++)
+		if (j->runs[i]->scheduled_ms == sched_ms && !strcmp(j->runs[i]->name, name))
+			return j->runs[i];
+	return NULL;
+}
+
+int jobs_run_add(struct jobs *j, struct job *jb, int64_t sched_ms, bool manual, const char *args,
+		 struct job_run **out)
+{
+	if (jb->nruns && run_find(j, jb->name, sched_ms))
+		return -EEXIST;
+	if (j->nruns >= JOB_MAX_RUNS)
+		return -E2BIG;
+	struct job_run *r = xcalloc(1, sizeof(*r));
+	r->name = xstrdup(jb->name);
+	r->scheduled_ms = sched_ms;
+	r->manual = manual;
+	r->args = args && *args ? xstrdup(args) : NULL;
+	r->state = NULL;
+	int e = jobs_store_run(j, r);
+	if (e < 0) {
+		jobs_run_free(r);
+		return e;
+	}
+	runs_append(j, r);
+	if (out)
+		*out = r;
+	return 0;
+}
+
+void jobs_run_loaded(struct jobs *j, struct job_run *r)
+{
+	runs_append(j, r);
+	if (r->task_id) {
+		r->state = "TASK_STAGING";
+		hmap_put(&j->tasks, r->task_id, r);
+		/* its resources are taken when its agent registers and reports it */
+	}
+}
+
+/* ---- results ---- */
+
+static void history_add(struct job *jb, int64_t sched_ms, int64_t started_ms, const char *state,
+			int attempts, const char *task_id)
+{
+	struct job_result *h = &jb->hist[jb->hist_at];
+	jb->hist_at = (jb->hist_at + 1) % JOB_HISTORY;
+	if (jb->nhist < JOB_HISTORY)
+		jb->nhist++;
+	free(h->task_id);
+	*h = (struct job_result){ .scheduled_ms = sched_ms, .started_ms = started_ms,
+				  .finished_ms = now_ms(), .attempts = attempts,
+				  .task_id = task_id ? xstrdup(task_id) : NULL };
+	snprintf(h->state, sizeof(h->state), "%s", state);
+}
+
+void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
+		 int64_t started_ms, const char *state, int attempts, const char *task_id)
+{
+	char ts[32];
+	jsched_iso_utc(now_ms(), ts);
+	if (success) {
+		jb->success_count++;
+		jb->errors_since = 0;
+		snprintf(jb->last_success, sizeof(jb->last_success), "%s", ts);
+	} else {
+		jb->error_count++;
+		jb->errors_since++;
+		snprintf(jb->last_error, sizeof(jb->last_error), "%s", ts);
+	}
+	history_add(jb, sched_ms, started_ms, state, attempts, task_id);
+	if (j->m_runs)
+		metrics_counter_inc(metrics_series_getv(j->m_runs, success ? "success" : "failure"));
+	int e = jobs_store_job(j, jb);
+	if (e < 0)
+		log_warn("master", "job '%s': cannot store its result: %s", jb->name, strerror(-e));
+	if (!success)
+		return;
+	if (!j->deps_known) {
+		j->has_dependents = false;
+		const char *k;
+		void *v;
+		for (size_t i = 0; !j->has_dependents && hmap_next(&j->jobs, &i, &k, &v);)
+			j->has_dependents = ((struct job *)v)->dependent;
+		j->deps_known = true;
+	}
+	if (!j->has_dependents)
+		return;
+	/* Its children: run each whose parents have all succeeded since its own last run. */
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&j->jobs, &i, &k, &v);) {
+		struct job *c = v;
+		if (!c->dependent || !job_has_parent(c, jb->name))
+			continue;
+		json_object_set_new(c->parents_done, jb->name, json_true());
+		bool all = true;
+		for (size_t p = 0; p < c->nparents && all; p++)
+			all = json_is_true(json_object_get(c->parents_done, c->parents[p]));
+		if (all && !c->disabled) {
+			json_object_clear(c->parents_done);
+			int64_t t = now_ms();
+			while (jobs_run_add(j, c, t, false, NULL, NULL) == -EEXIST)
+				t++;
+		}
+		jobs_store_job(j, c);
+	}
+}
+
+/* ---- the pass ---- */
+
+static bool txn_open(struct jobs *j, bool *open)
+{
+	if (!*open && store_txn_begin(j->store) == 0)
+		*open = true;
+	return *open;
+}
+
+static void txn_close(struct jobs *j, bool *open)
+{
+	if (!*open)
+		return;
+	*open = false;
+	int e = store_txn_commit(j->store);
+	if (e < 0) {
+		log_error("master", "jobs: cannot commit: %s", strerror(-e));
+		store_txn_abort(j->store);
+	}
+}
+
+/* Due schedules: each run due is recorded with the job's schedule moved past it. */
+static void due(struct jobs *j, bool *open)
+{
+	int64_t now = now_ms();
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&j->jobs, &i, &k, &v);) {
+		struct job *jb = v;
+		if (jb->dependent || jsched_left(&jb->sched) == 0 || jb->sched.start_ms > now)
+			continue;
+		if (!txn_open(j, open))
+			return;
+		int64_t skipped = jsched_skip_missed(&jb->sched, now, jb->epsilon_ms, MAX_SKIP_LOOP);
+		if (skipped) {
+			jb->skip_count += skipped;
+			if (j->m_skipped)
+				metrics_counter_add(j->m_skipped, (uint64_t)skipped);
+			log_info("master", "job '%s': %" PRId64 " runs missed by more than epsilon, "
+					   "skipped", jb->name, skipped);
+		}
+		/* (a skip bounded by MAX_SKIP_LOOP goes on at the next tick) */
+		if (jsched_left(&jb->sched) != 0 && jb->sched.start_ms <= now &&
+		    jb->sched.start_ms + jb->epsilon_ms >= now) {
+			int64_t at = jb->sched.start_ms;
+			jsched_step(&jb->sched);
+			if (jb->disabled || (!jb->concurrent && jb->nruns > 0) ||
+			    jobs_run_add(j, jb, at, false, NULL, NULL) < 0) {
+				jb->skip_count++;
+				if (j->m_skipped)
+					metrics_counter_inc(j->m_skipped);
+			}
+		}
+		jobs_store_job(j, jb);
+	}
+}
+
+/* The task id of a run's attempt (Chronos's shape), '/', spaces and control characters
+ * replaced by '_' (it names the sandbox and appears in command lines). */
+static char *task_id_of(const struct job_run *r)
+{
+	char *id = xasprintf("ct:%" PRId64 ":%d:%s:%s", r->scheduled_ms, r->attempt, r->name,
+			     r->args ? r->args : "");
+	if (strlen(id) > 250)
+		id[250] = '\0';
+	for (char *p = id; *p; p++)
+		if (*p == '/' || *p == ' ' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '_';
+	return id;
+}
+
+static json_t *launch_record(struct jobs *j, const struct job *jb, const struct job_run *r,
+			     const struct m_agent *a)
+{
+	json_t *env = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(jb->def, "environmentVariables"), i, e)
+		json_object_set(env, json_string_value(json_object_get(e, "name")),
+				json_object_get(e, "value"));
+	json_object_set_new(env, "mesos_task_id", json_string(r->task_id));
+	json_object_set_new(env, "MESOS_TASK_ID", json_string(r->task_id));
+	json_object_set_new(env, "CHRONOS_JOB_NAME", json_string(jb->name));
+	json_object_set_new(env, "CHRONOS_JOB_OWNER",
+			    json_string(json_string_value(json_object_get(jb->def, "owner")) ?: ""));
+	json_object_set_new(env, "CHRONOS_RESOURCE_CPU", json_real(jb->cpus));
+	json_object_set_new(env, "CHRONOS_RESOURCE_MEM", json_real(jb->mem));
+	json_object_set_new(env, "CHRONOS_RESOURCE_DISK", json_real(jb->disk));
+	json_object_set_new(env, "HOST", json_string(a->hostname));
+	/* env values must be strings */
+	const char *k;
+	json_t *v;
+	json_object_foreach(env, k, v)
+		if (!json_is_string(v)) {
+			char buf[64];
+			snprintf(buf, sizeof(buf), "%g", json_number_value(v));
+			json_object_set_new(env, k, json_string(buf));
+		}
+	char name[JOB_MAX_NAME + 16];
+	snprintf(name, sizeof(name), "ChronosTask:%s", jb->name);
+	json_t *spec = json_pack("{s:s, s:s, s:b, s:o, s:{s:f, s:f, s:f, s:f, s:[]}, s:f}",
+				 "task_id", r->task_id, "name", name, "shell", jb->shell, "env", env,
+				 "resources", "cpus", jb->cpus, "mem", jb->mem, "disk", jb->disk,
+				 "gpus", 0.0, "ports", "kill_grace_period_seconds", 3.0);
+	const char *cmd = json_string_value(json_object_get(jb->def, "command"));
+	if (jb->shell) {
+		/* Chronos ignores run-now arguments for a shell command */
+		json_object_set_new(spec, "cmd", json_string(cmd ? cmd : ""));
+	} else {
+		json_t *args = json_array();
+		json_array_append_new(args, json_string(cmd ? cmd : ""));
+		json_array_foreach(json_object_get(jb->def, "arguments"), i, e)
+			json_array_append(args, e);
+		if (r->args) {
+			char *copy = xstrdup(r->args), *save = NULL;
+			for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
+				json_array_append_new(args, json_string(t));
+			free(copy);
+		}
+		json_object_set_new(spec, "args", args);
+	}
+	const char *user = json_string_value(json_object_get(jb->def, "runAsUser"));
+	if (user && *user)
+		json_object_set_new(spec, "user", json_string(user));
+	return json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec);
+}
+
+/* Whether a meets jb's constraints: [attribute, EQUALS|LIKE|UNLIKE, value], "hostname" being
+ * the agent's; LIKE and UNLIKE match the whole value with an extended regular expression. */
+static bool constraints_ok(const struct job *jb, const struct m_agent *a)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(jb->def, "constraints"), i, c) {
+		const char *attr = json_string_value(json_array_get(c, 0));
+		const char *op = json_string_value(json_array_get(c, 1));
+		const char *want = json_string_value(json_array_get(c, 2));
+		if (!attr || !op || !want)
+			continue;
+		const char *have = NULL;
+		if (!strcmp(attr, "hostname")) {
+			have = a->hostname;
+		} else {
+			const struct attribute *at = attributes_get(&a->attrs, attr);
+			have = at ? at->text : NULL;
+		}
+		if (!strcmp(op, "EQUALS")) {
+			if (!have || strcmp(have, want))
+				return false;
+			continue;
+		}
+		bool match = false;
+		if (have) {
+			regex_t rx;
+			char *full = xasprintf("^(%s)$", want);
+			if (regcomp(&rx, full, REG_EXTENDED | REG_NOSUB) == 0) {
+				match = regexec(&rx, have, 0, NULL, 0) == 0;
+				regfree(&rx);
+			}
+			free(full);
+		}
+		if (match != !strcmp(op, "LIKE"))
+			return false;
+	}
+	return true;
+}
+
+/* Places the queued runs: the first agent with room for each that meets its constraints. */
+static void place(struct jobs *j, bool *open)
+{
+	struct alloc_ctx *ac = NULL;
+	json_t **recs = NULL;
+	struct m_agent **to = NULL;
+	int64_t *delays = NULL; /* the scheduled times */
+	size_t nl = 0;
+	for (size_t i = 0; i < j->nruns && nl < MAX_LAUNCH_PER_PASS; i++) {
+		struct job_run *r = j->runs[i];
+		if (r->task_id || r->kill_wanted)
+			continue;
+		struct job *jb = hmap_get(&j->jobs, r->name);
+		if (!jb)
+			continue;
+		struct resources want = RESOURCES_INIT;
+		resources_add_scalar(&want, "cpus", "*", jb->cpus);
+		resources_add_scalar(&want, "mem", "*", jb->mem);
+		resources_add_scalar(&want, "disk", "*", jb->disk);
+		if (!ac)
+			ac = rm_alloc_begin(j->rm, j->client);
+		struct m_agent *found = NULL;
+		const char *k;
+		void *v;
+		for (size_t ai = 0; !found && hmap_next(rm_agents(j->rm), &ai, &k, &v);) {
+			struct m_agent *a = v;
+			if (a->state != AGENT_CONNECTED || (!a->stream && !a->sim) ||
+			    !constraints_ok(jb, a))
+				continue;
+			struct resources tmp = RESOURCES_INIT;
+			const struct resources *av = rm_alloc_available(ac, a, "*", &tmp);
+			bool fits = resources_contains(av, &want);
+			resources_release(&tmp);
+			if (fits && rm_alloc_take(ac, a, "*", &want) == 0)
+				found = a;
+		}
+		if (!found) {
+			resources_release(&want);
+			continue;
+		}
+		if (!txn_open(j, open)) {
+			rm_give(j->rm, found, "*", j->client, &want);
+			resources_release(&want);
+			break;
+		}
+		rm_task_placed(j->rm, found, j->client);
+		r->res = want;
+		r->taken = true;
+		r->task_id = task_id_of(r);
+		r->agent_id = xstrdup(found->id);
+		r->state = "TASK_STAGING";
+		r->staged_usec = time_real_usec();
+		r->started_usec = 0;
+		hmap_put(&j->tasks, r->task_id, r);
+		jobs_store_run(j, r);
+		recs = xrealloc(recs, (nl + 1) * sizeof(*recs));
+		delays = xrealloc(delays, (nl + 1) * sizeof(*delays));
+		delays[nl] = r->scheduled_ms;
+		to = xrealloc(to, (nl + 1) * sizeof(*to));
+		recs[nl] = launch_record(j, jb, r, found);
+		to[nl++] = found;
+	}
+	/* The task ids are durable before any LAUNCH goes out. */
+	txn_close(j, open);
+	int64_t now = now_ms();
+	for (size_t i = 0; i < nl; i++) {
+		rm_count_launch(j->rm);
+		if (rm_event_listeners(j->rm)) {
+			const char *tid = json_string_value(
+				json_object_get(json_object_get(recs[i], "task"), "task_id"));
+			const struct job_run *r = tid ? hmap_get(&j->tasks, tid) : NULL;
+			if (r) {
+				char name[JOB_MAX_NAME + 16];
+				struct rm_task_view v;
+				run_view(j, r, r->state, &v, name);
+				rm_event_task_added(j->rm, j->client, &v);
+			}
+		}
+		if (j->m_delay && now >= delays[i])
+			metrics_timer_record_usec(j->m_delay, (uint64_t)(now - delays[i]) * 1000);
+		if (rm_send(to[i], recs[i]) < 0)
+			log_warn("master", "jobs: agent '%s' went away before a launch", to[i]->id);
+	}
+	free(recs);
+	free(to);
+	free(delays);
+	if (ac)
+		rm_alloc_end(ac);
+}
+
+void jobs_pass(struct jobs *j)
+{
+	if (!j->client) /* no job yet */
+		return;
+	/* one commit for the runs come due and the placements: durable before any LAUNCH */
+	bool open = false;
+	due(j, &open);
+	place(j, &open);
+}
+
+int jobs_kill(struct jobs *j, const char *name)
+{
+	int n = 0;
+	bool open = false;
+	for (size_t i = 0; i < j->nruns;) {
+		struct job_run *r = j->runs[i];
+		if (strcmp(r->name, name)) {
+			i++;
+			continue;
+		}
+		n++;
+		r->kill_wanted = true;
+		if (!r->task_id) { /* queued: dropped */
+			if (txn_open(j, &open))
+				jobs_store_run_delete(j, r);
+			runs_remove(j, r);
+			jobs_run_free(r);
+			continue;
+		}
+		struct m_agent *a = rm_agent_get(j->rm, r->agent_id);
+		if (a && !r->kill_sent &&
+		    rm_send(a, json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id", r->task_id,
+					 "grace_period_seconds", 3.0)) == 0) {
+			r->kill_sent = true;
+			rm_count_kill(j->rm);
+		}
+		i++;
+	}
+	txn_close(j, &open);
+	return n;
+}
+
+/* ---- the resource manager's callbacks ---- */
+
+/* The task view of a placed run (for the operator event stream); name holds JOB_MAX_NAME + 16
+ * bytes. */
+static void run_view(const struct jobs *j, const struct job_run *r, const char *state,
+		     struct rm_task_view *v, char *name)
+{
+	snprintf(name, JOB_MAX_NAME + 16, "ChronosTask:%s", r->name);
+	*v = (struct rm_task_view){
+		.id = r->task_id, .framework_id = j->framework_id, .name = name,
+		.agent_id = r->agent_id ? r->agent_id : "", .state = state, .role = "*",
+		.res = &r->res, .staged_usec = r->staged_usec, .started_usec = r->started_usec,
+		.healthy = -1,
+	};
+}
+
+/* TASK_UPDATED on the operator event stream, when someone listens. */
+static void event_updated(struct jobs *j, const struct job_run *r, const char *state,
+			  const char *message)
+{
+	if (!rm_event_listeners(j->rm))
+		return;
+	char name[JOB_MAX_NAME + 16];
+	struct rm_task_view v;
+	run_view(j, r, state, &v, name);
+	rm_event_task_updated(j->rm, j->client, &v, state, message);
+}
+
+/* Remembers where an ended task ran (its sandbox stays there, for `berth logs`). */
+static void done_add(struct jobs *j, const char *task_id, const char *agent_id)
+{
+	if (!task_id || !agent_id)
+		return;
+	char **slot = &j->done_ring[j->done_at];
+	j->done_at = (j->done_at + 1) % JOB_DONE_KEEP;
+	if (*slot) {
+		free(hmap_del(&j->done, *slot));
+		free(*slot);
+	}
+	*slot = xstrdup(task_id);
+	free(hmap_put(&j->done, task_id, xstrdup(agent_id)));
+}
+
+static void run_ended(struct jobs *j, struct job_run *r, const char *state)
+{
+	if (r->taken) {
+		struct m_agent *a = rm_agent_get(j->rm, r->agent_id);
+		if (a) {
+			rm_give(j->rm, a, "*", j->client, &r->res);
+			rm_task_gone(j->rm, a, j->client);
+		}
+		r->taken = false;
+	}
+	resources_release(&r->res);
+	hmap_del(&j->tasks, r->task_id);
+	done_add(j, r->task_id, r->agent_id);
+	struct job *jb = hmap_get(&j->jobs, r->name);
+	bool ok = !strcmp(state, "TASK_FINISHED");
+	if (!ok && !r->kill_wanted && jb && r->attempt < jb->retries) {
+		/* retried: the next attempt, a new task id */
+		r->attempt++;
+		free(r->task_id);
+		free(r->agent_id);
+		r->task_id = r->agent_id = NULL;
+		r->state = NULL;
+		r->kill_sent = false;
+		jobs_store_run(j, r);
+		return;
+	}
+	runs_remove(j, r);
+	jobs_store_run_delete(j, r);
+	if (jb)
+		jobs_result(j, jb, ok, r->scheduled_ms, r->first_started_ms, state, r->attempt + 1,
+			    r->task_id);
+	jobs_run_free(r);
+}
+
+static const char *op_task_agent(void *ctx, const char *task_id)
+{
+	struct jobs *j = ctx;
+	if (!task_id)
+		return NULL;
+	const struct job_run *r = hmap_get(&j->tasks, task_id);
+	if (r)
+		return r->agent_id ? r->agent_id : "";
+	return hmap_get(&j->done, task_id); /* ended, its sandbox still there */
+}
+
+static bool op_status_update(void *ctx, struct m_agent *a, const json_t *u)
+{
+	struct jobs *j = ctx;
+	const char *task_id = json_string_value(json_object_get(u, "task_id"));
+	struct job_run *r = task_id ? hmap_get(&j->tasks, task_id) : NULL;
+	if (!r || !r->agent_id || strcmp(r->agent_id, a->id))
+		return false;
+	const char *state = intern(json_string_value(json_object_get(u, "state")));
+	rm_count_status(j->rm, state);
+	if (r->taken || task_state_terminal(state))
+		event_updated(j, r, state, json_string_value(json_object_get(u, "message")));
+	if (task_state_terminal(state)) {
+		run_ended(j, r, state);
+		return true;
+	}
+	if (!strcmp(state, "TASK_RUNNING") && !r->started_usec) {
+		r->started_usec = time_real_usec();
+		if (!r->first_started_ms) {
+			r->first_started_ms = (int64_t)(r->started_usec / 1000);
+			jobs_store_run(j, r);
+		}
+	}
+	r->state = state;
+	return true;
+}
+
+static void op_agent_registered(void *ctx, struct m_agent *a, const struct hmap *reported)
+{
+	struct jobs *j = ctx;
+	struct job_run **lost = NULL;
+	size_t nlost = 0;
+	for (size_t i = 0; i < j->nruns; i++) {
+		struct job_run *r = j->runs[i];
+		if (!r->task_id || !r->agent_id || strcmp(r->agent_id, a->id))
+			continue;
+		if (hmap_get(reported, r->task_id)) {
+			if (!r->taken) {
+				struct job *jb = hmap_get(&j->jobs, r->name);
+				resources_release(&r->res);
+				resources_add_scalar(&r->res, "cpus", "*", jb ? jb->cpus : 0.1);
+				resources_add_scalar(&r->res, "mem", "*", jb ? jb->mem : 128);
+				resources_add_scalar(&r->res, "disk", "*", jb ? jb->disk : 256);
+				if (rm_take(j->rm, a, "*", j->client, &r->res) == 0) {
+					r->taken = true;
+					rm_task_placed(j->rm, a, j->client);
+				}
+			}
+			r->kill_sent = false;
+			if (r->kill_wanted)
+				rm_send(a, json_pack("{s:s, s:s, s:f}", "type", "KILL", "task_id",
+						     r->task_id, "grace_period_seconds", 3.0));
+		} else {
+			lost = xrealloc(lost, (nlost + 1) * sizeof(*lost));
+			lost[nlost++] = r;
+		}
+	}
+	if (nlost) {
+		bool open = false;
+		txn_open(j, &open);
+		for (size_t i = 0; i < nlost; i++)
+			run_ended(j, lost[i], "TASK_LOST");
+		txn_close(j, &open);
+	}
+	free(lost);
+}
+
+static void op_agent_lost(void *ctx, struct m_agent *a)
+{
+	struct jobs *j = ctx;
+	bool open = false;
+	txn_open(j, &open);
+	for (size_t i = 0; i < j->nruns;) {
+		struct job_run *r = j->runs[i];
+		if (r->task_id && r->agent_id && !strcmp(r->agent_id, a->id)) {
+			size_t before = j->nruns;
+			run_ended(j, r, "TASK_LOST");
+			if (j->nruns < before)
+				continue; /* removed: i holds the next one now */
+		}
+		i++;
+	}
+	txn_close(j, &open);
+}
+
+static void op_each_task(void *ctx, bool detail, rm_task_fn fn, void *fnctx)
+{
+	struct jobs *j = ctx;
+	for (size_t i = 0; i < j->nruns; i++) {
+		const struct job_run *r = j->runs[i];
+		if (!r->task_id || !r->state)
+			continue;
+		char name[JOB_MAX_NAME + 16];
+		snprintf(name, sizeof(name), "ChronosTask:%s", r->name);
+		struct rm_task_view v = {
+			.id = r->task_id, .framework_id = j->framework_id, .name = name,
+			.agent_id = r->agent_id ? r->agent_id : "", .state = r->state, .role = "*",
+			.res = &r->res, .staged_usec = r->staged_usec,
+			.started_usec = r->started_usec, .healthy = -1,
+		};
+		fn(&v, fnctx);
+	}
+}
+
+static void op_each_role(void *ctx, void (*fn)(const char *role, void *fnctx), void *fnctx)
+{
+	struct jobs *j = ctx;
+	if (hmap_len(&j->jobs))
+		fn("*", fnctx);
+}
+
+static void op_wake(void *ctx)
+{
+	(void)ctx; /* the next tick places what waits */
+}
+
+const struct rm_framework_ops jobs_ops = {
+	.task_agent = op_task_agent,
+	.status_update = op_status_update,
+	.agent_registered = op_agent_registered,
+	.agent_lost = op_agent_lost,
+	.each_task = op_each_task,
+	.each_role = op_each_role,
+	.wake = op_wake,
+};
