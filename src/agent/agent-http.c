@@ -233,6 +233,10 @@ void agent_http_handle(struct evhttp_request *req, void *ctx)
 		http_reply_message(req, 400, "Bad request URI");
 		return;
 	}
+	if (!strcmp(path, "/api/v1")) {
+		agent_api_v1(a, req);
+		return;
+	}
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
 		http_reply_message(req, 405, "Method not allowed");
 		return;
