@@ -159,13 +159,11 @@ static int list_files(struct agent *a, json_t *call, json_t **out, char *err, si
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
 		char *p = xasprintf("%s/%s", disp, de->d_name);
-		char uid[24], gid[24];
-		snprintf(uid, sizeof(uid), "%u", (unsigned)st.st_uid);
-		snprintf(gid, sizeof(gid), "%u", (unsigned)st.st_gid);
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:{s:I}, s:I, s:s, s:s}",
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:{s:I}, s:I, s:o, s:o}",
 			"path", p, "nlink", (json_int_t)st.st_nlink, "size", (json_int_t)st.st_size,
 			"mtime", "nanoseconds", (json_int_t)st.st_mtime * 1000000000LL,
-			"mode", (json_int_t)st.st_mode, "uid", uid, "gid", gid));
+			"mode", (json_int_t)st.st_mode, "uid", agent_user_name(st.st_uid),
+			"gid", agent_group_name(st.st_gid)));
 		free(p);
 		n++;
 	}

@@ -2,6 +2,7 @@
 read call answers in Mesos's agent::Response shape (agent.proto, v1), with exactly the keys
 Mesos sends (less framework_id, which the agent is not told; docs/operator-api.md)."""
 import base64
+import pwd
 
 from helpers import app_def, wait_until
 
@@ -82,6 +83,7 @@ def test_agent_v1_read_calls(one):
     assert set(fi) == {"path", "nlink", "size", "mtime", "mode", "uid", "gid"}
     assert set(fi["mtime"]) == {"nanoseconds"} and isinstance(fi["mode"], int)
     assert fi["size"] == (sb / "stdout").stat().st_size
+    assert fi["uid"] == pwd.getpwuid((sb / "stdout").stat().st_uid).pw_name
 
     rf = ok(a, "READ_FILE", read_file={"path": tid + "/stdout", "offset": 0})
     assert set(rf) == {"size", "data"}
