@@ -1,7 +1,7 @@
 /* The agent's own v1 operator API: POST /api/v1 with a JSON agent::Call, answered with an
  * agent::Response in Mesos's shape (agent.proto, v1): GET_HEALTH, GET_FLAGS, GET_VERSION,
- * GET_STATE, GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, LIST_FILES,
- * READ_FILE. Read-only; files confined to task sandboxes as /files/browse and /files/read
+ * GET_STATE, GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT,
+ * GET_LOGGING_LEVEL, LIST_FILES, READ_FILE. Read-only; files confined to task sandboxes as /files/browse and /files/read
  * are (sandbox-path.h).
  *
  * berth runs each task under its own shim, as Mesos's command executor does, so every task
@@ -19,6 +19,7 @@
 #include "agent/agent-int.h"
 #include "agent/sandbox-path.h"
 #include "base/b64.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/util.h"
 #include "net/http.h"
@@ -272,6 +273,16 @@ void agent_api_v1(struct agent *a, struct evhttp_request *req)
 		field = "get_version";
 		out = json_pack("{s:{s:s, s:s}}", "version_info", "version", AGENT_MESOS_VERSION,
 				"build_user", "berth");
+	} else if (!strcmp(type, "GET_AGENT")) {
+		field = "get_agent";
+		out = json_pack("{s:{s:s, s:i}}", "agent_info", "hostname",
+				a->hostname ? a->hostname : "", "port", (int)a->http_port);
+		if (a->agent_id)
+			json_object_set_new(json_object_get(out, "agent_info"), "id",
+					    value_of(a->agent_id));
+	} else if (!strcmp(type, "GET_LOGGING_LEVEL")) {
+		field = "get_logging_level";
+		out = json_pack("{s:i}", "level", log_get_level() == LOG_DEBUG ? 1 : 0);
 	} else if (!strcmp(type, "GET_STATE")) {
 		field = "get_state";
 		out = get_state(a);

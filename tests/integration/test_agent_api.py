@@ -31,6 +31,10 @@ def start(one):
     return t["id"], sb
 
 
+def mine_agent(one):
+    return one.m.api.get("/v2/tasks").json()["tasks"][0]["slaveId"]
+
+
 def check_task(t, tid):
     assert set(t) == {"name", "task_id", "executor_id", "agent_id", "state", "resources",
                       "statuses"}, t
@@ -46,6 +50,10 @@ def test_agent_v1_read_calls(one):
     assert ok(a, "GET_HEALTH") == {"healthy": True}
     v = ok(a, "GET_VERSION")
     assert set(v) == {"version_info"} and isinstance(v["version_info"]["version"], str)
+    ag = ok(a, "GET_AGENT")["agent_info"]
+    assert set(ag) == {"hostname", "port", "id"} and ag["port"] == int(a.url.rsplit(":", 1)[1])
+    assert ag["id"] == {"value": mine_agent(one)}
+    assert ok(a, "GET_LOGGING_LEVEL")["level"] in (0, 1)
     flags = ok(a, "GET_FLAGS")["flags"]
     assert flags and all(set(f) == {"name", "value"} and isinstance(f["value"], str)
                          for f in flags)
