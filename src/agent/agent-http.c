@@ -40,7 +40,7 @@ static void mode_string(mode_t m, char out[11])
 	out[10] = '\0';
 }
 
-static json_t *user_name(uid_t uid)
+json_t *agent_user_name(uid_t uid)
 {
 	char buf[1024];
 	struct passwd pw, *res = NULL;
@@ -51,7 +51,7 @@ static json_t *user_name(uid_t uid)
 	return json_string(n);
 }
 
-static json_t *group_name(gid_t gid)
+json_t *agent_group_name(gid_t gid)
 {
 	char buf[1024];
 	struct group gr, *res = NULL;
@@ -69,8 +69,8 @@ static json_t *stat_json(const char *path, const struct stat *st)
 	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:s}", "path", path, "nlink",
 			      (json_int_t)st->st_nlink, "size", (json_int_t)st->st_size, "mtime",
 			      (json_int_t)st->st_mtime, "mode", mode);
-	json_object_set_new(o, "uid", user_name(st->st_uid));
-	json_object_set_new(o, "gid", group_name(st->st_gid));
+	json_object_set_new(o, "uid", agent_user_name(st->st_uid));
+	json_object_set_new(o, "gid", agent_group_name(st->st_gid));
 	return o;
 }
 
@@ -231,6 +231,10 @@ void agent_http_handle(struct evhttp_request *req, void *ctx)
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	if (!path) {
 		http_reply_message(req, 400, "Bad request URI");
+		return;
+	}
+	if (!strcmp(path, "/api/v1")) {
+		agent_api_v1(a, req);
 		return;
 	}
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {

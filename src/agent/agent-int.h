@@ -161,6 +161,12 @@ int agent_prestop_parse(json_t *pre_stop, const char **command, uint32_t *timeou
 int agent_tasks_recover(struct agent *a);
 json_t *agent_tasks_json(struct agent *a, bool with_sandbox);
 
+/* agent-api.c: POST /api/v1, the agent's v1 operator calls */
+void agent_api_v1(struct agent *a, struct evhttp_request *req);
+/* agent-http.c: a file owner's user / group name (the number when it has none) */
+json_t *agent_user_name(uid_t uid);
+json_t *agent_group_name(gid_t gid);
+
 /* agent-link.c */
 int agent_link_start(struct agent *a, const char *master_url);
 void agent_link_stop(struct agent *a);

@@ -1,0 +1,317 @@
+/* The agent's own v1 operator API: POST /api/v1 with a JSON agent::Call, answered with an
+ * agent::Response in Mesos's shape (agent.proto, v1): GET_HEALTH, GET_FLAGS, GET_VERSION,
+ * GET_STATE, GET_CONTAINERS, GET_FRAMEWORKS, GET_EXECUTORS, GET_TASKS, GET_AGENT,
+ * GET_LOGGING_LEVEL, LIST_FILES, READ_FILE. Read-only; files confined to task sandboxes as /files/browse and /files/read
+ * are (sandbox-path.h).
+ *
+ * berth runs each task under its own shim, as Mesos's command executor does, so every task
+ * is also reported as one executor and one container whose ids are the task id. The agent
+ * is not told a task's framework, so framework_id is left out of tasks and containers and
+ * GET_FRAMEWORKS lists none (docs/operator-api.md). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent-int.h"
+#include "agent/sandbox-path.h"
+#include "base/b64.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/util.h"
+#include "net/http.h"
+
+#define AGENT_MESOS_VERSION "1.11.0" /* as the master reports (state-json.h) */
+#define LIST_MAX_ENTRIES 10000
+
+static json_t *value_of(const char *s)
+{
+	return json_pack("{s:s}", "value", s);
+}
+
+static json_t *tasks_v1(struct agent *a, bool terminal)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < a->nbuckets; i++) {
+		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
+			if (t->terminal != terminal)
+				continue;
+			json_t *o = json_pack("{s:s, s:o, s:s, s:[], s:[]}", "name", t->id, "task_id",
+					      value_of(t->id), "state", t->state, "resources",
+					      "statuses");
+			json_object_set_new(o, "executor_id", value_of(t->id));
+			if (a->agent_id)
+				json_object_set_new(o, "agent_id", value_of(a->agent_id));
+			json_array_append_new(arr, o);
+		}
+	}
+	return arr;
+}
+
+static json_t *get_tasks(struct agent *a)
+{
+	return json_pack("{s:[], s:[], s:o, s:o, s:[]}", "pending_tasks", "queued_tasks",
+			 "launched_tasks", tasks_v1(a, false), "terminated_tasks", tasks_v1(a, true),
+			 "completed_tasks");
+}
+
+static json_t *executors_v1(struct agent *a)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < a->nbuckets; i++)
+		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
+			if (t->terminal)
+				continue;
+			char *name = xasprintf("Command Executor (Task: %s)", t->id);
+			json_array_append_new(arr, json_pack("{s:{s:o, s:s, s:s}}", "executor_info",
+				"executor_id", value_of(t->id), "name", name, "type", "COMMAND"));
+			free(name);
+		}
+	return arr;
+}
+
+static json_t *get_executors(struct agent *a)
+{
+	return json_pack("{s:o, s:[]}", "executors", executors_v1(a), "completed_executors");
+}
+
+static json_t *get_frameworks(void)
+{
+	return json_pack("{s:[], s:[]}", "frameworks", "completed_frameworks");
+}
+
+static json_t *get_containers(struct agent *a)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < a->nbuckets; i++)
+		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
+			if (t->terminal)
+				continue;
+			char *name = xasprintf("Command Executor (Task: %s)", t->id);
+			json_array_append_new(arr, json_pack("{s:o, s:s, s:o}", "executor_id",
+				value_of(t->id), "executor_name", name, "container_id",
+				value_of(t->id)));
+			free(name);
+		}
+	return json_pack("{s:o}", "containers", arr);
+}
+
+static void add_flag(json_t *arr, const char *name, const char *value)
+{
+	if (value)
+		json_array_append_new(arr, json_pack("{s:s, s:s}", "name", name, "value", value));
+}
+
+static json_t *get_flags(struct agent *a)
+{
+	json_t *arr = json_array();
+	char *master = a->master_host ? xasprintf("%s:%u", a->master_host,
+						  (unsigned)a->master_port) : NULL;
+	add_flag(arr, "master", master);
+	free(master);
+	add_flag(arr, "work_dir", a->work_dir);
+	add_flag(arr, "resources", a->resources);
+	add_flag(arr, "attributes", a->attributes);
+	add_flag(arr, "hostname", a->hostname);
+	add_flag(arr, "ip", a->http_addr);
+	char port[8];
+	snprintf(port, sizeof(port), "%u", (unsigned)a->http_port);
+	add_flag(arr, "port", port);
+	add_flag(arr, "executor_path", a->executor_path);
+	return json_pack("{s:o}", "flags", arr);
+}
+
+static int path_status(int r)
+{
+	return r == -EACCES || r == -EPERM ? 403 : r == -ENOENT || r == -ENOTDIR ? 404
+	       : r == -EINVAL ? 400 : 500;
+}
+
+static int list_files(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
+{
+	const char *path = json_string_value(json_object_get(json_object_get(call, "list_files"),
+							     "path"));
+	if (!path) {
+		snprintf(err, errlen, "Expecting 'list_files.path' to be present");
+		return 400;
+	}
+	_cleanup_free_ char *disp = NULL;
+	int fd = sandbox_path_open(a->sandbox_root, path, O_RDONLY | O_DIRECTORY, &disp);
+	if (fd < 0) {
+		snprintf(err, errlen, "Failed to list '%s': %s", path, strerror(-fd));
+		return path_status(fd);
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		snprintf(err, errlen, "Cannot list '%s'", path);
+		return 500;
+	}
+	json_t *arr = json_array();
+	struct dirent *de;
+	size_t n = 0;
+	while ((de = readdir(d)) && n < LIST_MAX_ENTRIES) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		char *p = xasprintf("%s/%s", disp, de->d_name);
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:{s:I}, s:I, s:o, s:o}",
+			"path", p, "nlink", (json_int_t)st.st_nlink, "size", (json_int_t)st.st_size,
+			"mtime", "nanoseconds", (json_int_t)st.st_mtime * 1000000000LL,
+			"mode", (json_int_t)st.st_mode, "uid", agent_user_name(st.st_uid),
+			"gid", agent_group_name(st.st_gid)));
+		free(p);
+		n++;
+	}
+	closedir(d);
+	*out = json_pack("{s:o}", "file_infos", arr);
+	return 200;
+}
+
+static int read_file(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
+{
+	json_t *rf = json_object_get(call, "read_file");
+	const char *path = json_string_value(json_object_get(rf, "path"));
+	json_t *joff = json_object_get(rf, "offset"), *jlen = json_object_get(rf, "length");
+	if (!path) {
+		snprintf(err, errlen, "Expecting 'read_file.path' to be present");
+		return 400;
+	}
+	if (!json_is_integer(joff) || json_integer_value(joff) < 0) {
+		snprintf(err, errlen, "Expecting 'read_file.offset' to be a non-negative integer");
+		return 400;
+	}
+	if (jlen && (!json_is_integer(jlen) || json_integer_value(jlen) < 0)) {
+		snprintf(err, errlen, "Expecting 'read_file.length' to be a non-negative integer");
+		return 400;
+	}
+	int fd = sandbox_path_open(a->sandbox_root, path, O_RDONLY | O_NOFOLLOW, NULL);
+	if (fd < 0) {
+		snprintf(err, errlen, "Failed to read '%s': %s", path, strerror(-fd));
+		return path_status(fd);
+	}
+	struct stat st;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "'%s' is not a file", path);
+		return 400;
+	}
+	int64_t offset = json_integer_value(joff);
+	int64_t len = jlen ? json_integer_value(jlen) : AGENT_READ_MAX;
+	size_t want = len > AGENT_READ_MAX ? AGENT_READ_MAX : (size_t)len;
+	char *buf = xmalloc(want + 1);
+	size_t have = 0;
+	while (have < want && offset < st.st_size) {
+		ssize_t r = pread(fd, buf + have, want - have, (off_t)offset + (off_t)have);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+	}
+	close(fd);
+	char *data = b64_encode(buf, have);
+	free(buf);
+	*out = json_pack("{s:I, s:s}", "size", (json_int_t)st.st_size, "data", data);
+	free(data);
+	return 200;
+}
+
+static json_t *get_state(struct agent *a)
+{
+	return json_pack("{s:o, s:o, s:o}", "get_tasks", get_tasks(a), "get_executors",
+			 get_executors(a), "get_frameworks", get_frameworks());
+}
+
+static void reply(struct evhttp_request *req, const char *type, const char *field,
+		  json_t *payload)
+{
+	json_t *o = json_pack("{s:s}", "type", type);
+	if (field)
+		json_object_set_new(o, field, payload);
+	else
+		json_decref(payload);
+	http_reply_json(req, 200, o);
+}
+
+void agent_api_v1(struct agent *a, struct evhttp_request *req)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		http_add_header(req, "Allow", "POST");
+		http_reply_message(req, 405, "Expecting a 'POST' request");
+		return;
+	}
+	json_t *call = NULL;
+	char err[512];
+	if (http_request_json(req, &call, err, sizeof(err)) < 0) {
+		http_reply_message(req, 400, "Failed to parse body into Call: %s", err);
+		return;
+	}
+	const char *type = json_string_value(json_object_get(call, "type"));
+	int code = 200;
+	json_t *out = NULL;
+	const char *field = NULL;
+	err[0] = '\0';
+	if (!json_is_object(call) || !type) {
+		http_reply_message(req, 400, "Failed to validate agent::Call: Expecting 'type' "
+				   "to be present");
+		json_decref(call);
+		return;
+	}
+	if (!strcmp(type, "GET_HEALTH")) {
+		field = "get_health";
+		out = json_pack("{s:b}", "healthy", 1);
+	} else if (!strcmp(type, "GET_FLAGS")) {
+		field = "get_flags";
+		out = get_flags(a);
+	} else if (!strcmp(type, "GET_VERSION")) {
+		field = "get_version";
+		out = json_pack("{s:{s:s, s:s}}", "version_info", "version", AGENT_MESOS_VERSION,
+				"build_user", "berth");
+	} else if (!strcmp(type, "GET_AGENT")) {
+		field = "get_agent";
+		out = json_pack("{s:{s:s, s:i}}", "agent_info", "hostname",
+				a->hostname ? a->hostname : "", "port", (int)a->http_port);
+		if (a->agent_id)
+			json_object_set_new(json_object_get(out, "agent_info"), "id",
+					    value_of(a->agent_id));
+	} else if (!strcmp(type, "GET_LOGGING_LEVEL")) {
+		field = "get_logging_level";
+		out = json_pack("{s:i}", "level", log_get_level() == LOG_DEBUG ? 1 : 0);
+	} else if (!strcmp(type, "GET_STATE")) {
+		field = "get_state";
+		out = get_state(a);
+	} else if (!strcmp(type, "GET_CONTAINERS")) {
+		field = "get_containers";
+		out = get_containers(a);
+	} else if (!strcmp(type, "GET_FRAMEWORKS")) {
+		field = "get_frameworks";
+		out = get_frameworks();
+	} else if (!strcmp(type, "GET_EXECUTORS")) {
+		field = "get_executors";
+		out = get_executors(a);
+	} else if (!strcmp(type, "GET_TASKS")) {
+		field = "get_tasks";
+		out = get_tasks(a);
+	} else if (!strcmp(type, "LIST_FILES")) {
+		field = "list_files";
+		code = list_files(a, call, &out, err, sizeof(err));
+	} else if (!strcmp(type, "READ_FILE")) {
+		field = "read_file";
+		code = read_file(a, call, &out, err, sizeof(err));
+	} else {
+		http_reply_message(req, 501, "Agent call '%s' is not implemented by berth", type);
+		json_decref(call);
+		return;
+	}
+	if (code != 200)
+		http_reply_message(req, code, "%s", err);
+	else
+		reply(req, type, field, out); /* type is borrowed from call */
+	json_decref(call);
+}
