@@ -177,6 +177,15 @@ void events_publish(struct apps *m, const char *type, json_t *payload)
 	events_publish_plan(m, type, payload, json_incref(payload));
 }
 
+void apps_publish_event(struct apps *ap, const char *type, json_t *payload)
+{
+	if (!ap->subs) {
+		json_decref(payload);
+		return;
+	}
+	events_publish(ap, type, payload);
+}
+
 void events_tick(struct apps *m)
 {
 	uint64_t now = time_mono_usec();

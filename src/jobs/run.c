@@ -210,6 +210,22 @@ static void txn_close(struct jobs *j, bool *open)
 	}
 }
 
+static json_t *iso_ms(int64_t ms)
+{
+	char ts[32];
+	jsched_iso_utc(ms, ts);
+	return json_string(ts);
+}
+
+static void skipped_event(struct jobs *j, const struct job *jb, int64_t n, const char *why)
+{
+	if (!j->publish)
+		return;
+	jobs_publish(j, "job_run_skipped_event",
+		     json_pack("{s:s, s:I, s:s}", "jobName", jb->name, "count", (json_int_t)n,
+			       "reason", why));
+}
+
 /* Due schedules: each run due is recorded with the job's schedule moved past it. */
 static void due(struct jobs *j, bool *open)
 {
@@ -225,6 +241,7 @@ static void due(struct jobs *j, bool *open)
 		int64_t skipped = jsched_skip_missed(&jb->sched, now, jb->epsilon_ms, MAX_SKIP_LOOP);
 		if (skipped) {
 			jb->skip_count += skipped;
+			skipped_event(j, jb, skipped, "missed");
 			if (j->m_skipped)
 				metrics_counter_add(j->m_skipped, (uint64_t)skipped);
 			log_info("master", "job '%s': %" PRId64 " runs missed by more than epsilon, "
@@ -238,6 +255,7 @@ static void due(struct jobs *j, bool *open)
 			if (jb->disabled || (!jb->concurrent && jb->nruns > 0) ||
 			    jobs_run_add(j, jb, at, false, NULL, NULL) < 0) {
 				jb->skip_count++;
+				skipped_event(j, jb, 1, jb->disabled ? "disabled" : "busy");
 				if (j->m_skipped)
 					metrics_counter_inc(j->m_skipped);
 			}
@@ -434,6 +452,18 @@ static void place(struct jobs *j, bool *open)
 				rm_event_task_added(j->rm, j->client, &v);
 			}
 		}
+		if (j->publish) {
+			const json_t *t = json_object_get(recs[i], "task");
+			const char *tid = json_string_value(json_object_get(t, "task_id"));
+			const struct job_run *r = tid ? hmap_get(&j->tasks, tid) : NULL;
+			if (r)
+				jobs_publish(j, "job_run_launched_event",
+					     json_pack("{s:s, s:s, s:s, s:o, s:i, s:b}",
+						       "jobName", r->name, "taskId", r->task_id,
+						       "agentId", r->agent_id, "scheduledAt",
+						       iso_ms(r->scheduled_ms), "attempt",
+						       r->attempt + 1, "manual", r->manual));
+		}
 		if (j->m_delay && now >= delays[i])
 			metrics_timer_record_usec(j->m_delay, (uint64_t)(now - delays[i]) * 1000);
 		if (rm_send(to[i], recs[i]) < 0)
@@ -557,6 +587,14 @@ static void run_ended(struct jobs *j, struct job_run *r, const char *state)
 		jobs_store_run(j, r);
 		return;
 	}
+	if (j->publish)
+		jobs_publish(j, "job_run_finished_event",
+			     json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i}", "jobName", r->name,
+				       "taskId", r->task_id ? r->task_id : "", "agentId",
+				       r->agent_id ? r->agent_id : "", "result",
+				       ok ? "success" : "failure", "taskStatus", state,
+				       "scheduledAt", iso_ms(r->scheduled_ms), "attempts",
+				       r->attempt + 1));
 	runs_remove(j, r);
 	jobs_store_run_delete(j, r);
 	if (jb)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import wait_until
+from helpers import SseClient, wait_until
 
 P = "/scheduler"
 V1 = "/v1/scheduler"
@@ -443,3 +443,43 @@ def test_same_definition_posted_again_runs_nothing_twice(one, tmp_path):
     wait_job(api, "once", lambda j: j["successCount"] >= 2)
     assert job(api, "once")["successCount"] == 2
     assert len(out.read_text().split()) == 2
+
+
+def test_job_run_events_on_marathon_bus(one, tmp_path):
+    api = one.m.api
+    sse = SseClient(one.m.url, types=("job_run_launched_event", "job_run_finished_event",
+                                      "job_run_skipped_event"))
+    try:
+        assert sse.status == 200
+        ok = tmp_path / "ok"
+        assert api.post(P + "/iso8601", {
+            "name": "evjob", "retries": 1, "schedule": "R1//PT1H",
+            "command": "test -f %s || { touch %s; exit 1; }" % (ok, ok)}).status_code == 204
+        fin = sse.wait_for(lambda t, d: t == "job_run_finished_event" and
+                           d["jobName"] == "evjob", 30, what="evjob finished")
+        assert fin["result"] == "success" and fin["taskStatus"] == "TASK_FINISHED"
+        assert fin["attempts"] == 2 and fin["taskId"].startswith("ct:")
+        assert fin["eventType"] == "job_run_finished_event" and fin["timestamp"]
+        launched = [d for d in sse.of_type("job_run_launched_event") if d["jobName"] == "evjob"]
+        assert [d["attempt"] for d in launched] == [1, 2], launched
+        assert launched[1]["taskId"] == fin["taskId"] and launched[0]["manual"] is False
+        assert launched[0]["scheduledAt"] == fin["scheduledAt"]
+        # a failure after its retries
+        assert api.post(P + "/iso8601", {"name": "evbad", "retries": 0, "command": "exit 4",
+                                         "schedule": "R1//PT1H"}).status_code == 204
+        bad_ = sse.wait_for(lambda t, d: t == "job_run_finished_event" and
+                            d["jobName"] == "evbad", 30, what="evbad finished")
+        assert bad_["result"] == "failure" and bad_["taskStatus"] == "TASK_FAILED"
+        # runs missed by more than epsilon are skipped, with an event
+        start = iso(time.time() - 3600 - 30)
+        assert api.post(P + "/iso8601", {"name": "evlate", "command": "true", "epsilon": "PT1M",
+                                         "schedule": "R/%s/PT10M" % start}).status_code == 204
+        sk = sse.wait_for(lambda t, d: t == "job_run_skipped_event" and
+                          d["jobName"] == "evlate", 30, what="evlate skipped")
+        assert sk["count"] == 6 and sk["reason"] == "missed"
+        # nothing else leaks through the filter
+        assert {t for t, _, _ in sse.snapshot()} <= {"job_run_launched_event",
+                                                     "job_run_finished_event",
+                                                     "job_run_skipped_event"}
+    finally:
+        sse.close()
