@@ -483,3 +483,40 @@ def test_job_run_events_on_marathon_bus(one, tmp_path):
                                                      "job_run_skipped_event"}
     finally:
         sse.close()
+
+
+def test_fetch_and_uris_downloaded_into_the_run_sandbox(one, tmp_path):
+    import io
+    import tarfile
+    api = one.m.api
+    www = tmp_path / "www"
+    www.mkdir()
+    with tarfile.open(www / "pkg.tgz", "w:gz") as tf:
+        data = b"from the tarball\n"
+        info = tarfile.TarInfo("pkg/data.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    (www / "tool.sh").write_text("#!/bin/sh\necho tool ran\n")
+    out = tmp_path / "out"
+    assert api.post(P + "/iso8601", {
+        "name": "fetchy", "schedule": "R1//PT1H", "retries": 0,
+        "fetch": [{"uri": "file://%s" % (www / "tool.sh"), "executable": True,
+                   "cache": False}],
+        "command": "./tool.sh > %s" % out}).status_code == 204
+    j = wait_job(api, "fetchy", lambda j: j["successCount"] + j["errorCount"] == 1)
+    assert j["successCount"] == 1, j
+    assert out.read_text() == "tool ran\n"
+    assert api.post(P + "/iso8601", {
+        "name": "urisy", "schedule": "R1//PT1H", "retries": 0,
+        "uris": [str(www / "pkg.tgz"), "file://%s" % (www / "tool.sh")],
+        "command": "sh ./tool.sh > %s && cat pkg/data.txt >> %s" % (out, out)}).status_code == 204
+    j = wait_job(api, "urisy", lambda j: j["successCount"] + j["errorCount"] == 1)
+    assert j["successCount"] == 1, j
+    assert out.read_text() == "tool ran\nfrom the tarball\n"
+    # a URI that cannot be fetched fails the run
+    assert api.post(P + "/iso8601", {
+        "name": "nofetch", "schedule": "R1//PT1H", "retries": 0, "command": "true",
+        "uris": [str(www / "missing.tgz")]}).status_code == 204
+    j = wait_job(api, "nofetch", lambda j: j["errorCount"] == 1)
+    h = api.get("/api/berth/jobs/nofetch/history").json()
+    assert h["runs"][-1]["result"] == "TASK_FAILED"
