@@ -212,6 +212,8 @@ static int job_read(struct jobs *j, struct job *jb, bool dependent, int64_t now_
 	}
 	jb->disabled = bool_or(def, "disabled", false);
 	jb->concurrent = bool_or(def, "concurrent", false);
+	jb->soft_error = bool_or(def, "softError", false);
+	jb->high_priority = bool_or(def, "highPriority", false);
 	jb->shell = bool_or(def, "shell", true);
 	jb->epsilon_ms = JOB_DEFAULT_EPSILON_MS;
 	const char *eps = json_string_value(json_object_get(def, "epsilon"));

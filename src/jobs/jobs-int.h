@@ -48,6 +48,8 @@ struct job {
 	int64_t epsilon_ms;
 	int retries;
 	bool disabled, concurrent, shell;
+	bool soft_error;        /* a failure (not a kill) wakes its children as a success does */
+	bool high_priority;     /* its queued runs are placed before the others' */
 	double cpus, mem, disk;
 	/* counters (persisted with the job) */
 	int64_t success_count, error_count, errors_since, skip_count;

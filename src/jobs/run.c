@@ -156,7 +156,8 @@ void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
 	int e = jobs_store_job(j, jb);
 	if (e < 0)
 		log_warn("master", "job '%s': cannot store its result: %s", jb->name, strerror(-e));
-	if (!success)
+	/* Chronos: a softError job's failure after its retries still runs its dependents. */
+	if (!success && (!jb->soft_error || !strcmp(state, "TASK_KILLED")))
 		return;
 	if (!j->deps_known) {
 		j->has_dependents = false;
@@ -407,12 +408,16 @@ static void place(struct jobs *j, bool *open)
 	struct m_agent **to = NULL;
 	int64_t *delays = NULL; /* the scheduled times */
 	size_t nl = 0;
+	/* highPriority jobs' runs first (Chronos puts them at the head of its queue), then the
+	 * others. */
+	bool stop = false;
+	for (int hi = 1; hi >= 0 && !stop; hi--)
 	for (size_t i = 0; i < j->nruns && nl < MAX_LAUNCH_PER_PASS; i++) {
 		struct job_run *r = j->runs[i];
 		if (r->task_id || r->kill_wanted)
 			continue;
 		struct job *jb = hmap_get(&j->jobs, r->name);
-		if (!jb)
+		if (!jb || jb->high_priority != (hi == 1))
 			continue;
 		struct resources want = RESOURCES_INIT;
 		resources_add_scalar(&want, "cpus", "*", jb->cpus);
@@ -442,6 +447,7 @@ static void place(struct jobs *j, bool *open)
 		if (!txn_open(j, open)) {
 			rm_give(j->rm, found, "*", j->client, &want);
 			resources_release(&want);
+			stop = true;
 			break;
 		}
 		rm_task_placed(j->rm, found, j->client);

@@ -520,3 +520,52 @@ def test_fetch_and_uris_downloaded_into_the_run_sandbox(one, tmp_path):
     j = wait_job(api, "nofetch", lambda j: j["errorCount"] == 1)
     h = api.get("/api/berth/jobs/nofetch/history").json()
     assert h["runs"][-1]["result"] == "TASK_FAILED"
+
+
+def test_soft_error_still_runs_the_children(one, tmp_path):
+    api = one.m.api
+    out = tmp_path / "soft"
+    for name, soft in (("hard", False), ("soft", True)):
+        assert api.post(P + "/iso8601", {"name": name, "command": "exit 1", "retries": 0,
+                                         "softError": soft, "schedule": "R/2099-01-01T00:00:00Z/P1D"}
+                        ).status_code == 204
+        assert api.post(P + "/dependency", {"name": name + "-child", "parents": [name],
+                                            "command": "echo %s >> %s" % (name, out)}
+                        ).status_code == 204
+    assert api.put(P + "/job/hard").status_code == 204
+    wait_job(api, "hard", lambda j: j["errorCount"] == 1)
+    assert api.put(P + "/job/soft").status_code == 204
+    wait_job(api, "soft", lambda j: j["errorCount"] == 1)
+    # the soft one's child runs (Chronos: a softError failure processes the dependents)
+    wait_job(api, "soft-child", lambda j: j["successCount"] == 1)
+    assert out.read_text() == "soft\n"
+    # and the hard one's child did not: its history has no run, nothing queued
+    h = api.get("/api/berth/jobs/hard-child/history").json()
+    assert h["runs"] == [] and h["pending"] == []
+    assert job(api, "hard-child")["successCount"] == 0
+
+
+def test_high_priority_runs_are_placed_first(one, tmp_path):
+    api = one.m.api
+    gate = tmp_path / "gate"
+    order = tmp_path / "order"
+    # the agent has 4 cpus: each of these jobs needs 3, so they run one at a time
+    assert api.post(P + "/iso8601", {"name": "blocker", "cpus": 3, "schedule": "R1//PT1H",
+                                     "command": "while [ ! -f %s ]; do sleep 0.05; done" % gate}
+                    ).status_code == 204
+    wait_until(lambda: any(j["name"] == "blocker" and j["state"] == "1 running"
+                           for j in api.get(P + "/jobs/summary").json()["jobs"]), 30,
+               what="blocker running")
+    for name, hi in (("low1", False), ("low2", False), ("high", True)):
+        assert api.post(P + "/iso8601", {"name": name, "cpus": 3, "highPriority": hi,
+                                         "schedule": "R/2099-01-01T00:00:00Z/P1D",
+                                         "command": "echo %s >> %s" % (name, order)}
+                        ).status_code == 204
+        assert api.put(P + "/job/" + name).status_code == 204
+        wait_until(lambda: api.get("/api/berth/jobs/%s/history" % name).json()["pending"], 10,
+                   what="%s queued" % name)
+    gate.write_text("")
+    wait_job(api, "low2", lambda j: j["successCount"] == 1)
+    wait_job(api, "low1", lambda j: j["successCount"] == 1)
+    o = order.read_text().split()
+    assert o[0] == "high" and sorted(o[1:]) == ["low1", "low2"], o
