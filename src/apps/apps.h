@@ -31,8 +31,9 @@ struct apps_stats {
 	size_t apps, waiting, deploying, subscribers;
 };
 void apps_stats(const struct apps *ap, struct apps_stats *out);
-/* Publishes an event of type on GET /v2/events (payload stolen; eventType and timestamp are
- * added): for the other built-in frameworks, wired by the server. */
+/* Publishes a berth event of type on GET /v2/events to the streams that asked for that type
+ * by name (?event_type=), not to those reading every type (payload stolen; eventType and
+ * timestamp are added): for the other built-in frameworks, wired by the server. */
 void apps_publish_event(struct apps *ap, const char *type, struct json_t *payload);
 
 /* The Marathon v2 API handlers, one per route of the server's table. arg is the route's

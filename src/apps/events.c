@@ -179,11 +179,23 @@ void events_publish(struct apps *m, const char *type, json_t *payload)
 
 void apps_publish_event(struct apps *ap, const char *type, json_t *payload)
 {
-	if (!ap->subs) {
-		json_decref(payload);
-		return;
+	/* berth's own types are opt-in: only streams that name them in event_type get them, so
+	 * a Marathon client reading every event sees exactly Marathon's types. */
+	struct http_shared *sh = NULL;
+	for (struct ev_sub *s = ap->subs; s; s = s->next) {
+		if (!s->types || !wants(s, type))
+			continue;
+		if (!sh) {
+			size_t len;
+			char *f = frame(type, payload, &len);
+			sh = http_shared_new(f, len);
+			free(f);
+		}
+		http_stream_write_shared(s->st, sh); /* -EPIPE: it is being cut off */
 	}
-	events_publish(ap, type, payload);
+	if (sh)
+		http_shared_unref(sh);
+	json_decref(payload);
 }
 
 void events_tick(struct apps *m)

@@ -450,6 +450,7 @@ def test_job_run_events_on_marathon_bus(one, tmp_path):
     api = one.m.api
     sse = SseClient(one.m.url, types=("job_run_launched_event", "job_run_finished_event",
                                       "job_run_skipped_event"))
+    every = SseClient(one.m.url)  # no filter: Marathon's types only (berth's are opt-in)
     try:
         assert sse.status == 200
         ok = tmp_path / "ok"
@@ -482,8 +483,11 @@ def test_job_run_events_on_marathon_bus(one, tmp_path):
         assert {t for t, _, _ in sse.snapshot()} <= {"job_run_launched_event",
                                                      "job_run_finished_event",
                                                      "job_run_skipped_event"}
+        every.wait_for(lambda t, d: t == "event_stream_attached", 10)
+        assert not [t for t, _, _ in every.snapshot() if t.startswith("job_run_")]
     finally:
         sse.close()
+        every.close()
 
 
 def test_fetch_and_uris_downloaded_into_the_run_sandbox(one, tmp_path):
