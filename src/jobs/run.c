@@ -409,15 +409,14 @@ static void place(struct jobs *j, bool *open)
 	int64_t *delays = NULL; /* the scheduled times */
 	size_t nl = 0;
 	/* highPriority jobs' runs first (Chronos puts them at the head of its queue), then the
-	 * others. */
-	bool stop = false;
-	for (int hi = 1; hi >= 0 && !stop; hi--)
-	for (size_t i = 0; i < j->nruns && nl < MAX_LAUNCH_PER_PASS; i++) {
-		struct job_run *r = j->runs[i];
+	 * others: two sweeps of the runs (the pass adds or removes none). */
+	for (size_t n = 0; n < 2 * j->nruns && nl < MAX_LAUNCH_PER_PASS; n++) {
+		bool hi = n < j->nruns;
+		struct job_run *r = j->runs[n % j->nruns];
 		if (r->task_id || r->kill_wanted)
 			continue;
 		struct job *jb = hmap_get(&j->jobs, r->name);
-		if (!jb || jb->high_priority != (hi == 1))
+		if (!jb || jb->high_priority != hi)
 			continue;
 		struct resources want = RESOURCES_INIT;
 		resources_add_scalar(&want, "cpus", "*", jb->cpus);
@@ -447,7 +446,6 @@ static void place(struct jobs *j, bool *open)
 		if (!txn_open(j, open)) {
 			rm_give(j->rm, found, "*", j->client, &want);
 			resources_release(&want);
-			stop = true;
 			break;
 		}
 		rm_task_placed(j->rm, found, j->client);
