@@ -8,6 +8,7 @@
 struct apps;
 struct master;
 struct metrics;
+struct json_t;
 
 /* Loads apps, instances and deployments from the resource manager's store and registers the
  * framework with it. 0 and *out, or -errno (logged). */
@@ -30,6 +31,10 @@ struct apps_stats {
 	size_t apps, waiting, deploying, subscribers;
 };
 void apps_stats(const struct apps *ap, struct apps_stats *out);
+/* Publishes a berth event of type on GET /v2/events to the streams that asked for that type
+ * by name (?event_type=), not to those reading every type (payload stolen; eventType and
+ * timestamp are added): for the other built-in frameworks, wired by the server. */
+void apps_publish_event(struct apps *ap, const char *type, struct json_t *payload);
 
 /* The Marathon v2 API handlers, one per route of the server's table. arg is the route's
  * captured text (an app id, a task id, …; see server/routes.c), NULL where it has none;

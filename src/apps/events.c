@@ -177,6 +177,27 @@ void events_publish(struct apps *m, const char *type, json_t *payload)
 	events_publish_plan(m, type, payload, json_incref(payload));
 }
 
+void apps_publish_event(struct apps *ap, const char *type, json_t *payload)
+{
+	/* berth's own types are opt-in: only streams that name them in event_type get them, so
+	 * a Marathon client reading every event sees exactly Marathon's types. */
+	struct http_shared *sh = NULL;
+	for (struct ev_sub *s = ap->subs; s; s = s->next) {
+		if (!s->types || !wants(s, type))
+			continue;
+		if (!sh) {
+			size_t len;
+			char *f = frame(type, payload, &len);
+			sh = http_shared_new(f, len);
+			free(f);
+		}
+		http_stream_write_shared(s->st, sh); /* -EPIPE: it is being cut off */
+	}
+	if (sh)
+		http_shared_unref(sh);
+	json_decref(payload);
+}
+
 void events_tick(struct apps *m)
 {
 	uint64_t now = time_mono_usec();

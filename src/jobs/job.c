@@ -212,6 +212,8 @@ static int job_read(struct jobs *j, struct job *jb, bool dependent, int64_t now_
 	}
 	jb->disabled = bool_or(def, "disabled", false);
 	jb->concurrent = bool_or(def, "concurrent", false);
+	jb->soft_error = bool_or(def, "softError", false);
+	jb->high_priority = bool_or(def, "highPriority", false);
 	jb->shell = bool_or(def, "shell", true);
 	jb->epsilon_ms = JOB_DEFAULT_EPSILON_MS;
 	const char *eps = json_string_value(json_object_get(def, "epsilon"));
@@ -257,6 +259,11 @@ int job_from_body(struct jobs *j, const json_t *body, bool dependent, int64_t no
 {
 	if (!json_is_object(body))
 		return bad(err, errlen, "the body must be a JSON object (a job)");
+	/* berth's per-instance jobs are not implemented: refused rather than run once anywhere
+	 * (a cleanup meant for every instance of an app must not run on some other host). */
+	if (json_is_true(json_object_get(body, "perInstance")))
+		return bad(err, errlen, "'perInstance' jobs (a command run in each instance of "
+			   "'app') are not implemented yet");
 	struct job *jb = xcalloc(1, sizeof(*jb));
 	jb->def = json_deep_copy(body);
 	for (size_t i = 0; i < ARRAY_SIZE(output_fields); i++)

@@ -48,6 +48,8 @@ struct job {
 	int64_t epsilon_ms;
 	int retries;
 	bool disabled, concurrent, shell;
+	bool soft_error;        /* a failure (not a kill) wakes its children as a success does */
+	bool high_priority;     /* its queued runs are placed before the others' */
 	double cpus, mem, disk;
 	/* counters (persisted with the job) */
 	int64_t success_count, error_count, errors_since, skip_count;
@@ -96,6 +98,9 @@ struct jobs {
 	/* metrics (NULL before jobs_metrics_register) */
 	struct metrics_family *m_runs;
 	struct metrics_series *m_skipped, *m_delay;
+	/* job run events (NULL until the server wires them) */
+	jobs_publish_fn publish;
+	void *publish_ctx;
 };
 
 /* job.c: definitions */
@@ -143,4 +148,6 @@ void jobs_pass(struct jobs *j);
 void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
 		 int64_t started_ms, const char *state, int attempts, const char *task_id);
 void jobs_run_free(struct job_run *r);
+/* Publishes a job run event when the server wired a bus (payload stolen). */
+void jobs_publish(struct jobs *j, const char *type, json_t *payload);
 extern const struct rm_framework_ops jobs_ops;

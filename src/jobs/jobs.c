@@ -202,6 +202,20 @@ void jobs_set_leader(struct jobs *j, const char *leader)
 	snprintf(j->leader, sizeof(j->leader), "%s", leader);
 }
 
+void jobs_set_publish(struct jobs *j, jobs_publish_fn fn, void *ctx)
+{
+	j->publish = fn;
+	j->publish_ctx = ctx;
+}
+
+void jobs_publish(struct jobs *j, const char *type, json_t *payload)
+{
+	if (j->publish && payload)
+		j->publish(j->publish_ctx, type, payload);
+	else
+		json_decref(payload);
+}
+
 void jobs_tick(struct jobs *j)
 {
 	if (j && !j->stopping)

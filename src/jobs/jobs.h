@@ -22,6 +22,12 @@ void jobs_set_leader(struct jobs *j, const char *leader);
  * the scheduled time to the LAUNCH). */
 struct metrics;
 void jobs_metrics_register(struct jobs *j, struct metrics *reg);
+/* Where job run events go (Marathon's /v2/events, wired by the server): fn(ctx, type,
+ * payload) steals payload. Types: job_run_launched_event, job_run_finished_event,
+ * job_run_skipped_event (docs/jobs.md). */
+struct json_t;
+typedef void (*jobs_publish_fn)(void *ctx, const char *type, struct json_t *payload);
+void jobs_set_publish(struct jobs *j, jobs_publish_fn fn, void *ctx);
 /* Every 250 ms: due runs are recorded, queued runs placed. */
 void jobs_tick(struct jobs *j);
 

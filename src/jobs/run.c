@@ -156,7 +156,8 @@ void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
 	int e = jobs_store_job(j, jb);
 	if (e < 0)
 		log_warn("master", "job '%s': cannot store its result: %s", jb->name, strerror(-e));
-	if (!success)
+	/* Chronos: a softError job's failure after its retries still runs its dependents. */
+	if (!success && (!jb->soft_error || !strcmp(state, "TASK_KILLED")))
 		return;
 	if (!j->deps_known) {
 		j->has_dependents = false;
@@ -210,6 +211,22 @@ static void txn_close(struct jobs *j, bool *open)
 	}
 }
 
+static json_t *iso_ms(int64_t ms)
+{
+	char ts[32];
+	jsched_iso_utc(ms, ts);
+	return json_string(ts);
+}
+
+static void skipped_event(struct jobs *j, const struct job *jb, int64_t n, const char *why)
+{
+	if (!j->publish)
+		return;
+	jobs_publish(j, "job_run_skipped_event",
+		     json_pack("{s:s, s:I, s:s}", "jobName", jb->name, "count", (json_int_t)n,
+			       "reason", why));
+}
+
 /* Due schedules: each run due is recorded with the job's schedule moved past it. */
 static void due(struct jobs *j, bool *open)
 {
@@ -225,6 +242,7 @@ static void due(struct jobs *j, bool *open)
 		int64_t skipped = jsched_skip_missed(&jb->sched, now, jb->epsilon_ms, MAX_SKIP_LOOP);
 		if (skipped) {
 			jb->skip_count += skipped;
+			skipped_event(j, jb, skipped, "missed");
 			if (j->m_skipped)
 				metrics_counter_add(j->m_skipped, (uint64_t)skipped);
 			log_info("master", "job '%s': %" PRId64 " runs missed by more than epsilon, "
@@ -238,6 +256,7 @@ static void due(struct jobs *j, bool *open)
 			if (jb->disabled || (!jb->concurrent && jb->nruns > 0) ||
 			    jobs_run_add(j, jb, at, false, NULL, NULL) < 0) {
 				jb->skip_count++;
+				skipped_event(j, jb, 1, jb->disabled ? "disabled" : "busy");
 				if (j->m_skipped)
 					metrics_counter_inc(j->m_skipped);
 			}
@@ -310,6 +329,31 @@ static json_t *launch_record(struct jobs *j, const struct job *jb, const struct 
 		}
 		json_object_set_new(spec, "args", args);
 	}
+	/* Chronos's fetch ({uri, extract (default true), executable, outputFile, cache}) or uris
+	 * (extracted), downloaded into the sandbox by the agent's fetcher (docs/isolation.md). */
+	json_t *fetch = json_array();
+	json_array_foreach(json_object_get(jb->def, "fetch"), i, e) {
+		const char *uri = json_string_value(json_object_get(e, "uri"));
+		if (!uri)
+			continue;
+		json_t *ex = json_object_get(e, "extract");
+		json_t *o = json_pack("{s:s, s:b, s:b}", "uri", uri, "extract",
+				      ex ? json_is_true(ex) : 1, "executable",
+				      json_is_true(json_object_get(e, "executable")));
+		const char *outf = json_string_value(json_object_get(e, "outputFile"));
+		if (outf)
+			json_object_set_new(o, "output_file", json_string(outf));
+		json_array_append_new(fetch, o);
+	}
+	json_array_foreach(json_object_get(jb->def, "uris"), i, e)
+		if (json_is_string(e))
+			json_array_append_new(fetch, json_pack("{s:s, s:b, s:b}", "uri",
+							       json_string_value(e), "extract", 1,
+							       "executable", 0));
+	if (json_array_size(fetch))
+		json_object_set_new(spec, "fetch", fetch);
+	else
+		json_decref(fetch);
 	const char *user = json_string_value(json_object_get(jb->def, "runAsUser"));
 	if (user && *user)
 		json_object_set_new(spec, "user", json_string(user));
@@ -364,12 +408,15 @@ static void place(struct jobs *j, bool *open)
 	struct m_agent **to = NULL;
 	int64_t *delays = NULL; /* the scheduled times */
 	size_t nl = 0;
-	for (size_t i = 0; i < j->nruns && nl < MAX_LAUNCH_PER_PASS; i++) {
-		struct job_run *r = j->runs[i];
+	/* highPriority jobs' runs first (Chronos puts them at the head of its queue), then the
+	 * others: two sweeps of the runs (the pass adds or removes none). */
+	for (size_t n = 0; n < 2 * j->nruns && nl < MAX_LAUNCH_PER_PASS; n++) {
+		bool hi = n < j->nruns;
+		struct job_run *r = j->runs[n % j->nruns];
 		if (r->task_id || r->kill_wanted)
 			continue;
 		struct job *jb = hmap_get(&j->jobs, r->name);
-		if (!jb)
+		if (!jb || jb->high_priority != hi)
 			continue;
 		struct resources want = RESOURCES_INIT;
 		resources_add_scalar(&want, "cpus", "*", jb->cpus);
@@ -433,6 +480,18 @@ static void place(struct jobs *j, bool *open)
 				run_view(j, r, r->state, &v, name);
 				rm_event_task_added(j->rm, j->client, &v);
 			}
+		}
+		if (j->publish) {
+			const json_t *t = json_object_get(recs[i], "task");
+			const char *tid = json_string_value(json_object_get(t, "task_id"));
+			const struct job_run *r = tid ? hmap_get(&j->tasks, tid) : NULL;
+			if (r)
+				jobs_publish(j, "job_run_launched_event",
+					     json_pack("{s:s, s:s, s:s, s:o, s:i, s:b}",
+						       "jobName", r->name, "taskId", r->task_id,
+						       "agentId", r->agent_id, "scheduledAt",
+						       iso_ms(r->scheduled_ms), "attempt",
+						       r->attempt + 1, "manual", r->manual));
 		}
 		if (j->m_delay && now >= delays[i])
 			metrics_timer_record_usec(j->m_delay, (uint64_t)(now - delays[i]) * 1000);
@@ -557,6 +616,14 @@ static void run_ended(struct jobs *j, struct job_run *r, const char *state)
 		jobs_store_run(j, r);
 		return;
 	}
+	if (j->publish)
+		jobs_publish(j, "job_run_finished_event",
+			     json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i}", "jobName", r->name,
+				       "taskId", r->task_id ? r->task_id : "", "agentId",
+				       r->agent_id ? r->agent_id : "", "result",
+				       ok ? "success" : "failure", "taskStatus", state,
+				       "scheduledAt", iso_ms(r->scheduled_ms), "attempts",
+				       r->attempt + 1));
 	runs_remove(j, r);
 	jobs_store_run_delete(j, r);
 	if (jb)

@@ -1,5 +1,6 @@
 /* The master process: the resource manager, the apps framework on it, the HTTP server with
  * the route table (routes.c), the tick. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,13 @@ static void on_tick(evutil_socket_t fd, short what, void *ctx)
 	jobs_tick(s->jobs);
 }
 
+/* Job run events go on Marathon's bus (/v2/events). */
+static void on_job_event(void *ctx, const char *type, json_t *payload)
+{
+	struct server *s = ctx;
+	apps_publish_event(s->apps, type, payload);
+}
+
 int server_new(struct event_base *base, const struct master_config *cfg, struct server **out)
 {
 	routes_init();
@@ -36,6 +44,8 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 		r = apps_new(s->rm, &s->apps);
 	if (r >= 0)
 		r = jobs_new(s->rm, &s->jobs);
+	if (r >= 0)
+		jobs_set_publish(s->jobs, on_job_event, s);
 	if (r >= 0)
 		r = rm_start(s->rm);
 	if (r < 0) {

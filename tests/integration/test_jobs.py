@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import wait_until
+from helpers import SseClient, wait_until
 
 P = "/scheduler"
 V1 = "/v1/scheduler"
@@ -79,6 +79,7 @@ def test_validation_errors_change_nothing(shared_master):
         ({"epsilon": "soon"}, "'epsilon' is not an ISO 8601 duration"),
         ({"uris": ["http://x"], "fetch": [{"uri": "http://y"}]}, "both uris"),
         ({"constraints": [["rack", "NEAR", "1"]]}, "EQUALS, LIKE or UNLIKE"),
+        ({"app": "/cassandra", "perInstance": True}, "'perInstance' jobs"),
     ]
     for change, words in cases:
         body = dict(base)
@@ -447,3 +448,133 @@ def test_same_definition_posted_again_runs_nothing_twice(one, tmp_path):
     wait_job(api, "once", lambda j: j["successCount"] >= 2)
     assert job(api, "once")["successCount"] == 2
     assert len(out.read_text().split()) == 2
+
+
+def test_job_run_events_on_marathon_bus(one, tmp_path):
+    api = one.m.api
+    sse = SseClient(one.m.url, types=("job_run_launched_event", "job_run_finished_event",
+                                      "job_run_skipped_event"))
+    every = SseClient(one.m.url)  # no filter: Marathon's types only (berth's are opt-in)
+    try:
+        assert sse.status == 200
+        ok = tmp_path / "ok"
+        assert api.post(P + "/iso8601", {
+            "name": "evjob", "retries": 1, "schedule": "R1//PT1H",
+            "command": "test -f %s || { touch %s; exit 1; }" % (ok, ok)}).status_code == 204
+        fin = sse.wait_for(lambda t, d: t == "job_run_finished_event" and
+                           d["jobName"] == "evjob", 30, what="evjob finished")
+        assert fin["result"] == "success" and fin["taskStatus"] == "TASK_FINISHED"
+        assert fin["attempts"] == 2 and fin["taskId"].startswith("ct:")
+        assert fin["eventType"] == "job_run_finished_event" and fin["timestamp"]
+        launched = [d for d in sse.of_type("job_run_launched_event") if d["jobName"] == "evjob"]
+        assert [d["attempt"] for d in launched] == [1, 2], launched
+        assert launched[1]["taskId"] == fin["taskId"] and launched[0]["manual"] is False
+        assert launched[0]["scheduledAt"] == fin["scheduledAt"]
+        # a failure after its retries
+        assert api.post(P + "/iso8601", {"name": "evbad", "retries": 0, "command": "exit 4",
+                                         "schedule": "R1//PT1H"}).status_code == 204
+        bad_ = sse.wait_for(lambda t, d: t == "job_run_finished_event" and
+                            d["jobName"] == "evbad", 30, what="evbad finished")
+        assert bad_["result"] == "failure" and bad_["taskStatus"] == "TASK_FAILED"
+        # runs missed by more than epsilon are skipped, with an event
+        start = iso(time.time() - 3600 - 30)
+        assert api.post(P + "/iso8601", {"name": "evlate", "command": "true", "epsilon": "PT1M",
+                                         "schedule": "R/%s/PT10M" % start}).status_code == 204
+        sk = sse.wait_for(lambda t, d: t == "job_run_skipped_event" and
+                          d["jobName"] == "evlate", 30, what="evlate skipped")
+        assert sk["count"] == 6 and sk["reason"] == "missed"
+        # nothing else leaks through the filter
+        assert {t for t, _, _ in sse.snapshot()} <= {"job_run_launched_event",
+                                                     "job_run_finished_event",
+                                                     "job_run_skipped_event"}
+        every.wait_for(lambda t, d: t == "event_stream_attached", 10)
+        assert not [t for t, _, _ in every.snapshot() if t.startswith("job_run_")]
+    finally:
+        sse.close()
+        every.close()
+
+
+def test_fetch_and_uris_downloaded_into_the_run_sandbox(one, tmp_path):
+    import io
+    import tarfile
+    api = one.m.api
+    www = tmp_path / "www"
+    www.mkdir()
+    with tarfile.open(www / "pkg.tgz", "w:gz") as tf:
+        data = b"from the tarball\n"
+        info = tarfile.TarInfo("pkg/data.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    (www / "tool.sh").write_text("#!/bin/sh\necho tool ran\n")
+    out = tmp_path / "out"
+    assert api.post(P + "/iso8601", {
+        "name": "fetchy", "schedule": "R1//PT1H", "retries": 0,
+        "fetch": [{"uri": "file://%s" % (www / "tool.sh"), "executable": True,
+                   "cache": False}],
+        "command": "./tool.sh > %s" % out}).status_code == 204
+    j = wait_job(api, "fetchy", lambda j: j["successCount"] + j["errorCount"] == 1)
+    assert j["successCount"] == 1, j
+    assert out.read_text() == "tool ran\n"
+    assert api.post(P + "/iso8601", {
+        "name": "urisy", "schedule": "R1//PT1H", "retries": 0,
+        "uris": [str(www / "pkg.tgz"), "file://%s" % (www / "tool.sh")],
+        "command": "sh ./tool.sh > %s && cat pkg/data.txt >> %s" % (out, out)}).status_code == 204
+    j = wait_job(api, "urisy", lambda j: j["successCount"] + j["errorCount"] == 1)
+    assert j["successCount"] == 1, j
+    assert out.read_text() == "tool ran\nfrom the tarball\n"
+    # a URI that cannot be fetched fails the run
+    assert api.post(P + "/iso8601", {
+        "name": "nofetch", "schedule": "R1//PT1H", "retries": 0, "command": "true",
+        "uris": [str(www / "missing.tgz")]}).status_code == 204
+    j = wait_job(api, "nofetch", lambda j: j["errorCount"] == 1)
+    h = api.get("/api/berth/jobs/nofetch/history").json()
+    assert h["runs"][-1]["result"] == "TASK_FAILED"
+
+
+def test_soft_error_still_runs_the_children(one, tmp_path):
+    api = one.m.api
+    out = tmp_path / "soft"
+    for name, soft in (("hard", False), ("soft", True)):
+        assert api.post(P + "/iso8601", {"name": name, "command": "exit 1", "retries": 0,
+                                         "softError": soft, "schedule": "R/2099-01-01T00:00:00Z/P1D"}
+                        ).status_code == 204
+        assert api.post(P + "/dependency", {"name": name + "-child", "parents": [name],
+                                            "command": "echo %s >> %s" % (name, out)}
+                        ).status_code == 204
+    assert api.put(P + "/job/hard").status_code == 204
+    wait_job(api, "hard", lambda j: j["errorCount"] == 1)
+    assert api.put(P + "/job/soft").status_code == 204
+    wait_job(api, "soft", lambda j: j["errorCount"] == 1)
+    # the soft one's child runs (Chronos: a softError failure processes the dependents)
+    wait_job(api, "soft-child", lambda j: j["successCount"] == 1)
+    assert out.read_text() == "soft\n"
+    # and the hard one's child did not: its history has no run, nothing queued
+    h = api.get("/api/berth/jobs/hard-child/history").json()
+    assert h["runs"] == [] and h["pending"] == []
+    assert job(api, "hard-child")["successCount"] == 0
+
+
+def test_high_priority_runs_are_placed_first(one, tmp_path):
+    api = one.m.api
+    gate = tmp_path / "gate"
+    order = tmp_path / "order"
+    # the agent has 4 cpus: each of these jobs needs 3, so they run one at a time
+    assert api.post(P + "/iso8601", {"name": "blocker", "cpus": 3, "schedule": "R1//PT1H",
+                                     "command": "while [ ! -f %s ]; do sleep 0.05; done" % gate}
+                    ).status_code == 204
+    wait_until(lambda: any(j["name"] == "blocker" and j["state"] == "1 running"
+                           for j in api.get(P + "/jobs/summary").json()["jobs"]), 30,
+               what="blocker running")
+    for name, hi in (("low1", False), ("low2", False), ("high", True)):
+        assert api.post(P + "/iso8601", {"name": name, "cpus": 3, "highPriority": hi,
+                                         "schedule": "R/2099-01-01T00:00:00Z/P1D",
+                                         "command": "echo %s >> %s" % (name, order)}
+                        ).status_code == 204
+        assert api.put(P + "/job/" + name).status_code == 204
+        wait_until(lambda: api.get("/api/berth/jobs/%s/history" % name).json()["pending"], 10,
+                   what="%s queued" % name)
+    gate.write_text("")
+    wait_job(api, "low2", lambda j: j["successCount"] == 1)
+    wait_job(api, "low1", lambda j: j["successCount"] == 1)
+    o = order.read_text().split()
+    assert o[0] == "high" and sorted(o[1:]) == ["low1", "low2"], o
