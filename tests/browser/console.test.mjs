@@ -92,7 +92,7 @@ async function flows() {
   log('killed', victim, '— replaced');
   await go('#/cluster');
   await until('the cluster page counts 3 tasks', async () => (await page.textContent('#agents tbody tr td:last-child')).trim() === '3');
-  await until('the last-hour plots', async () => (await page.$$('#plots svg polyline')).length === 4);
+  await until('the last-hour plots', async () => (await page.$$('#plots svg polyline')).length === 5);
   const plotText = await page.getAttribute('#plots svg', 'aria-label');
   log('plot:', plotText);
   if (!/^Tasks running: \d+ now/.test(plotText)) throw new Error(`plot label ${plotText}`);
