@@ -26,7 +26,7 @@ check:
 screenshots: build
 	@scripts/install-deps.sh --test
 	@BERTH_BIN=$(CURDIR)/$(BUILD)/berth BERTH_SCREENSHOTS=$(CURDIR)/docs/screenshots \
-		/usr/bin/python3 -m pytest tests/integration/test_ui.py -q -p no:cacheprovider -k "browser or 1000_apps"
+		/usr/bin/python3 -m pytest tests/integration/test_ui.py -q -p no:cacheprovider -k "browser or 1000_apps or login"
 
 clean:
 	rm -rf $(BUILD) build-check build-asan

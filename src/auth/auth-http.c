@@ -15,6 +15,10 @@ static bool open_path(const struct auth *a, const char *path)
 {
 	if (!strcmp(path, "/ping") || !strcmp(path, "/health"))
 		return true;
+	/* The console's page and assets (src/ui): static, no cluster data; the page asks for
+	 * credentials in its own form and sends them on every API call (docs/console.md). */
+	if (!strcmp(path, "/") || !strcmp(path, "/ui") || str_has_prefix(path, "/ui/"))
+		return true;
 	if (!strcmp(path, "/metrics") || !strcmp(path, "/metrics/prometheus"))
 		return !auth_metrics_guarded(a);
 	return false;

@@ -419,6 +419,17 @@ size_t metrics_family_nseries(const struct metrics_family *f)
 	return f->nseries + (f->other ? 1 : 0);
 }
 
+/* The sum of the counts of every series of f (the "other" series included); 0 for NULL. */
+uint64_t metrics_family_count(const struct metrics_family *f)
+{
+	if (!f)
+		return 0;
+	uint64_t n = f->other ? f->other->count : 0;
+	for (size_t i = 0; i < f->nseries; i++)
+		n += f->series[i]->count;
+	return n;
+}
+
 static struct metrics_series *simple(struct metrics *m, enum metrics_type t, const char *name,
 				     const char *help)
 {

@@ -99,6 +99,8 @@ struct metrics_family *metrics_family_get(const struct metrics *m, const char *n
 /* The series of an unlabelled family; NULL for a labelled one. */
 struct metrics_series *metrics_family_series0(struct metrics_family *f);
 size_t metrics_family_nseries(const struct metrics_family *f);
+/* The sum of metrics_series_count over every series of f; 0 for NULL. */
+uint64_t metrics_family_count(const struct metrics_family *f);
 
 /* Shorthands for unlabelled metrics: register and return the series, or NULL on error
  * (errors are programmer errors for fixed names: check with tests). */

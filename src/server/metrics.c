@@ -8,12 +8,15 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "base/metrics.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/util.h"
+#include "server/history.h"
 #include "server/server-int.h"
 
 static const char *const agent_state_names[] = {
@@ -23,6 +26,15 @@ static const char *const agent_state_names[] = {
 };
 
 /* ---- life cycle ---- */
+
+static void history_sample_now(struct server *s);
+
+static void on_history_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	history_sample_now(arg);
+}
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -76,6 +88,15 @@ int server_metrics_init(struct server *s)
 	const struct timeval tv = { (time_t)(METRICS_TICK_USEC / 1000000), 0 };
 	if (!s->metrics_tick || event_add(s->metrics_tick, &tv) < 0)
 		return -ENOMEM;
+	s->history = calloc(1, sizeof(*s->history));
+	if (!s->history)
+		return -ENOMEM;
+	history_init(s->history);
+	history_sample_now(s); /* a first point at start, so a fresh page has one */
+	s->history_tick = event_new(s->base, -1, EV_PERSIST, on_history_tick, s);
+	const struct timeval every = { HISTORY_EVERY_SEC, 0 };
+	if (!s->history_tick || event_add(s->history_tick, &every) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -86,6 +107,11 @@ void server_metrics_free(struct server *s)
 	if (s->metrics_tick)
 		event_free(s->metrics_tick);
 	s->metrics_tick = NULL;
+	if (s->history_tick)
+		event_free(s->history_tick);
+	s->history_tick = NULL;
+	free(s->history);
+	s->history = NULL;
 	metrics_free(s->reg);
 	s->reg = NULL;
 }
@@ -169,6 +195,74 @@ void server_metrics_render(struct server *s, struct evhttp_request *req, bool pr
 		metrics_render_json(s->reg, &sb);
 		http_add_header(req, "Content-Type", "application/json");
 	}
+	http_reply_text(req, 200, strbuf_str(&sb));
+	strbuf_release(&sb);
+}
+
+/* ---- the last hour (server/history.h) ---- */
+
+static void count_running(const struct rm_task_view *t, void *ctx)
+{
+	if (t->state && strcmp(t->state, "TASK_RUNNING") == 0)
+		(*(double *)ctx)++;
+}
+
+static void add_scalar(const struct m_agent *a, const char *name, double *used, double *total)
+{
+	const struct resources *tot = rm_agent_total(a), *fr = rm_agent_free(a);
+	for (size_t i = 0; i < tot->n; i++) {
+		const struct resource *r = &tot->v[i];
+		if (r->type != RES_SCALAR || strcmp(r->name, name) != 0)
+			continue;
+		*total += r->scalar;
+		*used += r->scalar - resources_scalar(fr, r->name, r->role);
+	}
+}
+
+/* Pushes one sample of the master's state now: running tasks, scalars of connected agents,
+ * the status updates counter. Walks the agents and tasks once (every 10 s). */
+static void history_sample_now(struct server *s)
+{
+	struct history_sample x = { .time_ms = time_real_usec() / 1000 };
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(rm_agents(s->rm), &i, &k, &v);) {
+		const struct m_agent *a = v;
+		if (a->state != AGENT_CONNECTED)
+			continue;
+		add_scalar(a, "cpus", &x.cpus_used, &x.cpus);
+		add_scalar(a, "mem", &x.mem_used, &x.mem);
+		add_scalar(a, "disk", &x.disk_used, &x.disk);
+	}
+	rm_each_task(s->rm, false, count_running, &x.tasks_running);
+	x.updates_total =
+		metrics_family_count(metrics_family_get(s->reg, "berth_task_status_updates_total"));
+	history_push(s->history, &x);
+}
+
+void server_metrics_history(struct server *s, struct evhttp_request *req)
+{
+	if (!s->history) {
+		http_reply_message(req, 503, "Metrics are not available");
+		return;
+	}
+	uint64_t since = 0;
+	_cleanup_free_ char *q = http_query_get(req, "since");
+	if (q) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long long n = strtoull(q, &end, 10);
+		if (errno || end == q || *end || q[0] == '-') {
+			http_reply_message(req, 400,
+					   "since: expected milliseconds since the epoch, got a "
+					   "value that is not a whole number");
+			return;
+		}
+		since = n;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	history_render_json(s->history, since, &sb);
+	http_add_header(req, "Content-Type", "application/json");
 	http_reply_text(req, 200, strbuf_str(&sb));
 	strbuf_release(&sb);
 }

@@ -134,6 +134,12 @@ static void r_prometheus(struct server *s, struct evhttp_request *req,
 	server_metrics_render(s, req, true);
 }
 
+static void r_metrics_history(struct server *s, struct evhttp_request *req,
+			      const struct route_args *a)
+{
+	server_metrics_history(s, req);
+}
+
 static void r_ui(struct server *s, struct evhttp_request *req, const struct route_args *a)
 {
 	_cleanup_free_ char *path = http_request_path(req);
@@ -177,6 +183,7 @@ static const struct route routes[] = {
 	{ "/health", M_ANY, r_health },
 	{ "/metrics", M_GET | M_HEAD, r_metrics },
 	{ "/metrics/prometheus", M_GET | M_HEAD, r_prometheus },
+	{ "/api/berth/metrics/history", M_GET | M_HEAD, r_metrics_history },
 	/* Marathon v2 (reference/compat.md §3.1). App ids contain slashes: {id*}. */
 	{ "/v2/apps", M_GET | M_POST, r_apps_http_apps },
 	{ "/v2/apps/*", M_GET, r_apps_http_group },

@@ -27,6 +27,9 @@ struct server {
 	struct metrics_series *apps_n, *waiting, *deploying, *subscribers, *uptime;
 	uint64_t started_usec;
 	struct auth *auth;         /* borrowed; NULL = no authentication */
+	/* metrics.c: the last hour (server/history.h), sampled every 10 s */
+	struct history *history;
+	struct event *history_tick;
 };
 
 /* routes.c: the route table */
@@ -42,3 +45,5 @@ const char *routes_label(enum evhttp_cmd_type method, const char *path, void *ct
 int server_metrics_init(struct server *s);  /* after http_server_new */
 void server_metrics_free(struct server *s); /* after http_server_free */
 void server_metrics_render(struct server *s, struct evhttp_request *req, bool prometheus);
+/* GET /api/berth/metrics/history[?since=<ms>] */
+void server_metrics_history(struct server *s, struct evhttp_request *req);

@@ -4,6 +4,8 @@
 //
 //   node console.test.mjs flows  BERTH_URL=http://… (a `berth dev` with an agent rack:r1)
 //   node console.test.mjs load   BERTH_URL=http://… (a master: 1,000 apps are created)
+//   node console.test.mjs auth   BERTH_URL=http://… BERTH_AUTH=principal:secret (a master
+//                                started with --http_credentials: the login form)
 // SCREENSHOT_DIR: where each page's screenshot goes. Exit 0 when every check passed.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
@@ -18,8 +20,9 @@ const T = 30000;
 mkdirSync(SHOTS, { recursive: true });
 
 function log(...a) { console.log('[ui]', ...a); }
+const AUTH = process.env.BERTH_AUTH ? { Authorization: 'Basic ' + Buffer.from(process.env.BERTH_AUTH).toString('base64') } : {};
 async function api(method, path, body) {
-  const r = await fetch(BASE + path, { method, headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const r = await fetch(BASE + path, { method, headers: { 'Content-Type': 'application/json', ...AUTH }, body: body ? JSON.stringify(body) : undefined });
   const text = await r.text();
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
   return text ? JSON.parse(text) : null;
@@ -92,7 +95,7 @@ async function flows() {
   log('killed', victim, '— replaced');
   await go('#/cluster');
   await until('the cluster page counts 3 tasks', async () => (await page.textContent('#agents tbody tr td:last-child')).trim() === '3');
-  await until('the last-hour plots', async () => (await page.$$('#plots svg polyline')).length === 4);
+  await until('the last-hour plots', async () => (await page.$$('#plots svg polyline')).length === 5);
   const plotText = await page.getAttribute('#plots svg', 'aria-label');
   log('plot:', plotText);
   if (!/^Tasks running: \d+ now/.test(plotText)) throw new Error(`plot label ${plotText}`);
@@ -199,6 +202,23 @@ async function flows() {
   await until('/ui-web back to its first version', async () => (await page.textContent('#app-instances')).startsWith('1 running / 1 wanted'));
   log(`rolled /ui-web back to the oldest of its ${nv} versions: 1 instance`);
 
+  // Jobs: a scheduled job and a dependent one; next run, the graph's edge, Run now, counters.
+  await api('POST', '/v1/scheduler/iso8601', { name: 'ui-nightly', command: 'echo nightly', schedule: 'R/2030-01-01T02:30:00Z/P1D', cpus: 0.01, mem: 16 });
+  await api('POST', '/v1/scheduler/dependency', { name: 'ui-report', command: 'echo report', parents: ['ui-nightly'], cpus: 0.01, mem: 16 });
+  await go('#/jobs');
+  await page.waitForSelector('#jobs tbody tr[data-job="ui-report"]', { timeout: T });
+  const next = await page.textContent('#jobs tr[data-job="ui-nightly"] .next-run');
+  if (!next.startsWith('2030-01-01')) throw new Error(`ui-nightly next run ${next}`);
+  await page.waitForSelector('#job-graph line[data-edge="ui-nightly->ui-report"]', { timeout: T, state: 'attached' });
+  log('jobs: next run', next, '— graph:', await page.getAttribute('#job-graph', 'aria-label'));
+  await page.click('#jobs tr[data-job="ui-nightly"] button:has-text("Run now")');
+  const counted = async (job) => (await page.textContent(`#jobs tr[data-job="${job}"] .success-count`)).trim() === '1'
+    && (await page.textContent(`#jobs tr[data-job="${job}"] .last-result`)).startsWith('success');
+  await until('ui-nightly run now: 1 success', () => counted('ui-nightly'), 60000);
+  await until('its child ui-report ran after it: 1 success', () => counted('ui-report'), 60000);
+  log('jobs: run now ran ui-nightly, then ui-report');
+  await shot('jobs');
+
   // Keyboard: the first Tab reaches the skip link; phone width: nothing wider than the screen.
   await page.goto(`${BASE}/#/apps`);
   await page.reload();
@@ -207,7 +227,7 @@ async function flows() {
   const focused = await page.evaluate(() => document.activeElement.textContent);
   if (focused !== 'Skip to content') throw new Error(`first Tab focused ${focused}`);
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const h of ['#/apps', '#/app/ui-web', '#/cluster']) {
+  for (const h of ['#/apps', '#/app/ui-web', '#/jobs', '#/cluster']) {
     await go(h);
     await page.waitForTimeout(300);
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -215,6 +235,35 @@ async function flows() {
   }
   await shot('cluster-phone');
   log('keyboard skip link and phone width: ok');
+}
+
+async function authFlow() {
+  const [user, secret] = process.env.BERTH_AUTH.split(':');
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('#login[open]', { timeout: T });
+  await shot('login');
+  await page.fill('#login-principal', user);
+  await page.fill('#login-secret', 'wrong');
+  await page.click('#login button[type=submit]');
+  await until('the refusal shown', async () => (await page.textContent('#login-error')).includes('401'));
+  log('a wrong secret: the form again, saying so');
+  await page.fill('#login-principal', user);
+  await page.fill('#login-secret', secret);
+  await page.click('#login button[type=submit]');
+  await until('the event stream, authenticated', async () => (await page.textContent('#live')).includes('● live'));
+  await page.waitForSelector('#plots', { timeout: T });
+  const stored = await page.evaluate(() => sessionStorage.getItem('berth-authorization'));
+  if (stored !== AUTH.Authorization) throw new Error(`sessionStorage holds ${stored}`);
+  await go('#/events');
+  await api('POST', '/v2/apps', { id: '/ui-authed', cmd: 'sleep 1000', cpus: 0.01, mem: 16, instances: 1 });
+  await until('its api_post_event on the authenticated stream', async () => (await page.textContent('main')).includes('api_post_event'));
+  await go('#/apps');
+  await page.waitForSelector('#apps tbody tr[data-app="/ui-authed"]', { timeout: T });
+  log('logged in: the API calls and the event stream carry the credentials');
+  await page.reload();
+  await until('live again after a reload, without the form', async () => (await page.textContent('#live')).includes('● live'));
+  if (await page.$('#login[open]')) throw new Error('the login form came back after a reload');
+  log('a reload keeps the session (sessionStorage)');
 }
 
 async function load() {
@@ -254,8 +303,8 @@ async function load() {
 
 let rc = 0;
 try {
-  await (MODE === 'load' ? load() : flows());
-  const real = problems.filter((p) => !/Failed to load resource: the server responded with a status of (404|409|422)/.test(p));
+  await (MODE === 'load' ? load() : MODE === 'auth' ? authFlow() : flows());
+  const real = problems.filter((p) => !/Failed to load resource: the server responded with a status of (401|404|409|422)/.test(p));
   if (real.length) { rc = 1; console.error('[ui] problems:\n  ' + real.join('\n  ')); }
 } catch (e) {
   rc = 1;

@@ -47,10 +47,11 @@ def test_console_assets_served(cluster):
     assert requests.post(m.url + "/ui/main.js", timeout=10).status_code == 405
     # Every module the page imports is served (nothing fetched from elsewhere).
     for name in ("api.js", "dom.js", "cluster.js", "apps.js", "appform.js", "why.js",
-                 "deployments.js", "sandbox.js", "events.js"):
+                 "deployments.js", "sandbox.js", "events.js", "jobs.js", "plots.js"):
         r = requests.get(m.url + "/ui/" + name, timeout=10)
         assert r.status_code == 200, name
-        assert "http://" not in r.text.replace("`http://${t.host}", ""), name
+        text = r.text.replace("`http://${t.host}", "").replace("'http://www.w3.org/2000/svg'", "")
+        assert "http://" not in text, name  # the SVG namespace is a name, not a fetch
 
 
 def _node_env():
@@ -68,8 +69,9 @@ def _node_env():
             assert r.returncode == 0, "npm ci in tests/browser failed:\n" + r.stdout + r.stderr
 
 
-def _run_browser(mode, url, shots, timeout):
-    env = dict(os.environ, BERTH_URL=url, SCREENSHOT_DIR=str(shots), CHROMIUM=CHROMIUM)
+def _run_browser(mode, url, shots, timeout, **extra_env):
+    env = dict(os.environ, BERTH_URL=url, SCREENSHOT_DIR=str(shots), CHROMIUM=CHROMIUM,
+               **extra_env)
     r = subprocess.run(["node", "console.test.mjs", mode], cwd=BROWSER_DIR, env=env,
                        capture_output=True, text=True, timeout=timeout)
     return r
@@ -100,3 +102,19 @@ def test_console_1000_apps(cluster, capsys):
                                         if ln.startswith("LOAD") or "created" in ln))
     assert r.returncode == 0, "browser load test failed:\n" + r.stdout + r.stderr
     assert "LOAD apps=1000" in r.stdout
+
+
+def test_console_login(cluster, capsys):
+    """A master with credentials: the page and its assets load without them, the API answers
+    401, the page shows its login form, and then sends the credentials on every call and on
+    the event stream."""
+    _node_env()
+    m = cluster.master(extra=["--http_credentials", "uiop:s3cret"])
+    assert requests.get(m.url + "/", timeout=10).status_code == 200
+    assert requests.get(m.url + "/ui/api.js", timeout=10).status_code == 200
+    assert requests.get(m.url + "/v2/apps", timeout=10).status_code == 401
+    assert requests.get(m.url + "/v2/events", timeout=10, stream=True).status_code == 401
+    r = _run_browser("auth", m.url, _shots(cluster), 300, BERTH_AUTH="uiop:s3cret")
+    with capsys.disabled():
+        sys.stdout.write("\n" + r.stdout)
+    assert r.returncode == 0, "browser login test failed:\n" + r.stdout + r.stderr

@@ -33,7 +33,7 @@ export function clusterPage(main) {
   const info = h('p', { class: 'muted' });
   const plots = h('div', { class: 'grid', id: 'plots' });
   main.append(h('h1', {}, 'Cluster'), info, summary,
-    h('h2', {}, 'Last hour'), h('p', { class: 'muted' }, 'From the master\'s /metrics, sampled every 10 s while the console is open.'), plots,
+    h('h2', {}, 'Last hour'), h('p', { class: 'muted' }, 'Kept by the master (GET /api/berth/metrics/history): one sample every 10 s, the last hour.'), plots,
     h('h2', {}, 'Agents'),
     h('div', { class: 'table-wrap' }, h('table', { id: 'agents' }, h('thead', {}, h('tr', {},
       h('th', {}, 'Agent'), h('th', {}, 'State'), h('th', { class: 'hide-narrow' }, 'Attributes'), h('th', {}, 'CPU'), h('th', {}, 'Memory'), h('th', { class: 'hide-narrow' }, 'Disk'), h('th', { class: 'num' }, 'Tasks'))), agents)),
@@ -96,6 +96,7 @@ export function clusterPage(main) {
     plot('Tasks running', r, (x) => x.tasks, ''),
     plot('CPU used', r, (x) => x.cpusUsed, ''),
     plot('Memory used', r, (x) => x.memUsed, ' MiB'),
+    plot('Disk used', r, (x) => x.diskUsed, ' MiB'),
     plot('Status updates', r, (x) => x.updatesPerSec, '/s')));
   return () => { off(); offPlots(); };
 }

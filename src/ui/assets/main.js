@@ -5,6 +5,7 @@ import { appsPage, appPage, newAppPage, queuePage } from './apps.js';
 import { deploymentsPage } from './deployments.js';
 import { sandboxPage } from './sandbox.js';
 import { eventsPage } from './events.js';
+import { jobsPage } from './jobs.js';
 import { startSampling } from './plots.js';
 
 const ROUTES = [
@@ -16,6 +17,7 @@ const ROUTES = [
   [/^\/deployments$/, deploymentsPage, 'deployments'],
   [/^\/task\/([^/]+)$/, sandboxPage, 'apps'],
   [/^\/events$/, eventsPage, 'events'],
+  [/^\/jobs$/, jobsPage, 'jobs'],
 ];
 
 let cleanup = null;

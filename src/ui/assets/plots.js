@@ -1,5 +1,6 @@
-// Small plots of the last hour from the master's own metrics (GET /metrics), sampled by the
-// page every 10 s while it is open, kept in a bounded ring (360 samples = one hour).
+// Small plots of the last hour from the master's own history (GET /api/berth/metrics/history:
+// one sample every 10 s, 360 kept by the master), so a fresh page shows the past hour at once.
+// The page asks for what is newer than its last sample every 10 s, keeping at most 360.
 import { h } from './dom.js';
 import { get } from './api.js';
 
@@ -8,28 +9,18 @@ const KEEP = 360;
 const ring = [];
 const subs = new Set();
 
-function sum(group, re) {
-  let n = 0;
-  for (const [k, v] of Object.entries(group || {})) if (re.test(k)) n += v.value ?? v.count ?? 0;
-  return n;
-}
-
 async function sample() {
   try {
-    const m = await get('/metrics');
-    const s = {
-      t: Date.now(),
-      tasks: sum(m.gauges, /^berth\.tasks\{state="TASK_RUNNING"\}$/),
-      cpusUsed: sum(m.gauges, /^berth\.resources\.used\{resource="cpus"/),
-      cpus: sum(m.gauges, /^berth\.resources\{resource="cpus"/),
-      memUsed: sum(m.gauges, /^berth\.resources\.used\{resource="mem"/),
-      mem: sum(m.gauges, /^berth\.resources\{resource="mem"/),
-      updates: sum(m.counters, /status[._]updates/) + sum(m.meters, /status[._]updates/),
-    };
-    const prev = ring[ring.length - 1];
-    s.updatesPerSec = prev && s.updates >= prev.updates ? (s.updates - prev.updates) / ((s.t - prev.t) / 1000) : 0;
-    ring.push(s);
-    if (ring.length > KEEP) ring.shift();
+    const last = ring[ring.length - 1];
+    const r = await get('/api/berth/metrics/history' + (last ? `?since=${last.t}` : ''));
+    for (const x of r.samples || []) {
+      ring.push({
+        t: x.timestamp, tasks: x.tasksRunning, cpusUsed: x.cpusUsed, cpus: x.cpus,
+        memUsed: x.memUsed, mem: x.mem, diskUsed: x.diskUsed, disk: x.disk,
+        updatesPerSec: x.statusUpdatesPerSecond,
+      });
+    }
+    if (ring.length > KEEP) ring.splice(0, ring.length - KEEP);
     for (const fn of subs) fn(ring);
   } catch { /* the next tick tries again */ }
 }
