@@ -12,6 +12,7 @@
  *   length, so a poller asking again for the same state is not compressed for again.
  */
 #include "net/http.h"
+#include "net/http-cond.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -52,7 +53,7 @@ static uint64_t fnv64(const char *s, size_t n)
 /* Does a comma-separated If-None-Match list hold "*" or an entity tag of tag (the
  * identity form, quotes included) or of its -gz form? Weak prefixes compare equal
  * (If-None-Match uses the weak comparison). */
-static bool inm_matches(const char *inm, const char *tag)
+bool http_inm_matches(const char *inm, const char *tag)
 {
 	size_t tl = strlen(tag); /* "\"...\"" */
 	const char *p = inm;
@@ -83,7 +84,7 @@ static bool inm_matches(const char *inm, const char *tag)
 }
 
 /* Does Accept-Encoding accept gzip (listed without q=0)? */
-static bool accepts_gzip(const char *ae)
+bool http_accepts_gzip(const char *ae)
 {
 	for (const char *p = ae; p && *p;) {
 		while (*p == ' ' || *p == ',')
@@ -171,13 +172,13 @@ void http_reply_json_cond(struct evhttp_request *req, int code, json_t *json)
 	snprintf(tag, sizeof(tag), "\"%016llx-%zx\"", (unsigned long long)hash, len);
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	const char *ae = evhttp_find_header(in, "Accept-Encoding");
-	const struct gz_entry *gz = len >= GZ_MIN_BYTES && accepts_gzip(ae) ? gz_get(s, len, hash) : NULL;
+	const struct gz_entry *gz = len >= GZ_MIN_BYTES && http_accepts_gzip(ae) ? gz_get(s, len, hash) : NULL;
 	char gztag[68];
 	snprintf(gztag, sizeof(gztag), "\"%016llx-%zx-gz\"", (unsigned long long)hash, len);
 	http_add_header(req, "ETag", gz ? gztag : tag);
 	http_add_header(req, "Vary", "Accept-Encoding");
 	const char *inm = evhttp_find_header(in, "If-None-Match");
-	if (inm && inm_matches(inm, tag)) {
+	if (inm && http_inm_matches(inm, tag)) {
 		free(s);
 		http_reply_bytes(req, 304, NULL, NULL, 0);
 		return;
