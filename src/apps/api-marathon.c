@@ -73,7 +73,7 @@ static void apps_list(struct apps *m, struct evhttp_request *req)
 			continue;
 		json_array_append_new(arr, render_app(m, ma, what));
 	}
-	http_reply_json(req, 200, json_pack("{s:o}", "apps", arr));
+	http_reply_json_cond(req, 200, json_pack("{s:o}", "apps", arr));
 }
 
 static void apps_group_list(struct apps *m, struct evhttp_request *req, const char *group)
@@ -92,7 +92,7 @@ static void apps_group_list(struct apps *m, struct evhttp_request *req, const ch
 			continue;
 		json_array_append_new(arr, render_app(m, ma, what));
 	}
-	http_reply_json(req, 200, json_pack("{s:o}", "*", arr));
+	http_reply_json_cond(req, 200, json_pack("{s:o}", "*", arr));
 }
 
 /* ---- tasks ---- */
@@ -123,7 +123,7 @@ static void app_tasks_get(struct apps *m, struct evhttp_request *req, struct m_a
 	for (size_t i = 0; i < ma->ninst; i++)
 		if (ma->inst[i]->phase == INST_LIVE)
 			json_array_append_new(arr, render_task(m, ma->inst[i], extras));
-	http_reply_json(req, 200, json_pack("{s:o}", "tasks", arr));
+	http_reply_json_cond(req, 200, json_pack("{s:o}", "tasks", arr));
 }
 
 /* Kills the given instances of one app; with scale, lowers instances by their number in
@@ -275,7 +275,7 @@ static void tasks_list(struct apps *m, struct evhttp_request *req)
 		}
 	}
 	json_decref(status);
-	http_reply_json(req, 200, json_pack("{s:o}", "tasks", arr));
+	http_reply_json_cond(req, 200, json_pack("{s:o}", "tasks", arr));
 }
 
 static void tasks_delete(struct apps *m, struct evhttp_request *req)
@@ -394,7 +394,7 @@ static void deployments(struct apps *m, struct evhttp_request *req, const char *
 			if (ma->deploy)
 				json_array_append_new(arr, render_deployment(m, ma->deploy));
 		}
-		http_reply_json(req, 200, arr);
+		http_reply_json_cond(req, 200, arr);
 		return;
 	}
 	struct m_app *found = NULL;
@@ -466,7 +466,7 @@ static void queue(struct apps *m, struct evhttp_request *req, const char *app)
 		json_t *q = render_queue(m, embed_has(embed, "berth"),
 					 embed_has(embed, "lastUnusedOffers"));
 		json_decref(embed);
-		http_reply_json(req, 200, q);
+		http_reply_json_cond(req, 200, q);
 		return;
 	}
 	struct m_app *ma = url_live_app(m, req, app);
@@ -522,7 +522,7 @@ void apps_http_app(struct apps *m, struct evhttp_request *req, const char *arg,
 		unsigned what = RENDER_TASKS | RENDER_COUNTS | RENDER_DEPLOYMENTS |
 				RENDER_FAILURE | (want_extras(req) ? RENDER_EXTRAS : 0);
 		if (ma)
-			http_reply_json(req, 200,
+			http_reply_json_cond(req, 200,
 					json_pack("{s:o}", "app",
 						  render_app(m, ma, what)));
 		return;

@@ -130,6 +130,9 @@ const char *http_request_peer(struct evhttp_request *req);
 /* Replies. Each sends the response and is the last thing done with req. */
 /* json is taken (decref'd); Content-Type application/json. */
 void http_reply_json(struct evhttp_request *req, int code, json_t *json);
+/* As http_reply_json, for polled reads: a 200 carries an ETag, If-None-Match on it is
+ * answered 304, and Accept-Encoding: gzip is served compressed (http-cond.c). */
+void http_reply_json_cond(struct evhttp_request *req, int code, json_t *json);
 /* {"message": msg} with the code. */
 void http_reply_message(struct evhttp_request *req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

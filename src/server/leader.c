@@ -286,9 +286,10 @@ static void proxy_client_closed(struct evhttp_connection *evcon, void *arg)
 }
 
 static const char *const proxied_in[] = { "Content-Type", "Accept", "Authorization",
-					  "Accept-Encoding", NULL };
+					  "Accept-Encoding", "If-None-Match", NULL };
 static const char *const proxied_out[] = { "Content-Type", "Location", "Content-Encoding",
-					   "Cache-Control", "WWW-Authenticate", NULL };
+					   "Cache-Control", "WWW-Authenticate", "ETag", "Vary",
+					   NULL };
 
 static void copy_headers(struct evkeyvalq *from, struct evkeyvalq *to, const char *const *names)
 {

@@ -55,6 +55,13 @@ def test_election_standbys_failover_abdication(cluster, zk_ensemble):  # noqa: F
     assert r.headers["Content-Type"].startswith("application/json")
     r = requests.get(s.url + "/v2/apps/ha/via-standby", allow_redirects=False, timeout=5)
     assert r.status_code == 200 and r.json()["app"]["id"] == "/ha/via-standby", r.text
+    # the ETag and If-None-Match pass through the proxy: 304 from the leader's tag
+    tag = r.headers["ETag"]
+    r = requests.get(s.url + "/v2/apps/ha/via-standby", headers={"If-None-Match": tag},
+                     allow_redirects=False, timeout=5)
+    assert r.status_code in (200, 304) and r.headers["ETag"], r.text
+    if r.status_code == 200:  # the app's tasks changed in between: the tag moved with them
+        assert r.headers["ETag"] != tag
     r = requests.get(s.url + "/v2/apps/ha/nope", allow_redirects=False, timeout=5)
     assert r.status_code == 404, r.text
 

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""The read-path benchmark's driver (run by bench/read/run.sh).
+
+Starts `berth dev`, creates APPS apps of TASKS instances each (`sleep 3600`), waits until
+every task is TASK_RUNNING, fetches `GET /v2/apps?embed=apps.tasks` once and writes those
+exact bytes to a file that nginx serves. Then runs `ab -k -c C -n N` against berth and
+against nginx, alternating ROUNDS times, and prints requests/s, p99 and berth/nginx.
+Everything it started is killed at the end.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchproc import Daemon, environ, free_port, http, pids, wait_until  # noqa: E402
+
+PATH = "/v2/apps?embed=apps.tasks"
+
+
+def cleanup(tag):
+    me = os.getpid()
+    needle = ("BENCH_TAG=%s" % tag).encode()
+    for _ in range(100):
+        left = [p for p in pids() if p != me and needle in environ(p)]
+        if not left:
+            return
+        for p in left:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.1)
+
+
+def ab(url, c, n, extra=()):
+    cmd = ["ab", "-q", "-k", "-c", str(c), "-n", str(n)] + list(extra) + [url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
+    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+    m = re.search(r"^\s*99%\s+(\d+)", out, re.M)
+    p99 = int(m.group(1)) if m else -1
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    length = int(re.search(r"Document Length:\s+(\d+)", out).group(1))
+    return rps, p99, failed, int(non2xx.group(1)) if non2xx else 0, length
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--berth", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--apps", type=int, default=100)
+    ap.add_argument("--tasks", type=int, default=5)
+    ap.add_argument("-c", type=int, default=50)
+    ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=3)
+    o = ap.parse_args()
+
+    tag = str(uuid.uuid4())
+    work = os.path.realpath(o.work)
+    total = o.apps * o.tasks
+    resources = ("cpus(*):%d; mem(*):%d; disk(*):100000; ports(*):[31000-32000]"
+                 % (max(4, total // 50), max(4096, total * 4)))
+    port = free_port()
+    base = "http://127.0.0.1:%d" % port
+    daemons = []
+    nginx = None
+    try:
+        dev = Daemon([o.berth, "dev", "--data-dir", os.path.join(work, "dev-data"), "--http",
+                      "127.0.0.1:%d" % port, "--agent-http", "127.0.0.1:%d" % free_port(),
+                      "--agent-resources", resources], os.path.join(work, "dev.log"), tag)
+        daemons.append(dev)
+
+        def agent_active():
+            st, body = http("GET", base + "/master/slaves", timeout=2)
+            return st == 200 and any(s.get("active") for s in json.loads(body)["slaves"])
+        wait_until(agent_active, 30, "an active agent")
+        for i in range(o.apps):
+            app = {"id": "/bench/app-%03d" % i, "cmd": "exec sleep 3600", "cpus": 0.001,
+                   "mem": 1, "disk": 0, "instances": o.tasks, "portDefinitions": [],
+                   "labels": {"team": "t%d" % (i % 7)}, "env": {"BENCH_TAG": tag}}
+            st, body = http("POST", base + "/v2/apps", app)
+            if st != 201:
+                raise SystemExit("bench: POST /v2/apps -> %d %s" % (st, body[:300]))
+
+        def all_running():
+            st, body = http("GET", base + "/v2/apps")
+            return st == 200 and sum(a.get("tasksRunning", 0)
+                                     for a in json.loads(body)["apps"]) >= total
+        wait_until(all_running, 300, "%d running tasks" % total, interval=0.5)
+        st, body = http("GET", base + PATH)
+        body = body if isinstance(body, bytes) else body.encode()
+        www = os.path.join(work, "www")
+        os.makedirs(os.path.join(www, "v2"), exist_ok=True)
+        with open(os.path.join(www, "v2", "apps"), "wb") as f:
+            f.write(body)
+        for d in (work, www, os.path.join(www, "v2")):  # nginx's workers are not root
+            os.chmod(d, 0o755)
+        os.chmod(os.path.join(www, "v2", "apps"), 0o644)
+        nport = free_port()
+        conf = os.path.join(work, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""daemon off; worker_processes auto; pid %(w)s/nginx.pid;
+error_log %(w)s/nginx-error.log;
+events { worker_connections 1024; }
+http { access_log off; default_type application/json; keepalive_requests 100000;
+  client_body_temp_path %(w)s/tmp; proxy_temp_path %(w)s/tmp;
+  fastcgi_temp_path %(w)s/tmp; uwsgi_temp_path %(w)s/tmp; scgi_temp_path %(w)s/tmp;
+  server { listen 127.0.0.1:%(p)d; root %(w)s/www; location / { try_files $uri =404; } } }
+""" % {"w": work, "p": nport})
+        env = dict(os.environ, BENCH_TAG=tag)
+        nginx = subprocess.Popen(["nginx", "-c", conf, "-p", work], env=env,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        nurl = "http://127.0.0.1:%d/v2/apps?embed=apps.tasks" % nport
+        wait_until(lambda: http("GET", nurl, timeout=2)[0] == 200, 20, "nginx")
+
+        print("--- %d apps x %d tasks, GET %s: %d bytes; ab -k -c %d -n %d, %d rounds"
+              % (o.apps, o.tasks, PATH, len(body), o.c, o.n, o.rounds))
+        variants = [("plain", [])]
+        # ETag/304 and gzip, where berth answers them
+        probe = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", base + PATH],
+                               capture_output=True, text=True).stdout
+        m = re.search(r"^etag:\s*(\S+)", probe, re.I | re.M)
+        if m:
+            variants.append(("304", ["-H", "If-None-Match: " + m.group(1)]))
+        probe = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "-H",
+                                "Accept-Encoding: gzip", base + PATH],
+                               capture_output=True, text=True).stdout
+        if re.search(r"^content-encoding:\s*gzip", probe, re.I | re.M):
+            variants.append(("gzip", ["-H", "Accept-Encoding: gzip"]))
+        for name, extra in variants:
+            for r in range(o.rounds):
+                b = ab(base + PATH, o.c, o.n, extra)
+                n = ab(nurl, o.c, o.n, [] if name != "gzip" else [])
+                print("%-5s round %d: berth %8.1f req/s p99 %4d ms (failed %d, non-2xx %d, "
+                      "%d B) | nginx %8.1f req/s p99 %4d ms | ratio %.3f"
+                      % (name, r + 1, b[0], b[1], b[2], b[3], b[4], n[0], n[1], b[0] / n[0]))
+                sys.stdout.flush()
+    finally:
+        if nginx is not None and nginx.poll() is None:
+            nginx.send_signal(signal.SIGQUIT)
+            try:
+                nginx.wait(10)
+            except subprocess.TimeoutExpired:
+                nginx.kill()
+        for d in daemons:
+            d.stop()
+        cleanup(tag)
+
+
+if __name__ == "__main__":
+    main()
