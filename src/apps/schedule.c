@@ -240,7 +240,7 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 	void *v;
 	for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);) {
 		struct m_agent *a = v;
-		if (a->state != AGENT_CONNECTED)
+		if (a->state != AGENT_CONNECTED || a->deactivated)
 			continue;
 		if (inst->pinned_agent && strcmp(inst->pinned_agent, a->id))
 			continue; /* its local volumes are there */
@@ -285,7 +285,8 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 		const char *k;
 		void *v;
 		for (size_t i = 0; hmap_next(rm_agents(p->m->rm), &i, &k, &v);)
-			if (((struct m_agent *)v)->state == AGENT_CONNECTED)
+			if (((struct m_agent *)v)->state == AGENT_CONNECTED &&
+			    !((struct m_agent *)v)->deactivated)
 				p->agents[p->nagents++] = v;
 		p->have_agents = true;
 	}

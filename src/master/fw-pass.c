@@ -279,7 +279,7 @@ static struct fw_offer *make_offer(struct frameworks *fws, struct fw_framework *
 static bool can_offer(const struct fw_framework *fw, const struct m_agent *a, uint64_t now)
 {
 	return fw_subscribed(fw) && fw_active_role(fw) && fw->noffers < FW_MAX_OFFERS &&
-	       a->state == AGENT_CONNECTED && !fw_filtered(fw, a->id, now);
+	       a->state == AGENT_CONNECTED && !a->deactivated && !fw_filtered(fw, a->id, now);
 }
 
 struct fw_offer *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw,

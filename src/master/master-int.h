@@ -124,6 +124,11 @@ struct m_agent *registry_add_sim_agent(struct master *m, const char *id, const c
 				       const char *attributes, agent_sim_fn sim, void *ctx,
 				       char *err, size_t errlen);
 int registry_load(struct master *m);
+/* Writes a's record (id, info, deactivated) to the store. */
+int registry_store_agent(struct master *m, const struct m_agent *a);
+/* maint.c: DEACTIVATE_AGENT, REACTIVATE_AGENT, the maintenance schedule calls. */
+void maint_operator_call(struct master *m, struct evhttp_request *req, const char *type,
+			 const json_t *call);
 /* Sends a record to a connected agent; -ENOTCONN if its stream is down. json is taken. */
 int registry_send(struct m_agent *a, json_t *record);
 /* The port of the agent's own HTTP server (from a->http), 0 when it has none. */

@@ -44,12 +44,14 @@ void registry_free_agent(struct m_agent *a)
 	free(a);
 }
 
-static int store_agent(struct master *m, const struct m_agent *a)
+int registry_store_agent(struct master *m, const struct m_agent *a)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", a->id, "hostname",
 			      a->hostname, "http", a->http, "resources", a->resources_text,
 			      "attributes", a->attributes_text, "registered",
 			      (json_int_t)a->registered_usec);
+	if (a->deactivated)
+		json_object_set_new(j, "deactivated", json_true());
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	char key[STORE_MAX_KEY];
@@ -152,6 +154,7 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 		return 0;
 	}
 	a->registered_usec = (uint64_t)json_integer_value(json_object_get(j, "registered"));
+	a->deactivated = json_is_true(json_object_get(j, "deactivated"));
 	a->state = AGENT_DISCONNECTED;
 	a->last_seen_usec = time_mono_usec();
 	hmap_put(&m->agents, a->id, a);
@@ -267,7 +270,7 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 		json_decref(body);
 		return;
 	}
-	int r = store_agent(m, a);
+	int r = registry_store_agent(m, a);
 	if (r < 0) {
 		http_reply_message(req, 503, "Cannot persist agent: %s", strerror(-r));
 		if (is_new)
@@ -408,6 +411,7 @@ json_t *registry_render_slaves(struct master *m)
 				  a->state == AGENT_CONNECTED, "resources", resources_json(rm_agent_total(a)),
 				  "used_resources", used_json(a), "attributes", attrs, "version",
 				  "berth-0.1.0", "berth_tasks", (int)a->ntasks, "berth_state",
+				  a->deactivated		 ? "deactivated" :
 				  a->state == AGENT_CONNECTED	 ? "connected" :
 				  a->state == AGENT_DISCONNECTED ? "disconnected" :
 								   "unreachable"));

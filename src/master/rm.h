@@ -105,6 +105,8 @@ struct m_agent {
 	/* fw-pass.c: what every offer of this agent says of it (agent_id … url, and the
 	 * attributes) as JSON text, made when the agent registers. */
 	char *offer_head, *offer_attrs;
+	/* maint.c: DEACTIVATE_AGENT set it (persisted): no offers, no new tasks here. */
+	bool deactivated;
 };
 
 static inline const struct resources *rm_agent_free(const struct m_agent *a)
