@@ -1,6 +1,7 @@
 """Maintenance on the operator API (docs/operator-api.md): DEACTIVATE_AGENT /
 REACTIVATE_AGENT keep new tasks off an agent and survive a master restart; the maintenance
-schedule and START/STOP_MAINTENANCE round-trip through the store."""
+schedule and START/STOP_MAINTENANCE round-trip through the store; `berth node list` shows
+the state, `berth node deactivate|reactivate` set it."""
 import json
 
 import requests
@@ -57,6 +58,17 @@ def test_deactivate_keeps_tasks_off_and_survives_restart(cluster):
     wait_until(lambda: agents_by_host(m)["drain-a"]["deactivated"] is True, 10,
                what="drain-a still deactivated after the restart")
 
+    rc, out, err = cluster.cli("node", "list")
+    assert rc == 0, err
+    rows = {ln.split()[1]: ln.split()[2] for ln in out.splitlines()[1:]}
+    assert rows == {"drain-a": "deactivated", "drain-b": "active"}, out
+    rc, out, err = cluster.cli("node", "reactivate", "no-such-host")
+    assert rc == 1 and "no-such-host" in err
+    rc, out, err = cluster.cli("node", "reactivate", "drain-a")
+    assert rc == 0 and "reactivated" in out, (out, err)
+    assert agents_by_host(m)["drain-a"]["deactivated"] is False
+    rc, out, err = cluster.cli("node", "deactivate", ids["drain-a"])
+    assert rc == 0 and agents_by_host(m)["drain-a"]["deactivated"] is True, err
     r = op(m, {"type": "REACTIVATE_AGENT",
                "reactivate_agent": {"agent_id": {"value": ids["drain-a"]}}})
     assert r.status_code == 200, r.text
