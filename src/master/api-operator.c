@@ -1,7 +1,7 @@
 /* The Mesos v1 operator API, `POST /api/v1` (reference/compat.md §2.1): the read calls
  * answered from the master's state (payloads built in state-json.c), flags, metrics,
  * logging level, files, teardown and the deprecated quota calls in api-operator-more.c,
- * the maintenance calls in maint.c; DRAIN_AGENT, MARK_AGENT_GONE and volume resizing 501.
+ * the maintenance and drain calls in maint.c; MARK_AGENT_GONE and volume resizing 501.
  *
  * Checks run in Mesos's order, with its status codes; error bodies are plain text as Mesos
  * sends them:
@@ -58,7 +58,7 @@ static const struct {
 	{ "UPDATE_MAINTENANCE_SCHEDULE", CALL_MAINT },
 	{ "START_MAINTENANCE", CALL_MAINT },
 	{ "STOP_MAINTENANCE", CALL_MAINT },
-	{ "DRAIN_AGENT", CALL_NOT_IMPLEMENTED },
+	{ "DRAIN_AGENT", CALL_MAINT },
 	{ "DEACTIVATE_AGENT", CALL_MAINT },
 	{ "REACTIVATE_AGENT", CALL_MAINT },
 	{ "GET_QUOTA", CALL_QUOTA },

@@ -1,6 +1,13 @@
 /* Maintenance calls of the Mesos v1 operator API (reference: mesos master.proto,
- * maintenance.proto): DEACTIVATE_AGENT / REACTIVATE_AGENT, and the maintenance schedule
- * (UPDATE_/GET_MAINTENANCE_SCHEDULE, GET_MAINTENANCE_STATUS, START_/STOP_MAINTENANCE).
+ * maintenance.proto): DRAIN_AGENT, DEACTIVATE_AGENT / REACTIVATE_AGENT, and the maintenance
+ * schedule (UPDATE_/GET_MAINTENANCE_SCHEDULE, GET_MAINTENANCE_STATUS, START_/STOP_MAINTENANCE).
+ *
+ * Drain: the agent is deactivated and marked DRAINING (in the store before the answer); the
+ * external frameworks' tasks there are killed at once with max_grace_period as their grace
+ * (as Mesos does); the apps framework sees a->drain in its pass and replaces its instances
+ * there like outdated ones, within the app's upgradeStrategy (schedule.c), except those
+ * pinned by local volumes, which stay; registry_tick marks the agent DRAINED once it has no
+ * task left. REACTIVATE_AGENT ends a drain.
  *
  * Invariants:
  *  - a->deactivated is in the agent's store record before the call is answered; while set,
@@ -16,6 +23,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/timeutil.h"
 #include "master/fw-int.h"
 #include "master/master-int.h"
 
@@ -152,6 +160,107 @@ static int schedule_check(const json_t *s, char *err, size_t len)
 	return 0;
 }
 
+static void reply_persist_failed(struct evhttp_request *req, int r)
+{
+	char msg[200];
+	snprintf(msg, sizeof(msg), "Cannot persist the agent: %s", strerror(-r));
+	http_reply_text(req, 503, msg);
+}
+
+json_t *maint_drain_info(const struct m_agent *a)
+{
+	if (a->drain == AGENT_DRAIN_NONE)
+		return NULL;
+	json_t *cfg = json_pack("{s:b}", "mark_gone", a->drain_mark_gone);
+	if (a->drain_grace_nsec >= 0)
+		json_object_set_new(cfg, "max_grace_period",
+				    json_pack("{s:I}", "nanoseconds",
+					      (json_int_t)a->drain_grace_nsec));
+	return json_pack("{s:s, s:o}", "state", a->drain == AGENT_DRAINED ? "DRAINED" : "DRAINING",
+			 "config", cfg);
+}
+
+void maint_drained(struct master *m, struct m_agent *a)
+{
+	a->drain = AGENT_DRAINED;
+	int r = registry_store_agent(m, a);
+	if (r < 0) {
+		a->drain = AGENT_DRAINING; /* the next tick tries again */
+		return;
+	}
+	log_info("master", "agent '%s' (%s) drained", a->id, a->hostname);
+}
+
+/* Kills the external frameworks' tasks on a with grace (seconds, < 0: their own). */
+static void kill_external_tasks(struct master *m, struct m_agent *a, double grace)
+{
+	struct fw_task_list *l = hmap_get(&m->fw->agent_tasks, a->id);
+	if (!l || !l->n)
+		return;
+	size_t n = l->n;
+	struct fw_task **v = xcalloc(n, sizeof(*v));
+	memcpy(v, l->v, n * sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		fw_task_kill(m->fw, v[i], grace >= 0 ? grace : v[i]->grace_sec);
+	free(v);
+}
+
+static void drain_call(struct master *m, struct evhttp_request *req, const json_t *call)
+{
+	const json_t *body = json_object_get(call, "drain_agent");
+	const char *id = json_string_value(json_object_get(json_object_get(body, "agent_id"),
+							   "value"));
+	if (!id) {
+		http_reply_text(req, 400, "Expecting 'drain_agent.agent_id.value'");
+		return;
+	}
+	const json_t *g = json_object_get(body, "max_grace_period");
+	const json_t *gn = json_object_get(g, "nanoseconds");
+	if (g && (!json_is_object(g) || !json_is_integer(gn) || json_integer_value(gn) < 0)) {
+		http_reply_text(req, 400, "Expecting 'drain_agent.max_grace_period.nanoseconds' "
+					  "to be a non-negative integer");
+		return;
+	}
+	const json_t *mg = json_object_get(body, "mark_gone");
+	if (mg && !json_is_boolean(mg)) {
+		http_reply_text(req, 400, "Expecting 'drain_agent.mark_gone' to be a boolean");
+		return;
+	}
+	struct m_agent *a = rm_agent_get(m, id);
+	if (!a) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "Agent '%.200s' not found", id);
+		http_reply_text(req, 404, msg);
+		return;
+	}
+	if (mg && json_is_true(mg)) {
+		http_reply_text(req, 400, "'drain_agent.mark_gone' is not supported by berth yet "
+					  "(MARK_AGENT_GONE is not built)");
+		return;
+	}
+	struct m_agent old = *a;
+	a->deactivated = true;
+	a->drain = a->ntasks ? AGENT_DRAINING : AGENT_DRAINED;
+	a->drain_grace_nsec = g ? (int64_t)json_integer_value(gn) : -1;
+	a->drain_mark_gone = false;
+	a->drain_started_usec = time_real_usec();
+	int r = registry_store_agent(m, a);
+	if (r < 0) {
+		a->deactivated = old.deactivated;
+		a->drain = old.drain;
+		a->drain_grace_nsec = old.drain_grace_nsec;
+		a->drain_started_usec = old.drain_started_usec;
+		reply_persist_failed(req, r);
+		return;
+	}
+	log_info("master", "agent '%s' (%s) draining (%u tasks)", a->id, a->hostname, a->ntasks);
+	kill_external_tasks(m, a, g ? (double)json_integer_value(gn) / 1e9 : -1);
+	rm_route_agent_draining(m, a);
+	fw_offers_wake_all(m->fw);
+	rm_wake_all(m);
+	http_reply_text(req, 200, "");
+}
+
 static void agent_active_call(struct master *m, struct evhttp_request *req, const char *type,
 			      const json_t *call)
 {
@@ -171,14 +280,16 @@ static void agent_active_call(struct master *m, struct evhttp_request *req, cons
 		http_reply_text(req, 404, msg);
 		return;
 	}
-	if (a->deactivated != deact) {
+	if (a->deactivated != deact || (!deact && a->drain != AGENT_DRAIN_NONE)) {
+		enum agent_drain drain = a->drain;
 		a->deactivated = deact;
+		if (!deact)
+			a->drain = AGENT_DRAIN_NONE; /* reactivating ends a drain, as in Mesos */
 		int r = registry_store_agent(m, a);
 		if (r < 0) {
 			a->deactivated = !deact;
-			char msg[200];
-			snprintf(msg, sizeof(msg), "Cannot persist the agent: %s", strerror(-r));
-			http_reply_text(req, 503, msg);
+			a->drain = drain;
+			reply_persist_failed(req, r);
 			return;
 		}
 		log_info("master", "agent '%s' (%s) %s", a->id, a->hostname,
@@ -224,6 +335,10 @@ static void reply_saved(struct master *m, struct evhttp_request *req, const json
 void maint_operator_call(struct master *m, struct evhttp_request *req, const char *type,
 			 const json_t *call)
 {
+	if (!strcmp(type, "DRAIN_AGENT")) {
+		drain_call(m, req, call);
+		return;
+	}
 	if (!strcmp(type, "DEACTIVATE_AGENT") || !strcmp(type, "REACTIVATE_AGENT")) {
 		agent_active_call(m, req, type, call);
 		return;

@@ -734,6 +734,8 @@ static json_t *legacy_slave(const struct m_agent *a)
 		state_json_reserved(total), "unreserved_resources",
 		state_json_resources(&unreserved, NULL), "active", active, "deactivated", !active,
 		"version", STATE_JSON_MESOS_VERSION, "capabilities");
+	if (a->drain != AGENT_DRAIN_NONE) /* maint.c */
+		json_object_set_new(s, "drain_info", maint_drain_info(a));
 	resources_release(&unreserved);
 	return s;
 }
@@ -828,6 +830,8 @@ json_t *state_json_v1_agent(const struct m_agent *a)
 			      "pid", pid, "registered_time", nanos(a->registered_usec));
 	set_repeated(o, "total_resources", state_json_resources_v1(rm_agent_total(a), NULL));
 	set_repeated(o, "allocated_resources", state_json_resources_v1(rm_agent_used(a), "*"));
+	if (a->drain != AGENT_DRAIN_NONE) /* maint.c */
+		json_object_set_new(o, "drain_info", maint_drain_info(a));
 	return o;
 }
 

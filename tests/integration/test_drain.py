@@ -3,6 +3,8 @@ REACTIVATE_AGENT keep new tasks off an agent and survive a master restart; the m
 schedule and START/STOP_MAINTENANCE round-trip through the store; `berth node list` shows
 the state, `berth node deactivate|reactivate` set it."""
 import json
+import threading
+import time
 
 import requests
 
@@ -118,3 +120,119 @@ def test_maintenance_schedule_round_trip(cluster):
         "draining_machines": [{"id": {"hostname": "m1", "ip": "10.0.0.1"}}]}
     assert payload(m, {"type": "GET_MAINTENANCE_SCHEDULE"})["schedule"]["windows"][0][
         "machine_ids"] == [{"hostname": "m1", "ip": "10.0.0.1"}]
+
+
+class Bounds(threading.Thread):
+    """Samples an app's tasks: the fewest running and the most live at any moment."""
+
+    def __init__(self, api, app_id):
+        super().__init__(daemon=True)
+        self.api, self.app_id = api, app_id
+        self.min_running, self.max_live = 10**9, 0
+        self.stop_ev = threading.Event()
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            ts = self.api.tasks(self.app_id)
+            self.min_running = min(self.min_running,
+                                   sum(t["state"] == "TASK_RUNNING" for t in ts))
+            self.max_live = max(self.max_live, len(ts))
+            time.sleep(0.02)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join(10)
+
+
+def test_drain_moves_instances_within_upgrade_strategy(cluster):
+    m = cluster.master()
+    a1 = cluster.agent(m, hostname="drain-a")
+    a2 = cluster.agent(m, hostname="drain-b")
+    a1.ready(), a2.ready()
+    ids = {h: a["agent_info"]["id"]["value"] for h, a in agents_by_host(m).items()}
+    # Everything starts on drain-a: drain-b is kept out meanwhile.
+    assert op(m, {"type": "DEACTIVATE_AGENT",
+                  "deactivate_agent": {"agent_id": {"value": ids["drain-b"]}}}).status_code == 200
+    r = m.api.post("/v2/apps", {"id": "/web", "cmd": "sleep 600", "cpus": 0.1, "mem": 16,
+                                "instances": 3, "upgradeStrategy": {
+                                    "minimumHealthCapacity": 1, "maximumOverCapacity": 0.34}})
+    assert r.status_code == 201, r.text
+    r = m.api.post("/v2/apps", {"id": "/db", "cmd": "sleep 600", "cpus": 0.1, "mem": 16,
+                                "instances": 1, "container": {"type": "MESOS", "volumes": [
+                                    {"containerPath": "data", "mode": "RW",
+                                     "persistent": {"size": 4}}]}})
+    assert r.status_code == 201, r.text
+    before = m.api.wait_running("/web", 3)
+    db = m.api.wait_running("/db", 1)
+    assert {t["host"] for t in before + db} == {"drain-a"}
+    assert op(m, {"type": "REACTIVATE_AGENT",
+                  "reactivate_agent": {"agent_id": {"value": ids["drain-b"]}}}).status_code == 200
+
+    bw = Bounds(m.api, "/web")
+    bw.start()
+    try:
+        r = op(m, {"type": "DRAIN_AGENT", "drain_agent": {
+            "agent_id": {"value": ids["drain-a"]}, "max_grace_period": {"nanoseconds": 10**9}}})
+        assert r.status_code == 200, r.text
+        ag = agents_by_host(m)["drain-a"]
+        assert ag["deactivated"] is True
+        assert ag["drain_info"] == {"state": "DRAINING", "config": {
+            "mark_gone": False, "max_grace_period": {"nanoseconds": 10**9}}}
+
+        def moved():
+            ts = m.api.tasks("/web")
+            return (len(ts) == 3 and all(t["state"] == "TASK_RUNNING" for t in ts)
+                    and {t["host"] for t in ts} == {"drain-b"}) and ts
+        after = wait_until(moved, 60, what="/web's 3 instances on drain-b")
+    finally:
+        bw.stop()
+    assert not ({t["id"] for t in after} & {t["id"] for t in before})
+    assert sorted(t["index"] for t in after) == [0, 1, 2]
+    assert bw.min_running >= 3, bw.min_running  # minimumHealthCapacity 1
+    assert bw.max_live <= 4, bw.max_live        # 3 + floor(3 * 0.34)
+
+    # The instance with a local volume stays where its data is; the agent is not drained.
+    ts = m.api.tasks("/db")
+    assert [(t["id"], t["host"]) for t in ts] == [(db[0]["id"], "drain-a")], ts
+    assert agents_by_host(m)["drain-a"]["drain_info"]["state"] == "DRAINING"
+    st = requests.get(m.url + "/master/state", timeout=5).json()
+    sl = {s["hostname"]: s for s in st["slaves"]}
+    assert sl["drain-a"]["drain_info"]["state"] == "DRAINING"
+    rc, out, err = cluster.cli("node", "list")
+    assert rc == 0, err
+    rows = {ln.split()[1]: ln.split()[2] for ln in out.splitlines()[1:]}
+    assert rows == {"drain-a": "draining", "drain-b": "active"}, out
+
+    # Once /db is gone the agent is drained; --wait returns then.
+    assert m.api.delete("/v2/apps/db").status_code == 200
+    rc, out, err = cluster.cli("node", "drain", "drain-a", "--wait", "--timeout", "60")
+    assert rc == 0 and "drained" in out, (out, err)
+    assert agents_by_host(m)["drain-a"]["drain_info"]["state"] == "DRAINED"
+    # The drain is in the store.
+    m.restart()
+    a1.ready(timeout=30)
+    assert agents_by_host(m)["drain-a"]["drain_info"]["state"] == "DRAINED"
+    rc, out, err = cluster.cli("node", "reactivate", "drain-a")
+    assert rc == 0, err
+    ag = agents_by_host(m)["drain-a"]
+    assert ag["deactivated"] is False and "drain_info" not in ag
+
+
+def test_drain_bad_calls(cluster):
+    m = cluster.master()
+    a = cluster.agent(m, hostname="drain-x").ready()
+    aid = a.slave()["id"]
+    for body, code, word in (
+            ({}, 400, "agent_id"),
+            ({"agent_id": {"value": "nope"}}, 404, "nope"),
+            ({"agent_id": {"value": aid}, "max_grace_period": {"nanoseconds": -1}}, 400,
+             "max_grace_period"),
+            ({"agent_id": {"value": aid}, "mark_gone": "yes"}, 400, "mark_gone")):
+        r = op(m, {"type": "DRAIN_AGENT", "drain_agent": body})
+        assert r.status_code == code and word in r.text, (body, r.status_code, r.text)
+    assert "drain_info" not in agents_by_host(m)["drain-x"]
+    # An agent without tasks is drained at once.
+    r = op(m, {"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": aid}}})
+    assert r.status_code == 200, r.text
+    assert agents_by_host(m)["drain-x"]["drain_info"] == {"state": "DRAINED",
+                                                         "config": {"mark_gone": False}}
