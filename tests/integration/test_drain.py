@@ -194,6 +194,8 @@ def test_drain_moves_instances_within_upgrade_strategy(cluster):
     # The instance with a local volume stays where its data is; the agent is not drained.
     ts = m.api.tasks("/db")
     assert [(t["id"], t["host"]) for t in ts] == [(db[0]["id"], "drain-a")], ts
+    assert ts[0]["drain"] == "waiting: local volumes on this agent", ts
+    assert "drain" not in m.api.tasks("/web")[0]
     assert agents_by_host(m)["drain-a"]["drain_info"]["state"] == "DRAINING"
     st = requests.get(m.url + "/master/state", timeout=5).json()
     sl = {s["hostname"]: s for s in st["slaves"]}
