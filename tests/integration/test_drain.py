@@ -1,5 +1,7 @@
-"""Maintenance on the operator API (docs/operator-api.md): DEACTIVATE_AGENT /
-REACTIVATE_AGENT keep new tasks off an agent and survive a master restart; the maintenance
+"""Maintenance on the operator API (docs/operator-api.md): DRAIN_AGENT moves app instances
+within their upgradeStrategy (local-volume ones wait) and kills external frameworks' tasks;
+DEACTIVATE_AGENT / REACTIVATE_AGENT keep new tasks off an agent and survive a master
+restart; the maintenance
 schedule and START/STOP_MAINTENANCE round-trip through the store; `berth node list` shows
 the state, `berth node deactivate|reactivate` set it."""
 import json
@@ -8,7 +10,7 @@ import time
 
 import requests
 
-from mesos_client import JSON
+from mesos_client import JSON, Framework, command_task
 from helpers import wait_until
 
 
@@ -238,3 +240,25 @@ def test_drain_bad_calls(cluster):
     assert r.status_code == 200, r.text
     assert agents_by_host(m)["drain-x"]["drain_info"] == {"state": "DRAINED",
                                                          "config": {"mark_gone": False}}
+
+
+def test_drain_kills_external_framework_tasks(cluster):
+    m = cluster.master()
+    a = cluster.agent(m, hostname="drain-fw").ready()
+    aid = a.slave()["id"]
+    fw = Framework(m.url, failover_timeout=30)
+    try:
+        assert fw.subscribe()["type"] == "SUBSCRIBED"
+        o = fw.wait_offers()[0]
+        r = fw.accept([o["id"]["value"]], [command_task("drain-t1", o, "sleep 600")])
+        assert r.status_code == 202, r.text
+        fw.wait_update("drain-t1", "TASK_RUNNING")
+        r = op(m, {"type": "DRAIN_AGENT", "drain_agent": {
+            "agent_id": {"value": aid}, "max_grace_period": {"nanoseconds": 0}}})
+        assert r.status_code == 200, r.text
+        st = fw.wait_update("drain-t1", "TASK_KILLED")
+        assert st["agent_id"]["value"] == aid
+        wait_until(lambda: agents_by_host(m)["drain-fw"]["drain_info"]["state"] == "DRAINED",
+                   15, what="drain-fw drained")
+    finally:
+        fw.disconnect()
