@@ -250,6 +250,14 @@ def test_drain_kills_external_framework_tasks(cluster):
     try:
         assert fw.subscribe()["type"] == "SUBSCRIBED"
         o = fw.wait_offers()[0]
+        # Deactivating the agent rescinds its outstanding offer; reactivating offers it again.
+        r = op(m, {"type": "DEACTIVATE_AGENT", "deactivate_agent": {"agent_id": {"value": aid}}})
+        assert r.status_code == 200, r.text
+        fw.wait_event(lambda e: e["type"] == "RESCIND" and
+                      e["rescind"]["offer_id"]["value"] == o["id"]["value"], 10, "RESCIND")
+        r = op(m, {"type": "REACTIVATE_AGENT", "reactivate_agent": {"agent_id": {"value": aid}}})
+        assert r.status_code == 200, r.text
+        o = fw.wait_offers()[0]
         r = fw.accept([o["id"]["value"]], [command_task("drain-t1", o, "sleep 600")])
         assert r.status_code == 202, r.text
         fw.wait_update("drain-t1", "TASK_RUNNING")
