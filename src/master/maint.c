@@ -16,7 +16,7 @@
  *    "maintenance/state" {"schedule":Schedule, "down":[MachineID]}, written before the
  *    answer; reads go to the store (no copy in memory to drift).
  *  - a machine is down only if some window of the schedule names it; a schedule update that
- *    drops a down machine is refused (409), as Mesos refuses it. */
+ *    drops a down machine is refused (400), as Mesos refuses it. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
