@@ -3,7 +3,7 @@
  * schedule (UPDATE_/GET_MAINTENANCE_SCHEDULE, GET_MAINTENANCE_STATUS, START_/STOP_MAINTENANCE).
  *
  * Drain: the agent is deactivated and marked DRAINING (in the store before the answer); the
- * external frameworks' tasks there are killed at once with max_grace_period as their grace
+ * external frameworks' tasks there are killed at once, their grace capped by max_grace_period
  * (as Mesos does); the apps framework sees a->drain in its pass and replaces its instances
  * there like outdated ones, within the app's upgradeStrategy (schedule.c), except those
  * pinned by local volumes, which stay; registry_tick marks the agent DRAINED once it has no
@@ -191,7 +191,8 @@ void maint_drained(struct master *m, struct m_agent *a)
 	log_info("master", "agent '%s' (%s) drained", a->id, a->hostname);
 }
 
-/* Kills the external frameworks' tasks on a with grace (seconds, < 0: their own). */
+/* Kills the external frameworks' tasks on a, each with its own kill grace capped at grace
+ * (seconds; < 0: no cap), as Mesos caps it with max_grace_period. */
 static void kill_external_tasks(struct master *m, struct m_agent *a, double grace)
 {
 	struct fw_task_list *l = hmap_get(&m->fw->agent_tasks, a->id);
@@ -201,7 +202,8 @@ static void kill_external_tasks(struct master *m, struct m_agent *a, double grac
 	struct fw_task **v = xcalloc(n, sizeof(*v));
 	memcpy(v, l->v, n * sizeof(*v));
 	for (size_t i = 0; i < n; i++)
-		fw_task_kill(m->fw, v[i], grace >= 0 ? grace : v[i]->grace_sec);
+		fw_task_kill(m->fw, v[i],
+			     grace >= 0 && grace < v[i]->grace_sec ? grace : v[i]->grace_sec);
 	free(v);
 }
 
