@@ -216,14 +216,28 @@ static void drain_call(struct master *m, struct evhttp_request *req, const json_
 		http_reply_text(req, 400, "Expecting 'drain_agent.agent_id.value'");
 		return;
 	}
+	/* master.proto's DrainAgent has a google.protobuf.Duration ({seconds, nanos}) and a
+	 * BoolValue ({value}); berth also takes a DurationInfo ({nanoseconds}) and a bare bool. */
 	const json_t *g = json_object_get(body, "max_grace_period");
-	const json_t *gn = json_object_get(g, "nanoseconds");
-	if (g && (!json_is_object(g) || !json_is_integer(gn) || json_integer_value(gn) < 0)) {
-		http_reply_text(req, 400, "Expecting 'drain_agent.max_grace_period.nanoseconds' "
-					  "to be a non-negative integer");
-		return;
+	int64_t grace_ns = -1;
+	if (g) {
+		const json_t *sec = json_object_get(g, "seconds"), *nanos = json_object_get(g, "nanos");
+		const json_t *ns = json_object_get(g, "nanoseconds");
+		bool ok = json_is_object(g) && (!sec || json_is_integer(sec)) &&
+			  (!nanos || json_is_integer(nanos)) && (!ns || json_is_integer(ns));
+		if (ok && ns)
+			grace_ns = json_integer_value(ns);
+		else if (ok && (sec || nanos))
+			grace_ns = json_integer_value(sec) * 1000000000 + json_integer_value(nanos);
+		if (!ok || grace_ns < 0 || json_integer_value(sec) > 1000000000) {
+			http_reply_text(req, 400, "Expecting 'drain_agent.max_grace_period' to be a "
+						  "non-negative duration ({\"seconds\", \"nanos\"})");
+			return;
+		}
 	}
 	const json_t *mg = json_object_get(body, "mark_gone");
+	if (json_is_object(mg))
+		mg = json_object_get(mg, "value");
 	if (mg && !json_is_boolean(mg)) {
 		http_reply_text(req, 400, "Expecting 'drain_agent.mark_gone' to be a boolean");
 		return;
@@ -243,7 +257,7 @@ static void drain_call(struct master *m, struct evhttp_request *req, const json_
 	struct m_agent old = *a;
 	a->deactivated = true;
 	a->drain = a->ntasks ? AGENT_DRAINING : AGENT_DRAINED;
-	a->drain_grace_nsec = g ? (int64_t)json_integer_value(gn) : -1;
+	a->drain_grace_nsec = grace_ns;
 	a->drain_mark_gone = false;
 	a->drain_started_usec = time_real_usec();
 	int r = registry_store_agent(m, a);
@@ -256,7 +270,7 @@ static void drain_call(struct master *m, struct evhttp_request *req, const json_
 		return;
 	}
 	log_info("master", "agent '%s' (%s) draining (%u tasks)", a->id, a->hostname, a->ntasks);
-	kill_external_tasks(m, a, g ? (double)json_integer_value(gn) / 1e9 : -1);
+	kill_external_tasks(m, a, grace_ns >= 0 ? (double)grace_ns / 1e9 : -1);
 	rm_route_agent_draining(m, a);
 	fw_offers_wake_all(m->fw);
 	rm_wake_all(m);

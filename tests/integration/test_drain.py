@@ -231,15 +231,20 @@ def test_drain_bad_calls(cluster):
             ({"agent_id": {"value": "nope"}}, 404, "nope"),
             ({"agent_id": {"value": aid}, "max_grace_period": {"nanoseconds": -1}}, 400,
              "max_grace_period"),
-            ({"agent_id": {"value": aid}, "mark_gone": "yes"}, 400, "mark_gone")):
+            ({"agent_id": {"value": aid}, "max_grace_period": {"seconds": "1"}}, 400,
+             "max_grace_period"),
+            ({"agent_id": {"value": aid}, "mark_gone": "yes"}, 400, "mark_gone"),
+            ({"agent_id": {"value": aid}, "mark_gone": {"value": 1}}, 400, "mark_gone")):
         r = op(m, {"type": "DRAIN_AGENT", "drain_agent": body})
         assert r.status_code == code and word in r.text, (body, r.status_code, r.text)
     assert "drain_info" not in agents_by_host(m)["drain-x"]
-    # An agent without tasks is drained at once.
-    r = op(m, {"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": aid}}})
+    # An agent without tasks is drained at once. master.proto's forms: Duration, BoolValue.
+    r = op(m, {"type": "DRAIN_AGENT", "drain_agent": {
+        "agent_id": {"value": aid}, "max_grace_period": {"seconds": 2, "nanos": 5},
+        "mark_gone": {"value": False}}})
     assert r.status_code == 200, r.text
-    assert agents_by_host(m)["drain-x"]["drain_info"] == {"state": "DRAINED",
-                                                         "config": {"mark_gone": False}}
+    assert agents_by_host(m)["drain-x"]["drain_info"] == {"state": "DRAINED", "config": {
+        "mark_gone": False, "max_grace_period": {"nanoseconds": 2000000005}}}
 
 
 def test_drain_kills_external_framework_tasks(cluster):
