@@ -115,6 +115,11 @@ static void op_wake(void *ctx)
 	apps_schedule_pass(ctx);
 }
 
+static void op_agent_draining(void *ctx, struct m_agent *a)
+{
+	apps_touch_all(ctx); /* the pass replaces the instances there (schedule.c) */
+}
+
 static const struct rm_framework_ops ops = {
 	.task_agent = op_task_agent,
 	.status_update = op_status_update,
@@ -123,6 +128,7 @@ static const struct rm_framework_ops ops = {
 	.each_task = op_each_task,
 	.each_role = op_each_role,
 	.wake = op_wake,
+	.agent_draining = op_agent_draining,
 };
 
 /* ---- life cycle ---- */

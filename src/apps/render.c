@@ -41,6 +41,9 @@ json_t *render_task(struct apps *m, const struct m_instance *in, bool extras)
 		json_object_set_new(t, "slaveId", json_string(in->agent_id));
 	if (extras)
 		json_object_set_new(t, "index", json_integer(in->index));
+	if (extras && a && a->drain == AGENT_DRAINING && in->pinned_agent &&
+	    in->phase == INST_LIVE) /* a drain does not move it: its local volumes are there */
+		json_object_set_new(t, "drain", json_string("waiting: local volumes on this agent"));
 	if (in->started_at)
 		json_object_set_new(t, "startedAt", json_string(time_iso8601(in->started_at, started)));
 	if (in->health && in->phase == INST_LIVE) {

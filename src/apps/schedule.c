@@ -240,7 +240,7 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 	void *v;
 	for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);) {
 		struct m_agent *a = v;
-		if (a->state != AGENT_CONNECTED)
+		if (a->state != AGENT_CONNECTED || a->deactivated)
 			continue;
 		if (inst->pinned_agent && strcmp(inst->pinned_agent, a->id))
 			continue; /* its local volumes are there */
@@ -285,7 +285,8 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 		const char *k;
 		void *v;
 		for (size_t i = 0; hmap_next(rm_agents(p->m->rm), &i, &k, &v);)
-			if (((struct m_agent *)v)->state == AGENT_CONNECTED)
+			if (((struct m_agent *)v)->state == AGENT_CONNECTED &&
+			    !((struct m_agent *)v)->deactivated)
 				p->agents[p->nagents++] = v;
 		p->have_agents = true;
 	}
@@ -444,10 +445,20 @@ static int cmp_kill_order(const struct m_instance *a, const struct m_instance *b
 	return ta < tb ? -1 : 1;
 }
 
-static bool outdated(const struct m_app *ma, const struct m_instance *in)
+/* Live on a draining agent and free to move (no local volume pins it there): replaced like
+ * an outdated instance, within the upgradeStrategy. */
+static bool draining(struct apps *m, const struct m_instance *in)
+{
+	if (in->goal != GOAL_RUN || in->phase != INST_LIVE || in->pinned_agent || !in->agent_id)
+		return false;
+	const struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
+	return a && a->drain == AGENT_DRAINING;
+}
+
+static bool outdated(struct apps *m, const struct m_app *ma, const struct m_instance *in)
 {
 	return in->goal == GOAL_RUN && in->phase == INST_LIVE &&
-	       strcmp(in->version, ma->config_version) < 0;
+	       (strcmp(in->version, ma->config_version) < 0 || draining(m, in));
 }
 
 /* Tasks that exist or are about to: live ones (stopping included) and waiting ones. */
@@ -581,7 +592,7 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 	for (size_t i = 0; i < ma->ninst; i++) {
 		if (ma->inst[i]->goal == GOAL_RUN && apps_instance_up(ma->inst[i]))
 			up++;
-		any |= outdated(ma, ma->inst[i]);
+		any |= outdated(p->m, ma, ma->inst[i]);
 	}
 	if (!any)
 		return;
@@ -596,14 +607,14 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 		 * instance relaunched with the new version, one instance at a time. */
 		for (size_t i = 0; i < ma->ninst; i++) {
 			struct m_instance *in = ma->inst[i];
-			if (in->goal == GOAL_RUN && !apps_instance_up(in) && !outdated(ma, in))
+			if (in->goal == GOAL_RUN && !apps_instance_up(in) && !outdated(p->m, ma, in))
 				return; /* one already on its way back */
 			if (in->goal == GOAL_RUN && in->phase == INST_LIVE && in->kill_sent)
 				return;
 		}
 		struct m_instance *next = NULL;
 		for (size_t i = 0; i < ma->ninst; i++)
-			if (outdated(ma, ma->inst[i]) && (!next || ma->inst[i]->index > next->index))
+			if (outdated(p->m, ma, ma->inst[i]) && (!next || ma->inst[i]->index > next->index))
 				next = ma->inst[i];
 		if (next && (!apps_instance_up(next) || up - 1 >= min_up || up <= 1))
 			apps_kill_instance(p->m, next);
@@ -613,7 +624,7 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < ma->ninst; i++) {
 			struct m_instance *old = ma->inst[i];
-			if (!outdated(ma, old))
+			if (!outdated(p->m, ma, old))
 				continue;
 			bool is_up = apps_instance_up(old);
 			struct m_instance *rep = apps_replacement_of(ma, old);
@@ -633,7 +644,7 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 	size_t n = ma->ninst;
 	for (size_t i = 0; i < n && existing < cap; i++) {
 		struct m_instance *old = ma->inst[i];
-		if (!outdated(ma, old) || apps_replacement_of(ma, old))
+		if (!outdated(p->m, ma, old) || apps_replacement_of(ma, old))
 			continue;
 		struct m_instance *rep = apps_add_instance(p->m, ma, old->index);
 		snprintf(rep->replaces, sizeof(rep->replaces), "%s", old->uuid);

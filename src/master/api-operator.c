@@ -1,7 +1,7 @@
 /* The Mesos v1 operator API, `POST /api/v1` (reference/compat.md §2.1): the read calls
  * answered from the master's state (payloads built in state-json.c), flags, metrics,
  * logging level, files, teardown and the deprecated quota calls in api-operator-more.c,
- * maintenance and volume resizing 501.
+ * the maintenance and drain calls in maint.c; MARK_AGENT_GONE and volume resizing 501.
  *
  * Checks run in Mesos's order, with its status codes; error bodies are plain text as Mesos
  * sends them:
@@ -22,7 +22,7 @@
 #include "master/master-int.h"
 #include "master/state-json.h"
 
-enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED, CALL_RESV, CALL_QUOTA, CALL_MORE };
+enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED, CALL_RESV, CALL_QUOTA, CALL_MORE, CALL_MAINT };
 
 static const struct {
 	const char *type;
@@ -53,14 +53,14 @@ static const struct {
 	{ "DESTROY_VOLUMES", CALL_RESV },
 	{ "GROW_VOLUME", CALL_NOT_IMPLEMENTED },
 	{ "SHRINK_VOLUME", CALL_NOT_IMPLEMENTED },
-	{ "GET_MAINTENANCE_STATUS", CALL_NOT_IMPLEMENTED },
-	{ "GET_MAINTENANCE_SCHEDULE", CALL_NOT_IMPLEMENTED },
-	{ "UPDATE_MAINTENANCE_SCHEDULE", CALL_NOT_IMPLEMENTED },
-	{ "START_MAINTENANCE", CALL_NOT_IMPLEMENTED },
-	{ "STOP_MAINTENANCE", CALL_NOT_IMPLEMENTED },
-	{ "DRAIN_AGENT", CALL_NOT_IMPLEMENTED },
-	{ "DEACTIVATE_AGENT", CALL_NOT_IMPLEMENTED },
-	{ "REACTIVATE_AGENT", CALL_NOT_IMPLEMENTED },
+	{ "GET_MAINTENANCE_STATUS", CALL_MAINT },
+	{ "GET_MAINTENANCE_SCHEDULE", CALL_MAINT },
+	{ "UPDATE_MAINTENANCE_SCHEDULE", CALL_MAINT },
+	{ "START_MAINTENANCE", CALL_MAINT },
+	{ "STOP_MAINTENANCE", CALL_MAINT },
+	{ "DRAIN_AGENT", CALL_MAINT },
+	{ "DEACTIVATE_AGENT", CALL_MAINT },
+	{ "REACTIVATE_AGENT", CALL_MAINT },
 	{ "GET_QUOTA", CALL_QUOTA },
 	{ "UPDATE_QUOTA", CALL_QUOTA },
 	{ "SET_QUOTA", CALL_MORE },
@@ -196,6 +196,11 @@ void rm_handle_operator(struct master *m, struct evhttp_request *req)
 	if (!state_json_accepts_json(evhttp_find_header(h, "Accept"))) {
 		json_decref(call);
 		reply_text(req, 406, "Expecting 'Accept' to allow application/json");
+		return;
+	}
+	if (calls[idx].kind == CALL_MAINT) {
+		maint_operator_call(m, req, calls[idx].type, call); /* maint.c */
+		json_decref(call);
 		return;
 	}
 	if (calls[idx].kind == CALL_MORE) {

@@ -279,7 +279,7 @@ static struct fw_offer *make_offer(struct frameworks *fws, struct fw_framework *
 static bool can_offer(const struct fw_framework *fw, const struct m_agent *a, uint64_t now)
 {
 	return fw_subscribed(fw) && fw_active_role(fw) && fw->noffers < FW_MAX_OFFERS &&
-	       a->state == AGENT_CONNECTED && !fw_filtered(fw, a->id, now);
+	       a->state == AGENT_CONNECTED && !a->deactivated && !fw_filtered(fw, a->id, now);
 }
 
 struct fw_offer *fw_offer_agent(struct frameworks *fws, struct fw_framework *fw,
@@ -477,11 +477,11 @@ void fw_offers_tick(struct frameworks *fws)
 	uint64_t now = time_mono_usec();
 	const char *k;
 	void *v;
-	/* Rescind what timed out or lost its agent. */
+	/* Rescind what timed out or lost its agent (or whose agent was deactivated). */
 	for (size_t i = 0; hmap_next(&fws->offers, &i, &k, &v);) {
 		struct fw_offer *o = v;
 		struct m_agent *a = hmap_get(&m->agents, o->agent_id);
-		if (o->expires_usec <= now || !a || a->state != AGENT_CONNECTED)
+		if (o->expires_usec <= now || !a || a->state != AGENT_CONNECTED || a->deactivated)
 			fw_offer_remove(fws, o, true);
 	}
 	if (fws->last_offer_usec && now - fws->last_offer_usec < OFFER_PERIOD_USEC)

@@ -92,6 +92,8 @@ void rm_route_agent_registered(struct master *m, struct m_agent *a, const json_t
 void rm_route_agent_lost(struct master *m, struct m_agent *a);
 /* The agent id of a task of any framework ("" while it has none), NULL when nobody has it. */
 const char *rm_task_agent(struct master *m, const char *task_id);
+/* a began draining: tells every built-in framework. */
+void rm_route_agent_draining(struct master *m, struct m_agent *a);
 /* Tells every built-in framework to run its pass soon. */
 void rm_wake_all(struct master *m);
 
@@ -124,6 +126,15 @@ struct m_agent *registry_add_sim_agent(struct master *m, const char *id, const c
 				       const char *attributes, agent_sim_fn sim, void *ctx,
 				       char *err, size_t errlen);
 int registry_load(struct master *m);
+/* Writes a's record (id, info, deactivated) to the store. */
+int registry_store_agent(struct master *m, const struct m_agent *a);
+/* maint.c: DEACTIVATE_AGENT, REACTIVATE_AGENT, the maintenance schedule calls. */
+void maint_operator_call(struct master *m, struct evhttp_request *req, const char *type,
+			 const json_t *call);
+/* A draining agent has no task left: DRAINED (persisted). */
+void maint_drained(struct master *m, struct m_agent *a);
+/* Its drain_info ({state, config{max_grace_period, mark_gone}}), NULL when not draining. */
+json_t *maint_drain_info(const struct m_agent *a);
 /* Sends a record to a connected agent; -ENOTCONN if its stream is down. json is taken. */
 int registry_send(struct m_agent *a, json_t *record);
 /* The port of the agent's own HTTP server (from a->http), 0 when it has none. */

@@ -44,12 +44,21 @@ void registry_free_agent(struct m_agent *a)
 	free(a);
 }
 
-static int store_agent(struct master *m, const struct m_agent *a)
+int registry_store_agent(struct master *m, const struct m_agent *a)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", a->id, "hostname",
 			      a->hostname, "http", a->http, "resources", a->resources_text,
 			      "attributes", a->attributes_text, "registered",
 			      (json_int_t)a->registered_usec);
+	if (a->deactivated)
+		json_object_set_new(j, "deactivated", json_true());
+	if (a->drain != AGENT_DRAIN_NONE)
+		json_object_set_new(j, "drain",
+				    json_pack("{s:b, s:I, s:b, s:I}", "drained",
+					      a->drain == AGENT_DRAINED, "grace_ns",
+					      (json_int_t)a->drain_grace_nsec, "mark_gone",
+					      a->drain_mark_gone, "started",
+					      (json_int_t)a->drain_started_usec));
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	char key[STORE_MAX_KEY];
@@ -152,6 +161,15 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 		return 0;
 	}
 	a->registered_usec = (uint64_t)json_integer_value(json_object_get(j, "registered"));
+	a->deactivated = json_is_true(json_object_get(j, "deactivated"));
+	json_t *dr = json_object_get(j, "drain");
+	if (json_is_object(dr)) {
+		a->drain = json_is_true(json_object_get(dr, "drained")) ? AGENT_DRAINED
+									 : AGENT_DRAINING;
+		a->drain_grace_nsec = json_integer_value(json_object_get(dr, "grace_ns"));
+		a->drain_mark_gone = json_is_true(json_object_get(dr, "mark_gone"));
+		a->drain_started_usec = (uint64_t)json_integer_value(json_object_get(dr, "started"));
+	}
 	a->state = AGENT_DISCONNECTED;
 	a->last_seen_usec = time_mono_usec();
 	hmap_put(&m->agents, a->id, a);
@@ -267,7 +285,7 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 		json_decref(body);
 		return;
 	}
-	int r = store_agent(m, a);
+	int r = registry_store_agent(m, a);
 	if (r < 0) {
 		http_reply_message(req, 503, "Cannot persist agent: %s", strerror(-r));
 		if (is_new)
@@ -360,6 +378,8 @@ void registry_tick(struct master *m)
 			}
 			rm_route_agent_lost(m, a);
 		}
+		if (a->drain == AGENT_DRAINING && !a->ntasks)
+			maint_drained(m, a);
 	}
 }
 
@@ -408,6 +428,9 @@ json_t *registry_render_slaves(struct master *m)
 				  a->state == AGENT_CONNECTED, "resources", resources_json(rm_agent_total(a)),
 				  "used_resources", used_json(a), "attributes", attrs, "version",
 				  "berth-0.1.0", "berth_tasks", (int)a->ntasks, "berth_state",
+				  a->drain == AGENT_DRAINING	 ? "draining" :
+				  a->drain == AGENT_DRAINED	 ? "drained" :
+				  a->deactivated		 ? "deactivated" :
 				  a->state == AGENT_CONNECTED	 ? "connected" :
 				  a->state == AGENT_DISCONNECTED ? "disconnected" :
 								   "unreachable"));

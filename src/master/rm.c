@@ -207,6 +207,13 @@ struct rm_client *rm_framework_add(struct master *m, const char *id, const char 
 	return c;
 }
 
+void rm_route_agent_draining(struct master *m, struct m_agent *a)
+{
+	for (size_t i = 0; i < m->nclients; i++)
+		if (m->clients[i]->ops->agent_draining)
+			m->clients[i]->ops->agent_draining(m->clients[i]->ctx, a);
+}
+
 void rm_wake_all(struct master *m)
 {
 	for (size_t i = 0; i < m->nclients; i++)

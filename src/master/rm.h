@@ -105,6 +105,15 @@ struct m_agent {
 	/* fw-pass.c: what every offer of this agent says of it (agent_id … url, and the
 	 * attributes) as JSON text, made when the agent registers. */
 	char *offer_head, *offer_attrs;
+	/* maint.c: DEACTIVATE_AGENT set it (persisted): no offers, no new tasks here. */
+	bool deactivated;
+	/* maint.c: DRAIN_AGENT (persisted; deactivated is set too). DRAINING: frameworks move
+	 * their tasks off (the apps framework within each app's upgradeStrategy); DRAINED once
+	 * no task is left. */
+	enum agent_drain { AGENT_DRAIN_NONE, AGENT_DRAINING, AGENT_DRAINED } drain;
+	int64_t drain_grace_nsec; /* max_grace_period, -1 when not given */
+	bool drain_mark_gone;
+	uint64_t drain_started_usec; /* realtime */
 };
 
 static inline const struct resources *rm_agent_free(const struct m_agent *a)
@@ -192,6 +201,9 @@ struct rm_framework_ops {
 	/* Something it waits for may have changed (an agent came, updates arrived): run its
 	 * pass soon. */
 	void (*wake)(void *ctx);
+	/* a began draining (a->drain, maint.c): move the framework's tasks off it. May be
+	 * NULL. */
+	void (*agent_draining)(void *ctx, struct m_agent *a);
 };
 
 /* A built-in framework, as the resource manager knows it. */

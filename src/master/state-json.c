@@ -723,7 +723,7 @@ static json_t *legacy_slave(const struct m_agent *a)
 			struct resources one = { &total->v[i], 1 };
 			resources_add(&unreserved, &one);
 		}
-	bool active = a->state == AGENT_CONNECTED;
+	bool active = a->state == AGENT_CONNECTED && !a->deactivated;
 	json_t *s = json_pack(
 		"{s:s, s:s, s:s, s:i, s:o, s:f, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:s, s:[]}", "id",
 		a->id, "pid", pid, "hostname", a->hostname, "port", (int)port, "attributes",
@@ -734,6 +734,8 @@ static json_t *legacy_slave(const struct m_agent *a)
 		state_json_reserved(total), "unreserved_resources",
 		state_json_resources(&unreserved, NULL), "active", active, "deactivated", !active,
 		"version", STATE_JSON_MESOS_VERSION, "capabilities");
+	if (a->drain != AGENT_DRAIN_NONE) /* maint.c */
+		json_object_set_new(s, "drain_info", maint_drain_info(a));
 	resources_release(&unreserved);
 	return s;
 }
@@ -822,12 +824,14 @@ json_t *state_json_v1_agent(const struct m_agent *a)
 				 (int)port, "id", "value", a->id);
 	set_repeated(info, "resources", state_json_resources_v1(rm_agent_total(a), NULL));
 	set_repeated(info, "attributes", state_json_attributes_v1(&a->attrs));
-	bool active = a->state == AGENT_CONNECTED;
+	bool active = a->state == AGENT_CONNECTED && !a->deactivated;
 	json_t *o = json_pack("{s:o, s:b, s:b, s:s, s:s, s:o}", "agent_info", info, "active",
 			      active, "deactivated", !active, "version", STATE_JSON_MESOS_VERSION,
 			      "pid", pid, "registered_time", nanos(a->registered_usec));
 	set_repeated(o, "total_resources", state_json_resources_v1(rm_agent_total(a), NULL));
 	set_repeated(o, "allocated_resources", state_json_resources_v1(rm_agent_used(a), "*"));
+	if (a->drain != AGENT_DRAIN_NONE) /* maint.c */
+		json_object_set_new(o, "drain_info", maint_drain_info(a));
 	return o;
 }
 
