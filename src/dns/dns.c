@@ -518,6 +518,7 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	if (d->serving)
 		master_records(d);
 	rm_task_listen(m, on_task, d);
+	dns_services_start(d);
 	if (d->serving)
 		log_info("dns", "serving '%s' on %s:%u (udp, tcp)", d->domain, cfg->dns_addr,
 			 (unsigned)d->port);

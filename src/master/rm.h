@@ -134,6 +134,9 @@ int rm_send(struct m_agent *a, json_t *record);
 /* ---- what a framework needs of the master ---- */
 
 struct store *rm_store(struct master *m);
+/* false while the store cannot be reached (store_healthy): the master serves what it has
+ * in memory, and the discovery API says its endpoints are the last known ones. */
+bool rm_store_healthy(const struct master *m);
 struct event_base *rm_base(struct master *m);
 const struct master_config *rm_config(const struct master *m);
 /* An agent cut off this long kills its tasks that hold volumes (it fences itself). */

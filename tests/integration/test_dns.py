@@ -298,7 +298,9 @@ def test_discovery_watch(cluster):
     cluster.agent()
     assert requests.get(m.url + "/v1/version", timeout=10).status_code == 404
     r = requests.get(m.url + "/v2/services/svc/api", timeout=10)
-    assert r.status_code == 200 and r.json() == {"appId": "/svc/api", "endpoints": []}
+    assert r.status_code == 200 and r.json() == {"appId": "/svc/api", "endpoints": [],
+                                                 "stale": False}
+    assert r.headers["X-Berth-Stale"] == "false"
     assert requests.get(m.url + "/v2/services/svc/api?watch=maybe",
                         timeout=10).status_code == 400
     # A watcher started before the app exists sees every endpoint come and go.
