@@ -5,13 +5,14 @@
  * Invariants:
  *  - An app's endpoints are exactly its tasks that are TASK_RUNNING and, when they have
  *    health checks, healthy (the DNS rule); each change is one event to its watchers.
- *  - A watcher holds at most SVC_MAX_PENDING unsent bytes: one that does not read is cut
+ *  - A watcher holds at most d->watch_max_pending (SVC_MAX_PENDING) unsent bytes: one that does not read is cut
  *    off (http_stream's bound). At most SVC_MAX_WATCHERS at once (more get 503).
  *  - An app with neither endpoints nor watchers is not kept.
  *  - d->stale is !rm_store_healthy as of the last check (every second, and at each answer):
  *    every answer and event carries it ("stale", and the X-Berth-Stale header), and each
  *    change of it is a "store" event to every watcher. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <event2/event.h>
@@ -231,7 +232,7 @@ void dns_http_services_v2(struct dns *d, struct evhttp_request *req, const char 
 	s->watchers = w;
 	d->nwatchers++;
 	w->st = http_stream_start(d->base, req, 200, "text/event-stream;charset=UTF-8",
-				  SVC_MAX_PENDING, on_close, w);
+				  d->watch_max_pending, on_close, w);
 	json_t *all = svc_json(s, app);
 	json_object_set_new(all, "stale", json_boolean(d->stale));
 	char *text = json_dumps(all, JSON_COMPACT);
@@ -243,11 +244,25 @@ void dns_http_services_v2(struct dns *d, struct evhttp_request *req, const char 
 	free(frame);
 }
 
-void dns_services_start(struct dns *d)
+int dns_services_start(struct dns *d, const char *max_pending)
 {
+	d->watch_max_pending = SVC_MAX_PENDING;
+	if (max_pending) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(max_pending, &end, 10);
+		if (errno || end == max_pending || *end || v < 1 || v > (1ull << 30) ||
+		    max_pending[0] == '-') {
+			log_error("dns", "--services-watch-buffer: expected bytes in 1..%llu, got "
+				  "'%s'", 1ull << 30, max_pending);
+			return -EINVAL;
+		}
+		d->watch_max_pending = (size_t)v;
+	}
 	d->health_ev = event_new(d->base, -1, EV_PERSIST, on_health, d);
 	struct timeval tv = { 1, 0 };
 	event_add(d->health_ev, &tv);
+	return 0;
 }
 
 void dns_services_close_all(struct dns *d)

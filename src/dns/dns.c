@@ -479,6 +479,10 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	dns_zone_init(&d->zone);
 	hmap_init(&d->services);
 	hmap_init(&d->task_app);
+	if (dns_services_start(d, cfg->svc_watch_buffer) < 0) {
+		dns_free(d);
+		return -EINVAL;
+	}
 	d->master_ip = resolve4(cfg->http_addr);
 	if (d->master_ip == htonl(INADDR_ANY))
 		d->master_ip = resolve4(cfg->hostname ? cfg->hostname : "localhost");
@@ -518,7 +522,6 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	if (d->serving)
 		master_records(d);
 	rm_task_listen(m, on_task, d);
-	dns_services_start(d);
 	if (d->serving)
 		log_info("dns", "serving '%s' on %s:%u (udp, tcp)", d->domain, cfg->dns_addr,
 			 (unsigned)d->port);

@@ -47,6 +47,7 @@ struct master_config {
 	double dns_ttl_sec;        /* 60 */
 	bool dns_soft;             /* berth dev's default address: when it cannot be bound
 				    * the master runs without DNS (a warning) */
+	const char *svc_watch_buffer; /* "BYTES": a /v2/services watcher's bound (256 KiB) */
 	double zk_session_timeout_sec; /* zk:// stores: ZooKeeper session timeout (0: 10 s) */
 	const char *zk_auth;           /* zk:// stores: "user:pass" digest auth, or NULL */
 	const char *zk_fence;          /* zk:// stores: the leader's election znode, or NULL */
