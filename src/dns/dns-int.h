@@ -74,5 +74,8 @@ int dns_services_start(struct dns *d, const char *max_pending);
 void dns_services_close_all(struct dns *d);
 void dns_services_free(struct dns *d);
 
+/* dns.c: the connected agents' addresses (slave.<domain>), at most cap, no duplicates. */
+size_t dns_slave_ips(struct dns *d, uint32_t *out, size_t cap);
+
 /* dns_answer's answer for a query to forward. */
 #define DNS_FORWARD ((size_t)-1)

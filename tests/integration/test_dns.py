@@ -115,6 +115,13 @@ def test_master_names_and_rcodes(cluster):
         assert dig.a(n) == ["127.0.0.1"], n
     for p in ("_leader._tcp.mesos", "_leader._udp.mesos"):
         assert dig.srv(p) == [("0", "1", str(m.port), "leader.mesos.")]
+    # Every agent: _slave._tcp (slave.<domain>. and the agent's port), /v1/hosts/slave.
+    assert dig.srv("_slave._tcp.mesos") == [("0", "1", str(a.port), "slave.mesos.")]
+    assert [(r[0], r[3]) for r in dig.section("_slave._tcp.mesos", "SRV",
+                                               sect="additional")] == [("slave.mesos.",
+                                                                        "127.0.0.1")]
+    assert requests.get(m.url + "/v1/hosts/slave.mesos", timeout=10).json() == [
+        {"host": "slave.mesos.", "ip": "127.0.0.1"}]
     # SOA and NS: in the authority section, NOERROR.
     assert dig.status("mesos", "SOA") == "NOERROR"
     soa = dig.section("mesos", "SOA", sect="authority")
