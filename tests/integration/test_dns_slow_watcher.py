@@ -29,10 +29,10 @@ def test_watcher_that_never_reads_is_cut_off(cluster):
             n = 2 if n == 0 else 0
             r = m.api.put("/v2/apps%s?force=true" % APP, {"instances": n})
             assert r.status_code in (200, 201), r.text
-            # The master stays responsive meanwhile: an answer well within a second.
+            # The master stays responsive meanwhile: an answer within 2 s (a loaded CI machine).
             t0 = time.monotonic()
             assert requests.get(m.url + "/v2/services" + APP, timeout=5).status_code == 200
-            assert time.monotonic() - t0 < 1.0
+            assert time.monotonic() - t0 < 2.0
             if n:
                 m.api.wait_running(APP, 2, timeout=30)
             else:
