@@ -73,6 +73,11 @@ static int on_event(const char *type, const char *data, size_t len, void *ctx)
 			_cleanup_free_ char *line =
 				cli_endpoint_line(type[9] == 'a' ? "+ " : "- ", j);
 			puts(line);
+		} else if (!strcmp(type, "store")) {
+			fprintf(stderr, "berth: %s\n",
+				json_is_true(json_object_get(j, "stale"))
+					? "the master cannot reach its store: last known endpoints"
+					: "the master reaches its store again");
 		}
 		json_decref(j);
 	}

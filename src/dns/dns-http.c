@@ -101,6 +101,13 @@ void dns_http_hosts(struct dns *d, struct evhttp_request *req, const char *host)
 	for (size_t i = 0; n && i < n->na; i++)
 		json_array_append_new(a, json_pack("{s:s, s:o}", "host", dom, "ip",
 						   ip_json(n->a[i].ip)));
+	if (!strncmp(dom, "slave", 5) && !strcmp(dom + 5, d->tail)) { /* from the agent registry, as dns_answer does */
+		uint32_t ips[256];
+		size_t ns = dns_slave_ips(d, ips, 256);
+		for (size_t i = 0; i < ns; i++)
+			json_array_append_new(a, json_pack("{s:s, s:o}", "host", dom, "ip",
+							   ip_json(ips[i])));
+	}
 	if (!json_array_size(a))
 		json_array_append_new(a, json_pack("{s:s, s:s}", "host", "", "ip", ""));
 	http_reply_json(req, 200, a);

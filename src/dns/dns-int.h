@@ -41,6 +41,9 @@ struct dns {
 	struct hmap services;   /* app id -> struct svc* */
 	struct hmap task_app;   /* task id -> app id (malloc'd) of a listed endpoint */
 	unsigned nwatchers;
+	size_t watch_max_pending; /* --services-watch-buffer */
+	bool stale;             /* the store unreachable: endpoints are the last known */
+	struct event *health_ev; /* checks rm_store_healthy every second */
 };
 
 /* dns-server.c */
@@ -65,8 +68,14 @@ void dns_fwd_conn_gone(struct dns *d, struct dns_tcp *conn);
  * order; host: its agent's hostname), else no longer. */
 void dns_services_task(struct dns *d, const struct rm_task_view *t, bool live, uint32_t ip,
 		       const char *host);
+/* Starts watching the store's health (the "stale" flag of the discovery API); max_pending:
+ * --services-watch-buffer or NULL. 0 or -EINVAL (logged). */
+int dns_services_start(struct dns *d, const char *max_pending);
 void dns_services_close_all(struct dns *d);
 void dns_services_free(struct dns *d);
+
+/* dns.c: the connected agents' addresses (slave.<domain>), at most cap, no duplicates. */
+size_t dns_slave_ips(struct dns *d, uint32_t *out, size_t cap);
 
 /* dns_answer's answer for a query to forward. */
 #define DNS_FORWARD ((size_t)-1)

@@ -5,12 +5,17 @@
  * Invariants:
  *  - An app's endpoints are exactly its tasks that are TASK_RUNNING and, when they have
  *    health checks, healthy (the DNS rule); each change is one event to its watchers.
- *  - A watcher holds at most SVC_MAX_PENDING unsent bytes: one that does not read is cut
+ *  - A watcher holds at most d->watch_max_pending (SVC_MAX_PENDING) unsent bytes: one that does not read is cut
  *    off (http_stream's bound). At most SVC_MAX_WATCHERS at once (more get 503).
- *  - An app with neither endpoints nor watchers is not kept. */
+ *  - An app with neither endpoints nor watchers is not kept.
+ *  - d->stale is !rm_store_healthy as of the last check (every second, and at each answer):
+ *    every answer and event carries it ("stale", and the X-Berth-Stale header), and each
+ *    change of it is a "store" event to every watcher. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <event2/event.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -81,11 +86,13 @@ static json_t *svc_json(const struct svc *s, const char *app)
 	json_t *eps = json_array();
 	for (size_t i = 0; s && i < s->n; i++)
 		json_array_append_new(eps, ep_json(s, &s->eps[i]));
-	return json_pack("{s:s, s:o}", "appId", app, "endpoints", eps);
+	return json_pack("{s:s, s:o, s:b}", "appId", app, "endpoints", eps, "stale",
+			 s && s->d->stale);
 }
 
 static void publish(struct svc *s, const char *type, json_t *data)
 {
+	json_object_set_new(data, "stale", json_boolean(s->d->stale));
 	char *text = json_dumps(data, JSON_COMPACT);
 	json_decref(data);
 	if (!text)
@@ -166,6 +173,30 @@ static void on_close(struct http_stream *st, void *ctx)
 	svc_maybe_free(s);
 }
 
+/* d->stale as rm_store_healthy says now; a change is a "store" event to every watcher. */
+static void check_health(struct dns *d)
+{
+	bool stale = d->m && !rm_store_healthy(d->m);
+	if (stale == d->stale)
+		return;
+	d->stale = stale;
+	if (stale)
+		log_warn("dns", "the store is unreachable: serving the last known endpoints");
+	else
+		log_info("dns", "the store is reachable again: endpoints are current");
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&d->services, &i, &k, &v);)
+		publish(v, "store", json_object());
+}
+
+static void on_health(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	check_health(ctx);
+}
+
 void dns_http_services_v2(struct dns *d, struct evhttp_request *req, const char *id)
 {
 	char app[1024];
@@ -178,10 +209,16 @@ void dns_http_services_v2(struct dns *d, struct evhttp_request *req, const char 
 		http_reply_message(req, 400, "watch: expected true or false");
 		return;
 	}
+	check_health(d);
+	json_t *body = svc_json(svc_get(d, app, false), app);
+	json_object_set_new(body, "stale", json_boolean(d->stale));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Berth-Stale",
+			  d->stale ? "true" : "false");
 	if (!watch) {
-		http_reply_json(req, 200, svc_json(svc_get(d, app, false), app));
+		http_reply_json(req, 200, body);
 		return;
 	}
+	json_decref(body);
 	if (d->nwatchers >= SVC_MAX_WATCHERS) {
 		http_reply_message(req, 503, "Too many service watchers");
 		return;
@@ -195,8 +232,9 @@ void dns_http_services_v2(struct dns *d, struct evhttp_request *req, const char 
 	s->watchers = w;
 	d->nwatchers++;
 	w->st = http_stream_start(d->base, req, 200, "text/event-stream;charset=UTF-8",
-				  SVC_MAX_PENDING, on_close, w);
+				  d->watch_max_pending, on_close, w);
 	json_t *all = svc_json(s, app);
+	json_object_set_new(all, "stale", json_boolean(d->stale));
 	char *text = json_dumps(all, JSON_COMPACT);
 	json_decref(all);
 	char *frame = xasprintf("event: endpoints\r\ndata: %s\r\n\r\n", text ? text : "{}");
@@ -206,8 +244,33 @@ void dns_http_services_v2(struct dns *d, struct evhttp_request *req, const char 
 	free(frame);
 }
 
+int dns_services_start(struct dns *d, const char *max_pending)
+{
+	d->watch_max_pending = SVC_MAX_PENDING;
+	if (max_pending) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(max_pending, &end, 10);
+		if (errno || end == max_pending || *end || v < 1 || v > (1ull << 30) ||
+		    max_pending[0] == '-') {
+			log_error("dns", "--services-watch-buffer: expected bytes in 1..%llu, got "
+				  "'%s'", 1ull << 30, max_pending);
+			return -EINVAL;
+		}
+		d->watch_max_pending = (size_t)v;
+	}
+	d->health_ev = event_new(d->base, -1, EV_PERSIST, on_health, d);
+	struct timeval tv = { 1, 0 };
+	event_add(d->health_ev, &tv);
+	return 0;
+}
+
 void dns_services_close_all(struct dns *d)
 {
+	if (d->health_ev) {
+		event_free(d->health_ev);
+		d->health_ev = NULL;
+	}
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&d->services, &i, &k, &v);) {

@@ -6,8 +6,8 @@
  *    zone's owner <task id>, replaced at each event of the task and dropped at its end, so
  *    an event costs the task's own records, never a rebuild.
  *  - The names of the master itself (leader, master, masterN, ns1, the built-in
- *    framework's name) are the owner "@master", made once at start; slave.<domain> is
- *    answered from the agent registry at query time.
+ *    framework's name) are the owner "@master", made once at start; slave.<domain> and
+ *    _slave._tcp.<domain> are answered from the agent registry at query time.
  *  - Answers follow Mesos-DNS's resolver: A and SRV from the records, SOA and NS in the
  *    authority section, an empty answer NXDOMAIN with the SOA except for SOA, NS and SRV
  *    queries (NOERROR) and AAAA or names that have records (NOERROR, with the SOA). */
@@ -271,7 +271,7 @@ static bool in_domain(const struct dns *d, const char *name)
 }
 
 /* slave.<domain>: every connected agent's address, from the registry. */
-static size_t slave_ips(struct dns *d, uint32_t *out, size_t cap)
+size_t dns_slave_ips(struct dns *d, uint32_t *out, size_t cap)
 {
 	size_t n = 0;
 	const char *k;
@@ -309,13 +309,36 @@ static void answer_a(struct dns *d, struct dns_msg *m, const char *qname, const 
 	char sl[DNS_NAME_BUF];
 	nm(sl, sizeof(sl), "slave%s", d->tail);
 	if (!strcmp(name, sl))
-		n = slave_ips(d, ips, 256);
+		n = dns_slave_ips(d, ips, 256);
 	for (size_t i = 0; zn && i < zn->na && n < 256; i++)
 		ips[n++] = zn->a[i].ip;
 	size_t idx[256];
 	shuffle(d, idx, n);
 	for (size_t i = 0; i < n; i++)
 		dns_msg_a(m, 0, qname, d->ttl, ips[idx[i]]);
+}
+
+/* _slave._tcp.<domain>: slave.<domain>. with each connected agent's port (Mesos-DNS's
+ * slaveRecords), from the registry. */
+static void answer_slave_srv(struct dns *d, struct dns_msg *m, const char *qname)
+{
+	char target[DNS_NAME_BUF];
+	nm(target, sizeof(target), "slave%s", d->tail);
+	const char *k;
+	void *v;
+	size_t n = 0;
+	for (size_t i = 0; d->m && n < MAX_ANSWERS && hmap_next(rm_agents(d->m), &i, &k, &v);) {
+		const struct m_agent *a = v;
+		const char *colon = a->http ? strrchr(a->http, ':') : NULL;
+		if (a->state != AGENT_CONNECTED || !colon || !resolve4(a->ip))
+			continue;
+		dns_msg_srv(m, 0, qname, d->ttl, 1, (uint16_t)atoi(colon + 1), target);
+		n++;
+	}
+	uint32_t ips[256];
+	size_t na = dns_slave_ips(d, ips, 256);
+	for (size_t i = 0; i < na && !m->full; i++)
+		dns_msg_a(m, 2, target, d->ttl, ips[i]);
 }
 
 static void answer_srv(struct dns *d, struct dns_msg *m, const char *qname,
@@ -394,8 +417,13 @@ size_t dns_answer(struct dns *d, const uint8_t *raw, size_t n, uint8_t *out, siz
 	char sl[DNS_NAME_BUF];
 	nm(sl, sizeof(sl), "slave%s", d->tail);
 	bool is_slave = !strcmp(name, sl);
+	char slsrv[DNS_NAME_BUF];
+	nm(slsrv, sizeof(slsrv), "_slave._tcp%s", d->tail);
+	bool is_slave_srv = !strcmp(name, slsrv);
 	switch (q.qtype) {
 	case DNS_T_SRV:
+		if (is_slave_srv)
+			answer_slave_srv(d, &m, q.name);
 		answer_srv(d, &m, q.name, zn);
 		break;
 	case DNS_T_A:
@@ -408,6 +436,8 @@ size_t dns_answer(struct dns *d, const uint8_t *raw, size_t n, uint8_t *out, siz
 		dns_msg_ns(&m, 1, q.name, d->ttl, d->soa_mname);
 		break;
 	case DNS_T_ANY:
+		if (is_slave_srv)
+			answer_slave_srv(d, &m, q.name);
 		answer_srv(d, &m, q.name, zn);
 		answer_a(d, &m, q.name, name, zn);
 		soa(d, &m, q.name);
@@ -418,7 +448,7 @@ size_t dns_answer(struct dns *d, const uint8_t *raw, size_t n, uint8_t *out, siz
 	}
 	if (m.an == 0 && !m.full && q.qtype != DNS_T_SOA && q.qtype != DNS_T_NS &&
 	    q.qtype != DNS_T_SRV) {
-		bool has = (zn && (zn->na || zn->nsrv)) || is_slave;
+		bool has = (zn && (zn->na || zn->nsrv)) || is_slave || is_slave_srv;
 		if (!(q.qtype == DNS_T_AAAA || has))
 			dns_msg_set_rcode(&m, DNS_R_NXDOMAIN);
 		soa(d, &m, q.name);
@@ -479,6 +509,10 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	dns_zone_init(&d->zone);
 	hmap_init(&d->services);
 	hmap_init(&d->task_app);
+	if (dns_services_start(d, cfg->svc_watch_buffer) < 0) {
+		dns_free(d);
+		return -EINVAL;
+	}
 	d->master_ip = resolve4(cfg->http_addr);
 	if (d->master_ip == htonl(INADDR_ANY))
 		d->master_ip = resolve4(cfg->hostname ? cfg->hostname : "localhost");

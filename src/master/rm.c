@@ -146,6 +146,14 @@ void rm_tick(struct master *m)
 {
 	registry_tick(m);
 	frameworks_tick(m);
+	/* The store down: one cheap read a tick tells when it is back (rm_store_healthy). */
+	if (m->store && !store_healthy(m->store))
+		store_probe(m->store);
+}
+
+bool rm_store_healthy(const struct master *m)
+{
+	return !m->store || store_healthy(m->store);
 }
 
 /* ---- accessors (rm.h) ---- */

@@ -47,6 +47,7 @@ struct master_config {
 	double dns_ttl_sec;        /* 60 */
 	bool dns_soft;             /* berth dev's default address: when it cannot be bound
 				    * the master runs without DNS (a warning) */
+	const char *svc_watch_buffer; /* "BYTES": a /v2/services watcher's bound (256 KiB) */
 	double zk_session_timeout_sec; /* zk:// stores: ZooKeeper session timeout (0: 10 s) */
 	const char *zk_auth;           /* zk:// stores: "user:pass" digest auth, or NULL */
 	const char *zk_fence;          /* zk:// stores: the leader's election znode, or NULL */
@@ -143,6 +144,9 @@ int rm_send(struct m_agent *a, json_t *record);
 /* ---- what a framework needs of the master ---- */
 
 struct store *rm_store(struct master *m);
+/* false while the store cannot be reached (store_healthy): the master serves what it has
+ * in memory, and the discovery API says its endpoints are the last known ones. */
+bool rm_store_healthy(const struct master *m);
 struct event_base *rm_base(struct master *m);
 const struct master_config *rm_config(const struct master *m);
 /* An agent cut off this long kills its tasks that hold volumes (it fences itself). */

@@ -42,6 +42,10 @@ static const struct flag_spec specs[] = {
 		  "such queries are REFUSED)" },
 	{ .name = "dns-ttl", .kind = FLAG_SECONDS, .off = offsetof(struct master_config, dns_ttl_sec),
 	  .def = "60", .max = 86400, .metavar = "SECONDS", .help = "the TTL of the DNS answers" },
+	{ .name = "services-watch-buffer", .kind = FLAG_STRING,
+	  .off = offsetof(struct master_config, svc_watch_buffer), .metavar = "BYTES",
+	  .help = "unread bytes after which a /v2/services watcher is cut off\n"
+		  "(default 262144)" },
 	{ .name = "zk-session-timeout", .kind = FLAG_SECONDS,
 	  .off = offsetof(struct master_config, zk_session_timeout_sec), .max = 600,
 	  .metavar = "SECONDS", .help = "ZooKeeper session timeout for a zk:// store (default 10)" },

@@ -3,6 +3,8 @@
  * Invariant: every engine's handle begins with a struct store whose ops point at the
  * engine's table; each op keeps the contract store.h states for the call of that name. */
 #pragma once
+#include <stdbool.h>
+
 #include "store/store.h"
 
 struct store_ops {
@@ -17,10 +19,15 @@ struct store_ops {
 	void (*txn_abort)(struct store *s);
 	void (*get_stats)(const struct store *s, struct store_stats *out);
 	const char *(*errmsg)(const struct store *s);
+	/* Optional: whether the engine can be reached right now, without I/O (zk: the
+	 * session is connected to a quorum). NULL: store.c judges by the last call. */
+	bool (*reachable)(const struct store *s);
 };
 
 struct store {
 	const struct store_ops *ops;
+	int unreachable; /* store.c: the -errno of the last call that failed to reach the
+			  * engine, 0 after a call that reached it */
 };
 
 /* "sqlite:PATH" (store-sqlite.c). */

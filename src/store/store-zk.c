@@ -880,6 +880,11 @@ static const char *zk_errmsg(const struct store *b)
 	return ((const struct zkstore *)b)->errmsg;
 }
 
+static bool zk_reachable(const struct store *b)
+{
+	return connected((struct zkstore *)b);
+}
+
 static void zk_close(struct store *b)
 {
 	struct zkstore *s = ZS(b);
@@ -911,6 +916,7 @@ static const struct store_ops zk_ops = {
 	.txn_abort = zk_txn_abort,
 	.get_stats = zk_get_stats,
 	.errmsg = zk_errmsg,
+	.reachable = zk_reachable,
 };
 
 /* "zk://h1:p1,h2:p2/path": hosts and an absolute path with no empty component. */

@@ -14,6 +14,7 @@
  * zoo_multi; a write is acknowledged by a quorum, each member having logged it to disk).
  * Calls are synchronous and are made from the event loop thread only. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,3 +85,15 @@ void store_get_stats(const struct store *s, struct store_stats *out);
 /* The engine's text for the last failed call (for the caller's log line), "" if none.
  * Borrowed; valid until the next call on s. */
 const char *store_errmsg(const struct store *s);
+
+/* The store's health, for a master that serves from memory while its store is down
+ * (docs/dns.md, "last known endpoints"). false while the engine cannot be reached: the
+ * most recent call failed with -EIO, -ENOTCONN, -EBUSY, -ENOSPC or -EROFS (other errors,
+ * -ENOENT, -ESTALE, -EINVAL, ..., reached it), or, for ZooKeeper, the session is not
+ * connected to a quorum right now (no I/O to tell). A call that reaches the engine makes
+ * it true again. store_unreachable_err gives that -errno (0 when healthy). */
+bool store_healthy(const struct store *s);
+int store_unreachable_err(const struct store *s);
+/* One cheap read to learn whether the engine is back (a ZooKeeper session that expired
+ * meanwhile is replaced). Returns the read's result (-ENOENT counts as reached). */
+int store_probe(struct store *s);

@@ -115,6 +115,13 @@ def test_master_names_and_rcodes(cluster):
         assert dig.a(n) == ["127.0.0.1"], n
     for p in ("_leader._tcp.mesos", "_leader._udp.mesos"):
         assert dig.srv(p) == [("0", "1", str(m.port), "leader.mesos.")]
+    # Every agent: _slave._tcp (slave.<domain>. and the agent's port), /v1/hosts/slave.
+    assert dig.srv("_slave._tcp.mesos") == [("0", "1", str(a.port), "slave.mesos.")]
+    assert [(r[0], r[3]) for r in dig.section("_slave._tcp.mesos", "SRV",
+                                               sect="additional")] == [("slave.mesos.",
+                                                                        "127.0.0.1")]
+    assert requests.get(m.url + "/v1/hosts/slave.mesos", timeout=10).json() == [
+        {"host": "slave.mesos.", "ip": "127.0.0.1"}]
     # SOA and NS: in the authority section, NOERROR.
     assert dig.status("mesos", "SOA") == "NOERROR"
     soa = dig.section("mesos", "SOA", sect="authority")
@@ -298,7 +305,9 @@ def test_discovery_watch(cluster):
     cluster.agent()
     assert requests.get(m.url + "/v1/version", timeout=10).status_code == 404
     r = requests.get(m.url + "/v2/services/svc/api", timeout=10)
-    assert r.status_code == 200 and r.json() == {"appId": "/svc/api", "endpoints": []}
+    assert r.status_code == 200 and r.json() == {"appId": "/svc/api", "endpoints": [],
+                                                 "stale": False}
+    assert r.headers["X-Berth-Stale"] == "false"
     assert requests.get(m.url + "/v2/services/svc/api?watch=maybe",
                         timeout=10).status_code == 400
     # A watcher started before the app exists sees every endpoint come and go.
