@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
+
 int exec_ident_resolve(const struct exec_spec *s, struct exec_ident *id, char *msg,
 		       size_t msglen)
 {
@@ -58,7 +60,24 @@ int exec_ident_apply(const struct exec_spec *s, const struct exec_ident *id)
 	return 0;
 }
 
-int exec_isolate_shim(const struct exec_spec *s, char *msg, size_t msglen)
+/* Narrows keep (a directory path) to the longest directory prefix it shares with path, when
+ * path is under /tmp; keep is left alone otherwise. */
+static void keep_common(char *keep, const char *path)
+{
+	if (!path || strncmp(path, "/tmp/", 5))
+		return;
+	size_t i = 0, last = 0;
+	while (keep[i] && keep[i] == path[i]) {
+		if (keep[i] == '/')
+			last = i;
+		i++;
+	}
+	if (!keep[i] && (path[i] == '/' || !path[i]))
+		return; /* keep is a prefix directory of path already */
+	keep[last ? last : 1] = '\0';
+}
+
+int exec_isolate_shim(const struct exec_spec *s, const char *meta, char *msg, size_t msglen)
 {
 	char tmp[PATH_MAX];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/tmp", s->sandbox) >= sizeof(tmp))
@@ -74,14 +93,53 @@ int exec_isolate_shim(const struct exec_spec *s, char *msg, size_t msglen)
 		snprintf(msg, msglen, "cannot make a mount namespace: %s", strerror(e));
 		return -e;
 	}
-	/* A sandbox under /tmp would vanish under its own tmp: /tmp stays shared then. */
+	/* An agent whose work dir is under /tmp would lose the sandbox and the shim's own files
+	 * (meta, health, lease) under the task's tmp: the smallest directory holding all of them
+	 * (the work dir) is held by a descriptor while the task's tmp covers /tmp, then bound
+	 * again at its own path inside it (the mount point's directories are made in the task's
+	 * tmp; on the host they are empty). If that directory would be /tmp itself, /tmp stays
+	 * shared, and the task's stderr says so. */
+	char keep[PATH_MAX] = "";
+	int kfd = -1;
 	if (!strncmp(s->sandbox, "/tmp/", 5)) {
-		snprintf(msg, msglen, "the sandbox is under /tmp: /tmp is not made private");
-	} else if (mount(tmp, "/tmp", NULL, MS_BIND | MS_REC, NULL) == -1) {
+		snprintf(keep, sizeof(keep), "%s", s->sandbox);
+		keep_common(keep, meta);
+		keep_common(keep, s->health_dir);
+		keep_common(keep, s->lease_file);
+		if (!strcmp(keep, "/tmp") || !strcmp(keep, "/")) {
+			snprintf(msg, msglen, "the agent's files are spread over /tmp: /tmp is not "
+					      "made private");
+			keep[0] = '\0';
+			goto pid;
+		}
+		kfd = open(keep, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (kfd == -1) {
+			int e = errno;
+			snprintf(msg, msglen, "cannot open '%s': %s", keep, strerror(e));
+			return -e;
+		}
+	}
+	if (mount(tmp, "/tmp", NULL, MS_BIND | MS_REC, NULL) == -1) {
 		int e = errno;
 		snprintf(msg, msglen, "cannot mount '%s' on /tmp: %s", tmp, strerror(e));
+		if (kfd >= 0)
+			close(kfd);
 		return -e;
 	}
+	if (kfd >= 0) {
+		char src[64];
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", kfd);
+		int r = fs_mkdir_p(keep, 0755);
+		if (r >= 0 && mount(src, keep, NULL, MS_BIND | MS_REC, NULL) == -1)
+			r = -errno;
+		close(kfd);
+		if (r < 0) {
+			snprintf(msg, msglen, "cannot bind '%s' under the private /tmp: %s", keep,
+				 strerror(-r));
+			return r;
+		}
+	}
+pid:
 	if (unshare(CLONE_NEWPID) == -1) {
 		int e = errno;
 		snprintf(msg, msglen, "cannot make a pid namespace: %s", strerror(e));

@@ -35,8 +35,10 @@ int exec_ident_resolve(const struct exec_spec *s, struct exec_ident *id, char *m
  * the errno of what failed. */
 int exec_ident_apply(const struct exec_spec *s, const struct exec_ident *id);
 
-/* The shim's part before the fork of init (see above). 0 (msg set: a note for the task's
- * stderr) or -errno with msg. */
-int exec_isolate_shim(const struct exec_spec *s, char *msg, size_t msglen);
+/* The shim's part before the fork of init (see above). meta is the task's meta directory
+ * (absolute): with the sandbox, the health dir and the lease file, it stays reachable at its
+ * path when the agent's work dir is under /tmp. 0 (msg set: a note for the task's stderr) or
+ * -errno with msg. */
+int exec_isolate_shim(const struct exec_spec *s, const char *meta, char *msg, size_t msglen);
 /* Init's own setup (a fresh /proc). 0 or the errno of what failed. */
 int exec_isolate_init(void);

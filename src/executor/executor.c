@@ -666,7 +666,7 @@ static int shim_run(const char *meta, int notify_fd)
 	}
 	if (!fail && spec.isolate) {
 		imsg[0] = '\0';
-		r = exec_isolate_shim(&spec, imsg, sizeof(imsg));
+		r = exec_isolate_shim(&spec, meta, imsg, sizeof(imsg));
 		if (r < 0)
 			fail = -r;
 		if (imsg[0])
