@@ -361,3 +361,8 @@ bool auth_http_authorize(struct auth *a, struct evhttp_request *req, const char 
 	checks_release(&c);
 	return ok;
 }
+
+bool auth_may_view_app(void *a, const char *principal, const char *app_id)
+{
+	return !a || acls_allowed(auth_acls(a), ACL_VIEW_APPS, principal, app_id);
+}
