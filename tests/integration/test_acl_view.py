@@ -6,6 +6,7 @@ import json
 import requests
 
 from helpers import app_def, wait_until
+from mesos_client import Framework
 from test_acl import ANY, start, vals
 
 
@@ -41,3 +42,21 @@ def test_view_apps_filters_lists(cluster):
     # Nobody's rule: nothing.
     other = requests.get(u + "/v2/apps", auth=("agent", "agent-pw"), timeout=10)
     assert other.status_code == 200 and other.json()["apps"] == []
+
+
+def test_view_frameworks_filters_state(cluster):
+    """view_frameworks (object: the framework's user) filters /master/state and what is built
+    from it; here without credentials, where the request's principal is ANY."""
+    acls = {"permissive": False,
+            "register_frameworks": [{"principals": ANY, "roles": ANY}],
+            "view_frameworks": [{"principals": ANY, "users": vals("alice")}]}
+    m, _ = start(cluster, acls, creds=False)
+    fa = Framework(m.url, name="fa", user="alice", failover_timeout=30)
+    fb = Framework(m.url, name="fb", user="bob", failover_timeout=30)
+    assert fa.subscribe()["type"] == "SUBSCRIBED"
+    assert fb.subscribe()["type"] == "SUBSCRIBED"
+    st = m.api.get("/master/state").json()
+    assert [f["name"] for f in st["frameworks"]] == ["fa"]
+    assert [f["name"] for f in m.api.get("/master/frameworks").json()["frameworks"]] == ["fa"]
+    fa.disconnect()
+    fb.disconnect()
