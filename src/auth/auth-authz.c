@@ -369,6 +369,8 @@ bool auth_may_view_app(void *a, const char *principal, const char *app_id)
 
 bool auth_may_view_user(void *a, const char *action, const char *principal, const char *user)
 {
-	enum acl_action act = strcmp(action, "view_tasks") ? ACL_VIEW_FRAMEWORKS : ACL_VIEW_TASKS;
+	enum acl_action act = !strcmp(action, "view_tasks")	    ? ACL_VIEW_TASKS
+			      : !strcmp(action, "access_sandboxes") ? ACL_ACCESS_SANDBOXES
+								    : ACL_VIEW_FRAMEWORKS;
 	return !a || acls_allowed(auth_acls(a), act, principal, user);
 }

@@ -139,7 +139,9 @@ const struct master_config *rm_config(const struct master *m);
 /* Who may see which framework and task (the ACLs' view_frameworks and view_tasks, whose
  * objects are users): /master/state and the endpoints built from it leave out the frameworks
  * whose user, and the tasks whose user (else their framework's), may_view refuses for the
- * request's principal. action is "view_frameworks" or "view_tasks". NULL: all visible. */
+ * request's principal; /api/berth/tasks/{id}/files/… answers 403 when access_sandboxes
+ * refuses the task's user. action is "view_frameworks", "view_tasks" or "access_sandboxes".
+ * NULL: all visible. */
 typedef bool (*rm_view_fn)(void *ctx, const char *action, const char *principal,
 			   const char *user);
 void rm_set_view_filter(struct master *m, rm_view_fn may_view, void *ctx);

@@ -1,4 +1,5 @@
-"""The view_apps rules filter Marathon's lists (docs/security.md): GET /v2/apps, /v2/groups
+"""The view_apps rules filter Marathon's lists, view_frameworks /master/state, and
+access_sandboxes guards the files API (docs/security.md): GET /v2/apps, /v2/groups
 and /v2/tasks (JSON and text) show a principal only the apps it may view, through the real
 binary."""
 import json
@@ -14,6 +15,7 @@ def test_view_apps_filters_lists(cluster):
     acls = {"permissive": False,
             "register_agents": [{"principals": vals("agent"), "agents": ANY}],
             "create_apps": [{"principals": vals("ops"), "app_ids": ANY}],
+            "access_sandboxes": [{"principals": vals("ops"), "users": ANY}],
             "view_apps": [{"principals": vals("dev"), "app_ids": vals("/dev")},
                           {"principals": vals("ops"), "app_ids": ANY}]}
     m, _ = start(cluster, acls)
@@ -39,6 +41,12 @@ def test_view_apps_filters_lists(cluster):
     # ops sees everything.
     assert len(m.api.get("/v2/apps").json()["apps"]) == 3
     assert len(m.api.get("/v2/tasks").json()["tasks"]) == 3
+    # access_sandboxes: ops may read a sandbox, dev may not (no rule: permissive false).
+    tid = tasks[0]["id"]
+    r = dev.get(u + "/api/berth/tasks/%s/files/browse" % tid)
+    assert r.status_code == 403, r.text
+    assert "access_sandboxes" in r.text
+    assert m.api.get("/api/berth/tasks/%s/files/browse" % tid).status_code == 200
     # Nobody's rule: nothing.
     other = requests.get(u + "/v2/apps", auth=("agent", "agent-pw"), timeout=10)
     assert other.status_code == 200 and other.json()["apps"] == []
