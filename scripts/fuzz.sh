@@ -56,9 +56,12 @@ for t in "$@"; do
 	seed="$root/tests/fuzz/corpus/$t"
 	[ -d "$seed" ] || seed=
 	rc=0
-	"$exe" -max_total_time="$secs" -jobs="$jobs" -workers="$jobs" -print_final_stats=1 \
-		-artifact_prefix="$crashes/" -rss_limit_mb=2048 -timeout=10 \
-		"$scratch" ${seed:+"$seed"} >"$log" 2>&1 || rc=$?
+	par=()
+	[ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
+	# (cd: with -jobs, libFuzzer writes fuzz-N.log files into the current directory)
+	(cd "$(dirname "$log")" && "$exe" -max_total_time="$secs" "${par[@]}" \
+		-print_final_stats=1 -artifact_prefix="$crashes/" -rss_limit_mb=2048 -timeout=10 \
+		"$scratch" ${seed:+"$seed"}) >"$log" 2>&1 || rc=$?
 	execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
 	rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
 	last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1 || true)
