@@ -13,6 +13,8 @@ test_pkgs+=(chromium nodejs)
 command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 # berth lb's tests and bench drive a real HAProxy.
 test_pkgs+=(haproxy)
+# scripts/fuzz.sh: libFuzzer with ASan and UBSan.
+test_pkgs+=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

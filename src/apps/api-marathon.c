@@ -71,6 +71,8 @@ static void apps_list(struct apps *m, struct evhttp_request *req)
 			continue;
 		if (label && app_label_selector_match(label, ma->def->labels) != 1)
 			continue;
+		if (!apps_visible(m, req, ma->def->id))
+			continue;
 		json_array_append_new(arr, render_app(m, ma, what));
 	}
 	http_reply_json_cond(req, 200, json_pack("{s:o}", "apps", arr));
@@ -89,6 +91,8 @@ static void apps_group_list(struct apps *m, struct evhttp_request *req, const ch
 		if (ma->deleting)
 			continue;
 		if (gl > 1 && (strncmp(ma->def->id, group, gl) || ma->def->id[gl] != '/'))
+			continue;
+		if (!apps_visible(m, req, ma->def->id))
 			continue;
 		json_array_append_new(arr, render_app(m, ma, what));
 	}
@@ -251,6 +255,8 @@ static void tasks_list(struct apps *m, struct evhttp_request *req)
 	void *v;
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 		struct m_app *ma = v;
+		if (!apps_visible(m, req, ma->def->id))
+			continue;
 		for (size_t j = 0; j < ma->ninst; j++) {
 			struct m_instance *in = ma->inst[j];
 			if (in->phase != INST_LIVE)

@@ -61,7 +61,7 @@ bool api_tasks_text(struct apps *m, struct evhttp_request *req, const struct m_a
 		void *val;
 		for (size_t i = 0; hmap_next(&m->apps, &i, &k, &val);) {
 			struct m_app *ma = val;
-			if (ma->deleting)
+			if (ma->deleting || !apps_visible(m, req, ma->def->id))
 				continue;
 			if (n == cap)
 				v = xrealloc(v, (cap *= 2) * sizeof(*v));

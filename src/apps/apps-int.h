@@ -113,6 +113,8 @@ struct m_app {
 /* The apps framework. */
 struct apps {
 	struct master *rm;         /* the resource manager (borrowed) */
+	bool (*may_view)(void *ctx, const char *principal, const char *app_id); /* or NULL */
+	void *may_view_ctx;
 	struct rm_client *client;  /* this framework, as the resource manager knows it */
 	struct event_base *base;
 	struct store *store;
@@ -248,3 +250,7 @@ void events_plan_formats(struct apps *m, const char *type, bool *light, bool *he
 void events_tick(struct apps *m);
 void events_close_all(struct apps *m);
 
+
+/* Whether the principal of req may see app id (apps_set_view_filter); true without a
+ * filter. */
+bool apps_visible(const struct apps *m, struct evhttp_request *req, const char *id);

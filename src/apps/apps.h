@@ -3,6 +3,7 @@
  * manager through master/rm.h; this header is what the server wires. */
 #pragma once
 #include <event2/http.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct apps;
@@ -23,6 +24,12 @@ void apps_set_leader(struct apps *ap, const char *leader, uint16_t port);
 void apps_tick(struct apps *ap);
 /* Runs the scheduling pass now. */
 void apps_run_pass(struct apps *ap);
+/* Who may see which app (the ACLs' view_apps, src/auth): lists (GET /v2/apps, /v2/groups,
+ * /v2/tasks) leave out the apps may_view refuses for the request's principal (the hidden
+ * header HTTP_PRINCIPAL_HEADER; NULL without authentication). NULL may_view: all visible. */
+void apps_set_view_filter(struct apps *ap,
+			  bool (*may_view)(void *ctx, const char *principal, const char *app_id),
+			  void *ctx);
 /* Registers the framework's metrics in reg (borrowed for ap's life). */
 void apps_metrics_register(struct apps *ap, struct metrics *reg);
 

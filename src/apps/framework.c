@@ -188,6 +188,23 @@ void apps_free(struct apps *m)
 	free(m);
 }
 
+void apps_set_view_filter(struct apps *m,
+			  bool (*may_view)(void *ctx, const char *principal, const char *app_id),
+			  void *ctx)
+{
+	m->may_view = may_view;
+	m->may_view_ctx = ctx;
+}
+
+bool apps_visible(const struct apps *m, struct evhttp_request *req, const char *id)
+{
+	if (!m->may_view)
+		return true;
+	const char *who =
+		evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_PRINCIPAL_HEADER);
+	return m->may_view(m->may_view_ctx, who, id);
+}
+
 void apps_set_leader(struct apps *m, const char *leader, uint16_t port)
 {
 	snprintf(m->leader, sizeof(m->leader), "%s", leader);

@@ -361,3 +361,16 @@ bool auth_http_authorize(struct auth *a, struct evhttp_request *req, const char 
 	checks_release(&c);
 	return ok;
 }
+
+bool auth_may_view_app(void *a, const char *principal, const char *app_id)
+{
+	return !a || acls_allowed(auth_acls(a), ACL_VIEW_APPS, principal, app_id);
+}
+
+bool auth_may_view_user(void *a, const char *action, const char *principal, const char *user)
+{
+	enum acl_action act = !strcmp(action, "view_tasks")	    ? ACL_VIEW_TASKS
+			      : !strcmp(action, "access_sandboxes") ? ACL_ACCESS_SANDBOXES
+								    : ACL_VIEW_FRAMEWORKS;
+	return !a || acls_allowed(auth_acls(a), act, principal, user);
+}

@@ -85,3 +85,9 @@ bool auth_http_check(struct auth *a, struct evhttp_request *req, const char *pat
  * answering 403; writes the audit line of a change or a refusal. Called by auth_http_check. */
 bool auth_http_authorize(struct auth *a, struct evhttp_request *req, const char *path,
 			 const char *principal);
+/* Whether principal (NULL: none) may see app_id ("/x/y") by the ACLs' view_apps rules: the
+ * filter of the Marathon lists (apps_set_view_filter). a (a struct auth *) NULL: true. */
+bool auth_may_view_app(void *a, const char *principal, const char *app_id);
+/* The same for the master's state and sandboxes (rm_set_view_filter): action
+ * "view_frameworks", "view_tasks" or "access_sandboxes", user the object (NULL: unknown). */
+bool auth_may_view_user(void *a, const char *action, const char *principal, const char *user);

@@ -60,6 +60,40 @@ static void on_agent_reply(struct evhttp_request *resp, void *ctx)
 	free(p);
 }
 
+struct find_user {
+	const char *task_id;
+	char *user; /* or NULL */
+};
+
+static void find_user(const struct rm_task_view *t, void *ctx)
+{
+	struct find_user *f = ctx;
+	if (!f->user && t->user && !strcmp(t->id, f->task_id))
+		f->user = xstrdup(t->user);
+}
+
+/* The ACLs' access_sandboxes (object: the task's user; rm_set_view_filter): true, or false
+ * after answering 403. */
+static bool may_access(struct master *m, struct evhttp_request *req, const char *task_id)
+{
+	if (!m->may_view)
+		return true;
+	struct find_user f = { .task_id = task_id };
+	rm_each_task(m, false, find_user, &f);
+	const char *who =
+		evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_PRINCIPAL_HEADER);
+	bool ok = m->may_view(m->may_view_ctx, "access_sandboxes", who, f.user);
+	if (!ok) {
+		char msg[512];
+		snprintf(msg, sizeof(msg),
+			 "Not authorized to access_sandboxes '%.200s' (users) as principal '%.100s'",
+			 f.user ? f.user : "ANY", who ? who : "");
+		http_reply_text(req, 403, msg);
+	}
+	free(f.user);
+	return ok;
+}
+
 void rm_handle_task_files(struct master *m, struct evhttp_request *req, const char *path)
 {
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
@@ -79,6 +113,8 @@ void rm_handle_task_files(struct master *m, struct evhttp_request *req, const ch
 		http_reply_message(req, 404, "Task '%s' does not exist", task_id);
 		return;
 	}
+	if (!may_access(m, req, task_id))
+		return;
 	struct m_agent *a = hmap_get(&m->agents, agent_id);
 	char *host = NULL;
 	uint16_t port;

@@ -50,6 +50,8 @@ struct rm_metrics {
 
 struct master {
 	struct event_base *base;
+	rm_view_fn may_view;     /* rm_set_view_filter, or NULL */
+	void *may_view_ctx;
 	struct master_config cfg;
 	struct store *store;
 	uint16_t port;           /* the port the HTTP server listens on (rm_set_port) */
@@ -357,3 +359,7 @@ const struct quota_snapshot *alloc_snapshot(struct alloc_ctx *c);
  * struct fw_framework*). */
 size_t alloc_framework_order(struct alloc_ctx *c, const struct quota_drf_client **order);
 /* ==== end alloc.c ==== */
+
+/* Removes from a /master/state document (state_json_master_state) the frameworks and tasks
+ * req's principal may not view (state-filter.c). */
+void state_filter_legacy(struct master *m, struct evhttp_request *req, json_t *st);

@@ -149,6 +149,15 @@ struct store *rm_store(struct master *m);
 bool rm_store_healthy(const struct master *m);
 struct event_base *rm_base(struct master *m);
 const struct master_config *rm_config(const struct master *m);
+/* Who may see which framework and task (the ACLs' view_frameworks and view_tasks, whose
+ * objects are users): /master/state and the endpoints built from it leave out the frameworks
+ * whose user, and the tasks whose user (else their framework's), may_view refuses for the
+ * request's principal; /api/berth/tasks/{id}/files/… answers 403 when access_sandboxes
+ * refuses the task's user. action is "view_frameworks", "view_tasks" or "access_sandboxes".
+ * NULL: all visible. */
+typedef bool (*rm_view_fn)(void *ctx, const char *action, const char *principal,
+			   const char *user);
+void rm_set_view_filter(struct master *m, rm_view_fn may_view, void *ctx);
 /* An agent cut off this long kills its tasks that hold volumes (it fences itself). */
 double rm_volume_lease_sec(const struct master *m);
 /* The id of the built-in framework registered first ("<master id>-0000"), kept in the store

@@ -787,6 +787,7 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 		"hostname", m->cfg.hostname, "ip", ip, "port", portstr, "slaves", slaves,
 		"recovered_slaves", "frameworks", frameworks, "completed_frameworks",
 		"orphan_tasks", "unregistered_frameworks");
+	state_filter_legacy(m, req, st);
 	return st;
 }
 

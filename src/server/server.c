@@ -119,6 +119,10 @@ void server_set_auth(struct server *s, struct auth *auth)
 {
 	s->auth = auth;
 	auth_set_master(auth, s->rm);
+	if (auth)
+		apps_set_view_filter(s->apps, auth_may_view_app, auth);
+	if (auth)
+		rm_set_view_filter(s->rm, auth_may_view_user, auth);
 }
 
 uint16_t server_port(const struct server *s)
