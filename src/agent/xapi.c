@@ -294,13 +294,15 @@ int xapi_env(const struct xapi_env_in *in, char **out, size_t *n, size_t cap)
 		xasprintf("MESOS_FRAMEWORK_ID=%s", in->framework_id),
 		xasprintf("MESOS_EXECUTOR_ID=%s", in->executor_id),
 		xasprintf("MESOS_SLAVE_ID=%s", in->agent_id),
+		xasprintf("MESOS_SLAVE_PID=slave(1)@%s", in->agent_endpoint),
 		xasprintf("MESOS_DIRECTORY=%s", in->sandbox),
 		xasprintf("MESOS_SANDBOX=%s", in->sandbox),
 		xasprintf("MESOS_AGENT_ENDPOINT=%s", in->agent_endpoint),
 		xasprintf("MESOS_CHECKPOINT=%d", in->checkpoint ? 1 : 0),
 		xasprintf("MESOS_HTTP_COMMAND_EXECUTOR=0"),
 		xasprintf("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=%s", dur),
-		xasprintf("MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs"),
+		/* only for checkpointing frameworks, as Mesos does */
+		in->checkpoint ? xasprintf("MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs") : NULL,
 		in->checkpoint ? xasprintf("MESOS_RECOVERY_TIMEOUT=15mins") : NULL,
 	};
 	int r = 0;

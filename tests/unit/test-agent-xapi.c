@@ -167,8 +167,18 @@ static void test_env(void **state)
 	assert_true(has(v, n, "MESOS_CHECKPOINT=1"));
 	assert_true(has(v, n, "MESOS_RECOVERY_TIMEOUT=15mins"));
 	assert_true(has(v, n, "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=5secs"));
+	assert_true(has(v, n, "MESOS_SLAVE_PID=slave(1)@127.0.0.1:5051"));
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
+	in.checkpoint = 0;
+	n = 0;
+	assert_true(xapi_env(&in, v, &n, 32) > 0);
+	assert_true(has(v, n, "MESOS_CHECKPOINT=0"));
+	for (size_t i = 0; i < n; i++)
+		assert_null(strstr(v[i], "MESOS_RECOVERY_TIMEOUT"));
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	in.checkpoint = 1;
 	/* No room: nothing added, nothing leaked. */
 	n = 30;
 	assert_int_equal(xapi_env(&in, v, &n, 32), -ENOSPC);
