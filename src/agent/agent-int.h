@@ -143,6 +143,9 @@ struct agent {
 	bool cg_cfs, ns_isolation, switch_user;
 };
 
+/* agent-xapi-http.c: POST /api/v1/executor */
+void agent_xapi_handle(struct agent *a, struct evhttp_request *req);
+
 /* agent-task.c */
 struct agent_task *agent_task_find(struct agent *a, const char *id);
 void agent_task_remove(struct agent *a, struct agent_task *t); /* frees t */
