@@ -159,6 +159,12 @@ static void task_report(struct agent_task *t, const char *state, const char *mes
 	agent_update_queue(t->agent, t, t->id, state, message, reason, exit_code, sig);
 }
 
+void agent_task_report(struct agent_task *t, const char *state, const char *message,
+		       const char *reason)
+{
+	task_report(t, state, message, reason, -1, 0);
+}
+
 /* The terminal update for a shim that is gone, from its status file. */
 static void task_report_end(struct agent_task *t, bool agent_was_down)
 {
@@ -777,6 +783,8 @@ int agent_task_launch(struct agent *a, json_t *spec)
 	if (json_is_number(g) && json_number_value(g) >= 0 && json_number_value(g) < 86400.0)
 		t->grace_ms = (uint32_t)(json_number_value(g) * 1000.0);
 	table_insert(a, t);
+	if (json_object_get(spec, "executor"))
+		return agent_xexec_launch(a, t, spec);
 
 	const char *cmd = json_string_value(json_object_get(spec, "cmd"));
 	json_t *args = json_object_get(spec, "args");
@@ -897,6 +905,8 @@ void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds,
 	if (t->kill_requested)
 		return;
 	t->kill_requested = true;
+	if (agent_xexec_kill(a, t, grace_seconds))
+		return;
 	if (t->preparing) {
 		task_report(t, "TASK_KILLING", NULL, NULL, -1, 0);
 		return; /* on_volumes_ready ends it */

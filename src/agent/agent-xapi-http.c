@@ -1,8 +1,8 @@
-/* POST /api/v1/executor on the agent (docs/internals/executor-api.md). berth does not yet
- * launch custom executors, so no executor is ever known here: every call is checked as
- * Mesos checks it (method, Content-Type, JSON, the Call's fields: 4xx naming what is
- * wrong) and a well-formed one is answered as Mesos answers a call from an executor of an
- * unknown framework. Nothing is changed by any call. */
+/* POST /api/v1/executor on the agent (docs/internals/executor-api.md). Every call is
+ * checked as Mesos checks it (method, Content-Type, JSON, the Call's fields: 4xx naming
+ * what is wrong, changing nothing); a well-formed one from an executor the agent does not
+ * run is answered as Mesos answers an unknown framework's. Executors the agent started
+ * (agent-xexec.c) SUBSCRIBE (a RecordIO event stream) and send UPDATEs. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,9 +21,50 @@ static bool is_json(const char *v)
 	return !strncasecmp(v, t, n) && (v[n] == '\0' || v[n] == ';' || v[n] == ' ');
 }
 
+/* The static name of a TASK_* state (t->state must outlive the call), or NULL. */
+static const char *state_name(const char *s)
+{
+	static const char *const names[] = {
+		"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
+		"TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED",
+		"TASK_UNREACHABLE", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i], s))
+			return names[i];
+	return NULL;
+}
+
+/* UPDATE: the executor's status becomes the task's status update to the master (the
+ * agent's update FIFO, as a shim's); ACKNOWLEDGED is sent on the stream at once, once the
+ * update is safely queued (the agent, not the scheduler, then owns its delivery). */
+static void xapi_update(struct agent *a, struct agent_xexec *x, struct evhttp_request *req,
+			const struct xapi_call *c)
+{
+	struct agent_task *t = agent_task_find(a, c->task_id);
+	const char *state = state_name(c->state);
+	if (!t || t->xexec != x) {
+		http_reply_text(req, 400, "Task is unknown to this executor");
+		return;
+	}
+	if (!state) {
+		http_reply_text(req, 400, "Failed to validate executor::Call: unknown 'state'");
+		return;
+	}
+	if (!t->terminal) {
+		const char *msg = json_string_value(json_object_get(c->status, "message"));
+		const char *reason = json_string_value(json_object_get(c->status, "reason"));
+		agent_task_report(t, state, msg, reason);
+		if (t->terminal)
+			t->xexec = NULL; /* done with its executor */
+	}
+	http_reply_text(req, 202, "");
+	if (c->uuid)
+		agent_xexec_acknowledged(x, c->task_id, c->uuid);
+}
+
 void agent_xapi_handle(struct agent *a, struct evhttp_request *req)
 {
-	(void)a;
 	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
 	if (meth != EVHTTP_REQ_POST) {
 		char msg[128];
@@ -59,7 +100,17 @@ void agent_xapi_handle(struct agent *a, struct evhttp_request *req)
 		json_decref(call);
 		return;
 	}
-	/* No framework has an executor on a berth agent (yet). */
-	http_reply_text(req, 400, "Framework cannot be found");
+	struct agent_xexec *x = agent_xexec_find(a, c.framework_id, c.executor_id);
+	if (!x) {
+		/* Mesos: an executor of a framework (or an executor) the agent does not run. */
+		http_reply_text(req, 400, "Framework cannot be found");
+	} else if (c.type == XAPI_SUBSCRIBE) {
+		agent_xexec_subscribe(a, x, req);
+	} else if (c.type == XAPI_UPDATE) {
+		xapi_update(a, x, req, &c);
+	} else {
+		/* HEARTBEAT; MESSAGE is accepted and dropped (not forwarded yet). */
+		http_reply_text(req, 202, "");
+	}
 	json_decref(call);
 }
