@@ -1,6 +1,7 @@
-"""POST /api/v1/executor on a real agent: berth launches no custom executors yet, so the
-endpoint checks each Call as Mesos does and answers a well-formed one as for an unknown
-framework; nothing it gets changes the agent (docs/internals/executor-api.md)."""
+"""POST /api/v1/executor on a real agent: the endpoint checks each Call as Mesos does and
+answers a well-formed one from an executor it does not run as for an unknown framework;
+nothing it gets changes the agent (docs/internals/executor-api.md). Executors it runs:
+test_custom_executor.py."""
 import http.client
 import json
 import urllib.request
