@@ -319,6 +319,8 @@ bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_second
 			return true;
 		}
 	}
+	if (grace_seconds < 0 || grace_seconds >= 86400.0)
+		grace_seconds = t->grace_ms / 1000.0;
 	send_event(x, xapi_event_kill(t->id, grace_seconds));
 	return true;
 }

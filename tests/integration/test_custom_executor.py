@@ -26,7 +26,8 @@ def task(tid, offer, eid, name=None):
     return {"name": name or tid, "task_id": {"value": tid}, "agent_id": offer["agent_id"],
             "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
                           {"name": "mem", "type": "SCALAR", "scalar": {"value": 16}}],
-            "executor": executor_info(eid)}
+            "executor": executor_info(eid),
+            "kill_policy": {"grace_period": {"nanoseconds": 1000000000}}}
 
 
 def sandbox(agent, fw, eid):
@@ -74,8 +75,23 @@ def test_kill_reaches_the_executor(one):
     assert fw.kill("h1").status_code == 202
     st = fw.wait_update("h1", "TASK_KILLED")
     assert st["source"] == "SOURCE_EXECUTOR"
-    wait_until(lambda: any(e["type"] == "KILL" and e["kill"]["task_id"]["value"] == "h1"
-                           for e in events(one.a, fw, "e2")), timeout=10, what="KILL event")
+    kill = wait_until(lambda: [e["kill"] for e in events(one.a, fw, "e2")
+                               if e["type"] == "KILL"], timeout=10, what="KILL event")
+    assert kill == [{"task_id": {"value": "h1"},
+                     "kill_policy": {"grace_period": {"nanoseconds": 1000000000}}}]
+
+
+def test_executor_exit_fails_its_tasks(one):
+    fw = Framework(one.m.url, failover_timeout=30)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    r = fw.accept([o["id"]["value"]], [task("q1", o, "e4", name="hold-q1"),
+                                       task("q2", o, "e4", name="exit-q2")])
+    assert r.status_code == 202, r.text
+    for tid in ("q1", "q2"):
+        st = fw.wait_update(tid, "TASK_FAILED")
+        assert st["reason"] == "REASON_EXECUTOR_TERMINATED"
+        assert st["message"] == "Executor terminated: exited with status 3"
 
 
 def test_invalid_executor_is_refused(one):

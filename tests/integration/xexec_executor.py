@@ -1,6 +1,7 @@
 """A custom executor, as a framework author writes one against the Mesos v1 executor HTTP
 API: SUBSCRIBE (a RecordIO stream) on the agent named by MESOS_AGENT_ENDPOINT, then for each
-LAUNCH an UPDATE TASK_RUNNING and, unless the task's name starts with "hold", TASK_FINISHED;
+LAUNCH an UPDATE TASK_RUNNING and, unless the task's name starts with "hold", TASK_FINISHED ("exit": the executor exits
+with status 3 instead);
 a KILL gets TASK_KILLED. It writes the environment it got and the events it saw (one JSON
 line each) into its sandbox, and exits when the stream ends."""
 import base64
@@ -42,6 +43,8 @@ def main():
             task = ev["launch"]["task"]
             tid = task["task_id"]["value"]
             update(tid, "TASK_RUNNING")
+            if task["name"].startswith("exit"):
+                os._exit(3)
             if not task["name"].startswith("hold"):
                 update(tid, "TASK_FINISHED")
         elif ev["type"] == "KILL":
