@@ -327,6 +327,11 @@ bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_second
 
 void agent_xexecs_free(struct agent *a)
 {
+	/* The streams end first; their on_close runs now, while the executors are listed. */
+	for (struct agent_xexec *x = a->xexecs; x; x = x->next)
+		if (x->stream)
+			http_stream_close(x->stream);
+	event_base_loop(a->base, EVLOOP_NONBLOCK);
 	struct agent_xexec *x = a->xexecs, *next;
 	a->xexecs = NULL;
 	for (; x; x = next) {
