@@ -159,6 +159,10 @@ void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp
 bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_seconds);
 void agent_xexec_acknowledged(struct agent_xexec *x, const char *task_id, const char *uuid);
 void agent_xexecs_free(struct agent *a);
+/* A scheduler's MESSAGE (data: base64) as a MESSAGE event; dropped (logged) when the
+ * executor is not running or not subscribed. */
+void agent_xexec_message(struct agent *a, const char *framework_id, const char *executor_id,
+			 const char *data);
 /* agent-task.c: a status update of t made by the agent (state: a static "TASK_…" string). */
 void agent_task_report(struct agent_task *t, const char *state, const char *message,
 		       const char *reason);

@@ -210,6 +210,10 @@ static int on_record(const char *data, size_t len, void *ctx)
 		if (id)
 			agent_task_kill(a, id, json_is_number(g) ? json_number_value(g) : -1.0,
 					json_object_get(rec, "pre_stop"));
+	} else if (!strcmp(type, "FRAMEWORK_MESSAGE")) {
+		agent_xexec_message(a, json_string_value(json_object_get(rec, "framework_id")),
+				    json_string_value(json_object_get(rec, "executor_id")),
+				    json_string_value(json_object_get(rec, "data")));
 	} else if (!strcmp(type, "DESTROY_VOLUME")) {
 		const char *pid = json_string_value(json_object_get(rec, "persistence_id"));
 		agent_volume_destroy(a, pid ? pid : "");

@@ -109,7 +109,7 @@ void agent_xapi_handle(struct agent *a, struct evhttp_request *req)
 	} else if (c.type == XAPI_UPDATE) {
 		xapi_update(a, x, req, &c);
 	} else {
-		/* HEARTBEAT; MESSAGE is accepted and dropped (not forwarded yet). */
+		/* HEARTBEAT; MESSAGE is accepted and dropped (not forwarded to the scheduler yet). */
 		http_reply_text(req, 202, "");
 	}
 	json_decref(call);

@@ -15,7 +15,7 @@
  *   The stream's on_close finds its executor by the stream pointer, never through a
  *   pointer kept in the closure, so an executor freed first is never touched.
  * - Not done (yet): agent restarts (executors are neither checkpointed nor recovered),
- *   uris, containers, isolation, MESSAGE both ways, SHUTDOWN. */
+ *   uris, containers, isolation, the executor's MESSAGE to the scheduler, SHUTDOWN. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -323,6 +323,17 @@ bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_second
 		grace_seconds = t->grace_ms / 1000.0;
 	send_event(x, xapi_event_kill(t->id, grace_seconds));
 	return true;
+}
+
+void agent_xexec_message(struct agent *a, const char *framework_id, const char *executor_id,
+			 const char *data)
+{
+	struct agent_xexec *x = framework_id && executor_id && data
+					? agent_xexec_find(a, framework_id, executor_id)
+					: NULL;
+	if (!x || send_event(x, xapi_event_message(data)) < 0)
+		log_info("agent", "framework message for executor '%s' dropped: not subscribed here",
+			 executor_id ? executor_id : "");
 }
 
 void agent_xexecs_free(struct agent *a)

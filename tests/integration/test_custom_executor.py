@@ -2,6 +2,7 @@
 (mesos_client.py) launches tasks whose TaskInfo has an `executor`; the real agent starts
 that executor (xexec_executor.py, a Python program speaking the v1 executor API) once, hands
 it the tasks as LAUNCH events, and turns its UPDATEs into the scheduler's UPDATE events."""
+import base64
 import json
 import os
 import sys
@@ -103,3 +104,18 @@ def test_invalid_executor_is_refused(one):
     assert fw.accept([o["id"]["value"]], [t]).status_code == 202
     st = fw.wait_update("bad", "TASK_ERROR")
     assert "executor.command.value" in st["message"]
+
+
+def test_scheduler_message_reaches_the_executor(one):
+    fw = Framework(one.m.url, failover_timeout=30)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    assert fw.accept([o["id"]["value"]], [task("m1", o, "e5", name="hold-m1")]).status_code == 202
+    fw.wait_update("m1", "TASK_RUNNING")
+    data = base64.b64encode(b"hello executor").decode()
+    r = fw.call({"type": "MESSAGE", "message": {"agent_id": o["agent_id"],
+                                                "executor_id": {"value": "e5"}, "data": data}})
+    assert r.status_code == 202, r.text
+    got = wait_until(lambda: [e["message"] for e in events(one.a, fw, "e5")
+                              if e["type"] == "MESSAGE"], timeout=10, what="MESSAGE event")
+    assert got == [{"data": data}]
