@@ -342,6 +342,28 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* ---- framework messages (agent-xexec.c) ---- */
+
+static void on_message_done(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	int code = req ? evhttp_request_get_response_code(req) : 0;
+	if (code < 200 || code >= 300)
+		log_info("agent", "an executor's message was not taken by the master (%d)", code);
+}
+
+void agent_link_message(struct agent *a, const char *framework_id, const char *executor_id,
+			const char *data)
+{
+	if (!a->registered || !a->post_conn)
+		return;
+	json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "agent_id", a->agent_id, "framework_id",
+				 framework_id, "executor_id", executor_id, "data", data);
+	struct evhttp_request *req = request_json(a, on_message_done, body);
+	json_decref(body);
+	evhttp_make_request(a->post_conn, req, EVHTTP_REQ_POST, "/api/berth/agent/message");
+}
+
 /* ---- heartbeats ---- */
 
 static void on_heartbeat_done(struct evhttp_request *req, void *arg)

@@ -109,7 +109,9 @@ void agent_xapi_handle(struct agent *a, struct evhttp_request *req)
 	} else if (c.type == XAPI_UPDATE) {
 		xapi_update(a, x, req, &c);
 	} else {
-		/* HEARTBEAT; MESSAGE is accepted and dropped (not forwarded to the scheduler yet). */
+		/* MESSAGE goes to the scheduler (best effort); HEARTBEAT does nothing. */
+		if (c.type == XAPI_MESSAGE)
+			agent_link_message(a, c.framework_id, c.executor_id, c.data);
 		http_reply_text(req, 202, "");
 	}
 	json_decref(call);

@@ -15,7 +15,7 @@
  *   The stream's on_close finds its executor by the stream pointer, never through a
  *   pointer kept in the closure, so an executor freed first is never touched.
  * - Not done (yet): agent restarts (executors are neither checkpointed nor recovered),
- *   uris, containers, isolation, the executor's MESSAGE to the scheduler, SHUTDOWN. */
+ *   uris, containers, isolation, SHUTDOWN. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -106,7 +106,7 @@ def test_invalid_executor_is_refused(one):
     assert "executor.command.value" in st["message"]
 
 
-def test_scheduler_message_reaches_the_executor(one):
+def test_framework_messages_both_ways(one):
     fw = Framework(one.m.url, failover_timeout=30)
     fw.subscribe()
     o = fw.wait_offers()[0]
@@ -119,3 +119,6 @@ def test_scheduler_message_reaches_the_executor(one):
     got = wait_until(lambda: [e["message"] for e in events(one.a, fw, "e5")
                               if e["type"] == "MESSAGE"], timeout=10, what="MESSAGE event")
     assert got == [{"data": data}]
+    ev = fw.wait_event(lambda e: e["type"] == "MESSAGE", timeout=10, what="MESSAGE event")
+    assert ev["message"] == {"agent_id": o["agent_id"], "executor_id": {"value": "e5"},
+                             "data": base64.b64encode(b"echo hello executor").decode()}

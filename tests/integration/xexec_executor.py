@@ -2,7 +2,7 @@
 API: SUBSCRIBE (a RecordIO stream) on the agent named by MESOS_AGENT_ENDPOINT, then for each
 LAUNCH an UPDATE TASK_RUNNING and, unless the task's name starts with "hold", TASK_FINISHED ("exit": the executor exits
 with status 3 instead);
-a KILL gets TASK_KILLED. It writes the environment it got and the events it saw (one JSON
+a KILL gets TASK_KILLED; a MESSAGE is answered with a MESSAGE "echo <data>". It writes the environment it got and the events it saw (one JSON
 line each) into its sandbox, and exits when the stream ends."""
 import base64
 import json
@@ -49,6 +49,12 @@ def main():
                 update(tid, "TASK_FINISHED")
         elif ev["type"] == "KILL":
             update(ev["kill"]["task_id"]["value"], "TASK_KILLED")
+        elif ev["type"] == "MESSAGE":
+            echo = base64.b64encode(b"echo " + base64.b64decode(ev["message"]["data"])).decode()
+            r = requests.post(URL, data=json.dumps(dict(IDS, type="MESSAGE",
+                                                        message={"data": echo})),
+                              headers=HDR, timeout=10)
+            assert r.status_code == 202, (r.status_code, r.text)
         elif ev["type"] == "SHUTDOWN":
             break
 
