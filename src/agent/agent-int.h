@@ -195,10 +195,11 @@ struct agent_update *agent_update_queue(struct agent *a, struct agent_task *t, c
 			const char *state, const char *message, const char *reason,
 			int exit_code, int sig);
 void agent_updates_free(struct agent *a);
-/* An executor's MESSAGE to its scheduler (POST /api/berth/agent/message), best effort:
- * dropped when the link is down or the master does not take it. */
+/* An executor's MESSAGE (data) or its exit (data NULL, status: the wait status) to its
+ * scheduler (POST /api/berth/agent/message), best effort: dropped when the link is down or
+ * the master does not take it. */
 void agent_link_message(struct agent *a, const char *framework_id, const char *executor_id,
-			const char *data);
+			const char *data, int status);
 
 /* agent-health.c */
 /* Watches <work>/health. 0 or -errno (then health results are only read on recovery). */

@@ -353,12 +353,16 @@ static void on_message_done(struct evhttp_request *req, void *arg)
 }
 
 void agent_link_message(struct agent *a, const char *framework_id, const char *executor_id,
-			const char *data)
+			const char *data, int status)
 {
 	if (!a->registered || !a->post_conn)
 		return;
-	json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "agent_id", a->agent_id, "framework_id",
-				 framework_id, "executor_id", executor_id, "data", data);
+	json_t *body = json_pack("{s:s, s:s, s:s}", "agent_id", a->agent_id, "framework_id",
+				 framework_id, "executor_id", executor_id);
+	if (data)
+		json_object_set_new(body, "data", json_string(data));
+	else
+		json_object_set_new(body, "status", json_integer(status));
 	struct evhttp_request *req = request_json(a, on_message_done, body);
 	json_decref(body);
 	evhttp_make_request(a->post_conn, req, EVHTTP_REQ_POST, "/api/berth/agent/message");

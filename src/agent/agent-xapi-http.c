@@ -111,7 +111,7 @@ void agent_xapi_handle(struct agent *a, struct evhttp_request *req)
 	} else {
 		/* MESSAGE goes to the scheduler (best effort); HEARTBEAT does nothing. */
 		if (c.type == XAPI_MESSAGE)
-			agent_link_message(a, c.framework_id, c.executor_id, c.data);
+			agent_link_message(a, c.framework_id, c.executor_id, c.data, 0);
 		http_reply_text(req, 202, "");
 	}
 	json_decref(call);

@@ -120,6 +120,7 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 	log_info("agent", "executor '%s' of framework '%s' ended: %s", x->executor_id,
 		 x->framework_id, msg);
 	xexec_unlink(a, x);
+	agent_link_message(a, x->framework_id, x->executor_id, NULL, status); /* FAILURE */
 	for (size_t i = 0; i < a->nbuckets; i++) {
 		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
 			if (t->xexec != x)

@@ -93,6 +93,12 @@ def test_executor_exit_fails_its_tasks(one):
         st = fw.wait_update(tid, "TASK_FAILED")
         assert st["reason"] == "REASON_EXECUTOR_TERMINATED"
         assert st["message"] == "Executor terminated: exited with status 3"
+    # Mesos's FAILURE event, with the executor's wait status (in no set order with the
+    # updates, as in Mesos).
+    fails = wait_until(lambda: [e["failure"] for e in fw.all_events if e["type"] == "FAILURE"],
+                       timeout=10, what="FAILURE event")
+    assert fails == [{"agent_id": o["agent_id"], "executor_id": {"value": "e4"},
+                      "status": 3 << 8}]
 
 
 def test_invalid_executor_is_refused(one):
