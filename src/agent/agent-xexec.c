@@ -340,10 +340,15 @@ void agent_xexec_message(struct agent *a, const char *framework_id, const char *
 void agent_xexecs_free(struct agent *a)
 {
 	/* The streams end first; their on_close runs now, while the executors are listed. */
-	for (struct agent_xexec *x = a->xexecs; x; x = x->next)
-		if (x->stream)
+	bool streams = false;
+	for (struct agent_xexec *x = a->xexecs; x; x = x->next) {
+		if (x->stream) {
 			http_stream_close(x->stream);
-	event_base_loop(a->base, EVLOOP_NONBLOCK);
+			streams = true;
+		}
+	}
+	if (streams)
+		event_base_loop(a->base, EVLOOP_NONBLOCK);
 	struct agent_xexec *x = a->xexecs, *next;
 	a->xexecs = NULL;
 	for (; x; x = next) {

@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+import requests
+
 import helpers
 from helpers import wait_until
 from mesos_client import Framework
@@ -73,6 +75,11 @@ def test_kill_reaches_the_executor(one):
     o = fw.wait_offers()[0]
     assert fw.accept([o["id"]["value"]], [task("h1", o, "e2", name="hold-1")]).status_code == 202
     fw.wait_update("h1", "TASK_RUNNING")
+    # Both sides still render their state with such a task.
+    state = requests.get(one.m.url + "/master/state", timeout=10).json()
+    tasks = [t for f in state["frameworks"] for t in f["tasks"]]
+    assert [t["state"] for t in tasks if t["id"] == "h1"] == ["TASK_RUNNING"]
+    assert requests.get(one.a.url + "/state", timeout=10).status_code == 200
     assert fw.kill("h1").status_code == 202
     st = fw.wait_update("h1", "TASK_KILLED")
     assert st["source"] == "SOURCE_EXECUTOR"
