@@ -159,6 +159,9 @@ void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp
 bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_seconds);
 void agent_xexec_acknowledged(struct agent_xexec *x, const char *task_id, const char *uuid);
 void agent_xexecs_free(struct agent *a);
+/* A scheduler's SHUTDOWN: the SHUTDOWN event, then SIGKILL to the executor's process group
+ * after its grace period (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD) if it is still there. */
+void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char *executor_id);
 /* A scheduler's MESSAGE (data: base64) as a MESSAGE event; dropped (logged) when the
  * executor is not running or not subscribed. */
 void agent_xexec_message(struct agent *a, const char *framework_id, const char *executor_id,

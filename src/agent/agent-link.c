@@ -214,6 +214,9 @@ static int on_record(const char *data, size_t len, void *ctx)
 		agent_xexec_message(a, json_string_value(json_object_get(rec, "framework_id")),
 				    json_string_value(json_object_get(rec, "executor_id")),
 				    json_string_value(json_object_get(rec, "data")));
+	} else if (!strcmp(type, "SHUTDOWN_EXECUTOR")) {
+		agent_xexec_shutdown(a, json_string_value(json_object_get(rec, "framework_id")),
+				     json_string_value(json_object_get(rec, "executor_id")));
 	} else if (!strcmp(type, "DESTROY_VOLUME")) {
 		const char *pid = json_string_value(json_object_get(rec, "persistence_id"));
 		agent_volume_destroy(a, pid ? pid : "");

@@ -15,7 +15,7 @@
  *   The stream's on_close finds its executor by the stream pointer, never through a
  *   pointer kept in the closure, so an executor freed first is never touched.
  * - Not done (yet): agent restarts (executors are neither checkpointed nor recovered),
- *   uris, containers, isolation, SHUTDOWN. */
+ *   uris, containers, isolation. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -52,6 +52,7 @@ struct agent_xexec {
 	pid_t pid;
 	int pidfd;
 	struct event *pid_ev;
+	struct event *kill_ev; /* SHUTDOWN's grace period */
 	struct http_stream *stream;
 	json_t *pending; /* TaskInfo not yet sent */
 };
@@ -68,6 +69,8 @@ static void xexec_free(struct agent_xexec *x)
 {
 	if (x->pid_ev)
 		event_free(x->pid_ev);
+	if (x->kill_ev)
+		event_free(x->kill_ev);
 	if (x->pidfd >= 0)
 		close(x->pidfd);
 	json_decref(x->executor_info);
@@ -335,6 +338,32 @@ void agent_xexec_message(struct agent *a, const char *framework_id, const char *
 	if (!x || send_event(x, xapi_event_message(data)) < 0)
 		log_info("agent", "framework message for executor '%s' dropped: not subscribed here",
 			 executor_id ? executor_id : "");
+}
+
+static void on_shutdown_grace(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct agent_xexec *x = arg;
+	log_info("agent", "executor '%s' still running after its grace period: killing it",
+		 x->executor_id);
+	kill(-x->pid, SIGKILL); /* its exit follows through the pidfd */
+}
+
+void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char *executor_id)
+{
+	struct agent_xexec *x = framework_id && executor_id
+					? agent_xexec_find(a, framework_id, executor_id)
+					: NULL;
+	if (!x || x->kill_ev)
+		return;
+	log_info("agent", "shutting down executor '%s' of framework '%s'", executor_id,
+		 framework_id);
+	send_event(x, xapi_event_plain("SHUTDOWN"));
+	x->kill_ev = evtimer_new(a->base, on_shutdown_grace, x);
+	struct timeval tv = { (time_t)x->grace_sec,
+			      (suseconds_t)((x->grace_sec - (time_t)x->grace_sec) * 1e6) };
+	evtimer_add(x->kill_ev, &tv);
 }
 
 void agent_xexecs_free(struct agent *a)

@@ -135,3 +135,17 @@ def test_framework_messages_both_ways(one):
     ev = fw.wait_event(lambda e: e["type"] == "MESSAGE", timeout=10, what="MESSAGE event")
     assert ev["message"] == {"agent_id": o["agent_id"], "executor_id": {"value": "e5"},
                              "data": base64.b64encode(b"echo hello executor").decode()}
+
+
+def test_shutdown_ends_the_executor(one):
+    fw = Framework(one.m.url, failover_timeout=30)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    assert fw.accept([o["id"]["value"]], [task("s1", o, "e6", name="hold-s1")]).status_code == 202
+    fw.wait_update("s1", "TASK_RUNNING")
+    r = fw.call({"type": "SHUTDOWN", "shutdown": {"agent_id": o["agent_id"],
+                                                  "executor_id": {"value": "e6"}}})
+    assert r.status_code == 202, r.text
+    st = fw.wait_update("s1", "TASK_FAILED")
+    assert st["reason"] == "REASON_EXECUTOR_TERMINATED"
+    assert "SHUTDOWN" in [e["type"] for e in events(one.a, fw, "e6")]
