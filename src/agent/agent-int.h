@@ -166,7 +166,7 @@ void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char 
  * executor is not running or not subscribed. */
 void agent_xexec_message(struct agent *a, const char *framework_id, const char *executor_id,
 			 const char *data);
-/* agent-task.c: a status update of t made by the agent (state: a static "TASK_…" string). */
+/* agent-xexec.c: a status update of t (state: a static "TASK_…" string). */
 void agent_task_report(struct agent_task *t, const char *state, const char *message,
 		       const char *reason);
 

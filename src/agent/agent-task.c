@@ -159,12 +159,6 @@ static void task_report(struct agent_task *t, const char *state, const char *mes
 	agent_update_queue(t->agent, t, t->id, state, message, reason, exit_code, sig);
 }
 
-void agent_task_report(struct agent_task *t, const char *state, const char *message,
-		       const char *reason)
-{
-	task_report(t, state, message, reason, -1, 0);
-}
-
 /* The terminal update for a shim that is gone, from its status file. */
 static void task_report_end(struct agent_task *t, bool agent_was_down)
 {

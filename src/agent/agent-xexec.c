@@ -57,6 +57,17 @@ struct agent_xexec {
 	json_t *pending; /* TaskInfo not yet sent */
 };
 
+/* As agent-task.c's task_report, for tasks run by an executor (no exit code, no signal). */
+void agent_task_report(struct agent_task *t, const char *state, const char *message,
+		       const char *reason)
+{
+	t->state = state;
+	/* Terminal as the update FIFO counts it (agent_update_queue). */
+	t->terminal = strcmp(state, "TASK_STARTING") && strcmp(state, "TASK_RUNNING") &&
+		      strcmp(state, "TASK_KILLING") && strcmp(state, "TASK_STAGING");
+	agent_update_queue(t->agent, t, t->id, state, message, reason, -1, 0);
+}
+
 struct agent_xexec *agent_xexec_find(struct agent *a, const char *fw, const char *eid)
 {
 	for (struct agent_xexec *x = a->xexecs; x; x = x->next)
