@@ -1,5 +1,6 @@
 /* The agent's HTTP port (agent-protocol.md §5): /files/browse, /files/read, /health,
- * /state. Read-only and confined to sandboxes (sandbox-path.h). */
+ * /state. Read-only and confined to sandboxes (sandbox-path.h). POST /api/v1/executor is
+ * agent-xapi-http.c's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -235,6 +236,10 @@ void agent_http_handle(struct evhttp_request *req, void *ctx)
 	}
 	if (!strcmp(path, "/api/v1")) {
 		agent_api_v1(a, req);
+		return;
+	}
+	if (!strcmp(path, "/api/v1/executor") || !strcmp(path, "/slave(1)/api/v1/executor")) {
+		agent_xapi_handle(a, req);
 		return;
 	}
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {

@@ -62,6 +62,7 @@ struct agent_task {
 	bool preparing;           /* external volumes being mounted; no shim yet */
 	bool releasing;           /* external volumes being unmounted; terminal update waits */
 	bool fenced;              /* killed by the fence (agent-volume.c) */
+	struct agent_xexec *xexec; /* run by a custom executor (agent-xexec.c), or NULL */
 };
 
 struct agent_update {
@@ -141,7 +142,33 @@ struct agent {
 	int cg_version;            /* EXEC_CG_V1/V2; 0 = no cgroups */
 	uint64_t cg_pids_max;
 	bool cg_cfs, ns_isolation, switch_user;
+	struct agent_xexec *xexecs; /* custom executors (agent-xexec.c) */
 };
+
+/* agent-xapi-http.c: POST /api/v1/executor */
+void agent_xapi_handle(struct agent *a, struct evhttp_request *req);
+/* agent-xexec.c: custom executors (see there) */
+struct agent_xexec;
+struct agent_xexec *agent_xexec_find(struct agent *a, const char *framework_id,
+				     const char *executor_id);
+/* t's TaskSpec has "executor": start it if new, hand it t. 0, or -errno (t reported failed). */
+int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec);
+/* SUBSCRIBE: req becomes x's event stream (SUBSCRIBED, then the pending LAUNCHes). */
+void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp_request *req);
+/* KILL of a task of a custom executor: a KILL event. False when t has none. */
+bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_seconds);
+void agent_xexec_acknowledged(struct agent_xexec *x, const char *task_id, const char *uuid);
+void agent_xexecs_free(struct agent *a);
+/* A scheduler's SHUTDOWN: the SHUTDOWN event, then SIGKILL to the executor's process group
+ * after its grace period (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD) if it is still there. */
+void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char *executor_id);
+/* A scheduler's MESSAGE (data: base64) as a MESSAGE event; dropped (logged) when the
+ * executor is not running or not subscribed. */
+void agent_xexec_message(struct agent *a, const char *framework_id, const char *executor_id,
+			 const char *data);
+/* agent-xexec.c: a status update of t (state: a static "TASK_…" string). */
+void agent_task_report(struct agent_task *t, const char *state, const char *message,
+		       const char *reason);
 
 /* agent-task.c */
 struct agent_task *agent_task_find(struct agent *a, const char *id);
@@ -177,6 +204,11 @@ struct agent_update *agent_update_queue(struct agent *a, struct agent_task *t, c
 			const char *state, const char *message, const char *reason,
 			int exit_code, int sig);
 void agent_updates_free(struct agent *a);
+/* An executor's MESSAGE (data) or its exit (data NULL, status: the wait status) to its
+ * scheduler (POST /api/berth/agent/message), best effort: dropped when the link is down or
+ * the master does not take it. */
+void agent_link_message(struct agent *a, const char *framework_id, const char *executor_id,
+			const char *data, int status);
 
 /* agent-health.c */
 /* Watches <work>/health. 0 or -errno (then health results are only read on recovery). */

@@ -210,6 +210,13 @@ static int on_record(const char *data, size_t len, void *ctx)
 		if (id)
 			agent_task_kill(a, id, json_is_number(g) ? json_number_value(g) : -1.0,
 					json_object_get(rec, "pre_stop"));
+	} else if (!strcmp(type, "FRAMEWORK_MESSAGE")) {
+		agent_xexec_message(a, json_string_value(json_object_get(rec, "framework_id")),
+				    json_string_value(json_object_get(rec, "executor_id")),
+				    json_string_value(json_object_get(rec, "data")));
+	} else if (!strcmp(type, "SHUTDOWN_EXECUTOR")) {
+		agent_xexec_shutdown(a, json_string_value(json_object_get(rec, "framework_id")),
+				     json_string_value(json_object_get(rec, "executor_id")));
 	} else if (!strcmp(type, "DESTROY_VOLUME")) {
 		const char *pid = json_string_value(json_object_get(rec, "persistence_id"));
 		agent_volume_destroy(a, pid ? pid : "");
@@ -336,6 +343,32 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 			 3 * a->hb_interval);
 		stream_restart(a, true);
 	}
+}
+
+/* ---- framework messages (agent-xexec.c) ---- */
+
+static void on_message_done(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	int code = req ? evhttp_request_get_response_code(req) : 0;
+	if (code < 200 || code >= 300)
+		log_info("agent", "an executor's message was not taken by the master (%d)", code);
+}
+
+void agent_link_message(struct agent *a, const char *framework_id, const char *executor_id,
+			const char *data, int status)
+{
+	if (!a->registered || !a->post_conn)
+		return;
+	json_t *body = json_pack("{s:s, s:s, s:s}", "agent_id", a->agent_id, "framework_id",
+				 framework_id, "executor_id", executor_id);
+	if (data)
+		json_object_set_new(body, "data", json_string(data));
+	else
+		json_object_set_new(body, "status", json_integer(status));
+	struct evhttp_request *req = request_json(a, on_message_done, body);
+	json_decref(body);
+	evhttp_make_request(a->post_conn, req, EVHTTP_REQ_POST, "/api/berth/agent/message");
 }
 
 /* ---- heartbeats ---- */

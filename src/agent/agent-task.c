@@ -777,6 +777,8 @@ int agent_task_launch(struct agent *a, json_t *spec)
 	if (json_is_number(g) && json_number_value(g) >= 0 && json_number_value(g) < 86400.0)
 		t->grace_ms = (uint32_t)(json_number_value(g) * 1000.0);
 	table_insert(a, t);
+	if (json_object_get(spec, "executor"))
+		return agent_xexec_launch(a, t, spec);
 
 	const char *cmd = json_string_value(json_object_get(spec, "cmd"));
 	json_t *args = json_object_get(spec, "args");
@@ -897,6 +899,8 @@ void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds,
 	if (t->kill_requested)
 		return;
 	t->kill_requested = true;
+	if (agent_xexec_kill(a, t, grace_seconds))
+		return;
 	if (t->preparing) {
 		task_report(t, "TASK_KILLING", NULL, NULL, -1, 0);
 		return; /* on_volumes_ready ends it */

@@ -222,6 +222,7 @@ void agent_free(struct agent *a)
 	agent_link_stop(a);
 	agent_fence_stop(a);
 	agent_spawner_stop(a);
+	agent_xexecs_free(a);
 	agent_health_stop(a);
 	free(a->backlog);
 	http_server_free(a->http);

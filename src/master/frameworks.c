@@ -752,13 +752,32 @@ int fw_call(struct fw_framework *fw, const char *type, const json_t *call, char 
 	} else if (!strcmp(type, "RECONCILE_OPERATIONS")) {
 		r = fw_call_reconcile_operations(fw, body, err, errlen);
 	} else if (!strcmp(type, "SHUTDOWN")) {
-		/* No custom executors in berth: nothing to shut down. */
+		/* A custom executor, through its agent (best effort, as in Mesos). */
 		static const char *const f[] = { "executor_id", "agent_id" };
 		r = require(body, f, ARRAY_SIZE(f), err, errlen);
+		const char *aid = json_string_value(
+			json_object_get(json_object_get(body, "agent_id"), "value"));
+		const char *eid = json_string_value(
+			json_object_get(json_object_get(body, "executor_id"), "value"));
+		struct m_agent *ag = r == 0 && aid ? rm_agent_get(fw->fws->m, aid) : NULL;
+		if (ag && eid)
+			registry_send(ag, json_pack("{s:s, s:s, s:s}", "type", "SHUTDOWN_EXECUTOR",
+						    "framework_id", fw->id, "executor_id", eid));
 	} else if (!strcmp(type, "MESSAGE")) {
-		/* No custom executors in berth: nobody to deliver the message to. */
+		/* To a custom executor, through its agent; best effort, as in Mesos (an agent
+		 * or executor that is not there drops it). */
 		static const char *const f[] = { "agent_id", "executor_id", "data" };
 		r = require(body, f, ARRAY_SIZE(f), err, errlen);
+		const char *aid = json_string_value(
+			json_object_get(json_object_get(body, "agent_id"), "value"));
+		const char *eid = json_string_value(
+			json_object_get(json_object_get(body, "executor_id"), "value"));
+		const char *data = json_string_value(json_object_get(body, "data"));
+		struct m_agent *ag = r == 0 && aid ? rm_agent_get(fw->fws->m, aid) : NULL;
+		if (ag && eid && data)
+			registry_send(ag, json_pack("{s:s, s:s, s:s, s:s}", "type",
+						    "FRAMEWORK_MESSAGE", "framework_id", fw->id,
+						    "executor_id", eid, "data", data));
 	}
 	/* REQUEST, ACCEPT/DECLINE_INVERSE_OFFERS, ACKNOWLEDGE_OPERATION_STATUS: accepted, no-op
 	 * (no inverse offers; operation statuses carry no uuid to acknowledge). */

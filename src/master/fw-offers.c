@@ -257,7 +257,8 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 {
 	const char *id = json_string_value(json_object_get(json_object_get(ti, "task_id"), "value"));
 	const char *name = json_string_value(json_object_get(ti, "name"));
-	const json_t *cmd = json_object_get(ti, "command");
+	const json_t *exi = json_object_get(ti, "executor");
+	const json_t *cmd = json_object_get(exi ? exi : ti, "command");
 	const json_t *shell = json_object_get(cmd, "shell");
 	bool sh = !json_is_boolean(shell) || json_is_true(shell);
 	const char *value = json_string_value(json_object_get(cmd, "value"));
@@ -363,6 +364,15 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 				      resources_scalar(res, "mem", NULL), "disk",
 				      resources_scalar(res, "disk", NULL), "gpus",
 				      resources_scalar(res, "gpus", NULL), "ports", ports));
+	if (exi) {
+		/* The agent starts cmd once per (framework, executor_id) and sends the executor
+		 * the TaskInfo as it came (agent-protocol.md, executor-api.md). */
+		json_object_set_new(s, "executor", json_deep_copy(exi));
+		json_object_set_new(s, "task_info", json_deep_copy(ti));
+		json_object_set_new(s, "framework_id", json_string(fw->id));
+		json_object_set_new(s, "checkpoint",
+				    json_boolean(json_is_true(json_object_get(fw->info, "checkpoint"))));
+	}
 	*spec = s;
 	return 0;
 }
@@ -392,12 +402,29 @@ static int task_validate(struct fw_framework *fw, const struct m_agent *a, const
 			 aid ? aid : "(none)", a->id);
 		return -EINVAL;
 	}
-	if (json_object_get(ti, "executor")) {
-		snprintf(err, errlen, "Tasks with a custom 'executor' are not supported by berth: "
-				      "use 'command'");
-		return -EINVAL;
-	}
-	if (!json_is_object(json_object_get(ti, "command"))) {
+	const json_t *ex = json_object_get(ti, "executor");
+	if (ex) {
+		/* A custom executor (executor-api.md): its command runs on the agent, which hands
+		 * it the task through the v1 executor API. */
+		const json_t *ec = json_object_get(ex, "command");
+		const char *eid = json_string_value(
+			json_object_get(json_object_get(ex, "executor_id"), "value"));
+		const char *ev = json_string_value(json_object_get(ec, "value"));
+		if (!json_is_object(ex) || !eid || !task_id_ok(eid)) {
+			snprintf(err, errlen, "'executor.executor_id.value' is required: 1 to 255 "
+					      "bytes, no '/', no control characters");
+			return -EINVAL;
+		}
+		if (!ev || !*ev) {
+			snprintf(err, errlen, "'executor.command.value' is required");
+			return -EINVAL;
+		}
+		if (json_object_get(ti, "command")) {
+			snprintf(err, errlen, "Task should have at most one of 'command' or "
+					      "'executor'");
+			return -EINVAL;
+		}
+	} else if (!json_is_object(json_object_get(ti, "command"))) {
 		snprintf(err, errlen, "Task must have 'command' (or 'executor')");
 		return -EINVAL;
 	}

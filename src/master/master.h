@@ -34,6 +34,7 @@ void rm_metrics_register(struct master *m, struct metrics *reg);
 void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req); /* POST */
 void rm_handle_agent_update(struct master *m, struct evhttp_request *req);    /* POST */
 void rm_handle_agent_heartbeat(struct master *m, struct evhttp_request *req); /* POST */
+void rm_handle_agent_message(struct master *m, struct evhttp_request *req);   /* POST */
 void rm_handle_scheduler(struct master *m, struct evhttp_request *req);   /* /api/v1/scheduler */
 void rm_handle_operator(struct master *m, struct evhttp_request *req);    /* /api/v1 */
 void rm_handle_state(struct master *m, struct evhttp_request *req);       /* /master/state */

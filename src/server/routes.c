@@ -96,6 +96,7 @@ static void r_leader(struct server *s, struct evhttp_request *req, const struct 
 RM_ROUTE(rm_handle_agent_subscribe)
 RM_ROUTE(rm_handle_agent_update)
 RM_ROUTE(rm_handle_agent_heartbeat)
+RM_ROUTE(rm_handle_agent_message)
 RM_ROUTE(rm_handle_scheduler)
 RM_ROUTE(rm_handle_operator)
 RM_ROUTE(rm_handle_state)
@@ -218,6 +219,7 @@ static const struct route routes[] = {
 	{ "/api/berth/agent/subscribe", M_POST, r_rm_handle_agent_subscribe },
 	{ "/api/berth/agent/update", M_POST, r_rm_handle_agent_update },
 	{ "/api/berth/agent/heartbeat", M_POST, r_rm_handle_agent_heartbeat },
+	{ "/api/berth/agent/message", M_POST, r_rm_handle_agent_message },
 	{ "/api/berth/volumes", M_GET, r_apps_http_volumes },
 	{ "/api/berth/tasks/{id}/files/{op}", M_GET, r_task_files },
 	/* Mesos's legacy endpoints (master/legacy-http.c) */

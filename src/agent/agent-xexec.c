@@ -1,0 +1,400 @@
+/* Custom executors on the agent (issue 19, docs/internals/executor-api.md): a LAUNCH whose
+ * TaskSpec carries "executor" starts that executor's command once per (framework,
+ * executor_id), in its own sandbox, with Mesos's environment (xapi_env); the executor then
+ * subscribes on POST /api/v1/executor (agent-xapi-http.c) and gets its tasks as LAUNCH
+ * events; its UPDATE calls become the task's status updates to the master, through the same
+ * FIFO as a shim's (agent_update_queue); a KILL becomes a KILL event.
+ *
+ * Invariants:
+ * - An executor is in a->xexecs from its spawn until its process has exited (pidfd) or the
+ *   agent stops; its tasks point at it (t->xexec) only while both live: on its exit each
+ *   unfinished task is reported TASK_FAILED (REASON_EXECUTOR_TERMINATED) and unlinked.
+ * - Tasks launched before the executor subscribed wait in x->pending (TaskInfo, in order;
+ *   at most AGENT_XEXEC_MAX_PENDING) and are sent right after SUBSCRIBED.
+ * - At most one subscription stream per executor: a new SUBSCRIBE replaces the old one.
+ *   The stream's on_close finds its executor by the stream pointer, never through a
+ *   pointer kept in the closure, so an executor freed first is never touched.
+ * - Not done (yet): agent restarts (executors are neither checkpointed nor recovered),
+ *   uris, containers, isolation. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/agent-int.h"
+#include "agent/agent-util.h"
+#include "agent/xapi.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "net/http.h"
+#include "net/recordio.h"
+
+#define AGENT_XEXEC_MAX_PENDING 10000
+#define AGENT_XEXEC_STREAM_MAX (4u << 20)
+#define AGENT_XEXEC_MAX_ENV 4200
+
+extern char **environ;
+
+struct agent_xexec {
+	struct agent_xexec *next;
+	struct agent *agent;
+	char *framework_id, *executor_id, *sandbox;
+	json_t *executor_info;
+	bool checkpoint;
+	double grace_sec;
+	pid_t pid;
+	int pidfd;
+	struct event *pid_ev;
+	struct event *kill_ev; /* SHUTDOWN's grace period */
+	struct http_stream *stream;
+	json_t *pending; /* TaskInfo not yet sent */
+};
+
+/* As agent-task.c's task_report, for tasks run by an executor (no exit code, no signal). */
+void agent_task_report(struct agent_task *t, const char *state, const char *message,
+		       const char *reason)
+{
+	t->state = state;
+	/* Terminal as the update FIFO counts it (agent_update_queue). */
+	t->terminal = strcmp(state, "TASK_STARTING") && strcmp(state, "TASK_RUNNING") &&
+		      strcmp(state, "TASK_KILLING") && strcmp(state, "TASK_STAGING");
+	agent_update_queue(t->agent, t, t->id, state, message, reason, -1, 0);
+}
+
+struct agent_xexec *agent_xexec_find(struct agent *a, const char *fw, const char *eid)
+{
+	for (struct agent_xexec *x = a->xexecs; x; x = x->next)
+		if (!strcmp(x->framework_id, fw) && !strcmp(x->executor_id, eid))
+			return x;
+	return NULL;
+}
+
+static void xexec_free(struct agent_xexec *x)
+{
+	if (x->pid_ev)
+		event_free(x->pid_ev);
+	if (x->kill_ev)
+		event_free(x->kill_ev);
+	if (x->pidfd >= 0)
+		close(x->pidfd);
+	json_decref(x->executor_info);
+	json_decref(x->pending);
+	free(x->framework_id);
+	free(x->executor_id);
+	free(x->sandbox);
+	free(x);
+}
+
+static void xexec_unlink(struct agent *a, struct agent_xexec *x)
+{
+	for (struct agent_xexec **pp = &a->xexecs; *pp; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			return;
+		}
+	}
+}
+
+static int send_event(struct agent_xexec *x, json_t *ev)
+{
+	int r = -EPIPE;
+	size_t len;
+	char *rec = ev ? recordio_json_record(ev, &len) : NULL;
+	if (rec && x->stream)
+		r = http_stream_write(x->stream, rec, len);
+	free(rec);
+	json_decref(ev);
+	return r;
+}
+
+/* The executor's process is gone: its unfinished tasks fail. */
+static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct agent_xexec *x = arg;
+	struct agent *a = x->agent;
+	int status = 0;
+	char msg[200];
+	if (waitpid(x->pid, &status, WNOHANG) <= 0)
+		status = 0;
+	if (WIFSIGNALED(status))
+		snprintf(msg, sizeof(msg), "Executor terminated: killed by signal %d",
+			 WTERMSIG(status));
+	else
+		snprintf(msg, sizeof(msg), "Executor terminated: exited with status %d",
+			 WEXITSTATUS(status));
+	log_info("agent", "executor '%s' of framework '%s' ended: %s", x->executor_id,
+		 x->framework_id, msg);
+	xexec_unlink(a, x);
+	agent_link_message(a, x->framework_id, x->executor_id, NULL, status); /* FAILURE */
+	for (size_t i = 0; i < a->nbuckets; i++) {
+		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
+			if (t->xexec != x)
+				continue;
+			t->xexec = NULL;
+			if (!t->terminal)
+				agent_task_report(t, "TASK_FAILED", msg, "REASON_EXECUTOR_TERMINATED");
+		}
+	}
+	if (x->stream)
+		http_stream_close(x->stream); /* on_close finds no executor for it */
+	xexec_free(x);
+}
+
+static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
+{
+	if (mkdir(x->sandbox, 0755) == -1 && errno != EEXIST)
+		return -errno;
+	char *env[AGENT_XEXEC_MAX_ENV + 1] = { 0 };
+	size_t n = 0;
+	struct xapi_env_in in = { .framework_id = x->framework_id,
+				  .executor_id = x->executor_id,
+				  .agent_id = a->agent_id ? a->agent_id : "",
+				  .sandbox = x->sandbox,
+				  .agent_endpoint = a->endpoint,
+				  .checkpoint = x->checkpoint,
+				  .grace_seconds = x->grace_sec };
+	int r = xapi_env(&in, env, &n, AGENT_XEXEC_MAX_ENV);
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(spec, "env"), k, v) {
+		if (r < 0 || n >= AGENT_XEXEC_MAX_ENV)
+			break;
+		if (json_is_string(v) && *k && !strchr(k, '=') && strncmp(k, "MESOS_", 6))
+			env[n++] = xasprintf("%s=%s", k, json_string_value(v));
+	}
+	const char *path = getenv("PATH");
+	if (r >= 0 && n < AGENT_XEXEC_MAX_ENV && !json_object_get(json_object_get(spec, "env"), "PATH"))
+		env[n++] = xasprintf("PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+	const char *cmd = json_string_value(json_object_get(spec, "cmd"));
+	json_t *args = json_object_get(spec, "args");
+	size_t na = json_array_size(args);
+	const char **argv = xcalloc(na + 4, sizeof(char *));
+	if (cmd) {
+		argv[0] = "/bin/sh";
+		argv[1] = "-c";
+		argv[2] = cmd;
+	} else {
+		for (size_t i = 0; i < na; i++)
+			argv[i] = json_string_value(json_array_get(args, i));
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&at, 0);
+	char *out = xasprintf("%s/stdout", x->sandbox), *err = xasprintf("%s/stderr", x->sandbox);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_addchdir_np(&fa, x->sandbox);
+	if (r >= 0 && argv[0])
+		r = -posix_spawnp(&x->pid, argv[0], &fa, &at, (char *const *)argv, env);
+	else if (r >= 0)
+		r = -EINVAL;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	free(out);
+	free(err);
+	free(argv);
+	for (size_t i = 0; i < n; i++)
+		free(env[i]);
+	if (r < 0)
+		return r;
+	x->pidfd = pidfd_open(x->pid, 0);
+	if (x->pidfd < 0) {
+		r = -errno;
+		kill(-x->pid, SIGKILL);
+		waitpid(x->pid, NULL, 0);
+		return r;
+	}
+	x->pid_ev = event_new(a->base, x->pidfd, EV_READ, on_exit_ev, x);
+	event_add(x->pid_ev, NULL);
+	return 0;
+}
+
+int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
+{
+	json_t *ei = json_object_get(spec, "executor");
+	json_t *ti = json_object_get(spec, "task_info");
+	const char *fw = json_string_value(json_object_get(spec, "framework_id"));
+	const char *eid = json_string_value(json_object_get(json_object_get(ei, "executor_id"),
+							    "value"));
+	if (!fw || !eid || !agent_task_id_valid(eid) || !json_is_object(ti)) {
+		agent_task_report(t, "TASK_FAILED", "Invalid executor in the LAUNCH",
+				  "REASON_EXECUTOR_TERMINATED");
+		return -EINVAL;
+	}
+	struct agent_xexec *x = agent_xexec_find(a, fw, eid);
+	if (!x) {
+		x = xcalloc(1, sizeof(*x));
+		x->agent = a;
+		x->pidfd = -1;
+		x->framework_id = xstrdup(fw);
+		x->executor_id = xstrdup(eid);
+		x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, fw, eid);
+		x->executor_info = json_deep_copy(ei);
+		if (!json_object_get(x->executor_info, "framework_id"))
+			json_object_set_new(x->executor_info, "framework_id",
+					    json_pack("{s:s}", "value", fw));
+		x->checkpoint = json_is_true(json_object_get(spec, "checkpoint"));
+		x->grace_sec = 5.0;
+		x->pending = json_array();
+		int r = xexec_spawn(a, x, spec);
+		if (r < 0) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "Failed to launch executor '%s': %s", eid,
+				 strerror(-r));
+			log_error("agent", "%s", msg);
+			agent_task_report(t, "TASK_FAILED", msg, "REASON_EXECUTOR_TERMINATED");
+			xexec_free(x);
+			return r;
+		}
+		x->next = a->xexecs;
+		a->xexecs = x;
+		log_info("agent", "executor '%s' of framework '%s' started (pid %d) in '%s'", eid,
+			 fw, (int)x->pid, x->sandbox);
+	}
+	t->xexec = x;
+	if (x->stream && send_event(x, xapi_event_launch(ti)) == 0)
+		return 0;
+	if (json_array_size(x->pending) >= AGENT_XEXEC_MAX_PENDING) {
+		agent_task_report(t, "TASK_FAILED", "Too many tasks waiting for the executor",
+				  "REASON_EXECUTOR_TERMINATED");
+		t->xexec = NULL;
+		return -ENOSPC;
+	}
+	json_array_append(x->pending, ti);
+	return 0;
+}
+
+static void on_stream_close(struct http_stream *st, void *ctx)
+{
+	struct agent *a = ctx;
+	for (struct agent_xexec *x = a->xexecs; x; x = x->next)
+		if (x->stream == st)
+			x->stream = NULL;
+}
+
+void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp_request *req)
+{
+	if (x->stream)
+		http_stream_close(x->stream);
+	x->stream = http_stream_start(a->base, req, 200, "application/json",
+				      AGENT_XEXEC_STREAM_MAX, on_stream_close, a);
+	json_t *fi = json_pack("{s:{s:s}, s:s, s:s}", "id", "value", x->framework_id, "name", "",
+			       "user", "");
+	json_t *ai = json_pack("{s:{s:s}, s:s, s:i}", "id", "value",
+			       a->agent_id ? a->agent_id : "", "hostname", a->hostname, "port",
+			       (int)a->http_port);
+	char cid[300];
+	snprintf(cid, sizeof(cid), "%s.%s", x->framework_id, x->executor_id);
+	send_event(x, xapi_event_subscribed(x->executor_info, fi, ai, cid));
+	json_decref(fi);
+	json_decref(ai);
+	size_t i;
+	json_t *ti;
+	json_array_foreach(x->pending, i, ti)
+		send_event(x, xapi_event_launch(ti));
+	json_array_clear(x->pending);
+	log_info("agent", "executor '%s' of framework '%s' subscribed", x->executor_id,
+		 x->framework_id);
+}
+
+void agent_xexec_acknowledged(struct agent_xexec *x, const char *task_id, const char *uuid)
+{
+	send_event(x, xapi_event_acknowledged(task_id, uuid));
+}
+
+bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_seconds)
+{
+	(void)a;
+	struct agent_xexec *x = t->xexec;
+	if (!x)
+		return false;
+	/* Not handed to the executor yet: it never runs. */
+	size_t i;
+	json_t *ti;
+	json_array_foreach(x->pending, i, ti) {
+		const char *id = json_string_value(
+			json_object_get(json_object_get(ti, "task_id"), "value"));
+		if (id && !strcmp(id, t->id)) {
+			json_array_remove(x->pending, i);
+			agent_task_report(t, "TASK_KILLED", "Killed before the executor subscribed",
+					  NULL);
+			return true;
+		}
+	}
+	if (grace_seconds < 0 || grace_seconds >= 86400.0)
+		grace_seconds = t->grace_ms / 1000.0;
+	send_event(x, xapi_event_kill(t->id, grace_seconds));
+	return true;
+}
+
+void agent_xexec_message(struct agent *a, const char *framework_id, const char *executor_id,
+			 const char *data)
+{
+	struct agent_xexec *x = framework_id && executor_id && data
+					? agent_xexec_find(a, framework_id, executor_id)
+					: NULL;
+	if (!x || send_event(x, xapi_event_message(data)) < 0)
+		log_info("agent", "framework message for executor '%s' dropped: not subscribed here",
+			 executor_id ? executor_id : "");
+}
+
+static void on_shutdown_grace(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct agent_xexec *x = arg;
+	log_info("agent", "executor '%s' still running after its grace period: killing it",
+		 x->executor_id);
+	kill(-x->pid, SIGKILL); /* its exit follows through the pidfd */
+}
+
+void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char *executor_id)
+{
+	struct agent_xexec *x = framework_id && executor_id
+					? agent_xexec_find(a, framework_id, executor_id)
+					: NULL;
+	if (!x || x->kill_ev)
+		return;
+	log_info("agent", "shutting down executor '%s' of framework '%s'", executor_id,
+		 framework_id);
+	send_event(x, xapi_event_plain("SHUTDOWN"));
+	x->kill_ev = evtimer_new(a->base, on_shutdown_grace, x);
+	struct timeval tv = { (time_t)x->grace_sec,
+			      (suseconds_t)((x->grace_sec - (time_t)x->grace_sec) * 1e6) };
+	evtimer_add(x->kill_ev, &tv);
+}
+
+void agent_xexecs_free(struct agent *a)
+{
+	/* The streams end first; their on_close runs now, while the executors are listed. */
+	bool streams = false;
+	for (struct agent_xexec *x = a->xexecs; x; x = x->next) {
+		if (x->stream) {
+			http_stream_close(x->stream);
+			streams = true;
+		}
+	}
+	if (streams)
+		event_base_loop(a->base, EVLOOP_NONBLOCK);
+	struct agent_xexec *x = a->xexecs, *next;
+	a->xexecs = NULL;
+	for (; x; x = next) {
+		next = x->next;
+		kill(-x->pid, SIGKILL);
+		waitpid(x->pid, NULL, 0);
+		xexec_free(x);
+	}
+}
