@@ -10,6 +10,7 @@
 #include "base/strbuf.h"
 #include "json/jtext.h"
 #include "apps/apps-int.h"
+#include "model/fetch.h"
 
 #define PEERS_MAX 64
 
@@ -69,32 +70,10 @@ json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct
 	if (def->user)
 		json_object_set_new(spec, "user", json_string(def->user));
 	/* Marathon's fetch (and the deprecated uris: extract on, as Marathon converts them). */
-	json_t *fetch = json_array();
-	json_t *jf = json_object_get(def->json, "fetch"), *fx;
-	size_t fi;
-	json_array_foreach(jf, fi, fx) {
-		const char *uri = json_string_value(json_object_get(fx, "uri"));
-		if (!uri)
-			continue;
-		json_t *ex = json_object_get(fx, "extract");
-		json_t *o = json_pack("{s:s, s:b, s:b}", "uri", uri, "extract",
-				      ex ? json_is_true(ex) : 1, "executable",
-				      json_is_true(json_object_get(fx, "executable")));
-		const char *outf = json_string_value(json_object_get(fx, "outputFile"));
-		if (outf)
-			json_object_set_new(o, "output_file", json_string(outf));
-		json_array_append_new(fetch, o);
-	}
-	json_array_foreach(json_object_get(def->json, "uris"), fi, fx) {
-		if (json_is_string(fx))
-			json_array_append_new(fetch, json_pack("{s:s, s:b, s:b}", "uri",
-							       json_string_value(fx), "extract", 1,
-							       "executable", 0));
-	}
-	if (json_array_size(fetch))
+	json_t *fetch = fetch_spec(json_object_get(def->json, "fetch"),
+				   json_object_get(def->json, "uris"));
+	if (fetch)
 		json_object_set_new(spec, "fetch", fetch);
-	else
-		json_decref(fetch);
 	if (def->nvolumes) {
 		json_t *vols = json_array();
 		size_t pi = 0;

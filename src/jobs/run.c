@@ -12,6 +12,7 @@
 #include "base/mem.h"
 #include "base/metrics.h"
 #include "base/timeutil.h"
+#include "model/fetch.h"
 #include "model/task.h"
 #include "jobs/jobs-int.h"
 
@@ -331,29 +332,9 @@ static json_t *launch_record(struct jobs *j, const struct job *jb, const struct 
 	}
 	/* Chronos's fetch ({uri, extract (default true), executable, outputFile, cache}) or uris
 	 * (extracted), downloaded into the sandbox by the agent's fetcher (docs/isolation.md). */
-	json_t *fetch = json_array();
-	json_array_foreach(json_object_get(jb->def, "fetch"), i, e) {
-		const char *uri = json_string_value(json_object_get(e, "uri"));
-		if (!uri)
-			continue;
-		json_t *ex = json_object_get(e, "extract");
-		json_t *o = json_pack("{s:s, s:b, s:b}", "uri", uri, "extract",
-				      ex ? json_is_true(ex) : 1, "executable",
-				      json_is_true(json_object_get(e, "executable")));
-		const char *outf = json_string_value(json_object_get(e, "outputFile"));
-		if (outf)
-			json_object_set_new(o, "output_file", json_string(outf));
-		json_array_append_new(fetch, o);
-	}
-	json_array_foreach(json_object_get(jb->def, "uris"), i, e)
-		if (json_is_string(e))
-			json_array_append_new(fetch, json_pack("{s:s, s:b, s:b}", "uri",
-							       json_string_value(e), "extract", 1,
-							       "executable", 0));
-	if (json_array_size(fetch))
+	json_t *fetch = fetch_spec(json_object_get(jb->def, "fetch"), json_object_get(jb->def, "uris"));
+	if (fetch)
 		json_object_set_new(spec, "fetch", fetch);
-	else
-		json_decref(fetch);
 	const char *user = json_string_value(json_object_get(jb->def, "runAsUser"));
 	if (user && *user)
 		json_object_set_new(spec, "user", json_string(user));

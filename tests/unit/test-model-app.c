@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "model/app.h"
+#include "model/fetch.h"
 
 static json_t *load(const char *text)
 {
@@ -494,6 +495,33 @@ static void test_label_selectors(void **state)
 	json_decref(labels);
 }
 
+/* fetch and uris as the agent's LAUNCH carries them (model/fetch.h) */
+static void test_fetch_spec(void **state)
+{
+	(void)state;
+	assert_null(fetch_spec(NULL, NULL));
+	json_t *none = json_loads("[{\"extract\": true}, 3]", 0, NULL);
+	assert_null(fetch_spec(none, none));
+	json_t *fetch = json_loads("[{\"uri\": \"http://h/a.tgz\"}, {\"uri\": \"http://h/run\", "
+				   "\"extract\": false, \"executable\": true, \"outputFile\": \"r\"}]",
+				   0, NULL);
+	json_t *uris = json_loads("[\"http://h/b.zip\", 7]", 0, NULL);
+	json_t *got = fetch_spec(fetch, uris);
+	json_t *want = json_loads(
+		"[{\"uri\": \"http://h/a.tgz\", \"extract\": true, \"executable\": false},"
+		" {\"uri\": \"http://h/run\", \"extract\": false, \"executable\": true,"
+		"  \"output_file\": \"r\"},"
+		" {\"uri\": \"http://h/b.zip\", \"extract\": true, \"executable\": false}]",
+		0, NULL);
+	assert_non_null(got);
+	assert_true(json_equal(got, want));
+	json_decref(got);
+	json_decref(want);
+	json_decref(fetch);
+	json_decref(uris);
+	json_decref(none);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_merge_version_differs),
 		cmocka_unit_test(test_task_name),
 		cmocka_unit_test(test_label_selectors),
+		cmocka_unit_test(test_fetch_spec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
