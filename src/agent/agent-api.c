@@ -8,7 +8,6 @@
  * is also reported as one executor and one container whose ids are the task id. The agent
  * is not told a task's framework, so framework_id is left out of tasks and containers and
  * GET_FRAMEWORKS lists none (docs/operator-api.md). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,7 +24,6 @@
 #include "net/http.h"
 
 #define AGENT_MESOS_VERSION "1.11.0" /* as the master reports (state-json.h) */
-#define LIST_MAX_ENTRIES 10000
 
 static json_t *value_of(const char *s)
 {
@@ -130,6 +128,16 @@ static int path_status(int r)
 	       : r == -EINVAL ? 400 : 500;
 }
 
+/* A FileInfo of Mesos's agent API (mtime in nanoseconds, mode as a number). */
+static json_t *file_info(const char *path, const struct stat *st)
+{
+	return json_pack("{s:s, s:I, s:I, s:{s:I}, s:I, s:o, s:o}", "path", path, "nlink",
+			 (json_int_t)st->st_nlink, "size", (json_int_t)st->st_size, "mtime",
+			 "nanoseconds", (json_int_t)st->st_mtime * 1000000000LL, "mode",
+			 (json_int_t)st->st_mode, "uid", agent_user_name(st->st_uid), "gid",
+			 agent_group_name(st->st_gid));
+}
+
 static int list_files(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
 {
 	const char *path = json_string_value(json_object_get(json_object_get(call, "list_files"),
@@ -138,37 +146,16 @@ static int list_files(struct agent *a, json_t *call, json_t **out, char *err, si
 		snprintf(err, errlen, "Expecting 'list_files.path' to be present");
 		return 400;
 	}
-	_cleanup_free_ char *disp = NULL;
-	int fd = sandbox_path_open(a->sandbox_root, path, O_RDONLY | O_DIRECTORY, &disp);
-	if (fd < 0) {
-		snprintf(err, errlen, "Failed to list '%s': %s", path, strerror(-fd));
-		return path_status(fd);
-	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
+	json_t *arr;
+	int r = agent_sandbox_list(a, path, file_info, &arr);
+	if (r == -EIO) {
 		snprintf(err, errlen, "Cannot list '%s'", path);
 		return 500;
 	}
-	json_t *arr = json_array();
-	struct dirent *de;
-	size_t n = 0;
-	while ((de = readdir(d)) && n < LIST_MAX_ENTRIES) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-			continue;
-		char *p = xasprintf("%s/%s", disp, de->d_name);
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:{s:I}, s:I, s:o, s:o}",
-			"path", p, "nlink", (json_int_t)st.st_nlink, "size", (json_int_t)st.st_size,
-			"mtime", "nanoseconds", (json_int_t)st.st_mtime * 1000000000LL,
-			"mode", (json_int_t)st.st_mode, "uid", agent_user_name(st.st_uid),
-			"gid", agent_group_name(st.st_gid)));
-		free(p);
-		n++;
+	if (r < 0) {
+		snprintf(err, errlen, "Failed to list '%s': %s", path, strerror(-r));
+		return path_status(r);
 	}
-	closedir(d);
 	*out = json_pack("{s:o}", "file_infos", arr);
 	return 200;
 }

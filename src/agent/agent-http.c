@@ -17,7 +17,6 @@
 #include "base/util.h"
 #include "net/http.h"
 
-#define BROWSE_MAX_ENTRIES 10000
 
 static void reply_path_error(struct evhttp_request *req, int r, const char *path)
 {
@@ -75,41 +74,52 @@ static json_t *stat_json(const char *path, const struct stat *st)
 	return o;
 }
 
-static void files_browse(struct agent *a, struct evhttp_request *req)
+int agent_sandbox_list(struct agent *a, const char *path, agent_list_entry_fn entry,
+		       json_t **out)
 {
-	_cleanup_free_ char *path = http_query_get(req, "path");
 	_cleanup_free_ char *disp = NULL;
-	if (!path) {
-		http_reply_message(req, 400, "Missing 'path'");
-		return;
-	}
 	int fd = sandbox_path_open(a->sandbox_root, path, O_RDONLY | O_DIRECTORY, &disp);
-	if (fd < 0) {
-		reply_path_error(req, fd, path);
-		return;
-	}
+	if (fd < 0)
+		return fd;
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		http_reply_message(req, 500, "Cannot list '%s'", path);
-		return;
+		return -EIO;
 	}
 	json_t *arr = json_array();
 	struct dirent *de;
 	size_t n = 0;
-	while ((de = readdir(d)) && n < BROWSE_MAX_ENTRIES) {
+	while ((de = readdir(d)) && n < AGENT_LIST_MAX_ENTRIES) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
 		char *p = xasprintf("%s/%s", disp, de->d_name);
-		json_array_append_new(arr, stat_json(p, &st));
+		json_array_append_new(arr, entry(p, &st));
 		free(p);
 		n++;
 	}
 	closedir(d);
-	http_reply_json(req, 200, arr);
+	*out = arr;
+	return 0;
+}
+
+static void files_browse(struct agent *a, struct evhttp_request *req)
+{
+	_cleanup_free_ char *path = http_query_get(req, "path");
+	if (!path) {
+		http_reply_message(req, 400, "Missing 'path'");
+		return;
+	}
+	json_t *arr;
+	int r = agent_sandbox_list(a, path, stat_json, &arr);
+	if (r == -EIO)
+		http_reply_message(req, 500, "Cannot list '%s'", path);
+	else if (r < 0)
+		reply_path_error(req, r, path);
+	else
+		http_reply_json(req, 200, arr);
 }
 
 /* Length of the longest prefix of buf that is valid UTF-8 when cut at a character boundary,

@@ -191,6 +191,15 @@ json_t *agent_tasks_json(struct agent *a, bool with_sandbox);
 /* agent-api.c: POST /api/v1, the agent's v1 operator calls */
 void agent_api_v1(struct agent *a, struct evhttp_request *req);
 /* agent-http.c: a file owner's user / group name (the number when it has none) */
+/* The entries of the sandbox directory path (checked by sandbox_path_open), at most
+ * AGENT_LIST_MAX_ENTRIES, each made by entry from its displayed path and lstat. 0 and *out
+ * (an array), -EIO when the directory cannot be read, or sandbox_path_open's -errno. Both the
+ * files API's browse and the v1 LIST_FILES use it. */
+#define AGENT_LIST_MAX_ENTRIES 10000
+struct stat;
+typedef json_t *(*agent_list_entry_fn)(const char *path, const struct stat *st);
+int agent_sandbox_list(struct agent *a, const char *path, agent_list_entry_fn entry,
+		       json_t **out);
 json_t *agent_user_name(uid_t uid);
 json_t *agent_group_name(gid_t gid);
 
