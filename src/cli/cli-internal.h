@@ -5,6 +5,7 @@
  * tables (table.h) or, with --json, the API's JSON. Exit codes: CLI_OK, CLI_FAILED,
  * CLI_USAGE; only cli_main and the run functions print. */
 #pragma once
+#include "cli/sse.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -188,6 +189,12 @@ int cli_deployment_list(struct cli *c);
 int cli_deployment_rollback(struct cli *c);
 int cli_events(struct cli *c);
 int cli_discover(struct cli *c);
+/* Follows the Server-Sent Events at target (GET, with the CLI's credentials), handing each
+ * event to fn until the user stops it (SIGINT/SIGTERM: CLI_OK) or the stream ends or breaks
+ * (a failure naming the "<what> stream"). fn returns 0, or -EIO when it could not write its
+ * output (the CLI then fails saying so). idle_usec: the longest silence (0: no limit). */
+int cli_follow(struct cli *c, const char *target, const char *what, uint64_t idle_usec,
+	       sse_event_fn fn, void *ctx);
 /* "<prefix>TASK HOST IP PORTS" of an endpoint of GET /v2/services (malloc'd). */
 char *cli_endpoint_line(const char *prefix, json_t *ep);
 int cli_job_add(struct cli *c);

@@ -195,59 +195,44 @@ static void on_stop_signal(int sig)
 	errno = saved;
 }
 
-struct events {
+/* One stream followed by cli_follow. */
+struct follow {
 	struct sse_parser sse;
-	bool json;
+	sse_event_fn fn;
+	void *ctx;
 	bool got_bytes;   /* the stream had started */
 	bool write_failed;
 	size_t skipped;   /* oversized events already reported */
 };
 
-static int on_event(const char *type, const char *data, size_t len, void *ctx)
+static int follow_event(const char *type, const char *data, size_t len, void *ctx)
 {
-	struct events *e = ctx;
-	if (e->json) {
-		fwrite(data, 1, len, stdout);
-		fputc('\n', stdout);
-	} else {
-		json_t *j = json_loadb(data, len, 0, NULL);
-		_cleanup_free_ char *line = cli_event_line(type, j);
-		json_decref(j);
-		puts(line);
-	}
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		e->write_failed = true;
-		return -EIO;
-	}
-	return 0;
+	struct follow *f = ctx;
+	int r = f->fn(type, data, len, f->ctx);
+	if (r == -EIO)
+		f->write_failed = true;
+	return r;
 }
 
-static int on_body(const char *data, size_t len, void *ctx)
+static int follow_body(const char *data, size_t len, void *ctx)
 {
-	struct events *e = ctx;
-	e->got_bytes = true;
-	int r = sse_feed(&e->sse, data, len, on_event, e);
-	if (e->sse.skipped > e->skipped) {
-		e->skipped = e->sse.skipped;
+	struct follow *f = ctx;
+	f->got_bytes = true;
+	int r = sse_feed(&f->sse, data, len, follow_event, f);
+	if (f->sse.skipped > f->skipped) {
+		f->skipped = f->sse.skipped;
 		fprintf(stderr, "berth: skipped an event larger than %u KiB\n", CLI_MAX_EVENT >> 10);
 	}
 	return r;
 }
 
-int cli_events(struct cli *c)
+int cli_follow(struct cli *c, const char *target, const char *what, uint64_t idle_usec,
+	       sse_event_fn fn, void *ctx)
 {
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_adds(&sb, "/v2/events");
-	for (size_t i = 0; i < c->o.ntypes; i++) {
-		strbuf_adds(&sb, i ? "&event_type=" : "?event_type=");
-		cli_url_encode(&sb, c->o.types[i], false);
-	}
-	_cleanup_free_ char *target = strbuf_detach(&sb, NULL);
-
 	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		return cli_fail("cannot create a pipe: %s", strerror(errno));
-	struct events e = { .json = c->o.seen & CLI_F_JSON };
-	sse_init(&e.sse, CLI_MAX_EVENT);
+	struct follow f = { .fn = fn, .ctx = ctx };
+	sse_init(&f.sse, CLI_MAX_EVENT);
 	/* SA_RESTART: a signal while printing does not fail the write */
 	struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESTART };
 	struct sigaction old_int, old_term;
@@ -266,9 +251,9 @@ int cli_events(struct cli *c)
 		.max_redirects = HTTPC_MAX_REDIRECTS,
 	};
 	struct httpc_stream_opts so = {
-		.on_body = on_body,
-		.ctx = &e,
-		.idle_timeout_usec = CLI_EVENTS_IDLE_USEC,
+		.on_body = follow_body,
+		.ctx = &f,
+		.idle_timeout_usec = idle_usec,
 		.cancel_fd = stop_pipe[0],
 	};
 	struct httpc_response resp;
@@ -280,20 +265,20 @@ int cli_events(struct cli *c)
 	close(stop_pipe[0]);
 	close(stop_pipe[1]);
 	stop_pipe[0] = stop_pipe[1] = -1;
-	sse_release(&e.sse);
+	sse_release(&f.sse);
 
 	if (r == -ECANCELED)
 		return CLI_OK;
-	if (e.write_failed)
+	if (f.write_failed)
 		return cli_fail("cannot write output: %s", strerror(errno));
 	bool streamed = resp.status / 100 == 2; /* the 2xx head had come */
 	if (streamed && (r == 0 || r == -EPIPE)) {
 		httpc_response_release(&resp);
-		return cli_fail("the master at %s closed the event stream", c->master);
+		return cli_fail("the master at %s closed the %s stream", c->master, what);
 	}
 	if (r < 0) {
-		if (streamed || e.got_bytes)
-			return cli_fail("event stream from %s broke: %s", c->master, err);
+		if (streamed || f.got_bytes)
+			return cli_fail("%s stream from %s broke: %s", what, c->master, err);
 		return cli_fail_http(c, r, err);
 	}
 	struct cli_reply rep = { .status = resp.status, .body = TAKE_PTR(resp.body),
@@ -304,4 +289,32 @@ int cli_events(struct cli *c)
 	int rc = cli_fail_reply(&rep, NULL);
 	cli_reply_release(&rep);
 	return rc;
+}
+
+static int on_event(const char *type, const char *data, size_t len, void *ctx)
+{
+	bool json = *(bool *)ctx;
+	if (json) {
+		fwrite(data, 1, len, stdout);
+		fputc('\n', stdout);
+	} else {
+		json_t *j = json_loadb(data, len, 0, NULL);
+		_cleanup_free_ char *line = cli_event_line(type, j);
+		json_decref(j);
+		puts(line);
+	}
+	return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
+}
+
+int cli_events(struct cli *c)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_adds(&sb, "/v2/events");
+	for (size_t i = 0; i < c->o.ntypes; i++) {
+		strbuf_adds(&sb, i ? "&event_type=" : "?event_type=");
+		cli_url_encode(&sb, c->o.types[i], false);
+	}
+	_cleanup_free_ char *target = strbuf_detach(&sb, NULL);
+	bool json = c->o.seen & CLI_F_JSON;
+	return cli_follow(c, target, "event", CLI_EVENTS_IDLE_USEC, on_event, &json);
 }

@@ -7,9 +7,11 @@ secret in any answer or log."""
 import json
 import os
 import signal
+import subprocess
 
 import requests
 
+import helpers
 from helpers import app_def, wait_until
 
 SECRET = "s3cret-Xq7"
@@ -203,3 +205,15 @@ def test_cli_credentials(cluster):
                                                   "BERTH_SECRET": "wrong"})
     assert rc != 0
     assert SECRET not in out + err
+    # The streams the CLI follows send the credentials too (discover --watch once did not).
+    import conftest
+    env = dict(os.environ, BERTH_MASTER=m.url, BERTH_PRINCIPAL="ops", BERTH_SECRET=SECRET)
+    p = subprocess.Popen([conftest.berth_bin(), "discover", "/x", "--watch"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = helpers.LineReader(p.stderr)
+    try:
+        wait_until(lambda: "watching '/x' (0 endpoints)" in err.text(), 10,
+                   what="an authenticated watch to start")
+    finally:
+        p.terminate()
+        assert p.wait(10) == 0, err.text()
