@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@ void job_free(struct job *jb)
 	free(jb->name);
 	json_decref(jb->def);
 	json_decref(jb->parents_done);
+	constraints_free(jb->cons, jb->ncons);
 	for (size_t i = 0; i < JOB_HISTORY; i++)
 		free(jb->hist[i].task_id);
 	for (size_t i = 0; i < jb->nparents; i++)
@@ -171,27 +171,52 @@ static int job_read(struct jobs *j, struct job *jb, bool dependent, int64_t now_
 		    !json_is_string(json_object_get(v, "value")))
 			return bad(err, errlen, "'environmentVariables[%zu]' must be {name, value} with "
 				   "string values", i);
+	/* Chronos's [attribute, EQUALS|LIKE|UNLIKE, value] in Marathon's form (EQUALS is a
+	 * CLUSTER with a value), compiled once by model/constraints for every placement. */
+	json_t *mc = json_array();
 	json_array_foreach(json_object_get(def, "constraints"), i, v) {
 		if (!json_is_array(v) || json_array_size(v) != 3 ||
-		    !json_is_string(json_array_get(v, 0)) || !json_is_string(json_array_get(v, 2)))
+		    !json_is_string(json_array_get(v, 0)) || !json_is_string(json_array_get(v, 2))) {
+			json_decref(mc);
 			return bad(err, errlen, "'constraints[%zu]' must be [attribute, operator, value]", i);
+		}
 		const char *op = json_string_value(json_array_get(v, 1));
-		if (!op || (strcmp(op, "EQUALS") && strcmp(op, "LIKE") && strcmp(op, "UNLIKE")))
+		if (!op || (strcmp(op, "EQUALS") && strcmp(op, "LIKE") && strcmp(op, "UNLIKE"))) {
+			json_decref(mc);
 			return bad(err, errlen, "'constraints[%zu]': the operator must be EQUALS, LIKE or "
 				   "UNLIKE", i);
-		const char *re = json_string_value(json_array_get(v, 2));
-		if (strcmp(op, "EQUALS")) {
-			regex_t rx;
-			char *full = xasprintf("^(%s)$", re);
-			int rc = strlen(re) > 1024 ? REG_ESIZE
-						   : regcomp(&rx, full, REG_EXTENDED | REG_NOSUB);
-			free(full);
-			if (rc)
-				return bad(err, errlen, "'constraints[%zu]': '%.100s' is not a regular "
-					   "expression", i, re);
-			regfree(&rx);
 		}
+		json_array_append_new(mc, json_pack("[O, s, O]", json_array_get(v, 0),
+						    strcmp(op, "EQUALS") ? op : "CLUSTER",
+						    json_array_get(v, 2)));
 	}
+	struct verr verr = VERR_INIT;
+	int cr = constraints_parse(mc, "/constraints", &verr, &jb->cons, &jb->ncons);
+	verr_release(&verr);
+	if (cr < 0) {
+		/* the shape and operators were checked above: what is left is the value */
+		size_t at = 0;
+		json_array_foreach(mc, i, v) {
+			struct constraint *one = NULL;
+			size_t n1 = 0;
+			json_t *single = json_pack("[O]", v);
+			struct verr e1 = VERR_INIT;
+			int r1 = constraints_parse(single, "", &e1, &one, &n1);
+			verr_release(&e1);
+			json_decref(single);
+			constraints_free(one, n1);
+			if (r1 < 0) {
+				at = i;
+				break;
+			}
+		}
+		const char *re = json_string_value(json_array_get(json_array_get(mc, at), 2));
+		int r = bad(err, errlen, "'constraints[%zu]': '%.100s' is not a regular expression", at,
+			    re ? re : "");
+		json_decref(mc);
+		return r;
+	}
+	json_decref(mc);
 	if (json_array_size(json_object_get(def, "uris")) &&
 	    json_array_size(json_object_get(def, "fetch")))
 		return bad(err, errlen, "Tried to specify both uris (deprecated) and fetch");

@@ -51,6 +51,8 @@ struct job {
 	bool soft_error;        /* a failure (not a kill) wakes its children as a success does */
 	bool high_priority;     /* its queued runs are placed before the others' */
 	double cpus, mem, disk;
+	struct constraint *cons; /* compiled from def's constraints (model/constraints.h) */
+	size_t ncons;
 	/* counters (persisted with the job) */
 	int64_t success_count, error_count, errors_since, skip_count;
 	char last_success[32], last_error[32];

@@ -4,7 +4,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -341,44 +340,12 @@ static json_t *launch_record(struct jobs *j, const struct job *jb, const struct 
 	return json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec);
 }
 
-/* Whether a meets jb's constraints: [attribute, EQUALS|LIKE|UNLIKE, value], "hostname" being
- * the agent's; LIKE and UNLIKE match the whole value with an extended regular expression. */
+/* Whether a meets jb's constraints ([attribute, EQUALS|LIKE|UNLIKE, value]; "hostname"
+ * is the agent's; LIKE and UNLIKE match the whole value), compiled when the job was read. */
 static bool constraints_ok(const struct job *jb, const struct m_agent *a)
 {
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(jb->def, "constraints"), i, c) {
-		const char *attr = json_string_value(json_array_get(c, 0));
-		const char *op = json_string_value(json_array_get(c, 1));
-		const char *want = json_string_value(json_array_get(c, 2));
-		if (!attr || !op || !want)
-			continue;
-		const char *have = NULL;
-		if (!strcmp(attr, "hostname")) {
-			have = a->hostname;
-		} else {
-			const struct attribute *at = attributes_get(&a->attrs, attr);
-			have = at ? at->text : NULL;
-		}
-		if (!strcmp(op, "EQUALS")) {
-			if (!have || strcmp(have, want))
-				return false;
-			continue;
-		}
-		bool match = false;
-		if (have) {
-			regex_t rx;
-			char *full = xasprintf("^(%s)$", want);
-			if (regcomp(&rx, full, REG_EXTENDED | REG_NOSUB) == 0) {
-				match = regexec(&rx, have, 0, NULL, 0) == 0;
-				regfree(&rx);
-			}
-			free(full);
-		}
-		if (match != !strcmp(op, "LIKE"))
-			return false;
-	}
-	return true;
+	const struct placement_target t = { .hostname = a->hostname, .attrs = &a->attrs };
+	return constraints_allow(jb->cons, jb->ncons, &t, NULL, 0, NULL, 0);
 }
 
 /* Places the queued runs: the first agent with room for each that meets its constraints. */
