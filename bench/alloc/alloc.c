@@ -23,60 +23,6 @@
 #include "base/util.h"
 #include "bench.h"
 
-static json_t *pending; /* status updates the simulated agents owe: {agent id: [update]} */
-
-static int sim_send(struct m_agent *a, json_t *rec)
-{
-	const char *type = json_string_value(json_object_get(rec, "type"));
-	const char *task = NULL;
-	const char *state = NULL;
-	if (type && !strcmp(type, "LAUNCH")) {
-		task = json_string_value(json_object_get(json_object_get(rec, "task"), "task_id"));
-		state = "TASK_RUNNING";
-	} else if (type && !strcmp(type, "KILL")) {
-		task = json_string_value(json_object_get(rec, "task_id"));
-		state = "TASK_KILLED";
-	}
-	if (task) {
-		char u[37];
-		id_uuid4(u);
-		json_t *mine = json_object_get(pending, a->id);
-		if (!mine) {
-			mine = json_array();
-			json_object_set_new(pending, a->id, mine);
-		}
-		json_array_append_new(mine, json_pack("{s:s, s:s, s:s, s:f}", "task_id", task, "state",
-						      state, "uuid", u, "timestamp",
-						      (double)time_real_usec() / 1e6));
-	}
-	json_decref(rec);
-	return 0;
-}
-
-/* A real agent posts at most this many updates at once (agent-protocol.md §3). */
-#define AGENT_BATCH 256
-
-size_t bench_flush(struct master *m)
-{
-	/* Every agent's batches are read in one event-loop iteration and share its commit, as
-	 * when thousands of agents report at once (updates.c). */
-	json_t *all = pending;
-	pending = json_object();
-	const char *id;
-	json_t *ups;
-	json_object_foreach(all, id, ups) {
-		struct m_agent *a = hmap_get(&m->agents, id);
-		for (size_t at = 0; a && at < json_array_size(ups); at += AGENT_BATCH) {
-			json_t *batch = json_array();
-			for (size_t i = at; i < at + AGENT_BATCH && i < json_array_size(ups); i++)
-				json_array_append(batch, json_array_get(ups, i));
-			updates_queue(m, a, batch, NULL);
-		}
-	}
-	json_decref(all);
-	return updates_flush(m);
-}
-
 static void add_agents(struct master *m, unsigned n)
 {
 	char err[256];
@@ -89,7 +35,7 @@ static void add_agents(struct master *m, unsigned n)
 		struct m_agent *a = registry_add_sim_agent(
 			m, id, host, http,
 			"cpus(*):64; mem(*):262144; disk(*):1000000; ports(*):[31000-32000]", attrs,
-			sim_send, NULL, err, sizeof(err));
+			agent_sim_send, NULL, err, sizeof(err));
 		if (!a) {
 			fprintf(stderr, "bench-alloc: %s\n", err);
 			exit(1);
@@ -121,18 +67,6 @@ static void add_app(struct apps *m, unsigned i, long long instances)
 	hmap_put(&m->apps, def->id, ma);
 }
 
-long bench_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	long kib = 0;
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return kib;
-}
 
 static size_t running(struct apps *m)
 {
@@ -174,7 +108,7 @@ int main(int argc, char **argv)
 	struct apps *ap = NULL;
 	if (rm_new(base, &cfg, &m) < 0 || (!fws && apps_new(m, &ap) < 0) || rm_start(m) < 0)
 		return 1;
-	pending = json_object();
+	agent_sim_init();
 	long rss0 = bench_rss_kib();
 	add_agents(m, (unsigned)agents);
 	if (fws) {
@@ -198,12 +132,12 @@ int main(int argc, char **argv)
 		uint64_t d = time_mono_usec() - p0;
 		pass_max = d > pass_max ? d : pass_max;
 		passes++;
-		bench_flush(m);
+		agent_sim_flush(m);
 		if (passes > 100000)
 			break;
 	}
 	apps_run_pass(ap); /* deployments finish */
-	bench_flush(m);
+	agent_sim_flush(m);
 	double place_s = (double)(time_mono_usec() - t0) / 1e6;
 	long rss_placed = bench_rss_kib();
 
@@ -226,7 +160,7 @@ int main(int argc, char **argv)
 	uint64_t o0 = time_mono_usec();
 	apps_run_pass(ap);
 	double one_ms = (double)(time_mono_usec() - o0) / 1e3;
-	bench_flush(m);
+	agent_sim_flush(m);
 
 	printf("agents %-6llu apps %-5llu tasks %-8llu | placed in %7.2f s (%7.0f placements/s, "
 	       "%llu passes, longest %6.1f ms) | pass, no change: %5.2f ms, every app looked at: "

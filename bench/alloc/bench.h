@@ -3,14 +3,10 @@
 #pragma once
 #include <stddef.h>
 
+#include "../common/agent-sim.h"
 #include "apps/apps-int.h"
 #include "master/master-int.h"
 
-/* Delivers the status updates the simulated agents owe (RUNNING for each LAUNCH, KILLED for
- * each KILL) through the master's update path; returns how many. */
-size_t bench_flush(struct master *m);
-/* This process's resident set, KiB. */
-long bench_rss_kib(void);
 /* The frameworks mode: nfw in-process frameworks place tasks over the agents through real
  * offers; prints one line of figures. 0 when every task runs. */
 int bench_frameworks(struct master *m, unsigned agents, unsigned nfw, size_t tasks);

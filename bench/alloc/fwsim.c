@@ -257,7 +257,7 @@ int bench_frameworks(struct master *m, unsigned agents, unsigned nfw, size_t tas
 		handle_events(v, nfw, per_offer);
 		uint64_t f0 = time_mono_usec();
 		fw_flush(m->fw); /* as at the end of the event-loop iteration */
-		bench_flush(m);  /* the agents' status updates */
+		agent_sim_flush(m);  /* the agents' status updates */
 		master_usec += time_mono_usec() - f0;
 		handle_events(v, nfw, per_offer);
 		suppress_done(v, nfw);

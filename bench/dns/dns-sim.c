@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/agent-sim.h"
 #include "apps/apps-int.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -29,7 +30,6 @@
 
 #define AGENTS 10
 
-static json_t *pending;
 static struct master *M;
 static struct apps *AP;
 static struct dns *D;
@@ -38,48 +38,16 @@ static bool churning;
 static uint64_t replaced, churn_next, ended_checked, stale;
 static size_t churn_cursor;
 
-static int sim_send(struct m_agent *a, json_t *rec)
-{
-	const char *type = json_string_value(json_object_get(rec, "type"));
-	const char *task = NULL, *state = NULL;
-	if (type && !strcmp(type, "LAUNCH")) {
-		task = json_string_value(json_object_get(json_object_get(rec, "task"), "task_id"));
-		state = "TASK_RUNNING";
-	} else if (type && !strcmp(type, "KILL")) {
-		task = json_string_value(json_object_get(rec, "task_id"));
-		state = "TASK_KILLED";
-	}
-	if (task) {
-		char u[37];
-		id_uuid4(u);
-		json_t *mine = json_object_get(pending, a->id);
-		if (!mine) {
-			mine = json_array();
-			json_object_set_new(pending, a->id, mine);
-		}
-		json_array_append_new(mine, json_pack("{s:s, s:s, s:s, s:f}", "task_id", task, "state",
-						      state, "uuid", u, "timestamp",
-						      (double)time_real_usec() / 1e6));
-	}
-	json_decref(rec);
-	return 0;
-}
-
 /* Delivers the updates the agents owe; then checks that no task whose end was just applied
  * is still in the DNS records (the invariant the churn run relies on: an ended task leaves
  * the answers in the same loop turn as its status update, not 100 ms later). */
 static size_t flush(void)
 {
-	json_t *all = pending;
-	pending = json_object();
+	json_t *all = agent_sim_take();
+	agent_sim_queue(M, all);
+	size_t n = updates_flush(M);
 	const char *id;
 	json_t *ups;
-	json_object_foreach(all, id, ups) {
-		struct m_agent *a = hmap_get(&M->agents, id);
-		if (a && json_array_size(ups))
-			updates_queue(M, a, json_incref(ups), NULL);
-	}
-	size_t n = updates_flush(M);
 	json_object_foreach(all, id, ups) {
 		size_t i;
 		json_t *u;
@@ -209,7 +177,7 @@ static void on_tick(evutil_socket_t fd, short what, void *ctx)
 			churn_next += 1000000 / churn_per_sec;
 		}
 	}
-	if (json_object_size(pending))
+	if (agent_sim_owing())
 		flush();
 	static unsigned n;
 	if (++n % 250 == 0)
@@ -237,7 +205,7 @@ int main(int argc, char **argv)
 	if (rm_new(base, &cfg, &M) < 0 || apps_new(M, &AP) < 0 || rm_start(M) < 0 ||
 	    dns_new(M, &cfg, &D) < 0)
 		return 1;
-	pending = json_object();
+	agent_sim_init();
 	char err[256];
 	for (unsigned i = 0; i < AGENTS; i++) {
 		char id[32], host[32], http[48];
@@ -247,7 +215,7 @@ int main(int argc, char **argv)
 		struct m_agent *a = registry_add_sim_agent(
 			M, id, host, http,
 			"cpus(*):64; mem(*):262144; disk(*):100000; ports(*):[20000-30000]", "",
-			sim_send, NULL, err, sizeof(err));
+			agent_sim_send, NULL, err, sizeof(err));
 		if (!a) {
 			fprintf(stderr, "bench-dns-sim: %s\n", err);
 			return 1;

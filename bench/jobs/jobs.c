@@ -21,26 +21,12 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "base/util.h"
+#include "../common/agent-sim.h"
 #include "jobs/jobs-int.h"
 #include "master/master-int.h"
 
-static json_t *pending; /* {agent id: [update]} */
 static int64_t *spread;  /* ms */
 static size_t nspread, capspread;
-
-static void owe(struct m_agent *a, const char *task, const char *state)
-{
-	char u[37];
-	id_uuid4(u);
-	json_t *mine = json_object_get(pending, a->id);
-	if (!mine) {
-		mine = json_array();
-		json_object_set_new(pending, a->id, mine);
-	}
-	json_array_append_new(mine, json_pack("{s:s, s:s, s:s, s:f}", "task_id", task, "state",
-					      state, "uuid", u, "timestamp",
-					      (double)time_real_usec() / 1e6));
-}
 
 static int sim_send(struct m_agent *a, json_t *rec)
 {
@@ -54,43 +40,11 @@ static int sim_send(struct m_agent *a, json_t *rec)
 			spread = xrealloc(spread, capspread * sizeof(*spread));
 		}
 		spread[nspread++] = (int64_t)(time_real_usec() / 1000) - sched;
-		owe(a, task, "TASK_RUNNING");
-		owe(a, task, "TASK_FINISHED");
+		agent_sim_owe(a, task, "TASK_RUNNING");
+		agent_sim_owe(a, task, "TASK_FINISHED");
 	}
 	json_decref(rec);
 	return 0;
-}
-
-static void flush(struct master *m)
-{
-	json_t *all = pending;
-	pending = json_object();
-	const char *id;
-	json_t *ups;
-	json_object_foreach(all, id, ups) {
-		struct m_agent *a = hmap_get(&m->agents, id);
-		for (size_t at = 0; a && at < json_array_size(ups); at += 256) {
-			json_t *batch = json_array();
-			for (size_t i = at; i < at + 256 && i < json_array_size(ups); i++)
-				json_array_append(batch, json_array_get(ups, i));
-			updates_queue(m, a, batch, NULL);
-		}
-	}
-	json_decref(all);
-	updates_flush(m);
-}
-
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	long kib = 0;
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return kib;
 }
 
 static double cpu_s(void)
@@ -121,7 +75,7 @@ static void on_tick(evutil_socket_t fd, short what, void *ctx)
 	size_t before = nspread;
 	jobs_tick(l->j);
 	uint64_t t1 = time_mono_usec();
-	flush(l->m);
+	agent_sim_flush(l->m);
 	uint64_t t2 = time_mono_usec();
 	if (getenv("BENCH_VERBOSE") && nspread != before)
 		fprintf(stderr, "tick at %" PRId64 ": %zu launched, pass %.1f ms, updates %.1f ms\n",
@@ -152,7 +106,7 @@ int main(int argc, char **argv)
 	struct jobs *j;
 	if (rm_new(base, &cfg, &m) < 0 || jobs_new(m, &j) < 0 || rm_start(m) < 0)
 		return 1;
-	pending = json_object();
+	agent_sim_init();
 	char err[256];
 	for (unsigned i = 0; i < agents; i++) {
 		char id[32], host[32], http[48];
@@ -168,7 +122,7 @@ int main(int argc, char **argv)
 		}
 		a->last_seen_usec = time_mono_usec();
 	}
-	long rss0 = rss_kib();
+	long rss0 = bench_rss_kib();
 	/* every job at the next whole minute, then every minute */
 	int64_t now = (int64_t)(time_real_usec() / 1000);
 	int64_t first = (now / 60000 + 1) * 60000;
@@ -196,7 +150,7 @@ int main(int argc, char **argv)
 	}
 	store_txn_commit(j->store);
 	jobs_changed(j);
-	long rss_jobs = rss_kib();
+	long rss_jobs = bench_rss_kib();
 	/* run from the first minute for MINUTES minutes, plus a few seconds to finish */
 	int64_t wait_ms = first - (int64_t)(time_real_usec() / 1000);
 	struct loop l = { m, j, time_mono_usec() + (uint64_t)(wait_ms + (int64_t)minutes * 60000 - 30000) * 1000, base };
@@ -225,7 +179,7 @@ int main(int argc, char **argv)
 	       nspread ? spread[nspread / 2] : 0, nspread ? spread[nspread * 99 / 100] : 0,
 	       nspread ? spread[nspread - 1] : 0, cpu / (double)minutes,
 	       100.0 * cpu / ((double)minutes * 60.0), rss0 / 1024.0, rss_jobs / 1024.0,
-	       rss_kib() / 1024.0);
+	       bench_rss_kib() / 1024.0);
 	fflush(stdout);
 	char *cmd = xasprintf("rm -rf '%s'", dir);
 	if (system(cmd) != 0)
