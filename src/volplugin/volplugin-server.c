@@ -87,12 +87,15 @@ int volplugin_serve(struct volplugin *vp, struct event_base *base, const char *s
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+	/* Linux gives the socket file the socket inode's mode (less the umask) at bind(), so
+	 * the file never exists with a wider mode than 0600 (a stat() right after bind() sees
+	 * 0600, not the umask's 0755). */
+	if (fchmod(fd, 0600) == -1 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		r = -errno;
 		close(fd);
 		return r;
 	}
-	/* Before listen(): nobody can connect while the mode is still the umask's. */
+	/* Again by path, for kernels that ignore the socket inode's mode. */
 	if (chmod(socket_path, 0600) == -1 || listen(fd, 128) == -1) {
 		r = -errno;
 		close(fd);

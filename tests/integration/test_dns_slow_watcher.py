@@ -5,14 +5,15 @@ import time
 
 import requests
 
-from helpers import app_def, wait_until
+from helpers import app_def, port_range, wait_until
 
 APP = "/slow/" + "w" * 120  # long ids and many ports: big events, the bound is hit sooner
 
 
 def test_watcher_that_never_reads_is_cut_off(cluster):
     m = cluster.master(extra=["--services-watch-buffer", "4096"])
-    cluster.agent()
+    lo, hi = port_range(400)  # 8 instances x 40 ports a cycle: more bytes per turn, cut sooner
+    cluster.agent(resources="cpus(*):4; mem(*):4096; disk(*):10000; ports(*):[%d-%d]" % (lo, hi))
     app = app_def(APP, "exec sleep 300", instances=0,
                   portDefinitions=[{"port": 0} for _ in range(40)])
     assert m.api.post("/v2/apps", app).status_code == 201
@@ -22,11 +23,11 @@ def test_watcher_that_never_reads_is_cut_off(cluster):
     s.connect((host, int(port)))
     s.sendall(("GET /v2/services%s?watch=true HTTP/1.1\r\nHost: x\r\n\r\n" % APP).encode())
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         n = 0
         while "does not read" not in m.stderr_text():
             assert time.monotonic() < deadline, "the watcher was never cut off"
-            n = 2 if n == 0 else 0
+            n = 8 if n == 0 else 0
             r = m.api.put("/v2/apps%s?force=true" % APP, {"instances": n})
             assert r.status_code in (200, 201), r.text
             # The master stays responsive meanwhile: an answer within 2 s (a loaded CI machine).
@@ -34,7 +35,7 @@ def test_watcher_that_never_reads_is_cut_off(cluster):
             assert requests.get(m.url + "/v2/services" + APP, timeout=5).status_code == 200
             assert time.monotonic() - t0 < 2.0
             if n:
-                m.api.wait_running(APP, 2, timeout=30)
+                m.api.wait_running(APP, 8, timeout=60)
             else:
                 wait_until(lambda: not m.api.tasks(APP), 30, what="scaled to 0")
         # Cut off: the connection ends (no terminating chunk) once what was sent is read.
