@@ -228,6 +228,35 @@ static void on_task(void *ctx, const struct rm_task_view *t, const char *framewo
 	dns_services_task(d, t, live && a, a ? resolve4(a->ip) : 0, a ? a->hostname : NULL);
 }
 
+/* ---- the frameworks' names (records/generator.go's frameworkRecords) ---- */
+
+/* <framework>.<domain> A: the address of the framework's hostname (the master's for a
+ * built-in framework), under the owner "fw/<id>" ('/' is never in a task id). Mesos-DNS's
+ * _framework._tcp SRV takes its port from the framework's libprocess PID, which a v1 (HTTP)
+ * framework does not have (/master/state gives no "pid"), so there is none, as there. */
+static void on_framework(void *ctx, const char *id, const char *name, const char *hostname,
+			 bool present)
+{
+	struct dns *d = ctx;
+	if (!d->serving)
+		return;
+	char owner[DNS_NAME_BUF], fw[256], rr[DNS_NAME_BUF];
+	if (!nm(owner, sizeof(owner), "fw/%s", id))
+		return;
+	bool had = dns_zone_drop(&d->zone, owner);
+	uint32_t ip = 0;
+	if (present) {
+		dns_domain_frag(name, fw, sizeof(fw));
+		ip = hostname ? resolve4(*hostname ? hostname : NULL) : d->master_ip;
+		if (fw[0] && ip && nm(rr, sizeof(rr), "%s%s", fw, d->tail))
+			dns_zone_add_a(&d->zone, owner, rr, ip);
+		else
+			ip = 0;
+	}
+	if (had || ip)
+		touch(d);
+}
+
 /* ---- the master's own names ---- */
 
 static void master_records(struct dns *d)
@@ -239,8 +268,6 @@ static void master_records(struct dns *d)
 			nm(name, sizeof(name), "%s%s", names[i], d->tail);
 			dns_zone_add_a(&d->zone, "@master", name, d->master_ip);
 		}
-		nm(name, sizeof(name), "marathon%s", d->tail);
-		dns_zone_add_a(&d->zone, "@master", name, d->master_ip);
 		char target[DNS_NAME_BUF];
 		nm(target, sizeof(target), "leader%s", d->tail);
 		nm(name, sizeof(name), "_leader._tcp%s", d->tail);
@@ -552,6 +579,7 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	if (d->serving)
 		master_records(d);
 	rm_task_listen(m, on_task, d);
+	rm_framework_listen(m, on_framework, d);
 	if (d->serving)
 		log_info("dns", "serving '%s' on %s:%u (udp, tcp)", d->domain, cfg->dns_addr,
 			 (unsigned)d->port);
@@ -573,8 +601,10 @@ void dns_stop(struct dns *d)
 {
 	if (!d)
 		return;
-	if (d->m)
+	if (d->m) {
 		rm_task_listen(d->m, NULL, NULL);
+		rm_framework_listen(d->m, NULL, NULL);
+	}
 	d->m = NULL;
 	dns_server_close(d);
 	dns_fwd_stop(d);
