@@ -273,6 +273,17 @@ async function load() {
     while (next < N) { const i = next++; await api('POST', '/v2/apps', { id: `/load/app-${String(i).padStart(4, '0')}`, cmd: 'sleep 1000', cpus: 0.01, mem: 8, instances: INST }); }
   }));
   log(`created ${N} apps x ${INST} instances in ${Date.now() - t0} ms`);
+  // RUNNING=1 (bench/console with simulated agents): wait until every instance runs.
+  let running = 0;
+  if (process.env.RUNNING === '1') {
+    const r0 = Date.now();
+    await until(`${N * INST} tasks running`, async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      running = (await api('GET', '/v2/apps')).apps.reduce((n, a) => n + a.tasksRunning, 0);
+      return running === N * INST;
+    }, 600000);
+    log(`${running} tasks running after ${Date.now() - r0} ms more`);
+  }
   const cdp = await ctx.newCDPSession(page);
   await cdp.send('Performance.enable');
   const start = Date.now();
@@ -294,7 +305,7 @@ async function load() {
   const pageMs = Date.now() - p0;
   const m = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((x) => [x.name, x.value]));
   await shot('apps-1000');
-  console.log(`LOAD apps=${N} instances=${INST} first_render_ms=${firstRender} page_clock_ms=${Math.round(nav)} rows_rendered=${rows} ` +
+  console.log(`LOAD apps=${N} instances=${INST} tasks_running=${running} first_render_ms=${firstRender} page_clock_ms=${Math.round(nav)} rows_rendered=${rows} ` +
     `(${count}) filter_ms=${filterMs} next_page_ms=${pageMs} js_heap_used_mb=${(m.JSHeapUsedSize / 1048576).toFixed(1)} ` +
     `js_heap_total_mb=${(m.JSHeapTotalSize / 1048576).toFixed(1)} dom_nodes=${m.Nodes}`);
   if (rows > 60) throw new Error(`rendered ${rows} rows: the list is not paged`);
