@@ -65,7 +65,7 @@ static uint32_t resolve4(const char *host)
 	return ip;
 }
 
-static void touch(struct dns *d)
+void dns_touch(struct dns *d)
 {
 	d->serial = (uint32_t)(time_real_usec() / 1000000);
 }
@@ -221,40 +221,11 @@ static void on_task(void *ctx, const struct rm_task_view *t, const char *framewo
 		if (live)
 			task_records(d, t, framework);
 		if (had || live)
-			touch(d);
+			dns_touch(d);
 	}
 	struct m_agent *a = live && t->agent_id && *t->agent_id ? rm_agent_get(d->m, t->agent_id)
 							       : NULL;
 	dns_services_task(d, t, live && a, a ? resolve4(a->ip) : 0, a ? a->hostname : NULL);
-}
-
-/* ---- the frameworks' names (records/generator.go's frameworkRecords) ---- */
-
-/* <framework>.<domain> A: the address of the framework's hostname (the master's for a
- * built-in framework), under the owner "fw/<id>" ('/' is never in a task id). Mesos-DNS's
- * _framework._tcp SRV takes its port from the framework's libprocess PID, which a v1 (HTTP)
- * framework does not have (/master/state gives no "pid"), so there is none, as there. */
-static void on_framework(void *ctx, const char *id, const char *name, const char *hostname,
-			 bool present)
-{
-	struct dns *d = ctx;
-	if (!d->serving)
-		return;
-	char owner[DNS_NAME_BUF], fw[256], rr[DNS_NAME_BUF];
-	if (!nm(owner, sizeof(owner), "fw/%s", id))
-		return;
-	bool had = dns_zone_drop(&d->zone, owner);
-	uint32_t ip = 0;
-	if (present) {
-		dns_domain_frag(name, fw, sizeof(fw));
-		ip = hostname ? resolve4(*hostname ? hostname : NULL) : d->master_ip;
-		if (fw[0] && ip && nm(rr, sizeof(rr), "%s%s", fw, d->tail))
-			dns_zone_add_a(&d->zone, owner, rr, ip);
-		else
-			ip = 0;
-	}
-	if (had || ip)
-		touch(d);
 }
 
 /* ---- the master's own names ---- */
@@ -532,10 +503,11 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	nm(d->soa_rname, sizeof(d->soa_rname), "root.ns1%s", d->tail);
 	d->ttl = cfg->dns_ttl_sec > 0 ? (uint32_t)cfg->dns_ttl_sec : 60;
 	d->rng = time_real_usec() | 1;
-	touch(d);
+	dns_touch(d);
 	dns_zone_init(&d->zone);
 	hmap_init(&d->services);
 	hmap_init(&d->task_app);
+	hmap_init(&d->fw_want);
 	if (dns_services_start(d, cfg->svc_watch_buffer) < 0) {
 		dns_free(d);
 		return -EINVAL;
@@ -579,7 +551,7 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	if (d->serving)
 		master_records(d);
 	rm_task_listen(m, on_task, d);
-	rm_framework_listen(m, on_framework, d);
+	rm_framework_listen(m, dns_fw_on_framework, d);
 	if (d->serving)
 		log_info("dns", "serving '%s' on %s:%u (udp, tcp)", d->domain, cfg->dns_addr,
 			 (unsigned)d->port);
@@ -608,6 +580,7 @@ void dns_stop(struct dns *d)
 	d->m = NULL;
 	dns_server_close(d);
 	dns_fwd_stop(d);
+	dns_fw_stop(d);
 	dns_services_close_all(d);
 }
 

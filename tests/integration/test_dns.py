@@ -284,6 +284,15 @@ def test_framework_names(cluster):
     fw3 = Framework(m.url, name="nohost")
     fw3.subscribe()
     assert dig.status("nohost.mesos", "A") == "NXDOMAIN"
+    # A hostname that does not resolve: no name, and its lookup (asynchronous) holds nothing.
+    fw4 = Framework(m.url, name="badhost")
+    fw4.info["hostname"] = "no-such-host.invalid"
+    fw4.subscribe()
+    t0 = time.monotonic()
+    assert requests.get(m.url + "/v2/info", timeout=10).status_code == 200
+    assert dig.status("leader.mesos", "A") == "NOERROR"
+    assert time.monotonic() - t0 < 2
+    assert dig.status("badhost.mesos", "A") == "NXDOMAIN"
     # UPDATE_FRAMEWORK moves it (Mesos answers 200 to it).
     info = dict(fw.info, id={"value": fw.id}, hostname="127.0.0.3")
     r = fw.call({"type": "UPDATE_FRAMEWORK", "update_framework": {"framework_info": info}})
@@ -298,6 +307,8 @@ def test_framework_names(cluster):
     assert fw2.teardown().status_code == 202
     assert wait_until(lambda: dig.status("web.sched.mesos", "A") == "NXDOMAIN", 5)
     fw3.teardown()
+    fw4.teardown()
+    assert dig.status("badhost.mesos", "A") == "NXDOMAIN"
 
 
 def start_nsd(cluster, zone, records):
