@@ -8,7 +8,7 @@
 //                                started with --http_credentials: the login form)
 // SCREENSHOT_DIR: where each page's screenshot goes. Exit 0 when every check passed.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -111,6 +111,11 @@ async function flows() {
   const n0 = lastLine(first);
   const later = await until('new log lines', async () => { const t = await page.textContent('#log'); return lastLine(t) > n0 + 3 && t; });
   log(`followed stdout live: line ${n0} -> line ${lastLine(later)}`);
+  // Download the whole file (not only the tail on screen).
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: T }), page.click('button:has-text("Download")')]);
+  const body = readFileSync(await dl.path(), 'utf8');
+  if (!body.includes('line 0\n') || lastLine(body) < lastLine(later)) throw new Error(`download ${dl.suggestedFilename()} lacks lines: ${body.slice(0, 200)}`);
+  log(`downloaded ${dl.suggestedFilename()}: lines 0 to ${lastLine(body)}`);
   await shot('sandbox-log');
   await go(`#/task/${encodeURIComponent(await page.textContent('#sandbox-task'))}?path=`);
   await page.waitForSelector('#files tbody tr', { timeout: T });
@@ -201,6 +206,31 @@ async function flows() {
   await page.click('#versions li:last-child button');
   await until('/ui-web back to its first version', async () => (await page.textContent('#app-instances')).startsWith('1 running / 1 wanted'));
   log(`rolled /ui-web back to the oldest of its ${nv} versions: 1 instance`);
+
+  // Restart: the task is replaced by a new one, still 1 running.
+  const taskRows = async () => page.$$eval('#tasks tbody tr[data-task]', (rs) => rs.map((r) => [r.dataset.task, r.textContent]));
+  await until('1 task row', async () => (await taskRows()).length === 1);
+  const before = (await taskRows())[0][0];
+  await page.click('button:has-text("Restart")');
+  await until('restarted: a new task running', async () => {
+    const rows = await taskRows(); return rows.length === 1 && rows[0][0] !== before && rows[0][1].includes('TASK_RUNNING');
+  }, 60000);
+  log('restarted: task', before, '->', (await taskRows())[0][0]);
+  // Kill & scale: at 2 instances, kill one and scale down; the other stays.
+  await page.fill('#scale-n', '2');
+  await page.click('#scale');
+  await until('2 running', async () => (await page.textContent('#app-instances')).startsWith('2 running / 2 wanted'));
+  await until('2 task rows', async () => (await taskRows()).length === 2);
+  const [victim2, kept] = (await taskRows()).map(([tid]) => tid);
+  await page.click(`#tasks tbody tr[data-task="${victim2}"] button:has-text("Kill & scale")`);
+  await until('killed and scaled to 1', async () => (await page.textContent('#app-instances')).startsWith('1 running / 1 wanted') &&
+    (await taskRows()).map(([tid]) => tid).join() === kept);
+  log('kill & scale: killed', victim2, '— 1 wanted, kept', kept);
+  // Suspend: 0 wanted, no task left, the status says so.
+  await page.click('button:has-text("Suspend")');
+  await until('suspended', async () => (await page.textContent('#app-instances')).startsWith('0 running / 0 wanted') &&
+    (await page.textContent('main h1')).includes('suspended') && (await taskRows()).length === 0);
+  log('suspended /ui-web');
 
   // Jobs: a scheduled job and a dependent one; next run, the graph's edge, Run now, counters.
   await api('POST', '/v1/scheduler/iso8601', { name: 'ui-nightly', command: 'echo nightly', schedule: 'R/2030-01-01T02:30:00Z/P1D', cpus: 0.01, mem: 16 });
