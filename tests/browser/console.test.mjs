@@ -93,7 +93,20 @@ async function flows() {
     return ids.length === 3 && !ids.some(([id]) => id === victim) && ids.every(([, t]) => t.includes('TASK_RUNNING'));
   });
   log('killed', victim, '— replaced');
+  // A role with a weight and a quota (operator API), shown on the cluster page.
+  await api('POST', '/api/v1', { type: 'UPDATE_WEIGHTS', update_weights: { weight_infos: [{ role: 'ui-role', weight: 2.5 }] } });
+  await api('POST', '/api/v1', { type: 'UPDATE_QUOTA', update_quota: { force: true, quota_configs: [{ role: 'ui-role', guarantees: { cpus: { value: 1 } }, limits: { mem: { value: 512 } } }] } });
   await go('#/cluster');
+  const roleRow = await until('the role ui-role with its weight and quota', async () => {
+    const rows = await page.$$eval('#roles tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent.trim())));
+    const r = rows.find((x) => x[0] === 'ui-role'); return r && r[1] === '2.50' && r[2] === 'cpus 1, mem ≤ 512' && r;
+  });
+  log('role row:', JSON.stringify(roleRow));
+  const fwRow = await until('the marathon framework with its 3 tasks', async () => {
+    const rows = await page.$$eval('#frameworks tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent.trim())));
+    const r = rows.find((x) => x[0] === 'marathon'); return r && r[2] === '3' && /\(\d+(\.\d+)? ?%\)/.test(r[3]) && r;
+  });
+  log('framework row:', JSON.stringify(fwRow));
   await until('the cluster page counts 3 tasks', async () => (await page.textContent('#agents tbody tr td:last-child')).trim() === '3');
   await until('the last-hour plots', async () => (await page.$$('#plots svg polyline')).length === 5);
   const plotText = await page.getAttribute('#plots svg', 'aria-label');
