@@ -171,6 +171,20 @@ async function flows() {
   await api('POST', '/v2/apps', { id: '/ui-elsewhere', cmd: 'sleep 1000', cpus: 0.01, mem: 16, instances: 1 });
   await until('the new app in the list', async () => (await page.$('#apps tbody tr[data-app="/ui-elsewhere"]')) !== null, 8000);
   log(`an app created through the API appeared in the list after ${Date.now() - t0} ms`);
+  // No polling faster than every 2 s: while events flow (the app scaled every 300 ms for
+  // 6 s), the page fetches no API resource more than 4 times (a leading fetch, then one
+  // per 2 s).
+  const seen = {};
+  const onReq = (r) => { const u = new URL(r.url()); if (u.pathname !== '/v2/events' && !u.pathname.startsWith('/ui')) seen[u.pathname] = (seen[u.pathname] || 0) + 1; };
+  page.on('request', onReq);
+  for (let i = 0; i < 20; i++) {
+    await api('PUT', '/v2/apps/ui-elsewhere?force=true', { instances: i % 2 ? 1 : 2 });
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  page.off('request', onReq);
+  const worst = Object.entries(seen).sort((a, b) => b[1] - a[1])[0];
+  log('API requests while 20 scale changes flowed for 6 s:', JSON.stringify(seen));
+  if (!worst || worst[1] > 4) throw new Error(`polling faster than every 2 s: ${JSON.stringify(seen)}`);
   await shot('apps');
   await go('#/events');
   await page.waitForSelector('main table tbody tr', { timeout: T });
