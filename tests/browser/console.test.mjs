@@ -276,6 +276,21 @@ async function flows() {
   log('jobs: run now ran ui-nightly, then ui-report');
   await shot('jobs');
 
+  // Cancel a deployment (stop tracking): it goes, and the app keeps what it has.
+  await api('POST', '/v2/apps', { id: '/ui-cancel', cmd: 'sleep 1000', cpus: 0.01, mem: 16, instances: 1, constraints: [['rack', 'CLUSTER', 'nope']] });
+  await go('#/deployments');
+  const drow = '#deployments [data-deployment]:has-text("/ui-cancel")';
+  await page.waitForSelector(drow, { timeout: T });
+  const steps = await page.textContent(`${drow} ol`);
+  await page.click(`${drow} button:has-text("Cancel")`);
+  await page.click('dialog button[type=submit]');
+  await until('the deployment no longer tracked', async () => !(await api('GET', '/v2/deployments')).some((d) => (d.affectedApps || []).includes('/ui-cancel')));
+  await page.waitForSelector(`${drow}`, { state: 'detached', timeout: T });
+  const left = (await api('GET', '/v2/apps/ui-cancel')).app;
+  if (left.instances !== 1 || !(left.constraints || []).length) throw new Error(`cancel changed the app: ${JSON.stringify(left)}`);
+  log(`cancelled the deployment of /ui-cancel (steps: ${steps.trim()}); the app stays, 1 wanted`);
+  await api('DELETE', '/v2/apps/ui-cancel?force=true');
+
   // Keyboard: the first Tab reaches the skip link; phone width: nothing wider than the screen.
   await page.goto(`${BASE}/#/apps`);
   await page.reload();
