@@ -380,6 +380,25 @@ def test_forwarding_over_tcp_and_truncation(cluster):
         # A name NSD does not have: its NXDOMAIN comes back over both.
         assert dig.status("nope.ext", "A") == "NXDOMAIN"
         assert dig.status("nope.ext", "A", "+tcp") == "NXDOMAIN"
+        # TCP clients that leave before the answer: their forwards are dropped, nothing else.
+        q = struct.pack(">HHHHHH", 9, 0x100, 1, 0, 0, 0) + b"\3big\3ext\0\0\1\0\1"
+        for _ in range(30):
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            c.sendall(struct.pack(">H", len(q)) + q)
+            c.close()
+        # One that stays gets the whole answer on its connection, with its id.
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        c.sendall(struct.pack(">H", len(q)) + q)
+        buf = b""
+        while len(buf) < 2 or len(buf) < 2 + struct.unpack(">H", buf[:2])[0]:
+            chunk = c.recv(65536)
+            assert chunk, "connection closed before the answer"
+            buf += chunk
+        c.close()
+        ans = buf[2:]
+        assert struct.unpack(">H", ans[:2])[0] == 9
+        assert struct.unpack(">H", ans[6:8])[0] == 300  # ANCOUNT
+        assert dig.a("small.ext") == ["10.9.9.9"]
         # Many TCP clients at once, each forwarded on its own connection.
         procs = [subprocess.Popen(["dig", "@127.0.0.1", "-p", str(port), "+tcp", "+short",
                                    "+time=5", "big.ext", "A"], stdout=subprocess.PIPE,
