@@ -13,6 +13,8 @@ test_pkgs+=(chromium nodejs)
 command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 # berth lb's tests and bench drive a real HAProxy.
 test_pkgs+=(haproxy)
+# The DNS forwarding test's upstream, and bench/dns's yardstick.
+test_pkgs+=(nsd)
 # scripts/fuzz.sh: libFuzzer with ASan and UBSan.
 test_pkgs+=(clang libclang-rt-14-dev)
 

@@ -11,6 +11,8 @@
 #define DNS_MAX_RESOLVERS 4
 
 struct dns_tcp;
+struct dns_fw_lookup;
+struct evdns_base;
 
 struct dns {
 	struct master *m;
@@ -44,6 +46,11 @@ struct dns {
 	size_t watch_max_pending; /* --services-watch-buffer */
 	bool stale;             /* the store unreachable: endpoints are the last known */
 	struct event *health_ev; /* checks rm_store_healthy every second */
+	/* dns-fw.c: the frameworks' names */
+	struct hmap fw_want;    /* "fw/<id>" -> "<fragment>\n<hostname>" being resolved */
+	struct dns_fw_lookup *lookups; /* in flight */
+	unsigned nlookups;
+	struct evdns_base *evdns; /* made at the first hostname to resolve */
 };
 
 /* dns-server.c */
@@ -74,6 +81,14 @@ int dns_services_start(struct dns *d, const char *max_pending);
 void dns_services_close_all(struct dns *d);
 void dns_services_free(struct dns *d);
 
+/* dns-fw.c: the rm_framework_listen listener (<framework>.<domain> A records). */
+void dns_fw_on_framework(void *ctx, const char *id, const char *name, const char *hostname,
+			 bool present);
+/* Cancels the lookups in flight and frees what dns-fw.c holds. Idempotent. */
+void dns_fw_stop(struct dns *d);
+
+/* dns.c: the SOA serial follows a change of the records. */
+void dns_touch(struct dns *d);
 /* dns.c: the connected agents' addresses (slave.<domain>), at most cap, no duplicates. */
 size_t dns_slave_ips(struct dns *d, uint32_t *out, size_t cap);
 

@@ -65,7 +65,7 @@ static uint32_t resolve4(const char *host)
 	return ip;
 }
 
-static void touch(struct dns *d)
+void dns_touch(struct dns *d)
 {
 	d->serial = (uint32_t)(time_real_usec() / 1000000);
 }
@@ -221,7 +221,7 @@ static void on_task(void *ctx, const struct rm_task_view *t, const char *framewo
 		if (live)
 			task_records(d, t, framework);
 		if (had || live)
-			touch(d);
+			dns_touch(d);
 	}
 	struct m_agent *a = live && t->agent_id && *t->agent_id ? rm_agent_get(d->m, t->agent_id)
 							       : NULL;
@@ -239,8 +239,6 @@ static void master_records(struct dns *d)
 			nm(name, sizeof(name), "%s%s", names[i], d->tail);
 			dns_zone_add_a(&d->zone, "@master", name, d->master_ip);
 		}
-		nm(name, sizeof(name), "marathon%s", d->tail);
-		dns_zone_add_a(&d->zone, "@master", name, d->master_ip);
 		char target[DNS_NAME_BUF];
 		nm(target, sizeof(target), "leader%s", d->tail);
 		nm(name, sizeof(name), "_leader._tcp%s", d->tail);
@@ -505,10 +503,11 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	nm(d->soa_rname, sizeof(d->soa_rname), "root.ns1%s", d->tail);
 	d->ttl = cfg->dns_ttl_sec > 0 ? (uint32_t)cfg->dns_ttl_sec : 60;
 	d->rng = time_real_usec() | 1;
-	touch(d);
+	dns_touch(d);
 	dns_zone_init(&d->zone);
 	hmap_init(&d->services);
 	hmap_init(&d->task_app);
+	hmap_init(&d->fw_want);
 	if (dns_services_start(d, cfg->svc_watch_buffer) < 0) {
 		dns_free(d);
 		return -EINVAL;
@@ -552,6 +551,7 @@ int dns_new(struct master *m, const struct master_config *cfg, struct dns **out)
 	if (d->serving)
 		master_records(d);
 	rm_task_listen(m, on_task, d);
+	rm_framework_listen(m, dns_fw_on_framework, d);
 	if (d->serving)
 		log_info("dns", "serving '%s' on %s:%u (udp, tcp)", d->domain, cfg->dns_addr,
 			 (unsigned)d->port);
@@ -573,11 +573,14 @@ void dns_stop(struct dns *d)
 {
 	if (!d)
 		return;
-	if (d->m)
+	if (d->m) {
 		rm_task_listen(d->m, NULL, NULL);
+		rm_framework_listen(d->m, NULL, NULL);
+	}
 	d->m = NULL;
 	dns_server_close(d);
 	dns_fwd_stop(d);
+	dns_fw_stop(d);
 	dns_services_close_all(d);
 }
 

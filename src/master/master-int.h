@@ -76,6 +76,9 @@ struct master {
 	/* The task listener (rm_task_listen; operator-stream.c calls it). */
 	rm_task_listener_fn task_listener;
 	void *task_listener_ctx;
+	/* The framework listener (rm_framework_listen; operator-stream.c calls it). */
+	rm_framework_listener_fn fw_listener;
+	void *fw_listener_ctx;
 	/* Agents' status-update batches waiting for the group commit at the end of this
 	 * event-loop iteration (updates.c). */
 	struct m_update_batch *ub;

@@ -421,9 +421,36 @@ void operator_event_agent_removed(struct master *m, const struct m_agent *a)
 
 /* ---- frameworks ---- */
 
+/* ---- the framework listener (rm_framework_listen) ---- */
+
+static void tell_fw_listener(struct master *m, const struct fw_framework *fw, bool present)
+{
+	if (!m->fw_listener)
+		return;
+	const char *name = json_string_value(json_object_get(fw->info, "name"));
+	const char *host = json_string_value(json_object_get(fw->info, "hostname"));
+	m->fw_listener(m->fw_listener_ctx, fw->id, present ? (name ? name : "") : NULL,
+		       present ? (host ? host : "") : NULL, present);
+}
+
+void rm_framework_listen(struct master *m, rm_framework_listener_fn fn, void *ctx)
+{
+	m->fw_listener = fn;
+	m->fw_listener_ctx = ctx;
+	if (!fn)
+		return;
+	for (size_t c = 0; c < m->nclients; c++)
+		fn(ctx, m->clients[c]->id, m->clients[c]->name, NULL, true);
+	const char *k;
+	void *v;
+	for (size_t i = 0; m->fw && hmap_next(&m->fw->fws, &i, &k, &v);)
+		tell_fw_listener(m, v, true);
+}
+
 void operator_event_framework_subscribed(struct master *m, const struct fw_framework *fw,
 					 bool is_new)
 {
+	tell_fw_listener(m, fw, true);
 	if (!anyone(m))
 		return;
 	const char *type = is_new ? "FRAMEWORK_ADDED" : "FRAMEWORK_UPDATED";
@@ -437,6 +464,7 @@ void operator_event_framework_updated(struct master *m, const struct fw_framewor
 
 void operator_event_framework_removed(struct master *m, const struct fw_framework *fw)
 {
+	tell_fw_listener(m, fw, false);
 	if (!anyone(m))
 		return;
 	json_t *info = fw->info ? json_deep_copy(fw->info) : json_object();

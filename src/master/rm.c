@@ -212,6 +212,8 @@ struct rm_client *rm_framework_add(struct master *m, const char *id, const char 
 	c->ops = ops;
 	c->ctx = ctx;
 	m->clients[m->nclients++] = c;
+	if (m->fw_listener)
+		m->fw_listener(m->fw_listener_ctx, c->id, c->name, NULL, true);
 	return c;
 }
 

@@ -284,6 +284,18 @@ typedef void (*rm_task_listener_fn)(void *ctx, const struct rm_task_view *t,
 				    const char *framework, const char *state);
 void rm_task_listen(struct master *m, rm_task_listener_fn fn, void *ctx);
 
+/* A framework listener (the DNS module's <framework>.<domain> names): told of every
+ * framework the master knows, as /master/state lists them. present true: id subscribed,
+ * re-subscribed or changed its FrameworkInfo (name and hostname as they are now); false: id
+ * was removed (name and hostname NULL). hostname is FrameworkInfo.hostname ("" when it gave
+ * none) for an external framework, NULL for a built-in one (it runs in the master). There
+ * is no libprocess PID: v1 frameworks have none, as /master/state shows (no "pid").
+ * Everything is borrowed for the call. One listener per master; fn NULL removes it.
+ * Registering calls fn at once for every framework known. */
+typedef void (*rm_framework_listener_fn)(void *ctx, const char *id, const char *name,
+					 const char *hostname, bool present);
+void rm_framework_listen(struct master *m, rm_framework_listener_fn fn, void *ctx);
+
 /* ---- metrics ---- */
 
 /* Counters a framework reports into (the master's metrics registry; no-ops before

@@ -8,7 +8,7 @@
 //                                started with --http_credentials: the login form)
 // SCREENSHOT_DIR: where each page's screenshot goes. Exit 0 when every check passed.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -93,7 +93,20 @@ async function flows() {
     return ids.length === 3 && !ids.some(([id]) => id === victim) && ids.every(([, t]) => t.includes('TASK_RUNNING'));
   });
   log('killed', victim, '— replaced');
+  // A role with a weight and a quota (operator API), shown on the cluster page.
+  await api('POST', '/api/v1', { type: 'UPDATE_WEIGHTS', update_weights: { weight_infos: [{ role: 'ui-role', weight: 2.5 }] } });
+  await api('POST', '/api/v1', { type: 'UPDATE_QUOTA', update_quota: { force: true, quota_configs: [{ role: 'ui-role', guarantees: { cpus: { value: 1 } }, limits: { mem: { value: 512 } } }] } });
   await go('#/cluster');
+  const roleRow = await until('the role ui-role with its weight and quota', async () => {
+    const rows = await page.$$eval('#roles tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent.trim())));
+    const r = rows.find((x) => x[0] === 'ui-role'); return r && r[1] === '2.50' && r[2] === 'cpus 1, mem ≤ 512' && r;
+  });
+  log('role row:', JSON.stringify(roleRow));
+  const fwRow = await until('the marathon framework with its 3 tasks', async () => {
+    const rows = await page.$$eval('#frameworks tbody tr', (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent.trim())));
+    const r = rows.find((x) => x[0] === 'marathon'); return r && r[2] === '3' && /\(\d+(\.\d+)? ?%\)/.test(r[3]) && r;
+  });
+  log('framework row:', JSON.stringify(fwRow));
   await until('the cluster page counts 3 tasks', async () => (await page.textContent('#agents tbody tr td:last-child')).trim() === '3');
   await until('the last-hour plots', async () => (await page.$$('#plots svg polyline')).length === 5);
   const plotText = await page.getAttribute('#plots svg', 'aria-label');
@@ -111,6 +124,11 @@ async function flows() {
   const n0 = lastLine(first);
   const later = await until('new log lines', async () => { const t = await page.textContent('#log'); return lastLine(t) > n0 + 3 && t; });
   log(`followed stdout live: line ${n0} -> line ${lastLine(later)}`);
+  // Download the whole file (not only the tail on screen).
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: T }), page.click('button:has-text("Download")')]);
+  const body = readFileSync(await dl.path(), 'utf8');
+  if (!body.includes('line 0\n') || lastLine(body) < lastLine(later)) throw new Error(`download ${dl.suggestedFilename()} lacks lines: ${body.slice(0, 200)}`);
+  log(`downloaded ${dl.suggestedFilename()}: lines 0 to ${lastLine(body)}`);
   await shot('sandbox-log');
   await go(`#/task/${encodeURIComponent(await page.textContent('#sandbox-task'))}?path=`);
   await page.waitForSelector('#files tbody tr', { timeout: T });
@@ -153,6 +171,20 @@ async function flows() {
   await api('POST', '/v2/apps', { id: '/ui-elsewhere', cmd: 'sleep 1000', cpus: 0.01, mem: 16, instances: 1 });
   await until('the new app in the list', async () => (await page.$('#apps tbody tr[data-app="/ui-elsewhere"]')) !== null, 8000);
   log(`an app created through the API appeared in the list after ${Date.now() - t0} ms`);
+  // No polling faster than every 2 s: while events flow (the app scaled every 300 ms for
+  // 6 s), the page fetches no API resource more than 4 times (a leading fetch, then one
+  // per 2 s).
+  const seen = {};
+  const onReq = (r) => { const u = new URL(r.url()); if (u.pathname !== '/v2/events' && !u.pathname.startsWith('/ui')) seen[u.pathname] = (seen[u.pathname] || 0) + 1; };
+  page.on('request', onReq);
+  for (let i = 0; i < 20; i++) {
+    await api('PUT', '/v2/apps/ui-elsewhere?force=true', { instances: i % 2 ? 1 : 2 });
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  page.off('request', onReq);
+  const worst = Object.entries(seen).sort((a, b) => b[1] - a[1])[0];
+  log('API requests while 20 scale changes flowed for 6 s:', JSON.stringify(seen));
+  if (!worst || worst[1] > 4) throw new Error(`polling faster than every 2 s: ${JSON.stringify(seen)}`);
   await shot('apps');
   await go('#/events');
   await page.waitForSelector('main table tbody tr', { timeout: T });
@@ -202,6 +234,31 @@ async function flows() {
   await until('/ui-web back to its first version', async () => (await page.textContent('#app-instances')).startsWith('1 running / 1 wanted'));
   log(`rolled /ui-web back to the oldest of its ${nv} versions: 1 instance`);
 
+  // Restart: the task is replaced by a new one, still 1 running.
+  const taskRows = async () => page.$$eval('#tasks tbody tr[data-task]', (rs) => rs.map((r) => [r.dataset.task, r.textContent]));
+  await until('1 task row', async () => (await taskRows()).length === 1);
+  const before = (await taskRows())[0][0];
+  await page.click('button:has-text("Restart")');
+  await until('restarted: a new task running', async () => {
+    const rows = await taskRows(); return rows.length === 1 && rows[0][0] !== before && rows[0][1].includes('TASK_RUNNING');
+  }, 60000);
+  log('restarted: task', before, '->', (await taskRows())[0][0]);
+  // Kill & scale: at 2 instances, kill one and scale down; the other stays.
+  await page.fill('#scale-n', '2');
+  await page.click('#scale');
+  await until('2 running', async () => (await page.textContent('#app-instances')).startsWith('2 running / 2 wanted'));
+  await until('2 task rows', async () => (await taskRows()).length === 2);
+  const [victim2, kept] = (await taskRows()).map(([tid]) => tid);
+  await page.click(`#tasks tbody tr[data-task="${victim2}"] button:has-text("Kill & scale")`);
+  await until('killed and scaled to 1', async () => (await page.textContent('#app-instances')).startsWith('1 running / 1 wanted') &&
+    (await taskRows()).map(([tid]) => tid).join() === kept);
+  log('kill & scale: killed', victim2, '— 1 wanted, kept', kept);
+  // Suspend: 0 wanted, no task left, the status says so.
+  await page.click('button:has-text("Suspend")');
+  await until('suspended', async () => (await page.textContent('#app-instances')).startsWith('0 running / 0 wanted') &&
+    (await page.textContent('main h1')).includes('suspended') && (await taskRows()).length === 0);
+  log('suspended /ui-web');
+
   // Jobs: a scheduled job and a dependent one; next run, the graph's edge, Run now, counters.
   await api('POST', '/v1/scheduler/iso8601', { name: 'ui-nightly', command: 'echo nightly', schedule: 'R/2030-01-01T02:30:00Z/P1D', cpus: 0.01, mem: 16 });
   await api('POST', '/v1/scheduler/dependency', { name: 'ui-report', command: 'echo report', parents: ['ui-nightly'], cpus: 0.01, mem: 16 });
@@ -218,6 +275,21 @@ async function flows() {
   await until('its child ui-report ran after it: 1 success', () => counted('ui-report'), 60000);
   log('jobs: run now ran ui-nightly, then ui-report');
   await shot('jobs');
+
+  // Cancel a deployment (stop tracking): it goes, and the app keeps what it has.
+  await api('POST', '/v2/apps', { id: '/ui-cancel', cmd: 'sleep 1000', cpus: 0.01, mem: 16, instances: 1, constraints: [['rack', 'CLUSTER', 'nope']] });
+  await go('#/deployments');
+  const drow = '#deployments [data-deployment]:has-text("/ui-cancel")';
+  await page.waitForSelector(drow, { timeout: T });
+  const steps = await page.textContent(`${drow} ol`);
+  await page.click(`${drow} button:has-text("Cancel")`);
+  await page.click('dialog button[type=submit]');
+  await until('the deployment no longer tracked', async () => !(await api('GET', '/v2/deployments')).some((d) => (d.affectedApps || []).includes('/ui-cancel')));
+  await page.waitForSelector(`${drow}`, { state: 'detached', timeout: T });
+  const left = (await api('GET', '/v2/apps/ui-cancel')).app;
+  if (left.instances !== 1 || !(left.constraints || []).length) throw new Error(`cancel changed the app: ${JSON.stringify(left)}`);
+  log(`cancelled the deployment of /ui-cancel (steps: ${steps.trim()}); the app stays, 1 wanted`);
+  await api('DELETE', '/v2/apps/ui-cancel?force=true');
 
   // Keyboard: the first Tab reaches the skip link; phone width: nothing wider than the screen.
   await page.goto(`${BASE}/#/apps`);
@@ -273,6 +345,17 @@ async function load() {
     while (next < N) { const i = next++; await api('POST', '/v2/apps', { id: `/load/app-${String(i).padStart(4, '0')}`, cmd: 'sleep 1000', cpus: 0.01, mem: 8, instances: INST }); }
   }));
   log(`created ${N} apps x ${INST} instances in ${Date.now() - t0} ms`);
+  // RUNNING=1 (bench/console with simulated agents): wait until every instance runs.
+  let running = 0;
+  if (process.env.RUNNING === '1') {
+    const r0 = Date.now();
+    await until(`${N * INST} tasks running`, async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      running = (await api('GET', '/v2/apps')).apps.reduce((n, a) => n + a.tasksRunning, 0);
+      return running === N * INST;
+    }, 600000);
+    log(`${running} tasks running after ${Date.now() - r0} ms more`);
+  }
   const cdp = await ctx.newCDPSession(page);
   await cdp.send('Performance.enable');
   const start = Date.now();
@@ -294,7 +377,7 @@ async function load() {
   const pageMs = Date.now() - p0;
   const m = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((x) => [x.name, x.value]));
   await shot('apps-1000');
-  console.log(`LOAD apps=${N} instances=${INST} first_render_ms=${firstRender} page_clock_ms=${Math.round(nav)} rows_rendered=${rows} ` +
+  console.log(`LOAD apps=${N} instances=${INST} tasks_running=${running} first_render_ms=${firstRender} page_clock_ms=${Math.round(nav)} rows_rendered=${rows} ` +
     `(${count}) filter_ms=${filterMs} next_page_ms=${pageMs} js_heap_used_mb=${(m.JSHeapUsedSize / 1048576).toFixed(1)} ` +
     `js_heap_total_mb=${(m.JSHeapTotalSize / 1048576).toFixed(1)} dom_nodes=${m.Nodes}`);
   if (rows > 60) throw new Error(`rendered ${rows} rows: the list is not paged`);

@@ -254,6 +254,163 @@ def test_v1_framework_task(cluster):
     fw.teardown()
 
 
+def test_framework_names(cluster):
+    """<framework>.<domain> A (records/generator.go's frameworkRecords): the address of
+    FrameworkInfo.hostname; the built-in frameworks' the master's. A v1 framework has no
+    libprocess PID (no "pid" in /master/state), so no _framework._tcp SRV, as Mesos-DNS."""
+    m, a, dig = start(cluster)
+    assert dig.a("marathon.mesos") == ["127.0.0.1"]
+    # The jobs framework registers with its first job: then chronos.<domain> too.
+    assert dig.status("chronos.mesos", "A") == "NXDOMAIN"
+    r = requests.post(m.url + "/v1/scheduler/iso8601", json={
+        "name": "dnsjob", "command": "true", "schedule": "R/2030-01-01T00:00:00Z/P1D",
+        "cpus": 0.01, "mem": 16}, timeout=10)
+    assert r.status_code in (200, 204), r.text
+    assert wait_until(lambda: dig.a("chronos.mesos") == ["127.0.0.1"], 5)
+    fw = Framework(m.url, name="Web.Sched")
+    fw.info["hostname"] = "127.0.0.2"
+    fw.subscribe()
+    assert "pid" not in [f for f in m.api.get("/master/state").json()["frameworks"]
+                         if f["name"] == "Web.Sched"][0]
+    assert wait_until(lambda: dig.a("web.sched.mesos") == ["127.0.0.2"], 5)
+    assert dig.status("_framework._tcp.web.sched.mesos", "SRV") == "NOERROR"
+    assert dig.srv("_framework._tcp.web.sched.mesos") == []
+    # A second framework of the same name adds its address; a name resolves like Mesos-DNS's
+    # hostToIP4 (localhost: 127.0.0.1); one without a hostname has no name.
+    fw2 = Framework(m.url, name="web.sched")
+    fw2.info["hostname"] = "localhost"
+    fw2.subscribe()
+    assert wait_until(lambda: dig.a("web.sched.mesos") == ["127.0.0.1", "127.0.0.2"], 5)
+    fw3 = Framework(m.url, name="nohost")
+    fw3.subscribe()
+    assert dig.status("nohost.mesos", "A") == "NXDOMAIN"
+    # A hostname that does not resolve: no name, and its lookup (asynchronous) holds nothing.
+    fw4 = Framework(m.url, name="badhost")
+    fw4.info["hostname"] = "no-such-host.invalid"
+    fw4.subscribe()
+    t0 = time.monotonic()
+    assert requests.get(m.url + "/v2/info", timeout=10).status_code == 200
+    assert dig.status("leader.mesos", "A") == "NOERROR"
+    assert time.monotonic() - t0 < 2
+    assert dig.status("badhost.mesos", "A") == "NXDOMAIN"
+    # UPDATE_FRAMEWORK moves it (Mesos answers 200 to it).
+    info = dict(fw.info, id={"value": fw.id}, hostname="127.0.0.3")
+    r = fw.call({"type": "UPDATE_FRAMEWORK", "update_framework": {"framework_info": info}})
+    assert r.status_code == 200, r.text
+    assert wait_until(lambda: dig.a("web.sched.mesos") == ["127.0.0.1", "127.0.0.3"], 5)
+    # /v1/hosts answers it too.
+    h = requests.get(m.url + "/v1/hosts/nohost.mesos", timeout=10).json()
+    assert h == [{"host": "", "ip": ""}]
+    # Torn down: its address leaves; the other stays.
+    assert fw.teardown().status_code == 202
+    assert wait_until(lambda: dig.a("web.sched.mesos") == ["127.0.0.1"], 5)
+    assert fw2.teardown().status_code == 202
+    assert wait_until(lambda: dig.status("web.sched.mesos", "A") == "NXDOMAIN", 5)
+    fw3.teardown()
+    fw4.teardown()
+    assert dig.status("badhost.mesos", "A") == "NXDOMAIN"
+
+
+def start_nsd(cluster, zone, records):
+    """A real NSD on loopback serving zone from records (zone-file lines)."""
+    import os
+    work = os.path.join(cluster.workdir, "nsd-" + zone)
+    os.makedirs(work, exist_ok=True)
+    port = free_port()
+    with open(os.path.join(work, "zone"), "w") as f:
+        f.write("$ORIGIN %s.\n$TTL 60\n@ IN SOA ns1 root 1 60 600 86400 60\n@ IN NS ns1\n"
+                "ns1 IN A 127.0.0.1\n" % zone)
+        f.write("\n".join(records) + "\n")
+    conf = os.path.join(work, "nsd.conf")
+    with open(conf, "w") as f:
+        f.write("""server:
+    ip-address: 127.0.0.1
+    port: %d
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "%s"
+    database: ""
+    zonelistfile: "%s/zone.list"
+    xfrdfile: "%s/xfrd.state"
+    pidfile: "%s/nsd.pid"
+    logfile: "%s/nsd.log"
+    verbosity: 1
+remote-control:
+    control-enable: no
+zone:
+    name: "%s"
+    zonefile: "zone"
+""" % (port, work, work, work, work, work, zone))
+    p = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
+                         stderr=open(os.path.join(work, "nsd.stderr"), "w"))
+    return p, port
+
+
+def test_forwarding_over_tcp_and_truncation(cluster):
+    """Names outside the domain go to the resolver over the client's protocol: a UDP answer
+    NSD truncated reaches the client with TC; the client's TCP retry is forwarded over TCP
+    and gets the whole answer (300 A records: more than any UDP answer here carries)."""
+    big = ["big IN A 10.0.%d.%d" % (i // 250, i % 250 + 1) for i in range(300)]
+    nsd, nport = start_nsd(cluster, "ext", big + ["small IN A 10.9.9.9"])
+    try:
+        up = Dig(nport)
+        assert wait_until(lambda: up.status("small.ext", "A", "+notcp") == "NOERROR", 10,
+                          what="nsd")
+        port = free_port()
+        cluster.master(extra=["--dns", "127.0.0.1:%d" % port, "--dns-resolvers",
+                              "127.0.0.1:%d" % nport])
+        dig = Dig(port)
+        assert dig.a("small.ext") == ["10.9.9.9"]
+        assert dig.a("small.ext") == sorted(
+            r[3] for r in dig.section("small.ext", "A", "+tcp"))
+        # UDP without EDNS: NSD cuts the answer at 512 bytes and sets TC; it reaches dig so.
+        out = dig.raw("big.ext", "A", "+ignore", "+noedns")
+        flags = [l for l in out.splitlines() if "flags:" in l][0]
+        assert " tc" in flags.split("flags:")[1].split(";")[0], flags
+        assert int(out.split("MSG SIZE  rcvd: ")[1].split()[0]) <= 512
+        # With EDNS 4096 still truncated (300 records are ~4.9 KB)...
+        out = dig.raw("big.ext", "A", "+ignore", "+bufsize=4096")
+        assert " tc" in [l for l in out.splitlines() if "flags:" in l][0]
+        # ...over TCP the whole answer: forwarded over TCP.
+        want = sorted("10.0.%d.%d" % (i // 250, i % 250 + 1) for i in range(300))
+        assert sorted(r[3] for r in dig.section("big.ext", "A", "+tcp", "+noedns")) == want
+        # dig's own fallback: UDP, TC, then TCP through berth.
+        assert dig.a("big.ext") == want
+        # A name NSD does not have: its NXDOMAIN comes back over both.
+        assert dig.status("nope.ext", "A") == "NXDOMAIN"
+        assert dig.status("nope.ext", "A", "+tcp") == "NXDOMAIN"
+        # TCP clients that leave before the answer: their forwards are dropped, nothing else.
+        q = struct.pack(">HHHHHH", 9, 0x100, 1, 0, 0, 0) + b"\3big\3ext\0\0\1\0\1"
+        for _ in range(30):
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            c.sendall(struct.pack(">H", len(q)) + q)
+            c.close()
+        # One that stays gets the whole answer on its connection, with its id.
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        c.sendall(struct.pack(">H", len(q)) + q)
+        buf = b""
+        while len(buf) < 2 or len(buf) < 2 + struct.unpack(">H", buf[:2])[0]:
+            chunk = c.recv(65536)
+            assert chunk, "connection closed before the answer"
+            buf += chunk
+        c.close()
+        ans = buf[2:]
+        assert struct.unpack(">H", ans[:2])[0] == 9
+        assert struct.unpack(">H", ans[6:8])[0] == 300  # ANCOUNT
+        assert dig.a("small.ext") == ["10.9.9.9"]
+        # Many TCP clients at once, each forwarded on its own connection.
+        procs = [subprocess.Popen(["dig", "@127.0.0.1", "-p", str(port), "+tcp", "+short",
+                                   "+time=5", "big.ext", "A"], stdout=subprocess.PIPE,
+                                  text=True) for _ in range(20)]
+        for p in procs:
+            out, _ = p.communicate(timeout=30)
+            assert sorted(out.split()) == want
+    finally:
+        nsd.terminate()
+        nsd.wait(timeout=10)
+
+
 def test_forwarding_to_resolvers(cluster):
     # The upstream: another master's DNS serving the domain "other".
     up_port = free_port()

@@ -286,6 +286,72 @@ static void test_answers(void **state)
 	dns_zone_release(&d.zone);
 }
 
+/* The number of A records of name, and whether ip is one. */
+static size_t a_count(const struct dns *d, const char *name, uint32_t ip, bool *has)
+{
+	const struct dz_name *zn = dns_zone_get(&d->zone, name);
+	*has = false;
+	for (size_t i = 0; zn && i < zn->na; i++)
+		*has = *has || zn->a[i].ip == ip;
+	return zn ? zn->na : 0;
+}
+
+/* <framework>.<domain> A (dns-fw.c): built-in frameworks the master's address, external
+ * ones their hostname's; changed, shared and removed. */
+static void test_framework_names(void **state)
+{
+	(void)state;
+	struct dns d;
+	fake_dns(&d);
+	d.base = event_base_new();
+	hmap_init(&d.fw_want);
+	d.master_ip = htonl(0x7f000001);
+	bool has;
+	/* Not serving DNS: nothing. */
+	dns_fw_on_framework(&d, "b0", "marathon", NULL, true);
+	assert_int_equal(a_count(&d, "marathon.mesos.", d.master_ip, &has), 0);
+	d.serving = true;
+	dns_fw_on_framework(&d, "b0", "marathon", NULL, true);
+	assert_int_equal(a_count(&d, "marathon.mesos.", d.master_ip, &has), 1);
+	assert_true(has);
+	/* An address literal; the name split on '.' and made labels. */
+	dns_fw_on_framework(&d, "f1", "My.Fw", "10.0.0.5", true);
+	assert_int_equal(a_count(&d, "my.fw.mesos.", htonl(0x0a000005), &has), 1);
+	assert_true(has);
+	/* Another framework of the same name adds its address; one hostname changed moves. */
+	dns_fw_on_framework(&d, "f2", "my.fw", "10.0.0.6", true);
+	assert_int_equal(a_count(&d, "my.fw.mesos.", htonl(0x0a000006), &has), 2);
+	dns_fw_on_framework(&d, "f1", "My.Fw", "10.0.0.7", true);
+	assert_int_equal(a_count(&d, "my.fw.mesos.", htonl(0x0a000007), &has), 2);
+	assert_true(has);
+	assert_int_equal(a_count(&d, "my.fw.mesos.", htonl(0x0a000005), &has), 2);
+	assert_false(has);
+	/* A renamed framework leaves its old name. */
+	dns_fw_on_framework(&d, "f2", "other", "10.0.0.6", true);
+	assert_int_equal(a_count(&d, "my.fw.mesos.", 0, &has), 1);
+	assert_int_equal(a_count(&d, "other.mesos.", htonl(0x0a000006), &has), 1);
+	/* No hostname, or a name with nothing of a label: no record. */
+	dns_fw_on_framework(&d, "f3", "nohost", "", true);
+	assert_int_equal(a_count(&d, "nohost.mesos.", 0, &has), 0);
+	dns_fw_on_framework(&d, "f4", "!!!", "10.0.0.8", true);
+	assert_int_equal(hmap_len(&d.zone.owners), 3);
+	/* Removed: its records go, the others stay. */
+	dns_fw_on_framework(&d, "f1", NULL, NULL, false);
+	assert_int_equal(a_count(&d, "my.fw.mesos.", 0, &has), 0);
+	assert_int_equal(a_count(&d, "other.mesos.", 0, &has), 1);
+	/* A name resolved through evdns (/etc/hosts has localhost). */
+	dns_fw_on_framework(&d, "f5", "loc", "localhost", true);
+	for (int i = 0; i < 100 && d.nlookups; i++)
+		event_base_loop(d.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(d.nlookups, 0);
+	assert_int_equal(a_count(&d, "loc.mesos.", htonl(0x7f000001), &has), 1);
+	assert_true(has);
+	dns_fw_stop(&d);
+	dns_fw_stop(&d); /* idempotent */
+	dns_zone_release(&d.zone);
+	event_base_free(d.base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_zone),
 		cmocka_unit_test(test_answers),
+		cmocka_unit_test(test_framework_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,13 +78,16 @@ export function clusterPage(main) {
   async function loadRoles() {
     try {
       const [r, q] = await Promise.all([operator('GET_ROLES'), operator('GET_QUOTA').catch(() => null)]);
+      // GET_QUOTA's configs have guarantees and limits as {name: {value}} (its infos have
+      // a Resource array instead); GET_ROLES's quota has the same shape.
       const quotas = {};
-      for (const c of ((q && q.get_quota && q.get_quota.status && q.get_quota.status.infos) || [])) quotas[c.role] = c;
+      for (const c of ((q && q.get_quota && q.get_quota.status && q.get_quota.status.configs) || [])) quotas[c.role] = c;
       roles.replaceChildren(...((r.get_roles && r.get_roles.roles) || []).map((role) => {
         const alloc = {};
         for (const x of role.allocated || role.resources || []) if (x.scalar) alloc[x.name] = x.scalar.value;
-        const qi = quotas[role.name] || (role.quota && role.quota.guarantees ? role.quota : null);
-        const quota = qi ? Object.entries(qi.guarantees || qi.limits || {}).map(([k, v]) => `${k} ${fmt(v.value ?? v)}`).join(', ') : 'none';
+        const qi = quotas[role.name] || role.quota || {};
+        const amounts = (o, pre) => Object.entries(o || {}).map(([k, v]) => `${k} ${pre}${fmt(v.value ?? v)}`);
+        const quota = [...amounts(qi.guarantees, ''), ...amounts(qi.limits, '≤ ')].join(', ') || 'none';
         return h('tr', {}, h('td', {}, role.name), h('td', { class: 'num' }, fmt(role.weight ?? 1)), h('td', {}, quota),
           h('td', {}, KINDS.filter(([k]) => alloc[k]).map(([k, n, unit]) => `${n} ${fmt(alloc[k], unit)}`).join(' · ') || '–'));
       }));
