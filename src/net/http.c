@@ -654,6 +654,15 @@ void http_reply_bytes(struct evhttp_request *req, int code, const char *type, co
 	reply_bytes(req, code, type, data, len);
 }
 
+void http_reply_evbuffer(struct evhttp_request *req, int code, const char *type,
+			 struct evbuffer *buf)
+{
+	observe_end(req, code, false);
+	set_default_type(req, type);
+	evhttp_send_reply(req, code, NULL, buf);
+	evbuffer_free(buf);
+}
+
 void http_add_header(struct evhttp_request *req, const char *key, const char *value)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(req), key, value);
