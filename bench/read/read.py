@@ -6,6 +6,13 @@ every task is TASK_RUNNING, fetches `GET /v2/apps?embed=apps.tasks` once and wri
 exact bytes to a file that nginx serves. Then runs `ab -k -c C -n N` against berth and
 against nginx, alternating ROUNDS times, and prints requests/s, p99 and berth/nginx.
 Everything it started is killed at the end.
+
+With --flow, every app carries a COMMAND health check that passes and fails on alternate
+seconds, so each task sends a status update (new healthCheckResults) about once a second:
+the answer changes all the time and the render cache is invalidated by real change. The
+rate is measured from berth.task.status.updates.total around each berth run, and the
+master runs with BERTH_RENDER_VERIFY=1 when --verify is given (every cache hit compared
+with a render from scratch; a stale one is logged and fails the run).
 """
 import argparse
 import json
@@ -50,6 +57,14 @@ def ab(url, c, n, extra=()):
     return rps, p99, failed, int(non2xx.group(1)) if non2xx else 0, length
 
 
+def updates(base):
+    """Status updates applied so far (berth.task.status.updates.total, every state)."""
+    st, body = http("GET", base + "/metrics")
+    counters = json.loads(body)["counters"]
+    return sum(v["count"] for k, v in counters.items()
+               if k.startswith("berth.task.status.updates.total"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--berth", required=True)
@@ -59,6 +74,8 @@ def main():
     ap.add_argument("-c", type=int, default=50)
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--flow", action="store_true")
+    ap.add_argument("--verify", action="store_true")
     o = ap.parse_args()
 
     tag = str(uuid.uuid4())
@@ -71,6 +88,8 @@ def main():
     daemons = []
     nginx = None
     try:
+        if o.verify:
+            os.environ["BERTH_RENDER_VERIFY"] = "1"
         dev = Daemon([o.berth, "dev", "--data-dir", os.path.join(work, "dev-data"), "--http",
                       "127.0.0.1:%d" % port, "--agent-http", "127.0.0.1:%d" % free_port(),
                       "--agent-resources", resources], os.path.join(work, "dev.log"), tag)
@@ -84,6 +103,11 @@ def main():
             app = {"id": "/bench/app-%03d" % i, "cmd": "exec sleep 3600", "cpus": 0.001,
                    "mem": 1, "disk": 0, "instances": o.tasks, "portDefinitions": [],
                    "labels": {"team": "t%d" % (i % 7)}, "env": {"BENCH_TAG": tag}}
+            if o.flow:
+                app["healthChecks"] = [{
+                    "protocol": "COMMAND", "gracePeriodSeconds": 0, "intervalSeconds": 1,
+                    "timeoutSeconds": 1, "maxConsecutiveFailures": 1000000,
+                    "command": {"value": "test $(( $(date +%s) % 2 )) -eq 0"}}]
             st, body = http("POST", base + "/v2/apps", app)
             if st != 201:
                 raise SystemExit("bench: POST /v2/apps -> %d %s" % (st, body[:300]))
@@ -93,6 +117,8 @@ def main():
             return st == 200 and sum(a.get("tasksRunning", 0)
                                      for a in json.loads(body)["apps"]) >= total
         wait_until(all_running, 300, "%d running tasks" % total, interval=0.5)
+        if o.flow:
+            time.sleep(3)  # health results start flowing
         st, body = http("GET", base + PATH)
         body = body if isinstance(body, bytes) else body.encode()
         www = os.path.join(work, "www")
@@ -135,12 +161,21 @@ http { access_log off; default_type application/json; keepalive_requests 100000;
             variants.append(("gzip", ["-H", "Accept-Encoding: gzip"]))
         for name, extra in variants:
             for r in range(o.rounds):
+                u0, t0 = updates(base), time.monotonic()
                 b = ab(base + PATH, o.c, o.n, extra)
+                rate = (updates(base) - u0) / (time.monotonic() - t0)
                 n = ab(nurl, o.c, o.n, [] if name != "gzip" else [])
                 print("%-5s round %d: berth %8.1f req/s p99 %4d ms (failed %d, non-2xx %d, "
-                      "%d B) | nginx %8.1f req/s p99 %4d ms | ratio %.3f"
-                      % (name, r + 1, b[0], b[1], b[2], b[3], b[4], n[0], n[1], b[0] / n[0]))
+                      "%d B%s) | nginx %8.1f req/s p99 %4d ms | ratio %.3f"
+                      % (name, r + 1, b[0], b[1], b[2], b[3], b[4],
+                         ", %.0f updates/s" % rate if o.flow else "", n[0], n[1], b[0] / n[0]))
                 sys.stdout.flush()
+        if o.verify:
+            with open(os.path.join(work, "dev.log"), errors="replace") as f:
+                stale = sum("render cache stale" in line for line in f)
+            print("render cache verify: %d stale answers" % stale)
+            if stale:
+                raise SystemExit("bench: the render cache served stale answers")
     finally:
         if nginx is not None and nginx.poll() is None:
             nginx.send_signal(signal.SIGQUIT)
