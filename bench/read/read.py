@@ -75,6 +75,8 @@ def main():
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--flow", action="store_true")
+    ap.add_argument("--nginx-workers", default="auto",
+                    help="nginx's worker_processes (1: one core against berth's one loop)")
     ap.add_argument("--verify", action="store_true")
     o = ap.parse_args()
 
@@ -131,22 +133,23 @@ def main():
         nport = free_port()
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
-            f.write("""daemon off; worker_processes auto; pid %(w)s/nginx.pid;
+            f.write("""daemon off; worker_processes %(nw)s; pid %(w)s/nginx.pid;
 error_log %(w)s/nginx-error.log;
 events { worker_connections 1024; }
 http { access_log off; default_type application/json; keepalive_requests 100000;
   client_body_temp_path %(w)s/tmp; proxy_temp_path %(w)s/tmp;
   fastcgi_temp_path %(w)s/tmp; uwsgi_temp_path %(w)s/tmp; scgi_temp_path %(w)s/tmp;
   server { listen 127.0.0.1:%(p)d; root %(w)s/www; location / { try_files $uri =404; } } }
-""" % {"w": work, "p": nport})
+""" % {"w": work, "p": nport, "nw": o.nginx_workers})
         env = dict(os.environ, BENCH_TAG=tag)
         nginx = subprocess.Popen(["nginx", "-c", conf, "-p", work], env=env,
                                  stdin=subprocess.DEVNULL, start_new_session=True)
         nurl = "http://127.0.0.1:%d/v2/apps?embed=apps.tasks" % nport
         wait_until(lambda: http("GET", nurl, timeout=2)[0] == 200, 20, "nginx")
 
-        print("--- %d apps x %d tasks, GET %s: %d bytes; ab -k -c %d -n %d, %d rounds"
-              % (o.apps, o.tasks, PATH, len(body), o.c, o.n, o.rounds))
+        print("--- %d apps x %d tasks, GET %s: %d bytes; ab -k -c %d -n %d, %d rounds; "
+              "nginx worker_processes %s"
+              % (o.apps, o.tasks, PATH, len(body), o.c, o.n, o.rounds, o.nginx_workers))
         variants = [("plain", [])]
         # ETag/304 and gzip, where berth answers them
         probe = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", base + PATH],
