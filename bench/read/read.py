@@ -7,8 +7,8 @@ exact bytes to a file that nginx serves. Then runs `ab -k -c C -n N` against ber
 against nginx, alternating ROUNDS times, and prints requests/s, p99 and berth/nginx.
 Everything it started is killed at the end.
 
-With --flow, every app carries a COMMAND health check that passes and fails on alternate
-seconds, so each task sends a status update (new healthCheckResults) about once a second:
+With --flow, every app carries two TCP health checks on a port nobody listens on, which
+fail every second, so each task sends status updates (new healthCheckResults) all the time:
 the answer changes all the time and the render cache is invalidated by real change. The
 rate is measured from berth.task.status.updates.total around each berth run, and the
 master runs with BERTH_RENDER_VERIFY=1 when --verify is given (every cache hit compared
@@ -101,15 +101,19 @@ def main():
             st, body = http("GET", base + "/master/slaves", timeout=2)
             return st == 200 and any(s.get("active") for s in json.loads(body)["slaves"])
         wait_until(agent_active, 30, "an active agent")
+        dead_port = free_port()
         for i in range(o.apps):
             app = {"id": "/bench/app-%03d" % i, "cmd": "exec sleep 3600", "cpus": 0.001,
                    "mem": 1, "disk": 0, "instances": o.tasks, "portDefinitions": [],
                    "labels": {"team": "t%d" % (i % 7)}, "env": {"BENCH_TAG": tag}}
             if o.flow:
+                # a TCP check on a port nobody listens on: it fails every second, each
+                # failure a status update with new results (consecutiveFailures,
+                # lastFailure), checked by the executor without a fork; two per task
                 app["healthChecks"] = [{
-                    "protocol": "COMMAND", "gracePeriodSeconds": 0, "intervalSeconds": 1,
-                    "timeoutSeconds": 1, "maxConsecutiveFailures": 1000000,
-                    "command": {"value": "test $(( $(date +%s) % 2 )) -eq 0"}}]
+                    "protocol": "TCP", "port": dead_port, "gracePeriodSeconds": 0,
+                    "intervalSeconds": 1, "timeoutSeconds": 1,
+                    "maxConsecutiveFailures": 1000000}] * 2
             st, body = http("POST", base + "/v2/apps", app)
             if st != 201:
                 raise SystemExit("bench: POST /v2/apps -> %d %s" % (st, body[:300]))
