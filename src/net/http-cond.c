@@ -223,6 +223,19 @@ static int gzip_iov(const struct evbuffer_iovec *v, size_t n, size_t len, unsign
 	return 0;
 }
 
+/* The cached gzip of the identity body of hash and len, or NULL. */
+static struct http_piece *gz_find(size_t len, uint64_t hash)
+{
+	for (size_t i = 0; i < GZ_CACHE; i++) {
+		struct gz_entry *e = &gz_cache[i];
+		if (e->gz && e->hash == hash && e->len == len) {
+			e->used = ++gz_clock;
+			return e->gz;
+		}
+	}
+	return NULL;
+}
+
 /* The cached gzip of the identity body of hash and len, compressing the n segments v on a
  * miss; NULL when it cannot be had. */
 static struct http_piece *gz_get(const struct evbuffer_iovec *v, size_t n, size_t len,
@@ -267,7 +280,9 @@ static void reply_cond(struct evhttp_request *req, struct evbuffer *buf, uint64_
 	const char *ae = evhttp_find_header(in, "Accept-Encoding");
 	struct http_piece *gz = NULL;
 	bool want_gz = len >= GZ_MIN_BYTES && http_accepts_gzip(ae);
-	if (want_gz) {
+	if (want_gz)
+		gz = gz_find(len, hash);
+	if (want_gz && !gz) {
 		struct evbuffer_iovec one[16], *v = one;
 		int n = evbuffer_peek(buf, -1, NULL, NULL, 0);
 		if (n > (int)(sizeof(one) / sizeof(one[0])))

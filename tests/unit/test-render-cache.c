@@ -253,7 +253,7 @@ static void test_random_changes(void **state)
 		RENDER_TASKS | RENDER_COUNTS | RENDER_DEPLOYMENTS | RENDER_FAILURE | RENDER_EXTRAS,
 		RENDER_COUNTS | RENDER_DEPLOYMENTS | RENDER_FAILURE,
 	};
-	for (unsigned step = 0; step < 600; step++) {
+	for (unsigned step = 0; step < 2000; step++) {
 		unsigned nchanges = (unsigned)rand() % 4;
 		for (unsigned c = 0; c < nchanges; c++)
 			change(&m, apps, step);
