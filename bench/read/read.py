@@ -6,6 +6,13 @@ every task is TASK_RUNNING, fetches `GET /v2/apps?embed=apps.tasks` once and wri
 exact bytes to a file that nginx serves. Then runs `ab -k -c C -n N` against berth and
 against nginx, alternating ROUNDS times, and prints requests/s, p99 and berth/nginx.
 Everything it started is killed at the end.
+
+With --flow, every app carries two TCP health checks on a port nobody listens on, which
+fail every second, so each task sends status updates (new healthCheckResults) all the time:
+the answer changes all the time and the render cache is invalidated by real change. The
+rate is measured from berth.task.status.updates.total around each berth run, and the
+master runs with BERTH_RENDER_VERIFY=1 when --verify is given (every cache hit compared
+with a render from scratch; a stale one is logged and fails the run).
 """
 import argparse
 import json
@@ -50,6 +57,14 @@ def ab(url, c, n, extra=()):
     return rps, p99, failed, int(non2xx.group(1)) if non2xx else 0, length
 
 
+def updates(base):
+    """Status updates applied so far (berth.task.status.updates.total, every state)."""
+    st, body = http("GET", base + "/metrics")
+    counters = json.loads(body)["counters"]
+    return sum(v["count"] for k, v in counters.items()
+               if k.startswith("berth.task.status.updates.total"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--berth", required=True)
@@ -59,6 +74,10 @@ def main():
     ap.add_argument("-c", type=int, default=50)
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--flow", action="store_true")
+    ap.add_argument("--nginx-workers", default="auto",
+                    help="nginx's worker_processes (1: one core against berth's one loop)")
+    ap.add_argument("--verify", action="store_true")
     o = ap.parse_args()
 
     tag = str(uuid.uuid4())
@@ -71,6 +90,8 @@ def main():
     daemons = []
     nginx = None
     try:
+        if o.verify:
+            os.environ["BERTH_RENDER_VERIFY"] = "1"
         dev = Daemon([o.berth, "dev", "--data-dir", os.path.join(work, "dev-data"), "--http",
                       "127.0.0.1:%d" % port, "--agent-http", "127.0.0.1:%d" % free_port(),
                       "--agent-resources", resources], os.path.join(work, "dev.log"), tag)
@@ -80,10 +101,19 @@ def main():
             st, body = http("GET", base + "/master/slaves", timeout=2)
             return st == 200 and any(s.get("active") for s in json.loads(body)["slaves"])
         wait_until(agent_active, 30, "an active agent")
+        dead_port = free_port()
         for i in range(o.apps):
             app = {"id": "/bench/app-%03d" % i, "cmd": "exec sleep 3600", "cpus": 0.001,
                    "mem": 1, "disk": 0, "instances": o.tasks, "portDefinitions": [],
                    "labels": {"team": "t%d" % (i % 7)}, "env": {"BENCH_TAG": tag}}
+            if o.flow:
+                # a TCP check on a port nobody listens on: it fails every second, each
+                # failure a status update with new results (consecutiveFailures,
+                # lastFailure), checked by the executor without a fork; two per task
+                app["healthChecks"] = [{
+                    "protocol": "TCP", "port": dead_port, "gracePeriodSeconds": 0,
+                    "intervalSeconds": 1, "timeoutSeconds": 1,
+                    "maxConsecutiveFailures": 1000000}] * 2
             st, body = http("POST", base + "/v2/apps", app)
             if st != 201:
                 raise SystemExit("bench: POST /v2/apps -> %d %s" % (st, body[:300]))
@@ -93,6 +123,8 @@ def main():
             return st == 200 and sum(a.get("tasksRunning", 0)
                                      for a in json.loads(body)["apps"]) >= total
         wait_until(all_running, 300, "%d running tasks" % total, interval=0.5)
+        if o.flow:
+            time.sleep(3)  # health results start flowing
         st, body = http("GET", base + PATH)
         body = body if isinstance(body, bytes) else body.encode()
         www = os.path.join(work, "www")
@@ -105,22 +137,23 @@ def main():
         nport = free_port()
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
-            f.write("""daemon off; worker_processes auto; pid %(w)s/nginx.pid;
+            f.write("""daemon off; worker_processes %(nw)s; pid %(w)s/nginx.pid;
 error_log %(w)s/nginx-error.log;
 events { worker_connections 1024; }
 http { access_log off; default_type application/json; keepalive_requests 100000;
   client_body_temp_path %(w)s/tmp; proxy_temp_path %(w)s/tmp;
   fastcgi_temp_path %(w)s/tmp; uwsgi_temp_path %(w)s/tmp; scgi_temp_path %(w)s/tmp;
   server { listen 127.0.0.1:%(p)d; root %(w)s/www; location / { try_files $uri =404; } } }
-""" % {"w": work, "p": nport})
+""" % {"w": work, "p": nport, "nw": o.nginx_workers})
         env = dict(os.environ, BENCH_TAG=tag)
         nginx = subprocess.Popen(["nginx", "-c", conf, "-p", work], env=env,
                                  stdin=subprocess.DEVNULL, start_new_session=True)
         nurl = "http://127.0.0.1:%d/v2/apps?embed=apps.tasks" % nport
         wait_until(lambda: http("GET", nurl, timeout=2)[0] == 200, 20, "nginx")
 
-        print("--- %d apps x %d tasks, GET %s: %d bytes; ab -k -c %d -n %d, %d rounds"
-              % (o.apps, o.tasks, PATH, len(body), o.c, o.n, o.rounds))
+        print("--- %d apps x %d tasks, GET %s: %d bytes; ab -k -c %d -n %d, %d rounds; "
+              "nginx worker_processes %s"
+              % (o.apps, o.tasks, PATH, len(body), o.c, o.n, o.rounds, o.nginx_workers))
         variants = [("plain", [])]
         # ETag/304 and gzip, where berth answers them
         probe = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", base + PATH],
@@ -135,12 +168,21 @@ http { access_log off; default_type application/json; keepalive_requests 100000;
             variants.append(("gzip", ["-H", "Accept-Encoding: gzip"]))
         for name, extra in variants:
             for r in range(o.rounds):
+                u0, t0 = updates(base), time.monotonic()
                 b = ab(base + PATH, o.c, o.n, extra)
+                rate = (updates(base) - u0) / (time.monotonic() - t0)
                 n = ab(nurl, o.c, o.n, [] if name != "gzip" else [])
                 print("%-5s round %d: berth %8.1f req/s p99 %4d ms (failed %d, non-2xx %d, "
-                      "%d B) | nginx %8.1f req/s p99 %4d ms | ratio %.3f"
-                      % (name, r + 1, b[0], b[1], b[2], b[3], b[4], n[0], n[1], b[0] / n[0]))
+                      "%d B%s) | nginx %8.1f req/s p99 %4d ms | ratio %.3f"
+                      % (name, r + 1, b[0], b[1], b[2], b[3], b[4],
+                         ", %.0f updates/s" % rate if o.flow else "", n[0], n[1], b[0] / n[0]))
                 sys.stdout.flush()
+        if o.verify:
+            with open(os.path.join(work, "dev.log"), errors="replace") as f:
+                stale = sum("render cache stale" in line for line in f)
+            print("render cache verify: %d stale answers" % stale)
+            if stale:
+                raise SystemExit("bench: the render cache served stale answers")
     finally:
         if nginx is not None and nginx.poll() is None:
             nginx.send_signal(signal.SIGQUIT)

@@ -58,7 +58,10 @@ static void apps_list(struct apps *m, struct evhttp_request *req)
 		http_reply_message(req, 400, "Invalid label selector '%s'", label);
 		return;
 	}
-	json_t *arr = json_array();
+	struct http_body b;
+	http_body_init(&b);
+	http_body_lit(&b, "{\"apps\":[");
+	bool first = true;
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
@@ -73,16 +76,21 @@ static void apps_list(struct apps *m, struct evhttp_request *req)
 			continue;
 		if (!apps_visible(m, req, ma->def->id))
 			continue;
-		json_array_append_new(arr, render_app(m, ma, what));
+		http_body_piece(&b, rc_app(m, ma, what), !first);
+		first = false;
 	}
-	http_reply_json_cond(req, 200, json_pack("{s:o}", "apps", arr));
+	http_body_lit(&b, "]}");
+	http_reply_body_cond(req, &b);
 }
 
 static void apps_group_list(struct apps *m, struct evhttp_request *req, const char *group)
 {
 	unsigned what = RENDER_TASKS | RENDER_COUNTS | RENDER_DEPLOYMENTS | RENDER_FAILURE |
 			(want_extras(req) ? RENDER_EXTRAS : 0);
-	json_t *arr = json_array();
+	struct http_body b;
+	http_body_init(&b);
+	http_body_lit(&b, "{\"*\":[");
+	bool first = true;
 	size_t gl = strlen(group);
 	const char *k;
 	void *v;
@@ -94,9 +102,11 @@ static void apps_group_list(struct apps *m, struct evhttp_request *req, const ch
 			continue;
 		if (!apps_visible(m, req, ma->def->id))
 			continue;
-		json_array_append_new(arr, render_app(m, ma, what));
+		http_body_piece(&b, rc_app(m, ma, what), !first);
+		first = false;
 	}
-	http_reply_json_cond(req, 200, json_pack("{s:o}", "*", arr));
+	http_body_lit(&b, "]}");
+	http_reply_body_cond(req, &b);
 }
 
 /* ---- tasks ---- */
@@ -123,11 +133,17 @@ static void app_tasks_get(struct apps *m, struct evhttp_request *req, struct m_a
 	if (api_tasks_text(m, req, ma))
 		return;
 	bool extras = want_extras(req);
-	json_t *arr = json_array();
+	struct http_body b;
+	http_body_init(&b);
+	http_body_lit(&b, "{\"tasks\":[");
+	bool first = true;
 	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->phase == INST_LIVE)
-			json_array_append_new(arr, render_task(m, ma->inst[i], extras));
-	http_reply_json_cond(req, 200, json_pack("{s:o}", "tasks", arr));
+		if (ma->inst[i]->phase == INST_LIVE) {
+			http_body_piece(&b, rc_task(m, ma->inst[i], extras), !first);
+			first = false;
+		}
+	http_body_lit(&b, "]}");
+	http_reply_body_cond(req, &b);
 }
 
 /* Kills the given instances of one app; with scale, lowers instances by their number in
@@ -250,7 +266,10 @@ static void tasks_list(struct apps *m, struct evhttp_request *req)
 	json_array_extend(status, st2);
 	json_decref(st2);
 	bool extras = want_extras(req);
-	json_t *arr = json_array();
+	struct http_body b;
+	http_body_init(&b);
+	http_body_lit(&b, "{\"tasks\":[");
+	bool first = true;
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
@@ -277,11 +296,13 @@ static void tasks_list(struct apps *m, struct evhttp_request *req)
 				if (!ok)
 					continue;
 			}
-			json_array_append_new(arr, render_task(m, in, extras));
+			http_body_piece(&b, rc_task(m, in, extras), !first);
+			first = false;
 		}
 	}
 	json_decref(status);
-	http_reply_json_cond(req, 200, json_pack("{s:o}", "tasks", arr));
+	http_body_lit(&b, "]}");
+	http_reply_body_cond(req, &b);
 }
 
 static void tasks_delete(struct apps *m, struct evhttp_request *req)
@@ -392,15 +413,21 @@ static void versions_get(struct apps *m, struct evhttp_request *req, struct m_ap
 static void deployments(struct apps *m, struct evhttp_request *req, const char *id)
 {
 	if (!id) {
-		json_t *arr = json_array();
+		struct http_body b;
+		http_body_init(&b);
+		http_body_lit(&b, "[");
+		bool first = true;
 		const char *k;
 		void *v;
 		for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 			struct m_app *ma = v;
-			if (ma->deploy)
-				json_array_append_new(arr, render_deployment(m, ma->deploy));
+			if (ma->deploy) {
+				http_body_piece(&b, rc_deployment(m, ma), !first);
+				first = false;
+			}
 		}
-		http_reply_json_cond(req, 200, arr);
+		http_body_lit(&b, "]");
+		http_reply_body_cond(req, &b);
 		return;
 	}
 	struct m_app *found = NULL;
@@ -469,10 +496,12 @@ static void queue(struct apps *m, struct evhttp_request *req, const char *app)
 {
 	if (!app) {
 		json_t *embed = http_query_all(req, "embed");
-		json_t *q = render_queue(m, embed_has(embed, "berth"),
-					 embed_has(embed, "lastUnusedOffers"));
+		struct http_body b;
+		http_body_init(&b);
+		render_queue_body(m, &b, embed_has(embed, "berth"),
+				  embed_has(embed, "lastUnusedOffers"));
 		json_decref(embed);
-		http_reply_json_cond(req, 200, q);
+		http_reply_body_cond(req, &b);
 		return;
 	}
 	struct m_app *ma = url_live_app(m, req, app);
@@ -527,10 +556,14 @@ void apps_http_app(struct apps *m, struct evhttp_request *req, const char *arg,
 		struct m_app *ma = live_app(m, req, id);
 		unsigned what = RENDER_TASKS | RENDER_COUNTS | RENDER_DEPLOYMENTS |
 				RENDER_FAILURE | (want_extras(req) ? RENDER_EXTRAS : 0);
-		if (ma)
-			http_reply_json_cond(req, 200,
-					json_pack("{s:o}", "app",
-						  render_app(m, ma, what)));
+		if (!ma)
+			return;
+		struct http_body b;
+		http_body_init(&b);
+		http_body_lit(&b, "{\"app\":");
+		http_body_piece(&b, rc_app(m, ma, what), false);
+		http_body_lit(&b, "}");
+		http_reply_body_cond(req, &b);
 		return;
 	}
 	}

@@ -27,6 +27,7 @@
 #include "model/resources.h"
 #include "model/task.h"
 #include "net/http.h"
+#include "net/http-cond.h"
 #include "store/store.h"
 #include "master/rm.h"
 #include "apps/apps.h"
@@ -73,6 +74,8 @@ struct m_instance {
 	uint64_t not_before_usec;  /* monotonic: no relaunch before (fencing of volume holders) */
 	uint64_t seen_uuids[8];    /* hashes of the last applied update uuids (idempotency) */
 	unsigned seen_next;
+	struct http_piece *tpiece[2]; /* render cache (render-cache.c): the task, without and */
+	uint64_t tpiece_gen[2];       /* with extras, and the app's rgen they were rendered at */
 };
 
 struct m_deployment {
@@ -106,6 +109,8 @@ struct m_app {
 				     * an attempt found no agent */
 	json_t *versions;          /* array of version strings, oldest first */
 	size_t place_cursor;       /* where the fast placement path goes on (schedule.c) */
+	uint64_t rgen;             /* change counter of what render.c shows (apps_changed) */
+	struct render_cache *rc;   /* rendered pieces (render-cache.c), or NULL */
 };
 
 
@@ -133,7 +138,16 @@ struct apps {
 	/* metrics series (NULL until apps_metrics_register) */
 	struct metrics_series *alloc_pass;
 	struct metrics_family *health, *deployments;
+	unsigned long render_stale; /* render cache misses BERTH_RENDER_VERIFY caught */
 };
+
+/* Something render.c shows of ma changed: its definition, deployment, last failure, any of
+ * its instances or their agents. Every writer calls it (or apps_touch, which does), so that
+ * the render cache (render-cache.c) never serves an old rendering. */
+static inline void apps_changed(struct m_app *ma)
+{
+	ma->rgen++;
+}
 
 /* apps.c: the apps framework */
 int apps_load(struct apps *m);
@@ -222,6 +236,20 @@ json_t *render_plan(struct apps *m, const struct m_deployment *d, bool heavy);
 json_t *render_plan_step(const struct m_deployment *d);
 /* The queue; with lastUnusedOffers (embed=lastUnusedOffers) that always-empty array too. */
 json_t *render_queue(struct apps *m, bool extras, bool last_unused);
+/* The same bytes, assembled into b from the apps' cached pieces. */
+void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused);
+
+/* render-cache.c: the pieces the polled reads are assembled from (borrowed: valid until the
+ * app's next change; http_body_piece takes its own reference). */
+struct http_piece *rc_app(struct apps *m, struct m_app *ma, unsigned what);
+struct http_piece *rc_task(struct apps *m, struct m_instance *in, bool extras);
+struct http_piece *rc_deployment(struct apps *m, struct m_app *ma); /* ma->deploy set */
+/* ',' then j's bytes as http_reply_json sends them (j taken); lead 1. */
+struct http_piece *render_piece(json_t *j);
+void rc_free_app(struct m_app *ma);
+void rc_free_inst(struct m_instance *in);
+/* Overrides BERTH_RENDER_VERIFY (tests). */
+void render_cache_set_verify(bool on);
 
 /* task-spec.c: the LAUNCH record for in's next task on a (new reference). */
 json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct m_agent *a);

@@ -190,6 +190,7 @@ void apps_give(struct apps *m, struct m_instance *in, bool reserved)
 
 static void inst_free(struct apps *m, struct m_instance *in)
 {
+	rc_free_inst(in);
 	apps_give(m, in, false);
 	apps_give(m, in, true);
 	free(in->task_id);
@@ -217,6 +218,7 @@ struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned 
 	resources_init(&in->reserved);
 	in->healthy = -1;
 	in->task_id = xstrdup("");
+	apps_changed(ma);
 	if (ma->ninst == ma->cap) {
 		ma->cap = ma->cap ? ma->cap * 2 : 8;
 		ma->inst = xrealloc(ma->inst, ma->cap * sizeof(*ma->inst));
@@ -245,6 +247,7 @@ void apps_destroy_volumes(struct apps *m, struct m_instance *in)
 	}
 	apps_give(m, in, true);
 	resources_release(&in->reserved);
+	apps_changed(in->app);
 	json_decref(in->vols);
 	in->vols = NULL;
 	free(in->pinned_agent);
@@ -500,6 +503,7 @@ bool apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 		return true;
 	rm_count_status(m->rm, state);
 	in->app->dirty = true;
+	apps_changed(in->app);
 	if (task_state_terminal(state)) {
 		bool failure = !in->kill_sent || strcmp(state, "TASK_KILLED");
 		if (in->kill_sent && (!strcmp(state, "TASK_FAILED") || !strcmp(state, "TASK_FINISHED")))
@@ -667,6 +671,7 @@ struct m_deployment *apps_deployment_new(struct apps *m, struct m_app *ma, const
 	d->action = action;
 	d->created_usec = time_real_usec();
 	ma->deploy = d;
+	apps_changed(ma);
 	apps_count_deployment(m, "started");
 	return d;
 }
@@ -756,6 +761,7 @@ void apps_deployment_stop(struct apps *m, struct m_app *ma)
 	if (r < 0 && r != -ENOENT)
 		log_warn("master", "cannot delete '%s': %s", key, strerror(-r));
 	ma->deploy = NULL;
+	apps_changed(ma);
 	apps_deployment_free(d);
 }
 
@@ -764,6 +770,7 @@ void apps_deployment_stop(struct apps *m, struct m_app *ma)
 void apps_touch(struct apps *m, struct m_app *ma)
 {
 	ma->dirty = true;
+	apps_changed(ma);
 	apps_schedule_pass(m);
 }
 
@@ -771,8 +778,10 @@ void apps_touch_all(struct apps *m)
 {
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);)
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 		((struct m_app *)v)->dirty = true;
+		apps_changed(v);
+	}
 	apps_schedule_pass(m);
 }
 
@@ -792,6 +801,7 @@ void apps_free_app(struct apps *m, struct m_app *ma)
 		inst_free(m, ma->inst[i]);
 	}
 	free(ma->inst);
+	rc_free_app(ma);
 	apps_deployment_free(ma->deploy);
 	json_decref(ma->last_failure);
 	json_decref(ma->versions);

@@ -184,6 +184,33 @@ json_t *render_plan(struct apps *m, const struct m_deployment *d, bool heavy)
 	return p;
 }
 
+/* A queue item without its "app" (which comes first), or NULL when ma has none waiting. */
+static json_t *queue_item(struct apps *m, struct m_app *ma, bool extras, bool last_unused,
+			  uint64_t now)
+{
+	if (ma->deleting)
+		return NULL;
+	int count = 0;
+	for (size_t j = 0; j < ma->ninst; j++)
+		if (ma->inst[j]->phase == INST_WAITING && ma->inst[j]->goal == GOAL_RUN)
+			count++;
+	if (!count)
+		return NULL;
+	double left = ma->delay_until_usec > now ? (double)(ma->delay_until_usec - now) / 1e6 : 0;
+	char since[32];
+	time_iso8601(ma->waiting_since ? ma->waiting_since : time_real_usec(), since);
+	json_t *item = json_pack(
+		"{s:i, s:{s:i, s:b}, s:s, s:{s:i, s:i, s:[], s:[]}}", "count", count, "delay",
+		"timeLeftSeconds", (int)(left + 0.999), "overdue", left <= 0, "since", since,
+		"processedOffersSummary", "processedOffersCount", 0, "unusedOffersCount", 0,
+		"rejectSummaryLastOffers", "rejectSummaryLaunchAttempt");
+	if (extras)
+		json_object_set_new(item, "role", json_string(ma->def->role ? ma->def->role : "*"));
+	if (last_unused)
+		json_object_set_new(item, "lastUnusedOffers", json_array());
+	return item;
+}
+
 json_t *render_queue(struct apps *m, bool extras, bool last_unused)
 {
 	json_t *q = json_array();
@@ -192,29 +219,41 @@ json_t *render_queue(struct apps *m, bool extras, bool last_unused)
 	uint64_t now = time_mono_usec();
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 		struct m_app *ma = v;
-		if (ma->deleting)
+		json_t *rest = queue_item(m, ma, extras, last_unused, now);
+		if (!rest)
 			continue;
-		int count = 0;
-		for (size_t j = 0; j < ma->ninst; j++)
-			if (ma->inst[j]->phase == INST_WAITING && ma->inst[j]->goal == GOAL_RUN)
-				count++;
-		if (!count)
-			continue;
-		double left = ma->delay_until_usec > now ? (double)(ma->delay_until_usec - now) / 1e6 : 0;
-		char since[32];
-		time_iso8601(ma->waiting_since ? ma->waiting_since : time_real_usec(), since);
-		json_t *item = json_pack(
-			"{s:o, s:i, s:{s:i, s:b}, s:s, s:{s:i, s:i, s:[], s:[]}}", "app",
-			render_app(m, ma, RENDER_COUNTS | RENDER_DEPLOYMENTS), "count", count, "delay",
-			"timeLeftSeconds", (int)(left + 0.999), "overdue", left <= 0, "since", since,
-			"processedOffersSummary", "processedOffersCount", 0, "unusedOffersCount", 0,
-			"rejectSummaryLastOffers", "rejectSummaryLaunchAttempt");
-		if (extras)
-			json_object_set_new(item, "role",
-					    json_string(ma->def->role ? ma->def->role : "*"));
-		if (last_unused)
-			json_object_set_new(item, "lastUnusedOffers", json_array());
+		json_t *item = json_pack("{s:o}", "app",
+					 render_app(m, ma, RENDER_COUNTS | RENDER_DEPLOYMENTS));
+		const char *key;
+		json_t *val;
+		json_object_foreach(rest, key, val)
+			json_object_set(item, key, val);
+		json_decref(rest);
 		json_array_append_new(q, item);
 	}
 	return json_pack("{s:o}", "queue", q);
+}
+
+void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused)
+{
+	http_body_lit(b, "{\"queue\":[");
+	const char *k;
+	void *v;
+	uint64_t now = time_mono_usec();
+	bool first = true;
+	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
+		struct m_app *ma = v;
+		json_t *rest = queue_item(m, ma, extras, last_unused, now);
+		if (!rest)
+			continue;
+		/* The app's cached piece, then the item's own keys: ',' + its bytes after '{'. */
+		http_body_lit(b, first ? "{\"app\":" : ",{\"app\":");
+		first = false;
+		http_body_piece(b, rc_app(m, ma, RENDER_COUNTS | RENDER_DEPLOYMENTS), false);
+		struct http_piece *p = render_piece(rest);
+		p->data[1] = ','; /* its '{' */
+		http_body_add(b, p->data + 1, p->len - 1);
+		http_piece_unref(p);
+	}
+	http_body_lit(b, "]}");
 }

@@ -402,6 +402,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		return false;
 	}
 	in->phase = INST_LIVE;
+	apps_changed(in->app);
 	in->state = "TASK_STAGING";
 	in->staged_at = time_real_usec();
 	in->started_at = 0;
@@ -904,6 +905,7 @@ void apps_run_pass(struct apps *m)
 				resources_release(&in->res);
 				hmap_del(&m->tasks, in->task_id);
 				in->phase = INST_WAITING;
+				apps_changed(in->app);
 				json_decref(p.launches[i].record);
 				p.launches[i].record = NULL;
 			}

@@ -9,7 +9,13 @@
  *   either form (the body is the same state either way) or "*", and is answered 304 with
  *   the ETag of the representation the client would have been sent, and no body.
  * - Compressed bodies are kept in a small cache keyed by the identity body's hash and
- *   length, so a poller asking again for the same state is not compressed for again.
+ *   length, so a poller asking again for the same state is not compressed for again. Its
+ *   entries are pieces: an answer in flight keeps the one it sends alive after eviction.
+ * - An answer assembled from pieces (http_reply_body_cond) is hashed from its pieces'
+ *   hashes and lengths and the literal bytes between them, in order, not from its bytes:
+ *   the same sequence of contents gives the same ETag, and a changed piece a different one
+ *   (up to 64-bit hash collisions, as for the whole-body hash). Its pieces are referenced
+ *   by the connection's buffer (evbuffer_add_reference), never copied.
  */
 #include "net/http.h"
 #include "net/http-cond.h"
@@ -26,28 +32,110 @@
 #include <zlib.h>
 
 #define GZ_MIN_BYTES 1024
+#define GZ_LEVEL 6
 #define GZ_CACHE 8
 #define GZ_CACHE_MAX_BYTES (16u << 20) /* a compressed body over this is not kept */
 
 struct gz_entry {
 	uint64_t hash;
 	size_t len;      /* identity length */
-	unsigned char *gz;
-	size_t gzlen;
+	struct http_piece *gz;
 	uint64_t used;
 };
 
 static struct gz_entry gz_cache[GZ_CACHE];
 static uint64_t gz_clock;
 
-static uint64_t fnv64(const char *s, size_t n)
+uint64_t http_hash_bytes(uint64_t h, const void *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
+	const unsigned char *c = s;
 	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
+		h ^= c[i];
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+static uint64_t fnv64(const char *s, size_t n)
+{
+	return http_hash_bytes(HTTP_HASH_INIT, s, n);
+}
+
+/* ---- pieces ---- */
+
+struct http_piece *http_piece_take(char *s, size_t len, unsigned lead)
+{
+	struct http_piece *p = malloc(sizeof(*p));
+	if (!p)
+		abort();
+	*p = (struct http_piece){ .refs = 1, .lead = lead, .len = len, .data = s,
+				  .hash = fnv64(s + lead, len - lead) };
+	return p;
+}
+
+void http_piece_unref(struct http_piece *p)
+{
+	if (!p || --p->refs)
+		return;
+	free(p->data);
+	free(p);
+}
+
+static void piece_cleanup(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	http_piece_unref(arg);
+}
+
+void http_body_init(struct http_body *b)
+{
+	b->buf = evbuffer_new();
+	if (!b->buf)
+		abort();
+	b->hash = HTTP_HASH_INIT;
+	b->len = 0;
+}
+
+void http_body_add(struct http_body *b, const char *s, size_t n)
+{
+	evbuffer_add(b->buf, s, n);
+	b->hash = http_hash_bytes(b->hash, s, n);
+	b->len += n;
+}
+
+void http_body_piece(struct http_body *b, struct http_piece *p, bool with_lead)
+{
+	size_t skip = with_lead ? 0 : p->lead;
+	if (with_lead && p->lead)
+		b->hash = http_hash_bytes(b->hash, p->data, p->lead);
+	uint64_t mix[2] = { p->hash, p->len - p->lead };
+	b->hash = http_hash_bytes(b->hash, mix, sizeof(mix));
+	if (p->len == skip)
+		return;
+	http_piece_ref(p);
+	if (evbuffer_add_reference(b->buf, p->data + skip, p->len - skip, piece_cleanup, p) < 0)
+		abort();
+	b->len += p->len - skip;
+}
+
+char *http_body_string(const struct http_body *b, size_t *len)
+{
+	size_t n = evbuffer_get_length(b->buf);
+	char *s = malloc(n + 1);
+	if (!s)
+		abort();
+	evbuffer_copyout(b->buf, s, n);
+	s[n] = '\0';
+	*len = n;
+	return s;
+}
+
+void http_body_release(struct http_body *b)
+{
+	if (b->buf)
+		evbuffer_free(b->buf);
+	b->buf = NULL;
 }
 
 /* Does a comma-separated If-None-Match list hold "*" or an entity tag of tag (the
@@ -102,10 +190,12 @@ bool http_accepts_gzip(const char *ae)
 	return false;
 }
 
-static int gzip_bytes(const char *data, size_t len, unsigned char **out, size_t *outlen)
+/* gzip of the n segments v (len bytes in all) into a new malloc'd buffer. */
+static int gzip_iov(const struct evbuffer_iovec *v, size_t n, size_t len, unsigned char **out,
+		    size_t *outlen)
 {
 	z_stream zs = {0};
-	if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&zs, GZ_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	size_t cap = deflateBound(&zs, len);
 	unsigned char *buf = malloc(cap);
@@ -113,11 +203,16 @@ static int gzip_bytes(const char *data, size_t len, unsigned char **out, size_t 
 		deflateEnd(&zs);
 		return -ENOMEM;
 	}
-	zs.next_in = (unsigned char *)data;
-	zs.avail_in = (uInt)len;
 	zs.next_out = buf;
 	zs.avail_out = (uInt)cap;
-	int rc = deflate(&zs, Z_FINISH);
+	int rc = Z_OK;
+	for (size_t i = 0; i < n && rc == Z_OK; i++) {
+		zs.next_in = v[i].iov_base;
+		zs.avail_in = (uInt)v[i].iov_len;
+		rc = deflate(&zs, i + 1 == n ? Z_FINISH : Z_NO_FLUSH);
+	}
+	if (!n)
+		rc = deflate(&zs, Z_FINISH);
 	deflateEnd(&zs);
 	if (rc != Z_STREAM_END) {
 		free(buf);
@@ -128,30 +223,107 @@ static int gzip_bytes(const char *data, size_t len, unsigned char **out, size_t 
 	return 0;
 }
 
-static const struct gz_entry *gz_get(const char *data, size_t len, uint64_t hash)
+/* The cached gzip of the identity body of hash and len, or NULL. */
+static struct http_piece *gz_find(size_t len, uint64_t hash)
+{
+	for (size_t i = 0; i < GZ_CACHE; i++) {
+		struct gz_entry *e = &gz_cache[i];
+		if (e->gz && e->hash == hash && e->len == len) {
+			e->used = ++gz_clock;
+			return e->gz;
+		}
+	}
+	return NULL;
+}
+
+/* The cached gzip of the identity body of hash and len, compressing the n segments v on a
+ * miss; NULL when it cannot be had. */
+static struct http_piece *gz_get(const struct evbuffer_iovec *v, size_t n, size_t len,
+				 uint64_t hash)
 {
 	struct gz_entry *lru = &gz_cache[0];
 	for (size_t i = 0; i < GZ_CACHE; i++) {
 		struct gz_entry *e = &gz_cache[i];
 		if (e->gz && e->hash == hash && e->len == len) {
 			e->used = ++gz_clock;
-			return e;
+			return e->gz;
 		}
 		if (e->used < lru->used)
 			lru = e;
 	}
 	unsigned char *gz;
 	size_t gzlen;
-	if (len > UINT32_MAX || gzip_bytes(data, len, &gz, &gzlen) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (v[i].iov_len > UINT32_MAX)
+			return NULL;
+	if (gzip_iov(v, n, len, &gz, &gzlen) < 0)
 		return NULL;
 	if (gzlen > GZ_CACHE_MAX_BYTES) {
 		free(gz);
 		return NULL;
 	}
-	free(lru->gz);
-	*lru = (struct gz_entry){.hash = hash, .len = len, .gz = gz, .gzlen = gzlen,
-				 .used = ++gz_clock};
-	return lru;
+	http_piece_unref(lru->gz);
+	*lru = (struct gz_entry){.hash = hash, .len = len,
+				 .gz = http_piece_take((char *)gz, gzlen, 0), .used = ++gz_clock};
+	return lru->gz;
+}
+
+/* Headers, then 304, gzip piece or the identity body (buf taken). */
+static void reply_cond(struct evhttp_request *req, struct evbuffer *buf, uint64_t hash,
+		       size_t len)
+{
+	char tag[64];
+	snprintf(tag, sizeof(tag), "\"%016llx-%zx\"", (unsigned long long)hash, len);
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *inm = evhttp_find_header(in, "If-None-Match");
+	bool not_modified = inm && http_inm_matches(inm, tag);
+	const char *ae = evhttp_find_header(in, "Accept-Encoding");
+	struct http_piece *gz = NULL;
+	bool want_gz = len >= GZ_MIN_BYTES && http_accepts_gzip(ae);
+	if (want_gz)
+		gz = gz_find(len, hash);
+	if (want_gz && !gz) {
+		struct evbuffer_iovec one[16], *v = one;
+		int n = evbuffer_peek(buf, -1, NULL, NULL, 0);
+		if (n > (int)(sizeof(one) / sizeof(one[0])))
+			v = malloc((size_t)n * sizeof(*v));
+		if (v && n >= 0) {
+			evbuffer_peek(buf, -1, NULL, v, n);
+			/* a 304 only needs to know that gzip could be had, not the bytes */
+			gz = gz_get(v, (size_t)n, len, hash);
+		}
+		if (v != one)
+			free(v);
+	}
+	char gztag[68];
+	snprintf(gztag, sizeof(gztag), "\"%016llx-%zx-gz\"", (unsigned long long)hash, len);
+	http_add_header(req, "ETag", gz ? gztag : tag);
+	http_add_header(req, "Vary", "Accept-Encoding");
+	if (not_modified) {
+		evbuffer_free(buf);
+		http_reply_bytes(req, 304, NULL, NULL, 0);
+		return;
+	}
+	if (gz) {
+		evbuffer_free(buf);
+		http_add_header(req, "Content-Encoding", "gzip");
+		struct evbuffer *z = evbuffer_new();
+		if (!z)
+			abort();
+		http_piece_ref(gz);
+		if (evbuffer_add_reference(z, gz->data, gz->len, piece_cleanup, gz) < 0)
+			abort();
+		http_reply_evbuffer(req, 200, "application/json", z);
+		return;
+	}
+	http_reply_evbuffer(req, 200, "application/json", buf);
+}
+
+void http_reply_body_cond(struct evhttp_request *req, struct http_body *b)
+{
+	struct evbuffer *buf = b->buf;
+	b->buf = NULL;
+	reply_cond(req, buf, b->hash, b->len);
 }
 
 void http_reply_json_cond(struct evhttp_request *req, int code, json_t *json)
@@ -167,27 +339,11 @@ void http_reply_json_cond(struct evhttp_request *req, int code, json_t *json)
 		return;
 	}
 	size_t len = strlen(s);
-	uint64_t hash = fnv64(s, len);
-	char tag[64];
-	snprintf(tag, sizeof(tag), "\"%016llx-%zx\"", (unsigned long long)hash, len);
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const char *ae = evhttp_find_header(in, "Accept-Encoding");
-	const struct gz_entry *gz = len >= GZ_MIN_BYTES && http_accepts_gzip(ae) ? gz_get(s, len, hash) : NULL;
-	char gztag[68];
-	snprintf(gztag, sizeof(gztag), "\"%016llx-%zx-gz\"", (unsigned long long)hash, len);
-	http_add_header(req, "ETag", gz ? gztag : tag);
-	http_add_header(req, "Vary", "Accept-Encoding");
-	const char *inm = evhttp_find_header(in, "If-None-Match");
-	if (inm && http_inm_matches(inm, tag)) {
-		free(s);
-		http_reply_bytes(req, 304, NULL, NULL, 0);
-		return;
-	}
-	if (gz) {
-		http_add_header(req, "Content-Encoding", "gzip");
-		http_reply_bytes(req, 200, "application/json", (const char *)gz->gz, gz->gzlen);
-	} else {
-		http_reply_bytes(req, 200, "application/json", s, len);
-	}
-	free(s);
+	struct evbuffer *buf = evbuffer_new();
+	if (!buf)
+		abort();
+	struct http_piece *p = http_piece_take(s, len, 0);
+	if (evbuffer_add_reference(buf, p->data, p->len, piece_cleanup, p) < 0)
+		abort();
+	reply_cond(req, buf, p->hash, len);
 }

@@ -133,6 +133,11 @@ void http_reply_json(struct evhttp_request *req, int code, json_t *json);
 /* As http_reply_json, for polled reads: a 200 carries an ETag, If-None-Match on it is
  * answered 304, and Accept-Encoding: gzip is served compressed (http-cond.c). */
 void http_reply_json_cond(struct evhttp_request *req, int code, json_t *json);
+/* As http_reply_bytes, with the body in buf (taken: its chains are moved to the connection,
+ * references included, not copied). */
+struct evbuffer;
+void http_reply_evbuffer(struct evhttp_request *req, int code, const char *type,
+			 struct evbuffer *buf);
 /* {"message": msg} with the code. */
 void http_reply_message(struct evhttp_request *req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

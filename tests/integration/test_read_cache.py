@@ -79,3 +79,46 @@ def test_etag_304_and_gzip(one):
     # errors carry no ETag
     st, h, _ = raw(url, "/v2/apps/nope")
     assert st == 404 and "etag" not in h
+
+
+def test_cached_answers_follow_status_updates(cluster, monkeypatch):
+    """While health results flow (a check that passes and fails on alternate seconds: a
+    status update per task per second or two, each changing its healthCheckResults), every answer is what a render from scratch gives: the master
+    runs with BERTH_RENDER_VERIFY=1, which renders every cache hit again and logs a stale
+    one. Answers change with the updates (the cache is invalidated by real change), one body
+    always has one ETag, and a changed body a new one."""
+    monkeypatch.setenv("BERTH_RENDER_VERIFY", "1")
+    m = cluster.master()
+    cluster.agent()
+    hc = {"protocol": "COMMAND", "command": {"value": "test $(( $(date +%s) % 2 )) -eq 0"},
+          "gracePeriodSeconds": 0, "intervalSeconds": 1, "timeoutSeconds": 1,
+          "maxConsecutiveFailures": 100000}
+    for i in range(2):
+        r = m.api.post("/v2/apps", app_def("/flow/app-%d" % i, "exec sleep 3600", instances=3,
+                                           healthChecks=[hc]))
+        assert r.status_code == 201, r.text
+
+    def checked():
+        tasks = m.api.get("/v2/tasks").json()["tasks"]
+        return len(tasks) == 6 and all(t["healthCheckResults"] for t in tasks)
+    wait_until(checked, 40, interval=0.2, what="6 tasks with health results")
+    paths = ["/v2/apps?embed=apps.tasks", "/v2/apps?embed=apps.tasks&embed=apps.failures",
+             "/v2/apps/flow/app-1", "/v2/apps/flow/app-0/tasks", "/v2/tasks",
+             "/v2/tasks?status=running", "/v2/apps?label=nope", "/v2/queue",
+             "/v2/deployments", "/v2/apps/*?embed=berth"]
+    tags = {}       # etag -> body
+    seen = {p: set() for p in paths}
+    import time
+    end = time.monotonic() + 6
+    while time.monotonic() < end:
+        for p in paths:
+            st, h, body = raw(m.url, p)
+            assert st == 200, (p, st, body[:200])
+            tag = h["etag"]
+            assert tags.setdefault(tag, body) == body, p  # one tag, one body
+            seen[p].add(body)
+    # the health results moved on: the answers with tasks changed, many times
+    for p in paths[:6]:
+        assert len(seen[p]) >= 3, (p, len(seen[p]))
+    log = m.stderr_path.read_text()
+    assert "render cache stale" not in log, log[-2000:]
