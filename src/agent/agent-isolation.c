@@ -116,9 +116,30 @@ void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *sha
 	*mem_bytes = m < (double)MIN_MEM_BYTES ? MIN_MEM_BYTES : (uint64_t)m;
 }
 
+/* A run inside a running task of this agent (the spec's "attach": {"task_id"}; exec-attach.h):
+ * the shim joins that task's cgroup and namespaces and takes its user, so the run gets none
+ * of its own. 0, or -ESRCH with msg when that task is not running here. */
+static int attach_spec(struct agent *a, struct agent_task *t, json_t *attach,
+		       struct exec_spec *es, char *msg, size_t msgsize)
+{
+	const char *id = json_string_value(json_object_get(attach, "task_id"));
+	struct agent_task *in = id ? agent_task_find(a, id) : NULL;
+	if (!in || in == t || in->terminal || in->kill_requested || in->xexec ||
+	    !in->state || strcmp(in->state, "TASK_RUNNING")) {
+		snprintf(msg, msgsize, "Instance task '%s' is not running on this agent",
+			 id ? id : "");
+		return -ESRCH;
+	}
+	es->attach = in->meta_dir;
+	return 0;
+}
+
 int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 			 struct exec_spec *es, char *msg, size_t msgsize)
 {
+	json_t *attach = json_object_get(spec, "attach");
+	if (attach)
+		return attach_spec(a, t, attach, es, msg, msgsize);
 	if (a->cg_version) {
 		json_t *res = json_object_get(spec, "resources");
 		double cpus = json_number_value(json_object_get(res, "cpus"));

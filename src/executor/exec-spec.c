@@ -227,6 +227,8 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 	}
 	if (s->user)
 		put_kv(&o, "user", s->user);
+	if (s->attach)
+		put_kv(&o, "attach", s->attach);
 	for (size_t i = 0; i < s->nargs; i++)
 		put_kv(&o, "arg", s->args[i]);
 	for (size_t i = 0; i < s->nenv; i++) {
@@ -414,6 +416,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			out->cg_name = v;
 		else if (!strcmp(k, "user"))
 			out->user = v;
+		else if (!strcmp(k, "attach"))
+			out->attach = v;
 		else if (!strcmp(k, "fetch")) {
 			if (out->nfetch >= EXEC_SPEC_MAX_FETCH || !*v)
 				goto bad;
@@ -506,6 +510,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	if (out->cg_root && (out->cg_root[0] != '/' || !out->cg_name || !*out->cg_name))
 		goto bad;
 	if (out->user && !*out->user)
+		goto bad;
+	if (out->attach && out->attach[0] != '/')
 		goto bad;
 	return 0;
 bad:

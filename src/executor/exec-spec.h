@@ -29,7 +29,9 @@
  * "isolate" (optional): "1" runs the task in new pid and mount namespaces with a private
  * /tmp and no_new_privs; "user" (optional): the user name the task runs as.
  * A URI to fetch into the sandbox before the task starts (berth-fetcher) is "fetch" = the URI,
- * followed by "f.extract", "f.exec" ("0"/"1") and "f.out" (optional: the file's name). */
+ * followed by "f.extract", "f.exec" ("0"/"1") and "f.out" (optional: the file's name).
+ * "attach" (optional): the meta directory of a running task to run the command inside
+ * (exec-attach.h). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +108,8 @@ struct exec_spec {
 	struct exec_fetch *fetch;  /* nfetch entries; serialize borrows, parse allocates */
 	size_t nfetch;
 	const char *user;          /* optional: run the task as this user */
+	const char *attach;        /* optional: a running task's meta dir (exec-attach.h) */
+	const char *stdio_dir;     /* not in the file: where stdout/stderr go (NULL: sandbox) */
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 
