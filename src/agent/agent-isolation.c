@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "agent/agent-int.h"
 #include "base/log.h"
+#include "base/fsutil.h"
 #include "base/mem.h"
 #include "base/util.h"
 #include "executor/exec-cgroup.h"
@@ -50,6 +52,8 @@ int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, cha
 	return r;
 }
 
+static int fetch_cache_init(struct agent *a, const struct agent_config *cfg);
+
 int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 {
 	char err[256] = "";
@@ -74,6 +78,8 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 				   "without '..'");
 		return -EINVAL;
 	}
+	if (fetch_cache_init(a, cfg) < 0)
+		return -EINVAL;
 	a->cg_root = xstrdup(root);
 	a->cg_parent = xstrdup(parent);
 	a->cg_pids_max = pids;
@@ -95,8 +101,60 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 	return 0;
 }
 
+/* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-')
+		return -EINVAL;
+	uint64_t mul = 1;
+	if (!strcasecmp(end, "KB") || !strcasecmp(end, "K"))
+		mul = 1ull << 10;
+	else if (!strcasecmp(end, "MB") || !strcasecmp(end, "M"))
+		mul = 1ull << 20;
+	else if (!strcasecmp(end, "GB") || !strcasecmp(end, "G"))
+		mul = 1ull << 30;
+	else if (*end && strcasecmp(end, "B"))
+		return -EINVAL;
+	if (v > UINT64_MAX / mul)
+		return -EINVAL;
+	*out = (uint64_t)v * mul;
+	return 0;
+}
+
+/* --fetcher-cache-dir and --fetcher-cache-size. 0 or -EINVAL (logged). */
+static int fetch_cache_init(struct agent *a, const struct agent_config *cfg)
+{
+	uint64_t max = 2ull << 30;
+	const char *size = cfg->fetcher_cache_size;
+	if (size && *size && parse_bytes(size, &max) < 0) {
+		log_error("agent", "--fetcher-cache-size '%s': want bytes (a number, or with KB, MB, "
+				   "GB)", size);
+		return -EINVAL;
+	}
+	if (!max)
+		return 0;
+	const char *dir = cfg->fetcher_cache_dir;
+	if (dir && *dir && dir[0] != '/') {
+		log_error("agent", "--fetcher-cache-dir '%s' must be absolute", dir);
+		return -EINVAL;
+	}
+	a->fetch_cache = dir && *dir ? xstrdup(dir) : xasprintf("%s/fetch-cache", a->work_dir);
+	a->fetch_cache_max = max;
+	int r = fs_mkdir_p(a->fetch_cache, 0700);
+	if (r < 0) {
+		log_error("agent", "cannot create the fetcher cache '%s': %s", a->fetch_cache,
+			  strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 void agent_isolation_free(struct agent *a)
 {
+	free(a->fetch_cache);
 	free(a->cg_root);
 	free(a->cg_parent);
 	free(a->cg_name_buf);
@@ -154,6 +212,8 @@ int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 		es->cg_pids_max = a->cg_pids_max;
 	}
 	es->isolate = a->ns_isolation;
+	es->fetch_cache = a->fetch_cache;
+	es->fetch_cache_max = a->fetch_cache_max;
 	const char *user = json_string_value(json_object_get(spec, "user"));
 	if (a->switch_user && user && *user) {
 		if (!getpwnam(user)) {
