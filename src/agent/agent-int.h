@@ -316,6 +316,10 @@ void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *sha
  * in msg (-ESRCH: the task to attach to is not running here). */
 int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 			 struct exec_spec *es, char *msg, size_t msgsize);
+/* RESIZE (berth's in-place resize): the running task's cgroup gets the limits of resources'
+ * cpus and mem (as at its launch). A task not running here, or a failure to write the limits
+ * (e.g. a memory limit below what the task uses), is logged. */
+void agent_isolation_resize(struct agent *a, const char *task_id, json_t *resources);
 /* Removes task t's cgroup if its shim left one (killed, or the task died while the agent
  * was down): its processes are killed. */
 void agent_isolation_cleanup(struct agent *a, const struct agent_task *t);

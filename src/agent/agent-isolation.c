@@ -226,6 +226,35 @@ int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 	return 0;
 }
 
+void agent_isolation_resize(struct agent *a, const char *task_id, json_t *resources)
+{
+	struct agent_task *t = task_id ? agent_task_find(a, task_id) : NULL;
+	if (!t || t->terminal) {
+		log_warn("agent", "RESIZE of task '%s', which is not running here, ignored",
+			 task_id ? task_id : "");
+		return;
+	}
+	if (!a->cg_version) {
+		log_info("agent", "task '%s' resized (no cgroups here: no limits to change)", t->id);
+		return;
+	}
+	double cpus = json_number_value(json_object_get(resources, "cpus"));
+	double mem = json_number_value(json_object_get(resources, "mem"));
+	struct exec_cg_limits l = { 0 };
+	agent_isolation_limits(cpus, mem, a->cg_cfs, &l.cpu_shares, &l.cfs_quota_us,
+			       &l.mem_bytes);
+	l.cfs_period_us = a->cg_cfs ? CFS_PERIOD_US : 0;
+	char *name = xasprintf("%s/%s", a->cg_parent, t->id);
+	char err[600] = "";
+	int r = exec_cg_update(a->cg_root, name, &l, err, sizeof(err));
+	if (r < 0)
+		log_warn("agent", "task '%s': cannot resize its cgroup: %s", t->id, err);
+	else
+		log_info("agent", "task '%s' resized: cpu shares %llu, memory limit %llu MiB", t->id,
+			 (unsigned long long)l.cpu_shares, (unsigned long long)(l.mem_bytes >> 20));
+	free(name);
+}
+
 void agent_isolation_cleanup(struct agent *a, const struct agent_task *t)
 {
 	if (!a->cg_root)

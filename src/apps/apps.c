@@ -722,6 +722,7 @@ void apps_deployment_free(struct m_deployment *d)
 		return;
 	json_decref(d->original);
 	free(d->app_id);
+	free(d->resize_reason);
 	free(d);
 }
 
