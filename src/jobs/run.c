@@ -454,7 +454,8 @@ static void inst_skipped(struct jobs *j, struct job *jb, const struct job_run *r
 
 /* The agent of r's next running instance, r->target_at at it; the instances that are not
  * running on the way are skipped and recorded. NULL with *done when none is left (the run is
- * over), NULL without when the store transaction cannot be opened. */
+ * over), NULL without when the store transaction cannot be opened or the instance's agent is
+ * disconnected (the run waits for it). */
 static struct m_agent *inst_next(struct jobs *j, struct job *jb, struct job_run *r, bool *open,
 				 bool *done)
 {
@@ -472,8 +473,14 @@ static struct m_agent *inst_next(struct jobs *j, struct job *jb, struct job_run 
 		struct inst_scan s = { .app = jb->app, .id = id };
 		if (id)
 			rm_each_task(j->rm, false, inst_scan_task, &s);
-		struct m_agent *a = s.found && s.running ? rm_agent_get(j->rm, s.agent) : NULL;
-		if (a && a->state == AGENT_CONNECTED && (a->stream || a->sim))
+		struct m_agent *a = s.found ? rm_agent_get(j->rm, s.agent) : NULL;
+		/* Its agent is away but may come back (a master failover before the agents have
+		 * re-registered, a short partition): wait; once it is unreachable its tasks are
+		 * lost and the instance is skipped. */
+		if (a && (a->state == AGENT_DISCONNECTED || (!a->stream && !a->sim)) &&
+		    a->state != AGENT_UNREACHABLE)
+			return NULL;
+		if (a && s.running && a->state == AGENT_CONNECTED)
 			return a;
 		if (id)
 			inst_skipped(j, jb, r, id);

@@ -127,6 +127,37 @@ def test_an_instance_not_running_is_skipped_and_recorded(one):
     assert j["successCount"] == 2 and j["errorCount"] == 0 and h["skipCount"] == 1
 
 
+def test_master_kill9_mid_run_neither_repeats_nor_skips_an_instance(one):
+    """The master dies (kill -9) while the second instance's run goes on: after the restart
+    the run goes on where it was; every instance ran exactly once."""
+    m = one.m
+    tasks = start_app(m)
+    cmd = 'echo "$MESOS_TASK_ID $BERTH_JOB_TASK_ID" >> "$MESOS_SANDBOX/runs"; sleep 3'
+    assert m.api.post(P + "/iso8601", {"name": "repair", "command": cmd, "retries": 0,
+                                       "schedule": "R1//PT1H", "app": "/cass",
+                                       "perInstance": True}).status_code == 204
+
+    def second_running():
+        p = history(m.api, "repair")["pending"]
+        return p and (p[0]["taskId"] or "").endswith(":i1") and p[0]["state"] == "TASK_RUNNING"
+    wait_until(second_running, 30, what="the second instance's run running")
+    m.restart()
+    one.a.ready()
+    j = wait_until(lambda: (lambda j: j if j["successCount"] == 3 else None)(job(m.api, "repair")),
+                   40, what="all three instance runs counted after the restart")
+    assert j["errorCount"] == 0
+    time.sleep(1)
+    assert not history(m.api, "repair")["pending"]
+    sb = one.a.work_dir / "sandboxes"
+    for i, t in enumerate(tasks):
+        lines = (sb / t["id"] / "runs").read_text().split("\n")[:-1]
+        assert len(lines) == 1, (t["id"], lines)
+        tid, run = lines[0].split()
+        assert tid == t["id"] and run.endswith(":i%d" % i), lines
+    # the app's tasks were neither lost nor replaced by the failover
+    assert sorted(t["id"] for t in m.api.running("/cass")) == [t["id"] for t in tasks]
+
+
 def test_validation(one):
     api = one.m.api
     base = {"name": "v", "command": "true", "schedule": "R/2030-01-01T00:00:00Z/PT1H"}
