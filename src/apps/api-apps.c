@@ -372,6 +372,10 @@ void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id,
 	d->resize_reason = rs || !why[0] ? NULL : xstrdup(why);
 	if (!rs && !why[0])
 		d->resize = "none"; /* nothing to resize: the change needed no restart either */
+	int sr = apps_store_deployment(m, d);
+	if (sr < 0)
+		log_warn("master", "deployment '%s': cannot store how it resizes: %s", d->id,
+			 strerror(-sr));
 	http_add_header(req, "Marathon-Deployment-Id", d->id);
 	http_reply_json(req, 200, json_pack("{s:s, s:s, s:{s:s, s:s*}}", "version",
 					    res->def->version, "deploymentId", d->id,

@@ -707,6 +707,9 @@ int apps_store_deployment(struct apps *m, const struct m_deployment *d)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "id", d->id, "app", d->app_id, "action",
 			      d->action, "version", d->version);
+	if (d->resize)
+		json_object_set_new(j, "berthResize", json_pack("{s:s, s:s*}", "mode", d->resize,
+								 "reason", d->resize_reason));
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	char key[128];
