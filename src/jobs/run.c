@@ -619,13 +619,17 @@ static void place(struct jobs *j, bool *open)
 			const json_t *t = json_object_get(recs[i], "task");
 			const char *tid = json_string_value(json_object_get(t, "task_id"));
 			const struct job_run *r = tid ? hmap_get(&j->tasks, tid) : NULL;
-			if (r)
-				jobs_publish(j, "job_run_launched_event",
-					     json_pack("{s:s, s:s, s:s, s:o, s:i, s:b}",
+			if (r) {
+				json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:i, s:b}",
 						       "jobName", r->name, "taskId", r->task_id,
 						       "agentId", r->agent_id, "scheduledAt",
 						       iso_ms(r->scheduled_ms), "attempt",
-						       r->attempt + 1, "manual", r->manual));
+						       r->attempt + 1, "manual", r->manual);
+				if (r->targets)
+					json_object_set(ev, "instanceTaskId",
+							json_array_get(r->targets, r->target_at));
+				jobs_publish(j, "job_run_launched_event", ev);
+			}
 		}
 		if (j->m_delay && now >= delays[i])
 			metrics_timer_record_usec(j->m_delay, (uint64_t)(now - delays[i]) * 1000);

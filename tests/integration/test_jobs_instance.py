@@ -158,6 +158,29 @@ def test_master_kill9_mid_run_neither_repeats_nor_skips_an_instance(one):
     assert sorted(t["id"] for t in m.api.running("/cass")) == [t["id"] for t in tasks]
 
 
+def test_killing_the_job_stops_the_run_at_its_instance(one):
+    m = one.m
+    tasks = start_app(m)
+    post_job(m, sleep=60)
+    api = m.api
+
+    def first_running():
+        p = history(api, "repair")["pending"]
+        return p if p and p[0]["state"] == "TASK_RUNNING" else None
+    wait_until(first_running, 20, what="the first instance's run running")
+    assert api.delete(P + "/task/kill/repair").status_code == 204
+    wait_until(lambda: not history(api, "repair")["pending"], 20, what="the run gone")
+    j = job(api, "repair")
+    assert j["successCount"] == 0 and j["errorCount"] == 1
+    runs = history(api, "repair")["runs"]
+    assert [(r["instanceTaskId"], r["result"]) for r in runs] == [(tasks[0]["id"], "TASK_KILLED")]
+    sb = one.a.work_dir / "sandboxes"
+    time.sleep(1)
+    assert not any((sb / t["id"] / "job-marker").exists() for t in tasks[1:])
+    # the instance itself was not touched by the kill
+    assert sorted(t["id"] for t in m.api.running("/cass")) == [t["id"] for t in tasks]
+
+
 def test_validation(one):
     api = one.m.api
     base = {"name": "v", "command": "true", "schedule": "R/2030-01-01T00:00:00Z/PT1H"}
