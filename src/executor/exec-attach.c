@@ -49,6 +49,14 @@ static int link_file(const char *from, const char *to, const char *name)
 	return 0;
 }
 
+/* Whether fd (an open namespace) is the namespace at path. */
+static bool same_ns(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+	       a.st_dev == b.st_dev;
+}
+
 int exec_attach_prepare(struct exec_spec *s, char *msg, size_t msglen)
 {
 	const char *dir = s->attach;
@@ -79,6 +87,15 @@ int exec_attach_prepare(struct exec_spec *s, char *msg, size_t msglen)
 		snprintf(msg, msglen, "cannot open the instance's namespaces (pid %d): %s", (int)pid,
 			 strerror(errno));
 		return r;
+	}
+	/* Namespaces we are in already are not entered (setns needs privileges even then). */
+	if (same_ns(mnt_fd, "/proc/self/ns/mnt")) {
+		close(mnt_fd);
+		mnt_fd = -1;
+	}
+	if (same_ns(pid_fd, "/proc/self/ns/pid")) {
+		close(pid_fd);
+		pid_fd = -1;
 	}
 	/* The pid could have been reused between the check and the opens. */
 	if (exec_proc_starttime(pid, &st1) < 0 || st1 != st0) {
@@ -137,7 +154,8 @@ void exec_attach_child(int errfd, int stfd)
 		if (r < 0)
 			e = -r;
 	}
-	if (!e && (setns(mnt_fd, CLONE_NEWNS) == -1 || setns(pid_fd, CLONE_NEWPID) == -1))
+	if (!e && ((mnt_fd >= 0 && setns(mnt_fd, CLONE_NEWNS) == -1) ||
+		   (pid_fd >= 0 && setns(pid_fd, CLONE_NEWPID) == -1)))
 		e = errno;
 	pid_t cmd = e ? -1 : fork();
 	if (cmd == 0) {
