@@ -105,9 +105,10 @@ int apps_resize_prepare(struct apps *m, struct m_app *ma, const struct app *def,
 		if (in->phase != INST_LIVE || !in->agent_id || !in->res_role)
 			continue; /* no task holds resources: it starts with the new definition */
 		struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
-		if (!a || in->kill_sent) {
-			snprintf(why, whylen, "instance '%s' is being stopped or its agent is gone",
-				 in->task_id);
+		/* A RESIZE must reach the agent now: none is re-sent after a reconnection. */
+		if (!a || in->kill_sent || a->state != AGENT_CONNECTED || (!a->stream && !a->sim)) {
+			snprintf(why, whylen, "task '%s' is being stopped or its agent is not "
+				 "connected", in->task_id);
 			apps_resize_undo(m, rs);
 			return -EAGAIN;
 		}
