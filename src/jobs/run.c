@@ -489,6 +489,19 @@ static struct m_agent *inst_next(struct jobs *j, struct job *jb, struct job_run 
 	return NULL;
 }
 
+/* Whether another run of r's job has begun going through the instances: runs of a
+ * per-instance job (a run now, a concurrent one) take turns, so that the command never runs in
+ * two instances at once. */
+static bool inst_busy(const struct jobs *j, const struct job_run *r)
+{
+	for (size_t i = 0; i < j->nruns; i++) {
+		const struct job_run *x = j->runs[i];
+		if (x != r && x->targets && !strcmp(x->name, r->name))
+			return true;
+	}
+	return false;
+}
+
 /* A per-instance run whose instances have all been run or skipped: it ends; its children
  * run when every instance succeeded. */
 static void inst_run_over(struct jobs *j, struct job *jb, struct job_run *r)
@@ -522,6 +535,8 @@ static void place(struct jobs *j, bool *open)
 		if (!jb || jb->high_priority != hi)
 			continue;
 		if (jb->per_instance) {
+			if (!r->targets && inst_busy(j, r))
+				continue; /* another run of the job is going through the instances */
 			bool done;
 			struct m_agent *a = inst_next(j, jb, r, open, &done);
 			if (done) {

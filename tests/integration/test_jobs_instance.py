@@ -158,6 +158,35 @@ def test_master_kill9_mid_run_neither_repeats_nor_skips_an_instance(one):
     assert sorted(t["id"] for t in m.api.running("/cass")) == [t["id"] for t in tasks]
 
 
+def test_a_second_run_waits_for_the_first(one):
+    """A run now while a run goes through the instances waits its turn: never two instances
+    at once, each instance once per run."""
+    m = one.m
+    tasks = start_app(m)
+    cmd = ('echo "$BERTH_JOB_TASK_ID s $(date +%s.%N)" >> "$MESOS_SANDBOX/spans"; sleep 1; '
+           'echo "$BERTH_JOB_TASK_ID e $(date +%s.%N)" >> "$MESOS_SANDBOX/spans"')
+    assert m.api.post(P + "/iso8601", {"name": "repair", "command": cmd, "retries": 0,
+                                       "schedule": "R1//PT1H", "app": "/cass",
+                                       "perInstance": True}).status_code == 204
+    wait_until(lambda: (lambda p: p and p[0]["state"] == "TASK_RUNNING")(
+        history(m.api, "repair")["pending"]), 20, what="the first run running")
+    assert m.api.put(P + "/job/repair").status_code == 204
+    wait_until(lambda: job(m.api, "repair")["successCount"] == 6 or None, 60,
+               what="two runs through three instances")
+    spans = []
+    sb = one.a.work_dir / "sandboxes"
+    for t in tasks:
+        by_run = {}
+        for ln in (sb / t["id"] / "spans").read_text().splitlines():
+            run, what, ts = ln.split()
+            by_run.setdefault(run, {})[what] = float(ts)
+        assert len(by_run) == 2, by_run
+        spans += [(v["s"], v["e"]) for v in by_run.values()]
+    spans.sort()
+    for (s0, e0), (s1, _) in zip(spans, spans[1:]):
+        assert e0 <= s1, ("runs overlap", spans)
+
+
 def test_killing_the_job_stops_the_run_at_its_instance(one):
     m = one.m
     tasks = start_app(m)
