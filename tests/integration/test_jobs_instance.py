@@ -81,6 +81,11 @@ def check_runs(cluster, tasks, hist_runs):
         assert os.stat(own).st_ino == os.stat(linked).st_ino
         rc, out, err = cluster.cli("logs", run["taskId"])
         assert rc == 0 and "hello from %s" % t["id"] in out, (rc, out, err)
+        # and through the files API, in the instance's sandbox
+        r = cluster.a.api.get("/files/read", params={
+            "path": "%s/jobs/%s/stdout" % (t["id"], run["taskId"]), "offset": 0,
+            "length": 1000})
+        assert r.status_code == 200 and r.json()["data"] == "hello from %s\n" % t["id"], r.text
     spans.sort()
     for (s0, e0), (s1, _) in zip(spans, spans[1:]):
         assert e0 <= s1, ("runs overlap", spans)
