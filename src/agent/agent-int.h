@@ -317,8 +317,9 @@ void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *sha
 int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 			 struct exec_spec *es, char *msg, size_t msgsize);
 /* RESIZE (berth's in-place resize): the running task's cgroup gets the limits of resources'
- * cpus and mem (as at its launch). A task not running here, or a failure to write the limits
- * (e.g. a memory limit below what the task uses), is logged. */
+ * cpus and mem (as at its launch). A task not running here is logged; a failure to write the
+ * limits (e.g. a memory limit below what the task uses) is reported to the master as a status
+ * update in the task's current state with reason REASON_BERTH_RESIZE_FAILED. */
 void agent_isolation_resize(struct agent *a, const char *task_id, json_t *resources);
 /* Removes task t's cgroup if its shim left one (killed, or the task died while the agent
  * was down): its processes are killed. */

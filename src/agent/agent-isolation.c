@@ -247,9 +247,13 @@ void agent_isolation_resize(struct agent *a, const char *task_id, json_t *resour
 	char *name = xasprintf("%s/%s", a->cg_parent, t->id);
 	char err[600] = "";
 	int r = exec_cg_update(a->cg_root, name, &l, err, sizeof(err));
-	if (r < 0)
+	if (r < 0) {
+		/* The master counts the new size already: it replaces the task (apps.c). */
 		log_warn("agent", "task '%s': cannot resize its cgroup: %s", t->id, err);
-	else
+		char msg[700];
+		snprintf(msg, sizeof(msg), "In-place resize failed: %s", err);
+		agent_update_queue(a, t, t->id, t->state, msg, "REASON_BERTH_RESIZE_FAILED", -1, 0);
+	} else
 		log_info("agent", "task '%s' resized: cpu shares %llu, memory limit %llu MiB", t->id,
 			 (unsigned long long)l.cpu_shares, (unsigned long long)(l.mem_bytes >> 20));
 	free(name);

@@ -522,6 +522,15 @@ bool apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 		health_update(m, in, u);
 		return true;
 	}
+	if (reason && !strcmp(reason, "REASON_BERTH_RESIZE_FAILED")) {
+		/* The agent could not apply an in-place resize (resize.c): the task is replaced, so
+		 * that what runs matches the definition and what the ledger counts for it. */
+		log_warn("master", "task '%s': %s; replacing it", in->task_id,
+			 message ? message : "in-place resize failed");
+		if (!in->kill_sent)
+			apps_kill_instance(m, in);
+		return true;
+	}
 	in->state = state;
 	publish_status(m, in, state, message);
 	return true;

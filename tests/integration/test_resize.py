@@ -5,6 +5,8 @@ falls back to a rolling restart otherwise; the reply and the deployment say whic
 the cgroup files of an agent with --isolation cgroups,namespaces."""
 import os
 
+import pytest
+
 from helpers import app_def, port_range, wait_until
 from test_isolation import cg_dir, cg_version, need, read_int, remove_cgroups
 
@@ -99,5 +101,42 @@ def test_resize_in_place_then_fallback_to_restart(cluster):
         r = m.api.patch("/v2/apps/rs", {"mem": 40})
         assert set(r.json()) == {"version", "deploymentId"}
         assert m.api.patch("/v2/apps/rs?inPlace=maybe", {"mem": 40}).status_code == 400
+    finally:
+        remove_cgroups(parent)
+
+
+def test_a_resize_the_agent_cannot_apply_replaces_the_task(cluster):
+    """cgroup v1 refuses a memory limit below what the task uses (EBUSY without swap): the
+    agent says so and the master replaces the task, which then runs with the new limit."""
+    need("memory", "cpu", "pids")
+    if cg_version() != 1:
+        pytest.skip("v2 OOM-kills instead of refusing a lower memory.max")
+    parent = "berth-itest-%d-rf" % os.getpid()
+    cluster.master()
+    cluster.agent(extra=["--isolation", "cgroups,namespaces", "--cgroups-parent", parent])
+    m = cluster.m
+    tmp_path = cluster.workdir  # not under /tmp: the tasks have a /tmp of their own
+    flag = tmp_path / "allocated"
+    # The first task holds 80 MiB of touched anonymous memory; its replacement holds none.
+    prog = ("import os, time\n"
+            "x = b''\n"
+            "if not os.path.exists(%r):\n"
+            "    x = bytearray(80 << 20)\n"
+            "    for i in range(0, len(x), 4096): x[i] = 1\n"
+            "    open(%r, 'w').close()\n"
+            "time.sleep(3600)\n") % (str(flag), str(flag))
+    (tmp_path / "hold.py").write_text(prog)
+    try:
+        app = app_def("/rf", "exec python3 %s" % (tmp_path / "hold.py"), cpus=0.1, mem=128,
+                      upgradeStrategy={"minimumHealthCapacity": 0, "maximumOverCapacity": 0})
+        assert m.api.post("/v2/apps", app).status_code == 201
+        t = m.api.wait_running("/rf", 1)[0]
+        wait_until(flag.exists, 20, what="80 MiB allocated")
+        r = m.api.patch("/v2/apps/rf?inPlace=true", {"mem": 40})
+        assert r.json()["berthResize"] == {"mode": "inPlace"}, r.text  # as far as the master knows
+        t2 = wait_until(lambda: [x for x in m.api.running("/rf") if x["id"] != t["id"]], 30,
+                        what="the task replaced after the agent refused the resize")[0]
+        assert limits(parent, t2["id"])[1] == 40 << 20
+        assert agent_used(m, "mem", m.api.slaves()[0]["hostname"]) == 40
     finally:
         remove_cgroups(parent)
