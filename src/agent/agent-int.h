@@ -142,6 +142,8 @@ struct agent {
 	int cg_version;            /* EXEC_CG_V1/V2; 0 = no cgroups */
 	uint64_t cg_pids_max;
 	bool cg_cfs, ns_isolation, switch_user;
+	char *fetch_cache;          /* the fetcher cache's directory (absolute), or NULL: none */
+	uint64_t fetch_cache_max;
 	struct agent_xexec *xexecs; /* custom executors (agent-xexec.c) */
 };
 
@@ -308,10 +310,17 @@ void agent_isolation_free(struct agent *a);
  * memory limit (at least 32 MiB) for a task's cpus and mem (MiB), as Mesos sets them. */
 void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *shares,
 			    uint64_t *quota_us, uint64_t *mem_bytes);
-/* Fills es's cgroup, namespace and user fields for task t of spec (es's strings borrow from
- * a and spec until the next call). 0, or -errno with the task's failure message in msg. */
+/* Fills es's cgroup, namespace, user and fetcher cache fields for task t of spec (es's strings
+ * borrow from a and spec until the next call); for a spec with "attach" (a run inside another
+ * running task, exec-attach.h) only es->attach. 0, or -errno with the task's failure message
+ * in msg (-ESRCH: the task to attach to is not running here). */
 int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 			 struct exec_spec *es, char *msg, size_t msgsize);
+/* RESIZE (berth's in-place resize): the running task's cgroup gets the limits of resources'
+ * cpus and mem (as at its launch). A task not running here is logged; a failure to write the
+ * limits (e.g. a memory limit below what the task uses) is reported to the master as a status
+ * update in the task's current state with reason REASON_BERTH_RESIZE_FAILED. */
+void agent_isolation_resize(struct agent *a, const char *task_id, json_t *resources);
 /* Removes task t's cgroup if its shim left one (killed, or the task died while the agent
  * was down): its processes are killed. */
 void agent_isolation_cleanup(struct agent *a, const struct agent_task *t);

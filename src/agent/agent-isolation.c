@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "agent/agent-int.h"
 #include "base/log.h"
+#include "base/fsutil.h"
 #include "base/mem.h"
 #include "base/util.h"
 #include "executor/exec-cgroup.h"
@@ -50,6 +52,8 @@ int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, cha
 	return r;
 }
 
+static int fetch_cache_init(struct agent *a, const struct agent_config *cfg);
+
 int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 {
 	char err[256] = "";
@@ -74,6 +78,8 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 				   "without '..'");
 		return -EINVAL;
 	}
+	if (fetch_cache_init(a, cfg) < 0)
+		return -EINVAL;
 	a->cg_root = xstrdup(root);
 	a->cg_parent = xstrdup(parent);
 	a->cg_pids_max = pids;
@@ -95,8 +101,60 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 	return 0;
 }
 
+/* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-')
+		return -EINVAL;
+	uint64_t mul = 1;
+	if (!strcasecmp(end, "KB") || !strcasecmp(end, "K"))
+		mul = 1ull << 10;
+	else if (!strcasecmp(end, "MB") || !strcasecmp(end, "M"))
+		mul = 1ull << 20;
+	else if (!strcasecmp(end, "GB") || !strcasecmp(end, "G"))
+		mul = 1ull << 30;
+	else if (*end && strcasecmp(end, "B"))
+		return -EINVAL;
+	if (v > UINT64_MAX / mul)
+		return -EINVAL;
+	*out = (uint64_t)v * mul;
+	return 0;
+}
+
+/* --fetcher-cache-dir and --fetcher-cache-size. 0 or -EINVAL (logged). */
+static int fetch_cache_init(struct agent *a, const struct agent_config *cfg)
+{
+	uint64_t max = 2ull << 30;
+	const char *size = cfg->fetcher_cache_size;
+	if (size && *size && parse_bytes(size, &max) < 0) {
+		log_error("agent", "--fetcher-cache-size '%s': want bytes (a number, or with KB, MB, "
+				   "GB)", size);
+		return -EINVAL;
+	}
+	if (!max)
+		return 0;
+	const char *dir = cfg->fetcher_cache_dir;
+	if (dir && *dir && dir[0] != '/') {
+		log_error("agent", "--fetcher-cache-dir '%s' must be absolute", dir);
+		return -EINVAL;
+	}
+	a->fetch_cache = dir && *dir ? xstrdup(dir) : xasprintf("%s/fetch-cache", a->work_dir);
+	a->fetch_cache_max = max;
+	int r = fs_mkdir_p(a->fetch_cache, 0700);
+	if (r < 0) {
+		log_error("agent", "cannot create the fetcher cache '%s': %s", a->fetch_cache,
+			  strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 void agent_isolation_free(struct agent *a)
 {
+	free(a->fetch_cache);
 	free(a->cg_root);
 	free(a->cg_parent);
 	free(a->cg_name_buf);
@@ -116,9 +174,30 @@ void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *sha
 	*mem_bytes = m < (double)MIN_MEM_BYTES ? MIN_MEM_BYTES : (uint64_t)m;
 }
 
+/* A run inside a running task of this agent (the spec's "attach": {"task_id"}; exec-attach.h):
+ * the shim joins that task's cgroup and namespaces and takes its user, so the run gets none
+ * of its own. 0, or -ESRCH with msg when that task is not running here. */
+static int attach_spec(struct agent *a, struct agent_task *t, json_t *attach,
+		       struct exec_spec *es, char *msg, size_t msgsize)
+{
+	const char *id = json_string_value(json_object_get(attach, "task_id"));
+	struct agent_task *in = id ? agent_task_find(a, id) : NULL;
+	if (!in || in == t || in->terminal || in->kill_requested || in->xexec ||
+	    !in->state || strcmp(in->state, "TASK_RUNNING")) {
+		snprintf(msg, msgsize, "Instance task '%s' is not running on this agent",
+			 id ? id : "");
+		return -ESRCH;
+	}
+	es->attach = in->meta_dir;
+	return 0;
+}
+
 int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 			 struct exec_spec *es, char *msg, size_t msgsize)
 {
+	json_t *attach = json_object_get(spec, "attach");
+	if (attach)
+		return attach_spec(a, t, attach, es, msg, msgsize);
 	if (a->cg_version) {
 		json_t *res = json_object_get(spec, "resources");
 		double cpus = json_number_value(json_object_get(res, "cpus"));
@@ -133,6 +212,8 @@ int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 		es->cg_pids_max = a->cg_pids_max;
 	}
 	es->isolate = a->ns_isolation;
+	es->fetch_cache = a->fetch_cache;
+	es->fetch_cache_max = a->fetch_cache_max;
 	const char *user = json_string_value(json_object_get(spec, "user"));
 	if (a->switch_user && user && *user) {
 		if (!getpwnam(user)) {
@@ -143,6 +224,39 @@ int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 		es->user = user;
 	}
 	return 0;
+}
+
+void agent_isolation_resize(struct agent *a, const char *task_id, json_t *resources)
+{
+	struct agent_task *t = task_id ? agent_task_find(a, task_id) : NULL;
+	if (!t || t->terminal) {
+		log_warn("agent", "RESIZE of task '%s', which is not running here, ignored",
+			 task_id ? task_id : "");
+		return;
+	}
+	if (!a->cg_version) {
+		log_info("agent", "task '%s' resized (no cgroups here: no limits to change)", t->id);
+		return;
+	}
+	double cpus = json_number_value(json_object_get(resources, "cpus"));
+	double mem = json_number_value(json_object_get(resources, "mem"));
+	struct exec_cg_limits l = { 0 };
+	agent_isolation_limits(cpus, mem, a->cg_cfs, &l.cpu_shares, &l.cfs_quota_us,
+			       &l.mem_bytes);
+	l.cfs_period_us = a->cg_cfs ? CFS_PERIOD_US : 0;
+	char *name = xasprintf("%s/%s", a->cg_parent, t->id);
+	char err[600] = "";
+	int r = exec_cg_update(a->cg_root, name, &l, err, sizeof(err));
+	if (r < 0) {
+		/* The master counts the new size already: it replaces the task (apps.c). */
+		log_warn("agent", "task '%s': cannot resize its cgroup: %s", t->id, err);
+		char msg[700];
+		snprintf(msg, sizeof(msg), "In-place resize failed: %s", err);
+		agent_update_queue(a, t, t->id, t->state, msg, "REASON_BERTH_RESIZE_FAILED", -1, 0);
+	} else
+		log_info("agent", "task '%s' resized: cpu shares %llu, memory limit %llu MiB", t->id,
+			 (unsigned long long)l.cpu_shares, (unsigned long long)(l.mem_bytes >> 20));
+	free(name);
 }
 
 void agent_isolation_cleanup(struct agent *a, const struct agent_task *t)

@@ -210,6 +210,9 @@ static int on_record(const char *data, size_t len, void *ctx)
 		if (id)
 			agent_task_kill(a, id, json_is_number(g) ? json_number_value(g) : -1.0,
 					json_object_get(rec, "pre_stop"));
+	} else if (!strcmp(type, "RESIZE")) {
+		agent_isolation_resize(a, json_string_value(json_object_get(rec, "task_id")),
+				       json_object_get(rec, "resources"));
 	} else if (!strcmp(type, "FRAMEWORK_MESSAGE")) {
 		agent_xexec_message(a, json_string_value(json_object_get(rec, "framework_id")),
 				    json_string_value(json_object_get(rec, "executor_id")),

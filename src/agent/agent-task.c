@@ -672,7 +672,8 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 		fetch[es.nfetch++] = (struct exec_fetch){
 			.uri = uri, .output = outf && *outf ? outf : NULL,
 			.extract = json_is_true(json_object_get(fx, "extract")),
-			.executable = json_is_true(json_object_get(fx, "executable")) };
+			.executable = json_is_true(json_object_get(fx, "executable")),
+			.cache = json_is_true(json_object_get(fx, "cache")) };
 	}
 	es.fetch = fetch;
 	r = agent_isolation_spec(a, t, spec, &es, msg, msgsize);

@@ -300,6 +300,13 @@ static const struct flag_spec specs[] = {
 	{ .name = "cgroups-enable-cfs", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, cgroups_enable_cfs),
 	  .help = "cap each task's cpu at its cpus (CFS quota), not only its share" },
+	{ .name = "fetcher-cache-dir", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, fetcher_cache_dir), .metavar = "DIR",
+	  .help = "where fetch URIs with cache: true are kept (default WORK_DIR/fetch-cache)" },
+	{ .name = "fetcher-cache-size", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, fetcher_cache_size), .def = "2GB",
+	  .metavar = "BYTES", .help = "bound on the fetcher cache, least recently used out first\n"
+				      "(a number of bytes, or with KB, MB, GB; 0 = no cache)" },
 	{ .name = "switch-user", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, switch_user),
 	  .help = "run tasks as their app's user (Marathon's `user`)" },

@@ -27,6 +27,10 @@ struct agent_config {
 	const char *cgroups_pids_max;  /* a number; NULL = 4096; "0" = no limit */
 	bool cgroups_enable_cfs;       /* a CFS quota from cpus, besides the shares */
 	bool switch_user;              /* run tasks as their app's `user` */
+	/* The fetcher cache (fetch[].cache): NULL = <work_dir>/fetch-cache; size "2GB" when
+	 * NULL, "0" = no cache. */
+	const char *fetcher_cache_dir;
+	const char *fetcher_cache_size;
 };
 
 struct agent;

@@ -283,10 +283,12 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 /* PUT (partial or full) and PATCH of one app. */
 void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id, bool patch)
 {
-	bool partial, force;
+	bool partial, force, in_place;
 	if (http_query_bool(req, "partialUpdate", true, &partial) < 0 ||
-	    http_query_bool(req, "force", false, &force) < 0) {
-		http_reply_message(req, 400, "'partialUpdate' and 'force' must be true or false");
+	    http_query_bool(req, "force", false, &force) < 0 ||
+	    http_query_bool(req, "inPlace", false, &in_place) < 0) {
+		http_reply_message(req, 400, "'partialUpdate', 'force' and 'inPlace' must be true or "
+				   "false");
 		return;
 	}
 	if (patch)
@@ -340,18 +342,45 @@ void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id,
 	}
 	uint64_t now = time_real_usec();
 	const char *action = "StartApplication";
+	struct apps_resize *rs = NULL;
+	char why[300] = "";
 	if (ma) {
 		bool cfg = app_config_differs(ma->def, def);
 		app_set_version(def, now, cfg, cfg ? NULL : ma->config_version);
 		action = cfg ? "RestartApplication" : "ScaleApplication";
+		/* berth's in-place resize: the running tasks keep running with new limits */
+		if (cfg && in_place && apps_resize_prepare(m, ma, def, &rs, why, sizeof(why)) == 0)
+			action = "ScaleApplication";
 	} else {
 		app_set_version(def, now, true, NULL);
 	}
 	apps_assign_service_ports(m, def, ma ? ma->def : NULL);
 	struct m_app *res = api_commit_app(m, req, ma, def, action, true);
-	if (!res)
+	if (!res) {
+		apps_resize_undo(m, rs);
 		return;
-	api_reply_deployment(req, ma ? 200 : 201, res->def->version, res->deploy->id);
+	}
+	if (rs)
+		apps_resize_apply(m, rs, res->def->version);
+	if (!in_place || !ma) {
+		api_reply_deployment(req, ma ? 200 : 201, res->def->version, res->deploy->id);
+		return;
+	}
+	/* ?inPlace=true: which way the change went, in the reply and the deployment */
+	struct m_deployment *d = res->deploy;
+	d->resize = rs ? "inPlace" : "restart";
+	d->resize_reason = rs || !why[0] ? NULL : xstrdup(why);
+	if (!rs && !why[0])
+		d->resize = "none"; /* nothing to resize: the change needed no restart either */
+	int sr = apps_store_deployment(m, d);
+	if (sr < 0)
+		log_warn("master", "deployment '%s': cannot store how it resizes: %s", d->id,
+			 strerror(-sr));
+	http_add_header(req, "Marathon-Deployment-Id", d->id);
+	http_reply_json(req, 200, json_pack("{s:s, s:s, s:{s:s, s:s*}}", "version",
+					    res->def->version, "deploymentId", d->id,
+					    "berthResize", "mode", d->resize, "reason",
+					    d->resize_reason));
 }
 
 void api_apps_restart(struct apps *m, struct evhttp_request *req, const char *id)

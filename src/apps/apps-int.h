@@ -85,6 +85,8 @@ struct m_deployment {
 	const char *action;        /* "StartApplication", … */
 	uint64_t created_usec;
 	json_t *original;          /* the app's definition before, for the heavy plan (or NULL) */
+	const char *resize;        /* ?inPlace=true asked: "inPlace" or "restart"; else NULL */
+	char *resize_reason;       /* with "restart": why not in place (owned), or NULL */
 };
 
 struct m_app {
@@ -201,6 +203,18 @@ void apps_deployment_announce(struct apps *m, struct m_app *ma);
 int apps_store_deployment(struct apps *m, const struct m_deployment *d);
 /* Persist one instance (inside or outside a txn). */
 int apps_store_instance(struct apps *m, const struct m_instance *in);
+
+/* resize.c: in-place resize (PATCH ?inPlace=true). prepare takes the growth of every placed
+ * instance of ma for def from its agent: 0 and *out, or -EINVAL (not only cpus/mem changed,
+ * or a resident app), -ENOSPC (an agent has no room), -EAGAIN (an instance is being
+ * stopped), with why; nothing is held then. After def is committed, apply changes the
+ * instances (resources, version, store) and sends each agent a RESIZE; if the commit fails,
+ * undo gives the growth back. Both free rs. */
+struct apps_resize;
+int apps_resize_prepare(struct apps *m, struct m_app *ma, const struct app *def,
+			struct apps_resize **out, char *why, size_t whylen);
+void apps_resize_apply(struct apps *m, struct apps_resize *rs, const char *version);
+void apps_resize_undo(struct apps *m, struct apps_resize *rs);
 int apps_store_app(struct apps *m, const struct m_app *ma);
 /* Persists ma's pending deletion: deleting/<app id> ({app: definition}) and one
  * wipe-volumes/<app id>@<name> record per entry of ma->wipe_volumes. Call inside a txn.

@@ -224,6 +224,16 @@ static int load_deployment(const char *key, const char *val, size_t len, uint64_
 	}
 	struct m_deployment *d = apps_deployment_new(m, ma, act);
 	snprintf(d->id, sizeof(d->id), "%s", id);
+	/* ?inPlace=true's outcome (api-apps.c): the modes as static strings */
+	json_t *rz = json_object_get(j, "berthResize");
+	const char *mode = json_string_value(json_object_get(rz, "mode"));
+	static const char *const modes[] = { "inPlace", "restart", "none" };
+	for (size_t i = 0; mode && i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(modes[i], mode))
+			d->resize = modes[i];
+	const char *why = json_string_value(json_object_get(rz, "reason"));
+	if (d->resize && why)
+		d->resize_reason = xstrdup(why);
 	json_decref(j);
 	return 0;
 }

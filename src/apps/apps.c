@@ -526,6 +526,15 @@ bool apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 		health_update(m, in, u);
 		return true;
 	}
+	if (reason && !strcmp(reason, "REASON_BERTH_RESIZE_FAILED")) {
+		/* The agent could not apply an in-place resize (resize.c): the task is replaced, so
+		 * that what runs matches the definition and what the ledger counts for it. */
+		log_warn("master", "task '%s': %s; replacing it", in->task_id,
+			 message ? message : "in-place resize failed");
+		if (!in->kill_sent)
+			apps_kill_instance(m, in);
+		return true;
+	}
 	in->state = state;
 	publish_status(m, in, state, message);
 	return true;
@@ -712,6 +721,9 @@ int apps_store_deployment(struct apps *m, const struct m_deployment *d)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "id", d->id, "app", d->app_id, "action",
 			      d->action, "version", d->version);
+	if (d->resize)
+		json_object_set_new(j, "berthResize", json_pack("{s:s, s:s*}", "mode", d->resize,
+								 "reason", d->resize_reason));
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	char key[128];
@@ -727,6 +739,7 @@ void apps_deployment_free(struct m_deployment *d)
 		return;
 	json_decref(d->original);
 	free(d->app_id);
+	free(d->resize_reason);
 	free(d);
 }
 

@@ -136,10 +136,14 @@ json_t *render_deployment(struct apps *m, const struct m_deployment *d)
 	json_t *action = json_pack("{s:s, s:s}", "action", d->action, "app", d->app_id);
 	json_t *current = json_pack("{s:s, s:s, s:[]}", "action", d->action, "app", d->app_id,
 				    "readinessCheckResults");
-	return json_pack("{s:s, s:s, s:[s], s:[], s:[{s:[o]}], s:[o], s:i, s:i}", "id", d->id,
-			 "version", d->version, "affectedApps", d->app_id, "affectedPods", "steps",
-			 "actions", action, "currentActions", current, "currentStep", 1,
-			 "totalSteps", 1);
+	json_t *j = json_pack("{s:s, s:s, s:[s], s:[], s:[{s:[o]}], s:[o], s:i, s:i}", "id", d->id,
+			      "version", d->version, "affectedApps", d->app_id, "affectedPods",
+			      "steps", "actions", action, "currentActions", current,
+			      "currentStep", 1, "totalSteps", 1);
+	if (d->resize) /* berth's, only for a change made with ?inPlace=true */
+		json_object_set_new(j, "berthResize", json_pack("{s:s, s:s*}", "mode", d->resize,
+								 "reason", d->resize_reason));
+	return j;
 }
 
 json_t *render_plan_step(const struct m_deployment *d)

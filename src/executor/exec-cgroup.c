@@ -281,6 +281,70 @@ static int create_v1(struct exec_cg *cg, const struct exec_cg_limits *l, char *e
 	return 0;
 }
 
+int exec_cg_update(const char *root, const char *name, const struct exec_cg_limits *l,
+		   char *err, size_t errsize)
+{
+	char dir[PATH_MAX], p[PATH_MAX];
+	int r, v = exec_cg_detect(root);
+	if (v < 0 || !exec_cg_name_valid(name)) {
+		seterr(err, errsize, "no cgroup '%s' under '%s'", name, root);
+		return -ENOENT;
+	}
+	if (v == EXEC_CG_V2) {
+		if ((r = path_of(dir, sizeof(dir), root, name, NULL, NULL)) < 0)
+			return r;
+		if (!exists(dir)) {
+			seterr(err, errsize, "no cgroup '%s'", dir);
+			return -ENOENT;
+		}
+		if (l->cpu_shares &&
+		    (r = set_u64(dir, "cpu.weight", exec_cg_shares_to_weight(l->cpu_shares), err,
+				 errsize)) < 0)
+			return r;
+		if (l->cfs_quota_us) {
+			char val[64];
+			snprintf(val, sizeof(val), "%llu %llu", (unsigned long long)l->cfs_quota_us,
+				 (unsigned long long)(l->cfs_period_us ? l->cfs_period_us : 100000));
+			if ((r = set(dir, "cpu.max", val, err, errsize)) < 0)
+				return r;
+		}
+		if (l->mem_bytes && (r = set_u64(dir, "memory.max", l->mem_bytes, err, errsize)) < 0)
+			return r;
+		return 0;
+	}
+	char base[PATH_MAX];
+	if ((r = path_of(base, sizeof(base), root, "cpu", NULL, NULL)) == 0 && exists(base) &&
+	    (r = path_of(dir, sizeof(dir), base, name, NULL, NULL)) == 0 && exists(dir)) {
+		if (l->cpu_shares && (r = set_u64(dir, "cpu.shares", l->cpu_shares, err, errsize)) < 0)
+			return r;
+		if (l->cfs_quota_us && (r = set_u64(dir, "cpu.cfs_quota_us", l->cfs_quota_us, err,
+						    errsize)) < 0)
+			return r;
+	}
+	if (!l->mem_bytes)
+		return 0;
+	if ((r = path_of(base, sizeof(base), root, "memory", NULL, NULL)) < 0 ||
+	    (r = path_of(dir, sizeof(dir), base, name, NULL, NULL)) < 0)
+		return r;
+	if (!exists(dir)) {
+		seterr(err, errsize, "no cgroup '%s'", dir);
+		return -ENOENT;
+	}
+	/* memory+swap must stay >= memory: raise it first when growing, lower it last. */
+	int memsw = path_of(p, sizeof(p), dir, "memory.memsw.limit_in_bytes", NULL, NULL) == 0 &&
+		     exists(p);
+	if (memsw)
+		write_u64(p, l->mem_bytes); /* fails (EINVAL) when shrinking: done again below */
+	if ((r = set_u64(dir, "memory.limit_in_bytes", l->mem_bytes, err, errsize)) < 0)
+		return r;
+	if (memsw && (r = write_u64(p, l->mem_bytes)) < 0) {
+		seterr(err, errsize, "cannot write '%llu' to '%s': %s",
+		       (unsigned long long)l->mem_bytes, p, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 int exec_cg_create(struct exec_cg *cg, const char *root, const char *name,
 		   const struct exec_cg_limits *l, char *err, size_t errsize)
 {

@@ -46,6 +46,13 @@ uint64_t exec_cg_shares_to_weight(uint64_t shares);
 /* Creates the cgroup and writes the limits. 0, or -errno with what failed in err. */
 int exec_cg_create(struct exec_cg *cg, const char *root, const char *name,
 		   const struct exec_cg_limits *l, char *err, size_t errsize);
+/* Changes the cpu and memory limits of the existing cgroup name under root (a running task's:
+ * the in-place resize, issue 14): cpu shares/weight, the CFS quota when l has one, and the
+ * memory limit (v1: with memory+swap, in the order the kernel accepts). The pids limit is
+ * left alone. 0, or -errno with what failed in err (-EBUSY: the kernel could not bring the
+ * usage under a lower memory limit; -ENOENT: no such cgroup). */
+int exec_cg_update(const char *root, const char *name, const struct exec_cg_limits *l,
+		   char *err, size_t errsize);
 /* Moves pid (0 = the caller) into the cgroup. 0 or -errno. */
 int exec_cg_attach(const struct exec_cg *cg, pid_t pid);
 /* The number of OOM kills in the cgroup so far (0 when unknown), and the memory limit and

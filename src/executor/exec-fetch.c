@@ -36,7 +36,8 @@ int exec_fetch_all(const struct exec_spec *s, const char *meta, int err, size_t 
 	snprintf(efile, sizeof(efile), "%s/fetch_error", meta);
 	for (size_t i = 0; i < s->nfetch; i++) {
 		const struct exec_fetch *f = &s->fetch[i];
-		const char *argv[12];
+		const char *argv[16];
+		char max[32];
 		size_t n = 0;
 		argv[n++] = "berth-fetcher";
 		if (f->extract)
@@ -46,6 +47,13 @@ int exec_fetch_all(const struct exec_spec *s, const char *meta, int err, size_t 
 		if (f->output) {
 			argv[n++] = "--output";
 			argv[n++] = f->output;
+		}
+		if (f->cache && s->fetch_cache && s->fetch_cache_max) {
+			snprintf(max, sizeof(max), "%llu", (unsigned long long)s->fetch_cache_max);
+			argv[n++] = "--cache";
+			argv[n++] = s->fetch_cache;
+			argv[n++] = "--cache-max";
+			argv[n++] = max;
 		}
 		argv[n++] = "--error-file";
 		argv[n++] = efile;

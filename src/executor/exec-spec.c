@@ -224,9 +224,19 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 		put_kv(&o, "f.exec", f->executable ? "1" : "0");
 		if (f->output)
 			put_kv(&o, "f.out", f->output);
+		if (f->cache)
+			put_kv(&o, "f.cache", "1");
 	}
 	if (s->user)
 		put_kv(&o, "user", s->user);
+	if (s->attach)
+		put_kv(&o, "attach", s->attach);
+	if (s->fetch_cache) {
+		if (s->fetch_cache[0] != '/')
+			o.err = o.err ? o.err : -EINVAL;
+		put_kv(&o, "fc.dir", s->fetch_cache);
+		put_u64(&o, "fc.max", s->fetch_cache_max);
+	}
 	for (size_t i = 0; i < s->nargs; i++)
 		put_kv(&o, "arg", s->args[i]);
 	for (size_t i = 0; i < s->nenv; i++) {
@@ -414,6 +424,14 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			out->cg_name = v;
 		else if (!strcmp(k, "user"))
 			out->user = v;
+		else if (!strcmp(k, "attach"))
+			out->attach = v;
+		else if (!strcmp(k, "fc.dir"))
+			out->fetch_cache = v;
+		else if (!strcmp(k, "fc.max")) {
+			if (parse_u64(v, &out->fetch_cache_max))
+				goto bad;
+		}
 		else if (!strcmp(k, "fetch")) {
 			if (out->nfetch >= EXEC_SPEC_MAX_FETCH || !*v)
 				goto bad;
@@ -424,6 +442,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			struct exec_fetch *f = &out->fetch[out->nfetch - 1];
 			if (!strcmp(k, "f.out"))
 				f->output = v;
+			else if (!strcmp(k, "f.cache") && (!strcmp(v, "0") || !strcmp(v, "1")))
+				f->cache = v[0] == '1';
 			else if ((strcmp(k, "f.extract") && strcmp(k, "f.exec")) ||
 				 (strcmp(v, "0") && strcmp(v, "1")))
 				goto bad;
@@ -506,6 +526,10 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	if (out->cg_root && (out->cg_root[0] != '/' || !out->cg_name || !*out->cg_name))
 		goto bad;
 	if (out->user && !*out->user)
+		goto bad;
+	if (out->attach && out->attach[0] != '/')
+		goto bad;
+	if (out->fetch_cache && out->fetch_cache[0] != '/')
 		goto bad;
 	return 0;
 bad:

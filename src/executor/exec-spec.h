@@ -29,7 +29,11 @@
  * "isolate" (optional): "1" runs the task in new pid and mount namespaces with a private
  * /tmp and no_new_privs; "user" (optional): the user name the task runs as.
  * A URI to fetch into the sandbox before the task starts (berth-fetcher) is "fetch" = the URI,
- * followed by "f.extract", "f.exec" ("0"/"1") and "f.out" (optional: the file's name). */
+ * followed by "f.extract", "f.exec" ("0"/"1") and "f.out" (optional: the file's name).
+ * "f.cache" ("0"/"1") asks for the agent's fetcher cache: "fc.dir" (absolute) and "fc.max"
+ * (bytes) name it (fetch-cache.h).
+ * "attach" (optional): the meta directory of a running task to run the command inside
+ * (exec-attach.h). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +52,7 @@ struct exec_fetch {
 	const char *uri;
 	const char *output; /* NULL: the URI's last path segment */
 	int extract, executable;
+	int cache;          /* through the agent's fetcher cache (fetch_cache, below) */
 };
 
 enum exec_check_proto { EXEC_CHECK_HTTP, EXEC_CHECK_HTTPS, EXEC_CHECK_TCP, EXEC_CHECK_COMMAND };
@@ -106,6 +111,10 @@ struct exec_spec {
 	struct exec_fetch *fetch;  /* nfetch entries; serialize borrows, parse allocates */
 	size_t nfetch;
 	const char *user;          /* optional: run the task as this user */
+	const char *attach;        /* optional: a running task's meta dir (exec-attach.h) */
+	const char *fetch_cache;   /* optional: the agent's fetcher cache dir (fetch-cache.h) */
+	uint64_t fetch_cache_max;  /* its bound in bytes */
+	const char *stdio_dir;     /* not in the file: where stdout/stderr go (NULL: sandbox) */
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 

@@ -90,6 +90,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "executor/exec-attach.h"
 #include "executor/exec-cgroup.h"
 #include "executor/exec-check.h"
 #include "executor/exec-fetch.h"
@@ -252,7 +253,7 @@ static void child_exec(const struct exec_spec *s, char **env, int in, int out, i
 			e = -r;
 	}
 	if (!e)
-		e = child_prepare(s, in, out, err, !s->isolate);
+		e = child_prepare(s, in, out, err, !s->isolate && !s->attach);
 	if (!e)
 		e = exec_ident_apply(s, &task_ident);
 	if (!e) {
@@ -609,13 +610,18 @@ static int shim_run(const char *meta, int notify_fd)
 
 	struct exec_status status = { 0 };
 	int in = -1, out = -1, err = -1, fail = 0;
-	r = fs_mkdir_p(spec.sandbox, 0755);
+	char imsg[PATH_MAX + 128];
+	if (spec.attach && (r = exec_attach_prepare(&spec, imsg, sizeof(imsg))) < 0) {
+		diag("%s", imsg);
+		fail = -r;
+	}
+	const char *io = spec.stdio_dir ? spec.stdio_dir : spec.sandbox;
+	r = fs_mkdir_p(io, 0755);
 	if (r < 0) {
 		fail = -r;
 		diag("cannot create sandbox '%s': %s", spec.sandbox, strerror(-r));
 	}
-	if (!fail && ((out = open_in(spec.sandbox, "stdout")) == -1 ||
-		      (err = open_in(spec.sandbox, "stderr")) == -1 ||
+	if (!fail && ((out = open_in(io, "stdout")) == -1 || (err = open_in(io, "stderr")) == -1 ||
 		      (in = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1))
 		fail = errno;
 	if (err >= 0)
@@ -655,7 +661,6 @@ static int shim_run(const char *meta, int notify_fd)
 			diag("%s", vmsg);
 		}
 	}
-	char imsg[PATH_MAX + 128];
 	if (!fail && spec.user) {
 		r = exec_ident_resolve(&spec, &task_ident, imsg, sizeof(imsg));
 		if (r < 0) {
@@ -686,7 +691,7 @@ static int shim_run(const char *meta, int notify_fd)
 	int pfd[2] = { -1, -1 }, stpipe[2] = { -1, -1 };
 	if (!fail && pipe2(pfd, O_CLOEXEC) == -1)
 		fail = errno;
-	if (!fail && spec.isolate && pipe2(stpipe, O_CLOEXEC | O_NONBLOCK) == -1)
+	if (!fail && (spec.isolate || spec.attach) && pipe2(stpipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		fail = errno;
 	if (!fail) {
 		pid = fork();
@@ -699,6 +704,8 @@ static int shim_run(const char *meta, int notify_fd)
 				close(notify_fd);
 			init_run(&spec, env, in, out, err, pfd[1], stpipe[1]);
 		} else if (pid == 0) {
+			if (spec.attach)
+				exec_attach_child(pfd[1], stpipe[1]);
 			child_exec(&spec, env, in, out, err, pfd[1]);
 		}
 	}

@@ -2,14 +2,16 @@
  * CommandInfo.URI) into its sandbox, for the shim before it starts the task (executor.c).
  * Its own program so that the shim never maps libcurl.
  *
- *   berth-fetcher [--extract] [--executable] [--output NAME] --error-file FILE URI SANDBOX
+ *   berth-fetcher [--extract] [--executable] [--output NAME] [--cache DIR --cache-max BYTES]
+ *                 --error-file FILE URI SANDBOX
  *
  * http://, https:// and file:// URIs, and plain absolute paths, through libcurl (redirects
  * followed, at most BERTH_FETCH_MAX_BYTES). The file is written as SANDBOX/NAME (NAME: the
  * --output, else the URI's last path segment). With --extract an archive (.tar, .tar.gz,
  * .tgz, .tar.bz2, .tbz2, .tar.xz, .txz, .zip) is then unpacked into SANDBOX by tar or unzip;
  * with --executable the file is made executable. Exit 0, or 1 with one line saying what
- * failed in FILE (and on stderr). */
+ * failed in FILE (and on stderr). With --cache the download goes through the agent's cache in
+ * DIR, bounded to BYTES (fetch-cache.h): a URI it holds is copied from there, not downloaded. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +25,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "executor/fetch-cache.h"
+
 #define BERTH_FETCH_MAX_BYTES (4ll << 30)
 
 static const char *error_file;
+static bool failed; /* fail() said what went wrong */
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -35,6 +40,7 @@ static int fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	failed = true;
 	fprintf(stderr, "berth-fetcher: %s\n", msg);
 	if (error_file) {
 		FILE *f = fopen(error_file, "we");
@@ -70,10 +76,49 @@ static int run(char *const argv[])
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
+/* fetch_cache_download_fn: url into path (created, must not exist) through libcurl. 0, or
+ * -EIO with the reason said by fail(). */
+static int download(const char *url, const char *path, void *ctx)
+{
+	(void)ctx;
+	FILE *out = fopen(path, "wxe");
+	if (!out)
+		return fail("cannot create '%s': %s", path, strerror(errno)), -EIO;
+	CURL *c = curl_easy_init();
+	if (!c) {
+		fclose(out);
+		unlink(path);
+		return fail("cannot start libcurl"), -EIO;
+	}
+	char cerr[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BERTH_FETCH_MAX_BYTES);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	if (fclose(out) != 0 && rc == CURLE_OK) {
+		unlink(path);
+		return fail("cannot write '%s': %s", path, strerror(errno)), -EIO;
+	}
+	if (rc != CURLE_OK) {
+		unlink(path);
+		return fail("%s", cerr[0] ? cerr : curl_easy_strerror(rc)), -EIO;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	bool extract = false, executable = false;
-	const char *output = NULL;
+	const char *output = NULL, *cache = NULL;
+	unsigned long long cache_max = 0;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--extract"))
@@ -84,6 +129,10 @@ int main(int argc, char **argv)
 			output = argv[++i];
 		else if (!strcmp(argv[i], "--error-file") && i + 1 < argc)
 			error_file = argv[++i];
+		else if (!strcmp(argv[i], "--cache") && i + 1 < argc)
+			cache = argv[++i];
+		else if (!strcmp(argv[i], "--cache-max") && i + 1 < argc)
+			cache_max = strtoull(argv[++i], NULL, 10);
 		else
 			break;
 	}
@@ -130,33 +179,16 @@ int main(int argc, char **argv)
 	if ((size_t)snprintf(dest, sizeof(dest), "%s/%s", sandbox, name) >= sizeof(dest))
 		return fail("output path too long");
 
-	FILE *out = fopen(dest, "wxe");
-	if (!out)
-		return fail("cannot create '%s': %s", dest, strerror(errno));
-	CURL *c = curl_easy_init();
-	if (!c) {
-		fclose(out);
-		return fail("cannot start libcurl");
-	}
-	char cerr[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BERTH_FETCH_MAX_BYTES);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	if (fclose(out) != 0 && rc == CURLE_OK)
-		return fail("cannot write '%s': %s", dest, strerror(errno));
-	if (rc != CURLE_OK) {
-		unlink(dest);
-		return fail("%s", cerr[0] ? cerr : curl_easy_strerror(rc));
-	}
+	int hit = 0, r;
+	if (cache && cache_max)
+		r = fetch_cache_get(cache, cache_max, url, dest, download, NULL, &hit);
+	else
+		r = download(url, dest, NULL);
+	if (r < 0)
+		return failed ? 1 : fail("cannot copy '%s' from the fetcher cache: %s", uri,
+					 strerror(-r));
+	if (hit)
+		fprintf(stderr, "berth-fetcher: '%s' copied from the agent's fetcher cache\n", uri);
 	if (executable && chmod(dest, 0755) == -1)
 		return fail("cannot make '%s' executable: %s", dest, strerror(errno));
 	if (extract) {

@@ -99,7 +99,7 @@ static void post_job(struct jobs *j, struct evhttp_request *req, bool dependent)
 		memcpy(jb->last_error, old->last_error, sizeof(jb->last_error));
 		memcpy(jb->hist, old->hist, sizeof(jb->hist));
 		for (size_t i = 0; i < JOB_HISTORY; i++)
-			old->hist[i].task_id = NULL; /* jb's now */
+			old->hist[i].task_id = old->hist[i].instance = NULL; /* jb's now */
 		jb->nhist = old->nhist;
 		jb->hist_at = old->hist_at;
 		jb->nruns = old->nruns;
@@ -571,11 +571,12 @@ void jobs_http_history(struct jobs *j, struct evhttp_request *req, const char *a
 							JOB_HISTORY];
 		char s[32], f[32], sc[32];
 		json_array_append_new(
-			runs, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?}", "scheduledAt",
+			runs, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?, s:s?}", "scheduledAt",
 					jsched_iso_utc(h->scheduled_ms, sc), "startedAt",
 					h->started_ms ? jsched_iso_utc(h->started_ms, s) : "",
 					"finishedAt", jsched_iso_utc(h->finished_ms, f), "result",
-					h->state, "attempts", h->attempts, "taskId", h->task_id));
+					h->state, "attempts", h->attempts, "taskId", h->task_id,
+					"instanceTaskId", h->instance));
 	}
 	json_t *pending = json_array();
 	for (size_t i = 0; i < j->nruns; i++) {

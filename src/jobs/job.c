@@ -33,11 +33,14 @@ void job_free(struct job *jb)
 	if (!jb)
 		return;
 	free(jb->name);
+	free(jb->app);
 	json_decref(jb->def);
 	json_decref(jb->parents_done);
 	constraints_free(jb->cons, jb->ncons);
-	for (size_t i = 0; i < JOB_HISTORY; i++)
+	for (size_t i = 0; i < JOB_HISTORY; i++) {
 		free(jb->hist[i].task_id);
+		free(jb->hist[i].instance);
+	}
 	for (size_t i = 0; i < jb->nparents; i++)
 		free(jb->parents[i]);
 	free(jb->parents);
@@ -141,6 +144,8 @@ static int job_read(struct jobs *j, struct job *jb, bool dependent, int64_t now_
 		{ "environmentVariables", JSON_ARRAY, "an array of {name, value}" },
 		{ "constraints", JSON_ARRAY, "an array of [attribute, operator, value]" },
 		{ "container", JSON_OBJECT, "an object" },
+		{ "app", JSON_STRING, "an app id string" },
+		{ "perInstance", JSON_TRUE, "a boolean" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
 		int r = check_type(def, types[i].key, types[i].type, types[i].what, err, errlen);
@@ -240,6 +245,22 @@ static int job_read(struct jobs *j, struct job *jb, bool dependent, int64_t now_
 	jb->soft_error = bool_or(def, "softError", false);
 	jb->high_priority = bool_or(def, "highPriority", false);
 	jb->shell = bool_or(def, "shell", true);
+	/* berth's per-instance jobs: the command runs in each running instance of "app" */
+	jb->per_instance = bool_or(def, "perInstance", false);
+	const char *app = json_string_value(json_object_get(def, "app"));
+	if (jb->per_instance && (!app || !*app))
+		return bad(err, errlen, "'perInstance' needs 'app': the id of the app whose "
+			   "instances run the command");
+	if (app && !jb->per_instance)
+		return bad(err, errlen, "'app' is only used with 'perInstance': true");
+	if (app) {
+		if (strlen(app) > 500 || strstr(app, "//") || strstr(app, ".."))
+			return bad(err, errlen, "'app' is not an app id: '%.200s'", app);
+		jb->app = app[0] == '/' ? xstrdup(app) : xasprintf("/%s", app);
+		size_t l = strlen(jb->app);
+		if (l > 1 && jb->app[l - 1] == '/')
+			jb->app[l - 1] = '\0';
+	}
 	jb->epsilon_ms = JOB_DEFAULT_EPSILON_MS;
 	const char *eps = json_string_value(json_object_get(def, "epsilon"));
 	if (eps && *eps) {
@@ -284,11 +305,6 @@ int job_from_body(struct jobs *j, const json_t *body, bool dependent, int64_t no
 {
 	if (!json_is_object(body))
 		return bad(err, errlen, "the body must be a JSON object (a job)");
-	/* berth's per-instance jobs are not implemented: refused rather than run once anywhere
-	 * (a cleanup meant for every instance of an app must not run on some other host). */
-	if (json_is_true(json_object_get(body, "perInstance")))
-		return bad(err, errlen, "'perInstance' jobs (a command run in each instance of "
-			   "'app') are not implemented yet");
 	struct job *jb = xcalloc(1, sizeof(*jb));
 	jb->def = json_deep_copy(body);
 	for (size_t i = 0; i < ARRAY_SIZE(output_fields); i++)

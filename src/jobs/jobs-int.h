@@ -10,7 +10,11 @@
  *  - A run record goes when its run ends (success, or failure after its retries), in the
  *    transaction that counts the result into its job.
  *  - A placed run holds what rm_take took until its terminal update (rm_give): taken is true
- *    exactly then. */
+ *    exactly then. A per-instance job's run takes nothing: it runs inside an instance, on
+ *    that instance's resources (and in its cgroup), so taken stays false.
+ *  - A per-instance run's place in its instances (targets, target_at) is stored with it, in
+ *    the transaction that counts each instance's result, so a restart neither repeats nor
+ *    skips an instance. */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
@@ -36,6 +40,7 @@ struct job_result {
 	char state[24];                  /* the terminal task state, or "MARKED_SUCCESS" */
 	int attempts;
 	char *task_id;                   /* its last attempt's task (owned), or NULL */
+	char *instance;                  /* per-instance jobs: the instance's task (owned) */
 };
 
 struct job {
@@ -50,6 +55,8 @@ struct job {
 	bool disabled, concurrent, shell;
 	bool soft_error;        /* a failure (not a kill) wakes its children as a success does */
 	bool high_priority;     /* its queued runs are placed before the others' */
+	char *app;              /* per-instance jobs ("app", "perInstance": true): the app id */
+	bool per_instance;
 	double cpus, mem, disk;
 	struct constraint *cons; /* compiled from def's constraints (model/constraints.h) */
 	size_t ncons;
@@ -77,6 +84,12 @@ struct job_run {
 	uint64_t staged_usec, started_usec;
 	int64_t first_started_ms;
 	size_t idx;             /* its place in jobs.runs */
+	/* Per-instance jobs (run.c): the app's instances' task ids when the run began, in index
+	 * order (NULL until then), the one being run in (target_at; the run ends past the last),
+	 * and whether one of them failed. One instance at a time: at most one task per run. */
+	json_t *targets;
+	size_t target_at;
+	bool inst_failed;
 };
 
 struct jobs {

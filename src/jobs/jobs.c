@@ -47,6 +47,11 @@ int jobs_store_run(struct jobs *j, const struct job_run *r)
 			      "manual", r->manual, "arguments", r->args, "taskId", r->task_id,
 			      "agentId", r->agent_id, "firstStarted",
 			      (json_int_t)r->first_started_ms);
+	if (r->targets) {
+		json_object_set(o, "targets", r->targets);
+		json_object_set_new(o, "targetAt", json_integer((json_int_t)r->target_at));
+		json_object_set_new(o, "instFailed", json_boolean(r->inst_failed));
+	}
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	int e = store_put(j->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
@@ -98,6 +103,13 @@ static int load_run(const char *key, const char *val, size_t len, uint64_t versi
 		r->task_id = xstrdup(s);
 	if ((s = json_string_value(json_object_get(o, "agentId"))))
 		r->agent_id = xstrdup(s);
+	json_t *tg = json_object_get(o, "targets");
+	if (json_is_array(tg)) {
+		r->targets = json_incref(tg);
+		json_int_t at = json_integer_value(json_object_get(o, "targetAt"));
+		r->target_at = at > 0 ? (size_t)at : 0;
+		r->inst_failed = json_is_true(json_object_get(o, "instFailed"));
+	}
 	json_decref(o);
 	jobs_run_loaded(j, r);
 	return 0;

@@ -48,6 +48,7 @@ void jobs_run_free(struct job_run *r)
 	free(r->args);
 	free(r->task_id);
 	free(r->agent_id);
+	json_decref(r->targets);
 	resources_release(&r->res);
 	free(r);
 }
@@ -123,21 +124,25 @@ void jobs_run_loaded(struct jobs *j, struct job_run *r)
 /* ---- results ---- */
 
 static void history_add(struct job *jb, int64_t sched_ms, int64_t started_ms, const char *state,
-			int attempts, const char *task_id)
+			int attempts, const char *task_id, const char *instance)
 {
 	struct job_result *h = &jb->hist[jb->hist_at];
 	jb->hist_at = (jb->hist_at + 1) % JOB_HISTORY;
 	if (jb->nhist < JOB_HISTORY)
 		jb->nhist++;
 	free(h->task_id);
+	free(h->instance);
 	*h = (struct job_result){ .scheduled_ms = sched_ms, .started_ms = started_ms,
 				  .finished_ms = now_ms(), .attempts = attempts,
-				  .task_id = task_id ? xstrdup(task_id) : NULL };
+				  .task_id = task_id ? xstrdup(task_id) : NULL,
+				  .instance = instance ? xstrdup(instance) : NULL };
 	snprintf(h->state, sizeof(h->state), "%s", state);
 }
 
-void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
-		 int64_t started_ms, const char *state, int attempts, const char *task_id)
+/* Counts one result into jb's counters and history (stored with jb). */
+static void result_count(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
+			 int64_t started_ms, const char *state, int attempts, const char *task_id,
+			 const char *instance)
 {
 	char ts[32];
 	jsched_iso_utc(now_ms(), ts);
@@ -150,12 +155,17 @@ void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
 		jb->errors_since++;
 		snprintf(jb->last_error, sizeof(jb->last_error), "%s", ts);
 	}
-	history_add(jb, sched_ms, started_ms, state, attempts, task_id);
+	history_add(jb, sched_ms, started_ms, state, attempts, task_id, instance);
 	if (j->m_runs)
 		metrics_counter_inc(metrics_series_getv(j->m_runs, success ? "success" : "failure"));
 	int e = jobs_store_job(j, jb);
 	if (e < 0)
 		log_warn("master", "job '%s': cannot store its result: %s", jb->name, strerror(-e));
+}
+
+/* After a run of jb ended: its children whose parents have all succeeded run. */
+static void wake_children(struct jobs *j, struct job *jb, bool success, const char *state)
+{
 	/* Chronos: a softError job's failure after its retries still runs its dependents. */
 	if (!success && (!jb->soft_error || !strcmp(state, "TASK_KILLED")))
 		return;
@@ -188,6 +198,13 @@ void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
 		}
 		jobs_store_job(j, c);
 	}
+}
+
+void jobs_result(struct jobs *j, struct job *jb, bool success, int64_t sched_ms,
+		 int64_t started_ms, const char *state, int attempts, const char *task_id)
+{
+	result_count(j, jb, success, sched_ms, started_ms, state, attempts, task_id, NULL);
+	wake_children(j, jb, success, state);
 }
 
 /* ---- the pass ---- */
@@ -279,8 +296,12 @@ static char *task_id_of(const struct job_run *r)
 	return id;
 }
 
+/* The LAUNCH of r's attempt on a. instance: a per-instance job's instance (its task), in which
+ * the command runs (the agent's "attach"): then MESOS_TASK_ID and HOST are the instance's own
+ * (from its environment), the run's task id is BERTH_JOB_TASK_ID, and the run asks for no
+ * resources, downloads nothing and takes the instance's user. */
 static json_t *launch_record(struct jobs *j, const struct job *jb, const struct job_run *r,
-			     const struct m_agent *a)
+			     const struct m_agent *a, const char *instance)
 {
 	json_t *env = json_object();
 	size_t i;
@@ -288,15 +309,21 @@ static json_t *launch_record(struct jobs *j, const struct job *jb, const struct 
 	json_array_foreach(json_object_get(jb->def, "environmentVariables"), i, e)
 		json_object_set(env, json_string_value(json_object_get(e, "name")),
 				json_object_get(e, "value"));
-	json_object_set_new(env, "mesos_task_id", json_string(r->task_id));
-	json_object_set_new(env, "MESOS_TASK_ID", json_string(r->task_id));
+	if (instance) {
+		json_object_set_new(env, "BERTH_JOB_TASK_ID", json_string(r->task_id));
+		json_object_set_new(env, "BERTH_JOB_INSTANCE_TASK_ID", json_string(instance));
+	} else {
+		json_object_set_new(env, "mesos_task_id", json_string(r->task_id));
+		json_object_set_new(env, "MESOS_TASK_ID", json_string(r->task_id));
+	}
 	json_object_set_new(env, "CHRONOS_JOB_NAME", json_string(jb->name));
 	json_object_set_new(env, "CHRONOS_JOB_OWNER",
 			    json_string(json_string_value(json_object_get(jb->def, "owner")) ?: ""));
 	json_object_set_new(env, "CHRONOS_RESOURCE_CPU", json_real(jb->cpus));
 	json_object_set_new(env, "CHRONOS_RESOURCE_MEM", json_real(jb->mem));
 	json_object_set_new(env, "CHRONOS_RESOURCE_DISK", json_real(jb->disk));
-	json_object_set_new(env, "HOST", json_string(a->hostname));
+	if (!instance)
+		json_object_set_new(env, "HOST", json_string(a->hostname));
 	/* env values must be strings */
 	const char *k;
 	json_t *v;
@@ -310,7 +337,8 @@ static json_t *launch_record(struct jobs *j, const struct job *jb, const struct 
 	snprintf(name, sizeof(name), "ChronosTask:%s", jb->name);
 	json_t *spec = json_pack("{s:s, s:s, s:b, s:o, s:{s:f, s:f, s:f, s:f, s:[]}, s:f}",
 				 "task_id", r->task_id, "name", name, "shell", jb->shell, "env", env,
-				 "resources", "cpus", jb->cpus, "mem", jb->mem, "disk", jb->disk,
+				 "resources", "cpus", instance ? 0.0 : jb->cpus, "mem",
+				 instance ? 0.0 : jb->mem, "disk", instance ? 0.0 : jb->disk,
 				 "gpus", 0.0, "ports", "kill_grace_period_seconds", 3.0);
 	const char *cmd = json_string_value(json_object_get(jb->def, "command"));
 	if (jb->shell) {
@@ -331,6 +359,10 @@ static json_t *launch_record(struct jobs *j, const struct job *jb, const struct 
 	}
 	/* Chronos's fetch ({uri, extract (default true), executable, outputFile, cache}) or uris
 	 * (extracted), downloaded into the sandbox by the agent's fetcher (docs/isolation.md). */
+	if (instance) {
+		json_object_set_new(spec, "attach", json_pack("{s:s}", "task_id", instance));
+		return json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec);
+	}
 	json_t *fetch = fetch_spec(json_object_get(jb->def, "fetch"), json_object_get(jb->def, "uris"));
 	if (fetch)
 		json_object_set_new(spec, "fetch", fetch);
@@ -348,6 +380,140 @@ static bool constraints_ok(const struct job *jb, const struct m_agent *a)
 	return constraints_allow(jb->cons, jb->ncons, &t, NULL, 0, NULL, 0);
 }
 
+/* ---- per-instance jobs ---- */
+
+/* An app's instances as the resource manager's task views show them. */
+struct inst_scan {
+	const char *app;
+	json_t *list;          /* [[index, task id]…] when collecting, else NULL */
+	const char *id;        /* the instance looked for, or NULL */
+	bool found, running;
+	char agent[256];
+};
+
+static void inst_scan_task(const struct rm_task_view *t, void *ctx)
+{
+	struct inst_scan *s = ctx;
+	if (!t->app_id || strcmp(t->app_id, s->app))
+		return;
+	if (s->list)
+		json_array_append_new(s->list, json_pack("[I, s]", t->has_index ?
+							 (json_int_t)t->index : (json_int_t)-1,
+							 t->id));
+	if (s->id && !strcmp(t->id, s->id)) {
+		s->found = true;
+		s->running = t->state && !strcmp(t->state, "TASK_RUNNING");
+		snprintf(s->agent, sizeof(s->agent), "%s", t->agent_id ? t->agent_id : "");
+	}
+}
+
+static int inst_cmp(const void *x, const void *y)
+{
+	const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+	json_int_t ia = json_integer_value(json_array_get(a, 0));
+	json_int_t ib = json_integer_value(json_array_get(b, 0));
+	if (ia != ib)
+		return ia < ib ? -1 : 1;
+	return strcmp(json_string_value(json_array_get(a, 1)),
+		      json_string_value(json_array_get(b, 1)));
+}
+
+/* The app's instances now: their task ids in index order (then by id). */
+static json_t *inst_targets(struct jobs *j, const char *app)
+{
+	struct inst_scan s = { .app = app, .list = json_array() };
+	rm_each_task(j->rm, false, inst_scan_task, &s);
+	size_t n = json_array_size(s.list);
+	json_t **v = xcalloc(n + 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(s.list, i);
+	qsort(v, n, sizeof(*v), inst_cmp);
+	json_t *ids = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append(ids, json_array_get(v[i], 1));
+	free(v);
+	json_decref(s.list);
+	return ids;
+}
+
+/* Records that r's instance id was skipped (not running, or its agent not connected). */
+static void inst_skipped(struct jobs *j, struct job *jb, const struct job_run *r, const char *id)
+{
+	jb->skip_count++;
+	if (j->m_skipped)
+		metrics_counter_inc(j->m_skipped);
+	history_add(jb, r->scheduled_ms, 0, "SKIPPED", 0, NULL, id);
+	jobs_store_job(j, jb);
+	log_info("master", "job '%s': instance '%s' is not running, skipped", jb->name, id);
+	if (j->publish)
+		jobs_publish(j, "job_run_skipped_event",
+			     json_pack("{s:s, s:I, s:s, s:s}", "jobName", jb->name, "count",
+				       (json_int_t)1, "reason", "instance not running",
+				       "instanceTaskId", id));
+}
+
+/* The agent of r's next running instance, r->target_at at it; the instances that are not
+ * running on the way are skipped and recorded. NULL with *done when none is left (the run is
+ * over), NULL without when the store transaction cannot be opened or the instance's agent is
+ * disconnected (the run waits for it). */
+static struct m_agent *inst_next(struct jobs *j, struct job *jb, struct job_run *r, bool *open,
+				 bool *done)
+{
+	*done = false;
+	if (!txn_open(j, open))
+		return NULL;
+	if (!r->targets) {
+		r->targets = inst_targets(j, jb->app);
+		r->target_at = 0;
+		if (!json_array_size(r->targets))
+			log_info("master", "job '%s': app '%s' has no instances", jb->name, jb->app);
+	}
+	for (; r->target_at < json_array_size(r->targets); r->target_at++) {
+		const char *id = json_string_value(json_array_get(r->targets, r->target_at));
+		struct inst_scan s = { .app = jb->app, .id = id };
+		if (id)
+			rm_each_task(j->rm, false, inst_scan_task, &s);
+		struct m_agent *a = s.found ? rm_agent_get(j->rm, s.agent) : NULL;
+		/* Its agent is away but may come back (a master failover before the agents have
+		 * re-registered, a short partition): wait; once it is unreachable its tasks are
+		 * lost and the instance is skipped. */
+		if (a && (a->state == AGENT_DISCONNECTED || (!a->stream && !a->sim)) &&
+		    a->state != AGENT_UNREACHABLE)
+			return NULL;
+		if (a && s.running && a->state == AGENT_CONNECTED)
+			return a;
+		if (id)
+			inst_skipped(j, jb, r, id);
+	}
+	*done = true;
+	return NULL;
+}
+
+/* Whether another run of r's job has begun going through the instances: runs of a
+ * per-instance job (a run now, a concurrent one) take turns, so that the command never runs in
+ * two instances at once. */
+static bool inst_busy(const struct jobs *j, const struct job_run *r)
+{
+	for (size_t i = 0; i < j->nruns; i++) {
+		const struct job_run *x = j->runs[i];
+		if (x != r && x->targets && !strcmp(x->name, r->name))
+			return true;
+	}
+	return false;
+}
+
+/* A per-instance run whose instances have all been run or skipped: it ends; its children
+ * run when every instance succeeded. */
+static void inst_run_over(struct jobs *j, struct job *jb, struct job_run *r)
+{
+	bool ok = !r->inst_failed;
+	runs_remove(j, r);
+	jobs_store_run_delete(j, r);
+	if (jb && !r->kill_wanted)
+		wake_children(j, jb, ok, ok ? "TASK_FINISHED" : "TASK_FAILED");
+	jobs_run_free(r);
+}
+
 /* Places the queued runs: the first agent with room for each that meets its constraints. */
 static void place(struct jobs *j, bool *open)
 {
@@ -356,6 +522,8 @@ static void place(struct jobs *j, bool *open)
 	struct m_agent **to = NULL;
 	int64_t *delays = NULL; /* the scheduled times */
 	size_t nl = 0;
+	struct job_run **over = NULL; /* per-instance runs past their last instance */
+	size_t nover = 0;
 	/* highPriority jobs' runs first (Chronos puts them at the head of its queue), then the
 	 * others: two sweeps of the runs (the pass adds or removes none). */
 	for (size_t n = 0; n < 2 * j->nruns && nl < MAX_LAUNCH_PER_PASS; n++) {
@@ -366,6 +534,36 @@ static void place(struct jobs *j, bool *open)
 		struct job *jb = hmap_get(&j->jobs, r->name);
 		if (!jb || jb->high_priority != hi)
 			continue;
+		if (jb->per_instance) {
+			if (!r->targets && inst_busy(j, r))
+				continue; /* another run of the job is going through the instances */
+			bool done;
+			struct m_agent *a = inst_next(j, jb, r, open, &done);
+			if (done) {
+				over = xrealloc(over, (nover + 1) * sizeof(*over));
+				over[nover++] = r;
+			}
+			if (!a)
+				continue;
+			const char *inst = json_string_value(json_array_get(r->targets,
+									   r->target_at));
+			char *base = task_id_of(r);
+			r->task_id = xasprintf("%s:i%zu", base, r->target_at);
+			free(base);
+			r->agent_id = xstrdup(a->id);
+			r->state = "TASK_STAGING";
+			r->staged_usec = time_real_usec();
+			r->started_usec = 0;
+			hmap_put(&j->tasks, r->task_id, r);
+			jobs_store_run(j, r);
+			recs = xrealloc(recs, (nl + 1) * sizeof(*recs));
+			delays = xrealloc(delays, (nl + 1) * sizeof(*delays));
+			delays[nl] = r->scheduled_ms;
+			to = xrealloc(to, (nl + 1) * sizeof(*to));
+			recs[nl] = launch_record(j, jb, r, a, inst);
+			to[nl++] = a;
+			continue;
+		}
 		struct resources want = RESOURCES_INIT;
 		resources_add_scalar(&want, "cpus", "*", jb->cpus);
 		resources_add_scalar(&want, "mem", "*", jb->mem);
@@ -410,9 +608,12 @@ static void place(struct jobs *j, bool *open)
 		delays = xrealloc(delays, (nl + 1) * sizeof(*delays));
 		delays[nl] = r->scheduled_ms;
 		to = xrealloc(to, (nl + 1) * sizeof(*to));
-		recs[nl] = launch_record(j, jb, r, found);
+		recs[nl] = launch_record(j, jb, r, found, NULL);
 		to[nl++] = found;
 	}
+	for (size_t i = 0; i < nover; i++)
+		inst_run_over(j, hmap_get(&j->jobs, over[i]->name), over[i]);
+	free(over);
 	/* The task ids are durable before any LAUNCH goes out. */
 	txn_close(j, open);
 	int64_t now = now_ms();
@@ -433,13 +634,17 @@ static void place(struct jobs *j, bool *open)
 			const json_t *t = json_object_get(recs[i], "task");
 			const char *tid = json_string_value(json_object_get(t, "task_id"));
 			const struct job_run *r = tid ? hmap_get(&j->tasks, tid) : NULL;
-			if (r)
-				jobs_publish(j, "job_run_launched_event",
-					     json_pack("{s:s, s:s, s:s, s:o, s:i, s:b}",
+			if (r) {
+				json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:i, s:b}",
 						       "jobName", r->name, "taskId", r->task_id,
 						       "agentId", r->agent_id, "scheduledAt",
 						       iso_ms(r->scheduled_ms), "attempt",
-						       r->attempt + 1, "manual", r->manual));
+						       r->attempt + 1, "manual", r->manual);
+				if (r->targets)
+					json_object_set(ev, "instanceTaskId",
+							json_array_get(r->targets, r->target_at));
+				jobs_publish(j, "job_run_launched_event", ev);
+			}
 		}
 		if (j->m_delay && now >= delays[i])
 			metrics_timer_record_usec(j->m_delay, (uint64_t)(now - delays[i]) * 1000);
@@ -564,14 +769,39 @@ static void run_ended(struct jobs *j, struct job_run *r, const char *state)
 		jobs_store_run(j, r);
 		return;
 	}
-	if (j->publish)
-		jobs_publish(j, "job_run_finished_event",
-			     json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i}", "jobName", r->name,
+	const char *inst = r->targets ? json_string_value(json_array_get(r->targets,
+									 r->target_at)) : NULL;
+	if (j->publish) {
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:i}", "jobName", r->name,
 				       "taskId", r->task_id ? r->task_id : "", "agentId",
 				       r->agent_id ? r->agent_id : "", "result",
 				       ok ? "success" : "failure", "taskStatus", state,
 				       "scheduledAt", iso_ms(r->scheduled_ms), "attempts",
-				       r->attempt + 1));
+				       r->attempt + 1);
+		if (inst)
+			json_object_set_new(ev, "instanceTaskId", json_string(inst));
+		jobs_publish(j, "job_run_finished_event", ev);
+	}
+	if (jb && jb->per_instance && r->targets) {
+		/* one instance done: counted, then on to the next (the next pass places it) */
+		result_count(j, jb, ok, r->scheduled_ms, r->first_started_ms, state,
+			     r->attempt + 1, r->task_id, inst);
+		r->inst_failed |= !ok;
+		if (r->kill_wanted) {
+			inst_run_over(j, jb, r);
+			return;
+		}
+		r->target_at++;
+		r->attempt = 0;
+		r->first_started_ms = 0;
+		free(r->task_id);
+		free(r->agent_id);
+		r->task_id = r->agent_id = NULL;
+		r->state = NULL;
+		r->kill_sent = false;
+		jobs_store_run(j, r);
+		return;
+	}
 	runs_remove(j, r);
 	jobs_store_run_delete(j, r);
 	if (jb)
@@ -627,8 +857,8 @@ static void op_agent_registered(void *ctx, struct m_agent *a, const struct hmap 
 		if (!r->task_id || !r->agent_id || strcmp(r->agent_id, a->id))
 			continue;
 		if (hmap_get(reported, r->task_id)) {
-			if (!r->taken) {
-				struct job *jb = hmap_get(&j->jobs, r->name);
+			struct job *jb = hmap_get(&j->jobs, r->name);
+			if (!r->taken && !(jb && jb->per_instance)) {
 				resources_release(&r->res);
 				resources_add_scalar(&r->res, "cpus", "*", jb ? jb->cpus : 0.1);
 				resources_add_scalar(&r->res, "mem", "*", jb ? jb->mem : 128);

@@ -352,6 +352,8 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 		const char *outf = json_string_value(json_object_get(u, "output_file"));
 		if (outf)
 			json_object_set_new(o, "output_file", json_string(outf));
+		if (json_is_true(json_object_get(u, "cache")))
+			json_object_set_new(o, "cache", json_true());
 		json_array_append_new(fetch, o);
 	}
 	if (json_array_size(fetch))

@@ -46,6 +46,3 @@ void rm_handle_legacy(struct master *m, struct evhttp_request *req);
 /* /api/berth/tasks/{id}/files/…: a task's sandbox, proxied to its agent. */
 void rm_handle_task_files(struct master *m, struct evhttp_request *req, const char *path);
 
-/* What the server's metrics sample (read-only). Calls fn for every live task of every
- * framework, built-in or external (detail: as in rm_framework_ops.each_task). */
-void rm_each_task(struct master *m, bool detail, rm_task_fn fn, void *ctx);

@@ -228,6 +228,11 @@ struct rm_client;
 struct rm_client *rm_framework_add(struct master *m, const char *id, const char *name,
 				   const struct rm_framework_ops *ops, void *ctx);
 
+/* Calls fn for every live task of every framework, built-in or external (detail: as in
+ * rm_framework_ops.each_task): the server's metrics, and the jobs framework's per-instance
+ * jobs, which look up an app's instances (read-only). */
+void rm_each_task(struct master *m, bool detail, rm_task_fn fn, void *ctx);
+
 /* ---- the ledger: taking and giving resources ---- */
 
 /* Takes r (in role's allocation) on a for client c: a's free shrinks by r, its used, role's

@@ -17,6 +17,8 @@ json_t *fetch_spec(const json_t *fetch, const json_t *uris)
 		const char *outf = json_string_value(json_object_get(e, "outputFile"));
 		if (outf)
 			json_object_set_new(o, "output_file", json_string(outf));
+		if (json_is_true(json_object_get(e, "cache")))
+			json_object_set_new(o, "cache", json_true());
 		json_array_append_new(out, o);
 	}
 	json_array_foreach(uris, i, e)

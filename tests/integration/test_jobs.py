@@ -79,7 +79,7 @@ def test_validation_errors_change_nothing(shared_master):
         ({"epsilon": "soon"}, "'epsilon' is not an ISO 8601 duration"),
         ({"uris": ["http://x"], "fetch": [{"uri": "http://y"}]}, "both uris"),
         ({"constraints": [["rack", "NEAR", "1"]]}, "EQUALS, LIKE or UNLIKE"),
-        ({"app": "/cassandra", "perInstance": True}, "'perInstance' jobs"),
+        ({"perInstance": True}, "'perInstance' needs 'app'"),
     ]
     for change, words in cases:
         body = dict(base)

@@ -107,6 +107,15 @@ static void test_v2_tree(void **state)
 	char err[256] = "";
 	assert_int_equal(exec_cg_create(&cg, tmp, "berth/t1", &l, err, sizeof(err)), 0);
 	assert_int_equal(cg.version, EXEC_CG_V2);
+	{
+		struct exec_cg_limits nl = { .cpu_shares = 2048, .mem_bytes = 96 << 20 };
+		char e2[256];
+		assert_int_equal(exec_cg_update(tmp, "berth/t1", &nl, e2, sizeof(e2)), 0);
+		assert_string_equal(slurp("berth/t1/memory.max"), "100663296");
+		assert_string_equal(slurp("berth/t1/cpu.weight"), "79");
+		assert_int_equal(exec_cg_update(tmp, "berth/nope", &nl, e2, sizeof(e2)), -ENOENT);
+		assert_int_equal(exec_cg_create(&cg, tmp, "berth/t1", &l, err, sizeof(err)), 0);
+	}
 	/* The last controller written wins in a plain file; the kernel keeps them all. */
 	assert_string_equal(slurp("cgroup.subtree_control"), "+io");
 	assert_string_equal(slurp("berth/cgroup.subtree_control"), "+io");
@@ -196,6 +205,16 @@ static void test_v1_tree(void **state)
 	touch("memory/berth/t1/memory.max_usage_in_bytes", "33554432\n");
 	assert_int_equal(exec_cg_oom_kills(&cg, &lim, &max), 1);
 	assert_int_equal(max, 33554432);
+	/* The in-place resize: cpu and memory change, pids stay. */
+	struct exec_cg_limits nl = { .cpu_shares = 1024, .mem_bytes = 128 << 20 };
+	assert_int_equal(exec_cg_update(tmp, "berth/t1", &nl, err, sizeof(err)), 0);
+	assert_string_equal(slurp("memory/berth/t1/memory.limit_in_bytes"), "134217728");
+	assert_string_equal(slurp("memory/berth/t1/memory.memsw.limit_in_bytes"), "134217728");
+	assert_string_equal(slurp("cpu/berth/t1/cpu.shares"), "1024");
+	assert_string_equal(slurp("cpu/berth/t1/cpu.cfs_quota_us"), "25000");
+	assert_string_equal(slurp("pids/berth/t1/pids.max"), "50");
+	assert_int_equal(exec_cg_update(tmp, "berth/none", &nl, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "berth/none"));
 	/* A limit asked for, its controller not mounted: named in the error. */
 	char p[512];
 	snprintf(p, sizeof(p), "rm -rf '%s/pids'", tmp);
@@ -228,6 +247,29 @@ static void test_spec_and_status_keys(void **state)
 	assert_int_equal(p.isolate, 1);
 	assert_string_equal(p.user, "nobody");
 	exec_spec_release(&p);
+	/* per-instance runs and the fetcher cache */
+	struct exec_fetch f = { .uri = "http://x/a.tgz", .extract = 1, .cache = 1 };
+	s.attach = "/w/meta/inst";
+	s.fetch = &f;
+	s.nfetch = 1;
+	s.fetch_cache = "/w/fetch-cache";
+	s.fetch_cache_max = 5000;
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), 0);
+	assert_int_equal(exec_spec_parse(buf, len, &p), 0);
+	assert_string_equal(p.attach, "/w/meta/inst");
+	assert_int_equal(p.nfetch, 1);
+	assert_int_equal(p.fetch[0].cache, 1);
+	assert_string_equal(p.fetch_cache, "/w/fetch-cache");
+	assert_int_equal(p.fetch_cache_max, 5000);
+	exec_spec_release(&p);
+	s.attach = "relative";
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), 0);
+	assert_int_equal(exec_spec_parse(buf, len, &p), -EINVAL);
+	s.attach = NULL;
+	s.fetch_cache = "relative";
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
+	s.fetch_cache = NULL;
+	s.nfetch = 0;
 	s.cg_root = "relative";
 	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
 
