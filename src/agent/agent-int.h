@@ -115,6 +115,7 @@ struct agent {
 	struct recordio_decoder dec;
 	bool stream_ok;          /* got a 200 for the current subscribe */
 	bool registered;
+	bool gone;               /* the master marked us gone: tasks killed, stopping */
 	bool hb_inflight;
 	double hb_interval;
 	uint64_t last_heard_usec;

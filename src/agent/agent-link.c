@@ -10,6 +10,7 @@
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent-int.h"
 #include "base/log.h"
@@ -124,9 +125,35 @@ static bool follow_redirect(struct agent *a, struct evhttp_request *req)
 
 /* ---- the subscribe stream ---- */
 
+/* The master marked this agent gone (a SHUTDOWN record, or 410 to a subscribe): as a Mesos
+ * agent on the master's ShutdownMessage, it kills every task, forgets its id (so that a
+ * restart registers a new agent) and stops. */
+static void shutdown_gone(struct agent *a, const char *why)
+{
+	if (a->gone)
+		return;
+	a->gone = true;
+	a->registered = false;
+	log_error("agent", "the master says '%s': killing every task and stopping", why);
+	for (size_t b = 0; b < a->nbuckets; b++)
+		for (struct agent_task *t = a->buckets[b]; t; t = t->hnext)
+			if (!t->terminal)
+				agent_task_fence(a, t);
+	_cleanup_free_ char *p = xasprintf("%s/agent_id", a->work_dir);
+	if (unlink(p) == -1 && errno != ENOENT)
+		log_error("agent", "cannot remove '%s': %s", p, strerror(errno));
+	free(a->agent_id);
+	a->agent_id = NULL;
+	/* The shims SIGKILL at once; a moment for them before the loop ends. */
+	struct timeval tv = { 1, 0 };
+	event_base_loopexit(a->base, &tv);
+}
+
 /* Drops the stream (if any) and subscribes again after the backoff; from any context. */
 static void stream_restart(struct agent *a, bool now)
 {
+	if (a->gone)
+		return;
 	if (a->registered)
 		log_warn("agent", "lost the master, reconnecting");
 	a->registered = false;
@@ -217,6 +244,9 @@ static int on_record(const char *data, size_t len, void *ctx)
 	} else if (!strcmp(type, "SHUTDOWN_EXECUTOR")) {
 		agent_xexec_shutdown(a, json_string_value(json_object_get(rec, "framework_id")),
 				     json_string_value(json_object_get(rec, "executor_id")));
+	} else if (!strcmp(type, "SHUTDOWN")) {
+		const char *why = json_string_value(json_object_get(rec, "message"));
+		shutdown_gone(a, why ? why : "shut down");
 	} else if (!strcmp(type, "DESTROY_VOLUME")) {
 		const char *pid = json_string_value(json_object_get(rec, "persistence_id"));
 		agent_volume_destroy(a, pid ? pid : "");
@@ -279,6 +309,10 @@ static void on_stream_done(struct evhttp_request *req, void *arg)
 		size_t n = evbuffer_get_length(in);
 		char msg[256] = "";
 		evbuffer_copyout(in, msg, n < sizeof(msg) - 1 ? n : sizeof(msg) - 1);
+		if (evhttp_request_get_response_code(req) == 410) {
+			shutdown_gone(a, "Agent has been marked gone");
+			return;
+		}
 		log_warn("agent", "subscribe refused: %d %s", evhttp_request_get_response_code(req),
 			 msg);
 	} else {

@@ -425,7 +425,13 @@ static void task_gone(struct frameworks *fws, struct fw_task *t, const char *rea
 		      const char *message)
 {
 	if (t->fw) {
-		json_t *s = fw_status_master(t->id, t->agent_id, gone_state(t->fw), reason, message);
+		/* An agent marked gone: TASK_GONE_BY_OPERATOR, which Mesos sends only to
+		 * PARTITION_AWARE frameworks (the others get TASK_LOST). */
+		const char *state = !strcmp(reason, "REASON_SLAVE_REMOVED_BY_OPERATOR")
+					    ? (t->fw->partition_aware ? "TASK_GONE_BY_OPERATOR"
+								      : "TASK_LOST")
+					    : gone_state(t->fw);
+		json_t *s = fw_status_master(t->id, t->agent_id, state, reason, message);
 		fw_send_update(t->fw, s);
 		operator_event_fw_task_updated(fws->m, t, s);
 		json_decref(s);
@@ -588,7 +594,9 @@ void frameworks_agent_lost(struct master *m, struct m_agent *a)
 	/* Each task_gone takes one task off the list; the list goes with the last one. */
 	struct fw_task_list *l;
 	while ((l = hmap_get(&fws->agent_tasks, a->id)))
-		task_gone(fws, l->v[l->n - 1], "REASON_AGENT_REMOVED", "Agent unreachable");
+		task_gone(fws, l->v[l->n - 1],
+			  a->gone ? "REASON_SLAVE_REMOVED_BY_OPERATOR" : "REASON_AGENT_REMOVED",
+			  a->gone ? "Agent has been marked gone" : "Agent unreachable");
 	struct fw_agent_view *view = hmap_del(&fws->views, a->id);
 	free(view);
 }

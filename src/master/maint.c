@@ -7,7 +7,8 @@
  * (as Mesos does); the apps framework sees a->drain in its pass and replaces its instances
  * there like outdated ones, within the app's upgradeStrategy (schedule.c), except those
  * pinned by local volumes, which stay; registry_tick marks the agent DRAINED once it has no
- * task left. REACTIVATE_AGENT ends a drain.
+ * task left, and gone (maint-gone.c) when the drain asked for mark_gone. REACTIVATE_AGENT
+ * ends a drain.
  *
  * Invariants:
  *  - a->deactivated is in the agent's store record before the call is answered; while set,
@@ -189,6 +190,10 @@ void maint_drained(struct master *m, struct m_agent *a)
 		return;
 	}
 	log_info("master", "agent '%s' (%s) drained", a->id, a->hostname);
+	/* Mesos marks a drained agent gone when the drain asked for it; on a store failure
+	 * registry_tick tries again. */
+	if (a->drain_mark_gone && maint_mark_gone(m, a) < 0)
+		log_warn("master", "agent '%s' drained; marking it gone is retried", a->id);
 }
 
 /* Kills the external frameworks' tasks on a, each with its own kill grace capped at grace
@@ -249,21 +254,23 @@ static void drain_call(struct master *m, struct evhttp_request *req, const json_
 		http_reply_text(req, 404, msg);
 		return;
 	}
-	if (mg && json_is_true(mg)) {
-		http_reply_text(req, 400, "'drain_agent.mark_gone' is not supported by berth yet "
-					  "(MARK_AGENT_GONE is not built)");
+	if (a->gone) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "Agent '%.200s' has been marked gone", id);
+		http_reply_text(req, 400, msg);
 		return;
 	}
 	struct m_agent old = *a;
 	a->deactivated = true;
 	a->drain = a->ntasks ? AGENT_DRAINING : AGENT_DRAINED;
 	a->drain_grace_nsec = grace_ns;
-	a->drain_mark_gone = false;
+	a->drain_mark_gone = mg && json_is_true(mg);
 	a->drain_started_usec = time_real_usec();
 	int r = registry_store_agent(m, a);
 	if (r < 0) {
 		a->deactivated = old.deactivated;
 		a->drain = old.drain;
+		a->drain_mark_gone = old.drain_mark_gone;
 		a->drain_grace_nsec = old.drain_grace_nsec;
 		a->drain_started_usec = old.drain_started_usec;
 		reply_persist_failed(req, r);
@@ -274,6 +281,8 @@ static void drain_call(struct master *m, struct evhttp_request *req, const json_
 	rm_route_agent_draining(m, a);
 	fw_offers_wake_all(m->fw);
 	rm_wake_all(m);
+	if (a->drain == AGENT_DRAINED && a->drain_mark_gone && maint_mark_gone(m, a) < 0)
+		log_warn("master", "agent '%s' drained; marking it gone is retried", a->id);
 	http_reply_text(req, 200, "");
 }
 
@@ -294,6 +303,12 @@ static void agent_active_call(struct master *m, struct evhttp_request *req, cons
 		char msg[300];
 		snprintf(msg, sizeof(msg), "Agent '%.200s' not found", id);
 		http_reply_text(req, 404, msg);
+		return;
+	}
+	if (a->gone) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "Agent '%.200s' has been marked gone", id);
+		http_reply_text(req, 400, msg);
 		return;
 	}
 	if (a->deactivated != deact || (!deact && a->drain != AGENT_DRAIN_NONE)) {
@@ -353,6 +368,10 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 {
 	if (!strcmp(type, "DRAIN_AGENT")) {
 		drain_call(m, req, call);
+		return;
+	}
+	if (!strcmp(type, "MARK_AGENT_GONE")) {
+		maint_mark_gone_call(m, req, call);
 		return;
 	}
 	if (!strcmp(type, "DEACTIVATE_AGENT") || !strcmp(type, "REACTIVATE_AGENT")) {

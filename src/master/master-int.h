@@ -135,6 +135,12 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 			 const json_t *call);
 /* A draining agent has no task left: DRAINED (persisted). */
 void maint_drained(struct master *m, struct m_agent *a);
+/* maint-gone.c: marks a gone for good (Mesos's markGone): persisted first (-errno when
+ * that fails, nothing changed), then the agent is told to shut down and cut off, and every
+ * framework's tasks there end (TASK_GONE_BY_OPERATOR). 0 also when a was gone already. */
+int maint_mark_gone(struct master *m, struct m_agent *a);
+/* MARK_AGENT_GONE (operator API). */
+void maint_mark_gone_call(struct master *m, struct evhttp_request *req, const json_t *call);
 /* Its drain_info ({state, config{max_grace_period, mark_gone}}), NULL when not draining. */
 json_t *maint_drain_info(const struct m_agent *a);
 /* Sends a record to a connected agent; -ENOTCONN if its stream is down. json is taken. */

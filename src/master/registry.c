@@ -59,6 +59,8 @@ int registry_store_agent(struct master *m, const struct m_agent *a)
 					      (json_int_t)a->drain_grace_nsec, "mark_gone",
 					      a->drain_mark_gone, "started",
 					      (json_int_t)a->drain_started_usec));
+	if (a->gone)
+		json_object_set_new(j, "gone", json_integer((json_int_t)a->gone_usec));
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	char key[STORE_MAX_KEY];
@@ -170,7 +172,10 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 		a->drain_mark_gone = json_is_true(json_object_get(dr, "mark_gone"));
 		a->drain_started_usec = (uint64_t)json_integer_value(json_object_get(dr, "started"));
 	}
-	a->state = AGENT_DISCONNECTED;
+	json_t *gone = json_object_get(j, "gone");
+	a->gone = json_is_integer(gone);
+	a->gone_usec = a->gone ? (uint64_t)json_integer_value(gone) : 0;
+	a->state = a->gone ? AGENT_UNREACHABLE : AGENT_DISCONNECTED;
 	a->last_seen_usec = time_mono_usec();
 	hmap_put(&m->agents, a->id, a);
 	json_decref(j);
@@ -265,6 +270,14 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 		return;
 	}
 	struct m_agent *a = id ? hmap_get(&m->agents, id) : NULL;
+	if (a && a->gone) {
+		/* Mesos tells an agent marked gone to shut down; berth's agent does on a 410. */
+		log_warn("master", "refusing agent '%s' (%s): it has been marked gone", a->id,
+			 hostname);
+		http_reply_message(req, 410, "Agent '%s' has been marked gone", a->id);
+		json_decref(body);
+		return;
+	}
 	bool is_new = !a;
 	if (is_new) {
 		a = xcalloc(1, sizeof(*a));
@@ -380,6 +393,8 @@ void registry_tick(struct master *m)
 		}
 		if (a->drain == AGENT_DRAINING && !a->ntasks)
 			maint_drained(m, a);
+		else if (a->drain == AGENT_DRAINED && a->drain_mark_gone && !a->gone)
+			maint_mark_gone(m, a); /* one that could not be persisted: again */
 	}
 }
 
@@ -428,6 +443,7 @@ json_t *registry_render_slaves(struct master *m)
 				  a->state == AGENT_CONNECTED, "resources", resources_json(rm_agent_total(a)),
 				  "used_resources", used_json(a), "attributes", attrs, "version",
 				  "berth-0.1.0", "berth_tasks", (int)a->ntasks, "berth_state",
+				  a->gone			 ? "gone" :
 				  a->drain == AGENT_DRAINING	 ? "draining" :
 				  a->drain == AGENT_DRAINED	 ? "drained" :
 				  a->deactivated		 ? "deactivated" :

@@ -1,0 +1,140 @@
+"""Agents marked gone and machines in maintenance (docs/operator-api.md, Mesos's
+markGone and Machine DOWN): MARK_AGENT_GONE and DRAIN_AGENT with mark_gone end the
+agent's tasks as TASK_GONE_BY_OPERATOR, shut the agent down and keep it out for good (a
+restarted master too); START_MAINTENANCE puts a machine DOWN (its agents' tasks killed,
+the agent refused until STOP_MAINTENANCE brings it UP)."""
+import json
+import os
+
+import requests
+
+from mesos_client import JSON, Framework, command_task
+from helpers import task_pids, wait_until
+
+
+def op(m, body):
+    return requests.post(m.url + "/api/v1", data=json.dumps(body), headers=JSON, timeout=10)
+
+
+def payload(m, body):
+    r = op(m, body)
+    assert r.status_code == 200, (r.status_code, r.text)
+    return r.json()[body["type"].lower()]
+
+
+def agent_hosts(m):
+    return {a["agent_info"]["hostname"] for a in payload(m, {"type": "GET_AGENTS"}).get("agents", [])}
+
+
+def berth_state(m, aid):
+    for s in m.api.slaves():
+        if s["id"] == aid:
+            return s["berth_state"]
+    return None
+
+
+def gone(m, aid):
+    return op(m, {"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": aid}}})
+
+
+def test_mark_agent_gone(cluster):
+    m = cluster.master()
+    a = cluster.agent(m, hostname="gone-a")
+    b = cluster.agent(m, hostname="gone-b")
+    a.ready(), b.ready()
+    aid = a.slave()["id"]
+    r = m.api.post("/v2/apps", {"id": "/keep", "cmd": "sleep 600", "cpus": 0.1, "mem": 16,
+                                "instances": 4, "constraints": [["hostname", "GROUP_BY"]]})
+    assert r.status_code == 201, r.text
+    tasks = m.api.wait_running("/keep", 4)
+    on_a = [t["id"] for t in tasks if t["host"] == "gone-a"]
+    assert on_a, tasks
+    fw = Framework(m.url, failover_timeout=60, capabilities=("PARTITION_AWARE",))
+    try:
+        assert fw.subscribe()["type"] == "SUBSCRIBED"
+        o = fw.wait_event(lambda e: e["type"] == "OFFERS" and any(
+            x["agent_id"]["value"] == aid for x in e["offers"]["offers"]), 15, "offer of gone-a")
+        o = [x for x in o["offers"]["offers"] if x["agent_id"]["value"] == aid][0]
+        r = fw.accept([o["id"]["value"]], [command_task("gone-t1", o, "sleep 600")])
+        assert r.status_code == 202, r.text
+        fw.wait_update("gone-t1", "TASK_RUNNING")
+        pids = task_pids("gone-t1") + [p for t in on_a for p in task_pids(t)]
+        assert pids
+
+        for body, code, word in (({}, 400, "agent_id"),
+                                 ({"agent_id": {"value": "nope"}}, 404, "nope")):
+            r = op(m, {"type": "MARK_AGENT_GONE", "mark_agent_gone": body})
+            assert r.status_code == code and word in r.text, (body, r.status_code, r.text)
+        assert "gone-a" in agent_hosts(m)
+
+        r = gone(m, aid)
+        assert r.status_code == 200, r.text
+        st = fw.wait_update("gone-t1", "TASK_GONE_BY_OPERATOR")
+        assert st["reason"] == "REASON_SLAVE_REMOVED_BY_OPERATOR", st
+        # The agent is told to shut down: it kills its tasks and exits.
+        assert a.wait_exit(15) == 0, a.stderr_text()[-2000:]
+        a.expect_dead = True
+        wait_until(lambda: not any(os.path.exists("/proc/%d" % p) for p in pids), 10,
+                   what="the gone agent's tasks killed")
+        assert "marked gone" in a.stderr_text()
+        assert not (a.work_dir / "agent_id").exists()
+        assert agent_hosts(m) == {"gone-b"}
+        assert berth_state(m, aid) == "gone"
+        # Its app instances start again on the other agent.
+        tasks = m.api.wait_running("/keep", 4, timeout=30)
+        assert {t["host"] for t in tasks} == {"gone-b"}, tasks
+        # Again: 200, nothing changes. Other calls on it are refused.
+        assert gone(m, aid).status_code == 200
+        for call in ({"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": aid}}},
+                     {"type": "REACTIVATE_AGENT",
+                      "reactivate_agent": {"agent_id": {"value": aid}}}):
+            r = op(m, call)
+            assert r.status_code == 400 and "marked gone" in r.text, (call, r.text)
+    finally:
+        fw.disconnect()
+
+    # Durable: a restarted master still refuses the agent's id, and the agent stops again.
+    m.restart()
+    b.ready(timeout=30)
+    assert berth_state(m, aid) == "gone"
+    (a.work_dir / "agent_id").write_text(aid)
+    a.start()
+    assert a.wait_exit(20) == 0, a.stderr_text()[-2000:]
+    a.expect_dead = True
+    assert "gone-a" not in agent_hosts(m)
+    st = requests.get(m.url + "/master/state", timeout=5).json()
+    assert st["unreachable_slaves"] == 0 and len(st["slaves"]) == 1
+    # Started afresh (no agent id), the machine is a new agent.
+    a.start()
+    wait_until(lambda: "gone-a" in agent_hosts(m), 20, what="gone-a registered anew")
+    assert a.alive()
+    new = [s for s in m.api.slaves() if s["hostname"] == "gone-a" and s["id"] != aid]
+    assert len(new) == 1 and new[0]["active"] is True, new
+    rc, out, err = cluster.cli("node", "list")
+    assert rc == 0, err
+    assert [ln.split()[2] for ln in out.splitlines()[1:] if ln.split()[0] == aid] == ["gone"], out
+
+
+def test_drain_mark_gone(cluster):
+    m = cluster.master()
+    a = cluster.agent(m, hostname="dg-a").ready()
+    aid = a.slave()["id"]
+    fw = Framework(m.url, failover_timeout=60)  # not PARTITION_AWARE: TASK_LOST
+    try:
+        assert fw.subscribe()["type"] == "SUBSCRIBED"
+        o = fw.wait_offers()[0]
+        r = fw.accept([o["id"]["value"]], [command_task("dg-t1", o, "sleep 600")])
+        assert r.status_code == 202, r.text
+        fw.wait_update("dg-t1", "TASK_RUNNING")
+        r = op(m, {"type": "DRAIN_AGENT", "drain_agent": {
+            "agent_id": {"value": aid}, "mark_gone": {"value": True},
+            "max_grace_period": {"seconds": 0}}})
+        assert r.status_code == 200, r.text
+        fw.wait_update("dg-t1", "TASK_KILLED")
+        # Drained, then gone: the agent shuts down.
+        assert a.wait_exit(20) == 0, a.stderr_text()[-2000:]
+        a.expect_dead = True
+        assert berth_state(m, aid) == "gone"
+        assert "dg-a" not in agent_hosts(m)
+    finally:
+        fw.disconnect()
