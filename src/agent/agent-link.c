@@ -125,6 +125,23 @@ static bool follow_redirect(struct agent *a, struct evhttp_request *req)
 
 /* ---- the subscribe stream ---- */
 
+/* The machine is DOWN for maintenance (a SHUTDOWN record with machine_down, or 409 to a
+ * subscribe): the tasks are killed, as a Mesos agent's on the master's ShutdownMessage, but
+ * the agent keeps its id and subscribes again with the backoff until the operator brings
+ * the machine UP (STOP_MAINTENANCE). */
+static void machine_down(struct agent *a)
+{
+	size_t n = 0;
+	for (size_t b = 0; b < a->nbuckets; b++)
+		for (struct agent_task *t = a->buckets[b]; t; t = t->hnext)
+			if (!t->terminal && !t->fenced) {
+				agent_task_fence(a, t);
+				n++;
+			}
+	if (n)
+		log_warn("agent", "the machine is DOWN for maintenance: %zu tasks killed", n);
+}
+
 /* The master marked this agent gone (a SHUTDOWN record, or 410 to a subscribe): as a Mesos
  * agent on the master's ShutdownMessage, it kills every task, forgets its id (so that a
  * restart registers a new agent) and stops. */
@@ -246,7 +263,10 @@ static int on_record(const char *data, size_t len, void *ctx)
 				     json_string_value(json_object_get(rec, "executor_id")));
 	} else if (!strcmp(type, "SHUTDOWN")) {
 		const char *why = json_string_value(json_object_get(rec, "message"));
-		shutdown_gone(a, why ? why : "shut down");
+		if (json_is_true(json_object_get(rec, "machine_down")))
+			machine_down(a);
+		else
+			shutdown_gone(a, why ? why : "shut down");
 	} else if (!strcmp(type, "DESTROY_VOLUME")) {
 		const char *pid = json_string_value(json_object_get(rec, "persistence_id"));
 		agent_volume_destroy(a, pid ? pid : "");
@@ -313,6 +333,8 @@ static void on_stream_done(struct evhttp_request *req, void *arg)
 			shutdown_gone(a, "Agent has been marked gone");
 			return;
 		}
+		if (evhttp_request_get_response_code(req) == 409)
+			machine_down(a);
 		log_warn("agent", "subscribe refused: %d %s", evhttp_request_get_response_code(req),
 			 msg);
 	} else {

@@ -596,7 +596,9 @@ void frameworks_agent_lost(struct master *m, struct m_agent *a)
 	while ((l = hmap_get(&fws->agent_tasks, a->id)))
 		task_gone(fws, l->v[l->n - 1],
 			  a->gone ? "REASON_SLAVE_REMOVED_BY_OPERATOR" : "REASON_AGENT_REMOVED",
-			  a->gone ? "Agent has been marked gone" : "Agent unreachable");
+			  a->gone   ? "Agent has been marked gone" :
+			  a->down   ? "Operator initiated 'Machine DOWN'" :
+				      "Agent unreachable");
 	struct fw_agent_view *view = hmap_del(&fws->views, a->id);
 	free(view);
 }

@@ -17,10 +17,15 @@
  *    "maintenance/state" {"schedule":Schedule, "down":[MachineID]}, written before the
  *    answer; reads go to the store (no copy in memory to drift).
  *  - a machine is down only if some window of the schedule names it; a schedule update that
- *    drops a down machine is refused (400), as Mesos refuses it. */
+ *    drops a down machine is refused (400), as Mesos refuses it.
+ *  - no agent of a down machine is connected: START_MAINTENANCE shuts its agents down
+ *    (their tasks lost) once the state is stored, and registry.c refuses (409) an agent
+ *    whose machine is down until STOP_MAINTENANCE. A MachineID names an agent when each
+ *    field it gives matches the agent's hostname (case-insensitive) or ip. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "base/mem.h"
@@ -96,6 +101,73 @@ static bool in_schedule(const json_t *schedule, const json_t *id)
 		if (in_list(json_object_get(w, "machine_ids"), id))
 			return true;
 	return false;
+}
+
+/* Whether MachineID id names the machine of an agent with that hostname and ip: each field
+ * the id gives must match (the hostname case-insensitively, as Mesos compares it); a field
+ * it leaves out matches any. */
+static bool machine_of(const json_t *id, const char *hostname, const char *ip)
+{
+	const char *h = json_string_value(json_object_get(id, "hostname"));
+	const char *i = json_string_value(json_object_get(id, "ip"));
+	if (h && *h && (!hostname || strcasecmp(h, hostname)))
+		return false;
+	if (i && *i && (!ip || strcmp(i, ip)))
+		return false;
+	return (h && *h) || (i && *i);
+}
+
+bool maint_machine_down(struct master *m, const char *hostname, const char *ip)
+{
+	json_t *st = maint_load(m);
+	bool down = false;
+	size_t i;
+	json_t *id;
+	json_array_foreach(json_object_get(st, "down"), i, id)
+		down = down || machine_of(id, hostname, ip);
+	json_decref(st);
+	return down;
+}
+
+void maint_recover_down(struct master *m)
+{
+	json_t *st = maint_load(m);
+	json_t *down = json_object_get(st, "down");
+	const char *k;
+	void *v;
+	for (size_t ai = 0; json_array_size(down) && hmap_next(&m->agents, &ai, &k, &v);) {
+		struct m_agent *a = v;
+		size_t i;
+		json_t *id;
+		json_array_foreach(down, i, id)
+			if (!a->gone && machine_of(id, a->hostname, a->ip)) {
+				a->down = true;
+				a->state = AGENT_UNREACHABLE;
+				break;
+			}
+	}
+	json_decref(st);
+}
+
+/* START_MAINTENANCE took a's machine DOWN: as Mesos, it is told to shut down (berth's
+ * agent kills its tasks and waits to be let in again) and removed, its tasks lost. */
+static void agent_down(struct master *m, struct m_agent *a)
+{
+	log_info("master", "agent '%s' (%s): its machine is DOWN for maintenance (%u tasks)", a->id,
+		 a->hostname, a->ntasks);
+	a->down = true;
+	if (a->stream) {
+		registry_send(a, json_pack("{s:s, s:s, s:b}", "type", "SHUTDOWN", "message",
+					   "Operator initiated 'Machine DOWN'", "machine_down", 1));
+		struct http_stream *st = a->stream;
+		a->stream = NULL;
+		http_stream_close(st);
+	}
+	if (a->state != AGENT_UNREACHABLE) {
+		a->state = AGENT_UNREACHABLE;
+		operator_event_agent_removed(m, a);
+		rm_route_agent_lost(m, a);
+	}
 }
 
 /* Checks a Schedule; err says what is wrong. */
@@ -350,7 +422,7 @@ static json_t *status_json(const json_t *st)
 	return status;
 }
 
-static void reply_saved(struct master *m, struct evhttp_request *req, const json_t *st)
+static int reply_saved(struct master *m, struct evhttp_request *req, const json_t *st)
 {
 	int r = maint_save(m, st);
 	if (r < 0) {
@@ -358,9 +430,10 @@ static void reply_saved(struct master *m, struct evhttp_request *req, const json
 		snprintf(msg, sizeof(msg), "Cannot persist the maintenance state: %s",
 			 strerror(-r));
 		http_reply_text(req, 503, msg);
-		return;
+		return r;
 	}
 	http_reply_text(req, 200, "");
+	return 0;
 }
 
 void maint_operator_call(struct master *m, struct evhttp_request *req, const char *type,
@@ -450,6 +523,7 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 					json_array_append(down, id);
 				continue;
 			}
+			/* UP again: its agents may register (registry.c asks maint_machine_down). */
 			for (size_t k = 0; k < json_array_size(down); k++)
 				if (machine_eq(json_array_get(down, k), id))
 					json_array_remove(down, k--);
@@ -468,7 +542,20 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 								     "machine_ids")))
 					json_array_remove(ws, k--);
 		}
-		reply_saved(m, req, st);
+		if (reply_saved(m, req, st) == 0 && start) {
+			const char *k;
+			void *v;
+			for (size_t ai = 0; hmap_next(&m->agents, &ai, &k, &v);) {
+				struct m_agent *a = v;
+				json_array_foreach(ms, i, id)
+					if (!a->gone && machine_of(id, a->hostname, a->ip)) {
+						agent_down(m, a);
+						break;
+					}
+			}
+			fw_offers_wake_all(m->fw);
+			rm_wake_all(m);
+		}
 	}
 	json_decref(st);
 }

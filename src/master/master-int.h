@@ -133,6 +133,12 @@ int registry_store_agent(struct master *m, const struct m_agent *a);
 /* maint.c: DEACTIVATE_AGENT, REACTIVATE_AGENT, the maintenance schedule calls. */
 void maint_operator_call(struct master *m, struct evhttp_request *req, const char *type,
 			 const json_t *call);
+/* Whether the machine of an agent with that hostname and ip is DOWN (START_MAINTENANCE,
+ * read from the store). */
+bool maint_machine_down(struct master *m, const char *hostname, const char *ip);
+/* After registry_load: the agents of DOWN machines are out (AGENT_UNREACHABLE), as they
+ * were before the restart. */
+void maint_recover_down(struct master *m);
 /* A draining agent has no task left: DRAINED (persisted). */
 void maint_drained(struct master *m, struct m_agent *a);
 /* maint-gone.c: marks a gone for good (Mesos's markGone): persisted first (-errno when

@@ -184,7 +184,10 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 
 int registry_load(struct master *m)
 {
-	return store_list(m->store, "agents/", load_one, m);
+	int r = store_list(m->store, "agents/", load_one, m);
+	if (r >= 0)
+		maint_recover_down(m);
+	return r;
 }
 
 uint16_t registry_agent_port(const struct m_agent *a)
@@ -278,6 +281,19 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 		json_decref(body);
 		return;
 	}
+	char *sub_ip = NULL;
+	uint16_t sub_port;
+	bool down = parse_hostport(http, &sub_ip, &sub_port) == 0 &&
+		    maint_machine_down(m, hostname, sub_ip);
+	free(sub_ip);
+	if (down) {
+		/* Mesos: "Refusing registration of agent … because the machine … is DOWN". */
+		log_info("master", "refusing agent '%s' (%s): its machine is DOWN for maintenance",
+			 id ? id : "", hostname);
+		http_reply_message(req, 409, "Machine '%s' is DOWN for maintenance", hostname);
+		json_decref(body);
+		return;
+	}
 	bool is_new = !a;
 	if (is_new) {
 		a = xcalloc(1, sizeof(*a));
@@ -317,6 +333,7 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 				      STREAM_MAX_PENDING, on_stream_close, a);
 	operator_event_agent_registered(m, a, is_new);
 	a->state = AGENT_CONNECTED;
+	a->down = false;
 	a->registrations++;
 	a->last_seen_usec = time_mono_usec();
 	log_info("master", "agent '%s' (%s at %s) %s: %s", a->id, a->hostname, a->http,

@@ -120,6 +120,8 @@ struct m_agent {
 	 * subscribe with its id is answered 410 (the agent shuts down). */
 	bool gone;
 	uint64_t gone_usec; /* realtime */
+	/* maint.c: its machine went DOWN (START_MAINTENANCE) since it last registered. */
+	bool down;
 };
 
 static inline const struct resources *rm_agent_free(const struct m_agent *a)

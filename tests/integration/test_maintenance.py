@@ -138,3 +138,48 @@ def test_drain_mark_gone(cluster):
         assert "dg-a" not in agent_hosts(m)
     finally:
         fw.disconnect()
+
+
+def test_machine_down_and_up(cluster):
+    m = cluster.master()
+    a = cluster.agent(m, hostname="mnt-a")
+    b = cluster.agent(m, hostname="mnt-b")
+    a.ready(), b.ready()
+    r = m.api.post("/v2/apps", {"id": "/mnt", "cmd": "sleep 600", "cpus": 0.1, "mem": 16,
+                                "instances": 4, "constraints": [["hostname", "GROUP_BY"]]})
+    assert r.status_code == 201, r.text
+    tasks = m.api.wait_running("/mnt", 4)
+    pids = [p for t in tasks if t["host"] == "mnt-a" for p in task_pids(t["id"])]
+    assert pids, tasks
+    sched = {"windows": [{"machine_ids": [{"hostname": "MNT-A", "ip": "127.0.0.1"}],
+                          "unavailability": {"start": {"nanoseconds": 1}}}]}
+    r = op(m, {"type": "UPDATE_MAINTENANCE_SCHEDULE",
+               "update_maintenance_schedule": {"schedule": sched}})
+    assert r.status_code == 200, r.text
+    r = op(m, {"type": "START_MAINTENANCE",
+               "start_maintenance": {"machines": [{"hostname": "MNT-A", "ip": "127.0.0.1"}]}})
+    assert r.status_code == 200, r.text
+    # DOWN: the agent's tasks are killed, the agent is out, its instances move.
+    wait_until(lambda: not any(os.path.exists("/proc/%d" % p) for p in pids), 10,
+               what="mnt-a's tasks killed")
+    assert agent_hosts(m) == {"mnt-b"}
+    assert a.alive()
+    tasks = m.api.wait_running("/mnt", 4, timeout=30)
+    assert {t["host"] for t in tasks} == {"mnt-b"}, tasks
+    assert payload(m, {"type": "GET_MAINTENANCE_STATUS"})["status"] == {
+        "down_machines": [{"hostname": "MNT-A", "ip": "127.0.0.1"}]}
+    # A restarted master still keeps it out; the agent keeps trying.
+    m.restart()
+    b.ready(timeout=30)
+    wait_until(lambda: "refusing agent" in m.stderr_text() and "DOWN" in m.stderr_text(), 15,
+               what="mnt-a refused by the restarted master")
+    assert "mnt-a" not in agent_hosts(m) and a.alive()
+    r = op(m, {"type": "STOP_MAINTENANCE",
+               "stop_maintenance": {"machines": [{"hostname": "MNT-A", "ip": "127.0.0.1"}]}})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: "mnt-a" in agent_hosts(m), 20, what="mnt-a UP and registered again")
+    assert payload(m, {"type": "GET_MAINTENANCE_STATUS"})["status"] == {}
+    r = m.api.put("/v2/apps/mnt", {"instances": 8})
+    assert r.status_code == 200, r.text
+    tasks = m.api.wait_running("/mnt", 8, timeout=30)
+    assert "mnt-a" in {t["host"] for t in tasks}, tasks
