@@ -202,14 +202,15 @@ def test_quorum_lost_then_back_with_three_masters(cluster, zk_ensemble):  # noqa
 
 
 def test_kill9_leader_during_concurrent_writes(cluster, zk_ensemble):  # noqa: F811
-    """Every app whose POST was answered 201 exists after the leader is killed mid-stream."""
+    """Every app whose POST was answered 201 exists after the leader is killed mid-stream:
+    1,000 POSTs from 100 concurrent clients, the kill after 300 were answered."""
     import threading
     ens = zk_ensemble
     masters = [ha_master(cluster, ens) for _ in range(3)]
     m1 = masters[0]
     wait_until(lambda: leader_of(masters[2]) == m1.addr, 10, what="m1 leads")
     created, lock = [], threading.Lock()
-    n_threads, per_thread = 8, 40
+    n_threads, per_thread = 100, 10
 
     def writer(t):
         s = requests.Session()
@@ -228,7 +229,8 @@ def test_kill9_leader_during_concurrent_writes(cluster, zk_ensemble):  # noqa: F
     threads = [threading.Thread(target=writer, args=(t,)) for t in range(n_threads)]
     for th in threads:
         th.start()
-    wait_until(lambda: len(created) >= 60, 30, what="some writes answered")
+    wait_until(lambda: len(created) >= 300, 30, what="300 writes answered")
+    t0 = time.monotonic()
     m1.kill9()
     for th in threads:
         th.join(60)
@@ -239,6 +241,8 @@ def test_kill9_leader_during_concurrent_writes(cluster, zk_ensemble):  # noqa: F
     lost = sorted(set(created) - ids)
     assert not lost, "answered 201 but gone after the failover: %r" % lost
     assert len(created) < n_threads * per_thread, "the kill landed after every write"
+    print("%d of %d POSTs answered 201, all there after the failover (%.1fs after the kill)"
+          % (len(created), n_threads * per_thread, time.monotonic() - t0))
 
 
 def test_v1_framework_follows_a_failover(cluster, zk_ensemble):  # noqa: F811
