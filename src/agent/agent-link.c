@@ -80,17 +80,17 @@ static int split_hostport(const char *hp, char **host, uint16_t *port)
 
 /* Talks to host:port from now on: new connections for updates and heartbeats (what was in
  * flight on the old ones is sent again: the master dedupes updates by uuid). */
-static void switch_master(struct agent *a, const char *hostport)
+static bool switch_master(struct agent *a, const char *hostport)
 {
 	char *host = NULL;
 	uint16_t port = 0;
 	if (split_hostport(hostport, &host, &port) < 0) {
 		log_warn("agent", "bad master address '%s' ignored", hostport);
-		return;
+		return false;
 	}
 	if (a->master_host && !strcmp(host, a->master_host) && port == a->master_port) {
 		free(host);
-		return;
+		return false;
 	}
 	log_info("agent", "following the master at %s:%u", host, (unsigned)port);
 	free(a->master_host);
@@ -104,6 +104,7 @@ static void switch_master(struct agent *a, const char *hostport)
 	a->hb_conn = conn_new(a, POST_TIMEOUT_SECONDS);
 	a->inflight = 0;
 	a->hb_inflight = false;
+	return true;
 }
 
 /* A standby's 307: the leader's address from its Location ("http://host:port/…" or
@@ -361,6 +362,10 @@ static void subscribe(struct agent *a)
 	a->stream_req = NULL;
 	recordio_decoder_release(&a->dec);
 	recordio_decoder_init(&a->dec, AGENT_MAX_RECORD);
+	if (!a->master_host) { /* zk://: no leader known yet (agent-zk.c calls back) */
+		stream_restart(a, false);
+		return;
+	}
 	a->stream_conn = conn_new(a, 0);
 	if (!a->stream_conn) {
 		stream_restart(a, false);
@@ -622,8 +627,40 @@ static void flush_schedule(struct agent *a, uint64_t delay_usec)
 
 /* ---- life cycle ---- */
 
+void agent_link_leader(struct agent *a, const char *hostport)
+{
+	if (a->gone || !switch_master(a, hostport))
+		return;
+	/* A new leader: subscribe there now, whatever backoff was pending. */
+	a->backoff_usec = BACKOFF_MIN_USEC;
+	event_del(a->reconnect_ev);
+	a->registered = false;
+	stream_restart(a, true);
+}
+
+static int link_events(struct agent *a)
+{
+	recordio_decoder_init(&a->dec, AGENT_MAX_RECORD);
+	a->hb_interval = 5.0;
+	a->reconnect_ev = evtimer_new(a->base, on_reconnect, a);
+	a->hb_ev = evtimer_new(a->base, on_heartbeat_timer, a);
+	a->flush_ev = evtimer_new(a->base, on_flush, a);
+	a->watchdog_ev = event_new(a->base, -1, EV_PERSIST, on_watchdog, a);
+	if (!a->reconnect_ev || !a->hb_ev || !a->flush_ev || !a->watchdog_ev)
+		return -ENOMEM;
+	struct timeval one = { 1, 0 };
+	event_add(a->watchdog_ev, &one);
+	struct timeval zero = { 0, 0 };
+	event_add(a->reconnect_ev, &zero);
+	return 0;
+}
+
 int agent_link_start(struct agent *a, const char *master_url)
 {
+	if (str_has_prefix(master_url, "zk://")) {
+		int r = link_events(a);
+		return r < 0 ? r : agent_zk_start(a, master_url);
+	}
 	/* "http://h1:p1,h2:p2,…": several masters, the first tried first. */
 	const char *comma = strchr(master_url, ',');
 	_cleanup_free_ char *first = comma ? xstrndup(master_url, (size_t)(comma - master_url))
@@ -655,26 +692,16 @@ int agent_link_start(struct agent *a, const char *master_url)
 	a->master_port = port > 0 ? (uint16_t)port : 5050;
 	evhttp_uri_free(u);
 
-	recordio_decoder_init(&a->dec, AGENT_MAX_RECORD);
-	a->hb_interval = 5.0;
 	a->post_conn = conn_new(a, POST_TIMEOUT_SECONDS);
 	a->hb_conn = conn_new(a, POST_TIMEOUT_SECONDS);
-	a->reconnect_ev = evtimer_new(a->base, on_reconnect, a);
-	a->hb_ev = evtimer_new(a->base, on_heartbeat_timer, a);
-	a->flush_ev = evtimer_new(a->base, on_flush, a);
-	a->watchdog_ev = event_new(a->base, -1, EV_PERSIST, on_watchdog, a);
-	if (!a->post_conn || !a->hb_conn || !a->reconnect_ev || !a->hb_ev || !a->flush_ev ||
-	    !a->watchdog_ev)
+	if (!a->post_conn || !a->hb_conn)
 		return -ENOMEM;
-	struct timeval one = { 1, 0 };
-	event_add(a->watchdog_ev, &one);
-	struct timeval zero = { 0, 0 };
-	event_add(a->reconnect_ev, &zero);
-	return 0;
+	return link_events(a);
 }
 
 void agent_link_stop(struct agent *a)
 {
+	agent_zk_stop(a); /* first: its callbacks call into the link */
 	if (a->stream_conn)
 		evhttp_connection_free(a->stream_conn);
 	if (a->post_conn)

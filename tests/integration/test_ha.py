@@ -6,6 +6,7 @@ failovers, writes through a kill -9 and a lost quorum, and a v1 framework failin
 import os
 import time
 
+import pytest
 import requests
 
 import helpers
@@ -112,15 +113,21 @@ def test_election_standbys_failover_abdication(cluster, zk_ensemble):  # noqa: F
         sorted(before + ["/ha/after"])
 
 
-def test_agent_and_tasks_follow_two_failovers(cluster, zk_ensemble):  # noqa: F811
+@pytest.mark.parametrize("via", ["list", "zk"])
+def test_agent_and_tasks_follow_two_failovers(cluster, zk_ensemble, via):  # noqa: F811
     ens = zk_ensemble
     masters = [ha_master(cluster, ens) for _ in range(3)]
     wait_until(lambda: leader_of(masters[2]) == masters[0].addr, 10, what="m1 leads")
-    mlist = ",".join(m.url for m in masters)
-    # The agent is given every master; it starts on a standby and is sent to the leader.
-    ag = cluster.agent(master=masters[0], extra=["--master", ",".join(
-        m.url for m in [masters[1], masters[0], masters[2]])])
-    assert mlist  # (the order above starts on a standby on purpose)
+    if via == "list":
+        # The agent is given every master; it starts on a standby and is sent to the leader.
+        # (The order starts on a standby on purpose.)
+        murl = ",".join(m.url for m in [masters[1], masters[0], masters[2]])
+    else:
+        # The agent reads the leader from ZooKeeper, as a Mesos agent with --master=zk://.
+        murl = ens.url("/berth")
+    ag = cluster.agent(master=masters[0], extra=["--master", murl])
+    if via == "zk":
+        assert "following the leading master in ZooKeeper" in ag.stderr_text()
     r = masters[0].api.post("/v2/apps", app_def("/ha/run", "sleep 3600", instances=2))
     assert r.status_code == 201, r.text
     run = masters[0].api.wait_running("/ha/run", 2)
@@ -149,6 +156,8 @@ def test_agent_and_tasks_follow_two_failovers(cluster, zk_ensemble):  # noqa: F8
         # The CLI given every master (dead ones first) reaches the leader.
         rc, out, err = cluster.cli("app", "list", master=",".join(m.url for m in masters))
         assert rc == 0 and "/ha/run" in out, (rc, out, err)
+    if via == "zk":  # the first leader, then each new one, read from ZooKeeper
+        assert ag.stderr_text().count("following the master at") == 3, ag.stderr_text()
 
 
 def test_quorum_lost_then_back_with_three_masters(cluster, zk_ensemble):  # noqa: F811
