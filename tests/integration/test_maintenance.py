@@ -113,6 +113,13 @@ def test_mark_agent_gone(cluster):
     rc, out, err = cluster.cli("node", "list")
     assert rc == 0, err
     assert [ln.split()[2] for ln in out.splitlines()[1:] if ln.split()[0] == aid] == ["gone"], out
+    # `berth node gone HOST`: the hostname names the live agent (the gone one is skipped).
+    rc, out, err = cluster.cli("node", "gone", "gone-a")
+    assert rc == 0 and "marked gone" in out and new[0]["id"] in out, (out, err)
+    assert a.wait_exit(15) == 0, a.stderr_text()[-2000:]
+    a.expect_dead = True
+    rc, out, err = cluster.cli("node", "gone", "nope")
+    assert rc == 1 and "nope" in err
 
 
 def test_drain_mark_gone(cluster):
