@@ -60,6 +60,10 @@ static int maint_save(struct master *m, const json_t *st)
 	char *s = json_dumps(st, JSON_COMPACT);
 	int r = store_put(m->store, MAINT_KEY, s, strlen(s), STORE_ANY_VERSION, NULL);
 	free(s);
+	if (r >= 0) {
+		json_decref(m->maint_cache);
+		m->maint_cache = json_deep_copy(st);
+	}
 	return r;
 }
 
@@ -132,6 +136,8 @@ bool maint_machine_down(struct master *m, const char *hostname, const char *ip)
 void maint_recover_down(struct master *m)
 {
 	json_t *st = maint_load(m);
+	json_decref(m->maint_cache);
+	m->maint_cache = json_deep_copy(st);
 	json_t *down = json_object_get(st, "down");
 	const char *k;
 	void *v;
@@ -147,6 +153,34 @@ void maint_recover_down(struct master *m)
 			}
 	}
 	json_decref(st);
+}
+
+const json_t *maint_window_of(struct master *m, const struct m_agent *a,
+			      const json_t **machine)
+{
+	const json_t *st = m->maint_cache;
+	size_t i, j;
+	json_t *w, *id;
+	json_array_foreach(json_object_get(json_object_get(st, "schedule"), "windows"), i, w)
+		json_array_foreach(json_object_get(w, "machine_ids"), j, id)
+			if (machine_of(id, a->hostname, a->ip)) {
+				if (in_list(json_object_get(st, "down"), id))
+					return NULL;
+				*machine = id;
+				return w;
+			}
+	return NULL;
+}
+
+void maint_tick(struct master *m)
+{
+	uint64_t now = time_mono_usec();
+	bool windows = json_array_size(
+		json_object_get(json_object_get(m->maint_cache, "schedule"), "windows"));
+	if ((!windows && !hmap_len(&m->inverse)) || now - m->maint_pass_usec < 1000000)
+		return;
+	m->maint_pass_usec = now;
+	maint_inverse_pass(m);
 }
 
 /* START_MAINTENANCE took a's machine DOWN: as Mesos, it is told to shut down (berth's
@@ -403,15 +437,24 @@ static void agent_active_call(struct master *m, struct evhttp_request *req, cons
 	http_reply_text(req, 200, "");
 }
 
-static json_t *status_json(const json_t *st)
+static json_t *status_json(struct master *m, const json_t *st)
 {
 	json_t *draining = json_array();
 	size_t i, j;
 	json_t *w, *id;
 	json_array_foreach(json_object_get(json_object_get(st, "schedule"), "windows"), i, w)
 		json_array_foreach(json_object_get(w, "machine_ids"), j, id)
-			if (!in_list(json_object_get(st, "down"), id))
-				json_array_append_new(draining, json_pack("{s:O}", "id", id));
+			if (!in_list(json_object_get(st, "down"), id)) {
+				/* The frameworks' answers to its inverse offers (fw-inverse.c). */
+				char *key = json_dumps(id, JSON_COMPACT | JSON_SORT_KEYS);
+				json_t *sts = maint_inverse_statuses(m, key);
+				free(key);
+				json_t *dm = json_pack("{s:O}", "id", id);
+				if (json_array_size(sts))
+					json_object_set(dm, "statuses", sts);
+				json_decref(sts);
+				json_array_append_new(draining, dm);
+			}
 	json_t *status = json_object();
 	if (json_array_size(draining))
 		json_object_set_new(status, "draining_machines", draining);
@@ -460,7 +503,7 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 	} else if (!strcmp(type, "GET_MAINTENANCE_STATUS")) {
 		http_reply_json(req, 200,
 				json_pack("{s:s, s:{s:o}}", "type", type, "get_maintenance_status",
-					  "status", status_json(st)));
+					  "status", status_json(m, st)));
 	} else if (!strcmp(type, "UPDATE_MAINTENANCE_SCHEDULE")) {
 		json_t *s = json_object_get(json_object_get(call, "update_maintenance_schedule"),
 					    "schedule");
@@ -485,7 +528,8 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 		if (!json_object_get(copy, "windows"))
 			json_object_set_new(copy, "windows", json_array());
 		json_object_set_new(st, "schedule", copy);
-		reply_saved(m, req, st);
+		if (reply_saved(m, req, st) == 0)
+			maint_inverse_pass(m); /* inverse offers for the new windows, now */
 	} else { /* START_MAINTENANCE, STOP_MAINTENANCE */
 		bool start = !strcmp(type, "START_MAINTENANCE");
 		const json_t *ms = json_object_get(
@@ -556,6 +600,7 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 			fw_offers_wake_all(m->fw);
 			rm_wake_all(m);
 		}
+		maint_inverse_pass(m); /* DOWN or UP: rescinds, or offers again */
 	}
 	json_decref(st);
 }

@@ -122,6 +122,9 @@ struct m_agent {
 	uint64_t gone_usec; /* realtime */
 	/* maint.c: its machine went DOWN (START_MAINTENANCE) since it last registered. */
 	bool down;
+	/* fw-inverse.c: its machine is in a maintenance window (not DOWN yet): frameworks get
+	 * inverse offers; the apps framework moves its instances off as in a drain. */
+	bool maint_draining;
 };
 
 static inline const struct resources *rm_agent_free(const struct m_agent *a)

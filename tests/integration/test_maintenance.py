@@ -5,6 +5,7 @@ restarted master too); START_MAINTENANCE puts a machine DOWN (its agents' tasks 
 the agent refused until STOP_MAINTENANCE brings it UP)."""
 import json
 import os
+import time
 
 import requests
 
@@ -35,6 +36,26 @@ def berth_state(m, aid):
 
 def gone(m, aid):
     return op(m, {"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": aid}}})
+
+
+def launch_on(fw, aid, task_id, other_aid):
+    """Launches task_id on agent aid, and declines the other agent's offer for an hour so
+    that the apps framework may place there (an outstanding offer holds the agent)."""
+    o = fw.wait_event(lambda e: e["type"] == "OFFERS" and any(
+        x["agent_id"]["value"] == aid for x in e["offers"]["offers"]), 15, "offer of " + aid)
+    o = [x for x in o["offers"]["offers"] if x["agent_id"]["value"] == aid][0]
+    assert fw.accept([o["id"]["value"]], [command_task(task_id, o, "sleep 600")]) \
+        .status_code == 202
+    fw.wait_update(task_id, "TASK_RUNNING")
+
+    def other():
+        for e in list(fw.all_events):
+            for x in (e.get("offers") or {}).get("offers", []) if e["type"] == "OFFERS" else []:
+                if x["agent_id"]["value"] == other_aid:
+                    return x
+        return None
+    x = wait_until(other, 15, what="an offer of the other agent")
+    assert fw.decline([x["id"]["value"]], refuse_seconds=3600).status_code == 202
 
 
 def test_mark_agent_gone(cluster):
@@ -150,14 +171,18 @@ def test_drain_mark_gone(cluster):
 def test_machine_down_and_up(cluster):
     m = cluster.master()
     a = cluster.agent(m, hostname="mnt-a")
-    b = cluster.agent(m, hostname="mnt-b")
-    a.ready(), b.ready()
+    aid = a.slave()["id"]
     r = m.api.post("/v2/apps", {"id": "/mnt", "cmd": "sleep 600", "cpus": 0.1, "mem": 16,
-                                "instances": 4, "constraints": [["hostname", "GROUP_BY"]]})
+                                "instances": 4})
     assert r.status_code == 201, r.text
     tasks = m.api.wait_running("/mnt", 4)
-    pids = [p for t in tasks if t["host"] == "mnt-a" for p in task_pids(t["id"])]
-    assert pids, tasks
+    b = cluster.agent(m, hostname="mnt-b")
+    # A framework's task there: frameworks decide on inverse offers, DOWN kills it.
+    fw = Framework(m.url, failover_timeout=60)
+    assert fw.subscribe()["type"] == "SUBSCRIBED"
+    launch_on(fw, aid, "mnt-t1", b.slave()["id"])
+    pids = task_pids("mnt-t1")
+    assert pids
     sched = {"windows": [{"machine_ids": [{"hostname": "MNT-A", "ip": "127.0.0.1"}],
                           "unavailability": {"start": {"nanoseconds": 1}}}]}
     r = op(m, {"type": "UPDATE_MAINTENANCE_SCHEDULE",
@@ -169,6 +194,9 @@ def test_machine_down_and_up(cluster):
     # DOWN: the agent's tasks are killed, the agent is out, its instances move.
     wait_until(lambda: not any(os.path.exists("/proc/%d" % p) for p in pids), 10,
                what="mnt-a's tasks killed")
+    st = fw.wait_update("mnt-t1", "TASK_LOST")
+    assert st["message"] == "Operator initiated 'Machine DOWN'", st
+    fw.disconnect()
     assert agent_hosts(m) == {"mnt-b"}
     assert a.alive()
     tasks = m.api.wait_running("/mnt", 4, timeout=30)
@@ -190,3 +218,77 @@ def test_machine_down_and_up(cluster):
     assert r.status_code == 200, r.text
     tasks = m.api.wait_running("/mnt", 8, timeout=30)
     assert "mnt-a" in {t["host"] for t in tasks}, tasks
+
+
+def schedule(m, machines):
+    """One window (in an hour, for an hour) for those machines; [] empties the schedule."""
+    start = (int(time.time()) + 3600) * 10**9
+    windows = [{"machine_ids": machines,
+                "unavailability": {"start": {"nanoseconds": start},
+                                   "duration": {"nanoseconds": 3600 * 10**9}}}] if machines else []
+    r = op(m, {"type": "UPDATE_MAINTENANCE_SCHEDULE",
+               "update_maintenance_schedule": {"schedule": {"windows": windows}}})
+    assert r.status_code == 200, r.text
+    return windows
+
+
+def test_inverse_offers(cluster):
+    m = cluster.master()
+    a = cluster.agent(m, hostname="inv-a")
+    aid = a.slave()["id"]
+    r = m.api.post("/v2/apps", {"id": "/inv", "cmd": "sleep 600", "cpus": 0.1, "mem": 16,
+                                "instances": 4})
+    assert r.status_code == 201, r.text
+    assert {t["host"] for t in m.api.wait_running("/inv", 4)} == {"inv-a"}
+    b = cluster.agent(m, hostname="inv-b")
+    fw = Framework(m.url, failover_timeout=60)
+    try:
+        assert fw.subscribe()["type"] == "SUBSCRIBED"
+        launch_on(fw, aid, "inv-t1", b.slave()["id"])
+
+        machine = {"hostname": "inv-a"}
+        windows = schedule(m, [machine])
+        ev = fw.wait_event(lambda e: e["type"] == "INVERSE_OFFERS", 10, "INVERSE_OFFERS")
+        ios = ev["inverse_offers"]["inverse_offers"]
+        assert len(ios) == 1, ev
+        io = ios[0]
+        assert io["agent_id"] == {"value": aid}
+        assert io["framework_id"] == {"value": fw.id}
+        assert io["unavailability"] == windows[0]["unavailability"]
+        assert io["url"]["address"]["hostname"] == "inv-a" and io["url"]["scheme"] == "http"
+        # The apps framework treats it as a drain: its instances move off inv-a.
+        wait_until(lambda: {t["host"] for t in m.api.running("/inv")} == {"inv-b"} and
+                   len(m.api.running("/inv")) == 4, 30, what="/inv off inv-a")
+        # The framework's task keeps running: it decides.
+        assert task_pids("inv-t1")
+        st = payload(m, {"type": "GET_MAINTENANCE_STATUS"})["status"]
+        assert st == {"draining_machines": [{"id": machine}]}, st
+        r = fw.call({"type": "DECLINE_INVERSE_OFFERS", "decline_inverse_offers": {
+            "inverse_offer_ids": [io["id"]], "filters": {"refuse_seconds": 1}}})
+        assert r.status_code == 202, r.text
+        r = fw.call({"type": "ACCEPT_INVERSE_OFFERS", "accept_inverse_offers": {}})
+        assert r.status_code == 400 and "inverse_offer_ids" in r.text, r.text
+        st = payload(m, {"type": "GET_MAINTENANCE_STATUS"})["status"]
+        sts = st["draining_machines"][0]["statuses"]
+        assert [(s["status"], s["framework_id"]["value"]) for s in sts] == \
+            [("DECLINE", fw.id)], st
+        assert sts[0]["timestamp"]["nanoseconds"] > 0
+
+        # The window gone: answers go; a new window offers again; removed, it is rescinded.
+        schedule(m, [])
+        assert payload(m, {"type": "GET_MAINTENANCE_STATUS"})["status"] == {}
+        schedule(m, [machine])
+        ev = fw.wait_event(lambda e: e["type"] == "INVERSE_OFFERS", 10, "a new INVERSE_OFFERS")
+        io2 = ev["inverse_offers"]["inverse_offers"][0]
+        assert io2["id"] != io["id"]
+        schedule(m, [])
+        ev = fw.wait_event(lambda e: e["type"] == "RESCIND_INVERSE_OFFER", 10,
+                           "RESCIND_INVERSE_OFFER")
+        assert ev["rescind_inverse_offer"]["inverse_offer_id"] == io2["id"]
+        # Out of the window, inv-a takes instances again.
+        r = m.api.post("/v2/apps", {"id": "/inv-back", "cmd": "sleep 600", "cpus": 0.1,
+                                    "mem": 16, "constraints": [["hostname", "LIKE", "inv-a"]]})
+        assert r.status_code == 201, r.text
+        assert m.api.wait_running("/inv-back", 1, timeout=20)[0]["host"] == "inv-a"
+    finally:
+        fw.disconnect()
