@@ -511,6 +511,15 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 		return true;
 	if (reason && !strcmp(reason, "REASON_TASK_READY"))
 		return true; /* berth's readiness checks: not a Mesos notion */
+	/* A draining agent's kills (what a Mesos agent does, MESOS-9818): TASK_KILLED becomes
+	 * TASK_GONE_BY_OPERATOR when the drain marks the agent gone (TASK_LOST for a framework
+	 * that is not PARTITION_AWARE), and carries REASON_AGENT_DRAINING, as TASK_KILLING
+	 * does. */
+	bool draining = a->drain != AGENT_DRAIN_NONE &&
+			(!strcmp(state, "TASK_KILLED") || !strcmp(state, "TASK_KILLING"));
+	if (draining && a->drain_mark_gone && !strcmp(state, "TASK_KILLED") && t->fw)
+		state = task_state_intern(t->fw->partition_aware ? "TASK_GONE_BY_OPERATOR"
+								 : "TASK_LOST");
 	rm_count_status(m, state);
 	if (!strcmp(state, "TASK_RUNNING") && !t->started_usec)
 		t->started_usec = time_real_usec();
@@ -524,6 +533,8 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 	}
 	t->state = state;
 	json_t *st = status_from_agent(a, t, state, u);
+	if (draining)
+		json_object_set_new(st, "reason", json_string("REASON_AGENT_DRAINING"));
 	fw_task_set_status(t, st);
 	t->acked = !t->status_uuid[0];
 	task_watch(t);

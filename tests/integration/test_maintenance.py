@@ -147,7 +147,7 @@ def test_drain_mark_gone(cluster):
     m = cluster.master()
     a = cluster.agent(m, hostname="dg-a").ready()
     aid = a.slave()["id"]
-    fw = Framework(m.url, failover_timeout=60)  # not PARTITION_AWARE: TASK_LOST
+    fw = Framework(m.url, failover_timeout=60, capabilities=("PARTITION_AWARE",))
     try:
         assert fw.subscribe()["type"] == "SUBSCRIBED"
         o = fw.wait_offers()[0]
@@ -158,7 +158,9 @@ def test_drain_mark_gone(cluster):
             "agent_id": {"value": aid}, "mark_gone": {"value": True},
             "max_grace_period": {"seconds": 0}}})
         assert r.status_code == 200, r.text
-        fw.wait_update("dg-t1", "TASK_KILLED")
+        # As a Mesos agent reports a kill when the drain marks it gone.
+        st = fw.wait_update("dg-t1", "TASK_GONE_BY_OPERATOR")
+        assert st["reason"] == "REASON_AGENT_DRAINING", st
         # Drained, then gone: the agent shuts down.
         assert a.wait_exit(20) == 0, a.stderr_text()[-2000:]
         a.expect_dead = True
