@@ -8,7 +8,9 @@
  *
  * Invariants:
  *  - at most one outstanding inverse offer per (framework, agent); none for a framework
- *    that has answered for that machine in the current schedule;
+ *    whose answer for that machine is younger than its filters.refuse_seconds (5 s by
+ *    default): after that it is offered again, as Mesos's allocator does, and may answer
+ *    anew (the latest answer is the one reported);
  *  - an inverse offer whose agent is no longer draining (the window removed, the machine
  *    DOWN, the agent gone) or whose framework has no task left there is rescinded
  *    (RESCIND_INVERSE_OFFER) and forgotten; so is every one of a framework that left;
@@ -62,9 +64,12 @@ static bool has_task(struct master *m, const char *fw_id, const char *agent_id)
 	return false;
 }
 
-static bool answered(struct master *m, const char *machine, const char *fw_id)
+/* Whether fw's last answer for the machine still holds back a new inverse offer (its
+ * filters.refuse_seconds, 5 s by default as Mesos's Filters). */
+static bool refused(struct master *m, const char *machine, const char *fw_id)
 {
-	return json_object_get(json_object_get(m->inverse_status, machine), fw_id) != NULL;
+	const json_t *until = json_object_get(json_object_get(m->inverse_refuse, machine), fw_id);
+	return until && time_mono_usec() < (uint64_t)json_integer_value(until);
 }
 
 static bool outstanding(struct master *m, const char *fw_id, const char *agent_id)
@@ -130,7 +135,7 @@ void maint_inverse_pass(struct master *m)
 		for (size_t t = 0; l && t < l->n; t++) {
 			struct fw_framework *fw = l->v[t]->fw;
 			if (fw && fw_subscribed(fw) && !outstanding(m, fw->id, a->id) &&
-			    !answered(m, mkey, fw->id))
+			    !refused(m, mkey, fw->id))
 				offer(m, fw, a, w, mkey);
 		}
 		free(mkey);
@@ -147,15 +152,21 @@ void maint_inverse_pass(struct master *m)
 		}
 	}
 	/* Answers of machines that are no longer draining go. */
-	json_t *keep = json_object();
+	json_t *keep = json_object(), *keep_refuse = json_object();
 	json_t *mk;
 	json_object_foreach(draining, k, mk) {
-		json_t *st = json_object_get(m->inverse_status, json_string_value(mk));
+		const char *key = json_string_value(mk);
+		json_t *st = json_object_get(m->inverse_status, key);
 		if (st)
-			json_object_set(keep, json_string_value(mk), st);
+			json_object_set(keep, key, st);
+		st = json_object_get(m->inverse_refuse, key);
+		if (st)
+			json_object_set(keep_refuse, key, st);
 	}
 	json_decref(m->inverse_status);
 	m->inverse_status = keep;
+	json_decref(m->inverse_refuse);
+	m->inverse_refuse = keep_refuse;
 	json_decref(draining);
 }
 
@@ -169,6 +180,19 @@ int fw_call_inverse(struct fw_framework *fw, bool accept, const json_t *body, ch
 			 accept ? "accept_inverse_offers" : "decline_inverse_offers");
 		return -EINVAL;
 	}
+	const json_t *rs = json_object_get(json_object_get(body, "filters"), "refuse_seconds");
+	if (rs && (!json_is_number(rs) || json_number_value(rs) < 0)) {
+		snprintf(err, errlen, "Expecting 'filters.refuse_seconds' to be a non-negative "
+				      "number");
+		return -EINVAL;
+	}
+	double refuse = rs ? json_number_value(rs) : 5.0;
+	if (!m->inverse_status)
+		m->inverse_status = json_object();
+	if (!m->inverse_refuse)
+		m->inverse_refuse = json_object();
+	if (refuse > 365 * 86400.0)
+		refuse = 365 * 86400.0;
 	size_t i;
 	json_t *id;
 	json_array_foreach(ids, i, id) {
@@ -186,6 +210,14 @@ int fw_call_inverse(struct fw_framework *fw, bool accept, const json_t *body, ch
 					      accept ? "ACCEPT" : "DECLINE", "framework_id", "value",
 					      fw->id, "timestamp", "nanoseconds",
 					      (json_int_t)(time_real_usec() * 1000)));
+		json_t *rf = json_object_get(m->inverse_refuse, iv->machine);
+		if (!rf) {
+			rf = json_object();
+			json_object_set_new(m->inverse_refuse, iv->machine, rf);
+		}
+		json_object_set_new(rf, fw->id,
+				    json_integer((json_int_t)(time_mono_usec() +
+							      (uint64_t)(refuse * 1e6))));
 		log_info("master", "framework '%s' %s inverse offer '%s'", fw->id,
 			 accept ? "accepted" : "declined", iv->id);
 		rescind(m, iv, false);
@@ -212,6 +244,8 @@ void maint_inverse_free(struct master *m)
 	hmap_release(&m->inverse);
 	json_decref(m->inverse_status);
 	m->inverse_status = NULL;
+	json_decref(m->inverse_refuse);
+	m->inverse_refuse = NULL;
 	json_decref(m->maint_cache);
 	m->maint_cache = NULL;
 }

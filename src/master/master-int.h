@@ -88,6 +88,7 @@ struct master {
 	uint64_t maint_pass_usec;
 	struct hmap inverse;
 	json_t *inverse_status;
+	json_t *inverse_refuse; /* {machine key: {framework id: until (monotonic usec)}} */
 };
 
 /* rm.c: routing of agent events to the frameworks that own the tasks */

@@ -275,6 +275,20 @@ def test_inverse_offers(cluster):
         assert [(s["status"], s["framework_id"]["value"]) for s in sts] == \
             [("DECLINE", fw.id)], st
         assert sts[0]["timestamp"]["nanoseconds"] > 0
+        r = fw.call({"type": "DECLINE_INVERSE_OFFERS", "decline_inverse_offers": {
+            "inverse_offer_ids": [io["id"]], "filters": {"refuse_seconds": -1}}})
+        assert r.status_code == 400 and "refuse_seconds" in r.text, r.text
+        # Once its refuse_seconds are over, the framework is asked again, and may accept.
+        t0 = time.monotonic()
+        ev = fw.wait_event(lambda e: e["type"] == "INVERSE_OFFERS", 10, "INVERSE_OFFERS again")
+        assert time.monotonic() - t0 < 5
+        io = ev["inverse_offers"]["inverse_offers"][0]
+        r = fw.call({"type": "ACCEPT_INVERSE_OFFERS", "accept_inverse_offers": {
+            "inverse_offer_ids": [io["id"]], "filters": {"refuse_seconds": 3600}}})
+        assert r.status_code == 202, r.text
+        sts = payload(m, {"type": "GET_MAINTENANCE_STATUS"})["status"][
+            "draining_machines"][0]["statuses"]
+        assert [s["status"] for s in sts] == ["ACCEPT"], sts
 
         # The window gone: answers go; a new window offers again; removed, it is rescinded.
         schedule(m, [])
