@@ -110,7 +110,7 @@ static bool in_schedule(const json_t *schedule, const json_t *id)
 /* Whether MachineID id names the machine of an agent with that hostname and ip: each field
  * the id gives must match (the hostname case-insensitively, as Mesos compares it); a field
  * it leaves out matches any. */
-static bool machine_of(const json_t *id, const char *hostname, const char *ip)
+bool maint_machine_of(const json_t *id, const char *hostname, const char *ip)
 {
 	const char *h = json_string_value(json_object_get(id, "hostname"));
 	const char *i = json_string_value(json_object_get(id, "ip"));
@@ -128,7 +128,7 @@ bool maint_machine_down(struct master *m, const char *hostname, const char *ip)
 	size_t i;
 	json_t *id;
 	json_array_foreach(json_object_get(st, "down"), i, id)
-		down = down || machine_of(id, hostname, ip);
+		down = down || maint_machine_of(id, hostname, ip);
 	json_decref(st);
 	return down;
 }
@@ -146,7 +146,7 @@ void maint_recover_down(struct master *m)
 		size_t i;
 		json_t *id;
 		json_array_foreach(down, i, id)
-			if (!a->gone && machine_of(id, a->hostname, a->ip)) {
+			if (!a->gone && maint_machine_of(id, a->hostname, a->ip)) {
 				a->down = true;
 				a->state = AGENT_UNREACHABLE;
 				break;
@@ -163,7 +163,7 @@ const json_t *maint_window_of(struct master *m, const struct m_agent *a,
 	json_t *w, *id;
 	json_array_foreach(json_object_get(json_object_get(st, "schedule"), "windows"), i, w)
 		json_array_foreach(json_object_get(w, "machine_ids"), j, id)
-			if (machine_of(id, a->hostname, a->ip)) {
+			if (maint_machine_of(id, a->hostname, a->ip)) {
 				if (in_list(json_object_get(st, "down"), id))
 					return NULL;
 				*machine = id;
@@ -592,7 +592,7 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 			for (size_t ai = 0; hmap_next(&m->agents, &ai, &k, &v);) {
 				struct m_agent *a = v;
 				json_array_foreach(ms, i, id)
-					if (!a->gone && machine_of(id, a->hostname, a->ip)) {
+					if (!a->gone && maint_machine_of(id, a->hostname, a->ip)) {
 						agent_down(m, a);
 						break;
 					}

@@ -141,6 +141,10 @@ int registry_store_agent(struct master *m, const struct m_agent *a);
 /* maint.c: DEACTIVATE_AGENT, REACTIVATE_AGENT, the maintenance schedule calls. */
 void maint_operator_call(struct master *m, struct evhttp_request *req, const char *type,
 			 const json_t *call);
+/* Whether MachineID id ({hostname, ip}) names the machine of an agent with that hostname and
+ * ip: each field id gives must match (hostname case-insensitively), one it leaves out
+ * matches any; an id with neither matches nothing. */
+bool maint_machine_of(const json_t *id, const char *hostname, const char *ip);
 /* Whether the machine of an agent with that hostname and ip is DOWN (START_MAINTENANCE,
  * read from the store). */
 bool maint_machine_down(struct master *m, const char *hostname, const char *ip);
