@@ -1,7 +1,8 @@
 /* Inverse offers (Mesos's maintenance primitives, scheduler.proto INVERSE_OFFERS,
  * RESCIND_INVERSE_OFFER, ACCEPT_INVERSE_OFFERS, DECLINE_INVERSE_OFFERS): a machine in the
  * maintenance schedule and not yet DOWN is "draining"; every subscribed external framework
- * with a task on an agent of that machine gets one inverse offer for that agent, carrying
+ * with a task or an offer on an agent of that machine gets one inverse offer for that agent,
+ * carrying
  * the window's unavailability. Its answer (ACCEPT or DECLINE) is recorded per machine and
  * framework for GET_MAINTENANCE_STATUS. The apps framework does not take inverse offers:
  * the agent's maint_draining flag makes it move its instances off, as for a drain.
@@ -12,8 +13,8 @@
  *    default): after that it is offered again, as Mesos's allocator does, and may answer
  *    anew (the latest answer is the one reported);
  *  - an inverse offer whose agent is no longer draining (the window removed, the machine
- *    DOWN, the agent gone) or whose framework has no task left there is rescinded
- *    (RESCIND_INVERSE_OFFER) and forgotten; so is every one of a framework that left;
+ *    DOWN, the agent gone) is rescinded (RESCIND_INVERSE_OFFER) and forgotten; so is every
+ *    one of a framework that left (it outlives the framework's tasks there, as in Mesos);
  *  - a recorded answer lasts while its machine is draining.
  * State lives in memory (m->inverse, m->inverse_status): a new leader offers again. */
 #include <errno.h>
@@ -52,16 +53,6 @@ static void rescind(struct master *m, struct m_inverse *iv, bool tell)
 				      "rescind_inverse_offer", "inverse_offer_id", "value", iv->id));
 	hmap_del(&m->inverse, iv->id);
 	inverse_free(iv);
-}
-
-/* Whether fw has a live task on the agent. */
-static bool has_task(struct master *m, const char *fw_id, const char *agent_id)
-{
-	struct fw_task_list *l = hmap_get(&m->fw->agent_tasks, agent_id);
-	for (size_t i = 0; l && i < l->n; i++)
-		if (l->v[i]->fw && !strcmp(l->v[i]->fw->id, fw_id))
-			return true;
-	return false;
 }
 
 /* Whether fw's last answer for the machine still holds back a new inverse offer (its
@@ -131,9 +122,12 @@ void maint_inverse_pass(struct master *m)
 			continue;
 		char *mkey = json_dumps(machine, JSON_COMPACT | JSON_SORT_KEYS);
 		json_object_set_new(draining, a->id, json_string(mkey));
+		/* Every framework with resources there: tasks, or offers outstanding (Mesos's
+		 * allocator sends them to the frameworks allocated on the agent). */
 		struct fw_task_list *l = hmap_get(&m->fw->agent_tasks, a->id);
-		for (size_t t = 0; l && t < l->n; t++) {
-			struct fw_framework *fw = l->v[t]->fw;
+		size_t nt = l ? l->n : 0;
+		for (size_t t = 0; t < nt + a->offers.n; t++) {
+			struct fw_framework *fw = t < nt ? l->v[t]->fw : a->offers.v[t - nt]->fw;
 			if (fw && fw_subscribed(fw) && !outstanding(m, fw->id, a->id) &&
 			    !refused(m, mkey, fw->id))
 				offer(m, fw, a, w, mkey);
@@ -145,8 +139,7 @@ void maint_inverse_pass(struct master *m)
 		struct m_inverse *iv = v;
 		struct fw_framework *fw = hmap_get(&m->fw->fws, iv->fw_id);
 		const char *mk = json_string_value(json_object_get(draining, iv->agent_id));
-		if (!fw || !fw_subscribed(fw) || !mk || strcmp(mk, iv->machine) ||
-		    !has_task(m, iv->fw_id, iv->agent_id)) {
+		if (!fw || !fw_subscribed(fw) || !mk || strcmp(mk, iv->machine)) {
 			rescind(m, iv, true);
 			i = 0; /* the map changed: walk again from the start */
 		}
