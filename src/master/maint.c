@@ -15,7 +15,9 @@
  *    fw-pass.c offers nothing of the agent and the apps framework places nothing on it.
  *  - the schedule and the set of machines in maintenance ("down") are one store value,
  *    "maintenance/state" {"schedule":Schedule, "down":[MachineID]}, written before the
- *    answer; reads go to the store (no copy in memory to drift).
+ *    answer; the calls read the store. m->maint_cache is a copy of the last value written
+ *    or read at start, only for the tick (maint_tick: inverse offers, fw-inverse.c), which
+ *    must not read the store every second.
  *  - a machine is down only if some window of the schedule names it; a schedule update that
  *    drops a down machine is refused (400), as Mesos refuses it.
  *  - no agent of a down machine is connected: START_MAINTENANCE shuts its agents down
