@@ -16,8 +16,8 @@
  *  - the schedule and the set of machines in maintenance ("down") are one store value,
  *    "maintenance/state" {"schedule":Schedule, "down":[MachineID]}, written before the
  *    answer; the calls read the store. m->maint_cache is a copy of the last value written
- *    or read at start, only for the tick (maint_tick: inverse offers, fw-inverse.c), which
- *    must not read the store every second.
+ *    or read at start, for what must not read the store each time: the tick (maint_tick:
+ *    inverse offers, fw-inverse.c) and the DOWN check of every subscribe.
  *  - a machine is down only if some window of the schedule names it; a schedule update that
  *    drops a down machine is refused (400), as Mesos refuses it.
  *  - no agent of a down machine is connected: START_MAINTENANCE shuts its agents down
@@ -125,7 +125,9 @@ bool maint_machine_of(const json_t *id, const char *hostname, const char *ip)
 
 bool maint_machine_down(struct master *m, const char *hostname, const char *ip)
 {
-	json_t *st = maint_load(m);
+	/* The copy (the same as the store's: written with it, read at start), not a store
+	 * read per subscribe: after a failover every agent subscribes at once. */
+	json_t *st = m->maint_cache ? json_incref(m->maint_cache) : maint_load(m);
 	bool down = false;
 	size_t i;
 	json_t *id;
