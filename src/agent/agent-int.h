@@ -115,6 +115,8 @@ struct agent {
 	struct recordio_decoder dec;
 	bool stream_ok;          /* got a 200 for the current subscribe */
 	bool registered;
+	bool gone;               /* the master marked us gone: tasks killed, stopping */
+	struct agent_zk *zk;     /* --master zk://…: the leader detector (agent-zk.c), or NULL */
 	bool hb_inflight;
 	double hb_interval;
 	uint64_t last_heard_usec;
@@ -287,6 +289,14 @@ void agent_lease_heard(struct agent *a);
  * off), or -errno. Called before a task with volumes is spawned, so that its shim finds the
  * lease. */
 int agent_lease_publish(struct agent *a);
+/* agent-zk.c: --master zk://HOSTS/PATH: reads the leading master from PATH/leader and
+ * calls agent_link_leader with it whenever it changes. 0, or -errno (logged); a->zk is
+ * set either way and agent_zk_stop frees it. */
+int agent_zk_start(struct agent *a, const char *url);
+void agent_zk_stop(struct agent *a);
+/* agent-link.c: the leading master is at hostport now (the ZooKeeper detector): talk to
+ * it, subscribing there at once if it is not the one we talk to. */
+void agent_link_leader(struct agent *a, const char *hostport);
 /* agent-task.c: SIGKILL t's process group at once through its shim (the fence). */
 void agent_task_fence(struct agent *a, struct agent_task *t);
 

@@ -10,6 +10,7 @@
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent-int.h"
 #include "base/log.h"
@@ -79,17 +80,17 @@ static int split_hostport(const char *hp, char **host, uint16_t *port)
 
 /* Talks to host:port from now on: new connections for updates and heartbeats (what was in
  * flight on the old ones is sent again: the master dedupes updates by uuid). */
-static void switch_master(struct agent *a, const char *hostport)
+static bool switch_master(struct agent *a, const char *hostport)
 {
 	char *host = NULL;
 	uint16_t port = 0;
 	if (split_hostport(hostport, &host, &port) < 0) {
 		log_warn("agent", "bad master address '%s' ignored", hostport);
-		return;
+		return false;
 	}
 	if (a->master_host && !strcmp(host, a->master_host) && port == a->master_port) {
 		free(host);
-		return;
+		return false;
 	}
 	log_info("agent", "following the master at %s:%u", host, (unsigned)port);
 	free(a->master_host);
@@ -103,6 +104,7 @@ static void switch_master(struct agent *a, const char *hostport)
 	a->hb_conn = conn_new(a, POST_TIMEOUT_SECONDS);
 	a->inflight = 0;
 	a->hb_inflight = false;
+	return true;
 }
 
 /* A standby's 307: the leader's address from its Location ("http://host:port/…" or
@@ -124,9 +126,52 @@ static bool follow_redirect(struct agent *a, struct evhttp_request *req)
 
 /* ---- the subscribe stream ---- */
 
+/* The machine is DOWN for maintenance (a SHUTDOWN record with machine_down, or 409 to a
+ * subscribe): the tasks are killed, as a Mesos agent's on the master's ShutdownMessage, but
+ * the agent keeps its id and subscribes again with the backoff until the operator brings
+ * the machine UP (STOP_MAINTENANCE). */
+static void machine_down(struct agent *a)
+{
+	size_t n = 0;
+	for (size_t b = 0; b < a->nbuckets; b++)
+		for (struct agent_task *t = a->buckets[b]; t; t = t->hnext)
+			if (!t->terminal && !t->fenced) {
+				agent_task_fence(a, t);
+				n++;
+			}
+	if (n)
+		log_warn("agent", "the machine is DOWN for maintenance: %zu tasks killed", n);
+}
+
+/* The master marked this agent gone (a SHUTDOWN record, or 410 to a subscribe): as a Mesos
+ * agent on the master's ShutdownMessage, it kills every task, forgets its id (so that a
+ * restart registers a new agent) and stops. */
+static void shutdown_gone(struct agent *a, const char *why)
+{
+	if (a->gone)
+		return;
+	a->gone = true;
+	a->registered = false;
+	log_error("agent", "the master says '%s': killing every task and stopping", why);
+	for (size_t b = 0; b < a->nbuckets; b++)
+		for (struct agent_task *t = a->buckets[b]; t; t = t->hnext)
+			if (!t->terminal)
+				agent_task_fence(a, t);
+	_cleanup_free_ char *p = xasprintf("%s/agent_id", a->work_dir);
+	if (unlink(p) == -1 && errno != ENOENT)
+		log_error("agent", "cannot remove '%s': %s", p, strerror(errno));
+	free(a->agent_id);
+	a->agent_id = NULL;
+	/* The shims SIGKILL at once; a moment for them before the loop ends. */
+	struct timeval tv = { 1, 0 };
+	event_base_loopexit(a->base, &tv);
+}
+
 /* Drops the stream (if any) and subscribes again after the backoff; from any context. */
 static void stream_restart(struct agent *a, bool now)
 {
+	if (a->gone)
+		return;
 	if (a->registered)
 		log_warn("agent", "lost the master, reconnecting");
 	a->registered = false;
@@ -220,6 +265,12 @@ static int on_record(const char *data, size_t len, void *ctx)
 	} else if (!strcmp(type, "SHUTDOWN_EXECUTOR")) {
 		agent_xexec_shutdown(a, json_string_value(json_object_get(rec, "framework_id")),
 				     json_string_value(json_object_get(rec, "executor_id")));
+	} else if (!strcmp(type, "SHUTDOWN")) {
+		const char *why = json_string_value(json_object_get(rec, "message"));
+		if (json_is_true(json_object_get(rec, "machine_down")))
+			machine_down(a);
+		else
+			shutdown_gone(a, why ? why : "shut down");
 	} else if (!strcmp(type, "DESTROY_VOLUME")) {
 		const char *pid = json_string_value(json_object_get(rec, "persistence_id"));
 		agent_volume_destroy(a, pid ? pid : "");
@@ -282,6 +333,12 @@ static void on_stream_done(struct evhttp_request *req, void *arg)
 		size_t n = evbuffer_get_length(in);
 		char msg[256] = "";
 		evbuffer_copyout(in, msg, n < sizeof(msg) - 1 ? n : sizeof(msg) - 1);
+		if (evhttp_request_get_response_code(req) == 410) {
+			shutdown_gone(a, "Agent has been marked gone");
+			return;
+		}
+		if (evhttp_request_get_response_code(req) == 409)
+			machine_down(a);
 		log_warn("agent", "subscribe refused: %d %s", evhttp_request_get_response_code(req),
 			 msg);
 	} else {
@@ -308,6 +365,10 @@ static void subscribe(struct agent *a)
 	a->stream_req = NULL;
 	recordio_decoder_release(&a->dec);
 	recordio_decoder_init(&a->dec, AGENT_MAX_RECORD);
+	if (!a->master_host) { /* zk://: no leader known yet (agent-zk.c calls back) */
+		stream_restart(a, false);
+		return;
+	}
 	a->stream_conn = conn_new(a, 0);
 	if (!a->stream_conn) {
 		stream_restart(a, false);
@@ -569,8 +630,40 @@ static void flush_schedule(struct agent *a, uint64_t delay_usec)
 
 /* ---- life cycle ---- */
 
+void agent_link_leader(struct agent *a, const char *hostport)
+{
+	if (a->gone || !switch_master(a, hostport))
+		return;
+	/* A new leader: subscribe there now, whatever backoff was pending. */
+	a->backoff_usec = BACKOFF_MIN_USEC;
+	event_del(a->reconnect_ev);
+	a->registered = false;
+	stream_restart(a, true);
+}
+
+static int link_events(struct agent *a)
+{
+	recordio_decoder_init(&a->dec, AGENT_MAX_RECORD);
+	a->hb_interval = 5.0;
+	a->reconnect_ev = evtimer_new(a->base, on_reconnect, a);
+	a->hb_ev = evtimer_new(a->base, on_heartbeat_timer, a);
+	a->flush_ev = evtimer_new(a->base, on_flush, a);
+	a->watchdog_ev = event_new(a->base, -1, EV_PERSIST, on_watchdog, a);
+	if (!a->reconnect_ev || !a->hb_ev || !a->flush_ev || !a->watchdog_ev)
+		return -ENOMEM;
+	struct timeval one = { 1, 0 };
+	event_add(a->watchdog_ev, &one);
+	struct timeval zero = { 0, 0 };
+	event_add(a->reconnect_ev, &zero);
+	return 0;
+}
+
 int agent_link_start(struct agent *a, const char *master_url)
 {
+	if (str_has_prefix(master_url, "zk://")) {
+		int r = link_events(a);
+		return r < 0 ? r : agent_zk_start(a, master_url);
+	}
 	/* "http://h1:p1,h2:p2,…": several masters, the first tried first. */
 	const char *comma = strchr(master_url, ',');
 	_cleanup_free_ char *first = comma ? xstrndup(master_url, (size_t)(comma - master_url))
@@ -602,26 +695,16 @@ int agent_link_start(struct agent *a, const char *master_url)
 	a->master_port = port > 0 ? (uint16_t)port : 5050;
 	evhttp_uri_free(u);
 
-	recordio_decoder_init(&a->dec, AGENT_MAX_RECORD);
-	a->hb_interval = 5.0;
 	a->post_conn = conn_new(a, POST_TIMEOUT_SECONDS);
 	a->hb_conn = conn_new(a, POST_TIMEOUT_SECONDS);
-	a->reconnect_ev = evtimer_new(a->base, on_reconnect, a);
-	a->hb_ev = evtimer_new(a->base, on_heartbeat_timer, a);
-	a->flush_ev = evtimer_new(a->base, on_flush, a);
-	a->watchdog_ev = event_new(a->base, -1, EV_PERSIST, on_watchdog, a);
-	if (!a->post_conn || !a->hb_conn || !a->reconnect_ev || !a->hb_ev || !a->flush_ev ||
-	    !a->watchdog_ev)
+	if (!a->post_conn || !a->hb_conn)
 		return -ENOMEM;
-	struct timeval one = { 1, 0 };
-	event_add(a->watchdog_ev, &one);
-	struct timeval zero = { 0, 0 };
-	event_add(a->reconnect_ev, &zero);
-	return 0;
+	return link_events(a);
 }
 
 void agent_link_stop(struct agent *a)
 {
+	agent_zk_stop(a); /* first: its callbacks call into the link */
 	if (a->stream_conn)
 		evhttp_connection_free(a->stream_conn);
 	if (a->post_conn)

@@ -254,7 +254,9 @@ static const struct flag_spec specs[] = {
 	{ .name = "master", .kind = FLAG_STRING, .off = offsetof(struct agent_config, master_url),
 	  .required = true, .metavar = "URL",
 	  .help = "the master, e.g. http://127.0.0.1:5050; several masters (HA):\n"
-		  "http://h1:5050,h2:5050,h3:5050 (the agent follows the leader)" },
+		  "http://h1:5050,h2:5050,h3:5050 (the agent follows the leader), or\n"
+		  "the masters' ZooKeeper: zk://h1:2181,h2:2181,h3:2181/berth (the\n"
+		  "leader is read from PATH/leader, as Mesos agents find theirs)" },
 	{ .name = "http", .kind = FLAG_HOSTPORT, .off = offsetof(struct agent_config, http_addr),
 	  .off_port = offsetof(struct agent_config, http_port), .def = "127.0.0.1:5051",
 	  .metavar = "ADDR:PORT", .help = "where the agent serves sandboxes" },
@@ -328,8 +330,9 @@ int agent_main(int argc, char **argv)
 		fprintf(stderr, "berth agent: %s\n", err);
 		return 2;
 	}
-	if (strncmp(cfg.master_url, "http://", 7)) {
-		fprintf(stderr, "berth agent: bad --master '%s' (want http://HOST:PORT)\n",
+	if (strncmp(cfg.master_url, "http://", 7) && strncmp(cfg.master_url, "zk://", 5)) {
+		fprintf(stderr, "berth agent: bad --master '%s' (want http://HOST:PORT or "
+				"zk://HOST:PORT,…/PATH)\n",
 			cfg.master_url);
 		return 2;
 	}

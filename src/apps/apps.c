@@ -611,7 +611,20 @@ void apps_agent_lost(struct apps *m, struct m_agent *a)
 					    in->not_before_usec > ma->wipe_next_usec)
 						ma->wipe_next_usec = in->not_before_usec;
 				}
-				task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
+				if (a->gone)
+					task_ended(m, in, "TASK_GONE_BY_OPERATOR",
+						   "Agent has been marked gone", false);
+				else
+					task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
+			}
+			/* Marked gone: its local volumes went with the machine (as Marathon
+			 * expunges a reservation on TASK_GONE_BY_OPERATOR); the instance starts
+			 * afresh elsewhere with new ones. */
+			if (ma->ninst == before && a->gone && in->pinned_agent &&
+			    !strcmp(in->pinned_agent, a->id)) {
+				apps_destroy_volumes(m, in);
+				if (apps_store_instance(m, in) < 0)
+					log_error("master", "cannot persist instance '%s'", in->uuid);
 			}
 			if (ma->ninst == before)
 				j++;

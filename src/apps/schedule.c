@@ -240,7 +240,7 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 	void *v;
 	for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);) {
 		struct m_agent *a = v;
-		if (a->state != AGENT_CONNECTED || a->deactivated)
+		if (a->state != AGENT_CONNECTED || a->deactivated || a->maint_draining)
 			continue;
 		if (inst->pinned_agent && strcmp(inst->pinned_agent, a->id))
 			continue; /* its local volumes are there */
@@ -286,7 +286,8 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 		void *v;
 		for (size_t i = 0; hmap_next(rm_agents(p->m->rm), &i, &k, &v);)
 			if (((struct m_agent *)v)->state == AGENT_CONNECTED &&
-			    !((struct m_agent *)v)->deactivated)
+			    !((struct m_agent *)v)->deactivated &&
+			    !((struct m_agent *)v)->maint_draining)
 				p->agents[p->nagents++] = v;
 		p->have_agents = true;
 	}
@@ -453,7 +454,7 @@ static bool draining(struct apps *m, const struct m_instance *in)
 	if (in->goal != GOAL_RUN || in->phase != INST_LIVE || in->pinned_agent || !in->agent_id)
 		return false;
 	const struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
-	return a && a->drain == AGENT_DRAINING;
+	return a && (a->drain == AGENT_DRAINING || a->maint_draining); /* inverse offer */
 }
 
 static bool outdated(struct apps *m, const struct m_app *ma, const struct m_instance *in)
@@ -587,6 +588,14 @@ static void scale(struct pass *p, struct m_app *ma)
 static void replace_outdated(struct pass *p, struct m_app *ma)
 {
 	const struct app *def = ma->def;
+	/* An instance whose task ended (lost with its agent, say) while its replacement was
+	 * already started has no slot left: it goes, else both would run. */
+	for (size_t i = 0; !def->stateful && i < ma->ninst; i++) {
+		struct m_instance *in = ma->inst[i];
+		if (in->goal == GOAL_RUN && in->phase == INST_WAITING &&
+		    apps_replacement_of(ma, in))
+			stop_instance(p, in);
+	}
 	int64_t min_up = (int64_t)ceil((double)def->instances * def->min_health_capacity - 1e-9);
 	int64_t up = 0;
 	bool any = false;

@@ -35,6 +35,8 @@ const struct cli_command cli_commands[] = {
 	{ "node", "deactivate", "HOST|ID", 1, 1, 0,
 	  "keep new tasks and offers off an agent (its tasks keep running)", cli_node_deactivate },
 	{ "node", "reactivate", "HOST|ID", 1, 1, 0, "undo node deactivate", cli_node_reactivate },
+	{ "node", "gone", "HOST|ID", 1, 1, 0,
+	  "mark an agent gone for good: its tasks end, it may not come back", cli_node_gone },
 	{ "framework", "list", "", 0, 0, CLI_F_JSON,
 	  "list frameworks: roles, activity, tasks and resources in use", cli_framework_list },
 	{ "volume", "list", "", 0, 0, CLI_F_JSON | CLI_F_APP,

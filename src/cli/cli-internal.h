@@ -181,6 +181,7 @@ int cli_node_list(struct cli *c);
 int cli_node_drain(struct cli *c); /* cmd-node.c */
 int cli_node_deactivate(struct cli *c);
 int cli_node_reactivate(struct cli *c);
+int cli_node_gone(struct cli *c);
 int cli_framework_list(struct cli *c);
 int cli_volume_list(struct cli *c);
 int cli_logs(struct cli *c);

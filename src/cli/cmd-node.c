@@ -1,7 +1,7 @@
-/* berth node drain|deactivate|reactivate HOST|ID: DRAIN_AGENT, DEACTIVATE_AGENT,
- * REACTIVATE_AGENT on the master's operator API (docs/operator-api.md), the agent named by its
- * id or hostname as /master/slaves lists it (a hostname shared by several agents is refused
- * as ambiguous). drain --wait polls /master/slaves until the agent is drained. */
+/* berth node drain|deactivate|reactivate|gone HOST|ID: DRAIN_AGENT, DEACTIVATE_AGENT,
+ * REACTIVATE_AGENT, MARK_AGENT_GONE on the master's operator API (docs/operator-api.md), the
+ * agent named by its id or hostname as /master/slaves lists it (a hostname shared by several
+ * agents not gone is refused as ambiguous). drain --wait polls /master/slaves until the agent is drained. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #include "base/timeutil.h"
 #include "cli/cli-internal.h"
 
-enum node_op { NODE_DRAIN, NODE_DEACTIVATE, NODE_REACTIVATE };
+enum node_op { NODE_DRAIN, NODE_DEACTIVATE, NODE_REACTIVATE, NODE_GONE };
 
 /* The agent's berth_state in /master/slaves (malloc'd), NULL when not listed. */
 static char *agent_state(struct cli *c, const char *id, int *rc)
@@ -79,7 +79,8 @@ static int node_call(struct cli *c, enum node_op op)
 			nhost = 1;
 			break;
 		}
-		if (host && !strcmp(host, name)) {
+		const char *bs = cli_json_str(s, "berth_state");
+		if (host && !strcmp(host, name) && !(bs && !strcmp(bs, "gone"))) {
 			id = sid;
 			nhost++;
 		}
@@ -91,10 +92,11 @@ static int node_call(struct cli *c, enum node_op op)
 		rc = cli_fail("%zu agents have hostname '%s': name one by its id", nhost, name);
 	} else {
 		static const char *const types[] = { "DRAIN_AGENT", "DEACTIVATE_AGENT",
-						     "REACTIVATE_AGENT" };
+						     "REACTIVATE_AGENT", "MARK_AGENT_GONE" };
 		static const char *const fields[] = { "drain_agent", "deactivate_agent",
-						      "reactivate_agent" };
-		static const char *const done[] = { "draining", "deactivated", "reactivated" };
+						      "reactivate_agent", "mark_agent_gone" };
+		static const char *const done[] = { "draining", "deactivated", "reactivated",
+						    "marked gone" };
 		json_t *call = json_pack("{s:s, s:{s:{s:s}}}", "type", types[op], fields[op],
 					 "agent_id", "value", id);
 		struct cli_reply rep;
@@ -133,4 +135,9 @@ int cli_node_deactivate(struct cli *c)
 int cli_node_reactivate(struct cli *c)
 {
 	return node_call(c, NODE_REACTIVATE);
+}
+
+int cli_node_gone(struct cli *c)
+{
+	return node_call(c, NODE_GONE);
 }

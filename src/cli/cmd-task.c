@@ -192,7 +192,7 @@ char *cli_render_nodes(json_t *slaves, json_t *tasks)
 		table_add(&t, cli_json_str(s, "hostname"));
 		const char *bs = cli_json_str(s, "berth_state");
 		bool maint = bs && (!strcmp(bs, "deactivated") || !strcmp(bs, "draining") ||
-				    !strcmp(bs, "drained"));
+				    !strcmp(bs, "drained") || !strcmp(bs, "gone"));
 		table_add(&t, maint ? bs : json_is_false(active) ? "inactive" : "active");
 		table_addf(&t, "%g/%g", cli_json_num(used, "cpus"), cli_json_num(res, "cpus"));
 		table_addf(&t, "%g/%g", cli_json_num(used, "mem"), cli_json_num(res, "mem"));

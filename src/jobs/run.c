@@ -896,7 +896,7 @@ static void op_agent_lost(void *ctx, struct m_agent *a)
 		struct job_run *r = j->runs[i];
 		if (r->task_id && r->agent_id && !strcmp(r->agent_id, a->id)) {
 			size_t before = j->nruns;
-			run_ended(j, r, "TASK_LOST");
+			run_ended(j, r, a->gone ? "TASK_GONE_BY_OPERATOR" : "TASK_LOST");
 			if (j->nruns < before)
 				continue; /* removed: i holds the next one now */
 		}

@@ -1,7 +1,7 @@
 /* The Mesos v1 operator API, `POST /api/v1` (reference/compat.md §2.1): the read calls
  * answered from the master's state (payloads built in state-json.c), flags, metrics,
  * logging level, files, teardown and the deprecated quota calls in api-operator-more.c,
- * the maintenance and drain calls in maint.c; MARK_AGENT_GONE and volume resizing 501.
+ * the maintenance, drain and MARK_AGENT_GONE calls in maint.c; volume resizing 501.
  *
  * Checks run in Mesos's order, with its status codes; error bodies are plain text as Mesos
  * sends them:
@@ -66,7 +66,7 @@ static const struct {
 	{ "SET_QUOTA", CALL_MORE },
 	{ "REMOVE_QUOTA", CALL_MORE },
 	{ "TEARDOWN", CALL_MORE },
-	{ "MARK_AGENT_GONE", CALL_NOT_IMPLEMENTED },
+	{ "MARK_AGENT_GONE", CALL_MAINT },
 };
 
 static void reply_text(struct evhttp_request *req, int code, const char *fmt, ...)

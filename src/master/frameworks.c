@@ -743,6 +743,9 @@ int fw_call(struct fw_framework *fw, const char *type, const json_t *call, char 
 		r = fw_call_accept(fw, body, err, errlen);
 	} else if (!strcmp(type, "DECLINE")) {
 		r = fw_call_decline(fw, body, err, errlen);
+	} else if (!strcmp(type, "ACCEPT_INVERSE_OFFERS") ||
+		   !strcmp(type, "DECLINE_INVERSE_OFFERS")) {
+		r = fw_call_inverse(fw, type[0] == 'A', body, err, errlen);
 	} else if (!strcmp(type, "KILL")) {
 		r = fw_call_kill(fw, body, err, errlen);
 	} else if (!strcmp(type, "ACKNOWLEDGE")) {
@@ -779,8 +782,8 @@ int fw_call(struct fw_framework *fw, const char *type, const json_t *call, char 
 						    "FRAMEWORK_MESSAGE", "framework_id", fw->id,
 						    "executor_id", eid, "data", data));
 	}
-	/* REQUEST, ACCEPT/DECLINE_INVERSE_OFFERS, ACKNOWLEDGE_OPERATION_STATUS: accepted, no-op
-	 * (no inverse offers; operation statuses carry no uuid to acknowledge). */
+	/* REQUEST, ACKNOWLEDGE_OPERATION_STATUS: accepted, no-op (operation statuses carry no
+	 * uuid to acknowledge). */
 	return r < 0 ? 400 : 202;
 }
 

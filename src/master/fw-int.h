@@ -259,6 +259,10 @@ void fw_offer_free(struct fw_offer *o);
  * with a message for a 400. */
 int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, size_t errlen);
 int fw_call_decline(struct fw_framework *fw, const json_t *decline, char *err, size_t errlen);
+/* fw-inverse.c: ACCEPT_INVERSE_OFFERS / DECLINE_INVERSE_OFFERS (body: {inverse_offer_ids,
+ * filters}); unknown ids are ignored, as Mesos does. 0, or -EINVAL (err set). */
+int fw_call_inverse(struct fw_framework *fw, bool accept, const json_t *body, char *err,
+		    size_t errlen);
 /* REVIVE (suppress false) and SUPPRESS bodies (frameworks.c): the roles given, all when
  * none. 0, or -EINVAL with a message. */
 int fw_call_revive_suppress(struct fw_framework *fw, const json_t *body, bool suppress,

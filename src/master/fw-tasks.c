@@ -425,7 +425,13 @@ static void task_gone(struct frameworks *fws, struct fw_task *t, const char *rea
 		      const char *message)
 {
 	if (t->fw) {
-		json_t *s = fw_status_master(t->id, t->agent_id, gone_state(t->fw), reason, message);
+		/* An agent marked gone: TASK_GONE_BY_OPERATOR, which Mesos sends only to
+		 * PARTITION_AWARE frameworks (the others get TASK_LOST). */
+		const char *state = !strcmp(reason, "REASON_SLAVE_REMOVED_BY_OPERATOR")
+					    ? (t->fw->partition_aware ? "TASK_GONE_BY_OPERATOR"
+								      : "TASK_LOST")
+					    : gone_state(t->fw);
+		json_t *s = fw_status_master(t->id, t->agent_id, state, reason, message);
 		fw_send_update(t->fw, s);
 		operator_event_fw_task_updated(fws->m, t, s);
 		json_decref(s);
@@ -505,6 +511,15 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 		return true;
 	if (reason && !strcmp(reason, "REASON_TASK_READY"))
 		return true; /* berth's readiness checks: not a Mesos notion */
+	/* A draining agent's kills (what a Mesos agent does, MESOS-9818): TASK_KILLED becomes
+	 * TASK_GONE_BY_OPERATOR when the drain marks the agent gone (TASK_LOST for a framework
+	 * that is not PARTITION_AWARE), and carries REASON_AGENT_DRAINING, as TASK_KILLING
+	 * does. */
+	bool draining = a->drain != AGENT_DRAIN_NONE &&
+			(!strcmp(state, "TASK_KILLED") || !strcmp(state, "TASK_KILLING"));
+	if (draining && a->drain_mark_gone && !strcmp(state, "TASK_KILLED") && t->fw)
+		state = task_state_intern(t->fw->partition_aware ? "TASK_GONE_BY_OPERATOR"
+								 : "TASK_LOST");
 	rm_count_status(m, state);
 	if (!strcmp(state, "TASK_RUNNING") && !t->started_usec)
 		t->started_usec = time_real_usec();
@@ -518,6 +533,8 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 	}
 	t->state = state;
 	json_t *st = status_from_agent(a, t, state, u);
+	if (draining)
+		json_object_set_new(st, "reason", json_string("REASON_AGENT_DRAINING"));
 	fw_task_set_status(t, st);
 	t->acked = !t->status_uuid[0];
 	task_watch(t);
@@ -588,7 +605,11 @@ void frameworks_agent_lost(struct master *m, struct m_agent *a)
 	/* Each task_gone takes one task off the list; the list goes with the last one. */
 	struct fw_task_list *l;
 	while ((l = hmap_get(&fws->agent_tasks, a->id)))
-		task_gone(fws, l->v[l->n - 1], "REASON_AGENT_REMOVED", "Agent unreachable");
+		task_gone(fws, l->v[l->n - 1],
+			  a->gone ? "REASON_SLAVE_REMOVED_BY_OPERATOR" : "REASON_AGENT_REMOVED",
+			  a->gone   ? "Agent has been marked gone" :
+			  a->down   ? "Operator initiated 'Machine DOWN'" :
+				      "Agent unreachable");
 	struct fw_agent_view *view = hmap_del(&fws->views, a->id);
 	free(view);
 }

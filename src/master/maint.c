@@ -7,19 +7,27 @@
  * (as Mesos does); the apps framework sees a->drain in its pass and replaces its instances
  * there like outdated ones, within the app's upgradeStrategy (schedule.c), except those
  * pinned by local volumes, which stay; registry_tick marks the agent DRAINED once it has no
- * task left. REACTIVATE_AGENT ends a drain.
+ * task left, and gone (maint-gone.c) when the drain asked for mark_gone. REACTIVATE_AGENT
+ * ends a drain.
  *
  * Invariants:
  *  - a->deactivated is in the agent's store record before the call is answered; while set,
  *    fw-pass.c offers nothing of the agent and the apps framework places nothing on it.
  *  - the schedule and the set of machines in maintenance ("down") are one store value,
  *    "maintenance/state" {"schedule":Schedule, "down":[MachineID]}, written before the
- *    answer; reads go to the store (no copy in memory to drift).
+ *    answer; the calls read the store. m->maint_cache is a copy of the last value written
+ *    or read at start, for what must not read the store each time: the tick (maint_tick:
+ *    inverse offers, fw-inverse.c) and the DOWN check of every subscribe.
  *  - a machine is down only if some window of the schedule names it; a schedule update that
- *    drops a down machine is refused (400), as Mesos refuses it. */
+ *    drops a down machine is refused (400), as Mesos refuses it.
+ *  - no agent of a down machine is connected: START_MAINTENANCE shuts its agents down
+ *    (their tasks lost) once the state is stored, and registry.c refuses (409) an agent
+ *    whose machine is down until STOP_MAINTENANCE. A MachineID names an agent when each
+ *    field it gives matches the agent's hostname (case-insensitive) or ip. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "base/mem.h"
@@ -54,6 +62,10 @@ static int maint_save(struct master *m, const json_t *st)
 	char *s = json_dumps(st, JSON_COMPACT);
 	int r = store_put(m->store, MAINT_KEY, s, strlen(s), STORE_ANY_VERSION, NULL);
 	free(s);
+	if (r >= 0) {
+		json_decref(m->maint_cache);
+		m->maint_cache = json_deep_copy(st);
+	}
 	return r;
 }
 
@@ -95,6 +107,105 @@ static bool in_schedule(const json_t *schedule, const json_t *id)
 		if (in_list(json_object_get(w, "machine_ids"), id))
 			return true;
 	return false;
+}
+
+/* Whether MachineID id names the machine of an agent with that hostname and ip: each field
+ * the id gives must match (the hostname case-insensitively, as Mesos compares it); a field
+ * it leaves out matches any. */
+bool maint_machine_of(const json_t *id, const char *hostname, const char *ip)
+{
+	const char *h = json_string_value(json_object_get(id, "hostname"));
+	const char *i = json_string_value(json_object_get(id, "ip"));
+	if (h && *h && (!hostname || strcasecmp(h, hostname)))
+		return false;
+	if (i && *i && (!ip || strcmp(i, ip)))
+		return false;
+	return (h && *h) || (i && *i);
+}
+
+bool maint_machine_down(struct master *m, const char *hostname, const char *ip)
+{
+	/* The copy (the same as the store's: written with it, read at start), not a store
+	 * read per subscribe: after a failover every agent subscribes at once. */
+	json_t *st = m->maint_cache ? json_incref(m->maint_cache) : maint_load(m);
+	bool down = false;
+	size_t i;
+	json_t *id;
+	json_array_foreach(json_object_get(st, "down"), i, id)
+		down = down || maint_machine_of(id, hostname, ip);
+	json_decref(st);
+	return down;
+}
+
+void maint_recover_down(struct master *m)
+{
+	json_t *st = maint_load(m);
+	json_decref(m->maint_cache);
+	m->maint_cache = json_deep_copy(st);
+	json_t *down = json_object_get(st, "down");
+	const char *k;
+	void *v;
+	for (size_t ai = 0; json_array_size(down) && hmap_next(&m->agents, &ai, &k, &v);) {
+		struct m_agent *a = v;
+		size_t i;
+		json_t *id;
+		json_array_foreach(down, i, id)
+			if (!a->gone && maint_machine_of(id, a->hostname, a->ip)) {
+				a->down = true;
+				a->state = AGENT_UNREACHABLE;
+				break;
+			}
+	}
+	json_decref(st);
+}
+
+const json_t *maint_window_of(struct master *m, const struct m_agent *a,
+			      const json_t **machine)
+{
+	const json_t *st = m->maint_cache;
+	size_t i, j;
+	json_t *w, *id;
+	json_array_foreach(json_object_get(json_object_get(st, "schedule"), "windows"), i, w)
+		json_array_foreach(json_object_get(w, "machine_ids"), j, id)
+			if (maint_machine_of(id, a->hostname, a->ip)) {
+				if (in_list(json_object_get(st, "down"), id))
+					return NULL;
+				*machine = id;
+				return w;
+			}
+	return NULL;
+}
+
+void maint_tick(struct master *m)
+{
+	uint64_t now = time_mono_usec();
+	bool windows = json_array_size(
+		json_object_get(json_object_get(m->maint_cache, "schedule"), "windows"));
+	if ((!windows && !hmap_len(&m->inverse)) || now - m->maint_pass_usec < 1000000)
+		return;
+	m->maint_pass_usec = now;
+	maint_inverse_pass(m);
+}
+
+/* START_MAINTENANCE took a's machine DOWN: as Mesos, it is told to shut down (berth's
+ * agent kills its tasks and waits to be let in again) and removed, its tasks lost. */
+static void agent_down(struct master *m, struct m_agent *a)
+{
+	log_info("master", "agent '%s' (%s): its machine is DOWN for maintenance (%u tasks)", a->id,
+		 a->hostname, a->ntasks);
+	a->down = true;
+	if (a->stream) {
+		registry_send(a, json_pack("{s:s, s:s, s:b}", "type", "SHUTDOWN", "message",
+					   "Operator initiated 'Machine DOWN'", "machine_down", 1));
+		struct http_stream *st = a->stream;
+		a->stream = NULL;
+		http_stream_close(st);
+	}
+	if (a->state != AGENT_UNREACHABLE) {
+		a->state = AGENT_UNREACHABLE;
+		operator_event_agent_removed(m, a);
+		rm_route_agent_lost(m, a);
+	}
 }
 
 /* Checks a Schedule; err says what is wrong. */
@@ -189,6 +300,10 @@ void maint_drained(struct master *m, struct m_agent *a)
 		return;
 	}
 	log_info("master", "agent '%s' (%s) drained", a->id, a->hostname);
+	/* Mesos marks a drained agent gone when the drain asked for it; on a store failure
+	 * registry_tick tries again. */
+	if (a->drain_mark_gone && maint_mark_gone(m, a) < 0)
+		log_warn("master", "agent '%s' drained; marking it gone is retried", a->id);
 }
 
 /* Kills the external frameworks' tasks on a, each with its own kill grace capped at grace
@@ -249,21 +364,23 @@ static void drain_call(struct master *m, struct evhttp_request *req, const json_
 		http_reply_text(req, 404, msg);
 		return;
 	}
-	if (mg && json_is_true(mg)) {
-		http_reply_text(req, 400, "'drain_agent.mark_gone' is not supported by berth yet "
-					  "(MARK_AGENT_GONE is not built)");
+	if (a->gone) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "Agent '%.200s' has been marked gone", id);
+		http_reply_text(req, 400, msg);
 		return;
 	}
 	struct m_agent old = *a;
 	a->deactivated = true;
 	a->drain = a->ntasks ? AGENT_DRAINING : AGENT_DRAINED;
 	a->drain_grace_nsec = grace_ns;
-	a->drain_mark_gone = false;
+	a->drain_mark_gone = mg && json_is_true(mg);
 	a->drain_started_usec = time_real_usec();
 	int r = registry_store_agent(m, a);
 	if (r < 0) {
 		a->deactivated = old.deactivated;
 		a->drain = old.drain;
+		a->drain_mark_gone = old.drain_mark_gone;
 		a->drain_grace_nsec = old.drain_grace_nsec;
 		a->drain_started_usec = old.drain_started_usec;
 		reply_persist_failed(req, r);
@@ -274,6 +391,8 @@ static void drain_call(struct master *m, struct evhttp_request *req, const json_
 	rm_route_agent_draining(m, a);
 	fw_offers_wake_all(m->fw);
 	rm_wake_all(m);
+	if (a->drain == AGENT_DRAINED && a->drain_mark_gone && maint_mark_gone(m, a) < 0)
+		log_warn("master", "agent '%s' drained; marking it gone is retried", a->id);
 	http_reply_text(req, 200, "");
 }
 
@@ -296,6 +415,12 @@ static void agent_active_call(struct master *m, struct evhttp_request *req, cons
 		http_reply_text(req, 404, msg);
 		return;
 	}
+	if (a->gone) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "Agent '%.200s' has been marked gone", id);
+		http_reply_text(req, 400, msg);
+		return;
+	}
 	if (a->deactivated != deact || (!deact && a->drain != AGENT_DRAIN_NONE)) {
 		enum agent_drain drain = a->drain;
 		a->deactivated = deact;
@@ -316,15 +441,24 @@ static void agent_active_call(struct master *m, struct evhttp_request *req, cons
 	http_reply_text(req, 200, "");
 }
 
-static json_t *status_json(const json_t *st)
+static json_t *status_json(struct master *m, const json_t *st)
 {
 	json_t *draining = json_array();
 	size_t i, j;
 	json_t *w, *id;
 	json_array_foreach(json_object_get(json_object_get(st, "schedule"), "windows"), i, w)
 		json_array_foreach(json_object_get(w, "machine_ids"), j, id)
-			if (!in_list(json_object_get(st, "down"), id))
-				json_array_append_new(draining, json_pack("{s:O}", "id", id));
+			if (!in_list(json_object_get(st, "down"), id)) {
+				/* The frameworks' answers to its inverse offers (fw-inverse.c). */
+				char *key = json_dumps(id, JSON_COMPACT | JSON_SORT_KEYS);
+				json_t *sts = maint_inverse_statuses(m, key);
+				free(key);
+				json_t *dm = json_pack("{s:O}", "id", id);
+				if (json_array_size(sts))
+					json_object_set(dm, "statuses", sts);
+				json_decref(sts);
+				json_array_append_new(draining, dm);
+			}
 	json_t *status = json_object();
 	if (json_array_size(draining))
 		json_object_set_new(status, "draining_machines", draining);
@@ -335,7 +469,7 @@ static json_t *status_json(const json_t *st)
 	return status;
 }
 
-static void reply_saved(struct master *m, struct evhttp_request *req, const json_t *st)
+static int reply_saved(struct master *m, struct evhttp_request *req, const json_t *st)
 {
 	int r = maint_save(m, st);
 	if (r < 0) {
@@ -343,9 +477,10 @@ static void reply_saved(struct master *m, struct evhttp_request *req, const json
 		snprintf(msg, sizeof(msg), "Cannot persist the maintenance state: %s",
 			 strerror(-r));
 		http_reply_text(req, 503, msg);
-		return;
+		return r;
 	}
 	http_reply_text(req, 200, "");
+	return 0;
 }
 
 void maint_operator_call(struct master *m, struct evhttp_request *req, const char *type,
@@ -353,6 +488,10 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 {
 	if (!strcmp(type, "DRAIN_AGENT")) {
 		drain_call(m, req, call);
+		return;
+	}
+	if (!strcmp(type, "MARK_AGENT_GONE")) {
+		maint_mark_gone_call(m, req, call);
 		return;
 	}
 	if (!strcmp(type, "DEACTIVATE_AGENT") || !strcmp(type, "REACTIVATE_AGENT")) {
@@ -368,7 +507,7 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 	} else if (!strcmp(type, "GET_MAINTENANCE_STATUS")) {
 		http_reply_json(req, 200,
 				json_pack("{s:s, s:{s:o}}", "type", type, "get_maintenance_status",
-					  "status", status_json(st)));
+					  "status", status_json(m, st)));
 	} else if (!strcmp(type, "UPDATE_MAINTENANCE_SCHEDULE")) {
 		json_t *s = json_object_get(json_object_get(call, "update_maintenance_schedule"),
 					    "schedule");
@@ -393,7 +532,8 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 		if (!json_object_get(copy, "windows"))
 			json_object_set_new(copy, "windows", json_array());
 		json_object_set_new(st, "schedule", copy);
-		reply_saved(m, req, st);
+		if (reply_saved(m, req, st) == 0)
+			maint_inverse_pass(m); /* inverse offers for the new windows, now */
 	} else { /* START_MAINTENANCE, STOP_MAINTENANCE */
 		bool start = !strcmp(type, "START_MAINTENANCE");
 		const json_t *ms = json_object_get(
@@ -431,6 +571,7 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 					json_array_append(down, id);
 				continue;
 			}
+			/* UP again: its agents may register (registry.c asks maint_machine_down). */
 			for (size_t k = 0; k < json_array_size(down); k++)
 				if (machine_eq(json_array_get(down, k), id))
 					json_array_remove(down, k--);
@@ -449,7 +590,21 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 								     "machine_ids")))
 					json_array_remove(ws, k--);
 		}
-		reply_saved(m, req, st);
+		if (reply_saved(m, req, st) == 0 && start) {
+			const char *k;
+			void *v;
+			for (size_t ai = 0; hmap_next(&m->agents, &ai, &k, &v);) {
+				struct m_agent *a = v;
+				json_array_foreach(ms, i, id)
+					if (!a->gone && maint_machine_of(id, a->hostname, a->ip)) {
+						agent_down(m, a);
+						break;
+					}
+			}
+			fw_offers_wake_all(m->fw);
+			rm_wake_all(m);
+		}
+		maint_inverse_pass(m); /* DOWN or UP: rescinds, or offers again */
 	}
 	json_decref(st);
 }

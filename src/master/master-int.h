@@ -84,6 +84,14 @@ struct master {
 	struct m_update_batch *ub;
 	size_t nub, ub_cap, ub_updates;
 	struct event *updates_ev;
+	/* maint.c: the stored maintenance state as last written or read (for the tick), and
+	 * fw-inverse.c's inverse offers (id -> struct m_inverse*) and the frameworks' answers
+	 * ({machine key: {framework id: InverseOfferStatus}}). */
+	json_t *maint_cache;
+	uint64_t maint_pass_usec;
+	struct hmap inverse;
+	json_t *inverse_status;
+	json_t *inverse_refuse; /* {machine key: {framework id: until (monotonic usec)}} */
 };
 
 /* rm.c: routing of agent events to the frameworks that own the tasks */
@@ -136,8 +144,36 @@ int registry_store_agent(struct master *m, const struct m_agent *a);
 /* maint.c: DEACTIVATE_AGENT, REACTIVATE_AGENT, the maintenance schedule calls. */
 void maint_operator_call(struct master *m, struct evhttp_request *req, const char *type,
 			 const json_t *call);
+/* Whether MachineID id ({hostname, ip}) names the machine of an agent with that hostname and
+ * ip: each field id gives must match (hostname case-insensitively), one it leaves out
+ * matches any; an id with neither matches nothing. */
+bool maint_machine_of(const json_t *id, const char *hostname, const char *ip);
+/* Whether the machine of an agent with that hostname and ip is DOWN (START_MAINTENANCE,
+ * read from the store). */
+bool maint_machine_down(struct master *m, const char *hostname, const char *ip);
+/* After registry_load: the agents of DOWN machines are out (AGENT_UNREACHABLE), as they
+ * were before the restart. */
+void maint_recover_down(struct master *m);
+/* The maintenance window a's machine is in while it is draining (in the schedule, not
+ * DOWN), *machine the MachineID naming it; NULL when none. Borrowed from m->maint_cache. */
+const json_t *maint_window_of(struct master *m, const struct m_agent *a,
+			      const json_t **machine);
+/* fw-inverse.c: sets each agent's maint_draining, makes and rescinds inverse offers. */
+void maint_inverse_pass(struct master *m);
+/* Every tick: the pass, about once a second while a schedule has windows. */
+void maint_tick(struct master *m);
+/* The frameworks' InverseOfferStatus answers for a machine (its key: the MachineID's
+ * compact JSON with sorted keys), a new array. */
+json_t *maint_inverse_statuses(struct master *m, const char *machine_key);
+void maint_inverse_free(struct master *m);
 /* A draining agent has no task left: DRAINED (persisted). */
 void maint_drained(struct master *m, struct m_agent *a);
+/* maint-gone.c: marks a gone for good (Mesos's markGone): persisted first (-errno when
+ * that fails, nothing changed), then the agent is told to shut down and cut off, and every
+ * framework's tasks there end (TASK_GONE_BY_OPERATOR). 0 also when a was gone already. */
+int maint_mark_gone(struct master *m, struct m_agent *a);
+/* MARK_AGENT_GONE (operator API). */
+void maint_mark_gone_call(struct master *m, struct evhttp_request *req, const json_t *call);
 /* Its drain_info ({state, config{max_grace_period, mark_gone}}), NULL when not draining. */
 json_t *maint_drain_info(const struct m_agent *a);
 /* Sends a record to a connected agent; -ENOTCONN if its stream is down. json is taken. */

@@ -59,6 +59,8 @@ int registry_store_agent(struct master *m, const struct m_agent *a)
 					      (json_int_t)a->drain_grace_nsec, "mark_gone",
 					      a->drain_mark_gone, "started",
 					      (json_int_t)a->drain_started_usec));
+	if (a->gone)
+		json_object_set_new(j, "gone", json_integer((json_int_t)a->gone_usec));
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	char key[STORE_MAX_KEY];
@@ -170,7 +172,10 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 		a->drain_mark_gone = json_is_true(json_object_get(dr, "mark_gone"));
 		a->drain_started_usec = (uint64_t)json_integer_value(json_object_get(dr, "started"));
 	}
-	a->state = AGENT_DISCONNECTED;
+	json_t *gone = json_object_get(j, "gone");
+	a->gone = json_is_integer(gone);
+	a->gone_usec = a->gone ? (uint64_t)json_integer_value(gone) : 0;
+	a->state = a->gone ? AGENT_UNREACHABLE : AGENT_DISCONNECTED;
 	a->last_seen_usec = time_mono_usec();
 	hmap_put(&m->agents, a->id, a);
 	json_decref(j);
@@ -179,7 +184,10 @@ static int load_one(const char *key, const char *val, size_t len, uint64_t versi
 
 int registry_load(struct master *m)
 {
-	return store_list(m->store, "agents/", load_one, m);
+	int r = store_list(m->store, "agents/", load_one, m);
+	if (r >= 0)
+		maint_recover_down(m);
+	return r;
 }
 
 uint16_t registry_agent_port(const struct m_agent *a)
@@ -265,6 +273,27 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 		return;
 	}
 	struct m_agent *a = id ? hmap_get(&m->agents, id) : NULL;
+	if (a && a->gone) {
+		/* Mesos tells an agent marked gone to shut down; berth's agent does on a 410. */
+		log_warn("master", "refusing agent '%s' (%s): it has been marked gone", a->id,
+			 hostname);
+		http_reply_message(req, 410, "Agent '%s' has been marked gone", a->id);
+		json_decref(body);
+		return;
+	}
+	char *sub_ip = NULL;
+	uint16_t sub_port;
+	bool down = parse_hostport(http, &sub_ip, &sub_port) == 0 &&
+		    maint_machine_down(m, hostname, sub_ip);
+	free(sub_ip);
+	if (down) {
+		/* Mesos: "Refusing registration of agent … because the machine … is DOWN". */
+		log_info("master", "refusing agent '%s' (%s): its machine is DOWN for maintenance",
+			 id ? id : "", hostname);
+		http_reply_message(req, 409, "Machine '%s' is DOWN for maintenance", hostname);
+		json_decref(body);
+		return;
+	}
 	bool is_new = !a;
 	if (is_new) {
 		a = xcalloc(1, sizeof(*a));
@@ -304,6 +333,7 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 				      STREAM_MAX_PENDING, on_stream_close, a);
 	operator_event_agent_registered(m, a, is_new);
 	a->state = AGENT_CONNECTED;
+	a->down = false;
 	a->registrations++;
 	a->last_seen_usec = time_mono_usec();
 	log_info("master", "agent '%s' (%s at %s) %s: %s", a->id, a->hostname, a->http,
@@ -380,6 +410,8 @@ void registry_tick(struct master *m)
 		}
 		if (a->drain == AGENT_DRAINING && !a->ntasks)
 			maint_drained(m, a);
+		else if (a->drain == AGENT_DRAINED && a->drain_mark_gone && !a->gone)
+			maint_mark_gone(m, a); /* one that could not be persisted: again */
 	}
 }
 
@@ -428,6 +460,7 @@ json_t *registry_render_slaves(struct master *m)
 				  a->state == AGENT_CONNECTED, "resources", resources_json(rm_agent_total(a)),
 				  "used_resources", used_json(a), "attributes", attrs, "version",
 				  "berth-0.1.0", "berth_tasks", (int)a->ntasks, "berth_state",
+				  a->gone			 ? "gone" :
 				  a->drain == AGENT_DRAINING	 ? "draining" :
 				  a->drain == AGENT_DRAINED	 ? "drained" :
 				  a->deactivated		 ? "deactivated" :

@@ -119,6 +119,7 @@ void rm_free(struct master *m)
 	if (!m)
 		return;
 	rm_stop(m);
+	maint_inverse_free(m);
 	frameworks_free(m);
 	resv_free_all(m);
 	quota_free_all(m);
@@ -146,6 +147,7 @@ void rm_tick(struct master *m)
 {
 	registry_tick(m);
 	frameworks_tick(m);
+	maint_tick(m);
 	/* The store down: one cheap read a tick tells when it is back (rm_store_healthy). */
 	if (m->store && !store_healthy(m->store))
 		store_probe(m->store);

@@ -115,6 +115,16 @@ struct m_agent {
 	int64_t drain_grace_nsec; /* max_grace_period, -1 when not given */
 	bool drain_mark_gone;
 	uint64_t drain_started_usec; /* realtime */
+	/* maint.c: MARK_AGENT_GONE, or a drain with mark_gone once drained (persisted, for
+	 * good): state is AGENT_UNREACHABLE, its tasks ended as TASK_GONE_BY_OPERATOR, and a
+	 * subscribe with its id is answered 410 (the agent shuts down). */
+	bool gone;
+	uint64_t gone_usec; /* realtime */
+	/* maint.c: its machine went DOWN (START_MAINTENANCE) since it last registered. */
+	bool down;
+	/* fw-inverse.c: its machine is in a maintenance window (not DOWN yet): frameworks get
+	 * inverse offers; the apps framework moves its instances off as in a drain. */
+	bool maint_draining;
 };
 
 static inline const struct resources *rm_agent_free(const struct m_agent *a)
@@ -204,7 +214,8 @@ struct rm_framework_ops {
 	 * framework looks up its own). The framework recovers its tasks there that were
 	 * reported and ends as lost those it placed on a that were not. */
 	void (*agent_registered)(void *ctx, struct m_agent *a, const struct hmap *reported);
-	/* a became unreachable: its tasks are lost. */
+	/* a became unreachable, or was marked gone (a->gone): its tasks are lost, or gone by
+	 * the operator (TASK_GONE_BY_OPERATOR; local volumes there are gone too). */
 	void (*agent_lost)(void *ctx, struct m_agent *a);
 	/* Calls fn for every live task (for /master/state, GET_STATE, GET_TASKS, metrics); with
 	 * detail false only id, agent_id, state and res need be filled in. */

@@ -754,7 +754,7 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
 		const struct m_agent *a = v;
 		if (a->state == AGENT_UNREACHABLE) {
-			unreachable++;
+			unreachable += !a->gone; /* a gone agent is no longer known (Mesos) */
 			continue;
 		}
 		if (a->state == AGENT_CONNECTED)

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,11 @@ struct leader {
 	struct event *wake;
 	bool elected;
 	_Atomic uint64_t disconnected_usec; /* monotonic, when the session lost its server; 0 */
+	/* Monotonic send time of the newest ping (an exists on our znode) that ZooKeeper
+	 * answered: the ensemble heard the session then, so it cannot expire it before that
+	 * plus the session timeout. */
+	_Atomic uint64_t ok_sent_usec;
+	struct event *ping;
 	bool fenced_logged;
 };
 
@@ -245,6 +251,27 @@ static void on_wake(evutil_socket_t fd, short what, void *ctx)
 	}
 	if (!l->elected && zoo_state(l->zh) == ZOO_CONNECTED_STATE)
 		check(l);
+}
+
+/* ---- the elected master's pings ---- */
+
+/* ZooKeeper's completion thread. data is the send time. */
+static void on_ping_done(int rc, const struct Stat *st, const void *data)
+{
+	struct leader *l = the_leader;
+	uint64_t sent = (uint64_t)(uintptr_t)data;
+	if (rc != ZOK || !l)
+		return;
+	uint64_t cur = atomic_load(&l->ok_sent_usec);
+	while (sent > cur && !atomic_compare_exchange_weak(&l->ok_sent_usec, &cur, sent)) {
+	}
+}
+
+static void on_ping(evutil_socket_t fd, short what, void *ctx)
+{
+	struct leader *l = ctx;
+	if (l->zh && zoo_state(l->zh) == ZOO_CONNECTED_STATE)
+		zoo_aexists(l->zh, l->mine, 0, on_ping_done, (const void *)(uintptr_t)time_mono_usec());
 }
 
 /* ---- the standby's HTTP answers ---- */
@@ -539,6 +566,13 @@ int leader_wait(struct leader *l, uint16_t *port)
 	http_server_free(l->http);
 	l->http = NULL;
 	*port = l->port;
+	/* Elected on an answer just read: the session is fresh now. */
+	atomic_store(&l->ok_sent_usec, time_mono_usec());
+	l->ping = event_new(l->base, -1, EV_PERSIST, on_ping, l);
+	uint64_t every = (uint64_t)l->session_ms * 1000 / 6;
+	struct timeval tv = { (time_t)(every / 1000000), (suseconds_t)(every % 1000000) };
+	if (l->ping)
+		event_add(l->ping, &tv);
 	return 1;
 }
 
@@ -555,6 +589,8 @@ void leader_free(struct leader *l)
 		the_leader = NULL;
 	if (l->zh)
 		zookeeper_close(l->zh); /* deletes our ephemeral znode: a fast handover */
+	if (l->ping)
+		event_free(l->ping);
 	http_server_free(l->http);
 	if (l->wake)
 		event_free(l->wake);
@@ -600,11 +636,18 @@ bool leader_fenced(void)
 	struct leader *l = the_leader;
 	if (!l || !l->elected)
 		return false;
+	/* Not heard by the ensemble for half the session timeout (pings go every sixth): the
+	 * session may expire at a full timeout after that, so we stop well before another
+	 * master can be elected. The client's own notice of a lost server comes later (2/3 of
+	 * the timeout without an answer) and counts too. */
+	uint64_t now = time_mono_usec();
 	uint64_t since = atomic_load(&l->disconnected_usec);
-	bool fenced = since && time_mono_usec() - since > (uint64_t)l->session_ms * 2000 / 3;
+	uint64_t ok = atomic_load(&l->ok_sent_usec);
+	bool fenced = (since && now - since > (uint64_t)l->session_ms * 2000 / 3) ||
+		      (ok && now > ok && now - ok > (uint64_t)l->session_ms * 1000 / 2);
 	if (fenced != l->fenced_logged) {
 		if (fenced)
-			log_warn("master", "cut off from ZooKeeper for 2/3 of the session timeout: "
+			log_warn("master", "not heard by ZooKeeper for half the session timeout: "
 					   "another master may be elected; acting on nothing until "
 					   "the session is back");
 		else

@@ -13,9 +13,12 @@
  *    acknowledged is lost (the store commits before answering).
  *  - The election has its own ZooKeeper session; the store's is separate, fenced by the
  *    election znode: an ex-leader's writes fail even on a fresh store session.
- *  - An elected master cut off from ZooKeeper longer than 2/3 of the session timeout is
- *    fenced (leader_fenced): it acts on nothing until its session is back, and re-executes
- *    as a standby if the session turns out to have expired.
+ *  - An elected master pings ZooKeeper every sixth of the session timeout; one whose last
+ *    answered ping was sent more than half the session timeout ago (the ensemble cannot
+ *    have expired its session before a full timeout after that send) is fenced
+ *    (leader_fenced): it acts on nothing until its session is back, and re-executes as a
+ *    standby if the session turns out to have expired. So it stops before another master
+ *    can be elected (test_ha_partition.py cuts it off with a network namespace).
  */
 #pragma once
 #include <event2/event.h>
@@ -37,9 +40,10 @@ const char *leader_znode(const struct leader *l);
 /* Leaves the election (deleting the znode) and frees l. NULL is fine. */
 void leader_free(struct leader *l);
 
-/* True while the elected master's session has been without a ZooKeeper server for more
- * than 2/3 of the session timeout: its session may have expired and another master may
- * lead, so the tick acts on nothing (reads are still served; the store refuses writes).
+/* True while the elected master's last answered ping was sent more than half the session
+ * timeout ago (or its client has been without a server for 2/3 of it): its session may
+ * expire soon and another master lead, so the tick acts on nothing (reads are still
+ * served; the store refuses writes).
  * False without an election. Logs each change. */
 bool leader_fenced(void);
 

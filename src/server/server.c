@@ -63,7 +63,13 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 	}
 	uint16_t port = http_server_port(s->http);
 	rm_set_port(s->rm, port);
-	snprintf(s->leader, sizeof(s->leader), "%s:%u", mc->http_addr, (unsigned)port);
+	/* /v2/leader names this master as the election's MasterInfo does (leader.c): by
+	 * --hostname on a zk:// store or a wildcard address, else by the address it binds. */
+	bool any = !strcmp(mc->http_addr, "0.0.0.0") || !strcmp(mc->http_addr, "::");
+	bool ha = mc->store_url && !strncmp(mc->store_url, "zk://", 5);
+	const char *host = (ha || any) && mc->hostname && *mc->hostname ? mc->hostname
+									 : mc->http_addr;
+	snprintf(s->leader, sizeof(s->leader), "%s:%u", host, (unsigned)port);
 	apps_set_leader(s->apps, s->leader, port);
 	struct master_config dc = *cfg;
 	dc.http_port = port;

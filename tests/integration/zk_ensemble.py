@@ -66,7 +66,7 @@ class ZkNode:
             "maxSessionTimeout=30000",
             "dataDir=%s" % (self.dir / "data"),
             "clientPort=%d" % self.client_port,
-            "clientPortAddress=127.0.0.1",
+            "clientPortAddress=%s" % self.ens.client_addr,
             "4lw.commands.whitelist=srvr,ruok,stat,mntr",
             "admin.enableServer=false",
             "preAllocSize=1024",
@@ -116,7 +116,10 @@ class ZkNode:
 
 
 class ZkEnsemble:
-    def __init__(self, root, n=3):
+    def __init__(self, root, n=3, client_addr="127.0.0.1"):
+        # client_addr: where the nodes take clients (0.0.0.0 for masters in a network
+        # namespace, test_ha_partition.py); the quorum stays on loopback.
+        self.client_addr = client_addr
         self.root = Path(root)
         self.nodes = []
         for i in range(1, n + 1):
