@@ -224,6 +224,9 @@ static int load_deployment(const char *key, const char *val, size_t len, uint64_
 	}
 	struct m_deployment *d = apps_deployment_new(m, ma, act);
 	snprintf(d->id, sizeof(d->id), "%s", id);
+	const json_t *members = json_object_get(j, "actions");
+	if (json_is_array(members) && json_array_size(members) > 0)
+		d->members = json_incref((json_t *)members);
 	json_decref(j);
 	return 0;
 }
