@@ -138,7 +138,11 @@ static json_t *msg_json(const ProtobufCMessage *msg, int depth)
 				if (v)
 					json_array_append_new(out, v);
 			}
-			json_object_set_new(o, f->name, out);
+			/* Values JSON cannot hold (a string that is not UTF-8) are left out. */
+			if (json_array_size(out) || json_object_size(out))
+				json_object_set_new(o, f->name, out);
+			else
+				json_decref(out);
 			continue;
 		}
 		bool has = true;
@@ -284,16 +288,16 @@ static void value_encode(const ProtobufCFieldDescriptor *f, uint32_t id, const j
 		put_varint(out, json_is_true(v));
 		return;
 	case PROTOBUF_C_TYPE_ENUM: {
+		/* By name; a number (a value this definition does not name) as it is. */
 		const ProtobufCEnumValue *ev =
 			json_is_string(v) ? protobuf_c_enum_descriptor_get_value_by_name(
 						    f->descriptor, json_string_value(v))
-			: json_is_integer(v) ? protobuf_c_enum_descriptor_get_value(
-						       f->descriptor, (int)json_integer_value(v))
-					     : NULL;
-		if (!ev)
+					  : NULL;
+		if (!ev && !json_is_integer(v))
 			return;
 		put_tag(out, id, 0);
-		put_varint(out, (uint64_t)(int64_t)ev->value);
+		put_varint(out, ev ? (uint64_t)(int64_t)ev->value
+				   : (uint64_t)(int64_t)(int32_t)json_integer_value(v));
 		return;
 	}
 	case PROTOBUF_C_TYPE_STRING:
