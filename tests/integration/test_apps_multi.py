@@ -150,3 +150,30 @@ def test_locked_force_and_rollback(one):
     api.wait_no_deployments()
     assert api.app("/mk/x")["cpus"] == 0.02
     assert dep2 != dep
+
+
+def test_deployment_of_several_apps_survives_a_master_restart(one):
+    api = one.m.api
+    for app in ("/mr/x", "/mr/y"):
+        assert api.post("/v2/apps", app_def(app, SLEEP)).status_code == 201
+    api.wait_running("/mr/x", 1)
+    api.wait_running("/mr/y", 1)
+    api.wait_no_deployments()
+    r = put_list(api, [{"id": "/mr/x", "cpus": 64}, {"id": "/mr/y", "instances": 2}])
+    assert r.status_code == 200, r.text
+    dep = r.json()["deploymentId"]
+    api.wait_running("/mr/y", 2)
+    one.m.restart()
+
+    def listed():
+        ds = api.deployments()
+        return ds if ds else None
+    ds = wait_until(listed, 15, what="the deployment after the restart")
+    assert [d["id"] for d in ds] == [dep], ds
+    assert sorted(ds[0]["affectedApps"]) == ["/mr/x", "/mr/y"], ds
+    r = put_list(api, [{"id": "/mr/y", "instances": 1}])
+    assert r.status_code == 409, r.text  # still held by the whole deployment
+    r = api.delete("/v2/deployments/%s" % dep, params={"force": "true"})
+    assert r.status_code == 202, r.text
+    assert api.deployments() == []
+    assert api.app("/mr/x")["cpus"] == 64  # force stops it; the apps stay as they are
