@@ -291,11 +291,20 @@ void api_deployment_rollback_multi(struct apps *m, struct evhttp_request *req,
 			apps_touch(m, ma);
 		}
 	}
-	for (size_t j = 0; j < ns; j++)
-		api_apps_remove(m, req, started[j]);
+	char ver[32], stop_ver[32] = "", stop_dep[37] = "";
+	for (size_t j = 0; j < ns; j++) {
+		const char *v, *d;
+		if (api_apps_remove(m, started[j], &v, &d) == 0) {
+			snprintf(stop_ver, sizeof(stop_ver), "%s", v);
+			snprintf(stop_dep, sizeof(stop_dep), "%s", d);
+		}
+	}
 	free(started);
-	char ver[32];
 	time_iso8601(now, ver);
-	commit(m, req, it, k, k ? it[0].def->version : ver);
+	if (!k && stop_dep[0])
+		/* Only created apps: the answer names (the last of) their removals. */
+		api_reply_deployment(req, 200, stop_ver, stop_dep);
+	else
+		commit(m, req, it, k, k ? it[0].def->version : ver);
 	free(it);
 }

@@ -538,11 +538,9 @@ void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 	api_reply_deployment(req, 200, ver, dep);
 }
 
-int api_apps_remove(struct apps *m, struct evhttp_request *req, struct m_app *ma)
+int api_apps_remove(struct apps *m, struct m_app *ma, const char **version, const char **dep)
 {
-	const char *ver, *dep;
-	(void)req;
-	int r = remove_app(m, ma, false, &ver, &dep);
+	int r = remove_app(m, ma, false, version, dep);
 	if (r < 0)
 		log_warn("master", "cannot delete app '%s': %s (%s)", ma->def->id, strerror(-r),
 			 store_errmsg(m->store));

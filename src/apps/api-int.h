@@ -29,8 +29,9 @@ void api_apps_create(struct apps *m, struct evhttp_request *req);
 void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id, bool patch);
 void api_apps_restart(struct apps *m, struct evhttp_request *req, const char *id);
 void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id);
-/* Deletes ma as DELETE /v2/apps/{id} does (no wipe), without answering: 0 or -errno. */
-int api_apps_remove(struct apps *m, struct evhttp_request *req, struct m_app *ma);
+/* Deletes ma as DELETE /v2/apps/{id} does (no wipe), without answering: 0 with its
+ * StopApplication deployment's version and id (borrowed), or -errno (logged). */
+int api_apps_remove(struct apps *m, struct m_app *ma, const char **version, const char **dep);
 /* api-apps-multi.c: PUT and PATCH /v2/apps with a list of apps: one deployment. */
 void api_apps_update_multi(struct apps *m, struct evhttp_request *req, bool patch);
 /* DELETE /v2/deployments/{id} without force for a deployment of several apps (found is one

@@ -177,3 +177,16 @@ def test_deployment_of_several_apps_survives_a_master_restart(one):
     assert r.status_code == 202, r.text
     assert api.deployments() == []
     assert api.app("/mr/x")["cpus"] == 64  # force stops it; the apps stay as they are
+
+
+def test_rollback_of_created_apps_removes_them(one):
+    api = one.m.api
+    r = put_list(api, [app_def("/mn/x", SLEEP, cpus=64), app_def("/mn/y", SLEEP, cpus=64)])
+    assert r.status_code == 200, r.text
+    dep = r.json()["deploymentId"]
+    r = api.delete("/v2/deployments/%s" % dep)
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"version", "deploymentId"} and r.json()["deploymentId"] != dep
+    for app in ("/mn/x", "/mn/y"):
+        wait_until(lambda: api.get("/v2/apps" + app).status_code == 404, 15,
+                   what="%s removed" % app)
