@@ -31,7 +31,7 @@ static void reply_payload(struct evhttp_request *req, const char *type, const ch
 {
 	json_t *r = json_pack("{s:s}", "type", type);
 	json_object_set_new(r, key, payload);
-	http_reply_json(req, 200, r);
+	operator_reply(req, 200, r);
 }
 
 /* ---- logging level ---- */

@@ -15,14 +15,24 @@
 
 #include "base/b64.h"
 #include "base/mem.h"
+#include "pb/master-v1.pb-c.h"
 #include "pb/scheduler-v1.pb-c.h"
 
 #define PBJSON_MAX_DEPTH 32
 
 static const ProtobufCMessageDescriptor *descriptor_of(enum pbjson_msg type)
 {
-	return type == PBJSON_SCHEDULER_CALL ? &berth__mesos__v1__scheduler__call__descriptor
-					     : &berth__mesos__v1__scheduler__event__descriptor;
+	switch (type) {
+	case PBJSON_SCHEDULER_CALL:
+		return &berth__mesos__v1__scheduler__call__descriptor;
+	case PBJSON_SCHEDULER_EVENT:
+		return &berth__mesos__v1__scheduler__event__descriptor;
+	case PBJSON_MASTER_CALL:
+		return &berth__mesos__v1__master__call__descriptor;
+	case PBJSON_MASTER_RESPONSE:
+		break;
+	}
+	return &berth__mesos__v1__master__response__descriptor;
 }
 
 /* A proto map's entry message (map<K, V> f = n is repeated FEntry {key = 1; value = 2}). */
@@ -164,7 +174,7 @@ int pbjson_decode(enum pbjson_msg type, const void *data, size_t len, json_t **o
 	ProtobufCMessage *m = protobuf_c_message_unpack(descriptor_of(type), NULL, len, data);
 	if (!m) {
 		snprintf(err, errlen, "the body is not a valid %s message",
-			 type == PBJSON_SCHEDULER_CALL ? "Call" : "Event");
+			 descriptor_of(type)->name);
 		return -EINVAL;
 	}
 	*out = msg_json(m, 0);

@@ -1,6 +1,6 @@
-/* Protobuf <-> Mesos's JSON form for the v1 scheduler API (Content-Type / Accept
+/* Protobuf <-> Mesos's JSON form for the v1 scheduler and operator APIs (Content-Type / Accept
  * application/x-protobuf), driven by the message descriptors protoc-c generates from berth's
- * own .proto files (mesos-v1.proto, scheduler-v1.proto). The JSON is what Mesos's JSON
+ * own .proto files (mesos-v1.proto, scheduler-v1.proto, master-v1.proto). The JSON is what Mesos's JSON
  * encoding of the same message is: field names as keys, enums by name, bytes as base64,
  * 64-bit integers as numbers, proto maps as objects. The handlers see only JSON. */
 #pragma once
@@ -10,7 +10,12 @@
 
 #include "base/strbuf.h"
 
-enum pbjson_msg { PBJSON_SCHEDULER_CALL, PBJSON_SCHEDULER_EVENT };
+enum pbjson_msg {
+	PBJSON_SCHEDULER_CALL,
+	PBJSON_SCHEDULER_EVENT,
+	PBJSON_MASTER_CALL,     /* the operator API's master::Call */
+	PBJSON_MASTER_RESPONSE, /* and its master::Response */
+};
 
 /* Decodes len bytes of a message into *out (a new JSON object): 0, or -EINVAL with a
  * message in err (bytes that are not such a message). */

@@ -22,7 +22,8 @@ SCHEMA = {
             "path": (3, S, False)},
     "FrameworkInfo": {"user": (1, S, False), "name": (2, S, False), "id": (3, M("ID"), False),
                       "failover_timeout": (4, D, False), "checkpoint": (5, B, False),
-                      "hostname": (7, S, False), "principal": (8, S, False),
+                      "role": (6, S, False), "hostname": (7, S, False),
+                      "principal": (8, S, False), "webui_url": (9, S, False),
                       "capabilities": (10, M("Capability"), True), "roles": (12, S, True)},
     "Scalar": {"value": (1, D, False)},
     "Range": {"begin": (1, U, False), "end": (2, U, False)},
@@ -95,6 +96,136 @@ SCHEMA = {
               "offers": (3, M("Offers"), False), "rescind": (4, M("Rescind"), False),
               "update": (5, M("Update"), False), "error": (8, M("Error"), False)},
 }
+SCHEMA.update({
+    "_Entry": {"key": (1, S, False), "value": (2, "raw", False)},
+    # mesos.proto, quota.proto, maintenance.proto and master.proto, for the operator API
+    "Label": {"key": (1, S, False), "value": (2, S, False)},
+    "Labels": {"labels": (1, M("Label"), True)},
+    "ExecutorInfo": {"executor_id": (1, M("ID"), False), "command": (7, M("CommandInfo"), False),
+                     "framework_id": (8, M("ID"), False), "name": (9, S, False),
+                     "type": (15, E("ExecutorType"), False),
+                     "resources": (5, M("Resource"), True)},
+    "DPort": {"number": (1, U, False), "name": (2, S, False), "protocol": (3, S, False),
+              "visibility": (4, E("Visibility"), False)},
+    "DPorts": {"ports": (1, M("DPort"), True)},
+    "DiscoveryInfo": {"visibility": (1, E("Visibility"), False), "name": (2, S, False),
+                      "environment": (3, S, False), "location": (4, S, False),
+                      "version": (5, S, False), "ports": (6, M("DPorts"), False),
+                      "labels": (7, M("Labels"), False)},
+    "Task": {"name": (1, S, False), "task_id": (2, M("ID"), False),
+             "framework_id": (3, M("ID"), False), "executor_id": (4, M("ID"), False),
+             "agent_id": (5, M("ID"), False), "state": (6, E("TaskState"), False),
+             "resources": (7, M("Resource"), True), "statuses": (8, M("TaskStatus"), True),
+             "status_update_state": (9, E("TaskState"), False),
+             "status_update_uuid": (10, Y, False), "labels": (11, M("Labels"), False),
+             "discovery": (12, M("DiscoveryInfo"), False),
+             "user": (14, S, False), "kill_policy": (16, M("KillPolicy"), False)},
+    "AgentCapability": {"type": (1, E("AgentCapability"), False)},
+    "AgentInfo": {"hostname": (1, S, False), "port": (8, I, False),
+                  "resources": (3, M("Resource"), True), "attributes": (5, M("Attribute"), True),
+                  "id": (6, M("ID"), False)},
+    "TimeInfo": {"nanoseconds": (1, I, False)},
+    "DrainConfig": {"max_grace_period": (1, M("Duration"), False), "mark_gone": (2, B, False)},
+    "DrainInfo": {"state": (1, E("DrainState"), False), "config": (2, M("DrainConfig"), False)},
+    "Agent": {"agent_info": (1, M("AgentInfo"), False), "active": (2, B, False),
+              "version": (3, S, False), "pid": (4, S, False),
+              "registered_time": (5, M("TimeInfo"), False),
+              "reregistered_time": (6, M("TimeInfo"), False),
+              "total_resources": (7, M("Resource"), True),
+              "allocated_resources": (8, M("Resource"), True),
+              "offered_resources": (9, M("Resource"), True),
+              "capabilities": (10, M("AgentCapability"), True), "deactivated": (12, B, False),
+              "drain_info": (13, M("DrainInfo"), False)},
+    "Framework": {"framework_info": (1, M("FrameworkInfo"), False), "active": (2, B, False),
+                  "connected": (3, B, False), "registered_time": (4, M("TimeInfo"), False),
+                  "reregistered_time": (5, M("TimeInfo"), False),
+                  "unregistered_time": (6, M("TimeInfo"), False),
+                  "offers": (7, M("Offer"), True),
+                  "allocated_resources": (9, M("Resource"), True),
+                  "offered_resources": (10, M("Resource"), True), "recovered": (11, B, False)},
+    "Executor": {"executor_info": (1, M("ExecutorInfo"), False), "agent_id": (2, M("ID"), False)},
+    "WeightInfo": {"weight": (1, D, False), "role": (2, S, False)},
+    "VersionInfo": {"version": (1, S, False), "build_date": (2, S, False),
+                    "build_time": (3, D, False), "build_user": (4, S, False),
+                    "git_sha": (5, S, False), "git_branch": (6, S, False),
+                    "git_tag": (7, S, False)},
+    "Flag": {"name": (1, S, False), "value": (2, S, False)},
+    "Role": {"name": (1, S, False), "weight": (2, D, False), "frameworks": (3, M("ID"), True),
+             "resources": (4, M("Resource"), True)},
+    "Metric": {"name": (1, S, False), "value": (2, D, False)},
+    "FileInfo": {"path": (1, S, False), "nlink": (2, I, False), "size": (3, U, False),
+                 "mtime": (4, M("TimeInfo"), False), "mode": (5, U, False),
+                 "uid": (6, S, False), "gid": (7, S, False)},
+    "MachineID": {"hostname": (1, S, False), "ip": (2, S, False)},
+    "Unavailability": {"start": (1, M("TimeInfo"), False), "duration": (2, M("Duration"), False)},
+    "Window": {"machine_ids": (1, M("MachineID"), True),
+               "unavailability": (2, M("Unavailability"), False)},
+    "Schedule": {"windows": (1, M("Window"), True)},
+    "DrainingMachine": {"id": (1, M("MachineID"), False)},
+    "ClusterStatus": {"draining_machines": (1, M("DrainingMachine"), True),
+                      "down_machines": (2, M("MachineID"), True)},
+    "QuotaInfo": {"role": (1, S, False), "principal": (2, S, False),
+                  "guarantee": (3, M("Resource"), True)},
+    "QuotaConfig": {"role": (1, S, False), "guarantees": (2, ("map", "Scalar"), True),
+                    "limits": (3, ("map", "Scalar"), True)},
+    "QuotaStatus": {"infos": (1, M("QuotaInfo"), True), "configs": (2, M("QuotaConfig"), True)},
+    "MasterCall": {"type": (1, E("MasterCallType"), False),
+                   "get_metrics": (2, M("GetMetricsCall"), False),
+                   "set_logging_level": (3, M("SetLoggingLevel"), False),
+                   "list_files": (4, M("PathCall"), False), "read_file": (5, M("ReadFile"), False),
+                   "update_weights": (6, M("GetWeights"), False),
+                   "update_quota": (20, M("UpdateQuota"), False),
+                   "teardown": (16, M("Teardown"), False)},
+    "GetMetricsCall": {"timeout": (1, M("Duration"), False)},
+    "SetLoggingLevel": {"level": (1, U, False), "duration": (2, M("Duration"), False)},
+    "PathCall": {"path": (1, S, False)},
+    "ReadFile": {"path": (1, S, False), "offset": (2, U, False), "length": (3, U, False)},
+    "UpdateQuota": {"force": (1, B, False), "quota_configs": (2, M("QuotaConfig"), True)},
+    "Teardown": {"framework_id": (1, M("ID"), False)},
+    "GetTasks": {"pending_tasks": (1, M("Task"), True), "tasks": (2, M("Task"), True),
+                 "completed_tasks": (3, M("Task"), True), "orphan_tasks": (4, M("Task"), True),
+                 "unreachable_tasks": (5, M("Task"), True)},
+    "GetExecutors": {"executors": (1, M("Executor"), True),
+                     "orphan_executors": (2, M("Executor"), True)},
+    "GetFrameworks": {"frameworks": (1, M("Framework"), True),
+                      "completed_frameworks": (2, M("Framework"), True),
+                      "recovered_frameworks": (3, M("FrameworkInfo"), True)},
+    "GetAgents": {"agents": (1, M("Agent"), True), "recovered_agents": (2, M("AgentInfo"), True)},
+    "GetState": {"get_tasks": (1, M("GetTasks"), False),
+                 "get_executors": (2, M("GetExecutors"), False),
+                 "get_frameworks": (3, M("GetFrameworks"), False),
+                 "get_agents": (4, M("GetAgents"), False)},
+    "GetWeights": {"weight_infos": (1, M("WeightInfo"), True)},
+    "Response": {"type": (1, E("ResponseType"), False),
+                 "get_health": (2, M("GetHealth"), False),
+                 "get_flags": (3, M("GetFlags"), False),
+                 "get_version": (4, M("GetVersion"), False),
+                 "get_metrics": (5, M("GetMetrics"), False),
+                 "get_logging_level": (6, M("GetLoggingLevel"), False),
+                 "list_files": (7, M("ListFiles"), False), "read_file": (8, M("ReadFileR"), False),
+                 "get_state": (9, M("GetState"), False), "get_agents": (10, M("GetAgents"), False),
+                 "get_frameworks": (11, M("GetFrameworks"), False),
+                 "get_executors": (12, M("GetExecutors"), False),
+                 "get_tasks": (13, M("GetTasks"), False), "get_roles": (14, M("GetRoles"), False),
+                 "get_weights": (15, M("GetWeights"), False),
+                 "get_master": (16, M("GetMaster"), False),
+                 "get_maintenance_status": (17, M("GetMaintenanceStatus"), False),
+                 "get_maintenance_schedule": (18, M("GetMaintenanceSchedule"), False),
+                 "get_quota": (19, M("GetQuota"), False)},
+    "GetHealth": {"healthy": (1, B, False)},
+    "GetFlags": {"flags": (1, M("Flag"), True)},
+    "GetVersion": {"version_info": (1, M("VersionInfo"), False)},
+    "GetMetrics": {"metrics": (1, M("Metric"), True)},
+    "GetLoggingLevel": {"level": (1, U, False)},
+    "ListFiles": {"file_infos": (1, M("FileInfo"), True)},
+    "ReadFileR": {"size": (1, U, False), "data": (2, Y, False)},
+    "GetRoles": {"roles": (1, M("Role"), True)},
+    "GetMaster": {"master_info": (1, M("MasterInfo"), False), "start_time": (2, D, False),
+                  "elected_time": (3, D, False)},
+    "GetMaintenanceStatus": {"status": (1, M("ClusterStatus"), False)},
+    "GetMaintenanceSchedule": {"schedule": (1, M("Schedule"), False)},
+    "GetQuota": {"status": (1, M("QuotaStatus"), False)},
+})
 ENUMS = {
     "CallType": ["UNKNOWN", "SUBSCRIBE", "TEARDOWN", "ACCEPT", "DECLINE", "REVIVE", "KILL",
                  "SHUTDOWN", "ACKNOWLEDGE", "RECONCILE", "MESSAGE", "REQUEST", "SUPPRESS",
@@ -115,6 +246,26 @@ ENUMS = {
     "Reason": {0: "REASON_COMMAND_EXECUTOR_FAILED", 1: "REASON_EXECUTOR_TERMINATED",
                9: "REASON_RECONCILIATION", 14: "REASON_TASK_INVALID",
                16: "REASON_TASK_UNKNOWN", 8: "REASON_CONTAINER_LIMITATION_MEMORY"},
+    "ExecutorType": ["UNKNOWN", "DEFAULT", "CUSTOM"],
+    "Visibility": ["FRAMEWORK", "CLUSTER", "EXTERNAL"],
+    "DrainState": ["UNKNOWN", "DRAINING", "DRAINED"],
+    "AgentCapability": ["UNKNOWN", "MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT",
+                        "RESOURCE_PROVIDER", "RESIZE_VOLUME", "AGENT_OPERATION_FEEDBACK",
+                        "AGENT_DRAINING", "TASK_RESOURCE_LIMITS"],
+    "MasterCallType": {1: "GET_HEALTH", 2: "GET_FLAGS", 3: "GET_VERSION", 4: "GET_METRICS",
+                       5: "GET_LOGGING_LEVEL", 6: "SET_LOGGING_LEVEL", 7: "LIST_FILES",
+                       8: "READ_FILE", 9: "GET_STATE", 10: "GET_AGENTS", 11: "GET_FRAMEWORKS",
+                       12: "GET_EXECUTORS", 13: "GET_TASKS", 14: "GET_ROLES",
+                       15: "GET_WEIGHTS", 16: "UPDATE_WEIGHTS", 17: "GET_MASTER",
+                       23: "GET_MAINTENANCE_STATUS", 24: "GET_MAINTENANCE_SCHEDULE",
+                       28: "GET_QUOTA", 31: "TEARDOWN", 33: "GET_OPERATIONS",
+                       36: "UPDATE_QUOTA"},
+    "ResponseType": {1: "GET_HEALTH", 2: "GET_FLAGS", 3: "GET_VERSION", 4: "GET_METRICS",
+                     5: "GET_LOGGING_LEVEL", 6: "LIST_FILES", 7: "READ_FILE", 8: "GET_STATE",
+                     9: "GET_AGENTS", 10: "GET_FRAMEWORKS", 11: "GET_EXECUTORS",
+                     12: "GET_TASKS", 13: "GET_ROLES", 14: "GET_WEIGHTS", 15: "GET_MASTER",
+                     16: "GET_MAINTENANCE_STATUS", 17: "GET_MAINTENANCE_SCHEDULE",
+                     18: "GET_QUOTA", 19: "GET_OPERATIONS"},
     "Capability": ["UNKNOWN", "REVOCABLE_RESOURCES", "TASK_KILLING_STATE", "GPU_RESOURCES",
                    "SHARED_RESOURCES", "PARTITION_AWARE", "MULTI_ROLE"],
 }
@@ -135,10 +286,19 @@ def _varint(n):
     return bytes(out)
 
 
+def _bytes_field(num, b):
+    return _varint(num << 3 | 2) + _varint(len(b)) + b
+
+
 def encode(msg, obj):
     out = bytearray()
     for name, value in obj.items():
         num, kind, rep = SCHEMA[msg][name]  # KeyError: the test uses a field not listed
+        if isinstance(kind, tuple) and kind[0] == "map":
+            for k, v in value.items():
+                body = _bytes_field(1, k.encode()) + _bytes_field(2, encode(kind[1], v))
+                out += _bytes_field(num, body)
+            continue
         for v in (value if rep else [value]):
             if isinstance(kind, tuple) and kind[0] == "msg":
                 body = encode(kind[1], v)
@@ -193,6 +353,10 @@ def decode(msg, b):
             out["#%d" % num] = raw
             continue
         name, kind, rep = by_num[num]
+        if isinstance(kind, tuple) and kind[0] == "map":
+            entry = decode("_Entry", raw)
+            out.setdefault(name, {})[entry.get("key", "")] = decode(kind[1], entry.get("value", b""))
+            continue
         if isinstance(kind, tuple) and kind[0] == "msg":
             v = decode(kind[1], raw)
         elif isinstance(kind, tuple):
@@ -207,6 +371,8 @@ def decode(msg, b):
             v = struct.unpack("<d", raw)[0]
         elif kind == S:
             v = raw.decode()
+        elif kind == "raw":
+            v = raw
         else:
             v = base64.b64encode(raw).decode()
         if rep:

@@ -1,0 +1,76 @@
+/* The operator API's encodings (docs/operator-api.md): a call's body in JSON or protobuf by
+ * its Content-Type, and an answer with a body in JSON or protobuf by the call's Accept, as
+ * Mesos's master does (JSON when both are allowed or Accept is absent). Protobuf is
+ * translated to and from the JSON object model here (src/pb/pbjson.c); the handlers build
+ * JSON and answer through operator_reply. The SUBSCRIBE event stream is JSON only. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/strbuf.h"
+#include "master/master-int.h"
+#include "net/http.h"
+#include "pb/pbjson.h"
+
+/* Whether one media range of an Accept header is type (parameters ignored). */
+static bool media_is(const char *value, const char *type, size_t len)
+{
+	while (len && *value == ' ') {
+		value++;
+		len--;
+	}
+	size_t n = strlen(type);
+	return len >= n && !strncasecmp(value, type, n) &&
+	       (len == n || value[n] == ';' || value[n] == ' ');
+}
+
+int operator_accept(struct evhttp_request *req)
+{
+	const char *accept =
+		evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
+	if (!accept)
+		return OPERATOR_WIRE_JSON;
+	bool pb = false;
+	for (const char *p = accept; *p;) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		if (media_is(p, "application/json", n) || media_is(p, "*/*", n) ||
+		    media_is(p, "application/*", n))
+			return OPERATOR_WIRE_JSON;
+		if (media_is(p, "application/x-protobuf", n))
+			pb = true;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return pb ? OPERATOR_WIRE_PROTOBUF : -1;
+}
+
+int operator_read_protobuf_call(struct evhttp_request *req, json_t **call, char *err,
+				size_t errlen)
+{
+	size_t len = 0;
+	char *body = http_request_body(req, &len);
+	int r = pbjson_decode(PBJSON_MASTER_CALL, body ? body : "", body ? len : 0, call, err,
+			      errlen);
+	free(body);
+	return r;
+}
+
+void operator_reply(struct evhttp_request *req, int code, json_t *body)
+{
+	if (operator_accept(req) != OPERATOR_WIRE_PROTOBUF) {
+		http_reply_json(req, code, body);
+		return;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	if (pbjson_encode(PBJSON_MASTER_RESPONSE, body, &sb) < 0) {
+		json_decref(body);
+		http_reply_text(req, 500, "Cannot encode the response");
+		return;
+	}
+	json_decref(body);
+	http_reply_bytes(req, code, "application/x-protobuf", sb.buf ? sb.buf : "", sb.len);
+	strbuf_release(&sb);
+}
