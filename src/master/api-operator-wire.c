@@ -10,6 +10,7 @@
 
 #include "base/strbuf.h"
 #include "master/master-int.h"
+#include "master/state-json.h"
 #include "net/http.h"
 #include "pb/pbjson.h"
 
@@ -29,16 +30,17 @@ int operator_accept(struct evhttp_request *req)
 {
 	const char *accept =
 		evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
-	if (!accept)
+	/* JSON as the JSON-only API always read Accept (q=0 excludes, state-json.c). */
+	if (!accept || state_json_accepts_json(accept))
 		return OPERATOR_WIRE_JSON;
 	bool pb = false;
 	for (const char *p = accept; *p;) {
 		const char *c = strchr(p, ',');
 		size_t n = c ? (size_t)(c - p) : strlen(p);
-		if (media_is(p, "application/json", n) || media_is(p, "*/*", n) ||
-		    media_is(p, "application/*", n))
-			return OPERATOR_WIRE_JSON;
-		if (media_is(p, "application/x-protobuf", n))
+		const char *q = memmem(p, n, "q=0", 3);
+		bool zero = q && (q + 3 == p + n || q[3] == ' ' || q[3] == ';' ||
+				  (q[3] == '.' && strspn(q + 4, "0") >= (size_t)(p + n - q - 4)));
+		if (media_is(p, "application/x-protobuf", n) && !zero)
 			pb = true;
 		if (!c)
 			break;

@@ -133,6 +133,18 @@ def test_operator_protobuf_transport(one):
     r = requests.post(url, data=pbwire.encode("MasterCall", {"type": "GET_HEALTH"}), timeout=10,
                       headers={"Content-Type": "application/x-protobuf", "Accept": "text/html"})
     assert r.status_code == 406
+    # q=0 excludes a type
+    h = {"Content-Type": "application/x-protobuf",
+         "Accept": "application/json;q=0, application/x-protobuf"}
+    r = requests.post(url, data=pbwire.encode("MasterCall", {"type": "GET_HEALTH"}), timeout=10,
+                      headers=h)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/x-protobuf"
+    assert pbwire.decode("Response", r.content) == {"type": "GET_HEALTH",
+                                                    "get_health": {"healthy": True}}
+    h["Accept"] = "application/x-protobuf; q=0"
+    r = requests.post(url, data=pbwire.encode("MasterCall", {"type": "GET_HEALTH"}), timeout=10,
+                      headers=h)
+    assert r.status_code == 406, r.status_code
     # the event stream stays JSON
     r = requests.post(url, data=json.dumps({"type": "SUBSCRIBE"}), timeout=10, headers={
         "Content-Type": "application/json", "Accept": "application/x-protobuf"})
