@@ -2,7 +2,8 @@
  * its Content-Type, and an answer with a body in JSON or protobuf by the call's Accept, as
  * Mesos's master does (JSON when both are allowed or Accept is absent). Protobuf is
  * translated to and from the JSON object model here (src/pb/pbjson.c); the handlers build
- * JSON and answer through operator_reply. The SUBSCRIBE event stream is JSON only. */
+ * JSON and answer through operator_reply; the SUBSCRIBE stream's records are encoded per
+ * subscriber by operator_event_record. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "master/master-int.h"
 #include "master/state-json.h"
 #include "net/http.h"
+#include "net/recordio.h"
 #include "pb/pbjson.h"
 
 /* Whether one media range of an Accept header is type (parameters ignored). */
@@ -75,4 +77,18 @@ void operator_reply(struct evhttp_request *req, int code, json_t *body)
 	json_decref(body);
 	http_reply_bytes(req, code, "application/x-protobuf", sb.buf ? sb.buf : "", sb.len);
 	strbuf_release(&sb);
+}
+
+char *operator_event_record(const json_t *ev, int wire, size_t *len)
+{
+	if (wire != OPERATOR_WIRE_PROTOBUF)
+		return recordio_json_record(ev, len);
+	struct strbuf body = STRBUF_INIT, rec = STRBUF_INIT;
+	if (pbjson_encode(PBJSON_MASTER_EVENT, ev, &body) < 0) {
+		strbuf_release(&body);
+		return NULL;
+	}
+	recordio_encode_strbuf(&rec, body.buf ? body.buf : "", body.len);
+	strbuf_release(&body);
+	return strbuf_detach(&rec, len);
 }

@@ -7,10 +7,10 @@
  * sends them:
  *   method not POST                      405 (Allow: POST)
  *   no Content-Type                      400 Expecting 'Content-Type' to be present
- *   Content-Type not application/json    415 (application/x-protobuf too: JSON only here)
+ *   Content-Type neither JSON nor protobuf 415 (protobuf: api-operator-wire.c)
  *   body not JSON / not a Call object    400 Failed to parse body into JSON / convert …
  *   no (known) type                      400 Failed to validate master::Call: …
- *   Accept not allowing JSON             406
+ *   Accept allowing neither encoding     406
  *   a call berth does not serve          501 */
 #include <errno.h>
 #include <stdarg.h>
@@ -194,14 +194,10 @@ void rm_handle_operator(struct master *m, struct evhttp_request *req)
 		json_decref(call);
 		return;
 	}
-	/* The event stream of SUBSCRIBE is JSON only (docs/operator-api.md). */
-	bool stream = !strcmp(calls[idx].type, "SUBSCRIBE");
-	if (stream ? !state_json_accepts_json(evhttp_find_header(h, "Accept"))
-		   : operator_accept(req) < 0) {
+	if (operator_accept(req) < 0) {
 		json_decref(call);
-		reply_text(req, 406, stream ? "Expecting 'Accept' to allow application/json"
-					    : "Expecting 'Accept' to allow application/json or "
-					      "application/x-protobuf");
+		reply_text(req, 406, "Expecting 'Accept' to allow application/json or "
+				     "application/x-protobuf");
 		return;
 	}
 	if (calls[idx].kind == CALL_MAINT) {

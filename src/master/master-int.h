@@ -186,6 +186,8 @@ int operator_read_protobuf_call(struct evhttp_request *req, json_t **call, char 
 				size_t errlen);
 /* Answers body (taken) in the encoding the call's Accept asks for. */
 void operator_reply(struct evhttp_request *req, int code, json_t *body);
+/* The RecordIO record of operator event ev in encoding wire (malloc'd), or NULL. */
+char *operator_event_record(const json_t *ev, int wire, size_t *len);
 bool operator_more_call(struct master *m, struct evhttp_request *req, const char *type,
 			const json_t *call);
 /* legacy-http.c: /metrics/snapshot's object (new reference). */

@@ -29,6 +29,8 @@ static const ProtobufCMessageDescriptor *descriptor_of(enum pbjson_msg type)
 		return &berth__mesos__v1__scheduler__event__descriptor;
 	case PBJSON_MASTER_CALL:
 		return &berth__mesos__v1__master__call__descriptor;
+	case PBJSON_MASTER_EVENT:
+		return &berth__mesos__v1__master__event__descriptor;
 	case PBJSON_MASTER_RESPONSE:
 		break;
 	}

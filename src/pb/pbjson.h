@@ -15,6 +15,7 @@ enum pbjson_msg {
 	PBJSON_SCHEDULER_EVENT,
 	PBJSON_MASTER_CALL,     /* the operator API's master::Call */
 	PBJSON_MASTER_RESPONSE, /* and its master::Response */
+	PBJSON_MASTER_EVENT,    /* the operator SUBSCRIBE stream's master::Event */
 };
 
 /* Decodes len bytes of a message into *out (a new JSON object): 0, or -EINVAL with a

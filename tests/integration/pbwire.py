@@ -213,6 +213,24 @@ SCHEMA.update({
                  "get_maintenance_schedule": (18, M("GetMaintenanceSchedule"), False),
                  "get_quota": (19, M("GetQuota"), False)},
     "GetHealth": {"healthy": (1, B, False)},
+    "MasterEvent": {"type": (1, E("MasterEventType"), False),
+                    "subscribed": (2, M("OpSubscribed"), False),
+                    "task_added": (3, M("TaskAdded"), False),
+                    "task_updated": (4, M("TaskUpdated"), False),
+                    "agent_added": (5, M("AgentAdded"), False),
+                    "agent_removed": (6, M("AgentRemoved"), False),
+                    "framework_added": (7, M("FwEvent"), False),
+                    "framework_updated": (8, M("FwEvent"), False),
+                    "framework_removed": (9, M("FwRemoved"), False)},
+    "OpSubscribed": {"get_state": (1, M("GetState"), False),
+                     "heartbeat_interval_seconds": (2, D, False)},
+    "TaskAdded": {"task": (1, M("Task"), False)},
+    "TaskUpdated": {"framework_id": (1, M("ID"), False), "status": (2, M("TaskStatus"), False),
+                    "state": (3, E("TaskState"), False)},
+    "AgentAdded": {"agent": (1, M("Agent"), False)},
+    "AgentRemoved": {"agent_id": (1, M("ID"), False)},
+    "FwEvent": {"framework": (1, M("Framework"), False)},
+    "FwRemoved": {"framework_info": (1, M("FrameworkInfo"), False)},
     "GetFlags": {"flags": (1, M("Flag"), True)},
     "GetVersion": {"version_info": (1, M("VersionInfo"), False)},
     "GetMetrics": {"metrics": (1, M("Metric"), True)},
@@ -247,6 +265,9 @@ ENUMS = {
                9: "REASON_RECONCILIATION", 14: "REASON_TASK_INVALID",
                16: "REASON_TASK_UNKNOWN", 8: "REASON_CONTAINER_LIMITATION_MEMORY"},
     "ExecutorType": ["UNKNOWN", "DEFAULT", "CUSTOM"],
+    "MasterEventType": ["UNKNOWN", "SUBSCRIBED", "TASK_ADDED", "TASK_UPDATED", "AGENT_ADDED",
+                        "AGENT_REMOVED", "FRAMEWORK_ADDED", "FRAMEWORK_UPDATED",
+                        "FRAMEWORK_REMOVED", "HEARTBEAT"],
     "Visibility": ["FRAMEWORK", "CLUSTER", "EXTERNAL"],
     "DrainState": ["UNKNOWN", "DRAINING", "DRAINED"],
     "AgentCapability": ["UNKNOWN", "MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT",
@@ -258,7 +279,7 @@ ENUMS = {
                        12: "GET_EXECUTORS", 13: "GET_TASKS", 14: "GET_ROLES",
                        15: "GET_WEIGHTS", 16: "UPDATE_WEIGHTS", 17: "GET_MASTER",
                        23: "GET_MAINTENANCE_STATUS", 24: "GET_MAINTENANCE_SCHEDULE",
-                       28: "GET_QUOTA", 31: "TEARDOWN", 33: "GET_OPERATIONS",
+                       18: "SUBSCRIBE", 28: "GET_QUOTA", 31: "TEARDOWN", 33: "GET_OPERATIONS",
                        36: "UPDATE_QUOTA"},
     "ResponseType": {1: "GET_HEALTH", 2: "GET_FLAGS", 3: "GET_VERSION", 4: "GET_METRICS",
                      5: "GET_LOGGING_LEVEL", 6: "LIST_FILES", 7: "READ_FILE", 8: "GET_STATE",
@@ -355,7 +376,8 @@ def decode(msg, b):
         name, kind, rep = by_num[num]
         if isinstance(kind, tuple) and kind[0] == "map":
             entry = decode("_Entry", raw)
-            out.setdefault(name, {})[entry.get("key", "")] = decode(kind[1], entry.get("value", b""))
+            value = decode(kind[1], entry.get("value", b""))
+            out.setdefault(name, {})[entry.get("key", "")] = value
             continue
         if isinstance(kind, tuple) and kind[0] == "msg":
             v = decode(kind[1], raw)

@@ -8,7 +8,7 @@ import requests
 
 import pbwire
 from helpers import app_def
-from mesos_client import Framework
+from mesos_client import Framework, read_records
 
 JSON_H = {"Content-Type": "application/json", "Accept": "application/json"}
 PB_H = {"Content-Type": "application/x-protobuf", "Accept": "application/x-protobuf"}
@@ -145,7 +145,34 @@ def test_operator_protobuf_transport(one):
     r = requests.post(url, data=pbwire.encode("MasterCall", {"type": "GET_HEALTH"}), timeout=10,
                       headers=h)
     assert r.status_code == 406, r.status_code
-    # the event stream stays JSON
-    r = requests.post(url, data=json.dumps({"type": "SUBSCRIBE"}), timeout=10, headers={
-        "Content-Type": "application/json", "Accept": "application/x-protobuf"})
-    assert r.status_code == 406, r.status_code
+
+
+def test_event_stream_in_both_encodings(one):
+    m = one.m
+    url = m.url + "/api/v1"
+    rj = requests.post(url, data=json.dumps({"type": "SUBSCRIBE"}), stream=True, timeout=10,
+                       headers=JSON_H)
+    rp = requests.post(url, data=pbwire.encode("MasterCall", {"type": "SUBSCRIBE"}),
+                       stream=True, timeout=10, headers=PB_H)
+    assert rj.status_code == rp.status_code == 200
+    assert rp.headers["Content-Type"] == "application/x-protobuf"
+    ej, ep = read_records(rj.raw), read_records(rp.raw)
+    sj = json.loads(next(ej))
+    sp = pbwire.decode("MasterEvent", next(ep))
+    assert sj["type"] == sp["type"] == "SUBSCRIBED"
+    assert not unknown_fields(sp), unknown_fields(sp)
+    assert norm(sj) == norm(sp), first_diff(norm(sj), norm(sp))
+    assert m.api.post("/v2/apps", app_def("/opbs", "exec sleep 3600")).status_code == 201
+
+    def until(records, decode, kind):
+        for rec in records:
+            ev = decode(rec)
+            if ev["type"] == kind:
+                return ev
+    for kind in ("TASK_ADDED", "TASK_UPDATED"):
+        a = until(ej, json.loads, kind)
+        b = until(ep, lambda r: pbwire.decode("MasterEvent", r), kind)
+        assert not unknown_fields(b), unknown_fields(b)
+        assert norm(a) == norm(b), (kind, first_diff(norm(a), norm(b)))
+    rj.close()
+    rp.close()
