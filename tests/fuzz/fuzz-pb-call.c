@@ -1,6 +1,6 @@
 /* Feeds arbitrary bytes as a protobuf scheduler Call (POST /api/v1/scheduler with
- * Content-Type application/x-protobuf), operator Call (POST /api/v1), scheduler Event and
- * operator Response to pbjson_decode: it must never crash, what it accepts must be a JSON
+ * Content-Type application/x-protobuf), operator Call (POST /api/v1), scheduler Event,
+ * operator Response and operator Event to pbjson_decode: it must never crash, what it accepts must be a JSON
  * object, and encoding that object and decoding it again must give the same object (the
  * translation loses nothing it produced). */
 #include <stddef.h>
@@ -46,5 +46,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	round_trip(PBJSON_MASTER_CALL, data, size);
 	round_trip(PBJSON_SCHEDULER_EVENT, data, size);
 	round_trip(PBJSON_MASTER_RESPONSE, data, size);
+	round_trip(PBJSON_MASTER_EVENT, data, size);
 	return 0;
 }
