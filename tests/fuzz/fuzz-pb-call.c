@@ -1,8 +1,8 @@
 /* Feeds arbitrary bytes as a protobuf scheduler Call (POST /api/v1/scheduler with
  * Content-Type application/x-protobuf), operator Call (POST /api/v1), scheduler Event,
- * operator Response and operator Event to pbjson_decode: it must never crash, what it accepts must be a JSON
- * object, and encoding that object and decoding it again must give the same object (the
- * translation loses nothing it produced). */
+ * operator Response and operator Event to pbjson_decode: it must never crash, what it
+ * accepts must be a JSON object, and encoding that object and decoding it again must give the
+ * same object (the translation loses nothing it produced). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
