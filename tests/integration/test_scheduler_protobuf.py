@@ -90,6 +90,17 @@ def scenario(fw, tag):
     out["kill"] = fw.kill(tid, offer["agent_id"]["value"]).status_code
     st = fw.wait_update(tid, "TASK_KILLED")
     out["killed"] = sorted(st)
+    agent = offer["agent_id"]
+    for t, payload in (
+            ("SHUTDOWN", {"executor_id": {"value": "nope"}, "agent_id": agent}),
+            ("MESSAGE", {"agent_id": agent, "executor_id": {"value": "nope"}, "data": "aGk="}),
+            ("REQUEST", {"requests": [{"agent_id": agent}]}),
+            ("ACKNOWLEDGE_OPERATION_STATUS", {"agent_id": agent, "uuid": "AAEC",
+                                              "operation_id": {"value": "op"}}),
+            ("UPDATE_FRAMEWORK", {"framework_info": dict(fw.info, id={"value": fw.id})}),
+            ("SHUTDOWN", {"agent_id": agent})):  # a required field missing: the same 400
+        r = fw.call({"type": t, t.lower(): payload})
+        out.setdefault("more", []).append((t, r.status_code, r.text))
     out["suppress"] = fw.call({"type": "SUPPRESS", "suppress": {"roles": ["*"]}}).status_code
     out["teardown"] = fw.teardown().status_code
     return out
@@ -101,6 +112,7 @@ def test_json_and_protobuf_agree(one):
     for k in a:
         assert a[k] == b[k], (k, a[k], b[k])
     assert a["accept"] == 202 and a["kill"] == 202 and a["teardown"] in (200, 202), a
+    assert [c for _, c, _ in a["more"]] == [202, 202, 202, 202, 200, 400], a["more"]
     # nothing the client's schema does not know (a "#<field number>" key)
     assert not [k for k in json.dumps(b) if k == "#"], b
 
