@@ -27,7 +27,7 @@ ANY = None  # may use every module
 # The allowed edges, in one place: module -> the modules whose headers it may include. Each
 # set is closed downwards (a module may use what the modules it uses may use); --self-test
 # checks that, and that the table has no cycle.
-_MASTER = {"base", "json", "net", "store", "model"}
+_MASTER = {"base", "json", "net", "store", "model", "pb"}
 _FRAMEWORK = _MASTER | {"master"}  # frameworks and services on the resource manager
 ALLOWED = {
     "base": set(),                          # logging, memory, strings, hash map: no deps
@@ -35,6 +35,7 @@ ALLOWED = {
     "net": {"base"},                        # uses jansson directly, not json/ (today's code)
     "store": {"base"},
     "model": {"base", "json"},              # pure: resources, attributes, app/task specs
+    "pb": {"base", "json"},                 # protobuf <-> JSON for the v1 scheduler API
     # berth-executor, the per-task shim, is plain libc: it links no berth library, and compiles
     # base/fsutil.c (mkdir -p, libc only) into itself; any other base header it included
     # would fail to link.

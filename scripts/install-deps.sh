@@ -4,7 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libjansson-dev libsqlite3-dev libssl-dev
-	libcurl4-openssl-dev libcmocka-dev libzookeeper-mt-dev tzdata zlib1g-dev)
+	libcurl4-openssl-dev libcmocka-dev libzookeeper-mt-dev tzdata zlib1g-dev
+	libprotobuf-c-dev protobuf-c-compiler)
 test_pkgs=(python3 bind9-dnsutils python3-pytest python3-pytest-xdist python3-requests procps iproute2 curl openssl etcd-server etcd-client python3-kazoo
 	postgresql zookeeper)
 # The console's browser tests (tests/browser): Debian's chromium, driven from node by

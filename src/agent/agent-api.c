@@ -5,8 +5,9 @@
  * are (sandbox-path.h).
  *
  * berth runs each task under its own shim, as Mesos's command executor does, so every task
- * is also reported as one executor and one container whose ids are the task id. The agent
- * is not told a task's framework, so framework_id is left out of tasks and containers and
+ * is also reported as one executor and one container whose ids are the task id. Tasks and
+ * containers carry the framework id the LAUNCH record gave (agent-taskmeta.c); the agent is
+ * not told a framework's FrameworkInfo (its name and user, required fields), so
  * GET_FRAMEWORKS lists none (docs/operator-api.md). */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,8 @@ static json_t *tasks_v1(struct agent *a, bool terminal)
 					      value_of(t->id), "state", t->state, "resources",
 					      "statuses");
 			json_object_set_new(o, "executor_id", value_of(t->id));
+			if (t->framework_id)
+				json_object_set_new(o, "framework_id", value_of(t->framework_id));
 			if (a->agent_id)
 				json_object_set_new(o, "agent_id", value_of(a->agent_id));
 			json_array_append_new(arr, o);
@@ -64,8 +67,11 @@ static json_t *executors_v1(struct agent *a)
 			if (t->terminal)
 				continue;
 			char *name = xasprintf("Command Executor (Task: %s)", t->id);
-			json_array_append_new(arr, json_pack("{s:{s:o, s:s, s:s}}", "executor_info",
-				"executor_id", value_of(t->id), "name", name, "type", "COMMAND"));
+			json_t *e = json_pack("{s:o, s:s, s:s}", "executor_id", value_of(t->id),
+					      "name", name, "type", "COMMAND");
+			if (t->framework_id)
+				json_object_set_new(e, "framework_id", value_of(t->framework_id));
+			json_array_append_new(arr, json_pack("{s:o}", "executor_info", e));
 			free(name);
 		}
 	return arr;
@@ -89,9 +95,11 @@ static json_t *get_containers(struct agent *a)
 			if (t->terminal)
 				continue;
 			char *name = xasprintf("Command Executor (Task: %s)", t->id);
-			json_array_append_new(arr, json_pack("{s:o, s:s, s:o}", "executor_id",
-				value_of(t->id), "executor_name", name, "container_id",
-				value_of(t->id)));
+			json_t *c = json_pack("{s:o, s:s, s:o}", "executor_id", value_of(t->id),
+					      "executor_name", name, "container_id", value_of(t->id));
+			if (t->framework_id)
+				json_object_set_new(c, "framework_id", value_of(t->framework_id));
+			json_array_append_new(arr, c);
 			free(name);
 		}
 	return json_pack("{s:o}", "containers", arr);

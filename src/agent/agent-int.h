@@ -63,6 +63,7 @@ struct agent_task {
 	bool releasing;           /* external volumes being unmounted; terminal update waits */
 	bool fenced;              /* killed by the fence (agent-volume.c) */
 	struct agent_xexec *xexec; /* run by a custom executor (agent-xexec.c), or NULL */
+	char *framework_id;       /* the owning framework (agent-taskmeta.c), or NULL */
 };
 
 struct agent_update {
@@ -191,6 +192,11 @@ void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds,
 int agent_prestop_parse(json_t *pre_stop, const char **command, uint32_t *timeout_ms);
 int agent_tasks_recover(struct agent *a);
 json_t *agent_tasks_json(struct agent *a, bool with_sandbox);
+
+/* agent-taskmeta.c: the task's framework id, kept in <meta>/<task>/framework_id. */
+void agent_task_framework_set(struct agent_task *t, const char *framework_id);
+int agent_task_framework_save(const struct agent_task *t); /* 0 or -errno (logged) */
+void agent_task_framework_load(struct agent_task *t);
 
 /* agent-api.c: POST /api/v1, the agent's v1 operator calls */
 void agent_api_v1(struct agent *a, struct evhttp_request *req);

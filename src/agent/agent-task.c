@@ -91,13 +91,15 @@ static void task_free(struct agent_task *t)
 	free(t->id);
 	free(t->meta_dir);
 	free(t->sandbox);
+	free(t->framework_id);
 	free(t);
 }
 
 static void meta_dir_remove(const char *dir)
 {
 	static const char *const names[] = { "spec", "pid", "status", ".status.tmp", ".pid.tmp",
-					       "volumes", ".volumes.tmp", EXEC_PRESTOP_FILE,
+					       "volumes", ".volumes.tmp", "framework_id",
+					       ".framework_id.tmp", EXEC_PRESTOP_FILE,
 					       "." EXEC_PRESTOP_FILE ".tmp" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		char *p = xasprintf("%s/%s", dir, names[i]);
@@ -689,6 +691,7 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 		r = -errno;
 	if (r == 0) {
 		agent_volumes_save(t);
+		agent_task_framework_save(t);
 		r = exec_spec_write_file(spec_path, &es);
 	}
 	free(spec_path);
@@ -778,6 +781,7 @@ int agent_task_launch(struct agent *a, json_t *spec)
 	if (json_is_number(g) && json_number_value(g) >= 0 && json_number_value(g) < 86400.0)
 		t->grace_ms = (uint32_t)(json_number_value(g) * 1000.0);
 	table_insert(a, t);
+	agent_task_framework_set(t, json_string_value(json_object_get(spec, "framework_id")));
 	if (json_object_get(spec, "executor"))
 		return agent_xexec_launch(a, t, spec);
 
@@ -810,6 +814,7 @@ int agent_task_launch(struct agent *a, json_t *spec)
 			log_warn("agent", "task '%s': cannot create '%s': %s", id, t->meta_dir,
 				 strerror(errno));
 		agent_volumes_save(t);
+		agent_task_framework_save(t);
 		log_info("agent", "task '%s': mounting its external volumes", id);
 		agent_volumes_prepare(a, t, on_volumes_ready);
 		return 0;
@@ -926,6 +931,7 @@ static void recover_one(struct agent *a, const char *id)
 	struct exec_status st;
 	table_insert(a, t);
 	agent_volumes_load(a, t);
+	agent_task_framework_load(t);
 
 	bool alive = false;
 	if (exec_pidfile_read(t->meta_dir, &pid, &start) == 0 &&
@@ -982,18 +988,4 @@ int agent_tasks_recover(struct agent *a)
 	if (n)
 		log_info("agent", "recovered %u task(s) from '%s'", n, a->meta_root);
 	return 0;
-}
-
-json_t *agent_tasks_json(struct agent *a, bool with_sandbox)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; i < a->nbuckets; i++) {
-		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
-			json_t *o = json_pack("{s:s, s:s}", "task_id", t->id, "state", t->state);
-			if (with_sandbox)
-				json_object_set_new(o, "sandbox", json_string(t->sandbox));
-			json_array_append_new(arr, o);
-		}
-	}
-	return arr;
 }

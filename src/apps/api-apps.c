@@ -106,94 +106,129 @@ void api_group_change_events(struct apps *m, const char *id, const char *version
 	}
 }
 
+/* A commit of one app's new definition in phases, so that several apps can go into one
+ * transaction (PUT /v2/apps with a list, api-apps-multi.c): prepare builds the post-change
+ * view, write puts it in the open transaction, then revert (the transaction failed: memory
+ * as it was) or finish (events, announce). */
+void api_commit_prepare(struct apps *m, struct api_commit *c, struct m_app *ma,
+			struct app *def, const char *action, bool cancel_running)
+{
+	*c = (struct api_commit){ .ma = ma, .target = ma, .def = def, .action = action,
+				  .is_new = !ma, .cancel_running = cancel_running };
+	if (c->is_new) {
+		c->target = xcalloc(1, sizeof(*c->target));
+		c->target->versions = json_array();
+	}
+	struct m_app *target = c->target;
+	c->old_def = target->def;
+	/* The old health checks, to tell which the change adds (after old_def is freed). */
+	c->old_hc = c->old_def ? json_incref(json_object_get(c->old_def->json, "healthChecks"))
+			       : NULL;
+	target->def = def;
+	c->config_change = c->is_new || app_config_differs(c->old_def, def) ||
+			   !strcmp(action, "RestartApplication");
+	snprintf(c->old_cv, sizeof(c->old_cv), "%s", target->config_version);
+	if (c->config_change)
+		snprintf(target->config_version, sizeof(target->config_version), "%s",
+			 def->version);
+	c->old_dep = target->deploy;
+	target->deploy = NULL;
+	c->d = apps_deployment_new(m, target, action);
+	c->d->original = c->old_def ? json_incref(c->old_def->json) : NULL;
+}
+
+int api_commit_write(struct apps *m, struct api_commit *c)
+{
+	int r = put_app_and_version(m, c->target);
+	if (r >= 0)
+		r = apps_store_deployment(m, c->d);
+	if (r >= 0 && c->old_dep && c->cancel_running) {
+		char key[STORE_MAX_KEY];
+		apps_deployment_key(c->old_dep, key, sizeof(key));
+		int dr = store_delete(m->store, key, STORE_ANY_VERSION);
+		if (dr < 0 && dr != -ENOENT)
+			r = dr;
+	}
+	return r;
+}
+
+void api_commit_revert(struct api_commit *c)
+{
+	struct m_app *target = c->target;
+	apps_deployment_free(c->d);
+	target->def = c->old_def;
+	snprintf(target->config_version, sizeof(target->config_version), "%s", c->old_cv);
+	target->deploy = c->old_dep;
+	if (c->is_new) {
+		json_decref(target->versions);
+		free(target);
+	}
+	app_free(c->def);
+	json_decref(c->old_hc);
+}
+
+void api_commit_finish(struct apps *m, struct evhttp_request *req, struct api_commit *c,
+		       bool announce)
+{
+	struct m_app *target = c->target;
+	struct app *def = c->def;
+	if (c->old_dep) {
+		log_info("master", "deployment '%s' of '%s' superseded", c->old_dep->id, def->id);
+		/* A deployment of several apps ends as a whole (Marathon cancels a plan). */
+		if (!apps_deployment_cancel_others(m, c->old_dep, target))
+			apps_deployment_failed_event(m, c->old_dep, "superseded by a forced change");
+		apps_deployment_free(c->old_dep);
+	}
+	app_free(c->old_def);
+	if (c->config_change) {
+		target->failures = 0;
+		target->delay_until_usec = 0;
+	}
+	json_array_append_new(target->versions, json_string(def->version));
+	if (c->is_new)
+		hmap_put(&m->apps, def->id, target);
+	log_info("master", "app '%s' %s: version %s, %lld instance(s) (deployment '%s')", def->id,
+		 c->is_new ? "created" : c->action, def->version, (long long)def->instances,
+		 c->d->id);
+	if (req && evhttp_request_get_command(req) != EVHTTP_REQ_DELETE)
+		events_publish(m, "api_post_event",
+			       json_pack("{s:s, s:s, s:O}", "clientIp", http_request_peer(req), "uri",
+					 evhttp_request_get_uri(req), "appDefinition", def->json));
+	api_group_change_events(m, def->id, def->version, def->json, c->old_hc);
+	json_decref(c->old_hc);
+	if (announce)
+		apps_deployment_announce(m, target);
+	apps_touch(m, target);
+}
+
 struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct m_app *ma,
 			     struct app *def, const char *action, bool cancel_running)
 {
-	bool is_new = !ma;
-	struct m_app *target = ma;
-	if (is_new) {
-		target = xcalloc(1, sizeof(*target));
-		target->versions = json_array();
-	}
-	/* Build the post-change view, commit, and only then keep it. */
-	struct app *old_def = target->def;
-	/* The old health checks, to tell which the change adds (after old_def is freed). */
-	json_t *old_hc = old_def ? json_incref(json_object_get(old_def->json, "healthChecks"))
-				 : NULL;
-	target->def = def;
-	bool config_change = is_new || app_config_differs(old_def, def) ||
-			     !strcmp(action, "RestartApplication");
-	char old_cv[32];
-	snprintf(old_cv, sizeof(old_cv), "%s", target->config_version);
-	if (config_change)
-		snprintf(target->config_version, sizeof(target->config_version), "%s", def->version);
-	struct m_deployment *old_dep = target->deploy;
-	target->deploy = NULL;
-	struct m_deployment *d = apps_deployment_new(m, target, action);
-	d->original = old_def ? json_incref(old_def->json) : NULL;
+	struct api_commit c;
+	api_commit_prepare(m, &c, ma, def, action, cancel_running);
 	int r = store_txn_begin(m->store);
 	if (r == 0) {
-		r = put_app_and_version(m, target);
-		if (r >= 0)
-			r = apps_store_deployment(m, d);
-		if (r >= 0 && old_dep && cancel_running) {
-			char key[128];
-			snprintf(key, sizeof(key), "deployments/%s", old_dep->id);
-			int dr = store_delete(m->store, key, STORE_ANY_VERSION);
-			if (dr < 0 && dr != -ENOENT)
-				r = dr;
-		}
+		r = api_commit_write(m, &c);
 		if (r >= 0)
 			r = store_txn_commit(m->store);
 		else
 			store_txn_abort(m->store);
 	}
 	if (r < 0) {
-		apps_deployment_free(d);
-		target->def = old_def;
-		snprintf(target->config_version, sizeof(target->config_version), "%s", old_cv);
-		target->deploy = old_dep;
-		if (is_new) {
-			json_decref(target->versions);
-			free(target);
-		}
-		app_free(def);
-		json_decref(old_hc);
+		api_commit_revert(&c);
 		http_reply_message(req, 503, "Cannot persist the change: %s (%s)", strerror(-r),
 				   store_errmsg(m->store));
 		return NULL;
 	}
-	if (old_dep) {
-		log_info("master", "deployment '%s' of '%s' superseded", old_dep->id, def->id);
-		apps_deployment_failed_event(m, old_dep, "superseded by a forced change");
-		apps_deployment_free(old_dep);
-	}
-	app_free(old_def);
-	if (config_change) {
-		target->failures = 0;
-		target->delay_until_usec = 0;
-	}
-	json_array_append_new(target->versions, json_string(def->version));
-	if (is_new)
-		hmap_put(&m->apps, def->id, target);
-	log_info("master", "app '%s' %s: version %s, %lld instance(s) (deployment '%s')", def->id,
-		 is_new ? "created" : action, def->version, (long long)def->instances, d->id);
-	if (req && evhttp_request_get_command(req) != EVHTTP_REQ_DELETE)
-		events_publish(m, "api_post_event",
-			       json_pack("{s:s, s:s, s:O}", "clientIp", http_request_peer(req), "uri",
-					 evhttp_request_get_uri(req), "appDefinition", def->json));
-	api_group_change_events(m, def->id, def->version, def->json, old_hc);
-	json_decref(old_hc);
-	apps_deployment_announce(m, target);
-	apps_touch(m, target);
-	return target;
+	api_commit_finish(m, req, &c, true);
+	return c.target;
 }
 
 /* Volume rules that span apps, or an app's versions (Marathon's, reference/compat.md §4):
  * an unshared external volume name belongs to one app; an app with persistent volumes keeps
  * its resources. Adds to err; old may be NULL. */
-static void check_volumes(struct apps *m, const struct app *def, const struct app *old,
-			  struct verr *err)
+void api_check_volumes(struct apps *m, const struct app *def, const struct app *old,
+		       struct verr *err)
 {
 	for (size_t i = 0; i < def->nvolumes; i++) {
 		const struct app_volume *v = &def->volumes[i];
@@ -260,7 +295,7 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 		app_free(def);
 		return;
 	}
-	check_volumes(m, def, NULL, &err);
+	api_check_volumes(m, def, NULL, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
@@ -333,7 +368,7 @@ void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id,
 			http_reply_message(req, 409, "App '%s' is still being deleted", id);
 		return;
 	}
-	check_volumes(m, def, ma ? ma->def : NULL, &err);
+	api_check_volumes(m, def, ma ? ma->def : NULL, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
@@ -443,18 +478,12 @@ static json_t *wipe_list(const struct m_app *ma)
 	return wv;
 }
 
-void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
+/* Deletes ma (the store first, then memory) and starts its StopApplication deployment:
+ * 0 with its version and id (borrowed from the deployment), or -errno (nothing changed). */
+static int remove_app(struct apps *m, struct m_app *ma, bool wipe, const char **version,
+		      const char **dep_id)
 {
-	struct m_app *ma = apps_get(m, id);
-	if (!ma || ma->deleting) {
-		http_reply_message(req, 404, "App '%s' does not exist", id);
-		return;
-	}
-	bool wipe;
-	if (http_query_bool(req, "wipe", false, &wipe) < 0) {
-		http_reply_message(req, 400, "'wipe' must be true or false");
-		return;
-	}
+	const char *id = ma->def->id;
 	/* force defaults to true for DELETE in Marathon's code: a deletion never waits.
 	 * The deletion is stored with a record of the app being deleted (deleting/<id>, and with
 	 * wipe=true one per volume to remove) in the same transaction, so that a master restart
@@ -478,7 +507,7 @@ void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 				r = store_delete(m->store, json_string_value(k), STORE_ANY_VERSION);
 		}
 		if (r >= 0 && ma->deploy) {
-			snprintf(key, sizeof(key), "deployments/%s", ma->deploy->id);
+			apps_deployment_key(ma->deploy, key, sizeof(key));
 			int dr = store_delete(m->store, key, STORE_ANY_VERSION);
 			if (dr < 0 && dr != -ENOENT)
 				r = dr;
@@ -494,12 +523,11 @@ void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 	if (r < 0) {
 		json_decref(ma->wipe_volumes);
 		ma->wipe_volumes = NULL;
-		http_reply_message(req, 503, "Cannot persist the change: %s (%s)", strerror(-r),
-				   store_errmsg(m->store));
-		return;
+		return r;
 	}
 	if (ma->deploy) {
-		apps_deployment_failed_event(m, ma->deploy, "the app was deleted");
+		if (!apps_deployment_cancel_others(m, ma->deploy, ma))
+			apps_deployment_failed_event(m, ma->deploy, "the app was deleted");
 		apps_deployment_free(ma->deploy);
 		ma->deploy = NULL;
 	}
@@ -512,5 +540,38 @@ void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 	api_group_change_events(m, id, ver, NULL, json_object_get(ma->def->json, "healthChecks"));
 	apps_deployment_announce(m, ma);
 	apps_touch(m, ma);
-	api_reply_deployment(req, 200, ver, d->id);
+	*version = d->version;
+	*dep_id = d->id;
+	return 0;
+}
+
+void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
+{
+	struct m_app *ma = apps_get(m, id);
+	if (!ma || ma->deleting) {
+		http_reply_message(req, 404, "App '%s' does not exist", id);
+		return;
+	}
+	bool wipe;
+	if (http_query_bool(req, "wipe", false, &wipe) < 0) {
+		http_reply_message(req, 400, "'wipe' must be true or false");
+		return;
+	}
+	const char *ver = NULL, *dep = NULL;
+	int r = remove_app(m, ma, wipe, &ver, &dep);
+	if (r < 0) {
+		http_reply_message(req, 503, "Cannot persist the change: %s (%s)", strerror(-r),
+				   store_errmsg(m->store));
+		return;
+	}
+	api_reply_deployment(req, 200, ver, dep);
+}
+
+int api_apps_remove(struct apps *m, struct m_app *ma, const char **version, const char **dep)
+{
+	int r = remove_app(m, ma, false, version, dep);
+	if (r < 0)
+		log_warn("master", "cannot delete app '%s': %s (%s)", ma->def->id, strerror(-r),
+			 store_errmsg(m->store));
+	return r;
 }

@@ -7,6 +7,21 @@ void api_reply_not_object(struct evhttp_request *req);
 void api_reply_deployment(struct evhttp_request *req, int code, const char *version,
 			  const char *dep_id);
 void api_reply_locked(struct evhttp_request *req, const struct m_app *ma);
+struct api_commit {
+	struct m_app *ma, *target;
+	struct app *def, *old_def;
+	json_t *old_hc;
+	char old_cv[32];
+	struct m_deployment *old_dep, *d;
+	const char *action;
+	bool is_new, config_change, cancel_running;
+};
+void api_commit_prepare(struct apps *m, struct api_commit *c, struct m_app *ma,
+			struct app *def, const char *action, bool cancel_running);
+int api_commit_write(struct apps *m, struct api_commit *c); /* inside a transaction */
+void api_commit_revert(struct api_commit *c);
+void api_commit_finish(struct apps *m, struct evhttp_request *req, struct api_commit *c,
+		       bool announce);
 struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct m_app *ma,
 			     struct app *def, const char *action, bool cancel_running);
 
@@ -14,6 +29,18 @@ void api_apps_create(struct apps *m, struct evhttp_request *req);
 void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id, bool patch);
 void api_apps_restart(struct apps *m, struct evhttp_request *req, const char *id);
 void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id);
+/* Deletes ma as DELETE /v2/apps/{id} does (no wipe), without answering: 0 with its
+ * StopApplication deployment's version and id (borrowed), or -errno (logged). */
+int api_apps_remove(struct apps *m, struct m_app *ma, const char **version, const char **dep);
+/* api-apps-multi.c: PUT and PATCH /v2/apps with a list of apps: one deployment. */
+void api_apps_update_multi(struct apps *m, struct evhttp_request *req, bool patch);
+/* DELETE /v2/deployments/{id} without force for a deployment of several apps (found is one
+ * of them): every app back to its previous version in one new deployment. */
+void api_deployment_rollback_multi(struct apps *m, struct evhttp_request *req,
+				   struct m_app *found);
+/* The volume rules across apps (api-apps.c); adds to err. */
+void api_check_volumes(struct apps *m, const struct app *def, const struct app *old,
+		       struct verr *err);
 
 /* api-info.c: GET /v2/info's body. */
 json_t *api_info(struct apps *m);

@@ -417,15 +417,23 @@ static void deployments(struct apps *m, struct evhttp_request *req, const char *
 		http_body_init(&b);
 		http_body_lit(&b, "[");
 		bool first = true;
+		json_t *seen = json_object();
 		const char *k;
 		void *v;
 		for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 			struct m_app *ma = v;
-			if (ma->deploy) {
-				http_body_piece(&b, rc_deployment(m, ma), !first);
-				first = false;
+			if (!ma->deploy)
+				continue;
+			/* A deployment of several apps is listed once. */
+			if (ma->deploy->members) {
+				if (json_object_get(seen, ma->deploy->id))
+					continue;
+				json_object_set_new(seen, ma->deploy->id, json_true());
 			}
+			http_body_piece(&b, rc_deployment(m, ma), !first);
+			first = false;
 		}
+		json_decref(seen);
 		http_body_lit(&b, "]");
 		http_reply_body_cond(req, &b);
 		return;
@@ -447,9 +455,14 @@ static void deployments(struct apps *m, struct evhttp_request *req, const char *
 		http_reply_message(req, 400, "'force' must be true or false");
 		return;
 	}
+	if (found->deploy->members && !force) {
+		api_deployment_rollback_multi(m, req, found);
+		return;
+	}
 	if (force || found->deleting) {
-		/* Stop tracking it; the app stays as it is now. */
-		apps_deployment_failed_event(m, found->deploy, "canceled with force");
+		/* Stop tracking it; the apps stay as they are now. */
+		if (!apps_deployment_cancel_others(m, found->deploy, found))
+			apps_deployment_failed_event(m, found->deploy, "canceled with force");
 		apps_deployment_stop(m, found);
 		apps_touch(m, found);
 		http_reply_text(req, 202, "");
@@ -518,8 +531,11 @@ static void queue(struct apps *m, struct evhttp_request *req, const char *app)
 void apps_http_apps(struct apps *m, struct evhttp_request *req, const char *arg,
 		    const char *arg2)
 {
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	if (cmd == EVHTTP_REQ_POST)
 		api_apps_create(m, req);
+	else if (cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_PATCH)
+		api_apps_update_multi(m, req, cmd == EVHTTP_REQ_PATCH);
 	else
 		apps_list(m, req);
 }

@@ -87,6 +87,14 @@ struct m_deployment {
 	json_t *original;          /* the app's definition before, for the heavy plan (or NULL) */
 	const char *resize;        /* ?inPlace=true asked: "inPlace" or "restart"; else NULL */
 	char *resize_reason;       /* with "restart": why not in place (owned), or NULL */
+	/* A deployment of several apps (PUT /v2/apps with a list): every app of it has its own
+	 * m_deployment with the same id and members, [{"action","app"}] of all of them (one
+	 * step); NULL for a deployment of one app. It succeeds when its last app is done; a
+	 * member superseded, canceled or deleted ends it for all (apps_deployment_cancel_others).
+	 * Stored per app under deployments/<id>@<app id> (apps_deployment_key). */
+	json_t *members;
+	bool finished;             /* a member whose own part is done: it keeps its app locked
+				    * (as Marathon's plan does) until the last part is done */
 };
 
 struct m_app {
@@ -192,6 +200,16 @@ void apps_destroy_volumes(struct apps *m, struct m_instance *in);
 /* Starts a deployment for ma (replacing none: the caller checked the lock). */
 struct m_deployment *apps_deployment_new(struct apps *m, struct m_app *ma, const char *action);
 void apps_deployment_free(struct m_deployment *d);
+/* The store key of d: deployments/<id>, or deployments/<id>@<app id> for a member. */
+void apps_deployment_key(const struct m_deployment *d, char *key, size_t n);
+/* Another app of d's deployment of several apps (with unfinished: one whose part is not
+ * done), or NULL. */
+struct m_app *apps_deployment_other(struct apps *m, const struct m_deployment *d,
+				    const struct m_app *self, bool unfinished);
+/* For a deployment of several apps: forgets the deployments of its other apps (but self),
+ * publishes deployment_failed once and returns true. false (nothing done) for one app. */
+bool apps_deployment_cancel_others(struct apps *m, const struct m_deployment *d,
+				   const struct m_app *self);
 void apps_deployment_done(struct apps *m, struct m_app *ma);
 /* Forgets ma's deployment (store and memory) without events. */
 void apps_deployment_stop(struct apps *m, struct m_app *ma);
@@ -228,6 +246,9 @@ bool apps_instance_up(const struct m_instance *in);
 const char *apps_state_intern(const char *state);
 /* Assign free service ports to portDefinitions with port 0 in def->json. */
 void apps_assign_service_ports(struct apps *m, struct app *def, const struct app *old);
+/* The same, also avoiding the service ports of also[0..nalso) (apps of one request). */
+void apps_assign_service_ports_also(struct apps *m, struct app *def, const struct app *old,
+				    struct app *const *also, size_t nalso);
 
 /* render.c: Marathon JSON */
 /* What render_app adds to the stored definition. RENDER_EXTRAS: berth's keys beyond

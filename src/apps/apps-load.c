@@ -234,6 +234,9 @@ static int load_deployment(const char *key, const char *val, size_t len, uint64_
 	const char *why = json_string_value(json_object_get(rz, "reason"));
 	if (d->resize && why)
 		d->resize_reason = xstrdup(why);
+	const json_t *members = json_object_get(j, "actions");
+	if (json_is_array(members) && json_array_size(members) > 0)
+		d->members = json_incref((json_t *)members);
 	json_decref(j);
 	return 0;
 }

@@ -654,6 +654,12 @@ static bool service_port_used(struct apps *m, uint32_t p, const char *except_app
 
 void apps_assign_service_ports(struct apps *m, struct app *def, const struct app *old)
 {
+	apps_assign_service_ports_also(m, def, old, NULL, 0);
+}
+
+void apps_assign_service_ports_also(struct apps *m, struct app *def, const struct app *old,
+				    struct app *const *also, size_t nalso)
+{
 	if (def->require_ports)
 		return;
 	json_t *pds = json_object_get(def->json, "portDefinitions");
@@ -669,6 +675,10 @@ void apps_assign_service_ports(struct apps *m, struct app *def, const struct app
 			for (size_t j = 0; j < def->nports; j++)
 				if (def->ports[j].port == next)
 					taken = true;
+			for (size_t k = 0; k < nalso && !taken; k++)
+				for (size_t j = 0; j < also[k]->nports; j++)
+					if (also[k]->ports[j].port == next)
+						taken = true;
 			if (!taken)
 				p = next;
 			next++;
@@ -730,6 +740,45 @@ void apps_deployment_announce(struct apps *m, struct m_app *ma)
 	publish_plan_event(m, "deployment_info", ma->deploy, false, true, NULL);
 }
 
+void apps_deployment_key(const struct m_deployment *d, char *key, size_t n)
+{
+	if (d->members)
+		snprintf(key, n, "deployments/%s@%s", d->id, d->app_id);
+	else
+		snprintf(key, n, "deployments/%s", d->id);
+}
+
+struct m_app *apps_deployment_other(struct apps *m, const struct m_deployment *d,
+				    const struct m_app *self, bool unfinished)
+{
+	if (!d->members)
+		return NULL;
+	size_t i;
+	const json_t *x;
+	json_array_foreach(d->members, i, x) {
+		struct m_app *o = apps_get(m, json_string_value(json_object_get(x, "app")));
+		if (o && o != self && o->deploy && o->deploy != d &&
+		    !strcmp(o->deploy->id, d->id) && !(unfinished && o->deploy->finished))
+			return o;
+	}
+	return NULL;
+}
+
+bool apps_deployment_cancel_others(struct apps *m, const struct m_deployment *d,
+				   const struct m_app *self)
+{
+	if (!d->members)
+		return false;
+	apps_deployment_failed_event(m, d, "canceled: one of its apps was changed or deleted");
+	for (struct m_app *o; (o = apps_deployment_other(m, d, self, false));) {
+		log_info("master", "deployment '%s' of '%s' canceled with its other apps", d->id,
+			 o->def->id);
+		apps_deployment_stop(m, o);
+		apps_touch(m, o);
+	}
+	return true;
+}
+
 int apps_store_deployment(struct apps *m, const struct m_deployment *d)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "id", d->id, "app", d->app_id, "action",
@@ -737,10 +786,12 @@ int apps_store_deployment(struct apps *m, const struct m_deployment *d)
 	if (d->resize)
 		json_object_set_new(j, "berthResize", json_pack("{s:s, s:s*}", "mode", d->resize,
 								 "reason", d->resize_reason));
+	if (d->members)
+		json_object_set(j, "actions", d->members);
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	char key[128];
-	snprintf(key, sizeof(key), "deployments/%s", d->id);
+	char key[STORE_MAX_KEY];
+	apps_deployment_key(d, key, sizeof(key));
 	int r = store_put(m->store, key, s, strlen(s), STORE_ANY_VERSION, NULL);
 	free(s);
 	return r;
@@ -751,6 +802,7 @@ void apps_deployment_free(struct m_deployment *d)
 	if (!d)
 		return;
 	json_decref(d->original);
+	json_decref(d->members);
 	free(d->app_id);
 	free(d->resize_reason);
 	free(d);
@@ -767,11 +819,19 @@ void apps_deployment_failed_event(struct apps *m, const struct m_deployment *d,
 void apps_deployment_done(struct apps *m, struct m_app *ma)
 {
 	struct m_deployment *d = ma->deploy;
-	if (!d)
+	if (!d || d->finished)
 		return;
+	if (apps_deployment_other(m, d, ma, true)) {
+		/* One app of several done: the deployment goes on for the others. */
+		log_info("master", "deployment '%s': %s '%s' done", d->id, d->action, d->app_id);
+		d->finished = true;
+		return;
+	}
 	log_info("master", "deployment '%s' (%s '%s') finished", d->id, d->action, d->app_id);
 	publish_plan_event(m, "deployment_step_success", d, false, true, NULL);
 	publish_plan_event(m, "deployment_success", d, true, false, NULL);
+	for (struct m_app *o; (o = apps_deployment_other(m, d, ma, false));)
+		apps_deployment_stop(m, o);
 	apps_deployment_stop(m, ma);
 	apps_count_deployment(m, "success");
 }
@@ -781,8 +841,8 @@ void apps_deployment_stop(struct apps *m, struct m_app *ma)
 	struct m_deployment *d = ma->deploy;
 	if (!d)
 		return;
-	char key[128];
-	snprintf(key, sizeof(key), "deployments/%s", d->id);
+	char key[STORE_MAX_KEY];
+	apps_deployment_key(d, key, sizeof(key));
 	int r = store_delete(m->store, key, STORE_ANY_VERSION);
 	if (r < 0 && r != -ENOENT)
 		log_warn("master", "cannot delete '%s': %s", key, strerror(-r));

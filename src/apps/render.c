@@ -131,14 +131,28 @@ json_t *render_app(struct apps *m, const struct m_app *ma, unsigned what)
 	return j;
 }
 
+/* The deployment's actions, [{"action","app"}]: its members, or its one app's. */
+static json_t *plan_actions(const struct m_deployment *d)
+{
+	if (d->members)
+		return json_deep_copy(d->members);
+	return json_pack("[{s:s, s:s}]", "action", d->action, "app", d->app_id);
+}
+
 json_t *render_deployment(struct apps *m, const struct m_deployment *d)
 {
-	json_t *action = json_pack("{s:s, s:s}", "action", d->action, "app", d->app_id);
-	json_t *current = json_pack("{s:s, s:s, s:[]}", "action", d->action, "app", d->app_id,
-				    "readinessCheckResults");
-	json_t *j = json_pack("{s:s, s:s, s:[s], s:[], s:[{s:[o]}], s:[o], s:i, s:i}", "id", d->id,
-			      "version", d->version, "affectedApps", d->app_id, "affectedPods",
-			      "steps", "actions", action, "currentActions", current,
+	json_t *actions = plan_actions(d), *current = json_array(), *affected = json_array();
+	size_t i;
+	json_t *x;
+	json_array_foreach(actions, i, x) {
+		json_array_append(affected, json_object_get(x, "app"));
+		json_t *c = json_deep_copy(x);
+		json_object_set_new(c, "readinessCheckResults", json_array());
+		json_array_append_new(current, c);
+	}
+	json_t *j = json_pack("{s:s, s:s, s:o, s:[], s:[{s:o}], s:o, s:i, s:i}", "id", d->id,
+			      "version", d->version, "affectedApps", affected, "affectedPods",
+			      "steps", "actions", actions, "currentActions", current,
 			      "currentStep", 1, "totalSteps", 1);
 	if (d->resize) /* berth's, only for a change made with ?inPlace=true */
 		json_object_set_new(j, "berthResize", json_pack("{s:s, s:s*}", "mode", d->resize,
@@ -148,7 +162,20 @@ json_t *render_deployment(struct apps *m, const struct m_deployment *d)
 
 json_t *render_plan_step(const struct m_deployment *d)
 {
-	return json_pack("{s:[{s:s, s:s}]}", "actions", "action", d->action, "app", d->app_id);
+	return json_pack("{s:o}", "actions", plan_actions(d));
+}
+
+/* The action of app id in d ("StartApplication", …), or NULL when d does not change it. */
+static const char *plan_action_of(const struct m_deployment *d, const char *id)
+{
+	if (!d->members)
+		return !strcmp(id, d->app_id) ? d->action : NULL;
+	size_t i;
+	const json_t *x;
+	json_array_foreach(d->members, i, x)
+		if (!strcmp(json_string_value(json_object_get(x, "app")), id))
+			return json_string_value(json_object_get(x, "action"));
+	return NULL;
 }
 
 /* A root group of the apps as they are, with the deployment's app as it was before (before)
@@ -160,14 +187,19 @@ static json_t *plan_group(struct apps *m, const struct m_deployment *d, bool bef
 	void *v;
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 		struct m_app *ma = v;
-		bool ours = !strcmp(ma->def->id, d->app_id);
+		const char *act = plan_action_of(d, ma->def->id);
+		bool ours = act != NULL;
 		if (!ours && ma->deleting)
 			continue;
-		if (ours && before && !strcmp(d->action, "StartApplication"))
+		if (ours && before && !strcmp(act, "StartApplication"))
 			continue;
-		if (ours && !before && !strcmp(d->action, "StopApplication"))
+		if (ours && !before && !strcmp(act, "StopApplication"))
 			continue;
-		json_t *def = ours && before && d->original ? d->original : ma->def->json;
+		/* The app as it was: the original its own part of the deployment kept. */
+		const struct m_deployment *own = ma->deploy && !strcmp(ma->deploy->id, d->id)
+							 ? ma->deploy : d;
+		json_t *orig = !strcmp(own->app_id, ma->def->id) ? own->original : NULL;
+		json_t *def = ours && before && orig ? orig : ma->def->json;
 		json_array_append_new(apps, json_deep_copy(def));
 	}
 	const char *ver = d->version;

@@ -669,7 +669,7 @@ static bool dependencies_ready(struct apps *m, const struct m_app *ma)
 	json_t *d;
 	json_array_foreach(ma->def->dependencies, i, d) {
 		const struct m_app *dep = apps_get(m, json_string_value(d));
-		if (dep && (dep->deleting || dep->deploy))
+		if (dep && (dep->deleting || (dep->deploy && !dep->deploy->finished)))
 			return false;
 	}
 	return true;
@@ -766,9 +766,9 @@ static bool app_pass(struct pass *p, struct m_app *ma)
 	}
 	if (!waiting)
 		ma->waiting_since = 0;
-	if (ma->deploy && deployment_complete(ma))
+	if (ma->deploy && !ma->deploy->finished && deployment_complete(ma))
 		apps_deployment_done(m, ma);
-	return waiting || stopping || ma->deploy;
+	return waiting || stopping || (ma->deploy && !ma->deploy->finished);
 }
 
 /* The agent to remove an external volume through: the one whose task last mounted it,

@@ -54,8 +54,9 @@ json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct
 	json_t *ports = json_array();
 	for (size_t i = 0; i < in->nports; i++)
 		json_array_append_new(ports, json_integer(in->ports[i]));
-	json_t *spec = json_pack("{s:s, s:s, s:s, s:b, s:o, s:{s:f, s:f, s:f, s:f, s:o}, s:f}",
-				 "task_id", in->task_id, "name", name, "app_id", def->id, "shell",
+	json_t *spec = json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:{s:f, s:f, s:f, s:f, s:o}, s:f}",
+				 "task_id", in->task_id, "framework_id", m->framework_id, "name",
+				 name, "app_id", def->id, "shell",
 				 def->cmd != NULL, "env", env, "resources", "cpus", def->cpus, "mem",
 				 def->mem, "disk", def->disk, "gpus", def->gpus, "ports", ports,
 				 "kill_grace_period_seconds", def->kill_grace_seconds);

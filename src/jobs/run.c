@@ -335,8 +335,9 @@ static json_t *launch_record(struct jobs *j, const struct job *jb, const struct 
 		}
 	char name[JOB_MAX_NAME + 16];
 	snprintf(name, sizeof(name), "ChronosTask:%s", jb->name);
-	json_t *spec = json_pack("{s:s, s:s, s:b, s:o, s:{s:f, s:f, s:f, s:f, s:[]}, s:f}",
-				 "task_id", r->task_id, "name", name, "shell", jb->shell, "env", env,
+	json_t *spec = json_pack("{s:s, s:s, s:s, s:b, s:o, s:{s:f, s:f, s:f, s:f, s:[]}, s:f}",
+				 "task_id", r->task_id, "framework_id", j->framework_id, "name",
+				 name, "shell", jb->shell, "env", env,
 				 "resources", "cpus", instance ? 0.0 : jb->cpus, "mem",
 				 instance ? 0.0 : jb->mem, "disk", instance ? 0.0 : jb->disk,
 				 "gpus", 0.0, "ports", "kill_grace_period_seconds", 3.0);

@@ -6,11 +6,17 @@
  * and any level above 0 to debug. SET_LOGGING_LEVEL lasts its duration, then the level goes
  * back to what it was before the first of the overlapping sets (a later set supersedes the
  * pending revert: a generation number). */
+#include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "base/b64.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "master/fw-int.h"
 #include "master/master-int.h"
 #include "master/state-json.h"
@@ -25,7 +31,7 @@ static void reply_payload(struct evhttp_request *req, const char *type, const ch
 {
 	json_t *r = json_pack("{s:s}", "type", type);
 	json_object_set_new(r, key, payload);
-	http_reply_json(req, 200, r);
+	operator_reply(req, 200, r);
 }
 
 /* ---- logging level ---- */
@@ -177,22 +183,97 @@ static void teardown(struct master *m, struct evhttp_request *req, const json_t 
 	http_reply_text(req, 200, "");
 }
 
-/* ---- files: berth's master serves none ---- */
+/* ---- files: the master's virtual paths ----
+ *
+ * As Mesos's Files: one virtual path is attached, /master/log, when the master was given
+ * --external-log-file (Mesos attaches its glog file or --external_log_file there; berth
+ * writes no log file of its own). A path resolves when it equals the attached one (trailing
+ * slashes ignored); anything else, or the file gone, is 404 with an empty body. Listing a
+ * path that is a file gives no entries (Mesos lists directories only), so LIST_FILES of
+ * /master/log is 200 with an empty file_infos. READ_FILE reads at most 16 pages from offset;
+ * its answer is the file's size and the bytes read (base64 in JSON, as bytes are). */
 
-static void files_call(struct evhttp_request *req, const char *type, const json_t *call)
+#define FILES_READ_MAX (16 * 4096)
+
+static const char *files_resolve(const struct master *m, const char *path)
+{
+	const char *log = m->cfg.external_log_file;
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (!log || !*log || n != strlen("/master/log") || strncmp(path, "/master/log", n))
+		return NULL;
+	struct stat st;
+	return stat(log, &st) == 0 ? log : NULL;
+}
+
+static void read_file(struct master *m, struct evhttp_request *req, const char *type,
+		      const char *real, const json_t *b)
+{
+	const json_t *jo = json_object_get(b, "offset"), *jl = json_object_get(b, "length");
+	int fd = open(real, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) == -1) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "Failed to open file at '%s': %s.\n", real,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		reply(req, 500, msg);
+		return;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		reply(req, 400, "Cannot read a directory.\n");
+		return;
+	}
+	uint64_t off = (uint64_t)json_integer_value(jo), size = (uint64_t)st.st_size;
+	uint64_t len = jl ? (uint64_t)json_integer_value(jl) : off < size ? size - off : 0;
+	if (len > FILES_READ_MAX)
+		len = FILES_READ_MAX;
+	char *buf = xmalloc(len + 1);
+	size_t have = 0;
+	while (off < size && have < len) {
+		ssize_t r = pread(fd, buf + have, len - have, (off_t)(off + have));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+	}
+	close(fd);
+	char *data = b64_encode(buf, have);
+	free(buf);
+	reply_payload(req, type, "read_file",
+		      json_pack("{s:I, s:s}", "size", (json_int_t)size, "data", data));
+	free(data);
+}
+
+static void files_call(struct master *m, struct evhttp_request *req, const char *type,
+		       const json_t *call)
 {
 	bool list = !strcmp(type, "LIST_FILES");
 	const json_t *b = json_object_get(call, list ? "list_files" : "read_file");
 	const char *path = json_string_value(json_object_get(b, "path"));
-	if (!path || (!list && !json_is_integer(json_object_get(b, "offset")))) {
+	const json_t *jo = json_object_get(b, "offset"), *jl = json_object_get(b, "length");
+	if (!path || (!list && (!json_is_integer(jo) || json_integer_value(jo) < 0 ||
+				(jl && (!json_is_integer(jl) || json_integer_value(jl) < 0))))) {
 		reply(req, 400, list ? "Failed to validate master::Call: Expecting "
 				       "'list_files.path'"
 				     : "Failed to validate master::Call: Expecting 'read_file.path' "
-				       "and 'read_file.offset'");
+				       "and a non-negative integer 'read_file.offset' (and "
+				       "'read_file.length', when given)");
 		return;
 	}
-	/* The master writes no log files (it logs to stderr): no path is browsable. */
-	reply(req, 404, "No such file or directory");
+	const char *real = files_resolve(m, path);
+	if (!real) {
+		reply(req, 404, "");
+		return;
+	}
+	if (list)
+		reply_payload(req, type, "list_files", json_pack("{s:[]}", "file_infos"));
+	else
+		read_file(m, req, type, real, b);
 }
 
 bool operator_more_call(struct master *m, struct evhttp_request *req, const char *type,
@@ -222,7 +303,7 @@ bool operator_more_call(struct master *m, struct evhttp_request *req, const char
 	} else if (!strcmp(type, "SET_LOGGING_LEVEL")) {
 		set_logging_level(m, req, call);
 	} else if (!strcmp(type, "LIST_FILES") || !strcmp(type, "READ_FILE")) {
-		files_call(req, type, call);
+		files_call(m, req, type, call);
 	} else if (!strcmp(type, "TEARDOWN")) {
 		teardown(m, req, call);
 	} else if (!strcmp(type, "SET_QUOTA")) {

@@ -7,10 +7,10 @@
  * sends them:
  *   method not POST                      405 (Allow: POST)
  *   no Content-Type                      400 Expecting 'Content-Type' to be present
- *   Content-Type not application/json    415 (application/x-protobuf too: JSON only here)
+ *   Content-Type neither JSON nor protobuf 415 (protobuf: api-operator-wire.c)
  *   body not JSON / not a Call object    400 Failed to parse body into JSON / convert …
  *   no (known) type                      400 Failed to validate master::Call: …
- *   Accept not allowing JSON             406
+ *   Accept allowing neither encoding     406
  *   a call berth does not serve          501 */
 #include <errno.h>
 #include <stdarg.h>
@@ -133,18 +133,19 @@ void rm_handle_operator(struct master *m, struct evhttp_request *req)
 		reply_text(req, 400, "Expecting 'Content-Type' to be present");
 		return;
 	}
-	if (ct == -EPROTONOSUPPORT) {
-		reply_text(req, 415, "berth serves the operator API in application/json only, "
-				     "not application/x-protobuf");
-		return;
-	}
-	if (ct < 0) {
-		reply_text(req, 415, "Expecting 'Content-Type' of application/json");
+	if (ct < 0 && ct != -EPROTONOSUPPORT) {
+		reply_text(req, 415, "Expecting 'Content-Type' of application/json or "
+				     "application/x-protobuf");
 		return;
 	}
 	json_t *call;
 	char err[256];
-	if (http_request_json(req, &call, err, sizeof(err)) < 0) {
+	if (ct == -EPROTONOSUPPORT) {
+		if (operator_read_protobuf_call(req, &call, err, sizeof(err)) < 0) {
+			reply_text(req, 400, "Failed to parse body into Call protobuf: %s", err);
+			return;
+		}
+	} else if (http_request_json(req, &call, err, sizeof(err)) < 0) {
 		reply_text(req, 400, "Failed to parse body into JSON: %s", err);
 		return;
 	}
@@ -185,17 +186,18 @@ void rm_handle_operator(struct master *m, struct evhttp_request *req)
 	}
 	if (calls[idx].kind == CALL_QUOTA) {
 		/* quota.c: UPDATE_* 200 (no body), 400, 409; GET_* 200 JSON. */
-		if (!strncmp(calls[idx].type, "GET_", 4) &&
-		    !state_json_accepts_json(evhttp_find_header(h, "Accept")))
-			reply_text(req, 406, "Expecting 'Accept' to allow application/json");
+		if (!strncmp(calls[idx].type, "GET_", 4) && operator_accept(req) < 0)
+			reply_text(req, 406, "Expecting 'Accept' to allow application/json or "
+					     "application/x-protobuf");
 		else
 			quota_operator_call(m, req, calls[idx].type, call);
 		json_decref(call);
 		return;
 	}
-	if (!state_json_accepts_json(evhttp_find_header(h, "Accept"))) {
+	if (operator_accept(req) < 0) {
 		json_decref(call);
-		reply_text(req, 406, "Expecting 'Accept' to allow application/json");
+		reply_text(req, 406, "Expecting 'Accept' to allow application/json or "
+				     "application/x-protobuf");
 		return;
 	}
 	if (calls[idx].kind == CALL_MAINT) {
@@ -227,5 +229,5 @@ void rm_handle_operator(struct master *m, struct evhttp_request *req)
 	payload_key(calls[idx].type, key, sizeof(key));
 	json_t *resp = json_pack("{s:s}", "type", calls[idx].type);
 	json_object_set_new(resp, key, call_payload(m, req, calls[idx].type));
-	http_reply_json(req, 200, resp);
+	operator_reply(req, 200, resp);
 }

@@ -44,7 +44,7 @@ int fw_send(struct fw_framework *fw, json_t *event)
 		return -ENOTCONN;
 	}
 	size_t len;
-	char *rec = recordio_json_record(event, &len);
+	char *rec = fw_wire_record(fw->wire, event, &len);
 	json_decref(event);
 	if (!rec)
 		return -EINVAL;
@@ -57,6 +57,10 @@ int fw_send_text(struct fw_framework *fw, const char *json, size_t len)
 {
 	if (!len)
 		return -EINVAL;
+	if (fw->wire == FW_WIRE_PROTOBUF) {
+		json_t *ev = json_loadb(json, len, 0, NULL);
+		return ev ? fw_send(fw, ev) : -EINVAL;
+	}
 	struct strbuf sb;
 	strbuf_init(&sb);
 	recordio_encode_strbuf(&sb, json, len);
@@ -67,6 +71,11 @@ int fw_send_text(struct fw_framework *fw, const char *json, size_t len)
 
 int fw_send_record(struct fw_framework *fw, const char *rec, size_t len)
 {
+	if (fw->wire == FW_WIRE_PROTOBUF && fw_subscribed(fw)) {
+		/* Rendered as JSON for every subscriber (fw-pass.c): re-encoded for this one. */
+		json_t *ev = recordio_record_json(rec, len);
+		return ev ? fw_send(fw, ev) : -EINVAL;
+	}
 	if (!fw_subscribed(fw))
 		return -ENOTCONN;
 	return deliver(fw, rec, len);
@@ -362,37 +371,6 @@ void fw_remove(struct fw_framework *fw, const char *why)
 
 /* ---- the HTTP handler ---- */
 
-/* The media type of a header value, without parameters, compared case-insensitively. */
-static bool media_is(const char *value, const char *type)
-{
-	size_t n = strlen(type);
-	while (*value == ' ')
-		value++;
-	return !strncasecmp(value, type, n) &&
-	       (value[n] == '\0' || value[n] == ';' || value[n] == ' ');
-}
-
-/* Whether an Accept header allows application/json. */
-static bool accept_json(const char *accept)
-{
-	if (!accept)
-		return true;
-	const char *p = accept;
-	while (*p) {
-		const char *c = strchr(p, ',');
-		size_t n = c ? (size_t)(c - p) : strlen(p);
-		char one[128];
-		snprintf(one, sizeof(one), "%.*s", (int)(n < sizeof(one) ? n : sizeof(one) - 1), p);
-		if (media_is(one, "application/json") || media_is(one, "*/*") ||
-		    media_is(one, "application/*"))
-			return true;
-		if (!c)
-			break;
-		p = c + 1;
-	}
-	return false;
-}
-
 static const char *const call_types[] = {
 	"SUBSCRIBE", "TEARDOWN", "ACCEPT", "DECLINE", "ACCEPT_INVERSE_OFFERS",
 	"DECLINE_INVERSE_OFFERS", "REVIVE", "KILL", "SHUTDOWN", "ACKNOWLEDGE",
@@ -494,8 +472,10 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 {
 	struct master *m = fws->m;
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	if (!accept_json(evhttp_find_header(in, "Accept"))) {
-		http_reply_text(req, 406, "Expecting 'Accept' to allow 'application/json'");
+	int wire = fw_wire_accept(evhttp_find_header(in, "Accept"));
+	if (wire < 0) {
+		http_reply_text(req, 406, "Expecting 'Accept' to allow 'application/json' or "
+					  "'application/x-protobuf'");
 		return;
 	}
 	if (evhttp_find_header(in, "Mesos-Stream-Id")) {
@@ -548,13 +528,16 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 	}
 	if (id && hmap_get(&fws->removed, id)) {
 		/* Mesos answers a removed framework on the stream, then closes it. */
-		struct http_stream *st = http_stream_start(m->base, req, 200, "application/json",
-							   65536, NULL, NULL);
+		struct http_stream *st = http_stream_start(
+			m->base, req, 200,
+			wire == FW_WIRE_PROTOBUF ? "application/x-protobuf" : "application/json",
+			65536, NULL, NULL);
 		size_t len;
 		json_t *ev = error_event("Framework has been removed");
-		char *rec = recordio_json_record(ev, &len);
+		char *rec = fw_wire_record(wire, ev, &len);
 		json_decref(ev);
-		http_stream_write(st, rec, len);
+		if (rec)
+			http_stream_write(st, rec, len);
 		free(rec);
 		http_stream_close(st);
 		return;
@@ -598,8 +581,11 @@ static void handle_subscribe(struct frameworks *fws, struct evhttp_request *req,
 	http_add_header(req, "Mesos-Stream-Id", fw->stream_id);
 	fw->link = xcalloc(1, sizeof(*fw->link));
 	fw->link->fw = fw;
-	fw->stream = http_stream_start(m->base, req, 200, "application/json",
-				       FW_STREAM_MAX_PENDING, on_stream_close, fw->link);
+	fw->wire = wire;
+	fw->stream = http_stream_start(
+		m->base, req, 200,
+		wire == FW_WIRE_PROTOBUF ? "application/x-protobuf" : "application/json",
+		FW_STREAM_MAX_PENDING, on_stream_close, fw->link);
 	log_info("frameworks", "framework '%s' ('%s') %s", fw->id,
 		 json_string_value(json_object_get(info, "name")),
 		 is_new ? "subscribed" : "re-subscribed");
@@ -811,22 +797,11 @@ void rm_handle_scheduler(struct master *m, struct evhttp_request *req)
 		return;
 	}
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const char *ctype = evhttp_find_header(in, "Content-Type");
-	if (!ctype) {
-		http_reply_text(req, 400, "Expecting 'Content-Type' to be present");
-		return;
-	}
-	if (!media_is(ctype, "application/json")) {
-		http_reply_text(req, 415, "Expecting 'Content-Type' of application/json (berth does "
-					  "not serve application/x-protobuf)");
-		return;
-	}
-	char perr[200];
+	char msg[300];
 	json_t *call;
-	if (http_request_json(req, &call, perr, sizeof(perr)) < 0) {
-		char msg[300];
-		snprintf(msg, sizeof(msg), "Failed to parse body into JSON: %s", perr);
-		http_reply_text(req, 400, msg);
+	int code = fw_wire_read_call(req, &call, msg, sizeof(msg));
+	if (code) {
+		http_reply_text(req, code, msg);
 		return;
 	}
 	/* A null field is an absent one (compat.md §10.9); these fields are proto maps. */
@@ -852,7 +827,7 @@ void rm_handle_scheduler(struct master *m, struct evhttp_request *req)
 	}
 	/* Mesos checks Accept for the two calls it may answer with a body. */
 	if (!strcmp(type, "RECONCILE_OPERATIONS") &&
-	    !accept_json(evhttp_find_header(in, "Accept"))) {
+	    fw_wire_accept(evhttp_find_header(in, "Accept")) != FW_WIRE_JSON) {
 		http_reply_text(req, 406, "Expecting 'Accept' to allow 'application/json'");
 		json_decref(call);
 		return;
@@ -874,12 +849,12 @@ void rm_handle_scheduler(struct master *m, struct evhttp_request *req)
 		http_reply_text(req, 400, "All non-subscribe calls should include the "
 					  "'Mesos-Stream-Id' header");
 	} else if (strcmp(sid, fw->stream_id)) {
-		char msg[400];
-		snprintf(msg, sizeof(msg),
+		char smsg[400];
+		snprintf(smsg, sizeof(smsg),
 			 "The stream ID '%.128s' included in this request didn't match the stream "
 			 "ID currently associated with framework ID '%s'",
 			 sid, fw->id);
-		http_reply_text(req, 400, msg);
+		http_reply_text(req, 400, smsg);
 	} else {
 		dispatch(fw, req, type, call);
 	}

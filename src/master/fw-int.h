@@ -72,6 +72,7 @@ struct fw_op_record {
 
 struct fw_framework {
 	struct frameworks *fws;
+	int wire;                  /* FW_WIRE_JSON or FW_WIRE_PROTOBUF: its stream's encoding */
 	struct fw_link *link;       /* of stream, or NULL */
 	char *id;
 	json_t *info;              /* FrameworkInfo as last subscribed, id filled in */
@@ -342,3 +343,14 @@ void fw_task_queue(struct frameworks *fws, struct fw_task *t, json_t *launch_rec
 void fw_tasks_tick(struct frameworks *fws);
 struct fw_agent_view *fw_agent_view(struct frameworks *fws, const struct m_agent *a);
 int fw_tasks_load(struct frameworks *fws);
+
+/* fw-wire.c: the scheduler API's encodings, JSON and protobuf. */
+enum { FW_WIRE_JSON = 0, FW_WIRE_PROTOBUF = 1 };
+/* The media type of a header value, without parameters, compared case-insensitively. */
+bool fw_media_is(const char *value, const char *type);
+/* The encoding an Accept header allows (JSON when it allows both, or is NULL), or -1. */
+int fw_wire_accept(const char *accept);
+/* A call's body by its Content-Type, as JSON: 0 with *call, or an HTTP status and msg. */
+int fw_wire_read_call(struct evhttp_request *req, json_t **call, char *msg, size_t msglen);
+/* The RecordIO record of event ev in encoding wire (malloc'd), or NULL. */
+char *fw_wire_record(int wire, const json_t *ev, size_t *len);

@@ -271,8 +271,9 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 		snprintf(err, errlen, "'command.value' is required");
 		return -EINVAL;
 	}
-	json_t *s = json_pack("{s:s, s:s, s:s, s:b, s:f}", "task_id", id, "name", name, "app_id",
-			      "", "shell", sh, "kill_grace_period_seconds", grace);
+	json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:b, s:f}", "task_id", id, "framework_id",
+			      fw->id, "name", name, "app_id", "", "shell", sh,
+			      "kill_grace_period_seconds", grace);
 	if (sh) {
 		json_object_set_new(s, "cmd", json_string(value));
 	} else {
@@ -371,7 +372,6 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 		 * the TaskInfo as it came (agent-protocol.md, executor-api.md). */
 		json_object_set_new(s, "executor", json_deep_copy(exi));
 		json_object_set_new(s, "task_info", json_deep_copy(ti));
-		json_object_set_new(s, "framework_id", json_string(fw->id));
 		json_object_set_new(s, "checkpoint",
 				    json_boolean(json_is_true(json_object_get(fw->info, "checkpoint"))));
 	}

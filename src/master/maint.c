@@ -501,11 +501,11 @@ void maint_operator_call(struct master *m, struct evhttp_request *req, const cha
 	json_t *st = maint_load(m);
 	char err[300];
 	if (!strcmp(type, "GET_MAINTENANCE_SCHEDULE")) {
-		http_reply_json(req, 200,
+		operator_reply(req, 200,
 				json_pack("{s:s, s:{s:O}}", "type", type, "get_maintenance_schedule",
 					  "schedule", json_object_get(st, "schedule")));
 	} else if (!strcmp(type, "GET_MAINTENANCE_STATUS")) {
-		http_reply_json(req, 200,
+		operator_reply(req, 200,
 				json_pack("{s:s, s:{s:o}}", "type", type, "get_maintenance_status",
 					  "status", status_json(m, st)));
 	} else if (!strcmp(type, "UPDATE_MAINTENANCE_SCHEDULE")) {

@@ -216,6 +216,17 @@ struct fw_framework;
 void operator_stream_subscribe(struct master *m, struct evhttp_request *req, json_t *get_state);
 /* api-operator-more.c: GET_FLAGS, GET_METRICS, GET/SET_LOGGING_LEVEL, LIST_FILES, READ_FILE,
  * TEARDOWN, SET_QUOTA, REMOVE_QUOTA (answers; false, nothing sent, for another type). */
+/* api-operator-wire.c: the operator API's encodings, JSON and protobuf. */
+enum { OPERATOR_WIRE_JSON = 0, OPERATOR_WIRE_PROTOBUF = 1 };
+/* The encoding the call's Accept allows (JSON when it allows both, or is absent), or -1. */
+int operator_accept(struct evhttp_request *req);
+/* The call's protobuf body as JSON: 0 with *call, or -EINVAL with err. */
+int operator_read_protobuf_call(struct evhttp_request *req, json_t **call, char *err,
+				size_t errlen);
+/* Answers body (taken) in the encoding the call's Accept asks for. */
+void operator_reply(struct evhttp_request *req, int code, json_t *body);
+/* The RecordIO record of operator event ev in encoding wire (malloc'd), or NULL. */
+char *operator_event_record(const json_t *ev, int wire, size_t *len);
 bool operator_more_call(struct master *m, struct evhttp_request *req, const char *type,
 			const json_t *call);
 /* legacy-http.c: /metrics/snapshot's object (new reference). */

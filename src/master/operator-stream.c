@@ -41,6 +41,7 @@ struct op_sub {
 	struct http_stream *st;
 	struct event *hb;
 	uint64_t since_usec;      /* realtime: when it subscribed */
+	int wire;                 /* OPERATOR_WIRE_JSON or _PROTOBUF: its records' encoding */
 	bool dead;                /* cut off or closed; on_close pending */
 	struct op_sub *prev, *next;
 };
@@ -186,17 +187,28 @@ static void sub_write(struct op_sub *s, struct http_shared *sh)
 /* Sends ev (taken) to m's subscribers that subscribed at or before since_usec (0: all). */
 static void publish(struct master *m, json_t *ev, uint64_t since_usec)
 {
-	size_t len;
-	char *rec = recordio_json_record(ev, &len);
+	/* One record per encoding, made when a subscriber wants it. */
+	struct http_shared *sh[2] = { NULL, NULL };
+	bool failed[2] = { false, false };
+	for (struct op_sub *s = m->op_subs; s; s = s->next) {
+		if ((since_usec && s->since_usec > since_usec) || s->dead)
+			continue;
+		int w = s->wire == OPERATOR_WIRE_PROTOBUF;
+		if (!sh[w] && !failed[w]) {
+			size_t len;
+			char *rec = operator_event_record(ev, s->wire, &len);
+			failed[w] = !rec;
+			if (rec)
+				sh[w] = http_shared_new(rec, len);
+			free(rec);
+		}
+		if (sh[w])
+			sub_write(s, sh[w]);
+	}
 	json_decref(ev);
-	if (!rec)
-		return;
-	struct http_shared *sh = http_shared_new(rec, len);
-	free(rec);
-	for (struct op_sub *s = m->op_subs; s; s = s->next)
-		if (!since_usec || s->since_usec <= since_usec)
-			sub_write(s, sh);
-	http_shared_unref(sh);
+	for (int w = 0; w < 2; w++)
+		if (sh[w])
+			http_shared_unref(sh[w]);
 }
 
 static void on_heartbeat(evutil_socket_t fd, short what, void *ctx)
@@ -208,7 +220,7 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *ctx)
 		return;
 	size_t len;
 	json_t *ev = operator_event_new("HEARTBEAT", NULL);
-	char *rec = recordio_json_record(ev, &len);
+	char *rec = operator_event_record(ev, s->wire, &len);
 	json_decref(ev);
 	if (rec && http_stream_write(s->st, rec, len) < 0)
 		s->dead = true;
@@ -247,7 +259,9 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 		"SUBSCRIBED", json_pack("{s:o, s:f}", "get_state", get_state,
 					"heartbeat_interval_seconds", (double)OP_HEARTBEAT_SEC));
 	size_t len;
-	char *rec = recordio_json_record(ev, &len);
+	int wire = operator_accept(req) == OPERATOR_WIRE_PROTOBUF ? OPERATOR_WIRE_PROTOBUF
+								   : OPERATOR_WIRE_JSON;
+	char *rec = operator_event_record(ev, wire, &len);
 	json_decref(ev);
 	if (!rec) {
 		http_reply_text(req, 500, "Cannot serialize the state");
@@ -255,6 +269,7 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 	}
 	struct op_sub *s = xcalloc(1, sizeof(*s));
 	s->m = m;
+	s->wire = wire;
 	s->since_usec = time_real_usec();
 	if (!m->op_subs)
 		m->op_announced_since = s->since_usec;
@@ -264,8 +279,10 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 	m->op_subs = s;
 	m->op_nsubs++;
 	/* The first record may be large (the whole state): the bound applies past it. */
-	s->st = http_stream_start(m->base, req, 200, "application/json", OP_MAX_PENDING + len,
-				  on_close, s);
+	s->st = http_stream_start(m->base, req, 200,
+				  wire == OPERATOR_WIRE_PROTOBUF ? "application/x-protobuf"
+								 : "application/json",
+				  OP_MAX_PENDING + len, on_close, s);
 	if (http_stream_write(s->st, rec, len) < 0)
 		s->dead = true;
 	free(rec);

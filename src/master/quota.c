@@ -836,10 +836,10 @@ bool quota_operator_call(struct master *m, struct evhttp_request *req, const cha
 	else if (!strcmp(type, "UPDATE_QUOTA"))
 		update_quota(m, req, call);
 	else if (!strcmp(type, "GET_WEIGHTS"))
-		http_reply_json(req, 200, json_pack("{s:s, s:o}", "type", type, "get_weights",
+		operator_reply(req, 200, json_pack("{s:s, s:o}", "type", type, "get_weights",
 						    quota_get_weights(m)));
 	else if (!strcmp(type, "GET_QUOTA"))
-		http_reply_json(req, 200, json_pack("{s:s, s:o}", "type", type, "get_quota",
+		operator_reply(req, 200, json_pack("{s:s, s:o}", "type", type, "get_quota",
 						    quota_get_quota(m)));
 	else
 		return false;

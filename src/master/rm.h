@@ -51,6 +51,7 @@ struct master_config {
 	double zk_session_timeout_sec; /* zk:// stores: ZooKeeper session timeout (0: 10 s) */
 	const char *zk_auth;           /* zk:// stores: "user:pass" digest auth, or NULL */
 	const char *zk_fence;          /* zk:// stores: the leader's election znode, or NULL */
+	const char *external_log_file; /* served as /master/log by LIST_FILES/READ_FILE, or NULL */
 };
 
 #define MASTER_DEFAULT_MAX_BODY (1024 * 1024)

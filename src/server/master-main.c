@@ -53,6 +53,11 @@ static const struct flag_spec specs[] = {
 	  .metavar = "USER:PASS",
 	  .help = "digest credentials for a zk:// store; berth's znodes are then\n"
 		  "writable by these credentials only (readable by all)" },
+	{ .name = "external-log-file", .kind = FLAG_STRING,
+	  .off = offsetof(struct master_config, external_log_file), .metavar = "PATH",
+	  .help = "a log file berth does not write (its stderr, redirected):\n"
+		  "served as /master/log by the operator API's LIST_FILES and\n"
+		  "READ_FILE, as Mesos's --external_log_file" },
 };
 
 const struct flag_table master_flags = { specs, ARRAY_SIZE(specs) };

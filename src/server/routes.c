@@ -186,7 +186,7 @@ static const struct route routes[] = {
 	{ "/metrics/prometheus", M_GET | M_HEAD, r_prometheus },
 	{ "/api/berth/metrics/history", M_GET | M_HEAD, r_metrics_history },
 	/* Marathon v2 (reference/compat.md §3.1). App ids contain slashes: {id*}. */
-	{ "/v2/apps", M_GET | M_POST, r_apps_http_apps },
+	{ "/v2/apps", M_GET | M_POST | M_PUT | M_PATCH, r_apps_http_apps },
 	{ "/v2/apps/*", M_GET, r_apps_http_group },
 	{ "/v2/apps/{id*}/*", M_GET, r_apps_http_group },
 	{ "/v2/apps/{id*}/restart", M_POST, r_apps_http_app_restart },

@@ -1,6 +1,7 @@
 """The agent's own v1 operator API (POST /api/v1 on the agent) through a real agent: every
 read call answers in Mesos's agent::Response shape (agent.proto, v1), with exactly the keys
-Mesos sends (less framework_id, which the agent is not told; docs/operator-api.md)."""
+Mesos sends: tasks, executors and containers carry the framework id the LAUNCH record gave,
+also after an agent restart (docs/operator-api.md)."""
 import base64
 import pwd
 
@@ -35,18 +36,26 @@ def mine_agent(one):
     return one.m.api.get("/v2/tasks").json()["tasks"][0]["slaveId"]
 
 
-def check_task(t, tid):
-    assert set(t) == {"name", "task_id", "executor_id", "agent_id", "state", "resources",
-                      "statuses"}, t
+def check_task(t, tid, fwid):
+    assert set(t) == {"name", "task_id", "framework_id", "executor_id", "agent_id", "state",
+                      "resources", "statuses"}, t
+    assert t["framework_id"] == {"value": fwid}
     assert t["task_id"] == {"value": tid}
     assert t["executor_id"] == {"value": tid}
     assert set(t["agent_id"]) == {"value"} and t["agent_id"]["value"]
     assert t["state"] == "TASK_RUNNING"
 
 
+def framework_id(one):
+    fwid = one.m.api.get("/v2/info").json()["frameworkId"]
+    assert isinstance(fwid, str) and fwid
+    return fwid
+
+
 def test_agent_v1_read_calls(one):
     tid, sb = start(one)
     a = one.a
+    fwid = framework_id(one)
     assert ok(a, "GET_HEALTH") == {"healthy": True}
     v = ok(a, "GET_VERSION")
     assert set(v) == {"version_info"} and isinstance(v["version_info"]["version"], str)
@@ -64,25 +73,31 @@ def test_agent_v1_read_calls(one):
                           "terminated_tasks", "completed_tasks"}
     mine = [t for t in tasks["launched_tasks"] if t["task_id"]["value"] == tid]
     assert len(mine) == 1
-    check_task(mine[0], tid)
+    check_task(mine[0], tid, fwid)
 
     ex = ok(a, "GET_EXECUTORS")
     assert set(ex) == {"executors", "completed_executors"}
     e = [e for e in ex["executors"] if e["executor_info"]["executor_id"]["value"] == tid]
     assert len(e) == 1 and set(e[0]) == {"executor_info"}
-    assert set(e[0]["executor_info"]) == {"executor_id", "name", "type"}
+    assert set(e[0]["executor_info"]) == {"executor_id", "framework_id", "name", "type"}
+    assert e[0]["executor_info"]["framework_id"] == {"value": fwid}
 
     c = ok(a, "GET_CONTAINERS")["containers"]
     c = [x for x in c if x["executor_id"]["value"] == tid]
     assert len(c) == 1
-    assert set(c[0]) == {"executor_id", "executor_name", "container_id"}
+    assert set(c[0]) == {"framework_id", "executor_id", "executor_name", "container_id"}
+    assert c[0]["framework_id"] == {"value": fwid}
 
     fw = ok(a, "GET_FRAMEWORKS")
     assert set(fw) == {"frameworks", "completed_frameworks"}
 
     st = ok(a, "GET_STATE")
     assert set(st) == {"get_tasks", "get_executors", "get_frameworks"}
-    assert any(t["task_id"]["value"] == tid for t in st["get_tasks"]["launched_tasks"])
+    mine = [t for t in st["get_tasks"]["launched_tasks"] if t["task_id"]["value"] == tid]
+    assert len(mine) == 1
+    check_task(mine[0], tid, fwid)
+    legacy = [t for t in a.api.get("/state").json()["tasks"] if t["task_id"] == tid]
+    assert len(legacy) == 1 and legacy[0]["framework_id"] == fwid
 
     files = ok(a, "LIST_FILES", list_files={"path": tid})["file_infos"]
     byname = {fi["path"].rsplit("/", 1)[-1]: fi for fi in files}
@@ -118,3 +133,22 @@ def test_agent_v1_bad_calls_are_refused(one):
     r = call(a, {"type": "READ_FILE", "read_file": {"path": tid + "/../../../etc/passwd",
                                                     "offset": 0}})
     assert r.status_code == 403 and "root:" not in r.text
+
+
+def test_agent_keeps_framework_id_across_restart(one):
+    tid, _ = start(one)
+    fwid = framework_id(one)
+    one.a.restart()
+
+    def launched():
+        r = call(one.a, {"type": "GET_TASKS"})
+        if r.status_code != 200:
+            return None
+        ts = [t for t in r.json()["get_tasks"]["launched_tasks"]
+              if t["task_id"]["value"] == tid]
+        return ts[0] if ts else None
+    t = wait_until(launched, 20, what="the recovered task")
+    check_task(t, tid, fwid)
+    c = [x for x in ok(one.a, "GET_CONTAINERS")["containers"]
+         if x["executor_id"]["value"] == tid]
+    assert len(c) == 1 and c[0]["framework_id"] == {"value": fwid}

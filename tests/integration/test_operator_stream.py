@@ -139,8 +139,8 @@ def test_subscribe_events_and_framework_list(cluster):
 def test_subscribe_bad_calls(cluster):
     m = cluster.master()
     r = requests.post(m.url + "/api/v1", json={"type": "SUBSCRIBE"},
-                      headers={"Accept": "application/x-protobuf"}, timeout=5)
-    assert r.status_code == 406
+                      headers={"Accept": "text/html"}, timeout=5)
+    assert r.status_code == 406  # (a protobuf stream: test_operator_protobuf.py)
     r = requests.post(m.url + "/api/v1", data='{"type":"SUBSCRIBE"}',
                       headers={"Content-Type": "text/plain"}, timeout=5)
     assert r.status_code == 415

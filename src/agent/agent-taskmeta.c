@@ -1,0 +1,91 @@
+/* What the agent keeps of a task beyond its shim's files: the owning framework's id (from the
+ * LAUNCH record's "framework_id", agent-protocol.md §2), in <meta>/<task>/framework_id so that
+ * a restarted agent still reports it; and the task list of /state and the master link.
+ *
+ * Invariant: t->framework_id is NULL or a valid id of at most AGENT_FWID_MAX bytes; a file
+ * that is missing, too long or not one line leaves it NULL (the key is then left out). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/agent-int.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#define AGENT_FWID_MAX 255
+
+static bool fwid_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > AGENT_FWID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+void agent_task_framework_set(struct agent_task *t, const char *framework_id)
+{
+	free(t->framework_id);
+	t->framework_id = framework_id && fwid_valid(framework_id, strlen(framework_id))
+				  ? xstrdup(framework_id) : NULL;
+}
+
+int agent_task_framework_save(const struct agent_task *t)
+{
+	if (!t->framework_id)
+		return 0;
+	char *tmp = xasprintf("%s/.framework_id.tmp", t->meta_dir);
+	char *path = xasprintf("%s/framework_id", t->meta_dir);
+	int r = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t n = strlen(t->framework_id);
+	if (fd < 0 || write(fd, t->framework_id, n) != (ssize_t)n || fsync(fd) == -1)
+		r = -errno;
+	if (fd >= 0 && close(fd) == -1 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) == -1)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		log_warn("agent", "task '%s': cannot save its framework id in '%s': %s", t->id,
+			 path, strerror(-r));
+	}
+	free(tmp);
+	free(path);
+	return r;
+}
+
+void agent_task_framework_load(struct agent_task *t)
+{
+	char *path = xasprintf("%s/framework_id", t->meta_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	char buf[AGENT_FWID_MAX + 2];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || !fwid_valid(buf, (size_t)n))
+		return;
+	buf[n] = '\0';
+	agent_task_framework_set(t, buf);
+}
+
+json_t *agent_tasks_json(struct agent *a, bool with_sandbox)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < a->nbuckets; i++) {
+		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
+			json_t *o = json_pack("{s:s, s:s}", "task_id", t->id, "state", t->state);
+			if (with_sandbox && t->framework_id) /* /state only: the link's list is as before */
+				json_object_set_new(o, "framework_id", json_string(t->framework_id));
+			if (with_sandbox)
+				json_object_set_new(o, "sandbox", json_string(t->sandbox));
+			json_array_append_new(arr, o);
+		}
+	}
+	return arr;
+}

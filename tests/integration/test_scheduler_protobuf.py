@@ -1,0 +1,145 @@
+"""The v1 scheduler API in protobuf (Content-Type and Accept application/x-protobuf, as
+Mesos's Java and Go HTTP clients send by default): the same scenario is driven once in JSON
+and once in protobuf, and the answers and events must agree. The protobuf side is encoded and
+decoded by tests/integration/pbwire.py, written from Mesos's field numbers independently of
+berth's .proto files."""
+import json
+
+import requests
+
+import pbwire
+from mesos_client import Framework, command_task, read_records
+
+PB = {"Content-Type": "application/x-protobuf", "Accept": "application/x-protobuf"}
+
+
+class ProtoFramework(Framework):
+    """The test client of mesos_client, speaking protobuf on the wire."""
+
+    def subscribe(self, timeout=10, call_extra=None, subscribe_extra=None):
+        info = dict(self.info)
+        body = {"type": "SUBSCRIBE", "subscribe": {"framework_info": info}}
+        self.closed.clear()
+        self.resp = requests.post(self.url, data=pbwire.encode("Call", body), headers=PB,
+                                  stream=True, timeout=(timeout, 60))
+        assert self.resp.status_code == 200, (self.resp.status_code, self.resp.text)
+        assert self.resp.headers["Content-Type"] == "application/x-protobuf"
+        self.stream_id = self.resp.headers.get("Mesos-Stream-Id")
+        import threading
+        self.thread = threading.Thread(target=self._reader, args=(self.resp,), daemon=True)
+        self.thread.start()
+        ev = self.next_event(timeout=timeout)
+        if ev["type"] == "SUBSCRIBED":
+            self.id = ev["subscribed"]["framework_id"]["value"]
+        return ev
+
+    def _reader(self, resp):
+        try:
+            for rec in read_records(resp.raw):
+                ev = pbwire.decode("Event", rec)
+                self.all_events.append(ev)
+                self.events.put(ev)
+        except Exception as e:
+            self.events.put({"type": "_CLOSED", "error": repr(e)})
+        else:
+            self.events.put({"type": "_CLOSED"})
+        self.closed.set()
+
+    def call(self, body, stream_id="default", headers=None):
+        h = dict(PB, **{"Mesos-Stream-Id": self.stream_id})
+        if "framework_id" not in body and self.id:
+            body = dict(body, framework_id={"value": self.id})
+        return requests.post(self.url, data=pbwire.encode("Call", body), headers=h,
+                             timeout=10)
+
+
+def shape(x):
+    """The keys of x, recursively (lists by their first element), for comparing the JSON and
+    protobuf forms of events whose values differ run to run."""
+    if isinstance(x, dict):  # an empty repeated field is absent in protobuf
+        return {k: shape(v) for k, v in x.items() if v != []}
+    if isinstance(x, list):
+        return [shape(x[0])] if x else []
+    return type(x).__name__
+
+
+def scenario(fw, tag):
+    out = {}
+    ev = fw.subscribe()
+    assert ev["type"] == "SUBSCRIBED", ev
+    sub = ev["subscribed"]
+    out["subscribed"] = shape(sub)
+    assert sub["heartbeat_interval_seconds"] == 15.0
+    offer = fw.wait_offers()[0]
+    out["offer"] = shape(offer)
+    out["offer_resources"] = sorted((r["name"], r["type"]) for r in offer["resources"])
+    out["decline"] = fw.decline([offer["id"]["value"]], refuse_seconds=0).status_code
+    out["revive"] = fw.call({"type": "REVIVE", "revive": {"roles": ["*"]}}).status_code
+    offer = fw.wait_offers()[0]
+    tid = "pb-%s-task" % tag
+    task = command_task(tid, offer, "exec sleep 3600", env={"X": "1"})
+    out["accept"] = fw.accept([offer["id"]["value"]], [task]).status_code
+    st = fw.wait_update(tid, "TASK_RUNNING")
+    out["running"] = sorted(st)
+    out["running_source"] = st.get("source")
+    out["reconcile"] = fw.reconcile([tid]).status_code
+    st = fw.wait_event(lambda e: e["type"] == "UPDATE" and
+                       e["update"]["status"].get("reason") == "REASON_RECONCILIATION",
+                       what="the reconciliation update")["update"]["status"]
+    out["reconciled"] = (st["state"], sorted(st))
+    out["kill"] = fw.kill(tid, offer["agent_id"]["value"]).status_code
+    st = fw.wait_update(tid, "TASK_KILLED")
+    out["killed"] = sorted(st)
+    agent = offer["agent_id"]
+    for t, payload in (
+            ("SHUTDOWN", {"executor_id": {"value": "nope"}, "agent_id": agent}),
+            ("MESSAGE", {"agent_id": agent, "executor_id": {"value": "nope"}, "data": "aGk="}),
+            ("REQUEST", {"requests": [{"agent_id": agent}]}),
+            ("ACKNOWLEDGE_OPERATION_STATUS", {"agent_id": agent, "uuid": "AAEC",
+                                              "operation_id": {"value": "op"}}),
+            ("UPDATE_FRAMEWORK", {"framework_info": dict(fw.info, id={"value": fw.id})}),
+            ("SHUTDOWN", {"agent_id": agent})):  # a required field missing: the same 400
+        r = fw.call({"type": t, t.lower(): payload})
+        out.setdefault("more", []).append((t, r.status_code, r.text))
+    out["suppress"] = fw.call({"type": "SUPPRESS", "suppress": {"roles": ["*"]}}).status_code
+    out["teardown"] = fw.teardown().status_code
+    return out
+
+
+def test_json_and_protobuf_agree(one):
+    a = scenario(Framework(one.m.url, name="json-fw"), "json")
+    b = scenario(ProtoFramework(one.m.url, name="pb-fw"), "pb")
+    for k in a:
+        assert a[k] == b[k], (k, a[k], b[k])
+    assert a["accept"] == 202 and a["kill"] == 202 and a["teardown"] in (200, 202), a
+    assert [c for _, c, _ in a["more"]] == [202, 202, 202, 202, 200, 400], a["more"]
+    # nothing the client's schema does not know (a "#<field number>" key)
+    assert not [k for k in json.dumps(b) if k == "#"], b
+
+
+def test_protobuf_transport(one):
+    url = one.m.url + "/api/v1/scheduler"
+    r = requests.post(url, data=b"\xff\xff\xff", headers=PB, timeout=10)
+    assert r.status_code == 400 and r.text.startswith("Failed to parse body into Call protobuf")
+    r = requests.post(url, data=b"{}", headers={"Content-Type": "text/plain"}, timeout=10)
+    assert r.status_code == 415 and "application/x-protobuf" in r.text
+    # a call without its type: the same validation as in JSON
+    call = pbwire.encode("Call", {"subscribe": {"framework_info": {"user": "u", "name": "n"}}})
+    r = requests.post(url, data=call, headers=PB, timeout=10)
+    rj = requests.post(url, data=json.dumps(
+        {"subscribe": {"framework_info": {"user": "u", "name": "n"}}}),
+        headers={"Content-Type": "application/json"}, timeout=10)
+    assert (r.status_code, r.text) == (rj.status_code, rj.text), (r.text, rj.text)
+    # Accept: JSON wins when both are allowed, as in Mesos
+    sub = pbwire.encode("Call", {"type": "SUBSCRIBE", "subscribe": {
+        "framework_info": {"user": "u", "name": "both"}}})
+    r = requests.post(url, data=sub, stream=True, timeout=10, headers={
+        "Content-Type": "application/x-protobuf",
+        "Accept": "application/x-protobuf, application/json"})
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    first = next(read_records(r.raw))
+    assert json.loads(first)["type"] == "SUBSCRIBED"
+    r.close()
+    r = requests.post(url, data=sub, timeout=10, headers={
+        "Content-Type": "application/x-protobuf", "Accept": "text/html"})
+    assert r.status_code == 406 and "application/x-protobuf" in r.text
