@@ -112,7 +112,7 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 	bool is_new = !ma;
 	struct m_app *target = ma;
 	if (is_new) {
-		target = xcalloc(1, sizeof(*target));
+		target = apps_app_new();
 		target->versions = json_array();
 	}
 	/* Build the post-change view, commit, and only then keep it. */
@@ -125,8 +125,10 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 			     !strcmp(action, "RestartApplication");
 	char old_cv[32];
 	snprintf(old_cv, sizeof(old_cv), "%s", target->config_version);
-	if (config_change)
+	if (config_change) {
 		snprintf(target->config_version, sizeof(target->config_version), "%s", def->version);
+		target->maybe_outdated = true;
+	}
 	struct m_deployment *old_dep = target->deploy;
 	target->deploy = NULL;
 	struct m_deployment *d = apps_deployment_new(m, target, action);
@@ -187,6 +189,16 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 	apps_deployment_announce(m, target);
 	apps_touch(m, target);
 	return target;
+}
+
+/* The master's bound on an app's instances (--max-app-instances). Adds to err. */
+static void check_limits(struct apps *m, const struct app *def, struct verr *err)
+{
+	size_t max = m->cfg && m->cfg->max_app_instances ? m->cfg->max_app_instances
+							 : MASTER_DEFAULT_MAX_APP_INSTANCES;
+	if (def->instances > 0 && (uint64_t)def->instances > max)
+		verr_add(err, "/instances", "got %lld, expected %zu or less (the master's "
+			 "--max-app-instances)", (long long)def->instances, max);
 }
 
 /* Volume rules that span apps, or an app's versions (Marathon's, reference/compat.md §4):
@@ -260,6 +272,7 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 		app_free(def);
 		return;
 	}
+	check_limits(m, def, &err);
 	check_volumes(m, def, NULL, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));
@@ -331,6 +344,7 @@ void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id,
 			http_reply_message(req, 409, "App '%s' is still being deleted", id);
 		return;
 	}
+	check_limits(m, def, &err);
 	check_volumes(m, def, ma ? ma->def : NULL, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "base/hmap.h"
+#include "base/idxset.h"
 #include "base/metrics.h"
 #include "model/app.h"
 #include "model/attributes.h"
@@ -73,6 +74,10 @@ struct m_instance {
 	uint64_t not_before_usec;  /* monotonic: no relaunch before (fencing of volume holders) */
 	uint64_t seen_uuids[8];    /* hashes of the last applied update uuids (idempotency) */
 	unsigned seen_next;
+	size_t pos;                /* where it is in app->inst */
+	struct m_instance *replaced_by; /* the last instance set to replace it, or NULL */
+	struct m_instance *replacing;   /* the instance replaces names, or NULL */
+	bool stored;               /* may have a record instances/<uuid> (launched once) */
 };
 
 struct m_deployment {
@@ -84,11 +89,29 @@ struct m_deployment {
 	json_t *original;          /* the app's definition before, for the heavy plan (or NULL) */
 };
 
+/* An app's instances: inst[0..ninst) in no particular order (a removal moves the last one
+ * into the hole), each knowing its place (pos). Indexed by task id (apps.tasks, the live
+ * ones), by index (idx: the indexes of instances whose goal is not STOP, for the lowest
+ * free one), and linked to what they replace (replacing / replaced_by). No table here
+ * grows by rehashing everything at once: a 1,000,000-entry rehash would stall the loop. The
+ * counters say what a pass would otherwise count by looking at every instance; they and the
+ * indexes change only through apps_add_instance, apps_remove_instance, apps_set_goal,
+ * apps_set_phase and apps_set_replaces, so that removing, scaling, killing and deleting
+ * cost O(instances changed), never O(instances). */
 struct m_app {
 	struct app *def;
 	char config_version[32];   /* version of the last config change (restart/upgrade target) */
 	struct m_instance **inst;
 	size_t ninst, cap;
+	struct idxset idx;         /* indexes held by instances whose goal is not STOP */
+	size_t ngoal[3];           /* instances by goal (GOAL_RUN, GOAL_STOP, GOAL_SUSPEND) */
+	size_t nwait_run;          /* WAITING with goal RUN: what the pass may launch */
+	size_t nlive_stopping;     /* LIVE with goal STOP or SUSPEND: kills in flight */
+	size_t nreplacing;         /* with replaces set */
+	size_t stop_cursor;        /* the stop scan goes on below this place (schedule.c) */
+	size_t launch_cursor;      /* the launch scan goes on from this place (schedule.c) */
+	bool maybe_outdated;       /* config_version changed since a pass last found every
+				    * live instance at it */
 	unsigned failures;         /* consecutive task failures, for backoff */
 	uint64_t delay_until_usec; /* monotonic; no launch before */
 	uint64_t waiting_since;    /* realtime, for /v2/queue "since" */
@@ -130,6 +153,11 @@ struct apps {
 	uint64_t events_hb_usec;
 	bool events_closing;     /* events_close_all ran: publish nothing more */
 	uint64_t full_pass_usec;   /* monotonic: last pass that looked at every app */
+	bool full_pending;         /* a full pass is under way over several slices */
+	size_t pass_cursor;        /* the app (slot of apps) the next pass slice starts at */
+	/* While apps_load runs: uuid -> instance, and replacement uuid -> replaced uuid. */
+	struct hmap *load_uuids;
+	json_t *load_replaces;
 	/* metrics series (NULL until apps_metrics_register) */
 	struct metrics_series *alloc_pass;
 	struct metrics_family *health, *deployments;
@@ -164,9 +192,20 @@ void apps_agent_lost(struct apps *m, struct m_agent *a);
 struct m_app *apps_get(struct apps *m, const char *id);
 /* Queues a KILL for an instance's live task. */
 void apps_kill_instance(struct apps *m, struct m_instance *in);
+/* Forgets an instance: its volumes, its task id, its store record (in the open transaction
+ * if any, and only if it may have one), its place among the app's. O(1). */
 void apps_remove_instance(struct apps *m, struct m_instance *in);
-struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index);
-unsigned apps_lowest_free_index(const struct m_app *ma);
+/* A new waiting instance of ma with index, and a fresh uuid (uuid NULL) or uuid. O(1). */
+struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index,
+				     const char *uuid);
+unsigned apps_lowest_free_index(struct m_app *ma);
+/* Change an instance's goal, phase or what it replaces (an instance of the same app, NULL:
+ * nothing), keeping the app's counters and indexes (struct m_app) true. */
+void apps_set_goal(struct m_instance *in, enum inst_goal goal);
+void apps_set_phase(struct m_instance *in, enum inst_phase phase);
+void apps_set_replaces(struct m_instance *in, struct m_instance *old);
+/* A new app's instance tables, empty (def and the rest are the caller's). */
+struct m_app *apps_app_new(void);
 /* The instance replacing old (restart), or NULL. */
 struct m_instance *apps_replacement_of(const struct m_app *ma, const struct m_instance *old);
 /* Fills one of the app's slots: goal RUN and not being replaced. */
@@ -186,7 +225,7 @@ void apps_deployment_failed_event(struct apps *m, const struct m_deployment *d,
 void apps_deployment_announce(struct apps *m, struct m_app *ma);
 int apps_store_deployment(struct apps *m, const struct m_deployment *d);
 /* Persist one instance (inside or outside a txn). */
-int apps_store_instance(struct apps *m, const struct m_instance *in);
+int apps_store_instance(struct apps *m, struct m_instance *in);
 int apps_store_app(struct apps *m, const struct m_app *ma);
 /* Persists ma's pending deletion: deleting/<app id> ({app: definition}) and one
  * wipe-volumes/<app id>@<name> record per entry of ma->wipe_volumes. Call inside a txn.

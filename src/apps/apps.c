@@ -29,7 +29,9 @@
  * terminal status → WAITING again if still wanted, else removed. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -89,8 +91,9 @@ static json_t *instance_json(const struct m_instance *in)
 	return j;
 }
 
-int apps_store_instance(struct apps *m, const struct m_instance *in)
+int apps_store_instance(struct apps *m, struct m_instance *in)
 {
+	in->stored = true;
 	json_t *j = instance_json(in);
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -203,11 +206,73 @@ static void inst_free(struct apps *m, struct m_instance *in)
 	free(in);
 }
 
-struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index)
+struct m_app *apps_app_new(void)
 {
+	struct m_app *ma = xcalloc(1, sizeof(*ma));
+	idxset_init(&ma->idx);
+	ma->stop_cursor = SIZE_MAX;
+	return ma;
+}
+
+/* Adds (d = 1) or takes away (d = -1) in's share of its app's counters and indexes. */
+static void inst_account(struct m_instance *in, int d)
+{
+	struct m_app *ma = in->app;
+	ma->ngoal[in->goal] += (size_t)(ssize_t)d;
+	if (in->phase == INST_WAITING && in->goal == GOAL_RUN)
+		ma->nwait_run += (size_t)(ssize_t)d;
+	if (in->phase == INST_LIVE && in->goal != GOAL_RUN)
+		ma->nlive_stopping += (size_t)(ssize_t)d;
+	if (in->replaces[0])
+		ma->nreplacing += (size_t)(ssize_t)d;
+	if (in->goal != GOAL_STOP) {
+		if (d > 0)
+			idxset_add(&ma->idx, in->index);
+		else
+			idxset_del(&ma->idx, in->index);
+	}
+}
+
+void apps_set_goal(struct m_instance *in, enum inst_goal goal)
+{
+	if (in->goal == goal)
+		return;
+	inst_account(in, -1);
+	in->goal = goal;
+	inst_account(in, 1);
+}
+
+void apps_set_phase(struct m_instance *in, enum inst_phase phase)
+{
+	if (in->phase == phase)
+		return;
+	inst_account(in, -1);
+	in->phase = phase;
+	inst_account(in, 1);
+}
+
+void apps_set_replaces(struct m_instance *in, struct m_instance *old)
+{
+	if (in->replacing && in->replacing->replaced_by == in)
+		in->replacing->replaced_by = NULL;
+	inst_account(in, -1);
+	snprintf(in->replaces, sizeof(in->replaces), "%s", old ? old->uuid : "");
+	in->replacing = old;
+	inst_account(in, 1);
+	if (old)
+		old->replaced_by = in;
+}
+
+struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index,
+				     const char *uuid)
+{
+	(void)m;
 	struct m_instance *in = xcalloc(1, sizeof(*in));
 	in->app = ma;
-	id_uuid7(in->uuid); /* time-ordered: instance records append in the store */
+	if (uuid)
+		snprintf(in->uuid, sizeof(in->uuid), "%s", uuid);
+	else
+		id_uuid7(in->uuid); /* time-ordered: instance records append in the store */
 	in->index = index;
 	in->phase = INST_WAITING;
 	in->goal = GOAL_RUN;
@@ -221,7 +286,9 @@ struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned 
 		ma->cap = ma->cap ? ma->cap * 2 : 8;
 		ma->inst = xrealloc(ma->inst, ma->cap * sizeof(*ma->inst));
 	}
+	in->pos = ma->ninst;
 	ma->inst[ma->ninst++] = in;
+	inst_account(in, 1);
 	if (!ma->waiting_since)
 		ma->waiting_since = time_real_usec();
 	return in;
@@ -257,32 +324,31 @@ void apps_remove_instance(struct apps *m, struct m_instance *in)
 	apps_destroy_volumes(m, in);
 	if (in->phase == INST_LIVE && in->task_id[0])
 		hmap_del(&m->tasks, in->task_id);
-	char key[128];
-	snprintf(key, sizeof(key), "instances/%s", in->uuid);
-	int r = store_delete(m->store, key, STORE_ANY_VERSION);
-	if (r < 0 && r != -ENOENT)
-		log_warn("master", "cannot delete '%s' from the store: %s", key, strerror(-r));
-	/* Whoever pointed at it as a replacement is no longer being replaced. */
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (!strcmp(ma->inst[i]->replaces, in->uuid))
-			ma->inst[i]->replaces[0] = '\0';
-	for (size_t i = 0; i < ma->ninst; i++) {
-		if (ma->inst[i] == in) {
-			memmove(&ma->inst[i], &ma->inst[i + 1], (ma->ninst - i - 1) * sizeof(*ma->inst));
-			ma->ninst--;
-			break;
-		}
+	if (in->stored) { /* waiting instances never launched have no record */
+		char key[128];
+		snprintf(key, sizeof(key), "instances/%s", in->uuid);
+		int r = store_delete(m->store, key, STORE_ANY_VERSION);
+		if (r < 0 && r != -ENOENT)
+			log_warn("master", "cannot delete '%s' from the store: %s", key, strerror(-r));
 	}
+	/* Whoever pointed at it as a replacement is no longer being replaced. */
+	struct m_instance *rep = in->replaced_by;
+	if (rep && rep->replacing == in)
+		apps_set_replaces(rep, NULL);
+	apps_set_replaces(in, NULL);
+	inst_account(in, -1);
+	struct m_instance *last = ma->inst[--ma->ninst];
+	ma->inst[in->pos] = last;
+	last->pos = in->pos;
 	inst_free(m, in);
 }
 
 /* The instance that replaces `old` (restart), or NULL. */
 struct m_instance *apps_replacement_of(const struct m_app *ma, const struct m_instance *old)
 {
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->goal == GOAL_RUN && !strcmp(ma->inst[i]->replaces, old->uuid))
-			return ma->inst[i];
-	return NULL;
+	(void)ma;
+	struct m_instance *rep = old->replaced_by;
+	return rep && rep->goal == GOAL_RUN && rep->replacing == old ? rep : NULL;
 }
 
 /* Counts in the set of instances that fill the app's slots: goal RUN and not replaced. */
@@ -291,19 +357,9 @@ bool apps_in_slot(const struct m_app *ma, const struct m_instance *in)
 	return in->goal == GOAL_RUN && !apps_replacement_of(ma, in);
 }
 
-unsigned apps_lowest_free_index(const struct m_app *ma)
+unsigned apps_lowest_free_index(struct m_app *ma)
 {
-	/* Indexes in use are < ninst + 1; a bitmap over that range finds the lowest hole. */
-	size_t n = ma->ninst + 1;
-	unsigned char *used = xcalloc(n, 1);
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->goal != GOAL_STOP && ma->inst[i]->index < n)
-			used[ma->inst[i]->index] = 1;
-	unsigned idx = 0;
-	while (idx < n && used[idx])
-		idx++;
-	free(used);
-	return idx;
+	return idxset_lowest_free(&ma->idx);
 }
 
 void apps_kill_instance(struct apps *m, struct m_instance *in)
@@ -394,7 +450,7 @@ static void task_ended(struct apps *m, struct m_instance *in, const char *state,
 	publish_status(m, in, apps_state_intern(state), message);
 	release_resources(m, in);
 	hmap_del(&m->tasks, in->task_id);
-	in->phase = INST_WAITING;
+	apps_set_phase(in, INST_WAITING);
 	in->state = apps_state_intern(state);
 	char ts[32];
 	log_info("master", "task '%s' of '%s' %s%s%s%s", in->task_id, ma->def->id, state,
@@ -792,6 +848,7 @@ void apps_free_app(struct apps *m, struct m_app *ma)
 		inst_free(m, ma->inst[i]);
 	}
 	free(ma->inst);
+	idxset_release(&ma->idx);
 	apps_deployment_free(ma->deploy);
 	json_decref(ma->last_failure);
 	json_decref(ma->versions);

@@ -20,6 +20,8 @@
 /* Launches decided in one pass; more wait for the next pass (scheduled at once), so a huge
  * scale-up does not build one huge batch of records. */
 #define PASS_MAX_LAUNCHES 5000
+/* The work of one slice of a pass (pass_over_budget). */
+#define PASS_BUDGET_USEC 5000u
 /* How often a pass looks at every app, changed or not. */
 #define FULL_PASS_USEC (5u * 1000000u)
 /* A wipe that finds no connected agent is tried again this often, for this long at most
@@ -52,9 +54,38 @@ struct pass {
 	size_t nagents;
 	bool have_agents;
 	struct rotation rot;
-	bool more;               /* stopped at PASS_MAX_LAUNCHES: run again */
+	bool more;               /* stopped at PASS_MAX_LAUNCHES or its budget: run again */
 	struct alloc_ctx *ac;    /* the allocation order (the resource manager's) */
+	uint64_t t0;             /* monotonic: when the pass began */
+	int draining;            /* is an agent draining: -1 not looked yet, 0, 1 */
 };
+
+/* Has this slice of the pass used its time? Then it stops where it is (each loop below
+ * keeps its place in the app) and asks for another slice on the next loop turn, so that
+ * no turn of the event loop spends more than about this, plus the commit and the sends,
+ * on the pass however large the apps. */
+static bool pass_over_budget(struct pass *p)
+{
+	if (p->more)
+		return true;
+	if (time_mono_usec() - p->t0 < PASS_BUDGET_USEC)
+		return false;
+	p->more = true;
+	return true;
+}
+
+static bool pass_any_draining(struct pass *p)
+{
+	if (p->draining < 0) {
+		p->draining = 0;
+		const char *k;
+		void *v;
+		for (size_t i = 0; hmap_next(rm_agents(p->m->rm), &i, &k, &v);)
+			if (((struct m_agent *)v)->drain == AGENT_DRAINING)
+				p->draining = 1;
+	}
+	return p->draining;
+}
 
 static void pass_txn(struct pass *p)
 {
@@ -401,7 +432,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		resources_release(&in->res);
 		return false;
 	}
-	in->phase = INST_LIVE;
+	apps_set_phase(in, INST_LIVE);
 	in->state = "TASK_STAGING";
 	in->staged_at = time_real_usec();
 	in->started_at = 0;
@@ -464,11 +495,7 @@ static bool outdated(struct apps *m, const struct m_app *ma, const struct m_inst
 /* Tasks that exist or are about to: live ones (stopping included) and waiting ones. */
 static int64_t existing_count(const struct m_app *ma)
 {
-	int64_t n = 0;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->phase == INST_LIVE || ma->inst[i]->goal == GOAL_RUN)
-			n++;
-	return n;
+	return (int64_t)(ma->ngoal[GOAL_RUN] + ma->nlive_stopping);
 }
 
 /* The most tasks the upgrade strategy allows at once. */
@@ -477,29 +504,52 @@ static int64_t max_total(const struct app *def)
 	return def->instances + (int64_t)floor((double)def->instances * def->max_over_capacity + 1e-9);
 }
 
-static void stop_instance(struct pass *p, struct m_instance *in)
+static void stop_instance(struct m_instance *in)
 {
-	in->goal = GOAL_STOP;
-	struct m_app *ma = in->app;
+	apps_set_goal(in, GOAL_STOP);
 	/* Stopping a replacement also stops what it replaces: the slot goes away. */
-	if (in->replaces[0]) {
-		for (size_t i = 0; i < ma->ninst; i++)
-			if (!strcmp(ma->inst[i]->uuid, in->replaces))
-				ma->inst[i]->goal = GOAL_STOP;
-	}
+	if (in->replacing)
+		apps_set_goal(in->replacing, GOAL_STOP);
 }
 
+/* For a partial scale-down: the kill order over the candidates. */
+static int cmp_victims(const void *a, const void *b, void *sel)
+{
+	return cmp_kill_order(*(struct m_instance *const *)a, *(struct m_instance *const *)b,
+			      *(enum kill_selection *)sel);
+}
+
+/* Is an instance of ma live at a version older than the app's configuration? Clears
+ * ma->maybe_outdated when none is, so that later passes need not look. */
+static bool any_outdated_version(struct m_app *ma)
+{
+	if (!ma->maybe_outdated)
+		return false;
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (ma->inst[i]->phase == INST_LIVE &&
+		    strcmp(ma->inst[i]->version, ma->config_version) < 0)
+			return true;
+	ma->maybe_outdated = false;
+	return false;
+}
+
+/* Brings the app's slots (instances with goal RUN not being replaced) to def->instances.
+ * Cost: O(1) when nothing changes; O(instances added) for a scale-up, in slices; nothing
+ * here for a scale to 0 (app_pass's stop scan takes every instance, in slices); one sort of
+ * the candidates for another scale-down (not sliced); O(instances) while an upgrade is
+ * under way (the replacements must be told apart). */
 static void scale(struct pass *p, struct m_app *ma)
 {
-	bool any_rep = false;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->goal == GOAL_RUN && ma->inst[i]->replaces[0])
-			any_rep = true;
+	bool any_rep = ma->nreplacing > 0;
 #define SLOT(in) ((in)->goal == GOAL_RUN && (!any_rep || apps_in_slot(ma, (in))))
 	int64_t slots = 0;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (SLOT(ma->inst[i]))
-			slots++;
+	if (any_rep) {
+		for (size_t i = 0; i < ma->ninst; i++)
+			if (SLOT(ma->inst[i]))
+				slots++;
+	} else {
+		slots = (int64_t)ma->ngoal[GOAL_RUN];
+	}
 	int64_t want = ma->def->instances;
 	if (ma->def->stateful) {
 		/* Stable identity: scale-down suspends the highest indexes (volumes kept);
@@ -511,7 +561,7 @@ static void scale(struct pass *p, struct m_app *ma)
 					victim = ma->inst[i];
 			if (!victim)
 				break;
-			victim->goal = GOAL_SUSPEND;
+			apps_set_goal(victim, GOAL_SUSPEND);
 			pass_txn(p);
 			apps_store_instance(p->m, victim);
 			slots--;
@@ -524,52 +574,43 @@ static void scale(struct pass *p, struct m_app *ma)
 					wake = ma->inst[i];
 			if (!wake)
 				break;
-			wake->goal = GOAL_RUN;
+			apps_set_goal(wake, GOAL_RUN);
 			if (wake->phase == INST_WAITING && !ma->waiting_since)
 				ma->waiting_since = time_real_usec();
 			slots++;
 		}
 	}
-	while (slots > want) {
-		struct m_instance *victim = NULL;
-		for (size_t i = 0; i < ma->ninst; i++) {
-			struct m_instance *in = ma->inst[i];
-			if (!SLOT(in))
-				continue;
-			if (!victim || cmp_kill_order(in, victim, ma->def->kill_selection) < 0)
-				victim = in;
-		}
-		if (!victim)
-			break;
-		stop_instance(p, victim);
-		slots--;
+	if (slots > want && want > 0) {
+		/* The kill order over the slots, once: the first slots - want go. */
+		struct m_instance **cand = xcalloc((size_t)slots + 1, sizeof(*cand));
+		size_t n = 0;
+		for (size_t i = 0; i < ma->ninst && n < (size_t)slots; i++)
+			if (SLOT(ma->inst[i]))
+				cand[n++] = ma->inst[i];
+		enum kill_selection sel = ma->def->kill_selection;
+		qsort_r(cand, n, sizeof(*cand), cmp_victims, &sel);
+		for (size_t i = 0; i < n && slots > want; i++, slots--)
+			stop_instance(cand[i]);
+		free(cand);
 	}
+	/* want == 0: app_pass's stop scan stops every instance. */
+	if (slots >= want)
+		return;
 	/* During an upgrade, new slots wait for room under maximumOverCapacity. */
-	bool upgrading = false;
-	for (size_t i = 0; i < ma->ninst && !upgrading; i++)
-		upgrading = ma->inst[i]->phase == INST_LIVE &&
-			    strcmp(ma->inst[i]->version, ma->config_version) < 0;
+	bool upgrading = any_outdated_version(ma);
 	int64_t existing = existing_count(ma), cap = max_total(ma->def);
-	if (slots < want)
-		log_debug("master", "scale '%s': %lld slots of %lld, %lld tasks (max %lld)%s",
-			  ma->def->id, (long long)slots, (long long)want, (long long)existing,
-			  (long long)cap, upgrading ? ", upgrading" : "");
-	if (slots < want && (!upgrading || existing < cap)) {
-		/* New instances take the lowest free indexes: one bitmap for the whole batch. */
-		size_t room = ma->ninst + (size_t)(want - slots) + 1;
-		unsigned char *used = xcalloc(room, 1);
-		for (size_t i = 0; i < ma->ninst; i++)
-			if (ma->inst[i]->goal != GOAL_STOP && ma->inst[i]->index < room)
-				used[ma->inst[i]->index] = 1;
-		unsigned next = 0;
-		while (slots < want && (!upgrading || existing < cap)) {
-			while (next < room && used[next])
-				next++;
-			apps_add_instance(p->m, ma, next++);
+	log_debug("master", "scale '%s': %lld slots of %lld, %lld tasks (max %lld)%s", ma->def->id,
+		  (long long)slots, (long long)want, (long long)existing, (long long)cap,
+		  upgrading ? ", upgrading" : "");
+	/* New instances take the lowest free indexes. */
+	while (slots < want && (!upgrading || existing < cap)) {
+		if (pass_over_budget(p))
+			break;
+		for (int k = 0; k < 256 && slots < want && (!upgrading || existing < cap); k++) {
+			apps_add_instance(p->m, ma, apps_lowest_free_index(ma), NULL);
 			slots++;
 			existing++;
 		}
-		free(used);
 	}
 #undef SLOT
 }
@@ -586,14 +627,21 @@ static void scale(struct pass *p, struct m_app *ma)
 static void replace_outdated(struct pass *p, struct m_app *ma)
 {
 	const struct app *def = ma->def;
+	/* Nothing can be outdated unless the configuration changed or an agent drains. */
+	if (!ma->maybe_outdated && !pass_any_draining(p))
+		return;
 	int64_t min_up = (int64_t)ceil((double)def->instances * def->min_health_capacity - 1e-9);
 	int64_t up = 0;
-	bool any = false;
+	bool any = false, any_version = false;
 	for (size_t i = 0; i < ma->ninst; i++) {
-		if (ma->inst[i]->goal == GOAL_RUN && apps_instance_up(ma->inst[i]))
+		struct m_instance *in = ma->inst[i];
+		if (in->goal == GOAL_RUN && apps_instance_up(in))
 			up++;
-		any |= outdated(p->m, ma, ma->inst[i]);
+		any |= outdated(p->m, ma, in);
+		any_version |= in->phase == INST_LIVE && strcmp(in->version, ma->config_version) < 0;
 	}
+	if (!any_version)
+		ma->maybe_outdated = false;
 	if (!any)
 		return;
 	int64_t cap = max_total(def);
@@ -630,9 +678,9 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 			struct m_instance *rep = apps_replacement_of(ma, old);
 			bool rep_up = rep && apps_instance_up(rep);
 			if (pass == 0 && !is_up) {
-				stop_instance(p, old);
+				stop_instance(old);
 			} else if (is_up && ((pass == 1 && rep_up) || pass == 2) && up - 1 >= min_up) {
-				stop_instance(p, old);
+				stop_instance(old);
 				up--;
 			}
 		}
@@ -646,8 +694,8 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 		struct m_instance *old = ma->inst[i];
 		if (!outdated(p->m, ma, old) || apps_replacement_of(ma, old))
 			continue;
-		struct m_instance *rep = apps_add_instance(p->m, ma, old->index);
-		snprintf(rep->replaces, sizeof(rep->replaces), "%s", old->uuid);
+		struct m_instance *rep = apps_add_instance(p->m, ma, old->index, NULL);
+		apps_set_replaces(rep, old);
 		existing++;
 	}
 }
@@ -686,6 +734,10 @@ static bool dependents_alive(struct apps *m, const struct m_app *ma)
 
 static bool deployment_complete(const struct m_app *ma)
 {
+	/* The counters settle most passes without looking at each instance. */
+	if (ma->ngoal[GOAL_STOP] || ma->nwait_run || ma->nlive_stopping || ma->nreplacing ||
+	    (int64_t)ma->ngoal[GOAL_RUN] != ma->def->instances)
+		return false;
 	int64_t running = 0;
 	for (size_t i = 0; i < ma->ninst; i++) {
 		const struct m_instance *in = ma->inst[i];
@@ -705,8 +757,64 @@ static bool deployment_complete(const struct m_app *ma)
 	return running == ma->def->instances;
 }
 
+/* Stops what must stop, going down from where the last slice left off (ma->stop_cursor):
+ * kills live tasks, forgets waiting instances (O(1) each: a removal moves the last
+ * instance, one already seen, into the hole). With all (the app is deleted or scaled to 0)
+ * every instance goes. Returns whether stops are still under way. */
+static bool stop_scan(struct pass *p, struct m_app *ma, bool all)
+{
+	struct apps *m = p->m;
+	if (ma->stop_cursor > ma->ninst)
+		ma->stop_cursor = ma->ninst;
+	for (size_t seen = 0; ma->stop_cursor > 0; seen++) {
+		if ((seen & 63) == 63 && pass_over_budget(p))
+			return true;
+		struct m_instance *in = ma->inst[--ma->stop_cursor];
+		if (all || in->goal == GOAL_STOP) {
+			apps_set_goal(in, GOAL_STOP);
+			if (in->phase == INST_WAITING) {
+				if (in->stored)
+					pass_txn(p);
+				apps_remove_instance(m, in);
+				continue;
+			}
+			apps_kill_instance(m, in);
+		} else if (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE) {
+			apps_kill_instance(m, in);
+		}
+	}
+	ma->stop_cursor = SIZE_MAX; /* the next round starts from the top */
+	return ma->ngoal[GOAL_STOP] || ma->nlive_stopping;
+}
+
+/* Launches waiting instances, going on from where the last slice left off
+ * (ma->launch_cursor) so that a pass never looks at an instance twice. */
+static void launch_scan(struct pass *p, struct m_app *ma)
+{
+	size_t n = ma->ninst;
+	if (ma->launch_cursor >= n)
+		ma->launch_cursor = 0;
+	for (size_t seen = 0; seen < n && ma->nwait_run; seen++) {
+		if ((seen & 63) == 63 && pass_over_budget(p))
+			return;
+		struct m_instance *in = ma->inst[ma->launch_cursor];
+		if (in->phase == INST_WAITING && in->goal == GOAL_RUN) {
+			if (!launch(p, in)) {
+				if (!ma->def->nvolumes)
+					return; /* nothing else of this app fits either */
+			} else if (pass_over_budget(p)) {
+				ma->launch_cursor = (ma->launch_cursor + 1) % n;
+				return;
+			}
+		}
+		ma->launch_cursor = (ma->launch_cursor + 1) % n;
+	}
+}
+
 /* One app's share of a pass. Returns whether it still has work in flight (waiting
- * instances, a deployment, stops under way), so that the next pass looks at it again. */
+ * instances, a deployment, stops under way), so that the next pass looks at it again.
+ * Cost: O(1) for an app with nothing to do, whatever its size; otherwise it stops at the
+ * pass's budget and the next slice goes on where it stopped. */
 static bool app_pass(struct pass *p, struct m_app *ma)
 {
 	struct apps *m = p->m;
@@ -715,50 +823,23 @@ static bool app_pass(struct pass *p, struct m_app *ma)
 		replace_outdated(p, ma);
 	}
 	/* Stop what must stop: kill live tasks, drop waiting instances. */
+	bool all = ma->deleting || (!ma->def->stateful && ma->def->instances == 0);
 	bool hold = ma->deleting && dependents_alive(m, ma);
 	bool stopping = false;
-	for (size_t i = 0; i < ma->ninst && !hold;) {
-		struct m_instance *in = ma->inst[i];
-		if (in->goal == GOAL_STOP || ma->deleting) {
-			in->goal = GOAL_STOP;
-			if (in->phase == INST_WAITING) {
-				pass_txn(p);
-				apps_remove_instance(m, in);
-				continue;
-			}
-			apps_kill_instance(m, in);
-			stopping = true;
-		} else if (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE) {
-			apps_kill_instance(m, in);
-			stopping = true;
-		}
-		i++;
-	}
+	if (!hold && (all ? ma->ninst > 0 : ma->ngoal[GOAL_STOP] || ma->nlive_stopping))
+		stopping = stop_scan(p, ma, all);
 	if (ma->deleting)
 		return true;
 	/* Launch waiting instances once the backoff delay is over. */
 	uint64_t now = time_mono_usec();
-	bool waiting = false;
-	if (now >= ma->delay_until_usec && dependencies_ready(m, ma)) {
-		for (size_t i = 0; i < ma->ninst; i++) {
-			struct m_instance *in = ma->inst[i];
-			if (in->phase != INST_WAITING || in->goal != GOAL_RUN)
-				continue;
-			if (!launch(p, in)) {
-				waiting = true;
-				if (!ma->def->nvolumes)
-					break; /* nothing else of this app fits either */
-			}
-		}
-	} else {
-		for (size_t i = 0; i < ma->ninst && !waiting; i++)
-			waiting = ma->inst[i]->phase == INST_WAITING && ma->inst[i]->goal == GOAL_RUN;
-	}
+	if (ma->nwait_run && now >= ma->delay_until_usec && dependencies_ready(m, ma))
+		launch_scan(p, ma);
+	bool waiting = ma->nwait_run > 0;
 	if (!waiting)
 		ma->waiting_since = 0;
 	if (ma->deploy && deployment_complete(ma))
 		apps_deployment_done(m, ma);
-	return waiting || stopping || ma->deploy;
+	return waiting || stopping || ma->deploy || p->more;
 }
 
 /* The agent to remove an external volume through: the one whose task last mounted it,
@@ -858,27 +939,47 @@ static bool wipe_external_volumes(struct pass *p, struct m_app *ma, uint64_t now
 void apps_run_pass(struct apps *m)
 {
 	uint64_t t0 = time_mono_usec();
-	struct pass p = { .m = m };
+	struct pass p = { .m = m, .t0 = t0, .draining = -1 };
 	p.ac = rm_alloc_begin(m->rm, m->client);
 	const char *k;
 	void *v;
 	struct m_app **gone = NULL;
 	size_t ngone = 0;
 	/* Apps nothing happened to are skipped; every few seconds a pass looks at all of them
-	 * anyway (backoff delays, and a safety net for a change nobody marked). */
-	bool full = t0 - m->full_pass_usec >= FULL_PASS_USEC;
-	if (full)
+	 * anyway (backoff delays, and a safety net for a change nobody marked). A pass that
+	 * runs out of its budget stops at an app; the next slice begins with that app and goes
+	 * round (pass_cursor), so that one big app cannot starve those after it. */
+	if (t0 - m->full_pass_usec >= FULL_PASS_USEC) {
 		m->full_pass_usec = t0;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
-		struct m_app *ma = v;
-		if (!full && !ma->dirty)
-			continue;
-		ma->dirty = app_pass(&p, ma);
-		if (ma->deleting && ma->ninst == 0) {
-			gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
-			gone[ngone++] = ma;
+		m->full_pending = true;
+	}
+	bool full = m->full_pending;
+	size_t start = m->pass_cursor;
+	for (int round = 0; round < 2 && !p.more; round++) {
+		for (size_t i = round ? 0 : start; hmap_next(&m->apps, &i, &k, &v);) {
+			size_t slot = i - 1;
+			if (round && slot >= start)
+				break;
+			if (pass_over_budget(&p)) {
+				m->pass_cursor = slot;
+				break;
+			}
+			struct m_app *ma = v;
+			if (!full && !ma->dirty)
+				continue;
+			ma->dirty = app_pass(&p, ma);
+			if (ma->deleting && ma->ninst == 0) {
+				gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
+				gone[ngone++] = ma;
+			}
+			if (p.more) {
+				m->pass_cursor = slot;
+				break;
+			}
 		}
 	}
+	if (!p.more)
+		m->full_pending = false;
 	for (size_t i = 0; i < ngone; i++) {
 		/* The app stays (being deleted, without instances) until its wipe is over. */
 		if (gone[i]->wipe_volumes && !wipe_external_volumes(&p, gone[i], t0))
@@ -903,7 +1004,7 @@ void apps_run_pass(struct apps *m)
 				apps_give(m, in, false);
 				resources_release(&in->res);
 				hmap_del(&m->tasks, in->task_id);
-				in->phase = INST_WAITING;
+				apps_set_phase(in, INST_WAITING);
 				json_decref(p.launches[i].record);
 				p.launches[i].record = NULL;
 			}

@@ -56,6 +56,8 @@ void idxset_del(struct idxset *s, unsigned i)
 	size_t w = i / WORD_BITS;
 	s->held[w] &= ~(1ull << (i % WORD_BITS));
 	s->full[w / WORD_BITS] &= ~(1ull << (w % WORD_BITS));
+	if (w / WORD_BITS < s->from)
+		s->from = w / WORD_BITS;
 }
 
 uint32_t idxset_count(const struct idxset *s, unsigned i)
@@ -63,13 +65,15 @@ uint32_t idxset_count(const struct idxset *s, unsigned i)
 	return i < s->cap ? s->count[i] : 0;
 }
 
-unsigned idxset_lowest_free(const struct idxset *s)
+unsigned idxset_lowest_free(struct idxset *s)
 {
-	for (size_t f = 0; f < s->cap / CHUNK; f++) {
+	for (size_t f = s->from; f < s->cap / CHUNK; f++) {
 		if (s->full[f] == UINT64_MAX)
 			continue;
+		s->from = f;
 		size_t w = f * WORD_BITS + (size_t)__builtin_ctzll(~s->full[f]);
 		return (unsigned)(w * WORD_BITS + (size_t)__builtin_ctzll(~s->held[w]));
 	}
+	s->from = s->cap / CHUNK;
 	return (unsigned)s->cap;
 }

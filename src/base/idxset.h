@@ -15,9 +15,10 @@ struct idxset {
 	uint64_t *held;    /* bit per index: count > 0 */
 	uint64_t *full;    /* bit per word of held: all 64 held */
 	size_t cap;        /* indexes covered (a multiple of 4,096) */
+	size_t from;       /* every word of full below this one is all ones */
 };
 
-#define IDXSET_INIT { NULL, NULL, NULL, 0 }
+#define IDXSET_INIT { NULL, NULL, NULL, 0, 0 }
 
 void idxset_init(struct idxset *s);
 void idxset_release(struct idxset *s);
@@ -27,5 +28,6 @@ void idxset_add(struct idxset *s, unsigned i);
 void idxset_del(struct idxset *s, unsigned i);
 /* How many members hold index i. */
 uint32_t idxset_count(const struct idxset *s, unsigned i);
-/* The lowest index no member holds. */
-unsigned idxset_lowest_free(const struct idxset *s);
+/* The lowest index no member holds (remembers where the search may start next time, so
+ * filling indexes one after another costs O(1) each). */
+unsigned idxset_lowest_free(struct idxset *s);

@@ -51,7 +51,11 @@ struct master_config {
 	double zk_session_timeout_sec; /* zk:// stores: ZooKeeper session timeout (0: 10 s) */
 	const char *zk_auth;           /* zk:// stores: "user:pass" digest auth, or NULL */
 	const char *zk_fence;          /* zk:// stores: the leader's election znode, or NULL */
+	size_t max_app_instances;      /* an app's instances at most (0: the default) */
 };
+
+/* --max-app-instances when not given: the most an app may ask for (a 422 beyond). */
+#define MASTER_DEFAULT_MAX_APP_INSTANCES 1000000
 
 #define MASTER_DEFAULT_MAX_BODY (1024 * 1024)
 
