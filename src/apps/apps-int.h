@@ -155,6 +155,13 @@ struct apps {
 	uint64_t full_pass_usec;   /* monotonic: last pass that looked at every app */
 	bool full_pending;         /* a full pass is under way over several slices */
 	size_t pass_cursor;        /* the app (slot of apps) the next pass slice starts at */
+	/* Every agent the resource manager knows (it never forgets one, so these stay valid),
+	 * for the placement rotation; rebuilt when their number changes. Their state is read
+	 * at use: building this per pass cost O(agents) a pass. */
+	struct m_agent **agents;
+	size_t nagents;
+	uint64_t drain_checked_usec; /* monotonic: when any_drain was last computed */
+	bool any_drain;              /* an agent was draining then */
 	/* While apps_load runs: uuid -> instance, and replacement uuid -> replaced uuid. */
 	struct hmap *load_uuids;
 	json_t *load_replaces;

@@ -25,6 +25,15 @@
  *    stream, and deleting/<id> with the last of them, or once the app has no instance
  *    left when there is nothing to wipe (schedule.c).
  *
+ *  - Cost grows with the change, not with the app: an instance is added and removed in
+ *    O(1) (apps_add_instance / apps_remove_instance; the array keeps no order), and each
+ *    app's counters (ngoal, nwait_run, nlive_stopping, nreplacing) and index set (idx)
+ *    always equal what a walk over its instances would count: every write of goal, phase
+ *    and replaces goes through apps_set_goal / apps_set_phase / apps_set_replaces, which
+ *    take the instance's share out and put it back (inst_account). A waiting instance
+ *    never launched has no store record (stored is false) and is forgotten without a
+ *    store write.
+ *
  * State of an instance: WAITING (no task; in /v2/queue) → LIVE (STAGING … RUNNING …) →
  * terminal status → WAITING again if still wanted, else removed. */
 #include <errno.h>

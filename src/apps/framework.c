@@ -115,7 +115,9 @@ static void op_wake(void *ctx)
 
 static void op_agent_draining(void *ctx, struct m_agent *a)
 {
-	apps_touch_all(ctx); /* the pass replaces the instances there (schedule.c) */
+	struct apps *m = ctx;
+	m->drain_checked_usec = 0; /* look again at once (schedule.c) */
+	apps_touch_all(m); /* the pass replaces the instances there (schedule.c) */
 }
 
 static const struct rm_framework_ops ops = {
@@ -181,6 +183,7 @@ void apps_free(struct apps *m)
 		event_free(m->pass_ev);
 	events_close_all(m);
 	apps_free_all(m);
+	free(m->agents);
 	hmap_release(&m->apps);
 	hmap_release(&m->tasks);
 	free(m);

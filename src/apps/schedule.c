@@ -3,7 +3,16 @@
  * A pass runs after every change (API call, status update, agent event) and on a 250 ms
  * tick (for backoff delays and agent timeouts). It is idempotent: running it twice in a row
  * does nothing the second time. All store writes of one pass go in one transaction, which
- * is committed before any LAUNCH it decided is sent (see apps.c's invariants). */
+ * is committed before any LAUNCH it decided is sent (see apps.c's invariants).
+ *
+ * Slices: a pass stops deciding once it has worked PASS_BUDGET_USEC (pass_over_budget),
+ * commits what it decided, sends its launches and asks for another pass on the next loop
+ * turn; requests and status updates are served in between. Where it stopped is kept: the
+ * app it was at (apps.pass_cursor), and in that app the stop scan's place (stop_cursor,
+ * going down) and the launch scan's (launch_cursor). So deleting or scaling an app of
+ * 1,000,000 instances is many short turns, each durable on its own: a crash between two
+ * leaves a state the next master finishes from (the app's definition or its deleting/
+ * record is committed before the first slice). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,7 +30,7 @@
  * scale-up does not build one huge batch of records. */
 #define PASS_MAX_LAUNCHES 5000
 /* The work of one slice of a pass (pass_over_budget). */
-#define PASS_BUDGET_USEC 5000u
+#define PASS_BUDGET_USEC 8000u
 /* How often a pass looks at every app, changed or not. */
 #define FULL_PASS_USEC (5u * 1000000u)
 /* A wipe that finds no connected agent is tried again this often, for this long at most
@@ -50,7 +59,7 @@ struct pass {
 	bool txn;
 	struct pending_launch *launches;
 	size_t nlaunch, cap;
-	struct m_agent **agents; /* connected agents, built on first use */
+	struct m_agent **agents; /* every agent (apps.agents, borrowed), on first use */
 	size_t nagents;
 	bool have_agents;
 	struct rotation rot;
@@ -74,17 +83,22 @@ static bool pass_over_budget(struct pass *p)
 	return true;
 }
 
+/* Is an agent draining? Looked up at most once a second (an O(agents) walk), and at once
+ * after the resource manager says one began (op_agent_draining). */
 static bool pass_any_draining(struct pass *p)
 {
-	if (p->draining < 0) {
-		p->draining = 0;
+	struct apps *m = p->m;
+	if (p->draining < 0 && p->t0 - m->drain_checked_usec >= 1000000) {
+		m->any_drain = false;
 		const char *k;
 		void *v;
-		for (size_t i = 0; hmap_next(rm_agents(p->m->rm), &i, &k, &v);)
+		for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);)
 			if (((struct m_agent *)v)->drain == AGENT_DRAINING)
-				p->draining = 1;
+				m->any_drain = true;
+		m->drain_checked_usec = p->t0;
 	}
-	return p->draining;
+	p->draining = m->any_drain;
+	return m->any_drain;
 }
 
 static void pass_txn(struct pass *p)
@@ -311,14 +325,18 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 {
 	const struct app *def = ma->def;
 	if (!p->have_agents) {
-		size_t na = hmap_len(rm_agents(p->m->rm));
-		p->agents = xcalloc(na + 1, sizeof(*p->agents));
-		const char *k;
-		void *v;
-		for (size_t i = 0; hmap_next(rm_agents(p->m->rm), &i, &k, &v);)
-			if (((struct m_agent *)v)->state == AGENT_CONNECTED &&
-			    !((struct m_agent *)v)->deactivated)
-				p->agents[p->nagents++] = v;
+		struct apps *m = p->m;
+		size_t na = hmap_len(rm_agents(m->rm));
+		if (na != m->nagents) {
+			m->agents = xrealloc(m->agents, (na + 1) * sizeof(*m->agents));
+			m->nagents = 0;
+			const char *k;
+			void *v;
+			for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);)
+				m->agents[m->nagents++] = v;
+		}
+		p->agents = m->agents;
+		p->nagents = m->nagents;
 		p->have_agents = true;
 	}
 	struct rotation *r = &p->rot;
@@ -339,6 +357,8 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	for (size_t tried = 0; tried < p->nagents; tried++) {
 		struct m_agent *a = p->agents[r->cursor];
 		r->cursor = (r->cursor + 1) % p->nagents;
+		if (a->state != AGENT_CONNECTED || a->deactivated)
+			continue;
 		const struct resources *avail = rm_alloc_available(p->ac, a, def->role, &tmp);
 		if (allocate(def, avail, 0, wantp, ports, &alloc) == 0) {
 			found = a;
@@ -606,7 +626,7 @@ static void scale(struct pass *p, struct m_app *ma)
 	while (slots < want && (!upgrading || existing < cap)) {
 		if (pass_over_budget(p))
 			break;
-		for (int k = 0; k < 256 && slots < want && (!upgrading || existing < cap); k++) {
+		for (int k = 0; k < 64 && slots < want && (!upgrading || existing < cap); k++) {
 			apps_add_instance(p->m, ma, apps_lowest_free_index(ma), NULL);
 			slots++;
 			existing++;
@@ -1025,7 +1045,6 @@ void apps_run_pass(struct apps *m)
 	for (size_t i = 0; i < p.nlaunch; i++)
 		rm_count_launch(m->rm);
 	free(p.launches);
-	free(p.agents);
 	rm_alloc_end(p.ac);
 	if (p.more)
 		apps_schedule_pass(m);
