@@ -247,6 +247,14 @@ const char *apps_state_intern(const char *state);
 /* Assign free service ports to portDefinitions with port 0 in def->json. */
 void apps_assign_service_ports(struct apps *m, struct app *def, const struct app *old);
 
+/* schedule.c: is an external volume (resolved name) held by a live task of any app other
+ * than self's? */
+bool apps_volume_busy(struct apps *m, const char *name, const struct m_instance *self);
+/* wipe.c: for a deleted app without instances, asks agents to remove its external volumes
+ * (store writes in the caller's transaction, begun here if *txn is false). Returns whether
+ * the wipe is over (done or given up, its records deleted). */
+bool apps_wipe_volumes(struct apps *m, struct m_app *ma, uint64_t now, bool *txn);
+
 /* render.c: Marathon JSON */
 /* What render_app adds to the stored definition. RENDER_EXTRAS: berth's keys beyond
  * Marathon's (a task's "index", a queue item's "role"), only when the client asked with
