@@ -592,83 +592,98 @@ bool apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 	return true;
 }
 
+/* The live instances whose task is on a (through the task index: O(live tasks), never
+ * the waiting instances). The array is the caller's to free; *n its length. */
+static struct m_instance **live_on(struct apps *m, const struct m_agent *a, size_t *n)
+{
+	struct m_instance **out = NULL;
+	size_t cap = 0;
+	*n = 0;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->tasks, &i, &k, &v);) {
+		struct m_instance *in = v;
+		if (in->phase != INST_LIVE || !in->agent_id || strcmp(in->agent_id, a->id))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			out = xrealloc(out, cap * sizeof(*out));
+		}
+		out[(*n)++] = in;
+	}
+	return out;
+}
+
 void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap *reported)
 {
 	/* Instances placed there: recovered if reported, lost if not. The resources a recovered
 	 * task holds stay taken (or are taken now, for one loaded while its agent was away);
-	 * reservations of instances pinned there stay held whether they run or not. */
+	 * reservations of instances pinned there stay held whether they run or not. Only apps
+	 * with persistent volumes pin instances (and keep them: api-apps.c check_volumes). */
 	const char *k;
 	void *v;
-	struct m_instance **lost = NULL;
-	size_t nlost = 0, lcap = 0;
 	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
 		struct m_app *ma = v;
+		if (!ma->def->nvolumes)
+			continue;
 		for (size_t j = 0; j < ma->ninst; j++) {
 			struct m_instance *in = ma->inst[j];
 			if (in->pinned_agent && !strcmp(in->pinned_agent, a->id) &&
 			    apps_take(m, in, a, true, NULL) < 0)
 				log_warn("master", "agent '%s' no longer holds the volumes' disk of "
 						   "instance '%s'", a->id, in->uuid);
-			if (in->phase != INST_LIVE || !in->agent_id || strcmp(in->agent_id, a->id))
-				continue;
-			json_t *rep = hmap_get(reported, in->task_id);
-			if (rep) {
-				if (apps_take(m, in, a, false, NULL) < 0)
-					log_warn("master", "agent '%s' holds more than it offers "
-							   "(task '%s')", a->id, in->task_id);
-				const char *st = json_string_value(json_object_get(rep, "state"));
-				if (st && !task_state_terminal(st)) {
-					in->state = apps_state_intern(st);
-					if (!strcmp(in->state, "TASK_RUNNING") && !in->started_at)
-						in->started_at = time_real_usec();
-				}
-				/* A terminal state arrives as a status update next. */
-				in->kill_sent = false; /* resend a pending kill on this connection */
-			} else {
-				if (nlost == lcap) {
-					lcap = lcap ? lcap * 2 : 16;
-					lost = xrealloc(lost, lcap * sizeof(*lost));
-				}
-				lost[nlost++] = in;
-			}
 		}
 	}
+	size_t nlive, nlost = 0;
+	struct m_instance **live = live_on(m, a, &nlive);
+	for (size_t j = 0; j < nlive; j++) {
+		struct m_instance *in = live[j];
+		json_t *rep = hmap_get(reported, in->task_id);
+		if (!rep) {
+			live[nlost++] = in; /* lost: gathered at the front */
+			continue;
+		}
+		if (apps_take(m, in, a, false, NULL) < 0)
+			log_warn("master", "agent '%s' holds more than it offers (task '%s')", a->id,
+				 in->task_id);
+		const char *st = json_string_value(json_object_get(rep, "state"));
+		if (st && !task_state_terminal(st)) {
+			in->state = apps_state_intern(st);
+			if (!strcmp(in->state, "TASK_RUNNING") && !in->started_at)
+				in->started_at = time_real_usec();
+		}
+		/* A terminal state arrives as a status update next. */
+		in->kill_sent = false; /* resend a pending kill on this connection */
+	}
 	for (size_t j = 0; j < nlost; j++)
-		task_ended(m, lost[j], "TASK_LOST", "Task unknown to the agent after it re-registered",
+		task_ended(m, live[j], "TASK_LOST", "Task unknown to the agent after it re-registered",
 			   false);
-	free(lost);
+	free(live);
 	apps_touch_all(m);
 }
 
 void apps_agent_lost(struct apps *m, struct m_agent *a)
 {
-	const char *k;
-	void *v;
 	int r = store_txn_begin(m->store);
-	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
-		struct m_app *ma = v;
-		for (size_t j = 0; j < ma->ninst;) {
-			struct m_instance *in = ma->inst[j];
-			size_t before = ma->ninst;
-			if (in->phase == INST_LIVE && in->agent_id && !strcmp(in->agent_id, a->id)) {
-				if (ma->def->nvolumes) {
-					/* The agent kills volume holders once cut off for the lease; wait
-					 * that out, plus heartbeat jitter and kill time, before another
-					 * task may take the volume (never two writers). */
-					double margin = 2 * m->cfg->heartbeat_sec + 2;
-					in->not_before_usec = a->last_seen_usec +
-							      (uint64_t)((rm_volume_lease_sec(m->rm) + margin) * 1e6);
-					/* Nor may the volume be wiped before (the instance goes now). */
-					if (json_array_size(ma->wipe_volumes) &&
-					    in->not_before_usec > ma->wipe_next_usec)
-						ma->wipe_next_usec = in->not_before_usec;
-				}
-				task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
-			}
-			if (ma->ninst == before)
-				j++;
+	size_t nlive;
+	struct m_instance **live = live_on(m, a, &nlive);
+	for (size_t j = 0; j < nlive; j++) {
+		struct m_instance *in = live[j];
+		struct m_app *ma = in->app;
+		if (ma->def->nvolumes) {
+			/* The agent kills volume holders once cut off for the lease; wait that out,
+			 * plus heartbeat jitter and kill time, before another task may take the
+			 * volume (never two writers). */
+			double margin = 2 * m->cfg->heartbeat_sec + 2;
+			in->not_before_usec = a->last_seen_usec +
+					      (uint64_t)((rm_volume_lease_sec(m->rm) + margin) * 1e6);
+			/* Nor may the volume be wiped before (the instance goes now). */
+			if (json_array_size(ma->wipe_volumes) && in->not_before_usec > ma->wipe_next_usec)
+				ma->wipe_next_usec = in->not_before_usec;
 		}
+		task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
 	}
+	free(live);
 	if (r == 0 && store_txn_commit(m->store) < 0)
 		log_error("master", "cannot commit after losing agent '%s'", a->id);
 	apps_touch_all(m);
