@@ -116,7 +116,7 @@ void api_commit_prepare(struct apps *m, struct api_commit *c, struct m_app *ma,
 	*c = (struct api_commit){ .ma = ma, .target = ma, .def = def, .action = action,
 				  .is_new = !ma, .cancel_running = cancel_running };
 	if (c->is_new) {
-		c->target = xcalloc(1, sizeof(*c->target));
+		c->target = apps_app_new();
 		c->target->versions = json_array();
 	}
 	struct m_app *target = c->target;
@@ -128,9 +128,11 @@ void api_commit_prepare(struct apps *m, struct api_commit *c, struct m_app *ma,
 	c->config_change = c->is_new || app_config_differs(c->old_def, def) ||
 			   !strcmp(action, "RestartApplication");
 	snprintf(c->old_cv, sizeof(c->old_cv), "%s", target->config_version);
-	if (c->config_change)
+	if (c->config_change) {
 		snprintf(target->config_version, sizeof(target->config_version), "%s",
 			 def->version);
+		target->maybe_outdated = true;
+	}
 	c->old_dep = target->deploy;
 	target->deploy = NULL;
 	c->d = apps_deployment_new(m, target, action);
@@ -224,6 +226,16 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 	return c.target;
 }
 
+/* The master's bound on an app's instances (--max-app-instances). Adds to err. */
+void api_check_limits(struct apps *m, const struct app *def, struct verr *err)
+{
+	size_t max = m->cfg && m->cfg->max_app_instances ? m->cfg->max_app_instances
+							 : MASTER_DEFAULT_MAX_APP_INSTANCES;
+	if (def->instances > 0 && (uint64_t)def->instances > max)
+		verr_add(err, "/instances", "got %lld, expected %zu or less (the master's "
+			 "--max-app-instances)", (long long)def->instances, max);
+}
+
 /* Volume rules that span apps, or an app's versions (Marathon's, reference/compat.md §4):
  * an unshared external volume name belongs to one app; an app with persistent volumes keeps
  * its resources. Adds to err; old may be NULL. */
@@ -295,6 +307,7 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 		app_free(def);
 		return;
 	}
+	api_check_limits(m, def, &err);
 	api_check_volumes(m, def, NULL, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));
@@ -368,6 +381,7 @@ void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id,
 			http_reply_message(req, 409, "App '%s' is still being deleted", id);
 		return;
 	}
+	api_check_limits(m, def, &err);
 	api_check_volumes(m, def, ma ? ma->def : NULL, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));

@@ -174,11 +174,11 @@ static void kill_instances(struct apps *m, struct evhttp_request *req, struct m_
 		app_set_version(def, time_real_usec(), false, ma->config_version);
 		/* Mark the victims first: the pass must not pick other instances to stop. */
 		for (size_t i = 0; i < n; i++)
-			victims[i]->goal = GOAL_STOP;
+			apps_set_goal(victims[i], GOAL_STOP);
 		struct m_app *res = api_commit_app(m, req, ma, def, "ScaleApplication", true);
 		if (!res) {
 			for (size_t i = 0; i < n; i++)
-				victims[i]->goal = GOAL_RUN;
+				apps_set_goal(victims[i], GOAL_RUN);
 			return;
 		}
 		for (size_t i = 0; i < n; i++)
@@ -222,10 +222,16 @@ static void app_tasks_delete(struct apps *m, struct evhttp_request *req, struct 
 	if (kill_flags(req, &scale, &wipe) < 0)
 		return;
 	_cleanup_free_ char *host = http_query_get(req, "host");
-	struct m_instance **v = xcalloc(ma->ninst + 1, sizeof(*v));
+	/* One task: found through the task index, unless wipe must reach one whose task is
+	 * gone (not indexed any more). */
+	struct m_instance *one = task_id ? hmap_get(&m->tasks, task_id) : NULL;
+	if (one && one->app != ma)
+		one = NULL;
+	size_t nscan = one || (task_id && !wipe) ? 0 : ma->ninst;
+	struct m_instance **v = xcalloc(nscan + 2, sizeof(*v));
 	size_t n = 0;
-	for (size_t i = 0; i < ma->ninst; i++) {
-		struct m_instance *in = ma->inst[i];
+	for (size_t i = 0; i < nscan + (one != NULL); i++) {
+		struct m_instance *in = one ? one : ma->inst[i];
 		/* wipe also reaches an instance whose task is gone (say, with its agent). */
 		if (in->phase != INST_LIVE && !(wipe && task_id && in->task_id[0]))
 			continue;
@@ -249,7 +255,7 @@ static void app_tasks_delete(struct apps *m, struct evhttp_request *req, struct 
 		for (size_t i = 0; i < n; i++) {
 			log_info("master", "wiping instance %u of '%s' (task '%s')", v[i]->index,
 				 ma->def->id, v[i]->task_id);
-			v[i]->goal = GOAL_STOP;
+			apps_set_goal(v[i], GOAL_STOP);
 			apps_store_instance(m, v[i]);
 		}
 	}
@@ -340,7 +346,7 @@ static void tasks_delete(struct apps *m, struct evhttp_request *req)
 	bool answered = false;
 	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
 		struct m_app *ma = v;
-		struct m_instance **vic = xcalloc(ma->ninst + 1, sizeof(*vic));
+		struct m_instance **vic = xcalloc(json_array_size(ids) + 1, sizeof(*vic));
 		size_t n = 0;
 		json_array_foreach(ids, i, idj) {
 			struct m_instance *in = hmap_get(&m->tasks, json_string_value(idj));
@@ -351,7 +357,7 @@ static void tasks_delete(struct apps *m, struct evhttp_request *req)
 			if (answered) {
 				/* One HTTP answer: further apps are scaled without one. */
 				for (size_t j = 0; j < n; j++) {
-					vic[j]->goal = GOAL_STOP;
+					apps_set_goal(vic[j], GOAL_STOP);
 					apps_kill_instance(m, vic[j]);
 				}
 				ma->def->instances -= (int64_t)n;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "base/hmap.h"
+#include "base/idxset.h"
 #include "base/metrics.h"
 #include "model/app.h"
 #include "model/attributes.h"
@@ -76,6 +77,10 @@ struct m_instance {
 	unsigned seen_next;
 	struct http_piece *tpiece[2]; /* render cache (render-cache.c): the task, without and */
 	uint64_t tpiece_gen[2];       /* with extras, and the app's rgen they were rendered at */
+	size_t pos;                /* where it is in app->inst */
+	struct m_instance *replaced_by; /* the last instance set to replace it, or NULL */
+	struct m_instance *replacing;   /* the instance replaces names, or NULL */
+	bool stored;               /* may have a record instances/<uuid> (launched once) */
 };
 
 struct m_deployment {
@@ -97,11 +102,29 @@ struct m_deployment {
 				    * (as Marathon's plan does) until the last part is done */
 };
 
+/* An app's instances: inst[0..ninst) in no particular order (a removal moves the last one
+ * into the hole), each knowing its place (pos). Indexed by task id (apps.tasks, the live
+ * ones), by index (idx: the indexes of instances whose goal is not STOP, for the lowest
+ * free one), and linked to what they replace (replacing / replaced_by). No table here
+ * grows by rehashing everything at once: a 1,000,000-entry rehash would stall the loop. The
+ * counters say what a pass would otherwise count by looking at every instance; they and the
+ * indexes change only through apps_add_instance, apps_remove_instance, apps_set_goal,
+ * apps_set_phase and apps_set_replaces, so that removing, scaling, killing and deleting
+ * cost O(instances changed), never O(instances). */
 struct m_app {
 	struct app *def;
 	char config_version[32];   /* version of the last config change (restart/upgrade target) */
 	struct m_instance **inst;
 	size_t ninst, cap;
+	struct idxset idx;         /* indexes held by instances whose goal is not STOP */
+	size_t ngoal[3];           /* instances by goal (GOAL_RUN, GOAL_STOP, GOAL_SUSPEND) */
+	size_t nwait_run;          /* WAITING with goal RUN: what the pass may launch */
+	size_t nlive_stopping;     /* LIVE with goal STOP or SUSPEND: kills in flight */
+	size_t nreplacing;         /* with replaces set */
+	size_t stop_cursor;        /* the stop scan goes on below this place (schedule.c) */
+	size_t launch_cursor;      /* the launch scan goes on from this place (schedule.c) */
+	bool maybe_outdated;       /* config_version changed since a pass last found every
+				    * live instance at it */
 	unsigned failures;         /* consecutive task failures, for backoff */
 	uint64_t delay_until_usec; /* monotonic; no launch before */
 	uint64_t waiting_since;    /* realtime, for /v2/queue "since" */
@@ -145,6 +168,18 @@ struct apps {
 	uint64_t events_hb_usec;
 	bool events_closing;     /* events_close_all ran: publish nothing more */
 	uint64_t full_pass_usec;   /* monotonic: last pass that looked at every app */
+	bool full_pending;         /* a full pass is under way over several slices */
+	size_t pass_cursor;        /* the app (slot of apps) the next pass slice starts at */
+	/* Every agent the resource manager knows (it never forgets one, so these stay valid),
+	 * for the placement rotation; rebuilt when their number changes. Their state is read
+	 * at use: building this per pass cost O(agents) a pass. */
+	struct m_agent **agents;
+	size_t nagents;
+	uint64_t drain_checked_usec; /* monotonic: when any_drain was last computed */
+	bool any_drain;              /* an agent was draining then */
+	/* While apps_load runs: uuid -> instance, and replacement uuid -> replaced uuid. */
+	struct hmap *load_uuids;
+	json_t *load_replaces;
 	/* metrics series (NULL until apps_metrics_register) */
 	struct metrics_series *alloc_pass;
 	struct metrics_family *health, *deployments;
@@ -188,9 +223,20 @@ void apps_agent_lost(struct apps *m, struct m_agent *a);
 struct m_app *apps_get(struct apps *m, const char *id);
 /* Queues a KILL for an instance's live task. */
 void apps_kill_instance(struct apps *m, struct m_instance *in);
+/* Forgets an instance: its volumes, its task id, its store record (in the open transaction
+ * if any, and only if it may have one), its place among the app's. O(1). */
 void apps_remove_instance(struct apps *m, struct m_instance *in);
-struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index);
-unsigned apps_lowest_free_index(const struct m_app *ma);
+/* A new waiting instance of ma with index, and a fresh uuid (uuid NULL) or uuid. O(1). */
+struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index,
+				     const char *uuid);
+unsigned apps_lowest_free_index(struct m_app *ma);
+/* Change an instance's goal, phase or what it replaces (an instance of the same app, NULL:
+ * nothing), keeping the app's counters and indexes (struct m_app) true. */
+void apps_set_goal(struct m_instance *in, enum inst_goal goal);
+void apps_set_phase(struct m_instance *in, enum inst_phase phase);
+void apps_set_replaces(struct m_instance *in, struct m_instance *old);
+/* A new app's instance tables, empty (def and the rest are the caller's). */
+struct m_app *apps_app_new(void);
 /* The instance replacing old (restart), or NULL. */
 struct m_instance *apps_replacement_of(const struct m_app *ma, const struct m_instance *old);
 /* Fills one of the app's slots: goal RUN and not being replaced. */
@@ -220,7 +266,7 @@ void apps_deployment_failed_event(struct apps *m, const struct m_deployment *d,
 void apps_deployment_announce(struct apps *m, struct m_app *ma);
 int apps_store_deployment(struct apps *m, const struct m_deployment *d);
 /* Persist one instance (inside or outside a txn). */
-int apps_store_instance(struct apps *m, const struct m_instance *in);
+int apps_store_instance(struct apps *m, struct m_instance *in);
 
 /* resize.c: in-place resize (PATCH ?inPlace=true). prepare takes the growth of every placed
  * instance of ma for def from its agent: 0 and *out, or -EINVAL (not only cpus/mem changed,
@@ -249,6 +295,14 @@ void apps_assign_service_ports(struct apps *m, struct app *def, const struct app
 /* The same, also avoiding the service ports of also[0..nalso) (apps of one request). */
 void apps_assign_service_ports_also(struct apps *m, struct app *def, const struct app *old,
 				    struct app *const *also, size_t nalso);
+
+/* schedule.c: is an external volume (resolved name) held by a live task of any app other
+ * than self's? */
+bool apps_volume_busy(struct apps *m, const char *name, const struct m_instance *self);
+/* wipe.c: for a deleted app without instances, asks agents to remove its external volumes
+ * (store writes in the caller's transaction, begun here if *txn is false). Returns whether
+ * the wipe is over (done or given up, its records deleted). */
+bool apps_wipe_volumes(struct apps *m, struct m_app *ma, uint64_t now, bool *txn);
 
 /* render.c: Marathon JSON */
 /* What render_app adds to the stored definition. RENDER_EXTRAS: berth's keys beyond

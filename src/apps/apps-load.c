@@ -37,8 +37,9 @@ static struct m_app *app_from_record(struct apps *m, const char *key, const char
 	if (v)
 		time_parse_iso8601(v, &vu);
 	app_set_version(a, vu ? vu : time_real_usec(), false, lcc ? lcc : v);
-	struct m_app *ma = xcalloc(1, sizeof(*ma));
+	struct m_app *ma = apps_app_new();
 	ma->def = a;
+	ma->maybe_outdated = true;
 	const char *cv = json_string_value(json_object_get(j, "configVersion"));
 	snprintf(ma->config_version, sizeof(ma->config_version), "%s", cv ? cv : a->version);
 	ma->failures = (unsigned)json_integer_value(json_object_get(j, "failures"));
@@ -149,12 +150,20 @@ static int load_instance(const char *key, const char *val, size_t len, uint64_t 
 		json_decref(j);
 		return 0;
 	}
+	if (hmap_get(m->load_uuids, uuid)) {
+		json_decref(j);
+		return 0;
+	}
 	struct m_instance *in =
-		apps_add_instance(m, ma, (unsigned)json_integer_value(json_object_get(j, "index")));
-	snprintf(in->uuid, sizeof(in->uuid), "%s", uuid);
+		apps_add_instance(m, ma, (unsigned)json_integer_value(json_object_get(j, "index")),
+				  uuid);
+	in->stored = true;
+	hmap_put(m->load_uuids, uuid, in);
 	in->attempt = (unsigned)json_integer_value(json_object_get(j, "attempt"));
 	const char *goal = json_string_value(json_object_get(j, "goal")) ?: "run";
-	in->goal = !strcmp(goal, "stop") ? GOAL_STOP : !strcmp(goal, "suspend") ? GOAL_SUSPEND : GOAL_RUN;
+	apps_set_goal(in, !strcmp(goal, "stop")      ? GOAL_STOP
+			  : !strcmp(goal, "suspend") ? GOAL_SUSPEND
+						     : GOAL_RUN);
 	const char *pin = json_string_value(json_object_get(j, "pinned_agent"));
 	if (pin)
 		in->pinned_agent = xstrdup(pin);
@@ -168,15 +177,17 @@ static int load_instance(const char *key, const char *val, size_t len, uint64_t 
 		log_warn("master", "agent '%s' no longer holds the volumes' disk of instance '%s'",
 			 pa->id, uuid);
 	in->created_at = (uint64_t)json_integer_value(json_object_get(j, "created_at"));
-	snprintf(in->replaces, sizeof(in->replaces), "%s",
-		 json_string_value(json_object_get(j, "replaces")) ?: "");
+	/* What it replaces may load after it: link_replacements ties them once all are in. */
+	const char *rp = json_string_value(json_object_get(j, "replaces"));
+	if (rp && *rp)
+		json_object_set_new(m->load_replaces, uuid, json_string(rp));
 	const char *tid = json_string_value(json_object_get(j, "task_id"));
 	const char *aid = json_string_value(json_object_get(j, "agent_id"));
 	if (tid && *tid && aid && *aid && strlen(tid) < TASK_ID_MAX) {
 		free(in->task_id);
 		in->task_id = xstrdup(tid);
 		in->agent_id = xstrdup(aid);
-		in->phase = INST_LIVE;
+		apps_set_phase(in, INST_LIVE);
 		in->state = "TASK_UNKNOWN";
 		in->staged_at = (uint64_t)json_integer_value(json_object_get(j, "staged_at"));
 		snprintf(in->version, sizeof(in->version), "%s",
@@ -241,8 +252,25 @@ static int load_deployment(const char *key, const char *val, size_t len, uint64_
 	return 0;
 }
 
+/* Ties each loaded replacement to the instance it replaces; one whose old instance is
+ * gone replaces nothing. */
+static void link_replacements(struct apps *m)
+{
+	const char *uuid;
+	json_t *old_uuid;
+	json_object_foreach(m->load_replaces, uuid, old_uuid) {
+		struct m_instance *in = hmap_get(m->load_uuids, uuid);
+		struct m_instance *old = hmap_get(m->load_uuids, json_string_value(old_uuid));
+		if (in && old && old->app == in->app)
+			apps_set_replaces(in, old);
+	}
+}
+
 int apps_load(struct apps *m)
 {
+	struct hmap uuids = HMAP_INIT;
+	m->load_uuids = &uuids;
+	m->load_replaces = json_object();
 	int r = store_list(m->store, "apps/", load_app, m);
 	if (r >= 0)
 		r = store_list(m->store, "versions/", load_version, m);
@@ -252,6 +280,12 @@ int apps_load(struct apps *m)
 		r = store_list(m->store, "wipe-volumes/", load_wipe_volume, m);
 	if (r >= 0)
 		r = store_list(m->store, "instances/", load_instance, m);
+	if (r >= 0)
+		link_replacements(m);
+	json_decref(m->load_replaces);
+	m->load_replaces = NULL;
+	hmap_release(&uuids);
+	m->load_uuids = NULL;
 	if (r >= 0)
 		r = store_list(m->store, "deployments/", load_deployment, m);
 	if (r >= 0)

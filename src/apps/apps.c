@@ -25,11 +25,22 @@
  *    stream, and deleting/<id> with the last of them, or once the app has no instance
  *    left when there is nothing to wipe (schedule.c).
  *
+ *  - Cost grows with the change, not with the app: an instance is added and removed in
+ *    O(1) (apps_add_instance / apps_remove_instance; the array keeps no order), and each
+ *    app's counters (ngoal, nwait_run, nlive_stopping, nreplacing) and index set (idx)
+ *    always equal what a walk over its instances would count: every write of goal, phase
+ *    and replaces goes through apps_set_goal / apps_set_phase / apps_set_replaces, which
+ *    take the instance's share out and put it back (inst_account). A waiting instance
+ *    never launched has no store record (stored is false) and is forgotten without a
+ *    store write.
+ *
  * State of an instance: WAITING (no task; in /v2/queue) → LIVE (STAGING … RUNNING …) →
  * terminal status → WAITING again if still wanted, else removed. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -89,8 +100,9 @@ static json_t *instance_json(const struct m_instance *in)
 	return j;
 }
 
-int apps_store_instance(struct apps *m, const struct m_instance *in)
+int apps_store_instance(struct apps *m, struct m_instance *in)
 {
+	in->stored = true;
 	json_t *j = instance_json(in);
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -204,11 +216,75 @@ static void inst_free(struct apps *m, struct m_instance *in)
 	free(in);
 }
 
-struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index)
+struct m_app *apps_app_new(void)
 {
+	struct m_app *ma = xcalloc(1, sizeof(*ma));
+	idxset_init(&ma->idx);
+	ma->stop_cursor = SIZE_MAX;
+	return ma;
+}
+
+/* Adds (d = 1) or takes away (d = -1) in's share of its app's counters and indexes. */
+static void inst_account(struct m_instance *in, int d)
+{
+	struct m_app *ma = in->app;
+	ma->ngoal[in->goal] += (size_t)(ssize_t)d;
+	if (in->phase == INST_WAITING && in->goal == GOAL_RUN)
+		ma->nwait_run += (size_t)(ssize_t)d;
+	if (in->phase == INST_LIVE && in->goal != GOAL_RUN)
+		ma->nlive_stopping += (size_t)(ssize_t)d;
+	if (in->replaces[0])
+		ma->nreplacing += (size_t)(ssize_t)d;
+	if (in->goal != GOAL_STOP) {
+		if (d > 0)
+			idxset_add(&ma->idx, in->index);
+		else
+			idxset_del(&ma->idx, in->index);
+	}
+}
+
+void apps_set_goal(struct m_instance *in, enum inst_goal goal)
+{
+	if (in->goal == goal)
+		return;
+	inst_account(in, -1);
+	in->goal = goal;
+	inst_account(in, 1);
+	apps_changed(in->app); /* what render.c shows changed */
+}
+
+void apps_set_phase(struct m_instance *in, enum inst_phase phase)
+{
+	if (in->phase == phase)
+		return;
+	inst_account(in, -1);
+	in->phase = phase;
+	inst_account(in, 1);
+	apps_changed(in->app); /* what render.c shows changed */
+}
+
+void apps_set_replaces(struct m_instance *in, struct m_instance *old)
+{
+	if (in->replacing && in->replacing->replaced_by == in)
+		in->replacing->replaced_by = NULL;
+	inst_account(in, -1);
+	snprintf(in->replaces, sizeof(in->replaces), "%s", old ? old->uuid : "");
+	in->replacing = old;
+	inst_account(in, 1);
+	if (old)
+		old->replaced_by = in;
+}
+
+struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index,
+				     const char *uuid)
+{
+	(void)m;
 	struct m_instance *in = xcalloc(1, sizeof(*in));
 	in->app = ma;
-	id_uuid7(in->uuid); /* time-ordered: instance records append in the store */
+	if (uuid)
+		snprintf(in->uuid, sizeof(in->uuid), "%s", uuid);
+	else
+		id_uuid7(in->uuid); /* time-ordered: instance records append in the store */
 	in->index = index;
 	in->phase = INST_WAITING;
 	in->goal = GOAL_RUN;
@@ -223,7 +299,9 @@ struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned 
 		ma->cap = ma->cap ? ma->cap * 2 : 8;
 		ma->inst = xrealloc(ma->inst, ma->cap * sizeof(*ma->inst));
 	}
+	in->pos = ma->ninst;
 	ma->inst[ma->ninst++] = in;
+	inst_account(in, 1);
 	if (!ma->waiting_since)
 		ma->waiting_since = time_real_usec();
 	return in;
@@ -260,32 +338,31 @@ void apps_remove_instance(struct apps *m, struct m_instance *in)
 	apps_destroy_volumes(m, in);
 	if (in->phase == INST_LIVE && in->task_id[0])
 		hmap_del(&m->tasks, in->task_id);
-	char key[128];
-	snprintf(key, sizeof(key), "instances/%s", in->uuid);
-	int r = store_delete(m->store, key, STORE_ANY_VERSION);
-	if (r < 0 && r != -ENOENT)
-		log_warn("master", "cannot delete '%s' from the store: %s", key, strerror(-r));
-	/* Whoever pointed at it as a replacement is no longer being replaced. */
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (!strcmp(ma->inst[i]->replaces, in->uuid))
-			ma->inst[i]->replaces[0] = '\0';
-	for (size_t i = 0; i < ma->ninst; i++) {
-		if (ma->inst[i] == in) {
-			memmove(&ma->inst[i], &ma->inst[i + 1], (ma->ninst - i - 1) * sizeof(*ma->inst));
-			ma->ninst--;
-			break;
-		}
+	if (in->stored) { /* waiting instances never launched have no record */
+		char key[128];
+		snprintf(key, sizeof(key), "instances/%s", in->uuid);
+		int r = store_delete(m->store, key, STORE_ANY_VERSION);
+		if (r < 0 && r != -ENOENT)
+			log_warn("master", "cannot delete '%s' from the store: %s", key, strerror(-r));
 	}
+	/* Whoever pointed at it as a replacement is no longer being replaced. */
+	struct m_instance *rep = in->replaced_by;
+	if (rep && rep->replacing == in)
+		apps_set_replaces(rep, NULL);
+	apps_set_replaces(in, NULL);
+	inst_account(in, -1);
+	struct m_instance *last = ma->inst[--ma->ninst];
+	ma->inst[in->pos] = last;
+	last->pos = in->pos;
 	inst_free(m, in);
 }
 
 /* The instance that replaces `old` (restart), or NULL. */
 struct m_instance *apps_replacement_of(const struct m_app *ma, const struct m_instance *old)
 {
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->goal == GOAL_RUN && !strcmp(ma->inst[i]->replaces, old->uuid))
-			return ma->inst[i];
-	return NULL;
+	(void)ma;
+	struct m_instance *rep = old->replaced_by;
+	return rep && rep->goal == GOAL_RUN && rep->replacing == old ? rep : NULL;
 }
 
 /* Counts in the set of instances that fill the app's slots: goal RUN and not replaced. */
@@ -294,19 +371,9 @@ bool apps_in_slot(const struct m_app *ma, const struct m_instance *in)
 	return in->goal == GOAL_RUN && !apps_replacement_of(ma, in);
 }
 
-unsigned apps_lowest_free_index(const struct m_app *ma)
+unsigned apps_lowest_free_index(struct m_app *ma)
 {
-	/* Indexes in use are < ninst + 1; a bitmap over that range finds the lowest hole. */
-	size_t n = ma->ninst + 1;
-	unsigned char *used = xcalloc(n, 1);
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->goal != GOAL_STOP && ma->inst[i]->index < n)
-			used[ma->inst[i]->index] = 1;
-	unsigned idx = 0;
-	while (idx < n && used[idx])
-		idx++;
-	free(used);
-	return idx;
+	return idxset_lowest_free(&ma->idx);
 }
 
 void apps_kill_instance(struct apps *m, struct m_instance *in)
@@ -397,7 +464,7 @@ static void task_ended(struct apps *m, struct m_instance *in, const char *state,
 	publish_status(m, in, apps_state_intern(state), message);
 	release_resources(m, in);
 	hmap_del(&m->tasks, in->task_id);
-	in->phase = INST_WAITING;
+	apps_set_phase(in, INST_WAITING);
 	in->state = apps_state_intern(state);
 	char ts[32];
 	log_info("master", "task '%s' of '%s' %s%s%s%s", in->task_id, ma->def->id, state,
@@ -540,94 +607,115 @@ bool apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 	return true;
 }
 
+/* The live instances whose task is on a (through the task index: O(live tasks), never
+ * the waiting instances). The array is the caller's to free; *n its length. */
+static struct m_instance **live_on(struct apps *m, const struct m_agent *a, size_t *n)
+{
+	struct m_instance **out = NULL;
+	size_t cap = 0;
+	*n = 0;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->tasks, &i, &k, &v);) {
+		struct m_instance *in = v;
+		if (in->phase != INST_LIVE || !in->agent_id || strcmp(in->agent_id, a->id))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			out = xrealloc(out, cap * sizeof(*out));
+		}
+		out[(*n)++] = in;
+	}
+	return out;
+}
+
 void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap *reported)
 {
 	/* Instances placed there: recovered if reported, lost if not. The resources a recovered
 	 * task holds stay taken (or are taken now, for one loaded while its agent was away);
-	 * reservations of instances pinned there stay held whether they run or not. */
+	 * reservations of instances pinned there stay held whether they run or not. Only apps
+	 * with persistent volumes pin instances (and keep them: api-apps.c check_volumes). */
 	const char *k;
 	void *v;
-	struct m_instance **lost = NULL;
-	size_t nlost = 0, lcap = 0;
 	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
 		struct m_app *ma = v;
+		if (!ma->def->nvolumes)
+			continue;
 		for (size_t j = 0; j < ma->ninst; j++) {
 			struct m_instance *in = ma->inst[j];
 			if (in->pinned_agent && !strcmp(in->pinned_agent, a->id) &&
 			    apps_take(m, in, a, true, NULL) < 0)
 				log_warn("master", "agent '%s' no longer holds the volumes' disk of "
 						   "instance '%s'", a->id, in->uuid);
-			if (in->phase != INST_LIVE || !in->agent_id || strcmp(in->agent_id, a->id))
-				continue;
-			json_t *rep = hmap_get(reported, in->task_id);
-			if (rep) {
-				if (apps_take(m, in, a, false, NULL) < 0)
-					log_warn("master", "agent '%s' holds more than it offers "
-							   "(task '%s')", a->id, in->task_id);
-				const char *st = json_string_value(json_object_get(rep, "state"));
-				if (st && !task_state_terminal(st)) {
-					in->state = apps_state_intern(st);
-					if (!strcmp(in->state, "TASK_RUNNING") && !in->started_at)
-						in->started_at = time_real_usec();
-				}
-				/* A terminal state arrives as a status update next. */
-				in->kill_sent = false; /* resend a pending kill on this connection */
-			} else {
-				if (nlost == lcap) {
-					lcap = lcap ? lcap * 2 : 16;
-					lost = xrealloc(lost, lcap * sizeof(*lost));
-				}
-				lost[nlost++] = in;
-			}
 		}
 	}
+	size_t nlive, nlost = 0;
+	struct m_instance **live = live_on(m, a, &nlive);
+	for (size_t j = 0; j < nlive; j++) {
+		struct m_instance *in = live[j];
+		json_t *rep = hmap_get(reported, in->task_id);
+		if (!rep) {
+			live[nlost++] = in; /* lost: gathered at the front */
+			continue;
+		}
+		if (apps_take(m, in, a, false, NULL) < 0)
+			log_warn("master", "agent '%s' holds more than it offers (task '%s')", a->id,
+				 in->task_id);
+		const char *st = json_string_value(json_object_get(rep, "state"));
+		if (st && !task_state_terminal(st)) {
+			in->state = apps_state_intern(st);
+			if (!strcmp(in->state, "TASK_RUNNING") && !in->started_at)
+				in->started_at = time_real_usec();
+		}
+		/* A terminal state arrives as a status update next. */
+		in->kill_sent = false; /* resend a pending kill on this connection */
+	}
 	for (size_t j = 0; j < nlost; j++)
-		task_ended(m, lost[j], "TASK_LOST", "Task unknown to the agent after it re-registered",
+		task_ended(m, live[j], "TASK_LOST", "Task unknown to the agent after it re-registered",
 			   false);
-	free(lost);
+	free(live);
 	apps_touch_all(m);
 }
 
 void apps_agent_lost(struct apps *m, struct m_agent *a)
 {
+	int r = store_txn_begin(m->store);
+	size_t nlive;
+	struct m_instance **live = live_on(m, a, &nlive);
+	for (size_t j = 0; j < nlive; j++) {
+		struct m_instance *in = live[j];
+		struct m_app *ma = in->app;
+		if (ma->def->nvolumes) {
+			/* The agent kills volume holders once cut off for the lease; wait that out,
+			 * plus heartbeat jitter and kill time, before another task may take the
+			 * volume (never two writers). */
+			double margin = 2 * m->cfg->heartbeat_sec + 2;
+			in->not_before_usec = a->last_seen_usec +
+					      (uint64_t)((rm_volume_lease_sec(m->rm) + margin) * 1e6);
+			/* Nor may the volume be wiped before (the instance goes now). */
+			if (json_array_size(ma->wipe_volumes) && in->not_before_usec > ma->wipe_next_usec)
+				ma->wipe_next_usec = in->not_before_usec;
+		}
+		if (a->gone)
+			task_ended(m, in, "TASK_GONE_BY_OPERATOR", "Agent has been marked gone", false);
+		else
+			task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
+	}
+	free(live);
+	/* Marked gone: its local volumes went with the machine (as Marathon expunges a
+	 * reservation on TASK_GONE_BY_OPERATOR); instances pinned there start afresh elsewhere
+	 * with new ones. A scan of every instance, once per agent marked gone. */
 	const char *k;
 	void *v;
-	int r = store_txn_begin(m->store);
-	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
+	for (size_t ai = 0; a->gone && hmap_next(&m->apps, &ai, &k, &v);) {
 		struct m_app *ma = v;
-		for (size_t j = 0; j < ma->ninst;) {
+		for (size_t j = 0; j < ma->ninst; j++) {
 			struct m_instance *in = ma->inst[j];
-			size_t before = ma->ninst;
-			if (in->phase == INST_LIVE && in->agent_id && !strcmp(in->agent_id, a->id)) {
-				if (ma->def->nvolumes) {
-					/* The agent kills volume holders once cut off for the lease; wait
-					 * that out, plus heartbeat jitter and kill time, before another
-					 * task may take the volume (never two writers). */
-					double margin = 2 * m->cfg->heartbeat_sec + 2;
-					in->not_before_usec = a->last_seen_usec +
-							      (uint64_t)((rm_volume_lease_sec(m->rm) + margin) * 1e6);
-					/* Nor may the volume be wiped before (the instance goes now). */
-					if (json_array_size(ma->wipe_volumes) &&
-					    in->not_before_usec > ma->wipe_next_usec)
-						ma->wipe_next_usec = in->not_before_usec;
-				}
-				if (a->gone)
-					task_ended(m, in, "TASK_GONE_BY_OPERATOR",
-						   "Agent has been marked gone", false);
-				else
-					task_ended(m, in, "TASK_LOST", "Agent unreachable", false);
-			}
-			/* Marked gone: its local volumes went with the machine (as Marathon
-			 * expunges a reservation on TASK_GONE_BY_OPERATOR); the instance starts
-			 * afresh elsewhere with new ones. */
-			if (ma->ninst == before && a->gone && in->pinned_agent &&
-			    !strcmp(in->pinned_agent, a->id)) {
-				apps_destroy_volumes(m, in);
-				if (apps_store_instance(m, in) < 0)
-					log_error("master", "cannot persist instance '%s'", in->uuid);
-			}
-			if (ma->ninst == before)
-				j++;
+			if (!in->pinned_agent || strcmp(in->pinned_agent, a->id))
+				continue;
+			apps_destroy_volumes(m, in);
+			if (apps_store_instance(m, in) < 0)
+				log_error("master", "cannot persist instance '%s'", in->uuid);
 		}
 	}
 	if (r == 0 && store_txn_commit(m->store) < 0)
@@ -888,6 +976,7 @@ void apps_free_app(struct apps *m, struct m_app *ma)
 	}
 	free(ma->inst);
 	rc_free_app(ma);
+	idxset_release(&ma->idx);
 	apps_deployment_free(ma->deploy);
 	json_decref(ma->last_failure);
 	json_decref(ma->versions);

@@ -85,16 +85,14 @@ static void op_each_task(void *ctx, bool detail, rm_task_fn fn, void *fnctx)
 	char name[APP_MAX_ID_LEN + 1];
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
-		const struct m_app *ma = v;
-		for (size_t j = 0; j < ma->ninst; j++) {
-			const struct m_instance *in = ma->inst[j];
-			if (in->phase != INST_LIVE || !in->task_id[0] || !in->state)
-				continue;
-			struct rm_task_view view;
-			task_view(m, in, detail, &view, name);
-			fn(&view, fnctx);
-		}
+	/* The live tasks' index, not every instance: an app's waiting instances cost nothing. */
+	for (size_t i = 0; hmap_next(&m->tasks, &i, &k, &v);) {
+		const struct m_instance *in = v;
+		if (in->phase != INST_LIVE || !in->task_id[0] || !in->state)
+			continue;
+		struct rm_task_view view;
+		task_view(m, in, detail, &view, name);
+		fn(&view, fnctx);
 	}
 }
 
@@ -117,7 +115,9 @@ static void op_wake(void *ctx)
 
 static void op_agent_draining(void *ctx, struct m_agent *a)
 {
-	apps_touch_all(ctx); /* the pass replaces the instances there (schedule.c) */
+	struct apps *m = ctx;
+	m->drain_checked_usec = 0; /* look again at once (schedule.c) */
+	apps_touch_all(m); /* the pass replaces the instances there (schedule.c) */
 }
 
 static const struct rm_framework_ops ops = {
@@ -183,6 +183,7 @@ void apps_free(struct apps *m)
 		event_free(m->pass_ev);
 	events_close_all(m);
 	apps_free_all(m);
+	free(m->agents);
 	hmap_release(&m->apps);
 	hmap_release(&m->tasks);
 	free(m);
@@ -250,9 +251,7 @@ void apps_stats(const struct apps *m, struct apps_stats *out)
 		out->apps++;
 		if (ma->deploy)
 			out->deploying++;
-		for (size_t j = 0; j < ma->ninst; j++)
-			out->waiting += ma->inst[j]->phase == INST_WAITING &&
-					ma->inst[j]->goal == GOAL_RUN;
+		out->waiting += ma->nwait_run;
 	}
 	out->subscribers = m->nsubs;
 }

@@ -3,7 +3,16 @@
  * A pass runs after every change (API call, status update, agent event) and on a 250 ms
  * tick (for backoff delays and agent timeouts). It is idempotent: running it twice in a row
  * does nothing the second time. All store writes of one pass go in one transaction, which
- * is committed before any LAUNCH it decided is sent (see apps.c's invariants). */
+ * is committed before any LAUNCH it decided is sent (see apps.c's invariants).
+ *
+ * Slices: a pass stops deciding once it has worked PASS_BUDGET_USEC (pass_over_budget),
+ * commits what it decided, sends its launches and asks for another pass on the next loop
+ * turn; requests and status updates are served in between. Where it stopped is kept: the
+ * app it was at (apps.pass_cursor), and in that app the stop scan's place (stop_cursor,
+ * going down) and the launch scan's (launch_cursor). So deleting or scaling an app of
+ * 1,000,000 instances is many short turns, each durable on its own: a crash between two
+ * leaves a state the next master finishes from (the app's definition or its deleting/
+ * record is committed before the first slice). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,13 +29,10 @@
 /* Launches decided in one pass; more wait for the next pass (scheduled at once), so a huge
  * scale-up does not build one huge batch of records. */
 #define PASS_MAX_LAUNCHES 5000
+/* The work of one slice of a pass (pass_over_budget). */
+#define PASS_BUDGET_USEC 8000u
 /* How often a pass looks at every app, changed or not. */
 #define FULL_PASS_USEC (5u * 1000000u)
-/* A wipe that finds no connected agent is tried again this often, for this long at most
- * (from its first failed attempt in this master process); then it is dropped with an
- * error line, the volumes left in place and the app's id free again. */
-#define WIPE_RETRY_USEC (5ull * 1000000u)
-#define WIPE_GIVE_UP_USEC (3600ull * 1000000u)
 
 struct pending_launch {
 	struct m_instance *in;
@@ -48,13 +54,47 @@ struct pass {
 	bool txn;
 	struct pending_launch *launches;
 	size_t nlaunch, cap;
-	struct m_agent **agents; /* connected agents, built on first use */
+	struct m_agent **agents; /* every agent (apps.agents, borrowed), on first use */
 	size_t nagents;
 	bool have_agents;
 	struct rotation rot;
-	bool more;               /* stopped at PASS_MAX_LAUNCHES: run again */
+	bool more;               /* stopped at PASS_MAX_LAUNCHES or its budget: run again */
 	struct alloc_ctx *ac;    /* the allocation order (the resource manager's) */
+	uint64_t t0;             /* monotonic: when the pass began */
+	int draining;            /* is an agent draining: -1 not looked yet, 0, 1 */
 };
+
+/* Has this slice of the pass used its time? Then it stops where it is (each loop below
+ * keeps its place in the app) and asks for another slice on the next loop turn, so that
+ * no turn of the event loop spends more than about this, plus the commit and the sends,
+ * on the pass however large the apps. */
+static bool pass_over_budget(struct pass *p)
+{
+	if (p->more)
+		return true;
+	if (time_mono_usec() - p->t0 < PASS_BUDGET_USEC)
+		return false;
+	p->more = true;
+	return true;
+}
+
+/* Is an agent draining? Looked up at most once a second (an O(agents) walk), and at once
+ * after the resource manager says one began (op_agent_draining). */
+static bool pass_any_draining(struct pass *p)
+{
+	struct apps *m = p->m;
+	if (p->draining < 0 && p->t0 - m->drain_checked_usec >= 1000000) {
+		m->any_drain = false;
+		const char *k;
+		void *v;
+		for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);)
+			if (((struct m_agent *)v)->drain == AGENT_DRAINING)
+				m->any_drain = true;
+		m->drain_checked_usec = p->t0;
+	}
+	p->draining = m->any_drain;
+	return m->any_drain;
+}
 
 static void pass_txn(struct pass *p)
 {
@@ -137,7 +177,7 @@ static unsigned app_tasks_on(const struct m_app *ma, const struct m_agent *a)
 }
 
 /* Is an external volume (resolved name) held by a live task of any app other than in? */
-static bool volume_busy(struct apps *m, const char *name, const struct m_instance *self)
+bool apps_volume_busy(struct apps *m, const char *name, const struct m_instance *self)
 {
 	const char *k;
 	void *v;
@@ -185,7 +225,7 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 		if (vol->type != VOL_EXTERNAL || vol->shared)
 			continue;
 		char *n = volume_name_for(vol, inst->index);
-		bool busy = volume_busy(m, n, inst);
+		bool busy = apps_volume_busy(m, n, inst);
 		free(n);
 		if (busy)
 			return NULL; /* never two writers */
@@ -280,15 +320,18 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 {
 	const struct app *def = ma->def;
 	if (!p->have_agents) {
-		size_t na = hmap_len(rm_agents(p->m->rm));
-		p->agents = xcalloc(na + 1, sizeof(*p->agents));
-		const char *k;
-		void *v;
-		for (size_t i = 0; hmap_next(rm_agents(p->m->rm), &i, &k, &v);)
-			if (((struct m_agent *)v)->state == AGENT_CONNECTED &&
-			    !((struct m_agent *)v)->deactivated &&
-			    !((struct m_agent *)v)->maint_draining)
-				p->agents[p->nagents++] = v;
+		struct apps *m = p->m;
+		size_t na = hmap_len(rm_agents(m->rm));
+		if (na != m->nagents) {
+			m->agents = xrealloc(m->agents, (na + 1) * sizeof(*m->agents));
+			m->nagents = 0;
+			const char *k;
+			void *v;
+			for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);)
+				m->agents[m->nagents++] = v;
+		}
+		p->agents = m->agents;
+		p->nagents = m->nagents;
 		p->have_agents = true;
 	}
 	struct rotation *r = &p->rot;
@@ -309,6 +352,8 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	for (size_t tried = 0; tried < p->nagents; tried++) {
 		struct m_agent *a = p->agents[r->cursor];
 		r->cursor = (r->cursor + 1) % p->nagents;
+		if (a->state != AGENT_CONNECTED || a->deactivated || a->maint_draining)
+			continue;
 		const struct resources *avail = rm_alloc_available(p->ac, a, def->role, &tmp);
 		if (allocate(def, avail, 0, wantp, ports, &alloc) == 0) {
 			found = a;
@@ -402,8 +447,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 		resources_release(&in->res);
 		return false;
 	}
-	in->phase = INST_LIVE;
-	apps_changed(in->app);
+	apps_set_phase(in, INST_LIVE);
 	in->state = "TASK_STAGING";
 	in->staged_at = time_real_usec();
 	in->started_at = 0;
@@ -466,11 +510,7 @@ static bool outdated(struct apps *m, const struct m_app *ma, const struct m_inst
 /* Tasks that exist or are about to: live ones (stopping included) and waiting ones. */
 static int64_t existing_count(const struct m_app *ma)
 {
-	int64_t n = 0;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->phase == INST_LIVE || ma->inst[i]->goal == GOAL_RUN)
-			n++;
-	return n;
+	return (int64_t)(ma->ngoal[GOAL_RUN] + ma->nlive_stopping);
 }
 
 /* The most tasks the upgrade strategy allows at once. */
@@ -479,29 +519,52 @@ static int64_t max_total(const struct app *def)
 	return def->instances + (int64_t)floor((double)def->instances * def->max_over_capacity + 1e-9);
 }
 
-static void stop_instance(struct pass *p, struct m_instance *in)
+static void stop_instance(struct m_instance *in)
 {
-	in->goal = GOAL_STOP;
-	struct m_app *ma = in->app;
+	apps_set_goal(in, GOAL_STOP);
 	/* Stopping a replacement also stops what it replaces: the slot goes away. */
-	if (in->replaces[0]) {
-		for (size_t i = 0; i < ma->ninst; i++)
-			if (!strcmp(ma->inst[i]->uuid, in->replaces))
-				ma->inst[i]->goal = GOAL_STOP;
-	}
+	if (in->replacing)
+		apps_set_goal(in->replacing, GOAL_STOP);
 }
 
+/* For a partial scale-down: the kill order over the candidates. */
+static int cmp_victims(const void *a, const void *b, void *sel)
+{
+	return cmp_kill_order(*(struct m_instance *const *)a, *(struct m_instance *const *)b,
+			      *(enum kill_selection *)sel);
+}
+
+/* Is an instance of ma live at a version older than the app's configuration? Clears
+ * ma->maybe_outdated when none is, so that later passes need not look. */
+static bool any_outdated_version(struct m_app *ma)
+{
+	if (!ma->maybe_outdated)
+		return false;
+	for (size_t i = 0; i < ma->ninst; i++)
+		if (ma->inst[i]->phase == INST_LIVE &&
+		    strcmp(ma->inst[i]->version, ma->config_version) < 0)
+			return true;
+	ma->maybe_outdated = false;
+	return false;
+}
+
+/* Brings the app's slots (instances with goal RUN not being replaced) to def->instances.
+ * Cost: O(1) when nothing changes; O(instances added) for a scale-up, in slices; nothing
+ * here for a scale to 0 (app_pass's stop scan takes every instance, in slices); one sort of
+ * the candidates for another scale-down (not sliced); O(instances) while an upgrade is
+ * under way (the replacements must be told apart). */
 static void scale(struct pass *p, struct m_app *ma)
 {
-	bool any_rep = false;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->goal == GOAL_RUN && ma->inst[i]->replaces[0])
-			any_rep = true;
+	bool any_rep = ma->nreplacing > 0;
 #define SLOT(in) ((in)->goal == GOAL_RUN && (!any_rep || apps_in_slot(ma, (in))))
 	int64_t slots = 0;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (SLOT(ma->inst[i]))
-			slots++;
+	if (any_rep) {
+		for (size_t i = 0; i < ma->ninst; i++)
+			if (SLOT(ma->inst[i]))
+				slots++;
+	} else {
+		slots = (int64_t)ma->ngoal[GOAL_RUN];
+	}
 	int64_t want = ma->def->instances;
 	if (ma->def->stateful) {
 		/* Stable identity: scale-down suspends the highest indexes (volumes kept);
@@ -513,7 +576,7 @@ static void scale(struct pass *p, struct m_app *ma)
 					victim = ma->inst[i];
 			if (!victim)
 				break;
-			victim->goal = GOAL_SUSPEND;
+			apps_set_goal(victim, GOAL_SUSPEND);
 			pass_txn(p);
 			apps_store_instance(p->m, victim);
 			slots--;
@@ -526,52 +589,43 @@ static void scale(struct pass *p, struct m_app *ma)
 					wake = ma->inst[i];
 			if (!wake)
 				break;
-			wake->goal = GOAL_RUN;
+			apps_set_goal(wake, GOAL_RUN);
 			if (wake->phase == INST_WAITING && !ma->waiting_since)
 				ma->waiting_since = time_real_usec();
 			slots++;
 		}
 	}
-	while (slots > want) {
-		struct m_instance *victim = NULL;
-		for (size_t i = 0; i < ma->ninst; i++) {
-			struct m_instance *in = ma->inst[i];
-			if (!SLOT(in))
-				continue;
-			if (!victim || cmp_kill_order(in, victim, ma->def->kill_selection) < 0)
-				victim = in;
-		}
-		if (!victim)
-			break;
-		stop_instance(p, victim);
-		slots--;
+	if (slots > want && want > 0) {
+		/* The kill order over the slots, once: the first slots - want go. */
+		struct m_instance **cand = xcalloc((size_t)slots + 1, sizeof(*cand));
+		size_t n = 0;
+		for (size_t i = 0; i < ma->ninst && n < (size_t)slots; i++)
+			if (SLOT(ma->inst[i]))
+				cand[n++] = ma->inst[i];
+		enum kill_selection sel = ma->def->kill_selection;
+		qsort_r(cand, n, sizeof(*cand), cmp_victims, &sel);
+		for (size_t i = 0; i < n && slots > want; i++, slots--)
+			stop_instance(cand[i]);
+		free(cand);
 	}
+	/* want == 0: app_pass's stop scan stops every instance. */
+	if (slots >= want)
+		return;
 	/* During an upgrade, new slots wait for room under maximumOverCapacity. */
-	bool upgrading = false;
-	for (size_t i = 0; i < ma->ninst && !upgrading; i++)
-		upgrading = ma->inst[i]->phase == INST_LIVE &&
-			    strcmp(ma->inst[i]->version, ma->config_version) < 0;
+	bool upgrading = any_outdated_version(ma);
 	int64_t existing = existing_count(ma), cap = max_total(ma->def);
-	if (slots < want)
-		log_debug("master", "scale '%s': %lld slots of %lld, %lld tasks (max %lld)%s",
-			  ma->def->id, (long long)slots, (long long)want, (long long)existing,
-			  (long long)cap, upgrading ? ", upgrading" : "");
-	if (slots < want && (!upgrading || existing < cap)) {
-		/* New instances take the lowest free indexes: one bitmap for the whole batch. */
-		size_t room = ma->ninst + (size_t)(want - slots) + 1;
-		unsigned char *used = xcalloc(room, 1);
-		for (size_t i = 0; i < ma->ninst; i++)
-			if (ma->inst[i]->goal != GOAL_STOP && ma->inst[i]->index < room)
-				used[ma->inst[i]->index] = 1;
-		unsigned next = 0;
-		while (slots < want && (!upgrading || existing < cap)) {
-			while (next < room && used[next])
-				next++;
-			apps_add_instance(p->m, ma, next++);
+	log_debug("master", "scale '%s': %lld slots of %lld, %lld tasks (max %lld)%s", ma->def->id,
+		  (long long)slots, (long long)want, (long long)existing, (long long)cap,
+		  upgrading ? ", upgrading" : "");
+	/* New instances take the lowest free indexes. */
+	while (slots < want && (!upgrading || existing < cap)) {
+		if (pass_over_budget(p))
+			break;
+		for (int k = 0; k < 64 && slots < want && (!upgrading || existing < cap); k++) {
+			apps_add_instance(p->m, ma, apps_lowest_free_index(ma), NULL);
 			slots++;
 			existing++;
 		}
-		free(used);
 	}
 #undef SLOT
 }
@@ -588,22 +642,30 @@ static void scale(struct pass *p, struct m_app *ma)
 static void replace_outdated(struct pass *p, struct m_app *ma)
 {
 	const struct app *def = ma->def;
+	/* Nothing can be outdated unless the configuration changed or an agent drains. */
+	if (!ma->maybe_outdated && !pass_any_draining(p))
+		return;
 	/* An instance whose task ended (lost with its agent, say) while its replacement was
-	 * already started has no slot left: it goes, else both would run. */
+	 * already started has no slot left: it goes, else both would run. (Replacements exist
+	 * only while something is outdated or an agent drains, hence after the gate.) */
 	for (size_t i = 0; !def->stateful && i < ma->ninst; i++) {
 		struct m_instance *in = ma->inst[i];
 		if (in->goal == GOAL_RUN && in->phase == INST_WAITING &&
 		    apps_replacement_of(ma, in))
-			stop_instance(p, in);
+			stop_instance(in);
 	}
 	int64_t min_up = (int64_t)ceil((double)def->instances * def->min_health_capacity - 1e-9);
 	int64_t up = 0;
-	bool any = false;
+	bool any = false, any_version = false;
 	for (size_t i = 0; i < ma->ninst; i++) {
-		if (ma->inst[i]->goal == GOAL_RUN && apps_instance_up(ma->inst[i]))
+		struct m_instance *in = ma->inst[i];
+		if (in->goal == GOAL_RUN && apps_instance_up(in))
 			up++;
-		any |= outdated(p->m, ma, ma->inst[i]);
+		any |= outdated(p->m, ma, in);
+		any_version |= in->phase == INST_LIVE && strcmp(in->version, ma->config_version) < 0;
 	}
+	if (!any_version)
+		ma->maybe_outdated = false;
 	if (!any)
 		return;
 	int64_t cap = max_total(def);
@@ -640,9 +702,9 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 			struct m_instance *rep = apps_replacement_of(ma, old);
 			bool rep_up = rep && apps_instance_up(rep);
 			if (pass == 0 && !is_up) {
-				stop_instance(p, old);
+				stop_instance(old);
 			} else if (is_up && ((pass == 1 && rep_up) || pass == 2) && up - 1 >= min_up) {
-				stop_instance(p, old);
+				stop_instance(old);
 				up--;
 			}
 		}
@@ -656,8 +718,8 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 		struct m_instance *old = ma->inst[i];
 		if (!outdated(p->m, ma, old) || apps_replacement_of(ma, old))
 			continue;
-		struct m_instance *rep = apps_add_instance(p->m, ma, old->index);
-		snprintf(rep->replaces, sizeof(rep->replaces), "%s", old->uuid);
+		struct m_instance *rep = apps_add_instance(p->m, ma, old->index, NULL);
+		apps_set_replaces(rep, old);
 		existing++;
 	}
 }
@@ -696,6 +758,10 @@ static bool dependents_alive(struct apps *m, const struct m_app *ma)
 
 static bool deployment_complete(const struct m_app *ma)
 {
+	/* The counters settle most passes without looking at each instance. */
+	if (ma->ngoal[GOAL_STOP] || ma->nwait_run || ma->nlive_stopping || ma->nreplacing ||
+	    (int64_t)ma->ngoal[GOAL_RUN] != ma->def->instances)
+		return false;
 	int64_t running = 0;
 	for (size_t i = 0; i < ma->ninst; i++) {
 		const struct m_instance *in = ma->inst[i];
@@ -715,8 +781,64 @@ static bool deployment_complete(const struct m_app *ma)
 	return running == ma->def->instances;
 }
 
+/* Stops what must stop, going down from where the last slice left off (ma->stop_cursor):
+ * kills live tasks, forgets waiting instances (O(1) each: a removal moves the last
+ * instance, one already seen, into the hole). With all (the app is deleted or scaled to 0)
+ * every instance goes. Returns whether stops are still under way. */
+static bool stop_scan(struct pass *p, struct m_app *ma, bool all)
+{
+	struct apps *m = p->m;
+	if (ma->stop_cursor > ma->ninst)
+		ma->stop_cursor = ma->ninst;
+	for (size_t seen = 0; ma->stop_cursor > 0; seen++) {
+		if ((seen & 63) == 63 && pass_over_budget(p))
+			return true;
+		struct m_instance *in = ma->inst[--ma->stop_cursor];
+		if (all || in->goal == GOAL_STOP) {
+			apps_set_goal(in, GOAL_STOP);
+			if (in->phase == INST_WAITING) {
+				if (in->stored)
+					pass_txn(p);
+				apps_remove_instance(m, in);
+				continue;
+			}
+			apps_kill_instance(m, in);
+		} else if (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE) {
+			apps_kill_instance(m, in);
+		}
+	}
+	ma->stop_cursor = SIZE_MAX; /* the next round starts from the top */
+	return ma->ngoal[GOAL_STOP] || ma->nlive_stopping;
+}
+
+/* Launches waiting instances, going on from where the last slice left off
+ * (ma->launch_cursor) so that a pass never looks at an instance twice. */
+static void launch_scan(struct pass *p, struct m_app *ma)
+{
+	size_t n = ma->ninst;
+	if (ma->launch_cursor >= n)
+		ma->launch_cursor = 0;
+	for (size_t seen = 0; seen < n && ma->nwait_run; seen++) {
+		if ((seen & 63) == 63 && pass_over_budget(p))
+			return;
+		struct m_instance *in = ma->inst[ma->launch_cursor];
+		if (in->phase == INST_WAITING && in->goal == GOAL_RUN) {
+			if (!launch(p, in)) {
+				if (!ma->def->nvolumes)
+					return; /* nothing else of this app fits either */
+			} else if (pass_over_budget(p)) {
+				ma->launch_cursor = (ma->launch_cursor + 1) % n;
+				return;
+			}
+		}
+		ma->launch_cursor = (ma->launch_cursor + 1) % n;
+	}
+}
+
 /* One app's share of a pass. Returns whether it still has work in flight (waiting
- * instances, a deployment, stops under way), so that the next pass looks at it again. */
+ * instances, a deployment, stops under way), so that the next pass looks at it again.
+ * Cost: O(1) for an app with nothing to do, whatever its size; otherwise it stops at the
+ * pass's budget and the next slice goes on where it stopped. */
 static bool app_pass(struct pass *p, struct m_app *ma)
 {
 	struct apps *m = p->m;
@@ -725,173 +847,72 @@ static bool app_pass(struct pass *p, struct m_app *ma)
 		replace_outdated(p, ma);
 	}
 	/* Stop what must stop: kill live tasks, drop waiting instances. */
+	bool all = ma->deleting || (!ma->def->stateful && ma->def->instances == 0);
 	bool hold = ma->deleting && dependents_alive(m, ma);
 	bool stopping = false;
-	for (size_t i = 0; i < ma->ninst && !hold;) {
-		struct m_instance *in = ma->inst[i];
-		if (in->goal == GOAL_STOP || ma->deleting) {
-			in->goal = GOAL_STOP;
-			if (in->phase == INST_WAITING) {
-				pass_txn(p);
-				apps_remove_instance(m, in);
-				continue;
-			}
-			apps_kill_instance(m, in);
-			stopping = true;
-		} else if (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE) {
-			apps_kill_instance(m, in);
-			stopping = true;
-		}
-		i++;
-	}
+	if (!hold && (all ? ma->ninst > 0 : ma->ngoal[GOAL_STOP] || ma->nlive_stopping))
+		stopping = stop_scan(p, ma, all);
 	if (ma->deleting)
 		return true;
 	/* Launch waiting instances once the backoff delay is over. */
 	uint64_t now = time_mono_usec();
-	bool waiting = false;
-	if (now >= ma->delay_until_usec && dependencies_ready(m, ma)) {
-		for (size_t i = 0; i < ma->ninst; i++) {
-			struct m_instance *in = ma->inst[i];
-			if (in->phase != INST_WAITING || in->goal != GOAL_RUN)
-				continue;
-			if (!launch(p, in)) {
-				waiting = true;
-				if (!ma->def->nvolumes)
-					break; /* nothing else of this app fits either */
-			}
-		}
-	} else {
-		for (size_t i = 0; i < ma->ninst && !waiting; i++)
-			waiting = ma->inst[i]->phase == INST_WAITING && ma->inst[i]->goal == GOAL_RUN;
-	}
+	if (ma->nwait_run && now >= ma->delay_until_usec && dependencies_ready(m, ma))
+		launch_scan(p, ma);
+	bool waiting = ma->nwait_run > 0;
 	if (!waiting)
 		ma->waiting_since = 0;
 	if (ma->deploy && !ma->deploy->finished && deployment_complete(ma))
 		apps_deployment_done(m, ma);
-	return waiting || stopping || (ma->deploy && !ma->deploy->finished);
-}
-
-/* The agent to remove an external volume through: the one whose task last mounted it,
- * else any connected one (the driver reaches the volume from every agent). NULL: none. */
-static struct m_agent *wipe_agent(struct apps *m, const json_t *v)
-{
-	const char *aid = json_string_value(json_object_get(v, "agent"));
-	struct m_agent *a = aid ? rm_agent_get(m->rm, aid) : NULL;
-	if (a && a->state == AGENT_CONNECTED)
-		return a;
-	const char *k;
-	void *p;
-	for (size_t j = 0; hmap_next(rm_agents(m->rm), &j, &k, &p);)
-		if (((struct m_agent *)p)->state == AGENT_CONNECTED)
-			return p;
-	return NULL;
-}
-
-/* Deletes the store record of volume v of ma's wipe (v NULL: the wipe's own record) in the
- * pass's transaction. A failure only means it is done again after a restart. */
-static void wipe_forget(struct pass *p, struct m_app *ma, const json_t *v)
-{
-	pass_txn(p);
-	int r = apps_store_deletion_done(p->m, ma, v);
-	if (r < 0)
-		log_error("master", "cannot update the wipe records of '%s': %s (redone after a "
-				    "restart)", ma->def->id, strerror(-r));
-}
-
-/* DELETE ?wipe=true, once ma has no instance left (so no task of it may use the volumes):
- * asks an agent to remove each external volume through its driver (REMOVE_VOLUME).
- *
- * The agent never answers REMOVE_VOLUME: it refuses one that a task of its own still holds
- * and logs the driver's outcome, and a failing driver leaves the volume. So a volume counts
- * as done once its record is on an agent's stream: fire and forget, at least once (its store
- * record is deleted after the send, so a master that stops in between sends it again).
- * Volumes no agent can take now stay, in ma->wipe_volumes and in the store, and are tried
- * again every WIPE_RETRY_USEC until WIPE_GIVE_UP_USEC. Returns whether the wipe is over
- * (done or given up, its records deleted); the caller then forgets the app. */
-static bool wipe_external_volumes(struct pass *p, struct m_app *ma, uint64_t now)
-{
-	struct apps *m = p->m;
-	if (now < ma->wipe_next_usec)
-		return false; /* a lost agent's tasks may hold them until its fence, or a retry */
-	json_t *left = json_array();
-	size_t i;
-	json_t *v;
-	json_array_foreach(ma->wipe_volumes, i, v) {
-		const char *name = json_string_value(json_object_get(v, "name"));
-		const char *driver = json_string_value(json_object_get(v, "driver"));
-		if (name && driver && volume_busy(m, name, NULL)) {
-			/* Another app's live task holds that name now: its data, not ours. */
-			log_warn("master", "external volume '%s' of deleted app '%s' is kept: a live task "
-					   "of another app uses it", name, ma->def->id);
-		} else if (name && driver) {
-			struct m_agent *a = wipe_agent(m, v);
-			if (!a || rm_send(a, json_pack("{s:s, s:s, s:s}", "type", "REMOVE_VOLUME",
-							     "driver", driver, "name", name)) < 0) {
-				json_array_append(left, v);
-				continue;
-			}
-			log_info("master", "removing external volume '%s' (driver '%s') through agent "
-					   "'%s'", name, driver, a->id);
-		}
-		wipe_forget(p, ma, v);
-	}
-	size_t nleft = json_array_size(left);
-	if (nleft && !ma->wipe_give_up_usec) {
-		ma->wipe_give_up_usec = now + WIPE_GIVE_UP_USEC;
-		log_warn("master", "%zu external volume(s) of deleted app '%s' wait for an agent to "
-				   "remove them: retrying every %llu s for up to %llu min",
-			 nleft, ma->def->id, WIPE_RETRY_USEC / 1000000, WIPE_GIVE_UP_USEC / 60000000);
-	} else if (nleft && now >= ma->wipe_give_up_usec) {
-		struct strbuf names = STRBUF_INIT;
-		json_array_foreach(left, i, v) {
-			strbuf_addf(&names, "%s'%s'", names.len ? ", " : "",
-				    json_string_value(json_object_get(v, "name")));
-			wipe_forget(p, ma, v);
-		}
-		log_error("master", "giving up the wipe of deleted app '%s': no agent took it for "
-				    "%llu min; left in place: %s",
-			  ma->def->id, WIPE_GIVE_UP_USEC / 60000000, strbuf_str(&names));
-		strbuf_release(&names);
-		nleft = 0;
-	}
-	json_decref(ma->wipe_volumes);
-	ma->wipe_volumes = left;
-	ma->wipe_next_usec = now + WIPE_RETRY_USEC;
-	if (nleft)
-		return false;
-	wipe_forget(p, ma, NULL);
-	json_decref(ma->wipe_volumes);
-	ma->wipe_volumes = NULL;
-	return true;
+	return waiting || stopping || (ma->deploy && !ma->deploy->finished) || p->more;
 }
 
 void apps_run_pass(struct apps *m)
 {
 	uint64_t t0 = time_mono_usec();
-	struct pass p = { .m = m };
+	struct pass p = { .m = m, .t0 = t0, .draining = -1 };
 	p.ac = rm_alloc_begin(m->rm, m->client);
 	const char *k;
 	void *v;
 	struct m_app **gone = NULL;
 	size_t ngone = 0;
 	/* Apps nothing happened to are skipped; every few seconds a pass looks at all of them
-	 * anyway (backoff delays, and a safety net for a change nobody marked). */
-	bool full = t0 - m->full_pass_usec >= FULL_PASS_USEC;
-	if (full)
+	 * anyway (backoff delays, and a safety net for a change nobody marked). A pass that
+	 * runs out of its budget stops at an app; the next slice begins with that app and goes
+	 * round (pass_cursor), so that one big app cannot starve those after it. */
+	if (t0 - m->full_pass_usec >= FULL_PASS_USEC) {
 		m->full_pass_usec = t0;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
-		struct m_app *ma = v;
-		if (!full && !ma->dirty)
-			continue;
-		ma->dirty = app_pass(&p, ma);
-		if (ma->deleting && ma->ninst == 0) {
-			gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
-			gone[ngone++] = ma;
+		m->full_pending = true;
+	}
+	bool full = m->full_pending;
+	size_t start = m->pass_cursor;
+	for (int round = 0; round < 2 && !p.more; round++) {
+		for (size_t i = round ? 0 : start; hmap_next(&m->apps, &i, &k, &v);) {
+			size_t slot = i - 1;
+			if (round && slot >= start)
+				break;
+			if (pass_over_budget(&p)) {
+				m->pass_cursor = slot;
+				break;
+			}
+			struct m_app *ma = v;
+			if (!full && !ma->dirty)
+				continue;
+			ma->dirty = app_pass(&p, ma);
+			if (ma->deleting && ma->ninst == 0) {
+				gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
+				gone[ngone++] = ma;
+			}
+			if (p.more) {
+				m->pass_cursor = slot;
+				break;
+			}
 		}
 	}
+	if (!p.more)
+		m->full_pending = false;
 	for (size_t i = 0; i < ngone; i++) {
 		/* The app stays (being deleted, without instances) until its wipe is over. */
-		if (gone[i]->wipe_volumes && !wipe_external_volumes(&p, gone[i], t0))
+		if (gone[i]->wipe_volumes && !apps_wipe_volumes(m, gone[i], t0, &p.txn))
 			continue;
 		log_info("master", "app '%s' removed", gone[i]->def->id);
 		apps_deployment_done(m, gone[i]);
@@ -913,8 +934,7 @@ void apps_run_pass(struct apps *m)
 				apps_give(m, in, false);
 				resources_release(&in->res);
 				hmap_del(&m->tasks, in->task_id);
-				in->phase = INST_WAITING;
-				apps_changed(in->app);
+				apps_set_phase(in, INST_WAITING);
 				json_decref(p.launches[i].record);
 				p.launches[i].record = NULL;
 			}
@@ -935,7 +955,6 @@ void apps_run_pass(struct apps *m)
 	for (size_t i = 0; i < p.nlaunch; i++)
 		rm_count_launch(m->rm);
 	free(p.launches);
-	free(p.agents);
 	rm_alloc_end(p.ac);
 	if (p.more)
 		apps_schedule_pass(m);

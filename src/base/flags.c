@@ -115,6 +115,16 @@ static int set_value(struct flags *fl, const char *cmd, const struct entry *e, c
 	case FLAG_BOOL:
 		*(bool *)field = true;
 		return 0;
+	case FLAG_COUNT: {
+		uint64_t n;
+		if (parse_u64(arg, &n) < 0 || n < 1 || (double)n > e->spec->max) {
+			fprintf(stderr, "berth %s: --%s '%s': expected a whole number from 1 to %.0f\n",
+				cmd, e->name, arg, e->spec->max);
+			return -EINVAL;
+		}
+		*(size_t *)field = (size_t)n;
+		return 0;
+	}
 	}
 	assert(!"unknown flag kind");
 	return -EINVAL;

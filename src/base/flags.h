@@ -24,6 +24,7 @@ enum flag_kind {
 	FLAG_SECONDS,  /* double: seconds in (0, max] */
 	FLAG_MILLIS,   /* uint32_t: milliseconds, given on the command line as seconds in (0, max] */
 	FLAG_BOOL,     /* bool, set to true; the flag takes no argument */
+	FLAG_COUNT,    /* size_t: a whole number in [1, max] */
 };
 
 struct flag_spec {
@@ -31,7 +32,7 @@ struct flag_spec {
 	enum flag_kind kind;
 	size_t off;          /* offsetof() the value in the config struct */
 	size_t off_port;     /* FLAG_HOSTPORT: offsetof() the uint16_t port */
-	double max;          /* FLAG_SECONDS, FLAG_MILLIS: the largest value accepted */
+	double max;          /* FLAG_SECONDS, FLAG_MILLIS, FLAG_COUNT: the largest value accepted */
 	const char *def;     /* the default: parsed before argv as though given, and shown as
 			      * "(default DEF)"; NULL = none (a default the help may describe) */
 	bool required;       /* the command fails without it */

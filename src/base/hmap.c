@@ -47,21 +47,67 @@ void hmap_release(struct hmap *m)
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->slots[i].key && m->slots[i].key != HMAP_TOMB)
 			free(m->slots[i].key);
+	for (size_t i = 0; i < m->old_cap; i++)
+		if (m->old[i].key && m->old[i].key != HMAP_TOMB)
+			free(m->old[i].key);
 	free(m->slots);
+	free(m->old);
 	hmap_init(m);
 }
 
-static struct hmap_slot *find(const struct hmap *m, const char *key, uint64_t h)
+static struct hmap_slot *find_in(struct hmap_slot *slots, size_t cap, const char *key,
+				 uint64_t h)
 {
-	if (!m->cap)
+	if (!cap)
 		return NULL;
-	size_t mask = m->cap - 1;
+	size_t mask = cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		struct hmap_slot *s = &m->slots[i];
+		struct hmap_slot *s = &slots[i];
 		if (!s->key)
 			return NULL;
 		if (s->hash == h && s->key != HMAP_TOMB && !strcmp(s->key, key))
 			return s;
+	}
+}
+
+static struct hmap_slot *find(const struct hmap *m, const char *key, uint64_t h)
+{
+	struct hmap_slot *s = find_in(m->slots, m->cap, key, h);
+	if (!s && m->old)
+		s = find_in(m->old, m->old_cap, key, h);
+	return s;
+}
+
+/* Puts a slot's key, value and hash into the current table (the key not in it, room
+ * assured). */
+static void place(struct hmap *m, const struct hmap_slot *from)
+{
+	size_t mask = m->cap - 1;
+	size_t j = from->hash & mask;
+	while (m->slots[j].key && m->slots[j].key != HMAP_TOMB)
+		j = (j + 1) & mask;
+	if (!m->slots[j].key)
+		m->used++;
+	m->slots[j] = *from;
+}
+
+/* Moves up to n slots of the old table into the current one; frees it once all are. */
+static void move_some(struct hmap *m, size_t n)
+{
+	for (; m->old && n; n--) {
+		if (m->old_next == m->old_cap) {
+			free(m->old);
+			m->old = NULL;
+			m->old_cap = m->old_next = m->old_live = 0;
+			return;
+		}
+		struct hmap_slot *s = &m->old[m->old_next++];
+		if (s->key && s->key != HMAP_TOMB) {
+			place(m, s);
+			m->old_live--;
+			s->key = HMAP_TOMB; /* keeps the old table's probes going */
+			s->val = NULL;
+		}
 	}
 }
 
@@ -71,22 +117,22 @@ void *hmap_get(const struct hmap *m, const char *key)
 	return s ? s->val : NULL;
 }
 
-static void rehash(struct hmap *m, size_t ncap)
+/* Starts moving every entry into a table of ncap slots: the current table becomes the old
+ * one (a move under way is finished first). */
+static void grow(struct hmap *m, size_t ncap)
 {
-	struct hmap_slot *old = m->slots;
-	size_t ocap = m->cap;
+	move_some(m, SIZE_MAX);
+	m->old = m->slots;
+	m->old_cap = m->cap;
+	m->old_next = 0;
+	m->old_live = m->len;
 	m->slots = xcalloc(ncap, sizeof(*m->slots));
 	m->cap = ncap;
-	m->used = m->len;
-	for (size_t i = 0; i < ocap; i++) {
-		if (!old[i].key || old[i].key == HMAP_TOMB)
-			continue;
-		size_t j = old[i].hash & (ncap - 1);
-		while (m->slots[j].key)
-			j = (j + 1) & (ncap - 1);
-		m->slots[j] = old[i];
+	m->used = 0;
+	if (!m->old_cap) {
+		free(m->old);
+		m->old = NULL;
 	}
-	free(old);
 }
 
 void *hmap_put(struct hmap *m, const char *key, void *val)
@@ -98,17 +144,12 @@ void *hmap_put(struct hmap *m, const char *key, void *val)
 		s->val = val;
 		return prev;
 	}
-	if ((m->used + 1) * 8 >= m->cap * 5)
-		rehash(m, m->cap ? ((m->len + 1) * 4 >= m->cap ? m->cap * 2 : m->cap) : 16);
-	size_t mask = m->cap - 1;
-	size_t i = h & mask;
-	while (m->slots[i].key && m->slots[i].key != HMAP_TOMB)
-		i = (i + 1) & mask;
-	if (!m->slots[i].key)
-		m->used++;
-	m->slots[i].key = xstrdup(key);
-	m->slots[i].val = val;
-	m->slots[i].hash = h;
+	/* Room for every live key (some may still be in the old table) and this one. */
+	if ((m->used + m->old_live + 1) * 8 >= m->cap * 5)
+		grow(m, m->cap ? ((m->len + 1) * 4 >= m->cap ? m->cap * 2 : m->cap) : 16);
+	move_some(m, 64);
+	struct hmap_slot e = { xstrdup(key), val, h };
+	place(m, &e);
 	m->len++;
 	return NULL;
 }
@@ -119,6 +160,8 @@ void *hmap_del(struct hmap *m, const char *key)
 	if (!s)
 		return NULL;
 	void *v = s->val;
+	if (m->old && s >= m->old && s < m->old + m->old_cap)
+		m->old_live--;
 	free(s->key);
 	s->key = HMAP_TOMB;
 	s->val = NULL;
@@ -128,8 +171,9 @@ void *hmap_del(struct hmap *m, const char *key)
 
 bool hmap_next(const struct hmap *m, size_t *iter, const char **key, void **val)
 {
-	for (; *iter < m->cap; (*iter)++) {
-		struct hmap_slot *s = &m->slots[*iter];
+	/* Positions [0, cap) are the current table's, [cap, cap + old_cap) the old one's. */
+	for (; *iter < m->cap + m->old_cap; (*iter)++) {
+		struct hmap_slot *s = *iter < m->cap ? &m->slots[*iter] : &m->old[*iter - m->cap];
 		if (s->key && s->key != HMAP_TOMB) {
 			if (key)
 				*key = s->key;

@@ -1,6 +1,12 @@
 /* A string-keyed hash map (open addressing, linear probing, tombstones, at most 5/8 of the
  * slots used). Keys are copied; values are borrowed pointers the caller owns. Iteration
- * order is unspecified. */
+ * order is unspecified.
+ *
+ * Growth is incremental: the bigger table is allocated and each later hmap_put moves a few
+ * dozen slots of the old one over (old, old_cap, old_next), so that no single call costs
+ * O(entries) (a 1,000,000-entry rehash held the event loop for half a second). Until the
+ * move is over a key is in exactly one of the two tables; lookups try the new one, then the
+ * old. Moved slots of the old table become tombstones. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,10 +22,14 @@ struct hmap {
 	struct hmap_slot *slots;
 	size_t cap;  /* power of two, 0 before the first insert */
 	size_t len;  /* live keys */
-	size_t used; /* live keys + tombstones */
+	size_t used; /* live keys + tombstones (of slots) */
+	struct hmap_slot *old; /* the table being moved into slots, or NULL */
+	size_t old_cap;
+	size_t old_next; /* old[0..old_next) are moved */
+	size_t old_live; /* live keys still in old */
 };
 
-#define HMAP_INIT { NULL, 0, 0, 0 }
+#define HMAP_INIT { NULL, 0, 0, 0, NULL, 0, 0, 0 }
 
 /* The project's one non-cryptographic hash, of n bytes at p (any bytes, NULs included; n
  * may be 0, p is then not read). Eight bytes per step and a murmur3 finalizer, so every bit
@@ -40,5 +50,6 @@ void *hmap_put(struct hmap *m, const char *key, void *val);
 void *hmap_del(struct hmap *m, const char *key);
 static inline size_t hmap_len(const struct hmap *m) { return m->len; }
 
-/* Iteration: for (size_t i = 0; hmap_next(m, &i, &k, &v);) … — safe to hmap_del the current key. */
+/* Iteration: for (size_t i = 0; hmap_next(m, &i, &k, &v);) … — safe to hmap_del the current
+ * key; a hmap_put during the loop may make it see a key twice or miss one. */
 bool hmap_next(const struct hmap *m, size_t *iter, const char **key, void **val);

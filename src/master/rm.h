@@ -52,7 +52,11 @@ struct master_config {
 	const char *zk_auth;           /* zk:// stores: "user:pass" digest auth, or NULL */
 	const char *zk_fence;          /* zk:// stores: the leader's election znode, or NULL */
 	const char *external_log_file; /* served as /master/log by LIST_FILES/READ_FILE, or NULL */
+	size_t max_app_instances;      /* an app's instances at most (0: the default) */
 };
+
+/* --max-app-instances when not given: the most an app may ask for (a 422 beyond). */
+#define MASTER_DEFAULT_MAX_APP_INSTANCES 1000000
 
 #define MASTER_DEFAULT_MAX_BODY (1024 * 1024)
 

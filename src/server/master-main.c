@@ -46,6 +46,11 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct master_config, svc_watch_buffer), .metavar = "BYTES",
 	  .help = "unread bytes after which a /v2/services watcher is cut off\n"
 		  "(default 262144)" },
+	{ .name = "max-app-instances", .kind = FLAG_COUNT,
+	  .off = offsetof(struct master_config, max_app_instances), .def = "1000000",
+	  .max = 1000000, .metavar = "N",
+	  .help = "the most instances an app may have: a create or update asking\n"
+		  "for more is refused with 422" },
 	{ .name = "zk-session-timeout", .kind = FLAG_SECONDS,
 	  .off = offsetof(struct master_config, zk_session_timeout_sec), .max = 600,
 	  .metavar = "SECONDS", .help = "ZooKeeper session timeout for a zk:// store (default 10)" },

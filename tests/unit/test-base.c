@@ -20,6 +20,61 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 
+/* Random puts, deletes and lookups against a plain array, across many incremental growths:
+ * every key is found in exactly one table, iteration sees each live key once. */
+static void test_hmap_incremental_growth(void **state)
+{
+	(void)state;
+	enum { K = 30000 };
+	static int vals[K];
+	static unsigned char in[K], seen[K];
+	struct hmap m = HMAP_INIT;
+	size_t live = 0;
+	srand(7);
+	for (int step = 0; step < 300000; step++) {
+		int k = rand() % (step < 150000 ? K : K / 3);
+		char key[16];
+		snprintf(key, sizeof(key), "k%d", k);
+		int op = rand() % 4;
+		if (op < 2) {
+			void *prev = hmap_put(&m, key, &vals[k]);
+			assert_ptr_equal(prev, in[k] ? &vals[k] : NULL);
+			live += !in[k];
+			in[k] = 1;
+		} else if (op == 2) {
+			void *prev = hmap_del(&m, key);
+			assert_ptr_equal(prev, in[k] ? &vals[k] : NULL);
+			live -= in[k];
+			in[k] = 0;
+		} else {
+			assert_ptr_equal(hmap_get(&m, key), in[k] ? &vals[k] : NULL);
+		}
+		assert_int_equal(hmap_len(&m), live);
+		if (step % 20011 == 0) {
+			memset(seen, 0, sizeof(seen));
+			size_t n = 0;
+			const char *kk;
+			void *v;
+			for (size_t i = 0; hmap_next(&m, &i, &kk, &v);) {
+				int idx = atoi(kk + 1);
+				assert_true(in[idx]);
+				assert_false(seen[idx]);
+				assert_ptr_equal(v, &vals[idx]);
+				seen[idx] = 1;
+				n++;
+			}
+			assert_int_equal(n, live);
+		}
+	}
+	/* Deleting while iterating (allowed) empties it. */
+	const char *kk;
+	void *v;
+	for (size_t i = 0; hmap_next(&m, &i, &kk, &v);)
+		assert_non_null(hmap_del(&m, kk));
+	assert_int_equal(hmap_len(&m), 0);
+	hmap_release(&m);
+}
+
 static void test_hmap_basic(void **state)
 {
 	struct hmap m = HMAP_INIT;
@@ -302,7 +357,8 @@ static void test_hmap_hash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hmap_basic),  cmocka_unit_test(test_hmap_many),
+		cmocka_unit_test(test_hmap_basic),
+		cmocka_unit_test(test_hmap_incremental_growth),  cmocka_unit_test(test_hmap_many),
 		cmocka_unit_test(test_strbuf),	    cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_hostport),    cmocka_unit_test(test_time),
 		cmocka_unit_test(test_uuid),	    cmocka_unit_test(test_uuid7_sorted),

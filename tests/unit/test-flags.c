@@ -25,6 +25,7 @@ struct cfg {
 	uint32_t ms;
 	bool verbose;
 	const char *need;
+	size_t count;
 };
 
 static const struct flag_spec specs[] = {
@@ -41,6 +42,8 @@ static const struct flag_spec specs[] = {
 	  .help = "say more" },
 	{ .name = "need", .kind = FLAG_STRING, .off = offsetof(struct cfg, need), .required = true,
 	  .metavar = "V", .help = "required" },
+	{ .name = "count", .kind = FLAG_COUNT, .off = offsetof(struct cfg, count), .max = 10,
+	  .metavar = "N", .help = "a whole number" },
 };
 static const struct flag_table table = { specs, sizeof(specs) / sizeof(specs[0]) };
 
@@ -62,7 +65,7 @@ static const char *const other_only[] = { "http", NULL };
 
 static const char usage_text[] =
 	"usage: berth t [--http ADDR:PORT] [--name NAME] [--timeout SECONDS] [--ms SECONDS]\n"
-	"               [--verbose] --need V [--other-http ADDR:PORT]\n"
+	"               [--verbose] --need V [--count N] [--other-http ADDR:PORT]\n"
 	"\n"
 	"  --http ADDR:PORT        where to listen (default 127.0.0.1:80)\n"
 	"  --name NAME             a name\n"
@@ -71,6 +74,7 @@ static const char usage_text[] =
 	"  --ms SECONDS            kept in milliseconds\n"
 	"  --verbose               say more\n"
 	"  --need V                required\n"
+	"  --count N               a whole number\n"
 	"  --other-http ADDR:PORT  the other's address (default 0.0.0.0:81)\n";
 
 static struct cfg c;
@@ -229,6 +233,23 @@ static void test_help(void **state)
 	assert_string_equal(err, "");
 }
 
+/* FLAG_COUNT: whole numbers from 1 to max, anything else refused by name. */
+static void test_count(void **state)
+{
+	_cleanup_flags_ struct flags fl = FLAGS_INIT;
+	assert_int_equal(parse(&fl, NULL, "--need", "v", "--count", "10", NULL), 0);
+	assert_int_equal(c.count, 10);
+	assert_int_equal(parse(&fl, NULL, "--need", "v", "--count", "1", NULL), 0);
+	assert_int_equal(c.count, 1);
+	const char *bad[] = { "0", "11", "1.5", "-1", "x", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		_cleanup_flags_ struct flags f2 = FLAGS_INIT;
+		assert_int_not_equal(parse(&f2, NULL, "--need", "v", "--count", bad[i], NULL), 0);
+		assert_non_null(strstr(err, "--count"));
+		assert_non_null(strstr(err, "expected a whole number from 1 to 10"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,23 +42,16 @@ static struct m_app *new_app(struct apps *m, int i)
 {
 	char id[64];
 	snprintf(id, sizeof(id), "/render/app-%02d", i);
-	struct m_app *ma = xcalloc(1, sizeof(*ma));
+	struct m_app *ma = apps_app_new();
 	ma->def = parse(id, i % 4, i);
 	ma->versions = json_array();
 	hmap_put(&m->apps, ma->def->id, ma);
 	return ma;
 }
 
-static void drop_instance(struct m_app *ma, size_t i)
+static void drop_instance(struct apps *m, struct m_app *ma, size_t i)
 {
-	struct m_instance *in = ma->inst[i];
-	rc_free_inst(in);
-	free(in->task_id);
-	free(in->ports);
-	json_decref(in->health);
-	free(in);
-	memmove(&ma->inst[i], &ma->inst[i + 1], (ma->ninst - i - 1) * sizeof(*ma->inst));
-	ma->ninst--;
+	apps_remove_instance(m, ma->inst[i]); /* never launched for real: no store record */
 }
 
 static void launch(struct m_instance *in, unsigned n)
@@ -68,7 +61,7 @@ static void launch(struct m_instance *in, unsigned n)
 	task_id_format(in->app->def->id, in->uuid, in->attempt, tid);
 	free(in->task_id);
 	in->task_id = xstrdup(tid);
-	in->phase = INST_LIVE;
+	apps_set_phase(in, INST_LIVE);
 	in->state = states[n % 4];
 	in->staged_at = 1700000000000000ull + n;
 	in->started_at = n % 2 ? in->staged_at + 5 : 0;
@@ -86,11 +79,11 @@ static void change(struct apps *m, struct m_app **apps, unsigned n)
 	struct m_app *ma = apps[rand() % NAPPS];
 	switch (rand() % 8) {
 	case 0:
-		apps_add_instance(m, ma, apps_lowest_free_index(ma));
+		apps_add_instance(m, ma, apps_lowest_free_index(ma), NULL);
 		break;
 	case 1:
 		if (ma->ninst)
-			drop_instance(ma, (size_t)rand() % ma->ninst);
+			drop_instance(m, ma, (size_t)rand() % ma->ninst);
 		break;
 	case 2:
 	case 3:
@@ -223,8 +216,9 @@ static void free_apps(struct apps *m)
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 		struct m_app *ma = v;
 		while (ma->ninst)
-			drop_instance(ma, 0);
+			drop_instance(m, ma, 0);
 		free(ma->inst);
+		idxset_release(&ma->idx);
 		rc_free_app(ma);
 		apps_deployment_free(ma->deploy);
 		json_decref(ma->last_failure);
@@ -294,7 +288,7 @@ static void test_verify_catches_missed_bump(void **state)
 	hmap_init(&m.apps);
 	hmap_init(&m.tasks);
 	struct m_app *ma = new_app(&m, 1);
-	struct m_instance *in = apps_add_instance(&m, ma, 0);
+	struct m_instance *in = apps_add_instance(&m, ma, 0, NULL);
 	launch(in, 2);
 	apps_changed(ma);
 	unsigned what = RENDER_TASKS | RENDER_COUNTS | RENDER_DEPLOYMENTS;

@@ -1,0 +1,134 @@
+"""bench/scale's driver (run.sh builds berth and calls it): see run.sh."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PingWatch:
+    """Pings back to back from a thread; keeps the worst latency and the count."""
+
+    def __init__(self, url):
+        self.url, self.worst, self.count, self.failed = url + "/ping", 0.0, 0, 0
+        self.lat = []
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        s = requests.Session()
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                ok = s.get(self.url, timeout=120).status_code == 200
+            except requests.RequestException:
+                ok = False
+            dt = time.monotonic() - t0
+            self.lat.append(dt)
+            self.worst = max(self.worst, dt)
+            self.count += 1
+            self.failed += not ok
+            time.sleep(0.001)
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.t.join(130)
+
+    def p99(self):
+        v = sorted(self.lat)
+        return v[min(len(v) - 1, int(len(v) * 0.99))] if v else 0.0
+
+
+def waiting(s, url):
+    return int(s.get(url + "/metrics", timeout=120).json()["gauges"]
+               ["berth.instances.waiting"]["value"])
+
+
+def deployments(s, url):
+    return s.get(url + "/v2/deployments", timeout=120).json()
+
+
+def measure(s, url, what, change, done, timeout=1800):
+    with PingWatch(url) as w:
+        t0 = time.monotonic()
+        change()
+        while not done():
+            if time.monotonic() - t0 > timeout:
+                raise SystemExit("%s: not done after %d s" % (what, timeout))
+            time.sleep(0.05)
+        took = time.monotonic() - t0
+    print("  %-24s %8.3f s | pings %6d (failed %d), worst %7.1f ms, p99 %6.1f ms"
+          % (what, took, w.count, w.failed, w.worst * 1e3, w.p99() * 1e3), flush=True)
+
+
+def one(berth, n):
+    d = tempfile.mkdtemp(prefix="bench-scale-")
+    port = free_port()
+    url = "http://127.0.0.1:%d" % port
+    log = open(os.path.join(d, "master.log"), "w")
+    p = subprocess.Popen([berth, "master", "--http", "127.0.0.1:%d" % port, "--store",
+                          "sqlite:%s/state.db" % d], stdout=log, stderr=log)
+    s = requests.Session()
+    try:
+        for _ in range(200):
+            try:
+                if s.get(url + "/ping", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.05)
+        app = {"id": "/big", "cmd": "sleep 1000", "cpus": 0.01, "mem": 16,
+               "instances": n}
+        print("N = %d" % n, flush=True)
+        with PingWatch(url) as idle:
+            time.sleep(2)
+        print("  %-24s %8s   | pings %6d, worst %7.1f ms, p99 %6.1f ms (the floor)"
+              % ("idle", "", idle.count, idle.worst * 1e3, idle.p99() * 1e3))
+
+        def post():
+            r = s.post(url + "/v2/apps", json=app, timeout=120)
+            assert r.status_code == 201, r.text
+        measure(s, url, "scale up 0 -> N (create)", post, lambda: waiting(s, url) == n)
+
+        def put(k):
+            r = s.put(url + "/v2/apps/big?force=true", json={"instances": k}, timeout=120)
+            assert r.status_code == 200, r.text
+        measure(s, url, "scale N -> 0", lambda: put(0),
+                lambda: waiting(s, url) == 0 and deployments(s, url) == [])
+        measure(s, url, "scale up 0 -> N", lambda: put(n), lambda: waiting(s, url) == n)
+
+        def delete():
+            t0 = time.monotonic()
+            r = s.delete(url + "/v2/apps/big", timeout=120)
+            assert r.status_code == 200, r.text
+            print("  (DELETE answered in %.1f ms)" % ((time.monotonic() - t0) * 1e3))
+        measure(s, url, "delete", delete,
+                lambda: waiting(s, url) == 0 and deployments(s, url) == [])
+    finally:
+        p.terminate()
+        p.wait(60)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    berth = sys.argv[1]
+    sizes = [int(a) for a in sys.argv[2:]] or [10_000, 100_000, 1_000_000]
+    for n in sizes:
+        one(berth, n)
+
+
+main()
