@@ -156,6 +156,11 @@ void rm_handle_task_files(struct master *m, struct evhttp_request *req, const ch
 	evhttp_connection_set_timeout(p->conn, PROXY_TIMEOUT_SEC);
 	struct evhttp_request *out = evhttp_request_new(on_agent_reply, p);
 	evhttp_add_header(evhttp_request_get_output_headers(out), "Host", a->http);
+	if (a->http_token) { /* the agent's HTTP server wants it (agent-auth.c) */
+		char *bearer = xasprintf("Bearer %s", a->http_token);
+		evhttp_add_header(evhttp_request_get_output_headers(out), "Authorization", bearer);
+		free(bearer);
+	}
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_close, p);
 	if (evhttp_make_request(p->conn, out, EVHTTP_REQ_GET, u.buf) < 0) {
 		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);

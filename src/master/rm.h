@@ -90,6 +90,8 @@ struct m_agent {
 	char *hostname;
 	char *http;     /* "ip:port" of the agent's own HTTP server */
 	char *ip;       /* the ip part of http, for ipAddresses / pid */
+	char *http_token; /* the agent's token for its HTTP server (its last SUBSCRIBE), or
+			   * NULL; in memory only, never in an answer, a log or the store */
 	char *resources_text;
 	char *attributes_text;
 	struct ledger_agent led;   /* ledger.c's */

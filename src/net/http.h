@@ -50,6 +50,16 @@ void http_tls_free(struct http_tls *t); /* accepts NULL; after every server usin
 /* Makes srv speak only TLS with t (borrowed, must outlive srv), for the connections
  * accepted from now on. */
 void http_server_set_tls(struct http_server *srv, struct http_tls *t);
+/* A client context: peers are verified against ca (NULL: the system's CAs); cert and key
+ * (both or neither) are presented when the peer asks (mutual TLS). */
+int http_tls_client_new(const char *ca, const char *cert, const char *key,
+			struct http_tls **out, char *err, size_t errlen);
+/* A new HTTPS connection to host:port with t (a client context): the peer's certificate
+ * must be valid and name host. NULL on failure. One TLS session per connection: evhttp
+ * does not redo the handshake on its own reconnects, so send each request with
+ * "Connection: close" on a fresh connection, or free the connection once it closed. */
+struct evhttp_connection *http_tls_connect(struct event_base *base, struct http_tls *t,
+					   const char *host, uint16_t port);
 /* http-tls.c's connection factory (evhttp's bevcb); internal. */
 struct bufferevent;
 struct bufferevent *http_tls_bev(struct event_base *base, void *tls);
