@@ -303,6 +303,8 @@ static json_t *subscribe_body(struct agent *a)
 	 * deposed leader) holds a stale one. */
 	agent_auth_token(a->master_token);
 	json_object_set_new(b, "http_token", json_string(a->master_token));
+	if (a->tls_server)
+		json_object_set_new(b, "https", json_true());
 	return b;
 }
 

@@ -310,6 +310,7 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 		explicit_bzero(a->http_token, strlen(a->http_token));
 	free(a->http_token);
 	a->http_token = token ? xstrdup(json_string_value(token)) : NULL;
+	a->http_tls = json_is_true(json_object_get(body, "https"));
 	if (a->stream) {
 		struct http_stream *old = a->stream;
 		a->stream = NULL;

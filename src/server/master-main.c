@@ -92,12 +92,18 @@ int master_main(int argc, char **argv)
 	}
 	struct server *m;
 	struct auth *auth = NULL;
-	struct http_tls *tls = NULL;
+	struct http_tls *tls = NULL, *tls_client = NULL;
 	if (acfg.tls_cert) {
 		char err[512];
+		/* the server's, and the client's for agents serving HTTPS: the same certificate
+		 * (agents with --tls-ca check it), agents verified against --tls-ca (default:
+		 * the system's CAs) */
 		if (http_tls_new(acfg.tls_cert, acfg.tls_key, acfg.tls_ca, &tls, err,
-				 sizeof(err)) < 0) {
+				 sizeof(err)) < 0 ||
+		    http_tls_client_new(acfg.tls_ca, acfg.tls_cert, acfg.tls_key, &tls_client, err,
+					sizeof(err)) < 0) {
 			log_error("master", "%s", err);
+			http_tls_free(tls);
 			leader_free(el);
 			event_base_free(base);
 			return 1;
@@ -107,19 +113,23 @@ int master_main(int argc, char **argv)
 	    server_new(base, &cfg, &m) < 0) {
 		auth_free(auth);
 		http_tls_free(tls);
+		http_tls_free(tls_client);
 		leader_free(el);
 		event_base_free(base);
 		return 1;
 	}
 	server_set_auth(m, auth);
-	if (tls)
+	if (tls) {
 		server_set_tls(m, tls);
+		server_set_agent_tls(m, tls_client);
+	}
 	fprintf(stderr, "berth master ready: %s://%s:%u\n", tls ? "https" : "http", cfg.http_addr,
 		(unsigned)server_port(m));
 	r = loop_run_until_signal(base, "master");
 	server_free(m);
 	auth_free(auth);
 	http_tls_free(tls);
+	http_tls_free(tls_client);
 	leader_free(el);
 	event_base_free(base);
 	log_info("master", "stopped");

@@ -115,6 +115,11 @@ void server_set_tls(struct server *s, struct http_tls *t)
 	http_server_set_tls(s->http, t);
 }
 
+void server_set_agent_tls(struct server *s, struct http_tls *client)
+{
+	rm_set_agent_tls(s->rm, client);
+}
+
 void server_set_auth(struct server *s, struct auth *auth)
 {
 	s->auth = auth;
