@@ -41,6 +41,18 @@ static const struct flag_spec specs[] = {
 	{ .name = "tls-ca", .kind = FLAG_STRING, .off = offsetof(struct auth_config, tls_ca),
 	  .metavar = "FILE",
 	  .help = "require client certificates signed by these CAs (mutual TLS)" },
+	{ .name = "http-max-connections", .kind = FLAG_STRING,
+	  .off = offsetof(struct auth_config, max_connections), .metavar = "N",
+	  .help = "open HTTP connections in all; more get 503 and are closed\n"
+		  "(default 8192)" },
+	{ .name = "http-max-connections-per-client", .kind = FLAG_STRING,
+	  .off = offsetof(struct auth_config, max_connections_per_client), .metavar = "N",
+	  .help = "open HTTP connections from one client address (default 2048)" },
+	{ .name = "http-request-timeout", .kind = FLAG_SECONDS,
+	  .off = offsetof(struct auth_config, request_timeout_sec), .max = 3600,
+	  .metavar = "SECONDS",
+	  .help = "a new connection's first request (headers and body) must arrive\n"
+		  "within this time, else it is closed (slowloris; default 30)" },
 	{ .name = "authenticate-metrics", .kind = FLAG_BOOL,
 	  .off = offsetof(struct auth_config, authenticate_metrics),
 	  .help = "/metrics and /metrics/prometheus want credentials too\n"

@@ -29,6 +29,9 @@ struct auth_config {
 	const char *audit_log;        /* --audit-log FILE, or NULL */
 	/* TLS on the listener (net/http.h http_tls_new); the master sets it up */
 	const char *tls_cert, *tls_key, *tls_ca;
+	/* connection caps and the slowloris timeout (net/http.h http_server_set_limits) */
+	const char *max_connections, *max_connections_per_client; /* numbers, or NULL */
+	double request_timeout_sec;                              /* 0: the default */
 };
 
 /* The flags above (base/flags.h), writing into a struct auth_config. */

@@ -73,6 +73,27 @@ int master_main(int argc, char **argv)
 				"wants them)\n");
 		return 2;
 	}
+	struct http_limits lim = { HTTP_DEFAULT_MAX_CONNECTIONS, HTTP_DEFAULT_MAX_PER_CLIENT,
+				   HTTP_DEFAULT_REQUEST_TIMEOUT_SEC };
+	uint64_t v;
+	if (acfg.request_timeout_sec > 0)
+		lim.request_timeout_sec = (unsigned)(acfg.request_timeout_sec + 0.999);
+	if (acfg.max_connections) {
+		if (parse_u64(acfg.max_connections, &v) < 0 || v == 0 || v > 1000000) {
+			fprintf(stderr, "berth master: bad --http-max-connections '%s' (want 1 to "
+					"1000000)\n", acfg.max_connections);
+			return 2;
+		}
+		lim.max_total = (unsigned)v;
+	}
+	if (acfg.max_connections_per_client) {
+		if (parse_u64(acfg.max_connections_per_client, &v) < 0 || v == 0 || v > 1000000) {
+			fprintf(stderr, "berth master: bad --http-max-connections-per-client '%s' "
+					"(want 1 to 1000000)\n", acfg.max_connections_per_client);
+			return 2;
+		}
+		lim.max_per_client = (unsigned)v;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	/* A zk:// store: several masters, one elected (leader.h); a standby waits here. */
@@ -119,6 +140,7 @@ int master_main(int argc, char **argv)
 		return 1;
 	}
 	server_set_auth(m, auth);
+	server_set_limits(m, &lim);
 	if (tls) {
 		server_set_tls(m, tls);
 		server_set_agent_tls(m, tls_client);

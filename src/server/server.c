@@ -115,6 +115,11 @@ void server_set_tls(struct server *s, struct http_tls *t)
 	http_server_set_tls(s->http, t);
 }
 
+void server_set_limits(struct server *s, const struct http_limits *lim)
+{
+	http_server_set_limits(s->http, lim);
+}
+
 void server_set_agent_tls(struct server *s, struct http_tls *client)
 {
 	rm_set_agent_tls(s->rm, client);

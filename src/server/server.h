@@ -20,6 +20,9 @@ struct http_tls;
 void server_set_tls(struct server *s, struct http_tls *t);
 /* The client context the master reaches HTTPS agents with (borrowed, outlives s). */
 void server_set_agent_tls(struct server *s, struct http_tls *client);
+/* Connection caps and the slowloris timeout on the API listener (net/http.h). */
+struct http_limits;
+void server_set_limits(struct server *s, const struct http_limits *lim);
 /* Every request then passes auth's check (src/auth) before its route; auth is borrowed and
  * must outlive s. NULL: none. */
 void server_set_auth(struct server *s, struct auth *auth);
