@@ -53,6 +53,10 @@ static const struct flag_spec specs[] = {
 	  .metavar = "SECONDS",
 	  .help = "a new connection's first request (headers and body) must arrive\n"
 		  "within this time, else it is closed (slowloris; default 30)" },
+	{ .name = "max-streams-per-principal", .kind = FLAG_STRING,
+	  .off = offsetof(struct auth_config, streams_per_principal), .metavar = "N",
+	  .help = "event streams (/v2/events, operator SUBSCRIBE, each) one\n"
+		  "authenticated principal may hold at once; more get 429 (default 64)" },
 	{ .name = "authenticate-metrics", .kind = FLAG_BOOL,
 	  .off = offsetof(struct auth_config, authenticate_metrics),
 	  .help = "/metrics and /metrics/prometheus want credentials too\n"

@@ -32,6 +32,7 @@ struct auth_config {
 	/* connection caps and the slowloris timeout (net/http.h http_server_set_limits) */
 	const char *max_connections, *max_connections_per_client; /* numbers, or NULL */
 	double request_timeout_sec;                              /* 0: the default */
+	const char *streams_per_principal; /* a number, or NULL: the default */
 };
 
 /* The flags above (base/flags.h), writing into a struct auth_config. */

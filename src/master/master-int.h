@@ -52,6 +52,7 @@ struct master {
 	struct event_base *base;
 	rm_view_fn may_view;     /* rm_set_view_filter, or NULL */
 	void *may_view_ctx;
+	unsigned streams_per_principal; /* rm_set_stream_limit; 0: none */
 	struct http_tls *agent_tls; /* rm_set_agent_tls: HTTPS to agents, or NULL (borrowed) */
 	struct master_config cfg;
 	struct store *store;

@@ -42,6 +42,7 @@ struct op_sub {
 	struct event *hb;
 	uint64_t since_usec;      /* realtime: when it subscribed */
 	bool dead;                /* cut off or closed; on_close pending */
+	char *principal;          /* its request's authenticated principal, or NULL */
 	struct op_sub *prev, *next;
 };
 
@@ -229,6 +230,7 @@ static void on_close(struct http_stream *st, void *ctx)
 	m->op_nsubs--;
 	if (s->hb)
 		event_free(s->hb);
+	free(s->principal);
 	free(s);
 	if (!m->op_subs) {
 		hmap_release(&m->op_announced);
@@ -243,6 +245,21 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 		http_reply_text(req, 503, "Too many operator API subscribers");
 		return;
 	}
+	const char *who =
+		evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_PRINCIPAL_HEADER);
+	if (who && m->streams_per_principal) {
+		unsigned n = 0;
+		for (struct op_sub *o = m->op_subs; o; o = o->next)
+			n += o->principal && !strcmp(o->principal, who);
+		if (n >= m->streams_per_principal) {
+			json_decref(get_state);
+			char msg[256];
+			snprintf(msg, sizeof(msg), "Too many operator API subscribers for principal "
+				 "'%.100s' (at most %u)", who, m->streams_per_principal);
+			http_reply_text(req, 429, msg);
+			return;
+		}
+	}
 	json_t *ev = operator_event_new(
 		"SUBSCRIBED", json_pack("{s:o, s:f}", "get_state", get_state,
 					"heartbeat_interval_seconds", (double)OP_HEARTBEAT_SEC));
@@ -256,6 +273,7 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 	struct op_sub *s = xcalloc(1, sizeof(*s));
 	s->m = m;
 	s->since_usec = time_real_usec();
+	s->principal = who ? xstrdup(who) : NULL;
 	if (!m->op_subs)
 		m->op_announced_since = s->since_usec;
 	s->next = m->op_subs;
@@ -444,4 +462,9 @@ void operator_event_framework_removed(struct master *m, const struct fw_framewor
 	publish(m, operator_event_new("FRAMEWORK_REMOVED", json_pack("{s:o}", "framework_info",
 								     info)),
 		0);
+}
+
+void rm_set_stream_limit(struct master *m, unsigned n)
+{
+	m->streams_per_principal = n;
 }

@@ -165,6 +165,8 @@ void rm_set_view_filter(struct master *m, rm_view_fn may_view, void *ctx);
  * /api/berth/tasks/…/files); borrowed, outlives m. */
 struct http_tls;
 void rm_set_agent_tls(struct master *m, struct http_tls *client);
+/* At most n operator SUBSCRIBE streams per authenticated principal (429 beyond); 0: none. */
+void rm_set_stream_limit(struct master *m, unsigned n);
 /* An agent cut off this long kills its tasks that hold volumes (it fences itself). */
 double rm_volume_lease_sec(const struct master *m);
 /* The id of the built-in framework registered first ("<master id>-0000"), kept in the store

@@ -94,6 +94,15 @@ int master_main(int argc, char **argv)
 		}
 		lim.max_per_client = (unsigned)v;
 	}
+	unsigned streams = 64;
+	if (acfg.streams_per_principal) {
+		if (parse_u64(acfg.streams_per_principal, &v) < 0 || v == 0 || v > 100000) {
+			fprintf(stderr, "berth master: bad --max-streams-per-principal '%s' (want 1 "
+					"to 100000)\n", acfg.streams_per_principal);
+			return 2;
+		}
+		streams = (unsigned)v;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	/* A zk:// store: several masters, one elected (leader.h); a standby waits here. */
@@ -141,6 +150,7 @@ int master_main(int argc, char **argv)
 	}
 	server_set_auth(m, auth);
 	server_set_limits(m, &lim);
+	server_set_stream_limit(m, streams);
 	if (tls) {
 		server_set_tls(m, tls);
 		server_set_agent_tls(m, tls_client);

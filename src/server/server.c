@@ -115,6 +115,12 @@ void server_set_tls(struct server *s, struct http_tls *t)
 	http_server_set_tls(s->http, t);
 }
 
+void server_set_stream_limit(struct server *s, unsigned n)
+{
+	apps_set_stream_limit(s->apps, n);
+	rm_set_stream_limit(s->rm, n);
+}
+
 void server_set_limits(struct server *s, const struct http_limits *lim)
 {
 	http_server_set_limits(s->http, lim);
