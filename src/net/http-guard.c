@@ -86,10 +86,15 @@ static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: ap
 			   "Content-Length: 34\r\nConnection: close\r\n\r\n"
 			   "{\"message\":\"Too many connections\"}";
 
-/* New connections: their addresses, and the caps. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg);
+
+/* New connections: their addresses, and the caps. Those evhttp has freed are dropped first:
+ * the reference held keeps a freed connection's socket open until then, so under churn
+ * they must not wait for the second's sweep (descriptors). */
 static void on_admit(evutil_socket_t fd_, short what, void *arg)
 {
 	struct http_guard *g = arg;
+	on_sweep(-1, 0, g);
 	for (struct guard_conn *c = g->conns; c; c = c->next) {
 		if (c->admitted || gone(c))
 			continue;
