@@ -197,6 +197,10 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		return r;
 	}
 	a->http_port = http_server_port(a->http);
+	/* the same caps and slowloris timeout as the master's defaults (net/http.h) */
+	const struct http_limits lim = { HTTP_DEFAULT_MAX_CONNECTIONS, HTTP_DEFAULT_MAX_PER_CLIENT,
+					 HTTP_DEFAULT_REQUEST_TIMEOUT_SEC };
+	http_server_set_limits(a->http, &lim);
 	if ((r = agent_tls_init(a, cfg)) < 0) {
 		agent_free(a);
 		return r;
