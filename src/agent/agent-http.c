@@ -245,13 +245,17 @@ void agent_http_handle(struct evhttp_request *req, void *ctx)
 		return;
 	}
 	if (!strcmp(path, "/api/v1")) {
+		if (!agent_auth_check(a, req, path))
+			return;
 		agent_api_v1(a, req);
 		return;
 	}
 	if (!strcmp(path, "/api/v1/executor") || !strcmp(path, "/slave(1)/api/v1/executor")) {
-		agent_xapi_handle(a, req);
+		agent_xapi_handle(a, req); /* checks the executor's own token */
 		return;
 	}
+	if (!agent_auth_check(a, req, path))
+		return;
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
 		http_reply_message(req, 405, "Method not allowed");
 		return;

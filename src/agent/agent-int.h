@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "agent/agent.h"
+#include "net/creds.h"
 #include "executor/exec-spec.h"
 #include "net/recordio.h"
 
@@ -75,10 +76,18 @@ struct agent_update {
 	bool sent;               /* in a POST at least once: content frozen */
 };
 
+#define AGENT_TOKEN_LEN 64 /* hex digits of a master or executor token */
+
 struct agent {
 	struct event_base *base;
 	char *master_host;
 	char *authorization;     /* "Basic …" for the master (--credential), or NULL */
+	/* agent-auth.c: the HTTP server's authentication (--credentials) */
+	bool http_auth;
+	struct auth_creds http_creds;
+	char master_token[AGENT_TOKEN_LEN + 1]; /* sent on each SUBSCRIBE; "" before */
+	struct http_tls *tls_server; /* --tls-cert: the HTTP server's, or NULL */
+	struct http_tls *tls_client; /* an https:// master: the link's, or NULL */
 	uint16_t master_port;
 	/* --master may list several masters (HA): the link follows a standby's 307 to the
 	 * leader and, when the current one cannot be reached, tries the next. */
@@ -154,6 +163,8 @@ struct agent {
 void agent_xapi_handle(struct agent *a, struct evhttp_request *req);
 /* agent-xexec.c: custom executors (see there) */
 struct agent_xexec;
+/* The executor whose MESOS_EXECUTOR_AUTHENTICATION_TOKEN is token (NULL: none), or NULL. */
+struct agent_xexec *agent_xexec_by_token(struct agent *a, const char *token);
 struct agent_xexec *agent_xexec_find(struct agent *a, const char *framework_id,
 				     const char *executor_id);
 /* t's TaskSpec has "executor": start it if new, hand it t. 0, or -errno (t reported failed). */
@@ -308,6 +319,23 @@ void agent_task_fence(struct agent *a, struct agent_task *t);
 
 /* agent-http.c */
 void agent_http_handle(struct evhttp_request *req, void *ctx);
+
+/* agent-auth.c: see there. agent_auth_init loads --credentials FILE (NULL: auth off). */
+int agent_auth_init(struct agent *a, const char *file);
+void agent_auth_free(struct agent *a);
+/* A fresh random token (AGENT_TOKEN_LEN hex digits). */
+void agent_auth_token(char out[AGENT_TOKEN_LEN + 1]);
+/* The token of "Authorization: Bearer T" or "token=T", or NULL. */
+const char *agent_auth_bearer(struct evhttp_request *req);
+/* given (NULL: false) equals the non-empty token, in constant time. */
+bool agent_auth_token_is(const char *given, const char *token);
+/* Answers 401 with WWW-Authenticate: Basic (or Bearer) realm="realm". */
+void agent_auth_challenge(struct evhttp_request *req, const char *realm, bool bearer);
+/* true when req may proceed (auth off, /health, the master's token or an operator's
+ * credentials), else false after answering 401. Not for /api/v1/executor. */
+bool agent_auth_check(struct agent *a, struct evhttp_request *req, const char *path);
+/* TLS on the HTTP server and the link to an https:// master (cfg's tls_*): -EINVAL logged. */
+int agent_tls_init(struct agent *a, const struct agent_config *cfg);
 
 /* agent-cred.c: reads --credential FILE into "Basic …" (*authorization, malloc'd).
  * 0, or -errno with the reason logged (never the secret). */

@@ -18,6 +18,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "executor/exec-status.h"
+#include "net/http.h"
 
 #define BACKOFF_MIN_USEC 500000ull
 #define BACKOFF_MAX_USEC 10000000ull
@@ -51,7 +52,10 @@ static struct evhttp_request *request_json(struct agent *a, void (*cb)(struct ev
 static struct evhttp_connection *conn_new(struct agent *a, int timeout)
 {
 	struct evhttp_connection *c =
-		evhttp_connection_base_new(a->base, NULL, a->master_host, a->master_port);
+		a->tls_client ? http_tls_connect(a->base, a->tls_client, a->master_host,
+						 a->master_port)
+			      : evhttp_connection_base_new(a->base, NULL, a->master_host,
+							   a->master_port);
 	if (c && timeout > 0)
 		evhttp_connection_set_timeout(c, timeout);
 	return c;
@@ -355,6 +359,12 @@ static json_t *subscribe_body(struct agent *a)
 			      agent_tasks_json(a, false));
 	if (a->agent_id)
 		json_object_set_new(b, "agent_id", json_string(a->agent_id));
+	/* A new token for each subscription (agent-auth.c): a master the agent left (a
+	 * deposed leader) holds a stale one. */
+	agent_auth_token(a->master_token);
+	json_object_set_new(b, "http_token", json_string(a->master_token));
+	if (a->tls_server)
+		json_object_set_new(b, "https", json_true());
 	return b;
 }
 
@@ -668,12 +678,16 @@ int agent_link_start(struct agent *a, const char *master_url)
 	const char *comma = strchr(master_url, ',');
 	_cleanup_free_ char *first = comma ? xstrndup(master_url, (size_t)(comma - master_url))
 					   : xstrdup(master_url);
-	const char *list = str_has_prefix(master_url, "http://") ? master_url + 7 : master_url;
+	const char *list = str_has_prefix(master_url, "http://")    ? master_url + 7
+			   : str_has_prefix(master_url, "https://") ? master_url + 8
+								    : master_url;
 	for (const char *p = list; *p;) {
 		size_t n = strcspn(p, ",");
 		char *hp = xstrndup(p, n);
 		if (str_has_prefix(hp, "http://"))
 			memmove(hp, hp + 7, strlen(hp + 7) + 1);
+		else if (str_has_prefix(hp, "https://"))
+			memmove(hp, hp + 8, strlen(hp + 8) + 1);
 		hp[strcspn(hp, "/")] = '\0';
 		a->masters = xrealloc(a->masters, (a->nmasters + 1) * sizeof(*a->masters));
 		a->masters[a->nmasters++] = hp;
@@ -684,7 +698,8 @@ int agent_link_start(struct agent *a, const char *master_url)
 	master_url = first;
 	struct evhttp_uri *u = evhttp_uri_parse(master_url);
 	if (!u || !evhttp_uri_get_host(u) ||
-	    (evhttp_uri_get_scheme(u) && strcmp(evhttp_uri_get_scheme(u), "http"))) {
+	    (evhttp_uri_get_scheme(u) && strcmp(evhttp_uri_get_scheme(u), "http") &&
+	     strcmp(evhttp_uri_get_scheme(u), "https"))) {
 		if (u)
 			evhttp_uri_free(u);
 		log_error("agent", "bad master URL '%s' (want http://HOST:PORT)", master_url);

@@ -65,6 +65,12 @@ static void xapi_update(struct agent *a, struct agent_xexec *x, struct evhttp_re
 
 void agent_xapi_handle(struct agent *a, struct evhttp_request *req)
 {
+	/* Mesos authenticates first: with --credentials, only an executor's own token. */
+	struct agent_xexec *authed = NULL;
+	if (a->http_auth && !(authed = agent_xexec_by_token(a, agent_auth_bearer(req)))) {
+		agent_auth_challenge(req, "mesos-agent-executor", true);
+		return;
+	}
 	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
 	if (meth != EVHTTP_REQ_POST) {
 		char msg[128];
@@ -104,6 +110,9 @@ void agent_xapi_handle(struct agent *a, struct evhttp_request *req)
 	if (!x) {
 		/* Mesos: an executor of a framework (or an executor) the agent does not run. */
 		http_reply_text(req, 400, "Framework cannot be found");
+	} else if (authed && authed != x) {
+		/* a valid token, but another executor's: Mesos's authorization refusal */
+		http_reply_text(req, 403, "The executor's token does not name this executor");
 	} else if (c.type == XAPI_SUBSCRIBE) {
 		agent_xexec_subscribe(a, x, req);
 	} else if (c.type == XAPI_UPDATE) {

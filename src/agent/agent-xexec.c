@@ -55,6 +55,7 @@ struct agent_xexec {
 	struct event *kill_ev; /* SHUTDOWN's grace period */
 	struct http_stream *stream;
 	json_t *pending; /* TaskInfo not yet sent */
+	char token[AGENT_TOKEN_LEN + 1]; /* its MESOS_EXECUTOR_AUTHENTICATION_TOKEN */
 };
 
 /* As agent-task.c's task_report, for tasks run by an executor (no exit code, no signal). */
@@ -66,6 +67,15 @@ void agent_task_report(struct agent_task *t, const char *state, const char *mess
 	t->terminal = strcmp(state, "TASK_STARTING") && strcmp(state, "TASK_RUNNING") &&
 		      strcmp(state, "TASK_KILLING") && strcmp(state, "TASK_STAGING");
 	agent_update_queue(t->agent, t, t->id, state, message, reason, -1, 0);
+}
+
+struct agent_xexec *agent_xexec_by_token(struct agent *a, const char *token)
+{
+	struct agent_xexec *found = NULL;
+	for (struct agent_xexec *x = a->xexecs; x; x = x->next) /* no early exit */
+		if (agent_auth_token_is(token, x->token) && !found)
+			found = x;
+	return found;
 }
 
 struct agent_xexec *agent_xexec_find(struct agent *a, const char *fw, const char *eid)
@@ -89,6 +99,7 @@ static void xexec_free(struct agent_xexec *x)
 	free(x->framework_id);
 	free(x->executor_id);
 	free(x->sandbox);
+	explicit_bzero(x->token, sizeof(x->token));
 	free(x);
 }
 
@@ -161,7 +172,8 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 				  .sandbox = x->sandbox,
 				  .agent_endpoint = a->endpoint,
 				  .checkpoint = x->checkpoint,
-				  .grace_seconds = x->grace_sec };
+				  .grace_seconds = x->grace_sec,
+				  .auth_token = a->http_auth ? x->token : NULL };
 	int r = xapi_env(&in, env, &n, AGENT_XEXEC_MAX_ENV);
 	const char *k;
 	json_t *v;
@@ -241,6 +253,7 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 		x->pidfd = -1;
 		x->framework_id = xstrdup(fw);
 		x->executor_id = xstrdup(eid);
+		agent_auth_token(x->token);
 		x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, fw, eid);
 		x->executor_info = json_deep_copy(ei);
 		if (!json_object_get(x->executor_info, "framework_id"))

@@ -184,6 +184,10 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		return r;
 	}
 
+	if ((r = agent_auth_init(a, cfg->credentials)) < 0) {
+		agent_free(a);
+		return r;
+	}
 	r = http_server_new(base, cfg->http_addr, cfg->http_port, AGENT_MAX_BODY,
 			    agent_http_handle, a, &a->http);
 	if (r < 0) {
@@ -193,6 +197,14 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		return r;
 	}
 	a->http_port = http_server_port(a->http);
+	/* the same caps and slowloris timeout as the master's defaults (net/http.h) */
+	const struct http_limits lim = { HTTP_DEFAULT_MAX_CONNECTIONS, HTTP_DEFAULT_MAX_PER_CLIENT,
+					 HTTP_DEFAULT_REQUEST_TIMEOUT_SEC };
+	http_server_set_limits(a->http, &lim);
+	if ((r = agent_tls_init(a, cfg)) < 0) {
+		agent_free(a);
+		return r;
+	}
 	bool any = !strcmp(cfg->http_addr, "0.0.0.0") || !strcmp(cfg->http_addr, "::");
 	a->endpoint = xasprintf("%s:%u", any ? a->hostname : cfg->http_addr, a->http_port);
 
@@ -226,6 +238,8 @@ void agent_free(struct agent *a)
 	agent_health_stop(a);
 	free(a->backlog);
 	http_server_free(a->http);
+	http_tls_free(a->tls_server);
+	http_tls_free(a->tls_client);
 	agent_tasks_free(a);
 	agent_updates_free(a);
 	free(a->http_addr);
@@ -239,6 +253,7 @@ void agent_free(struct agent *a)
 		explicit_bzero(a->authorization, strlen(a->authorization));
 	free(a->authorization);
 	agent_isolation_free(a);
+	agent_auth_free(a);
 	free(a->resources);
 	free(a->attributes);
 	free(a->hostname);
@@ -282,6 +297,21 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct agent_config, credential), .metavar = "FILE",
 	  .help = "principal and secret for the master: {\"principal\", \"secret\"}\n"
 		  "or 'PRINCIPAL SECRET'" },
+	{ .name = "credentials", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, credentials), .metavar = "FILE",
+	  .help = "authenticate the agent's HTTP server: operators' principals and\n"
+		  "secrets (Mesos's JSON, as the master's); the leading master and the\n"
+		  "executors get their own tokens" },
+	{ .name = "tls-cert", .kind = FLAG_STRING, .off = offsetof(struct agent_config, tls_cert),
+	  .metavar = "FILE",
+	  .help = "serve HTTPS only with this certificate chain (PEM); also the\n"
+		  "agent's client certificate for an https:// master" },
+	{ .name = "tls-key", .kind = FLAG_STRING, .off = offsetof(struct agent_config, tls_key),
+	  .metavar = "FILE", .help = "the private key of --tls-cert (PEM)" },
+	{ .name = "tls-ca", .kind = FLAG_STRING, .off = offsetof(struct agent_config, tls_ca),
+	  .metavar = "FILE",
+	  .help = "verify an https:// master against these CAs (default: the\n"
+		  "system's) and require client certificates they signed (mutual TLS)" },
 	{ .name = "volume-plugin-timeout", .kind = FLAG_MILLIS,
 	  .off = offsetof(struct agent_config, plugin_timeout_ms), .max = 3600,
 	  .metavar = "SECONDS", .help = "bound on each volume plugin call (default 30)" },
@@ -330,10 +360,15 @@ int agent_main(int argc, char **argv)
 		fprintf(stderr, "berth agent: %s\n", err);
 		return 2;
 	}
-	if (strncmp(cfg.master_url, "http://", 7) && strncmp(cfg.master_url, "zk://", 5)) {
-		fprintf(stderr, "berth agent: bad --master '%s' (want http://HOST:PORT or "
+	if (strncmp(cfg.master_url, "http://", 7) && strncmp(cfg.master_url, "https://", 8) &&
+	    strncmp(cfg.master_url, "zk://", 5)) {
+		fprintf(stderr, "berth agent: bad --master '%s' (want http[s]://HOST:PORT or "
 				"zk://HOST:PORT,…/PATH)\n",
 			cfg.master_url);
+		return 2;
+	}
+	if (!cfg.tls_cert != !cfg.tls_key) {
+		fprintf(stderr, "berth agent: --tls-cert and --tls-key go together\n");
 		return 2;
 	}
 

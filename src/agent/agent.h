@@ -18,6 +18,11 @@ struct agent_config {
 	const char *executor_path; /* NULL = $BERTH_EXECUTOR, else berth-executor beside the binary */
 	const char *volume_plugin_dir; /* searched first for volume plugins; NULL = none */
 	const char *credential;        /* --credential FILE for the master, or NULL */
+	const char *credentials;       /* --credentials FILE: authenticate the HTTP server */
+	/* TLS (docs/security.md): the HTTP server speaks HTTPS with tls_cert/tls_key (mutual
+	 * TLS with tls_ca); an https:// master is verified against tls_ca (NULL: the system's
+	 * CAs) and shown tls_cert as the agent's client certificate. */
+	const char *tls_cert, *tls_key, *tls_ca;
 	uint32_t plugin_timeout_ms;    /* each volume plugin call; 0 = $BERTH_VOLUME_PLUGIN_TIMEOUT_MS
 					* or 30000 */
 	/* Isolation (docs/isolation.md): "none", "cgroups", "namespaces", comma-separated. */

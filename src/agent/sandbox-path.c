@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -121,6 +122,16 @@ int sandbox_path_open(const char *root, const char *path, int flags, char **disp
 	if (fd == -1 && errno == ENOSYS) /* old kernel: the realpath check above stands */
 		fd = open(real, flags | O_CLOEXEC | O_NOFOLLOW);
 	r = fd == -1 ? (errno == EXDEV || errno == ELOOP ? -EACCES : -errno) : fd;
+	/* A hard link names the inode of a file elsewhere (a task can link /etc/shadow into
+	 * its sandbox; names cannot tell): a regular file with more than one link, owned by
+	 * someone else than the sandbox's owner (the task's user) and not readable by all, is
+	 * refused — the task's user could not read it itself. */
+	struct stat st, sbst;
+	if (r >= 0 && fstat(r, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1 &&
+	    !(st.st_mode & S_IROTH) && (fstat(dfd, &sbst) != 0 || st.st_uid != sbst.st_uid)) {
+		close(r);
+		r = -EACCES;
+	}
 	close(dfd);
 	if (r >= 0 && display)
 		*display = TAKE_PTR(disp);

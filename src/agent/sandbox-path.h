@@ -20,5 +20,7 @@ int sandbox_path_resolve(const char *root, const char *path, char **real, char *
 /* Opens P (after sandbox_path_resolve's checks) with openat2 RESOLVE_BENEATH from the task's
  * sandbox where the kernel has it, so that a symlink swapped in after the check cannot lead
  * out either. flags as for open(2) (O_CLOEXEC is added). Returns the fd, or -EACCES,
- * -ENOENT, -errno. *display as in sandbox_path_resolve (may be NULL). */
+ * -ENOENT, -errno. *display as in sandbox_path_resolve (may be NULL). A regular file with
+ * several hard links, not readable by all and owned by another user than the sandbox
+ * directory's, is -EACCES (a link to a file the task's user could not read). */
 int sandbox_path_open(const char *root, const char *path, int flags, char **display);

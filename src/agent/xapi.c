@@ -304,6 +304,9 @@ int xapi_env(const struct xapi_env_in *in, char **out, size_t *n, size_t cap)
 		/* only for checkpointing frameworks, as Mesos does */
 		in->checkpoint ? xasprintf("MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs") : NULL,
 		in->checkpoint ? xasprintf("MESOS_RECOVERY_TIMEOUT=15mins") : NULL,
+		/* only when the agent authenticates executors, as Mesos does */
+		in->auth_token ? xasprintf("MESOS_EXECUTOR_AUTHENTICATION_TOKEN=%s",
+					   in->auth_token) : NULL,
 	};
 	int r = 0;
 	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++) {

@@ -51,6 +51,7 @@ struct xapi_env_in {
 	const char *agent_endpoint; /* host:port */
 	int checkpoint;             /* framework_info.checkpoint */
 	double grace_seconds;       /* MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD */
+	const char *auth_token;     /* MESOS_EXECUTOR_AUTHENTICATION_TOKEN, or NULL */
 };
 /* Appends "NAME=value" strings (malloc'd) to out[*n...]; at most cap entries in all.
  * Returns how many were added, or -ENOSPC. */

@@ -153,6 +153,7 @@ struct apps {
 	struct master *rm;         /* the resource manager (borrowed) */
 	bool (*may_view)(void *ctx, const char *principal, const char *app_id); /* or NULL */
 	void *may_view_ctx;
+	unsigned streams_per_principal; /* apps_set_stream_limit; 0: none */
 	struct rm_client *client;  /* this framework, as the resource manager knows it */
 	struct event_base *base;
 	struct store *store;

@@ -27,6 +27,8 @@ void apps_run_pass(struct apps *ap);
 /* Who may see which app (the ACLs' view_apps, src/auth): lists (GET /v2/apps, /v2/groups,
  * /v2/tasks) leave out the apps may_view refuses for the request's principal (the hidden
  * header HTTP_PRINCIPAL_HEADER; NULL without authentication). NULL may_view: all visible. */
+/* At most n /v2/events streams per authenticated principal at once (429 beyond); 0: none. */
+void apps_set_stream_limit(struct apps *ap, unsigned n);
 void apps_set_view_filter(struct apps *ap,
 			  bool (*may_view)(void *ctx, const char *principal, const char *app_id),
 			  void *ctx);

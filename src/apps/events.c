@@ -29,6 +29,7 @@ struct ev_sub {
 	json_t *types; /* array of event types, or NULL for all */
 	bool light;    /* plan-format=light: deployment events' plan without original/target */
 	char remote[64];
+	char *principal; /* its request's authenticated principal, or NULL */
 	struct ev_sub *prev, *next;
 };
 
@@ -56,6 +57,7 @@ static void sub_unlink(struct ev_sub *s)
 		s->next->prev = s->prev;
 	m->nsubs--;
 	json_decref(s->types);
+	free(s->principal);
 	free(s);
 }
 
@@ -100,6 +102,18 @@ void events_handle(struct apps *m, struct evhttp_request *req)
 		http_reply_message(req, 503, "Too many event subscribers");
 		return;
 	}
+	const char *who =
+		evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_PRINCIPAL_HEADER);
+	if (who && m->streams_per_principal) {
+		unsigned n = 0;
+		for (struct ev_sub *o = m->subs; o; o = o->next)
+			n += o->principal && !strcmp(o->principal, who);
+		if (n >= m->streams_per_principal) {
+			http_reply_message(req, 429, "Too many event streams for principal '%.100s' "
+					   "(at most %u)", who, m->streams_per_principal);
+			return;
+		}
+	}
 	json_t *types = http_query_all(req, "event_type");
 	struct ev_sub *s = xcalloc(1, sizeof(*s));
 	s->m = m;
@@ -112,9 +126,11 @@ void events_handle(struct apps *m, struct evhttp_request *req)
 	char remote[64];
 	snprintf(remote, sizeof(remote), "%s", http_request_peer(req));
 	memcpy(s->remote, remote, sizeof(remote));
+	s->principal = who ? xstrdup(who) : NULL;
 	s->st = http_stream_start(m->base, req, 200, "text/event-stream;charset=UTF-8",
 				  EVENTS_MAX_PENDING, on_close, s);
 	if (!s->st) {
+		free(s->principal);
 		json_decref(s->types);
 		free(s);
 		return;
@@ -216,4 +232,9 @@ void events_close_all(struct apps *m)
 	/* http_stream_close defers on_close, which unlinks: walk a snapshot of the list. */
 	for (struct ev_sub *s = m->subs; s; s = s->next)
 		http_stream_close(s->st);
+}
+
+void apps_set_stream_limit(struct apps *m, unsigned n)
+{
+	m->streams_per_principal = n;
 }

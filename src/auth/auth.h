@@ -29,39 +29,17 @@ struct auth_config {
 	const char *audit_log;        /* --audit-log FILE, or NULL */
 	/* TLS on the listener (net/http.h http_tls_new); the master sets it up */
 	const char *tls_cert, *tls_key, *tls_ca;
+	/* connection caps and the slowloris timeout (net/http.h http_server_set_limits) */
+	const char *max_connections, *max_connections_per_client; /* numbers, or NULL */
+	double request_timeout_sec;                              /* 0: the default */
+	const char *streams_per_principal; /* a number, or NULL: the default */
 };
 
 /* The flags above (base/flags.h), writing into a struct auth_config. */
 struct flag_table;
 extern const struct flag_table auth_flags;
 
-#define AUTH_MAX_FILE (1024 * 1024)  /* a credentials file larger than this is refused */
-#define AUTH_MAX_CREDENTIALS 10000
-#define AUTH_MAX_FIELD 1024          /* a principal or secret longer than this is refused */
-
-struct auth_cred {
-	char *principal;
-	char *secret;
-};
-struct auth_creds {
-	struct auth_cred *v;
-	size_t n;
-};
-void auth_creds_release(struct auth_creds *c); /* accepts a zeroed c */
-
-/* Parses Mesos's credentials JSON (text, len bytes, need not be NUL-terminated). Each entry
- * needs a non-empty "principal" and a "secret" (strings without NUL, at most
- * AUTH_MAX_FIELD bytes); a principal twice is an error. Appends to *out. Returns 0, or
- * -EINVAL / -E2BIG with a message in err naming what is wrong (never a secret). */
-int auth_creds_parse(const char *text, size_t len, struct auth_creds *out, char *err,
-		     size_t errlen);
-/* Parses "user:pass" (the first ':' splits; both non-empty) and appends it to *out. */
-int auth_creds_add_userpass(struct auth_creds *out, const char *userpass, char *err,
-			    size_t errlen);
-
-/* Checks an Authorization header value against c. Returns the principal (borrowed from c)
- * or NULL when the header is missing, malformed, or names no principal with that secret. */
-const char *auth_creds_check(const struct auth_creds *c, const char *authorization);
+#include "net/creds.h" /* the credentials and their check */
 
 struct auth;
 /* Loads cfg's credentials and ACLs, opens the audit log. *out is NULL (and 0 returned)

@@ -44,6 +44,12 @@ int exec_ident_resolve(const struct exec_spec *s, struct exec_ident *id, char *m
 			return -e;
 		}
 	}
+	/* The sandbox is the task user's alone: another task (another user) cannot read it. */
+	if (chmod(s->sandbox, 0700) == -1) {
+		int e = errno;
+		snprintf(msg, msglen, "cannot make '%s' private: %s", s->sandbox, strerror(e));
+		return -e;
+	}
 	return 0;
 }
 

@@ -151,11 +151,29 @@ void rm_handle_task_files(struct master *m, struct evhttp_request *req, const ch
 	struct proxy *p = xcalloc(1, sizeof(*p));
 	p->m = m;
 	p->client = req;
-	p->conn = evhttp_connection_base_new(m->base, NULL, host, port);
+	if (a->http_tls && !m->agent_tls) {
+		free(p);
+		free(host);
+		http_reply_message(req, 503, "Agent of task '%s' serves HTTPS: the master needs "
+					     "--tls-cert to reach it", task_id);
+		return;
+	}
+	p->conn = a->http_tls ? http_tls_connect(m->base, m->agent_tls, host, port)
+			      : evhttp_connection_base_new(m->base, NULL, host, port);
 	free(host);
+	if (!p->conn) {
+		free(p);
+		http_reply_message(req, 503, "Agent of task '%s' cannot be reached", task_id);
+		return;
+	}
 	evhttp_connection_set_timeout(p->conn, PROXY_TIMEOUT_SEC);
 	struct evhttp_request *out = evhttp_request_new(on_agent_reply, p);
 	evhttp_add_header(evhttp_request_get_output_headers(out), "Host", a->http);
+	if (a->http_token) { /* the agent's HTTP server wants it (agent-auth.c) */
+		char *bearer = xasprintf("Bearer %s", a->http_token);
+		evhttp_add_header(evhttp_request_get_output_headers(out), "Authorization", bearer);
+		free(bearer);
+	}
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_close, p);
 	if (evhttp_make_request(p->conn, out, EVHTTP_REQ_GET, u.buf) < 0) {
 		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
@@ -163,4 +181,9 @@ void rm_handle_task_files(struct master *m, struct evhttp_request *req, const ch
 		free(p);
 		http_reply_message(req, 503, "Agent of task '%s' cannot be reached", task_id);
 	}
+}
+
+void rm_set_agent_tls(struct master *m, struct http_tls *client)
+{
+	m->agent_tls = client;
 }

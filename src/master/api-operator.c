@@ -90,7 +90,19 @@ static void payload_key(const char *type, char *out, size_t len)
 	out[i] = '\0';
 }
 
+static json_t *call_payload_all(struct master *m, struct evhttp_request *req,
+				const char *type);
+
+/* What the principal of req may see of the call's payload (the view_* ACLs). */
 static json_t *call_payload(struct master *m, struct evhttp_request *req, const char *type)
+{
+	json_t *p = call_payload_all(m, req, type);
+	state_filter_v1(m, req, type, p);
+	return p;
+}
+
+static json_t *call_payload_all(struct master *m, struct evhttp_request *req,
+				const char *type)
 {
 	if (!strcmp(type, "GET_HEALTH"))
 		return json_pack("{s:b}", "healthy", 1);

@@ -52,6 +52,8 @@ struct master {
 	struct event_base *base;
 	rm_view_fn may_view;     /* rm_set_view_filter, or NULL */
 	void *may_view_ctx;
+	unsigned streams_per_principal; /* rm_set_stream_limit; 0: none */
+	struct http_tls *agent_tls; /* rm_set_agent_tls: HTTPS to agents, or NULL (borrowed) */
 	struct master_config cfg;
 	struct store *store;
 	uint16_t port;           /* the port the HTTP server listens on (rm_set_port) */
@@ -413,3 +415,7 @@ size_t alloc_framework_order(struct alloc_ctx *c, const struct quota_drf_client 
 /* Removes from a /master/state document (state_json_master_state) the frameworks and tasks
  * req's principal may not view (state-filter.c). */
 void state_filter_legacy(struct master *m, struct evhttp_request *req, json_t *st);
+/* The same view_frameworks / view_tasks rules on a v1 operator payload of type (GET_STATE,
+ * GET_FRAMEWORKS, GET_TASKS; others untouched), in place. */
+void state_filter_v1(struct master *m, struct evhttp_request *req, const char *type,
+		     json_t *payload);

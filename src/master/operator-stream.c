@@ -43,6 +43,7 @@ struct op_sub {
 	uint64_t since_usec;      /* realtime: when it subscribed */
 	int wire;                 /* OPERATOR_WIRE_JSON or _PROTOBUF: its records' encoding */
 	bool dead;                /* cut off or closed; on_close pending */
+	char *principal;          /* its request's authenticated principal, or NULL */
 	struct op_sub *prev, *next;
 };
 
@@ -241,6 +242,7 @@ static void on_close(struct http_stream *st, void *ctx)
 	m->op_nsubs--;
 	if (s->hb)
 		event_free(s->hb);
+	free(s->principal);
 	free(s);
 	if (!m->op_subs) {
 		hmap_release(&m->op_announced);
@@ -254,6 +256,21 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 		json_decref(get_state);
 		http_reply_text(req, 503, "Too many operator API subscribers");
 		return;
+	}
+	const char *who =
+		evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_PRINCIPAL_HEADER);
+	if (who && m->streams_per_principal) {
+		unsigned n = 0;
+		for (struct op_sub *o = m->op_subs; o; o = o->next)
+			n += o->principal && !strcmp(o->principal, who);
+		if (n >= m->streams_per_principal) {
+			json_decref(get_state);
+			char msg[256];
+			snprintf(msg, sizeof(msg), "Too many operator API subscribers for principal "
+				 "'%.100s' (at most %u)", who, m->streams_per_principal);
+			http_reply_text(req, 429, msg);
+			return;
+		}
 	}
 	json_t *ev = operator_event_new(
 		"SUBSCRIBED", json_pack("{s:o, s:f}", "get_state", get_state,
@@ -271,6 +288,7 @@ void operator_stream_subscribe(struct master *m, struct evhttp_request *req, jso
 	s->m = m;
 	s->wire = wire;
 	s->since_usec = time_real_usec();
+	s->principal = who ? xstrdup(who) : NULL;
 	if (!m->op_subs)
 		m->op_announced_since = s->since_usec;
 	s->next = m->op_subs;
@@ -489,4 +507,9 @@ void operator_event_framework_removed(struct master *m, const struct fw_framewor
 	publish(m, operator_event_new("FRAMEWORK_REMOVED", json_pack("{s:o}", "framework_info",
 								     info)),
 		0);
+}
+
+void rm_set_stream_limit(struct master *m, unsigned n)
+{
+	m->streams_per_principal = n;
 }

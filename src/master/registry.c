@@ -34,6 +34,9 @@ void registry_free_agent(struct m_agent *a)
 	free(a->hostname);
 	free(a->http);
 	free(a->ip);
+	if (a->http_token)
+		explicit_bzero(a->http_token, strlen(a->http_token));
+	free(a->http_token);
 	free(a->resources_text);
 	free(a->attributes_text);
 	free(a->offer_head);
@@ -265,6 +268,14 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 	const char *res = json_string_value(json_object_get(body, "resources"));
 	const char *attrs = json_string_value(json_object_get(body, "attributes"));
 	json_t *tasks = json_object_get(body, "tasks");
+	json_t *token = json_object_get(body, "http_token");
+	if (token && (!json_is_string(token) || json_string_length(token) > 256 ||
+		      strlen(json_string_value(token)) != json_string_length(token))) {
+		http_reply_message(req, 400, "Subscribe's 'http_token' must be a string of at "
+					     "most 256 bytes");
+		json_decref(body);
+		return;
+	}
 	if (!hostname || !*hostname || !http || !res || (tasks && !json_is_array(tasks)) ||
 	    (id && (!*id || strlen(id) > 128 || strchr(id, '/')))) {
 		http_reply_message(req, 400, "Subscribe needs 'hostname', 'http', 'resources' "
@@ -324,6 +335,11 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 	}
 	if (is_new)
 		hmap_put(&m->agents, a->id, a);
+	if (a->http_token)
+		explicit_bzero(a->http_token, strlen(a->http_token));
+	free(a->http_token);
+	a->http_token = token ? xstrdup(json_string_value(token)) : NULL;
+	a->http_tls = json_is_true(json_object_get(body, "https"));
 	if (a->stream) {
 		struct http_stream *old = a->stream;
 		a->stream = NULL;

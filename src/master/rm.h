@@ -95,6 +95,9 @@ struct m_agent {
 	char *hostname;
 	char *http;     /* "ip:port" of the agent's own HTTP server */
 	char *ip;       /* the ip part of http, for ipAddresses / pid */
+	bool http_tls;    /* its HTTP server speaks HTTPS (its SUBSCRIBE's "https") */
+	char *http_token; /* the agent's token for its HTTP server (its last SUBSCRIBE), or
+			   * NULL; in memory only, never in an answer, a log or the store */
 	char *resources_text;
 	char *attributes_text;
 	struct ledger_agent led;   /* ledger.c's */
@@ -173,6 +176,12 @@ const struct master_config *rm_config(const struct master *m);
 typedef bool (*rm_view_fn)(void *ctx, const char *action, const char *principal,
 			   const char *user);
 void rm_set_view_filter(struct master *m, rm_view_fn may_view, void *ctx);
+/* The client TLS context for agents that serve HTTPS (their sandboxes through
+ * /api/berth/tasks/…/files); borrowed, outlives m. */
+struct http_tls;
+void rm_set_agent_tls(struct master *m, struct http_tls *client);
+/* At most n operator SUBSCRIBE streams per authenticated principal (429 beyond); 0: none. */
+void rm_set_stream_limit(struct master *m, unsigned n);
 /* An agent cut off this long kills its tasks that hold volumes (it fences itself). */
 double rm_volume_lease_sec(const struct master *m);
 /* The id of the built-in framework registered first ("<master id>-0000"), kept in the store

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "master/master-int.h"
+#include "master/state-json.h"
 
 void rm_set_view_filter(struct master *m, rm_view_fn may_view, void *ctx)
 {
@@ -48,4 +49,89 @@ void state_filter_legacy(struct master *m, struct evhttp_request *req, json_t *s
 		evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_PRINCIPAL_HEADER);
 	filter_frameworks(m, who, json_object_get(st, "frameworks"));
 	filter_frameworks(m, who, json_object_get(st, "completed_frameworks"));
+}
+
+/* ---- the v1 operator API's reads (GET_FRAMEWORKS, GET_TASKS, GET_STATE, SUBSCRIBE's
+ * snapshot): the same rules on the v1 shapes ---- */
+
+static const char *v1_fw_user(json_t *fw)
+{
+	return json_string_value(json_object_get(json_object_get(fw, "framework_info"), "user"));
+}
+
+static const char *v1_fw_id(json_t *fw)
+{
+	json_t *info = json_object_get(fw, "framework_info");
+	return json_string_value(json_object_get(json_object_get(info, "id"), "value"));
+}
+
+static void v1_filter_frameworks(struct master *m, const char *who, json_t *gf)
+{
+	static const char *const keys[] = { "frameworks", "completed_frameworks" };
+	for (size_t k = 0; k < 2; k++) {
+		json_t *fws = json_object_get(gf, keys[k]);
+		for (size_t i = json_array_size(fws); i-- > 0;)
+			if (!m->may_view(m->may_view_ctx, "view_frameworks", who,
+					 v1_fw_user(json_array_get(fws, i))))
+				json_array_remove(fws, i);
+	}
+}
+
+/* users: framework id -> its user, from an unfiltered GET_FRAMEWORKS payload */
+static void v1_filter_tasks(struct master *m, const char *who, json_t *gt, json_t *users)
+{
+	static const char *const keys[] = { "tasks", "completed_tasks", "unreachable_tasks",
+					    "orphan_tasks", "pending_tasks" };
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		json_t *tasks = json_object_get(gt, keys[k]);
+		for (size_t i = json_array_size(tasks); i-- > 0;) {
+			json_t *t = json_array_get(tasks, i);
+			const char *user = json_string_value(json_object_get(t, "user"));
+			const char *fid = json_string_value(
+				json_object_get(json_object_get(t, "framework_id"), "value"));
+			if (!user && fid)
+				user = json_string_value(json_object_get(users, fid));
+			if (!m->may_view(m->may_view_ctx, "view_tasks", who, user))
+				json_array_remove(tasks, i);
+		}
+	}
+}
+
+static json_t *v1_users(json_t *gf)
+{
+	json_t *users = json_object();
+	static const char *const keys[] = { "frameworks", "completed_frameworks" };
+	for (size_t k = 0; k < 2; k++) {
+		json_t *fws = json_object_get(gf, keys[k]);
+		for (size_t i = 0; i < json_array_size(fws); i++) {
+			json_t *fw = json_array_get(fws, i);
+			if (v1_fw_id(fw) && v1_fw_user(fw))
+				json_object_set_new(users, v1_fw_id(fw), json_string(v1_fw_user(fw)));
+		}
+	}
+	return users;
+}
+
+void state_filter_v1(struct master *m, struct evhttp_request *req, const char *type,
+		     json_t *payload)
+{
+	if (!m->may_view || !req || !payload)
+		return;
+	const char *who =
+		evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_PRINCIPAL_HEADER);
+	if (!strcmp(type, "GET_FRAMEWORKS")) {
+		v1_filter_frameworks(m, who, payload);
+	} else if (!strcmp(type, "GET_TASKS")) {
+		json_t *gf = state_json_v1_frameworks(m);
+		json_t *users = v1_users(gf);
+		v1_filter_tasks(m, who, payload, users);
+		json_decref(users);
+		json_decref(gf);
+	} else if (!strcmp(type, "GET_STATE")) {
+		json_t *gf = json_object_get(payload, "get_frameworks");
+		json_t *users = v1_users(gf);
+		v1_filter_tasks(m, who, json_object_get(payload, "get_tasks"), users);
+		json_decref(users);
+		v1_filter_frameworks(m, who, gf);
+	}
 }

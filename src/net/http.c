@@ -67,6 +67,9 @@ struct http_server {
 	void *route_ctx;
 	struct metrics_family *m_requests; /* http_server_enable_metrics */
 	struct metrics_family *m_latency;
+	struct event_base *base;
+	struct http_tls *tls;     /* http_server_set_tls, or NULL */
+	struct http_guard *guard; /* http_server_set_limits, or NULL */
 };
 
 /* ---- observation ----
@@ -272,6 +275,8 @@ static bool refuse_early(struct evhttp_request *req)
 static void server_gencb(struct evhttp_request *req, void *arg)
 {
 	struct http_server *srv = arg;
+	if (srv->guard)
+		http_guard_request(srv->guard, req);
 	observe_begin(srv, req);
 	if (!refuse_early(req))
 		srv->handler(req, srv->ctx);
@@ -354,6 +359,7 @@ int http_server_new(struct event_base *base, const char *addr, uint16_t port, si
 	srv->handler = handler;
 	srv->ctx = ctx;
 	srv->port = bound;
+	srv->base = base;
 	srv->http = evhttp_new(base);
 	if (!srv->http) {
 		close(fd);
@@ -379,7 +385,19 @@ int http_server_new(struct event_base *base, const char *addr, uint16_t port, si
 
 void http_server_set_tls(struct http_server *srv, struct http_tls *t)
 {
-	evhttp_set_bevcb(srv->http, http_tls_bev, t);
+	srv->tls = t;
+	if (srv->guard)
+		http_guard_set_tls(srv->guard, t);
+	else
+		evhttp_set_bevcb(srv->http, http_tls_bev, t);
+}
+
+void http_server_set_limits(struct http_server *srv, const struct http_limits *lim)
+{
+	if (srv->guard)
+		return;
+	srv->guard = http_guard_new(srv->base, lim, srv->tls);
+	evhttp_set_bevcb(srv->http, http_guard_bev, srv->guard);
 }
 
 uint16_t http_server_port(const struct http_server *srv)
@@ -392,6 +410,7 @@ void http_server_free(struct http_server *srv)
 	if (!srv)
 		return;
 	evhttp_free(srv->http);
+	http_guard_free(srv->guard);
 	free(srv);
 }
 

@@ -50,6 +50,36 @@ void http_tls_free(struct http_tls *t); /* accepts NULL; after every server usin
 /* Makes srv speak only TLS with t (borrowed, must outlive srv), for the connections
  * accepted from now on. */
 void http_server_set_tls(struct http_server *srv, struct http_tls *t);
+/* A client context: peers are verified against ca (NULL: the system's CAs); cert and key
+ * (both or neither) are presented when the peer asks (mutual TLS). */
+int http_tls_client_new(const char *ca, const char *cert, const char *key,
+			struct http_tls **out, char *err, size_t errlen);
+/* A new HTTPS connection to host:port with t (a client context): the peer's certificate
+ * must be valid and name host. NULL on failure. evhttp's reconnects (after the peer closed
+ * an idle connection) handshake again on the same SSL bufferevent: checked with the agent
+ * sending every request with "Connection: close" through test_agent_tls.py. */
+struct evhttp_connection *http_tls_connect(struct event_base *base, struct http_tls *t,
+					   const char *host, uint16_t port);
+/* Connection caps and the slowloris timeout (http-guard.c): at most max_total connections
+ * in all and max_per_client from one address (more are answered 503 and closed), and each
+ * connection's first request (headers and body) must arrive within request_timeout_sec,
+ * else the connection is closed. For the connections accepted from now on; call before
+ * http_server_set_tls or after, either works. */
+struct http_limits {
+	unsigned max_total, max_per_client, request_timeout_sec;
+};
+#define HTTP_DEFAULT_MAX_CONNECTIONS 8192
+#define HTTP_DEFAULT_MAX_PER_CLIENT 2048
+#define HTTP_DEFAULT_REQUEST_TIMEOUT_SEC 30
+void http_server_set_limits(struct http_server *srv, const struct http_limits *lim);
+/* http-guard.c, for http.c; internal. */
+struct http_guard;
+struct http_guard *http_guard_new(struct event_base *base, const struct http_limits *lim,
+				  struct http_tls *tls);
+void http_guard_set_tls(struct http_guard *g, struct http_tls *tls);
+void http_guard_free(struct http_guard *g); /* after evhttp_free; accepts NULL */
+void http_guard_request(struct http_guard *g, struct evhttp_request *req);
+struct bufferevent *http_guard_bev(struct event_base *base, void *guard);
 /* http-tls.c's connection factory (evhttp's bevcb); internal. */
 struct bufferevent;
 struct bufferevent *http_tls_bev(struct event_base *base, void *tls);

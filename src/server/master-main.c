@@ -83,6 +83,36 @@ int master_main(int argc, char **argv)
 				"wants them)\n");
 		return 2;
 	}
+	struct http_limits lim = { HTTP_DEFAULT_MAX_CONNECTIONS, HTTP_DEFAULT_MAX_PER_CLIENT,
+				   HTTP_DEFAULT_REQUEST_TIMEOUT_SEC };
+	uint64_t v;
+	if (acfg.request_timeout_sec > 0)
+		lim.request_timeout_sec = (unsigned)(acfg.request_timeout_sec + 0.999);
+	if (acfg.max_connections) {
+		if (parse_u64(acfg.max_connections, &v) < 0 || v == 0 || v > 1000000) {
+			fprintf(stderr, "berth master: bad --http-max-connections '%s' (want 1 to "
+					"1000000)\n", acfg.max_connections);
+			return 2;
+		}
+		lim.max_total = (unsigned)v;
+	}
+	if (acfg.max_connections_per_client) {
+		if (parse_u64(acfg.max_connections_per_client, &v) < 0 || v == 0 || v > 1000000) {
+			fprintf(stderr, "berth master: bad --http-max-connections-per-client '%s' "
+					"(want 1 to 1000000)\n", acfg.max_connections_per_client);
+			return 2;
+		}
+		lim.max_per_client = (unsigned)v;
+	}
+	unsigned streams = 64;
+	if (acfg.streams_per_principal) {
+		if (parse_u64(acfg.streams_per_principal, &v) < 0 || v == 0 || v > 100000) {
+			fprintf(stderr, "berth master: bad --max-streams-per-principal '%s' (want 1 "
+					"to 100000)\n", acfg.streams_per_principal);
+			return 2;
+		}
+		streams = (unsigned)v;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	/* A zk:// store: several masters, one elected (leader.h); a standby waits here. */
@@ -102,12 +132,18 @@ int master_main(int argc, char **argv)
 	}
 	struct server *m;
 	struct auth *auth = NULL;
-	struct http_tls *tls = NULL;
+	struct http_tls *tls = NULL, *tls_client = NULL;
 	if (acfg.tls_cert) {
 		char err[512];
+		/* the server's, and the client's for agents serving HTTPS: the same certificate
+		 * (agents with --tls-ca check it), agents verified against --tls-ca (default:
+		 * the system's CAs) */
 		if (http_tls_new(acfg.tls_cert, acfg.tls_key, acfg.tls_ca, &tls, err,
-				 sizeof(err)) < 0) {
+				 sizeof(err)) < 0 ||
+		    http_tls_client_new(acfg.tls_ca, acfg.tls_cert, acfg.tls_key, &tls_client, err,
+					sizeof(err)) < 0) {
 			log_error("master", "%s", err);
+			http_tls_free(tls);
 			leader_free(el);
 			event_base_free(base);
 			return 1;
@@ -117,19 +153,25 @@ int master_main(int argc, char **argv)
 	    server_new(base, &cfg, &m) < 0) {
 		auth_free(auth);
 		http_tls_free(tls);
+		http_tls_free(tls_client);
 		leader_free(el);
 		event_base_free(base);
 		return 1;
 	}
 	server_set_auth(m, auth);
-	if (tls)
+	server_set_limits(m, &lim);
+	server_set_stream_limit(m, streams);
+	if (tls) {
 		server_set_tls(m, tls);
+		server_set_agent_tls(m, tls_client);
+	}
 	fprintf(stderr, "berth master ready: %s://%s:%u\n", tls ? "https" : "http", cfg.http_addr,
 		(unsigned)server_port(m));
 	r = loop_run_until_signal(base, "master");
 	server_free(m);
 	auth_free(auth);
 	http_tls_free(tls);
+	http_tls_free(tls_client);
 	leader_free(el);
 	event_base_free(base);
 	log_info("master", "stopped");

@@ -121,6 +121,22 @@ void server_set_tls(struct server *s, struct http_tls *t)
 	http_server_set_tls(s->http, t);
 }
 
+void server_set_stream_limit(struct server *s, unsigned n)
+{
+	apps_set_stream_limit(s->apps, n);
+	rm_set_stream_limit(s->rm, n);
+}
+
+void server_set_limits(struct server *s, const struct http_limits *lim)
+{
+	http_server_set_limits(s->http, lim);
+}
+
+void server_set_agent_tls(struct server *s, struct http_tls *client)
+{
+	rm_set_agent_tls(s->rm, client);
+}
+
 void server_set_auth(struct server *s, struct auth *auth)
 {
 	s->auth = auth;

@@ -18,6 +18,13 @@ struct auth;
 struct http_tls;
 /* The listener speaks only TLS with t (borrowed; must outlive s) from now on. */
 void server_set_tls(struct server *s, struct http_tls *t);
+/* The client context the master reaches HTTPS agents with (borrowed, outlives s). */
+void server_set_agent_tls(struct server *s, struct http_tls *client);
+/* Connection caps and the slowloris timeout on the API listener (net/http.h). */
+struct http_limits;
+void server_set_limits(struct server *s, const struct http_limits *lim);
+/* At most n event streams (/v2/events, operator SUBSCRIBE, each) per principal. */
+void server_set_stream_limit(struct server *s, unsigned n);
 /* Every request then passes auth's check (src/auth) before its route; auth is borrowed and
  * must outlive s. NULL: none. */
 void server_set_auth(struct server *s, struct auth *auth);

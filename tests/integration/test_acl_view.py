@@ -68,3 +68,37 @@ def test_view_frameworks_filters_state(cluster):
     assert [f["name"] for f in m.api.get("/master/frameworks").json()["frameworks"]] == ["fa"]
     fa.disconnect()
     fb.disconnect()
+
+
+def test_view_rules_filter_the_v1_operator_reads(cluster):
+    """GET_FRAMEWORKS, GET_STATE (and SUBSCRIBE's snapshot) of the v1 operator API obey
+    view_frameworks as /master/state does."""
+    acls = {"permissive": False,
+            "register_frameworks": [{"principals": ANY, "roles": ANY}],
+            "view_frameworks": [{"principals": ANY, "users": vals("alice")}],
+            "view_tasks": [{"principals": ANY, "users": vals("alice")}]}
+    m, _ = start(cluster, acls, creds=False)
+    fa = Framework(m.url, name="fa", user="alice", failover_timeout=30)
+    fb = Framework(m.url, name="fb", user="bob", failover_timeout=30)
+    assert fa.subscribe()["type"] == "SUBSCRIBED"
+    assert fb.subscribe()["type"] == "SUBSCRIBED"
+    hdr = {"Content-Type": "application/json", "Accept": "application/json"}
+
+    def call(t):
+        r = requests.post(m.url + "/api/v1", json={"type": t}, headers=hdr, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()
+    names = [f["framework_info"]["name"]
+             for f in call("GET_FRAMEWORKS")["get_frameworks"]["frameworks"]]
+    assert names == ["fa"]
+    st = call("GET_STATE")["get_state"]
+    assert [f["framework_info"]["name"] for f in st["get_frameworks"]["frameworks"]] == ["fa"]
+    r = requests.post(m.url + "/api/v1", json={"type": "SUBSCRIBE"}, headers=hdr, stream=True,
+                      timeout=10)
+    size = int(r.raw.readline())
+    first = json.loads(r.raw.read(size))
+    r.close()
+    fws = first["subscribed"]["get_state"]["get_frameworks"]["frameworks"]
+    assert [f["framework_info"]["name"] for f in fws] == ["fa"]
+    fa.disconnect()
+    fb.disconnect()

@@ -19,6 +19,8 @@ URL = "http://%s/api/v1/executor" % os.environ["MESOS_AGENT_ENDPOINT"]
 IDS = {"framework_id": {"value": os.environ["MESOS_FRAMEWORK_ID"]},
        "executor_id": {"value": os.environ["MESOS_EXECUTOR_ID"]}}
 HDR = {"Content-Type": "application/json", "Accept": "application/json"}
+if os.environ.get("MESOS_EXECUTOR_AUTHENTICATION_TOKEN"):  # as Mesos's executor libraries do
+    HDR["Authorization"] = "Bearer " + os.environ["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"]
 
 
 def update(task_id, state):
