@@ -29,7 +29,13 @@
  * "isolate" (optional): "1" runs the task in new pid and mount namespaces with a private
  * /tmp and no_new_privs; "user" (optional): the user name the task runs as.
  * A URI to fetch into the sandbox before the task starts (berth-fetcher) is "fetch" = the URI,
- * followed by "f.extract", "f.exec" ("0"/"1") and "f.out" (optional: the file's name). */
+ * followed by "f.extract", "f.exec" ("0"/"1") and "f.out" (optional: the file's name).
+ * A container task (docs/isolation.md, "Images") has "image" = the image reference, with
+ * "img.store" (the agent's image store, absolute), "img.dir" (optional: a directory of image
+ * files to import from), "img.registry" (optional: the default registry's URL), "img.pull"
+ * ("0"/"1": pull even when the store has the image), "net" ("host" | "bridge") and any number
+ * of "pm" = "<hostPort>:<containerPort>/<tcp|udp>" (BRIDGE port mappings). A container task
+ * may have neither cmd nor args (the image's Entrypoint and Cmd run). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +48,13 @@
 #define EXEC_CHECK_MAX_STATUS 16u
 #define EXEC_SPEC_MAX_VOLUMES 64u
 #define EXEC_SPEC_MAX_FETCH 64u
+#define EXEC_SPEC_MAX_PORTMAPS 64u
+
+/* One BRIDGE port mapping: the host's port forwarded to the container's. */
+struct exec_portmap {
+	uint16_t host, container;
+	int udp;
+};
 
 /* One URI fetched into the sandbox before the task starts. */
 struct exec_fetch {
@@ -106,6 +119,14 @@ struct exec_spec {
 	struct exec_fetch *fetch;  /* nfetch entries; serialize borrows, parse allocates */
 	size_t nfetch;
 	const char *user;          /* optional: run the task as this user */
+	const char *image;         /* optional: run the task in this image (a container) */
+	const char *img_store;     /* with image: the agent's image store (absolute) */
+	const char *img_dir;       /* optional: a directory of image files to import from */
+	const char *img_registry;  /* optional: the default registry ("https://host[:port]") */
+	int img_pull;              /* pull even when the store has the image */
+	int net_bridge;            /* 0: the host's network; 1: a network namespace of its own */
+	struct exec_portmap *pmaps; /* npmaps entries (bridge); serialize borrows, parse allocates */
+	size_t npmaps;
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 
