@@ -142,6 +142,7 @@ struct agent {
 	int cg_version;            /* EXEC_CG_V1/V2; 0 = no cgroups */
 	uint64_t cg_pids_max;
 	bool cg_cfs, ns_isolation, switch_user;
+	char *img_store, *img_dir, *img_registry; /* agent-image.c; img_store always set */
 	struct agent_xexec *xexecs; /* custom executors (agent-xexec.c) */
 };
 
@@ -294,9 +295,23 @@ void agent_http_handle(struct evhttp_request *req, void *ctx);
 /* agent-cred.c: reads --credential FILE into "Basic …" (*authorization, malloc'd).
  * 0, or -errno with the reason logged (never the secret). */
 int agent_credential_load(const char *path, char **authorization);
-/* agent-isolation.c */
+/* agent-image.c: container tasks (docs/isolation.md, "Images") */
 struct agent_config;
 struct exec_spec;
+struct exec_status;
+struct exec_portmap;
+/* --image-store, --image-dir, --docker-registry into a. 0 or -EINVAL (logged). */
+int agent_image_init(struct agent *a, const struct agent_config *cfg);
+void agent_image_free(struct agent *a);
+/* The TaskSpec's "container" (image, network, port_mappings, force_pull) into es; pm (pmcap
+ * entries) holds the port mappings. 0, or -EINVAL with the task's failure message. */
+int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
+		     struct exec_portmap *pm, size_t pmcap, char *msg, size_t msgsize);
+/* The message and reason of a shim that failed before its task ran for a cause of its own
+ * (the cgroup, a fetch, the user, the image), or NULL. */
+const char *agent_launch_failure(const struct agent_task *t, const struct exec_status *st,
+				 char *msg, size_t size);
+/* agent-isolation.c */
 /* --isolation LIST into its two switches. 0 or -EINVAL with err set. */
 int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, char *err,
 			  size_t errsize);

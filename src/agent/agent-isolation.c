@@ -89,6 +89,8 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 		}
 		a->cg_version = v;
 	}
+	if (agent_image_init(a, cfg) < 0)
+		return -EINVAL;
 	log_info("agent", "isolation: cgroups %s, namespaces %s%s", 
 		 a->cg_version == EXEC_CG_V2 ? "v2" : a->cg_version == EXEC_CG_V1 ? "v1" : "off",
 		 ns ? "pid+mount" : "off", a->switch_user ? ", --switch-user" : "");
@@ -100,6 +102,7 @@ void agent_isolation_free(struct agent *a)
 	free(a->cg_root);
 	free(a->cg_parent);
 	free(a->cg_name_buf);
+	agent_image_free(a);
 }
 
 void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *shares,

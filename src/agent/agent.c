@@ -300,6 +300,17 @@ static const struct flag_spec specs[] = {
 	{ .name = "cgroups-enable-cfs", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, cgroups_enable_cfs),
 	  .help = "cap each task's cpu at its cpus (CFS quota), not only its share" },
+	{ .name = "image-store", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, image_store), .metavar = "DIR",
+	  .help = "the agent's image store (default: <work-dir>/images)" },
+	{ .name = "image-dir", .kind = FLAG_STRING, .off = offsetof(struct agent_config, image_dir),
+	  .metavar = "DIR",
+	  .help = "image files (docker save tarballs, OCI layouts) imported\n"
+		  "into the store when a task asks for an image it lacks" },
+	{ .name = "docker-registry", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, docker_registry), .metavar = "URL",
+	  .help = "where images named without a registry are pulled from\n"
+		  "(default https://registry-1.docker.io)" },
 	{ .name = "switch-user", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, switch_user),
 	  .help = "run tasks as their app's user (Marathon's `user`)" },

@@ -27,6 +27,9 @@ struct agent_config {
 	const char *cgroups_pids_max;  /* a number; NULL = 4096; "0" = no limit */
 	bool cgroups_enable_cfs;       /* a CFS quota from cpus, besides the shares */
 	bool switch_user;              /* run tasks as their app's `user` */
+	/* Images (docs/isolation.md): NULL = <work_dir>/images; a directory of image files;
+	 * the registry of unqualified names (NULL = https://registry-1.docker.io). */
+	const char *image_store, *image_dir, *docker_registry;
 };
 
 struct agent;

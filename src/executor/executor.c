@@ -92,6 +92,7 @@
 #include "base/fsutil.h"
 #include "executor/exec-cgroup.h"
 #include "executor/exec-check.h"
+#include "executor/exec-container.h"
 #include "executor/exec-fetch.h"
 #include "executor/exec-health.h"
 #include "executor/exec-isolate.h"
@@ -106,6 +107,7 @@ extern char **environ;
 static int log_fd = -1; /* the sandbox's stderr once open */
 static struct exec_cg task_cg; /* version EXEC_CG_NONE: the task has no cgroup */
 static struct exec_ident task_ident; /* set = 0: the task runs as we do */
+static struct exec_ctr task_ctr; /* active: a container task (exec-container.h) */
 
 static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void diag(const char *fmt, ...)
@@ -664,6 +666,12 @@ static int shim_run(const char *meta, int notify_fd)
 			diag("%s", imsg);
 		}
 	}
+	if (!fail && spec.image && (r = exec_container_prepare(&spec, meta, err, &task_ctr, imsg,
+							       sizeof(imsg))) < 0) {
+		fail = -r;
+		status.image = 1;
+		diag("%s", imsg);
+	}
 	if (!fail && spec.isolate) {
 		imsg[0] = '\0';
 		r = exec_isolate_shim(&spec, meta, imsg, sizeof(imsg));
@@ -727,7 +735,8 @@ static int shim_run(const char *meta, int notify_fd)
 		close(out);
 
 	if (fail) {
-		const char *what = spec.shell ? "/bin/sh" : spec.args[0];
+		const char *what = spec.shell ? "/bin/sh" : spec.nargs ? spec.args[0] : spec.image;
+		exec_container_cleanup(&task_ctr, err);
 		diag("cannot start '%s': %s", what, strerror(fail));
 		if (stpipe[0] >= 0)
 			close(stpipe[0]);
@@ -853,6 +862,7 @@ static int shim_run(const char *meta, int notify_fd)
 ended:
 	/* The leader is gone: end whatever it left in its group. */
 	kill(-pid, SIGKILL);
+	exec_container_cleanup(&task_ctr, log_fd);
 	if (stpipe[0] >= 0) {
 		/* Isolated: pid is init; the task's own status came through the pipe (none when
 		 * init was SIGKILLed: then its status stands). */

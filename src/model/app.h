@@ -21,6 +21,7 @@ struct port_def {
 	uint32_t port;  /* 0 = dynamic */
 	char *name;     /* NULL when unnamed */
 	char *protocol; /* "tcp" default */
+	uint32_t container_port; /* a BRIDGE port mapping's containerPort (model/container.h); 0 */
 };
 
 #define APP_MAX_KILL_GRACE_SEC (7 * 86400.0) /* a week */

@@ -1,0 +1,204 @@
+/* Marathon's container for images; see container.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "model/container.h"
+
+static json_t *mappings(json_t *ct)
+{
+	json_t *pm = json_object_get(ct, "portMappings");
+	if (!pm || json_is_null(pm))
+		pm = json_object_get(json_object_get(ct, "docker"), "portMappings");
+	return json_is_array(pm) ? pm : NULL;
+}
+
+const char *container_image(json_t *app)
+{
+	json_t *ct = json_object_get(app, "container");
+	const char *img = json_string_value(json_object_get(json_object_get(ct, "docker"), "image"));
+	if (!img || !*img) {
+		json_t *mi = json_object_get(json_object_get(ct, "mesos"), "image");
+		img = json_string_value(mi);
+		if (!img)
+			img = json_string_value(json_object_get(json_object_get(mi, "docker"), "name"));
+	}
+	return img && *img ? img : NULL;
+}
+
+static const char *network(json_t *ct)
+{
+	const char *n = json_string_value(json_object_get(json_object_get(ct, "docker"), "network"));
+	return n ? n : mappings(ct) ? "BRIDGE" : "HOST";
+}
+
+static int port_ok(json_t *v, json_int_t lo, json_int_t *out)
+{
+	*out = 0;
+	if (!v || json_is_null(v))
+		return 1;
+	if (!json_is_integer(v))
+		return 0;
+	*out = json_integer_value(v);
+	return *out >= lo && *out <= 65535;
+}
+
+int container_check(json_t *app, struct verr *err)
+{
+	json_t *ct = json_object_get(app, "container");
+	if (!json_is_object(ct))
+		return 0;
+	int bad = 0;
+	json_t *type = json_object_get(ct, "type");
+	if (!type || json_is_null(type)) {
+		json_object_set_new(ct, "type", json_string("DOCKER"));
+	} else if (!json_is_string(type) || (strcmp(json_string_value(type), "DOCKER") &&
+					     strcmp(json_string_value(type), "MESOS"))) {
+		verr_add(err, "/container/type", "error.expected.validenumvalue: must be one of "
+			 "DOCKER, MESOS");
+		bad = 1;
+	}
+	json_t *docker = json_object_get(ct, "docker");
+	if (docker && !json_is_null(docker) && !json_is_object(docker)) {
+		verr_add(err, "/container/docker", "error.expected.jsobject");
+		return -EINVAL;
+	}
+	const char *t = json_string_value(json_object_get(ct, "type"));
+	json_t *img = json_object_get(docker, "image");
+	if (img && !json_is_string(img)) {
+		verr_add(err, "/container/docker/image", "error.expected.jsstring");
+		bad = 1;
+	} else if (t && !strcmp(t, "DOCKER") && !container_image(app)) {
+		verr_add(err, "/container/docker/image", "must not be empty");
+		bad = 1;
+	} else if (container_image(app) && strlen(container_image(app)) > 400) {
+		verr_add(err, "/container/docker/image", "is longer than 400 characters");
+		bad = 1;
+	}
+	json_t *net = json_object_get(docker, "network");
+	if (net && !json_is_null(net)) {
+		const char *n = json_string_value(net);
+		if (!n || (strcmp(n, "HOST") && strcmp(n, "BRIDGE") && strcmp(n, "USER") &&
+			   strcmp(n, "NONE"))) {
+			verr_add(err, "/container/docker/network", "error.expected.validenumvalue: "
+				 "must be one of HOST, BRIDGE, USER, NONE");
+			bad = 1;
+		} else if (strcmp(n, "HOST") && strcmp(n, "BRIDGE")) {
+			verr_add(err, "/container/docker/network", "'%s' networking is not supported "
+				 "by berth (HOST or BRIDGE)", n);
+			bad = 1;
+		}
+	}
+	json_t *priv = json_object_get(docker, "privileged");
+	if (json_is_true(priv)) {
+		verr_add(err, "/container/docker/privileged", "privileged containers are not "
+			 "supported by berth");
+		bad = 1;
+	}
+	json_t *pm = mappings(ct);
+	json_t *raw = json_object_get(ct, "portMappings");
+	if (raw && !json_is_null(raw) && !json_is_array(raw)) {
+		verr_add(err, "/container/portMappings", "error.expected.jsarray");
+		return -EINVAL;
+	}
+	if (pm && json_array_size(pm) > CONTAINER_MAX_MAPPINGS) {
+		verr_add(err, "/container/portMappings", "must not have more than %d elements",
+			 CONTAINER_MAX_MAPPINGS);
+		return -EINVAL;
+	}
+	if (pm && !strcmp(network(ct), "HOST")) {
+		verr_add(err, "/container/portMappings", "port mappings need BRIDGE networking "
+			 "(with HOST, use portDefinitions)");
+		bad = 1;
+	}
+	size_t i;
+	json_t *m;
+	json_array_foreach(pm, i, m) {
+		char path[80];
+		json_int_t cp, hp, sp;
+		snprintf(path, sizeof(path), "/container/portMappings/%zu", i);
+		if (!json_is_object(m)) {
+			verr_add(err, path, "error.expected.jsobject");
+			bad = 1;
+			continue;
+		}
+		if (!port_ok(json_object_get(m, "containerPort"), 0, &cp) || cp == 0) {
+			verr_add(err, path, "containerPort: got %lld, expected between 1 and 65535",
+				 (long long)cp);
+			bad = 1;
+		}
+		if (!port_ok(json_object_get(m, "hostPort"), 0, &hp)) {
+			verr_add(err, path, "hostPort: expected between 0 and 65535");
+			bad = 1;
+		}
+		if (!port_ok(json_object_get(m, "servicePort"), 0, &sp)) {
+			verr_add(err, path, "servicePort: expected between 0 and 65535");
+			bad = 1;
+		}
+		json_t *proto = json_object_get(m, "protocol");
+		if (!proto || json_is_null(proto))
+			json_object_set_new(m, "protocol", json_string("tcp"));
+		else if (!json_is_string(proto) || (strcmp(json_string_value(proto), "tcp") &&
+						    strcmp(json_string_value(proto), "udp")))
+			verr_add(err, path, "protocol: must be one of tcp, udp"), bad = 1;
+		if (!json_object_get(m, "hostPort"))
+			json_object_set_new(m, "hostPort", json_integer(0));
+		if (!json_object_get(m, "servicePort"))
+			json_object_set_new(m, "servicePort", json_integer(0));
+		json_t *name = json_object_get(m, "name");
+		if (name && !json_is_null(name) && !json_is_string(name))
+			verr_add(err, path, "name: error.expected.jsstring"), bad = 1;
+	}
+	return bad ? -EINVAL : 0;
+}
+
+size_t container_port_defs(json_t *app, struct port_def **out)
+{
+	json_t *ct = json_object_get(app, "container");
+	json_t *pm = mappings(ct);
+	*out = NULL;
+	if (!pm || !json_array_size(pm) || strcmp(network(ct), "BRIDGE"))
+		return 0;
+	size_t n = json_array_size(pm);
+	struct port_def *d = xcalloc(n, sizeof(*d));
+	for (size_t i = 0; i < n; i++) {
+		json_t *m = json_array_get(pm, i);
+		d[i].port = (uint32_t)json_integer_value(json_object_get(m, "hostPort"));
+		d[i].container_port = (uint32_t)json_integer_value(json_object_get(m, "containerPort"));
+		const char *name = json_string_value(json_object_get(m, "name"));
+		d[i].name = name && *name ? xstrdup(name) : NULL;
+		const char *proto = json_string_value(json_object_get(m, "protocol"));
+		d[i].protocol = xstrdup(proto ? proto : "tcp");
+	}
+	*out = d;
+	return n;
+}
+
+json_t *container_spec(json_t *app, const uint32_t *ports, size_t nports)
+{
+	const char *image = container_image(app);
+	if (!image)
+		return NULL;
+	json_t *ct = json_object_get(app, "container");
+	const char *type = json_string_value(json_object_get(ct, "type"));
+	json_t *docker = json_object_get(ct, "docker");
+	json_t *out = json_pack("{s:s, s:s, s:s, s:b}", "type", type ? type : "DOCKER", "image",
+				image, "network", network(ct), "force_pull",
+				json_is_true(json_object_get(docker, "forcePullImage")));
+	if (!strcmp(network(ct), "BRIDGE")) {
+		json_t *pms = json_array();
+		json_t *pm = mappings(ct);
+		for (size_t i = 0; i < json_array_size(pm) && i < nports; i++) {
+			json_t *m = json_array_get(pm, i);
+			const char *proto = json_string_value(json_object_get(m, "protocol"));
+			json_array_append_new(
+				pms, json_pack("{s:I, s:I, s:s}", "host_port", (json_int_t)ports[i],
+					       "container_port",
+					       json_integer_value(json_object_get(m, "containerPort")),
+					       "protocol", proto ? proto : "tcp"));
+		}
+		json_object_set_new(out, "port_mappings", pms);
+	}
+	return out;
+}

@@ -1,0 +1,32 @@
+/* Marathon's `container` for images (docs/isolation.md, "Images"): validation, the port
+ * mappings as the app's ports, and the LAUNCH record's "container" for the agent.
+ *
+ * Accepted: type "DOCKER" (the default when container is present) with docker.image, or
+ * "MESOS" with docker.image (Marathon's UCR form) or mesos.image; docker.network "HOST"
+ * (default) or "BRIDGE" ("USER" and "NONE" are refused: berth has no container networks);
+ * portMappings in container (Marathon ≥ 1.5) or container.docker (older), each
+ * containerPort (1–65535 with BRIDGE), hostPort (0 = assigned from the offer), servicePort,
+ * protocol ("tcp" | "udp"), name, labels; docker.forcePullImage; docker.privileged (only
+ * false); docker.parameters (accepted, not applied). */
+#pragma once
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json/verr.h"
+#include "model/app.h"
+
+#define CONTAINER_MAX_MAPPINGS 64
+
+/* Validates app's container (borrowed; normalised in place: type, network defaults).
+ * Errors under /container/…. 0 or -EINVAL. */
+int container_check(json_t *app, struct verr *err);
+/* The image the app runs in, or NULL (borrowed from app). */
+const char *container_image(json_t *app);
+/* The app's BRIDGE port mappings as port definitions (port = hostPort, 0 = dynamic;
+ * container_port set): *out malloc'd, count returned (0: none). */
+size_t container_port_defs(json_t *app, struct port_def **out);
+/* The LAUNCH record's "container" (new reference; NULL when the app has no image):
+ * {"type", "image", "network", "force_pull", "port_mappings": [{"host_port" (assigned, from
+ * ports), "container_port", "protocol"}]}. */
+json_t *container_spec(json_t *app, const uint32_t *ports, size_t nports);
