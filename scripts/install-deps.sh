@@ -13,6 +13,9 @@ test_pkgs+=(chromium nodejs)
 command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 # berth lb's tests and bench drive a real HAProxy.
 test_pkgs+=(haproxy)
+# Container images (tests/integration/test_images.py): crun runs them; the tests build a
+# busybox image with umoci and push it with skopeo into a loopback docker-registry.
+test_pkgs+=(crun umoci skopeo docker-registry busybox-static)
 # scripts/fuzz.sh: libFuzzer with ASan and UBSan.
 test_pkgs+=(clang libclang-rt-14-dev)
 

@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent/agent-int.h"
 #include "agent/agent.h"
@@ -83,6 +87,25 @@ int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
 	}
 	/* A container without cmd or args runs the image's Entrypoint and Cmd. */
 	return 0;
+}
+
+extern char **environ;
+
+void agent_image_cleanup(const struct agent_task *t)
+{
+	char *script = xasprintf("%s/ctr.sh", t->meta_dir);
+	char *rootfs = xasprintf("%s/bundle/rootfs", t->meta_dir);
+	if (access(script, X_OK) == 0) {
+		char *argv[] = { script, "delete", NULL };
+		pid_t pid;
+		if (posix_spawn(&pid, script, NULL, NULL, argv, environ) == 0)
+			while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+				;
+	}
+	if (umount2(rootfs, MNT_DETACH) == 0)
+		log_info("agent", "task '%s': unmounted the rootfs its shim left", t->id);
+	free(script);
+	free(rootfs);
 }
 
 const char *agent_launch_failure(const struct agent_task *t, const struct exec_status *st,

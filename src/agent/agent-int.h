@@ -307,6 +307,10 @@ void agent_image_free(struct agent *a);
  * entries) holds the port mappings. 0, or -EINVAL with the task's failure message. */
 int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
 		     struct exec_portmap *pm, size_t pmcap, char *msg, size_t msgsize);
+/* What a container task's shim left when it died without its cleanup (killed, or while the
+ * agent was down): the crun container deleted (what is left in it killed), the rootfs
+ * unmounted. Quick: `crun delete` and a lazy unmount. */
+void agent_image_cleanup(const struct agent_task *t);
 /* The message and reason of a shim that failed before its task ran for a cause of its own
  * (the cgroup, a fetch, the user, the image), or NULL. */
 const char *agent_launch_failure(const struct agent_task *t, const struct exec_status *st,

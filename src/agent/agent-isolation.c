@@ -150,6 +150,7 @@ int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 
 void agent_isolation_cleanup(struct agent *a, const struct agent_task *t)
 {
+	agent_image_cleanup(t);
 	if (!a->cg_root)
 		return;
 	char *name = xasprintf("%s/%s", a->cg_parent, t->id);

@@ -771,7 +771,8 @@ int agent_task_launch(struct agent *a, json_t *spec)
 
 	const char *cmd = json_string_value(json_object_get(spec, "cmd"));
 	json_t *args = json_object_get(spec, "args");
-	if (!cmd && !(json_is_array(args) && json_array_size(args) > 0)) {
+	if (!cmd && !(json_is_array(args) && json_array_size(args) > 0) &&
+	    !json_object_get(json_object_get(spec, "container"), "image")) {
 		task_report(t, "TASK_FAILED", "Task has neither 'cmd' nor 'args'",
 			    "REASON_COMMAND_EXECUTOR_FAILED", -1, 0);
 		return -EINVAL;

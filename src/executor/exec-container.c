@@ -218,6 +218,7 @@ void exec_container_cleanup(struct exec_ctr *c, int err)
 	if (c->script[0]) {
 		char *argv[] = { c->script, "delete", NULL };
 		run_wait(argv, -1);
+		unlink(c->script); /* nothing left for the agent's own cleanup (agent-image.c) */
 	}
 	char tool[PATH_MAX];
 	image_tool(tool, sizeof(tool));

@@ -1,0 +1,295 @@
+"""Container images (docs/isolation.md, "Images"): tasks run in OCI images through crun, from
+a tiny busybox image the tests build themselves with umoci from Debian's busybox-static:
+imported with `berth image import`, found in the agent's --image-dir, pulled from a real
+registry (Debian's docker-registry) on loopback that skopeo pushes into. Checked: Entrypoint,
+Cmd, Env and WorkingDir combined with Marathon's cmd/args as Docker does; the sandbox at
+$MESOS_SANDBOX; HOST networking and BRIDGE port mappings (hostPort 0 assigned from the
+offer, PORT0/PORT_<containerPort>) serving HTTP on the assigned host port; a COMMAND health
+check that runs inside the container; the container gone with its task; a missing image
+failing the task with REASON_CONTAINER_LAUNCH_FAILED.
+
+Needs root, crun, umoci and busybox-static (scripts/install-deps.sh --test); skips, saying
+which, without them. The registry test also needs docker-registry and skopeo."""
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from helpers import app_def, free_port, run, wait_until
+
+BUSYBOX = "/bin/busybox"
+APPLETS = ("sh", "httpd", "sleep", "cat", "echo", "env", "pwd", "test", "ls", "touch")
+
+
+def need(*tools):
+    if os.geteuid() != 0:
+        pytest.skip("containers need root (euid %d)" % os.geteuid())
+    for t in ("crun", "umoci") + tools:
+        if not shutil.which(t):
+            pytest.skip("'%s' is not installed (scripts/install-deps.sh --test)" % t)
+    if not os.path.exists(BUSYBOX) or b"ld-linux" in Path(BUSYBOX).read_bytes():
+        pytest.skip("a static busybox at %s is needed (Debian's busybox-static)" % BUSYBOX)
+
+
+def sh(*args, **kw):
+    p = subprocess.run(args, capture_output=True, text=True, **kw)
+    assert p.returncode == 0, "%s: %s" % (" ".join(args), p.stderr)
+    return p.stdout
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory):
+    """An OCI image layout with two tags: "base" (no Entrypoint or Cmd) and "bb" (an
+    Entrypoint that prints its arguments, Cmd c1 c2, Env FOO and BAR, WorkingDir /work).
+    Both hold busybox's applets, /inside-only and empty /work, /tmp, /www."""
+    need()
+    d = tmp_path_factory.mktemp("image")
+    lay, bundle = d / "bbimg", d / "unpacked"
+    sh("umoci", "init", "--layout", str(lay))
+    sh("umoci", "new", "--image", "%s:base" % lay)
+    sh("umoci", "unpack", "--image", "%s:base" % lay, str(bundle))
+    root = bundle / "rootfs"
+    for sub in ("bin", "work", "tmp", "www"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copy(BUSYBOX, root / "bin" / "busybox")
+    for a in APPLETS:
+        os.symlink("busybox", root / "bin" / a)
+    (root / "inside-only").write_text("in the image\n")
+    sh("umoci", "repack", "--image", "%s:base" % lay, str(bundle))
+    sh("umoci", "config", "--image", "%s:base" % lay, "--tag", "bb",
+       "--config.entrypoint", "/bin/sh", "--config.entrypoint", "-c",
+       "--config.entrypoint",
+       'echo "args=$0 $*"; echo "foo=$FOO bar=$BAR sb=$MESOS_SANDBOX pwd=$(pwd)"; '
+       'echo in-sandbox > "$MESOS_SANDBOX/written"; exec sleep 3600',
+       "--config.entrypoint", "e0", "--config.cmd", "c1", "--config.cmd", "c2",
+       "--config.env", "FOO=image", "--config.env", "BAR=image",
+       "--config.workingdir", "/work")
+    return lay
+
+
+def mounts_under(path):
+    p = str(path)
+    return [line.split()[4] for line in open("/proc/self/mountinfo")
+            if line.split()[4].startswith(p)]
+
+
+@pytest.fixture
+def cluster(cluster):
+    """The cluster, whose apps are removed at the end so that their containers go (the
+    harness's teardown kills the shims, which would leave their rootfs mounted)."""
+    yield cluster
+    if getattr(cluster, "m", None) is None:
+        return
+    try:
+        for app in cluster.m.api.get("/v2/apps").json().get("apps", []):
+            cluster.m.api.delete("/v2/apps" + app["id"])
+        wait_until(lambda: not mounts_under(cluster.workdir), 30,
+                   what="the containers' rootfs unmounted")
+    except (requests.RequestException, AssertionError) as e:
+        print("cleanup: %s" % e)
+
+
+def berth_image(*args):
+    return run([os.environ.get("BERTH_BIN", "berth"), "image"] + list(args))
+
+
+def imported(cluster, layout):
+    """A master and an agent whose store has bbimg:base and bbimg:bb (berth image import)."""
+    cluster.master()
+    a = cluster.agent()
+    rc, out, err = berth_image("import", "--store", str(a.work_dir / "images"), str(layout))
+    assert rc == 0, err
+    assert "docker.io/library/bbimg:bb" in out and "docker.io/library/bbimg:base" in out
+    rc, out, _ = berth_image("list", "--store", str(a.work_dir / "images"))
+    assert "docker.io/library/bbimg:bb\tsha256:" in out
+    return cluster
+
+
+def sandbox(c, task):
+    return c.a.work_dir / "sandboxes" / task["id"]
+
+
+def stdout_has(c, task, text, timeout=20):
+    f = sandbox(c, task) / "stdout"
+    wait_until(lambda: f.exists() and text in f.read_text(), timeout,
+               what="%r in the task's stdout (%s)" % (text, f))
+    return f.read_text()
+
+
+def docker_app(app_id, image, cmd=None, network="HOST", **kw):
+    d = app_def(app_id, cmd, container={"type": "DOCKER",
+                                        "docker": {"image": image, "network": network}}, **kw)
+    return d
+
+
+def test_entrypoint_cmd_env_and_workdir_as_docker_combines_them(cluster, layout):
+    c = imported(cluster, layout)
+    api = c.m.api
+    # Neither cmd nor args: Entrypoint + Cmd; the image's Env and WorkingDir; the app's env
+    # wins over the image's.
+    assert api.post("/v2/apps", docker_app("/plain", "bbimg:bb", env={"BAR": "app"})
+                    ).status_code == 201
+    # args replace Cmd after the Entrypoint.
+    assert api.post("/v2/apps", docker_app("/withargs", "bbimg:bb", args=["a1", "a2"])
+                    ).status_code == 201
+    # cmd runs under /bin/sh -c and ignores Entrypoint and Cmd.
+    assert api.post("/v2/apps", docker_app(
+        "/withcmd", "bbimg:bb", "echo shell foo=$FOO; pwd; exec sleep 3600")).status_code == 201
+    t = api.wait_running("/plain", 1, timeout=60)[0]
+    out = stdout_has(c, t, "pwd=")
+    assert "args=e0 c1 c2" in out
+    assert "foo=image bar=app sb=/mnt/mesos/sandbox pwd=/work" in out
+    # The sandbox is bind-mounted at $MESOS_SANDBOX: the file is in the host's sandbox.
+    wait_until(lambda: (sandbox(c, t) / "written").exists(), 10, what="file in the sandbox")
+    assert (sandbox(c, t) / "written").read_text() == "in-sandbox\n"
+    t = api.wait_running("/withargs", 1, timeout=60)[0]
+    assert "args=e0 a1 a2" in stdout_has(c, t, "args=")
+    t = api.wait_running("/withcmd", 1, timeout=60)[0]
+    out = stdout_has(c, t, "shell foo=image")
+    assert "/work\n" in out and "args=" not in out
+
+
+def test_bridge_port_mapping_serves_http_on_the_assigned_host_port(cluster, layout):
+    c = imported(cluster, layout)
+    app = docker_app(
+        "/web", "bbimg:base",
+        'echo "port0=$PORT0 port8080=$PORT_8080"; echo hello-from-the-container > /www/index.html;'
+        ' exec httpd -f -p 8080 -h /www', network="BRIDGE")
+    app["container"]["portMappings"] = [{"containerPort": 8080, "hostPort": 0,
+                                         "servicePort": 10080, "protocol": "tcp"}]
+    r = c.m.api.post("/v2/apps", app)
+    assert r.status_code == 201, r.text
+    t = c.m.api.wait_running("/web", 1, timeout=60)[0]
+    assert len(t["ports"]) == 1
+    port = t["ports"][0]
+    assert c.a.port_lo <= port <= c.a.port_hi, "host port %d outside the offer" % port
+    assert "port0=%d port8080=%d" % (port, port) in stdout_has(c, t, "port0=")
+
+    def body():
+        try:
+            return requests.get("http://127.0.0.1:%d/" % port, timeout=2).text
+        except requests.RequestException:
+            return None
+    assert wait_until(body, 20, what="HTTP through the port mapping") == \
+        "hello-from-the-container\n"
+    # The container has a network namespace of its own: 8080 is not bound on the host.
+    with pytest.raises(requests.RequestException):
+        requests.get("http://127.0.0.1:8080/", timeout=1)
+
+
+def test_host_network_container_listens_on_its_port(cluster, layout):
+    c = imported(cluster, layout)
+    app = docker_app("/hostweb", "bbimg:base",
+                     'echo host-net > /www/index.html; exec httpd -f -p $PORT0 -h /www',
+                     portDefinitions=[{"port": 0}])
+    assert c.m.api.post("/v2/apps", app).status_code == 201
+    t = c.m.api.wait_running("/hostweb", 1, timeout=60)[0]
+    port = t["ports"][0]
+
+    def body():
+        try:
+            return requests.get("http://127.0.0.1:%d/" % port, timeout=2).text
+        except requests.RequestException:
+            return None
+    assert wait_until(body, 20, what="HTTP on the host's network") == "host-net\n"
+
+
+def test_command_health_check_runs_inside_the_container(cluster, layout):
+    c = imported(cluster, layout)
+    assert not Path("/inside-only").exists()
+    hc = {"protocol": "COMMAND", "command": {"value": "test -f /inside-only"},
+          "gracePeriodSeconds": 30, "intervalSeconds": 1, "timeoutSeconds": 5,
+          "maxConsecutiveFailures": 0}
+    app = docker_app("/checked", "bbimg:base", "exec sleep 3600", healthChecks=[hc])
+    assert c.m.api.post("/v2/apps", app).status_code == 201
+
+    def healthy():
+        ts = c.m.api.tasks("/checked")
+        return ts and ts[0].get("healthCheckResults") and \
+            ts[0]["healthCheckResults"][0].get("alive") is True
+    wait_until(healthy, 40, what="the check (a file only the image has) passing")
+
+
+def crun_containers():
+    p = subprocess.run(["crun", "list", "-q"], capture_output=True, text=True)
+    return set(p.stdout.split())
+
+
+def test_kill_removes_the_container_and_its_rootfs(cluster, layout):
+    c = imported(cluster, layout)
+    app = docker_app("/gone", "bbimg:base", "sleep 3600 & exec sleep 3600")
+    assert c.m.api.post("/v2/apps", app).status_code == 201
+    t = c.m.api.wait_running("/gone", 1, timeout=60)[0]
+    name = "berth-" + t["id"]
+    wait_until(lambda: name in crun_containers(), 20, what="the crun container")
+    meta = c.a.work_dir / "meta" / t["id"]
+    rootfs = str(meta / "bundle" / "rootfs")
+    assert any(line.split()[4] == rootfs for line in open("/proc/self/mountinfo"))
+    assert c.m.api.delete("/v2/apps/gone").status_code == 200
+    wait_until(lambda: name not in crun_containers(), 20, what="the container deleted")
+    wait_until(lambda: not any(line.split()[4] == rootfs for line in
+                               open("/proc/self/mountinfo")), 20, what="the rootfs unmounted")
+
+
+def test_missing_image_fails_the_task_with_the_launch_reason(cluster, layout):
+    c = imported(cluster, layout)
+    app = docker_app("/noimage", "127.0.0.1:1/nosuch:1", "true", backoffSeconds=600)
+    assert c.m.api.post("/v2/apps", app).status_code == 201
+    f = wait_until(lambda: c.m.api.app("/noimage").get("lastTaskFailure"), 30,
+                   what="the failure")
+    assert f["state"] == "TASK_FAILED"
+    assert f["message"].startswith("Failed to launch container: Failed to pull image "
+                                   "'127.0.0.1:1/nosuch:1'"), f["message"]
+
+
+def test_image_dir_is_imported_on_demand(cluster, layout, tmp_path):
+    need()
+    images = tmp_path / "images"
+    images.mkdir()
+    sh("tar", "-C", str(layout), "-cf", str(images / "bbimg.tar"), ".")
+    cluster.master()
+    a = cluster.agent(extra=["--image-dir", str(images)])
+    assert cluster.m.api.post("/v2/apps", docker_app("/fromdir", "bbimg:bb")).status_code == 201
+    t = cluster.m.api.wait_running("/fromdir", 1, timeout=60)[0]
+    assert "args=e0 c1 c2" in stdout_has(cluster, t, "args=")
+    assert (a.work_dir / "images" / "refs" / "docker.io+library+bbimg:bb").exists()
+
+
+def test_pull_from_a_registry_on_loopback(cluster, layout, tmp_path):
+    need("docker-registry", "skopeo")
+    port = free_port()
+    cfg = tmp_path / "registry.yml"
+    cfg.write_text("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n"
+                   "http:\n  addr: 127.0.0.1:%d\nlog:\n  level: error\n"
+                   % (tmp_path / "regdata", port))
+    reg = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        def up():
+            try:
+                return requests.get("http://127.0.0.1:%d/v2/" % port, timeout=1).status_code
+            except requests.RequestException:
+                return None
+        wait_until(up, 20, what="docker-registry on loopback")
+        ref = "127.0.0.1:%d/tests/bbimg:1" % port
+        sh("skopeo", "copy", "--dest-tls-verify=false", "oci:%s:bb" % layout, "docker://" + ref)
+        cluster.master()
+        a = cluster.agent()
+        # `berth image pull` into a store of its own.
+        rc, out, err = berth_image("pull", "--store", str(tmp_path / "store"), ref)
+        assert rc == 0, err
+        assert out.strip() == ref
+        # A task pulls into the agent's store on its first launch.
+        app = docker_app("/pulled", ref, args=["pulled"])
+        assert cluster.m.api.post("/v2/apps", app).status_code == 201
+        t = cluster.m.api.wait_running("/pulled", 1, timeout=60)[0]
+        assert "args=e0 pulled" in stdout_has(cluster, t, "args=")
+        assert (a.work_dir / "images" / "refs" / ref.replace("/", "+")).exists()
+    finally:
+        reg.terminate()
+        reg.wait(10)
