@@ -20,6 +20,22 @@ int image_digest_valid(const char *s)
 	return 1;
 }
 
+/* Copies the strings of parts (NULL-terminated) into dst; -EINVAL when they do not fit. */
+static int join(char *dst, size_t size, const char *const *parts)
+{
+	size_t n = 0;
+	for (; *parts; parts++) {
+		size_t k = strlen(*parts);
+		if (n + k >= size)
+			return -EINVAL;
+		memcpy(dst + n, *parts, k);
+		n += k;
+	}
+	dst[n] = '\0';
+	return 0;
+}
+#define JOIN(dst, ...) join(dst, sizeof(dst), (const char *const[]){ __VA_ARGS__, NULL })
+
 static int ref_chars_ok(const char *s)
 {
 	for (; *s; s++)
@@ -50,7 +66,8 @@ int image_ref_parse(const char *s, struct image_ref *out)
 		*slash = '\0';
 		if (!*buf)
 			return -EINVAL;
-		snprintf(out->registry, sizeof(out->registry), "%s", buf);
+		if (!isalnum((unsigned char)buf[0]) || strstr(buf, "..") || JOIN(out->registry, buf))
+			return -EINVAL;
 		name = slash + 1;
 	} else {
 		snprintf(out->registry, sizeof(out->registry), "docker.io");
@@ -70,17 +87,16 @@ int image_ref_parse(const char *s, struct image_ref *out)
 	for (char *p = name; *p; p++)
 		if (isupper((unsigned char)*p))
 			return -EINVAL;
+	int r;
 	if (!strcmp(out->registry, "docker.io") && !strchr(name, '/'))
-		snprintf(out->repo, sizeof(out->repo), "library/%s", name);
-	else if ((size_t)snprintf(out->repo, sizeof(out->repo), "%s", name) >= sizeof(out->repo))
-		return -EINVAL;
-	if (out->digest[0])
-		snprintf(out->full, sizeof(out->full), "%s/%s@%s", out->registry, out->repo,
-			 out->digest);
+		r = JOIN(out->repo, "library/", name);
 	else
-		snprintf(out->full, sizeof(out->full), "%s/%s:%s", out->registry, out->repo,
-			 out->tag);
-	return 0;
+		r = JOIN(out->repo, name);
+	if (r == 0 && out->digest[0])
+		r = JOIN(out->full, out->registry, "/", out->repo, "@", out->digest);
+	else if (r == 0)
+		r = JOIN(out->full, out->registry, "/", out->repo, ":", out->tag);
+	return r;
 }
 
 /* An array of strings (or null / absent: *out stays NULL) into a NULL-terminated copy. */
