@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -244,6 +245,14 @@ int image_import_dir(struct image_store *st, const char *dir, char *msg, size_t 
 		snprintf(msg, msglen, "image directory '%s': %s", dir, strerror(errno));
 		return -errno;
 	}
+	/* One importer at a time: the shims of many tasks wanting the same image wait for the
+	 * first, then find its marker and the image. */
+	char lock[PATH_MAX];
+	snprintf(lock, sizeof(lock), "%s/imported/.lock", st->root);
+	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd >= 0)
+		while (flock(lfd, LOCK_EX) == -1 && errno == EINTR)
+			;
 	int first = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
@@ -267,5 +276,7 @@ int image_import_dir(struct image_store *st, const char *dir, char *msg, size_t 
 		}
 	}
 	closedir(d);
+	if (lfd >= 0)
+		close(lfd);
 	return first;
 }

@@ -13,8 +13,10 @@
  *                        "layers": ["sha256:…", …]} (bottom layer first)
  *   refs/<name>          the image a reference names ("sha256:<hex>\n"); '/' in the
  *                        normalised reference is '+' in the file name
- * Writers take <store>/lock (flock) only around the rename of a finished piece; readers
- * never lock. A piece that exists is complete.
+ *   imported/            markers of the image directory's files already imported
+ *                        (name-size-mtime); imported/.lock serialises the importers
+ * Every piece is made under tmp/ and renamed into place: a piece that exists is complete,
+ * and nobody locks to read.
  *
  * References are normalised as Docker does: "busybox" is "docker.io/library/busybox:latest";
  * a first component with a '.' or ':' (or "localhost") names the registry. */
