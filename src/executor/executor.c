@@ -784,6 +784,8 @@ static int shim_run(const char *meta, int notify_fd)
 					health_report, &hctx);
 		if (!sh.ck)
 			diag("cannot start the health checks");
+		else if (task_cg.version != EXEC_CG_NONE) /* checks count against the task */
+			exec_checks_set_child_hook(sh.ck, exec_cg_attach_self, &task_cg);
 	}
 	for (bool done = false; !done;) {
 		struct pollfd pf[2 + EXEC_SPEC_MAX_CHECKS];

@@ -26,13 +26,25 @@ BUSYBOX = "/bin/busybox"
 APPLETS = ("sh", "httpd", "sleep", "cat", "echo", "env", "pwd", "test", "ls", "touch")
 
 
+def static_elf(path):
+    """Whether path is an ELF64 executable without a program interpreter (PT_INTERP)."""
+    import struct
+    b = Path(path).read_bytes()
+    if b[:4] != b"\x7fELF" or b[4] != 2:
+        return False
+    phoff, = struct.unpack_from("<Q", b, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", b, 0x36)
+    return all(struct.unpack_from("<I", b, phoff + i * phentsize)[0] != 3
+               for i in range(phnum))
+
+
 def need(*tools):
     if os.geteuid() != 0:
         pytest.skip("containers need root (euid %d)" % os.geteuid())
     for t in ("crun", "umoci") + tools:
         if not shutil.which(t):
             pytest.skip("'%s' is not installed (scripts/install-deps.sh --test)" % t)
-    if not os.path.exists(BUSYBOX) or b"ld-linux" in Path(BUSYBOX).read_bytes():
+    if not os.path.exists(BUSYBOX) or not static_elf(BUSYBOX):
         pytest.skip("a static busybox at %s is needed (Debian's busybox-static)" % BUSYBOX)
 
 
@@ -293,3 +305,40 @@ def test_pull_from_a_registry_on_loopback(cluster, layout, tmp_path):
     finally:
         reg.terminate()
         reg.wait(10)
+
+
+def test_command_checks_run_in_the_task_cgroup(cluster, layout, request):
+    """With --isolation cgroups, a COMMAND check's process is in its task's cgroup (a plain
+    task's and a container's alike), so it counts against the task's limits."""
+    from test_isolation import need as need_cgroups, remove_cgroups
+    need_cgroups("memory", "cpu", "pids")
+    parent = "berth-itest-img-%d" % os.getpid()
+    try:
+        cluster.master()
+        a = cluster.agent(extra=["--isolation", "cgroups", "--cgroups-parent", parent])
+        rc, _, err = berth_image("import", "--store", str(a.work_dir / "images"), str(layout))
+        assert rc == 0, err
+        hc = {"protocol": "COMMAND", "gracePeriodSeconds": 30, "intervalSeconds": 1,
+              "timeoutSeconds": 5, "maxConsecutiveFailures": 0}
+        plain = app_def("/plaincheck", "exec sleep 3600", mem=64, healthChecks=[
+            dict(hc, command={"value": "cat /proc/self/cgroup > check-cgroup"})])
+        ctr = docker_app("/ctrcheck", "bbimg:base", "exec sleep 3600", mem=64, healthChecks=[
+            dict(hc, command={"value": "cat /proc/self/cgroup > $MESOS_SANDBOX/check-cgroup"})])
+        for app in (plain, ctr):
+            assert cluster.m.api.post("/v2/apps", app).status_code == 201
+        for app_id in ("/plaincheck", "/ctrcheck"):
+            t = cluster.m.api.wait_running(app_id, 1, timeout=60)[0]
+            f = sandbox(cluster, t) / "check-cgroup"
+            wait_until(lambda: f.exists() and f.read_text(), 30, what="the check's cgroups")
+            mem = [line for line in f.read_text().splitlines() if ":memory:" in line
+                   or line.startswith("0::")]
+            assert any(line.endswith("/%s/%s" % (parent, t["id"])) for line in mem), \
+                "%s: %s" % (app_id, f.read_text())
+    finally:
+        for app_id in ("/plaincheck", "/ctrcheck"):
+            try:
+                cluster.m.api.delete("/v2/apps" + app_id)
+            except Exception:
+                pass
+        wait_until(lambda: not mounts_under(cluster.workdir), 30, what="rootfs unmounted")
+        remove_cgroups(parent)
