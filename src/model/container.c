@@ -1,5 +1,6 @@
 /* Marathon's container for images; see container.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -201,4 +202,78 @@ json_t *container_spec(json_t *app, const uint32_t *ports, size_t nports)
 		json_object_set_new(out, "port_mappings", pms);
 	}
 	return out;
+}
+
+int container_from_mesos(const json_t *ci, json_t **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!ci || json_is_null(ci))
+		return 0;
+	const char *type = json_string_value(json_object_get(ci, "type"));
+	const json_t *docker = json_object_get(ci, "docker");
+	const char *image = NULL;
+	if (type && !strcmp(type, "DOCKER")) {
+		image = json_string_value(json_object_get(docker, "image"));
+		if (!image || !*image) {
+			snprintf(err, errlen, "'container.docker.image' is required for a DOCKER "
+				 "container");
+			return -EINVAL;
+		}
+	} else if (type && !strcmp(type, "MESOS")) {
+		const json_t *img = json_object_get(json_object_get(ci, "mesos"), "image");
+		const char *it = json_string_value(json_object_get(img, "type"));
+		if (!img)
+			return 0;
+		if (!it || strcmp(it, "DOCKER")) {
+			snprintf(err, errlen, "Image type '%s' is not supported by berth (DOCKER)",
+				 it ? it : "");
+			return -EINVAL;
+		}
+		image = json_string_value(json_object_get(json_object_get(img, "docker"), "name"));
+		if (!image || !*image) {
+			snprintf(err, errlen, "'container.mesos.image.docker.name' is required");
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen, "Container type '%s' is not supported by berth", type ? type : "");
+		return -EINVAL;
+	}
+	if (strlen(image) > 400) {
+		snprintf(err, errlen, "the container's image name is longer than 400 characters");
+		return -EINVAL;
+	}
+	const char *net = json_string_value(json_object_get(docker, "network"));
+	if (net && strcmp(net, "HOST") && strcmp(net, "BRIDGE")) {
+		snprintf(err, errlen, "Docker network '%s' is not supported by berth (HOST, BRIDGE)",
+			 net);
+		return -EINVAL;
+	}
+	bool bridge = net && !strcmp(net, "BRIDGE");
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "type", type, "image", image, "network",
+			      bridge ? "BRIDGE" : "HOST", "force_pull",
+			      json_is_true(json_object_get(docker, "force_pull_image")));
+	const json_t *pms = json_object_get(docker, "port_mappings");
+	if (bridge) {
+		json_t *arr = json_array();
+		size_t i;
+		const json_t *m;
+		json_array_foreach(pms, i, m) {
+			json_int_t h = json_integer_value(json_object_get(m, "host_port"));
+			json_int_t c = json_integer_value(json_object_get(m, "container_port"));
+			const char *proto = json_string_value(json_object_get(m, "protocol"));
+			if (i >= CONTAINER_MAX_MAPPINGS || h <= 0 || h > 65535 || c <= 0 || c > 65535) {
+				snprintf(err, errlen, "'container.docker.port_mappings[%zu]' needs "
+					 "host_port and container_port between 1 and 65535", i);
+				json_decref(arr);
+				json_decref(o);
+				return -EINVAL;
+			}
+			json_array_append_new(arr, json_pack("{s:I, s:I, s:s}", "host_port", h,
+							     "container_port", c, "protocol",
+							     proto ? proto : "tcp"));
+		}
+		json_object_set_new(o, "port_mappings", arr);
+	}
+	*out = o;
+	return 0;
 }

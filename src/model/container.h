@@ -30,3 +30,9 @@ size_t container_port_defs(json_t *app, struct port_def **out);
  * {"type", "image", "network", "force_pull", "port_mappings": [{"host_port" (assigned, from
  * ports), "container_port", "protocol"}]}. */
 json_t *container_spec(json_t *app, const uint32_t *ports, size_t nports);
+
+/* The LAUNCH record's "container" from a v1 scheduler API ContainerInfo (borrowed): type
+ * DOCKER with docker.image (network HOST or BRIDGE, port_mappings with explicit host
+ * ports, force_pull_image), or MESOS with mesos.image.docker.name. *out is NULL for none
+ * (absent, or MESOS without an image). 0, or -EINVAL with a message in err. */
+int container_from_mesos(const json_t *ci, json_t **out, char *err, size_t errlen);

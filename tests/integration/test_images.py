@@ -342,3 +342,41 @@ def test_command_checks_run_in_the_task_cgroup(cluster, layout, request):
                 pass
         wait_until(lambda: not mounts_under(cluster.workdir), 30, what="rootfs unmounted")
         remove_cgroups(parent)
+
+
+def test_v1_scheduler_api_docker_container_info(cluster, layout):
+    """The v1 scheduler API: a TaskInfo with ContainerInfo type DOCKER (BRIDGE, an explicit
+    host port from the offer) runs in the image; its arguments follow the Entrypoint."""
+    from mesos_client import Framework, command_task
+    c = imported(cluster, layout)
+    fw = Framework(c.m.url, name="images")
+    fw.subscribe()
+    o = wait_until(lambda: [x for x in fw.wait_offers()
+                            if sum(r["scalar"]["value"] for r in x["resources"]
+                                   if r["name"] == "mem") >= 32], 20, what="an offer")[0]
+    port = c.a.port_lo + 7
+    ti = command_task("v1ctr", o, None, ports=[port], shell=False,
+                      env={"ITEST_TAG": os.environ.get("ITEST_TAG", "")})
+    del ti["command"]["value"]
+    ti["command"]["arguments"] = ["v1-arg"]
+    ti["container"] = {"type": "DOCKER", "docker": {
+        "image": "bbimg:bb", "network": "BRIDGE",
+        "port_mappings": [{"host_port": port, "container_port": 80, "protocol": "tcp"}]}}
+    assert fw.accept([o["id"]["value"]], [ti]).status_code == 202
+    st = fw.wait_update("v1ctr", ["TASK_RUNNING", "TASK_FAILED"], timeout=60)
+    assert st["state"] == "TASK_RUNNING", st
+    out = c.a.work_dir / "sandboxes" / "v1ctr" / "stdout"
+    wait_until(lambda: out.exists() and "args=e0 v1-arg" in out.read_text(), 20,
+               what="the container's output")
+    # An unsupported container type is refused with its reason.
+    o2 = wait_until(lambda: [x for x in fw.wait_offers()
+                             if sum(r["scalar"]["value"] for r in x["resources"]
+                                    if r["name"] == "mem") >= 32], 20, what="an offer")[0]
+    ti2 = command_task("v1bad", o2, "true")
+    ti2["container"] = {"type": "APPC"}
+    fw.accept([o2["id"]["value"]], [ti2])
+    st = fw.wait_update("v1bad", ["TASK_ERROR", "TASK_FAILED", "TASK_DROPPED"], timeout=20)
+    assert "not supported" in st.get("message", ""), st
+    fw.kill("v1ctr")
+    fw.wait_update("v1ctr", ["TASK_KILLED"], timeout=30)
+    wait_until(lambda: not mounts_under(c.workdir), 30, what="the rootfs unmounted")
