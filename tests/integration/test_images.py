@@ -81,6 +81,13 @@ def layout(tmp_path_factory):
        "--config.entrypoint", "e0", "--config.cmd", "c1", "--config.cmd", "c2",
        "--config.env", "FOO=image", "--config.env", "BAR=image",
        "--config.workingdir", "/work")
+    # "del": a second layer over base that deletes /inside-only (a whiteout) and empties
+    # /www (an opaque directory is not what umoci writes; a whiteout per file is).
+    bundle2 = d / "unpacked2"
+    sh("umoci", "unpack", "--image", "%s:base" % lay, str(bundle2))
+    os.unlink(bundle2 / "rootfs" / "inside-only")
+    (bundle2 / "rootfs" / "added").write_text("in the top layer\n")
+    sh("umoci", "repack", "--image", "%s:del" % lay, str(bundle2))
     return lay
 
 
@@ -116,7 +123,8 @@ def imported(cluster, layout):
     a = cluster.agent()
     rc, out, err = berth_image("import", "--store", str(a.work_dir / "images"), str(layout))
     assert rc == 0, err
-    assert "docker.io/library/bbimg:bb" in out and "docker.io/library/bbimg:base" in out
+    for tag in ("bb", "base", "del"):
+        assert "docker.io/library/bbimg:%s" % tag in out
     rc, out, _ = berth_image("list", "--store", str(a.work_dir / "images"))
     assert "docker.io/library/bbimg:bb\tsha256:" in out
     return cluster
@@ -164,6 +172,26 @@ def test_entrypoint_cmd_env_and_workdir_as_docker_combines_them(cluster, layout)
     t = api.wait_running("/withcmd", 1, timeout=60)[0]
     out = stdout_has(c, t, "shell foo=image")
     assert "/work\n" in out and "args=" not in out
+
+
+def test_layers_and_whiteouts_make_the_rootfs_and_writes_stay_in_the_task(cluster, layout):
+    c = imported(cluster, layout)
+    probe = ('test -e /inside-only && echo whiteout-ignored || echo deleted; cat /added; '
+             'echo mine > /bin/written-by-task; exec sleep 3600')
+    assert c.m.api.post("/v2/apps", docker_app("/del", "bbimg:del", probe)).status_code == 201
+    t = c.m.api.wait_running("/del", 1, timeout=60)[0]
+    out = stdout_has(c, t, "in the top layer")
+    assert "deleted\n" in out and "whiteout-ignored" not in out
+    # The write went to the task's upper directory, not into the shared layer cache.
+    layers = c.a.work_dir / "images" / "layers"
+    assert not any((layers / l / "bin" / "written-by-task").exists()
+                   for l in os.listdir(layers))
+    # The same image in another task does not see it.
+    assert c.m.api.post("/v2/apps", docker_app(
+        "/del2", "bbimg:del", "test -e /bin/written-by-task && echo leaked || echo clean; "
+        "exec sleep 3600")).status_code == 201
+    t2 = c.m.api.wait_running("/del2", 1, timeout=60)[0]
+    assert "clean" in stdout_has(c, t2, "clean", timeout=20)
 
 
 def test_bridge_port_mapping_serves_http_on_the_assigned_host_port(cluster, layout):
@@ -380,3 +408,28 @@ def test_v1_scheduler_api_docker_container_info(cluster, layout):
     fw.kill("v1ctr")
     fw.wait_update("v1ctr", ["TASK_KILLED"], timeout=30)
     wait_until(lambda: not mounts_under(c.workdir), 30, what="the rootfs unmounted")
+
+
+def test_import_a_docker_save_archive(cluster, layout, tmp_path):
+    """A `docker save` tarball (made by skopeo's docker-archive transport): imported under its
+    RepoTag, then run."""
+    need("skopeo")
+    archive = tmp_path / "saved.tar"
+    sh("skopeo", "copy", "oci:%s:bb" % layout, "docker-archive:%s:saved/bb:7" % archive)
+    cluster.master()
+    a = cluster.agent()
+    rc, out, err = berth_image("import", "--store", str(a.work_dir / "images"), str(archive))
+    assert rc == 0, err
+    assert out.startswith("docker.io/saved/bb:7 sha256:"), out
+    # The same file again: nothing new, same image.
+    rc, out2, err = berth_image("import", "--store", str(a.work_dir / "images"), str(archive))
+    assert rc == 0 and out2 == out, err
+    app = docker_app("/saved", "saved/bb:7", args=["from-save"])
+    assert cluster.m.api.post("/v2/apps", app).status_code == 201
+    t = cluster.m.api.wait_running("/saved", 1, timeout=60)[0]
+    assert "args=e0 from-save" in stdout_has(cluster, t, "args=")
+    # A file that is neither format is refused, saying so.
+    junk = tmp_path / "junk.tar"
+    sh("tar", "-C", str(tmp_path), "-cf", str(junk), "saved.tar")
+    rc, _, err = berth_image("import", "--store", str(a.work_dir / "images"), str(junk))
+    assert rc == 1 and "neither a docker save archive" in err, err
