@@ -433,3 +433,101 @@ def test_import_a_docker_save_archive(cluster, layout, tmp_path):
     sh("tar", "-C", str(tmp_path), "-cf", str(junk), "saved.tar")
     rc, _, err = berth_image("import", "--store", str(a.work_dir / "images"), str(junk))
     assert rc == 1 and "neither a docker save archive" in err, err
+
+
+def b64url(b):
+    import base64
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+class TokenServer:
+    """A Docker token service on loopback: answers GET /token?service=…&scope=… with a JWT
+    (RS256, its certificate in x5c) granting what the scope asks; records the requests."""
+
+    def __init__(self, d, service):
+        import http.server
+        import threading
+        self.key, self.cert = d / "token.key", d / "token.pem"
+        sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+           str(self.key), "-out", str(self.cert), "-days", "1", "-subj", "/CN=berth-test-token")
+        self.der = subprocess.run(["openssl", "x509", "-in", str(self.cert), "-outform", "DER"],
+                                  capture_output=True, check=True).stdout
+        self.service, self.requests = service, []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                from urllib.parse import parse_qs, urlparse
+                q = parse_qs(urlparse(self.path).query)
+                outer.requests.append(q)
+                body = json.dumps({"token": outer.token(q.get("scope", []))}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/token" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def token(self, scopes):
+        import base64
+        access = []
+        for sc in scopes:
+            for one in sc.split(" "):
+                typ, name, actions = one.split(":", 2) if one.count(":") >= 2 else (one, "", "")
+                access.append({"type": typ, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        header = {"alg": "RS256", "typ": "JWT", "x5c": [base64.b64encode(self.der).decode()]}
+        claims = {"iss": "berth-test", "sub": "", "aud": self.service, "exp": now + 300,
+                  "nbf": now - 10, "iat": now, "jti": str(now) + str(len(self.requests)),
+                  "access": access}
+        signing = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(self.key)],
+                             input=signing.encode(), capture_output=True, check=True).stdout
+        return signing + "." + b64url(sig)
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_pull_with_token_auth(cluster, layout, tmp_path):
+    """A registry that wants Bearer tokens (Docker's token auth, as Docker Hub does): the
+    pull gets a 401 naming the realm, fetches a token there for the repository's scope and
+    retries with it."""
+    need("docker-registry", "skopeo", "openssl")
+    tok = TokenServer(tmp_path, "berth-test-registry")
+    port = free_port()
+    cfg = tmp_path / "registry.yml"
+    cfg.write_text(
+        "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n"
+        "http:\n  addr: 127.0.0.1:%d\nlog:\n  level: error\n"
+        "auth:\n  token:\n    realm: %s\n    service: berth-test-registry\n"
+        "    issuer: berth-test\n    rootcertbundle: %s\n"
+        % (tmp_path / "regdata", port, tok.url, tok.cert))
+    reg = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        def up():
+            try:
+                return requests.get("http://127.0.0.1:%d/v2/" % port, timeout=1).status_code
+            except requests.RequestException:
+                return None
+        assert wait_until(up, 20, what="docker-registry on loopback") == 401
+        ref = "127.0.0.1:%d/tests/tokimg:1" % port
+        sh("skopeo", "copy", "--dest-tls-verify=false", "oci:%s:bb" % layout, "docker://" + ref)
+        n_push = len(tok.requests)
+        rc, out, err = berth_image("pull", "--store", str(tmp_path / "store"), ref)
+        assert rc == 0, err
+        assert out.strip() == ref
+        asked = tok.requests[n_push:]
+        assert asked and asked[0]["service"] == ["berth-test-registry"], asked
+        assert asked[0]["scope"] == ["repository:tests/tokimg:pull"], asked
+    finally:
+        reg.terminate()
+        reg.wait(10)
+        tok.close()
