@@ -6,13 +6,17 @@
  * and replace Cmd; neither runs Entrypoint + Cmd. Env: the image's, then the task's (the
  * task wins), with MESOS_SANDBOX the sandbox's path in the container. The working directory
  * is the image's WorkingDir, else the sandbox. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "executor/exec-spec.h"
@@ -229,7 +233,103 @@ static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char 
 	return cfg;
 }
 
-/* rootfs: an overlay of the image's layers (top first) with upper and work under bundle. */
+/* Removes from the tree at dfd (rootfs-relative path rel, for messages) what a layer's
+ * whiteouts delete and what its opaque directories hide: walks the layer (lfd); for each
+ * 0:0 character device the rootfs's entry goes, for each opaque directory the rootfs's
+ * directory is emptied. 0 or -errno. */
+static int copy_whiteouts(int lfd, const char *rootfs, const char *rel, int depth)
+{
+	if (depth > 256)
+		return -ELOOP;
+	DIR *d = fdopendir(lfd);
+	if (!d) {
+		close(lfd);
+		return -errno;
+	}
+	int r = 0;
+	struct dirent *e;
+	char path[PATH_MAX], sub[PATH_MAX];
+	while (!r && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", rel, e->d_name);
+		snprintf(path, sizeof(path), "%s%s", rootfs, sub);
+		if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
+			image_rm_rf(path);
+		} else if (S_ISDIR(st.st_mode)) {
+			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				O_CLOEXEC);
+			if (fd == -1)
+				continue;
+			char v[4];
+			if (fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y')
+				image_rm_rf(path);
+			r = copy_whiteouts(fd, rootfs, sub, depth + 1);
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+/* Drops the 0:0 character devices (whiteouts) a copy brought into the rootfs. */
+static void drop_whiteouts(int dfd, int depth)
+{
+	DIR *d = depth < 256 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+		else if (S_ISDIR(st.st_mode)) {
+			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				O_CLOEXEC);
+			if (fd >= 0)
+				drop_whiteouts(fd, depth + 1);
+		}
+	}
+	closedir(d);
+}
+
+/* The rootfs as a copy of the layers, bottom first, each layer's whiteouts applied. For
+ * machines without overlayfs (or BERTH_IMAGE_ROOTFS=copy): costs the image's size per task. */
+static int copy_rootfs(struct image_store *st, json_t *layers, const char *rootfs, char *msg,
+		       size_t msglen)
+{
+	for (size_t i = 0; i < json_array_size(layers); i++) {
+		char layer[PATH_MAX], src[PATH_MAX];
+		snprintf(layer, sizeof(layer), "%s/layers/%s", st->root,
+			 json_string_value(json_array_get(layers, i)) + 7);
+		int fd = open(layer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int r = fd == -1 ? -errno : copy_whiteouts(fd, rootfs, "", 0);
+		snprintf(src, sizeof(src), "%s/.", layer);
+		char *argv[] = { "cp", "-a", src, (char *)rootfs, NULL };
+		if (r == 0)
+			r = image_run(argv, msg, msglen);
+		if (r < 0) {
+			if (!msg[0])
+				snprintf(msg, msglen, "cannot copy layer %zu: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		drop_whiteouts(fd, 0);
+	return 0;
+}
+
+/* rootfs: an overlay of the image's layers (top first) with upper and work under bundle;
+ * a copy where that cannot be mounted. */
 static int mount_rootfs(struct image_store *st, json_t *layers, const char *bundle,
 			char *msg, size_t msglen)
 {
@@ -253,14 +353,19 @@ static int mount_rootfs(struct image_store *st, json_t *layers, const char *bund
 					st->root, json_string_value(json_array_get(layers, i)) + 7);
 	snprintf(opts + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
 	int r = 0;
+	const char *how = getenv("BERTH_IMAGE_ROOTFS");
+	bool copy = how && !strcmp(how, "copy");
 	if (n == 0) {
 		r = 0; /* an image with no layers: the empty rootfs */
-	} else if (strlen(opts) >= 4000) {
-		snprintf(msg, msglen, "the image has too many layers for one overlay mount");
-		r = -E2BIG;
-	} else if (mount("overlay", rootfs, "overlay", 0, opts) == -1) {
-		r = -errno;
-		snprintf(msg, msglen, "cannot mount the overlay rootfs: %s", strerror(errno));
+	} else if (!copy && strlen(opts) < 4000 &&
+		   mount("overlay", rootfs, "overlay", 0, opts) == 0) {
+		r = 0;
+	} else {
+		if (!copy)
+			fprintf(stderr, "berth-image: no overlay rootfs (%s): copying the layers\n",
+				strlen(opts) >= 4000 ? "too many layers" : strerror(errno));
+		msg[0] = '\0';
+		r = copy_rootfs(st, layers, rootfs, msg, msglen);
 	}
 	free(opts);
 	return r;

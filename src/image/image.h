@@ -130,7 +130,7 @@ int image_pull(struct image_store *st, const struct image_ref *ref, const char *
 
 /* image-bundle.c: the OCI bundle of the container task whose meta directory is meta: finds
  * (imports, pulls) the image, mounts the rootfs at <meta>/bundle/rootfs (overlayfs over the
- * layers, else a copy) and writes <meta>/bundle/config.json. netns (optional): the network
+ * layers, else — or with $BERTH_IMAGE_ROOTFS=copy — a copy) and writes <meta>/bundle/config.json. netns (optional): the network
  * namespace to join. 0 or -errno with msg. */
 int image_bundle(const char *meta, const char *netns, char *msg, size_t msglen);
 /* Undoes image_bundle: unmounts the rootfs, removes the bundle. */

@@ -174,7 +174,13 @@ def test_entrypoint_cmd_env_and_workdir_as_docker_combines_them(cluster, layout)
     assert "/work\n" in out and "args=" not in out
 
 
-def test_layers_and_whiteouts_make_the_rootfs_and_writes_stay_in_the_task(cluster, layout):
+@pytest.mark.parametrize("rootfs", ["overlay", "copy"])
+def test_layers_and_whiteouts_make_the_rootfs_and_writes_stay_in_the_task(cluster, layout,
+                                                                           rootfs, monkeypatch):
+    """Both ways of making a rootfs: an overlay of the cached layers, and the copy used where
+    overlayfs is missing (forced here with BERTH_IMAGE_ROOTFS=copy)."""
+    if rootfs == "copy":
+        monkeypatch.setenv("BERTH_IMAGE_ROOTFS", "copy")
     c = imported(cluster, layout)
     probe = ('test -e /inside-only && echo whiteout-ignored || echo deleted; cat /added; '
              'echo mine > /bin/written-by-task; exec sleep 3600')
@@ -192,6 +198,8 @@ def test_layers_and_whiteouts_make_the_rootfs_and_writes_stay_in_the_task(cluste
         "exec sleep 3600")).status_code == 201
     t2 = c.m.api.wait_running("/del2", 1, timeout=60)[0]
     assert "clean" in stdout_has(c, t2, "clean", timeout=20)
+    rootfs_dir = str(c.a.work_dir / "meta" / t["id"] / "bundle" / "rootfs")
+    assert (rootfs_dir in mounts_under(c.workdir)) == (rootfs == "overlay")
 
 
 def test_bridge_port_mapping_serves_http_on_the_assigned_host_port(cluster, layout):
