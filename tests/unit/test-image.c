@@ -5,11 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 #include <errno.h>
 
+#include "executor/exec-spec.h"
+#include "executor/exec-status.h"
 #include "image/image.h"
 
 #define D64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -100,12 +103,70 @@ static void test_config_and_save(void **state)
 	assert_int_equal(image_save_manifest_parse(abs, strlen(abs), &s), -EINVAL);
 }
 
+/* The shim's spec keys of a container task (exec-spec.h), and the status's image flag. */
+static void test_spec_container_keys(void **state)
+{
+	(void)state;
+	struct exec_portmap pm[2] = { { 31001, 80, 0 }, { 31002, 53, 1 } };
+	struct exec_spec s = { .task_id = "t1", .sandbox = "/tmp/sb", .image = "busybox:1",
+			       .img_store = "/var/lib/berth/images", .img_dir = "/srv/images",
+			       .img_registry = "http://127.0.0.1:5000", .img_pull = 1,
+			       .net_bridge = 1, .pmaps = pm, .npmaps = 2 };
+	char *buf;
+	size_t len;
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), 0); /* no cmd or args: the image's */
+	struct exec_spec p;
+	assert_int_equal(exec_spec_parse(buf, len, &p), 0);
+	assert_string_equal(p.image, "busybox:1");
+	assert_string_equal(p.img_store, "/var/lib/berth/images");
+	assert_string_equal(p.img_dir, "/srv/images");
+	assert_string_equal(p.img_registry, "http://127.0.0.1:5000");
+	assert_int_equal(p.img_pull, 1);
+	assert_int_equal(p.net_bridge, 1);
+	assert_int_equal(p.npmaps, 2);
+	assert_int_equal(p.pmaps[0].host, 31001);
+	assert_int_equal(p.pmaps[0].container, 80);
+	assert_int_equal(p.pmaps[1].udp, 1);
+	exec_spec_release(&p);
+	s.img_store = "relative";
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
+	s.img_store = "/store";
+	pm[0].host = 0;
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
+	/* Hand-made specs: a bad port mapping, or one without an image, is refused. */
+	static const char *const bad_pm[] = { "0:80/tcp", "70000:80/tcp", "1:2/sctp", "1:2",
+					      "1:2/tcp ", "a:b/tcp" };
+	for (size_t i = 0; i < sizeof(bad_pm) / sizeof(bad_pm[0]); i++) {
+		char raw[256];
+		int n = snprintf(raw, sizeof(raw), "%s%cimage%cbb%cimg.store%c/s%ctask_id%ct%c"
+				 "sandbox%c/sb%cshell%c0%cpm%c%s", EXEC_SPEC_MAGIC, 0, 0, 0, 0, 0, 0,
+				 0, 0, 0, 0, 0, 0, bad_pm[i]);
+		char *b = malloc((size_t)n + 1);
+		memcpy(b, raw, (size_t)n + 1);
+		assert_int_equal(exec_spec_parse(b, (size_t)n + 1, &p), -EINVAL);
+	}
+	char raw[256];
+	int n = snprintf(raw, sizeof(raw), "%s%ctask_id%ct%csandbox%c/sb%cshell%c0%carg%cx%cpm%c"
+			 "1:2/tcp", EXEC_SPEC_MAGIC, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+	char *b = malloc((size_t)n + 1);
+	memcpy(b, raw, (size_t)n + 1);
+	assert_int_equal(exec_spec_parse(b, (size_t)n + 1, &p), -EINVAL);
+
+	struct exec_status st = { .state = EXEC_EXEC_FAILED, .image = 1, .error = 5 };
+	char text[512];
+	assert_true(exec_status_format(&st, text, sizeof(text)) > 0);
+	struct exec_status back;
+	assert_int_equal(exec_status_parse(text, &back), 0);
+	assert_int_equal(back.image, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_manifest),
 		cmocka_unit_test(test_config_and_save),
+		cmocka_unit_test(test_spec_container_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
