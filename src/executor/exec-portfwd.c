@@ -109,6 +109,13 @@ static void conn_step(struct conn *c, const struct pollfd *p0, const struct poll
 			}
 		}
 	}
+	/* A side that hung up after its EOF, with nothing owed to it: nothing more can move
+	 * (and poll would report the hang-up forever). */
+	for (int d = 0; d < 2; d++)
+		if ((pf[d]->revents & (POLLHUP | POLLERR)) && c->eof[d] && !c->len[!d]) {
+			conn_close(c);
+			return;
+		}
 	if (c->eof[0] && c->eof[1] && !c->len[0] && !c->len[1])
 		conn_close(c);
 }

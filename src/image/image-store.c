@@ -136,9 +136,15 @@ int image_blob_put(struct image_store *st, const char *src, const char *want, ch
 {
 	char tmp[PATH_MAX], dst[PATH_MAX], d[80];
 	image_tmp_path(st, "blob", tmp, sizeof(tmp));
-	int in = open(src, O_RDONLY | O_CLOEXEC);
+	/* An archive's member is a regular file, never a link out of it. */
+	int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in == -1)
 		return -errno;
+	struct stat sst;
+	if (fstat(in, &sst) == -1 || !S_ISREG(sst.st_mode)) {
+		close(in);
+		return -EINVAL;
+	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		int r = -errno;
@@ -344,8 +350,9 @@ int image_store_add(struct image_store *st, const char *ref, const char *config_
 		}
 		json_array_append_new(ls, json_string(layers[i]));
 	}
-	json_t *rec = json_pack("{s:O, s:o}", "config", json_object_get(cj, "config") ?
-			json_object_get(cj, "config") : json_object(), "layers", ls);
+	json_t *c = json_object_get(cj, "config");
+	json_t *rec = json_pack("{s:o, s:o}", "config", c ? json_incref(c) : json_object(),
+				"layers", ls);
 	json_decref(cj);
 	char *text = json_dumps(rec, JSON_COMPACT);
 	json_decref(rec);
