@@ -48,6 +48,9 @@ void agent_image_free(struct agent *a)
 	free(a->img_store);
 	free(a->img_dir);
 	free(a->img_registry);
+	for (size_t k = 0; k < a->nimg_params; k++)
+		free(a->img_params[k]);
+	free(a->img_params);
 }
 
 int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
@@ -85,6 +88,21 @@ int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
 			.host = (uint16_t)h, .container = (uint16_t)cp,
 			.udp = proto && !strcmp(proto, "udp") };
 	}
+	/* docker.parameters as "key=value" (validated by the master; checked again here). */
+	json_t *ps = json_object_get(c, "parameters");
+	for (size_t k = 0; k < a->nimg_params; k++)
+		free(a->img_params[k]);
+	free(a->img_params);
+	a->img_params = xcalloc(json_array_size(ps) + 1, sizeof(char *));
+	a->nimg_params = 0;
+	json_array_foreach(ps, i, m) {
+		const char *k = json_string_value(json_array_get(m, 0));
+		const char *v = json_string_value(json_array_get(m, 1));
+		if (k && v && *k && !strchr(k, '=') && i < 64)
+			a->img_params[a->nimg_params++] = xasprintf("%s=%s", k, v);
+	}
+	es->params = (const char **)a->img_params;
+	es->nparams = a->nimg_params;
 	/* A container without cmd or args runs the image's Entrypoint and Cmd. */
 	return 0;
 }

@@ -143,6 +143,8 @@ struct agent {
 	uint64_t cg_pids_max;
 	bool cg_cfs, ns_isolation, switch_user;
 	char *img_store, *img_dir, *img_registry; /* agent-image.c; img_store always set */
+	char **img_params;         /* the docker.parameters of the spec being written */
+	size_t nimg_params;
 	struct agent_xexec *xexecs; /* custom executors (agent-xexec.c) */
 };
 

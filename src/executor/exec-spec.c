@@ -251,6 +251,13 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 				 m->udp ? "udp" : "tcp");
 			put_kv(&o, "pm", pm);
 		}
+		for (size_t i = 0; i < s->nparams; i++) {
+			if (!strchr(s->params[i], '=') || s->params[i][0] == '=') {
+				o.err = o.err ? o.err : -EINVAL;
+				break;
+			}
+			put_kv(&o, "prm", s->params[i]);
+		}
 	}
 	for (size_t i = 0; i < s->nargs; i++)
 		put_kv(&o, "arg", s->args[i]);
@@ -278,6 +285,7 @@ void exec_spec_release(struct exec_spec *s)
 	free(s->volumes);
 	free(s->fetch);
 	free(s->pmaps);
+	free(s->params);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }
@@ -423,8 +431,9 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	out->volumes = calloc(EXEC_SPEC_MAX_VOLUMES, sizeof(*out->volumes));
 	out->fetch = calloc(EXEC_SPEC_MAX_FETCH, sizeof(*out->fetch));
 	out->pmaps = calloc(EXEC_SPEC_MAX_PORTMAPS, sizeof(*out->pmaps));
+	out->params = calloc(nstr / 2 + 1, sizeof(char *));
 	if (!out->args || !out->env || !out->checks || !out->volumes || !out->fetch ||
-	    !out->pmaps) {
+	    !out->pmaps || !out->params) {
 		exec_spec_release(out);
 		return -ENOMEM;
 	}
@@ -470,6 +479,10 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 				*(k[0] == 'n' ? &out->net_bridge : &out->img_pull) = 1;
 			else if (strcmp(v, "0") && strcmp(v, "host"))
 				goto bad;
+		} else if (!strcmp(k, "prm")) {
+			if (!strchr(v, '=') || v[0] == '=')
+				goto bad;
+			out->params[out->nparams++] = v;
 		} else if (!strcmp(k, "pm")) {
 			if (out->npmaps >= EXEC_SPEC_MAX_PORTMAPS ||
 			    parse_portmap(v, &out->pmaps[out->npmaps++]))
@@ -558,7 +571,7 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 		goto bad;
 	if (out->image && (!*out->image || !out->img_store || out->img_store[0] != '/'))
 		goto bad;
-	if (out->npmaps && !out->image)
+	if ((out->npmaps || out->nparams) && !out->image)
 		goto bad;
 	if (out->nchecks && !check_valid(&out->checks[out->nchecks - 1]))
 		goto bad;

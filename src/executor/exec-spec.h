@@ -34,7 +34,8 @@
  * "img.store" (the agent's image store, absolute), "img.dir" (optional: a directory of image
  * files to import from), "img.registry" (optional: the default registry's URL), "img.pull"
  * ("0"/"1": pull even when the store has the image), "net" ("host" | "bridge") and any number
- * of "pm" = "<hostPort>:<containerPort>/<tcp|udp>" (BRIDGE port mappings). A container task
+ * of "pm" = "<hostPort>:<containerPort>/<tcp|udp>" (BRIDGE port mappings) and of "prm" =
+ * "<key>=<value>" (Marathon's docker.parameters, applied by berth-image). A container task
  * may have neither cmd nor args (the image's Entrypoint and Cmd run). */
 #pragma once
 #include <stddef.h>
@@ -127,6 +128,8 @@ struct exec_spec {
 	int net_bridge;            /* 0: the host's network; 1: a network namespace of its own */
 	struct exec_portmap *pmaps; /* npmaps entries (bridge); serialize borrows, parse allocates */
 	size_t npmaps;
+	const char **params;       /* "key=value", nparams entries (docker.parameters) */
+	size_t nparams;
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 

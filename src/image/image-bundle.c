@@ -135,10 +135,71 @@ static void add_mount(json_t *mounts, const char *dst, const char *type, const c
 						type, "source", src, "options", o));
 }
 
+/* The value of docker parameter key (or its short form) last given, or NULL. */
+static const char *param(const struct exec_spec *s, const char *key, const char *short_key)
+{
+	const char *v = NULL;
+	for (size_t i = 0; i < s->nparams; i++) {
+		size_t k = strcspn(s->params[i], "=");
+		if ((strlen(key) == k && !strncmp(s->params[i], key, k)) ||
+		    (short_key && strlen(short_key) == k && !strncmp(s->params[i], short_key, k)))
+			v = s->params[i] + k + 1;
+	}
+	return v;
+}
+
+/* "NET_ADMIN" or "CAP_NET_ADMIN" → "CAP_NET_ADMIN" in buf. */
+static const char *cap_name(const char *v, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s", strncasecmp(v, "CAP_", 4) ? "CAP_" : "", v);
+	for (char *p = buf; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return buf;
+}
+
+/* Docker's default capabilities with the parameters' cap-add and cap-drop (in order). */
+static json_t *capabilities(const struct exec_spec *s)
+{
+	json_t *capv = json_array();
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		json_array_append_new(capv, json_string(caps[i]));
+	for (size_t i = 0; i < s->nparams; i++) {
+		const char *p = s->params[i];
+		bool add = !strncmp(p, "cap-add=", 8), drop = !strncmp(p, "cap-drop=", 9);
+		if (!add && !drop)
+			continue;
+		char name[64];
+		const char *v = p + (add ? 8 : 9);
+		bool all = !strcasecmp(v, "ALL");
+		cap_name(v, name, sizeof(name));
+		for (size_t k = json_array_size(capv); drop && k-- > 0;)
+			if (all || !strcmp(json_string_value(json_array_get(capv, k)), name))
+				json_array_remove(capv, k);
+		if (add && !all) {
+			bool have = false;
+			for (size_t k = 0; k < json_array_size(capv); k++)
+				have |= !strcmp(json_string_value(json_array_get(capv, k)), name);
+			if (!have)
+				json_array_append_new(capv, json_string(name));
+		}
+	}
+	return capv;
+}
+
 static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char *rootfs,
 			    const char *netns, char *msg, size_t msglen)
 {
 	json_t *args;
+	/* docker run --entrypoint: replaces the image's Entrypoint and drops its Cmd. */
+	const char *ep = param(s, "entrypoint", NULL);
+	json_t *ovr = NULL;
+	if (ep) {
+		ovr = json_deep_copy(icfg ? icfg : json_object());
+		json_object_set_new(ovr, "Entrypoint", json_pack("[s]", ep));
+		json_object_del(ovr, "Cmd");
+		icfg = ovr;
+	}
 	if (s->shell) {
 		args = json_pack("[s, s, s]", "/bin/sh", "-c", s->cmd);
 	} else {
@@ -150,6 +211,7 @@ static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char 
 			json_array_extend(args, strv_json(json_object_get(icfg, "Cmd")));
 	}
 	if (json_array_size(args) == 0) {
+		json_decref(ovr);
 		json_decref(args);
 		snprintf(msg, msglen, "the image '%s' has no Entrypoint or Cmd and the task no "
 			 "command", s->image);
@@ -165,25 +227,35 @@ static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char 
 		env_set(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	for (i = 0; i < s->nenv; i++)
 		env_set(env, s->env[i]);
+	for (i = 0; i < s->nparams; i++) /* docker -e, after the task's: they win */
+		if (!strncmp(s->params[i], "env=", 4) || !strncmp(s->params[i], "e=", 2))
+			if (strchr(strchr(s->params[i], '=') + 1, '='))
+				env_set(env, strchr(s->params[i], '=') + 1);
 	env_set(env, "MESOS_SANDBOX=" SANDBOX_IN);
-	const char *wd = json_string_value(json_object_get(icfg, "WorkingDir"));
+	const char *wd = param(s, "workdir", "w");
+	if (!wd)
+		wd = json_string_value(json_object_get(icfg, "WorkingDir"));
 	long uid, gid;
-	const char *user = json_string_value(json_object_get(icfg, "User"));
+	const char *user = param(s, "user", "u");
+	if (!user)
+		user = json_string_value(json_object_get(icfg, "User"));
 	if (image_user(user, rootfs, &uid, &gid) < 0) {
+		json_decref(ovr);
 		json_decref(args);
 		json_decref(env);
-		snprintf(msg, msglen, "the image's user '%s' is not in its /etc/passwd", user);
+		snprintf(msg, msglen, "the user '%s' is not in the image's /etc/passwd", user);
 		return NULL;
 	}
-	json_t *capv = json_array();
-	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
-		json_array_append_new(capv, json_string(caps[i]));
+	json_t *capv = capabilities(s);
 	json_t *process = json_pack(
 		"{s:b, s:{s:I, s:I}, s:o, s:o, s:s, s:{s:O, s:O, s:O}, s:b}", "terminal", 0, "user",
 		"uid", (json_int_t)uid, "gid", (json_int_t)gid, "args", args, "env", env, "cwd",
 		wd && wd[0] == '/' ? wd : SANDBOX_IN, "capabilities", "bounding", capv, "effective",
 		capv, "permitted", capv, "noNewPrivileges", 1);
 	json_decref(capv);
+	json_decref(ovr); /* wd pointed into it: process has its copy now */
+	const char *ro = param(s, "read-only", NULL);
+	const char *host = param(s, "hostname", "h");
 
 	json_t *mounts = json_array();
 	add_mount(mounts, "/proc", "proc", "proc", "nosuid,noexec,nodev");
@@ -209,8 +281,9 @@ static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char 
 
 	json_t *ns = json_pack("[{s:s}, {s:s}, {s:s}]", "type", "pid", "type", "mount", "type",
 			       "ipc");
-	if (netns) {
+	if (netns || host)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "uts"));
+	if (netns) {
 		json_array_append_new(ns, json_pack("{s:s, s:s}", "type", "network", "path", netns));
 	}
 	json_t *cfg = json_pack(
@@ -222,14 +295,18 @@ static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char 
 		"/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "readonlyPaths",
 		"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 		"/proc/sysrq-trigger");
-	if (netns) {
-		char host[64];
-		snprintf(host, sizeof(host), "%.12s", s->task_id);
-		for (char *p = host; *p; p++)
+	if (host) {
+		json_object_set_new(cfg, "hostname", json_string(host));
+	} else if (netns) {
+		char hn[64];
+		snprintf(hn, sizeof(hn), "%.12s", s->task_id);
+		for (char *p = hn; *p; p++)
 			if (*p == '_' || *p == '.')
 				*p = '-';
-		json_object_set_new(cfg, "hostname", json_string(host));
+		json_object_set_new(cfg, "hostname", json_string(hn));
 	}
+	if (ro && !strcmp(ro, "true"))
+		json_object_set_new(json_object_get(cfg, "root"), "readonly", json_true());
 	return cfg;
 }
 

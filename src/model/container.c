@@ -7,6 +7,19 @@
 #include "base/mem.h"
 #include "model/container.h"
 
+/* docker.parameters berth maps onto the OCI config (image-bundle.c). */
+static const char *const param_keys[] = { "env", "e", "workdir", "w", "user", "u", "hostname",
+					  "h", "read-only", "cap-add", "cap-drop", "entrypoint",
+					  "label", "l" };
+
+static bool param_known(const char *k)
+{
+	for (size_t i = 0; i < sizeof(param_keys) / sizeof(param_keys[0]); i++)
+		if (!strcmp(k, param_keys[i]))
+			return true;
+	return false;
+}
+
 static json_t *mappings(json_t *ct)
 {
 	json_t *pm = json_object_get(ct, "portMappings");
@@ -96,6 +109,32 @@ int container_check(json_t *app, struct verr *err)
 		verr_add(err, "/container/docker/privileged", "privileged containers are not "
 			 "supported by berth");
 		bad = 1;
+	}
+	json_t *params = json_object_get(docker, "parameters");
+	if (params && !json_is_null(params) && !json_is_array(params)) {
+		verr_add(err, "/container/docker/parameters", "error.expected.jsarray");
+		bad = 1;
+	} else if (json_array_size(params) > 64) {
+		verr_add(err, "/container/docker/parameters", "must not have more than 64 elements");
+		bad = 1;
+	} else {
+		size_t pi;
+		json_t *p;
+		json_array_foreach(params, pi, p) {
+			char path[80];
+			snprintf(path, sizeof(path), "/container/docker/parameters/%zu", pi);
+			const char *k = json_string_value(json_object_get(p, "key"));
+			const char *v = json_string_value(json_object_get(p, "value"));
+			if (!k || !v || strlen(v) > 4096) {
+				verr_add(err, path, "needs string 'key' and 'value' (at most 4096 bytes)");
+				bad = 1;
+			} else if (!param_known(k)) {
+				verr_add(err, path, "parameter '%s' is not supported by berth (env, "
+					 "workdir, user, hostname, read-only, cap-add, cap-drop, "
+					 "entrypoint, label)", k);
+				bad = 1;
+			}
+		}
 	}
 	json_t *pm = mappings(ct);
 	json_t *raw = json_object_get(ct, "portMappings");
@@ -187,6 +226,17 @@ json_t *container_spec(json_t *app, const uint32_t *ports, size_t nports)
 	json_t *out = json_pack("{s:s, s:s, s:s, s:b}", "type", type ? type : "DOCKER", "image",
 				image, "network", network(ct), "force_pull",
 				json_is_true(json_object_get(docker, "forcePullImage")));
+	json_t *params = json_object_get(docker, "parameters");
+	if (json_array_size(params)) {
+		json_t *ps = json_array();
+		size_t i;
+		json_t *p;
+		json_array_foreach(params, i, p)
+			json_array_append_new(ps, json_pack("[s, s]",
+				json_string_value(json_object_get(p, "key")),
+				json_string_value(json_object_get(p, "value"))));
+		json_object_set_new(out, "parameters", ps);
+	}
 	if (!strcmp(network(ct), "BRIDGE")) {
 		json_t *pms = json_array();
 		json_t *pm = mappings(ct);

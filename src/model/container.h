@@ -7,7 +7,9 @@
  * portMappings in container (Marathon ≥ 1.5) or container.docker (older), each
  * containerPort (1–65535 with BRIDGE), hostPort (0 = assigned from the offer), servicePort,
  * protocol ("tcp" | "udp"), name, labels; docker.forcePullImage; docker.privileged (only
- * false); docker.parameters (accepted, not applied). */
+ * false); docker.parameters with the keys berth maps onto the OCI config (env/e,
+ * workdir/w, user/u, hostname/h, read-only, cap-add, cap-drop, entrypoint, label/l), others
+ * refused. */
 #pragma once
 #include <jansson.h>
 #include <stddef.h>
@@ -27,7 +29,8 @@ const char *container_image(json_t *app);
  * container_port set): *out malloc'd, count returned (0: none). */
 size_t container_port_defs(json_t *app, struct port_def **out);
 /* The LAUNCH record's "container" (new reference; NULL when the app has no image):
- * {"type", "image", "network", "force_pull", "port_mappings": [{"host_port" (assigned, from
+ * {"type", "image", "network", "force_pull", "parameters": [[key, value], …],
+ * "port_mappings": [{"host_port" (assigned, from
  * ports), "container_port", "protocol"}]}. */
 json_t *container_spec(json_t *app, const uint32_t *ports, size_t nports);
 

@@ -539,3 +539,30 @@ def test_pull_with_token_auth(cluster, layout, tmp_path):
         reg.terminate()
         reg.wait(10)
         tok.close()
+
+
+def test_docker_parameters_map_onto_the_oci_config(cluster, layout):
+    c = imported(cluster, layout)
+    app = docker_app("/params", "bbimg:bb", args=[
+        "-c", 'echo "p=$P a=$A pwd=$(pwd) host=$(cat /proc/sys/kernel/hostname)"; '
+              'touch /rootfs-write 2>/dev/null && echo rw || echo ro; exec sleep 3600'],
+        env={"P": "from-app", "A": "app"})
+    app["container"]["docker"]["parameters"] = [
+        {"key": "entrypoint", "value": "/bin/sh"}, {"key": "env", "value": "P=from-param"},
+        {"key": "workdir", "value": "/tmp"}, {"key": "hostname", "value": "berthbox"},
+        {"key": "read-only", "value": "true"}, {"key": "cap-drop", "value": "ALL"},
+        {"key": "label", "value": "team=infra"}]
+    r = c.m.api.post("/v2/apps", app)
+    assert r.status_code == 201, r.text
+    t = c.m.api.wait_running("/params", 1, timeout=60)[0]
+    out = stdout_has(c, t, "host=")
+    assert "p=from-param a=app pwd=/tmp host=berthbox" in out, out
+    assert "ro\n" in out and "args=" not in out, out
+    # A parameter berth cannot map is refused with its path, not silently dropped.
+    bad = docker_app("/badparam", "bbimg:bb")
+    bad["container"]["docker"]["parameters"] = [{"key": "log-driver", "value": "syslog"}]
+    r = c.m.api.post("/v2/apps", bad)
+    assert r.status_code == 422, r.text
+    d = r.json()["details"]
+    assert d[0]["path"] == "/container/docker/parameters/0", d
+    assert "'log-driver' is not supported" in d[0]["errors"][0], d

@@ -112,6 +112,9 @@ static void test_spec_container_keys(void **state)
 			       .img_store = "/var/lib/berth/images", .img_dir = "/srv/images",
 			       .img_registry = "http://127.0.0.1:5000", .img_pull = 1,
 			       .net_bridge = 1, .pmaps = pm, .npmaps = 2 };
+	const char *params[] = { "env=A=1", "read-only=true" };
+	s.params = params;
+	s.nparams = 2;
 	char *buf;
 	size_t len;
 	assert_int_equal(exec_spec_serialize(&s, &buf, &len), 0); /* no cmd or args: the image's */
@@ -127,6 +130,8 @@ static void test_spec_container_keys(void **state)
 	assert_int_equal(p.pmaps[0].host, 31001);
 	assert_int_equal(p.pmaps[0].container, 80);
 	assert_int_equal(p.pmaps[1].udp, 1);
+	assert_int_equal(p.nparams, 2);
+	assert_string_equal(p.params[0], "env=A=1");
 	exec_spec_release(&p);
 	s.img_store = "relative";
 	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
