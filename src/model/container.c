@@ -204,7 +204,9 @@ size_t container_port_defs(json_t *app, struct port_def **out)
 	struct port_def *d = xcalloc(n, sizeof(*d));
 	for (size_t i = 0; i < n; i++) {
 		json_t *m = json_array_get(pm, i);
-		d[i].port = (uint32_t)json_integer_value(json_object_get(m, "hostPort"));
+		/* port is the service port, as for portDefinitions (0: assigned by the master) */
+		d[i].port = (uint32_t)json_integer_value(json_object_get(m, "servicePort"));
+		d[i].host_port = (uint32_t)json_integer_value(json_object_get(m, "hostPort"));
 		d[i].container_port = (uint32_t)json_integer_value(json_object_get(m, "containerPort"));
 		const char *name = json_string_value(json_object_get(m, "name"));
 		d[i].name = name && *name ? xstrdup(name) : NULL;

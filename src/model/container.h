@@ -25,8 +25,9 @@
 int container_check(json_t *app, struct verr *err);
 /* The image the app runs in, or NULL (borrowed from app). */
 const char *container_image(json_t *app);
-/* The app's BRIDGE port mappings as port definitions (port = hostPort, 0 = dynamic;
- * container_port set): *out malloc'd, count returned (0: none). */
+/* The app's BRIDGE port mappings as port definitions (port = servicePort, 0 = assigned;
+ * host_port = hostPort, 0 = from the offer; container_port): *out malloc'd, count returned
+ * (0: none). */
 size_t container_port_defs(json_t *app, struct port_def **out);
 /* The LAUNCH record's "container" (new reference; NULL when the app has no image):
  * {"type", "image", "network", "force_pull", "parameters": [[key, value], …],

@@ -208,12 +208,17 @@ def test_bridge_port_mapping_serves_http_on_the_assigned_host_port(cluster, layo
         "/web", "bbimg:base",
         'echo "port0=$PORT0 port8080=$PORT_8080"; echo hello-from-the-container > /www/index.html;'
         ' exec httpd -f -p 8080 -h /www', network="BRIDGE")
-    app["container"]["portMappings"] = [{"containerPort": 8080, "hostPort": 0,
-                                         "servicePort": 10080, "protocol": "tcp"}]
+    fixed = c.a.port_lo + 5
+    app["container"]["portMappings"] = [
+        {"containerPort": 8080, "hostPort": 0, "servicePort": 10080, "protocol": "tcp"},
+        {"containerPort": 9090, "hostPort": fixed, "name": "admin"}]
     r = c.m.api.post("/v2/apps", app)
     assert r.status_code == 201, r.text
+    pms = r.json()["container"]["portMappings"]
+    assert pms[0]["servicePort"] == 10080 and pms[1]["servicePort"] >= 10000, pms
+    assert pms[1]["protocol"] == "tcp" and pms[1]["hostPort"] == fixed, pms
     t = c.m.api.wait_running("/web", 1, timeout=60)[0]
-    assert len(t["ports"]) == 1
+    assert len(t["ports"]) == 2 and t["ports"][1] == fixed, t["ports"]
     port = t["ports"][0]
     assert c.a.port_lo <= port <= c.a.port_hi, "host port %d outside the offer" % port
     assert "port0=%d port8080=%d" % (port, port) in stdout_has(c, t, "port0=")
