@@ -170,8 +170,8 @@ def test_entrypoint_cmd_env_and_workdir_as_docker_combines_them(cluster, layout)
     t = api.wait_running("/withargs", 1, timeout=60)[0]
     assert "args=e0 a1 a2" in stdout_has(c, t, "args=")
     t = api.wait_running("/withcmd", 1, timeout=60)[0]
-    out = stdout_has(c, t, "shell foo=image")
-    assert "/work\n" in out and "args=" not in out
+    out = stdout_has(c, t, "shell foo=image\n/work\n")
+    assert "args=" not in out
 
 
 @pytest.mark.parametrize("rootfs", ["overlay", "copy"])
@@ -549,8 +549,9 @@ def test_pull_with_token_auth(cluster, layout, tmp_path):
 def test_docker_parameters_map_onto_the_oci_config(cluster, layout):
     c = imported(cluster, layout)
     app = docker_app("/params", "bbimg:bb", args=[
-        "-c", 'echo "p=$P a=$A pwd=$(pwd) host=$(cat /proc/sys/kernel/hostname)"; '
-              'touch /rootfs-write 2>/dev/null && echo rw || echo ro; exec sleep 3600'],
+        "-c", 'w=$(touch /rootfs-write 2>/dev/null && echo rw || echo ro); '
+              'echo "p=$P a=$A pwd=$(pwd) host=$(cat /proc/sys/kernel/hostname) root=$w"; '
+              'exec sleep 3600'],
         env={"P": "from-app", "A": "app"})
     app["container"]["docker"]["parameters"] = [
         {"key": "entrypoint", "value": "/bin/sh"}, {"key": "env", "value": "P=from-param"},
@@ -560,9 +561,9 @@ def test_docker_parameters_map_onto_the_oci_config(cluster, layout):
     r = c.m.api.post("/v2/apps", app)
     assert r.status_code == 201, r.text
     t = c.m.api.wait_running("/params", 1, timeout=60)[0]
-    out = stdout_has(c, t, "host=")
-    assert "p=from-param a=app pwd=/tmp host=berthbox" in out, out
-    assert "ro\n" in out and "args=" not in out, out
+    out = stdout_has(c, t, "root=")
+    assert "p=from-param a=app pwd=/tmp host=berthbox root=ro\n" in out, out
+    assert "args=" not in out, out
     # A parameter berth cannot map is refused with its path, not silently dropped.
     bad = docker_app("/badparam", "bbimg:bb")
     bad["container"]["docker"]["parameters"] = [{"key": "log-driver", "value": "syslog"}]
