@@ -97,6 +97,14 @@ def mounts_under(path):
             if line.split()[4].startswith(p)]
 
 
+def containers_under(path):
+    """crun's containers whose bundle is under path (a copied rootfs has no mount to wait
+    for: the container's state is what says its shim has not cleaned up yet)."""
+    p = subprocess.run(["crun", "list"], capture_output=True, text=True)
+    return [line.split()[0] for line in p.stdout.splitlines()[1:]
+            if len(line.split()) > 3 and line.split()[3].startswith(str(path))]
+
+
 @pytest.fixture
 def cluster(cluster):
     """The cluster, whose apps are removed at the end so that their containers go (the
@@ -107,8 +115,9 @@ def cluster(cluster):
     try:
         for app in cluster.m.api.get("/v2/apps").json().get("apps", []):
             cluster.m.api.delete("/v2/apps" + app["id"])
-        wait_until(lambda: not mounts_under(cluster.workdir), 30,
-                   what="the containers' rootfs unmounted")
+        wait_until(lambda: not mounts_under(cluster.workdir) and
+                   not containers_under(cluster.workdir), 30,
+                   what="the containers deleted and their rootfs unmounted")
     except (requests.RequestException, AssertionError) as e:
         print("cleanup: %s" % e)
 
