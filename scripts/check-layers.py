@@ -40,6 +40,9 @@ ALLOWED = {
     # base/fsutil.c (mkdir -p, libc only) into itself; any other base header it included
     # would fail to link.
     "executor": {"base"},
+    # berth-image (the image store, OCI bundles): a program of its own, run by the shim and
+    # the CLI; it reads the shim's spec file (exec-spec.h).
+    "image": {"base", "executor"},
     "volplugin": {"base", "json", "net"},   # the built-in `local` volume driver
     # The agent writes the files the shim reads and reads those the shim writes: it links
     # src/executor's exec-spec.c, exec-status.c, exec-health.c, exec-volume.c, exec-prestop.c

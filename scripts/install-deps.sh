@@ -16,6 +16,9 @@ command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 test_pkgs+=(haproxy)
 # The DNS forwarding test's upstream, and bench/dns's yardstick.
 test_pkgs+=(nsd)
+# Container images (tests/integration/test_images.py): crun runs them; the tests build a
+# busybox image with umoci and push it with skopeo into a loopback docker-registry.
+test_pkgs+=(crun umoci skopeo docker-registry busybox-static)
 # scripts/fuzz.sh: libFuzzer with ASan and UBSan.
 test_pkgs+=(clang libclang-rt-14-dev)
 

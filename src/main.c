@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -40,12 +41,45 @@ static void usage(FILE *f)
 	      "  node        list\n"
 	      "  framework   list\n"
 	      "  volume      list\n"
+	      "  image       import, pull, list (an agent's image store; berth image --help)\n"
 	      "  job         add, list, run, history, remove, graph\n"
 	      "  logs        print a task's stdout or stderr\n"
 	      "  events      follow the event stream\n"
 	      "\n"
 	      "See 'berth help' for the client commands in full.\n",
 	      f);
+}
+
+/* berth image …: runs berth-image ($BERTH_IMAGE, else beside this binary), which owns the
+ * image store (src/image/image.h). */
+static int image_main(int argc, char **argv)
+{
+	const char *env = getenv("BERTH_IMAGE");
+	char self[PATH_MAX], tool[PATH_MAX + 32];
+	if (env && *env) {
+		snprintf(tool, sizeof(tool), "%s", env);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n > 0 ? n : 0] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(tool, sizeof(tool), "%s/berth-image", slash ? self : ".");
+		if (access(tool, X_OK) != 0) /* a build tree */
+			snprintf(tool, sizeof(tool), "%s/src/image/berth-image", slash ? self : ".");
+	}
+	char **args = xcalloc((size_t)argc + 1, sizeof(char *));
+	args[0] = tool;
+	for (int i = 1; i < argc; i++)
+		args[i] = argv[i];
+	if (argc < 2) {
+		args[1] = "--help";
+		args[2] = NULL;
+	}
+	execv(tool, args);
+	fprintf(stderr, "berth image: cannot run '%s': %s\n", tool, strerror(errno));
+	free(args);
+	return 1;
 }
 
 /* berth dev's own flag; the others are the master's and the agent's. */
@@ -162,6 +196,8 @@ int main(int argc, char **argv)
 		return volplugin_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "lb"))
 		return lb_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "image"))
+		return image_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

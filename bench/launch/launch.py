@@ -98,9 +98,17 @@ def main():
                     help="the agent's --isolation (with --split), e.g. cgroups,namespaces")
     ap.add_argument("--cgroups-parent", default=None,
                     help="the agent's --cgroups-parent (default: one per run, removed after)")
+    ap.add_argument("--image-tar", default=None,
+                    help="run the tasks in a container: this image (an OCI layout tar naming "
+                         "benchimg:1) in the agent's --image-dir (with --split)")
+    ap.add_argument("--image-store", default=None,
+                    help="the agent's --image-store: empty for a cold cache, one a previous "
+                         "run filled for a warm one")
     o = ap.parse_args()
 
     n = o.instances
+    o.image_warm = bool(o.image_store and os.path.isdir(os.path.join(o.image_store, "layers"))
+                        and os.listdir(os.path.join(o.image_store, "layers")))
     tag = str(uuid.uuid4())
     work = os.path.realpath(o.work)
     os.makedirs(work, exist_ok=True)
@@ -127,7 +135,10 @@ def main():
                             os.path.join(work, "agent-" + tag[:8]), "--resources", resources]
                            + (["--isolation", o.isolation, "--cgroups-parent",
                                o.cgroups_parent or "berth-bench-%s" % tag[:8]]
-                              if o.isolation else []),
+                              if o.isolation else [])
+                           + (["--image-dir", os.path.dirname(os.path.realpath(o.image_tar)),
+                               "--image-store", os.path.realpath(o.image_store)]
+                              if o.image_tar else []),
                            os.path.join(work, "agent.log"), tag)
             daemons.append(agent)
             master_pid, agent_pid = master.p.pid, agent.p.pid
@@ -151,6 +162,12 @@ def main():
         app = {"id": "/bench", "cmd": "echo started >> %s; exec sleep 3600" % marker,
                "cpus": 0.001, "mem": 1, "disk": 0, "instances": n, "portDefinitions": [],
                "env": {"BENCH_TAG": tag}}
+        sandboxes = os.path.join(work, "agent-" + tag[:8], "sandboxes")
+        if o.image_tar:
+            # The container sees the sandbox, not the marker: one file per sandbox instead.
+            app["cmd"] = 'echo started > "$MESOS_SANDBOX/started"; exec sleep 3600'
+            app["container"] = {"type": "DOCKER", "docker": {"image": "benchimg:1"}}
+            app["mem"] = 4
         t0 = time.monotonic()
         st, body = http("POST", base + "/v2/apps", app)
         t_ack = time.monotonic() - t0
@@ -158,6 +175,12 @@ def main():
             raise SystemExit("bench: POST /v2/apps -> %d %s" % (st, body[:300]))
 
         def lines():
+            if o.image_tar:
+                try:
+                    return sum(os.path.exists(os.path.join(sandboxes, d, "started"))
+                               for d in os.listdir(sandboxes))
+                except FileNotFoundError:
+                    return 0
             try:
                 with open(marker, "rb") as f:
                     return f.read().count(b"\n")
@@ -198,7 +221,9 @@ def main():
         print("--- berth %s (%s), %d instances" % (mode, "master + agent in one process"
                                                    if mode == "dev" else
                                                    "separate master and agent", n)
-              + (", agent --isolation %s" % o.isolation if o.isolation else ""))
+              + (", agent --isolation %s" % o.isolation if o.isolation else "")
+              + (", containers (crun) from one image, %s cache" % (
+                  "warm" if o.image_warm else "cold") if o.image_tar else ""))
         print("POST answered (app stored)         %8.3f s" % t_ack)
         if t_marked is not None:
             print("%d marker lines (really started)  %8.3f s   %6.0f tasks/s"
@@ -229,7 +254,18 @@ def main():
     finally:
         for d in reversed(daemons):
             d.stop()
+        if o.image_tar:
+            # The shims were killed: their containers and rootfs mounts stay behind.
+            for line in open("/proc/self/mountinfo").read().splitlines():
+                mnt = line.split()[4]
+                if mnt.startswith(work) and mnt.endswith("/bundle/rootfs"):
+                    subprocess.run(["umount", "-l", mnt], capture_output=True)
         cleanup(tag, work)
+        if o.image_tar:
+            p = subprocess.run(["crun", "list", "-q"], capture_output=True, text=True)
+            for c in p.stdout.split():
+                if c.startswith("berth-bench."):
+                    subprocess.run(["crun", "delete", "-f", c], capture_output=True)
         if o.isolation:
             remove_cgroups(o.cgroups_parent or "berth-bench-%s" % tag[:8])
 

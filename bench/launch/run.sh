@@ -4,7 +4,8 @@
 # conditions they were taken in. See bench/README.md.
 #
 #   bench/launch/run.sh [N]        (default N=1000; SPLIT=0 skips the master+agent variant,
-#                                   ISO=0 the isolated-vs-plain rounds, which need root)
+#                                   ISO=0 the isolated-vs-plain rounds, which need root,
+#                                   IMG=0 the containers-vs-plain rounds (root, crun, umoci))
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -19,8 +20,8 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 		{ cat "$BUILD.setup.log"; exit 1; }
 fi
 # only what the benchmark runs: the daemon and the executor shim
-ninja -C "$BUILD" berth src/executor/berth-executor >/dev/null ||
-	{ ninja -C "$BUILD" berth src/executor/berth-executor; exit 1; }
+ninja -C "$BUILD" berth src/executor/berth-executor src/image/berth-image >/dev/null ||
+	{ ninja -C "$BUILD" berth src/executor/berth-executor src/image/berth-image; exit 1; }
 
 WORK=$(mktemp -d /tmp/berth-bench-launch.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -58,5 +59,21 @@ if [ "${ISO:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
 		echo
 		$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N" \
 			--split --isolation cgroups,namespaces
+	done
+fi
+if [ "${IMG:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v crun >/dev/null &&
+	command -v umoci >/dev/null; then
+	# Containers: IMG_N tasks (default 100) in one busybox image through crun, against the
+	# same number of plain processes: first with an empty image store (the first shim imports
+	# and unpacks the image; the others wait for it), then with the store that run filled.
+	IN=${IMG_N:-100}
+	mkdir -p "$WORK/images"
+	bench/launch/make-image.sh "$WORK/images/benchimg.tar"
+	echo
+	$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$IN" --split
+	for cache in cold warm; do
+		echo
+		$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$IN" \
+			--split --image-tar "$WORK/images/benchimg.tar" --image-store "$WORK/store"
 	done
 fi

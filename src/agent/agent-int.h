@@ -156,6 +156,9 @@ struct agent {
 	bool cg_cfs, ns_isolation, switch_user;
 	char *fetch_cache;          /* the fetcher cache's directory (absolute), or NULL: none */
 	uint64_t fetch_cache_max;
+	char *img_store, *img_dir, *img_registry; /* agent-image.c; img_store always set */
+	char **img_params;         /* the docker.parameters of the spec being written */
+	size_t nimg_params;
 	struct agent_xexec *xexecs; /* custom executors (agent-xexec.c) */
 };
 
@@ -340,9 +343,27 @@ int agent_tls_init(struct agent *a, const struct agent_config *cfg);
 /* agent-cred.c: reads --credential FILE into "Basic …" (*authorization, malloc'd).
  * 0, or -errno with the reason logged (never the secret). */
 int agent_credential_load(const char *path, char **authorization);
-/* agent-isolation.c */
+/* agent-image.c: container tasks (docs/isolation.md, "Images") */
 struct agent_config;
 struct exec_spec;
+struct exec_status;
+struct exec_portmap;
+/* --image-store, --image-dir, --docker-registry into a. 0 or -EINVAL (logged). */
+int agent_image_init(struct agent *a, const struct agent_config *cfg);
+void agent_image_free(struct agent *a);
+/* The TaskSpec's "container" (image, network, port_mappings, force_pull) into es; pm (pmcap
+ * entries) holds the port mappings. 0, or -EINVAL with the task's failure message. */
+int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
+		     struct exec_portmap *pm, size_t pmcap, char *msg, size_t msgsize);
+/* What a container task's shim left when it died without its cleanup (killed, or while the
+ * agent was down): the crun container deleted (what is left in it killed), the rootfs
+ * unmounted. Quick: `crun delete` and a lazy unmount. */
+void agent_image_cleanup(const struct agent_task *t);
+/* The message and reason of a shim that failed before its task ran for a cause of its own
+ * (the cgroup, a fetch, the user, the image), or NULL. */
+const char *agent_launch_failure(const struct agent_task *t, const struct exec_status *st,
+				 char *msg, size_t size);
+/* agent-isolation.c */
 /* --isolation LIST into its two switches. 0 or -EINVAL with err set. */
 int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, char *err,
 			  size_t errsize);

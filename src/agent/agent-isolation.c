@@ -95,6 +95,8 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 		}
 		a->cg_version = v;
 	}
+	if (agent_image_init(a, cfg) < 0)
+		return -EINVAL;
 	log_info("agent", "isolation: cgroups %s, namespaces %s%s", 
 		 a->cg_version == EXEC_CG_V2 ? "v2" : a->cg_version == EXEC_CG_V1 ? "v1" : "off",
 		 ns ? "pid+mount" : "off", a->switch_user ? ", --switch-user" : "");
@@ -158,6 +160,7 @@ void agent_isolation_free(struct agent *a)
 	free(a->cg_root);
 	free(a->cg_parent);
 	free(a->cg_name_buf);
+	agent_image_free(a);
 }
 
 void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *shares,
@@ -261,6 +264,7 @@ void agent_isolation_resize(struct agent *a, const char *task_id, json_t *resour
 
 void agent_isolation_cleanup(struct agent *a, const struct agent_task *t)
 {
+	agent_image_cleanup(t);
 	if (!a->cg_root)
 		return;
 	char *name = xasprintf("%s/%s", a->cg_parent, t->id);

@@ -190,23 +190,9 @@ static void task_report_end(struct agent_task *t, bool agent_was_down)
 		log_info("agent", "task '%s' killed by the OOM killer: %s", t->id, msg);
 		return;
 	}
-	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.cgroup) {
-		snprintf(msg, sizeof(msg), "Failed to create the task's cgroup under '%s': %s",
-			 t->agent->cg_root, strerror(st.error));
-		task_report(t, "TASK_FAILED", msg, "REASON_CONTAINER_LAUNCH_FAILED", -1, 0);
-		log_info("agent", "task '%s': %s", t->id, msg);
-		return;
-	}
-	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.fetch > 0) {
-		agent_fetch_failure(t, st.fetch - 1, msg, sizeof(msg));
-		task_report(t, "TASK_FAILED", msg, "REASON_FETCHER_FAILED", -1, 0);
-		log_info("agent", "task '%s': %s", t->id, msg);
-		return;
-	}
-	if (r == 0 && st.state == EXEC_EXEC_FAILED && st.user) {
-		snprintf(msg, sizeof(msg), "Failed to switch to the task's user: %s",
-			 strerror(st.error));
-		task_report(t, "TASK_FAILED", msg, "REASON_CONTAINER_LAUNCH_FAILED", -1, 0);
+	const char *why = r == 0 ? agent_launch_failure(t, &st, msg, sizeof(msg)) : NULL;
+	if (why) { /* the cgroup, a fetch, the user, the image: agent-image.c */
+		task_report(t, "TASK_FAILED", msg, why, -1, 0);
 		log_info("agent", "task '%s': %s", t->id, msg);
 		return;
 	}
@@ -678,7 +664,10 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 			.cache = json_is_true(json_object_get(fx, "cache")) };
 	}
 	es.fetch = fetch;
+	struct exec_portmap pmaps[EXEC_SPEC_MAX_PORTMAPS];
 	r = agent_isolation_spec(a, t, spec, &es, msg, msgsize);
+	if (r == 0)
+		r = agent_image_spec(a, spec, &es, pmaps, EXEC_SPEC_MAX_PORTMAPS, msg, msgsize);
 	if (r < 0) {
 		free(args);
 		free_strv(env, es.nenv);
@@ -787,7 +776,8 @@ int agent_task_launch(struct agent *a, json_t *spec)
 
 	const char *cmd = json_string_value(json_object_get(spec, "cmd"));
 	json_t *args = json_object_get(spec, "args");
-	if (!cmd && !(json_is_array(args) && json_array_size(args) > 0)) {
+	if (!cmd && !(json_is_array(args) && json_array_size(args) > 0) &&
+	    !json_object_get(json_object_get(spec, "container"), "image")) {
 		task_report(t, "TASK_FAILED", "Task has neither 'cmd' nor 'args'",
 			    "REASON_COMMAND_EXECUTOR_FAILED", -1, 0);
 		return -EINVAL;

@@ -339,6 +339,17 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct agent_config, fetcher_cache_size), .def = "2GB",
 	  .metavar = "BYTES", .help = "bound on the fetcher cache, least recently used out first\n"
 				      "(a number of bytes, or with KB, MB, GB; 0 = no cache)" },
+	{ .name = "image-store", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, image_store), .metavar = "DIR",
+	  .help = "the agent's image store (default: <work-dir>/images)" },
+	{ .name = "image-dir", .kind = FLAG_STRING, .off = offsetof(struct agent_config, image_dir),
+	  .metavar = "DIR",
+	  .help = "image files (docker save tarballs, OCI layouts) imported\n"
+		  "into the store when a task asks for an image it lacks" },
+	{ .name = "docker-registry", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, docker_registry), .metavar = "URL",
+	  .help = "where images named without a registry are pulled from\n"
+		  "(default https://registry-1.docker.io)" },
 	{ .name = "switch-user", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, switch_user),
 	  .help = "run tasks as their app's user (Marathon's `user`)" },

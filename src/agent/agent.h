@@ -36,6 +36,9 @@ struct agent_config {
 	 * NULL, "0" = no cache. */
 	const char *fetcher_cache_dir;
 	const char *fetcher_cache_size;
+	/* Images (docs/isolation.md): NULL = <work_dir>/images; a directory of image files;
+	 * the registry of unqualified names (NULL = https://registry-1.docker.io). */
+	const char *image_store, *image_dir, *docker_registry;
 };
 
 struct agent;

@@ -777,6 +777,10 @@ void apps_assign_service_ports_also(struct apps *m, struct app *def, const struc
 		json_t *pd = json_array_get(pds, i);
 		if (pd)
 			json_object_set_new(pd, "port", json_integer(p));
+		else if (def->ports[i].container_port) /* a BRIDGE mapping's servicePort */
+			json_object_set_new(json_array_get(json_object_get(json_object_get(
+				def->json, "container"), "portMappings"), i),
+				"servicePort", json_integer(p));
 	}
 }
 

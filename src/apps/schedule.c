@@ -235,7 +235,9 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 	uint32_t *want = xcalloc(def->nports + 1, sizeof(*want));
 	uint32_t *got = xcalloc(def->nports + 1, sizeof(*got));
 	for (size_t i = 0; i < def->nports; i++)
-		want[i] = def->require_ports ? def->ports[i].port : 0;
+		want[i] = def->ports[i].host_port   ? def->ports[i].host_port
+			  : def->require_ports ? def->ports[i].port
+					       : 0;
 
 	/* Constraint inputs: where the app's live tasks are, and every agent. */
 	struct placement_target *placed = NULL, *all = NULL;
@@ -346,7 +348,9 @@ static struct m_agent *place_fast(struct pass *p, struct m_app *ma, uint32_t *po
 	uint32_t want[64];
 	uint32_t *wantp = def->nports < 64 ? want : xcalloc(def->nports + 1, sizeof(*wantp));
 	for (size_t i = 0; i < def->nports; i++)
-		wantp[i] = def->require_ports ? def->ports[i].port : 0;
+		wantp[i] = def->ports[i].host_port   ? def->ports[i].host_port
+			   : def->require_ports ? def->ports[i].port
+						: 0;
 	struct m_agent *found = NULL;
 	struct resources tmp = RESOURCES_INIT;
 	for (size_t tried = 0; tried < p->nagents; tried++) {

@@ -10,6 +10,7 @@
 #include "base/strbuf.h"
 #include "json/jtext.h"
 #include "apps/apps-int.h"
+#include "model/container.h"
 #include "model/fetch.h"
 
 #define PEERS_MAX 64
@@ -70,6 +71,9 @@ json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct
 	}
 	if (def->user)
 		json_object_set_new(spec, "user", json_string(def->user));
+	json_t *ct = container_spec(def->json, in->ports, in->nports);
+	if (ct)
+		json_object_set_new(spec, "container", ct);
 	/* Marathon's fetch (and the deprecated uris: extract on, as Marathon converts them). */
 	json_t *fetch = fetch_spec(json_object_get(def->json, "fetch"),
 				   json_object_get(def->json, "uris"));

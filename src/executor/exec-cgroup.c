@@ -377,6 +377,11 @@ static int cg_dir(const struct exec_cg *cg, size_t i, char *buf, size_t size)
 	return path_of(buf, size, cg->root, v1_ctrls[i], cg->name, NULL);
 }
 
+void exec_cg_attach_self(void *cg)
+{
+	exec_cg_attach(cg, 0);
+}
+
 int exec_cg_attach(const struct exec_cg *cg, pid_t pid)
 {
 	char dir[PATH_MAX], p[PATH_MAX], num[24];

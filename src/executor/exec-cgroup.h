@@ -55,6 +55,9 @@ int exec_cg_update(const char *root, const char *name, const struct exec_cg_limi
 		   char *err, size_t errsize);
 /* Moves pid (0 = the caller) into the cgroup. 0 or -errno. */
 int exec_cg_attach(const struct exec_cg *cg, pid_t pid);
+/* exec_cg_attach(cg, 0) as a callback (exec_checks_set_child_hook); failures ignored: the
+ * check then runs outside the task's cgroup. */
+void exec_cg_attach_self(void *cg);
 /* The number of OOM kills in the cgroup so far (0 when unknown), and the memory limit and
  * the largest usage seen, in bytes (0 when unknown). */
 int exec_cg_oom_kills(const struct exec_cg *cg, uint64_t *limit, uint64_t *max_used);

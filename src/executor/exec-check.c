@@ -44,7 +44,15 @@ struct exec_checks {
 	exec_checks_report_fn fn;
 	void *ctx;
 	struct exec_health h;
+	void (*child_hook)(void *);
+	void *child_hook_arg;
 };
+
+void exec_checks_set_child_hook(struct exec_checks *ck, void (*fn)(void *), void *arg)
+{
+	ck->child_hook = fn;
+	ck->child_hook_arg = arg;
+}
 
 uint64_t exec_mono_ms(void)
 {
@@ -193,6 +201,8 @@ static void child_exec(struct exec_checks *ck, char *const argv[], int outfd)
 			signal(s, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setpgid(0, 0);
+	if (ck->child_hook)
+		ck->child_hook(ck->child_hook_arg);
 	int in = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (in >= 0)
 		dup2(in, 0);

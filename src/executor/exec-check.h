@@ -37,6 +37,9 @@ typedef void (*exec_checks_report_fn)(const struct exec_health *h, void *ctx);
 struct exec_checks *exec_checks_new(const struct exec_check *checks, size_t n, char **env,
 				    const char *sandbox, const char *https_helper,
 				    uint64_t start_ms, exec_checks_report_fn fn, void *ctx);
+/* fn(arg) runs in each forked check process (COMMAND, the HTTPS helper) before its exec:
+ * e.g. joining the task's cgroup. */
+void exec_checks_set_child_hook(struct exec_checks *ck, void (*fn)(void *), void *arg);
 /* Ends all attempts (SIGKILL to command groups, which the caller reaps). Accepts NULL. */
 void exec_checks_free(struct exec_checks *ck);
 /* Fills up to max pollfds for the attempts in flight; returns how many. */

@@ -155,8 +155,12 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 
 	if (!s->task_id || !*s->task_id || !s->sandbox || s->sandbox[0] != '/')
 		return -EINVAL;
-	if (s->shell ? !s->cmd : s->nargs == 0)
+	if (s->shell ? !s->cmd : (s->nargs == 0 && !s->image))
 		return -EINVAL;
+	if (s->image && (!*s->image || !s->img_store || s->img_store[0] != '/'))
+		return -EINVAL;
+	if (s->npmaps > EXEC_SPEC_MAX_PORTMAPS)
+		return -E2BIG;
 	if (s->nargs + s->nenv > EXEC_SPEC_MAX_ITEMS)
 		return -E2BIG;
 	put(&o, EXEC_SPEC_MAGIC);
@@ -237,6 +241,34 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 		put_kv(&o, "fc.dir", s->fetch_cache);
 		put_u64(&o, "fc.max", s->fetch_cache_max);
 	}
+	if (s->image) {
+		put_kv(&o, "image", s->image);
+		put_kv(&o, "img.store", s->img_store);
+		if (s->img_dir)
+			put_kv(&o, "img.dir", s->img_dir);
+		if (s->img_registry)
+			put_kv(&o, "img.registry", s->img_registry);
+		put_kv(&o, "img.pull", s->img_pull ? "1" : "0");
+		put_kv(&o, "net", s->net_bridge ? "bridge" : "host");
+		for (size_t i = 0; i < s->npmaps; i++) {
+			char pm[48];
+			const struct exec_portmap *m = &s->pmaps[i];
+			if (!m->host || !m->container) {
+				o.err = o.err ? o.err : -EINVAL;
+				break;
+			}
+			snprintf(pm, sizeof(pm), "%u:%u/%s", (unsigned)m->host, (unsigned)m->container,
+				 m->udp ? "udp" : "tcp");
+			put_kv(&o, "pm", pm);
+		}
+		for (size_t i = 0; i < s->nparams; i++) {
+			if (!strchr(s->params[i], '=') || s->params[i][0] == '=') {
+				o.err = o.err ? o.err : -EINVAL;
+				break;
+			}
+			put_kv(&o, "prm", s->params[i]);
+		}
+	}
 	for (size_t i = 0; i < s->nargs; i++)
 		put_kv(&o, "arg", s->args[i]);
 	for (size_t i = 0; i < s->nenv; i++) {
@@ -262,6 +294,8 @@ void exec_spec_release(struct exec_spec *s)
 	free(s->checks);
 	free(s->volumes);
 	free(s->fetch);
+	free(s->pmaps);
+	free(s->params);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }
@@ -360,6 +394,21 @@ static int parse_check_field(struct exec_check *c, const char *k, const char *v)
 	return 0;
 }
 
+/* "<host>:<container>/<tcp|udp>", both ports 1..65535. 0 or -EINVAL. */
+static int parse_portmap(const char *v, struct exec_portmap *m)
+{
+	unsigned h, c;
+	char proto[4];
+	int n = 0;
+	if (sscanf(v, "%5u:%5u/%3[a-z]%n", &h, &c, proto, &n) != 3 || v[n] || !h || !c ||
+	    h > 65535 || c > 65535 || (strcmp(proto, "tcp") && strcmp(proto, "udp")))
+		return -EINVAL;
+	m->host = (uint16_t)h;
+	m->container = (uint16_t)c;
+	m->udp = proto[0] == 'u';
+	return 0;
+}
+
 static int check_valid(const struct exec_check *c)
 {
 	if (c->protocol == EXEC_CHECK_COMMAND)
@@ -391,7 +440,10 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	out->checks = calloc(EXEC_SPEC_MAX_CHECKS, sizeof(*out->checks));
 	out->volumes = calloc(EXEC_SPEC_MAX_VOLUMES, sizeof(*out->volumes));
 	out->fetch = calloc(EXEC_SPEC_MAX_FETCH, sizeof(*out->fetch));
-	if (!out->args || !out->env || !out->checks || !out->volumes || !out->fetch) {
+	out->pmaps = calloc(EXEC_SPEC_MAX_PORTMAPS, sizeof(*out->pmaps));
+	out->params = calloc(nstr / 2 + 1, sizeof(char *));
+	if (!out->args || !out->env || !out->checks || !out->volumes || !out->fetch ||
+	    !out->pmaps || !out->params) {
 		exec_spec_release(out);
 		return -ENOMEM;
 	}
@@ -430,6 +482,27 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			out->fetch_cache = v;
 		else if (!strcmp(k, "fc.max")) {
 			if (parse_u64(v, &out->fetch_cache_max))
+				goto bad;
+		} else if (!strcmp(k, "image"))
+			out->image = v;
+		else if (!strcmp(k, "img.store"))
+			out->img_store = v;
+		else if (!strcmp(k, "img.dir"))
+			out->img_dir = v;
+		else if (!strcmp(k, "img.registry"))
+			out->img_registry = v;
+		else if (!strcmp(k, "img.pull") || !strcmp(k, "net")) {
+			if (!strcmp(v, "1") || !strcmp(v, "bridge"))
+				*(k[0] == 'n' ? &out->net_bridge : &out->img_pull) = 1;
+			else if (strcmp(v, "0") && strcmp(v, "host"))
+				goto bad;
+		} else if (!strcmp(k, "prm")) {
+			if (!strchr(v, '=') || v[0] == '=')
+				goto bad;
+			out->params[out->nparams++] = v;
+		} else if (!strcmp(k, "pm")) {
+			if (out->npmaps >= EXEC_SPEC_MAX_PORTMAPS ||
+			    parse_portmap(v, &out->pmaps[out->npmaps++]))
 				goto bad;
 		}
 		else if (!strcmp(k, "fetch")) {
@@ -513,7 +586,11 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	if (!out->task_id || !*out->task_id || !out->sandbox || out->sandbox[0] != '/' ||
 	    !have_shell)
 		goto bad;
-	if (out->shell ? !out->cmd : out->nargs == 0)
+	if (out->shell ? !out->cmd : (out->nargs == 0 && !out->image))
+		goto bad;
+	if (out->image && (!*out->image || !out->img_store || out->img_store[0] != '/'))
+		goto bad;
+	if ((out->npmaps || out->nparams) && !out->image)
 		goto bad;
 	if (out->nchecks && !check_valid(&out->checks[out->nchecks - 1]))
 		goto bad;

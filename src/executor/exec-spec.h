@@ -33,7 +33,14 @@
  * "f.cache" ("0"/"1") asks for the agent's fetcher cache: "fc.dir" (absolute) and "fc.max"
  * (bytes) name it (fetch-cache.h).
  * "attach" (optional): the meta directory of a running task to run the command inside
- * (exec-attach.h). */
+ * (exec-attach.h).
+ * A container task (docs/isolation.md, "Images") has "image" = the image reference, with
+ * "img.store" (the agent's image store, absolute), "img.dir" (optional: a directory of image
+ * files to import from), "img.registry" (optional: the default registry's URL), "img.pull"
+ * ("0"/"1": pull even when the store has the image), "net" ("host" | "bridge") and any number
+ * of "pm" = "<hostPort>:<containerPort>/<tcp|udp>" (BRIDGE port mappings) and of "prm" =
+ * "<key>=<value>" (Marathon's docker.parameters, applied by berth-image). A container task
+ * may have neither cmd nor args (the image's Entrypoint and Cmd run). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +53,13 @@
 #define EXEC_CHECK_MAX_STATUS 16u
 #define EXEC_SPEC_MAX_VOLUMES 64u
 #define EXEC_SPEC_MAX_FETCH 64u
+#define EXEC_SPEC_MAX_PORTMAPS 64u
+
+/* One BRIDGE port mapping: the host's port forwarded to the container's. */
+struct exec_portmap {
+	uint16_t host, container;
+	int udp;
+};
 
 /* One URI fetched into the sandbox before the task starts. */
 struct exec_fetch {
@@ -115,6 +129,16 @@ struct exec_spec {
 	const char *fetch_cache;   /* optional: the agent's fetcher cache dir (fetch-cache.h) */
 	uint64_t fetch_cache_max;  /* its bound in bytes */
 	const char *stdio_dir;     /* not in the file: where stdout/stderr go (NULL: sandbox) */
+	const char *image;         /* optional: run the task in this image (a container) */
+	const char *img_store;     /* with image: the agent's image store (absolute) */
+	const char *img_dir;       /* optional: a directory of image files to import from */
+	const char *img_registry;  /* optional: the default registry ("https://host[:port]") */
+	int img_pull;              /* pull even when the store has the image */
+	int net_bridge;            /* 0: the host's network; 1: a network namespace of its own */
+	struct exec_portmap *pmaps; /* npmaps entries (bridge); serialize borrows, parse allocates */
+	size_t npmaps;
+	const char **params;       /* "key=value", nparams entries (docker.parameters) */
+	size_t nparams;
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 

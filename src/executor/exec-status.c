@@ -18,9 +18,10 @@ static const char *const state_names[] = {
 int exec_status_format(const struct exec_status *st, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "state=%s\npid=%d\nexit_code=%d\nsignal=%d\nkilled=%d\nerror=%d\n"
-			 "volume=%d\nfenced=%d\ncgroup=%d\nuser=%d\nfetch=%d\noom=%d\nmem_limit=%llu\nmem_max=%llu\n",
+			 "volume=%d\nfenced=%d\ncgroup=%d\nuser=%d\nfetch=%d\nimage=%d\noom=%d\nmem_limit=%llu\n"
+			 "mem_max=%llu\n",
 			 state_names[st->state], st->pid, st->exit_code, st->signal,
-			 st->killed, st->error, st->volume, st->fenced, st->cgroup, st->user, st->fetch, st->oom,
+			 st->killed, st->error, st->volume, st->fenced, st->cgroup, st->user, st->fetch, st->image, st->oom,
 			 (unsigned long long)st->mem_limit, (unsigned long long)st->mem_max);
 	if (n < 0 || (size_t)n >= size)
 		return -E2BIG;
@@ -86,6 +87,8 @@ int exec_status_parse(const char *text, struct exec_status *st)
 				dst = &st->user;
 			else if (klen == 5 && !memcmp(p, "fetch", 5))
 				dst = &st->fetch;
+			else if (klen == 5 && !memcmp(p, "image", 5))
+				dst = &st->image;
 			else if (klen == 3 && !memcmp(p, "oom", 3))
 				dst = &st->oom;
 			else if ((klen == 9 && !memcmp(p, "mem_limit", 9)) ||

@@ -12,6 +12,8 @@
  *   fetch=<n>   (exec_failed only) 1-based index of the spec's URI that could not be
  *               fetched; berth-fetcher's message is in <meta>/fetch_error
  *   user=0|1    (exec_failed only) the spec's user could not be switched to
+ *   image=0|1   (exec_failed only) the container's image or bundle could not be made;
+ *               berth-image's message is in <meta>/image_error
  *   oom=0|1     the task's cgroup saw an OOM kill (exec-cgroup.h); with it
  *   mem_limit=<bytes> mem_max=<bytes>  the memory limit and the largest usage (0: unknown)
  * A reader that finds no file knows the shim has not started the task yet. */
@@ -34,6 +36,7 @@ struct exec_status {
 	int cgroup; /* see "cgroup=" above */
 	int user;   /* see "user=" above */
 	int fetch;  /* see "fetch=" above */
+	int image;  /* see "image=" above */
 	uint64_t mem_limit, mem_max;
 };
 

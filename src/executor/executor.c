@@ -93,6 +93,7 @@
 #include "executor/exec-attach.h"
 #include "executor/exec-cgroup.h"
 #include "executor/exec-check.h"
+#include "executor/exec-container.h"
 #include "executor/exec-fetch.h"
 #include "executor/exec-health.h"
 #include "executor/exec-isolate.h"
@@ -107,6 +108,7 @@ extern char **environ;
 static int log_fd = -1; /* the sandbox's stderr once open */
 static struct exec_cg task_cg; /* version EXEC_CG_NONE: the task has no cgroup */
 static struct exec_ident task_ident; /* set = 0: the task runs as we do */
+static struct exec_ctr task_ctr; /* active: a container task (exec-container.h) */
 
 static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void diag(const char *fmt, ...)
@@ -669,6 +671,12 @@ static int shim_run(const char *meta, int notify_fd)
 			diag("%s", imsg);
 		}
 	}
+	if (!fail && spec.image && (r = exec_container_prepare(&spec, meta, err, &task_ctr, imsg,
+							       sizeof(imsg))) < 0) {
+		fail = -r;
+		status.image = 1;
+		diag("%s", imsg);
+	}
 	if (!fail && spec.isolate) {
 		imsg[0] = '\0';
 		r = exec_isolate_shim(&spec, meta, imsg, sizeof(imsg));
@@ -734,7 +742,8 @@ static int shim_run(const char *meta, int notify_fd)
 		close(out);
 
 	if (fail) {
-		const char *what = spec.shell ? "/bin/sh" : spec.args[0];
+		const char *what = spec.shell ? "/bin/sh" : spec.nargs ? spec.args[0] : spec.image;
+		exec_container_cleanup(&task_ctr, err);
 		diag("cannot start '%s': %s", what, strerror(fail));
 		if (stpipe[0] >= 0)
 			close(stpipe[0]);
@@ -782,6 +791,8 @@ static int shim_run(const char *meta, int notify_fd)
 					health_report, &hctx);
 		if (!sh.ck)
 			diag("cannot start the health checks");
+		else if (task_cg.version != EXEC_CG_NONE) /* checks count against the task */
+			exec_checks_set_child_hook(sh.ck, exec_cg_attach_self, &task_cg);
 	}
 	for (bool done = false; !done;) {
 		struct pollfd pf[2 + EXEC_SPEC_MAX_CHECKS];
@@ -860,6 +871,7 @@ static int shim_run(const char *meta, int notify_fd)
 ended:
 	/* The leader is gone: end whatever it left in its group. */
 	kill(-pid, SIGKILL);
+	exec_container_cleanup(&task_ctr, log_fd);
 	if (stpipe[0] >= 0) {
 		/* Isolated: pid is init; the task's own status came through the pipe (none when
 		 * init was SIGKILLed: then its status stands). */

@@ -22,6 +22,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "master/fw-int.h"
+#include "model/container.h"
 #include "model/mesos-resources.h"
 
 void fw_offer_free(struct fw_offer *o)
@@ -267,7 +268,10 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 		snprintf(err, errlen, "'command.arguments' must be an array of strings");
 		return -EINVAL;
 	}
-	if (!value || !*value) {
+	json_t *ctr = NULL; /* checked by the caller: cannot fail here */
+	container_from_mesos(json_object_get(ti, "container"), &ctr, err, errlen);
+	if ((!value || !*value) && !(ctr && !sh)) {
+		json_decref(ctr);
 		snprintf(err, errlen, "'command.value' is required");
 		return -EINVAL;
 	}
@@ -277,8 +281,9 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 	if (sh) {
 		json_object_set_new(s, "cmd", json_string(value));
 	} else {
-		/* execvp(value, arguments): arguments[0] is argv[0], which berth sets to value. */
-		json_t *argv = json_pack("[s]", value);
+		/* execvp(value, arguments): arguments[0] is argv[0], which berth sets to value.
+		 * A container without a value: the arguments follow the image's Entrypoint. */
+		json_t *argv = value && *value ? json_pack("[s]", value) : json_array();
 		size_t i;
 		const json_t *x;
 		json_array_foreach(args, i, x) {
@@ -286,9 +291,10 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 				snprintf(err, errlen, "'command.arguments' must be an array of strings");
 				json_decref(argv);
 				json_decref(s);
+				json_decref(ctr);
 				return -EINVAL;
 			}
-			if (i > 0)
+			if (i > 0 || !(value && *value))
 				json_array_append_new(argv, json_string(json_string_value(x)));
 		}
 		json_object_set_new(s, "args", argv);
@@ -339,6 +345,8 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 	if (!json_object_get(env, "HOST"))
 		json_object_set_new(env, "HOST", json_string(a->hostname));
 	json_object_set_new(s, "env", env);
+	if (ctr)
+		json_object_set_new(s, "container", ctr);
 	/* CommandInfo.uris: fetched into the sandbox by the agent (extract defaults to true). */
 	json_t *fetch = json_array();
 	const json_t *u;
@@ -430,12 +438,10 @@ static int task_validate(struct fw_framework *fw, const struct m_agent *a, const
 		snprintf(err, errlen, "Task must have 'command' (or 'executor')");
 		return -EINVAL;
 	}
-	const char *ctype =
-		json_string_value(json_object_get(json_object_get(ti, "container"), "type"));
-	if (ctype && strcmp(ctype, "MESOS")) {
-		snprintf(err, errlen, "Container type '%s' is not supported by berth", ctype);
+	json_t *ctr = NULL; /* DOCKER or MESOS with an image: docs/isolation.md */
+	if (container_from_mesos(json_object_get(ti, "container"), &ctr, err, errlen) < 0)
 		return -EINVAL;
-	}
+	json_decref(ctr);
 	char rerr[256];
 	if (mesos_resources_from_json(json_object_get(ti, "resources"), res, rerr,
 				      sizeof(rerr)) < 0) {

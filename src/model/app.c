@@ -6,6 +6,7 @@
  * defaults, unknown fields are left as they are. struct app then points into that copy
  * for env and labels and owns copies of everything else. */
 #include "model/app.h"
+#include "model/container.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -586,6 +587,8 @@ static void check_ports(struct ctx *c, struct app *a)
 	if (dup_port)
 		bad(c, "/portDefinitions", "Ports must be unique.");
 
+	if (n == 0) /* BRIDGE: the container's port mappings are the app's ports */
+		a->nports = container_port_defs(c->j, &a->ports);
 	json_t *rp = field(c, "requirePorts");
 	if (!rp) {
 		json_object_set_new(c->j, "requirePorts", json_false());
@@ -816,6 +819,8 @@ int app_parse(const json_t *in, const char *base_id, struct verr *err, struct ap
 	a->instances = int_field(&c, "instances", 1, 0, APP_MAX_INSTANCES);
 	a->env = map_field(&c, "env", true);
 	a->labels = map_field(&c, "labels", false);
+	if (container_check(c.j, err) < 0)
+		c.bad = true;
 	check_ports(&c, a);
 
 	json_t *cons = field(&c, "constraints");

@@ -21,6 +21,8 @@ struct port_def {
 	uint32_t port;  /* 0 = dynamic */
 	char *name;     /* NULL when unnamed */
 	char *protocol; /* "tcp" default */
+	uint32_t container_port; /* a BRIDGE port mapping's containerPort (model/container.h); 0 */
+	uint32_t host_port;      /* a BRIDGE port mapping's fixed hostPort; 0 = from the offer */
 };
 
 #define APP_MAX_KILL_GRACE_SEC (7 * 86400.0) /* a week */

@@ -165,7 +165,7 @@ json_t *task_env_build(const struct app *a, const char *host, const uint32_t *po
 	strbuf_release(&all);
 	for (size_t i = 0; i < nports; i++) {
 		const struct port_def *pd = i < a->nports ? &a->ports[i] : NULL;
-		uint32_t requested = pd ? pd->port : 0;
+		uint32_t requested = pd ? (pd->container_port ? pd->container_port : pd->port) : 0;
 		snprintf(name, sizeof(name), "PORT_%u", requested ? requested : ports[i]);
 		set_u32(env, name, ports[i]);
 		if (pd && pd->name) {
