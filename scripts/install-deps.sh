@@ -15,6 +15,8 @@ command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 test_pkgs+=(haproxy)
 # The DNS forwarding test's upstream, and bench/dns's yardstick.
 test_pkgs+=(nsd)
+# examples/galera.json's test: a MariaDB Galera cluster (rsync for its state transfers).
+test_pkgs+=(mariadb-server mariadb-client galera-4 rsync python3-pymysql)
 # scripts/fuzz.sh: libFuzzer with ASan and UBSan.
 test_pkgs+=(clang libclang-rt-14-dev)
 
