@@ -19,6 +19,8 @@ test_pkgs+=(nsd)
 # Container images (tests/integration/test_images.py): crun runs them; the tests build a
 # busybox image with umoci and push it with skopeo into a loopback docker-registry.
 test_pkgs+=(crun umoci skopeo docker-registry busybox-static)
+# examples/galera.json's test: a MariaDB Galera cluster (rsync for its state transfers).
+test_pkgs+=(mariadb-server mariadb-client galera-4 rsync python3-pymysql)
 # scripts/fuzz.sh: libFuzzer with ASan and UBSan.
 test_pkgs+=(clang libclang-rt-14-dev)
 
