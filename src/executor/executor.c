@@ -94,6 +94,7 @@
 #include "executor/exec-cgroup.h"
 #include "executor/exec-check.h"
 #include "executor/exec-container.h"
+#include "executor/exec-env.h"
 #include "executor/exec-fetch.h"
 #include "executor/exec-health.h"
 #include "executor/exec-isolate.h"
@@ -152,76 +153,6 @@ static int open_in(const char *dir, const char *name)
 		return -1;
 	}
 	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-}
-
-/* The task's environment: the spec's, then MESOS_SANDBOX, then PATH from our own
- * environment when the spec has none (so that commands resolve as in a login shell), then
- * BERTH_VOLUME_<n>. */
-static char **build_env(const struct exec_spec *s)
-{
-	char **env = calloc(s->nenv + 3 + s->nvolumes, sizeof(char *));
-	size_t n = 0;
-	int have_path = 0;
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < s->nenv; i++) {
-		if (!strncmp(s->env[i], "MESOS_SANDBOX=", 14))
-			continue;
-		if (!strncmp(s->env[i], "PATH=", 5))
-			have_path = 1;
-		env[n++] = (char *)s->env[i];
-	}
-	size_t sl = strlen(s->sandbox);
-	char *sb = malloc(sl + 15);
-	if (!sb) {
-		free(env);
-		return NULL;
-	}
-	memcpy(sb, "MESOS_SANDBOX=", 14);
-	memcpy(sb + 14, s->sandbox, sl + 1);
-	env[n++] = sb;
-	const char *path = getenv("PATH");
-	if (!have_path && path) {
-		size_t pl = strlen(path);
-		char *pe = malloc(pl + 6);
-		if (pe) {
-			memcpy(pe, "PATH=", 5);
-			memcpy(pe + 5, path, pl + 1);
-			env[n++] = pe;
-		}
-	}
-	for (size_t i = 0; i < s->nvolumes; i++) {
-		char target[PATH_MAX], *ve;
-		if (exec_volume_target(s->sandbox, &s->volumes[i], target, sizeof(target)) < 0)
-			continue;
-		char name[32];
-		int nl = snprintf(name, sizeof(name), "BERTH_VOLUME_%zu=", i);
-		size_t tl = strlen(target);
-		ve = malloc((size_t)nl + tl + 1);
-		if (!ve)
-			continue;
-		memcpy(ve, name, (size_t)nl);
-		memcpy(ve + nl, target, tl + 1);
-		env[n++] = ve;
-	}
-	env[n] = NULL;
-	return env;
-}
-
-/* Frees what build_env allocated (the strings past the spec's own). */
-static void free_env(char **env, const struct exec_spec *s)
-{
-	if (!env)
-		return;
-	for (char **e = env; *e; e++) {
-		bool own = true;
-		for (size_t i = 0; i < s->nenv; i++)
-			if (*e == s->env[i])
-				own = false;
-		if (own)
-			free(*e);
-	}
-	free(env);
 }
 
 /* In a forked child: default signals, a process group of its own (but the task of an
@@ -685,7 +616,7 @@ static int shim_run(const char *meta, int notify_fd)
 		if (imsg[0])
 			diag("%s", imsg);
 	}
-	char **env = fail ? NULL : build_env(&spec);
+	char **env = fail ? NULL : exec_env_build(&spec);
 	if (!fail && !env)
 		fail = ENOMEM;
 	struct exec_lease lease = { .path = spec.nvolumes ? spec.lease_file : NULL };
@@ -752,7 +683,7 @@ static int shim_run(const char *meta, int notify_fd)
 		exec_cg_destroy(&task_cg);
 		exec_status_write(meta, &status, 1);
 		notify(notify_fd, 'F', fail);
-		free_env(env, &spec);
+		exec_env_free(env, &spec);
 		exec_spec_release(&spec);
 		return 1;
 	}
@@ -899,7 +830,7 @@ ended:
 	r = exec_status_write(meta, &status, 1);
 	if (r < 0)
 		diag("cannot record the exit status in '%s': %s", meta, strerror(-r));
-	free_env(env, &spec);
+	exec_env_free(env, &spec);
 	exec_spec_release(&spec);
 	return 0;
 }
