@@ -220,6 +220,9 @@ void cli_report_change(struct cli *c, json_t *json, const char *what);
 char *cli_render_apps(json_t *apps);
 /* Sorted by app, then instance index; an INDEX column after APP (after ID without it). */
 char *cli_render_tasks(json_t *tasks, bool with_app);
+/* The same with two more columns, CPU and memory used against the limit, from usage
+ * ({task id: Mesos ResourceStatistics}; a task without an entry shows "-"). */
+char *cli_render_tasks_usage(json_t *tasks, bool with_app, json_t *usage);
 /* A RESERVED column (cli_join_reserved of each slave's reserved_resources) when any agent
  * has reservations. */
 char *cli_render_nodes(json_t *slaves, json_t *tasks);

@@ -37,8 +37,31 @@ char *cli_render_apps(json_t *apps)
 
 char *cli_render_tasks(json_t *tasks, bool with_app)
 {
+	return cli_render_tasks_usage(tasks, with_app, NULL);
+}
+
+/* "12.5s/0.50" (CPU seconds used / cpus limit) and "23.4/64MiB" from a Mesos
+ * ResourceStatistics object. */
+static void add_usage(struct table *t, const json_t *st)
+{
+	if (!st) {
+		table_add(t, "-");
+		table_add(t, "-");
+		return;
+	}
+	double cpu = json_number_value(json_object_get(st, "cpus_user_time_secs")) +
+		     json_number_value(json_object_get(st, "cpus_system_time_secs"));
+	table_addf(t, "%.1fs/%.2f", cpu, json_number_value(json_object_get(st, "cpus_limit")));
+	double mib = 1024.0 * 1024.0;
+	table_addf(t, "%.1f/%.0fMiB",
+		   (double)json_integer_value(json_object_get(st, "mem_rss_bytes")) / mib,
+		   (double)json_integer_value(json_object_get(st, "mem_limit_bytes")) / mib);
+}
+
+char *cli_render_tasks_usage(json_t *tasks, bool with_app, json_t *usage)
+{
 	struct table t;
-	table_init(&t, with_app ? 7 : 6);
+	table_init(&t, (with_app ? 7 : 6) + (usage ? 2 : 0));
 	table_add(&t, "ID");
 	if (with_app)
 		table_add(&t, "APP");
@@ -47,6 +70,10 @@ char *cli_render_tasks(json_t *tasks, bool with_app)
 	table_add(&t, "STATE");
 	table_add(&t, "PORTS");
 	table_add(&t, "STARTED");
+	if (usage) {
+		table_add(&t, "CPU(USED/LIMIT)");
+		table_add(&t, "MEM(RSS/LIMIT)");
+	}
 	json_t *sorted = cli_sort_by_index(tasks, "appId");
 	size_t i;
 	json_t *task;
@@ -64,6 +91,8 @@ char *cli_render_tasks(json_t *tasks, bool with_app)
 		_cleanup_free_ char *ports = cli_join_numbers(json_object_get(task, "ports"));
 		table_add(&t, *ports ? ports : "-");
 		table_add(&t, cli_json_str(task, "startedAt"));
+		if (usage)
+			add_usage(&t, json_object_get(usage, cli_json_str(task, "id") ?: ""));
 	}
 	json_decref(sorted);
 	char *s = table_render(&t);

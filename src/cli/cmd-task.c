@@ -6,6 +6,50 @@
 #include "cli/cli-internal.h"
 #include "cli/table.h"
 
+/* {task id: statistics} of the running tasks, from their agents' /monitor/statistics
+ * (proxied by the master); NULL when no agent has any (agents without --isolation cgroups
+ * measure nothing), so the table keeps its usual columns. At most USAGE_MAX_AGENTS agents
+ * are asked. */
+#define USAGE_MAX_AGENTS 64
+static json_t *task_usage(struct cli *c, json_t *tasks)
+{
+	json_t *asked = json_object(), *usage = json_object();
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		const char *aid = cli_json_str(t, "slaveId");
+		const char *st = cli_json_str(t, "state");
+		if (!aid || !st || strcmp(st, "TASK_RUNNING") || json_object_get(asked, aid) ||
+		    json_object_size(asked) >= USAGE_MAX_AGENTS)
+			continue;
+		json_object_set_new(asked, aid, json_true());
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_adds(&sb, "/api/berth/agents/");
+		cli_url_encode(&sb, aid, false);
+		strbuf_adds(&sb, "/monitor/statistics");
+		_cleanup_free_ char *target = strbuf_detach(&sb, NULL);
+		struct cli_reply rep;
+		if (cli_request(c, "GET", target, NULL, &rep) != 0)
+			continue;
+		size_t j;
+		json_t *e;
+		if (rep.status == 200)
+			json_array_foreach(rep.json, j, e) {
+				const char *id = cli_json_str(e, "executor_id");
+				json_t *s = json_object_get(e, "statistics");
+				if (id && json_is_object(s))
+					json_object_set(usage, id, s);
+			}
+		cli_reply_release(&rep);
+	}
+	json_decref(asked);
+	if (!json_object_size(usage)) {
+		json_decref(usage);
+		return NULL;
+	}
+	return usage;
+}
+
 int cli_task_list(struct cli *c)
 {
 	int rc = CLI_OK;
@@ -30,7 +74,9 @@ int cli_task_list(struct cli *c)
 	} else if (c->o.seen & CLI_F_JSON) {
 		cli_print_json(rep.json);
 	} else {
-		_cleanup_free_ char *s = cli_render_tasks(tasks, true);
+		json_t *usage = task_usage(c, tasks);
+		_cleanup_free_ char *s = cli_render_tasks_usage(tasks, true, usage);
+		json_decref(usage);
 		fputs(s, stdout);
 	}
 	cli_reply_release(&rep);

@@ -1,6 +1,8 @@
 /* The master proxies task sandboxes for the CLI and console (agent-protocol.md §6):
  *   GET /api/berth/tasks/{taskId}/files/{read,browse}?path=P[&offset=N&length=N]
- * becomes GET http://<agent>/files/{read,browse}?path={taskId}/P… on the task's agent. */
+ * becomes GET http://<agent>/files/{read,browse}?path={taskId}/P… on the task's agent; and
+ *   GET /api/berth/agents/{agentId}/monitor/statistics
+ * the agent's /monitor/statistics (the usage of its tasks: docs/isolation.md). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,6 +96,46 @@ static bool may_access(struct master *m, struct evhttp_request *req, const char 
 	return ok;
 }
 
+/* Sends GET target to agent a (whose HTTP address is host:port) and answers req with the
+ * agent's reply; what names the subject in errors ("Agent of task 'x'"). Takes host. */
+static void proxy_to_agent(struct master *m, struct evhttp_request *req, struct m_agent *a,
+			   char *host, uint16_t port, const char *target, const char *what)
+{
+	struct proxy *p = xcalloc(1, sizeof(*p));
+	p->m = m;
+	p->client = req;
+	if (a->http_tls && !m->agent_tls) {
+		free(p);
+		free(host);
+		http_reply_message(req, 503, "%s serves HTTPS: the master needs --tls-cert to reach "
+					     "it", what);
+		return;
+	}
+	p->conn = a->http_tls ? http_tls_connect(m->base, m->agent_tls, host, port)
+			      : evhttp_connection_base_new(m->base, NULL, host, port);
+	free(host);
+	if (!p->conn) {
+		free(p);
+		http_reply_message(req, 503, "%s cannot be reached", what);
+		return;
+	}
+	evhttp_connection_set_timeout(p->conn, PROXY_TIMEOUT_SEC);
+	struct evhttp_request *out = evhttp_request_new(on_agent_reply, p);
+	evhttp_add_header(evhttp_request_get_output_headers(out), "Host", a->http);
+	if (a->http_token) { /* the agent's HTTP server wants it (agent-auth.c) */
+		char *bearer = xasprintf("Bearer %s", a->http_token);
+		evhttp_add_header(evhttp_request_get_output_headers(out), "Authorization", bearer);
+		free(bearer);
+	}
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_close, p);
+	if (evhttp_make_request(p->conn, out, EVHTTP_REQ_GET, target) < 0) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+		evhttp_connection_free(p->conn);
+		free(p);
+		http_reply_message(req, 503, "%s cannot be reached", what);
+	}
+}
+
 void rm_handle_task_files(struct master *m, struct evhttp_request *req, const char *path)
 {
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
@@ -148,39 +190,27 @@ void rm_handle_task_files(struct master *m, struct evhttp_request *req, const ch
 		http_reply_message(req, 414, "Request too long");
 		return;
 	}
-	struct proxy *p = xcalloc(1, sizeof(*p));
-	p->m = m;
-	p->client = req;
-	if (a->http_tls && !m->agent_tls) {
-		free(p);
+	_cleanup_free_ char *what = xasprintf("Agent of task '%s'", task_id);
+	proxy_to_agent(m, req, a, host, port, u.buf, what);
+}
+
+void rm_handle_agent_statistics(struct master *m, struct evhttp_request *req,
+				const char *agent_id)
+{
+	struct m_agent *a = hmap_get(&m->agents, agent_id);
+	if (!a || a->gone) {
+		http_reply_message(req, 404, "Agent '%s' does not exist", agent_id);
+		return;
+	}
+	char *host = NULL;
+	uint16_t port;
+	if (a->state == AGENT_UNREACHABLE || parse_hostport(a->http, &host, &port) < 0) {
 		free(host);
-		http_reply_message(req, 503, "Agent of task '%s' serves HTTPS: the master needs "
-					     "--tls-cert to reach it", task_id);
+		http_reply_message(req, 503, "Agent '%s' cannot be reached", agent_id);
 		return;
 	}
-	p->conn = a->http_tls ? http_tls_connect(m->base, m->agent_tls, host, port)
-			      : evhttp_connection_base_new(m->base, NULL, host, port);
-	free(host);
-	if (!p->conn) {
-		free(p);
-		http_reply_message(req, 503, "Agent of task '%s' cannot be reached", task_id);
-		return;
-	}
-	evhttp_connection_set_timeout(p->conn, PROXY_TIMEOUT_SEC);
-	struct evhttp_request *out = evhttp_request_new(on_agent_reply, p);
-	evhttp_add_header(evhttp_request_get_output_headers(out), "Host", a->http);
-	if (a->http_token) { /* the agent's HTTP server wants it (agent-auth.c) */
-		char *bearer = xasprintf("Bearer %s", a->http_token);
-		evhttp_add_header(evhttp_request_get_output_headers(out), "Authorization", bearer);
-		free(bearer);
-	}
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_close, p);
-	if (evhttp_make_request(p->conn, out, EVHTTP_REQ_GET, u.buf) < 0) {
-		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
-		evhttp_connection_free(p->conn);
-		free(p);
-		http_reply_message(req, 503, "Agent of task '%s' cannot be reached", task_id);
-	}
+	_cleanup_free_ char *what = xasprintf("Agent '%s'", agent_id);
+	proxy_to_agent(m, req, a, host, port, "/monitor/statistics", what);
 }
 
 void rm_set_agent_tls(struct master *m, struct http_tls *client)

@@ -45,4 +45,7 @@ void rm_handle_slaves(struct master *m, struct evhttp_request *req);      /* GET
 void rm_handle_legacy(struct master *m, struct evhttp_request *req);
 /* /api/berth/tasks/{id}/files/…: a task's sandbox, proxied to its agent. */
 void rm_handle_task_files(struct master *m, struct evhttp_request *req, const char *path);
+/* /api/berth/agents/{id}/monitor/statistics: the agent's task usage, proxied. */
+void rm_handle_agent_statistics(struct master *m, struct evhttp_request *req,
+				const char *agent_id);
 

@@ -110,6 +110,12 @@ static void r_task_files(struct server *s, struct evhttp_request *req,
 	rm_handle_task_files(s->rm, req, path ? path : "");
 }
 
+static void r_agent_statistics(struct server *s, struct evhttp_request *req,
+			       const struct route_args *a)
+{
+	rm_handle_agent_statistics(s->rm, req, a->v[0]);
+}
+
 static void r_ping(struct server *s, struct evhttp_request *req, const struct route_args *a)
 {
 	const char *acc = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
@@ -222,6 +228,7 @@ static const struct route routes[] = {
 	{ "/api/berth/agent/message", M_POST, r_rm_handle_agent_message },
 	{ "/api/berth/volumes", M_GET, r_apps_http_volumes },
 	{ "/api/berth/tasks/{id}/files/{op}", M_GET, r_task_files },
+	{ "/api/berth/agents/{id}/monitor/statistics", M_GET, r_agent_statistics },
 	/* Mesos's legacy endpoints (master/legacy-http.c) */
 	{ "/metrics/snapshot", M_ANY, r_rm_handle_legacy },
 	{ "/version", M_ANY, r_rm_handle_legacy },

@@ -6,6 +6,7 @@ and no cgroup left behind.
 The tests need root and a cgroup hierarchy (v1 or v2) at /sys/fs/cgroup with the controllers
 they use; where the kernel lacks one they skip and say which."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -380,7 +381,7 @@ def test_switch_user_runs_the_task_as_the_apps_user(iso):
     assert "no-such-user-berth" in f["message"], f
 
 
-def test_monitor_statistics_reports_usage_against_the_limits(iso):
+def test_monitor_statistics_reports_usage_against_the_limits(iso, cluster):
     m, a = iso()
     # Busy for a moment (cpu time to see), then holding some memory.
     cmd = ("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; "
@@ -404,6 +405,15 @@ def test_monitor_statistics_reports_usage_against_the_limits(iso):
     assert abs(st["cpus_limit"] - 0.5) < 0.01
     assert st["mem_rss_bytes"] <= st["mem_limit_bytes"]
     assert isinstance(st["timestamp"], float)
+    # The master proxies it, and `berth task list` shows usage against the limits from it.
+    r = m.api.get("/api/berth/agents/%s/monitor/statistics" % t["slaveId"])
+    assert r.status_code == 200 and any(x["executor_id"] == t["id"] for x in r.json())
+    assert m.api.get("/api/berth/agents/nope/monitor/statistics").status_code == 404
+    rc, out, err = cluster.cli("task", "list")
+    assert rc == 0, err
+    assert "CPU(USED/LIMIT)" in out and "MEM(RSS/LIMIT)" in out, out
+    line = next(x for x in out.splitlines() if t["id"] in x)
+    assert re.search(r"\d+\.\ds/0\.50", line) and re.search(r"\d+\.\d/64MiB", line), line
     r = requests.get(a.url + "/monitor/statistics.json", timeout=5)
     assert r.status_code == 200 and any(x["executor_id"] == t["id"] for x in r.json())
     assert m.api.delete("/v2/apps/mon").status_code == 200
