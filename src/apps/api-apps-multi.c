@@ -168,8 +168,10 @@ void api_apps_update_multi(struct apps *m, struct evhttp_request *req, bool patc
 		struct app *def = NULL;
 		int r = app_parse(merged, "/", &e, &def);
 		json_decref(merged);
-		if (r >= 0)
+		if (r >= 0) {
 			api_check_volumes(m, def, ma ? ma->def : NULL, &e);
+			autoscale_check(def, &e);
+		}
 		if (verr_any(&e)) {
 			prefix_errors(&all, &e, i);
 			verr_release(&e);

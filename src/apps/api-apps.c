@@ -296,6 +296,7 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 		return;
 	}
 	api_check_volumes(m, def, NULL, &err);
+	autoscale_check(def, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
@@ -369,6 +370,7 @@ void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id,
 		return;
 	}
 	api_check_volumes(m, def, ma ? ma->def : NULL, &err);
+	autoscale_check(def, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
