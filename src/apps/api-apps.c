@@ -284,6 +284,10 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 	struct app *def;
 	int r = app_parse(body, "/", &err, &def);
 	json_decref(body);
+	if (r >= 0 && autoscale_check(def, &err) < 0) {
+		app_free(def);
+		r = -EINVAL;
+	}
 	if (r < 0) {
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
@@ -296,7 +300,6 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 		return;
 	}
 	api_check_volumes(m, def, NULL, &err);
-	autoscale_check(def, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
@@ -352,6 +355,10 @@ void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id,
 	struct app *def;
 	int r = app_parse(merged, "/", &err, &def);
 	json_decref(merged);
+	if (r >= 0 && autoscale_check(def, &err) < 0) {
+		app_free(def);
+		r = -EINVAL;
+	}
 	if (r < 0) {
 		/* An invalid change is 422 whether or not a deployment holds the app. */
 		http_reply_json(req, 422, verr_body(&err));
@@ -370,7 +377,6 @@ void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id,
 		return;
 	}
 	api_check_volumes(m, def, ma ? ma->def : NULL, &err);
-	autoscale_check(def, &err);
 	if (verr_any(&err)) {
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
