@@ -16,6 +16,7 @@
 
 #define AS_APPS_PER_TICK 256    /* apps looked at per tick for a new or changed policy */
 #define AS_CALL_TIMEOUT_USEC (5ull * 1000 * 1000)
+#define AS_CPU_WARMUP_USEC (5ull * 1000 * 1000) /* cpu metric: a task's first seconds */
 
 struct as_decision {
 	uint64_t at;           /* realtime usec */
@@ -34,6 +35,7 @@ struct as_call {
 struct as_cpu_prev {
 	double secs, ts;
 	unsigned round;
+	bool warm;  /* read after the task's warm-up */
 };
 
 struct as_state {
@@ -135,7 +137,10 @@ static void cpu_answer(struct apps *m, struct as_state *st, const char *body, si
 		if (!(lim > 0))
 			lim = in->app->def->cpus > 0 ? in->app->def->cpus : 1;
 		struct as_cpu_prev *p = hmap_get(&st->cpu_prev, tid);
-		if (p && ts > p->ts && secs >= p->secs)
+		/* a task's start (an interpreter loading, caches filling) is no load: its
+		 * first AS_CPU_WARMUP_USEC are not sampled, as Kubernetes' HPA does */
+		bool warm = in->started_at && time_real_usec() - in->started_at >= AS_CPU_WARMUP_USEC;
+		if (p && p->warm && ts > p->ts && secs >= p->secs)
 			sample(st, (secs - p->secs) / (ts - p->ts) / lim);
 		if (!p) {
 			p = xcalloc(1, sizeof(*p));
@@ -144,6 +149,7 @@ static void cpu_answer(struct apps *m, struct as_state *st, const char *body, si
 		p->secs = secs;
 		p->ts = ts;
 		p->round = st->round;
+		p->warm = warm; /* the next sample starts from this reading */
 	}
 	json_decref(arr);
 }

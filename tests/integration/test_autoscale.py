@@ -183,3 +183,61 @@ def test_bad_policies_are_422_with_the_field(one, tmp_path):
     assert r.status_code == 201
     assert api.get("/api/berth/autoscale/plain").status_code == 404
     assert api.get("/api/berth/autoscale/nope").status_code == 404
+
+
+BURNER = r'''
+import sys, time
+path = sys.argv[1]
+while True:
+    try:
+        busy = open(path).read().strip() == "1"
+    except OSError:
+        busy = False
+    end = time.monotonic() + 0.1
+    if busy:
+        while time.monotonic() < end:
+            pass
+    else:
+        time.sleep(0.1)
+'''
+
+
+def test_cpu_metric_from_the_executors_usage(cluster, tmp_path):
+    """The cpu metric: the agents' /monitor/statistics (cgroups), use over the CPUs asked
+    for. A task capped at 0.1 CPU (CFS) spinning uses ~100% of it: above a 0.5 target."""
+    from test_isolation import need, remove_cgroups
+    need("cpu", "cpuacct")
+    parent = "berth-itest-as-%d" % __import__("os").getpid()
+    try:
+        cluster.master()
+        cluster.agent(extra=["--isolation", "cgroups", "--cgroups-parent", parent,
+                             "--cgroups-enable-cfs"])
+        api = cluster.m.api
+        asev = SseClient(cluster.m.url, types=["autoscale_decision"])
+        burner = tmp_path / "burn.py"
+        burner.write_text(BURNER)
+        load = tmp_path / "load"
+        load.write_text("0")
+        d = app_def("/cpu", "exec python3 %s %s" % (burner, load), cpus=0.1, mem=64)
+        d["labels"] = {"BERTH_AUTOSCALE_METRIC": "cpu", "BERTH_AUTOSCALE_TARGET": "0.5",
+                       "BERTH_AUTOSCALE_MIN": "1", "BERTH_AUTOSCALE_MAX": "2",
+                       "BERTH_AUTOSCALE_COOLDOWN": "1", "BERTH_AUTOSCALE_INTERVAL": "1"}
+        r = api.post("/v2/apps", d)
+        assert r.status_code == 201, r.text
+        api.wait_running("/cpu", 1)
+        # no sample in a task's first 5 s (its start is no load), then the idle use
+        wait_until(lambda: api.get("/api/berth/autoscale/cpu").json()["lastSamples"] >= 1, 15,
+                   what="a cpu sample")
+        time.sleep(1.5)
+        assert api.get("/api/berth/autoscale/cpu").json()["lastValue"] < 0.3
+        assert instances(api, "/cpu") == 1
+        load.write_text("1")
+        wait_until(lambda: instances(api, "/cpu") == 2, 30, what="scale-up on cpu")
+        e = asev.wait_for(lambda t, d: t == "autoscale_decision", 5)
+        assert (e["from"], e["to"], e["metric"]) == (1, 2, "cpu"), e
+        assert e["value"] > 0.5 and "cpu use" in e["reason"], e
+        load.write_text("0")
+        wait_until(lambda: instances(api, "/cpu") == 1, 30, what="scale-down on cpu")
+        asev.close()
+    finally:
+        remove_cgroups(parent)
