@@ -241,3 +241,30 @@ def test_cpu_metric_from_the_executors_usage(cluster, tmp_path):
         asev.close()
     finally:
         remove_cgroups(parent)
+
+
+def test_stateful_app_scales_one_at_a_time_with_prestop(one, tmp_path):
+    """A stateful app (a local persistent volume) with STEP 3 still moves one instance per
+    decision, and its scale-downs run preStop on the instance stopped (highest index)."""
+    api = one.m.api
+    asev = SseClient(one.m.url, types=["autoscale_decision"])
+    marks = tmp_path / "prestop"
+    app, load = metric_app(tmp_path, "/db", policy(STEP="3", COOLDOWN="1"))
+    app["container"] = {"type": "MESOS", "volumes": [
+        {"containerPath": "data", "mode": "RW", "persistent": {"size": 4}}]}
+    app["preStop"] = {"command": "echo $BERTH_INSTANCE_INDEX >> %s" % marks,
+                      "timeoutSeconds": 5}
+    r = api.post("/v2/apps", app)
+    assert r.status_code == 201, r.text
+    api.wait_running("/db", 1, timeout=30)
+    load.write_text("5")
+    wait_until(lambda: instances(api, "/db") == 3, 40, what="stateful scale-up to 3")
+    api.wait_running("/db", 3, timeout=30)
+    load.write_text("0")
+    wait_until(lambda: instances(api, "/db") == 1, 40, what="stateful scale-down to 1")
+    api.wait_no_deployments(30)
+    evs = asev.of_type("autoscale_decision")
+    assert [(e["from"], e["to"]) for e in evs] == [(1, 2), (2, 3), (3, 2), (2, 1)], evs
+    wait_until(lambda: marks.exists() and marks.read_text().split() == ["2", "1"], 15,
+               what="preStop of indexes 2 then 1")
+    asev.close()
