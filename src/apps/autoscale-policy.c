@@ -30,6 +30,13 @@ static int read_num(const char *s, double *out)
 	return 0;
 }
 
+/* The URL's host is $HOST: "http[s]://$HOST" then ':', '/' or the end. */
+static bool host_is_instance(const char *url)
+{
+	const char *h = strstr(url, "://") + 3;
+	return !strncmp(h, "$HOST", 5) && (h[5] == ':' || h[5] == '/' || !h[5]);
+}
+
 static void bad(struct verr *err, const char *base, const char *name, const char *fmt,
 		const char *a)
 {
@@ -116,6 +123,10 @@ int as_policy_parse(const json_t *labels, const char *base, struct as_policy *p,
 			bad(err, base, "URL", "must be an http:// or https:// URL (at most 511 "
 					      "bytes, no blanks; $HOST, $PORT, $PORT0..$PORT9 are "
 					      "replaced)%s", "");
+			bads++;
+		} else if (!host_is_instance(us)) {
+			bad(err, base, "URL", "the URL's host must be $HOST (the instance's agent): "
+					      "the master only asks the app's own instances%s", "");
 			bads++;
 		} else {
 			snprintf(p->url, sizeof(p->url), "%s", us);

@@ -156,6 +156,7 @@ def test_bad_policies_are_422_with_the_field(one, tmp_path):
         (policy(METRIC="memory"), "BERTH_AUTOSCALE_METRIC"),
         (policy(METRIC="cpu"), "BERTH_AUTOSCALE_URL"),
         (policy(URL="ftp://x/"), "BERTH_AUTOSCALE_URL"),
+        (policy(URL="http://127.0.0.1:8080/"), "BERTH_AUTOSCALE_URL"),
         (policy(JSON_PATH="a..b"), "BERTH_AUTOSCALE_JSON_PATH"),
         (policy(TARGETT="1"), "BERTH_AUTOSCALE_TARGETT"),
         (policy(INTERVAL="0"), "BERTH_AUTOSCALE_INTERVAL"),

@@ -63,6 +63,8 @@ static void test_parse(void **st)
 		{ "BERTH_AUTOSCALE_COOLDOWN", "inf", "/labels/BERTH_AUTOSCALE_COOLDOWN" },
 		{ "BERTH_AUTOSCALE_METRIC", "cpu", "/labels/BERTH_AUTOSCALE_URL" },
 		{ "BERTH_AUTOSCALE_URL", "file:///etc/passwd", "/labels/BERTH_AUTOSCALE_URL" },
+		{ "BERTH_AUTOSCALE_URL", "http://169.254.169.254/", "/labels/BERTH_AUTOSCALE_URL" },
+		{ "BERTH_AUTOSCALE_URL", "http://$HOSTX:1/", "/labels/BERTH_AUTOSCALE_URL" },
 		{ "BERTH_AUTOSCALE_JSON_PATH", ".a", "/labels/BERTH_AUTOSCALE_JSON_PATH" },
 		{ "BERTH_AUTOSCALE_MINIMUM", "1", "/labels/BERTH_AUTOSCALE_MINIMUM" },
 	};
