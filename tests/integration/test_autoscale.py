@@ -139,6 +139,15 @@ def test_json_path_and_bounds_from_outside(one, tmp_path):
     wait_until(lambda: instances(api, "/big") == 1, 20, what="back to min 1")
     lst = api.get("/api/berth/autoscale").json()["apps"]
     assert [a["appId"] for a in lst] == ["/big"], lst
+    # the policy removed: the app is left alone, even below the old minimum
+    api.wait_no_deployments(30)
+    r = api.put("/v2/apps/big", {"labels": {"team": "web"}, "instances": 0})
+    assert r.status_code == 200, r.text
+    api.wait_no_deployments(30)
+    time.sleep(3)
+    assert instances(api, "/big") == 0
+    assert api.get("/api/berth/autoscale/big").status_code == 404
+    assert api.get("/api/berth/autoscale").json()["apps"] == []
     asev.close()
 
 
