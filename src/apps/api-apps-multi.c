@@ -171,6 +171,7 @@ void api_apps_update_multi(struct apps *m, struct evhttp_request *req, bool patc
 		if (r >= 0) {
 			api_check_limits(m, def, &e);
 			api_check_volumes(m, def, ma ? ma->def : NULL, &e);
+			autoscale_check(def, &e);
 		}
 		if (verr_any(&e)) {
 			prefix_errors(&all, &e, i);

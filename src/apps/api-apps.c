@@ -296,6 +296,10 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 	struct app *def;
 	int r = app_parse(body, "/", &err, &def);
 	json_decref(body);
+	if (r >= 0 && autoscale_check(def, &err) < 0) {
+		app_free(def);
+		r = -EINVAL;
+	}
 	if (r < 0) {
 		http_reply_json(req, 422, verr_body(&err));
 		verr_release(&err);
@@ -364,6 +368,10 @@ void api_apps_update(struct apps *m, struct evhttp_request *req, const char *id,
 	struct app *def;
 	int r = app_parse(merged, "/", &err, &def);
 	json_decref(merged);
+	if (r >= 0 && autoscale_check(def, &err) < 0) {
+		app_free(def);
+		r = -EINVAL;
+	}
 	if (r < 0) {
 		/* An invalid change is 422 whether or not a deployment holds the app. */
 		http_reply_json(req, 422, verr_body(&err));

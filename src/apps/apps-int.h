@@ -185,6 +185,7 @@ struct apps {
 	struct metrics_series *alloc_pass;
 	struct metrics_family *health, *deployments;
 	unsigned long render_stale; /* render cache misses BERTH_RENDER_VERIFY caught */
+	struct autoscale *as;      /* autoscale.c's, NULL until its first tick */
 };
 
 /* Something render.c shows of ma changed: its definition, deployment, last failure, any of
@@ -353,6 +354,13 @@ void apps_count_health(struct apps *m, bool healthy);
 void apps_count_deployment(struct apps *m, const char *outcome); /* started|success|failed|canceled */
 /* api-volumes.c: GET /api/berth/volumes */
 void api_volumes(struct apps *m, struct evhttp_request *req);
+
+/* autoscale.c (policies: autoscale.h) */
+/* Samples, decides and scales the apps with a policy: bounded work per call. */
+void autoscale_tick(struct apps *m);
+void autoscale_free(struct apps *m);
+/* The app's BERTH_AUTOSCALE_* labels are a valid policy or none: 0, or -EINVAL with err. */
+int autoscale_check(const struct app *def, struct verr *err);
 
 /* events.c: Marathon's SSE event bus */
 void events_handle(struct apps *m, struct evhttp_request *req);

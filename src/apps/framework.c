@@ -182,6 +182,7 @@ void apps_free(struct apps *m)
 	if (m->pass_ev)
 		event_free(m->pass_ev);
 	events_close_all(m);
+	autoscale_free(m);
 	apps_free_all(m);
 	free(m->agents);
 	hmap_release(&m->apps);
@@ -215,6 +216,7 @@ void apps_set_leader(struct apps *m, const char *leader, uint16_t port)
 void apps_tick(struct apps *m)
 {
 	events_tick(m);
+	autoscale_tick(m);
 	apps_run_pass(m);
 }
 

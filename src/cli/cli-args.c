@@ -18,6 +18,8 @@ const struct cli_command cli_commands[] = {
 	{ "app", "show", "ID", 1, 1, CLI_F_JSON, "show one app and its tasks", cli_app_show },
 	{ "app", "scale", "ID N", 2, 2, CLI_F_JSON | F_WAITING | CLI_F_FORCE, "set an app's instance count",
 	  cli_app_scale },
+	{ "app", "autoscale", "ID", 1, 1, CLI_F_JSON,
+	  "show an app's autoscaling policy and its last decisions", cli_app_autoscale },
 	{ "app", "restart", "ID", 1, 1, CLI_F_JSON | F_WAITING | CLI_F_FORCE,
 	  "replace every task of an app", cli_app_restart },
 	{ "app", "update", "ID FILE|-", 2, 2, CLI_F_JSON | F_WAITING | CLI_F_FORCE,

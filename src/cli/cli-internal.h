@@ -173,6 +173,8 @@ int cli_app_add(struct cli *c);
 int cli_app_list(struct cli *c);
 int cli_app_show(struct cli *c);
 int cli_app_scale(struct cli *c);
+int cli_app_autoscale(struct cli *c);
+char *cli_render_autoscale(json_t *autoscale); /* cmd-autoscale.c */
 int cli_app_restart(struct cli *c);
 int cli_app_remove(struct cli *c);
 int cli_task_list(struct cli *c);

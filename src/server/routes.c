@@ -55,6 +55,7 @@ APPS_ROUTE(apps_http_info)
 APPS_ROUTE(apps_http_leader)
 APPS_ROUTE(apps_http_events)
 APPS_ROUTE(apps_http_volumes)
+APPS_ROUTE(apps_http_autoscale)
 
 #define JOBS_ROUTE(fn)                                                                     \
 	static void r_##fn(struct server *s, struct evhttp_request *req,                   \
@@ -227,6 +228,8 @@ static const struct route routes[] = {
 	{ "/api/berth/agent/heartbeat", M_POST, r_rm_handle_agent_heartbeat },
 	{ "/api/berth/agent/message", M_POST, r_rm_handle_agent_message },
 	{ "/api/berth/volumes", M_GET, r_apps_http_volumes },
+	{ "/api/berth/autoscale", M_GET, r_apps_http_autoscale },
+	{ "/api/berth/autoscale/{id*}", M_GET, r_apps_http_autoscale },
 	{ "/api/berth/tasks/{id}/files/{op}", M_GET, r_task_files },
 	{ "/api/berth/agents/{id}/monitor/statistics", M_GET, r_agent_statistics },
 	/* Mesos's legacy endpoints (master/legacy-http.c) */
