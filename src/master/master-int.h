@@ -52,6 +52,7 @@ struct master {
 	struct event_base *base;
 	rm_view_fn may_view;     /* rm_set_view_filter, or NULL */
 	void *may_view_ctx;
+	struct state_cache *scache; /* /master/state's task renderings (state-cache.c) */
 	struct master_config cfg;
 	struct store *store;
 	uint16_t port;           /* the port the HTTP server listens on (rm_set_port) */

@@ -23,12 +23,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "master/fw-int.h"
 #include "master/master-int.h"
+#include "master/state-cache.h"
 #include "master/state-json.h"
 #include "model/discovery.h"
 #include "model/mesos-resources.h"
@@ -162,7 +164,13 @@ json_t *state_json_task(const struct rm_task_view *t, const struct m_agent *a, b
 struct task_lists {
 	json_t *tasks, *unreachable, *completed;
 	struct resources used, offered;
+	/* Assembling from the cache (state_json_master_body): the same three lists as cached
+	 * renderings, the JSON arrays above staying empty. */
+	struct sc_task **p[3];
+	size_t np[3], capp[3];
 };
+
+enum { TL_TASKS, TL_UNREACHABLE, TL_COMPLETED };
 
 static struct task_lists *task_lists_new(void)
 {
@@ -182,6 +190,8 @@ static void task_lists_free(struct task_lists *tl)
 	json_decref(tl->completed);
 	resources_release(&tl->used);
 	resources_release(&tl->offered);
+	for (size_t i = 0; i < 3; i++)
+		free(tl->p[i]);
 	free(tl);
 }
 
@@ -189,6 +199,7 @@ static void task_lists_free(struct task_lists *tl)
 struct all_tasks {
 	struct master *m;
 	bool v1;
+	bool pieces; /* legacy renderings from m->scache into the lists' p */
 	struct hmap by_fw; /* framework id -> struct task_lists* */
 };
 
@@ -206,6 +217,21 @@ static void add_task(const struct rm_task_view *t, void *ctx)
 {
 	struct all_tasks *at = ctx;
 	struct task_lists *tl = lists_of(at, t->framework_id);
+	if (at->pieces) {
+		int l = state_unreachable(t->state)	    ? TL_UNREACHABLE
+			: task_state_terminal(t->state) ? TL_COMPLETED
+							: TL_TASKS;
+		if (l == TL_TASKS)
+			resources_add(&tl->used, t->res);
+		struct sc_task *e =
+			state_cache_task(at->m->scache, t, hmap_get(&at->m->agents, t->agent_id));
+		if (tl->np[l] == tl->capp[l]) {
+			tl->capp[l] = tl->capp[l] ? 2 * tl->capp[l] : 16;
+			tl->p[l] = xrealloc(tl->p[l], tl->capp[l] * sizeof(*tl->p[l]));
+		}
+		tl->p[l][tl->np[l]++] = e;
+		return;
+	}
 	json_t *o = state_json_task(t, hmap_get(&at->m->agents, t->agent_id), at->v1);
 	if (state_unreachable(t->state)) {
 		json_array_append_new(tl->unreachable, o);
@@ -217,10 +243,11 @@ static void add_task(const struct rm_task_view *t, void *ctx)
 	}
 }
 
-static void all_tasks_build(struct master *m, bool v1, struct all_tasks *at)
+static void all_tasks_build(struct master *m, bool v1, bool pieces, struct all_tasks *at)
 {
 	at->m = m;
 	at->v1 = v1;
+	at->pieces = pieces;
 	hmap_init(&at->by_fw);
 	for (size_t i = 0; i < m->nclients; i++)
 		lists_of(at, m->clients[i]->id);
@@ -460,7 +487,8 @@ static json_t *legacy_slave(const struct m_agent *a)
 	return s;
 }
 
-json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
+/* The /master/state document with frameworks (taken) as its "frameworks". */
+static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *frameworks)
 {
 	char ip[64], pid[400], id[64];
 	uint16_t port;
@@ -483,11 +511,6 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 			inactive++;
 		json_array_append_new(slaves, legacy_slave(a));
 	}
-	struct all_tasks at;
-	all_tasks_build(m, false, &at);
-	json_t *frameworks = json_array();
-	each_framework(m, req, &at, add_legacy_framework, frameworks);
-	all_tasks_release(&at);
 	char portstr[8];
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	double start = (double)m->started_usec / 1e6;
@@ -507,8 +530,134 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 		"hostname", m->cfg.hostname, "ip", ip, "port", portstr, "slaves", slaves,
 		"recovered_slaves", "frameworks", frameworks, "completed_frameworks",
 		"orphan_tasks", "unregistered_frameworks");
+	return st;
+}
+
+json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
+{
+	struct all_tasks at;
+	all_tasks_build(m, false, false, &at);
+	json_t *frameworks = json_array();
+	each_framework(m, req, &at, add_legacy_framework, frameworks);
+	all_tasks_release(&at);
+	json_t *st = master_doc(m, req, frameworks);
 	state_filter_legacy(m, req, st);
 	return st;
+}
+
+/* ---- /master/state from the task cache (state-cache.c) ----
+ * The document and each framework are rendered with marks where their task lists go
+ * (strings no key of ours holds and a user's string could only hold with control
+ * characters: a mark found other than exactly once falls back to the whole render), then
+ * sent as the bytes around the marks and the tasks' cached pieces. */
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+#define DOC_MARK 9
+
+static json_t *mark(int i)
+{
+	char s[32];
+	snprintf(s, sizeof(s), "\x01" "berth-sc-%d\x01", i);
+	return json_string(s);
+}
+
+/* Appends the bytes of *s before the dumped mark i and moves *s past it; -1 when the mark
+ * is not there exactly once. */
+static int upto_mark(struct http_body *b, const char **s, int i)
+{
+	char m[40];
+	snprintf(m, sizeof(m), "\"\\u0001berth-sc-%d\\u0001\"", i);
+	const char *at = strstr(*s, m);
+	if (!at || strstr(at + 1, m))
+		return -1;
+	http_body_add(b, *s, (size_t)(at - *s));
+	*s = at + strlen(m);
+	return 0;
+}
+
+struct body_ctx {
+	struct master *m;
+	struct http_body *b;
+	const char *who;
+	bool filter; /* the view ACLs apply (state_filter_legacy's rules) */
+	bool any;
+	int err;
+};
+
+static void add_body_framework(const struct fw_desc *d, const struct task_lists *tl, void *ctx)
+{
+	static const char *const keys[3] = { "tasks", "unreachable_tasks", "completed_tasks" };
+	struct body_ctx *bc = ctx;
+	struct master *m = bc->m;
+	if (bc->err ||
+	    (bc->filter && !m->may_view(m->may_view_ctx, "view_frameworks", bc->who, d->user)))
+		return;
+	json_t *f = legacy_framework(d, tl);
+	for (int i = 0; i < 3; i++)
+		json_object_set_new(f, keys[i], mark(i));
+	char *s = json_dumps(f, DUMP_FLAGS);
+	json_decref(f);
+	if (!s) {
+		bc->err = -ENOMEM;
+		return;
+	}
+	if (bc->any)
+		http_body_lit(bc->b, ",");
+	bc->any = true;
+	const char *p = s;
+	for (int i = 0; i < 3 && !bc->err; i++) {
+		if (upto_mark(bc->b, &p, i) < 0) {
+			bc->err = -EPROTO;
+			break;
+		}
+		http_body_lit(bc->b, "[");
+		bool first = true;
+		for (size_t j = 0; j < tl->np[i]; j++) {
+			const struct sc_task *e = tl->p[i][j];
+			if (bc->filter && !m->may_view(m->may_view_ctx, "view_tasks", bc->who,
+						       e->user ? e->user : d->user))
+				continue;
+			http_body_piece(bc->b, e->piece, !first);
+			first = false;
+		}
+		http_body_lit(bc->b, "]");
+	}
+	if (!bc->err)
+		http_body_lit(bc->b, p);
+	free(s);
+}
+
+int state_json_master_body(struct master *m, struct evhttp_request *req, struct http_body *b)
+{
+	if (!m->scache)
+		m->scache = state_cache_new();
+	struct all_tasks at;
+	all_tasks_build(m, false, true, &at);
+	json_t *st = master_doc(m, req, mark(DOC_MARK));
+	char *s = json_dumps(st, DUMP_FLAGS);
+	json_decref(st);
+	http_body_init(b);
+	struct body_ctx bc = { .m = m, .b = b, .filter = m->may_view && req };
+	if (bc.filter)
+		bc.who = evhttp_find_header(evhttp_request_get_input_headers(req),
+					    HTTP_PRINCIPAL_HEADER);
+	const char *p = s;
+	if (!s || upto_mark(b, &p, DOC_MARK) < 0) {
+		bc.err = -EPROTO;
+	} else {
+		http_body_lit(b, "[");
+		each_framework(m, req, &at, add_body_framework, &bc);
+		http_body_lit(b, "]");
+		http_body_lit(b, p);
+	}
+	all_tasks_release(&at);
+	state_cache_sweep(m->scache);
+	free(s);
+	if (bc.err) {
+		http_body_release(b);
+		return bc.err;
+	}
+	return 0;
 }
 
 /* ---- v1 ---- */
@@ -516,7 +665,7 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 json_t *state_json_v1_tasks(struct master *m)
 {
 	struct all_tasks at;
-	all_tasks_build(m, true, &at);
+	all_tasks_build(m, true, false, &at);
 	json_t *tasks = json_array(), *unreachable = json_array(), *completed = json_array();
 	const char *k;
 	void *v;
@@ -574,7 +723,7 @@ json_t *state_json_v1_agents(struct master *m)
 json_t *state_json_v1_frameworks(struct master *m)
 {
 	struct all_tasks at;
-	all_tasks_build(m, true, &at);
+	all_tasks_build(m, true, false, &at);
 	json_t *arr = json_array();
 	each_framework(m, NULL, &at, add_v1_framework, arr);
 	all_tasks_release(&at);
@@ -716,5 +865,28 @@ void rm_handle_state(struct master *m, struct evhttp_request *req)
 				   http_method_name(meth));
 		return;
 	}
-	http_reply_json(req, 200, state_json_master_state(m, req));
+	struct http_body b;
+	if (state_json_master_body(m, req, &b) < 0) {
+		http_reply_json(req, 200, state_json_master_state(m, req));
+		return;
+	}
+	if (state_cache_verifying()) {
+		size_t n;
+		char *got = http_body_string(&b, &n);
+		json_t *fresh = state_json_master_state(m, req);
+		char *want = json_dumps(fresh, DUMP_FLAGS);
+		bool same = want && strlen(want) == n && !memcmp(want, got, n);
+		free(got);
+		free(want);
+		if (!same) {
+			state_cache_count_stale(m->scache);
+			log_error("master", "state cache stale: /master/state assembled from the "
+					    "cache differs from a render from scratch");
+			http_body_release(&b);
+			http_reply_json(req, 200, fresh);
+			return;
+		}
+		json_decref(fresh);
+	}
+	http_reply_body_cond(req, &b);
 }
