@@ -12,11 +12,17 @@
  *   counter would need every writer of all three to bump it).
  * - A piece holds exactly the bytes json_dumps gives with http_reply_json's flags, after
  *   one ',' (its lead).
+ * - A framework's whole task list (when no view ACL selects among its tasks) is one more
+ *   piece, the concatenation of its tasks' pieces, kept while the same contents come in
+ *   the same order: one reference per list instead of one per task (10,000 evbuffer
+ *   chains and writev calls cost more than copying the bytes again on a change).
  * - The cache holds the tasks of the last walk only: state_cache_sweep drops the others,
  *   so it is bounded by the number of tasks. An answer in flight keeps its pieces alive.
  * - BERTH_RENDER_VERIFY=1 renders every hit again and compares (and state-json.c compares
  *   the whole assembled answer with a render from scratch); a mismatch is logged as
  *   "state cache stale", counted, and the fresh bytes are used.
+ * - BERTH_STATE_CACHE=0 renders /master/state whole every time, as before the cache (for
+ *   benchmarks and as an escape hatch).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +37,15 @@
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
 
+struct sc_block {
+	uint64_t key;  /* of its tasks' pieces' contents, in order */
+	uint64_t seen;
+	struct http_piece *piece;
+};
+
 struct state_cache {
-	struct hmap tasks; /* task id -> struct sc_task* */
+	struct hmap tasks;  /* "<framework id>\x1f<task id>" -> struct sc_task* */
+	struct hmap blocks; /* "<framework id>\x1f<list>" -> struct sc_block* */
 	uint64_t walk;
 	unsigned long stale;
 };
@@ -53,10 +66,21 @@ void state_cache_set_verify(bool on)
 	verify = on;
 }
 
+bool state_cache_enabled(void)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *e = getenv("BERTH_STATE_CACHE");
+		on = !e || strcmp(e, "0");
+	}
+	return on;
+}
+
 struct state_cache *state_cache_new(void)
 {
 	struct state_cache *c = xcalloc(1, sizeof(*c));
 	hmap_init(&c->tasks);
+	hmap_init(&c->blocks);
 	c->walk = 1;
 	return c;
 }
@@ -68,6 +92,12 @@ static void task_free(struct sc_task *e)
 	free(e);
 }
 
+static void block_free(struct sc_block *b)
+{
+	http_piece_unref(b->piece);
+	free(b);
+}
+
 void state_cache_free(struct state_cache *c)
 {
 	if (!c)
@@ -77,6 +107,9 @@ void state_cache_free(struct state_cache *c)
 	for (size_t i = 0; hmap_next(&c->tasks, &i, &k, &v);)
 		task_free(v);
 	hmap_release(&c->tasks);
+	for (size_t i = 0; hmap_next(&c->blocks, &i, &k, &v);)
+		block_free(v);
+	hmap_release(&c->blocks);
 	free(c);
 }
 
@@ -225,10 +258,50 @@ struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_vie
 	return e;
 }
 
+struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, int list,
+				     struct sc_task *const *v, size_t n)
+{
+	uint64_t key = mix_u64(0, n);
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t two[2] = { v[i]->piece->hash, v[i]->piece->len };
+		key = mix(key, two, sizeof(two));
+		len += v[i]->piece->len;
+	}
+	struct strbuf id = STRBUF_INIT;
+	strbuf_addf(&id, "%s\x1f%d", fw_id, list);
+	struct sc_block *b = hmap_get(&c->blocks, strbuf_str(&id));
+	if (!b) {
+		b = xcalloc(1, sizeof(*b));
+		hmap_put(&c->blocks, strbuf_str(&id), b);
+	}
+	strbuf_release(&id);
+	b->seen = c->walk;
+	if (b->piece && b->key == key)
+		return b->piece;
+	char *s = xmalloc(len + 1), *p = s;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, v[i]->piece->data, v[i]->piece->len);
+		p += v[i]->piece->len;
+	}
+	*p = '\0';
+	http_piece_unref(b->piece);
+	b->piece = http_piece_take(s, len, n ? v[0]->piece->lead : 0);
+	b->key = key;
+	return b->piece;
+}
+
 void state_cache_sweep(struct state_cache *c)
 {
 	const char *k;
 	void *v;
+	for (size_t i = 0; hmap_next(&c->blocks, &i, &k, &v);) {
+		struct sc_block *b = v;
+		if (b->seen != c->walk) {
+			hmap_del(&c->blocks, k);
+			block_free(b);
+		}
+	}
 	for (size_t i = 0; hmap_next(&c->tasks, &i, &k, &v);) {
 		struct sc_task *e = v;
 		if (e->seen != c->walk) {

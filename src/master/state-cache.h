@@ -26,11 +26,18 @@ void state_cache_free(struct state_cache *c); /* NULL is fine */
  * state_cache_sweep. */
 struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_view *t,
 				 const struct m_agent *a);
+/* The concatenation of the n tasks' pieces (each with its lead; the piece's lead is the
+ * first's), kept for list (0..2) of framework fw_id while the same contents come in the
+ * same order. Borrowed: valid until the next state_cache_sweep. */
+struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, int list,
+				     struct sc_task *const *v, size_t n);
 /* Ends a walk: forgets the tasks it did not ask for (gone ones). */
 void state_cache_sweep(struct state_cache *c);
 /* BERTH_RENDER_VERIFY (or state_cache_set_verify): every hit is rendered again and
  * compared; a stale one is logged, counted and replaced. */
 bool state_cache_verifying(void);
+/* BERTH_STATE_CACHE=0: /master/state is rendered whole, as before the cache. */
+bool state_cache_enabled(void);
 void state_cache_set_verify(bool on);
 void state_cache_count_stale(struct state_cache *c);
 unsigned long state_cache_stale(const struct state_cache *c);

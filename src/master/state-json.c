@@ -168,6 +168,10 @@ struct task_lists {
 	 * renderings, the JSON arrays above staying empty. */
 	struct sc_task **p[3];
 	size_t np[3], capp[3];
+	/* The live tasks' resources (the owners' own, unchanged during the walk), added up
+	 * into used once the walk is done (resources_add_all: ports in n log n). */
+	const struct resources **live;
+	size_t nlive, caplive;
 };
 
 enum { TL_TASKS, TL_UNREACHABLE, TL_COMPLETED };
@@ -192,6 +196,7 @@ static void task_lists_free(struct task_lists *tl)
 	resources_release(&tl->offered);
 	for (size_t i = 0; i < 3; i++)
 		free(tl->p[i]);
+	free(tl->live);
 	free(tl);
 }
 
@@ -213,6 +218,15 @@ static struct task_lists *lists_of(struct all_tasks *at, const char *fw_id)
 	return tl;
 }
 
+static void add_live(struct task_lists *tl, const struct resources *r)
+{
+	if (tl->nlive == tl->caplive) {
+		tl->caplive = tl->caplive ? 2 * tl->caplive : 16;
+		tl->live = xrealloc(tl->live, tl->caplive * sizeof(*tl->live));
+	}
+	tl->live[tl->nlive++] = r;
+}
+
 static void add_task(const struct rm_task_view *t, void *ctx)
 {
 	struct all_tasks *at = ctx;
@@ -222,7 +236,7 @@ static void add_task(const struct rm_task_view *t, void *ctx)
 			: task_state_terminal(t->state) ? TL_COMPLETED
 							: TL_TASKS;
 		if (l == TL_TASKS)
-			resources_add(&tl->used, t->res);
+			add_live(tl, t->res);
 		struct sc_task *e =
 			state_cache_task(at->m->scache, t, hmap_get(&at->m->agents, t->agent_id));
 		if (tl->np[l] == tl->capp[l]) {
@@ -239,7 +253,7 @@ static void add_task(const struct rm_task_view *t, void *ctx)
 		json_array_append_new(tl->completed, o);
 	} else {
 		json_array_append_new(tl->tasks, o);
-		resources_add(&tl->used, t->res);
+		add_live(tl, t->res);
 	}
 }
 
@@ -262,6 +276,10 @@ static void all_tasks_build(struct master *m, bool v1, bool pieces, struct all_t
 		}
 	}
 	rm_each_task(m, true, add_task, at);
+	for (size_t i = 0; hmap_next(&at->by_fw, &i, &k, &v);) {
+		struct task_lists *tl = v;
+		resources_add_all(&tl->used, tl->live, tl->nlive);
+	}
 }
 
 static void all_tasks_release(struct all_tasks *at)
@@ -611,6 +629,13 @@ static void add_body_framework(const struct fw_desc *d, const struct task_lists 
 			break;
 		}
 		http_body_lit(bc->b, "[");
+		if (!bc->filter && tl->np[i]) { /* the whole list, one piece */
+			http_body_piece(bc->b,
+					state_cache_block(m->scache, d->id, i, tl->p[i], tl->np[i]),
+					false);
+			http_body_lit(bc->b, "]");
+			continue;
+		}
 		bool first = true;
 		for (size_t j = 0; j < tl->np[i]; j++) {
 			const struct sc_task *e = tl->p[i][j];
@@ -866,7 +891,7 @@ void rm_handle_state(struct master *m, struct evhttp_request *req)
 		return;
 	}
 	struct http_body b;
-	if (state_json_master_body(m, req, &b) < 0) {
+	if (!state_cache_enabled() || state_json_master_body(m, req, &b) < 0) {
 		http_reply_json(req, 200, state_json_master_state(m, req));
 		return;
 	}
