@@ -29,7 +29,7 @@ def test_state_follows_changes_in_verify_mode(cluster, monkeypatch):
     def healthy_seen():
         st = m.api.get("/master/state").json()
         ts = live_tasks(st)
-        return len(ts) == 4 and all("healthy" in t["statuses"][-1] for t in ts)
+        return len(ts) == 4 and all(t["statuses"] and "healthy" in t["statuses"][-1] for t in ts)
     wait_until(healthy_seen, 40, interval=0.2, what="4 tasks with health results in /master/state")
 
     tags = {}
@@ -45,7 +45,7 @@ def test_state_follows_changes_in_verify_mode(cluster, monkeypatch):
         if step == 20:  # a task killed (replaced) and an app scaled up, mid-flow
             tid = m.api.get("/v2/apps/sc/app-0/tasks").json()["tasks"][0]["id"]
             assert m.api.delete("/v2/apps/sc/app-0/tasks/" + tid).status_code == 200
-            assert m.api.put("/v2/apps/sc/app-1", json={"instances": 3}).status_code == 200
+            assert m.api.put("/v2/apps/sc/app-1?force=true", json={"instances": 3}).status_code == 200
         # the tag of what was just sent answers 304 while nothing changed, or a new body
         st2, h2, b2 = raw(m.url, "/master/state", {"If-None-Match": h["etag"]})
         assert (st2, b2) == (304, b"") or (st2 == 200 and h2["etag"] != h["etag"])
