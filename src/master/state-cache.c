@@ -10,6 +10,8 @@
  *   frameworks), each producing a fresh view per walk: the fingerprint is taken of what is
  *   rendered, so no writer of any owner can change a task without it (a per-owner change
  *   counter would need every writer of all three to bump it).
+ * - The same for the v1 shape (GET_TASKS, GET_STATE's get_tasks), kept beside it under the
+ *   same rule: e->v1 at e->key_v1.
  * - A piece holds exactly the bytes json_dumps gives with http_reply_json's flags, after
  *   one ',' (its lead).
  * - A framework's whole task list (when no view ACL selects among its tasks) is one more
@@ -88,6 +90,7 @@ struct state_cache *state_cache_new(void)
 static void task_free(struct sc_task *e)
 {
 	http_piece_unref(e->piece);
+	http_piece_unref(e->v1);
 	free(e->user);
 	free(e);
 }
@@ -218,58 +221,60 @@ static struct http_piece *piece_of(json_t *j)
 }
 
 struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_view *t,
-				 const struct m_agent *a)
+				 const struct m_agent *a, bool v1)
 {
 	uint64_t key = fingerprint(t, a);
 	/* Task ids are unique within a framework only. */
 	struct strbuf id = STRBUF_INIT;
 	strbuf_addf(&id, "%s\x1f%s", t->framework_id, t->id);
 	struct sc_task *e = hmap_get(&c->tasks, strbuf_str(&id));
-	if (e && e->key == key) {
-		strbuf_release(&id);
-		e->seen = c->walk;
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		hmap_put(&c->tasks, strbuf_str(&id), e);
+	}
+	strbuf_release(&id);
+	e->seen = c->walk;
+	struct http_piece **slot = v1 ? &e->v1 : &e->piece;
+	uint64_t *at = v1 ? &e->key_v1 : &e->key;
+	if (*slot && *at == key) {
 		if (!state_cache_verifying()) {
 			json_decref(t->discovery);
 			return e;
 		}
-		struct http_piece *p = piece_of(state_json_task(t, a, false));
-		if (p->len == e->piece->len && !memcmp(p->data, e->piece->data, p->len)) {
+		struct http_piece *p = piece_of(state_json_task(t, a, v1));
+		if (p->len == (*slot)->len && !memcmp(p->data, (*slot)->data, p->len)) {
 			http_piece_unref(p);
 			return e;
 		}
 		c->stale++;
 		log_error("master", "state cache stale: task '%s' changed without its fingerprint",
 			  t->id);
-		http_piece_unref(e->piece);
-		e->piece = p;
+		http_piece_unref(*slot);
+		*slot = p;
 		return e;
 	}
-	if (!e) {
-		e = xcalloc(1, sizeof(*e));
-		hmap_put(&c->tasks, strbuf_str(&id), e);
-	}
-	strbuf_release(&id);
-	http_piece_unref(e->piece);
+	http_piece_unref(*slot);
 	free(e->user);
-	e->key = key;
-	e->seen = c->walk;
+	*at = key;
 	e->user = t->user ? xstrdup(t->user) : NULL;
-	e->piece = piece_of(state_json_task(t, a, false));
+	*slot = piece_of(state_json_task(t, a, v1));
 	return e;
 }
 
+#define PIECE(e) (v1 ? (e)->v1 : (e)->piece)
+
 struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, int list,
-				     struct sc_task *const *v, size_t n)
+				     struct sc_task *const *v, size_t n, bool v1)
 {
 	uint64_t key = mix_u64(0, n);
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t two[2] = { v[i]->piece->hash, v[i]->piece->len };
+		uint64_t two[2] = { PIECE(v[i])->hash, PIECE(v[i])->len };
 		key = mix(key, two, sizeof(two));
-		len += v[i]->piece->len;
+		len += PIECE(v[i])->len;
 	}
 	struct strbuf id = STRBUF_INIT;
-	strbuf_addf(&id, "%s\x1f%d", fw_id, list);
+	strbuf_addf(&id, "%s\x1f%d%s", fw_id, list, v1 ? "v1" : "");
 	struct sc_block *b = hmap_get(&c->blocks, strbuf_str(&id));
 	if (!b) {
 		b = xcalloc(1, sizeof(*b));
@@ -281,12 +286,12 @@ struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, i
 		return b->piece;
 	char *s = xmalloc(len + 1), *p = s;
 	for (size_t i = 0; i < n; i++) {
-		memcpy(p, v[i]->piece->data, v[i]->piece->len);
-		p += v[i]->piece->len;
+		memcpy(p, PIECE(v[i])->data, PIECE(v[i])->len);
+		p += PIECE(v[i])->len;
 	}
 	*p = '\0';
 	http_piece_unref(b->piece);
-	b->piece = http_piece_take(s, len, n ? v[0]->piece->lead : 0);
+	b->piece = http_piece_take(s, len, n ? PIECE(v[0])->lead : 0);
 	b->key = key;
 	return b->piece;
 }

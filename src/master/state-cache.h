@@ -11,11 +11,13 @@ struct m_agent;
 struct state_cache;
 
 /* One task's cached legacy rendering: ',' and state_json_task(t, a, false)'s bytes, and
- * the task's user (or NULL) for the view ACLs. */
+ * the task's user (or NULL) for the view ACLs; and its v1 rendering when asked for (v1). */
 struct sc_task {
 	uint64_t key;   /* fingerprint of everything state_json_task read */
 	uint64_t seen;  /* the walk that last asked for it */
 	struct http_piece *piece;
+	uint64_t key_v1; /* the same for the v1 rendering (state_json_task(t, a, true)) */
+	struct http_piece *v1;
 	char *user;
 };
 
@@ -25,12 +27,12 @@ void state_cache_free(struct state_cache *c); /* NULL is fine */
  * rendered from changed. Takes t->discovery, as state_json_task does. Valid until the next
  * state_cache_sweep. */
 struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_view *t,
-				 const struct m_agent *a);
+				 const struct m_agent *a, bool v1);
 /* The concatenation of the n tasks' pieces (each with its lead; the piece's lead is the
  * first's), kept for list (0..2) of framework fw_id while the same contents come in the
  * same order. Borrowed: valid until the next state_cache_sweep. */
 struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, int list,
-				     struct sc_task *const *v, size_t n);
+				     struct sc_task *const *v, size_t n, bool v1);
 /* Ends a walk: forgets the tasks it did not ask for (gone ones). */
 void state_cache_sweep(struct state_cache *c);
 /* BERTH_RENDER_VERIFY (or state_cache_set_verify): every hit is rendered again and

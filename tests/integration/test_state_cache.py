@@ -1,7 +1,8 @@
 """/master/state assembled from per-task cached renderings (issue 12, master/state-cache.c):
 while tasks change (health results flowing, a task killed and replaced, an app scaled), every
 answer is what a render from scratch gives — the master runs with BERTH_RENDER_VERIFY=1,
-which renders every cache hit and the whole answer again and logs a stale one — answers
+which renders every cache hit and the whole answer again and logs a stale one (the
+operator API's GET_TASKS and GET_STATE too) — answers
 follow the changes, and one body has one ETag (If-None-Match -> 304)."""
 import json
 import time
@@ -49,11 +50,20 @@ def test_state_follows_changes_in_verify_mode(cluster, monkeypatch):
         # the tag of what was just sent answers 304 while nothing changed, or a new body
         st2, h2, b2 = raw(m.url, "/master/state", {"If-None-Match": h["etag"]})
         assert (st2, b2) == (304, b"") or (st2 == 200 and h2["etag"] != h["etag"])
+        # the operator API's tasks come from the same cache (GET_TASKS, GET_STATE)
+        for call in ("GET_TASKS", "GET_STATE"):
+            r = m.api.post("/api/v1", json={"type": call})
+            assert r.status_code == 200, r.text
+            got = r.json()
+            tasks = (got["get_tasks"] if call == "GET_TASKS" else got["get_state"]["get_tasks"])
+            assert tasks.get("tasks"), got
     assert len(bodies) >= 4, len(bodies)  # the answers followed the health results
 
     def settled():
         ts = live_tasks(json.loads(raw(m.url, "/master/state")[2]))
         return len([t for t in ts if t["state"] == "TASK_RUNNING"]) == 5
     wait_until(settled, 40, interval=0.2, what="5 running tasks after the kill and the scale")
+    v1 = m.api.post("/api/v1", json={"type": "GET_TASKS"}).json()["get_tasks"]["tasks"]
+    assert len([t for t in v1 if t["state"] == "TASK_RUNNING"]) == 5, v1
     log = m.stderr_path.read_text()
     assert "state cache stale" not in log, log[-2000:]

@@ -124,11 +124,11 @@ static void mutate(struct t *x)
 	}
 }
 
-static char *fresh(const struct t *x)
+static char *fresh(const struct t *x, bool v1)
 {
 	struct rm_task_view v;
 	view_of(x, &v);
-	json_t *j = state_json_task(&v, agent_of(x), false);
+	json_t *j = state_json_task(&v, agent_of(x), v1);
 	char *s = json_dumps(j, FLAGS);
 	json_decref(j);
 	return s;
@@ -171,8 +171,17 @@ static void test_random_changes(void **state)
 			live++;
 			struct rm_task_view v;
 			view_of(&tasks[i], &v);
-			struct sc_task *e = state_cache_task(c, &v, agent_of(&tasks[i]));
-			char *want = fresh(&tasks[i]);
+			bool v1 = rand() % 3 == 0; /* GET_TASKS's shape too, some rounds */
+			if (v1) {
+				struct sc_task *e1 = state_cache_task(c, &v, agent_of(&tasks[i]), true);
+				char *w1 = fresh(&tasks[i], true);
+				assert_int_equal(e1->v1->len, strlen(w1) + 1);
+				assert_memory_equal(e1->v1->data + 1, w1, strlen(w1));
+				free(w1);
+				view_of(&tasks[i], &v);
+			}
+			struct sc_task *e = state_cache_task(c, &v, agent_of(&tasks[i]), false);
+			char *want = fresh(&tasks[i], false);
 			assert_int_equal(e->piece->len, strlen(want) + 1);
 			assert_int_equal(e->piece->data[0], ',');
 			assert_memory_equal(e->piece->data + 1, want, strlen(want));
@@ -218,8 +227,8 @@ static void test_same_id_two_frameworks(void **state)
 	struct rm_task_view va, vb;
 	view_of(&a, &va);
 	view_of(&b, &vb);
-	struct sc_task *ea = state_cache_task(c, &va, NULL);
-	struct sc_task *eb = state_cache_task(c, &vb, NULL);
+	struct sc_task *ea = state_cache_task(c, &va, NULL, false);
+	struct sc_task *eb = state_cache_task(c, &vb, NULL, false);
 	assert_ptr_not_equal(ea, eb);
 	assert_non_null(strstr(ea->piece->data, "\"name-1\""));
 	assert_non_null(strstr(eb->piece->data, "\"other-name\""));
