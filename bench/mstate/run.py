@@ -3,7 +3,7 @@
 10,000) on bench-console-sim (the whole master, 20 simulated agents), rendered whole
 (BERTH_STATE_CACHE=0, as before the task cache) and assembled from the cache: the time of
 the first answer after the tasks run (cold) and the median of the next ones (warm), the
-answer's size, and, when `ab` is installed, requests/s of `ab -k -c 10`. That the cached
+answer's size, the operator API's GET_STATE likewise, and, when `ab` is installed, requests/s of `ab -k -c 10`. That the cached
 answer is the bytes of a whole render is checked by the tests (BERTH_RENDER_VERIFY), not here.
 
 usage: bench/mstate/run.py [N] [--build DIR] [--requests R]
@@ -19,6 +19,8 @@ ap.add_argument("--requests", type=int, default=100)
 args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sim = os.path.join(root, args.build, "bench/console/bench-console-sim")
+subprocess.run(["ninja", "-C", os.path.join(root, args.build), "bench/console/bench-console-sim"],
+               check=True, stdout=subprocess.DEVNULL)  # not built by default
 
 
 def req(base, method, path, body=None):
@@ -61,6 +63,11 @@ def run(cache):
             times.append(time.monotonic() - t)
             assert body is None or b == body, "the state changed while measuring"
             body = b
+        op = []
+        for i in range(6):
+            t = time.monotonic()
+            req(base, "POST", "/api/v1", {"type": "GET_STATE"})
+            op.append(time.monotonic() - t)
         rps = None
         if shutil.which("ab"):
             out = subprocess.run(["ab", "-k", "-c", "10", "-n", str(args.requests),
@@ -71,7 +78,7 @@ def run(cache):
                 if line.startswith("Failed requests") and line.split()[2] != "0":
                     sys.exit("bench/mstate: ab saw failed requests\n" + out)
         rss = [l for l in open("/proc/%d/status" % p.pid) if l.startswith("VmRSS")][0].split()[1]
-        return body, times, rps, rss
+        return body, times, rps, rss, op
     finally:
         p.terminate()
         p.wait()
@@ -82,10 +89,11 @@ print("bench/mstate: %s, %d cores, load %s, %s" % (os.uname().release, os.cpu_co
       open("/proc/loadavg").read().split()[0], time.strftime("%FT%TZ", time.gmtime())))
 res = {}
 for cache in (False, True):
-    body, times, rps, rss = run(cache)
+    body, times, rps, rss, op = run(cache)
     res[cache] = body
     print("%-28s %d tasks, %.1f MB: cold %.0f ms, warm median %.0f ms (min %.0f), "
-          "ab -k -c 10: %s req/s, RSS %s kB" % (
+          "ab -k -c 10: %s req/s, RSS %s kB; GET_STATE cold %.0f ms, warm median %.0f ms" % (
               "cache" if cache else "whole render (BERTH_STATE_CACHE=0)", args.n * 10,
               len(body) / 1e6, times[0] * 1e3, statistics.median(times[1:]) * 1e3,
-              min(times[1:]) * 1e3, "%.1f" % rps if rps else "n/a", rss))
+              min(times[1:]) * 1e3, "%.1f" % rps if rps else "n/a", rss, op[0] * 1e3,
+              statistics.median(op[1:]) * 1e3))
