@@ -42,6 +42,7 @@
 struct sc_block {
 	uint64_t key;  /* of its tasks' pieces' contents, in order */
 	uint64_t seen;
+	bool v1;
 	struct http_piece *piece;
 };
 
@@ -282,6 +283,7 @@ struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, i
 	}
 	strbuf_release(&id);
 	b->seen = c->walk;
+	b->v1 = v1;
 	if (b->piece && b->key == key)
 		return b->piece;
 	char *s = xmalloc(len + 1), *p = s;
@@ -296,13 +298,13 @@ struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, i
 	return b->piece;
 }
 
-void state_cache_sweep(struct state_cache *c)
+void state_cache_sweep(struct state_cache *c, int blocks)
 {
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&c->blocks, &i, &k, &v);) {
+	for (size_t i = 0; blocks >= 0 && hmap_next(&c->blocks, &i, &k, &v);) {
 		struct sc_block *b = v;
-		if (b->seen != c->walk) {
+		if (b->v1 == (blocks == 1) && b->seen != c->walk) {
 			hmap_del(&c->blocks, k);
 			block_free(b);
 		}

@@ -33,8 +33,9 @@ struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_vie
  * same order. Borrowed: valid until the next state_cache_sweep. */
 struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, int list,
 				     struct sc_task *const *v, size_t n, bool v1);
-/* Ends a walk: forgets the tasks it did not ask for (gone ones). */
-void state_cache_sweep(struct state_cache *c);
+/* Ends a walk: forgets the tasks it did not ask for (gone ones), and the lists of the shape
+ * it assembled (blocks: 0 legacy, 1 v1, -1 none) it did not ask for. */
+void state_cache_sweep(struct state_cache *c, int blocks);
 /* BERTH_RENDER_VERIFY (or state_cache_set_verify): every hit is rendered again and
  * compared; a stale one is logged, counted and replaced. */
 bool state_cache_verifying(void);

@@ -676,7 +676,7 @@ int state_json_master_body(struct master *m, struct evhttp_request *req, struct 
 		http_body_lit(b, p);
 	}
 	all_tasks_release(&at);
-	state_cache_sweep(m->scache);
+	state_cache_sweep(m->scache, bc.filter ? -1 : 0);
 	free(s);
 	if (bc.err) {
 		http_body_release(b);
@@ -724,7 +724,7 @@ static void v1_tasks_body(struct master *m, struct http_body *b)
 	}
 	http_body_lit(b, "}");
 	all_tasks_release(&at);
-	state_cache_sweep(m->scache);
+	state_cache_sweep(m->scache, 1);
 }
 
 int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b)
@@ -808,11 +808,17 @@ json_t *state_json_v1_agents(struct master *m)
 
 json_t *state_json_v1_frameworks(struct master *m)
 {
+	/* Only what the tasks hold is shown: from the cache, their JSON is not built. */
+	bool cached = state_cache_enabled();
+	if (cached && !m->scache)
+		m->scache = state_cache_new();
 	struct all_tasks at;
-	all_tasks_build(m, true, false, &at);
+	all_tasks_build(m, true, cached, &at);
 	json_t *arr = json_array();
 	each_framework(m, NULL, &at, add_v1_framework, arr);
 	all_tasks_release(&at);
+	if (cached)
+		state_cache_sweep(m->scache, -1);
 	return json_pack("{s:o}", "frameworks", arr);
 }
 

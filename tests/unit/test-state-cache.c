@@ -201,7 +201,7 @@ static void test_random_changes(void **state)
 				assert_ptr_equal(e->piece, last[i]);
 			last[i] = e->piece;
 		}
-		state_cache_sweep(c);
+		state_cache_sweep(c, 0);
 		assert_int_equal(state_cache_len(c), live);
 	}
 	assert_true(hits > renders); /* the cache is used */
@@ -232,9 +232,9 @@ static void test_same_id_two_frameworks(void **state)
 	assert_ptr_not_equal(ea, eb);
 	assert_non_null(strstr(ea->piece->data, "\"name-1\""));
 	assert_non_null(strstr(eb->piece->data, "\"other-name\""));
-	state_cache_sweep(c);
+	state_cache_sweep(c, 0);
 	assert_int_equal(state_cache_len(c), 2);
-	state_cache_sweep(c); /* a walk that saw neither */
+	state_cache_sweep(c, 0); /* a walk that saw neither */
 	assert_int_equal(state_cache_len(c), 0);
 	state_cache_free(c);
 	resources_release(&a.res);
