@@ -15,12 +15,16 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/mem.h"
 #include "json/jnull.h"
 #include "master/master-int.h"
+#include "master/state-cache.h"
 #include "master/state-json.h"
+#include "net/http-cond.h"
 
 enum call_kind { CALL_SERVED, CALL_NOT_IMPLEMENTED, CALL_RESV, CALL_QUOTA, CALL_MORE, CALL_MAINT };
 
@@ -128,6 +132,46 @@ static json_t *call_payload_all(struct master *m, struct evhttp_request *req,
 	/* GET_EXECUTORS, GET_OPERATIONS: command tasks only, no operations: every repeated
 	 * field is empty, so left out. */
 	return json_object();
+}
+
+/* GET_TASKS and GET_STATE with their tasks assembled from the task cache (state-cache.c):
+ * true when answered. Under BERTH_RENDER_VERIFY the answer is compared with the whole
+ * render, and the whole render sent if they differ. */
+static bool tasks_from_cache(struct master *m, struct evhttp_request *req, const char *type,
+			     const char *key)
+{
+	bool state = !strcmp(type, "GET_STATE");
+	if ((!state && strcmp(type, "GET_TASKS")) || !state_cache_enabled())
+		return false;
+	json_t *payload = state ? json_pack("{s:o, s:{}, s:o, s:o}", "get_tasks",
+					    state_json_v1_tasks_mark(), "get_executors",
+					    "get_frameworks", state_json_v1_frameworks(m),
+					    "get_agents", state_json_v1_agents(m))
+				: state_json_v1_tasks_mark();
+	json_t *resp = json_pack("{s:s, s:o}", "type", type, key, payload);
+	struct http_body b;
+	if (state_json_v1_body(m, resp, &b) < 0)
+		return false;
+	if (state_cache_verifying()) {
+		json_t *fresh = json_pack("{s:s, s:o}", "type", type, key, call_payload(m, req, type));
+		char *want = json_dumps(fresh, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+		size_t n;
+		char *got = http_body_string(&b, &n);
+		bool same = want && strlen(want) == n && !memcmp(want, got, n);
+		free(want);
+		free(got);
+		if (!same) {
+			state_cache_count_stale(m->scache);
+			log_error("master", "state cache stale: %s assembled from the cache differs "
+					    "from a render from scratch", type);
+			http_body_release(&b);
+			http_reply_json(req, 200, fresh);
+			return true;
+		}
+		json_decref(fresh);
+	}
+	http_reply_body_cond(req, &b);
+	return true;
 }
 
 void rm_handle_operator(struct master *m, struct evhttp_request *req)
@@ -239,6 +283,8 @@ void rm_handle_operator(struct master *m, struct evhttp_request *req)
 	}
 	char key[64];
 	payload_key(calls[idx].type, key, sizeof(key));
+	if (tasks_from_cache(m, req, calls[idx].type, key))
+		return;
 	json_t *resp = json_pack("{s:s}", "type", calls[idx].type);
 	json_object_set_new(resp, key, call_payload(m, req, calls[idx].type));
 	operator_reply(req, 200, resp);

@@ -54,6 +54,7 @@ struct master {
 	void *may_view_ctx;
 	unsigned streams_per_principal; /* rm_set_stream_limit; 0: none */
 	struct http_tls *agent_tls; /* rm_set_agent_tls: HTTPS to agents, or NULL (borrowed) */
+	struct state_cache *scache; /* /master/state's task renderings (state-cache.c) */
 	struct master_config cfg;
 	struct store *store;
 	uint16_t port;           /* the port the HTTP server listens on (rm_set_port) */

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "master/fw-int.h"
 #include "master/master-int.h"
+#include "master/state-cache.h"
 
 static int load_framework_id(struct master *m)
 {
@@ -128,6 +129,7 @@ void rm_free(struct master *m)
 	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)
 		registry_free_agent(v);
 	hmap_release(&m->agents);
+	state_cache_free(m->scache);
 	ledger_release(&m->roles);
 	for (size_t i = 0; i < m->nclients; i++)
 		free(m->clients[i]);

@@ -23,295 +23,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "master/fw-int.h"
 #include "master/master-int.h"
+#include "master/state-cache.h"
 #include "master/state-json.h"
 #include "model/discovery.h"
 #include "model/mesos-resources.h"
-
-/* ---- pure helpers ---- */
-
-static const char *const scalar_defaults[] = { "cpus", "gpus", "mem", "disk" };
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* "{a, b}" of the union of the items of name's set entries matching role. */
-static char *set_text(const struct resources *r, const char *name, const char *role)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(r->v[i].name, name) && (!role || !strcmp(r->v[i].role, role)))
-			n += r->v[i].nitems;
-	char **items = xcalloc(n ? n : 1, sizeof(*items));
-	size_t k = 0;
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(r->v[i].name, name) && (!role || !strcmp(r->v[i].role, role)))
-			for (size_t j = 0; j < r->v[i].nitems; j++)
-				items[k++] = r->v[i].items[j];
-	qsort(items, k, sizeof(*items), cmp_str);
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addch(&sb, '{');
-	for (size_t i = 0; i < k; i++) {
-		if (i && !strcmp(items[i], items[i - 1]))
-			continue;
-		if (i)
-			strbuf_adds(&sb, ", ");
-		strbuf_adds(&sb, items[i]);
-	}
-	strbuf_addch(&sb, '}');
-	free(items);
-	return strbuf_detach(&sb, NULL);
-}
-
-json_t *state_json_resources(const struct resources *r, const char *role)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; i < ARRAY_SIZE(scalar_defaults); i++)
-		json_object_set_new(o, scalar_defaults[i], json_real(0));
-	for (size_t i = 0; i < r->n; i++) {
-		const struct resource *e = &r->v[i];
-		if (role && strcmp(e->role, role))
-			continue;
-		if (e->type == RES_SCALAR) {
-			double prev = json_real_value(json_object_get(o, e->name));
-			json_object_set_new(o, e->name, json_real(prev + e->scalar));
-		} else if (!json_object_get(o, e->name)) {
-			/* All entries of the name (over the roles asked for) at once. */
-			char *s = e->type == RES_RANGES ? resources_format_ranges(r, e->name, role) :
-							  set_text(r, e->name, role);
-			json_object_set_new(o, e->name, json_string(s));
-			free(s);
-		}
-	}
-	return o;
-}
-
-json_t *state_json_reserved(const struct resources *r)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; i < r->n; i++) {
-		const char *role = r->v[i].role;
-		if (strcmp(role, "*") && !json_object_get(o, role))
-			json_object_set_new(o, role, state_json_resources(r, role));
-	}
-	return o;
-}
-
-char *state_json_spaced_list(const char *compact)
-{
-	struct strbuf sb = STRBUF_INIT;
-	for (const char *p = compact; *p; p++) {
-		if (*p == ',') {
-			strbuf_adds(&sb, ", ");
-			while (p[1] == ' ')
-				p++;
-		} else {
-			strbuf_addch(&sb, *p);
-		}
-	}
-	return strbuf_detach(&sb, NULL);
-}
-
-json_t *state_json_attributes(const struct attributes *a)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; i < a->n; i++) {
-		const struct attribute *at = &a->v[i];
-		if (at->type == ATTR_SCALAR) {
-			json_object_set_new(o, at->name, json_real(at->scalar));
-		} else if (at->type == ATTR_TEXT) {
-			json_object_set_new(o, at->name, json_string(at->text));
-		} else {
-			char *s = state_json_spaced_list(at->text);
-			json_object_set_new(o, at->name, json_string(s));
-			free(s);
-		}
-	}
-	return o;
-}
-
-json_t *state_json_resources_v1(const struct resources *r, const char *alloc_role)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; i < r->n; i++) {
-		const struct resource *e = &r->v[i];
-		json_t *o = json_pack("{s:s}", "name", e->name);
-		if (e->type == RES_SCALAR) {
-			json_object_set_new(o, "type", json_string("SCALAR"));
-			json_object_set_new(o, "scalar", json_pack("{s:f}", "value", e->scalar));
-		} else if (e->type == RES_RANGES) {
-			json_t *rg = json_array();
-			for (size_t j = 0; j < e->nranges; j++)
-				json_array_append_new(rg, json_pack("{s:I, s:I}", "begin",
-								    (json_int_t)e->ranges[j].begin, "end",
-								    (json_int_t)e->ranges[j].end));
-			json_object_set_new(o, "type", json_string("RANGES"));
-			json_object_set_new(o, "ranges", json_pack("{s:o}", "range", rg));
-		} else {
-			json_t *it = json_array();
-			for (size_t j = 0; j < e->nitems; j++)
-				json_array_append_new(it, json_string(e->items[j]));
-			json_object_set_new(o, "type", json_string("SET"));
-			json_object_set_new(o, "set", json_pack("{s:o}", "item", it));
-		}
-		json_object_set_new(o, "role", json_string(e->role));
-		if (strcmp(e->role, "*"))
-			json_object_set_new(o, "reservations",
-					    json_pack("[{s:s, s:s}]", "type", "STATIC", "role", e->role));
-		if (alloc_role)
-			json_object_set_new(o, "allocation_info", json_pack("{s:s}", "role", alloc_role));
-		json_array_append_new(arr, o);
-	}
-	return arr;
-}
-
-/* Attributes in the v1 shape: the same as offers carry (model/mesos-resources.c). */
-json_t *state_json_attributes_v1(const struct attributes *a)
-{
-	return mesos_attributes_to_json(a);
-}
-
-int state_json_upid(const char *id, const char *host, uint16_t port, char *out, size_t len)
-{
-	bool v6 = strchr(host, ':') != NULL;
-	int n = snprintf(out, len, v6 ? "%s@[%s]:%u" : "%s@%s:%u", id, host, (unsigned)port);
-	if (n < 0 || (size_t)n >= len) {
-		if (len)
-			out[0] = '\0';
-		return -E2BIG;
-	}
-	return 0;
-}
-
-/* One media type of a header list: [b, e) trimmed, without parameters, into out. */
-static void media_type(const char *b, const char *e, char *out, size_t len)
-{
-	const char *semi = memchr(b, ';', (size_t)(e - b));
-	if (semi)
-		e = semi;
-	while (b < e && isspace((unsigned char)*b))
-		b++;
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	size_t n = (size_t)(e - b) < len - 1 ? (size_t)(e - b) : len - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)b[i]);
-	out[n] = '\0';
-}
-
-/* q of a media range [b, e): 1 unless a "q=" parameter says otherwise. */
-static double media_q(const char *b, const char *e)
-{
-	const char *p = memchr(b, ';', (size_t)(e - b));
-	while (p && p < e) {
-		p++;
-		while (p < e && isspace((unsigned char)*p))
-			p++;
-		if (e - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
-			char num[16];
-			const char *s = p + 2, *t = s;
-			while (t < e && *t != ';' && !isspace((unsigned char)*t))
-				t++;
-			size_t n = (size_t)(t - s);
-			double q;
-			if (n == 0 || n >= sizeof(num))
-				return 0;
-			memcpy(num, s, n);
-			num[n] = '\0';
-			return parse_double(num, &q) == 0 ? q : 0;
-		}
-		p = memchr(p, ';', (size_t)(e - p));
-	}
-	return 1;
-}
-
-bool state_json_accepts_json(const char *accept)
-{
-	if (!accept)
-		return true;
-	const char *p = accept;
-	bool blank = true;
-	for (const char *s = accept; *s; s++)
-		if (!isspace((unsigned char)*s))
-			blank = false;
-	if (blank)
-		return true;
-	while (*p) {
-		const char *c = strchr(p, ',');
-		const char *e = c ? c : p + strlen(p);
-		char mt[64];
-		media_type(p, e, mt, sizeof(mt));
-		if ((!strcmp(mt, "application/json") || !strcmp(mt, "application/*") ||
-		     !strcmp(mt, "*/*")) &&
-		    media_q(p, e) > 0)
-			return true;
-		p = c ? c + 1 : e;
-	}
-	return false;
-}
-
-int state_json_content_type(const char *ct)
-{
-	if (!ct)
-		return -ENOENT;
-	char mt[64];
-	media_type(ct, ct + strlen(ct), mt, sizeof(mt));
-	if (!mt[0])
-		return -ENOENT;
-	if (!strcmp(mt, "application/json"))
-		return 0;
-	if (!strcmp(mt, "application/x-protobuf"))
-		return -EPROTONOSUPPORT;
-	return -EINVAL;
-}
-
-/* ---- the master's state ---- */
-
-static bool addr_is_wildcard(const char *a)
-{
-	return !a || !*a || !strcmp(a, "*") || !strcmp(a, "0.0.0.0") || !strcmp(a, "::") ||
-	       !strcmp(a, "[::]");
-}
-
-void state_json_master_addr(struct master *m, struct evhttp_request *req, char *ip, size_t iplen,
-			    uint16_t *port)
-{
-	const char *a = m->cfg.http_addr;
-	*port = m->port;
-	snprintf(ip, iplen, "127.0.0.1");
-	if (a && !strcmp(a, "localhost"))
-		return;
-	if (!addr_is_wildcard(a)) {
-		size_t n = strlen(a);
-		if (n >= 2 && a[0] == '[' && a[n - 1] == ']')
-			snprintf(ip, iplen, "%.*s", (int)(n - 2), a + 1);
-		else
-			snprintf(ip, iplen, "%s", a);
-		return;
-	}
-	/* Bound to every address: the one this client reached us on is one it can use. */
-	struct evhttp_connection *conn = req ? evhttp_request_get_connection(req) : NULL;
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
-		return;
-	char buf[INET6_ADDRSTRLEN];
-	if (ss.ss_family == AF_INET &&
-	    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, sizeof(buf)))
-		snprintf(ip, iplen, "%s", buf);
-	else if (ss.ss_family == AF_INET6 &&
-		 inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, sizeof(buf)))
-		snprintf(ip, iplen, "%s", strncmp(buf, "::ffff:", 7) ? buf : buf + 7);
-}
 
 /* The master id: the framework id without its "-0000" (Mesos: framework ids are
  * "<master id>-<seq>"). */
@@ -442,7 +164,17 @@ json_t *state_json_task(const struct rm_task_view *t, const struct m_agent *a, b
 struct task_lists {
 	json_t *tasks, *unreachable, *completed;
 	struct resources used, offered;
+	/* Assembling from the cache (state_json_master_body): the same three lists as cached
+	 * renderings, the JSON arrays above staying empty. */
+	struct sc_task **p[3];
+	size_t np[3], capp[3];
+	/* The live tasks' resources (the owners' own, unchanged during the walk), added up
+	 * into used once the walk is done (resources_add_all: ports in n log n). */
+	const struct resources **live;
+	size_t nlive, caplive;
 };
+
+enum { TL_TASKS, TL_UNREACHABLE, TL_COMPLETED };
 
 static struct task_lists *task_lists_new(void)
 {
@@ -462,6 +194,9 @@ static void task_lists_free(struct task_lists *tl)
 	json_decref(tl->completed);
 	resources_release(&tl->used);
 	resources_release(&tl->offered);
+	for (size_t i = 0; i < 3; i++)
+		free(tl->p[i]);
+	free(tl->live);
 	free(tl);
 }
 
@@ -469,6 +204,7 @@ static void task_lists_free(struct task_lists *tl)
 struct all_tasks {
 	struct master *m;
 	bool v1;
+	bool pieces; /* legacy renderings from m->scache into the lists' p */
 	struct hmap by_fw; /* framework id -> struct task_lists* */
 };
 
@@ -482,10 +218,34 @@ static struct task_lists *lists_of(struct all_tasks *at, const char *fw_id)
 	return tl;
 }
 
+static void add_live(struct task_lists *tl, const struct resources *r)
+{
+	if (tl->nlive == tl->caplive) {
+		tl->caplive = tl->caplive ? 2 * tl->caplive : 16;
+		tl->live = xrealloc(tl->live, tl->caplive * sizeof(*tl->live));
+	}
+	tl->live[tl->nlive++] = r;
+}
+
 static void add_task(const struct rm_task_view *t, void *ctx)
 {
 	struct all_tasks *at = ctx;
 	struct task_lists *tl = lists_of(at, t->framework_id);
+	if (at->pieces) {
+		int l = state_unreachable(t->state)	    ? TL_UNREACHABLE
+			: task_state_terminal(t->state) ? TL_COMPLETED
+							: TL_TASKS;
+		if (l == TL_TASKS)
+			add_live(tl, t->res);
+		struct sc_task *e =
+			state_cache_task(at->m->scache, t, hmap_get(&at->m->agents, t->agent_id), at->v1);
+		if (tl->np[l] == tl->capp[l]) {
+			tl->capp[l] = tl->capp[l] ? 2 * tl->capp[l] : 16;
+			tl->p[l] = xrealloc(tl->p[l], tl->capp[l] * sizeof(*tl->p[l]));
+		}
+		tl->p[l][tl->np[l]++] = e;
+		return;
+	}
 	json_t *o = state_json_task(t, hmap_get(&at->m->agents, t->agent_id), at->v1);
 	if (state_unreachable(t->state)) {
 		json_array_append_new(tl->unreachable, o);
@@ -493,14 +253,15 @@ static void add_task(const struct rm_task_view *t, void *ctx)
 		json_array_append_new(tl->completed, o);
 	} else {
 		json_array_append_new(tl->tasks, o);
-		resources_add(&tl->used, t->res);
+		add_live(tl, t->res);
 	}
 }
 
-static void all_tasks_build(struct master *m, bool v1, struct all_tasks *at)
+static void all_tasks_build(struct master *m, bool v1, bool pieces, struct all_tasks *at)
 {
 	at->m = m;
 	at->v1 = v1;
+	at->pieces = pieces;
 	hmap_init(&at->by_fw);
 	for (size_t i = 0; i < m->nclients; i++)
 		lists_of(at, m->clients[i]->id);
@@ -515,6 +276,10 @@ static void all_tasks_build(struct master *m, bool v1, struct all_tasks *at)
 		}
 	}
 	rm_each_task(m, true, add_task, at);
+	for (size_t i = 0; hmap_next(&at->by_fw, &i, &k, &v);) {
+		struct task_lists *tl = v;
+		resources_add_all(&tl->used, tl->live, tl->nlive);
+	}
 }
 
 static void all_tasks_release(struct all_tasks *at)
@@ -740,7 +505,8 @@ static json_t *legacy_slave(const struct m_agent *a)
 	return s;
 }
 
-json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
+/* The /master/state document with frameworks (taken) as its "frameworks". */
+static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *frameworks)
 {
 	char ip[64], pid[400], id[64];
 	uint16_t port;
@@ -763,11 +529,6 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 			inactive++;
 		json_array_append_new(slaves, legacy_slave(a));
 	}
-	struct all_tasks at;
-	all_tasks_build(m, false, &at);
-	json_t *frameworks = json_array();
-	each_framework(m, req, &at, add_legacy_framework, frameworks);
-	all_tasks_release(&at);
 	char portstr[8];
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	double start = (double)m->started_usec / 1e6;
@@ -787,8 +548,202 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 		"hostname", m->cfg.hostname, "ip", ip, "port", portstr, "slaves", slaves,
 		"recovered_slaves", "frameworks", frameworks, "completed_frameworks",
 		"orphan_tasks", "unregistered_frameworks");
+	return st;
+}
+
+json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
+{
+	struct all_tasks at;
+	all_tasks_build(m, false, false, &at);
+	json_t *frameworks = json_array();
+	each_framework(m, req, &at, add_legacy_framework, frameworks);
+	all_tasks_release(&at);
+	json_t *st = master_doc(m, req, frameworks);
 	state_filter_legacy(m, req, st);
 	return st;
+}
+
+/* ---- /master/state from the task cache (state-cache.c) ----
+ * The document and each framework are rendered with marks where their task lists go
+ * (strings no key of ours holds and a user's string could only hold with control
+ * characters: a mark found other than exactly once falls back to the whole render), then
+ * sent as the bytes around the marks and the tasks' cached pieces. */
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+#define DOC_MARK 9
+
+static json_t *mark(int i)
+{
+	char s[32];
+	snprintf(s, sizeof(s), "\x01" "berth-sc-%d\x01", i);
+	return json_string(s);
+}
+
+/* Appends the bytes of *s before the dumped mark i and moves *s past it; -1 when the mark
+ * is not there exactly once. */
+static int upto_mark(struct http_body *b, const char **s, int i)
+{
+	char m[40];
+	snprintf(m, sizeof(m), "\"\\u0001berth-sc-%d\\u0001\"", i);
+	const char *at = strstr(*s, m);
+	if (!at || strstr(at + 1, m))
+		return -1;
+	http_body_add(b, *s, (size_t)(at - *s));
+	*s = at + strlen(m);
+	return 0;
+}
+
+struct body_ctx {
+	struct master *m;
+	struct http_body *b;
+	const char *who;
+	bool filter; /* the view ACLs apply (state_filter_legacy's rules) */
+	bool any;
+	int err;
+};
+
+static void add_body_framework(const struct fw_desc *d, const struct task_lists *tl, void *ctx)
+{
+	static const char *const keys[3] = { "tasks", "unreachable_tasks", "completed_tasks" };
+	struct body_ctx *bc = ctx;
+	struct master *m = bc->m;
+	if (bc->err ||
+	    (bc->filter && !m->may_view(m->may_view_ctx, "view_frameworks", bc->who, d->user)))
+		return;
+	json_t *f = legacy_framework(d, tl);
+	for (int i = 0; i < 3; i++)
+		json_object_set_new(f, keys[i], mark(i));
+	char *s = json_dumps(f, DUMP_FLAGS);
+	json_decref(f);
+	if (!s) {
+		bc->err = -ENOMEM;
+		return;
+	}
+	if (bc->any)
+		http_body_lit(bc->b, ",");
+	bc->any = true;
+	const char *p = s;
+	for (int i = 0; i < 3 && !bc->err; i++) {
+		if (upto_mark(bc->b, &p, i) < 0) {
+			bc->err = -EPROTO;
+			break;
+		}
+		http_body_lit(bc->b, "[");
+		if (!bc->filter && tl->np[i]) { /* the whole list, one piece */
+			http_body_piece(bc->b,
+					state_cache_block(m->scache, d->id, i, tl->p[i], tl->np[i], false),
+					false);
+			http_body_lit(bc->b, "]");
+			continue;
+		}
+		bool first = true;
+		for (size_t j = 0; j < tl->np[i]; j++) {
+			const struct sc_task *e = tl->p[i][j];
+			if (bc->filter && !m->may_view(m->may_view_ctx, "view_tasks", bc->who,
+						       e->user ? e->user : d->user))
+				continue;
+			http_body_piece(bc->b, e->piece, !first);
+			first = false;
+		}
+		http_body_lit(bc->b, "]");
+	}
+	if (!bc->err)
+		http_body_lit(bc->b, p);
+	free(s);
+}
+
+int state_json_master_body(struct master *m, struct evhttp_request *req, struct http_body *b)
+{
+	if (!m->scache)
+		m->scache = state_cache_new();
+	struct all_tasks at;
+	all_tasks_build(m, false, true, &at);
+	json_t *st = master_doc(m, req, mark(DOC_MARK));
+	char *s = json_dumps(st, DUMP_FLAGS);
+	json_decref(st);
+	http_body_init(b);
+	struct body_ctx bc = { .m = m, .b = b, .filter = m->may_view && req };
+	if (bc.filter)
+		bc.who = evhttp_find_header(evhttp_request_get_input_headers(req),
+					    HTTP_PRINCIPAL_HEADER);
+	const char *p = s;
+	if (!s || upto_mark(b, &p, DOC_MARK) < 0) {
+		bc.err = -EPROTO;
+	} else {
+		http_body_lit(b, "[");
+		each_framework(m, req, &at, add_body_framework, &bc);
+		http_body_lit(b, "]");
+		http_body_lit(b, p);
+	}
+	all_tasks_release(&at);
+	state_cache_sweep(m->scache, bc.filter ? -1 : 0);
+	free(s);
+	if (bc.err) {
+		http_body_release(b);
+		return bc.err;
+	}
+	return 0;
+}
+
+/* ---- GET_TASKS from the task cache ---- */
+
+json_t *state_json_v1_tasks_mark(void)
+{
+	return mark(DOC_MARK);
+}
+
+/* state_json_v1_tasks's bytes from the cache: the lists of every framework in turn (in the
+ * by_fw order state_json_v1_tasks extends them in), empty ones left out. */
+static void v1_tasks_body(struct master *m, struct http_body *b)
+{
+	static const char *const keys[3] = { "tasks", "unreachable_tasks", "completed_tasks" };
+	struct all_tasks at;
+	all_tasks_build(m, true, true, &at);
+	http_body_lit(b, "{");
+	bool anykey = false;
+	for (int l = 0; l < 3; l++) {
+		const char *k;
+		void *v;
+		bool first = true;
+		for (size_t i = 0; hmap_next(&at.by_fw, &i, &k, &v);) {
+			const struct task_lists *tl = v;
+			if (!tl->np[l])
+				continue;
+			if (first) {
+				http_body_lit(b, anykey ? ",\"" : "\"");
+				http_body_lit(b, keys[l]);
+				http_body_lit(b, "\":[");
+				anykey = true;
+			}
+			http_body_piece(b, state_cache_block(m->scache, k, l, tl->p[l], tl->np[l], true),
+					!first);
+			first = false;
+		}
+		if (!first)
+			http_body_lit(b, "]");
+	}
+	http_body_lit(b, "}");
+	all_tasks_release(&at);
+	state_cache_sweep(m->scache, 1);
+}
+
+int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b)
+{
+	if (!m->scache)
+		m->scache = state_cache_new();
+	char *s = json_dumps(doc, DUMP_FLAGS);
+	json_decref(doc);
+	http_body_init(b);
+	const char *p = s;
+	if (!s || upto_mark(b, &p, DOC_MARK) < 0) {
+		free(s);
+		http_body_release(b);
+		return -EPROTO;
+	}
+	v1_tasks_body(m, b);
+	http_body_lit(b, p);
+	free(s);
+	return 0;
 }
 
 /* ---- v1 ---- */
@@ -796,7 +751,7 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 json_t *state_json_v1_tasks(struct master *m)
 {
 	struct all_tasks at;
-	all_tasks_build(m, true, &at);
+	all_tasks_build(m, true, false, &at);
 	json_t *tasks = json_array(), *unreachable = json_array(), *completed = json_array();
 	const char *k;
 	void *v;
@@ -853,11 +808,17 @@ json_t *state_json_v1_agents(struct master *m)
 
 json_t *state_json_v1_frameworks(struct master *m)
 {
+	/* Only what the tasks hold is shown: from the cache, their JSON is not built. */
+	bool cached = state_cache_enabled();
+	if (cached && !m->scache)
+		m->scache = state_cache_new();
 	struct all_tasks at;
-	all_tasks_build(m, true, &at);
+	all_tasks_build(m, true, cached, &at);
 	json_t *arr = json_array();
 	each_framework(m, NULL, &at, add_v1_framework, arr);
 	all_tasks_release(&at);
+	if (cached)
+		state_cache_sweep(m->scache, -1);
 	return json_pack("{s:o}", "frameworks", arr);
 }
 
@@ -996,5 +957,28 @@ void rm_handle_state(struct master *m, struct evhttp_request *req)
 				   http_method_name(meth));
 		return;
 	}
-	http_reply_json(req, 200, state_json_master_state(m, req));
+	struct http_body b;
+	if (!state_cache_enabled() || state_json_master_body(m, req, &b) < 0) {
+		http_reply_json(req, 200, state_json_master_state(m, req));
+		return;
+	}
+	if (state_cache_verifying()) {
+		size_t n;
+		char *got = http_body_string(&b, &n);
+		json_t *fresh = state_json_master_state(m, req);
+		char *want = json_dumps(fresh, DUMP_FLAGS);
+		bool same = want && strlen(want) == n && !memcmp(want, got, n);
+		free(got);
+		free(want);
+		if (!same) {
+			state_cache_count_stale(m->scache);
+			log_error("master", "state cache stale: /master/state assembled from the "
+					    "cache differs from a render from scratch");
+			http_body_release(&b);
+			http_reply_json(req, 200, fresh);
+			return;
+		}
+		json_decref(fresh);
+	}
+	http_reply_body_cond(req, &b);
 }

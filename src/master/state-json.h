@@ -71,6 +71,15 @@ void state_json_master_addr(struct master *m, struct evhttp_request *req, char *
 			    uint16_t *port);
 /* The whole legacy /master/state object. New reference. */
 json_t *state_json_master_state(struct master *m, struct evhttp_request *req);
+/* The same document's bytes in b (initialised here), assembled from the tasks' cached
+ * renderings (state-cache.c); -errno (b released) when it cannot be: render it whole. */
+struct http_body;
+int state_json_master_body(struct master *m, struct evhttp_request *req, struct http_body *b);
+/* A mark for state_json_v1_body: where state_json_v1_tasks's object goes in a document. */
+json_t *state_json_v1_tasks_mark(void);
+/* doc's bytes (doc taken, holding the mark once) with state_json_v1_tasks's object in place
+ * of the mark, assembled from the tasks' cached renderings; -errno (b released) if not. */
+int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b);
 /* A task in /master/state's shape (v1 false) or as a v1 Task; a is its agent (may be NULL).
  * New reference; t->discovery is taken. */
 json_t *state_json_task(const struct rm_task_view *t, const struct m_agent *a, bool v1);

@@ -728,6 +728,50 @@ void resources_add(struct resources *a, const struct resources *b)
 	drop_empty(a);
 }
 
+/* Room for n ranges, grown by doubling. */
+static size_t ranges_cap(size_t n)
+{
+	size_t c = 1;
+	while (c < n)
+		c *= 2;
+	return n ? c : 0;
+}
+
+void resources_add_all(struct resources *a, const struct resources *const *b, size_t n)
+{
+	/* Every ranges entry's array has room for ranges_cap(nranges) while adding. */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].type == RES_RANGES && a->v[i].nranges)
+			a->v[i].ranges = xrealloc(a->v[i].ranges,
+						  ranges_cap(a->v[i].nranges) * sizeof(*a->v[i].ranges));
+	for (size_t j = 0; j < n; j++) {
+		for (size_t i = 0; i < b[j]->n; i++) {
+			const struct resource *s = &b[j]->v[i];
+			if (s->type != RES_RANGES) {
+				resources_add(a, &(struct resources){ (struct resource *)s, 1 });
+				continue;
+			}
+			long k = find_entry(a, s->name, s->role);
+			if (k >= 0 && a->v[k].type != s->type)
+				continue;
+			struct resource *d = get_entry(a, s->name, s->role, s->type);
+			if (!s->nranges)
+				continue;
+			/* appended now, sorted and coalesced once below: the canonical form
+			 * of the union is the same */
+			size_t want = d->nranges + s->nranges;
+			if (ranges_cap(want) > ranges_cap(d->nranges))
+				d->ranges = xrealloc(d->ranges, ranges_cap(want) * sizeof(*d->ranges));
+			memcpy(&d->ranges[d->nranges], s->ranges, s->nranges * sizeof(*s->ranges));
+			d->nranges += s->nranges;
+		}
+		drop_empty(a); /* after each, as resources_add: the entries keep their order */
+	}
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].type == RES_RANGES)
+			ranges_normalize(a->v[i].ranges, &a->v[i].nranges);
+}
+
 bool resources_contains(const struct resources *a, const struct resources *b)
 {
 	for (size_t i = 0; i < b->n; i++) {

@@ -60,6 +60,9 @@ void resources_add_range(struct resources *r, const char *name, const char *role
 
 /* a += b */
 void resources_add(struct resources *a, const struct resources *b);
+/* a += b[0] + … + b[n-1], the same as resources_add of each in turn, with each ranges entry
+ * normalized once instead of after every add (n tasks' ports: n log n, not n² log n). */
+void resources_add_all(struct resources *a, const struct resources *const *b, size_t n);
 /* a -= b; -EINVAL (a unchanged) unless a contains b. */
 int resources_subtract(struct resources *a, const struct resources *b);
 /* a -= b where they overlap: what of b a lacks is ignored (scalars stop at 0). */

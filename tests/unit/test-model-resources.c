@@ -220,6 +220,45 @@ static void test_algebra(void **state)
 	resources_release(&y);
 }
 
+/* resources_add_all is resources_add of each in turn, whatever ranges come in any order
+ * (overlapping, adjacent, unsorted, a zero scalar, a ranges/scalar type clash). */
+static void test_add_all(void **state)
+{
+	(void)state;
+	srand(7);
+	for (int round = 0; round < 200; round++) {
+		struct resources v[40], seq = RESOURCES_INIT, all = RESOURCES_INIT;
+		const struct resources *pv[40];
+		size_t n = (size_t)(rand() % 40);
+		if (rand() % 3 == 0)
+			resources_add_range(&seq, "ports", "*", 5, 9); /* not empty to start */
+		resources_copy(&all, &seq);
+		for (size_t i = 0; i < n; i++) {
+			resources_init(&v[i]);
+			if (rand() % 2)
+				resources_add_scalar(&v[i], "cpus", "*", (rand() % 3) * 0.5);
+			for (int k = rand() % 3; k-- > 0;) {
+				uint64_t b = (uint64_t)(rand() % 60);
+				resources_add_range(&v[i], rand() % 4 ? "ports" : "other",
+						    rand() % 5 ? "*" : "r", b, b + (uint64_t)(rand() % 4));
+			}
+			if (rand() % 10 == 0)
+				resources_add_scalar(&v[i], "other", "*", 1); /* a type clash */
+			pv[i] = &v[i];
+			resources_add(&seq, &v[i]);
+		}
+		resources_add_all(&all, pv, n);
+		char *a = resources_format(&seq), *b = resources_format(&all);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		for (size_t i = 0; i < n; i++)
+			resources_release(&v[i]);
+		resources_release(&seq);
+		resources_release(&all);
+	}
+}
+
 static void test_pick_ports(void **state)
 {
 	struct resources r = RESOURCES_INIT;
@@ -329,7 +368,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good),   cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_parse_limits), cmocka_unit_test(test_algebra),
-		cmocka_unit_test(test_pick_ports),   cmocka_unit_test(test_attributes),
+		cmocka_unit_test(test_pick_ports), cmocka_unit_test(test_add_all),   cmocka_unit_test(test_attributes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,335 @@
+/* The per-task fragment cache of /master/state (issue 12): each task's legacy JSON is
+ * kept as a reference-counted piece (net/http-cond.h) and /master/state is assembled from
+ * the pieces with evbuffer_add_reference (state_json_master_body in state-json.c).
+ *
+ * Invariants:
+ * - A task's piece is used only while the fingerprint of everything state_json_task reads
+ *   to render it (every field of the task's view: strings, resources, times, health,
+ *   labels, discovery; and the agent's ip) equals the one it was rendered at. The tasks of
+ *   /master/state come from three owners (the apps and jobs frameworks and the external
+ *   frameworks), each producing a fresh view per walk: the fingerprint is taken of what is
+ *   rendered, so no writer of any owner can change a task without it (a per-owner change
+ *   counter would need every writer of all three to bump it).
+ * - The same for the v1 shape (GET_TASKS, GET_STATE's get_tasks), kept beside it under the
+ *   same rule: e->v1 at e->key_v1.
+ * - A piece holds exactly the bytes json_dumps gives with http_reply_json's flags, after
+ *   one ',' (its lead).
+ * - A framework's whole task list (when no view ACL selects among its tasks) is one more
+ *   piece, the concatenation of its tasks' pieces, kept while the same contents come in
+ *   the same order: one reference per list instead of one per task (10,000 evbuffer
+ *   chains and writev calls cost more than copying the bytes again on a change).
+ * - The cache holds the tasks of the last walk only: state_cache_sweep drops the others,
+ *   so it is bounded by the number of tasks. An answer in flight keeps its pieces alive.
+ * - BERTH_RENDER_VERIFY=1 renders every hit again and compares (and state-json.c compares
+ *   the whole assembled answer with a render from scratch); a mismatch is logged as
+ *   "state cache stale", counted, and the fresh bytes are used.
+ * - BERTH_STATE_CACHE=0 renders /master/state whole every time, as before the cache (for
+ *   benchmarks and as an escape hatch).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hmap.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/strbuf.h"
+#include "master/master-int.h"
+#include "master/state-cache.h"
+#include "master/state-json.h"
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+
+struct sc_block {
+	uint64_t key;  /* of its tasks' pieces' contents, in order */
+	uint64_t seen;
+	bool v1;
+	struct http_piece *piece;
+};
+
+struct state_cache {
+	struct hmap tasks;  /* "<framework id>\x1f<task id>" -> struct sc_task* */
+	struct hmap blocks; /* "<framework id>\x1f<list>" -> struct sc_block* */
+	uint64_t walk;
+	unsigned long stale;
+};
+
+static int verify = -1;
+
+bool state_cache_verifying(void)
+{
+	if (verify < 0) {
+		const char *e = getenv("BERTH_RENDER_VERIFY");
+		verify = e && *e && strcmp(e, "0");
+	}
+	return verify;
+}
+
+void state_cache_set_verify(bool on)
+{
+	verify = on;
+}
+
+bool state_cache_enabled(void)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *e = getenv("BERTH_STATE_CACHE");
+		on = !e || strcmp(e, "0");
+	}
+	return on;
+}
+
+struct state_cache *state_cache_new(void)
+{
+	struct state_cache *c = xcalloc(1, sizeof(*c));
+	hmap_init(&c->tasks);
+	hmap_init(&c->blocks);
+	c->walk = 1;
+	return c;
+}
+
+static void task_free(struct sc_task *e)
+{
+	http_piece_unref(e->piece);
+	http_piece_unref(e->v1);
+	free(e->user);
+	free(e);
+}
+
+static void block_free(struct sc_block *b)
+{
+	http_piece_unref(b->piece);
+	free(b);
+}
+
+void state_cache_free(struct state_cache *c)
+{
+	if (!c)
+		return;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&c->tasks, &i, &k, &v);)
+		task_free(v);
+	hmap_release(&c->tasks);
+	for (size_t i = 0; hmap_next(&c->blocks, &i, &k, &v);)
+		block_free(v);
+	hmap_release(&c->blocks);
+	free(c);
+}
+
+/* ---- fingerprints ---- */
+
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+	uint64_t buf[3] = { h, hmap_hash_bytes(p, n), n };
+	return hmap_hash_bytes(buf, sizeof(buf));
+}
+
+static uint64_t mix_u64(uint64_t h, uint64_t v)
+{
+	return mix(h, &v, sizeof(v));
+}
+
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+	return s ? mix(h, s, strlen(s)) : mix_u64(h, 0x5eed0000ull);
+}
+
+static uint64_t mix_json(uint64_t h, const json_t *j)
+{
+	h = mix_u64(h, j ? (uint64_t)json_typeof(j) + 1 : 0);
+	if (!j)
+		return h;
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)j, k, v)
+			h = mix_json(mix_str(h, k), v);
+		return mix_u64(h, json_object_size(j));
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v)
+			h = mix_json(h, v);
+		return mix_u64(h, json_array_size(j));
+	}
+	case JSON_STRING:
+		return mix(h, json_string_value(j), json_string_length(j));
+	case JSON_INTEGER:
+		return mix_u64(h, (uint64_t)json_integer_value(j));
+	case JSON_REAL: {
+		double d = json_real_value(j);
+		return mix(h, &d, sizeof(d));
+	}
+	default: /* true, false, null: the type says it */
+		return h;
+	}
+}
+
+static uint64_t mix_resources(uint64_t h, const struct resources *r)
+{
+	if (!r)
+		return mix_u64(h, 0x0);
+	h = mix_u64(h, r->n + 1);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct resource *x = &r->v[i];
+		h = mix_str(mix_str(h, x->name), x->role);
+		h = mix_u64(h, x->type);
+		h = mix(h, &x->scalar, sizeof(x->scalar));
+		h = mix_u64(h, x->nranges);
+		if (x->nranges)
+			h = mix(h, x->ranges, x->nranges * sizeof(*x->ranges));
+		h = mix_u64(h, x->nitems);
+		for (size_t j = 0; j < x->nitems; j++)
+			h = mix_str(h, x->items[j]);
+	}
+	return h;
+}
+
+static uint64_t fingerprint(const struct rm_task_view *t, const struct m_agent *a)
+{
+	uint64_t h = mix_str(0, t->id);
+	h = mix_str(h, t->framework_id);
+	h = mix_str(h, t->name);
+	h = mix_str(h, t->agent_id);
+	h = mix_str(h, t->state);
+	h = mix_str(h, t->role);
+	h = mix_str(h, t->user);
+	h = mix_resources(h, t->res);
+	h = mix_u64(h, t->staged_usec);
+	h = mix_u64(h, t->started_usec);
+	h = mix_u64(h, (uint64_t)(int64_t)t->healthy);
+	h = mix_json(h, t->labels);
+	h = mix_json(h, t->discovery);
+	h = mix_u64(h, a != NULL);
+	return mix_str(h, a ? a->ip : NULL);
+}
+
+/* ---- pieces ---- */
+
+static struct http_piece *piece_of(json_t *j)
+{
+	size_t n = json_dumpb(j, NULL, 0, DUMP_FLAGS);
+	char *s = xmalloc(n + 2);
+	s[0] = ',';
+	if (json_dumpb(j, s + 1, n, DUMP_FLAGS) != n)
+		abort();
+	s[n + 1] = '\0';
+	json_decref(j);
+	return http_piece_take(s, n + 1, 1);
+}
+
+struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_view *t,
+				 const struct m_agent *a, bool v1)
+{
+	uint64_t key = fingerprint(t, a);
+	/* Task ids are unique within a framework only. */
+	struct strbuf id = STRBUF_INIT;
+	strbuf_addf(&id, "%s\x1f%s", t->framework_id, t->id);
+	struct sc_task *e = hmap_get(&c->tasks, strbuf_str(&id));
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		hmap_put(&c->tasks, strbuf_str(&id), e);
+	}
+	strbuf_release(&id);
+	e->seen = c->walk;
+	struct http_piece **slot = v1 ? &e->v1 : &e->piece;
+	uint64_t *at = v1 ? &e->key_v1 : &e->key;
+	if (*slot && *at == key) {
+		if (!state_cache_verifying()) {
+			json_decref(t->discovery);
+			return e;
+		}
+		struct http_piece *p = piece_of(state_json_task(t, a, v1));
+		if (p->len == (*slot)->len && !memcmp(p->data, (*slot)->data, p->len)) {
+			http_piece_unref(p);
+			return e;
+		}
+		c->stale++;
+		log_error("master", "state cache stale: task '%s' changed without its fingerprint",
+			  t->id);
+		http_piece_unref(*slot);
+		*slot = p;
+		return e;
+	}
+	http_piece_unref(*slot);
+	free(e->user);
+	*at = key;
+	e->user = t->user ? xstrdup(t->user) : NULL;
+	*slot = piece_of(state_json_task(t, a, v1));
+	return e;
+}
+
+#define PIECE(e) (v1 ? (e)->v1 : (e)->piece)
+
+struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, int list,
+				     struct sc_task *const *v, size_t n, bool v1)
+{
+	uint64_t key = mix_u64(0, n);
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t two[2] = { PIECE(v[i])->hash, PIECE(v[i])->len };
+		key = mix(key, two, sizeof(two));
+		len += PIECE(v[i])->len;
+	}
+	struct strbuf id = STRBUF_INIT;
+	strbuf_addf(&id, "%s\x1f%d%s", fw_id, list, v1 ? "v1" : "");
+	struct sc_block *b = hmap_get(&c->blocks, strbuf_str(&id));
+	if (!b) {
+		b = xcalloc(1, sizeof(*b));
+		hmap_put(&c->blocks, strbuf_str(&id), b);
+	}
+	strbuf_release(&id);
+	b->seen = c->walk;
+	b->v1 = v1;
+	if (b->piece && b->key == key)
+		return b->piece;
+	char *s = xmalloc(len + 1), *p = s;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, PIECE(v[i])->data, PIECE(v[i])->len);
+		p += PIECE(v[i])->len;
+	}
+	*p = '\0';
+	http_piece_unref(b->piece);
+	b->piece = http_piece_take(s, len, n ? PIECE(v[0])->lead : 0);
+	b->key = key;
+	return b->piece;
+}
+
+void state_cache_sweep(struct state_cache *c, int blocks)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; blocks >= 0 && hmap_next(&c->blocks, &i, &k, &v);) {
+		struct sc_block *b = v;
+		if (b->v1 == (blocks == 1) && b->seen != c->walk) {
+			hmap_del(&c->blocks, k);
+			block_free(b);
+		}
+	}
+	for (size_t i = 0; hmap_next(&c->tasks, &i, &k, &v);) {
+		struct sc_task *e = v;
+		if (e->seen != c->walk) {
+			hmap_del(&c->tasks, k);
+			task_free(e);
+		}
+	}
+	c->walk++;
+}
+
+void state_cache_count_stale(struct state_cache *c)
+{
+	c->stale++;
+}
+
+unsigned long state_cache_stale(const struct state_cache *c)
+{
+	return c ? c->stale : 0;
+}
+
+size_t state_cache_len(const struct state_cache *c)
+{
+	return c ? hmap_len(&c->tasks) : 0;
+}

@@ -1,0 +1,47 @@
+/* The per-task fragment cache of /master/state (state-cache.c, issue 12). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "master/rm.h"
+#include "net/http-cond.h"
+
+struct m_agent;
+struct state_cache;
+
+/* One task's cached legacy rendering: ',' and state_json_task(t, a, false)'s bytes, and
+ * the task's user (or NULL) for the view ACLs; and its v1 rendering when asked for (v1). */
+struct sc_task {
+	uint64_t key;   /* fingerprint of everything state_json_task read */
+	uint64_t seen;  /* the walk that last asked for it */
+	struct http_piece *piece;
+	uint64_t key_v1; /* the same for the v1 rendering (state_json_task(t, a, true)) */
+	struct http_piece *v1;
+	char *user;
+};
+
+struct state_cache *state_cache_new(void);
+void state_cache_free(struct state_cache *c); /* NULL is fine */
+/* The cached rendering of t on agent a (may be NULL), rendered again when anything it is
+ * rendered from changed. Takes t->discovery, as state_json_task does. Valid until the next
+ * state_cache_sweep. */
+struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_view *t,
+				 const struct m_agent *a, bool v1);
+/* The concatenation of the n tasks' pieces (each with its lead; the piece's lead is the
+ * first's), kept for list (0..2) of framework fw_id while the same contents come in the
+ * same order. Borrowed: valid until the next state_cache_sweep. */
+struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, int list,
+				     struct sc_task *const *v, size_t n, bool v1);
+/* Ends a walk: forgets the tasks it did not ask for (gone ones), and the lists of the shape
+ * it assembled (blocks: 0 legacy, 1 v1, -1 none) it did not ask for. */
+void state_cache_sweep(struct state_cache *c, int blocks);
+/* BERTH_RENDER_VERIFY (or state_cache_set_verify): every hit is rendered again and
+ * compared; a stale one is logged, counted and replaced. */
+bool state_cache_verifying(void);
+/* BERTH_STATE_CACHE=0: /master/state is rendered whole, as before the cache. */
+bool state_cache_enabled(void);
+void state_cache_set_verify(bool on);
+void state_cache_count_stale(struct state_cache *c);
+unsigned long state_cache_stale(const struct state_cache *c);
+size_t state_cache_len(const struct state_cache *c);
