@@ -111,6 +111,16 @@ def test_job_runs_in_its_image_with_counters_and_history(images):
     assert (sb / "proof").read_text() == \
         "foo=image job=in-image my=mine sb=/mnt/mesos/sandbox\n"
 
+    # BRIDGE (a network namespace of its own, no port mappings) and a docker parameter
+    assert api.post(P + "/iso8601", {
+        "name": "bridged", "schedule": "R1//PT1H", "retries": 0,
+        "command": 'echo "param=$PARAM" > "$MESOS_SANDBOX/proof"',
+        "container": {"type": "DOCKER", "image": "bbimg:base", "network": "BRIDGE",
+                      "parameters": [{"key": "env", "value": "PARAM=p1"}]}}).status_code == 204
+    wait_job(api, "bridged", lambda j: j["successCount"] == 1)
+    _, sb = run_sandbox(c, "bridged")
+    assert (sb / "proof").read_text() == "param=p1\n"
+
     # Chronos 3.x's MESOS type, a failing command in the image: an error, counted
     assert api.post(V1 + "/iso8601", {
         "name": "fails-inside", "schedule": "R1//PT1H", "retries": 0,
