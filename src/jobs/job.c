@@ -11,6 +11,7 @@
 
 #include "base/mem.h"
 #include "jobs/jobs-int.h"
+#include "model/container.h"
 
 /* Counters and other output-only fields: never taken from a body, never kept in def. */
 static const char *const output_fields[] = {
@@ -35,6 +36,7 @@ void job_free(struct job *jb)
 	free(jb->name);
 	free(jb->app);
 	json_decref(jb->def);
+	json_decref(jb->container);
 	json_decref(jb->parents_done);
 	constraints_free(jb->cons, jb->ncons);
 	for (size_t i = 0; i < JOB_HISTORY; i++) {
@@ -261,6 +263,15 @@ static int job_read(struct jobs *j, struct job *jb, bool dependent, int64_t now_
 		if (l > 1 && jb->app[l - 1] == '/')
 			jb->app[l - 1] = '\0';
 	}
+	/* Chronos's container, through the apps' translation (model/container.h). A
+	 * per-instance run is inside its instance, in whatever that instance runs in. */
+	char cerr[240];
+	if (container_from_chronos(json_object_get(def, "container"), &jb->container, cerr,
+				   sizeof(cerr)) < 0)
+		return bad(err, errlen, "%s", cerr);
+	if (jb->container && jb->per_instance)
+		return bad(err, errlen, "'container' cannot be used with 'perInstance': the command "
+			   "runs inside each instance of '%.200s', in that instance's container", app);
 	jb->epsilon_ms = JOB_DEFAULT_EPSILON_MS;
 	const char *eps = json_string_value(json_object_get(def, "epsilon"));
 	if (eps && *eps) {

@@ -57,6 +57,7 @@ struct job {
 	bool high_priority;     /* its queued runs are placed before the others' */
 	char *app;              /* per-instance jobs ("app", "perInstance": true): the app id */
 	bool per_instance;
+	json_t *container;      /* the LAUNCH record's "container" (model/container.h), or NULL */
 	double cpus, mem, disk;
 	struct constraint *cons; /* compiled from def's constraints (model/constraints.h) */
 	size_t ncons;

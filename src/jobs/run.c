@@ -367,8 +367,12 @@ static json_t *launch_record(struct jobs *j, const struct job *jb, const struct 
 	json_t *fetch = fetch_spec(json_object_get(jb->def, "fetch"), json_object_get(jb->def, "uris"));
 	if (fetch)
 		json_object_set_new(spec, "fetch", fetch);
+	/* Chronos's container: the run executes in the image (docs/isolation.md, "Images"), as
+	 * the image's User (runAsUser, like Marathon's user, is not applied to containers). */
 	const char *user = json_string_value(json_object_get(jb->def, "runAsUser"));
-	if (user && *user)
+	if (jb->container)
+		json_object_set_new(spec, "container", json_deep_copy(jb->container));
+	else if (user && *user)
 		json_object_set_new(spec, "user", json_string(user));
 	return json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec);
 }

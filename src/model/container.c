@@ -329,3 +329,103 @@ int container_from_mesos(const json_t *ci, json_t **out, char *err, size_t errle
 	*out = o;
 	return 0;
 }
+
+/* "/container/docker/parameters/2" → "container.parameters[2]", "/container/type" →
+ * "container.type": Chronos's fields are flat. */
+static void chronos_path(const char *path, char *out, size_t len)
+{
+	const char *p = path;
+	if (!strncmp(p, "/container/docker/", 18))
+		p += 18;
+	else if (!strncmp(p, "/container/", 11))
+		p += 11;
+	const char *slash = strchr(p, '/');
+	if (slash)
+		snprintf(out, len, "container.%.*s[%s]", (int)(slash - p), p, slash + 1);
+	else
+		snprintf(out, len, "container.%s", p);
+}
+
+int container_from_chronos(const json_t *ct, json_t **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!ct || json_is_null(ct) || (json_is_object(ct) && !json_object_size(ct)))
+		return 0;
+	if (!json_is_object(ct)) {
+		snprintf(err, errlen, "'container' must be an object");
+		return -EINVAL;
+	}
+	const json_t *img = json_object_get(ct, "image");
+	if (!json_is_string(img) || !*json_string_value(img)) {
+		snprintf(err, errlen, "'container.image' is required: the image the job runs in");
+		return -EINVAL;
+	}
+	const json_t *type = json_object_get(ct, "type");
+	char t[16] = "DOCKER";
+	if (type && !json_is_null(type)) {
+		const char *ts = json_string_value(type);
+		if (!ts || strlen(ts) >= sizeof(t)) {
+			snprintf(err, errlen, "'container.type' must be DOCKER or MESOS");
+			return -EINVAL;
+		}
+		for (size_t i = 0; ts[i]; i++)
+			t[i] = (char)(ts[i] >= 'a' && ts[i] <= 'z' ? ts[i] - 32 : ts[i]);
+		t[strlen(ts)] = '\0';
+	}
+	const json_t *net = json_object_get(ct, "network");
+	if (net && !json_is_null(net) && !json_is_string(net)) {
+		snprintf(err, errlen, "'container.network' must be HOST or BRIDGE");
+		return -EINVAL;
+	}
+	const json_t *fp = json_object_get(ct, "forcePullImage");
+	bool force = json_is_true(fp) ||
+		     (json_is_string(fp) && !strcmp(json_string_value(fp), "true"));
+	if (fp && !json_is_null(fp) && !json_is_boolean(fp) &&
+	    !(json_is_string(fp) && (!strcmp(json_string_value(fp), "true") ||
+				     !strcmp(json_string_value(fp), "false")))) {
+		snprintf(err, errlen, "'container.forcePullImage' must be a boolean");
+		return -EINVAL;
+	}
+	const json_t *vols = json_object_get(ct, "volumes");
+	if (vols && !json_is_null(vols) && !json_is_array(vols)) {
+		snprintf(err, errlen, "'container.volumes' must be an array");
+		return -EINVAL;
+	}
+	if (json_array_size(vols)) {
+		snprintf(err, errlen, "'container.volumes': host-path volumes are not supported by "
+			 "berth (use fetch for files, the sandbox for output)");
+		return -EINVAL;
+	}
+	const json_t *nn = json_object_get(ct, "networkName");
+	const json_t *ni = json_object_get(ct, "networkInfos");
+	if ((nn && !json_is_null(nn)) || json_array_size(ni)) {
+		snprintf(err, errlen, "'container.%s': container networks are not supported by "
+			 "berth (HOST or BRIDGE)", nn && !json_is_null(nn) ? "networkName" :
+			 "networkInfos");
+		return -EINVAL;
+	}
+	json_t *docker = json_pack("{s:O, s:b}", "image", img, "forcePullImage", force);
+	if (net && !json_is_null(net))
+		json_object_set(docker, "network", (json_t *)net);
+	const json_t *params = json_object_get(ct, "parameters");
+	if (params && !json_is_null(params))
+		json_object_set_new(docker, "parameters", json_deep_copy(params));
+	json_t *app = json_pack("{s:{s:s, s:o}}", "container", "type", t, "docker", docker);
+	struct verr v = VERR_INIT;
+	int r = container_check(app, &v);
+	if (r < 0 || verr_any(&v)) {
+		json_t *d = json_array_get(v.details, 0);
+		char path[96];
+		chronos_path(json_string_value(json_object_get(d, "path")) ?: "/container", path,
+			     sizeof(path));
+		snprintf(err, errlen, "'%s': %s", path,
+			 json_string_value(json_array_get(json_object_get(d, "errors"), 0)) ?: "invalid");
+		verr_release(&v);
+		json_decref(app);
+		return -EINVAL;
+	}
+	verr_release(&v);
+	*out = container_spec(app, NULL, 0);
+	json_decref(app);
+	return 0;
+}

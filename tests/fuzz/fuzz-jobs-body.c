@@ -1,5 +1,6 @@
 /* Fuzz target: a POSTed Chronos job (src/jobs/job.c): JSON bytes through job_from_body, then
- * the job's JSON and its store form, which must load back to the same job. */
+ * the job's JSON and its store form, which must load back to the same job (its container's
+ * LAUNCH record included). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct job *back;
 		if (job_from_store(s, strlen(s), &back) < 0 || strcmp(back->name, jb->name) ||
 		    back->dependent != jb->dependent ||
-		    (!jb->dependent && back->sched.start_ms != jb->sched.start_ms))
+		    (!jb->dependent && back->sched.start_ms != jb->sched.start_ms) ||
+		    !back->container != !jb->container ||
+		    (jb->container && !json_equal(back->container, jb->container)))
 			abort();
 		job_free(back);
 		free(s);
