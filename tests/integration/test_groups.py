@@ -3,6 +3,7 @@ embeds and versions, a nested group created, updated, scaled (scaleBy) and delet
 deployment each, ?dryRun's plan, apps' dependencies deployed in order (HDFS-like journal ->
 name -> data nodes), and the errors (docs/api.md "Groups")."""
 from helpers import app_def, wait_until
+from strict_models import DeploymentResult, GroupInfo
 
 SLEEP = "exec sleep 3600"
 
@@ -23,6 +24,7 @@ def one_deployment(api, r):
     assert r.status_code in (200, 201), r.text
     j = r.json()
     assert set(j) == {"version", "deploymentId"}, j
+    DeploymentResult.parse(j)
     ds = api.deployments()
     assert [d["id"] for d in ds] in ([j["deploymentId"]], []), ds
     return j
@@ -59,6 +61,11 @@ def test_nested_group_create_get_scale_delete(one):
     assert [a["id"] for a in g["groups"][0]["apps"]] == ["/prod/db/cache", "/prod/db/mysql"]
     assert g["version"] == j["version"]
     root = api.get("/v2/groups").json()
+    GroupInfo.parse(root)
+    GroupInfo.parse(api.get("/v2/groups/prod", params=[
+        ("embed", "group.groups"), ("embed", "group.apps"), ("embed", "group.apps.tasks"),
+        ("embed", "group.apps.counts"), ("embed", "group.apps.deployments"),
+        ("embed", "group.apps.lastTaskFailure")]).json())
     assert root["id"] == "/" and "/prod" in [x["id"] for x in root["groups"]]
     # embeds: only what is asked
     g = api.get("/v2/groups/prod/db", params=[("embed", "group.apps"),
