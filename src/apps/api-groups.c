@@ -643,6 +643,9 @@ static void group_change(struct apps *m, struct evhttp_request *req, const char 
 			check_dependencies(m, &p);
 	}
 	json_decref(body);
+	if (create && !p.n && !verr_any(&p.err))
+		verr_add(&p.err, "/apps", "berth keeps no empty groups: a group exists while it "
+					  "has apps, give it at least one");
 	if (verr_any(&p.err)) {
 		http_reply_json(req, 422, verr_body(&p.err));
 		plan_free(&p);

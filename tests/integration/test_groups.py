@@ -200,7 +200,36 @@ def test_group_errors(one):
     api.wait_running("/sb/a", 2, timeout=30)
     assert api.delete("/v2/groups/sb", params={"force": "true"}).status_code == 200
     api.wait_no_deployments()
+    # an empty group cannot be created (berth keeps no group records)
+    r = api.post("/v2/groups", {"id": "/empty"})
+    assert r.status_code == 422, r.text
+    assert api.get("/v2/groups/empty").status_code == 404
+    # a bad group id
+    r = api.post("/v2/groups", {"id": "/Bad Id", "apps": [app_def("a", SLEEP)]})
+    assert r.status_code == 422, r.text
+    assert r.json()["details"][0]["path"] == "/id"
     # not JSON / not an object
     assert api.req("POST", "/v2/groups", data="{", headers={
         "Content-Type": "application/json"}).status_code == 400
     assert api.post("/v2/groups", [1]).status_code in (400, 422)
+
+
+def test_root_put_and_delete(one):
+    api = one.m.api
+    r = api.put("/v2/groups", {"id": "/r", "apps": [app_def("a", SLEEP)],
+                               "groups": [{"id": "/r/s", "apps": [app_def("b", SLEEP)]}]})
+    one_deployment(api, r)
+    api.wait_running("/r/a", 1)
+    api.wait_running("/r/s/b", 1)
+    api.wait_no_deployments()
+    g = GroupInfo.parse(api.get("/v2/groups").json())
+    assert [x.id for x in g.groups] == ["/r"]
+    assert [x.id for x in g.groups[0].groups] == ["/r/s"]
+    vs = api.get("/v2/groups/versions").json()
+    assert vs == api.get("/v2/groups/r/versions").json() and vs
+    r = api.delete("/v2/groups")
+    one_deployment(api, r)
+    api.wait_no_deployments()
+    assert api.get("/v2/apps").json()["apps"] == []
+    g = api.get("/v2/groups").json()
+    assert g["apps"] == [] and g["groups"] == [] and g["id"] == "/"
