@@ -21,34 +21,9 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "apps/api-int.h"
+#include "apps/groups.h"
 
 #define GROUP_APPS_MAX 1000 /* apps changed by one request */
-
-/* Is id inside group gid (strictly below it)? */
-static bool under(const char *id, const char *gid)
-{
-	size_t gl = strlen(gid);
-	if (gl == 1)
-		return id[1] != '\0';
-	return !strncmp(id, gid, gl) && id[gl] == '/';
-}
-
-/* The group of app id: "/a/b" of "/a/b/c", "/" of "/c". */
-static void parent_of(const char *id, char *out, size_t n)
-{
-	const char *s = strrchr(id, '/');
-	size_t l = s && s != id ? (size_t)(s - id) : 1;
-	snprintf(out, n, "%.*s", (int)l, id);
-}
-
-/* The child of gid on the way to id (id under gid): "/a/b" for gid "/a", id "/a/b/c/d". */
-static void child_of(const char *gid, const char *id, char *out, size_t n)
-{
-	size_t gl = strlen(gid) == 1 ? 0 : strlen(gid);
-	const char *end = strchr(id + gl + 1, '/');
-	size_t l = end ? (size_t)(end - id) : strlen(id);
-	snprintf(out, n, "%.*s", (int)l, id);
-}
 
 static int by_id(const void *a, const void *b)
 {
@@ -66,7 +41,7 @@ static struct m_app **apps_under(struct apps *m, struct evhttp_request *req, con
 	void *v;
 	for (size_t i = 0; hmap_next(&m->apps, &i, &key, &v);) {
 		struct m_app *ma = v;
-		if (ma->deleting || !under(ma->def->id, gid))
+		if (ma->deleting || !group_under(ma->def->id, gid))
 			continue;
 		if (req && !apps_visible(m, req, ma->def->id))
 			continue;
@@ -135,7 +110,7 @@ static json_t *group_json(struct apps *m, const char *gid, struct m_app **all, s
 		if (!ver || strcmp(ma->def->version, ver) > 0)
 			ver = ma->def->version;
 		char parent[APP_MAX_ID_LEN + 1];
-		parent_of(ma->def->id, parent, sizeof(parent));
+		group_parent(ma->def->id, parent, sizeof(parent));
 		if (!strcmp(parent, gid)) {
 			if (v->apps)
 				json_array_append_new(apps, render_app(m, ma, v->what));
@@ -144,9 +119,9 @@ static json_t *group_json(struct apps *m, const char *gid, struct m_app **all, s
 		}
 		/* A nested group: the run of apps under the same child (sorted by id). */
 		char child[APP_MAX_ID_LEN + 1];
-		child_of(gid, ma->def->id, child, sizeof(child));
+		group_child(gid, ma->def->id, child, sizeof(child));
 		size_t j = i;
-		while (j < n && under(all[j]->def->id, child)) {
+		while (j < n && group_under(all[j]->def->id, child)) {
 			if (strcmp(all[j]->def->version, ver) > 0)
 				ver = all[j]->def->version;
 			j++;
@@ -309,7 +284,7 @@ static void one_app(struct apps *m, struct plan *p, const json_t *x, const char 
 		verr_add(&p->err, pp, "%s", err);
 		return;
 	}
-	if (!under(id, gid)) {
+	if (!group_under(id, gid)) {
 		verr_add(&p->err, pp, "app '%s' is not inside group '%s'", id, gid);
 		return;
 	}
@@ -331,7 +306,7 @@ static void one_app(struct apps *m, struct plan *p, const json_t *x, const char 
 	json_t *j = json_deep_copy(x);
 	json_object_set_new(j, "id", json_string(id));
 	char base[APP_MAX_ID_LEN + 1];
-	parent_of(id, base, sizeof(base));
+	group_parent(id, base, sizeof(base));
 	struct verr e = VERR_INIT;
 	struct app *def = NULL;
 	int r = app_parse(j, base, &e, &def);
@@ -407,13 +382,13 @@ static void collect(struct apps *m, struct plan *p, const json_t *g, const char 
 					verr_add(&p->err, ip, "%s", err);
 					continue;
 				}
-				if (!under(sid, gid)) {
+				if (!group_under(sid, gid)) {
 					verr_add(&p->err, ip, "group '%s' is not inside group '%s'",
 						 sid, gid);
 					continue;
 				}
 				char child[APP_MAX_ID_LEN + 1];
-				child_of(gid, sid, child, sizeof(child));
+				group_child(gid, sid, child, sizeof(child));
 				json_object_set_new(subs, child, json_true());
 				collect(m, p, x, sid, pp, depth + 1);
 			}
@@ -430,13 +405,13 @@ static void collect(struct apps *m, struct plan *p, const json_t *g, const char 
 			if (json_object_get(p->kept, id))
 				continue;
 			char parent[APP_MAX_ID_LEN + 1], child[APP_MAX_ID_LEN + 1];
-			parent_of(id, parent, sizeof(parent));
+			group_parent(id, parent, sizeof(parent));
 			if (!strcmp(parent, gid)) {
 				if (replace_apps)
 					add_stop(p, all[k]);
 				continue;
 			}
-			child_of(gid, id, child, sizeof(child));
+			group_child(gid, id, child, sizeof(child));
 			if (replace_groups && !json_object_get(subs, child))
 				add_stop(p, all[k]);
 		}
@@ -460,7 +435,7 @@ static void scale_by(struct apps *m, struct plan *p, const char *gid, double f)
 		struct verr e = VERR_INIT;
 		struct app *def = NULL;
 		char base[APP_MAX_ID_LEN + 1], pp[APP_MAX_ID_LEN + 16];
-		parent_of(ma->def->id, base, sizeof(base));
+		group_parent(ma->def->id, base, sizeof(base));
 		if (app_parse(j, base, &e, &def) < 0) {
 			snprintf(pp, sizeof(pp), "/scaleBy");
 			verr_add(&p->err, pp, "app '%s' cannot be scaled by %g", ma->def->id, f);
@@ -511,23 +486,14 @@ static bool depends(const struct plan *p, size_t a, size_t b)
 	return false;
 }
 
-/* Each item's step (0-based) after the items it depends on; -ELOOP for a cycle. */
+static bool depends_cb(void *ctx, size_t a, size_t b)
+{
+	return depends(ctx, a, b);
+}
+
 static int layers(const struct plan *p, int *layer)
 {
-	for (size_t i = 0; i < p->n; i++)
-		layer[i] = 0;
-	for (size_t round = 0; round <= p->n; round++) {
-		bool changed = false;
-		for (size_t a = 0; a < p->n; a++)
-			for (size_t b = 0; b < p->n; b++)
-				if (a != b && depends(p, a, b) && layer[a] <= layer[b]) {
-					layer[a] = layer[b] + 1;
-					changed = true;
-				}
-		if (!changed)
-			return 0;
-	}
-	return -ELOOP;
+	return group_layers(p->n, depends_cb, (void *)p, layer);
 }
 
 static void check_dependencies(struct apps *m, struct plan *p)
