@@ -453,61 +453,63 @@ static void scale_by(struct apps *m, struct plan *p, const char *gid, double f)
 
 /* Is dep (an app's dependency) an app of the target state? (The scheduler orders launches by
  * app ids; a group's id as a dependency is refused.) */
-static bool dep_known(struct apps *m, const struct plan *p, const char *dep)
+static bool dep_known(struct apps *m, const struct plan *p, const json_t *stopped,
+		      const char *dep)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (!strcmp(p->it[i].def->id, dep))
-			return true;
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
-		const struct m_app *ma = v;
-		bool stopped = ma->deleting;
-		for (size_t s = 0; s < p->ns && !stopped; s++)
-			stopped = p->stops[s] == ma;
-		if (stopped)
-			continue;
-		if (!strcmp(ma->def->id, dep))
-			return true;
-	}
-	return false;
+	if (json_object_get(p->kept, dep))
+		return true;
+	const struct m_app *ma = apps_get(m, dep);
+	return ma && !ma->deleting && !json_object_get(stopped, dep);
 }
 
-/* Does item a depend on item b (directly)? */
-static bool depends(const struct plan *p, size_t a, size_t b)
-{
-	size_t i;
-	const json_t *d;
-	json_array_foreach(p->it[a].def->dependencies, i, d) {
-		const char *s = json_string_value(d);
-		if (!strcmp(s, p->it[b].def->id))
-			return true;
-	}
-	return false;
-}
-
-static bool depends_cb(void *ctx, size_t a, size_t b)
-{
-	return depends(ctx, a, b);
-}
-
+/* The plan's dependency edges among its items (item from[i] depends on item to[i]) and each
+ * item's step; -ELOOP for a cycle. */
 static int layers(const struct plan *p, int *layer)
 {
-	return group_layers(p->n, depends_cb, (void *)p, layer);
+	json_t *index = json_object();
+	for (size_t i = 0; i < p->n; i++)
+		json_object_set_new(index, p->it[i].def->id, json_integer((json_int_t)i));
+	size_t ne = 0, cap = 0;
+	size_t *from = NULL, *to = NULL;
+	for (size_t a = 0; a < p->n; a++) {
+		size_t k;
+		const json_t *d;
+		json_array_foreach(p->it[a].def->dependencies, k, d) {
+			const json_t *b = json_object_get(index, json_string_value(d));
+			if (!b)
+				continue;
+			if (ne == cap) {
+				cap = cap ? cap * 2 : 16;
+				from = xrealloc(from, cap * sizeof(*from));
+				to = xrealloc(to, cap * sizeof(*to));
+			}
+			from[ne] = a;
+			to[ne++] = (size_t)json_integer_value(b);
+		}
+	}
+	int r = group_layers(p->n, from, to, ne, layer);
+	free(from);
+	free(to);
+	json_decref(index);
+	return r;
 }
 
 static void check_dependencies(struct apps *m, struct plan *p)
 {
+	json_t *stopped = json_object();
+	for (size_t i = 0; i < p->ns; i++)
+		json_object_set_new(stopped, p->stops[i]->def->id, json_true());
 	for (size_t i = 0; i < p->n; i++) {
 		size_t k;
 		const json_t *d;
 		json_array_foreach(p->it[i].def->dependencies, k, d) {
 			const char *s = json_string_value(d);
-			if (!dep_known(m, p, s))
+			if (!dep_known(m, p, stopped, s))
 				verr_add(&p->err, "/", "Dependency '%s' of app '%s' does not exist",
 					 s, p->it[i].def->id);
 		}
 	}
+	json_decref(stopped);
 	int *layer = xcalloc(p->n ? p->n : 1, sizeof(*layer));
 	if (layers(p, layer) < 0)
 		verr_add(&p->err, "/", "Dependency graph has cyclic dependencies.");

@@ -1,7 +1,10 @@
 /* Group paths and the order of a group's plan (groups.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "base/mem.h"
 
 #include "apps/groups.h"
 
@@ -28,22 +31,44 @@ void group_child(const char *gid, const char *id, char *out, size_t n)
 	snprintf(out, n, "%.*s", (int)l, id);
 }
 
-int group_layers(size_t n, bool (*dep)(void *ctx, size_t a, size_t b), void *ctx, int *layer)
+int group_layers(size_t n, const size_t *from, const size_t *to, size_t nedges, int *layer)
 {
+	/* indeg[a]: what a still waits for; the edges grouped by what they wait on (to). */
+	size_t *indeg = xcalloc(n + 1, sizeof(*indeg));
+	size_t *start = xcalloc(n + 2, sizeof(*start));
+	size_t *by_to = xcalloc(nedges + 1, sizeof(*by_to));
+	size_t *queue = xcalloc(n + 1, sizeof(*queue));
 	for (size_t i = 0; i < n; i++)
 		layer[i] = 0;
-	/* Longest path by relaxation: without a cycle no layer exceeds n - 1, so n + 1
-	 * rounds settle it; a change in the last round means a cycle. */
-	for (size_t round = 0; round <= n; round++) {
-		bool changed = false;
-		for (size_t a = 0; a < n; a++)
-			for (size_t b = 0; b < n; b++)
-				if (a != b && dep(ctx, a, b) && layer[a] <= layer[b]) {
-					layer[a] = layer[b] + 1;
-					changed = true;
-				}
-		if (!changed)
-			return 0;
+	for (size_t e = 0; e < nedges; e++)
+		if (from[e] != to[e]) {
+			indeg[from[e]]++;
+			start[to[e] + 1]++;
+		}
+	for (size_t i = 0; i < n; i++)
+		start[i + 1] += start[i];
+	size_t *fill = xcalloc(n + 1, sizeof(*fill));
+	for (size_t e = 0; e < nedges; e++)
+		if (from[e] != to[e])
+			by_to[start[to[e]] + fill[to[e]]++] = from[e];
+	size_t head = 0, tail = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!indeg[i])
+			queue[tail++] = i;
+	while (head < tail) {
+		size_t b = queue[head++];
+		for (size_t k = start[b]; k < start[b + 1]; k++) {
+			size_t a = by_to[k];
+			if (layer[a] < layer[b] + 1)
+				layer[a] = layer[b] + 1;
+			if (--indeg[a] == 0)
+				queue[tail++] = a;
+		}
 	}
-	return -ELOOP;
+	free(indeg);
+	free(start);
+	free(by_to);
+	free(queue);
+	free(fill);
+	return tail == n ? 0 : -ELOOP;
 }

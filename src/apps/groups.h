@@ -9,6 +9,7 @@ bool group_under(const char *id, const char *gid);
 void group_parent(const char *id, char *out, size_t n);
 /* The child of gid on the way to id (id under gid) into out: "/a/b" for "/a", "/a/b/c/d". */
 void group_child(const char *gid, const char *id, char *out, size_t n);
-/* Each of n items' step (0-based) in layer[n], after every item it depends on
- * (dep(ctx, a, b): a depends on b); 0, or -ELOOP for a cycle (layer then meaningless). */
-int group_layers(size_t n, bool (*dep)(void *ctx, size_t a, size_t b), void *ctx, int *layer);
+/* Each of n items' step (0-based) in layer[n], after every item it depends on: edge i says
+ * item from[i] depends on item to[i] (nedges of them; self edges are ignored). O(n + edges)
+ * (Kahn's order). 0, or -ELOOP for a cycle (layer then meaningless); -ENOMEM never (xcalloc). */
+int group_layers(size_t n, const size_t *from, const size_t *to, size_t nedges, int *layer);

@@ -38,30 +38,33 @@ static void test_parent_child(void **state)
 	assert_string_equal(out, "/a/b/c");
 }
 
-/* deps[a] is a bit set of what a depends on */
-static bool dep(void *ctx, size_t a, size_t b)
-{
-	const unsigned *deps = ctx;
-	return deps[a] & (1u << b);
-}
-
 static void test_layers(void **state)
 {
 	(void)state;
 	int layer[5];
 	/* data(0) -> name(1) -> journal(2); 3 alone; 4 -> journal and data */
-	unsigned deps[5] = { 1u << 1, 1u << 2, 0, 0, (1u << 2) | (1u << 0) };
-	assert_int_equal(group_layers(5, dep, deps, layer), 0);
+	size_t from[] = { 0, 1, 4, 4 }, to[] = { 1, 2, 2, 0 };
+	assert_int_equal(group_layers(5, from, to, 4, layer), 0);
 	assert_int_equal(layer[2], 0);
 	assert_int_equal(layer[1], 1);
 	assert_int_equal(layer[0], 2);
 	assert_int_equal(layer[3], 0);
 	assert_int_equal(layer[4], 3);
-	unsigned cyc[3] = { 1u << 1, 1u << 2, 1u << 0 };
-	assert_int_equal(group_layers(3, dep, cyc, layer), -ELOOP);
-	unsigned self_only[1] = { 1u << 0 }; /* a dependency on itself is no step */
-	assert_int_equal(group_layers(1, dep, self_only, layer), 0);
-	assert_int_equal(group_layers(0, dep, deps, layer), 0);
+	size_t cf[] = { 0, 1, 2 }, ct[] = { 1, 2, 0 };
+	assert_int_equal(group_layers(3, cf, ct, 3, layer), -ELOOP);
+	size_t sf[] = { 0 }, st[] = { 0 }; /* a dependency on itself is no step */
+	assert_int_equal(group_layers(1, sf, st, 1, layer), 0);
+	assert_int_equal(group_layers(0, NULL, NULL, 0, layer), 0);
+	/* a long chain settles in linear time: 999 -> 998 -> ... -> 0 */
+	enum { N = 20000 };
+	static size_t lf[N], lt[N];
+	static int ll[N];
+	for (size_t i = 1; i < N; i++) {
+		lf[i - 1] = i;
+		lt[i - 1] = i - 1;
+	}
+	assert_int_equal(group_layers(N, lf, lt, N - 1, ll), 0);
+	assert_int_equal(ll[N - 1], N - 1);
 }
 
 int main(void)
