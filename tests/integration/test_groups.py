@@ -154,6 +154,49 @@ def test_dependencies_deploy_in_order(one):
     api.wait_no_deployments()
 
 
+def test_group_dependencies_deploy_in_order(one):
+    """The same with group-level dependencies: /hdfs2/name depends on the group
+    /hdfs2/journal, /hdfs2/data on /hdfs2/name (relative to its parent)."""
+    api = one.m.api
+    body = {"id": "/hdfs2", "groups": [
+        {"id": "data", "dependencies": ["name"], "apps": [app_def("dn", SLEEP, instances=2)]},
+        {"id": "name", "dependencies": ["/hdfs2/journal"], "apps": [slow_app("nn")]},
+        {"id": "journal", "apps": [slow_app("jn", instances=2)]},
+    ]}
+    r = api.put("/v2/groups/hdfs2", body, params={"dryRun": "true"})
+    assert r.status_code == 200, r.text
+    steps = [[x["app"] for x in s["actions"]] for s in r.json()["steps"]]
+    assert steps == [["/hdfs2/journal/jn"], ["/hdfs2/name/nn"], ["/hdfs2/data/dn"]], steps
+    r = api.post("/v2/groups", body)
+    one_deployment(api, r)
+    api.wait_running("/hdfs2/data/dn", 2, timeout=40)
+    api.wait_no_deployments(timeout=40)
+    g = GroupInfo.parse(api.get("/v2/groups/hdfs2").json())
+    deps = {x.id: x.dependencies for x in g.groups}
+    assert deps == {"/hdfs2/data": ["/hdfs2/name"], "/hdfs2/journal": [],
+                    "/hdfs2/name": ["/hdfs2/journal"]}, deps
+    jn = max(t["startedAt"] for t in api.tasks("/hdfs2/journal/jn"))
+    nn = api.tasks("/hdfs2/name/nn")
+    dn = api.tasks("/hdfs2/data/dn")
+    assert min(t["stagedAt"] for t in nn) > jn
+    assert min(t["stagedAt"] for t in dn) > max(t["startedAt"] for t in nn)
+    # a cycle through groups: 422, nothing changed
+    r = api.put("/v2/groups/hdfs2/journal", {"dependencies": ["/hdfs2/data"]})
+    assert r.status_code == 422, r.text
+    assert "Dependency graph has cyclic dependencies." in r.text
+    # an unknown group dependency
+    r = api.put("/v2/groups/hdfs2/journal", {"dependencies": ["/nowhere"]})
+    assert r.status_code == 422 and "/nowhere" in r.text, r.text
+    assert api.get("/v2/groups/hdfs2/journal").json()["dependencies"] == []
+    # the dependencies survive a master restart
+    one.m.restart()
+    g = api.get("/v2/groups/hdfs2/data").json()
+    assert g["dependencies"] == ["/hdfs2/name"], g
+    assert api.delete("/v2/groups/hdfs2").status_code == 200
+    api.wait_no_deployments()
+    assert api.get("/v2/groups/hdfs2").status_code == 404
+
+
 def test_group_errors(one):
     api = one.m.api
     # a cycle: 422, nothing created
