@@ -276,3 +276,40 @@ def test_root_put_and_delete(one):
     assert api.get("/v2/apps").json()["apps"] == []
     g = api.get("/v2/groups").json()
     assert g["apps"] == [] and g["groups"] == [] and g["id"] == "/"
+
+
+def test_group_writes_are_authorized_on_the_group_path(cluster):
+    """create/update/delete_apps rules (docs/security.md) on the group's path: a principal
+    whose app_ids cover /dev may change /dev's groups, not /prod's nor the root."""
+    import requests
+    from test_acl import ANY, start, vals
+    acls = {"permissive": False,
+            "create_apps": [{"principals": vals("dev"), "app_ids": vals("/dev")},
+                            {"principals": vals("ops"), "app_ids": ANY}],
+            "update_apps": [{"principals": vals("dev"), "app_ids": vals("/dev")},
+                            {"principals": vals("ops"), "app_ids": ANY}],
+            "delete_apps": [{"principals": vals("ops"), "app_ids": ANY}],
+            "view_apps": [{"principals": vals("dev"), "app_ids": vals("/dev")},
+                          {"principals": vals("ops"), "app_ids": ANY}]}
+    m, _ = start(cluster, acls)
+    dev = requests.Session()
+    dev.auth = ("dev", "dev-pw")
+    u = m.url
+    app = app_def("a", "sleep 600", instances=0)
+    assert dev.post(u + "/v2/groups", json={"id": "/prod", "apps": [app]}).status_code == 403
+    assert dev.post(u + "/v2/groups/dev", json={"id": "../prod", "apps": [app]}).status_code \
+        == 403
+    assert dev.put(u + "/v2/groups", json={"apps": [app_def("/x", "sleep 1")]}).status_code \
+        == 403
+    assert m.api.get("/v2/apps").json()["apps"] == []  # nothing created
+    r = dev.post(u + "/v2/groups", json={"id": "/dev/g", "apps": [app]})
+    assert r.status_code == 201, r.text
+    assert m.api.post("/v2/groups", {"id": "/prod", "apps": [app]}).status_code == 201
+    assert dev.put(u + "/v2/groups/prod", json={"scaleBy": 2}).status_code == 403
+    assert dev.put(u + "/v2/groups/dev/g", json={"scaleBy": 2}).status_code == 200
+    assert dev.delete(u + "/v2/groups/dev/g").status_code == 403  # delete: ops only
+    # the tree a principal sees holds only the apps it may view
+    g = dev.get(u + "/v2/groups").json()
+    assert [x["id"] for x in g["groups"]] == ["/dev"], g
+    assert m.api.delete("/v2/groups/prod").status_code == 200
+    assert m.api.delete("/v2/groups/dev").status_code == 200
