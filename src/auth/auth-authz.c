@@ -279,6 +279,15 @@ static void marathon(struct checks *c, enum evhttp_cmd_type m, const char *path,
 	if (route_match("/v2/apps", path, &ra)) {
 		if (m == EVHTTP_REQ_POST)
 			app_check(c, ACL_CREATE_APPS, jstr(body, "id"));
+		/* PUT/PATCH with a list (api-apps-multi.c): every item's app; PUT may create. */
+		size_t i;
+		const json_t *x;
+		if (m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_PATCH)
+			json_array_foreach(body, i, x) {
+				app_check(c, ACL_UPDATE_APPS, jstr(x, "id"));
+				if (m == EVHTTP_REQ_PUT)
+					app_check(c, ACL_CREATE_APPS, jstr(x, "id"));
+			}
 		return;
 	}
 	if (groups_write(c, m, path, body))

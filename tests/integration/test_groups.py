@@ -301,6 +301,8 @@ def test_group_writes_are_authorized_on_the_group_path(cluster):
         == 403
     assert dev.put(u + "/v2/groups", json={"apps": [app_def("/x", "sleep 1")]}).status_code \
         == 403
+    # nor around them through PUT /v2/apps with a list
+    assert dev.put(u + "/v2/apps", json=[app_def("/prod/b", "sleep 1")]).status_code == 403
     assert m.api.get("/v2/apps").json()["apps"] == []  # nothing created
     r = dev.post(u + "/v2/groups", json={"id": "/dev/g", "apps": [app]})
     assert r.status_code == 201, r.text
