@@ -290,6 +290,12 @@ static void one_app(struct apps *m, struct plan *p, const json_t *x, const char 
 		verr_add(&p->err, pp, "at most %d apps in one request", GROUP_APPS_MAX);
 		return;
 	}
+	size_t nested;
+	free(apps_under(m, NULL, id, &nested));
+	if (nested) {
+		verr_add(&p->err, pp, "'%s' is a group: an app cannot have its path", id);
+		return;
+	}
 	struct m_app *ma = apps_get(m, id);
 	if (ma && ma->deleting) {
 		if (!p->locked)

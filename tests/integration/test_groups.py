@@ -222,6 +222,12 @@ def test_group_errors(one):
     # an app outside its group
     r = api.post("/v2/groups", {"id": "/in", "apps": [app_def("/elsewhere", SLEEP)]})
     assert r.status_code == 422, r.text
+    # an app at a group's path
+    assert api.post("/v2/apps", app_def("/gp/x/y", SLEEP)).status_code == 201
+    r = api.put("/v2/groups/gp", {"apps": [app_def("x", SLEEP)]})
+    assert r.status_code == 422 and "is a group" in r.text, r.text
+    # (force: the app may still be deploying, which without it is a 409)
+    assert api.delete("/v2/groups/gp", params={"force": "true"}).status_code == 200
     # bad scaleBy, unknown group
     assert api.put("/v2/groups/in", {"scaleBy": 2}).status_code == 422
     r = api.post("/v2/groups", {"id": "/sb", "apps": [app_def("a", SLEEP)]})
