@@ -23,11 +23,7 @@
 
 #define MULTI_MAX 1000 /* apps in one request */
 
-struct item {
-	struct m_app *ma; /* the app as it is, or NULL: created */
-	struct app *def;  /* the new definition (taken by the commit) */
-	const char *action;
-};
+#define item api_multi_item
 
 /* Copies the details of e into all, each path prefixed with "/(i)". */
 static void prefix_errors(struct verr *all, const struct verr *e, size_t i)
@@ -43,28 +39,38 @@ static void prefix_errors(struct verr *all, const struct verr *e, size_t i)
 	}
 }
 
-/* Commits the items as one deployment and answers; takes every def. */
-static void commit(struct apps *m, struct evhttp_request *req, struct item *it, size_t n,
-		   const char *version)
+/* Commits the items and removes the apps stops[0..ns) as one deployment, and answers code;
+ * takes every def. */
+static void commit_all(struct apps *m, struct evhttp_request *req, struct item *it, size_t n,
+		       struct m_app **stops, size_t ns, const char *version, int code)
 {
 	char id[37];
 	id_uuid4(id);
-	if (!n) {
+	if (!n && !ns) {
 		/* Nothing to change: Marathon answers with an empty plan. */
-		api_reply_deployment(req, 200, version, id);
+		api_reply_deployment(req, code, version, id);
 		return;
 	}
 	json_t *members = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(members, json_pack("{s:s, s:s}", "action", it[i].action,
 							 "app", it[i].def->id));
+	for (size_t i = 0; i < ns; i++)
+		json_array_append_new(members, json_pack("{s:s, s:s}", "action", "StopApplication",
+							 "app", stops[i]->def->id));
+	if (!n) {
+		/* Only removals: each app's StopApplication, all under the one id. */
+		api_apps_remove_all(m, stops, ns, id, version, members);
+		json_decref(members);
+		api_reply_deployment(req, code, version, id);
+		return;
+	}
 	struct api_commit *c = xcalloc(n, sizeof(*c));
 	for (size_t i = 0; i < n; i++) {
 		api_commit_prepare(m, &c[i], it[i].ma, it[i].def, it[i].action, true);
 		snprintf(c[i].d->id, sizeof(c[i].d->id), "%s", id);
 		c[i].d->members = json_incref(members);
 	}
-	json_decref(members);
 	int r = store_txn_begin(m->store);
 	if (r == 0) {
 		for (size_t i = 0; i < n && r >= 0; i++)
@@ -78,17 +84,28 @@ static void commit(struct apps *m, struct evhttp_request *req, struct item *it, 
 		for (size_t i = n; i-- > 0;)
 			api_commit_revert(&c[i]);
 		free(c);
+		json_decref(members);
 		http_reply_message(req, 503, "Cannot persist the change: %s (%s)", strerror(-r),
 				   store_errmsg(m->store));
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
 		api_commit_finish(m, req, &c[i], false);
+	/* The removals go in their own transactions (each app's deletion record), after. */
+	if (ns)
+		api_apps_remove_all(m, stops, ns, id, version, members);
+	json_decref(members);
 	/* One deployment_info for the whole plan. */
 	apps_deployment_announce(m, c[0].target);
-	log_info("master", "deployment '%s': %zu app(s) at version %s", id, n, version);
-	api_reply_deployment(req, 200, version, id);
+	log_info("master", "deployment '%s': %zu app(s) at version %s", id, n + ns, version);
+	api_reply_deployment(req, code, version, id);
 	free(c);
+}
+
+static void commit(struct apps *m, struct evhttp_request *req, struct item *it, size_t n,
+		   const char *version)
+{
+	commit_all(m, req, it, n, NULL, 0, version, 200);
 }
 
 static void items_free(struct item *it, size_t n)
@@ -127,9 +144,6 @@ void api_apps_update_multi(struct apps *m, struct evhttp_request *req, bool patc
 	struct verr all = VERR_INIT;
 	struct m_app *locked = NULL;
 	char missing_id[APP_MAX_ID_LEN + 1] = "";
-	char ver[32];
-	uint64_t now = time_real_usec();
-	time_iso8601(now, ver);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *x = json_array_get(body, i);
 		char p[32], cid[APP_MAX_ID_LEN + 1], err[256];
@@ -205,6 +219,12 @@ void api_apps_update_multi(struct apps *m, struct evhttp_request *req, bool patc
 		items_free(it, n);
 		return;
 	}
+	api_multi_apply(m, req, it, n, NULL, 0, 200);
+	free(it); /* the defs were taken */
+}
+
+void api_multi_versions(struct apps *m, struct item *it, size_t n, uint64_t now)
+{
 	/* Versions and service ports, all at one version. */
 	struct app **done = xcalloc(n ? n : 1, sizeof(*done));
 	for (size_t i = 0; i < n; i++) {
@@ -215,14 +235,24 @@ void api_apps_update_multi(struct apps *m, struct evhttp_request *req, bool patc
 			t->action = cfg ? "RestartApplication" : "ScaleApplication";
 		} else {
 			app_set_version(t->def, now, true, NULL);
+			t->action = "StartApplication";
 		}
 		apps_assign_service_ports_also(m, t->def, t->ma ? t->ma->def : NULL, done, i);
 		done[i] = t->def;
 	}
 	free(done);
-	snprintf(ver, sizeof(ver), "%s", n ? it[0].def->version : ver);
-	commit(m, req, it, n, ver);
-	free(it); /* the defs were taken */
+}
+
+void api_multi_apply(struct apps *m, struct evhttp_request *req, struct item *it, size_t n,
+		     struct m_app **stops, size_t ns, int code)
+{
+	uint64_t now = time_real_usec();
+	char ver[32];
+	time_iso8601(now, ver);
+	api_multi_versions(m, it, n, now);
+	if (n)
+		snprintf(ver, sizeof(ver), "%s", it[0].def->version);
+	commit_all(m, req, it, n, stops, ns, ver, code);
 }
 
 /* The previous version of ma's definition, parsed, or NULL. */

@@ -502,8 +502,33 @@ static json_t *wipe_list(const struct m_app *ma)
 
 /* Deletes ma (the store first, then memory) and starts its StopApplication deployment:
  * 0 with its version and id (borrowed from the deployment), or -errno (nothing changed). */
+static int remove_app_as(struct apps *m, struct m_app *ma, bool wipe, const char *as_id,
+			 const char *as_version, json_t *members, const char **version,
+			 const char **dep_id);
+
 static int remove_app(struct apps *m, struct m_app *ma, bool wipe, const char **version,
 		      const char **dep_id)
+{
+	return remove_app_as(m, ma, wipe, NULL, NULL, NULL, version, dep_id);
+}
+
+void api_apps_remove_all(struct apps *m, struct m_app **stops, size_t n, const char *dep_id,
+			 const char *version, json_t *members)
+{
+	const char *v, *d;
+	for (size_t i = 0; i < n; i++) {
+		int r = remove_app_as(m, stops[i], false, dep_id, version, members, &v, &d);
+		if (r < 0)
+			log_warn("master", "cannot delete app '%s': %s (%s)", stops[i]->def->id,
+				 strerror(-r), store_errmsg(m->store));
+	}
+}
+
+/* With as_id: the deployment takes that id, version and members (one of several apps),
+ * and is not announced (the caller announces the whole plan). */
+static int remove_app_as(struct apps *m, struct m_app *ma, bool wipe, const char *as_id,
+			 const char *as_version, json_t *members, const char **version,
+			 const char **dep_id)
 {
 	const char *id = ma->def->id;
 	/* force defaults to true for DELETE in Marathon's code: a deletion never waits.
@@ -557,10 +582,16 @@ static int remove_app(struct apps *m, struct m_app *ma, bool wipe, const char **
 	char ver[32];
 	time_iso8601(time_real_usec(), ver);
 	struct m_deployment *d = apps_deployment_new(m, ma, "StopApplication");
-	snprintf(d->version, sizeof(d->version), "%s", ver);
+	snprintf(d->version, sizeof(d->version), "%s", as_version ? as_version : ver);
+	if (as_id) {
+		snprintf(d->id, sizeof(d->id), "%s", as_id);
+		d->members = json_incref(members);
+	}
 	log_info("master", "app '%s' deleted (deployment '%s')", id, d->id);
-	api_group_change_events(m, id, ver, NULL, json_object_get(ma->def->json, "healthChecks"));
-	apps_deployment_announce(m, ma);
+	api_group_change_events(m, id, d->version, NULL,
+				json_object_get(ma->def->json, "healthChecks"));
+	if (!as_id)
+		apps_deployment_announce(m, ma);
 	apps_touch(m, ma);
 	*version = d->version;
 	*dep_id = d->id;

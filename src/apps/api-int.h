@@ -34,6 +34,24 @@ void api_apps_delete(struct apps *m, struct evhttp_request *req, const char *id)
 int api_apps_remove(struct apps *m, struct m_app *ma, const char **version, const char **dep);
 /* api-apps-multi.c: PUT and PATCH /v2/apps with a list of apps: one deployment. */
 void api_apps_update_multi(struct apps *m, struct evhttp_request *req, bool patch);
+/* One app of a change of several (api-apps-multi.c, api-groups.c). */
+struct api_multi_item {
+	struct m_app *ma; /* the app as it is, or NULL: created */
+	struct app *def;  /* the new definition (taken by the commit) */
+	const char *action;
+};
+/* Sets the items' versions (all at now), actions and service ports. */
+void api_multi_versions(struct apps *m, struct api_multi_item *it, size_t n, uint64_t now);
+/* api_multi_versions, then commits the items and removes stops[0..ns) as one deployment
+ * (one id, one version) and answers code {"version","deploymentId"}; takes every def. */
+void api_multi_apply(struct apps *m, struct evhttp_request *req, struct api_multi_item *it,
+		     size_t n, struct m_app **stops, size_t ns, int code);
+/* Deletes each app as api_apps_remove does, its StopApplication under dep_id, version and
+ * members (borrowed); no announcement (the caller's). Failures are logged. */
+void api_apps_remove_all(struct apps *m, struct m_app **stops, size_t n, const char *dep_id,
+			 const char *version, json_t *members);
+/* api-groups.c: GET/POST/PUT/DELETE /v2/groups. */
+void api_groups(struct apps *m, struct evhttp_request *req, const char *id, bool versions);
 /* DELETE /v2/deployments/{id} without force for a deployment of several apps (found is one
  * of them): every app back to its previous version in one new deployment. */
 void api_deployment_rollback_multi(struct apps *m, struct evhttp_request *req,

@@ -159,6 +159,8 @@ struct apps {
 	struct store *store;
 	const struct master_config *cfg; /* the master's (borrowed) */
 	struct hmap apps;        /* id -> struct m_app* */
+	json_t *groups;          /* group id -> {"dependencies":[ids]}: the groups that have
+				  * dependencies (api-groups.c; stored as groups/<id>) */
 	struct hmap tasks;       /* task id -> struct m_instance* */
 	struct event *pass_ev;   /* deferred scheduling pass */
 	char framework_id[64];
@@ -376,6 +378,9 @@ void events_plan_formats(struct apps *m, const char *type, bool *light, bool *he
 void events_tick(struct apps *m);
 void events_close_all(struct apps *m);
 
+
+/* api-groups.c: are the dependencies of ma's groups (and their ancestors') converged? */
+bool apps_group_dependencies_ready(struct apps *m, const struct m_app *ma);
 
 /* Whether the principal of req may see app id (apps_set_view_filter); true without a
  * filter. */

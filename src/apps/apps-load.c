@@ -57,6 +57,19 @@ static int load_app(const char *key, const char *val, size_t len, uint64_t versi
 	return 0;
 }
 
+/* groups/<id>: a group's dependencies (api-groups.c). */
+static int load_group(const char *key, const char *val, size_t len, uint64_t version, void *ctx)
+{
+	struct apps *m = ctx;
+	json_t *j = json_loadb(val, len, 0, NULL);
+	if (json_is_array(json_object_get(j, "dependencies")))
+		json_object_set(m->groups, key + strlen("groups/"), j);
+	else
+		log_warn("master", "ignoring the malformed record '%s'", key);
+	json_decref(j);
+	return 0;
+}
+
 /* deleting/<id>: an app deleted whose tasks were not all gone yet, or (wipe=true) whose
  * volumes were not all removed yet. It comes back as being deleted (after apps/, before
  * wipe-volumes/ and instances/, which attach to it). */
@@ -288,6 +301,8 @@ int apps_load(struct apps *m)
 	m->load_uuids = NULL;
 	if (r >= 0)
 		r = store_list(m->store, "deployments/", load_deployment, m);
+	if (r >= 0)
+		r = store_list(m->store, "groups/", load_group, m);
 	if (r >= 0)
 		log_pending_deletions(m);
 	return r;

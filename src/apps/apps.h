@@ -52,6 +52,11 @@ void apps_http_apps(struct apps *ap, struct evhttp_request *req, const char *arg
 		    const char *arg2);
 void apps_http_group(struct apps *ap, struct evhttp_request *req, const char *arg,
 		     const char *arg2);
+/* /v2/groups (api-groups.c): arg the group's id text, NULL for the root. */
+void apps_http_groups(struct apps *ap, struct evhttp_request *req, const char *arg,
+		      const char *arg2);
+void apps_http_group_versions(struct apps *ap, struct evhttp_request *req, const char *arg,
+			      const char *arg2);
 void apps_http_app(struct apps *ap, struct evhttp_request *req, const char *arg,
 		   const char *arg2);
 void apps_http_app_restart(struct apps *ap, struct evhttp_request *req, const char *arg,

@@ -147,6 +147,7 @@ int apps_new(struct master *rm, struct apps **out)
 	m->cfg = rm_config(rm);
 	hmap_init(&m->apps);
 	hmap_init(&m->tasks);
+	m->groups = json_object();
 	snprintf(m->framework_id, sizeof(m->framework_id), "%s", rm_builtin_framework_id(rm));
 	/* Registered before loading: the instances loaded take their resources as its own. */
 	m->client = rm_framework_add(rm, m->framework_id, "marathon", &ops, m);
@@ -187,6 +188,7 @@ void apps_free(struct apps *m)
 	free(m->agents);
 	hmap_release(&m->apps);
 	hmap_release(&m->tasks);
+	json_decref(m->groups);
 	free(m);
 }
 

@@ -738,7 +738,7 @@ static bool dependencies_ready(struct apps *m, const struct m_app *ma)
 		if (dep && (dep->deleting || (dep->deploy && !dep->deploy->finished)))
 			return false;
 	}
-	return true;
+	return apps_group_dependencies_ready(m, ma);
 }
 
 /* Does an app that depends on ma still run while both are being deleted? */

@@ -227,6 +227,50 @@ static void task_app_check(struct checks *c, const char *task_id)
 	free(app);
 }
 
+/* The group a /v2/groups write acts on: the body's id (relative to the URL's) or the URL's;
+ * NULL (matched by ANY only) for an id with "." or ".." segments. Free it. */
+static char *group_object(const char *url_id, const char *body_id)
+{
+	char *g;
+	if (!body_id || !*body_id)
+		g = xstrdup(url_id);
+	else if (body_id[0] == '/')
+		g = xstrdup(body_id);
+	else
+		g = xasprintf("%s/%s", strcmp(url_id, "/") ? url_id : "", body_id);
+	if (strstr(g, "/.") || g[0] == '.') {
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+/* /v2/groups writes (src/apps/api-groups.c) act on every app under the group: the check is on
+ * the group's path, which an app_ids prefix covers only when it covers all of them. PUT
+ * with apps or groups may create apps (and remove those it leaves out). */
+static bool groups_write(struct checks *c, enum evhttp_cmd_type m, const char *path,
+			 const json_t *body)
+{
+	struct route_args ra;
+	bool root = route_match("/v2/groups", path, &ra);
+	if (!root && !route_match("/v2/groups/{id*}", path, &ra))
+		return false;
+	if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
+		return true; /* reads: the apps are filtered by view_apps */
+	char *g = group_object(root ? "/" : ra.v[0], jstr(body, "id"));
+	if (m == EVHTTP_REQ_DELETE) {
+		app_check(c, ACL_DELETE_APPS, g);
+	} else {
+		bool lists = json_object_get(body, "apps") || json_object_get(body, "groups");
+		if (m != EVHTTP_REQ_POST)
+			app_check(c, ACL_UPDATE_APPS, g);
+		if (m == EVHTTP_REQ_POST || lists)
+			app_check(c, ACL_CREATE_APPS, g);
+	}
+	free(g);
+	return true;
+}
+
 static void marathon(struct checks *c, enum evhttp_cmd_type m, const char *path,
 		     const json_t *body)
 {
@@ -235,8 +279,19 @@ static void marathon(struct checks *c, enum evhttp_cmd_type m, const char *path,
 	if (route_match("/v2/apps", path, &ra)) {
 		if (m == EVHTTP_REQ_POST)
 			app_check(c, ACL_CREATE_APPS, jstr(body, "id"));
+		/* PUT/PATCH with a list (api-apps-multi.c): every item's app; PUT may create. */
+		size_t i;
+		const json_t *x;
+		if (m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_PATCH)
+			json_array_foreach(body, i, x) {
+				app_check(c, ACL_UPDATE_APPS, jstr(x, "id"));
+				if (m == EVHTTP_REQ_PUT)
+					app_check(c, ACL_CREATE_APPS, jstr(x, "id"));
+			}
 		return;
 	}
+	if (groups_write(c, m, path, body))
+		return;
 	if (route_match("/v2/tasks/delete", path, &ra) && m == EVHTTP_REQ_POST) {
 		size_t i;
 		const json_t *t;

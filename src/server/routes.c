@@ -43,6 +43,8 @@ struct route {
 	}
 APPS_ROUTE(apps_http_apps)
 APPS_ROUTE(apps_http_group)
+APPS_ROUTE(apps_http_groups)
+APPS_ROUTE(apps_http_group_versions)
 APPS_ROUTE(apps_http_app)
 APPS_ROUTE(apps_http_app_restart)
 APPS_ROUTE(apps_http_app_tasks)
@@ -202,6 +204,10 @@ static const struct route routes[] = {
 	{ "/v2/apps/{id*}/versions", M_GET, r_apps_http_app_versions },
 	{ "/v2/apps/{id*}/versions/{version}", M_GET, r_apps_http_app_versions },
 	{ "/v2/apps/{id*}", M_GET | M_PUT | M_PATCH | M_DELETE, r_apps_http_app },
+	{ "/v2/groups", M_GET | M_POST | M_PUT | M_DELETE, r_apps_http_groups },
+	{ "/v2/groups/versions", M_GET, r_apps_http_group_versions },
+	{ "/v2/groups/{id*}/versions", M_GET, r_apps_http_group_versions },
+	{ "/v2/groups/{id*}", M_GET | M_POST | M_PUT | M_DELETE, r_apps_http_groups },
 	{ "/v2/tasks", M_GET, r_apps_http_tasks },
 	{ "/v2/tasks/delete", M_POST, r_apps_http_tasks_delete },
 	{ "/v2/deployments", M_GET, r_apps_http_deployments },

@@ -295,6 +295,22 @@ class Group(Model):
               "dependencies": list_of(str), "version": Ts}
 
 
+class GroupInfo(Model):
+    """GET /v2/groups[/{id}] (Marathon 1.10's GroupInfo): apps, groups and pods only as
+    embedded (embed=group.apps, group.groups, group.pods; all three by default)."""
+    FIELDS = {"id": str, "apps": list_of(App), "groups": list_of(dict), "pods": list_of(dict),
+              "dependencies": list_of(str), "version": Ts, "enforceRole": bool}
+    OPTIONAL = ("apps", "groups", "pods")
+
+    @classmethod
+    def parse(cls, obj, path=None):
+        self = super().parse(obj, path)
+        path = path or cls.__name__
+        self.groups = [GroupInfo.parse(g, "%s.groups[%d]" % (path, i))
+                       for i, g in enumerate(getattr(self, "groups", None) or [])]
+        return self
+
+
 class LightPlan(Model):
     FIELDS = {"id": str, "steps": list_of(DeploymentStep), "version": Ts}
 
