@@ -88,7 +88,8 @@ static bool pass_any_draining(struct pass *p)
 		const char *k;
 		void *v;
 		for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);)
-			if (((struct m_agent *)v)->drain == AGENT_DRAINING)
+			if (((struct m_agent *)v)->drain == AGENT_DRAINING ||
+			    ((struct m_agent *)v)->maint_draining) /* inverse offer */
 				m->any_drain = true;
 		m->drain_checked_usec = p->t0;
 	}

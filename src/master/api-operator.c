@@ -141,7 +141,8 @@ static bool tasks_from_cache(struct master *m, struct evhttp_request *req, const
 			     const char *key)
 {
 	bool state = !strcmp(type, "GET_STATE");
-	if ((!state && strcmp(type, "GET_TASKS")) || !state_cache_enabled())
+	if ((!state && strcmp(type, "GET_TASKS")) || !state_cache_enabled() ||
+	    operator_accept(req) == OPERATOR_WIRE_PROTOBUF) /* the cache holds JSON */
 		return false;
 	json_t *payload = state ? json_pack("{s:o, s:{}, s:o, s:o}", "get_tasks",
 					    state_json_v1_tasks_mark(), "get_executors",
