@@ -164,6 +164,8 @@ void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp
 bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_seconds);
 void agent_xexec_acknowledged(struct agent_xexec *x, const char *task_id, const char *uuid);
 void agent_xexecs_free(struct agent *a);
+/* Appends each running custom executor to arr as the v1 GetExecutors.Executor. */
+void agent_xexecs_v1(struct agent *a, json_t *arr);
 /* A scheduler's SHUTDOWN: the SHUTDOWN event, then SIGKILL to the executor's process group
  * after its grace period (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD) if it is still there. */
 void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char *executor_id);

@@ -76,6 +76,15 @@ struct agent_xexec *agent_xexec_find(struct agent *a, const char *fw, const char
 	return NULL;
 }
 
+void agent_xexecs_v1(struct agent *a, json_t *arr)
+{
+	for (struct agent_xexec *x = a->xexecs; x; x = x->next) {
+		json_t *info = json_deep_copy(x->executor_info);
+		json_object_set_new(info, "framework_id", json_pack("{s:s}", "value", x->framework_id));
+		json_array_append_new(arr, json_pack("{s:o}", "executor_info", info));
+	}
+}
+
 static void xexec_free(struct agent_xexec *x)
 {
 	if (x->pid_ev)

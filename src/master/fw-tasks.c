@@ -612,6 +612,15 @@ void frameworks_agent_lost(struct master *m, struct m_agent *a)
 				      "Agent unreachable");
 	struct fw_agent_view *view = hmap_del(&fws->views, a->id);
 	free(view);
+	/* Mesos tells every subscribed framework of a lost agent (LostSlaveMessage, a FAILURE
+	 * event with agent_id only); the executors there are gone with it. */
+	fw_executors_drop_all(fws, a->id, NULL, "its agent was lost");
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);)
+		if (fw_subscribed(v))
+			fw_send(v, json_pack("{s:s, s:{s:{s:s}}}", "type", "FAILURE", "failure",
+					     "agent_id", "value", a->id));
 }
 
 /* ---- calls ---- */

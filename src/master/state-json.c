@@ -742,7 +742,7 @@ static json_t *legacy_slave(const struct m_agent *a)
 
 json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 {
-	char ip[64], pid[400], id[64];
+	char ip[64], pid[400], id[64], portstr[8];
 	uint16_t port;
 	state_json_master_addr(m, req, ip, sizeof(ip), &port);
 	state_json_upid("master", ip, port, pid, sizeof(pid));
@@ -767,8 +767,8 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 	all_tasks_build(m, false, &at);
 	json_t *frameworks = json_array();
 	each_framework(m, req, &at, add_legacy_framework, frameworks);
+	fw_executors_fill_state(m, frameworks); /* frameworks[].executors */
 	all_tasks_release(&at);
-	char portstr[8];
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	double start = (double)m->started_usec / 1e6;
 	json_t *leader_info = json_pack(
