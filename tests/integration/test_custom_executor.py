@@ -243,3 +243,48 @@ def test_agent_lost_sends_failure(cluster):
     ev = fw.wait_event(lambda e: e["type"] == "FAILURE", timeout=10, what="FAILURE event")
     assert ev["failure"] == {"agent_id": o["agent_id"]}
     assert "executors" not in operator(cluster.m.url, "GET_EXECUTORS")["get_executors"]
+
+
+def test_agent_restart_under_a_running_executor(one):
+    """kill -9 the agent under a checkpointing framework's executor: the executor keeps
+    running, subscribes again to the restarted agent, its task is not lost, and the task's
+    later update (TASK_KILLED after a KILL) reaches the scheduler."""
+    fw = Framework(one.m.url, failover_timeout=60)
+    fw.info["checkpoint"] = True
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    r = fw.accept([o["id"]["value"]], [task("w1", o, "e9", name="hold-w1"),
+                                       task("w2", o, "e9", name="hold-w2")])
+    assert r.status_code == 202, r.text
+    fw.wait_update("w1", "TASK_RUNNING")
+    fw.wait_update("w2", "TASK_RUNNING")
+    ckpt = one.a.work_dir / "xexecs" / ("executor.%s.e9.json" % fw.id)
+    pid = json.loads(ckpt.read_text())["pid"]
+    assert json.loads(ckpt.read_text())["tasks"]["w1"]["state"] == "TASK_RUNNING"
+    one.a.kill9()
+    os.kill(pid, 0)  # the executor outlived the agent
+    one.a.start()
+    wait_until(lambda: [e["type"] for e in events(one.a, fw, "e9")].count("SUBSCRIBED") == 2,
+               timeout=20, what="the executor's second SUBSCRIBED")
+    os.kill(pid, 0)  # the same process
+    # The restarted agent lists the executor and its tasks; the master still runs them.
+    ag = operator(one.a.url, "GET_EXECUTORS")["get_executors"]["executors"]
+    assert [e["executor_info"]["executor_id"]["value"] for e in ag] == ["e9"]
+    wait_until(lambda: (requests.get(one.m.url + "/master/state", timeout=10).json()
+                        ["slaves"][0]["active"]), timeout=20, what="agent re-registered")
+    assert fw.kill("w1").status_code == 202
+    st = fw.wait_update("w1", "TASK_KILLED")
+    assert st["source"] == "SOURCE_EXECUTOR"
+    state = requests.get(one.m.url + "/master/state", timeout=10).json()
+    tasks = {t["id"]: t["state"] for f in state["frameworks"] for t in f["tasks"]}
+    assert tasks.get("w2") == "TASK_RUNNING", tasks
+    lost = [e for e in fw.all_events if e["type"] == "UPDATE"
+            and e["update"]["status"]["state"] in ("TASK_LOST", "TASK_FAILED")]
+    assert lost == []
+    # Its end is still noticed by the restarted agent (not its child any more).
+    r = fw.call({"type": "SHUTDOWN", "shutdown": {"agent_id": o["agent_id"],
+                                                  "executor_id": {"value": "e9"}}})
+    assert r.status_code == 202, r.text
+    st = fw.wait_update("w2", "TASK_FAILED")
+    assert st["reason"] == "REASON_EXECUTOR_TERMINATED"
+    wait_until(lambda: not ckpt.exists(), timeout=10, what="checkpoint removed")
