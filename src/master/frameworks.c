@@ -237,6 +237,7 @@ int frameworks_init(struct master *m)
 	hmap_init(&fws->tasks);
 	hmap_init(&fws->views);
 	hmap_init(&fws->executors);
+	hmap_init(&fws->executor_ids);
 	hmap_init(&fws->removed);
 	/* Framework ids are "<master id>-<4 digits>", as Mesos makes them; 0000 is the apps
 	 * framework's own id. */

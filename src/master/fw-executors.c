@@ -10,6 +10,9 @@
  *    each record's res is taken on its agent in the ledger under alloc_role and added to its
  *    framework's used (when it has one) exactly while it is in the map; fw_executor_drop is
  *    the only way out and gives them back once.
+ *  - fws->executor_ids lists, per "<agent>\x1f<framework>", exactly the executor ids of the
+ *    records with that agent and framework (a JSON array of strings; no entry when empty),
+ *    for the offers' executor_ids.
  *  - Records are not stored: after a master failover the executors of running tasks are
  *    not known again (their resources are not held) until they launch a task anew. */
 #include <errno.h>
@@ -34,6 +37,20 @@ static void key_of(char *out, size_t len, const char *agent_id, const char *fw_i
 		   const char *eid)
 {
 	snprintf(out, len, "%s\x1f%s\x1f%s", agent_id, fw_id, eid);
+}
+
+static void ids_key(char *out, size_t len, const char *agent_id, const char *fw_id)
+{
+	snprintf(out, len, "%s\x1f%s", agent_id, fw_id);
+}
+
+const json_t *fw_executor_ids(struct frameworks *fws, const char *agent_id, const char *fw_id)
+{
+	if (!hmap_len(&fws->executor_ids))
+		return NULL;
+	char key[768];
+	ids_key(key, sizeof(key), agent_id, fw_id);
+	return hmap_get(&fws->executor_ids, key);
 }
 
 static struct fw_executor *find(struct frameworks *fws, const char *agent_id, const char *fw_id,
@@ -111,6 +128,11 @@ int fw_executor_add(struct fw_framework *fw, struct m_agent *a, const json_t *ti
 	char key[1024];
 	key_of(key, sizeof(key), a->id, fw->id, eid);
 	hmap_put(&fws->executors, key, e);
+	ids_key(key, sizeof(key), a->id, fw->id);
+	json_t *ids = hmap_get(&fws->executor_ids, key);
+	if (!ids)
+		hmap_put(&fws->executor_ids, key, ids = json_array());
+	json_array_append_new(ids, json_pack("{s:s}", "value", eid));
 	log_info("frameworks", "framework '%s': executor '%s' on agent '%s' added", fw->id, eid,
 		 a->id);
 	return 0;
@@ -121,6 +143,20 @@ static void drop(struct frameworks *fws, const char *key, struct fw_executor *e,
 	log_info("frameworks", "framework '%s': executor '%s' on agent '%s' removed: %s",
 		 e->fw_id, e->id, e->agent_id, why);
 	hmap_del(&fws->executors, key);
+	char ikey[768];
+	ids_key(ikey, sizeof(ikey), e->agent_id, e->fw_id);
+	json_t *ids = hmap_get(&fws->executor_ids, ikey);
+	for (size_t i = 0; i < json_array_size(ids); i++) {
+		const char *v = json_string_value(json_object_get(json_array_get(ids, i), "value"));
+		if (v && !strcmp(v, e->id)) {
+			json_array_remove(ids, i);
+			break;
+		}
+	}
+	if (ids && !json_array_size(ids)) {
+		hmap_del(&fws->executor_ids, ikey);
+		json_decref(ids);
+	}
 	struct m_agent *a = hmap_get(&fws->m->agents, e->agent_id);
 	ledger_give(fws->m, a, e->alloc_role, NULL, &e->res);
 	struct fw_framework *fw = hmap_get(&fws->fws, e->fw_id);
@@ -178,6 +214,9 @@ void fw_executors_release(struct frameworks *fws)
 		free(e);
 	}
 	hmap_release(&fws->executors);
+	for (size_t i = 0; hmap_next(&fws->executor_ids, &i, &k, &v);)
+		json_decref(v);
+	hmap_release(&fws->executor_ids);
 }
 
 /* /master/state: Mesos writes an executor as its ExecutorInfo (executor_id, name,

@@ -170,6 +170,7 @@ struct frameworks {
 	struct hmap tasks;          /* task id -> struct fw_task* */
 	struct hmap views;          /* agent id -> struct fw_agent_view* */
 	struct hmap executors;      /* custom executors (fw-executors.c) */
+	struct hmap executor_ids;   /* "<agent>\x1f<framework>" -> [ExecutorID] (fw-executors.c) */
 	/* fw-tasks.c's indexes of tasks, so that its tick need not walk them all: every task
 	 * by agent, and the tasks that need the tick (kill_pending, or a status not acked).
 	 * Released with the last task. */
@@ -362,6 +363,8 @@ void fw_executor_drop(struct frameworks *fws, const char *agent_id, const char *
 void fw_executors_drop_all(struct frameworks *fws, const char *agent_id, const char *fw_id,
 			   const char *why);
 void fw_executors_release(struct frameworks *fws);
+/* The ids of fw_id's executors on agent_id as [ExecutorID] (borrowed), or NULL: none. */
+const json_t *fw_executor_ids(struct frameworks *fws, const char *agent_id, const char *fw_id);
 /* Appends to each framework of /master/state's "frameworks" (borrowed) its executors. */
 void fw_executors_fill_state(struct master *m, json_t *frameworks);
 /* The operator API's GetExecutors (new reference). */

@@ -175,6 +175,9 @@ def test_executor_resources_are_taken_and_listed(one):
     assert r.status_code == 202, r.text
     fw.wait_update("r1", "TASK_RUNNING")
     fw.wait_update("r2", "TASK_RUNNING")
+    # Offers of that agent name the framework's executor running there.
+    o2 = fw.wait_offers()[0]
+    assert o2["executor_ids"] == [{"value": "e7"}], o2
     state, u = used(one.m)
     # Two tasks (0.1 cpus, 16 mem each) and one executor (0.1 cpus, 32 mem): taken once.
     assert abs(u["cpus"] - 0.3) < 1e-9 and u["mem"] == 64, u
