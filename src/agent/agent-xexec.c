@@ -619,7 +619,7 @@ static void recover_one(struct agent *a, const char *path)
 	struct timeval tv = { AGENT_XEXEC_RECOVERY_SEC, 0 };
 	evtimer_add(x->recover_ev, &tv);
 	log_info("agent", "recovered executor '%s' of framework '%s' (pid %d); waiting for it to "
-			  "subscribe again", eid, fw, (int)x->pid);
+			  "subscribe again", x->executor_id, x->framework_id, (int)x->pid);
 }
 
 void agent_xexecs_recover(struct agent *a)

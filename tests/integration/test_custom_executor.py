@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import sys
+import time
 
 import requests
 
@@ -291,3 +292,23 @@ def test_agent_restart_under_a_running_executor(one):
     st = fw.wait_update("w2", "TASK_FAILED")
     assert st["reason"] == "REASON_EXECUTOR_TERMINATED"
     wait_until(lambda: not ckpt.exists(), timeout=10, what="checkpoint removed")
+
+
+def test_update_sent_while_the_agent_is_away_is_reconciled(one):
+    """An UPDATE the executor could not deliver while the agent was down goes with its next
+    SUBSCRIBE (unacknowledged_updates); the restarted agent applies and acknowledges it."""
+    fw = Framework(one.m.url, failover_timeout=60)
+    fw.info["checkpoint"] = True
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    assert fw.accept([o["id"]["value"]], [task("z1", o, "e10", name="late-z1")]).status_code \
+        == 202
+    fw.wait_update("z1", "TASK_RUNNING")
+    one.a.kill9()
+    time.sleep(4)  # the executor's TASK_FINISHED (3 s after LAUNCH) finds no agent
+    one.a.start()
+    st = fw.wait_update("z1", "TASK_FINISHED", timeout=30)
+    assert st["source"] == "SOURCE_EXECUTOR" and st["message"] == "from executor"
+    subs = [e for e in events(one.a, fw, "e10") if e["type"] in ("SUBSCRIBED", "ACKNOWLEDGED")]
+    assert [e["type"] for e in subs] == ["SUBSCRIBED", "ACKNOWLEDGED", "SUBSCRIBED",
+                                         "ACKNOWLEDGED"], subs

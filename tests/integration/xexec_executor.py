@@ -1,7 +1,7 @@
 """A custom executor, as a framework author writes one against the Mesos v1 executor HTTP
 API: SUBSCRIBE (a RecordIO stream) on the agent named by MESOS_AGENT_ENDPOINT, then for each
 LAUNCH an UPDATE TASK_RUNNING and, unless the task's name starts with "hold", TASK_FINISHED ("exit": the executor exits
-with status 3 instead);
+with status 3 instead; "late": 3 s later);
 a KILL gets TASK_KILLED; a MESSAGE is answered with a MESSAGE "echo <data>". It writes the environment it got and the events it saw (one JSON
 line each) into its sandbox. When the stream ends without SHUTDOWN it exits, unless its
 framework checkpoints (MESOS_CHECKPOINT=1): then it subscribes again (the agent restarted)
@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 
@@ -40,10 +41,10 @@ def update(task_id, state):
 
 def subscribe():
     """The SUBSCRIBE stream, retried while the agent is away (checkpointing only)."""
-    body = {"unacknowledged_tasks": list(UNACKED_TASKS.values()),
-            "unacknowledged_updates": [{"status": s} for s in UNACKED_UPDATES.values()]}
     deadline = time.monotonic() + 60
     while True:
+        body = {"unacknowledged_tasks": list(UNACKED_TASKS.values()),
+                "unacknowledged_updates": [{"status": s} for s in UNACKED_UPDATES.values()]}
         try:
             r = requests.post(URL, data=json.dumps(dict(IDS, type="SUBSCRIBE", subscribe=body)),
                               headers=HDR, stream=True, timeout=(10, None))
@@ -92,7 +93,11 @@ def handle(ev, log):
         update(tid, "TASK_RUNNING")
         if task["name"].startswith("exit"):
             os._exit(3)
-        if not task["name"].startswith("hold"):
+        if task["name"].startswith("late"):
+            # TASK_FINISHED 3 s later, from another thread: sent while the agent may be
+            # away, it then waits among the unacknowledged updates of the next SUBSCRIBE.
+            threading.Timer(3.0, update, (tid, "TASK_FINISHED")).start()
+        elif not task["name"].startswith("hold"):
             update(tid, "TASK_FINISHED")
     elif ev["type"] == "KILL":
         update(ev["kill"]["task_id"]["value"], "TASK_KILLED")
