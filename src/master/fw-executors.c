@@ -185,18 +185,27 @@ void fw_executor_drop(struct frameworks *fws, const char *agent_id, const char *
 void fw_executors_drop_all(struct frameworks *fws, const char *agent_id, const char *fw_id,
 			   const char *why)
 {
+	/* The keys first: dropping changes the map under a walk. */
+	size_t n = 0, cap = 0;
+	char **keys = NULL;
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&fws->executors, &i, &k, &v);) {
-		struct fw_executor *e = v;
+		const struct fw_executor *e = v;
 		if ((agent_id && !strcmp(e->agent_id, agent_id)) ||
 		    (fw_id && !strcmp(e->fw_id, fw_id))) {
-			char key[1024];
-			snprintf(key, sizeof(key), "%s", k);
-			drop(fws, key, e, why);
-			i = 0; /* the map changed under the walk */
+			if (n == cap)
+				keys = xrealloc(keys, (cap = cap ? 2 * cap : 16) * sizeof(*keys));
+			keys[n++] = xstrdup(k);
 		}
 	}
+	for (size_t i = 0; i < n; i++) {
+		struct fw_executor *e = hmap_get(&fws->executors, keys[i]);
+		if (e)
+			drop(fws, keys[i], e, why);
+		free(keys[i]);
+	}
+	free(keys);
 }
 
 void fw_executors_release(struct frameworks *fws)
