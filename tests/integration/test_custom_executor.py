@@ -171,14 +171,16 @@ def test_executor_resources_are_taken_and_listed(one):
     fw = Framework(one.m.url, failover_timeout=30)
     fw.subscribe()
     o = fw.wait_offers()[0]
+    seen = len(fw.all_events)
     r = fw.accept([o["id"]["value"]], [task("r1", o, "e7", name="hold-r1"),
                                        task("r2", o, "e7", name="hold-r2")])
     assert r.status_code == 202, r.text
     fw.wait_update("r1", "TASK_RUNNING")
     fw.wait_update("r2", "TASK_RUNNING")
-    # Offers of that agent name the framework's executor running there.
-    o2 = fw.wait_offers()[0]
-    assert o2["executor_ids"] == [{"value": "e7"}], o2
+    # Offers of that agent made since name the framework's executor running there.
+    offers = wait_until(lambda: [x for e in fw.all_events[seen:] if e["type"] == "OFFERS"
+                                 for x in e["offers"]["offers"]], timeout=10, what="offers")
+    assert offers[0]["executor_ids"] == [{"value": "e7"}], offers[0]
     state, u = used(one.m)
     # Two tasks (0.1 cpus, 16 mem each) and one executor (0.1 cpus, 32 mem): taken once.
     assert abs(u["cpus"] - 0.3) < 1e-9 and u["mem"] == 64, u
