@@ -132,6 +132,7 @@ struct fw_task {
 	char *fw_id;
 	char *agent_id;
 	char *name;
+	char *group;                /* LAUNCH_GROUP: the group's id (its first task's), or NULL */
 	const char *state;          /* static string */
 	struct resources res;
 	double grace_sec;

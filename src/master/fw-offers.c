@@ -462,7 +462,7 @@ static int task_validate(struct fw_framework *fw, const struct m_agent *a, const
 /* Launches one task on a (resources checked by the caller): records it and queues it to
  * be stored, then its LAUNCH to be sent (fw_flush). */
 static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
-		   struct resources *res, json_t *spec, double grace)
+		   struct resources *res, json_t *spec, double grace, const char *group)
 {
 	struct frameworks *fws = fw->fws;
 	const char *id = json_string_value(json_object_get(json_object_get(ti, "task_id"), "value"));
@@ -471,6 +471,7 @@ static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
 	t->res = *res;
 	*res = (struct resources)RESOURCES_INIT;
 	t->grace_sec = grace;
+	t->group = group ? xstrdup(group) : NULL;
 	t->agent_gen = fw_agent_view(fws, a)->gen;
 	fw_task_hold(fws, t, a); /* the caller checked that a's free holds it */
 	log_info("frameworks", "framework '%s' launches task '%s' on agent '%s'", fw->id, t->id,
@@ -498,8 +499,9 @@ static void no_fit(const json_t *ti, const struct resources *total, const struct
 	free(have);
 }
 
+/* group: the id of the task group the tasks form (LAUNCH_GROUP), or NULL. */
 static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json_t *tis,
-			  const char *role, struct resources *remaining)
+			  const char *role, struct resources *remaining, const char *group)
 {
 	size_t i;
 	const json_t *ti;
@@ -540,7 +542,7 @@ static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json
 					   json_string_value(json_object_get(
 						   json_object_get(ti, "task_id"), "value")),
 					   json_object_get(ti, "resources"));
-			launch(fw, a, ti, &res, spec, grace);
+			launch(fw, a, ti, &res, spec, grace, group);
 			spec = NULL;
 		}
 		json_decref(spec);
@@ -605,7 +607,10 @@ static void accept_launch_group(struct fw_framework *fw, struct m_agent *a, cons
 			refuse_task(fw, ti, a->id, state, reason, msg);
 		return;
 	}
-	accept_launch(fw, a, tis, role, remaining);
+	/* The group is killed together (fw-tasks.c): its id is its first task's. */
+	accept_launch(fw, a, tis, role, remaining,
+		      json_string_value(json_object_get(
+			      json_object_get(json_array_get(tis, 0), "task_id"), "value")));
 }
 
 /* "RESERVE" for the operation type "RESERVE" (etc.), or NULL: reservation operations. */
@@ -728,7 +733,7 @@ int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, siz
 			} else if (!strcmp(t, "LAUNCH_GROUP")) {
 				accept_launch_group(fw, a, tis, role, &remaining);
 			} else {
-				accept_launch(fw, a, tis, role, &remaining);
+				accept_launch(fw, a, tis, role, &remaining, NULL);
 			}
 		} else if (resv_op_name(t)) {
 			accept_resv(fw, a, op, t, bad, &remaining);
