@@ -64,7 +64,7 @@ static json_t *executors_v1(struct agent *a)
 	json_t *arr = json_array();
 	for (size_t i = 0; i < a->nbuckets; i++)
 		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
-			if (t->terminal)
+			if (t->terminal || t->xexec) /* a custom executor's: listed below */
 				continue;
 			char *name = xasprintf("Command Executor (Task: %s)", t->id);
 			json_t *e = json_pack("{s:o, s:s, s:s}", "executor_id", value_of(t->id),
@@ -74,6 +74,7 @@ static json_t *executors_v1(struct agent *a)
 			json_array_append_new(arr, json_pack("{s:o}", "executor_info", e));
 			free(name);
 		}
+	agent_xexecs_v1(a, arr);
 	return arr;
 }
 
@@ -92,7 +93,7 @@ static json_t *get_containers(struct agent *a)
 	json_t *arr = json_array();
 	for (size_t i = 0; i < a->nbuckets; i++)
 		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
-			if (t->terminal)
+			if (t->terminal || t->xexec) /* a custom executor's: listed below */
 				continue;
 			char *name = xasprintf("Command Executor (Task: %s)", t->id);
 			json_t *c = json_pack("{s:o, s:s, s:o}", "executor_id", value_of(t->id),

@@ -173,11 +173,19 @@ struct agent_xexec *agent_xexec_find(struct agent *a, const char *framework_id,
 /* t's TaskSpec has "executor": start it if new, hand it t. 0, or -errno (t reported failed). */
 int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec);
 /* SUBSCRIBE: req becomes x's event stream (SUBSCRIBED, then the pending LAUNCHes). */
-void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp_request *req);
+struct xapi_call;
+/* SUBSCRIBE (c: the parsed call, its unacknowledged updates and tasks reconciled after an
+ * agent restart). */
+void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp_request *req,
+			   const struct xapi_call *c);
+/* At startup: reattaches the checkpointed executors still running (see agent-xexec.c). */
+void agent_xexecs_recover(struct agent *a);
 /* KILL of a task of a custom executor: a KILL event. False when t has none. */
 bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_seconds);
 void agent_xexec_acknowledged(struct agent_xexec *x, const char *task_id, const char *uuid);
 void agent_xexecs_free(struct agent *a);
+/* Appends each running custom executor to arr as the v1 GetExecutors.Executor. */
+void agent_xexecs_v1(struct agent *a, json_t *arr);
 /* A scheduler's SHUTDOWN: the SHUTDOWN event, then SIGKILL to the executor's process group
  * after its grace period (MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD) if it is still there. */
 void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char *executor_id);

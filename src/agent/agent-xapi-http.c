@@ -21,19 +21,6 @@ static bool is_json(const char *v)
 	return !strncasecmp(v, t, n) && (v[n] == '\0' || v[n] == ';' || v[n] == ' ');
 }
 
-/* The static name of a TASK_* state (t->state must outlive the call), or NULL. */
-static const char *state_name(const char *s)
-{
-	static const char *const names[] = {
-		"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
-		"TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED",
-		"TASK_UNREACHABLE", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(names[i], s))
-			return names[i];
-	return NULL;
-}
 
 /* UPDATE: the executor's status becomes the task's status update to the master (the
  * agent's update FIFO, as a shim's); ACKNOWLEDGED is sent on the stream at once, once the
@@ -42,7 +29,7 @@ static void xapi_update(struct agent *a, struct agent_xexec *x, struct evhttp_re
 			const struct xapi_call *c)
 {
 	struct agent_task *t = agent_task_find(a, c->task_id);
-	const char *state = state_name(c->state);
+	const char *state = xapi_state_name(c->state);
 	if (!t || t->xexec != x) {
 		http_reply_text(req, 400, "Task is unknown to this executor");
 		return;
@@ -114,7 +101,7 @@ void agent_xapi_handle(struct agent *a, struct evhttp_request *req)
 		/* a valid token, but another executor's: Mesos's authorization refusal */
 		http_reply_text(req, 403, "The executor's token does not name this executor");
 	} else if (c.type == XAPI_SUBSCRIBE) {
-		agent_xexec_subscribe(a, x, req);
+		agent_xexec_subscribe(a, x, req, &c);
 	} else if (c.type == XAPI_UPDATE) {
 		xapi_update(a, x, req, &c);
 	} else {

@@ -14,8 +14,18 @@
  * - At most one subscription stream per executor: a new SUBSCRIBE replaces the old one.
  *   The stream's on_close finds its executor by the stream pointer, never through a
  *   pointer kept in the closure, so an executor freed first is never touched.
- * - Not done (yet): agent restarts (executors are neither checkpointed nor recovered),
- *   uris, containers, isolation. */
+ * - The executors of checkpointing frameworks survive the agent: each is checkpointed in
+ *   <work>/xexecs/executor.<framework>.<executor>.json (its ExecutorInfo, pid and start
+ *   time, and its tasks with their states), rewritten atomically whenever one of these
+ *   changes and removed when it ends. A restarted agent (agent_xexecs_recover) reattaches
+ *   the live ones (pidfd, same start time), recreates their tasks in their last states,
+ *   and waits AGENT_XEXEC_RECOVERY_SEC for the executor's new SUBSCRIBE, which reconciles
+ *   (its unacknowledged updates applied, tasks it never got lost); an executor that does
+ *   not come back is killed. The agent stopping leaves them running, as Mesos's does;
+ *   other executors are killed with it.
+ * - Not done (yet): uris, containers, isolation; an update the agent queued but had not
+ *   delivered when it died is not checkpointed (the master reconciles the task). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -33,12 +43,14 @@
 #include "agent/xapi.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "executor/exec-status.h"
 #include "net/http.h"
 #include "net/recordio.h"
 
 #define AGENT_XEXEC_MAX_PENDING 10000
 #define AGENT_XEXEC_STREAM_MAX (4u << 20)
 #define AGENT_XEXEC_MAX_ENV 4200
+#define AGENT_XEXEC_RECOVERY_SEC 15
 
 extern char **environ;
 
@@ -50,6 +62,9 @@ struct agent_xexec {
 	bool checkpoint;
 	double grace_sec;
 	pid_t pid;
+	uint64_t start;   /* the process's start time (exec_proc_starttime) */
+	bool recovered;   /* reattached by a restarted agent, not subscribed again yet */
+	struct event *recover_ev;
 	int pidfd;
 	struct event *pid_ev;
 	struct event *kill_ev; /* SHUTDOWN's grace period */
@@ -57,6 +72,49 @@ struct agent_xexec {
 	json_t *pending; /* TaskInfo not yet sent */
 	char token[AGENT_TOKEN_LEN + 1]; /* its MESOS_EXECUTOR_AUTHENTICATION_TOKEN */
 };
+
+static char *ckpt_path(const struct agent *a, const struct agent_xexec *x)
+{
+	return xasprintf("%s/xexecs/executor.%s.%s.json", a->work_dir, x->framework_id,
+			 x->executor_id);
+}
+
+/* Writes x's checkpoint (checkpointing frameworks only): tmp, fsync, rename. */
+static void xexec_checkpoint(struct agent *a, struct agent_xexec *x)
+{
+	if (!x->checkpoint || x->pid <= 0)
+		return;
+	json_t *tasks = json_object();
+	for (size_t i = 0; i < a->nbuckets; i++)
+		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext)
+			if (t->xexec == x)
+				json_object_set_new(tasks, t->id,
+						    json_pack("{s:s, s:I}", "state", t->state,
+							      "grace_ms", (json_int_t)t->grace_ms));
+	json_t *doc = json_pack("{s:s, s:s, s:O, s:f, s:I, s:I, s:o}", "framework_id",
+				x->framework_id, "executor_id", x->executor_id, "executor_info",
+				x->executor_info, "grace_sec", x->grace_sec, "pid",
+				(json_int_t)x->pid, "start", (json_int_t)x->start, "tasks", tasks);
+	char *dir = xasprintf("%s/xexecs", a->work_dir), *path = ckpt_path(a, x);
+	char *tmp = xasprintf("%s.tmp", path);
+	int r = mkdir(dir, 0700) == -1 && errno != EEXIST ? -errno : 0;
+	int fd = r == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	if (r == 0 && (fd < 0 || json_dumpfd(doc, fd, JSON_COMPACT) < 0 || fsync(fd) == -1))
+		r = errno ? -errno : -EIO;
+	if (fd >= 0)
+		close(fd);
+	if (r == 0 && rename(tmp, path) == -1)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		log_warn("agent", "executor '%s': cannot checkpoint it in '%s': %s", x->executor_id,
+			 path, strerror(-r));
+	}
+	json_decref(doc);
+	free(dir);
+	free(path);
+	free(tmp);
+}
 
 /* As agent-task.c's task_report, for tasks run by an executor (no exit code, no signal). */
 void agent_task_report(struct agent_task *t, const char *state, const char *message,
@@ -67,6 +125,8 @@ void agent_task_report(struct agent_task *t, const char *state, const char *mess
 	t->terminal = strcmp(state, "TASK_STARTING") && strcmp(state, "TASK_RUNNING") &&
 		      strcmp(state, "TASK_KILLING") && strcmp(state, "TASK_STAGING");
 	agent_update_queue(t->agent, t, t->id, state, message, reason, -1, 0);
+	if (t->xexec)
+		xexec_checkpoint(t->agent, t->xexec);
 }
 
 struct agent_xexec *agent_xexec_by_token(struct agent *a, const char *token)
@@ -86,12 +146,23 @@ struct agent_xexec *agent_xexec_find(struct agent *a, const char *fw, const char
 	return NULL;
 }
 
+void agent_xexecs_v1(struct agent *a, json_t *arr)
+{
+	for (struct agent_xexec *x = a->xexecs; x; x = x->next) {
+		json_t *info = json_deep_copy(x->executor_info);
+		json_object_set_new(info, "framework_id", json_pack("{s:s}", "value", x->framework_id));
+		json_array_append_new(arr, json_pack("{s:o}", "executor_info", info));
+	}
+}
+
 static void xexec_free(struct agent_xexec *x)
 {
 	if (x->pid_ev)
 		event_free(x->pid_ev);
 	if (x->kill_ev)
 		event_free(x->kill_ev);
+	if (x->recover_ev)
+		event_free(x->recover_ev);
 	if (x->pidfd >= 0)
 		close(x->pidfd);
 	json_decref(x->executor_info);
@@ -125,26 +196,16 @@ static int send_event(struct agent_xexec *x, json_t *ev)
 	return r;
 }
 
-/* The executor's process is gone: its unfinished tasks fail. */
-static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
+/* The executor's process is gone (status: its wait status, when known): its unfinished
+ * tasks fail, its scheduler gets FAILURE, its checkpoint goes. */
+static void xexec_ended(struct agent *a, struct agent_xexec *x, int status, const char *msg)
 {
-	(void)fd;
-	(void)what;
-	struct agent_xexec *x = arg;
-	struct agent *a = x->agent;
-	int status = 0;
-	char msg[200];
-	if (waitpid(x->pid, &status, WNOHANG) <= 0)
-		status = 0;
-	if (WIFSIGNALED(status))
-		snprintf(msg, sizeof(msg), "Executor terminated: killed by signal %d",
-			 WTERMSIG(status));
-	else
-		snprintf(msg, sizeof(msg), "Executor terminated: exited with status %d",
-			 WEXITSTATUS(status));
 	log_info("agent", "executor '%s' of framework '%s' ended: %s", x->executor_id,
 		 x->framework_id, msg);
 	xexec_unlink(a, x);
+	char *path = ckpt_path(a, x);
+	unlink(path);
+	free(path);
 	agent_link_message(a, x->framework_id, x->executor_id, NULL, status); /* FAILURE */
 	for (size_t i = 0; i < a->nbuckets; i++) {
 		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
@@ -158,6 +219,27 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 	if (x->stream)
 		http_stream_close(x->stream); /* on_close finds no executor for it */
 	xexec_free(x);
+}
+
+static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct agent_xexec *x = arg;
+	int status = 0;
+	char msg[200];
+	if (waitpid(x->pid, &status, WNOHANG) <= 0) {
+		/* Not our child (reattached after a restart): its status is unknown. */
+		xexec_ended(x->agent, x, 0, "Executor terminated");
+		return;
+	}
+	if (WIFSIGNALED(status))
+		snprintf(msg, sizeof(msg), "Executor terminated: killed by signal %d",
+			 WTERMSIG(status));
+	else
+		snprintf(msg, sizeof(msg), "Executor terminated: exited with status %d",
+			 WEXITSTATUS(status));
+	xexec_ended(x->agent, x, status, msg);
 }
 
 static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
@@ -229,6 +311,8 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 		waitpid(x->pid, NULL, 0);
 		return r;
 	}
+	if (exec_proc_starttime(x->pid, &x->start) < 0)
+		x->start = 0;
 	x->pid_ev = event_new(a->base, x->pidfd, EV_READ, on_exit_ev, x);
 	event_add(x->pid_ev, NULL);
 	return 0;
@@ -278,6 +362,13 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 			 fw, (int)x->pid, x->sandbox);
 	}
 	t->xexec = x;
+	const char *rstate = json_string_value(json_object_get(spec, "recovered_state"));
+	if (rstate) {
+		/* Recreated by agent_xexecs_recover: the executor has it (or says so). */
+		t->state = xapi_state_name(rstate) ? xapi_state_name(rstate) : "TASK_RUNNING";
+		return 0;
+	}
+	xexec_checkpoint(a, x);
 	if (x->stream && send_event(x, xapi_event_launch(ti)) == 0)
 		return 0;
 	if (json_array_size(x->pending) >= AGENT_XEXEC_MAX_PENDING) {
@@ -298,7 +389,53 @@ static void on_stream_close(struct http_stream *st, void *ctx)
 			x->stream = NULL;
 }
 
-void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp_request *req)
+/* A re-SUBSCRIBE after an agent restart (Mesos's reconciliation): the executor's
+ * unacknowledged updates are applied (each acknowledged), and tasks still STAGING that it
+ * does not list were never handed to it: they are lost. */
+static void xexec_reconcile(struct agent *a, struct agent_xexec *x, const struct xapi_call *c)
+{
+	size_t i;
+	const json_t *u;
+	json_array_foreach(c->updates, i, u) {
+		const json_t *st = json_object_get(u, "status");
+		const char *tid = json_string_value(
+			json_object_get(json_object_get(st, "task_id"), "value"));
+		const char *state = xapi_state_name(json_string_value(json_object_get(st, "state")));
+		struct agent_task *t = tid ? agent_task_find(a, tid) : NULL;
+		if (t && t->xexec == x && state && !t->terminal && strcmp(t->state, state)) {
+			agent_task_report(t, state,
+					  json_string_value(json_object_get(st, "message")),
+					  json_string_value(json_object_get(st, "reason")));
+			if (t->terminal)
+				t->xexec = NULL;
+		}
+		const char *uuid = json_string_value(json_object_get(st, "uuid"));
+		if (tid && uuid)
+			send_event(x, xapi_event_acknowledged(tid, uuid));
+	}
+	for (size_t b = 0; b < a->nbuckets; b++) {
+		for (struct agent_task *t = a->buckets[b]; t; t = t->hnext) {
+			if (t->xexec != x || strcmp(t->state, "TASK_STAGING"))
+				continue;
+			bool known = false;
+			const json_t *ti;
+			json_array_foreach(c->tasks, i, ti) {
+				const char *id = json_string_value(
+					json_object_get(json_object_get(ti, "task_id"), "value"));
+				if (id && !strcmp(t->id, id))
+					known = true;
+			}
+			if (!known) {
+				agent_task_report(t, "TASK_LOST", "Task launched during agent restart",
+						  "REASON_AGENT_RESTARTED");
+				t->xexec = NULL;
+			}
+		}
+	}
+}
+
+void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp_request *req,
+			   const struct xapi_call *c)
 {
 	if (x->stream)
 		http_stream_close(x->stream);
@@ -314,6 +451,14 @@ void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp
 	send_event(x, xapi_event_subscribed(x->executor_info, fi, ai, cid));
 	json_decref(fi);
 	json_decref(ai);
+	if (x->recovered) {
+		x->recovered = false;
+		event_del(x->recover_ev);
+		xexec_reconcile(a, x, c);
+		xexec_checkpoint(a, x);
+		log_info("agent", "executor '%s' of framework '%s' subscribed again after the "
+				  "agent's restart", x->executor_id, x->framework_id);
+	}
 	size_t i;
 	json_t *ti;
 	json_array_foreach(x->pending, i, ti)
@@ -406,8 +551,104 @@ void agent_xexecs_free(struct agent *a)
 	a->xexecs = NULL;
 	for (; x; x = next) {
 		next = x->next;
-		kill(-x->pid, SIGKILL);
-		waitpid(x->pid, NULL, 0);
+		if (!x->checkpoint || x->pid <= 0) {
+			kill(-x->pid, SIGKILL);
+			waitpid(x->pid, NULL, 0);
+		} /* else it outlives the agent: the next one reattaches it */
 		xexec_free(x);
 	}
+}
+
+/* ---- recovery after an agent restart ---- */
+
+static void on_recovery_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct agent_xexec *x = arg;
+	log_info("agent", "executor '%s' of framework '%s' did not subscribe again within %d s "
+			  "of the agent's restart: killing it", x->executor_id, x->framework_id,
+		 AGENT_XEXEC_RECOVERY_SEC);
+	kill(-x->pid, SIGKILL); /* its exit follows through the pidfd */
+}
+
+static void recover_one(struct agent *a, const char *path)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(path, 0, &jerr);
+	const char *fw = json_string_value(json_object_get(doc, "framework_id"));
+	const char *eid = json_string_value(json_object_get(doc, "executor_id"));
+	json_t *info = json_object_get(doc, "executor_info");
+	json_int_t pid = json_integer_value(json_object_get(doc, "pid"));
+	uint64_t start = (uint64_t)json_integer_value(json_object_get(doc, "start")), now = 0;
+	if (!fw || !eid || !agent_task_id_valid(eid) || !json_is_object(info) || pid <= 0 ||
+	    agent_xexec_find(a, fw, eid)) {
+		log_warn("agent", "ignoring the bad executor checkpoint '%s'", path);
+		json_decref(doc);
+		unlink(path);
+		return;
+	}
+	struct agent_xexec *x = xcalloc(1, sizeof(*x));
+	x->agent = a;
+	x->framework_id = xstrdup(fw);
+	x->executor_id = xstrdup(eid);
+	x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, fw, eid);
+	x->executor_info = json_incref(info);
+	x->checkpoint = true;
+	x->grace_sec = json_number_value(json_object_get(doc, "grace_sec"));
+	if (!(x->grace_sec > 0 && x->grace_sec < 86400))
+		x->grace_sec = 5.0;
+	x->pending = json_array();
+	x->pid = (pid_t)pid;
+	x->start = start;
+	x->pidfd = exec_proc_starttime(x->pid, &now) == 0 && now == start ? pidfd_open(x->pid, 0)
+									   : -1;
+	x->next = a->xexecs;
+	a->xexecs = x;
+	/* Its tasks again, in their last states (agent_task_launch with "recovered_state"). */
+	const char *tid;
+	json_t *tj;
+	json_object_foreach(json_object_get(doc, "tasks"), tid, tj) {
+		const char *st = xapi_state_name(json_string_value(json_object_get(tj, "state")));
+		if (!st || !agent_task_id_valid(tid) || agent_task_find(a, tid))
+			continue;
+		json_t *spec = json_pack("{s:s, s:s, s:O, s:{s:{s:s}}, s:f, s:s}", "task_id", tid,
+					 "framework_id", fw, "executor", info, "task_info",
+					 "task_id", "value", tid, "kill_grace_period_seconds",
+					 json_integer_value(json_object_get(tj, "grace_ms")) / 1000.0,
+					 "recovered_state", st);
+		agent_task_launch(a, spec);
+		json_decref(spec);
+	}
+	json_decref(doc);
+	if (x->pidfd < 0) {
+		xexec_ended(a, x, 0, "Executor terminated: gone when the agent restarted");
+		return;
+	}
+	x->recovered = true;
+	x->pid_ev = event_new(a->base, x->pidfd, EV_READ, on_exit_ev, x);
+	event_add(x->pid_ev, NULL);
+	x->recover_ev = evtimer_new(a->base, on_recovery_timeout, x);
+	struct timeval tv = { AGENT_XEXEC_RECOVERY_SEC, 0 };
+	evtimer_add(x->recover_ev, &tv);
+	log_info("agent", "recovered executor '%s' of framework '%s' (pid %d); waiting for it to "
+			  "subscribe again", x->executor_id, x->framework_id, (int)x->pid);
+}
+
+void agent_xexecs_recover(struct agent *a)
+{
+	char *dir = xasprintf("%s/xexecs", a->work_dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (strncmp(de->d_name, "executor.", 9) || n < 5 || strcmp(de->d_name + n - 5, ".json"))
+			continue;
+		char *path = xasprintf("%s/%s", dir, de->d_name);
+		recover_one(a, path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
 }

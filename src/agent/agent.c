@@ -221,6 +221,7 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		log_warn("agent", "cannot watch '%s' (%s): health results are not forwarded",
 			 a->health_root, strerror(-r));
 	agent_tasks_recover(a);
+	agent_xexecs_recover(a);
 	log_info("agent", "agent on %s, work dir '%s', executor '%s', resources '%s'",
 		 a->endpoint, wd, a->executor_path, a->resources);
 	*out = a;

@@ -324,3 +324,16 @@ int xapi_env(const struct xapi_env_in *in, char **out, size_t *n, size_t cap)
 	}
 	return (int)(*n - start);
 }
+
+const char *xapi_state_name(const char *s)
+{
+	static const char *const names[] = {
+		"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
+		"TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED",
+		"TASK_UNREACHABLE", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN",
+	};
+	for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i], s))
+			return names[i];
+	return NULL;
+}

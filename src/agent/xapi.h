@@ -34,6 +34,9 @@ struct xapi_call {
  * On error: -EINVAL and a message naming the field in err (the agent answers 400 with it). */
 int xapi_call_parse(json_t *call, struct xapi_call *c, char *err, size_t errlen);
 
+/* The static name of a TASK_* state (t->state must outlive the call), or NULL. */
+const char *xapi_state_name(const char *s);
+
 /* Events (new references). */
 json_t *xapi_event_subscribed(json_t *executor_info, json_t *framework_info,
 			      json_t *agent_info, const char *container_id);

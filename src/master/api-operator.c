@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "json/jnull.h"
+#include "master/fw-int.h"
 #include "master/master-int.h"
 #include "master/state-cache.h"
 #include "master/state-json.h"
@@ -126,11 +127,12 @@ static json_t *call_payload_all(struct master *m, struct evhttp_request *req,
 	if (!strcmp(type, "GET_MASTER"))
 		return state_json_v1_master(m, req);
 	if (!strcmp(type, "GET_STATE"))
-		return json_pack("{s:o, s:{}, s:o, s:o}", "get_tasks", state_json_v1_tasks(m),
-				 "get_executors", "get_frameworks", state_json_v1_frameworks(m),
-				 "get_agents", state_json_v1_agents(m));
-	/* GET_EXECUTORS, GET_OPERATIONS: command tasks only, no operations: every repeated
-	 * field is empty, so left out. */
+		return json_pack("{s:o, s:o, s:o, s:o}", "get_tasks", state_json_v1_tasks(m),
+				 "get_executors", fw_executors_v1(m), "get_frameworks",
+				 state_json_v1_frameworks(m), "get_agents", state_json_v1_agents(m));
+	if (!strcmp(type, "GET_EXECUTORS"))
+		return fw_executors_v1(m); /* custom executors (fw-executors.c) */
+	/* GET_OPERATIONS: no operations: every repeated field is empty, so left out. */
 	return json_object();
 }
 
@@ -144,10 +146,11 @@ static bool tasks_from_cache(struct master *m, struct evhttp_request *req, const
 	if ((!state && strcmp(type, "GET_TASKS")) || !state_cache_enabled() ||
 	    operator_accept(req) == OPERATOR_WIRE_PROTOBUF) /* the cache holds JSON */
 		return false;
-	json_t *payload = state ? json_pack("{s:o, s:{}, s:o, s:o}", "get_tasks",
+	json_t *payload = state ? json_pack("{s:o, s:o, s:o, s:o}", "get_tasks",
 					    state_json_v1_tasks_mark(), "get_executors",
-					    "get_frameworks", state_json_v1_frameworks(m),
-					    "get_agents", state_json_v1_agents(m))
+					    fw_executors_v1(m), "get_frameworks",
+					    state_json_v1_frameworks(m), "get_agents",
+					    state_json_v1_agents(m))
 				: state_json_v1_tasks_mark();
 	json_t *resp = json_pack("{s:s, s:o}", "type", type, key, payload);
 	struct http_body b;

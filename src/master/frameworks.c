@@ -236,6 +236,8 @@ int frameworks_init(struct master *m)
 	fws->flush_ev = event_new(m->base, -1, 0, on_flush, fws);
 	hmap_init(&fws->tasks);
 	hmap_init(&fws->views);
+	hmap_init(&fws->executors);
+	hmap_init(&fws->executor_ids);
 	hmap_init(&fws->removed);
 	/* Framework ids are "<master id>-<4 digits>", as Mesos makes them; 0000 is the apps
 	 * framework's own id. */
@@ -326,6 +328,7 @@ void frameworks_free(struct master *m)
 		event_free(fws->flush_ev);
 	hmap_release(&fws->tasks);
 	hmap_release(&fws->views);
+	fw_executors_release(fws);
 	hmap_release(&fws->removed);
 	free(fws);
 	m->fw = NULL;
@@ -336,6 +339,7 @@ void fw_remove(struct fw_framework *fw, const char *why)
 	struct frameworks *fws = fw->fws;
 	log_info("frameworks", "removing framework '%s': %s", fw->id, why);
 	fw_offers_remove_framework(fws, fw, false);
+	fw_executors_drop_all(fws, NULL, fw->id, "its framework was removed");
 	const char *k;
 	void *v;
 	for (size_t i = 0; hmap_next(&fws->tasks, &i, &k, &v);) {

@@ -54,6 +54,7 @@
 #define FW_MAX_FRAMEWORKS 1024
 #define FW_MAX_TASKS 100000        /* all frameworks together */
 #define FW_MAX_TASK_PORTS 1024
+#define FW_MAX_EXECUTORS 100000    /* custom executors, all frameworks together */
 #define FW_MAX_REMOVED 1024        /* ids of removed frameworks remembered */
 #define FW_OP_STATUSES 256         /* operation statuses kept per framework (fw-ops.c) */
 #define FW_MAX_RECONCILE_OPS 4096  /* operations named in one RECONCILE_OPERATIONS */
@@ -131,6 +132,7 @@ struct fw_task {
 	char *fw_id;
 	char *agent_id;
 	char *name;
+	char *group;                /* LAUNCH_GROUP: the group's id (its first task's), or NULL */
 	const char *state;          /* static string */
 	struct resources res;
 	double grace_sec;
@@ -168,6 +170,8 @@ struct frameworks {
 	struct event *flush_ev;     /* runs fw_flush at the end of this loop iteration */
 	struct hmap tasks;          /* task id -> struct fw_task* */
 	struct hmap views;          /* agent id -> struct fw_agent_view* */
+	struct hmap executors;      /* custom executors (fw-executors.c) */
+	struct hmap executor_ids;   /* "<agent>\x1f<framework>" -> [ExecutorID] (fw-executors.c) */
 	/* fw-tasks.c's indexes of tasks, so that its tick need not walk them all: every task
 	 * by agent, and the tasks that need the tick (kill_pending, or a status not acked).
 	 * Released with the last task. */
@@ -343,6 +347,31 @@ void fw_task_queue(struct frameworks *fws, struct fw_task *t, json_t *launch_rec
 void fw_tasks_tick(struct frameworks *fws);
 struct fw_agent_view *fw_agent_view(struct frameworks *fws, const struct m_agent *a);
 int fw_tasks_load(struct frameworks *fws);
+
+/* fw-executors.c: custom executors (their resources, /master/state, GET_EXECUTORS) */
+/* For a TaskInfo with an executor to launch on a: 1 with the executor's resources in exres
+ * when the executor is new there; 0 when it has none or runs there already (same
+ * ExecutorInfo); -EINVAL with a message. */
+int fw_executor_check(struct fw_framework *fw, const struct m_agent *a, const json_t *ti,
+		      struct resources *exres, char *err, size_t errlen);
+/* Records ti's executor on a and takes exres there in the ledger under role (checked by
+ * the caller: 0, or -ENOSPC and nothing changed). */
+int fw_executor_add(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
+		    const struct resources *exres, const char *role);
+/* Forgets an executor and gives its resources back (none known: nothing). */
+void fw_executor_drop(struct frameworks *fws, const char *agent_id, const char *fw_id,
+		      const char *eid, const char *why);
+void fw_executors_drop_all(struct frameworks *fws, const char *agent_id, const char *fw_id,
+			   const char *why);
+void fw_executors_release(struct frameworks *fws);
+/* The ids of fw_id's executors on agent_id as [ExecutorID] (borrowed), or NULL: none. */
+const json_t *fw_executor_ids(struct frameworks *fws, const char *agent_id, const char *fw_id);
+/* Appends to each framework of /master/state's "frameworks" (borrowed) its executors. */
+void fw_executors_fill_state(struct master *m, json_t *frameworks);
+/* The same for one framework object of /master/state. */
+void fw_executors_fill_framework(struct master *m, json_t *f);
+/* The operator API's GetExecutors (new reference). */
+json_t *fw_executors_v1(struct master *m);
 
 /* fw-wire.c: the scheduler API's encodings, JSON and protobuf. */
 enum { FW_WIRE_JSON = 0, FW_WIRE_PROTOBUF = 1 };

@@ -26,6 +26,8 @@ void rm_handle_agent_message(struct master *m, struct evhttp_request *req)
 		return;
 	}
 	struct fw_framework *fw = m->fw ? hmap_get(&m->fw->fws, fid) : NULL;
+	if (!data && m->fw) /* the executor ended: its resources go back (fw-executors.c) */
+		fw_executor_drop(m->fw, a->id, fid, eid, "it exited");
 	json_t *ev = data ? json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:s}}", "type", "MESSAGE",
 				      "message", "agent_id", "value", a->id, "executor_id",
 				      "value", eid, "data", data)

@@ -468,7 +468,7 @@ static int task_validate(struct fw_framework *fw, const struct m_agent *a, const
 /* Launches one task on a (resources checked by the caller): records it and queues it to
  * be stored, then its LAUNCH to be sent (fw_flush). */
 static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
-		   struct resources *res, json_t *spec, double grace)
+		   struct resources *res, json_t *spec, double grace, const char *group)
 {
 	struct frameworks *fws = fw->fws;
 	const char *id = json_string_value(json_object_get(json_object_get(ti, "task_id"), "value"));
@@ -477,6 +477,7 @@ static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
 	t->res = *res;
 	*res = (struct resources)RESOURCES_INIT;
 	t->grace_sec = grace;
+	t->group = group ? xstrdup(group) : NULL;
 	t->agent_gen = fw_agent_view(fws, a)->gen;
 	fw_task_hold(fws, t, a); /* the caller checked that a's free holds it */
 	log_info("frameworks", "framework '%s' launches task '%s' on agent '%s'", fw->id, t->id,
@@ -484,50 +485,76 @@ static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
 	fw_task_queue(fws, t, json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec));
 }
 
+/* The message refusing a task (and its new executor, when exres is non-NULL) that does not
+ * fit in what remains of the accepted offers. */
+static void no_fit(const json_t *ti, const struct resources *total, const struct resources *exres,
+		   const struct resources *remaining, char *err, size_t errlen)
+{
+	char *want = resources_format(total), *have = resources_format(remaining);
+	if (exres)
+		snprintf(err, errlen, "Total resources %.200s required by task and its executor "
+				      "'%.255s' is more than available %.200s", want,
+			 json_string_value(json_object_get(
+				 json_object_get(json_object_get(ti, "executor"), "executor_id"),
+				 "value")),
+			 have);
+	else
+		snprintf(err, errlen, "Task uses more resources (%.200s) than available in the "
+				      "accepted offers (%.200s)", want, have);
+	free(want);
+	free(have);
+}
+
+/* group: the id of the task group the tasks form (LAUNCH_GROUP), or NULL. */
 static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json_t *tis,
-			  const char *role, struct resources *remaining)
+			  const char *role, struct resources *remaining, const char *group)
 {
 	size_t i;
 	const json_t *ti;
 	json_array_foreach(tis, i, ti) {
-		struct resources res = RESOURCES_INIT;
-		char err[600];
+		struct resources res = RESOURCES_INIT, exres = RESOURCES_INIT,
+				 total = RESOURCES_INIT;
+		char err[1200];
 		double grace;
 		json_t *spec = NULL;
+		int newex = 0;
 		if (hmap_len(&fw->fws->tasks) >= FW_MAX_TASKS) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID",
 				    "Too many framework tasks on this master");
 		} else if (task_validate(fw, a, ti, &res, &grace, err, sizeof(err)) < 0 ||
-			   task_spec(fw, a, ti, &res, grace, &spec, err, sizeof(err)) < 0) {
+			   task_spec(fw, a, ti, &res, grace, &spec, err, sizeof(err)) < 0 ||
+			   (newex = fw_executor_check(fw, a, ti, &exres, err, sizeof(err))) < 0) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
 		} else if (resv_launch_check(fw->fws->m, a, json_object_get(ti, "resources"), &res,
 					     err, sizeof(err)) < 0) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
-		} else if (!resources_contains(remaining, &res)) {
-			char *want = resources_format(&res), *have = resources_format(remaining);
-			snprintf(err, sizeof(err), "Task uses more resources (%.200s) than available in "
-						   "the accepted offers (%.200s)", want, have);
-			free(want);
-			free(have);
+		} else if (resources_add(&total, &res), resources_add(&total, &exres),
+			   !resources_contains(remaining, &total)) {
+			no_fit(ti, &total, newex ? &exres : NULL, remaining, err, sizeof(err));
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
-		} else if (!quota_check(fw->fws->m, role, &res, err, sizeof(err))) {
+		} else if (!quota_check(fw->fws->m, role, &total, err, sizeof(err))) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
-		} else if (!resources_contains(rm_agent_free(a), &res)) {
+		} else if (!resources_contains(rm_agent_free(a), &total) ||
+			   (newex && fw_executor_add(fw, a, ti, &exres, role) < 0)) {
 			refuse_task(fw, ti, a->id, fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST",
 				    "REASON_INVALID_OFFERS",
 				    "Task launched with invalid offers: the offered resources were "
 				    "taken by another launch on the agent since the offer was made");
 		} else {
-			resources_subtract(remaining, &res);
+			/* The executor's resources (a new executor: fw_executor_add) are held
+			 * until it ends (fw-executors.c), the task's until the task does. */
+			resources_subtract(remaining, &total);
 			resv_launch_commit(fw->fws->m, a,
 					   json_string_value(json_object_get(
 						   json_object_get(ti, "task_id"), "value")),
 					   json_object_get(ti, "resources"));
-			launch(fw, a, ti, &res, spec, grace);
+			launch(fw, a, ti, &res, spec, grace, group);
 			spec = NULL;
 		}
 		json_decref(spec);
 		resources_release(&res);
+		resources_release(&exres);
+		resources_release(&total);
 	}
 }
 
@@ -551,13 +578,18 @@ static void accept_launch_group(struct fw_framework *fw, struct m_agent *a, cons
 		struct resources res = RESOURCES_INIT;
 		double grace;
 		json_t *spec = NULL;
+		struct resources exres = RESOURCES_INIT;
 		if (task_validate(fw, a, ti, &res, &grace, err, sizeof(err)) == 0 &&
 		    task_spec(fw, a, ti, &res, grace, &spec, err, sizeof(err)) == 0 &&
+		    (i > 0 || fw_executor_check(fw, a, ti, &exres, err, sizeof(err)) >= 0) &&
 		    resv_launch_check(fw->fws->m, a, json_object_get(ti, "resources"), &res, err,
-				      sizeof(err)) == 0)
+				      sizeof(err)) == 0) {
 			resources_add(&sum, &res);
+			resources_add(&sum, &exres); /* the group's executor, when new */
+		}
 		json_decref(spec);
 		resources_release(&res);
+		resources_release(&exres);
 	}
 	if (!err[0] && hmap_len(&fw->fws->tasks) + json_array_size(tis) > FW_MAX_TASKS)
 		snprintf(err, sizeof(err), "Too many framework tasks on this master");
@@ -581,7 +613,10 @@ static void accept_launch_group(struct fw_framework *fw, struct m_agent *a, cons
 			refuse_task(fw, ti, a->id, state, reason, msg);
 		return;
 	}
-	accept_launch(fw, a, tis, role, remaining);
+	/* The group is killed together (fw-tasks.c): its id is its first task's. */
+	accept_launch(fw, a, tis, role, remaining,
+		      json_string_value(json_object_get(
+			      json_object_get(json_array_get(tis, 0), "task_id"), "value")));
 }
 
 /* "RESERVE" for the operation type "RESERVE" (etc.), or NULL: reservation operations. */
@@ -704,7 +739,7 @@ int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, siz
 			} else if (!strcmp(t, "LAUNCH_GROUP")) {
 				accept_launch_group(fw, a, tis, role, &remaining);
 			} else {
-				accept_launch(fw, a, tis, role, &remaining);
+				accept_launch(fw, a, tis, role, &remaining, NULL);
 			}
 		} else if (resv_op_name(t)) {
 			accept_resv(fw, a, op, t, bad, &remaining);

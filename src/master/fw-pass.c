@@ -95,13 +95,16 @@ json_t *fw_offer_json(const struct fw_offer *o, const struct m_agent *a)
 	 * dynamic reservations carry their reservation info, idle volumes their disk info. */
 	json_t *res = resv_offer_json(fw->fws->m, a, &o->res, o->role, fw->refinement);
 	int port = registry_agent_port(a);
+	/* Mesos: the ids of the framework's executors running on the agent. */
+	const json_t *ids = fw_executor_ids(fw->fws, a->id, fw->id);
 	return json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:s, s:{s:s, s:{s:s, s:s, s:i}, s:s},"
-			 " s:{s:s}, s:o, s:o, s:[]}",
+			 " s:{s:s}, s:o, s:o, s:o}",
 			 "id", "value", o->id, "framework_id", "value", fw->id, "agent_id", "value",
 			 a->id, "hostname", a->hostname, "url", "scheme", "http", "address",
 			 "hostname", a->hostname, "ip", a->ip ? a->ip : "", "port", port,
 			 "path", "/slave(1)", "allocation_info", "role", o->role, "resources", res,
-			 "attributes", mesos_attributes_to_json(&a->attrs), "executor_ids");
+			 "attributes", mesos_attributes_to_json(&a->attrs), "executor_ids",
+			 ids ? json_deep_copy(ids) : json_array());
 }
 
 /* ---- offers as text ----
@@ -200,7 +203,15 @@ bool fw_offer_text(struct strbuf *sb, const struct fw_offer *o, struct m_agent *
 	}
 	strbuf_adds(sb, "],\"attributes\":");
 	strbuf_adds(sb, a->offer_attrs);
-	strbuf_adds(sb, ",\"executor_ids\":[]}");
+	/* Mesos: the ids of the framework's executors running on the agent. */
+	const json_t *ids = fw_executor_ids(fw->fws, a->id, fw->id);
+	strbuf_adds(sb, ",\"executor_ids\":[");
+	for (size_t i = 0; i < json_array_size(ids); i++) {
+		strbuf_adds(sb, i ? ",{\"value\":" : "{\"value\":");
+		jtext_str(sb, json_string_value(json_object_get(json_array_get(ids, i), "value")));
+		strbuf_addch(sb, '}');
+	}
+	strbuf_adds(sb, "]}");
 	return true;
 }
 

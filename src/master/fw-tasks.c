@@ -142,6 +142,7 @@ void fw_task_free(struct fw_task *t)
 	free(t->fw_id);
 	free(t->agent_id);
 	free(t->name);
+	free(t->group);
 	free(t->alloc_role);
 	resources_release(&t->res);
 	free(t->status);
@@ -277,6 +278,10 @@ static int task_record(struct strbuf *sb, const struct fw_task *t)
 	jtext_str(sb, t->agent_id);
 	strbuf_adds(sb, ",\"name\":");
 	jtext_str(sb, t->name ? t->name : "");
+	if (t->group) {
+		strbuf_adds(sb, ",\"group\":");
+		jtext_str(sb, t->group);
+	}
 	strbuf_adds(sb, ",\"state\":");
 	jtext_str(sb, t->state);
 	strbuf_adds(sb, ",\"resources\":");
@@ -344,6 +349,8 @@ static int load_task(const char *key, const char *val, size_t len, uint64_t vers
 	t->state = st;
 	t->name = xstrdup(json_string_value(json_object_get(j, "name")) ?: "");
 	t->grace_sec = json_number_value(json_object_get(j, "grace"));
+	const char *group = json_string_value(json_object_get(j, "group"));
+	t->group = group ? xstrdup(group) : NULL;
 	t->acked = json_is_true(json_object_get(j, "acked"));
 	fw_task_set_status(t, json_object_get(j, "status"));
 	/* agent_gen 0: lost unless its agent reports it. Should the agent's view exist
@@ -497,6 +504,22 @@ static json_t *status_from_agent(const struct m_agent *a, const struct fw_task *
 	return s;
 }
 
+/* A task group is killed together, as Mesos's default executor kills it: a KILL of one of
+ * its tasks, or one ending other than TASK_FINISHED, kills the others (on its agent). */
+static void group_kill(struct frameworks *fws, const struct fw_task *t)
+{
+	struct fw_task_list *l = t->group ? hmap_get(&fws->agent_tasks, t->agent_id) : NULL;
+	for (size_t i = 0; l && i < l->n; i++) {
+		struct fw_task *u = l->v[i];
+		if (u != t && u->fw == t->fw && u->group && !strcmp(u->group, t->group) &&
+		    !task_state_terminal(u->state) && !u->kill_sent && !u->kill_pending) {
+			log_info("frameworks", "task '%s' killed with its group '%s'", u->id,
+				 t->group);
+			fw_task_kill(fws, u, u->grace_sec);
+		}
+	}
+}
+
 bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t *u)
 {
 	struct frameworks *fws = m->fw;
@@ -544,6 +567,8 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 		fw_send_update_text(t->fw, t->status);
 	operator_event_fw_task_updated(m, t, st);
 	json_decref(st);
+	if (terminal && strcmp(state, "TASK_FINISHED"))
+		group_kill(fws, t);
 	return true;
 }
 
@@ -612,6 +637,15 @@ void frameworks_agent_lost(struct master *m, struct m_agent *a)
 				      "Agent unreachable");
 	struct fw_agent_view *view = hmap_del(&fws->views, a->id);
 	free(view);
+	/* Mesos tells every subscribed framework of a lost agent (LostSlaveMessage, a FAILURE
+	 * event with agent_id only); the executors there are gone with it. */
+	fw_executors_drop_all(fws, a->id, NULL, "its agent was lost");
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&fws->fws, &i, &k, &v);)
+		if (fw_subscribed(v))
+			fw_send(v, json_pack("{s:s, s:{s:{s:s}}}", "type", "FAILURE", "failure",
+					     "agent_id", "value", a->id));
 }
 
 /* ---- calls ---- */
@@ -651,6 +685,7 @@ int fw_call_kill(struct fw_framework *fw, const json_t *kill, char *err, size_t 
 		grace = (double)json_integer_value(ns) / 1e9;
 	log_info("frameworks", "framework '%s' kills task '%s'", fw->id, t->id);
 	fw_task_kill(fw->fws, t, grace);
+	group_kill(fw->fws, t);
 	return 0;
 }
 

@@ -508,7 +508,7 @@ static json_t *legacy_slave(const struct m_agent *a)
 /* The /master/state document with frameworks (taken) as its "frameworks". */
 static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *frameworks)
 {
-	char ip[64], pid[400], id[64];
+	char ip[64], pid[400], id[64], portstr[8];
 	uint16_t port;
 	state_json_master_addr(m, req, ip, sizeof(ip), &port);
 	state_json_upid("master", ip, port, pid, sizeof(pid));
@@ -529,7 +529,6 @@ static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *
 			inactive++;
 		json_array_append_new(slaves, legacy_slave(a));
 	}
-	char portstr[8];
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	double start = (double)m->started_usec / 1e6;
 	json_t *leader_info = json_pack(
@@ -557,6 +556,7 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 	all_tasks_build(m, false, false, &at);
 	json_t *frameworks = json_array();
 	each_framework(m, req, &at, add_legacy_framework, frameworks);
+	fw_executors_fill_state(m, frameworks); /* frameworks[].executors */
 	all_tasks_release(&at);
 	json_t *st = master_doc(m, req, frameworks);
 	state_filter_legacy(m, req, st);
@@ -611,6 +611,7 @@ static void add_body_framework(const struct fw_desc *d, const struct task_lists 
 	    (bc->filter && !m->may_view(m->may_view_ctx, "view_frameworks", bc->who, d->user)))
 		return;
 	json_t *f = legacy_framework(d, tl);
+	fw_executors_fill_framework(m, f); /* executors, as the whole render has them */
 	for (int i = 0; i < 3; i++)
 		json_object_set_new(f, keys[i], mark(i));
 	char *s = json_dumps(f, DUMP_FLAGS);

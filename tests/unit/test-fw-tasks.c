@@ -623,6 +623,15 @@ static void lost_tasks(void **state)
 
 	launch(f, "elsewhere-2", 3);
 	frameworks_agent_lost(f->m, agent(f, 3));
+	/* After the tasks' updates, Mesos's FAILURE with only the lost agent's id. */
+	size_t nev = json_array_size(f->events);
+	assert_true(nev > 0);
+	json_t *fail = json_array_get(f->events, nev - 1);
+	assert_string_equal(json_string_value(json_object_get(fail, "type")), "FAILURE");
+	json_t *want = json_pack("{s:{s:s}}", "agent_id", "value", agent(f, 3)->id);
+	assert_true(json_equal(json_object_get(fail, "failure"), want));
+	json_decref(want);
+	json_array_remove(f->events, nev - 1);
 	u = updates(f);
 	static const char *const removed[] = { "elsewhere", "elsewhere-2" };
 	check_lost(u, removed, 2, "REASON_AGENT_REMOVED");
