@@ -203,21 +203,28 @@ void api_commit_finish(struct apps *m, struct evhttp_request *req, struct api_co
 	apps_touch(m, target);
 }
 
-struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct m_app *ma,
-			     struct app *def, const char *action, bool cancel_running)
+int api_commit_store(struct apps *m, struct api_commit *c)
 {
-	struct api_commit c;
-	api_commit_prepare(m, &c, ma, def, action, cancel_running);
 	int r = store_txn_begin(m->store);
 	if (r == 0) {
-		r = api_commit_write(m, &c);
+		r = api_commit_write(m, c);
 		if (r >= 0)
 			r = store_txn_commit(m->store);
 		else
 			store_txn_abort(m->store);
 	}
+	if (r < 0)
+		api_commit_revert(c);
+	return r;
+}
+
+struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct m_app *ma,
+			     struct app *def, const char *action, bool cancel_running)
+{
+	struct api_commit c;
+	api_commit_prepare(m, &c, ma, def, action, cancel_running);
+	int r = api_commit_store(m, &c);
 	if (r < 0) {
-		api_commit_revert(&c);
 		http_reply_message(req, 503, "Cannot persist the change: %s (%s)", strerror(-r),
 				   store_errmsg(m->store));
 		return NULL;

@@ -20,6 +20,8 @@ void api_commit_prepare(struct apps *m, struct api_commit *c, struct m_app *ma,
 			struct app *def, const char *action, bool cancel_running);
 int api_commit_write(struct apps *m, struct api_commit *c); /* inside a transaction */
 void api_commit_revert(struct api_commit *c);
+/* prepare's change written in a transaction of its own: 0, or -errno after revert. */
+int api_commit_store(struct apps *m, struct api_commit *c);
 void api_commit_finish(struct apps *m, struct evhttp_request *req, struct api_commit *c,
 		       bool announce);
 struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct m_app *ma,

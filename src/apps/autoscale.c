@@ -304,18 +304,9 @@ static int scale_app(struct apps *m, struct m_app *ma, int64_t n, char *dep, siz
 	apps_assign_service_ports(m, def, ma->def);
 	struct api_commit c;
 	api_commit_prepare(m, &c, ma, def, "ScaleApplication", false);
-	r = store_txn_begin(m->store);
-	if (r == 0) {
-		r = api_commit_write(m, &c);
-		if (r >= 0)
-			r = store_txn_commit(m->store);
-		else
-			store_txn_abort(m->store);
-	}
-	if (r < 0) {
-		api_commit_revert(&c);
+	r = api_commit_store(m, &c);
+	if (r < 0)
 		return r;
-	}
 	api_commit_finish(m, NULL, &c, true);
 	snprintf(dep, dlen, "%s", ma->deploy ? ma->deploy->id : "");
 	return 0;

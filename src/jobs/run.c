@@ -519,19 +519,45 @@ static void inst_run_over(struct jobs *j, struct job *jb, struct job_run *r)
 	jobs_run_free(r);
 }
 
+
+/* The launches a pass sends once it is done: the LAUNCH records, their agents, and the
+ * runs' scheduled times (for the delay metric). */
+struct launches {
+	json_t **recs;
+	struct m_agent **to;
+	int64_t *delays;
+	size_t n;
+};
+
+/* Run r of jb is staged on agent a (inside instance inst, or NULL): recorded, stored, and
+ * its LAUNCH queued in lb. r->task_id is set. */
+static void staged(struct jobs *j, const struct job *jb, struct job_run *r, struct m_agent *a,
+		   const char *inst, struct launches *lb)
+{
+	r->agent_id = xstrdup(a->id);
+	r->state = "TASK_STAGING";
+	r->staged_usec = time_real_usec();
+	r->started_usec = 0;
+	hmap_put(&j->tasks, r->task_id, r);
+	jobs_store_run(j, r);
+	lb->recs = xrealloc(lb->recs, (lb->n + 1) * sizeof(*lb->recs));
+	lb->delays = xrealloc(lb->delays, (lb->n + 1) * sizeof(*lb->delays));
+	lb->to = xrealloc(lb->to, (lb->n + 1) * sizeof(*lb->to));
+	lb->delays[lb->n] = r->scheduled_ms;
+	lb->recs[lb->n] = launch_record(j, jb, r, a, inst);
+	lb->to[lb->n++] = a;
+}
+
 /* Places the queued runs: the first agent with room for each that meets its constraints. */
 static void place(struct jobs *j, bool *open)
 {
 	struct alloc_ctx *ac = NULL;
-	json_t **recs = NULL;
-	struct m_agent **to = NULL;
-	int64_t *delays = NULL; /* the scheduled times */
-	size_t nl = 0;
+	struct launches lb = {0};
 	struct job_run **over = NULL; /* per-instance runs past their last instance */
 	size_t nover = 0;
 	/* highPriority jobs' runs first (Chronos puts them at the head of its queue), then the
 	 * others: two sweeps of the runs (the pass adds or removes none). */
-	for (size_t n = 0; n < 2 * j->nruns && nl < MAX_LAUNCH_PER_PASS; n++) {
+	for (size_t n = 0; n < 2 * j->nruns && lb.n < MAX_LAUNCH_PER_PASS; n++) {
 		bool hi = n < j->nruns;
 		struct job_run *r = j->runs[n % j->nruns];
 		if (r->task_id || r->kill_wanted)
@@ -555,18 +581,7 @@ static void place(struct jobs *j, bool *open)
 			char *base = task_id_of(r);
 			r->task_id = xasprintf("%s:i%zu", base, r->target_at);
 			free(base);
-			r->agent_id = xstrdup(a->id);
-			r->state = "TASK_STAGING";
-			r->staged_usec = time_real_usec();
-			r->started_usec = 0;
-			hmap_put(&j->tasks, r->task_id, r);
-			jobs_store_run(j, r);
-			recs = xrealloc(recs, (nl + 1) * sizeof(*recs));
-			delays = xrealloc(delays, (nl + 1) * sizeof(*delays));
-			delays[nl] = r->scheduled_ms;
-			to = xrealloc(to, (nl + 1) * sizeof(*to));
-			recs[nl] = launch_record(j, jb, r, a, inst);
-			to[nl++] = a;
+			staged(j, jb, r, a, inst, &lb);
 			continue;
 		}
 		struct resources want = RESOURCES_INIT;
@@ -603,18 +618,7 @@ static void place(struct jobs *j, bool *open)
 		r->res = want;
 		r->taken = true;
 		r->task_id = task_id_of(r);
-		r->agent_id = xstrdup(found->id);
-		r->state = "TASK_STAGING";
-		r->staged_usec = time_real_usec();
-		r->started_usec = 0;
-		hmap_put(&j->tasks, r->task_id, r);
-		jobs_store_run(j, r);
-		recs = xrealloc(recs, (nl + 1) * sizeof(*recs));
-		delays = xrealloc(delays, (nl + 1) * sizeof(*delays));
-		delays[nl] = r->scheduled_ms;
-		to = xrealloc(to, (nl + 1) * sizeof(*to));
-		recs[nl] = launch_record(j, jb, r, found, NULL);
-		to[nl++] = found;
+		staged(j, jb, r, found, NULL, &lb);
 	}
 	for (size_t i = 0; i < nover; i++)
 		inst_run_over(j, hmap_get(&j->jobs, over[i]->name), over[i]);
@@ -622,11 +626,11 @@ static void place(struct jobs *j, bool *open)
 	/* The task ids are durable before any LAUNCH goes out. */
 	txn_close(j, open);
 	int64_t now = now_ms();
-	for (size_t i = 0; i < nl; i++) {
+	for (size_t i = 0; i < lb.n; i++) {
 		rm_count_launch(j->rm);
 		if (rm_event_listeners(j->rm)) {
 			const char *tid = json_string_value(
-				json_object_get(json_object_get(recs[i], "task"), "task_id"));
+				json_object_get(json_object_get(lb.recs[i], "task"), "task_id"));
 			const struct job_run *r = tid ? hmap_get(&j->tasks, tid) : NULL;
 			if (r) {
 				char name[JOB_MAX_NAME + 16];
@@ -636,7 +640,7 @@ static void place(struct jobs *j, bool *open)
 			}
 		}
 		if (j->publish) {
-			const json_t *t = json_object_get(recs[i], "task");
+			const json_t *t = json_object_get(lb.recs[i], "task");
 			const char *tid = json_string_value(json_object_get(t, "task_id"));
 			const struct job_run *r = tid ? hmap_get(&j->tasks, tid) : NULL;
 			if (r) {
@@ -651,14 +655,14 @@ static void place(struct jobs *j, bool *open)
 				jobs_publish(j, "job_run_launched_event", ev);
 			}
 		}
-		if (j->m_delay && now >= delays[i])
-			metrics_timer_record_usec(j->m_delay, (uint64_t)(now - delays[i]) * 1000);
-		if (rm_send(to[i], recs[i]) < 0)
-			log_warn("master", "jobs: agent '%s' went away before a launch", to[i]->id);
+		if (j->m_delay && now >= lb.delays[i])
+			metrics_timer_record_usec(j->m_delay, (uint64_t)(now - lb.delays[i]) * 1000);
+		if (rm_send(lb.to[i], lb.recs[i]) < 0)
+			log_warn("master", "jobs: agent '%s' went away before a launch", lb.to[i]->id);
 	}
-	free(recs);
-	free(to);
-	free(delays);
+	free(lb.recs);
+	free(lb.to);
+	free(lb.delays);
 	if (ac)
 		rm_alloc_end(ac);
 }
