@@ -143,3 +143,92 @@ def test_protobuf_transport(one):
     r = requests.post(url, data=sub, timeout=10, headers={
         "Content-Type": "application/x-protobuf", "Accept": "text/html"})
     assert r.status_code == 406 and "application/x-protobuf" in r.text
+
+
+def first_update(fw, tid):
+    return fw.wait_event(lambda e: e["type"] == "UPDATE" and
+                         e["update"]["status"]["task_id"]["value"] == tid,
+                         what="the first update of " + tid)["update"]["status"]
+
+
+def container_scenario(fw, tag):
+    """Tasks carrying a ContainerInfo, a HealthCheck, a CheckInfo and a SECRET variable: each
+    must be read the same from protobuf as from JSON (before, protobuf dropped them and a
+    task berth refuses in JSON ran in protobuf). None needs an image pull: the containers are
+    ones berth refuses, or a MESOS container without an image."""
+    out = {}
+    ev = fw.subscribe()
+    assert ev["type"] == "SUBSCRIBED", ev
+    cases = [
+        ("docker-no-image", {"container": {"type": "DOCKER", "docker": {
+            "network": "BRIDGE", "privileged": False,
+            "port_mappings": [{"host_port": 0, "container_port": 80, "protocol": "tcp"}],
+            "parameters": [{"key": "label", "value": "x=y"}]}}}),
+        ("appc-image", {"container": {"type": "MESOS", "mesos": {"image": {
+            "type": "APPC"}}}}),
+        ("docker-network", {"container": {"type": "DOCKER", "docker": {
+            "image": "busybox", "network": "USER"}}}),
+        ("secret-env", {"command": {"shell": True, "value": "exec sleep 3600",
+                                    "environment": {"variables": [{
+                                        "name": "S", "type": "SECRET",
+                                        "secret": {"type": "REFERENCE",
+                                                   "reference": {"name": "/s"}}}]}}}),
+        ("plain-mesos", {"container": {"type": "MESOS", "hostname": "h", "volumes": [{
+            "mode": "RW", "container_path": "data",
+            "source": {"type": "HOST_PATH", "host_path": {"path": "/tmp"}}}]},
+            "health_check": {"type": "COMMAND", "delay_seconds": 0.0,
+                             "interval_seconds": 1.0, "timeout_seconds": 5.0,
+                             "consecutive_failures": 3, "grace_period_seconds": 10.0,
+                             "command": {"shell": True, "value": "true"}},
+            "check": {"type": "COMMAND", "command": {"command": {"value": "true"}},
+                      "delay_seconds": 0.0}}),
+    ]
+    for name, extra in cases:
+        fw.call({"type": "REVIVE", "revive": {"roles": ["*"]}})
+        offer = fw.wait_offers()[0]
+        tid = "pb-%s-%s" % (tag, name)
+        task = command_task(tid, offer, "exec sleep 3600")
+        task.update(extra)
+        r = fw.accept([offer["id"]["value"]], [task])
+        res = [r.status_code, r.text]
+        if r.status_code == 202:
+            st = first_update(fw, tid)
+            res += [st["state"], st.get("message"), st.get("reason")]
+            if st["state"] != "TASK_ERROR":
+                st = fw.wait_update(tid, "TASK_RUNNING")
+                res.append(st["state"])
+                assert fw.kill(tid, offer["agent_id"]["value"]).status_code == 202
+                fw.wait_update(tid, "TASK_KILLED")
+        out[name] = res
+    # inverse offers that are unknown, both calls (with and without filters)
+    for t in ("ACCEPT_INVERSE_OFFERS", "DECLINE_INVERSE_OFFERS"):
+        r = fw.call({"type": t, t.lower(): {"inverse_offer_ids": [{"value": "nope"}],
+                                            "filters": {"refuse_seconds": 1.0}}})
+        out[t] = (r.status_code, r.text)
+        r = fw.call({"type": t, t.lower(): {}})
+        out[t + "-empty"] = (r.status_code, r.text)
+    # RECONCILE_OPERATIONS with the client's own Accept (protobuf only for the protobuf one)
+    r = fw.call({"type": "RECONCILE_OPERATIONS", "reconcile_operations": {
+        "operations": [{"operation_id": {"value": "op-" + tag}}]}})
+    out["reconcile_operations"] = (r.status_code, r.text)
+    st = fw.wait_event(lambda e: e["type"] == "UPDATE_OPERATION_STATUS",
+                       what="the operation's status")["update_operation_status"]["status"]
+    assert st["operation_id"]["value"] == "op-" + tag, st
+    out["operation_status"] = (st["state"], sorted(st))
+    fw.teardown()
+    return out
+
+
+def test_containers_checks_inverse_offers_agree(one):
+    a = container_scenario(Framework(one.m.url, name="json-ctr"), "j")
+    b = container_scenario(ProtoFramework(one.m.url, name="pb-ctr"), "j")
+    for k in a:
+        assert a[k] == b[k], (k, a[k], b[k])
+    # what the JSON calls give: the refusals, and the plain container that runs
+    assert a["docker-no-image"][2] == "TASK_ERROR" or a["docker-no-image"][0] == 400, a
+    assert "container.docker.image" in json.dumps(a["docker-no-image"]), a
+    assert "APPC" in json.dumps(a["appc-image"]), a
+    assert "USER" in json.dumps(a["docker-network"]), a
+    assert "VALUE only" in json.dumps(a["secret-env"]), a
+    assert a["plain-mesos"][-1] == "TASK_RUNNING", a
+    assert a["reconcile_operations"][0] == 202, a
