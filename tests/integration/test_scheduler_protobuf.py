@@ -4,6 +4,7 @@ and once in protobuf, and the answers and events must agree. The protobuf side i
 decoded by tests/integration/pbwire.py, written from Mesos's field numbers independently of
 berth's .proto files."""
 import json
+import time
 
 import requests
 
@@ -232,3 +233,60 @@ def test_containers_checks_inverse_offers_agree(one):
     assert "VALUE only" in json.dumps(a["secret-env"]), a
     assert a["plain-mesos"][-1] == "TASK_RUNNING", a
     assert a["reconcile_operations"][0] == 202, a
+
+
+def test_inverse_offers_both_ways(one):
+    """A maintenance window over the agent: a JSON and a protobuf framework, each with a task
+    there, get the same INVERSE_OFFERS (every field known to the client), decline and accept
+    it the same way, and see it rescinded when the window goes."""
+    m = one.m
+    fws = [Framework(m.url, name="inv-json"), ProtoFramework(m.url, name="inv-pb")]
+    for i, fw in enumerate(fws):
+        assert fw.subscribe()["type"] == "SUBSCRIBED"
+        offer = fw.wait_offers()[0]
+        tid = "inv-pb-%d" % i
+        assert fw.accept([offer["id"]["value"]],
+                         [command_task(tid, offer, "exec sleep 600", mem=16)]).status_code == 202
+        fw.wait_update(tid, "TASK_RUNNING")
+    host = requests.post(m.url + "/api/v1", json={"type": "GET_AGENTS"}, timeout=10).json()[
+        "get_agents"]["agents"][0]["agent_info"]["hostname"]
+    start = (int(time.time()) + 3600) * 10**9
+    window = {"machine_ids": [{"hostname": host}],
+              "unavailability": {"start": {"nanoseconds": start},
+                                 "duration": {"nanoseconds": 3600 * 10**9}}}
+    r = requests.post(m.url + "/api/v1", timeout=10, json={
+        "type": "UPDATE_MAINTENANCE_SCHEDULE",
+        "update_maintenance_schedule": {"schedule": {"windows": [window]}}})
+    assert r.status_code == 200, r.text
+    got = []
+    for fw in fws:
+        ev = fw.wait_event(lambda e: e["type"] == "INVERSE_OFFERS", 10, "INVERSE_OFFERS")
+        io = ev["inverse_offers"]["inverse_offers"][0]
+        assert io["framework_id"] == {"value": fw.id}, io
+        assert io["unavailability"] == window["unavailability"], io
+        got.append((io, [fw.call({"type": t, t.lower(): body}) for t, body in (
+            ("DECLINE_INVERSE_OFFERS", {"inverse_offer_ids": [io["id"]],
+                                        "filters": {"refuse_seconds": 3600}}),
+            ("ACCEPT_INVERSE_OFFERS", {}),
+            ("ACCEPT_INVERSE_OFFERS", {"inverse_offer_ids": [io["id"]]}))]))
+    (a, ra), (b, rb) = got
+    assert not [k for k in json.dumps(b).split('"') if k.startswith("#")], b
+    assert shape(a) == shape(b), (a, b)
+    assert [(r.status_code, r.text) for r in ra] == [(r.status_code, r.text) for r in rb]
+    assert [r.status_code for r in ra][:2] == [202, 400], [r.text for r in ra]
+
+    def set_windows(windows):
+        r = requests.post(m.url + "/api/v1", timeout=10, json={
+            "type": "UPDATE_MAINTENANCE_SCHEDULE",
+            "update_maintenance_schedule": {"schedule": {"windows": windows}}})
+        assert r.status_code == 200, r.text
+    # answered, the window gone and back: a new inverse offer, rescinded once it goes again
+    set_windows([])
+    set_windows([window])
+    fresh = [fw.wait_event(lambda e: e["type"] == "INVERSE_OFFERS", 10, "a new INVERSE_OFFERS")[
+        "inverse_offers"]["inverse_offers"][0] for fw in fws]
+    set_windows([])
+    for fw, io in zip(fws, fresh):
+        ev = fw.wait_event(lambda e: e["type"] == "RESCIND_INVERSE_OFFER", 10, "the rescind")
+        assert ev["rescind_inverse_offer"]["inverse_offer_id"] == io["id"], ev
+        fw.teardown()
