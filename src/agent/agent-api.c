@@ -6,9 +6,9 @@
  *
  * berth runs each task under its own shim, as Mesos's command executor does, so every task
  * is also reported as one executor and one container whose ids are the task id. Tasks and
- * containers carry the framework id the LAUNCH record gave (agent-taskmeta.c); the agent is
- * not told a framework's FrameworkInfo (its name and user, required fields), so
- * GET_FRAMEWORKS lists none (docs/operator-api.md). */
+ * containers carry the framework id the LAUNCH record gave (agent-taskmeta.c);
+ * GET_FRAMEWORKS lists the frameworks of its tasks by the FrameworkInfo each LAUNCH carried
+ * (kept beside the task's meta, so a restarted agent lists them too). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -83,9 +83,30 @@ static json_t *get_executors(struct agent *a)
 	return json_pack("{s:o, s:[]}", "executors", executors_v1(a), "completed_executors");
 }
 
-static json_t *get_frameworks(void)
+/* The frameworks of the tasks this agent knows, by the FrameworkInfo their LAUNCH carried:
+ * those with a live task, and those with only finished ones (completed_frameworks). */
+static json_t *get_frameworks(struct agent *a)
 {
-	return json_pack("{s:[], s:[]}", "frameworks", "completed_frameworks");
+	json_t *live = json_object(), *done = json_object();
+	for (size_t i = 0; i < a->nbuckets; i++)
+		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext)
+			if (t->framework_info)
+				json_object_set(t->terminal ? done : live, t->framework_id,
+						t->framework_info);
+	json_t *out = json_pack("{s:[], s:[]}", "frameworks", "completed_frameworks");
+	const char *k;
+	json_t *v;
+	json_object_foreach(live, k, v) {
+		json_object_del(done, k);
+		json_array_append_new(json_object_get(out, "frameworks"),
+				      json_pack("{s:O}", "framework_info", v));
+	}
+	json_object_foreach(done, k, v)
+		json_array_append_new(json_object_get(out, "completed_frameworks"),
+				      json_pack("{s:O}", "framework_info", v));
+	json_decref(live);
+	json_decref(done);
+	return out;
 }
 
 static json_t *get_containers(struct agent *a)
@@ -221,7 +242,7 @@ static int read_file(struct agent *a, json_t *call, json_t **out, char *err, siz
 static json_t *get_state(struct agent *a)
 {
 	return json_pack("{s:o, s:o, s:o}", "get_tasks", get_tasks(a), "get_executors",
-			 get_executors(a), "get_frameworks", get_frameworks());
+			 get_executors(a), "get_frameworks", get_frameworks(a));
 }
 
 static void reply(struct evhttp_request *req, const char *type, const char *field,
@@ -287,7 +308,7 @@ void agent_api_v1(struct agent *a, struct evhttp_request *req)
 		out = get_containers(a);
 	} else if (!strcmp(type, "GET_FRAMEWORKS")) {
 		field = "get_frameworks";
-		out = get_frameworks();
+		out = get_frameworks(a);
 	} else if (!strcmp(type, "GET_EXECUTORS")) {
 		field = "get_executors";
 		out = get_executors(a);

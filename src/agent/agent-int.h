@@ -65,6 +65,7 @@ struct agent_task {
 	bool fenced;              /* killed by the fence (agent-volume.c) */
 	struct agent_xexec *xexec; /* run by a custom executor (agent-xexec.c), or NULL */
 	char *framework_id;       /* the owning framework (agent-taskmeta.c), or NULL */
+	json_t *framework_info;   /* its FrameworkInfo from the LAUNCH, or NULL */
 };
 
 struct agent_update {
@@ -215,8 +216,10 @@ int agent_prestop_parse(json_t *pre_stop, const char **command, uint32_t *timeou
 int agent_tasks_recover(struct agent *a);
 json_t *agent_tasks_json(struct agent *a, bool with_sandbox);
 
-/* agent-taskmeta.c: the task's framework id, kept in <meta>/<task>/framework_id. */
-void agent_task_framework_set(struct agent_task *t, const char *framework_id);
+/* agent-taskmeta.c: the task's framework id and FrameworkInfo (from the LAUNCH spec's
+ * "framework_id" and "framework_info"), kept in <meta>/<task>/framework_id and
+ * framework_info. */
+void agent_task_framework_set(struct agent_task *t, const json_t *spec);
 int agent_task_framework_save(const struct agent_task *t); /* 0 or -errno (logged) */
 void agent_task_framework_load(struct agent_task *t);
 

@@ -92,6 +92,7 @@ static void task_free(struct agent_task *t)
 	free(t->meta_dir);
 	free(t->sandbox);
 	free(t->framework_id);
+	json_decref(t->framework_info);
 	free(t);
 }
 
@@ -99,7 +100,8 @@ static void meta_dir_remove(const char *dir)
 {
 	static const char *const names[] = { "spec", "pid", "status", ".status.tmp", ".pid.tmp",
 					       "volumes", ".volumes.tmp", "framework_id",
-					       ".framework_id.tmp", EXEC_PRESTOP_FILE,
+					       ".framework_id.tmp", "framework_info",
+					       ".framework_info.tmp", EXEC_PRESTOP_FILE,
 					       "." EXEC_PRESTOP_FILE ".tmp" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		char *p = xasprintf("%s/%s", dir, names[i]);
@@ -770,7 +772,7 @@ int agent_task_launch(struct agent *a, json_t *spec)
 	if (json_is_number(g) && json_number_value(g) >= 0 && json_number_value(g) < 86400.0)
 		t->grace_ms = (uint32_t)(json_number_value(g) * 1000.0);
 	table_insert(a, t);
-	agent_task_framework_set(t, json_string_value(json_object_get(spec, "framework_id")));
+	agent_task_framework_set(t, spec);
 	if (json_object_get(spec, "executor"))
 		return agent_xexec_launch(a, t, spec);
 

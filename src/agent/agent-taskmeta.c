@@ -1,10 +1,14 @@
-/* What the agent keeps of a task beyond its shim's files: the owning framework's id (from the
- * LAUNCH record's "framework_id", agent-protocol.md §2), in <meta>/<task>/framework_id so that
- * a restarted agent still reports it; and the task list of /state and the master link.
+/* What the agent keeps of a task beyond its shim's files: the owning framework's id and its
+ * FrameworkInfo (from the LAUNCH record's "framework_id" and "framework_info",
+ * agent-protocol.md §2), in <meta>/<task>/framework_id and framework_info so that a restarted
+ * agent still reports them (GET_FRAMEWORKS); and the task list of /state and the master link.
  *
- * Invariant: t->framework_id is NULL or a valid id of at most AGENT_FWID_MAX bytes; a file
- * that is missing, too long or not one line leaves it NULL (the key is then left out). */
+ * Invariants: t->framework_id is NULL or a valid id of at most AGENT_FWID_MAX bytes; a file
+ * that is missing, too long or not one line leaves it NULL (the key is then left out).
+ * t->framework_info is NULL or an object of at most AGENT_FWINFO_MAX bytes whose id is
+ * t->framework_id (anything else is dropped, on LAUNCH and on load alike). */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 #include "base/mem.h"
 
 #define AGENT_FWID_MAX 255
+#define AGENT_FWINFO_MAX 65536
 
 static bool fwid_valid(const char *s, size_t n)
 {
@@ -26,17 +31,62 @@ static bool fwid_valid(const char *s, size_t n)
 	return true;
 }
 
-void agent_task_framework_set(struct agent_task *t, const char *framework_id)
+static void fwid_set(struct agent_task *t, const char *framework_id)
 {
 	free(t->framework_id);
 	t->framework_id = framework_id && fwid_valid(framework_id, strlen(framework_id))
 				  ? xstrdup(framework_id) : NULL;
 }
 
+/* info if it is a FrameworkInfo of t's framework that fits, else NULL (a new reference). */
+static json_t *fwinfo_checked(const struct agent_task *t, json_t *info)
+{
+	const char *id = json_string_value(json_object_get(json_object_get(info, "id"), "value"));
+	if (!json_is_object(info) || !t->framework_id || !id || strcmp(id, t->framework_id))
+		return NULL;
+	char *s = json_dumps(info, JSON_COMPACT);
+	size_t n = s ? strlen(s) : SIZE_MAX;
+	free(s);
+	return n <= AGENT_FWINFO_MAX ? json_incref(info) : NULL;
+}
+
+void agent_task_framework_set(struct agent_task *t, const json_t *spec)
+{
+	fwid_set(t, json_string_value(json_object_get(spec, "framework_id")));
+	json_decref(t->framework_info);
+	t->framework_info = fwinfo_checked(t, json_object_get(spec, "framework_info"));
+}
+
+static void fwinfo_save(const struct agent_task *t)
+{
+	char *tmp = xasprintf("%s/.framework_info.tmp", t->meta_dir);
+	char *path = xasprintf("%s/framework_info", t->meta_dir);
+	char *s = json_dumps(t->framework_info, JSON_COMPACT);
+	int r = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t n = s ? strlen(s) : 0;
+	if (fd < 0 || !s || write(fd, s, n) != (ssize_t)n || fsync(fd) == -1)
+		r = fd < 0 || s ? -errno : -ENOMEM;
+	if (fd >= 0 && close(fd) == -1 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) == -1)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		log_warn("agent", "task '%s': cannot save its FrameworkInfo in '%s': %s", t->id,
+			 path, strerror(-r));
+	}
+	free(s);
+	free(tmp);
+	free(path);
+}
+
 int agent_task_framework_save(const struct agent_task *t)
 {
 	if (!t->framework_id)
 		return 0;
+	if (t->framework_info)
+		fwinfo_save(t);
 	char *tmp = xasprintf("%s/.framework_id.tmp", t->meta_dir);
 	char *path = xasprintf("%s/framework_id", t->meta_dir);
 	int r = 0;
@@ -71,7 +121,22 @@ void agent_task_framework_load(struct agent_task *t)
 	if (n <= 0 || !fwid_valid(buf, (size_t)n))
 		return;
 	buf[n] = '\0';
-	agent_task_framework_set(t, buf);
+	fwid_set(t, buf);
+	json_decref(t->framework_info);
+	t->framework_info = NULL;
+	path = xasprintf("%s/framework_info", t->meta_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	char *info_buf = xmalloc(AGENT_FWINFO_MAX + 1); /* bounded: a longer file is dropped */
+	n = read(fd, info_buf, AGENT_FWINFO_MAX + 1);
+	close(fd);
+	json_t *info = n > 0 && n <= AGENT_FWINFO_MAX ? json_loadb(info_buf, (size_t)n, 0, NULL)
+						      : NULL;
+	free(info_buf);
+	t->framework_info = fwinfo_checked(t, info);
+	json_decref(info);
 }
 
 json_t *agent_tasks_json(struct agent *a, bool with_sandbox)

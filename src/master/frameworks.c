@@ -829,10 +829,12 @@ void rm_handle_scheduler(struct master *m, struct evhttp_request *req)
 		json_decref(call);
 		return;
 	}
-	/* Mesos checks Accept for the two calls it may answer with a body. */
+	/* Mesos checks Accept for the calls it may answer with a body; either encoding will
+	 * do (berth answers RECONCILE_OPERATIONS with 202 and the statuses as events). */
 	if (!strcmp(type, "RECONCILE_OPERATIONS") &&
-	    fw_wire_accept(evhttp_find_header(in, "Accept")) != FW_WIRE_JSON) {
-		http_reply_text(req, 406, "Expecting 'Accept' to allow 'application/json'");
+	    fw_wire_accept(evhttp_find_header(in, "Accept")) < 0) {
+		http_reply_text(req, 406, "Expecting 'Accept' to allow 'application/json' or "
+					  "'application/x-protobuf'");
 		json_decref(call);
 		return;
 	}

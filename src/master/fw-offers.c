@@ -345,6 +345,9 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 	if (!json_object_get(env, "HOST"))
 		json_object_set_new(env, "HOST", json_string(a->hostname));
 	json_object_set_new(s, "env", env);
+	/* the FrameworkInfo the agent lists in GET_FRAMEWORKS (agent-protocol.md §2) */
+	if (json_is_object(fw->info))
+		json_object_set_new(s, "framework_info", json_deep_copy(fw->info));
 	if (ctr)
 		json_object_set_new(s, "container", ctr);
 	/* CommandInfo.uris: fetched into the sandbox by the agent (extract defaults to true). */

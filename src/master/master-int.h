@@ -25,6 +25,9 @@
 #include "master/ledger.h"
 
 /* A built-in framework (rm_framework_add). */
+/* state-json.c: the user the built-in frameworks' FrameworkInfo names (berth's own). */
+const char *framework_user(void);
+
 struct rm_client {
 	struct master *m;
 	char id[64];

@@ -172,8 +172,25 @@ const struct hmap *rm_agents(const struct master *m)
 	return &m->agents;
 }
 
+/* A built-in framework's LAUNCH carries its FrameworkInfo, as the master shows it, so that the
+ * agent can list the framework (docs/internals/agent-protocol.md §2). */
 int rm_send(struct m_agent *a, json_t *record)
 {
+	json_t *task = json_object_get(record, "task");
+	const char *fwid = json_string_value(json_object_get(task, "framework_id"));
+	const char *type = json_string_value(json_object_get(record, "type"));
+	if (fwid && type && !strcmp(type, "LAUNCH") && !json_object_get(task, "framework_info")) {
+		for (size_t i = 0; i < a->m->nclients; i++) {
+			const struct rm_client *c = a->m->clients[i];
+			if (strcmp(c->id, fwid))
+				continue;
+			json_object_set_new(task, "framework_info", json_pack(
+				"{s:{s:s}, s:s, s:s, s:s, s:b, s:s}", "id", "value", c->id, "name",
+				c->name, "user", framework_user(), "hostname",
+				a->m->cfg.hostname ? a->m->cfg.hostname : "", "checkpoint", 1,
+				"role", "*"));
+		}
+	}
 	return registry_send(a, record);
 }
 

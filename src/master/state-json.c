@@ -45,7 +45,7 @@ static void master_id(const struct master *m, char *out, size_t len)
 		out[n - 5] = '\0';
 }
 
-static const char *framework_user(void)
+const char *framework_user(void)
 {
 	static char user[64];
 	if (!user[0]) {

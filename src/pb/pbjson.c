@@ -158,8 +158,11 @@ static json_t *msg_json(const ProtobufCMessage *msg, int depth)
 			continue;
 		}
 		bool has = true;
-		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE &&
-		    f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset)
+		/* A oneof's members share one union: only the member its case names is set. */
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+			has = *(const uint32_t *)(base + f->quantifier_offset) == f->id;
+		else if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE &&
+			 f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset)
 			has = *(const protobuf_c_boolean *)(base + f->quantifier_offset);
 		if (!has)
 			continue;

@@ -90,6 +90,14 @@ def test_agent_v1_read_calls(one):
 
     fw = ok(a, "GET_FRAMEWORKS")
     assert set(fw) == {"frameworks", "completed_frameworks"}
+    # the FrameworkInfo the LAUNCH carried, as the master shows the framework
+    mfw = [f["framework_info"] for f in one.m.api.post("/api/v1", {"type": "GET_FRAMEWORKS"})
+           .json()["get_frameworks"]["frameworks"] if f["framework_info"]["id"]["value"] == fwid]
+    mine = [f["framework_info"] for f in fw["frameworks"]
+            if f["framework_info"]["id"] == {"value": fwid}]
+    assert len(mine) == 1 and len(mfw) == 1, (fw, mfw)
+    assert mine[0]["name"] == mfw[0]["name"] == "marathon", (mine, mfw)
+    assert mine[0]["user"] == mfw[0]["user"] and mine[0]["user"], (mine, mfw)
 
     st = ok(a, "GET_STATE")
     assert set(st) == {"get_tasks", "get_executors", "get_frameworks"}
@@ -152,3 +160,32 @@ def test_agent_keeps_framework_id_across_restart(one):
     c = [x for x in ok(one.a, "GET_CONTAINERS")["containers"]
          if x["executor_id"]["value"] == tid]
     assert len(c) == 1 and c[0]["framework_id"] == {"value": fwid}
+    # and its FrameworkInfo, kept beside the task's meta
+    fws = ok(one.a, "GET_FRAMEWORKS")["frameworks"]
+    assert [f["framework_info"]["name"] for f in fws
+            if f["framework_info"]["id"] == {"value": fwid}] == ["marathon"], fws
+
+
+def test_agent_lists_a_v1_framework(one):
+    """A v1 scheduler's task: the agent lists the framework with the FrameworkInfo it
+    subscribed with (its id filled in), and not as live once its task is over."""
+    from mesos_client import Framework, command_task
+    fw = Framework(one.m.url, name="agent-fw-list")
+    fw.subscribe()
+    offer = fw.wait_offers()[0]
+    task = command_task("afl-1", offer, "exec sleep 3600")
+    assert fw.accept([offer["id"]["value"]], [task]).status_code == 202
+    fw.wait_update("afl-1", "TASK_RUNNING")
+    got = ok(one.a, "GET_FRAMEWORKS")
+    mine = [f["framework_info"] for f in got["frameworks"]
+            if f["framework_info"]["id"] == {"value": fw.id}]
+    assert len(mine) == 1, got
+    assert mine[0]["name"] == "agent-fw-list" and mine[0]["user"] == fw.info["user"], mine
+    assert fw.kill("afl-1", offer["agent_id"]["value"]).status_code == 202
+    fw.wait_update("afl-1", "TASK_KILLED")
+    # no live task: not among the live frameworks any more (completed_frameworks lists it
+    # while the agent still holds the finished task)
+    wait_until(lambda: not [f for f in ok(one.a, "GET_FRAMEWORKS")["frameworks"]
+                            if f["framework_info"]["id"] == {"value": fw.id}], 10,
+               what="the framework no longer live")
+    fw.teardown()

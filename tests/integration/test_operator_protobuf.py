@@ -3,6 +3,7 @@ is made once in JSON and once in protobuf and the answers must agree. The protob
 encoded and decoded by tests/integration/pbwire.py, written from Mesos's field numbers
 (master.proto, mesos.proto, quota.proto, maintenance.proto) independently of berth's."""
 import json
+import time
 
 import requests
 
@@ -176,3 +177,102 @@ def test_event_stream_in_both_encodings(one):
         assert norm(a) == norm(b), (kind, first_diff(norm(a), norm(b)))
     rj.close()
     rp.close()
+
+
+def test_operator_writes_agree(one):
+    """Every operator write, made once in JSON and once in protobuf on the same agent (each
+    undone before the other encoding's turn): the same status codes and texts, and the same
+    state read after each step."""
+    m = one.m
+    url = m.url + "/api/v1"
+    aid = requests.post(url, data=json.dumps({"type": "GET_AGENTS"}), headers=JSON_H,
+                        timeout=10).json()["get_agents"]["agents"][0]["agent_info"]["id"]
+    agent = requests.post(url, data=json.dumps({"type": "GET_AGENTS"}), headers=JSON_H,
+                          timeout=10).json()["get_agents"]["agents"][0]
+    host = agent["agent_info"]["hostname"]
+    resv = [{"type": "DYNAMIC", "role": "opw", "principal": "p"}]
+    cpus = {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.25}, "reservations": resv}
+    disk = {"name": "disk", "type": "SCALAR", "scalar": {"value": 8.0}, "reservations": resv}
+    vol = dict(disk, disk={"persistence": {"id": "opw-vol", "principal": "p"},
+                           "volume": {"container_path": "data", "mode": "RW"}})
+    machine = {"hostname": host, "ip": "127.0.0.1"}
+    other = {"hostname": "opw-elsewhere", "ip": "10.9.9.9"}  # DOWN would remove the agent
+    window = {"machine_ids": [machine], "unavailability": {
+        "start": {"nanoseconds": int(time.time() * 1e9) + 3600 * 10**9},
+        "duration": {"nanoseconds": 600 * 10**9}}}
+    steps = [
+        {"type": "RESERVE_RESOURCES", "reserve_resources": {"agent_id": aid,
+                                                            "resources": [cpus, disk]}},
+        {"type": "CREATE_VOLUMES", "create_volumes": {"agent_id": aid, "volumes": [vol]}},
+        {"type": "GET_OPERATIONS"},
+        {"type": "DESTROY_VOLUMES", "destroy_volumes": {"agent_id": aid, "volumes": [vol]}},
+        {"type": "UNRESERVE_RESOURCES", "unreserve_resources": {"agent_id": aid,
+                                                                "resources": [cpus, disk]}},
+        {"type": "UNRESERVE_RESOURCES", "unreserve_resources": {"agent_id": aid,
+                                                                "resources": [cpus]}},
+        {"type": "UPDATE_MAINTENANCE_SCHEDULE",
+         "update_maintenance_schedule": {"schedule": {"windows": [window]}}},
+        {"type": "GET_MAINTENANCE_SCHEDULE"},
+        {"type": "UPDATE_MAINTENANCE_SCHEDULE", "update_maintenance_schedule": {"schedule": {
+            "windows": [window, dict(window, machine_ids=[other])]}}},
+        {"type": "START_MAINTENANCE", "start_maintenance": {"machines": [other]}},
+        {"type": "GET_MAINTENANCE_STATUS"},
+        {"type": "STOP_MAINTENANCE", "stop_maintenance": {"machines": [other]}},
+        {"type": "UPDATE_MAINTENANCE_SCHEDULE",
+         "update_maintenance_schedule": {"schedule": {}}},
+        {"type": "DEACTIVATE_AGENT", "deactivate_agent": {"agent_id": aid}},
+        {"type": "REACTIVATE_AGENT", "reactivate_agent": {"agent_id": aid}},
+        {"type": "DRAIN_AGENT", "drain_agent": {"agent_id": aid, "mark_gone": {"value": False},
+                                                "max_grace_period": {"seconds": 1}}},
+        {"type": "REACTIVATE_AGENT", "reactivate_agent": {"agent_id": aid}},
+        {"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "nope"}}},
+        {"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": "nope"}}},
+    ]
+
+    def agents_view():
+        got = requests.post(url, data=json.dumps({"type": "GET_AGENTS"}), headers=JSON_H,
+                            timeout=10).json()["get_agents"]
+        assert got.get("agents"), got
+        a = got["agents"][0]
+        return norm({k: a.get(k) for k in ("total_resources", "deactivated", "drain_info")})
+
+    def run(encode):
+        out = []
+        for body in steps:
+            if encode:
+                r = requests.post(url, data=pbwire.encode("MasterCall", body), headers=PB_H,
+                                  timeout=10)
+                answer = pbwire.decode("Response", r.content) if r.status_code == 200 and \
+                    r.content else r.text
+                if isinstance(answer, dict):
+                    assert not unknown_fields(answer), (body["type"], unknown_fields(answer))
+            else:
+                r = requests.post(url, data=json.dumps(body), headers=JSON_H, timeout=10)
+                answer = r.json() if r.content and r.headers.get(
+                    "Content-Type", "").startswith("application/json") else r.text
+            if body["type"] == "DRAIN_AGENT" and r.status_code == 200:
+                # drained (no tasks) before the next step, whichever encoding asked
+                deadline = time.time() + 10
+                while agents_view().get("drain_info", {}).get("state") != "DRAINED":
+                    assert time.time() < deadline, agents_view()
+                    time.sleep(0.1)
+            out.append((body["type"], r.status_code, norm(answer) if isinstance(
+                answer, dict) else answer, agents_view()))
+        return out
+
+    a, b = run(False), run(True)
+    for x, y in zip(a, b):
+        assert x == y, (x[0], first_diff({"v": list(x)}, {"v": list(y)}))
+    codes = [c for _, c, _, _ in a]
+    assert codes[:5] == [202, 202, 200, 202, 202], a
+    assert codes[5] == 409, a[5]  # nothing left to unreserve: the same refusal both ways
+    assert codes[6:17] == [200] * 11, a
+    assert codes[17] == codes[18] and codes[17] in (400, 404), a[17:]
+    assert a[10][2]["get_maintenance_status"]["status"]["down_machines"] == [other], a[10]
+    reserved = [r for r in a[0][3]["total_resources"] if r.get("reservations")]
+    assert {r["name"] for r in reserved} == {"cpus", "disk"}, a[0][3]
+    assert a[13][3].get("deactivated") is True and not a[14][3].get("deactivated"), a[13:15]
+    # and the real MARK_AGENT_GONE, in protobuf
+    r = requests.post(url, headers=PB_H, timeout=10, data=pbwire.encode(
+        "MasterCall", {"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": aid}}))
+    assert r.status_code == 200, (r.status_code, r.text)

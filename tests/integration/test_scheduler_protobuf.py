@@ -4,6 +4,7 @@ and once in protobuf, and the answers and events must agree. The protobuf side i
 decoded by tests/integration/pbwire.py, written from Mesos's field numbers independently of
 berth's .proto files."""
 import json
+import time
 
 import requests
 
@@ -143,3 +144,149 @@ def test_protobuf_transport(one):
     r = requests.post(url, data=sub, timeout=10, headers={
         "Content-Type": "application/x-protobuf", "Accept": "text/html"})
     assert r.status_code == 406 and "application/x-protobuf" in r.text
+
+
+def first_update(fw, tid):
+    return fw.wait_event(lambda e: e["type"] == "UPDATE" and
+                         e["update"]["status"]["task_id"]["value"] == tid,
+                         what="the first update of " + tid)["update"]["status"]
+
+
+def container_scenario(fw, tag):
+    """Tasks carrying a ContainerInfo, a HealthCheck, a CheckInfo and a SECRET variable: each
+    must be read the same from protobuf as from JSON (before, protobuf dropped them and a
+    task berth refuses in JSON ran in protobuf). None needs an image pull: the containers are
+    ones berth refuses, or a MESOS container without an image."""
+    out = {}
+    ev = fw.subscribe()
+    assert ev["type"] == "SUBSCRIBED", ev
+    cases = [
+        ("docker-no-image", {"container": {"type": "DOCKER", "docker": {
+            "network": "BRIDGE", "privileged": False,
+            "port_mappings": [{"host_port": 0, "container_port": 80, "protocol": "tcp"}],
+            "parameters": [{"key": "label", "value": "x=y"}]}}}),
+        ("appc-image", {"container": {"type": "MESOS", "mesos": {"image": {
+            "type": "APPC"}}}}),
+        ("docker-network", {"container": {"type": "DOCKER", "docker": {
+            "image": "busybox", "network": "USER"}}}),
+        ("secret-env", {"command": {"shell": True, "value": "exec sleep 3600",
+                                    "environment": {"variables": [{
+                                        "name": "S", "type": "SECRET",
+                                        "secret": {"type": "REFERENCE",
+                                                   "reference": {"name": "/s"}}}]}}}),
+        ("plain-mesos", {"container": {"type": "MESOS", "hostname": "h", "volumes": [{
+            "mode": "RW", "container_path": "data",
+            "source": {"type": "HOST_PATH", "host_path": {"path": "/tmp"}}}]},
+            "health_check": {"type": "COMMAND", "delay_seconds": 0.0,
+                             "interval_seconds": 1.0, "timeout_seconds": 5.0,
+                             "consecutive_failures": 3, "grace_period_seconds": 10.0,
+                             "command": {"shell": True, "value": "true"}},
+            "check": {"type": "COMMAND", "command": {"command": {"value": "true"}},
+                      "delay_seconds": 0.0}}),
+    ]
+    for name, extra in cases:
+        fw.call({"type": "REVIVE", "revive": {"roles": ["*"]}})
+        offer = fw.wait_offers()[0]
+        tid = "pb-%s-%s" % (tag, name)
+        task = command_task(tid, offer, "exec sleep 3600")
+        task.update(extra)
+        r = fw.accept([offer["id"]["value"]], [task])
+        res = [r.status_code, r.text]
+        if r.status_code == 202:
+            st = first_update(fw, tid)
+            res += [st["state"], st.get("message"), st.get("reason")]
+            if st["state"] != "TASK_ERROR":
+                st = fw.wait_update(tid, "TASK_RUNNING")
+                res.append(st["state"])
+                assert fw.kill(tid, offer["agent_id"]["value"]).status_code == 202
+                fw.wait_update(tid, "TASK_KILLED")
+        out[name] = res
+    # inverse offers that are unknown, both calls (with and without filters)
+    for t in ("ACCEPT_INVERSE_OFFERS", "DECLINE_INVERSE_OFFERS"):
+        r = fw.call({"type": t, t.lower(): {"inverse_offer_ids": [{"value": "nope"}],
+                                            "filters": {"refuse_seconds": 1.0}}})
+        out[t] = (r.status_code, r.text)
+        r = fw.call({"type": t, t.lower(): {}})
+        out[t + "-empty"] = (r.status_code, r.text)
+    # RECONCILE_OPERATIONS with the client's own Accept (protobuf only for the protobuf one)
+    r = fw.call({"type": "RECONCILE_OPERATIONS", "reconcile_operations": {
+        "operations": [{"operation_id": {"value": "op-" + tag}}]}})
+    out["reconcile_operations"] = (r.status_code, r.text)
+    st = fw.wait_event(lambda e: e["type"] == "UPDATE_OPERATION_STATUS",
+                       what="the operation's status")["update_operation_status"]["status"]
+    assert st["operation_id"]["value"] == "op-" + tag, st
+    out["operation_status"] = (st["state"], sorted(st))
+    fw.teardown()
+    return out
+
+
+def test_containers_checks_inverse_offers_agree(one):
+    a = container_scenario(Framework(one.m.url, name="json-ctr"), "j")
+    b = container_scenario(ProtoFramework(one.m.url, name="pb-ctr"), "j")
+    for k in a:
+        assert a[k] == b[k], (k, a[k], b[k])
+    # what the JSON calls give: the refusals, and the plain container that runs
+    assert a["docker-no-image"][2] == "TASK_ERROR" or a["docker-no-image"][0] == 400, a
+    assert "container.docker.image" in json.dumps(a["docker-no-image"]), a
+    assert "APPC" in json.dumps(a["appc-image"]), a
+    assert "USER" in json.dumps(a["docker-network"]), a
+    assert "VALUE only" in json.dumps(a["secret-env"]), a
+    assert a["plain-mesos"][-1] == "TASK_RUNNING", a
+    assert a["reconcile_operations"][0] == 202, a
+
+
+def test_inverse_offers_both_ways(one):
+    """A maintenance window over the agent: a JSON and a protobuf framework, each with a task
+    there, get the same INVERSE_OFFERS (every field known to the client), decline and accept
+    it the same way, and see it rescinded when the window goes."""
+    m = one.m
+    fws = [Framework(m.url, name="inv-json"), ProtoFramework(m.url, name="inv-pb")]
+    for i, fw in enumerate(fws):
+        assert fw.subscribe()["type"] == "SUBSCRIBED"
+        offer = fw.wait_offers()[0]
+        tid = "inv-pb-%d" % i
+        assert fw.accept([offer["id"]["value"]],
+                         [command_task(tid, offer, "exec sleep 600", mem=16)]).status_code == 202
+        fw.wait_update(tid, "TASK_RUNNING")
+    host = requests.post(m.url + "/api/v1", json={"type": "GET_AGENTS"}, timeout=10).json()[
+        "get_agents"]["agents"][0]["agent_info"]["hostname"]
+    start = (int(time.time()) + 3600) * 10**9
+    window = {"machine_ids": [{"hostname": host}],
+              "unavailability": {"start": {"nanoseconds": start},
+                                 "duration": {"nanoseconds": 3600 * 10**9}}}
+    r = requests.post(m.url + "/api/v1", timeout=10, json={
+        "type": "UPDATE_MAINTENANCE_SCHEDULE",
+        "update_maintenance_schedule": {"schedule": {"windows": [window]}}})
+    assert r.status_code == 200, r.text
+    got = []
+    for fw in fws:
+        ev = fw.wait_event(lambda e: e["type"] == "INVERSE_OFFERS", 10, "INVERSE_OFFERS")
+        io = ev["inverse_offers"]["inverse_offers"][0]
+        assert io["framework_id"] == {"value": fw.id}, io
+        assert io["unavailability"] == window["unavailability"], io
+        got.append((io, [fw.call({"type": t, t.lower(): body}) for t, body in (
+            ("DECLINE_INVERSE_OFFERS", {"inverse_offer_ids": [io["id"]],
+                                        "filters": {"refuse_seconds": 3600}}),
+            ("ACCEPT_INVERSE_OFFERS", {}),
+            ("ACCEPT_INVERSE_OFFERS", {"inverse_offer_ids": [io["id"]]}))]))
+    (a, ra), (b, rb) = got
+    assert not [k for k in json.dumps(b).split('"') if k.startswith("#")], b
+    assert shape(a) == shape(b), (a, b)
+    assert [(r.status_code, r.text) for r in ra] == [(r.status_code, r.text) for r in rb]
+    assert [r.status_code for r in ra][:2] == [202, 400], [r.text for r in ra]
+
+    def set_windows(windows):
+        r = requests.post(m.url + "/api/v1", timeout=10, json={
+            "type": "UPDATE_MAINTENANCE_SCHEDULE",
+            "update_maintenance_schedule": {"schedule": {"windows": windows}}})
+        assert r.status_code == 200, r.text
+    # answered, the window gone and back: a new inverse offer, rescinded once it goes again
+    set_windows([])
+    set_windows([window])
+    fresh = [fw.wait_event(lambda e: e["type"] == "INVERSE_OFFERS", 10, "a new INVERSE_OFFERS")[
+        "inverse_offers"]["inverse_offers"][0] for fw in fws]
+    set_windows([])
+    for fw, io in zip(fws, fresh):
+        ev = fw.wait_event(lambda e: e["type"] == "RESCIND_INVERSE_OFFER", 10, "the rescind")
+        assert ev["rescind_inverse_offer"]["inverse_offer_id"] == io["id"], ev
+        fw.teardown()

@@ -94,6 +94,41 @@ static void test_round_trips(void **state)
 		   "\"RANGES\",\"ranges\":{\"range\":[{\"begin\":31000,\"end\":18446744073709551}]}}],"
 		   "\"kill_policy\":{\"grace_period\":{\"nanoseconds\":-5}},"
 		   "\"limits\":{\"cpus\":{\"value\":2.0}}}]}}],\"filters\":{\"refuse_seconds\":0.0}}}");
+	/* a task with a container, a health check, a check and a SECRET variable */
+	round_trip(PBJSON_SCHEDULER_CALL,
+		   "{\"type\":\"ACCEPT\",\"accept\":{\"operations\":[{\"type\":\"LAUNCH\","
+		   "\"launch\":{\"task_infos\":[{\"name\":\"t\",\"container\":{\"type\":\"DOCKER\","
+		   "\"docker\":{\"image\":\"busybox\",\"network\":\"BRIDGE\",\"port_mappings\":"
+		   "[{\"host_port\":31000,\"container_port\":80,\"protocol\":\"tcp\"}]},"
+		   "\"volumes\":[{\"mode\":\"RO\",\"container_path\":\"/d\",\"source\":{\"type\":"
+		   "\"HOST_PATH\",\"host_path\":{\"path\":\"/srv\"}}}],\"network_infos\":[{\"name\":"
+		   "\"n\",\"port_mappings\":[{\"host_port\":1,\"container_port\":2}]}],"
+		   "\"mesos\":{\"image\":{\"type\":\"DOCKER\",\"docker\":{\"name\":\"alpine\"},"
+		   "\"cached\":false}}},\"health_check\":{\"type\":\"HTTP\",\"http\":{\"port\":8080,"
+		   "\"path\":\"/h\",\"statuses\":[200,204],\"protocol\":\"IPv6\"},"
+		   "\"consecutive_failures\":3,\"grace_period_seconds\":10.0},\"check\":{\"type\":"
+		   "\"TCP\",\"tcp\":{\"port\":9},\"interval_seconds\":2.0},\"command\":{\"value\":"
+		   "\"x\",\"environment\":{\"variables\":[{\"name\":\"S\",\"type\":\"SECRET\","
+		   "\"secret\":{\"type\":\"VALUE\",\"value\":{\"data\":\"aGk=\"}}}]}}}]}}]}}");
+	/* inverse offers; offer constraints, whose oneofs decode only the member set */
+	round_trip(PBJSON_SCHEDULER_CALL,
+		   "{\"type\":\"DECLINE_INVERSE_OFFERS\",\"decline_inverse_offers\":{"
+		   "\"inverse_offer_ids\":[{\"value\":\"i\"}],\"filters\":{\"refuse_seconds\":1.0}}}");
+	round_trip(PBJSON_SCHEDULER_CALL,
+		   "{\"type\":\"SUBSCRIBE\",\"subscribe\":{\"offer_constraints\":{"
+		   "\"role_constraints\":{\"r\":{\"groups\":[{\"attribute_constraints\":["
+		   "{\"selector\":{\"attribute_name\":\"rack\"},\"predicate\":{\"text_equals\":"
+		   "{\"value\":\"a\"}}},{\"selector\":{\"pseudoattribute_type\":\"HOSTNAME\"},"
+		   "\"predicate\":{\"exists\":{}}}]}]}}}}}");
+	round_trip(PBJSON_SCHEDULER_EVENT,
+		   "{\"type\":\"INVERSE_OFFERS\",\"inverse_offers\":{\"inverse_offers\":[{\"id\":"
+		   "{\"value\":\"i\"},\"framework_id\":{\"value\":\"f\"},\"agent_id\":{\"value\":"
+		   "\"a\"},\"unavailability\":{\"start\":{\"nanoseconds\":5},\"duration\":{"
+		   "\"nanoseconds\":7}}}]}}");
+	round_trip(PBJSON_SCHEDULER_EVENT,
+		   "{\"type\":\"OFFERS\",\"offers\":{\"offers\":[{\"id\":{\"value\":\"o\"},"
+		   "\"domain\":{\"fault_domain\":{\"region\":{\"name\":\"r\"},\"zone\":{"
+		   "\"name\":\"z\"}}}}]}}");
 	round_trip(PBJSON_SCHEDULER_EVENT,
 		   "{\"type\":\"UPDATE\",\"update\":{\"status\":{\"task_id\":{\"value\":\"t\"},"
 		   "\"state\":\"TASK_STAGING\",\"reason\":\"REASON_RECONCILIATION\","
