@@ -331,8 +331,8 @@ static void drain_call(struct master *m, struct evhttp_request *req, const json_
 		http_reply_text(req, 400, "Expecting 'drain_agent.agent_id.value'");
 		return;
 	}
-	/* master.proto's DrainAgent has a google.protobuf.Duration ({seconds, nanos}) and a
-	 * BoolValue ({value}); berth also takes a DurationInfo ({nanoseconds}) and a bare bool. */
+	/* master.proto's DrainAgent has a google.protobuf.Duration ({seconds, nanos}) and a plain
+	 * bool mark_gone; berth also takes a DurationInfo ({nanoseconds}) and a {"value": bool}. */
 	const json_t *g = json_object_get(body, "max_grace_period");
 	int64_t grace_ns = -1;
 	if (g) {

@@ -284,8 +284,7 @@ SCHEMA.update({
     "AgentCall": {"agent_id": (1, M("ID"), False)},
     "PbDuration": {"seconds": (1, I, False), "nanos": (2, I, False)},
     "DrainAgent": {"agent_id": (1, M("ID"), False), "max_grace_period": (2, M("PbDuration"), False),
-                   "mark_gone": (3, M("BoolValue"), False)},
-    "BoolValue": {"value": (1, B, False)},  # google.protobuf.BoolValue
+                   "mark_gone": (3, B, False)},  # master.proto: optional bool mark_gone = 3
     "OpInfo": {"framework_id": (1, M("ID"), False), "agent_id": (2, M("ID"), False),
                "info": (3, M("Operation"), False),
                "latest_status": (4, M("OperationStatus"), False),

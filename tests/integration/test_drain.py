@@ -238,7 +238,8 @@ def test_drain_bad_calls(cluster):
         r = op(m, {"type": "DRAIN_AGENT", "drain_agent": body})
         assert r.status_code == code and word in r.text, (body, r.status_code, r.text)
     assert "drain_info" not in agents_by_host(m)["drain-x"]
-    # An agent without tasks is drained at once. master.proto's forms: Duration, BoolValue.
+    # An agent without tasks is drained at once. master.proto's Duration; a {"value"} mark_gone
+    # (berth's leniency; master.proto's is a plain bool, as above) is taken too.
     r = op(m, {"type": "DRAIN_AGENT", "drain_agent": {
         "agent_id": {"value": aid}, "max_grace_period": {"seconds": 2, "nanos": 5},
         "mark_gone": {"value": False}}})

@@ -155,7 +155,7 @@ def test_drain_mark_gone(cluster):
         assert r.status_code == 202, r.text
         fw.wait_update("dg-t1", "TASK_RUNNING")
         r = op(m, {"type": "DRAIN_AGENT", "drain_agent": {
-            "agent_id": {"value": aid}, "mark_gone": {"value": True},
+            "agent_id": {"value": aid}, "mark_gone": True,
             "max_grace_period": {"seconds": 0}}})
         assert r.status_code == 200, r.text
         # As a Mesos agent reports a kill when the drain marks it gone.

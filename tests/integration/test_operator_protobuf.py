@@ -222,7 +222,7 @@ def test_operator_writes_agree(one):
          "update_maintenance_schedule": {"schedule": {}}},
         {"type": "DEACTIVATE_AGENT", "deactivate_agent": {"agent_id": aid}},
         {"type": "REACTIVATE_AGENT", "reactivate_agent": {"agent_id": aid}},
-        {"type": "DRAIN_AGENT", "drain_agent": {"agent_id": aid, "mark_gone": {"value": False},
+        {"type": "DRAIN_AGENT", "drain_agent": {"agent_id": aid, "mark_gone": False,
                                                 "max_grace_period": {"seconds": 1}}},
         {"type": "REACTIVATE_AGENT", "reactivate_agent": {"agent_id": aid}},
         {"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "nope"}}},
