@@ -144,7 +144,8 @@ static bool tasks_from_cache(struct master *m, struct evhttp_request *req, const
 {
 	bool state = !strcmp(type, "GET_STATE");
 	if ((!state && strcmp(type, "GET_TASKS")) || !state_cache_enabled() ||
-	    operator_accept(req) == OPERATOR_WIRE_PROTOBUF) /* the cache holds JSON */
+	    operator_accept(req) == OPERATOR_WIRE_PROTOBUF || /* the cache holds JSON */
+	    m->may_view) /* view ACLs filter the whole render (state_filter_v1) */
 		return false;
 	json_t *payload = state ? json_pack("{s:o, s:o, s:o, s:o}", "get_tasks",
 					    state_json_v1_tasks_mark(), "get_executors",
