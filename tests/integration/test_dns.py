@@ -355,8 +355,13 @@ def test_forwarding_over_tcp_and_truncation(cluster):
     nsd, nport = start_nsd(cluster, "ext", big + ["small IN A 10.9.9.9"])
     try:
         up = Dig(nport)
-        assert wait_until(lambda: up.status("small.ext", "A", "+notcp") == "NOERROR", 10,
-                          what="nsd")
+
+        def nsd_serves():
+            try:  # dig fails outright (refused) until NSD listens
+                return up.status("small.ext", "A", "+notcp") == "NOERROR"
+            except AssertionError:
+                return False
+        assert wait_until(nsd_serves, 20, interval=0.2, what="nsd")
         port = free_port()
         cluster.master(extra=["--dns", "127.0.0.1:%d" % port, "--dns-resolvers",
                               "127.0.0.1:%d" % nport])

@@ -45,10 +45,12 @@ def test_last_known_endpoints_without_quorum(cluster, zk_ensemble):  # noqa: F81
     # discovery API says its endpoints are the last known ones.
     ens.nodes[0].stop()
     ens.nodes[1].stop()
-    wait_until(lambda: requests.get(m.url + "/v2/services/disc/web", timeout=10)
-               .headers["X-Berth-Stale"] == "true", 30, what="stale without quorum")
-    r = requests.get(m.url + "/v2/services/disc/web", timeout=10)
-    assert r.json()["stale"] is True
+    # The last node serves reads until it notices the lost quorum (up to syncLimit ticks),
+    # so the flag may flap at first: wait for an answer that says stale in both places.
+    def stale_answer():
+        r = requests.get(m.url + "/v2/services/disc/web", timeout=10)
+        return r if r.headers["X-Berth-Stale"] == "true" and r.json()["stale"] is True else None
+    r = wait_until(stale_answer, 30, what="stale without quorum")
     assert [e["taskId"] for e in r.json()["endpoints"]] == [t["id"]]
     assert dig.a("web-disc.marathon.mesos") == ["127.0.0.1"]
     # The change came as an event (the quorum's loss may flap while the last node notices).

@@ -4,6 +4,8 @@ a restart when their agent has room (the master's ledger takes or gives the diff
 falls back to a rolling restart otherwise; the reply and the deployment say which. Observed in
 the cgroup files of an agent with --isolation cgroups,namespaces."""
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -115,7 +117,10 @@ def test_a_resize_the_agent_cannot_apply_replaces_the_task(cluster):
     cluster.master()
     cluster.agent(extra=["--isolation", "cgroups,namespaces", "--cgroups-parent", parent])
     m = cluster.m
-    tmp_path = cluster.workdir  # not under /tmp: the tasks have a /tmp of their own
+    # Not under /tmp (the tasks have a /tmp of their own), wherever the checkout is.
+    tmp_path = Path("/var/tmp") / ("berth-itest-%d-rf" % os.getpid())
+    shutil.rmtree(tmp_path, ignore_errors=True)
+    tmp_path.mkdir(parents=True)
     flag = tmp_path / "allocated"
     # The first task holds 80 MiB of touched anonymous memory; its replacement holds none.
     prog = ("import os, time\n"
@@ -140,3 +145,4 @@ def test_a_resize_the_agent_cannot_apply_replaces_the_task(cluster):
         assert agent_used(m, "mem", m.api.slaves()[0]["hostname"]) == 40
     finally:
         remove_cgroups(parent)
+        shutil.rmtree(tmp_path, ignore_errors=True)
