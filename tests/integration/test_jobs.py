@@ -397,8 +397,14 @@ def test_long_catch_up_in_a_zone_runs_nothing_missed(one):
     h = wait_until(caught_up, 60, what="the schedule caught up")
     days = (datetime.date.today() - datetime.date(1970, 1, 2)).days
     assert days - 1 <= h["skipCount"] <= days + 1, (h["skipCount"], days)
-    assert h["pending"] == [] and h["runs"] == []
-    assert job(api, "old")["successCount"] == 0
+    # Nothing missed is run; only today's run may be, when the test runs within epsilon of
+    # midnight in Paris (then it is due, not missed).
+    def recent(e):
+        at = datetime.datetime.strptime(e["scheduledAt"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        return time.time() - at < 180
+    assert [e for e in h["pending"] + h["runs"] if not recent(e)] == [], h
+    assert job(api, "old")["successCount"] <= 1
 
 
 def test_job_runs_on_the_operator_stream(cluster):
