@@ -51,8 +51,9 @@ static const struct flag_spec specs[] = {
 	{ .name = "http-request-timeout", .kind = FLAG_SECONDS,
 	  .off = offsetof(struct auth_config, request_timeout_sec), .max = 3600,
 	  .metavar = "SECONDS",
-	  .help = "a new connection's first request (headers and body) must arrive\n"
-		  "within this time, else it is closed (slowloris; default 30)" },
+	  .help = "each request (headers and body) must arrive within this time, from\n"
+		  "the accept or, on a kept-alive connection, from its first byte; else\n"
+		  "the connection is closed (slowloris; default 30)" },
 	{ .name = "max-streams-per-principal", .kind = FLAG_STRING,
 	  .off = offsetof(struct auth_config, streams_per_principal), .metavar = "N",
 	  .help = "event streams (/v2/events, operator SUBSCRIBE, each) one\n"
