@@ -41,6 +41,15 @@ static const struct flag_spec specs[] = {
 	{ .name = "tls-ca", .kind = FLAG_STRING, .off = offsetof(struct auth_config, tls_ca),
 	  .metavar = "FILE",
 	  .help = "require client certificates signed by these CAs (mutual TLS)" },
+	{ .name = "http-plain", .kind = FLAG_HOSTPORT,
+	  .off = offsetof(struct auth_config, http_plain_addr),
+	  .off_port = offsetof(struct auth_config, http_plain_port), .metavar = "ADDR:PORT",
+	  .help = "with --tls-cert: also listen for plain HTTP there, and answer\n"
+		  "every request as --http-plain-action says (default: no such port)" },
+	{ .name = "http-plain-action", .kind = FLAG_STRING,
+	  .off = offsetof(struct auth_config, http_plain_action), .metavar = "ACTION",
+	  .help = "redirect: 307 to the same URL over HTTPS (default); refuse: 403\n"
+		  "naming the HTTPS URL" },
 	{ .name = "http-max-connections", .kind = FLAG_STRING,
 	  .off = offsetof(struct auth_config, max_connections), .metavar = "N",
 	  .help = "open HTTP connections in all; more get 503 and are closed\n"
