@@ -177,6 +177,7 @@ int master_main(int argc, char **argv)
 	if (tls) {
 		server_set_tls(m, tls);
 		server_set_agent_tls(m, tls_client);
+		server_set_agent_tls_files(m, acfg.tls_ca, acfg.tls_cert, acfg.tls_key);
 	}
 	struct plain_http *plain = NULL;
 	if (acfg.http_plain_addr) {
