@@ -8,6 +8,7 @@
  * Nothing else is served there: no API, no authentication, no credentials cross it (a
  * client sending them in clear has already lost them; the answer does not echo them). */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,9 +44,13 @@ static bool host_of(const char *h, char *out, size_t outlen)
 	}
 	if (n == 0 || n >= outlen || n > 253)
 		return false;
-	for (size_t i = 0; i < n; i++) {
+	bool v6 = h[0] == '[';
+	if (v6 && n < 3)
+		return false; /* "[]" */
+	for (size_t i = v6; i < n - v6; i++) {
 		unsigned char c = (unsigned char)h[i];
-		if (!isalnum(c) && !strchr(".-_[]:", c))
+		if (v6 ? !isxdigit(c) && c != ':' && c != '.' : !isalnum(c) && c != '.' && c != '-' &&
+							      c != '_')
 			return false;
 	}
 	memcpy(out, h, n);
@@ -53,19 +58,25 @@ static bool host_of(const char *h, char *out, size_t outlen)
 	return true;
 }
 
+int plain_http_location(const char *host_header, const char *fallback, uint16_t port,
+			const char *uri, char *out, size_t outlen)
+{
+	char host[256];
+	if (!host_of(host_header, host, sizeof(host)))
+		snprintf(host, sizeof(host), "%s", fallback);
+	if (!uri || uri[0] != '/')
+		uri = "/";
+	int n = snprintf(out, outlen, "https://%s:%u%s", host, (unsigned)port, uri);
+	return n < 0 || (size_t)n >= outlen ? -E2BIG : 0;
+}
+
 static void on_request(struct evhttp_request *req, void *ctx)
 {
 	struct plain_http *p = ctx;
-	char host[256];
 	const char *hh = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
-	if (!host_of(hh, host, sizeof(host)))
-		snprintf(host, sizeof(host), "%s", p->host);
-	const char *uri = evhttp_request_get_uri(req);
-	if (!uri || uri[0] != '/')
-		uri = "/";
 	char loc[8192 + 300];
-	int n = snprintf(loc, sizeof(loc), "https://%s:%u%s", host, (unsigned)p->https_port, uri);
-	if (n < 0 || (size_t)n >= sizeof(loc)) {
+	if (plain_http_location(hh, p->host, p->https_port, evhttp_request_get_uri(req), loc,
+				sizeof(loc)) < 0) {
 		http_reply_message(req, 414, "URI Too Long");
 		return;
 	}

@@ -2,6 +2,7 @@
  * refused (403), as configured (plain-http.c, docs/security.md). */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct event_base;
@@ -16,6 +17,13 @@ struct plain_http_config {
 				 NULL: the machine's */
 	const struct http_limits *limits; /* the same caps as the HTTPS port, or NULL */
 };
+
+/* The Location of the redirect: "https://HOST:port/URI", HOST from host_header (a Host
+ * header's value, or NULL) without its port when it is a plain name or address, else
+ * fallback; uri not starting with '/' becomes "/". 0, or -E2BIG when out (outlen bytes)
+ * cannot hold it. */
+int plain_http_location(const char *host_header, const char *fallback, uint16_t port,
+			const char *uri, char *out, size_t outlen);
 
 struct plain_http;
 /* Listens at cfg->addr:port; 0, or -errno (-EADDRINUSE, -EINVAL). */
