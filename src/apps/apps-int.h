@@ -188,6 +188,8 @@ struct apps {
 	struct metrics_family *health, *deployments;
 	unsigned long render_stale; /* render cache misses BERTH_RENDER_VERIFY caught */
 	struct autoscale *as;      /* autoscale.c's, NULL until its first tick */
+	/* apps_set_agent_tls: how to reach HTTPS agents (PEM files), or NULL */
+	char *agent_ca, *agent_cert, *agent_key;
 };
 
 /* Something render.c shows of ma changed: its definition, deployment, last failure, any of

@@ -32,6 +32,10 @@ void apps_set_stream_limit(struct apps *ap, unsigned n);
 void apps_set_view_filter(struct apps *ap,
 			  bool (*may_view)(void *ctx, const char *principal, const char *app_id),
 			  void *ctx);
+/* How the autoscaler's cpu metric reaches agents that serve HTTPS: ca verifies them (NULL:
+ * the system's CAs), cert and key (PEM files, or NULL) are shown to those that want a
+ * client certificate (mutual TLS) — the master's own, as its sandbox proxy does. Copied. */
+void apps_set_agent_tls(struct apps *ap, const char *ca, const char *cert, const char *key);
 /* Registers the framework's metrics in reg (borrowed for ap's life). */
 void apps_metrics_register(struct apps *ap, struct metrics *reg);
 

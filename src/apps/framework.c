@@ -184,12 +184,25 @@ void apps_free(struct apps *m)
 		event_free(m->pass_ev);
 	events_close_all(m);
 	autoscale_free(m);
+	free(m->agent_ca);
+	free(m->agent_cert);
+	free(m->agent_key);
 	apps_free_all(m);
 	free(m->agents);
 	hmap_release(&m->apps);
 	hmap_release(&m->tasks);
 	json_decref(m->groups);
 	free(m);
+}
+
+void apps_set_agent_tls(struct apps *m, const char *ca, const char *cert, const char *key)
+{
+	free(m->agent_ca);
+	free(m->agent_cert);
+	free(m->agent_key);
+	m->agent_ca = ca ? xstrdup(ca) : NULL;
+	m->agent_cert = cert ? xstrdup(cert) : NULL;
+	m->agent_key = key ? xstrdup(key) : NULL;
 }
 
 void apps_set_view_filter(struct apps *m,
