@@ -332,7 +332,9 @@ json_t *render_plan_step(const struct m_deployment *d);
 /* The queue; with lastUnusedOffers (embed=lastUnusedOffers) that always-empty array too. */
 json_t *render_queue(struct apps *m, bool extras, bool last_unused);
 /* The same bytes, assembled into b from the apps' cached pieces. */
-void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused);
+/* The /v2/queue body; with req, only the apps its principal may view (apps_visible). */
+void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused,
+		       struct evhttp_request *req);
 
 /* render-cache.c: the pieces the polled reads are assembled from (borrowed: valid until the
  * app's next change; http_body_piece takes its own reference). */

@@ -270,7 +270,8 @@ json_t *render_queue(struct apps *m, bool extras, bool last_unused)
 	return json_pack("{s:o}", "queue", q);
 }
 
-void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused)
+void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused,
+		       struct evhttp_request *req)
 {
 	http_body_lit(b, "{\"queue\":[");
 	const char *k;
@@ -279,6 +280,8 @@ void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool la
 	bool first = true;
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 		struct m_app *ma = v;
+		if (req && !apps_visible(m, req, ma->def->id))
+			continue;
 		json_t *rest = queue_item(m, ma, extras, last_unused, now);
 		if (!rest)
 			continue;
