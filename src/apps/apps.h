@@ -81,6 +81,10 @@ void apps_http_events(struct apps *ap, struct evhttp_request *req, const char *a
 		      const char *arg2);
 void apps_http_volumes(struct apps *ap, struct evhttp_request *req, const char *arg,
 		       const char *arg2);
+/* /api/berth/apps/{id}/instances[/{op}] (api-instances.c): GET lists the app's instances by
+ * index; POST op stop|start|env|add changes them (docs/api.md "Instances"). */
+void apps_http_instances(struct apps *ap, struct evhttp_request *req, const char *arg,
+			 const char *arg2);
 /* GET /api/berth/autoscale[/{id}]: the apps' autoscaling policies and decisions
  * (apps/autoscale.c). */
 void apps_http_autoscale(struct apps *ap, struct evhttp_request *req, const char *arg,

@@ -58,6 +58,7 @@ APPS_ROUTE(apps_http_leader)
 APPS_ROUTE(apps_http_events)
 APPS_ROUTE(apps_http_volumes)
 APPS_ROUTE(apps_http_autoscale)
+APPS_ROUTE(apps_http_instances)
 
 #define JOBS_ROUTE(fn)                                                                     \
 	static void r_##fn(struct server *s, struct evhttp_request *req,                   \
@@ -236,6 +237,8 @@ static const struct route routes[] = {
 	{ "/api/berth/volumes", M_GET, r_apps_http_volumes },
 	{ "/api/berth/autoscale", M_GET, r_apps_http_autoscale },
 	{ "/api/berth/autoscale/{id*}", M_GET, r_apps_http_autoscale },
+	{ "/api/berth/apps/{id*}/instances", M_GET, r_apps_http_instances },
+	{ "/api/berth/apps/{id*}/instances/{op}", M_POST, r_apps_http_instances },
 	{ "/api/berth/tasks/{id}/files/{op}", M_GET, r_task_files },
 	{ "/api/berth/agents/{id}/monitor/statistics", M_GET, r_agent_statistics },
 	/* Mesos's legacy endpoints (master/legacy-http.c) */
