@@ -701,7 +701,10 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 		for (size_t i = 0; i < ma->ninst; i++)
 			if (outdated(p->m, ma, ma->inst[i]) && (!next || ma->inst[i]->index > next->index))
 				next = ma->inst[i];
-		if (next && (!apps_instance_up(next) || up - 1 >= min_up || up <= 1))
+		/* A per-agent instance has nowhere else to go: one agent at a time, whatever
+		 * minimumHealthCapacity says (a DaemonSet's maxUnavailable of 1). */
+		if (next && (def->per_agent || !apps_instance_up(next) || up - 1 >= min_up ||
+			     up <= 1))
 			apps_kill_instance(p->m, next);
 		return;
 	}
