@@ -340,8 +340,8 @@ json_t *render_deployment(struct apps *m, const struct m_deployment *d);
 /* A deployment event's plan (§10.4): {id, steps, version}; heavy adds original and target
  * (root groups before and after), as Marathon before 1.8 sent by default. */
 json_t *render_plan(struct apps *m, const struct m_deployment *d, bool heavy);
-/* The plan's one step: {actions: [{action, app}]}. */
-json_t *render_plan_step(const struct m_deployment *d);
+/* The plan's step under way: {actions: [{action, app}]}. */
+json_t *render_plan_step(struct apps *m, const struct m_deployment *d);
 /* The queue; with lastUnusedOffers (embed=lastUnusedOffers) that always-empty array too. */
 json_t *render_queue(struct apps *m, bool extras, bool last_unused);
 /* The same bytes, assembled into b from the apps' cached pieces. */
@@ -407,6 +407,21 @@ json_t *instctl_env(const struct m_app *ma, unsigned index);
  * count. Store writes go in the pass's transaction (begun with txn_begin(ctx)). */
 void per_agent_reconcile(struct apps *m, struct m_app *ma, void (*txn_begin)(void *ctx),
 			 void *ctx);
+
+/* api-groups-deps.c: the dependency layer (0, 1, …) of each of the apps ids[0..n) (deps[i]:
+ * app i's own dependencies) under the groups' dependencies as they are: -ELOOP for a cycle. */
+int groups_layers_now(struct apps *m, const char **ids, const json_t **deps, size_t n,
+		      int *layer);
+
+/* deploy-steps.c: a deployment's steps as the scheduler runs them (its StopApplication
+ * actions, then its other actions in dependency layers; one step for one app):
+ * [{"actions":[{action, app}]}], new reference. */
+json_t *deploy_steps(struct apps *m, const struct m_deployment *d);
+/* The step under way (0-based) of steps (deploy_steps(d)): the first with an app whose part
+ * of d is not done. */
+size_t deploy_current_step(struct apps *m, const struct m_deployment *d, const json_t *steps);
+/* Marks every app of d changed (their rendered deployment shows its progress). */
+void deploy_touch_members(struct apps *m, const struct m_deployment *d);
 
 /* api-groups.c: are the dependencies of ma's groups (and their ancestors') converged? */
 bool apps_group_dependencies_ready(struct apps *m, const struct m_app *ma);

@@ -825,7 +825,7 @@ static void publish_plan_event(struct apps *m, const char *type, const struct m_
 			json_object_set_new(j, "id", json_string(d->id));
 		json_object_set_new(j, "plan", render_plan(m, d, heavy));
 		if (with_step)
-			json_object_set_new(j, "currentStep", render_plan_step(d));
+			json_object_set_new(j, "currentStep", render_plan_step(m, d));
 		if (reason)
 			json_object_set_new(j, "reason", json_string(reason));
 		ev[heavy] = j;
@@ -923,6 +923,7 @@ void apps_deployment_done(struct apps *m, struct m_app *ma)
 		/* One app of several done: the deployment goes on for the others. */
 		log_info("master", "deployment '%s': %s '%s' done", d->id, d->action, d->app_id);
 		d->finished = true;
+		deploy_touch_members(m, d); /* its step may be over: currentStep moves */
 		return;
 	}
 	log_info("master", "deployment '%s' (%s '%s') finished", d->id, d->action, d->app_id);

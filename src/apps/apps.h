@@ -57,6 +57,10 @@ void apps_http_groups(struct apps *ap, struct evhttp_request *req, const char *a
 		      const char *arg2);
 void apps_http_group_versions(struct apps *ap, struct evhttp_request *req, const char *arg,
 			      const char *arg2);
+/* GET /v2/groups/{id}/versions/{version} (arg the id, arg2 the version) and
+ * /v2/groups/versions/{version} (arg the version, arg2 NULL): the group at that version. */
+void apps_http_group_version(struct apps *ap, struct evhttp_request *req, const char *arg,
+			     const char *arg2);
 void apps_http_app(struct apps *ap, struct evhttp_request *req, const char *arg,
 		   const char *arg2);
 void apps_http_app_restart(struct apps *ap, struct evhttp_request *req, const char *arg,

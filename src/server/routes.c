@@ -45,6 +45,7 @@ APPS_ROUTE(apps_http_apps)
 APPS_ROUTE(apps_http_group)
 APPS_ROUTE(apps_http_groups)
 APPS_ROUTE(apps_http_group_versions)
+APPS_ROUTE(apps_http_group_version)
 APPS_ROUTE(apps_http_app)
 APPS_ROUTE(apps_http_app_restart)
 APPS_ROUTE(apps_http_app_tasks)
@@ -208,6 +209,8 @@ static const struct route routes[] = {
 	{ "/v2/groups", M_GET | M_POST | M_PUT | M_DELETE, r_apps_http_groups },
 	{ "/v2/groups/versions", M_GET, r_apps_http_group_versions },
 	{ "/v2/groups/{id*}/versions", M_GET, r_apps_http_group_versions },
+	{ "/v2/groups/versions/{version}", M_GET, r_apps_http_group_version },
+	{ "/v2/groups/{id*}/versions/{version}", M_GET, r_apps_http_group_version },
 	{ "/v2/groups/{id*}", M_GET | M_POST | M_PUT | M_DELETE, r_apps_http_groups },
 	{ "/v2/tasks", M_GET, r_apps_http_tasks },
 	{ "/v2/tasks/delete", M_POST, r_apps_http_tasks_delete },
