@@ -30,6 +30,16 @@ int app_berth_labels(struct app *a, struct verr *err)
 			 "a per-agent app may not have local persistent volumes");
 		r = -EINVAL;
 	}
+	const char *k;
+	json_t *lv;
+	json_object_foreach(a->per_agent ? a->labels : NULL, k, lv)
+		if (!strncmp(k, "BERTH_AUTOSCALE_", strlen("BERTH_AUTOSCALE_"))) {
+			/* its count follows the agents: nothing for a policy to scale */
+			verr_add(err, "/labels/BERTH_PER_AGENT",
+				 "a per-agent app may not have an autoscaling policy ('%s')", k);
+			r = -EINVAL;
+			break;
+		}
 	const char *off = label(a, "BERTH_INSTANCE_INDEX_OFFSET");
 	if (off) {
 		char *end = NULL;

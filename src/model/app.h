@@ -79,7 +79,8 @@ void app_free(struct app *a); /* accepts NULL */
 /* The berth labels of a definition being parsed (app-berth.c): BERTH_PER_AGENT ("true" or
  * "false") and BERTH_INSTANCE_INDEX_OFFSET (0 .. APP_MAX_INDEX_OFFSET) into a->per_agent
  * and a->index_offset. A per-agent app may not have local persistent volumes (each instance
- * is bound to its agent from the start). Returns 0, or -EINVAL with the problem in err
+ * is bound to its agent from the start) nor BERTH_AUTOSCALE_* labels (its count follows the
+ * agents). Returns 0, or -EINVAL with the problem in err
  * (path "/labels/<name>"). */
 #define APP_MAX_INDEX_OFFSET 1000000000u
 int app_berth_labels(struct app *a, struct verr *err);

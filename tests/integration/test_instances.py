@@ -173,3 +173,35 @@ def test_index_offset_and_scale_by_range(one):
     bad = app_def("/bad", "sleep 1", labels={"BERTH_INSTANCE_INDEX_OFFSET": "-4"})
     r = api.post("/v2/apps", bad)
     assert r.status_code == 422 and "BERTH_INSTANCE_INDEX_OFFSET" in r.text, r.text
+
+
+def test_instance_control_needs_the_apps_acls(cluster):
+    """update_apps on the app for changes, view_apps to list (docs/security.md)."""
+    import json
+
+    import requests
+    from test_acl import ANY, start, vals
+    acls = {"permissive": False,
+            "register_agents": [{"principals": vals("agent"), "agents": ANY}],
+            "create_apps": [{"principals": vals("ops"), "app_ids": ANY}],
+            "update_apps": [{"principals": vals("dev"), "app_ids": vals("/dev")},
+                            {"principals": vals("ops"), "app_ids": ANY}],
+            "view_apps": [{"principals": vals("dev"), "app_ids": vals("/dev")},
+                          {"principals": vals("ops"), "app_ids": ANY}]}
+    m, audit = start(cluster, acls)
+    cred = cluster.workdir / "agent-cred"
+    cred.write_text(json.dumps({"principal": "agent", "secret": "agent-pw"}))
+    cluster.agent(extra=["--credential", str(cred)])
+    for app in ("/dev/a", "/prod/a"):
+        r = m.api.post("/v2/apps", app_def(app, "exec sleep 1000", instances=2))
+        assert r.status_code == 201, r.text
+    wait_indexes(m.api, "/prod/a", [0, 1])
+    dev = requests.Session()
+    dev.auth = ("dev", "dev-pw")
+    r = dev.post(m.url + APP % "prod/a" + "/stop", json={"indexes": "1"})
+    assert r.status_code == 403, r.text
+    assert dev.get(m.url + APP % "prod/a").status_code == 403
+    assert states(m.api, "prod/a")[1] in ("running", "starting")
+    r = dev.post(m.url + APP % "dev/a" + "/stop", json={"indexes": "1"})
+    assert r.status_code == 200 and r.json()["changed"] == [1], r.text
+    assert dev.get(m.url + APP % "dev/a").status_code == 200

@@ -43,7 +43,7 @@ def test_one_instance_per_matching_agent_following_joins_and_leaves(cluster):
     assert app["labels"]["BERTH_PER_AGENT"] == "true" and app["constraints"], app
 
     # an agent that joins later gets one; a non-matching one still none
-    cluster.agent(m, hostname="log-c", attributes="kind:log")
+    c = cluster.agent(m, hostname="log-c", attributes="kind:log")
     cluster.agent(m, hostname="db-b", attributes="kind:db")
     after = wait_hosts(api, "/logstash", ["log-a", "log-b", "log-c"])
     assert {h: after[h] for h in first} == first, (first, after)  # the others untouched
@@ -71,6 +71,12 @@ def test_one_instance_per_matching_agent_following_joins_and_leaves(cluster):
     # the count survives a master restart
     m.restart()
     wait_hosts(api, "/logstash", ["log-a", "log-c"], timeout=40)
+
+    # an agent marked gone for good loses its instance too
+    rc, out, err = cluster.cli("node", "gone", "log-c")
+    assert rc == 0, (out, err)
+    c.expect_dead = True
+    wait_hosts(api, "/logstash", ["log-a"])
 
     # a bad label value is refused
     bad = app_def("/bad", "sleep 1", labels={"BERTH_PER_AGENT": "yes"})
