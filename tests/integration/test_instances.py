@@ -23,7 +23,8 @@ def states(api, app):
     return {i["index"]: i["state"] for i in listing(api, app)["list"]}
 
 
-def test_stop_start_a_range_keeps_indexes_and_data(cluster):
+def test_stop_start_a_range_keeps_indexes_and_data(cluster, monkeypatch):
+    monkeypatch.setenv("BERTH_RENDER_VERIFY", "1")
     cluster.master()
     a1 = cluster.agent()
     api = cluster.m.api
@@ -77,6 +78,8 @@ def test_stop_start_a_range_keeps_indexes_and_data(cluster):
     assert rc == 0, err
     wait_indexes(api, "/kafka", range(7))
     assert agent_of([a1], t[4]) is a1
+    log = cluster.m.stderr_path.read_text()
+    assert "render cache stale" not in log, log[-2000:]
 
 
 def test_env_override_per_index_and_bad_requests(one):

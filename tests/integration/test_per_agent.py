@@ -25,7 +25,8 @@ def wait_hosts(api, app_id, hosts, timeout=30):
     return hosts_of(api, app_id)
 
 
-def test_one_instance_per_matching_agent_following_joins_and_leaves(cluster):
+def test_one_instance_per_matching_agent_following_joins_and_leaves(cluster, monkeypatch):
+    monkeypatch.setenv("BERTH_RENDER_VERIFY", "1")  # the changing count is never stale
     m = cluster.master()
     cluster.agent(m, hostname="log-a", attributes="kind:log")
     cluster.agent(m, hostname="log-b", attributes="kind:log")
@@ -84,3 +85,5 @@ def test_one_instance_per_matching_agent_following_joins_and_leaves(cluster):
     assert r.status_code == 422 and "BERTH_PER_AGENT" in r.text, r.text
     r = api.post("/api/berth/apps/logstash/instances/add", {"indexes": "7"})
     assert r.status_code == 409 and "per-agent" in r.text, r.text
+    log = m.stderr_path.read_text()
+    assert "render cache stale" not in log, log[-2000:]
