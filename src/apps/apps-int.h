@@ -420,6 +420,8 @@ json_t *deploy_steps(struct apps *m, const struct m_deployment *d);
 /* The step under way (0-based) of steps (deploy_steps(d)): the first with an app whose part
  * of d is not done. */
 size_t deploy_current_step(struct apps *m, const struct m_deployment *d, const json_t *steps);
+/* Does app's part of d, once done, end the step under way (the others of it are done)? */
+bool deploy_step_ends_with(struct apps *m, const struct m_deployment *d, const char *app);
 /* Marks every app of d changed (their rendered deployment shows its progress). */
 void deploy_touch_members(struct apps *m, const struct m_deployment *d);
 

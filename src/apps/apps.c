@@ -922,6 +922,8 @@ void apps_deployment_done(struct apps *m, struct m_app *ma)
 	if (apps_deployment_other(m, d, ma, true)) {
 		/* One app of several done: the deployment goes on for the others. */
 		log_info("master", "deployment '%s': %s '%s' done", d->id, d->action, d->app_id);
+		if (deploy_step_ends_with(m, d, ma->def->id)) /* currentStep is still that step */
+			publish_plan_event(m, "deployment_step_success", d, false, true, NULL);
 		d->finished = true;
 		deploy_touch_members(m, d); /* its step may be over: currentStep moves */
 		return;

@@ -92,6 +92,25 @@ size_t deploy_current_step(struct apps *m, const struct m_deployment *d, const j
 	return n ? n - 1 : 0;
 }
 
+bool deploy_step_ends_with(struct apps *m, const struct m_deployment *d, const char *app)
+{
+	json_t *steps = deploy_steps(m, d);
+	json_t *acts = json_object_get(json_array_get(steps, deploy_current_step(m, d, steps)),
+				       "actions");
+	bool in = false, others_done = true;
+	size_t i;
+	json_t *x;
+	json_array_foreach(acts, i, x) {
+		const char *a = json_string_value(json_object_get(x, "app"));
+		if (a && !strcmp(a, app))
+			in = true;
+		else if (a && !part_done(m, d, a))
+			others_done = false;
+	}
+	json_decref(steps);
+	return in && others_done;
+}
+
 void deploy_touch_members(struct apps *m, const struct m_deployment *d)
 {
 	size_t i;

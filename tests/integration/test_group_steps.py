@@ -32,7 +32,8 @@ def test_group_deployment_steps_follow_dependencies(cluster, monkeypatch):
     m = cluster.master()
     cluster.agent()
     api = m.api
-    sse = SseClient(m.url, types=("deployment_info",))
+    sse = SseClient(m.url, types=("deployment_info", "deployment_step_success",
+                                  "deployment_success"))
     body = {"id": "/hdfs", "apps": [
         app_def("data", SLEEP, instances=2, dependencies=["name"]),
         slow_app("name", dependencies=["/hdfs/journal"]),
@@ -62,6 +63,16 @@ def test_group_deployment_steps_follow_dependencies(cluster, monkeypatch):
                                    if e["plan"]["id"] == j["deploymentId"]], 10)[0]
         assert [[x["app"] for x in s["actions"]] for s in info["plan"]["steps"]] == want_steps
         assert [x["app"] for x in info["currentStep"]["actions"]] == ["/hdfs/journal"]
+        # one deployment_step_success per step, in order, then deployment_success
+        def ours():
+            ev = [(t, e) for t, e, _ in sse.events
+                  if e.get("plan", {}).get("id") == j["deploymentId"]]
+            return ev if any(t == "deployment_success" for t, _ in ev) else None
+        ev = wait_until(ours, 10, what="the deployment's events")
+        assert [t for t, _ in ev] == ["deployment_info"] + ["deployment_step_success"] * 3 + [
+            "deployment_success"], ev
+        assert [[x["app"] for x in e["currentStep"]["actions"]] for t, e in ev[1:4]] == \
+            want_steps, ev
     finally:
         sse.close()
 
