@@ -106,7 +106,7 @@ static void stop_start(struct apps *m, struct evhttp_request *req, struct m_app 
 	struct m_instance **v = xcalloc(n + 1, sizeof(*v));
 	bool *changed = xcalloc(n + 1, sizeof(*changed));
 	char why[300];
-	int r = instctl_find_all(ma, idx, n, v, why, sizeof(why));
+	int r = instctl_find_all(ma, idx, n, false, v, why, sizeof(why));
 	if (r >= 0)
 		r = instctl_stop_start(m, ma, v, n, stop, changed, why, sizeof(why));
 	if (r < 0)
@@ -134,7 +134,8 @@ static void set_env(struct apps *m, struct evhttp_request *req, struct m_app *ma
 		return;
 	}
 	struct m_instance **v = xcalloc(n + 1, sizeof(*v));
-	int r = instctl_find_all(ma, idx, n, v, why, sizeof(why));
+	/* overrides belong to the index: being replaced is no matter, unless restarting */
+	int r = instctl_find_all(ma, idx, n, !json_is_true(restart), v, why, sizeof(why));
 	if (r >= 0)
 		r = instctl_set_env(m, ma, idx, n, env, why, sizeof(why));
 	if (r < 0) {

@@ -112,7 +112,7 @@ const char *instctl_state(const struct m_instance *in)
 	return strcmp(in->state, "TASK_RUNNING") ? "starting" : "running";
 }
 
-int instctl_find_all(const struct m_app *ma, const unsigned *idx, size_t n,
+int instctl_find_all(const struct m_app *ma, const unsigned *idx, size_t n, bool busy_ok,
 		     struct m_instance **out, char *why, size_t whylen)
 {
 	struct m_instance **sorted;
@@ -124,7 +124,7 @@ int instctl_find_all(const struct m_app *ma, const unsigned *idx, size_t n,
 		if (!out[i]) {
 			snprintf(why, whylen, "App '%s' has no instance %u", ma->def->id, idx[i]);
 			r = -ENOENT;
-		} else if (two || out[i]->replacing || out[i]->replaced_by) {
+		} else if (!busy_ok && (two || out[i]->replacing || out[i]->replaced_by)) {
 			snprintf(why, whylen, "Instance %u of '%s' is being replaced by a deployment; "
 				 "try again when it is over", idx[i], ma->def->id);
 			r = -EBUSY;

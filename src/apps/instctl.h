@@ -15,9 +15,9 @@ size_t instctl_sorted(const struct m_app *ma, struct m_instance ***out);
 /* "running", "starting", "waiting", "stopping", "stopped" (held) or "suspended" (by a
  * scale-down of a stateful app). */
 const char *instctl_state(const struct m_instance *in);
-/* out[i] = the instance at idx[i] for each of n indexes: 0, or -ENOENT (no such index) or
- * -EBUSY (being replaced) with why; out then partly filled. */
-int instctl_find_all(const struct m_app *ma, const unsigned *idx, size_t n,
+/* out[i] = the instance at idx[i] for each of n indexes: 0, or -ENOENT (no such index) or,
+ * unless busy_ok, -EBUSY (being replaced) with why; out then partly filled. */
+int instctl_find_all(const struct m_app *ma, const unsigned *idx, size_t n, bool busy_ok,
 		     struct m_instance **out, char *why, size_t whylen);
 /* Stops (held, goal SUSPEND: task killed, index and volumes kept) or starts v[0..n), in one
  * committed transaction; changed[i] tells which changed. 0, or -EBUSY (one is suspended by

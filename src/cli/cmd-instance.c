@@ -4,8 +4,10 @@
  * to the master as given; it checks them. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/mem.h"
+#include "base/timeutil.h"
 #include "cli/cli-internal.h"
 #include "cli/table.h"
 
@@ -81,6 +83,47 @@ int cli_instance_list(struct cli *c)
 	return rc;
 }
 
+/* --wait for stop/start: polls the list until every index of idx (a JSON array) is in
+ * state want ("stopped", "running") or --timeout passes. */
+static int wait_states(struct cli *c, const char *id, json_t *idx, const char *want)
+{
+	_cleanup_free_ char *target = instances_target(id, NULL);
+	_cleanup_free_ char *subject = xasprintf("app '%s'", id);
+	uint64_t deadline = time_mono_usec() + c->o.timeout_sec * 1000000;
+	c->deadline = deadline;
+	for (;;) {
+		struct cli_reply rep;
+		if (cli_request(c, "GET", target, NULL, &rep) != 0)
+			return CLI_FAILED;
+		if (rep.status != 200) {
+			int rc = cli_fail_reply(&rep, subject);
+			cli_reply_release(&rep);
+			return rc;
+		}
+		size_t left = 0, i, k;
+		json_t *x, *in;
+		json_array_foreach(idx, i, x) {
+			bool ok = false;
+			json_array_foreach(json_object_get(rep.json, "list"), k, in)
+				if (cli_json_index(in) == json_integer_value(x)) {
+					const char *st = cli_json_str(in, "state");
+					ok = st && !strcmp(st, want);
+				}
+			left += !ok;
+		}
+		cli_reply_release(&rep);
+		if (!left) {
+			printf("'%s': %s, done\n", id, want);
+			return CLI_OK;
+		}
+		if (time_mono_usec() >= deadline)
+			return cli_fail("timed out after %llu s waiting for %zu instance(s) of '%s' "
+					"to be %s", (unsigned long long)c->o.timeout_sec, left, id,
+					want);
+		usleep(250000);
+	}
+}
+
 /* POST op with body (taken); prints what changed. */
 static int post(struct cli *c, const char *op, json_t *body)
 {
@@ -119,9 +162,15 @@ static int post(struct cli *c, const char *op, json_t *body)
 		printf("%s instances %s of '%s'%s%s\n", !strcmp(op, "stop") ? "Stopped" : "Started",
 		       c->o.args[1], id, *ch ? "; changed: " : "; no change", ch);
 	}
+	json_t *idx = rc == CLI_OK ? json_incref(json_object_get(rep.json, "indexes")) : NULL;
 	cli_reply_release(&rep);
-	if (rc == CLI_OK && (c->o.seen & CLI_F_WAIT))
-		return cli_wait_app(c, id, CLI_WAIT_RUNNING);
+	if (rc == CLI_OK && (c->o.seen & CLI_F_WAIT)) {
+		if (!strcmp(op, "add"))
+			rc = cli_wait_app(c, id, CLI_WAIT_RUNNING);
+		else
+			rc = wait_states(c, id, idx, !strcmp(op, "stop") ? "stopped" : "running");
+	}
+	json_decref(idx);
 	return rc;
 }
 

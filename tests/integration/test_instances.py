@@ -35,9 +35,10 @@ def test_stop_start_a_range_keeps_indexes_and_data(cluster, monkeypatch):
 
     # berth instance stop /kafka 3..5: those three end, the others run on, nothing replaces
     # them, and the app still counts 6 instances (3 of them stopped)
-    rc, out, err = cluster.cli("instance", "stop", "/kafka", "3..5")
+    rc, out, err = cluster.cli("instance", "stop", "/kafka", "3..5", "--wait")
     assert rc == 0, err
     assert "Stopped instances 3..5" in out and "changed: 3,4,5" in out, out
+    assert "'/kafka': stopped, done" in out, out
     wait_indexes(api, "/kafka", [0, 1, 2])
     wait_until(lambda: states(api, "kafka") == {0: "running", 1: "running", 2: "running",
                                                 3: "stopped", 4: "stopped", 5: "stopped"},
