@@ -35,7 +35,7 @@ def test_group_deployment_steps_follow_dependencies(cluster, monkeypatch):
     sse = SseClient(m.url, types=("deployment_info", "deployment_step_success",
                                   "deployment_success"))
     body = {"id": "/hdfs", "apps": [
-        app_def("data", SLEEP, instances=2, dependencies=["name"]),
+        slow_app("data", instances=2, dependencies=["name"]),  # each step lasts ~2 s
         slow_app("name", dependencies=["/hdfs/journal"]),
         slow_app("journal", instances=2),
     ]}
@@ -78,14 +78,14 @@ def test_group_deployment_steps_follow_dependencies(cluster, monkeypatch):
 
     # a removal comes first, in its own step
     r = api.put("/v2/groups/hdfs", {"apps": [body["apps"][2], dict(body["apps"][1]),
-                                             app_def("data2", SLEEP, dependencies=["name"])]},
+                                             slow_app("data2", dependencies=["name"])]},
                 params={"force": "true"})
     j2 = one_deployment(api, r)
     ds = [d for d in api.deployments() if d["id"] == j2["deploymentId"]]
-    if ds:  # it may be over already
-        steps = [[(x["app"], x["action"]) for x in s["actions"]] for s in ds[0]["steps"]]
-        assert steps[0] == [("/hdfs/data", "StopApplication")], steps
-        assert [a for a, _ in steps[-1]] == ["/hdfs/data2"], steps
+    assert ds, "the deployment (data2 healthy after 2 s) is over already"
+    steps = [[(x["app"], x["action"]) for x in s["actions"]] for s in ds[0]["steps"]]
+    assert steps[0] == [("/hdfs/data", "StopApplication")], steps
+    assert [a for a, _ in steps[-1]] == ["/hdfs/data2"], steps
     api.wait_no_deployments(timeout=40)
     log = m.stderr_path.read_text()
     assert "render cache stale" not in log, log[-2000:]
