@@ -69,9 +69,11 @@ def test_one_instance_per_matching_agent_following_joins_and_leaves(cluster, mon
     wait_hosts(api, "/logstash", ["log-a", "log-c"])
     api.wait_no_deployments()
 
-    # the count survives a master restart
+    # the count survives a master restart, and the tasks run on untouched
+    ids = sorted(t["id"] for t in api.running("/logstash"))
     m.restart()
     wait_hosts(api, "/logstash", ["log-a", "log-c"], timeout=40)
+    assert sorted(t["id"] for t in api.running("/logstash")) == ids
 
     # an agent marked gone for good loses its instance too
     rc, out, err = cluster.cli("node", "gone", "log-c")
@@ -87,3 +89,7 @@ def test_one_instance_per_matching_agent_following_joins_and_leaves(cluster, mon
     assert r.status_code == 409 and "per-agent" in r.text, r.text
     log = m.stderr_path.read_text()
     assert "render cache stale" not in log, log[-2000:]
+    # only the drained and the gone agent lost theirs (nothing left at the master's restart)
+    after = log.split("--- start 2:")[1]
+    left = [ln for ln in after.splitlines() if "leaves agent" in ln]
+    assert len(left) == 1 and "/logstash" in left[0], left
