@@ -61,6 +61,10 @@ void apps_http_groups(struct apps *ap, struct evhttp_request *req, const char *a
 		      const char *arg2);
 void apps_http_group_versions(struct apps *ap, struct evhttp_request *req, const char *arg,
 			      const char *arg2);
+/* GET /v2/groups/{id}/versions/{version} (arg the id, arg2 the version) and
+ * /v2/groups/versions/{version} (arg the version, arg2 NULL): the group at that version. */
+void apps_http_group_version(struct apps *ap, struct evhttp_request *req, const char *arg,
+			     const char *arg2);
 void apps_http_app(struct apps *ap, struct evhttp_request *req, const char *arg,
 		   const char *arg2);
 void apps_http_app_restart(struct apps *ap, struct evhttp_request *req, const char *arg,
@@ -85,6 +89,10 @@ void apps_http_events(struct apps *ap, struct evhttp_request *req, const char *a
 		      const char *arg2);
 void apps_http_volumes(struct apps *ap, struct evhttp_request *req, const char *arg,
 		       const char *arg2);
+/* /api/berth/apps/{id}/instances[/{op}] (api-instances.c): GET lists the app's instances by
+ * index; POST op stop|start|env|add changes them (docs/api.md "Instances"). */
+void apps_http_instances(struct apps *ap, struct evhttp_request *req, const char *arg,
+			 const char *arg2);
 /* GET /api/berth/autoscale[/{id}]: the apps' autoscaling policies and decisions
  * (apps/autoscale.c). */
 void apps_http_autoscale(struct apps *ap, struct evhttp_request *req, const char *arg,
