@@ -148,7 +148,9 @@ enum cli_wait_kind { CLI_WAIT_RUNNING, CLI_WAIT_RESTART, CLI_WAIT_UPDATE, CLI_WA
  * tasksRunning == instances and no deployments; for a restart also every task on the
  * app's version; for an update every task on the app's current configuration (a task
  * version at or after versionInfo.lastConfigChangeAt, else the version). */
-bool cli_app_settled(json_t *app, enum cli_wait_kind kind);
+/* Whether a wait for `kind` is over: tasksRunning == instances - stopped (the operator's
+ * stopped instances), no deployment, and for a restart or update every task current. */
+bool cli_app_settled(json_t *app, double stopped, enum cli_wait_kind kind);
 /* "'/web': 3/5 running", "'/web': 3/5 running, 2/5 updated" (malloc'd). */
 char *cli_progress_line(json_t *app, enum cli_wait_kind kind);
 /* Polls the app until settled (or gone), showing progress; honours o.timeout_sec. */

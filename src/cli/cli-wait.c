@@ -42,13 +42,14 @@ static size_t running_current(json_t *app, enum cli_wait_kind kind)
 	return n;
 }
 
-bool cli_app_settled(json_t *app, enum cli_wait_kind kind)
+bool cli_app_settled(json_t *app, double stopped, enum cli_wait_kind kind)
 {
 	if (!json_is_object(app))
 		return false;
 	double instances = cli_json_num(app, "instances");
 	double running = cli_json_num(app, "tasksRunning");
-	if (running != instances || json_array_size(json_object_get(app, "deployments")) > 0)
+	if (running != instances - stopped ||
+	    json_array_size(json_object_get(app, "deployments")) > 0)
 		return false;
 	if (kind == CLI_WAIT_RESTART || kind == CLI_WAIT_UPDATE) {
 		/* every task, not just the running ones, must be on the wanted version */
@@ -135,6 +136,28 @@ static void sleep_usec(uint64_t usec)
 		;
 }
 
+/* How many of the app's instances the operator stopped (berth instance stop): they count in
+ * `instances` but run no task. Asked only when fewer tasks run than instances and no
+ * deployment is listed, the one case where it decides; 0 when the answer is not there. */
+static double stopped_instances(struct cli *c, json_t *app, const char *id)
+{
+	if (!json_is_object(app) ||
+	    cli_json_num(app, "tasksRunning") >= cli_json_num(app, "instances") ||
+	    json_array_size(json_object_get(app, "deployments")) > 0)
+		return 0;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_adds(&sb, "/api/berth/apps");
+	cli_url_encode(&sb, id, true);
+	strbuf_adds(&sb, "/instances");
+	_cleanup_free_ char *target = strbuf_detach(&sb, NULL);
+	struct cli_reply rep;
+	if (cli_request(c, "GET", target, NULL, &rep) != 0)
+		return 0;
+	double n = rep.status == 200 ? cli_json_num(rep.json, "stopped") : 0;
+	cli_reply_release(&rep);
+	return n;
+}
+
 int cli_wait_app(struct cli *c, const char *app_id, enum cli_wait_kind kind)
 {
 	_cleanup_free_ char *target = cli_app_target(app_id, NULL);
@@ -168,7 +191,7 @@ int cli_wait_app(struct cli *c, const char *app_id, enum cli_wait_kind kind)
 		}
 		json_t *app = json_object_get(rep.json, "app");
 		_cleanup_free_ char *line = cli_progress_line(app, kind);
-		if (cli_app_settled(app, kind)) {
+		if (cli_app_settled(app, stopped_instances(c, app, id), kind)) {
 			_cleanup_free_ char *fin = xasprintf("%s, done", line);
 			progress_end(&p, fin);
 			cli_reply_release(&rep);

@@ -507,21 +507,26 @@ static void test_wait_predicates(void **state)
 	l = cli_progress_line(app, CLI_WAIT_GONE);
 	assert_string_equal(l, "'/web': removing, 1 task left");
 	free(l);
-	assert_false(cli_app_settled(app, CLI_WAIT_RUNNING));
+	assert_false(cli_app_settled(app, 0, CLI_WAIT_RUNNING));
 
 	/* all running but a deployment still listed: not done */
 	json_object_set_new(app, "tasksRunning", json_integer(2));
 	json_array_append_new(json_object_get(app, "tasks"),
 			      json_pack("{s:s,s:s,s:s}", "id", "b", "state", "TASK_RUNNING",
 					"version", "v2"));
-	assert_false(cli_app_settled(app, CLI_WAIT_RUNNING));
+	assert_false(cli_app_settled(app, 0, CLI_WAIT_RUNNING));
 	json_array_clear(json_object_get(app, "deployments"));
-	assert_true(cli_app_settled(app, CLI_WAIT_RUNNING));
+	assert_true(cli_app_settled(app, 0, CLI_WAIT_RUNNING));
+	/* stopped instances are not waited for: 1 of 2 running with 1 stopped is done */
+	json_object_set_new(app, "tasksRunning", json_integer(1));
+	assert_true(cli_app_settled(app, 1, CLI_WAIT_RUNNING));
+	assert_false(cli_app_settled(app, 0, CLI_WAIT_RUNNING));
+	json_object_set_new(app, "tasksRunning", json_integer(2));
 	/* a restart also wants every task on the app's version */
-	assert_false(cli_app_settled(app, CLI_WAIT_RESTART));
+	assert_false(cli_app_settled(app, 0, CLI_WAIT_RESTART));
 	json_object_set_new(json_array_get(json_object_get(app, "tasks"), 0), "version",
 			    json_string("v2"));
-	assert_true(cli_app_settled(app, CLI_WAIT_RESTART));
+	assert_true(cli_app_settled(app, 0, CLI_WAIT_RESTART));
 	l = cli_progress_line(app, CLI_WAIT_RESTART);
 	assert_string_equal(l, "'/web': 2/2 running, 2/2 restarted");
 	free(l);
@@ -530,23 +535,23 @@ static void test_wait_predicates(void **state)
 	json_t *vi = json_pack("{s:s}", "lastConfigChangeAt", "v2");
 	json_object_set_new(app, "versionInfo", vi);
 	json_object_set_new(app, "version", json_string("v3"));
-	assert_true(cli_app_settled(app, CLI_WAIT_UPDATE));
-	assert_false(cli_app_settled(app, CLI_WAIT_RESTART));
+	assert_true(cli_app_settled(app, 0, CLI_WAIT_UPDATE));
+	assert_false(cli_app_settled(app, 0, CLI_WAIT_RESTART));
 	l = cli_progress_line(app, CLI_WAIT_UPDATE);
 	assert_string_equal(l, "'/web': 2/2 running, 2/2 updated");
 	free(l);
 	json_object_set_new(vi, "lastConfigChangeAt", json_string("v4"));
-	assert_false(cli_app_settled(app, CLI_WAIT_UPDATE));
+	assert_false(cli_app_settled(app, 0, CLI_WAIT_UPDATE));
 	l = cli_progress_line(app, CLI_WAIT_UPDATE);
 	assert_string_equal(l, "'/web': 2/2 running, 0/2 updated");
 	free(l);
 	/* without versionInfo the version itself */
 	json_object_del(app, "versionInfo");
 	json_object_set_new(app, "version", json_string("v2"));
-	assert_true(cli_app_settled(app, CLI_WAIT_UPDATE));
+	assert_true(cli_app_settled(app, 0, CLI_WAIT_UPDATE));
 	/* removal is only done on a 404 */
-	assert_false(cli_app_settled(app, CLI_WAIT_GONE));
-	assert_false(cli_app_settled(NULL, CLI_WAIT_RUNNING));
+	assert_false(cli_app_settled(app, 0, CLI_WAIT_GONE));
+	assert_false(cli_app_settled(NULL, 0, CLI_WAIT_RUNNING));
 	json_decref(app);
 }
 
