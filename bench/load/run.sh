@@ -15,7 +15,7 @@ fi
 ninja -C "$BUILD" berth src/executor/berth-executor >/dev/null ||
 	{ ninja -C "$BUILD" berth src/executor/berth-executor; exit 1; }
 WORK=$(mktemp -d /tmp/berth-bench-load.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 ulimit -n "$(ulimit -Hn)"
 # A CA, the master's certificate (naming 127.0.0.1) and a client certificate for mTLS.
 C=$WORK/certs
@@ -35,4 +35,4 @@ echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) cpus, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "build:   release ($BUILD), $(git rev-parse --short HEAD 2>/dev/null || echo '?'); ulimit -n $(ulimit -n)"
 /usr/bin/python3 bench/load/load.py --berth "$BUILD/berth" --work "$WORK" --certs "$C" "$@"
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"; [ -z "${KEEP:-}" ] || echo "kept: $WORK"
