@@ -742,8 +742,10 @@ static void service_ports_used(struct apps *m, const char *except_app, uint8_t *
 			continue;
 		for (size_t j = 0; j < ma->def->nports; j++) {
 			uint32_t p = ma->def->ports[j].port;
-			if (p >= SERVICE_PORT_MIN && p <= SERVICE_PORT_MAX)
-				used[(p - SERVICE_PORT_MIN) / 8] |= (uint8_t)(1u << (p - SERVICE_PORT_MIN) % 8);
+			if (p < SERVICE_PORT_MIN || p > SERVICE_PORT_MAX)
+				continue;
+			uint32_t b = p - SERVICE_PORT_MIN;
+			used[b / 8] |= (uint8_t)(1u << b % 8);
 		}
 	}
 }

@@ -285,9 +285,8 @@ static void redirect(struct leader *l, struct evhttp_request *req, bool scheme_r
 		return;
 	}
 	const char *uri = evhttp_request_get_uri(req);
-	_cleanup_free_ char *loc = xasprintf("%s//%s%s",
-					     scheme_relative ? "" : l->tls_client ? "https:" : "http:", addr,
-					     uri ? uri : "/");
+	const char *scheme = scheme_relative ? "" : l->tls_client ? "https:" : "http:";
+	_cleanup_free_ char *loc = xasprintf("%s//%s%s", scheme, addr, uri ? uri : "/");
 	http_add_header(req, "Location", loc);
 	http_reply_text(req, 307, "");
 }
