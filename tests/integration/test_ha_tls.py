@@ -158,3 +158,26 @@ def test_ha_masters_over_mutual_tls(cluster, zk_ensemble, pki):  # noqa: F811
     wait_until(lambda: len(running(m3, pki, "/hatls/run")) == 3, 40,
                what="scaled to 3 through the standby")
     assert ag.stderr_text().count("following the master at") >= 2, ag.stderr_text()[-3000:]
+
+
+def test_agent_given_https_masters_follows_the_https_redirect(cluster, zk_ensemble, pki):  # noqa: F811
+    """An agent given every master as https://, a standby first: the standby's 307 names
+    https://leader, the agent follows it over mutual TLS, and after a kill -9 of the leader
+    it subscribes to the next one."""
+    ens = zk_ensemble
+    masters = [tls_master(cluster, ens, pki) for _ in range(3)]
+    m1, m2, m3 = masters
+    for m in masters:
+        wait_until(lambda m=m: leader_of(m, pki) == m1.addr, 30, what="%s names m1" % m.name)
+    cert, key = pki["agent"]
+    murl = ",".join(m.url for m in (m2, m1, m3))
+    ag = cluster.agent(master=m1, wait=False, extra=[
+        "--master", murl, "--tls-ca", pki["ca"], "--tls-cert", str(cert), "--tls-key", str(key)])
+    wait_until(lambda: [s for s in active_agents(m1, pki)
+                        if str(s.get("pid", "")).endswith(":%d" % ag.port)], 30,
+               what="the agent on m1 after the standby's https 307")
+    m1.kill9()
+    wait_until(lambda: leader_of(m2, pki) == m2.addr, SESSION + 15, what="m2 leads")
+    wait_until(lambda: [s for s in active_agents(m2, pki)
+                        if str(s.get("pid", "")).endswith(":%d" % ag.port)], 30,
+               what="the agent on m2")
