@@ -123,7 +123,10 @@ int agent_tls_init(struct agent *a, const struct agent_config *cfg)
 		}
 		http_server_set_tls(a->http, a->tls_server);
 	}
-	if (!strncmp(cfg->master_url, "https://", 8)) {
+	/* https:// masters; and the leaders found in ZooKeeper (zk://, whose MasterInfo names
+	 * no scheme) when --tls-ca is given: TLS masters verified against it. */
+	if (!strncmp(cfg->master_url, "https://", 8) ||
+	    (!strncmp(cfg->master_url, "zk://", 5) && cfg->tls_ca)) {
 		r = http_tls_client_new(cfg->tls_ca, cfg->tls_cert, cfg->tls_key, &a->tls_client,
 					err, sizeof(err));
 		if (r < 0) {

@@ -312,7 +312,8 @@ static const struct flag_spec specs[] = {
 	{ .name = "tls-ca", .kind = FLAG_STRING, .off = offsetof(struct agent_config, tls_ca),
 	  .metavar = "FILE",
 	  .help = "verify an https:// master against these CAs (default: the\n"
-		  "system's) and require client certificates they signed (mutual TLS)" },
+		  "system's) and require client certificates they signed (mutual TLS);\n"
+		  "with --master zk://, the leaders found there are spoken to in HTTPS" },
 	{ .name = "volume-plugin-timeout", .kind = FLAG_MILLIS,
 	  .off = offsetof(struct agent_config, plugin_timeout_ms), .max = 3600,
 	  .metavar = "SECONDS", .help = "bound on each volume plugin call (default 30)" },

@@ -332,7 +332,8 @@ void api_apps_create(struct apps *m, struct evhttp_request *req)
 	if (!ma)
 		return;
 	const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
-	char *loc = xasprintf("http://%s/v2/apps%s", host ? host : m->leader, ma->def->id);
+	char *loc = xasprintf("%s://%s/v2/apps%s", m->cfg && m->cfg->https ? "https" : "http",
+			      host ? host : m->leader, ma->def->id);
 	http_add_header(req, "Location", loc);
 	free(loc);
 	http_add_header(req, "Marathon-Deployment-Id", ma->deploy->id);

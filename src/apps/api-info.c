@@ -26,7 +26,7 @@ static json_t *marathon_config(struct apps *m)
 {
 	const struct master_config *c = m->cfg;
 	char ui[320];
-	snprintf(ui, sizeof(ui), "http://%s", m->leader);
+	snprintf(ui, sizeof(ui), "%s://%s", c && c->https ? "https" : "http", m->leader);
 	json_t *j = json_object();
 	json_object_set_new(j, "access_control_allow_origin", json_null());
 	json_object_set_new(j, "checkpoint", json_true());
@@ -100,8 +100,10 @@ json_t *api_info(struct apps *m)
 			      m->framework_id[0] ? m->framework_id : NULL);
 	json_object_set_new(j, "marathon_config", marathon_config(m));
 	json_object_set_new(j, "zookeeper_config", zookeeper_config(m));
-	/* berth's master serves no HTTPS: https_port 0. */
+	/* One listener: HTTP (https_port 0), or HTTPS only with --tls-cert (its port is both:
+	 * Marathon with --disable_http still names an http_port). */
+	bool tls = m->cfg && m->cfg->https;
 	json_object_set_new(j, "http_config", json_pack("{s:i, s:i}", "http_port", (int)m->port,
-							"https_port", 0));
+							"https_port", tls ? (int)m->port : 0));
 	return j;
 }

@@ -53,6 +53,8 @@ struct master_config {
 	const char *zk_fence;          /* zk:// stores: the leader's election znode, or NULL */
 	const char *external_log_file; /* served as /master/log by LIST_FILES/READ_FILE, or NULL */
 	size_t max_app_instances;      /* an app's instances at most (0: the default) */
+	bool https;                    /* the listener speaks TLS (--tls-cert): the URLs the
+					* master writes (Location, webui_url) say https */
 };
 
 /* --max-app-instances when not given: the most an app may ask for (a 422 beyond). */

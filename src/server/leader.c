@@ -45,6 +45,7 @@ struct leader {
 	struct ACL acl_entries[2];
 	struct ACL_vector acl;
 	struct http_server *http;
+	struct http_tls *tls_client; /* HTTPS to the leader (borrowed), or NULL: plain HTTP */
 	uint16_t port;
 	char *leader_cache; /* the last leader address read, served while ZooKeeper is away */
 	int pipe[2];
@@ -284,8 +285,8 @@ static void redirect(struct leader *l, struct evhttp_request *req, bool scheme_r
 		return;
 	}
 	const char *uri = evhttp_request_get_uri(req);
-	_cleanup_free_ char *loc = xasprintf("%s//%s%s", scheme_relative ? "" : "http:", addr,
-					     uri ? uri : "/");
+	const char *scheme = scheme_relative ? "" : l->tls_client ? "https:" : "http:";
+	_cleanup_free_ char *loc = xasprintf("%s//%s%s", scheme, addr, uri ? uri : "/");
 	http_add_header(req, "Location", loc);
 	http_reply_text(req, 307, "");
 }
@@ -359,7 +360,11 @@ static void proxy(struct leader *l, struct evhttp_request *req)
 	c->l = l;
 	c->client = req;
 	c->client_conn = evhttp_request_get_connection(req);
-	c->conn = evhttp_connection_base_new(l->base, NULL, addr, (uint16_t)atoi(colon + 1));
+	uint16_t port = (uint16_t)atoi(colon + 1);
+	/* With TLS: the leader's certificate must name addr and be signed by --tls-ca; ours is
+	 * presented, so a leader with --tls-ca refuses a standby its CA did not sign. */
+	c->conn = l->tls_client ? http_tls_connect(l->base, l->tls_client, addr, port)
+				: evhttp_connection_base_new(l->base, NULL, addr, port);
 	struct evhttp_request *out = c->conn ? evhttp_request_new(on_proxy_done, c) : NULL;
 	if (!out) {
 		if (c->conn)
@@ -486,7 +491,8 @@ static char *master_info(const struct master_config *cfg, uint16_t port)
 	return s;
 }
 
-int leader_join(struct event_base *base, const struct master_config *cfg, struct leader **out)
+int leader_join(struct event_base *base, const struct master_config *cfg, struct http_tls *tls,
+		struct http_tls *tls_client, const struct http_limits *lim, struct leader **out)
 {
 	*out = NULL;
 	const char *h = cfg->store_url + strlen("zk://");
@@ -516,6 +522,12 @@ int leader_join(struct event_base *base, const struct master_config *cfg, struct
 			  (unsigned)cfg->http_port, strerror(-r));
 		leader_free(l);
 		return r;
+	}
+	if (lim)
+		http_server_set_limits(l->http, lim);
+	if (tls) {
+		http_server_set_tls(l->http, tls);
+		l->tls_client = tls_client;
 	}
 	l->port = http_server_port(l->http);
 	l->info = master_info(cfg, l->port);
@@ -558,7 +570,8 @@ int leader_wait(struct leader *l, uint16_t *port)
 {
 	check(l);
 	if (!l->elected) {
-		fprintf(stderr, "berth master standby: http://127.0.0.1:%u\n", (unsigned)l->port);
+		fprintf(stderr, "berth master standby: %s://127.0.0.1:%u\n",
+			l->tls_client ? "https" : "http", (unsigned)l->port);
 		loop_run_until_signal(l->base, "master");
 	}
 	if (!l->elected)

@@ -29,9 +29,18 @@
 
 struct leader;
 
+struct http_tls;
+struct http_limits;
+
 /* Binds cfg's HTTP address as a standby and joins the election of the zk:// store in cfg.
- * 0 and *out, or -errno (logged). */
-int leader_join(struct event_base *base, const struct master_config *cfg, struct leader **out);
+ * With tls (the master's --tls-cert/--tls-key[/--tls-ca] server context, borrowed) the
+ * standby serves HTTPS only, as the elected master will; tls_client (borrowed, required
+ * with tls) is its client context for proxying to the leader: the leader's certificate is
+ * verified against --tls-ca (must name the leader's advertised hostname) and the standby's
+ * own certificate is presented (mutual TLS). lim (borrowed, may be NULL) caps the standby's
+ * connections as the full server's. Both must outlive l. 0 and *out, or -errno (logged). */
+int leader_join(struct event_base *base, const struct master_config *cfg, struct http_tls *tls,
+		struct http_tls *tls_client, const struct http_limits *lim, struct leader **out);
 /* Runs the loop as a standby until elected (returns 1; the standby's HTTP server is closed,
  * its port is *port for the full server to bind) or SIGTERM/SIGINT (0). */
 int leader_wait(struct leader *l, uint16_t *port);

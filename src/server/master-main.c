@@ -128,10 +128,28 @@ int master_main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
+	struct http_tls *tls = NULL, *tls_client = NULL;
+	if (acfg.tls_cert) {
+		char err[512];
+		/* the server's, and the client's for agents serving HTTPS and for a standby
+		 * proxying to the leader: the same certificate (agents and masters with --tls-ca
+		 * check it), peers verified against --tls-ca (default: the system's CAs). Made
+		 * before the election, so a standby serves and proxies over TLS too. */
+		if (http_tls_new(acfg.tls_cert, acfg.tls_key, acfg.tls_ca, &tls, err,
+				 sizeof(err)) < 0 ||
+		    http_tls_client_new(acfg.tls_ca, acfg.tls_cert, acfg.tls_key, &tls_client, err,
+					sizeof(err)) < 0) {
+			log_error("master", "%s", err);
+			http_tls_free(tls);
+			event_base_free(base);
+			return 1;
+		}
+		cfg.https = true;
+	}
 	/* A zk:// store: several masters, one elected (leader.h); a standby waits here. */
 	struct leader *el = NULL;
 	if (cfg.store_url && str_has_prefix(cfg.store_url, "zk://")) {
-		r = leader_join(base, &cfg, &el);
+		r = leader_join(base, &cfg, tls, tls_client, &lim, &el);
 		if (r >= 0)
 			r = leader_wait(el, &cfg.http_port);
 		/* Every write of the store then requires our election znode (leader.h). */
@@ -139,29 +157,14 @@ int master_main(int argc, char **argv)
 			cfg.zk_fence = leader_znode(el);
 		if (r <= 0) {
 			leader_free(el);
+			http_tls_free(tls);
+			http_tls_free(tls_client);
 			event_base_free(base);
 			return r < 0 ? 1 : 0;
 		}
 	}
 	struct server *m;
 	struct auth *auth = NULL;
-	struct http_tls *tls = NULL, *tls_client = NULL;
-	if (acfg.tls_cert) {
-		char err[512];
-		/* the server's, and the client's for agents serving HTTPS: the same certificate
-		 * (agents with --tls-ca check it), agents verified against --tls-ca (default:
-		 * the system's CAs) */
-		if (http_tls_new(acfg.tls_cert, acfg.tls_key, acfg.tls_ca, &tls, err,
-				 sizeof(err)) < 0 ||
-		    http_tls_client_new(acfg.tls_ca, acfg.tls_cert, acfg.tls_key, &tls_client, err,
-					sizeof(err)) < 0) {
-			log_error("master", "%s", err);
-			http_tls_free(tls);
-			leader_free(el);
-			event_base_free(base);
-			return 1;
-		}
-	}
 	if (auth_new(&acfg, &auth) < 0 || (auth && auth_watch_sighup(auth, base) < 0) ||
 	    server_new(base, &cfg, &m) < 0) {
 		auth_free(auth);

@@ -87,7 +87,8 @@ int server_new(struct event_base *base, const struct master_config *cfg, struct 
 	s->tick = event_new(base, -1, EV_PERSIST, on_tick, s);
 	struct timeval tv = { 0, 250000 };
 	event_add(s->tick, &tv);
-	log_info("master", "listening on http://%s, store '%s'", s->leader, mc->store_url);
+	log_info("master", "listening on %s://%s, store '%s'", mc->https ? "https" : "http",
+		 s->leader, mc->store_url);
 	*out = s;
 	return 0;
 }
