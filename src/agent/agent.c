@@ -317,10 +317,11 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct agent_config, plugin_timeout_ms), .max = 3600,
 	  .metavar = "SECONDS", .help = "bound on each volume plugin call (default 30)" },
 	{ .name = "isolation", .kind = FLAG_STRING, .off = offsetof(struct agent_config, isolation),
-	  .def = "none", .metavar = "LIST",
+	  .metavar = "LIST",
 	  .help = "what each task is confined by: cgroups (cpu shares, memory,\n"
 		  "pids limits), namespaces (pid + mount, private /tmp), comma-separated;\n"
-		  "Mesos's names (cgroups/cpu, namespaces/pid, posix/mem, ...) work too" },
+		  "Mesos's names (cgroups/cpu, namespaces/pid, posix/mem, ...) work too;\n"
+		  "none turns it off (default: both, each where the machine allows it)" },
 	{ .name = "cgroups-root", .kind = FLAG_STRING,
 	  .off = offsetof(struct agent_config, cgroups_root), .def = "/sys/fs/cgroup",
 	  .metavar = "DIR", .help = "where the cgroup hierarchy (v1 or v2) is mounted" },

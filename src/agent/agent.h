@@ -25,7 +25,8 @@ struct agent_config {
 	const char *tls_cert, *tls_key, *tls_ca;
 	uint32_t plugin_timeout_ms;    /* each volume plugin call; 0 = $BERTH_VOLUME_PLUGIN_TIMEOUT_MS
 					* or 30000 */
-	/* Isolation (docs/isolation.md): "none", "cgroups", "namespaces", comma-separated. */
+	/* Isolation (docs/isolation.md): "none", "cgroups", "namespaces", comma-separated; NULL =
+	 * both where the machine allows them. */
 	const char *isolation;
 	const char *cgroups_root;      /* NULL = /sys/fs/cgroup */
 	const char *cgroups_parent;    /* NULL = "berth" */
