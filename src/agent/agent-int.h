@@ -289,6 +289,12 @@ bool agent_volumes_release(struct agent *a, struct agent_task *t,
 			   void (*done)(struct agent_task *t));
 /* The exec_volume list for the spec (borrowing t's strings); returns the count. */
 size_t agent_volumes_exec(const struct agent_task *t, struct exec_volume *out, size_t max);
+/* Appends the spec's "host_volumes" ({host_path, container_path, mode}: Marathon's hostPath
+ * volumes) to out (*n entries so far, at most max), borrowing spec's strings. A missing host
+ * path is made as a directory (as Mesos does). 0, or -EINVAL/-errno with msg ("Volume
+ * '<container path>': ..."). */
+int agent_host_volumes(json_t *spec, struct exec_volume *out, size_t *n, size_t max,
+		       char *msg, size_t msglen);
 /* Name of volume i for messages ("name" or the container path). */
 const char *agent_volume_label(const struct agent_task *t, size_t i);
 /* <meta>/volumes: written when the shim is about to start, read on recovery. */
