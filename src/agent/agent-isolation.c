@@ -275,8 +275,11 @@ int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 	es->fetch_cache = a->fetch_cache;
 	es->fetch_cache_max = a->fetch_cache_max;
 	const char *user = json_string_value(json_object_get(spec, "user"));
+	/* A container's user may exist in its image only: berth-image resolves it there. */
+	bool image = json_string_value(json_object_get(json_object_get(spec, "container"),
+						       "image")) != NULL;
 	if (a->switch_user && user && *user) {
-		if (!getpwnam(user)) {
+		if (!image && !getpwnam(user)) {
 			snprintf(msg, msgsize, "Failed to switch to user '%s': no such user on the "
 					       "agent", user);
 			return -ENOENT;

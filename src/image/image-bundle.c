@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +106,11 @@ static int image_user(const char *user, const char *rootfs, long *uid, long *gid
 	}
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/etc/passwd", rootfs);
-	FILE *f = fopen(path, "re");
+	/* Not through a symlink: an image's /etc/passwd never names a host file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
 	char line[512];
 	while (f && fgets(line, sizeof(line), f)) {
 		char *name = strtok(line, ":"), *x = strtok(NULL, ":"), *us = strtok(NULL, ":"),
@@ -121,6 +126,28 @@ static int image_user(const char *user, const char *rootfs, long *uid, long *gid
 	if (f)
 		fclose(f);
 	return -ENOENT;
+}
+
+/* The sandbox and its stdout/stderr to the task's user, the sandbox private to it (as
+ * exec_ident_resolve does for a plain task's user). 0 or -errno with msg. */
+static int give_sandbox(const char *sandbox, long uid, long gid, char *msg, size_t msglen)
+{
+	const char *files[] = { "", "/stdout", "/stderr" };
+	for (size_t i = 0; i < 3; i++) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "%s%s", sandbox, files[i]);
+		if (lchown(p, (uid_t)uid, (gid_t)gid) == -1 && errno != ENOENT) {
+			int e = errno;
+			snprintf(msg, msglen, "cannot give '%s' to uid %ld: %s", p, uid, strerror(e));
+			return -e;
+		}
+	}
+	if (chmod(sandbox, 0700) == -1) {
+		int e = errno;
+		snprintf(msg, msglen, "cannot make '%s' private: %s", sandbox, strerror(e));
+		return -e;
+	}
+	return 0;
 }
 
 static void add_mount(json_t *mounts, const char *dst, const char *type, const char *src,
@@ -237,13 +264,37 @@ static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char 
 		wd = json_string_value(json_object_get(icfg, "WorkingDir"));
 	long uid, gid;
 	const char *user = param(s, "user", "u");
+	/* Marathon's user (the agent passes it with --switch-user) over the image's User; a
+	 * docker -u parameter over both. Looked up in the image's /etc/passwd, then the
+	 * agent's, as Mesos does. */
+	bool task_user = !user && s->user;
+	if (!user)
+		user = s->user;
 	if (!user)
 		user = json_string_value(json_object_get(icfg, "User"));
-	if (image_user(user, rootfs, &uid, &gid) < 0) {
+	int ur = image_user(user, rootfs, &uid, &gid);
+	if (ur == -ENOENT && task_user) {
+		struct passwd *pw = getpwnam(user);
+		if (pw) {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+			ur = 0;
+		}
+	}
+	if (ur < 0) {
 		json_decref(ovr);
 		json_decref(args);
 		json_decref(env);
-		snprintf(msg, msglen, "the user '%s' is not in the image's /etc/passwd", user);
+		snprintf(msg, msglen, task_user ? "the user '%s' is neither in the image's "
+						  "/etc/passwd nor on the agent"
+						: "the user '%s' is not in the image's /etc/passwd",
+			 user);
+		return NULL;
+	}
+	if (task_user && give_sandbox(s->sandbox, uid, gid, msg, msglen) < 0) {
+		json_decref(ovr);
+		json_decref(args);
+		json_decref(env);
 		return NULL;
 	}
 	json_t *capv = capabilities(s);
