@@ -78,15 +78,21 @@ int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
 		const char *proto = json_string_value(json_object_get(m, "protocol"));
 		if (!es->net_bridge)
 			break;
-		if (es->npmaps >= pmcap || h <= 0 || h > 65535 || cp <= 0 || cp > 65535) {
+		bool udp = proto && strstr(proto, "udp"), tcp = !proto || strstr(proto, "tcp");
+		if (es->npmaps + (udp && tcp) >= pmcap || h <= 0 || h > 65535 || cp <= 0 ||
+		    cp > 65535) {
 			snprintf(msg, msgsize, "Failed to launch container: port mapping %zu is not "
 				 "valid (hostPort %lld, containerPort %lld)", i, (long long)h,
 				 (long long)cp);
 			return -EINVAL;
 		}
-		pm[es->npmaps++] = (struct exec_portmap){
-			.host = (uint16_t)h, .container = (uint16_t)cp,
-			.udp = proto && !strcmp(proto, "udp") };
+		/* "udp,tcp": the same host port relayed for both. */
+		if (tcp)
+			pm[es->npmaps++] = (struct exec_portmap){ .host = (uint16_t)h,
+								  .container = (uint16_t)cp };
+		if (udp)
+			pm[es->npmaps++] = (struct exec_portmap){
+				.host = (uint16_t)h, .container = (uint16_t)cp, .udp = 1 };
 	}
 	/* docker.parameters as "key=value" (validated by the master; checked again here). */
 	json_t *ps = json_object_get(c, "parameters");
