@@ -158,6 +158,7 @@ struct agent {
 	char *fetch_cache;          /* the fetcher cache's directory (absolute), or NULL: none */
 	uint64_t fetch_cache_max;
 	char *img_store, *img_dir, *img_registry; /* agent-image.c; img_store always set */
+	char *img_auth;                           /* --docker-config, or NULL */
 	char **img_params;         /* the docker.parameters of the spec being written */
 	size_t nimg_params;
 	struct agent_xexec *xexecs; /* custom executors (agent-xexec.c) */
@@ -381,6 +382,8 @@ void agent_image_cleanup(const struct agent_task *t);
 const char *agent_launch_failure(const struct agent_task *t, const struct exec_status *st,
 				 char *msg, size_t size);
 /* agent-isolation.c */
+/* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
+int agent_parse_bytes(const char *s, uint64_t *out);
 /* --isolation LIST into its two switches. 0 or -EINVAL with err set. */
 int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, char *err,
 			  size_t errsize);

@@ -161,7 +161,7 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 }
 
 /* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
-static int parse_bytes(const char *s, uint64_t *out)
+int agent_parse_bytes(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -188,7 +188,7 @@ static int fetch_cache_init(struct agent *a, const struct agent_config *cfg)
 {
 	uint64_t max = 2ull << 30;
 	const char *size = cfg->fetcher_cache_size;
-	if (size && *size && parse_bytes(size, &max) < 0) {
+	if (size && *size && agent_parse_bytes(size, &max) < 0) {
 		log_error("agent", "--fetcher-cache-size '%s': want bytes (a number, or with KB, MB, "
 				   "GB)", size);
 		return -EINVAL;

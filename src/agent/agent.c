@@ -352,6 +352,15 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct agent_config, docker_registry), .metavar = "URL",
 	  .help = "where images named without a registry are pulled from\n"
 		  "(default https://registry-1.docker.io)" },
+	{ .name = "image-store-max-size", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, image_store_max_size), .metavar = "BYTES",
+	  .help = "bound on the image store: past it, after a pull or import,\n"
+		  "images no task uses go, least recently used first (KB, MB, GB;\n"
+		  "default none; `berth image gc` collects by hand)" },
+	{ .name = "docker-config", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, docker_config), .metavar = "FILE",
+	  .help = "registry credentials for pulls: a docker config.json\n"
+		  "({\"auths\": {\"HOST[:PORT]\": {\"auth\": base64(USER:PASSWORD)}}})" },
 	{ .name = "switch-user", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, switch_user),
 	  .help = "run tasks as their app's user (Marathon's `user`)" },

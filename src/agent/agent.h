@@ -40,6 +40,11 @@ struct agent_config {
 	/* Images (docs/isolation.md): NULL = <work_dir>/images; a directory of image files;
 	 * the registry of unqualified names (NULL = https://registry-1.docker.io). */
 	const char *image_store, *image_dir, *docker_registry;
+	/* Bound on the image store (bytes, or with KB/MB/GB; NULL/"0" = none): unused images go
+	 * least recently used first when a pull or import takes it over (image-gc.c). */
+	const char *image_store_max_size;
+	/* A docker-style config.json whose "auths" give registry credentials for pulls. */
+	const char *docker_config;
 };
 
 struct agent;
