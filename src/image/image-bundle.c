@@ -53,7 +53,7 @@ static int find_image(const struct exec_spec *s, struct image_store *st, json_t 
 	}
 	if (r == -ENOENT) {
 		char m[512];
-		r = image_pull(st, &ref, s->img_registry, m, sizeof(m));
+		r = image_pull(st, &ref, s->img_registry, s->img_auth, m, sizeof(m));
 		if (r == 0) {
 			r = image_store_lookup(st, ref.full, img);
 			*added = 1;

@@ -2,7 +2,7 @@
  * the shim runs `berth-image bundle META` and `berth-image unbundle META` per container task.
  *
  *   berth-image import [--store DIR] [--name NAME] FILE|DIR
- *   berth-image pull   [--store DIR] [--registry URL] REF
+ *   berth-image pull   [--store DIR] [--registry URL] [--docker-config FILE] REF
  *   berth-image list   [--store DIR]
  *   berth-image gc     [--store DIR] [--max-size BYTES]
  *   berth-image bundle META [--netns PATH]   (a failure's message also in META/image_error)
@@ -45,7 +45,7 @@ static int parse_size(const char *s, uint64_t *out)
 static void usage(FILE *f)
 {
 	fputs("usage: berth image import [--store DIR] [--name NAME] FILE|DIR\n"
-	      "       berth image pull [--store DIR] [--registry URL] REF\n"
+	      "       berth image pull [--store DIR] [--registry URL] [--docker-config FILE] REF\n"
 	      "       berth image list [--store DIR]\n"
 	      "       berth image gc [--store DIR] [--max-size SIZE]\n"
 	      "gc removes the images no running task uses (all of them, or least recently\n"
@@ -62,7 +62,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1], *store = getenv("BERTH_IMAGE_STORE"), *name = NULL,
-		   *registry = NULL, *netns = NULL, *arg = NULL, *max = NULL;
+		   *registry = NULL, *netns = NULL, *arg = NULL, *max = NULL,
+		   *auth = getenv("BERTH_DOCKER_CONFIG");
 	if (!store || !*store)
 		store = "/var/lib/berth/images";
 	for (int i = 2; i < argc; i++) {
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
 				   : !strcmp(argv[i], "--registry") ? &registry
 				   : !strcmp(argv[i], "--netns")	  ? &netns
 				   : !strcmp(argv[i], "--max-size")	  ? &max
+				   : !strcmp(argv[i], "--docker-config") ? &auth
 								  : NULL;
 		if (dst && i + 1 < argc) {
 			*dst = argv[++i];
@@ -169,7 +171,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		curl_global_init(CURL_GLOBAL_DEFAULT);
-		r = image_pull(&st, &ref, registry, msg, sizeof(msg));
+		r = image_pull(&st, &ref, registry, auth, msg, sizeof(msg));
 		if (r == 0)
 			printf("%s\n", ref.full);
 	} else {

@@ -124,12 +124,21 @@ int image_import(struct image_store *st, const char *path, const char *name, cha
  * name, size and mtime). 0 or -errno with msg (the first failure; the rest are tried). */
 int image_import_dir(struct image_store *st, const char *dir, char *msg, size_t msglen);
 
+/* image-auth.c: the credentials ("user:password") for registry (host[:port] as in a
+ * reference; docker.io also matches index.docker.io and registry-1.docker.io) in the docker
+ * config.json file's "auths". 0, -ENOENT (none for it), -EINVAL (a bad file or entry: msg
+ * says which; the secret is never in it). */
+int image_auth_lookup(const char *file, const char *registry, char *userpass, size_t size,
+		      char *msg, size_t msglen);
+
 /* image-pull.c: pulls ref from its registry (the registry v2 API; a Bearer token fetched
- * from the realm a 401 names; HTTPS, or HTTP for a loopback registry or with
- * default_registry "http://…" naming it). default_registry (optional) replaces docker.io.
- * 0 or -errno with msg. */
+ * from the realm a 401 names, with Basic credentials when auth_file has some for the
+ * registry; or Basic on every request when the 401 asks for Basic; HTTPS, or HTTP for a
+ * loopback registry or with default_registry "http://…" naming it). default_registry
+ * (optional) replaces docker.io; auth_file (optional) is a docker config.json. 0 or -errno
+ * with msg (-EACCES: the registry wants credentials it was not given, or refused them). */
 int image_pull(struct image_store *st, const struct image_ref *ref, const char *default_registry,
-	       char *msg, size_t msglen);
+	       const char *auth_file, char *msg, size_t msglen);
 
 /* image-gc.c: garbage collection (its invariants open that file). */
 /* The store's lock: shared (adding to the store, starting to use an image) or exclusive
