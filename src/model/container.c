@@ -393,8 +393,8 @@ int container_from_chronos(const json_t *ct, json_t **out, char *err, size_t err
 		return -EINVAL;
 	}
 	if (json_array_size(vols)) {
-		snprintf(err, errlen, "'container.volumes': host-path volumes are not supported by "
-			 "berth (use fetch for files, the sandbox for output)");
+		snprintf(err, errlen, "'container.volumes': host-path volumes are not supported for "
+			 "jobs (use fetch for files, the sandbox for output)");
 		return -EINVAL;
 	}
 	const json_t *nn = json_object_get(ct, "networkName");
