@@ -87,6 +87,32 @@ static bool can_make_cgroup(const char *root, int version, const char *parent, c
 	return r >= 0;
 }
 
+/* Whether the hierarchy at root has controller c: a v1 mount <root>/<c>, or c in v2's
+ * <root>/cgroup.controllers. */
+static bool has_controller(const char *root, int version, const char *c)
+{
+	char *p = version == EXEC_CG_V2 ? xasprintf("%s/cgroup.controllers", root)
+					: xasprintf("%s/%s", root, c);
+	bool ok = false;
+	if (version != EXEC_CG_V2) {
+		struct stat st;
+		ok = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	} else {
+		FILE *f = fopen(p, "re");
+		char line[512] = "";
+		if (f && fgets(line, sizeof(line), f)) {
+			char *save = NULL;
+			for (char *w = strtok_r(line, " \n", &save); w && !ok;
+			     w = strtok_r(NULL, " \n", &save))
+				ok = !strcmp(w, c);
+		}
+		if (f)
+			fclose(f);
+	}
+	free(p);
+	return ok;
+}
+
 int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 {
 	char err[256] = "";
@@ -146,11 +172,22 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 			log_error("agent", "--isolation cgroups: no cgroup hierarchy (v1 or v2) is "
 					   "mounted at '%s'", root);
 			return -ENOENT;
+		} else if (deflt && (!has_controller(root, v, "memory") ||
+				     !has_controller(root, v, "cpu"))) {
+			log_warn("agent", "cgroups off: the cgroup hierarchy at '%s' lacks the '%s' "
+					  "controller; tasks' cpus and mem are not enforced", root,
+				 has_controller(root, v, "memory") ? "cpu" : "memory");
 		} else if (deflt && !can_make_cgroup(root, v, parent, err, sizeof(err))) {
 			log_warn("agent", "cgroups off: %s; tasks' cpus and mem are not enforced",
 				 err);
-		} else
+		} else {
 			a->cg_version = v;
+			if (deflt && a->cg_pids_max && !has_controller(root, v, "pids")) {
+				log_warn("agent", "no pids limit: the cgroup hierarchy at '%s' lacks the "
+						  "'pids' controller", root);
+				a->cg_pids_max = 0;
+			}
+		}
 	}
 	if (agent_image_init(a, cfg) < 0)
 		return -EINVAL;

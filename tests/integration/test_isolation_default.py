@@ -135,3 +135,25 @@ def test_an_agent_without_capabilities_runs_tasks_without_namespaces(cluster, tm
     t = m.api.wait_running("/nocap", 1)[0]
     pid = wait_until(lambda: task_pids(t["id"]), 10, what="task process")[0]
     assert len(ns_pids(pid)) == 1
+
+
+def test_a_hierarchy_without_the_controllers_degrades_and_says_so(cluster):
+    """This hybrid machine's cgroup2 mount has no controllers (they are all v1's): the
+    default agent pointed at it runs tasks without cgroups and says which controller is
+    missing, where an agent asked for cgroups there fails its tasks instead."""
+    unified = ROOT / "unified"
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    if not (unified / "cgroup.controllers").exists():
+        pytest.skip("no cgroup v2 hierarchy at %s" % unified)
+    if "memory" in (unified / "cgroup.controllers").read_text().split():
+        pytest.skip("%s has the memory controller" % unified)
+    cluster.master()
+    a = cluster.agent(extra=["--cgroups-root", str(unified)])
+    line = log_line(a, "cgroups off: the cgroup hierarchy at '%s' lacks the 'memory' "
+                       "controller" % unified)
+    assert "not enforced" in line
+    log_line(a, "isolation: cgroups off, namespaces pid+mount")
+    m = cluster.m
+    assert m.api.post("/v2/apps", app_def("/noctl", "exec sleep 3600")).status_code == 201
+    m.api.wait_running("/noctl", 1)
