@@ -96,7 +96,8 @@ static const struct flag_table dev_flags = { dev_specs, ARRAY_SIZE(dev_specs) };
  * reaches the master in the same process. */
 static const char *const dev_master_flags[] = { "http", "agent-timeout", "dns", "dns-domain",
 						"dns-resolvers", "dns-ttl", NULL };
-static const char *const dev_agent_flags[] = { "http", "resources", "attributes", NULL };
+static const char *const dev_agent_flags[] = { "http", "resources", "attributes", "isolation",
+					       NULL };
 
 static int dev_main(int argc, char **argv)
 {

@@ -130,7 +130,10 @@ def main():
                             "--http", "127.0.0.1:%d" % port,
                             "--agent-http", "127.0.0.1:%d" % aport,
                             "--agent-resources",
-                            "cpus(*):64; mem(*):65536; disk(*):1000; ports(*):[40000-40100]"],
+                            "cpus(*):64; mem(*):65536; disk(*):1000; ports(*):[40000-40100]",
+                            # plain processes, as the figures were taken (agents isolate
+                            # by default)
+                            "--agent-isolation", "none"],
                            stdout=log, stderr=log, env=env, start_new_session=True)
     procs = []
     try:

@@ -130,7 +130,10 @@ def main():
         time.sleep(0.2)
         agent = Daemon([o.berth, "agent", "--master", base, "--http",
                         "127.0.0.1:%d" % agent_port, "--work-dir",
-                        os.path.join(work, "agent"), "--resources", resources],
+                        os.path.join(work, "agent"), "--resources", resources,
+                        # plain processes (agents isolate by default): the server is in
+                        # the work dir under /tmp, which an isolated task does not see
+                        "--isolation", "none"],
                        os.path.join(work, "agent.log"), tag)
         daemons.append(agent)
         apid = agent.p.pid

@@ -95,7 +95,9 @@ def main():
     ap.add_argument("--split", action="store_true", help="separate master and agent processes")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--isolation", default=None,
-                    help="the agent's --isolation (with --split), e.g. cgroups,namespaces")
+                    help="the agent's --isolation (with --split), e.g. cgroups,namespaces; "
+                         "without it the agent runs with --isolation none (plain processes: "
+                         "agents isolate by default)")
     ap.add_argument("--cgroups-parent", default=None,
                     help="the agent's --cgroups-parent (default: one per run, removed after)")
     ap.add_argument("--image-tar", default=None,
@@ -114,6 +116,10 @@ def main():
     os.makedirs(work, exist_ok=True)
     # Per run (run.sh may run the same mode several times in one work dir).
     marker = os.path.join(work, "marker-%s-%s" % ("split" if o.split else "dev", tag[:8]))
+    if o.isolation and o.isolation != "none":
+        # An isolated task has a private /tmp that holds only the agent's work dir (when that
+        # is under /tmp): the marker goes there, where both the task and this script see it.
+        marker = os.path.join(work, "agent-" + tag[:8], "marker-split-" + tag[:8])
     resources = ("cpus(*):%d; mem(*):%d; disk(*):100000; ports(*):[31000-32000]"
                  % (max(4, n // 100), max(4096, n * 2)))
     http_port = free_port()
@@ -135,7 +141,9 @@ def main():
                             os.path.join(work, "agent-" + tag[:8]), "--resources", resources]
                            + (["--isolation", o.isolation, "--cgroups-parent",
                                o.cgroups_parent or "berth-bench-%s" % tag[:8]]
-                              if o.isolation else [])
+                              if o.isolation else
+                              ["--isolation", "none"] if supports(o.berth, "agent", "--isolation")
+                              else [])
                            + (["--image-dir", os.path.dirname(os.path.realpath(o.image_tar)),
                                "--image-store", os.path.realpath(o.image_store)]
                               if o.image_tar else []),
@@ -147,6 +155,8 @@ def main():
                     "127.0.0.1:%d" % http_port, "--agent-http", "127.0.0.1:%d" % free_port()]
             if supports(o.berth, "dev", "--agent-resources"):
                 args += ["--agent-resources", resources]
+            if supports(o.berth, "dev", "--agent-isolation"):  # plain processes
+                args += ["--agent-isolation", "none"]
             dev = Daemon(args, os.path.join(work, "dev.log"), tag)
             daemons.append(dev)
             master_pid = agent_pid = dev.p.pid

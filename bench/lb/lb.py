@@ -114,7 +114,10 @@ def main():
                                "127.0.0.1:%d" % aport, "--hostname", "127.0.0.1",
                                "--work-dir", os.path.join(work, "agent"), "--resources",
                                "cpus(*):8; mem(*):8192; disk(*):1000; ports(*):[%d-%d]"
-                               % port_range()],
+                               % port_range(),
+                               # plain processes (agents isolate by default): the service
+                               # is in the work dir under /tmp, which isolated tasks do not see
+                               "--isolation", "none"],
                               os.path.join(work, "agent.log"), tag))
         wait_until(lambda: json.loads(http("GET", base + "/master/slaves", timeout=2)[1])
                    .get("slaves"), 30, "an active agent")

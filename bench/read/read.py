@@ -94,7 +94,9 @@ def main():
             os.environ["BERTH_RENDER_VERIFY"] = "1"
         dev = Daemon([o.berth, "dev", "--data-dir", os.path.join(work, "dev-data"), "--http",
                       "127.0.0.1:%d" % port, "--agent-http", "127.0.0.1:%d" % free_port(),
-                      "--agent-resources", resources], os.path.join(work, "dev.log"), tag)
+                      "--agent-resources", resources,
+                      # plain processes, as the figures were taken (agents isolate by default)
+                      "--agent-isolation", "none"], os.path.join(work, "dev.log"), tag)
         daemons.append(dev)
 
         def agent_active():

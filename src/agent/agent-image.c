@@ -15,6 +15,7 @@
 
 #include "agent/agent-int.h"
 #include "agent/agent.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "executor/exec-spec.h"
@@ -40,7 +41,39 @@ int agent_image_init(struct agent *a, const struct agent_config *cfg)
 			       : xasprintf("%s/images", a->work_dir);
 	a->img_dir = cfg->image_dir && *cfg->image_dir ? xstrdup(cfg->image_dir) : NULL;
 	a->img_registry = reg && *reg ? xstrdup(reg) : NULL;
-	return 0;
+	const char *dc = cfg->docker_config;
+	if (dc && *dc) {
+		if (dc[0] != '/' || access(dc, R_OK) != 0) {
+			log_error("agent", "--docker-config '%s': want a readable file, by its "
+					   "absolute path", dc);
+			return -EINVAL;
+		}
+		a->img_auth = xstrdup(dc);
+	}
+	/* The store's bound, for berth-image (image-gc.c reads <store>/gc.max). */
+	uint64_t max = 0;
+	const char *ms = cfg->image_store_max_size;
+	if (ms && *ms && agent_parse_bytes(ms, &max) < 0) {
+		log_error("agent", "--image-store-max-size '%s': want bytes (a number, or with "
+				   "KB, MB, GB)", ms);
+		return -EINVAL;
+	}
+	char *gcmax = xasprintf("%s/gc.max", a->img_store);
+	int r = 0;
+	if (max) {
+		char line[32];
+		int n = snprintf(line, sizeof(line), "%llu\n", (unsigned long long)max);
+		r = fs_mkdir_p(a->img_store, 0700);
+		if (r == 0)
+			r = exec_file_replace(a->img_store, "gc.max", line, (size_t)n, 0);
+	} else if (unlink(gcmax) == -1 && errno != ENOENT) {
+		r = -errno;
+	}
+	if (r < 0)
+		log_error("agent", "cannot record the image store's bound in '%s': %s", gcmax,
+			  strerror(-r));
+	free(gcmax);
+	return r < 0 ? r : 0;
 }
 
 void agent_image_free(struct agent *a)
@@ -48,6 +81,7 @@ void agent_image_free(struct agent *a)
 	free(a->img_store);
 	free(a->img_dir);
 	free(a->img_registry);
+	free(a->img_auth);
 	for (size_t k = 0; k < a->nimg_params; k++)
 		free(a->img_params[k]);
 	free(a->img_params);
@@ -64,6 +98,7 @@ int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
 	es->img_store = a->img_store;
 	es->img_dir = a->img_dir;
 	es->img_registry = a->img_registry;
+	es->img_auth = a->img_auth;
 	es->img_pull = json_is_true(json_object_get(c, "force_pull"));
 	const char *net = json_string_value(json_object_get(c, "network"));
 	es->net_bridge = net && !strcmp(net, "BRIDGE");
@@ -78,15 +113,21 @@ int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
 		const char *proto = json_string_value(json_object_get(m, "protocol"));
 		if (!es->net_bridge)
 			break;
-		if (es->npmaps >= pmcap || h <= 0 || h > 65535 || cp <= 0 || cp > 65535) {
+		bool udp = proto && strstr(proto, "udp"), tcp = !proto || strstr(proto, "tcp");
+		if (es->npmaps + (udp && tcp) >= pmcap || h <= 0 || h > 65535 || cp <= 0 ||
+		    cp > 65535) {
 			snprintf(msg, msgsize, "Failed to launch container: port mapping %zu is not "
 				 "valid (hostPort %lld, containerPort %lld)", i, (long long)h,
 				 (long long)cp);
 			return -EINVAL;
 		}
-		pm[es->npmaps++] = (struct exec_portmap){
-			.host = (uint16_t)h, .container = (uint16_t)cp,
-			.udp = proto && !strcmp(proto, "udp") };
+		/* "udp,tcp": the same host port relayed for both. */
+		if (tcp)
+			pm[es->npmaps++] = (struct exec_portmap){ .host = (uint16_t)h,
+								  .container = (uint16_t)cp };
+		if (udp)
+			pm[es->npmaps++] = (struct exec_portmap){
+				.host = (uint16_t)h, .container = (uint16_t)cp, .udp = 1 };
 	}
 	/* docker.parameters as "key=value" (validated by the master; checked again here). */
 	json_t *ps = json_object_get(c, "parameters");

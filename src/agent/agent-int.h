@@ -158,6 +158,7 @@ struct agent {
 	char *fetch_cache;          /* the fetcher cache's directory (absolute), or NULL: none */
 	uint64_t fetch_cache_max;
 	char *img_store, *img_dir, *img_registry; /* agent-image.c; img_store always set */
+	char *img_auth;                           /* --docker-config, or NULL */
 	char **img_params;         /* the docker.parameters of the spec being written */
 	size_t nimg_params;
 	struct agent_xexec *xexecs; /* custom executors (agent-xexec.c) */
@@ -289,6 +290,12 @@ bool agent_volumes_release(struct agent *a, struct agent_task *t,
 			   void (*done)(struct agent_task *t));
 /* The exec_volume list for the spec (borrowing t's strings); returns the count. */
 size_t agent_volumes_exec(const struct agent_task *t, struct exec_volume *out, size_t max);
+/* Appends the spec's "host_volumes" ({host_path, container_path, mode}: Marathon's hostPath
+ * volumes) to out (*n entries so far, at most max), borrowing spec's strings. A missing host
+ * path is made as a directory (as Mesos does). 0, or -EINVAL/-errno with msg ("Volume
+ * '<container path>': ..."). */
+int agent_host_volumes(json_t *spec, struct exec_volume *out, size_t *n, size_t max,
+		       char *msg, size_t msglen);
 /* Name of volume i for messages ("name" or the container path). */
 const char *agent_volume_label(const struct agent_task *t, size_t i);
 /* <meta>/volumes: written when the shim is about to start, read on recovery. */
@@ -375,6 +382,8 @@ void agent_image_cleanup(const struct agent_task *t);
 const char *agent_launch_failure(const struct agent_task *t, const struct exec_status *st,
 				 char *msg, size_t size);
 /* agent-isolation.c */
+/* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
+int agent_parse_bytes(const char *s, uint64_t *out);
 /* --isolation LIST into its two switches. 0 or -EINVAL with err set. */
 int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, char *err,
 			  size_t errsize);

@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/agent-int.h"
 #include "base/log.h"
@@ -54,11 +57,73 @@ int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, cha
 
 static int fetch_cache_init(struct agent *a, const struct agent_config *cfg);
 
+/* Whether this process may make new pid and mount namespaces (root, and CAP_SYS_ADMIN in
+ * its user namespace: a root in an unprivileged container may not): a child tries. */
+static bool can_unshare(void)
+{
+	pid_t pid = fork();
+	if (pid == -1)
+		return false;
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNS | CLONE_NEWPID) == -1 ? 1 : 0);
+	int st;
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return false;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Whether the agent may make cgroups under the detected hierarchy: the parent cgroup is
+ * made (it stays, as Mesos's /mesos does). On v1 the memory controller is the test. */
+static bool can_make_cgroup(const char *root, int version, const char *parent, char *why,
+			    size_t whysize)
+{
+	char *dir = version == EXEC_CG_V2 ? xasprintf("%s/%s", root, parent)
+					  : xasprintf("%s/memory/%s", root, parent);
+	int r = fs_mkdir_p(dir, 0755);
+	if (r < 0)
+		snprintf(why, whysize, "cannot create '%s': %s", dir, strerror(-r));
+	free(dir);
+	return r >= 0;
+}
+
+/* Whether the hierarchy at root has controller c: a v1 mount <root>/<c>, or c in v2's
+ * <root>/cgroup.controllers. */
+static bool has_controller(const char *root, int version, const char *c)
+{
+	char *p = version == EXEC_CG_V2 ? xasprintf("%s/cgroup.controllers", root)
+					: xasprintf("%s/%s", root, c);
+	bool ok = false;
+	if (version != EXEC_CG_V2) {
+		struct stat st;
+		ok = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	} else {
+		FILE *f = fopen(p, "re");
+		char line[512] = "";
+		if (f && fgets(line, sizeof(line), f)) {
+			char *save = NULL;
+			for (char *w = strtok_r(line, " \n", &save); w && !ok;
+			     w = strtok_r(NULL, " \n", &save))
+				ok = !strcmp(w, c);
+		}
+		if (f)
+			fclose(f);
+	}
+	free(p);
+	return ok;
+}
+
 int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 {
 	char err[256] = "";
 	bool cg, ns;
-	if (agent_isolation_parse(cfg->isolation, &cg, &ns, err, sizeof(err)) < 0) {
+	/* No --isolation: cgroups and namespaces where the machine allows them (the default,
+	 * issue 14), each dropped with a warning where it does not; an explicit list is
+	 * required (an agent asked for cgroups that cannot have them refuses to start). */
+	bool deflt = !cfg->isolation || !strcmp(cfg->isolation, "default");
+	if (deflt)
+		cg = ns = true;
+	else if (agent_isolation_parse(cfg->isolation, &cg, &ns, err, sizeof(err)) < 0) {
 		log_error("agent", "--isolation: %s", err);
 		return -EINVAL;
 	}
@@ -85,15 +150,44 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 	a->cg_pids_max = pids;
 	a->cg_cfs = cfg->cgroups_enable_cfs;
 	a->switch_user = cfg->switch_user;
+	if (deflt && (cg || ns) && geteuid() != 0) {
+		log_warn("agent", "isolation off: the agent does not run as root, so tasks' cpus "
+				  "and mem are not enforced and tasks share its pid and mount "
+				  "namespaces (--isolation none says this is intended)");
+		cg = ns = false;
+	}
+	if (deflt && ns && !can_unshare()) {
+		log_warn("agent", "namespaces off: this agent may not create pid and mount "
+				  "namespaces (no CAP_SYS_ADMIN); tasks share the agent's /tmp and "
+				  "a kill may miss daemonized children");
+		ns = false;
+	}
 	a->ns_isolation = ns;
 	if (cg) {
 		int v = exec_cg_detect(root);
-		if (v < 0) {
+		if (v < 0 && deflt) {
+			log_warn("agent", "cgroups off: no cgroup hierarchy (v1 or v2) is mounted at "
+					  "'%s'; tasks' cpus and mem are not enforced", root);
+		} else if (v < 0) {
 			log_error("agent", "--isolation cgroups: no cgroup hierarchy (v1 or v2) is "
 					   "mounted at '%s'", root);
 			return -ENOENT;
+		} else if (deflt && (!has_controller(root, v, "memory") ||
+				     !has_controller(root, v, "cpu"))) {
+			log_warn("agent", "cgroups off: the cgroup hierarchy at '%s' lacks the '%s' "
+					  "controller; tasks' cpus and mem are not enforced", root,
+				 has_controller(root, v, "memory") ? "cpu" : "memory");
+		} else if (deflt && !can_make_cgroup(root, v, parent, err, sizeof(err))) {
+			log_warn("agent", "cgroups off: %s; tasks' cpus and mem are not enforced",
+				 err);
+		} else {
+			a->cg_version = v;
+			if (deflt && a->cg_pids_max && !has_controller(root, v, "pids")) {
+				log_warn("agent", "no pids limit: the cgroup hierarchy at '%s' lacks the "
+						  "'pids' controller", root);
+				a->cg_pids_max = 0;
+			}
 		}
-		a->cg_version = v;
 	}
 	if (agent_image_init(a, cfg) < 0)
 		return -EINVAL;
@@ -104,7 +198,7 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 }
 
 /* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
-static int parse_bytes(const char *s, uint64_t *out)
+int agent_parse_bytes(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -131,7 +225,7 @@ static int fetch_cache_init(struct agent *a, const struct agent_config *cfg)
 {
 	uint64_t max = 2ull << 30;
 	const char *size = cfg->fetcher_cache_size;
-	if (size && *size && parse_bytes(size, &max) < 0) {
+	if (size && *size && agent_parse_bytes(size, &max) < 0) {
 		log_error("agent", "--fetcher-cache-size '%s': want bytes (a number, or with KB, MB, "
 				   "GB)", size);
 		return -EINVAL;
@@ -218,8 +312,11 @@ int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 	es->fetch_cache = a->fetch_cache;
 	es->fetch_cache_max = a->fetch_cache_max;
 	const char *user = json_string_value(json_object_get(spec, "user"));
+	/* A container's user may exist in its image only: berth-image resolves it there. */
+	bool image = json_string_value(json_object_get(json_object_get(spec, "container"),
+						       "image")) != NULL;
 	if (a->switch_user && user && *user) {
-		if (!getpwnam(user)) {
+		if (!image && !getpwnam(user)) {
 			snprintf(msg, msgsize, "Failed to switch to user '%s': no such user on the "
 					       "agent", user);
 			return -ENOENT;

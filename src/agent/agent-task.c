@@ -646,9 +646,16 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	es.volumes = vols;
 	es.nvolumes = agent_volumes_exec(t, vols, EXEC_SPEC_MAX_VOLUMES);
 	/* The shim of a task with volumes enforces the lease itself (agent-volume.c): it must
-	 * find one from its start. */
-	if (es.nvolumes)
+	 * find one from its start. Host paths are the agent's own: no lease for them. */
+	bool leased = es.nvolumes > 0;
+	if (leased)
 		es.lease_file = a->lease_path;
+	r = agent_host_volumes(spec, vols, &es.nvolumes, EXEC_SPEC_MAX_VOLUMES, msg, msgsize);
+	if (r < 0) {
+		free(args);
+		free_strv(env, es.nenv);
+		return r;
+	}
 	/* The TaskSpec's "fetch" (agent-protocol.md §2): into the sandbox before the task. */
 	struct exec_fetch fetch[EXEC_SPEC_MAX_FETCH];
 	json_t *jf = json_object_get(spec, "fetch");
@@ -677,7 +684,7 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	}
 
 	char *spec_path = xasprintf("%s/spec", t->meta_dir);
-	r = es.nvolumes ? agent_lease_publish(a) : 0; /* no shim without its lease */
+	r = leased ? agent_lease_publish(a) : 0; /* no shim without its lease */
 	if (r == 0 && mkdir(t->meta_dir, 0700) == -1 && errno != EEXIST)
 		r = -errno;
 	if (r == 0) {

@@ -38,6 +38,7 @@
 
 #include "agent/agent-int.h"
 #include "agent/plugin-client.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
@@ -252,6 +253,46 @@ size_t agent_volumes_exec(const struct agent_task *t, struct exec_volume *out, s
 		out[n++] = (struct exec_volume){ v->source, v->container_path, v->ro };
 	}
 	return n;
+}
+
+int agent_host_volumes(json_t *spec, struct exec_volume *out, size_t *n, size_t max,
+		       char *msg, size_t msglen)
+{
+	json_t *arr = json_object_get(spec, "host_volumes");
+	size_t i;
+	json_t *j;
+	json_array_foreach(arr, i, j) {
+		const char *hp = json_string_value(json_object_get(j, "host_path"));
+		const char *cp = json_string_value(json_object_get(j, "container_path"));
+		const char *mode = json_string_value(json_object_get(j, "mode"));
+		if (!cp || !*cp || !exec_volume_path_valid(cp)) {
+			snprintf(msg, msglen, "Host volume %zu: invalid container_path", i);
+			return -EINVAL;
+		}
+		if (!hp || hp[0] != '/' || !exec_volume_path_valid(hp)) {
+			snprintf(msg, msglen, "Volume '%s': invalid host_path", cp);
+			return -EINVAL;
+		}
+		if (!mode || (strcmp(mode, "RO") && strcmp(mode, "RW"))) {
+			snprintf(msg, msglen, "Volume '%s': invalid mode", cp);
+			return -EINVAL;
+		}
+		if (*n >= max) {
+			snprintf(msg, msglen, "Too many volumes (at most %zu)", max);
+			return -E2BIG;
+		}
+		struct stat st;
+		if (stat(hp, &st) == -1) {
+			int r = errno == ENOENT ? fs_mkdir_p(hp, 0755) : -errno;
+			if (r < 0) {
+				snprintf(msg, msglen, "Volume '%s': host path '%s': %s", cp, hp,
+					 strerror(-r));
+				return r;
+			}
+		}
+		out[(*n)++] = (struct exec_volume){ hp, cp, !strcmp(mode, "RO") };
+	}
+	return 0;
 }
 
 const char *agent_volume_label(const struct agent_task *t, size_t i)

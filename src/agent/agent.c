@@ -318,10 +318,11 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct agent_config, plugin_timeout_ms), .max = 3600,
 	  .metavar = "SECONDS", .help = "bound on each volume plugin call (default 30)" },
 	{ .name = "isolation", .kind = FLAG_STRING, .off = offsetof(struct agent_config, isolation),
-	  .def = "none", .metavar = "LIST",
+	  .metavar = "LIST",
 	  .help = "what each task is confined by: cgroups (cpu shares, memory,\n"
 		  "pids limits), namespaces (pid + mount, private /tmp), comma-separated;\n"
-		  "Mesos's names (cgroups/cpu, namespaces/pid, posix/mem, ...) work too" },
+		  "Mesos's names (cgroups/cpu, namespaces/pid, posix/mem, ...) work too;\n"
+		  "none turns it off (default: both, each where the machine allows it)" },
 	{ .name = "cgroups-root", .kind = FLAG_STRING,
 	  .off = offsetof(struct agent_config, cgroups_root), .def = "/sys/fs/cgroup",
 	  .metavar = "DIR", .help = "where the cgroup hierarchy (v1 or v2) is mounted" },
@@ -352,6 +353,15 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct agent_config, docker_registry), .metavar = "URL",
 	  .help = "where images named without a registry are pulled from\n"
 		  "(default https://registry-1.docker.io)" },
+	{ .name = "image-store-max-size", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, image_store_max_size), .metavar = "BYTES",
+	  .help = "bound on the image store: past it, after a pull or import,\n"
+		  "images no task uses go, least recently used first (KB, MB, GB;\n"
+		  "default none; `berth image gc` collects by hand)" },
+	{ .name = "docker-config", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, docker_config), .metavar = "FILE",
+	  .help = "registry credentials for pulls: a docker config.json\n"
+		  "({\"auths\": {\"HOST[:PORT]\": {\"auth\": base64(USER:PASSWORD)}}})" },
 	{ .name = "switch-user", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, switch_user),
 	  .help = "run tasks as their app's user (Marathon's `user`)" },

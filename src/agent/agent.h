@@ -25,7 +25,8 @@ struct agent_config {
 	const char *tls_cert, *tls_key, *tls_ca;
 	uint32_t plugin_timeout_ms;    /* each volume plugin call; 0 = $BERTH_VOLUME_PLUGIN_TIMEOUT_MS
 					* or 30000 */
-	/* Isolation (docs/isolation.md): "none", "cgroups", "namespaces", comma-separated. */
+	/* Isolation (docs/isolation.md): "none", "cgroups", "namespaces", comma-separated; NULL =
+	 * both where the machine allows them. */
 	const char *isolation;
 	const char *cgroups_root;      /* NULL = /sys/fs/cgroup */
 	const char *cgroups_parent;    /* NULL = "berth" */
@@ -39,6 +40,11 @@ struct agent_config {
 	/* Images (docs/isolation.md): NULL = <work_dir>/images; a directory of image files;
 	 * the registry of unqualified names (NULL = https://registry-1.docker.io). */
 	const char *image_store, *image_dir, *docker_registry;
+	/* Bound on the image store (bytes, or with KB/MB/GB; NULL/"0" = none): unused images go
+	 * least recently used first when a pull or import takes it over (image-gc.c). */
+	const char *image_store_max_size;
+	/* A docker-style config.json whose "auths" give registry credentials for pulls. */
+	const char *docker_config;
 };
 
 struct agent;

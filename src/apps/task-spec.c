@@ -108,6 +108,24 @@ json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct
 		}
 		json_object_set_new(spec, "volumes", vols);
 	}
+	/* Host-path volumes (checked by volumes_parse): bound as they are, by the agent. */
+	json_t *hvols = NULL;
+	size_t vi;
+	json_t *vo;
+	json_array_foreach(json_object_get(json_object_get(def->json, "container"), "volumes"),
+			   vi, vo) {
+		const char *hp = json_string_value(json_object_get(vo, "hostPath"));
+		if (!hp || json_object_get(vo, "persistent") || json_object_get(vo, "external"))
+			continue;
+		if (!hvols)
+			hvols = json_array();
+		json_array_append_new(
+			hvols, json_pack("{s:s, s:O, s:O}", "host_path", hp, "container_path",
+					 json_object_get(vo, "containerPath"), "mode",
+					 json_object_get(vo, "mode")));
+	}
+	if (hvols)
+		json_object_set_new(spec, "host_volumes", hvols);
 	if (def->nhealth_checks) {
 		json_t *hcs = json_array();
 		for (size_t i = 0; i < def->nhealth_checks; i++) {

@@ -248,6 +248,8 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 			put_kv(&o, "img.dir", s->img_dir);
 		if (s->img_registry)
 			put_kv(&o, "img.registry", s->img_registry);
+		if (s->img_auth)
+			put_kv(&o, "img.auth", s->img_auth);
 		put_kv(&o, "img.pull", s->img_pull ? "1" : "0");
 		put_kv(&o, "net", s->net_bridge ? "bridge" : "host");
 		for (size_t i = 0; i < s->npmaps; i++) {
@@ -491,6 +493,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			out->img_dir = v;
 		else if (!strcmp(k, "img.registry"))
 			out->img_registry = v;
+		else if (!strcmp(k, "img.auth"))
+			out->img_auth = v;
 		else if (!strcmp(k, "img.pull") || !strcmp(k, "net")) {
 			if (!strcmp(v, "1") || !strcmp(v, "bridge"))
 				*(k[0] == 'n' ? &out->net_bridge : &out->img_pull) = 1;

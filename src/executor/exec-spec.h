@@ -36,7 +36,8 @@
  * (exec-attach.h).
  * A container task (docs/isolation.md, "Images") has "image" = the image reference, with
  * "img.store" (the agent's image store, absolute), "img.dir" (optional: a directory of image
- * files to import from), "img.registry" (optional: the default registry's URL), "img.pull"
+ * files to import from), "img.registry" (optional: the default registry's URL), "img.auth"
+ * (optional: a docker config.json whose "auths" hold registry credentials), "img.pull"
  * ("0"/"1": pull even when the store has the image), "net" ("host" | "bridge") and any number
  * of "pm" = "<hostPort>:<containerPort>/<tcp|udp>" (BRIDGE port mappings) and of "prm" =
  * "<key>=<value>" (Marathon's docker.parameters, applied by berth-image). A container task
@@ -133,6 +134,7 @@ struct exec_spec {
 	const char *img_store;     /* with image: the agent's image store (absolute) */
 	const char *img_dir;       /* optional: a directory of image files to import from */
 	const char *img_registry;  /* optional: the default registry ("https://host[:port]") */
+	const char *img_auth;      /* optional: a docker config.json with registry credentials */
 	int img_pull;              /* pull even when the store has the image */
 	int net_bridge;            /* 0: the host's network; 1: a network namespace of its own */
 	struct exec_portmap *pmaps; /* npmaps entries (bridge); serialize borrows, parse allocates */

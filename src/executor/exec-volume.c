@@ -105,6 +105,10 @@ int exec_volumes_mount(const struct exec_spec *s, int *failed, char *msg, size_t
 		return r;
 	}
 	for (size_t i = 0; i < s->nvolumes; i++) {
+		/* A container's absolute paths are in its rootfs: crun binds them there
+		 * (image-bundle.c); nothing is made on the host's. */
+		if (s->image && s->volumes[i].path[0] == '/')
+			continue;
 		int r = bind_one(s->sandbox, &s->volumes[i], msg, msglen);
 		if (r < 0) {
 			*failed = (int)i;

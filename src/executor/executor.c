@@ -594,7 +594,9 @@ static int shim_run(const char *meta, int notify_fd)
 			diag("%s", vmsg);
 		}
 	}
-	if (!fail && spec.user) {
+	/* A container's user is its OCI process.user, resolved by berth-image in the image's
+	 * /etc/passwd first; crun itself runs as we do. */
+	if (!fail && spec.user && !spec.image) {
 		r = exec_ident_resolve(&spec, &task_ident, imsg, sizeof(imsg));
 		if (r < 0) {
 			fail = -r;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,9 @@ static const char *const caps[] = {
 
 /* Finds the image: the store, then the image directory, then the registry. */
 static int find_image(const struct exec_spec *s, struct image_store *st, json_t **img,
-		      char *msg, size_t msglen)
+		      int *added, char *msg, size_t msglen)
 {
+	*added = 0;
 	struct image_ref ref;
 	if (image_ref_parse(s->image, &ref) < 0) {
 		snprintf(msg, msglen, "'%s' is not a valid image reference", s->image);
@@ -47,12 +49,15 @@ static int find_image(const struct exec_spec *s, struct image_store *st, json_t 
 		if (image_import_dir(st, s->img_dir, m, sizeof(m)) < 0)
 			fprintf(stderr, "berth-image: %s\n", m);
 		r = s->img_pull ? -ENOENT : image_store_lookup(st, ref.full, img);
+		*added = r == 0;
 	}
 	if (r == -ENOENT) {
 		char m[512];
-		r = image_pull(st, &ref, s->img_registry, m, sizeof(m));
-		if (r == 0)
+		r = image_pull(st, &ref, s->img_registry, s->img_auth, m, sizeof(m));
+		if (r == 0) {
 			r = image_store_lookup(st, ref.full, img);
+			*added = 1;
+		}
 		else if (image_store_lookup(st, ref.full, img) == 0)
 			fprintf(stderr, "berth-image: pull of '%s' failed (%s); using the stored "
 				"image\n", ref.full, m);
@@ -105,7 +110,11 @@ static int image_user(const char *user, const char *rootfs, long *uid, long *gid
 	}
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/etc/passwd", rootfs);
-	FILE *f = fopen(path, "re");
+	/* Not through a symlink: an image's /etc/passwd never names a host file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
 	char line[512];
 	while (f && fgets(line, sizeof(line), f)) {
 		char *name = strtok(line, ":"), *x = strtok(NULL, ":"), *us = strtok(NULL, ":"),
@@ -121,6 +130,28 @@ static int image_user(const char *user, const char *rootfs, long *uid, long *gid
 	if (f)
 		fclose(f);
 	return -ENOENT;
+}
+
+/* The sandbox and its stdout/stderr to the task's user, the sandbox private to it (as
+ * exec_ident_resolve does for a plain task's user). 0 or -errno with msg. */
+static int give_sandbox(const char *sandbox, long uid, long gid, char *msg, size_t msglen)
+{
+	const char *files[] = { "", "/stdout", "/stderr" };
+	for (size_t i = 0; i < 3; i++) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "%s%s", sandbox, files[i]);
+		if (lchown(p, (uid_t)uid, (gid_t)gid) == -1 && errno != ENOENT) {
+			int e = errno;
+			snprintf(msg, msglen, "cannot give '%s' to uid %ld: %s", p, uid, strerror(e));
+			return -e;
+		}
+	}
+	if (chmod(sandbox, 0700) == -1) {
+		int e = errno;
+		snprintf(msg, msglen, "cannot make '%s' private: %s", sandbox, strerror(e));
+		return -e;
+	}
+	return 0;
 }
 
 static void add_mount(json_t *mounts, const char *dst, const char *type, const char *src,
@@ -237,13 +268,37 @@ static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char 
 		wd = json_string_value(json_object_get(icfg, "WorkingDir"));
 	long uid, gid;
 	const char *user = param(s, "user", "u");
+	/* Marathon's user (the agent passes it with --switch-user) over the image's User; a
+	 * docker -u parameter over both. Looked up in the image's /etc/passwd, then the
+	 * agent's, as Mesos does. */
+	bool task_user = !user && s->user;
+	if (!user)
+		user = s->user;
 	if (!user)
 		user = json_string_value(json_object_get(icfg, "User"));
-	if (image_user(user, rootfs, &uid, &gid) < 0) {
+	int ur = image_user(user, rootfs, &uid, &gid);
+	if (ur == -ENOENT && task_user) {
+		struct passwd *pw = getpwnam(user);
+		if (pw) {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+			ur = 0;
+		}
+	}
+	if (ur < 0) {
 		json_decref(ovr);
 		json_decref(args);
 		json_decref(env);
-		snprintf(msg, msglen, "the user '%s' is not in the image's /etc/passwd", user);
+		snprintf(msg, msglen, task_user ? "the user '%s' is neither in the image's "
+						  "/etc/passwd nor on the agent"
+						: "the user '%s' is not in the image's /etc/passwd",
+			 user);
+		return NULL;
+	}
+	if (task_user && give_sandbox(s->sandbox, uid, gid, msg, msglen) < 0) {
+		json_decref(ovr);
+		json_decref(args);
+		json_decref(env);
 		return NULL;
 	}
 	json_t *capv = capabilities(s);
@@ -462,16 +517,24 @@ int image_bundle(const char *meta, const char *netns, char *msg, size_t msglen)
 	}
 	struct image_store st;
 	json_t *img = NULL;
+	int lock = -1, added = 0;
 	r = image_store_open(&st, s.img_store);
 	if (r < 0)
 		snprintf(msg, msglen, "image store '%s': %s", s.img_store, strerror(-r));
+	else if ((lock = r = image_gc_lock(&st, 0)) < 0)
+		snprintf(msg, msglen, "image store '%s': cannot lock: %s", s.img_store,
+			 strerror(-r));
 	else
-		r = find_image(&s, &st, &img, msg, msglen);
+		r = find_image(&s, &st, &img, &added, msg, msglen);
 	snprintf(bundle, sizeof(bundle), "%s/bundle", meta);
 	if (r == 0 && mkdir(bundle, 0700) == -1 && errno != EEXIST) {
 		r = -errno;
 		snprintf(msg, msglen, "cannot make '%s': %s", bundle, strerror(errno));
 	}
+	/* In use from here (the bundle exists): no collector removes it under the rootfs. */
+	if (r == 0 && (r = image_use_record(&st, meta, json_string_value(json_object_get(
+							      img, "id")))) < 0)
+		snprintf(msg, msglen, "cannot record the image's use: %s", strerror(-r));
 	for (size_t i = 0; r == 0 && i < json_array_size(json_object_get(img, "layers")); i++) {
 		const char *d = json_string_value(json_array_get(json_object_get(img, "layers"), i));
 		if (!image_digest_valid(d)) {
@@ -483,6 +546,20 @@ int image_bundle(const char *meta, const char *netns, char *msg, size_t msglen)
 	}
 	if (r == 0)
 		r = mount_rootfs(&st, json_object_get(img, "layers"), bundle, msg, msglen);
+	image_gc_unlock(lock);
+	/* New content in a store with a bound: collect what no task uses, least recently used
+	 * first, until it fits (this task's image is in use: never among them). */
+	uint64_t max;
+	if (r == 0 && added && image_gc_bound(&st, &max) == 0 && max &&
+	    image_store_size(&st) > max) {
+		struct image_gc_result res;
+		char m[256];
+		if (image_gc(&st, max, &res, m, sizeof(m)) == 0)
+			fprintf(stderr, "berth-image: the image store was over its bound (%llu MiB): "
+				"removed %zu unused image(s), %zu layer(s); %llu MiB now\n",
+				(unsigned long long)(max >> 20), res.images, res.layers,
+				(unsigned long long)(res.after >> 20));
+	}
 	json_t *cfg = NULL;
 	if (r == 0) {
 		snprintf(path, sizeof(path), "%s/rootfs", bundle);

@@ -2,8 +2,9 @@
  * the shim runs `berth-image bundle META` and `berth-image unbundle META` per container task.
  *
  *   berth-image import [--store DIR] [--name NAME] FILE|DIR
- *   berth-image pull   [--store DIR] [--registry URL] REF
+ *   berth-image pull   [--store DIR] [--registry URL] [--docker-config FILE] REF
  *   berth-image list   [--store DIR]
+ *   berth-image gc     [--store DIR] [--max-size BYTES]
  *   berth-image bundle META [--netns PATH]   (a failure's message also in META/image_error)
  *   berth-image unbundle META
  * --store defaults to $BERTH_IMAGE_STORE, else /var/lib/berth/images. */
@@ -13,15 +14,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "image/image-int.h"
 #include "image/image.h"
 
+/* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-')
+		return -EINVAL;
+	uint64_t mul = 1;
+	if (!strcasecmp(end, "KB") || !strcasecmp(end, "K"))
+		mul = 1ull << 10;
+	else if (!strcasecmp(end, "MB") || !strcasecmp(end, "M"))
+		mul = 1ull << 20;
+	else if (!strcasecmp(end, "GB") || !strcasecmp(end, "G"))
+		mul = 1ull << 30;
+	else if (*end && strcasecmp(end, "B"))
+		return -EINVAL;
+	if (v > UINT64_MAX / mul)
+		return -EINVAL;
+	*out = (uint64_t)v * mul;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: berth image import [--store DIR] [--name NAME] FILE|DIR\n"
-	      "       berth image pull [--store DIR] [--registry URL] REF\n"
+	      "       berth image pull [--store DIR] [--registry URL] [--docker-config FILE] REF\n"
 	      "       berth image list [--store DIR]\n"
+	      "       berth image gc [--store DIR] [--max-size SIZE]\n"
+	      "gc removes the images no running task uses (all of them, or least recently\n"
+	      "used first until the store takes at most SIZE: bytes, or with KB, MB, GB).\n"
 	      "The store is an agent's image store: <work-dir>/images, or its --image-store\n"
 	      "(default here: $BERTH_IMAGE_STORE, else /var/lib/berth/images).\n",
 	      f);
@@ -34,7 +62,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1], *store = getenv("BERTH_IMAGE_STORE"), *name = NULL,
-		   *registry = NULL, *netns = NULL, *arg = NULL;
+		   *registry = NULL, *netns = NULL, *arg = NULL, *max = NULL,
+		   *auth = getenv("BERTH_DOCKER_CONFIG");
 	if (!store || !*store)
 		store = "/var/lib/berth/images";
 	for (int i = 2; i < argc; i++) {
@@ -42,6 +71,8 @@ int main(int argc, char **argv)
 				   : !strcmp(argv[i], "--name")	  ? &name
 				   : !strcmp(argv[i], "--registry") ? &registry
 				   : !strcmp(argv[i], "--netns")	  ? &netns
+				   : !strcmp(argv[i], "--max-size")	  ? &max
+				   : !strcmp(argv[i], "--docker-config") ? &auth
 								  : NULL;
 		if (dst && i + 1 < argc) {
 			*dst = argv[++i];
@@ -103,9 +134,33 @@ int main(int argc, char **argv)
 		json_decref(l);
 		return 0;
 	}
+	if (!strcmp(cmd, "gc")) {
+		uint64_t bound = 0;
+		if (max && parse_size(max, &bound) < 0) {
+			fprintf(stderr, "berth image gc: --max-size '%s': want bytes (a number, or "
+				"with KB, MB, GB)\n", max);
+			return 2;
+		}
+		struct image_gc_result res;
+		r = image_gc(&st, bound, &res, msg, sizeof(msg));
+		if (r < 0) {
+			fprintf(stderr, "berth image gc: %s\n", msg);
+			return 1;
+		}
+		printf("removed %zu image(s), %zu layer(s), %zu blob(s); kept %zu in use; "
+		       "%llu -> %llu bytes\n", res.images, res.layers, res.blobs, res.kept_in_use,
+		       (unsigned long long)res.before, (unsigned long long)res.after);
+		return 0;
+	}
 	if (!arg) {
 		usage(stderr);
 		return 2;
+	}
+	int lock = image_gc_lock(&st, 0); /* the collector waits for what is being added */
+	if (lock < 0) {
+		fprintf(stderr, "berth image: store '%s': cannot lock: %s\n", store,
+			strerror(-lock));
+		return 1;
 	}
 	if (!strcmp(cmd, "import")) {
 		r = image_import(&st, arg, name, msg, sizeof(msg));
@@ -116,13 +171,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		curl_global_init(CURL_GLOBAL_DEFAULT);
-		r = image_pull(&st, &ref, registry, msg, sizeof(msg));
+		r = image_pull(&st, &ref, registry, auth, msg, sizeof(msg));
 		if (r == 0)
 			printf("%s\n", ref.full);
 	} else {
+		image_gc_unlock(lock);
 		usage(stderr);
 		return 2;
 	}
+	image_gc_unlock(lock);
 	if (r < 0) {
 		fprintf(stderr, "berth image %s: %s\n", cmd, msg);
 		return 1;

@@ -1,7 +1,10 @@
 /* Pulls an image from a registry (the registry v2 API, image.h): the manifest (an index is
  * resolved to this platform's manifest), the config and layer blobs, each verified against
- * its digest. A 401 with "WWW-Authenticate: Bearer realm=…,service=…,scope=…" fetches an
- * anonymous token from the realm and retries once with it (Docker's token auth). */
+ * its digest. A 401 with "WWW-Authenticate: Bearer realm=…,service=…,scope=…" fetches a
+ * token from the realm (anonymously, or with the registry's Basic credentials from the
+ * agent's docker config.json) and retries once with it (Docker's token auth); a 401 with
+ * "Basic realm=…" retries with the credentials themselves (a registry behind htpasswd).
+ * Credentials are never sent to another host: curl drops them on a redirect elsewhere. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +24,9 @@ struct pull {
 	char base[300];       /* scheme://host[:port] */
 	char token[4096];     /* Bearer token, "" until a 401 asks for one */
 	char challenge[1024]; /* the last WWW-Authenticate: Bearer … */
+	char registry[256];   /* host[:port], for messages */
+	char userpass[512];   /* "user:password" from the auth file, "" = none */
+	int basic;            /* the registry wants Basic on every request */
 	char *mem;            /* response body (documents) */
 	size_t len, cap;
 	FILE *file;           /* response body (blobs) */
@@ -97,9 +103,12 @@ static long get(struct pull *pl, const char *url, const char *accept, int auth, 
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, pl);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "berth-image");
-	if (auth && pl->token[0]) {
+	if (auth == 1 && pl->token[0]) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
 		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, pl->token);
+	} else if (pl->userpass[0] && (auth == 2 || (auth == 1 && pl->basic))) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERPWD, pl->userpass);
 	}
 	CURLcode cc = curl_easy_perform(c);
 	long code = 0;
@@ -134,6 +143,15 @@ static int param(const char *ch, const char *key, char *out, size_t size)
 static int fetch_token(struct pull *pl, char *msg, size_t msglen)
 {
 	char realm[512], service[256] = "", scope[512] = "";
+	if (!strncasecmp(pl->challenge, "Basic", 5)) {
+		if (!pl->userpass[0]) {
+			snprintf(msg, msglen, "the registry '%s' wants credentials (Basic): give them "
+				 "in the agent's --docker-config", pl->registry);
+			return -EACCES;
+		}
+		pl->basic = 1;
+		return 0;
+	}
 	if (strncasecmp(pl->challenge, "Bearer ", 7) ||
 	    param(pl->challenge + 7, "realm", realm, sizeof(realm)) < 0) {
 		snprintf(msg, msglen, "the registry asks for authentication berth cannot give: %s",
@@ -150,9 +168,16 @@ static int fetch_token(struct pull *pl, char *msg, size_t msglen)
 	curl_free(es);
 	curl_free(esc);
 	curl_easy_cleanup(c);
-	long code = get(pl, url, "Accept: application/json", 0, msg, msglen);
+	long code = get(pl, url, "Accept: application/json", 2, msg, msglen);
 	if (code < 0)
 		return (int)code;
+	if (code == 401 || code == 403) {
+		snprintf(msg, msglen, "the token service '%s' %s (HTTP %ld)", realm,
+			 pl->userpass[0] ? "refused the credentials for this registry"
+					 : "wants credentials: give them in the agent's --docker-config",
+			 code);
+		return -EACCES;
+	}
 	json_t *j = code == 200 ? json_loadb(pl->mem ? pl->mem : "", pl->len, 0, NULL) : NULL;
 	const char *t = json_string_value(json_object_get(j, "token"));
 	if (!t)
@@ -187,6 +212,11 @@ static long get_auth(struct pull *pl, const char *url, const char *accept, char 
 		if (r < 0)
 			return r;
 		code = get(pl, url, accept, 1, msg, msglen);
+		if (code == 401) {
+			snprintf(msg, msglen, "the registry '%s' refused %s (HTTP 401)", pl->registry,
+				 pl->basic ? "the credentials" : "the token");
+			return -EACCES;
+		}
 	}
 	return code;
 }
@@ -238,11 +268,18 @@ static int is_loopback(const char *host)
 }
 
 int image_pull(struct image_store *st, const struct image_ref *ref, const char *default_registry,
-	       char *msg, size_t msglen)
+	       const char *auth_file, char *msg, size_t msglen)
 {
 	static struct pull pl;
 	static struct image_manifest m;
 	memset(&pl, 0, sizeof(pl));
+	snprintf(pl.registry, sizeof(pl.registry), "%s", ref->registry);
+	if (auth_file && *auth_file) {
+		int ar = image_auth_lookup(auth_file, ref->registry, pl.userpass,
+					   sizeof(pl.userpass), msg, msglen);
+		if (ar < 0 && ar != -ENOENT)
+			return ar;
+	}
 	if (!strcmp(ref->registry, "docker.io"))
 		snprintf(pl.base, sizeof(pl.base), "%s",
 			 default_registry && *default_registry ? default_registry
@@ -296,5 +333,6 @@ int image_pull(struct image_store *st, const struct image_ref *ref, const char *
 	if (r == -ELOOP)
 		snprintf(msg, msglen, "%s: an index of indexes", url);
 	free(pl.mem);
+	explicit_bzero(pl.userpass, sizeof(pl.userpass));
 	return r;
 }

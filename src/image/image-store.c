@@ -391,6 +391,11 @@ int image_store_lookup(struct image_store *st, const char *ref, json_t **image)
 		return r;
 	*image = json_loadb(rec, len, 0, NULL);
 	free(rec);
+	if (*image) { /* the id, for the use record (image-gc.c) */
+		char id[80];
+		snprintf(id, sizeof(id), "sha256:%s", path + strlen(path) - 64);
+		json_object_set_new(*image, "id", json_string(id));
+	}
 	return *image ? 0 : -EINVAL;
 }
 

@@ -15,6 +15,8 @@
  *                        normalised reference is '+' in the file name
  *   imported/            markers of the image directory's files already imported
  *                        (name-size-mtime); imported/.lock serialises the importers
+ *   inuse/<task>         which image a container task's bundle uses (image-gc.c)
+ *   gc.lock, gc.max      the collector's lock and the agent's bound (image-gc.c)
  * Every piece is made under tmp/ and renamed into place: a piece that exists is complete,
  * and nobody locks to read.
  *
@@ -23,6 +25,7 @@
 #pragma once
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define IMAGE_MAX_LAYERS 128
 #define IMAGE_MAX_JSON (4u << 20)  /* a manifest, index or config */
@@ -121,12 +124,45 @@ int image_import(struct image_store *st, const char *path, const char *name, cha
  * name, size and mtime). 0 or -errno with msg (the first failure; the rest are tried). */
 int image_import_dir(struct image_store *st, const char *dir, char *msg, size_t msglen);
 
+/* image-auth.c: the credentials ("user:password") for registry (host[:port] as in a
+ * reference; docker.io also matches index.docker.io and registry-1.docker.io) in the docker
+ * config.json file's "auths". 0, -ENOENT (none for it), -EINVAL (a bad file or entry: msg
+ * says which; the secret is never in it). */
+int image_auth_lookup(const char *file, const char *registry, char *userpass, size_t size,
+		      char *msg, size_t msglen);
+
 /* image-pull.c: pulls ref from its registry (the registry v2 API; a Bearer token fetched
- * from the realm a 401 names; HTTPS, or HTTP for a loopback registry or with
- * default_registry "http://…" naming it). default_registry (optional) replaces docker.io.
- * 0 or -errno with msg. */
+ * from the realm a 401 names, with Basic credentials when auth_file has some for the
+ * registry; or Basic on every request when the 401 asks for Basic; HTTPS, or HTTP for a
+ * loopback registry or with default_registry "http://…" naming it). default_registry
+ * (optional) replaces docker.io; auth_file (optional) is a docker config.json. 0 or -errno
+ * with msg (-EACCES: the registry wants credentials it was not given, or refused them). */
 int image_pull(struct image_store *st, const struct image_ref *ref, const char *default_registry,
-	       char *msg, size_t msglen);
+	       const char *auth_file, char *msg, size_t msglen);
+
+/* image-gc.c: garbage collection (its invariants open that file). */
+/* The store's lock: shared (adding to the store, starting to use an image) or exclusive
+ * (collecting). An fd to close with image_gc_unlock, or -errno. */
+int image_gc_lock(const struct image_store *st, int exclusive);
+void image_gc_unlock(int fd);
+/* Records that the task whose meta directory is meta uses image id (and touches the image
+ * as used now). Call with the lock held shared, before the image's layers are used. 0 or
+ * -errno. */
+int image_use_record(struct image_store *st, const char *meta, const char *id);
+/* Bytes the store takes on disk (blobs, layers, image records). */
+uint64_t image_store_size(const struct image_store *st);
+struct image_gc_result {
+	size_t images, layers, blobs, kept_in_use;
+	uint64_t before, after; /* the store's size */
+};
+/* Removes images no task uses, with their refs, and the layers and blobs no remaining image
+ * names: all of them (max_bytes 0), or least recently used first until the store takes at
+ * most max_bytes. Takes the lock exclusive. 0 or -errno with msg. */
+int image_gc(struct image_store *st, uint64_t max_bytes, struct image_gc_result *res,
+	     char *msg, size_t msglen);
+/* The bound the agent set for this store (<store>/gc.max, bytes). 0, -ENOENT (none), -errno,
+ * -EINVAL. */
+int image_gc_bound(const struct image_store *st, uint64_t *max_bytes);
 
 /* image-bundle.c: the OCI bundle of the container task whose meta directory is meta: finds
  * (imports, pulls) the image, mounts the rootfs at <meta>/bundle/rootfs (overlayfs over the

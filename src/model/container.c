@@ -180,8 +180,9 @@ int container_check(json_t *app, struct verr *err)
 		if (!proto || json_is_null(proto))
 			json_object_set_new(m, "protocol", json_string("tcp"));
 		else if (!json_is_string(proto) || (strcmp(json_string_value(proto), "tcp") &&
-						    strcmp(json_string_value(proto), "udp")))
-			verr_add(err, path, "protocol: must be one of tcp, udp"), bad = 1;
+						    strcmp(json_string_value(proto), "udp") &&
+						    strcmp(json_string_value(proto), "udp,tcp")))
+			verr_add(err, path, "protocol: must be one of tcp, udp, udp,tcp"), bad = 1;
 		if (!json_object_get(m, "hostPort"))
 			json_object_set_new(m, "hostPort", json_integer(0));
 		if (!json_object_get(m, "servicePort"))
@@ -392,8 +393,8 @@ int container_from_chronos(const json_t *ct, json_t **out, char *err, size_t err
 		return -EINVAL;
 	}
 	if (json_array_size(vols)) {
-		snprintf(err, errlen, "'container.volumes': host-path volumes are not supported by "
-			 "berth (use fetch for files, the sandbox for output)");
+		snprintf(err, errlen, "'container.volumes': host-path volumes are not supported for "
+			 "jobs (use fetch for files, the sandbox for output)");
 		return -EINVAL;
 	}
 	const json_t *nn = json_object_get(ct, "networkName");

@@ -45,7 +45,7 @@ int container_from_mesos(const json_t *ci, json_t **out, char *err, size_t errle
  * case-insensitive), "image", "network": "HOST" (default) | "BRIDGE", "forcePullImage",
  * "parameters": [{key, value}], "volumes"} put in Marathon's shape and run through
  * container_check and container_spec, so jobs and apps share one validation and one LAUNCH
- * translation. "volumes" (host paths) must be empty: berth has no host-path volumes. *out
+ * translation. "volumes" (host paths) must be empty: jobs take no host-path volumes. *out
  * is the LAUNCH record's "container" (new reference), NULL for none (absent, null or {}).
  * 0, or -EINVAL with a message naming the field ("'container.network': …") in err. */
 int container_from_chronos(const json_t *ct, json_t **out, char *err, size_t errlen);

@@ -198,6 +198,31 @@ static void parse_external(struct vctx *c, json_t *o, const char *base)
 	v->size = json_is_number(size) ? json_number_value(size) : 0;
 }
 
+/* A host-path volume (Marathon's DockerVolume, Mesos's HOST_PATH source): checked only;
+ * task-spec.c reads it from the definition into the task's "host_volumes". */
+static void check_host_path(struct vctx *c, json_t *o, const char *base)
+{
+	char path[128];
+	const char *hp = json_string_value(json_object_get(o, "hostPath"));
+	const char *cps = json_string_value(json_object_get(o, "containerPath"));
+	const char *mode = json_string_value(json_object_get(o, "mode"));
+	snprintf(path, sizeof(path), "%s/hostPath", base);
+	if (!hp || hp[0] != '/' || strstr(hp, "/..") || strlen(hp) > 1024) {
+		verr_add(c->err, path, "must be an absolute path on the agent, without '..'");
+		c->bad = true;
+	}
+	snprintf(path, sizeof(path), "%s/containerPath", base);
+	if (!cps || !*cps || strstr(cps, "..") || strlen(cps) > 1024) {
+		verr_add(c->err, path, "is required and must not contain '..'");
+		c->bad = true;
+	}
+	snprintf(path, sizeof(path), "%s/mode", base);
+	if (!mode || (strcmp(mode, "RO") && strcmp(mode, "RW"))) {
+		verr_add(c->err, path, "must be RO or RW");
+		c->bad = true;
+	}
+}
+
 /* DVDI_VOLUME_NAME[1-9] and friends. */
 static void parse_dvdi_env(struct vctx *c, const json_t *env)
 {
@@ -326,6 +351,8 @@ int volumes_parse(const json_t *app, long long instances, struct verr *err,
 				parse_external(&c, o, base);
 				if (c.n > before)
 					c.v[c.n - 1].json_index = (int)i;
+			} else if (json_object_get(o, "hostPath")) {
+				check_host_path(&c, o, base);
 			}
 		}
 	}

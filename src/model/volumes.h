@@ -27,7 +27,8 @@ struct app_volume {
 /* Parses app's container.volumes[] and DVDI_VOLUME_* variables of env (both borrowed).
  * instances is the app's instance count (an external volume without {index} and not shared
  * serves one instance only). Errors under /container/volumes/<i>/… and /env/<NAME>.
- * Host-path volumes are left alone (not in *out). 0 or -EINVAL. */
+ * Host-path volumes (hostPath, containerPath, mode RO|RW) are checked but not in *out: they
+ * go to the task as they are (task-spec.c). 0 or -EINVAL. */
 int volumes_parse(const json_t *app, long long instances, struct verr *err,
 		  struct app_volume **out, size_t *n);
 void volumes_free(struct app_volume *v, size_t n);

@@ -372,6 +372,9 @@ class Cluster:
                 problems.append("%s: SIGTERM -> exit status %s after %.1fs (want 0 within %ds)"
                                 % (d.name, rc, time.monotonic() - t0, STOP_TIMEOUT))
         helpers.kill_tagged(self.tag, str(self.workdir))
+        for d in self.daemons:
+            if isinstance(d, Agent):
+                helpers.remove_task_cgroups(d.args, d.work_dir)
         for d in self.short_dirs:
             shutil.rmtree(d, ignore_errors=True)
         return problems

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import requests
 
@@ -284,6 +285,37 @@ def leftover_pids(tag, workdir):
     workdir = str(workdir)
     return [p for p in all_pids()
             if p != me and _proc_state(p) not in (None, "Z", "X") and _belongs(p, tag, workdir)]
+
+
+def remove_task_cgroups(agent_args, work_dir):
+    """Removes the cgroups of the agent's tasks (agents isolate by default): the teardown
+    SIGKILLs the shims, which would have removed them, and no agent runs again to do it.
+    Only empty cgroups go (rmdir), so nothing still running is touched."""
+    def flag(name, default):
+        return agent_args[agent_args.index(name) + 1] if name in agent_args else default
+    root = Path(flag("--cgroups-root", "/sys/fs/cgroup"))
+    parent = flag("--cgroups-parent", "berth")
+    ids = set()
+    for sub in ("meta", "sandboxes"):
+        try:
+            ids.update(os.listdir(Path(work_dir) / sub))
+        except OSError:
+            pass
+    if not ids:
+        return
+    bases = [root / parent] if (root / "cgroup.controllers").exists() else \
+        [root / c / parent for c in ("memory", "cpu", "cpuacct", "pids", "blkio")]
+    for base in bases:
+        for i in ids:
+            d = base / i
+            for _ in range(10):  # a killed task leaves its cgroup once it is reaped
+                try:
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
 
 
 def kill_tagged(tag, workdir, exclude=()):

@@ -3,6 +3,8 @@ normal deployments from a metric its instances serve over HTTP; every decision i
 event and in the app's history (GET /api/berth/autoscale/{id}, `berth app autoscale`)."""
 import time
 
+import pytest
+
 from helpers import SseClient, app_def, wait_until
 
 # Each instance serves the number in a file the test writes: the test sets the load.
@@ -36,6 +38,15 @@ def metric_app(tmp_path, app_id, labels, instances=1, path="/"):
                 portDefinitions=[{"port": 0}])
     d["labels"] = dict({"team": "web"}, **labels)
     return d, load
+
+
+@pytest.fixture
+def tmp_path(cluster):
+    """Where the apps' tasks write what the test reads: under the test's work dir, not /tmp,
+    which each task has a private one of (isolation is on by default)."""
+    d = cluster.workdir / "shared"
+    d.mkdir(exist_ok=True)
+    return d
 
 
 def policy(**kw):

@@ -266,13 +266,11 @@ def test_v1_framework_follows_a_failover(cluster, zk_ensemble):  # noqa: F811
     fw = Framework(masters[1].url, failover_timeout=60)  # a standby: 307 to the leader
     fw.subscribe()
     o = fw.wait_offers()[0]
-    marker = ag.work_dir / "fw-pid.txt"
-    t = command_task("fwt", o, "echo $$ > %s; exec sleep 300" % marker,
-                     env={helpers.TAG_VAR: helpers.current_tag()})
+    t = command_task("fwt", o, "exec sleep 300", env={helpers.TAG_VAR: helpers.current_tag()})
     fw.accept([o["id"]["value"]], [t])
     fw.wait_update("fwt", "TASK_RUNNING")
-    pid = int(wait_until(lambda: marker.exists() and marker.read_text().strip(), 10,
-                         what="pid file"))
+    # The host's pid ($$ would be the task's pid in its own pid namespace).
+    pid = wait_until(lambda: helpers.task_pids("fwt"), 10, what="the task's process")[0]
     fid = fw.id
 
     m1.kill9()
@@ -289,7 +287,7 @@ def test_v1_framework_follows_a_failover(cluster, zk_ensemble):  # noqa: F811
     fw2.reconcile(["fwt"])
     fw2.wait_update("fwt", "TASK_RUNNING")
     os.kill(pid, 0)  # the task process was never restarted
-    assert int(marker.read_text().strip()) == pid
+    assert helpers.task_pids("fwt") == [pid]
     fw2.teardown()
 
 

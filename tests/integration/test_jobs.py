@@ -9,6 +9,16 @@ import pytest
 
 from helpers import SseClient, wait_until
 
+
+@pytest.fixture
+def tmp_path(cluster):
+    """Where the jobs' commands write what the test reads: under the test's work dir, not /tmp,
+    which each task has a private one of (isolation is on by default)."""
+    d = cluster.workdir / "shared"
+    d.mkdir(exist_ok=True)
+    return d
+
+
 P = "/scheduler"
 V1 = "/v1/scheduler"
 

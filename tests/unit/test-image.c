@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <errno.h>
@@ -111,6 +112,7 @@ static void test_spec_container_keys(void **state)
 	struct exec_spec s = { .task_id = "t1", .sandbox = "/tmp/sb", .image = "busybox:1",
 			       .img_store = "/var/lib/berth/images", .img_dir = "/srv/images",
 			       .img_registry = "http://127.0.0.1:5000", .img_pull = 1,
+			       .img_auth = "/etc/berth/docker.json",
 			       .net_bridge = 1, .pmaps = pm, .npmaps = 2 };
 	const char *params[] = { "env=A=1", "read-only=true" };
 	s.params = params;
@@ -124,6 +126,7 @@ static void test_spec_container_keys(void **state)
 	assert_string_equal(p.img_store, "/var/lib/berth/images");
 	assert_string_equal(p.img_dir, "/srv/images");
 	assert_string_equal(p.img_registry, "http://127.0.0.1:5000");
+	assert_string_equal(p.img_auth, "/etc/berth/docker.json");
 	assert_int_equal(p.img_pull, 1);
 	assert_int_equal(p.net_bridge, 1);
 	assert_int_equal(p.npmaps, 2);
@@ -165,6 +168,52 @@ static void test_spec_container_keys(void **state)
 	assert_int_equal(back.image, 1);
 }
 
+/* Registry credentials from a docker config.json (image-auth.c): keys with or without a
+ * scheme and path, Docker Hub's aliases, "auth" or username/password, bad entries. */
+static void test_auth_lookup(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/berth-test-auth-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	/* dXNlcjpwdw== is "user:pw"; YWRtaW46czNjcjN0 is "admin:s3cr3t" */
+	const char *cfg =
+		"{\"auths\": {\"127.0.0.1:5000\": {\"auth\": \"dXNlcjpwdw==\"},"
+		" \"https://reg.example.com/v2/\": {\"username\": \"u2\", \"password\": \"p:2\"},"
+		" \"https://index.docker.io/v1/\": {\"auth\": \"YWRtaW46czNjcjN0\"},"
+		" \"bad.example.com\": {\"auth\": \"%%%\"},"
+		" \"nouser.example.com\": {\"auth\": \"bm9jb2xvbg==\"}}}";
+	assert_int_equal(write(fd, cfg, strlen(cfg)), (ssize_t)strlen(cfg));
+	close(fd);
+	static const struct {
+		const char *registry;
+		int r;
+		const char *userpass;
+	} cases[] = {
+		{ "127.0.0.1:5000", 0, "user:pw" },
+		{ "reg.example.com", 0, "u2:p:2" },
+		{ "docker.io", 0, "admin:s3cr3t" },
+		{ "registry-1.docker.io", 0, "admin:s3cr3t" },
+		{ "127.0.0.1:5001", -ENOENT, "" },
+		{ "bad.example.com", -EINVAL, "" },
+		{ "nouser.example.com", -EINVAL, "" }, /* "nocolon": no user:password */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char up[128], msg[256] = "";
+		int r = image_auth_lookup(path, cases[i].registry, up, sizeof(up), msg, sizeof(msg));
+		assert_int_equal(r, cases[i].r);
+		if (r == 0)
+			assert_string_equal(up, cases[i].userpass);
+		if (r == -EINVAL)
+			assert_non_null(strstr(msg, cases[i].registry));
+	}
+	char up[128], msg[256];
+	assert_int_equal(image_auth_lookup("/nonexistent/docker.json", "x", up, sizeof(up), msg,
+					   sizeof(msg)),
+			 -EINVAL);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_manifest),
 		cmocka_unit_test(test_config_and_save),
 		cmocka_unit_test(test_spec_container_keys),
+		cmocka_unit_test(test_auth_lookup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
