@@ -383,3 +383,12 @@ int fw_wire_accept(const char *accept);
 int fw_wire_read_call(struct evhttp_request *req, json_t **call, char *msg, size_t msglen);
 /* The RecordIO record of event ev in encoding wire (malloc'd), or NULL. */
 char *fw_wire_record(int wire, const json_t *ev, size_t *len);
+
+/* ==== fw-volumes.c: v1 frameworks' persistent volumes on the agent ==== */
+/* The agent's directory name of volume id of role ("mesos#<role>#<id>"), or NULL. */
+char *fw_volume_dir(const char *role, const char *id);
+/* The TaskSpec "volumes" (agent-protocol.md §8) of a TaskInfo's resources: *out NULL when it
+ * has none; -EINVAL with err when one cannot be mounted. */
+int fw_task_volumes(const json_t *task_res, json_t **out, char *err, size_t errlen);
+/* DESTROY of volumes (Resource JSON array) on a: the agent removes their directories. */
+void fw_volume_destroyed(struct master *m, struct m_agent *a, const json_t *volumes);
