@@ -503,8 +503,12 @@ struct agent_update *agent_update_queue(struct agent *a, struct agent_task *t,
 		json_object_set_new(u->json, "exit_code", json_integer(exit_code));
 	if (sig > 0)
 		json_object_set_new(u->json, "signal", json_integer(sig));
+	if (t && t->hook_labels)
+		json_object_set(u->json, "labels", t->hook_labels); /* the launch hook's */
 	if (t)
 		t->queued++;
+	if (terminal && t)
+		agent_hook_task_end(a, t, u->json);
 	if (a->uq_tail)
 		a->uq_tail->next = u;
 	else

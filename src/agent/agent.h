@@ -39,6 +39,10 @@ struct agent_config {
 	/* Images (docs/isolation.md): NULL = <work_dir>/images; a directory of image files;
 	 * the registry of unqualified names (NULL = https://registry-1.docker.io). */
 	const char *image_store, *image_dir, *docker_registry;
+	/* Hooks (docs/hooks.md): executables run at each task's launch and end; bound on
+	 * each run (0 = 10 s). */
+	const char *hook_task_launch, *hook_task_end;
+	uint32_t hook_timeout_ms;
 };
 
 struct agent;
