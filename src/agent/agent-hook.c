@@ -125,7 +125,8 @@ static int job_start(struct agent_hooks *h, const char *path, json_t *doc, const
 	struct hook_job *j = xcalloc(1, sizeof(*j));
 	j->h = h;
 	j->task_id = xstrdup(task_id);
-	int r = proc_run_start(h->a->base, path, NULL, in, strlen(in), h->timeout_ms, HOOK_MAX_OUT,
+	char *argv[] = { (char *)path, NULL };
+	int r = proc_run_start(h->a->base, argv, NULL, in, strlen(in), h->timeout_ms, HOOK_MAX_OUT,
 			       cb, j, &j->run);
 	free(in);
 	if (r < 0) {

@@ -422,3 +422,13 @@ bool agent_hook_launch(struct agent *a, struct agent_task *t, json_t *spec);
 void agent_task_hooked(struct agent_task *t, json_t *spec, const char *veto);
 /* Runs the end hook for t's terminal update u (TaskStatus-like JSON), fire and forget. */
 void agent_hook_task_end(struct agent *a, struct agent_task *t, const json_t *u);
+
+/* ==== agent-xfetch.c: a custom executor's uris, fetched before it starts ==== */
+struct agent_xfetch;
+/* Fetches fetch (the LAUNCH record's array) into sandbox one URI after the other; done is
+ * called once from the loop (never from here) with NULL or the failure. 0, or -errno. */
+int agent_xfetch_start(struct agent *a, const char *sandbox, const json_t *fetch,
+		       void (*done)(void *ctx, const char *err), void *ctx,
+		       struct agent_xfetch **out);
+/* Stops it (the fetcher killed); done is not called. Accepts NULL. */
+void agent_xfetch_cancel(struct agent_xfetch *f);

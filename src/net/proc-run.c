@@ -159,7 +159,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	kill_group(p);
 }
 
-int proc_run_start(struct event_base *base, const char *path, char *const *env,
+int proc_run_start(struct event_base *base, char *const *argv, char *const *env,
 		   const char *input, size_t input_len, unsigned timeout_ms, size_t max_out,
 		   proc_run_cb cb, void *ctx, struct proc_run **out)
 {
@@ -187,9 +187,8 @@ int proc_run_start(struct event_base *base, const char *path, char *const *env,
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, o[1], 1);
-	char *argv[] = { (char *)path, NULL };
 	pid_t pid;
-	int r = -posix_spawn(&pid, path, &fa, &at, argv, env ? env : environ);
+	int r = -posix_spawn(&pid, argv[0], &fa, &at, argv, env ? env : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(in[0]);

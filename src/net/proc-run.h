@@ -24,9 +24,9 @@ struct proc_run_result {
  * was killed); the run is freed after it returns. */
 typedef void (*proc_run_cb)(const struct proc_run_result *res, void *ctx);
 
-/* Starts path (argv: just path) with env (NULL: the caller's environment). 0 and *out, or
- * -errno (nothing runs, cb is never called). */
-int proc_run_start(struct event_base *base, const char *path, char *const *env,
+/* Starts argv[0] (a path) with argv and env (NULL: the caller's environment). 0 and *out,
+ * or -errno (nothing runs, cb is never called). */
+int proc_run_start(struct event_base *base, char *const *argv, char *const *env,
 		   const char *input, size_t input_len, unsigned timeout_ms, size_t max_out,
 		   proc_run_cb cb, void *ctx, struct proc_run **out);
 
