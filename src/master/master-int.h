@@ -203,6 +203,10 @@ void frameworks_free(struct master *m);
 bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t *update);
 /* An agent (re)registered reporting a task no built-in framework owns: true if an external
  * framework owns it (its resources are then held on a). */
+/* The custom executors an agent (re-)registering runs ([{executor_info}], each with its
+ * framework_id): those of known frameworks the master has no record of (after a failover)
+ * are recorded and their resources taken (fw-executors.c). */
+void fw_executors_reported(struct master *m, struct m_agent *a, const json_t *reported);
 bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *task_id,
 			       const char *state);
 /* An agent became unreachable: its framework tasks are lost. */
