@@ -492,7 +492,10 @@ static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
 	fw_task_hold(fws, t, a); /* the caller checked that a's free holds it */
 	log_info("frameworks", "framework '%s' launches task '%s' on agent '%s'", fw->id, t->id,
 		 a->id);
-	fw_task_queue(fws, t, json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec));
+	if (fw_hook_launch(fws, t, ti, spec))
+		json_decref(spec); /* the hook holds it, and queues the LAUNCH (fw-hooks.c) */
+	else
+		fw_task_queue(fws, t, json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec));
 }
 
 /* The message refusing a task (and its new executor, when exres is non-NULL) that does not

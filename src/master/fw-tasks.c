@@ -577,6 +577,8 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 	if (t->status) /* the text just made: not dumped a second time */
 		fw_send_update_text(t->fw, t->status);
 	operator_event_fw_task_updated(m, t, st);
+	if (terminal)
+		fw_hook_task_end(fws, t, st);
 	json_decref(st);
 	if (terminal && strcmp(state, "TASK_FINISHED"))
 		group_kill(fws, t);

@@ -53,6 +53,10 @@ struct master_config {
 	const char *zk_fence;          /* zk:// stores: the leader's election znode, or NULL */
 	const char *external_log_file; /* served as /master/log by LIST_FILES/READ_FILE, or NULL */
 	size_t max_app_instances;      /* an app's instances at most (0: the default) */
+	/* Hooks for v1 frameworks' tasks (docs/hooks.md): executables, or NULL; the bound on
+	 * each run (0: 10 s). */
+	const char *hook_task_launch, *hook_task_end;
+	double hook_timeout_sec;
 };
 
 /* --max-app-instances when not given: the most an app may ask for (a 422 beyond). */
