@@ -262,7 +262,8 @@ static void on_launch_done(const struct proc_run_result *res, void *ctx)
 bool agent_hook_launch(struct agent *a, struct agent_task *t, json_t *spec)
 {
 	struct agent_hooks *h = a->hooks;
-	if (!h || !h->launch)
+	/* A custom executor's task recreated after an agent restart already ran. */
+	if (!h || !h->launch || json_object_get(spec, "recovered_state"))
 		return false;
 	t->hooking = true;
 	json_t *doc = doc_base(a, t, "task_launch");
