@@ -14,19 +14,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/agent-int.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "model/hook.h"
 #include "net/proc-run.h"
 
-#define HOOK_MAX_OUT 65536
-#define HOOK_MAX_RUNNING 256
-#define HOOK_MAX_ENV 256
-#define HOOK_MAX_LABELS 64
-#define HOOK_DEFAULT_TIMEOUT_MS 10000
 
 struct hook_job {
 	struct hook_job *next, *prev;
@@ -143,87 +138,6 @@ static int job_start(struct agent_hooks *h, const char *path, json_t *doc, const
 	return 0;
 }
 
-/* Why a finished hook run failed ("" when it exited 0), in msg. */
-static void run_failure(const struct proc_run_result *res, uint32_t timeout_ms, char *msg,
-			size_t len)
-{
-	msg[0] = '\0';
-	if (res->timed_out)
-		snprintf(msg, len, "timed out after %g s", timeout_ms / 1000.0);
-	else if (res->overflow)
-		snprintf(msg, len, "its output went over %d bytes", HOOK_MAX_OUT);
-	else if (res->status < 0)
-		snprintf(msg, len, "its exit status is unknown");
-	else if (WIFSIGNALED(res->status))
-		snprintf(msg, len, "terminated by signal %d", WTERMSIG(res->status));
-	else if (WEXITSTATUS(res->status) != 0)
-		snprintf(msg, len, "exited with status %d", WEXITSTATUS(res->status));
-}
-
-static bool blank(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\n' && s[i] != '\t' && s[i] != '\r')
-			return false;
-	return true;
-}
-
-/* Applies a launch hook's answer o to spec and t; 0, or -EINVAL with msg. */
-static int decorate(struct agent_task *t, json_t *spec, const json_t *o, char *msg, size_t len)
-{
-	const json_t *env = json_object_get(o, "environment");
-	const json_t *vars = json_object_get(env, "variables");
-	if (env && (!json_is_object(env) || !json_is_array(vars) ||
-		    json_array_size(vars) > HOOK_MAX_ENV)) {
-		snprintf(msg, len, "'environment' must be {\"variables\": [...]} with at most %d "
-				   "variables", HOOK_MAX_ENV);
-		return -EINVAL;
-	}
-	size_t i;
-	const json_t *v;
-	json_array_foreach(vars, i, v) {
-		const char *n = json_string_value(json_object_get(v, "name"));
-		if (!n || !*n || strchr(n, '=') || strlen(n) > 256 ||
-		    !json_is_string(json_object_get(v, "value"))) {
-			snprintf(msg, len, "'environment.variables[%zu]' needs a 'name' (no '=') and "
-					   "a string 'value'", i);
-			return -EINVAL;
-		}
-	}
-	const json_t *labels = json_object_get(o, "labels");
-	const json_t *arr = json_object_get(labels, "labels");
-	if (labels && (!json_is_object(labels) || !json_is_array(arr) ||
-		       json_array_size(arr) > HOOK_MAX_LABELS)) {
-		snprintf(msg, len, "'labels' must be {\"labels\": [...]} with at most %d labels",
-			 HOOK_MAX_LABELS);
-		return -EINVAL;
-	}
-	json_array_foreach(arr, i, v) {
-		const json_t *val = json_object_get(v, "value");
-		if (!json_is_string(json_object_get(v, "key")) || (val && !json_is_string(val))) {
-			snprintf(msg, len, "'labels.labels[%zu]' needs a string 'key' (and 'value')",
-				 i);
-			return -EINVAL;
-		}
-	}
-	/* All checked: apply. The hook's variables win over the task's own. */
-	if (json_array_size(vars)) {
-		json_t *e = json_object_get(spec, "env");
-		if (!json_is_object(e)) {
-			e = json_object();
-			json_object_set_new(spec, "env", e);
-		}
-		json_array_foreach(vars, i, v)
-			json_object_set(e, json_string_value(json_object_get(v, "name")),
-					json_object_get(v, "value"));
-	}
-	if (json_array_size(arr)) {
-		json_decref(t->hook_labels);
-		t->hook_labels = json_pack("{s:O}", "labels", arr);
-	}
-	return 0;
-}
-
 static void on_launch_done(const struct proc_run_result *res, void *ctx)
 {
 	struct hook_job *j = ctx;
@@ -235,27 +149,28 @@ static void on_launch_done(const struct proc_run_result *res, void *ctx)
 		json_decref(spec);
 		return;
 	}
-	char why[300], veto[600] = "";
-	run_failure(res, h->timeout_ms, why, sizeof(why));
-	json_error_t je;
-	json_t *o = blank(res->out, res->out_len) ? NULL : json_loadb(res->out, res->out_len, 0, &je);
-	const char *v = json_string_value(json_object_get(o, "veto"));
-	if (v && (res->status == 0 || why[0]) && !res->timed_out && !res->overflow) {
-		snprintf(veto, sizeof(veto), "Vetoed by the task launch hook: %.500s", v);
-	} else if (why[0]) {
-		snprintf(veto, sizeof(veto), "Task launch hook %s", why);
-	} else if (!blank(res->out, res->out_len) && !json_is_object(o)) {
-		snprintf(veto, sizeof(veto), "Task launch hook: invalid output (expected a JSON "
-					     "object): %.200s", o ? "not an object" : je.text);
-	} else if (o) {
-		char msg[300];
-		if (decorate(t, spec, o, msg, sizeof(msg)) < 0)
-			snprintf(veto, sizeof(veto), "Task launch hook: invalid output: %s", msg);
+	char msg[700];
+	json_t *ans = NULL;
+	const char *veto = hook_launch_verdict(res->status, res->timed_out, res->overflow, res->out,
+					       res->out_len, h->timeout_ms, &ans, msg, sizeof(msg));
+	if (!veto && ans) {
+		/* The hook's variables win over the task's own. */
+		json_t *e = json_object_get(spec, "env");
+		if (!json_is_object(e)) {
+			e = json_object();
+			json_object_set_new(spec, "env", e);
+		}
+		hook_apply_env(ans, e);
+		json_t *labels = hook_labels(ans);
+		if (labels) {
+			json_decref(t->hook_labels);
+			t->hook_labels = labels;
+		}
 	}
-	json_decref(o);
-	if (veto[0])
+	json_decref(ans);
+	if (veto)
 		log_info("agent", "task '%s': %s", t->id, veto);
-	agent_task_hooked(t, spec, veto[0] ? veto : NULL);
+	agent_task_hooked(t, spec, veto);
 	json_decref(spec);
 }
 
@@ -287,7 +202,8 @@ static void on_end_done(const struct proc_run_result *res, void *ctx)
 {
 	struct hook_job *j = ctx;
 	char why[300];
-	run_failure(res, j->h->timeout_ms, why, sizeof(why));
+	hook_run_failure(res->status, res->timed_out, res->overflow, j->h->timeout_ms, why,
+			 sizeof(why));
 	if (why[0])
 		log_warn("agent", "task '%s': task end hook %s", j->task_id, why);
 	job_free(j);

@@ -13,19 +13,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "base/mem.h"
 #include "master/fw-int.h"
+#include "model/hook.h"
 #include "net/proc-run.h"
 
-#define HOOK_MAX_OUT 65536
-#define HOOK_MAX_RUNNING 256
-#define HOOK_MAX_ENV 256
-#define HOOK_MAX_LABELS 64
-#define HOOK_DEFAULT_TIMEOUT_MS 10000
 
 struct hook_job {
 	struct hook_job *next, *prev;
@@ -138,64 +133,20 @@ static void refuse(struct frameworks *fws, struct fw_task *t, const char *msg)
 	fw_task_forget(fws, t);
 }
 
-static bool blank(const char *s, size_t n)
+/* Applies a launch hook's answer to spec (the TaskSpec): its env; its own and its
+ * task_info's labels (Mesos's masterLaunchTaskLabelDecorator: they replace the TaskInfo's). */
+static void decorate(json_t *spec, const json_t *ans)
 {
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\n' && s[i] != '\t' && s[i] != '\r')
-			return false;
-	return true;
-}
-
-/* Applies a launch hook's answer o to spec (the TaskSpec: env; its task_info's and its own
- * labels); 0, or -EINVAL with msg. */
-static int decorate(json_t *spec, const json_t *o, char *msg, size_t len)
-{
-	const json_t *env = json_object_get(o, "environment");
-	const json_t *vars = json_object_get(env, "variables");
-	if (env && (!json_is_array(vars) || json_array_size(vars) > HOOK_MAX_ENV)) {
-		snprintf(msg, len, "'environment' must be {\"variables\": [...]} with at most %d "
-				   "variables", HOOK_MAX_ENV);
-		return -EINVAL;
-	}
-	size_t i;
-	const json_t *v;
-	json_array_foreach(vars, i, v) {
-		const char *n = json_string_value(json_object_get(v, "name"));
-		if (!n || !*n || strchr(n, '=') || strlen(n) > 256 ||
-		    !json_is_string(json_object_get(v, "value"))) {
-			snprintf(msg, len, "'environment.variables[%zu]' needs a 'name' (no '=') and "
-					   "a string 'value'", i);
-			return -EINVAL;
-		}
-	}
-	const json_t *labels = json_object_get(o, "labels");
-	const json_t *arr = json_object_get(labels, "labels");
-	if (labels && (!json_is_array(arr) || json_array_size(arr) > HOOK_MAX_LABELS)) {
-		snprintf(msg, len, "'labels' must be {\"labels\": [...]} with at most %d labels",
-			 HOOK_MAX_LABELS);
-		return -EINVAL;
-	}
-	json_array_foreach(arr, i, v) {
-		const json_t *val = json_object_get(v, "value");
-		if (!json_is_string(json_object_get(v, "key")) || (val && !json_is_string(val))) {
-			snprintf(msg, len, "'labels.labels[%zu]' needs a string 'key' (and 'value')",
-				 i);
-			return -EINVAL;
-		}
-	}
 	json_t *e = json_object_get(spec, "env");
-	json_array_foreach(vars, i, v)
-		if (json_is_object(e))
-			json_object_set(e, json_string_value(json_object_get(v, "name")),
-					json_object_get(v, "value"));
-	if (json_array_size(arr)) {
-		/* Mesos's masterLaunchTaskLabelDecorator: the labels replace the TaskInfo's. */
-		json_object_set_new(spec, "labels", json_pack("{s:O}", "labels", arr));
-		json_t *ti = json_object_get(spec, "task_info");
-		if (json_is_object(ti))
-			json_object_set_new(ti, "labels", json_pack("{s:O}", "labels", arr));
-	}
-	return 0;
+	if (json_is_object(e))
+		hook_apply_env(ans, e);
+	json_t *labels = hook_labels(ans);
+	if (!labels)
+		return;
+	json_t *ti = json_object_get(spec, "task_info");
+	if (json_is_object(ti))
+		json_object_set(ti, "labels", labels);
+	json_object_set_new(spec, "labels", labels);
 }
 
 static void on_launch_done(const struct proc_run_result *res, void *ctx)
@@ -209,34 +160,15 @@ static void on_launch_done(const struct proc_run_result *res, void *ctx)
 		json_decref(spec);
 		return;
 	}
-	char msg[700] = "", why[200] = "";
-	if (res->timed_out)
-		snprintf(why, sizeof(why), "timed out after %g s", timeout_ms(fws) / 1000.0);
-	else if (res->overflow)
-		snprintf(why, sizeof(why), "its output went over %d bytes", HOOK_MAX_OUT);
-	else if (res->status < 0 || WIFSIGNALED(res->status))
-		snprintf(why, sizeof(why), "terminated by signal %d",
-			 res->status < 0 ? 0 : WTERMSIG(res->status));
-	else if (WEXITSTATUS(res->status))
-		snprintf(why, sizeof(why), "exited with status %d", WEXITSTATUS(res->status));
-	json_error_t je;
-	json_t *o = blank(res->out, res->out_len) ? NULL : json_loadb(res->out, res->out_len, 0, &je);
-	const char *veto = json_string_value(json_object_get(o, "veto"));
-	if (veto && !res->timed_out && !res->overflow) {
-		snprintf(msg, sizeof(msg), "Vetoed by the task launch hook: %.500s", veto);
-	} else if (why[0]) {
-		snprintf(msg, sizeof(msg), "Task launch hook %s", why);
-	} else if (!blank(res->out, res->out_len) && !json_is_object(o)) {
-		snprintf(msg, sizeof(msg), "Task launch hook: invalid output (expected a JSON "
-					   "object): %.200s", o ? "not an object" : je.text);
-	} else if (o) {
-		char m2[300];
-		if (decorate(spec, o, m2, sizeof(m2)) < 0)
-			snprintf(msg, sizeof(msg), "Task launch hook: invalid output: %s", m2);
-	}
-	json_decref(o);
-	if (msg[0])
-		refuse(fws, t, msg);
+	char msg[700];
+	json_t *ans = NULL;
+	const char *veto = hook_launch_verdict(res->status, res->timed_out, res->overflow, res->out,
+					       res->out_len, timeout_ms(fws), &ans, msg, sizeof(msg));
+	if (!veto && ans)
+		decorate(spec, ans);
+	json_decref(ans);
+	if (veto)
+		refuse(fws, t, veto);
 	else
 		fw_task_queue(fws, t, json_pack("{s:s, s:O}", "type", "LAUNCH", "task", spec));
 	json_decref(spec);
@@ -269,9 +201,11 @@ bool fw_hook_launch(struct frameworks *fws, struct fw_task *t, const json_t *ti,
 static void on_end_done(const struct proc_run_result *res, void *ctx)
 {
 	struct hook_job *j = ctx;
-	if (res->timed_out || res->overflow || res->status != 0)
-		log_warn("frameworks", "task '%s': task end hook failed (%s)", j->task_id,
-			 res->timed_out ? "timed out" : res->overflow ? "too much output" : "status");
+	char why[300];
+	hook_run_failure(res->status, res->timed_out, res->overflow, timeout_ms(j->h->fws), why,
+			 sizeof(why));
+	if (why[0])
+		log_warn("frameworks", "task '%s': task end hook %s", j->task_id, why);
 	job_free(j);
 }
 
