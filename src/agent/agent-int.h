@@ -66,6 +66,9 @@ struct agent_task {
 	struct agent_xexec *xexec; /* run by a custom executor (agent-xexec.c), or NULL */
 	char *framework_id;       /* the owning framework (agent-taskmeta.c), or NULL */
 	json_t *framework_info;   /* its FrameworkInfo from the LAUNCH, or NULL */
+	/* hooks (agent-hook.c) */
+	bool hooking;             /* its launch hook runs; no shim yet */
+	json_t *hook_labels;      /* Labels its launch hook added (on its updates), or NULL */
 };
 
 struct agent_update {
@@ -81,6 +84,7 @@ struct agent_update {
 
 struct agent {
 	struct event_base *base;
+	struct agent_hooks *hooks; /* --hook-task-*: agent-hook.c; NULL when none */
 	char *master_host;
 	char *authorization;     /* "Basic …" for the master (--credential), or NULL */
 	/* agent-auth.c: the HTTP server's authentication (--credentials) */
@@ -415,3 +419,25 @@ void agent_isolation_cleanup(struct agent *a, const struct agent_task *t);
 json_t *agent_isolation_statistics(struct agent *a);
 /* "Failed to fetch '<uri>': <berth-fetcher's message>" for t's URI index (0-based). */
 void agent_fetch_failure(const struct agent_task *t, int index, char *msg, size_t size);
+
+/* ==== agent-hook.c: --hook-task-launch, --hook-task-end (docs/hooks.md) ==== */
+int agent_hooks_init(struct agent *a, const struct agent_config *cfg);
+/* Kills the hooks still running; their tasks get no callback. */
+void agent_hooks_free(struct agent *a);
+/* Runs the launch hook for t (spec: its TaskSpec): true when it runs, and
+ * agent_task_hooked follows from the loop; false when there is no launch hook. */
+bool agent_hook_launch(struct agent *a, struct agent_task *t, json_t *spec);
+/* The launch hook is over: veto NULL (spec decorated) starts the task, else fails it. */
+void agent_task_hooked(struct agent_task *t, json_t *spec, const char *veto);
+/* Runs the end hook for t's terminal update u (TaskStatus-like JSON), fire and forget. */
+void agent_hook_task_end(struct agent *a, struct agent_task *t, const json_t *u);
+
+/* ==== agent-xfetch.c: a custom executor's uris, fetched before it starts ==== */
+struct agent_xfetch;
+/* Fetches fetch (the LAUNCH record's array) into sandbox one URI after the other; done is
+ * called once from the loop (never from here) with NULL or the failure. 0, or -errno. */
+int agent_xfetch_start(struct agent *a, const char *sandbox, const json_t *fetch,
+		       void (*done)(void *ctx, const char *err), void *ctx,
+		       struct agent_xfetch **out);
+/* Stops it (the fetcher killed); done is not called. Accepts NULL. */
+void agent_xfetch_cancel(struct agent_xfetch *f);

@@ -359,6 +359,13 @@ static json_t *subscribe_body(struct agent *a)
 			      agent_tasks_json(a, false));
 	if (a->agent_id)
 		json_object_set_new(b, "agent_id", json_string(a->agent_id));
+	/* Its custom executors, for a master that failed over (executor-api.md). */
+	json_t *ex = json_array();
+	agent_xexecs_v1(a, ex);
+	if (json_array_size(ex))
+		json_object_set_new(b, "executors", ex);
+	else
+		json_decref(ex);
 	/* A new token for each subscription (agent-auth.c): a master the agent left (a
 	 * deposed leader) holds a stale one. */
 	agent_auth_token(a->master_token);
@@ -503,8 +510,12 @@ struct agent_update *agent_update_queue(struct agent *a, struct agent_task *t,
 		json_object_set_new(u->json, "exit_code", json_integer(exit_code));
 	if (sig > 0)
 		json_object_set_new(u->json, "signal", json_integer(sig));
+	if (t && t->hook_labels)
+		json_object_set(u->json, "labels", t->hook_labels); /* the launch hook's */
 	if (t)
 		t->queued++;
+	if (terminal && t)
+		agent_hook_task_end(a, t, u->json);
 	if (a->uq_tail)
 		a->uq_tail->next = u;
 	else

@@ -93,6 +93,7 @@ static void task_free(struct agent_task *t)
 	free(t->sandbox);
 	free(t->framework_id);
 	json_decref(t->framework_info);
+	json_decref(t->hook_labels);
 	free(t);
 }
 
@@ -339,8 +340,8 @@ static void task_end(struct agent_task *t, bool agent_was_down);
 void agent_task_fence(struct agent *a, struct agent_task *t)
 {
 	t->fenced = true;
-	if (t->preparing || t->terminal)
-		return; /* on_volumes_ready sees the flag */
+	if (t->preparing || t->hooking || t->terminal)
+		return; /* on_volumes_ready, agent_task_hooked see the flag */
 	/* Grace 0: the shim SIGKILLs the task's process group at once and exits after it. */
 	t->kill_requested = true;
 	t->kill_grace_ms = 0;
@@ -763,6 +764,8 @@ static void on_volumes_ready(struct agent_task *t, int r, const char *msg)
 	json_decref(spec);
 }
 
+static int task_launch_go(struct agent *a, struct agent_task *t, json_t *spec);
+
 int agent_task_launch(struct agent *a, json_t *spec)
 {
 	const char *id = json_string_value(json_object_get(spec, "task_id"));
@@ -780,6 +783,26 @@ int agent_task_launch(struct agent *a, json_t *spec)
 		t->grace_ms = (uint32_t)(json_number_value(g) * 1000.0);
 	table_insert(a, t);
 	agent_task_framework_set(t, spec);
+	if (agent_hook_launch(a, t, spec))
+		return 0; /* agent_task_hooked goes on */
+	return task_launch_go(a, t, spec);
+}
+
+void agent_task_hooked(struct agent_task *t, json_t *spec, const char *veto)
+{
+	t->hooking = false;
+	if (veto)
+		task_report(t, "TASK_FAILED", veto, "REASON_CONTAINER_LAUNCH_FAILED", -1, 0);
+	else if (t->kill_requested || t->fenced)
+		task_report(t, "TASK_KILLED", "Task killed", NULL, -1, 0);
+	else
+		task_launch_go(t->agent, t, spec);
+}
+
+/* The launch, after the launch hook (agent-hook.c) if any. */
+static int task_launch_go(struct agent *a, struct agent_task *t, json_t *spec)
+{
+	const char *id = t->id;
 	if (json_object_get(spec, "executor"))
 		return agent_xexec_launch(a, t, spec);
 
@@ -842,26 +865,6 @@ static int task_start(struct agent *a, struct agent_task *t, json_t *spec,
 	return 0;
 }
 
-int agent_prestop_parse(json_t *pre_stop, const char **command, uint32_t *timeout_ms)
-{
-	json_t *c = json_object_get(pre_stop, "command");
-	const char *cmd = json_string_value(c);
-	if (!cmd || !*cmd || strlen(cmd) != json_string_length(c) ||
-	    strlen(cmd) > EXEC_PRESTOP_MAX_COMMAND)
-		return -EINVAL;
-	json_t *to = json_object_get(pre_stop, "timeout_seconds");
-	double sec = json_is_number(to) ? json_number_value(to) : -1.0;
-	uint32_t ms = EXEC_PRESTOP_DEFAULT_TIMEOUT_MS;
-	if (sec > 0 && sec <= EXEC_PRESTOP_MAX_TIMEOUT_MS / 1000.0) {
-		ms = (uint32_t)(sec * 1000.0);
-		if (ms == 0)
-			ms = 1;
-	}
-	*command = cmd;
-	*timeout_ms = ms;
-	return 0;
-}
-
 /* Hands the pre-stop command to the shim, or makes sure none is left from before. */
 static void task_prestop_set(struct agent_task *t, json_t *pre_stop)
 {
@@ -906,9 +909,9 @@ void agent_task_kill(struct agent *a, const char *task_id, double grace_seconds,
 	t->kill_requested = true;
 	if (agent_xexec_kill(a, t, grace_seconds))
 		return;
-	if (t->preparing) {
+	if (t->preparing || t->hooking) {
 		task_report(t, "TASK_KILLING", NULL, NULL, -1, 0);
-		return; /* on_volumes_ready ends it */
+		return; /* on_volumes_ready, agent_task_hooked end it */
 	}
 	uint32_t grace = t->grace_ms;
 	if (grace_seconds >= 0 && grace_seconds < 86400.0)

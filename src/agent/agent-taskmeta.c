@@ -17,6 +17,7 @@
 #include "agent/agent-int.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "executor/exec-prestop.h"
 
 #define AGENT_FWID_MAX 255
 #define AGENT_FWINFO_MAX 65536
@@ -153,4 +154,25 @@ json_t *agent_tasks_json(struct agent *a, bool with_sandbox)
 		}
 	}
 	return arr;
+}
+
+/* The pre-stop command of a KILL (agent-task.c). */
+int agent_prestop_parse(json_t *pre_stop, const char **command, uint32_t *timeout_ms)
+{
+	json_t *c = json_object_get(pre_stop, "command");
+	const char *cmd = json_string_value(c);
+	if (!cmd || !*cmd || strlen(cmd) != json_string_length(c) ||
+	    strlen(cmd) > EXEC_PRESTOP_MAX_COMMAND)
+		return -EINVAL;
+	json_t *to = json_object_get(pre_stop, "timeout_seconds");
+	double sec = json_is_number(to) ? json_number_value(to) : -1.0;
+	uint32_t ms = EXEC_PRESTOP_DEFAULT_TIMEOUT_MS;
+	if (sec > 0 && sec <= EXEC_PRESTOP_MAX_TIMEOUT_MS / 1000.0) {
+		ms = (uint32_t)(sec * 1000.0);
+		if (ms == 0)
+			ms = 1;
+	}
+	*command = cmd;
+	*timeout_ms = ms;
+	return 0;
 }

@@ -70,6 +70,10 @@ struct agent_xexec {
 	struct event *kill_ev; /* SHUTDOWN's grace period */
 	struct http_stream *stream;
 	json_t *pending; /* TaskInfo not yet sent */
+	/* Its uris being fetched (agent-xfetch.c): no process yet (pid 0) until they are. */
+	struct agent_xfetch *fetch;
+	json_t *spawn_spec;     /* the LAUNCH record it is started from, meanwhile */
+	const char *end_reason; /* its tasks' reason when it ends; NULL: EXECUTOR_TERMINATED */
 	char token[AGENT_TOKEN_LEN + 1]; /* its MESOS_EXECUTOR_AUTHENTICATION_TOKEN */
 };
 
@@ -165,6 +169,8 @@ static void xexec_free(struct agent_xexec *x)
 		event_free(x->recover_ev);
 	if (x->pidfd >= 0)
 		close(x->pidfd);
+	agent_xfetch_cancel(x->fetch);
+	json_decref(x->spawn_spec);
 	json_decref(x->executor_info);
 	json_decref(x->pending);
 	free(x->framework_id);
@@ -213,7 +219,9 @@ static void xexec_ended(struct agent *a, struct agent_xexec *x, int status, cons
 				continue;
 			t->xexec = NULL;
 			if (!t->terminal)
-				agent_task_report(t, "TASK_FAILED", msg, "REASON_EXECUTOR_TERMINATED");
+				agent_task_report(t, "TASK_FAILED", msg,
+						  x->end_reason ? x->end_reason
+								: "REASON_EXECUTOR_TERMINATED");
 		}
 	}
 	if (x->stream)
@@ -318,6 +326,31 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	return 0;
 }
 
+/* Its uris are fetched (err NULL) or not: start it, or fail its tasks. */
+static void xexec_fetched(void *ctx, const char *err)
+{
+	struct agent_xexec *x = ctx;
+	struct agent *a = x->agent;
+	x->fetch = NULL;
+	char msg[1400];
+	int r = -1;
+	if (!err && (r = xexec_spawn(a, x, x->spawn_spec)) == 0) {
+		json_decref(x->spawn_spec);
+		x->spawn_spec = NULL;
+		log_info("agent", "executor '%s' of framework '%s' started (pid %d) in '%s'",
+			 x->executor_id, x->framework_id, (int)x->pid, x->sandbox);
+		xexec_checkpoint(a, x);
+		return;
+	}
+	if (err)
+		snprintf(msg, sizeof(msg), "%s", err);
+	else
+		snprintf(msg, sizeof(msg), "Failed to launch executor '%s': %s", x->executor_id,
+			 strerror(-r));
+	x->end_reason = "REASON_CONTAINER_LAUNCH_FAILED";
+	xexec_ended(a, x, 1 << 8, msg);
+}
+
 int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 {
 	json_t *ei = json_object_get(spec, "executor");
@@ -346,7 +379,18 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 		x->checkpoint = json_is_true(json_object_get(spec, "checkpoint"));
 		x->grace_sec = 5.0;
 		x->pending = json_array();
-		int r = xexec_spawn(a, x, spec);
+		int r = 0;
+		if (json_array_size(json_object_get(spec, "fetch"))) {
+			/* Its uris first; xexec_fetched spawns it (or fails its tasks). */
+			if (mkdir(x->sandbox, 0755) == -1 && errno != EEXIST)
+				r = -errno;
+			x->spawn_spec = json_incref(spec);
+			if (r == 0)
+				r = agent_xfetch_start(a, x->sandbox, json_object_get(spec, "fetch"),
+						       xexec_fetched, x, &x->fetch);
+		} else {
+			r = xexec_spawn(a, x, spec);
+		}
 		if (r < 0) {
 			char msg[300];
 			snprintf(msg, sizeof(msg), "Failed to launch executor '%s': %s", eid,
@@ -358,8 +402,12 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 		}
 		x->next = a->xexecs;
 		a->xexecs = x;
-		log_info("agent", "executor '%s' of framework '%s' started (pid %d) in '%s'", eid,
-			 fw, (int)x->pid, x->sandbox);
+		if (x->fetch)
+			log_info("agent", "executor '%s' of framework '%s': fetching its uris into "
+					  "'%s'", eid, fw, x->sandbox);
+		else
+			log_info("agent", "executor '%s' of framework '%s' started (pid %d) in '%s'",
+				 eid, fw, (int)x->pid, x->sandbox);
 	}
 	t->xexec = x;
 	const char *rstate = json_string_value(json_object_get(spec, "recovered_state"));
@@ -516,7 +564,8 @@ static void on_shutdown_grace(evutil_socket_t fd, short what, void *arg)
 	struct agent_xexec *x = arg;
 	log_info("agent", "executor '%s' still running after its grace period: killing it",
 		 x->executor_id);
-	kill(-x->pid, SIGKILL); /* its exit follows through the pidfd */
+	if (x->pid > 0)
+		kill(-x->pid, SIGKILL); /* its exit follows through the pidfd */
 }
 
 void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char *executor_id)
@@ -526,6 +575,12 @@ void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char 
 					: NULL;
 	if (!x || x->kill_ev)
 		return;
+	if (x->fetch) {
+		/* Not started: it never will be. */
+		x->end_reason = "REASON_EXECUTOR_TERMINATED";
+		xexec_ended(a, x, 0, "Executor shut down before its uris were fetched");
+		return;
+	}
 	log_info("agent", "shutting down executor '%s' of framework '%s'", executor_id,
 		 framework_id);
 	send_event(x, xapi_event_plain("SHUTDOWN"));
@@ -551,7 +606,7 @@ void agent_xexecs_free(struct agent *a)
 	a->xexecs = NULL;
 	for (; x; x = next) {
 		next = x->next;
-		if (!x->checkpoint || x->pid <= 0) {
+		if (x->pid > 0 && !x->checkpoint) {
 			kill(-x->pid, SIGKILL);
 			waitpid(x->pid, NULL, 0);
 		} /* else it outlives the agent: the next one reattaches it */

@@ -178,6 +178,10 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	a->resources = cfg->resources ? xstrdup(cfg->resources) : agent_resources_measure(wd);
 	a->attributes = xstrdup(cfg->attributes ? cfg->attributes : "");
 	a->executor_path = cfg->executor_path ? xstrdup(cfg->executor_path) : default_executor();
+	if ((r = agent_hooks_init(a, cfg)) < 0) {
+		agent_free(a);
+		return r;
+	}
 	a->agent_id = read_agent_id(wd);
 	if ((r = agent_isolation_init(a, cfg)) < 0) {
 		agent_free(a);
@@ -241,6 +245,7 @@ void agent_free(struct agent *a)
 	http_server_free(a->http);
 	http_tls_free(a->tls_server);
 	http_tls_free(a->tls_client);
+	agent_hooks_free(a);
 	agent_tasks_free(a);
 	agent_updates_free(a);
 	free(a->http_addr);
@@ -362,6 +367,17 @@ static const struct flag_spec specs[] = {
 	  .off = offsetof(struct agent_config, docker_config), .metavar = "FILE",
 	  .help = "registry credentials for pulls: a docker config.json\n"
 		  "({\"auths\": {\"HOST[:PORT]\": {\"auth\": base64(USER:PASSWORD)}}})" },
+	{ .name = "hook-task-launch", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, hook_task_launch), .metavar = "PATH",
+	  .help = "run at each task's launch with a JSON document on stdin; may\n"
+		  "decorate its environment and labels, or veto it (docs/hooks.md)" },
+	{ .name = "hook-task-end", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, hook_task_end), .metavar = "PATH",
+	  .help = "run when a task ends, with a JSON document on stdin (docs/hooks.md)" },
+	{ .name = "hook-timeout", .kind = FLAG_MILLIS,
+	  .off = offsetof(struct agent_config, hook_timeout_ms), .max = 3600,
+	  .metavar = "SECONDS", .help = "bound on each hook run (default 10); a launch hook\n"
+					"that outlives it fails its task" },
 	{ .name = "switch-user", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, switch_user),
 	  .help = "run tasks as their app's user (Marathon's `user`)" },

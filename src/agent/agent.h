@@ -45,6 +45,10 @@ struct agent_config {
 	const char *image_store_max_size;
 	/* A docker-style config.json whose "auths" give registry credentials for pulls. */
 	const char *docker_config;
+	/* Hooks (docs/hooks.md): executables run at each task's launch and end; bound on
+	 * each run (0 = 10 s). */
+	const char *hook_task_launch, *hook_task_end;
+	uint32_t hook_timeout_ms;
 };
 
 struct agent;

@@ -35,6 +35,7 @@ static const struct {
 	[ACL_UNRESERVE_RESOURCES] = { "unreserve_resources", "reserver_principals" },
 	[ACL_CREATE_VOLUMES] = { "create_volumes", "roles" },
 	[ACL_DESTROY_VOLUMES] = { "destroy_volumes", "creator_principals" },
+	[ACL_RESIZE_VOLUMES] = { "resize_volumes", "roles" },
 	[ACL_UPDATE_WEIGHTS] = { "update_weights", "roles" },
 	[ACL_UPDATE_QUOTAS] = { "update_quotas", "roles" },
 	[ACL_VIEW_FRAMEWORKS] = { "view_frameworks", "users" },

@@ -136,6 +136,11 @@ static void accept_ops(struct auth *a, struct checks *c, const json_t *call)
 		} else if (!strcmp(type, "DESTROY")) {
 			each_resource(c, ACL_DESTROY_VOLUMES,
 				      json_object_get(json_object_get(op, "destroy"), "volumes"));
+		} else if (!strcmp(type, "GROW_VOLUME") || !strcmp(type, "SHRINK_VOLUME")) {
+			const json_t *b = json_object_get(op, !strcmp(type, "GROW_VOLUME")
+								      ? "grow_volume"
+								      : "shrink_volume");
+			add(c, ACL_RESIZE_VOLUMES, res_role(json_object_get(b, "volume")));
 		}
 	}
 }
@@ -180,6 +185,12 @@ static void operator_call(struct checks *c, const json_t *call)
 	else if (!strcmp(type, "DESTROY_VOLUMES"))
 		each_resource(c, ACL_DESTROY_VOLUMES,
 			      json_object_get(json_object_get(call, "destroy_volumes"), "volumes"));
+	else if (!strcmp(type, "GROW_VOLUME") || !strcmp(type, "SHRINK_VOLUME"))
+		add(c, ACL_RESIZE_VOLUMES,
+		    res_role(json_object_get(json_object_get(call, !strcmp(type, "GROW_VOLUME")
+									  ? "grow_volume"
+									  : "shrink_volume"),
+					     "volume")));
 	else if (!strcmp(type, "UPDATE_WEIGHTS"))
 		json_array_foreach(json_object_get(json_object_get(call, "update_weights"),
 						   "weight_infos"), i, e)

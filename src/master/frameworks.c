@@ -329,6 +329,7 @@ void frameworks_free(struct master *m)
 	hmap_release(&fws->tasks);
 	hmap_release(&fws->views);
 	fw_executors_release(fws);
+	fw_hooks_free(fws);
 	hmap_release(&fws->removed);
 	free(fws);
 	m->fw = NULL;

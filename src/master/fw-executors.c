@@ -13,8 +13,9 @@
  *  - fws->executor_ids lists, per "<agent>\x1f<framework>", exactly the executor ids of the
  *    records with that agent and framework (a JSON array of strings; no entry when empty),
  *    for the offers' executor_ids.
- *  - Records are not stored: after a master failover the executors of running tasks are
- *    not known again (their resources are not held) until they launch a task anew. */
+ *  - Records are not stored: after a master failover they are learnt again from the agents,
+ *    which list their running executors when they (re-)register (fw_executors_reported),
+ *    as Mesos's agents do in ReregisterSlaveMessage. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -107,11 +108,11 @@ int fw_executor_check(struct fw_framework *fw, const struct m_agent *a, const js
 	return 1;
 }
 
-int fw_executor_add(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
-		    const struct resources *exres, const char *role)
+/* The record of executor ex (its resources exres, taken under role) of fw on a. */
+static int record_add(struct fw_framework *fw, struct m_agent *a, const json_t *ex,
+		      const struct resources *exres, const char *role)
 {
 	struct frameworks *fws = fw->fws;
-	const json_t *ex = json_object_get(ti, "executor");
 	const char *eid =
 		json_string_value(json_object_get(json_object_get(ex, "executor_id"), "value"));
 	if (ledger_take(fws->m, a, role, NULL, exres) < 0)
@@ -136,6 +137,62 @@ int fw_executor_add(struct fw_framework *fw, struct m_agent *a, const json_t *ti
 	log_info("frameworks", "framework '%s': executor '%s' on agent '%s' added", fw->id, eid,
 		 a->id);
 	return 0;
+}
+
+int fw_executor_add(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
+		    const struct resources *exres, const char *role)
+{
+	return record_add(fw, a, json_object_get(ti, "executor"), exres, role);
+}
+
+/* The role an executor's resources were allocated to: their allocation_info (set by the
+ * offer the framework launched it from), else the framework's first role. */
+static const char *reported_role(const struct fw_framework *fw, const json_t *ex)
+{
+	size_t i;
+	const json_t *r;
+	json_array_foreach(json_object_get(ex, "resources"), i, r) {
+		const char *role = json_string_value(
+			json_object_get(json_object_get(r, "allocation_info"), "role"));
+		if (role)
+			return role;
+	}
+	const char *role = json_string_value(json_array_get(json_object_get(fw->info, "roles"), 0));
+	if (!role)
+		role = json_string_value(json_object_get(fw->info, "role"));
+	return role ? role : "*";
+}
+
+void fw_executors_reported(struct master *m, struct m_agent *a, const json_t *reported)
+{
+	struct frameworks *fws = m->fw;
+	size_t i;
+	const json_t *x;
+	json_array_foreach(reported, i, x) {
+		if (!fws || i >= FW_MAX_EXECUTORS)
+			break;
+		const json_t *ex = json_object_get(x, "executor_info");
+		const char *fid = json_string_value(
+			json_object_get(json_object_get(ex, "framework_id"), "value"));
+		const char *eid = json_string_value(
+			json_object_get(json_object_get(ex, "executor_id"), "value"));
+		struct fw_framework *fw = fid ? hmap_get(&fws->fws, fid) : NULL;
+		if (!fw || !eid || find(fws, a->id, fid, eid) ||
+		    hmap_len(&fws->executors) >= FW_MAX_EXECUTORS)
+			continue; /* unknown framework (it was removed), or known already */
+		struct resources res = RESOURCES_INIT;
+		char err[256] = "";
+		if (mesos_resources_from_json(json_object_get(ex, "resources"), &res, err,
+					      sizeof(err)) < 0 ||
+		    record_add(fw, a, ex, &res, reported_role(fw, ex)) < 0)
+			log_warn("frameworks", "agent '%s' runs executor '%s' of framework '%s': "
+					       "its resources cannot be accounted (%s)", a->id, eid,
+				 fid, err[0] ? err : "they do not fit");
+		else
+			log_info("frameworks", "agent '%s' re-registered with executor '%s' of "
+					       "framework '%s'", a->id, eid, fid);
+		resources_release(&res);
+	}
 }
 
 static void drop(struct frameworks *fws, const char *key, struct fw_executor *e, const char *why)

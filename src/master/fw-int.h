@@ -189,6 +189,7 @@ struct frameworks {
 	struct m_agent **changed;   /* the offer pass's scratch list of agents */
 	size_t offer_cursor;        /* where the next framework's walk starts in the agents */
 	size_t changed_cap;
+	struct fw_hooks *hooks;     /* the hooks running (fw-hooks.c), or NULL */
 };
 
 /* frameworks.c */
@@ -383,3 +384,22 @@ int fw_wire_accept(const char *accept);
 int fw_wire_read_call(struct evhttp_request *req, json_t **call, char *msg, size_t msglen);
 /* The RecordIO record of event ev in encoding wire (malloc'd), or NULL. */
 char *fw_wire_record(int wire, const json_t *ev, size_t *len);
+
+/* ==== fw-volumes.c: v1 frameworks' persistent volumes on the agent ==== */
+/* The agent's directory name of volume id of role ("mesos#<role>#<id>"), or NULL. */
+char *fw_volume_dir(const char *role, const char *id);
+/* The TaskSpec "volumes" (agent-protocol.md §8) of a TaskInfo's resources: *out NULL when it
+ * has none; -EINVAL with err when one cannot be mounted. */
+int fw_task_volumes(const json_t *task_res, json_t **out, char *err, size_t errlen);
+/* DESTROY of volumes (Resource JSON array) on a: the agent removes their directories. */
+void fw_volume_destroyed(struct master *m, struct m_agent *a, const json_t *volumes);
+
+/* ==== fw-hooks.c: --hook-task-launch, --hook-task-end (docs/hooks.md) ==== */
+/* The hook flags name executables: 0, or -EINVAL (logged). */
+int fw_hooks_check(const struct master_config *cfg);
+void fw_hooks_free(struct frameworks *fws);
+/* With a launch hook: stores t, runs the hook, then queues its LAUNCH record (spec,
+ * decorated) or refuses t; true. Without: false (the caller queues the LAUNCH). */
+bool fw_hook_launch(struct frameworks *fws, struct fw_task *t, const json_t *ti, json_t *spec);
+/* t's terminal status (TaskStatus JSON) to the end hook, fire and forget. */
+void fw_hook_task_end(struct frameworks *fws, const struct fw_task *t, const json_t *status);

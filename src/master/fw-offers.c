@@ -378,6 +378,13 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 				      resources_scalar(res, "mem", NULL), "disk",
 				      resources_scalar(res, "disk", NULL), "gpus",
 				      resources_scalar(res, "gpus", NULL), "ports", ports));
+	json_t *vols = NULL; /* persistent volumes, mounted by the task's executor */
+	if (!exi && fw_task_volumes(json_object_get(ti, "resources"), &vols, err, errlen) < 0) {
+		json_decref(s);
+		return -EINVAL;
+	}
+	if (vols)
+		json_object_set_new(s, "volumes", vols);
 	if (exi) {
 		/* The agent starts cmd once per (framework, executor_id) and sends the executor
 		 * the TaskInfo as it came (agent-protocol.md, executor-api.md). */
@@ -485,7 +492,10 @@ static void launch(struct fw_framework *fw, struct m_agent *a, const json_t *ti,
 	fw_task_hold(fws, t, a); /* the caller checked that a's free holds it */
 	log_info("frameworks", "framework '%s' launches task '%s' on agent '%s'", fw->id, t->id,
 		 a->id);
-	fw_task_queue(fws, t, json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec));
+	if (fw_hook_launch(fws, t, ti, spec))
+		json_decref(spec); /* the hook holds it, and queues the LAUNCH (fw-hooks.c) */
+	else
+		fw_task_queue(fws, t, json_pack("{s:s, s:o}", "type", "LAUNCH", "task", spec));
 }
 
 /* The message refusing a task (and its new executor, when exres is non-NULL) that does not
@@ -676,6 +686,38 @@ static void accept_resv(struct fw_framework *fw, struct m_agent *a, const json_t
 	}
 }
 
+/* GROW_VOLUME / SHRINK_VOLUME against the accepted offers (resv-resize.c); a refused
+ * operation changes nothing and is dropped, as Mesos drops invalid operations. */
+static void accept_resize(struct fw_framework *fw, struct m_agent *a, const json_t *op,
+			  const char *type, const char *bad, struct resources *remaining)
+{
+	bool grow = !strcmp(type, "GROW_VOLUME");
+	const json_t *body = json_object_get(op, grow ? "grow_volume" : "shrink_volume");
+	char err[600];
+	int r = -EINVAL;
+	if (bad[0]) {
+		snprintf(err, sizeof(err), "%s", bad);
+	} else {
+		const json_t *rs = json_object_get(json_object_get(body, "volume"), "reservations");
+		const char *role = json_string_value(json_object_get(
+			json_array_size(rs) ? json_array_get(rs, json_array_size(rs) - 1) :
+					      json_object_get(body, "volume"),
+			"role"));
+		if (role && strcmp(role, "*") && !fw_has_role(fw, role))
+			snprintf(err, sizeof(err), "Invalid %s: role '%s' is not one of the "
+						   "framework's roles", type, role);
+		else
+			r = resv_agent_resize(fw->fws->m, a, remaining, grow, body, err,
+					      sizeof(err));
+	}
+	if (r < 0) {
+		log_info("frameworks", "framework '%s': %s refused: %s", fw->id, type, err);
+		fw_op_status(fw, op, a ? a->id : NULL, "OPERATION_ERROR", err);
+	} else {
+		fw_op_status(fw, op, a->id, "OPERATION_FINISHED", NULL);
+	}
+}
+
 int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, size_t errlen)
 {
 	struct frameworks *fws = fw->fws;
@@ -746,6 +788,8 @@ int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, siz
 			}
 		} else if (resv_op_name(t)) {
 			accept_resv(fw, a, op, t, bad, &remaining);
+		} else if (!strcmp(t, "GROW_VOLUME") || !strcmp(t, "SHRINK_VOLUME")) {
+			accept_resize(fw, a, op, t, bad, &remaining);
 		} else {
 			log_info("frameworks", "framework '%s': operation '%s' is not supported, "
 					       "ignored", fw->id, t);

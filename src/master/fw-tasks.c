@@ -494,6 +494,17 @@ static json_t *status_from_agent(const struct m_agent *a, const struct fw_task *
 		json_object_set_new(s, "message", json_string(message));
 	if (reason && *reason)
 		json_object_set_new(s, "reason", json_string(reason));
+	/* Labels from the agent's task launch hook (docs/hooks.md), as Mesos's hooks decorate
+	 * TaskStatus.labels: at most 64, each a string key and value. */
+	const json_t *labels = json_object_get(json_object_get(u, "labels"), "labels");
+	bool lok = json_is_array(labels) && json_array_size(labels) <= 64;
+	size_t li;
+	const json_t *lv;
+	json_array_foreach(labels, li, lv)
+		lok = lok && json_is_string(json_object_get(lv, "key")) &&
+		      (!json_object_get(lv, "value") || json_is_string(json_object_get(lv, "value")));
+	if (lok && json_array_size(labels))
+		json_object_set_new(s, "labels", json_pack("{s:O}", "labels", labels));
 	const json_t *healthy = json_object_get(u, "healthy");
 	if (json_is_boolean(healthy))
 		json_object_set_new(s, "healthy", json_boolean(json_is_true(healthy)));
@@ -566,6 +577,8 @@ bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t 
 	if (t->status) /* the text just made: not dumped a second time */
 		fw_send_update_text(t->fw, t->status);
 	operator_event_fw_task_updated(m, t, st);
+	if (terminal)
+		fw_hook_task_end(fws, t, st);
 	json_decref(st);
 	if (terminal && strcmp(state, "TASK_FINISHED"))
 		group_kill(fws, t);

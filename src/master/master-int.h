@@ -203,6 +203,10 @@ void frameworks_free(struct master *m);
 bool frameworks_status_update(struct master *m, struct m_agent *a, const json_t *update);
 /* An agent (re)registered reporting a task no built-in framework owns: true if an external
  * framework owns it (its resources are then held on a). */
+/* The custom executors an agent (re-)registering runs ([{executor_info}], each with its
+ * framework_id): those of known frameworks the master has no record of (after a failover)
+ * are recorded and their resources taken (fw-executors.c). */
+void fw_executors_reported(struct master *m, struct m_agent *a, const json_t *reported);
 bool frameworks_task_recovered(struct master *m, struct m_agent *a, const char *task_id,
 			       const char *state);
 /* An agent became unreachable: its framework tasks are lost. */
@@ -285,6 +289,15 @@ int resv_apply(struct resv_state *s, struct resources *total, struct resources *
  * the agent rescinded. */
 int resv_agent_apply(struct master *m, struct m_agent *a, struct resources *offer,
 		     const char *op, const json_t *arr, char *err, size_t errlen);
+/* GROW_VOLUME (grow: body {volume, addition}) or SHRINK_VOLUME ({volume, subtract}) on s,
+ * against pool (what an ACCEPT may use, or the agent's free resources) (resv-resize.c):
+ * all or nothing; -EINVAL (400), -ENOENT, -EBUSY, -ENOSPC (409), err says why. */
+int resv_resize(struct resv_state *s, const struct resources *pool, bool grow,
+		const json_t *body, resv_in_use_fn in_use, void *ctx, char *err, size_t errlen);
+/* The same on an agent of the master (offer NULL: its free resources): persisted, offers on
+ * the agent rescinded; -EIO when it cannot be stored. */
+int resv_agent_resize(struct master *m, struct m_agent *a, const struct resources *offer,
+		      bool grow, const json_t *body, char *err, size_t errlen);
 /* Loads every agent's reservations and volumes into m->resv (before the agents). */
 int resv_load(struct master *m);
 /* Applies the dynamic reservations of agent_id to total, its static resources as the agent

@@ -357,6 +357,7 @@ void rm_handle_agent_subscribe(struct master *m, struct evhttp_request *req)
 	registry_send(a, json_pack("{s:s, s:s, s:f, s:f}", "type", "REGISTERED", "agent_id", a->id,
 				   "heartbeat_interval_seconds", m->cfg.heartbeat_sec,
 				   "volume_lease_seconds", m->volume_lease_sec));
+	fw_executors_reported(m, a, json_object_get(body, "executors"));
 	json_t *none = tasks ? NULL : json_array();
 	rm_route_agent_registered(m, a, tasks ? tasks : none);
 	json_decref(none);

@@ -31,41 +31,14 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "master/fw-int.h"
+#include "master/resv-int.h"
 #include "model/mesos-resources.h"
 
 #define EPS 1e-9
 #define RESV_MAX_GROUPS 1024
 #define RESV_MAX_VOLUMES 1024
 
-struct resv_group {
-	char *role;
-	char *principal;   /* "" when none */
-	json_t *labels;    /* Labels object {"labels":[...]}, or NULL */
-	struct resources res;
-};
-
-struct resv_vol {
-	char *id;
-	char *role;
-	char *principal;       /* of the persistence */
-	char *res_principal;   /* of the reservation */
-	json_t *labels;        /* reservation labels or NULL */
-	char *path;
-	char *mode;
-	double size;
-	char *task_id;         /* last task launched with it, or NULL */
-};
-
-struct resv_state {
-	struct resv_group *g;
-	size_t ng;
-	struct resv_vol *v;
-	size_t nv;
-};
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+int resv_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -215,7 +188,7 @@ static bool res_empty(const struct resources *r)
 	return true;
 }
 
-static bool labels_equal(const json_t *a, const json_t *b)
+bool resv_labels_equal(const json_t *a, const json_t *b)
 {
 	if (!a || !b)
 		return !a && !b;
@@ -224,7 +197,7 @@ static bool labels_equal(const json_t *a, const json_t *b)
 
 /* Reservation info of a Resource entry: the innermost of "reservations", else
  * "reservation" (pre-refinement). */
-static void entry_reservation(const json_t *e, const char **principal, const json_t **labels)
+void resv_entry_reservation(const json_t *e, const char **principal, const json_t **labels)
 {
 	const json_t *rs = json_object_get(e, "reservations");
 	const json_t *r = json_array_size(rs) ? json_array_get(rs, json_array_size(rs) - 1) :
@@ -236,7 +209,7 @@ static void entry_reservation(const json_t *e, const char **principal, const jso
 }
 
 /* Disk held by role's volumes: all (in_use NULL) or only those no live task uses. */
-static double vol_disk(const struct resv_state *s, const char *role, resv_in_use_fn in_use,
+double resv_vol_disk(const struct resv_state *s, const char *role, resv_in_use_fn in_use,
 		       void *ctx, bool only_idle)
 {
 	double d = 0;
@@ -251,7 +224,7 @@ static double vol_disk(const struct resv_state *s, const char *role, resv_in_use
 	return d;
 }
 
-static struct resv_vol *vol_find(struct resv_state *s, const char *role, const char *id)
+struct resv_vol *resv_vol_find(struct resv_state *s, const char *role, const char *id)
 {
 	for (size_t i = 0; i < s->nv; i++)
 		if (!strcmp(s->v[i].role, role) && !strcmp(s->v[i].id, id))
@@ -272,17 +245,17 @@ static int op_reserve(struct resv_ctx *c, const json_t *e, const struct resource
 		      const char *role, char *err, size_t errlen)
 {
 	if (!strcmp(role, "*"))
-		return fail(err, errlen, -EINVAL, "Invalid RESERVE: resources must name a role "
+		return resv_fail(err, errlen, -EINVAL, "Invalid RESERVE: resources must name a role "
 						   "other than '*' to reserve for");
 	if (json_object_get(json_object_get(e, "disk"), "persistence"))
-		return fail(err, errlen, -EINVAL, "Invalid RESERVE: a persistent volume cannot be "
+		return resv_fail(err, errlen, -EINVAL, "Invalid RESERVE: a persistent volume cannot be "
 						   "reserved; RESERVE the disk, then CREATE it");
 	struct resources from = RESOURCES_INIT;
 	add_with_role(&from, one, "*");
 	int r = 0;
 	if (!resources_contains(c->free, &from) || (c->offer && !resources_contains(c->offer, &from))) {
 		char *want = resources_format(&from), *have = resources_format(c->offer ? c->offer : c->free);
-		r = fail(err, errlen, -ENOSPC, "Insufficient unreserved resources to reserve: asked "
+		r = resv_fail(err, errlen, -ENOSPC, "Insufficient unreserved resources to reserve: asked "
 					       "for %.200s, available %.200s", want, have);
 		free(want);
 		free(have);
@@ -299,17 +272,17 @@ static int op_reserve(struct resv_ctx *c, const json_t *e, const struct resource
 	resources_release(&from);
 	const char *p;
 	const json_t *labels;
-	entry_reservation(e, &p, &labels);
+	resv_entry_reservation(e, &p, &labels);
 	struct resv_state *s = c->s;
 	for (size_t i = 0; i < s->ng; i++) {
 		if (!strcmp(s->g[i].role, role) && !strcmp(s->g[i].principal, p ? p : "") &&
-		    labels_equal(s->g[i].labels, labels)) {
+		    resv_labels_equal(s->g[i].labels, labels)) {
 			resources_add(&s->g[i].res, one);
 			return 0;
 		}
 	}
 	if (s->ng >= RESV_MAX_GROUPS)
-		return fail(err, errlen, -ENOSPC, "Too many distinct reservations on this agent");
+		return resv_fail(err, errlen, -ENOSPC, "Too many distinct reservations on this agent");
 	s->g = xrealloc(s->g, (s->ng + 1) * sizeof(*s->g));
 	s->g[s->ng] = (struct resv_group){ xstrdup(role), xstrdup(p ? p : ""),
 					   labels ? json_deep_copy(labels) : NULL, RESOURCES_INIT };
@@ -322,33 +295,33 @@ static int op_unreserve(struct resv_ctx *c, const json_t *e, const struct resour
 			const char *role, char *err, size_t errlen)
 {
 	if (!strcmp(role, "*"))
-		return fail(err, errlen, -EINVAL, "Invalid UNRESERVE: the resources are not reserved");
+		return resv_fail(err, errlen, -EINVAL, "Invalid UNRESERVE: the resources are not reserved");
 	if (json_object_get(json_object_get(e, "disk"), "persistence"))
-		return fail(err, errlen, -EBUSY, "Invalid UNRESERVE: the resources hold a persistent "
+		return resv_fail(err, errlen, -EBUSY, "Invalid UNRESERVE: the resources hold a persistent "
 						  "volume; DESTROY it first");
 	const char *p;
 	const json_t *labels;
-	entry_reservation(e, &p, &labels);
+	resv_entry_reservation(e, &p, &labels);
 	struct resv_state *s = c->s;
 	struct resv_group *g = NULL;
 	for (size_t i = 0; i < s->ng && !g; i++)
-		if (!strcmp(s->g[i].role, role) && labels_equal(s->g[i].labels, labels) &&
+		if (!strcmp(s->g[i].role, role) && resv_labels_equal(s->g[i].labels, labels) &&
 		    (!p || !strcmp(s->g[i].principal, p)) && resources_contains(&s->g[i].res, one))
 			g = &s->g[i];
 	if (!g)
-		return fail(err, errlen, -ENOENT, "Invalid UNRESERVE: no dynamic reservation for role "
+		return resv_fail(err, errlen, -ENOENT, "Invalid UNRESERVE: no dynamic reservation for role "
 						  "'%s' with this principal and these labels holds "
 						  "these resources", role);
 	if (!resources_contains(c->free, one) || (c->offer && !resources_contains(c->offer, one)))
-		return fail(err, errlen, -ENOSPC, "Invalid UNRESERVE: the reserved resources are not "
+		return resv_fail(err, errlen, -ENOSPC, "Invalid UNRESERVE: the reserved resources are not "
 						  "free (in use by tasks)");
 	double d = resources_scalar(one, "disk", role);
 	if (d > EPS) {
 		double plain = resources_scalar(c->free, "disk", role) -
-			       vol_disk(s, role, c->in_use, c->ctx, true);
+			       resv_vol_disk(s, role, c->in_use, c->ctx, true);
 		double left = resources_scalar(c->total, "disk", role) - d;
-		if (d > plain + EPS || left + EPS < vol_disk(s, role, NULL, NULL, false))
-			return fail(err, errlen, -EBUSY, "Invalid UNRESERVE: the reserved disk holds "
+		if (d > plain + EPS || left + EPS < resv_vol_disk(s, role, NULL, NULL, false))
+			return resv_fail(err, errlen, -EBUSY, "Invalid UNRESERVE: the reserved disk holds "
 							  "persistent volumes of role '%s'; DESTROY "
 							  "them first", role);
 	}
@@ -379,13 +352,13 @@ static int volume_fields(const json_t *e, const struct resources *one, const cha
 	const json_t *disk = json_object_get(e, "disk");
 	*id = json_string_value(json_object_get(json_object_get(disk, "persistence"), "id"));
 	if (one->n != 1 || strcmp(one->v[0].name, "disk") || one->v[0].type != RES_SCALAR)
-		return fail(err, errlen, -EINVAL, "A persistent volume must be a 'disk' SCALAR "
+		return resv_fail(err, errlen, -EINVAL, "A persistent volume must be a 'disk' SCALAR "
 						   "resource");
 	if (!*id || !**id || strlen(*id) > 255)
-		return fail(err, errlen, -EINVAL, "A persistent volume needs 'disk.persistence.id' "
+		return resv_fail(err, errlen, -EINVAL, "A persistent volume needs 'disk.persistence.id' "
 						   "(1 to 255 bytes)");
 	if (!strcmp(role, "*"))
-		return fail(err, errlen, -EINVAL, "Persistent volumes can only be created on "
+		return resv_fail(err, errlen, -EINVAL, "Persistent volumes can only be created on "
 						   "reserved disk (role '*' given)");
 	*size = one->v[0].scalar;
 	return 0;
@@ -404,27 +377,27 @@ static int op_create(struct resv_ctx *c, const json_t *e, const struct resources
 		json_object_get(json_object_get(disk, "volume"), "container_path"));
 	const char *mode = json_string_value(json_object_get(json_object_get(disk, "volume"), "mode"));
 	if (!path || !*path || strlen(path) > 4096)
-		return fail(err, errlen, -EINVAL, "A persistent volume needs "
+		return resv_fail(err, errlen, -EINVAL, "A persistent volume needs "
 						   "'disk.volume.container_path'");
 	if (mode && strcmp(mode, "RW") && strcmp(mode, "RO"))
-		return fail(err, errlen, -EINVAL, "'disk.volume.mode' must be RW or RO");
+		return resv_fail(err, errlen, -EINVAL, "'disk.volume.mode' must be RW or RO");
 	if (size <= EPS)
-		return fail(err, errlen, -EINVAL, "A persistent volume needs a size > 0");
-	if (vol_find(c->s, role, id))
-		return fail(err, errlen, -EEXIST, "Persistent volume '%s' already exists for role "
+		return resv_fail(err, errlen, -EINVAL, "A persistent volume needs a size > 0");
+	if (resv_vol_find(c->s, role, id))
+		return resv_fail(err, errlen, -EEXIST, "Persistent volume '%s' already exists for role "
 						   "'%s' on this agent", id, role);
 	if (c->s->nv >= RESV_MAX_VOLUMES)
-		return fail(err, errlen, -ENOSPC, "Too many persistent volumes on this agent");
+		return resv_fail(err, errlen, -ENOSPC, "Too many persistent volumes on this agent");
 	struct resources *pool = c->offer ? c->offer : c->free;
 	double plain = resources_scalar(pool, "disk", role) -
-		       vol_disk(c->s, role, c->in_use, c->ctx, true);
+		       resv_vol_disk(c->s, role, c->in_use, c->ctx, true);
 	if (size > plain + EPS)
-		return fail(err, errlen, -ENOSPC, "Insufficient reserved disk for role '%s' to create "
+		return resv_fail(err, errlen, -ENOSPC, "Insufficient reserved disk for role '%s' to create "
 						   "volume '%s': asked for %g, free without "
 						   "volumes %g", role, id, size, plain < 0 ? 0 : plain);
 	const char *p;
 	const json_t *labels;
-	entry_reservation(e, &p, &labels);
+	resv_entry_reservation(e, &p, &labels);
 	const char *pp = json_string_value(
 		json_object_get(json_object_get(disk, "persistence"), "principal"));
 	struct resv_state *s = c->s;
@@ -445,12 +418,12 @@ static int op_destroy(struct resv_ctx *c, const json_t *e, const struct resource
 	int r = volume_fields(e, one, role, &id, &size, err, errlen);
 	if (r < 0)
 		return r;
-	struct resv_vol *v = vol_find(c->s, role, id);
+	struct resv_vol *v = resv_vol_find(c->s, role, id);
 	if (!v)
-		return fail(err, errlen, -ENOENT, "No persistent volume '%s' of role '%s' on this "
+		return resv_fail(err, errlen, -ENOENT, "No persistent volume '%s' of role '%s' on this "
 						  "agent", id, role);
 	if (v->task_id && c->in_use && c->in_use(v->task_id, c->ctx))
-		return fail(err, errlen, -EBUSY, "Persistent volume '%s' is in use by task '%s'",
+		return resv_fail(err, errlen, -EBUSY, "Persistent volume '%s' is in use by task '%s'",
 			    id, v->task_id);
 	free(v->id);
 	free(v->role);
@@ -464,7 +437,7 @@ static int op_destroy(struct resv_ctx *c, const json_t *e, const struct resource
 	return 0;
 }
 
-static struct resv_state *state_dup(const struct resv_state *s)
+struct resv_state *resv_state_dup(const struct resv_state *s)
 {
 	struct resv_state *d = resv_state_new();
 	json_t *j = resv_state_to_json(s);
@@ -473,7 +446,7 @@ static struct resv_state *state_dup(const struct resv_state *s)
 	return d;
 }
 
-static void state_swap(struct resv_state *a, struct resv_state *b)
+void resv_state_swap(struct resv_state *a, struct resv_state *b)
 {
 	struct resv_state t = *a;
 	*a = *b;
@@ -496,12 +469,12 @@ int resv_apply(struct resv_state *s, struct resources *total, struct resources *
 	else if (!strcmp(op, "DESTROY"))
 		fn = op_destroy;
 	else
-		return fail(err, errlen, -EINVAL, "Unknown operation '%s'", op);
+		return resv_fail(err, errlen, -EINVAL, "Unknown operation '%s'", op);
 	if (!json_is_array(arr) || !json_array_size(arr))
-		return fail(err, errlen, -EINVAL, "Invalid %s: expected a non-empty array of "
+		return resv_fail(err, errlen, -EINVAL, "Invalid %s: expected a non-empty array of "
 						   "resources", op);
 	if (json_array_size(arr) > RESOURCES_MAX_ENTRIES)
-		return fail(err, errlen, -EINVAL, "Invalid %s: more than %d resources", op,
+		return resv_fail(err, errlen, -EINVAL, "Invalid %s: more than %d resources", op,
 			    RESOURCES_MAX_ENTRIES);
 	/* Work on copies; keep them only if every entry passes. */
 	struct resources t = RESOURCES_INIT, f = RESOURCES_INIT, o = RESOURCES_INIT;
@@ -509,7 +482,7 @@ int resv_apply(struct resv_state *s, struct resources *total, struct resources *
 	resources_copy(&f, free_res);
 	if (offer)
 		resources_copy(&o, offer);
-	struct resv_state *ns = state_dup(s);
+	struct resv_state *ns = resv_state_dup(s);
 	struct resv_ctx c = { ns, &t, &f, offer ? &o : NULL, in_use, ctx };
 	int r = 0;
 	size_t i;
@@ -522,7 +495,7 @@ int resv_apply(struct resv_state *s, struct resources *total, struct resources *
 		json_decref(single);
 		if (r < 0) {
 			resources_release(&one);
-			r = fail(err, errlen, -EINVAL, "Invalid %s: resources[%zu]: %s", op, i,
+			r = resv_fail(err, errlen, -EINVAL, "Invalid %s: resources[%zu]: %s", op, i,
 				 strncmp(perr, "resources[0]: ", 14) ? perr : perr + 14);
 			break;
 		}
@@ -543,7 +516,7 @@ int resv_apply(struct resv_state *s, struct resources *total, struct resources *
 			resources_release(offer);
 			*offer = o;
 		}
-		state_swap(s, ns);
+		resv_state_swap(s, ns);
 	} else {
 		resources_release(&t);
 		resources_release(&f);
@@ -593,7 +566,7 @@ void resv_free_all(struct master *m)
 	hmap_release(&m->resv);
 }
 
-static struct resv_state *state_of(struct master *m, const char *agent_id, bool create)
+struct resv_state *resv_state_of(struct master *m, const char *agent_id, bool create)
 {
 	struct resv_state *s = hmap_get(&m->resv, agent_id);
 	if (!s && create) {
@@ -603,7 +576,7 @@ static struct resv_state *state_of(struct master *m, const char *agent_id, bool 
 	return s;
 }
 
-static int state_store(struct master *m, const char *agent_id, const struct resv_state *s)
+int resv_state_store(struct master *m, const char *agent_id, const struct resv_state *s)
 {
 	if (!m->store)
 		return 0;
@@ -621,7 +594,7 @@ static int state_store(struct master *m, const char *agent_id, const struct resv
 	return r;
 }
 
-static bool task_in_use(const char *task_id, void *ctx)
+bool resv_task_in_use(const char *task_id, void *ctx)
 {
 	struct master *m = ctx;
 	if (!m->fw)
@@ -632,7 +605,7 @@ static bool task_in_use(const char *task_id, void *ctx)
 
 void resv_total(struct master *m, const char *agent_id, struct resources *total)
 {
-	struct resv_state *s = state_of(m, agent_id, false);
+	struct resv_state *s = resv_state_of(m, agent_id, false);
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->ng; i++) {
@@ -650,21 +623,21 @@ void resv_total(struct master *m, const char *agent_id, struct resources *total)
 int resv_agent_apply(struct master *m, struct m_agent *a, struct resources *offer,
 		     const char *op, const json_t *arr, char *err, size_t errlen)
 {
-	struct resv_state *s = state_of(m, a->id, true);
+	struct resv_state *s = resv_state_of(m, a->id, true);
 	struct resources t = RESOURCES_INIT, f = RESOURCES_INIT, o = RESOURCES_INIT;
 	resources_copy(&t, rm_agent_total(a));
 	resources_copy(&f, rm_agent_free(a));
 	if (offer)
 		resources_copy(&o, offer);
-	struct resv_state *old = state_dup(s);
-	int r = resv_apply(s, &t, &f, offer, op, arr, task_in_use, m, err, errlen);
-	int w = r == 0 ? state_store(m, a->id, s) : 0;
+	struct resv_state *old = resv_state_dup(s);
+	int r = resv_apply(s, &t, &f, offer, op, arr, resv_task_in_use, m, err, errlen);
+	int w = r == 0 ? resv_state_store(m, a->id, s) : 0;
 	if (w < 0) {
 		/* Not durable: nothing changes. */
 		log_error("master", "cannot persist reservations of agent '%s': %s", a->id,
 			  strerror(-w));
 		snprintf(err, errlen, "Cannot persist the operation: %s", strerror(-w));
-		state_swap(s, old);
+		resv_state_swap(s, old);
 		if (offer) {
 			resources_release(offer);
 			*offer = o;
@@ -678,6 +651,8 @@ int resv_agent_apply(struct master *m, struct m_agent *a, struct resources *offe
 		/* resv_apply changed free as it changed total, so total - used is f. */
 		ledger_set_total(m, a, &t);
 		log_info("master", "agent '%s': %s applied", a->id, op);
+		if (!strcmp(op, "DESTROY"))
+			fw_volume_destroyed(m, a, arr);
 		if (m->fw)
 			fw_offers_remove_agent(m->fw, a->id);
 	}
@@ -711,13 +686,13 @@ static void set_reservation(json_t *arr, const char *role, const char *principal
 
 bool resv_agent_plain(struct master *m, const struct m_agent *a)
 {
-	return state_of(m, a->id, false) == NULL;
+	return resv_state_of(m, a->id, false) == NULL;
 }
 
 json_t *resv_offer_json(struct master *m, const struct m_agent *a, const struct resources *res,
 			const char *alloc_role, bool refinement)
 {
-	struct resv_state *s = state_of(m, a->id, false);
+	struct resv_state *s = resv_state_of(m, a->id, false);
 	json_t *out = json_array();
 	for (size_t i = 0; i < res->n; i++) {
 		const struct resource *e = &res->v[i];
@@ -730,7 +705,7 @@ json_t *resv_offer_json(struct master *m, const struct m_agent *a, const struct 
 			for (size_t k = 0; k < s->nv; k++) {
 				const struct resv_vol *v = &s->v[k];
 				if (strcmp(v->role, e->role) ||
-				    (v->task_id && task_in_use(v->task_id, m)) ||
+				    (v->task_id && resv_task_in_use(v->task_id, m)) ||
 				    v->size > rem.v[0].scalar + EPS)
 					continue;
 				rem.v[0].scalar -= v->size;
@@ -790,7 +765,7 @@ json_t *resv_offer_json(struct master *m, const struct m_agent *a, const struct 
 int resv_launch_check(struct master *m, struct m_agent *a, const json_t *task_res,
 		      const struct resources *res, char *err, size_t errlen)
 {
-	struct resv_state *s = state_of(m, a->id, false);
+	struct resv_state *s = resv_state_of(m, a->id, false);
 	size_t i;
 	const json_t *e;
 	json_array_foreach(task_res, i, e) {
@@ -804,18 +779,18 @@ int resv_launch_check(struct master *m, struct m_agent *a, const json_t *task_re
 		int r = mesos_resources_from_json(single, &one, perr, sizeof(perr));
 		json_decref(single);
 		const char *role = one.n ? one.v[0].role : "*";
-		struct resv_vol *v = s && r == 0 ? vol_find(s, role, id) : NULL;
+		struct resv_vol *v = s && r == 0 ? resv_vol_find(s, role, id) : NULL;
 		double size = one.n ? one.v[0].scalar : 0;
 		resources_release(&one);
 		if (!v)
-			return fail(err, errlen, -ENOENT, "Task uses persistent volume '%s' (role "
+			return resv_fail(err, errlen, -ENOENT, "Task uses persistent volume '%s' (role "
 							  "'%s') which does not exist on agent %s",
 				    id, role, a->id);
-		if (v->task_id && task_in_use(v->task_id, m))
-			return fail(err, errlen, -EBUSY, "Persistent volume '%s' is in use by task "
+		if (v->task_id && resv_task_in_use(v->task_id, m))
+			return resv_fail(err, errlen, -EBUSY, "Persistent volume '%s' is in use by task "
 							 "'%s'", id, v->task_id);
 		if (fabs(size - v->size) > EPS)
-			return fail(err, errlen, -EINVAL, "Persistent volume '%s' has size %g, not %g",
+			return resv_fail(err, errlen, -EINVAL, "Persistent volume '%s' has size %g, not %g",
 				    id, v->size, size);
 	}
 	/* Plain reserved disk must not eat into idle volumes. */
@@ -827,14 +802,14 @@ int resv_launch_check(struct master *m, struct m_agent *a, const json_t *task_re
 		json_array_foreach(task_res, i, e) {
 			const char *id = json_string_value(json_object_get(
 				json_object_get(json_object_get(e, "disk"), "persistence"), "id"));
-			const struct resv_vol *v = id ? vol_find(s, d->role, id) : NULL;
+			const struct resv_vol *v = id ? resv_vol_find(s, d->role, id) : NULL;
 			if (v)
 				mine += v->size;
 		}
 		double plain_free = resources_scalar(rm_agent_free(a), "disk", d->role) -
-				    vol_disk(s, d->role, task_in_use, m, true);
+				    resv_vol_disk(s, d->role, resv_task_in_use, m, true);
 		if (d->scalar - mine > plain_free + EPS)
-			return fail(err, errlen, -ENOSPC, "Task uses reserved disk of role '%s' that "
+			return resv_fail(err, errlen, -ENOSPC, "Task uses reserved disk of role '%s' that "
 							  "holds persistent volumes", d->role);
 	}
 	return 0;
@@ -843,7 +818,7 @@ int resv_launch_check(struct master *m, struct m_agent *a, const json_t *task_re
 void resv_launch_commit(struct master *m, struct m_agent *a, const char *task_id,
 			const json_t *task_res)
 {
-	struct resv_state *s = state_of(m, a->id, false);
+	struct resv_state *s = resv_state_of(m, a->id, false);
 	if (!s)
 		return;
 	bool changed = false;
@@ -862,7 +837,7 @@ void resv_launch_commit(struct master *m, struct m_agent *a, const char *task_id
 			changed = true;
 		}
 	}
-	if (changed && state_store(m, a->id, s) < 0)
+	if (changed && resv_state_store(m, a->id, s) < 0)
 		log_error("master", "cannot persist volume use of agent '%s'", a->id);
 }
 
@@ -882,16 +857,27 @@ void resv_operator_call(struct master *m, struct evhttp_request *req, const char
 	size_t k = 0;
 	while (k < ARRAY_SIZE(map) && strcmp(map[k].type, type))
 		k++;
-	if (k == ARRAY_SIZE(map)) {
+	bool grow = !strcmp(type, "GROW_VOLUME"), shrink = !strcmp(type, "SHRINK_VOLUME");
+	if (k == ARRAY_SIZE(map) && !grow && !shrink) {
 		http_reply_text(req, 400, "Unknown call");
 		return;
 	}
-	const json_t *body = json_object_get(call, map[k].field);
+	const json_t *body = json_object_get(call, grow ? "grow_volume" :
+						   shrink ? "shrink_volume" : map[k].field);
 	const char *aid =
 		json_string_value(json_object_get(json_object_get(body, "agent_id"), "value"));
-	const json_t *arr = json_object_get(body, map[k].list);
+	const json_t *arr = grow || shrink ? json_object_get(body, "volume") :
+					      json_object_get(body, map[k].list);
 	char err[600];
-	if (!json_is_object(body) || !aid || !json_is_array(arr)) {
+	if (grow || shrink) {
+		if (!json_is_object(body) || !aid || !json_is_object(arr)) {
+			snprintf(err, sizeof(err), "Failed to validate master::Call: Expecting "
+						   "'%s' with 'agent_id' and 'volume'",
+				 grow ? "grow_volume" : "shrink_volume");
+			http_reply_text(req, 400, err);
+			return;
+		}
+	} else if (!json_is_object(body) || !aid || !json_is_array(arr)) {
 		snprintf(err, sizeof(err), "Failed to validate master::Call: Expecting '%s' with "
 					   "'agent_id' and '%s'", map[k].field, map[k].list);
 		http_reply_text(req, 400, err);
@@ -903,7 +889,8 @@ void resv_operator_call(struct master *m, struct evhttp_request *req, const char
 		http_reply_text(req, 400, err);
 		return;
 	}
-	int r = resv_agent_apply(m, a, NULL, map[k].op, arr, err, sizeof(err));
+	int r = grow || shrink ? resv_agent_resize(m, a, NULL, grow, body, err, sizeof(err)) :
+				 resv_agent_apply(m, a, NULL, map[k].op, arr, err, sizeof(err));
 	if (r == -EINVAL) {
 		http_reply_text(req, 400, err);
 		return;

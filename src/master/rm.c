@@ -34,6 +34,8 @@ static int load_framework_id(struct master *m)
 
 int rm_new(struct event_base *base, const struct master_config *cfg, struct master **out)
 {
+	if (fw_hooks_check(cfg) < 0)
+		return -EINVAL;
 	struct master *m = xcalloc(1, sizeof(*m));
 	m->base = base;
 	m->cfg = *cfg;

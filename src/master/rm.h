@@ -55,6 +55,10 @@ struct master_config {
 	size_t max_app_instances;      /* an app's instances at most (0: the default) */
 	bool https;                    /* the listener speaks TLS (--tls-cert): the URLs the
 					* master writes (Location, webui_url) say https */
+	/* Hooks for v1 frameworks' tasks (docs/hooks.md): executables, or NULL; the bound on
+	 * each run (0: 10 s). */
+	const char *hook_task_launch, *hook_task_end;
+	double hook_timeout_sec;
 };
 
 /* --max-app-instances when not given: the most an app may ask for (a 422 beyond). */

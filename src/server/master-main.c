@@ -53,6 +53,16 @@ static const struct flag_spec specs[] = {
 	  .max = 1000000, .metavar = "N",
 	  .help = "the most instances an app may have: a create or update asking\n"
 		  "for more is refused with 422" },
+	{ .name = "hook-task-launch", .kind = FLAG_STRING,
+	  .off = offsetof(struct master_config, hook_task_launch), .metavar = "PATH",
+	  .help = "run before each v1 framework task's LAUNCH with a JSON document\n"
+		  "on stdin; may decorate it or veto it (docs/hooks.md)" },
+	{ .name = "hook-task-end", .kind = FLAG_STRING,
+	  .off = offsetof(struct master_config, hook_task_end), .metavar = "PATH",
+	  .help = "run when a v1 framework task ends, with a JSON document on stdin" },
+	{ .name = "hook-timeout", .kind = FLAG_SECONDS,
+	  .off = offsetof(struct master_config, hook_timeout_sec), .max = 3600,
+	  .metavar = "SECONDS", .help = "bound on each hook run (default 10)" },
 	{ .name = "zk-session-timeout", .kind = FLAG_SECONDS,
 	  .off = offsetof(struct master_config, zk_session_timeout_sec), .max = 600,
 	  .metavar = "SECONDS", .help = "ZooKeeper session timeout for a zk:// store (default 10)" },

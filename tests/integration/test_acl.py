@@ -188,3 +188,25 @@ def test_register_agents(cluster):
                l["result"] == "denied" for l in lines)
     # The agent's own heartbeats are not audited.
     assert not any(l["principal"] == "agent" for l in lines)
+
+
+def test_resize_volumes_acl(cluster):
+    """resize_volumes (Mesos's ResizeVolume ACL): GROW_VOLUME / SHRINK_VOLUME by the
+    volume's role, for the operator API (the scheduler's operations are checked the same
+    way, by their ACCEPT)."""
+    m, audit = start(cluster, {"permissive": False,
+                               "resize_volumes": [{"principals": vals("ops"),
+                                                   "roles": vals("db")}]})
+    vol = {"name": "disk", "type": "SCALAR", "scalar": {"value": 10}, "role": "db",
+           "disk": {"persistence": {"id": "v1"}, "volume": {"container_path": "data"}}}
+    for kind, field, extra in (("GROW_VOLUME", "grow_volume", {"addition": dict(
+            vol, disk=None)}), ("SHRINK_VOLUME", "shrink_volume", {"subtract": {"value": 1}})):
+        body = {"type": kind, field: dict({"agent_id": {"value": "nope"}, "volume": vol},
+                                          **extra)}
+        r = requests.post(m.url + "/api/v1", json=body, auth=("dev", "dev-pw"), timeout=10)
+        assert r.status_code == 403, r.text
+        assert r.text == ("Not authorized to resize_volumes 'db' (roles) as principal 'dev'")
+        r = requests.post(m.url + "/api/v1", json=body, auth=("ops", "ops-pw"), timeout=10)
+        assert r.status_code == 400 and "No agent found" in r.text, r.text
+    assert any(l["action"] == "resize_volumes" and l["result"] == "denied"
+               for l in audit_lines(audit))

@@ -185,6 +185,89 @@ static void test_offer_bounds(void **state)
 	resources_release(&offer);
 }
 
+static int resize(struct fixture *f, bool grow, const char *json)
+{
+	json_error_t je;
+	json_t *body = json_loads(json, 0, &je);
+	assert_non_null(body);
+	int r = resv_resize(f->s, &f->free, grow, body, in_use, NULL, f->err, sizeof(f->err));
+	json_decref(body);
+	return r;
+}
+
+static double vol_size(struct fixture *f, const char *id)
+{
+	json_t *j = resv_state_to_json(f->s);
+	size_t i;
+	json_t *v;
+	double size = -1;
+	json_array_foreach(json_object_get(j, "volumes"), i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "id")), id))
+			size = json_number_value(json_object_get(v, "size"));
+	json_decref(j);
+	return size;
+}
+
+/* GROW_VOLUME / SHRINK_VOLUME (src/master/resv-resize.c). */
+static void test_resize(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(apply(f, NULL, "RESERVE", "[" DISK("db", 300, RESV) "]"), 0);
+	assert_int_equal(apply(f, NULL, "CREATE", "[" DISK("db", 100, RESV VOL("v1")) "]"), 0);
+	/* Grow by 50 of the 200 plain reserved: in place, total and free unchanged. */
+	assert_int_equal(resize(f, true, "{\"volume\":" DISK("db", 100, RESV VOL("v1"))
+					 ",\"addition\":" DISK("db", 50, RESV) "}"),
+			 0);
+	assert_true(vol_size(f, "v1") == 150);
+	assert_true(sc(&f->free, "disk", "db") == 300);
+	/* The old size no longer names it. */
+	assert_int_equal(resize(f, true, "{\"volume\":" DISK("db", 100, RESV VOL("v1"))
+					 ",\"addition\":" DISK("db", 10, RESV) "}"),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "has size 150, not 100"));
+	/* More than the plain reserved disk left (150). */
+	assert_int_equal(resize(f, true, "{\"volume\":" DISK("db", 150, RESV VOL("v1"))
+					 ",\"addition\":" DISK("db", 151, RESV) "}"),
+			 -ENOSPC);
+	/* Mesos's validation. */
+	assert_int_equal(resize(f, true, "{\"volume\":" DISK("db", 150, RESV VOL("v1"))
+					 ",\"addition\":" DISK("db", 0, RESV) "}"),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "must be greater than zero"));
+	assert_int_equal(resize(f, true, "{\"volume\":" DISK("db", 150, RESV VOL("v1"))
+					 ",\"addition\":" DISK("db", 10, "") "}"),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "Incompatible resources"));
+	assert_int_equal(resize(f, true, "{\"volume\":" DISK("db", 150, RESV)
+					 ",\"addition\":" DISK("db", 10, RESV) "}"),
+			 -EINVAL);
+	assert_int_equal(resize(f, true, "{\"volume\":" DISK("db", 150, RESV VOL("v1")) "}"),
+			 -EINVAL);
+	assert_int_equal(resize(f, false, "{\"volume\":" DISK("db", 150, RESV VOL("v1"))
+					  ",\"subtract\":{\"value\":150}}"),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "must be smaller than the size"));
+	assert_int_equal(resize(f, false, "{\"volume\":" DISK("db", 150, RESV VOL("nope"))
+					  ",\"subtract\":{\"value\":1}}"),
+			 -ENOENT);
+	assert_true(vol_size(f, "v1") == 150);
+	/* In use: neither. */
+	json_t *j = resv_state_to_json(f->s);
+	json_object_set_new(json_array_get(json_object_get(j, "volumes"), 0), "task_id",
+			    json_string("t1"));
+	assert_int_equal(resv_state_from_json(f->s, j), 0);
+	json_decref(j);
+	busy_task = "t1";
+	assert_int_equal(resize(f, false, "{\"volume\":" DISK("db", 150, RESV VOL("v1"))
+					  ",\"subtract\":{\"value\":20}}"),
+			 -EBUSY);
+	busy_task = NULL;
+	assert_int_equal(resize(f, false, "{\"volume\":" DISK("db", 150, RESV VOL("v1"))
+					  ",\"subtract\":{\"value\":20}}"),
+			 0);
+	assert_true(vol_size(f, "v1") == 130);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +275,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reserve_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_volumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offer_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resize, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
