@@ -144,18 +144,29 @@ static bool tasks_from_cache(struct master *m, struct evhttp_request *req, const
 {
 	bool state = !strcmp(type, "GET_STATE");
 	if ((!state && strcmp(type, "GET_TASKS")) || !state_cache_enabled() ||
-	    operator_accept(req) == OPERATOR_WIRE_PROTOBUF || /* the cache holds JSON */
-	    m->may_view) /* view ACLs filter the whole render (state_filter_v1) */
+	    operator_accept(req) == OPERATOR_WIRE_PROTOBUF) /* the cache holds JSON */
 		return false;
-	json_t *payload = state ? json_pack("{s:o, s:o, s:o, s:o}", "get_tasks",
+	/* Under view ACLs the tasks the principal may see are selected from the cache piece
+	 * by piece, by state_filter_v1's rules (the users of the unfiltered frameworks). */
+	struct state_view view = { 0 };
+	json_t *gf = state || m->may_view ? state_json_v1_frameworks(m) : NULL;
+	if (m->may_view) {
+		view.who = state_filter_who(req);
+		view.users = state_filter_v1_users(gf);
+		if (state)
+			state_filter_v1_frameworks(m, view.who, gf);
+	}
+	json_t *payload = state ? json_pack("{s:o, s:o, s:O, s:o}", "get_tasks",
 					    state_json_v1_tasks_mark(), "get_executors",
-					    fw_executors_v1(m), "get_frameworks",
-					    state_json_v1_frameworks(m), "get_agents",
-					    state_json_v1_agents(m))
+					    fw_executors_v1(m), "get_frameworks", gf,
+					    "get_agents", state_json_v1_agents(m))
 				: state_json_v1_tasks_mark();
+	json_decref(gf);
 	json_t *resp = json_pack("{s:s, s:o}", "type", type, key, payload);
 	struct http_body b;
-	if (state_json_v1_body(m, resp, &b) < 0)
+	int r = state_json_v1_body(m, resp, &b, m->may_view ? &view : NULL);
+	json_decref(view.users);
+	if (r < 0)
 		return false;
 	if (state_cache_verifying()) {
 		json_t *fresh = json_pack("{s:s, s:o}", "type", type, key, call_payload(m, req, type));

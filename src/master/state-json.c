@@ -695,7 +695,7 @@ json_t *state_json_v1_tasks_mark(void)
 
 /* state_json_v1_tasks's bytes from the cache: the lists of every framework in turn (in the
  * by_fw order state_json_v1_tasks extends them in), empty ones left out. */
-static void v1_tasks_body(struct master *m, struct http_body *b)
+static void v1_tasks_body(struct master *m, struct http_body *b, const struct state_view *view)
 {
 	static const char *const keys[3] = { "tasks", "unreachable_tasks", "completed_tasks" };
 	struct all_tasks at;
@@ -705,30 +705,44 @@ static void v1_tasks_body(struct master *m, struct http_body *b)
 	for (int l = 0; l < 3; l++) {
 		const char *k;
 		void *v;
-		bool first = true;
+		bool first = true, opened = false;
 		for (size_t i = 0; hmap_next(&at.by_fw, &i, &k, &v);) {
 			const struct task_lists *tl = v;
 			if (!tl->np[l])
 				continue;
-			if (first) {
+			if (!opened) {
+				/* a list the view empties stays, as "[]": the filter removes
+				 * entries from the rendered arrays, it does not drop keys */
 				http_body_lit(b, anykey ? ",\"" : "\"");
 				http_body_lit(b, keys[l]);
 				http_body_lit(b, "\":[");
-				anykey = true;
+				anykey = opened = true;
 			}
-			http_body_piece(b, state_cache_block(m->scache, k, l, tl->p[l], tl->np[l], true),
-					!first);
-			first = false;
+			if (!view) {
+				http_body_piece(b, state_cache_block(m->scache, k, l, tl->p[l],
+								     tl->np[l], true),
+						!first);
+				first = false;
+				continue;
+			}
+			for (size_t j = 0; j < tl->np[l]; j++) {
+				const struct sc_task *e = tl->p[l][j];
+				if (!state_filter_v1_task(m, view->who, e->user, k, view->users))
+					continue;
+				http_body_piece(b, e->v1, !first);
+				first = false;
+			}
 		}
-		if (!first)
+		if (opened)
 			http_body_lit(b, "]");
 	}
 	http_body_lit(b, "}");
 	all_tasks_release(&at);
-	state_cache_sweep(m->scache, 1);
+	state_cache_sweep(m->scache, view ? -1 : 1);
 }
 
-int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b)
+int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b,
+		       const struct state_view *view)
 {
 	if (!m->scache)
 		m->scache = state_cache_new();
@@ -741,7 +755,7 @@ int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b)
 		http_body_release(b);
 		return -EPROTO;
 	}
-	v1_tasks_body(m, b);
+	v1_tasks_body(m, b, view);
 	http_body_lit(b, p);
 	free(s);
 	return 0;

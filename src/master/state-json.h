@@ -79,7 +79,14 @@ int state_json_master_body(struct master *m, struct evhttp_request *req, struct 
 json_t *state_json_v1_tasks_mark(void);
 /* doc's bytes (doc taken, holding the mark once) with state_json_v1_tasks's object in place
  * of the mark, assembled from the tasks' cached renderings; -errno (b released) if not. */
-int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b);
+struct state_view {
+	const char *who; /* the principal */
+	json_t *users;   /* state_filter_v1_users of the unfiltered GET_FRAMEWORKS */
+};
+/* view (or NULL for every task): only the tasks its principal may see, selected piece by
+ * piece (state_filter_v1_task's rules), nothing rendered again. */
+int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b,
+		       const struct state_view *view);
 /* A task in /master/state's shape (v1 false) or as a v1 Task; a is its agent (may be NULL).
  * New reference; t->discovery is taken. */
 json_t *state_json_task(const struct rm_task_view *t, const struct m_agent *a, bool v1);

@@ -39,6 +39,7 @@
 #include <event2/keyvalq_struct.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -683,8 +684,16 @@ void http_reply_evbuffer(struct evhttp_request *req, int code, const char *type,
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	if (bev && evbuffer_get_length(buf) > 16384)
+	if (bev && evbuffer_get_length(buf) > 16384) {
 		bufferevent_set_max_single_write(bev, BIG_WRITE);
+		/* The body's last partial segment must not wait for the client's delayed ACK
+		 * (Nagle: up to 40 ms) when the headers or the body's start went out in an
+		 * earlier write. */
+		int one = 1;
+		evutil_socket_t fd = bufferevent_getfd(bev);
+		if (fd >= 0)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	observe_end(req, code, false);
 	set_default_type(req, type);
 	evhttp_send_reply(req, code, NULL, buf);
