@@ -190,6 +190,8 @@ uint16_t registry_agent_port(const struct m_agent *a);
  * made already; done when an agent registers, so that offer passes do not pay for it. */
 void fw_offer_agent_text(struct m_agent *a);
 json_t *registry_render_slaves(struct master *m);
+/* One agent's entry of it. */
+json_t *registry_render_slave(const struct m_agent *a);
 void registry_free_agent(struct m_agent *a);
 
 /* frameworks.c: external frameworks through the Mesos v1 scheduler API.

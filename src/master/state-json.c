@@ -505,8 +505,10 @@ static json_t *legacy_slave(const struct m_agent *a)
 	return s;
 }
 
-/* The /master/state document with frameworks (taken) as its "frameworks". */
-static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *frameworks)
+/* The /master/state document with frameworks (taken) as its "frameworks", and slaves
+ * (taken) as its "slaves" when not NULL (else the agents are rendered here). */
+static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *frameworks,
+			  json_t *slaves_mark)
 {
 	char ip[64], pid[400], id[64], portstr[8];
 	uint16_t port;
@@ -527,7 +529,12 @@ static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *
 			active++;
 		else
 			inactive++;
-		json_array_append_new(slaves, legacy_slave(a));
+		if (!slaves_mark)
+			json_array_append_new(slaves, legacy_slave(a));
+	}
+	if (slaves_mark) {
+		json_decref(slaves);
+		slaves = slaves_mark;
 	}
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	double start = (double)m->started_usec / 1e6;
@@ -558,7 +565,7 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 	each_framework(m, req, &at, add_legacy_framework, frameworks);
 	fw_executors_fill_state(m, frameworks); /* frameworks[].executors */
 	all_tasks_release(&at);
-	json_t *st = master_doc(m, req, frameworks);
+	json_t *st = master_doc(m, req, frameworks, NULL);
 	state_filter_legacy(m, req, st);
 	return st;
 }
@@ -571,6 +578,7 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
 #define DOC_MARK 9
+#define AGENTS_MARK 10
 
 static json_t *mark(int i)
 {
@@ -653,13 +661,73 @@ static void add_body_framework(const struct fw_desc *d, const struct task_lists 
 	free(s);
 }
 
+static json_t *slaves_entry(const struct m_agent *a)
+{
+	return registry_render_slave(a);
+}
+
+/* The agents (those the shape shows) as "[<piece>,…]" from the cache. */
+static void agents_body(struct master *m, struct http_body *b, int shape)
+{
+	json_t *(*render)(const struct m_agent *) = shape == SC_AGENT_V1	  ? state_json_v1_agent
+						    : shape == SC_AGENT_LEGACY ? legacy_slave
+									       : slaves_entry;
+	http_body_lit(b, "[");
+	bool first = true;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
+		const struct m_agent *a = v;
+		if (shape != SC_AGENT_SLAVES && a->state == AGENT_UNREACHABLE)
+			continue;
+		http_body_piece(b, state_cache_agent(m->scache, a, shape, render), !first);
+		first = false;
+	}
+	http_body_lit(b, "]");
+	state_cache_agents_sweep(m->scache);
+}
+
+int state_json_slaves_body(struct master *m, struct http_body *b)
+{
+	if (!m->scache)
+		m->scache = state_cache_new();
+	http_body_init(b);
+	http_body_lit(b, "{\"slaves\":");
+	agents_body(m, b, SC_AGENT_SLAVES);
+	http_body_lit(b, "}");
+	return 0;
+}
+
+/* GET_AGENTS's object: {"agents":[…]}, or {} without agents (an empty repeated field is
+ * left out). */
+static void v1_agents_body(struct master *m, struct http_body *b)
+{
+	const char *k;
+	void *v;
+	bool any = false;
+	for (size_t i = 0; !any && hmap_next(&m->agents, &i, &k, &v);)
+		any = ((const struct m_agent *)v)->state != AGENT_UNREACHABLE;
+	if (!any) {
+		http_body_lit(b, "{}");
+		return;
+	}
+	http_body_lit(b, "{\"agents\":");
+	agents_body(m, b, SC_AGENT_V1);
+	http_body_lit(b, "}");
+}
+
+json_t *state_json_v1_agents_mark(void)
+{
+	return mark(AGENTS_MARK);
+}
+
 int state_json_master_body(struct master *m, struct evhttp_request *req, struct http_body *b)
 {
 	if (!m->scache)
 		m->scache = state_cache_new();
 	struct all_tasks at;
 	all_tasks_build(m, false, true, &at);
-	json_t *st = master_doc(m, req, mark(DOC_MARK));
+	json_t *st = master_doc(m, req, mark(DOC_MARK), mark(AGENTS_MARK));
 	char *s = json_dumps(st, DUMP_FLAGS);
 	json_decref(st);
 	http_body_init(b);
@@ -668,7 +736,12 @@ int state_json_master_body(struct master *m, struct evhttp_request *req, struct 
 		bc.who = evhttp_find_header(evhttp_request_get_input_headers(req),
 					    HTTP_PRINCIPAL_HEADER);
 	const char *p = s;
-	if (!s || upto_mark(b, &p, DOC_MARK) < 0) {
+	if (!s || upto_mark(b, &p, AGENTS_MARK) < 0) {
+		bc.err = -EPROTO;
+	} else {
+		agents_body(m, b, SC_AGENT_LEGACY);
+	}
+	if (bc.err || upto_mark(b, &p, DOC_MARK) < 0) {
 		bc.err = -EPROTO;
 	} else {
 		http_body_lit(b, "[");
@@ -750,12 +823,27 @@ int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b,
 	json_decref(doc);
 	http_body_init(b);
 	const char *p = s;
-	if (!s || upto_mark(b, &p, DOC_MARK) < 0) {
+	/* the tasks' mark, the agents' mark, or both in that order */
+	char tm[40], am[40];
+	snprintf(tm, sizeof(tm), "\"\\u0001berth-sc-%d\\u0001\"", DOC_MARK);
+	snprintf(am, sizeof(am), "\"\\u0001berth-sc-%d\\u0001\"", AGENTS_MARK);
+	const char *ta = s ? strstr(s, tm) : NULL, *aa = s ? strstr(s, am) : NULL;
+	if (!s || (!ta && !aa) || (ta && aa && aa < ta) ||
+	    (ta && upto_mark(b, &p, DOC_MARK) < 0)) {
 		free(s);
 		http_body_release(b);
 		return -EPROTO;
 	}
-	v1_tasks_body(m, b, view);
+	if (ta)
+		v1_tasks_body(m, b, view);
+	if (aa) {
+		if (upto_mark(b, &p, AGENTS_MARK) < 0) {
+			free(s);
+			http_body_release(b);
+			return -EPROTO;
+		}
+		v1_agents_body(m, b);
+	}
 	http_body_lit(b, p);
 	free(s);
 	return 0;

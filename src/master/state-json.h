@@ -77,6 +77,10 @@ struct http_body;
 int state_json_master_body(struct master *m, struct evhttp_request *req, struct http_body *b);
 /* A mark for state_json_v1_body: where state_json_v1_tasks's object goes in a document. */
 json_t *state_json_v1_tasks_mark(void);
+/* The same for state_json_v1_agents's object (after the tasks' mark when both are given). */
+json_t *state_json_v1_agents_mark(void);
+/* /master/slaves's bytes in b (initialised here) from the agents' cached renderings. */
+int state_json_slaves_body(struct master *m, struct http_body *b);
 /* doc's bytes (doc taken, holding the mark once) with state_json_v1_tasks's object in place
  * of the mark, assembled from the tasks' cached renderings; -errno (b released) if not. */
 struct state_view {
