@@ -606,6 +606,7 @@ struct body_ctx {
 	struct http_body *b;
 	const char *who;
 	bool filter; /* the view ACLs apply (state_filter_legacy's rules) */
+	const char *only; /* this framework id only (/master/frameworks?framework_id=), or NULL */
 	bool any;
 	int err;
 };
@@ -615,7 +616,7 @@ static void add_body_framework(const struct fw_desc *d, const struct task_lists 
 	static const char *const keys[3] = { "tasks", "unreachable_tasks", "completed_tasks" };
 	struct body_ctx *bc = ctx;
 	struct master *m = bc->m;
-	if (bc->err ||
+	if (bc->err || (bc->only && strcmp(d->id, bc->only)) ||
 	    (bc->filter && !m->may_view(m->may_view_ctx, "view_frameworks", bc->who, d->user)))
 		return;
 	json_t *f = legacy_framework(d, tl);
@@ -752,6 +753,32 @@ int state_json_master_body(struct master *m, struct evhttp_request *req, struct 
 	all_tasks_release(&at);
 	state_cache_sweep(m->scache, bc.filter ? -1 : 0);
 	free(s);
+	if (bc.err) {
+		http_body_release(b);
+		return bc.err;
+	}
+	return 0;
+}
+
+int state_json_frameworks_body(struct master *m, struct evhttp_request *req, const char *only,
+			       struct http_body *b)
+{
+	if (!m->scache)
+		m->scache = state_cache_new();
+	struct all_tasks at;
+	all_tasks_build(m, false, true, &at);
+	http_body_init(b);
+	struct body_ctx bc = { .m = m, .b = b, .filter = m->may_view && req, .only = only };
+	if (bc.filter)
+		bc.who = evhttp_find_header(evhttp_request_get_input_headers(req),
+					    HTTP_PRINCIPAL_HEADER);
+	/* master_doc's completed and unregistered frameworks are always empty */
+	http_body_lit(b, "{\"frameworks\":[");
+	each_framework(m, req, &at, add_body_framework, &bc);
+	http_body_lit(b, "],\"completed_frameworks\":[],\"unregistered_frameworks\":[]}");
+	all_tasks_release(&at);
+	/* a selection keeps the other frameworks' lists for /master/state */
+	state_cache_sweep(m->scache, bc.filter || only ? -1 : 0);
 	if (bc.err) {
 		http_body_release(b);
 		return bc.err;

@@ -79,6 +79,10 @@ int state_json_master_body(struct master *m, struct evhttp_request *req, struct 
 json_t *state_json_v1_tasks_mark(void);
 /* The same for state_json_v1_agents's object (after the tasks' mark when both are given). */
 json_t *state_json_v1_agents_mark(void);
+/* /master/frameworks's bytes in b (initialised here; only: ?framework_id=, or NULL) from
+ * the tasks' cached renderings; -errno (b released) when it cannot be. */
+int state_json_frameworks_body(struct master *m, struct evhttp_request *req, const char *only,
+			       struct http_body *b);
 /* /master/slaves's bytes in b (initialised here) from the agents' cached renderings. */
 int state_json_slaves_body(struct master *m, struct http_body *b);
 /* doc's bytes (doc taken, holding the mark once) with state_json_v1_tasks's object in place

@@ -1,5 +1,6 @@
 """Agents from the state cache (issue 12, master/state-cache.c): GET_AGENTS, GET_STATE's
-get_agents, /master/state's slaves and /master/slaves are assembled from each agent's cached
+get_agents, /master/state's slaves and /master/slaves (and /master/frameworks, from the
+tasks' renderings) are assembled from each agent's cached
 renderings. The master runs with BERTH_RENDER_VERIFY=1, which renders every hit and every
 whole answer again and logs a stale one, while the agents change: tasks placed (used
 resources, task counts), deactivated, reactivated, drained, one stopped."""
@@ -33,6 +34,15 @@ def reads(m):
     st, h, body = raw(m.url, "/master/slaves")
     assert st == 200 and h.get("etag"), h
     slaves = {s["hostname"]: s for s in json.loads(body)["slaves"]}
+    # /master/frameworks from the same task cache, whole and one framework's
+    st, h, body = raw(m.url, "/master/frameworks")
+    assert st == 200 and h.get("etag"), h
+    fws = json.loads(body)["frameworks"]
+    for f in fws:
+        st, h, one = raw(m.url, "/master/frameworks?framework_id=" + f["id"])
+        assert st == 200 and [x["id"] for x in json.loads(one)["frameworks"]] == [f["id"]]
+    st, h, none = raw(m.url, "/master/frameworks?framework_id=nope")
+    assert json.loads(none)["frameworks"] == []
     # the same tag answers 304 while nothing changed
     st2, _, b2 = raw(m.url, "/master/slaves", {"If-None-Match": h["etag"]})
     assert st2 in (200, 304)

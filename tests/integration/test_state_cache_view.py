@@ -81,6 +81,10 @@ def test_view_tasks_select_cached_pieces(cluster, monkeypatch):
     assert sorted(t["id"] for f in st["frameworks"]
                   for k in ("tasks", "completed_tasks", "unreachable_tasks")
                   for t in f[k]) == want
+    st = m.api.get("/master/frameworks").json()
+    assert sorted(t["id"] for f in st["frameworks"]
+                  for k in ("tasks", "completed_tasks", "unreachable_tasks")
+                  for t in f[k]) == want
     # a kill changes the task's piece: the selection follows
     fws[0].kill("fa-task")
 
