@@ -15,6 +15,7 @@ master runs with BERTH_RENDER_VERIFY=1 when --verify is given (every cache hit c
 with a render from scratch; a stale one is logged and fails the run).
 """
 import argparse
+import http.client as httpclient
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -93,6 +95,40 @@ def ab_cpu(url, c, n, extra, server_pids):
     s1 = cpu_sec(server_pids)
     client = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     return res + (1000 * (s1 - s0) / n, 1000 * client / n)
+
+
+class PingProbe:
+    """GET /ping every 10 ms on its own keep-alive connection while a run lasts: the worst
+    and the 99th-percentile latency, i.e. how long the master's loop kept a small request
+    waiting behind the big answers (and behind the machine's other load)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.lat = []
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        c = httpclient.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                c.request("GET", "/ping")
+                c.getresponse().read()
+            except (OSError, httpclient.HTTPException):
+                c.close()
+                c = httpclient.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                continue
+            self.lat.append(time.monotonic() - t0)
+            time.sleep(0.01)
+        c.close()
+
+    def done(self):
+        self.stop.set()
+        self.t.join()
+        v = sorted(self.lat) or [0.0]
+        return 1000 * v[-1], 1000 * v[min(len(v) - 1, int(len(v) * 0.99))], len(v)
 
 
 def updates(base):
@@ -215,7 +251,9 @@ http { access_log off; default_type application/json; keepalive_requests 100000;
                                              str(dev.p.pid), "-o", o.perf],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     time.sleep(0.5)
+                probe = PingProbe(port)
                 b = ab_cpu(base + PATH, o.c, o.n, extra, [dev.p.pid])
+                ping = probe.done()
                 if perf is not None:
                     perf.send_signal(signal.SIGINT)
                     perf.wait(60)
@@ -226,7 +264,8 @@ http { access_log off; default_type application/json; keepalive_requests 100000;
                       % (name, r + 1, b[0], b[1], b[2], b[3], b[4],
                          ", %.0f updates/s" % rate if o.flow else "", n[0], n[1], b[0] / n[0]))
                 print("      cpu ms/request: berth %.3f (ab %.3f) | nginx workers %.3f (ab %.3f)"
-                      % (b[5], b[6], n[5], n[6]))
+                      " | /ping meanwhile: worst %.0f ms, p99 %.0f ms (%d)"
+                      % ((b[5], b[6], n[5], n[6]) + ping))
                 sys.stdout.flush()
         if o.verify:
             with open(os.path.join(work, "dev.log"), errors="replace") as f:
