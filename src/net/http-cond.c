@@ -305,18 +305,43 @@ static int file_write(const struct evbuffer_iovec *v, size_t n, size_t len)
 	if (fd < 0)
 		return -1;
 	size_t done = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *p = v[i].iov_base;
-		size_t left = v[i].iov_len;
-		while (left) {
-			ssize_t w = pwrite(fd, p, left, (off_t)done);
-			if (w <= 0) {
-				close(fd);
-				return -1;
+	for (size_t i = 0; i < n;) { /* IOV_MAX segments a call, a short write resumed */
+		struct iovec io[64];
+		size_t k = 0, want = 0;
+		for (; k < 64 && i + k < n; k++) {
+			io[k] = (struct iovec){ v[i + k].iov_base, v[i + k].iov_len };
+			want += v[i + k].iov_len;
+		}
+		ssize_t w = pwritev(fd, io, (int)k, (off_t)done);
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)w;
+		if ((size_t)w == want) {
+			i += k;
+			continue;
+		}
+		/* short: finish these segments one by one */
+		size_t skip = (size_t)w;
+		for (size_t j = 0; j < k; j++, i++) {
+			if (skip >= v[i].iov_len) {
+				skip -= v[i].iov_len;
+				continue;
 			}
-			p += w;
-			left -= (size_t)w;
-			done += (size_t)w;
+			const char *p = (const char *)v[i].iov_base + skip;
+			size_t left = v[i].iov_len - skip;
+			skip = 0;
+			while (left) {
+				ssize_t x = pwrite(fd, p, left, (off_t)done);
+				if (x <= 0) {
+					close(fd);
+					return -1;
+				}
+				p += x;
+				left -= (size_t)x;
+				done += (size_t)x;
+			}
 		}
 	}
 	if (done != len) {

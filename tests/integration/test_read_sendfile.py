@@ -21,9 +21,9 @@ def memfds(pid):
 
 def test_large_answers_from_a_file(cluster):
     m = cluster.master()
-    for i in range(20):
+    for i in range(80):  # 160 pieces: the file is written in several pwritev calls
         d = app_def("/sf/app-%02d" % i, "exec sleep 3600", instances=0)
-        d["labels"] = {"big": "x%d" % i * 1000, "n": str(i)}
+        d["labels"] = {"big": "x%d" % i * 400, "n": str(i)}
         r = m.api.post("/v2/apps", d)
         assert r.status_code == 201, r.text
     wait_until(lambda: m.api.get("/v2/deployments").json() == [], 20, what="no deployment")
@@ -51,7 +51,7 @@ def test_large_answers_from_a_file(cluster):
     assert (st, b304) == (304, b"")
     assert get()[2] == first  # the connection goes on after a 304
     apps = {a["id"]: a for a in json.loads(first)["apps"]}
-    assert len(apps) == 20 and apps["/sf/app-03"]["labels"]["big"] == "x3" * 1000
+    assert len(apps) == 80 and apps["/sf/app-03"]["labels"]["big"] == "x3" * 400
 
     # a change: a new state, a new answer (and file), never the old bytes
     r = m.api.put("/v2/apps/sf/app-03", {"labels": {"big": "y" * 3000, "n": "3"}})
