@@ -476,35 +476,6 @@ static void add_v1_framework(const struct fw_desc *d, const struct task_lists *t
 
 /* ---- agents ---- */
 
-static json_t *legacy_slave(const struct m_agent *a)
-{
-	char pid[400];
-	uint16_t port = registry_agent_port(a);
-	state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
-	const struct resources *total = rm_agent_total(a);
-	struct resources unreserved = RESOURCES_INIT;
-	for (size_t i = 0; i < total->n; i++)
-		if (!strcmp(total->v[i].role, "*")) {
-			struct resources one = { &total->v[i], 1 };
-			resources_add(&unreserved, &one);
-		}
-	bool active = a->state == AGENT_CONNECTED && !a->deactivated;
-	json_t *s = json_pack(
-		"{s:s, s:s, s:s, s:i, s:o, s:f, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:s, s:[]}", "id",
-		a->id, "pid", pid, "hostname", a->hostname, "port", (int)port, "attributes",
-		state_json_attributes(&a->attrs), "registered_time",
-		(double)a->registered_usec / 1e6, "resources", state_json_resources(total, NULL),
-		"used_resources", state_json_resources(rm_agent_used(a), NULL), "offered_resources",
-		state_json_resources(&(struct resources)RESOURCES_INIT, NULL), "reserved_resources",
-		state_json_reserved(total), "unreserved_resources",
-		state_json_resources(&unreserved, NULL), "active", active, "deactivated", !active,
-		"version", STATE_JSON_MESOS_VERSION, "capabilities");
-	if (a->drain != AGENT_DRAIN_NONE) /* maint.c */
-		json_object_set_new(s, "drain_info", maint_drain_info(a));
-	resources_release(&unreserved);
-	return s;
-}
-
 /* The /master/state document with frameworks (taken) as its "frameworks", and slaves
  * (taken) as its "slaves" when not NULL (else the agents are rendered here). */
 static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *frameworks,
@@ -530,7 +501,7 @@ static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *
 		else
 			inactive++;
 		if (!slaves_mark)
-			json_array_append_new(slaves, legacy_slave(a));
+			json_array_append_new(slaves, state_json_legacy_slave(a));
 	}
 	if (slaves_mark) {
 		json_decref(slaves);
@@ -662,61 +633,6 @@ static void add_body_framework(const struct fw_desc *d, const struct task_lists 
 	free(s);
 }
 
-static json_t *slaves_entry(const struct m_agent *a)
-{
-	return registry_render_slave(a);
-}
-
-/* The agents (those the shape shows) as "[<piece>,…]" from the cache. */
-static void agents_body(struct master *m, struct http_body *b, int shape)
-{
-	json_t *(*render)(const struct m_agent *) = shape == SC_AGENT_V1	  ? state_json_v1_agent
-						    : shape == SC_AGENT_LEGACY ? legacy_slave
-									       : slaves_entry;
-	http_body_lit(b, "[");
-	bool first = true;
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
-		const struct m_agent *a = v;
-		if (shape != SC_AGENT_SLAVES && a->state == AGENT_UNREACHABLE)
-			continue;
-		http_body_piece(b, state_cache_agent(m->scache, a, shape, render), !first);
-		first = false;
-	}
-	http_body_lit(b, "]");
-	state_cache_agents_sweep(m->scache);
-}
-
-int state_json_slaves_body(struct master *m, struct http_body *b)
-{
-	if (!m->scache)
-		m->scache = state_cache_new();
-	http_body_init(b);
-	http_body_lit(b, "{\"slaves\":");
-	agents_body(m, b, SC_AGENT_SLAVES);
-	http_body_lit(b, "}");
-	return 0;
-}
-
-/* GET_AGENTS's object: {"agents":[…]}, or {} without agents (an empty repeated field is
- * left out). */
-static void v1_agents_body(struct master *m, struct http_body *b)
-{
-	const char *k;
-	void *v;
-	bool any = false;
-	for (size_t i = 0; !any && hmap_next(&m->agents, &i, &k, &v);)
-		any = ((const struct m_agent *)v)->state != AGENT_UNREACHABLE;
-	if (!any) {
-		http_body_lit(b, "{}");
-		return;
-	}
-	http_body_lit(b, "{\"agents\":");
-	agents_body(m, b, SC_AGENT_V1);
-	http_body_lit(b, "}");
-}
-
 json_t *state_json_v1_agents_mark(void)
 {
 	return mark(AGENTS_MARK);
@@ -740,7 +656,7 @@ int state_json_master_body(struct master *m, struct evhttp_request *req, struct 
 	if (!s || upto_mark(b, &p, AGENTS_MARK) < 0) {
 		bc.err = -EPROTO;
 	} else {
-		agents_body(m, b, SC_AGENT_LEGACY);
+		state_json_agents_body(m, b, SC_AGENT_LEGACY);
 	}
 	if (bc.err || upto_mark(b, &p, DOC_MARK) < 0) {
 		bc.err = -EPROTO;
@@ -869,7 +785,7 @@ int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b,
 			http_body_release(b);
 			return -EPROTO;
 		}
-		v1_agents_body(m, b);
+		state_json_v1_agents_body(m, b);
 	}
 	http_body_lit(b, p);
 	free(s);

@@ -83,6 +83,12 @@ json_t *state_json_v1_agents_mark(void);
  * the tasks' cached renderings; -errno (b released) when it cannot be. */
 int state_json_frameworks_body(struct master *m, struct evhttp_request *req, const char *only,
 			       struct http_body *b);
+/* state-json-agents.c: an agent in /master/state's "slaves" shape (new reference); the
+ * agents of a shape (SC_AGENT_*, state-cache.h: unreachable ones only in /master/slaves's)
+ * as "[…]" appended to b from the cache; GET_AGENTS's object ({"agents":[…]}, or {}). */
+json_t *state_json_legacy_slave(const struct m_agent *a);
+void state_json_agents_body(struct master *m, struct http_body *b, int shape);
+void state_json_v1_agents_body(struct master *m, struct http_body *b);
 /* /master/slaves's bytes in b (initialised here) from the agents' cached renderings. */
 int state_json_slaves_body(struct master *m, struct http_body *b);
 /* doc's bytes (doc taken, holding the mark once) with state_json_v1_tasks's object in place
