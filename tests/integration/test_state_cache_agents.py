@@ -27,7 +27,8 @@ def reads(m):
     r = op(m, {"type": "GET_STATE"})
     assert r.headers.get("ETag"), r.headers
     st_agents = r.json()["get_state"]["get_agents"].get("agents", [])
-    assert {a["agent_info"]["hostname"]: a for a in st_agents} == v1
+    # (a separate call: while a drain moves tasks the agents' resources may differ)
+    assert sorted(a["agent_info"]["hostname"] for a in st_agents) == sorted(v1)
     st, h, body = raw(m.url, "/master/state")
     assert st == 200 and h.get("etag")
     legacy = {s["hostname"]: s for s in json.loads(body)["slaves"]}
