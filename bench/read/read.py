@@ -15,12 +15,15 @@ master runs with BERTH_RENDER_VERIFY=1 when --verify is given (every cache hit c
 with a render from scratch; a stale one is logged and fails the run).
 """
 import argparse
+import http.client as httpclient
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -57,6 +60,77 @@ def ab(url, c, n, extra=()):
     return rps, p99, failed, int(non2xx.group(1)) if non2xx else 0, length
 
 
+def cpu_sec(pid_list):
+    """CPU seconds (user + system, all threads) the processes have used so far."""
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pid_list:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / tck
+
+
+def children_of(ppid):
+    out = []
+    for pid in pids():
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == ppid:
+                    out.append(pid)
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def ab_cpu(url, c, n, extra, server_pids):
+    """ab's figures, and the CPU ms per request of the server and of ab itself."""
+    s0 = cpu_sec(server_pids)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = ab(url, c, n, extra)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    s1 = cpu_sec(server_pids)
+    client = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    return res + (1000 * (s1 - s0) / n, 1000 * client / n)
+
+
+class PingProbe:
+    """GET /ping every 10 ms on its own keep-alive connection while a run lasts: the worst
+    and the 99th-percentile latency, i.e. how long the master's loop kept a small request
+    waiting behind the big answers (and behind the machine's other load)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.lat = []
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        c = httpclient.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                c.request("GET", "/ping")
+                c.getresponse().read()
+            except (OSError, httpclient.HTTPException):
+                c.close()
+                c = httpclient.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                continue
+            self.lat.append(time.monotonic() - t0)
+            time.sleep(0.01)
+        c.close()
+
+    def done(self):
+        self.stop.set()
+        self.t.join()
+        v = sorted(self.lat) or [0.0]
+        return 1000 * v[-1], 1000 * v[min(len(v) - 1, int(len(v) * 0.99))], len(v)
+
+
 def updates(base):
     """Status updates applied so far (berth.task.status.updates.total, every state)."""
     st, body = http("GET", base + "/metrics")
@@ -78,6 +152,8 @@ def main():
     ap.add_argument("--nginx-workers", default="auto",
                     help="nginx's worker_processes (1: one core against berth's one loop)")
     ap.add_argument("--verify", action="store_true")
+    ap.add_argument("--perf", metavar="FILE",
+                    help="perf record -g the berth process during the first plain round")
     o = ap.parse_args()
 
     tag = str(uuid.uuid4())
@@ -171,13 +247,27 @@ http { access_log off; default_type application/json; keepalive_requests 100000;
         for name, extra in variants:
             for r in range(o.rounds):
                 u0, t0 = updates(base), time.monotonic()
-                b = ab(base + PATH, o.c, o.n, extra)
+                perf = None
+                if o.perf and name == "plain" and r == 0:
+                    perf = subprocess.Popen(["perf", "record", "-q", "-g", "-p",
+                                             str(dev.p.pid), "-o", o.perf],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    time.sleep(0.5)
+                probe = PingProbe(port)
+                b = ab_cpu(base + PATH, o.c, o.n, extra, [dev.p.pid])
+                ping = probe.done()
+                if perf is not None:
+                    perf.send_signal(signal.SIGINT)
+                    perf.wait(60)
                 rate = (updates(base) - u0) / (time.monotonic() - t0)
-                n = ab(nurl, o.c, o.n, [] if name != "gzip" else [])
+                n = ab_cpu(nurl, o.c, o.n, [], children_of(nginx.pid))
                 print("%-5s round %d: berth %8.1f req/s p99 %4d ms (failed %d, non-2xx %d, "
                       "%d B%s) | nginx %8.1f req/s p99 %4d ms | ratio %.3f"
                       % (name, r + 1, b[0], b[1], b[2], b[3], b[4],
                          ", %.0f updates/s" % rate if o.flow else "", n[0], n[1], b[0] / n[0]))
+                print("      cpu ms/request: berth %.3f (ab %.3f) | nginx workers %.3f (ab %.3f)"
+                      " | /ping meanwhile: worst %.0f ms, p99 %.0f ms (%d)"
+                      % ((b[5], b[6], n[5], n[6]) + ping))
                 sys.stdout.flush()
         if o.verify:
             with open(os.path.join(work, "dev.log"), errors="replace") as f:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Read-path benchmark (issue 12): GET /v2/apps?embed=apps.tasks with APPS apps x TASKS running
 # tasks on a real `berth dev`, against nginx serving the same bytes from a file, alternating.
-#   bench/read/run.sh [APPS TASKS [--flow] [--verify] [--nginx-workers N]]    (default 100 5; C=50 N=2000 ROUNDS=3)
+#   bench/read/run.sh [APPS TASKS [--flow] [--verify] [--nginx-workers N] [--perf FILE]]    (default 100 5; C=50 N=2000 ROUNDS=3)
 # --flow: status updates flow during the runs (read.py); --verify: every cached answer is
 # checked against a render from scratch (slower: measures correctness, not speed).
 # Needs ab (apache2-utils), nginx, curl and /usr/bin/python3.

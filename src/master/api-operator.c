@@ -136,26 +136,40 @@ static json_t *call_payload_all(struct master *m, struct evhttp_request *req,
 	return json_object();
 }
 
-/* GET_TASKS and GET_STATE with their tasks assembled from the task cache (state-cache.c):
+/* GET_TASKS, GET_AGENTS and GET_STATE with their tasks and agents assembled from the
+ * cache (state-cache.c):
  * true when answered. Under BERTH_RENDER_VERIFY the answer is compared with the whole
  * render, and the whole render sent if they differ. */
 static bool tasks_from_cache(struct master *m, struct evhttp_request *req, const char *type,
 			     const char *key)
 {
-	bool state = !strcmp(type, "GET_STATE");
-	if ((!state && strcmp(type, "GET_TASKS")) || !state_cache_enabled() ||
-	    operator_accept(req) == OPERATOR_WIRE_PROTOBUF || /* the cache holds JSON */
-	    m->may_view) /* view ACLs filter the whole render (state_filter_v1) */
+	bool state = !strcmp(type, "GET_STATE"), agents = !strcmp(type, "GET_AGENTS");
+	if ((!state && !agents && strcmp(type, "GET_TASKS")) || !state_cache_enabled() ||
+	    operator_accept(req) == OPERATOR_WIRE_PROTOBUF) /* the cache holds JSON */
 		return false;
-	json_t *payload = state ? json_pack("{s:o, s:o, s:o, s:o}", "get_tasks",
+	/* Under view ACLs the tasks the principal may see are selected from the cache piece
+	 * by piece, by state_filter_v1's rules (the users of the unfiltered frameworks). */
+	struct state_view view = { 0 };
+	bool filter = m->may_view && !agents; /* view ACLs do not apply to agents */
+	json_t *gf = state || filter ? state_json_v1_frameworks(m) : NULL;
+	if (filter) {
+		view.who = state_filter_who(req);
+		view.users = state_filter_v1_users(gf);
+		if (state)
+			state_filter_v1_frameworks(m, view.who, gf);
+	}
+	json_t *payload = state ? json_pack("{s:o, s:o, s:O, s:o}", "get_tasks",
 					    state_json_v1_tasks_mark(), "get_executors",
-					    fw_executors_v1(m), "get_frameworks",
-					    state_json_v1_frameworks(m), "get_agents",
-					    state_json_v1_agents(m))
-				: state_json_v1_tasks_mark();
+					    fw_executors_v1(m), "get_frameworks", gf,
+					    "get_agents", state_json_v1_agents_mark())
+			  : agents ? state_json_v1_agents_mark()
+				   : state_json_v1_tasks_mark();
+	json_decref(gf);
 	json_t *resp = json_pack("{s:s, s:o}", "type", type, key, payload);
 	struct http_body b;
-	if (state_json_v1_body(m, resp, &b) < 0)
+	int r = state_json_v1_body(m, resp, &b, filter ? &view : NULL);
+	json_decref(view.users);
+	if (r < 0)
 		return false;
 	if (state_cache_verifying()) {
 		json_t *fresh = json_pack("{s:s, s:o}", "type", type, key, call_payload(m, req, type));

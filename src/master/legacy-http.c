@@ -5,15 +5,20 @@
  *
  * Invariant: every answer is derived from the one legacy state object
  * (state_json_master_state), so the endpoints never disagree with /master/state; each is
- * built on demand, in time linear in the cluster's size, like /master/state itself. */
+ * built on demand, in time linear in the cluster's size, like /master/state itself.
+ * /master/frameworks is assembled from the same cached task renderings as /master/state
+ * (state_json_frameworks_body), the same bytes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "master/master-int.h"
+#include "master/state-cache.h"
 #include "master/state-json.h"
+#include "net/http-cond.h"
 
 static const char *const ACTIVE_STATES[] = { "TASK_STAGING", "TASK_STARTING", "TASK_RUNNING",
 					     "TASK_KILLING" };
@@ -52,6 +57,42 @@ static json_t *frameworks(json_t *st, struct evhttp_request *req)
 	}
 	free(only);
 	return out;
+}
+
+/* /master/frameworks from the task cache (state-cache.c): true when answered. Under
+ * BERTH_RENDER_VERIFY the answer is compared with the whole render. */
+static bool frameworks_from_cache(struct master *m, struct evhttp_request *req)
+{
+	if (!state_cache_enabled())
+		return false;
+	char *only = http_query_get(req, "framework_id");
+	struct http_body b;
+	int r = state_json_frameworks_body(m, req, only, &b);
+	free(only);
+	if (r < 0)
+		return false;
+	if (state_cache_verifying()) {
+		json_t *st = state_json_master_state(m, req);
+		json_t *fresh = frameworks(st, req);
+		json_decref(st);
+		char *want = json_dumps(fresh, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+		size_t n;
+		char *got = http_body_string(&b, &n);
+		bool same = want && strlen(want) == n && !memcmp(want, got, n);
+		free(want);
+		free(got);
+		if (!same) {
+			state_cache_count_stale(m->scache);
+			log_error("master", "state cache stale: /master/frameworks assembled from the "
+					    "cache differs from a render from scratch");
+			http_body_release(&b);
+			http_reply_json(req, 200, fresh);
+			return true;
+		}
+		json_decref(fresh);
+	}
+	http_reply_body_cond(req, &b);
+	return true;
 }
 
 /* ---- /master/tasks ---- */
@@ -374,12 +415,14 @@ void rm_handle_legacy(struct master *m, struct evhttp_request *req)
 	if (!strncmp(p, "/master/", 8))
 		p += 7;
 	json_t *out = NULL;
-	bool redirected = false;
+	bool answered = false;
 	if (!strcmp(p, "/version")) {
 		out = json_pack("{s:s, s:f, s:s, s:s}", "build_date", "", "build_time", 0.0,
 				"build_user", "berth", "version", STATE_JSON_MESOS_VERSION);
 	} else if (!strcmp(p, "/roles")) {
 		out = roles(m);
+	} else if (!strcmp(p, "/frameworks") && frameworks_from_cache(m, req)) {
+		answered = true;
 	} else {
 		json_t *st = state_json_master_state(m, req);
 		if (!strcmp(p, "/frameworks")) {
@@ -406,13 +449,13 @@ void rm_handle_legacy(struct master *m, struct evhttp_request *req)
 				 (int)json_integer_value(json_object_get(addr, "port")));
 			http_add_header(req, "Location", loc);
 			http_reply_text(req, 307, "");
-			redirected = true;
+			answered = true;
 		}
 		json_decref(st);
 	}
 	free(path);
 	if (out)
 		http_reply_json(req, 200, out);
-	else if (!redirected)
+	else if (!answered)
 		http_reply_text(req, 404, "");
 }

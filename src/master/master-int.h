@@ -190,6 +190,8 @@ uint16_t registry_agent_port(const struct m_agent *a);
  * made already; done when an agent registers, so that offer passes do not pay for it. */
 void fw_offer_agent_text(struct m_agent *a);
 json_t *registry_render_slaves(struct master *m);
+/* One agent's entry of it. */
+json_t *registry_render_slave(const struct m_agent *a);
 void registry_free_agent(struct m_agent *a);
 
 /* frameworks.c: external frameworks through the Mesos v1 scheduler API.
@@ -436,3 +438,13 @@ void state_filter_legacy(struct master *m, struct evhttp_request *req, json_t *s
  * GET_FRAMEWORKS, GET_TASKS; others untouched), in place. */
 void state_filter_v1(struct master *m, struct evhttp_request *req, const char *type,
 		     json_t *payload);
+/* The same rules piece by piece, for answers assembled from the task cache (GET_TASKS and
+ * GET_STATE under view ACLs, issue 12): req's principal (NULL without auth); the map
+ * framework id -> user of an unfiltered GET_FRAMEWORKS payload gf (new reference); whether
+ * who may view a task of user (NULL: its framework's, looked up in users) of framework
+ * fw_id; and gf's frameworks who may not view removed, in place. m->may_view must be set. */
+const char *state_filter_who(struct evhttp_request *req);
+json_t *state_filter_v1_users(json_t *gf);
+bool state_filter_v1_task(struct master *m, const char *who, const char *user,
+			  const char *fw_id, json_t *users);
+void state_filter_v1_frameworks(struct master *m, const char *who, json_t *gf);

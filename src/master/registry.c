@@ -455,35 +455,36 @@ json_t *registry_render_slaves(struct master *m)
 	json_t *arr = json_array();
 	const char *k;
 	void *v;
-	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
-		struct m_agent *a = v;
-		json_t *attrs = json_object();
-		for (size_t j = 0; j < a->attrs.n; j++) {
-			const struct attribute *at = &a->attrs.v[j];
-			if (at->type == ATTR_SCALAR)
-				json_object_set_new(attrs, at->name, json_real(at->scalar));
-			else
-				json_object_set_new(attrs, at->name, json_string(at->text));
-		}
-		char pid[400];
-		snprintf(pid, sizeof(pid), "slave(1)@%s", a->http);
-		uint16_t port = registry_agent_port(a);
-		json_array_append_new(
-			arr,
-			json_pack("{s:s, s:s, s:s, s:i, s:f, s:b, s:o, s:o, s:o, s:s, s:i, s:s}", "id",
-				  a->id, "hostname", a->hostname, "pid", pid, "port",
-				  (int)port, "registered_time",
-				  (double)a->registered_usec / 1e6, "active",
-				  a->state == AGENT_CONNECTED, "resources", resources_json(rm_agent_total(a)),
-				  "used_resources", used_json(a), "attributes", attrs, "version",
-				  "berth-0.1.0", "berth_tasks", (int)a->ntasks, "berth_state",
-				  a->gone			 ? "gone" :
-				  a->drain == AGENT_DRAINING	 ? "draining" :
-				  a->drain == AGENT_DRAINED	 ? "drained" :
-				  a->deactivated		 ? "deactivated" :
-				  a->state == AGENT_CONNECTED	 ? "connected" :
-				  a->state == AGENT_DISCONNECTED ? "disconnected" :
-								   "unreachable"));
-	}
+	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);)
+		json_array_append_new(arr, registry_render_slave(v));
 	return json_pack("{s:o}", "slaves", arr);
+}
+
+json_t *registry_render_slave(const struct m_agent *a)
+{
+	json_t *attrs = json_object();
+	for (size_t j = 0; j < a->attrs.n; j++) {
+		const struct attribute *at = &a->attrs.v[j];
+		if (at->type == ATTR_SCALAR)
+			json_object_set_new(attrs, at->name, json_real(at->scalar));
+		else
+			json_object_set_new(attrs, at->name, json_string(at->text));
+	}
+	char pid[400];
+	snprintf(pid, sizeof(pid), "slave(1)@%s", a->http);
+	uint16_t port = registry_agent_port(a);
+	return json_pack("{s:s, s:s, s:s, s:i, s:f, s:b, s:o, s:o, s:o, s:s, s:i, s:s}", "id",
+			  a->id, "hostname", a->hostname, "pid", pid, "port",
+			  (int)port, "registered_time",
+			  (double)a->registered_usec / 1e6, "active",
+			  a->state == AGENT_CONNECTED, "resources", resources_json(rm_agent_total(a)),
+			  "used_resources", used_json(a), "attributes", attrs, "version",
+			  "berth-0.1.0", "berth_tasks", (int)a->ntasks, "berth_state",
+			  a->gone			 ? "gone" :
+			  a->drain == AGENT_DRAINING	 ? "draining" :
+			  a->drain == AGENT_DRAINED	 ? "drained" :
+			  a->deactivated		 ? "deactivated" :
+			  a->state == AGENT_CONNECTED	 ? "connected" :
+			  a->state == AGENT_DISCONNECTED ? "disconnected" :
+							   "unreachable");
 }

@@ -3,6 +3,7 @@
  * tick, the metrics. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +13,9 @@
 #include "base/util.h"
 #include "master/fw-int.h"
 #include "master/master-int.h"
+#include "master/state-cache.h"
+#include "master/state-json.h"
+#include "net/http-cond.h"
 #include "master/state-cache.h"
 
 static int load_framework_id(struct master *m)
@@ -317,7 +321,30 @@ void rm_each_task(struct master *m, bool detail, rm_task_fn fn, void *ctx)
 
 void rm_handle_slaves(struct master *m, struct evhttp_request *req)
 {
-	http_reply_json(req, 200, registry_render_slaves(m));
+	struct http_body b;
+	if (!state_cache_enabled() || state_json_slaves_body(m, &b) < 0) {
+		http_reply_json(req, 200, registry_render_slaves(m));
+		return;
+	}
+	if (state_cache_verifying()) { /* the whole answer against a render from scratch */
+		size_t n;
+		char *got = http_body_string(&b, &n);
+		json_t *fresh = registry_render_slaves(m);
+		char *want = json_dumps(fresh, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+		bool same = want && strlen(want) == n && !memcmp(want, got, n);
+		free(got);
+		free(want);
+		if (!same) {
+			state_cache_count_stale(m->scache);
+			log_error("master", "state cache stale: /master/slaves assembled from the "
+					    "cache differs from a render from scratch");
+			http_body_release(&b);
+			http_reply_json(req, 200, fresh);
+			return;
+		}
+		json_decref(fresh);
+	}
+	http_reply_body_cond(req, &b);
 }
 
 /* ---- metrics ---- */

@@ -23,6 +23,11 @@
  * - BERTH_RENDER_VERIFY=1 renders every hit again and compares (and state-json.c compares
  *   the whole assembled answer with a render from scratch); a mismatch is logged as
  *   "state cache stale", counted, and the fresh bytes are used.
+ * - Agents the same way (GET_AGENTS and GET_STATE's get_agents, /master/state's slaves,
+ *   /master/slaves): each shape's piece is used only while the fingerprint of every field
+ *   of the agent its renderers read (ids, addresses, states, drain, attributes, total and
+ *   used resources, task count) equals the one it was rendered at; the agents a walk did
+ *   not ask for are dropped at its end (state_cache_agents_sweep).
  * - BERTH_STATE_CACHE=0 renders /master/state whole every time, as before the cache (for
  *   benchmarks and as an escape hatch).
  */
@@ -46,7 +51,15 @@ struct sc_block {
 	struct http_piece *piece;
 };
 
+struct sc_agent {
+	uint64_t seen;
+	uint64_t key[SC_AGENT_SHAPES];
+	struct http_piece *p[SC_AGENT_SHAPES];
+};
+
 struct state_cache {
+	struct hmap agents; /* agent id -> struct sc_agent* */
+	uint64_t agent_walk;
 	struct hmap tasks;  /* "<framework id>\x1f<task id>" -> struct sc_task* */
 	struct hmap blocks; /* "<framework id>\x1f<list>" -> struct sc_block* */
 	uint64_t walk;
@@ -84,7 +97,9 @@ struct state_cache *state_cache_new(void)
 	struct state_cache *c = xcalloc(1, sizeof(*c));
 	hmap_init(&c->tasks);
 	hmap_init(&c->blocks);
+	hmap_init(&c->agents);
 	c->walk = 1;
+	c->agent_walk = 1;
 	return c;
 }
 
@@ -102,6 +117,13 @@ static void block_free(struct sc_block *b)
 	free(b);
 }
 
+static void agent_free(struct sc_agent *e)
+{
+	for (size_t i = 0; i < SC_AGENT_SHAPES; i++)
+		http_piece_unref(e->p[i]);
+	free(e);
+}
+
 void state_cache_free(struct state_cache *c)
 {
 	if (!c)
@@ -114,6 +136,9 @@ void state_cache_free(struct state_cache *c)
 	for (size_t i = 0; hmap_next(&c->blocks, &i, &k, &v);)
 		block_free(v);
 	hmap_release(&c->blocks);
+	for (size_t i = 0; hmap_next(&c->agents, &i, &k, &v);)
+		agent_free(v);
+	hmap_release(&c->agents);
 	free(c);
 }
 
@@ -207,6 +232,31 @@ static uint64_t fingerprint(const struct rm_task_view *t, const struct m_agent *
 	return mix_str(h, a ? a->ip : NULL);
 }
 
+static uint64_t agent_fingerprint(const struct m_agent *a)
+{
+	uint64_t h = mix_str(0, a->id);
+	h = mix_str(h, a->hostname);
+	h = mix_str(h, a->http);
+	h = mix_str(h, a->ip);
+	h = mix_u64(h, a->state);
+	h = mix_u64(h, a->deactivated);
+	h = mix_u64(h, a->gone);
+	h = mix_u64(h, a->drain);
+	h = mix_u64(h, a->drain_mark_gone);
+	h = mix_u64(h, (uint64_t)a->drain_grace_nsec);
+	h = mix_u64(h, a->registered_usec);
+	h = mix_u64(h, a->ntasks);
+	h = mix_u64(h, a->attrs.n);
+	for (size_t i = 0; i < a->attrs.n; i++) {
+		const struct attribute *at = &a->attrs.v[i];
+		h = mix_str(mix_str(h, at->name), at->text);
+		h = mix_u64(h, at->type);
+		h = mix(h, &at->scalar, sizeof(at->scalar));
+	}
+	h = mix_resources(h, rm_agent_total(a));
+	return mix_resources(h, rm_agent_used(a));
+}
+
 /* ---- pieces ---- */
 
 static struct http_piece *piece_of(json_t *j)
@@ -260,6 +310,51 @@ struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_vie
 	e->user = t->user ? xstrdup(t->user) : NULL;
 	*slot = piece_of(state_json_task(t, a, v1));
 	return e;
+}
+
+struct http_piece *state_cache_agent(struct state_cache *c, const struct m_agent *a, int shape,
+				     json_t *(*render)(const struct m_agent *a))
+{
+	uint64_t key = agent_fingerprint(a);
+	struct sc_agent *e = hmap_get(&c->agents, a->id);
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		hmap_put(&c->agents, a->id, e);
+	}
+	e->seen = c->agent_walk;
+	if (e->p[shape] && e->key[shape] == key) {
+		if (!state_cache_verifying())
+			return e->p[shape];
+		struct http_piece *p = piece_of(render(a));
+		if (p->len == e->p[shape]->len && !memcmp(p->data, e->p[shape]->data, p->len)) {
+			http_piece_unref(p);
+			return e->p[shape];
+		}
+		c->stale++;
+		log_error("master", "state cache stale: agent '%s' changed without its fingerprint",
+			  a->id);
+		http_piece_unref(e->p[shape]);
+		e->p[shape] = p;
+		return p;
+	}
+	http_piece_unref(e->p[shape]);
+	e->p[shape] = piece_of(render(a));
+	e->key[shape] = key;
+	return e->p[shape];
+}
+
+void state_cache_agents_sweep(struct state_cache *c)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&c->agents, &i, &k, &v);) {
+		struct sc_agent *e = v;
+		if (e->seen != c->agent_walk) {
+			hmap_del(&c->agents, k);
+			agent_free(e);
+		}
+	}
+	c->agent_walk++;
 }
 
 #define PIECE(e) (v1 ? (e)->v1 : (e)->piece)

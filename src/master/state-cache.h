@@ -21,6 +21,10 @@ struct sc_task {
 	char *user;
 };
 
+/* An agent's cached renderings, one per shape: GET_AGENTS's entry (state_json_v1_agent),
+ * /master/state's slave, /master/slaves's entry. */
+enum { SC_AGENT_V1, SC_AGENT_LEGACY, SC_AGENT_SLAVES, SC_AGENT_SHAPES };
+
 struct state_cache *state_cache_new(void);
 void state_cache_free(struct state_cache *c); /* NULL is fine */
 /* The cached rendering of t on agent a (may be NULL), rendered again when anything it is
@@ -36,6 +40,12 @@ struct http_piece *state_cache_block(struct state_cache *c, const char *fw_id, i
 /* Ends a walk: forgets the tasks it did not ask for (gone ones), and the lists of the shape
  * it assembled (blocks: 0 legacy, 1 v1, -1 none) it did not ask for. */
 void state_cache_sweep(struct state_cache *c, int blocks);
+/* a's rendering in shape (render(a)'s bytes after a ',' lead), rendered again when any field
+ * of a its renderers read changed. Borrowed: valid until state_cache_agents_sweep. */
+struct http_piece *state_cache_agent(struct state_cache *c, const struct m_agent *a, int shape,
+				     json_t *(*render)(const struct m_agent *a));
+/* Ends a walk over the agents: forgets those it did not ask for. */
+void state_cache_agents_sweep(struct state_cache *c);
 /* BERTH_RENDER_VERIFY (or state_cache_set_verify): every hit is rendered again and
  * compared; a stale one is logged, counted and replaced. */
 bool state_cache_verifying(void);

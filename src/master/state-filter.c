@@ -77,6 +77,14 @@ static void v1_filter_frameworks(struct master *m, const char *who, json_t *gf)
 	}
 }
 
+bool state_filter_v1_task(struct master *m, const char *who, const char *user,
+			  const char *fw_id, json_t *users)
+{
+	if (!user && fw_id)
+		user = json_string_value(json_object_get(users, fw_id));
+	return m->may_view(m->may_view_ctx, "view_tasks", who, user);
+}
+
 /* users: framework id -> its user, from an unfiltered GET_FRAMEWORKS payload */
 static void v1_filter_tasks(struct master *m, const char *who, json_t *gt, json_t *users)
 {
@@ -89,15 +97,13 @@ static void v1_filter_tasks(struct master *m, const char *who, json_t *gt, json_
 			const char *user = json_string_value(json_object_get(t, "user"));
 			const char *fid = json_string_value(
 				json_object_get(json_object_get(t, "framework_id"), "value"));
-			if (!user && fid)
-				user = json_string_value(json_object_get(users, fid));
-			if (!m->may_view(m->may_view_ctx, "view_tasks", who, user))
+			if (!state_filter_v1_task(m, who, user, fid, users))
 				json_array_remove(tasks, i);
 		}
 	}
 }
 
-static json_t *v1_users(json_t *gf)
+json_t *state_filter_v1_users(json_t *gf)
 {
 	json_t *users = json_object();
 	static const char *const keys[] = { "frameworks", "completed_frameworks" };
@@ -123,15 +129,25 @@ void state_filter_v1(struct master *m, struct evhttp_request *req, const char *t
 		v1_filter_frameworks(m, who, payload);
 	} else if (!strcmp(type, "GET_TASKS")) {
 		json_t *gf = state_json_v1_frameworks(m);
-		json_t *users = v1_users(gf);
+		json_t *users = state_filter_v1_users(gf);
 		v1_filter_tasks(m, who, payload, users);
 		json_decref(users);
 		json_decref(gf);
 	} else if (!strcmp(type, "GET_STATE")) {
 		json_t *gf = json_object_get(payload, "get_frameworks");
-		json_t *users = v1_users(gf);
+		json_t *users = state_filter_v1_users(gf);
 		v1_filter_tasks(m, who, json_object_get(payload, "get_tasks"), users);
 		json_decref(users);
 		v1_filter_frameworks(m, who, gf);
 	}
+}
+
+const char *state_filter_who(struct evhttp_request *req)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(req), HTTP_PRINCIPAL_HEADER);
+}
+
+void state_filter_v1_frameworks(struct master *m, const char *who, json_t *gf)
+{
+	v1_filter_frameworks(m, who, gf);
 }

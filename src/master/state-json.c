@@ -476,37 +476,10 @@ static void add_v1_framework(const struct fw_desc *d, const struct task_lists *t
 
 /* ---- agents ---- */
 
-static json_t *legacy_slave(const struct m_agent *a)
-{
-	char pid[400];
-	uint16_t port = registry_agent_port(a);
-	state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
-	const struct resources *total = rm_agent_total(a);
-	struct resources unreserved = RESOURCES_INIT;
-	for (size_t i = 0; i < total->n; i++)
-		if (!strcmp(total->v[i].role, "*")) {
-			struct resources one = { &total->v[i], 1 };
-			resources_add(&unreserved, &one);
-		}
-	bool active = a->state == AGENT_CONNECTED && !a->deactivated;
-	json_t *s = json_pack(
-		"{s:s, s:s, s:s, s:i, s:o, s:f, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:s, s:[]}", "id",
-		a->id, "pid", pid, "hostname", a->hostname, "port", (int)port, "attributes",
-		state_json_attributes(&a->attrs), "registered_time",
-		(double)a->registered_usec / 1e6, "resources", state_json_resources(total, NULL),
-		"used_resources", state_json_resources(rm_agent_used(a), NULL), "offered_resources",
-		state_json_resources(&(struct resources)RESOURCES_INIT, NULL), "reserved_resources",
-		state_json_reserved(total), "unreserved_resources",
-		state_json_resources(&unreserved, NULL), "active", active, "deactivated", !active,
-		"version", STATE_JSON_MESOS_VERSION, "capabilities");
-	if (a->drain != AGENT_DRAIN_NONE) /* maint.c */
-		json_object_set_new(s, "drain_info", maint_drain_info(a));
-	resources_release(&unreserved);
-	return s;
-}
-
-/* The /master/state document with frameworks (taken) as its "frameworks". */
-static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *frameworks)
+/* The /master/state document with frameworks (taken) as its "frameworks", and slaves
+ * (taken) as its "slaves" when not NULL (else the agents are rendered here). */
+static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *frameworks,
+			  json_t *slaves_mark)
 {
 	char ip[64], pid[400], id[64], portstr[8];
 	uint16_t port;
@@ -527,7 +500,12 @@ static json_t *master_doc(struct master *m, struct evhttp_request *req, json_t *
 			active++;
 		else
 			inactive++;
-		json_array_append_new(slaves, legacy_slave(a));
+		if (!slaves_mark)
+			json_array_append_new(slaves, state_json_legacy_slave(a));
+	}
+	if (slaves_mark) {
+		json_decref(slaves);
+		slaves = slaves_mark;
 	}
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	double start = (double)m->started_usec / 1e6;
@@ -558,7 +536,7 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 	each_framework(m, req, &at, add_legacy_framework, frameworks);
 	fw_executors_fill_state(m, frameworks); /* frameworks[].executors */
 	all_tasks_release(&at);
-	json_t *st = master_doc(m, req, frameworks);
+	json_t *st = master_doc(m, req, frameworks, NULL);
 	state_filter_legacy(m, req, st);
 	return st;
 }
@@ -571,6 +549,7 @@ json_t *state_json_master_state(struct master *m, struct evhttp_request *req)
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
 #define DOC_MARK 9
+#define AGENTS_MARK 10
 
 static json_t *mark(int i)
 {
@@ -598,6 +577,7 @@ struct body_ctx {
 	struct http_body *b;
 	const char *who;
 	bool filter; /* the view ACLs apply (state_filter_legacy's rules) */
+	const char *only; /* this framework id only (/master/frameworks?framework_id=), or NULL */
 	bool any;
 	int err;
 };
@@ -607,7 +587,7 @@ static void add_body_framework(const struct fw_desc *d, const struct task_lists 
 	static const char *const keys[3] = { "tasks", "unreachable_tasks", "completed_tasks" };
 	struct body_ctx *bc = ctx;
 	struct master *m = bc->m;
-	if (bc->err ||
+	if (bc->err || (bc->only && strcmp(d->id, bc->only)) ||
 	    (bc->filter && !m->may_view(m->may_view_ctx, "view_frameworks", bc->who, d->user)))
 		return;
 	json_t *f = legacy_framework(d, tl);
@@ -653,13 +633,18 @@ static void add_body_framework(const struct fw_desc *d, const struct task_lists 
 	free(s);
 }
 
+json_t *state_json_v1_agents_mark(void)
+{
+	return mark(AGENTS_MARK);
+}
+
 int state_json_master_body(struct master *m, struct evhttp_request *req, struct http_body *b)
 {
 	if (!m->scache)
 		m->scache = state_cache_new();
 	struct all_tasks at;
 	all_tasks_build(m, false, true, &at);
-	json_t *st = master_doc(m, req, mark(DOC_MARK));
+	json_t *st = master_doc(m, req, mark(DOC_MARK), mark(AGENTS_MARK));
 	char *s = json_dumps(st, DUMP_FLAGS);
 	json_decref(st);
 	http_body_init(b);
@@ -668,7 +653,12 @@ int state_json_master_body(struct master *m, struct evhttp_request *req, struct 
 		bc.who = evhttp_find_header(evhttp_request_get_input_headers(req),
 					    HTTP_PRINCIPAL_HEADER);
 	const char *p = s;
-	if (!s || upto_mark(b, &p, DOC_MARK) < 0) {
+	if (!s || upto_mark(b, &p, AGENTS_MARK) < 0) {
+		bc.err = -EPROTO;
+	} else {
+		state_json_agents_body(m, b, SC_AGENT_LEGACY);
+	}
+	if (bc.err || upto_mark(b, &p, DOC_MARK) < 0) {
 		bc.err = -EPROTO;
 	} else {
 		http_body_lit(b, "[");
@@ -686,6 +676,32 @@ int state_json_master_body(struct master *m, struct evhttp_request *req, struct 
 	return 0;
 }
 
+int state_json_frameworks_body(struct master *m, struct evhttp_request *req, const char *only,
+			       struct http_body *b)
+{
+	if (!m->scache)
+		m->scache = state_cache_new();
+	struct all_tasks at;
+	all_tasks_build(m, false, true, &at);
+	http_body_init(b);
+	struct body_ctx bc = { .m = m, .b = b, .filter = m->may_view && req, .only = only };
+	if (bc.filter)
+		bc.who = evhttp_find_header(evhttp_request_get_input_headers(req),
+					    HTTP_PRINCIPAL_HEADER);
+	/* master_doc's completed and unregistered frameworks are always empty */
+	http_body_lit(b, "{\"frameworks\":[");
+	each_framework(m, req, &at, add_body_framework, &bc);
+	http_body_lit(b, "],\"completed_frameworks\":[],\"unregistered_frameworks\":[]}");
+	all_tasks_release(&at);
+	/* a selection keeps the other frameworks' lists for /master/state */
+	state_cache_sweep(m->scache, bc.filter || only ? -1 : 0);
+	if (bc.err) {
+		http_body_release(b);
+		return bc.err;
+	}
+	return 0;
+}
+
 /* ---- GET_TASKS from the task cache ---- */
 
 json_t *state_json_v1_tasks_mark(void)
@@ -695,7 +711,7 @@ json_t *state_json_v1_tasks_mark(void)
 
 /* state_json_v1_tasks's bytes from the cache: the lists of every framework in turn (in the
  * by_fw order state_json_v1_tasks extends them in), empty ones left out. */
-static void v1_tasks_body(struct master *m, struct http_body *b)
+static void v1_tasks_body(struct master *m, struct http_body *b, const struct state_view *view)
 {
 	static const char *const keys[3] = { "tasks", "unreachable_tasks", "completed_tasks" };
 	struct all_tasks at;
@@ -705,30 +721,44 @@ static void v1_tasks_body(struct master *m, struct http_body *b)
 	for (int l = 0; l < 3; l++) {
 		const char *k;
 		void *v;
-		bool first = true;
+		bool first = true, opened = false;
 		for (size_t i = 0; hmap_next(&at.by_fw, &i, &k, &v);) {
 			const struct task_lists *tl = v;
 			if (!tl->np[l])
 				continue;
-			if (first) {
+			if (!opened) {
+				/* a list the view empties stays, as "[]": the filter removes
+				 * entries from the rendered arrays, it does not drop keys */
 				http_body_lit(b, anykey ? ",\"" : "\"");
 				http_body_lit(b, keys[l]);
 				http_body_lit(b, "\":[");
-				anykey = true;
+				anykey = opened = true;
 			}
-			http_body_piece(b, state_cache_block(m->scache, k, l, tl->p[l], tl->np[l], true),
-					!first);
-			first = false;
+			if (!view) {
+				http_body_piece(b, state_cache_block(m->scache, k, l, tl->p[l],
+								     tl->np[l], true),
+						!first);
+				first = false;
+				continue;
+			}
+			for (size_t j = 0; j < tl->np[l]; j++) {
+				const struct sc_task *e = tl->p[l][j];
+				if (!state_filter_v1_task(m, view->who, e->user, k, view->users))
+					continue;
+				http_body_piece(b, e->v1, !first);
+				first = false;
+			}
 		}
-		if (!first)
+		if (opened)
 			http_body_lit(b, "]");
 	}
 	http_body_lit(b, "}");
 	all_tasks_release(&at);
-	state_cache_sweep(m->scache, 1);
+	state_cache_sweep(m->scache, view ? -1 : 1);
 }
 
-int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b)
+int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b,
+		       const struct state_view *view)
 {
 	if (!m->scache)
 		m->scache = state_cache_new();
@@ -736,12 +766,27 @@ int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b)
 	json_decref(doc);
 	http_body_init(b);
 	const char *p = s;
-	if (!s || upto_mark(b, &p, DOC_MARK) < 0) {
+	/* the tasks' mark, the agents' mark, or both in that order */
+	char tm[40], am[40];
+	snprintf(tm, sizeof(tm), "\"\\u0001berth-sc-%d\\u0001\"", DOC_MARK);
+	snprintf(am, sizeof(am), "\"\\u0001berth-sc-%d\\u0001\"", AGENTS_MARK);
+	const char *ta = s ? strstr(s, tm) : NULL, *aa = s ? strstr(s, am) : NULL;
+	if (!s || (!ta && !aa) || (ta && aa && aa < ta) ||
+	    (ta && upto_mark(b, &p, DOC_MARK) < 0)) {
 		free(s);
 		http_body_release(b);
 		return -EPROTO;
 	}
-	v1_tasks_body(m, b);
+	if (ta)
+		v1_tasks_body(m, b, view);
+	if (aa) {
+		if (upto_mark(b, &p, AGENTS_MARK) < 0) {
+			free(s);
+			http_body_release(b);
+			return -EPROTO;
+		}
+		state_json_v1_agents_body(m, b);
+	}
 	http_body_lit(b, p);
 	free(s);
 	return 0;

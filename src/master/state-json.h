@@ -77,9 +77,30 @@ struct http_body;
 int state_json_master_body(struct master *m, struct evhttp_request *req, struct http_body *b);
 /* A mark for state_json_v1_body: where state_json_v1_tasks's object goes in a document. */
 json_t *state_json_v1_tasks_mark(void);
+/* The same for state_json_v1_agents's object (after the tasks' mark when both are given). */
+json_t *state_json_v1_agents_mark(void);
+/* /master/frameworks's bytes in b (initialised here; only: ?framework_id=, or NULL) from
+ * the tasks' cached renderings; -errno (b released) when it cannot be. */
+int state_json_frameworks_body(struct master *m, struct evhttp_request *req, const char *only,
+			       struct http_body *b);
+/* state-json-agents.c: an agent in /master/state's "slaves" shape (new reference); the
+ * agents of a shape (SC_AGENT_*, state-cache.h: unreachable ones only in /master/slaves's)
+ * as "[…]" appended to b from the cache; GET_AGENTS's object ({"agents":[…]}, or {}). */
+json_t *state_json_legacy_slave(const struct m_agent *a);
+void state_json_agents_body(struct master *m, struct http_body *b, int shape);
+void state_json_v1_agents_body(struct master *m, struct http_body *b);
+/* /master/slaves's bytes in b (initialised here) from the agents' cached renderings. */
+int state_json_slaves_body(struct master *m, struct http_body *b);
 /* doc's bytes (doc taken, holding the mark once) with state_json_v1_tasks's object in place
  * of the mark, assembled from the tasks' cached renderings; -errno (b released) if not. */
-int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b);
+struct state_view {
+	const char *who; /* the principal */
+	json_t *users;   /* state_filter_v1_users of the unfiltered GET_FRAMEWORKS */
+};
+/* view (or NULL for every task): only the tasks its principal may see, selected piece by
+ * piece (state_filter_v1_task's rules), nothing rendered again. */
+int state_json_v1_body(struct master *m, json_t *doc, struct http_body *b,
+		       const struct state_view *view);
 /* A task in /master/state's shape (v1 false) or as a v1 Task; a is its agent (may be NULL).
  * New reference; t->discovery is taken. */
 json_t *state_json_task(const struct rm_task_view *t, const struct m_agent *a, bool v1);

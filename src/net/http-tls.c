@@ -89,6 +89,11 @@ struct bufferevent *http_tls_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
+bool http_bev_is_tls(struct bufferevent *bev)
+{
+	return bufferevent_openssl_get_ssl(bev) != NULL;
+}
+
 /* ---- the client side: the agent's link to the master, the master's to an agent ---- */
 
 int http_tls_client_new(const char *ca, const char *cert, const char *key,

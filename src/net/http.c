@@ -39,6 +39,7 @@
 #include <event2/keyvalq_struct.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -675,16 +676,26 @@ void http_reply_bytes(struct evhttp_request *req, int code, const char *type, co
 
 /* libevent writes at most 16 KiB a turn of the loop by default: a 300 KiB answer took 19
  * turns (and as many epoll_wait calls). Larger answers are let out in bigger writes, up to
- * this much a turn (the kernel's socket buffer takes what it takes). */
-#define BIG_WRITE (1u << 20)
+ * this much a turn (the kernel's socket buffer takes what it takes, a few MiB at most, so a
+ * turn stays short). At 1 MiB a 5 MB answer took 5+ turns and cost berth 2.5 ms of CPU and
+ * ab 4.0 ms an answer; at 8 MiB 1.4 and 2.9 (bench/read, 1,000 apps x 10 tasks). */
+#define BIG_WRITE (8u << 20)
 
 void http_reply_evbuffer(struct evhttp_request *req, int code, const char *type,
 			 struct evbuffer *buf)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	if (bev && evbuffer_get_length(buf) > 16384)
+	if (bev && evbuffer_get_length(buf) > 16384) {
 		bufferevent_set_max_single_write(bev, BIG_WRITE);
+		/* The body's last partial segment must not wait for the client's delayed ACK
+		 * (Nagle: up to 40 ms) when the headers or the body's start went out in an
+		 * earlier write. */
+		int one = 1;
+		evutil_socket_t fd = bufferevent_getfd(bev);
+		if (fd >= 0)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	observe_end(req, code, false);
 	set_default_type(req, type);
 	evhttp_send_reply(req, code, NULL, buf);

@@ -84,6 +84,8 @@ struct bufferevent *http_guard_bev(struct event_base *base, void *guard);
 /* http-tls.c's connection factory (evhttp's bevcb); internal. */
 struct bufferevent;
 struct bufferevent *http_tls_bev(struct event_base *base, void *tls);
+/* Is bev one of http-tls.c's (its bytes are read to be encrypted: never sendfile)? */
+bool http_bev_is_tls(struct bufferevent *bev);
 void http_server_free(struct http_server *srv); /* accepts NULL */
 
 /* Observation: every reply a handler sends (http_reply_*, and http_stream_start for a

@@ -1,6 +1,7 @@
 /* The per-task cache of /master/state (master/state-cache.c): after random sequences of
  * changes to tasks and their agents, every piece the cache gives is the bytes a render from
- * scratch gives, an unchanged task is not rendered again, and gone tasks are forgotten. */
+ * scratch gives, an unchanged task is not rendered again, and gone tasks are forgotten; the
+ * same for agents' renderings (GET_AGENTS's and /master/slaves's shapes). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -241,10 +242,131 @@ static void test_same_id_two_frameworks(void **state)
 	resources_release(&b.res);
 }
 
+/* ---- agents: every shape's piece is a render from scratch after random changes ---- */
+
+static char *agent_fresh(const struct m_agent *a, json_t *(*render)(const struct m_agent *))
+{
+	json_t *j = render(a);
+	char *s = json_dumps(j, FLAGS);
+	json_decref(j);
+	return s;
+}
+
+static void agent_mutate(struct m_agent *a, struct attribute *attr, char *host, char *http)
+{
+	switch (rand() % 11) {
+	case 0:
+		snprintf(host, 32, "host-%d", rand() % 4);
+		break;
+	case 1: /* a new address: http and ip together */
+		snprintf(http, 32, "10.1.0.%d:%d", rand() % 4, 5051 + rand() % 3);
+		break;
+	case 2:
+		a->state = (enum agent_state)(rand() % 3);
+		break;
+	case 3:
+		a->deactivated = !a->deactivated;
+		break;
+	case 4:
+		a->drain = (enum agent_drain)(rand() % 3);
+		a->drain_mark_gone = rand() % 2;
+		a->drain_grace_nsec = rand() % 2 ? -1 : (int64_t)rand();
+		break;
+	case 5:
+		a->registered_usec = 1700000000000000ull + (uint64_t)rand();
+		break;
+	case 6:
+		a->ntasks = (unsigned)rand() % 5;
+		break;
+	case 7:
+		resources_add_scalar(&a->led.used, "cpus", rand() % 2 ? "*" : "web", 0.5);
+		break;
+	case 8:
+		resources_add_scalar(&a->led.total, "mem", "*", 128);
+		break;
+	case 9:
+		attr->scalar = rand() % 3;
+		break;
+	default:
+		a->gone = !a->gone;
+		break;
+	}
+}
+
+static void test_agents_random_changes(void **state)
+{
+	(void)state;
+	srand(7);
+	state_cache_set_verify(false);
+	static struct m_agent ag[NAGENTS];
+	static struct attribute attr[NAGENTS];
+	static char ids[NAGENTS][16], hosts[NAGENTS][32], https[NAGENTS][32], ips[NAGENTS][32];
+	memset(ag, 0, sizeof(ag));
+	for (size_t i = 0; i < NAGENTS; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "ag-%zu", i);
+		snprintf(hosts[i], sizeof(hosts[i]), "host-%zu", i);
+		snprintf(https[i], sizeof(https[i]), "10.1.0.%zu:5051", i);
+		attr[i] = (struct attribute){ .name = "rack", .type = ATTR_SCALAR, .text = "1",
+					      .scalar = 1 };
+		ag[i].id = ids[i];
+		ag[i].hostname = hosts[i];
+		ag[i].http = https[i];
+		ag[i].attrs = (struct attributes){ &attr[i], 1 };
+		ag[i].state = AGENT_CONNECTED;
+		ag[i].drain_grace_nsec = -1;
+		resources_add_scalar(&ag[i].led.total, "cpus", "*", 4);
+	}
+	json_t *(*renders[2])(const struct m_agent *) = { state_json_v1_agent,
+							  registry_render_slave };
+	const int shapes[2] = { SC_AGENT_V1, SC_AGENT_SLAVES };
+	struct state_cache *c = state_cache_new();
+	struct http_piece *last[NAGENTS][2] = { { 0 } };
+	unsigned long hits = 0, renders_n = 0;
+	for (int round = 0; round < 300; round++) {
+		bool quiet = true;
+		for (int k = rand() % 3; k-- > 0;) {
+			size_t i = (size_t)rand() % NAGENTS;
+			agent_mutate(&ag[i], &attr[i], hosts[i], https[i]);
+			char *colon = strrchr(https[i], ':');
+			snprintf(ips[i], sizeof(ips[i]), "%.*s", (int)(colon - https[i]), https[i]);
+			ag[i].ip = ips[i];
+			quiet = false;
+		}
+		for (size_t i = 0; i < NAGENTS; i++) {
+			for (int s = 0; s < 2; s++) {
+				struct http_piece *p = state_cache_agent(c, &ag[i], shapes[s], renders[s]);
+				char *want = agent_fresh(&ag[i], renders[s]);
+				assert_int_equal(p->len, strlen(want) + 1);
+				assert_int_equal(p->data[0], ',');
+				assert_memory_equal(p->data + 1, want, strlen(want));
+				free(want);
+				if (p == last[i][s])
+					hits++;
+				else
+					renders_n++;
+				if (quiet && last[i][s])
+					assert_ptr_equal(p, last[i][s]);
+				last[i][s] = p;
+			}
+		}
+		state_cache_agents_sweep(c);
+	}
+	assert_true(hits > renders_n);
+	assert_int_equal(state_cache_stale(c), 0);
+	/* a walk that saw no agent forgets them all */
+	state_cache_agents_sweep(c);
+	state_cache_free(c);
+	for (size_t i = 0; i < NAGENTS; i++) {
+		resources_release(&ag[i].led.total);
+		resources_release(&ag[i].led.used);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_changes),
+		cmocka_unit_test(test_agents_random_changes),
 		cmocka_unit_test(test_same_id_two_frameworks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
