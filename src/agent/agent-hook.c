@@ -20,34 +20,14 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "model/hook.h"
-#include "net/proc-run.h"
+#include "net/hook-jobs.h"
 
-
-struct hook_job {
-	struct hook_job *next, *prev;
-	struct agent_hooks *h;
-	struct proc_run *run;
-	char *task_id;
-	json_t *spec; /* launch: the TaskSpec, decorated in place; NULL for an end hook */
-};
 
 struct agent_hooks {
 	struct agent *a;
 	char *launch, *end;
-	uint32_t timeout_ms;
-	struct hook_job *jobs;
-	size_t njobs;
+	struct hook_jobs *jobs;
 };
-
-static int check_exe(const char *flag, const char *path)
-{
-	if (path[0] != '/' || access(path, X_OK) < 0) {
-		log_error("agent", "--%s '%s': not an absolute path to an executable file", flag,
-			  path);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 int agent_hooks_init(struct agent *a, const struct agent_config *cfg)
 {
@@ -55,30 +35,18 @@ int agent_hooks_init(struct agent *a, const struct agent_config *cfg)
 	const char *e = cfg->hook_task_end && *cfg->hook_task_end ? cfg->hook_task_end : NULL;
 	if (!l && !e)
 		return 0;
-	if ((l && check_exe("hook-task-launch", l) < 0) || (e && check_exe("hook-task-end", e) < 0))
+	if (hook_check_exe("agent", "hook-task-launch", l) < 0 ||
+	    hook_check_exe("agent", "hook-task-end", e) < 0)
 		return -EINVAL;
 	struct agent_hooks *h = xcalloc(1, sizeof(*h));
 	h->a = a;
 	h->launch = l ? xstrdup(l) : NULL;
 	h->end = e ? xstrdup(e) : NULL;
-	h->timeout_ms = cfg->hook_timeout_ms ? cfg->hook_timeout_ms : HOOK_DEFAULT_TIMEOUT_MS;
+	h->jobs = hook_jobs_new(a->base,
+				cfg->hook_timeout_ms ? cfg->hook_timeout_ms : HOOK_DEFAULT_TIMEOUT_MS,
+				HOOK_MAX_RUNNING, HOOK_MAX_OUT);
 	a->hooks = h;
 	return 0;
-}
-
-static void job_free(struct hook_job *j)
-{
-	struct agent_hooks *h = j->h;
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		h->jobs = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	h->njobs--;
-	free(j->task_id);
-	json_decref(j->spec);
-	free(j);
 }
 
 void agent_hooks_free(struct agent *a)
@@ -86,10 +54,7 @@ void agent_hooks_free(struct agent *a)
 	struct agent_hooks *h = a->hooks;
 	if (!h)
 		return;
-	while (h->jobs) {
-		proc_run_cancel(h->jobs->run);
-		job_free(h->jobs);
-	}
+	hook_jobs_free(h->jobs);
 	free(h->launch);
 	free(h->end);
 	free(h);
@@ -106,53 +71,18 @@ static json_t *doc_base(struct agent *a, struct agent_task *t, const char *hook)
 	return d;
 }
 
-static int job_start(struct agent_hooks *h, const char *path, json_t *doc, const char *task_id,
-		     json_t *spec, proc_run_cb cb)
+static void on_launch_done(const struct proc_run_result *res, const char *task_id,
+			   json_t *spec, void *ctx)
 {
-	if (h->njobs >= HOOK_MAX_RUNNING) {
-		json_decref(doc);
-		return -EAGAIN;
-	}
-	char *in = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (!in)
-		return -ENOMEM;
-	struct hook_job *j = xcalloc(1, sizeof(*j));
-	j->h = h;
-	j->task_id = xstrdup(task_id);
-	char *argv[] = { (char *)path, NULL };
-	int r = proc_run_start(h->a->base, argv, NULL, in, strlen(in), h->timeout_ms, HOOK_MAX_OUT,
-			       cb, j, &j->run);
-	free(in);
-	if (r < 0) {
-		free(j->task_id);
-		free(j);
-		return r;
-	}
-	j->spec = json_incref(spec);
-	j->next = h->jobs;
-	if (h->jobs)
-		h->jobs->prev = j;
-	h->jobs = j;
-	h->njobs++;
-	return 0;
-}
-
-static void on_launch_done(const struct proc_run_result *res, void *ctx)
-{
-	struct hook_job *j = ctx;
-	struct agent_hooks *h = j->h;
-	struct agent_task *t = agent_task_find(h->a, j->task_id);
-	json_t *spec = json_incref(j->spec);
-	job_free(j);
-	if (!t || !t->hooking) {
-		json_decref(spec);
+	struct agent_hooks *h = ctx;
+	struct agent_task *t = agent_task_find(h->a, task_id);
+	if (!t || !t->hooking)
 		return;
-	}
 	char msg[700];
 	json_t *ans = NULL;
 	const char *veto = hook_launch_verdict(res->status, res->timed_out, res->overflow, res->out,
-					       res->out_len, h->timeout_ms, &ans, msg, sizeof(msg));
+					       res->out_len, hook_jobs_timeout_ms(h->jobs), &ans, msg,
+					       sizeof(msg));
 	if (!veto && ans) {
 		/* The hook's variables win over the task's own. */
 		json_t *e = json_object_get(spec, "env");
@@ -171,7 +101,6 @@ static void on_launch_done(const struct proc_run_result *res, void *ctx)
 	if (veto)
 		log_info("agent", "task '%s': %s", t->id, veto);
 	agent_task_hooked(t, spec, veto);
-	json_decref(spec);
 }
 
 bool agent_hook_launch(struct agent *a, struct agent_task *t, json_t *spec)
@@ -183,7 +112,7 @@ bool agent_hook_launch(struct agent *a, struct agent_task *t, json_t *spec)
 	t->hooking = true;
 	json_t *doc = doc_base(a, t, "task_launch");
 	json_object_set(doc, "task", spec);
-	int r = job_start(h, h->launch, doc, t->id, spec, on_launch_done);
+	int r = hook_jobs_start(h->jobs, h->launch, doc, t->id, spec, on_launch_done, h);
 	if (r < 0) {
 		char msg[200];
 		if (r == -EAGAIN)
@@ -198,15 +127,15 @@ bool agent_hook_launch(struct agent *a, struct agent_task *t, json_t *spec)
 	return true;
 }
 
-static void on_end_done(const struct proc_run_result *res, void *ctx)
+static void on_end_done(const struct proc_run_result *res, const char *task_id, json_t *spec,
+			void *ctx)
 {
-	struct hook_job *j = ctx;
+	struct agent_hooks *h = ctx;
 	char why[300];
-	hook_run_failure(res->status, res->timed_out, res->overflow, j->h->timeout_ms, why,
-			 sizeof(why));
+	hook_run_failure(res->status, res->timed_out, res->overflow, hook_jobs_timeout_ms(h->jobs),
+			 why, sizeof(why));
 	if (why[0])
-		log_warn("agent", "task '%s': task end hook %s", j->task_id, why);
-	job_free(j);
+		log_warn("agent", "task '%s': task end hook %s", task_id, why);
 }
 
 void agent_hook_task_end(struct agent *a, struct agent_task *t, const json_t *u)
@@ -216,7 +145,7 @@ void agent_hook_task_end(struct agent *a, struct agent_task *t, const json_t *u)
 		return;
 	json_t *doc = doc_base(a, t, "task_end");
 	json_object_set_new(doc, "status", json_deep_copy(u));
-	int r = job_start(h, h->end, doc, t->id, NULL, on_end_done);
+	int r = hook_jobs_start(h->jobs, h->end, doc, t->id, NULL, on_end_done, h);
 	if (r < 0)
 		log_warn("agent", "task '%s': task end hook not run: %s", t->id,
 			 r == -EAGAIN ? "too many hooks running" : strerror(-r));

@@ -19,37 +19,13 @@
 #include "base/mem.h"
 #include "master/fw-int.h"
 #include "model/hook.h"
-#include "net/proc-run.h"
+#include "net/hook-jobs.h"
 
-
-struct hook_job {
-	struct hook_job *next, *prev;
-	struct fw_hooks *h;
-	struct proc_run *run;
-	char *task_id;
-	json_t *spec; /* launch: the agent's TaskSpec; NULL for an end hook */
-};
-
-struct fw_hooks {
-	struct frameworks *fws;
-	struct hook_job *jobs;
-	size_t njobs;
-};
-
-static int check_exe(const char *flag, const char *path)
-{
-	if (path && (path[0] != '/' || access(path, X_OK) < 0)) {
-		log_error("master", "--%s '%s': not an absolute path to an executable file", flag,
-			  path);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 int fw_hooks_check(const struct master_config *cfg)
 {
-	if (check_exe("hook-task-launch", cfg->hook_task_launch) < 0 ||
-	    check_exe("hook-task-end", cfg->hook_task_end) < 0)
+	if (hook_check_exe("master", "hook-task-launch", cfg->hook_task_launch) < 0 ||
+	    hook_check_exe("master", "hook-task-end", cfg->hook_task_end) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -60,65 +36,19 @@ static unsigned timeout_ms(const struct frameworks *fws)
 	return s > 0 ? (unsigned)(s * 1000.0) : HOOK_DEFAULT_TIMEOUT_MS;
 }
 
-static void job_free(struct hook_job *j)
-{
-	struct fw_hooks *h = j->h;
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		h->jobs = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	h->njobs--;
-	free(j->task_id);
-	json_decref(j->spec);
-	free(j);
-}
-
 void fw_hooks_free(struct frameworks *fws)
 {
-	struct fw_hooks *h = fws->hooks;
-	if (!h)
-		return;
-	while (h->jobs) {
-		proc_run_cancel(h->jobs->run);
-		job_free(h->jobs);
-	}
-	free(h);
+	hook_jobs_free(fws->hooks);
 	fws->hooks = NULL;
 }
 
 static int job_start(struct frameworks *fws, const char *path, json_t *doc, const char *task_id,
-		     json_t *spec, proc_run_cb cb)
+		     json_t *spec, hook_jobs_cb cb)
 {
-	if (!fws->hooks) {
-		fws->hooks = xcalloc(1, sizeof(*fws->hooks));
-		fws->hooks->fws = fws;
-	}
-	struct fw_hooks *h = fws->hooks;
-	char *in = h->njobs < HOOK_MAX_RUNNING ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
-	if (!in)
-		return h->njobs < HOOK_MAX_RUNNING ? -ENOMEM : -EAGAIN;
-	struct hook_job *j = xcalloc(1, sizeof(*j));
-	j->h = h;
-	j->task_id = xstrdup(task_id);
-	char *argv[] = { (char *)path, NULL };
-	int r = proc_run_start(fws->m->base, argv, NULL, in, strlen(in), timeout_ms(fws),
-			       HOOK_MAX_OUT, cb, j, &j->run);
-	free(in);
-	if (r < 0) {
-		free(j->task_id);
-		free(j);
-		return r;
-	}
-	j->spec = json_incref(spec);
-	j->next = h->jobs;
-	if (h->jobs)
-		h->jobs->prev = j;
-	h->jobs = j;
-	h->njobs++;
-	return 0;
+	if (!fws->hooks)
+		fws->hooks = hook_jobs_new(fws->m->base, timeout_ms(fws), HOOK_MAX_RUNNING,
+					   HOOK_MAX_OUT);
+	return hook_jobs_start(fws->hooks, path, doc, task_id, spec, cb, fws);
 }
 
 /* The task ends before its LAUNCH went out: TASK_ERROR with msg, its resources back. */
@@ -149,17 +79,13 @@ static void decorate(json_t *spec, const json_t *ans)
 	json_object_set_new(spec, "labels", labels);
 }
 
-static void on_launch_done(const struct proc_run_result *res, void *ctx)
+static void on_launch_done(const struct proc_run_result *res, const char *task_id,
+			   json_t *spec, void *ctx)
 {
-	struct hook_job *j = ctx;
-	struct frameworks *fws = j->h->fws;
-	struct fw_task *t = hmap_get(&fws->tasks, j->task_id);
-	json_t *spec = json_incref(j->spec);
-	job_free(j);
-	if (!t || task_state_terminal(t->state) || t->kill_sent || t->kill_pending) {
-		json_decref(spec);
+	struct frameworks *fws = ctx;
+	struct fw_task *t = hmap_get(&fws->tasks, task_id);
+	if (!t || task_state_terminal(t->state) || t->kill_sent || t->kill_pending)
 		return;
-	}
 	char msg[700];
 	json_t *ans = NULL;
 	const char *veto = hook_launch_verdict(res->status, res->timed_out, res->overflow, res->out,
@@ -171,7 +97,6 @@ static void on_launch_done(const struct proc_run_result *res, void *ctx)
 		refuse(fws, t, veto);
 	else
 		fw_task_queue(fws, t, json_pack("{s:s, s:O}", "type", "LAUNCH", "task", spec));
-	json_decref(spec);
 }
 
 bool fw_hook_launch(struct frameworks *fws, struct fw_task *t, const json_t *ti, json_t *spec)
@@ -198,15 +123,14 @@ bool fw_hook_launch(struct frameworks *fws, struct fw_task *t, const json_t *ti,
 	return true;
 }
 
-static void on_end_done(const struct proc_run_result *res, void *ctx)
+static void on_end_done(const struct proc_run_result *res, const char *task_id, json_t *spec,
+			void *ctx)
 {
-	struct hook_job *j = ctx;
 	char why[300];
-	hook_run_failure(res->status, res->timed_out, res->overflow, timeout_ms(j->h->fws), why,
+	hook_run_failure(res->status, res->timed_out, res->overflow, timeout_ms(ctx), why,
 			 sizeof(why));
 	if (why[0])
-		log_warn("frameworks", "task '%s': task end hook %s", j->task_id, why);
-	job_free(j);
+		log_warn("frameworks", "task '%s': task end hook %s", task_id, why);
 }
 
 void fw_hook_task_end(struct frameworks *fws, const struct fw_task *t, const json_t *status)

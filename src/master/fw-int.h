@@ -189,7 +189,7 @@ struct frameworks {
 	struct m_agent **changed;   /* the offer pass's scratch list of agents */
 	size_t offer_cursor;        /* where the next framework's walk starts in the agents */
 	size_t changed_cap;
-	struct fw_hooks *hooks;     /* the hooks running (fw-hooks.c), or NULL */
+	struct hook_jobs *hooks;    /* the hooks running (fw-hooks.c), or NULL */
 };
 
 /* frameworks.c */
