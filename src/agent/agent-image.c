@@ -53,7 +53,7 @@ int agent_image_init(struct agent *a, const struct agent_config *cfg)
 	/* The store's bound, for berth-image (image-gc.c reads <store>/gc.max). */
 	uint64_t max = 0;
 	const char *ms = cfg->image_store_max_size;
-	if (ms && *ms && agent_parse_bytes(ms, &max) < 0) {
+	if (ms && *ms && parse_bytes(ms, &max) < 0) {
 		log_error("agent", "--image-store-max-size '%s': want bytes (a number, or with "
 				   "KB, MB, GB)", ms);
 		return -EINVAL;

@@ -386,8 +386,6 @@ void agent_image_cleanup(const struct agent_task *t);
 const char *agent_launch_failure(const struct agent_task *t, const struct exec_status *st,
 				 char *msg, size_t size);
 /* agent-isolation.c */
-/* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
-int agent_parse_bytes(const char *s, uint64_t *out);
 /* --isolation LIST into its two switches. 0 or -EINVAL with err set. */
 int agent_isolation_parse(const char *list, bool *cgroups, bool *namespaces, char *err,
 			  size_t errsize);

@@ -197,35 +197,12 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 	return 0;
 }
 
-/* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
-int agent_parse_bytes(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || errno || *s == '-')
-		return -EINVAL;
-	uint64_t mul = 1;
-	if (!strcasecmp(end, "KB") || !strcasecmp(end, "K"))
-		mul = 1ull << 10;
-	else if (!strcasecmp(end, "MB") || !strcasecmp(end, "M"))
-		mul = 1ull << 20;
-	else if (!strcasecmp(end, "GB") || !strcasecmp(end, "G"))
-		mul = 1ull << 30;
-	else if (*end && strcasecmp(end, "B"))
-		return -EINVAL;
-	if (v > UINT64_MAX / mul)
-		return -EINVAL;
-	*out = (uint64_t)v * mul;
-	return 0;
-}
-
 /* --fetcher-cache-dir and --fetcher-cache-size. 0 or -EINVAL (logged). */
 static int fetch_cache_init(struct agent *a, const struct agent_config *cfg)
 {
 	uint64_t max = 2ull << 30;
 	const char *size = cfg->fetcher_cache_size;
-	if (size && *size && agent_parse_bytes(size, &max) < 0) {
+	if (size && *size && parse_bytes(size, &max) < 0) {
 		log_error("agent", "--fetcher-cache-size '%s': want bytes (a number, or with KB, MB, "
 				   "GB)", size);
 		return -EINVAL;

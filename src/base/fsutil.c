@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 /* mkdir of dir unless it is a directory already. */
@@ -75,4 +77,26 @@ int fs_mkdir_parent(const char *path, mode_t mode)
 		return 0;
 	*slash = '\0';
 	return mkdir_all(tmp, mode);
+}
+
+int parse_bytes(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-')
+		return -EINVAL;
+	uint64_t mul = 1;
+	if (!strcasecmp(end, "KB") || !strcasecmp(end, "K"))
+		mul = 1ull << 10;
+	else if (!strcasecmp(end, "MB") || !strcasecmp(end, "M"))
+		mul = 1ull << 20;
+	else if (!strcasecmp(end, "GB") || !strcasecmp(end, "G"))
+		mul = 1ull << 30;
+	else if (*end && strcasecmp(end, "B"))
+		return -EINVAL;
+	if (v > UINT64_MAX / mul)
+		return -EINVAL;
+	*out = (uint64_t)v * mul;
+	return 0;
 }

@@ -1,6 +1,7 @@
 /* File-system helpers. Plain libc, no allocation: the executor shim links this file alone
  * (DESIGN.md §9: the shim depends on libc only). */
 #pragma once
+#include <stdint.h>
 #include <sys/types.h>
 
 /* mkdir -p: creates path and every missing directory above it, each with mode (masked by
@@ -15,3 +16,7 @@ int fs_mkdir_p(const char *path, mode_t mode);
  * file about to be created. Nothing to do, and 0, when path has no directory part ("c",
  * "/c"). Trailing slashes are not a component ("a/b/" -> "a"). Errors as fs_mkdir_p. */
 int fs_mkdir_parent(const char *path, mode_t mode);
+
+/* A size: "2GB", "512MB", "64KB" (or G, M, K; powers of 1,024), "1048576" or "1048576B"
+ * -> bytes. 0, or -EINVAL for junk, a sign or an overflow. */
+int parse_bytes(const char *s, uint64_t *out);

@@ -16,31 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/fsutil.h"
 #include "image/image-int.h"
 #include "image/image.h"
-
-/* "2GB", "512MB", "64KB", "1048576" → bytes. 0 or -EINVAL. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || errno || *s == '-')
-		return -EINVAL;
-	uint64_t mul = 1;
-	if (!strcasecmp(end, "KB") || !strcasecmp(end, "K"))
-		mul = 1ull << 10;
-	else if (!strcasecmp(end, "MB") || !strcasecmp(end, "M"))
-		mul = 1ull << 20;
-	else if (!strcasecmp(end, "GB") || !strcasecmp(end, "G"))
-		mul = 1ull << 30;
-	else if (*end && strcasecmp(end, "B"))
-		return -EINVAL;
-	if (v > UINT64_MAX / mul)
-		return -EINVAL;
-	*out = (uint64_t)v * mul;
-	return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -136,7 +114,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "gc")) {
 		uint64_t bound = 0;
-		if (max && parse_size(max, &bound) < 0) {
+		if (max && parse_bytes(max, &bound) < 0) {
 			fprintf(stderr, "berth image gc: --max-size '%s': want bytes (a number, or "
 				"with KB, MB, GB)\n", max);
 			return 2;
