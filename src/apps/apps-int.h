@@ -22,9 +22,12 @@
 
 #include "base/hmap.h"
 #include "base/idxset.h"
+#include "base/iheap.h"
+#include "base/valcount.h"
 #include "base/metrics.h"
 #include "model/app.h"
 #include "model/attributes.h"
+#include "model/constraints.h"
 #include "model/resources.h"
 #include "model/task.h"
 #include "net/http.h"
@@ -43,6 +46,15 @@ enum inst_phase {
  * volumes). SUSPEND (stateful apps, scale-down): end the task, keep the instance, its index,
  * its reservation and its volumes for a later scale-up. */
 enum inst_goal { GOAL_RUN, GOAL_STOP, GOAL_SUSPEND };
+
+/* The orders an app keeps its instances in (inst-order.c): the kill order under each
+ * killSelection and by index among slots, the suspended ones by index, and (in no order)
+ * those a pass must stop. */
+enum { ORD_YOUNG, ORD_OLD, ORD_HIGH, ORD_SUSP, ORD_STOP, ORD_N };
+/* The field of struct m_app's placed that counts live tasks by agent id (attribute names
+ * are never empty). */
+#define PLACE_AGENT ""
+struct place_snap;
 
 struct m_instance {
 	struct m_app *app;
@@ -81,6 +93,8 @@ struct m_instance {
 	struct m_instance *replaced_by; /* the last instance set to replace it, or NULL */
 	struct m_instance *replacing;   /* the instance replaces names, or NULL */
 	bool stored;               /* may have a record instances/<uuid> (launched once) */
+	uint32_t hpos[ORD_N];      /* its place in each of app->order (inst-order.c) */
+	struct place_snap *counted; /* the agent it is counted on in app->placed, or NULL */
 };
 
 struct m_deployment {
@@ -144,6 +158,8 @@ struct m_app {
 	size_t place_cursor;       /* where the fast placement path goes on (schedule.c) */
 	uint64_t rgen;             /* change counter of what render.c shows (apps_changed) */
 	struct render_cache *rc;   /* rendered pieces (render-cache.c), or NULL */
+	struct iheap order[ORD_N]; /* inst-order.c: kill and wake orders, kept, never sorted */
+	struct valcount placed;    /* inst-order.c: live tasks by hostname, attribute, agent */
 };
 
 
@@ -188,6 +204,7 @@ struct apps {
 	struct metrics_family *health, *deployments;
 	unsigned long render_stale; /* render cache misses BERTH_RENDER_VERIFY caught */
 	struct autoscale *as;      /* autoscale.c's, NULL until its first tick */
+	struct hmap place_snaps;   /* inst-order.c: agent id -> its current struct place_snap */
 };
 
 /* Something render.c shows of ma changed: its definition, deployment, last failure, any of
@@ -343,6 +360,25 @@ void rc_free_app(struct m_app *ma);
 void rc_free_inst(struct m_instance *in);
 /* Overrides BERTH_RENDER_VERIFY (tests). */
 void render_cache_set_verify(bool on);
+
+/* inst-order.c: the orders and placement counts of an app's instances (invariants there).
+ * apps_inst_sync after any change of in's goal, phase, replaces or times (apps_set_* call
+ * it); unorder before an instance is freed. */
+void apps_order_init(struct m_app *ma);
+void apps_order_release(struct m_app *ma);
+void apps_order_init_inst(struct m_instance *in);
+void apps_inst_sync(struct m_instance *in);
+void apps_inst_unorder(struct m_instance *in);
+/* The slot a scale-down stops first (killSelection; highest index for a stateful app), or
+ * NULL; and the suspended instance a stateful scale-up wakes first, or NULL. O(1). */
+struct m_instance *apps_first_to_stop(const struct m_app *ma);
+struct m_instance *apps_first_to_wake(const struct m_app *ma);
+/* Counts in's task on a in its app's placed (in LIVE; once), and uncounts it. */
+void apps_place_count(struct apps *m, struct m_instance *in, const struct m_agent *a);
+void apps_place_uncount(struct m_instance *in);
+void apps_place_snaps_free(struct apps *m);
+/* Live tasks of ma on a, counted. */
+unsigned apps_tasks_on(const struct m_app *ma, const struct m_agent *a);
 
 /* task-spec.c: the LAUNCH record for in's next task on a (new reference). */
 json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct m_agent *a);

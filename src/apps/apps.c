@@ -203,6 +203,7 @@ void apps_give(struct apps *m, struct m_instance *in, bool reserved)
 static void inst_free(struct apps *m, struct m_instance *in)
 {
 	rc_free_inst(in);
+	apps_place_uncount(in);
 	apps_give(m, in, false);
 	apps_give(m, in, true);
 	free(in->task_id);
@@ -220,6 +221,7 @@ struct m_app *apps_app_new(void)
 {
 	struct m_app *ma = xcalloc(1, sizeof(*ma));
 	idxset_init(&ma->idx);
+	apps_order_init(ma);
 	ma->stop_cursor = SIZE_MAX;
 	return ma;
 }
@@ -250,6 +252,8 @@ void apps_set_goal(struct m_instance *in, enum inst_goal goal)
 	inst_account(in, -1);
 	in->goal = goal;
 	inst_account(in, 1);
+	apps_inst_sync(in);
+	apps_inst_sync(in->replacing); /* whether it is being replaced depends on this goal */
 	apps_changed(in->app); /* what render.c shows changed */
 }
 
@@ -260,11 +264,15 @@ void apps_set_phase(struct m_instance *in, enum inst_phase phase)
 	inst_account(in, -1);
 	in->phase = phase;
 	inst_account(in, 1);
+	if (phase != INST_LIVE)
+		apps_place_uncount(in);
+	apps_inst_sync(in);
 	apps_changed(in->app); /* what render.c shows changed */
 }
 
 void apps_set_replaces(struct m_instance *in, struct m_instance *old)
 {
+	struct m_instance *before = in->replacing;
 	if (in->replacing && in->replacing->replaced_by == in)
 		in->replacing->replaced_by = NULL;
 	inst_account(in, -1);
@@ -273,6 +281,9 @@ void apps_set_replaces(struct m_instance *in, struct m_instance *old)
 	inst_account(in, 1);
 	if (old)
 		old->replaced_by = in;
+	apps_inst_sync(before);
+	apps_inst_sync(old);
+	apps_inst_sync(in);
 }
 
 struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index,
@@ -302,6 +313,8 @@ struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned 
 	in->pos = ma->ninst;
 	ma->inst[ma->ninst++] = in;
 	inst_account(in, 1);
+	apps_order_init_inst(in);
+	apps_inst_sync(in);
 	if (!ma->waiting_since)
 		ma->waiting_since = time_real_usec();
 	return in;
@@ -351,6 +364,7 @@ void apps_remove_instance(struct apps *m, struct m_instance *in)
 		apps_set_replaces(rep, NULL);
 	apps_set_replaces(in, NULL);
 	inst_account(in, -1);
+	apps_inst_unorder(in);
 	struct m_instance *last = ma->inst[--ma->ninst];
 	ma->inst[in->pos] = last;
 	last->pos = in->pos;
@@ -981,6 +995,7 @@ void apps_free_app(struct apps *m, struct m_app *ma)
 	free(ma->inst);
 	rc_free_app(ma);
 	idxset_release(&ma->idx);
+	apps_order_release(ma);
 	apps_deployment_free(ma->deploy);
 	json_decref(ma->last_failure);
 	json_decref(ma->versions);
@@ -997,5 +1012,6 @@ void apps_free_all(struct apps *m)
 		apps_free_app(m, v);
 	hmap_release(&m->apps);
 	hmap_init(&m->apps);
+	apps_place_snaps_free(m);
 }
 

@@ -167,16 +167,6 @@ static int allocate(const struct app *def, const struct resources *free, double 
 	return -ENOSPC;
 }
 
-static unsigned app_tasks_on(const struct m_app *ma, const struct m_agent *a)
-{
-	unsigned n = 0;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->phase == INST_LIVE && ma->inst[i]->agent_id &&
-		    !strcmp(ma->inst[i]->agent_id, a->id))
-			n++;
-	return n;
-}
-
 /* Is an external volume (resolved name) held by a live task of any app other than in? */
 bool apps_volume_busy(struct apps *m, const char *name, const struct m_instance *self)
 {
@@ -240,25 +230,16 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 			  : def->require_ports ? def->ports[i].port
 					       : 0;
 
-	/* Constraint inputs: where the app's live tasks are, and every agent. */
-	struct placement_target *placed = NULL, *all = NULL;
-	const struct placement_target **placedp = NULL, **allp = NULL;
-	size_t nplaced = 0, nall = 0;
-	if (def->nconstraints) {
-		placed = xcalloc(ma->ninst + 1, sizeof(*placed));
-		placedp = xcalloc(ma->ninst + 1, sizeof(*placedp));
-		for (size_t i = 0; i < ma->ninst; i++) {
-			struct m_instance *in = ma->inst[i];
-			if (in->phase != INST_LIVE || !in->agent_id)
-				continue;
-			struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
-			if (!a)
-				continue;
-			placed[nplaced].hostname = a->hostname;
-			placed[nplaced].attrs = &a->attrs;
-			placedp[nplaced] = &placed[nplaced];
-			nplaced++;
-		}
+	/* Constraint inputs: where the app's live tasks are is counted (ma->placed,
+	 * inst-order.c); GROUP_BY also needs every value known, from every agent, once per
+	 * placement (O(agents), as the candidate scan below). */
+	struct placement_target *all = NULL;
+	const struct placement_target **allp = NULL;
+	size_t nall = 0, *group_min = NULL;
+	bool group_by = false;
+	for (size_t i = 0; i < def->nconstraints; i++)
+		group_by |= def->constraints[i].op == C_GROUP_BY;
+	if (group_by) {
 		size_t na = hmap_len(rm_agents(m->rm));
 		all = xcalloc(na + 1, sizeof(*all));
 		allp = xcalloc(na + 1, sizeof(*allp));
@@ -273,6 +254,11 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 			allp[nall] = &all[nall];
 			nall++;
 		}
+		group_min = xcalloc(def->nconstraints, sizeof(*group_min));
+		for (size_t i = 0; i < def->nconstraints; i++)
+			if (def->constraints[i].op == C_GROUP_BY)
+				group_min[i] = constraints_group_min(&def->constraints[i], &ma->placed,
+								     allp, nall);
 	}
 
 	struct m_agent *best = NULL;
@@ -292,12 +278,12 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 			continue;
 		if (def->nconstraints) {
 			struct placement_target cand = { a->hostname, &a->attrs };
-			if (!constraints_allow(def->constraints, def->nconstraints, &cand, placedp,
-					       nplaced, allp, nall))
+			if (!constraints_allow_counted(def->constraints, def->nconstraints, &cand,
+						       &ma->placed, group_min))
 				continue;
 		}
 		/* Spread: fewest tasks of this app, then most free memory. */
-		unsigned cnt = app_tasks_on(ma, a);
+		unsigned cnt = apps_tasks_on(ma, a);
 		double fm = resources_scalar(rm_agent_free(a), "mem", NULL);
 		if (!best || cnt < best_count || (cnt == best_count && fm > best_mem)) {
 			best = a;
@@ -310,8 +296,7 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 	resources_release(&tmp);
 	free(want);
 	free(got);
-	free(placed);
-	free(placedp);
+	free(group_min);
 	free(all);
 	free(allp);
 	return best;
@@ -455,6 +440,8 @@ static bool launch(struct pass *p, struct m_instance *in)
 	apps_set_phase(in, INST_LIVE);
 	in->state = "TASK_STAGING";
 	in->staged_at = time_real_usec();
+	apps_inst_sync(in); /* staged_at is its place in the kill orders */
+	apps_place_count(m, in, a);
 	in->started_at = 0;
 	in->kill_sent = false;
 	in->unhealthy_kill = false;
@@ -480,21 +467,6 @@ static bool launch(struct pass *p, struct m_instance *in)
 }
 
 /* ---- per-app steps ---- */
-
-static int cmp_kill_order(const struct m_instance *a, const struct m_instance *b,
-			  enum kill_selection sel)
-{
-	/* Waiting instances go first: stopping them costs nothing. */
-	if (a->phase != b->phase)
-		return a->phase == INST_WAITING ? -1 : 1;
-	uint64_t ta = a->staged_at ? a->staged_at : a->created_at;
-	uint64_t tb = b->staged_at ? b->staged_at : b->created_at;
-	if (ta == tb)
-		return a->index > b->index ? -1 : 1;
-	if (sel == KILL_YOUNGEST_FIRST)
-		return ta > tb ? -1 : 1;
-	return ta < tb ? -1 : 1;
-}
 
 /* Live on a draining agent and free to move (no local volume pins it there): replaced like
  * an outdated instance, within the upgradeStrategy. */
@@ -532,13 +504,6 @@ static void stop_instance(struct m_instance *in)
 		apps_set_goal(in->replacing, GOAL_STOP);
 }
 
-/* For a partial scale-down: the kill order over the candidates. */
-static int cmp_victims(const void *a, const void *b, void *sel)
-{
-	return cmp_kill_order(*(struct m_instance *const *)a, *(struct m_instance *const *)b,
-			      *(enum kill_selection *)sel);
-}
-
 /* Is an instance of ma live at a version older than the app's configuration? Clears
  * ma->maybe_outdated when none is, so that later passes need not look. */
 static bool any_outdated_version(struct m_app *ma)
@@ -554,65 +519,53 @@ static bool any_outdated_version(struct m_app *ma)
 }
 
 /* Brings the app's slots (instances with goal RUN not being replaced) to def->instances.
- * Cost: O(1) when nothing changes; O(instances added) for a scale-up, in slices; nothing
- * here for a scale to 0 (app_pass's stop scan takes every instance, in slices); one sort of
- * the candidates for another scale-down (not sliced); O(instances) while an upgrade is
- * under way (the replacements must be told apart). */
+ * Cost: O(1) when nothing changes; O(instances added) for a scale-up and O(instances
+ * stopped × log instances) for a scale-down (the kill order is kept, inst-order.c), both
+ * in slices of the pass's budget; nothing here for a scale to 0 (app_pass's stop scan
+ * takes every instance, in slices). */
 static void scale(struct pass *p, struct m_app *ma)
 {
-	bool any_rep = ma->nreplacing > 0;
-#define SLOT(in) ((in)->goal == GOAL_RUN && (!any_rep || apps_in_slot(ma, (in))))
-	int64_t slots = 0;
-	if (any_rep) {
-		for (size_t i = 0; i < ma->ninst; i++)
-			if (SLOT(ma->inst[i]))
-				slots++;
-	} else {
-		slots = (int64_t)ma->ngoal[GOAL_RUN];
-	}
+	/* The slots are the members of each kill order. */
+#define SLOTS() ((int64_t)iheap_len(&ma->order[ORD_YOUNG]))
+	int64_t slots = SLOTS();
 	int64_t want = ma->def->instances;
 	if (ma->def->stateful) {
 		/* Stable identity: scale-down suspends the highest indexes (volumes kept);
 		 * scale-up wakes suspended instances, lowest index first. */
-		while (slots > want) {
-			struct m_instance *victim = NULL;
-			for (size_t i = 0; i < ma->ninst; i++)
-				if (SLOT(ma->inst[i]) && (!victim || ma->inst[i]->index > victim->index))
-					victim = ma->inst[i];
+		for (unsigned k = 0; slots > want; k++) {
+			if ((k & 63) == 63 && pass_over_budget(p))
+				return;
+			struct m_instance *victim = apps_first_to_stop(ma);
 			if (!victim)
 				break;
 			apps_set_goal(victim, GOAL_SUSPEND);
 			pass_txn(p);
 			apps_store_instance(p->m, victim);
-			slots--;
+			slots = SLOTS();
 		}
-		while (slots < want) {
-			struct m_instance *wake = NULL;
-			for (size_t i = 0; i < ma->ninst; i++)
-				if (ma->inst[i]->goal == GOAL_SUSPEND &&
-				    (!wake || ma->inst[i]->index < wake->index))
-					wake = ma->inst[i];
+		for (unsigned k = 0; slots < want; k++) {
+			if ((k & 63) == 63 && pass_over_budget(p))
+				return;
+			struct m_instance *wake = apps_first_to_wake(ma);
 			if (!wake)
 				break;
 			apps_set_goal(wake, GOAL_RUN);
 			if (wake->phase == INST_WAITING && !ma->waiting_since)
 				ma->waiting_since = time_real_usec();
-			slots++;
+			slots = SLOTS();
 		}
 	}
-	if (slots > want && want > 0) {
-		/* The kill order over the slots, once: the first slots - want go. */
-		struct m_instance **cand = xcalloc((size_t)slots + 1, sizeof(*cand));
-		size_t n = 0;
-		for (size_t i = 0; i < ma->ninst && n < (size_t)slots; i++)
-			if (SLOT(ma->inst[i]))
-				cand[n++] = ma->inst[i];
-		enum kill_selection sel = ma->def->kill_selection;
-		qsort_r(cand, n, sizeof(*cand), cmp_victims, &sel);
-		for (size_t i = 0; i < n && slots > want; i++, slots--)
-			stop_instance(cand[i]);
-		free(cand);
+	/* A partial scale-down: the first slots - want of the kill order go. */
+	for (unsigned k = 0; slots > want && want > 0; k++) {
+		if ((k & 63) == 63 && pass_over_budget(p))
+			return;
+		struct m_instance *victim = apps_first_to_stop(ma);
+		if (!victim)
+			break;
+		stop_instance(victim);
+		slots = SLOTS();
 	}
+#undef SLOTS
 	/* want == 0: app_pass's stop scan stops every instance. */
 	if (slots >= want)
 		return;
@@ -632,7 +585,6 @@ static void scale(struct pass *p, struct m_app *ma)
 			existing++;
 		}
 	}
-#undef SLOT
 }
 
 /* Restart/upgrade (Marathon's rolling replacement), with N = instances:
@@ -789,16 +741,22 @@ static bool deployment_complete(const struct m_app *ma)
 /* Stops what must stop, going down from where the last slice left off (ma->stop_cursor):
  * kills live tasks, forgets waiting instances (O(1) each: a removal moves the last
  * instance, one already seen, into the hole). With all (the app is deleted or scaled to 0)
- * every instance goes. Returns whether stops are still under way. */
+ * every instance goes, from ma->inst; otherwise only those to stop, from their own set
+ * (ma->order[ORD_STOP]), so that a partial scale-down never looks at the instances that
+ * stay. Returns whether stops are still under way. */
 static bool stop_scan(struct pass *p, struct m_app *ma, bool all)
 {
 	struct apps *m = p->m;
-	if (ma->stop_cursor > ma->ninst)
-		ma->stop_cursor = ma->ninst;
+	struct iheap *set = &ma->order[ORD_STOP];
+	size_t n = all ? ma->ninst : iheap_len(set);
+	if (ma->stop_cursor > n)
+		ma->stop_cursor = n;
 	for (size_t seen = 0; ma->stop_cursor > 0; seen++) {
 		if ((seen & 63) == 63 && pass_over_budget(p))
 			return true;
-		struct m_instance *in = ma->inst[--ma->stop_cursor];
+		--ma->stop_cursor;
+		struct m_instance *in = all ? ma->inst[ma->stop_cursor]
+					    : iheap_at(set, ma->stop_cursor);
 		if (all || in->goal == GOAL_STOP) {
 			apps_set_goal(in, GOAL_STOP);
 			if (in->phase == INST_WAITING) {
