@@ -92,6 +92,16 @@ def test_large_app_scaled_and_deleted_while_ping_answers(cluster):
     timed(m, "scale 0 -> %d" % N, up_again, lambda: waiting(m) == N)
     assert api.queue()[0]["count"] == N
 
+    # A partial scale-down picks its victims in the kill order, kept as instances change
+    # (it used to sort every instance in one turn), then the slots come back. Its deployment
+    # stays (the instances kept cannot run without an agent); the forgetting of the others
+    # may go on into the scale-up, which the pings watch too.
+    def half():
+        r = api.put("/v2/apps/big?force=true", {"instances": N // 2})
+        assert r.status_code == 200, r.text
+    timed(m, "scale %d -> %d" % (N, N // 2), half, lambda: waiting(m) == N // 2)
+    timed(m, "scale %d -> %d" % (N // 2, N), up_again, lambda: waiting(m) == N)
+
     def delete():
         t0 = time.monotonic()
         r = api.delete("/v2/apps/big")
