@@ -200,7 +200,7 @@ struct apps {
 	struct hmap *load_uuids;
 	json_t *load_replaces;
 	/* metrics series (NULL until apps_metrics_register) */
-	struct metrics_series *alloc_pass;
+	struct metrics_series *alloc_pass, *alloc_pass_cpu;
 	struct metrics_family *health, *deployments;
 	unsigned long render_stale; /* render cache misses BERTH_RENDER_VERIFY caught */
 	struct autoscale *as;      /* autoscale.c's, NULL until its first tick */

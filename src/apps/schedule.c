@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "base/mem.h"
@@ -829,9 +830,17 @@ static bool app_pass(struct pass *p, struct m_app *ma)
 	return waiting || stopping || (ma->deploy && !ma->deploy->finished) || p->more;
 }
 
+/* CPU time of the calling thread, usec. */
+static uint64_t thread_cpu_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void apps_run_pass(struct apps *m)
 {
-	uint64_t t0 = time_mono_usec();
+	uint64_t t0 = time_mono_usec(), cpu0 = thread_cpu_usec();
 	struct pass p = { .m = m, .t0 = t0, .draining = -1 };
 	p.ac = rm_alloc_begin(m->rm, m->client);
 	const char *k;
@@ -922,4 +931,5 @@ void apps_run_pass(struct apps *m)
 	if (p.more)
 		apps_schedule_pass(m);
 	metrics_timer_record_usec(m->alloc_pass, time_mono_usec() - t0);
+	metrics_timer_record_usec(m->alloc_pass_cpu, thread_cpu_usec() - cpu0);
 }
