@@ -49,8 +49,8 @@ enum inst_goal { GOAL_RUN, GOAL_STOP, GOAL_SUSPEND };
 
 /* The orders an app keeps its instances in (inst-order.c): the kill order under each
  * killSelection and by index among slots, the suspended ones by index, and (in no order)
- * those a pass must stop. */
-enum { ORD_YOUNG, ORD_OLD, ORD_HIGH, ORD_SUSP, ORD_STOP, ORD_N };
+ * those a pass must stop and the live ones with goal RUN (a task's peers). */
+enum { ORD_YOUNG, ORD_OLD, ORD_HIGH, ORD_SUSP, ORD_STOP, ORD_LIVE, ORD_N };
 /* The field of struct m_app's placed that counts live tasks by agent id (attribute names
  * are never empty). */
 #define PLACE_AGENT ""
@@ -93,7 +93,8 @@ struct m_instance {
 	struct m_instance *replaced_by; /* the last instance set to replace it, or NULL */
 	struct m_instance *replacing;   /* the instance replaces names, or NULL */
 	bool stored;               /* may have a record instances/<uuid> (launched once) */
-	uint32_t hpos[ORD_N];      /* its place in each of app->order (inst-order.c) */
+	uint32_t hpos[ORD_N];      /* its place in each of app->order (inst-order.c), valid */
+	uint32_t order_epoch;      /* while this equals app->order_epoch */
 	struct place_snap *counted; /* the agent it is counted on in app->placed, or NULL */
 };
 
@@ -159,6 +160,10 @@ struct m_app {
 	uint64_t rgen;             /* change counter of what render.c shows (apps_changed) */
 	struct render_cache *rc;   /* rendered pieces (render-cache.c), or NULL */
 	struct iheap order[ORD_N]; /* inst-order.c: kill and wake orders, kept, never sorted */
+	uint32_t order_epoch;      /* inst-order.c: bumped when the orders are dropped */
+	bool stopping_all;         /* schedule.c: a stop of every instance (scale to 0, delete)
+				    * is under way; the orders hold only the instances it has
+				    * passed (apps_order_drop) until it is over */
 	struct valcount placed;    /* inst-order.c: live tasks by hostname, attribute, agent */
 };
 
@@ -369,6 +374,10 @@ void apps_order_release(struct m_app *ma);
 void apps_order_init_inst(struct m_instance *in);
 void apps_inst_sync(struct m_instance *in);
 void apps_inst_unorder(struct m_instance *in);
+/* Empties every order in O(1) (the instances' places become stale through order_epoch),
+ * for a stop of every instance: it then costs O(1) per instance instead of O(log n) per
+ * order. Each instance must be synced again before the orders are read. */
+void apps_order_drop(struct m_app *ma);
 /* The slot a scale-down stops first (killSelection; highest index for a stateful app), or
  * NULL; and the suspended instance a stateful scale-up wakes first, or NULL. O(1). */
 struct m_instance *apps_first_to_stop(const struct m_app *ma);

@@ -13,10 +13,15 @@
  *  - ma->order[ORD_STOP] holds exactly the instances a pass must stop: goal STOP, or goal
  *    SUSPEND and LIVE; in no order (a removal moves the last one into the hole, as in
  *    ma->inst), so that the stop scan of a partial scale-down looks at those only.
+ *  - ma->order[ORD_LIVE] holds exactly the LIVE instances with goal RUN, in no order (the
+ *    peers a task is told of, task-spec.c).
  *  - ma->placed counts, per (field, value), the app's LIVE instances with a counted agent
  *    (in->counted): its hostname, its attributes and, under PLACE_AGENT, its id — as they
  *    were when the task was counted (struct place_snap), so that an agent that registers
  *    again with other attributes leaves the counts true.
+ * A stop of every instance (schedule.c's stop_scan) drops the orders at its start
+ * (apps_order_drop: O(1), an instance whose order_epoch is old is in none) and syncs each
+ * instance it passes; no scale reads them until it is over.
  * Cost: O(log instances) per change of an instance, O(attributes) per launch. */
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +86,7 @@ void apps_order_init(struct m_app *ma)
 	bool (*const cmp[ORD_N])(const void *, const void *) = {
 		[ORD_YOUNG] = first_young, [ORD_OLD] = first_old,
 		[ORD_HIGH] = first_high, [ORD_SUSP] = first_low, [ORD_STOP] = first_none,
+		[ORD_LIVE] = first_none,
 	};
 	for (int k = 0; k < ORD_N; k++)
 		iheap_init(&ma->order[k], offsetof(struct m_instance, hpos) + k * sizeof(uint32_t),
@@ -99,12 +105,28 @@ void apps_order_init_inst(struct m_instance *in)
 {
 	for (int k = 0; k < ORD_N; k++)
 		in->hpos[k] = IHEAP_NONE;
+	in->order_epoch = in->app->order_epoch;
+}
+
+void apps_order_drop(struct m_app *ma)
+{
+	for (int k = 0; k < ORD_N; k++)
+		ma->order[k].n = 0;
+	ma->order_epoch++;
+}
+
+/* An instance whose places predate apps_order_drop is in no order. */
+static void fresh(struct m_instance *in)
+{
+	if (in->order_epoch != in->app->order_epoch)
+		apps_order_init_inst(in);
 }
 
 void apps_inst_sync(struct m_instance *in)
 {
 	if (!in)
 		return;
+	fresh(in);
 	struct m_app *ma = in->app;
 	bool slot = apps_in_slot(ma, in);
 	iheap_sync(&ma->order[ORD_YOUNG], in, slot);
@@ -113,10 +135,12 @@ void apps_inst_sync(struct m_instance *in)
 	iheap_sync(&ma->order[ORD_SUSP], in, in->goal == GOAL_SUSPEND);
 	iheap_sync(&ma->order[ORD_STOP], in,
 		   in->goal == GOAL_STOP || (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE));
+	iheap_sync(&ma->order[ORD_LIVE], in, in->goal == GOAL_RUN && in->phase == INST_LIVE);
 }
 
 void apps_inst_unorder(struct m_instance *in)
 {
+	fresh(in);
 	struct m_app *ma = in->app;
 	for (int k = 0; k < ORD_N; k++)
 		if (iheap_contains(&ma->order[k], in))

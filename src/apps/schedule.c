@@ -749,6 +749,14 @@ static bool stop_scan(struct pass *p, struct m_app *ma, bool all)
 {
 	struct apps *m = p->m;
 	struct iheap *set = &ma->order[ORD_STOP];
+	if (all && !ma->stopping_all) {
+		/* Every instance goes, in no order: keeping the orders through each removal
+		 * would cost O(log n) each. The scan syncs what it leaves (live ones being
+		 * killed); scale() waits for its end (app_pass). */
+		ma->stopping_all = true;
+		apps_order_drop(ma);
+		ma->stop_cursor = ma->ninst;
+	}
 	size_t n = all ? ma->ninst : iheap_len(set);
 	if (ma->stop_cursor > n)
 		ma->stop_cursor = n;
@@ -766,12 +774,15 @@ static bool stop_scan(struct pass *p, struct m_app *ma, bool all)
 				apps_remove_instance(m, in);
 				continue;
 			}
+			apps_inst_sync(in); /* in ORD_STOP again, after a drop */
 			apps_kill_instance(m, in);
 		} else if (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE) {
 			apps_kill_instance(m, in);
 		}
 	}
 	ma->stop_cursor = SIZE_MAX; /* the next round starts from the top */
+	if (all)
+		ma->stopping_all = false; /* every instance passed: the orders are whole */
 	return ma->ngoal[GOAL_STOP] || ma->nlive_stopping;
 }
 
@@ -806,12 +817,14 @@ static void launch_scan(struct pass *p, struct m_app *ma)
 static bool app_pass(struct pass *p, struct m_app *ma)
 {
 	struct apps *m = p->m;
-	if (!ma->deleting) {
+	if (!ma->deleting && !ma->stopping_all) {
 		scale(p, ma);
 		replace_outdated(p, ma);
 	}
-	/* Stop what must stop: kill live tasks, drop waiting instances. */
-	bool all = ma->deleting || (!ma->def->stateful && ma->def->instances == 0);
+	/* Stop what must stop: kill live tasks, drop waiting instances. A stop of every
+	 * instance, once begun, runs to its end (a scale-up meanwhile waits for it). */
+	bool all = ma->deleting || ma->stopping_all ||
+		   (!ma->def->stateful && ma->def->instances == 0);
 	bool hold = ma->deleting && dependents_alive(m, ma);
 	bool stopping = false;
 	if (!hold && (all ? ma->ninst > 0 : ma->ngoal[GOAL_STOP] || ma->nlive_stopping))
