@@ -164,6 +164,8 @@ struct m_app {
 	bool stopping_all;         /* schedule.c: a stop of every instance (scale to 0, delete)
 				    * is under way; the orders hold only the instances it has
 				    * passed (apps_order_drop) until it is over */
+	bool free_deferred;        /* schedule.c: deleted and empty, its freeing was put off to
+				    * the next pass once (the pass had used its budget) */
 	struct valcount placed;    /* inst-order.c: live tasks by hostname, attribute, agent */
 };
 

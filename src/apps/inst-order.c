@@ -110,8 +110,10 @@ void apps_order_init_inst(struct m_instance *in)
 
 void apps_order_drop(struct m_app *ma)
 {
+	/* Their arrays go too (8 MiB each at 1,000,000 instances): freed now, within the
+	 * budget of the pass that begins the stop, rather than with the app at its end. */
 	for (int k = 0; k < ORD_N; k++)
-		ma->order[k].n = 0;
+		iheap_release(&ma->order[k]);
 	ma->order_epoch++;
 }
 

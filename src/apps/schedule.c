@@ -896,6 +896,13 @@ void apps_run_pass(struct apps *m)
 	if (!p.more)
 		m->full_pending = false;
 	for (size_t i = 0; i < ngone; i++) {
+		/* Freeing a large app's tables takes a few ms: not in a slice that used its
+		 * budget (the app, deleted and empty, comes back to the next pass). */
+		if (!gone[i]->free_deferred && pass_over_budget(&p)) {
+			gone[i]->free_deferred = true; /* once: freed by the next pass whatever */
+			gone[i]->dirty = true;
+			continue;
+		}
 		/* The app stays (being deleted, without instances) until its wipe is over. */
 		if (gone[i]->wipe_volumes && !apps_wipe_volumes(m, gone[i], t0, &p.txn))
 			continue;
