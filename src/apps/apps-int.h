@@ -203,6 +203,8 @@ struct apps {
 	size_t nagents;
 	uint64_t drain_checked_usec; /* monotonic: when any_drain was last computed */
 	bool any_drain;              /* an agent was draining then */
+	struct m_agent **draining;   /* those agents (borrowed: agents are never freed) */
+	size_t ndraining, draining_cap;
 	/* While apps_load runs: uuid -> instance, and replacement uuid -> replaced uuid. */
 	struct hmap *load_uuids;
 	json_t *load_replaces;

@@ -186,6 +186,7 @@ void apps_free(struct apps *m)
 	autoscale_free(m);
 	apps_free_all(m);
 	free(m->agents);
+	free(m->draining);
 	hmap_release(&m->apps);
 	hmap_release(&m->tasks);
 	json_decref(m->groups);

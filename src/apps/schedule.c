@@ -86,12 +86,21 @@ static bool pass_any_draining(struct pass *p)
 	struct apps *m = p->m;
 	if (p->draining < 0 && p->t0 - m->drain_checked_usec >= 1000000) {
 		m->any_drain = false;
+		m->ndraining = 0;
 		const char *k;
 		void *v;
-		for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);)
-			if (((struct m_agent *)v)->drain == AGENT_DRAINING ||
-			    ((struct m_agent *)v)->maint_draining) /* inverse offer */
-				m->any_drain = true;
+		for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);) {
+			struct m_agent *a = v;
+			if (a->drain != AGENT_DRAINING && !a->maint_draining) /* inverse offer */
+				continue;
+			m->any_drain = true;
+			if (m->ndraining == m->draining_cap) {
+				m->draining_cap = m->draining_cap ? 2 * m->draining_cap : 8;
+				m->draining = xrealloc(m->draining,
+						       m->draining_cap * sizeof(*m->draining));
+			}
+			m->draining[m->ndraining++] = a;
+		}
 		m->drain_checked_usec = p->t0;
 	}
 	p->draining = m->any_drain;
@@ -469,6 +478,19 @@ static bool launch(struct pass *p, struct m_instance *in)
 
 /* ---- per-app steps ---- */
 
+/* Has ma a live task on a draining agent? O(draining agents), from the app's counts
+ * (inst-order.c), so that a drain makes only the apps with tasks there look at their
+ * instances. */
+static bool app_on_draining(struct pass *p, const struct m_app *ma)
+{
+	if (!pass_any_draining(p))
+		return false;
+	for (size_t i = 0; i < p->m->ndraining; i++)
+		if (apps_tasks_on(ma, p->m->draining[i]))
+			return true;
+	return false;
+}
+
 /* Live on a draining agent and free to move (no local volume pins it there): replaced like
  * an outdated instance, within the upgradeStrategy. */
 static bool draining(struct apps *m, const struct m_instance *in)
@@ -600,8 +622,9 @@ static void scale(struct pass *p, struct m_app *ma)
 static void replace_outdated(struct pass *p, struct m_app *ma)
 {
 	const struct app *def = ma->def;
-	/* Nothing can be outdated unless the configuration changed or an agent drains. */
-	if (!ma->maybe_outdated && !pass_any_draining(p))
+	/* Nothing can be outdated unless the configuration changed or an agent the app has
+	 * tasks on drains; replacements left from either still need settling. */
+	if (!ma->maybe_outdated && !ma->nreplacing && !app_on_draining(p, ma))
 		return;
 	/* An instance whose task ended (lost with its agent, say) while its replacement was
 	 * already started has no slot left: it goes, else both would run. (Replacements exist
