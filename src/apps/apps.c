@@ -32,7 +32,9 @@
  *    and replaces goes through apps_set_goal / apps_set_phase / apps_set_replaces, which
  *    take the instance's share out and put it back (inst_account). A waiting instance
  *    never launched has no store record (stored is false) and is forgotten without a
- *    store write.
+ *    store write. The same setters keep the app's kill and wake orders and the counts of
+ *    where its tasks are (inst-order.c), so that a scale-down takes the first of an order
+ *    instead of sorting every instance, and a placement constraint reads a count.
  *
  * State of an instance: WAITING (no task; in /v2/queue) → LIVE (STAGING … RUNNING …) →
  * terminal status → WAITING again if still wanted, else removed. */
