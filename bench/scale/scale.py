@@ -59,6 +59,19 @@ def waiting(s, url):
                ["berth.instances.waiting"]["value"])
 
 
+def longest(s, url):
+    """The master's own longest allocation pass (a whole loop turn: decisions, the store
+    commit and the sends), store commit and HTTP request so far, in ms, from /metrics: the
+    stall as the master saw it, without the client's and the machine's share."""
+    t = s.get(url + "/metrics", timeout=120).json()["timers"]
+    cpu = t.get("berth.allocation.pass.cpu.seconds", {"max": float("nan")})["max"] * 1e3
+    req = max((v["max"], k) for k, v in t.items()
+              if k.startswith("berth.http.request.duration"))
+    route = req[1].split('route="')[-1].split('"')[0]
+    return (t["berth.allocation.pass.duration.seconds"]["max"] * 1e3, cpu,
+            t["berth.store.commit.duration.seconds"]["max"] * 1e3, req[0] * 1e3, route)
+
+
 def deployments(s, url):
     return s.get(url + "/v2/deployments", timeout=120).json()
 
@@ -72,8 +85,11 @@ def measure(s, url, what, change, done, timeout=1800):
                 raise SystemExit("%s: not done after %d s" % (what, timeout))
             time.sleep(0.05)
         took = time.monotonic() - t0
+    lp, lcpu, lc, lr, route = longest(s, url)
     print("  %-24s %8.3f s | pings %6d (failed %d), worst %7.1f ms, p99 %6.1f ms"
-          % (what, took, w.count, w.failed, w.worst * 1e3, w.p99() * 1e3), flush=True)
+          " | so far: pass %6.1f ms (CPU %5.1f ms), commit %5.1f ms, request %6.1f ms (%s)"
+          % (what, took, w.count, w.failed, w.worst * 1e3, w.p99() * 1e3, lp, lcpu, lc, lr,
+             route), flush=True)
 
 
 def one(berth, n):
@@ -110,6 +126,12 @@ def one(berth, n):
         measure(s, url, "scale N -> 0", lambda: put(0),
                 lambda: waiting(s, url) == 0 and deployments(s, url) == [])
         measure(s, url, "scale up 0 -> N", lambda: put(n), lambda: waiting(s, url) == n)
+        # A partial scale-down picks its victims in the kill order (killSelection). Its
+        # deployment stays (the instances kept never run without an agent): done when the
+        # queue is down to N/2; the forgetting of the others goes on in the next step.
+        measure(s, url, "scale N -> N/2", lambda: put(n // 2),
+                lambda: waiting(s, url) == n // 2)
+        measure(s, url, "scale up N/2 -> N", lambda: put(n), lambda: waiting(s, url) == n)
 
         def delete():
             t0 = time.monotonic()

@@ -22,9 +22,12 @@
 
 #include "base/hmap.h"
 #include "base/idxset.h"
+#include "base/iheap.h"
+#include "base/valcount.h"
 #include "base/metrics.h"
 #include "model/app.h"
 #include "model/attributes.h"
+#include "model/constraints.h"
 #include "model/resources.h"
 #include "model/task.h"
 #include "net/http.h"
@@ -43,6 +46,15 @@ enum inst_phase {
  * volumes). SUSPEND (stateful apps, scale-down): end the task, keep the instance, its index,
  * its reservation and its volumes for a later scale-up. */
 enum inst_goal { GOAL_RUN, GOAL_STOP, GOAL_SUSPEND };
+
+/* The orders an app keeps its instances in (inst-order.c): the kill order under each
+ * killSelection and by index among slots, the suspended ones by index, and (in no order)
+ * those a pass must stop and the live ones with goal RUN (a task's peers). */
+enum { ORD_YOUNG, ORD_OLD, ORD_HIGH, ORD_SUSP, ORD_STOP, ORD_LIVE, ORD_N };
+/* The field of struct m_app's placed that counts live tasks by agent id (attribute names
+ * are never empty). */
+#define PLACE_AGENT ""
+struct place_snap;
 
 struct m_instance {
 	struct m_app *app;
@@ -84,6 +96,9 @@ struct m_instance {
 	bool held;                 /* stopped by the operator (instctl.c): with goal SUSPEND it
 				    * keeps its index, volumes and reservation, counts in the app's
 				    * instances and is not woken by a scale-up */
+	uint32_t hpos[ORD_N];      /* its place in each of app->order (inst-order.c), valid */
+	uint32_t order_epoch;      /* while this equals app->order_epoch */
+	struct place_snap *counted; /* the agent it is counted on in app->placed, or NULL */
 };
 
 struct m_deployment {
@@ -150,6 +165,14 @@ struct m_app {
 	size_t place_cursor;       /* where the fast placement path goes on (schedule.c) */
 	uint64_t rgen;             /* change counter of what render.c shows (apps_changed) */
 	struct render_cache *rc;   /* rendered pieces (render-cache.c), or NULL */
+	struct iheap order[ORD_N]; /* inst-order.c: kill and wake orders, kept, never sorted */
+	uint32_t order_epoch;      /* inst-order.c: bumped when the orders are dropped */
+	bool stopping_all;         /* schedule.c: a stop of every instance (scale to 0, delete)
+				    * is under way; the orders hold only the instances it has
+				    * passed (apps_order_drop) until it is over */
+	bool free_deferred;        /* schedule.c: deleted and empty, its freeing was put off to
+				    * the next pass once (the pass had used its budget) */
+	struct valcount placed;    /* inst-order.c: live tasks by hostname, attribute, agent */
 };
 
 
@@ -195,16 +218,19 @@ struct apps {
 	size_t nagents;
 	uint64_t drain_checked_usec; /* monotonic: when any_drain was last computed */
 	bool any_drain;              /* an agent was draining then */
+	struct m_agent **draining;   /* those agents (borrowed: agents are never freed) */
+	size_t ndraining, draining_cap;
 	/* While apps_load runs: uuid -> instance, and replacement uuid -> replaced uuid. */
 	struct hmap *load_uuids;
 	json_t *load_replaces;
 	/* metrics series (NULL until apps_metrics_register) */
-	struct metrics_series *alloc_pass;
+	struct metrics_series *alloc_pass, *alloc_pass_cpu;
 	struct metrics_family *health, *deployments;
 	unsigned long render_stale; /* render cache misses BERTH_RENDER_VERIFY caught */
 	struct autoscale *as;      /* autoscale.c's, NULL until its first tick */
 	/* apps_set_agent_tls: how to reach HTTPS agents (PEM files), or NULL */
 	char *agent_ca, *agent_cert, *agent_key;
+	struct hmap place_snaps;   /* inst-order.c: agent id -> its current struct place_snap */
 };
 
 /* Something render.c shows of ma changed: its definition, deployment, last failure, any of
@@ -362,6 +388,29 @@ void rc_free_app(struct m_app *ma);
 void rc_free_inst(struct m_instance *in);
 /* Overrides BERTH_RENDER_VERIFY (tests). */
 void render_cache_set_verify(bool on);
+
+/* inst-order.c: the orders and placement counts of an app's instances (invariants there).
+ * apps_inst_sync after any change of in's goal, phase, replaces or times (apps_set_* call
+ * it); unorder before an instance is freed. */
+void apps_order_init(struct m_app *ma);
+void apps_order_release(struct m_app *ma);
+void apps_order_init_inst(struct m_instance *in);
+void apps_inst_sync(struct m_instance *in);
+void apps_inst_unorder(struct m_instance *in);
+/* Empties every order in O(1) (the instances' places become stale through order_epoch),
+ * for a stop of every instance: it then costs O(1) per instance instead of O(log n) per
+ * order. Each instance must be synced again before the orders are read. */
+void apps_order_drop(struct m_app *ma);
+/* The slot a scale-down stops first (killSelection; highest index for a stateful app), or
+ * NULL; and the suspended instance a stateful scale-up wakes first, or NULL. O(1). */
+struct m_instance *apps_first_to_stop(const struct m_app *ma);
+struct m_instance *apps_first_to_wake(const struct m_app *ma);
+/* Counts in's task on a in its app's placed (in LIVE; once), and uncounts it. */
+void apps_place_count(struct apps *m, struct m_instance *in, const struct m_agent *a);
+void apps_place_uncount(struct m_instance *in);
+void apps_place_snaps_free(struct apps *m);
+/* Live tasks of ma on a, counted. */
+unsigned apps_tasks_on(const struct m_app *ma, const struct m_agent *a);
 
 /* task-spec.c: the LAUNCH record for in's next task on a (new reference). */
 json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct m_agent *a);

@@ -222,7 +222,9 @@ static int load_instance(const char *key, const char *val, size_t len, uint64_t 
 		if (a && apps_take(m, in, a, false, NULL) < 0)
 			log_warn("master", "agent '%s' holds more than it offers (task '%s')", aid,
 				 in->task_id);
+		apps_place_count(m, in, a);
 	}
+	apps_inst_sync(in); /* its times are in: its place in the kill orders */
 	json_decref(j);
 	return 0;
 }

@@ -32,7 +32,9 @@
  *    and replaces goes through apps_set_goal / apps_set_phase / apps_set_replaces, which
  *    take the instance's share out and put it back (inst_account). A waiting instance
  *    never launched has no store record (stored is false) and is forgotten without a
- *    store write.
+ *    store write. The same setters keep the app's kill and wake orders and the counts of
+ *    where its tasks are (inst-order.c), so that a scale-down takes the first of an order
+ *    instead of sorting every instance, and a placement constraint reads a count.
  *
  * State of an instance: WAITING (no task; in /v2/queue) → LIVE (STAGING … RUNNING …) →
  * terminal status → WAITING again if still wanted, else removed. */
@@ -205,6 +207,7 @@ void apps_give(struct apps *m, struct m_instance *in, bool reserved)
 static void inst_free(struct apps *m, struct m_instance *in)
 {
 	rc_free_inst(in);
+	apps_place_uncount(in);
 	apps_give(m, in, false);
 	apps_give(m, in, true);
 	free(in->task_id);
@@ -222,6 +225,7 @@ struct m_app *apps_app_new(void)
 {
 	struct m_app *ma = xcalloc(1, sizeof(*ma));
 	idxset_init(&ma->idx);
+	apps_order_init(ma);
 	ma->stop_cursor = SIZE_MAX;
 	return ma;
 }
@@ -254,6 +258,8 @@ void apps_set_goal(struct m_instance *in, enum inst_goal goal)
 	inst_account(in, -1);
 	in->goal = goal;
 	inst_account(in, 1);
+	apps_inst_sync(in);
+	apps_inst_sync(in->replacing); /* whether it is being replaced depends on this goal */
 	apps_changed(in->app); /* what render.c shows changed */
 }
 
@@ -264,11 +270,15 @@ void apps_set_phase(struct m_instance *in, enum inst_phase phase)
 	inst_account(in, -1);
 	in->phase = phase;
 	inst_account(in, 1);
+	if (phase != INST_LIVE)
+		apps_place_uncount(in);
+	apps_inst_sync(in);
 	apps_changed(in->app); /* what render.c shows changed */
 }
 
 void apps_set_replaces(struct m_instance *in, struct m_instance *old)
 {
+	struct m_instance *before = in->replacing;
 	if (in->replacing && in->replacing->replaced_by == in)
 		in->replacing->replaced_by = NULL;
 	inst_account(in, -1);
@@ -277,6 +287,9 @@ void apps_set_replaces(struct m_instance *in, struct m_instance *old)
 	inst_account(in, 1);
 	if (old)
 		old->replaced_by = in;
+	apps_inst_sync(before);
+	apps_inst_sync(old);
+	apps_inst_sync(in);
 }
 
 struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned index,
@@ -306,6 +319,8 @@ struct m_instance *apps_add_instance(struct apps *m, struct m_app *ma, unsigned 
 	in->pos = ma->ninst;
 	ma->inst[ma->ninst++] = in;
 	inst_account(in, 1);
+	apps_order_init_inst(in);
+	apps_inst_sync(in);
 	if (!ma->waiting_since)
 		ma->waiting_since = time_real_usec();
 	return in;
@@ -355,6 +370,7 @@ void apps_remove_instance(struct apps *m, struct m_instance *in)
 		apps_set_replaces(rep, NULL);
 	apps_set_replaces(in, NULL);
 	inst_account(in, -1);
+	apps_inst_unorder(in);
 	struct m_instance *last = ma->inst[--ma->ninst];
 	ma->inst[in->pos] = last;
 	last->pos = in->pos;
@@ -1008,6 +1024,7 @@ void apps_free_app(struct apps *m, struct m_app *ma)
 	free(ma->inst);
 	rc_free_app(ma);
 	idxset_release(&ma->idx);
+	apps_order_release(ma);
 	apps_deployment_free(ma->deploy);
 	json_decref(ma->last_failure);
 	json_decref(ma->versions);
@@ -1025,5 +1042,6 @@ void apps_free_all(struct apps *m)
 		apps_free_app(m, v);
 	hmap_release(&m->apps);
 	hmap_init(&m->apps);
+	apps_place_snaps_free(m);
 }
 

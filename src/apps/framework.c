@@ -189,6 +189,7 @@ void apps_free(struct apps *m)
 	free(m->agent_key);
 	apps_free_all(m);
 	free(m->agents);
+	free(m->draining);
 	hmap_release(&m->apps);
 	hmap_release(&m->tasks);
 	json_decref(m->groups);
@@ -239,6 +240,9 @@ void apps_metrics_register(struct apps *m, struct metrics *reg)
 {
 	m->alloc_pass = metrics_timer(reg, "berth_allocation_pass_duration_seconds",
 				      "Time spent in one scheduling/allocation pass");
+	m->alloc_pass_cpu = metrics_timer(reg, "berth_allocation_pass_cpu_seconds",
+					  "CPU time of one scheduling/allocation pass (the event loop's "
+					  "thread: without waits for the disk or for other processes)");
 	metrics_family_new(reg, METRICS_COUNTER, "berth_health_check_results_total",
 			   "Health check results reported, by result", "result", NULL, &m->health);
 	metrics_family_new(reg, METRICS_COUNTER, "berth_deployments_total",

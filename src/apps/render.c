@@ -227,10 +227,7 @@ static json_t *queue_item(struct apps *m, struct m_app *ma, bool extras, bool la
 {
 	if (ma->deleting)
 		return NULL;
-	int count = 0;
-	for (size_t j = 0; j < ma->ninst; j++)
-		if (ma->inst[j]->phase == INST_WAITING && ma->inst[j]->goal == GOAL_RUN)
-			count++;
+	int count = (int)ma->nwait_run; /* WAITING with goal RUN, counted (apps.c) */
 	if (!count)
 		return NULL;
 	double left = ma->delay_until_usec > now ? (double)(ma->delay_until_usec - now) / 1e6 : 0;

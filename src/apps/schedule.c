@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "base/mem.h"
@@ -85,12 +86,21 @@ static bool pass_any_draining(struct pass *p)
 	struct apps *m = p->m;
 	if (p->draining < 0 && p->t0 - m->drain_checked_usec >= 1000000) {
 		m->any_drain = false;
+		m->ndraining = 0;
 		const char *k;
 		void *v;
-		for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);)
-			if (((struct m_agent *)v)->drain == AGENT_DRAINING ||
-			    ((struct m_agent *)v)->maint_draining) /* inverse offer */
-				m->any_drain = true;
+		for (size_t i = 0; hmap_next(rm_agents(m->rm), &i, &k, &v);) {
+			struct m_agent *a = v;
+			if (a->drain != AGENT_DRAINING && !a->maint_draining) /* inverse offer */
+				continue;
+			m->any_drain = true;
+			if (m->ndraining == m->draining_cap) {
+				m->draining_cap = m->draining_cap ? 2 * m->draining_cap : 8;
+				m->draining = xrealloc(m->draining,
+						       m->draining_cap * sizeof(*m->draining));
+			}
+			m->draining[m->ndraining++] = a;
+		}
 		m->drain_checked_usec = p->t0;
 	}
 	p->draining = m->any_drain;
@@ -172,16 +182,6 @@ static int allocate(const struct app *def, const struct resources *free, double 
 	return -ENOSPC;
 }
 
-static unsigned app_tasks_on(const struct m_app *ma, const struct m_agent *a)
-{
-	unsigned n = 0;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->phase == INST_LIVE && ma->inst[i]->agent_id &&
-		    !strcmp(ma->inst[i]->agent_id, a->id))
-			n++;
-	return n;
-}
-
 /* Is an external volume (resolved name) held by a live task of any app other than in? */
 bool apps_volume_busy(struct apps *m, const char *name, const struct m_instance *self)
 {
@@ -245,25 +245,16 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 			  : def->require_ports ? def->ports[i].port
 					       : 0;
 
-	/* Constraint inputs: where the app's live tasks are, and every agent. */
-	struct placement_target *placed = NULL, *all = NULL;
-	const struct placement_target **placedp = NULL, **allp = NULL;
-	size_t nplaced = 0, nall = 0;
-	if (def->nconstraints) {
-		placed = xcalloc(ma->ninst + 1, sizeof(*placed));
-		placedp = xcalloc(ma->ninst + 1, sizeof(*placedp));
-		for (size_t i = 0; i < ma->ninst; i++) {
-			struct m_instance *in = ma->inst[i];
-			if (in->phase != INST_LIVE || !in->agent_id)
-				continue;
-			struct m_agent *a = rm_agent_get(m->rm, in->agent_id);
-			if (!a)
-				continue;
-			placed[nplaced].hostname = a->hostname;
-			placed[nplaced].attrs = &a->attrs;
-			placedp[nplaced] = &placed[nplaced];
-			nplaced++;
-		}
+	/* Constraint inputs: where the app's live tasks are is counted (ma->placed,
+	 * inst-order.c); GROUP_BY also needs every value known, from every agent, once per
+	 * placement (O(agents), as the candidate scan below). */
+	struct placement_target *all = NULL;
+	const struct placement_target **allp = NULL;
+	size_t nall = 0, *group_min = NULL;
+	bool group_by = false;
+	for (size_t i = 0; i < def->nconstraints; i++)
+		group_by |= def->constraints[i].op == C_GROUP_BY;
+	if (group_by) {
 		size_t na = hmap_len(rm_agents(m->rm));
 		all = xcalloc(na + 1, sizeof(*all));
 		allp = xcalloc(na + 1, sizeof(*allp));
@@ -278,6 +269,11 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 			allp[nall] = &all[nall];
 			nall++;
 		}
+		group_min = xcalloc(def->nconstraints, sizeof(*group_min));
+		for (size_t i = 0; i < def->nconstraints; i++)
+			if (def->constraints[i].op == C_GROUP_BY)
+				group_min[i] = constraints_group_min(&def->constraints[i], &ma->placed,
+								     allp, nall);
 	}
 
 	struct m_agent *best = NULL;
@@ -297,12 +293,12 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 			continue;
 		if (def->nconstraints) {
 			struct placement_target cand = { a->hostname, &a->attrs };
-			if (!constraints_allow(def->constraints, def->nconstraints, &cand, placedp,
-					       nplaced, allp, nall))
+			if (!constraints_allow_counted(def->constraints, def->nconstraints, &cand,
+						       &ma->placed, group_min))
 				continue;
 		}
 		/* Spread: fewest tasks of this app, then most free memory. */
-		unsigned cnt = app_tasks_on(ma, a);
+		unsigned cnt = apps_tasks_on(ma, a);
 		double fm = resources_scalar(rm_agent_free(a), "mem", NULL);
 		if (!best || cnt < best_count || (cnt == best_count && fm > best_mem)) {
 			best = a;
@@ -315,8 +311,7 @@ static struct m_agent *place(struct pass *p, struct m_instance *inst, uint32_t *
 	resources_release(&tmp);
 	free(want);
 	free(got);
-	free(placed);
-	free(placedp);
+	free(group_min);
 	free(all);
 	free(allp);
 	return best;
@@ -460,6 +455,8 @@ static bool launch(struct pass *p, struct m_instance *in)
 	apps_set_phase(in, INST_LIVE);
 	in->state = "TASK_STAGING";
 	in->staged_at = time_real_usec();
+	apps_inst_sync(in); /* staged_at is its place in the kill orders */
+	apps_place_count(m, in, a);
 	in->started_at = 0;
 	in->kill_sent = false;
 	in->unhealthy_kill = false;
@@ -486,19 +483,17 @@ static bool launch(struct pass *p, struct m_instance *in)
 
 /* ---- per-app steps ---- */
 
-static int cmp_kill_order(const struct m_instance *a, const struct m_instance *b,
-			  enum kill_selection sel)
+/* Has ma a live task on a draining agent? O(draining agents), from the app's counts
+ * (inst-order.c), so that a drain makes only the apps with tasks there look at their
+ * instances. */
+static bool app_on_draining(struct pass *p, const struct m_app *ma)
 {
-	/* Waiting instances go first: stopping them costs nothing. */
-	if (a->phase != b->phase)
-		return a->phase == INST_WAITING ? -1 : 1;
-	uint64_t ta = a->staged_at ? a->staged_at : a->created_at;
-	uint64_t tb = b->staged_at ? b->staged_at : b->created_at;
-	if (ta == tb)
-		return a->index > b->index ? -1 : 1;
-	if (sel == KILL_YOUNGEST_FIRST)
-		return ta > tb ? -1 : 1;
-	return ta < tb ? -1 : 1;
+	if (!pass_any_draining(p))
+		return false;
+	for (size_t i = 0; i < p->m->ndraining; i++)
+		if (apps_tasks_on(ma, p->m->draining[i]))
+			return true;
+	return false;
 }
 
 /* Live on a draining agent and free to move (no local volume pins it there): replaced like
@@ -537,13 +532,6 @@ static void stop_instance(struct m_instance *in)
 		apps_set_goal(in->replacing, GOAL_STOP);
 }
 
-/* For a partial scale-down: the kill order over the candidates. */
-static int cmp_victims(const void *a, const void *b, void *sel)
-{
-	return cmp_kill_order(*(struct m_instance *const *)a, *(struct m_instance *const *)b,
-			      *(enum kill_selection *)sel);
-}
-
 /* Is an instance of ma live at a version older than the app's configuration? Clears
  * ma->maybe_outdated when none is, so that later passes need not look. */
 static bool any_outdated_version(struct m_app *ma)
@@ -559,67 +547,55 @@ static bool any_outdated_version(struct m_app *ma)
 }
 
 /* Brings the app's slots (instances with goal RUN not being replaced) to def->instances.
- * Cost: O(1) when nothing changes; O(instances added) for a scale-up, in slices; nothing
- * here for a scale to 0 (app_pass's stop scan takes every instance, in slices); one sort of
- * the candidates for another scale-down (not sliced); O(instances) while an upgrade is
- * under way (the replacements must be told apart). */
+ * Cost: O(1) when nothing changes; O(instances added) for a scale-up and O(instances
+ * stopped × log instances) for a scale-down (the kill order is kept, inst-order.c), both
+ * in slices of the pass's budget; nothing here for a scale to 0 (app_pass's stop scan
+ * takes every instance, in slices). */
 static void scale(struct pass *p, struct m_app *ma)
 {
 	if (ma->def->per_agent) /* one bound instance per agent: the count follows the agents */
 		per_agent_reconcile(p->m, ma, pass_txn_cb, p);
-	bool any_rep = ma->nreplacing > 0;
-#define SLOT(in) ((in)->goal == GOAL_RUN && (!any_rep || apps_in_slot(ma, (in))))
-	int64_t slots = 0;
-	if (any_rep) {
-		for (size_t i = 0; i < ma->ninst; i++)
-			if (SLOT(ma->inst[i]))
-				slots++;
-	} else {
-		slots = (int64_t)ma->ngoal[GOAL_RUN];
-	}
+	/* The slots are the members of each kill order. */
+#define SLOTS() ((int64_t)iheap_len(&ma->order[ORD_YOUNG]))
+	int64_t slots = SLOTS();
 	int64_t want = apps_want(ma); /* held instances (instctl.c) keep their slot */
 	if (ma->def->stateful) {
 		/* Stable identity: scale-down suspends the highest indexes (volumes kept);
 		 * scale-up wakes suspended instances, lowest index first. */
-		while (slots > want) {
-			struct m_instance *victim = NULL;
-			for (size_t i = 0; i < ma->ninst; i++)
-				if (SLOT(ma->inst[i]) && (!victim || ma->inst[i]->index > victim->index))
-					victim = ma->inst[i];
+		for (unsigned k = 0; slots > want; k++) {
+			if ((k & 63) == 63 && pass_over_budget(p))
+				return;
+			struct m_instance *victim = apps_first_to_stop(ma);
 			if (!victim)
 				break;
 			apps_set_goal(victim, GOAL_SUSPEND);
 			pass_txn(p);
 			apps_store_instance(p->m, victim);
-			slots--;
+			slots = SLOTS();
 		}
-		while (slots < want) {
-			struct m_instance *wake = NULL;
-			for (size_t i = 0; i < ma->ninst; i++)
-				if (ma->inst[i]->goal == GOAL_SUSPEND && !ma->inst[i]->held &&
-				    (!wake || ma->inst[i]->index < wake->index))
-					wake = ma->inst[i];
+		for (unsigned k = 0; slots < want; k++) {
+			if ((k & 63) == 63 && pass_over_budget(p))
+				return;
+			struct m_instance *wake = apps_first_to_wake(ma);
 			if (!wake)
 				break;
 			apps_set_goal(wake, GOAL_RUN);
 			if (wake->phase == INST_WAITING && !ma->waiting_since)
 				ma->waiting_since = time_real_usec();
-			slots++;
+			slots = SLOTS();
 		}
 	}
-	if (slots > want && want > 0) {
-		/* The kill order over the slots, once: the first slots - want go. */
-		struct m_instance **cand = xcalloc((size_t)slots + 1, sizeof(*cand));
-		size_t n = 0;
-		for (size_t i = 0; i < ma->ninst && n < (size_t)slots; i++)
-			if (SLOT(ma->inst[i]))
-				cand[n++] = ma->inst[i];
-		enum kill_selection sel = ma->def->kill_selection;
-		qsort_r(cand, n, sizeof(*cand), cmp_victims, &sel);
-		for (size_t i = 0; i < n && slots > want; i++, slots--)
-			stop_instance(cand[i]);
-		free(cand);
+	/* A partial scale-down: the first slots - want of the kill order go. */
+	for (unsigned k = 0; slots > want && want > 0; k++) {
+		if ((k & 63) == 63 && pass_over_budget(p))
+			return;
+		struct m_instance *victim = apps_first_to_stop(ma);
+		if (!victim)
+			break;
+		stop_instance(victim);
+		slots = SLOTS();
 	}
+#undef SLOTS
 	/* want == 0: app_pass's stop scan stops every instance. */
 	if (slots >= want)
 		return;
@@ -639,7 +615,6 @@ static void scale(struct pass *p, struct m_app *ma)
 			existing++;
 		}
 	}
-#undef SLOT
 }
 
 /* Restart/upgrade (Marathon's rolling replacement), with N = instances:
@@ -654,8 +629,9 @@ static void scale(struct pass *p, struct m_app *ma)
 static void replace_outdated(struct pass *p, struct m_app *ma)
 {
 	const struct app *def = ma->def;
-	/* Nothing can be outdated unless the configuration changed or an agent drains. */
-	if (!ma->maybe_outdated && !pass_any_draining(p))
+	/* Nothing can be outdated unless the configuration changed or an agent the app has
+	 * tasks on drains; replacements left from either still need settling. */
+	if (!ma->maybe_outdated && !ma->nreplacing && !app_on_draining(p, ma))
 		return;
 	/* An instance whose task ended (lost with its agent, say) while its replacement was
 	 * already started has no slot left: it goes, else both would run. (Replacements exist
@@ -800,16 +776,30 @@ static bool deployment_complete(const struct m_app *ma)
 /* Stops what must stop, going down from where the last slice left off (ma->stop_cursor):
  * kills live tasks, forgets waiting instances (O(1) each: a removal moves the last
  * instance, one already seen, into the hole). With all (the app is deleted or scaled to 0)
- * every instance goes. Returns whether stops are still under way. */
+ * every instance goes, from ma->inst; otherwise only those to stop, from their own set
+ * (ma->order[ORD_STOP]), so that a partial scale-down never looks at the instances that
+ * stay. Returns whether stops are still under way. */
 static bool stop_scan(struct pass *p, struct m_app *ma, bool all)
 {
 	struct apps *m = p->m;
-	if (ma->stop_cursor > ma->ninst)
+	struct iheap *set = &ma->order[ORD_STOP];
+	if (all && !ma->stopping_all) {
+		/* Every instance goes, in no order: keeping the orders through each removal
+		 * would cost O(log n) each. The scan syncs what it leaves (live ones being
+		 * killed); scale() waits for its end (app_pass). */
+		ma->stopping_all = true;
+		apps_order_drop(ma);
 		ma->stop_cursor = ma->ninst;
+	}
+	size_t n = all ? ma->ninst : iheap_len(set);
+	if (ma->stop_cursor > n)
+		ma->stop_cursor = n;
 	for (size_t seen = 0; ma->stop_cursor > 0; seen++) {
 		if ((seen & 63) == 63 && pass_over_budget(p))
 			return true;
-		struct m_instance *in = ma->inst[--ma->stop_cursor];
+		--ma->stop_cursor;
+		struct m_instance *in = all ? ma->inst[ma->stop_cursor]
+					    : iheap_at(set, ma->stop_cursor);
 		if (all || in->goal == GOAL_STOP) {
 			apps_set_goal(in, GOAL_STOP);
 			if (in->phase == INST_WAITING) {
@@ -818,12 +808,15 @@ static bool stop_scan(struct pass *p, struct m_app *ma, bool all)
 				apps_remove_instance(m, in);
 				continue;
 			}
+			apps_inst_sync(in); /* in ORD_STOP again, after a drop */
 			apps_kill_instance(m, in);
 		} else if (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE) {
 			apps_kill_instance(m, in);
 		}
 	}
 	ma->stop_cursor = SIZE_MAX; /* the next round starts from the top */
+	if (all)
+		ma->stopping_all = false; /* every instance passed: the orders are whole */
 	return ma->ngoal[GOAL_STOP] || ma->nlive_stopping;
 }
 
@@ -858,12 +851,14 @@ static void launch_scan(struct pass *p, struct m_app *ma)
 static bool app_pass(struct pass *p, struct m_app *ma)
 {
 	struct apps *m = p->m;
-	if (!ma->deleting) {
+	if (!ma->deleting && !ma->stopping_all) {
 		scale(p, ma);
 		replace_outdated(p, ma);
 	}
-	/* Stop what must stop: kill live tasks, drop waiting instances. */
-	bool all = ma->deleting || (!ma->def->stateful && ma->def->instances == 0);
+	/* Stop what must stop: kill live tasks, drop waiting instances. A stop of every
+	 * instance, once begun, runs to its end (a scale-up meanwhile waits for it). */
+	bool all = ma->deleting || ma->stopping_all ||
+		   (!ma->def->stateful && ma->def->instances == 0);
 	bool hold = ma->deleting && dependents_alive(m, ma);
 	bool stopping = false;
 	if (!hold && (all ? ma->ninst > 0 : ma->ngoal[GOAL_STOP] || ma->nlive_stopping))
@@ -882,9 +877,17 @@ static bool app_pass(struct pass *p, struct m_app *ma)
 	return waiting || stopping || (ma->deploy && !ma->deploy->finished) || p->more;
 }
 
+/* CPU time of the calling thread, usec. */
+static uint64_t thread_cpu_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void apps_run_pass(struct apps *m)
 {
-	uint64_t t0 = time_mono_usec();
+	uint64_t t0 = time_mono_usec(), cpu0 = thread_cpu_usec();
 	struct pass p = { .m = m, .t0 = t0, .draining = -1 };
 	p.ac = rm_alloc_begin(m->rm, m->client);
 	const char *k;
@@ -927,6 +930,13 @@ void apps_run_pass(struct apps *m)
 	if (!p.more)
 		m->full_pending = false;
 	for (size_t i = 0; i < ngone; i++) {
+		/* Freeing a large app's tables takes a few ms: not in a slice that used its
+		 * budget (the app, deleted and empty, comes back to the next pass). */
+		if (!gone[i]->free_deferred && pass_over_budget(&p)) {
+			gone[i]->free_deferred = true; /* once: freed by the next pass whatever */
+			gone[i]->dirty = true;
+			continue;
+		}
 		/* The app stays (being deleted, without instances) until its wipe is over. */
 		if (gone[i]->wipe_volumes && !apps_wipe_volumes(m, gone[i], t0, &p.txn))
 			continue;
@@ -975,4 +985,5 @@ void apps_run_pass(struct apps *m)
 	if (p.more)
 		apps_schedule_pass(m);
 	metrics_timer_record_usec(m->alloc_pass, time_mono_usec() - t0);
+	metrics_timer_record_usec(m->alloc_pass_cpu, thread_cpu_usec() - cpu0);
 }

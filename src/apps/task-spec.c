@@ -30,8 +30,10 @@ json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct
 	 * large app's environment stays small. */
 	struct strbuf peers = STRBUF_INIT;
 	unsigned npeers = 0;
-	for (size_t i = 0; i < in->app->ninst && npeers < PEERS_MAX; i++) {
-		const struct m_instance *o = in->app->inst[i];
+	const struct iheap *live = &in->app->order[ORD_LIVE]; /* LIVE, goal RUN: no walk of the
+							       * waiting ones (inst-order.c) */
+	for (size_t i = 0; i < iheap_len(live) && npeers < PEERS_MAX; i++) {
+		const struct m_instance *o = iheap_at(live, i);
 		if (o == in || o->phase != INST_LIVE || o->goal != GOAL_RUN || !o->agent_id)
 			continue;
 		npeers++;

@@ -358,3 +358,86 @@ bool constraints_allow(const struct constraint *c, size_t n,
 			return false;
 	return true;
 }
+
+/* ---- the same from counts ---- */
+
+static bool allow_one_counted(const struct constraint *c, const struct placement_target *cand,
+			      const struct valcount *placed, size_t group_min)
+{
+	const char *v = value_of(c, cand);
+	if (!v)
+		return c->op == C_UNLIKE;
+	switch (c->op) {
+	case C_UNIQUE:
+		return valcount_get(placed, c->field, v) == 0;
+	case C_CLUSTER:
+		if (c->value)
+			return is_match(c, cand, v);
+		return valcount_total(placed, c->field) == 0 || valcount_get(placed, c->field, v) > 0;
+	case C_GROUP_BY:
+		return valcount_get(placed, c->field, v) <= group_min;
+	case C_LIKE:
+		return c->has_re && regexec(&c->re, v, 0, NULL, 0) == 0;
+	case C_UNLIKE:
+		return c->has_re && regexec(&c->re, v, 0, NULL, 0) != 0;
+	case C_MAX_PER:
+		return valcount_get(placed, c->field, v) < (size_t)(c->number > 0 ? c->number : 0);
+	case C_IS:
+		return is_match(c, cand, v);
+	}
+	return false;
+}
+
+bool constraints_allow_counted(const struct constraint *c, size_t n,
+			       const struct placement_target *candidate,
+			       const struct valcount *placed, const size_t *group_min)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!allow_one_counted(&c[i], candidate, placed,
+				       c[i].op == C_GROUP_BY ? group_min[i] : 0))
+			return false;
+	return true;
+}
+
+size_t constraints_group_min(const struct constraint *c, const struct valcount *placed,
+			     const struct placement_target *const *all, size_t nall)
+{
+	struct hmap seen = HMAP_INIT;
+	size_t min = SIZE_MAX, ndistinct = 0;
+	for (size_t i = 0; i < nall; i++) {
+		const char *x = value_of(c, all[i]);
+		if (!x || hmap_get(&seen, x))
+			continue;
+		hmap_put(&seen, x, (void *)1);
+		ndistinct++;
+		size_t cnt = valcount_get(placed, c->field, x);
+		if (cnt < min)
+			min = cnt;
+	}
+	const char *x;
+	size_t cnt;
+	for (size_t i = 0; valcount_next(placed, c->field, &i, &x, &cnt);) {
+		if (hmap_get(&seen, x))
+			continue;
+		ndistinct++;
+		if (cnt < min)
+			min = cnt;
+	}
+	hmap_release(&seen);
+	if (min == SIZE_MAX || (c->number > 0 && ndistinct < (size_t)c->number))
+		min = 0;
+	return min;
+}
+
+void constraints_count_target(struct valcount *placed, const struct placement_target *t, int d)
+{
+	void (*op)(struct valcount *, const char *, const char *) =
+		d > 0 ? valcount_add : valcount_del;
+	if (t->hostname)
+		op(placed, "hostname", t->hostname);
+	for (size_t i = 0; t->attrs && i < t->attrs->n; i++) {
+		const struct attribute *a = &t->attrs->v[i];
+		if (strcmp(a->name, "hostname") && a->text)
+			op(placed, a->name, a->text);
+	}
+}

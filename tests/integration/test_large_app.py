@@ -92,6 +92,32 @@ def test_large_app_scaled_and_deleted_while_ping_answers(cluster):
     timed(m, "scale 0 -> %d" % N, up_again, lambda: waiting(m) == N)
     assert api.queue()[0]["count"] == N
 
+    # A partial scale-down picks its victims in the kill order, kept as instances change
+    # (it used to sort every instance in one turn), then the slots come back. Its deployment
+    # stays (the instances kept cannot run without an agent); the forgetting of the others
+    # may go on into the scale-up, which the pings watch too.
+    def half():
+        r = api.put("/v2/apps/big?force=true", {"instances": N // 2})
+        assert r.status_code == 200, r.text
+    timed(m, "scale %d -> %d" % (N, N // 2), half, lambda: waiting(m) == N // 2)
+    timed(m, "scale %d -> %d" % (N // 2, N), up_again, lambda: waiting(m) == N)
+
+    # Scaled to 0 and at once back to N: the stop of every instance, once begun, runs to its
+    # end before new instances are added, so the queue never holds more than N and ends
+    # with exactly N (none of the old ones left over beside the new).
+    most = [0]
+
+    def zero_then_up():
+        to_zero()
+        up_again()
+
+    def settled():
+        w = waiting(m)
+        most[0] = max(most[0], w)
+        return w == N and api.queue()[0]["count"] == N
+    timed(m, "scale %d -> 0 -> %d" % (N, N), zero_then_up, settled)
+    assert most[0] <= N, most[0]
+
     def delete():
         t0 = time.monotonic()
         r = api.delete("/v2/apps/big")

@@ -219,6 +219,7 @@ static void free_apps(struct apps *m)
 			drop_instance(m, ma, 0);
 		free(ma->inst);
 		idxset_release(&ma->idx);
+		apps_order_release(ma);
 		rc_free_app(ma);
 		apps_deployment_free(ma->deploy);
 		json_decref(ma->last_failure);
