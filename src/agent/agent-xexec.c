@@ -23,11 +23,20 @@
  *   (its unacknowledged updates applied, tasks it never got lost); an executor that does
  *   not come back is killed. The agent stopping leaves them running, as Mesos's does;
  *   other executors are killed with it.
+ * - The default executor (ExecutorInfo type DEFAULT, LAUNCH_GROUP; dexec.h) is such an
+ *   executor whose command is `berth default-executor`. Its sandbox is laid out as Mesos's:
+ *   <sandboxes>/frameworks/<fw>/executors/<eid>/runs/<container id> (and runs/latest), its
+ *   tasks' under it in tasks/<task id>. A group's tasks arrive as one LAUNCH each (with
+ *   "group" and "group_size"); they are gathered in x->group_buf and handed over together
+ *   as one LAUNCH_GROUP event once all have arrived (x->pending_groups before SUBSCRIBE).
+ *   The nested containers' ids come from the executor's updates (container_status) and are
+ *   listed by GET_CONTAINERS with show_nested.
  * - Not done (yet): uris, containers, isolation; an update the agent queued but had not
  *   delivered when it died is not checkpointed (the master reconciles the task). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -41,8 +50,10 @@
 #include "agent/agent-int.h"
 #include "agent/agent-util.h"
 #include "agent/xapi.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/util.h"
 #include "executor/exec-status.h"
 #include "net/http.h"
 #include "net/recordio.h"
@@ -70,6 +81,13 @@ struct agent_xexec {
 	struct event *kill_ev; /* SHUTDOWN's grace period */
 	struct http_stream *stream;
 	json_t *pending; /* TaskInfo not yet sent */
+	bool dflt;          /* the default executor (type DEFAULT) */
+	char *container_id; /* its container's id (SUBSCRIBED, GET_CONTAINERS) */
+	char *group_id;     /* the task group being gathered (dflt), or NULL */
+	size_t group_size;
+	json_t *group_buf;      /* its TaskInfos so far */
+	json_t *pending_groups; /* [[TaskInfo]]: complete groups not yet sent */
+	json_t *nested;         /* task id -> its nested ContainerID (dflt) */
 	char token[AGENT_TOKEN_LEN + 1]; /* its MESOS_EXECUTOR_AUTHENTICATION_TOKEN */
 };
 
@@ -91,10 +109,11 @@ static void xexec_checkpoint(struct agent *a, struct agent_xexec *x)
 				json_object_set_new(tasks, t->id,
 						    json_pack("{s:s, s:I}", "state", t->state,
 							      "grace_ms", (json_int_t)t->grace_ms));
-	json_t *doc = json_pack("{s:s, s:s, s:O, s:f, s:I, s:I, s:o}", "framework_id",
+	json_t *doc = json_pack("{s:s, s:s, s:O, s:f, s:I, s:I, s:o, s:s, s:s}", "framework_id",
 				x->framework_id, "executor_id", x->executor_id, "executor_info",
 				x->executor_info, "grace_sec", x->grace_sec, "pid",
-				(json_int_t)x->pid, "start", (json_int_t)x->start, "tasks", tasks);
+				(json_int_t)x->pid, "start", (json_int_t)x->start, "tasks", tasks,
+				"container_id", x->container_id, "sandbox", x->sandbox);
 	char *dir = xasprintf("%s/xexecs", a->work_dir), *path = ckpt_path(a, x);
 	char *tmp = xasprintf("%s.tmp", path);
 	int r = mkdir(dir, 0700) == -1 && errno != EEXIST ? -errno : 0;
@@ -117,16 +136,20 @@ static void xexec_checkpoint(struct agent *a, struct agent_xexec *x)
 }
 
 /* As agent-task.c's task_report, for tasks run by an executor (no exit code, no signal). */
-void agent_task_report(struct agent_task *t, const char *state, const char *message,
-		       const char *reason)
+struct agent_update *agent_task_report(struct agent_task *t, const char *state,
+				       const char *message, const char *reason)
 {
 	t->state = state;
 	/* Terminal as the update FIFO counts it (agent_update_queue). */
 	t->terminal = strcmp(state, "TASK_STARTING") && strcmp(state, "TASK_RUNNING") &&
 		      strcmp(state, "TASK_KILLING") && strcmp(state, "TASK_STAGING");
-	agent_update_queue(t->agent, t, t->id, state, message, reason, -1, 0);
+	struct agent_update *u = agent_update_queue(t->agent, t, t->id, state, message, reason,
+						    -1, 0);
+	if (u && t->xexec)
+		json_object_set_new(u->json, "executor_id", json_string(t->xexec->executor_id));
 	if (t->xexec)
 		xexec_checkpoint(t->agent, t->xexec);
+	return u;
 }
 
 struct agent_xexec *agent_xexec_by_token(struct agent *a, const char *token)
@@ -167,6 +190,11 @@ static void xexec_free(struct agent_xexec *x)
 		close(x->pidfd);
 	json_decref(x->executor_info);
 	json_decref(x->pending);
+	json_decref(x->group_buf);
+	json_decref(x->pending_groups);
+	json_decref(x->nested);
+	free(x->group_id);
+	free(x->container_id);
 	free(x->framework_id);
 	free(x->executor_id);
 	free(x->sandbox);
@@ -244,8 +272,9 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 
 static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 {
-	if (mkdir(x->sandbox, 0755) == -1 && errno != EEXIST)
-		return -errno;
+	int r0 = fs_mkdir_p(x->sandbox, 0755);
+	if (r0 < 0)
+		return r0;
 	char *env[AGENT_XEXEC_MAX_ENV + 1] = { 0 };
 	size_t n = 0;
 	struct xapi_env_in in = { .framework_id = x->framework_id,
@@ -260,6 +289,8 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	const char *k;
 	json_t *v;
 	json_object_foreach(json_object_get(spec, "env"), k, v) {
+		if (x->dflt) /* the spec is a task's: its environment comes in its TaskInfo */
+			break;
 		if (r < 0 || n >= AGENT_XEXEC_MAX_ENV)
 			break;
 		if (json_is_string(v) && *k && !strchr(k, '=') && strncmp(k, "MESOS_", 6))
@@ -272,7 +303,13 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	json_t *args = json_object_get(spec, "args");
 	size_t na = json_array_size(args);
 	const char **argv = xcalloc(na + 4, sizeof(char *));
-	if (cmd) {
+	char self[PATH_MAX];
+	if (x->dflt) {
+		ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[sn > 0 ? sn : 0] = '\0';
+		argv[0] = self;
+		argv[1] = "default-executor";
+	} else if (cmd) {
 		argv[0] = "/bin/sh";
 		argv[1] = "-c";
 		argv[2] = cmd;
@@ -318,6 +355,171 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	return 0;
 }
 
+/* Sets x's container id and sandbox: those checkpointed (cid, sandbox: non-NULL after a
+ * restart), else new ones (Mesos's layout for the default executor). */
+static void xexec_layout(struct agent *a, struct agent_xexec *x, const char *cid,
+			 const char *sandbox)
+{
+	if (cid && sandbox) {
+		x->container_id = xstrdup(cid);
+		x->sandbox = xstrdup(sandbox);
+	} else if (x->dflt) {
+		char id[37];
+		id_uuid4(id);
+		x->container_id = xstrdup(id);
+		char *runs = xasprintf("%s/frameworks/%s/executors/%s/runs", a->sandbox_root,
+				       x->framework_id, x->executor_id);
+		x->sandbox = xasprintf("%s/%s", runs, id);
+		char *latest = xasprintf("%s/latest", runs);
+		if (fs_mkdir_p(runs, 0755) == 0) {
+			unlink(latest);
+			if (symlink(id, latest) == -1)
+				log_warn("agent", "cannot link '%s': %s", latest, strerror(errno));
+		}
+		free(latest);
+		free(runs);
+	} else {
+		x->container_id = xasprintf("%s.%s", x->framework_id, x->executor_id);
+		x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, x->framework_id,
+				       x->executor_id);
+	}
+}
+
+/* The default executor's task t (ti its TaskInfo) joins the group being gathered; a
+ * complete group goes to the executor as one LAUNCH_GROUP (or waits for its SUBSCRIBE). */
+static int group_gather(struct agent *a, struct agent_xexec *x, struct agent_task *t,
+			json_t *spec, json_t *ti)
+{
+	const char *gid = json_string_value(json_object_get(spec, "group"));
+	json_int_t gsize = json_integer_value(json_object_get(spec, "group_size"));
+	if (!gid || gsize <= 0 || gsize > 1000) {
+		agent_task_report(t, "TASK_FAILED", "The default executor runs task groups only "
+						    "(LAUNCH_GROUP)", "REASON_TASK_INVALID");
+		t->xexec = NULL;
+		return -EINVAL;
+	}
+	if (!x->group_id || strcmp(x->group_id, gid)) {
+		free(x->group_id);
+		json_decref(x->group_buf);
+		x->group_id = xstrdup(gid);
+		x->group_size = (size_t)gsize;
+		x->group_buf = json_array();
+	}
+	json_array_append(x->group_buf, ti);
+	xexec_checkpoint(a, x);
+	if (json_array_size(x->group_buf) < x->group_size)
+		return 0;
+	json_t *tasks = x->group_buf;
+	x->group_buf = NULL;
+	free(x->group_id);
+	x->group_id = NULL;
+	if (x->stream && send_event(x, xapi_event_launch_group(tasks)) == 0) {
+		json_decref(tasks);
+		return 0;
+	}
+	if (!x->pending_groups)
+		x->pending_groups = json_array();
+	json_array_append_new(x->pending_groups, tasks);
+	return 0;
+}
+
+/* The id of the group of ti's task when it is still held here (pending or gathering):
+ * those tasks never reached the executor. Reports each TASK_KILLED and forgets the group. */
+static bool group_drop_unsent(struct agent *a, struct agent_xexec *x, const char *task_id)
+{
+	json_t *holders[2] = { x->group_buf, NULL };
+	size_t gi;
+	json_t *g;
+	json_array_foreach(x->pending_groups, gi, g) {
+		size_t i;
+		json_t *ti;
+		json_array_foreach(g, i, ti) {
+			const char *id = json_string_value(
+				json_object_get(json_object_get(ti, "task_id"), "value"));
+			if (id && !strcmp(id, task_id))
+				holders[1] = g;
+		}
+	}
+	for (int h = 0; h < 2; h++) {
+		json_t *grp = holders[h];
+		bool has = false;
+		size_t i;
+		json_t *ti;
+		json_array_foreach(grp, i, ti) {
+			const char *id = json_string_value(
+				json_object_get(json_object_get(ti, "task_id"), "value"));
+			has = has || (id && !strcmp(id, task_id));
+		}
+		if (!has)
+			continue;
+		json_array_foreach(grp, i, ti) {
+			const char *id = json_string_value(
+				json_object_get(json_object_get(ti, "task_id"), "value"));
+			struct agent_task *t = id ? agent_task_find(a, id) : NULL;
+			if (t && t->xexec == x && !t->terminal) {
+				agent_task_report(t, "TASK_KILLED",
+						  "Killed before the executor got its task group",
+						  NULL);
+				t->xexec = NULL;
+			}
+		}
+		if (h == 0) {
+			json_decref(x->group_buf);
+			x->group_buf = NULL;
+			free(x->group_id);
+			x->group_id = NULL;
+		} else {
+			json_array_foreach(x->pending_groups, gi, g)
+				if (g == grp) {
+					json_array_remove(x->pending_groups, gi);
+					break;
+				}
+		}
+		return true;
+	}
+	return false;
+}
+
+void agent_xexec_status_seen(struct agent_xexec *x, const char *task_id, json_t *status)
+{
+	const json_t *cid = json_object_get(json_object_get(status, "container_status"),
+					    "container_id");
+	if (!x->dflt || !json_is_string(json_object_get(cid, "value")))
+		return;
+	if (!x->nested)
+		x->nested = json_object();
+	if (json_object_size(x->nested) < AGENT_XEXEC_MAX_PENDING)
+		json_object_set_new(x->nested, task_id,
+				    json_pack("{s:O}", "value", json_object_get(cid, "value")));
+}
+
+void agent_xexecs_containers(struct agent *a, json_t *arr, bool show_nested)
+{
+	for (struct agent_xexec *x = a->xexecs; x; x = x->next) {
+		const char *name = json_string_value(json_object_get(x->executor_info, "name"));
+		json_t *c = json_pack("{s:{s:s}, s:{s:s}, s:s, s:{s:s}}", "framework_id", "value",
+				      x->framework_id, "executor_id", "value", x->executor_id,
+				      "executor_name", name ? name : "", "container_id", "value",
+				      x->container_id);
+		json_array_append_new(arr, c);
+		if (!show_nested || !x->nested)
+			continue;
+		const char *tid;
+		json_t *v;
+		json_object_foreach(x->nested, tid, v) {
+			struct agent_task *t = agent_task_find(a, tid);
+			if (!t || t->xexec != x)
+				continue;
+			json_t *n = json_deep_copy(c);
+			json_t *id = json_deep_copy(v);
+			json_object_set_new(id, "parent", json_pack("{s:s}", "value",
+								     x->container_id));
+			json_object_set_new(n, "container_id", id);
+			json_array_append_new(arr, n);
+		}
+	}
+}
+
 int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 {
 	json_t *ei = json_object_get(spec, "executor");
@@ -338,7 +540,9 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 		x->framework_id = xstrdup(fw);
 		x->executor_id = xstrdup(eid);
 		agent_auth_token(x->token);
-		x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, fw, eid);
+		const char *etype = json_string_value(json_object_get(ei, "type"));
+		x->dflt = etype && !strcmp(etype, "DEFAULT");
+		xexec_layout(a, x, NULL, NULL);
 		x->executor_info = json_deep_copy(ei);
 		if (!json_object_get(x->executor_info, "framework_id"))
 			json_object_set_new(x->executor_info, "framework_id",
@@ -368,6 +572,8 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 		t->state = xapi_state_name(rstate) ? xapi_state_name(rstate) : "TASK_RUNNING";
 		return 0;
 	}
+	if (x->dflt)
+		return group_gather(a, x, t, spec, ti);
 	xexec_checkpoint(a, x);
 	if (x->stream && send_event(x, xapi_event_launch(ti)) == 0)
 		return 0;
@@ -447,7 +653,7 @@ void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp
 			       a->agent_id ? a->agent_id : "", "hostname", a->hostname, "port",
 			       (int)a->http_port);
 	char cid[300];
-	snprintf(cid, sizeof(cid), "%s.%s", x->framework_id, x->executor_id);
+	snprintf(cid, sizeof(cid), "%s", x->container_id);
 	send_event(x, xapi_event_subscribed(x->executor_info, fi, ai, cid));
 	json_decref(fi);
 	json_decref(ai);
@@ -464,6 +670,9 @@ void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp
 	json_array_foreach(x->pending, i, ti)
 		send_event(x, xapi_event_launch(ti));
 	json_array_clear(x->pending);
+	json_array_foreach(x->pending_groups, i, ti)
+		send_event(x, xapi_event_launch_group(ti));
+	json_array_clear(x->pending_groups);
 	log_info("agent", "executor '%s' of framework '%s' subscribed", x->executor_id,
 		 x->framework_id);
 }
@@ -475,10 +684,11 @@ void agent_xexec_acknowledged(struct agent_xexec *x, const char *task_id, const 
 
 bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_seconds)
 {
-	(void)a;
 	struct agent_xexec *x = t->xexec;
 	if (!x)
 		return false;
+	if (x->dflt && group_drop_unsent(a, x, t->id))
+		return true;
 	/* Not handed to the executor yet: it never runs. */
 	size_t i;
 	json_t *ti;
@@ -592,7 +802,10 @@ static void recover_one(struct agent *a, const char *path)
 	x->agent = a;
 	x->framework_id = xstrdup(fw);
 	x->executor_id = xstrdup(eid);
-	x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, fw, eid);
+	const char *etype = json_string_value(json_object_get(info, "type"));
+	x->dflt = etype && !strcmp(etype, "DEFAULT");
+	xexec_layout(a, x, json_string_value(json_object_get(doc, "container_id")),
+		     json_string_value(json_object_get(doc, "sandbox")));
 	x->executor_info = json_incref(info);
 	x->checkpoint = true;
 	x->grace_sec = json_number_value(json_object_get(doc, "grace_sec"));
