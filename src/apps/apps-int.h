@@ -188,6 +188,7 @@ struct apps {
 	struct metrics_family *health, *deployments;
 	unsigned long render_stale; /* render cache misses BERTH_RENDER_VERIFY caught */
 	struct autoscale *as;      /* autoscale.c's, NULL until its first tick */
+	struct pods *pods;         /* pods-int.h: Marathon's pods */
 };
 
 /* Something render.c shows of ma changed: its definition, deployment, last failure, any of

@@ -81,6 +81,10 @@ void apps_http_events(struct apps *ap, struct evhttp_request *req, const char *a
 		      const char *arg2);
 void apps_http_volumes(struct apps *ap, struct evhttp_request *req, const char *arg,
 		       const char *arg2);
+/* /v2/pods (pods-api.c): arg the text after /v2/pods/ ("{id}[::status|::versions[/{v}]|
+ * ::instances[/{i}]]" or "::status"), NULL for /v2/pods itself. */
+void apps_http_pods(struct apps *ap, struct evhttp_request *req, const char *arg,
+		    const char *arg2);
 /* GET /api/berth/autoscale[/{id}]: the apps' autoscaling policies and decisions
  * (apps/autoscale.c). */
 void apps_http_autoscale(struct apps *ap, struct evhttp_request *req, const char *arg,
