@@ -54,6 +54,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/util.h"
+#include "executor/exec-cgroup.h"
 #include "executor/exec-status.h"
 #include "net/http.h"
 #include "net/recordio.h"
@@ -88,6 +89,9 @@ struct agent_xexec {
 	json_t *group_buf;      /* its TaskInfos so far */
 	json_t *pending_groups; /* [[TaskInfo]]: complete groups not yet sent */
 	json_t *nested;         /* task id -> its nested ContainerID (dflt) */
+	char *cg_name;          /* dflt with --isolation cgroups: its container's cgroup */
+	double cg_cpus, cg_mem; /* what the cgroup's limits are made of: the executor's and
+				 * its tasks' resources so far */
 	char token[AGENT_TOKEN_LEN + 1]; /* its MESOS_EXECUTOR_AUTHENTICATION_TOKEN */
 };
 
@@ -114,6 +118,10 @@ static void xexec_checkpoint(struct agent *a, struct agent_xexec *x)
 				x->executor_info, "grace_sec", x->grace_sec, "pid",
 				(json_int_t)x->pid, "start", (json_int_t)x->start, "tasks", tasks,
 				"container_id", x->container_id, "sandbox", x->sandbox);
+	if (x->cg_name)
+		json_object_set_new(doc, "cgroup", json_pack("{s:s, s:f, s:f}", "name", x->cg_name,
+							     "cpus", x->cg_cpus, "mem",
+							     x->cg_mem));
 	char *dir = xasprintf("%s/xexecs", a->work_dir), *path = ckpt_path(a, x);
 	char *tmp = xasprintf("%s.tmp", path);
 	int r = mkdir(dir, 0700) == -1 && errno != EEXIST ? -errno : 0;
@@ -195,6 +203,7 @@ static void xexec_free(struct agent_xexec *x)
 	json_decref(x->nested);
 	free(x->group_id);
 	free(x->container_id);
+	free(x->cg_name);
 	free(x->framework_id);
 	free(x->executor_id);
 	free(x->sandbox);
@@ -235,6 +244,8 @@ static void xexec_ended(struct agent *a, struct agent_xexec *x, int status, cons
 	unlink(path);
 	free(path);
 	agent_link_message(a, x->framework_id, x->executor_id, NULL, status); /* FAILURE */
+	if (x->cg_name) /* the container goes: what is left in it is killed */
+		exec_cg_destroy_name(a->cg_root, x->cg_name);
 	for (size_t i = 0; i < a->nbuckets; i++) {
 		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
 			if (t->xexec != x)
@@ -268,6 +279,47 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 		snprintf(msg, sizeof(msg), "Executor terminated: exited with status %d",
 			 WEXITSTATUS(status));
 	xexec_ended(x->agent, x, status, msg);
+}
+
+/* The limits of a default executor's container cgroup: its cpus and mem so far. */
+static void group_cg_limits(const struct agent *a, const struct agent_xexec *x,
+			    struct exec_cg_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	agent_isolation_limits(x->cg_cpus, x->cg_mem, a->cg_cfs, &l->cpu_shares, &l->cfs_quota_us,
+			       &l->mem_bytes);
+	l->cfs_period_us = a->cg_cfs ? 100000 : 0;
+	l->pids_max = a->cg_pids_max;
+}
+
+/* With --isolation cgroups, the default executor's container is one cgroup,
+ * <cgroups parent>/<container id>, limited to the executor's resources plus its tasks' (grown
+ * as they arrive: group_gather): the executor is moved into it before it can fork, so every
+ * task of the group shares it. 0 or -errno (logged). */
+static int group_cg_start(struct agent *a, struct agent_xexec *x)
+{
+	size_t i;
+	const json_t *r;
+	json_array_foreach(json_object_get(x->executor_info, "resources"), i, r) {
+		const char *n = json_string_value(json_object_get(r, "name"));
+		double v = json_number_value(json_object_get(json_object_get(r, "scalar"), "value"));
+		if (n && !strcmp(n, "cpus"))
+			x->cg_cpus += v;
+		else if (n && !strcmp(n, "mem"))
+			x->cg_mem += v;
+	}
+	x->cg_name = xasprintf("%s/%s", a->cg_parent, x->container_id);
+	struct exec_cg_limits l;
+	group_cg_limits(a, x, &l);
+	struct exec_cg cg;
+	char err[256] = "";
+	int r0 = exec_cg_create(&cg, a->cg_root, x->cg_name, &l, err, sizeof(err));
+	if (r0 == 0)
+		r0 = exec_cg_attach(&cg, x->pid);
+	if (r0 < 0)
+		log_error("agent", "executor '%s': cannot put it in the cgroup '%s': %s",
+			  x->executor_id, x->cg_name, err[0] ? err : strerror(-r0));
+	return r0;
 }
 
 static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
@@ -350,6 +402,14 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	}
 	if (exec_proc_starttime(x->pid, &x->start) < 0)
 		x->start = 0;
+	if (x->dflt && a->cg_version && (r = group_cg_start(a, x)) < 0) {
+		kill(-x->pid, SIGKILL);
+		waitpid(x->pid, NULL, 0);
+		close(x->pidfd);
+		x->pidfd = -1;
+		exec_cg_destroy_name(a->cg_root, x->cg_name);
+		return r;
+	}
 	x->pid_ev = event_new(a->base, x->pidfd, EV_READ, on_exit_ev, x);
 	event_add(x->pid_ev, NULL);
 	return 0;
@@ -406,6 +466,17 @@ static int group_gather(struct agent *a, struct agent_xexec *x, struct agent_tas
 		x->group_buf = json_array();
 	}
 	json_array_append(x->group_buf, ti);
+	if (x->cg_name) {
+		json_t *res = json_object_get(spec, "resources");
+		x->cg_cpus += json_number_value(json_object_get(res, "cpus"));
+		x->cg_mem += json_number_value(json_object_get(res, "mem"));
+		struct exec_cg_limits l;
+		char err[256] = "";
+		group_cg_limits(a, x, &l);
+		if (exec_cg_update(a->cg_root, x->cg_name, &l, err, sizeof(err)) < 0)
+			log_warn("agent", "executor '%s': cannot grow its cgroup '%s': %s",
+				 x->executor_id, x->cg_name, err);
+	}
 	xexec_checkpoint(a, x);
 	if (json_array_size(x->group_buf) < x->group_size)
 		return 0;
@@ -806,6 +877,13 @@ static void recover_one(struct agent *a, const char *path)
 	x->dflt = etype && !strcmp(etype, "DEFAULT");
 	xexec_layout(a, x, json_string_value(json_object_get(doc, "container_id")),
 		     json_string_value(json_object_get(doc, "sandbox")));
+	const json_t *cgj = json_object_get(doc, "cgroup");
+	const char *cgn = json_string_value(json_object_get(cgj, "name"));
+	if (cgn && exec_cg_name_valid(cgn)) {
+		x->cg_name = xstrdup(cgn);
+		x->cg_cpus = json_number_value(json_object_get(cgj, "cpus"));
+		x->cg_mem = json_number_value(json_object_get(cgj, "mem"));
+	}
 	x->executor_info = json_incref(info);
 	x->checkpoint = true;
 	x->grace_sec = json_number_value(json_object_get(doc, "grace_sec"));

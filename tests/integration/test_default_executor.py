@@ -166,3 +166,41 @@ def test_bad_groups_are_refused(one):
     for t in ("b2", "b3"):
         st = fw.wait_update(t, "TASK_FAILED")
         assert "container_path' must be a relative path inside the sandbox" in st["message"]
+
+
+def test_group_shares_one_cgroup_with_isolation(cluster):
+    """With --isolation cgroups the group's container is one cgroup, <parent>/<container
+    id>, holding the executor and every task, limited to the executor's resources plus the
+    tasks' (Mesos's floors apply), and removed with the container."""
+    from pathlib import Path
+    import test_isolation as iso
+    iso.need("memory", "cpu", "pids")
+    parent = "berth-itest-%d-dexec" % os.getpid()
+    try:
+        cluster.master()
+        a = cluster.agent(extra=["--isolation", "cgroups", "--cgroups-parent", parent])
+        fw = Framework(cluster.m.url)
+        fw.subscribe()
+        o = fw.wait_offers()[0]
+        launch_group(fw, o, [group_task("c1", o, "echo $$ > pid; exec sleep 300"),
+                             group_task("c2", o, "echo $$ > pid; exec sleep 300")])
+        s1 = fw.wait_update("c1", "TASK_RUNNING")
+        fw.wait_update("c2", "TASK_RUNNING")
+        cid = s1["container_status"]["container_id"]["parent"]["value"]
+        mem = iso.cg_dir("memory", parent, cid)
+        run = runs_dir(a, fw, "ex") / cid / "tasks"
+        helpers.wait_until(lambda: (run / "c1" / "pid").exists() and
+                           (run / "c2" / "pid").exists() and
+                           (run / "c1" / "pid").read_text() and
+                           (run / "c2" / "pid").read_text(), timeout=10, what="pids")
+        p1, p2 = int((run / "c1" / "pid").read_text()), int((run / "c2" / "pid").read_text())
+        procs = {int(x) for x in (mem / "cgroup.procs").read_text().split()}
+        assert {p1, p2, ppid(p1)} <= procs
+        limit = "memory.max" if iso.cg_version() == 2 else "memory.limit_in_bytes"
+        assert iso.read_int(mem / limit) == (32 + 32 + 32) << 20
+        assert fw.kill("c2").status_code == 202
+        fw.wait_update("c1", "TASK_KILLED")
+        helpers.wait_until(lambda: not mem.exists(), timeout=15,
+                           what="the container's cgroup removed")
+    finally:
+        iso.remove_cgroups(parent)
