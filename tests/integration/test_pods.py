@@ -227,6 +227,35 @@ def test_pod_survives_master_restart(one):
                        timeout=30, what="the pod gone")
 
 
+def test_pod_survives_agent_restart(one):
+    """The agent restarts under a running instance: its default executor subscribes again,
+    the instance keeps running (same processes), and a kill afterwards still reaches it."""
+    m = one.m
+    assert m.api.post("/v2/pods", pod()).status_code == 201
+    st = wait_stable(m, 1, "one stable instance")
+    iid = st["instances"][0]["id"]
+    fw_id = [f for f in m.api.get("/master/state").json()["frameworks"]
+             if f["name"] == "marathon"][0]["id"]
+    pidf = task_dir(one.a, fw_id, iid, "writer") / "pid"
+    helpers.wait_until(lambda: pidf.exists() and pidf.read_text(), timeout=10, what="pid")
+    wpid = int(pidf.read_text())
+    one.a.restart()
+    helpers.wait_until(lambda: "subscribed again" in one.a.stderr_text(), timeout=30,
+                       what="the executor subscribed again")
+    st = wait_stable(m, 1, "stable after the agent's restart")
+    assert [i["id"] for i in st["instances"]] == [iid] and alive(wpid)
+    r = m.api.delete("/v2/pods%s::instances/%s" % (POD_ID, iid))
+    assert r.status_code == 200
+    helpers.wait_until(lambda: not alive(wpid), timeout=15, what="the killed instance's end")
+    st = helpers.wait_until(
+        lambda: (lambda s: s if s["status"] == "STABLE" and len(s["instances"]) == 1 and
+                 s["instances"][0]["id"] != iid else None)(status(m)),
+        timeout=40, what="the instance replaced")
+    assert m.api.delete("/v2/pods" + POD_ID).status_code == 202
+    helpers.wait_until(lambda: m.api.get("/v2/pods" + POD_ID).status_code == 404,
+                       timeout=30, what="the pod gone")
+
+
 def test_bad_pods_are_refused(one):
     m = one.m
     p = pod()
