@@ -144,6 +144,8 @@ def test_pod_lifecycle(one):
     assert r.headers["Marathon-Deployment-Id"]
     st = wait_stable(m, 2, "two stable instances")
     assert iid in [i["id"] for i in st["instances"]]
+    every = m.api.get("/v2/pods/::status").json()
+    assert [x["id"] for x in every] == [POD_ID] and len(every[0]["instances"]) == 2
     no_deployments(m)
 
     # A change beyond scaling replaces every instance (RestartPod).
@@ -244,8 +246,9 @@ def test_pod_survives_agent_restart(one):
                        what="the executor subscribed again")
     st = wait_stable(m, 1, "stable after the agent's restart")
     assert [i["id"] for i in st["instances"]] == [iid] and alive(wpid)
-    r = m.api.delete("/v2/pods%s::instances/%s" % (POD_ID, iid))
-    assert r.status_code == 200
+    r = m.api.req("DELETE", "/v2/pods%s::instances" % POD_ID, body=[iid])
+    assert r.status_code == 200, r.text
+    assert [i["id"] for i in r.json()] == [iid]
     helpers.wait_until(lambda: not alive(wpid), timeout=15, what="the killed instance's end")
     st = helpers.wait_until(
         lambda: (lambda s: s if s["status"] == "STABLE" and len(s["instances"]) == 1 and
