@@ -338,15 +338,26 @@ static int task_fork(struct dexec *d, struct dtask *t, char *msg, size_t msglen)
 }
 
 /* LAUNCH_GROUP: every task is checked and its sandbox made before any starts; a refusal
- * fails the whole group. Then they start together. */
+ * fails the whole group. Then they start together; when one cannot be started, those
+ * started are killed and the rest never start (TASK_KILLED). */
 static void launch_group(struct dexec *d, const json_t *tasks)
 {
 	size_t n = json_array_size(tasks), first = d->ntasks, i;
 	char msg[600] = "";
-	if (!n || d->ntasks + n > DEXEC_MAX_TASKS)
+	if (!n || first + n > DEXEC_MAX_TASKS) {
+		/* nothing of it is kept: each task hears why */
 		snprintf(msg, sizeof(msg), "A default executor runs 1 to %d tasks",
 			 DEXEC_MAX_TASKS);
-	for (i = 0; i < n && d->ntasks + n <= DEXEC_MAX_TASKS; i++) {
+		const json_t *ti;
+		json_array_foreach(tasks, i, ti) {
+			const char *id = json_string_value(
+				json_object_get(json_object_get(ti, "task_id"), "value"));
+			struct dtask tmp = { .plan.task_id = (char *)(id ? id : "") };
+			send_update(d, &tmp, "TASK_FAILED", msg, NULL);
+		}
+		return;
+	}
+	for (i = 0; i < n; i++) {
 		struct dtask *t = &d->tasks[first + i];
 		memset(t, 0, sizeof(*t));
 		char err[400];
@@ -370,21 +381,35 @@ static void launch_group(struct dexec *d, const json_t *tasks)
 			d->tasks[i].ended = true;
 			send_update(d, &d->tasks[i], "TASK_FAILED", msg, NULL);
 		}
+		d->ended_at_ms = now_ms();
 		return;
 	}
+	bool failed = false;
 	for (i = first; i < d->ntasks; i++) {
 		struct dtask *t = &d->tasks[i];
+		if (failed) {
+			t->ended = true;
+			send_update(d, t, "TASK_KILLED", "Another task of its group failed to launch",
+				    NULL);
+			continue;
+		}
 		if (task_fork(d, t, msg, sizeof(msg)) < 0) {
 			/* The child has exited (127): its end is reaped, not reported again. */
 			t->ended = true;
+			failed = true;
 			send_update(d, t, "TASK_FAILED", msg, "REASON_COMMAND_EXECUTOR_FAILED");
 			group_kill(d, -1);
 			continue;
 		}
 		send_update(d, t, "TASK_STARTING", NULL, NULL);
 		send_update(d, t, "TASK_RUNNING", NULL, NULL);
-		if (d->tasks[first].killing) /* an earlier one failed to start */
-			task_kill(t, 0);
+	}
+	if (failed) {
+		bool all = true;
+		for (i = 0; i < d->ntasks; i++)
+			all = all && d->tasks[i].ended;
+		if (all)
+			d->ended_at_ms = now_ms();
 	}
 }
 

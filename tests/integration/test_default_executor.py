@@ -204,3 +204,19 @@ def test_group_shares_one_cgroup_with_isolation(cluster):
                            what="the container's cgroup removed")
     finally:
         iso.remove_cgroups(parent)
+
+
+def test_a_task_that_cannot_start_fails_its_group(one):
+    fw = Framework(one.m.url)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    bad = group_task("n2", o, "/nonexistent/program")
+    bad["command"]["shell"] = False
+    bad["command"]["arguments"] = ["/nonexistent/program"]
+    launch_group(fw, o, [group_task("n1", o, "exec sleep 300"), bad,
+                         group_task("n3", o, "exec sleep 300")])
+    st = fw.wait_update("n2", "TASK_FAILED")
+    assert st["message"].startswith("Failed to launch '/nonexistent/program'")
+    fw.wait_update("n1", "TASK_KILLED")
+    st = fw.wait_update("n3", "TASK_KILLED")
+    assert st["message"] == "Another task of its group failed to launch"
