@@ -85,6 +85,11 @@ static void create(struct apps *m, struct evhttp_request *req, json_t *def)
 		json_decref(def);
 		return;
 	}
+	if (hmap_len(&m->pods->pods) >= PODS_MAX) {
+		http_reply_message(req, 422, "Too many pods: at most %d", PODS_MAX);
+		json_decref(def);
+		return;
+	}
 	struct m_pod *mp = xcalloc(1, sizeof(*mp));
 	mp->id = xstrdup(id);
 	mp->versions = json_object();

@@ -24,6 +24,7 @@
 #include "apps/apps-int.h"
 
 #define POD_MAX_VERSIONS 50
+#define PODS_MAX 10000 /* pods on one master (a berth bound: 422 beyond) */
 #define POD_MAX_HISTORY 10
 #define POD_INST_ID_MAX (APP_MAX_ID_LEN + 64)
 
