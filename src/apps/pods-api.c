@@ -165,6 +165,7 @@ static void update(struct apps *m, struct evhttp_request *req, const char *id)
 	snprintf(old_cv, sizeof(old_cv), "%s", mp->config_version);
 	json_t *old_versions = json_deep_copy(mp->versions);
 	new_version(mp, def, config);
+	mp->settled = false;
 	int r = store_change(m, mp, config ? "RestartPod" : "ScalePod");
 	if (r < 0) {
 		json_decref(mp->def);
@@ -199,6 +200,7 @@ static void delete_pod(struct apps *m, struct evhttp_request *req, struct m_pod 
 	}
 	bool was = mp->deleting;
 	mp->deleting = true;
+	mp->settled = false;
 	int r = store_change(m, mp, "StopPod");
 	if (r < 0) {
 		mp->deleting = was;
@@ -251,6 +253,7 @@ static void kill_instances(struct apps *m, struct evhttp_request *req, struct m_
 		if (!pi)
 			continue; /* named twice, and a pending one went with the first */
 		log_info("master", "pod '%s': instance '%s' killed by the API", mp->id, pi->id);
+		mp->settled = false;
 		json_t *st;
 		if (pi->phase == POD_PENDING) {
 			st = pods_render_instance(m, pi);

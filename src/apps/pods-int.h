@@ -74,6 +74,9 @@ struct m_pod {
 	bool deleting;
 	unsigned failures;
 	uint64_t delay_until_usec; /* monotonic: no launch before (backoff) */
+	bool settled;              /* the last pass found nothing to do (no deployment, as many
+				    * instances as wanted, all launched, none stopping, none
+				    * old): passes skip it until something of it changes */
 	const char *status;        /* last PodState rendered, and since when */
 	uint64_t status_since_usec;
 };

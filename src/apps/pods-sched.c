@@ -359,6 +359,7 @@ bool pods_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 	if (!state)
 		return true;
 	rm_count_status(m->rm, state);
+	pi->pod->settled = false;
 	const json_t *ec = json_object_get(u, "exit_code");
 	for (size_t i = 0; i < pi->nctr; i++)
 		if (!strcmp(pi->ctr[i].task_id, task_id)) {
@@ -407,6 +408,7 @@ static void inst_lost(struct apps *m, struct pod_inst *pi, const struct hmap *re
 		      const char *state, const char *message)
 {
 	uint64_t now = time_real_usec();
+	pi->pod->settled = false;
 	for (size_t i = 0; i < pi->nctr; i++) {
 		struct pod_ctr *pc = &pi->ctr[i];
 		if ((pc->state && task_state_terminal(pc->state)) ||
@@ -449,6 +451,7 @@ void pods_agent_registered(struct apps *m, struct m_agent *a, const struct hmap 
 						   "'%s')", a->id, pi->id);
 		}
 		pi->kill_sent = false; /* a pending kill goes again on this connection */
+		pi->pod->settled = false;
 		if (missing)
 			inst_lost(m, pi, reported, "TASK_LOST",
 				  "Task unknown to the agent after it re-registered");
@@ -645,6 +648,11 @@ static void pod_pass(struct apps *m, struct m_pod *mp)
 	converged = converged && mp->ninst == want;
 	if (mp->deploy && converged)
 		deployment_done(m, mp);
+	bool settled = !mp->deploy && !mp->deleting && mp->ninst == want;
+	for (size_t j = 0; j < mp->ninst && settled; j++)
+		settled = mp->inst[j]->phase == POD_LIVE && !mp->inst[j]->stop &&
+			  !strcmp(mp->inst[j]->version, cur);
+	mp->settled = settled;
 }
 
 void pods_pass(struct apps *m)
@@ -655,6 +663,8 @@ void pods_pass(struct apps *m)
 	void *v;
 	for (size_t i = 0; hmap_next(&m->pods->pods, &i, &k, &v);) {
 		struct m_pod *mp = v;
+		if (mp->settled)
+			continue;
 		pod_pass(m, mp);
 		if (mp->deleting && !mp->ninst) {
 			char key[STORE_MAX_KEY];

@@ -76,6 +76,7 @@ struct pod_inst *pods_add_instance(struct apps *m, struct m_pod *mp)
 	(void)m;
 	struct pod_inst *pi = xcalloc(1, sizeof(*pi));
 	pi->pod = mp;
+	mp->settled = false;
 	char safe[APP_MAX_ID_LEN + 1], uuid[37];
 	pod_safe_id(mp->id, safe);
 	id_uuid4(uuid);
@@ -109,6 +110,7 @@ static void history_add(struct m_pod *mp, const struct pod_inst *pi)
 void pods_end_instance(struct apps *m, struct pod_inst *pi)
 {
 	struct m_pod *mp = pi->pod;
+	mp->settled = false;
 	if (pi->phase == POD_LIVE) {
 		struct m_agent *a = pi->agent_id ? rm_agent_get(m->rm, pi->agent_id) : NULL;
 		if (pi->held && a)
