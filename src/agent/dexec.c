@@ -6,10 +6,13 @@
  *
  * Per task:  (LAUNCH_GROUP) --fork+exec ok--> RUNNING (TASK_STARTING, TASK_RUNNING sent)
  *            --exit 0--> TASK_FINISHED;  --other exit--> TASK_FAILED, and the group is killed
- *            KILL (of any task of the group), SHUTDOWN, or a task of the group failing -->
+ *            KILL (of any task of the group), SHUTDOWN (every group), or a task of the group
+ *            failing -->
  *            KILLING: SIGTERM to the task's process group, SIGKILL at its grace period's end
  *            --exit--> TASK_KILLED.
- * A task that finishes leaves the others running, as under Mesos's default executor.
+ * A task that finishes leaves the others running, as under Mesos's default executor. Later
+ * LAUNCH_GROUPs for the same executor (the same executor id) run beside the first, each
+ * group killed on its own.
  *
  * Invariants:
  * - Every task runs in a process group of its own whose id is its pid; when the task's
@@ -59,6 +62,7 @@ struct dtask {
 	char *sandbox;
 	char cid[37];   /* its nested container's id */
 	pid_t pid;
+	unsigned group;  /* which LAUNCH_GROUP it came in (0, 1, …) */
 	bool ended, killing;
 	uint64_t kill_at_ms; /* SIGKILL then (0: not killing, or sent) */
 };
@@ -79,6 +83,7 @@ struct dexec {
 	struct recordio_decoder rio;
 	struct dtask tasks[DEXEC_MAX_TASKS];
 	size_t ntasks;
+	unsigned ngroups;
 	json_t *unacked; /* [TaskStatus] */
 };
 
@@ -254,12 +259,13 @@ static void task_kill(struct dtask *t, double grace)
 	t->kill_at_ms = now_ms() + (uint64_t)(grace * 1000.0);
 }
 
-/* Every live task of the group (Mesos's default executor kills a group together). grace < 0:
- * each task's own kill_policy. */
-static void group_kill(struct dexec *d, double grace)
+/* Every live task of task group g (Mesos's default executor kills a group together), or of
+ * every group (g < 0: SHUTDOWN, the agent lost). grace < 0: each task's own kill_policy. */
+static void group_kill(struct dexec *d, long g, double grace)
 {
 	for (size_t i = 0; i < d->ntasks; i++)
-		task_kill(&d->tasks[i], grace >= 0 ? grace : d->tasks[i].plan.grace_sec);
+		if (g < 0 || d->tasks[i].group == (unsigned)g)
+			task_kill(&d->tasks[i], grace >= 0 ? grace : d->tasks[i].plan.grace_sec);
 }
 
 /* Forks the task: its own process group, its sandbox as cwd with stdout/stderr there, the
@@ -370,6 +376,7 @@ static void launch_group(struct dexec *d, const json_t *tasks)
 			t->plan.task_id = xstrdup(id ? id : "");
 		}
 		t->info = json_deep_copy(ti);
+		t->group = d->ngroups;
 		id_uuid4(t->cid);
 		d->ntasks++;
 	}
@@ -385,6 +392,7 @@ static void launch_group(struct dexec *d, const json_t *tasks)
 		return;
 	}
 	bool failed = false;
+	unsigned g = d->ngroups++;
 	for (i = first; i < d->ntasks; i++) {
 		struct dtask *t = &d->tasks[i];
 		if (failed) {
@@ -398,7 +406,7 @@ static void launch_group(struct dexec *d, const json_t *tasks)
 			t->ended = true;
 			failed = true;
 			send_update(d, t, "TASK_FAILED", msg, "REASON_COMMAND_EXECUTOR_FAILED");
-			group_kill(d, -1);
+			group_kill(d, g, -1);
 			continue;
 		}
 		send_update(d, t, "TASK_STARTING", NULL, NULL);
@@ -431,7 +439,7 @@ static void task_ended(struct dexec *d, struct dtask *t, int ws)
 			snprintf(msg, sizeof(msg), "Command terminated with signal %s",
 				 strsignal(WTERMSIG(ws)));
 		send_update(d, t, "TASK_FAILED", msg, NULL);
-		group_kill(d, -1); /* one failed task kills its group */
+		group_kill(d, t->group, -1); /* one failed task kills its group */
 	}
 	bool all = true;
 	for (size_t i = 0; i < d->ntasks; i++)
@@ -485,9 +493,9 @@ static int on_event(const char *data, size_t len, void *ctx)
 			"nanoseconds");
 		struct dtask *t = task_by_id(d, json_string_value(json_object_get(
 							json_object_get(k, "task_id"), "value")));
-		if (t) /* the whole group goes */
-			group_kill(d, json_is_integer(ns) ? (double)json_integer_value(ns) / 1e9
-							  : -1);
+		if (t) /* its whole group goes */
+			group_kill(d, t->group,
+				   json_is_integer(ns) ? (double)json_integer_value(ns) / 1e9 : -1);
 	} else if (!strcmp(type, "ACKNOWLEDGED")) {
 		const char *uuid = json_string_value(
 			json_object_get(json_object_get(ev, "acknowledged"), "uuid"));
@@ -501,7 +509,7 @@ static int on_event(const char *data, size_t len, void *ctx)
 		}
 	} else if (!strcmp(type, "SHUTDOWN")) {
 		d->shutdown = true;
-		group_kill(d, -1);
+		group_kill(d, -1, -1);
 	} else if (!strcmp(type, "ERROR")) {
 		logf_("the agent says: %s",
 		      json_string_value(json_object_get(json_object_get(ev, "error"), "message")));
@@ -641,7 +649,7 @@ static int run(struct dexec *d)
 		if (d->sock < 0) {
 			if (!d->checkpoint || now >= d->lost_at_ms + d->recovery_ms) {
 				logf_("lost the agent: killing the tasks");
-				group_kill(d, 0);
+				group_kill(d, -1, 0);
 				d->shutdown = true;
 			} else if (now >= d->retry_at_ms) {
 				d->retry_at_ms = now + 1000;
@@ -658,7 +666,7 @@ static int run(struct dexec *d)
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 					d->shutdown = true;
-					group_kill(d, -1);
+					group_kill(d, -1, -1);
 				}
 			}
 			reap(d);

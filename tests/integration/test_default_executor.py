@@ -220,3 +220,32 @@ def test_a_task_that_cannot_start_fails_its_group(one):
     fw.wait_update("n1", "TASK_KILLED")
     st = fw.wait_update("n3", "TASK_KILLED")
     assert st["message"] == "Another task of its group failed to launch"
+
+
+def test_second_group_on_the_same_executor_is_killed_alone(one):
+    """A second LAUNCH_GROUP naming the running executor runs beside the first, in the same
+    container; its failure kills its own group only."""
+    fw = Framework(one.m.url)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    launch_group(fw, o, [group_task("a1", o, "exec sleep 300"),
+                         group_task("a2", o, "exec sleep 300")])
+    s1 = fw.wait_update("a1", "TASK_RUNNING")
+    fw.wait_update("a2", "TASK_RUNNING")
+    o = fw.wait_offers()[0]
+    launch_group(fw, o, [group_task("b1", o, "exec sleep 300"),
+                         group_task("b2", o, "sleep 1; exit 2")])
+    s3 = fw.wait_update("b1", "TASK_RUNNING")
+    assert s3["container_status"]["container_id"]["parent"] == \
+        s1["container_status"]["container_id"]["parent"]
+    fw.wait_update("b2", "TASK_FAILED")
+    fw.wait_update("b1", "TASK_KILLED")
+    # the first group still runs: reconciliation says so, and nothing else was said of it
+    assert fw.reconcile(["a1", "a2"]).status_code == 202
+    for t in ("a1", "a2"):
+        fw.wait_update(t, "TASK_RUNNING")
+    for t in ("a1", "a2"):
+        assert [e for e in fw.all_events if e["type"] == "UPDATE"
+                and e["update"]["status"]["task_id"]["value"] == t
+                and e["update"]["status"]["state"] not in ("TASK_STARTING",
+                                                            "TASK_RUNNING")] == []
