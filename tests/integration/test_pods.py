@@ -301,3 +301,38 @@ def test_bad_pods_are_refused(one):
     assert m.api.delete("/v2/pods" + POD_ID).status_code == 202
     helpers.wait_until(lambda: m.api.get("/v2/pods" + POD_ID).status_code == 404,
                        timeout=30, what="the pod gone")
+
+
+def test_pods_under_the_apps_acls(cluster):
+    """A pod is a run spec under the apps' path rules (create/update/delete/view_apps)."""
+    import requests
+    import test_acl
+    acls = {"permissive": False,
+            "create_apps": [{"principals": test_acl.vals("dev"),
+                             "app_ids": test_acl.vals("/dev")},
+                            {"principals": test_acl.vals("ops"), "app_ids": test_acl.ANY}],
+            "update_apps": [{"principals": test_acl.vals("dev"),
+                             "app_ids": test_acl.vals("/dev")},
+                            {"principals": test_acl.vals("ops"), "app_ids": test_acl.ANY}],
+            "delete_apps": [{"principals": test_acl.vals("ops"), "app_ids": test_acl.ANY}],
+            "view_apps": [{"principals": test_acl.vals("dev"),
+                           "app_ids": test_acl.vals("/dev")},
+                          {"principals": test_acl.vals("ops"), "app_ids": test_acl.ANY}]}
+    m, _audit = test_acl.start(cluster, acls)
+    dev = requests.Session()
+    dev.auth = ("dev", "dev-pw")
+    p = pod(instances=0)
+    p["id"] = "/prod/p"
+    assert dev.post(m.url + "/v2/pods", json=p).status_code == 403
+    assert m.api.get("/v2/pods").json() == []
+    p["id"] = "/dev/p"
+    assert dev.post(m.url + "/v2/pods", json=p).status_code == 201
+    p["id"] = "/prod/p"
+    assert m.api.post("/v2/pods", p).status_code == 201
+    assert dev.get(m.url + "/v2/pods/prod/p").status_code == 403
+    assert dev.get(m.url + "/v2/pods/prod/p::status").status_code == 403
+    assert dev.get(m.url + "/v2/pods/dev/p::status").status_code == 200
+    assert dev.put(m.url + "/v2/pods/prod/p", json=p).status_code == 403
+    assert dev.delete(m.url + "/v2/pods/dev/p").status_code == 403
+    assert m.api.get("/v2/pods/dev/p").status_code == 200
+    assert m.api.delete("/v2/pods/dev/p").status_code == 202
