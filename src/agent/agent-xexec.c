@@ -25,8 +25,9 @@
  *   other executors are killed with it.
  * - The default executor (ExecutorInfo type DEFAULT, LAUNCH_GROUP; dexec.h) is such an
  *   executor whose command is `berth default-executor`. Its sandbox is laid out as Mesos's:
- *   <sandboxes>/frameworks/<fw>/executors/<eid>/runs/<container id> (and runs/latest), its
- *   tasks' under it in tasks/<task id>. A group's tasks arrive as one LAUNCH each (with
+ *   <work>/slaves/<agent id>/frameworks/<fw>/executors/<eid>/runs/<container id> (and
+ *   runs/latest), its tasks' under it in tasks/<task id>; <sandboxes>/<task id> links to
+ *   each task's, so that the files API and `berth logs` find it as a shim's. A group's tasks arrive as one LAUNCH each (with
  *   "group" and "group_size"); they are gathered in x->group_buf and handed over together
  *   as one LAUNCH_GROUP event once all have arrived (x->pending_groups before SUBSCRIBE).
  *   The nested containers' ids come from the executor's updates (container_status) and are
@@ -427,8 +428,11 @@ static void xexec_layout(struct agent *a, struct agent_xexec *x, const char *cid
 		char id[37];
 		id_uuid4(id);
 		x->container_id = xstrdup(id);
-		char *runs = xasprintf("%s/frameworks/%s/executors/%s/runs", a->sandbox_root,
-				       x->framework_id, x->executor_id);
+		/* Mesos's own layout, apart from the shims' <sandboxes>/<task id> (a task may be
+		 * called "frameworks"). */
+		char *runs = xasprintf("%s/slaves/%s/frameworks/%s/executors/%s/runs", a->work_dir,
+				       a->agent_id ? a->agent_id : "unknown", x->framework_id,
+				       x->executor_id);
 		x->sandbox = xasprintf("%s/%s", runs, id);
 		char *latest = xasprintf("%s/latest", runs);
 		if (fs_mkdir_p(runs, 0755) == 0) {
@@ -466,6 +470,13 @@ static int group_gather(struct agent *a, struct agent_xexec *x, struct agent_tas
 		x->group_buf = json_array();
 	}
 	json_array_append(x->group_buf, ti);
+	char *link = xasprintf("%s/%s", a->sandbox_root, t->id);
+	char *target = xasprintf("%s/tasks/%s", x->sandbox, t->id);
+	if (symlink(target, link) == -1 && errno != EEXIST)
+		log_warn("agent", "task '%s': cannot link its sandbox at '%s': %s", t->id, link,
+			 strerror(errno));
+	free(link);
+	free(target);
 	if (x->cg_name) {
 		json_t *res = json_object_get(spec, "resources");
 		x->cg_cpus += json_number_value(json_object_get(res, "cpus"));

@@ -45,7 +45,10 @@ def launch_group(fw, offer, tasks, executor=None):
 
 
 def runs_dir(agent, fw, eid):
-    return agent.work_dir / "sandboxes" / "frameworks" / fw.id / "executors" / eid / "runs"
+    aid = agent.api.post("/api/v1", {"type": "GET_AGENT"}).json()["get_agent"]["agent_info"][
+        "id"]["value"]
+    return (agent.work_dir / "slaves" / aid / "frameworks" / fw.id / "executors" / eid /
+            "runs")
 
 
 def ppid(pid):

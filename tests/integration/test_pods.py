@@ -26,7 +26,7 @@ def pod(instances=1, extra_env=None):
              "resources": {"cpus": 0.1, "mem": 32},
              "endpoints": [{"name": "web", "hostPort": 0}],
              "exec": {"command": {"shell":
-                                  "echo $$ > pid; echo $ENDPOINT_WEB > data/port; "
+                                  "echo $$ > pid; echo writer-up; echo $ENDPOINT_WEB > data/port; "
                                   "echo from-writer > data/note; exec sleep 300"}},
              "volumeMounts": [{"name": "shared", "mountPath": "data"}]},
             {"name": "reader",
@@ -67,9 +67,16 @@ def no_deployments(m):
 
 
 def task_dir(agent, fw_id, iid, ctr):
-    run = (agent.work_dir / "sandboxes" / "frameworks" / fw_id / "executors" /
+    """The container's sandbox, by the link the agent keeps at <sandboxes>/<task id>; it
+    points into Mesos's layout under the executor's run."""
+    link = agent.work_dir / "sandboxes" / ("%s.%s" % (iid, ctr))
+    aid = agent.api.post("/api/v1", {"type": "GET_AGENT"}).json()["get_agent"]["agent_info"][
+        "id"]["value"]
+    run = (agent.work_dir / "slaves" / aid / "frameworks" / fw_id / "executors" /
            ("instance-" + iid) / "runs" / "latest")
-    return run / "tasks" / ("%s.%s" % (iid, ctr))
+    want = run / "tasks" / ("%s.%s" % (iid, ctr))
+    assert os.path.realpath(str(link)) == os.path.realpath(str(want))
+    return want
 
 
 def alive(pid):
@@ -134,6 +141,12 @@ def test_pod_lifecycle(one):
                        timeout=15, what="the reader saw the writer's note")
     assert (rd / "seen").read_text() == "from-writer\n"
     assert (wd / "data" / "port").read_text().strip() == str(port)
+    # its stdout through the master's files API, as any task's
+    out = helpers.wait_until(lambda: (lambda r: r.status_code == 200 and
+                                      "writer-up" in r.json()["data"] and r)(
+        m.api.get("/api/berth/tasks/%s.writer/files/read?path=stdout&offset=0&length=100"
+                  % iid)), timeout=10, what="the writer's stdout")
+    assert out.json()["data"] == "writer-up\n"
     cs = one.a.api.post("/api/v1", {"type": "GET_CONTAINERS"}).json()
     assert [c["executor_id"] for c in cs["get_containers"]["containers"]] == \
         [{"value": "instance-" + iid}]
