@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/xexec-int.h"
 #include "agent/agent-util.h"
 #include "agent/xapi.h"
 #include "base/fsutil.h"
@@ -67,34 +68,6 @@
 
 extern char **environ;
 
-struct agent_xexec {
-	struct agent_xexec *next;
-	struct agent *agent;
-	char *framework_id, *executor_id, *sandbox;
-	json_t *executor_info;
-	bool checkpoint;
-	double grace_sec;
-	pid_t pid;
-	uint64_t start;   /* the process's start time (exec_proc_starttime) */
-	bool recovered;   /* reattached by a restarted agent, not subscribed again yet */
-	struct event *recover_ev;
-	int pidfd;
-	struct event *pid_ev;
-	struct event *kill_ev; /* SHUTDOWN's grace period */
-	struct http_stream *stream;
-	json_t *pending; /* TaskInfo not yet sent */
-	bool dflt;          /* the default executor (type DEFAULT) */
-	char *container_id; /* its container's id (SUBSCRIBED, GET_CONTAINERS) */
-	char *group_id;     /* the task group being gathered (dflt), or NULL */
-	size_t group_size;
-	json_t *group_buf;      /* its TaskInfos so far */
-	json_t *pending_groups; /* [[TaskInfo]]: complete groups not yet sent */
-	json_t *nested;         /* task id -> its nested ContainerID (dflt) */
-	char *cg_name;          /* dflt with --isolation cgroups: its container's cgroup */
-	double cg_cpus, cg_mem; /* what the cgroup's limits are made of: the executor's and
-				 * its tasks' resources so far */
-	char token[AGENT_TOKEN_LEN + 1]; /* its MESOS_EXECUTOR_AUTHENTICATION_TOKEN */
-};
 
 static char *ckpt_path(const struct agent *a, const struct agent_xexec *x)
 {
@@ -103,7 +76,7 @@ static char *ckpt_path(const struct agent *a, const struct agent_xexec *x)
 }
 
 /* Writes x's checkpoint (checkpointing frameworks only): tmp, fsync, rename. */
-static void xexec_checkpoint(struct agent *a, struct agent_xexec *x)
+void agent_xexec_checkpoint(struct agent *a, struct agent_xexec *x)
 {
 	if (!x->checkpoint || x->pid <= 0)
 		return;
@@ -157,7 +130,7 @@ struct agent_update *agent_task_report(struct agent_task *t, const char *state,
 	if (u && t->xexec)
 		json_object_set_new(u->json, "executor_id", json_string(t->xexec->executor_id));
 	if (t->xexec)
-		xexec_checkpoint(t->agent, t->xexec);
+		agent_xexec_checkpoint(t->agent, t->xexec);
 	return u;
 }
 
@@ -222,7 +195,7 @@ static void xexec_unlink(struct agent *a, struct agent_xexec *x)
 	}
 }
 
-static int send_event(struct agent_xexec *x, json_t *ev)
+int agent_xexec_send(struct agent_xexec *x, json_t *ev)
 {
 	int r = -EPIPE;
 	size_t len;
@@ -280,47 +253,6 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 		snprintf(msg, sizeof(msg), "Executor terminated: exited with status %d",
 			 WEXITSTATUS(status));
 	xexec_ended(x->agent, x, status, msg);
-}
-
-/* The limits of a default executor's container cgroup: its cpus and mem so far. */
-static void group_cg_limits(const struct agent *a, const struct agent_xexec *x,
-			    struct exec_cg_limits *l)
-{
-	memset(l, 0, sizeof(*l));
-	agent_isolation_limits(x->cg_cpus, x->cg_mem, a->cg_cfs, &l->cpu_shares, &l->cfs_quota_us,
-			       &l->mem_bytes);
-	l->cfs_period_us = a->cg_cfs ? 100000 : 0;
-	l->pids_max = a->cg_pids_max;
-}
-
-/* With --isolation cgroups, the default executor's container is one cgroup,
- * <cgroups parent>/<container id>, limited to the executor's resources plus its tasks' (grown
- * as they arrive: group_gather): the executor is moved into it before it can fork, so every
- * task of the group shares it. 0 or -errno (logged). */
-static int group_cg_start(struct agent *a, struct agent_xexec *x)
-{
-	size_t i;
-	const json_t *r;
-	json_array_foreach(json_object_get(x->executor_info, "resources"), i, r) {
-		const char *n = json_string_value(json_object_get(r, "name"));
-		double v = json_number_value(json_object_get(json_object_get(r, "scalar"), "value"));
-		if (n && !strcmp(n, "cpus"))
-			x->cg_cpus += v;
-		else if (n && !strcmp(n, "mem"))
-			x->cg_mem += v;
-	}
-	x->cg_name = xasprintf("%s/%s", a->cg_parent, x->container_id);
-	struct exec_cg_limits l;
-	group_cg_limits(a, x, &l);
-	struct exec_cg cg;
-	char err[256] = "";
-	int r0 = exec_cg_create(&cg, a->cg_root, x->cg_name, &l, err, sizeof(err));
-	if (r0 == 0)
-		r0 = exec_cg_attach(&cg, x->pid);
-	if (r0 < 0)
-		log_error("agent", "executor '%s': cannot put it in the cgroup '%s': %s",
-			  x->executor_id, x->cg_name, err[0] ? err : strerror(-r0));
-	return r0;
 }
 
 static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
@@ -403,7 +335,7 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	}
 	if (exec_proc_starttime(x->pid, &x->start) < 0)
 		x->start = 0;
-	if (x->dflt && a->cg_version && (r = group_cg_start(a, x)) < 0) {
+	if (x->dflt && a->cg_version && (r = agent_xgroup_cg_start(a, x)) < 0) {
 		kill(-x->pid, SIGKILL);
 		waitpid(x->pid, NULL, 0);
 		close(x->pidfd);
@@ -446,159 +378,6 @@ static void xexec_layout(struct agent *a, struct agent_xexec *x, const char *cid
 		x->container_id = xasprintf("%s.%s", x->framework_id, x->executor_id);
 		x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, x->framework_id,
 				       x->executor_id);
-	}
-}
-
-/* The default executor's task t (ti its TaskInfo) joins the group being gathered; a
- * complete group goes to the executor as one LAUNCH_GROUP (or waits for its SUBSCRIBE). */
-static int group_gather(struct agent *a, struct agent_xexec *x, struct agent_task *t,
-			json_t *spec, json_t *ti)
-{
-	const char *gid = json_string_value(json_object_get(spec, "group"));
-	json_int_t gsize = json_integer_value(json_object_get(spec, "group_size"));
-	if (!gid || gsize <= 0 || gsize > 1000) {
-		agent_task_report(t, "TASK_FAILED", "The default executor runs task groups only "
-						    "(LAUNCH_GROUP)", "REASON_TASK_INVALID");
-		t->xexec = NULL;
-		return -EINVAL;
-	}
-	if (!x->group_id || strcmp(x->group_id, gid)) {
-		free(x->group_id);
-		json_decref(x->group_buf);
-		x->group_id = xstrdup(gid);
-		x->group_size = (size_t)gsize;
-		x->group_buf = json_array();
-	}
-	json_array_append(x->group_buf, ti);
-	char *link = xasprintf("%s/%s", a->sandbox_root, t->id);
-	char *target = xasprintf("%s/tasks/%s", x->sandbox, t->id);
-	if (symlink(target, link) == -1 && errno != EEXIST)
-		log_warn("agent", "task '%s': cannot link its sandbox at '%s': %s", t->id, link,
-			 strerror(errno));
-	free(link);
-	free(target);
-	if (x->cg_name) {
-		json_t *res = json_object_get(spec, "resources");
-		x->cg_cpus += json_number_value(json_object_get(res, "cpus"));
-		x->cg_mem += json_number_value(json_object_get(res, "mem"));
-		struct exec_cg_limits l;
-		char err[256] = "";
-		group_cg_limits(a, x, &l);
-		if (exec_cg_update(a->cg_root, x->cg_name, &l, err, sizeof(err)) < 0)
-			log_warn("agent", "executor '%s': cannot grow its cgroup '%s': %s",
-				 x->executor_id, x->cg_name, err);
-	}
-	xexec_checkpoint(a, x);
-	if (json_array_size(x->group_buf) < x->group_size)
-		return 0;
-	json_t *tasks = x->group_buf;
-	x->group_buf = NULL;
-	free(x->group_id);
-	x->group_id = NULL;
-	if (x->stream && send_event(x, xapi_event_launch_group(tasks)) == 0) {
-		json_decref(tasks);
-		return 0;
-	}
-	if (!x->pending_groups)
-		x->pending_groups = json_array();
-	json_array_append_new(x->pending_groups, tasks);
-	return 0;
-}
-
-/* The id of the group of ti's task when it is still held here (pending or gathering):
- * those tasks never reached the executor. Reports each TASK_KILLED and forgets the group. */
-static bool group_drop_unsent(struct agent *a, struct agent_xexec *x, const char *task_id)
-{
-	json_t *holders[2] = { x->group_buf, NULL };
-	size_t gi;
-	json_t *g;
-	json_array_foreach(x->pending_groups, gi, g) {
-		size_t i;
-		json_t *ti;
-		json_array_foreach(g, i, ti) {
-			const char *id = json_string_value(
-				json_object_get(json_object_get(ti, "task_id"), "value"));
-			if (id && !strcmp(id, task_id))
-				holders[1] = g;
-		}
-	}
-	for (int h = 0; h < 2; h++) {
-		json_t *grp = holders[h];
-		bool has = false;
-		size_t i;
-		json_t *ti;
-		json_array_foreach(grp, i, ti) {
-			const char *id = json_string_value(
-				json_object_get(json_object_get(ti, "task_id"), "value"));
-			has = has || (id && !strcmp(id, task_id));
-		}
-		if (!has)
-			continue;
-		json_array_foreach(grp, i, ti) {
-			const char *id = json_string_value(
-				json_object_get(json_object_get(ti, "task_id"), "value"));
-			struct agent_task *t = id ? agent_task_find(a, id) : NULL;
-			if (t && t->xexec == x && !t->terminal) {
-				agent_task_report(t, "TASK_KILLED",
-						  "Killed before the executor got its task group",
-						  NULL);
-				t->xexec = NULL;
-			}
-		}
-		if (h == 0) {
-			json_decref(x->group_buf);
-			x->group_buf = NULL;
-			free(x->group_id);
-			x->group_id = NULL;
-		} else {
-			json_array_foreach(x->pending_groups, gi, g)
-				if (g == grp) {
-					json_array_remove(x->pending_groups, gi);
-					break;
-				}
-		}
-		return true;
-	}
-	return false;
-}
-
-void agent_xexec_status_seen(struct agent_xexec *x, const char *task_id, json_t *status)
-{
-	const json_t *cid = json_object_get(json_object_get(status, "container_status"),
-					    "container_id");
-	if (!x->dflt || !json_is_string(json_object_get(cid, "value")))
-		return;
-	if (!x->nested)
-		x->nested = json_object();
-	if (json_object_size(x->nested) < AGENT_XEXEC_MAX_PENDING)
-		json_object_set_new(x->nested, task_id,
-				    json_pack("{s:O}", "value", json_object_get(cid, "value")));
-}
-
-void agent_xexecs_containers(struct agent *a, json_t *arr, bool show_nested)
-{
-	for (struct agent_xexec *x = a->xexecs; x; x = x->next) {
-		const char *name = json_string_value(json_object_get(x->executor_info, "name"));
-		json_t *c = json_pack("{s:{s:s}, s:{s:s}, s:s, s:{s:s}}", "framework_id", "value",
-				      x->framework_id, "executor_id", "value", x->executor_id,
-				      "executor_name", name ? name : "", "container_id", "value",
-				      x->container_id);
-		json_array_append_new(arr, c);
-		if (!show_nested || !x->nested)
-			continue;
-		const char *tid;
-		json_t *v;
-		json_object_foreach(x->nested, tid, v) {
-			struct agent_task *t = agent_task_find(a, tid);
-			if (!t || t->xexec != x)
-				continue;
-			json_t *n = json_deep_copy(c);
-			json_t *id = json_deep_copy(v);
-			json_object_set_new(id, "parent", json_pack("{s:s}", "value",
-								     x->container_id));
-			json_object_set_new(n, "container_id", id);
-			json_array_append_new(arr, n);
-		}
 	}
 }
 
@@ -655,9 +434,9 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 		return 0;
 	}
 	if (x->dflt)
-		return group_gather(a, x, t, spec, ti);
-	xexec_checkpoint(a, x);
-	if (x->stream && send_event(x, xapi_event_launch(ti)) == 0)
+		return agent_xgroup_gather(a, x, t, spec, ti);
+	agent_xexec_checkpoint(a, x);
+	if (x->stream && agent_xexec_send(x, xapi_event_launch(ti)) == 0)
 		return 0;
 	if (json_array_size(x->pending) >= AGENT_XEXEC_MAX_PENDING) {
 		agent_task_report(t, "TASK_FAILED", "Too many tasks waiting for the executor",
@@ -699,7 +478,7 @@ static void xexec_reconcile(struct agent *a, struct agent_xexec *x, const struct
 		}
 		const char *uuid = json_string_value(json_object_get(st, "uuid"));
 		if (tid && uuid)
-			send_event(x, xapi_event_acknowledged(tid, uuid));
+			agent_xexec_send(x, xapi_event_acknowledged(tid, uuid));
 	}
 	for (size_t b = 0; b < a->nbuckets; b++) {
 		for (struct agent_task *t = a->buckets[b]; t; t = t->hnext) {
@@ -736,24 +515,24 @@ void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp
 			       (int)a->http_port);
 	char cid[300];
 	snprintf(cid, sizeof(cid), "%s", x->container_id);
-	send_event(x, xapi_event_subscribed(x->executor_info, fi, ai, cid));
+	agent_xexec_send(x, xapi_event_subscribed(x->executor_info, fi, ai, cid));
 	json_decref(fi);
 	json_decref(ai);
 	if (x->recovered) {
 		x->recovered = false;
 		event_del(x->recover_ev);
 		xexec_reconcile(a, x, c);
-		xexec_checkpoint(a, x);
+		agent_xexec_checkpoint(a, x);
 		log_info("agent", "executor '%s' of framework '%s' subscribed again after the "
 				  "agent's restart", x->executor_id, x->framework_id);
 	}
 	size_t i;
 	json_t *ti;
 	json_array_foreach(x->pending, i, ti)
-		send_event(x, xapi_event_launch(ti));
+		agent_xexec_send(x, xapi_event_launch(ti));
 	json_array_clear(x->pending);
 	json_array_foreach(x->pending_groups, i, ti)
-		send_event(x, xapi_event_launch_group(ti));
+		agent_xexec_send(x, xapi_event_launch_group(ti));
 	json_array_clear(x->pending_groups);
 	log_info("agent", "executor '%s' of framework '%s' subscribed", x->executor_id,
 		 x->framework_id);
@@ -761,7 +540,7 @@ void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp
 
 void agent_xexec_acknowledged(struct agent_xexec *x, const char *task_id, const char *uuid)
 {
-	send_event(x, xapi_event_acknowledged(task_id, uuid));
+	agent_xexec_send(x, xapi_event_acknowledged(task_id, uuid));
 }
 
 bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_seconds)
@@ -769,7 +548,7 @@ bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_second
 	struct agent_xexec *x = t->xexec;
 	if (!x)
 		return false;
-	if (x->dflt && group_drop_unsent(a, x, t->id))
+	if (x->dflt && agent_xgroup_drop_unsent(a, x, t->id))
 		return true;
 	/* Not handed to the executor yet: it never runs. */
 	size_t i;
@@ -786,7 +565,7 @@ bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_second
 	}
 	if (grace_seconds < 0 || grace_seconds >= 86400.0)
 		grace_seconds = t->grace_ms / 1000.0;
-	send_event(x, xapi_event_kill(t->id, grace_seconds));
+	agent_xexec_send(x, xapi_event_kill(t->id, grace_seconds));
 	return true;
 }
 
@@ -796,7 +575,7 @@ void agent_xexec_message(struct agent *a, const char *framework_id, const char *
 	struct agent_xexec *x = framework_id && executor_id && data
 					? agent_xexec_find(a, framework_id, executor_id)
 					: NULL;
-	if (!x || send_event(x, xapi_event_message(data)) < 0)
+	if (!x || agent_xexec_send(x, xapi_event_message(data)) < 0)
 		log_info("agent", "framework message for executor '%s' dropped: not subscribed here",
 			 executor_id ? executor_id : "");
 }
@@ -820,7 +599,7 @@ void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char 
 		return;
 	log_info("agent", "shutting down executor '%s' of framework '%s'", executor_id,
 		 framework_id);
-	send_event(x, xapi_event_plain("SHUTDOWN"));
+	agent_xexec_send(x, xapi_event_plain("SHUTDOWN"));
 	x->kill_ev = evtimer_new(a->base, on_shutdown_grace, x);
 	struct timeval tv = { (time_t)x->grace_sec,
 			      (suseconds_t)((x->grace_sec - (time_t)x->grace_sec) * 1e6) };
