@@ -3,7 +3,11 @@
 # UndefinedBehaviorSanitizer, for a given time each; prints per target the executions, the
 # coverage (libFuzzer's cov: edges and ft: features) and the result.
 #
-#   scripts/fuzz.sh [-t SECONDS] [-j JOBS] [TARGET...]     (default: 60 s, every target)
+#   scripts/fuzz.sh [-t SECONDS] [-n EXECS] [-j JOBS] [TARGET...]
+#
+# -t: time per target (default 60 s; 0 = no limit when -n is given); -n: stop each target after
+# EXECS executions (libFuzzer's -runs; with -j, per job). With -n alone, the time limit is off:
+# `scripts/fuzz.sh -n 10000000` is the campaign the security issue asks for.
 #
 # The whole tree is built once in build-fuzz/ with clang (-fsanitize=fuzzer-no-link on every
 # file, so the libraries' code is coverage-guided too; the targets link libFuzzer). New inputs
@@ -13,16 +17,21 @@
 # 0 when no target crashed, 1 otherwise. Needs clang and libclang-rt-14-dev (install-deps.sh).
 set -euo pipefail
 
-secs=60
+secs=
+runs=
 jobs=1
-while getopts "t:j:h" o; do
+while getopts "t:n:j:h" o; do
 	case "$o" in
 	t) secs=$OPTARG ;;
+	n) runs=$OPTARG ;;
 	j) jobs=$OPTARG ;;
-	*) sed -n '2,14p' "$0"; exit 2 ;;
+	*) sed -n '2,18p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
+if [ -z "$secs" ]; then
+	if [ -n "$runs" ]; then secs=0; else secs=60; fi
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 b="$root/build-fuzz"
@@ -39,7 +48,7 @@ fi
 
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
-printf '%-24s %12s %10s %8s %8s  %s\n' target execs execs/s cov ft result
+printf '%-24s %12s %10s %7s %8s %8s  %s\n' target execs execs/s secs cov ft result
 bad=0
 for t in "$@"; do
 	exe="$b/tests/fuzz/$t-libfuzzer"
@@ -59,7 +68,10 @@ for t in "$@"; do
 	par=()
 	[ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
 	# (cd: with -jobs, libFuzzer writes fuzz-N.log files into the current directory)
-	(cd "$(dirname "$log")" && "$exe" -max_total_time="$secs" "${par[@]}" \
+	lim=(-max_total_time="$secs")
+	[ -n "$runs" ] && lim+=(-runs="$runs")
+	t0=$(date +%s)
+	(cd "$(dirname "$log")" && "$exe" "${lim[@]}" "${par[@]}" \
 		-print_final_stats=1 -artifact_prefix="$crashes/" -rss_limit_mb=2048 -timeout=10 \
 		"$scratch" ${seed:+"$seed"}) >"$log" 2>&1 || rc=$?
 	execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
@@ -73,6 +85,7 @@ for t in "$@"; do
 		res="CRASH (exit $rc; $log, $crashes)"
 		bad=1
 	fi
-	printf '%-24s %12s %10s %8s %8s  %s\n' "$t" "$execs" "$rate" "${cov:--}" "${ft:--}" "$res"
+	printf '%-24s %12s %10s %7s %8s %8s  %s\n' "$t" "$execs" "$rate" "$(($(date +%s) - t0))" \
+		"${cov:--}" "${ft:--}" "$res"
 done
 exit $bad

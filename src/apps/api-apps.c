@@ -566,6 +566,12 @@ static int remove_app_as(struct apps *m, struct m_app *ma, bool wipe, const char
 			if (dr < 0 && dr != -ENOENT)
 				r = dr;
 		}
+		if (r >= 0) { /* its per-instance environment (instctl.c) goes with it */
+			snprintf(key, sizeof(key), "instenv/%s", id);
+			int er = store_delete(m->store, key, STORE_ANY_VERSION);
+			if (er < 0 && er != -ENOENT)
+				r = er;
+		}
 		if (r >= 0)
 			r = apps_store_deletion(m, ma);
 		if (r >= 0)

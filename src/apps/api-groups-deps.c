@@ -188,6 +188,13 @@ static int layers_of(struct apps *m, const struct plan *p, const char **ids,
 	return r;
 }
 
+int groups_layers_now(struct apps *m, const char **ids, const json_t **deps, size_t n,
+		      int *layer)
+{
+	struct plan none = { .it = NULL }; /* no update: the groups' dependencies as stored */
+	return layers_of(m, &none, ids, deps, n, layer);
+}
+
 /* The steps of the plan's items. */
 static int layers(struct apps *m, const struct plan *p, int *layer)
 {

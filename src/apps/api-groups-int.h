@@ -15,6 +15,9 @@ struct plan {
 	bool force;
 };
 
+/* GET /v2/groups/{gid}/versions/{ver} (api-groups-version.c). */
+void api_group_version(struct apps *m, struct evhttp_request *req, const char *gid,
+		       const char *ver);
 /* Adds p's dependency errors (unknown, cycles over the whole target state) to p->err. */
 void groups_check_dependencies(struct apps *m, struct plan *p);
 /* ?dryRun=true: the plan's steps, the removals first, then the apps by dependencies. */

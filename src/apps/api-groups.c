@@ -636,3 +636,16 @@ void apps_http_group_versions(struct apps *m, struct evhttp_request *req, const 
 {
 	api_groups(m, req, arg, true);
 }
+
+void apps_http_group_version(struct apps *m, struct evhttp_request *req, const char *arg,
+			     const char *arg2)
+{
+	/* /v2/groups/versions/{version} has the version alone, the root's */
+	const char *text = arg2 ? arg : NULL, *ver = arg2 ? arg2 : arg;
+	char gid[APP_MAX_ID_LEN + 1] = "/", err[256];
+	if (text && *text && app_id_canonical(text, "/", gid, err, sizeof(err)) < 0) {
+		http_reply_message(req, 404, "Group '%s' does not exist", text);
+		return;
+	}
+	api_group_version(m, req, gid, ver);
+}

@@ -417,6 +417,23 @@ static void versions_get(struct apps *m, struct evhttp_request *req, struct m_ap
 
 /* ---- deployments, queue, info ---- */
 
+/* As Marathon's DeploymentsResource: a deployment is listed to a principal that may view
+ * any app it changes. */
+static bool deployment_visible(struct apps *m, struct evhttp_request *req,
+			       const struct m_app *ma)
+{
+	if (!ma->deploy->members)
+		return apps_visible(m, req, ma->def->id);
+	size_t i;
+	json_t *it;
+	json_array_foreach(ma->deploy->members, i, it) {
+		const char *id = json_string_value(json_object_get(it, "app"));
+		if (id && apps_visible(m, req, id))
+			return true;
+	}
+	return false;
+}
+
 static void deployments(struct apps *m, struct evhttp_request *req, const char *id)
 {
 	if (!id) {
@@ -437,6 +454,8 @@ static void deployments(struct apps *m, struct evhttp_request *req, const char *
 					continue;
 				json_object_set_new(seen, ma->deploy->id, json_true());
 			}
+			if (!deployment_visible(m, req, ma))
+				continue;
 			http_body_piece(&b, rc_deployment(m, ma), !first);
 			first = false;
 		}
@@ -530,7 +549,7 @@ static void queue(struct apps *m, struct evhttp_request *req, const char *app)
 		struct http_body b;
 		http_body_init(&b);
 		render_queue_body(m, &b, embed_has(embed, "berth"),
-				  embed_has(embed, "lastUnusedOffers"));
+				  embed_has(embed, "lastUnusedOffers"), req);
 		json_decref(embed);
 		http_reply_body_cond(req, &b);
 		return;

@@ -81,6 +81,9 @@ struct m_instance {
 	struct m_instance *replaced_by; /* the last instance set to replace it, or NULL */
 	struct m_instance *replacing;   /* the instance replaces names, or NULL */
 	bool stored;               /* may have a record instances/<uuid> (launched once) */
+	bool held;                 /* stopped by the operator (instctl.c): with goal SUSPEND it
+				    * keeps its index, volumes and reservation, counts in the app's
+				    * instances and is not woken by a scale-up */
 };
 
 struct m_deployment {
@@ -121,6 +124,9 @@ struct m_app {
 	size_t nwait_run;          /* WAITING with goal RUN: what the pass may launch */
 	size_t nlive_stopping;     /* LIVE with goal STOP or SUSPEND: kills in flight */
 	size_t nreplacing;         /* with replaces set */
+	size_t nheld;              /* held with goal SUSPEND (instctl.c) */
+	json_t *inst_env;          /* per-index environment overrides {"<index>": {name: value}}
+				    * (instctl.c; stored as instenv/<app id>), or NULL */
 	size_t stop_cursor;        /* the stop scan goes on below this place (schedule.c) */
 	size_t launch_cursor;      /* the launch scan goes on from this place (schedule.c) */
 	bool maybe_outdated;       /* config_version changed since a pass last found every
@@ -147,6 +153,15 @@ struct m_app {
 };
 
 
+
+/* How many instances of ma the pass keeps running: its definition's count less those the
+ * operator stopped (held ones keep their slot). For a per-agent app def->instances is
+ * what per-agent.c last counted. */
+static inline int64_t apps_want(const struct m_app *ma)
+{
+	int64_t w = ma->def->instances - (int64_t)ma->nheld;
+	return w > 0 ? w : 0;
+}
 
 /* The apps framework. */
 struct apps {
@@ -189,6 +204,8 @@ struct apps {
 	unsigned long render_stale; /* render cache misses BERTH_RENDER_VERIFY caught */
 	struct autoscale *as;      /* autoscale.c's, NULL until its first tick */
 	struct pods *pods;         /* pods-int.h: Marathon's pods */
+	/* apps_set_agent_tls: how to reach HTTPS agents (PEM files), or NULL */
+	char *agent_ca, *agent_cert, *agent_key;
 };
 
 /* Something render.c shows of ma changed: its definition, deployment, last failure, any of
@@ -326,12 +343,14 @@ json_t *render_deployment(struct apps *m, const struct m_deployment *d);
 /* A deployment event's plan (§10.4): {id, steps, version}; heavy adds original and target
  * (root groups before and after), as Marathon before 1.8 sent by default. */
 json_t *render_plan(struct apps *m, const struct m_deployment *d, bool heavy);
-/* The plan's one step: {actions: [{action, app}]}. */
-json_t *render_plan_step(const struct m_deployment *d);
+/* The plan's step under way: {actions: [{action, app}]}. */
+json_t *render_plan_step(struct apps *m, const struct m_deployment *d);
 /* The queue; with lastUnusedOffers (embed=lastUnusedOffers) that always-empty array too. */
 json_t *render_queue(struct apps *m, bool extras, bool last_unused);
 /* The same bytes, assembled into b from the apps' cached pieces. */
-void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused);
+/* The /v2/queue body; with req, only the apps its principal may view (apps_visible). */
+void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused,
+		       struct evhttp_request *req);
 
 /* render-cache.c: the pieces the polled reads are assembled from (borrowed: valid until the
  * app's next change; http_body_piece takes its own reference). */
@@ -379,6 +398,37 @@ void events_plan_formats(struct apps *m, const char *type, bool *light, bool *he
 void events_tick(struct apps *m);
 void events_close_all(struct apps *m);
 
+
+/* instctl.c: per-instance control (docs/api.md "Instances"). */
+/* An instance's held flag changes only while its goal is not SUSPEND (then nheld, which
+ * counts held instances with goal SUSPEND, stays true without help). */
+/* Loads every app's instenv/ record (after the apps are loaded). */
+int instctl_load(struct apps *m);
+/* The environment overrides of index in ma (borrowed), or NULL. */
+json_t *instctl_env(const struct m_app *ma, unsigned index);
+
+/* per-agent.c: for an app with BERTH_PER_AGENT, one instance bound (pinned_agent) to each
+ * agent the app may run on; the others stop. Sets def->instances (and its JSON) to that
+ * count. Store writes go in the pass's transaction (begun with txn_begin(ctx)). */
+void per_agent_reconcile(struct apps *m, struct m_app *ma, void (*txn_begin)(void *ctx),
+			 void *ctx);
+
+/* api-groups-deps.c: the dependency layer (0, 1, …) of each of the apps ids[0..n) (deps[i]:
+ * app i's own dependencies) under the groups' dependencies as they are: -ELOOP for a cycle. */
+int groups_layers_now(struct apps *m, const char **ids, const json_t **deps, size_t n,
+		      int *layer);
+
+/* deploy-steps.c: a deployment's steps as the scheduler runs them (its StopApplication
+ * actions, then its other actions in dependency layers; one step for one app):
+ * [{"actions":[{action, app}]}], new reference. */
+json_t *deploy_steps(struct apps *m, const struct m_deployment *d);
+/* The step under way (0-based) of steps (deploy_steps(d)): the first with an app whose part
+ * of d is not done. */
+size_t deploy_current_step(struct apps *m, const struct m_deployment *d, const json_t *steps);
+/* Does app's part of d, once done, end the step under way (the others of it are done)? */
+bool deploy_step_ends_with(struct apps *m, const struct m_deployment *d, const char *app);
+/* Marks every app of d changed (their rendered deployment shows its progress). */
+void deploy_touch_members(struct apps *m, const struct m_deployment *d);
 
 /* api-groups.c: are the dependencies of ma's groups (and their ancestors') converged? */
 bool apps_group_dependencies_ready(struct apps *m, const struct m_app *ma);

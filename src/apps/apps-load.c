@@ -174,6 +174,7 @@ static int load_instance(const char *key, const char *val, size_t len, uint64_t 
 	hmap_put(m->load_uuids, uuid, in);
 	in->attempt = (unsigned)json_integer_value(json_object_get(j, "attempt"));
 	const char *goal = json_string_value(json_object_get(j, "goal")) ?: "run";
+	in->held = json_is_true(json_object_get(j, "held")); /* before the goal: counted */
 	apps_set_goal(in, !strcmp(goal, "stop")      ? GOAL_STOP
 			  : !strcmp(goal, "suspend") ? GOAL_SUSPEND
 						     : GOAL_RUN);
@@ -303,6 +304,8 @@ int apps_load(struct apps *m)
 		r = store_list(m->store, "deployments/", load_deployment, m);
 	if (r >= 0)
 		r = store_list(m->store, "groups/", load_group, m);
+	if (r >= 0)
+		r = instctl_load(m);
 	if (r >= 0)
 		log_pending_deletions(m);
 	return r;

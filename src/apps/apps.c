@@ -97,6 +97,8 @@ static json_t *instance_json(const struct m_instance *in)
 	free(reserved);
 	if (in->goal == GOAL_SUSPEND)
 		json_object_set_new(j, "goal", json_string("suspend"));
+	if (in->held)
+		json_object_set_new(j, "held", json_true());
 	return j;
 }
 
@@ -235,6 +237,8 @@ static void inst_account(struct m_instance *in, int d)
 		ma->nlive_stopping += (size_t)(ssize_t)d;
 	if (in->replaces[0])
 		ma->nreplacing += (size_t)(ssize_t)d;
+	if (in->held && in->goal == GOAL_SUSPEND)
+		ma->nheld += (size_t)(ssize_t)d;
 	if (in->goal != GOAL_STOP) {
 		if (d > 0)
 			idxset_add(&ma->idx, in->index);
@@ -373,6 +377,8 @@ bool apps_in_slot(const struct m_app *ma, const struct m_instance *in)
 
 unsigned apps_lowest_free_index(struct m_app *ma)
 {
+	if (ma->def && ma->def->index_offset)
+		return idxset_lowest_free_from(&ma->idx, ma->def->index_offset);
 	return idxset_lowest_free(&ma->idx);
 }
 
@@ -819,7 +825,7 @@ static void publish_plan_event(struct apps *m, const char *type, const struct m_
 			json_object_set_new(j, "id", json_string(d->id));
 		json_object_set_new(j, "plan", render_plan(m, d, heavy));
 		if (with_step)
-			json_object_set_new(j, "currentStep", render_plan_step(d));
+			json_object_set_new(j, "currentStep", render_plan_step(m, d));
 		if (reason)
 			json_object_set_new(j, "reason", json_string(reason));
 		ev[heavy] = j;
@@ -916,7 +922,10 @@ void apps_deployment_done(struct apps *m, struct m_app *ma)
 	if (apps_deployment_other(m, d, ma, true)) {
 		/* One app of several done: the deployment goes on for the others. */
 		log_info("master", "deployment '%s': %s '%s' done", d->id, d->action, d->app_id);
+		if (deploy_step_ends_with(m, d, ma->def->id)) /* currentStep is still that step */
+			publish_plan_event(m, "deployment_step_success", d, false, true, NULL);
 		d->finished = true;
+		deploy_touch_members(m, d); /* its step may be over: currentStep moves */
 		return;
 	}
 	log_info("master", "deployment '%s' (%s '%s') finished", d->id, d->action, d->app_id);
@@ -985,6 +994,7 @@ void apps_free_app(struct apps *m, struct m_app *ma)
 	json_decref(ma->last_failure);
 	json_decref(ma->versions);
 	json_decref(ma->wipe_volumes);
+	json_decref(ma->inst_env);
 	app_free(ma->def);
 	free(ma);
 }

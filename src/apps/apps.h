@@ -32,6 +32,10 @@ void apps_set_stream_limit(struct apps *ap, unsigned n);
 void apps_set_view_filter(struct apps *ap,
 			  bool (*may_view)(void *ctx, const char *principal, const char *app_id),
 			  void *ctx);
+/* How the autoscaler's cpu metric reaches agents that serve HTTPS: ca verifies them (NULL:
+ * the system's CAs), cert and key (PEM files, or NULL) are shown to those that want a
+ * client certificate (mutual TLS) — the master's own, as its sandbox proxy does. Copied. */
+void apps_set_agent_tls(struct apps *ap, const char *ca, const char *cert, const char *key);
 /* Registers the framework's metrics in reg (borrowed for ap's life). */
 void apps_metrics_register(struct apps *ap, struct metrics *reg);
 
@@ -57,6 +61,10 @@ void apps_http_groups(struct apps *ap, struct evhttp_request *req, const char *a
 		      const char *arg2);
 void apps_http_group_versions(struct apps *ap, struct evhttp_request *req, const char *arg,
 			      const char *arg2);
+/* GET /v2/groups/{id}/versions/{version} (arg the id, arg2 the version) and
+ * /v2/groups/versions/{version} (arg the version, arg2 NULL): the group at that version. */
+void apps_http_group_version(struct apps *ap, struct evhttp_request *req, const char *arg,
+			     const char *arg2);
 void apps_http_app(struct apps *ap, struct evhttp_request *req, const char *arg,
 		   const char *arg2);
 void apps_http_app_restart(struct apps *ap, struct evhttp_request *req, const char *arg,
@@ -85,6 +93,10 @@ void apps_http_volumes(struct apps *ap, struct evhttp_request *req, const char *
  * ::instances[/{i}]]" or "::status"), NULL for /v2/pods itself. */
 void apps_http_pods(struct apps *ap, struct evhttp_request *req, const char *arg,
 		    const char *arg2);
+/* /api/berth/apps/{id}/instances[/{op}] (api-instances.c): GET lists the app's instances by
+ * index; POST op stop|start|env|add changes them (docs/api.md "Instances"). */
+void apps_http_instances(struct apps *ap, struct evhttp_request *req, const char *arg,
+			 const char *arg2);
 /* GET /api/berth/autoscale[/{id}]: the apps' autoscaling policies and decisions
  * (apps/autoscale.c). */
 void apps_http_autoscale(struct apps *ap, struct evhttp_request *req, const char *arg,

@@ -202,7 +202,10 @@ static char *expand_url(const char *tmpl, const char *host, const struct m_insta
 	return strbuf_detach(&sb, NULL);
 }
 
-static bool start_call(struct apps *m, struct as_state *st, const char *url, const char *auth)
+/* tls: an HTTPS agent's call, made with the master's CA and client certificate
+ * (apps_set_agent_tls); else the system's CAs and none. */
+static bool start_call(struct apps *m, struct as_state *st, const char *url, const char *auth,
+		       bool tls)
 {
 	if (st->ncalls >= AS_MAX_CALLS)
 		return false;
@@ -214,7 +217,10 @@ static bool start_call(struct apps *m, struct as_state *st, const char *url, con
 				     .max_body = st->pol.metric == AS_METRIC_HTTP ? AS_MAX_BODY
 										  : 0,
 				     .accept = "application/json, text/plain, */*",
-				     .authorization = auth };
+				     .authorization = auth,
+				     .cacert = tls ? m->agent_ca : NULL,
+				     .client_cert = tls ? m->agent_cert : NULL,
+				     .client_key = tls ? m->agent_key : NULL };
 	c->c = httpc_call_start(m->base, &req, on_answer, c);
 	if (!c->c)
 		return false;
@@ -244,7 +250,7 @@ static void start_round(struct apps *m, struct as_state *st, struct m_app *ma)
 			if (!a)
 				continue;
 			char *url = expand_url(st->pol.url, a->hostname, in);
-			bool ok = start_call(m, st, url, NULL);
+			bool ok = start_call(m, st, url, NULL, false);
 			free(url);
 			if (!ok)
 				break;
@@ -259,12 +265,13 @@ static void start_round(struct apps *m, struct as_state *st, struct m_app *ma)
 			if (!a || !a->http || hmap_get(&agents, a->id))
 				continue;
 			hmap_put(&agents, a->id, a);
-			/* as the master's sandbox proxy: the agent's scheme and its token for the
-			 * leading master (docs/security.md) */
+			/* as the master's sandbox proxy: the agent's scheme, its token for the
+			 * leading master, and over HTTPS the master's CA and certificate
+			 * (docs/security.md) */
 			char *url = xasprintf("%s://%s/monitor/statistics",
 					      a->http_tls ? "https" : "http", a->http);
 			char *auth = a->http_token ? xasprintf("Bearer %s", a->http_token) : NULL;
-			bool ok = start_call(m, st, url, auth);
+			bool ok = start_call(m, st, url, auth, a->http_tls);
 			free(auth);
 			free(url);
 			if (!ok)

@@ -8,7 +8,9 @@
  *    cut off (http_stream's bound), so the master's memory does not grow with slow readers.
  *  - At most EVENTS_MAX_SUBSCRIBERS streams at once; more get 503.
  *  - The first event on a stream is event_stream_attached; a "\r\n" heartbeat goes out
- *    every EVENTS_HEARTBEAT_SEC. */
+ *    every EVENTS_HEARTBEAT_SEC.
+ *  - With view ACLs, a subscriber gets only the events about apps its principal may view
+ *    (events-view.h); the check is memoized per principal and event. */
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "apps/apps-int.h"
+#include "apps/events-view.h"
 
 #define EVENTS_MAX_PENDING (2u * 1024u * 1024u)
 #define EVENTS_MAX_SUBSCRIBERS 4096
@@ -166,12 +169,17 @@ void events_publish_plan(struct apps *m, const char *type, json_t *light, json_t
 	}
 	json_t *payload[2] = { light, heavy };
 	struct http_shared *sh[2] = { NULL, NULL };
+	struct ev_view view[2];
+	ev_view_init(&view[0], m, light);
+	ev_view_init(&view[1], m, heavy);
 	for (struct ev_sub *s = m->subs; s; s = s->next) {
 		if (!wants(s, type))
 			continue;
 		int k = s->light || light == heavy ? 0 : 1;
 		if (!payload[k])
 			continue; /* the caller knew nobody wants this form (events_plan_formats) */
+		if (!ev_view_allows(&view[k], s->principal))
+			continue;
 		if (!sh[k]) {
 			size_t len;
 			char *f = frame(type, payload[k], &len);
@@ -182,6 +190,7 @@ void events_publish_plan(struct apps *m, const char *type, json_t *light, json_t
 		http_stream_write_shared(s->st, sh[k]); /* -EPIPE: it is being cut off */
 	}
 	for (int k = 0; k < 2; k++) {
+		ev_view_release(&view[k]);
 		if (sh[k])
 			http_shared_unref(sh[k]);
 		json_decref(payload[k]);
@@ -198,8 +207,10 @@ void apps_publish_event(struct apps *ap, const char *type, json_t *payload)
 	/* berth's own types are opt-in: only streams that name them in event_type get them, so
 	 * a Marathon client reading every event sees exactly Marathon's types. */
 	struct http_shared *sh = NULL;
+	struct ev_view view;
+	ev_view_init(&view, ap, payload);
 	for (struct ev_sub *s = ap->subs; s; s = s->next) {
-		if (!s->types || !wants(s, type))
+		if (!s->types || !wants(s, type) || !ev_view_allows(&view, s->principal))
 			continue;
 		if (!sh) {
 			size_t len;
@@ -209,6 +220,7 @@ void apps_publish_event(struct apps *ap, const char *type, json_t *payload)
 		}
 		http_stream_write_shared(s->st, sh); /* -EPIPE: it is being cut off */
 	}
+	ev_view_release(&view);
 	if (sh)
 		http_shared_unref(sh);
 	json_decref(payload);

@@ -119,8 +119,6 @@ static void op_wake(void *ctx)
 	apps_schedule_pass(ctx);
 }
 
-/* The deferred pass (apps_schedule_pass) runs the pods' too. */
-
 static void op_agent_draining(void *ctx, struct m_agent *a)
 {
 	struct apps *m = ctx;
@@ -141,6 +139,7 @@ static const struct rm_framework_ops ops = {
 
 /* ---- life cycle ---- */
 
+/* The deferred pass (apps_schedule_pass): the apps', then the pods'. */
 static void on_pass(evutil_socket_t fd, short what, void *ctx)
 {
 	apps_run_pass(ctx);
@@ -197,12 +196,25 @@ void apps_free(struct apps *m)
 	events_close_all(m);
 	autoscale_free(m);
 	pods_free(m);
+	free(m->agent_ca);
+	free(m->agent_cert);
+	free(m->agent_key);
 	apps_free_all(m);
 	free(m->agents);
 	hmap_release(&m->apps);
 	hmap_release(&m->tasks);
 	json_decref(m->groups);
 	free(m);
+}
+
+void apps_set_agent_tls(struct apps *m, const char *ca, const char *cert, const char *key)
+{
+	free(m->agent_ca);
+	free(m->agent_cert);
+	free(m->agent_key);
+	m->agent_ca = ca ? xstrdup(ca) : NULL;
+	m->agent_cert = cert ? xstrdup(cert) : NULL;
+	m->agent_key = key ? xstrdup(key) : NULL;
 }
 
 void apps_set_view_filter(struct apps *m,

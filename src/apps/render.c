@@ -131,38 +131,39 @@ json_t *render_app(struct apps *m, const struct m_app *ma, unsigned what)
 	return j;
 }
 
-/* The deployment's actions, [{"action","app"}]: its members, or its one app's. */
-static json_t *plan_actions(const struct m_deployment *d)
-{
-	if (d->members)
-		return json_deep_copy(d->members);
-	return json_pack("[{s:s, s:s}]", "action", d->action, "app", d->app_id);
-}
-
 json_t *render_deployment(struct apps *m, const struct m_deployment *d)
 {
-	json_t *actions = plan_actions(d), *current = json_array(), *affected = json_array();
-	size_t i;
-	json_t *x;
-	json_array_foreach(actions, i, x) {
-		json_array_append(affected, json_object_get(x, "app"));
-		json_t *c = json_deep_copy(x);
-		json_object_set_new(c, "readinessCheckResults", json_array());
-		json_array_append_new(current, c);
+	json_t *steps = deploy_steps(m, d), *current = json_array(), *affected = json_array();
+	size_t cur = deploy_current_step(m, d, steps);
+	size_t i, s;
+	json_t *x, *step;
+	json_array_foreach(steps, s, step) {
+		json_array_foreach(json_object_get(step, "actions"), i, x) {
+			json_array_append(affected, json_object_get(x, "app"));
+			if (s != cur)
+				continue;
+			json_t *c = json_deep_copy(x);
+			json_object_set_new(c, "readinessCheckResults", json_array());
+			json_array_append_new(current, c);
+		}
 	}
-	json_t *j = json_pack("{s:s, s:s, s:o, s:[], s:[{s:o}], s:o, s:i, s:i}", "id", d->id,
+	json_int_t total = (json_int_t)json_array_size(steps);
+	json_t *j = json_pack("{s:s, s:s, s:o, s:[], s:o, s:o, s:I, s:I}", "id", d->id,
 			      "version", d->version, "affectedApps", affected, "affectedPods",
-			      "steps", "actions", actions, "currentActions", current,
-			      "currentStep", 1, "totalSteps", 1);
+			      "steps", steps, "currentActions", current, "currentStep",
+			      (json_int_t)cur + 1, "totalSteps", total);
 	if (d->resize) /* berth's, only for a change made with ?inPlace=true */
 		json_object_set_new(j, "berthResize", json_pack("{s:s, s:s*}", "mode", d->resize,
 								 "reason", d->resize_reason));
 	return j;
 }
 
-json_t *render_plan_step(const struct m_deployment *d)
+json_t *render_plan_step(struct apps *m, const struct m_deployment *d)
 {
-	return json_pack("{s:o}", "actions", plan_actions(d));
+	json_t *steps = deploy_steps(m, d);
+	json_t *step = json_incref(json_array_get(steps, deploy_current_step(m, d, steps)));
+	json_decref(steps);
+	return step;
 }
 
 /* The action of app id in d ("StartApplication", …), or NULL when d does not change it. */
@@ -211,7 +212,7 @@ static json_t *plan_group(struct apps *m, const struct m_deployment *d, bool bef
 
 json_t *render_plan(struct apps *m, const struct m_deployment *d, bool heavy)
 {
-	json_t *p = json_pack("{s:s, s:[o], s:s}", "id", d->id, "steps", render_plan_step(d),
+	json_t *p = json_pack("{s:s, s:o, s:s}", "id", d->id, "steps", deploy_steps(m, d),
 			      "version", d->version);
 	if (heavy) {
 		json_object_set_new(p, "original", plan_group(m, d, true));
@@ -270,7 +271,8 @@ json_t *render_queue(struct apps *m, bool extras, bool last_unused)
 	return json_pack("{s:o}", "queue", q);
 }
 
-void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused)
+void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool last_unused,
+		       struct evhttp_request *req)
 {
 	http_body_lit(b, "{\"queue\":[");
 	const char *k;
@@ -279,6 +281,8 @@ void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool la
 	bool first = true;
 	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
 		struct m_app *ma = v;
+		if (req && !apps_visible(m, req, ma->def->id))
+			continue;
 		json_t *rest = queue_item(m, ma, extras, last_unused, now);
 		if (!rest)
 			continue;

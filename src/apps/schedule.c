@@ -103,6 +103,11 @@ static void pass_txn(struct pass *p)
 		p->txn = true;
 }
 
+static void pass_txn_cb(void *p)
+{
+	pass_txn(p);
+}
+
 /* ---- placement ---- */
 
 /* The roles a task of def may take resources from, most specific first: the app's role,
@@ -560,6 +565,8 @@ static bool any_outdated_version(struct m_app *ma)
  * under way (the replacements must be told apart). */
 static void scale(struct pass *p, struct m_app *ma)
 {
+	if (ma->def->per_agent) /* one bound instance per agent: the count follows the agents */
+		per_agent_reconcile(p->m, ma, pass_txn_cb, p);
 	bool any_rep = ma->nreplacing > 0;
 #define SLOT(in) ((in)->goal == GOAL_RUN && (!any_rep || apps_in_slot(ma, (in))))
 	int64_t slots = 0;
@@ -570,7 +577,7 @@ static void scale(struct pass *p, struct m_app *ma)
 	} else {
 		slots = (int64_t)ma->ngoal[GOAL_RUN];
 	}
-	int64_t want = ma->def->instances;
+	int64_t want = apps_want(ma); /* held instances (instctl.c) keep their slot */
 	if (ma->def->stateful) {
 		/* Stable identity: scale-down suspends the highest indexes (volumes kept);
 		 * scale-up wakes suspended instances, lowest index first. */
@@ -589,7 +596,7 @@ static void scale(struct pass *p, struct m_app *ma)
 		while (slots < want) {
 			struct m_instance *wake = NULL;
 			for (size_t i = 0; i < ma->ninst; i++)
-				if (ma->inst[i]->goal == GOAL_SUSPEND &&
+				if (ma->inst[i]->goal == GOAL_SUSPEND && !ma->inst[i]->held &&
 				    (!wake || ma->inst[i]->index < wake->index))
 					wake = ma->inst[i];
 			if (!wake)
@@ -659,7 +666,7 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 		    apps_replacement_of(ma, in))
 			stop_instance(in);
 	}
-	int64_t min_up = (int64_t)ceil((double)def->instances * def->min_health_capacity - 1e-9);
+	int64_t min_up = (int64_t)ceil((double)apps_want(ma) * def->min_health_capacity - 1e-9);
 	int64_t up = 0;
 	bool any = false, any_version = false;
 	for (size_t i = 0; i < ma->ninst; i++) {
@@ -679,9 +686,10 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 		min_up--;
 	else if (meet)
 		cap++;
-	if (def->stateful) {
-		/* The instance keeps its index and volumes: its task is killed and the same
-		 * instance relaunched with the new version, one instance at a time. */
+	if (def->stateful || def->per_agent) {
+		/* The instance keeps its index and volumes (a per-agent one: its agent): its
+		 * task is killed and the same instance relaunched with the new version, one
+		 * instance at a time. */
 		for (size_t i = 0; i < ma->ninst; i++) {
 			struct m_instance *in = ma->inst[i];
 			if (in->goal == GOAL_RUN && !apps_instance_up(in) && !outdated(p->m, ma, in))
@@ -693,7 +701,10 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 		for (size_t i = 0; i < ma->ninst; i++)
 			if (outdated(p->m, ma, ma->inst[i]) && (!next || ma->inst[i]->index > next->index))
 				next = ma->inst[i];
-		if (next && (!apps_instance_up(next) || up - 1 >= min_up || up <= 1))
+		/* A per-agent instance has nowhere else to go: one agent at a time, whatever
+		 * minimumHealthCapacity says (a DaemonSet's maxUnavailable of 1). */
+		if (next && (def->per_agent || !apps_instance_up(next) || up - 1 >= min_up ||
+			     up <= 1))
 			apps_kill_instance(p->m, next);
 		return;
 	}
@@ -765,7 +776,7 @@ static bool deployment_complete(const struct m_app *ma)
 {
 	/* The counters settle most passes without looking at each instance. */
 	if (ma->ngoal[GOAL_STOP] || ma->nwait_run || ma->nlive_stopping || ma->nreplacing ||
-	    (int64_t)ma->ngoal[GOAL_RUN] != ma->def->instances)
+	    (int64_t)ma->ngoal[GOAL_RUN] != apps_want(ma))
 		return false;
 	int64_t running = 0;
 	for (size_t i = 0; i < ma->ninst; i++) {
@@ -783,7 +794,7 @@ static bool deployment_complete(const struct m_app *ma)
 			return false;
 		running++;
 	}
-	return running == ma->def->instances;
+	return running == apps_want(ma);
 }
 
 /* Stops what must stop, going down from where the last slice left off (ma->stop_cursor):

@@ -52,6 +52,10 @@ json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct
 	if (!json_object_get(json_object_get(def->json, "env"), "BERTH_PEERS"))
 		json_object_set_new(env, "BERTH_PEERS", json_string(strbuf_str(&peers)));
 	strbuf_release(&peers);
+	/* The operator's overrides for this index (instctl.c) win over the app's env. */
+	json_t *over = instctl_env(in->app, in->index);
+	if (over)
+		json_object_update(env, over);
 	json_t *ports = json_array();
 	for (size_t i = 0; i < in->nports; i++)
 		json_array_append_new(ports, json_integer(in->ports[i]));

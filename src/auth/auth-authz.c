@@ -352,6 +352,16 @@ static void marathon(struct checks *c, enum evhttp_cmd_type m, const char *path,
 	}
 }
 
+/* berth's per-instance control (src/apps/api-instances.c): viewing or updating the app. */
+static void berth_apps(struct checks *c, enum evhttp_cmd_type m, const char *path)
+{
+	struct route_args ra;
+	bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+	if (route_match("/api/berth/apps/{id*}/instances", path, &ra) ||
+	    route_match("/api/berth/apps/{id*}/instances/{op}", path, &ra))
+		app_check(c, get ? ACL_VIEW_APPS : ACL_UPDATE_APPS, ra.v[0]);
+}
+
 static bool is_mutation(enum evhttp_cmd_type m)
 {
 	return m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD && m != EVHTTP_REQ_OPTIONS;
@@ -406,6 +416,8 @@ bool auth_http_authorize(struct auth *a, struct evhttp_request *req, const char 
 		marathon(&c, m, path, body);
 	else if (agent)
 		add(&c, ACL_REGISTER_AGENTS, NULL); /* Mesos's register_agents: agents ANY */
+	else if (str_has_prefix(path, "/api/berth/apps/"))
+		berth_apps(&c, m, path);
 	json_decref(body);
 	bool ok = !c.too_many;
 	size_t bad = 0;

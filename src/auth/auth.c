@@ -41,6 +41,15 @@ static const struct flag_spec specs[] = {
 	{ .name = "tls-ca", .kind = FLAG_STRING, .off = offsetof(struct auth_config, tls_ca),
 	  .metavar = "FILE",
 	  .help = "require client certificates signed by these CAs (mutual TLS)" },
+	{ .name = "http-plain", .kind = FLAG_HOSTPORT,
+	  .off = offsetof(struct auth_config, http_plain_addr),
+	  .off_port = offsetof(struct auth_config, http_plain_port), .metavar = "ADDR:PORT",
+	  .help = "with --tls-cert: also listen for plain HTTP there, and answer\n"
+		  "every request as --http-plain-action says (default: no such port)" },
+	{ .name = "http-plain-action", .kind = FLAG_STRING,
+	  .off = offsetof(struct auth_config, http_plain_action), .metavar = "ACTION",
+	  .help = "redirect: 307 to the same URL over HTTPS (default); refuse: 403\n"
+		  "naming the HTTPS URL" },
 	{ .name = "http-max-connections", .kind = FLAG_STRING,
 	  .off = offsetof(struct auth_config, max_connections), .metavar = "N",
 	  .help = "open HTTP connections in all; more get 503 and are closed\n"
@@ -51,8 +60,9 @@ static const struct flag_spec specs[] = {
 	{ .name = "http-request-timeout", .kind = FLAG_SECONDS,
 	  .off = offsetof(struct auth_config, request_timeout_sec), .max = 3600,
 	  .metavar = "SECONDS",
-	  .help = "a new connection's first request (headers and body) must arrive\n"
-		  "within this time, else it is closed (slowloris; default 30)" },
+	  .help = "each request (headers and body) must arrive within this time, from\n"
+		  "the accept or, on a kept-alive connection, from its first byte; else\n"
+		  "the connection is closed (slowloris; default 30)" },
 	{ .name = "max-streams-per-principal", .kind = FLAG_STRING,
 	  .off = offsetof(struct auth_config, streams_per_principal), .metavar = "N",
 	  .help = "event streams (/v2/events, operator SUBSCRIBE, each) one\n"

@@ -20,6 +20,7 @@
 #include <event2/http.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct auth_config {
 	const char *credentials;      /* --credentials FILE, or NULL */
@@ -29,6 +30,10 @@ struct auth_config {
 	const char *audit_log;        /* --audit-log FILE, or NULL */
 	/* TLS on the listener (net/http.h http_tls_new); the master sets it up */
 	const char *tls_cert, *tls_key, *tls_ca;
+	/* with TLS: a plain-HTTP port that redirects to HTTPS or refuses (server/plain-http.h) */
+	const char *http_plain_addr;
+	uint16_t http_plain_port;
+	const char *http_plain_action; /* "redirect" (NULL: the default) or "refuse" */
 	/* connection caps and the slowloris timeout (net/http.h http_server_set_limits) */
 	const char *max_connections, *max_connections_per_client; /* numbers, or NULL */
 	double request_timeout_sec;                              /* 0: the default */

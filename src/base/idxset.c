@@ -77,3 +77,23 @@ unsigned idxset_lowest_free(struct idxset *s)
 	s->from = s->cap / CHUNK;
 	return (unsigned)s->cap;
 }
+
+unsigned idxset_lowest_free_from(const struct idxset *s, unsigned from)
+{
+	if (from >= s->cap)
+		return from;
+	size_t w = from / WORD_BITS;
+	uint64_t free_bits = ~s->held[w] & (UINT64_MAX << (from % WORD_BITS));
+	if (free_bits)
+		return (unsigned)(w * WORD_BITS + (size_t)__builtin_ctzll(free_bits));
+	for (w++; w < s->cap / WORD_BITS;) {
+		if (w % WORD_BITS == 0 && s->full[w / WORD_BITS] == UINT64_MAX) {
+			w += WORD_BITS; /* a whole chunk held */
+			continue;
+		}
+		if (s->held[w] != UINT64_MAX)
+			return (unsigned)(w * WORD_BITS + (size_t)__builtin_ctzll(~s->held[w]));
+		w++;
+	}
+	return (unsigned)s->cap;
+}

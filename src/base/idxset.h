@@ -31,3 +31,6 @@ uint32_t idxset_count(const struct idxset *s, unsigned i);
 /* The lowest index no member holds (remembers where the search may start next time, so
  * filling indexes one after another costs O(1) each). */
 unsigned idxset_lowest_free(struct idxset *s);
+/* The lowest index >= from that no member holds (an app's index offset). Cost: the words
+ * from from's to the answer, skipping full 4,096-index chunks. */
+unsigned idxset_lowest_free_from(const struct idxset *s, unsigned from);

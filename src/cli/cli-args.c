@@ -16,8 +16,8 @@ const struct cli_command cli_commands[] = {
 	  "create an app from a JSON file ('-' reads stdin)", cli_app_add },
 	{ "app", "list", "", 0, 0, CLI_F_JSON, "list apps", cli_app_list },
 	{ "app", "show", "ID", 1, 1, CLI_F_JSON, "show one app and its tasks", cli_app_show },
-	{ "app", "scale", "ID N", 2, 2, CLI_F_JSON | F_WAITING | CLI_F_FORCE, "set an app's instance count",
-	  cli_app_scale },
+	{ "app", "scale", "ID N|INDEXES", 2, 2, CLI_F_JSON | F_WAITING | CLI_F_FORCE,
+	  "set an app's instance count, or add instances at INDEXES (1000..1019)", cli_app_scale },
 	{ "app", "autoscale", "ID", 1, 1, CLI_F_JSON,
 	  "show an app's autoscaling policy and its last decisions", cli_app_autoscale },
 	{ "app", "restart", "ID", 1, 1, CLI_F_JSON | F_WAITING | CLI_F_FORCE,
@@ -26,6 +26,17 @@ const struct cli_command cli_commands[] = {
 	  "change an app from a (partial) JSON definition", cli_app_update },
 	{ "app", "remove", "ID", 1, 1, CLI_F_JSON | F_WAITING,
 	  "remove an app and kill its tasks", cli_app_remove },
+	{ "instance", "list", "APP", 1, 1, CLI_F_JSON,
+	  "list an app's instances by index: state, host, task, environment overrides",
+	  cli_instance_list },
+	{ "instance", "stop", "APP INDEXES", 2, 2, CLI_F_JSON | F_WAITING,
+	  "stop instances (3, 3..5, 0,2,7..9), keeping their index and data", cli_instance_stop },
+	{ "instance", "start", "APP INDEXES", 2, 2, CLI_F_JSON | F_WAITING,
+	  "start stopped instances again", cli_instance_start },
+	{ "instance", "env", "APP INDEXES NAME=VALUE|NAME...", 3, CLI_MAX_POS,
+	  CLI_F_JSON | CLI_F_RESTART,
+	  "set (NAME=VALUE) or unset (NAME) instances' environment overrides",
+	  cli_instance_env },
 	{ "task", "list", "", 0, 0, CLI_F_JSON | CLI_F_APP, "list tasks", cli_task_list },
 	{ "task", "kill", "ID", 1, 1, CLI_F_JSON | CLI_F_SCALE,
 	  "kill a task (its app replaces it unless --scale)", cli_task_kill },
@@ -93,10 +104,11 @@ static const struct flag_def flags[] = {
 	  "replace a deployment in flight (rollback: stop it, no rollback)" },
 	{ "type", CLI_F_TYPE, "TYPE", "only events of TYPE (repeat for more types)" },
 	{ "watch", CLI_F_WATCH, NULL, "keep printing the changes until interrupted" },
+	{ "restart", CLI_F_RESTART, NULL, "restart the running instances to apply it now" },
 	{ "help", CLI_F_HELP, NULL, "print this help" },
 };
 
-static const char *const nouns[] = { "app", "task", "node", "framework", "volume", "deployment",
+static const char *const nouns[] = { "app", "instance", "task", "node", "framework", "volume", "deployment",
 				      "job", "logs", "events", "discover" };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)

@@ -42,6 +42,7 @@ enum cli_flag {
 	CLI_F_WATCH = 1u << 12,
 	CLI_F_PRINCIPAL = 1u << 13,
 	CLI_F_SECRET = 1u << 14,
+	CLI_F_RESTART = 1u << 15,
 };
 
 /* Flags every command takes. */
@@ -173,6 +174,13 @@ int cli_app_add(struct cli *c);
 int cli_app_list(struct cli *c);
 int cli_app_show(struct cli *c);
 int cli_app_scale(struct cli *c);
+/* cmd-instance.c: berth instance list|stop|start|env; app scale ID 1000..1019. */
+int cli_app_scale_indexes(struct cli *c);
+int cli_instance_list(struct cli *c);
+int cli_instance_stop(struct cli *c);
+int cli_instance_start(struct cli *c);
+int cli_instance_env(struct cli *c);
+char *cli_render_instances(json_t *answer);
 int cli_app_autoscale(struct cli *c);
 char *cli_render_autoscale(json_t *autoscale); /* cmd-autoscale.c */
 int cli_app_restart(struct cli *c);

@@ -413,6 +413,8 @@ static int app_change(struct cli *c, const char *method, const char *suffix, jso
 
 int cli_app_scale(struct cli *c)
 {
+	if (strstr(c->o.args[1], "..") || strchr(c->o.args[1], ','))
+		return cli_app_scale_indexes(c); /* berth: add these indexes */
 	uint64_t n;
 	if (parse_u64(c->o.args[1], &n) < 0 || n > 1000000) {
 		fprintf(stderr, "berth: instance count must be a whole number from 0 to 1000000, "

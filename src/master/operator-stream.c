@@ -18,7 +18,12 @@
  *    again (per-subscriber `since`). It is bounded by the live tasks (and OP_MAX_ANNOUNCED)
  *    and emptied with the last subscriber.
  *  - The subscribers are m's (m->op_subs); the server ends every stream (and so runs every
- *    on_close) before the master is freed. */
+ *    on_close) before the master is freed.
+ *  - With view ACLs (rm_set_view_filter), what follows the snapshot is filtered as Mesos's
+ *    Subscriber::send does: TASK_ADDED and TASK_UPDATED go to a subscriber whose principal
+ *    may view_tasks (object: the task's user, else its framework's) and view_frameworks
+ *    (its framework's user); FRAMEWORK_* need view_frameworks; AGENT_*, HEARTBEAT go to all.
+ *    The check is the only per-subscriber cost: the record is still made once. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -151,6 +156,12 @@ static void tell_listener(struct master *m, const char *framework, const struct 
 		m->task_listener(m->task_listener_ctx, t, framework, state);
 }
 
+/* An external framework's user (FrameworkInfo.user), or NULL when unknown (an orphan). */
+static const char *fw_user(const struct fw_framework *fw)
+{
+	return fw ? json_string_value(json_object_get(fw->info, "user")) : NULL;
+}
+
 /* An external framework's name (FrameworkInfo.name), or "" when unknown. */
 static const char *fw_name(const struct fw_task *t)
 {
@@ -185,14 +196,33 @@ static void sub_write(struct op_sub *s, struct http_shared *sh)
 	}
 }
 
-/* Sends ev (taken) to m's subscribers that subscribed at or before since_usec (0: all). */
-static void publish(struct master *m, json_t *ev, uint64_t since_usec)
+/* Whom a task's or framework's event is about, for the view ACLs (users NULL: unknown, which
+ * only ANY and NONE rules match). */
+struct op_view {
+	const char *fw_user;
+	const char *task_user; /* the task's own user, or NULL: its framework's */
+	bool task;
+};
+
+static bool may_see(const struct master *m, const struct op_sub *s, const struct op_view *v)
+{
+	if (!m->may_view || !v)
+		return true;
+	if (v->task && !m->may_view(m->may_view_ctx, "view_tasks", s->principal,
+				    v->task_user ? v->task_user : v->fw_user))
+		return false;
+	return m->may_view(m->may_view_ctx, "view_frameworks", s->principal, v->fw_user);
+}
+
+/* Sends ev (taken) to m's subscribers that subscribed at or before since_usec (0: all) and
+ * may see it (v: whom it is about, or NULL: everyone may). */
+static void publish(struct master *m, json_t *ev, uint64_t since_usec, const struct op_view *v)
 {
 	/* One record per encoding, made when a subscriber wants it. */
 	struct http_shared *sh[2] = { NULL, NULL };
 	bool failed[2] = { false, false };
 	for (struct op_sub *s = m->op_subs; s; s = s->next) {
-		if ((since_usec && s->since_usec > since_usec) || s->dead)
+		if ((since_usec && s->since_usec > since_usec) || s->dead || !may_see(m, s, v))
 			continue;
 		int w = s->wire == OPERATOR_WIRE_PROTOBUF;
 		if (!sh[w] && !failed[w]) {
@@ -341,8 +371,9 @@ static void task_announce(struct master *m, const struct rm_task_view *t)
 	json_t *task = state_json_task(&staging, NULL, true);
 	json_object_del(task, "statuses");
 	json_object_del(task, "status_update_state");
+	const struct op_view view = { framework_user(), t->user, true };
 	publish(m, operator_event_new("TASK_ADDED", json_pack("{s:o}", "task", task)),
-		t->staged_usec);
+		t->staged_usec, &view);
 }
 
 void rm_event_task_added(struct master *m, struct rm_client *c, const struct rm_task_view *t)
@@ -364,10 +395,11 @@ void rm_event_task_updated(struct master *m, struct rm_client *c, const struct r
 		return;
 	}
 	task_announce(m, t);
+	const struct op_view view = { framework_user(), t->user, true };
 	publish(m,
 		operator_task_updated_v1(c->id, operator_status_v1(t->id, t->agent_id, state, message,
 								   time_real_usec())),
-		0);
+		0, &view);
 	if (task_state_terminal(state))
 		hmap_del(&m->op_announced, t->id);
 }
@@ -389,7 +421,9 @@ static void fw_task_announce(evutil_socket_t fd, short what, void *ctx)
 		struct rm_task_view v;
 		fw_task_view(t, &v);
 		json_t *task = state_json_task(&v, NULL, true);
-		publish(m, operator_event_new("TASK_ADDED", json_pack("{s:o}", "task", task)), 0);
+		const struct op_view view = { fw_user(t->fw), v.user, true };
+		publish(m, operator_event_new("TASK_ADDED", json_pack("{s:o}", "task", task)), 0,
+			&view);
 	}
 	free(fa->task_id);
 	free(fa);
@@ -421,7 +455,8 @@ void operator_event_fw_task_updated(struct master *m, const struct fw_task *t,
 	}
 	if (!anyone(m) || !status)
 		return;
-	publish(m, operator_task_updated_v1(t->fw_id, json_deep_copy(status)), 0);
+	const struct op_view view = { fw_user(t->fw), NULL, true };
+	publish(m, operator_task_updated_v1(t->fw_id, json_deep_copy(status)), 0, &view);
 }
 
 /* ---- agents ---- */
@@ -435,7 +470,7 @@ void operator_event_agent_added(struct master *m, const struct m_agent *a)
 	json_object_set_new(agent, "active", json_true());
 	json_object_set_new(agent, "deactivated", json_false());
 	json_object_del(agent, "allocated_resources");
-	publish(m, operator_event_new("AGENT_ADDED", json_pack("{s:o}", "agent", agent)), 0);
+	publish(m, operator_event_new("AGENT_ADDED", json_pack("{s:o}", "agent", agent)), 0, NULL);
 }
 
 void operator_event_agent_registered(struct master *m, const struct m_agent *a, bool is_new)
@@ -451,7 +486,7 @@ void operator_event_agent_removed(struct master *m, const struct m_agent *a)
 		return;
 	publish(m, operator_event_new("AGENT_REMOVED",
 				      json_pack("{s:{s:s}}", "agent_id", "value", a->id)),
-		0);
+		0, NULL);
 }
 
 /* ---- frameworks ---- */
@@ -489,7 +524,10 @@ void operator_event_framework_subscribed(struct master *m, const struct fw_frame
 	if (!anyone(m))
 		return;
 	const char *type = is_new ? "FRAMEWORK_ADDED" : "FRAMEWORK_UPDATED";
-	publish(m, operator_event_new(type, json_pack("{s:o}", "framework", state_json_v1_framework(fw))), 0);
+	const struct op_view view = { fw_user(fw), NULL, false };
+	publish(m, operator_event_new(type, json_pack("{s:o}", "framework",
+						      state_json_v1_framework(fw))),
+		0, &view);
 }
 
 void operator_event_framework_updated(struct master *m, const struct fw_framework *fw)
@@ -504,9 +542,10 @@ void operator_event_framework_removed(struct master *m, const struct fw_framewor
 		return;
 	json_t *info = fw->info ? json_deep_copy(fw->info) : json_object();
 	json_object_set_new(info, "id", json_pack("{s:s}", "value", fw->id));
+	const struct op_view view = { fw_user(fw), NULL, false };
 	publish(m, operator_event_new("FRAMEWORK_REMOVED", json_pack("{s:o}", "framework_info",
 								     info)),
-		0);
+		0, &view);
 }
 
 void rm_set_stream_limit(struct master *m, unsigned n)

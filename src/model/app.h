@@ -60,6 +60,9 @@ struct app {
 	bool stateful;    /* has persistent or unshared external volumes */
 	char *pre_stop;   /* berth extension "preStop": {"command", "timeoutSeconds"}; NULL if none */
 	double pre_stop_timeout;
+	/* berth labels (app_berth_labels, docs/api.md "Per-agent apps", "Instances"): */
+	bool per_agent;        /* BERTH_PER_AGENT=true: one instance on every agent allowed */
+	unsigned index_offset; /* BERTH_INSTANCE_INDEX_OFFSET: new instances' lowest index */
 	json_t *json;     /* the normalized definition, owned */
 };
 
@@ -72,6 +75,15 @@ struct app {
  * with every problem in err (paths like "/cpus", "/portDefinitions/0/port", "/id"). */
 int app_parse(const json_t *in, const char *base_id, struct verr *err, struct app **out);
 void app_free(struct app *a); /* accepts NULL */
+
+/* The berth labels of a definition being parsed (app-berth.c): BERTH_PER_AGENT ("true" or
+ * "false") and BERTH_INSTANCE_INDEX_OFFSET (0 .. APP_MAX_INDEX_OFFSET) into a->per_agent
+ * and a->index_offset. A per-agent app may not have local persistent volumes (each instance
+ * is bound to its agent from the start) nor BERTH_AUTOSCALE_* labels (its count follows the
+ * agents). Returns 0, or -EINVAL with the problem in err
+ * (path "/labels/<name>"). */
+#define APP_MAX_INDEX_OFFSET 1000000000u
+int app_berth_labels(struct app *a, struct verr *err);
 
 /* Canonical absolute id for text (relative to base "/…"), or -EINVAL with a message
  * ("'Web' is not a valid path: segments are lower-case letters, digits, '-' and '.'").

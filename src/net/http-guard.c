@@ -1,4 +1,4 @@
-/* Connection caps and the first-request timeout of an HTTP server (http.h:
+/* Connection caps and the request timeout of an HTTP server (http.h:
  * http_server_set_limits), without touching the bytes: libevent 2.1's evhttp has no hook
  * before a request is parsed, and a bufferevent filter stalls replies in 2.1.12
  * (docs/security.md). So the guard is evhttp's bevcb: it makes each accepted connection's
@@ -7,16 +7,24 @@
  *   - over max_per_client connections from that address, or max_total in all: the socket
  *     is shut down (a plain HTTP client first gets a 503 line), evhttp sees EOF and frees
  *     the connection;
- *   - a connection whose first request (headers and body) has not fully arrived within
- *     request_timeout is shut down the same way (slowloris); http_guard_request marks it.
- * A sweep each second notices connections evhttp has freed (their callbacks reset to NULL
- * by bufferevent_free) and drops the reference.
+ *   - a request (headers and body) that has not fully arrived within request_timeout is
+ *     shut down the same way (slowloris): a connection's first from its accept, each later
+ *     one on a kept-alive connection from its first byte (a callback on the input buffer).
+ * A connection goes REQ (timed) -> BUSY (http_guard_request: its request is in; input is
+ * not timed while the handler, a stream or the reply runs) -> IDLE (the reply is sent:
+ * the request's on_complete callback; evhttp's idle timeout bounds it) -> REQ on the next
+ * byte (or at once when bytes of a pipelined request wait). A sweep each second notices
+ * connections evhttp has freed (all their callbacks reset to NULL by bufferevent_free) and
+ * drops the reference.
  *
  * Invariants: every entry holds one reference on its bufferevent, released exactly once
  * (sweep or http_guard_free); an entry counts toward its address and the total from the
- * moment its address is known until it is dropped; a counted address has a count > 0. */
+ * moment its address is known until it is dropped; a counted address has a count > 0; an
+ * entry has a deadline only while it is REQ (a cut one has none); an entry is in by_bev
+ * exactly while it is in conns. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -32,12 +40,18 @@
 #include "base/timeutil.h"
 #include "net/http.h"
 
+enum guard_state { GUARD_REQ, GUARD_BUSY, GUARD_IDLE };
+
 struct guard_conn {
 	struct guard_conn *next;
+	struct http_guard *g;
 	struct bufferevent *bev;
-	char addr[INET6_ADDRSTRLEN]; /* "" until known */
-	uint64_t deadline_usec;      /* monotonic; 0 once its first request arrived or cut */
-	bool admitted;               /* on_admit has looked at it */
+	struct evbuffer_cb_entry *input_cb; /* on_input, on bev's input */
+	char key[2 * sizeof(void *) + 4];   /* bev's address: its by_bev key */
+	char addr[INET6_ADDRSTRLEN];        /* "" until known */
+	enum guard_state state;
+	uint64_t deadline_usec; /* monotonic, while REQ; 0 otherwise (or once cut) */
+	bool admitted;          /* on_admit has looked at it */
 };
 
 struct http_guard {
@@ -46,8 +60,8 @@ struct http_guard {
 	struct http_tls *tls; /* or NULL */
 	struct guard_conn *conns;
 	size_t total;         /* counted connections */
-	size_t pending;       /* entries with a deadline */
 	struct hmap per_addr; /* address -> count (uintptr_t) */
+	struct hmap by_bev;   /* guard_conn.key -> its guard_conn */
 	struct event *sweep_ev, *admit_ev;
 	uint64_t refused, timed_out;
 };
@@ -65,11 +79,15 @@ static void count_drop(struct http_guard *g, struct guard_conn *c)
 	c->addr[0] = '\0';
 }
 
+/* bufferevent_free resets every callback: evhttp is done with it. The read callback alone
+ * is not enough: evhttp clears it while it writes a reply (evhttp_write_buffer), and a
+ * sweep then took a live connection for a freed one (its count and timer lost). */
 static bool gone(struct guard_conn *c)
 {
 	bufferevent_data_cb rd = NULL;
-	bufferevent_getcb(c->bev, &rd, NULL, NULL, NULL);
-	return rd == NULL; /* bufferevent_free reset it: evhttp is done with it */
+	bufferevent_event_cb ev = NULL;
+	bufferevent_getcb(c->bev, &rd, NULL, &ev, NULL);
+	return rd == NULL && ev == NULL;
 }
 
 static void cut(struct http_guard *g, struct guard_conn *c, const char *answer)
@@ -80,6 +98,41 @@ static void cut(struct http_guard *g, struct guard_conn *c, const char *answer)
 	if (answer && !g->tls)
 		(void)!send(fd, answer, strlen(answer), MSG_DONTWAIT | MSG_NOSIGNAL);
 	shutdown(fd, SHUT_RDWR);
+}
+
+static void arm(struct guard_conn *c)
+{
+	c->state = GUARD_REQ;
+	c->deadline_usec = time_mono_usec() + (uint64_t)c->g->lim.request_timeout_sec * 1000000u;
+}
+
+/* Bytes arrived: the next request on an idle kept-alive connection has begun. */
+static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	(void)buf;
+	struct guard_conn *c = arg;
+	if (info->n_added > 0 && c->state == GUARD_IDLE)
+		arm(c);
+}
+
+/* Its reply is sent (evhttp_send_done): the connection waits for its next request. */
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+	(void)req;
+	struct guard_conn *c = arg;
+	if (c->state != GUARD_BUSY)
+		return;
+	c->state = GUARD_IDLE;
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		arm(c); /* a pipelined request's bytes are already in */
+}
+
+static void conn_free(struct http_guard *g, struct guard_conn *c)
+{
+	hmap_del(&g->by_bev, c->key);
+	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
+	bufferevent_decref(c->bev);
+	free(c);
 }
 
 static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
@@ -115,8 +168,6 @@ static void on_admit(evutil_socket_t fd_, short what, void *arg)
 				log_warn("http", "connection from %s refused: %s (%zu open in all)", a,
 					 n >= g->lim.max_per_client ? "too many from it" : "too many",
 					 g->total);
-			if (c->deadline_usec)
-				g->pending--;
 			c->deadline_usec = 0; /* not counted, not timed: only swept */
 			cut(g, c, busy);
 			continue;
@@ -135,11 +186,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		struct guard_conn *c = *pp;
 		if (gone(c)) {
 			count_drop(g, c);
-			if (c->deadline_usec)
-				g->pending--;
 			*pp = c->next;
-			bufferevent_decref(c->bev);
-			free(c);
+			conn_free(g, c);
 			continue;
 		}
 		if (c->deadline_usec && now >= c->deadline_usec) {
@@ -148,7 +196,6 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 						 "%us", c->addr[0] ? c->addr : "?",
 					 g->lim.request_timeout_sec);
 			c->deadline_usec = 0;
-			g->pending--;
 			cut(g, c, NULL);
 		}
 		pp = &c->next;
@@ -164,11 +211,14 @@ struct bufferevent *http_guard_bev(struct event_base *base, void *arg)
 		return NULL;
 	bufferevent_incref(bev);
 	struct guard_conn *c = xcalloc(1, sizeof(*c));
+	c->g = g;
 	c->bev = bev;
-	c->deadline_usec = time_mono_usec() + (uint64_t)g->lim.request_timeout_sec * 1000000u;
+	snprintf(c->key, sizeof(c->key), "%p", (void *)bev);
+	c->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
+	hmap_put(&g->by_bev, c->key, c);
+	arm(c);
 	c->next = g->conns;
 	g->conns = c;
-	g->pending++;
 	event_active(g->admit_ev, EV_TIMEOUT, 0);
 	return bev;
 }
@@ -177,17 +227,15 @@ void http_guard_request(struct http_guard *g, struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	size_t left = g->pending; /* only entries with a deadline can need this */
-	for (struct guard_conn *c = g->conns; c && bev && left; c = c->next) {
-		if (!c->deadline_usec)
-			continue;
-		if (c->bev == bev) {
-			c->deadline_usec = 0;
-			g->pending--;
-			return;
-		}
-		left--;
-	}
+	char key[sizeof(((struct guard_conn *)0)->key)];
+	snprintf(key, sizeof(key), "%p", (void *)bev);
+	struct guard_conn *c = bev ? hmap_get(&g->by_bev, key) : NULL;
+	if (!c)
+		return;
+	c->deadline_usec = 0;
+	c->state = GUARD_BUSY;
+	/* c outlives req: it is freed only once evhttp has freed the connection (and so req). */
+	evhttp_request_set_on_complete_cb(req, on_complete, c);
 }
 
 struct http_guard *http_guard_new(struct event_base *base, const struct http_limits *lim,
@@ -198,6 +246,7 @@ struct http_guard *http_guard_new(struct event_base *base, const struct http_lim
 	g->lim = *lim;
 	g->tls = tls;
 	hmap_init(&g->per_addr);
+	hmap_init(&g->by_bev);
 	g->sweep_ev = event_new(base, -1, EV_PERSIST, on_sweep, g);
 	g->admit_ev = event_new(base, -1, 0, on_admit, g);
 	struct timeval one = { 1, 0 };
@@ -219,9 +268,9 @@ void http_guard_free(struct http_guard *g)
 	while (g->conns) {
 		struct guard_conn *c = g->conns;
 		g->conns = c->next;
-		bufferevent_decref(c->bev);
-		free(c);
+		conn_free(g, c);
 	}
 	hmap_release(&g->per_addr);
+	hmap_release(&g->by_bev);
 	free(g);
 }

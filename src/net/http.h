@@ -61,9 +61,10 @@ int http_tls_client_new(const char *ca, const char *cert, const char *key,
 struct evhttp_connection *http_tls_connect(struct event_base *base, struct http_tls *t,
 					   const char *host, uint16_t port);
 /* Connection caps and the slowloris timeout (http-guard.c): at most max_total connections
- * in all and max_per_client from one address (more are answered 503 and closed), and each
- * connection's first request (headers and body) must arrive within request_timeout_sec,
- * else the connection is closed. For the connections accepted from now on; call before
+ * in all and max_per_client from one address (more are answered 503 and closed), and every
+ * request (headers and body) must arrive within request_timeout_sec — a connection's first
+ * from its accept, a kept-alive connection's next from its first byte — else the
+ * connection is closed. For the connections accepted from now on; call before
  * http_server_set_tls or after, either works. */
 struct http_limits {
 	unsigned max_total, max_per_client, request_timeout_sec;

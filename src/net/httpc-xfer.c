@@ -153,6 +153,15 @@ int httpc_xfer_init(struct httpc_xfer *x, const struct httpc_request *req,
 		httpc_set_err(err, errlen, "cannot read CA file '%s': %s", req->cacert, strerror(e));
 		return -e;
 	}
+	const char *files[2] = { req->client_cert, req->client_key };
+	for (int i = 0; i < 2; i++) {
+		if (files[i] && access(files[i], R_OK) == -1) {
+			int e = errno;
+			httpc_set_err(err, errlen, "cannot read client %s file '%s': %s",
+				      i ? "key" : "certificate", files[i], strerror(e));
+			return -e;
+		}
+	}
 	x->easy = curl_easy_init();
 	if (!x->easy) {
 		httpc_set_err(err, errlen, "cannot initialise libcurl");
@@ -182,6 +191,14 @@ int httpc_xfer_init(struct httpc_xfer *x, const struct httpc_request *req,
 	rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->cacert)
 		rc |= curl_easy_setopt(e, CURLOPT_CAINFO, req->cacert);
+	if (req->client_cert) {
+		rc |= curl_easy_setopt(e, CURLOPT_SSLCERT, req->client_cert);
+		rc |= curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+	}
+	if (req->client_key) {
+		rc |= curl_easy_setopt(e, CURLOPT_SSLKEY, req->client_key);
+		rc |= curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 	if (req->unix_socket)
 		rc |= curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
 	if (!x->on_body)

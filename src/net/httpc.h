@@ -65,6 +65,9 @@ struct httpc_request {
 	const char *content_type; /* of the body; NULL: application/json */
 	const char *accept;       /* Accept header; NULL: application/json */
 	const char *cacert;       /* CA certificates (PEM file) for https; NULL: the system's */
+	const char *client_cert;  /* a client certificate (PEM chain) shown to https peers that
+				     ask for one (mutual TLS), or NULL */
+	const char *client_key;   /* its private key (PEM); with client_cert */
 	const char *authorization; /* Authorization header value, or NULL; sent only to the
 				      scheme, host and port of url (not after a redirect to
 				      another origin) */

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/flags.h"
 #include "base/log.h"
@@ -12,6 +13,7 @@
 #include "base/util.h"
 #include "net/loop.h"
 #include "server/leader.h"
+#include "server/plain-http.h"
 #include "server/server.h"
 
 static const struct flag_spec specs[] = {
@@ -81,6 +83,17 @@ int master_main(int argc, char **argv)
 	if (!acfg.tls_cert != !acfg.tls_key || (acfg.tls_ca && !acfg.tls_cert)) {
 		fprintf(stderr, "berth master: --tls-cert and --tls-key go together (and --tls-ca "
 				"wants them)\n");
+		return 2;
+	}
+	bool refuse_plain = acfg.http_plain_action && !strcmp(acfg.http_plain_action, "refuse");
+	if (acfg.http_plain_action && !refuse_plain && strcmp(acfg.http_plain_action, "redirect")) {
+		fprintf(stderr, "berth master: bad --http-plain-action '%s' (want redirect or "
+				"refuse)\n", acfg.http_plain_action);
+		return 2;
+	}
+	if ((acfg.http_plain_addr || acfg.http_plain_action) && !acfg.tls_cert) {
+		fprintf(stderr, "berth master: --http-plain and --http-plain-action want "
+				"--tls-cert (without TLS, --http serves plain HTTP)\n");
 		return 2;
 	}
 	struct http_limits lim = { HTTP_DEFAULT_MAX_CONNECTIONS, HTTP_DEFAULT_MAX_PER_CLIENT,
@@ -164,10 +177,33 @@ int master_main(int argc, char **argv)
 	if (tls) {
 		server_set_tls(m, tls);
 		server_set_agent_tls(m, tls_client);
+		server_set_agent_tls_files(m, acfg.tls_ca, acfg.tls_cert, acfg.tls_key);
+	}
+	struct plain_http *plain = NULL;
+	if (acfg.http_plain_addr) {
+		const struct plain_http_config pc = {
+			.addr = acfg.http_plain_addr, .port = acfg.http_plain_port,
+			.refuse = refuse_plain, .https_port = server_port(m),
+			.hostname = cfg.hostname, .limits = &lim };
+		r = plain_http_new(base, &pc, &plain);
+		if (r < 0) {
+			log_error("master", "cannot listen for plain HTTP on %s:%u: %s",
+				  acfg.http_plain_addr, (unsigned)acfg.http_plain_port, strerror(-r));
+			server_free(m);
+			auth_free(auth);
+			http_tls_free(tls);
+			http_tls_free(tls_client);
+			leader_free(el);
+			event_base_free(base);
+			return 1;
+		}
+		log_info("master", "plain HTTP on %s:%u: %s to HTTPS", acfg.http_plain_addr,
+			 (unsigned)plain_http_port(plain), refuse_plain ? "refused" : "redirected");
 	}
 	fprintf(stderr, "berth master ready: %s://%s:%u\n", tls ? "https" : "http", cfg.http_addr,
 		(unsigned)server_port(m));
 	r = loop_run_until_signal(base, "master");
+	plain_http_free(plain);
 	server_free(m);
 	auth_free(auth);
 	http_tls_free(tls);

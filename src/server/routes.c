@@ -46,6 +46,7 @@ APPS_ROUTE(apps_http_group)
 APPS_ROUTE(apps_http_groups)
 APPS_ROUTE(apps_http_pods)
 APPS_ROUTE(apps_http_group_versions)
+APPS_ROUTE(apps_http_group_version)
 APPS_ROUTE(apps_http_app)
 APPS_ROUTE(apps_http_app_restart)
 APPS_ROUTE(apps_http_app_tasks)
@@ -59,6 +60,7 @@ APPS_ROUTE(apps_http_leader)
 APPS_ROUTE(apps_http_events)
 APPS_ROUTE(apps_http_volumes)
 APPS_ROUTE(apps_http_autoscale)
+APPS_ROUTE(apps_http_instances)
 
 #define JOBS_ROUTE(fn)                                                                     \
 	static void r_##fn(struct server *s, struct evhttp_request *req,                   \
@@ -208,6 +210,8 @@ static const struct route routes[] = {
 	{ "/v2/groups", M_GET | M_POST | M_PUT | M_DELETE, r_apps_http_groups },
 	{ "/v2/groups/versions", M_GET, r_apps_http_group_versions },
 	{ "/v2/groups/{id*}/versions", M_GET, r_apps_http_group_versions },
+	{ "/v2/groups/versions/{version}", M_GET, r_apps_http_group_version },
+	{ "/v2/groups/{id*}/versions/{version}", M_GET, r_apps_http_group_version },
 	{ "/v2/groups/{id*}", M_GET | M_POST | M_PUT | M_DELETE, r_apps_http_groups },
 	/* Pods: {id*} carries "::status", "::versions/…", "::instances/…" (pods-api.c). */
 	{ "/v2/pods", M_GET | M_HEAD | M_POST, r_apps_http_pods },
@@ -240,6 +244,8 @@ static const struct route routes[] = {
 	{ "/api/berth/volumes", M_GET, r_apps_http_volumes },
 	{ "/api/berth/autoscale", M_GET, r_apps_http_autoscale },
 	{ "/api/berth/autoscale/{id*}", M_GET, r_apps_http_autoscale },
+	{ "/api/berth/apps/{id*}/instances", M_GET, r_apps_http_instances },
+	{ "/api/berth/apps/{id*}/instances/{op}", M_POST, r_apps_http_instances },
 	{ "/api/berth/tasks/{id}/files/{op}", M_GET, r_task_files },
 	{ "/api/berth/agents/{id}/monitor/statistics", M_GET, r_agent_statistics },
 	/* Mesos's legacy endpoints (master/legacy-http.c) */

@@ -137,6 +137,12 @@ void server_set_agent_tls(struct server *s, struct http_tls *client)
 	rm_set_agent_tls(s->rm, client);
 }
 
+void server_set_agent_tls_files(struct server *s, const char *ca, const char *cert,
+				const char *key)
+{
+	apps_set_agent_tls(s->apps, ca, cert, key);
+}
+
 void server_set_auth(struct server *s, struct auth *auth)
 {
 	s->auth = auth;

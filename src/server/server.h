@@ -20,6 +20,10 @@ struct http_tls;
 void server_set_tls(struct server *s, struct http_tls *t);
 /* The client context the master reaches HTTPS agents with (borrowed, outlives s). */
 void server_set_agent_tls(struct server *s, struct http_tls *client);
+/* The same TLS setup as PEM files (for the autoscaler's calls to HTTPS agents, made with
+ * libcurl): apps_set_agent_tls. */
+void server_set_agent_tls_files(struct server *s, const char *ca, const char *cert,
+				const char *key);
 /* Connection caps and the slowloris timeout on the API listener (net/http.h). */
 struct http_limits;
 void server_set_limits(struct server *s, const struct http_limits *lim);

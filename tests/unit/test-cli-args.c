@@ -275,7 +275,7 @@ static void test_main_exit_codes(void **state)
 	free(err);
 
 	assert_int_equal(run_main("app scale web", &out, &err), 2);
-	assert_non_null(strstr(err, "berth: missing argument: ID N\n"));
+	assert_non_null(strstr(err, "berth: missing argument: ID N|INDEXES\n"));
 	assert_non_null(strstr(err, "berth app scale ID N"));
 	free(out);
 	free(err);

@@ -191,22 +191,23 @@ static void test_shim_stale_lease_kills(void **state)
 			       .cmd = "sleep 60 & echo $! > bg; touch data/started; sleep 60",
 			       .volumes = vols, .nvolumes = 1, .lease_file = r.lease,
 			       .grace_ms = 10000 };
-	/* The agent renews every 100 ms, 300 ms ahead, for 1.2 s: the task lives on. */
-	assert_int_equal(exec_lease_write(r.work, now_usec() + 300000), 0);
+	/* The agent renews every 100 ms, 1 s ahead, for 1.2 s: the task lives on. (The first
+	 * lease is long: on a loaded machine the shim may take seconds to start the task.) */
+	assert_int_equal(exec_lease_write(r.work, now_usec() + 10000000), 0);
 	pid_t shim = shimfx_start(r.meta, &s, NULL);
 	char *started = shimfx_path(r.vol, "started");
 	assert_true(shimfx_wait_file(NULL, started, NULL, 5000));
 	uint64_t until = now_usec() + 1200000;
 	while (now_usec() < until) {
-		assert_int_equal(exec_lease_write(r.work, now_usec() + 300000), 0);
+		assert_int_equal(exec_lease_write(r.work, now_usec() + 1000000), 0);
 		usleep(100000);
 		assert_int_equal(waitpid(shim, NULL, WNOHANG), 0);
 	}
 	char *bgf = shimfx_path(r.sb, "bg");
 	pid_t bg = read_pid(bgf);
 	assert_true(shimfx_running(bg));
-	/* The agent stops renewing: the lease ends 300 ms after its last write at the latest,
-	 * the task within another EXEC_LEASE_CHECK_USEC (plus slack for a loaded machine). */
+	/* The agent stops renewing: its last write ends the lease 100 ms from now, and
+	 * the task ends within another EXEC_LEASE_CHECK_USEC (plus slack for a loaded machine). */
 	uint64_t deadline = now_usec() + 100000;
 	assert_int_equal(exec_lease_write(r.work, deadline), 0);
 	struct exec_status st = shimfx_finish(shim, r.meta);

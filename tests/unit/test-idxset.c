@@ -97,6 +97,52 @@ static void test_random_against_model(void **state)
 	free(cnt);
 }
 
+static unsigned model_lowest_from(const uint32_t *cnt, unsigned room, unsigned from)
+{
+	unsigned i = from;
+	while (i < room && cnt[i])
+		i++;
+	return i;
+}
+
+/* The lowest free index from an offset (an app's BERTH_INSTANCE_INDEX_OFFSET): within a
+ * word, at word and chunk boundaries, past full chunks and past the covered range. */
+static void test_lowest_free_from(void **state)
+{
+	(void)state;
+	enum { ROOM = 3 * 4096 + 200 };
+	uint32_t *cnt = calloc(ROOM, sizeof(*cnt));
+	struct idxset s = IDXSET_INIT;
+	assert_int_equal(idxset_lowest_free_from(&s, 1000), 1000); /* empty: the offset */
+	for (unsigned i = 0; i < 2 * 4096 + 70; i++) { /* two full chunks and a bit */
+		idxset_add(&s, i);
+		cnt[i]++;
+	}
+	idxset_del(&s, 64 + 5);
+	cnt[64 + 5]--;
+	const unsigned from[] = { 0, 63, 64, 69, 70, 4095, 4096, 8191, 8192, 8261, 8262, 9000 };
+	for (size_t k = 0; k < sizeof(from) / sizeof(from[0]); k++)
+		assert_int_equal(idxset_lowest_free_from(&s, from[k]),
+				 model_lowest_from(cnt, ROOM, from[k]));
+	assert_int_equal(idxset_lowest_free_from(&s, 1u << 30), 1u << 30); /* beyond: itself */
+	srand(7);
+	for (int step = 0; step < 20000; step++) {
+		unsigned i = (unsigned)rand() % ROOM;
+		if (rand() % 3 == 0 && cnt[i]) {
+			idxset_del(&s, i);
+			cnt[i]--;
+		} else if (i < ROOM - 100) {
+			idxset_add(&s, i);
+			cnt[i]++;
+		}
+		unsigned f = (unsigned)rand() % (ROOM - 100);
+		unsigned got = idxset_lowest_free_from(&s, f);
+		assert_int_equal(got, model_lowest_from(cnt, ROOM, f));
+	}
+	idxset_release(&s);
+	free(cnt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_dense_boundaries),
 		cmocka_unit_test(test_counted),
 		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_lowest_free_from),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,6 +258,25 @@ static void test_bad(void **state)
 		{ "{\"id\":\"x\",\"cmd\":\"x\",\"uris\":[null]}", "/uris/0", "error.expected.jsstring" },
 		{ "{\"id\":\"x\",\"cmd\":\"x\",\"container\":\"docker\"}", "/container",
 		  "error.expected.jsobject" },
+		/* berth's labels (app-berth.c) */
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{\"BERTH_PER_AGENT\":\"yes\"}}",
+		  "/labels/BERTH_PER_AGENT", "must be 'true' or 'false', not 'yes'" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{\"BERTH_PER_AGENT\":\"true\","
+		  "\"BERTH_AUTOSCALE_MAX\":\"3\"}}",
+		  "/labels/BERTH_PER_AGENT", "may not have an autoscaling policy" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{\"BERTH_PER_AGENT\":\"true\"},"
+		  "\"container\":{\"type\":\"MESOS\",\"volumes\":[{\"containerPath\":\"d\","
+		  "\"mode\":\"RW\",\"persistent\":{\"size\":1}}]}}",
+		  "/labels/BERTH_PER_AGENT", "may not have local persistent volumes" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{\"BERTH_INSTANCE_INDEX_OFFSET\":\"-1\"}}",
+		  "/labels/BERTH_INSTANCE_INDEX_OFFSET", "must be a whole number from 0 to 1000000000" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{\"BERTH_INSTANCE_INDEX_OFFSET\":\"\"}}",
+		  "/labels/BERTH_INSTANCE_INDEX_OFFSET", "not ''" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{\"BERTH_INSTANCE_INDEX_OFFSET\":"
+		  "\"1000000001\"}}",
+		  "/labels/BERTH_INSTANCE_INDEX_OFFSET", "not '1000000001'" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{\"BERTH_INSTANCE_INDEX_OFFSET\":\"1e3\"}}",
+		  "/labels/BERTH_INSTANCE_INDEX_OFFSET", "not '1e3'" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *j = load(cases[i].json);
@@ -288,6 +307,27 @@ static void test_bad(void **state)
 		verr_release(&err);
 		json_decref(j);
 	}
+}
+
+/* berth's labels at their bounds: the largest offset, per-agent off and on. */
+static void test_berth_labels(void **state)
+{
+	(void)state;
+	struct app *a = parse_ok("{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{"
+				 "\"BERTH_INSTANCE_INDEX_OFFSET\":\"1000000000\","
+				 "\"BERTH_PER_AGENT\":\"false\"}}", "/");
+	assert_int_equal(a->index_offset, 1000000000u);
+	assert_false(a->per_agent);
+	app_free(a);
+	a = parse_ok("{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{\"BERTH_PER_AGENT\":\"true\"}}",
+		     "/");
+	assert_true(a->per_agent);
+	assert_int_equal(a->index_offset, 0);
+	app_free(a);
+	a = parse_ok("{\"id\":\"x\",\"cmd\":\"x\"}", "/");
+	assert_false(a->per_agent);
+	assert_int_equal(a->index_offset, 0);
+	app_free(a);
 }
 
 static void test_every_problem(void **state)
@@ -529,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_every_problem),
+		cmocka_unit_test(test_berth_labels),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_merge_version_differs),

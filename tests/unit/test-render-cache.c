@@ -268,7 +268,7 @@ static void test_random_changes(void **state)
 			assert_true(h1 == h3);
 			/* The queue: app pieces spliced into its items. */
 			http_body_init(&b);
-			render_queue_body(&m, &b, extras, step % 2);
+			render_queue_body(&m, &b, extras, step % 2, NULL);
 			json_t *q = render_queue(&m, extras, step % 2);
 			char *s = json_dumps(q, DUMP);
 			json_decref(q);
