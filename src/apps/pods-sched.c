@@ -450,12 +450,14 @@ void pods_agent_registered(struct apps *m, struct m_agent *a, const struct hmap 
 				log_warn("master", "agent '%s' holds more than it offers (pod instance "
 						   "'%s')", a->id, pi->id);
 		}
-		pi->kill_sent = false; /* a pending kill goes again on this connection */
+		/* a kill sent before goes again on this connection (it may have been lost) */
+		bool killing = pi->kill_sent;
+		pi->kill_sent = false;
 		pi->pod->settled = false;
 		if (missing)
 			inst_lost(m, pi, reported, "TASK_LOST",
 				  "Task unknown to the agent after it re-registered");
-		else if (pi->stop)
+		else if (pi->stop || killing)
 			pods_kill_instance(m, pi);
 	}
 	free(live);

@@ -311,6 +311,7 @@ def test_bad_pods_are_refused(one):
     assert r.status_code == 422 and r.json()["details"][0]["path"] == "/id"
     r = m.api.delete("/v2/pods%s::instances/%s" % (POD_ID, "db_pod1.instance-nope"))
     assert r.status_code == 404
+    no_deployments(m)  # a pod being deployed is locked (409) unless ?force=true
     assert m.api.delete("/v2/pods" + POD_ID).status_code == 202
     helpers.wait_until(lambda: m.api.get("/v2/pods" + POD_ID).status_code == 404,
                        timeout=30, what="the pod gone")
@@ -348,4 +349,32 @@ def test_pods_under_the_apps_acls(cluster):
     assert dev.put(m.url + "/v2/pods/prod/p", json=p).status_code == 403
     assert dev.delete(m.url + "/v2/pods/dev/p").status_code == 403
     assert m.api.get("/v2/pods/dev/p").status_code == 200
-    assert m.api.delete("/v2/pods/dev/p").status_code == 202
+    assert m.api.delete("/v2/pods/dev/p?force=true").status_code == 202
+
+
+def test_a_pod_that_fits_nowhere_waits_locked(one):
+    """An instance no agent can hold stays PENDING; its deployment locks the pod (409) until
+    a forced change; the forced delete ends it."""
+    m = one.m
+    p = pod()
+    p["id"] = "/big"
+    p["containers"][0]["resources"]["cpus"] = 1000
+    r = m.api.post("/v2/pods", p)
+    assert r.status_code == 201, r.text
+    dep = r.headers["Marathon-Deployment-Id"]
+    st = helpers.wait_until(lambda: (lambda s: s if s["instances"] else None)(
+        m.api.get("/v2/pods/big::status").json()), timeout=10, what="an instance")
+    assert st["status"] == "DEGRADED"
+    assert [i["status"] for i in st["instances"]] == ["PENDING"]
+    assert "agentId" not in st["instances"][0] and st["instances"][0]["containers"] == []
+    assert [d["id"] for d in m.api.get("/v2/deployments").json()] == [dep]
+    p["scaling"] = {"kind": "fixed", "instances": 2}
+    r = m.api.put("/v2/pods/big", p)
+    assert r.status_code == 409
+    assert r.json()["deployments"] == [{"id": dep}]
+    assert m.api.get("/v2/pods/big").json()["scaling"]["instances"] == 1
+    assert m.api.delete("/v2/pods/big").status_code == 409
+    assert m.api.delete("/v2/pods/big?force=true").status_code == 202
+    helpers.wait_until(lambda: m.api.get("/v2/pods/big").status_code == 404, timeout=30,
+                       what="the pod gone")
+    no_deployments(m)
