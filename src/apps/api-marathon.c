@@ -483,6 +483,8 @@ static void deployments(struct apps *m, struct evhttp_request *req, const char *
 		if (ma->deploy && !strcmp(ma->deploy->id, id))
 			found = ma;
 	}
+	if (!found && pods_deployment_delete(m, req, id))
+		return; /* a pod's (pods-api.c) */
 	if (!found) {
 		http_reply_message(req, 404, "DeploymentPlan %s does not exist", id);
 		return;

@@ -335,6 +335,89 @@ static void on_pod(struct apps *m, struct evhttp_request *req, const char *id,
 	}
 }
 
+bool pods_deployment_delete(struct apps *m, struct evhttp_request *req, const char *id)
+{
+	struct m_pod *mp = NULL;
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&m->pods->pods, &i, &k, &v);) {
+		struct m_pod *x = v;
+		if (x->deploy && !strcmp(x->deploy->id, id))
+			mp = x;
+	}
+	if (!mp)
+		return false;
+	bool force;
+	if (http_query_bool(req, "force", false, &force) < 0) {
+		http_reply_message(req, 400, "'force' must be true or false");
+		return true;
+	}
+	if (force || mp->deleting) {
+		/* Stop tracking it; the pod stays as it is now (a deletion goes on). */
+		char key[STORE_MAX_KEY];
+		snprintf(key, sizeof(key), "pod-deployments/%s", mp->id);
+		int r = store_delete(m->store, key, STORE_ANY_VERSION);
+		if (r < 0 && r != -ENOENT) {
+			http_reply_message(req, 503, "The store failed: %s", strerror(-r));
+			return true;
+		}
+		events_publish(m, "deployment_failed",
+			       json_pack("{s:s, s:s}", "id", mp->deploy->id, "reason",
+					 "canceled with force"));
+		apps_count_deployment(m, "canceled");
+		free(mp->deploy);
+		mp->deploy = NULL;
+		mp->settled = false;
+		apps_schedule_pass(m);
+		http_reply_text(req, 202, "");
+		return true;
+	}
+	if (!strcmp(mp->deploy->action, "StartPod")) {
+		mp->deleting = true;
+		mp->settled = false;
+		int r = store_change(m, mp, "StopPod");
+		if (r < 0) {
+			mp->deleting = false;
+			http_reply_message(req, 503, "The store failed: %s", strerror(-r));
+			return true;
+		}
+	} else {
+		/* the version before the current one */
+		json_t *vs = versions_list(mp);
+		const char *prev = json_string_value(json_array_get(vs, 1));
+		json_t *pdef = prev ? json_deep_copy(json_object_get(mp->versions, prev)) : NULL;
+		json_decref(vs);
+		if (!pdef) {
+			http_reply_message(req, 409, "Pod '%s' has no previous version", mp->id);
+			return true;
+		}
+		bool config = pod_config_differs(mp->def, pdef);
+		json_t *old = json_incref(mp->def), *old_versions = json_deep_copy(mp->versions);
+		char old_cv[32];
+		snprintf(old_cv, sizeof(old_cv), "%s", mp->config_version);
+		new_version(mp, pdef, config);
+		mp->settled = false;
+		int r = store_change(m, mp, config ? "RestartPod" : "ScalePod");
+		if (r < 0) {
+			json_decref(mp->def);
+			mp->def = old;
+			json_decref(mp->versions);
+			mp->versions = old_versions;
+			snprintf(mp->config_version, sizeof(mp->config_version), "%s", old_cv);
+			http_reply_message(req, 503, "The store failed: %s", strerror(-r));
+			return true;
+		}
+		json_decref(old);
+		json_decref(old_versions);
+	}
+	log_info("master", "pod '%s': deployment '%s' rolled back (deployment '%s', %s)", mp->id,
+		 id, mp->deploy->id, mp->deploy->action);
+	apps_count_deployment(m, "started");
+	apps_schedule_pass(m);
+	api_reply_deployment(req, 200, pods_version(mp), mp->deploy->id);
+	return true;
+}
+
 void apps_http_pods(struct apps *m, struct evhttp_request *req, const char *arg,
 		    const char *arg2)
 {

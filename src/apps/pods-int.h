@@ -120,3 +120,9 @@ json_t *pods_render_instance(struct apps *m, const struct pod_inst *pi);
 json_t *pods_render_deployment(const struct m_pod *mp);
 /* Appends mp's deployments to the /v2/deployments list body arr. */
 void pods_deployments(struct apps *m, json_t *arr);
+
+/* pods-api.c: DELETE /v2/deployments/{id} when id is a pod's deployment (answered; true),
+ * else false (nothing sent). ?force=true stops tracking it (202); without, it is rolled
+ * back: a StartPod by deleting the pod, a ScalePod or RestartPod by the pod's previous
+ * version (200 {"version","deploymentId"}). */
+bool pods_deployment_delete(struct apps *m, struct evhttp_request *req, const char *id);

@@ -374,7 +374,30 @@ def test_a_pod_that_fits_nowhere_waits_locked(one):
     assert r.json()["deployments"] == [{"id": dep}]
     assert m.api.get("/v2/pods/big").json()["scaling"]["instances"] == 1
     assert m.api.delete("/v2/pods/big").status_code == 409
-    assert m.api.delete("/v2/pods/big?force=true").status_code == 202
+    # rolling the StartPod back deletes the pod
+    r = m.api.delete("/v2/deployments/" + dep)
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"version", "deploymentId"}
     helpers.wait_until(lambda: m.api.get("/v2/pods/big").status_code == 404, timeout=30,
                        what="the pod gone")
     no_deployments(m)
+
+    # a scale that cannot complete, rolled back to the previous version; then one canceled
+    assert m.api.post("/v2/pods", pod()).status_code == 201
+    wait_stable(m, 1, "one stable instance")
+    no_deployments(m)
+    r = m.api.put("/v2/pods" + POD_ID, pod(instances=60))
+    assert r.status_code == 200
+    r = m.api.delete("/v2/deployments/" + r.headers["Marathon-Deployment-Id"])
+    assert r.status_code == 200, r.text
+    st = wait_stable(m, 1, "back to one instance")
+    assert st["spec"]["scaling"]["instances"] == 1
+    no_deployments(m)
+    r = m.api.put("/v2/pods" + POD_ID, pod(instances=60))
+    r = m.api.delete("/v2/deployments/%s?force=true" % r.headers["Marathon-Deployment-Id"])
+    assert r.status_code == 202
+    assert m.api.get("/v2/deployments").json() == []
+    assert m.api.get("/v2/pods" + POD_ID).json()["scaling"]["instances"] == 60
+    assert m.api.delete("/v2/pods" + POD_ID).status_code == 202
+    helpers.wait_until(lambda: m.api.get("/v2/pods" + POD_ID).status_code == 404,
+                       timeout=30, what="the pod gone")
