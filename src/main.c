@@ -191,6 +191,8 @@ int main(int argc, char **argv)
 		return master_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "agent"))
 		return agent_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "default-executor"))
+		return agent_default_executor_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "dev"))
 		return dev_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "volume-plugin"))

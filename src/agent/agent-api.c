@@ -109,8 +109,12 @@ static json_t *get_frameworks(struct agent *a)
 	return out;
 }
 
-static json_t *get_containers(struct agent *a)
+/* Mesos lists the top-level containers, and with get_containers.show_nested the nested
+ * ones too (a default executor's tasks). */
+static json_t *get_containers(struct agent *a, const json_t *call)
 {
+	bool nested = json_is_true(
+		json_object_get(json_object_get(call, "get_containers"), "show_nested"));
 	json_t *arr = json_array();
 	for (size_t i = 0; i < a->nbuckets; i++)
 		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
@@ -124,6 +128,7 @@ static json_t *get_containers(struct agent *a)
 			json_array_append_new(arr, c);
 			free(name);
 		}
+	agent_xexecs_containers(a, arr, nested);
 	return json_pack("{s:o}", "containers", arr);
 }
 
@@ -305,7 +310,7 @@ void agent_api_v1(struct agent *a, struct evhttp_request *req)
 		out = get_state(a);
 	} else if (!strcmp(type, "GET_CONTAINERS")) {
 		field = "get_containers";
-		out = get_containers(a);
+		out = get_containers(a, call);
 	} else if (!strcmp(type, "GET_FRAMEWORKS")) {
 		field = "get_frameworks";
 		out = get_frameworks(a);

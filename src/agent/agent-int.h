@@ -199,9 +199,14 @@ void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char 
  * executor is not running or not subscribed. */
 void agent_xexec_message(struct agent *a, const char *framework_id, const char *executor_id,
 			 const char *data);
+/* The default executor's status of task_id (borrowed): notes its nested container's id. */
+void agent_xexec_status_seen(struct agent_xexec *x, const char *task_id, json_t *status);
+/* Appends the executors' containers to arr as GET_CONTAINERS's entries, and with show_nested
+ * the default executors' tasks' nested containers (container_id with its parent). */
+void agent_xexecs_containers(struct agent *a, json_t *arr, bool show_nested);
 /* agent-xexec.c: a status update of t (state: a static "TASK_…" string). */
-void agent_task_report(struct agent_task *t, const char *state, const char *message,
-		       const char *reason);
+struct agent_update *agent_task_report(struct agent_task *t, const char *state,
+				       const char *message, const char *reason);
 
 /* agent-task.c */
 struct agent_task *agent_task_find(struct agent *a, const char *id);

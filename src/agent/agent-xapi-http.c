@@ -38,10 +38,16 @@ static void xapi_update(struct agent *a, struct agent_xexec *x, struct evhttp_re
 		http_reply_text(req, 400, "Failed to validate executor::Call: unknown 'state'");
 		return;
 	}
+	agent_xexec_status_seen(x, c->task_id, c->status);
 	if (!t->terminal) {
 		const char *msg = json_string_value(json_object_get(c->status, "message"));
 		const char *reason = json_string_value(json_object_get(c->status, "reason"));
-		agent_task_report(t, state, msg, reason);
+		struct agent_update *u = agent_task_report(t, state, msg, reason);
+		/* the default executor's nested container (agent-protocol.md §3) */
+		const json_t *cid = json_object_get(json_object_get(c->status, "container_status"),
+						    "container_id");
+		if (u && json_is_string(json_object_get(cid, "value")))
+			json_object_set_new(u->json, "container_id", json_deep_copy(cid));
 		if (t->terminal)
 			t->xexec = NULL; /* done with its executor */
 	}

@@ -23,11 +23,21 @@
  *   (its unacknowledged updates applied, tasks it never got lost); an executor that does
  *   not come back is killed. The agent stopping leaves them running, as Mesos's does;
  *   other executors are killed with it.
+ * - The default executor (ExecutorInfo type DEFAULT, LAUNCH_GROUP; dexec.h) is such an
+ *   executor whose command is `berth default-executor`. Its sandbox is laid out as Mesos's:
+ *   <work>/slaves/<agent id>/frameworks/<fw>/executors/<eid>/runs/<container id> (and
+ *   runs/latest), its tasks' under it in tasks/<task id>; <sandboxes>/<task id> links to
+ *   each task's, so that the files API and `berth logs` find it as a shim's. A group's tasks arrive as one LAUNCH each (with
+ *   "group" and "group_size"); they are gathered in x->group_buf and handed over together
+ *   as one LAUNCH_GROUP event once all have arrived (x->pending_groups before SUBSCRIBE).
+ *   The nested containers' ids come from the executor's updates (container_status) and are
+ *   listed by GET_CONTAINERS with show_nested.
  * - Not done (yet): uris, containers, isolation; an update the agent queued but had not
  *   delivered when it died is not checkpointed (the master reconciles the task). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -39,10 +49,14 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/xexec-int.h"
 #include "agent/agent-util.h"
 #include "agent/xapi.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/util.h"
+#include "executor/exec-cgroup.h"
 #include "executor/exec-status.h"
 #include "net/http.h"
 #include "net/recordio.h"
@@ -54,28 +68,6 @@
 
 extern char **environ;
 
-struct agent_xexec {
-	struct agent_xexec *next;
-	struct agent *agent;
-	char *framework_id, *executor_id, *sandbox;
-	json_t *executor_info;
-	bool checkpoint;
-	double grace_sec;
-	pid_t pid;
-	uint64_t start;   /* the process's start time (exec_proc_starttime) */
-	bool recovered;   /* reattached by a restarted agent, not subscribed again yet */
-	struct event *recover_ev;
-	int pidfd;
-	struct event *pid_ev;
-	struct event *kill_ev; /* SHUTDOWN's grace period */
-	struct http_stream *stream;
-	json_t *pending; /* TaskInfo not yet sent */
-	/* Its uris being fetched (agent-xfetch.c): no process yet (pid 0) until they are. */
-	struct agent_xfetch *fetch;
-	json_t *spawn_spec;     /* the LAUNCH record it is started from, meanwhile */
-	const char *end_reason; /* its tasks' reason when it ends; NULL: EXECUTOR_TERMINATED */
-	char token[AGENT_TOKEN_LEN + 1]; /* its MESOS_EXECUTOR_AUTHENTICATION_TOKEN */
-};
 
 static char *ckpt_path(const struct agent *a, const struct agent_xexec *x)
 {
@@ -84,7 +76,7 @@ static char *ckpt_path(const struct agent *a, const struct agent_xexec *x)
 }
 
 /* Writes x's checkpoint (checkpointing frameworks only): tmp, fsync, rename. */
-static void xexec_checkpoint(struct agent *a, struct agent_xexec *x)
+void agent_xexec_checkpoint(struct agent *a, struct agent_xexec *x)
 {
 	if (!x->checkpoint || x->pid <= 0)
 		return;
@@ -95,10 +87,15 @@ static void xexec_checkpoint(struct agent *a, struct agent_xexec *x)
 				json_object_set_new(tasks, t->id,
 						    json_pack("{s:s, s:I}", "state", t->state,
 							      "grace_ms", (json_int_t)t->grace_ms));
-	json_t *doc = json_pack("{s:s, s:s, s:O, s:f, s:I, s:I, s:o}", "framework_id",
+	json_t *doc = json_pack("{s:s, s:s, s:O, s:f, s:I, s:I, s:o, s:s, s:s}", "framework_id",
 				x->framework_id, "executor_id", x->executor_id, "executor_info",
 				x->executor_info, "grace_sec", x->grace_sec, "pid",
-				(json_int_t)x->pid, "start", (json_int_t)x->start, "tasks", tasks);
+				(json_int_t)x->pid, "start", (json_int_t)x->start, "tasks", tasks,
+				"container_id", x->container_id, "sandbox", x->sandbox);
+	if (x->cg_name)
+		json_object_set_new(doc, "cgroup", json_pack("{s:s, s:f, s:f}", "name", x->cg_name,
+							     "cpus", x->cg_cpus, "mem",
+							     x->cg_mem));
 	char *dir = xasprintf("%s/xexecs", a->work_dir), *path = ckpt_path(a, x);
 	char *tmp = xasprintf("%s.tmp", path);
 	int r = mkdir(dir, 0700) == -1 && errno != EEXIST ? -errno : 0;
@@ -121,16 +118,20 @@ static void xexec_checkpoint(struct agent *a, struct agent_xexec *x)
 }
 
 /* As agent-task.c's task_report, for tasks run by an executor (no exit code, no signal). */
-void agent_task_report(struct agent_task *t, const char *state, const char *message,
-		       const char *reason)
+struct agent_update *agent_task_report(struct agent_task *t, const char *state,
+				       const char *message, const char *reason)
 {
 	t->state = state;
 	/* Terminal as the update FIFO counts it (agent_update_queue). */
 	t->terminal = strcmp(state, "TASK_STARTING") && strcmp(state, "TASK_RUNNING") &&
 		      strcmp(state, "TASK_KILLING") && strcmp(state, "TASK_STAGING");
-	agent_update_queue(t->agent, t, t->id, state, message, reason, -1, 0);
+	struct agent_update *u = agent_update_queue(t->agent, t, t->id, state, message, reason,
+						    -1, 0);
+	if (u && t->xexec)
+		json_object_set_new(u->json, "executor_id", json_string(t->xexec->executor_id));
 	if (t->xexec)
-		xexec_checkpoint(t->agent, t->xexec);
+		agent_xexec_checkpoint(t->agent, t->xexec);
+	return u;
 }
 
 struct agent_xexec *agent_xexec_by_token(struct agent *a, const char *token)
@@ -173,6 +174,12 @@ static void xexec_free(struct agent_xexec *x)
 	json_decref(x->spawn_spec);
 	json_decref(x->executor_info);
 	json_decref(x->pending);
+	json_decref(x->group_buf);
+	json_decref(x->pending_groups);
+	json_decref(x->nested);
+	free(x->group_id);
+	free(x->container_id);
+	free(x->cg_name);
 	free(x->framework_id);
 	free(x->executor_id);
 	free(x->sandbox);
@@ -190,7 +197,7 @@ static void xexec_unlink(struct agent *a, struct agent_xexec *x)
 	}
 }
 
-static int send_event(struct agent_xexec *x, json_t *ev)
+int agent_xexec_send(struct agent_xexec *x, json_t *ev)
 {
 	int r = -EPIPE;
 	size_t len;
@@ -213,6 +220,8 @@ static void xexec_ended(struct agent *a, struct agent_xexec *x, int status, cons
 	unlink(path);
 	free(path);
 	agent_link_message(a, x->framework_id, x->executor_id, NULL, status); /* FAILURE */
+	if (x->cg_name) /* the container goes: what is left in it is killed */
+		exec_cg_destroy_name(a->cg_root, x->cg_name);
 	for (size_t i = 0; i < a->nbuckets; i++) {
 		for (struct agent_task *t = a->buckets[i]; t; t = t->hnext) {
 			if (t->xexec != x)
@@ -252,8 +261,9 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 
 static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 {
-	if (mkdir(x->sandbox, 0755) == -1 && errno != EEXIST)
-		return -errno;
+	int r0 = fs_mkdir_p(x->sandbox, 0755);
+	if (r0 < 0)
+		return r0;
 	char *env[AGENT_XEXEC_MAX_ENV + 1] = { 0 };
 	size_t n = 0;
 	struct xapi_env_in in = { .framework_id = x->framework_id,
@@ -268,6 +278,8 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	const char *k;
 	json_t *v;
 	json_object_foreach(json_object_get(spec, "env"), k, v) {
+		if (x->dflt) /* the spec is a task's: its environment comes in its TaskInfo */
+			break;
 		if (r < 0 || n >= AGENT_XEXEC_MAX_ENV)
 			break;
 		if (json_is_string(v) && *k && !strchr(k, '=') && strncmp(k, "MESOS_", 6))
@@ -280,7 +292,13 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	json_t *args = json_object_get(spec, "args");
 	size_t na = json_array_size(args);
 	const char **argv = xcalloc(na + 4, sizeof(char *));
-	if (cmd) {
+	char self[PATH_MAX];
+	if (x->dflt) {
+		ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[sn > 0 ? sn : 0] = '\0';
+		argv[0] = self;
+		argv[1] = "default-executor";
+	} else if (cmd) {
 		argv[0] = "/bin/sh";
 		argv[1] = "-c";
 		argv[2] = cmd;
@@ -321,6 +339,14 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	}
 	if (exec_proc_starttime(x->pid, &x->start) < 0)
 		x->start = 0;
+	if (x->dflt && a->cg_version && (r = agent_xgroup_cg_start(a, x)) < 0) {
+		kill(-x->pid, SIGKILL);
+		waitpid(x->pid, NULL, 0);
+		close(x->pidfd);
+		x->pidfd = -1;
+		exec_cg_destroy_name(a->cg_root, x->cg_name);
+		return r;
+	}
 	x->pid_ev = event_new(a->base, x->pidfd, EV_READ, on_exit_ev, x);
 	event_add(x->pid_ev, NULL);
 	return 0;
@@ -339,7 +365,7 @@ static void xexec_fetched(void *ctx, const char *err)
 		x->spawn_spec = NULL;
 		log_info("agent", "executor '%s' of framework '%s' started (pid %d) in '%s'",
 			 x->executor_id, x->framework_id, (int)x->pid, x->sandbox);
-		xexec_checkpoint(a, x);
+		agent_xexec_checkpoint(a, x);
 		return;
 	}
 	if (err)
@@ -349,6 +375,39 @@ static void xexec_fetched(void *ctx, const char *err)
 			 strerror(-r));
 	x->end_reason = "REASON_CONTAINER_LAUNCH_FAILED";
 	xexec_ended(a, x, 1 << 8, msg);
+}
+
+/* Sets x's container id and sandbox: those checkpointed (cid, sandbox: non-NULL after a
+ * restart), else new ones (Mesos's layout for the default executor). */
+static void xexec_layout(struct agent *a, struct agent_xexec *x, const char *cid,
+			 const char *sandbox)
+{
+	if (cid && sandbox) {
+		x->container_id = xstrdup(cid);
+		x->sandbox = xstrdup(sandbox);
+	} else if (x->dflt) {
+		char id[37];
+		id_uuid4(id);
+		x->container_id = xstrdup(id);
+		/* Mesos's own layout, apart from the shims' <sandboxes>/<task id> (a task may be
+		 * called "frameworks"). */
+		char *runs = xasprintf("%s/slaves/%s/frameworks/%s/executors/%s/runs", a->work_dir,
+				       a->agent_id ? a->agent_id : "unknown", x->framework_id,
+				       x->executor_id);
+		x->sandbox = xasprintf("%s/%s", runs, id);
+		char *latest = xasprintf("%s/latest", runs);
+		if (fs_mkdir_p(runs, 0755) == 0) {
+			unlink(latest);
+			if (symlink(id, latest) == -1)
+				log_warn("agent", "cannot link '%s': %s", latest, strerror(errno));
+		}
+		free(latest);
+		free(runs);
+	} else {
+		x->container_id = xasprintf("%s.%s", x->framework_id, x->executor_id);
+		x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, x->framework_id,
+				       x->executor_id);
+	}
 }
 
 int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
@@ -371,7 +430,9 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 		x->framework_id = xstrdup(fw);
 		x->executor_id = xstrdup(eid);
 		agent_auth_token(x->token);
-		x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, fw, eid);
+		const char *etype = json_string_value(json_object_get(ei, "type"));
+		x->dflt = etype && !strcmp(etype, "DEFAULT");
+		xexec_layout(a, x, NULL, NULL);
 		x->executor_info = json_deep_copy(ei);
 		if (!json_object_get(x->executor_info, "framework_id"))
 			json_object_set_new(x->executor_info, "framework_id",
@@ -416,8 +477,10 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 		t->state = xapi_state_name(rstate) ? xapi_state_name(rstate) : "TASK_RUNNING";
 		return 0;
 	}
-	xexec_checkpoint(a, x);
-	if (x->stream && send_event(x, xapi_event_launch(ti)) == 0)
+	if (x->dflt)
+		return agent_xgroup_gather(a, x, t, spec, ti);
+	agent_xexec_checkpoint(a, x);
+	if (x->stream && agent_xexec_send(x, xapi_event_launch(ti)) == 0)
 		return 0;
 	if (json_array_size(x->pending) >= AGENT_XEXEC_MAX_PENDING) {
 		agent_task_report(t, "TASK_FAILED", "Too many tasks waiting for the executor",
@@ -459,7 +522,7 @@ static void xexec_reconcile(struct agent *a, struct agent_xexec *x, const struct
 		}
 		const char *uuid = json_string_value(json_object_get(st, "uuid"));
 		if (tid && uuid)
-			send_event(x, xapi_event_acknowledged(tid, uuid));
+			agent_xexec_send(x, xapi_event_acknowledged(tid, uuid));
 	}
 	for (size_t b = 0; b < a->nbuckets; b++) {
 		for (struct agent_task *t = a->buckets[b]; t; t = t->hnext) {
@@ -495,38 +558,42 @@ void agent_xexec_subscribe(struct agent *a, struct agent_xexec *x, struct evhttp
 			       a->agent_id ? a->agent_id : "", "hostname", a->hostname, "port",
 			       (int)a->http_port);
 	char cid[300];
-	snprintf(cid, sizeof(cid), "%s.%s", x->framework_id, x->executor_id);
-	send_event(x, xapi_event_subscribed(x->executor_info, fi, ai, cid));
+	snprintf(cid, sizeof(cid), "%s", x->container_id);
+	agent_xexec_send(x, xapi_event_subscribed(x->executor_info, fi, ai, cid));
 	json_decref(fi);
 	json_decref(ai);
 	if (x->recovered) {
 		x->recovered = false;
 		event_del(x->recover_ev);
 		xexec_reconcile(a, x, c);
-		xexec_checkpoint(a, x);
+		agent_xexec_checkpoint(a, x);
 		log_info("agent", "executor '%s' of framework '%s' subscribed again after the "
 				  "agent's restart", x->executor_id, x->framework_id);
 	}
 	size_t i;
 	json_t *ti;
 	json_array_foreach(x->pending, i, ti)
-		send_event(x, xapi_event_launch(ti));
+		agent_xexec_send(x, xapi_event_launch(ti));
 	json_array_clear(x->pending);
+	json_array_foreach(x->pending_groups, i, ti)
+		agent_xexec_send(x, xapi_event_launch_group(ti));
+	json_array_clear(x->pending_groups);
 	log_info("agent", "executor '%s' of framework '%s' subscribed", x->executor_id,
 		 x->framework_id);
 }
 
 void agent_xexec_acknowledged(struct agent_xexec *x, const char *task_id, const char *uuid)
 {
-	send_event(x, xapi_event_acknowledged(task_id, uuid));
+	agent_xexec_send(x, xapi_event_acknowledged(task_id, uuid));
 }
 
 bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_seconds)
 {
-	(void)a;
 	struct agent_xexec *x = t->xexec;
 	if (!x)
 		return false;
+	if (x->dflt && agent_xgroup_drop_unsent(a, x, t->id))
+		return true;
 	/* Not handed to the executor yet: it never runs. */
 	size_t i;
 	json_t *ti;
@@ -542,7 +609,7 @@ bool agent_xexec_kill(struct agent *a, struct agent_task *t, double grace_second
 	}
 	if (grace_seconds < 0 || grace_seconds >= 86400.0)
 		grace_seconds = t->grace_ms / 1000.0;
-	send_event(x, xapi_event_kill(t->id, grace_seconds));
+	agent_xexec_send(x, xapi_event_kill(t->id, grace_seconds));
 	return true;
 }
 
@@ -552,7 +619,7 @@ void agent_xexec_message(struct agent *a, const char *framework_id, const char *
 	struct agent_xexec *x = framework_id && executor_id && data
 					? agent_xexec_find(a, framework_id, executor_id)
 					: NULL;
-	if (!x || send_event(x, xapi_event_message(data)) < 0)
+	if (!x || agent_xexec_send(x, xapi_event_message(data)) < 0)
 		log_info("agent", "framework message for executor '%s' dropped: not subscribed here",
 			 executor_id ? executor_id : "");
 }
@@ -583,7 +650,7 @@ void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char 
 	}
 	log_info("agent", "shutting down executor '%s' of framework '%s'", executor_id,
 		 framework_id);
-	send_event(x, xapi_event_plain("SHUTDOWN"));
+	agent_xexec_send(x, xapi_event_plain("SHUTDOWN"));
 	x->kill_ev = evtimer_new(a->base, on_shutdown_grace, x);
 	struct timeval tv = { (time_t)x->grace_sec,
 			      (suseconds_t)((x->grace_sec - (time_t)x->grace_sec) * 1e6) };
@@ -647,7 +714,17 @@ static void recover_one(struct agent *a, const char *path)
 	x->agent = a;
 	x->framework_id = xstrdup(fw);
 	x->executor_id = xstrdup(eid);
-	x->sandbox = xasprintf("%s/executor.%s.%s", a->sandbox_root, fw, eid);
+	const char *etype = json_string_value(json_object_get(info, "type"));
+	x->dflt = etype && !strcmp(etype, "DEFAULT");
+	xexec_layout(a, x, json_string_value(json_object_get(doc, "container_id")),
+		     json_string_value(json_object_get(doc, "sandbox")));
+	const json_t *cgj = json_object_get(doc, "cgroup");
+	const char *cgn = json_string_value(json_object_get(cgj, "name"));
+	if (cgn && exec_cg_name_valid(cgn)) {
+		x->cg_name = xstrdup(cgn);
+		x->cg_cpus = json_number_value(json_object_get(cgj, "cpus"));
+		x->cg_mem = json_number_value(json_object_get(cgj, "mem"));
+	}
 	x->executor_info = json_incref(info);
 	x->checkpoint = true;
 	x->grace_sec = json_number_value(json_object_get(doc, "grace_sec"));

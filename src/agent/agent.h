@@ -76,3 +76,6 @@ extern const struct flag_table agent_flags;
 /* 'berth agent': parses agent_flags, runs until SIGTERM/SIGINT. Returns the exit code: 0, 1
  * on a failure, 2 on a usage error. */
 int agent_main(int argc, char **argv);
+/* `berth default-executor`: the executor of a task group (dexec.h), started by the agent
+ * for a LAUNCH_GROUP with Mesos's executor environment; not for people to run. */
+int agent_default_executor_main(int argc, char **argv);

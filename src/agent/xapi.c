@@ -234,6 +234,12 @@ json_t *xapi_event_launch(json_t *task_info)
 	return event("LAUNCH", "launch", json_pack("{s:O}", "task", task_info));
 }
 
+json_t *xapi_event_launch_group(json_t *tasks)
+{
+	return event("LAUNCH_GROUP", "launch_group",
+		     json_pack("{s:{s:O}}", "task_group", "tasks", tasks));
+}
+
 json_t *xapi_event_kill(const char *task_id, double grace_seconds)
 {
 	json_t *b = json_pack("{s:o}", "task_id", idv(task_id));

@@ -41,6 +41,7 @@ const char *xapi_state_name(const char *s);
 json_t *xapi_event_subscribed(json_t *executor_info, json_t *framework_info,
 			      json_t *agent_info, const char *container_id);
 json_t *xapi_event_launch(json_t *task_info);
+json_t *xapi_event_launch_group(json_t *tasks); /* [TaskInfo] */
 json_t *xapi_event_kill(const char *task_id, double grace_seconds); /* < 0: no kill_policy */
 json_t *xapi_event_acknowledged(const char *task_id, const char *uuid);
 json_t *xapi_event_message(const char *data_b64);

@@ -8,6 +8,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "apps/api-int.h"
+#include "apps/pods-int.h"
 
 /* Canonical app id from the URL part, or NULL (then answers 404). */
 static char *url_app_id(struct evhttp_request *req, const char *text)
@@ -459,6 +460,21 @@ static void deployments(struct apps *m, struct evhttp_request *req, const char *
 			first = false;
 		}
 		json_decref(seen);
+		json_t *pd = json_array(); /* the pods' (pods-render.c) */
+		pods_deployments(m, pd);
+		size_t pi;
+		json_t *px;
+		json_array_foreach(pd, pi, px) {
+			const char *pod =
+				json_string_value(json_array_get(json_object_get(px, "affectedPods"), 0));
+			if (pod && !apps_visible(m, req, pod))
+				continue;
+			struct http_piece *piece = render_piece(json_incref(px));
+			http_body_piece(&b, piece, !first);
+			http_piece_unref(piece);
+			first = false;
+		}
+		json_decref(pd);
 		http_body_lit(&b, "]");
 		http_reply_body_cond(req, &b);
 		return;
@@ -471,6 +487,8 @@ static void deployments(struct apps *m, struct evhttp_request *req, const char *
 		if (ma->deploy && !strcmp(ma->deploy->id, id))
 			found = ma;
 	}
+	if (!found && pods_deployment_delete(m, req, id))
+		return; /* a pod's (pods-api.c) */
 	if (!found) {
 		http_reply_message(req, 404, "DeploymentPlan %s does not exist", id);
 		return;

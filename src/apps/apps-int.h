@@ -228,6 +228,7 @@ struct apps {
 	struct metrics_family *health, *deployments;
 	unsigned long render_stale; /* render cache misses BERTH_RENDER_VERIFY caught */
 	struct autoscale *as;      /* autoscale.c's, NULL until its first tick */
+	struct pods *pods;         /* pods-int.h: Marathon's pods */
 	/* apps_set_agent_tls: how to reach HTTPS agents (PEM files), or NULL */
 	char *agent_ca, *agent_cert, *agent_key;
 	struct hmap place_snaps;   /* inst-order.c: agent id -> its current struct place_snap */

@@ -89,6 +89,10 @@ void apps_http_events(struct apps *ap, struct evhttp_request *req, const char *a
 		      const char *arg2);
 void apps_http_volumes(struct apps *ap, struct evhttp_request *req, const char *arg,
 		       const char *arg2);
+/* /v2/pods (pods-api.c): arg the text after /v2/pods/ ("{id}[::status|::versions[/{v}]|
+ * ::instances[/{i}]]" or "::status"), NULL for /v2/pods itself. */
+void apps_http_pods(struct apps *ap, struct evhttp_request *req, const char *arg,
+		    const char *arg2);
 /* /api/berth/apps/{id}/instances[/{op}] (api-instances.c): GET lists the app's instances by
  * index; POST op stop|start|env|add changes them (docs/api.md "Instances"). */
 void apps_http_instances(struct apps *ap, struct evhttp_request *req, const char *arg,

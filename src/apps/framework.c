@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "model/discovery.h"
 #include "apps/apps-int.h"
+#include "apps/pods-int.h"
 
 /* ---- task views ---- */
 
@@ -61,22 +62,26 @@ static const char *op_task_agent(void *ctx, const char *task_id)
 {
 	struct apps *m = ctx;
 	const struct m_instance *in = task_id ? hmap_get(&m->tasks, task_id) : NULL;
-	return in ? (in->agent_id ? in->agent_id : "") : NULL;
+	if (!in)
+		return pods_task_agent(m, task_id);
+	return in->agent_id ? in->agent_id : "";
 }
 
 static bool op_status_update(void *ctx, struct m_agent *a, const json_t *update)
 {
-	return apps_status_update(ctx, a, update);
+	return apps_status_update(ctx, a, update) || pods_status_update(ctx, a, update);
 }
 
 static void op_agent_registered(void *ctx, struct m_agent *a, const struct hmap *reported)
 {
 	apps_agent_registered(ctx, a, reported);
+	pods_agent_registered(ctx, a, reported);
 }
 
 static void op_agent_lost(void *ctx, struct m_agent *a)
 {
 	apps_agent_lost(ctx, a);
+	pods_agent_lost(ctx, a);
 }
 
 static void op_each_task(void *ctx, bool detail, rm_task_fn fn, void *fnctx)
@@ -94,6 +99,7 @@ static void op_each_task(void *ctx, bool detail, rm_task_fn fn, void *fnctx)
 		task_view(m, in, detail, &view, name);
 		fn(&view, fnctx);
 	}
+	pods_each_task(m, detail, fn, fnctx);
 }
 
 static void op_each_role(void *ctx, void (*fn)(const char *role, void *fnctx), void *fnctx)
@@ -133,9 +139,11 @@ static const struct rm_framework_ops ops = {
 
 /* ---- life cycle ---- */
 
+/* The deferred pass (apps_schedule_pass): the apps', then the pods'. */
 static void on_pass(evutil_socket_t fd, short what, void *ctx)
 {
 	apps_run_pass(ctx);
+	pods_pass(ctx);
 }
 
 int apps_new(struct master *rm, struct apps **out)
@@ -148,6 +156,7 @@ int apps_new(struct master *rm, struct apps **out)
 	hmap_init(&m->apps);
 	hmap_init(&m->tasks);
 	m->groups = json_object();
+	m->pods = pods_new();
 	snprintf(m->framework_id, sizeof(m->framework_id), "%s", rm_builtin_framework_id(rm));
 	/* Registered before loading: the instances loaded take their resources as its own. */
 	m->client = rm_framework_add(rm, m->framework_id, "marathon", &ops, m);
@@ -156,6 +165,8 @@ int apps_new(struct master *rm, struct apps **out)
 		return -E2BIG;
 	}
 	int r = apps_load(m);
+	if (r >= 0)
+		r = pods_load(m);
 	if (r < 0) {
 		log_error("master", "cannot load the apps: %s", strerror(-r));
 		apps_free(m);
@@ -184,6 +195,7 @@ void apps_free(struct apps *m)
 		event_free(m->pass_ev);
 	events_close_all(m);
 	autoscale_free(m);
+	pods_free(m);
 	free(m->agent_ca);
 	free(m->agent_cert);
 	free(m->agent_key);
@@ -234,6 +246,7 @@ void apps_tick(struct apps *m)
 	events_tick(m);
 	autoscale_tick(m);
 	apps_run_pass(m);
+	pods_pass(m);
 }
 
 void apps_metrics_register(struct apps *m, struct metrics *reg)

@@ -282,6 +282,39 @@ static bool groups_write(struct checks *c, enum evhttp_cmd_type m, const char *p
 	return true;
 }
 
+/* /v2/pods (src/apps/pods-api.c): a pod is a run spec as an app is, under the apps' ACLs
+ * (Marathon's CreateRunSpec, UpdateRunSpec, DeleteRunSpec, ViewRunSpec on its path). The
+ * lists (GET /v2/pods, /v2/pods/::status) and pod deployments are filtered by view_apps
+ * where they are rendered (pods-api.c, api-marathon.c). */
+static bool pods_check(struct checks *c, enum evhttp_cmd_type m, const char *path,
+		       const json_t *body)
+{
+	struct route_args ra;
+	bool get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+	if (route_match("/v2/pods", path, &ra)) {
+		if (m == EVHTTP_REQ_POST)
+			app_check(c, ACL_CREATE_APPS, jstr(body, "id"));
+		return true;
+	}
+	if (!route_match("/v2/pods/{id*}", path, &ra))
+		return false;
+	const char *sep = strstr(ra.v[0], "::");
+	if (sep == ra.v[0])
+		return true; /* ::status of every pod: a read */
+	char *id = sep ? xstrndup(ra.v[0], (size_t)(sep - ra.v[0])) : xstrdup(ra.v[0]);
+	if (get) {
+		app_check(c, ACL_VIEW_APPS, id);
+	} else if (m == EVHTTP_REQ_DELETE) {
+		/* an instance killed is replaced: an update; the pod deleted: a delete */
+		app_check(c, sep ? ACL_UPDATE_APPS : ACL_DELETE_APPS, id);
+	} else {
+		app_check(c, ACL_UPDATE_APPS, id);
+		app_check(c, ACL_CREATE_APPS, id); /* PUT creates a pod that does not exist */
+	}
+	free(id);
+	return true;
+}
+
 static void marathon(struct checks *c, enum evhttp_cmd_type m, const char *path,
 		     const json_t *body)
 {
@@ -301,7 +334,7 @@ static void marathon(struct checks *c, enum evhttp_cmd_type m, const char *path,
 			}
 		return;
 	}
-	if (groups_write(c, m, path, body))
+	if (groups_write(c, m, path, body) || pods_check(c, m, path, body))
 		return;
 	if (route_match("/v2/tasks/delete", path, &ra) && m == EVHTTP_REQ_POST) {
 		size_t i;

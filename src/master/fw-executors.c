@@ -291,9 +291,13 @@ void fw_executors_release(struct frameworks *fws)
 static json_t *legacy_executor(const struct fw_executor *e)
 {
 	const json_t *name = json_object_get(e->info, "name");
-	json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:o, s:s}", "executor_id", e->id, "name",
+	/* Mesos writes a CommandInfo always ("argv" and "uris" at least): a DEFAULT executor
+	 * has none of its own. */
+	const json_t *cmd = json_object_get(e->info, "command");
+	json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "executor_id", e->id, "name",
 			      json_is_string(name) ? json_string_value(name) : "", "framework_id",
-			      e->fw_id, "command", json_object_get(e->info, "command"),
+			      e->fw_id, "command",
+			      cmd ? json_deep_copy(cmd) : json_pack("{s:[], s:[]}", "argv", "uris"),
 			      "resources", state_json_resources(&e->res, NULL), "slave_id",
 			      e->agent_id);
 	const json_t *labels = json_object_get(e->info, "labels");

@@ -34,6 +34,9 @@ void rm_handle_agent_message(struct master *m, struct evhttp_request *req)
 			  : json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:I}}", "type", "FAILURE",
 				      "failure", "agent_id", "value", a->id, "executor_id",
 				      "value", eid, "status", json_integer_value(status));
+	/* fw_send takes ev; without a framework (a built-in one's executor: pods) it goes here */
+	if (!fw)
+		json_decref(ev);
 	if (!fw || fw_send(fw, ev) < 0)
 		log_info("frameworks", "message from executor '%s' for framework '%s' dropped: "
 				       "not subscribed", eid, fid);

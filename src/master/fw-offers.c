@@ -518,10 +518,29 @@ static void no_fit(const json_t *ti, const struct resources *total, const struct
 	free(have);
 }
 
-/* group: the id of the task group the tasks form (LAUNCH_GROUP), or NULL. */
-static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json_t *tis,
-			  const char *role, struct resources *remaining, const char *group)
+/* The TaskSpec of a task of a group: it runs under the group's executor. */
+static void group_spec(struct fw_framework *fw, json_t *spec, const json_t *gexec,
+		       const json_t *ti, const char *group, size_t n)
 {
+	json_t *ex = json_deep_copy(json_object_get(gexec, "executor"));
+	json_object_set_new(ex, "framework_id", json_pack("{s:s}", "value", fw->id));
+	json_object_set_new(spec, "executor", ex);
+	json_object_set_new(spec, "task_info", json_deep_copy(ti));
+	json_object_set_new(spec, "checkpoint",
+			    json_boolean(json_is_true(json_object_get(fw->info, "checkpoint"))));
+	json_object_set_new(spec, "group", json_string(group));
+	json_object_set_new(spec, "group_size", json_integer((json_int_t)n));
+}
+
+/* group: the id of the task group the tasks form (LAUNCH_GROUP), or NULL; gexec then holds
+ * the group's executor as {"executor": ExecutorInfo}: the tasks run under it (the default
+ * executor, agent-xexec.c), which the agent learns from their TaskSpecs' "executor",
+ * "task_info", "group" and "group_size". */
+static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json_t *tis,
+			  const char *role, struct resources *remaining, const char *group,
+			  const json_t *gexec)
+{
+	const json_t *exsrc = NULL;
 	size_t i;
 	const json_t *ti;
 	json_array_foreach(tis, i, ti) {
@@ -531,24 +550,25 @@ static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json
 		double grace;
 		json_t *spec = NULL;
 		int newex = 0;
+		exsrc = gexec ? gexec : ti;
 		if (hmap_len(&fw->fws->tasks) >= FW_MAX_TASKS) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID",
 				    "Too many framework tasks on this master");
 		} else if (task_validate(fw, a, ti, &res, &grace, err, sizeof(err)) < 0 ||
 			   task_spec(fw, a, ti, &res, grace, &spec, err, sizeof(err)) < 0 ||
-			   (newex = fw_executor_check(fw, a, ti, &exres, err, sizeof(err))) < 0) {
+			   (newex = fw_executor_check(fw, a, exsrc, &exres, err, sizeof(err))) < 0) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
 		} else if (resv_launch_check(fw->fws->m, a, json_object_get(ti, "resources"), &res,
 					     err, sizeof(err)) < 0) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
 		} else if (resources_add(&total, &res), resources_add(&total, &exres),
 			   !resources_contains(remaining, &total)) {
-			no_fit(ti, &total, newex ? &exres : NULL, remaining, err, sizeof(err));
+			no_fit(exsrc, &total, newex ? &exres : NULL, remaining, err, sizeof(err));
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
 		} else if (!quota_check(fw->fws->m, role, &total, err, sizeof(err))) {
 			refuse_task(fw, ti, a->id, "TASK_ERROR", "REASON_TASK_INVALID", err);
 		} else if (!resources_contains(rm_agent_free(a), &total) ||
-			   (newex && fw_executor_add(fw, a, ti, &exres, role) < 0)) {
+			   (newex && fw_executor_add(fw, a, exsrc, &exres, role) < 0)) {
 			refuse_task(fw, ti, a->id, fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST",
 				    "REASON_INVALID_OFFERS",
 				    "Task launched with invalid offers: the offered resources were "
@@ -561,6 +581,8 @@ static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json
 					   json_string_value(json_object_get(
 						   json_object_get(ti, "task_id"), "value")),
 					   json_object_get(ti, "resources"));
+			if (gexec)
+				group_spec(fw, spec, gexec, ti, group, json_array_size(tis));
 			launch(fw, a, ti, &res, spec, grace, group);
 			spec = NULL;
 		}
@@ -571,21 +593,58 @@ static void accept_launch(struct fw_framework *fw, struct m_agent *a, const json
 	}
 }
 
-/* LAUNCH_GROUP: the group's tasks start together or not at all. Each runs as a task of its
- * own on the agent (berth has no default executor: no shared container; the executor's own
- * resources are not taken). Checks the whole group first; on the first problem every task
- * of the group gets the same refusal. */
+/* The group's ExecutorInfo as Mesos checks it for LAUNCH_GROUP (type DEFAULT, an id, no
+ * command). 0, or -EINVAL with err. */
+static int group_executor_check(const json_t *ex, char *err, size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(ex, "type"));
+	const char *eid =
+		json_string_value(json_object_get(json_object_get(ex, "executor_id"), "value"));
+	if (!json_is_object(ex)) {
+		snprintf(err, errlen, "'launch_group.executor' is required");
+		return -EINVAL;
+	}
+	if (!type || strcmp(type, "DEFAULT")) {
+		snprintf(err, errlen, "'ExecutorInfo.type' must be 'DEFAULT'");
+		return -EINVAL;
+	}
+	if (!eid || !task_id_ok(eid)) {
+		snprintf(err, errlen, "'executor.executor_id.value' is required: 1 to 255 bytes, no "
+				      "'/', no control characters");
+		return -EINVAL;
+	}
+	if (json_object_get(ex, "command")) {
+		snprintf(err, errlen, "'ExecutorInfo.command' must not be set for the DEFAULT "
+				      "executor");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* LAUNCH_GROUP: the group's tasks start together or not at all, under one executor process
+ * (the default executor: agent-xexec.c, dexec.h), whose resources are taken with the first
+ * task when it is new on the agent. Checks the whole group first; on the first problem
+ * every task of the group gets the same refusal. */
 static void accept_launch_group(struct fw_framework *fw, struct m_agent *a, const json_t *tis,
-				const char *role, struct resources *remaining)
+				const json_t *ex, const char *role, struct resources *remaining)
 {
 	struct resources sum = RESOURCES_INIT;
 	char err[600] = "";
 	const char *state = "TASK_ERROR", *reason = "REASON_TASK_INVALID";
 	size_t i;
 	const json_t *ti;
+	json_t *gexec = json_pack("{s:O?}", "executor", (json_t *)ex);
 	if (!json_array_size(tis))
 		snprintf(err, sizeof(err), "A task group needs at least one task");
+	else
+		group_executor_check(ex, err, sizeof(err));
 	json_array_foreach(tis, i, ti) {
+		if (!err[0] && json_object_get(ti, "executor")) {
+			snprintf(err, sizeof(err), "Task '%.255s' should not have an executor",
+				 json_string_value(json_object_get(
+					 json_object_get(ti, "task_id"), "value")));
+			break;
+		}
 		if (err[0])
 			break;
 		struct resources res = RESOURCES_INIT;
@@ -594,7 +653,7 @@ static void accept_launch_group(struct fw_framework *fw, struct m_agent *a, cons
 		struct resources exres = RESOURCES_INIT;
 		if (task_validate(fw, a, ti, &res, &grace, err, sizeof(err)) == 0 &&
 		    task_spec(fw, a, ti, &res, grace, &spec, err, sizeof(err)) == 0 &&
-		    (i > 0 || fw_executor_check(fw, a, ti, &exres, err, sizeof(err)) >= 0) &&
+		    (i > 0 || fw_executor_check(fw, a, gexec, &exres, err, sizeof(err)) >= 0) &&
 		    resv_launch_check(fw->fws->m, a, json_object_get(ti, "resources"), &res, err,
 				      sizeof(err)) == 0) {
 			resources_add(&sum, &res);
@@ -624,12 +683,16 @@ static void accept_launch_group(struct fw_framework *fw, struct m_agent *a, cons
 		snprintf(msg, sizeof(msg), "Task group refused: %s", err);
 		json_array_foreach(tis, i, ti)
 			refuse_task(fw, ti, a->id, state, reason, msg);
+		json_decref(gexec);
 		return;
 	}
-	/* The group is killed together (fw-tasks.c): its id is its first task's. */
+	/* The group is killed together (fw-tasks.c, and by its executor): its id is its first
+	 * task's. */
 	accept_launch(fw, a, tis, role, remaining,
 		      json_string_value(json_object_get(
-			      json_object_get(json_array_get(tis, 0), "task_id"), "value")));
+			      json_object_get(json_array_get(tis, 0), "task_id"), "value")),
+		      gexec);
+	json_decref(gexec);
 }
 
 /* "RESERVE" for the operation type "RESERVE" (etc.), or NULL: reservation operations. */
@@ -782,9 +845,13 @@ int fw_call_accept(struct fw_framework *fw, const json_t *accept, char *err, siz
 						    fw->partition_aware ? "TASK_DROPPED" : "TASK_LOST",
 						    "REASON_INVALID_OFFERS", msg);
 			} else if (!strcmp(t, "LAUNCH_GROUP")) {
-				accept_launch_group(fw, a, tis, role, &remaining);
+				accept_launch_group(
+					fw, a, tis,
+					json_object_get(json_object_get(op, "launch_group"),
+							"executor"),
+					role, &remaining);
 			} else {
-				accept_launch(fw, a, tis, role, &remaining, NULL);
+				accept_launch(fw, a, tis, role, &remaining, NULL, NULL);
 			}
 		} else if (resv_op_name(t)) {
 			accept_resv(fw, a, op, t, bad, &remaining);

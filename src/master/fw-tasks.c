@@ -512,6 +512,22 @@ static json_t *status_from_agent(const struct m_agent *a, const struct fw_task *
 		json_object_set_new(s, "container_status",
 				    json_pack("{s:[{s:[{s:s, s:s}]}]}", "network_infos",
 					      "ip_addresses", "protocol", "IPv4", "ip_address", a->ip));
+	/* A task of an executor: its id; the default executor's: its nested ContainerID
+	 * ({value, parent: {value}}), in container_status as Mesos sends it. */
+	const char *eid = json_string_value(json_object_get(u, "executor_id"));
+	if (eid && *eid)
+		json_object_set_new(s, "executor_id", json_pack("{s:s}", "value", eid));
+	const json_t *cid = json_object_get(u, "container_id");
+	const char *cv = json_string_value(json_object_get(cid, "value"));
+	const char *pv = json_string_value(
+		json_object_get(json_object_get(cid, "parent"), "value"));
+	if (cv && pv && strlen(cv) < 256 && strlen(pv) < 256) {
+		json_t *cs = json_object_get(s, "container_status");
+		if (!cs)
+			json_object_set_new(s, "container_status", cs = json_object());
+		json_object_set_new(cs, "container_id", json_pack("{s:s, s:{s:s}}", "value", cv,
+								  "parent", "value", pv));
+	}
 	return s;
 }
 

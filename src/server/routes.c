@@ -44,6 +44,7 @@ struct route {
 APPS_ROUTE(apps_http_apps)
 APPS_ROUTE(apps_http_group)
 APPS_ROUTE(apps_http_groups)
+APPS_ROUTE(apps_http_pods)
 APPS_ROUTE(apps_http_group_versions)
 APPS_ROUTE(apps_http_group_version)
 APPS_ROUTE(apps_http_app)
@@ -212,6 +213,9 @@ static const struct route routes[] = {
 	{ "/v2/groups/versions/{version}", M_GET, r_apps_http_group_version },
 	{ "/v2/groups/{id*}/versions/{version}", M_GET, r_apps_http_group_version },
 	{ "/v2/groups/{id*}", M_GET | M_POST | M_PUT | M_DELETE, r_apps_http_groups },
+	/* Pods: {id*} carries "::status", "::versions/…", "::instances/…" (pods-api.c). */
+	{ "/v2/pods", M_GET | M_HEAD | M_POST, r_apps_http_pods },
+	{ "/v2/pods/{id*}", M_GET | M_PUT | M_DELETE, r_apps_http_pods },
 	{ "/v2/tasks", M_GET, r_apps_http_tasks },
 	{ "/v2/tasks/delete", M_POST, r_apps_http_tasks_delete },
 	{ "/v2/deployments", M_GET, r_apps_http_deployments },

@@ -1,7 +1,7 @@
 """LAUNCH_GROUP's kill-together (issue 19, docs/scheduler-api.md): as under Mesos's default
 executor, a KILL of one task of a group, or one task ending other than TASK_FINISHED, kills
-the group's other tasks; a task that finishes leaves the others running. (Each task still
-runs under its own shim: no shared container yet.)"""
+the group's other tasks; a task that finishes leaves the others running. The group runs
+under one default executor (test_default_executor.py)."""
 import helpers
 from mesos_client import Framework, command_task
 
