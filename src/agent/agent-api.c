@@ -244,22 +244,95 @@ static int read_file(struct agent *a, json_t *call, json_t **out, char *err, siz
 	return 200;
 }
 
-static json_t *get_state(struct agent *a)
+/* ---- the calls: each answers its payload in *out, and 200 or an error status with err ---- */
+
+static int call_health(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
 {
-	return json_pack("{s:o, s:o, s:o}", "get_tasks", get_tasks(a), "get_executors",
-			 get_executors(a), "get_frameworks", get_frameworks(a));
+	*out = json_pack("{s:b}", "healthy", 1);
+	return 200;
 }
 
-static void reply(struct evhttp_request *req, const char *type, const char *field,
-		  json_t *payload)
+static int call_flags(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
 {
-	json_t *o = json_pack("{s:s}", "type", type);
-	if (field)
-		json_object_set_new(o, field, payload);
-	else
-		json_decref(payload);
-	http_reply_json(req, 200, o);
+	*out = get_flags(a);
+	return 200;
 }
+
+static int call_version(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
+{
+	*out = json_pack("{s:{s:s, s:s}}", "version_info", "version", AGENT_MESOS_VERSION,
+			 "build_user", "berth");
+	return 200;
+}
+
+static int call_agent(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
+{
+	*out = json_pack("{s:{s:s, s:i}}", "agent_info", "hostname",
+			 a->hostname ? a->hostname : "", "port", (int)a->http_port);
+	if (a->agent_id)
+		json_object_set_new(json_object_get(*out, "agent_info"), "id",
+				    value_of(a->agent_id));
+	return 200;
+}
+
+static int call_logging(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
+{
+	*out = json_pack("{s:i}", "level", log_get_level() == LOG_DEBUG ? 1 : 0);
+	return 200;
+}
+
+static int call_state(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
+{
+	*out = json_pack("{s:o, s:o, s:o}", "get_tasks", get_tasks(a), "get_executors",
+			 get_executors(a), "get_frameworks", get_frameworks(a));
+	return 200;
+}
+
+static int call_containers(struct agent *a, json_t *call, json_t **out, char *err,
+			   size_t errlen)
+{
+	*out = get_containers(a, call);
+	return 200;
+}
+
+static int call_frameworks(struct agent *a, json_t *call, json_t **out, char *err,
+			   size_t errlen)
+{
+	*out = get_frameworks(a);
+	return 200;
+}
+
+static int call_executors(struct agent *a, json_t *call, json_t **out, char *err,
+			  size_t errlen)
+{
+	*out = get_executors(a);
+	return 200;
+}
+
+static int call_tasks(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen)
+{
+	*out = get_tasks(a);
+	return 200;
+}
+
+/* The agent calls berth serves (Mesos's agent::Call), with the field their answer goes in. */
+static const struct {
+	const char *type, *field;
+	int (*fn)(struct agent *a, json_t *call, json_t **out, char *err, size_t errlen);
+} calls[] = {
+	{ "GET_HEALTH", "get_health", call_health },
+	{ "GET_FLAGS", "get_flags", call_flags },
+	{ "GET_VERSION", "get_version", call_version },
+	{ "GET_AGENT", "get_agent", call_agent },
+	{ "GET_LOGGING_LEVEL", "get_logging_level", call_logging },
+	{ "GET_STATE", "get_state", call_state },
+	{ "GET_CONTAINERS", "get_containers", call_containers },
+	{ "GET_FRAMEWORKS", "get_frameworks", call_frameworks },
+	{ "GET_EXECUTORS", "get_executors", call_executors },
+	{ "GET_TASKS", "get_tasks", call_tasks },
+	{ "LIST_FILES", "list_files", list_files },
+	{ "READ_FILE", "read_file", read_file },
+};
 
 void agent_api_v1(struct agent *a, struct evhttp_request *req)
 {
@@ -275,65 +348,31 @@ void agent_api_v1(struct agent *a, struct evhttp_request *req)
 		return;
 	}
 	const char *type = json_string_value(json_object_get(call, "type"));
-	int code = 200;
-	json_t *out = NULL;
-	const char *field = NULL;
-	err[0] = '\0';
 	if (!json_is_object(call) || !type) {
 		http_reply_message(req, 400, "Failed to validate agent::Call: Expecting 'type' "
 				   "to be present");
 		json_decref(call);
 		return;
 	}
-	if (!strcmp(type, "GET_HEALTH")) {
-		field = "get_health";
-		out = json_pack("{s:b}", "healthy", 1);
-	} else if (!strcmp(type, "GET_FLAGS")) {
-		field = "get_flags";
-		out = get_flags(a);
-	} else if (!strcmp(type, "GET_VERSION")) {
-		field = "get_version";
-		out = json_pack("{s:{s:s, s:s}}", "version_info", "version", AGENT_MESOS_VERSION,
-				"build_user", "berth");
-	} else if (!strcmp(type, "GET_AGENT")) {
-		field = "get_agent";
-		out = json_pack("{s:{s:s, s:i}}", "agent_info", "hostname",
-				a->hostname ? a->hostname : "", "port", (int)a->http_port);
-		if (a->agent_id)
-			json_object_set_new(json_object_get(out, "agent_info"), "id",
-					    value_of(a->agent_id));
-	} else if (!strcmp(type, "GET_LOGGING_LEVEL")) {
-		field = "get_logging_level";
-		out = json_pack("{s:i}", "level", log_get_level() == LOG_DEBUG ? 1 : 0);
-	} else if (!strcmp(type, "GET_STATE")) {
-		field = "get_state";
-		out = get_state(a);
-	} else if (!strcmp(type, "GET_CONTAINERS")) {
-		field = "get_containers";
-		out = get_containers(a, call);
-	} else if (!strcmp(type, "GET_FRAMEWORKS")) {
-		field = "get_frameworks";
-		out = get_frameworks(a);
-	} else if (!strcmp(type, "GET_EXECUTORS")) {
-		field = "get_executors";
-		out = get_executors(a);
-	} else if (!strcmp(type, "GET_TASKS")) {
-		field = "get_tasks";
-		out = get_tasks(a);
-	} else if (!strcmp(type, "LIST_FILES")) {
-		field = "list_files";
-		code = list_files(a, call, &out, err, sizeof(err));
-	} else if (!strcmp(type, "READ_FILE")) {
-		field = "read_file";
-		code = read_file(a, call, &out, err, sizeof(err));
-	} else {
+	size_t i = 0;
+	while (i < sizeof(calls) / sizeof(calls[0]) && strcmp(calls[i].type, type))
+		i++;
+	if (i == sizeof(calls) / sizeof(calls[0])) {
 		http_reply_message(req, 501, "Agent call '%s' is not implemented by berth", type);
 		json_decref(call);
 		return;
 	}
-	if (code != 200)
+	json_t *out = NULL;
+	err[0] = '\0';
+	int code = calls[i].fn(a, call, &out, err, sizeof(err));
+	if (code != 200) {
+		json_decref(out);
 		http_reply_message(req, code, "%s", err);
-	else
-		reply(req, type, field, out); /* type is borrowed from call */
+	} else {
+		json_t *o = json_pack("{s:s}", "type", type);
+		if (out)
+			json_object_set_new(o, calls[i].field, out);
+		http_reply_json(req, 200, o);
+	}
 	json_decref(call);
 }
