@@ -75,21 +75,8 @@ static bool frameworks_from_cache(struct master *m, struct evhttp_request *req)
 		json_t *st = state_json_master_state(m, req);
 		json_t *fresh = frameworks(st, req);
 		json_decref(st);
-		char *want = json_dumps(fresh, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-		size_t n;
-		char *got = http_body_string(&b, &n);
-		bool same = want && strlen(want) == n && !memcmp(want, got, n);
-		free(want);
-		free(got);
-		if (!same) {
-			state_cache_count_stale(m->scache);
-			log_error("master", "state cache stale: /master/frameworks assembled from the "
-					    "cache differs from a render from scratch");
-			http_body_release(&b);
-			http_reply_json(req, 200, fresh);
+		if (state_cache_answer_stale(m->scache, req, &b, fresh, "/master/frameworks"))
 			return true;
-		}
-		json_decref(fresh);
 	}
 	http_reply_body_cond(req, &b);
 	return true;

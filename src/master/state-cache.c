@@ -419,6 +419,27 @@ void state_cache_count_stale(struct state_cache *c)
 	c->stale++;
 }
 
+bool state_cache_answer_stale(struct state_cache *c, struct evhttp_request *req,
+			      struct http_body *b, json_t *fresh, const char *what)
+{
+	size_t n;
+	char *got = http_body_string(b, &n);
+	char *want = json_dumps(fresh, DUMP_FLAGS);
+	bool same = want && strlen(want) == n && !memcmp(want, got, n);
+	free(got);
+	free(want);
+	if (same) {
+		json_decref(fresh);
+		return false;
+	}
+	state_cache_count_stale(c);
+	log_error("master", "state cache stale: %s assembled from the cache differs from a "
+			    "render from scratch", what);
+	http_body_release(b);
+	http_reply_json(req, 200, fresh);
+	return true;
+}
+
 unsigned long state_cache_stale(const struct state_cache *c)
 {
 	return c ? c->stale : 0;

@@ -53,5 +53,11 @@ bool state_cache_verifying(void);
 bool state_cache_enabled(void);
 void state_cache_set_verify(bool on);
 void state_cache_count_stale(struct state_cache *c);
+/* Verification of a whole answer: compares b (assembled from the cache) with fresh (the same
+ * answer rendered from scratch; taken). Equal: fresh is dropped, false (the caller sends b).
+ * Different: the hit is counted and logged ("<what> assembled from the cache differs …"),
+ * b released, fresh sent (200); true. */
+bool state_cache_answer_stale(struct state_cache *c, struct evhttp_request *req,
+			      struct http_body *b, json_t *fresh, const char *what);
 unsigned long state_cache_stale(const struct state_cache *c);
 size_t state_cache_len(const struct state_cache *c);
