@@ -5,53 +5,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "tests", "integration"))
+from helpers import PingWatch  # noqa: E402 (the same watch as test_large_app.py)
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class PingWatch:
-    """Pings back to back from a thread; keeps the worst latency and the count."""
-
-    def __init__(self, url):
-        self.url, self.worst, self.count, self.failed = url + "/ping", 0.0, 0, 0
-        self.lat = []
-        self.stop = threading.Event()
-        self.t = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        s = requests.Session()
-        while not self.stop.is_set():
-            t0 = time.monotonic()
-            try:
-                ok = s.get(self.url, timeout=120).status_code == 200
-            except requests.RequestException:
-                ok = False
-            dt = time.monotonic() - t0
-            self.lat.append(dt)
-            self.worst = max(self.worst, dt)
-            self.count += 1
-            self.failed += not ok
-            time.sleep(0.001)
-
-    def __enter__(self):
-        self.t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.t.join(130)
-
-    def p99(self):
-        v = sorted(self.lat)
-        return v[min(len(v) - 1, int(len(v) * 0.99))] if v else 0.0
 
 
 def waiting(s, url):
@@ -77,7 +43,7 @@ def deployments(s, url):
 
 
 def measure(s, url, what, change, done, timeout=1800):
-    with PingWatch(url) as w:
+    with PingWatch(url, timeout=120, pause=0.001) as w:
         t0 = time.monotonic()
         change()
         while not done():
@@ -110,7 +76,7 @@ def one(berth, n):
         app = {"id": "/big", "cmd": "sleep 1000", "cpus": 0.01, "mem": 16,
                "instances": n}
         print("N = %d" % n, flush=True)
-        with PingWatch(url) as idle:
+        with PingWatch(url, timeout=120, pause=0.001) as idle:
             time.sleep(2)
         print("  %-24s %8s   | pings %6d, worst %7.1f ms, p99 %6.1f ms (the floor)"
               % ("idle", "", idle.count, idle.worst * 1e3, idle.p99() * 1e3))

@@ -740,3 +740,42 @@ def wait_replaced(api, app_id, old, timeout=30.0):
                 if t.get("index") == old["index"] and t["id"] != old["id"]]
     return wait_until(ok, timeout, interval=0.1,
                       what="instance %d of %s relaunched" % (old["index"], app_id))[0]
+
+
+class PingWatch:
+    """Pings url + "/ping" back to back from a thread while a with-block runs: the number of
+    pings, the failed ones, the slowest and the 99th percentile (bench/scale uses it too)."""
+
+    def __init__(self, url, timeout=30, pause=0.002):
+        self.url, self.worst, self.count, self.failed = url + "/ping", 0.0, 0, 0
+        self.timeout, self.pause = timeout, pause
+        self.lat = []
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        s = requests.Session()
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                ok = s.get(self.url, timeout=self.timeout).status_code == 200
+            except requests.RequestException:
+                ok = False
+            dt = time.monotonic() - t0
+            self.lat.append(dt)
+            self.worst = max(self.worst, dt)
+            self.count += 1
+            self.failed += not ok
+            time.sleep(self.pause)
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.t.join(self.timeout + 5)
+
+    def p99(self):
+        v = sorted(self.lat)
+        return v[min(len(v) - 1, int(len(v) * 0.99))] if v else 0.0

@@ -4,13 +4,10 @@ slices of a few milliseconds (issue 12). Before the slices and indexes, deleting
 instances held the event loop for well over a minute (a linear search and memmove per
 instance), so /ping timed out. Also: the instance count is bounded by --max-app-instances
 (422 beyond it), and a deletion interrupted by kill -9 finishes after the restart."""
-import threading
 import time
 
-import requests
-
 from conftest import berth_bin
-from helpers import app_def, run, wait_until
+from helpers import PingWatch, app_def, run, wait_until
 
 N = 200_000
 # Generous for a loaded 2-core machine (the slices are a few ms; an idle master's worst ping
@@ -25,37 +22,6 @@ def waiting(m):
     r = m.api.get("/metrics")
     assert r.status_code == 200, r.text
     return int(r.json()["gauges"]["berth.instances.waiting"]["value"])
-
-
-class PingWatch:
-    """Pings the master back to back from a thread; keeps the slowest answer."""
-
-    def __init__(self, url):
-        self.url, self.worst, self.count, self.failed = url + "/ping", 0.0, 0, 0
-        self.stop = threading.Event()
-        self.t = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        s = requests.Session()
-        while not self.stop.is_set():
-            t0 = time.monotonic()
-            try:
-                ok = s.get(self.url, timeout=30).status_code == 200
-            except requests.RequestException:
-                ok = False
-            dt = time.monotonic() - t0
-            self.worst = max(self.worst, dt)
-            self.count += 1
-            self.failed += not ok
-            time.sleep(0.002)
-
-    def __enter__(self):
-        self.t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.t.join(35)
 
 
 def timed(m, what, change, done):
