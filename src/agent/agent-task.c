@@ -667,12 +667,16 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	}
 	es.fetch = fetch;
 	struct exec_portmap pmaps[EXEC_SPEC_MAX_PORTMAPS];
-	r = agent_isolation_spec(a, t, spec, &es, msg, msgsize);
+	char **secrets = NULL;
+	r = agent_secrets_spec(a, spec, &es, &secrets, msg, msgsize);
+	if (r == 0)
+		r = agent_isolation_spec(a, t, spec, &es, msg, msgsize);
 	if (r == 0)
 		r = agent_image_spec(a, spec, &es, pmaps, EXEC_SPEC_MAX_PORTMAPS, msg, msgsize);
 	if (r < 0) {
 		free(args);
 		free_strv(env, es.nenv);
+		free_strv(secrets, es.nsecrets);
 		return r;
 	}
 
@@ -688,6 +692,7 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	free(spec_path);
 	free(args);
 	free_strv(env, es.nenv);
+	free_strv(secrets, es.nsecrets);
 	if (r < 0)
 		return r;
 	if (spawner_request(a, t) == 0)

@@ -84,6 +84,9 @@ void app_free(struct app *a); /* accepts NULL */
  * (path "/labels/<name>"). */
 #define APP_MAX_INDEX_OFFSET 1000000000u
 int app_berth_labels(struct app *a, struct verr *err);
+/* Marathon's "secrets" and the env references to them (app-secrets.c): every entry has a
+ * usable "source", every {"secret": NAME} in env names an entry. 0 or -EINVAL (err). */
+int app_secrets_check(const json_t *app, struct verr *err);
 
 /* Canonical absolute id for text (relative to base "/…"), or -EINVAL with a message
  * ("'Web' is not a valid path: segments are lower-case letters, digits, '-' and '.'").
