@@ -126,6 +126,8 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	char *authz = NULL;
 	if (cfg->credential && (r = agent_credential_load(cfg->credential, &authz)) < 0)
 		return r;
+	if (!authz && cfg->authorization)
+		authz = xstrdup(cfg->authorization);
 	raise_nofile();
 
 	struct agent *a = xcalloc(1, sizeof(*a));

@@ -18,6 +18,7 @@ struct agent_config {
 	const char *executor_path; /* NULL = $BERTH_EXECUTOR, else berth-executor beside the binary */
 	const char *volume_plugin_dir; /* searched first for volume plugins; NULL = none */
 	const char *credential;        /* --credential FILE for the master, or NULL */
+	const char *authorization;     /* instead of credential: "Basic …" (berth dev) */
 	const char *credentials;       /* --credentials FILE: authenticate the HTTP server */
 	const char *secrets_dir;       /* --secrets-dir: Marathon's secrets, one file each */
 	/* TLS (docs/security.md): the HTTP server speaks HTTPS with tls_cert/tls_key (mutual
