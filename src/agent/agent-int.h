@@ -359,6 +359,11 @@ int agent_tls_init(struct agent *a, const struct agent_config *cfg);
 int agent_secrets_init(struct agent *a, const char *dir);
 int agent_secrets_spec(struct agent *a, json_t *spec, struct exec_spec *es, char ***owned,
 		       char *msg, size_t msgsize);
+/* For a custom executor (no shim): resolves spec's "secrets" into "NAME=value" strings
+ * appended to env (at most max in all; *n counts them; malloc'd: wipe and free them). 0, or
+ * -errno with msg naming the secret. */
+int agent_secrets_env(struct agent *a, json_t *spec, char **env, size_t *n, size_t max,
+		      char *msg, size_t msgsize);
 
 /* agent-cred.c: reads --credential FILE into "Basic …" (*authorization, malloc'd).
  * 0, or -errno with the reason logged (never the secret). */

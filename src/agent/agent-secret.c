@@ -99,3 +99,30 @@ int agent_secrets_spec(struct agent *a, json_t *spec, struct exec_spec *es, char
 	*owned = v;
 	return 0;
 }
+
+int agent_secrets_env(struct agent *a, json_t *spec, char **env, size_t *n, size_t max,
+		      char *msg, size_t msgsize)
+{
+	struct exec_spec es = { 0 };
+	char **refs = NULL;
+	int r = agent_secrets_spec(a, spec, &es, &refs, msg, msgsize);
+	for (size_t i = 0; r == 0 && i < es.nsecrets; i++) {
+		if (*n >= max) {
+			snprintf(msg, msgsize, "Too many environment variables");
+			r = -E2BIG;
+			break;
+		}
+		char why[256] = "";
+		r = exec_secret_env(a->secrets_dir, refs[i], &env[*n], why, sizeof(why));
+		if (r < 0) {
+			snprintf(msg, msgsize, "Secret for %.*s is not available: %s",
+				 (int)strcspn(refs[i], "="), refs[i], why);
+			break;
+		}
+		(*n)++;
+	}
+	for (size_t i = 0; i < es.nsecrets; i++)
+		free(refs[i]);
+	free(refs);
+	return r;
+}

@@ -12,7 +12,7 @@
 /* Marathon's source names are free strings; berth's store keeps one file per source, so a
  * source is also bounded to what the agent can name (exec-secret.h): '/'-separated
  * segments of [A-Za-z0-9._-], none "." or "..". */
-static bool source_ok(const char *s)
+bool app_secret_source_valid(const char *s)
 {
 	if (*s == '/')
 		s++;
@@ -57,7 +57,7 @@ int app_secrets_check(const json_t *app, struct verr *err)
 				strcat(path, "/source");
 				verr_add(err, path, "error.path.missing");
 				bad++;
-			} else if (!source_ok(json_string_value(src))) {
+			} else if (!app_secret_source_valid(json_string_value(src))) {
 				strcat(path, "/source");
 				verr_add(err, path,
 					 "must be '/'-separated names of [A-Za-z0-9._-], none '.' or "

@@ -5,12 +5,13 @@ is in no API answer (Marathon, Mesos, operator API, the agent's /state), no log 
 of the master's store or the agent's work dir. A missing or badly kept secret fails the task
 with a message naming the secret; an undefined reference is 422."""
 import hashlib
+import json
 import os
 import secrets as pysecrets
 
 import requests
 
-from helpers import app_def, wait_until
+from helpers import app_def, pids_with_env, wait_until
 
 
 def store(cluster, files):
@@ -180,3 +181,69 @@ def test_the_store_itself_is_mode_checked(cluster):
                              "--work-dir", cluster.workdir / "aw", "--secrets-dir",
                              cluster.workdir / "nope", timeout=20)
     assert rc != 0 and "No such file" in err, err
+
+
+def test_a_v1_framework_task_gets_a_secret_reference(cluster):
+    """Mesos's Environment.Variable of type SECRET with a REFERENCE: the agent resolves the
+    name in its store as for Marathon's secrets; a VALUE secret (which would sit in the
+    master's state) is refused."""
+    from mesos_client import Framework, command_task
+    value = "fw-" + pysecrets.token_hex(16)
+    m, a, d = start(cluster, {"fwpw": (value, 0o600)})
+    fw = Framework(m.url, name="secret-fw")
+    assert fw.subscribe()["type"] == "SUBSCRIBED"
+    o = fw.wait_offers()[0]
+    t = command_task("t1", o, "printf %s \"$PW\" | sha256sum > hash; exec sleep 300",
+                     cpus=0.05, mem=16)
+    t["command"]["environment"] = {"variables": [
+        {"name": "PW", "type": "SECRET",
+         "secret": {"type": "REFERENCE", "reference": {"name": "fwpw"}}}]}
+    bad = command_task("t2", o, "sleep 300", cpus=0.05, mem=16)
+    bad["command"]["environment"] = {"variables": [
+        {"name": "PW", "type": "SECRET",
+         "secret": {"type": "VALUE", "value": {"data": "c2VjcmV0"}}}]}
+    r = fw.accept([o["id"]["value"]], [t, bad])
+    assert r.status_code == 202, r.text
+    st = fw.wait_update("t2", "TASK_ERROR")
+    assert "type REFERENCE" in st.get("message", ""), st
+    fw.wait_update("t1", "TASK_RUNNING")
+    sb = a.sandbox("t1")
+    wait_until(lambda: (sb / "hash").exists() and (sb / "hash").read_text().strip(), 10,
+               what="hash")
+    assert (sb / "hash").read_text().split()[0] == hashlib.sha256(value.encode()).hexdigest()
+    hdr = {"Content-Type": "application/json", "Accept": "application/json"}
+    texts = [m.api.get("/master/state").text, a.api.get("/state").text,
+             requests.post(m.url + "/api/v1", json={"type": "GET_STATE"}, headers=hdr,
+                           timeout=10).text, m.stderr_text(), a.stderr_text()]
+    for text in texts:
+        assert value not in text
+    fw.teardown()
+
+
+def test_a_custom_executor_gets_its_secret_reference(cluster):
+    """A custom executor's command (no shim) gets the SECRET variable from the agent's
+    store; a missing one fails the task naming it."""
+    from mesos_client import Framework
+    from test_custom_executor import events, executor_info, sandbox, task
+    value = "ex-" + pysecrets.token_hex(16)
+    m, a, d = start(cluster, {"expw": (value, 0o600)})
+    fw = Framework(m.url, name="secret-xfw", failover_timeout=30)
+    assert fw.subscribe()["type"] == "SUBSCRIBED"
+    o = fw.wait_offers()[0]
+    good, missing = task("x1", o, "e1"), task("x2", o, "e2")
+    for t, src in ((good, "expw"), (missing, "absent")):
+        t["executor"]["command"]["environment"]["variables"].append(
+            {"name": "PW", "type": "SECRET",
+             "secret": {"type": "REFERENCE", "reference": {"name": src}}})
+    r = fw.accept([o["id"]["value"]], [good, missing])
+    assert r.status_code == 202, r.text
+    st = fw.wait_update("x2", ["TASK_FAILED"])
+    assert "Secret 'absent' (source 'absent') for PW is not available" in st["message"], st
+    fw.wait_update("x1", "TASK_RUNNING")
+    env = json.loads((sandbox(a, fw, "e1") / "env.json").read_text())
+    assert pids_with_env({"MESOS_EXECUTOR_ID": "e1", "MESOS_FRAMEWORK_ID": fw.id, "PW": value})
+    assert env["MESOS_EXECUTOR_ID"] == "e1" and events(a, fw, "e1")
+    for text in (m.api.get("/master/state").text, a.api.get("/state").text,
+                 m.stderr_text(), a.stderr_text()):
+        assert value not in text
+    fw.teardown()
