@@ -247,3 +247,15 @@ def test_a_custom_executor_gets_its_secret_reference(cluster):
                  m.stderr_text(), a.stderr_text()):
         assert value not in text
     fw.teardown()
+
+
+def test_a_container_task_with_secrets_fails(cluster):
+    """A container's environment would be written to its bundle: refused, naming why."""
+    m, a, _ = start(cluster, {"pw": ("v-" + pysecrets.token_hex(8), 0o600)})
+    app = secret_app("/ctr", "sleep 600", source="pw")
+    app["container"] = {"type": "DOCKER", "docker": {"image": "busybox:1.36"}}
+    r = m.api.post("/v2/apps", app)
+    assert r.status_code == 201, r.text
+    f = failure(m, "/ctr")
+    assert f["state"] == "TASK_FAILED"
+    assert "Secrets are not supported for container (image) tasks" in f["message"], f
