@@ -121,7 +121,7 @@ int exec_secret_read(const char *dir, const char *source, char **value, size_t *
 	int fd = open_source(dir, source);
 	if (fd < 0) {
 		snprintf(msg, msgsize, "%s",
-			 fd == -ELOOP ? "a symbolic link in its path"
+			 fd == -ELOOP ? "a symbolic link (or a non-directory) on its path"
 			 : fd == -EPERM ? "a directory in its path has group or other permissions"
 					 : strerror(-fd));
 		return fd;
