@@ -141,6 +141,7 @@ struct agent {
 	/* volumes and fencing (agent-volume.c) */
 	char *volume_root;        /* <work>/volumes */
 	char *volume_plugin_dir;  /* --volume-plugin-dir, searched first; may be NULL */
+	char *secrets_dir;        /* --secrets-dir (absolute, checked), or NULL (agent-secret.c) */
 	uint32_t plugin_timeout_ms;
 	double lease_sec;         /* volume_lease_seconds from REGISTERED; 0 = no fencing */
 	uint64_t fence_heard_usec; /* last word from the master (not reset by reconnects) */
@@ -366,6 +367,19 @@ void agent_auth_challenge(struct evhttp_request *req, const char *realm, bool be
 bool agent_auth_check(struct agent *a, struct evhttp_request *req, const char *path);
 /* TLS on the HTTP server and the link to an https:// master (cfg's tls_*): -EINVAL logged. */
 int agent_tls_init(struct agent *a, const struct agent_config *cfg);
+
+/* agent-secret.c: agent_secrets_init checks --secrets-dir (NULL/"": none; -errno logged).
+ * agent_secrets_spec checks each of spec's "secrets" in the store and sets es->secrets to
+ * "NAME=SOURCE" strings (*owned, free each and the array); 0, or -errno with msg naming the
+ * secret (a TASK_FAILED message). */
+int agent_secrets_init(struct agent *a, const char *dir);
+int agent_secrets_spec(struct agent *a, json_t *spec, struct exec_spec *es, char ***owned,
+		       char *msg, size_t msgsize);
+/* For a custom executor (no shim): resolves spec's "secrets" into "NAME=value" strings
+ * appended to env (at most max in all; *n counts them; malloc'd: wipe and free them). 0, or
+ * -errno with msg naming the secret. */
+int agent_secrets_env(struct agent *a, json_t *spec, char **env, size_t *n, size_t max,
+		      char *msg, size_t msgsize);
 
 /* agent-cred.c: reads --credential FILE into "Basic …" (*authorization, malloc'd).
  * 0, or -errno with the reason logged (never the secret). */

@@ -675,12 +675,23 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	}
 	es.fetch = fetch;
 	struct exec_portmap pmaps[EXEC_SPEC_MAX_PORTMAPS];
-	r = agent_isolation_spec(a, t, spec, &es, msg, msgsize);
+	char **secrets = NULL;
+	r = agent_secrets_spec(a, spec, &es, &secrets, msg, msgsize);
+	if (r == 0)
+		r = agent_isolation_spec(a, t, spec, &es, msg, msgsize);
 	if (r == 0)
 		r = agent_image_spec(a, spec, &es, pmaps, EXEC_SPEC_MAX_PORTMAPS, msg, msgsize);
+	/* A container's environment is its bundle's config.json, a file: no secret goes
+	 * there (docs/security.md, "Secrets"). */
+	if (r == 0 && es.image && es.nsecrets) {
+		snprintf(msg, msgsize, "Secrets are not supported for container (image) tasks: "
+				       "the task's environment would be written to its bundle");
+		r = -ENOTSUP;
+	}
 	if (r < 0) {
 		free(args);
 		free_strv(env, es.nenv);
+		free_strv(secrets, es.nsecrets);
 		return r;
 	}
 
@@ -696,6 +707,7 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 	free(spec_path);
 	free(args);
 	free_strv(env, es.nenv);
+	free_strv(secrets, es.nsecrets);
 	if (r < 0)
 		return r;
 	if (spawner_request(a, t) == 0)

@@ -259,7 +259,8 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 	xexec_ended(x->agent, x, status, msg);
 }
 
-static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
+static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec, char *msg,
+		       size_t msgsize)
 {
 	int r0 = fs_mkdir_p(x->sandbox, 0755);
 	if (r0 < 0)
@@ -285,6 +286,10 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 		if (json_is_string(v) && *k && !strchr(k, '=') && strncmp(k, "MESOS_", 6))
 			env[n++] = xasprintf("%s=%s", k, json_string_value(v));
 	}
+	/* Mesos's SECRET variables (docs/security.md, "Secrets"): read here, into the
+	 * executor's environment only. */
+	if (r >= 0)
+		r = agent_secrets_env(a, spec, env, &n, AGENT_XEXEC_MAX_ENV, msg, msgsize);
 	const char *path = getenv("PATH");
 	if (r >= 0 && n < AGENT_XEXEC_MAX_ENV && !json_object_get(json_object_get(spec, "env"), "PATH"))
 		env[n++] = xasprintf("PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
@@ -326,8 +331,10 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec)
 	free(out);
 	free(err);
 	free(argv);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		explicit_bzero(env[i], strlen(env[i]));
 		free(env[i]);
+	}
 	if (r < 0)
 		return r;
 	x->pidfd = pidfd_open(x->pid, 0);
@@ -358,9 +365,9 @@ static void xexec_fetched(void *ctx, const char *err)
 	struct agent_xexec *x = ctx;
 	struct agent *a = x->agent;
 	x->fetch = NULL;
-	char msg[1400];
+	char msg[1400], smsg[300] = "";
 	int r = -1;
-	if (!err && (r = xexec_spawn(a, x, x->spawn_spec)) == 0) {
+	if (!err && (r = xexec_spawn(a, x, x->spawn_spec, smsg, sizeof(smsg))) == 0) {
 		json_decref(x->spawn_spec);
 		x->spawn_spec = NULL;
 		log_info("agent", "executor '%s' of framework '%s' started (pid %d) in '%s'",
@@ -370,6 +377,8 @@ static void xexec_fetched(void *ctx, const char *err)
 	}
 	if (err)
 		snprintf(msg, sizeof(msg), "%s", err);
+	else if (smsg[0])
+		snprintf(msg, sizeof(msg), "%s", smsg);
 	else
 		snprintf(msg, sizeof(msg), "Failed to launch executor '%s': %s", x->executor_id,
 			 strerror(-r));
@@ -440,6 +449,7 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 		x->checkpoint = json_is_true(json_object_get(spec, "checkpoint"));
 		x->grace_sec = 5.0;
 		x->pending = json_array();
+		char msg[300] = "";
 		int r = 0;
 		if (json_array_size(json_object_get(spec, "fetch"))) {
 			/* Its uris first; xexec_fetched spawns it (or fails its tasks). */
@@ -450,12 +460,12 @@ int agent_xexec_launch(struct agent *a, struct agent_task *t, json_t *spec)
 				r = agent_xfetch_start(a, x->sandbox, json_object_get(spec, "fetch"),
 						       xexec_fetched, x, &x->fetch);
 		} else {
-			r = xexec_spawn(a, x, spec);
+			r = xexec_spawn(a, x, spec, msg, sizeof(msg));
 		}
 		if (r < 0) {
-			char msg[300];
-			snprintf(msg, sizeof(msg), "Failed to launch executor '%s': %s", eid,
-				 strerror(-r));
+			if (!msg[0])
+				snprintf(msg, sizeof(msg), "Failed to launch executor '%s': %s", eid,
+					 strerror(-r));
 			log_error("agent", "%s", msg);
 			agent_task_report(t, "TASK_FAILED", msg, "REASON_EXECUTOR_TERMINATED");
 			xexec_free(x);

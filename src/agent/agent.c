@@ -126,6 +126,8 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	char *authz = NULL;
 	if (cfg->credential && (r = agent_credential_load(cfg->credential, &authz)) < 0)
 		return r;
+	if (!authz && cfg->authorization)
+		authz = xstrdup(cfg->authorization);
 	raise_nofile();
 
 	struct agent *a = xcalloc(1, sizeof(*a));
@@ -188,7 +190,8 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		return r;
 	}
 
-	if ((r = agent_auth_init(a, cfg->credentials)) < 0) {
+	if ((r = agent_auth_init(a, cfg->credentials)) < 0 ||
+	    (r = agent_secrets_init(a, cfg->secrets_dir)) < 0) {
 		agent_free(a);
 		return r;
 	}
@@ -255,6 +258,7 @@ void agent_free(struct agent *a)
 	free(a->health_root);
 	free(a->volume_root);
 	free(a->volume_plugin_dir);
+	free(a->secrets_dir);
 	if (a->authorization)
 		explicit_bzero(a->authorization, strlen(a->authorization));
 	free(a->authorization);
@@ -308,6 +312,10 @@ static const struct flag_spec specs[] = {
 	  .help = "authenticate the agent's HTTP server: operators' principals and\n"
 		  "secrets (Mesos's JSON, as the master's); the leading master and the\n"
 		  "executors get their own tokens" },
+	{ .name = "secrets-dir", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, secrets_dir), .metavar = "DIR",
+	  .help = "Marathon's app secrets: one file per secret source (mode 0600,\n"
+		  "the directory 0700, both the agent's user's); docs/security.md" },
 	{ .name = "tls-cert", .kind = FLAG_STRING, .off = offsetof(struct agent_config, tls_cert),
 	  .metavar = "FILE",
 	  .help = "serve HTTPS only with this certificate chain (PEM); also the\n"

@@ -18,7 +18,9 @@ struct agent_config {
 	const char *executor_path; /* NULL = $BERTH_EXECUTOR, else berth-executor beside the binary */
 	const char *volume_plugin_dir; /* searched first for volume plugins; NULL = none */
 	const char *credential;        /* --credential FILE for the master, or NULL */
+	const char *authorization;     /* instead of credential: "Basic …" (berth dev) */
 	const char *credentials;       /* --credentials FILE: authenticate the HTTP server */
+	const char *secrets_dir;       /* --secrets-dir: Marathon's secrets, one file each */
 	/* TLS (docs/security.md): the HTTP server speaks HTTPS with tls_cert/tls_key (mutual
 	 * TLS with tls_ca); an https:// master is verified against tls_ca (NULL: the system's
 	 * CAs) and shown tls_cert as the agent's client certificate. */

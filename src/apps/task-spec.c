@@ -58,6 +58,24 @@ json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct
 	json_t *over = instctl_env(in->app, in->index);
 	if (over)
 		json_object_update(env, over);
+	/* Marathon's secrets: env {"secret": NAME} with secrets.NAME.source. The reference goes
+	 * to the agent, which resolves it in its store (agent-secret.c): no value is ever here.
+	 * An operator's plain override of the same variable wins. */
+	json_t *secrets = NULL;
+	const char *ek;
+	json_t *ev;
+	json_object_foreach(json_object_get(def->json, "env"), ek, ev) {
+		const char *sname = json_string_value(json_object_get(ev, "secret"));
+		const char *src = json_string_value(json_object_get(
+			json_object_get(json_object_get(def->json, "secrets"), sname ? sname : ""),
+			"source"));
+		if (!json_is_object(ev) || !sname || !src || (over && json_object_get(over, ek)))
+			continue;
+		if (!secrets)
+			secrets = json_array();
+		json_array_append_new(secrets, json_pack("{s:s, s:s, s:s}", "name", ek, "secret",
+							 sname, "source", src));
+	}
 	json_t *ports = json_array();
 	for (size_t i = 0; i < in->nports; i++)
 		json_array_append_new(ports, json_integer(in->ports[i]));
@@ -77,6 +95,8 @@ json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct
 	}
 	if (def->user)
 		json_object_set_new(spec, "user", json_string(def->user));
+	if (secrets)
+		json_object_set_new(spec, "secrets", secrets);
 	json_t *ct = container_spec(def->json, in->ports, in->nports);
 	if (ct)
 		json_object_set_new(spec, "container", ct);

@@ -89,6 +89,11 @@ static const struct flag_def flags[] = {
 	{ "master", CLI_F_MASTER, "URL", "the master (default $BERTH_MASTER or " CLI_DEFAULT_MASTER ")" },
 	{ "cacert", CLI_F_CACERT, "FILE",
 	  "CA certificates (PEM) for https (default $BERTH_CACERT, else the system's)" },
+	{ "cert", CLI_F_CERT, "FILE",
+	  "client certificate (PEM) for a master that wants one (--tls-ca; default $BERTH_CERT)" },
+	{ "key", CLI_F_KEY, "FILE", "its private key (PEM; default $BERTH_KEY, else in --cert's file)" },
+	{ "insecure", CLI_F_INSECURE, NULL,
+	  "do not verify an https master's certificate (default $BERTH_INSECURE=1; testing only)" },
 	{ "principal", CLI_F_PRINCIPAL, "NAME",
 	  "authenticate as NAME (default $BERTH_PRINCIPAL; with --secret)" },
 	{ "secret", CLI_F_SECRET, "SECRET",
@@ -175,6 +180,15 @@ static int take_flag(const struct flag_def *f, const char *value, struct cli_opt
 		break;
 	case CLI_F_CACERT:
 		o->cacert = value;
+		break;
+	case CLI_F_CERT:
+		o->cert = value;
+		break;
+	case CLI_F_KEY:
+		o->key = value;
+		break;
+	case CLI_F_INSECURE:
+		o->insecure = true;
 		break;
 	case CLI_F_PRINCIPAL:
 		o->principal = value;
@@ -419,7 +433,8 @@ void cli_usage(struct strbuf *sb, const char *noun, const struct cli_command *cm
 	strbuf_adds(sb, "\nThe master is --master URL, else $BERTH_MASTER, else " CLI_DEFAULT_MASTER
 			" (several: URL,URL,... = the first that answers)"
 			";\nan https:// master is verified against --cacert FILE, else $BERTH_CACERT, "
-			"else the system's CAs.\nExit codes: 0 ok, 1 failed, 2 usage error.\n"
+			"else the system's CAs;\n--cert FILE/--key FILE (or $BERTH_CERT/$BERTH_KEY) "
+			"is the client certificate for a master with --tls-ca.\nExit codes: 0 ok, 1 failed, 2 usage error.\n"
 			"'berth help NOUN VERB' or 'berth NOUN VERB --help' describes one command.\n");
 }
 

@@ -43,10 +43,15 @@ enum cli_flag {
 	CLI_F_PRINCIPAL = 1u << 13,
 	CLI_F_SECRET = 1u << 14,
 	CLI_F_RESTART = 1u << 15,
+	CLI_F_CERT = 1u << 16,
+	CLI_F_KEY = 1u << 17,
+	CLI_F_INSECURE = 1u << 18,
 };
 
 /* Flags every command takes. */
-#define CLI_F_GLOBAL (CLI_F_MASTER | CLI_F_CACERT | CLI_F_PRINCIPAL | CLI_F_SECRET | CLI_F_HELP)
+#define CLI_F_GLOBAL                                                                     \
+	(CLI_F_MASTER | CLI_F_CACERT | CLI_F_CERT | CLI_F_KEY | CLI_F_INSECURE |          \
+	 CLI_F_PRINCIPAL | CLI_F_SECRET | CLI_F_HELP)
 
 struct cli;
 typedef int (*cli_run_fn)(struct cli *c);
@@ -69,6 +74,8 @@ struct cli_opts {
 	unsigned seen;                 /* enum cli_flag bits given */
 	const char *master;
 	const char *cacert;
+	const char *cert, *key; /* --cert, --key */
+	bool insecure;
 	const char *principal;
 	const char *secret;
 	const char *app;
@@ -99,6 +106,9 @@ struct cli {
 	struct httpc_url url;
 	const char *master;  /* as given, for messages */
 	const char *cacert;  /* --cacert, else $BERTH_CACERT, else NULL (the system's CAs) */
+	const char *cert;    /* --cert, else $BERTH_CERT: the client certificate (mutual TLS) */
+	const char *key;     /* --key, else $BERTH_KEY: its key (default: in cert's file) */
+	bool insecure;       /* --insecure or BERTH_INSECURE=1: no verification of the master */
 	char *authorization; /* "Basic …" from --principal/--secret or $BERTH_PRINCIPAL /
 				$BERTH_SECRET, or NULL */
 	bool tty;            /* stdout is a terminal */

@@ -20,10 +20,12 @@ bool cli_is_command(const char *word)
 	static const char *const words[] = { "app",    "task",   "node",     "volume",
 					     "deployment", "logs", "events", "help", "framework", "discover", "job",
 					     "--master", "--cacert", "--json", "--help", "-h",
-					     "--principal", "--secret" };
+					     "--principal", "--secret", "--cert", "--key",
+					     "--insecure" };
 	if (!word)
 		return false;
 	if (str_has_prefix(word, "--master=") || str_has_prefix(word, "--cacert=") ||
+	    str_has_prefix(word, "--cert=") || str_has_prefix(word, "--key=") ||
 	    str_has_prefix(word, "--principal=") || str_has_prefix(word, "--secret="))
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
@@ -117,6 +119,10 @@ int cli_fail_http(const struct cli *c, int r, const char *err)
 {
 	if (r == -EBADMSG || r == -E2BIG || r == -ELOOP)
 		return cli_fail("bad answer from master at %s: %s", c->master, err);
+	if (r == -EPROTO && !c->cert)
+		return cli_fail("cannot reach master at %s: %s (a master with --tls-ca wants a "
+				"client certificate: --cert FILE --key FILE, or BERTH_CERT and "
+				"BERTH_KEY)", c->master, err);
 	if (r == -EKEYREJECTED && !c->cacert)
 		return cli_fail("cannot reach master at %s: %s (a certificate from a private CA "
 				"wants --cacert FILE or BERTH_CACERT)", c->master, err);
@@ -180,6 +186,9 @@ int cli_request(struct cli *c, const char *method, const char *target, json_t *b
 		.body = payload,
 		.body_len = payload ? strlen(payload) : 0,
 		.cacert = c->cacert,
+		.client_cert = c->cert,
+		.client_key = c->key,
+		.insecure = c->insecure,
 		.authorization = c->authorization,
 		.timeout_usec = timeout,
 		.max_redirects = HTTPC_MAX_REDIRECTS,
@@ -382,6 +391,17 @@ int cli_main(int argc, char **argv)
 	c.master = c.o.master ? c.o.master : (env && *env) ? env : CLI_DEFAULT_MASTER;
 	const char *ca_env = getenv("BERTH_CACERT");
 	c.cacert = c.o.cacert ? c.o.cacert : (ca_env && *ca_env) ? ca_env : NULL;
+	const char *cert_env = getenv("BERTH_CERT"), *key_env = getenv("BERTH_KEY");
+	c.cert = c.o.cert ? c.o.cert : (cert_env && *cert_env) ? cert_env : NULL;
+	c.key = c.o.key ? c.o.key : (key_env && *key_env) ? key_env : NULL;
+	const char *insecure_env = getenv("BERTH_INSECURE");
+	c.insecure = c.o.insecure || (insecure_env && !strcmp(insecure_env, "1"));
+	if (c.key && !c.cert) {
+		cli_fail("--key wants --cert or BERTH_CERT");
+		return CLI_USAGE;
+	}
+	if (c.cert && !c.key)
+		c.key = c.cert; /* a PEM file with the certificate and its key */
 	const char *p_env = getenv("BERTH_PRINCIPAL"), *s_env = getenv("BERTH_SECRET");
 	const char *principal = c.o.principal ? c.o.principal : p_env && *p_env ? p_env : NULL;
 	const char *secret = c.o.secret ? c.o.secret : s_env ? s_env : NULL;

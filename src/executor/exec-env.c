@@ -8,12 +8,22 @@
 #include "executor/exec-env.h"
 #include "executor/exec-volume.h"
 
-/* The task's environment: the spec's, then MESOS_SANDBOX, then PATH from our own
+/* Whether the spec's "K=V" names a variable a secret sets (the secret wins). */
+static bool secret_named(const struct exec_spec *s, const char *kv)
+{
+	size_t kl = (size_t)(strchr(kv, '=') - kv);
+	for (size_t i = 0; i < s->nsecret_env; i++)
+		if (!strncmp(s->secret_env[i], kv, kl + 1))
+			return true;
+	return false;
+}
+
+/* The task's environment: the spec's, the secrets' (exec-secret.h), then MESOS_SANDBOX, then PATH from our own
  * environment when the spec has none (so that commands resolve as in a login shell), then
  * BERTH_VOLUME_<n>. */
 char **exec_env_build(const struct exec_spec *s)
 {
-	char **env = calloc(s->nenv + 3 + s->nvolumes, sizeof(char *));
+	char **env = calloc(s->nenv + 3 + s->nvolumes + s->nsecret_env, sizeof(char *));
 	size_t n = 0;
 	int have_path = 0;
 	if (!env)
@@ -21,9 +31,17 @@ char **exec_env_build(const struct exec_spec *s)
 	for (size_t i = 0; i < s->nenv; i++) {
 		if (!strncmp(s->env[i], "MESOS_SANDBOX=", 14))
 			continue;
+		if (secret_named(s, s->env[i]))
+			continue;
 		if (!strncmp(s->env[i], "PATH=", 5))
 			have_path = 1;
 		env[n++] = (char *)s->env[i];
+	}
+	/* Borrowed from the spec (exec_spec_release wipes them), unlike the rest below. */
+	for (size_t i = 0; i < s->nsecret_env; i++) {
+		if (!strncmp(s->secret_env[i], "PATH=", 5))
+			have_path = 1;
+		env[n++] = s->secret_env[i];
 	}
 	size_t sl = strlen(s->sandbox);
 	char *sb = malloc(sl + 15);
@@ -71,6 +89,9 @@ void exec_env_free(char **env, const struct exec_spec *s)
 		bool own = true;
 		for (size_t i = 0; i < s->nenv; i++)
 			if (*e == s->env[i])
+				own = false;
+		for (size_t i = 0; i < s->nsecret_env; i++)
+			if (*e == s->secret_env[i])
 				own = false;
 		if (own)
 			free(*e);

@@ -280,6 +280,17 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 		}
 		put_kv(&o, "env", s->env[i]);
 	}
+	if (s->nsecrets && (!s->secrets_dir || s->secrets_dir[0] != '/'))
+		o.err = o.err ? o.err : -EINVAL;
+	if (s->nsecrets)
+		put_kv(&o, "secrets_dir", s->secrets_dir);
+	for (size_t i = 0; i < s->nsecrets && !o.err; i++) {
+		if (!strchr(s->secrets[i], '=') || s->secrets[i][0] == '=') {
+			o.err = -EINVAL;
+			break;
+		}
+		put_kv(&o, "secret", s->secrets[i]);
+	}
 	if (o.err) {
 		free(o.p);
 		return o.err;
@@ -298,6 +309,12 @@ void exec_spec_release(struct exec_spec *s)
 	free(s->fetch);
 	free(s->pmaps);
 	free(s->params);
+	free(s->secrets);
+	for (size_t i = 0; i < s->nsecret_env; i++) {
+		explicit_bzero(s->secret_env[i], strlen(s->secret_env[i]));
+		free(s->secret_env[i]);
+	}
+	free(s->secret_env);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }
@@ -444,8 +461,9 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	out->fetch = calloc(EXEC_SPEC_MAX_FETCH, sizeof(*out->fetch));
 	out->pmaps = calloc(EXEC_SPEC_MAX_PORTMAPS, sizeof(*out->pmaps));
 	out->params = calloc(nstr / 2 + 1, sizeof(char *));
+	out->secrets = calloc(nstr / 2 + 1, sizeof(char *));
 	if (!out->args || !out->env || !out->checks || !out->volumes || !out->fetch ||
-	    !out->pmaps || !out->params) {
+	    !out->pmaps || !out->params || !out->secrets) {
 		exec_spec_release(out);
 		return -ENOMEM;
 	}
@@ -584,6 +602,12 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			if (!strchr(v, '=') || v[0] == '=')
 				goto bad;
 			out->env[out->nenv++] = v;
+		} else if (!strcmp(k, "secret")) {
+			if (!strchr(v, '=') || v[0] == '=')
+				goto bad;
+			out->secrets[out->nsecrets++] = v;
+		} else if (!strcmp(k, "secrets_dir")) {
+			out->secrets_dir = v;
 		} else
 			goto bad;
 	}
@@ -599,6 +623,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 	if (out->nchecks && !check_valid(&out->checks[out->nchecks - 1]))
 		goto bad;
 	if (out->health_dir && out->health_dir[0] != '/')
+		goto bad;
+	if (out->nsecrets && (!out->secrets_dir || out->secrets_dir[0] != '/'))
 		goto bad;
 	if (out->nvolumes && !volume_valid(&out->volumes[out->nvolumes - 1]))
 		goto bad;

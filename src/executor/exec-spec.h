@@ -41,7 +41,10 @@
  * ("0"/"1": pull even when the store has the image), "net" ("host" | "bridge") and any number
  * of "pm" = "<hostPort>:<containerPort>/<tcp|udp>" (BRIDGE port mappings) and of "prm" =
  * "<key>=<value>" (Marathon's docker.parameters, applied by berth-image). A container task
- * may have neither cmd nor args (the image's Entrypoint and Cmd run). */
+ * may have neither cmd nor args (the image's Entrypoint and Cmd run).
+ * Secrets (exec-secret.h): "secrets_dir" (absolute) and any number of "secret" =
+ * "NAME=SOURCE": the shim reads each from the store and adds NAME=value to the task's
+ * environment (replacing an "env" of that name). The values are never in this file. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -141,6 +144,11 @@ struct exec_spec {
 	size_t npmaps;
 	const char **params;       /* "key=value", nparams entries (docker.parameters) */
 	size_t nparams;
+	const char *secrets_dir;   /* with secrets: the agent's secret store (absolute) */
+	const char **secrets;      /* "NAME=SOURCE", nsecrets entries */
+	size_t nsecrets;
+	char **secret_env;         /* not in the file: "NAME=value" the shim read (malloc'd) */
+	size_t nsecret_env;
 	char *buf;           /* owns the strings after exec_spec_parse */
 };
 

@@ -95,6 +95,7 @@
 #include "executor/exec-check.h"
 #include "executor/exec-container.h"
 #include "executor/exec-env.h"
+#include "executor/exec-secret.h"
 #include "executor/exec-fetch.h"
 #include "executor/exec-health.h"
 #include "executor/exec-isolate.h"
@@ -617,6 +618,23 @@ static int shim_run(const char *meta, int notify_fd)
 			fail = -r;
 		if (imsg[0])
 			diag("%s", imsg);
+	}
+	/* The secrets, read from the agent's store as the agent's user (exec-secret.h). */
+	if (!fail && spec.nsecrets) {
+		spec.secret_env = calloc(spec.nsecrets, sizeof(char *));
+		if (!spec.secret_env)
+			fail = ENOMEM;
+		for (size_t i = 0; !fail && i < spec.nsecrets; i++) {
+			char *kv = NULL;
+			r = exec_secret_env(spec.secrets_dir, spec.secrets[i], &kv, imsg, sizeof(imsg));
+			if (r < 0) {
+				fail = -r;
+				diag("secret for %.*s: %s", (int)strcspn(spec.secrets[i], "="),
+				     spec.secrets[i], imsg);
+				break;
+			}
+			spec.secret_env[spec.nsecret_env++] = kv;
+		}
 	}
 	char **env = fail ? NULL : exec_env_build(&spec);
 	if (!fail && !env)

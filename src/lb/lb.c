@@ -24,6 +24,7 @@
 
 #include <event2/event.h>
 
+#include "base/b64.h"
 #include "base/flags.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -45,6 +46,9 @@ struct lb_args {
 	const char *http_port;
 	const char *https_port;
 	const char *stats_port;
+	/* The master over HTTPS (docs/security.md): its CAs, the client certificate for a
+	 * master with --tls-ca; credentials from $BERTH_PRINCIPAL / $BERTH_SECRET. */
+	const char *cacert, *cert, *key;
 };
 
 struct lb {
@@ -62,12 +66,22 @@ struct lb {
 	struct http_server *admin;
 	struct event *kick, *timer, *resync, *watch;
 	struct httpc_call *call;
+	char *authorization;      /* "Basic …" or NULL */
 	bool pending;             /* a sync is wanted */
 	int pipe[2], cancel[2];
 	pthread_t sse;
 	bool sse_started;
 	unsigned runtime_changes, rejected;
 };
+
+/* The master's TLS and credentials on a request to it. */
+static void to_master(const struct lb *l, struct httpc_request *req)
+{
+	req->cacert = l->a.cacert;
+	req->client_cert = l->a.cert;
+	req->client_key = l->a.key;
+	req->authorization = l->authorization;
+}
 
 #define SYNC_DELAY_USEC (50 * 1000)
 #define RETRY_USEC (1000 * 1000)
@@ -112,6 +126,7 @@ static void *sse_main(void *arg)
 		struct httpc_request req = { .method = "GET", .url = url,
 					     .accept = "text/event-stream",
 					     .timeout_usec = 10ull * 1000 * 1000 };
+		to_master(l, &req);
 		struct sse_ctx sc = { .l = l };
 		struct httpc_stream_opts so = { .on_body = on_sse, .ctx = &sc,
 						.cancel_fd = l->cancel[0] };
@@ -394,6 +409,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	l->pending = false;
 	_cleanup_free_ char *url = httpc_url_join(&l->master, "/v2/apps?embed=apps.tasks");
 	struct httpc_request req = { .method = "GET", .url = url };
+	to_master(l, &req);
 	l->call = httpc_call_start(l->base, &req, on_apps, l);
 	if (!l->call)
 		sync_soon(l, RETRY_USEC);
@@ -452,6 +468,16 @@ static const struct flag_spec lb_specs[] = {
 	  .help = "/haproxy?stats, /_haproxy_health_check, /_haproxy_getconfig" },
 	{ .name = "bind", .kind = FLAG_STRING, .off = offsetof(struct lb_args, bind),
 	  .metavar = "ADDR", .help = "the address every frontend binds (default: all)" },
+	{ .name = "cacert", .kind = FLAG_STRING, .off = offsetof(struct lb_args, cacert),
+	  .metavar = "FILE",
+	  .help = "verify an https:// master against these CAs (default $BERTH_CACERT,\n"
+		  "else the system's)" },
+	{ .name = "cert", .kind = FLAG_STRING, .off = offsetof(struct lb_args, cert),
+	  .metavar = "FILE",
+	  .help = "client certificate (PEM) for a master with --tls-ca (default\n"
+		  "$BERTH_CERT); credentials come from $BERTH_PRINCIPAL, $BERTH_SECRET" },
+	{ .name = "key", .kind = FLAG_STRING, .off = offsetof(struct lb_args, key),
+	  .metavar = "FILE", .help = "its private key (default $BERTH_KEY, else in --cert's file)" },
 };
 static const struct flag_table lb_flags = { lb_specs, ARRAY_SIZE(lb_specs) };
 
@@ -543,6 +569,7 @@ static void teardown(struct lb *l)
 	strbuf_release(&l->rejected_text);
 	free((char *)l->ro.socket);
 	free(l->self);
+	free(l->authorization);
 	httpc_url_release(&l->master);
 }
 
@@ -570,6 +597,27 @@ int lb_main(int argc, char **argv)
 		fprintf(stderr, "berth lb: --master '%s': expected http[s]://HOST[:PORT]\n",
 			l.a.master);
 		return 2;
+	}
+	const char *env;
+	if (!l.a.cacert && (env = getenv("BERTH_CACERT")) && *env)
+		l.a.cacert = env;
+	if (!l.a.cert && (env = getenv("BERTH_CERT")) && *env)
+		l.a.cert = env;
+	if (!l.a.key && (env = getenv("BERTH_KEY")) && *env)
+		l.a.key = env;
+	if (l.a.key && !l.a.cert) {
+		fprintf(stderr, "berth lb: --key wants --cert (or BERTH_CERT)\n");
+		return 2;
+	}
+	if (l.a.cert && !l.a.key)
+		l.a.key = l.a.cert;
+	const char *principal = getenv("BERTH_PRINCIPAL"), *secret = getenv("BERTH_SECRET");
+	if (principal && *principal) {
+		if (!secret) {
+			fprintf(stderr, "berth lb: BERTH_PRINCIPAL wants BERTH_SECRET\n");
+			return 2;
+		}
+		l.authorization = b64_basic_auth(principal, secret);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	l.base = event_base_new();

@@ -22,6 +22,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "master/fw-int.h"
+#include "model/app.h"
 #include "model/container.h"
 #include "model/mesos-resources.h"
 
@@ -299,7 +300,7 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 		}
 		json_object_set_new(s, "args", argv);
 	}
-	json_t *env = json_object();
+	json_t *env = json_object(), *secrets = NULL;
 	const json_t *vars = json_object_get(json_object_get(cmd, "environment"), "variables");
 	size_t i;
 	const json_t *x;
@@ -307,11 +308,38 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 		const char *n = json_string_value(json_object_get(x, "name"));
 		const char *val = json_string_value(json_object_get(x, "value"));
 		const char *type = json_string_value(json_object_get(x, "type"));
+		if (type && !strcmp(type, "SECRET")) {
+			/* Mesos's Secret of type REFERENCE: resolved by the agent in its store
+			 * (docs/security.md, "Secrets"); a VALUE secret would put the value in
+			 * the master's state, so it is refused. */
+			const json_t *sec = json_object_get(x, "secret");
+			const json_t *ref = json_object_get(sec, "reference");
+			const char *rn = json_string_value(json_object_get(ref, "name"));
+			if (!n || !*n || strchr(n, '=') ||
+			    !json_is_string(json_object_get(sec, "type")) ||
+			    strcmp(json_string_value(json_object_get(sec, "type")), "REFERENCE") ||
+			    !rn || !app_secret_source_valid(rn) || json_object_get(ref, "key")) {
+				snprintf(err, errlen, "'command.environment.variables[%zu]': a "
+						      "secret must be of type REFERENCE, its "
+						      "'reference.name' a source of the agents' "
+						      "--secrets-dir (no 'key')", i);
+				json_decref(env);
+				json_decref(secrets);
+				json_decref(s);
+				return -EINVAL;
+			}
+			if (!secrets)
+				secrets = json_array();
+			json_array_append_new(secrets, json_pack("{s:s, s:s, s:s}", "name", n,
+								 "secret", rn, "source", rn));
+			continue;
+		}
 		if (!n || !*n || strchr(n, '=') || (type && strcmp(type, "VALUE")) ||
 		    (!val && !(type && !strcmp(type, "VALUE")))) {
 			snprintf(err, errlen, "'command.environment.variables[%zu]' must have a 'name' "
-					      "and a 'value' (type VALUE only)", i);
+					      "and a 'value' (type VALUE or SECRET)", i);
 			json_decref(env);
+			json_decref(secrets);
 			json_decref(s);
 			return -EINVAL;
 		}
@@ -345,6 +373,8 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 	if (!json_object_get(env, "HOST"))
 		json_object_set_new(env, "HOST", json_string(a->hostname));
 	json_object_set_new(s, "env", env);
+	if (secrets)
+		json_object_set_new(s, "secrets", secrets);
 	/* the FrameworkInfo the agent lists in GET_FRAMEWORKS (agent-protocol.md §2) */
 	if (json_is_object(fw->info))
 		json_object_set_new(s, "framework_info", json_deep_copy(fw->info));

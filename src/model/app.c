@@ -893,6 +893,8 @@ int app_parse(const json_t *in, const char *base_id, struct verr *err, struct ap
 		}
 	}
 	check_object_field(&c, "secrets");
+	if (app_secrets_check(c.j, err) < 0)
+		c.bad = true;
 	if (!c.bad && app_berth_labels(a, err) < 0)
 		c.bad = true;
 

@@ -84,6 +84,12 @@ void app_free(struct app *a); /* accepts NULL */
  * (path "/labels/<name>"). */
 #define APP_MAX_INDEX_OFFSET 1000000000u
 int app_berth_labels(struct app *a, struct verr *err);
+/* Marathon's "secrets" and the env references to them (app-secrets.c): every entry has a
+ * usable "source", every {"secret": NAME} in env names an entry. 0 or -EINVAL (err). */
+int app_secrets_check(const json_t *app, struct verr *err);
+/* Whether a secret's source can name a file of the agents' store: '/'-separated names of
+ * [A-Za-z0-9._-], none "." or "..", one leading '/' allowed, at most 255 characters. */
+bool app_secret_source_valid(const char *source);
 
 /* Canonical absolute id for text (relative to base "/…"), or -EINVAL with a message
  * ("'Web' is not a valid path: segments are lower-case letters, digits, '-' and '.'").

@@ -68,6 +68,8 @@ struct httpc_request {
 	const char *client_cert;  /* a client certificate (PEM chain) shown to https peers that
 				     ask for one (mutual TLS), or NULL */
 	const char *client_key;   /* its private key (PEM); with client_cert */
+	bool insecure;            /* https: do not verify the peer's certificate or name (curl's
+				     -k; the CLI's --insecure) */
 	const char *authorization; /* Authorization header value, or NULL; sent only to the
 				      scheme, host and port of url (not after a redirect to
 				      another origin) */

@@ -190,6 +190,17 @@ static void test_parse_values(void **state)
 	argc = split("app list --cacert /etc/berth/ca.pem", argv, buf, sizeof(buf));
 	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), 0);
 	assert_string_equal(o.cacert, "/etc/berth/ca.pem");
+	assert_null(o.cert);
+	assert_false(o.insecure);
+
+	argc = split("--cert c.pem app list --key=k.pem --insecure", argv, buf, sizeof(buf));
+	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.cert, "c.pem");
+	assert_string_equal(o.key, "k.pem");
+	assert_true(o.insecure);
+	argc = split("app list --cert", argv, buf, sizeof(buf));
+	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'--cert' needs a value"));
 
 	argc = split("volume list --app=prod/db --json", argv, buf, sizeof(buf));
 	assert_int_equal(cli_args_parse(argc, argv, &o, err, sizeof(err)), 0);
@@ -409,6 +420,8 @@ static void test_is_command(void **state)
 	assert_true(cli_is_command("--master=http://h:1"));
 	assert_true(cli_is_command("--cacert"));
 	assert_true(cli_is_command("--cacert=/etc/berth/ca.pem"));
+	assert_true(cli_is_command("--cert=c.pem"));
+	assert_true(cli_is_command("--insecure"));
 	assert_false(cli_is_command("master"));
 	assert_false(cli_is_command("agent"));
 	assert_false(cli_is_command("dev"));

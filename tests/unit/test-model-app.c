@@ -85,6 +85,7 @@ static void test_full(void **state)
 		"{\"id\":\"../db/pg\",\"args\":[\"postgres\",\"-D\",\"/data\"],\"cpus\":0.5,"
 		"\"mem\":256,\"disk\":1024,\"gpus\":1,\"instances\":3,"
 		"\"env\":{\"A\":\"1\",\"S\":{\"secret\":\"pw\"}},\"labels\":{\"team\":\"db\"},"
+		"\"secrets\":{\"pw\":{\"source\":\"/db/pw\"}},"
 		"\"ports\":[5432,0],\"constraints\":[[\"hostname\",\"UNIQUE\"]],"
 		"\"backoffSeconds\":2,\"backoffFactor\":2,\"maxLaunchDelaySeconds\":60,"
 		"\"taskKillGracePeriodSeconds\":30,\"killSelection\":\"OLDEST_FIRST\","
@@ -193,6 +194,14 @@ static void test_bad(void **state)
 		  "error.expected.jsstring" },
 		{ "{\"id\":\"x\",\"cmd\":\"x\",\"labels\":{\"A\":{\"secret\":\"s\"}}}", "/labels/A",
 		  "error.expected.jsstring" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"env\":{\"A\":{\"secret\":\"s\"}}}",
+		  "/env/A/secret", "references an undefined secret" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"secrets\":{\"s\":{\"source\":\"a/../b\"}}}",
+		  "/secrets/s/source", "none '.' or" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"secrets\":{\"s\":{}}}", "/secrets/s/source",
+		  "error.path.missing" },
+		{ "{\"id\":\"x\",\"cmd\":\"x\",\"secrets\":{\"s\":\"v\"}}", "/secrets/s",
+		  "error.expected.jsobject" },
 		{ "{\"id\":\"x\",\"cmd\":\"x\",\"portDefinitions\":[{\"port\":70000}]}",
 		  "/portDefinitions/0/port", "got 70000, expected between 0 and 65535" },
 		{ "{\"id\":\"x\",\"cmd\":\"x\",\"portDefinitions\":[{\"port\":-1}]}",

@@ -147,7 +147,8 @@ static void test_env(void **state)
 		"\"portDefinitions\":[{\"port\":0,\"name\":\"http\"},{\"port\":10001,"
 		"\"name\":\"admin-api\"},{\"port\":0}],"
 		"\"labels\":{\"HAPROXY_GROUP\":\"external\",\"a.b-c\":\"1\",\"x--y!z\":\"2\"},"
-		"\"env\":{\"PORT0\":\"override\",\"MY\":\"v\",\"SECRET\":{\"secret\":\"s\"}}}",
+		"\"env\":{\"PORT0\":\"override\",\"MY\":\"v\",\"SECRET\":{\"secret\":\"s\"}},"
+		"\"secrets\":{\"s\":{\"source\":\"s\"}}}",
 		0, &je);
 	assert_non_null(j);
 	/* A label key and a label value of 512 characters are skipped; 511 kept. */
