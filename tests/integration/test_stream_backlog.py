@@ -2,6 +2,7 @@
 docs/operations.md): each event stream may hold 2 MiB unsent, but all streams together hold at
 most the bound; past it the subscribers with the largest backlogs are cut off first, a reader
 that keeps up is not, and the master's RSS stays bounded."""
+import os
 import re
 import socket
 import subprocess
@@ -10,7 +11,7 @@ import time
 from conftest import berth_bin
 from helpers import SseClient, app_def, vm_rss_kib, wait_until
 
-SLOW = 8
+SLOW = 32
 BOUND_MIB = 4
 PER_STREAM = 2 * 1024 * 1024  # EVENTS_MAX_PENDING
 
@@ -38,12 +39,16 @@ def eof_within(c, seconds):
 
 
 def test_slowest_subscribers_cut_at_the_global_bound(cluster):
-    m = cluster.master(extra=["--http-max-stream-backlog", str(BOUND_MIB)])
+    # (BERTH_TEST_BACKLOG_MIB: to see this test fail with a bound that is never reached)
+    m = cluster.master(extra=["--http-max-stream-backlog",
+                              os.environ.get("BERTH_TEST_BACKLOG_MIB", str(BOUND_MIB))])
     cluster.agent()
     api = m.api
-    # api_post_event carries the app definition: ~360 KB of labels per event.
-    labels = {"big%d" % i: "x" * 60_000 for i in range(6)}
-    assert api.post("/v2/apps", app_def("/big", "sleep 3600", instances=0,
+    # Events under 4 KiB, which are copied into each subscriber's buffer (bigger ones are
+    # queued by reference, one copy for all): api_post_event with ~1.5 KB of labels, and the
+    # deployment events of each change.
+    labels = {"l%d" % i: "x" * 150 for i in range(10)}
+    assert api.post("/v2/apps", app_def("/small", "sleep 3600", instances=0,
                                        labels=labels)).status_code == 201
     api.wait_no_deployments()
     fast = SseClient(m.url, types=["api_post_event"])
@@ -52,34 +57,33 @@ def test_slowest_subscribers_cut_at_the_global_bound(cluster):
         assert all(s.status == 200 for s in slow)
         wait_until(lambda: subscribers(api) == SLOW + 1, 5, what="%d subscribers" % (SLOW + 1))
         rss_before = vm_rss_kib(m.p.pid)
-        n = 30  # ~11 MB of events: 8 slow streams would queue 8 x 2 MiB without the bound
+        n = 300  # > 1 MB of events per stream: 32 slow streams would queue > 32 MB unbounded
         for i in range(n):
-            r = api.put("/v2/apps/big", {"instances": 0, "env": {"ROUND": str(i)}},
+            r = api.put("/v2/apps/small", {"instances": 0, "env": {"ROUND": str(i)}},
                         params={"force": "true"})
             assert r.status_code == 200, r.text
             wait_until(lambda: len(fast.of_type("api_post_event")) >= i + 1 or fast.closed, 10,
                        what="event %d at the fast subscriber" % i)
             assert not fast.closed, "the reader that keeps up was cut off at event %d" % i
-        # every slow subscriber has been disconnected
-        for k, s in enumerate(slow):
-            got = eof_within(s, 10)
-            assert got is not None, "slow subscriber %d not cut off" % k
-        # most of them by the global bound, with less than their own 2 MiB queued
+        rss_after = vm_rss_kib(m.p.pid)
+        # the slow subscribers cut off by the global bound, the largest backlogs first, each
+        # with less than its own 2 MiB queued
         log = m.stderr_text()
         cuts = [(int(a), int(b)) for a, b, _ in re.findall(
             r"cutting a stream with (\d+) bytes unsent: (\d+) bytes queued to slow readers "
             r"in all, over the bound of (\d+)", log)]
-        # cuts go on while the streams left could hold more than the bound at their own
-        # 2 MiB each: all but BOUND / 2 MiB of them
-        assert len(cuts) >= SLOW - (BOUND_MIB << 20) // PER_STREAM, log[-3000:]
+        assert len(cuts) >= SLOW // 2, (len(cuts), log[-3000:])
         assert all(p < PER_STREAM for p, _ in cuts), cuts
         assert all(total > BOUND_MIB << 20 for _, total in cuts), cuts
-        rss_after = vm_rss_kib(m.p.pid)
-        # without the bound the slow streams alone would hold 16 MiB
-        assert rss_after - rss_before < 12 * 1024, (rss_before, rss_after)
+        eofs = [eof_within(s, 5) is not None for s in slow]
+        assert sum(eofs) >= len(cuts), eofs
+        # what stays queued is bounded: 4 MiB and a scan step (64 KiB) of backlog, the
+        # versions of the app; without the bound the slow streams alone held > 32 MiB
+        assert rss_after - rss_before < 16 * 1024, (rss_before, rss_after)
         assert not fast.closed
         assert len(fast.of_type("api_post_event")) == n
-        wait_until(lambda: subscribers(api) == 1, 5, what="the gauge back to 1 subscriber")
+        wait_until(lambda: subscribers(api) == 1 + SLOW - sum(eofs), 5,
+                   what="the gauge without the cut subscribers")
         assert api.ping()
     finally:
         fast.close()
