@@ -828,6 +828,59 @@ static int backlog_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* A burst's backlog drained: hand the freed chains back to the system (at most once a
+ * second; events_tick trims too, every 10 s). */
+static void maybe_trim(size_t total)
+{
+	uint64_t now = time_mono_usec();
+	if (g_high >= ((size_t)64 << 20) && total < g_high / 4 && now - g_trim_usec > 1000000) {
+		g_trim_usec = now;
+		g_high = total;
+		malloc_trim(0);
+	}
+}
+
+static size_t backlog_total(void)
+{
+	size_t total = 0;
+	for (struct http_stream *st = g_streams; st; st = st->next)
+		if (!st->closing)
+			total += http_stream_pending(st);
+	return total;
+}
+
+/* Streams closing after a large backlog, or many of them (the readers left): trim a second
+ * later (at most once a second), when no write may come to run the scan. */
+static bool g_trim_timer;
+
+static unsigned g_closed_since_trim;
+
+static void trim_later(evutil_socket_t fd, short what, void *arg)
+{
+	g_trim_timer = false;
+	size_t total = backlog_total();
+	if (g_closed_since_trim >= 64) {
+		/* many readers left: their buffers (and their connections') are free now */
+		g_trim_usec = time_mono_usec();
+		g_high = total;
+		malloc_trim(0);
+	} else {
+		g_trim_usec = 0;
+		maybe_trim(total);
+	}
+	g_closed_since_trim = 0;
+}
+
+static void trim_check_soon(struct event_base *base)
+{
+	g_closed_since_trim++;
+	if (g_trim_timer || !base || (g_high < ((size_t)64 << 20) && g_closed_since_trim < 64))
+		return;
+	const struct timeval one = { 1, 0 };
+	if (event_base_once(base, -1, EV_TIMEOUT, trim_later, NULL, &one) == 0)
+		g_trim_timer = true;
+}
+
 static void budget_scan(void)
 {
 	g_since_scan = 0;
@@ -845,14 +898,7 @@ static void budget_scan(void)
 	}
 	if (total > g_high)
 		g_high = total;
-	/* A burst's backlog drained: hand the freed chains back to the system (at most once a
-	 * second; events_tick trims too, every 10 s). */
-	uint64_t now = time_mono_usec();
-	if (g_high >= ((size_t)64 << 20) && total < g_high / 4 && now - g_trim_usec > 1000000) {
-		g_trim_usec = now;
-		g_high = total;
-		malloc_trim(0);
-	}
+	maybe_trim(total);
 	if (total <= g_budget || n == 0)
 		return;
 	struct backlog *v = xcalloc(n, sizeof(*v));
@@ -895,6 +941,7 @@ static void stream_deferred(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_stream *st = arg;
 	stream_unlink(st);
+	trim_check_soon(st->base);
 	if (st->cut && st->evcon) {
 		/* Freeing the connection frees the request still attached to it. */
 		evhttp_connection_set_closecb(st->evcon, NULL, NULL);
