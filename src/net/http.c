@@ -23,7 +23,10 @@
  * write a raw body after its own headers, so event streams are chunked too, with
  * `Connection: close` and `Cache-Control: no-cache` added. Every SSE client we target
  * (browsers' EventSource, curl, python requests/sseclient, marathon-lb) decodes chunked
- * framing transparently, and each write is one chunk so a record is never split.
+ * framing transparently, and each write is one chunk so a record is never split. The
+ * chunks are framed by http_stream_write itself, straight into the connection's output
+ * buffer (see there), not by evhttp_send_reply_chunk; evhttp still sends the headers and
+ * the terminating chunk.
  */
 #include "net/http.h"
 
