@@ -266,8 +266,9 @@ def report(label, res, rss_start, rss, rss_end, a):
           % (res[0]["master_cpu"], 100 * res[0]["master_cpu"] / took,
              n / max(res[0]["master_cpu"], 1e-9), sum(r["cpu"] for r in res),
              open("/proc/loadavg").read().split()[0]))
-    print("master RSS: start %.1f MiB, peak %.1f MiB, end %.1f MiB"
-          % (rss_start / 1024, max(rss + [rss_start]) / 1024, rss_end / 1024))
+    print("master RSS: start %.1f MiB, peak %.1f MiB, end %.1f MiB (3 s after), %.1f MiB "
+          "(13 s after)" % (rss_start / 1024, max(rss + [rss_start]) / 1024, rss_end / 1024,
+                            a.rss_later / 1024))
     for e in errors[:10]:
         print("  error: %s" % e)
     sys.stdout.flush()
@@ -368,6 +369,8 @@ def one_round(a, tls):
         res, rss = run_load(a, m.p.pid)
         time.sleep(3)  # the connections closed, the stream buffers freed
         rss_end = status_kib(m.p.pid, "VmRSS")
+        time.sleep(10)  # and the master's periodic malloc_trim (every 10 s) has run
+        a.rss_later = status_kib(m.p.pid, "VmRSS")
         if m.p.poll() is not None:
             print("the master exited: %s" % m.p.returncode)
             return 1

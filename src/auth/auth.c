@@ -57,6 +57,10 @@ static const struct flag_spec specs[] = {
 	{ .name = "http-max-connections-per-client", .kind = FLAG_STRING,
 	  .off = offsetof(struct auth_config, max_connections_per_client), .metavar = "N",
 	  .help = "open HTTP connections from one client address (default 2048)" },
+	{ .name = "http-max-stream-backlog", .kind = FLAG_STRING,
+	  .off = offsetof(struct auth_config, max_stream_backlog), .metavar = "MIB",
+	  .help = "bytes queued and unsent on all event and RecordIO streams together,\n"
+		  "in MiB; past it the slowest readers are cut off (default 256)" },
 	{ .name = "http-request-timeout", .kind = FLAG_SECONDS,
 	  .off = offsetof(struct auth_config, request_timeout_sec), .max = 3600,
 	  .metavar = "SECONDS",

@@ -38,6 +38,7 @@ struct auth_config {
 	const char *max_connections, *max_connections_per_client; /* numbers, or NULL */
 	double request_timeout_sec;                              /* 0: the default */
 	const char *streams_per_principal; /* a number, or NULL: the default */
+	const char *max_stream_backlog;    /* MiB, or NULL: HTTP_DEFAULT_STREAM_BUDGET */
 };
 
 /* The flags above (base/flags.h), writing into a struct auth_config. */

@@ -222,3 +222,11 @@ int http_stream_write_shared(struct http_stream *st, struct http_shared *sh);
 void http_stream_close(struct http_stream *st);
 /* Bytes queued and not yet written to the socket. */
 size_t http_stream_pending(const struct http_stream *st);
+/* The global bound on bytes queued and unsent on all streams of the process together (each
+ * stream's own bound is its max_pending): once the sum exceeds it, the streams with the
+ * largest backlogs are cut off (as for max_pending), the largest first, until the rest fit.
+ * Checked as writes are queued, so the sum may pass the bound by max(bytes/64, 64 KiB). */
+#define HTTP_DEFAULT_STREAM_BUDGET ((size_t)256 * 1024 * 1024)
+void http_stream_set_budget(size_t bytes);
+/* Streams cut off by the global bound so far. */
+unsigned long long http_stream_budget_cuts(void);

@@ -136,6 +136,14 @@ int master_main(int argc, char **argv)
 		}
 		streams = (unsigned)v;
 	}
+	if (acfg.max_stream_backlog) {
+		if (parse_u64(acfg.max_stream_backlog, &v) < 0 || v == 0 || v > 1048576) {
+			fprintf(stderr, "berth master: bad --http-max-stream-backlog '%s' (want 1 "
+					"to 1048576 MiB)\n", acfg.max_stream_backlog);
+			return 2;
+		}
+		http_stream_set_budget((size_t)v * 1024 * 1024);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	struct http_tls *tls = NULL, *tls_client = NULL;
