@@ -1,6 +1,7 @@
 """Fixtures that start real berth processes on free loopback ports.
 
-Each test gets a fresh work directory tests/integration/.work/<test>/ holding the daemons'
+Each test gets a fresh work directory tests/integration/.work/<test>/ (or, when the checkout
+is under /tmp, /var/tmp/berth-itest-<hash>/<test>/: see WORK_ROOT) holding the daemons'
 stderr/stdout files, the store and the agents' work dirs. It is removed when the test passes
 and kept (its path printed) when it fails. At teardown every daemon still running is stopped
 with SIGTERM and must exit 0 within 10 s; every process left behind by the test (executors,
@@ -24,7 +25,14 @@ from helpers import Api, free_port, port_range, wait_until  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+# Tasks get a private /tmp (agent isolation, on by default): a test whose files tasks read or
+# write must not keep them under /tmp, so a checkout under /tmp (a CI clone, say) puts the
+# work directories in /var/tmp, one tree per checkout.
 WORK_ROOT = HERE / ".work"
+if str(HERE).startswith("/tmp/"):
+    import hashlib
+    WORK_ROOT = Path("/var/tmp") / ("berth-itest-" +
+                                    hashlib.sha1(str(HERE).encode()).hexdigest()[:10])
 STOP_TIMEOUT = 10.0
 READY_TIMEOUT = 20.0
 
