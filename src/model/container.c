@@ -113,12 +113,12 @@ int container_check(json_t *app, struct verr *err)
 			verr_add(err, "/container/docker/pullConfig/secret", "error.path.missing");
 			bad = 1;
 		} else if (!json_is_object(json_object_get(json_object_get(app, "secrets"), sn))) {
-			verr_add(err, "/container/docker/pullConfig/secret",
+			verr_add(err, "/container/docker/pullConfig",
 				 "pullConfig.secret must refer to an existing secret");
 			bad = 1;
 		} else if (t && strcmp(t, "MESOS")) {
 			verr_add(err, "/container/docker/pullConfig",
-				 "pullConfig is supported only with Mesos containerizer");
+				 "pullConfig is not supported with Docker containerizer");
 			bad = 1;
 		}
 	}

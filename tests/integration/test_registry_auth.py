@@ -215,11 +215,14 @@ def test_pull_config_secret_gives_the_credentials_for_that_pull(cluster, htpassw
     x["container"]["docker"]["pullConfig"] = {"secret": "nope"}
     r = m.api.post("/v2/apps", x)
     assert r.status_code == 422, r.text
-    assert any(e["path"] == "/container/docker/pullConfig/secret" for e in r.json()["details"])
+    assert any(e["path"] == "/container/docker/pullConfig" and
+               "pullConfig.secret must refer to an existing secret" in e["errors"]
+               for e in r.json()["details"]), r.text
     x = app("/pcbad", "regcreds")
     x["container"]["type"] = "DOCKER"
     r = m.api.post("/v2/apps", x)
-    assert r.status_code == 422 and "Mesos containerizer" in r.text, r.text
+    assert r.status_code == 422 and \
+        "pullConfig is not supported with Docker containerizer" in r.text, r.text
 
     r = m.api.post("/v2/apps", app("/pc", "regcreds"))
     assert r.status_code == 201, r.text

@@ -110,7 +110,7 @@ static void test_pull_config(void **state)
 		  "\"docker\":{\"image\":\"a\",\"pullConfig\":{\"secret\":\"p\"}}}}", NULL },
 		{ "{\"secrets\":{\"p\":{\"source\":\"reg/cfg\"}},\"container\":{\"type\":\"MESOS\","
 		  "\"docker\":{\"image\":\"a\",\"pullConfig\":{\"secret\":\"q\"}}}}",
-		  "/container/docker/pullConfig/secret" },
+		  "/container/docker/pullConfig" },
 		{ "{\"container\":{\"type\":\"MESOS\",\"docker\":{\"image\":\"a\","
 		  "\"pullConfig\":{}}}}", "/container/docker/pullConfig/secret" },
 		{ "{\"secrets\":{\"p\":{\"source\":\"reg/cfg\"}},\"container\":{\"type\":\"DOCKER\","
