@@ -106,6 +106,10 @@ def main():
     ap.add_argument("--image-store", default=None,
                     help="the agent's --image-store: empty for a cold cache, one a previous "
                          "run filled for a warm one")
+    ap.add_argument("--result", default=None,
+                    help="append this run's figures as one JSON line to this file, labelled "
+                         "--label (run.sh prints its summary table from them)")
+    ap.add_argument("--label", default=None)
     o = ap.parse_args()
 
     n = o.instances
@@ -261,6 +265,12 @@ def main():
         else:
             print("executors: no berth-executor processes found")
         sys.stdout.flush()
+        if o.result:
+            with open(o.result, "a") as f:
+                f.write(json.dumps({"label": o.label or mode, "n": n, "started": t_marked,
+                                    "running": t_running,
+                                    "pss_mib": mib(sum(psses) / n) if psses else None})
+                        + "\n")
     finally:
         for d in reversed(daemons):
             d.stop()

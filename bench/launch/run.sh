@@ -5,7 +5,10 @@
 #
 #   bench/launch/run.sh [N]        (default N=1000; SPLIT=0 skips the master+agent variant,
 #                                   ISO=0 the isolated-vs-plain rounds, which need root,
-#                                   IMG=0 the containers-vs-plain rounds (root, crun, umoci))
+#                                   IMG=0 the containers-vs-plain rounds (root, crun, umoci),
+#                                   ISO_ROUNDS=n the isolated/plain alternations (default 2))
+# Ends with issue 14's table: plain N vs isolated N (each round), plain IMG_N vs IMG_N
+# containers from one image with a cold and a warm image store.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -25,6 +28,7 @@ ninja -C "$BUILD" berth src/executor/berth-executor src/image/berth-image >/dev/
 
 WORK=$(mktemp -d /tmp/berth-bench-launch.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
+RES=$WORK/results.jsonl
 gcc -O2 -std=gnu17 -Wall -Wextra -o "$WORK/spawn-floor" bench/launch/spawn-floor.c
 
 echo "=== berth launch benchmark"
@@ -53,12 +57,14 @@ if [ "${ISO:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
 	# The same launch with every task in its own cgroup and pid+mount namespaces, against
 	# the plain one, alternating (plain, isolated, plain, isolated) so that load elsewhere
 	# on the machine hits both alike.
-	for round in 1 2; do
+	for round in $(seq 1 "${ISO_ROUNDS:-2}"); do
 		echo
-		$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N" --split
+		$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N" --split \
+			--result "$RES" --label "plain processes, round $round"
 		echo
 		$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$N" \
-			--split --isolation cgroups,namespaces
+			--split --isolation cgroups,namespaces \
+			--result "$RES" --label "cgroups + namespaces, round $round"
 	done
 fi
 if [ "${IMG:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v crun >/dev/null &&
@@ -70,10 +76,26 @@ if [ "${IMG:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v crun >/dev/null &&
 	mkdir -p "$WORK/images"
 	bench/launch/make-image.sh "$WORK/images/benchimg.tar"
 	echo
-	$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$IN" --split
+	$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$IN" --split \
+		--result "$RES" --label "plain processes"
 	for cache in cold warm; do
 		echo
 		$PY bench/launch/launch.py --berth "$BUILD/berth" --work "$WORK" --instances "$IN" \
-			--split --image-tar "$WORK/images/benchimg.tar" --image-store "$WORK/store"
+			--split --image-tar "$WORK/images/benchimg.tar" --image-store "$WORK/store" \
+			--result "$RES" --label "containers (crun), $cache image store"
 	done
+fi
+if [ -s "$RES" ]; then
+	echo
+	echo "=== issue 14: isolation and containers against plain processes (master + agent)"
+	$PY - "$RES" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print("| tasks | run | started (marker) | TASK_RUNNING in the API | executors' PSS/task |")
+print("|---|---|---|---|---|")
+f = lambda v: "%.2f s" % v if v is not None else "not reached"
+for r in rows:
+    print("| %d | %s | %s | %s | %s |" % (r["n"], r["label"], f(r["started"]), f(r["running"]),
+          "%.3f MiB" % r["pss_mib"] if r["pss_mib"] is not None else "-"))
+EOF
 fi

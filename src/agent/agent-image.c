@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "executor/exec-secret.h"
 #include "agent/agent.h"
 #include "base/fsutil.h"
 #include "base/log.h"
@@ -100,6 +101,36 @@ int agent_image_spec(struct agent *a, json_t *spec, struct exec_spec *es,
 	es->img_registry = a->img_registry;
 	es->img_auth = a->img_auth;
 	es->img_pull = json_is_true(json_object_get(c, "force_pull"));
+	/* Marathon's docker.pullConfig: a secret whose value is a docker config.json, checked
+	 * here as the task's other secrets are (agent-secret.c); the shim reads it. */
+	json_t *pcs = json_object_get(c, "pull_secret");
+	if (pcs) {
+		const char *name = json_string_value(json_object_get(pcs, "secret"));
+		const char *source = json_string_value(json_object_get(pcs, "source"));
+		if (!name || !source) {
+			snprintf(msg, msgsize, "Malformed pullConfig secret reference in the task");
+			return -EINVAL;
+		}
+		if (!a->secrets_dir) {
+			snprintf(msg, msgsize, "Secret '%.64s' (source '%.128s') for the image's "
+				 "pullConfig: this agent has no secret store (--secrets-dir)",
+				 name, source);
+			return -ENOENT;
+		}
+		char why[256] = "";
+		char *val = NULL;
+		size_t vl = 0;
+		int r = exec_secret_read(a->secrets_dir, source, &val, &vl, why, sizeof(why));
+		if (r < 0) {
+			snprintf(msg, msgsize, "Secret '%.64s' (source '%.128s') for the image's "
+				 "pullConfig is not available: %s", name, source, why);
+			return r;
+		}
+		explicit_bzero(val, vl);
+		free(val);
+		es->img_auth_secret = source;
+		es->secrets_dir = a->secrets_dir;
+	}
 	const char *net = json_string_value(json_object_get(c, "network"));
 	es->net_bridge = net && !strcmp(net, "BRIDGE");
 	json_t *pms = json_object_get(c, "port_mappings");

@@ -681,13 +681,8 @@ static int task_spawn(struct agent *a, struct agent_task *t, json_t *spec,
 		r = agent_isolation_spec(a, t, spec, &es, msg, msgsize);
 	if (r == 0)
 		r = agent_image_spec(a, spec, &es, pmaps, EXEC_SPEC_MAX_PORTMAPS, msg, msgsize);
-	/* A container's environment is its bundle's config.json, a file: no secret goes
-	 * there (docs/security.md, "Secrets"). */
-	if (r == 0 && es.image && es.nsecrets) {
-		snprintf(msg, msgsize, "Secrets are not supported for container (image) tasks: "
-				       "the task's environment would be written to its bundle");
-		r = -ENOTSUP;
-	}
+	/* A container task's secrets never go into its bundle's config.json: the shim hands
+	 * them to berth-secret-exec in the container through a memfd (exec-container.h). */
 	if (r < 0) {
 		free(args);
 		free_strv(env, es.nenv);

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "executor/exec-portfwd.h"
+#include "executor/exec-secret.h"
 
 extern char **environ;
 
@@ -38,8 +40,26 @@ static void image_tool(char *buf, size_t size)
 		snprintf(buf, size, "%.*s/../image/berth-image", (int)(size - 24), self);
 }
 
-/* Runs argv with stdout and stderr to err; its exit status, or -errno. */
-static int run_wait(char *const argv[], int err)
+/* berth-secret-exec: $BERTH_SECRET_EXEC, else beside this binary (both in src/executor). */
+static void secret_exec_tool(char *buf, size_t size)
+{
+	const char *env = getenv("BERTH_SECRET_EXEC");
+	if (env && *env) {
+		snprintf(buf, size, "%s", env);
+		return;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(buf, size, "%.*s/berth-secret-exec", (int)(size - 20), slash ? self : ".");
+}
+
+/* Runs argv with stdout and stderr to err (and fd3, if >= 0, as its fd 3); its exit status,
+ * or -errno. */
+static int run_wait_fd(char *const argv[], int err, int fd3)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -48,6 +68,8 @@ static int run_wait(char *const argv[], int err)
 		posix_spawn_file_actions_adddup2(&fa, err, 1);
 		posix_spawn_file_actions_adddup2(&fa, err, 2);
 	}
+	if (fd3 >= 0) /* fd3 is >= 10 (close-on-exec): the dup2 has it open at 3 */
+		posix_spawn_file_actions_adddup2(&fa, fd3, 3);
 	/* The shim blocks SIGCHLD and SIGTERM for its signalfd: the child gets them back. */
 	posix_spawnattr_t at;
 	posix_spawnattr_init(&at);
@@ -66,6 +88,35 @@ static int run_wait(char *const argv[], int err)
 		if (errno != EINTR)
 			return -errno;
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static int run_wait(char *const argv[], int err)
+{
+	return run_wait_fd(argv, err, -1);
+}
+
+/* A sealed memfd holding len bytes of data, at an fd >= 10 (close-on-exec). fd or -errno. */
+static int sealed_memfd(const char *name, const char *data, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd == -1)
+		return -errno;
+	int r = 0;
+	for (size_t off = 0; r == 0 && off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n == -1 && errno != EINTR)
+			r = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (r == 0 && fcntl(fd, F_ADD_SEALS,
+			    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == -1)
+		r = -errno;
+	int hi = r == 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 10) : -1;
+	if (r == 0 && hi == -1)
+		r = -errno;
+	close(fd);
+	return r < 0 ? r : hi;
 }
 
 /* A string as one shell word: in single quotes, each ' as '\''. NULL when too long. */
@@ -116,6 +167,8 @@ static int write_script(const char *path, const char *meta, const char *task_id)
 				"}\n"
 				"case \"$1\" in\n"
 				"run) ctr run --bundle \"$bundle\" --no-new-keyring \"$id\" ;;\n"
+				"run-fd) ctr run --bundle \"$bundle\" --no-new-keyring --preserve-fds 1 "
+				"\"$id\" ;;\n"
 				"exec) ctr exec \"$id\" /bin/sh -c \"$2\" ;;\n"
 				"delete) ctr delete -f \"$id\" 2>/dev/null ;;\n"
 				"*) echo \"usage: $0 run|exec CMD|delete\" >&2; exit 2 ;;\n"
@@ -136,6 +189,7 @@ int exec_container_prepare(struct exec_spec *s, const char *meta, int err, struc
 			   char *msg, size_t msglen)
 {
 	memset(c, 0, sizeof(*c));
+	c->secret_fd = -1;
 	c->meta = meta;
 	c->active = 1;
 	char netns[64] = "";
@@ -147,8 +201,48 @@ int exec_container_prepare(struct exec_spec *s, const char *meta, int err, struc
 	}
 	char tool[PATH_MAX];
 	image_tool(tool, sizeof(tool));
-	char *argv[] = { tool, "bundle", (char *)meta, netns[0] ? "--netns" : NULL, netns, NULL };
-	int r = run_wait(argv, err);
+	char sx[PATH_MAX];
+	secret_exec_tool(sx, sizeof(sx));
+	/* Marathon's pullConfig: the secret's value (a docker config.json) for this pull, handed
+	 * to berth-image as /proc/self/fd/3 of a memfd, never a file. */
+	int authfd = -1;
+	if (s->img_auth_secret) {
+		char *val = NULL;
+		size_t vl = 0;
+		char why[256];
+		int r = exec_secret_read(s->secrets_dir, s->img_auth_secret, &val, &vl, why,
+					 sizeof(why));
+		if (r == 0) {
+			r = authfd = sealed_memfd("berth-pull-config", val, vl);
+			explicit_bzero(val, vl);
+			free(val);
+			if (r < 0)
+				snprintf(why, sizeof(why), "%s", strerror(-r));
+		}
+		if (r < 0) {
+			snprintf(msg, msglen, "the image's pullConfig secret (source '%.128s') is "
+				 "not available: %s", s->img_auth_secret, why);
+			return r;
+		}
+	}
+	char *argv[9] = { tool, "bundle", (char *)meta };
+	int ai = 3;
+	if (netns[0]) {
+		argv[ai++] = "--netns";
+		argv[ai++] = netns;
+	}
+	if (s->nsecrets) {
+		argv[ai++] = "--secret-exec";
+		argv[ai++] = sx;
+	}
+	if (authfd >= 0) {
+		argv[ai++] = "--pull-config";
+		argv[ai++] = "/proc/self/fd/3";
+	}
+	argv[ai] = NULL;
+	int r = run_wait_fd(argv, err, authfd);
+	if (authfd >= 0)
+		close(authfd);
 	if (r != 0) {
 		char path[PATH_MAX], line[512] = "";
 		snprintf(path, sizeof(path), "%s/image_error", meta);
@@ -178,7 +272,7 @@ int exec_container_prepare(struct exec_spec *s, const char *meta, int err, struc
 		free(args);
 		return -ENOMEM;
 	}
-	snprintf(c->run, sizeof(c->run), "run");
+	snprintf(c->run, sizeof(c->run), "%s", s->nsecrets ? "run-fd" : "run");
 	args[0] = c->script;
 	args[1] = c->run;
 	free(s->args);
@@ -206,10 +300,57 @@ int exec_container_prepare(struct exec_spec *s, const char *meta, int err, struc
 	return 0;
 }
 
+int exec_container_secrets(struct exec_spec *s, struct exec_ctr *c)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < s->nsecret_env; i++)
+		len += strlen(s->secret_env[i]) + 1; /* with its NUL: the entries' separator */
+	char *buf = malloc(len + 1), *p = buf;
+	int r = buf ? 0 : -ENOMEM;
+	for (size_t i = 0; i < s->nsecret_env; i++) {
+		size_t n = strlen(s->secret_env[i]) + 1;
+		if (buf) {
+			memcpy(p, s->secret_env[i], n);
+			p += n;
+		}
+		explicit_bzero(s->secret_env[i], n - 1);
+		free(s->secret_env[i]);
+	}
+	s->nsecret_env = 0;
+	if (buf) {
+		r = sealed_memfd("berth-secrets", buf, len);
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	if (r < 0)
+		return r;
+	c->secret_fd = r;
+	return 0;
+}
+
+int exec_container_child_fds(const struct exec_ctr *c, int *errfd)
+{
+	if (!c->active || c->secret_fd < 0)
+		return 0;
+	if (*errfd == 3) {
+		int e = fcntl(*errfd, F_DUPFD_CLOEXEC, 4);
+		if (e == -1)
+			return errno;
+		*errfd = e;
+	}
+	if (dup2(c->secret_fd, 3) == -1) /* without close-on-exec: crun passes it on */
+		return errno;
+	return 0;
+}
+
 void exec_container_cleanup(struct exec_ctr *c, int err)
 {
 	if (!c->active)
 		return;
+	if (c->secret_fd >= 0) {
+		close(c->secret_fd);
+		c->secret_fd = -1;
+	}
 	if (c->fwd > 0) {
 		kill(c->fwd, SIGKILL);
 		waitpid(c->fwd, NULL, 0);

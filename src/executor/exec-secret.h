@@ -15,6 +15,8 @@
 
 #define EXEC_SECRET_MAX_SOURCE 255u
 #define EXEC_SECRET_MAX_BYTES (64u << 10)
+/* Where a container task with secrets has berth-secret-exec (exec-container.h). */
+#define EXEC_SECRET_EXEC_PATH "/dev/.berth-secret-exec"
 
 /* Whether a source name is acceptable (above). */
 int exec_secret_source_valid(const char *source);

@@ -250,6 +250,8 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 			put_kv(&o, "img.registry", s->img_registry);
 		if (s->img_auth)
 			put_kv(&o, "img.auth", s->img_auth);
+		if (s->img_auth_secret)
+			put_kv(&o, "img.auth_secret", s->img_auth_secret);
 		put_kv(&o, "img.pull", s->img_pull ? "1" : "0");
 		put_kv(&o, "net", s->net_bridge ? "bridge" : "host");
 		for (size_t i = 0; i < s->npmaps; i++) {
@@ -280,9 +282,11 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 		}
 		put_kv(&o, "env", s->env[i]);
 	}
-	if (s->nsecrets && (!s->secrets_dir || s->secrets_dir[0] != '/'))
+	if ((s->nsecrets || s->img_auth_secret) && (!s->secrets_dir || s->secrets_dir[0] != '/'))
 		o.err = o.err ? o.err : -EINVAL;
-	if (s->nsecrets)
+	if (s->img_auth_secret && !s->image)
+		o.err = o.err ? o.err : -EINVAL;
+	if (s->nsecrets || s->img_auth_secret)
 		put_kv(&o, "secrets_dir", s->secrets_dir);
 	for (size_t i = 0; i < s->nsecrets && !o.err; i++) {
 		if (!strchr(s->secrets[i], '=') || s->secrets[i][0] == '=') {
@@ -513,6 +517,8 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 			out->img_registry = v;
 		else if (!strcmp(k, "img.auth"))
 			out->img_auth = v;
+		else if (!strcmp(k, "img.auth_secret"))
+			out->img_auth_secret = v;
 		else if (!strcmp(k, "img.pull") || !strcmp(k, "net")) {
 			if (!strcmp(v, "1") || !strcmp(v, "bridge"))
 				*(k[0] == 'n' ? &out->net_bridge : &out->img_pull) = 1;
@@ -624,7 +630,10 @@ int exec_spec_parse(char *buf, size_t len, struct exec_spec *out)
 		goto bad;
 	if (out->health_dir && out->health_dir[0] != '/')
 		goto bad;
-	if (out->nsecrets && (!out->secrets_dir || out->secrets_dir[0] != '/'))
+	if ((out->nsecrets || out->img_auth_secret) &&
+	    (!out->secrets_dir || out->secrets_dir[0] != '/'))
+		goto bad;
+	if (out->img_auth_secret && !out->image)
 		goto bad;
 	if (out->nvolumes && !volume_valid(&out->volumes[out->nvolumes - 1]))
 		goto bad;

@@ -44,7 +44,10 @@
  * may have neither cmd nor args (the image's Entrypoint and Cmd run).
  * Secrets (exec-secret.h): "secrets_dir" (absolute) and any number of "secret" =
  * "NAME=SOURCE": the shim reads each from the store and adds NAME=value to the task's
- * environment (replacing an "env" of that name). The values are never in this file. */
+ * environment (replacing an "env" of that name). "img.auth_secret" = SOURCE (with an image;
+ * needs "secrets_dir"): the registry credentials for this task's pull are that secret's
+ * value, a docker config.json (Marathon's docker.pullConfig), over "img.auth". The values
+ * are never in this file. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -138,6 +141,8 @@ struct exec_spec {
 	const char *img_dir;       /* optional: a directory of image files to import from */
 	const char *img_registry;  /* optional: the default registry ("https://host[:port]") */
 	const char *img_auth;      /* optional: a docker config.json with registry credentials */
+	const char *img_auth_secret; /* optional: the source of a secret holding a docker
+				      * config.json: this task's registry credentials */
 	int img_pull;              /* pull even when the store has the image */
 	int net_bridge;            /* 0: the host's network; 1: a network namespace of its own */
 	struct exec_portmap *pmaps; /* npmaps entries (bridge); serialize borrows, parse allocates */

@@ -188,6 +188,8 @@ static void child_exec(const struct exec_spec *s, char **env, int in, int out, i
 	}
 	if (!e)
 		e = child_prepare(s, in, out, err, !s->isolate && !s->attach);
+	if (!e) /* after in/out/err are 0-2: any of them may have been 3 */
+		e = exec_container_child_fds(&task_ctr, &errfd);
 	if (!e)
 		e = exec_ident_apply(s, &task_ident);
 	if (!e) {
@@ -634,6 +636,14 @@ static int shim_run(const char *meta, int notify_fd)
 				break;
 			}
 			spec.secret_env[spec.nsecret_env++] = kv;
+		}
+	}
+	/* A container's: into a memfd for berth-secret-exec, out of crun's environment. */
+	if (!fail && spec.image && spec.nsecret_env) {
+		r = exec_container_secrets(&spec, &task_ctr);
+		if (r < 0) {
+			fail = -r;
+			diag("cannot pass the secrets to the container: %s", strerror(fail));
 		}
 	}
 	char **env = fail ? NULL : exec_env_build(&spec);

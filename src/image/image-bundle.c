@@ -20,6 +20,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "executor/exec-secret.h"
 #include "executor/exec-spec.h"
 #include "image/image-int.h"
 #include "image/image.h"
@@ -219,8 +220,12 @@ static json_t *capabilities(const struct exec_spec *s)
 }
 
 static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char *rootfs,
-			    const char *netns, char *msg, size_t msglen)
+			    const char *netns, const char *secret_exec, char *msg, size_t msglen)
 {
+	if (s->nsecrets && (!secret_exec || secret_exec[0] != '/')) {
+		snprintf(msg, msglen, "the task has secrets and the shim gave no berth-secret-exec");
+		return NULL;
+	}
 	json_t *args;
 	/* docker run --entrypoint: replaces the image's Entrypoint and drops its Cmd. */
 	const char *ep = param(s, "entrypoint", NULL);
@@ -248,6 +253,9 @@ static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char 
 			 "command", s->image);
 		return NULL;
 	}
+	/* Secrets: berth-secret-exec first, which sets them from fd 3 (exec-container.h). */
+	if (s->nsecrets)
+		json_array_insert_new(args, 0, json_string(EXEC_SECRET_EXEC_PATH));
 	json_t *env = strv_json(json_object_get(icfg, "Env"));
 	int have_path = 0;
 	size_t i;
@@ -324,6 +332,8 @@ static json_t *build_config(const struct exec_spec *s, json_t *icfg, const char 
 	else
 		add_mount(mounts, "/sys", "bind", "/sys", "rbind,nosuid,noexec,nodev,ro");
 	add_mount(mounts, SANDBOX_IN, "bind", s->sandbox, "rbind,rw");
+	if (s->nsecrets)
+		add_mount(mounts, EXEC_SECRET_EXEC_PATH, "bind", secret_exec, "bind,ro,nodev");
 	if (access("/etc/resolv.conf", R_OK) == 0)
 		add_mount(mounts, "/etc/resolv.conf", "bind", "/etc/resolv.conf", "bind,ro");
 	if (!netns && access("/etc/hosts", R_OK) == 0)
@@ -503,7 +513,8 @@ static int mount_rootfs(struct image_store *st, json_t *layers, const char *bund
 	return r;
 }
 
-int image_bundle(const char *meta, const char *netns, char *msg, size_t msglen)
+int image_bundle(const char *meta, const char *netns, const char *secret_exec,
+		 const char *pull_auth, char *msg, size_t msglen)
 {
 	char path[PATH_MAX], bundle[PATH_MAX];
 	struct exec_spec s;
@@ -515,6 +526,8 @@ int image_bundle(const char *meta, const char *netns, char *msg, size_t msglen)
 			exec_spec_release(&s);
 		return r < 0 ? r : -EINVAL;
 	}
+	if (pull_auth && *pull_auth)
+		s.img_auth = pull_auth;
 	struct image_store st;
 	json_t *img = NULL;
 	int lock = -1, added = 0;
@@ -563,7 +576,8 @@ int image_bundle(const char *meta, const char *netns, char *msg, size_t msglen)
 	json_t *cfg = NULL;
 	if (r == 0) {
 		snprintf(path, sizeof(path), "%s/rootfs", bundle);
-		cfg = build_config(&s, json_object_get(img, "config"), path, netns, msg, msglen);
+		cfg = build_config(&s, json_object_get(img, "config"), path, netns, secret_exec,
+				   msg, msglen);
 		if (!cfg)
 			r = -EINVAL;
 	}

@@ -5,7 +5,7 @@
  *   berth-image pull   [--store DIR] [--registry URL] [--docker-config FILE] REF
  *   berth-image list   [--store DIR]
  *   berth-image gc     [--store DIR] [--max-size BYTES]
- *   berth-image bundle META [--netns PATH]   (a failure's message also in META/image_error)
+ *   berth-image bundle META [--netns PATH] [--secret-exec PATH] [--pull-config FILE]   (a failure's message also in META/image_error)
  *   berth-image unbundle META
  * --store defaults to $BERTH_IMAGE_STORE, else /var/lib/berth/images. */
 #include <curl/curl.h>
@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1], *store = getenv("BERTH_IMAGE_STORE"), *name = NULL,
 		   *registry = NULL, *netns = NULL, *arg = NULL, *max = NULL,
+		   *secret_exec = NULL, *pull_auth = NULL,
 		   *auth = getenv("BERTH_DOCKER_CONFIG");
 	if (!store || !*store)
 		store = "/var/lib/berth/images";
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
 				   : !strcmp(argv[i], "--name")	  ? &name
 				   : !strcmp(argv[i], "--registry") ? &registry
 				   : !strcmp(argv[i], "--netns")	  ? &netns
+				   : !strcmp(argv[i], "--secret-exec") ? &secret_exec
+				   : !strcmp(argv[i], "--pull-config") ? &pull_auth
 				   : !strcmp(argv[i], "--max-size")	  ? &max
 				   : !strcmp(argv[i], "--docker-config") ? &auth
 								  : NULL;
@@ -78,7 +81,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		curl_global_init(CURL_GLOBAL_DEFAULT);
-		r = image_bundle(arg, netns, msg, sizeof(msg));
+		r = image_bundle(arg, netns, secret_exec, pull_auth, msg, sizeof(msg));
 		if (r < 0) {
 			char path[PATH_MAX];
 			snprintf(path, sizeof(path), "%s/image_error", arg);

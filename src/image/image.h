@@ -167,7 +167,12 @@ int image_gc_bound(const struct image_store *st, uint64_t *max_bytes);
 /* image-bundle.c: the OCI bundle of the container task whose meta directory is meta: finds
  * (imports, pulls) the image, mounts the rootfs at <meta>/bundle/rootfs (overlayfs over the
  * layers, else — or with $BERTH_IMAGE_ROOTFS=copy — a copy) and writes <meta>/bundle/config.json. netns (optional): the network
- * namespace to join. 0 or -errno with msg. */
-int image_bundle(const char *meta, const char *netns, char *msg, size_t msglen);
+ * namespace to join. secret_exec: berth-secret-exec on the host, for a spec with secrets
+ * (bind-mounted read-only at EXEC_SECRET_EXEC_PATH and put before the process's args; the
+ * values themselves never come here). pull_auth (optional): the docker config.json for this
+ * task's pull, over the spec's "img.auth" (the shim gives a pullConfig secret as
+ * /proc/self/fd/N). 0 or -errno with msg. */
+int image_bundle(const char *meta, const char *netns, const char *secret_exec,
+		 const char *pull_auth, char *msg, size_t msglen);
 /* Undoes image_bundle: unmounts the rootfs, removes the bundle. */
 void image_bundle_remove(const char *meta);

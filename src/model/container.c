@@ -104,6 +104,24 @@ int container_check(json_t *app, struct verr *err)
 			bad = 1;
 		}
 	}
+	/* Marathon's pullConfig: {"secret": NAME} naming one of the app's secrets, whose value
+	 * is a docker config.json; Marathon takes it with the Mesos containerizer only. */
+	json_t *pc = json_object_get(docker, "pullConfig");
+	if (pc && !json_is_null(pc)) {
+		const char *sn = json_string_value(json_object_get(pc, "secret"));
+		if (!json_is_object(pc) || !sn || !*sn) {
+			verr_add(err, "/container/docker/pullConfig/secret", "error.path.missing");
+			bad = 1;
+		} else if (!json_is_object(json_object_get(json_object_get(app, "secrets"), sn))) {
+			verr_add(err, "/container/docker/pullConfig",
+				 "pullConfig.secret must refer to an existing secret");
+			bad = 1;
+		} else if (t && strcmp(t, "MESOS")) {
+			verr_add(err, "/container/docker/pullConfig",
+				 "pullConfig is not supported with Docker containerizer");
+			bad = 1;
+		}
+	}
 	json_t *priv = json_object_get(docker, "privileged");
 	if (json_is_true(priv)) {
 		verr_add(err, "/container/docker/privileged", "privileged containers are not "
@@ -229,6 +247,14 @@ json_t *container_spec(json_t *app, const uint32_t *ports, size_t nports)
 	json_t *out = json_pack("{s:s, s:s, s:s, s:b}", "type", type ? type : "DOCKER", "image",
 				image, "network", network(ct), "force_pull",
 				json_is_true(json_object_get(docker, "forcePullImage")));
+	const char *psn = json_string_value(json_object_get(json_object_get(docker, "pullConfig"),
+							   "secret"));
+	const char *psrc = psn ? json_string_value(json_object_get(json_object_get(
+				  json_object_get(app, "secrets"), psn), "source"))
+			       : NULL;
+	if (psrc)
+		json_object_set_new(out, "pull_secret",
+				    json_pack("{s:s, s:s}", "secret", psn, "source", psrc));
 	json_t *params = json_object_get(docker, "parameters");
 	if (json_array_size(params)) {
 		json_t *ps = json_array();

@@ -6,7 +6,9 @@
  * (default) or "BRIDGE" ("USER" and "NONE" are refused: berth has no container networks);
  * portMappings in container (Marathon ≥ 1.5) or container.docker (older), each
  * containerPort (1–65535 with BRIDGE), hostPort (0 = assigned from the offer), servicePort,
- * protocol ("tcp" | "udp"), name, labels; docker.forcePullImage; docker.privileged (only
+ * protocol ("tcp" | "udp"), name, labels; docker.forcePullImage; docker.pullConfig
+ * ({"secret": NAME} naming one of the app's secrets; type MESOS only, as Marathon);
+ * docker.privileged (only
  * false); docker.parameters with the keys berth maps onto the OCI config (env/e,
  * workdir/w, user/u, hostname/h, read-only, cap-add, cap-drop, entrypoint, label/l), others
  * refused. */
@@ -31,6 +33,8 @@ const char *container_image(json_t *app);
 size_t container_port_defs(json_t *app, struct port_def **out);
 /* The LAUNCH record's "container" (new reference; NULL when the app has no image):
  * {"type", "image", "network", "force_pull", "parameters": [[key, value], …],
+ * "pull_secret": {"secret": NAME, "source": SOURCE} (docker.pullConfig; the reference, never
+ * a value),
  * "port_mappings": [{"host_port" (assigned, from
  * ports), "container_port", "protocol"}]}. */
 json_t *container_spec(json_t *app, const uint32_t *ports, size_t nports);

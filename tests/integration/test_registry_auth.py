@@ -175,3 +175,88 @@ def test_token_service_that_wants_basic_credentials(cluster, layout, tmp_path):
             reg.terminate()
             reg.wait(10)
         tok.close()
+
+
+def secret_store(tmp_path, files):
+    import os
+    d = tmp_path / "secret-store"
+    d.mkdir(mode=0o700)
+    os.chmod(d, 0o700)
+    for name, value in files.items():
+        (d / name).write_text(value)
+        os.chmod(d / name, 0o600)
+    return d
+
+
+def test_pull_config_secret_gives_the_credentials_for_that_pull(cluster, htpasswd_registry,
+                                                                tmp_path):
+    """Marathon's container.docker.pullConfig {"secret": NAME}: the agent (no --docker-config)
+    pulls with the docker config.json that the app's secret names in its --secrets-dir; the
+    credentials are in no file of the agent's work dir and no log. An undefined secret is
+    422; a DOCKER-type container is refused as by Marathon (Mesos containerizer only)."""
+    import os
+    ref, port = htpasswd_registry
+    good = docker_config(tmp_path / "good.json", "127.0.0.1:%d" % port)
+    bad = docker_config(tmp_path / "bad.json", "127.0.0.1:%d" % port, password="wrong-pw")
+    d = secret_store(tmp_path, {"regcreds": good.read_text(), "badcreds": bad.read_text()})
+    good.unlink()
+    bad.unlink()
+    m = cluster.master()
+    a = cluster.agent(extra=["--secrets-dir", str(d)])
+
+    def app(app_id, source, **kw):
+        x = docker_app(app_id, ref, args=["pc"], **kw)
+        x["container"]["type"] = "MESOS"
+        x["container"]["docker"]["pullConfig"] = {"secret": "pull"}
+        x["secrets"] = {"pull": {"source": source}}
+        return x
+    # Validation: an undefined secret, a DOCKER container.
+    x = app("/pcbad", "regcreds")
+    x["container"]["docker"]["pullConfig"] = {"secret": "nope"}
+    r = m.api.post("/v2/apps", x)
+    assert r.status_code == 422, r.text
+    assert any(e["path"] == "/container/docker/pullConfig" and
+               "pullConfig.secret must refer to an existing secret" in e["errors"]
+               for e in r.json()["details"]), r.text
+    x = app("/pcbad", "regcreds")
+    x["container"]["type"] = "DOCKER"
+    r = m.api.post("/v2/apps", x)
+    assert r.status_code == 422 and \
+        "pullConfig is not supported with Docker containerizer" in r.text, r.text
+
+    r = m.api.post("/v2/apps", app("/pc", "regcreds"))
+    assert r.status_code == 201, r.text
+    assert m.api.app("/pc")["container"]["docker"]["pullConfig"] == {"secret": "pull"}
+    t = m.api.wait_running("/pc", 1, timeout=60)[0]
+    assert "args=e0 pc" in stdout_has(cluster, t, "args=")
+    assert (a.work_dir / "images" / "refs" / ref.replace("/", "+")).exists()
+
+    # Wrong credentials in the secret: the registry's refusal (the store has the image now:
+    # forcePullImage makes it pull again; the stored image is then used, saying why).
+    x = app("/pcwrong", "badcreds", backoffSeconds=600)
+    x["container"]["docker"]["forcePullImage"] = True
+    r = m.api.post("/v2/apps", x)
+    assert r.status_code == 201, r.text
+    t2 = m.api.wait_running("/pcwrong", 1, timeout=60)[0]
+    err = (a.work_dir / "sandboxes" / t2["id"] / "stderr")
+    wait_until(lambda: "refused the credentials" in err.read_text(), 20,
+               what="the refused pull in the task's stderr")
+    # A missing secret fails the task, naming it.
+    r = m.api.post("/v2/apps", app("/pcmiss", "absent", backoffSeconds=600))
+    assert r.status_code == 201, r.text
+    f = wait_until(lambda: m.api.app("/pcmiss").get("lastTaskFailure"), 30, what="failure")
+    assert "Secret 'pull' (source 'absent') for the image's pullConfig is not available" \
+        in f["message"], f
+
+    for needle in (PASSWORD, "wrong-pw", base64.b64encode(
+            ("%s:%s" % (USER, PASSWORD)).encode()).decode()):
+        for text in (m.stderr_text(), a.stderr_text(), m.api.get("/v2/apps").text,
+                     a.api.get("/state").text):
+            assert needle not in text
+        for root, _, files in os.walk(cluster.workdir):
+            if root.startswith(str(d)):
+                continue
+            for f in files:
+                p = os.path.join(root, f)
+                if os.path.isfile(p) and not os.path.islink(p):
+                    assert needle.encode() not in open(p, "rb").read(), p

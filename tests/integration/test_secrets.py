@@ -12,6 +12,7 @@ import secrets as pysecrets
 import requests
 
 from helpers import app_def, pids_with_env, wait_until
+from test_images import layout  # noqa: F401 (the busybox image, a module fixture)
 
 
 def store(cluster, files):
@@ -249,13 +250,61 @@ def test_a_custom_executor_gets_its_secret_reference(cluster):
     fw.teardown()
 
 
-def test_a_container_task_with_secrets_fails(cluster):
-    """A container's environment would be written to its bundle: refused, naming why."""
-    m, a, _ = start(cluster, {"pw": ("v-" + pysecrets.token_hex(8), 0o600)})
-    app = secret_app("/ctr", "sleep 600", source="pw")
-    app["container"] = {"type": "DOCKER", "docker": {"image": "busybox:1.36"}}
+def test_a_container_task_gets_its_secrets_and_no_file_has_them(cluster, layout):
+    """A container (busybox image through crun) gets its secrets in its environment, over
+    the image's and the app's variable of the same name, through berth-secret-exec and a
+    memfd (exec-container.h): the value is in no file of the agent's work dir (the bundle's
+    config.json, ctr.sh, the spec, the sandbox), none of crun's state, no log."""
+    from test_images import berth_image, containers_under, mounts_under, need
+    need()
+    value = "cv-" + pysecrets.token_hex(16)
+    m, a, d = start(cluster, {"pw": (value + "\n", 0o600)})
+    rc, _, err = berth_image("import", "--store", str(a.work_dir / "images"), str(layout))
+    assert rc == 0, err
+    want = hashlib.sha256(value.encode()).hexdigest()
+    # FOO is the image's variable (bbimg:bb sets FOO=image): the secret wins.
+    app = app_def("/ctrsec", 'printf %s "$DB_PW" | busybox sha256sum > "$MESOS_SANDBOX/hash"; '
+                  'printf %s "$FOO" | busybox sha256sum > "$MESOS_SANDBOX/hash2"; '
+                  'ls -l /proc/$$/fd/ > "$MESOS_SANDBOX/fds"; echo "plain=$PLAIN"; exec sleep 600',
+                  env={"DB_PW": {"secret": "db"}, "FOO": {"secret": "db"}, "PLAIN": "x"},
+                  secrets={"db": {"source": "pw"}},
+                  container={"type": "DOCKER", "docker": {"image": "bbimg:bb",
+                                                          "network": "HOST"}})
     r = m.api.post("/v2/apps", app)
     assert r.status_code == 201, r.text
-    f = failure(m, "/ctr")
-    assert f["state"] == "TASK_FAILED"
-    assert "Secrets are not supported for container (image) tasks" in f["message"], f
+    t = m.api.wait_running("/ctrsec", 1, timeout=60)[0]
+    sb = a.sandbox(t["id"])
+    wait_until(lambda: (sb / "hash2").exists() and (sb / "hash2").read_text().strip(), 20,
+               what="hashes written in the container")
+    assert (sb / "hash").read_text().split()[0] == want
+    assert (sb / "hash2").read_text().split()[0] == want
+    wait_until(lambda: "plain=" in (sb / "stdout").read_text(), 10, what="stdout")
+    # The plain variable as before; the memfd closed before the task's command ran.
+    assert "plain=x" in (sb / "stdout").read_text()
+    fds = (sb / "fds").read_text()
+    assert " 2 -> " in fds and "memfd" not in fds, fds
+
+    bundle = a.work_dir / "meta" / t["id"] / "bundle"
+    cfg = json.loads((bundle / "config.json").read_text())
+    assert cfg["process"]["args"][0] == "/dev/.berth-secret-exec"
+    assert not any(e.startswith(("DB_PW=", "FOO=" + value)) for e in cfg["process"]["env"])
+    # Every file under the cluster's dirs (the bundle's rootfs included) and crun's state.
+    n = 0
+    roots = [cluster.workdir] + [p for p in ("/run/crun",) if os.path.isdir(p)]
+    for root in roots:
+        for p in all_files(root, d):
+            try:
+                data = open(p, "rb").read()
+            except OSError:
+                continue
+            n += 1
+            assert value.encode() not in data, p
+    assert n > 10
+    for text in (m.stderr_text(), a.stderr_text(), a.api.get("/state").text,
+                 m.api.get("/v2/apps/ctrsec").text):
+        assert value not in text
+
+    assert m.api.delete("/v2/apps/ctrsec").status_code in (200, 202)
+    wait_until(lambda: not mounts_under(cluster.workdir) and
+               not containers_under(cluster.workdir), 30,
+               what="the container deleted and its rootfs unmounted")

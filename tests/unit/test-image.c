@@ -135,7 +135,20 @@ static void test_spec_container_keys(void **state)
 	assert_int_equal(p.pmaps[1].udp, 1);
 	assert_int_equal(p.nparams, 2);
 	assert_string_equal(p.params[0], "env=A=1");
+	assert_null(p.img_auth_secret);
 	exec_spec_release(&p);
+	/* A pullConfig secret: its source (never a value), which needs the store. */
+	s.img_auth_secret = "team/registry";
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
+	s.secrets_dir = "/etc/berth/secrets";
+	assert_int_equal(exec_spec_serialize(&s, &buf, &len), 0);
+	assert_int_equal(exec_spec_parse(buf, len, &p), 0);
+	assert_string_equal(p.img_auth_secret, "team/registry");
+	assert_string_equal(p.secrets_dir, "/etc/berth/secrets");
+	assert_int_equal(p.nsecrets, 0);
+	exec_spec_release(&p);
+	s.img_auth_secret = NULL;
+	s.secrets_dir = NULL;
 	s.img_store = "relative";
 	assert_int_equal(exec_spec_serialize(&s, &buf, &len), -EINVAL);
 	s.img_store = "/store";

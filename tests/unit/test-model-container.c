@@ -98,11 +98,56 @@ static void test_bad(void **state)
 	}
 }
 
+/* Marathon's docker.pullConfig: checked against the app's secrets (MESOS only), and the
+ * LAUNCH record's "pull_secret" reference (name and source, never a value). */
+static void test_pull_config(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *app, *err_path; /* err_path NULL: accepted */
+	} cases[] = {
+		{ "{\"secrets\":{\"p\":{\"source\":\"reg/cfg\"}},\"container\":{\"type\":\"MESOS\","
+		  "\"docker\":{\"image\":\"a\",\"pullConfig\":{\"secret\":\"p\"}}}}", NULL },
+		{ "{\"secrets\":{\"p\":{\"source\":\"reg/cfg\"}},\"container\":{\"type\":\"MESOS\","
+		  "\"docker\":{\"image\":\"a\",\"pullConfig\":{\"secret\":\"q\"}}}}",
+		  "/container/docker/pullConfig" },
+		{ "{\"container\":{\"type\":\"MESOS\",\"docker\":{\"image\":\"a\","
+		  "\"pullConfig\":{}}}}", "/container/docker/pullConfig/secret" },
+		{ "{\"secrets\":{\"p\":{\"source\":\"reg/cfg\"}},\"container\":{\"type\":\"DOCKER\","
+		  "\"docker\":{\"image\":\"a\",\"pullConfig\":{\"secret\":\"p\"}}}}",
+		  "/container/docker/pullConfig" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *app = json_loads(cases[i].app, 0, NULL);
+		assert_non_null(app);
+		struct verr v = VERR_INIT;
+		int rc = container_check(app, &v);
+		if (!cases[i].err_path) {
+			if (rc != 0 || verr_any(&v))
+				fail_msg("case %zu: refused: %s", i, verr_first(&v));
+			json_t *spec = container_spec(app, NULL, 0);
+			json_t *want = json_pack("{s:s, s:s}", "secret", "p", "source", "reg/cfg");
+			assert_true(json_equal(json_object_get(spec, "pull_secret"), want));
+			json_decref(want);
+			json_decref(spec);
+		} else {
+			json_t *d = json_array_get(v.details, 0);
+			const char *path = json_string_value(json_object_get(d, "path"));
+			if (!verr_any(&v) || !path || strcmp(path, cases[i].err_path))
+				fail_msg("case %zu: want an error at %s, got %s", i, cases[i].err_path,
+					 path ? path : "none");
+		}
+		verr_release(&v);
+		json_decref(app);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_pull_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
