@@ -669,9 +669,18 @@ void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char 
 
 void agent_xexecs_free(struct agent *a)
 {
-	/* The streams end first; their on_close runs now, while the executors are listed. */
+	/* The streams end first; their on_close runs now, while the executors are listed. No
+	 * executor may end meanwhile: the link is stopped already, and ending reports to it (an
+	 * executor that exits as its stream closes, as the default executor does, crashed the
+	 * agent here). What exits now is reaped below, or by the next agent. */
 	bool streams = false;
 	for (struct agent_xexec *x = a->xexecs; x; x = x->next) {
+		if (x->pid_ev)
+			event_del(x->pid_ev);
+		if (x->kill_ev)
+			event_del(x->kill_ev);
+		agent_xfetch_cancel(x->fetch);
+		x->fetch = NULL;
 		if (x->stream) {
 			http_stream_close(x->stream);
 			streams = true;
