@@ -6,10 +6,13 @@ busybox image of test_images.py; it speaks the v1 executor API over HTTP to
 $MESOS_AGENT_ENDPOINT and runs its tasks as its own children. Checked: the tasks reach
 TASK_FINISHED; the executor and its tasks see the image's own /inside-only; the tasks are its
 children; the sandbox is at $MESOS_SANDBOX; KILL, SHUTDOWN, and the agent's kill of an
-executor that ignores SHUTDOWN (the container goes); a missing image fails the tasks with
+executor that ignores SHUTDOWN (the container goes); kill -9 of the agent under a
+checkpointing framework's containerised executor (it subscribes again); a missing image fails the tasks with
 REASON_CONTAINER_LAUNCH_FAILED; BRIDGE networking is refused.
 
 Needs root, crun, umoci, busybox-static and gcc (scripts/install-deps.sh --test)."""
+import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,9 +56,15 @@ def xc(cluster, xlayout):
     assert rc == 0, err
     assert "docker.io/library/bbimg:xexec" in out
     yield cluster
-    wait_until(lambda: not containers_under(cluster.workdir) and
-               not mounts_under(cluster.workdir), 30,
-               what="the executors' containers deleted and their rootfs unmounted")
+    try:
+        wait_until(lambda: not containers_under(cluster.workdir) and
+                   not mounts_under(cluster.workdir), 30,
+                   what="the executors' containers deleted and their rootfs unmounted")
+    finally:  # a failed test's leftovers (a checkpointing executor outlives the agent)
+        for ctr in containers_under(cluster.workdir):
+            subprocess.run(["crun", "delete", "-f", ctr], capture_output=True)
+        for m in reversed(mounts_under(cluster.workdir)):
+            subprocess.run(["umount", "-l", m], capture_output=True)
 
 
 def mesos_container(image):
@@ -184,3 +193,46 @@ def test_missing_image_fails_the_tasks_and_bridge_is_refused(xc):
     assert fw.accept([o["id"]["value"]], [task("m3", o, bad)]).status_code == 202
     st = fw.wait_update("m3", "TASK_ERROR")
     assert st["message"] == "'executor.container.docker.image' is required for a DOCKER container"
+
+
+def test_agent_restart_under_a_containerised_executor(xc):
+    """kill -9 the agent under a checkpointing framework's executor in a container: the
+    container keeps running, the executor subscribes again, a KILL after the restart
+    reaches it, and a SHUTDOWN ends it (its end read from the shim's status by the new
+    agent, which is not the shim's parent)."""
+    fw = Framework(xc.m.url, failover_timeout=60)
+    fw.info["checkpoint"] = True
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    ei = executor_info("ce6", mesos_container("bbimg:xexec"))
+    r = fw.accept([o["id"]["value"]], [task("r1", o, ei, name="hold-r1"),
+                                       task("r2", o, ei, name="hold-r2")])
+    assert r.status_code == 202, r.text
+    fw.wait_update("r1", "TASK_RUNNING", timeout=60)
+    fw.wait_update("r2", "TASK_RUNNING", timeout=30)
+    ckpt = xc.a.work_dir / "xexecs" / ("executor.%s.ce6.json" % fw.id)
+    shim = json.loads(ckpt.read_text())["pid"]
+    ctrs = containers_under(xc.workdir)
+    assert len(ctrs) == 1
+    xc.a.kill9()
+    os.kill(shim, 0)  # the shim and its container outlived the agent
+    assert containers_under(xc.workdir) == ctrs
+    xc.a.start()
+    wait_until(lambda: (xc.m.api.get("/master/state").json()["slaves"][0]["active"]),
+               timeout=30, what="agent re-registered")
+    # The executor subscribes again (a KILL before that would be dropped: executor-api.md),
+    # then a KILL reaches it.
+    wait_until(lambda: "'ce6' of framework '%s' subscribed again" % fw.id
+               in xc.a.stderr_text(), timeout=30, what="the executor's new SUBSCRIBE")
+    assert fw.kill("r1").status_code == 202
+    st = fw.wait_update("r1", "TASK_KILLED", timeout=20)
+    assert st["message"] == "killed by the executor", st
+    os.kill(shim, 0)
+    r = fw.call({"type": "SHUTDOWN", "shutdown": {"agent_id": o["agent_id"],
+                                                  "executor_id": {"value": "ce6"}}})
+    assert r.status_code == 202, r.text
+    st = fw.wait_update("r2", "TASK_FAILED", timeout=30)
+    assert st["reason"] == "REASON_EXECUTOR_TERMINATED"
+    assert st["message"] == "Executor terminated: exited with status 0", st
+    wait_until(lambda: not ckpt.exists(), timeout=10, what="checkpoint removed")
+    wait_until(lambda: not containers_under(xc.workdir), 30, what="the container deleted")

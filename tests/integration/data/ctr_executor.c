@@ -34,7 +34,7 @@ static void die(const char *what)
 	exit(2);
 }
 
-static int dial(void)
+static int dial_soft(int soft)
 {
 	/* Numeric addresses only: a static program has no NSS to resolve names with. */
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(atoi(port)) };
@@ -49,9 +49,19 @@ static int dial(void)
 	}
 	int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, v4 ? (struct sockaddr *)&a4 : (struct sockaddr *)&a6,
-			      v4 ? sizeof(a4) : sizeof(a6)) < 0)
-		die("connect to the agent");
+			      v4 ? sizeof(a4) : sizeof(a6)) < 0) {
+		if (!soft)
+			die("connect to the agent");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	return fd;
+}
+
+static int dial(void)
+{
+	return dial_soft(0);
 }
 
 static void send_all(int fd, const char *p, size_t n)
@@ -203,25 +213,9 @@ static void handle(const char *rec)
 	}
 }
 
-int main(void)
+/* One subscription: SUBSCRIBE on fd, then its events until the agent closes the stream. */
+static void stream(int fd)
 {
-	const char *ep = getenv("MESOS_AGENT_ENDPOINT");
-	fw = getenv("MESOS_FRAMEWORK_ID");
-	eid = getenv("MESOS_EXECUTOR_ID");
-	token = getenv("MESOS_EXECUTOR_AUTHENTICATION_TOKEN");
-	const char *colon = ep ? strrchr(ep, ':') : NULL;
-	if (!colon || !fw || !eid || (size_t)(colon - ep) >= sizeof(host)) {
-		fprintf(stderr, "ctr-executor: no Mesos environment\n");
-		return 2;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - ep), ep);
-	snprintf(port, sizeof(port), "%s", colon + 1);
-	setvbuf(stdout, NULL, _IONBF, 0);
-	char img[128];
-	image_file(img, sizeof(img));
-	printf("ctr-executor: pid %d, /inside-only: %s, sandbox %s\n", (int)getpid(), img,
-	       getenv("MESOS_SANDBOX"));
-	int fd = dial();
 	char body[512];
 	snprintf(body, sizeof(body), "{\"type\":\"SUBSCRIBE\",\"framework_id\":{\"value\":\"%s\"},"
 		 "\"executor_id\":{\"value\":\"%s\"},\"subscribe\":{}}", fw, eid);
@@ -239,7 +233,7 @@ int main(void)
 		ssize_t n = read(fd, raw + nraw, sizeof(raw) - nraw);
 		if (n <= 0) {
 			fprintf(stderr, "ctr-executor: the agent closed the stream\n");
-			return 1;
+			return;
 		}
 		nraw += (size_t)n;
 		if (!headers_done) {
@@ -248,7 +242,7 @@ int main(void)
 				continue;
 			if (strncmp(raw, "HTTP/1.1 200", 12)) {
 				fprintf(stderr, "ctr-executor: SUBSCRIBE: %.100s\n", raw);
-				return 1;
+				return;
 			}
 			size_t h = (size_t)(e + 4 - raw);
 			memmove(raw, raw + h, nraw - h);
@@ -264,7 +258,7 @@ int main(void)
 			if (nraw < hl + len + 2)
 				break;
 			if (ndata + len > sizeof(data))
-				return 1;
+				return;
 			memcpy(data + ndata, raw + hl, len);
 			ndata += len;
 			memmove(raw, raw + hl + len + 2, nraw - hl - len - 2);
@@ -287,4 +281,41 @@ int main(void)
 			free(rec);
 		}
 	}
+}
+
+int main(void)
+{
+	const char *ep = getenv("MESOS_AGENT_ENDPOINT");
+	fw = getenv("MESOS_FRAMEWORK_ID");
+	eid = getenv("MESOS_EXECUTOR_ID");
+	token = getenv("MESOS_EXECUTOR_AUTHENTICATION_TOKEN");
+	const char *colon = ep ? strrchr(ep, ':') : NULL;
+	if (!colon || !fw || !eid || (size_t)(colon - ep) >= sizeof(host)) {
+		fprintf(stderr, "ctr-executor: no Mesos environment\n");
+		return 2;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - ep), ep);
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	char img[128];
+	image_file(img, sizeof(img));
+	printf("ctr-executor: pid %d, /inside-only: %s, sandbox %s\n", (int)getpid(), img,
+	       getenv("MESOS_SANDBOX"));
+	/* A checkpointing framework's executor subscribes again when the agent restarts
+	 * (within 30 s); any other ends with its stream. */
+	const char *ck = getenv("MESOS_CHECKPOINT");
+	int checkpoint = ck && !strcmp(ck, "1");
+	for (int tries = 0; tries < 300; tries++) {
+		int fd = dial_soft(1);
+		if (fd >= 0) {
+			tries = 0;
+			stream(fd);
+			close(fd);
+			if (!checkpoint)
+				return 1;
+		}
+		usleep(100000);
+		reap();
+	}
+	return 1;
 }
