@@ -7,8 +7,8 @@ $MESOS_AGENT_ENDPOINT and runs its tasks as its own children. Checked: the tasks
 TASK_FINISHED; the executor and its tasks see the image's own /inside-only; the tasks are its
 children; the sandbox is at $MESOS_SANDBOX; KILL, SHUTDOWN, and the agent's kill of an
 executor that ignores SHUTDOWN (the container goes); kill -9 of the agent under a
-checkpointing framework's containerised executor (it subscribes again); a missing image fails the tasks with
-REASON_CONTAINER_LAUNCH_FAILED; BRIDGE networking is refused.
+checkpointing framework's containerised executor (it subscribes again); a missing image
+fails the tasks with REASON_CONTAINER_LAUNCH_FAILED; BRIDGE networking is refused.
 
 Needs root, crun, umoci, busybox-static and gcc (scripts/install-deps.sh --test)."""
 import json
