@@ -236,3 +236,18 @@ def test_agent_restart_under_a_containerised_executor(xc):
     assert st["message"] == "Executor terminated: exited with status 0", st
     wait_until(lambda: not ckpt.exists(), timeout=10, what="checkpoint removed")
     wait_until(lambda: not containers_under(xc.workdir), 30, what="the container deleted")
+
+
+def test_agent_stop_removes_the_container_of_a_framework_that_does_not_checkpoint(xc):
+    fw = Framework(xc.m.url, failover_timeout=30)
+    fw.subscribe()
+    o = fw.wait_offers()[0]
+    ei = executor_info("ce7", mesos_container("bbimg:xexec"))
+    assert fw.accept([o["id"]["value"]], [task("s1", o, ei, name="hold-s1")]).status_code == 202
+    fw.wait_update("s1", "TASK_RUNNING", timeout=60)
+    assert len(containers_under(xc.workdir)) == 1
+    xc.a.stop()
+    # The agent waited for the shim, which deleted the container and unmounted its rootfs.
+    assert containers_under(xc.workdir) == []
+    assert mounts_under(xc.workdir) == []
+    assert not list((xc.a.work_dir / "xmeta").iterdir())
