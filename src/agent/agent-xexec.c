@@ -32,7 +32,9 @@
  *   as one LAUNCH_GROUP event once all have arrived (x->pending_groups before SUBSCRIBE).
  *   The nested containers' ids come from the executor's updates (container_status) and are
  *   listed by GET_CONTAINERS with show_nested.
- * - Not done (yet): uris, containers, isolation; an update the agent queued but had not
+ * - An executor whose ExecutorInfo has an image runs in a container under the shim
+ *   (agent-xctr.c: x->ctr; x->pid is the shim's). Signals to it go through xexec_kill.
+ * - Not done (yet): isolation (cgroups) of a custom executor; an update the agent queued but had not
  *   delivered when it died is not checkpointed (the master reconciles the task). */
 #include <dirent.h>
 #include <errno.h>
@@ -244,7 +246,13 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct agent_xexec *x = arg;
 	int status = 0;
-	char msg[200];
+	char msg[800];
+	if (x->ctr) { /* the shim: the executor's end is in its status file */
+		waitpid(x->pid, NULL, WNOHANG);
+		status = agent_xctr_ended(x->agent, x, msg, sizeof(msg));
+		xexec_ended(x->agent, x, status, msg);
+		return;
+	}
 	if (waitpid(x->pid, &status, WNOHANG) <= 0) {
 		/* Not our child (reattached after a restart): its status is unknown. */
 		xexec_ended(x->agent, x, 0, "Executor terminated");
@@ -291,7 +299,10 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec, cha
 	if (r >= 0)
 		r = agent_secrets_env(a, spec, env, &n, AGENT_XEXEC_MAX_ENV, msg, msgsize);
 	const char *path = getenv("PATH");
-	if (r >= 0 && n < AGENT_XEXEC_MAX_ENV && !json_object_get(json_object_get(spec, "env"), "PATH"))
+	x->ctr = agent_xctr_wanted(x, spec);
+	/* In a container: the image's PATH (berth-image), not the agent's. */
+	if (r >= 0 && n < AGENT_XEXEC_MAX_ENV && !x->ctr &&
+	    !json_object_get(json_object_get(spec, "env"), "PATH"))
 		env[n++] = xasprintf("PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
 	const char *cmd = json_string_value(json_object_get(spec, "cmd"));
 	json_t *args = json_object_get(spec, "args");
@@ -322,7 +333,14 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec, cha
 	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	posix_spawn_file_actions_addchdir_np(&fa, x->sandbox);
-	if (r >= 0 && argv[0])
+	if (r >= 0 && x->ctr && json_array_size(json_object_get(spec, "secrets"))) {
+		/* A container's environment is written to its bundle (docs/security.md). */
+		snprintf(msg, msgsize, "Secrets are not supported for an executor in a container: "
+				       "its environment would be written to its bundle");
+		r = -ENOTSUP;
+	} else if (r >= 0 && x->ctr)
+		r = agent_xctr_spawn(a, x, spec, env, n, cmd ? NULL : argv, cmd, msg, msgsize);
+	else if (r >= 0 && argv[0])
 		r = -posix_spawnp(&x->pid, argv[0], &fa, &at, (char *const *)argv, env);
 	else if (r >= 0)
 		r = -EINVAL;
@@ -340,7 +358,9 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec, cha
 	x->pidfd = pidfd_open(x->pid, 0);
 	if (x->pidfd < 0) {
 		r = -errno;
-		kill(-x->pid, SIGKILL);
+		kill(x->ctr ? x->pid : -x->pid, SIGKILL);
+		if (x->ctr)
+			agent_xctr_remove(a, x);
 		waitpid(x->pid, NULL, 0);
 		return r;
 	}
@@ -634,6 +654,16 @@ void agent_xexec_message(struct agent *a, const char *framework_id, const char *
 			 executor_id ? executor_id : "");
 }
 
+/* SIGKILL to the executor's process group; in a container, the shim deletes the container
+ * at once (agent-xctr.c). */
+static void xexec_kill(struct agent_xexec *x)
+{
+	if (x->ctr)
+		agent_xctr_kill(x);
+	else
+		kill(-x->pid, SIGKILL);
+}
+
 static void on_shutdown_grace(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -642,7 +672,7 @@ static void on_shutdown_grace(evutil_socket_t fd, short what, void *arg)
 	log_info("agent", "executor '%s' still running after its grace period: killing it",
 		 x->executor_id);
 	if (x->pid > 0)
-		kill(-x->pid, SIGKILL); /* its exit follows through the pidfd */
+		xexec_kill(x); /* its exit follows through the pidfd */
 }
 
 void agent_xexec_shutdown(struct agent *a, const char *framework_id, const char *executor_id)
@@ -693,8 +723,10 @@ void agent_xexecs_free(struct agent *a)
 	for (; x; x = next) {
 		next = x->next;
 		if (x->pid > 0 && !x->checkpoint) {
-			kill(-x->pid, SIGKILL);
-			waitpid(x->pid, NULL, 0);
+			xexec_kill(x);
+			waitpid(x->pid, NULL, 0); /* a shim: once it has deleted the container */
+			if (x->ctr)
+				agent_xctr_remove(a, x);
 		} /* else it outlives the agent: the next one reattaches it */
 		xexec_free(x);
 	}
@@ -710,7 +742,7 @@ static void on_recovery_timeout(evutil_socket_t fd, short what, void *arg)
 	log_info("agent", "executor '%s' of framework '%s' did not subscribe again within %d s "
 			  "of the agent's restart: killing it", x->executor_id, x->framework_id,
 		 AGENT_XEXEC_RECOVERY_SEC);
-	kill(-x->pid, SIGKILL); /* its exit follows through the pidfd */
+	xexec_kill(x); /* its exit follows through the pidfd */
 }
 
 static void recover_one(struct agent *a, const char *path)
@@ -737,6 +769,7 @@ static void recover_one(struct agent *a, const char *path)
 	x->dflt = etype && !strcmp(etype, "DEFAULT");
 	xexec_layout(a, x, json_string_value(json_object_get(doc, "container_id")),
 		     json_string_value(json_object_get(doc, "sandbox")));
+	x->ctr = agent_xctr_exists(a, x);
 	const json_t *cgj = json_object_get(doc, "cgroup");
 	const char *cgn = json_string_value(json_object_get(cgj, "name"));
 	if (cgn && exec_cg_name_valid(cgn)) {
@@ -773,7 +806,9 @@ static void recover_one(struct agent *a, const char *path)
 	}
 	json_decref(doc);
 	if (x->pidfd < 0) {
-		xexec_ended(a, x, 0, "Executor terminated: gone when the agent restarted");
+		char msg[800] = "Executor terminated: gone when the agent restarted";
+		int status = x->ctr ? agent_xctr_ended(a, x, msg, sizeof(msg)) : 0;
+		xexec_ended(a, x, status, msg);
 		return;
 	}
 	x->recovered = true;

@@ -26,6 +26,7 @@ struct agent_xexec {
 	json_t *spawn_spec;     /* the LAUNCH record it is started from, meanwhile */
 	const char *end_reason; /* its tasks' reason when it ends; NULL: EXECUTOR_TERMINATED */
 	bool dflt;          /* the default executor (type DEFAULT) */
+	bool ctr;           /* in a container, under the shim (agent-xctr.c) */
 	char *container_id; /* its container's id (SUBSCRIBED, GET_CONTAINERS) */
 	char *group_id;     /* the task group being gathered (dflt), or NULL */
 	size_t group_size;
@@ -56,3 +57,24 @@ int agent_xgroup_gather(struct agent *a, struct agent_xexec *x, struct agent_tas
 /* A KILL of task_id while its group is still held here: every task of that group is
  * TASK_KILLED and the group forgotten; true. false when the executor has it already. */
 bool agent_xgroup_drop_unsent(struct agent *a, struct agent_xexec *x, const char *task_id);
+
+/* agent-xctr.c: an executor in a container (its ExecutorInfo's image), under the shim */
+/* Whether x (from spec, its LAUNCH record) runs in a container. */
+bool agent_xctr_wanted(const struct agent_xexec *x, json_t *spec);
+/* Its shim's meta directory (malloc'd). */
+char *agent_xctr_meta(const struct agent *a, const struct agent_xexec *x);
+/* Whether x's shim's spec is there (a restarted agent: x is containerised). */
+bool agent_xctr_exists(const struct agent *a, const struct agent_xexec *x);
+/* Writes the shim's spec (env: "K=V" × nenv; argv NULL-terminated, or shell_cmd) and
+ * spawns the shim: x->pid set. 0, or -errno with msg (nothing left behind). */
+int agent_xctr_spawn(struct agent *a, struct agent_xexec *x, json_t *spec, char **env,
+		     size_t nenv, const char **argv, const char *shell_cmd, char *msg,
+		     size_t msgsize);
+/* SIGTERM to the shim with value (grace in ms, or EXEC_KILL_NOW). */
+void agent_xctr_signal(struct agent_xexec *x, int value);
+/* The container killed at once (the shim deletes it). */
+void agent_xctr_kill(struct agent_xexec *x);
+/* The shim has exited: the executor's wait status (and msg) from its status file; its
+ * meta directory removed. */
+int agent_xctr_ended(struct agent *a, struct agent_xexec *x, char *msg, size_t msgsize);
+void agent_xctr_remove(struct agent *a, struct agent_xexec *x);

@@ -270,7 +270,9 @@ static int task_spec(struct fw_framework *fw, const struct m_agent *a, const jso
 		return -EINVAL;
 	}
 	json_t *ctr = NULL; /* checked by the caller: cannot fail here */
-	container_from_mesos(json_object_get(ti, "container"), &ctr, err, errlen);
+	/* A custom executor's container is the executor's (executor-api.md): it runs in it,
+	 * and so do its tasks. */
+	container_from_mesos(json_object_get(exi ? exi : ti, "container"), &ctr, err, errlen);
 	if ((!value || !*value) && !(ctr && !sh)) {
 		json_decref(ctr);
 		snprintf(err, errlen, "'command.value' is required");
@@ -472,6 +474,23 @@ static int task_validate(struct fw_framework *fw, const struct m_agent *a, const
 		if (json_object_get(ti, "command")) {
 			snprintf(err, errlen, "Task should have at most one of 'command' or "
 					      "'executor'");
+			return -EINVAL;
+		}
+		json_t *ectr = NULL;
+		if (container_from_mesos(json_object_get(ex, "container"), &ectr, err, errlen) < 0) {
+			if (!strncmp(err, "'container.", 11)) { /* name the executor's field */
+				char e2[300];
+				snprintf(e2, sizeof(e2), "'executor.%s", err + 1);
+				snprintf(err, errlen, "%s", e2);
+			}
+			return -EINVAL;
+		}
+		const char *net = json_string_value(json_object_get(ectr, "network"));
+		bool bridge = net && strcmp(net, "HOST");
+		json_decref(ectr);
+		if (bridge) {
+			snprintf(err, errlen, "'executor.container': an executor's container must use "
+					      "the host's network (HOST)");
 			return -EINVAL;
 		}
 	} else if (!json_is_object(json_object_get(ti, "command"))) {
