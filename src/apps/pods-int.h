@@ -118,6 +118,13 @@ struct pod_dep *pods_deployment_new(struct apps *m, struct m_pod *mp, const char
 json_t *pods_render_status(struct apps *m, struct m_pod *mp);
 json_t *pods_render_instance(struct apps *m, const struct pod_inst *pi);
 json_t *pods_render_deployment(const struct m_pod *mp);
+/* The definitions of the pods whose group is gid ("/a" for "/a/p"), by id: a group's
+ * "pods" in /v2/groups. */
+json_t *pods_in_group(struct apps *m, const char *gid);
+/* /v2/queue's items of the pods with instances waiting for a place (Marathon's pod queue
+ * item: count, delay, since, processedOffersSummary, pod), those req may see (req NULL:
+ * all). */
+json_t *pods_queue(struct apps *m, bool last_unused, struct evhttp_request *req);
 /* Appends mp's deployments to the /v2/deployments list body arr. */
 void pods_deployments(struct apps *m, json_t *arr);
 

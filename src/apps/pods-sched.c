@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "base/util.h"
+#include "model/constraints.h"
 #include "model/pod.h"
 #include "model/task.h"
 #include "apps/pods-int.h"
@@ -559,12 +560,80 @@ static bool inst_stable(const struct pod_inst *pi)
 	return true;
 }
 
-/* Places mp's PENDING instances that are wanted, on the connected agents in turn. */
+/* Whether the pod's acceptedResourceRoles admit unreserved ("*") resources, the only ones
+ * a pod takes: absent or empty, or listing "*". */
+static bool roles_ok(const json_t *def)
+{
+	const json_t *acc = json_object_get(
+		json_object_get(json_object_get(def, "scheduling"), "placement"),
+		"acceptedResourceRoles");
+	if (!json_array_size(acc))
+		return true;
+	size_t i;
+	const json_t *r;
+	json_array_foreach(acc, i, r)
+		if (!strcmp(json_string_value(r), "*"))
+			return true;
+	return false;
+}
+
+/* Places mp's PENDING instances that are wanted, on the connected agents in turn, where
+ * the pod's placement admits them: its acceptedResourceRoles, and its constraints
+ * (model/constraints.h, as apps') against the agents of its LIVE instances, those placed
+ * in this call included. */
 static void place(struct apps *m, struct m_pod *mp)
 {
 	if (time_mono_usec() < mp->delay_until_usec)
 		return;
+	bool pending = false;
+	for (size_t j = 0; j < mp->ninst && !pending; j++)
+		pending = mp->inst[j]->phase == POD_PENDING && !mp->inst[j]->stop;
+	if (!pending)
+		return;
+	if (!roles_ok(mp->def)) {
+		log_debug("master", "pod '%s': its acceptedResourceRoles admit no resources a pod "
+				    "takes (\"*\")", mp->id);
+		return;
+	}
 	const struct hmap *agents = rm_agents(m->rm);
+	json_t *cj = pod_constraints_json(mp->def);
+	struct constraint *cs = NULL;
+	size_t ncs = 0;
+	struct verr err = VERR_INIT;
+	if (constraints_parse(cj, "/", &err, &cs, &ncs) < 0)
+		ncs = 0; /* validated on the way in: cannot be */
+	verr_release(&err);
+	json_decref(cj);
+	/* every known agent (GROUP_BY), and where the pod's instances are */
+	size_t na = hmap_len(agents), nall = 0, nplaced = 0;
+	struct placement_target *all = NULL, *placed = NULL;
+	const struct placement_target **allp = NULL, **placedp = NULL;
+	if (ncs) {
+		all = xcalloc(na + 1, sizeof(*all));
+		allp = xcalloc(na + 1, sizeof(*allp));
+		const char *k;
+		void *v;
+		for (size_t i = 0; hmap_next(agents, &i, &k, &v);) {
+			struct m_agent *a = v;
+			if (a->state == AGENT_UNREACHABLE)
+				continue;
+			all[nall] = (struct placement_target){ a->hostname, &a->attrs };
+			allp[nall] = &all[nall];
+			nall++;
+		}
+		placed = xcalloc(mp->ninst + 1, sizeof(*placed));
+		placedp = xcalloc(mp->ninst + 1, sizeof(*placedp));
+		for (size_t j = 0; j < mp->ninst; j++) {
+			const struct pod_inst *pi = mp->inst[j];
+			struct m_agent *a = pi->phase == POD_LIVE ? rm_agent_get(m->rm, pi->agent_id)
+								  : NULL;
+			if (!a)
+				continue;
+			placed[nplaced] = (struct placement_target){ a->hostname, &a->attrs };
+			placedp[nplaced] = &placed[nplaced];
+			nplaced++;
+		}
+	}
 	for (size_t j = 0; j < mp->ninst; j++) {
 		struct pod_inst *pi = mp->inst[j];
 		if (pi->phase != POD_PENDING || pi->stop)
@@ -576,10 +645,24 @@ static void place(struct apps *m, struct m_pod *mp)
 			if (a->state != AGENT_CONNECTED || a->deactivated || a->drain ||
 			    a->maint_draining || a->sim)
 				continue;
-			if (inst_launch(m, pi, a) == 0)
+			struct placement_target cand = { a->hostname, &a->attrs };
+			if (ncs && !constraints_allow(cs, ncs, &cand, placedp, nplaced, allp, nall))
+				continue;
+			if (inst_launch(m, pi, a) == 0) {
+				if (ncs) {
+					placed[nplaced] = cand;
+					placedp[nplaced] = &placed[nplaced];
+					nplaced++;
+				}
 				break;
+			}
 		}
 	}
+	constraints_free(cs, ncs);
+	free(all);
+	free(allp);
+	free(placed);
+	free(placedp);
 }
 
 static void pod_pass(struct apps *m, struct m_pod *mp)

@@ -21,7 +21,7 @@ struct pods *pods_new(void)
 
 struct m_pod *pods_get(struct apps *m, const char *id)
 {
-	return id ? hmap_get(&m->pods->pods, id) : NULL;
+	return id && m->pods ? hmap_get(&m->pods->pods, id) : NULL;
 }
 
 const char *pods_version(const struct m_pod *mp)

@@ -6,6 +6,7 @@
 
 #include "base/mem.h"
 #include "model/app.h"
+#include "model/constraints.h"
 #include "model/pod.h"
 
 /* name.raml: ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$, at most 63 bytes. */
@@ -261,8 +262,92 @@ static json_t *container(const json_t *c, size_t i, const json_t *vols, json_t *
 	return o;
 }
 
+json_t *pod_constraints_json(const json_t *pod)
+{
+	const json_t *cs = json_object_get(
+		json_object_get(json_object_get(pod, "scheduling"), "placement"), "constraints");
+	json_t *out = json_array();
+	size_t i;
+	const json_t *c;
+	json_array_foreach(cs, i, c) {
+		json_t *one = json_array();
+		const json_t *f = json_object_get(c, "fieldName"), *op = json_object_get(c, "operator"),
+			     *v = json_object_get(c, "value");
+		json_array_append_new(one, f ? json_incref((json_t *)f) : json_null());
+		json_array_append_new(one, op ? json_incref((json_t *)op) : json_null());
+		if (v && !json_is_null(v))
+			json_array_append_new(one, json_incref((json_t *)v));
+		json_array_append_new(out, one);
+	}
+	return out;
+}
+
+/* scheduling.placement: Marathon's pod form, {"constraints":[{"fieldName","operator",
+ * "value"?}],"acceptedResourceRoles":[…]}; the constraints as apps' (model/constraints.h). */
+static void placement(const json_t *s, struct verr *err)
+{
+	const json_t *pl = json_object_get(s, "placement");
+	if (!pl || json_is_null(pl))
+		return;
+	if (!json_is_object(pl)) {
+		verr_add(err, "/scheduling/placement", "error.expected.jsobject");
+		return;
+	}
+	const json_t *cs = json_object_get(pl, "constraints");
+	if (cs && !json_is_null(cs)) {
+		if (!json_is_array(cs)) {
+			verr_add(err, "/scheduling/placement/constraints", "error.expected.jsarray");
+		} else {
+			bool shape = true;
+			size_t i;
+			const json_t *c;
+			json_array_foreach(cs, i, c) {
+				char p[96];
+				snprintf(p, sizeof(p), "/scheduling/placement/constraints(%zu)", i);
+				const json_t *v = json_object_get(c, "value");
+				if (!json_is_object(c)) {
+					verr_add(err, p, "error.expected.jsobject");
+					shape = false;
+				} else if (!json_is_string(json_object_get(c, "fieldName")) ||
+					   !json_is_string(json_object_get(c, "operator"))) {
+					verr_add(err, p, "a constraint needs a string 'fieldName' and "
+							 "'operator'");
+					shape = false;
+				} else if (v && !json_is_null(v) && !json_is_string(v)) {
+					verr_add(err, p, "'value' must be a string");
+					shape = false;
+				}
+			}
+			if (shape) {
+				json_t *wrap = json_pack("{s:{s:{s:O}}}", "scheduling", "placement",
+							 "constraints", cs);
+				json_t *arr = pod_constraints_json(wrap);
+				json_decref(wrap);
+				struct constraint *parsed;
+				size_t n;
+				if (constraints_parse(arr, "/scheduling/placement/constraints", err,
+						      &parsed, &n) == 0)
+					constraints_free(parsed, n);
+				json_decref(arr);
+			}
+		}
+	}
+	const json_t *acc = json_object_get(pl, "acceptedResourceRoles");
+	if (acc && !json_is_null(acc)) {
+		bool ok = json_is_array(acc);
+		size_t i;
+		const json_t *r;
+		json_array_foreach(acc, i, r)
+			ok = ok && json_is_string(r) && *json_string_value(r);
+		if (!ok)
+			verr_add(err, "/scheduling/placement/acceptedResourceRoles",
+				 "must be an array of role names");
+	}
+}
+
 static json_t *scheduling(const json_t *s, struct verr *err)
 {
+	placement(s, err);
 	json_t *o = json_is_object(s) ? json_deep_copy(s) : json_object();
 	if (s && !json_is_object(s))
 		verr_add(err, "/scheduling", "error.expected.jsobject");
