@@ -37,6 +37,9 @@ struct pod_ctr {
 	uint64_t since_usec;  /* realtime: when state began */
 	char *message;
 	int exit_code;        /* -1: none */
+	int healthy;          /* its healthCheck's last result (the default executor's "healthy"):
+			       * 1, 0, or -1 unreported */
+	uint64_t health_usec; /* realtime: when healthy last changed */
 	uint32_t *ports;      /* its endpoints' host ports, in order */
 	size_t nports;
 };
@@ -101,6 +104,11 @@ int pods_store_instance(struct apps *m, const struct pod_inst *pi);
 void pods_free_pod(struct apps *m, struct m_pod *mp);
 /* The version string of mp's definition. */
 const char *pods_version(const struct m_pod *mp);
+
+/* Whether container i of pi has a healthCheck (in pi's version). */
+bool pods_ctr_checked(const struct pod_inst *pi, size_t i);
+/* Whether pi's container i is running and, when it has a healthCheck, reported healthy. */
+bool pods_ctr_ok(const struct pod_inst *pi, size_t i);
 
 /* pods-sched.c: launching, kills, status updates, the pass */
 void pods_pass(struct apps *m);

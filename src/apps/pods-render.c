@@ -24,7 +24,7 @@ static const char *inst_state(const struct pod_inst *pi)
 		return "PENDING";
 	if (pi->kill_sent || pi->stop)
 		return "TERMINAL";
-	bool staging = false, running = true;
+	bool staging = false, running = true, unhealthy = false;
 	for (size_t i = 0; i < pi->nctr; i++) {
 		const char *s = pi->ctr[i].state;
 		if (!s || task_state_terminal(s))
@@ -33,8 +33,10 @@ static const char *inst_state(const struct pod_inst *pi)
 			staging = true;
 		if (strcmp(s, "TASK_RUNNING"))
 			running = false;
+		else if (!pods_ctr_ok(pi, i))
+			unhealthy = true; /* Marathon: a "healthy" condition "false" */
 	}
-	return running ? "STABLE" : staging ? "STAGING" : "DEGRADED";
+	return running ? (unhealthy ? "DEGRADED" : "STABLE") : staging ? "STAGING" : "DEGRADED";
 }
 
 static json_t *res_json(const json_t *r)
@@ -76,6 +78,17 @@ json_t *pods_render_instance(struct apps *m, const struct pod_inst *pi)
 				      "lastUpdated", iso(now), "lastChanged", iso(pc->since_usec));
 		if (pc->message && *pc->message)
 			json_object_set_new(o, "message", json_string(pc->message));
+		if (pc->state && !strcmp(pc->state, "TASK_RUNNING") && pods_ctr_checked(pi, i)) {
+			/* Marathon's PodStatusConversion: the "healthy" condition */
+			uint64_t since = pc->healthy >= 0 ? pc->health_usec : pc->since_usec;
+			json_array_append_new(
+				json_object_get(o, "conditions"),
+				json_pack("{s:s, s:o, s:o, s:s, s:s}", "name", "healthy",
+					  "lastChanged", iso(since), "lastUpdated", iso(now), "value",
+					  pc->healthy == 1 ? "true" : "false", "reason",
+					  pc->healthy >= 0 ? "health-reported-by-mesos"
+							   : "health-unreported-by-mesos"));
+		}
 		if (pc->state && task_state_terminal(pc->state)) {
 			json_t *t = json_object();
 			if (pc->exit_code >= 0)
@@ -106,6 +119,14 @@ json_t *pods_render_instance(struct apps *m, const struct pod_inst *pi)
 			      mem, "disk", disk, "gpus", (json_int_t)gpus, "networks", "containers",
 			      ctrs, "specReference", ref, "lastUpdated", iso(now), "lastChanged",
 			      iso(pi->changed_usec));
+	bool sick = false, running = pi->phase == POD_LIVE && !pi->kill_sent && !pi->stop;
+	for (size_t i = 0; i < pi->nctr && running; i++) {
+		running = pi->ctr[i].state && !strcmp(pi->ctr[i].state, "TASK_RUNNING");
+		sick = sick || !pods_ctr_ok(pi, i);
+	}
+	if (running && sick)
+		json_object_set_new(o, "message", json_string("at least one container is not "
+							      "healthy"));
 	if (pi->agent_id) {
 		struct m_agent *a = rm_agent_get(m->rm, pi->agent_id);
 		if (a)

@@ -184,6 +184,76 @@ static void exec_check(const json_t *ex, const char *path, struct verr *err)
 	}
 }
 
+/* A container's healthCheck (RAML podHealthCheck): exactly one of http {endpoint, path},
+ * tcp {endpoint} (an endpoint of this container: its host port is checked) or exec
+ * {command {shell|argv}}; the timing with Marathon's defaults. Normalised into o. */
+static void health_check(json_t *o, const json_t *c, const char *path, struct verr *err)
+{
+	const json_t *hc = json_object_get(c, "healthCheck");
+	if (!hc || json_is_null(hc))
+		return;
+	char p[200];
+	snprintf(p, sizeof(p), "%s/healthCheck", path);
+	if (!json_is_object(hc)) {
+		verr_add(err, p, "error.expected.jsobject");
+		return;
+	}
+	const json_t *http = json_object_get(hc, "http"), *tcp = json_object_get(hc, "tcp"),
+		     *ex = json_object_get(hc, "exec");
+	if (!!http + !!tcp + !!ex != 1) {
+		verr_add(err, p, "must have exactly one of 'http', 'tcp' or 'exec'");
+		return;
+	}
+	json_t *h = json_object();
+	const json_t *ep = http ? http : tcp;
+	if (ep) {
+		const char *name = json_string_value(json_object_get(ep, "endpoint"));
+		bool found = false;
+		size_t i;
+		const json_t *e;
+		json_array_foreach(json_object_get(c, "endpoints"), i, e)
+			found = found || (name && json_is_string(json_object_get(e, "name")) &&
+					  !strcmp(name, json_string_value(json_object_get(e, "name"))));
+		char pe[240];
+		snprintf(pe, sizeof(pe), "%s/%s/endpoint", p, http ? "http" : "tcp");
+		if (!found)
+			verr_add(err, pe, "must name an endpoint of the container");
+		const char *scheme = json_string_value(json_object_get(http, "scheme"));
+		if (http && json_object_get(http, "scheme") && (!scheme || strcmp(scheme, "HTTP")))
+			verr_add(err, pe, "only the scheme HTTP is supported for pods by berth");
+		const json_t *hp = json_object_get(http, "path");
+		if (hp && (!json_is_string(hp) || json_string_value(hp)[0] != '/'))
+			verr_add(err, pe, "'path' must be a string starting with '/'");
+		json_t *eo = json_pack("{s:s?}", "endpoint", name);
+		if (http)
+			json_object_set_new(eo, "path", hp ? json_incref((json_t *)hp)
+							   : json_string("/"));
+		json_object_set_new(h, http ? "http" : "tcp", eo);
+	} else {
+		const json_t *cmd = json_object_get(ex, "command");
+		const json_t *sh = json_object_get(cmd, "shell"), *argv = json_object_get(cmd, "argv");
+		bool ok = json_is_object(cmd) && !!sh + !!argv == 1 &&
+			  (!sh || (json_is_string(sh) && *json_string_value(sh))) &&
+			  (!argv || (json_is_array(argv) && json_array_size(argv) > 0));
+		size_t i;
+		const json_t *a;
+		json_array_foreach(argv, i, a)
+			ok = ok && json_is_string(a);
+		char pe[240];
+		snprintf(pe, sizeof(pe), "%s/exec/command", p);
+		if (!ok)
+			verr_add(err, pe, "must have exactly one of 'shell' (a non-empty string) or "
+					  "'argv' (strings)");
+		json_object_set_new(h, "exec", json_deep_copy(ex));
+	}
+	num(h, hc, "gracePeriodSeconds", 300, 0, 86400 * 365, true, p, err);
+	num(h, hc, "intervalSeconds", 60, 1, 86400, true, p, err);
+	num(h, hc, "maxConsecutiveFailures", 3, 0, 1000000, true, p, err);
+	num(h, hc, "timeoutSeconds", 20, 1, 86400, true, p, err);
+	num(h, hc, "delaySeconds", 15, 0, 86400, true, p, err);
+	json_object_set_new(o, "healthCheck", h);
+}
+
 static json_t *container(const json_t *c, size_t i, const json_t *vols, json_t *names,
 			 json_t *epnames, struct verr *err)
 {
@@ -254,6 +324,7 @@ static json_t *container(const json_t *c, size_t i, const json_t *vols, json_t *
 		num(l, lc, "killGracePeriodSeconds", 3.0, 0, 86400, false, p, err);
 		json_object_set_new(o, "lifecycle", l);
 	}
+	health_check(o, c, path, err);
 	const json_t *user = json_object_get(c, "user");
 	if (user && !json_is_string(user)) {
 		snprintf(p, sizeof(p), "%s/user", path);

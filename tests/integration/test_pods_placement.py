@@ -151,3 +151,82 @@ def test_apps_and_pods_do_not_share_ids(cluster):
     r = m.api.post("/v2/pods", pod("/app1", 0))
     assert r.status_code == 422 and r.json() == want, r.text
     assert m.api.get("/v2/pods/app1").status_code == 404
+
+
+def test_pod_health_checks(one):
+    """A container's healthCheck runs in the default executor: its result is the container's
+    "healthy" condition in ::status (an instance is STABLE only when every checked container
+    is healthy); a container failing it maxConsecutiveFailures times in a row is killed with
+    its instance, which is replaced."""
+    m = one.m
+    p = pod("/hc/web", 1)
+    p["containers"] = [
+        {"name": "web", "resources": {"cpus": 0.1, "mem": 32},
+         "endpoints": [{"name": "http", "hostPort": 0}],
+         "exec": {"command": {"shell":
+                              "exec python3 -m http.server $ENDPOINT_HTTP --bind 127.0.0.1"}},
+         "healthCheck": {"http": {"endpoint": "http", "path": "/"}, "delaySeconds": 0,
+                         "intervalSeconds": 1, "timeoutSeconds": 2,
+                         "gracePeriodSeconds": 30, "maxConsecutiveFailures": 3}},
+        {"name": "flaky", "resources": {"cpus": 0.1, "mem": 16},
+         "exec": {"command": {"shell": "sleep 4; touch sick; exec sleep 300"}},
+         "healthCheck": {"exec": {"command": {"shell": "test ! -e sick"}},
+                         "delaySeconds": 0, "intervalSeconds": 1, "timeoutSeconds": 2,
+                         "gracePeriodSeconds": 0, "maxConsecutiveFailures": 2}},
+    ]
+    r = m.api.post("/v2/pods", p)
+    assert r.status_code == 201, r.text
+    hc = r.json()["containers"][0]["healthCheck"]
+    assert hc == {"http": {"endpoint": "http", "path": "/"}, "delaySeconds": 0,
+                  "intervalSeconds": 1, "timeoutSeconds": 2, "gracePeriodSeconds": 30,
+                  "maxConsecutiveFailures": 3}
+
+    def healthy_first():
+        st = status(m, "/hc/web")
+        inst = st["instances"]
+        if len(inst) != 1 or inst[0]["status"] != "STABLE":
+            return None
+        return st
+    st = helpers.wait_until(healthy_first, timeout=30, what="a stable, healthy instance")
+    first = st["instances"][0]["id"]
+    for c in st["instances"][0]["containers"]:
+        assert c["status"] == "TASK_RUNNING"
+        assert [(x["name"], x["value"], x["reason"]) for x in c["conditions"]] == [
+            ("healthy", "true", "health-reported-by-mesos")]
+    assert st["status"] == "STABLE"
+
+    # "flaky" turns sick: its instance degrades, is killed after 2 failures, and replaced
+    def degraded():
+        inst = status(m, "/hc/web")["instances"]
+        return inst[0] if inst and inst[0]["id"] == first and \
+            inst[0]["status"] == "DEGRADED" else None
+    inst = helpers.wait_until(degraded, timeout=30, what="the instance unhealthy")
+    assert inst["message"] == "at least one container is not healthy"
+    flaky = [c for c in inst["containers"] if c["name"] == "flaky"][0]
+    assert [(x["name"], x["value"]) for x in flaky["conditions"]] == [("healthy", "false")]
+
+    def replaced():
+        st = status(m, "/hc/web")
+        hist = [h["instanceID"] for h in st.get("terminationHistory", [])]
+        ids = [i["id"] for i in st["instances"]]
+        return st if first in hist and ids and first not in ids else None
+    helpers.wait_until(replaced, timeout=30, what="the unhealthy instance replaced")
+
+
+def test_bad_health_checks_are_refused(cluster):
+    m = cluster.master()
+    cases = [
+        ({"http": {"endpoint": "nope"}}, "/containers(0)/healthCheck/http/endpoint"),
+        ({"tcp": {"endpoint": "e"}, "exec": {"command": {"shell": "true"}}},
+         "/containers(0)/healthCheck"),
+        ({"exec": {"command": {}}}, "/containers(0)/healthCheck/exec/command"),
+        ({"tcp": {"endpoint": "e"}, "intervalSeconds": 0},
+         "/containers(0)/healthCheck/intervalSeconds"),
+    ]
+    for hc, path in cases:
+        p = pod("/badhc", 1)
+        p["containers"][0]["endpoints"] = [{"name": "e", "hostPort": 0}]
+        p["containers"][0]["healthCheck"] = hc
+        r = m.api.post("/v2/pods", p)
+        assert r.status_code == 422, (hc, r.text)
+        assert path in [d["path"] for d in r.json()["details"]], (hc, r.text)
