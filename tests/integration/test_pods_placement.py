@@ -169,7 +169,7 @@ def test_pod_health_checks(one):
                          "intervalSeconds": 1, "timeoutSeconds": 2,
                          "gracePeriodSeconds": 30, "maxConsecutiveFailures": 3}},
         {"name": "flaky", "resources": {"cpus": 0.1, "mem": 16},
-         "exec": {"command": {"shell": "sleep 4; touch sick; exec sleep 300"}},
+         "exec": {"command": {"shell": "sleep 8; touch sick; exec sleep 300"}},
          "healthCheck": {"exec": {"command": {"shell": "test ! -e sick"}},
                          "delaySeconds": 0, "intervalSeconds": 1, "timeoutSeconds": 2,
                          "gracePeriodSeconds": 0, "maxConsecutiveFailures": 2}},
