@@ -10,6 +10,9 @@
  *            failing -->
  *            KILLING: SIGTERM to the task's process group, SIGKILL at its grace period's end
  *            --exit--> TASK_KILLED.
+ * A task's TaskInfo.health_check (HTTP, TCP, COMMAND) runs here (executor/exec-check.h, in
+ * this poll loop): each change of its result is a TASK_RUNNING with "healthy"; its
+ * consecutive_failures failures in a row kill the task's group, as a task failing does.
  * A task that finishes leaves the others running, as under Mesos's default executor. Later
  * LAUNCH_GROUPs for the same executor (the same executor id) run beside the first, each
  * group killed on its own.
