@@ -48,6 +48,10 @@ static void xapi_update(struct agent *a, struct agent_xexec *x, struct evhttp_re
 						    "container_id");
 		if (u && json_is_string(json_object_get(cid, "value")))
 			json_object_set_new(u->json, "container_id", json_deep_copy(cid));
+		/* a health check's result (the default executor runs TaskInfo.health_check) */
+		const json_t *healthy = json_object_get(c->status, "healthy");
+		if (u && json_is_boolean(healthy))
+			json_object_set(u->json, "healthy", (json_t *)healthy);
 		if (t->terminal)
 			t->xexec = NULL; /* done with its executor */
 	}

@@ -10,6 +10,9 @@
  *            failing -->
  *            KILLING: SIGTERM to the task's process group, SIGKILL at its grace period's end
  *            --exit--> TASK_KILLED.
+ * A task's TaskInfo.health_check (HTTP, TCP, COMMAND) runs here (executor/exec-check.h, in
+ * this poll loop): each change of its result is a TASK_RUNNING with "healthy"; its
+ * consecutive_failures failures in a row kill the task's group, as a task failing does.
  * A task that finishes leaves the others running, as under Mesos's default executor. Later
  * LAUNCH_GROUPs for the same executor (the same executor id) run beside the first, each
  * group killed on its own.
@@ -47,6 +50,7 @@
 #include "base/b64.h"
 #include "base/mem.h"
 #include "base/util.h"
+#include "executor/exec-check.h"
 #include "net/recordio.h"
 
 #define DEXEC_MAX_UNACKED 1024
@@ -65,6 +69,15 @@ struct dtask {
 	unsigned group;  /* which LAUNCH_GROUP it came in (0, 1, …) */
 	bool ended, killing;
 	uint64_t kill_at_ms; /* SIGKILL then (0: not killing, or sent) */
+	/* TaskInfo.health_check, run here as Mesos's default executor does: each change of
+	 * its result is a TASK_RUNNING with "healthy"; consecutive_failures failures in a row
+	 * kill the task (and so its group) */
+	struct exec_check check;
+	char *check_cmd, *check_path;
+	char **check_env; /* "K=V", NULL-terminated, for a COMMAND check */
+	struct exec_checks *ck;
+	int healthy;      /* -1: no result (or no check) */
+	struct dexec *d;
 };
 
 struct dexec {
@@ -218,6 +231,8 @@ static void send_update(struct dexec *d, struct dtask *t, const char *state, con
 		json_object_set_new(st, "message", json_string(msg));
 	if (reason)
 		json_object_set_new(st, "reason", json_string(reason));
+	if (t->healthy >= 0)
+		json_object_set_new(st, "healthy", json_boolean(t->healthy == 1));
 	if (json_array_size(d->unacked) < DEXEC_MAX_UNACKED)
 		json_array_append(d->unacked, st);
 	json_t *call = call_new(d, "UPDATE");
@@ -266,6 +281,111 @@ static void group_kill(struct dexec *d, long g, double grace)
 	for (size_t i = 0; i < d->ntasks; i++)
 		if (g < 0 || d->tasks[i].group == (unsigned)g)
 			task_kill(&d->tasks[i], grace >= 0 ? grace : d->tasks[i].plan.grace_sec);
+}
+
+/* TaskInfo.health_check (Mesos's HealthCheck: HTTP, TCP or COMMAND; seconds) into t->check.
+ * false when it has none or one this executor cannot run (logged: the task runs
+ * unchecked). */
+static bool check_parse(struct dtask *t, const json_t *ti)
+{
+	const json_t *hc = json_object_get(ti, "health_check");
+	if (!json_is_object(hc))
+		return false;
+	exec_check_defaults(&t->check, 0);
+	/* Mesos's defaults */
+	t->check.delay_ms = 15000;
+	t->check.interval_ms = 10000;
+	t->check.timeout_ms = 20000;
+	t->check.grace_ms = 10000;
+	t->check.max_failures = 3;
+	const char *type = json_string_value(json_object_get(hc, "type"));
+	const json_t *port = NULL;
+	if (type && !strcmp(type, "HTTP")) {
+		const json_t *h = json_object_get(hc, "http");
+		t->check.protocol = EXEC_CHECK_HTTP;
+		port = json_object_get(h, "port");
+		const char *path = json_string_value(json_object_get(h, "path"));
+		t->check_path = xstrdup(path && *path ? path : "/");
+		t->check.path = t->check_path;
+	} else if (type && !strcmp(type, "TCP")) {
+		t->check.protocol = EXEC_CHECK_TCP;
+		port = json_object_get(json_object_get(hc, "tcp"), "port");
+	} else if (type && !strcmp(type, "COMMAND")) {
+		const char *v = json_string_value(
+			json_object_get(json_object_get(hc, "command"), "value"));
+		if (!v)
+			return false;
+		t->check.protocol = EXEC_CHECK_COMMAND;
+		t->check_cmd = xstrdup(v);
+		t->check.command = t->check_cmd;
+	} else {
+		logf_("task '%s': health check type '%s' not run", t->plan.task_id,
+		      type ? type : "?");
+		return false;
+	}
+	if (port) {
+		json_int_t pn = json_integer_value(port);
+		if (pn <= 0 || pn > 65535)
+			return false;
+		t->check.port = (uint16_t)pn;
+	}
+	static const struct {
+		const char *key;
+		size_t off;
+	} secs[] = {
+		{ "delay_seconds", offsetof(struct exec_check, delay_ms) },
+		{ "interval_seconds", offsetof(struct exec_check, interval_ms) },
+		{ "timeout_seconds", offsetof(struct exec_check, timeout_ms) },
+		{ "grace_period_seconds", offsetof(struct exec_check, grace_ms) },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(secs); i++) {
+		const json_t *v = json_object_get(hc, secs[i].key);
+		if (json_is_number(v) && json_number_value(v) >= 0 &&
+		    json_number_value(v) < 86400.0 * 365)
+			*(uint32_t *)((char *)&t->check + secs[i].off) =
+				(uint32_t)(json_number_value(v) * 1000.0);
+	}
+	const json_t *cf = json_object_get(hc, "consecutive_failures");
+	if (json_is_integer(cf) && json_integer_value(cf) >= 0 &&
+	    json_integer_value(cf) < 1000000)
+		t->check.max_failures = (uint32_t)json_integer_value(cf);
+	return true;
+}
+
+static void check_report(const struct exec_health *h, void *ctx)
+{
+	struct dtask *t = ctx;
+	if (!h->nchecks || t->ended || t->killing)
+		return;
+	const struct exec_health_check *c = &h->checks[0];
+	if (c->alive < 0)
+		return;
+	int was = t->healthy;
+	t->healthy = c->alive == 1;
+	bool give_up = !t->healthy && t->check.max_failures &&
+		       c->consecutive_failures >= t->check.max_failures;
+	if (was != t->healthy || give_up)
+		send_update(t->d, t, "TASK_RUNNING", c->alive ? NULL : c->cause,
+			    "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED");
+	if (give_up) {
+		logf_("task '%s' failed its health check %u times: killing its group",
+		      t->plan.task_id, c->consecutive_failures);
+		group_kill(t->d, t->group, -1);
+	}
+}
+
+static void check_free(struct dtask *t)
+{
+	exec_checks_free(t->ck);
+	t->ck = NULL;
+	free(t->check_cmd);
+	free(t->check_path);
+	if (t->check_env)
+		for (char **e = t->check_env; *e; e++)
+			free(*e);
+	free(t->check_env);
+	t->check_cmd = t->check_path = NULL;
+	t->check_env = NULL;
 }
 
 /* Forks the task: its own process group, its sandbox as cwd with stdout/stderr there, the
@@ -358,7 +478,7 @@ static void launch_group(struct dexec *d, const json_t *tasks)
 		json_array_foreach(tasks, i, ti) {
 			const char *id = json_string_value(
 				json_object_get(json_object_get(ti, "task_id"), "value"));
-			struct dtask tmp = { .plan.task_id = (char *)(id ? id : "") };
+			struct dtask tmp = { .plan.task_id = (char *)(id ? id : ""), .healthy = -1 };
 			send_update(d, &tmp, "TASK_FAILED", msg, NULL);
 		}
 		return;
@@ -366,6 +486,8 @@ static void launch_group(struct dexec *d, const json_t *tasks)
 	for (i = 0; i < n; i++) {
 		struct dtask *t = &d->tasks[first + i];
 		memset(t, 0, sizeof(*t));
+		t->healthy = -1;
+		t->d = d;
 		char err[400];
 		const json_t *ti = json_array_get(tasks, i);
 		if (!msg[0] && dexec_plan_parse(ti, &t->plan, err, sizeof(err)) < 0)
@@ -411,6 +533,20 @@ static void launch_group(struct dexec *d, const json_t *tasks)
 		}
 		send_update(d, t, "TASK_STARTING", NULL, NULL);
 		send_update(d, t, "TASK_RUNNING", NULL, NULL);
+		if (check_parse(t, t->info)) {
+			size_t ne = 0;
+			while (t->plan.env[ne])
+				ne++;
+			t->check_env = xcalloc(ne + 3, sizeof(char *));
+			for (size_t k = 0; k < ne; k++)
+				t->check_env[k] = xstrdup(t->plan.env[k]);
+			t->check_env[ne] = xasprintf("MESOS_SANDBOX=%s", t->sandbox);
+			const char *path = getenv("PATH");
+			t->check_env[ne + 1] = xasprintf("PATH=%s",
+							 path ? path : "/usr/bin:/bin");
+			t->ck = exec_checks_new(&t->check, 1, t->check_env, t->sandbox, NULL,
+						exec_mono_ms(), check_report, t);
+		}
 	}
 	if (failed) {
 		bool all = true;
@@ -427,6 +563,7 @@ static void task_ended(struct dexec *d, struct dtask *t, int ws)
 	if (t->ended)
 		return;
 	t->ended = true;
+	check_free(t);
 	char msg[200];
 	if (t->killing) {
 		send_update(d, t, "TASK_KILLED", "Command terminated with signal Killed", NULL);
@@ -452,10 +589,15 @@ static void reap(struct dexec *d)
 {
 	int ws;
 	pid_t pid;
-	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
-		for (size_t i = 0; i < d->ntasks; i++)
+	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+		bool check = false;
+		for (size_t i = 0; i < d->ntasks && !check; i++)
+			check = d->tasks[i].ck &&
+				exec_checks_reaped(d->tasks[i].ck, pid, ws, exec_mono_ms()) == 1;
+		for (size_t i = 0; i < d->ntasks && !check; i++)
 			if (d->tasks[i].pid == pid)
 				task_ended(d, &d->tasks[i], ws);
+	}
 }
 
 static int on_event(const char *data, size_t len, void *ctx)
@@ -656,11 +798,32 @@ static int run(struct dexec *d)
 				subscribe(d);
 			}
 		}
-		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN },
-					{ .fd = d->sock, .events = POLLIN } };
-		int r = poll(pf, d->sock >= 0 ? 2 : 1, 200);
+		struct pollfd pf[2 + DEXEC_MAX_TASKS * 2] = { { .fd = sfd, .events = POLLIN },
+							      { .fd = d->sock, .events = POLLIN } };
+		/* the health checks' attempts in flight: after the two above (the second
+		 * ignored while d->sock < 0) */
+		size_t npf = 2, at[DEXEC_MAX_TASKS], cnt[DEXEC_MAX_TASKS];
+		int wait = 200;
+		uint64_t cm = exec_mono_ms();
+		for (size_t i = 0; i < d->ntasks; i++) {
+			struct dtask *t = &d->tasks[i];
+			at[i] = npf;
+			cnt[i] = t->ck ? exec_checks_pollfds(t->ck, pf + npf,
+							     ARRAY_SIZE(pf) - npf) : 0;
+			npf += cnt[i];
+			int w = t->ck ? exec_checks_timeout(t->ck, cm) : -1;
+			if (w >= 0 && w < wait)
+				wait = w;
+		}
+		if (d->sock < 0)
+			pf[1].fd = -1;
+		int r = poll(pf, npf, wait);
 		if (r < 0 && errno != EINTR)
 			return 1;
+		cm = exec_mono_ms();
+		for (size_t i = 0; i < d->ntasks; i++)
+			if (d->tasks[i].ck)
+				exec_checks_step(d->tasks[i].ck, pf + at[i], cnt[i], cm);
 		if (r > 0 && (pf[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {

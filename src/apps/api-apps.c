@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "apps/api-int.h"
+#include "apps/pods-int.h"
 
 void api_reply_deployment(struct evhttp_request *req, int code, const char *version,
 			  const char *dep_id)
@@ -233,9 +234,12 @@ struct m_app *api_commit_app(struct apps *m, struct evhttp_request *req, struct 
 	return c.target;
 }
 
-/* The master's bound on an app's instances (--max-app-instances). Adds to err. */
+/* The master's bound on an app's instances (--max-app-instances), and an id no pod has
+ * (Marathon's root group rule, at "/"). Adds to err. */
 void api_check_limits(struct apps *m, const struct app *def, struct verr *err)
 {
+	if (pods_get(m, def->id))
+		verr_add(err, "/", "Applications and Pods may not share the same id");
 	size_t max = m->cfg && m->cfg->max_app_instances ? m->cfg->max_app_instances
 							 : MASTER_DEFAULT_MAX_APP_INSTANCES;
 	if (def->instances > 0 && (uint64_t)def->instances > max)

@@ -23,6 +23,7 @@
 #include "apps/api-int.h"
 #include "apps/groups.h"
 #include "apps/api-groups-int.h"
+#include "apps/pods-int.h"
 
 #define GROUP_APPS_MAX 1000 /* apps changed by one request */
 
@@ -154,7 +155,7 @@ static json_t *group_json(struct apps *m, const char *gid, struct m_app **all, s
 	else
 		json_decref(groups);
 	if (v->pods)
-		json_object_set_new(g, "pods", json_array());
+		json_object_set_new(g, "pods", pods_in_group(m, gid));
 	return g;
 }
 
@@ -164,7 +165,10 @@ static void group_get(struct apps *m, struct evhttp_request *req, const char *gi
 	view_of(req, &v);
 	size_t n;
 	struct m_app **all = apps_under(m, req, gid, &n);
-	if (!n && strcmp(gid, "/")) {
+	json_t *pods = n ? NULL : pods_in_group(m, gid);
+	bool any_pod = json_array_size(pods) > 0;
+	json_decref(pods);
+	if (!n && !any_pod && strcmp(gid, "/")) {
 		free(all);
 		http_reply_message(req, 404, "Group '%s' does not exist", gid);
 		return;

@@ -58,7 +58,8 @@ void api_groups(struct apps *m, struct evhttp_request *req, const char *id, bool
  * of them): every app back to its previous version in one new deployment. */
 void api_deployment_rollback_multi(struct apps *m, struct evhttp_request *req,
 				   struct m_app *found);
-/* The master's bound on an app's instances (--max-app-instances, api-apps.c); adds to err. */
+/* The master's bound on an app's instances (--max-app-instances, api-apps.c), and no
+ * pod with its id; adds to err. */
 void api_check_limits(struct apps *m, const struct app *def, struct verr *err);
 /* The volume rules across apps (api-apps.c); adds to err. */
 void api_check_volumes(struct apps *m, const struct app *def, const struct app *old,

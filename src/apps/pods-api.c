@@ -81,7 +81,11 @@ static void create(struct apps *m, struct evhttp_request *req, json_t *def)
 {
 	const char *id = json_string_value(json_object_get(def, "id"));
 	if (apps_get(m, id)) {
-		http_reply_message(req, 409, "An app with id [%s] already exists.", id);
+		/* Marathon's root group rule (a validation error of the root, at "/") */
+		struct verr err = VERR_INIT;
+		verr_add(&err, "/", "Applications and Pods may not share the same id");
+		http_reply_json(req, 422, verr_body(&err));
+		verr_release(&err);
 		json_decref(def);
 		return;
 	}

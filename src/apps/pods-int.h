@@ -37,6 +37,9 @@ struct pod_ctr {
 	uint64_t since_usec;  /* realtime: when state began */
 	char *message;
 	int exit_code;        /* -1: none */
+	int healthy;          /* its healthCheck's last result (the default executor's "healthy"):
+			       * 1, 0, or -1 unreported */
+	uint64_t health_usec; /* realtime: when healthy last changed */
 	uint32_t *ports;      /* its endpoints' host ports, in order */
 	size_t nports;
 };
@@ -102,6 +105,11 @@ void pods_free_pod(struct apps *m, struct m_pod *mp);
 /* The version string of mp's definition. */
 const char *pods_version(const struct m_pod *mp);
 
+/* Whether container i of pi has a healthCheck (in pi's version). */
+bool pods_ctr_checked(const struct pod_inst *pi, size_t i);
+/* Whether pi's container i is running and, when it has a healthCheck, reported healthy. */
+bool pods_ctr_ok(const struct pod_inst *pi, size_t i);
+
 /* pods-sched.c: launching, kills, status updates, the pass */
 void pods_pass(struct apps *m);
 bool pods_status_update(struct apps *m, struct m_agent *a, const json_t *update);
@@ -118,6 +126,13 @@ struct pod_dep *pods_deployment_new(struct apps *m, struct m_pod *mp, const char
 json_t *pods_render_status(struct apps *m, struct m_pod *mp);
 json_t *pods_render_instance(struct apps *m, const struct pod_inst *pi);
 json_t *pods_render_deployment(const struct m_pod *mp);
+/* The definitions of the pods whose group is gid ("/a" for "/a/p"), by id: a group's
+ * "pods" in /v2/groups. */
+json_t *pods_in_group(struct apps *m, const char *gid);
+/* /v2/queue's items of the pods with instances waiting for a place (Marathon's pod queue
+ * item: count, delay, since, processedOffersSummary, pod), those req may see (req NULL:
+ * all). */
+json_t *pods_queue(struct apps *m, bool last_unused, struct evhttp_request *req);
 /* Appends mp's deployments to the /v2/deployments list body arr. */
 void pods_deployments(struct apps *m, json_t *arr);
 

@@ -2,8 +2,10 @@
  * types/podStatus.raml, pod-instance-status.raml, container-status.raml; the keys as
  * Marathon's PodStatusConversion writes them), and pod deployments. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "base/timeutil.h"
 #include "model/pod.h"
 #include "model/task.h"
@@ -22,7 +24,7 @@ static const char *inst_state(const struct pod_inst *pi)
 		return "PENDING";
 	if (pi->kill_sent || pi->stop)
 		return "TERMINAL";
-	bool staging = false, running = true;
+	bool staging = false, running = true, unhealthy = false;
 	for (size_t i = 0; i < pi->nctr; i++) {
 		const char *s = pi->ctr[i].state;
 		if (!s || task_state_terminal(s))
@@ -31,8 +33,10 @@ static const char *inst_state(const struct pod_inst *pi)
 			staging = true;
 		if (strcmp(s, "TASK_RUNNING"))
 			running = false;
+		else if (!pods_ctr_ok(pi, i))
+			unhealthy = true; /* Marathon: a "healthy" condition "false" */
 	}
-	return running ? "STABLE" : staging ? "STAGING" : "DEGRADED";
+	return running ? (unhealthy ? "DEGRADED" : "STABLE") : staging ? "STAGING" : "DEGRADED";
 }
 
 static json_t *res_json(const json_t *r)
@@ -74,6 +78,17 @@ json_t *pods_render_instance(struct apps *m, const struct pod_inst *pi)
 				      "lastUpdated", iso(now), "lastChanged", iso(pc->since_usec));
 		if (pc->message && *pc->message)
 			json_object_set_new(o, "message", json_string(pc->message));
+		if (pc->state && !strcmp(pc->state, "TASK_RUNNING") && pods_ctr_checked(pi, i)) {
+			/* Marathon's PodStatusConversion: the "healthy" condition */
+			uint64_t since = pc->healthy >= 0 ? pc->health_usec : pc->since_usec;
+			json_array_append_new(
+				json_object_get(o, "conditions"),
+				json_pack("{s:s, s:o, s:o, s:s, s:s}", "name", "healthy",
+					  "lastChanged", iso(since), "lastUpdated", iso(now), "value",
+					  pc->healthy == 1 ? "true" : "false", "reason",
+					  pc->healthy >= 0 ? "health-reported-by-mesos"
+							   : "health-unreported-by-mesos"));
+		}
 		if (pc->state && task_state_terminal(pc->state)) {
 			json_t *t = json_object();
 			if (pc->exit_code >= 0)
@@ -104,6 +119,14 @@ json_t *pods_render_instance(struct apps *m, const struct pod_inst *pi)
 			      mem, "disk", disk, "gpus", (json_int_t)gpus, "networks", "containers",
 			      ctrs, "specReference", ref, "lastUpdated", iso(now), "lastChanged",
 			      iso(pi->changed_usec));
+	bool sick = false, running = pi->phase == POD_LIVE && !pi->kill_sent && !pi->stop;
+	for (size_t i = 0; i < pi->nctr && running; i++) {
+		running = pi->ctr[i].state && !strcmp(pi->ctr[i].state, "TASK_RUNNING");
+		sick = sick || !pods_ctr_ok(pi, i);
+	}
+	if (running && sick)
+		json_object_set_new(o, "message", json_string("at least one container is not "
+							      "healthy"));
 	if (pi->agent_id) {
 		struct m_agent *a = rm_agent_get(m->rm, pi->agent_id);
 		if (a)
@@ -161,4 +184,76 @@ void pods_deployments(struct apps *m, json_t *arr)
 		if (mp->deploy)
 			json_array_append_new(arr, pods_render_deployment(mp));
 	}
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "id")),
+		      json_string_value(json_object_get(*(json_t *const *)b, "id")));
+}
+
+json_t *pods_in_group(struct apps *m, const char *gid)
+{
+	json_t *out = json_array();
+	if (!m->pods)
+		return out;
+	size_t glen = strlen(gid), n = 0;
+	json_t **v = xcalloc(hmap_len(&m->pods->pods) + 1, sizeof(*v));
+	const char *k;
+	void *x;
+	for (size_t i = 0; hmap_next(&m->pods->pods, &i, &k, &x);) {
+		const struct m_pod *mp = x;
+		const char *slash = strrchr(mp->id, '/');
+		size_t plen = (size_t)(slash - mp->id);
+		bool in = !strcmp(gid, "/") ? plen == 0
+					    : plen == glen && !strncmp(mp->id, gid, glen);
+		if (in && !mp->deleting)
+			v[n++] = mp->def;
+	}
+	qsort(v, n, sizeof(*v), by_id);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	return out;
+}
+
+json_t *pods_queue(struct apps *m, bool last_unused, struct evhttp_request *req)
+{
+	json_t *out = json_array();
+	if (!m->pods)
+		return out;
+	uint64_t now = time_mono_usec();
+	const char *k;
+	void *x;
+	for (size_t i = 0; hmap_next(&m->pods->pods, &i, &k, &x);) {
+		const struct m_pod *mp = x;
+		if (mp->deleting || (req && !apps_visible(m, req, mp->id)))
+			continue;
+		int count = 0;
+		uint64_t since = 0;
+		for (size_t j = 0; j < mp->ninst; j++) {
+			const struct pod_inst *pi = mp->inst[j];
+			if (pi->phase != POD_PENDING || pi->stop)
+				continue;
+			count++;
+			if (!since || pi->created_usec < since)
+				since = pi->created_usec;
+		}
+		if (!count)
+			continue;
+		double left = mp->delay_until_usec > now
+				      ? (double)(mp->delay_until_usec - now) / 1e6 : 0;
+		char ts[32];
+		time_iso8601(since, ts);
+		json_t *item = json_pack(
+			"{s:i, s:{s:i, s:b}, s:s, s:{s:i, s:i, s:[], s:[]}, s:O}", "count", count,
+			"delay", "timeLeftSeconds", (int)(left + 0.999), "overdue", left <= 0,
+			"since", ts, "processedOffersSummary", "processedOffersCount", 0,
+			"unusedOffersCount", 0, "rejectSummaryLastOffers",
+			"rejectSummaryLaunchAttempt", "pod", mp->def);
+		if (last_unused)
+			json_object_set_new(item, "lastUnusedOffers", json_array());
+		json_array_append_new(out, item);
+	}
+	return out;
 }

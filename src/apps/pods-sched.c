@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "base/util.h"
+#include "model/constraints.h"
 #include "model/pod.h"
 #include "model/task.h"
 #include "apps/pods-int.h"
@@ -121,6 +122,78 @@ static json_t *ctr_env(const struct pod_inst *pi, const json_t *c, const struct 
 	return vars;
 }
 
+/* Mesos's HealthCheck for container c's healthCheck (model/pod.c normalised it), run by the
+ * default executor: an endpoint is its host port (the host's network). NULL when none. */
+static json_t *health_check(const json_t *c, const struct pod_ctr *pc)
+{
+	const json_t *hc = json_object_get(c, "healthCheck");
+	if (!hc)
+		return NULL;
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I}", "delay_seconds",
+			      json_integer_value(json_object_get(hc, "delaySeconds")),
+			      "interval_seconds",
+			      json_integer_value(json_object_get(hc, "intervalSeconds")),
+			      "timeout_seconds",
+			      json_integer_value(json_object_get(hc, "timeoutSeconds")),
+			      "grace_period_seconds",
+			      json_integer_value(json_object_get(hc, "gracePeriodSeconds")),
+			      "consecutive_failures",
+			      json_integer_value(json_object_get(hc, "maxConsecutiveFailures")));
+	const json_t *http = json_object_get(hc, "http"), *tcp = json_object_get(hc, "tcp");
+	const json_t *ep = http ? http : tcp;
+	if (ep) {
+		const char *name = json_string_value(json_object_get(ep, "endpoint"));
+		uint32_t port = 0;
+		size_t i;
+		const json_t *e;
+		json_array_foreach(json_object_get(c, "endpoints"), i, e)
+			if (name && i < pc->nports &&
+			    !strcmp(name, json_string_value(json_object_get(e, "name"))))
+				port = pc->ports[i];
+		if (http)
+			json_object_set_new(o, "http", json_pack("{s:I, s:O}", "port",
+								 (json_int_t)port, "path",
+								 json_object_get(http, "path")));
+		else
+			json_object_set_new(o, "tcp", json_pack("{s:I}", "port", (json_int_t)port));
+		json_object_set_new(o, "type", json_string(http ? "HTTP" : "TCP"));
+		return o;
+	}
+	const json_t *cmd = json_object_get(json_object_get(hc, "exec"), "command");
+	const json_t *sh = json_object_get(cmd, "shell");
+	json_t *value;
+	if (sh) {
+		value = json_incref((json_t *)sh);
+	} else { /* argv: quoted for the shell */
+		size_t n = 0, i;
+		const json_t *a;
+		char *line = NULL;
+		json_array_foreach(json_object_get(cmd, "argv"), i, a) {
+			const char *w = json_string_value(a);
+			char *q = xcalloc(strlen(w) * 4 + 3, 1), *d = q;
+			*d++ = '\'';
+			for (; *w; w++) {
+				if (*w == '\'') {
+					memcpy(d, "'\\''", 4);
+					d += 4;
+				} else {
+					*d++ = *w;
+				}
+			}
+			*d++ = '\'';
+			char *nl = xasprintf("%s%s%s", line ? line : "", n++ ? " " : "", q);
+			free(line);
+			free(q);
+			line = nl;
+		}
+		value = json_string(line ? line : "true");
+		free(line);
+	}
+	json_object_set_new(o, "type", json_string("COMMAND"));
+	json_object_set_new(o, "command", json_pack("{s:b, s:o}", "shell", 1, "value", value));
+	return o;
+}
+
 /* The TaskInfo the default executor gets for container c. */
 static json_t *task_info(struct apps *m, const struct pod_inst *pi, const json_t *c,
 			 const struct pod_ctr *pc, const struct m_agent *a)
@@ -166,6 +239,9 @@ static json_t *task_info(struct apps *m, const struct pod_inst *pi, const json_t
 	json_object_set_new(ti, "kill_policy",
 			    json_pack("{s:{s:I}}", "grace_period", "nanoseconds",
 				      (json_int_t)(grace * 1e9)));
+	json_t *hc = health_check(c, pc);
+	if (hc)
+		json_object_set_new(ti, "health_check", hc);
 	(void)m;
 	return ti;
 }
@@ -361,8 +437,15 @@ bool pods_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 	rm_count_status(m->rm, state);
 	pi->pod->settled = false;
 	const json_t *ec = json_object_get(u, "exit_code");
+	const json_t *healthy = json_object_get(u, "healthy");
 	for (size_t i = 0; i < pi->nctr; i++)
 		if (!strcmp(pi->ctr[i].task_id, task_id)) {
+			struct pod_ctr *pc = &pi->ctr[i];
+			if (json_is_boolean(healthy) && pc->healthy != json_is_true(healthy)) {
+				pc->healthy = json_is_true(healthy);
+				pc->health_usec = time_real_usec();
+				apps_schedule_pass(m); /* a deployment may wait for it */
+			}
 			ctr_state(m, pi, &pi->ctr[i], state,
 				  json_string_value(json_object_get(u, "message")),
 				  json_is_integer(ec) ? (int)json_integer_value(ec) : -1);
@@ -554,17 +637,85 @@ static bool inst_stable(const struct pod_inst *pi)
 	if (pi->phase != POD_LIVE || pi->kill_sent)
 		return false;
 	for (size_t i = 0; i < pi->nctr; i++)
-		if (!pi->ctr[i].state || strcmp(pi->ctr[i].state, "TASK_RUNNING"))
+		if (!pods_ctr_ok(pi, i))
 			return false;
 	return true;
 }
 
-/* Places mp's PENDING instances that are wanted, on the connected agents in turn. */
+/* Whether the pod's acceptedResourceRoles admit unreserved ("*") resources, the only ones
+ * a pod takes: absent or empty, or listing "*". */
+static bool roles_ok(const json_t *def)
+{
+	const json_t *acc = json_object_get(
+		json_object_get(json_object_get(def, "scheduling"), "placement"),
+		"acceptedResourceRoles");
+	if (!json_array_size(acc))
+		return true;
+	size_t i;
+	const json_t *r;
+	json_array_foreach(acc, i, r)
+		if (!strcmp(json_string_value(r), "*"))
+			return true;
+	return false;
+}
+
+/* Places mp's PENDING instances that are wanted, on the connected agents in turn, where
+ * the pod's placement admits them: its acceptedResourceRoles, and its constraints
+ * (model/constraints.h, as apps') against the agents of its LIVE instances, those placed
+ * in this call included. */
 static void place(struct apps *m, struct m_pod *mp)
 {
 	if (time_mono_usec() < mp->delay_until_usec)
 		return;
+	bool pending = false;
+	for (size_t j = 0; j < mp->ninst && !pending; j++)
+		pending = mp->inst[j]->phase == POD_PENDING && !mp->inst[j]->stop;
+	if (!pending)
+		return;
+	if (!roles_ok(mp->def)) {
+		log_debug("master", "pod '%s': its acceptedResourceRoles admit no resources a pod "
+				    "takes (\"*\")", mp->id);
+		return;
+	}
 	const struct hmap *agents = rm_agents(m->rm);
+	json_t *cj = pod_constraints_json(mp->def);
+	struct constraint *cs = NULL;
+	size_t ncs = 0;
+	struct verr err = VERR_INIT;
+	if (constraints_parse(cj, "/", &err, &cs, &ncs) < 0)
+		ncs = 0; /* validated on the way in: cannot be */
+	verr_release(&err);
+	json_decref(cj);
+	/* every known agent (GROUP_BY), and where the pod's instances are */
+	size_t na = hmap_len(agents), nall = 0, nplaced = 0;
+	struct placement_target *all = NULL, *placed = NULL;
+	const struct placement_target **allp = NULL, **placedp = NULL;
+	if (ncs) {
+		all = xcalloc(na + 1, sizeof(*all));
+		allp = xcalloc(na + 1, sizeof(*allp));
+		const char *k;
+		void *v;
+		for (size_t i = 0; hmap_next(agents, &i, &k, &v);) {
+			struct m_agent *a = v;
+			if (a->state == AGENT_UNREACHABLE)
+				continue;
+			all[nall] = (struct placement_target){ a->hostname, &a->attrs };
+			allp[nall] = &all[nall];
+			nall++;
+		}
+		placed = xcalloc(mp->ninst + 1, sizeof(*placed));
+		placedp = xcalloc(mp->ninst + 1, sizeof(*placedp));
+		for (size_t j = 0; j < mp->ninst; j++) {
+			const struct pod_inst *pi = mp->inst[j];
+			struct m_agent *a = pi->phase == POD_LIVE ? rm_agent_get(m->rm, pi->agent_id)
+								  : NULL;
+			if (!a)
+				continue;
+			placed[nplaced] = (struct placement_target){ a->hostname, &a->attrs };
+			placedp[nplaced] = &placed[nplaced];
+			nplaced++;
+		}
+	}
 	for (size_t j = 0; j < mp->ninst; j++) {
 		struct pod_inst *pi = mp->inst[j];
 		if (pi->phase != POD_PENDING || pi->stop)
@@ -576,10 +727,24 @@ static void place(struct apps *m, struct m_pod *mp)
 			if (a->state != AGENT_CONNECTED || a->deactivated || a->drain ||
 			    a->maint_draining || a->sim)
 				continue;
-			if (inst_launch(m, pi, a) == 0)
+			struct placement_target cand = { a->hostname, &a->attrs };
+			if (ncs && !constraints_allow(cs, ncs, &cand, placedp, nplaced, allp, nall))
+				continue;
+			if (inst_launch(m, pi, a) == 0) {
+				if (ncs) {
+					placed[nplaced] = cand;
+					placedp[nplaced] = &placed[nplaced];
+					nplaced++;
+				}
 				break;
+			}
 		}
 	}
+	constraints_free(cs, ncs);
+	free(all);
+	free(allp);
+	free(placed);
+	free(placedp);
 }
 
 static void pod_pass(struct apps *m, struct m_pod *mp)

@@ -21,7 +21,7 @@ struct pods *pods_new(void)
 
 struct m_pod *pods_get(struct apps *m, const char *id)
 {
-	return id ? hmap_get(&m->pods->pods, id) : NULL;
+	return id && m->pods ? hmap_get(&m->pods->pods, id) : NULL;
 }
 
 const char *pods_version(const struct m_pod *mp)
@@ -59,6 +59,7 @@ static void inst_containers(struct pod_inst *pi, const json_t *def)
 		pi->ctr[i].name = xstrdup(name ? name : "");
 		pi->ctr[i].task_id = xasprintf("%s.%s", pi->id, pi->ctr[i].name);
 		pi->ctr[i].exit_code = -1;
+		pi->ctr[i].healthy = -1;
 	}
 }
 
@@ -341,4 +342,21 @@ int pods_load(struct apps *m)
 	if (r >= 0 && hmap_len(&m->pods->pods))
 		log_info("master", "%zu pods loaded", hmap_len(&m->pods->pods));
 	return r;
+}
+
+bool pods_ctr_checked(const struct pod_inst *pi, size_t i)
+{
+	const json_t *def = json_object_get(pi->pod->versions, pi->version);
+	if (!def)
+		def = pi->pod->def;
+	return json_object_get(json_array_get(json_object_get(def, "containers"), i),
+			       "healthCheck") != NULL;
+}
+
+bool pods_ctr_ok(const struct pod_inst *pi, size_t i)
+{
+	const struct pod_ctr *pc = &pi->ctr[i];
+	if (!pc->state || strcmp(pc->state, "TASK_RUNNING"))
+		return false;
+	return pc->healthy == 1 || !pods_ctr_checked(pi, i);
 }

@@ -4,10 +4,12 @@
  * Task (§10.1: optional ones left out when unknown, never null) and a queue item only those
  * of QueueApp (§10.2, without "role", per §10's rule); strict clients reject anything else. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/timeutil.h"
 #include "apps/apps-int.h"
+#include "apps/pods-int.h"
 
 json_t *render_task(struct apps *m, const struct m_instance *in, bool extras)
 {
@@ -265,6 +267,9 @@ json_t *render_queue(struct apps *m, bool extras, bool last_unused)
 		json_decref(rest);
 		json_array_append_new(q, item);
 	}
+	json_t *pq = pods_queue(m, last_unused, NULL);
+	json_array_extend(q, pq);
+	json_decref(pq);
 	return json_pack("{s:o}", "queue", q);
 }
 
@@ -292,5 +297,17 @@ void render_queue_body(struct apps *m, struct http_body *b, bool extras, bool la
 		http_body_add(b, p->data + 1, p->len - 1);
 		http_piece_unref(p);
 	}
+	json_t *pq = pods_queue(m, last_unused, req);
+	size_t pi;
+	json_t *item;
+	json_array_foreach(pq, pi, item) {
+		char *txt = json_dumps(item, JSON_COMPACT);
+		if (!first)
+			http_body_lit(b, ",");
+		first = false;
+		http_body_add(b, txt, strlen(txt));
+		free(txt);
+	}
+	json_decref(pq);
 	http_body_lit(b, "]}");
 }

@@ -6,6 +6,7 @@
 
 #include "base/mem.h"
 #include "model/app.h"
+#include "model/constraints.h"
 #include "model/pod.h"
 
 /* name.raml: ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$, at most 63 bytes. */
@@ -183,6 +184,76 @@ static void exec_check(const json_t *ex, const char *path, struct verr *err)
 	}
 }
 
+/* A container's healthCheck (RAML podHealthCheck): exactly one of http {endpoint, path},
+ * tcp {endpoint} (an endpoint of this container: its host port is checked) or exec
+ * {command {shell|argv}}; the timing with Marathon's defaults. Normalised into o. */
+static void health_check(json_t *o, const json_t *c, const char *path, struct verr *err)
+{
+	const json_t *hc = json_object_get(c, "healthCheck");
+	if (!hc || json_is_null(hc))
+		return;
+	char p[200];
+	snprintf(p, sizeof(p), "%s/healthCheck", path);
+	if (!json_is_object(hc)) {
+		verr_add(err, p, "error.expected.jsobject");
+		return;
+	}
+	const json_t *http = json_object_get(hc, "http"), *tcp = json_object_get(hc, "tcp"),
+		     *ex = json_object_get(hc, "exec");
+	if (!!http + !!tcp + !!ex != 1) {
+		verr_add(err, p, "must have exactly one of 'http', 'tcp' or 'exec'");
+		return;
+	}
+	json_t *h = json_object();
+	const json_t *ep = http ? http : tcp;
+	if (ep) {
+		const char *name = json_string_value(json_object_get(ep, "endpoint"));
+		bool found = false;
+		size_t i;
+		const json_t *e;
+		json_array_foreach(json_object_get(c, "endpoints"), i, e)
+			found = found || (name && json_is_string(json_object_get(e, "name")) &&
+					  !strcmp(name, json_string_value(json_object_get(e, "name"))));
+		char pe[240];
+		snprintf(pe, sizeof(pe), "%s/%s/endpoint", p, http ? "http" : "tcp");
+		if (!found)
+			verr_add(err, pe, "must name an endpoint of the container");
+		const char *scheme = json_string_value(json_object_get(http, "scheme"));
+		if (http && json_object_get(http, "scheme") && (!scheme || strcmp(scheme, "HTTP")))
+			verr_add(err, pe, "only the scheme HTTP is supported for pods by berth");
+		const json_t *hp = json_object_get(http, "path");
+		if (hp && (!json_is_string(hp) || json_string_value(hp)[0] != '/'))
+			verr_add(err, pe, "'path' must be a string starting with '/'");
+		json_t *eo = json_pack("{s:s?}", "endpoint", name);
+		if (http)
+			json_object_set_new(eo, "path", hp ? json_incref((json_t *)hp)
+							   : json_string("/"));
+		json_object_set_new(h, http ? "http" : "tcp", eo);
+	} else {
+		const json_t *cmd = json_object_get(ex, "command");
+		const json_t *sh = json_object_get(cmd, "shell"), *argv = json_object_get(cmd, "argv");
+		bool ok = json_is_object(cmd) && !!sh + !!argv == 1 &&
+			  (!sh || (json_is_string(sh) && *json_string_value(sh))) &&
+			  (!argv || (json_is_array(argv) && json_array_size(argv) > 0));
+		size_t i;
+		const json_t *a;
+		json_array_foreach(argv, i, a)
+			ok = ok && json_is_string(a);
+		char pe[240];
+		snprintf(pe, sizeof(pe), "%s/exec/command", p);
+		if (!ok)
+			verr_add(err, pe, "must have exactly one of 'shell' (a non-empty string) or "
+					  "'argv' (strings)");
+		json_object_set_new(h, "exec", json_deep_copy(ex));
+	}
+	num(h, hc, "gracePeriodSeconds", 300, 0, 86400 * 365, true, p, err);
+	num(h, hc, "intervalSeconds", 60, 1, 86400, true, p, err);
+	num(h, hc, "maxConsecutiveFailures", 3, 0, 1000000, true, p, err);
+	num(h, hc, "timeoutSeconds", 20, 1, 86400, true, p, err);
+	num(h, hc, "delaySeconds", 15, 0, 86400, true, p, err);
+	json_object_set_new(o, "healthCheck", h);
+}
+
 static json_t *container(const json_t *c, size_t i, const json_t *vols, json_t *names,
 			 json_t *epnames, struct verr *err)
 {
@@ -253,6 +324,7 @@ static json_t *container(const json_t *c, size_t i, const json_t *vols, json_t *
 		num(l, lc, "killGracePeriodSeconds", 3.0, 0, 86400, false, p, err);
 		json_object_set_new(o, "lifecycle", l);
 	}
+	health_check(o, c, path, err);
 	const json_t *user = json_object_get(c, "user");
 	if (user && !json_is_string(user)) {
 		snprintf(p, sizeof(p), "%s/user", path);
@@ -261,8 +333,92 @@ static json_t *container(const json_t *c, size_t i, const json_t *vols, json_t *
 	return o;
 }
 
+json_t *pod_constraints_json(const json_t *pod)
+{
+	const json_t *cs = json_object_get(
+		json_object_get(json_object_get(pod, "scheduling"), "placement"), "constraints");
+	json_t *out = json_array();
+	size_t i;
+	const json_t *c;
+	json_array_foreach(cs, i, c) {
+		json_t *one = json_array();
+		const json_t *f = json_object_get(c, "fieldName"), *op = json_object_get(c, "operator"),
+			     *v = json_object_get(c, "value");
+		json_array_append_new(one, f ? json_incref((json_t *)f) : json_null());
+		json_array_append_new(one, op ? json_incref((json_t *)op) : json_null());
+		if (v && !json_is_null(v))
+			json_array_append_new(one, json_incref((json_t *)v));
+		json_array_append_new(out, one);
+	}
+	return out;
+}
+
+/* scheduling.placement: Marathon's pod form, {"constraints":[{"fieldName","operator",
+ * "value"?}],"acceptedResourceRoles":[…]}; the constraints as apps' (model/constraints.h). */
+static void placement(const json_t *s, struct verr *err)
+{
+	const json_t *pl = json_object_get(s, "placement");
+	if (!pl || json_is_null(pl))
+		return;
+	if (!json_is_object(pl)) {
+		verr_add(err, "/scheduling/placement", "error.expected.jsobject");
+		return;
+	}
+	const json_t *cs = json_object_get(pl, "constraints");
+	if (cs && !json_is_null(cs)) {
+		if (!json_is_array(cs)) {
+			verr_add(err, "/scheduling/placement/constraints", "error.expected.jsarray");
+		} else {
+			bool shape = true;
+			size_t i;
+			const json_t *c;
+			json_array_foreach(cs, i, c) {
+				char p[96];
+				snprintf(p, sizeof(p), "/scheduling/placement/constraints(%zu)", i);
+				const json_t *v = json_object_get(c, "value");
+				if (!json_is_object(c)) {
+					verr_add(err, p, "error.expected.jsobject");
+					shape = false;
+				} else if (!json_is_string(json_object_get(c, "fieldName")) ||
+					   !json_is_string(json_object_get(c, "operator"))) {
+					verr_add(err, p, "a constraint needs a string 'fieldName' and "
+							 "'operator'");
+					shape = false;
+				} else if (v && !json_is_null(v) && !json_is_string(v)) {
+					verr_add(err, p, "'value' must be a string");
+					shape = false;
+				}
+			}
+			if (shape) {
+				json_t *wrap = json_pack("{s:{s:{s:O}}}", "scheduling", "placement",
+							 "constraints", cs);
+				json_t *arr = pod_constraints_json(wrap);
+				json_decref(wrap);
+				struct constraint *parsed;
+				size_t n;
+				if (constraints_parse(arr, "/scheduling/placement/constraints", err,
+						      &parsed, &n) == 0)
+					constraints_free(parsed, n);
+				json_decref(arr);
+			}
+		}
+	}
+	const json_t *acc = json_object_get(pl, "acceptedResourceRoles");
+	if (acc && !json_is_null(acc)) {
+		bool ok = json_is_array(acc);
+		size_t i;
+		const json_t *r;
+		json_array_foreach(acc, i, r)
+			ok = ok && json_is_string(r) && *json_string_value(r);
+		if (!ok)
+			verr_add(err, "/scheduling/placement/acceptedResourceRoles",
+				 "must be an array of role names");
+	}
+}
+
 static json_t *scheduling(const json_t *s, struct verr *err)
 {
+	placement(s, err);
 	json_t *o = json_is_object(s) ? json_deep_copy(s) : json_object();
 	if (s && !json_is_object(s))
 		verr_add(err, "/scheduling", "error.expected.jsobject");

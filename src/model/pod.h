@@ -26,6 +26,10 @@
  * "/containers(0)/resources/cpus"). */
 int pod_parse(const json_t *in, const char *base_id, struct verr *err, json_t **out);
 
+/* scheduling.placement.constraints of a (valid) pod in apps' form, [[field, OP, value?]]
+ * (new reference; [] when none), for constraints_parse. */
+json_t *pod_constraints_json(const json_t *pod);
+
 /* The normalised pod's wanted instance count. */
 int pod_instances(const json_t *pod);
 

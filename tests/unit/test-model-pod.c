@@ -127,6 +127,41 @@ static void test_refusals(void **state)
 	}
 }
 
+/* scheduling.placement in Marathon's pod form, as apps' constraints; healthCheck normalised
+ * with Marathon's defaults. */
+static void test_placement_and_health(void **state)
+{
+	(void)state;
+	struct verr err = VERR_INIT;
+	int rc;
+	json_t *p = parse("{\"id\":\"p\",\"scheduling\":{\"placement\":{\"constraints\":["
+			  "{\"fieldName\":\"hostname\",\"operator\":\"UNIQUE\"},{\"fieldName\":"
+			  "\"rack\",\"operator\":\"LIKE\",\"value\":\"r[12]\"}],"
+			  "\"acceptedResourceRoles\":[\"*\"]}},\"containers\":[{\"name\":\"c\","
+			  "\"exec\":{\"command\":{\"shell\":\"x\"}},\"endpoints\":[{\"name\":"
+			  "\"e\"}],\"healthCheck\":{\"tcp\":{\"endpoint\":\"e\"}}}]}",
+			  &err, &rc);
+	assert_int_equal(rc, 0);
+	json_t *cj = pod_constraints_json(p);
+	char *s = json_dumps(cj, JSON_COMPACT);
+	assert_string_equal(s, "[[\"hostname\",\"UNIQUE\"],[\"rack\",\"LIKE\",\"r[12]\"]]");
+	free(s);
+	json_decref(cj);
+	s = json_dumps(json_object_get(json_array_get(json_object_get(p, "containers"), 0),
+				       "healthCheck"), JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(s, "{\"delaySeconds\":15,\"gracePeriodSeconds\":300,"
+			       "\"intervalSeconds\":60,\"maxConsecutiveFailures\":3,"
+			       "\"tcp\":{\"endpoint\":\"e\"},\"timeoutSeconds\":20}");
+	free(s);
+	json_decref(p);
+	p = parse("{\"id\":\"p\",\"scheduling\":{\"placement\":{\"constraints\":["
+		  "{\"fieldName\":\"rack\",\"operator\":\"BOGUS\"}]}},\"containers\":[" CTR
+		  "]}", &err, &rc);
+	assert_int_equal(rc, -EINVAL);
+	assert_null(p);
+	verr_release(&err);
+}
+
 static void test_safe_id(void **state)
 {
 	(void)state;
@@ -143,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_safe_id),
+		cmocka_unit_test(test_placement_and_health),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
