@@ -108,6 +108,8 @@ static void task_free(struct sc_task *e)
 	http_piece_unref(e->piece);
 	http_piece_unref(e->v1);
 	free(e->user);
+	free(e->state);
+	free(e->agent_id);
 	free(e);
 }
 
@@ -306,8 +308,18 @@ struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_vie
 	}
 	http_piece_unref(*slot);
 	free(e->user);
+	free(e->state);
+	free(e->agent_id);
 	*at = key;
 	e->user = t->user ? xstrdup(t->user) : NULL;
+	e->state = xstrdup(t->state ? t->state : "");
+	e->agent_id = xstrdup(t->agent_id ? t->agent_id : "");
+	/* statuses_json's first status (state-json.c): the fingerprint holds all it reads */
+	bool staging = t->state && !strcmp(t->state, "TASK_STAGING");
+	bool running = t->state && !strcmp(t->state, "TASK_RUNNING");
+	e->time = t->started_usec ? (double)t->started_usec / 1e6
+		: !staging && !running ? (double)t->staged_usec / 1e6
+				       : 0;
 	*slot = piece_of(state_json_task(t, a, v1));
 	return e;
 }

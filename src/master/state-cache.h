@@ -19,6 +19,10 @@ struct sc_task {
 	uint64_t key_v1; /* the same for the v1 rendering (state_json_task(t, a, true)) */
 	struct http_piece *v1;
 	char *user;
+	/* for /master/tasks and /state-summary (legacy-cache.c), set at each rendering: the
+	 * legacy statuses[0].timestamp (0 without statuses), the state and the agent id */
+	double time;
+	char *state, *agent_id;
 };
 
 /* An agent's cached renderings, one per shape: GET_AGENTS's entry (state_json_v1_agent),

@@ -702,6 +702,53 @@ int state_json_frameworks_body(struct master *m, struct evhttp_request *req, con
 	return 0;
 }
 
+/* ---- the tasks' pieces for legacy-cache.c (/master/tasks, /state-summary) ---- */
+
+struct piece_walk {
+	struct master *m;
+	const char *who;
+	bool filter;
+	json_t *fws;
+	void (*fn)(const char *fw_id, const struct sc_task *e, void *ctx);
+	void *ctx;
+};
+
+static void walk_framework(const struct fw_desc *d, const struct task_lists *tl, void *ctx)
+{
+	struct piece_walk *w = ctx;
+	struct master *m = w->m;
+	if (w->filter && !m->may_view(m->may_view_ctx, "view_frameworks", w->who, d->user))
+		return;
+	if (w->fws)
+		json_array_append_new(w->fws, legacy_framework(d, tl));
+	for (int l = 0; l < 3; l++)
+		for (size_t j = 0; j < tl->np[l]; j++) {
+			const struct sc_task *e = tl->p[l][j];
+			if (!w->filter || m->may_view(m->may_view_ctx, "view_tasks", w->who,
+						      e->user ? e->user : d->user))
+				w->fn(d->id, e, w->ctx);
+		}
+}
+
+json_t *state_json_task_pieces(struct master *m, struct evhttp_request *req, bool doc,
+			       void (*fn)(const char *fw_id, const struct sc_task *e, void *ctx),
+			       void *ctx)
+{
+	if (!m->scache)
+		m->scache = state_cache_new();
+	struct all_tasks at;
+	all_tasks_build(m, false, true, &at);
+	struct piece_walk w = { .m = m, .filter = m->may_view && req, .fn = fn, .ctx = ctx,
+				.fws = doc ? json_array() : NULL };
+	if (w.filter)
+		w.who = evhttp_find_header(evhttp_request_get_input_headers(req),
+					   HTTP_PRINCIPAL_HEADER);
+	each_framework(m, req, &at, walk_framework, &w);
+	all_tasks_release(&at);
+	state_cache_sweep(m->scache, -1);
+	return doc ? master_doc(m, req, w.fws, NULL) : NULL;
+}
+
 /* ---- GET_TASKS from the task cache ---- */
 
 json_t *state_json_v1_tasks_mark(void)
