@@ -88,6 +88,10 @@ int state_json_frameworks_body(struct master *m, struct evhttp_request *req, con
  * completed_tasks): fn(framework id, entry, ctx). With doc, returns /master/state's
  * document with every task list empty (and no executors), filtered as for req; else NULL. */
 struct sc_task;
+/* GET_FRAMEWORKS's payload ({"frameworks":[…]}, state_json_v1_frameworks filtered for req)
+ * appended to b from the frameworks' cached renderings (state-cache.c). */
+void state_json_v1_frameworks_body(struct master *m, struct evhttp_request *req,
+				   struct http_body *b);
 json_t *state_json_task_pieces(struct master *m, struct evhttp_request *req, bool doc,
 			       void (*fn)(const char *fw_id, const struct sc_task *e, void *ctx),
 			       void *ctx);

@@ -6,6 +6,8 @@ the whole /master/state and logs a stale one, while tasks are added, killed and 
 is lost."""
 import json
 
+import requests
+
 from helpers import app_def, wait_until
 from test_read_cache import raw
 
@@ -41,6 +43,13 @@ def reads(m):
             assert len(got) <= limit
             st2, _, b2 = raw(m.url, path, {"If-None-Match": h["etag"]})
             assert (st2, b2) == (304, b"") or st2 == 200, (path, st2)
+    # GET_FRAMEWORKS: each framework's entry from the framework cache
+    r = requests.post(m.url + "/api/v1", json={"type": "GET_FRAMEWORKS"}, timeout=10)
+    assert r.status_code == 200 and r.headers.get("ETag"), (r.status_code, r.headers)
+    out["GET_FRAMEWORKS"] = r.json()["get_frameworks"]["frameworks"]
+    r2 = requests.post(m.url + "/api/v1", json={"type": "GET_FRAMEWORKS"},
+                       headers={"If-None-Match": r.headers["ETag"]}, timeout=10)
+    assert r2.status_code in (200, 304)
     for path in ("/master/state-summary", "/state-summary"):
         st, h, body = raw(m.url, path)
         assert st == 200 and h.get("etag"), (path, st, h)
@@ -70,6 +79,9 @@ def test_tasks_and_summary_follow_changes_in_verify_mode(cluster, monkeypatch):
         m.api.wait_running("/lc/app-%d" % i, 3)
     wait_until(lambda: summary_running(reads(m)) == 6, 20, what="6 running in the summary")
     r = reads(m)
+    fws = r["GET_FRAMEWORKS"]
+    assert fws and all(f["framework_info"]["id"]["value"] for f in fws)
+    assert any(f.get("allocated_resources") for f in fws), fws
     every = {t["id"] for t in all_tasks(m)}
     assert {t["id"] for t in r["/master/tasks"]} == every and len(every) == 6
     assert [t["id"] for t in r["/master/tasks?order=asc&limit=2&offset=2"]] == \

@@ -29,6 +29,7 @@ def test_views_do_not_share_tags(cluster, monkeypatch):
             "register_agents": [{"principals": ANY, "agents": ANY}],
             "run_tasks": [{"principals": ANY, "users": ANY}],
             "create_apps": [{"principals": vals("ops"), "app_ids": ANY}],
+            "view_frameworks": [{"principals": vals("ops"), "users": ANY}],
             "view_apps": [{"principals": vals("dev"), "app_ids": vals("/dev")},
                           {"principals": vals("ops"), "app_ids": ANY}]}
     m, _ = start(cluster, acls)
@@ -68,5 +69,21 @@ def test_views_do_not_share_tags(cluster, monkeypatch):
                 assert get(m, "ops", path, enc, inm=to).status_code == 304, path
                 r = get(m, "dev", path, enc, inm=", ".join([to, td]))
                 assert r.status_code == 304 and r.headers["ETag"] == td, path
+    # GET_FRAMEWORKS (the framework cache): ops sees the built-in frameworks, dev none
+    def gf(who, inm=None):
+        h = {"If-None-Match": inm} if inm else {}
+        r = requests.post(m.url + "/api/v1", json={"type": "GET_FRAMEWORKS"},
+                          auth=AUTH[who], headers=h, timeout=10)
+        assert r.status_code in (200, 304), r.text
+        return r
+    ro, rd = gf("ops"), gf("dev")
+    assert ro.json()["get_frameworks"]["frameworks"]
+    assert rd.json()["get_frameworks"]["frameworks"] == []
+    assert ro.headers["ETag"] != rd.headers["ETag"]
+    for _ in range(3):
+        assert gf("dev", ro.headers["ETag"]).status_code == 200
+        assert gf("ops", rd.headers["ETag"]).status_code == 200
+        assert gf("dev", rd.headers["ETag"]).status_code == 304
+        assert gf("ops", ro.headers["ETag"]).status_code == 304
     log = m.stderr_path.read_text()
     assert "stale" not in log, log[-2000:]
