@@ -9,8 +9,9 @@
  * /master/frameworks, /master/tasks and /state-summary are assembled from the same cached
  * task renderings as /master/state (state_json_frameworks_body, state_json_task_pieces),
  * the same bytes (BERTH_RENDER_VERIFY=1 compares each with the whole render), with ETag/304.
- * /master/tasks sorts the tasks' (time, walk index) pairs per request: 10,000 tasks take
- * well under a millisecond (bench figures in docs), less than the walk that finds them. */
+ * /master/tasks selects its page from the tasks' (time, walk index) pairs with a heap of
+ * offset + limit (ties in walk order, the whole render's too): O(n + k log k), not a sort
+ * of every task; the walk that finds the tasks is O(n) as for every cached answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "master/master-int.h"
 #include "master/state-cache.h"
 #include "master/state-json.h"
+#include "master/task-page.h"
 #include "net/http-cond.h"
 
 static const char *const ACTIVE_STATES[] = { "TASK_STAGING", "TASK_STARTING", "TASK_RUNNING",
@@ -87,48 +89,12 @@ static bool frameworks_from_cache(struct master *m, struct evhttp_request *req)
 
 /* ---- /master/tasks ---- */
 
-/* Tasks are sorted by their first status's time, ties in /master/state's order (each_task's,
- * the walk's): the cached and the whole render give the same bytes. */
-struct by_time {
-	double time;
-	size_t idx;
-	void *p; /* json_t* or struct http_piece* */
-};
-
-struct by_time_list {
-	struct by_time *v;
-	size_t n, cap;
-};
-
-static void by_time_add(struct by_time_list *l, double time, void *p)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 64;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n] = (struct by_time){ time, l->n, p };
-	l->n++;
-}
-
 static void collect(json_t *fw, json_t *t, void *ctx)
 {
-	by_time_add(ctx,
-		    json_number_value(json_object_get(
-			    json_array_get(json_object_get(t, "statuses"), 0), "timestamp")),
-		    t);
-}
-
-static int by_time_asc(const void *a, const void *b)
-{
-	const struct by_time *x = a, *y = b;
-	if (x->time != y->time)
-		return x->time < y->time ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static int by_time_des(const void *a, const void *b)
-{
-	return -by_time_asc(a, b);
+	task_page_add(ctx,
+		      json_number_value(json_object_get(
+			      json_array_get(json_object_get(t, "statuses"), 0), "timestamp")),
+		      t);
 }
 
 /* Non-negative integer query parameter, or dflt; -1 when malformed (400 sent). */
@@ -148,13 +114,8 @@ static long long query_count(struct evhttp_request *req, const char *key, long l
 	return n;
 }
 
-struct page {
-	long long limit, offset;
-	bool asc;
-};
-
 /* limit, offset and order of req; false when malformed (400 sent). */
-static bool page_of(struct evhttp_request *req, struct page *pg)
+static bool page_of(struct evhttp_request *req, struct task_page *pg)
 {
 	pg->limit = query_count(req, "limit", 100);
 	if (pg->limit < 0)
@@ -168,20 +129,12 @@ static bool page_of(struct evhttp_request *req, struct page *pg)
 	return true;
 }
 
-/* Sorts l as pg says; the range [*from, *to) of it is the page. */
-static void page_sort(struct by_time_list *l, const struct page *pg, size_t *from, size_t *to)
+static json_t *tasks(json_t *st, const struct task_page *pg)
 {
-	qsort(l->v, l->n, sizeof(*l->v), pg->asc ? by_time_asc : by_time_des);
-	*from = (size_t)pg->offset < l->n ? (size_t)pg->offset : l->n;
-	*to = (size_t)pg->limit < l->n - *from ? *from + (size_t)pg->limit : l->n;
-}
-
-static json_t *tasks(json_t *st, const struct page *pg)
-{
-	struct by_time_list l = { 0 };
+	struct task_page_list l = { 0 };
 	each_task(st, collect, &l);
 	size_t from, to;
-	page_sort(&l, pg, &from, &to);
+	task_page_select(&l, pg, &from, &to);
 	json_t *out = json_array();
 	for (size_t i = from; i < to; i++)
 		json_array_append(out, l.v[i].p);
@@ -191,7 +144,7 @@ static json_t *tasks(json_t *st, const struct page *pg)
 
 static void collect_piece(const char *fw_id, const struct sc_task *e, void *ctx)
 {
-	by_time_add(ctx, e->time, e->piece);
+	task_page_add(ctx, e->time, e->piece);
 }
 
 /* /master/tasks from the task cache: the same bytes as tasks() on the whole document, the
@@ -200,13 +153,13 @@ static bool tasks_from_cache(struct master *m, struct evhttp_request *req)
 {
 	if (!state_cache_enabled())
 		return false;
-	struct page pg;
+	struct task_page pg;
 	if (!page_of(req, &pg))
 		return true;
-	struct by_time_list l = { 0 };
+	struct task_page_list l = { 0 };
 	state_json_task_pieces(m, req, false, collect_piece, &l);
 	size_t from, to;
-	page_sort(&l, &pg, &from, &to);
+	task_page_select(&l, &pg, &from, &to);
 	struct http_body b;
 	http_body_init(&b);
 	http_body_lit(&b, "{\"tasks\":[");
@@ -539,7 +492,7 @@ void rm_handle_legacy(struct master *m, struct evhttp_request *req)
 		if (!strcmp(p, "/frameworks")) {
 			out = frameworks(st, req);
 		} else if (!strcmp(p, "/tasks")) {
-			struct page pg;
+			struct task_page pg;
 			if (!page_of(req, &pg)) { /* 400 sent */
 				json_decref(st);
 				free(path);
