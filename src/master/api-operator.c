@@ -181,6 +181,30 @@ static bool tasks_from_cache(struct master *m, struct evhttp_request *req, const
 	return true;
 }
 
+/* GET_FRAMEWORKS from the framework cache (state-cache.c): true when answered. */
+static bool frameworks_from_cache(struct master *m, struct evhttp_request *req, const char *type,
+				  const char *key)
+{
+	if (strcmp(type, "GET_FRAMEWORKS") || !state_cache_enabled() ||
+	    operator_accept(req) == OPERATOR_WIRE_PROTOBUF) /* the cache holds JSON */
+		return false;
+	struct http_body b;
+	http_body_init(&b);
+	http_body_lit(&b, "{\"type\":\"GET_FRAMEWORKS\",\"");
+	http_body_lit(&b, key);
+	http_body_lit(&b, "\":");
+	state_json_v1_frameworks_body(m, req, &b);
+	http_body_lit(&b, "}");
+	if (state_cache_verifying() &&
+	    state_cache_answer_stale(m->scache, req, &b,
+				     json_pack("{s:s, s:o}", "type", type, key,
+					       call_payload(m, req, type)),
+				     type))
+		return true;
+	http_reply_body_cond(req, &b);
+	return true;
+}
+
 void rm_handle_operator(struct master *m, struct evhttp_request *req)
 {
 	enum evhttp_cmd_type meth = evhttp_request_get_command(req);
@@ -290,7 +314,8 @@ void rm_handle_operator(struct master *m, struct evhttp_request *req)
 	}
 	char key[64];
 	payload_key(calls[idx].type, key, sizeof(key));
-	if (tasks_from_cache(m, req, calls[idx].type, key))
+	if (tasks_from_cache(m, req, calls[idx].type, key) ||
+	    frameworks_from_cache(m, req, calls[idx].type, key))
 		return;
 	json_t *resp = json_pack("{s:s}", "type", calls[idx].type);
 	json_object_set_new(resp, key, call_payload(m, req, calls[idx].type));

@@ -6,8 +6,12 @@
  * Invariant: every answer is derived from the one legacy state object
  * (state_json_master_state), so the endpoints never disagree with /master/state; each is
  * built on demand, in time linear in the cluster's size, like /master/state itself.
- * /master/frameworks is assembled from the same cached task renderings as /master/state
- * (state_json_frameworks_body), the same bytes. */
+ * /master/frameworks, /master/tasks and /state-summary are assembled from the same cached
+ * task renderings as /master/state (state_json_frameworks_body, state_json_task_pieces),
+ * the same bytes (BERTH_RENDER_VERIFY=1 compares each with the whole render), with ETag/304.
+ * /master/tasks selects its page from the tasks' (time, walk index) pairs with a heap of
+ * offset + limit (ties in walk order, the whole render's too): O(n + k log k), not a sort
+ * of every task; the walk that finds the tasks is O(n) as for every cached answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@
 #include "master/master-int.h"
 #include "master/state-cache.h"
 #include "master/state-json.h"
+#include "master/task-page.h"
 #include "net/http-cond.h"
 
 static const char *const ACTIVE_STATES[] = { "TASK_STAGING", "TASK_STARTING", "TASK_RUNNING",
@@ -86,24 +91,10 @@ static bool frameworks_from_cache(struct master *m, struct evhttp_request *req)
 
 static void collect(json_t *fw, json_t *t, void *ctx)
 {
-	json_array_append(ctx, t);
-}
-
-static double task_time(const json_t *t)
-{
-	return json_number_value(
-		json_object_get(json_array_get(json_object_get(t, "statuses"), 0), "timestamp"));
-}
-
-static int by_time_asc(const void *a, const void *b)
-{
-	double x = task_time(*(json_t *const *)a), y = task_time(*(json_t *const *)b);
-	return x < y ? -1 : x > y;
-}
-
-static int by_time_des(const void *a, const void *b)
-{
-	return -by_time_asc(a, b);
+	task_page_add(ctx,
+		      json_number_value(json_object_get(
+			      json_array_get(json_object_get(t, "statuses"), 0), "timestamp")),
+		      t);
 }
 
 /* Non-negative integer query parameter, or dflt; -1 when malformed (400 sent). */
@@ -123,30 +114,68 @@ static long long query_count(struct evhttp_request *req, const char *key, long l
 	return n;
 }
 
-static json_t *tasks(json_t *st, struct evhttp_request *req)
+/* limit, offset and order of req; false when malformed (400 sent). */
+static bool page_of(struct evhttp_request *req, struct task_page *pg)
 {
-	long long limit = query_count(req, "limit", 100);
-	if (limit < 0)
-		return NULL;
-	long long offset = query_count(req, "offset", 0);
-	if (offset < 0)
-		return NULL;
+	pg->limit = query_count(req, "limit", 100);
+	if (pg->limit < 0)
+		return false;
+	pg->offset = query_count(req, "offset", 0);
+	if (pg->offset < 0)
+		return false;
 	char *order = http_query_get(req, "order");
-	bool asc = order && !strcmp(order, "asc");
+	pg->asc = order && !strcmp(order, "asc");
 	free(order);
-	json_t *all = json_array();
-	each_task(st, collect, all);
-	size_t n = json_array_size(all);
-	json_t **v = xcalloc(n + 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(all, i);
-	qsort(v, n, sizeof(*v), asc ? by_time_asc : by_time_des);
+	return true;
+}
+
+static json_t *tasks(json_t *st, const struct task_page *pg)
+{
+	struct task_page_list l = { 0 };
+	each_task(st, collect, &l);
+	size_t from, to;
+	task_page_select(&l, pg, &from, &to);
 	json_t *out = json_array();
-	for (size_t i = (size_t)offset; i < n && (long long)json_array_size(out) < limit; i++)
-		json_array_append(out, v[i]);
-	free(v);
-	json_decref(all);
+	for (size_t i = from; i < to; i++)
+		json_array_append(out, l.v[i].p);
+	free(l.v);
 	return json_pack("{s:o}", "tasks", out);
+}
+
+static void collect_piece(const char *fw_id, const struct sc_task *e, void *ctx)
+{
+	task_page_add(ctx, e->time, e->piece);
+}
+
+/* /master/tasks from the task cache: the same bytes as tasks() on the whole document, the
+ * page's tasks' pieces referenced. true when answered (400 included). */
+static bool tasks_from_cache(struct master *m, struct evhttp_request *req)
+{
+	if (!state_cache_enabled())
+		return false;
+	struct task_page pg;
+	if (!page_of(req, &pg))
+		return true;
+	struct task_page_list l = { 0 };
+	state_json_task_pieces(m, req, false, collect_piece, &l);
+	size_t from, to;
+	task_page_select(&l, &pg, &from, &to);
+	struct http_body b;
+	http_body_init(&b);
+	http_body_lit(&b, "{\"tasks\":[");
+	for (size_t i = from; i < to; i++)
+		http_body_piece(&b, l.v[i].p, i > from);
+	http_body_lit(&b, "]}");
+	free(l.v);
+	if (state_cache_verifying()) {
+		json_t *st = state_json_master_state(m, req);
+		json_t *fresh = tasks(st, &pg);
+		json_decref(st);
+		if (state_cache_answer_stale(m->scache, req, &b, fresh, "/master/tasks"))
+			return true;
+	}
+	http_reply_body_cond(req, &b);
+	return true;
 }
 
 /* ---- /master/roles ---- */
@@ -217,12 +246,9 @@ static json_t *get_or_new(json_t *map, const char *key)
 	return o;
 }
 
-static void summarize(json_t *fw, json_t *t, void *ctx)
+static void summarize_one(struct summary_ctx *sc, const char *state, const char *slave,
+			  const char *fid)
 {
-	struct summary_ctx *sc = ctx;
-	const char *state = json_string_value(json_object_get(t, "state"));
-	const char *slave = json_string_value(json_object_get(t, "slave_id"));
-	const char *fid = json_string_value(json_object_get(fw, "id"));
 	if (!state || !slave || !fid)
 		return;
 	bool active = false;
@@ -230,6 +256,18 @@ static void summarize(json_t *fw, json_t *t, void *ctx)
 		active |= !strcmp(state, ACTIVE_STATES[i]);
 	count_into(get_or_new(sc->by_slave, slave), state, "fws", active ? fid : NULL);
 	count_into(get_or_new(sc->by_fw, fid), state, "slaves", active ? slave : NULL);
+}
+
+static void summarize(json_t *fw, json_t *t, void *ctx)
+{
+	summarize_one(ctx, json_string_value(json_object_get(t, "state")),
+		      json_string_value(json_object_get(t, "slave_id")),
+		      json_string_value(json_object_get(fw, "id")));
+}
+
+static void summarize_piece(const char *fw_id, const struct sc_task *e, void *ctx)
+{
+	summarize_one(ctx, e->state, e->agent_id, fw_id);
 }
 
 static void add_counts(json_t *dst, json_t *counts, const char *set_key, const char *ids_key)
@@ -255,10 +293,9 @@ static void copy_keys(json_t *dst, json_t *src, const char *const *keys)
 	}
 }
 
-static json_t *state_summary(json_t *st)
+/* The summary of st (its tasks counted into sc already; sc released). */
+static json_t *summary_of(json_t *st, struct summary_ctx sc)
 {
-	struct summary_ctx sc = { json_object(), json_object() };
-	each_task(st, summarize, &sc);
 	static const char *const slave_keys[] = { "id", "pid", "hostname", "registered_time",
 						  "resources", "used_resources",
 						  "offered_resources", "reserved_resources",
@@ -291,6 +328,42 @@ static json_t *state_summary(json_t *st)
 	json_decref(sc.by_fw);
 	return json_pack("{s:O, s:o, s:o}", "hostname", json_object_get(st, "hostname"), "slaves",
 			 slaves, "frameworks", fws);
+}
+
+static json_t *state_summary(json_t *st)
+{
+	struct summary_ctx sc = { json_object(), json_object() };
+	each_task(st, summarize, &sc);
+	return summary_of(st, sc);
+}
+
+/* /state-summary from the task cache: the tasks counted from their cached entries, the
+ * document rendered without them. true when answered. */
+static bool summary_from_cache(struct master *m, struct evhttp_request *req)
+{
+	if (!state_cache_enabled())
+		return false;
+	struct summary_ctx sc = { json_object(), json_object() };
+	json_t *st = state_json_task_pieces(m, req, true, summarize_piece, &sc);
+	json_t *out = summary_of(st, sc);
+	json_decref(st);
+	char *s = json_dumps(out, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+	json_decref(out);
+	if (!s)
+		return false;
+	struct http_body b;
+	http_body_init(&b);
+	http_body_lit(&b, s);
+	free(s);
+	if (state_cache_verifying()) {
+		json_t *whole = state_json_master_state(m, req);
+		json_t *fresh = state_summary(whole);
+		json_decref(whole);
+		if (state_cache_answer_stale(m->scache, req, &b, fresh, "/state-summary"))
+			return true;
+	}
+	http_reply_body_cond(req, &b);
+	return true;
 }
 
 /* ---- /metrics/snapshot ---- */
@@ -410,17 +483,22 @@ void rm_handle_legacy(struct master *m, struct evhttp_request *req)
 		out = roles(m);
 	} else if (!strcmp(p, "/frameworks") && frameworks_from_cache(m, req)) {
 		answered = true;
+	} else if (!strcmp(p, "/tasks") && tasks_from_cache(m, req)) {
+		answered = true;
+	} else if (!strcmp(p, "/state-summary") && summary_from_cache(m, req)) {
+		answered = true;
 	} else {
 		json_t *st = state_json_master_state(m, req);
 		if (!strcmp(p, "/frameworks")) {
 			out = frameworks(st, req);
 		} else if (!strcmp(p, "/tasks")) {
-			out = tasks(st, req);
-			if (!out) { /* 400 sent */
+			struct task_page pg;
+			if (!page_of(req, &pg)) { /* 400 sent */
 				json_decref(st);
 				free(path);
 				return;
 			}
+			out = tasks(st, &pg);
 		} else if (!strcmp(p, "/state-summary")) {
 			out = state_summary(st);
 		} else if (!strcmp(p, "/flags")) {

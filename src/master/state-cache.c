@@ -28,6 +28,11 @@
  *   of the agent its renderers read (ids, addresses, states, drain, attributes, total and
  *   used resources, task count) equals the one it was rendered at; the agents a walk did
  *   not ask for are dropped at its end (state_cache_agents_sweep).
+ * - Frameworks the same way (GET_FRAMEWORKS's entries, and GET_STATE's get_frameworks):
+ *   an entry is used only while the caller's fingerprint of every field its renderer reads
+ *   (state-json.c: the framework's description, FrameworkInfo, used and offered resources)
+ *   equals the one it was rendered at; the frameworks a walk did not ask for (or mark
+ *   seen) are dropped at its end (state_cache_frameworks_sweep).
  * - BERTH_STATE_CACHE=0 renders /master/state whole every time, as before the cache (for
  *   benchmarks and as an escape hatch).
  */
@@ -60,6 +65,8 @@ struct sc_agent {
 struct state_cache {
 	struct hmap agents; /* agent id -> struct sc_agent* */
 	uint64_t agent_walk;
+	struct hmap fws; /* framework id -> struct sc_agent* (shape 0 only) */
+	uint64_t fw_walk;
 	struct hmap tasks;  /* "<framework id>\x1f<task id>" -> struct sc_task* */
 	struct hmap blocks; /* "<framework id>\x1f<list>" -> struct sc_block* */
 	uint64_t walk;
@@ -98,6 +105,8 @@ struct state_cache *state_cache_new(void)
 	hmap_init(&c->tasks);
 	hmap_init(&c->blocks);
 	hmap_init(&c->agents);
+	hmap_init(&c->fws);
+	c->fw_walk = 1;
 	c->walk = 1;
 	c->agent_walk = 1;
 	return c;
@@ -108,6 +117,8 @@ static void task_free(struct sc_task *e)
 	http_piece_unref(e->piece);
 	http_piece_unref(e->v1);
 	free(e->user);
+	free(e->state);
+	free(e->agent_id);
 	free(e);
 }
 
@@ -139,6 +150,9 @@ void state_cache_free(struct state_cache *c)
 	for (size_t i = 0; hmap_next(&c->agents, &i, &k, &v);)
 		agent_free(v);
 	hmap_release(&c->agents);
+	for (size_t i = 0; hmap_next(&c->fws, &i, &k, &v);)
+		agent_free(v);
+	hmap_release(&c->fws);
 	free(c);
 }
 
@@ -306,8 +320,18 @@ struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_vie
 	}
 	http_piece_unref(*slot);
 	free(e->user);
+	free(e->state);
+	free(e->agent_id);
 	*at = key;
 	e->user = t->user ? xstrdup(t->user) : NULL;
+	e->state = xstrdup(t->state ? t->state : "");
+	e->agent_id = xstrdup(t->agent_id ? t->agent_id : "");
+	/* statuses_json's first status (state-json.c): the fingerprint holds all it reads */
+	bool staging = t->state && !strcmp(t->state, "TASK_STAGING");
+	bool running = t->state && !strcmp(t->state, "TASK_RUNNING");
+	e->time = t->started_usec ? (double)t->started_usec / 1e6
+		: !staging && !running ? (double)t->staged_usec / 1e6
+				       : 0;
 	*slot = piece_of(state_json_task(t, a, v1));
 	return e;
 }
@@ -355,6 +379,77 @@ void state_cache_agents_sweep(struct state_cache *c)
 		}
 	}
 	c->agent_walk++;
+}
+
+struct http_piece *state_cache_framework(struct state_cache *c, const char *id, uint64_t key,
+					 json_t *(*render)(const void *arg), const void *arg)
+{
+	struct sc_agent *e = hmap_get(&c->fws, id);
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		hmap_put(&c->fws, id, e);
+	}
+	e->seen = c->fw_walk;
+	if (e->p[0] && e->key[0] == key) {
+		if (!state_cache_verifying())
+			return e->p[0];
+		struct http_piece *p = piece_of(render(arg));
+		if (p->len == e->p[0]->len && !memcmp(p->data, e->p[0]->data, p->len)) {
+			http_piece_unref(p);
+			return e->p[0];
+		}
+		c->stale++;
+		log_error("master",
+			  "state cache stale: framework '%s' changed without its fingerprint", id);
+		http_piece_unref(e->p[0]);
+		e->p[0] = p;
+		return p;
+	}
+	http_piece_unref(e->p[0]);
+	e->p[0] = piece_of(render(arg));
+	e->key[0] = key;
+	return e->p[0];
+}
+
+void state_cache_framework_seen(struct state_cache *c, const char *id)
+{
+	struct sc_agent *e = hmap_get(&c->fws, id);
+	if (e)
+		e->seen = c->fw_walk;
+}
+
+void state_cache_frameworks_sweep(struct state_cache *c)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(&c->fws, &i, &k, &v);) {
+		struct sc_agent *e = v;
+		if (e->seen != c->fw_walk) {
+			hmap_del(&c->fws, k);
+			agent_free(e);
+		}
+	}
+	c->fw_walk++;
+}
+
+uint64_t state_cache_mix_str(uint64_t h, const char *s)
+{
+	return mix_str(h, s);
+}
+
+uint64_t state_cache_mix_u64(uint64_t h, uint64_t v)
+{
+	return mix_u64(h, v);
+}
+
+uint64_t state_cache_mix_json(uint64_t h, const json_t *j)
+{
+	return mix_json(h, j);
+}
+
+uint64_t state_cache_mix_resources(uint64_t h, const struct resources *r)
+{
+	return mix_resources(h, r);
 }
 
 #define PIECE(e) (v1 ? (e)->v1 : (e)->piece)

@@ -19,6 +19,10 @@ struct sc_task {
 	uint64_t key_v1; /* the same for the v1 rendering (state_json_task(t, a, true)) */
 	struct http_piece *v1;
 	char *user;
+	/* for /master/tasks and /state-summary (legacy-cache.c), set at each rendering: the
+	 * legacy statuses[0].timestamp (0 without statuses), the state and the agent id */
+	double time;
+	char *state, *agent_id;
 };
 
 /* An agent's cached renderings, one per shape: GET_AGENTS's entry (state_json_v1_agent),
@@ -46,6 +50,19 @@ struct http_piece *state_cache_agent(struct state_cache *c, const struct m_agent
 				     json_t *(*render)(const struct m_agent *a));
 /* Ends a walk over the agents: forgets those it did not ask for. */
 void state_cache_agents_sweep(struct state_cache *c);
+/* A framework's GET_FRAMEWORKS entry (render(arg)'s bytes after a ',' lead), kept while key
+ * (the caller's fingerprint of everything render reads, made with the mixers below) is the
+ * one it was rendered at. Borrowed: valid until state_cache_frameworks_sweep. */
+struct http_piece *state_cache_framework(struct state_cache *c, const char *id, uint64_t key,
+					 json_t *(*render)(const void *arg), const void *arg);
+/* Marks id's entry as asked for by this walk without using it (a framework a view hides). */
+void state_cache_framework_seen(struct state_cache *c, const char *id);
+/* Ends a walk over the frameworks: forgets those it did not ask for. */
+void state_cache_frameworks_sweep(struct state_cache *c);
+uint64_t state_cache_mix_str(uint64_t h, const char *s);
+uint64_t state_cache_mix_u64(uint64_t h, uint64_t v);
+uint64_t state_cache_mix_json(uint64_t h, const json_t *j);
+uint64_t state_cache_mix_resources(uint64_t h, const struct resources *r);
 /* BERTH_RENDER_VERIFY (or state_cache_set_verify): every hit is rendered again and
  * compared; a stale one is logged, counted and replaced. */
 bool state_cache_verifying(void);

@@ -702,6 +702,53 @@ int state_json_frameworks_body(struct master *m, struct evhttp_request *req, con
 	return 0;
 }
 
+/* ---- the tasks' pieces for legacy-cache.c (/master/tasks, /state-summary) ---- */
+
+struct piece_walk {
+	struct master *m;
+	const char *who;
+	bool filter;
+	json_t *fws;
+	void (*fn)(const char *fw_id, const struct sc_task *e, void *ctx);
+	void *ctx;
+};
+
+static void walk_framework(const struct fw_desc *d, const struct task_lists *tl, void *ctx)
+{
+	struct piece_walk *w = ctx;
+	struct master *m = w->m;
+	if (w->filter && !m->may_view(m->may_view_ctx, "view_frameworks", w->who, d->user))
+		return;
+	if (w->fws)
+		json_array_append_new(w->fws, legacy_framework(d, tl));
+	for (int l = 0; l < 3; l++)
+		for (size_t j = 0; j < tl->np[l]; j++) {
+			const struct sc_task *e = tl->p[l][j];
+			if (!w->filter || m->may_view(m->may_view_ctx, "view_tasks", w->who,
+						      e->user ? e->user : d->user))
+				w->fn(d->id, e, w->ctx);
+		}
+}
+
+json_t *state_json_task_pieces(struct master *m, struct evhttp_request *req, bool doc,
+			       void (*fn)(const char *fw_id, const struct sc_task *e, void *ctx),
+			       void *ctx)
+{
+	if (!m->scache)
+		m->scache = state_cache_new();
+	struct all_tasks at;
+	all_tasks_build(m, false, true, &at);
+	struct piece_walk w = { .m = m, .filter = m->may_view && req, .fn = fn, .ctx = ctx,
+				.fws = doc ? json_array() : NULL };
+	if (w.filter)
+		w.who = evhttp_find_header(evhttp_request_get_input_headers(req),
+					   HTTP_PRINCIPAL_HEADER);
+	each_framework(m, req, &at, walk_framework, &w);
+	all_tasks_release(&at);
+	state_cache_sweep(m->scache, -1);
+	return doc ? master_doc(m, req, w.fws, NULL) : NULL;
+}
+
 /* ---- GET_TASKS from the task cache ---- */
 
 json_t *state_json_v1_tasks_mark(void)
@@ -866,6 +913,84 @@ json_t *state_json_v1_frameworks(struct master *m)
 	if (cached)
 		state_cache_sweep(m->scache, -1);
 	return json_pack("{s:o}", "frameworks", arr);
+}
+
+/* ---- GET_FRAMEWORKS from the framework cache (state-cache.c) ---- */
+
+struct v1fw_arg {
+	const struct fw_desc *d;
+	const struct task_lists *tl;
+};
+
+static json_t *render_v1fw(const void *arg)
+{
+	const struct v1fw_arg *a = arg;
+	return v1_framework(a->d, a->tl);
+}
+
+/* Everything v1_framework reads. */
+static uint64_t v1fw_key(const struct fw_desc *d, const struct task_lists *tl)
+{
+	const char *const s[] = { d->id, d->name, d->user, d->hostname, d->webui, d->principal };
+	uint64_t h = 0;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		h = state_cache_mix_str(h, s[i]);
+	h = state_cache_mix_u64(h, d->nroles);
+	for (size_t i = 0; i < d->nroles; i++)
+		h = state_cache_mix_str(h, d->roles[i]);
+	uint64_t fo;
+	memcpy(&fo, &d->failover_timeout, sizeof(fo));
+	h = state_cache_mix_u64(h, fo);
+	h = state_cache_mix_u64(h, (uint64_t)d->multi_role << 2 | (uint64_t)d->checkpoint << 1 |
+					   d->active);
+	h = state_cache_mix_u64(state_cache_mix_u64(h, d->registered_usec), d->reregistered_usec);
+	h = state_cache_mix_json(h, d->capabilities);
+	h = state_cache_mix_u64(h, d->info != NULL);
+	h = state_cache_mix_json(h, d->info);
+	h = state_cache_mix_resources(h, &tl->used);
+	return state_cache_mix_resources(h, &tl->offered);
+}
+
+struct v1fw_walk {
+	struct master *m;
+	struct http_body *b;
+	const char *who;
+	bool filter, any;
+};
+
+static void add_v1fw_piece(const struct fw_desc *d, const struct task_lists *tl, void *ctx)
+{
+	struct v1fw_walk *w = ctx;
+	struct master *m = w->m;
+	/* state_filter_v1's rule: the user of the entry's framework_info */
+	const char *user = d->info ? json_string_value(json_object_get(d->info, "user")) : d->user;
+	if (w->filter && !m->may_view(m->may_view_ctx, "view_frameworks", w->who, user)) {
+		state_cache_framework_seen(m->scache, d->id);
+		return;
+	}
+	struct v1fw_arg a = { d, tl };
+	http_body_piece(w->b,
+			state_cache_framework(m->scache, d->id, v1fw_key(d, tl), render_v1fw, &a),
+			w->any);
+	w->any = true;
+}
+
+void state_json_v1_frameworks_body(struct master *m, struct evhttp_request *req,
+				   struct http_body *b)
+{
+	if (!m->scache)
+		m->scache = state_cache_new();
+	struct all_tasks at;
+	all_tasks_build(m, true, true, &at);
+	struct v1fw_walk w = { .m = m, .b = b, .filter = m->may_view && req };
+	if (w.filter)
+		w.who = state_filter_who(req);
+	http_body_lit(b, "{\"frameworks\":[");
+	each_framework(m, NULL, &at, add_v1fw_piece, &w); /* as state_json_v1_frameworks */
+	http_body_lit(b, "]}");
+	all_tasks_release(&at);
+	state_cache_sweep(m->scache, -1);
+	state_cache_frameworks_sweep(m->scache);
 }
 
 json_t *state_json_v1_framework(const struct fw_framework *fw)

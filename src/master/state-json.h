@@ -83,6 +83,18 @@ json_t *state_json_v1_agents_mark(void);
  * the tasks' cached renderings; -errno (b released) when it cannot be. */
 int state_json_frameworks_body(struct master *m, struct evhttp_request *req, const char *only,
 			       struct http_body *b);
+/* Walks the cached legacy renderings (state-cache.c) of every task /master/state shows
+ * req's principal, in its order (frameworks as listed, each's tasks, unreachable_tasks,
+ * completed_tasks): fn(framework id, entry, ctx). With doc, returns /master/state's
+ * document with every task list empty (and no executors), filtered as for req; else NULL. */
+struct sc_task;
+/* GET_FRAMEWORKS's payload ({"frameworks":[…]}, state_json_v1_frameworks filtered for req)
+ * appended to b from the frameworks' cached renderings (state-cache.c). */
+void state_json_v1_frameworks_body(struct master *m, struct evhttp_request *req,
+				   struct http_body *b);
+json_t *state_json_task_pieces(struct master *m, struct evhttp_request *req, bool doc,
+			       void (*fn)(const char *fw_id, const struct sc_task *e, void *ctx),
+			       void *ctx);
 /* state-json-agents.c: an agent in /master/state's "slaves" shape (new reference); the
  * agents of a shape (SC_AGENT_*, state-cache.h: unreachable ones only in /master/slaves's)
  * as "[…]" appended to b from the cache; GET_AGENTS's object ({"agents":[…]}, or {}). */
