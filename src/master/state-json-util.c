@@ -299,3 +299,11 @@ void state_json_master_addr(struct master *m, struct evhttp_request *req, char *
 		 inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, sizeof(buf)))
 		snprintf(ip, iplen, "%s", strncmp(buf, "::ffff:", 7) ? buf : buf + 7);
 }
+
+void state_json_set_repeated(json_t *o, const char *key, json_t *arr)
+{
+	if (json_array_size(arr))
+		json_object_set_new(o, key, arr);
+	else
+		json_decref(arr);
+}

@@ -363,15 +363,6 @@ static json_t *nanos(uint64_t usec)
 	return json_pack("{s:I}", "nanoseconds", (json_int_t)(usec * 1000));
 }
 
-/* Sets key to arr unless it is empty (stout leaves empty repeated fields out). */
-static void set_repeated(json_t *o, const char *key, json_t *arr)
-{
-	if (json_array_size(arr))
-		json_object_set_new(o, key, arr);
-	else
-		json_decref(arr);
-}
-
 static json_t *v1_framework(const struct fw_desc *d, const struct task_lists *tl)
 {
 	json_t *info;
@@ -392,8 +383,8 @@ static json_t *v1_framework(const struct fw_desc *d, const struct task_lists *tl
 	if (d->reregistered_usec)
 		json_object_set_new(fw, "reregistered_time", nanos(d->reregistered_usec));
 	const char *alloc_role = d->nroles ? d->roles[0] : "*";
-	set_repeated(fw, "allocated_resources", state_json_resources_v1(&tl->used, alloc_role));
-	set_repeated(fw, "offered_resources", state_json_resources_v1(&tl->offered, alloc_role));
+	state_json_set_repeated(fw, "allocated_resources", state_json_resources_v1(&tl->used, alloc_role));
+	state_json_set_repeated(fw, "offered_resources", state_json_resources_v1(&tl->offered, alloc_role));
 	return fw;
 }
 
@@ -856,9 +847,9 @@ json_t *state_json_v1_tasks(struct master *m)
 	}
 	all_tasks_release(&at);
 	json_t *o = json_object();
-	set_repeated(o, "tasks", tasks);
-	set_repeated(o, "unreachable_tasks", unreachable);
-	set_repeated(o, "completed_tasks", completed);
+	state_json_set_repeated(o, "tasks", tasks);
+	state_json_set_repeated(o, "unreachable_tasks", unreachable);
+	state_json_set_repeated(o, "completed_tasks", completed);
 	return o;
 }
 
@@ -871,14 +862,14 @@ json_t *state_json_v1_agent(const struct m_agent *a)
 	state_json_upid("slave(1)", a->ip ? a->ip : "127.0.0.1", port, pid, sizeof(pid));
 	json_t *info = json_pack("{s:s, s:i, s:{s:s}}", "hostname", a->hostname, "port",
 				 (int)port, "id", "value", a->id);
-	set_repeated(info, "resources", state_json_resources_v1(rm_agent_total(a), NULL));
-	set_repeated(info, "attributes", state_json_attributes_v1(&a->attrs));
+	state_json_set_repeated(info, "resources", state_json_resources_v1(rm_agent_total(a), NULL));
+	state_json_set_repeated(info, "attributes", state_json_attributes_v1(&a->attrs));
 	bool active = a->state == AGENT_CONNECTED && !a->deactivated;
 	json_t *o = json_pack("{s:o, s:b, s:b, s:s, s:s, s:o}", "agent_info", info, "active",
 			      active, "deactivated", !active, "version", STATE_JSON_MESOS_VERSION,
 			      "pid", pid, "registered_time", nanos(a->registered_usec));
-	set_repeated(o, "total_resources", state_json_resources_v1(rm_agent_total(a), NULL));
-	set_repeated(o, "allocated_resources", state_json_resources_v1(rm_agent_used(a), "*"));
+	state_json_set_repeated(o, "total_resources", state_json_resources_v1(rm_agent_total(a), NULL));
+	state_json_set_repeated(o, "allocated_resources", state_json_resources_v1(rm_agent_used(a), "*"));
 	if (a->drain != AGENT_DRAIN_NONE) /* maint.c */
 		json_object_set_new(o, "drain_info", maint_drain_info(a));
 	return o;
@@ -895,7 +886,7 @@ json_t *state_json_v1_agents(struct master *m)
 			json_array_append_new(agents, state_json_v1_agent(a));
 	}
 	json_t *o = json_object();
-	set_repeated(o, "agents", agents);
+	state_json_set_repeated(o, "agents", agents);
 	return o;
 }
 
@@ -1002,99 +993,6 @@ json_t *state_json_v1_framework(const struct fw_framework *fw)
 	json_t *o = v1_framework(&d, tl);
 	task_lists_free(tl);
 	return o;
-}
-
-/* Roles known: "*", the roles the frameworks use, every reserved role of an agent. */
-struct role_names {
-	json_t *names; /* role -> array of framework ids */
-	const char *fw_id;
-};
-
-static void add_role(const char *role, void *ctx)
-{
-	struct role_names *rn = ctx;
-	json_t *fws = json_object_get(rn->names, role);
-	if (!fws) {
-		fws = json_array();
-		json_object_set_new(rn->names, role, fws);
-	}
-	if (rn->fw_id)
-		json_array_append_new(fws, json_pack("{s:s}", "value", rn->fw_id));
-}
-
-static void add_role_alloc(const struct rm_task_view *t, void *ctx)
-{
-	if (task_state_terminal(t->state) || state_unreachable(t->state))
-		return;
-	struct hmap *alloc = ctx;
-	const char *role = t->role ? t->role : "*";
-	struct resources *r = hmap_get(alloc, role);
-	if (!r) {
-		r = xcalloc(1, sizeof(*r));
-		hmap_put(alloc, role, r);
-	}
-	resources_add(r, t->res);
-}
-
-json_t *state_json_v1_roles(struct master *m)
-{
-	struct role_names rn = { json_object(), NULL };
-	for (size_t i = 0; i < m->nclients; i++) {
-		const struct rm_client *c = m->clients[i];
-		rn.fw_id = c->id;
-		add_role("*", &rn); /* a built-in framework subscribes to "*" too */
-		if (c->ops->each_role)
-			c->ops->each_role(c->ctx, add_role, &rn);
-	}
-	const char *k;
-	void *v;
-	for (size_t i = 0; m->fw && hmap_next(&m->fw->fws, &i, &k, &v);) {
-		const struct fw_framework *fw = v;
-		rn.fw_id = fw->id;
-		for (size_t r = 0; r < fw->nroles; r++)
-			add_role(fw->roles[r], &rn);
-	}
-	rn.fw_id = NULL;
-	add_role("*", &rn);
-	for (size_t i = 0; hmap_next(&m->agents, &i, &k, &v);) {
-		const struct resources *t = rm_agent_total(v);
-		for (size_t j = 0; j < t->n; j++)
-			add_role(t->v[j].role, &rn);
-	}
-	/* What is allocated to each role: its live tasks' resources. */
-	struct hmap alloc = HMAP_INIT;
-	rm_each_task(m, false, add_role_alloc, &alloc);
-	json_t *roles = json_array();
-	json_t *fws;
-	json_object_foreach(rn.names, k, fws) {
-		json_t *r = json_pack("{s:s, s:f}", "name", k, "weight", 1.0);
-		/* A framework subscribed to the role once is listed once. */
-		json_t *seen = json_object(), *uniq = json_array();
-		size_t i;
-		json_t *f;
-		json_array_foreach(fws, i, f) {
-			const char *id = json_string_value(json_object_get(f, "value"));
-			if (!json_object_get(seen, id)) {
-				json_object_set_new(seen, id, json_true());
-				json_array_append(uniq, f);
-			}
-		}
-		json_decref(seen);
-		set_repeated(r, "frameworks", uniq);
-		const struct resources *ra = hmap_get(&alloc, k);
-		if (ra) {
-			set_repeated(r, "resources", state_json_resources_v1(ra, k));
-			set_repeated(r, "allocated", state_json_resources_v1(ra, k));
-		}
-		json_array_append_new(roles, r);
-	}
-	for (size_t i = 0; hmap_next(&alloc, &i, &k, &v);) {
-		resources_release(v);
-		free(v);
-	}
-	hmap_release(&alloc);
-	json_decref(rn.names);
-	return json_pack("{s:o}", "roles", roles);
 }
 
 json_t *state_json_v1_master(struct master *m, struct evhttp_request *req)

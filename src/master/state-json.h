@@ -52,6 +52,8 @@ char *state_json_spaced_list(const char *compact);
 json_t *state_json_resources_v1(const struct resources *r, const char *alloc_role);
 /* v1 Attribute[]: {name, type, scalar|ranges|set|text}. New reference. */
 json_t *state_json_attributes_v1(const struct attributes *a);
+/* Sets key to arr unless it is empty (stout leaves empty repeated fields out); arr is taken. */
+void state_json_set_repeated(json_t *o, const char *key, json_t *arr);
 /* "id@host:port" (a libprocess UPID) into out; an IPv6 host gets brackets. Returns 0, or
  * -E2BIG when it does not fit (out is then ""). */
 int state_json_upid(const char *id, const char *host, uint16_t port, char *out, size_t len);
