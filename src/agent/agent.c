@@ -60,6 +60,20 @@ static char *default_executor(void)
 	return xstrdup("berth-executor");
 }
 
+/* The modes of the work dir's own directories, which may be older than this rule. 0 or -errno. */
+static int private_modes(const struct agent *a)
+{
+	struct {
+		const char *path;
+		mode_t mode;
+	} dirs[] = { { a->work_dir, 0711 }, { a->sandbox_root, 0711 }, { a->meta_root, 0700 },
+		     { a->health_root, 0700 } };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (chmod(dirs[i].path, dirs[i].mode) == -1)
+			return -errno;
+	return 0;
+}
+
 static char *read_agent_id(const char *work_dir)
 {
 	char *p = xasprintf("%s/agent_id", work_dir);
@@ -136,7 +150,7 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	a->spawner_fd = -1;
 	a->inotify_fd = -1;
 	char wd[PATH_MAX];
-	r = fs_mkdir_p(cfg->work_dir, 0755);
+	r = fs_mkdir_p(cfg->work_dir, 0711);
 	if (r < 0 || !realpath(cfg->work_dir, wd)) {
 		r = r < 0 ? r : -errno;
 		log_error("agent", "cannot use work dir '%s': %s", cfg->work_dir, strerror(-r));
@@ -160,9 +174,12 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 					       ? (uint32_t)v
 					       : PLUGIN_DEFAULT_TIMEOUT_MS;
 	}
-	if ((r = fs_mkdir_p(a->meta_root, 0755)) < 0 ||
-	    (r = fs_mkdir_p(a->sandbox_root, 0755)) < 0 ||
-	    (r = fs_mkdir_p(a->health_root, 0755)) < 0) {
+	/* Tasks running as other users (--switch-user, --default-user) pass through the work dir
+	 * and sandboxes/ to their own sandbox (0711: no listing) and reach nothing else: the
+	 * agent's records (meta/, health/, the checkpoints) are its own (0700; docs/security.md). */
+	if ((r = fs_mkdir_p(a->meta_root, 0700)) < 0 ||
+	    (r = fs_mkdir_p(a->sandbox_root, 0711)) < 0 ||
+	    (r = fs_mkdir_p(a->health_root, 0700)) < 0 || (r = private_modes(a)) < 0) {
 		log_error("agent", "cannot create directories in '%s': %s", wd, strerror(-r));
 		agent_free(a);
 		return r;
@@ -389,6 +406,10 @@ static const struct flag_spec specs[] = {
 	{ .name = "switch-user", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, switch_user),
 	  .help = "run tasks as their app's user (Marathon's `user`)" },
+	{ .name = "default-user", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, default_user), .metavar = "USER",
+	  .help = "run tasks as USER (e.g. nobody) instead of the agent's\n"
+		  "user; with --switch-user, those naming no user (docs/security.md)" },
 };
 
 const struct flag_table agent_flags = { specs, ARRAY_SIZE(specs) };
