@@ -60,7 +60,8 @@ static char *default_executor(void)
 	return xstrdup("berth-executor");
 }
 
-/* The modes of the work dir's own directories, which may be older than this rule. 0 or -errno. */
+/* The modes of the work dir's own directories, which may be older than this rule (one the
+ * agent does not own is logged). 0 or -errno. */
 static int private_modes(const struct agent *a)
 {
 	struct {
@@ -68,9 +69,23 @@ static int private_modes(const struct agent *a)
 		mode_t mode;
 	} dirs[] = { { a->work_dir, 0711 }, { a->sandbox_root, 0711 }, { a->meta_root, 0700 },
 		     { a->health_root, 0700 } };
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if (chmod(dirs[i].path, dirs[i].mode) == -1)
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		if (chmod(dirs[i].path, dirs[i].mode) == 0)
+			continue;
+		if (errno != EPERM)
 			return -errno;
+		log_warn("agent", "cannot make '%s' mode %04o (not its owner): tasks of other "
+					  "users may read it", dirs[i].path, (unsigned)dirs[i].mode);
+	}
+	/* Files an older agent wrote 0644. */
+	const char *files[] = { "agent_id", "volume_lease" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *p = xasprintf("%s/%s", a->work_dir, files[i]);
+		int r = chmod(p, 0600) == -1 && errno != ENOENT ? -errno : 0;
+		free(p);
+		if (r < 0 && r != -EPERM)
+			return r;
+	}
 	return 0;
 }
 

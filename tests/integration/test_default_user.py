@@ -162,3 +162,21 @@ def test_a_default_user_that_does_not_exist_stops_the_agent(cluster):
                              "no-such-user-berth", timeout=20)
     assert rc != 0
     assert "--default-user 'no-such-user-berth': no such user" in err, err
+
+
+def test_an_older_work_dir_is_made_private_at_start(cluster):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    cluster.master()
+    a = cluster.agent()
+    wait_until(lambda: (a.work_dir / "agent_id").exists(), 20, what="agent id stored")
+    a.stop()
+    # What an agent of an older berth left: readable by all.
+    for d in (a.work_dir, a.work_dir / "meta", a.work_dir / "sandboxes", a.work_dir / "health"):
+        os.chmod(d, 0o755)
+    os.chmod(a.work_dir / "agent_id", 0o644)
+    a.start().ready()
+    mode = lambda p: p.stat().st_mode & 0o777  # noqa: E731
+    assert mode(a.work_dir) == 0o711 and mode(a.work_dir / "sandboxes") == 0o711
+    assert mode(a.work_dir / "meta") == 0o700 and mode(a.work_dir / "health") == 0o700
+    assert mode(a.work_dir / "agent_id") == 0o600
