@@ -89,6 +89,23 @@ static int private_modes(const struct agent *a)
 	return 0;
 }
 
+/* The operator's secret files: one another user may read is logged (tasks run as other
+ * users could read it), as ssh does with a loose key, but not refused. */
+static void warn_loose(const struct agent_config *cfg)
+{
+	const char *files[][2] = { { "--credential", cfg->credential },
+				   { "--credentials", cfg->credentials },
+				   { "--tls-key", cfg->tls_key } };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		struct stat st;
+		if (files[i][1] && *files[i][1] && stat(files[i][1], &st) == 0 &&
+		    (st.st_mode & 0077))
+			log_warn("agent", "%s '%s' is mode %04o: other users (tasks run as them) "
+					  "may read it; make it 0600", files[i][0], files[i][1],
+				 (unsigned)(st.st_mode & 07777));
+	}
+}
+
 static char *read_agent_id(const char *work_dir)
 {
 	char *p = xasprintf("%s/agent_id", work_dir);
@@ -222,6 +239,7 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		return r;
 	}
 
+	warn_loose(cfg);
 	if ((r = agent_auth_init(a, cfg->credentials)) < 0 ||
 	    (r = agent_secrets_init(a, cfg->secrets_dir)) < 0) {
 		agent_free(a);

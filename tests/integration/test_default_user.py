@@ -180,3 +180,22 @@ def test_an_older_work_dir_is_made_private_at_start(cluster):
     assert mode(a.work_dir) == 0o711 and mode(a.work_dir / "sandboxes") == 0o711
     assert mode(a.work_dir / "meta") == 0o700 and mode(a.work_dir / "health") == 0o700
     assert mode(a.work_dir / "agent_id") == 0o600
+
+
+def test_a_tls_key_other_users_may_read_is_warned_about(cluster, outside):
+    key, cert = outside / "loose.key", outside / "loose.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-keyout", str(key),
+                    "-out", str(cert), "-subj", "/CN=agent", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    os.chmod(key, 0o644)
+    m = cluster.master()
+    a = cluster.agent(extra=["--tls-cert", str(cert), "--tls-key", str(key)], wait=False)
+    a.url = "https://" + a.addr
+    wait_until(lambda: [s for s in m.api.slaves() if s["active"]], 20, what="agent registered")
+    assert "--tls-key '%s' is mode 0644" % key in a.stderr_text()
+    os.chmod(key, 0o600)
+    b = cluster.agent(extra=["--tls-cert", str(cert), "--tls-key", str(key)], wait=False)
+    wait_until(lambda: len([s for s in m.api.slaves() if s["active"]]) == 2, 20,
+               what="second agent registered")
+    assert "may read it" not in b.stderr_text()
