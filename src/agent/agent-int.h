@@ -160,6 +160,7 @@ struct agent {
 	int cg_version;            /* EXEC_CG_V1/V2; 0 = no cgroups */
 	uint64_t cg_pids_max;
 	bool cg_cfs, ns_isolation, switch_user;
+	char *default_user;        /* --default-user, or NULL */
 	char *fetch_cache;          /* the fetcher cache's directory (absolute), or NULL: none */
 	uint64_t fetch_cache_max;
 	char *img_store, *img_dir, *img_registry; /* agent-image.c; img_store always set */
@@ -420,6 +421,9 @@ void agent_isolation_limits(double cpus, double mem_mib, bool cfs, uint64_t *sha
  * borrow from a and spec until the next call); for a spec with "attach" (a run inside another
  * running task, exec-attach.h) only es->attach. 0, or -errno with the task's failure message
  * in msg (-ESRCH: the task to attach to is not running here). */
+/* The user a task of spec runs as, or NULL for the agent's own: the spec's `user` with
+ * --switch-user, else --default-user (NULL for a container without a user: its image's). */
+const char *agent_task_user(const struct agent *a, json_t *spec);
 int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 			 struct exec_spec *es, char *msg, size_t msgsize);
 /* RESIZE (berth's in-place resize): the running task's cgroup gets the limits of resources'

@@ -150,6 +150,20 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 	a->cg_pids_max = pids;
 	a->cg_cfs = cfg->cgroups_enable_cfs;
 	a->switch_user = cfg->switch_user;
+	if (cfg->default_user && *cfg->default_user) {
+		struct passwd *pw = getpwnam(cfg->default_user);
+		if (!pw) {
+			log_error("agent", "--default-user '%s': no such user on this machine",
+				  cfg->default_user);
+			return -ENOENT;
+		}
+		if (geteuid() != 0 && pw->pw_uid != geteuid()) {
+			log_error("agent", "--default-user '%s': the agent must run as root to run "
+					   "tasks as another user", cfg->default_user);
+			return -EPERM;
+		}
+		a->default_user = xstrdup(cfg->default_user);
+	}
 	if (deflt && (cg || ns) && geteuid() != 0) {
 		log_warn("agent", "isolation off: the agent does not run as root, so tasks' cpus "
 				  "and mem are not enforced and tasks share its pid and mount "
@@ -191,9 +205,10 @@ int agent_isolation_init(struct agent *a, const struct agent_config *cfg)
 	}
 	if (agent_image_init(a, cfg) < 0)
 		return -EINVAL;
-	log_info("agent", "isolation: cgroups %s, namespaces %s%s", 
+	log_info("agent", "isolation: cgroups %s, namespaces %s%s%s%s",
 		 a->cg_version == EXEC_CG_V2 ? "v2" : a->cg_version == EXEC_CG_V1 ? "v1" : "off",
-		 ns ? "pid+mount" : "off", a->switch_user ? ", --switch-user" : "");
+		 ns ? "pid+mount" : "off", a->switch_user ? ", --switch-user" : "",
+		 a->default_user ? ", default user " : "", a->default_user ? a->default_user : "");
 	return 0;
 }
 
@@ -228,6 +243,7 @@ static int fetch_cache_init(struct agent *a, const struct agent_config *cfg)
 void agent_isolation_free(struct agent *a)
 {
 	free(a->fetch_cache);
+	free(a->default_user);
 	free(a->cg_root);
 	free(a->cg_parent);
 	free(a->cg_name_buf);
@@ -266,6 +282,17 @@ static int attach_spec(struct agent *a, struct agent_task *t, json_t *attach,
 	return 0;
 }
 
+const char *agent_task_user(const struct agent *a, json_t *spec)
+{
+	const char *user = json_string_value(json_object_get(spec, "user"));
+	if (a->switch_user && user && *user)
+		return user;
+	/* A container without a user of its app's keeps its image's User (OCI process.user). */
+	if (json_string_value(json_object_get(json_object_get(spec, "container"), "image")))
+		return NULL;
+	return a->default_user;
+}
+
 int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 			 struct exec_spec *es, char *msg, size_t msgsize)
 {
@@ -288,11 +315,11 @@ int agent_isolation_spec(struct agent *a, struct agent_task *t, json_t *spec,
 	es->isolate = a->ns_isolation;
 	es->fetch_cache = a->fetch_cache;
 	es->fetch_cache_max = a->fetch_cache_max;
-	const char *user = json_string_value(json_object_get(spec, "user"));
+	const char *user = agent_task_user(a, spec);
 	/* A container's user may exist in its image only: berth-image resolves it there. */
 	bool image = json_string_value(json_object_get(json_object_get(spec, "container"),
 						       "image")) != NULL;
-	if (a->switch_user && user && *user) {
+	if (user) {
 		if (!image && !getpwnam(user)) {
 			snprintf(msg, msgsize, "Failed to switch to user '%s': no such user on the "
 					       "agent", user);

@@ -31,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,14 +126,25 @@ void agent_volumes_free(struct agent_task *t)
 	t->vols = NULL;
 }
 
-static int mkdir_one(const char *p)
+/* A persistent volume's directory, made for a task running as user (NULL: the agent's
+ * own): a new one is given to that user, so the task may write it (as Mesos does); one that
+ * exists keeps its owner. 0 or -errno. */
+static int volume_dir_make(const char *p, const char *user)
 {
-	return mkdir(p, 0755) == -1 && errno != EEXIST ? -errno : 0;
+	if (mkdir(p, 0755) == -1)
+		return errno == EEXIST ? 0 : -errno;
+	struct passwd *pw = user ? getpwnam(user) : NULL;
+	if (pw && chown(p, pw->pw_uid, pw->pw_gid) == -1) {
+		int e = errno;
+		rmdir(p);
+		return -e;
+	}
+	return 0;
 }
 
 /* One entry of "volumes" → v. 0 or -EINVAL with msg. */
-static int vol_parse(struct agent *a, json_t *j, struct agent_vol *v, size_t i, char *msg,
-		     size_t msglen)
+static int vol_parse(struct agent *a, json_t *j, struct agent_vol *v, size_t i,
+		     const char *user, char *msg, size_t msglen)
 {
 	const char *type = json_string_value(json_object_get(j, "type"));
 	const char *cp = json_string_value(json_object_get(j, "container_path"));
@@ -162,9 +174,9 @@ static int vol_parse(struct agent *a, json_t *j, struct agent_vol *v, size_t i, 
 		}
 		v->persistence_id = xstrdup(id);
 		v->source = xasprintf("%s/%s", a->volume_root, id);
-		int r = mkdir_one(a->volume_root);
+		int r = mkdir(a->volume_root, 0700) == -1 && errno != EEXIST ? -errno : 0;
 		if (r == 0)
-			r = mkdir_one(v->source);
+			r = volume_dir_make(v->source, user);
 		if (r < 0) {
 			snprintf(msg, msglen, "Volume '%s': cannot create '%s': %s", cp, v->source,
 				 strerror(-r));
@@ -222,9 +234,11 @@ int agent_volumes_parse(struct agent *a, struct agent_task *t, json_t *spec, cha
 	t->vols = vs;
 	size_t i;
 	json_t *j;
+	const char *user = agent_task_user(a, spec);
 	json_array_foreach(arr, i, j) {
 		vs->n = i + 1;
-		int r = json_is_object(j) ? vol_parse(a, j, &vs->v[i], i, msg, msglen) : -EINVAL;
+		int r = json_is_object(j) ? vol_parse(a, j, &vs->v[i], i, user, msg, msglen)
+					  : -EINVAL;
 		if (r < 0) {
 			if (!json_is_object(j))
 				snprintf(msg, msglen, "Volume %zu: not an object", i);

@@ -39,7 +39,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -267,12 +269,66 @@ static void on_exit_ev(evutil_socket_t fd, short what, void *arg)
 	xexec_ended(x->agent, x, status, msg);
 }
 
+/* A custom executor runs as the task's user (agent_task_user: --default-user for a v1
+ * framework's, whose user the agent is not told): its sandbox and output files are given to
+ * that user and made private, and argv starts with util-linux's setpriv, which takes the
+ * user's uid, gid and groups before exec. 0, 1 when it runs as the agent's own user, or
+ * -errno. */
+static uid_t give_uid;
+static gid_t give_gid;
+
+static int give_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	if ((st->st_uid != give_uid || st->st_gid != give_gid) &&
+	    lchown(p, give_uid, give_gid) == -1)
+		return errno;
+	return 0;
+}
+
+static int xexec_user(struct agent *a, struct agent_xexec *x, json_t *spec, char *idbuf,
+		      size_t idsize, char *msg, size_t msgsize)
+{
+	const char *user = x->dflt ? NULL : agent_task_user(a, spec);
+	if (!user)
+		return 1;
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(msg, msgsize, "Failed to switch to user '%s': no such user on the agent",
+			 user);
+		return -ENOENT;
+	}
+	const char *files[] = { "/stdout", "/stderr" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *p = xasprintf("%s%s", x->sandbox, files[i]);
+		int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+		free(p);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+	}
+	/* The whole sandbox: the executor's fetched uris are its user's too. */
+	give_uid = pw->pw_uid;
+	give_gid = pw->pw_gid;
+	int e = nftw(x->sandbox, give_one, 16, FTW_PHYS);
+	if (e)
+		return e > 0 ? -e : -errno;
+	if (chmod(x->sandbox, 0700) == -1)
+		return -errno;
+	snprintf(idbuf, idsize, "%u:%u", (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	return 0;
+}
+
 static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec, char *msg,
 		       size_t msgsize)
 {
 	int r0 = fs_mkdir_p(x->sandbox, 0755);
 	if (r0 < 0)
 		return r0;
+	char ids[64];
+	r0 = xexec_user(a, x, spec, ids, sizeof(ids), msg, msgsize);
+	if (r0 < 0)
+		return r0;
+	bool as_user = r0 == 0;
 	char *env[AGENT_XEXEC_MAX_ENV + 1] = { 0 };
 	size_t n = 0;
 	struct xapi_env_in in = { .framework_id = x->framework_id,
@@ -307,7 +363,18 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec, cha
 	const char *cmd = json_string_value(json_object_get(spec, "cmd"));
 	json_t *args = json_object_get(spec, "args");
 	size_t na = json_array_size(args);
-	const char **argv = xcalloc(na + 4, sizeof(char *));
+	const char **argv0 = xcalloc(na + 4 + 6, sizeof(char *)), **argv = argv0;
+	char uid[96], gid[96];
+	if (as_user) {
+		char *colon = strchr(ids, ':');
+		*colon = '\0';
+		snprintf(uid, sizeof(uid), "--reuid=%s", ids);
+		snprintf(gid, sizeof(gid), "--regid=%s", colon + 1);
+		const char *pre[] = { "setpriv", uid, gid, "--init-groups", "--" };
+		for (size_t i = 0; i < ARRAY_SIZE(pre); i++)
+			argv0[i] = pre[i];
+		argv = argv0 + ARRAY_SIZE(pre);
+	}
 	char self[PATH_MAX];
 	if (x->dflt) {
 		ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -341,14 +408,14 @@ static int xexec_spawn(struct agent *a, struct agent_xexec *x, json_t *spec, cha
 	} else if (r >= 0 && x->ctr)
 		r = agent_xctr_spawn(a, x, spec, env, n, cmd ? NULL : argv, cmd, msg, msgsize);
 	else if (r >= 0 && argv[0])
-		r = -posix_spawnp(&x->pid, argv[0], &fa, &at, (char *const *)argv, env);
+		r = -posix_spawnp(&x->pid, argv0[0], &fa, &at, (char *const *)argv0, env);
 	else if (r >= 0)
 		r = -EINVAL;
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	free(out);
 	free(err);
-	free(argv);
+	free(argv0);
 	for (size_t i = 0; i < n; i++) {
 		explicit_bzero(env[i], strlen(env[i]));
 		free(env[i]);

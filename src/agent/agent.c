@@ -60,6 +60,52 @@ static char *default_executor(void)
 	return xstrdup("berth-executor");
 }
 
+/* The modes of the work dir's own directories, which may be older than this rule (one the
+ * agent does not own is logged). 0 or -errno. */
+static int private_modes(const struct agent *a)
+{
+	struct {
+		const char *path;
+		mode_t mode;
+	} dirs[] = { { a->work_dir, 0711 }, { a->sandbox_root, 0711 }, { a->meta_root, 0700 },
+		     { a->health_root, 0700 } };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		if (chmod(dirs[i].path, dirs[i].mode) == 0)
+			continue;
+		if (errno != EPERM)
+			return -errno;
+		log_warn("agent", "cannot make '%s' mode %04o (not its owner): tasks of other "
+					  "users may read it", dirs[i].path, (unsigned)dirs[i].mode);
+	}
+	/* Files an older agent wrote 0644. */
+	const char *files[] = { "agent_id", "volume_lease" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *p = xasprintf("%s/%s", a->work_dir, files[i]);
+		int r = chmod(p, 0600) == -1 && errno != ENOENT ? -errno : 0;
+		free(p);
+		if (r < 0 && r != -EPERM)
+			return r;
+	}
+	return 0;
+}
+
+/* The operator's secret files: one another user may read is logged (tasks run as other
+ * users could read it), as ssh does with a loose key, but not refused. */
+static void warn_loose(const struct agent_config *cfg)
+{
+	const char *files[][2] = { { "--credential", cfg->credential },
+				   { "--credentials", cfg->credentials },
+				   { "--tls-key", cfg->tls_key } };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		struct stat st;
+		if (files[i][1] && *files[i][1] && stat(files[i][1], &st) == 0 &&
+		    (st.st_mode & 0077))
+			log_warn("agent", "%s '%s' is mode %04o: other users (tasks run as them) "
+					  "may read it; make it 0600", files[i][0], files[i][1],
+				 (unsigned)(st.st_mode & 07777));
+	}
+}
+
 static char *read_agent_id(const char *work_dir)
 {
 	char *p = xasprintf("%s/agent_id", work_dir);
@@ -136,7 +182,7 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 	a->spawner_fd = -1;
 	a->inotify_fd = -1;
 	char wd[PATH_MAX];
-	r = fs_mkdir_p(cfg->work_dir, 0755);
+	r = fs_mkdir_p(cfg->work_dir, 0711);
 	if (r < 0 || !realpath(cfg->work_dir, wd)) {
 		r = r < 0 ? r : -errno;
 		log_error("agent", "cannot use work dir '%s': %s", cfg->work_dir, strerror(-r));
@@ -160,9 +206,12 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 					       ? (uint32_t)v
 					       : PLUGIN_DEFAULT_TIMEOUT_MS;
 	}
-	if ((r = fs_mkdir_p(a->meta_root, 0755)) < 0 ||
-	    (r = fs_mkdir_p(a->sandbox_root, 0755)) < 0 ||
-	    (r = fs_mkdir_p(a->health_root, 0755)) < 0) {
+	/* Tasks running as other users (--switch-user, --default-user) pass through the work dir
+	 * and sandboxes/ to their own sandbox (0711: no listing) and reach nothing else: the
+	 * agent's records (meta/, health/, the checkpoints) are its own (0700; docs/security.md). */
+	if ((r = fs_mkdir_p(a->meta_root, 0700)) < 0 ||
+	    (r = fs_mkdir_p(a->sandbox_root, 0711)) < 0 ||
+	    (r = fs_mkdir_p(a->health_root, 0700)) < 0 || (r = private_modes(a)) < 0) {
 		log_error("agent", "cannot create directories in '%s': %s", wd, strerror(-r));
 		agent_free(a);
 		return r;
@@ -190,6 +239,7 @@ int agent_new(struct event_base *base, const struct agent_config *cfg, struct ag
 		return r;
 	}
 
+	warn_loose(cfg);
 	if ((r = agent_auth_init(a, cfg->credentials)) < 0 ||
 	    (r = agent_secrets_init(a, cfg->secrets_dir)) < 0) {
 		agent_free(a);
@@ -389,6 +439,10 @@ static const struct flag_spec specs[] = {
 	{ .name = "switch-user", .kind = FLAG_BOOL,
 	  .off = offsetof(struct agent_config, switch_user),
 	  .help = "run tasks as their app's user (Marathon's `user`)" },
+	{ .name = "default-user", .kind = FLAG_STRING,
+	  .off = offsetof(struct agent_config, default_user), .metavar = "USER",
+	  .help = "run tasks as USER (e.g. nobody) instead of the agent's\n"
+		  "user; with --switch-user, those naming no user (docs/security.md)" },
 };
 
 const struct flag_table agent_flags = { specs, ARRAY_SIZE(specs) };

@@ -35,6 +35,7 @@ struct agent_config {
 	const char *cgroups_pids_max;  /* a number; NULL = 4096; "0" = no limit */
 	bool cgroups_enable_cfs;       /* a CFS quota from cpus, besides the shares */
 	bool switch_user;              /* run tasks as their app's `user` */
+	const char *default_user;      /* tasks naming no user (or all, without switch_user) */
 	/* The fetcher cache (fetch[].cache): NULL = <work_dir>/fetch-cache; size "2GB" when
 	 * NULL, "0" = no cache. */
 	const char *fetcher_cache_dir;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -15,6 +16,19 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+
+static uid_t give_uid;
+static gid_t give_gid;
+
+static int give_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)flag;
+	(void)f;
+	if ((st->st_uid != give_uid || st->st_gid != give_gid) &&
+	    lchown(p, give_uid, give_gid) == -1)
+		return errno;
+	return 0;
+}
 
 int exec_ident_resolve(const struct exec_spec *s, struct exec_ident *id, char *msg,
 		       size_t msglen)
@@ -33,20 +47,21 @@ int exec_ident_resolve(const struct exec_spec *s, struct exec_ident *id, char *m
 	id->uid = pw->pw_uid;
 	id->gid = pw->pw_gid;
 	snprintf(id->name, sizeof(id->name), "%s", s->user);
-	const char *files[] = { "", "/stdout", "/stderr" };
-	for (size_t i = 0; i < 3; i++) {
-		char p[PATH_MAX];
-		snprintf(p, sizeof(p), "%s%s", s->sandbox, files[i]);
-		if (lchown(p, id->uid, id->gid) == -1) {
-			int e = errno;
-			snprintf(msg, msglen, "cannot give '%s' to user '%s': %s", p, s->user,
-				 strerror(e));
-			return -e;
-		}
+	/* The whole sandbox, fetched files included (as Mesos's fetcher, which runs as the
+	 * task's user); symlinks themselves, never what they point to. Called before volumes
+	 * are mounted in it, so their contents keep their owners. */
+	give_uid = id->uid;
+	give_gid = id->gid;
+	int e = nftw(s->sandbox, give_one, 16, FTW_PHYS);
+	if (e) {
+		e = e > 0 ? e : errno;
+		snprintf(msg, msglen, "cannot give '%s' to user '%s': %s", s->sandbox, s->user,
+			 strerror(e));
+		return -e;
 	}
 	/* The sandbox is the task user's alone: another task (another user) cannot read it. */
 	if (chmod(s->sandbox, 0700) == -1) {
-		int e = errno;
+		e = errno;
 		snprintf(msg, msglen, "cannot make '%s' private: %s", s->sandbox, strerror(e));
 		return -e;
 	}

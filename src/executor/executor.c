@@ -570,6 +570,17 @@ static int shim_run(const char *meta, int notify_fd)
 			status.fetch = (int)fi + 1;
 		}
 	}
+	/* A container's user is its OCI process.user, resolved by berth-image in the image's
+	 * /etc/passwd first; crun itself runs as we do. After the fetch (its files are the
+	 * user's too), before the volumes are mounted in the sandbox. */
+	if (!fail && spec.user && !spec.image) {
+		r = exec_ident_resolve(&spec, &task_ident, imsg, sizeof(imsg));
+		if (r < 0) {
+			fail = -r;
+			status.user = 1;
+			diag("%s", imsg);
+		}
+	}
 	if (!fail && spec.cg_root) {
 		struct exec_cg_limits lim = { .cpu_shares = spec.cg_cpu_shares,
 					      .cfs_quota_us = spec.cg_cfs_quota_us,
@@ -595,16 +606,6 @@ static int shim_run(const char *meta, int notify_fd)
 			fail = -r;
 			status.volume = vi + 1;
 			diag("%s", vmsg);
-		}
-	}
-	/* A container's user is its OCI process.user, resolved by berth-image in the image's
-	 * /etc/passwd first; crun itself runs as we do. */
-	if (!fail && spec.user && !spec.image) {
-		r = exec_ident_resolve(&spec, &task_ident, imsg, sizeof(imsg));
-		if (r < 0) {
-			fail = -r;
-			status.user = 1;
-			diag("%s", imsg);
 		}
 	}
 	if (!fail && spec.image && (r = exec_container_prepare(&spec, meta, err, &task_ctr, imsg,
