@@ -336,79 +336,83 @@ struct sc_task *state_cache_task(struct state_cache *c, const struct rm_task_vie
 	return e;
 }
 
+/* The piece of an entry (an agent's, per shape, or a framework's) in the map of walk, made
+ * (render(arg)) unless its key is key; with verification on, a kept piece is compared with a
+ * fresh render and replaced (counted, logged) when they differ. */
+static struct http_piece *entry_piece(struct state_cache *c, struct hmap *map, uint64_t walk,
+				      const char *kind, const char *id, int slot, uint64_t key,
+				      json_t *(*render)(const void *arg), const void *arg)
+{
+	struct sc_agent *e = hmap_get(map, id);
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		hmap_put(map, id, e);
+	}
+	e->seen = walk;
+	if (e->p[slot] && e->key[slot] == key) {
+		if (!state_cache_verifying())
+			return e->p[slot];
+		struct http_piece *p = piece_of(render(arg));
+		if (p->len == e->p[slot]->len && !memcmp(p->data, e->p[slot]->data, p->len)) {
+			http_piece_unref(p);
+			return e->p[slot];
+		}
+		c->stale++;
+		log_error("master", "state cache stale: %s '%s' changed without its fingerprint",
+			  kind, id);
+		http_piece_unref(e->p[slot]);
+		e->p[slot] = p;
+		return p;
+	}
+	http_piece_unref(e->p[slot]);
+	e->p[slot] = piece_of(render(arg));
+	e->key[slot] = key;
+	return e->p[slot];
+}
+
+/* Forgets the entries of map a walk did not ask for, and starts the next walk. */
+static void entries_sweep(struct hmap *map, uint64_t *walk)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; hmap_next(map, &i, &k, &v);) {
+		struct sc_agent *e = v;
+		if (e->seen != *walk) {
+			hmap_del(map, k);
+			agent_free(e);
+		}
+	}
+	(*walk)++;
+}
+
+struct agent_render {
+	json_t *(*render)(const struct m_agent *a);
+	const struct m_agent *a;
+};
+
+static json_t *render_agent(const void *arg)
+{
+	const struct agent_render *ar = arg;
+	return ar->render(ar->a);
+}
+
 struct http_piece *state_cache_agent(struct state_cache *c, const struct m_agent *a, int shape,
 				     json_t *(*render)(const struct m_agent *a))
 {
-	uint64_t key = agent_fingerprint(a);
-	struct sc_agent *e = hmap_get(&c->agents, a->id);
-	if (!e) {
-		e = xcalloc(1, sizeof(*e));
-		hmap_put(&c->agents, a->id, e);
-	}
-	e->seen = c->agent_walk;
-	if (e->p[shape] && e->key[shape] == key) {
-		if (!state_cache_verifying())
-			return e->p[shape];
-		struct http_piece *p = piece_of(render(a));
-		if (p->len == e->p[shape]->len && !memcmp(p->data, e->p[shape]->data, p->len)) {
-			http_piece_unref(p);
-			return e->p[shape];
-		}
-		c->stale++;
-		log_error("master", "state cache stale: agent '%s' changed without its fingerprint",
-			  a->id);
-		http_piece_unref(e->p[shape]);
-		e->p[shape] = p;
-		return p;
-	}
-	http_piece_unref(e->p[shape]);
-	e->p[shape] = piece_of(render(a));
-	e->key[shape] = key;
-	return e->p[shape];
+	struct agent_render ar = { render, a };
+	return entry_piece(c, &c->agents, c->agent_walk, "agent", a->id, shape,
+			   agent_fingerprint(a), render_agent, &ar);
 }
 
 void state_cache_agents_sweep(struct state_cache *c)
 {
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&c->agents, &i, &k, &v);) {
-		struct sc_agent *e = v;
-		if (e->seen != c->agent_walk) {
-			hmap_del(&c->agents, k);
-			agent_free(e);
-		}
-	}
-	c->agent_walk++;
+	entries_sweep(&c->agents, &c->agent_walk);
 }
 
 struct http_piece *state_cache_framework(struct state_cache *c, const char *id, uint64_t key,
 					 json_t *(*render)(const void *arg), const void *arg)
 {
-	struct sc_agent *e = hmap_get(&c->fws, id);
-	if (!e) {
-		e = xcalloc(1, sizeof(*e));
-		hmap_put(&c->fws, id, e);
-	}
-	e->seen = c->fw_walk;
-	if (e->p[0] && e->key[0] == key) {
-		if (!state_cache_verifying())
-			return e->p[0];
-		struct http_piece *p = piece_of(render(arg));
-		if (p->len == e->p[0]->len && !memcmp(p->data, e->p[0]->data, p->len)) {
-			http_piece_unref(p);
-			return e->p[0];
-		}
-		c->stale++;
-		log_error("master",
-			  "state cache stale: framework '%s' changed without its fingerprint", id);
-		http_piece_unref(e->p[0]);
-		e->p[0] = p;
-		return p;
-	}
-	http_piece_unref(e->p[0]);
-	e->p[0] = piece_of(render(arg));
-	e->key[0] = key;
-	return e->p[0];
+	return entry_piece(c, &c->fws, c->fw_walk, "framework", id, 0, key, render, arg);
 }
 
 void state_cache_framework_seen(struct state_cache *c, const char *id)
@@ -420,16 +424,7 @@ void state_cache_framework_seen(struct state_cache *c, const char *id)
 
 void state_cache_frameworks_sweep(struct state_cache *c)
 {
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&c->fws, &i, &k, &v);) {
-		struct sc_agent *e = v;
-		if (e->seen != c->fw_walk) {
-			hmap_del(&c->fws, k);
-			agent_free(e);
-		}
-	}
-	c->fw_walk++;
+	entries_sweep(&c->fws, &c->fw_walk);
 }
 
 uint64_t state_cache_mix_str(uint64_t h, const char *s)
