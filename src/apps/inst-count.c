@@ -197,9 +197,8 @@ static void agent_set_gc(struct apps *m, struct agent_set *s)
 static void agent_sync(struct apps *m, struct m_instance *in, const char *id, bool pinned)
 {
 	struct agent_set **cur = pinned ? &in->pset : &in->aset;
-	struct agent_set *want = id && m ? hmap_get(&m->by_agent, id) : NULL;
-	if (*cur && *cur == want)
-		return;
+	if (*cur && id && m && !strcmp((*cur)->id, id))
+		return; /* where it was */
 	if (*cur) {
 		struct agent_set *old = *cur;
 		iheap_remove(pinned ? &old->pinned : &old->live, in);
@@ -209,7 +208,7 @@ static void agent_sync(struct apps *m, struct m_instance *in, const char *id, bo
 	}
 	if (!id || !m)
 		return;
-	want = agent_set_get(m, id);
+	struct agent_set *want = agent_set_get(m, id);
 	iheap_push(pinned ? &want->pinned : &want->live, in);
 	*cur = want;
 }
