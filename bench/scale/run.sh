@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/scale: scaling up, scaling to 0 and deleting an app of N waiting instances (no
-# agent, so none launches), timing each and measuring the longest event-loop stall as the
+# agent, so none launches), restarting it, timing each and measuring the longest event-loop stall as the
 # worst /ping latency seen by a client pinging back to back meanwhile (issue 12).
 # usage: bench/scale/run.sh               # N = 10,000, 100,000 and 1,000,000
 #        bench/scale/run.sh N...          # other sizes

@@ -99,6 +99,20 @@ def one(berth, n):
                 lambda: waiting(s, url) == n // 2)
         measure(s, url, "scale up N/2 -> N", lambda: put(n), lambda: waiting(s, url) == n)
 
+        # A restart of an app whose N instances all wait (none is live, so none is
+        # outdated): the new version is the config_version; the passes after it must not
+        # look at every instance. Its deployment stays (nothing runs without an agent):
+        # done once it is listed and two seconds of passes have gone by.
+        def restart():
+            t0 = time.monotonic()
+            r = s.post(url + "/v2/apps/big/restart?force=true", timeout=120)
+            assert r.status_code == 200, r.text
+            restart.t = time.monotonic()
+            print("  (restart answered in %.1f ms)" % ((restart.t - t0) * 1e3))
+        measure(s, url, "restart (N waiting)", restart,
+                lambda: len(deployments(s, url)) == 1 and waiting(s, url) == n and
+                time.monotonic() - restart.t > 2)
+
         def delete():
             t0 = time.monotonic()
             r = s.delete(url + "/v2/apps/big", timeout=120)

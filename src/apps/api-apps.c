@@ -190,6 +190,7 @@ void api_commit_finish(struct apps *m, struct evhttp_request *req, struct api_co
 	json_array_append_new(target->versions, json_string(def->version));
 	if (c->is_new)
 		hmap_put(&m->apps, def->id, target);
+	target->owner = m;
 	log_info("master", "app '%s' %s: version %s, %lld instance(s) (deployment '%s')", def->id,
 		 c->is_new ? "created" : c->action, def->version, (long long)def->instances,
 		 c->d->id);

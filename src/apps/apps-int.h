@@ -50,7 +50,15 @@ enum inst_goal { GOAL_RUN, GOAL_STOP, GOAL_SUSPEND };
 /* The orders an app keeps its instances in (inst-order.c): the kill order under each
  * killSelection and by index among slots, the suspended ones by index, and (in no order)
  * those a pass must stop and the live ones with goal RUN (a task's peers). */
-enum { ORD_YOUNG, ORD_OLD, ORD_HIGH, ORD_SUSP, ORD_STOP, ORD_LIVE, ORD_N };
+enum { ORD_YOUNG, ORD_OLD, ORD_HIGH, ORD_SUSP, ORD_STOP, ORD_LIVE, ORD_REPL, ORD_N };
+/* What inst-count.c counts of an app's instances (struct m_app's cnt): the LIVE ones by
+ * state and health (render.c's tasksStaged/Running/Healthy/Unhealthy), and those with
+ * goal RUN that are LIVE and TASK_RUNNING, with health result 1, ready, both (so that
+ * apps_up_count needs no walk whatever the definition's checks), and with a kill sent. */
+enum { K_STAGED, K_RUNNING, K_HEALTHY, K_UNHEALTHY, K_UP, K_UP_H, K_UP_R, K_UP_HR,
+       K_RUN_KILL, K_N };
+struct vbucket;
+struct agent_set;
 /* The field of struct m_app's placed that counts live tasks by agent id (attribute names
  * are never empty). */
 #define PLACE_AGENT ""
@@ -99,6 +107,15 @@ struct m_instance {
 	uint32_t hpos[ORD_N];      /* its place in each of app->order (inst-order.c), valid */
 	uint32_t order_epoch;      /* while this equals app->order_epoch */
 	struct place_snap *counted; /* the agent it is counted on in app->placed, or NULL */
+	uint16_t kflags;           /* inst-count.c: the K_* it is counted in (bit k) */
+	struct vbucket *vb;        /* inst-count.c: LIVE: its version's bucket in app->vers */
+	uint32_t vpos;
+	struct agent_set *aset;    /* inst-count.c: LIVE: its agent's set (apps.by_agent) */
+	uint32_t apos;
+	struct agent_set *pset;    /* inst-count.c: pinned: its pinned agent's set */
+	uint32_t ppos;
+	char **vheld;              /* inst-count.c: LIVE: the external volumes its task holds */
+	size_t nvheld;             /* (counted in apps.vol_held), NULL when none counted */
 };
 
 struct m_deployment {
@@ -173,6 +190,9 @@ struct m_app {
 	bool free_deferred;        /* schedule.c: deleted and empty, its freeing was put off to
 				    * the next pass once (the pass had used its budget) */
 	struct valcount placed;    /* inst-order.c: live tasks by hostname, attribute, agent */
+	size_t cnt[K_N];           /* inst-count.c: counts by K_* */
+	struct hmap vers;          /* inst-count.c: version -> struct vbucket (its LIVE ones) */
+	struct apps *owner;        /* the framework (for apps.by_agent), NULL until added */
 };
 
 
@@ -232,6 +252,9 @@ struct apps {
 	/* apps_set_agent_tls: how to reach HTTPS agents (PEM files), or NULL */
 	char *agent_ca, *agent_cert, *agent_key;
 	struct hmap place_snaps;   /* inst-order.c: agent id -> its current struct place_snap */
+	struct hmap by_agent;      /* inst-count.c: agent id -> struct agent_set */
+	struct hmap vol_held;      /* inst-count.c: external volume name -> LIVE holders
+				    * (count, as (void *)(uintptr_t)) */
 };
 
 /* Something render.c shows of ma changed: its definition, deployment, last failure, any of
@@ -412,6 +435,31 @@ void apps_place_uncount(struct m_instance *in);
 void apps_place_snaps_free(struct apps *m);
 /* Live tasks of ma on a, counted. */
 unsigned apps_tasks_on(const struct m_app *ma, const struct m_agent *a);
+
+/* inst-count.c: counters and indexes kept as instances change (invariants there).
+ * apps_inst_recount after any change of in's goal, phase, state, healthy, ready, kill_sent,
+ * version, agent_id or pinned_agent (apps_inst_sync calls it); apps_inst_uncount before an
+ * instance is freed (apps_inst_unorder calls it). */
+void apps_inst_recount(struct m_instance *in);
+void apps_inst_uncount(struct m_instance *in);
+void apps_count_init(struct m_app *ma);
+void apps_count_release(struct m_app *ma);
+void apps_by_agent_free(struct apps *m);
+/* Instances with goal RUN up (apps_instance_up), counted. O(1). */
+size_t apps_up_count(const struct m_app *ma);
+/* Is an instance of ma LIVE at a version older than its config_version? O(versions). */
+bool apps_any_live_outdated(const struct m_app *ma);
+/* Appends ma's LIVE instances at a version older than config_version to *v (length *n,
+ * capacity *cap). O(those instances + versions). */
+void apps_live_outdated(const struct m_app *ma, struct m_instance ***v, size_t *n,
+			size_t *cap);
+/* The LIVE instances with a task on agent id (with pinned: those pinned there), as an
+ * array the caller frees; *n its length. O(those instances). */
+struct m_instance **apps_insts_on_agent(struct apps *m, const char *id, bool pinned,
+					size_t *n);
+/* The apps of every agent: is an external volume (resolved name) held by a LIVE instance
+ * other than self? O(1). */
+bool apps_volume_held(struct apps *m, const char *name, const struct m_instance *self);
 
 /* task-spec.c: the LAUNCH record for in's next task on a (new reference). */
 json_t *apps_task_spec(struct apps *m, const struct m_instance *in, const struct m_agent *a);

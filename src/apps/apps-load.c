@@ -46,6 +46,7 @@ static struct m_app *app_from_record(struct apps *m, const char *key, const char
 	ma->versions = json_array();
 	ma->dirty = true;
 	hmap_put(&m->apps, a->id, ma);
+	ma->owner = m;
 	return ma;
 }
 

@@ -226,6 +226,7 @@ struct m_app *apps_app_new(void)
 	struct m_app *ma = xcalloc(1, sizeof(*ma));
 	idxset_init(&ma->idx);
 	apps_order_init(ma);
+	apps_count_init(ma);
 	ma->stop_cursor = SIZE_MAX;
 	return ma;
 }
@@ -349,6 +350,7 @@ void apps_destroy_volumes(struct apps *m, struct m_instance *in)
 	in->vols = NULL;
 	free(in->pinned_agent);
 	in->pinned_agent = NULL;
+	apps_inst_recount(in);
 }
 
 void apps_remove_instance(struct apps *m, struct m_instance *in)
@@ -414,6 +416,7 @@ void apps_kill_instance(struct apps *m, struct m_instance *in)
 					      "timeout_seconds", def->pre_stop_timeout));
 	if (rm_send(a, rec) == 0) {
 		in->kill_sent = true;
+		apps_inst_recount(in);
 		rm_count_kill(m->rm);
 	}
 }
@@ -488,6 +491,7 @@ static void task_ended(struct apps *m, struct m_instance *in, const char *state,
 	hmap_del(&m->tasks, in->task_id);
 	apps_set_phase(in, INST_WAITING);
 	in->state = apps_state_intern(state);
+	apps_inst_recount(in);
 	char ts[32];
 	log_info("master", "task '%s' of '%s' %s%s%s%s", in->task_id, ma->def->id, state,
 		 message && *message ? " ('" : "", message && *message ? message : "",
@@ -535,6 +539,7 @@ static void health_update(struct apps *m, struct m_instance *in, const json_t *u
 	json_decref(in->health);
 	in->health = json_deep_copy(results);
 	in->healthy = json_is_true(json_object_get(u, "healthy")) ? 1 : 0;
+	apps_inst_recount(in);
 	apps_count_health(m, in->healthy == 1);
 	if (was != in->healthy && in->state) /* DNS: an unhealthy task leaves the answers */
 		apps_event_task_updated(m, in, in->state, NULL);
@@ -609,6 +614,7 @@ bool apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 	const char *reason = json_string_value(json_object_get(u, "reason"));
 	if (reason && !strcmp(reason, "REASON_TASK_READY")) {
 		in->ready = true;
+		apps_inst_recount(in);
 		return true;
 	}
 	if (reason && !strcmp(reason, "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")) {
@@ -625,30 +631,9 @@ bool apps_status_update(struct apps *m, struct m_agent *a, const json_t *u)
 		return true;
 	}
 	in->state = state;
+	apps_inst_recount(in);
 	publish_status(m, in, state, message);
 	return true;
-}
-
-/* The live instances whose task is on a (through the task index: O(live tasks), never
- * the waiting instances). The array is the caller's to free; *n its length. */
-static struct m_instance **live_on(struct apps *m, const struct m_agent *a, size_t *n)
-{
-	struct m_instance **out = NULL;
-	size_t cap = 0;
-	*n = 0;
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&m->tasks, &i, &k, &v);) {
-		struct m_instance *in = v;
-		if (in->phase != INST_LIVE || !in->agent_id || strcmp(in->agent_id, a->id))
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			out = xrealloc(out, cap * sizeof(*out));
-		}
-		out[(*n)++] = in;
-	}
-	return out;
 }
 
 void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap *reported)
@@ -657,22 +642,16 @@ void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap 
 	 * task holds stay taken (or are taken now, for one loaded while its agent was away);
 	 * reservations of instances pinned there stay held whether they run or not. Only apps
 	 * with persistent volumes pin instances (and keep them: api-apps.c check_volumes). */
-	const char *k;
-	void *v;
-	for (size_t ai = 0; hmap_next(&m->apps, &ai, &k, &v);) {
-		struct m_app *ma = v;
-		if (!ma->def->nvolumes)
-			continue;
-		for (size_t j = 0; j < ma->ninst; j++) {
-			struct m_instance *in = ma->inst[j];
-			if (in->pinned_agent && !strcmp(in->pinned_agent, a->id) &&
-			    apps_take(m, in, a, true, NULL) < 0)
-				log_warn("master", "agent '%s' no longer holds the volumes' disk of "
-						   "instance '%s'", a->id, in->uuid);
-		}
-	}
+	size_t npinned;
+	struct m_instance **pinned = apps_insts_on_agent(m, a->id, true, &npinned);
+	for (size_t j = 0; j < npinned; j++)
+		if (pinned[j]->app->def->nvolumes && apps_take(m, pinned[j], a, true, NULL) < 0)
+			log_warn("master", "agent '%s' no longer holds the volumes' disk of "
+					   "instance '%s'", a->id, pinned[j]->uuid);
+	free(pinned);
+	/* The instances indexed by agent (inst-count.c): O(tasks there), not O(instances). */
 	size_t nlive, nlost = 0;
-	struct m_instance **live = live_on(m, a, &nlive);
+	struct m_instance **live = apps_insts_on_agent(m, a->id, false, &nlive);
 	for (size_t j = 0; j < nlive; j++) {
 		struct m_instance *in = live[j];
 		json_t *rep = hmap_get(reported, in->task_id);
@@ -691,6 +670,7 @@ void apps_agent_registered(struct apps *m, struct m_agent *a, const struct hmap 
 		}
 		/* A terminal state arrives as a status update next. */
 		in->kill_sent = false; /* resend a pending kill on this connection */
+		apps_inst_recount(in);
 	}
 	for (size_t j = 0; j < nlost; j++)
 		task_ended(m, live[j], "TASK_LOST", "Task unknown to the agent after it re-registered",
@@ -703,7 +683,7 @@ void apps_agent_lost(struct apps *m, struct m_agent *a)
 {
 	int r = store_txn_begin(m->store);
 	size_t nlive;
-	struct m_instance **live = live_on(m, a, &nlive);
+	struct m_instance **live = apps_insts_on_agent(m, a->id, false, &nlive);
 	for (size_t j = 0; j < nlive; j++) {
 		struct m_instance *in = live[j];
 		struct m_app *ma = in->app;
@@ -726,20 +706,17 @@ void apps_agent_lost(struct apps *m, struct m_agent *a)
 	free(live);
 	/* Marked gone: its local volumes went with the machine (as Marathon expunges a
 	 * reservation on TASK_GONE_BY_OPERATOR); instances pinned there start afresh elsewhere
-	 * with new ones. A scan of every instance, once per agent marked gone. */
-	const char *k;
-	void *v;
-	for (size_t ai = 0; a->gone && hmap_next(&m->apps, &ai, &k, &v);) {
-		struct m_app *ma = v;
-		for (size_t j = 0; j < ma->ninst; j++) {
-			struct m_instance *in = ma->inst[j];
-			if (!in->pinned_agent || strcmp(in->pinned_agent, a->id))
-				continue;
-			apps_destroy_volumes(m, in);
-			if (apps_store_instance(m, in) < 0)
-				log_error("master", "cannot persist instance '%s'", in->uuid);
-		}
+	 * with new ones. The instances pinned there are indexed (inst-count.c). */
+	size_t npinned = 0;
+	struct m_instance **pinned =
+		a->gone ? apps_insts_on_agent(m, a->id, true, &npinned) : NULL;
+	for (size_t j = 0; j < npinned; j++) {
+		struct m_instance *in = pinned[j];
+		apps_destroy_volumes(m, in);
+		if (apps_store_instance(m, in) < 0)
+			log_error("master", "cannot persist instance '%s'", in->uuid);
 	}
+	free(pinned);
 	if (r == 0 && store_txn_commit(m->store) < 0)
 		log_error("master", "cannot commit after losing agent '%s'", a->id);
 	apps_touch_all(m);
@@ -860,12 +837,14 @@ void apps_free_app(struct apps *m, struct m_app *ma)
 	for (size_t i = 0; i < ma->ninst; i++) {
 		if (ma->inst[i]->phase == INST_LIVE)
 			hmap_del(&m->tasks, ma->inst[i]->task_id);
+		apps_inst_uncount(ma->inst[i]);
 		inst_free(m, ma->inst[i]);
 	}
 	free(ma->inst);
 	rc_free_app(ma);
 	idxset_release(&ma->idx);
 	apps_order_release(ma);
+	apps_count_release(ma);
 	apps_deployment_free(ma->deploy);
 	json_decref(ma->last_failure);
 	json_decref(ma->versions);
@@ -884,5 +863,6 @@ void apps_free_all(struct apps *m)
 	hmap_release(&m->apps);
 	hmap_init(&m->apps);
 	apps_place_snaps_free(m);
+	apps_by_agent_free(m);
 }
 

@@ -16,6 +16,8 @@
  *    ma->inst), so that the stop scan of a partial scale-down looks at those only.
  *  - ma->order[ORD_LIVE] holds exactly the LIVE instances with goal RUN, in no order (the
  *    peers a task is told of, task-spec.c).
+ *  - ma->order[ORD_REPL] holds exactly the instances that replace another (replacing set),
+ *    in no order (schedule.c's replace_outdated looks at those only).
  *  - ma->placed counts, per (field, value), the app's LIVE instances with a counted agent
  *    (in->counted): its hostname, its attributes and, under PLACE_AGENT, its id — as they
  *    were when the task was counted (struct place_snap), so that an agent that registers
@@ -87,7 +89,7 @@ void apps_order_init(struct m_app *ma)
 	bool (*const cmp[ORD_N])(const void *, const void *) = {
 		[ORD_YOUNG] = first_young, [ORD_OLD] = first_old,
 		[ORD_HIGH] = first_high, [ORD_SUSP] = first_low, [ORD_STOP] = first_none,
-		[ORD_LIVE] = first_none,
+		[ORD_LIVE] = first_none, [ORD_REPL] = first_none,
 	};
 	for (int k = 0; k < ORD_N; k++)
 		iheap_init(&ma->order[k], offsetof(struct m_instance, hpos) + k * sizeof(uint32_t),
@@ -139,6 +141,8 @@ void apps_inst_sync(struct m_instance *in)
 	iheap_sync(&ma->order[ORD_STOP], in,
 		   in->goal == GOAL_STOP || (in->goal == GOAL_SUSPEND && in->phase == INST_LIVE));
 	iheap_sync(&ma->order[ORD_LIVE], in, in->goal == GOAL_RUN && in->phase == INST_LIVE);
+	iheap_sync(&ma->order[ORD_REPL], in, in->replacing != NULL);
+	apps_inst_recount(in);
 }
 
 void apps_inst_unorder(struct m_instance *in)
@@ -148,6 +152,7 @@ void apps_inst_unorder(struct m_instance *in)
 	for (int k = 0; k < ORD_N; k++)
 		if (iheap_contains(&ma->order[k], in))
 			iheap_remove(&ma->order[k], in);
+	apps_inst_uncount(in);
 }
 
 struct m_instance *apps_first_to_stop(const struct m_app *ma)

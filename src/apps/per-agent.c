@@ -94,6 +94,7 @@ void per_agent_reconcile(struct apps *m, struct m_app *ma, void (*txn_begin)(voi
 			continue;
 		struct m_instance *in = apps_add_instance(m, ma, apps_lowest_free_index(ma), NULL);
 		in->pinned_agent = xstrdup(a->id);
+		apps_inst_recount(in);
 		if (!ma->waiting_since)
 			ma->waiting_since = time_real_usec();
 		log_info("master", "per-agent app '%s': instance %u for agent '%s'", def->id,

@@ -145,6 +145,7 @@ void apps_resize_apply(struct apps *m, struct apps_resize *rs, const char *versi
 		}
 		s->taken = false;
 		snprintf(in->version, sizeof(in->version), "%s", version);
+		apps_inst_recount(in);
 		int r = apps_store_instance(m, in);
 		if (r < 0)
 			log_warn("master", "task '%s': cannot store its new resources: %s",

@@ -182,30 +182,11 @@ static int allocate(const struct app *def, const struct resources *free, double 
 	return -ENOSPC;
 }
 
-/* Is an external volume (resolved name) held by a live task of any app other than in? */
+/* Is an external volume (resolved name) held by a live task of any app other than in?
+ * Counted by name as tasks start and end (inst-count.c): O(1). */
 bool apps_volume_busy(struct apps *m, const char *name, const struct m_instance *self)
 {
-	const char *k;
-	void *v;
-	for (size_t i = 0; hmap_next(&m->apps, &i, &k, &v);) {
-		const struct m_app *o = v;
-		for (size_t vi = 0; vi < o->def->nvolumes; vi++) {
-			const struct app_volume *vol = &o->def->volumes[vi];
-			if (vol->type != VOL_EXTERNAL || vol->shared)
-				continue;
-			for (size_t j = 0; j < o->ninst; j++) {
-				const struct m_instance *in = o->inst[j];
-				if (in == self || in->phase != INST_LIVE)
-					continue;
-				char *n = volume_name_for(vol, in->index);
-				bool same = !strcmp(n, name);
-				free(n);
-				if (same)
-					return true;
-			}
-		}
-	}
-	return false;
+	return apps_volume_held(m, name, self);
 }
 
 /* Disk a resident instance reserves on first placement for its persistent volumes. */
@@ -398,6 +379,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 	if (def->resident && !in->pinned_agent) {
 		/* First placement: reserve disk for the volumes here, for good. */
 		in->pinned_agent = xstrdup(a->id);
+		apps_inst_recount(in);
 		json_decref(in->vols);
 		in->vols = json_array();
 		char safe[APP_MAX_ID_LEN + 1];
@@ -464,6 +446,7 @@ static bool launch(struct pass *p, struct m_instance *in)
 	in->health = NULL;
 	in->healthy = -1;
 	in->ready = false;
+	apps_inst_recount(in); /* its state, health, version and agent */
 	memset(in->seen_uuids, 0, sizeof(in->seen_uuids));
 	hmap_put(&m->tasks, in->task_id, in);
 	apps_event_task_added(m, in);
@@ -538,10 +521,8 @@ static bool any_outdated_version(struct m_app *ma)
 {
 	if (!ma->maybe_outdated)
 		return false;
-	for (size_t i = 0; i < ma->ninst; i++)
-		if (ma->inst[i]->phase == INST_LIVE &&
-		    strcmp(ma->inst[i]->version, ma->config_version) < 0)
-			return true;
+	if (apps_any_live_outdated(ma)) /* O(versions), inst-count.c */
+		return true;
 	ma->maybe_outdated = false;
 	return false;
 }
@@ -631,63 +612,87 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 	const struct app *def = ma->def;
 	/* Nothing can be outdated unless the configuration changed or an agent the app has
 	 * tasks on drains; replacements left from either still need settling. */
-	if (!ma->maybe_outdated && !ma->nreplacing && !app_on_draining(p, ma))
+	bool on_draining = app_on_draining(p, ma);
+	if (!ma->maybe_outdated && !ma->nreplacing && !on_draining)
 		return;
 	/* An instance whose task ended (lost with its agent, say) while its replacement was
 	 * already started has no slot left: it goes, else both would run. (Replacements exist
-	 * only while something is outdated or an agent drains, hence after the gate.) */
-	for (size_t i = 0; !def->stateful && i < ma->ninst; i++) {
-		struct m_instance *in = ma->inst[i];
-		if (in->goal == GOAL_RUN && in->phase == INST_WAITING &&
+	 * only while something is outdated or an agent drains, hence after the gate.) Only
+	 * the replacements are looked at (ma->order[ORD_REPL]); stopping what one replaces
+	 * leaves that set as it is. */
+	const struct iheap *reps = &ma->order[ORD_REPL];
+	for (size_t i = 0; !def->stateful && i < iheap_len(reps); i++) {
+		struct m_instance *in = ((struct m_instance *)iheap_at(reps, i))->replacing;
+		if (in && in->goal == GOAL_RUN && in->phase == INST_WAITING &&
 		    apps_replacement_of(ma, in))
 			stop_instance(in);
 	}
 	int64_t min_up = (int64_t)ceil((double)apps_want(ma) * def->min_health_capacity - 1e-9);
-	int64_t up = 0;
-	bool any = false, any_version = false;
-	for (size_t i = 0; i < ma->ninst; i++) {
-		struct m_instance *in = ma->inst[i];
-		if (in->goal == GOAL_RUN && apps_instance_up(in))
-			up++;
-		any |= outdated(p->m, ma, in);
-		any_version |= in->phase == INST_LIVE && strcmp(in->version, ma->config_version) < 0;
+	int64_t up = (int64_t)apps_up_count(ma); /* counted (inst-count.c) */
+	/* The candidates: live at an older version (indexed by version) and, while agents
+	 * drain, the app's live tasks on them (indexed by agent): O(those), never O(instances). */
+	struct m_instance **cand = NULL;
+	size_t nc = 0, cap = 0;
+	apps_live_outdated(ma, &cand, &nc, &cap);
+	bool any_version = nc > 0;
+	for (size_t d = 0; on_draining && d < p->m->ndraining; d++) {
+		size_t n;
+		struct m_instance **on = apps_insts_on_agent(p->m, p->m->draining[d]->id, false, &n);
+		for (size_t i = 0; i < n; i++) {
+			if (on[i]->app != ma || strcmp(on[i]->version, ma->config_version) < 0)
+				continue; /* another app's, or a candidate already */
+			if (nc == cap) {
+				cap = cap ? 2 * cap : 16;
+				cand = xrealloc(cand, cap * sizeof(*cand));
+			}
+			cand[nc++] = on[i];
+		}
+		free(on);
 	}
+	size_t kept = 0, not_up = 0;
+	for (size_t i = 0; i < nc; i++)
+		if (outdated(p->m, ma, cand[i])) {
+			not_up += !apps_instance_up(cand[i]);
+			cand[kept++] = cand[i];
+		}
+	nc = kept;
 	if (!any_version)
 		ma->maybe_outdated = false;
-	if (!any)
+	if (!nc) {
+		free(cand);
 		return;
-	int64_t cap = max_total(def);
-	bool meet = min_up == cap && cap <= up;
+	}
+	int64_t cap_total = max_total(def);
+	bool meet = min_up == cap_total && cap_total <= up;
 	if (meet && def->stateful)
 		min_up--;
 	else if (meet)
-		cap++;
+		cap_total++;
 	if (def->stateful || def->per_agent) {
 		/* The instance keeps its index and volumes (a per-agent one: its agent): its
 		 * task is killed and the same instance relaunched with the new version, one
-		 * instance at a time. */
-		for (size_t i = 0; i < ma->ninst; i++) {
-			struct m_instance *in = ma->inst[i];
-			if (in->goal == GOAL_RUN && !apps_instance_up(in) && !outdated(p->m, ma, in))
-				return; /* one already on its way back */
-			if (in->goal == GOAL_RUN && in->phase == INST_LIVE && in->kill_sent)
-				return;
+		 * instance at a time. One is on its way back when an instance with goal RUN
+		 * that is not outdated is not up, or a kill is in flight (both counted). */
+		if ((int64_t)ma->ngoal[GOAL_RUN] - up > (int64_t)not_up || ma->cnt[K_RUN_KILL]) {
+			free(cand);
+			return;
 		}
 		struct m_instance *next = NULL;
-		for (size_t i = 0; i < ma->ninst; i++)
-			if (outdated(p->m, ma, ma->inst[i]) && (!next || ma->inst[i]->index > next->index))
-				next = ma->inst[i];
+		for (size_t i = 0; i < nc; i++)
+			if (!next || cand[i]->index > next->index)
+				next = cand[i];
 		/* A per-agent instance has nowhere else to go: one agent at a time, whatever
 		 * minimumHealthCapacity says (a DaemonSet's maxUnavailable of 1). */
 		if (next && (def->per_agent || !apps_instance_up(next) || up - 1 >= min_up ||
 			     up <= 1))
 			apps_kill_instance(p->m, next);
+		free(cand);
 		return;
 	}
 	/* Stop: first what is not up, then up ones whose replacement is up, then others. */
 	for (int pass = 0; pass < 3; pass++) {
-		for (size_t i = 0; i < ma->ninst; i++) {
-			struct m_instance *old = ma->inst[i];
+		for (size_t i = 0; i < nc; i++) {
+			struct m_instance *old = cand[i];
 			if (!outdated(p->m, ma, old))
 				continue;
 			bool is_up = apps_instance_up(old);
@@ -704,16 +709,16 @@ static void replace_outdated(struct pass *p, struct m_app *ma)
 	/* Start replacements while the over-capacity bound allows. */
 	int64_t existing = existing_count(ma);
 	log_debug("master", "upgrade '%s': up %lld (min %lld), tasks %lld (max %lld)", def->id,
-		  (long long)up, (long long)min_up, (long long)existing, (long long)cap);
-	size_t n = ma->ninst;
-	for (size_t i = 0; i < n && existing < cap; i++) {
-		struct m_instance *old = ma->inst[i];
+		  (long long)up, (long long)min_up, (long long)existing, (long long)cap_total);
+	for (size_t i = 0; i < nc && existing < cap_total; i++) {
+		struct m_instance *old = cand[i];
 		if (!outdated(p->m, ma, old) || apps_replacement_of(ma, old))
 			continue;
 		struct m_instance *rep = apps_add_instance(p->m, ma, old->index, NULL);
 		apps_set_replaces(rep, old);
 		existing++;
 	}
+	free(cand);
 }
 
 /* Are the apps ma depends on converged (present, no deployment in flight)? */
@@ -751,26 +756,12 @@ static bool dependents_alive(struct apps *m, const struct m_app *ma)
 static bool deployment_complete(const struct m_app *ma)
 {
 	/* The counters settle most passes without looking at each instance. */
+	/* O(versions): every instance with goal RUN is up (counted, inst-count.c), none live
+	 * at an older version, nothing stops or replaces. */
 	if (ma->ngoal[GOAL_STOP] || ma->nwait_run || ma->nlive_stopping || ma->nreplacing ||
 	    (int64_t)ma->ngoal[GOAL_RUN] != apps_want(ma))
 		return false;
-	int64_t running = 0;
-	for (size_t i = 0; i < ma->ninst; i++) {
-		const struct m_instance *in = ma->inst[i];
-		if (in->goal == GOAL_STOP)
-			return false;
-		if (in->goal == GOAL_SUSPEND) {
-			if (in->phase == INST_LIVE)
-				return false;
-			continue;
-		}
-		if (!apps_instance_up(in))
-			return false;
-		if (strcmp(in->version, ma->config_version) < 0 || in->replaces[0])
-			return false;
-		running++;
-	}
-	return running == apps_want(ma);
+	return apps_up_count(ma) == ma->ngoal[GOAL_RUN] && !apps_any_live_outdated(ma);
 }
 
 /* Stops what must stop, going down from where the last slice left off (ma->stop_cursor):

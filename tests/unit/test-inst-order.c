@@ -99,6 +99,7 @@ static void check(struct apps *m, struct m_app *ma)
 				      : k == ORD_STOP ? in->goal == GOAL_STOP ||
 							    (in->goal == GOAL_SUSPEND &&
 							     in->phase == INST_LIVE)
+				      : k == ORD_REPL ? in->replacing != NULL
 						      : in->goal == GOAL_RUN && in->phase == INST_LIVE;
 			bool has = in->order_epoch == ma->order_epoch && in->hpos[k] != IHEAP_NONE;
 			assert_int_equal(has, member);
