@@ -41,7 +41,10 @@ struct as_cpu_prev {
 struct as_state {
 	struct apps *m;
 	char *id;
-	const struct app *def_seen; /* the definition the policy was read from */
+	/* The labels the policy was read from, referenced: a new definition with other labels
+	 * has another object (this one cannot be freed and its address reused meanwhile, as a
+	 * definition's could: comparing definitions' addresses once kept a removed policy). */
+	json_t *labels_seen;
 	struct as_policy pol;
 	uint64_t next_sample;       /* monotonic */
 	uint64_t cooldown_until;    /* monotonic */
@@ -75,6 +78,7 @@ static void state_free(struct as_state *st)
 	for (size_t i = 0; hmap_next(&st->cpu_prev, &i, &k, &v);)
 		free(v);
 	hmap_release(&st->cpu_prev);
+	json_decref(st->labels_seen);
 	free(st->id);
 	free(st);
 }
@@ -378,14 +382,15 @@ static void decide(struct apps *m, struct as_state *st, struct m_app *ma)
  * false: none (or an invalid one, from a store written before it was checked). */
 static bool refresh_policy(struct as_state *st, struct m_app *ma)
 {
-	if (st->def_seen == ma->def)
+	if (st->labels_seen && st->labels_seen == ma->def->labels)
 		return true;
 	struct verr err = VERR_INIT;
 	int r = as_policy_parse(ma->def->labels, "/", &st->pol, &err);
 	verr_release(&err);
 	if (r <= 0)
 		return false;
-	st->def_seen = ma->def;
+	json_decref(st->labels_seen);
+	st->labels_seen = json_incref(ma->def->labels);
 	return true;
 }
 
