@@ -17,9 +17,9 @@ struct out_buf {
 
 static void put(struct out_buf *o, const char *s)
 {
-	size_t n = strlen(s) + 1;
-	if (o->err)
+	if (o->err) /* first: s may be NULL once a check failed */
 		return;
+	size_t n = strlen(s) + 1;
 	if (o->len + n > EXEC_SPEC_MAX_BYTES) {
 		o->err = -E2BIG;
 		return;
@@ -286,7 +286,7 @@ int exec_spec_serialize(const struct exec_spec *s, char **out, size_t *len)
 		o.err = o.err ? o.err : -EINVAL;
 	if (s->img_auth_secret && !s->image)
 		o.err = o.err ? o.err : -EINVAL;
-	if (s->nsecrets || s->img_auth_secret)
+	if ((s->nsecrets || s->img_auth_secret) && s->secrets_dir)
 		put_kv(&o, "secrets_dir", s->secrets_dir);
 	for (size_t i = 0; i < s->nsecrets && !o.err; i++) {
 		if (!strchr(s->secrets[i], '=') || s->secrets[i][0] == '=') {

@@ -56,8 +56,19 @@ def test_executor_known_again_after_failover(cluster, zk_ensemble):  # noqa: F81
     fw2 = Framework(new.url, failover_timeout=60, framework_id=fid)
     fw2.subscribe()
     fw2.reconcile(["hold-1"])
-    fw2.wait_update("hold-1", "TASK_RUNNING")
-    o = fw2.wait_offers()[0]
+    # An offer may come before the reconciliation's update: keep it (waiting drops events).
+    offers = []
+
+    def running(e):
+        if e["type"] == "OFFERS":
+            offers.extend(e["offers"]["offers"])
+        if e["type"] != "UPDATE" or e["update"]["status"]["task_id"]["value"] != "hold-1":
+            return False
+        if "uuid" in e["update"]["status"]:
+            fw2.acknowledge(e["update"]["status"])
+        return e["update"]["status"]["state"] == "TASK_RUNNING"
+    fw2.wait_event(running, 20, "TASK_RUNNING of hold-1")
+    o = offers[0] if offers else fw2.wait_offers()[0]
     assert [e["value"] for e in o.get("executor_ids", [])] == ["fx"]
     assert fw2.accept([o["id"]["value"]], [task("after", o, "fx")]).status_code == 202
     st = fw2.wait_update("after", ["TASK_FINISHED", "TASK_FAILED"])

@@ -220,6 +220,7 @@ static void free_apps(struct apps *m)
 		free(ma->inst);
 		idxset_release(&ma->idx);
 		apps_order_release(ma);
+		apps_count_release(ma);
 		rc_free_app(ma);
 		apps_deployment_free(ma->deploy);
 		json_decref(ma->last_failure);
@@ -229,6 +230,7 @@ static void free_apps(struct apps *m)
 	}
 	hmap_release(&m->apps);
 	hmap_release(&m->tasks);
+	apps_by_agent_free(m);
 }
 
 static void test_random_changes(void **state)
