@@ -283,6 +283,16 @@ static void parse_app(json_t *app, const char *group, struct lb_services *out)
 		}
 		struct strbuf nm = STRBUF_INIT;
 		sanitize(&nm, id[0] == '/' ? id + 1 : id);
+		if (nm.len > LB_MAX_TOKEN - 6) {
+			/* A long id (found by fuzz-lb-apps): its start and a hash of all of it, so
+			 * that the name stays a token and two such apps keep two names. */
+			uint32_t h = 2166136261u;
+			for (const char *q = id; *q; q++)
+				h = (h ^ (unsigned char)*q) * 16777619u;
+			nm.len = LB_MAX_TOKEN - 6 - 9;
+			nm.buf[nm.len] = '\0';
+			strbuf_addf(&nm, "-%08x", h);
+		}
 		strbuf_addf(&nm, "_%u", s.port ? s.port : ports[n] ? ports[n] : 10000 + n);
 		s.name = strbuf_detach(&nm, NULL);
 		const char *mode = port_label(labels, n, "MODE");

@@ -77,6 +77,13 @@ static void test_parse_errors(void **state)
 		{ "[[\"hostname\",\"UNLIKE\"]]", "/constraints/0",
 		  "A regular expression value must be provided" },
 		{ "[[\"hostname\",\"LIKE\",\"(\"]]", "/constraints/0", "is not a valid regular expression" },
+		/* repetitions of repetitions: regcomp's tree would take gigabytes (fuzz-app) */
+		{ "[[\"a\",\"UNLIKE\",\"5++++++++++++++++++++++++++++++++++++++++\"]]",
+		  "/constraints/0", "too costly a regular expression" },
+		{ "[[\"a\",\"LIKE\",\"((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+\"]]",
+		  "/constraints/0", "too costly a regular expression" },
+		{ "[[\"a\",\"LIKE\",\"(a{1,200}){1,200}\"]]", "/constraints/0",
+		  "too costly a regular expression" },
 		{ "[[\"hostname\",\"MAX_PER\"]]", "/constraints/0", "Missing value" },
 		{ "[[\"hostname\",\"MAX_PER\",\"two\"]]", "/constraints/0", "Value was not an integer" },
 		{ "[[\"hostname\",\"MAX_PER\",\"1.5\"]]", "/constraints/0", "Value was not an integer" },
@@ -114,6 +121,11 @@ static void test_parse_good(void **state)
 					"[\"rack\",\"CLUSTER\"],[\"dc\",\"LIKE\",\"e.*\"]]",
 					&n);
 	assert_int_equal(n, 6);
+	size_t n2;
+	struct constraint *c2 = parse_ok("[[\"rack\",\"LIKE\",\"rack-[0-9]+(a|b)?\"],"
+					 "[\"dc\",\"UNLIKE\",\"(us|eu)-[a-z]{2,8}-[0-9]{1,3}\"]]",
+					 &n2);
+	constraints_free(c2, n2);
 	assert_string_equal(c[0].field, "hostname");
 	assert_int_equal(c[0].op, C_UNIQUE);
 	assert_null(c[0].value);
