@@ -14,48 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "executor/exec-env.h"
 #include "executor/exec-portfwd.h"
 #include "executor/exec-secret.h"
 
 extern char **environ;
-
-/* berth-image: $BERTH_IMAGE, else beside this binary. */
-static void image_tool(char *buf, size_t size)
-{
-	const char *env = getenv("BERTH_IMAGE");
-	if (env && *env) {
-		snprintf(buf, size, "%s", env);
-		return;
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	/* Installed side by side; in a build tree, src/executor and src/image. */
-	if ((size_t)snprintf(buf, size, "%s/berth-image", slash ? self : ".") >= size)
-		snprintf(buf, size, "berth-image");
-	else if (access(buf, X_OK) != 0 && slash && strlen(self) + 24 < size)
-		snprintf(buf, size, "%.*s/../image/berth-image", (int)(size - 24), self);
-}
-
-/* berth-secret-exec: $BERTH_SECRET_EXEC, else beside this binary (both in src/executor). */
-static void secret_exec_tool(char *buf, size_t size)
-{
-	const char *env = getenv("BERTH_SECRET_EXEC");
-	if (env && *env) {
-		snprintf(buf, size, "%s", env);
-		return;
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(buf, size, "%.*s/berth-secret-exec", (int)(size - 20), slash ? self : ".");
-}
 
 /* Runs argv with stdout and stderr to err (and fd3, if >= 0, as its fd 3); its exit status,
  * or -errno. */
@@ -200,9 +163,9 @@ int exec_container_prepare(struct exec_spec *s, const char *meta, int err, struc
 		snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)c->fwd);
 	}
 	char tool[PATH_MAX];
-	image_tool(tool, sizeof(tool));
+	exec_tool_path(tool, sizeof(tool), "BERTH_IMAGE", "berth-image", "../image");
 	char sx[PATH_MAX];
-	secret_exec_tool(sx, sizeof(sx));
+	exec_tool_path(sx, sizeof(sx), "BERTH_SECRET_EXEC", "berth-secret-exec", NULL);
 	/* Marathon's pullConfig: the secret's value (a docker config.json) for this pull, handed
 	 * to berth-image as /proc/self/fd/3 of a memfd, never a file. */
 	int authfd = -1;
@@ -362,7 +325,7 @@ void exec_container_cleanup(struct exec_ctr *c, int err)
 		unlink(c->script); /* nothing left for the agent's own cleanup (agent-image.c) */
 	}
 	char tool[PATH_MAX];
-	image_tool(tool, sizeof(tool));
+	exec_tool_path(tool, sizeof(tool), "BERTH_IMAGE", "berth-image", "../image");
 	char *argv[] = { tool, "unbundle", (char *)c->meta, NULL };
 	run_wait(argv, err);
 	for (size_t i = 0; i < c->ncmds; i++)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "executor/exec-env.h"
 #include "executor/exec-volume.h"
@@ -99,3 +100,23 @@ void exec_env_free(char **env, const struct exec_spec *s)
 	free(env);
 }
 
+void exec_tool_path(char *buf, size_t size, const char *env_var, const char *name,
+		    const char *alt_dir)
+{
+	const char *env = getenv(env_var);
+	if (env && *env) {
+		snprintf(buf, size, "%s", env);
+		return;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if ((size_t)snprintf(buf, size, "%s/%s", slash ? self : ".", name) >= size)
+		snprintf(buf, size, "%s", name);
+	else if (alt_dir && slash && access(buf, X_OK) != 0 &&
+		 (size_t)snprintf(buf, size, "%s/%s/%s", self, alt_dir, name) >= size)
+		snprintf(buf, size, "%s", name);
+}

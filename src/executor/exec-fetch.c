@@ -1,5 +1,6 @@
 /* Fetching a task's URIs; see exec-fetch.h. Plain libc only. */
 #include "executor/exec-fetch.h"
+#include "executor/exec-env.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,28 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* berth-fetcher: $BERTH_FETCHER, else beside this binary. */
-static void fetcher_path(char *buf, size_t size)
-{
-	const char *env = getenv("BERTH_FETCHER");
-	if (env && *env) {
-		snprintf(buf, size, "%s", env);
-		return;
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	if ((size_t)snprintf(buf, size, "%s/berth-fetcher", slash ? self : ".") >= size)
-		snprintf(buf, size, "berth-fetcher");
-}
-
 int exec_fetch_all(const struct exec_spec *s, const char *meta, int err, size_t *failed)
 {
 	char helper[PATH_MAX], efile[PATH_MAX];
-	fetcher_path(helper, sizeof(helper));
+	exec_tool_path(helper, sizeof(helper), "BERTH_FETCHER", "berth-fetcher", NULL);
 	snprintf(efile, sizeof(efile), "%s/fetch_error", meta);
 	for (size_t i = 0; i < s->nfetch; i++) {
 		const struct exec_fetch *f = &s->fetch[i];
