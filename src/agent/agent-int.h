@@ -441,6 +441,11 @@ json_t *agent_isolation_statistics(struct agent *a);
 /* "Failed to fetch '<uri>': <berth-fetcher's message>" for t's URI index (0-based). */
 void agent_fetch_failure(const struct agent_task *t, int index, char *msg, size_t size);
 
+/* agent-task.c: starts berth-executor (a->executor_path) with argv in a session of its own:
+ * stdin/out/err on /dev/null, fd (if >= 0; dup'ed to 3) its channel back, every other fd
+ * closed, every signal at its default. Returns posix_spawn's error number (0 on success). */
+int agent_spawn_executor(struct agent *a, int fd, char **argv, pid_t *pid);
+
 /* ==== agent-hook.c: --hook-task-launch, --hook-task-end (docs/hooks.md) ==== */
 int agent_hooks_init(struct agent *a, const struct agent_config *cfg);
 /* Kills the hooks still running; their tasks get no callback. */

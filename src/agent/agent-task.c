@@ -463,10 +463,7 @@ static void on_spawner(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Starts berth-executor with argv in a session of its own: stdin/out/err on /dev/null, fd
- * (dup'ed to 3) its channel back, every other fd closed, every signal at its default.
- * Returns posix_spawn's error number (0 on success). */
-static int spawn_executor(struct agent *a, int fd, char **argv, pid_t *pid)
+int agent_spawn_executor(struct agent *a, int fd, char **argv, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -475,8 +472,9 @@ static int spawn_executor(struct agent *a, int fd, char **argv, pid_t *pid)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fd, 3);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	if (fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd, 3);
+	posix_spawn_file_actions_addclosefrom_np(&fa, fd >= 0 ? 4 : 3);
 	sigset_t none, dfl;
 	sigemptyset(&none);
 	sigfillset(&dfl);
@@ -500,7 +498,7 @@ static int spawner_start(struct agent *a)
 	int sz = 4 << 20;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	char *argv[] = { a->executor_path, "--server", NULL };
-	int r = spawn_executor(a, sv[1], argv, &a->spawner_pid);
+	int r = agent_spawn_executor(a, sv[1], argv, &a->spawner_pid);
 	close(sv[1]);
 	if (r != 0) {
 		close(sv[0]);
@@ -719,7 +717,7 @@ static int task_spawn_direct(struct agent *a, struct agent_task *t)
 		return -errno;
 	char *argv[] = { a->executor_path, "--notify-fd", "3", t->meta_dir, NULL };
 	pid_t pid;
-	r = spawn_executor(a, pfd[1], argv, &pid);
+	r = agent_spawn_executor(a, pfd[1], argv, &pid);
 	close(pfd[1]);
 	if (r != 0) {
 		close(pfd[0]);

@@ -100,27 +100,8 @@ int agent_xctr_spawn(struct agent *a, struct agent_xexec *x, json_t *spec, char 
 		r = exec_spec_write_file(path, &es);
 	}
 	if (r == 0) {
-		posix_spawn_file_actions_t fa;
-		posix_spawnattr_t at;
-		posix_spawn_file_actions_init(&fa);
-		posix_spawnattr_init(&at);
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-		sigset_t none, dfl;
-		sigemptyset(&none);
-		sigfillset(&dfl);
-		sigdelset(&dfl, SIGKILL);
-		sigdelset(&dfl, SIGSTOP);
-		posix_spawnattr_setsigmask(&at, &none);
-		posix_spawnattr_setsigdefault(&at, &dfl);
-		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-						      POSIX_SPAWN_SETSIGDEF);
 		char *sargv[] = { a->executor_path, meta, NULL };
-		r = -posix_spawn(&x->pid, a->executor_path, &fa, &at, sargv, environ);
-		posix_spawn_file_actions_destroy(&fa);
-		posix_spawnattr_destroy(&at);
+		r = -agent_spawn_executor(a, -1, sargv, &x->pid);
 	}
 	if (r < 0) {
 		if (!msg[0])
